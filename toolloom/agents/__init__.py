@@ -1,0 +1,36 @@
+"""Agent roles, built from the pipeline's model settings through one registry.
+
+A provider name maps to a factory per role; plugins add providers with `register`, the same path
+the built-ins take.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from .base import AssistantAgent, AssistantTurn, ChainStep, Task, UserAgent
+from .llm import ModelAssistant, ModelUser
+from .offline import RetrievalAssistant, TemplateUser
+
+# (provider, role) -> factory(ctx) ; ctx offers .client_for(role) and .prompts_root
+_FACTORIES: dict[tuple[str, str], Callable] = {}
+
+
+def register(provider: str, role: str, factory: Callable) -> None:
+    _FACTORIES[(provider, role)] = factory
+
+
+def build(provider: str, role: str, ctx):
+    try:
+        factory = _FACTORIES[(provider, role)]
+    except KeyError:
+        known = sorted(p for p, r in _FACTORIES if r == role)
+        raise ValueError(f"no {role} agent for provider {provider!r}; known: {known}") from None
+    return factory(ctx)
+
+
+register("offline", "user", lambda ctx: TemplateUser())
+register("offline", "assistant", lambda ctx: RetrievalAssistant())
+register("openai", "user", lambda ctx: ModelUser(ctx.client_for("user"), ctx.prompts_root))
+register("openai", "assistant", lambda ctx: ModelAssistant(ctx.client_for("assistant")))
+
+__all__ = ["AssistantAgent", "AssistantTurn", "ChainStep", "Task", "UserAgent", "build", "register"]

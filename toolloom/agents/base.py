@@ -1,0 +1,45 @@
+"""What every agent role is: one interface, an LLM implementation and an offline one (DESIGN 7)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass
+class ChainStep:
+    tool_id: str
+    name: str
+    description: str
+    arguments: dict
+
+
+@dataclass
+class Task:
+    task_id: str
+    shape: str
+    chain: list[ChainStep]
+    seed: int
+    meta: dict = field(default_factory=dict)  # per-tool metadata: utterance templates
+
+
+@dataclass
+class AssistantTurn:
+    """One assistant message: text, tool calls, or both (OpenAI chat format)."""
+
+    content: str | None
+    tool_calls: list[dict] | None
+
+    def message(self) -> dict:
+        return {"role": "assistant", "content": self.content, "tool_calls": self.tool_calls}
+
+
+class UserAgent(Protocol):
+    name: str
+
+    async def instruction(self, task: Task) -> str: ...
+
+
+class AssistantAgent(Protocol):
+    name: str
+
+    async def step(self, messages: list[dict], tools: list[dict]) -> AssistantTurn: ...

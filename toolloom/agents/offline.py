@@ -1,0 +1,152 @@
+"""Offline agents: deterministic, seeded, template-phrased, and weak on purpose (DESIGN section 7).
+
+The user fills utterance templates from tool metadata; the assistant picks a tool by BM25 over
+the offered tools' documentation and fills arguments from values it can find in the request.
+"""
+from __future__ import annotations
+
+import json
+import random
+import re
+
+from rank_bm25 import BM25Okapi
+
+from ..arguments import argument_errors
+from .base import AssistantTurn, Task
+
+_WORD = re.compile(r"[a-z0-9]+")
+_QUOTED = re.compile(r"\"([^\"]+)\"")
+_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+_NUMBER = re.compile(r"(?<![\w.-])-?\d+(?:\.\d+)?(?![\w-])")
+_CODE = re.compile(r"\b[A-Z]{2,3}\b")
+
+
+def tokens(text: str) -> list[str]:
+    return _WORD.findall(text.lower().replace("_", " "))
+
+
+def render_example(task: Task, rng: random.Random) -> str:
+    """A template-phrased request for the task's chain (also the example shown to model users)."""
+    parts = []
+    for step in task.chain:
+        templates = task.meta.get(step.tool_id, {}).get("utterances") or []
+        if templates:
+            parts.append(rng.choice(templates).format(**step.arguments))
+        else:
+            values = ", ".join(f"{k} {json.dumps(v)}" for k, v in step.arguments.items())
+            parts.append(f"{step.description.rstrip('.')} for {values}.")
+    return " Then, ".join(parts)
+
+
+class TemplateUser:
+    name = "offline-template-user"
+
+    async def instruction(self, task: Task) -> str:
+        return render_example(task, random.Random(task.seed))
+
+
+def _candidates(text: str) -> dict[str, list]:
+    quoted = _QUOTED.findall(text)
+    unquoted = _QUOTED.sub(" ", text)
+    dates = _DATE.findall(unquoted)
+    numbers = [float(n) if "." in n else int(n) for n in _NUMBER.findall(_DATE.sub(" ", unquoted))]
+    return {"quoted": quoted, "date": dates, "number": numbers, "code": _CODE.findall(unquoted),
+            "words": tokens(unquoted) + [q.lower() for q in quoted]}
+
+
+def _take(pool: list, accept) -> object | None:
+    for i, value in enumerate(pool):
+        if accept(value):
+            return pool.pop(i)
+    return None
+
+
+def fill_arguments(text: str, schema: dict) -> dict | None:
+    """Arguments for `schema` from values found in `text`, or None when a required one is missing."""
+    cand = _candidates(text)
+    required = set(schema.get("required", []))
+    args: dict = {}
+    for name, prop in (schema.get("properties") or {}).items():
+        typ, value = prop.get("type"), None
+        if "enum" in prop:
+            value = _take(cand["words"], lambda w: w in {str(e).lower() for e in prop["enum"]})
+            value = next((e for e in prop["enum"] if str(e).lower() == value), None) if value is not None else None
+        elif typ in ("integer", "number"):
+            value = _take(cand["number"], lambda n: typ == "number" or isinstance(n, int))
+        elif typ == "string" and prop.get("format") == "date":
+            value = _take(cand["date"], lambda d: True)
+        elif typ == "string" and "pattern" in prop:
+            pat = re.compile(prop["pattern"])
+            value = _take(cand["code"], lambda c: pat.search(c)) or _take(cand["quoted"], lambda q: pat.search(q))
+        elif typ == "string":
+            value = _take(cand["quoted"], lambda q: True)
+        if value is not None:
+            args[name] = value
+        elif name in required:
+            return None
+    return args if not argument_errors(schema, args) else None
+
+
+def summarise(result_json: str, limit: int = 8) -> str:
+    try:
+        value = json.loads(result_json)
+    except json.JSONDecodeError:
+        return result_json[:300]
+    if isinstance(value, dict) and "error" in value:
+        return f"the service answered with an error: {value['error']}"
+    leaves: list[str] = []
+
+    def walk(v, path):
+        if len(leaves) >= limit:
+            return
+        if isinstance(v, dict):
+            for k, x in v.items():
+                walk(x, f"{path}{k} " if not path else f"{path}{k} ")
+        elif isinstance(v, list):
+            for x in v[:3]:
+                walk(x, path)
+        else:
+            leaves.append(f"{path.strip()}: {v}")
+
+    walk(value, "")
+    return "; ".join(leaves)
+
+
+class RetrievalAssistant:
+    """BM25 tool choice plus argument filling; answers from the tool results it got."""
+
+    name = "offline-bm25-assistant"
+
+    async def step(self, messages: list[dict], tools: list[dict]) -> AssistantTurn:
+        return self.decide(messages, tools)
+
+    def decide(self, messages: list[dict], tools: list[dict]) -> AssistantTurn:
+        last = messages[-1]
+        if last["role"] == "tool":
+            results = [m["content"] for m in messages if m["role"] == "tool"]
+            return AssistantTurn("Here is what I found: " + " | ".join(summarise(r) for r in results), None)
+        request = next(m["content"] for m in reversed(messages) if m["role"] == "user")
+        call = self.best_call(request, tools)
+        if call is None:
+            return AssistantTurn("I could not find a tool that fits this request with the details given.", None)
+        name, args = call
+        n = sum(len(m.get("tool_calls") or []) for m in messages if m["role"] == "assistant")
+        return AssistantTurn(None, [{"id": f"call_{n}", "type": "function",
+                                     "function": {"name": name, "arguments": json.dumps(args, ensure_ascii=False)}}])
+
+    @staticmethod
+    def best_call(request: str, tools: list[dict]) -> tuple[str, dict] | None:
+        if not tools:
+            return None
+        docs = []
+        for t in tools:
+            f = t["function"]
+            params = " ".join(f"{k} {p.get('description', '')}" for k, p in (f.get("parameters", {}).get("properties") or {}).items())
+            docs.append(tokens(f"{f['name']} {f.get('description', '')} {params}") or ["_"])
+        scores = BM25Okapi(docs).get_scores(tokens(request))
+        for i in sorted(range(len(tools)), key=lambda i: -scores[i]):
+            f = tools[i]["function"]
+            args = fill_arguments(request, f.get("parameters") or {})
+            if args is not None:
+                return f["name"], args
+        return None

@@ -1,0 +1,38 @@
+"""The rows adapters produce: an accepted tool, or a rejected item with its reason."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+
+def canonical_json(value) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def content_hash(value) -> str:
+    return hashlib.sha256(canonical_json(value).encode()).hexdigest()[:16]
+
+
+@dataclass
+class ToolSpec:
+    name: str
+    description: str
+    parameters: dict
+    returns: dict | None
+    source_format: str
+    source_file: str
+    spec_hash: str
+    meta: dict = field(default_factory=dict)  # x-toolloom: examples, utterance templates
+
+
+@dataclass
+class Rejection:
+    stage: str
+    item_id: str
+    checker: str
+    reason: str
+    detail: str = ""
+
+    def row(self) -> dict:
+        return asdict(self)

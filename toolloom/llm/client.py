@@ -1,0 +1,188 @@
+"""The model client every agent role uses: the `openai` package against any compatible endpoint.
+
+Bounded, adaptive concurrency; retries with backoff that honour Retry-After; a content-addressed
+cache consulted before any request; every call recorded in the usage ledger; a run-wide token
+budget that stops cleanly.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import threading
+import time
+from dataclasses import dataclass
+
+import openai
+from tenacity import AsyncRetrying, RetryError, retry_if_exception, stop_after_attempt
+
+from ..spec import ModelSpec
+from .cache import RequestCache, request_hash
+from .ledger import CallRecord, UsageLedger
+from .limiter import AdaptiveLimiter
+
+
+class ModelCallError(Exception):
+    """A request that failed for good (after retries); carries a one-line reason."""
+
+
+class BudgetExhausted(Exception):
+    """The run's token budget is spent; callers record the remaining work as not done."""
+
+
+class MalformedResponse(Exception):
+    """The endpoint answered 200 with a body that is not a usable completion."""
+
+
+class RunBudget:
+    def __init__(self, max_tokens: int | None):
+        self.max_tokens = max_tokens
+        self.used = 0
+        self._lock = threading.Lock()
+
+    def check(self) -> None:
+        if self.max_tokens is not None and self.used >= self.max_tokens:
+            raise BudgetExhausted(f"token budget of {self.max_tokens} reached ({self.used} used)")
+
+    def spend(self, tokens: int) -> None:
+        with self._lock:
+            self.used += tokens
+
+
+@dataclass
+class Completion:
+    message: dict  # {"role": "assistant", "content": str|None, "tool_calls": [...]|None}
+    finish_reason: str
+    prompt_tokens: int
+    completion_tokens: int
+    cache_hit: bool
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, (openai.RateLimitError, openai.APITimeoutError, openai.APIConnectionError, MalformedResponse)):
+        return True
+    return isinstance(exc, openai.APIStatusError) and exc.status_code >= 500
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    response = getattr(exc, "response", None)
+    value = response.headers.get("retry-after") if response is not None else None
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _parse(raw: dict) -> Completion:
+    try:
+        choice = raw["choices"][0]
+        msg = choice["message"]
+        usage = raw.get("usage") or {}
+        calls = msg.get("tool_calls") or None
+        if calls is not None:
+            calls = [{"id": c["id"], "type": "function",
+                      "function": {"name": c["function"]["name"], "arguments": c["function"].get("arguments") or ""}} for c in calls]
+        message = {"role": "assistant", "content": msg.get("content"), "tool_calls": calls}
+        return Completion(message, choice.get("finish_reason") or "stop", int(usage.get("prompt_tokens") or 0),
+                          int(usage.get("completion_tokens") or 0), False)
+    except (KeyError, IndexError, TypeError) as e:
+        raise MalformedResponse(f"completion lacks {e}") from None
+
+
+class ModelClient:
+    """Client for one model endpoint; shared by the roles that name the same ModelSpec."""
+
+    def __init__(self, spec: ModelSpec, *, cache: RequestCache, ledger: UsageLedger, budget: RunBudget,
+                 backoff_s: float = 1.0):
+        self.spec = spec.resolved()
+        self.cache, self.ledger, self.budget = cache, ledger, budget
+        self.backoff_s = backoff_s
+        self._per_loop: dict[int, tuple[openai.AsyncOpenAI, AdaptiveLimiter]] = {}
+
+    def _session(self) -> tuple[openai.AsyncOpenAI, AdaptiveLimiter]:
+        # httpx and asyncio primitives belong to one event loop; each stage run has its own loop
+        key = id(asyncio.get_running_loop())
+        if key not in self._per_loop:
+            api_key = os.environ.get(self.spec.api_key_env) or "not-needed"
+            client = openai.AsyncOpenAI(base_url=self.spec.base_url, api_key=api_key, max_retries=0,
+                                        timeout=self.spec.timeout_s)
+            self._per_loop = {key: (client, AdaptiveLimiter(self.spec.max_concurrency))}
+        return self._per_loop[key]
+
+    def _scrub(self, text: str) -> str:
+        key = os.environ.get(self.spec.api_key_env)
+        return text.replace(key, "***") if key else text
+
+    async def chat(self, messages: list[dict], *, stage: str, role: str, tools: list[dict] | None = None,
+                   tool_choice: str | None = None, response_format: dict | None = None) -> Completion:
+        request = {"model": self.spec.model, "messages": messages, "temperature": self.spec.temperature,
+                   "max_tokens": self.spec.max_tokens, "seed": self.spec.seed}
+        if tools:
+            request["tools"] = tools
+            request["tool_choice"] = tool_choice or "auto"
+        if response_format:
+            request["response_format"] = response_format
+        key = request_hash(request)
+        cached = self.cache.get(key)
+        if cached is not None:
+            c = _parse(cached)
+            c.cache_hit = True
+            self.ledger.add(CallRecord(stage, role, self.spec.model, key, c.prompt_tokens, c.completion_tokens, 0.0, True, 0, "ok"))
+            return c
+        try:
+            self.budget.check()
+        except BudgetExhausted as e:
+            self.ledger.add(CallRecord(stage, role, self.spec.model, key, 0, 0, 0.0, False, 0, "budget", str(e)))
+            raise
+        client, limiter = self._session()
+        started, attempts = time.monotonic(), 0
+        try:
+            async for attempt in AsyncRetrying(stop=stop_after_attempt(self.spec.max_retries + 1),
+                                                retry=retry_if_exception(_retryable), wait=self._wait):
+                with attempt:
+                    attempts += 1
+                    raw = await self._send(client, limiter, request)
+        except RetryError as e:
+            exc = e.last_attempt.exception()
+            reason = self._scrub(f"{type(exc).__name__}: {exc}")[:500]
+            self._record_error(stage, role, key, started, attempts, reason)
+            raise ModelCallError(f"gave up after {attempts} attempts: {reason}") from None
+        except openai.APIError as exc:  # not retryable: 400, 401, 404, ...
+            reason = self._scrub(f"{type(exc).__name__}: {exc}")[:500]
+            self._record_error(stage, role, key, started, attempts, reason)
+            raise ModelCallError(reason) from None
+        completion = _parse(raw)
+        self.cache.put(key, self.spec.model, raw)
+        self.budget.spend(completion.prompt_tokens + completion.completion_tokens)
+        self.ledger.add(CallRecord(stage, role, self.spec.model, key, completion.prompt_tokens, completion.completion_tokens,
+                                   (time.monotonic() - started) * 1000, False, attempts, "ok"))
+        return completion
+
+    async def _send(self, client, limiter: AdaptiveLimiter, request: dict) -> dict:
+        async with limiter:
+            try:
+                response = await client.chat.completions.with_raw_response.create(**request)
+                text = response.http_response.text
+            except openai.RateLimitError as e:
+                limiter.on_rate_limited(_retry_after(e) or self.backoff_s)
+                raise
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise MalformedResponse(f"body is not JSON ({e.msg})") from None
+        _parse(raw)  # validates shape; raises MalformedResponse
+        limiter.on_success()
+        return raw
+
+    def _wait(self, retry_state) -> float:
+        """tenacity wait: the server's Retry-After when it gave one, else jittered exponential backoff."""
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        after = _retry_after(exc) if exc else None
+        if after is not None:
+            return min(after, 60.0)
+        return min(30.0, self.backoff_s * (2 ** (retry_state.attempt_number - 1))) * random.uniform(0.5, 1.0)
+
+    def _record_error(self, stage, role, key, started, attempts, reason) -> None:
+        self.ledger.add(CallRecord(stage, role, self.spec.model, key, 0, 0, (time.monotonic() - started) * 1000, False,
+                                   attempts, "error", reason))

@@ -1,0 +1,183 @@
+"""A local OpenAI-compatible server that answers from a script and injects faults on demand.
+
+Real HTTP, so tests drive the real `openai` client. Scripted answers are queued with `enqueue()`;
+with the queue empty it plays a competent model: it calls the offered tool whose documentation
+best fits the request (the offline assistant's choice) and then answers from the tool results.
+Every request is kept in `history`.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable
+
+from aiohttp import web
+
+FAULT_KINDS = ("rate_limit", "server_error", "timeout", "malformed_json", "truncated", "unknown_tool", "wrong_types")
+
+
+@dataclass
+class Faults:
+    rate: float = 0.0
+    kinds: tuple[str, ...] = FAULT_KINDS
+    seed: int = 0
+    retry_after_s: float = 0.05
+    hang_s: float = 2.0  # a "timeout" fault answers only after this long
+
+
+@dataclass
+class FakeModel:
+    """The script: queued responses first, then the default responder."""
+
+    default: Callable[[dict], dict] | None = None
+    queue: deque = field(default_factory=deque)
+    history: list = field(default_factory=list)
+
+    def enqueue(self, *responses: dict) -> None:
+        """Each response: {"content": str} and/or {"tool_calls": [{"name", "arguments"}]}, or {"status": 500}."""
+        self.queue.extend(responses)
+
+    def respond(self, request: dict) -> dict:
+        if self.queue:
+            return self.queue.popleft()
+        return (self.default or competent)(request)
+
+
+def competent(request: dict) -> dict:
+    """Plays a capable model for toolloom's own prompts."""
+    from ..agents.offline import RetrievalAssistant
+
+    messages, tools = request.get("messages", []), request.get("tools") or []
+    if not tools:
+        prompt = messages[-1].get("content") or ""
+        if "<example>" in prompt:  # the user-agent prompt carries a plain example request
+            return {"content": prompt.split("<example>", 1)[1].split("</example>", 1)[0].strip()}
+        return {"content": "OK."}
+    turn = RetrievalAssistant().decide(messages, tools)
+    if turn.tool_calls:
+        return {"tool_calls": [{"name": c["function"]["name"], "arguments": c["function"]["arguments"]} for c in turn.tool_calls]}
+    return {"content": turn.content}
+
+
+def _completion(request: dict, reply: dict, finish: str | None = None) -> dict:
+    calls = None
+    if reply.get("tool_calls"):
+        calls = [{"id": f"call_{uuid.uuid4().hex[:8]}", "type": "function",
+                  "function": {"name": c["name"], "arguments": c["arguments"] if isinstance(c["arguments"], str) else json.dumps(c["arguments"])}}
+                 for c in reply["tool_calls"]]
+    prompt_tokens = sum(len(str(m.get("content") or "")) // 4 + 4 for m in request.get("messages", []))
+    completion_tokens = len(reply.get("content") or "") // 4 + 8 * len(calls or [])
+    return {"id": f"chatcmpl-{uuid.uuid4().hex[:12]}", "object": "chat.completion", "created": int(time.time()),
+            "model": request.get("model", "fake"),
+            "choices": [{"index": 0, "finish_reason": finish or ("tool_calls" if calls else "stop"),
+                         "message": {"role": "assistant", "content": reply.get("content"), "tool_calls": calls}}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                      "total_tokens": prompt_tokens + completion_tokens}}
+
+
+class FakeServer:
+    """Runs the fake endpoint on 127.0.0.1 in a background thread: `with FakeServer() as s: s.base_url`."""
+
+    def __init__(self, model: FakeModel | None = None, faults: Faults | None = None, port: int = 0,
+                 latency_s: float = 0.0):
+        self.model = model or FakeModel()
+        self.faults = faults or Faults()
+        self.latency_s = latency_s
+        self.port = port
+        self.requests = 0
+        self.faults_injected: dict[str, int] = {}
+        self._rng = random.Random(self.faults.seed)
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def _draw_fault(self) -> str | None:
+        with self._lock:
+            self.requests += 1
+            if self.faults.rate and self._rng.random() < self.faults.rate:
+                kind = self._rng.choice(self.faults.kinds)
+                self.faults_injected[kind] = self.faults_injected.get(kind, 0) + 1
+                return kind
+        return None
+
+    async def _chat(self, http_request: web.Request) -> web.StreamResponse:
+        request = await http_request.json()
+        self.model.history.append(request)
+        if self.latency_s:
+            await asyncio.sleep(self.latency_s)
+        fault = self._draw_fault()
+        if fault == "rate_limit":
+            return web.json_response({"error": {"message": "rate limited", "type": "rate_limit"}}, status=429,
+                                     headers={"Retry-After": str(self.faults.retry_after_s)})
+        if fault == "server_error":
+            return web.json_response({"error": {"message": "injected server error"}}, status=500)
+        if fault == "timeout":
+            await asyncio.sleep(self.faults.hang_s)
+        if fault == "malformed_json":
+            return web.Response(text='{"id": "chatcmpl-broken", "choices": [{"message": {"content": "trunc', content_type="application/json")
+        reply = self.model.respond(request)
+        if "status" in reply:
+            return web.json_response({"error": {"message": reply.get("message", "scripted error")}}, status=reply["status"])
+        tools = request.get("tools") or []
+        if fault == "truncated":
+            text = reply.get("content") or json.dumps(reply.get("tool_calls"))
+            return web.json_response(_completion(request, {"content": text[: max(1, len(text) // 3)]}, finish="length"))
+        if fault == "unknown_tool" and tools:
+            reply = {"tool_calls": [{"name": "no_such_tool_" + uuid.uuid4().hex[:4], "arguments": "{}"}]}
+        if fault == "wrong_types" and tools:
+            fn = tools[0]["function"]
+            props = (fn.get("parameters") or {}).get("properties") or {}
+            reply = {"tool_calls": [{"name": fn["name"], "arguments": json.dumps({k: [1, 2] for k in props})}]}
+        return web.json_response(_completion(request, reply))
+
+    async def _models(self, _):
+        return web.json_response({"object": "list", "data": [{"id": "fake", "object": "model"}]})
+
+    async def _health(self, _):
+        return web.Response(text="ok")
+
+    def _serve(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self._loop)
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_get("/v1/models", self._models)
+        app.router.add_get("/health", self._health)
+        runner = web.AppRunner(app, access_log=None)
+        self._loop.run_until_complete(runner.setup())
+        site = web.TCPSite(runner, "127.0.0.1", self.port)
+        self._loop.run_until_complete(site.start())
+        self.port = site._server.sockets[0].getsockname()[1]
+        self._ready.set()
+        self._loop.run_forever()
+        self._loop.run_until_complete(runner.cleanup())
+
+    def start(self) -> "FakeServer":
+        self._thread = threading.Thread(target=self._serve, daemon=True, name="toolloom-fake-openai")
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("fake server did not start")
+        return self
+
+    def stop(self) -> None:
+        if self._loop:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread:
+            self._thread.join(10)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()

@@ -1,0 +1,54 @@
+"""Usage ledger: one record per model request (the `llm_calls` table)."""
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass
+
+import pyarrow as pa
+
+
+@dataclass
+class CallRecord:
+    stage: str
+    role: str
+    model: str
+    request_hash: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: float
+    cache_hit: bool
+    attempts: int
+    status: str  # ok | error | budget
+    error: str = ""
+
+
+class UsageLedger:
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.records: list[CallRecord] = []
+
+    def add(self, record: CallRecord) -> None:
+        with self._lock:
+            self.records.append(record)
+
+    def for_stage(self, stage: str) -> list[CallRecord]:
+        with self._lock:
+            return [r for r in self.records if r.stage == stage]
+
+    def summary(self, stage: str) -> dict:
+        rs = self.for_stage(stage)
+        return {
+            "requests": len(rs),
+            "sent": sum(not r.cache_hit for r in rs),
+            "cache_hits": sum(r.cache_hit for r in rs),
+            "errors": sum(r.status != "ok" for r in rs),
+            "prompt_tokens": sum(r.prompt_tokens for r in rs),
+            "completion_tokens": sum(r.completion_tokens for r in rs),
+        }
+
+    @staticmethod
+    def to_arrow(records: list[CallRecord]) -> pa.Table:
+        schema = pa.schema([("stage", pa.string()), ("role", pa.string()), ("model", pa.string()), ("request_hash", pa.string()),
+                            ("prompt_tokens", pa.int64()), ("completion_tokens", pa.int64()), ("latency_ms", pa.float64()),
+                            ("cache_hit", pa.bool_()), ("attempts", pa.int64()), ("status", pa.string()), ("error", pa.string())])
+        return pa.Table.from_pylist([asdict(r) for r in records], schema=schema)

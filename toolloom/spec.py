@@ -1,0 +1,191 @@
+"""Pipeline YAML -> typed, validated configuration.
+
+Every model forbids unknown keys so a typo is an error, not a silently ignored setting.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+ROLES = ("user", "assistant", "executor", "judge")
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelSpec(Strict):
+    """One model endpoint for an agent role. `offline` needs no server (DESIGN section 7)."""
+
+    provider: Literal["offline", "openai"] = "offline"
+    model: str = "offline"
+    base_url: str | None = None  # may hold ${VAR} or ${VAR:-default}
+    api_key_env: str = "OPENAI_API_KEY"  # the key itself never enters a spec
+    temperature: float = 0.0
+    max_tokens: int = 1024
+    seed: int | None = 0
+    max_concurrency: int = Field(16, ge=1)
+    timeout_s: float = Field(60.0, gt=0)
+    max_retries: int = Field(6, ge=0)
+
+    @model_validator(mode="after")
+    def _endpoint_needed(self):
+        if self.provider == "openai" and not self.base_url:
+            raise ValueError("provider 'openai' needs base_url (an OpenAI-compatible endpoint)")
+        return self
+
+    def resolved(self) -> "ModelSpec":
+        """Substitute ${VAR} references from the environment (done late, so a file validates anywhere)."""
+        return self.model_copy(update={"base_url": expand_env(self.base_url), "model": expand_env(self.model)})
+
+
+def expand_env(value: str | None) -> str | None:
+    if value is None:
+        return None
+
+    def sub(m: re.Match) -> str:
+        name, default = m.group(1), m.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise KeyError(f"environment variable {name} is not set (referenced as ${{{name}}})")
+
+    return _ENV_REF.sub(sub, value)
+
+
+class Collection(Strict):
+    name: str
+    path: str  # a folder (or a single file) of tool specs, relative to the project root
+    format: Literal["auto", "function_json"] = "auto"
+
+
+class TasksStage(Strict):
+    per_tool: int = Field(2, ge=1, description="tasks sampled per executable tool")
+    seed: int = 0
+
+
+class SimulateStage(Strict):
+    max_turns: int = Field(4, ge=1)
+    distractors: int = Field(3, ge=0, description="extra tools offered, chosen by retrieval")
+
+
+class FilterStage(Strict):
+    checks: list[Literal["format", "execution"]] = ["format", "execution"]
+
+
+class ExportStage(Strict):
+    formats: list[Literal["openai"]] = ["openai"]
+    test_share: float = Field(0.1, ge=0.0, lt=1.0)
+    root: str = "exports"
+
+
+class Stages(Strict):
+    tasks: TasksStage = TasksStage()
+    simulate: SimulateStage = SimulateStage()
+    filter: FilterStage = FilterStage()
+    export: ExportStage = ExportStage()
+
+
+class Schedule(Strict):
+    cron: str = "0 2 * * *"
+    timezone: str = "UTC"
+
+
+class Budget(Strict):
+    max_tokens: int | None = Field(None, ge=1, description="prompt+completion tokens across the run")
+
+
+class Pipeline(Strict):
+    name: str
+    description: str = ""
+    collections: list[Collection] = Field(min_length=1)
+    models: dict[str, ModelSpec] = {"default": ModelSpec()}
+    stages: Stages = Stages()
+    partitions: Literal["none", "daily"] = "none"
+    start_date: str = "2026-01-01"
+    schedule: Schedule | None = None
+    budget: Budget = Budget()
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_identifier(cls, v: str) -> str:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", v):
+            raise ValueError("must be lower-case letters, digits and _ (it names Dagster assets and SQL schemas)")
+        return v
+
+    @field_validator("models")
+    @classmethod
+    def _known_roles(cls, v: dict[str, ModelSpec]) -> dict[str, ModelSpec]:
+        unknown = sorted(set(v) - set(ROLES) - {"default"})
+        if unknown:
+            raise ValueError(f"unknown role(s) {unknown}; roles are default, {', '.join(ROLES)}")
+        return v
+
+    @model_validator(mode="after")
+    def _schedule_needs_partitions(self):
+        if self.schedule and self.partitions == "none":
+            raise ValueError("a schedule needs partitions: daily (each night is a dataset version)")
+        return self
+
+    def model_for(self, role: str) -> ModelSpec:
+        return self.models.get(role) or self.models.get("default") or ModelSpec()
+
+
+class PipelineFileError(Exception):
+    """A pipeline file that cannot be used; str() is one line naming the file, field and problem."""
+
+    def __init__(self, path: Path, message: str):
+        self.path, self.message = path, message
+        super().__init__(f"{path}: {message}")
+
+
+def _describe(err: ValidationError) -> str:
+    parts = []
+    for e in err.errors():
+        loc = ".".join(str(x) for x in e["loc"]) or "(top level)"
+        msg = e["msg"].removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}")
+    return "; ".join(parts)
+
+
+def load_pipeline(path: str | Path) -> Pipeline:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark else ""
+        raise PipelineFileError(path, f"{where}invalid YAML ({getattr(e, 'problem', e)})") from None
+    except OSError as e:
+        raise PipelineFileError(path, f"cannot read ({e.strerror})") from None
+    if not isinstance(raw, dict):
+        raise PipelineFileError(path, "expected a mapping of pipeline settings at the top level")
+    raw.setdefault("name", path.stem)
+    try:
+        return Pipeline.model_validate(raw)
+    except ValidationError as e:
+        raise PipelineFileError(path, _describe(e)) from None
+
+
+def load_pipelines(folder: str | Path) -> tuple[dict[str, Pipeline], list[PipelineFileError]]:
+    """All pipelines of a folder; a bad file is reported and the others still load."""
+    good: dict[str, Pipeline] = {}
+    errors: list[PipelineFileError] = []
+    for path in sorted(Path(folder).glob("*.y*ml")):
+        try:
+            p = load_pipeline(path)
+        except PipelineFileError as e:
+            errors.append(e)
+            continue
+        if p.name in good:
+            errors.append(PipelineFileError(path, f"name {p.name!r} is already used by another pipeline file"))
+            continue
+        good[p.name] = p
+    return good, errors
