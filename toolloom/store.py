@@ -78,8 +78,12 @@ class Store:
             yield con
 
     # -- writes -----------------------------------------------------------------------------
-    def write(self, pipeline: str, table: str, rows: pa.Table, *, version: str, run_id: str) -> int:
-        """Replace `version`'s rows of `table` with `rows` in one commit; returns the snapshot id."""
+    def write(self, pipeline: str, table: str, rows: pa.Table, *, version: str, run_id: str,
+              scope: dict[str, str] | None = None) -> int:
+        """Replace `version`'s rows of `table` with `rows` in one commit; returns the snapshot id.
+
+        `scope` narrows what is replaced in a table several stages share (e.g. {"stage": "filter"}).
+        """
         now = datetime.now(timezone.utc)
         n = rows.num_rows
         rows = rows.append_column("pipeline", pa.array([pipeline] * n, pa.string()))
@@ -96,7 +100,8 @@ class Store:
                 con.execute(f"CREATE TABLE {fq} AS SELECT * FROM incoming LIMIT 0")
             else:
                 self._add_missing_columns(con, pipeline, table)
-                con.execute(f"DELETE FROM {fq} WHERE version = ?", [version])
+                where = " AND ".join(["version = ?"] + [f'"{k}" = ?' for k in (scope or {})])
+                con.execute(f"DELETE FROM {fq} WHERE {where}", [version, *(scope or {}).values()])
             con.execute(f"INSERT INTO {fq} BY NAME SELECT * FROM incoming")
             con.execute("COMMIT")
             return con.execute(f"SELECT max(snapshot_id) FROM {pipeline}.snapshots()").fetchone()[0]

@@ -1,0 +1,211 @@
+"""`toolloom`: run pipelines, query their tables, list versions, validate files, serve a fake endpoint."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from .spec import ModelSpec, PipelineFileError, load_pipeline, load_pipelines
+
+
+def _project(args) -> Path:
+    return Path(args.project).resolve()
+
+
+def _home(args) -> Path:
+    home = Path(args.home or os.environ.get("TOOLLOOM_HOME") or ".toolloom")
+    return home if home.is_absolute() else _project(args) / home
+
+
+def _print_table(table, out=sys.stdout, limit: int = 200) -> None:
+    cols = table.column_names
+    rows = table.slice(0, limit).to_pylist()
+    cells = [[json.dumps(r[c], ensure_ascii=False, default=str) if isinstance(r[c], (dict, list)) else str(r[c]) for c in cols] for r in rows]
+    widths = [min(60, max([len(c)] + [len(row[i]) for row in cells])) for i, c in enumerate(cols)]
+    print("  ".join(c.ljust(w) for c, w in zip(cols, widths)), file=out)
+    print("  ".join("-" * w for w in widths), file=out)
+    for row in cells:
+        print("  ".join((v if len(v) <= w else v[: w - 1] + "…").ljust(w) for v, w in zip(row, widths)), file=out)
+    if table.num_rows > limit:
+        print(f"... {table.num_rows - limit} more rows", file=out)
+
+
+class _ProgressBar:
+    def __init__(self, stream=sys.stderr):
+        self.stream, self.tty = stream, stream.isatty()
+        self.last_line = ""
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        line = f"  {stage:<10} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+        if self.tty:
+            self.stream.write("\r" + line + ("\n" if done == total else ""))
+            self.stream.flush()
+        elif done == total or (10 * done // max(total, 1)) != (10 * (done - 1) // max(total, 1)):
+            print(line, file=self.stream)
+
+
+def cmd_run(args) -> int:
+    import dagster as dg
+
+    from . import progress
+    from .dagster_defs import ToolloomResource, pipeline_assets
+    from .llm.fake_server import FakeServer, Faults
+
+    root = _project(args)
+    try:
+        pipeline = load_pipeline(root / "pipelines" / f"{args.pipeline}.yaml")
+    except PipelineFileError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    server = None
+    if args.fake_endpoint:
+        server = FakeServer(faults=Faults(rate=args.fault_rate, seed=args.seed, hang_s=3.0)).start()
+        spec = ModelSpec(provider="openai", model="fake-model", base_url=server.base_url, timeout_s=2.0)
+        pipeline = pipeline.model_copy(update={"models": {"default": spec}})
+        print(f"dry run against a fake endpoint at {server.base_url} (fault rate {args.fault_rate})", file=sys.stderr)
+    if pipeline.partitions == "daily" and not args.partition:
+        args.partition = time.strftime("%Y-%m-%d", time.gmtime())
+    bar = _ProgressBar()
+    progress.add_listener(bar)
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    started = time.monotonic()
+    try:
+        result = dg.materialize(
+            pipeline_assets(pipeline), instance=instance, partition_key=args.partition, raise_on_error=False,
+            resources={"toolloom": ToolloomResource(project_root=str(root), home=str(_home(args)),
+                                                    retry_backoff_s=0.05 if args.fake_endpoint else 1.0)},
+            run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}})
+    finally:
+        progress.remove_listener(bar)
+        if server:
+            server.stop()
+    print(f"\npipeline {pipeline.name}: {'succeeded' if result.success else 'FAILED'} in {time.monotonic() - started:.1f}s")
+    export_path = None
+    for event in result.get_asset_materialization_events():
+        md = {k: v.value for k, v in event.materialization.metadata.items()}
+        name = event.asset_key.path[-1]
+        if "accepted" in md:
+            print(f"  {name:<13} {md['accepted']:>6} accepted  {md['rejected']:>5} rejected  of {md['inputs']:>6}   version {md['version']}")
+        if "path" in md:
+            export_path = md["path"]
+    failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    for e in failed_checks:
+        print(f"  check failed: {e.asset_key.to_user_string()} {e.check_name}", file=sys.stderr)
+    if export_path:
+        print(f"dataset: {export_path}\n  from datasets import load_dataset; load_dataset({str(export_path)!r})")
+    return 0 if result.success and not failed_checks else 1
+
+
+def cmd_query(args) -> int:
+    from .store import Store
+
+    store = Store(_home(args))
+    pipelines = [args.pipeline] if args.pipeline else None
+    if not (pipelines or store.pipelines()):
+        print(f"error: no pipeline tables under {store.home}; run a pipeline first", file=sys.stderr)
+        return 2
+    try:
+        table = store.query(args.sql, pipelines=pipelines)
+    except Exception as e:  # SQL errors are the user's to read, one line
+        print(f"error: {str(e).splitlines()[0]}", file=sys.stderr)
+        return 2
+    if args.json:
+        for row in table.to_pylist():
+            print(json.dumps(row, ensure_ascii=False, default=str))
+    else:
+        _print_table(table)
+    return 0
+
+
+def cmd_versions(args) -> int:
+    from .store import Store
+
+    versions = Store(_home(args)).versions(args.pipeline)
+    if not versions:
+        print(f"pipeline {args.pipeline!r} has no versions yet (run `toolloom run {args.pipeline}`)", file=sys.stderr)
+        return 1
+    for v in versions:
+        tables = ", ".join(f"{t}={n}" for t, n in sorted(v["tables"].items()))
+        print(f"{v['version']:<26} {v['written_at']:%Y-%m-%d %H:%M:%S}  runs {','.join(r[:8] for r in v['runs'])}  {tables}")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from .ingest import ingest_collection
+
+    root = _project(args)
+    pipelines, errors = load_pipelines(root / "pipelines")
+    for e in errors:
+        print(f"error: {e}")
+    for p in pipelines.values():
+        for c in p.collections:
+            tools, rejected = ingest_collection(root / c.path, c.format, rel_to=root)
+            print(f"ok: pipelines/{p.name}: collection {c.name}: {len(tools)} tools, {len(rejected)} rejected")
+            for r in rejected:
+                print(f"  rejected: {r.detail or r.reason}")
+    return 1 if errors else 0
+
+
+def cmd_fake_server(args) -> int:
+    from .llm.fake_server import FakeServer, Faults
+
+    server = FakeServer(faults=Faults(rate=args.fault_rate, seed=args.seed), port=args.port, latency_s=args.latency)
+    server.start()
+    print(f"fake OpenAI-compatible endpoint at {server.base_url} (fault rate {args.fault_rate}); Ctrl-C stops it", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="toolloom", description="Declarative synthetic tool-use data pipelines.")
+    ap.add_argument("--project", default=".", help="project folder (holds pipelines/, prompts/, sandbox/); default: .")
+    ap.add_argument("--home", default=None, help="store and cache folder; default: $TOOLLOOM_HOME or PROJECT/.toolloom")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="materialize a pipeline's assets and export its dataset")
+    run.add_argument("pipeline", help="name of pipelines/NAME.yaml")
+    run.add_argument("--partition", help="partition (dataset version) of a daily pipeline; default: today (UTC)")
+    run.add_argument("--fake-endpoint", action="store_true", help="dry run: every model role talks to a local fake endpoint")
+    run.add_argument("--fault-rate", type=float, default=0.0, help="with --fake-endpoint: share of requests that fail")
+    run.add_argument("--seed", type=int, default=0, help="with --fake-endpoint: seed of the fault schedule")
+    run.add_argument("--log-level", default="WARNING", help="Dagster console log level (default WARNING)")
+    run.set_defaults(fn=cmd_run)
+
+    q = sub.add_parser("query", help="SQL over every pipeline's tables (schema per pipeline: demo.tools, ...)")
+    q.add_argument("sql")
+    q.add_argument("--pipeline", help="attach only this pipeline and make it the default schema")
+    q.add_argument("--json", action="store_true", help="one JSON object per row")
+    q.set_defaults(fn=cmd_query)
+
+    v = sub.add_parser("versions", help="list a pipeline's dataset versions with time, runs and row counts")
+    v.add_argument("pipeline")
+    v.set_defaults(fn=cmd_versions)
+
+    val = sub.add_parser("validate", help="check every pipeline file and ingest its collections")
+    val.set_defaults(fn=cmd_validate)
+
+    fs = sub.add_parser("fake-server", help="serve the scripted fake OpenAI-compatible endpoint")
+    fs.add_argument("--port", type=int, default=8765)
+    fs.add_argument("--fault-rate", type=float, default=0.0)
+    fs.add_argument("--seed", type=int, default=0)
+    fs.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
+    fs.set_defaults(fn=cmd_fake_server)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.fn(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

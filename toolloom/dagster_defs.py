@@ -1,0 +1,162 @@
+"""The asset factory: one Dagster asset group per pipeline YAML, one asset per stage.
+
+Assets are thin: they pick the version, call the stage function and commit its result.
+"""
+
+import logging
+from datetime import datetime, timezone
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from . import progress
+from .export import export_version
+from .materialize import check_specs, commit_stage
+from .prompts import render, template_hash
+from .runtime import Runtime
+from .spec import Pipeline, load_pipelines
+from .stages.samples import filter_samples
+from .stages.simulate import simulate
+from .stages.tasks import sample_tasks
+from .stages.tools import build_tools
+
+log = logging.getLogger("toolloom")
+
+
+class ToolloomResource(dg.ConfigurableResource):
+    """Where the project and its store live; builds one Runtime per (run, pipeline)."""
+
+    project_root: str = Field(description="the folder holding pipelines/, prompts/, sandbox/, api_graphs/")
+    home: str = Field(".toolloom", description="store and request cache, relative to project_root unless absolute")
+    retry_backoff_s: float = 1.0
+
+    def runtime(self, context: dg.AssetExecutionContext, pipeline: Pipeline) -> Runtime:
+        key = (context.run.run_id, pipeline.name)
+        if key not in _RUNTIMES:
+            root = Path(self.project_root)
+            _RUNTIMES.clear()  # one run at a time per process (in-process executor)
+            _RUNTIMES[key] = Runtime(pipeline, root, root / self.home, backoff_s=self.retry_backoff_s)
+        return _RUNTIMES[key]
+
+
+_RUNTIMES: dict[tuple[str, str], Runtime] = {}
+
+
+def new_version(context: dg.AssetExecutionContext) -> str:
+    """A partition is its own version; an unpartitioned run starts a new one at its root asset."""
+    if context.has_partition_key:
+        return context.partition_key
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + context.run.run_id[:6]
+
+
+def version_of_input(context: dg.AssetExecutionContext, rt: Runtime, upstream_table: str) -> str:
+    """Downstream stages continue the version their input was written under."""
+    if context.has_partition_key:
+        return context.partition_key
+    version = rt.store.latest_version(rt.pipeline.name, upstream_table)
+    if version is None:
+        raise dg.Failure(f"pipeline {rt.pipeline.name!r} has no {upstream_table!r} table yet: materialize it first")
+    return version
+
+
+def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
+    p = pipeline.name
+    partitions = dg.DailyPartitionsDefinition(start_date=pipeline.start_date, timezone="UTC") if pipeline.partitions == "daily" else None
+    common = {"group_name": p, "partitions_def": partitions, "kinds": {"duckdb", "parquet"}}
+
+    def key(name: str) -> dg.AssetKey:
+        return dg.AssetKey([p, name])
+
+    @dg.asset(key=key("tools"), check_specs=check_specs(key("tools")), **common)
+    def tools(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
+        """Tools ingested from the pipeline's collections: one row per operation, broken specs rejected."""
+        rt = toolloom.runtime(context, pipeline)
+        result = build_tools(pipeline, rt.project_root, rt.sandbox)
+        return commit_stage(rt, context, stage="ingest", table="tools", result=result, version=new_version(context),
+                            preview=["tool_id", "description", "executable"])
+
+    @dg.asset(key=key("tasks"), deps=[tools], check_specs=check_specs(key("tasks")), **common)
+    def tasks(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
+        """Sampled tasks with reference chains, each answered by executing its chain."""
+        rt = toolloom.runtime(context, pipeline)
+        version = version_of_input(context, rt, "tools")
+        tool_table = rt.store.read(p, "tools", version)
+        result = sample_tasks(tool_table, rt.executor(tool_table.to_pylist()), pipeline.stages.tasks)
+        return commit_stage(rt, context, stage="tasks", table="tasks", result=result, version=version,
+                            preview=["task_id", "shape", "chain", "reference_answer"])
+
+    @dg.asset(key=key("trajectories"), deps=[tasks], check_specs=check_specs(key("trajectories")), **common)
+    def trajectories(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
+        """Simulated episodes (ToolAlpaca): user, assistant and tool executor, in OpenAI message format."""
+        rt = toolloom.runtime(context, pipeline)
+        version = version_of_input(context, rt, "tasks")
+        tool_table = rt.store.read(p, "tools", version)
+        report = progress.reporter("simulate", context.log.info)
+        result = simulate(rt.store.read(p, "tasks", version), tool_table, user=rt.agent("user"), assistant=rt.agent("assistant"),
+                          executor=rt.executor(tool_table.to_pylist()), params=pipeline.stages.simulate,
+                          system_prompt=render("simulate/assistant_system.j2", rt.prompts_root, today=None),
+                          prompt_hash=template_hash("simulate/user.j2", rt.prompts_root) + ":" + template_hash("simulate/assistant_system.j2", rt.prompts_root),
+                          progress=report)
+        return commit_stage(rt, context, stage="simulate", table="trajectories", result=result, version=version,
+                            preview=["traj_id", "outcome", "final_answer", "error"])
+
+    @dg.asset(key=key("samples"), deps=[trajectories], check_specs=check_specs(key("samples")), **common)
+    def samples(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
+        """Examples that passed quality filtering (format and execution checks), with their split."""
+        rt = toolloom.runtime(context, pipeline)
+        version = version_of_input(context, rt, "trajectories")
+        result = filter_samples(rt.store.read(p, "trajectories", version), pipeline.stages.filter, pipeline.stages.export.test_share)
+        return commit_stage(rt, context, stage="filter", table="samples", result=result, version=version,
+                            preview=["sample_id", "shape", "num_calls", "split"])
+
+    @dg.asset(key=key("dataset"), deps=[samples], **common)
+    def dataset(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
+        """The exported dataset folder that `datasets.load_dataset` reads (configs: default, tools)."""
+        rt = toolloom.runtime(context, pipeline)
+        version = version_of_input(context, rt, "samples")
+        models = {role: f"{pipeline.model_for(role).provider}:{pipeline.model_for(role).model}" for role in ("user", "assistant")}
+        provenance = {"pipeline": p, "version": version, "run": context.run.run_id, "models": models,
+                      "collections": ", ".join(c.name for c in pipeline.collections), "toolloom": _version()}
+        folder = export_version(rt.project_root / pipeline.stages.export.root, p, version,
+                                rt.store.read(p, "samples", version), rt.store.read(p, "trajectories", version),
+                                rt.store.read(p, "tools", version), provenance)
+        context.log.info(f"exported {folder}")
+        return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(folder)), "version": version,
+                                              "readme": dg.MetadataValue.md((folder / "README.md").read_text().split("---\n", 2)[-1])})
+
+    return [tools, tasks, trajectories, samples, dataset]
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("toolloom")
+    except PackageNotFoundError:
+        return "dev"
+
+
+def pipeline_job(pipeline: Pipeline):
+    partitions = dg.DailyPartitionsDefinition(start_date=pipeline.start_date, timezone="UTC") if pipeline.partitions == "daily" else None
+    return dg.define_asset_job(f"{pipeline.name}_job", selection=dg.AssetSelection.groups(pipeline.name), partitions_def=partitions)
+
+
+def build_definitions(project_root: str | Path) -> dg.Definitions:
+    """Definitions for every valid pipeline of `project_root/pipelines`; invalid files are logged and skipped."""
+    root = Path(project_root).resolve()
+    pipelines, errors = load_pipelines(root / "pipelines")
+    for e in errors:
+        log.error("pipeline skipped: %s", e)
+    assets, jobs, schedules = [], [], []
+    for pipeline in pipelines.values():
+        assets += pipeline_assets(pipeline)
+        job = pipeline_job(pipeline)
+        jobs.append(job)
+        if pipeline.schedule:
+            schedules.append(dg.build_schedule_from_partitioned_job(
+                job, name=f"{pipeline.name}_nightly", cron_schedule=pipeline.schedule.cron,
+                execution_timezone=pipeline.schedule.timezone, default_status=dg.DefaultScheduleStatus.RUNNING))
+    return dg.Definitions(assets=assets, jobs=jobs, schedules=schedules, executor=dg.in_process_executor,
+                          resources={"toolloom": ToolloomResource(project_root=str(root))})
+

@@ -1,0 +1,112 @@
+"""Export a dataset version to an immutable folder that `datasets.load_dataset(folder)` reads.
+
+Layout (as `push_to_hub` names shards):
+    exports/<pipeline>/<version>/README.md              dataset card; YAML front matter declares configs
+    exports/<pipeline>/<version>/data/<split>-00000-of-00001.parquet    default config (OpenAI messages)
+    exports/<pipeline>/<version>/tools/train-00000-of-00001.parquet     the tools config
+    exports/<pipeline>/<version>/manifest.json          counts, files and their hashes
+    exports/<pipeline>/latest -> <version>
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+
+from .messages import MESSAGES
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def openai_rows(samples: pa.Table, trajectories: pa.Table) -> list[dict]:
+    by_traj = {t["traj_id"]: t for t in trajectories.to_pylist()}
+    rows = []
+    for s in samples.to_pylist():
+        t = by_traj[s["traj_id"]]
+        rows.append({"id": s["sample_id"], "messages": t["messages"], "tools": t["tools_offered"], "split": s["split"],
+                     "shape": s["shape"], "level": s["level"], "num_calls": s["num_calls"],
+                     "reference_chain": t["chain"], "reference_answer": t["reference_answer"], "final_answer": t["final_answer"]})
+    return rows
+
+
+DEFAULT_SCHEMA = pa.schema([("id", pa.string()), ("messages", MESSAGES), ("tools", pa.string()), ("shape", pa.string()),
+                            ("level", pa.int64()), ("num_calls", pa.int64()), ("reference_chain", pa.string()),
+                            ("reference_answer", pa.string()), ("final_answer", pa.string())])
+
+
+def _front_matter(configs: list[dict]) -> str:
+    return "---\n" + yaml.safe_dump({"configs": configs, "task_categories": ["text-generation"],
+                                     "tags": ["function-calling", "tool-use", "synthetic", "toolloom"]}, sort_keys=False) + "---\n"
+
+
+def _card(pipeline: str, version: str, counts: dict, shapes: Counter, provenance: dict) -> str:
+    lines = [f"# {pipeline} — version {version}", "",
+             "Synthetic tool-use (function-calling) conversations made by toolloom.", "",
+             "```python", "from datasets import load_dataset",
+             f'ds = load_dataset("exports/{pipeline}/{version}")          # OpenAI chat messages + tools',
+             f'tools = load_dataset("exports/{pipeline}/{version}", "tools")', "```", "",
+             "## Contents", "", "| config | split | rows |", "|---|---|---|"]
+    lines += [f"| {cfg} | {split} | {n} |" for (cfg, split), n in counts.items()]
+    lines += ["", "Task shapes: " + ", ".join(f"{k} {v}" for k, v in sorted(shapes.items())), "", "## Provenance", ""]
+    lines += [f"- **{k}**: {v}" for k, v in provenance.items()]
+    lines += ["", "`tools` and `reference_chain` are JSON strings; `messages` is a list of OpenAI-format message structs.",
+              "Examples made by the offline agents are template-phrased; every accepted example was verified by executing its calls.", ""]
+    return "\n".join(lines)
+
+
+def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Table, trajectories: pa.Table,
+                   tools: pa.Table, provenance: dict) -> Path:
+    """Write the version's folder (never overwriting an earlier export) and point `latest` at it."""
+    base = Path(root) / pipeline
+    base.mkdir(parents=True, exist_ok=True)
+    staging = base / f".staging-{uuid.uuid4().hex[:8]}"
+    staging.mkdir()
+    try:
+        rows = openai_rows(samples, trajectories)
+        counts: dict[tuple[str, str], int] = {}
+        data_files = []
+        for split in ("train", "test"):
+            part = [r for r in rows if r["split"] == split]
+            if not part and split == "test":
+                continue
+            path = staging / "data" / f"{split}-00000-of-00001.parquet"
+            path.parent.mkdir(exist_ok=True)
+            pq.write_table(pa.Table.from_pylist(part, schema=DEFAULT_SCHEMA), path)
+            data_files.append({"split": split, "path": f"data/{split}-*.parquet"})
+            counts[("default", split)] = len(part)
+        tools_path = staging / "tools" / "train-00000-of-00001.parquet"
+        tools_path.parent.mkdir()
+        pq.write_table(tools.drop_columns([c for c in ("meta",) if c in tools.column_names]), tools_path)
+        counts[("tools", "train")] = tools.num_rows
+        configs = [{"config_name": "default", "data_files": data_files, "default": True},
+                   {"config_name": "tools", "data_files": [{"split": "train", "path": "tools/train-*.parquet"}]}]
+        shapes = Counter(r["shape"] for r in rows)
+        (staging / "README.md").write_text(_front_matter(configs) + _card(pipeline, version, counts, shapes, provenance), encoding="utf-8")
+        files = sorted(p for p in staging.rglob("*") if p.is_file())
+        manifest = {"pipeline": pipeline, "version": version, "created": datetime.now(timezone.utc).isoformat(),
+                    "counts": {f"{c}/{s}": n for (c, s), n in counts.items()}, "provenance": provenance,
+                    "files": {str(p.relative_to(staging)): _sha256(p) for p in files}}
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+        target, n = base / version, 1
+        while target.exists():
+            n += 1
+            target = base / f"{version}-{n}"
+        staging.rename(target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    link_tmp = base / f".latest-{uuid.uuid4().hex[:8]}"
+    os.symlink(target.name, link_tmp)
+    os.replace(link_tmp, base / "latest")
+    return target

@@ -1,0 +1,78 @@
+"""Commit a stage's result to the store and describe it for Dagster: metadata, previews, checks."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import dagster as dg
+import pyarrow as pa
+
+from .llm import UsageLedger
+from .runtime import Runtime
+from .stages import StageResult
+
+REJECTIONS_SCHEMA = pa.schema([("stage", pa.string()), ("item_id", pa.string()), ("checker", pa.string()),
+                               ("reason", pa.string()), ("detail", pa.string())])
+CHECKS = ("non_empty", "accounted")
+
+
+def check_specs(key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec("non_empty", asset=key, blocking=True, description="the stage accepted at least one item"),
+        dg.AssetCheckSpec("accounted", asset=key, blocking=True, description="accepted + rejected = input, nothing silently dropped"),
+    ]
+
+
+def markdown_preview(table: pa.Table, columns: list[str], n: int = 5, width: int = 80) -> str:
+    cols = [c for c in columns if c in table.column_names]
+    if not cols or table.num_rows == 0:
+        return "_no rows_"
+
+    def cell(v) -> str:
+        text = json.dumps(v, ensure_ascii=False, default=str) if not isinstance(v, str) else v
+        text = text.replace("|", "\\|").replace("\n", " ")
+        return text if len(text) <= width else text[: width - 1] + "…"
+
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in table.select(cols).slice(0, n).to_pylist():
+        lines.append("| " + " | ".join(cell(row[c]) for c in cols) + " |")
+    return "\n".join(lines)
+
+
+def commit_stage(rt: Runtime, context: dg.AssetExecutionContext, *, stage: str, table: str, result: StageResult,
+                 version: str, preview: list[str]) -> dg.MaterializeResult:
+    """Write rows, rejections and model-call records of one stage as one version; report to Dagster."""
+    run_id = context.run.run_id
+    name = rt.pipeline.name
+    snapshot = rt.store.write(name, table, result.table, version=version, run_id=run_id)
+    rejected = pa.Table.from_pylist([r.row() for r in result.rejections], schema=REJECTIONS_SCHEMA)
+    rt.store.write(name, "rejections", rejected, version=version, run_id=run_id, scope={"stage": stage})
+    calls = rt.ledger.for_stage(stage)
+    if calls or stage in ("simulate",):
+        rt.store.write(name, "llm_calls", UsageLedger.to_arrow(calls), version=version, run_id=run_id, scope={"stage": stage})
+    reasons = Counter(f"{r.checker}:{r.reason}" for r in result.rejections)
+    for r in result.rejections[:20]:
+        context.log.warning(f"{stage} rejected {r.item_id}: {r.reason} ({r.detail[:200]})")
+    metadata = {
+        "dagster/row_count": result.table.num_rows,
+        "version": version,
+        "snapshot": snapshot,
+        "inputs": result.inputs,
+        "accepted": result.accepted,
+        "rejected": len(result.rejections),
+        "acceptance_rate": round(result.accepted / result.inputs, 4) if result.inputs else 0.0,
+        "rejections_by_reason": dg.MetadataValue.json(dict(reasons)),
+        "preview": dg.MetadataValue.md(markdown_preview(result.table, preview)),
+        **{k: (dg.MetadataValue.json(v) if isinstance(v, (dict, list)) else v) for k, v in result.metadata.items()},
+    }
+    if calls:
+        metadata["model_usage"] = dg.MetadataValue.json(rt.ledger.summary(stage))
+    checks = [
+        dg.AssetCheckResult(check_name="non_empty", passed=result.accepted > 0, severity=dg.AssetCheckSeverity.ERROR,
+                            metadata={"accepted": result.accepted}),
+        dg.AssetCheckResult(check_name="accounted", passed=result.accounted, severity=dg.AssetCheckSeverity.ERROR,
+                            metadata={"inputs": result.inputs, "accepted": result.accepted, "rejected": len(result.rejections)}),
+    ]
+    context.log.info(f"{stage}: {result.accepted} accepted, {len(result.rejections)} rejected of {result.inputs} (version {version})")
+    return dg.MaterializeResult(metadata=metadata, check_results=checks)
+

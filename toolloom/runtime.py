@@ -1,0 +1,52 @@
+"""Everything a stage needs for one run of one pipeline: store, sandbox, model clients, agents."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import agents
+from .executor import ToolExecutor
+from .llm import ModelClient, RequestCache, RunBudget, UsageLedger
+from .sandbox import Sandbox
+from .spec import Pipeline
+from .store import Store
+
+
+@dataclass
+class Runtime:
+    pipeline: Pipeline
+    project_root: Path
+    home: Path
+    backoff_s: float = 1.0
+    ledger: UsageLedger = field(default_factory=UsageLedger)
+
+    def __post_init__(self):
+        self.project_root = Path(self.project_root).resolve()
+        self.home = Path(self.home).resolve()
+        self.store = Store(self.home)
+        self.sandbox = Sandbox(self.project_root / "sandbox")
+        self.prompts_root = self.project_root / "prompts"
+        self.budget = RunBudget(self.pipeline.budget.max_tokens)
+        self._cache: RequestCache | None = None
+        self._clients: dict[str, ModelClient] = {}
+
+    @property
+    def cache(self) -> RequestCache:
+        if self._cache is None:
+            self._cache = RequestCache(self.home / "llm_cache.sqlite")
+        return self._cache
+
+    def client_for(self, role: str) -> ModelClient:
+        """Roles that name the same endpoint and model share one client, so one concurrency limit."""
+        spec = self.pipeline.model_for(role).resolved()
+        key = json.dumps(spec.model_dump(), sort_keys=True)
+        if key not in self._clients:
+            self._clients[key] = ModelClient(spec, cache=self.cache, ledger=self.ledger, budget=self.budget, backoff_s=self.backoff_s)
+        return self._clients[key]
+
+    def agent(self, role: str):
+        return agents.build(self.pipeline.model_for(role).provider, role, self)
+
+    def executor(self, tools: list[dict]) -> ToolExecutor:
+        return ToolExecutor(self.sandbox, tools)

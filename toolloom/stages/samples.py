@@ -1,0 +1,92 @@
+"""Stage 5: quality filtering (APIGen's checkers, in sequence) of answered episodes into `samples`.
+
+format:    every call names an offered tool and its arguments validate against the tool's schema;
+execution: there was at least one call, every call succeeded, and the answer states a value the
+           last call returned (grounding).
+Every input episode ends as a sample or a rejection naming the checker and the reason.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+
+import pyarrow as pa
+
+from ..arguments import argument_errors, parse_arguments
+from ..ingest import Rejection
+from ..spec import FilterStage
+from . import StageResult
+
+SAMPLES_SCHEMA = pa.schema([("sample_id", pa.string()), ("traj_id", pa.string()), ("task_id", pa.string()),
+                            ("shape", pa.string()), ("level", pa.int64()), ("num_calls", pa.int64()),
+                            ("checks", pa.string()), ("split", pa.string())])
+
+
+def check_format(traj: dict) -> tuple[str, str] | None:
+    offered = {t["function"]["name"]: t["function"].get("parameters") or {} for t in json.loads(traj["tools_offered"])}
+    for m in traj["messages"]:
+        for call in m.get("tool_calls") or []:
+            name = call["function"]["name"]
+            if name not in offered:
+                return "unknown_tool", f"call to '{name}', which was not offered"
+            args, err = parse_arguments(call["function"]["arguments"])
+            if err:
+                return "invalid_arguments_json", f"{name}: {err}"
+            problems = argument_errors(offered[name], args)
+            if problems:
+                return "schema_violation", f"{name}: {'; '.join(problems)}"
+    return None
+
+
+def _leaves(value) -> list[str]:
+    if isinstance(value, dict):
+        return [x for v in value.values() for x in _leaves(v)]
+    if isinstance(value, list):
+        return [x for v in value for x in _leaves(v)]
+    return [str(value)] if value not in (None, "") else []
+
+
+def check_execution(traj: dict) -> tuple[str, str] | None:
+    calls = json.loads(traj["calls"])
+    if not calls:
+        return "no_tool_call", "the answer was given without calling any tool"
+    failed = [c for c in calls if not c["ok"]]
+    if failed:
+        return "tool_error", f"{failed[0]['name']}: {failed[0]['error']}"
+    answer = traj["final_answer"] or ""
+    results = [m["content"] for m in traj["messages"] if m["role"] == "tool"]
+    leaves = _leaves(json.loads(results[-1])) if results else []
+    if leaves and not any(leaf in answer for leaf in leaves):
+        return "answer_not_grounded", "the final answer states none of the values the last call returned"
+    return None
+
+
+CHECKERS = {"format": check_format, "execution": check_execution}
+
+
+def split_of(task_id: str, test_share: float) -> str:
+    bucket = int(hashlib.sha256(task_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    return "test" if bucket < test_share else "train"
+
+
+def filter_samples(trajectories: pa.Table, params: FilterStage, test_share: float) -> StageResult:
+    """Inputs: the answered episodes (others were already rejected by simulation)."""
+    rows, rejections = [], []
+    answered = [t for t in trajectories.to_pylist() if t["outcome"] == "answered"]
+    for traj in answered:
+        verdict = None
+        for name in params.checks:
+            verdict = CHECKERS[name](traj)
+            if verdict:
+                rejections.append(Rejection("filter", traj["traj_id"], name, verdict[0], verdict[1]))
+                break
+        if verdict:
+            continue
+        num_calls = sum(len(m.get("tool_calls") or []) for m in traj["messages"])
+        rows.append({"sample_id": "s_" + traj["traj_id"][3:], "traj_id": traj["traj_id"], "task_id": traj["task_id"],
+                     "shape": traj["shape"], "level": 0, "num_calls": num_calls,
+                     "checks": json.dumps({c: "pass" for c in params.checks}), "split": split_of(traj["task_id"], test_share)})
+    reasons = Counter(f"{r.checker}:{r.reason}" for r in rejections)
+    return StageResult(pa.Table.from_pylist(rows, schema=SAMPLES_SCHEMA), rejections, inputs=len(answered), accepted=len(rows),
+                       metadata={"rejected_by": dict(reasons), "splits": dict(Counter(r["split"] for r in rows))})

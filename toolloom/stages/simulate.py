@@ -1,0 +1,128 @@
+"""Stage 2: multi-agent simulation (ToolAlpaca): a user agent asks, an assistant agent calls tools
+with native function calling, the executor answers; every episode is kept, failed ones with why.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from typing import Callable
+
+import pyarrow as pa
+from rank_bm25 import BM25Okapi
+
+from ..agents import AssistantAgent, ChainStep, Task, UserAgent
+from ..agents.offline import tokens
+from ..arguments import parse_arguments
+from ..executor import ToolExecutor
+from ..ingest import Rejection
+from ..llm import BudgetExhausted, ModelCallError
+from ..messages import MESSAGES, normalise, to_openai
+from ..spec import SimulateStage
+from . import StageResult
+
+TRAJECTORIES_SCHEMA = pa.schema([
+    ("traj_id", pa.string()), ("task_id", pa.string()), ("kind", pa.string()), ("shape", pa.string()),
+    ("messages", MESSAGES), ("tools_offered", pa.string()), ("chain", pa.string()), ("reference_answer", pa.string()),
+    ("final_answer", pa.string()), ("outcome", pa.string()), ("error", pa.string()), ("calls", pa.string()),
+    ("user_agent", pa.string()), ("assistant_agent", pa.string()), ("prompt_hash", pa.string()),
+])
+
+
+def openai_tool(tool: dict) -> dict:
+    return {"type": "function", "function": {"name": tool["name"], "description": tool["description"],
+                                             "parameters": json.loads(tool["parameters"])}}
+
+
+class Distractors:
+    """Tools offered beside the needed ones, chosen by BM25 similarity to the needed tools' docs."""
+
+    def __init__(self, tools: list[dict]):
+        self.tools = tools
+        self.index = BM25Okapi([tokens(f"{t['name']} {t['description']}") or ["_"] for t in tools]) if tools else None
+
+    def pick(self, needed: list[dict], k: int) -> list[dict]:
+        if not self.index or k == 0:
+            return []
+        query = tokens(" ".join(f"{t['name']} {t['description']}" for t in needed))
+        names = {t["name"] for t in needed}
+        scores = self.index.get_scores(query)
+        ranked = sorted(range(len(self.tools)), key=lambda i: (-scores[i], self.tools[i]["name"]))
+        return [self.tools[i] for i in ranked if self.tools[i]["name"] not in names][:k]
+
+
+async def run_episode(task: Task, user: UserAgent, assistant: AssistantAgent, executor: ToolExecutor,
+                      offered: list[dict], system_prompt: str, max_turns: int) -> dict:
+    """One single-request episode. Never raises for model or tool trouble: the outcome says what happened."""
+    messages: list[dict] = [{"role": "system", "content": system_prompt}]
+    calls: list[dict] = []
+    outcome, error, final = "answered", "", None
+    offered_names = {t["function"]["name"] for t in offered}
+    try:
+        messages.append({"role": "user", "content": await user.instruction(task)})
+        for _ in range(max_turns):
+            turn = await assistant.step([to_openai(m) for m in messages], offered)
+            messages.append(turn.message())
+            if not turn.tool_calls:
+                final = (turn.content or "").strip()
+                if not final:
+                    outcome, error = "empty_answer", "assistant ended without calling a tool or answering"
+                break
+            for call in turn.tool_calls:
+                name = call["function"]["name"]
+                args, parse_error = parse_arguments(call["function"].get("arguments"))
+                if name not in offered_names:
+                    obs_json, ok, err = json.dumps({"error": {"status": 404, "message": f"unknown tool '{name}'"}}), False, f"unknown tool '{name}'"
+                elif parse_error:
+                    obs_json, ok, err = json.dumps({"error": {"status": 400, "message": parse_error}}), False, parse_error
+                else:
+                    obs = executor.execute(name, args)
+                    obs_json, ok, err = obs.to_json(), obs.ok, obs.error
+                calls.append({"name": name, "arguments": call["function"].get("arguments"), "ok": ok, "error": err})
+                messages.append({"role": "tool", "tool_call_id": call["id"], "name": name, "content": obs_json})
+        else:
+            outcome, error = "turn_limit", f"no final answer within {max_turns} assistant turns"
+    except BudgetExhausted as e:
+        outcome, error = "budget_exhausted", str(e)
+    except ModelCallError as e:
+        outcome, error = "model_error", str(e)
+    return {"messages": [normalise(m) for m in messages], "calls": calls, "final_answer": final, "outcome": outcome, "error": error}
+
+
+def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: AssistantAgent, executor: ToolExecutor,
+             params: SimulateStage, system_prompt: str, prompt_hash: str,
+             progress: Callable[[int, int], None] = lambda done, total: None) -> StageResult:
+    tool_rows = tools.to_pylist()
+    by_id = {t["tool_id"]: t for t in tool_rows}
+    distractors = Distractors(tool_rows)
+    task_rows = tasks.to_pylist()
+    done = 0
+
+    async def one(row: dict, gate: asyncio.Semaphore) -> dict:
+        nonlocal done
+        chain = json.loads(row["chain"])
+        needed = [by_id[s["tool_id"]] for s in chain]
+        meta = {t["tool_id"]: json.loads(t["meta"] or "{}") for t in needed}
+        task = Task(row["task_id"], row["shape"], [ChainStep(s["tool_id"], s["name"], by_id[s["tool_id"]]["description"], s["arguments"])
+                                                   for s in chain], row["seed"], meta)
+        offered = [openai_tool(t) for t in needed + distractors.pick(needed, params.distractors)]
+        offered.sort(key=lambda t: t["function"]["name"])  # the needed tool must not always come first
+        async with gate:
+            ep = await run_episode(task, user, assistant, executor, offered, system_prompt, params.max_turns)
+        done += 1
+        progress(done, len(task_rows))
+        return {"traj_id": "tr_" + row["task_id"][2:], "task_id": row["task_id"], "kind": "single_turn", "shape": row["shape"],
+                "messages": ep["messages"], "tools_offered": json.dumps(offered, ensure_ascii=False), "chain": row["chain"],
+                "reference_answer": row["reference_answer"], "final_answer": ep["final_answer"], "outcome": ep["outcome"],
+                "error": ep["error"], "calls": json.dumps(ep["calls"], ensure_ascii=False), "user_agent": user.name,
+                "assistant_agent": assistant.name, "prompt_hash": prompt_hash}
+
+    async def run_all() -> list[dict]:
+        gate = asyncio.Semaphore(256)  # episodes in memory at once; model concurrency is the client's
+        return await asyncio.gather(*(one(r, gate) for r in task_rows))
+
+    rows = asyncio.run(run_all()) if task_rows else []
+    rejections = [Rejection("simulate", r["traj_id"], "episode", r["outcome"], r["error"]) for r in rows if r["outcome"] != "answered"]
+    table = pa.Table.from_pylist(rows, schema=TRAJECTORIES_SCHEMA)
+    return StageResult(table, rejections, inputs=len(task_rows), accepted=len(rows) - len(rejections),
+                       metadata={"outcomes": dict(Counter(r["outcome"] for r in rows))})
