@@ -62,7 +62,7 @@ def version_of_input(context: dg.AssetExecutionContext, rt: Runtime, upstream_ta
 
 def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
     p = pipeline.name
-    partitions = dg.DailyPartitionsDefinition(start_date=pipeline.start_date, timezone="UTC") if pipeline.partitions == "daily" else None
+    partitions = daily_partitions(pipeline)
     common = {"group_name": p, "partitions_def": partitions, "kinds": {"duckdb", "parquet"}}
 
     def key(name: str) -> dg.AssetKey:
@@ -137,9 +137,16 @@ def _version() -> str:
         return "dev"
 
 
+def daily_partitions(pipeline: Pipeline) -> dg.DailyPartitionsDefinition | None:
+    if pipeline.partitions != "daily":
+        return None
+    tz = pipeline.schedule.timezone if pipeline.schedule else "UTC"
+    return dg.DailyPartitionsDefinition(start_date=pipeline.start_date, timezone=tz)
+
+
 def pipeline_job(pipeline: Pipeline):
-    partitions = dg.DailyPartitionsDefinition(start_date=pipeline.start_date, timezone="UTC") if pipeline.partitions == "daily" else None
-    return dg.define_asset_job(f"{pipeline.name}_job", selection=dg.AssetSelection.groups(pipeline.name), partitions_def=partitions)
+    return dg.define_asset_job(f"{pipeline.name}_job", selection=dg.AssetSelection.groups(pipeline.name),
+                               partitions_def=daily_partitions(pipeline))
 
 
 def build_definitions(project_root: str | Path) -> dg.Definitions:
@@ -155,8 +162,8 @@ def build_definitions(project_root: str | Path) -> dg.Definitions:
         jobs.append(job)
         if pipeline.schedule:
             schedules.append(dg.build_schedule_from_partitioned_job(
-                job, name=f"{pipeline.name}_nightly", cron_schedule=pipeline.schedule.cron,
-                execution_timezone=pipeline.schedule.timezone, default_status=dg.DefaultScheduleStatus.RUNNING))
+                job, name=f"{pipeline.name}_nightly", hour_of_day=pipeline.schedule.hour,
+                minute_of_hour=pipeline.schedule.minute, default_status=dg.DefaultScheduleStatus.RUNNING))
     return dg.Definitions(assets=assets, jobs=jobs, schedules=schedules, executor=dg.in_process_executor,
                           resources={"toolloom": ToolloomResource(project_root=str(root))})
 

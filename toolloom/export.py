@@ -89,8 +89,16 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
         tools_path.parent.mkdir()
         pq.write_table(tools.drop_columns([c for c in ("meta",) if c in tools.column_names]), tools_path)
         counts[("tools", "train")] = tools.num_rows
-        configs = [{"config_name": "default", "data_files": data_files, "default": True},
-                   {"config_name": "tools", "data_files": [{"split": "train", "path": "tools/train-*.parquet"}]}]
+        target, n = base / version, 1
+        while target.exists():
+            n += 1
+            target = base / f"{version}-{n}"
+        # `datasets` caches a local folder by its base name and its configs, so `latest` of two
+        # exports would collide; a description naming this export's content keeps them apart
+        fingerprint = hashlib.sha256("".join(_sha256(p) for p in sorted(staging.rglob("*.parquet"))).encode()).hexdigest()[:16]
+        tag = f"toolloom {pipeline}/{target.name} {fingerprint}"
+        configs = [{"config_name": "default", "description": tag, "data_files": data_files, "default": True},
+                   {"config_name": "tools", "description": tag, "data_files": [{"split": "train", "path": "tools/train-*.parquet"}]}]
         shapes = Counter(r["shape"] for r in rows)
         (staging / "README.md").write_text(_front_matter(configs) + _card(pipeline, version, counts, shapes, provenance), encoding="utf-8")
         files = sorted(p for p in staging.rglob("*") if p.is_file())
@@ -98,10 +106,6 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
                     "counts": {f"{c}/{s}": n for (c, s), n in counts.items()}, "provenance": provenance,
                     "files": {str(p.relative_to(staging)): _sha256(p) for p in files}}
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
-        target, n = base / version, 1
-        while target.exists():
-            n += 1
-            target = base / f"{version}-{n}"
         staging.rename(target)
     finally:
         if staging.exists():

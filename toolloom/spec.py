@@ -94,8 +94,26 @@ class Stages(Strict):
 
 
 class Schedule(Strict):
+    """When a daily pipeline regenerates: `M H * * *`; each run makes the previous day's version."""
+
     cron: str = "0 2 * * *"
     timezone: str = "UTC"
+
+    @field_validator("cron")
+    @classmethod
+    def _daily_cron(cls, v: str) -> str:
+        m = re.fullmatch(r"(\d{1,2}) (\d{1,2}) \* \* \*", v.strip())
+        if not m or int(m.group(1)) > 59 or int(m.group(2)) > 23:
+            raise ValueError("must be a daily cron 'MINUTE HOUR * * *' (daily partitions are the dataset versions)")
+        return v.strip()
+
+    @property
+    def minute(self) -> int:
+        return int(self.cron.split()[0])
+
+    @property
+    def hour(self) -> int:
+        return int(self.cron.split()[1])
 
 
 class Budget(Strict):

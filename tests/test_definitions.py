@@ -1,0 +1,46 @@
+"""Tier 3: the Dagster definitions load, with one group per pipeline, checks and the nightly schedule."""
+import importlib.util
+import logging
+import shutil
+
+import dagster as dg
+
+from toolloom.dagster_defs import build_definitions
+
+from .conftest import CASES, PROJECT
+
+
+def _load_project_definitions():
+    spec = importlib.util.spec_from_file_location("project_definitions", PROJECT / "assets" / "definitions.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.defs
+
+
+def test_project_definitions_load_with_groups_checks_and_schedule():
+    defs = _load_project_definitions()
+    dg.Definitions.validate_loadable(defs)
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    for pipeline in ("demo", "nightly"):
+        assert {f"{pipeline}/tools", f"{pipeline}/tasks", f"{pipeline}/trajectories", f"{pipeline}/samples", f"{pipeline}/dataset"} <= keys
+    groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
+    assert groups == {"demo", "nightly"}
+    checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
+    assert ("demo/samples", "accounted") in checks and ("demo/trajectories", "non_empty") in checks
+    schedule = defs.resolve_schedule_def("nightly_nightly")
+    assert schedule.cron_schedule == "0 2 * * *" and schedule.execution_timezone == "UTC"
+    assert defs.resolve_job_def("demo_job") is not None
+
+
+def test_a_bad_pipeline_file_is_logged_and_the_rest_load(tmp_path, caplog):
+    for folder in ("prompts", "sandbox", "api_graphs"):
+        (tmp_path / folder).symlink_to(PROJECT / folder)
+    (tmp_path / "pipelines").mkdir()
+    shutil.copy(CASES / "pipelines" / "good.yaml", tmp_path / "pipelines")
+    shutil.copy(CASES / "pipelines" / "typo.yaml", tmp_path / "pipelines")
+    with caplog.at_level(logging.ERROR, logger="toolloom"):
+        defs = build_definitions(tmp_path)
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert "good/tools" in keys and not any(k.startswith("typo/") for k in keys)
+    assert any("typo.yaml" in r.getMessage() and "max_turn" in r.getMessage() for r in caplog.records)

@@ -1,0 +1,48 @@
+import json
+
+import pyarrow as pa
+from datasets import load_dataset
+
+from toolloom.export import export_version
+from toolloom.stages.samples import SAMPLES_SCHEMA
+from toolloom.stages.simulate import TRAJECTORIES_SCHEMA
+from toolloom.stages.tools import TOOLS_SCHEMA
+
+from .test_stages import _traj
+
+
+def _inputs():
+    trajs = [{**_traj(), "traj_id": f"tr_{i}", "task_id": f"t_{i}"} for i in range(5)]
+    samples = [{"sample_id": f"s_{i}", "traj_id": f"tr_{i}", "task_id": f"t_{i}", "shape": "single", "level": 0, "num_calls": 1,
+                "checks": "{}", "split": "test" if i == 0 else "train"} for i in range(5)]
+    tools = [{"tool_id": "c.get_country", "collection": "c", "name": "get_country", "description": "d", "parameters": "{}",
+              "returns": None, "source_format": "function_json", "source_file": "f", "spec_hash": "h", "executable": True, "meta": "{}"}]
+    return (pa.Table.from_pylist(samples, schema=SAMPLES_SCHEMA), pa.Table.from_pylist(trajs, schema=TRAJECTORIES_SCHEMA),
+            pa.Table.from_pylist(tools, schema=TOOLS_SCHEMA))
+
+
+def test_export_loads_with_datasets_including_configs_and_latest(tmp_path):
+    samples, trajs, tools = _inputs()
+    folder = export_version(tmp_path, "demo", "v1", samples, trajs, tools, {"pipeline": "demo"})
+    assert folder == tmp_path / "demo" / "v1"
+    assert (folder / "data" / "train-00000-of-00001.parquet").exists()
+    ds = load_dataset(str(tmp_path / "demo" / "latest"))
+    assert ds["train"].num_rows == 4 and ds["test"].num_rows == 1
+    row = ds["train"][0]
+    assert [m["role"] for m in row["messages"]][:2] == ["user", "assistant"]
+    assert row["messages"][1]["tool_calls"][0]["function"]["name"] == "get_country"
+    assert json.loads(row["tools"])[0]["function"]["name"] == "get_country"
+    assert load_dataset(str(folder), "tools")["train"][0]["name"] == "get_country"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["counts"] == {"default/train": 4, "default/test": 1, "tools/train": 1}
+    assert "data/train-00000-of-00001.parquet" in manifest["files"]
+
+
+def test_exports_are_immutable(tmp_path):
+    samples, trajs, tools = _inputs()
+    first = export_version(tmp_path, "demo", "v1", samples, trajs, tools, {})
+    before = (first / "manifest.json").read_text()
+    second = export_version(tmp_path, "demo", "v1", samples.slice(0, 2), trajs, tools, {})
+    assert second.name == "v1-2" and (first / "manifest.json").read_text() == before
+    assert (tmp_path / "demo" / "latest").resolve() == second.resolve()
+    assert not list((tmp_path / "demo").glob(".staging-*"))

@@ -1,0 +1,119 @@
+import asyncio
+import subprocess
+import sys
+
+import pytest
+
+from toolloom.llm import BudgetExhausted, ModelCallError, ModelClient, RequestCache, RunBudget, UsageLedger
+from toolloom.llm.fake_server import FakeModel, FakeServer, Faults
+from toolloom.spec import ModelSpec
+
+TOOLS = [{"type": "function", "function": {"name": "get_country", "description": "country facts",
+                                           "parameters": {"type": "object", "properties": {"country_code": {"type": "string"}}}}}]
+
+
+def _client(server, tmp_path, ledger=None, budget=None, **spec):
+    spec = ModelSpec(provider="openai", model="fake", base_url=server.base_url, timeout_s=spec.pop("timeout_s", 5.0), **spec)
+    return ModelClient(spec, cache=RequestCache(tmp_path / "cache.sqlite"), ledger=ledger or UsageLedger(),
+                       budget=budget or RunBudget(None), backoff_s=0.01)
+
+
+def _ask(client, text="hello", **kw):
+    return asyncio.run(client.chat([{"role": "user", "content": text}], stage="s", role="user", **kw))
+
+
+def test_scripted_answers_tool_calls_and_history(tmp_path):
+    model = FakeModel()
+    model.enqueue({"content": "first"}, {"tool_calls": [{"name": "get_country", "arguments": {"country_code": "FR"}}]})
+    with FakeServer(model) as server:
+        c = _client(server, tmp_path)
+        assert _ask(c, "a").message["content"] == "first"
+        second = _ask(c, "b", tools=TOOLS)
+        assert second.message["tool_calls"][0]["function"] == {"name": "get_country", "arguments": '{"country_code": "FR"}'}
+        assert second.finish_reason == "tool_calls"
+    assert [r["messages"][0]["content"] for r in model.history] == ["a", "b"]
+    assert model.history[1]["tools"] == TOOLS
+
+
+def test_cache_answers_repeats_without_a_request_even_from_a_new_process(tmp_path):
+    with FakeServer() as server:
+        c = _client(server, tmp_path)
+        _ask(c, "same")
+        _ask(c, "same")
+        assert server.requests == 1
+        code = ("import asyncio,sys; from toolloom.llm import *; from toolloom.spec import ModelSpec;"
+                f"c=ModelClient(ModelSpec(provider='openai', model='fake', base_url='{server.base_url}'), cache=RequestCache(r'{tmp_path}/cache.sqlite'),"
+                " ledger=UsageLedger(), budget=RunBudget(None));"
+                "r=asyncio.run(c.chat([{'role':'user','content':'same'}], stage='s', role='user')); sys.exit(0 if r.cache_hit else 3)")
+        assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+        assert server.requests == 1
+
+
+@pytest.mark.parametrize("kind", ["rate_limit", "server_error", "malformed_json", "timeout"])
+def test_transient_faults_are_retried(tmp_path, kind):
+    with FakeServer(faults=Faults(rate=0.5, kinds=(kind,), seed=3, hang_s=1.0)) as server:
+        ledger = UsageLedger()
+        c = _client(server, tmp_path, ledger=ledger, timeout_s=0.5, max_retries=10)
+        async def many():
+            return await asyncio.gather(*(c.chat([{"role": "user", "content": f"q{i}"}], stage="s", role="user") for i in range(12)))
+        results = asyncio.run(many())
+        assert len(results) == 12 and all(r.message["content"] for r in results)
+        assert server.faults_injected.get(kind, 0) > 0
+        assert sum(r.attempts for r in ledger.records) == server.requests > 12
+
+
+def test_rate_limit_shrinks_concurrency_and_honours_retry_after(tmp_path):
+    with FakeServer(faults=Faults(rate=1.0, kinds=("rate_limit",), retry_after_s=0.3)) as server:
+        c = _client(server, tmp_path, max_retries=2, max_concurrency=8)
+        started = asyncio.run(_timed(c))
+        assert started >= 0.55  # two Retry-After waits of 0.3 s before giving up
+        _, limiter = next(iter(c._per_loop.values()))
+        assert limiter.limit < 8 and limiter.rate_limited >= 3
+
+
+async def _timed(c):
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    with pytest.raises(ModelCallError, match="gave up after 3 attempts"):
+        await c.chat([{"role": "user", "content": "x"}], stage="s", role="user")
+    return loop.time() - t0
+
+
+def test_permanent_errors_are_recorded_not_retried(tmp_path):
+    model = FakeModel()
+    model.enqueue({"status": 400, "message": "bad request"})
+    with FakeServer(model) as server:
+        ledger = UsageLedger()
+        c = _client(server, tmp_path, ledger=ledger)
+        with pytest.raises(ModelCallError, match="400"):
+            _ask(c)
+        assert server.requests == 1
+        assert ledger.records[0].status == "error" and "400" in ledger.records[0].error
+
+
+def test_budget_stops_new_requests_but_cache_still_answers(tmp_path):
+    with FakeServer() as server:
+        budget = RunBudget(max_tokens=1)
+        ledger = UsageLedger()
+        c = _client(server, tmp_path, ledger=ledger, budget=budget)
+        _ask(c, "one")  # spends more than the budget
+        with pytest.raises(BudgetExhausted):
+            _ask(c, "two")
+        assert _ask(c, "one").cache_hit
+        assert server.requests == 1
+        assert [r.status for r in ledger.records] == ["ok", "budget", "ok"]
+
+
+def test_api_key_is_sent_but_never_recorded(tmp_path, monkeypatch):
+    secret = "sk-test-SECRET-0123456789"
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+    model = FakeModel()
+    model.enqueue({"status": 401, "message": f"invalid key {secret}"})
+    with FakeServer(model) as server:
+        ledger = UsageLedger()
+        c = _client(server, tmp_path, ledger=ledger)
+        with pytest.raises(ModelCallError) as err:
+            _ask(c)
+    assert secret not in str(err.value)
+    assert all(secret not in r.error for r in ledger.records)
+    assert secret.encode() not in (tmp_path / "cache.sqlite").read_bytes()

@@ -1,0 +1,112 @@
+"""Tier 2: whole pipelines through `dagster.materialize`, offline and against the fake endpoint."""
+import dagster as dg
+import pytest
+from datasets import load_dataset
+
+from toolloom.dagster_defs import ToolloomResource, pipeline_assets
+from toolloom.llm.fake_server import FakeServer, Faults
+from toolloom.spec import Budget, ModelSpec
+from toolloom.store import Store
+
+from .conftest import PROJECT
+
+STAGES = {"tools": "ingest", "tasks": "tasks", "trajectories": "simulate", "samples": "filter"}
+
+
+def _materialize(pipeline, home, instance=None):
+    return dg.materialize(pipeline_assets(pipeline), instance=instance,
+                          resources={"toolloom": ToolloomResource(project_root=str(PROJECT), home=str(home), retry_backoff_s=0.01)})
+
+
+def _metadata(result):
+    return {e.asset_key.path[-1]: {k: v.value for k, v in e.materialization.metadata.items()}
+            for e in result.get_asset_materialization_events()}
+
+
+def _assert_accounted(md):
+    for asset in STAGES:
+        assert md[asset]["accepted"] + md[asset]["rejected"] == md[asset]["inputs"], asset
+
+
+def test_offline_demo_materializes_and_exports_a_loadable_dataset(tmp_path, demo_pipeline):
+    result = _materialize(demo_pipeline, tmp_path / "home")
+    assert result.success
+    assert all(c.passed for c in result.get_asset_check_evaluations())
+    md = _metadata(result)
+    _assert_accounted(md)
+    assert md["tools"]["accepted"] >= 10 and md["samples"]["accepted"] > 20
+    ds = load_dataset(md["dataset"]["path"])
+    assert ds["train"].num_rows + ds.get("test", []).__len__() == md["samples"]["accepted"]
+    roles = [m["role"] for m in ds["train"][0]["messages"]]
+    assert "tool" in roles and roles[-1] == "assistant"
+    store = Store(tmp_path / "home")
+    version = md["samples"]["version"]
+    assert {"tools", "tasks", "trajectories", "samples", "rejections"} <= set(store.versions("demo")[0]["tables"])
+    assert store.read("demo", "samples", version).num_rows == md["samples"]["accepted"]
+
+
+def test_a_second_run_is_a_new_version_and_the_first_stays_queryable(tmp_path, demo_pipeline):
+    first = _metadata(_materialize(demo_pipeline, tmp_path / "home"))["samples"]["version"]
+    second = _metadata(_materialize(demo_pipeline, tmp_path / "home"))["samples"]["version"]
+    assert first != second
+    store = Store(tmp_path / "home")
+    assert [v["version"] for v in store.versions("demo")] == [first, second]
+    assert store.read("demo", "samples", first).num_rows == store.read("demo", "samples", second).num_rows > 0
+
+
+def _with_endpoint(pipeline, server, **extra):
+    spec = ModelSpec(provider="openai", model="fake", base_url=server.base_url, timeout_s=0.5, max_retries=8, **extra)
+    return pipeline.model_copy(update={"models": {"default": spec}})
+
+
+def test_thirty_percent_faults_finish_accounted_and_a_rerun_asks_nothing(tmp_path, demo_pipeline, monkeypatch):
+    secret = "sk-toolloom-test-KEY-9f8e7d6c5b4a"
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+    with FakeServer(faults=Faults(rate=0.3, seed=11, hang_s=1.0)) as server:
+        pipeline = _with_endpoint(demo_pipeline, server)
+        (tmp_path / "dagster").mkdir()
+        instance = dg.DagsterInstance.local_temp(str(tmp_path / "dagster"))
+        result = _materialize(pipeline, tmp_path / "home", instance)
+        assert result.success
+        md = _metadata(result)
+        _assert_accounted(md)
+        assert sum(server.faults_injected.values()) > 0
+        sent = server.requests
+        store = Store(tmp_path / "home")
+        version = md["trajectories"]["version"]
+        rejections = store.read("demo", "rejections", version).to_pylist()
+        assert all(r["reason"] and r["checker"] for r in rejections)
+        content_faults = {"truncated", "unknown_tool", "wrong_types"} & set(server.faults_injected)
+        if content_faults:
+            reasons = {r["reason"] for r in rejections}
+            assert reasons & {"model_error", "unknown_tool", "schema_violation", "tool_error"}
+        calls = store.read("demo", "llm_calls", version).to_pylist()
+        assert calls and all(c["status"] == "ok" or c["error"] for c in calls)
+
+        again = _metadata(_materialize(pipeline, tmp_path / "home", instance))
+        assert server.requests == sent, "a rerun with the same configuration must not ask the endpoint again"
+        for asset in STAGES:
+            assert again[asset]["accepted"] == md[asset]["accepted"], asset
+
+    scanned = 0
+    for root in (tmp_path,):
+        for f in root.rglob("*"):
+            if f.is_file():
+                scanned += 1
+                assert secret.encode() not in f.read_bytes(), f"API key leaked into {f}"
+    assert scanned > 10
+
+
+def test_token_budget_stops_cleanly_with_the_rest_recorded(tmp_path, demo_pipeline):
+    with FakeServer() as server:
+        pipeline = _with_endpoint(demo_pipeline, server).model_copy(update={"budget": Budget(max_tokens=400)})
+        result = dg.materialize(pipeline_assets(pipeline), raise_on_error=False,
+                                resources={"toolloom": ToolloomResource(project_root=str(PROJECT), home=str(tmp_path / "home"))})
+    md = _metadata(result)
+    traj = md["trajectories"]
+    assert traj["accepted"] + traj["rejected"] == traj["inputs"]
+    version = traj["version"]
+    reasons = [r["reason"] for r in Store(tmp_path / "home").read("demo", "rejections", version).to_pylist()]
+    assert 0 < reasons.count("budget_exhausted") < traj["inputs"]
+    statuses = [c["status"] for c in Store(tmp_path / "home").read("demo", "llm_calls", version).to_pylist()]
+    assert "budget" in statuses and "ok" in statuses

@@ -1,0 +1,74 @@
+import asyncio
+import json
+
+import jinja2
+import pytest
+
+from toolloom.agents import ChainStep, Task, build
+from toolloom.agents.offline import RetrievalAssistant, TemplateUser, fill_arguments
+from toolloom.prompts import all_templates, render, template_hash
+
+from .conftest import PROJECT
+
+SAMPLE_VARS = {
+    "simulate/user.j2": {"chain": [ChainStep("demo.get_country", "get_country", "Country facts", {"country_code": "FR"})],
+                         "example": "What is the capital of FR?"},
+    "simulate/assistant_system.j2": {"today": "2026-11-24"},
+}
+
+
+def test_every_template_renders_strictly():
+    names = all_templates()
+    assert set(names) == set(SAMPLE_VARS), "add sample variables for each new template"
+    for name in names:
+        assert render(name, **SAMPLE_VARS[name])
+        assert len(template_hash(name)) == 12
+
+
+def test_missing_variable_is_an_error():
+    with pytest.raises(jinja2.UndefinedError):
+        render("simulate/user.j2", chain=[])
+
+
+def test_fill_arguments_finds_values_by_type_format_and_pattern():
+    schema = {"type": "object", "properties": {"amount": {"type": "number"}, "from_currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+                                               "to_currency": {"type": "string", "pattern": "^[A-Z]{3}$"}},
+              "required": ["amount", "from_currency", "to_currency"]}
+    assert fill_arguments("How much is 99.5 CHF in SEK?", schema) == {"amount": 99.5, "from_currency": "CHF", "to_currency": "SEK"}
+    assert fill_arguments("How much is it in SEK?", schema) is None
+    dates = {"type": "object", "properties": {"start_date": {"type": "string", "format": "date"}, "days": {"type": "integer"}},
+             "required": ["start_date", "days"]}
+    assert fill_arguments("What date is -45 days after 2026-07-01?", dates) == {"start_date": "2026-07-01", "days": -45}
+
+
+def _tools():
+    specs = json.loads((PROJECT / "api_graphs/demo/money.json").read_text()) + json.loads((PROJECT / "api_graphs/demo/geo.json").read_text())
+    return [{"type": "function", "function": s["function"]} for s in specs]
+
+
+def test_offline_assistant_calls_the_right_tool_then_answers_from_results():
+    a = RetrievalAssistant()
+    msgs = [{"role": "user", "content": "How much is 250 EUR in JPY?"}]
+    turn = asyncio.run(a.step(msgs, _tools()))
+    call = turn.tool_calls[0]["function"]
+    assert call["name"] == "convert_currency" and json.loads(call["arguments"]) == {"amount": 250, "from_currency": "EUR", "to_currency": "JPY"}
+    msgs += [turn.message(), {"role": "tool", "tool_call_id": "call_0", "content": json.dumps({"amount": 45972.5, "currency": "JPY"})}]
+    final = asyncio.run(a.step(msgs, _tools()))
+    assert final.tool_calls is None and "45972.5" in final.content
+
+
+def test_offline_assistant_declines_when_nothing_fits():
+    turn = asyncio.run(RetrievalAssistant().step([{"role": "user", "content": "Sing me a song"}], _tools()))
+    assert turn.tool_calls is None and "could not find" in turn.content
+
+
+def test_template_user_is_deterministic_and_uses_values():
+    task = Task("t1", "single", [ChainStep("demo.convert_currency", "convert_currency", "", {"amount": 5, "from_currency": "USD", "to_currency": "GBP"})],
+                seed=3, meta={"demo.convert_currency": {"utterances": ["Convert {amount} {from_currency} to {to_currency}."]}})
+    text = asyncio.run(TemplateUser().instruction(task))
+    assert text == "Convert 5 USD to GBP." == asyncio.run(TemplateUser().instruction(task))
+
+
+def test_unknown_provider_is_a_clear_error():
+    with pytest.raises(ValueError, match="no user agent for provider 'nope'"):
+        build("nope", "user", None)

@@ -1,0 +1,55 @@
+import pytest
+
+from toolloom.spec import ModelSpec, Pipeline, PipelineFileError, expand_env, load_pipeline, load_pipelines
+
+from .conftest import CASES, PROJECT
+
+
+def test_shipped_pipelines_validate():
+    pipelines, errors = load_pipelines(PROJECT / "pipelines")
+    assert errors == []
+    assert {"demo", "nightly"} <= set(pipelines)
+    assert pipelines["demo"].model_for("assistant").provider == "offline"
+    nightly = pipelines["nightly"]
+    assert nightly.partitions == "daily" and nightly.schedule.cron == "0 2 * * *" and nightly.schedule.timezone == "UTC"
+    assert nightly.model_for("user").provider == "openai"
+
+
+def test_bad_files_are_reported_one_line_each_and_others_still_load():
+    pipelines, errors = load_pipelines(CASES / "pipelines")
+    assert set(pipelines) == {"good"}
+    by_file = {e.path.name: str(e) for e in errors}
+    assert set(by_file) == {"typo.yaml", "badtype.yaml", "notyaml.yaml"}
+    assert all("\n" not in msg for msg in by_file.values())
+    assert "typo.yaml" in by_file["typo.yaml"] and "stages.simulate.max_turn" in by_file["typo.yaml"]
+    assert "Extra inputs are not permitted" in by_file["typo.yaml"]
+    assert "stages.tasks.per_tool" in by_file["badtype.yaml"] and "integer" in by_file["badtype.yaml"]
+    assert "invalid YAML" in by_file["notyaml.yaml"] and "line" in by_file["notyaml.yaml"]
+
+
+def test_unknown_role_and_schedule_without_partitions_are_rejected(tmp_path):
+    f = tmp_path / "p.yaml"
+    f.write_text("collections: [{name: c, path: x}]\nmodels: {asistant: {provider: offline}}\n")
+    with pytest.raises(PipelineFileError, match="unknown role"):
+        load_pipeline(f)
+    f.write_text("collections: [{name: c, path: x}]\nschedule: {cron: '0 2 * * *'}\n")
+    with pytest.raises(PipelineFileError, match="schedule needs partitions"):
+        load_pipeline(f)
+
+
+def test_openai_provider_needs_endpoint_and_env_is_expanded_late(monkeypatch):
+    with pytest.raises(ValueError, match="needs base_url"):
+        ModelSpec(provider="openai")
+    spec = ModelSpec(provider="openai", base_url="${TL_TEST_URL:-http://fallback/v1}", model="${TL_TEST_MODEL}")
+    monkeypatch.setenv("TL_TEST_MODEL", "m1")
+    assert spec.resolved().base_url == "http://fallback/v1" and spec.resolved().model == "m1"
+    monkeypatch.setenv("TL_TEST_URL", "http://set/v1")
+    assert spec.resolved().base_url == "http://set/v1"
+    monkeypatch.delenv("TL_TEST_MODEL")
+    with pytest.raises(KeyError, match="TL_TEST_MODEL"):
+        expand_env("${TL_TEST_MODEL}")
+
+
+def test_pipeline_name_must_be_identifier():
+    with pytest.raises(ValueError, match="lower-case"):
+        Pipeline(name="My Pipeline", collections=[{"name": "c", "path": "x"}])

@@ -1,0 +1,102 @@
+import json
+from pathlib import Path
+
+import pyarrow as pa
+
+from toolloom.agents.offline import RetrievalAssistant, TemplateUser
+from toolloom.messages import normalise
+from toolloom.prompts import render
+from toolloom.sandbox import Sandbox
+from toolloom.spec import FilterStage, SimulateStage, TasksStage, load_pipeline
+from toolloom.stages.samples import SAMPLES_SCHEMA, filter_samples
+from toolloom.stages.simulate import TRAJECTORIES_SCHEMA, simulate
+from toolloom.stages.tasks import sample_tasks
+from toolloom.stages.tools import build_tools
+from toolloom.executor import ToolExecutor
+
+from .conftest import PROJECT
+
+
+def _tools():
+    result = build_tools(load_pipeline(PROJECT / "pipelines/demo.yaml"), PROJECT, Sandbox(PROJECT / "sandbox"))
+    assert result.accounted and result.rejections == []
+    return result.table
+
+
+def test_tasks_are_executed_for_reference_answers_and_unusable_tools_rejected():
+    tools = _tools()
+    extra = pa.Table.from_pylist([{**tools.slice(0, 1).to_pylist()[0], "tool_id": "demo.ghost", "name": "ghost", "executable": False}],
+                                 schema=tools.schema)
+    table = pa.concat_tables([tools, extra])
+    result = sample_tasks(table, ToolExecutor(Sandbox(PROJECT / "sandbox"), table.to_pylist()), TasksStage(per_tool=2, seed=1))
+    assert result.accounted
+    assert result.table.num_rows == 2 * tools.num_rows
+    assert [r.reason for r in result.rejections] == ["not_executable"]
+    row = result.table.to_pylist()[0]
+    assert json.loads(row["reference_answer"]) and json.loads(row["chain"])[0]["arguments"]
+    again = sample_tasks(table, ToolExecutor(Sandbox(PROJECT / "sandbox"), table.to_pylist()), TasksStage(per_tool=2, seed=1))
+    assert again.table.equals(result.table)  # seeded
+
+
+def test_offline_simulation_answers_with_verified_calls():
+    tools = _tools()
+    ex = ToolExecutor(Sandbox(PROJECT / "sandbox"), tools.to_pylist())
+    tasks = sample_tasks(tools, ex, TasksStage(per_tool=2)).table
+    seen = []
+    result = simulate(tasks, tools, user=TemplateUser(), assistant=RetrievalAssistant(), executor=ex, params=SimulateStage(distractors=2),
+                      system_prompt=render("simulate/assistant_system.j2", today=None), prompt_hash="h",
+                      progress=lambda d, t: seen.append((d, t)))
+    assert result.accounted and result.inputs == tasks.num_rows
+    assert seen[-1] == (tasks.num_rows, tasks.num_rows)
+    rows = result.table.to_pylist()
+    answered = [r for r in rows if r["outcome"] == "answered"]
+    assert len(answered) >= 0.8 * len(rows)
+    r = answered[0]
+    roles = [m["role"] for m in r["messages"]]
+    assert roles[:3] == ["system", "user", "assistant"] and "tool" in roles
+    assert len(json.loads(r["tools_offered"])) == 3  # the needed tool and two distractors
+
+
+def _traj(calls_ok=True, tool_name="get_country", args='{"country_code": "FR"}', answer="The capital is Paris.",
+          result='{"capital": "Paris"}', n_calls=1):
+    offered = [{"type": "function", "function": {"name": "get_country", "parameters": {
+        "type": "object", "properties": {"country_code": {"type": "string"}}, "required": ["country_code"]}}}]
+    msgs = [{"role": "user", "content": "capital of FR?"}]
+    calls = []
+    for i in range(n_calls):
+        msgs.append({"role": "assistant", "tool_calls": [{"id": f"c{i}", "type": "function", "function": {"name": tool_name, "arguments": args}}]})
+        msgs.append({"role": "tool", "tool_call_id": f"c{i}", "name": tool_name, "content": result})
+        calls.append({"name": tool_name, "arguments": args, "ok": calls_ok, "error": None if calls_ok else "500: boom"})
+    msgs.append({"role": "assistant", "content": answer})
+    return {"traj_id": f"tr_{len(answer)}{tool_name}{args}", "task_id": "t_x", "kind": "single_turn", "shape": "single",
+            "messages": [normalise(m) for m in msgs], "tools_offered": json.dumps(offered), "chain": "[]",
+            "reference_answer": result, "final_answer": answer, "outcome": "answered", "error": "",
+            "calls": json.dumps(calls), "user_agent": "u", "assistant_agent": "a", "prompt_hash": "h"}
+
+
+def test_filter_rejects_each_bad_example_with_the_right_checker_and_reason():
+    cases = {
+        "good": (_traj(), None),
+        "unknown tool": (_traj(tool_name="get_weather"), ("format", "unknown_tool")),
+        "wrong type": (_traj(args='{"country_code": 33}'), ("format", "schema_violation")),
+        "missing required": (_traj(args="{}"), ("format", "schema_violation")),
+        "not json": (_traj(args="{country"), ("format", "invalid_arguments_json")),
+        "tool failed": (_traj(calls_ok=False), ("execution", "tool_error")),
+        "ungrounded": (_traj(answer="It is Lyon."), ("execution", "answer_not_grounded")),
+        "no call": (_traj(n_calls=0), ("execution", "no_tool_call")),
+    }
+    for label, (traj, expected) in cases.items():
+        table = pa.Table.from_pylist([traj], schema=TRAJECTORIES_SCHEMA)
+        result = filter_samples(table, FilterStage(), test_share=0.0)
+        assert result.accounted, label
+        if expected is None:
+            assert result.table.num_rows == 1 and result.table.schema == SAMPLES_SCHEMA, label
+        else:
+            assert result.table.num_rows == 0, label
+            assert (result.rejections[0].checker, result.rejections[0].reason) == expected, label
+
+
+def test_failed_episodes_are_not_filter_inputs():
+    bad = {**_traj(), "outcome": "turn_limit"}
+    result = filter_samples(pa.Table.from_pylist([_traj(), bad], schema=TRAJECTORIES_SCHEMA), FilterStage(), 0.0)
+    assert result.inputs == 1 and result.accepted == 1
