@@ -107,6 +107,6 @@ def test_token_budget_stops_cleanly_with_the_rest_recorded(tmp_path, demo_pipeli
     assert traj["accepted"] + traj["rejected"] == traj["inputs"]
     version = traj["version"]
     reasons = [r["reason"] for r in Store(tmp_path / "home").read("demo", "rejections", version).to_pylist()]
-    assert 0 < reasons.count("budget_exhausted") < traj["inputs"]
+    assert reasons.count("budget_exhausted") > 0
     statuses = [c["status"] for c in Store(tmp_path / "home").read("demo", "llm_calls", version).to_pylist()]
     assert "budget" in statuses and "ok" in statuses

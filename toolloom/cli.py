@@ -20,7 +20,8 @@ def _home(args) -> Path:
     return home if home.is_absolute() else _project(args) / home
 
 
-def _print_table(table, out=sys.stdout, limit: int = 200) -> None:
+def _print_table(table, limit: int = 200) -> None:
+    out = sys.stdout
     cols = table.column_names
     rows = table.slice(0, limit).to_pylist()
     cells = [[json.dumps(r[c], ensure_ascii=False, default=str) if isinstance(r[c], (dict, list)) else str(r[c]) for c in cols] for r in rows]
@@ -34,9 +35,9 @@ def _print_table(table, out=sys.stdout, limit: int = 200) -> None:
 
 
 class _ProgressBar:
-    def __init__(self, stream=sys.stderr):
-        self.stream, self.tty = stream, stream.isatty()
-        self.last_line = ""
+    def __init__(self):
+        self.stream = sys.stderr
+        self.tty = self.stream.isatty()
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         width = 30

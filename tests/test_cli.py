@@ -1,0 +1,62 @@
+import re
+import shutil
+
+import pytest
+
+from toolloom.cli import build_parser, main
+
+from .conftest import CASES, PROJECT
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A throwaway project: the real prompts, sandbox and collections, the demo pipeline only."""
+    for folder in ("prompts", "sandbox", "api_graphs"):
+        (tmp_path / folder).symlink_to(PROJECT / folder)
+    (tmp_path / "pipelines").mkdir()
+    shutil.copy(PROJECT / "pipelines" / "demo.yaml", tmp_path / "pipelines")
+    return tmp_path
+
+
+def test_run_then_query_and_versions(project, capsys):
+    assert main(["--project", str(project), "run", "demo"]) == 0
+    out = capsys.readouterr().out
+    assert "pipeline demo: succeeded" in out and "dataset: " in out
+    assert (project / "exports" / "demo" / "latest" / "README.md").exists()
+    assert main(["--project", str(project), "query", "SELECT count(*) AS n FROM demo.samples"]) == 0
+    n = int(capsys.readouterr().out.split()[-1])
+    assert n > 20
+    assert main(["--project", str(project), "versions", "demo"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert re.match(r"\d{8}T\d{6}Z-\w+ ", line) and f"samples={n}" in line
+
+
+def test_query_errors_are_one_line(project, capsys):
+    assert main(["--project", str(project), "query", "SELECT 1"]) == 2
+    assert "no pipeline tables" in capsys.readouterr().err
+    main(["--project", str(project), "run", "demo"])
+    capsys.readouterr()
+    assert main(["--project", str(project), "query", "SELECT nope FROM demo.samples"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
+
+
+def test_validate_names_bad_files(project, capsys):
+    assert main(["--project", str(project), "validate"]) == 0
+    assert "collection demo: 10 tools, 0 rejected" in capsys.readouterr().out
+    shutil.copy(CASES / "pipelines" / "typo.yaml", project / "pipelines")
+    assert main(["--project", str(project), "validate"]) == 1
+    assert "typo.yaml: stages.simulate.max_turn: Extra inputs are not permitted" in capsys.readouterr().out
+
+
+def test_run_of_a_missing_pipeline_is_a_clear_error(project, capsys):
+    assert main(["--project", str(project), "run", "nope"]) == 2
+    assert "nope.yaml: cannot read" in capsys.readouterr().err
+
+
+def test_readme_documents_every_command_and_no_other():
+    readme = (PROJECT / "README.md").read_text()
+    documented = set(re.findall(r"`toolloom ([a-z][a-z-]+)", readme))
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    assert set(sub.choices) <= documented
+    assert documented <= set(sub.choices)
