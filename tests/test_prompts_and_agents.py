@@ -14,6 +14,10 @@ SAMPLE_VARS = {
     "simulate/user.j2": {"chain": [ChainStep("demo.get_country", "get_country", "Country facts", {"country_code": "FR"})],
                          "example": "What is the capital of FR?"},
     "simulate/assistant_system.j2": {"today": "2026-11-24"},
+    "simulate/executor.j2": {"name": "get_weather", "description": "Weather now", "parameters": {"type": "object"},
+                             "returns": {"type": "object"}, "arguments": {"city": "Oslo"},
+                             "history": [{"name": "get_weather", "arguments": {"city": "Bergen"}, "response": {"temp_c": 7}}]},
+    "simulate/executor_repair.j2": {"problem": "not valid JSON"},
 }
 
 

@@ -31,8 +31,8 @@ def test_tool_errors_become_observations():
     sb = Sandbox(PROJECT / "sandbox")
     not_found = sb.execute("demo", "get_country", {"country_code": "ZZ"}, SCHEMA)
     assert not not_found.ok and not_found.content == {"error": {"status": 404, "message": "no country with code 'ZZ'"}}
-    assert sb.execute("demo", "nope", {}, SCHEMA).content["error"]["status"] == 404
-    assert sb.implementations("no_such_collection") == {}
+    assert sb.execute("demo", "nope", {}).content["error"]["status"] == 404
+    assert sb.implementations("no_such_collection") == []
 
 
 def test_executor_simulates_tools_without_implementation_consistently():

@@ -14,11 +14,16 @@ def _validator(schema_json: str) -> Draft202012Validator:
 
 def argument_errors(schema: dict | str, arguments: object) -> list[str]:
     """Human-readable problems of `arguments` against a tool's parameter schema (empty when valid)."""
-    schema_json = schema if isinstance(schema, str) else json.dumps(schema, sort_keys=True)
     if not isinstance(arguments, dict):
         return [f"arguments must be a JSON object, got {type(arguments).__name__}"]
+    return schema_errors(schema, arguments)
+
+
+def schema_errors(schema: dict | str, value: object) -> list[str]:
+    """Problems of any JSON value against a JSON Schema, each prefixed by where it is."""
+    schema_json = schema if isinstance(schema, str) else json.dumps(schema, sort_keys=True)
     errors = []
-    for e in sorted(_validator(schema_json).iter_errors(arguments), key=lambda e: list(e.path)):
+    for e in sorted(_validator(schema_json).iter_errors(value), key=lambda e: list(e.path)):
         where = ".".join(str(p) for p in e.path)
         errors.append(f"{where}: {e.message}" if where else e.message)
     return errors

@@ -16,8 +16,8 @@ def _env(root: str) -> jinja2.Environment:
                               trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
 
 
-def render(name: str, root: Path = DEFAULT_ROOT, **variables) -> str:
-    return _env(str(root)).get_template(name).render(**variables).strip()
+def render(template: str, root: Path = DEFAULT_ROOT, /, **variables) -> str:
+    return _env(str(root)).get_template(template).render(**variables).strip()
 
 
 def template_hash(name: str, root: Path = DEFAULT_ROOT) -> str:

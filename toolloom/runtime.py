@@ -49,4 +49,4 @@ class Runtime:
         return agents.build(self.pipeline.model_for(role).provider, role, self)
 
     def executor(self, tools: list[dict]) -> ToolExecutor:
-        return ToolExecutor(self.sandbox, tools)
+        return ToolExecutor(self.sandbox, tools, simulator=self.agent("executor"))

@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Callable
 
 from .base import AssistantAgent, AssistantTurn, ChainStep, Task, UserAgent
-from .llm import ModelAssistant, ModelUser
+from ..executor import SchemaSimulator
+from .llm import ModelAssistant, ModelSimulator, ModelUser
 from .offline import RetrievalAssistant, TemplateUser
 
 # (provider, role) -> factory(ctx) ; ctx offers .client_for(role) and .prompts_root
@@ -32,5 +33,7 @@ register("offline", "user", lambda ctx: TemplateUser())
 register("offline", "assistant", lambda ctx: RetrievalAssistant())
 register("openai", "user", lambda ctx: ModelUser(ctx.client_for("user"), ctx.prompts_root))
 register("openai", "assistant", lambda ctx: ModelAssistant(ctx.client_for("assistant")))
+register("offline", "executor", lambda ctx: SchemaSimulator())
+register("openai", "executor", lambda ctx: ModelSimulator(ctx.client_for("executor"), ctx.prompts_root))
 
 __all__ = ["AssistantAgent", "AssistantTurn", "ChainStep", "Task", "UserAgent", "build", "register"]

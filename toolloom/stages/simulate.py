@@ -54,6 +54,7 @@ class Distractors:
 async def run_episode(task: Task, user: UserAgent, assistant: AssistantAgent, executor: ToolExecutor,
                       offered: list[dict], system_prompt: str, max_turns: int) -> dict:
     """One single-request episode. Never raises for model or tool trouble: the outcome says what happened."""
+    episode = executor.episode()
     messages: list[dict] = [{"role": "system", "content": system_prompt}]
     calls: list[dict] = []
     outcome, error, final = "answered", "", None
@@ -76,7 +77,7 @@ async def run_episode(task: Task, user: UserAgent, assistant: AssistantAgent, ex
                 elif parse_error:
                     obs_json, ok, err = json.dumps({"error": {"status": 400, "message": parse_error}}), False, parse_error
                 else:
-                    obs = executor.execute(name, args)
+                    obs = await episode.call(name, args)
                     obs_json, ok, err = obs.to_json(), obs.ok, obs.error
                 calls.append({"name": name, "arguments": call["function"].get("arguments"), "ok": ok, "error": err})
                 messages.append({"role": "tool", "tool_call_id": call["id"], "name": name, "content": obs_json})

@@ -1,0 +1,1 @@
+"""Hostile tools: each misbehaves in one way the sandbox must contain."""

@@ -1,0 +1,225 @@
+"""The parent side of the sandbox: reusable worker processes per collection, and their failures
+turned into error observations (a hung, crashed or hostile tool never stops the pipeline).
+"""
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..arguments import argument_errors
+
+# variables a worker keeps; everything else (API keys above all) stays in the parent
+_ENV_KEEP = ("PATH", "LANG", "LC_ALL", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+@dataclass(frozen=True)
+class Limits:
+    cpu_s: float = 2.0
+    wall_s: float = 5.0
+    memory_bytes: int = 512 * 2**20
+    file_bytes: int = 8 * 2**20
+    response_bytes: int = 1 * 2**20
+    workers_per_collection: int = 4
+
+
+@dataclass(frozen=True)
+class Observation:
+    ok: bool
+    content: Any  # the JSON result, or {"error": {"status", "message"}}
+    error: str | None = None
+    state: dict = field(default_factory=dict, compare=False)
+
+    def to_json(self) -> str:
+        return json.dumps(self.content, ensure_ascii=False, sort_keys=True)
+
+
+def error_observation(status: int, message: str, state: dict | None = None) -> Observation:
+    return Observation(False, {"error": {"status": status, "message": message}}, f"{status}: {message}", state or {})
+
+
+class WorkerDied(Exception):
+    pass
+
+
+class _Worker:
+    def __init__(self, root: Path, collection: str, limits: Limits):
+        self.tmp = tempfile.mkdtemp(prefix=f"toolloom-{collection}-")
+        env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}
+        package_parent = str(Path(__file__).resolve().parents[2])
+        env.update({"HOME": self.tmp, "TMPDIR": self.tmp, "PYTHONPATH": package_parent, "PYTHONDONTWRITEBYTECODE": "1",
+                    "PYTHONHASHSEED": "0"})
+        read_fd, self._write_fd = os.pipe()
+        self._read_fd = read_fd
+        spec = json.dumps({"cpu_s": limits.cpu_s, "memory_bytes": limits.memory_bytes, "file_bytes": limits.file_bytes,
+                           "response_bytes": limits.response_bytes})
+        self.proc = subprocess.Popen(
+            [sys.executable, "-s", "-m", "toolloom.sandbox.worker", str(root), collection, str(self._write_fd), spec],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.tmp, env=env,
+            pass_fds=(self._write_fd,), start_new_session=True)
+        os.close(self._write_fd)
+        hello = self.receive(timeout=30.0, max_bytes=limits.response_bytes + 64)
+        self.tools: list[str] = hello["tools"]
+        self.network_isolated: bool = hello["network_isolated"]
+
+    def _read(self, n: int, deadline: float) -> bytes:
+        data = b""
+        while len(data) < n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([self._read_fd], [], [], left)
+            if not ready:
+                raise TimeoutError
+            chunk = os.read(self._read_fd, min(n - len(data), 1 << 20))
+            if not chunk:
+                raise WorkerDied
+            data += chunk
+        return data
+
+    def receive(self, timeout: float, max_bytes: int) -> dict:
+        deadline = time.monotonic() + timeout
+        (size,) = struct.unpack(">I", self._read(4, deadline))
+        if size > max_bytes:
+            raise WorkerDied
+        return json.loads(self._read(size, deadline))
+
+    def send(self, payload: dict) -> None:
+        body = json.dumps(payload).encode()
+        try:
+            self.proc.stdin.write(struct.pack(">I", len(body)) + body)
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise WorkerDied from None
+
+    def death_reason(self) -> str:
+        try:
+            code = self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            return "the tool process stopped answering"
+        if code == -signal.SIGXCPU:
+            return "the tool exceeded its CPU time limit"
+        if code in (-signal.SIGKILL, -signal.SIGSEGV, -signal.SIGABRT):
+            return f"the tool process was killed (signal {-code}; memory limit or crash)"
+        return f"the tool process exited unexpectedly (exit code {code})"
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.proc.wait()
+        try:
+            os.close(self._read_fd)
+        except OSError:
+            pass
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class Sandbox:
+    """Executes a collection's tools in reusable, limited worker processes (DESIGN section 8)."""
+
+    def __init__(self, root: str | Path, limits: Limits | None = None):
+        self.root = Path(root).resolve()
+        self.limits = limits or Limits()
+        self._idle: dict[str, list[_Worker]] = {}
+        self._count: dict[str, int] = {}
+        self._names: dict[str, list[str]] = {}
+        self._cond = threading.Condition()
+
+    def implementations(self, collection: str) -> list[str]:
+        """Names of the executable tools of a collection (asked of a worker, never imported here)."""
+        if collection not in self._names:
+            if not (self.root / collection / "__init__.py").exists():
+                self._names[collection] = []
+            else:
+                worker = self._acquire(collection)
+                self._names[collection] = list(worker.tools)
+                self._release(collection, worker)
+        return self._names[collection]
+
+    def is_executable(self, collection: str, name: str) -> bool:
+        return name in self.implementations(collection)
+
+    def _acquire(self, collection: str) -> _Worker:
+        with self._cond:
+            while True:
+                idle = self._idle.setdefault(collection, [])
+                if idle:
+                    return idle.pop()
+                if self._count.get(collection, 0) < self.limits.workers_per_collection:
+                    self._count[collection] = self._count.get(collection, 0) + 1
+                    break
+                self._cond.wait()
+        try:
+            return _Worker(self.root, collection, self.limits)
+        except Exception:
+            self._forget(collection)
+            raise
+
+    def _release(self, collection: str, worker: _Worker) -> None:
+        with self._cond:
+            self._idle.setdefault(collection, []).append(worker)
+            self._cond.notify()
+
+    def _forget(self, collection: str) -> None:
+        with self._cond:
+            self._count[collection] -= 1
+            self._cond.notify()
+
+    def execute(self, collection: str, name: str, arguments: dict, parameters: dict | str | None = None,
+                state: dict | None = None) -> Observation:
+        """Check arguments against the schema, then run the tool; every failure is an observation."""
+        if parameters is not None:
+            problems = argument_errors(parameters, arguments)
+            if problems:
+                return error_observation(400, "invalid arguments: " + "; ".join(problems), state)
+        if not self.is_executable(collection, name):
+            return error_observation(404, f"no executable implementation of tool '{name}'", state)
+        worker = self._acquire(collection)
+        try:
+            worker.send({"tool": name, "arguments": arguments, "state": state or {}})
+            reply = worker.receive(self.limits.wall_s, self.limits.response_bytes + 256)
+        except TimeoutError:
+            worker.kill()
+            self._forget(collection)
+            return error_observation(504, f"the tool timed out after {self.limits.wall_s:g} s", state)
+        except WorkerDied:
+            reason = worker.death_reason()
+            worker.kill()
+            self._forget(collection)
+            return error_observation(500, reason, state)
+        self._release(collection, worker)
+        new_state = reply.get("state", state or {})
+        if reply["ok"]:
+            return Observation(True, reply["result"], None, new_state)
+        return error_observation(reply["status"], reply["message"], new_state)
+
+    def close(self) -> None:
+        with self._cond:
+            for workers in self._idle.values():
+                for w in workers:
+                    w.kill()
+            self._idle.clear()
+            self._count.clear()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
