@@ -43,7 +43,7 @@ def test_query_errors_are_one_line(project, capsys):
 
 def test_validate_names_bad_files(project, capsys):
     assert main(["--project", str(project), "validate"]) == 0
-    assert "collection demo: 10 tools, 0 rejected" in capsys.readouterr().out
+    assert re.search(r"collection demo: \d{2} tools, 0 rejected", capsys.readouterr().out)
     shutil.copy(CASES / "pipelines" / "typo.yaml", project / "pipelines")
     assert main(["--project", str(project), "validate"]) == 1
     assert "typo.yaml: stages.simulate.max_turn: Extra inputs are not permitted" in capsys.readouterr().out

@@ -30,8 +30,9 @@ def test_tasks_are_executed_for_reference_answers_and_unusable_tools_rejected():
     table = pa.concat_tables([tools, extra])
     result = sample_tasks(table, ToolExecutor(Sandbox(PROJECT / "sandbox"), table.to_pylist()), TasksStage(per_tool=2, seed=1))
     assert result.accounted
-    assert result.table.num_rows == 2 * tools.num_rows
-    assert [r.reason for r in result.rejections] == ["not_executable"]
+    expected = sum(min(2, len(json.loads(m)["examples"])) for m in tools["meta"].to_pylist())
+    assert result.table.num_rows == expected
+    assert sorted(r.reason for r in result.rejections) == ["no_examples", "not_executable"]
     row = result.table.to_pylist()[0]
     assert json.loads(row["reference_answer"]) and json.loads(row["chain"])[0]["arguments"]
     again = sample_tasks(table, ToolExecutor(Sandbox(PROJECT / "sandbox"), table.to_pylist()), TasksStage(per_tool=2, seed=1))

@@ -35,7 +35,9 @@ class ToolloomResource(dg.ConfigurableResource):
         key = (context.run.run_id, pipeline.name)
         if key not in _RUNTIMES:
             root = Path(self.project_root)
-            _RUNTIMES.clear()  # one run at a time per process (in-process executor)
+            for old in _RUNTIMES.values():  # one run at a time per process (in-process executor)
+                old.close()
+            _RUNTIMES.clear()
             _RUNTIMES[key] = Runtime(pipeline, root, root / self.home, backoff_s=self.retry_backoff_s)
         return _RUNTIMES[key]
 

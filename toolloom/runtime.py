@@ -48,5 +48,12 @@ class Runtime:
     def agent(self, role: str):
         return agents.build(self.pipeline.model_for(role).provider, role, self)
 
+    def close(self) -> None:
+        """Stop sandbox workers and close the cache; the next run starts fresh ones."""
+        self.sandbox.close()
+        if self._cache is not None:
+            self._cache.close()
+            self._cache = None
+
     def executor(self, tools: list[dict]) -> ToolExecutor:
         return ToolExecutor(self.sandbox, tools, simulator=self.agent("executor"))

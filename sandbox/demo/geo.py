@@ -56,3 +56,21 @@ def city_distance(from_city_id: str, to_city_id: str) -> dict:
     h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     km = 2 * 6371.0 * math.asin(math.sqrt(h))
     return {"from_city_id": from_city_id, "to_city_id": to_city_id, "distance_km": round(km, 1)}
+
+
+@tool("list_countries_by_region")
+def list_countries_by_region(region: str) -> dict:
+    regions = sorted({c["region"] for c in load("countries")})
+    match = next((r for r in regions if r.lower() == region.lower()), None)
+    if match is None:
+        raise ToolError(400, f"unknown region '{region}'; regions: {', '.join(regions)}")
+    return {"region": match, "countries": [{"country_code": c["code"], "name": c["name"]} for c in load("countries") if c["region"] == match]}
+
+
+@tool("get_capital_city")
+def get_capital_city(country_code: str) -> dict:
+    country = _country(country_code)
+    city = next((c for c in load("cities") if c["country"] == country["code"] and c["name"] == country["capital"]), None)
+    if city is None:
+        raise ToolError(404, f"the capital of {country['name']} is not in the city database")
+    return {"country_code": country["code"], "city_id": city["city_id"], "name": city["name"]}

@@ -27,3 +27,37 @@ def convert_units(value: float, from_unit: str, to_unit: str) -> dict:
     if (from_unit, to_unit) in temps:
         return {"value": round(temps[(from_unit, to_unit)](value), 2), "unit": to_unit}
     raise ToolError(400, f"cannot convert '{from_unit}' to '{to_unit}'")
+
+
+@tool("get_exchange_rate")
+def get_exchange_rate(from_currency: str, to_currency: str) -> dict:
+    converted = convert_currency(1.0, from_currency, to_currency)
+    return {"from_currency": from_currency.upper(), "to_currency": to_currency.upper(), "rate": converted["rate"], "as_of": converted["as_of"]}
+
+
+@tool("list_currencies")
+def list_currencies() -> dict:
+    table = load("rates")
+    users = {}
+    for c in load("countries"):
+        users.setdefault(c["currency"], []).append(c["code"])
+    return {"as_of": table["as_of"], "currencies": [{"code": code, "used_in": users.get(code, [])} for code in sorted(table["rates"])]}
+
+
+@tool("get_vat_rate")
+def get_vat_rate(country_code: str) -> dict:
+    table = load("vat")
+    if country_code.upper() not in table["rates"]:
+        raise ToolError(404, f"no VAT data for '{country_code}'")
+    rate = table["rates"][country_code.upper()]
+    return {"country_code": country_code.upper(), "standard_rate_percent": rate, "as_of": table["as_of"],
+            "note": None if rate is not None else "no single national rate (sales taxes vary by state or province)"}
+
+
+@tool("add_vat")
+def add_vat(net_amount: float, country_code: str) -> dict:
+    rate = get_vat_rate(country_code)["standard_rate_percent"]
+    if rate is None:
+        raise ToolError(422, f"{country_code.upper()} has no single national VAT rate")
+    vat = round(net_amount * rate / 100, 2)
+    return {"net_amount": net_amount, "vat_rate_percent": rate, "vat": vat, "gross_amount": round(net_amount + vat, 2)}

@@ -145,6 +145,8 @@ class RetrievalAssistant:
             docs.append(tokens(f"{f['name']} {f.get('description', '')} {params}") or ["_"])
         scores = BM25Okapi(docs).get_scores(tokens(request))
         for i in sorted(range(len(tools)), key=lambda i: -scores[i]):
+            if scores[i] <= 0:  # no word in common: better to decline than to call at random
+                break
             f = tools[i]["function"]
             args = fill_arguments(request, f.get("parameters") or {})
             if args is not None:
