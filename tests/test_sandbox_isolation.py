@@ -48,9 +48,10 @@ def test_hostile_tool_is_contained(sandbox, name, status, words):
     _still_works(sandbox)
 
 
-def test_output_flood_goes_nowhere_and_the_call_finishes(sandbox):
+def test_output_flood_is_cut_off_and_reported(sandbox):
     obs = sandbox.execute("hostile", "flood_output", {})
-    assert obs.ok and obs.content == {"done": True}
+    assert not obs.ok and "wrote more than" in obs.content["error"]["message"]
+    _still_works(sandbox)
 
 
 def test_environment_is_scrubbed(sandbox):

@@ -31,6 +31,7 @@ class Limits:
     memory_bytes: int = 512 * 2**20
     file_bytes: int = 8 * 2**20
     response_bytes: int = 1 * 2**20
+    output_bytes: int = 1 * 2**20  # what a tool may print (discarded); more is an error
     workers_per_collection: int = 4
 
 
@@ -63,7 +64,7 @@ class _Worker:
         read_fd, self._write_fd = os.pipe()
         self._read_fd = read_fd
         spec = json.dumps({"cpu_s": limits.cpu_s, "memory_bytes": limits.memory_bytes, "file_bytes": limits.file_bytes,
-                           "response_bytes": limits.response_bytes})
+                           "response_bytes": limits.response_bytes, "output_bytes": limits.output_bytes})
         self.proc = subprocess.Popen(
             [sys.executable, "-s", "-m", "toolloom.sandbox.worker", str(root), collection, str(self._write_fd), spec],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.tmp, env=env,

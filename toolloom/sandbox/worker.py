@@ -94,6 +94,25 @@ def _install_audit_hook(readable: list[str], writable: str) -> None:
     sys.addaudithook(hook)
 
 
+class _BoundedOutput:
+    """Stands in for stdout/stderr: tool output is discarded, and a flood becomes an error."""
+
+    def __init__(self, limit: int):
+        self.limit, self.written = limit, 0
+
+    def write(self, text) -> int:
+        self.written += len(text)
+        if self.written > self.limit:
+            raise OSError(f"the tool wrote more than {self.limit} bytes of output")
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
 def _set_cpu_budget(seconds: float) -> None:
     used = resource.getrusage(resource.RUSAGE_SELF)
     now = int(used.ru_utime + used.ru_stime)
@@ -155,6 +174,7 @@ def main() -> None:
         except EOFError:
             return
         _set_cpu_budget(limits["cpu_s"])
+        sys.stdout = sys.stderr = _BoundedOutput(limits["output_bytes"])
         _send(out_fd, _call(tools, request), limits["response_bytes"])
 
 
