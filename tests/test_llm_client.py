@@ -117,3 +117,31 @@ def test_api_key_is_sent_but_never_recorded(tmp_path, monkeypatch):
     assert secret not in str(err.value)
     assert all(secret not in r.error for r in ledger.records)
     assert secret.encode() not in (tmp_path / "cache.sqlite").read_bytes()
+
+
+def test_limiter_halves_on_429_and_regrows_with_successes():
+    from toolloom.llm.limiter import AdaptiveLimiter
+
+    async def scenario():
+        lim = AdaptiveLimiter(16)
+        lim.on_rate_limited(None)
+        lim.on_rate_limited(None)
+        assert int(lim.limit) == 4
+        for _ in range(200):
+            lim.on_success()
+        assert lim.limit == 16  # recovered, capped at the configured maximum
+        lim = AdaptiveLimiter(2)
+        active, peak = 0, 0
+
+        async def job():
+            nonlocal active, peak
+            async with lim:
+                active += 1
+                peak = max(peak, active)
+                await asyncio.sleep(0.01)
+                active -= 1
+
+        await asyncio.gather(*(job() for _ in range(10)))
+        assert peak == 2
+
+    asyncio.run(scenario())
