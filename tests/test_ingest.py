@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from toolloom.ingest import ingest_collection
 
 from .conftest import CASES, PROJECT
@@ -16,13 +18,15 @@ def test_demo_collection_ingests_completely():
 def test_broken_items_are_rejected_with_reasons_and_the_rest_goes_on():
     tools, rejected = ingest_collection(CASES / "broken_collection")
     names = sorted(t.name for t in tools)
-    assert names == ["bfcl_style", "no_description", "ping"]
+    renamed = next(t for t in tools if t.meta.get("renamed_from") == "ping")  # a different tool under a taken name
+    assert names == sorted(["bfcl_style", "no_description", "ping", renamed.name])
     reasons = sorted(r.reason for r in rejected)
-    assert reasons == ["duplicate_name", "invalid_json", "invalid_schema", "missing_name", "unknown_format"]
+    assert reasons == ["duplicate_name", "empty_spec", "invalid_json", "invalid_schema", "missing_name", "unknown_format"]
+    assert "identically" in next(r.detail for r in rejected if r.reason == "duplicate_name")
     invalid = next(r for r in rejected if r.reason == "invalid_json")
     assert "invalid.json" in invalid.detail and "\n" not in invalid.detail
-    # accepted + rejected = input entries (6 in good.json) + 2 files that could not be read as tools
-    assert len(tools) + len(rejected) == 6 + 2
+    # accepted + rejected = input entries (7 in good.json) + 3 files that hold no tool
+    assert len(tools) + len(rejected) == 7 + 3
 
 
 def test_bfcl_python_types_become_json_schema():
@@ -48,3 +52,64 @@ def test_missing_collection_path_is_a_rejection(tmp_path):
     tools, rejected = ingest_collection(tmp_path / "nope")
     assert tools == [] and rejected[0].reason == "missing_path"
 
+
+
+def _by_name(tools):
+    return {t.name: t for t in tools}
+
+
+def test_openapi3_refs_cycles_bodies_media_and_broken_refs():
+    tools, rejected = ingest_collection(CASES / "specs" / "petstore_oas3.json")
+    t = _by_name(tools)
+    assert set(t) == {"listPets", "createPet", "getPet", "getPhoto"}
+    assert [r.reason for r in rejected] == ["unresolvable_ref"] and "getOwner" not in t
+    assert t["listPets"].parameters["properties"]["limit"]["maximum"] == 100  # "100" repaired
+    assert t["createPet"].parameters["required"] == ["name"] and "tag" in t["createPet"].parameters["properties"]
+    pet = t["getPet"].returns
+    assert pet["properties"]["parent"]["description"].startswith("(recursive")  # cycle cut, not looped
+    assert t["getPet"].parameters["required"] == ["pet_id"]
+    assert t["getPhoto"].returns == {"type": "string", "contentMediaType": "image/png"}
+    assert t["getPet"].meta == {"method": "GET", "path": "/pets/{pet_id}"}
+
+
+def test_swagger2_body_and_form_parameters():
+    t = _by_name(ingest_collection(CASES / "specs" / "petstore_swagger2.json")[0])
+    assert t["showPet"].parameters["properties"]["fields"] == {"type": "array", "items": {"type": "string"}}
+    assert t["updatePet"].parameters["required"] == ["petId", "name"]
+    assert t["updatePet"].parameters["properties"]["photo"] == {"type": "string", "format": "binary"}
+    assert t["showPet"].returns["properties"]["age"] == {"type": "integer"}
+
+
+def test_mcp_tools_list_keeps_good_tools():
+    tools, rejected = ingest_collection(CASES / "specs" / "mcp_tools_list.json")
+    assert [x.name for x in tools] == ["read_file"] and tools[0].source_format == "mcp"
+    assert sorted(r.reason for r in rejected) == ["bad_parameters", "missing_name"]
+
+
+def test_rapidapi_types_defaults_inferred_returns_and_bad_lines():
+    tools, rejected = ingest_collection(CASES / "specs" / "rapidapi_tools.jsonl")
+    t = _by_name(tools)
+    search = t["Movie_DB__Search"]
+    assert search.parameters["properties"]["q"] == {"type": "string", "description": "words", "default": "alien"}
+    assert search.parameters["required"] == ["q"] and search.parameters["properties"]["year"] == {"type": "number"}
+    assert search.returns["properties"]["results"]["items"]["properties"]["movie_id"] == {"type": "integer"}
+    assert t["Movie_DB__Details"].returns == {"type": "object", "properties": {"title": {"type": "string"}}}
+    assert sorted(r.reason for r in rejected) == ["invalid_json", "missing_name"]
+
+
+CORPORA = PROJECT.parent / "shared" / "corpora"
+EXPECTED = {  # corpus -> (tools, rejected), as ingested on 2026-11-24
+    "restbench/tmdb_oas.json": (54, 0), "restbench/spotify_oas.json": (40, 0),
+    "toolalpaca/eval_real.json": (40, 0), "toolalpaca/eval_simulated.json": (54, 0),
+    "livemcpbench/tools.json": (527, 0), "bfcl/BFCL_v4_simple_python.json": (400, 0),
+    "rapidapi/tools_sample.jsonl.gz": (5126, 27),
+}
+
+
+@pytest.mark.skipif(not CORPORA.exists(), reason="../shared/corpora is not present (it is not shipped with the project)")
+@pytest.mark.parametrize("corpus", sorted(EXPECTED))
+def test_real_corpora_ingest(corpus):
+    tools, rejected = ingest_collection(CORPORA / corpus)
+    assert (len(tools), len(rejected)) == EXPECTED[corpus]
+    assert len({t.name for t in tools}) == len(tools)
+    assert all(r.detail for r in rejected)

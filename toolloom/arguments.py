@@ -4,12 +4,12 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft7Validator, FormatChecker
 
 
 @lru_cache(maxsize=4096)
-def _validator(schema_json: str) -> Draft202012Validator:
-    return Draft202012Validator(json.loads(schema_json), format_checker=FormatChecker())
+def _validator(schema_json: str) -> Draft7Validator:
+    return Draft7Validator(json.loads(schema_json), format_checker=FormatChecker())
 
 
 def argument_errors(schema: dict | str, arguments: object) -> list[str]:

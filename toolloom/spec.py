@@ -63,7 +63,7 @@ def expand_env(value: str | None) -> str | None:
 class Collection(Strict):
     name: str
     path: str  # a folder (or a single file) of tool specs, relative to the project root
-    format: Literal["auto", "function_json"] = "auto"
+    format: Literal["auto", "openapi", "toolalpaca", "mcp", "rapidapi", "bfcl", "function_json"] = "auto"
 
 
 class TasksStage(Strict):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 
 
@@ -12,6 +13,14 @@ def canonical_json(value) -> str:
 
 def content_hash(value) -> str:
     return hashlib.sha256(canonical_json(value).encode()).hexdigest()[:16]
+
+
+def safe_name(name: str) -> str:
+    """A function name every OpenAI-compatible endpoint accepts: [a-zA-Z0-9_-], at most 64 characters."""
+    cleaned = re.sub(r"[^a-zA-Z0-9_-]+", "_", name.strip()).strip("_") or "tool"
+    if len(cleaned) > 64:
+        cleaned = cleaned[:55] + "_" + hashlib.sha256(name.encode()).hexdigest()[:8]
+    return cleaned
 
 
 @dataclass

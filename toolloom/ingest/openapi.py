@@ -1,0 +1,155 @@
+"""OpenAPI 3.x and Swagger 2: every operation becomes a tool.
+
+`$ref`s are resolved with jsonref; a reference cycle is cut where it closes (the schema there says
+it is recursive), and an operation whose references cannot be resolved is rejected alone.
+"""
+from __future__ import annotations
+
+import jsonref
+from .records import Rejection, ToolSpec, content_hash, safe_name
+from .schemas import normalise_schema, schema_problem
+
+FORMAT = "openapi"
+METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+_MAX_DEPTH = 12
+_SWAGGER_SCHEMA_KEYS = ("type", "format", "enum", "items", "default", "minimum", "maximum", "pattern", "minLength",
+                        "maxLength", "description", "collectionFormat")
+
+
+def looks_like(doc) -> bool:
+    return isinstance(doc, dict) and ("openapi" in doc or "swagger" in doc) and isinstance(doc.get("paths"), dict)
+
+
+class BrokenRef(Exception):
+    pass
+
+
+def materialize(node, stack: tuple = (), depth: int = 0):
+    """Plain JSON from a jsonref-proxied tree; cycles and runaway depth become a described stub."""
+    if isinstance(node, jsonref.JsonRef):
+        ref = node.__reference__.get("$ref", "?")
+        if ref in stack or depth > _MAX_DEPTH:
+            return {"type": "object", "description": f"(recursive: {ref.rsplit('/', 1)[-1]})"}
+        try:
+            target = node.__subject__
+        except jsonref.JsonRefError as e:
+            if not ref.startswith("#"):  # another file or a URL: nothing is fetched offline
+                return {"description": f"(external reference {ref} not resolved)"}
+            raise BrokenRef(f"cannot resolve $ref {ref!r}: {getattr(e, 'message', e)}") from None
+        return materialize(target, stack + (ref,), depth + 1)
+    if isinstance(node, dict):  # vendor extensions (x-...) are not part of a tool's definition
+        return {k: materialize(v, stack, depth + 1) for k, v in node.items() if not (isinstance(k, str) and k.startswith("x-"))}
+    if isinstance(node, list):
+        return [materialize(v, stack, depth + 1) for v in node]
+    return node
+
+
+def _swagger_param_schema(p: dict) -> dict:
+    schema = {k: p[k] for k in _SWAGGER_SCHEMA_KEYS if k in p and k != "collectionFormat"}
+    if schema.get("type") == "file":
+        schema.update(type="string", format="binary")
+    return schema
+
+
+def _json_content(content: dict | None) -> tuple[dict | None, str | None]:
+    """(schema, media type) of the JSON media type of a content map, else of the first one."""
+    if not isinstance(content, dict) or not content:
+        return None, None
+    for media, body in content.items():
+        if "json" in media or media == "*/*":
+            return (body or {}).get("schema"), media
+    media, body = next(iter(content.items()))
+    return {"type": "string", "contentMediaType": media}, media
+
+
+def _success_response(responses) -> dict:
+    for code in ("200", "201", "202", "2XX", "default"):
+        r = responses.get(code) or (responses.get(int(code)) if code.isdigit() else None)
+        if r is not None:
+            return {code: materialize(r)}
+    return {}
+
+
+def _response_schema(op: dict, swagger: bool) -> dict | None:
+    responses = op.get("responses") or {}
+    for code in ("200", "201", "202", "2XX", "default"):
+        r = responses.get(code) or (responses.get(int(code)) if code.isdigit() else None)
+        if isinstance(r, dict):
+            return r.get("schema") if swagger else _json_content(r.get("content"))[0]
+    return None
+
+
+def _parameters(path_item: dict, op: dict, swagger: bool) -> tuple[dict, list[str]]:
+    merged: dict[tuple, dict] = {}
+    for p in list(path_item.get("parameters") or []) + list(op.get("parameters") or []):
+        if isinstance(p, dict) and "name" in p:
+            merged[(p["name"], p.get("in"))] = p
+    props, required = {}, []
+    for (name, where), p in merged.items():
+        if where == "cookie" or (where == "header" and name.lower() in ("authorization", "x-api-key", "x-rapidapi-key")):
+            continue
+        if where == "body":  # Swagger 2
+            body = p.get("schema") or {}
+            _merge_body(body, p.get("required", False), props, required)
+            continue
+        schema = dict(p.get("schema") or {}) if not swagger else _swagger_param_schema(p)
+        if p.get("description") and "description" not in schema:
+            schema["description"] = p["description"]
+        key = name if name not in props else f"{where}_{name}"
+        props[key] = schema
+        if p.get("required") or where == "path":
+            required.append(key)
+    if not swagger and isinstance(op.get("requestBody"), dict):
+        body, _ = _json_content(op["requestBody"].get("content"))
+        _merge_body(body or {}, op["requestBody"].get("required", False), props, required)
+    return {"type": "object", "properties": props, "required": required}, required
+
+
+def _merge_body(body: dict, body_required: bool, props: dict, required: list) -> None:
+    if body.get("type", "object") == "object" and isinstance(body.get("properties"), dict):
+        for name, schema in body["properties"].items():
+            key = name if name not in props else f"body_{name}"
+            props[key] = schema
+            if body_required and name in (body.get("required") or []):
+                required.append(key)
+    elif body:
+        props["body"] = body
+        if body_required:
+            required.append("body")
+
+
+def parse(doc, source: str, stage: str = "ingest", prefix: str = ""):
+    swagger = "swagger" in doc
+    resolved = jsonref.replace_refs(doc, lazy_load=True, proxies=True, merge_props=True)
+    for path, item in (doc.get("paths") or {}).items():
+        if not isinstance(item, dict):
+            yield Rejection(stage, f"{source}#{path}", "spec", "bad_path_item", f"{path}: expected an object")
+            continue
+        for method in METHODS:
+            if method not in item:
+                continue
+            where = f"{source}#{method.upper()} {path}"
+            try:
+                raw_op = resolved["paths"][path][method]
+                # only what a tool needs is resolved, so a broken error-response schema loses nothing
+                op = {k: materialize(raw_op[k]) for k in ("parameters", "requestBody") if k in raw_op}
+                op.update({k: raw_op[k] for k in ("operationId", "summary", "description") if isinstance(raw_op.get(k), str)})
+                op["responses"] = _success_response(raw_op.get("responses") or {})
+                path_item = {"parameters": materialize(resolved["paths"][path].get("parameters") or [])}
+                params = normalise_schema(_parameters(path_item, op, swagger)[0])
+                returns = normalise_schema(_response_schema(op, swagger))
+            except BrokenRef as e:
+                yield Rejection(stage, where, "spec", "unresolvable_ref", f"{where}: {e}")
+                continue
+            except (AttributeError, TypeError, KeyError) as e:
+                yield Rejection(stage, where, "spec", "malformed_operation", f"{where}: {type(e).__name__}: {e}")
+                continue
+            problem = schema_problem(params)
+            if problem:
+                yield Rejection(stage, where, "spec", "invalid_schema", f"{where}: parameters: {problem}")
+                continue
+            name = safe_name(prefix + (op.get("operationId") or f"{method}_{path}"))
+            description = " ".join(x.strip() for x in (op.get("summary") or "", op.get("description") or "") if x and x.strip())
+            yield ToolSpec(name=name, description=description, parameters=params,
+                           returns=returns if isinstance(returns, dict) else None, source_format=FORMAT, source_file=source,
+                           spec_hash=content_hash([method, path, op]), meta={"method": method.upper(), "path": path})
