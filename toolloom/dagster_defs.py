@@ -16,6 +16,7 @@ from .materialize import check_specs, commit_stage
 from .prompts import render, template_hash
 from .runtime import Runtime
 from .spec import Pipeline, load_pipelines
+from .stages.api_graph import build_api_graph
 from .stages.samples import filter_samples
 from .stages.simulate import simulate
 from .stages.tasks import sample_tasks
@@ -78,13 +79,24 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
         return commit_stage(rt, context, stage="ingest", table="tools", result=result, version=new_version(context),
                             preview=["tool_id", "description", "executable"])
 
-    @dg.asset(key=key("tasks"), deps=[tools], check_specs=check_specs(key("tasks")), **common)
-    def tasks(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
-        """Sampled tasks with reference chains, each answered by executing its chain."""
+    @dg.asset(key=key("api_edges"), deps=[tools], **common)
+    def api_edges(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
+        """API graph (ToolDial): edges from an output slot of one tool to a required input of another."""
         rt = toolloom.runtime(context, pipeline)
         version = version_of_input(context, rt, "tools")
+        graphml = rt.home / "graphs" / p / f"{version}.graphml"
+        result = build_api_graph(rt.store.read(p, "tools", version), rt.embedder(), pipeline.stages.graph, graphml)
+        return commit_stage(rt, context, stage="graph", table="api_edges", result=result, version=version, with_checks=False,
+                            preview=["src_tool", "src_slot", "dst_tool", "dst_slot", "desc_sim"])
+
+    @dg.asset(key=key("tasks"), deps=[api_edges], check_specs=check_specs(key("tasks")), **common)
+    def tasks(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
+        """Sampled tasks with reference chains (single, multi-hop, parallel), each executed for its answer."""
+        rt = toolloom.runtime(context, pipeline)
+        version = version_of_input(context, rt, "api_edges")
         tool_table = rt.store.read(p, "tools", version)
-        result = sample_tasks(tool_table, rt.executor(tool_table.to_pylist()), pipeline.stages.tasks)
+        edges = rt.store.read(p, "api_edges", version).to_pylist()
+        result = sample_tasks(tool_table, rt.executor(tool_table.to_pylist()), pipeline.stages.tasks, edges)
         return commit_stage(rt, context, stage="tasks", table="tasks", result=result, version=version,
                             preview=["task_id", "shape", "chain", "reference_answer"])
 
@@ -127,7 +139,7 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
         return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(folder)), "version": version,
                                               "readme": dg.MetadataValue.md((folder / "README.md").read_text().split("---\n", 2)[-1])})
 
-    return [tools, tasks, trajectories, samples, dataset]
+    return [tools, api_edges, tasks, trajectories, samples, dataset]
 
 
 def _version() -> str:

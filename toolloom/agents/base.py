@@ -11,6 +11,7 @@ class ChainStep:
     name: str
     description: str
     arguments: dict
+    bindings: dict = field(default_factory=dict)  # parameter -> {"step": k, "path": "a|b"}: filled from step k's result
 
 
 @dataclass

@@ -9,12 +9,14 @@ import json
 import random
 import re
 
-from rank_bm25 import BM25Okapi
+from rank_bm25 import BM25Plus
 
 from ..arguments import argument_errors
 from .base import AssistantTurn, Task
 
 _WORD = re.compile(r"[a-z0-9]+")
+_STOPWORDS = {"a", "an", "the", "of", "in", "on", "to", "for", "and", "or", "is", "it", "what", "which", "me", "my", "i",
+              "do", "does", "how", "from", "that", "this", "with", "at", "by", "be", "you", "your", "can", "get", "give", "tell"}
 _QUOTED = re.compile(r"\"([^\"]+)\"")
 _DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 _NUMBER = re.compile(r"(?<![\w.-])-?\d+(?:\.\d+)?(?![\w-])")
@@ -25,17 +27,32 @@ def tokens(text: str) -> list[str]:
     return _WORD.findall(text.lower().replace("_", " "))
 
 
+THEN, ALSO = " Then, ", " Also, "
+
+
+def _bound_phrase(param: str) -> str:
+    return f"the {param.replace('_', ' ')} from that"
+
+
 def render_example(task: Task, rng: random.Random) -> str:
-    """A template-phrased request for the task's chain (also the example shown to model users)."""
+    """A template-phrased request for the task's chain (also the example shown to model users).
+
+    A value that a step takes from an earlier result is not stated; the request says where it
+    comes from, so the assistant has to make the earlier call first.
+    """
     parts = []
     for step in task.chain:
+        args = {k: (_bound_phrase(k) if k in step.bindings else v) for k, v in step.arguments.items()}
         templates = task.meta.get(step.tool_id, {}).get("utterances") or []
         if templates:
-            parts.append(rng.choice(templates).format(**step.arguments))
+            text = rng.choice(templates).format(**args)
+            for k in step.bindings:  # a quoted placeholder would make the phrase look like a value
+                text = text.replace(f'"{args[k]}"', args[k])
         else:
-            values = ", ".join(f"{k} {json.dumps(v)}" for k, v in step.arguments.items())
-            parts.append(f"{step.description.rstrip('.')} for {values}.")
-    return " Then, ".join(parts)
+            values = ", ".join(f"{k} {args[k] if k in step.bindings else json.dumps(v)}" for k, v in step.arguments.items())
+            text = f"{step.description.rstrip('.')} for {values}."
+        parts.append(text[0].upper() + text[1:] if parts else text)
+    return (ALSO if task.shape == "parallel" else THEN).join(parts)
 
 
 class TemplateUser:
@@ -61,14 +78,33 @@ def _take(pool: list, accept) -> object | None:
     return None
 
 
-def fill_arguments(text: str, schema: dict) -> dict | None:
-    """Arguments for `schema` from values found in `text`, or None when a required one is missing."""
+def _from_result(result, name: str):
+    """A scalar named `name` in an earlier result (first match, depth first), or an id-like stand-in."""
+    stack = [result]
+    while stack:
+        node = stack.pop(0)
+        if isinstance(node, dict):
+            if name in node and not isinstance(node[name], (dict, list)):
+                return node[name]
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node[:1])
+    return None
+
+
+def fill_arguments(text: str, schema: dict, context=None) -> dict | None:
+    """Arguments for `schema` from values found in `text`, or, for a parameter the text says comes
+    from an earlier result, from that result (`context`); None when a required one is missing."""
     cand = _candidates(text)
     required = set(schema.get("required", []))
     args: dict = {}
     for name, prop in (schema.get("properties") or {}).items():
         typ, value = prop.get("type"), None
-        if "enum" in prop:
+        if _bound_phrase(name) in text:
+            value = _from_result(context, name) if context is not None else None
+            if value is None and name.endswith("_id") and context is not None:
+                value = _from_result(context, "id")
+        elif "enum" in prop:
             value = _take(cand["words"], lambda w: w in {str(e).lower() for e in prop["enum"]})
             value = next((e for e in prop["enum"] if str(e).lower() == value), None) if value is not None else None
         elif typ in ("integer", "number"):
@@ -121,21 +157,28 @@ class RetrievalAssistant:
         return self.decide(messages, tools)
 
     def decide(self, messages: list[dict], tools: list[dict]) -> AssistantTurn:
-        last = messages[-1]
-        if last["role"] == "tool":
-            results = [m["content"] for m in messages if m["role"] == "tool"]
+        request = next(m["content"] for m in messages if m["role"] == "user")
+        parallel = ALSO in request
+        clauses = request.split(ALSO if parallel else THEN)
+        turns = sum(1 for m in messages if m["role"] == "assistant" and m.get("tool_calls"))
+        results = [m["content"] for m in messages if m["role"] == "tool"]
+        last_failed = bool(results) and '"error"' in results[-1][:20]
+        if turns >= (1 if parallel else len(clauses)) or last_failed:
             return AssistantTurn("Here is what I found: " + " | ".join(summarise(r) for r in results), None)
-        request = next(m["content"] for m in reversed(messages) if m["role"] == "user")
-        call = self.best_call(request, tools)
-        if call is None:
+        wanted = clauses if parallel else [clauses[turns]]
+        context = json.loads(results[-1]) if results else None
+        calls = [c for c in (self.best_call(text, tools, context) for text in wanted) if c]
+        if not calls:
+            if results:
+                return AssistantTurn("Here is what I found: " + " | ".join(summarise(r) for r in results), None)
             return AssistantTurn("I could not find a tool that fits this request with the details given.", None)
-        name, args = call
         n = sum(len(m.get("tool_calls") or []) for m in messages if m["role"] == "assistant")
-        return AssistantTurn(None, [{"id": f"call_{n}", "type": "function",
-                                     "function": {"name": name, "arguments": json.dumps(args, ensure_ascii=False)}}])
+        return AssistantTurn(None, [{"id": f"call_{n + k}", "type": "function",
+                                     "function": {"name": name, "arguments": json.dumps(args, ensure_ascii=False)}}
+                                    for k, (name, args) in enumerate(calls)])
 
     @staticmethod
-    def best_call(request: str, tools: list[dict]) -> tuple[str, dict] | None:
+    def best_call(request: str, tools: list[dict], context=None) -> tuple[str, dict] | None:
         if not tools:
             return None
         docs = []
@@ -143,12 +186,16 @@ class RetrievalAssistant:
             f = t["function"]
             params = " ".join(f"{k} {p.get('description', '')}" for k, p in (f.get("parameters", {}).get("properties") or {}).items())
             docs.append(tokens(f"{f['name']} {f.get('description', '')} {params}") or ["_"])
-        scores = BM25Okapi(docs).get_scores(tokens(request))
+        query = tokens(request)
+        # BM25+ keeps idf positive when a word is in most of the few offered tools
+        scores = BM25Plus(docs).get_scores(query)
+        words = set(query) - _STOPWORDS
         for i in sorted(range(len(tools)), key=lambda i: -scores[i]):
-            if scores[i] <= 0:  # no word in common: better to decline than to call at random
-                break
             f = tools[i]["function"]
-            args = fill_arguments(request, f.get("parameters") or {})
-            if args is not None:
+            args = fill_arguments(request, f.get("parameters") or {}, context)
+            if args is None:
+                continue
+            # without a word in common, only a tool whose required inputs the request supplies will do
+            if words & set(docs[i]) or (f.get("parameters") or {}).get("required"):
                 return f["name"], args
         return None

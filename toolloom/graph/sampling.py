@@ -1,0 +1,114 @@
+"""Chain sampling over the API graph (ToolFlow random walks; Magnet-style composition).
+
+single:    one call from a tool's documented example arguments;
+multi_hop: a random walk A -> B (-> C): each next call takes one argument from the previous
+           result, along a graph edge (output slot -> input slot);
+parallel:  two independent calls (Magnet's merge of two tasks into one turn).
+Every chain is executed in one episode while it is sampled, so its reference answer is a real
+result and a walk that fails at any step is discarded with the reason counted.
+"""
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter, defaultdict
+
+from ..executor import ToolExecutor
+
+
+def value_at(result, path: str):
+    """The value at an `a|b|c` output path; through a list it takes the first element."""
+    node = result
+    for key in path.split("|"):
+        while isinstance(node, list):
+            if not node:
+                return None
+            node = node[0]
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return None if isinstance(node, (dict, list)) else node
+
+
+class ChainSampler:
+    def __init__(self, tools: list[dict], edges: list[dict], executor: ToolExecutor, seed: int):
+        self.tools = {t["name"]: t for t in tools}
+        self.examples = {t["name"]: t["examples"] for t in tools if t.get("examples") and t.get("executable")}
+        self.executor = executor
+        self.rng = random.Random(seed)
+        self.out_edges: dict[str, list[dict]] = defaultdict(list)
+        for e in edges:
+            if e["src_tool"] in self.examples and e["dst_tool"] in self.examples:
+                self.out_edges[e["src_tool"]].append(e)
+        self.failures: Counter = Counter()
+
+    async def _walk(self, hops: int) -> list[dict] | None:
+        starts = sorted(n for n in self.out_edges if self.out_edges[n])
+        if not starts:
+            self.failures["no_edges"] += 1
+            return None
+        name = self.rng.choice(starts)
+        episode = self.executor.episode()
+        args = dict(self.rng.choice(self.examples[name]))
+        obs = await episode.call(name, args)
+        if not obs.ok:
+            self.failures["step_failed"] += 1
+            return None
+        chain = [{"tool": name, "arguments": args, "bindings": {}, "result": obs.content}]
+        for _ in range(hops):
+            options = [e for e in self.out_edges[chain[-1]["tool"]] if e["dst_tool"] not in {c["tool"] for c in chain}]
+            self.rng.shuffle(options)
+            for edge in options:
+                value = value_at(chain[-1]["result"], edge["src_slot"])
+                if value is None:
+                    continue
+                args = dict(self.rng.choice(self.examples[edge["dst_tool"]]))
+                args[edge["dst_slot"]] = value
+                obs = await episode.call(edge["dst_tool"], args)
+                if obs.ok:
+                    chain.append({"tool": edge["dst_tool"], "arguments": args, "result": obs.content,
+                                  "bindings": {edge["dst_slot"]: {"step": len(chain) - 1, "path": edge["src_slot"]}}})
+                    break
+            else:
+                break
+        if len(chain) < 2:
+            self.failures["dead_end"] += 1
+            return None
+        return chain
+
+    async def _parallel(self) -> list[dict] | None:
+        names = sorted(self.examples)
+        if len(names) < 2:
+            self.failures["too_few_tools"] += 1
+            return None
+        episode = self.executor.episode()
+        chain = []
+        for name in self.rng.sample(names, 2):
+            args = dict(self.rng.choice(self.examples[name]))
+            obs = await episode.call(name, args)
+            if not obs.ok:
+                self.failures["step_failed"] += 1
+                return None
+            chain.append({"tool": name, "arguments": args, "bindings": {}, "result": obs.content})
+        return chain
+
+    def sample(self, shape: str, count: int, max_hops: int = 2, attempts_per_task: int = 8) -> list[list[dict]]:
+        """Up to `count` distinct chains of a shape; fewer when the graph cannot give them."""
+
+        async def run() -> list[list[dict]]:
+            chains, seen = [], set()
+            for _ in range(count * attempts_per_task):
+                if len(chains) >= count:
+                    break
+                chain = await (self._walk(self.rng.randint(1, max_hops)) if shape == "multi_hop" else self._parallel())
+                if chain is None:
+                    continue
+                key = repr([(c["tool"], sorted(c["arguments"].items())) for c in chain])
+                if key in seen:
+                    self.failures["duplicate"] += 1
+                    continue
+                seen.add(key)
+                chains.append(chain)
+            return chains
+
+        return asyncio.run(run())

@@ -1,0 +1,43 @@
+"""Stage 1a': the API graph over a pipeline's tools (ToolDial), as the versioned `api_edges` table
+plus a GraphML file for viewing in any graph tool.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import networkx as nx
+import pyarrow as pa
+
+from ..graph.edges import EdgeParams, build_edges
+from ..graph.embeddings import Embedder
+from ..spec import GraphStage
+from . import StageResult
+
+EDGES_SCHEMA = pa.schema([("src_tool", pa.string()), ("src_slot", pa.string()), ("dst_tool", pa.string()), ("dst_slot", pa.string()),
+                          ("entity", pa.string()), ("name_sim", pa.float64()), ("keyword_sim", pa.float64()), ("desc_sim", pa.float64()),
+                          ("llm_verdict", pa.string()), ("llm_reason", pa.string())])
+
+
+def tool_dicts(tools: pa.Table) -> list[dict]:
+    return [{**t, "parameters": json.loads(t["parameters"]), "returns": json.loads(t["returns"]) if t["returns"] else None,
+             "meta": json.loads(t["meta"] or "{}")} for t in tools.to_pylist()]
+
+
+def build_api_graph(tools: pa.Table, embedder: Embedder, params: GraphStage, graphml: Path | None = None) -> StageResult:
+    edges, stats = build_edges(tool_dicts(tools), embedder, EdgeParams(params.name_threshold, params.keyword_threshold,
+                                                                       params.description_threshold, params.max_edges_per_input))
+    table = pa.Table.from_pylist(edges, schema=EDGES_SCHEMA)
+    g = nx.MultiDiGraph()
+    g.add_nodes_from(tools["name"].to_pylist())
+    for e in edges:
+        g.add_edge(e["src_tool"], e["dst_tool"], src_slot=e["src_slot"], dst_slot=e["dst_slot"], desc_sim=e["desc_sim"])
+    if graphml is not None:
+        graphml.parent.mkdir(parents=True, exist_ok=True)
+        nx.write_graphml(g, graphml)
+    simple = nx.DiGraph(g)
+    hubs = Counter({n: d for n, d in simple.in_degree()}).most_common(8)
+    metadata = {"graph": {k: v for k, v in stats.items()}, "connected_tools": sum(1 for n in simple if simple.degree(n) > 0),
+                "hubs_by_in_degree": dict(hubs), **({"graphml": str(graphml)} if graphml else {})}
+    return StageResult(table, [], inputs=len(edges), accepted=len(edges), metadata=metadata)
