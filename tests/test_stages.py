@@ -59,7 +59,7 @@ def test_offline_simulation_answers_with_verified_calls():
 
 
 def _traj(calls_ok=True, tool_name="get_country", args='{"country_code": "FR"}', answer="The capital is Paris.",
-          result='{"capital": "Paris"}', n_calls=1):
+          result='{"capital": "Paris"}', n_calls=1, reference=None):
     offered = [{"type": "function", "function": {"name": "get_country", "parameters": {
         "type": "object", "properties": {"country_code": {"type": "string"}}, "required": ["country_code"]}}}]
     msgs = [{"role": "user", "content": "capital of FR?"}]
@@ -71,7 +71,7 @@ def _traj(calls_ok=True, tool_name="get_country", args='{"country_code": "FR"}',
     msgs.append({"role": "assistant", "content": answer})
     return {"traj_id": f"tr_{len(answer)}{tool_name}{args}", "task_id": "t_x", "kind": "single_turn", "shape": "single",
             "messages": [normalise(m) for m in msgs], "tools_offered": json.dumps(offered), "chain": "[]",
-            "reference_answer": result, "final_answer": answer, "outcome": "answered", "error": "",
+            "reference_answer": reference or result, "final_answer": answer, "outcome": "answered", "error": "",
             "calls": json.dumps(calls), "user_agent": "u", "assistant_agent": "a", "prompt_hash": "h"}
 
 
@@ -85,6 +85,7 @@ def test_filter_rejects_each_bad_example_with_the_right_checker_and_reason():
         "tool failed": (_traj(calls_ok=False), ("execution", "tool_error")),
         "ungrounded": (_traj(answer="It is Lyon."), ("execution", "answer_not_grounded")),
         "no call": (_traj(n_calls=0), ("execution", "no_tool_call")),
+        "wrong result": (_traj(reference='{"capital": "Berlin"}'), ("execution", "reference_not_reached")),
     }
     for label, (traj, expected) in cases.items():
         table = pa.Table.from_pylist([traj], schema=TRAJECTORIES_SCHEMA)

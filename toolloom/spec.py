@@ -70,6 +70,7 @@ class TasksStage(Strict):
     per_tool: int = Field(2, ge=0, description="single-call tasks per executable tool")
     multi_hop: int = Field(0, ge=0, description="chains sampled by random walks over the API graph")
     parallel: int = Field(0, ge=0, description="tasks of two independent calls")
+    nested: int = Field(0, ge=0, description="two independent calls that both feed a third")
     max_hops: int = Field(2, ge=1, le=4, description="edges a multi-hop walk may follow")
     seed: int = 0
 

@@ -28,10 +28,13 @@ def tokens(text: str) -> list[str]:
 
 
 THEN, ALSO = " Then, ", " Also, "
+_FROM_STEP = re.compile(r"\bthe ((?:[a-z0-9]+ ){0,4}?[a-z0-9]+) from step (\d+)")  # at most 5 words: no run-on match
 
 
-def _bound_phrase(param: str) -> str:
-    return f"the {param.replace('_', ' ')} from that"
+def bound_phrase(binding: dict) -> str:
+    """How a request refers to a value an earlier step returns: 'the city id from step 1'."""
+    leaf = binding["path"].split("|")[-1]
+    return f"the {re.sub(r'[^a-z0-9]+', ' ', leaf.lower()).strip()} from step {binding['step'] + 1}"
 
 
 def render_example(task: Task, rng: random.Random) -> str:
@@ -40,9 +43,9 @@ def render_example(task: Task, rng: random.Random) -> str:
     A value that a step takes from an earlier result is not stated; the request says where it
     comes from, so the assistant has to make the earlier call first.
     """
-    parts = []
-    for step in task.chain:
-        args = {k: (_bound_phrase(k) if k in step.bindings else v) for k, v in step.arguments.items()}
+    text_all = ""
+    for i, step in enumerate(task.chain):
+        args = {k: (bound_phrase(step.bindings[k]) if k in step.bindings else v) for k, v in step.arguments.items()}
         templates = task.meta.get(step.tool_id, {}).get("utterances") or []
         if templates:
             text = rng.choice(templates).format(**args)
@@ -51,8 +54,11 @@ def render_example(task: Task, rng: random.Random) -> str:
         else:
             values = ", ".join(f"{k} {args[k] if k in step.bindings else json.dumps(v)}" for k, v in step.arguments.items())
             text = f"{step.description.rstrip('.')} for {values}."
-        parts.append(text[0].upper() + text[1:] if parts else text)
-    return (ALSO if task.shape == "parallel" else THEN).join(parts)
+        if i:  # a step that needs an earlier result comes after it; an independent one beside it
+            text_all += (THEN if step.bindings else ALSO) + text[0].upper() + text[1:]
+        else:
+            text_all = text
+    return text_all
 
 
 class TemplateUser:
@@ -92,18 +98,21 @@ def _from_result(result, name: str):
     return None
 
 
-def fill_arguments(text: str, schema: dict, context=None) -> dict | None:
+def fill_arguments(text: str, schema: dict, context: list | None = None) -> dict | None:
     """Arguments for `schema` from values found in `text`, or, for a parameter the text says comes
-    from an earlier result, from that result (`context`); None when a required one is missing."""
-    cand = _candidates(text)
+    from an earlier step ('the city id from step 1'), from that step's result in `context`;
+    None when a required one is missing."""
+    refs = [(words.replace(" ", "_"), step) for words, step in _FROM_STEP.findall(text)]
+    cand = _candidates(_FROM_STEP.sub(" ", text))
     required = set(schema.get("required", []))
     args: dict = {}
     for name, prop in (schema.get("properties") or {}).items():
         typ, value = prop.get("type"), None
-        if _bound_phrase(name) in text:
-            value = _from_result(context, name) if context is not None else None
-            if value is None and name.endswith("_id") and context is not None:
-                value = _from_result(context, "id")
+        ref = next((r for r in refs if name == r[0] or name.endswith("_" + r[0])), None)
+        if ref is not None:
+            refs.remove(ref)
+            step = int(ref[1]) - 1
+            value = _from_result(context[step], ref[0]) if context and 0 <= step < len(context) else None
         elif "enum" in prop:
             value = _take(cand["words"], lambda w: w in {str(e).lower() for e in prop["enum"]})
             value = next((e for e in prop["enum"] if str(e).lower() == value), None) if value is not None else None
@@ -157,21 +166,19 @@ class RetrievalAssistant:
         return self.decide(messages, tools)
 
     def decide(self, messages: list[dict], tools: list[dict]) -> AssistantTurn:
+        """Turn k makes the calls of the request's k-th part ('Then, ' separates parts, 'Also, '
+        separates calls made together), with values from earlier results where the request says so."""
         request = next(m["content"] for m in messages if m["role"] == "user")
-        parallel = ALSO in request
-        clauses = request.split(ALSO if parallel else THEN)
+        groups = request.split(THEN)
         turns = sum(1 for m in messages if m["role"] == "assistant" and m.get("tool_calls"))
         results = [m["content"] for m in messages if m["role"] == "tool"]
-        last_failed = bool(results) and '"error"' in results[-1][:20]
-        if turns >= (1 if parallel else len(clauses)) or last_failed:
-            return AssistantTurn("Here is what I found: " + " | ".join(summarise(r) for r in results), None)
-        wanted = clauses if parallel else [clauses[turns]]
-        context = json.loads(results[-1]) if results else None
-        calls = [c for c in (self.best_call(text, tools, context) for text in wanted) if c]
+        summary = "Here is what I found: " + " | ".join(summarise(r) for r in results)
+        if turns >= len(groups) or (results and '"error"' in results[-1][:20]):
+            return AssistantTurn(summary, None)
+        context = [json.loads(r) for r in results]
+        calls = [c for c in (self.best_call(text, tools, context) for text in groups[turns].split(ALSO)) if c]
         if not calls:
-            if results:
-                return AssistantTurn("Here is what I found: " + " | ".join(summarise(r) for r in results), None)
-            return AssistantTurn("I could not find a tool that fits this request with the details given.", None)
+            return AssistantTurn(summary if results else "I could not find a tool that fits this request with the details given.", None)
         n = sum(len(m.get("tool_calls") or []) for m in messages if m["role"] == "assistant")
         return AssistantTurn(None, [{"id": f"call_{n + k}", "type": "function",
                                      "function": {"name": name, "arguments": json.dumps(args, ensure_ascii=False)}}

@@ -3,7 +3,9 @@
 single:    one call from a tool's documented example arguments;
 multi_hop: a random walk A -> B (-> C): each next call takes one argument from the previous
            result, along a graph edge (output slot -> input slot);
-parallel:  two independent calls (Magnet's merge of two tasks into one turn).
+parallel:  two independent calls (Magnet's merge of two tasks into one turn);
+nested:    two independent calls whose results both feed a third (fan-in: the distance between
+           the capitals of two countries), Magnet's insert of calls into a chain.
 Every chain is executed in one episode while it is sampled, so its reference answer is a real
 result and a walk that fails at any step is discarded with the reason counted.
 """
@@ -37,9 +39,11 @@ class ChainSampler:
         self.executor = executor
         self.rng = random.Random(seed)
         self.out_edges: dict[str, list[dict]] = defaultdict(list)
+        self.in_edges: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
         for e in edges:
             if e["src_tool"] in self.examples and e["dst_tool"] in self.examples:
                 self.out_edges[e["src_tool"]].append(e)
+                self.in_edges[e["dst_tool"]][e["dst_slot"]].append(e)
         self.failures: Counter = Counter()
 
     async def _walk(self, hops: int) -> list[dict] | None:
@@ -92,6 +96,39 @@ class ChainSampler:
             chain.append({"tool": name, "arguments": args, "bindings": {}, "result": obs.content})
         return chain
 
+    async def _nested(self) -> list[dict] | None:
+        targets = sorted(t for t, slots in self.in_edges.items() if len(slots) >= 2)
+        if not targets:
+            self.failures["no_fan_in"] += 1
+            return None
+        target = self.rng.choice(targets)
+        episode = self.executor.episode()
+        chain, bound, used = [], {}, set()
+        for param in self.rng.sample(sorted(self.in_edges[target]), 2):
+            edge = self.rng.choice(self.in_edges[target][param])
+            options = [a for a in self.examples[edge["src_tool"]] if (edge["src_tool"], repr(sorted(a.items()))) not in used]
+            if not options:
+                self.failures["no_distinct_source"] += 1
+                return None
+            args = dict(self.rng.choice(options))
+            used.add((edge["src_tool"], repr(sorted(args.items()))))
+            obs = await episode.call(edge["src_tool"], args)
+            value = value_at(obs.content, edge["src_slot"]) if obs.ok else None
+            if value is None:
+                self.failures["step_failed"] += 1
+                return None
+            chain.append({"tool": edge["src_tool"], "arguments": args, "bindings": {}, "result": obs.content})
+            bound[param] = (len(chain) - 1, edge["src_slot"], value)
+        args = dict(self.rng.choice(self.examples[target]))
+        args.update({p: v for p, (_, _, v) in bound.items()})
+        obs = await episode.call(target, args)
+        if not obs.ok:
+            self.failures["step_failed"] += 1
+            return None
+        chain.append({"tool": target, "arguments": args, "result": obs.content,
+                      "bindings": {p: {"step": k, "path": path} for p, (k, path, _) in bound.items()}})
+        return chain
+
     def sample(self, shape: str, count: int, max_hops: int = 2, attempts_per_task: int = 8) -> list[list[dict]]:
         """Up to `count` distinct chains of a shape; fewer when the graph cannot give them."""
 
@@ -100,7 +137,10 @@ class ChainSampler:
             for _ in range(count * attempts_per_task):
                 if len(chains) >= count:
                     break
-                chain = await (self._walk(self.rng.randint(1, max_hops)) if shape == "multi_hop" else self._parallel())
+                if shape == "multi_hop":
+                    chain = await self._walk(self.rng.randint(1, max_hops))
+                else:
+                    chain = await (self._nested() if shape == "nested" else self._parallel())
                 if chain is None:
                     continue
                 key = repr([(c["tool"], sorted(c["arguments"].items())) for c in chain])

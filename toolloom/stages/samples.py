@@ -1,7 +1,8 @@
 """Stage 5: quality filtering (APIGen's checkers, in sequence) of answered episodes into `samples`.
 
 format:    every call names an offered tool and its arguments validate against the tool's schema;
-execution: there was at least one call, every call succeeded, and the answer states a value the
+execution: there was at least one call, every call succeeded, the calls reached the task's executed
+           reference answer (every result of it, for parallel tasks), and the answer states a value the
            last call returned (grounding).
 Every input episode ends as a sample or a rejection naming the checker and the reason.
 """
@@ -56,6 +57,13 @@ def check_execution(traj: dict) -> tuple[str, str] | None:
         return "tool_error", f"{failed[0]['name']}: {failed[0]['error']}"
     answer = traj["final_answer"] or ""
     results = [m["content"] for m in traj["messages"] if m["role"] == "tool"]
+    observed = [json.loads(r) for r in results]
+    reference = json.loads(traj["reference_answer"]) if traj.get("reference_answer") else None
+    if reference is not None:
+        expected = reference if traj["shape"] == "parallel" and isinstance(reference, list) else [reference]
+        missing = sum(1 for r in expected if r not in observed)
+        if missing:
+            return "reference_not_reached", f"{missing} of {len(expected)} reference result(s) never came back from the calls made"
     leaves = _leaves(json.loads(results[-1])) if results else []
     if leaves and not any(leaf in answer for leaf in leaves):
         return "answer_not_grounded", "the final answer states none of the values the last call returned"

@@ -57,11 +57,11 @@ def sample_tasks(tools: pa.Table, executor: ToolExecutor, params: TasksStage, ed
             rows.append({"task_id": tid, "shape": "single", "chain": json.dumps(chain, ensure_ascii=False),
                          "reference_answer": obs.to_json(), "seed": seed})
     graph_failures: Counter = Counter()
-    if edges is not None and (params.multi_hop or params.parallel):
+    if edges is not None and (params.multi_hop or params.parallel or params.nested):
         rows_by_name = [{**t, "examples": json.loads(t["meta"] or "{}").get("examples") or []} for t in tools.to_pylist()]
         ids = {t["name"]: t["tool_id"] for t in rows_by_name}
         sampler = ChainSampler(rows_by_name, edges, executor, seed=params.seed)
-        for shape, count in (("multi_hop", params.multi_hop), ("parallel", params.parallel)):
+        for shape, count in (("multi_hop", params.multi_hop), ("parallel", params.parallel), ("nested", params.nested)):
             chains = sampler.sample(shape, count, max_hops=params.max_hops)
             inputs += count
             for chain in chains:
