@@ -95,3 +95,37 @@ def test_sampled_chains_are_executed_and_bound_along_edges(embedder):
     parallel = sampler.sample("parallel", 5)
     assert len(parallel) == 5 and all(len(c) == 2 and not any(s["bindings"] for s in c) for c in parallel)
     assert value_at({"results": [{"id": 1}, {"id": 2}]}, "results|id") == 1 and value_at({"a": {}}, "a|b") is None
+
+
+def test_llm_validation_stores_verdicts_and_invalid_edges_are_not_walked(tmp_path, embedder):
+    from toolloom.graph.validation import validate_edges
+    from toolloom.llm import ModelClient, RequestCache, RunBudget, UsageLedger
+    from toolloom.llm.fake_server import FakeModel, FakeServer
+    from toolloom.prompts import DEFAULT_ROOT
+    from toolloom.spec import ModelSpec
+
+    rows = _rows(PROJECT / "api_graphs" / "demo")
+    edges, _ = build_edges(rows, embedder)
+    model = FakeModel()
+    model.default = lambda request: {"content": json.dumps({"value": "x", "arguments": {}, "makes_sense": False, "reason": "nonsense"})}
+    model.enqueue({"content": json.dumps({"value": "ottawa", "arguments": {"city_id": "ottawa"}, "makes_sense": True, "reason": "ids match"})},
+                  {"content": "I think so"}, {"status": 400})
+    with FakeServer(model) as server:
+        client = ModelClient(ModelSpec(provider="openai", model="fake", base_url=server.base_url, max_concurrency=1),
+                             cache=RequestCache(tmp_path / "c.sqlite"), ledger=UsageLedger(), budget=RunBudget(None), backoff_s=0.01)
+        counts = validate_edges(edges, rows, client, DEFAULT_ROOT, max_edges=10)
+    assert counts == {"valid": 1, "error": 2, "invalid": 7}
+    judged = [e for e in edges if e["llm_verdict"]]
+    assert len(judged) == 10 and all(e["llm_reason"] for e in judged)
+    assert "Invent one realistic value" in model.history[0]["messages"][0]["content"]
+    ex = ToolExecutor(Sandbox(PROJECT / "sandbox"), rows)
+    sampler = ChainSampler(rows, edges, ex, seed=1)
+    walked = {(e["src_tool"], e["dst_tool"], e["dst_slot"]) for es in sampler.out_edges.values() for e in es}
+    assert not any((e["src_tool"], e["dst_tool"], e["dst_slot"]) in walked for e in edges if e["llm_verdict"] == "invalid")
+
+
+def test_llm_validation_needs_a_model():
+    from toolloom.spec import Pipeline
+
+    with pytest.raises(ValueError, match="llm_validation needs a model"):
+        Pipeline(name="p", collections=[{"name": "c", "path": "x"}], stages={"graph": {"llm_validation": True}})

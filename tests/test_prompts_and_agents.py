@@ -18,6 +18,10 @@ SAMPLE_VARS = {
                              "returns": {"type": "object"}, "arguments": {"city": "Oslo"},
                              "history": [{"name": "get_weather", "arguments": {"city": "Bergen"}, "response": {"temp_c": 7}}]},
     "simulate/executor_repair.j2": {"problem": "not valid JSON"},
+    "graph/validate_edge.j2": {"edge": {"src_slot": "city_id", "dst_slot": "city_id"},
+                               "src": {"name": "get_capital_city", "description": "Capital of a country"},
+                               "dst": {"name": "get_city", "description": "City facts", "parameters": {"type": "object"}},
+                               "src_slot_description": ""},
 }
 
 

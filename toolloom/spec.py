@@ -12,7 +12,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-ROLES = ("user", "assistant", "executor", "judge")
+ROLES = ("user", "assistant", "executor", "judge", "validator")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -90,6 +90,8 @@ class GraphStage(Strict):
     description_threshold: float = Field(0.77, ge=-1, le=1)
     max_edges_per_input: int = Field(20, ge=1)
     embeddings: Embeddings = Embeddings()
+    llm_validation: bool = Field(False, description="ask the `validator` model whether each edge makes sense")
+    llm_validation_max_edges: int = Field(500, ge=1)
 
 
 class SimulateStage(Strict):
@@ -167,6 +169,12 @@ class Pipeline(Strict):
         if unknown:
             raise ValueError(f"unknown role(s) {unknown}; roles are default, {', '.join(ROLES)}")
         return v
+
+    @model_validator(mode="after")
+    def _validation_needs_a_model(self):
+        if self.stages.graph.llm_validation and self.model_for("validator").provider == "offline":
+            raise ValueError("stages.graph.llm_validation needs a model: set models.validator (or models.default) to an endpoint")
+        return self
 
     @model_validator(mode="after")
     def _schedule_needs_partitions(self):

@@ -41,6 +41,8 @@ class ChainSampler:
         self.out_edges: dict[str, list[dict]] = defaultdict(list)
         self.in_edges: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
         for e in edges:
+            if e.get("llm_verdict") == "invalid":  # a validator said this call makes no sense
+                continue
             if e["src_tool"] in self.examples and e["dst_tool"] in self.examples:
                 self.out_edges[e["src_tool"]].append(e)
                 self.in_edges[e["dst_tool"]][e["dst_slot"]].append(e)

@@ -12,6 +12,8 @@ import pyarrow as pa
 
 from ..graph.edges import EdgeParams, build_edges
 from ..graph.embeddings import Embedder
+from ..graph.validation import validate_edges
+from ..llm import ModelClient
 from ..spec import GraphStage
 from . import StageResult
 
@@ -25,13 +27,19 @@ def tool_dicts(tools: pa.Table) -> list[dict]:
              "meta": json.loads(t["meta"] or "{}")} for t in tools.to_pylist()]
 
 
-def build_api_graph(tools: pa.Table, embedder: Embedder, params: GraphStage, graphml: Path | None = None) -> StageResult:
-    edges, stats = build_edges(tool_dicts(tools), embedder, EdgeParams(params.name_threshold, params.keyword_threshold,
-                                                                       params.description_threshold, params.max_edges_per_input))
+def build_api_graph(tools: pa.Table, embedder: Embedder, params: GraphStage, graphml: Path | None = None,
+                    validator: ModelClient | None = None, prompts_root: Path | None = None) -> StageResult:
+    rows = tool_dicts(tools)
+    edges, stats = build_edges(rows, embedder, EdgeParams(params.name_threshold, params.keyword_threshold,
+                                                          params.description_threshold, params.max_edges_per_input))
+    if params.llm_validation and validator is not None:
+        stats["llm_verdicts"] = validate_edges(edges, rows, validator, prompts_root, params.llm_validation_max_edges)
     table = pa.Table.from_pylist(edges, schema=EDGES_SCHEMA)
     g = nx.MultiDiGraph()
     g.add_nodes_from(tools["name"].to_pylist())
     for e in edges:
+        if e["llm_verdict"] == "invalid":
+            continue
         g.add_edge(e["src_tool"], e["dst_tool"], src_slot=e["src_slot"], dst_slot=e["dst_slot"], desc_sim=e["desc_sim"])
     if graphml is not None:
         graphml.parent.mkdir(parents=True, exist_ok=True)
