@@ -129,3 +129,20 @@ def test_llm_validation_needs_a_model():
 
     with pytest.raises(ValueError, match="llm_validation needs a model"):
         Pipeline(name="p", collections=[{"name": "c", "path": "x"}], stages={"graph": {"llm_validation": True}})
+
+
+def test_openai_compatible_embeddings_endpoint_behind_the_cache(tmp_path):
+    import numpy as np
+
+    from toolloom.graph.embeddings import OpenAIEmbedder
+    from toolloom.llm.fake_server import FakeServer
+
+    with FakeServer() as server:
+        cached = CachedEmbedder(OpenAIEmbedder("fake-embed", server.base_url, batch=2), tmp_path / "v.sqlite")
+        v = cached.embed(["movie id", "movie identifier", "weather today", "movie id"])
+        assert v.shape == (4, 64) and np.allclose(np.linalg.norm(v, axis=1), 1.0)
+        assert v[0] @ v[1] > v[0] @ v[2] and np.array_equal(v[0], v[3])
+        sent = server.requests
+        assert sent == 2  # three distinct texts in batches of two
+        cached.embed(["movie id", "weather today"])
+        assert server.requests == sent

@@ -8,6 +8,7 @@ Every request is kept in `history`.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import random
 import threading
@@ -63,6 +64,10 @@ def competent(request: dict) -> dict:
     if turn.tool_calls:
         return {"tool_calls": [{"name": c["function"]["name"], "arguments": c["function"]["arguments"]} for c in turn.tool_calls]}
     return {"content": turn.content}
+
+
+def hash_bucket(text: str, buckets: int = 64) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=4).digest(), "big") % buckets
 
 
 def _completion(request: dict, reply: dict, finish: str | None = None) -> dict:
@@ -141,6 +146,23 @@ class FakeServer:
             reply = {"tool_calls": [{"name": fn["name"], "arguments": json.dumps({k: [1, 2] for k in props})}]}
         return web.json_response(_completion(request, reply))
 
+    async def _embeddings(self, http_request: web.Request) -> web.StreamResponse:
+        """Deterministic vectors from character trigrams: similar texts get similar vectors."""
+        request = await http_request.json()
+        self.model.history.append(request)
+        with self._lock:
+            self.requests += 1
+        texts = request["input"] if isinstance(request["input"], list) else [request["input"]]
+        data = []
+        for i, text in enumerate(texts):
+            vec = [0.0] * 64
+            padded = f"  {text.lower()} "
+            for k in range(len(padded) - 2):
+                vec[hash_bucket(padded[k:k + 3])] += 1.0
+            data.append({"object": "embedding", "index": i, "embedding": vec})
+        return web.json_response({"object": "list", "data": data, "model": request.get("model", "fake"),
+                                  "usage": {"prompt_tokens": sum(len(t) // 4 for t in texts), "total_tokens": sum(len(t) // 4 for t in texts)}})
+
     async def _models(self, _):
         return web.json_response({"object": "list", "data": [{"id": "fake", "object": "model"}]})
 
@@ -152,6 +174,7 @@ class FakeServer:
         asyncio.set_event_loop(self._loop)
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_post("/v1/embeddings", self._embeddings)
         app.router.add_get("/v1/models", self._models)
         app.router.add_get("/health", self._health)
         runner = web.AppRunner(app, access_log=None)
