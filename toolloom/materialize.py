@@ -52,7 +52,10 @@ def commit_stage(rt: Runtime, context: dg.AssetExecutionContext, *, stage: str, 
         rt.store.write(name, "llm_calls", UsageLedger.to_arrow(calls), version=version, run_id=run_id, scope={"stage": stage})
     reasons = Counter(f"{r.checker}:{r.reason}" for r in result.rejections)
     for r in result.rejections[:20]:
-        context.log.warning(f"{stage} rejected {r.item_id}: {r.reason} ({r.detail[:200]})")
+        context.log.info(f"{stage} rejected {r.item_id}: {r.reason} ({r.detail[:200]})")
+    if reasons:
+        context.log.warning(f"{stage}: {len(result.rejections)} of {result.inputs} rejected: "
+                            + ", ".join(f"{k} {v}" for k, v in reasons.most_common()))
     metadata = {
         "dagster/row_count": result.table.num_rows,
         "version": version,
