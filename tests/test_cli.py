@@ -60,3 +60,10 @@ def test_readme_documents_every_command_and_no_other():
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     assert set(sub.choices) <= documented
     assert documented <= set(sub.choices)
+
+
+def test_a_partition_outside_the_daily_range_is_a_clear_error(project, capsys):
+    (project / "pipelines" / "daily.yaml").write_text(
+        "collections: [{name: demo, path: api_graphs/demo}]\npartitions: daily\nstart_date: '2026-11-01'\n")
+    assert main(["--project", str(project), "run", "daily", "--partition", "2999-01-01"]) == 2
+    assert "'2999-01-01' is not a partition of pipeline 'daily'" in capsys.readouterr().err

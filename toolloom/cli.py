@@ -54,7 +54,7 @@ def cmd_run(args) -> int:
     import dagster as dg
 
     from . import progress
-    from .dagster_defs import ToolloomResource, pipeline_assets
+    from .dagster_defs import ToolloomResource, daily_partitions, pipeline_assets
     from .llm.fake_server import FakeServer, Faults
 
     root = _project(args)
@@ -69,8 +69,14 @@ def cmd_run(args) -> int:
         spec = ModelSpec(provider="openai", model="fake-model", base_url=server.base_url, timeout_s=2.0)
         pipeline = pipeline.model_copy(update={"models": {"default": spec}})
         print(f"dry run against a fake endpoint at {server.base_url} (fault rate {args.fault_rate})", file=sys.stderr)
-    if pipeline.partitions == "daily" and not args.partition:
-        args.partition = time.strftime("%Y-%m-%d", time.gmtime())
+    partitions = daily_partitions(pipeline)
+    if partitions is not None:
+        keys = partitions.get_partition_keys()
+        args.partition = args.partition or (keys[-1] if keys else None)
+        if args.partition not in keys:
+            print(f"error: {args.partition!r} is not a partition of pipeline {pipeline.name!r} "
+                  f"(daily, {pipeline.start_date} to the last complete day)", file=sys.stderr)
+            return 2
     bar = _ProgressBar()
     progress.add_listener(bar)
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
@@ -155,7 +161,8 @@ def cmd_validate(args) -> int:
 def cmd_fake_server(args) -> int:
     from .llm.fake_server import FakeServer, Faults
 
-    server = FakeServer(faults=Faults(rate=args.fault_rate, seed=args.seed), port=args.port, latency_s=args.latency)
+    server = FakeServer(faults=Faults(rate=args.fault_rate, seed=args.seed), port=args.port, latency_s=args.latency,
+                        rate_limit=args.rate_limit)
     server.start()
     print(f"fake OpenAI-compatible endpoint at {server.base_url} (fault rate {args.fault_rate}); Ctrl-C stops it", flush=True)
     try:
@@ -174,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="materialize a pipeline's assets and export its dataset")
     run.add_argument("pipeline", help="name of pipelines/NAME.yaml")
-    run.add_argument("--partition", help="partition (dataset version) of a daily pipeline; default: today (UTC)")
+    run.add_argument("--partition", help="partition (dataset version) of a daily pipeline; default: the last complete day")
     run.add_argument("--fake-endpoint", action="store_true", help="dry run: every model role talks to a local fake endpoint")
     run.add_argument("--fault-rate", type=float, default=0.0, help="with --fake-endpoint: share of requests that fail")
     run.add_argument("--seed", type=int, default=0, help="with --fake-endpoint: seed of the fault schedule")
@@ -199,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     fs.add_argument("--fault-rate", type=float, default=0.0)
     fs.add_argument("--seed", type=int, default=0)
     fs.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
+    fs.add_argument("--rate-limit", type=float, default=None, help="requests per second admitted; the rest get 429")
     fs.set_defaults(fn=cmd_fake_server)
     return ap
 

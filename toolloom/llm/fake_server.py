@@ -90,10 +90,14 @@ class FakeServer:
     """Runs the fake endpoint on 127.0.0.1 in a background thread: `with FakeServer() as s: s.base_url`."""
 
     def __init__(self, model: FakeModel | None = None, faults: Faults | None = None, port: int = 0,
-                 latency_s: float = 0.0):
+                 latency_s: float = 0.0, rate_limit: float | None = None):
+        """`rate_limit`: requests per second admitted (a token bucket); the rest get 429 + Retry-After."""
         self.model = model or FakeModel()
         self.faults = faults or Faults()
         self.latency_s = latency_s
+        self.rate_limit = rate_limit
+        self._bucket, self._bucket_at = (rate_limit or 0.0), time.monotonic()
+        self.rate_limited = 0
         self.port = port
         self.requests = 0
         self.faults_injected: dict[str, int] = {}
@@ -116,8 +120,26 @@ class FakeServer:
                 return kind
         return None
 
+    def _admit(self) -> float | None:
+        """None when the request may go on, else the seconds until the bucket has a token."""
+        if not self.rate_limit:
+            return None
+        with self._lock:
+            now = time.monotonic()
+            self._bucket = min(self.rate_limit, self._bucket + (now - self._bucket_at) * self.rate_limit)
+            self._bucket_at = now
+            if self._bucket >= 1.0:
+                self._bucket -= 1.0
+                return None
+            self.rate_limited += 1
+            return (1.0 - self._bucket) / self.rate_limit
+
     async def _chat(self, http_request: web.Request) -> web.StreamResponse:
         request = await http_request.json()
+        wait = self._admit()
+        if wait is not None:
+            return web.json_response({"error": {"message": "rate limit exceeded", "type": "rate_limit"}}, status=429,
+                                     headers={"Retry-After": f"{wait:.3f}"})
         self.model.history.append(request)
         if self.latency_s:
             await asyncio.sleep(self.latency_s)

@@ -1,0 +1,133 @@
+"""Does the pipeline keep a model endpoint saturated? Requests per second against the limit.
+
+A fake OpenAI-compatible server runs in its own process with a fixed latency per request. The
+workload is the simulation stage's own code path (model user -> model assistant with tools ->
+sandboxed tool -> model assistant answers: three requests per episode) at 64 and 256 requests in
+flight; the limit is in_flight / latency. The baseline is the same number of requests sent by a
+plain asyncio loop on the `openai` client with a semaphore. A last case puts a 429 rate limit on
+the server and shows the rate the adaptive client settles at against that limit.
+
+  python benchmarks/throughput.py [--latency 1.0] [--episodes-per-slot 4]
+"""
+import argparse
+import asyncio
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import openai
+import pyarrow as pa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from toolloom.agents.llm import ModelAssistant, ModelUser  # noqa: E402
+from toolloom.executor import ToolExecutor  # noqa: E402
+from toolloom.llm import ModelClient, RequestCache, RunBudget, UsageLedger  # noqa: E402
+from toolloom.prompts import render  # noqa: E402
+from toolloom.sandbox import Sandbox  # noqa: E402
+from toolloom.spec import ModelSpec, SimulateStage, TasksStage, load_pipeline  # noqa: E402
+from toolloom.stages.simulate import simulate  # noqa: E402
+from toolloom.stages.tasks import sample_tasks  # noqa: E402
+from toolloom.stages.tools import build_tools  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(latency: float, rate_limit: float | None = None) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    cmd = [sys.executable, "-m", "toolloom.cli", "fake-server", "--port", str(port), "--latency", str(latency)]
+    if rate_limit:
+        cmd += ["--rate-limit", str(rate_limit)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc.stdout.readline()  # "fake OpenAI-compatible endpoint at ..."
+    return proc, f"http://127.0.0.1:{port}/v1"
+
+
+def cpu_seconds() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def tasks_table(n: int):
+    pipeline = load_pipeline(ROOT / "pipelines" / "demo.yaml")
+    tools = build_tools(pipeline, ROOT, Sandbox(ROOT / "sandbox")).table
+    executor = ToolExecutor(Sandbox(ROOT / "sandbox"), tools.to_pylist())
+    base = sample_tasks(tools, executor, TasksStage(per_tool=3, seed=1)).table.to_pylist()
+    rows = [{**base[i % len(base)], "task_id": f"t_{i:06d}", "seed": i} for i in range(n)]  # distinct seeds: no cache hits
+    return pa.Table.from_pylist(rows, schema=sample_tasks.__globals__["TASKS_SCHEMA"]), tools, executor
+
+
+def pipeline_run(base_url: str, in_flight: int, episodes: int, latency: float) -> dict:
+    tasks, tools, executor = tasks_table(episodes)
+    spec = ModelSpec(provider="openai", model="fake", base_url=base_url, max_concurrency=in_flight, timeout_s=60 + latency)
+    with tempfile.TemporaryDirectory() as tmp:
+        ledger = UsageLedger()
+        client = ModelClient(spec, cache=RequestCache(Path(tmp) / "c.sqlite"), ledger=ledger, budget=RunBudget(None))
+        cpu0, t0 = cpu_seconds(), time.perf_counter()
+        result = simulate(tasks, tools, user=ModelUser(client, ROOT / "prompts"), assistant=ModelAssistant(client), executor=executor,
+                          params=SimulateStage(max_turns=4, distractors=3), system_prompt=render("simulate/assistant_system.j2", today=None),
+                          prompt_hash="bench")
+        wall, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
+    sent = sum(not r.cache_hit for r in ledger.records)
+    return {"requests": sent, "seconds": wall, "rps": sent / wall, "limit": in_flight / latency, "cpu_cores": cpu / wall,
+            "outcomes": result.metadata["outcomes"], "rate_limited": sum(r.attempts - 1 for r in ledger.records)}
+
+
+def baseline_run(base_url: str, in_flight: int, requests: int, latency: float) -> dict:
+    async def main():
+        client = openai.AsyncOpenAI(base_url=base_url, api_key="x", max_retries=0, timeout=60 + latency)
+        gate = asyncio.Semaphore(in_flight)
+
+        async def one(i):
+            async with gate:
+                await client.chat.completions.create(model="fake", messages=[{"role": "user", "content": f"q{i}"}])
+
+        await asyncio.gather(*(one(i) for i in range(requests)))
+
+    cpu0, t0 = cpu_seconds(), time.perf_counter()
+    asyncio.run(main())
+    wall = time.perf_counter() - t0
+    return {"requests": requests, "seconds": wall, "rps": requests / wall, "limit": in_flight / latency,
+            "cpu_cores": (cpu_seconds() - cpu0) / wall}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--latency", type=float, default=1.0)
+    ap.add_argument("--episodes-per-slot", type=int, default=4, help="episodes per request slot (3 requests each)")
+    ap.add_argument("--rate-limit", type=float, default=100.0)
+    args = ap.parse_args()
+    server, url = start_server(args.latency)
+    try:
+        print(f"fake endpoint latency {args.latency}s per request, {os.cpu_count()} cores")
+        for in_flight in (64, 256):
+            p = pipeline_run(url, in_flight, in_flight * args.episodes_per_slot, args.latency)
+            b = baseline_run(url, in_flight, p["requests"], args.latency)
+            print(f"in flight {in_flight:>3}: pipeline {p['rps']:7.1f} req/s = {p['rps'] / p['limit']:.0%} of limit {p['limit']:.0f} "
+                  f"({p['requests']} requests, {p['seconds']:.1f}s, {p['cpu_cores']:.2f} cores, outcomes {json.dumps(p['outcomes'])}); "
+                  f"plain asyncio loop {b['rps']:7.1f} req/s = {b['rps'] / b['limit']:.0%} ({b['cpu_cores']:.2f} cores)")
+    finally:
+        server.terminate()
+    server, url = start_server(0.2, rate_limit=args.rate_limit)
+    try:
+        p = pipeline_run(url, 256, 400, 0.2)
+        print(f"rate limit {args.rate_limit:.0f} req/s, 256 allowed in flight: pipeline settled at {p['rps']:.1f} req/s "
+              f"= {p['rps'] / args.rate_limit:.0%} of the server's limit, {p['rate_limited']} retries after 429, "
+              f"outcomes {json.dumps(p['outcomes'])}")
+    finally:
+        server.terminate()
+
+
+if __name__ == "__main__":
+    main()
