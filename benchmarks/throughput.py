@@ -32,9 +32,9 @@ from toolloom.executor import ToolExecutor  # noqa: E402
 from toolloom.llm import ModelClient, RequestCache, RunBudget, UsageLedger  # noqa: E402
 from toolloom.prompts import render  # noqa: E402
 from toolloom.sandbox import Sandbox  # noqa: E402
-from toolloom.spec import ModelSpec, SimulateStage, TasksStage, load_pipeline  # noqa: E402
+from toolloom.spec import ModelSpec, SimulateStage, load_pipeline  # noqa: E402
 from toolloom.stages.simulate import simulate  # noqa: E402
-from toolloom.stages.tasks import sample_tasks  # noqa: E402
+from toolloom.stages.tasks import TASKS_SCHEMA  # noqa: E402
 from toolloom.stages.tools import build_tools  # noqa: E402
 
 
@@ -60,12 +60,18 @@ def cpu_seconds() -> float:
 
 
 def tasks_table(n: int):
+    """n distinct single-call tasks (distinct numbers, so no two prompts are alike: no cache hits)."""
     pipeline = load_pipeline(ROOT / "pipelines" / "demo.yaml")
     tools = build_tools(pipeline, ROOT, Sandbox(ROOT / "sandbox")).table
     executor = ToolExecutor(Sandbox(ROOT / "sandbox"), tools.to_pylist())
-    base = sample_tasks(tools, executor, TasksStage(per_tool=3, seed=1)).table.to_pylist()
-    rows = [{**base[i % len(base)], "task_id": f"t_{i:06d}", "seed": i} for i in range(n)]  # distinct seeds: no cache hits
-    return pa.Table.from_pylist(rows, schema=sample_tasks.__globals__["TASKS_SCHEMA"]), tools, executor
+    rows = []
+    for i in range(n):
+        name, args = (("add_days", {"start_date": "2026-01-01", "days": i}) if i % 2 else
+                      ("convert_currency", {"amount": i + 1, "from_currency": "EUR", "to_currency": "USD"}))
+        chain = [{"tool_id": f"demo.{name}", "name": name, "arguments": args, "bindings": {}}]
+        rows.append({"task_id": f"t_{i:06d}", "shape": "single", "chain": json.dumps(chain),
+                     "reference_answer": executor.execute(name, args).to_json(), "seed": i})
+    return pa.Table.from_pylist(rows, schema=TASKS_SCHEMA), tools, executor
 
 
 def pipeline_run(base_url: str, in_flight: int, episodes: int, latency: float) -> dict:
@@ -81,19 +87,19 @@ def pipeline_run(base_url: str, in_flight: int, episodes: int, latency: float) -
         wall, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
     sent = sum(not r.cache_hit for r in ledger.records)
     return {"requests": sent, "seconds": wall, "rps": sent / wall, "limit": in_flight / latency, "cpu_cores": cpu / wall,
-            "outcomes": result.metadata["outcomes"], "rate_limited": sum(r.attempts - 1 for r in ledger.records)}
+            "outcomes": result.metadata["outcomes"], "retries": sum(r.attempts - 1 for r in ledger.records if not r.cache_hit)}
 
 
 def baseline_run(base_url: str, in_flight: int, requests: int, latency: float) -> dict:
     async def main():
-        client = openai.AsyncOpenAI(base_url=base_url, api_key="x", max_retries=0, timeout=60 + latency)
-        gate = asyncio.Semaphore(in_flight)
+        async with openai.AsyncOpenAI(base_url=base_url, api_key="x", max_retries=0, timeout=60 + latency) as client:
+            gate = asyncio.Semaphore(in_flight)
 
-        async def one(i):
-            async with gate:
-                await client.chat.completions.create(model="fake", messages=[{"role": "user", "content": f"q{i}"}])
+            async def one(i):
+                async with gate:
+                    await client.chat.completions.create(model="fake", messages=[{"role": "user", "content": f"q{i}"}])
 
-        await asyncio.gather(*(one(i) for i in range(requests)))
+            await asyncio.gather(*(one(i) for i in range(requests)))
 
     cpu0, t0 = cpu_seconds(), time.perf_counter()
     asyncio.run(main())
@@ -105,7 +111,7 @@ def baseline_run(base_url: str, in_flight: int, requests: int, latency: float) -
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--latency", type=float, default=1.0)
-    ap.add_argument("--episodes-per-slot", type=int, default=4, help="episodes per request slot (3 requests each)")
+    ap.add_argument("--episodes-per-slot", type=int, default=8, help="episodes per request slot (3 requests each)")
     ap.add_argument("--rate-limit", type=float, default=100.0)
     args = ap.parse_args()
     server, url = start_server(args.latency)
@@ -121,9 +127,9 @@ def main() -> None:
         server.terminate()
     server, url = start_server(0.2, rate_limit=args.rate_limit)
     try:
-        p = pipeline_run(url, 256, 400, 0.2)
+        p = pipeline_run(url, 256, 1000, 0.2)
         print(f"rate limit {args.rate_limit:.0f} req/s, 256 allowed in flight: pipeline settled at {p['rps']:.1f} req/s "
-              f"= {p['rps'] / args.rate_limit:.0%} of the server's limit, {p['rate_limited']} retries after 429, "
+              f"= {p['rps'] / args.rate_limit:.0%} of the server's limit, {p['retries']} retries after 429, "
               f"outcomes {json.dumps(p['outcomes'])}")
     finally:
         server.terminate()

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from .arguments import argument_errors
 from .sandbox import Observation, Sandbox, error_observation
+from .llm import run_async
 
 
 class Simulator(Protocol):
@@ -72,7 +73,7 @@ class ToolExecutor:
 
     def execute(self, name: str, arguments: dict) -> Observation:
         """One call in a fresh episode (for reference chains of one step and for tests)."""
-        return asyncio.run(self.episode().call(name, arguments))
+        return run_async(self.episode().call(name, arguments))
 
 
 class Episode:

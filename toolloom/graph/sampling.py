@@ -16,6 +16,7 @@ import random
 from collections import Counter, defaultdict
 
 from ..executor import ToolExecutor
+from ..llm import run_async
 
 
 def value_at(result, path: str):
@@ -153,4 +154,4 @@ class ChainSampler:
                 chains.append(chain)
             return chains
 
-        return asyncio.run(run())
+        return run_async(run())

@@ -10,6 +10,7 @@ import json
 from ..llm import BudgetExhausted, ModelCallError, ModelClient
 from ..prompts import render
 from .slots import output_slots
+from ..llm import run_async
 
 
 def _slot_description(tool: dict, path: str) -> str:
@@ -43,7 +44,7 @@ def validate_edges(edges: list[dict], tools: list[dict], client: ModelClient, pr
     async def run():
         return await asyncio.gather(*(_judge(e, by_name, client, prompts_root) for e in chosen))
 
-    for edge, (verdict, reason) in zip(chosen, asyncio.run(run()) if chosen else []):
+    for edge, (verdict, reason) in zip(chosen, run_async(run()) if chosen else []):
         edge["llm_verdict"], edge["llm_reason"] = verdict, reason
     counts: dict[str, int] = {}
     for e in chosen:

@@ -1,6 +1,6 @@
 """One model client for every agent role: OpenAI-compatible endpoints, cache, ledger, budget."""
 from .cache import RequestCache, request_hash
-from .client import BudgetExhausted, ModelCallError, ModelClient, RunBudget
+from .client import BudgetExhausted, ModelCallError, ModelClient, RunBudget, run_async
 from .ledger import UsageLedger
 
-__all__ = ["ModelClient", "ModelCallError", "BudgetExhausted", "RunBudget", "RequestCache", "request_hash", "UsageLedger"]
+__all__ = ["run_async", "ModelClient", "ModelCallError", "BudgetExhausted", "RunBudget", "RequestCache", "request_hash", "UsageLedger"]

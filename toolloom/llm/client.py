@@ -12,6 +12,7 @@ import os
 import random
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 
 import openai
@@ -90,6 +91,23 @@ def _parse(raw: dict) -> Completion:
         raise MalformedResponse(f"completion lacks {e}") from None
 
 
+_LIVE_CLIENTS: "weakref.WeakSet[ModelClient]" = weakref.WeakSet()
+
+
+def run_async(coro):
+    """asyncio.run, then close the HTTP sessions the model clients opened on that loop (else their
+    sockets are closed by the garbage collector after the loop is gone, with noisy errors)."""
+
+    async def wrapper():
+        try:
+            return await coro
+        finally:
+            for client in list(_LIVE_CLIENTS):
+                await client.close_session()
+
+    return asyncio.run(wrapper())
+
+
 class ModelClient:
     """Client for one model endpoint; shared by the roles that name the same ModelSpec."""
 
@@ -99,6 +117,13 @@ class ModelClient:
         self.cache, self.ledger, self.budget = cache, ledger, budget
         self.backoff_s = backoff_s
         self._per_loop: dict[int, tuple[openai.AsyncOpenAI, AdaptiveLimiter]] = {}
+        _LIVE_CLIENTS.add(self)
+
+    async def close_session(self) -> None:
+        """Close the HTTP client bound to the running loop, if any."""
+        session = self._per_loop.pop(id(asyncio.get_running_loop()), None)
+        if session is not None:
+            await session[0].close()
 
     def _session(self) -> tuple[openai.AsyncOpenAI, AdaptiveLimiter]:
         # httpx and asyncio primitives belong to one event loop; each stage run has its own loop

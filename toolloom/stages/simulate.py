@@ -20,6 +20,7 @@ from ..llm import BudgetExhausted, ModelCallError
 from ..messages import MESSAGES, normalise, to_openai
 from ..spec import SimulateStage
 from . import StageResult
+from ..llm import run_async
 
 TRAJECTORIES_SCHEMA = pa.schema([
     ("traj_id", pa.string()), ("task_id", pa.string()), ("kind", pa.string()), ("shape", pa.string()),
@@ -122,7 +123,7 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
         gate = asyncio.Semaphore(256)  # episodes in memory at once; model concurrency is the client's
         return await asyncio.gather(*(one(r, gate) for r in task_rows))
 
-    rows = asyncio.run(run_all()) if task_rows else []
+    rows = run_async(run_all()) if task_rows else []
     rejections = [Rejection("simulate", r["traj_id"], "episode", r["outcome"], r["error"]) for r in rows if r["outcome"] != "answered"]
     table = pa.Table.from_pylist(rows, schema=TRAJECTORIES_SCHEMA)
     return StageResult(table, rejections, inputs=len(task_rows), accepted=len(rows) - len(rejections),
