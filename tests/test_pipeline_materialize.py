@@ -1,4 +1,6 @@
 """Tier 2: whole pipelines through `dagster.materialize`, offline and against the fake endpoint."""
+import json
+
 import dagster as dg
 import pytest
 from datasets import load_dataset
@@ -110,3 +112,25 @@ def test_token_budget_stops_cleanly_with_the_rest_recorded(tmp_path, demo_pipeli
     assert reasons.count("budget_exhausted") > 0
     statuses = [c["status"] for c in Store(tmp_path / "home").read("demo", "llm_calls", version).to_pylist()]
     assert "budget" in statuses and "ok" in statuses
+
+
+def test_model_backed_multi_turn_dialogues_through_real_http(tmp_path, demo_pipeline):
+    from toolloom.llm.fake_server import FakeModel
+
+    model = FakeModel()
+    with FakeServer(model) as server:
+        pipeline = _with_endpoint(demo_pipeline, server)
+        stages = pipeline.stages.model_copy(update={"simulate": pipeline.stages.simulate.model_copy(update={"multi_turn_share": 0.5})})
+        result = _materialize(pipeline.model_copy(update={"stages": stages}), tmp_path / "home")
+    assert result.success
+    md = _metadata(result)
+    version = md["trajectories"]["version"]
+    rows = Store(tmp_path / "home").read("demo", "trajectories", version).to_pylist()
+    dialogues = [r for r in rows if r["kind"] == "multi_turn" and r["outcome"] == "answered"]
+    assert len(dialogues) >= 10
+    for r in dialogues[:5]:
+        assert any(m["tool_calls"] for m in r["messages"]) and json.loads(r["actions"])["actions"]
+    prompts = [req["messages"][0]["content"] for req in model.history if not req.get("tools")]
+    assert any(p.startswith("You write one turn of a conversation") for p in prompts)
+    samples = Store(tmp_path / "home").read("demo", "samples", version).to_pylist()
+    assert any(s["traj_id"].startswith("md_") for s in samples)

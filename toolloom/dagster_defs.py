@@ -113,7 +113,7 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
                           executor=rt.executor(tool_table.to_pylist()), params=pipeline.stages.simulate,
                           system_prompt=render("simulate/assistant_system.j2", rt.prompts_root, today=None),
                           prompt_hash=template_hash("simulate/user.j2", rt.prompts_root) + ":" + template_hash("simulate/assistant_system.j2", rt.prompts_root),
-                          progress=report)
+                          progress=report, dialogue=rt.dialogue_realisers())
         return commit_stage(rt, context, stage="simulate", table="trajectories", result=result, version=version,
                             preview=["traj_id", "outcome", "final_answer", "error"])
 

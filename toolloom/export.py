@@ -3,6 +3,7 @@
 Layout (as `push_to_hub` names shards):
     exports/<pipeline>/<version>/README.md              dataset card; YAML front matter declares configs
     exports/<pipeline>/<version>/data/<split>-00000-of-00001.parquet    default config (OpenAI messages)
+    exports/<pipeline>/<version>/multi_turn/<split>-00000-of-00001.parquet  multi-turn dialogues only
     exports/<pipeline>/<version>/tools/train-00000-of-00001.parquet     the tools config
     exports/<pipeline>/<version>/manifest.json          counts, files and their hashes
     exports/<pipeline>/latest -> <version>
@@ -35,12 +36,14 @@ def openai_rows(samples: pa.Table, trajectories: pa.Table) -> list[dict]:
     for s in samples.to_pylist():
         t = by_traj[s["traj_id"]]
         rows.append({"id": s["sample_id"], "messages": t["messages"], "tools": t["tools_offered"], "split": s["split"],
+                     "kind": t.get("kind") or "single_turn", "actions": t.get("actions"),
                      "shape": s["shape"], "level": s["level"], "num_calls": s["num_calls"],
                      "reference_chain": t["chain"], "reference_answer": t["reference_answer"], "final_answer": t["final_answer"]})
     return rows
 
 
-DEFAULT_SCHEMA = pa.schema([("id", pa.string()), ("messages", MESSAGES), ("tools", pa.string()), ("shape", pa.string()),
+DEFAULT_SCHEMA = pa.schema([("id", pa.string()), ("messages", MESSAGES), ("tools", pa.string()), ("kind", pa.string()),
+                            ("actions", pa.string()), ("shape", pa.string()),
                             ("level", pa.int64()), ("num_calls", pa.int64()), ("reference_chain", pa.string()),
                             ("reference_answer", pa.string()), ("final_answer", pa.string())])
 
@@ -55,6 +58,7 @@ def _card(pipeline: str, version: str, counts: dict, shapes: Counter, provenance
              "Synthetic tool-use (function-calling) conversations made by toolloom.", "",
              "```python", "from datasets import load_dataset",
              f'ds = load_dataset("exports/{pipeline}/{version}")          # OpenAI chat messages + tools',
+             f'dialogues = load_dataset("exports/{pipeline}/{version}", "multi_turn")',
              f'tools = load_dataset("exports/{pipeline}/{version}", "tools")', "```", "",
              "## Contents", "", "| config | split | rows |", "|---|---|---|"]
     lines += [f"| {cfg} | {split} | {n} |" for (cfg, split), n in counts.items()]
@@ -75,16 +79,20 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
     try:
         rows = openai_rows(samples, trajectories)
         counts: dict[tuple[str, str], int] = {}
-        data_files = []
-        for split in ("train", "test"):
-            part = [r for r in rows if r["split"] == split]
-            if not part and split == "test":
+        data_files: dict[str, list[dict]] = {}
+        subsets = {"default": ("data", rows), "multi_turn": ("multi_turn", [r for r in rows if r["kind"] == "multi_turn"])}
+        for config, (folder, subset) in subsets.items():
+            if config != "default" and not subset:
                 continue
-            path = staging / "data" / f"{split}-00000-of-00001.parquet"
-            path.parent.mkdir(exist_ok=True)
-            pq.write_table(pa.Table.from_pylist(part, schema=DEFAULT_SCHEMA), path)
-            data_files.append({"split": split, "path": f"data/{split}-*.parquet"})
-            counts[("default", split)] = len(part)
+            for split in ("train", "test"):
+                part = [r for r in subset if r["split"] == split]
+                if not part and split == "test":
+                    continue
+                path = staging / folder / f"{split}-00000-of-00001.parquet"
+                path.parent.mkdir(exist_ok=True)
+                pq.write_table(pa.Table.from_pylist(part, schema=DEFAULT_SCHEMA), path)
+                data_files.setdefault(config, []).append({"split": split, "path": f"{folder}/{split}-*.parquet"})
+                counts[(config, split)] = len(part)
         tools_path = staging / "tools" / "train-00000-of-00001.parquet"
         tools_path.parent.mkdir()
         pq.write_table(tools.drop_columns([c for c in ("meta",) if c in tools.column_names]), tools_path)
@@ -97,8 +105,9 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
         # exports would collide; a description naming this export's content keeps them apart
         fingerprint = hashlib.sha256("".join(_sha256(p) for p in sorted(staging.rglob("*.parquet"))).encode()).hexdigest()[:16]
         tag = f"toolloom {pipeline}/{target.name} {fingerprint}"
-        configs = [{"config_name": "default", "description": tag, "data_files": data_files, "default": True},
-                   {"config_name": "tools", "description": tag, "data_files": [{"split": "train", "path": "tools/train-*.parquet"}]}]
+        configs = [{"config_name": "default", "description": tag, "data_files": data_files["default"], "default": True}]
+        configs += [{"config_name": c, "description": tag, "data_files": files} for c, files in data_files.items() if c != "default"]
+        configs.append({"config_name": "tools", "description": tag, "data_files": [{"split": "train", "path": "tools/train-*.parquet"}]})
         shapes = Counter(r["shape"] for r in rows)
         (staging / "README.md").write_text(_front_matter(configs) + _card(pipeline, version, counts, shapes, provenance), encoding="utf-8")
         files = sorted(p for p in staging.rglob("*") if p.is_file())

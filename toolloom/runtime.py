@@ -70,5 +70,16 @@ class Runtime:
             self._embedder.close()
             self._embedder = None
 
+    def dialogue_realisers(self):
+        """(user, system, phrases) realisers for multi-turn dialogues, from the user/assistant model settings."""
+        from .stages.dialogues import ModelRealiser, PhraseRealiser, load_phrases
+
+        def make(role: str):
+            if self.pipeline.model_for(role).provider == "offline":
+                return PhraseRealiser()
+            return ModelRealiser(self.client_for(role), self.prompts_root, role)
+
+        return make("user"), make("assistant"), load_phrases(self.prompts_root)
+
     def executor(self, tools: list[dict]) -> ToolExecutor:
         return ToolExecutor(self.sandbox, tools, simulator=self.agent("executor"))

@@ -94,9 +94,14 @@ class GraphStage(Strict):
     llm_validation_max_edges: int = Field(500, ge=1)
 
 
+DIALOGUE_SCENARIOS = ("clear", "vague_clarify", "suggest_affirm", "suggest_negate", "missing_parameter", "fail_inform")
+
+
 class SimulateStage(Strict):
     max_turns: int = Field(4, ge=1)
     distractors: int = Field(3, ge=0, description="extra tools offered, chosen by retrieval")
+    multi_turn_share: float = Field(0.0, ge=0, le=1, description="share of single-call tasks simulated as multi-turn dialogues")
+    scenarios: list[Literal[DIALOGUE_SCENARIOS]] = Field(list(DIALOGUE_SCENARIOS), min_length=1)
 
 
 class FilterStage(Strict):

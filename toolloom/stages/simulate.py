@@ -4,7 +4,9 @@ with native function calling, the executor answers; every episode is kept, faile
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import random
 from collections import Counter
 from typing import Callable
 
@@ -20,13 +22,14 @@ from ..llm import BudgetExhausted, ModelCallError
 from ..messages import MESSAGES, normalise, to_openai
 from ..spec import SimulateStage
 from . import StageResult
+from .dialogues import Realiser, run_dialogue
 from ..llm import run_async
 
 TRAJECTORIES_SCHEMA = pa.schema([
     ("traj_id", pa.string()), ("task_id", pa.string()), ("kind", pa.string()), ("shape", pa.string()),
     ("messages", MESSAGES), ("tools_offered", pa.string()), ("chain", pa.string()), ("reference_answer", pa.string()),
     ("final_answer", pa.string()), ("outcome", pa.string()), ("error", pa.string()), ("calls", pa.string()),
-    ("user_agent", pa.string()), ("assistant_agent", pa.string()), ("prompt_hash", pa.string()),
+    ("user_agent", pa.string()), ("assistant_agent", pa.string()), ("prompt_hash", pa.string()), ("actions", pa.string()),
 ])
 
 
@@ -93,31 +96,58 @@ async def run_episode(task: Task, user: UserAgent, assistant: AssistantAgent, ex
 
 def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: AssistantAgent, executor: ToolExecutor,
              params: SimulateStage, system_prompt: str, prompt_hash: str,
-             progress: Callable[[int, int], None] = lambda done, total: None) -> StageResult:
+             progress: Callable[[int, int], None] = lambda done, total: None,
+             dialogue: tuple[Realiser, Realiser, dict] | None = None) -> StageResult:
+    """Single-request episodes, and, for `params.multi_turn_share` of the single-call tasks, multi-turn
+    dialogues (ToolDial actions) when `dialogue` = (user realiser, system realiser, phrases) is given."""
     tool_rows = tools.to_pylist()
     by_id = {t["tool_id"]: t for t in tool_rows}
     distractors = Distractors(tool_rows)
     task_rows = tasks.to_pylist()
     done = 0
 
+    def as_task(row: dict) -> Task:
+        chain = json.loads(row["chain"])
+        meta = {s["tool_id"]: json.loads(by_id[s["tool_id"]]["meta"] or "{}") for s in chain}
+        return Task(row["task_id"], row["shape"], [ChainStep(s["tool_id"], s["name"], by_id[s["tool_id"]]["description"], s["arguments"],
+                                                             s.get("bindings") or {}) for s in chain], row["seed"], meta)
+
+    singles = [r for r in task_rows if r["shape"] == "single"]
+    by_task = {r["task_id"]: r for r in task_rows}
+
+    def is_dialogue(row: dict) -> bool:
+        bucket = int(hashlib.sha256(f"dialogue:{row['task_id']}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+        return dialogue is not None and row["shape"] == "single" and bucket < params.multi_turn_share
+
     async def one(row: dict, gate: asyncio.Semaphore) -> dict:
         nonlocal done
-        chain = json.loads(row["chain"])
-        needed = [by_id[s["tool_id"]] for s in chain]
-        meta = {t["tool_id"]: json.loads(t["meta"] or "{}") for t in needed}
-        task = Task(row["task_id"], row["shape"], [ChainStep(s["tool_id"], s["name"], by_id[s["tool_id"]]["description"], s["arguments"],
-                                                             s.get("bindings") or {}) for s in chain], row["seed"], meta)
+        task = as_task(row)
+        needed = [by_id[s.tool_id] for s in task.chain]
+        multi_turn = is_dialogue(row)
+        rng = random.Random(f"dialogue:{row['task_id']}")
+        scenario = rng.choice(params.scenarios) if multi_turn else None
+        extra_row = singles[(singles.index(row) + 1) % len(singles)] if multi_turn and len(singles) > 1 else None
+        if scenario == "fail_inform" and extra_row:  # the user's second request needs its tool offered too
+            needed += [by_id[s["tool_id"]] for s in json.loads(extra_row["chain"]) if by_id[s["tool_id"]] not in needed]
         offered = [openai_tool(t) for t in needed + distractors.pick(needed, params.distractors)]
         offered.sort(key=lambda t: t["function"]["name"])  # the needed tool must not always come first
+        kind, actions, reference, chain_json = "single_turn", None, row["reference_answer"], row["chain"]
         async with gate:
-            ep = await run_episode(task, user, assistant, executor, offered, system_prompt, params.max_turns)
+            if multi_turn:
+                ep = await run_dialogue(task, as_task(extra_row) if extra_row else None, scenario, dialogue[0],
+                                        dialogue[1], executor, offered, system_prompt, dialogue[2], rng)
+                kind, actions = "multi_turn", json.dumps({"scenario": ep["scenario"], "actions": ep["actions"]})
+                if ep["task"] is not task:  # the user changed their request (inform_intent_clear_add)
+                    reference, chain_json = by_task[ep["task"].task_id]["reference_answer"], by_task[ep["task"].task_id]["chain"]
+            else:
+                ep = await run_episode(task, user, assistant, executor, offered, system_prompt, params.max_turns)
         done += 1
         progress(done, len(task_rows))
-        return {"traj_id": "tr_" + row["task_id"][2:], "task_id": row["task_id"], "kind": "single_turn", "shape": row["shape"],
-                "messages": ep["messages"], "tools_offered": json.dumps(offered, ensure_ascii=False), "chain": row["chain"],
-                "reference_answer": row["reference_answer"], "final_answer": ep["final_answer"], "outcome": ep["outcome"],
+        return {"traj_id": ("md_" if kind == "multi_turn" else "tr_") + row["task_id"][2:], "task_id": row["task_id"], "kind": kind,
+                "shape": row["shape"], "messages": ep["messages"], "tools_offered": json.dumps(offered, ensure_ascii=False),
+                "chain": chain_json, "reference_answer": reference, "final_answer": ep["final_answer"], "outcome": ep["outcome"],
                 "error": ep["error"], "calls": json.dumps(ep["calls"], ensure_ascii=False), "user_agent": user.name,
-                "assistant_agent": assistant.name, "prompt_hash": prompt_hash}
+                "assistant_agent": assistant.name, "prompt_hash": prompt_hash, "actions": actions}
 
     async def run_all() -> list[dict]:
         gate = asyncio.Semaphore(256)  # episodes in memory at once; model concurrency is the client's
@@ -127,4 +157,5 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
     rejections = [Rejection("simulate", r["traj_id"], "episode", r["outcome"], r["error"]) for r in rows if r["outcome"] != "answered"]
     table = pa.Table.from_pylist(rows, schema=TRAJECTORIES_SCHEMA)
     return StageResult(table, rejections, inputs=len(task_rows), accepted=len(rows) - len(rejections),
-                       metadata={"outcomes": dict(Counter(r["outcome"] for r in rows))})
+                       metadata={"outcomes": dict(Counter(r["outcome"] for r in rows)), "kinds": dict(Counter(r["kind"] for r in rows)),
+                                 "scenarios": dict(Counter(json.loads(r["actions"])["scenario"] for r in rows if r["actions"]))})
