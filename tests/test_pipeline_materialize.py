@@ -134,3 +134,34 @@ def test_model_backed_multi_turn_dialogues_through_real_http(tmp_path, demo_pipe
     assert any(p.startswith("You write one turn of a conversation") for p in prompts)
     samples = Store(tmp_path / "home").read("demo", "samples", version).to_pylist()
     assert any(s["traj_id"].startswith("md_") for s in samples)
+
+
+def test_exported_calls_are_offered_valid_and_reproduce_their_results(tmp_path, demo_pipeline):
+    import asyncio
+
+    from toolloom.arguments import argument_errors
+    from toolloom.executor import ToolExecutor
+    from toolloom.sandbox import Sandbox
+
+    md = _metadata(_materialize(demo_pipeline, tmp_path / "home"))
+    ds = load_dataset(md["dataset"]["path"])["train"]
+    tools = Store(tmp_path / "home").read("demo", "tools", md["samples"]["version"]).to_pylist()
+    executor = ToolExecutor(Sandbox(PROJECT / "sandbox"), tools)
+    kinds = {r["kind"] for r in ds}
+    shapes = {r["shape"] for r in ds}
+    assert kinds == {"single_turn", "multi_turn"} and {"single", "multi_hop", "parallel", "nested"} <= shapes
+
+    async def replay(example):
+        offered = {t["function"]["name"]: t["function"]["parameters"] for t in json.loads(example["tools"])}
+        episode, results = executor.episode(), {m["tool_call_id"]: json.loads(m["content"]) for m in example["messages"] if m["role"] == "tool"}
+        checked = 0
+        for m in example["messages"]:
+            for call in m["tool_calls"] or []:
+                name, args = call["function"]["name"], json.loads(call["function"]["arguments"])
+                assert name in offered and argument_errors(offered[name], args) == []
+                assert (await episode.call(name, args)).content == results[call["id"]]
+                checked += 1
+        return checked
+
+    calls = sum(asyncio.run(replay(ds[i])) for i in range(0, len(ds), 3))
+    assert calls > 30

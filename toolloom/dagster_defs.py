@@ -112,7 +112,8 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
         result = simulate(rt.store.read(p, "tasks", version), tool_table, user=rt.agent("user"), assistant=rt.agent("assistant"),
                           executor=rt.executor(tool_table.to_pylist()), params=pipeline.stages.simulate,
                           system_prompt=render("simulate/assistant_system.j2", rt.prompts_root, today=None),
-                          prompt_hash=template_hash("simulate/user.j2", rt.prompts_root) + ":" + template_hash("simulate/assistant_system.j2", rt.prompts_root),
+                          prompt_hash=":".join(template_hash(t, rt.prompts_root) for t in (
+                              "simulate/user.j2", "simulate/assistant_system.j2", "simulate/dialogue_turn.j2")),
                           progress=report, dialogue=rt.dialogue_realisers())
         return commit_stage(rt, context, stage="simulate", table="trajectories", result=result, version=version,
                             preview=["traj_id", "outcome", "final_answer", "error"])
