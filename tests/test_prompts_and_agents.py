@@ -21,6 +21,7 @@ SAMPLE_VARS = {
     "simulate/dialogue_turn.j2": {"speaker": "user", "action": "inform", "meaning": "give the value that was asked for",
                                   "facts": {"country_code": "FR"}, "example": "The country code is FR.",
                                   "history": [{"role": "assistant", "content": "Which country code should I use?"}]},
+    "simulate/user_details.j2": {"values": {"country_code": "FR"}, "request": "Tell me about a country.", "question": "Which one?"},
     "graph/validate_edge.j2": {"edge": {"src_slot": "city_id", "dst_slot": "city_id"},
                                "src": {"name": "get_capital_city", "description": "Capital of a country"},
                                "dst": {"name": "get_city", "description": "City facts", "parameters": {"type": "object"}},

@@ -70,3 +70,34 @@ def test_simulated_errors_and_bad_arguments(tmp_path):
         assert len(model.history) == 1  # bad arguments never reach the model
     assert missing.content == {"error": {"status": 404, "message": "city 'Atlantis' not found"}}
     assert not bad.ok and bad.content["error"]["status"] == 400 and "'city' is a required property" in bad.error
+
+
+def test_a_clarifying_question_is_answered_by_the_user_agent(tmp_path):
+    import pyarrow.compute as pc
+
+    from toolloom.agents.llm import ModelAssistant, ModelUser
+    from toolloom.prompts import render
+    from toolloom.spec import SimulateStage, TasksStage, load_pipeline
+    from toolloom.stages.simulate import simulate
+    from toolloom.stages.tasks import sample_tasks
+    from toolloom.stages.tools import build_tools
+
+    tools = build_tools(load_pipeline(PROJECT / "pipelines/demo.yaml"), PROJECT, Sandbox(PROJECT / "sandbox")).table
+    ex = ToolExecutor(Sandbox(PROJECT / "sandbox"), tools.to_pylist())
+    tasks = sample_tasks(tools.filter(pc.equal(tools["name"], "get_country")), ex, TasksStage(per_tool=1, seed=2)).table
+    code = json.loads(tasks["chain"][0].as_py())[0]["arguments"]["country_code"]
+    model = FakeModel()
+    model.enqueue({"content": "Tell me about that country."},  # the user's request
+                  {"content": "Which country do you mean?"},  # the assistant asks
+                  {"content": f"The one with code {code}."},  # the user answers (get_details)
+                  {"tool_calls": [{"name": "get_country", "arguments": {"country_code": code}}]},
+                  {"content": "Done."})
+    with FakeServer(model) as server:
+        client = ModelClient(ModelSpec(provider="openai", model="fake", base_url=server.base_url), cache=RequestCache(tmp_path / "c.sqlite"),
+                             ledger=UsageLedger(), budget=RunBudget(None), backoff_s=0.01)
+        result = simulate(tasks, tools, user=ModelUser(client, DEFAULT_ROOT), assistant=ModelAssistant(client), executor=ex,
+                          params=SimulateStage(distractors=0), system_prompt=render("simulate/assistant_system.j2", today=None), prompt_hash="h")
+    (row,) = result.table.to_pylist()
+    assert [m["role"] for m in row["messages"]] == ["system", "user", "assistant", "user", "assistant", "tool", "assistant"]
+    assert row["outcome"] == "answered" and row["messages"][3]["content"] == f"The one with code {code}."
+    assert "The assistant asked: Which country do you mean?" in model.history[2]["messages"][0]["content"]

@@ -39,6 +39,15 @@ class UserAgent(Protocol):
 
     async def instruction(self, task: Task) -> str: ...
 
+    async def details(self, task: Task, request: str, question: str) -> str:
+        """Answer the assistant's clarifying question (ToolAlpaca's get_details)."""
+        ...
+
+
+def known_values(task: Task) -> dict:
+    """What the user can tell: every stated argument (values that come from earlier steps are not theirs)."""
+    return {k: v for step in task.chain for k, v in step.arguments.items() if k not in step.bindings}
+
 
 class AssistantAgent(Protocol):
     name: str

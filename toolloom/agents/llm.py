@@ -8,7 +8,7 @@ from ..llm import ModelCallError, ModelClient
 from ..arguments import schema_errors
 from ..prompts import render
 from ..sandbox import Observation, error_observation
-from .base import AssistantTurn, Task
+from .base import AssistantTurn, Task, known_values
 from .offline import render_example
 
 
@@ -25,6 +25,15 @@ class ModelUser:
         text = (c.message.get("content") or "").strip()
         if not text:
             raise ModelCallError("user agent returned an empty message")
+        return text
+
+
+    async def details(self, task: Task, request: str, question: str) -> str:
+        prompt = render("simulate/user_details.j2", self.prompts_root, values=known_values(task), request=request, question=question)
+        c = await self.client.chat([{"role": "user", "content": prompt}], stage=self.stage, role="user")
+        text = (c.message.get("content") or "").strip()
+        if c.finish_reason == "length" or not text:
+            raise ModelCallError("user agent's answer to a clarifying question was empty or truncated")
         return text
 
 

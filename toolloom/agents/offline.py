@@ -12,7 +12,7 @@ import re
 from rank_bm25 import BM25Plus
 
 from ..arguments import argument_errors
-from .base import AssistantTurn, Task
+from .base import AssistantTurn, Task, known_values
 
 _WORD = re.compile(r"[a-z0-9]+")
 _STOPWORDS = {"a", "an", "the", "of", "in", "on", "to", "for", "and", "or", "is", "it", "what", "which", "me", "my", "i",
@@ -66,6 +66,10 @@ class TemplateUser:
 
     async def instruction(self, task: Task) -> str:
         return render_example(task, random.Random(task.seed))
+
+    async def details(self, task: Task, request: str, question: str) -> str:
+        values = known_values(task)
+        return "Here are the details: " + ", ".join(f"{k.replace('_', ' ')} {json.dumps(v)}" for k, v in values.items()) + "."
 
 
 def _candidates(text: str) -> dict[str, list]:

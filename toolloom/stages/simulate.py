@@ -33,6 +33,9 @@ TRAJECTORIES_SCHEMA = pa.schema([
 ])
 
 
+MAX_CLARIFICATIONS = 2
+
+
 def openai_tool(tool: dict) -> dict:
     return {"type": "function", "function": {"name": tool["name"], "description": tool["description"],
                                              "parameters": json.loads(tool["parameters"])}}
@@ -62,6 +65,7 @@ async def run_episode(task: Task, user: UserAgent, assistant: AssistantAgent, ex
     messages: list[dict] = [{"role": "system", "content": system_prompt}]
     calls: list[dict] = []
     outcome, error, final = "answered", "", None
+    clarifications = 0
     offered_names = {t["function"]["name"] for t in offered}
     try:
         messages.append({"role": "user", "content": await user.instruction(task)})
@@ -69,7 +73,12 @@ async def run_episode(task: Task, user: UserAgent, assistant: AssistantAgent, ex
             turn = await assistant.step([to_openai(m) for m in messages], offered)
             messages.append(turn.message())
             if not turn.tool_calls:
-                final = (turn.content or "").strip()
+                text = (turn.content or "").strip()
+                if text.endswith("?") and not calls and clarifications < MAX_CLARIFICATIONS:
+                    clarifications += 1  # a clarifying question before any call: the user answers it
+                    messages.append({"role": "user", "content": await user.details(task, messages[1]["content"], text)})
+                    continue
+                final = text
                 if not final:
                     outcome, error = "empty_answer", "assistant ended without calling a tool or answering"
                 break
