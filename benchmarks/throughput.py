@@ -113,11 +113,13 @@ def main() -> None:
     ap.add_argument("--latency", type=float, default=1.0)
     ap.add_argument("--episodes-per-slot", type=int, default=8, help="episodes per request slot (3 requests each)")
     ap.add_argument("--rate-limit", type=float, default=100.0)
+    ap.add_argument("--in-flight", default="64,256", help="comma-separated concurrency levels")
+    ap.add_argument("--skip-rate-limit", action="store_true")
     args = ap.parse_args()
     server, url = start_server(args.latency)
     try:
         print(f"fake endpoint latency {args.latency}s per request, {os.cpu_count()} cores")
-        for in_flight in (64, 256):
+        for in_flight in [int(x) for x in args.in_flight.split(",")]:
             p = pipeline_run(url, in_flight, in_flight * args.episodes_per_slot, args.latency)
             b = baseline_run(url, in_flight, p["requests"], args.latency)
             print(f"in flight {in_flight:>3}: pipeline {p['rps']:7.1f} req/s = {p['rps'] / p['limit']:.0%} of limit {p['limit']:.0f} "
@@ -125,6 +127,8 @@ def main() -> None:
                   f"plain asyncio loop {b['rps']:7.1f} req/s = {b['rps'] / b['limit']:.0%} ({b['cpu_cores']:.2f} cores)")
     finally:
         server.terminate()
+    if args.skip_rate_limit:
+        return
     server, url = start_server(0.2, rate_limit=args.rate_limit)
     try:
         p = pipeline_run(url, 256, 1000, 0.2)

@@ -34,6 +34,9 @@ TRAJECTORIES_SCHEMA = pa.schema([
 
 
 MAX_CLARIFICATIONS = 2
+# Episodes running at once. Above any endpoint's request limit on purpose: an episode between two
+# requests (executing a tool, rendering a prompt) must not leave a request slot idle.
+EPISODES_IN_FLIGHT = 1024
 
 
 def openai_tool(tool: dict) -> dict:
@@ -159,7 +162,7 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
                 "assistant_agent": assistant.name, "prompt_hash": prompt_hash, "actions": actions}
 
     async def run_all() -> list[dict]:
-        gate = asyncio.Semaphore(256)  # episodes in memory at once; model concurrency is the client's
+        gate = asyncio.Semaphore(EPISODES_IN_FLIGHT)
         return await asyncio.gather(*(one(r, gate) for r in task_rows))
 
     rows = run_async(run_all()) if task_rows else []
