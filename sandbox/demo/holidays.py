@@ -4,6 +4,7 @@ from datetime import date, timedelta
 from toolloom.sandbox import ToolError, tool
 
 from ._data import load
+from .dates import _parse
 
 _WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 
@@ -52,13 +53,6 @@ def _calendar(country_code: str, year: int) -> list[dict]:
     return [{"date": d.isoformat(), "name": n, "weekday": d.strftime("%A")} for d, n in days]
 
 
-def _day(value: str, field: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ToolError(400, f"{field} must be a date as YYYY-MM-DD, got '{value}'") from None
-
-
 @tool("list_holidays")
 def list_holidays(country_code: str, year: int) -> dict:
     return {"country_code": country_code.upper(), "year": year, "holidays": _calendar(country_code, year)}
@@ -66,7 +60,7 @@ def list_holidays(country_code: str, year: int) -> dict:
 
 @tool("next_holiday")
 def next_holiday(country_code: str, after_date: str) -> dict:
-    start = _day(after_date, "after_date")
+    start = _parse(after_date, "after_date")
     for year in (start.year, start.year + 1):
         for h in _calendar(country_code, year):
             if h["date"] > start.isoformat():
@@ -76,6 +70,6 @@ def next_holiday(country_code: str, after_date: str) -> dict:
 
 @tool("is_holiday")
 def is_holiday(country_code: str, day: str) -> dict:
-    d = _day(day, "day")
+    d = _parse(day, "day")
     match = next((h for h in _calendar(country_code, d.year) if h["date"] == d.isoformat()), None)
     return {"country_code": country_code.upper(), "date": d.isoformat(), "is_holiday": match is not None, "name": match["name"] if match else None}
