@@ -4,6 +4,7 @@ format:    every call names an offered tool and its arguments validate against t
 execution: there was at least one call, every call succeeded, the calls reached the task's executed
            reference answer (every result of it, for parallel tasks), and the answer states a value the
            last call returned (grounding).
+safety, overuse, dedup: see quality.py.
 Every input episode ends as a sample or a rejection naming the checker and the reason.
 """
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ..arguments import argument_errors, parse_arguments
 from ..ingest import Rejection
 from ..spec import FilterStage
 from . import StageResult
+from .quality import check_overuse, check_safety, diversity, near_duplicates
 
 SAMPLES_SCHEMA = pa.schema([("sample_id", pa.string()), ("traj_id", pa.string()), ("task_id", pa.string()),
                             ("shape", pa.string()), ("level", pa.int64()), ("num_calls", pa.int64()),
@@ -70,7 +72,7 @@ def check_execution(traj: dict) -> tuple[str, str] | None:
     return None
 
 
-CHECKERS = {"format": check_format, "execution": check_execution}
+CHECKERS = {"format": check_format, "execution": check_execution, "safety": check_safety, "overuse": check_overuse}
 
 
 def split_of(task_id: str, test_share: float) -> str:
@@ -80,16 +82,21 @@ def split_of(task_id: str, test_share: float) -> str:
 
 def filter_samples(trajectories: pa.Table, params: FilterStage, test_share: float) -> StageResult:
     """Inputs: the answered episodes (others were already rejected by simulation)."""
-    rows, rejections = [], []
+    rows, rejections, kept = [], [], []
     answered = [t for t in trajectories.to_pylist() if t["outcome"] == "answered"]
     for traj in answered:
         verdict = None
-        for name in params.checks:
+        for name in (c for c in params.checks if c != "dedup"):
             verdict = CHECKERS[name](traj)
             if verdict:
                 rejections.append(Rejection("filter", traj["traj_id"], name, verdict[0], verdict[1]))
                 break
-        if verdict:
+        if not verdict:
+            kept.append(traj)
+    dupes = near_duplicates(kept, params.near_duplicate_threshold) if "dedup" in params.checks else {}
+    for traj in kept:
+        if traj["traj_id"] in dupes:
+            rejections.append(Rejection("filter", traj["traj_id"], "dedup", "near_duplicate", f"repeats {dupes[traj['traj_id']]}"))
             continue
         num_calls = sum(len(m.get("tool_calls") or []) for m in traj["messages"])
         rows.append({"sample_id": "s_" + traj["traj_id"][3:], "traj_id": traj["traj_id"], "task_id": traj["task_id"],
@@ -97,4 +104,5 @@ def filter_samples(trajectories: pa.Table, params: FilterStage, test_share: floa
                      "checks": json.dumps({c: "pass" for c in params.checks}), "split": split_of(traj["task_id"], test_share)})
     reasons = Counter(f"{r.checker}:{r.reason}" for r in rejections)
     return StageResult(pa.Table.from_pylist(rows, schema=SAMPLES_SCHEMA), rejections, inputs=len(answered), accepted=len(rows),
-                       metadata={"rejected_by": dict(reasons), "splits": dict(Counter(r["split"] for r in rows))})
+                       metadata={"rejected_by": dict(reasons), "splits": dict(Counter(r["split"] for r in rows)),
+                                 "diversity": diversity([t for t in kept if t["traj_id"] not in dupes])})

@@ -1,0 +1,84 @@
+"""Checks beyond APIGen's three: safety (prompt injection in tool results, tool poisoning in
+descriptions), tool overuse, and near-duplicate removal; plus diversity statistics."""
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter, defaultdict
+
+from rapidfuzz import fuzz
+
+# Phrases that address the model rather than describe data; seen in injection and poisoning reports.
+_INJECTION = re.compile(
+    r"ignore (all |any )?(the )?(previous|prior|above|earlier) (instructions|prompts?|messages)"
+    r"|disregard (all |any )?(the )?(previous|prior|above|your) (instructions|rules)"
+    r"|you are now (a|an|in) |new instructions?:|system prompt|<\|im_start\|>|<\|system\|>"
+    r"|do not (tell|inform|mention (this|it) to) the user|before using this tool,? (read|send|call)"
+    r"|exfiltrat|send (the|all|your) (conversation|api key|credentials|secrets)", re.IGNORECASE)
+
+
+def check_safety(traj: dict) -> tuple[str, str] | None:
+    for tool in json.loads(traj["tools_offered"]):
+        desc = tool["function"].get("description") or ""
+        m = _INJECTION.search(desc)
+        if m:
+            return "tool_poisoning", f"description of {tool['function']['name']} addresses the model: {m.group(0)!r}"
+    for msg in traj["messages"]:
+        if msg["role"] == "tool":
+            m = _INJECTION.search(msg.get("content") or "")
+            if m:
+                return "prompt_injection", f"result of {msg.get('name')} contains {m.group(0)!r}"
+    return None
+
+
+def check_overuse(traj: dict) -> tuple[str, str] | None:
+    """More calls than the reference chain needs (a dialogue whose user switched requests needs one)."""
+    calls = sum(len(m.get("tool_calls") or []) for m in traj["messages"])
+    needed = len(json.loads(traj["chain"])) if traj.get("chain") else calls
+    if calls > needed:
+        return "tool_overuse", f"{calls} calls where the reference chain needs {needed}"
+    return None
+
+
+def call_pattern(traj: dict) -> str:
+    return " > ".join(c["function"]["name"] for m in traj["messages"] for c in (m.get("tool_calls") or []))
+
+
+def _request_text(traj: dict) -> str:
+    return " ".join((m.get("content") or "").lower() for m in traj["messages"] if m["role"] == "user")
+
+
+def _calls_key(traj: dict) -> str:
+    calls = []
+    for m in traj["messages"]:
+        for c in m.get("tool_calls") or []:
+            try:
+                args = json.dumps(json.loads(c["function"]["arguments"] or "{}"), sort_keys=True)
+            except json.JSONDecodeError:
+                args = c["function"]["arguments"]
+            calls.append(f"{c['function']['name']}({args})")
+    return " > ".join(calls)
+
+
+def near_duplicates(trajs: list[dict], threshold: float) -> dict[str, str]:
+    """traj_id -> the earlier traj_id it nearly repeats: the same calls with the same arguments, and
+    requests at least `threshold` similar (normalised Indel similarity). Different values are
+    different examples, however alike the wording."""
+    by_calls: dict[str, list[dict]] = defaultdict(list)
+    dupes: dict[str, str] = {}
+    for t in trajs:
+        text, key = _request_text(t), _calls_key(t)
+        for earlier in by_calls[key]:
+            if fuzz.ratio(text, earlier["text"]) >= threshold * 100:
+                dupes[t["traj_id"]] = earlier["id"]
+                break
+        else:
+            by_calls[key].append({"id": t["traj_id"], "text": text})
+    return dupes
+
+
+def diversity(trajs: list[dict]) -> dict:
+    patterns = Counter(call_pattern(t) for t in trajs)
+    tools = {c["function"]["name"] for t in trajs for m in t["messages"] for c in (m.get("tool_calls") or [])}
+    return {"distinct_call_patterns": len(patterns), "tools_covered": len(tools),
+            "most_common_patterns": dict(patterns.most_common(5))}
