@@ -46,3 +46,18 @@ def test_exports_are_immutable(tmp_path):
     assert second.name == "v1-2" and (first / "manifest.json").read_text() == before
     assert (tmp_path / "demo" / "latest").resolve() == second.resolve()
     assert not list((tmp_path / "demo").glob(".staging-*"))
+
+
+def test_sharegpt_hermes_and_xlam_configs(tmp_path):
+    samples, trajs, tools = _inputs()
+    folder = export_version(tmp_path, "demo", "v1", samples, trajs, tools, {}, formats=("openai", "sharegpt", "xlam"))
+    sharegpt = load_dataset(str(folder), "sharegpt")["train"][0]
+    roles = [t["from"] for t in sharegpt["conversations"]]
+    assert roles == ["human", "gpt", "tool", "gpt"]
+    call = sharegpt["conversations"][1]["value"]
+    assert call.startswith("<tool_call>") and json.loads(call.split("\n")[1]) == {"name": "get_country", "arguments": {"country_code": "FR"}}
+    assert json.loads(sharegpt["conversations"][2]["value"].split("\n")[1])["content"] == {"capital": "Paris"}
+    xlam = load_dataset(str(folder), "xlam")["train"][0]
+    assert xlam["query"] == "capital of FR?"
+    assert json.loads(xlam["answers"]) == [{"name": "get_country", "arguments": {"country_code": "FR"}}]
+    assert json.loads(xlam["tools"])[0]["name"] == "get_country"

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+from .formats import FORMATS
 from .messages import MESSAGES
 
 
@@ -70,7 +71,7 @@ def _card(pipeline: str, version: str, counts: dict, shapes: Counter, provenance
 
 
 def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Table, trajectories: pa.Table,
-                   tools: pa.Table, provenance: dict) -> Path:
+                   tools: pa.Table, provenance: dict, formats: tuple[str, ...] = ("openai",)) -> Path:
     """Write the version's folder (never overwriting an earlier export) and point `latest` at it."""
     base = Path(root) / pipeline
     base.mkdir(parents=True, exist_ok=True)
@@ -81,6 +82,11 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
         counts: dict[tuple[str, str], int] = {}
         data_files: dict[str, list[dict]] = {}
         subsets = {"default": ("data", rows), "multi_turn": ("multi_turn", [r for r in rows if r["kind"] == "multi_turn"])}
+        schemas = {"default": DEFAULT_SCHEMA, "multi_turn": DEFAULT_SCHEMA}
+        for fmt in formats:
+            if fmt in FORMATS:
+                convert, schemas[fmt] = FORMATS[fmt]
+                subsets[fmt] = (fmt, [{**c, "split": r["split"]} for r in rows if (c := convert(r)) is not None])
         for config, (folder, subset) in subsets.items():
             if config != "default" and not subset:
                 continue
@@ -90,7 +96,7 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
                     continue
                 path = staging / folder / f"{split}-00000-of-00001.parquet"
                 path.parent.mkdir(exist_ok=True)
-                pq.write_table(pa.Table.from_pylist(part, schema=DEFAULT_SCHEMA), path)
+                pq.write_table(pa.Table.from_pylist(part, schema=schemas[config]), path)
                 data_files.setdefault(config, []).append({"split": split, "path": f"{folder}/{split}-*.parquet"})
                 counts[(config, split)] = len(part)
         tools_path = staging / "tools" / "train-00000-of-00001.parquet"
