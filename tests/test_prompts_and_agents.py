@@ -22,6 +22,9 @@ SAMPLE_VARS = {
                                   "facts": {"country_code": "FR"}, "example": "The country code is FR.",
                                   "history": [{"role": "assistant", "content": "Which country code should I use?"}]},
     "simulate/user_details.j2": {"values": {"country_code": "FR"}, "request": "Tell me about a country.", "question": "Which one?"},
+    "filter/judge.j2": {"tools": ["get_country"], "messages": [
+        {"role": "user", "content": "Capital of FR?", "tool_calls": None},
+        {"role": "assistant", "content": None, "tool_calls": [{"function": {"name": "get_country", "arguments": "{}"}}]}]},
     "graph/validate_edge.j2": {"edge": {"src_slot": "city_id", "dst_slot": "city_id"},
                                "src": {"name": "get_capital_city", "description": "Capital of a country"},
                                "dst": {"name": "get_city", "description": "City facts", "parameters": {"type": "object"}},

@@ -131,3 +131,28 @@ def test_failed_episodes_are_not_filter_inputs():
     bad = {**_traj(), "outcome": "turn_limit"}
     result = filter_samples(pa.Table.from_pylist([_traj(), bad], schema=TRAJECTORIES_SCHEMA), FilterStage(), 0.0)
     assert result.inputs == 1 and result.accepted == 1
+
+
+def test_semantic_judges_offline_and_through_a_model(tmp_path):
+    from toolloom.llm import ModelClient, RequestCache, RunBudget, UsageLedger
+    from toolloom.llm.fake_server import FakeModel, FakeServer
+    from toolloom.prompts import DEFAULT_ROOT
+    from toolloom.spec import ModelSpec
+    from toolloom.stages.judge import ModelJudge, ReferenceJudge, judge_all
+
+    good, vague = _traj(), _traj(answer="Done, I looked it up.")
+    assert [v for v, _ in judge_all(ReferenceJudge(), [good, vague])] == ["pass", "fail"]
+    model = FakeModel()
+    model.enqueue({"content": json.dumps({"verdict": "pass", "reason": "fine"})},
+                  {"content": json.dumps({"verdict": "fail", "reason": "answer ignores the request"})}, {"content": "maybe"})
+    with FakeServer(model) as server:
+        client = ModelClient(ModelSpec(provider="openai", model="fake", base_url=server.base_url, max_concurrency=1),
+                             cache=RequestCache(tmp_path / "c.sqlite"), ledger=UsageLedger(), budget=RunBudget(None), backoff_s=0.01)
+        trajs = [{**_traj(), "traj_id": f"tr_{i}", "task_id": f"t_{i}"} for i in range(3)]
+        for i, t in enumerate(trajs):
+            t["messages"][0]["content"] = f"capital of FR? ({i})"
+        result = filter_samples(pa.Table.from_pylist(trajs, schema=TRAJECTORIES_SCHEMA), FilterStage(), 0.0, judge=ModelJudge(client, DEFAULT_ROOT))
+    assert result.accounted and result.table["traj_id"].to_pylist() == ["tr_0"]
+    assert json.loads(result.table["checks"][0].as_py())["semantic"] == {"verdict": "pass", "reason": "fine"}
+    assert sorted((r.item_id, r.reason) for r in result.rejections) == [("tr_1", "judge_fail"), ("tr_2", "judge_error")]
+    assert "Rubric" in model.history[0]["messages"][0]["content"]

@@ -123,7 +123,8 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
         """Examples that passed quality filtering (format and execution checks), with their split."""
         rt = toolloom.runtime(context, pipeline)
         version = version_of_input(context, rt, "trajectories")
-        result = filter_samples(rt.store.read(p, "trajectories", version), pipeline.stages.filter, pipeline.stages.export.test_share)
+        result = filter_samples(rt.store.read(p, "trajectories", version), pipeline.stages.filter, pipeline.stages.export.test_share,
+                                judge=rt.judge())
         return commit_stage(rt, context, stage="filter", table="samples", result=result, version=version,
                             preview=["sample_id", "shape", "num_calls", "split"])
 

@@ -70,6 +70,14 @@ class Runtime:
             self._embedder.close()
             self._embedder = None
 
+    def judge(self):
+        """The semantic checker: the `judge` model, or offline the executed-reference judge."""
+        from .stages.judge import ModelJudge, ReferenceJudge
+
+        if self.pipeline.model_for("judge").provider == "offline":
+            return ReferenceJudge()
+        return ModelJudge(self.client_for("judge"), self.prompts_root)
+
     def dialogue_realisers(self):
         """(user, system, phrases) realisers for multi-turn dialogues, from the user/assistant model settings."""
         from .stages.dialogues import ModelRealiser, PhraseRealiser, load_phrases

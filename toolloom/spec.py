@@ -105,7 +105,8 @@ class SimulateStage(Strict):
 
 
 class FilterStage(Strict):
-    checks: list[Literal["format", "execution", "safety", "overuse", "dedup"]] = ["format", "execution", "safety", "overuse", "dedup"]
+    checks: list[Literal["format", "execution", "safety", "overuse", "semantic", "dedup"]] = [
+        "format", "execution", "safety", "overuse", "semantic", "dedup"]
     near_duplicate_threshold: float = Field(0.95, gt=0, le=1, description="request similarity (same call pattern) that counts as a repeat")
 
 

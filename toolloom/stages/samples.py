@@ -80,19 +80,30 @@ def split_of(task_id: str, test_share: float) -> str:
     return "test" if bucket < test_share else "train"
 
 
-def filter_samples(trajectories: pa.Table, params: FilterStage, test_share: float) -> StageResult:
-    """Inputs: the answered episodes (others were already rejected by simulation)."""
+def filter_samples(trajectories: pa.Table, params: FilterStage, test_share: float, judge=None) -> StageResult:
+    """Inputs: the answered episodes (others were already rejected by simulation). `judge` runs the
+    semantic check (offline reference judge when none is given)."""
     rows, rejections, kept = [], [], []
     answered = [t for t in trajectories.to_pylist() if t["outcome"] == "answered"]
     for traj in answered:
         verdict = None
-        for name in (c for c in params.checks if c != "dedup"):
+        for name in (c for c in params.checks if c not in ("dedup", "semantic")):
             verdict = CHECKERS[name](traj)
             if verdict:
                 rejections.append(Rejection("filter", traj["traj_id"], name, verdict[0], verdict[1]))
                 break
         if not verdict:
             kept.append(traj)
+    verdicts: dict[str, tuple[str, str]] = {}
+    if "semantic" in params.checks:
+        from .judge import ReferenceJudge, judge_all
+
+        verdicts = dict(zip((t["traj_id"] for t in kept), judge_all(judge or ReferenceJudge(), kept)))
+        for t in kept:
+            verdict, reason = verdicts[t["traj_id"]]
+            if verdict != "pass":
+                rejections.append(Rejection("filter", t["traj_id"], "semantic", "judge_" + verdict, reason))
+        kept = [t for t in kept if verdicts[t["traj_id"]][0] == "pass"]
     dupes = near_duplicates(kept, params.near_duplicate_threshold) if "dedup" in params.checks else {}
     for traj in kept:
         if traj["traj_id"] in dupes:
@@ -101,7 +112,8 @@ def filter_samples(trajectories: pa.Table, params: FilterStage, test_share: floa
         num_calls = sum(len(m.get("tool_calls") or []) for m in traj["messages"])
         rows.append({"sample_id": "s_" + traj["traj_id"][3:], "traj_id": traj["traj_id"], "task_id": traj["task_id"],
                      "shape": traj["shape"], "level": 0, "num_calls": num_calls,
-                     "checks": json.dumps({c: "pass" for c in params.checks}), "split": split_of(traj["task_id"], test_share)})
+                     "checks": json.dumps({c: ({"verdict": "pass", "reason": verdicts[traj["traj_id"]][1]} if c == "semantic" else "pass")
+                                          for c in params.checks}), "split": split_of(traj["task_id"], test_share)})
     reasons = Counter(f"{r.checker}:{r.reason}" for r in rejections)
     return StageResult(pa.Table.from_pylist(rows, schema=SAMPLES_SCHEMA), rejections, inputs=len(answered), accepted=len(rows),
                        metadata={"rejected_by": dict(reasons), "splits": dict(Counter(r["split"] for r in rows)),

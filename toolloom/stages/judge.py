@@ -1,0 +1,57 @@
+"""The semantic checker (APIGen): a judge decides whether the calls and the answer satisfy the
+request. The model judge follows the rubric in prompts/filter/judge.j2; the offline judge checks
+agreement with the executed reference answer (DESIGN section 7)."""
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from ..llm import BudgetExhausted, ModelCallError, ModelClient, run_async
+from ..prompts import render
+from .samples import _leaves
+
+
+class ReferenceJudge:
+    """Offline: the answer must state a value of every executed reference result."""
+
+    name = "offline-reference-judge"
+
+    async def judge(self, traj: dict) -> tuple[str, str]:
+        reference = json.loads(traj["reference_answer"]) if traj.get("reference_answer") else None
+        if reference is None:
+            return "pass", "no reference answer to compare with"
+        parts = reference if traj["shape"] == "parallel" and isinstance(reference, list) else [reference]
+        answer = traj["final_answer"] or ""
+        missing = [i for i, part in enumerate(parts) if _leaves(part) and not any(leaf in answer for leaf in _leaves(part))]
+        if missing:
+            return "fail", f"the answer states nothing from reference result(s) {missing}"
+        return "pass", "the answer states values of the executed reference answer"
+
+
+class ModelJudge:
+    def __init__(self, client: ModelClient, prompts_root: Path):
+        self.client, self.prompts_root = client, prompts_root
+        self.name = client.spec.model
+
+    async def judge(self, traj: dict) -> tuple[str, str]:
+        prompt = render("filter/judge.j2", self.prompts_root, tools=[t["function"]["name"] for t in json.loads(traj["tools_offered"])],
+                        messages=[m for m in traj["messages"] if m["role"] != "system"])
+        try:
+            c = await self.client.chat([{"role": "user", "content": prompt}], stage="filter", role="judge",
+                                       response_format={"type": "json_object"})
+            verdict = json.loads((c.message.get("content") or "").strip().strip("`").removeprefix("json").strip())
+            if verdict.get("verdict") not in ("pass", "fail"):
+                raise ValueError(f"verdict {verdict.get('verdict')!r}")
+        except (ModelCallError, BudgetExhausted) as e:
+            return "error", f"judge unavailable: {e}"[:300]
+        except (json.JSONDecodeError, ValueError, AttributeError) as e:
+            return "error", f"unusable verdict ({e})"[:300]
+        return verdict["verdict"], str(verdict.get("reason") or "")[:500]
+
+
+def judge_all(judge, trajs: list[dict]) -> list[tuple[str, str]]:
+    async def run():
+        return await asyncio.gather(*(judge.judge(t) for t in trajs))
+
+    return run_async(run()) if trajs else []
