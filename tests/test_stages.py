@@ -156,3 +156,24 @@ def test_semantic_judges_offline_and_through_a_model(tmp_path):
     assert json.loads(result.table["checks"][0].as_py())["semantic"] == {"verdict": "pass", "reason": "fine"}
     assert sorted((r.item_id, r.reason) for r in result.rejections) == [("tr_1", "judge_fail"), ("tr_2", "judge_error")]
     assert "Rubric" in model.history[0]["messages"][0]["content"]
+
+
+def test_split_by_tool_keeps_test_tools_out_of_train():
+    from toolloom.stages.samples import split_of
+
+    names = [f"tool_{i}" for i in range(40)]
+    test_tools = {n for n in names if split_of(n, 0.3) == "test"}
+    assert 0 < len(test_tools) < len(names)
+    trajs = []
+    for i, (a, b) in enumerate(zip(names, names[1:] + names[:1])):
+        t = _traj(n_calls=2, chain=2)
+        t["messages"][1]["tool_calls"][0]["function"]["name"] = a
+        t["messages"][3]["tool_calls"][0]["function"]["name"] = b
+        trajs.append({**t, "traj_id": f"tr_{i}", "task_id": f"t_{i}", "tools_offered": "[]"})
+    result = filter_samples(pa.Table.from_pylist(trajs, schema=TRAJECTORIES_SCHEMA), FilterStage(checks=["overuse"]), 0.3, split_by="tool")
+    assert result.accounted and result.rejections and all(r.reason == "straddles_split" for r in result.rejections)
+    by_id = {t["traj_id"]: t for t in trajs}
+    for row in result.table.to_pylist():
+        called = {c["function"]["name"] for m in by_id[row["traj_id"]]["messages"] for c in (m.get("tool_calls") or [])}
+        assert (row["split"] == "test") == (called <= test_tools)
+        assert (row["split"] == "train") == (not called & test_tools)

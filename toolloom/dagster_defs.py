@@ -124,7 +124,7 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
         rt = toolloom.runtime(context, pipeline)
         version = version_of_input(context, rt, "trajectories")
         result = filter_samples(rt.store.read(p, "trajectories", version), pipeline.stages.filter, pipeline.stages.export.test_share,
-                                judge=rt.judge())
+                                judge=rt.judge(), split_by=pipeline.stages.export.split_by)
         return commit_stage(rt, context, stage="filter", table="samples", result=result, version=version,
                             preview=["sample_id", "shape", "num_calls", "split"])
 

@@ -80,7 +80,13 @@ def split_of(task_id: str, test_share: float) -> str:
     return "test" if bucket < test_share else "train"
 
 
-def filter_samples(trajectories: pa.Table, params: FilterStage, test_share: float, judge=None) -> StageResult:
+def split_by_tools(traj: dict, test_share: float) -> str | None:
+    """test when every tool called is a test tool, train when none is, None when the example straddles."""
+    sides = {split_of(c["function"]["name"], test_share) for m in traj["messages"] for c in (m.get("tool_calls") or [])}
+    return sides.pop() if len(sides) == 1 else None
+
+
+def filter_samples(trajectories: pa.Table, params: FilterStage, test_share: float, judge=None, split_by: str = "task") -> StageResult:
     """Inputs: the answered episodes (others were already rejected by simulation). `judge` runs the
     semantic check (offline reference judge when none is given)."""
     rows, rejections, kept = [], [], []
@@ -109,11 +115,16 @@ def filter_samples(trajectories: pa.Table, params: FilterStage, test_share: floa
         if traj["traj_id"] in dupes:
             rejections.append(Rejection("filter", traj["traj_id"], "dedup", "near_duplicate", f"repeats {dupes[traj['traj_id']]}"))
             continue
+        split = split_of(traj["task_id"], test_share) if split_by == "task" else split_by_tools(traj, test_share)
+        if split is None:
+            rejections.append(Rejection("filter", traj["traj_id"], "split", "straddles_split",
+                                        "calls tools of both the train and the test side of a split by tool"))
+            continue
         num_calls = sum(len(m.get("tool_calls") or []) for m in traj["messages"])
         rows.append({"sample_id": "s_" + traj["traj_id"][3:], "traj_id": traj["traj_id"], "task_id": traj["task_id"],
                      "shape": traj["shape"], "level": 0, "num_calls": num_calls,
                      "checks": json.dumps({c: ({"verdict": "pass", "reason": verdicts[traj["traj_id"]][1]} if c == "semantic" else "pass")
-                                          for c in params.checks}), "split": split_of(traj["task_id"], test_share)})
+                                          for c in params.checks}), "split": split})
     reasons = Counter(f"{r.checker}:{r.reason}" for r in rejections)
     return StageResult(pa.Table.from_pylist(rows, schema=SAMPLES_SCHEMA), rejections, inputs=len(answered), accepted=len(rows),
                        metadata={"rejected_by": dict(reasons), "splits": dict(Counter(r["split"] for r in rows)),
