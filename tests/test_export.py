@@ -61,3 +61,15 @@ def test_sharegpt_hermes_and_xlam_configs(tmp_path):
     assert xlam["query"] == "capital of FR?"
     assert json.loads(xlam["answers"]) == [{"name": "get_country", "arguments": {"country_code": "FR"}}]
     assert json.loads(xlam["tools"])[0]["name"] == "get_country"
+
+
+def test_the_card_tells_what_made_the_data_and_what_was_left_out(tmp_path):
+    samples, trajs, tools = _inputs()
+    rejections = [{"stage": "filter", "checker": "format", "reason": "unknown_tool", "item_id": "tr_x", "detail": ""}] * 3
+    folder = export_version(tmp_path, "demo", "v1", samples, trajs, tools, {"pipeline": "demo", "models": {"user": "offline"}},
+                            rejections=rejections)
+    text = (folder / "README.md").read_text()
+    assert "| filter | format | unknown_tool | 3 |" in text and "| default | train | 4 |" in text
+    assert "- **models**: {'user': 'offline'}" in text
+    for image in ("tool_calls", "difficulty", "tools"):
+        assert (folder / "plots" / f"{image}.png").read_bytes()[:4] == b"\x89PNG" and f"plots/{image}.png" in text

@@ -138,7 +138,8 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
                       "collections": ", ".join(c.name for c in pipeline.collections), "toolloom": _version()}
         folder = export_version(rt.project_root / pipeline.stages.export.root, p, version,
                                 rt.store.read(p, "samples", version), rt.store.read(p, "trajectories", version),
-                                rt.store.read(p, "tools", version), provenance, tuple(pipeline.stages.export.formats))
+                                rt.store.read(p, "tools", version), provenance, tuple(pipeline.stages.export.formats),
+                                rt.store.read(p, "rejections", version).to_pylist())
         context.log.info(f"exported {folder}")
         return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(folder)), "version": version,
                                               "readme": dg.MetadataValue.md((folder / "README.md").read_text().split("---\n", 2)[-1])})

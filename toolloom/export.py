@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import uuid
-from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+from .card import card, plots
 from .formats import FORMATS
 from .messages import MESSAGES
 
@@ -54,24 +54,9 @@ def _front_matter(configs: list[dict]) -> str:
                                      "tags": ["function-calling", "tool-use", "synthetic", "toolloom"]}, sort_keys=False) + "---\n"
 
 
-def _card(pipeline: str, version: str, counts: dict, shapes: Counter, provenance: dict) -> str:
-    lines = [f"# {pipeline} — version {version}", "",
-             "Synthetic tool-use (function-calling) conversations made by toolloom.", "",
-             "```python", "from datasets import load_dataset",
-             f'ds = load_dataset("exports/{pipeline}/{version}")          # OpenAI chat messages + tools',
-             f'dialogues = load_dataset("exports/{pipeline}/{version}", "multi_turn")',
-             f'tools = load_dataset("exports/{pipeline}/{version}", "tools")', "```", "",
-             "## Contents", "", "| config | split | rows |", "|---|---|---|"]
-    lines += [f"| {cfg} | {split} | {n} |" for (cfg, split), n in counts.items()]
-    lines += ["", "Task shapes: " + ", ".join(f"{k} {v}" for k, v in sorted(shapes.items())), "", "## Provenance", ""]
-    lines += [f"- **{k}**: {v}" for k, v in provenance.items()]
-    lines += ["", "`tools` and `reference_chain` are JSON strings; `messages` is a list of OpenAI-format message structs.",
-              "Examples made by the offline agents are template-phrased; every accepted example was verified by executing its calls.", ""]
-    return "\n".join(lines)
-
-
 def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Table, trajectories: pa.Table,
-                   tools: pa.Table, provenance: dict, formats: tuple[str, ...] = ("openai",)) -> Path:
+                   tools: pa.Table, provenance: dict, formats: tuple[str, ...] = ("openai",),
+                   rejections: list[dict] | None = None) -> Path:
     """Write the version's folder (never overwriting an earlier export) and point `latest` at it."""
     base = Path(root) / pipeline
     base.mkdir(parents=True, exist_ok=True)
@@ -114,8 +99,9 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
         configs = [{"config_name": "default", "description": tag, "data_files": data_files["default"], "default": True}]
         configs += [{"config_name": c, "description": tag, "data_files": files} for c, files in data_files.items() if c != "default"]
         configs.append({"config_name": "tools", "description": tag, "data_files": [{"split": "train", "path": "tools/train-*.parquet"}]})
-        shapes = Counter(r["shape"] for r in rows)
-        (staging / "README.md").write_text(_front_matter(configs) + _card(pipeline, version, counts, shapes, provenance), encoding="utf-8")
+        images = plots(staging, rows)
+        text = card(pipeline, version, counts, rows, provenance, rejections or [], images, [c["config_name"] for c in configs])
+        (staging / "README.md").write_text(_front_matter(configs) + text, encoding="utf-8")
         files = sorted(p for p in staging.rglob("*") if p.is_file())
         manifest = {"pipeline": pipeline, "version": version, "created": datetime.now(timezone.utc).isoformat(),
                     "counts": {f"{c}/{s}": n for (c, s), n in counts.items()}, "provenance": provenance,

@@ -1,0 +1,69 @@
+"""The dataset card: what made the data, what is in it, what was thrown away, and plots beside it."""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def _bar(path: Path, counts: dict, title: str, xlabel: str, ylabel: str = "examples") -> None:
+    fig, ax = plt.subplots(figsize=(8, 4.2), dpi=100)
+    keys = list(counts)
+    ax.bar([str(k) for k in keys], [counts[k] for k in keys], color="#4c72b0")
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    for label in ax.get_xticklabels():
+        label.set_rotation(50 if len(keys) > 6 else 0)
+        label.set_ha("right" if len(keys) > 6 else "center")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plots(folder: Path, rows: list[dict]) -> list[tuple[str, str]]:
+    """PNG plots beside the card; returns (file, caption) pairs."""
+    out = []
+    (folder / "plots").mkdir(exist_ok=True)
+    calls = Counter(r["num_calls"] for r in rows)
+    _bar(folder / "plots" / "tool_calls.png", dict(sorted(calls.items())), "Tool calls per example", "calls")
+    out.append(("plots/tool_calls.png", "Tool calls per example"))
+    levels = Counter(r["level"] for r in rows)
+    _bar(folder / "plots" / "difficulty.png", dict(sorted(levels.items())), "Difficulty level", "level")
+    out.append(("plots/difficulty.png", "Difficulty level (0 = not escalated)"))
+    tools = Counter(name for r in rows for m in r["messages"] for name in [c["function"]["name"] for c in (m["tool_calls"] or [])])
+    _bar(folder / "plots" / "tools.png", dict(tools.most_common(20)), f"Tools called ({len(tools)} distinct; top 20)", "tool", "calls")
+    out.append(("plots/tools.png", "Tools covered"))
+    return out
+
+
+def _table(header: list[str], rows: list[list]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+
+
+def card(pipeline: str, version: str, counts: dict, rows: list[dict], provenance: dict, rejections: list[dict],
+         images: list[tuple[str, str]], configs: list[str]) -> str:
+    load = [f'ds = load_dataset("exports/{pipeline}/{version}")          # OpenAI chat messages + tools']
+    load += [f'{c} = load_dataset("exports/{pipeline}/{version}", "{c}")' for c in configs if c != "default"]
+    lines = [f"# {pipeline} — version {version}", "", "Synthetic tool-use (function-calling) conversations made by toolloom.", "",
+             "```python", "from datasets import load_dataset", *load, "```", "", "## Contents", ""]
+    lines += _table(["config", "split", "rows"], [[c, s, n] for (c, s), n in counts.items()])
+    shape_kind = Counter((r["shape"], r["kind"]) for r in rows)
+    lines += ["", "### Shapes", ""] + _table(["shape", "kind", "examples"], [[s, k, n] for (s, k), n in sorted(shape_kind.items())])
+    lines += ["", "### Difficulty", ""] + _table(["level", "examples"], sorted(Counter(r["level"] for r in rows).items()))
+    lines += ["", "## What was left out", "",
+              f"{len(rejections)} items were rejected on the way; every one is kept with its reason in the `rejections` table "
+              f"(`toolloom query \"SELECT * FROM {pipeline}.rejections WHERE version = '{version}'\"`).", ""]
+    reasons = Counter((r["stage"], r["checker"], r["reason"]) for r in rejections)
+    lines += _table(["stage", "checker", "reason", "count"], [[*k, n] for k, n in reasons.most_common()])
+    lines += ["", "## Plots", ""] + [f"![{cap}]({img})" for img, cap in images]
+    lines += ["", "## Provenance", ""] + [f"- **{k}**: {v}" for k, v in provenance.items()]
+    lines += ["", "`tools`, `reference_chain`, `reference_answer` and `actions` are JSON strings; `messages` is a list of "
+              "OpenAI-format message structs.",
+              "Examples made by the offline agents are template-phrased; every accepted example was verified by executing its calls.", ""]
+    return "\n".join(lines)
