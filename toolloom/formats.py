@@ -43,4 +43,6 @@ def to_xlam(row: dict) -> dict | None:
             "tools": json.dumps([t["function"] for t in json.loads(row["tools"])], ensure_ascii=False), "shape": row["shape"]}
 
 
-FORMATS = {"sharegpt": (to_sharegpt, SHAREGPT_SCHEMA), "xlam": (to_xlam, XLAM_SCHEMA)}
+from .bfcl import BFCL_SCHEMA, to_bfcl  # noqa: E402
+
+FORMATS = {"sharegpt": (to_sharegpt, SHAREGPT_SCHEMA), "xlam": (to_xlam, XLAM_SCHEMA), "bfcl": (to_bfcl, BFCL_SCHEMA)}

@@ -111,7 +111,7 @@ class FilterStage(Strict):
 
 
 class ExportStage(Strict):
-    formats: list[Literal["openai", "sharegpt", "xlam"]] = Field(["openai"], description="openai is always written (default config)")
+    formats: list[Literal["openai", "sharegpt", "xlam", "bfcl"]] = Field(["openai"], description="openai is always written (default config)")
     test_share: float = Field(0.1, ge=0.0, lt=1.0)
     split_by: Literal["task", "tool"] = Field("task", description="tool: test examples use only tools unseen in train")
     root: str = "exports"
