@@ -1,5 +1,7 @@
 """Tier 2: whole pipelines through `dagster.materialize`, offline and against the fake endpoint."""
 import json
+import re
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -39,6 +41,14 @@ def test_offline_demo_materializes_and_exports_a_loadable_dataset(tmp_path, demo
     assert md["tools"]["accepted"] >= 10 and md["samples"]["accepted"] > 20
     ds = load_dataset(md["dataset"]["path"])
     assert ds["train"].num_rows + ds.get("test", []).__len__() == md["samples"]["accepted"]
+    import yaml
+    card = (Path(md["dataset"]["path"]) / "README.md").read_text()
+    configs = [c["config_name"] for c in yaml.safe_load(card.split("---\n")[1])["configs"]]
+    assert {"default", "multi_turn", "sharegpt", "xlam", "bfcl", "tools"} <= set(configs)
+    for config in configs:
+        assert load_dataset(md["dataset"]["path"], config)["train"].num_rows > 0, config
+    for image in re.findall(r"!\[[^]]*\]\(([^)]+)\)", card):
+        assert (Path(md["dataset"]["path"]) / image).stat().st_size > 1000
     roles = [m["role"] for m in ds["train"][0]["messages"]]
     assert "tool" in roles and roles[-1] == "assistant"
     store = Store(tmp_path / "home")
