@@ -57,8 +57,13 @@ def competent(request: dict) -> dict:
     messages, tools = request.get("messages", []), request.get("tools") or []
     if not tools:
         prompt = messages[-1].get("content") or ""
-        if "<example>" in prompt:  # the user-agent prompt carries a plain example request
+        if "<example>" in prompt:  # user-agent and dialogue prompts carry a plain example
             return {"content": prompt.split("<example>", 1)[1].split("</example>", 1)[0].strip()}
+        if '"verdict"' in prompt:  # the semantic judge: passes an example that called tools and answered
+            ok = "[call " in prompt and prompt.rstrip().count("assistant:") >= 2
+            return {"content": json.dumps({"verdict": "pass" if ok else "fail", "reason": "scripted judge"})}
+        if '"makes_sense"' in prompt:  # edge validation
+            return {"content": json.dumps({"value": "x", "arguments": {}, "makes_sense": True, "reason": "scripted validator"})}
         return {"content": "OK."}
     turn = RetrievalAssistant().decide(messages, tools)
     if turn.tool_calls:
