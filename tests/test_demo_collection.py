@@ -1,5 +1,4 @@
 """The bundled demo collection: specs and implementations agree, examples run, tools connect."""
-import json
 
 from toolloom.executor import ToolExecutor
 from toolloom.ingest import ingest_collection

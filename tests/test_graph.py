@@ -1,5 +1,4 @@
 """The API graph (ToolDial): slots, the three thresholded similarities, caching, chain sampling."""
-import asyncio
 import json
 
 import pytest

@@ -145,3 +145,17 @@ def test_limiter_halves_on_429_and_regrows_with_successes():
         assert peak == 2
 
     asyncio.run(scenario())
+
+
+def test_fake_server_rate_limit_answers_429_and_every_request_still_completes(tmp_path):
+    with FakeServer(rate_limit=20.0) as server:
+        ledger = UsageLedger()
+        c = _client(server, tmp_path, ledger=ledger, max_concurrency=32, max_retries=20)
+
+        async def many():
+            return await asyncio.gather(*(c.chat([{"role": "user", "content": f"r{i}"}], stage="s", role="user") for i in range(40)))
+
+        assert len(asyncio.run(many())) == 40
+    assert server.rate_limited > 0  # the bucket (20 a second) refused some requests with 429
+    assert server.requests == 40  # each admitted exactly once
+    assert sum(r.attempts for r in ledger.records) == 40 + server.rate_limited

@@ -4,7 +4,6 @@ import re
 from pathlib import Path
 
 import dagster as dg
-import pytest
 from datasets import load_dataset
 
 from toolloom.dagster_defs import ToolloomResource, pipeline_assets

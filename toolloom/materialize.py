@@ -47,9 +47,8 @@ def commit_stage(rt: Runtime, context: dg.AssetExecutionContext, *, stage: str, 
     snapshot = rt.store.write(name, table, result.table, version=version, run_id=run_id)
     rejected = pa.Table.from_pylist([r.row() for r in result.rejections], schema=REJECTIONS_SCHEMA)
     rt.store.write(name, "rejections", rejected, version=version, run_id=run_id, scope={"stage": stage})
-    calls = rt.ledger.for_stage(stage)
-    if calls or stage in ("simulate",):
-        rt.store.write(name, "llm_calls", UsageLedger.to_arrow(calls), version=version, run_id=run_id, scope={"stage": stage})
+    calls = rt.ledger.for_stage(stage)  # written even when empty, so a rerun replaces this stage's old records
+    rt.store.write(name, "llm_calls", UsageLedger.to_arrow(calls), version=version, run_id=run_id, scope={"stage": stage})
     reasons = Counter(f"{r.checker}:{r.reason}" for r in result.rejections)
     for r in result.rejections[:20]:
         context.log.info(f"{stage} rejected {r.item_id}: {r.reason} ({r.detail[:200]})")

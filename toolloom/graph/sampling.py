@@ -11,7 +11,6 @@ result and a walk that fails at any step is discarded with the reason counted.
 """
 from __future__ import annotations
 
-import asyncio
 import random
 from collections import Counter, defaultdict
 
