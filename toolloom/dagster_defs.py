@@ -17,6 +17,7 @@ from .prompts import render, template_hash
 from .runtime import Runtime
 from .spec import Pipeline, load_pipelines
 from .stages.api_graph import build_api_graph
+from .stages.escalations import escalate
 from .stages.samples import filter_samples
 from .stages.simulate import simulate
 from .stages.tasks import sample_tasks
@@ -102,7 +103,26 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
         return commit_stage(rt, context, stage="tasks", table="tasks", result=result, version=version,
                             preview=["task_id", "shape", "chain", "reference_answer"])
 
-    @dg.asset(key=key("trajectories"), deps=[tasks], check_specs=check_specs(key("trajectories")), **common)
+    escalation_assets = []
+    if pipeline.stages.escalate is not None:
+        @dg.asset(key=key("escalations"), deps=[tasks], check_specs=check_specs(key("escalations")), **common)
+        def escalations(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
+            """Tasks escalated level by level until the frontier agent fails (progressive difficulty)."""
+            rt = toolloom.runtime(context, pipeline)
+            version = version_of_input(context, rt, "tasks")
+            tool_table = rt.store.read(p, "tools", version)
+            result = escalate(rt.store.read(p, "tasks", version), tool_table, rt.store.read(p, "api_edges", version).to_pylist(),
+                              frontier=rt.agent("frontier"), escalator=rt.agent("escalator"), verifier_for=rt.verifier,
+                              executor=rt.executor(tool_table.to_pylist()), params=pipeline.stages.escalate,
+                              system_prompt=render("simulate/assistant_system.j2", rt.prompts_root, today=None),
+                              prompt_hash=":".join(template_hash(t, rt.prompts_root) for t in ("escalate/reword.j2", "escalate/verify.j2")),
+                              tokens_spent=lambda: rt.tokens_sent("escalate"), progress=progress.reporter("escalate", context.log.info))
+            return commit_stage(rt, context, stage="escalate", table="escalations", result=result, version=version,
+                                preview=["seed_id", "level", "operator", "question", "outcome", "stop_reason"])
+
+        escalation_assets.append(escalations)
+
+    @dg.asset(key=key("trajectories"), deps=[tasks, *escalation_assets], check_specs=check_specs(key("trajectories")), **common)
     def trajectories(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
         """Simulated episodes (ToolAlpaca): user, assistant and tool executor, in OpenAI message format."""
         rt = toolloom.runtime(context, pipeline)
@@ -114,7 +134,7 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
                           system_prompt=render("simulate/assistant_system.j2", rt.prompts_root, today=None),
                           prompt_hash=":".join(template_hash(t, rt.prompts_root) for t in (
                               "simulate/user.j2", "simulate/assistant_system.j2", "simulate/dialogue_turn.j2")),
-                          progress=report, dialogue=rt.dialogue_realisers())
+                          progress=report, dialogue=rt.dialogue_realisers(), escalated=kept_escalations(rt, version))
         return commit_stage(rt, context, stage="simulate", table="trajectories", result=result, version=version,
                             preview=["traj_id", "outcome", "final_answer", "error"])
 
@@ -144,7 +164,13 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
         return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(folder)), "version": version,
                                               "readme": dg.MetadataValue.md((folder / "README.md").read_text().split("---\n", 2)[-1])})
 
-    return [tools, api_edges, tasks, trajectories, samples, dataset]
+    return [tools, api_edges, tasks, *escalation_assets, trajectories, samples, dataset]
+
+
+def kept_escalations(rt: Runtime, version: str) -> list[dict]:
+    if rt.pipeline.stages.escalate is None:
+        return []
+    return [r for r in rt.store.read(rt.pipeline.name, "escalations", version).to_pylist() if r["kept"]]
 
 
 def _version() -> str:

@@ -89,5 +89,18 @@ class Runtime:
 
         return make("user"), make("assistant"), load_phrases(self.prompts_root)
 
+    def verifier(self, chains):
+        """Escalation's verifier: the structural checks, then (with a frontier model) the model's own check."""
+        from .agents.llm import ModelVerifier
+        from .graph.escalation import StructuralVerifier
+
+        structural = StructuralVerifier(chains)
+        if self.pipeline.model_for("frontier").provider == "offline":
+            return structural
+        return ModelVerifier(self.client_for("frontier"), self.prompts_root, structural)
+
+    def tokens_sent(self, stage: str) -> int:
+        return sum(r.prompt_tokens + r.completion_tokens for r in self.ledger.for_stage(stage) if not r.cache_hit)
+
     def executor(self, tools: list[dict]) -> ToolExecutor:
         return ToolExecutor(self.sandbox, tools, simulator=self.agent("executor"))

@@ -12,7 +12,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-ROLES = ("user", "assistant", "executor", "judge", "validator")
+ROLES = ("user", "assistant", "executor", "judge", "validator", "frontier", "escalator")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -33,6 +33,8 @@ class ModelSpec(Strict):
     max_concurrency: int = Field(16, ge=1)
     timeout_s: float = Field(60.0, gt=0)
     max_retries: int = Field(6, ge=0)
+    structured_output: Literal["json_schema", "json_object", "none"] = Field(
+        "json_schema", description="how the endpoint is asked for JSON answers (judge, verifier, escalator)")
 
     @model_validator(mode="after")
     def _endpoint_needed(self):
@@ -104,6 +106,32 @@ class SimulateStage(Strict):
     scenarios: list[Literal[DIALOGUE_SCENARIOS]] = Field(list(DIALOGUE_SCENARIOS), min_length=1)
 
 
+ESCALATION_OPERATORS = ("add_hop", "replace_value", "add_constraint", "merge")
+TASK_SHAPES = ("single", "multi_hop", "parallel", "nested")
+
+
+class EscalateStage(Strict):
+    """Progressive difficulty: escalate seed tasks until the `frontier` model fails (DESIGN 3.3)."""
+
+    max_level: int = Field(3, ge=1, le=10, description="escalations above the seed task at most")
+    operators: dict[Literal[ESCALATION_OPERATORS], float] = Field(
+        {op: 1.0 for op in ESCALATION_OPERATORS}, description="operator -> weight; 0 disables one")
+    attempts: int = Field(1, ge=1, le=16, description="frontier attempts per level; a level is solved when any succeeds")
+    seeds: int | None = Field(None, ge=1, description="seed tasks escalated at most (a seeded sample); all when unset")
+    shapes: list[Literal[TASK_SHAPES]] = Field(list(TASK_SHAPES), min_length=1, description="task shapes used as seeds")
+    max_turns: int = Field(6, ge=1, description="frontier assistant turns per attempt")
+    distractors: int = Field(3, ge=0)
+    max_tokens: int | None = Field(None, ge=1, description="token budget of this stage (requests sent, not cache hits)")
+    seed: int = 0
+
+    @field_validator("operators")
+    @classmethod
+    def _some_operator(cls, v: dict) -> dict:
+        if any(w < 0 for w in v.values()) or not any(w > 0 for w in v.values()):
+            raise ValueError("operator weights must be >= 0 with at least one > 0")
+        return v
+
+
 class FilterStage(Strict):
     checks: list[Literal["format", "execution", "safety", "overuse", "semantic", "dedup"]] = [
         "format", "execution", "safety", "overuse", "semantic", "dedup"]
@@ -121,6 +149,7 @@ class Stages(Strict):
     graph: GraphStage = GraphStage()
     tasks: TasksStage = TasksStage()
     simulate: SimulateStage = SimulateStage()
+    escalate: EscalateStage | None = Field(None, description="progressive difficulty; off unless configured")
     filter: FilterStage = FilterStage()
     export: ExportStage = ExportStage()
 

@@ -59,12 +59,13 @@ def city_distance(from_city_id: str, to_city_id: str) -> dict:
 
 
 @tool("list_countries_by_region")
-def list_countries_by_region(region: str) -> dict:
+def list_countries_by_region(region: str, min_population: int = 0) -> dict:
     regions = sorted({c["region"] for c in load("countries")})
     match = next((r for r in regions if r.lower() == region.lower()), None)
     if match is None:
         raise ToolError(400, f"unknown region '{region}'; regions: {', '.join(regions)}")
-    return {"region": match, "countries": [{"country_code": c["code"], "name": c["name"]} for c in load("countries") if c["region"] == match]}
+    return {"region": match, "countries": [{"country_code": c["code"], "name": c["name"]} for c in load("countries")
+                                   if c["region"] == match and c["population"] >= min_population]}
 
 
 @tool("get_capital_city")

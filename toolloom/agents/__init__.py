@@ -9,8 +9,8 @@ from typing import Callable
 
 from .base import AssistantAgent, AssistantTurn, ChainStep, Task, UserAgent
 from ..executor import SchemaSimulator
-from .llm import ModelAssistant, ModelSimulator, ModelUser
-from .offline import RetrievalAssistant, TemplateUser
+from .llm import ModelAssistant, ModelEscalator, ModelSimulator, ModelUser
+from .offline import RetrievalAssistant, TemplateEscalator, TemplateUser
 
 # (provider, role) -> factory(ctx) ; ctx offers .client_for(role) and .prompts_root
 _FACTORIES: dict[tuple[str, str], Callable] = {}
@@ -35,5 +35,9 @@ register("openai", "user", lambda ctx: ModelUser(ctx.client_for("user"), ctx.pro
 register("openai", "assistant", lambda ctx: ModelAssistant(ctx.client_for("assistant")))
 register("offline", "executor", lambda ctx: SchemaSimulator())
 register("openai", "executor", lambda ctx: ModelSimulator(ctx.client_for("executor"), ctx.prompts_root))
+register("offline", "frontier", lambda ctx: RetrievalAssistant())
+register("openai", "frontier", lambda ctx: ModelAssistant(ctx.client_for("frontier"), stage="escalate", role="frontier"))
+register("offline", "escalator", lambda ctx: TemplateEscalator())
+register("openai", "escalator", lambda ctx: ModelEscalator(ctx.client_for("escalator"), ctx.prompts_root))
 
 __all__ = ["AssistantAgent", "AssistantTurn", "ChainStep", "Task", "UserAgent", "build", "register"]

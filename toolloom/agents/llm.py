@@ -5,6 +5,7 @@ import json
 import random
 
 from ..llm import ModelCallError, ModelClient
+from ..llm.structured import chat_json
 from ..arguments import schema_errors
 from ..prompts import render
 from ..sandbox import Observation, error_observation
@@ -38,12 +39,17 @@ class ModelUser:
 
 
 class ModelAssistant:
-    def __init__(self, client: ModelClient, stage: str = "simulate"):
-        self.client, self.stage = client, stage
+    def __init__(self, client: ModelClient, stage: str = "simulate", role: str = "assistant", sample: int = 0):
+        self.client, self.stage, self.role, self.sample = client, stage, role, sample
         self.name = f"{client.spec.model}"
 
+    def resampled(self, sample: int) -> "ModelAssistant":
+        """The same agent drawing an independent sample (another seed, so another cache entry)."""
+        return ModelAssistant(self.client, self.stage, self.role, sample)
+
     async def step(self, messages: list[dict], tools: list[dict]) -> AssistantTurn:
-        c = await self.client.chat(messages, tools=tools, tool_choice="auto", stage=self.stage, role="assistant")
+        c = await self.client.chat(messages, tools=tools, tool_choice="auto", stage=self.stage, role=self.role,
+                                   seed_offset=self.sample)
         if c.finish_reason == "length":
             raise ModelCallError("assistant output was truncated (finish_reason=length)")
         return AssistantTurn(c.message.get("content"), c.message.get("tool_calls"))
@@ -88,3 +94,50 @@ class ModelSimulator:
             messages += [{"role": "assistant", "content": text},
                          {"role": "user", "content": render("simulate/executor_repair.j2", self.prompts_root, problem=problem)}]
         return error_observation(502, f"the simulated response was unusable after one repair: {problem}")
+
+
+QUESTION_SCHEMA = {"type": "object", "properties": {"question": {"type": "string", "minLength": 1}},
+                   "required": ["question"], "additionalProperties": False}
+VERDICT_SCHEMA = {"type": "object", "properties": {"factual": {"type": "boolean"},
+                                                   "alternative_answer": {"type": ["string", "null"]},
+                                                   "reason": {"type": "string"}},
+                  "required": ["factual", "alternative_answer", "reason"], "additionalProperties": False}
+
+
+class ModelEscalator:
+    """Rewords the structural operator's template request (the chain itself is never the model's)."""
+
+    def __init__(self, client: ModelClient, prompts_root):
+        self.client, self.prompts_root = client, prompts_root
+        self.name = f"{client.spec.model}"
+
+    async def phrase(self, task: Task, operator: str | None, previous: str | None) -> str:
+        draft = render_example(task, random.Random(task.seed))
+        prompt = render("escalate/reword.j2", self.prompts_root, draft=draft, operator=operator, previous=previous,
+                        calls=[{"name": s.name, "arguments": {k: v for k, v in s.arguments.items() if k not in s.bindings}}
+                               for s in task.chain])
+        answer = await chat_json(self.client, [{"role": "user", "content": prompt}], QUESTION_SCHEMA, name="question",
+                                 stage="escalate", role="escalator", prompts_root=self.prompts_root)
+        return answer["question"].strip()
+
+
+class ModelVerifier:
+    """The frontier model checks factuality and searches for a second answer, after the structural checks."""
+
+    def __init__(self, client: ModelClient, prompts_root, structural):
+        self.client, self.prompts_root, self.structural = client, prompts_root, structural
+        self.name = f"{client.spec.model}"
+
+    async def verify(self, question: str, steps: list[dict], reference) -> str | None:
+        reason = await self.structural.verify(question, steps, reference)
+        if reason:
+            return reason
+        prompt = render("escalate/verify.j2", self.prompts_root, question=question, reference=reference,
+                        steps=[{k: s[k] for k in ("name", "arguments", "result")} for s in steps])
+        verdict = await chat_json(self.client, [{"role": "user", "content": prompt}], VERDICT_SCHEMA, name="verdict",
+                                  stage="escalate", role="frontier", prompts_root=self.prompts_root)
+        if not verdict["factual"]:
+            return f"not_factual: {verdict['reason']}"[:300]
+        if verdict["alternative_answer"]:
+            return f"alternative_answer: {verdict['alternative_answer']} ({verdict['reason']})"[:300]
+        return None

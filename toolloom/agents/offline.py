@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import string
 
 from rank_bm25 import BM25Plus
 
@@ -48,14 +49,22 @@ def render_example(task: Task, rng: random.Random) -> str:
         args = {k: (bound_phrase(step.bindings[k]) if k in step.bindings else v) for k, v in step.arguments.items()}
         templates = task.meta.get(step.tool_id, {}).get("utterances") or []
         if templates:
-            text = rng.choice(templates).format(**args)
+            template = rng.choice(templates)
+            text = template.format(**args)
             for k in step.bindings:  # a quoted placeholder would make the phrase look like a value
                 text = text.replace(f'"{args[k]}"', args[k])
+            used = {field for _, field, _, _ in string.Formatter().parse(template) if field}
+            extra = [f"{k.replace('_', ' ')} {args[k] if k in step.bindings else json.dumps(v)}"
+                     for k, v in step.arguments.items() if k not in used]
+            if extra:  # an argument the template has no place for (an optional one, a constraint) is still said
+                end = text[-1] if text[-1] in ".?!" else ""
+                text = f"{text[:len(text) - len(end)]}, with {' and '.join(extra)}{end}"
         else:
             values = ", ".join(f"{k} {args[k] if k in step.bindings else json.dumps(v)}" for k, v in step.arguments.items())
             text = f"{step.description.rstrip('.')} for {values}."
         if i:  # a step that needs an earlier result comes after it; an independent one beside it
-            text_all += (THEN if step.bindings else ALSO) + text[0].upper() + text[1:]
+            text = text if text[1:2].isupper() else text[0].lower() + text[1:]  # 'Then, what is ...', but 'Then, US ...'
+            text_all += (THEN if step.bindings else ALSO) + text
         else:
             text_all = text
     return text_all
@@ -161,6 +170,11 @@ def summarise(result_json: str, limit: int = 8) -> str:
     return "; ".join(leaves)
 
 
+def summary_answer(results: list[str]) -> str:
+    """A template answer stating what the tool results say."""
+    return "Here is what I found: " + " | ".join(summarise(r) for r in results)
+
+
 class RetrievalAssistant:
     """BM25 tool choice plus argument filling; answers from the tool results it got."""
 
@@ -176,7 +190,7 @@ class RetrievalAssistant:
         groups = request.split(THEN)
         turns = sum(1 for m in messages if m["role"] == "assistant" and m.get("tool_calls"))
         results = [m["content"] for m in messages if m["role"] == "tool"]
-        summary = "Here is what I found: " + " | ".join(summarise(r) for r in results)
+        summary = summary_answer(results)
         if turns >= len(groups) or (results and '"error"' in results[-1][:20]):
             return AssistantTurn(summary, None)
         context = [json.loads(r) for r in results]
@@ -210,3 +224,12 @@ class RetrievalAssistant:
             if words & set(docs[i]) or (f.get("parameters") or {}).get("required"):
                 return f["name"], args
         return None
+
+
+class TemplateEscalator:
+    """Offline escalator: the structural operators' template request, without rewording (DESIGN 7)."""
+
+    name = "offline-template-escalator"
+
+    async def phrase(self, task: Task, operator: str | None, previous: str | None) -> str:
+        return render_example(task, random.Random(task.seed))

@@ -145,9 +145,11 @@ class ModelClient:
         return text.replace(key, "***") if key else text
 
     async def chat(self, messages: list[dict], *, stage: str, role: str, tools: list[dict] | None = None,
-                   tool_choice: str | None = None, response_format: dict | None = None) -> Completion:
+                   tool_choice: str | None = None, response_format: dict | None = None, seed_offset: int = 0) -> Completion:
+        """`seed_offset` > 0 asks for another independent sample (another seed, another cache entry)."""
+        seed = (self.spec.seed or 0) + seed_offset if seed_offset else self.spec.seed
         request = {"model": self.spec.model, "messages": messages, "temperature": self.spec.temperature,
-                   "max_tokens": self.spec.max_tokens, "seed": self.spec.seed}
+                   "max_tokens": self.spec.max_tokens, "seed": seed}
         if tools:
             request["tools"] = tools
             request["tool_choice"] = tool_choice or "auto"

@@ -57,6 +57,11 @@ def competent(request: dict) -> dict:
     messages, tools = request.get("messages", []), request.get("tools") or []
     if not tools:
         prompt = messages[-1].get("content") or ""
+        if "<request>" in prompt and '"question"' in prompt:  # the escalator: keeps the draft request
+            draft = prompt.split("<request>", 1)[1].split("</request>", 1)[0].strip()
+            return {"content": json.dumps({"question": draft})}
+        if '"alternative_answer"' in prompt:  # the escalation verifier: the reference stands
+            return {"content": json.dumps({"factual": True, "alternative_answer": None, "reason": "scripted verifier"})}
         if "<example>" in prompt:  # user-agent and dialogue prompts carry a plain example
             return {"content": prompt.split("<example>", 1)[1].split("</example>", 1)[0].strip()}
         if '"verdict"' in prompt:  # the semantic judge: passes an example that called tools and answered

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..llm import BudgetExhausted, ModelCallError, ModelClient, run_async
 from ..prompts import render
-from .samples import _leaves
+from .samples import MULTI_ANSWER_SHAPES, _leaves
 
 
 class ReferenceJudge:
@@ -21,7 +21,7 @@ class ReferenceJudge:
         reference = json.loads(traj["reference_answer"]) if traj.get("reference_answer") else None
         if reference is None:
             return "pass", "no reference answer to compare with"
-        parts = reference if traj["shape"] == "parallel" and isinstance(reference, list) else [reference]
+        parts = reference if traj["shape"] in MULTI_ANSWER_SHAPES and isinstance(reference, list) else [reference]
         answer = traj["final_answer"] or ""
         missing = [i for i, part in enumerate(parts) if _leaves(part) and not any(leaf in answer for leaf in _leaves(part))]
         if missing:

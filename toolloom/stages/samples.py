@@ -26,6 +26,10 @@ SAMPLES_SCHEMA = pa.schema([("sample_id", pa.string()), ("traj_id", pa.string())
                             ("checks", pa.string()), ("split", pa.string())])
 
 
+# shapes whose reference answer is a list: one result per independent part of the request
+MULTI_ANSWER_SHAPES = ("parallel", "merged")
+
+
 def check_format(traj: dict) -> tuple[str, str] | None:
     offered = {t["function"]["name"]: t["function"].get("parameters") or {} for t in json.loads(traj["tools_offered"])}
     for m in traj["messages"]:
@@ -62,7 +66,7 @@ def check_execution(traj: dict) -> tuple[str, str] | None:
     observed = [json.loads(r) for r in results]
     reference = json.loads(traj["reference_answer"]) if traj.get("reference_answer") else None
     if reference is not None:
-        expected = reference if traj["shape"] == "parallel" and isinstance(reference, list) else [reference]
+        expected = reference if traj["shape"] in MULTI_ANSWER_SHAPES and isinstance(reference, list) else [reference]
         missing = sum(1 for r in expected if r not in observed)
         if missing:
             return "reference_not_reached", f"{missing} of {len(expected)} reference result(s) never came back from the calls made"
@@ -122,7 +126,7 @@ def filter_samples(trajectories: pa.Table, params: FilterStage, test_share: floa
             continue
         num_calls = sum(len(m.get("tool_calls") or []) for m in traj["messages"])
         rows.append({"sample_id": "s_" + traj["traj_id"][3:], "traj_id": traj["traj_id"], "task_id": traj["task_id"],
-                     "shape": traj["shape"], "level": 0, "num_calls": num_calls,
+                     "shape": traj["shape"], "level": traj.get("level") or 0, "num_calls": num_calls,
                      "checks": json.dumps({c: ({"verdict": "pass", "reason": verdicts[traj["traj_id"]][1]} if c == "semantic" else "pass")
                                           for c in params.checks}), "split": split})
     reasons = Counter(f"{r.checker}:{r.reason}" for r in rejections)

@@ -22,6 +22,7 @@ from ..llm import BudgetExhausted, ModelCallError
 from ..messages import MESSAGES, normalise, to_openai
 from ..spec import SimulateStage
 from . import StageResult
+from .demonstrations import REPLAY_AGENT, replay
 from .dialogues import Realiser, run_dialogue
 from ..llm import run_async
 
@@ -29,7 +30,7 @@ TRAJECTORIES_SCHEMA = pa.schema([
     ("traj_id", pa.string()), ("task_id", pa.string()), ("kind", pa.string()), ("shape", pa.string()),
     ("messages", MESSAGES), ("tools_offered", pa.string()), ("chain", pa.string()), ("reference_answer", pa.string()),
     ("final_answer", pa.string()), ("outcome", pa.string()), ("error", pa.string()), ("calls", pa.string()),
-    ("user_agent", pa.string()), ("assistant_agent", pa.string()), ("prompt_hash", pa.string()), ("actions", pa.string()),
+    ("user_agent", pa.string()), ("assistant_agent", pa.string()), ("prompt_hash", pa.string()), ("actions", pa.string()), ("level", pa.int64()),
 ])
 
 
@@ -109,9 +110,10 @@ async def run_episode(task: Task, user: UserAgent, assistant: AssistantAgent, ex
 def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: AssistantAgent, executor: ToolExecutor,
              params: SimulateStage, system_prompt: str, prompt_hash: str,
              progress: Callable[[int, int], None] = lambda done, total: None,
-             dialogue: tuple[Realiser, Realiser, dict] | None = None) -> StageResult:
+             dialogue: tuple[Realiser, Realiser, dict] | None = None, escalated: list[dict] = ()) -> StageResult:
     """Single-request episodes, and, for `params.multi_turn_share` of the single-call tasks, multi-turn
-    dialogues (ToolDial actions) when `dialogue` = (user realiser, system realiser, phrases) is given."""
+    dialogues (ToolDial actions) when `dialogue` = (user realiser, system realiser, phrases) is given.
+    `escalated`: the kept rows of `escalations`, each replayed from its reference chain (demonstrations.py)."""
     tool_rows = tools.to_pylist()
     by_id = {t["tool_id"]: t for t in tool_rows}
     distractors = Distractors(tool_rows)
@@ -154,20 +156,38 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
             else:
                 ep = await run_episode(task, user, assistant, executor, offered, system_prompt, params.max_turns)
         done += 1
-        progress(done, len(task_rows))
+        progress(done, total)
         return {"traj_id": ("md_" if kind == "multi_turn" else "tr_") + row["task_id"][2:], "task_id": row["task_id"], "kind": kind,
                 "shape": row["shape"], "messages": ep["messages"], "tools_offered": json.dumps(offered, ensure_ascii=False),
                 "chain": chain_json, "reference_answer": reference, "final_answer": ep["final_answer"], "outcome": ep["outcome"],
                 "error": ep["error"], "calls": json.dumps(ep["calls"], ensure_ascii=False), "user_agent": user.name,
-                "assistant_agent": assistant.name, "prompt_hash": prompt_hash, "actions": actions}
+                "assistant_agent": assistant.name, "prompt_hash": prompt_hash, "actions": actions, "level": 0}
+
+    async def hard(row: dict, gate: asyncio.Semaphore) -> dict:
+        nonlocal done
+        steps = json.loads(row["chain"])
+        needed = list({s["tool_id"]: by_id[s["tool_id"]] for s in steps}.values())
+        offered = sorted((openai_tool(t) for t in needed + distractors.pick(needed, params.distractors)), key=lambda t: t["function"]["name"])
+        async with gate:
+            ep = await replay(row["question"], steps, assistant, executor, offered, system_prompt)
+        done += 1
+        progress(done, total)
+        return {"traj_id": "dm_" + row["task_id"][2:], "task_id": row["task_id"], "kind": "single_turn", "shape": row["shape"],
+                "messages": ep["messages"], "tools_offered": json.dumps(offered, ensure_ascii=False), "chain": row["chain"],
+                "reference_answer": row["reference_answer"], "final_answer": ep["final_answer"], "outcome": ep["outcome"],
+                "error": ep["error"], "calls": json.dumps(ep["calls"], ensure_ascii=False), "user_agent": row["escalator"],
+                "assistant_agent": f"{REPLAY_AGENT}+{assistant.name}", "prompt_hash": prompt_hash, "actions": None, "level": row["level"]}
+
+    total = len(task_rows) + len(escalated)
 
     async def run_all() -> list[dict]:
         gate = asyncio.Semaphore(EPISODES_IN_FLIGHT)
-        return await asyncio.gather(*(one(r, gate) for r in task_rows))
+        return await asyncio.gather(*(one(r, gate) for r in task_rows), *(hard(r, gate) for r in escalated))
 
-    rows = run_async(run_all()) if task_rows else []
+    rows = run_async(run_all()) if total else []
     rejections = [Rejection("simulate", r["traj_id"], "episode", r["outcome"], r["error"]) for r in rows if r["outcome"] != "answered"]
     table = pa.Table.from_pylist(rows, schema=TRAJECTORIES_SCHEMA)
-    return StageResult(table, rejections, inputs=len(task_rows), accepted=len(rows) - len(rejections),
-                       metadata={"outcomes": dict(Counter(r["outcome"] for r in rows)), "kinds": dict(Counter(r["kind"] for r in rows)),
+    return StageResult(table, rejections, inputs=total, accepted=len(rows) - len(rejections),
+                       metadata={"levels": dict(Counter(str(r["level"]) for r in rows)), "outcomes": dict(Counter(r["outcome"] for r in rows)),
+                                 "kinds": dict(Counter(r["kind"] for r in rows)),
                                  "scenarios": dict(Counter(json.loads(r["actions"])["scenario"] for r in rows if r["actions"]))})

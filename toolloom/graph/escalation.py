@@ -1,0 +1,214 @@
+"""Structural escalation operators (progressive difficulty, DESIGN section 3.3).
+
+Each operator takes an executed chain and returns a harder one, executed again from scratch in one
+episode, so the new level's reference answer is a real result; None when it does not apply.
+
+add_hop:        one more call through the API graph, fed by the last call's result;
+replace_value:  an explicit argument becomes a lookup: a new first call whose result supplies it
+                (a source call that gives the same value is preferred, so the request keeps its meaning);
+add_constraint: an optional parameter is set (values from the schema's enum/examples or the tool's
+                documented examples) and must change the result;
+merge:          another task's chain is appended: the request asks for both answers.
+
+A step is {"tool_id", "name", "arguments", "bindings", "result"}; bindings map a parameter to
+{"step": k, "path": "a|b"}, filled from step k's result when the chain is executed.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import random
+from collections import defaultdict
+
+from ..executor import ToolExecutor
+from .sampling import value_at
+
+OPERATORS = ("add_hop", "replace_value", "add_constraint", "merge")
+
+
+def terminals(steps: list[dict]) -> list[int]:
+    """Steps whose result no later step consumes: together they are the request's answer."""
+    consumed = {b["step"] for s in steps for b in s["bindings"].values()}
+    return [i for i in range(len(steps)) if i not in consumed]
+
+
+def reference_answer(steps: list[dict]):
+    ends = terminals(steps)
+    return steps[ends[0]]["result"] if len(ends) == 1 else [steps[i]["result"] for i in ends]
+
+
+def shape_of(steps: list[dict]) -> str:
+    if len(steps) == 1:
+        return "single"
+    if len(terminals(steps)) > 1:
+        return "parallel" if not any(s["bindings"] for s in steps) else "merged"
+    return "nested" if any(len({b["step"] for b in s["bindings"].values()}) > 1 for s in steps) else "multi_hop"
+
+
+def list_width(result, path: str) -> int:
+    """The most elements of any list the path passes through (1 when it passes none)."""
+    node, widest = result, 1
+    for key in path.split("|"):
+        while isinstance(node, list):
+            if not node:
+                return widest
+            widest = max(widest, len(node))
+            node = node[0]
+        if not isinstance(node, dict) or key not in node:
+            return widest
+        node = node[key]
+    return widest
+
+
+def alternative_answers(steps: list[dict]) -> str | None:
+    """Why the request admits a second valid answer, or None. A value taken from a list of several
+    ('the city id from step 1' when step 1 lists five cities) could be any of them."""
+    for j, step in enumerate(steps):
+        for param, b in step["bindings"].items():
+            width = list_width(steps[b["step"]]["result"], b["path"])
+            if width > 1:
+                return (f"step {b['step'] + 1} returns {width} candidates for {b['path'].split('|')[-1]}; "
+                        f"the request does not say which one step {j + 1} takes as {param}")
+    return None
+
+
+def _looked_up(step: dict, path: str) -> bool:
+    """The result gives a value at `path` that the call was not simply given (an echoed argument is no lookup)."""
+    value = value_at(step["result"], path)
+    return value is not None and value not in step["arguments"].values()
+
+
+def _shift(steps: list[dict], by: int) -> list[dict]:
+    out = copy.deepcopy(steps)
+    for s in out:
+        for b in s["bindings"].values():
+            b["step"] += by
+    return out
+
+
+def _plain(steps: list[dict]) -> list[dict]:
+    return [{k: s[k] for k in ("tool_id", "name", "arguments", "bindings")} for s in steps]
+
+
+class ChainEscalator:
+    def __init__(self, tools: list[dict], edges: list[dict], executor: ToolExecutor):
+        self.examples = {t["name"]: t["examples"] for t in tools if t.get("examples") and t.get("executable")}
+        self.params = {t["name"]: json.loads(t["parameters"] or "{}") for t in tools}
+        self.ids = {t["name"]: t["tool_id"] for t in tools}
+        self.executor = executor
+        self.out_edges: dict[str, list[dict]] = defaultdict(list)
+        self.in_edges: dict[tuple[str, str], list[dict]] = defaultdict(list)
+        for e in edges:
+            if e.get("llm_verdict") == "invalid" or e["src_tool"] not in self.examples or e["dst_tool"] not in self.examples:
+                continue
+            self.out_edges[e["src_tool"]].append(e)
+            self.in_edges[(e["dst_tool"], e["dst_slot"])].append(e)
+
+    async def execute(self, steps: list[dict]) -> tuple[list[dict] | None, str]:
+        """Run the chain in one fresh episode, filling bound arguments from earlier results."""
+        episode = self.executor.episode()
+        done: list[dict] = []
+        for i, step in enumerate(steps):
+            args = dict(step["arguments"])
+            for param, b in step["bindings"].items():
+                value = value_at(done[b["step"]]["result"], b["path"])
+                if value is None:
+                    return None, f"step {i + 1}: no {b['path']} in the result of step {b['step'] + 1}"
+                args[param] = value
+            obs = await episode.call(step["name"], args)
+            if not obs.ok:
+                return None, f"step {i + 1} ({step['name']}) failed: {obs.error}"
+            done.append({**copy.deepcopy(step), "arguments": args, "result": obs.content})
+        return done, ""
+
+    async def apply(self, operator: str, steps: list[dict], rng: random.Random, other: list[dict] | None = None) -> list[dict] | None:
+        if operator == "merge":
+            return await self.merge(steps, other) if other else None
+        return await getattr(self, operator)(steps, rng)
+
+    async def add_hop(self, steps: list[dict], rng: random.Random) -> list[dict] | None:
+        last, used = steps[-1], {s["name"] for s in steps}
+        options = [e for e in self.out_edges[last["name"]] if e["dst_tool"] not in used]
+        rng.shuffle(options)
+        for edge in options:
+            if not _looked_up(last, edge["src_slot"]):
+                continue
+            args = dict(rng.choice(self.examples[edge["dst_tool"]]))
+            new = _plain(steps) + [{"tool_id": self.ids[edge["dst_tool"]], "name": edge["dst_tool"], "arguments": args,
+                                    "bindings": {edge["dst_slot"]: {"step": len(steps) - 1, "path": edge["src_slot"]}}}]
+            done, _ = await self.execute(new)
+            if done:
+                return done
+        return None
+
+    async def replace_value(self, steps: list[dict], rng: random.Random) -> list[dict] | None:
+        used = {s["name"] for s in steps}
+        spots = [(i, p) for i, s in enumerate(steps) for p in s["arguments"] if p not in s["bindings"] and self.in_edges[(s["name"], p)]]
+        rng.shuffle(spots)
+        for i, param in spots:
+            edges = [e for e in self.in_edges[(steps[i]["name"], param)] if e["src_tool"] not in used]
+            rng.shuffle(edges)
+            fallback = None
+            for edge in edges:
+                for args in rng.sample(self.examples[edge["src_tool"]], k=min(6, len(self.examples[edge["src_tool"]]))):
+                    source = {"tool_id": self.ids[edge["src_tool"]], "name": edge["src_tool"], "arguments": dict(args), "bindings": {}}
+                    new = [source] + _shift(_plain(steps), 1)
+                    new[i + 1]["bindings"][param] = {"step": 0, "path": edge["src_slot"]}
+                    done, _ = await self.execute(new)
+                    if not done or not _looked_up(done[0], edge["src_slot"]):
+                        continue
+                    if done[i + 1]["arguments"][param] == steps[i]["arguments"][param]:
+                        return done  # the lookup gives the value the request used to state
+                    fallback = fallback or done
+            if fallback:
+                return fallback
+        return None
+
+    def _constraint_values(self, name: str, param: str, prop: dict) -> list:
+        values = list(prop.get("enum") or []) + list(prop.get("examples") or [])
+        values += [ex[param] for ex in self.examples.get(name, []) if param in ex]
+        return list(dict.fromkeys(json.dumps(v, sort_keys=True) for v in values))
+
+    async def add_constraint(self, steps: list[dict], rng: random.Random) -> list[dict] | None:
+        spots = []
+        for i, s in enumerate(steps):
+            schema = self.params.get(s["name"]) or {}
+            required = set(schema.get("required") or [])
+            for p, prop in (schema.get("properties") or {}).items():
+                if p not in required and p not in s["arguments"] and p not in s["bindings"]:
+                    spots.append((i, p, self._constraint_values(s["name"], p, prop)))
+        rng.shuffle(spots)
+        for i, param, values in spots:
+            rng.shuffle(values)
+            for value in values:
+                new = _plain(steps)
+                new[i]["arguments"][param] = json.loads(value)
+                done, _ = await self.execute(new)
+                if done and done[i]["result"] != steps[i]["result"]:  # a constraint that changes nothing is none
+                    return done
+        return None
+
+    async def merge(self, steps: list[dict], other: list[dict]) -> list[dict] | None:
+        done, _ = await self.execute(_plain(steps) + _shift(_plain(other), len(steps)))
+        return done
+
+
+class StructuralVerifier:
+    """The offline verifier, also the first check of the model verifier: a request whose reference
+    admits a second answer, or whose chain does not give the same answer twice, is dropped."""
+
+    name = "structural-verifier"
+
+    def __init__(self, chains: ChainEscalator):
+        self.chains = chains
+
+    async def verify(self, question: str, steps: list[dict], reference) -> str | None:
+        reason = alternative_answers(steps)
+        if reason:
+            return f"alternative_answer: {reason}"
+        again, error = await self.chains.execute(steps)
+        if again is None:
+            return f"not_reproducible: {error}"
+        if reference_answer(again) != reference:
+            return "nondeterministic: executing the chain again gave a different answer"
+        return None

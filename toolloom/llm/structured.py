@@ -1,0 +1,68 @@
+"""JSON answers from a model: the endpoint's structured-output support where it has it, and a
+validated fallback (parse, repair once, then reject with the reason) where it has not.
+
+`ModelSpec.structured_output` says what the endpoint supports: `json_schema` (vLLM, OpenAI: the
+schema constrains decoding), `json_object` (JSON mode only), or `none` (the prompt asks for JSON).
+The answer is validated against the schema in every mode.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from jsonschema import Draft7Validator
+
+from ..prompts import render
+from .client import ModelCallError, ModelClient
+
+
+class UnusableAnswer(ModelCallError):
+    """The model's JSON was still unusable after one repair round; the message says why."""
+
+
+def response_format(mode: str, name: str, schema: dict) -> dict | None:
+    if mode == "json_schema":
+        return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}}
+    if mode == "json_object":
+        return {"type": "json_object"}
+    return None
+
+
+def parse_json(text: str):
+    text = (text or "").strip()
+    if text.startswith("```"):  # a fenced block: drop the fence and its language tag
+        text = text.strip("`").split("\n", 1)[-1] if "\n" in text else text.strip("`")
+    return json.loads(text)
+
+
+def problem_with(text: str, validator: Draft7Validator) -> tuple[object, str]:
+    try:
+        value = parse_json(text)
+    except json.JSONDecodeError as e:
+        return None, f"not valid JSON ({e.msg})"
+    errors = sorted(validator.iter_errors(value), key=lambda e: list(e.path))
+    if errors:
+        return None, "it does not match the schema: " + "; ".join(
+            f"{'/'.join(map(str, e.path)) or 'answer'}: {e.message}" for e in errors[:3])
+    return value, ""
+
+
+async def chat_json(client: ModelClient, messages: list[dict], schema: dict, *, name: str, stage: str, role: str,
+                    prompts_root: Path) -> dict:
+    """The model's answer as a dict valid against `schema`; raises UnusableAnswer after one repair."""
+    validator = Draft7Validator(schema)
+    fmt = response_format(client.spec.structured_output, name, schema)
+    messages = list(messages)
+    problem = ""
+    for _ in range(2):
+        c = await client.chat(messages, stage=stage, role=role, response_format=fmt)
+        text = c.message.get("content") or ""
+        if c.finish_reason == "length":
+            problem = "the answer was cut off (finish_reason=length)"
+        else:
+            value, problem = problem_with(text, validator)
+            if not problem:
+                return value
+        messages += [{"role": "assistant", "content": text},
+                     {"role": "user", "content": render("common/json_repair.j2", prompts_root, problem=problem, schema=schema)}]
+    raise UnusableAnswer(f"{role} answer unusable after one repair: {problem}"[:300])

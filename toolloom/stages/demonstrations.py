@@ -1,0 +1,59 @@
+"""Trajectories for escalated tasks: the executed reference chain, replayed as the assistant's calls.
+
+An escalated task is kept because the frontier agent failed it, so no agent's episode is a correct
+example of it. Its reference chain is: the replay executes the chain again in a fresh episode, one
+assistant message per round of calls that can run together, and the generating assistant writes the
+final answer from the results (a template summary when it tries to call more tools instead). The
+filter then checks the replay like any episode.
+"""
+from __future__ import annotations
+
+import json
+
+from ..agents import AssistantAgent
+from ..agents.offline import summary_answer
+from ..executor import ToolExecutor
+from ..llm import BudgetExhausted, ModelCallError
+from ..messages import normalise, to_openai
+
+REPLAY_AGENT = "reference-chain-replay"
+
+
+def rounds(steps: list[dict]) -> list[list[int]]:
+    """Step indices grouped by dependency depth: a step runs one round after the latest step it reads."""
+    depth: list[int] = []
+    for s in steps:
+        depth.append(1 + max((depth[b["step"]] for b in s["bindings"].values()), default=-1))
+    return [[i for i, d in enumerate(depth) if d == r] for r in range(max(depth, default=-1) + 1)]
+
+
+async def replay(question: str, steps: list[dict], assistant: AssistantAgent, executor: ToolExecutor,
+                 offered: list[dict], system_prompt: str) -> dict:
+    """An episode dict like simulate.run_episode's."""
+    episode = executor.episode()
+    messages: list[dict] = [{"role": "system", "content": system_prompt}, {"role": "user", "content": question}]
+    calls: list[dict] = []
+    for group in rounds(steps):
+        tool_calls = [{"id": f"call_{i}", "type": "function",
+                       "function": {"name": steps[i]["name"], "arguments": json.dumps(steps[i]["arguments"], ensure_ascii=False)}}
+                      for i in group]
+        messages.append({"role": "assistant", "content": None, "tool_calls": tool_calls})
+        for i, call in zip(group, tool_calls):
+            obs = await episode.call(steps[i]["name"], steps[i]["arguments"])
+            calls.append({"name": steps[i]["name"], "arguments": call["function"]["arguments"], "ok": obs.ok, "error": obs.error})
+            messages.append({"role": "tool", "tool_call_id": call["id"], "name": steps[i]["name"], "content": obs.to_json()})
+            if not obs.ok:
+                return {"messages": [normalise(m) for m in messages], "calls": calls, "final_answer": None,
+                        "outcome": "tool_error", "error": f"replayed call {steps[i]['name']} failed: {obs.error}"}
+    outcome, error = "answered", ""
+    try:
+        turn = await assistant.step([to_openai(m) for m in messages], offered)
+        final = (turn.content or "").strip() if not turn.tool_calls else ""
+    except BudgetExhausted as e:
+        final, outcome, error = None, "budget_exhausted", str(e)
+    except ModelCallError as e:
+        final, outcome, error = None, "model_error", str(e)
+    if outcome == "answered":
+        final = final or summary_answer([m["content"] for m in messages if m["role"] == "tool"])
+        messages.append({"role": "assistant", "content": final, "tool_calls": None})
+    return {"messages": [normalise(m) for m in messages], "calls": calls, "final_answer": final, "outcome": outcome, "error": error}

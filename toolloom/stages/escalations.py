@@ -1,0 +1,208 @@
+"""Stage 3: progressive difficulty, after "Synthesizing Agentic Data for Web Agents with Progressive
+Difficulty Enhancement Mechanisms" (2025): each seed task is made harder until the frontier agent fails.
+
+Per seed, level 0 is the task itself. While the frontier agent solves the current level and the cap
+is not reached, an operator (graph/escalation.py, drawn by weight) makes the chain harder and
+executes it for the new reference answer; the escalator phrases the request; the verifier drops a
+level that is not factual or admits a second answer, and the next operator is tried. An attempt
+succeeds when its calls reach the executed reference answer and its answer states it (the filter's
+format and execution checks); a level is solved when any of its attempts succeeds.
+
+The kept item of a seed is the first level its frontier agent failed, when that level is 1 or more:
+the hardest level still verified, with the level below solved. Every level is a row of
+`escalations`, with its attempts and, on the seed's last row, why escalation stopped.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+from collections import Counter, defaultdict
+from typing import Callable
+
+import pyarrow as pa
+
+from ..agents import AssistantAgent, ChainStep, Task
+from ..agents.offline import TemplateUser
+from ..graph.escalation import ChainEscalator, reference_answer, shape_of
+from ..ingest import Rejection
+from ..llm import BudgetExhausted, ModelCallError, run_async
+from ..spec import EscalateStage
+from . import StageResult
+from .samples import check_execution, check_format
+from .simulate import EPISODES_IN_FLIGHT, Distractors, openai_tool, run_episode
+
+ESCALATIONS_SCHEMA = pa.schema([
+    ("task_id", pa.string()), ("parent_id", pa.string()), ("seed_id", pa.string()), ("level", pa.int64()),
+    ("operator", pa.string()), ("question", pa.string()), ("shape", pa.string()), ("chain", pa.string()),
+    ("reference_answer", pa.string()), ("outcome", pa.string()), ("reason", pa.string()), ("attempts", pa.string()),
+    ("stop_reason", pa.string()), ("kept", pa.bool_()), ("frontier", pa.string()), ("escalator", pa.string()),
+    ("prompt_hash", pa.string()),
+])
+
+
+class QuestionUser(TemplateUser):
+    """Asks the level's fixed question; answers clarifying questions with the values it states."""
+
+    name = "escalation-question"
+
+    def __init__(self, question: str):
+        self.question = question
+
+    async def instruction(self, task: Task) -> str:
+        return self.question
+
+
+def resample(agent: AssistantAgent, k: int) -> AssistantAgent:
+    return agent.resampled(k) if k and hasattr(agent, "resampled") else agent
+
+
+def _operator_order(weights: dict[str, float], rng: random.Random) -> list[str]:
+    """Operators in a weighted random order without replacement (Efraimidis-Spirakis keys)."""
+    keyed = [(rng.random() ** (1.0 / w), op) for op, w in sorted(weights.items()) if w > 0]
+    return [op for _, op in sorted(keyed, reverse=True)]
+
+
+def escalate(tasks: pa.Table, tools: pa.Table, edges: list[dict], *, frontier: AssistantAgent, escalator,
+             verifier_for: Callable[[ChainEscalator], object], executor, params: EscalateStage, system_prompt: str, prompt_hash: str,
+             tokens_spent: Callable[[], int] = lambda: 0,
+             progress: Callable[[int, int], None] = lambda done, total: None) -> StageResult:
+    tool_rows = tools.to_pylist()
+    by_id = {t["tool_id"]: t for t in tool_rows}
+    chains = ChainEscalator([{**t, "examples": json.loads(t["meta"] or "{}").get("examples") or []} for t in tool_rows],
+                            edges, executor)
+    verifier = verifier_for(chains)  # it re-executes chains, so it shares the operators' executor
+    distractors = Distractors(tool_rows)
+    pool = [r for r in tasks.to_pylist() if r["shape"] in params.shapes]
+    seeds = random.Random(params.seed).sample(pool, k=min(params.seeds, len(pool))) if params.seeds is not None else pool
+    done = 0
+
+    def as_task(task_id: str, steps: list[dict], seed: int) -> Task:
+        meta = {s["tool_id"]: json.loads(by_id[s["tool_id"]]["meta"] or "{}") for s in steps}
+        return Task(task_id, shape_of(steps), [ChainStep(s["tool_id"], s["name"], by_id[s["tool_id"]]["description"],
+                                                         s["arguments"], s["bindings"]) for s in steps], seed, meta)
+
+    async def attempt(task: Task, question: str, steps: list[dict], k: int) -> dict:
+        needed = list({s["tool_id"]: by_id[s["tool_id"]] for s in steps}.values())
+        offered = sorted((openai_tool(t) for t in needed + distractors.pick(needed, params.distractors)),
+                         key=lambda t: t["function"]["name"])
+        ep = await run_episode(task, QuestionUser(question), resample(frontier, k), executor, offered, system_prompt, params.max_turns)
+        record = {"attempt": k, "calls": [[c["name"], c["arguments"]] for c in ep["calls"]], "final_answer": ep["final_answer"]}
+        if ep["outcome"] in ("budget_exhausted", "model_error"):  # not the frontier's failure: the level is undecided
+            return {**record, "outcome": "error", "reason": ep["outcome"], "detail": ep["error"]}
+        traj = {"messages": ep["messages"], "calls": json.dumps(ep["calls"]), "final_answer": ep["final_answer"],
+                "tools_offered": json.dumps(offered), "shape": task.shape,
+                "reference_answer": json.dumps(reference_answer(steps), ensure_ascii=False, sort_keys=True)}
+        failure = (ep["outcome"], ep["error"]) if ep["outcome"] != "answered" else check_format(traj) or check_execution(traj)
+        return {**record, "outcome": "failed" if failure else "solved", "reason": failure[0] if failure else "",
+                "detail": failure[1][:300] if failure else ""}
+
+    async def one_seed(seed_row: dict, gate: asyncio.Semaphore) -> list[dict]:
+        nonlocal done
+        rng = random.Random(f"{params.seed}:{seed_row['task_id']}")
+        rows: list[dict] = []
+
+        def row(task_id, parent, level, operator, question, steps, outcome, reason="", attempts=()):
+            rows.append({"task_id": task_id, "parent_id": parent, "seed_id": seed_row["task_id"], "level": level,
+                         "operator": operator, "question": question, "shape": shape_of(steps),
+                         "chain": json.dumps(steps, ensure_ascii=False),
+                         "reference_answer": json.dumps(reference_answer(steps), ensure_ascii=False, sort_keys=True),
+                         "outcome": outcome, "reason": reason, "attempts": json.dumps(list(attempts), ensure_ascii=False),
+                         "stop_reason": "", "kept": False, "frontier": frontier.name, "escalator": escalator.name,
+                         "prompt_hash": prompt_hash})
+
+        async with gate:
+            stop, detail = await _escalate_seed(seed_row, rng, row, rows)
+        if rows:
+            rows[-1]["stop_reason"] = stop
+            rows[-1]["kept"] = stop == "frontier_failed" and rows[-1]["level"] >= 1
+        done += 1
+        progress(done, len(seeds))
+        return rows if rows else [{"_unstarted": (stop, detail)}]
+
+    async def _escalate_seed(seed_row: dict, rng: random.Random, row, rows: list[dict]) -> tuple[str, str]:
+        steps, error = await chains.execute([{**s, "bindings": s.get("bindings") or {}} for s in json.loads(seed_row["chain"])])
+        if steps is None:
+            return "seed_not_reproducible", error
+        level, operator, parent, task_id = 0, "", "", seed_row["task_id"]
+        try:
+            question = await escalator.phrase(as_task(task_id, steps, seed_row["seed"]), None, None)
+            reason = await verifier.verify(question, steps, reference_answer(steps))
+            if reason:
+                row(task_id, parent, 0, operator, question, steps, "dropped", reason)
+                return "seed_not_verified", reason
+            while True:
+                if params.max_tokens is not None and tokens_spent() >= params.max_tokens:
+                    return "budget_exhausted", f"the stage's token budget of {params.max_tokens} is spent"
+                task = as_task(task_id, steps, seed_row["seed"] + level)
+                attempts = []
+                for k in range(params.attempts):
+                    attempts.append(await attempt(task, question, steps, k))
+                    if attempts[-1]["outcome"] != "failed":
+                        break
+                last = attempts[-1]
+                outcome = last["outcome"] if last["outcome"] != "failed" else "failed"
+                row(task_id, parent, level, operator, question, steps, outcome, last["reason"], attempts)
+                if outcome == "error":
+                    return last["reason"], last["detail"]
+                if outcome == "failed":
+                    return "frontier_failed", last["detail"]
+                if level >= params.max_level:
+                    return "level_cap", f"the frontier agent solved every level up to the cap ({params.max_level})"
+                for op in _operator_order(params.operators, rng):
+                    others = [r for r in pool if r["task_id"] != seed_row["task_id"]]
+                    other = None
+                    if op == "merge" and others:
+                        other = [{**s, "bindings": s.get("bindings") or {}} for s in json.loads(rng.choice(others)["chain"])]
+                    harder = await chains.apply(op, steps, rng, other)
+                    if harder is None:
+                        continue
+                    new_id = "e_" + hashlib.sha256(json.dumps([seed_row["task_id"], level + 1, op, harder], sort_keys=True,
+                                                              default=str).encode()).hexdigest()[:12]
+                    new_question = await escalator.phrase(as_task(new_id, harder, seed_row["seed"] + level + 1), op, question)
+                    reason = await verifier.verify(new_question, harder, reference_answer(harder))
+                    if reason:
+                        row(new_id, task_id, level + 1, op, new_question, harder, "dropped", reason)
+                        continue
+                    parent, task_id, steps, question, operator, level = task_id, new_id, harder, new_question, op, level + 1
+                    break
+                else:
+                    return "no_verified_escalation", "no operator gave a harder, verified task"
+        except BudgetExhausted as e:
+            return "budget_exhausted", str(e)
+        except ModelCallError as e:
+            return "model_error", str(e)
+
+    async def run_all():
+        gate = asyncio.Semaphore(EPISODES_IN_FLIGHT)
+        return await asyncio.gather(*(one_seed(r, gate) for r in seeds))
+
+    per_seed = run_async(run_all()) if seeds else []
+    rows, rejections = [], []
+    for seed_row, seed_rows in zip(seeds, per_seed):
+        if "_unstarted" in seed_rows[0]:
+            rejections.append(Rejection("escalate", seed_row["task_id"], "escalation", *seed_rows[0]["_unstarted"]))
+            continue
+        rows += seed_rows
+        last = seed_rows[-1]
+        if not last["kept"]:
+            reason = "failed_at_seed" if last["stop_reason"] == "frontier_failed" else last["stop_reason"]
+            rejections.append(Rejection("escalate", seed_row["task_id"], "escalation", reason,
+                                        (last["reason"] or "")[:300]))
+    return StageResult(pa.Table.from_pylist(rows, schema=ESCALATIONS_SCHEMA), rejections, inputs=len(seeds),
+                       accepted=sum(r["kept"] for r in rows), metadata=_report(rows, len(pool), len(seeds)))
+
+
+def _report(rows: list[dict], pool: int, seeds: int) -> dict:
+    kept = Counter(str(r["level"]) for r in rows if r["kept"])
+    tried: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for r in rows:
+        if r["outcome"] in ("solved", "failed"):
+            tried[str(r["level"])][0] += r["outcome"] == "solved"
+            tried[str(r["level"])][1] += 1
+    return {"seed_tasks": f"{seeds} of {pool}", "kept_levels": dict(sorted(kept.items())),
+            "stop_reasons": dict(Counter(r["stop_reason"] for r in rows if r["stop_reason"])),
+            "operators_applied": dict(Counter(r["operator"] for r in rows if r["operator"])),
+            "dropped": dict(Counter(r["reason"].split(":")[0] for r in rows if r["outcome"] == "dropped")),
+            "frontier_solved_by_level": {k: f"{v[0]}/{v[1]}" for k, v in sorted(tried.items())}}
