@@ -159,3 +159,47 @@ def test_fake_server_rate_limit_answers_429_and_every_request_still_completes(tm
     assert server.rate_limited > 0  # the bucket (20 a second) refused some requests with 429
     assert server.requests == 40  # each admitted exactly once
     assert sum(r.attempts for r in ledger.records) == 40 + server.rate_limited
+
+
+SCHEMA = {"type": "object", "properties": {"question": {"type": "string", "minLength": 1}}, "required": ["question"],
+          "additionalProperties": False}
+
+
+@pytest.mark.parametrize("mode, sent", [("json_schema", "json_schema"), ("json_object", "json_object"), ("none", None)])
+def test_structured_output_asks_the_endpoint_and_validates_in_every_mode(tmp_path, mode, sent):
+    from toolloom.llm.structured import chat_json
+    from toolloom.prompts import DEFAULT_ROOT
+
+    model = FakeModel()
+    model.enqueue({"content": '```json\n{"question": "Where?"}\n```'})
+    with FakeServer(model) as server:
+        c = _client(server, tmp_path, structured_output=mode)
+        answer = asyncio.run(chat_json(c, [{"role": "user", "content": "q"}], SCHEMA, name="question", stage="s", role="r",
+                                       prompts_root=DEFAULT_ROOT))
+    assert answer == {"question": "Where?"}
+    fmt = model.history[0].get("response_format")
+    assert (fmt or {}).get("type") == sent
+    if sent == "json_schema":
+        assert fmt["json_schema"] == {"name": "question", "schema": SCHEMA, "strict": True}
+
+
+def test_structured_output_repairs_once_then_rejects_with_the_reason(tmp_path):
+    from toolloom.llm.structured import UnusableAnswer, chat_json
+    from toolloom.prompts import DEFAULT_ROOT
+
+    model = FakeModel()
+    model.enqueue({"content": "not json"}, {"content": '{"question": "Fixed?"}'},
+                  {"content": '{"question": ""}'}, {"content": '{"question": 3}'})
+    with FakeServer(model) as server:
+        c = _client(server, tmp_path, structured_output="none")
+
+        def ask(text):
+            return asyncio.run(chat_json(c, [{"role": "user", "content": text}], SCHEMA, name="q", stage="s", role="escalator",
+                                         prompts_root=DEFAULT_ROOT))
+
+        assert ask("first") == {"question": "Fixed?"}
+        repair = model.history[1]["messages"]
+        assert repair[1] == {"role": "assistant", "content": "not json"} and "not valid JSON" in repair[2]["content"]
+        with pytest.raises(UnusableAnswer, match=r"escalator answer unusable after one repair: .*question: 3 is not of type 'string'"):
+            ask("second")
+    assert len(model.history) == 4

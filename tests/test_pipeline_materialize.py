@@ -13,7 +13,7 @@ from toolloom.store import Store
 
 from .conftest import PROJECT
 
-STAGES = {"tools": "ingest", "tasks": "tasks", "trajectories": "simulate", "samples": "filter"}
+STAGES = {"tools": "ingest", "tasks": "tasks", "escalations": "escalate", "trajectories": "simulate", "samples": "filter"}
 
 
 def _materialize(pipeline, home, instance=None):
@@ -52,8 +52,30 @@ def test_offline_demo_materializes_and_exports_a_loadable_dataset(tmp_path, demo
     assert "tool" in roles and roles[-1] == "assistant"
     store = Store(tmp_path / "home")
     version = md["samples"]["version"]
-    assert {"tools", "tasks", "trajectories", "samples", "rejections"} <= set(store.versions("demo")[0]["tables"])
+    assert {"tools", "tasks", "escalations", "trajectories", "samples", "rejections"} <= set(store.versions("demo")[0]["tables"])
     assert store.read("demo", "samples", version).num_rows == md["samples"]["accepted"]
+    _assert_kept_levels_are_first_failures(store, version, md, ds)
+
+
+def _assert_kept_levels_are_first_failures(store, version, md, ds):
+    """Progressive difficulty: several levels reach the export, and each kept escalated example is a
+    level the frontier failed right above one it solved."""
+    assert md["escalations"]["accepted"] + md["escalations"]["rejected"] == md["escalations"]["inputs"]
+    levels = set(ds["train"]["level"]) | set(ds["test"]["level"] if "test" in ds else [])
+    assert len(levels - {0}) >= 2, levels
+    assert set(md["escalations"]["kept_levels"]) == {str(level) for level in levels - {0}}
+    rows = store.read("demo", "escalations", version).to_pylist()
+    kept = [r for r in rows if r["kept"]]
+    assert len(kept) == md["escalations"]["accepted"] > 0
+    by_task = {r["task_id"]: r for r in rows if r["outcome"] != "dropped"}
+    for r in kept:
+        attempts = json.loads(r["attempts"])
+        assert r["outcome"] == "failed" and attempts and all(a["outcome"] == "failed" for a in attempts)
+        below = by_task[r["parent_id"]]
+        assert below["level"] == r["level"] - 1 and below["outcome"] == "solved"
+        assert any(a["outcome"] == "solved" for a in json.loads(below["attempts"]))
+    samples = store.read("demo", "samples", version).to_pylist()
+    assert {(s["task_id"], s["level"]) for s in samples if s["level"] > 0} <= {(r["task_id"], r["level"]) for r in kept}
 
 
 def test_a_second_run_is_a_new_version_and_the_first_stays_queryable(tmp_path, demo_pipeline):

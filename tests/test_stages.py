@@ -143,7 +143,8 @@ def test_semantic_judges_offline_and_through_a_model(tmp_path):
     assert [v for v, _ in judge_all(ReferenceJudge(), [good, vague])] == ["pass", "fail"]
     model = FakeModel()
     model.enqueue({"content": json.dumps({"verdict": "pass", "reason": "fine"})},
-                  {"content": json.dumps({"verdict": "fail", "reason": "answer ignores the request"})}, {"content": "maybe"})
+                  {"content": json.dumps({"verdict": "fail", "reason": "answer ignores the request"})}, {"content": "maybe"},
+                  {"content": '{"verdict": "perhaps"}'})  # still unusable after the repair round
     with FakeServer(model) as server:
         client = ModelClient(ModelSpec(provider="openai", model="fake", base_url=server.base_url, max_concurrency=1),
                              cache=RequestCache(tmp_path / "c.sqlite"), ledger=UsageLedger(), budget=RunBudget(None), backoff_s=0.01)

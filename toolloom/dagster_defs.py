@@ -17,6 +17,7 @@ from .prompts import render, template_hash
 from .runtime import Runtime
 from .spec import Pipeline, load_pipelines
 from .stages.api_graph import build_api_graph
+from .stages.doc_revisions import refine_docs, tool_failures
 from .stages.escalations import escalate
 from .stages.samples import filter_samples
 from .stages.simulate import simulate
@@ -105,7 +106,7 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
 
     escalation_assets = []
     if pipeline.stages.escalate is not None:
-        @dg.asset(key=key("escalations"), deps=[tasks], check_specs=check_specs(key("escalations")), **common)
+        @dg.asset(key=key("escalations"), deps=[tasks], check_specs=check_specs(key("escalations"), empty_blocks=False), **common)
         def escalations(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
             """Tasks escalated level by level until the frontier agent fails (progressive difficulty)."""
             rt = toolloom.runtime(context, pipeline)
@@ -117,7 +118,7 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
                               system_prompt=render("simulate/assistant_system.j2", rt.prompts_root, today=None),
                               prompt_hash=":".join(template_hash(t, rt.prompts_root) for t in ("escalate/reword.j2", "escalate/verify.j2")),
                               tokens_spent=lambda: rt.tokens_sent("escalate"), progress=progress.reporter("escalate", context.log.info))
-            return commit_stage(rt, context, stage="escalate", table="escalations", result=result, version=version,
+            return commit_stage(rt, context, stage="escalate", table="escalations", result=result, version=version, empty_blocks=False,
                                 preview=["seed_id", "level", "operator", "question", "outcome", "stop_reason"])
 
         escalation_assets.append(escalations)
@@ -138,6 +139,28 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
         return commit_stage(rt, context, stage="simulate", table="trajectories", result=result, version=version,
                             preview=["traj_id", "outcome", "final_answer", "error"])
 
+    refinement_assets = []
+    if pipeline.stages.refine is not None:
+        @dg.asset(key=key("doc_revisions"), deps=[trajectories, *escalation_assets], check_specs=check_specs(key("doc_revisions")), **common)
+        def doc_revisions(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
+            """Tool documentation refined by exploration (DRAFT): every revision, with its evidence and stop reason."""
+            rt = toolloom.runtime(context, pipeline)
+            version = version_of_input(context, rt, "trajectories")
+            params = pipeline.stages.refine
+            tool_table = rt.store.read(p, "tools", version)
+            failures = tool_failures(rt.store.read(p, "trajectories", version).to_pylist(),
+                                     kept_escalations(rt, version, all_rows=True)) if params.use_failures else {}
+            result = refine_docs(tool_table, explorer=rt.agent("explorer"), analyzer=rt.agent("analyzer"), rewriter=rt.agent("rewriter"),
+                                 executor=rt.executor(tool_table.to_pylist()), embedder=rt.embedder(), params=params, failures=failures,
+                                 start_docs=earlier_docs(rt, version) if params.start_from == "previous" else None,
+                                 prompt_hash=":".join(template_hash(f"refine/{t}.j2", rt.prompts_root)
+                                                      for t in ("explore", "analyze", "rewrite", "document")),
+                                 progress=progress.reporter("refine", context.log.info))
+            return commit_stage(rt, context, stage="refine", table="doc_revisions", result=result, version=version,
+                                preview=["name", "round", "similarity_to_previous", "stop_reason", "text"])
+
+        refinement_assets.append(doc_revisions)
+
     @dg.asset(key=key("samples"), deps=[trajectories], check_specs=check_specs(key("samples")), **common)
     def samples(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
         """Examples that passed quality filtering (format and execution checks), with their split."""
@@ -148,7 +171,7 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
         return commit_stage(rt, context, stage="filter", table="samples", result=result, version=version,
                             preview=["sample_id", "shape", "num_calls", "split"])
 
-    @dg.asset(key=key("dataset"), deps=[samples], **common)
+    @dg.asset(key=key("dataset"), deps=[samples, *refinement_assets], **common)
     def dataset(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
         """The exported dataset folder that `datasets.load_dataset` reads (configs: default, tools)."""
         rt = toolloom.runtime(context, pipeline)
@@ -159,18 +182,36 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
         folder = export_version(rt.project_root / pipeline.stages.export.root, p, version,
                                 rt.store.read(p, "samples", version), rt.store.read(p, "trajectories", version),
                                 rt.store.read(p, "tools", version), provenance, tuple(pipeline.stages.export.formats),
-                                rt.store.read(p, "rejections", version).to_pylist())
+                                rt.store.read(p, "rejections", version).to_pylist(), refined_docs=refined_docs(rt, version))
         context.log.info(f"exported {folder}")
         return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(folder)), "version": version,
                                               "readme": dg.MetadataValue.md((folder / "README.md").read_text().split("---\n", 2)[-1])})
 
-    return [tools, api_edges, tasks, *escalation_assets, trajectories, samples, dataset]
+    return [tools, api_edges, tasks, *escalation_assets, trajectories, *refinement_assets, samples, dataset]
 
 
-def kept_escalations(rt: Runtime, version: str) -> list[dict]:
+def kept_escalations(rt: Runtime, version: str, all_rows: bool = False) -> list[dict]:
     if rt.pipeline.stages.escalate is None:
         return []
-    return [r for r in rt.store.read(rt.pipeline.name, "escalations", version).to_pylist() if r["kept"]]
+    return [r for r in rt.store.read(rt.pipeline.name, "escalations", version).to_pylist() if all_rows or r["kept"]]
+
+
+def refined_docs(rt: Runtime, version: str) -> dict[str, str] | None:
+    """Tool name -> the final refined documentation of this version (None without the refine stage)."""
+    if rt.pipeline.stages.refine is None:
+        return None
+    return {r["name"]: r["text"] for r in rt.store.read(rt.pipeline.name, "doc_revisions", version).to_pylist() if r["final"]}
+
+
+def earlier_docs(rt: Runtime, version: str) -> dict[str, str]:
+    """tool_id -> refined documentation from the newest earlier version that has it, for tools whose spec is unchanged."""
+    p = rt.pipeline.name
+    earlier = [v["version"] for v in rt.store.versions(p) if v["version"] != version and v["tables"].get("doc_revisions")]
+    if not earlier:
+        return {}
+    specs = {t["tool_id"]: t["spec_hash"] for t in rt.store.read(p, "tools", version).to_pylist()}
+    return {r["tool_id"]: r["text"] for r in rt.store.read(p, "doc_revisions", earlier[-1]).to_pylist()
+            if r["final"] and specs.get(r["tool_id"]) == r["spec_hash"]}
 
 
 def _version() -> str:

@@ -82,11 +82,13 @@ class Episode:
         self.state: dict[str, dict] = {}  # collection -> state of its stateful tools
         self.history: list[dict] = []
 
-    async def call(self, name: str, arguments: dict) -> Observation:
+    async def call(self, name: str, arguments: dict, validate: bool = True) -> Observation:
+        """`validate=False` lets an executable tool see arguments its schema forbids (exploration
+        asks what the tool really does); a simulated tool only knows its schema, so it always checks."""
         tool = self.executor.by_name.get(name)
         if tool is None:
             return error_observation(404, f"unknown tool '{name}'")
-        problems = argument_errors(tool["parameters"], arguments)
+        problems = argument_errors(tool["parameters"], arguments) if validate or not tool.get("executable") else []
         if problems:
             obs = error_observation(400, "invalid arguments: " + "; ".join(problems))
         elif tool.get("executable"):

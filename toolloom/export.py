@@ -31,6 +31,13 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def with_docs(tools_json: str, docs: dict[str, str]) -> str:
+    tools = json.loads(tools_json)
+    for t in tools:
+        t["function"]["description"] = docs.get(t["function"]["name"], t["function"]["description"])
+    return json.dumps(tools, ensure_ascii=False)
+
+
 def openai_rows(samples: pa.Table, trajectories: pa.Table) -> list[dict]:
     by_traj = {t["traj_id"]: t for t in trajectories.to_pylist()}
     rows = []
@@ -56,14 +63,21 @@ def _front_matter(configs: list[dict]) -> str:
 
 def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Table, trajectories: pa.Table,
                    tools: pa.Table, provenance: dict, formats: tuple[str, ...] = ("openai",),
-                   rejections: list[dict] | None = None) -> Path:
-    """Write the version's folder (never overwriting an earlier export) and point `latest` at it."""
+                   rejections: list[dict] | None = None, refined_docs: dict[str, str] | None = None) -> Path:
+    """Write the version's folder (never overwriting an earlier export) and point `latest` at it.
+    `refined_docs` (tool name -> documentation) replaces the descriptions the export ships, in the
+    `tools` config (which keeps `original_description`) and in every example's tool list."""
     base = Path(root) / pipeline
     base.mkdir(parents=True, exist_ok=True)
     staging = base / f".staging-{uuid.uuid4().hex[:8]}"
     staging.mkdir()
     try:
         rows = openai_rows(samples, trajectories)
+        if refined_docs:
+            rows = [{**r, "tools": with_docs(r["tools"], refined_docs)} for r in rows]
+            tools = tools.append_column("original_description", tools["description"]).set_column(
+                tools.schema.get_field_index("description"), "description",
+                pa.array([refined_docs.get(n, d) for n, d in zip(tools["name"].to_pylist(), tools["description"].to_pylist())], pa.string()))
         counts: dict[tuple[str, str], int] = {}
         data_files: dict[str, list[dict]] = {}
         subsets = {"default": ("data", rows), "multi_turn": ("multi_turn", [r for r in rows if r["kind"] == "multi_turn"])}

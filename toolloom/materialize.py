@@ -16,9 +16,10 @@ REJECTIONS_SCHEMA = pa.schema([("stage", pa.string()), ("item_id", pa.string()),
 CHECKS = ("non_empty", "accounted")
 
 
-def check_specs(key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+def check_specs(key: dg.AssetKey, empty_blocks: bool = True) -> list[dg.AssetCheckSpec]:
+    """`empty_blocks=False` for a stage whose empty output leaves the rest of the pipeline useful (escalations)."""
     return [
-        dg.AssetCheckSpec("non_empty", asset=key, blocking=True, description="the stage accepted at least one item"),
+        dg.AssetCheckSpec("non_empty", asset=key, blocking=empty_blocks, description="the stage accepted at least one item"),
         dg.AssetCheckSpec("accounted", asset=key, blocking=True, description="accepted + rejected = input, nothing silently dropped"),
     ]
 
@@ -40,7 +41,7 @@ def markdown_preview(table: pa.Table, columns: list[str], n: int = 5, width: int
 
 
 def commit_stage(rt: Runtime, context: dg.AssetExecutionContext, *, stage: str, table: str, result: StageResult,
-                 version: str, preview: list[str], with_checks: bool = True) -> dg.MaterializeResult:
+                 version: str, preview: list[str], with_checks: bool = True, empty_blocks: bool = True) -> dg.MaterializeResult:
     """Write rows, rejections and model-call records of one stage as one version; report to Dagster."""
     run_id = context.run.run_id
     name = rt.pipeline.name
@@ -70,7 +71,8 @@ def commit_stage(rt: Runtime, context: dg.AssetExecutionContext, *, stage: str, 
     if calls:
         metadata["model_usage"] = dg.MetadataValue.json(rt.ledger.summary(stage))
     checks = [
-        dg.AssetCheckResult(check_name="non_empty", passed=result.accepted > 0, severity=dg.AssetCheckSeverity.ERROR,
+        dg.AssetCheckResult(check_name="non_empty", passed=result.accepted > 0,
+                            severity=dg.AssetCheckSeverity.ERROR if empty_blocks else dg.AssetCheckSeverity.WARN,
                             metadata={"accepted": result.accepted}),
         dg.AssetCheckResult(check_name="accounted", passed=result.accounted, severity=dg.AssetCheckSeverity.ERROR,
                             metadata={"inputs": result.inputs, "accepted": result.accepted, "rejected": len(result.rejections)}),

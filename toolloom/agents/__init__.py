@@ -11,6 +11,7 @@ from .base import AssistantAgent, AssistantTurn, ChainStep, Task, UserAgent
 from ..executor import SchemaSimulator
 from .llm import ModelAssistant, ModelEscalator, ModelSimulator, ModelUser
 from .offline import RetrievalAssistant, TemplateEscalator, TemplateUser
+from .refinement import FactAnalyzer, ModelAnalyzer, ModelExplorer, ModelRewriter, ProbeExplorer, TemplateRewriter
 
 # (provider, role) -> factory(ctx) ; ctx offers .client_for(role) and .prompts_root
 _FACTORIES: dict[tuple[str, str], Callable] = {}
@@ -39,5 +40,11 @@ register("offline", "frontier", lambda ctx: RetrievalAssistant())
 register("openai", "frontier", lambda ctx: ModelAssistant(ctx.client_for("frontier"), stage="escalate", role="frontier"))
 register("offline", "escalator", lambda ctx: TemplateEscalator())
 register("openai", "escalator", lambda ctx: ModelEscalator(ctx.client_for("escalator"), ctx.prompts_root))
+register("offline", "explorer", lambda ctx: ProbeExplorer())
+register("openai", "explorer", lambda ctx: ModelExplorer(ctx.client_for("explorer"), ctx.prompts_root, "explorer"))
+register("offline", "analyzer", lambda ctx: FactAnalyzer())
+register("openai", "analyzer", lambda ctx: ModelAnalyzer(ctx.client_for("analyzer"), ctx.prompts_root, "analyzer"))
+register("offline", "rewriter", lambda ctx: TemplateRewriter(ctx.prompts_root))
+register("openai", "rewriter", lambda ctx: ModelRewriter(ctx.client_for("rewriter"), ctx.prompts_root, "rewriter"))
 
 __all__ = ["AssistantAgent", "AssistantTurn", "ChainStep", "Task", "UserAgent", "build", "register"]

@@ -121,11 +121,14 @@ def fill_arguments(text: str, schema: dict, context: list | None = None) -> dict
     args: dict = {}
     for name, prop in (schema.get("properties") or {}).items():
         typ, value = prop.get("type"), None
-        ref = next((r for r in refs if name == r[0] or name.endswith("_" + r[0])), None)
+        # 'the city id from step 1' fills city_id or from_city_id; 'the city the city id ...' fills city_id
+        ref = next((r for r in refs if name == r[0] or name.endswith("_" + r[0])), None) or \
+            next((r for r in refs if r[0].endswith("_" + name)), None)
         if ref is not None:
             refs.remove(ref)
             step = int(ref[1]) - 1
-            value = _from_result(context[step], ref[0]) if context and 0 <= step < len(context) else None
+            key = ref[0] if len(ref[0]) <= len(name) else name
+            value = _from_result(context[step], key) if context and 0 <= step < len(context) else None
         elif "enum" in prop:
             value = _take(cand["words"], lambda w: w in {str(e).lower() for e in prop["enum"]})
             value = next((e for e in prop["enum"] if str(e).lower() == value), None) if value is not None else None

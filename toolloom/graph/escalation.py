@@ -150,7 +150,7 @@ class ChainEscalator:
             rng.shuffle(edges)
             fallback = None
             for edge in edges:
-                for args in rng.sample(self.examples[edge["src_tool"]], k=min(6, len(self.examples[edge["src_tool"]]))):
+                for args in rng.sample(self.examples[edge["src_tool"]], k=min(12, len(self.examples[edge["src_tool"]]))):
                     source = {"tool_id": self.ids[edge["src_tool"]], "name": edge["src_tool"], "arguments": dict(args), "bindings": {}}
                     new = [source] + _shift(_plain(steps), 1)
                     new[i + 1]["bindings"][param] = {"step": 0, "path": edge["src_slot"]}

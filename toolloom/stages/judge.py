@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from ..llm import BudgetExhausted, ModelCallError, ModelClient, run_async
+from ..llm.structured import UnusableAnswer, chat_json
 from ..prompts import render
 from .samples import MULTI_ANSWER_SHAPES, _leaves
 
@@ -29,6 +30,10 @@ class ReferenceJudge:
         return "pass", "the answer states values of the executed reference answer"
 
 
+VERDICT_SCHEMA = {"type": "object", "properties": {"verdict": {"enum": ["pass", "fail"]}, "reason": {"type": "string"}},
+                  "required": ["verdict", "reason"], "additionalProperties": False}
+
+
 class ModelJudge:
     def __init__(self, client: ModelClient, prompts_root: Path):
         self.client, self.prompts_root = client, prompts_root
@@ -38,15 +43,12 @@ class ModelJudge:
         prompt = render("filter/judge.j2", self.prompts_root, tools=[t["function"]["name"] for t in json.loads(traj["tools_offered"])],
                         messages=[m for m in traj["messages"] if m["role"] != "system"])
         try:
-            c = await self.client.chat([{"role": "user", "content": prompt}], stage="filter", role="judge",
-                                       response_format={"type": "json_object"})
-            verdict = json.loads((c.message.get("content") or "").strip().strip("`").removeprefix("json").strip())
-            if verdict.get("verdict") not in ("pass", "fail"):
-                raise ValueError(f"verdict {verdict.get('verdict')!r}")
+            verdict = await chat_json(self.client, [{"role": "user", "content": prompt}], VERDICT_SCHEMA, name="verdict",
+                                      stage="filter", role="judge", prompts_root=self.prompts_root)
+        except UnusableAnswer as e:
+            return "error", f"unusable verdict ({e})"[:300]
         except (ModelCallError, BudgetExhausted) as e:
             return "error", f"judge unavailable: {e}"[:300]
-        except (json.JSONDecodeError, ValueError, AttributeError) as e:
-            return "error", f"unusable verdict ({e})"[:300]
         return verdict["verdict"], str(verdict.get("reason") or "")[:500]
 
 

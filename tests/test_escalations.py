@@ -1,0 +1,211 @@
+"""Progressive difficulty: the structural operators, the verifier, and escalation against a scripted frontier."""
+import json
+import random
+
+import pyarrow as pa
+import pytest
+
+from toolloom.agents.llm import ModelAssistant, ModelEscalator, ModelVerifier
+from toolloom.agents.offline import TemplateEscalator
+from toolloom.executor import ToolExecutor
+from toolloom.graph.escalation import (ChainEscalator, StructuralVerifier, alternative_answers, reference_answer,
+                                       shape_of)
+from toolloom.llm import ModelClient, RequestCache, RunBudget, UsageLedger, run_async
+from toolloom.llm.fake_server import FakeModel, FakeServer, competent
+from toolloom.sandbox import Sandbox
+from toolloom.spec import EscalateStage, ModelSpec
+from toolloom.stages.escalations import _operator_order, escalate
+from toolloom.stages.tasks import TASKS_SCHEMA
+
+from .conftest import PROJECT
+from .test_stages import _tools
+
+PROMPTS = PROJECT / "prompts"
+
+
+def _edge(src, src_slot, dst, dst_slot):
+    return {"src_tool": src, "src_slot": src_slot, "dst_tool": dst, "dst_slot": dst_slot}
+
+
+# a hand-made path through the demo collection: capital -> city -> country -> exchange rate
+EDGES = [_edge("get_capital_city", "city_id", "get_city", "city_id"),
+         _edge("get_city", "country_code", "get_country", "country_code"),
+         _edge("get_country", "code", "get_vat_rate", "country_code"),  # echoes its input: never a hop
+         _edge("get_country", "currency", "get_exchange_rate", "from_currency"),
+         _edge("list_cities", "cities|city_id", "get_city", "city_id"),
+         _edge("time_difference", "from_city_id", "city_distance", "from_city_id")]
+
+
+@pytest.fixture(scope="module")
+def demo():
+    tools = _tools()
+    rows = [{**t, "examples": json.loads(t["meta"] or "{}").get("examples") or []} for t in tools.to_pylist()]
+    executor = ToolExecutor(Sandbox(PROJECT / "sandbox"), rows)
+    return tools, ChainEscalator(rows, EDGES, executor), executor
+
+
+def _step(chains, name, **arguments):
+    return {"tool_id": chains.ids[name], "name": name, "arguments": arguments, "bindings": {}}
+
+
+def _run(chains, steps):
+    done, error = run_async(chains.execute(steps))
+    assert done, error
+    return done
+
+
+def test_add_hop_appends_a_call_fed_by_the_last_result(demo):
+    _, chains, _ = demo
+    seed = _run(chains, [_step(chains, "get_capital_city", country_code="FR")])
+    harder = run_async(chains.add_hop(seed, random.Random(0)))
+    assert [s["name"] for s in harder] == ["get_capital_city", "get_city"]
+    assert harder[1]["bindings"] == {"city_id": {"step": 0, "path": "city_id"}} and harder[1]["arguments"]["city_id"] == "paris"
+    assert reference_answer(harder) == harder[1]["result"] and harder[1]["result"]["name"] == "Paris"
+    assert shape_of(harder) == "multi_hop"
+
+
+def test_an_echoed_argument_is_not_a_hop(demo):
+    _, chains, _ = demo
+    seed = _run(chains, [_step(chains, "time_difference", from_city_id="paris", to_city_id="tokyo", day="2026-01-15")])
+    assert seed[0]["result"]["from_city_id"] == "paris"  # the edge's value is only the call's own argument
+    assert run_async(chains.add_hop(seed, random.Random(0))) is None
+
+
+def test_replace_value_turns_a_stated_value_into_a_lookup_that_gives_it(demo):
+    _, chains, _ = demo
+    seed = _run(chains, [_step(chains, "get_city", city_id="berlin")])
+    harder = run_async(chains.replace_value(seed, random.Random(0)))
+    assert [s["name"] for s in harder] == ["get_capital_city", "get_city"]
+    assert harder[1]["bindings"] == {"city_id": {"step": 0, "path": "city_id"}}
+    # of the capital lookup's documented examples, the one that gives berlin is chosen: the answer stays
+    assert harder[0]["arguments"] == {"country_code": "DE"} and reference_answer(harder) == seed[0]["result"]
+    other = run_async(chains.replace_value(_run(chains, [_step(chains, "get_city", city_id="paris")]), random.Random(0)))
+    assert other[1]["arguments"]["city_id"] != "paris"  # no example gives paris: another capital, a new answer
+
+
+def test_add_constraint_sets_an_optional_parameter_that_changes_the_result(demo):
+    _, chains, _ = demo
+    seed = _run(chains, [_step(chains, "list_countries_by_region", region="Europe")])
+    harder = run_async(chains.add_constraint(seed, random.Random(0)))
+    assert harder[0]["arguments"]["min_population"] in (50000000, 100000000)
+    assert 0 < len(harder[0]["result"]["countries"]) < len(seed[0]["result"]["countries"])
+    # no optional parameter left: the operator does not apply
+    assert run_async(chains.add_constraint(_run(chains, [_step(chains, "get_city", city_id="paris")]), random.Random(0))) is None
+
+
+def test_merge_asks_for_both_answers(demo):
+    _, chains, _ = demo
+    a = _run(chains, [_step(chains, "get_capital_city", country_code="FR"), {**_step(chains, "get_city", city_id="x"),
+                                                                               "bindings": {"city_id": {"step": 0, "path": "city_id"}}}])
+    b = [_step(chains, "get_vat_rate", country_code="DE")]
+    merged = run_async(chains.merge(a, b))
+    assert shape_of(merged) == "merged" and len(merged) == 3
+    assert reference_answer(merged) == [merged[1]["result"], merged[2]["result"]]
+
+
+def test_a_value_picked_from_a_list_of_several_has_alternative_answers(demo):
+    _, chains, _ = demo
+    chain = _run(chains, [_step(chains, "list_cities", country_code="US"),
+                          {**_step(chains, "get_city", city_id="x"), "bindings": {"city_id": {"step": 0, "path": "cities|city_id"}}}])
+    assert "candidates for city_id" in alternative_answers(chain)
+    verdict = run_async(StructuralVerifier(chains).verify("q", chain, reference_answer(chain)))
+    assert verdict.startswith("alternative_answer:")
+    single = _run(chains, [_step(chains, "get_capital_city", country_code="FR")])
+    assert run_async(StructuralVerifier(chains).verify("q", single, reference_answer(single))) is None
+
+
+def test_operator_weights_order_and_exclude():
+    orders = [_operator_order({"add_hop": 10.0, "merge": 1.0, "add_constraint": 0.0}, random.Random(i)) for i in range(200)]
+    assert all(set(o) == {"add_hop", "merge"} for o in orders)
+    assert sum(o[0] == "add_hop" for o in orders) > 150
+
+
+def _seed_tasks(chains):
+    steps = [_step(chains, "get_capital_city", country_code=c) for c in ("FR", "DE", "JP")]
+    return pa.Table.from_pylist([{"task_id": f"t_{i}", "shape": "single", "chain": json.dumps([s]), "reference_answer": "{}", "seed": i}
+                                 for i, s in enumerate(steps)], schema=TASKS_SCHEMA)
+
+
+class RecordingEscalator(TemplateEscalator):
+    """The offline escalator, remembering each request's chain so a scripted frontier can know it."""
+
+    def __init__(self):
+        self.chains = {}
+
+    async def phrase(self, task, operator, previous):
+        question = await super().phrase(task, operator, previous)
+        self.chains[question] = task.chain
+        return question
+
+
+def _right_up_to(max_hops: int, escalator: RecordingEscalator):
+    """A frontier model that makes exactly the right calls while a request has at most `max_hops`
+    hops, and gives up beyond."""
+
+    def respond(request):
+        messages = request["messages"]
+        if not request.get("tools"):
+            return competent(request)
+        chain = escalator.chains[next(m["content"] for m in messages if m["role"] == "user")]
+        if len(chain) - 1 > max_hops:
+            return {"content": "I cannot work that out."}
+        results = [m["content"] for m in messages if m["role"] == "tool"]
+        if len(results) < len(chain):
+            step = chain[len(results)]
+            return {"tool_calls": [{"name": step.name, "arguments": step.arguments}]}
+        return {"content": "Here is what I found: " + " | ".join(results)}
+
+    return respond
+
+
+@pytest.mark.parametrize("max_hops", [1, 2])
+def test_escalation_stops_exactly_one_level_past_what_the_frontier_can_do(demo, tmp_path, max_hops):
+    tools, chains, executor = demo
+    escalator = RecordingEscalator()
+    model = FakeModel(default=_right_up_to(max_hops, escalator))
+    with FakeServer(model) as server:
+        spec = ModelSpec(provider="openai", model="frontier", base_url=server.base_url, timeout_s=5)
+        client = ModelClient(spec, cache=RequestCache(tmp_path / "cache.sqlite"), ledger=UsageLedger(), budget=RunBudget(None),
+                             backoff_s=0.01)
+        result = escalate(_seed_tasks(chains), tools, EDGES, frontier=ModelAssistant(client, stage="escalate", role="frontier"),
+                          escalator=escalator, verifier_for=lambda c: ModelVerifier(client, PROMPTS, StructuralVerifier(c)),
+                          executor=executor, params=EscalateStage(max_level=5, operators={"add_hop": 1.0}),
+                          system_prompt="You use tools.", prompt_hash="h")
+    assert result.accounted and result.inputs == 3 and result.accepted == 3
+    rows = result.table.to_pylist()
+    for seed in ("t_0", "t_1", "t_2"):
+        levels = sorted((r for r in rows if r["seed_id"] == seed), key=lambda r: r["level"])
+        assert [r["outcome"] for r in levels] == ["solved"] * (max_hops + 1) + ["failed"]
+        kept = levels[-1]
+        assert kept["kept"] and kept["level"] == max_hops + 1 and kept["stop_reason"] == "frontier_failed"
+        assert len(json.loads(kept["chain"])) == max_hops + 2 and kept["parent_id"] == levels[-2]["task_id"]
+        assert json.loads(kept["attempts"])[0]["reason"] == "no_tool_call"
+    prompts = [m["messages"][-1]["content"] for m in model.history if not m.get("tools")]
+    assert sum("alternative_answer" in p for p in prompts) == 3 * (max_hops + 2)  # the model verified every level
+    assert all(m.get("response_format", {}).get("type") == "json_schema" for m in model.history if not m.get("tools"))
+
+
+def test_a_verifier_that_finds_a_second_answer_drops_the_level(demo, tmp_path):
+    tools, chains, executor = demo
+
+    def respond(request):
+        prompt = request["messages"][-1]["content"] or ""
+        if '"alternative_answer"' in prompt and "Then, " in prompt:
+            return {"content": json.dumps({"factual": True, "alternative_answer": "Lyon", "reason": "either city fits"})}
+        return competent(request)
+
+    model = FakeModel(default=respond)
+    with FakeServer(model) as server:
+        spec = ModelSpec(provider="openai", model="frontier", base_url=server.base_url, timeout_s=5)
+        client = ModelClient(spec, cache=RequestCache(tmp_path / "c.sqlite"), ledger=UsageLedger(), budget=RunBudget(None), backoff_s=0.01)
+        result = escalate(_seed_tasks(chains).slice(0, 1), tools, EDGES, frontier=ModelAssistant(client, stage="escalate", role="frontier"),
+                          escalator=ModelEscalator(client, PROMPTS), verifier_for=lambda c: ModelVerifier(client, PROMPTS, StructuralVerifier(c)),
+                          executor=executor, params=EscalateStage(max_level=3, operators={"add_hop": 1.0}),
+                          system_prompt="You use tools.", prompt_hash="h")
+    assert result.accounted and result.accepted == 0
+    rows = result.table.to_pylist()
+    assert [r["outcome"] for r in rows] == ["solved", "dropped"]
+    assert rows[1]["reason"].startswith("alternative_answer: Lyon") and rows[1]["stop_reason"] == "no_verified_escalation"
+    assert [(r.checker, r.reason) for r in result.rejections] == [("escalation", "no_verified_escalation")]
+    rewords = [m for m in model.history if "<request>" in (m["messages"][-1]["content"] or "")]
+    assert len(rewords) == 2 and rewords[0]["response_format"]["json_schema"]["name"] == "question"
