@@ -1,5 +1,7 @@
 from pathlib import Path
 
+import os
+
 import pytest
 
 from toolloom.spec import load_pipeline
@@ -14,3 +16,17 @@ def demo_pipeline(tmp_path):
     p = load_pipeline(PROJECT / "pipelines" / "demo.yaml")
     stages = p.stages.model_copy(update={"export": p.stages.export.model_copy(update={"root": str(tmp_path / "exports")})})
     return p.model_copy(update={"stages": stages})
+
+
+@pytest.fixture(autouse=True, scope="session")
+def shared_embeddings_cache(tmp_path_factory):
+    """Embeddings are keyed by model and text, so every test's pipeline may share one cache (as users'
+    projects may): the CPU embedder then embeds each text once per session, not once per test."""
+    path = tmp_path_factory.mktemp("embeddings") / "embeddings.sqlite"
+    old = os.environ.get("TOOLLOOM_EMBEDDINGS_CACHE")
+    os.environ["TOOLLOOM_EMBEDDINGS_CACHE"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("TOOLLOOM_EMBEDDINGS_CACHE", None)
+    else:
+        os.environ["TOOLLOOM_EMBEDDINGS_CACHE"] = old

@@ -50,6 +50,11 @@ class FakeModel:
         return (self.default or competent)(request)
 
 
+EXPLORATIONS = ("What does the tool return for a typical request?", "Which values are refused, and with which error message?",
+                "What happens when a required parameter is missing?", "How do the optional parameters change the result?",
+                "Does the answer change for a very different input?")
+
+
 def competent(request: dict) -> dict:
     """Plays a capable model for toolloom's own prompts."""
     from ..agents.offline import RetrievalAssistant
@@ -62,6 +67,15 @@ def competent(request: dict) -> dict:
             return {"content": json.dumps({"question": draft})}
         if '"alternative_answer"' in prompt:  # the escalation verifier: the reference stands
             return {"content": json.dumps({"factual": True, "alternative_answer": None, "reason": "scripted verifier"})}
+        if "<args>" in prompt and '"arguments"' in prompt:  # the DRAFT explorer: a different angle each time
+            n = prompt.count("\n- ")
+            args = json.loads(prompt.split("<args>", 1)[1].split("</args>", 1)[0])
+            return {"content": json.dumps({"query": EXPLORATIONS[n % len(EXPLORATIONS)], "arguments": args})}
+        if '"findings"' in prompt:  # the DRAFT analyzer
+            return {"content": json.dumps({"findings": ["the documentation matches the responses seen"], "suggestion": "try an unknown value"})}
+        if "<documentation>" in prompt and '"description"' in prompt:  # the DRAFT rewriter: keeps the documentation
+            doc = prompt.split("<documentation>", 1)[1].split("</documentation>", 1)[0].strip()
+            return {"content": json.dumps({"description": doc or "Undocumented tool.", "suggestion": ""})}
         if "<example>" in prompt:  # user-agent and dialogue prompts carry a plain example
             return {"content": prompt.split("<example>", 1)[1].split("</example>", 1)[0].strip()}
         if '"verdict"' in prompt:  # the semantic judge: passes an example that called tools and answered

@@ -110,7 +110,8 @@ def refine_docs(tools: pa.Table, *, explorer, analyzer, rewriter, executor: Tool
                         break
                     if exploration is None:
                         stop = "explorer_exhausted"
-                        detail = f"no query below cosine {params.diversity_threshold} to the earlier ones after {len(rejected)} tries"
+                        detail = (f"no query below cosine {params.diversity_threshold} to the earlier ones after {len(rejected)} "
+                                  f"tries: {rejected}" if rejected else "the explorer had nothing left to try")
                         break
                     obs = await executor.episode().call(tool["name"], exploration["arguments"], validate=False)
                     history.append({**exploration, "ok": obs.ok, "response": obs.content if obs.ok else None, "error": obs.error or ""})
@@ -129,6 +130,8 @@ def refine_docs(tools: pa.Table, *, explorer, analyzer, rewriter, executor: Tool
             except ModelCallError as e:
                 stop, detail = "model_error", str(e)
         rows[-1]["stop_reason"] = stop
+        if detail:
+            rows[-1]["evidence"] = json.dumps({**json.loads(rows[-1]["evidence"]), "stop_detail": detail}, ensure_ascii=False, default=str)
         rows[-1]["final"] = stop in FINISHED
         done += 1
         progress(done, len(rows_in))
