@@ -4,11 +4,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
 
 from .spec import ModelSpec, PipelineFileError, load_pipeline, load_pipelines
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _project(args) -> Path:
@@ -54,7 +59,7 @@ def cmd_run(args) -> int:
     import dagster as dg
 
     from . import progress
-    from .dagster_defs import ToolloomResource, daily_partitions, pipeline_assets
+    from .dagster_defs import ToolloomResource, close_runtimes, daily_partitions, pipeline_assets
     from .llm.fake_server import FakeServer, Faults
 
     root = _project(args)
@@ -79,6 +84,7 @@ def cmd_run(args) -> int:
             return 2
     bar = _ProgressBar()
     progress.add_listener(bar)
+    signal.signal(signal.SIGTERM, _interrupt)  # a cancelled run unwinds: model servers and workers are stopped
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     started = time.monotonic()
     try:
@@ -89,6 +95,7 @@ def cmd_run(args) -> int:
             run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}})
     finally:
         progress.remove_listener(bar)
+        close_runtimes()
         if server:
             server.stop()
     print(f"\npipeline {pipeline.name}: {'succeeded' if result.success else 'FAILED'} in {time.monotonic() - started:.1f}s")

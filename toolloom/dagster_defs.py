@@ -45,7 +45,18 @@ class ToolloomResource(dg.ConfigurableResource):
         return _RUNTIMES[key]
 
 
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        """The run ended (succeeded, failed or was cancelled): stop its model servers and sandbox workers."""
+        close_runtimes()
+
+
 _RUNTIMES: dict[tuple[str, str], Runtime] = {}
+
+
+def close_runtimes() -> None:
+    for rt in _RUNTIMES.values():
+        rt.close()
+    _RUNTIMES.clear()
 
 
 def new_version(context: dg.AssetExecutionContext) -> str:

@@ -32,6 +32,7 @@ class Runtime:
         self._cache: RequestCache | None = None
         self._clients: dict[str, ModelClient] = {}
         self._embedder = None
+        self._servers = None
 
     @property
     def cache(self) -> RequestCache:
@@ -44,8 +45,21 @@ class Runtime:
         spec = self.pipeline.model_for(role).resolved()
         key = json.dumps(spec.model_dump(), sort_keys=True)
         if key not in self._clients:
-            self._clients[key] = ModelClient(spec, cache=self.cache, ledger=self.ledger, budget=self.budget, backoff_s=self.backoff_s)
+            server = None
+            if spec.provider == "vllm":  # toolloom serves it: started now, stopped with the run
+                server = self.servers.server_for(spec)
+                spec = spec.model_copy(update={"base_url": server.base_url})
+            self._clients[key] = ModelClient(spec, cache=self.cache, ledger=self.ledger, budget=self.budget, backoff_s=self.backoff_s,
+                                             supervisor=server)
         return self._clients[key]
+
+    @property
+    def servers(self):
+        if self._servers is None:
+            from .llm.vllm_server import ServerPool
+
+            self._servers = ServerPool(self.home / "logs")
+        return self._servers
 
     def agent(self, role: str):
         return agents.build(self.pipeline.model_for(role).provider, role, self)
@@ -64,7 +78,10 @@ class Runtime:
         return self._embedder
 
     def close(self) -> None:
-        """Stop sandbox workers and close the cache; the next run starts fresh ones."""
+        """Stop model servers and sandbox workers, close the caches; the next run starts fresh ones."""
+        if self._servers is not None:
+            self._servers.close()
+            self._servers = None
         self.sandbox.close()
         if self._cache is not None:
             self._cache.close()

@@ -21,6 +21,12 @@ def register(provider: str, role: str, factory: Callable) -> None:
     _FACTORIES[(provider, role)] = factory
 
 
+def _model_backed(role: str, factory: Callable) -> None:
+    """Model-backed agents serve every model provider: an endpoint (openai) or a managed server (vllm)."""
+    for provider in ("openai", "vllm"):
+        register(provider, role, factory)
+
+
 def build(provider: str, role: str, ctx):
     try:
         factory = _FACTORIES[(provider, role)]
@@ -32,19 +38,19 @@ def build(provider: str, role: str, ctx):
 
 register("offline", "user", lambda ctx: TemplateUser())
 register("offline", "assistant", lambda ctx: RetrievalAssistant())
-register("openai", "user", lambda ctx: ModelUser(ctx.client_for("user"), ctx.prompts_root))
-register("openai", "assistant", lambda ctx: ModelAssistant(ctx.client_for("assistant")))
+_model_backed("user", lambda ctx: ModelUser(ctx.client_for("user"), ctx.prompts_root))
+_model_backed("assistant", lambda ctx: ModelAssistant(ctx.client_for("assistant")))
 register("offline", "executor", lambda ctx: SchemaSimulator())
-register("openai", "executor", lambda ctx: ModelSimulator(ctx.client_for("executor"), ctx.prompts_root))
+_model_backed("executor", lambda ctx: ModelSimulator(ctx.client_for("executor"), ctx.prompts_root))
 register("offline", "frontier", lambda ctx: RetrievalAssistant())
-register("openai", "frontier", lambda ctx: ModelAssistant(ctx.client_for("frontier"), stage="escalate", role="frontier"))
+_model_backed("frontier", lambda ctx: ModelAssistant(ctx.client_for("frontier"), stage="escalate", role="frontier"))
 register("offline", "escalator", lambda ctx: TemplateEscalator())
-register("openai", "escalator", lambda ctx: ModelEscalator(ctx.client_for("escalator"), ctx.prompts_root))
+_model_backed("escalator", lambda ctx: ModelEscalator(ctx.client_for("escalator"), ctx.prompts_root))
 register("offline", "explorer", lambda ctx: ProbeExplorer())
-register("openai", "explorer", lambda ctx: ModelExplorer(ctx.client_for("explorer"), ctx.prompts_root, "explorer"))
+_model_backed("explorer", lambda ctx: ModelExplorer(ctx.client_for("explorer"), ctx.prompts_root, "explorer"))
 register("offline", "analyzer", lambda ctx: FactAnalyzer())
-register("openai", "analyzer", lambda ctx: ModelAnalyzer(ctx.client_for("analyzer"), ctx.prompts_root, "analyzer"))
+_model_backed("analyzer", lambda ctx: ModelAnalyzer(ctx.client_for("analyzer"), ctx.prompts_root, "analyzer"))
 register("offline", "rewriter", lambda ctx: TemplateRewriter(ctx.prompts_root))
-register("openai", "rewriter", lambda ctx: ModelRewriter(ctx.client_for("rewriter"), ctx.prompts_root, "rewriter"))
+_model_backed("rewriter", lambda ctx: ModelRewriter(ctx.client_for("rewriter"), ctx.prompts_root, "rewriter"))
 
 __all__ = ["AssistantAgent", "AssistantTurn", "ChainStep", "Task", "UserAgent", "build", "register"]

@@ -37,6 +37,10 @@ class BudgetExhausted(Exception):
     """The run's token budget is spent; callers record the remaining work as not done."""
 
 
+class ServerError(RuntimeError):
+    """A server toolloom manages could not be (re)started; vllm_server.ServerStartError is one."""
+
+
 class MalformedResponse(Exception):
     """The endpoint answered 200 with a body that is not a usable completion."""
 
@@ -117,8 +121,11 @@ class ModelClient:
     """Client for one model endpoint; shared by the roles that name the same ModelSpec."""
 
     def __init__(self, spec: ModelSpec, *, cache: RequestCache, ledger: UsageLedger, budget: RunBudget,
-                 backoff_s: float = 1.0):
+                 backoff_s: float = 1.0, supervisor=None):
+        """`supervisor`: the managed server behind the endpoint (vllm_server.VLLMServer), asked to
+        recover after a connection failure before the request is retried."""
         self.spec = spec.resolved()
+        self.supervisor = supervisor
         self.cache, self.ledger, self.budget = cache, ledger, budget
         self.backoff_s = backoff_s
         self._per_loop: dict[int, tuple[openai.AsyncOpenAI, AdaptiveLimiter]] = {}
@@ -180,6 +187,10 @@ class ModelClient:
             reason = self._scrub(f"{type(exc).__name__}: {exc}")[:500]
             self._record_error(stage, role, key, started, attempts, reason)
             raise ModelCallError(f"gave up after {attempts} attempts: {reason}") from None
+        except ServerError as exc:  # the managed server could not be brought back
+            reason = self._scrub(str(exc))[:500]
+            self._record_error(stage, role, key, started, attempts, reason)
+            raise ModelCallError(reason) from None
         except openai.APIError as exc:  # not retryable: 400, 401, 404, ...
             reason = self._scrub(f"{type(exc).__name__}: {exc}")[:500]
             self._record_error(stage, role, key, started, attempts, reason)
@@ -200,6 +211,10 @@ class ModelClient:
                 text = response.text
             except openai.RateLimitError as e:
                 limiter.on_rate_limited(_retry_after(e) or self.backoff_s)
+                raise
+            except (openai.APIConnectionError, openai.APITimeoutError):
+                if self.supervisor is not None:  # a managed server that died is restarted before the retry
+                    await self.supervisor.recover()
                 raise
         try:
             raw = json.loads(text)
