@@ -47,7 +47,7 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
 
 
 def card(pipeline: str, version: str, counts: dict, rows: list[dict], provenance: dict, rejections: list[dict],
-         images: list[tuple[str, str]], configs: list[str]) -> str:
+         images: list[tuple[str, str]], configs: list[str], refined_docs: bool = False) -> str:
     load = [f'ds = load_dataset("exports/{pipeline}/{version}")          # OpenAI chat messages + tools']
     load += [f'{c} = load_dataset("exports/{pipeline}/{version}", "{c}")' for c in configs if c != "default"]
     lines = [f"# {pipeline} — version {version}", "", "Synthetic tool-use (function-calling) conversations made by toolloom.", "",
@@ -56,6 +56,14 @@ def card(pipeline: str, version: str, counts: dict, rows: list[dict], provenance
     shape_kind = Counter((r["shape"], r["kind"]) for r in rows)
     lines += ["", "### Shapes", ""] + _table(["shape", "kind", "examples"], [[s, k, n] for (s, k), n in sorted(shape_kind.items())])
     lines += ["", "### Difficulty", ""] + _table(["level", "examples"], sorted(Counter(r["level"] for r in rows).items()))
+    if any(r["level"] for r in rows):
+        lines += ["", "A level above 0 is a task escalated step by step until the frontier agent failed it, after it had solved "
+                  "the level below (`escalations` table). No agent solved it, so its trajectory is the executed reference "
+                  "chain replayed, with the generating assistant's final answer."]
+    if refined_docs:
+        lines += ["", "### Tool documentation", "", "Tool descriptions were refined by exploration (DRAFT): the `tools` config and every "
+                  "example's tool list carry the refined text; `original_description` in `tools` keeps the source's "
+                  "(`doc_revisions` table has every revision and its evidence)."]
     lines += ["", "## What was left out", "",
               f"{len(rejections)} items were rejected on the way; every one is kept with its reason in the `rejections` table "
               f"(`toolloom query \"SELECT * FROM {pipeline}.rejections WHERE version = '{version}'\"`).", ""]

@@ -114,7 +114,8 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
         configs += [{"config_name": c, "description": tag, "data_files": files} for c, files in data_files.items() if c != "default"]
         configs.append({"config_name": "tools", "description": tag, "data_files": [{"split": "train", "path": "tools/train-*.parquet"}]})
         images = plots(staging, rows)
-        text = card(pipeline, version, counts, rows, provenance, rejections or [], images, [c["config_name"] for c in configs])
+        text = card(pipeline, version, counts, rows, provenance, rejections or [], images, [c["config_name"] for c in configs],
+                    refined_docs=bool(refined_docs))
         (staging / "README.md").write_text(_front_matter(configs) + text, encoding="utf-8")
         files = sorted(p for p in staging.rglob("*") if p.is_file())
         manifest = {"pipeline": pipeline, "version": version, "created": datetime.now(timezone.utc).isoformat(),

@@ -14,6 +14,7 @@ from .stages import StageResult
 REJECTIONS_SCHEMA = pa.schema([("stage", pa.string()), ("item_id", pa.string()), ("checker", pa.string()),
                                ("reason", pa.string()), ("detail", pa.string())])
 CHECKS = ("non_empty", "accounted")
+MARKDOWN = {"before_after"}  # stage metadata shown as markdown in the UI
 
 
 def check_specs(key: dg.AssetKey, empty_blocks: bool = True) -> list[dg.AssetCheckSpec]:
@@ -66,7 +67,8 @@ def commit_stage(rt: Runtime, context: dg.AssetExecutionContext, *, stage: str, 
         "acceptance_rate": round(result.accepted / result.inputs, 4) if result.inputs else 0.0,
         "rejections_by_reason": dg.MetadataValue.json(dict(reasons)),
         "preview": dg.MetadataValue.md(markdown_preview(result.table, preview)),
-        **{k: (dg.MetadataValue.json(v) if isinstance(v, (dict, list)) else v) for k, v in result.metadata.items()},
+        **{k: (dg.MetadataValue.json(v) if isinstance(v, (dict, list)) else dg.MetadataValue.md(v) if k in MARKDOWN else v)
+           for k, v in result.metadata.items()},
     }
     if calls:
         metadata["model_usage"] = dg.MetadataValue.json(rt.ledger.summary(stage))
