@@ -119,7 +119,7 @@ def main() -> None:
     server, url = start_server(args.latency)
     try:
         print(f"fake endpoint latency {args.latency}s per request, {os.cpu_count()} cores")
-        for in_flight in [int(x) for x in args.in_flight.split(",")]:
+        for in_flight in [int(x) for x in args.in_flight.split(",") if x]:  # --in-flight "": the 429 case only
             p = pipeline_run(url, in_flight, in_flight * args.episodes_per_slot, args.latency)
             b = baseline_run(url, in_flight, p["requests"], args.latency)
             print(f"in flight {in_flight:>3}: pipeline {p['rps']:7.1f} req/s = {p['rps'] / p['limit']:.0%} of limit {p['limit']:.0f} "

@@ -181,6 +181,10 @@ def test_structured_output_asks_the_endpoint_and_validates_in_every_mode(tmp_pat
     assert (fmt or {}).get("type") == sent
     if sent == "json_schema":
         assert fmt["json_schema"] == {"name": "question", "schema": SCHEMA, "strict": True}
+        from toolloom.llm.structured import response_format
+        open_object = {"type": "object", "properties": {"arguments": {"type": "object"}}, "required": ["arguments"],
+                       "additionalProperties": False}
+        assert response_format("json_schema", "x", open_object)["json_schema"]["strict"] is False  # OpenAI strict would refuse it
 
 
 def test_structured_output_repairs_once_then_rejects_with_the_reason(tmp_path):

@@ -20,9 +20,25 @@ class UnusableAnswer(ModelCallError):
     """The model's JSON was still unusable after one repair round; the message says why."""
 
 
+def strict_compatible(schema) -> bool:
+    """OpenAI's strict mode takes only closed objects whose properties are all required."""
+    if isinstance(schema, dict):
+        if schema.get("type") == "object" or "properties" in schema:
+            props = schema.get("properties") or {}
+            if schema.get("additionalProperties") is not False or set(schema.get("required") or []) != set(props):
+                return False
+        children = list((schema.get("properties") or {}).values()) + list(schema.get("anyOf") or [])
+        children += [schema["items"]] if isinstance(schema.get("items"), dict) else []
+        return all(strict_compatible(c) for c in children)
+    if isinstance(schema, list):
+        return all(strict_compatible(v) for v in schema)
+    return True
+
+
 def response_format(mode: str, name: str, schema: dict) -> dict | None:
     if mode == "json_schema":
-        return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}}
+        # strict where the schema allows it; vLLM constrains decoding by the schema either way
+        return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": strict_compatible(schema)}}
     if mode == "json_object":
         return {"type": "json_object"}
     return None
