@@ -169,4 +169,9 @@ def test_the_export_ships_refined_documentation_and_a_later_run_starts_from_it(t
     v1, v2 = [v["version"] for v in store.versions("demo")]
     start = [r for r in store.read("demo", "doc_revisions", v2).to_pylist() if r["round"] == 0 and r["name"] == "get_vat_rate"][0]
     assert json.loads(start["evidence"])["source"] == "earlier version"
-    assert start["text"] == [r["text"] for r in store.read("demo", "doc_revisions", v1).to_pylist() if r["final"] and r["name"] == "get_vat_rate"][0]
+    first_final = [r["text"] for r in store.read("demo", "doc_revisions", v1).to_pylist() if r["final"] and r["name"] == "get_vat_rate"][0]
+    assert start["text"] == first_final
+    # and the second run's agents were shown that documentation
+    offered = {t["function"]["description"] for traj in store.read("demo", "trajectories", v2).to_pylist()
+               for t in json.loads(traj["tools_offered"]) if t["function"]["name"] == "get_vat_rate"}
+    assert offered == {first_final}

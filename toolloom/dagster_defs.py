@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import dagster as dg
+import pyarrow as pa
 from pydantic import Field
 
 from . import progress
@@ -122,7 +123,7 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
             """Tasks escalated level by level until the frontier agent fails (progressive difficulty)."""
             rt = toolloom.runtime(context, pipeline)
             version = version_of_input(context, rt, "tasks")
-            tool_table = rt.store.read(p, "tools", version)
+            tool_table = documented_tools(rt, version)
             result = escalate(rt.store.read(p, "tasks", version), tool_table, rt.store.read(p, "api_edges", version).to_pylist(),
                               frontier=rt.agent("frontier"), escalator=rt.agent("escalator"), verifier_for=rt.verifier,
                               executor=rt.executor(tool_table.to_pylist()), params=pipeline.stages.escalate,
@@ -139,7 +140,7 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
         """Simulated episodes (ToolAlpaca): user, assistant and tool executor, in OpenAI message format."""
         rt = toolloom.runtime(context, pipeline)
         version = version_of_input(context, rt, "tasks")
-        tool_table = rt.store.read(p, "tools", version)
+        tool_table = documented_tools(rt, version)
         report = progress.reporter("simulate", context.log.info)
         result = simulate(rt.store.read(p, "tasks", version), tool_table, user=rt.agent("user"), assistant=rt.agent("assistant"),
                           executor=rt.executor(tool_table.to_pylist()), params=pipeline.stages.simulate,
@@ -212,6 +213,17 @@ def refined_docs(rt: Runtime, version: str) -> dict[str, str] | None:
     if rt.pipeline.stages.refine is None:
         return None
     return {r["name"]: r["text"] for r in rt.store.read(rt.pipeline.name, "doc_revisions", version).to_pylist() if r["final"]}
+
+
+def documented_tools(rt: Runtime, version: str):
+    """The tools agents are shown: with `refine.start_from: previous`, an earlier version's refined documentation."""
+    table = rt.store.read(rt.pipeline.name, "tools", version)
+    refine = rt.pipeline.stages.refine
+    docs = earlier_docs(rt, version) if refine is not None and refine.start_from == "previous" else {}
+    if not docs:
+        return table
+    described = [docs.get(t, d) for t, d in zip(table["tool_id"].to_pylist(), table["description"].to_pylist())]
+    return table.set_column(table.schema.get_field_index("description"), "description", pa.array(described, pa.string()))
 
 
 def earlier_docs(rt: Runtime, version: str) -> dict[str, str]:

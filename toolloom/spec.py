@@ -175,7 +175,7 @@ class RefineStage(Strict):
     stop_similarity: float = Field(0.75, gt=0, le=1, description="stop when 0.5 x (BLEU + cosine) of consecutive revisions exceeds this")
     tools: list[str] | None = Field(None, description="tool names to refine; all when unset")
     max_tools: int | None = Field(None, ge=1)
-    start_from: Literal["original", "previous"] = Field("original", description="previous: an earlier version's refined documentation")
+    start_from: Literal["original", "previous"] = Field("original", description="previous: agents see, and refinement continues from, the newest earlier version's refined docs")
     use_failures: bool = Field(True, description="feed the analyzer the mistakes simulation and escalation recorded")
 
 
