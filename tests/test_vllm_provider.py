@@ -185,3 +185,20 @@ def test_cancelling_or_killing_a_run_leaves_no_server_behind(tmp_path, record, m
         proc.send_signal(sig)
         proc.wait(timeout=60)
         assert _gone(start["pid"], within_s=30), f"server left running after {sig.name}"
+
+
+def test_a_failed_dagster_run_stops_its_server(tmp_path, record, monkeypatch):
+    """No CLI here: the resource's teardown alone must stop the server when a run fails."""
+    import dagster as dg
+
+    from toolloom.dagster_defs import ToolloomResource, pipeline_assets
+
+    project = _vllm_pipeline(tmp_path, monkeypatch, record)
+    pipeline = load_pipeline(project / "pipelines" / "gpu.yaml")
+    no_tasks = pipeline.stages.tasks.model_copy(update={"per_tool": 0, "multi_hop": 0, "parallel": 0, "nested": 0})
+    pipeline = pipeline.model_copy(update={"stages": pipeline.stages.model_copy(update={"tasks": no_tasks})})
+    result = dg.materialize(pipeline_assets(pipeline), raise_on_error=False,
+                            resources={"toolloom": ToolloomResource(project_root=str(project), home=str(tmp_path / "home"))})
+    assert not result.success  # the tasks stage accepted nothing: its blocking check fails the run
+    (start,) = _records(record)  # the executor role started the server during the tasks stage
+    assert _gone(start["pid"])
