@@ -209,3 +209,47 @@ def test_a_verifier_that_finds_a_second_answer_drops_the_level(demo, tmp_path):
     assert [(r.checker, r.reason) for r in result.rejections] == [("escalation", "no_verified_escalation")]
     rewords = [m for m in model.history if "<request>" in (m["messages"][-1]["content"] or "")]
     assert len(rewords) == 2 and rewords[0]["response_format"]["json_schema"]["name"] == "question"
+
+
+def _client(server, tmp_path, ledger=None):
+    spec = ModelSpec(provider="openai", model="frontier", base_url=server.base_url, timeout_s=5)
+    return ModelClient(spec, cache=RequestCache(tmp_path / "cache.sqlite"), ledger=ledger or UsageLedger(), budget=RunBudget(None),
+                       backoff_s=0.01)
+
+
+def test_attempts_are_independent_samples_and_any_success_solves_a_level(demo, tmp_path):
+    tools, chains, executor = demo
+    escalator = RecordingEscalator()
+    right = _right_up_to(5, escalator)
+
+    def first_try_fails(request):  # the frontier gets it right only on its second sample
+        if request.get("tools") and request["seed"] == 0:
+            return {"content": "I cannot work that out."}
+        return right(request)
+
+    model = FakeModel(default=first_try_fails)
+    with FakeServer(model) as server:
+        client = _client(server, tmp_path)
+        result = escalate(_seed_tasks(chains).slice(0, 1), tools, EDGES, frontier=ModelAssistant(client, stage="escalate", role="frontier"),
+                          escalator=escalator, verifier_for=StructuralVerifier, executor=executor,
+                          params=EscalateStage(max_level=1, attempts=2, operators={"add_hop": 1.0}), system_prompt="s", prompt_hash="h")
+    rows = result.table.to_pylist()
+    assert [r["outcome"] for r in rows] == ["solved", "solved"] and rows[-1]["stop_reason"] == "level_cap"
+    assert all([a["outcome"] for a in json.loads(r["attempts"])] == ["failed", "solved"] for r in rows)
+    assert {m["seed"] for m in model.history if m.get("tools")} == {0, 1}  # the second attempt was not a cache hit
+    assert result.accepted == 0 and [x.reason for x in result.rejections] == ["level_cap"]
+
+
+def test_the_stage_token_budget_stops_escalation_with_the_reason(demo, tmp_path):
+    tools, chains, executor = demo
+    escalator = RecordingEscalator()
+    ledger = UsageLedger()
+    with FakeServer(FakeModel(default=_right_up_to(5, escalator))) as server:
+        client = _client(server, tmp_path, ledger)
+        result = escalate(_seed_tasks(chains), tools, EDGES, frontier=ModelAssistant(client, stage="escalate", role="frontier"),
+                          escalator=escalator, verifier_for=StructuralVerifier, executor=executor,
+                          params=EscalateStage(max_level=5, operators={"add_hop": 1.0}, max_tokens=1), system_prompt="s",
+                          prompt_hash="h", tokens_spent=lambda: sum(r.prompt_tokens + r.completion_tokens for r in ledger.records))
+    assert result.accounted and result.inputs == 3
+    assert {x.reason for x in result.rejections} == {"budget_exhausted"}
+    assert all(r["level"] == 0 for r in result.table.to_pylist())  # no level above the seed was tried

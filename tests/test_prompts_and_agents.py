@@ -107,3 +107,17 @@ def test_template_user_is_deterministic_and_uses_values():
 def test_unknown_provider_is_a_clear_error():
     with pytest.raises(ValueError, match="no user agent for provider 'nope'"):
         build("nope", "user", None)
+
+
+def test_an_argument_the_utterance_template_has_no_place_for_is_still_said():
+    import random
+
+    from toolloom.agents.offline import render_example
+
+    step = ChainStep("demo.list_cities", "list_cities", "Cities of a country", {"country_code": "US", "min_population": 3000000})
+    task = Task("t", "single", [step], 1, {"demo.list_cities": {"utterances": ["Which cities in {country_code} do you know about?"]}})
+    text = render_example(task, random.Random(1))
+    assert text == "Which cities in US do you know about, with min population 3000000?"
+    schema = {"properties": {"country_code": {"type": "string", "pattern": "^[A-Z]{2}$"}, "min_population": {"type": "integer"}},
+              "required": ["country_code"]}
+    assert fill_arguments(text, schema) == {"country_code": "US", "min_population": 3000000}

@@ -53,3 +53,34 @@ def test_openai_provider_needs_endpoint_and_env_is_expanded_late(monkeypatch):
 def test_pipeline_name_must_be_identifier():
     with pytest.raises(ValueError, match="lower-case"):
         Pipeline(name="My Pipeline", collections=[{"name": "c", "path": "x"}])
+
+
+def test_escalation_and_refinement_settings_are_checked():
+    from pydantic import ValidationError
+
+    from toolloom.spec import EscalateStage, RefineStage
+
+    with pytest.raises(ValidationError, match="at least one > 0"):
+        EscalateStage(operators={"add_hop": 0.0})
+    with pytest.raises(ValidationError, match="at least one > 0"):
+        EscalateStage(operators={"add_hop": -1.0, "merge": 1.0})
+    with pytest.raises(ValidationError, match="swap_tools"):
+        EscalateStage(operators={"swap_tools": 1.0})
+    with pytest.raises(ValidationError, match="max_round"):
+        RefineStage(max_round=3)
+    from toolloom.spec import Stages
+
+    assert Stages().escalate is None and Stages().refine is None  # off unless configured
+
+
+def test_vllm_provider_settings_are_checked():
+    with pytest.raises(ValueError, match="starts its own server; for a running vLLM endpoint use provider 'openai'"):
+        ModelSpec(provider="vllm", model="Qwen/Qwen2.5-7B-Instruct", base_url="http://gpu:8000/v1")
+    with pytest.raises(ValueError, match="needs model"):
+        ModelSpec(provider="vllm")
+    with pytest.raises(ValueError, match="set vllm.tool_call_parser"):
+        ModelSpec(provider="vllm", model="acme/secret-model")
+    with pytest.raises(ValueError, match="needs provider 'vllm'"):
+        ModelSpec(provider="openai", base_url="http://x/v1", vllm={"tensor_parallel_size": 2})
+    spec = ModelSpec(provider="vllm", model="${MODEL_PATH}")  # resolved late: the parser is chosen at start
+    assert spec.vllm.tool_call_parser == "auto" and spec.vllm.command == ["vllm"]

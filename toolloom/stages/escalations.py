@@ -31,7 +31,7 @@ from ..llm import BudgetExhausted, ModelCallError, run_async
 from ..spec import EscalateStage
 from . import StageResult
 from .samples import check_execution, check_format
-from .simulate import EPISODES_IN_FLIGHT, Distractors, openai_tool, run_episode
+from .simulate import EPISODES_IN_FLIGHT, Distractors, run_episode
 
 ESCALATIONS_SCHEMA = pa.schema([
     ("task_id", pa.string()), ("parent_id", pa.string()), ("seed_id", pa.string()), ("level", pa.int64()),
@@ -56,6 +56,11 @@ class QuestionUser(TemplateUser):
 
 def resample(agent: AssistantAgent, k: int) -> AssistantAgent:
     return agent.resampled(k) if k and hasattr(agent, "resampled") else agent
+
+
+def _steps(chain_json: str) -> list[dict]:
+    """A tasks-table chain as operator steps (every step with its bindings, possibly none)."""
+    return [{**s, "bindings": s.get("bindings") or {}} for s in json.loads(chain_json)]
 
 
 def _operator_order(weights: dict[str, float], rng: random.Random) -> list[str]:
@@ -85,8 +90,7 @@ def escalate(tasks: pa.Table, tools: pa.Table, edges: list[dict], *, frontier: A
 
     async def attempt(task: Task, question: str, steps: list[dict], k: int) -> dict:
         needed = list({s["tool_id"]: by_id[s["tool_id"]] for s in steps}.values())
-        offered = sorted((openai_tool(t) for t in needed + distractors.pick(needed, params.distractors)),
-                         key=lambda t: t["function"]["name"])
+        offered = distractors.offer(needed, params.distractors)
         ep = await run_episode(task, QuestionUser(question), resample(frontier, k), executor, offered, system_prompt, params.max_turns)
         record = {"attempt": k, "calls": [[c["name"], c["arguments"]] for c in ep["calls"]], "final_answer": ep["final_answer"]}
         if ep["outcome"] in ("budget_exhausted", "model_error"):  # not the frontier's failure: the level is undecided
@@ -113,7 +117,7 @@ def escalate(tasks: pa.Table, tools: pa.Table, edges: list[dict], *, frontier: A
                          "prompt_hash": prompt_hash})
 
         async with gate:
-            stop, detail = await _escalate_seed(seed_row, rng, row, rows)
+            stop, detail = await escalate_seed(seed_row, rng, row, rows)
         if rows:
             rows[-1]["stop_reason"] = stop
             rows[-1]["kept"] = stop == "frontier_failed" and rows[-1]["level"] >= 1
@@ -121,8 +125,9 @@ def escalate(tasks: pa.Table, tools: pa.Table, edges: list[dict], *, frontier: A
         progress(done, len(seeds))
         return rows if rows else [{"_unstarted": (stop, detail)}]
 
-    async def _escalate_seed(seed_row: dict, rng: random.Random, row, rows: list[dict]) -> tuple[str, str]:
-        steps, error = await chains.execute([{**s, "bindings": s.get("bindings") or {}} for s in json.loads(seed_row["chain"])])
+    async def escalate_seed(seed_row: dict, rng: random.Random, row, rows: list[dict]) -> tuple[str, str]:
+        steps, error = await chains.execute(_steps(seed_row["chain"]))
+        others = [r for r in pool if r["task_id"] != seed_row["task_id"]]  # merge partners
         if steps is None:
             return "seed_not_reproducible", error
         level, operator, parent, task_id = 0, "", "", seed_row["task_id"]
@@ -142,7 +147,7 @@ def escalate(tasks: pa.Table, tools: pa.Table, edges: list[dict], *, frontier: A
                     if attempts[-1]["outcome"] != "failed":
                         break
                 last = attempts[-1]
-                outcome = last["outcome"] if last["outcome"] != "failed" else "failed"
+                outcome = last["outcome"]  # solved, failed (every attempt failed) or error
                 row(task_id, parent, level, operator, question, steps, outcome, last["reason"], attempts)
                 if outcome == "error":
                     return last["reason"], last["detail"]
@@ -151,10 +156,7 @@ def escalate(tasks: pa.Table, tools: pa.Table, edges: list[dict], *, frontier: A
                 if level >= params.max_level:
                     return "level_cap", f"the frontier agent solved every level up to the cap ({params.max_level})"
                 for op in _operator_order(params.operators, rng):
-                    others = [r for r in pool if r["task_id"] != seed_row["task_id"]]
-                    other = None
-                    if op == "merge" and others:
-                        other = [{**s, "bindings": s.get("bindings") or {}} for s in json.loads(rng.choice(others)["chain"])]
+                    other = _steps(rng.choice(others)["chain"]) if op == "merge" and others else None
                     harder = await chains.apply(op, steps, rng, other)
                     if harder is None:
                         continue

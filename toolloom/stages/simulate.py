@@ -52,6 +52,11 @@ class Distractors:
         self.tools = tools
         self.index = BM25Okapi([tokens(f"{t['name']} {t['description']}") or ["_"] for t in tools]) if tools else None
 
+    def offer(self, needed: list[dict], k: int) -> list[dict]:
+        """The tools an episode offers (OpenAI format): the needed ones and k distractors, sorted by
+        name so the needed tool does not always come first."""
+        return sorted((openai_tool(t) for t in needed + self.pick(needed, k)), key=lambda t: t["function"]["name"])
+
     def pick(self, needed: list[dict], k: int) -> list[dict]:
         if not self.index or k == 0:
             return []
@@ -143,8 +148,7 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
         extra_row = singles[(singles.index(row) + 1) % len(singles)] if multi_turn and len(singles) > 1 else None
         if scenario == "fail_inform" and extra_row:  # the user's second request needs its tool offered too
             needed += [by_id[s["tool_id"]] for s in json.loads(extra_row["chain"]) if by_id[s["tool_id"]] not in needed]
-        offered = [openai_tool(t) for t in needed + distractors.pick(needed, params.distractors)]
-        offered.sort(key=lambda t: t["function"]["name"])  # the needed tool must not always come first
+        offered = distractors.offer(needed, params.distractors)
         kind, actions, reference, chain_json = "single_turn", None, row["reference_answer"], row["chain"]
         async with gate:
             if multi_turn:
@@ -167,7 +171,7 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
         nonlocal done
         steps = json.loads(row["chain"])
         needed = list({s["tool_id"]: by_id[s["tool_id"]] for s in steps}.values())
-        offered = sorted((openai_tool(t) for t in needed + distractors.pick(needed, params.distractors)), key=lambda t: t["function"]["name"])
+        offered = distractors.offer(needed, params.distractors)
         async with gate:
             ep = await replay(row["question"], steps, assistant, executor, offered, system_prompt)
         done += 1
