@@ -68,12 +68,16 @@ def new_version(context: dg.AssetExecutionContext) -> str:
 
 
 def version_of_input(context: dg.AssetExecutionContext, rt: Runtime, upstream_table: str) -> str:
-    """Downstream stages continue the version their input was written under."""
+    """Downstream stages continue the version their run started at `tools`; a run that starts further
+    down continues the newest version of its input (an empty input, an API graph with no edges
+    say, still has the version of the tools it came from)."""
     if context.has_partition_key:
         return context.partition_key
-    version = rt.store.latest_version(rt.pipeline.name, upstream_table)
+    p = rt.pipeline.name
+    version = (rt.store.version_of_run(p, "tools", context.run.run_id) or rt.store.latest_version(p, upstream_table)
+               or rt.store.latest_version(p, "tools"))
     if version is None:
-        raise dg.Failure(f"pipeline {rt.pipeline.name!r} has no {upstream_table!r} table yet: materialize it first")
+        raise dg.Failure(f"pipeline {p!r} has no {upstream_table!r} table yet: materialize it first")
     return version
 
 
@@ -89,9 +93,9 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
     def tools(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
         """Tools ingested from the pipeline's collections: one row per operation, broken specs rejected."""
         rt = toolloom.runtime(context, pipeline)
-        result = build_tools(pipeline, rt.project_root, rt.sandbox)
+        result = build_tools(pipeline, rt.project_root, rt.sandbox, rt.executors())
         return commit_stage(rt, context, stage="ingest", table="tools", result=result, version=new_version(context),
-                            preview=["tool_id", "description", "executable"])
+                            preview=["tool_id", "description", "execution"])
 
     @dg.asset(key=key("api_edges"), deps=[tools], **common)
     def api_edges(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:

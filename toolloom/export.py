@@ -45,14 +45,14 @@ def openai_rows(samples: pa.Table, trajectories: pa.Table) -> list[dict]:
         t = by_traj[s["traj_id"]]
         rows.append({"id": s["sample_id"], "messages": t["messages"], "tools": t["tools_offered"], "split": s["split"],
                      "kind": t.get("kind") or "single_turn", "actions": t.get("actions"),
-                     "shape": s["shape"], "level": s["level"], "num_calls": s["num_calls"],
+                     "shape": s["shape"], "level": s["level"], "execution": s.get("execution") or "python", "num_calls": s["num_calls"],
                      "reference_chain": t["chain"], "reference_answer": t["reference_answer"], "final_answer": t["final_answer"]})
     return rows
 
 
 DEFAULT_SCHEMA = pa.schema([("id", pa.string()), ("messages", MESSAGES), ("tools", pa.string()), ("kind", pa.string()),
                             ("actions", pa.string()), ("shape", pa.string()),
-                            ("level", pa.int64()), ("num_calls", pa.int64()), ("reference_chain", pa.string()),
+                            ("level", pa.int64()), ("execution", pa.string()), ("num_calls", pa.int64()), ("reference_chain", pa.string()),
                             ("reference_answer", pa.string()), ("final_answer", pa.string())])
 
 

@@ -33,6 +33,7 @@ class Runtime:
         self._clients: dict[str, ModelClient] = {}
         self._embedder = None
         self._servers = None
+        self._executors: dict = {}
 
     @property
     def cache(self) -> RequestCache:
@@ -77,8 +78,20 @@ class Runtime:
             self._embedder = CachedEmbedder(inner, path)
         return self._embedder
 
+    def executors(self) -> dict:
+        """collection name -> its executor (python, mcp, http, simulated or a plug-in), built once per run."""
+        from .executors import build_executor
+
+        for coll in self.pipeline.collections:
+            if coll.name not in self._executors:
+                self._executors[coll.name] = build_executor(coll.executor, coll, self)
+        return self._executors
+
     def close(self) -> None:
-        """Stop model servers and sandbox workers, close the caches; the next run starts fresh ones."""
+        """Stop model servers, executors and sandbox workers, close the caches; the next run starts fresh ones."""
+        for ex in self._executors.values():
+            ex.close()
+        self._executors = {}
         if self._servers is not None:
             self._servers.close()
             self._servers = None
@@ -123,4 +136,4 @@ class Runtime:
         return sum(r.prompt_tokens + r.completion_tokens for r in self.ledger.for_stage(stage) if not r.cache_hit)
 
     def executor(self, tools: list[dict]) -> ToolExecutor:
-        return ToolExecutor(self.sandbox, tools, simulator=self.agent("executor"))
+        return ToolExecutor(self.sandbox, tools, simulator=self.agent("executor"), executors=self.executors())

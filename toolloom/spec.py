@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, field_validator, model_validator
+
+from .executors import ExecutorConfig, executor_config
 
 ROLES = ("user", "assistant", "executor", "judge", "validator", "frontier", "escalator", "explorer", "analyzer", "rewriter")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -98,8 +100,22 @@ def expand_env(value: str | None) -> str | None:
 
 class Collection(Strict):
     name: str
-    path: str  # a folder (or a single file) of tool specs, relative to the project root
-    format: Literal["auto", "openapi", "toolalpaca", "mcp", "rapidapi", "bfcl", "function_json"] = "auto"
+    path: str | None = Field(None, description="a folder (or a single file) of tool specs, relative to the project root")
+    format: Literal["auto", "openapi", "toolalpaca", "mcp", "rapidapi", "toolbench", "bfcl", "function_json"] = "auto"
+    executor: SerializeAsAny[ExecutorConfig] = Field(
+        default_factory=lambda: executor_config("python"),
+        description="how calls are answered: python (sandbox code, the rest simulated), simulated, mcp, http, or a plug-in")
+
+    @field_validator("executor", mode="before")
+    @classmethod
+    def _registered_executor(cls, v):
+        return executor_config(v)
+
+    @model_validator(mode="after")
+    def _tools_from_somewhere(self):
+        if self.path is None and not self.executor.lists_tools:
+            raise ValueError(f"collection {self.name!r} needs a path (the {self.executor.kind} executor does not list tools)")
+        return self
 
 
 class TasksStage(Strict):

@@ -130,6 +130,16 @@ class Store:
             t = t.read_all()
         return t.drop_columns([c for c in LINEAGE_COLUMNS if c in t.column_names])
 
+    def version_of_run(self, pipeline: str, table: str, run_id: str) -> str | None:
+        """The version a run wrote `table` under (None when it did not write it, or wrote no rows)."""
+        if not (self.lake_dir(pipeline) / "catalog.ducklake").exists():
+            return None
+        with self.connect(pipeline, read_only=True) as con:
+            if not self._exists(con, pipeline, table):
+                return None
+            row = con.execute(f"SELECT version FROM {pipeline}.{table} WHERE run_id = ? LIMIT 1", [run_id]).fetchone()
+        return row[0] if row else None
+
     def latest_version(self, pipeline: str, table: str) -> str | None:
         if not (self.lake_dir(pipeline) / "catalog.ducklake").exists():
             return None

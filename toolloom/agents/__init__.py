@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Callable
 
 from .base import AssistantAgent, AssistantTurn, ChainStep, Task, UserAgent
-from ..executor import SchemaSimulator
+from ..executors.simulated import SchemaSimulator
 from .llm import ModelAssistant, ModelEscalator, ModelSimulator, ModelUser
 from .offline import RetrievalAssistant, TemplateEscalator, TemplateUser
 from .refinement import FactAnalyzer, ModelAnalyzer, ModelExplorer, ModelRewriter, ProbeExplorer, TemplateRewriter

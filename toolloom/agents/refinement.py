@@ -11,13 +11,16 @@ from __future__ import annotations
 import json
 import random
 
-from ..executor import fake_value
+from ..synthesis import ArgumentSynthesizer, Unsynthesizable
 from ..llm.client import ModelClient
 from ..llm.structured import chat_json
 from ..prompts import render
 from .offline import _STOPWORDS, tokens
 
 INVALID = "zz-not-a-valid-value"
+
+
+_SYNTH = ArgumentSynthesizer()
 
 
 def _schema(tool: dict) -> dict:
@@ -34,9 +37,10 @@ def base_arguments(tool: dict) -> dict:
     examples = _examples(tool)
     if examples:
         return dict(examples[0])
-    schema = _schema(tool)
-    rng = random.Random(tool["name"])
-    return {p: fake_value(prop, rng, p) for p, prop in (schema.get("properties") or {}).items() if p in (schema.get("required") or [])}
+    try:
+        return _SYNTH.arguments({**tool, "parameters": _schema(tool)}, seed="refine")
+    except Unsynthesizable:  # probing still shows what the tool says to what can be sent
+        return {}
 
 
 def probes(tool: dict) -> list[dict]:
@@ -56,7 +60,7 @@ def probes(tool: dict) -> list[dict]:
     rng = random.Random(name)
     for p, prop in props.items():
         if p not in required and p not in base:
-            value = (prop.get("examples") or prop.get("enum") or [fake_value(prop, rng, p)])[0]
+            value = (prop.get("examples") or prop.get("enum") or [_SYNTH.values.value(prop, p, rng)])[0]
             plan.append({"kind": "optional", "param": p, "arguments": {**base, p: value},
                          "query": f"Filter by {p} = {json.dumps(value)}: how does the answer change?"})
     for ex in _examples(tool)[1:]:

@@ -92,7 +92,7 @@ def _plain(steps: list[dict]) -> list[dict]:
 
 class ChainEscalator:
     def __init__(self, tools: list[dict], edges: list[dict], executor: ToolExecutor):
-        self.examples = {t["name"]: t["examples"] for t in tools if t.get("examples") and t.get("executable")}
+        self.examples = {t["name"]: t["examples"] for t in tools if t.get("examples")}
         self.params = {t["name"]: json.loads(t["parameters"] or "{}") for t in tools}
         self.ids = {t["name"]: t["tool_id"] for t in tools}
         self.executor = executor

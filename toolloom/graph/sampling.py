@@ -35,7 +35,7 @@ def value_at(result, path: str):
 class ChainSampler:
     def __init__(self, tools: list[dict], edges: list[dict], executor: ToolExecutor, seed: int):
         self.tools = {t["name"]: t for t in tools}
-        self.examples = {t["name"]: t["examples"] for t in tools if t.get("examples") and t.get("executable")}
+        self.examples = {t["name"]: t["examples"] for t in tools if t.get("examples")}
         self.executor = executor
         self.rng = random.Random(seed)
         self.out_edges: dict[str, list[dict]] = defaultdict(list)

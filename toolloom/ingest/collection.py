@@ -9,11 +9,11 @@ from pathlib import Path
 
 import yaml
 
-from . import bfcl, function_json, mcp, openapi, rapidapi, toolalpaca
+from . import bfcl, function_json, mcp, openapi, rapidapi, toolalpaca, toolbench
 from .records import Rejection, ToolSpec
 
 # format name -> adapter module (looks_like(doc), parse(doc, source)); detection tries them in order
-ADAPTERS = {m.FORMAT: m for m in (openapi, toolalpaca, mcp, rapidapi, bfcl, function_json)}
+ADAPTERS = {m.FORMAT: m for m in (openapi, toolalpaca, mcp, toolbench, rapidapi, bfcl, function_json)}
 SPEC_SUFFIXES = {".json", ".jsonl", ".yaml", ".yml", ".gz"}
 
 

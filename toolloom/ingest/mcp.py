@@ -50,4 +50,4 @@ def parse(doc, source: str, stage: str = "ingest"):
             yield ToolSpec(name=safe_name(f"{server}__{t['name']}" if server else t["name"]), description=(t.get("description") or "").strip(),
                            parameters=params, returns=normalise_schema(output) if isinstance(output, dict) else None,
                            source_format=FORMAT, source_file=source, spec_hash=content_hash(t),
-                           meta={"server": server, "annotations": t.get("annotations") or {}})
+                           meta={"server": server, "mcp_name": t["name"], "annotations": t.get("annotations") or {}})

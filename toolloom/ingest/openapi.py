@@ -79,47 +79,61 @@ def _response_schema(op: dict, swagger: bool) -> dict | None:
     return None
 
 
-def _parameters(path_item: dict, op: dict, swagger: bool) -> tuple[dict, list[str]]:
+def _parameters(path_item: dict, op: dict, swagger: bool) -> tuple[dict, list[str], dict]:
+    """(parameter schema, required keys, key -> [where, wire name]): the HTTP executor needs where each goes."""
     merged: dict[tuple, dict] = {}
     for p in list(path_item.get("parameters") or []) + list(op.get("parameters") or []):
         if isinstance(p, dict) and "name" in p:
             merged[(p["name"], p.get("in"))] = p
-    props, required = {}, []
+    props, required, locations = {}, [], {}
     for (name, where), p in merged.items():
         if where == "cookie" or (where == "header" and name.lower() in ("authorization", "x-api-key", "x-rapidapi-key")):
             continue
         if where == "body":  # Swagger 2
             body = p.get("schema") or {}
-            _merge_body(body, p.get("required", False), props, required)
+            _merge_body(body, p.get("required", False), props, required, locations)
             continue
         schema = dict(p.get("schema") or {}) if not swagger else _swagger_param_schema(p)
         if p.get("description") and "description" not in schema:
             schema["description"] = p["description"]
         key = name if name not in props else f"{where}_{name}"
         props[key] = schema
+        locations[key] = ["form" if where == "formData" else where, name]
         if p.get("required") or where == "path":
             required.append(key)
     if not swagger and isinstance(op.get("requestBody"), dict):
         body, _ = _json_content(op["requestBody"].get("content"))
-        _merge_body(body or {}, op["requestBody"].get("required", False), props, required)
-    return {"type": "object", "properties": props, "required": required}, required
+        _merge_body(body or {}, op["requestBody"].get("required", False), props, required, locations)
+    return {"type": "object", "properties": props, "required": required}, required, locations
 
 
-def _merge_body(body: dict, body_required: bool, props: dict, required: list) -> None:
+def _merge_body(body: dict, body_required: bool, props: dict, required: list, locations: dict) -> None:
     if body.get("type", "object") == "object" and isinstance(body.get("properties"), dict):
         for name, schema in body["properties"].items():
             key = name if name not in props else f"body_{name}"
             props[key] = schema
+            locations[key] = ["body", name]
             if body_required and name in (body.get("required") or []):
                 required.append(key)
     elif body:
         props["body"] = body
+        locations["body"] = ["body", None]
         if body_required:
             required.append("body")
 
 
+def _servers(doc: dict, swagger: bool) -> list[str]:
+    """Base URLs the spec declares (Swagger 2: scheme + host + basePath)."""
+    if swagger:
+        host = doc.get("host")
+        scheme = (doc.get("schemes") or ["https"])[0]
+        return [f"{scheme}://{host}{doc.get('basePath') or ''}"] if host else []
+    return [s["url"] for s in doc.get("servers") or [] if isinstance(s, dict) and isinstance(s.get("url"), str)]
+
+
 def parse(doc, source: str, stage: str = "ingest", prefix: str = ""):
     swagger = "swagger" in doc
+    servers = _servers(doc, swagger)
     resolved = jsonref.replace_refs(doc, lazy_load=True, proxies=True, merge_props=True)
     for path, item in (doc.get("paths") or {}).items():
         if not isinstance(item, dict):
@@ -136,7 +150,8 @@ def parse(doc, source: str, stage: str = "ingest", prefix: str = ""):
                 op.update({k: raw_op[k] for k in ("operationId", "summary", "description") if isinstance(raw_op.get(k), str)})
                 op["responses"] = _success_response(raw_op.get("responses") or {})
                 path_item = {"parameters": materialize(resolved["paths"][path].get("parameters") or [])}
-                params = normalise_schema(_parameters(path_item, op, swagger)[0])
+                params, _, locations = _parameters(path_item, op, swagger)
+                params = normalise_schema(params)
                 returns = normalise_schema(_response_schema(op, swagger))
             except BrokenRef as e:
                 yield Rejection(stage, where, "spec", "unresolvable_ref", f"{where}: {e}")
@@ -152,4 +167,5 @@ def parse(doc, source: str, stage: str = "ingest", prefix: str = ""):
             description = " ".join(x.strip() for x in (op.get("summary") or "", op.get("description") or "") if x and x.strip())
             yield ToolSpec(name=name, description=description, parameters=params,
                            returns=returns if isinstance(returns, dict) else None, source_format=FORMAT, source_file=source,
-                           spec_hash=content_hash([method, path, op]), meta={"method": method.upper(), "path": path})
+                           spec_hash=content_hash([method, path, op]),
+                           meta={"method": method.upper(), "path": path, "params": locations, "servers": servers})

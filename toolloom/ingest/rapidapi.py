@@ -20,7 +20,7 @@ _TYPES = {"STRING": {"type": "string"}, "NUMBER": {"type": "number"}, "INTEGER":
 
 def looks_like(doc) -> bool:
     records = doc if isinstance(doc, list) else [doc]
-    return bool(records) and all(isinstance(r, dict) and isinstance(r.get("api_list"), list) for r in records)
+    return bool(records) and all(isinstance(r, dict) and isinstance(r.get("api_list"), list) and "tool_name" in r for r in records)
 
 
 def infer_schema(value, depth: int = 0) -> dict:
@@ -37,7 +37,7 @@ def infer_schema(value, depth: int = 0) -> dict:
     return {"type": "string"} if isinstance(value, str) else {}
 
 
-def _returns(api: dict) -> dict | None:
+def returns(api: dict) -> dict | None:
     schema = api.get("schema")
     if isinstance(schema, str) and schema.strip():
         try:
@@ -66,6 +66,18 @@ def _param(p: dict) -> dict:
     return schema
 
 
+def parameters(api: dict) -> dict:
+    """The JSON Schema of an API's `required_parameters` and `optional_parameters`."""
+    props, required = {}, []
+    for group, is_required in (("required_parameters", True), ("optional_parameters", False)):
+        for p in api.get(group) or []:
+            if isinstance(p, dict) and p.get("name"):
+                props[p["name"]] = _param(p)
+                if is_required:
+                    required.append(p["name"])
+    return normalise_schema({"type": "object", "properties": props, "required": required})
+
+
 def parse(doc, source: str, stage: str = "ingest"):
     for rec in doc if isinstance(doc, list) else [doc]:
         tool_name = str(rec.get("tool_name") or "").strip()
@@ -74,19 +86,12 @@ def parse(doc, source: str, stage: str = "ingest"):
             if not tool_name or not isinstance(api, dict) or not str(api.get("name") or "").strip():
                 yield Rejection(stage, where, "spec", "missing_name", f"{where}: tool or API without a name")
                 continue
-            props, required = {}, []
-            for group, is_required in (("required_parameters", True), ("optional_parameters", False)):
-                for p in api.get(group) or []:
-                    if isinstance(p, dict) and p.get("name"):
-                        props[p["name"]] = _param(p)
-                        if is_required:
-                            required.append(p["name"])
-            params = normalise_schema({"type": "object", "properties": props, "required": required})
+            params = parameters(api)
             problem = schema_problem(params)
             if problem:
                 yield Rejection(stage, where, "spec", "invalid_schema", f"{where}: parameters: {problem}")
                 continue
             yield ToolSpec(name=safe_name(f"{tool_name}__{api['name']}"), description=str(api.get("description") or "").strip(),
-                           parameters=params, returns=_returns(api), source_format=FORMAT, source_file=source,
+                           parameters=params, returns=returns(api), source_format=FORMAT, source_file=source,
                            spec_hash=content_hash(api), meta={"tool": tool_name, "category": rec.get("category"),
                                                               "tool_description": rec.get("tool_description"), "method": api.get("method")})

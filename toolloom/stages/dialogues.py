@@ -161,5 +161,7 @@ async def run_dialogue(task: Task, extra: Task | None, scenario: str, user: Real
         outcome, error = "budget_exhausted", str(e)
     except ModelCallError as e:
         outcome, error = "model_error", str(e)
+    finally:
+        episode.close()
     return {"messages": [normalise(m) for m in messages], "calls": calls, "final_answer": final, "outcome": outcome,
             "error": error, "actions": actions, "scenario": scenario, "task": current}

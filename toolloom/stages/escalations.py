@@ -69,14 +69,24 @@ def _operator_order(weights: dict[str, float], rng: random.Random) -> list[str]:
     return [op for _, op in sorted(keyed, reverse=True)]
 
 
+def task_arguments(tasks: pa.Table) -> dict[str, list[dict]]:
+    """tool name -> the stated arguments its calls in sampled tasks were executed with (documented or synthesised)."""
+    out: dict[str, list[dict]] = {}
+    for chain in tasks.column("chain").to_pylist():
+        for step in json.loads(chain):
+            args = {k: v for k, v in step["arguments"].items() if k not in step.get("bindings", {})}
+            if not step.get("bindings") and args not in out.setdefault(step["name"], []):
+                out[step["name"]].append(args)
+    return out
+
+
 def escalate(tasks: pa.Table, tools: pa.Table, edges: list[dict], *, frontier: AssistantAgent, escalator,
              verifier_for: Callable[[ChainEscalator], object], executor, params: EscalateStage, system_prompt: str, prompt_hash: str,
              tokens_spent: Callable[[], int] = lambda: 0,
              progress: Callable[[int, int], None] = lambda done, total: None) -> StageResult:
     tool_rows = tools.to_pylist()
     by_id = {t["tool_id"]: t for t in tool_rows}
-    chains = ChainEscalator([{**t, "examples": json.loads(t["meta"] or "{}").get("examples") or []} for t in tool_rows],
-                            edges, executor)
+    chains = ChainEscalator([{**t, "examples": task_arguments(tasks).get(t["name"], [])} for t in tool_rows], edges, executor)
     verifier = verifier_for(chains)  # it re-executes chains, so it shares the operators' executor
     distractors = Distractors(tool_rows)
     pool = [r for r in tasks.to_pylist() if r["shape"] in params.shapes]

@@ -22,7 +22,7 @@ from . import StageResult
 from .quality import check_overuse, check_safety, diversity, near_duplicates
 
 SAMPLES_SCHEMA = pa.schema([("sample_id", pa.string()), ("traj_id", pa.string()), ("task_id", pa.string()),
-                            ("shape", pa.string()), ("level", pa.int64()), ("num_calls", pa.int64()),
+                            ("shape", pa.string()), ("level", pa.int64()), ("execution", pa.string()), ("num_calls", pa.int64()),
                             ("checks", pa.string()), ("split", pa.string())])
 
 
@@ -126,7 +126,8 @@ def filter_samples(trajectories: pa.Table, params: FilterStage, test_share: floa
             continue
         num_calls = sum(len(m.get("tool_calls") or []) for m in traj["messages"])
         rows.append({"sample_id": "s_" + traj["traj_id"][3:], "traj_id": traj["traj_id"], "task_id": traj["task_id"],
-                     "shape": traj["shape"], "level": traj.get("level") or 0, "num_calls": num_calls,
+                     "shape": traj["shape"], "level": traj.get("level") or 0, "execution": traj.get("execution") or "python",
+                     "num_calls": num_calls,
                      "checks": json.dumps({c: ({"verdict": "pass", "reason": verdicts[traj["traj_id"]][1]} if c == "semantic" else "pass")
                                           for c in params.checks}), "split": split})
     reasons = Counter(f"{r.checker}:{r.reason}" for r in rejections)

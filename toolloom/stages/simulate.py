@@ -31,6 +31,7 @@ TRAJECTORIES_SCHEMA = pa.schema([
     ("messages", MESSAGES), ("tools_offered", pa.string()), ("chain", pa.string()), ("reference_answer", pa.string()),
     ("final_answer", pa.string()), ("outcome", pa.string()), ("error", pa.string()), ("calls", pa.string()),
     ("user_agent", pa.string()), ("assistant_agent", pa.string()), ("prompt_hash", pa.string()), ("actions", pa.string()), ("level", pa.int64()),
+    ("execution", pa.string()),
 ])
 
 
@@ -43,6 +44,12 @@ EPISODES_IN_FLIGHT = 1024
 def openai_tool(tool: dict) -> dict:
     return {"type": "function", "function": {"name": tool["name"], "description": tool["description"],
                                              "parameters": json.loads(tool["parameters"])}}
+
+
+def execution_label(chain_json: str, executor: ToolExecutor) -> str:
+    """How the reference chain was verified: python, mcp, http (real executions), or simulated when any call was."""
+    kinds = {executor.by_name[s["name"]]["execution"] for s in json.loads(chain_json) if s["name"] in executor.by_name}
+    return "simulated" if "simulated" in kinds or not kinds else "+".join(sorted(kinds))
 
 
 class Distractors:
@@ -109,6 +116,8 @@ async def run_episode(task: Task, user: UserAgent, assistant: AssistantAgent, ex
         outcome, error = "budget_exhausted", str(e)
     except ModelCallError as e:
         outcome, error = "model_error", str(e)
+    finally:
+        episode.close()
     return {"messages": [normalise(m) for m in messages], "calls": calls, "final_answer": final, "outcome": outcome, "error": error}
 
 
@@ -165,7 +174,8 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
                 "shape": row["shape"], "messages": ep["messages"], "tools_offered": json.dumps(offered, ensure_ascii=False),
                 "chain": chain_json, "reference_answer": reference, "final_answer": ep["final_answer"], "outcome": ep["outcome"],
                 "error": ep["error"], "calls": json.dumps(ep["calls"], ensure_ascii=False), "user_agent": user.name,
-                "assistant_agent": assistant.name, "prompt_hash": prompt_hash, "actions": actions, "level": 0}
+                "assistant_agent": assistant.name, "prompt_hash": prompt_hash, "actions": actions, "level": 0,
+                "execution": execution_label(chain_json, executor)}
 
     async def hard(row: dict, gate: asyncio.Semaphore) -> dict:
         nonlocal done
@@ -180,7 +190,8 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
                 "messages": ep["messages"], "tools_offered": json.dumps(offered, ensure_ascii=False), "chain": row["chain"],
                 "reference_answer": row["reference_answer"], "final_answer": ep["final_answer"], "outcome": ep["outcome"],
                 "error": ep["error"], "calls": json.dumps(ep["calls"], ensure_ascii=False), "user_agent": row["escalator"],
-                "assistant_agent": f"{REPLAY_AGENT}+{assistant.name}", "prompt_hash": prompt_hash, "actions": None, "level": row["level"]}
+                "assistant_agent": f"{REPLAY_AGENT}+{assistant.name}", "prompt_hash": prompt_hash, "actions": None, "level": row["level"],
+                "execution": execution_label(row["chain"], executor)}
 
     total = len(task_rows) + len(escalated)
 

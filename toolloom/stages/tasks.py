@@ -1,7 +1,8 @@
 """Stage 1b: sample tasks with reference chains and execute them for reference answers.
 
-Single calls come from each tool's documented example arguments; multi-hop and parallel chains
-come from the API graph (toolloom.graph.sampling). Every chain was executed while sampled.
+Single calls use each tool's documented example arguments, else arguments synthesised from its
+schema and documentation; multi-hop, parallel and nested chains come from the API graph
+(toolloom.graph.sampling). Every chain was executed (or simulated) while sampled.
 """
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ import pyarrow as pa
 from ..executor import ToolExecutor
 from ..graph.sampling import ChainSampler
 from ..ingest import Rejection
+from ..llm import run_async
+from ..synthesis import ArgumentSynthesizer, Unsynthesizable
 from ..spec import TasksStage
 from . import StageResult
 
@@ -22,43 +25,53 @@ TASKS_SCHEMA = pa.schema([("task_id", pa.string()), ("shape", pa.string()), ("ch
                           ("reference_answer", pa.string()), ("seed", pa.int64())])
 
 
-_SKIP_REASONS = {
-    "not_executable": ("not_executable", "no sandbox implementation, so no reference answer by execution"),
-    "no_examples": ("no_examples", "the spec gives no example arguments (x-toolloom.examples) to sample from"),
-}
-
-
 def _task_id(tool_id: str, arguments: dict, seed: int) -> str:
     return "t_" + hashlib.sha256(json.dumps([tool_id, arguments, seed], sort_keys=True).encode()).hexdigest()[:12]
 
 
 def sample_tasks(tools: pa.Table, executor: ToolExecutor, params: TasksStage, edges: list[dict] | None = None) -> StageResult:
-    """Inputs are candidate tasks, plus tools that cannot give any (rejected with the reason)."""
+    """Inputs are candidate tasks, plus tools that cannot give any (rejected with the reason).
+
+    Arguments are the spec's examples or synthesised from the schema (toolloom.synthesis); tools
+    whose inputs an API-graph edge feeds run after the tools that feed them, so their id
+    parameters take ids the collection really returned.
+    """
     rows, rejections, inputs = [], [], 0
-    for tool in tools.to_pylist():
-        meta = json.loads(tool["meta"] or "{}")
-        examples = meta.get("examples") or []
-        skip = _SKIP_REASONS["not_executable"] if not tool["executable"] else _SKIP_REASONS["no_examples"] if not examples else None
-        if skip:
-            inputs += 1
-            rejections.append(Rejection("tasks", tool["tool_id"], "sampler", *skip))
-            continue
-        rng = random.Random(f"{params.seed}:{tool['tool_id']}")
-        picked = rng.sample(examples, k=min(params.per_tool, len(examples)))
-        inputs += len(picked)
-        for i, arguments in enumerate(picked):
-            seed = params.seed * 1000 + i
-            obs = executor.execute(tool["name"], arguments)
-            tid = _task_id(tool["tool_id"], arguments, seed)
-            if not obs.ok:
-                rejections.append(Rejection("tasks", tid, "execution", "reference_call_failed", obs.error or ""))
+    synth = ArgumentSynthesizer(edges)
+    tool_rows = sorted(tools.to_pylist(), key=lambda t: synth.fed_by_graph(t["name"]))
+    argument_sets: dict[str, list[dict]] = {}
+
+    async def singles():
+        nonlocal inputs
+        for tool in tool_rows:
+            try:
+                sets = synth.argument_sets(tool, params.seed, max(params.per_tool, 1))
+            except Unsynthesizable as e:
+                inputs += 1
+                rejections.append(Rejection("tasks", tool["tool_id"], "sampler", "no_arguments", f"{tool['name']}: {e}"))
                 continue
-            chain = [{"tool_id": tool["tool_id"], "name": tool["name"], "arguments": arguments, "bindings": {}}]
-            rows.append({"task_id": tid, "shape": "single", "chain": json.dumps(chain, ensure_ascii=False),
-                         "reference_answer": obs.to_json(), "seed": seed})
+            argument_sets[tool["name"]] = sets
+            inputs += min(params.per_tool, len(sets))
+            for i, arguments in enumerate(sets[:params.per_tool]):
+                seed = params.seed * 1000 + i
+                episode = executor.episode()
+                try:
+                    obs = await episode.call(tool["name"], arguments)
+                finally:
+                    episode.close()
+                tid = _task_id(tool["tool_id"], arguments, seed)
+                if not obs.ok:
+                    rejections.append(Rejection("tasks", tid, "execution", "reference_call_failed", f"{tool['name']}: {obs.error or ''}"))
+                    continue
+                synth.observe(tool["name"], obs.content)
+                chain = [{"tool_id": tool["tool_id"], "name": tool["name"], "arguments": arguments, "bindings": {}}]
+                rows.append({"task_id": tid, "shape": "single", "chain": json.dumps(chain, ensure_ascii=False),
+                             "reference_answer": obs.to_json(), "seed": seed})
+
+    run_async(singles())
     graph_failures: Counter = Counter()
     if edges is not None and (params.multi_hop or params.parallel or params.nested):
-        rows_by_name = [{**t, "examples": json.loads(t["meta"] or "{}").get("examples") or []} for t in tools.to_pylist()]
+        rows_by_name = [{**t, "examples": argument_sets.get(t["name"], [])} for t in tools.to_pylist()]
         ids = {t["name"]: t["tool_id"] for t in rows_by_name}
         sampler = ChainSampler(rows_by_name, edges, executor, seed=params.seed)
         for shape, count in (("multi_hop", params.multi_hop), ("parallel", params.parallel), ("nested", params.nested)):

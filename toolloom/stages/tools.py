@@ -1,12 +1,20 @@
-"""Stage 1a: ingest every collection of a pipeline into the `tools` table (ToolDial's node set)."""
+"""Stage 1a: ingest every collection of a pipeline into the `tools` table (ToolDial's node set).
+
+A collection's tools come from its spec files, or, for an executor that lists its own tools (a
+live MCP server), from the running server. Each tool records how its calls are answered
+(`execution`: python, mcp, http, simulated or a plug-in's kind).
+"""
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pyarrow as pa
 
+from ..executors import build_executor
 from ..ingest import Rejection, ingest_collection
+from ..ingest import mcp as mcp_format
 from ..sandbox import Sandbox
 from ..spec import Pipeline
 from . import StageResult
@@ -14,26 +22,49 @@ from . import StageResult
 TOOLS_SCHEMA = pa.schema([
     ("tool_id", pa.string()), ("collection", pa.string()), ("name", pa.string()), ("description", pa.string()),
     ("parameters", pa.string()), ("returns", pa.string()), ("source_format", pa.string()), ("source_file", pa.string()),
-    ("spec_hash", pa.string()), ("executable", pa.bool_()), ("meta", pa.string()),
+    ("spec_hash", pa.string()), ("executable", pa.bool_()), ("execution", pa.string()), ("meta", pa.string()),
 ])
 
 
-def build_tools(pipeline: Pipeline, project_root: Path, sandbox: Sandbox) -> StageResult:
+def _listed(coll, executor) -> tuple[list, list[Rejection]]:
+    """Tools a live executor lists (MCP `tools/list`), parsed like a dump of it."""
+    source = f"{coll.executor.kind}:{coll.name}"
+    try:
+        listed = executor.list_tools()
+    except Exception as e:  # the server would not start or list: this collection gives nothing, the others go on
+        return [], [Rejection("ingest", source, "executor", "tools_unlisted", f"{source}: {type(e).__name__}: {e}"[:1000])]
+    specs, rejected = [], []
+    for item in mcp_format.parse({"tools": listed}, source):
+        (rejected if isinstance(item, Rejection) else specs).append(item)
+    return specs, rejected
+
+
+def build_tools(pipeline: Pipeline, project_root: Path, sandbox: Sandbox, executors: dict | None = None) -> StageResult:
     """Inputs are the tool entries and files seen; each becomes a tool row or a rejection."""
+    project_root = Path(project_root).resolve()
+    if executors is None:
+        ctx = SimpleNamespace(project_root=project_root, home=project_root / ".toolloom", sandbox=sandbox)
+        executors = {c.name: build_executor(c.executor, c, ctx) for c in pipeline.collections}
     rows: list[dict] = []
     rejections: list[Rejection] = []
     for coll in pipeline.collections:
-        path = (project_root / coll.path).resolve()
-        specs, rejected = ingest_collection(path, coll.format, rel_to=project_root.resolve())
+        executor = executors[coll.name]
+        if coll.path is None:
+            specs, rejected = _listed(coll, executor)
+        else:
+            specs, rejected = ingest_collection((project_root / coll.path).resolve(), coll.format, rel_to=project_root)
         rejections += rejected
         for s in specs:
+            execution = executor.kind if executor.runs(s.meta.get("mcp_name") or s.name) else "simulated"
             rows.append({
                 "tool_id": f"{coll.name}.{s.name}", "collection": coll.name, "name": s.name, "description": s.description,
                 "parameters": json.dumps(s.parameters, ensure_ascii=False), "returns": json.dumps(s.returns, ensure_ascii=False) if s.returns else None,
                 "source_format": s.source_format, "source_file": s.source_file, "spec_hash": s.spec_hash,
-                "executable": sandbox.is_executable(coll.name, s.name), "meta": json.dumps(s.meta, ensure_ascii=False),
+                "executable": execution != "simulated", "execution": execution, "meta": json.dumps(s.meta, ensure_ascii=False),
             })
     table = pa.Table.from_pylist(rows, schema=TOOLS_SCHEMA)
     by_collection = {c.name: sum(r["collection"] == c.name for r in rows) for c in pipeline.collections}
+    execution = {k: sum(r["execution"] == k for r in rows) for k in sorted({r["execution"] for r in rows})}
     return StageResult(table, rejections, inputs=len(rows) + len(rejections), accepted=len(rows),
-                       metadata={"tools_per_collection": by_collection, "executable": sum(r["executable"] for r in rows)})
+                       metadata={"tools_per_collection": by_collection, "executable": sum(r["executable"] for r in rows),
+                                 "execution": execution})

@@ -1,0 +1,38 @@
+"""What every executor is (DESIGN 8): `call(tool, arguments, episode) -> Observation`.
+
+An executor runs the tools of one collection. `runs(name)` says whether it really runs a tool;
+tools it cannot run are simulated, and every example records which happened (`execution`).
+"""
+from __future__ import annotations
+
+from typing import ClassVar, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from ..sandbox import Observation
+
+
+class ExecutorConfig(BaseModel):
+    """The `executor:` of a collection in the pipeline YAML; `kind` names a registered executor."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: str
+    lists_tools: ClassVar[bool] = False  # True: the collection's tools come from the live executor (no `path` needed)
+
+
+class Executor(Protocol):
+    kind: str  # what examples record as `execution`: python, mcp, http, simulated, or a plug-in's name
+
+    def runs(self, tool_name: str) -> bool: ...
+
+    async def call(self, tool: dict, arguments: dict, episode) -> Observation: ...
+
+    def close(self) -> None: ...
+
+
+class ExecutorContext(Protocol):
+    """What a factory gets besides its config: where the project is and the shared sandbox."""
+
+    project_root: object
+    home: object
+    sandbox: object

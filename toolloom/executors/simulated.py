@@ -1,0 +1,138 @@
+"""`simulated`: tools answered by a simulator (ToolAlpaca's tool executor), never really run.
+
+The offline simulator is schema-driven and consistent: a repeated call gets the same answer; an
+entity is the same wherever it appears (the fields of an object with id X are drawn from X, so
+the movie 1234 that a search returned has the same title when another tool is asked about it);
+and within an episode later calls see earlier effects (an id's fields set by an earlier call's
+arguments or result are what a later call about that id returns). A model simulator
+(`agents.llm.ModelSimulator`) is shown the same episode history.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+
+from ..sandbox import Observation
+from ..values import ValueFactory, is_id_name, words
+from .base import ExecutorConfig
+
+_VERBS = {"get", "fetch", "find", "search", "list", "retrieve", "calculate", "calc", "compute", "lookup", "query", "show", "check",
+          "read", "create", "add", "make", "generate", "convert", "estimate", "predict", "determine", "count", "do", "run", "api", "v1", "v2"}
+_NUMERIC = {"area", "total", "sum", "count", "distance", "rate", "price", "probability", "average", "mean", "score", "volume",
+            "speed", "amount", "percentage", "number", "value", "cost", "interest", "velocity", "force", "energy", "density", "ratio"}
+
+
+class SimulatedConfig(ExecutorConfig):
+    """Every tool of the collection is simulated (the `executor` model role, offline: schema-driven)."""
+
+    kind: str = "simulated"
+
+
+class SimulatedExecutor:
+    kind = "simulated"
+
+    def runs(self, tool_name: str) -> bool:
+        return False
+
+    async def call(self, tool: dict, arguments: dict, episode) -> Observation:  # the episode routes to its simulator
+        raise NotImplementedError("simulated tools are answered by the episode's simulator")
+
+    def close(self) -> None:
+        pass
+
+
+def default_returns(tool: dict) -> dict:
+    """A response schema for a tool that documents none: its arguments echoed and one result field
+    named after what the tool's name says it gives (`calculate_triangle_area` -> `triangle_area`)."""
+    parts = [w for w in words(tool["name"].split("__")[-1]) if w not in _VERBS] or ["result"]
+    field = "_".join(parts[-3:])
+    typ = "number" if set(parts) & _NUMERIC else "string"
+    return {"type": "object", "properties": {field: {"type": typ}}}
+
+
+def _walk_objects(value):
+    if isinstance(value, dict):
+        yield value
+        for v in value.values():
+            yield from _walk_objects(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _walk_objects(v)
+
+
+def _id_of(node: dict):
+    for k, v in node.items():
+        if is_id_name(k) and isinstance(v, (str, int)) and not isinstance(v, bool):
+            return v
+    return None
+
+
+class SchemaSimulator:
+    """Offline: JSON fitting the response schema, consistent by call, by entity and within an episode."""
+
+    name = "offline-schema-simulator"
+
+    def __init__(self, values: ValueFactory | None = None):
+        self.values = values or ValueFactory()
+
+    async def respond(self, tool: dict, arguments: dict, history: list[dict]) -> Observation:
+        seed = hashlib.sha256(json.dumps([tool["name"], arguments], sort_keys=True, default=str).encode()).digest()
+        returns = tool.get("returns") or default_returns(tool)
+        topic = f"{tool['name']} {tool.get('description') or ''}"
+        value = self.values.value(returns, "result", random.Random(seed), topic=topic)
+        if not tool.get("returns") and isinstance(value, dict):
+            value = {**{k: v for k, v in arguments.items() if not isinstance(v, (dict, list))}, **value}
+        self._about_the_asked_entity(value, arguments)
+        for node in _walk_objects(value):
+            self._same_entity_everywhere(node)
+        known = self._episode_entities(history)
+        for node in _walk_objects(value):
+            facts = known.get(str(_id_of(node)))
+            if facts:
+                node.update({k: v for k, v in facts.items() if k in node and type(v) is type(node[k])})
+        return Observation(True, value)
+
+    @staticmethod
+    def _about_the_asked_entity(value, arguments: dict) -> None:
+        """A call about id X answers about X: the top object's id field takes the asked value."""
+        asked = [(k, v) for k, v in arguments.items() if is_id_name(k) and isinstance(v, (str, int)) and not isinstance(v, bool)]
+        top = value[0] if isinstance(value, list) and value and isinstance(value[0], dict) else value
+        if not asked or not isinstance(top, dict):
+            return
+        for key in list(top):
+            if not is_id_name(key):
+                continue
+            same = next((v for k, v in asked if k == key or re.sub(r"[_-]?id$", "", k.lower()) in key.lower() or key == "id"), None)
+            if same is not None and type(same) is type(top[key]):
+                top[key] = same
+                return
+
+    def _same_entity_everywhere(self, node: dict) -> None:
+        entity = _id_of(node)
+        if entity is None:
+            return
+        for k, v in node.items():
+            if is_id_name(k) or isinstance(v, (dict, list, bool)) or v is None:
+                continue
+            schema = {"type": "integer" if isinstance(v, int) else "number" if isinstance(v, float) else "string"}
+            node[k] = self.values.value(schema, k, random.Random(f"entity:{entity}:{k}"))
+
+    @staticmethod
+    def _episode_entities(history: list[dict]) -> dict[str, dict]:
+        """id -> fields this episode has set or seen: arguments of calls about it, then results that show it."""
+        known: dict[str, dict] = {}
+        for h in history:
+            args = h.get("arguments") or {}
+            scalars = {k: v for k, v in args.items() if not is_id_name(k) and not isinstance(v, (dict, list))}
+            for k, v in args.items():
+                if is_id_name(k) and isinstance(v, (str, int)):
+                    known.setdefault(str(v), {}).update(scalars)
+            for node in _walk_objects(h.get("response")):
+                entity = _id_of(node)
+                if entity is not None:
+                    facts = known.setdefault(str(entity), {})
+                    for k, v in node.items():
+                        facts.setdefault(k, v) if not isinstance(v, (dict, list)) else None
+        return known

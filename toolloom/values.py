@@ -1,0 +1,201 @@
+"""Realistic values for a JSON Schema and a field name, drawn from a seeded generator.
+
+Used for synthesised call arguments (toolloom.synthesis) and for the fields of offline simulated
+results (toolloom.executors.simulated). Faker supplies names, places, e-mails and the like; rstr
+draws strings that match a `pattern`. Deterministic for a given `random.Random`.
+"""
+from __future__ import annotations
+
+import random
+import re
+import uuid
+from datetime import date, datetime, timedelta, timezone
+
+import rstr
+from faker import Faker
+
+_WORD = re.compile(r"[a-z0-9]+")
+_STOPWORDS = frozenset("""a an the of in on to for and or is it what which me my i do does how from that this with at by be
+you your can get give tell all any its are as api returns return list lists data information info get set using use used
+will if given based about into by via per each search find lookup fetch retrieve query endpoint request
+response specific specified provided""".split())
+
+# field-name words -> a Faker provider (or a fixed generator); the first matching rule wins
+_BY_NAME: list[tuple[tuple[str, ...], object]] = [
+    (("email", "mail"), "email"), (("url", "uri", "link", "website", "homepage", "href"), "url"),
+    (("phone", "mobile", "tel"), "phone_number"), (("ip", "ipv4", "ip_address"), "ipv4"),
+    (("domain", "hostname", "host"), "domain_name"), (("username", "user_name", "login", "handle", "screen_name"), "user_name"),
+    (("first_name", "firstname", "given_name"), "first_name"), (("last_name", "lastname", "surname", "family_name"), "last_name"),
+    (("author", "artist", "person", "actor", "director", "full_name", "fullname", "owner", "contact"), "name"),
+    (("company", "organization", "organisation", "brand", "publisher", "employer"), "company"),
+    (("city", "town"), "city"), (("country_code", "countrycode"), "country_code"), (("country", "nation"), "country"),
+    (("state", "province", "region"), "state"), (("street", "address"), "street_address"),
+    (("zip", "zipcode", "postcode", "postal_code", "postalcode"), "postcode"),
+    (("currency", "currency_code"), "currency_code"), (("language", "lang", "locale"), lambda f, r: r.choice(["en", "fr", "de", "es", "ja"])),
+    (("color", "colour"), "color_name"), (("job", "occupation", "profession"), "job"),
+    (("symbol", "ticker", "stock"), lambda f, r: r.choice(["AAPL", "MSFT", "GOOGL", "AMZN", "TSLA", "NVDA"])),
+    (("timezone", "tz", "time_zone"), "timezone"), (("password", "secret"), lambda f, r: f.password(length=12)),
+    (("title", "headline", "subject"), lambda f, r: f.sentence(nb_words=4).rstrip(".")),
+    (("description", "text", "content", "body", "message", "comment", "note", "summary", "bio"), lambda f, r: f.sentence(nb_words=8)),
+    (("name",), "name"),
+]
+_FORMATS = {
+    "date": lambda f, r: (date(2024, 1, 1) + timedelta(days=r.randint(0, 700))).isoformat(),
+    "date-time": lambda f, r: (datetime(2024, 1, 1, tzinfo=timezone.utc) + timedelta(minutes=r.randint(0, 10**6))).isoformat().replace("+00:00", "Z"),
+    "time": lambda f, r: f"{r.randint(0, 23):02d}:{r.choice([0, 15, 30, 45]):02d}:00",
+    "email": lambda f, r: f.email(), "idn-email": lambda f, r: f.email(),
+    "uri": lambda f, r: f.url(), "url": lambda f, r: f.url(), "iri": lambda f, r: f.url(), "uri-reference": lambda f, r: "/" + f.uri_path(),
+    "hostname": lambda f, r: f.domain_name(), "ipv4": lambda f, r: f.ipv4(), "ipv6": lambda f, r: f.ipv6(),
+    "uuid": lambda f, r: str(uuid.UUID(int=r.getrandbits(128), version=4)),
+    "byte": lambda f, r: "aGVsbG8gd29ybGQ=", "binary": lambda f, r: "file.bin", "password": lambda f, r: f.password(length=12),
+}
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall((text or "").lower().replace("_", " "))
+
+
+def is_id_name(name: str) -> bool:
+    """`id`, `movie_id`, `userId`, `playlist-id`: a parameter or field that names an entity."""
+    low = re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+    return low == "id" or low.endswith(("_id", "-id", "_ids")) or low in {"uuid", "guid", "key_id"}
+
+
+def schema_type(schema: dict) -> str | None:
+    typ = schema.get("type")
+    if isinstance(typ, list):
+        typ = next((t for t in typ if t != "null"), None)
+    if typ is None and "properties" in schema:
+        return "object"
+    if typ is None and "items" in schema:
+        return "array"
+    return typ
+
+
+class ValueFactory:
+    """`value(schema, name, rng)`: a value of the schema's type, realistic for the field name."""
+
+    def __init__(self, locale: str = "en_US"):
+        self.faker = Faker(locale)
+
+    def _faker(self, rng: random.Random) -> Faker:
+        self.faker.seed_instance(rng.getrandbits(32))
+        return self.faker
+
+    def string_for(self, name: str, rng: random.Random, topic: str = "") -> str:
+        """A string for a field name: Faker by name, an id, or a word of the topic (a query)."""
+        low = re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower().replace("-", "_")
+        parts = set(low.split("_"))
+        f = self._faker(rng)
+        if is_id_name(name):
+            return str(rng.randint(10_000, 999_999))
+        for keys, how in _BY_NAME:
+            if low in keys or parts & set(keys):
+                return str(how(f, rng) if callable(how) else getattr(f, how)())
+        if parts & {"q", "query", "keyword", "keywords", "search", "term", "terms", "search_term", "topic", "tag", "category"} or low == "q":
+            candidates = [w for w in words(topic) if w not in _STOPWORDS and not w.isdigit() and len(w) > 2]
+            return rng.choice(candidates) if candidates else f.word()
+        return f.word()
+
+    def number_for(self, name: str, schema: dict, rng: random.Random, integer: bool):
+        low = name.lower()
+        lo, hi = schema.get("minimum"), schema.get("maximum")
+        if schema.get("exclusiveMinimum") is not None and not isinstance(schema.get("exclusiveMinimum"), bool):
+            lo = schema["exclusiveMinimum"] + (1 if integer else 0.01)
+        if schema.get("exclusiveMaximum") is not None and not isinstance(schema.get("exclusiveMaximum"), bool):
+            hi = schema["exclusiveMaximum"] - (1 if integer else 0.01)
+        if lo is None and hi is None:
+            if "lat" in low:
+                lo, hi = -60, 70
+            elif "lon" in low or "lng" in low:
+                lo, hi = -170, 170
+            elif "year" in low:
+                lo, hi = 1990, 2025
+            elif any(k in low for k in ("limit", "count", "size", "num", "top", "max")):
+                lo, hi = 1, 20
+            elif any(k in low for k in ("page", "offset", "skip")):
+                lo, hi = (1, 3) if "page" in low else (0, 20)
+            elif any(k in low for k in ("price", "amount", "cost", "salary", "income", "balance")):
+                lo, hi = 5, 5000
+            elif "month" in low:
+                lo, hi = 1, 12
+            elif "day" in low:
+                lo, hi = 1, 28
+            elif "age" in low:
+                lo, hi = 18, 80
+            elif is_id_name(name):
+                lo, hi = 1_000, 999_999
+            else:
+                lo, hi = 1, 100
+        lo = lo if lo is not None else min(0, hi)
+        hi = hi if hi is not None else lo + 100
+        if integer:
+            lo, hi = int(-(-lo // 1)), int(hi // 1)
+            value = rng.randint(lo, max(lo, hi))
+            step = schema.get("multipleOf")
+            return value - value % step if isinstance(step, int) and step > 0 and value - value % step >= lo else value
+        return round(rng.uniform(lo, hi), 4 if "lat" in low or "lon" in low or "lng" in low else 2)
+
+    def value(self, schema: dict | None, name: str, rng: random.Random, topic: str = "", depth: int = 0,
+              all_properties: bool = True):
+        """A value that fits `schema` (enum, const, examples and default first)."""
+        schema = schema if isinstance(schema, dict) else {}
+        if "const" in schema:
+            return schema["const"]
+        if schema.get("enum"):
+            return rng.choice(schema["enum"])
+        for key in ("examples", "example"):
+            ex = schema.get(key)
+            if isinstance(ex, list) and ex:
+                return rng.choice(ex)
+            if ex is not None and key == "example":
+                return ex
+        if "default" in schema and schema["default"] is not None:
+            return schema["default"]
+        for key in ("anyOf", "oneOf"):
+            if isinstance(schema.get(key), list) and schema[key]:
+                options = [s for s in schema[key] if isinstance(s, dict) and s.get("type") != "null"] or schema[key]
+                return self.value(options[0], name, rng, topic, depth)
+        if isinstance(schema.get("allOf"), list):
+            merged = {}
+            for part in schema["allOf"]:
+                if isinstance(part, dict):
+                    merged.update(part)
+            return self.value(merged, name, rng, topic, depth)
+        typ = schema_type(schema)
+        if typ == "object":
+            if depth > 4:
+                return {}
+            props = schema.get("properties") or {}
+            required = set(schema.get("required") or [])
+            keep = props if all_properties else {k: v for k, v in props.items() if k in required}
+            return {k: self.value(v, k, rng, topic, depth + 1) for k, v in keep.items()}
+        if typ == "array":
+            if depth > 4:
+                return []
+            n = max(int(schema.get("minItems") or 1), min(int(schema.get("maxItems") or 3), rng.randint(1, 3)))
+            singular = name[:-1] if name.endswith("s") and len(name) > 3 else name
+            return [self.value(schema.get("items"), singular, rng, topic, depth + 1) for _ in range(n)]
+        if typ == "integer":
+            return self.number_for(name, schema, rng, integer=True)
+        if typ == "number":
+            return self.number_for(name, schema, rng, integer=False)
+        if typ == "boolean":
+            return rng.random() < 0.5
+        if typ == "null":
+            return None
+        fmt = schema.get("format")
+        if fmt in _FORMATS:
+            return _FORMATS[fmt](self._faker(rng), rng)
+        if isinstance(schema.get("pattern"), str):
+            try:
+                return rstr.Rstr(rng).xeger(schema["pattern"])
+            except Exception:  # a pattern rstr cannot invert; the validator will say so
+                pass
+        text = self.string_for(name, rng, topic)
+        lo, hi = schema.get("minLength"), schema.get("maxLength")
+        if isinstance(hi, int) and len(text) > hi:
+            text = text[:hi]
+        if isinstance(lo, int) and len(text) < lo:
+            text = text + "x" * (lo - len(text))
+        return text
