@@ -17,7 +17,7 @@ import re
 from collections import defaultdict
 
 from .arguments import argument_errors, schema_errors
-from .values import ValueFactory, schema_type
+from .values import ValueFactory, documented_values, fitting, schema_type
 
 # "e.g. X", "for example X", "such as X", "example: X", "default: X", "like X"; X is quoted or one token
 _NAMED_VALUE = re.compile(r"(?:e\.g\.|eg\.|for example|for instance|such as|examples?|default(?: is| value is)?|like)\s*[:,]?\s*"
@@ -82,12 +82,14 @@ class ArgumentSynthesizer:
         self.values = values or ValueFactory()
         self.feeds: dict[str, list[tuple[str, str, str]]] = defaultdict(list)  # src tool -> (src slot, dst tool, dst slot)
         self.fed: dict[tuple[str, str], list] = defaultdict(list)  # (dst tool, dst slot) -> values seen
+        self._fed_tools: set[str] = set()
         for e in edges or []:
             if e.get("llm_verdict") != "invalid":
                 self.feeds[e["src_tool"]].append((e["src_slot"], e["dst_tool"], e["dst_slot"]))
+                self._fed_tools.add(e["dst_tool"])
 
     def fed_by_graph(self, tool_name: str) -> bool:
-        return any(dst == tool_name for links in self.feeds.values() for _, dst, _ in links)
+        return tool_name in self._fed_tools
 
     def observe(self, tool_name: str, result) -> None:
         from .graph.sampling import value_at
@@ -103,17 +105,11 @@ class ArgumentSynthesizer:
         pool = list(self.fed.get((tool_name, param), []))
         if "const" in schema:
             pool.append(schema["const"])
-        pool += list(schema.get("enum") or [])
-        ex = schema.get("examples")
-        pool += ex if isinstance(ex, list) else []
-        if "example" in schema:
-            pool.append(schema["example"])
-        if schema.get("default") is not None:
-            pool.append(schema["default"])
+        pool += [fitting(v, schema) for v in documented_values(schema)]
         pool += described_values(schema.get("description") or "", schema)
         out = []
         for v in pool:
-            if v not in out and not schema_errors(_bare(schema), v):
+            if v is not None and v not in out and not schema_errors(_bare(schema), v):
                 out.append(v)
         return out
 

@@ -22,6 +22,15 @@ response specific specified provided""".split())
 
 # field-name words -> a Faker provider (or a fixed generator); the first matching rule wins
 _BY_NAME: list[tuple[tuple[str, ...], object]] = [
+    (("date", "birthday", "dob"), lambda f, r: _FORMATS["date"](f, r)),
+    (("time", "timestamp", "datetime", "created_at", "updated_at", "at"), lambda f, r: _FORMATS["date-time"](f, r)),
+    (("iso_639_1", "language_code"), lambda f, r: r.choice(["en", "fr", "de", "es", "ja"])),
+    (("iso_3166_1",), "country_code"),
+    (("path", "image", "poster", "backdrop", "logo", "avatar", "thumbnail", "photo", "picture", "file", "filename"),
+     lambda f, r: "/" + f.file_name(category="image")),
+    (("overview", "biography", "review", "tagline", "synopsis", "abstract"), lambda f, r: f.sentence(nb_words=10)),
+    (("character", "nickname"), "name"), (("genre",), lambda f, r: r.choice(["Drama", "Comedy", "Action", "Documentary", "Jazz", "Pop"])),
+    (("status", "state_code"), lambda f, r: r.choice(["active", "pending", "completed"])),
     (("email", "mail"), "email"), (("url", "uri", "link", "website", "homepage", "href"), "url"),
     (("phone", "mobile", "tel"), "phone_number"), (("ip", "ipv4", "ip_address"), "ipv4"),
     (("domain", "hostname", "host"), "domain_name"), (("username", "user_name", "login", "handle", "screen_name"), "user_name"),
@@ -70,6 +79,37 @@ def schema_type(schema: dict) -> str | None:
     if typ is None and "items" in schema:
         return "array"
     return typ
+
+
+def documented_values(schema: dict) -> list:
+    """The values a schema itself offers: enum members, examples, example, default."""
+    out = list(schema.get("enum") or [])
+    ex = schema.get("examples")
+    out += ex if isinstance(ex, list) else []
+    if schema.get("example") is not None:
+        out.append(schema["example"])
+    if schema.get("default") is not None:
+        out.append(schema["default"])
+    return out
+
+
+def fitting(value, schema: dict):
+    """`value` as the schema's type (a documented "10" for an integer is 10), or None when it cannot be."""
+    typ = schema_type(schema)
+    if typ in (None, "string"):
+        return value if isinstance(value, str) or typ is None else None
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = {"integer": int, "number": float}[typ](text) if typ in ("integer", "number") else value
+        except ValueError:
+            return None
+        if typ == "boolean" and text.lower() in ("true", "false"):
+            value = text.lower() == "true"
+    ok = {"integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+          "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "boolean": lambda v: isinstance(v, bool),
+          "array": lambda v: isinstance(v, list), "object": lambda v: isinstance(v, dict), "null": lambda v: v is None}.get(typ)
+    return value if ok is None or ok(value) else None
 
 
 class ValueFactory:
@@ -142,16 +182,9 @@ class ValueFactory:
         schema = schema if isinstance(schema, dict) else {}
         if "const" in schema:
             return schema["const"]
-        if schema.get("enum"):
-            return rng.choice(schema["enum"])
-        for key in ("examples", "example"):
-            ex = schema.get(key)
-            if isinstance(ex, list) and ex:
-                return rng.choice(ex)
-            if ex is not None and key == "example":
-                return ex
-        if "default" in schema and schema["default"] is not None:
-            return schema["default"]
+        documented = [v for v in (fitting(x, schema) for x in documented_values(schema)) if v is not None]
+        if documented:
+            return rng.choice(documented)
         for key in ("anyOf", "oneOf"):
             if isinstance(schema.get(key), list) and schema[key]:
                 options = [s for s in schema[key] if isinstance(s, dict) and s.get("type") != "null"] or schema[key]

@@ -60,14 +60,21 @@ def render_example(task: Task, rng: random.Random) -> str:
                 end = text[-1] if text[-1] in ".?!" else ""
                 text = f"{text[:len(text) - len(end)]}, with {' and '.join(extra)}{end}"
         else:
-            values = ", ".join(f"{k} {args[k] if k in step.bindings else json.dumps(v)}" for k, v in step.arguments.items())
-            text = f"{step.description.rstrip('.')} for {values}."
+            values = ", ".join(f"{k.replace('_', ' ')} {args[k] if k in step.bindings else json.dumps(v)}" for k, v in step.arguments.items())
+            purpose = first_sentence(step.description) or step.name.replace("_", " ")
+            text = f"{purpose} for {values}." if values else f"{purpose}."
         if i:  # a step that needs an earlier result comes after it; an independent one beside it
             text = text if text[1:2].isupper() else text[0].lower() + text[1:]  # 'Then, what is ...', but 'Then, US ...'
             text_all += (THEN if step.bindings else ALSO) + text
         else:
             text_all = text
     return text_all
+
+
+def first_sentence(text: str) -> str:
+    """The documentation's first sentence, without markdown links or a trailing period."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", (text or "").strip())
+    return re.split(r"(?<=[.!?])\s|\n", text, maxsplit=1)[0].rstrip(". ").strip()
 
 
 class TemplateUser:

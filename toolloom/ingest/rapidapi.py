@@ -15,7 +15,9 @@ FORMAT = "rapidapi"
 _TYPES = {"STRING": {"type": "string"}, "NUMBER": {"type": "number"}, "INTEGER": {"type": "integer"}, "BOOLEAN": {"type": "boolean"},
           "ENUM": {"type": "string"}, "SELECT": {"type": "string"}, "CREDENTIALS": {"type": "string"}, "TIME": {"type": "string"},
           "DATE (YYYY-MM-DD)": {"type": "string", "format": "date"}, "ARRAY": {"type": "array"}, "OBJECT": {"type": "object"},
-          "JSON": {"type": "object"}, "GEOPOINT (LATITUDE, LONGITUDE)": {"type": "string"}, "FILE": {"type": "string", "format": "binary"}}
+          "JSON": {"type": "object"}, "GEOPOINT (LATITUDE, LONGITUDE)": {"type": "string"}, "FILE": {"type": "string", "format": "binary"},
+          "BINARY": {"type": "string", "format": "binary"}, "LIST": {"type": "array"}, "DATEPICKER": {"type": "string", "format": "date"},
+          "MAP": {"type": "string"}}
 
 
 def looks_like(doc) -> bool:

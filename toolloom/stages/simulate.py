@@ -11,7 +11,7 @@ from collections import Counter
 from typing import Callable
 
 import pyarrow as pa
-from rank_bm25 import BM25Okapi
+import numpy as np
 
 from ..agents import AssistantAgent, ChainStep, Task, UserAgent
 from ..agents.offline import tokens
@@ -20,6 +20,7 @@ from ..executor import ToolExecutor
 from ..ingest import Rejection
 from ..llm import BudgetExhausted, ModelCallError
 from ..messages import MESSAGES, normalise, to_openai
+from ..retrieval import SparseBM25
 from ..spec import SimulateStage
 from . import StageResult
 from .demonstrations import REPLAY_AGENT, replay
@@ -57,7 +58,8 @@ class Distractors:
 
     def __init__(self, tools: list[dict]):
         self.tools = tools
-        self.index = BM25Okapi([tokens(f"{t['name']} {t['description']}") or ["_"] for t in tools]) if tools else None
+        self.index = SparseBM25([tokens(f"{t['name']} {t['description']}") or ["_"] for t in tools]) if tools else None
+        self.name_rank = np.argsort(np.argsort([t["name"] for t in tools], kind="stable")) if tools else None
 
     def offer(self, needed: list[dict], k: int) -> list[dict]:
         """The tools an episode offers (OpenAI format): the needed ones and k distractors, sorted by
@@ -70,8 +72,14 @@ class Distractors:
         query = tokens(" ".join(f"{t['name']} {t['description']}" for t in needed))
         names = {t["name"] for t in needed}
         scores = self.index.get_scores(query)
-        ranked = sorted(range(len(self.tools)), key=lambda i: (-scores[i], self.tools[i]["name"]))
-        return [self.tools[i] for i in ranked if self.tools[i]["name"] not in names][:k]
+        ranked = np.lexsort((self.name_rank, -scores))  # best score first, ties by name
+        out = []
+        for i in ranked:
+            if self.tools[i]["name"] not in names:
+                out.append(self.tools[i])
+                if len(out) == k:
+                    break
+        return out
 
 
 async def run_episode(task: Task, user: UserAgent, assistant: AssistantAgent, executor: ToolExecutor,
