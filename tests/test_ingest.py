@@ -69,7 +69,7 @@ def test_openapi3_refs_cycles_bodies_media_and_broken_refs():
     assert pet["properties"]["parent"]["description"].startswith("(recursive")  # cycle cut, not looped
     assert t["getPet"].parameters["required"] == ["pet_id"]
     assert t["getPhoto"].returns == {"type": "string", "contentMediaType": "image/png"}
-    assert t["getPet"].meta == {"method": "GET", "path": "/pets/{pet_id}"}
+    assert t["getPet"].meta == {"method": "GET", "path": "/pets/{pet_id}", "params": {"pet_id": ["path", "pet_id"]}, "servers": []}
 
 
 def test_swagger2_body_and_form_parameters():

@@ -3,6 +3,7 @@ import json
 import pyarrow as pa
 
 from toolloom.agents.offline import RetrievalAssistant, TemplateUser
+from toolloom.arguments import argument_errors, schema_errors
 from toolloom.messages import normalise
 from toolloom.prompts import render
 from toolloom.sandbox import Sandbox
@@ -22,18 +23,30 @@ def _tools():
     return result.table
 
 
-def test_tasks_are_executed_for_reference_answers_and_unusable_tools_rejected():
+def test_tasks_use_documented_or_synthesised_arguments_and_reject_only_tools_that_give_none():
     tools = _tools()
-    extra = pa.Table.from_pylist([{**tools.slice(0, 1).to_pylist()[0], "tool_id": "demo.ghost", "name": "ghost", "executable": False}],
-                                 schema=tools.schema)
-    table = pa.concat_tables([tools, extra])
+    first = tools.slice(0, 1).to_pylist()[0]
+    returns = {"type": "object", "properties": {"city_id": {"type": "string"}, "population": {"type": "integer"}}, "required": ["city_id"]}
+    ghost = {**first, "tool_id": "demo.ghost", "name": "ghost", "executable": False, "execution": "simulated", "meta": "{}",
+             "returns": json.dumps(returns)}  # no code, no example: simulated, with synthesised arguments
+    untyped = {**ghost, "tool_id": "demo.untyped", "name": "untyped",
+               "parameters": json.dumps({"type": "object", "properties": {"blob": {}}, "required": ["blob"]})}
+    table = pa.concat_tables([tools, pa.Table.from_pylist([ghost, untyped], schema=tools.schema)])
     result = sample_tasks(table, ToolExecutor(Sandbox(PROJECT / "sandbox"), table.to_pylist()), TasksStage(per_tool=2, seed=1))
     assert result.accounted
-    expected = sum(min(2, len(json.loads(m)["examples"])) for m in tools["meta"].to_pylist())
-    assert result.table.num_rows == expected
-    assert sorted(r.reason for r in result.rejections) == ["no_examples", "not_executable"]
-    row = result.table.to_pylist()[0]
-    assert json.loads(row["reference_answer"]) and json.loads(row["chain"])[0]["arguments"]
+    no_arguments = [r for r in result.rejections if r.reason == "no_arguments"]
+    assert [r.item_id for r in no_arguments] == ["demo.untyped"] and "`blob`" in no_arguments[0].detail
+    rows = result.table.to_pylist()
+    ghost_rows = [r for r in rows if json.loads(r["chain"])[0]["name"] == "ghost"]
+    assert len(ghost_rows) == 2
+    for r in ghost_rows:
+        assert argument_errors(json.loads(ghost["parameters"]), json.loads(r["chain"])[0]["arguments"]) == []
+        assert schema_errors(returns, json.loads(r["reference_answer"])) == []
+    for tool in tools.to_pylist():  # a documented example is used before anything is made up
+        examples = json.loads(tool["meta"] or "{}").get("examples") or []
+        used = [json.loads(r["chain"])[0]["arguments"] for r in rows if json.loads(r["chain"])[0]["name"] == tool["name"]]
+        if examples and used:
+            assert used[0] in examples
     again = sample_tasks(table, ToolExecutor(Sandbox(PROJECT / "sandbox"), table.to_pylist()), TasksStage(per_tool=2, seed=1))
     assert again.table.equals(result.table)  # seeded
 

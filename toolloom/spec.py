@@ -106,6 +106,8 @@ class Collection(Strict):
         default_factory=lambda: executor_config("python"),
         description="how calls are answered: python (sandbox code, the rest simulated), simulated, mcp, http, or a plug-in")
 
+    examples: dict[str, list[dict]] = Field({}, description="tool name -> example arguments, added to what the spec documents")
+
     @field_validator("executor", mode="before")
     @classmethod
     def _registered_executor(cls, v):

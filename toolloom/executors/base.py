@@ -5,6 +5,9 @@ tools it cannot run are simulated, and every example records which happened (`ex
 """
 from __future__ import annotations
 
+import shutil
+import sys
+from pathlib import Path
 from typing import ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -36,3 +39,13 @@ class ExecutorContext(Protocol):
     project_root: object
     home: object
     sandbox: object
+
+
+def find_command(command: str, project_root: Path) -> str:
+    """An executable on PATH, else in the project's node_modules/.bin (npm), else beside this Python (pip)."""
+    for path in (None, str(Path(project_root) / "node_modules" / ".bin"), str(Path(sys.executable).parent)):
+        found = shutil.which(command, path=path)
+        if found:
+            return found
+    raise FileNotFoundError(f"command {command!r} is not on PATH, in {Path(project_root) / 'node_modules/.bin'} (npm install) "
+                            f"nor beside {sys.executable} (pip install)")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -24,7 +23,7 @@ import aiohttp
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..sandbox import Observation, error_observation
-from .base import ExecutorConfig
+from .base import ExecutorConfig, find_command
 
 MOCK_CREDENTIAL = "toolloom-mock-credential"  # what a mock server is shown when auth_env is unset (it checks presence only)
 
@@ -55,15 +54,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _find(command: str, project_root: Path) -> str:
-    for path in (None, str(project_root / "node_modules" / ".bin"), str(Path(sys.executable).parent)):
-        found = shutil.which(command, path=path)
-        if found:
-            return found
-    raise FileNotFoundError(f"mock server command {command!r} not found on PATH nor in {project_root / 'node_modules/.bin'} "
-                            "(install it: npm install @stoplight/prism-cli)")
-
-
 class MockProcess:
     """A mock server over one spec file, started now and stopped with `stop()`."""
 
@@ -74,7 +64,7 @@ class MockProcess:
         self.log_path = log_dir / f"mock-{spec.stem}-{self.port}.log"
         env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TZ")}
         with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen([_find(mock.command[0], project_root), *mock.command[1:], *map(fill, mock.args)],
+            self.proc = subprocess.Popen([find_command(mock.command[0], project_root), *mock.command[1:], *map(fill, mock.args)],
                                          stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
         self.base_url = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + mock.startup_timeout_s

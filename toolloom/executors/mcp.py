@@ -13,16 +13,17 @@ import asyncio
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
 from ..sandbox import Observation, error_observation
-from .base import ExecutorConfig
+from .base import ExecutorConfig, find_command
 
 
 class McpConfig(ExecutorConfig):
@@ -31,20 +32,38 @@ class McpConfig(ExecutorConfig):
     command: str = Field(description="the server executable (looked up on PATH, then beside this Python)")
     args: list[str] = Field([], description="arguments; {workdir} is the server's private working folder")
     env: list[str] = Field([], description="names of environment variables the server may see (values are never stored)")
+    set_env: dict[str, str] = Field({}, description="literal, non-secret variables for the server; {workdir} is filled")
     fixtures: str | None = Field(None, description="a folder (relative to the project) copied into {workdir} for every server start")
+    setup: list[list[str]] = Field([], description="commands run in {workdir} before the server starts (e.g. git clone repo.bundle repo)")
+    fixed_arguments: dict[str, Any] = Field({}, description="arguments the executor supplies (hidden from the tools' schemas)")
+    workspace: str = Field("/tmp/toolloom-workspace", description="the path at which the server sees {workdir} (its own mount)")
     lifetime: Literal["episode", "run"] = Field("episode", description="episode: a fresh server per episode; run: one shared server")
     tools: list[str] | None = Field(None, description="the server's tools to use; all when unset")
     network: bool = Field(False, description="whether the server may reach the network")
+    prestart: int = Field(2, ge=0, description="lifetime episode: fresh servers kept started ahead of demand")
     memory_mb: int = Field(1024, ge=64)
     timeout_s: float = Field(30.0, gt=0, description="per call")
     startup_timeout_s: float = Field(60.0, gt=0)
 
 
-def resolve_command(command: str) -> str:
-    found = shutil.which(command) or shutil.which(command, path=str(Path(sys.executable).parent))
-    if not found:
-        raise FileNotFoundError(f"MCP server command {command!r} is not on PATH nor beside {sys.executable}")
-    return found
+def fill(value, workdir: str):
+    """{workdir} in a string (or in the strings of a list or mapping) replaced by the folder."""
+    if isinstance(value, str):
+        return value.replace("{workdir}", workdir)
+    if isinstance(value, list):
+        return [fill(v, workdir) for v in value]
+    if isinstance(value, dict):
+        return {k: fill(v, workdir) for k, v in value.items()}
+    return value
+
+
+def hide_fixed(tool: dict, fixed: dict) -> dict:
+    """A listed tool without the parameters the executor supplies itself."""
+    schema = dict(tool.get("inputSchema") or {})
+    if fixed and isinstance(schema.get("properties"), dict):
+        schema["properties"] = {k: v for k, v in schema["properties"].items() if k not in fixed}
+        schema["required"] = [r for r in schema.get("required") or [] if r not in fixed]
+    return {**tool, "inputSchema": schema}
 
 
 def result_content(result: dict):
@@ -63,10 +82,15 @@ class McpServer:
     """One running server and its client session, owned by a private thread and event loop."""
 
     def __init__(self, config: McpConfig, project_root: Path):
-        self.config = config
+        self.config, self.project_root = config, project_root
         self.workdir = tempfile.mkdtemp(prefix="toolloom-mcp-")
         if config.fixtures:
             shutil.copytree(project_root / config.fixtures, self.workdir, dirs_exist_ok=True)
+        for command in config.setup:
+            done = subprocess.run([fill(a, self.workdir) for a in command], cwd=self.workdir, capture_output=True, text=True, timeout=120)
+            if done.returncode:
+                shutil.rmtree(self.workdir, ignore_errors=True)
+                raise RuntimeError(f"setup command {command} failed ({done.returncode}): {done.stderr.strip()[-500:]}")
         self.loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None
@@ -85,13 +109,14 @@ class McpServer:
         from mcp import StdioServerParameters
 
         c = self.config
-        fill = lambda s: s.replace("{workdir}", self.workdir)  # noqa: E731
-        confine = [sys.executable, "-m", "toolloom.executors.confine", "--memory-mb", str(c.memory_mb)]
+        confine = [sys.executable, "-m", "toolloom.executors.confine", "--memory-mb", str(c.memory_mb),
+                   "--bind", f"{self.workdir}:{c.workspace}"]
         confine += [] if c.network else ["--no-network"]
         env = {k: os.environ[k] for k in c.env if k in os.environ}
-        env.update({"HOME": self.workdir, "TMPDIR": self.workdir, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
-        return StdioServerParameters(command=confine[0], args=[*confine[1:], "--", resolve_command(c.command), *map(fill, c.args)],
-                                     env=env, cwd=self.workdir)
+        env.update(fill(c.set_env, c.workspace))
+        env.update({"HOME": c.workspace, "TMPDIR": c.workspace, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+        args = [fill(a, c.workspace) for a in c.args]
+        return StdioServerParameters(command=confine[0], args=[*confine[1:], "--", find_command(c.command, self.project_root), *args], env=env)
 
     def _main(self) -> None:
         asyncio.set_event_loop(self.loop)
@@ -144,18 +169,46 @@ class McpExecutor:
     def __init__(self, config: McpConfig, collection: str, project_root: Path):
         self.config, self.collection, self.project_root = config, collection, Path(project_root)
         self._shared: McpServer | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._names: set[str] | None = None
         self._live: set[McpServer] = set()
+        self._spares: list[McpServer] = []  # started, never used: an episode takes one instead of waiting
+        self._starting = 0
+        self._closed = False
 
     def _start(self) -> McpServer:
         server = McpServer(self.config, self.project_root)
-        self._live.add(server)
+        with self._lock:
+            self._live.add(server)
         return server
 
     def _stop(self, server: McpServer) -> None:
-        self._live.discard(server)
+        with self._lock:
+            self._live.discard(server)
         server.stop()
+
+    def _take(self) -> McpServer:
+        """A fresh server for an episode: a spare started ahead when one is ready, else a new one."""
+        with self._lock:
+            server = self._spares.pop(0) if self._spares else None
+            missing = max(self.config.prestart - len(self._spares) - self._starting, 0)
+            self._starting += missing
+        for _ in range(missing):
+            threading.Thread(target=self._start_spare, name="toolloom-mcp-spare", daemon=True).start()
+        return server or self._start()
+
+    def _start_spare(self) -> None:
+        try:
+            server = self._start()
+        except Exception:  # the episode that needs it will start one itself and see the error
+            server = None
+        with self._lock:
+            self._starting -= 1
+            keep = server is not None and not self._closed
+            if keep:
+                self._spares.append(server)
+        if server is not None and not keep:
+            self._stop(server)
 
     def list_tools(self) -> list[dict]:
         """The live `tools/list`, limited to `tools:` when set (an unknown name there is an error)."""
@@ -171,7 +224,7 @@ class McpExecutor:
                                  f"{sorted(t['name'] for t in tools)}")
             tools = [t for t in tools if t["name"] in self.config.tools]
         self._names = {t["name"] for t in tools}
-        return tools
+        return [hide_fixed(t, self.config.fixed_arguments) for t in tools]
 
     def runs(self, tool_name: str) -> bool:
         if self._names is None:
@@ -185,11 +238,13 @@ class McpExecutor:
                     self._shared = self._start()
                 return self._shared
             key = ("mcp", self.collection)
-            if key not in episode.resources:
-                server = self._start()
-                episode.resources[key] = server
-                episode.on_close(lambda: self._stop(server))
-            return episode.resources[key]
+            server = episode.resources.get(key)
+        if server is None:
+            server = self._take()
+            episode.resources[key] = server
+            # stopped in the background: closing an episode never waits for a server to exit
+            episode.on_close(lambda: threading.Thread(target=self._stop, args=(server,), daemon=True).start())
+        return server
 
     async def call(self, tool: dict, arguments: dict, episode) -> Observation:
         meta = tool.get("meta") or {}
@@ -197,7 +252,8 @@ class McpExecutor:
         name = meta.get("mcp_name") or tool["name"]
         try:
             server = await asyncio.to_thread(self._server_for, episode)
-            result = await asyncio.to_thread(server.call, name, arguments)
+            full = {**arguments, **fill(self.config.fixed_arguments, self.config.workspace)}
+            result = await asyncio.to_thread(server.call, name, full)
         except (TimeoutError, asyncio.TimeoutError):
             return error_observation(504, f"the MCP server did not answer {name} in {self.config.timeout_s:.0f} s")
         except Exception as e:  # a server that died or refused: an observation, never a crashed stage
@@ -209,6 +265,9 @@ class McpExecutor:
         return Observation(True, content)
 
     def close(self) -> None:
-        for server in list(self._live):
+        with self._lock:
+            self._closed = True
+            live, self._spares = list(self._live), []
+        for server in live:
             self._stop(server)
         self._shared = None

@@ -29,6 +29,7 @@ from ..graph.escalation import ChainEscalator, reference_answer, shape_of
 from ..ingest import Rejection
 from ..llm import BudgetExhausted, ModelCallError, run_async
 from ..spec import EscalateStage
+from ..synthesis import ArgumentSynthesizer, Unsynthesizable
 from . import StageResult
 from .samples import check_execution, check_format
 from .simulate import EPISODES_IN_FLIGHT, Distractors, run_episode
@@ -80,13 +81,30 @@ def task_arguments(tasks: pa.Table) -> dict[str, list[dict]]:
     return out
 
 
+def tool_arguments(tasks: pa.Table, tool_rows: list[dict], edges: list[dict], seed: int) -> dict[str, list[dict]]:
+    """tool name -> argument sets the operators may use: documented examples, then the arguments its
+    sampled tasks ran with, else synthesised ones (none for a tool whose arguments cannot be)."""
+    used, synth, out = task_arguments(tasks), ArgumentSynthesizer(edges), {}
+    for t in tool_rows:
+        sets = [dict(x) for x in json.loads(t["meta"] or "{}").get("examples") or []]
+        sets += [a for a in used.get(t["name"], []) if a not in sets]
+        if not sets:
+            try:
+                sets = synth.argument_sets(t, seed, 2)
+            except Unsynthesizable:
+                sets = []
+        out[t["name"]] = sets
+    return out
+
+
 def escalate(tasks: pa.Table, tools: pa.Table, edges: list[dict], *, frontier: AssistantAgent, escalator,
              verifier_for: Callable[[ChainEscalator], object], executor, params: EscalateStage, system_prompt: str, prompt_hash: str,
              tokens_spent: Callable[[], int] = lambda: 0,
              progress: Callable[[int, int], None] = lambda done, total: None) -> StageResult:
     tool_rows = tools.to_pylist()
     by_id = {t["tool_id"]: t for t in tool_rows}
-    chains = ChainEscalator([{**t, "examples": task_arguments(tasks).get(t["name"], [])} for t in tool_rows], edges, executor)
+    examples = tool_arguments(tasks, tool_rows, edges, params.seed)
+    chains = ChainEscalator([{**t, "examples": examples[t["name"]]} for t in tool_rows], edges, executor)
     verifier = verifier_for(chains)  # it re-executes chains, so it shares the operators' executor
     distractors = Distractors(tool_rows)
     pool = [r for r in tasks.to_pylist() if r["shape"] in params.shapes]

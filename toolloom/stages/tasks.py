@@ -6,6 +6,7 @@ schema and documentation; multi-hop, parallel and nested chains come from the AP
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import random
@@ -25,6 +26,9 @@ TASKS_SCHEMA = pa.schema([("task_id", pa.string()), ("shape", pa.string()), ("ch
                           ("reference_answer", pa.string()), ("seed", pa.int64())])
 
 
+SINGLES_IN_FLIGHT = 8  # reference calls at once (sandbox workers, MCP servers starting, HTTP requests)
+
+
 def _task_id(tool_id: str, arguments: dict, seed: int) -> str:
     return "t_" + hashlib.sha256(json.dumps([tool_id, arguments, seed], sort_keys=True).encode()).hexdigest()[:12]
 
@@ -38,35 +42,50 @@ def sample_tasks(tools: pa.Table, executor: ToolExecutor, params: TasksStage, ed
     """
     rows, rejections, inputs = [], [], 0
     synth = ArgumentSynthesizer(edges)
-    tool_rows = sorted(tools.to_pylist(), key=lambda t: synth.fed_by_graph(t["name"]))
+    tool_rows = tools.to_pylist()
     argument_sets: dict[str, list[dict]] = {}
+    gate = asyncio.Semaphore(SINGLES_IN_FLIGHT)
+
+    async def run_tool(tool: dict):
+        """(argument sets, observations) of one tool's single-call tasks, or the Unsynthesizable reason."""
+        try:
+            sets = synth.argument_sets(tool, params.seed, max(params.per_tool, 1))
+        except Unsynthesizable as e:
+            return e
+        observations = []
+        for arguments in sets[:params.per_tool]:
+            async with gate:
+                episode = executor.episode()
+                try:
+                    observations.append(await episode.call(tool["name"], arguments))
+                finally:
+                    episode.close()
+        return sets, observations
 
     async def singles():
         nonlocal inputs
-        for tool in tool_rows:
-            try:
-                sets = synth.argument_sets(tool, params.seed, max(params.per_tool, 1))
-            except Unsynthesizable as e:
-                inputs += 1
-                rejections.append(Rejection("tasks", tool["tool_id"], "sampler", "no_arguments", f"{tool['name']}: {e}"))
-                continue
-            argument_sets[tool["name"]] = sets
-            inputs += min(params.per_tool, len(sets))
-            for i, arguments in enumerate(sets[:params.per_tool]):
-                seed = params.seed * 1000 + i
-                episode = executor.episode()
-                try:
-                    obs = await episode.call(tool["name"], arguments)
-                finally:
-                    episode.close()
-                tid = _task_id(tool["tool_id"], arguments, seed)
-                if not obs.ok:
-                    rejections.append(Rejection("tasks", tid, "execution", "reference_call_failed", f"{tool['name']}: {obs.error or ''}"))
+        # tools whose inputs an edge feeds run in a second wave, with values the first wave returned;
+        # results are recorded in table order, so concurrency never changes what is sampled
+        for wave in ([t for t in tool_rows if not synth.fed_by_graph(t["name"])], [t for t in tool_rows if synth.fed_by_graph(t["name"])]):
+            outcomes = await asyncio.gather(*(run_tool(t) for t in wave))
+            for tool, outcome in zip(wave, outcomes):
+                if isinstance(outcome, Unsynthesizable):
+                    inputs += 1
+                    rejections.append(Rejection("tasks", tool["tool_id"], "sampler", "no_arguments", f"{tool['name']}: {outcome}"))
                     continue
-                synth.observe(tool["name"], obs.content)
-                chain = [{"tool_id": tool["tool_id"], "name": tool["name"], "arguments": arguments, "bindings": {}}]
-                rows.append({"task_id": tid, "shape": "single", "chain": json.dumps(chain, ensure_ascii=False),
-                             "reference_answer": obs.to_json(), "seed": seed})
+                sets, observations = outcome
+                argument_sets[tool["name"]] = sets
+                inputs += len(observations)
+                for i, (arguments, obs) in enumerate(zip(sets, observations)):
+                    seed = params.seed * 1000 + i
+                    tid = _task_id(tool["tool_id"], arguments, seed)
+                    if not obs.ok:
+                        rejections.append(Rejection("tasks", tid, "execution", "reference_call_failed", f"{tool['name']}: {obs.error or ''}"))
+                        continue
+                    synth.observe(tool["name"], obs.content)
+                    chain = [{"tool_id": tool["tool_id"], "name": tool["name"], "arguments": arguments, "bindings": {}}]
+                    rows.append({"task_id": tid, "shape": "single", "chain": json.dumps(chain, ensure_ascii=False),
+                                 "reference_answer": obs.to_json(), "seed": seed})
 
     run_async(singles())
     graph_failures: Counter = Counter()

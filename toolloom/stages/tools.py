@@ -54,7 +54,13 @@ def build_tools(pipeline: Pipeline, project_root: Path, sandbox: Sandbox, execut
         else:
             specs, rejected = ingest_collection((project_root / coll.path).resolve(), coll.format, rel_to=project_root)
         rejections += rejected
+        named = {s.meta.get("mcp_name") or s.name for s in specs}
+        for name in sorted(set(coll.examples) - named):  # an example for no tool is a typo worth saying
+            rejections.append(Rejection("ingest", f"{coll.name}#examples/{name}", "spec", "unknown_tool",
+                                        f"collection {coll.name!r}: examples name {name!r}, which is not one of its tools"))
         for s in specs:
+            for example in coll.examples.get(s.meta.get("mcp_name") or s.name, []):
+                s.meta.setdefault("examples", []).append(example)
             execution = executor.kind if executor.runs(s.meta.get("mcp_name") or s.name) else "simulated"
             rows.append({
                 "tool_id": f"{coll.name}.{s.name}", "collection": coll.name, "name": s.name, "description": s.description,
