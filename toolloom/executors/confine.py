@@ -61,6 +61,7 @@ def main() -> None:
     resource.setrlimit(resource.RLIMIT_DATA, (mem, mem))  # not RLIMIT_AS: V8 and Go reserve address space they never touch
     resource.setrlimit(resource.RLIMIT_FSIZE, (a.file_mb * 2**20, a.file_mb * 2**20))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    os.environ.pop("PYTHONPATH", None)  # it was there to find this module, not for the server
     os.execvp(command[0], command)
 
 

@@ -30,7 +30,7 @@ class McpConfig(ExecutorConfig):
     kind: str = "mcp"
     lists_tools: ClassVar[bool] = True
     command: str = Field(description="the server executable (looked up on PATH, then beside this Python)")
-    args: list[str] = Field([], description="arguments; {workdir} is the server's private working folder")
+    args: list[str] = Field([], description="arguments; {workdir}: the server's private folder, {project}: the project root")
     env: list[str] = Field([], description="names of environment variables the server may see (values are never stored)")
     set_env: dict[str, str] = Field({}, description="literal, non-secret variables for the server; {workdir} is filled")
     fixtures: str | None = Field(None, description="a folder (relative to the project) copied into {workdir} for every server start")
@@ -66,6 +66,13 @@ def hide_fixed(tool: dict, fixed: dict) -> dict:
     return {**tool, "inputSchema": schema}
 
 
+def _leaf(error: BaseException) -> str:
+    """The first real error inside (nested) exception groups."""
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return f"{type(error).__name__}: {error}"
+
+
 def result_content(result: dict):
     """An MCP CallToolResult as JSON: structured content, else the text parts (parsed when JSON)."""
     if result.get("structuredContent") is not None:
@@ -91,6 +98,7 @@ class McpServer:
             if done.returncode:
                 shutil.rmtree(self.workdir, ignore_errors=True)
                 raise RuntimeError(f"setup command {command} failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+        self.stderr = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # what it says when it fails
         self.loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None
@@ -102,8 +110,9 @@ class McpServer:
             self.stop()
             raise TimeoutError(f"MCP server {config.command!r} did not start in {config.startup_timeout_s:.0f} s")
         if self._error is not None:
+            why = f"{_leaf(self._error)}; its stderr ends: {self.stderr_tail()!r}"
             self.stop()
-            raise RuntimeError(f"MCP server {config.command!r} failed to start: {self._error}") from self._error
+            raise RuntimeError(f"MCP server {config.command!r} failed to start: {why}") from None
 
     def _params(self):
         from mcp import StdioServerParameters
@@ -115,7 +124,7 @@ class McpServer:
         env = {k: os.environ[k] for k in c.env if k in os.environ}
         env.update(fill(c.set_env, c.workspace))
         env.update({"HOME": c.workspace, "TMPDIR": c.workspace, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
-        args = [fill(a, c.workspace) for a in c.args]
+        args = [fill(a, c.workspace).replace("{project}", str(self.project_root)) for a in c.args]
         return StdioServerParameters(command=confine[0], args=[*confine[1:], "--", find_command(c.command, self.project_root), *args], env=env)
 
     def _main(self) -> None:
@@ -128,8 +137,7 @@ class McpServer:
 
         self._stop = asyncio.Event()
         try:
-            with open(os.devnull, "w") as quiet:
-                async with stdio_client(self._params(), errlog=quiet) as (read, write):
+            async with stdio_client(self._params(), errlog=self.stderr) as (read, write):
                     async with ClientSession(read, write) as session:
                         await session.initialize()
                         self.session = session
@@ -143,7 +151,8 @@ class McpServer:
 
     def _run(self, coro, timeout: float):
         if self.session is None:
-            raise RuntimeError(f"MCP server {self.config.command!r} is not running ({self._error or 'stopped'})")
+            why = _leaf(self._error) if self._error else "stopped"
+            raise RuntimeError(f"MCP server {self.config.command!r} is not running ({why}; stderr: {self.stderr_tail(300)!r})")
         return asyncio.run_coroutine_threadsafe(asyncio.wait_for(coro, timeout), self.loop).result(timeout + 5)
 
     def list_tools(self) -> list[dict]:
@@ -154,12 +163,18 @@ class McpServer:
         result = self._run(self.session.call_tool(name, arguments), self.config.timeout_s)
         return result.model_dump(by_alias=True, exclude_none=True, mode="json")
 
+    def stderr_tail(self, limit: int = 600) -> str:
+        self.stderr.flush()
+        self.stderr.seek(0)
+        return self.stderr.read()[-limit:].strip()
+
     def stop(self) -> None:
         if self._stop is not None and self.loop.is_running():
             self.loop.call_soon_threadsafe(self._stop.set)
         self.thread.join(15)
         if not self.thread.is_alive():
             self.loop.close()
+        self.stderr.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
@@ -174,6 +189,7 @@ class McpExecutor:
         self._live: set[McpServer] = set()
         self._spares: list[McpServer] = []  # started, never used: an episode takes one instead of waiting
         self._starting = 0
+        self._threads: list[threading.Thread] = []  # spare starters and background stoppers, joined by close()
         self._closed = False
 
     def _start(self) -> McpServer:
@@ -194,8 +210,14 @@ class McpExecutor:
             missing = max(self.config.prestart - len(self._spares) - self._starting, 0)
             self._starting += missing
         for _ in range(missing):
-            threading.Thread(target=self._start_spare, name="toolloom-mcp-spare", daemon=True).start()
+            self._background(self._start_spare)
         return server or self._start()
+
+    def _background(self, fn, *args) -> None:
+        thread = threading.Thread(target=fn, args=args, name="toolloom-mcp", daemon=True)
+        with self._lock:
+            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
 
     def _start_spare(self) -> None:
         try:
@@ -243,7 +265,7 @@ class McpExecutor:
             server = self._take()
             episode.resources[key] = server
             # stopped in the background: closing an episode never waits for a server to exit
-            episode.on_close(lambda: threading.Thread(target=self._stop, args=(server,), daemon=True).start())
+            episode.on_close(lambda: self._background(self._stop, server))
         return server
 
     async def call(self, tool: dict, arguments: dict, episode) -> Observation:
@@ -265,8 +287,13 @@ class McpExecutor:
         return Observation(True, content)
 
     def close(self) -> None:
+        """Stop every server this executor started; when it returns, none is running."""
         with self._lock:
             self._closed = True
+            threads = list(self._threads)
+        for thread in threads:  # a spare still starting stops itself once started (closed)
+            thread.join(120)
+        with self._lock:
             live, self._spares = list(self._live), []
         for server in live:
             self._stop(server)
