@@ -30,3 +30,18 @@ def shared_embeddings_cache(tmp_path_factory):
         os.environ.pop("TOOLLOOM_EMBEDDINGS_CACHE", None)
     else:
         os.environ["TOOLLOOM_EMBEDDINGS_CACHE"] = old
+
+
+@pytest.fixture(scope="session")
+def node_tools():
+    """The project's node executables (Prism, node MCP servers) from package.json, installed by
+    `npm install` when missing, as .ci/run does; their tests are skipped, saying why, without npm."""
+    import shutil
+    import subprocess
+
+    bin_dir = PROJECT / "node_modules" / ".bin"
+    if not (bin_dir / "prism").exists():
+        if shutil.which("npm") is None:
+            pytest.skip("npm is not installed: the Prism mock and node MCP server tests need `npm install` (package.json)")
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=PROJECT, check=True, capture_output=True, timeout=600)
+    return bin_dir

@@ -113,3 +113,12 @@ def test_real_corpora_ingest(corpus):
     assert (len(tools), len(rejected)) == EXPECTED[corpus]
     assert len({t.name for t in tools}) == len(tools)
     assert all(r.detail for r in rejected)
+
+
+def test_toolbench_query_layout_is_its_own_format():
+    tools, rejected = ingest_collection(CASES / "specs" / "toolbench_queries.json")
+    assert {t.name: t.source_format for t in tools} == {"Open_Weather__forecast": "toolbench", "Currency_Exchange__convert": "toolbench"}
+    weather = next(t for t in tools if t.name == "Open_Weather__forecast")
+    assert weather.parameters["required"] == ["city"] and weather.parameters["properties"]["city"]["default"] == "Lyon"
+    assert weather.returns["properties"]["days"]["type"] == "array" and weather.meta["query"].startswith("What's the weather")
+    assert sorted(r.reason for r in rejected) == ["duplicate_name", "missing_name"]  # the repeat, and the entry with no tool_name

@@ -102,7 +102,10 @@ class Episode:
         elif not simulated:
             obs = await self.executor.executor_for(tool).call(tool, arguments, self)
         else:
-            earlier = next((h for h in self.history if h["name"] == name and h["arguments"] == arguments), None)
-            obs = earlier["observation"] if earlier else await self.executor.simulator.respond(tool, arguments, self.history)
+            # the same call again straight away gets the same answer; after other calls the simulator
+            # answers from the history, so a change an earlier call made shows
+            last = self.history[-1] if self.history else None
+            repeat = last is not None and last["name"] == name and last["arguments"] == arguments
+            obs = last["observation"] if repeat else await self.executor.simulator.respond(tool, arguments, self.history)
         self.history.append({"name": name, "arguments": arguments, "response": obs.content, "observation": obs})
         return obs

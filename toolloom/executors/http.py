@@ -147,11 +147,15 @@ class HttpExecutor:
             raise ValueError(f"collection {self.collection!r}: the spec declares no servers URL; set executor.base_url")
         return servers[0].rstrip("/")
 
+    def _secret(self) -> str | None:
+        c = self.config
+        return (os.environ.get(c.auth_env) or (MOCK_CREDENTIAL if c.mock is not None else None)) if c.auth_env else None
+
     def _credential(self, query: dict, headers: dict) -> None:
         c = self.config
         if not c.auth_env:
             return
-        secret = os.environ.get(c.auth_env) or (MOCK_CREDENTIAL if c.mock is not None else None)
+        secret = self._secret()
         if secret is None:
             raise PermissionError(f"the credential variable {c.auth_env} is not set")
         if c.auth_query:
@@ -160,6 +164,14 @@ class HttpExecutor:
             headers[c.auth_header] = f"{c.auth_scheme} {secret}".strip() if c.auth_scheme else secret
 
     async def call(self, tool: dict, arguments: dict, episode) -> Observation:
+        obs = await self._call(tool, arguments)
+        secret = self._secret()
+        if secret and not obs.ok and secret in (obs.error or ""):  # an error that quotes the request never carries the key
+            msg = obs.content["error"]["message"].replace(secret, "[credential]")
+            obs = error_observation(obs.content["error"]["status"], msg)
+        return obs
+
+    async def _call(self, tool: dict, arguments: dict) -> Observation:
         method, path, query, headers, body = request_parts(tool, arguments)
         try:
             base = await asyncio.to_thread(self.base_url, tool)
