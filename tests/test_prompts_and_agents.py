@@ -22,6 +22,8 @@ SAMPLE_VARS = {
                                   "facts": {"country_code": "FR"}, "example": "The country code is FR.",
                                   "history": [{"role": "assistant", "content": "Which country code should I use?"}]},
     "simulate/user_details.j2": {"values": {"country_code": "FR"}, "request": "Tell me about a country.", "question": "Which one?"},
+    "tasks/propose.j2": {"name": "get_country", "description": "Country facts", "k": 2, "hints": {"country_code": ["FR"]},
+                         "parameters": {"type": "object", "properties": {"country_code": {"type": "string"}}, "required": ["country_code"]}},
     "filter/judge.j2": {"tools": ["get_country"], "messages": [
         {"role": "user", "content": "Capital of FR?", "tool_calls": None},
         {"role": "assistant", "content": None, "tool_calls": [{"function": {"name": "get_country", "arguments": "{}"}}]}]},

@@ -3,6 +3,7 @@ executors chosen per collection (a plug-in one included), and the real corpora w
 import json
 from pathlib import Path
 
+import pyarrow.compute as pc
 import pytest
 from datasets import load_dataset
 
@@ -82,3 +83,50 @@ def test_every_real_corpus_gives_tasks_for_most_of_its_tools(corpus):
     assert sum(t["name"] in covered for t in can) >= 0.8 * len(can)
     for r in tasks.rejections:  # every tool left out says what is missing
         assert r.reason in ("no_arguments", "reference_call_failed") and r.detail
+
+
+def _model_user(tmp_path, server, retries=6):
+    from toolloom.agents.llm import ModelUser
+    from toolloom.llm import ModelClient, RequestCache, RunBudget, UsageLedger
+    from toolloom.spec import ModelSpec
+
+    spec = ModelSpec(provider="openai", model="user", base_url=server.base_url, timeout_s=5, max_retries=retries)
+    ledger = UsageLedger()
+    client = ModelClient(spec, cache=RequestCache(tmp_path / "cache.sqlite"), ledger=ledger, budget=RunBudget(None), backoff_s=0.01)
+    return ModelUser(client, PROJECT / "prompts"), ledger
+
+
+def test_a_model_user_proposes_arguments_from_the_documentation_and_invalid_ones_are_not_used(tmp_path):
+    from toolloom.llm.fake_server import FakeModel, FakeServer
+
+    pipeline = _pipeline(tmp_path)
+    sandbox = Sandbox(PROJECT / "sandbox")
+    tools = build_tools(pipeline, PROJECT, sandbox)
+    convert = tools.table.filter(pc.equal(tools.table["name"], "convert_length"))
+    good = {"value": 6.5, "from_unit": "ft", "to_unit": "m"}
+    model = FakeModel()
+    model.enqueue({"content": json.dumps({"calls": [{"request": "How many metres is 6.5 feet?", "arguments": good},
+                                                    {"request": "Convert to furlongs", "arguments": {"value": 1, "from_unit": "ft", "to_unit": "furlong"}}]})})
+    with FakeServer(model) as server:
+        user, ledger = _model_user(tmp_path, server)
+        result = sample_tasks(convert, ToolExecutor(sandbox, convert.to_pylist()), TasksStage(per_tool=2, seed=1), user=user)
+    prompt = model.history[0]["messages"][0]["content"]
+    assert "Convert a length between units." in prompt and '"furlong"' not in prompt and '"ft"' in prompt  # documentation and enum hints
+    used = [json.loads(c)[0]["arguments"] for c in result.table["chain"].to_pylist()]
+    assert used[0] == good and len(used) == 2 and used[1] != good  # the invalid proposal is replaced by a synthesised set
+    assert result.metadata["argument_proposals"] == {"used": 1, "invalid": 1}
+
+
+def test_a_failing_model_user_falls_back_to_synthesis_and_the_failure_is_counted(tmp_path):
+    from toolloom.llm.fake_server import FakeModel, FakeServer
+
+    pipeline = _pipeline(tmp_path)
+    sandbox = Sandbox(PROJECT / "sandbox")
+    tools = build_tools(pipeline, PROJECT, sandbox)
+    model = FakeModel(default=lambda request: {"status": 500})
+    with FakeServer(model) as server:
+        user, ledger = _model_user(tmp_path, server, retries=1)
+        result = sample_tasks(tools.table, ToolExecutor(sandbox, tools.table.to_pylist()), TasksStage(per_tool=1, seed=1), user=user)
+    assert result.accounted and result.accepted == 3  # every typed tool still has its task
+    assert result.metadata["argument_proposals"] == {"failed": 4}
+    assert sum(r.status != "ok" for r in ledger.records) >= 4  # each failed call is in the usage ledger

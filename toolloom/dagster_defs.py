@@ -116,7 +116,7 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
         version = version_of_input(context, rt, "api_edges")
         tool_table = rt.store.read(p, "tools", version)
         edges = rt.store.read(p, "api_edges", version).to_pylist()
-        result = sample_tasks(tool_table, rt.executor(tool_table.to_pylist()), pipeline.stages.tasks, edges)
+        result = sample_tasks(tool_table, rt.executor(tool_table.to_pylist()), pipeline.stages.tasks, edges, user=rt.agent("user"))
         return commit_stage(rt, context, stage="tasks", table="tasks", result=result, version=version,
                             preview=["task_id", "shape", "chain", "reference_answer"])
 

@@ -125,7 +125,7 @@ class ArgumentSynthesizer:
     def arguments(self, tool: dict, seed: int | str, variant: int = 0) -> dict:
         """Arguments for the required parameters (and, from variant 1 on, one documented optional
         parameter), validated against the schema; `Unsynthesizable` says why there are none."""
-        schema = tool["parameters"] if isinstance(tool["parameters"], dict) else json.loads(tool["parameters"] or "{}")
+        schema = _schema(tool)
         props = schema.get("properties") or {}
         required = [p for p in schema.get("required") or [] if p in props or not props]
         rng = random.Random(f"{seed}:{tool['name']}:{variant}")
@@ -141,11 +141,30 @@ class ArgumentSynthesizer:
             raise Unsynthesizable("synthesised arguments do not validate: " + "; ".join(problems[:3]))
         return args
 
-    def argument_sets(self, tool: dict, seed: int | str, k: int) -> list[dict]:
-        """Up to k distinct argument sets: documented examples first, then synthesised ones."""
+    def hints(self, tool: dict) -> dict:
+        """parameter -> documented and graph-fed values: what a model proposing arguments is shown."""
+        schema = _schema(tool)
+        props = schema.get("properties") or {}
+        return {p: found[:5] for p in props if (found := self.candidates(tool["name"], p, props[p]))}
+
+    def valid_proposals(self, tool: dict, proposed: list) -> tuple[list[dict], list[str]]:
+        """(proposals that validate against the tool's schema, the problems of the others)."""
+        schema, good, bad = _schema(tool), [], []
+        for args in proposed:
+            problems = argument_errors(schema, args)
+            if problems:
+                bad.append("; ".join(problems[:2]))
+            elif args not in good:
+                good.append(args)
+        return good, bad
+
+    def argument_sets(self, tool: dict, seed: int | str, k: int, proposed: list[dict] = ()) -> list[dict]:
+        """Up to k distinct argument sets: documented examples, then valid `proposed` ones (a model
+        user's), then synthesised ones."""
         meta = tool.get("meta") or {}
         meta = json.loads(meta) if isinstance(meta, str) else meta
         out = [dict(ex) for ex in meta.get("examples") or [] if isinstance(ex, dict)][:k]
+        out += [a for a in proposed if a not in out][:k - len(out)]
         for variant in range(4 * k):
             if len(out) >= k:
                 break
@@ -158,6 +177,10 @@ class ArgumentSynthesizer:
             if args not in out:
                 out.append(args)
         return out
+
+
+def _schema(tool: dict) -> dict:
+    return tool["parameters"] if isinstance(tool["parameters"], dict) else json.loads(tool["parameters"] or "{}")
 
 
 def _bare(schema: dict) -> dict:

@@ -43,6 +43,10 @@ class UserAgent(Protocol):
         """Answer the assistant's clarifying question (ToolAlpaca's get_details)."""
         ...
 
+    async def propose_arguments(self, tool: dict, k: int, hints: dict) -> list[dict]:
+        """Argument sets a user would call a tool with, from its documentation ([] offline)."""
+        ...
+
 
 def known_values(task: Task) -> dict:
     """What the user can tell: every stated argument (values that come from earlier steps are not theirs)."""

@@ -13,6 +13,11 @@ from .base import AssistantTurn, Task, known_values
 from .offline import render_example
 
 
+PROPOSALS_SCHEMA = {"type": "object", "required": ["calls"], "properties": {"calls": {"type": "array", "minItems": 1, "items": {
+    "type": "object", "required": ["request", "arguments"],
+    "properties": {"request": {"type": "string", "minLength": 1}, "arguments": {"type": "object"}}}}}}
+
+
 class ModelUser:
     def __init__(self, client: ModelClient, prompts_root, stage: str = "simulate"):
         self.client, self.prompts_root, self.stage = client, prompts_root, stage
@@ -28,6 +33,15 @@ class ModelUser:
             raise ModelCallError("user agent returned an empty message")
         return text
 
+
+    async def propose_arguments(self, tool: dict, k: int, hints: dict) -> list[dict]:
+        """Up to k argument sets a user would call the tool with, written from its documentation
+        (checked against the schema by the caller); raises ModelCallError or UnusableAnswer."""
+        prompt = render("tasks/propose.j2", self.prompts_root, name=tool["name"], description=tool.get("description") or "",
+                        parameters=tool["parameters"], hints=hints, k=k)
+        answer = await chat_json(self.client, [{"role": "user", "content": prompt}], PROPOSALS_SCHEMA, name="calls",
+                                 stage="tasks", role="user", prompts_root=self.prompts_root)
+        return [c["arguments"] for c in answer["calls"]][:k]
 
     async def details(self, task: Task, request: str, question: str) -> str:
         prompt = render("simulate/user_details.j2", self.prompts_root, values=known_values(task), request=request, question=question)

@@ -83,6 +83,10 @@ class TemplateUser:
     async def instruction(self, task: Task) -> str:
         return render_example(task, random.Random(task.seed))
 
+    async def propose_arguments(self, tool: dict, k: int, hints: dict) -> list[dict]:
+        """Offline, arguments come from the schema (toolloom.synthesis), not from a user agent."""
+        return []
+
     async def details(self, task: Task, request: str, question: str) -> str:
         values = known_values(task)
         return "Here are the details: " + ", ".join(f"{k.replace('_', ' ')} {json.dumps(v)}" for k, v in values.items()) + "."

@@ -76,6 +76,15 @@ def competent(request: dict) -> dict:
         if "<documentation>" in prompt and '"description"' in prompt:  # the DRAFT rewriter: keeps the documentation
             doc = prompt.split("<documentation>", 1)[1].split("</documentation>", 1)[0].strip()
             return {"content": json.dumps({"description": doc or "Undocumented tool.", "suggestion": ""})}
+        if "<parameters>" in prompt and '"calls"' in prompt:  # the user agent proposing arguments: schema-made ones
+            from ..synthesis import ArgumentSynthesizer, Unsynthesizable
+
+            schema = json.loads(prompt.split("<parameters>", 1)[1].split("</parameters>", 1)[0])
+            try:
+                args = ArgumentSynthesizer().arguments({"name": "proposed", "parameters": schema}, seed=hash_bucket(prompt))
+            except Unsynthesizable:
+                args = {}
+            return {"content": json.dumps({"calls": [{"request": "A request.", "arguments": args}]})}
         if "<example>" in prompt:  # user-agent and dialogue prompts carry a plain example
             return {"content": prompt.split("<example>", 1)[1].split("</example>", 1)[0].strip()}
         if '"verdict"' in prompt:  # the semantic judge: passes an example that called tools and answered

@@ -17,7 +17,8 @@ import pyarrow as pa
 from ..executor import ToolExecutor
 from ..graph.sampling import ChainSampler
 from ..ingest import Rejection
-from ..llm import run_async
+from ..agents import UserAgent
+from ..llm import BudgetExhausted, ModelCallError, run_async
 from ..synthesis import ArgumentSynthesizer, Unsynthesizable
 from ..spec import TasksStage
 from . import StageResult
@@ -33,23 +34,41 @@ def _task_id(tool_id: str, arguments: dict, seed: int) -> str:
     return "t_" + hashlib.sha256(json.dumps([tool_id, arguments, seed], sort_keys=True).encode()).hexdigest()[:12]
 
 
-def sample_tasks(tools: pa.Table, executor: ToolExecutor, params: TasksStage, edges: list[dict] | None = None) -> StageResult:
+def sample_tasks(tools: pa.Table, executor: ToolExecutor, params: TasksStage, edges: list[dict] | None = None,
+                 user: UserAgent | None = None) -> StageResult:
     """Inputs are candidate tasks, plus tools that cannot give any (rejected with the reason).
 
-    Arguments are the spec's examples or synthesised from the schema (toolloom.synthesis); tools
-    whose inputs an API-graph edge feeds run after the tools that feed them, so their id
-    parameters take ids the collection really returned.
+    Arguments are the spec's examples, then those a model `user` proposes from the documentation
+    (ToolAlpaca; checked against the schema; offline none), then ones synthesised from the schema
+    (toolloom.synthesis). Tools whose inputs an API-graph edge feeds run after the tools that feed
+    them, so their id parameters take ids the collection really returned.
     """
     rows, rejections, inputs = [], [], 0
     synth = ArgumentSynthesizer(edges)
     tool_rows = tools.to_pylist()
     argument_sets: dict[str, list[dict]] = {}
     gate = asyncio.Semaphore(SINGLES_IN_FLIGHT)
+    proposals: Counter = Counter()
+
+    async def propose(tool: dict, k: int) -> list[dict]:
+        if user is None or k == 0 or json.loads(tool["meta"] or "{}").get("examples"):
+            return []
+        try:
+            async with gate:
+                proposed = await user.propose_arguments({**tool, "parameters": json.loads(tool["parameters"])}, k, synth.hints(tool))
+        except (ModelCallError, BudgetExhausted):  # the call is in llm_calls; the schema still gives arguments
+            proposals["failed"] += 1
+            return []
+        good, bad = synth.valid_proposals(tool, proposed)
+        proposals["used"] += len(good)
+        proposals["invalid"] += len(bad)
+        return good
 
     async def run_tool(tool: dict):
         """(argument sets, observations) of one tool's single-call tasks, or the Unsynthesizable reason."""
+        proposed = await propose(tool, max(params.per_tool, 1))
         try:
-            sets = synth.argument_sets(tool, params.seed, max(params.per_tool, 1))
+            sets = synth.argument_sets(tool, params.seed, max(params.per_tool, 1), proposed)
         except Unsynthesizable as e:
             return e
         observations = []
@@ -108,4 +127,4 @@ def sample_tasks(tools: pa.Table, executor: ToolExecutor, params: TasksStage, ed
         graph_failures = sampler.failures
     shapes = dict(Counter(r["shape"] for r in rows))
     return StageResult(pa.Table.from_pylist(rows, schema=TASKS_SCHEMA), rejections, inputs, len(rows),
-                       {"shapes": shapes, "walk_failures": dict(graph_failures)})
+                       {"shapes": shapes, "walk_failures": dict(graph_failures), "argument_proposals": dict(proposals)})
