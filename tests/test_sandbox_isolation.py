@@ -58,14 +58,16 @@ def test_environment_is_scrubbed(sandbox):
     obs = sandbox.execute("hostile", "steal_key", {})
     assert obs.ok and obs.content["key"] is None
     assert SECRET not in obs.to_json()
-    assert set(obs.content["env"]) <= {"PATH", "LANG", "LC_ALL", "TZ", "HOME", "TMPDIR", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE",
+    assert set(obs.content["env"]) <= {"PATH", "LANG", "LC_ALL", "TZ", "HOME", "TMPDIR", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE", "PWD",
                                        "PYTHONHASHSEED", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"}
 
 
 def test_writes_only_in_the_private_directory(sandbox, tmp_path):
     target = tmp_path / "pwned.txt"
     obs = sandbox.execute("hostile", "write_outside", {"path": str(target)})
-    assert not obs.ok and obs.content["error"]["status"] == 403 and not target.exists()
+    assert not obs.ok and not target.exists()  # the host's folder is not even in the sandbox's view
+    etc = sandbox.execute("hostile", "write_outside", {"path": "/etc/toolloom-pwned"})
+    assert not etc.ok and etc.content["error"]["status"] == 403 and not os.path.exists("/etc/toolloom-pwned")
     inside = sandbox.execute("hostile", "write_inside", {})
     assert inside.ok and inside.content == {"read_back": "ok", "cwd_is_private": True}
 

@@ -3,7 +3,9 @@ turned into error observations (a hung, crashed or hostile tool never stops the 
 """
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import os
 import select
 import shutil
@@ -19,6 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from ..arguments import argument_errors
+from .confinement import (UNSAFE_ENV, SandboxUnavailable, bwrap_command, confinement_problem, limit_resources, seccomp_program,
+                          unsafe_requested)
+
+log = logging.getLogger("toolloom")
+_STDERR = None if os.environ.get("TOOLLOOM_SANDBOX_DEBUG") else subprocess.DEVNULL
+_seccomp = functools.lru_cache(maxsize=1)(seccomp_program)
 
 # variables a worker keeps; everything else (API keys above all) stays in the parent
 _ENV_KEEP = ("PATH", "LANG", "LC_ALL", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
@@ -33,6 +41,7 @@ class Limits:
     response_bytes: int = 1 * 2**20
     output_bytes: int = 1 * 2**20  # what a tool may print (discarded); more is an error
     workers_per_collection: int = 4
+    processes: int = 256  # processes of the sandbox user at once (a fork bomb's ceiling)
 
 
 @dataclass(frozen=True)
@@ -55,24 +64,37 @@ class WorkerDied(Exception):
 
 
 class _Worker:
-    def __init__(self, root: Path, collection: str, limits: Limits):
+    """One confined worker process of a collection (toolloom.sandbox.worker), started through
+    `confinement.bwrap_command`, or unconfined in the unsafe mode."""
+
+    def __init__(self, root: Path, collection: str, limits: Limits, confined: bool):
         self.tmp = tempfile.mkdtemp(prefix=f"toolloom-{collection}-")
-        env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}
         package_parent = str(Path(__file__).resolve().parents[2])
-        env.update({"HOME": self.tmp, "TMPDIR": self.tmp, "PYTHONPATH": package_parent, "PYTHONDONTWRITEBYTECODE": "1",
-                    "PYTHONHASHSEED": "0"})
-        read_fd, self._write_fd = os.pipe()
-        self._read_fd = read_fd
-        spec = json.dumps({"cpu_s": limits.cpu_s, "memory_bytes": limits.memory_bytes, "file_bytes": limits.file_bytes,
-                           "response_bytes": limits.response_bytes, "output_bytes": limits.output_bytes})
-        self.proc = subprocess.Popen(
-            [sys.executable, "-s", "-m", "toolloom.sandbox.worker", str(root), collection, str(self._write_fd), spec],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.tmp, env=env,
-            pass_fds=(self._write_fd,), start_new_session=True)
-        os.close(self._write_fd)
+        scratch = "/tmp" if confined else self.tmp
+        env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}
+        env.update({"HOME": scratch, "TMPDIR": scratch, "PYTHONPATH": package_parent, "PYTHONDONTWRITEBYTECODE": "1",
+                    "PYTHONHASHSEED": "0", "PATH": "/usr/bin:/bin"})
+        spec = json.dumps({"cpu_s": limits.cpu_s, "wall_s": limits.wall_s, "response_bytes": limits.response_bytes,
+                           "output_bytes": limits.output_bytes, "confined": confined})
+        argv = [sys.executable, "-s", "-m", "toolloom.sandbox.worker", str(root), collection, spec]
+        pass_fds: tuple = ()
+        if confined:
+            program_fd, write_fd = os.pipe()
+            os.write(write_fd, _seccomp())
+            os.close(write_fd)
+            argv, pass_fds = bwrap_command(root / collection, argv, env, program_fd), (program_fd,)
+        try:
+            self.proc = subprocess.Popen(
+                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=_STDERR, cwd=self.tmp,
+                env={} if confined else env, pass_fds=pass_fds, start_new_session=True,
+                preexec_fn=limit_resources(limits.memory_bytes, limits.file_bytes, limits.processes))
+        finally:
+            for fd in pass_fds:
+                os.close(fd)
+        self._read_fd = self.proc.stdout.fileno()
         hello = self.receive(timeout=30.0, max_bytes=limits.response_bytes + 64)
         self.tools: list[str] = hello["tools"]
-        self.network_isolated: bool = hello["network_isolated"]
+        self.error: str | None = hello.get("error")
 
     def _read(self, n: int, deadline: float) -> bytes:
         data = b""
@@ -117,27 +139,27 @@ class _Worker:
 
     def kill(self) -> None:
         try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            os.killpg(self.proc.pid, signal.SIGKILL)  # bwrap and, with --die-with-parent, all it holds
         except (ProcessLookupError, PermissionError):
             pass
         self.proc.wait()
-        try:
-            os.close(self._read_fd)
-        except OSError:
-            pass
-        try:
-            self.proc.stdin.close()
-        except OSError:
-            pass
+        for stream in (self.proc.stdout, self.proc.stdin):
+            try:
+                stream.close()
+            except OSError:
+                pass
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 class Sandbox:
-    """Executes a collection's tools in reusable, limited worker processes (DESIGN section 8)."""
+    """Executes a collection's tools confined by the operating system, each call in a fresh process
+    (DESIGN section 8). `unsafe=True` (or TOOLLOOM_UNSAFE_SANDBOX=1) runs them unconfined where the
+    host cannot confine them; otherwise such a host gets `SandboxUnavailable`, saying why."""
 
-    def __init__(self, root: str | Path, limits: Limits | None = None):
+    def __init__(self, root: str | Path, limits: Limits | None = None, unsafe: bool | None = None):
         self.root = Path(root).resolve()
         self.limits = limits or Limits()
+        self.unsafe = unsafe_requested() if unsafe is None else unsafe
         self._idle: dict[str, list[_Worker]] = {}
         self._count: dict[str, int] = {}
         self._names: dict[str, list[str]] = {}
@@ -152,6 +174,8 @@ class Sandbox:
                 worker = self._acquire(collection)
                 self._names[collection] = list(worker.tools)
                 self._release(collection, worker)
+                if worker.error:
+                    log.warning("sandbox/%s: the tool code failed to import (%s); its tools will be simulated", collection, worker.error)
         return self._names[collection]
 
     def is_executable(self, collection: str, name: str) -> bool:
@@ -168,10 +192,20 @@ class Sandbox:
                     break
                 self._cond.wait()
         try:
-            return _Worker(self.root, collection, self.limits)
+            return _Worker(self.root, collection, self.limits, confined=self._confined(collection))
         except Exception:
             self._forget(collection)
             raise
+
+    def _confined(self, collection: str) -> bool:
+        problem = confinement_problem()
+        if problem is None:
+            return True
+        if not self.unsafe:
+            raise SandboxUnavailable(f"cannot run the tool code of collection {collection!r} confined: {problem}. Install "
+                                     f"bubblewrap, or run it unconfined at your own risk with {UNSAFE_ENV}=1 (toolloom run --unsafe-sandbox)")
+        log.warning("UNSAFE SANDBOX: running the tool code of %r without confinement (%s)", collection, problem)
+        return False
 
     def _release(self, collection: str, worker: _Worker) -> None:
         with self._cond:
@@ -195,7 +229,8 @@ class Sandbox:
         worker = self._acquire(collection)
         try:
             worker.send({"tool": name, "arguments": arguments, "state": state or {}})
-            reply = worker.receive(self.limits.wall_s, self.limits.response_bytes + 256)
+            # the worker stops a call at wall_s itself; this wait only catches a worker that stopped answering
+            reply = worker.receive(self.limits.wall_s + 10, self.limits.response_bytes + 512)
         except TimeoutError:
             worker.kill()
             self._forget(collection)

@@ -1,28 +1,41 @@
-"""The sandbox worker process: runs one collection's tool code under limits, one call at a time.
+"""The sandbox worker: a confined template process that runs every tool call in a fresh child.
 
-Layers, outermost first: the parent's wall-clock timeout and kill; resource limits (CPU seconds
-per call, address space, file size); a network namespace of its own where the OS allows it; and a
-Python audit hook that refuses process creation, sockets, native code loading, signals, and file
-access outside the allowed folders (writes only in the worker's private temporary directory).
-The environment was scrubbed by the parent. Audit hooks are not a boundary against native code,
-which is why loading it is refused and the limits sit beneath.
+The worker is started inside the confinement of `confinement.py` and never runs tool code itself:
+it compiles the collection's sources (compiling executes nothing) and, per call, forks a child
+that imports the module defining the tool from those compiled sources, runs the call and writes
+its answer on a pipe made for that call alone, then exits. The worker reads the answer only from
+that pipe, kills every process left in its pid namespace, and empties /tmp, so no call can change
+another call's code, module state or files, outlive its call, or have its answer taken for
+another's. The child closes every other descriptor, and the worker is not dumpable, so the child
+cannot reach the worker's channel to the parent through /proc either.
 
-Protocol: 4-byte big-endian length + JSON, requests on stdin, responses on the fd in argv.
+Inside the child, a Python audit hook is a second line (it names the refused act in the error:
+process creation, sockets, native code, signals, files outside the allowed folders); the
+boundary is the operating system's.
+
+Protocol with the parent: 4-byte big-endian length + JSON, requests on stdin, answers on stdout.
 """
 from __future__ import annotations
 
 import ctypes
+import importlib.abc
+import importlib.util
 import inspect
 import json
 import os
 import resource
+import select
+import shutil
 import signal
 import struct
 import sys
+import time
 import traceback
+import types
 from pathlib import Path
 
-CLONE_NEWNET = 0x40000000
+PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 4, 36
+PACKAGE = "_toolloom_sandbox"
 _BLOCKED_EVENTS = {
     "os.fork": "creating processes", "os.forkpty": "creating processes", "os.posix_spawn": "creating processes",
     "os.spawn": "creating processes", "os.exec": "creating processes", "os.system": "creating processes",
@@ -33,23 +46,26 @@ _BLOCKED_EVENTS = {
     "os.kill": "sending signals", "os.killpg": "sending signals", "signal.pthread_kill": "sending signals",
 }
 _PATH_EVENTS = {"os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "os.link", "os.symlink", "os.truncate", "shutil.rmtree"}
+# stdlib modules tools commonly use, imported once by the worker (no tool code) so a call's child starts warm
+_WARM = ("json", "datetime", "zoneinfo", "math", "re", "random", "decimal", "collections", "functools", "itertools", "statistics",
+         "csv", "hashlib", "uuid", "dataclasses", "typing", "string", "textwrap", "fractions", "bisect", "heapq", "calendar")
 
 
-def _read_exact(stream, n: int) -> bytes:
+def _read_exact(fd: int, n: int) -> bytes:
     data = b""
     while len(data) < n:
-        chunk = stream.read(n - len(data))
+        chunk = os.read(fd, n - len(data))
         if not chunk:
             raise EOFError
         data += chunk
     return data
 
 
-def _send(fd: int, payload: dict, max_bytes: int) -> None:
+def _frame(payload: dict, max_bytes: int) -> bytes:
     body = json.dumps(payload, ensure_ascii=False, default=str).encode()
     if len(body) > max_bytes:
         body = json.dumps({"ok": False, "status": 502, "message": f"tool response too large ({len(body)} bytes, limit {max_bytes})"}).encode()
-    _write_all(fd, struct.pack(">I", len(body)) + body)
+    return struct.pack(">I", len(body)) + body
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -58,13 +74,38 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def _isolate_network() -> bool:
-    """A fresh network namespace has no interfaces: nothing to connect to. Needs privileges."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return libc.unshare(CLONE_NEWNET) == 0
-    except (OSError, AttributeError):
-        return False
+class Precompiled(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Serves the collection's modules (`_toolloom_sandbox.<collection>[.<module>]`) from code compiled by the worker."""
+
+    def __init__(self, folder: Path, collection: str):
+        self.folder, self.package = folder, f"{PACKAGE}.{collection}"
+        self.code: dict[str, tuple[str, types.CodeType]] = {}
+        for path in sorted(folder.glob("*.py")):
+            name = self.package if path.stem == "__init__" else f"{self.package}.{path.stem}"
+            self.code[name] = (str(path), compile(path.read_bytes(), str(path), "exec", dont_inherit=True))
+
+    def modules(self) -> list[str]:
+        return [n for n in self.code if n != self.package and not n.rsplit(".", 1)[1].startswith("_")]
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname == PACKAGE:
+            return importlib.util.spec_from_loader(fullname, self, is_package=True)
+        if fullname in self.code:
+            return importlib.util.spec_from_loader(fullname, self, origin=self.code[fullname][0], is_package=fullname == self.package)
+        return None
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module) -> None:
+        if module.__name__ == PACKAGE:
+            module.__path__ = []
+            return
+        path, code = self.code[module.__name__]
+        module.__file__ = path
+        if module.__name__ == self.package:
+            module.__path__ = [str(self.folder)]
+        exec(code, module.__dict__)
 
 
 def _install_audit_hook(readable: list[str], writable: str) -> None:
@@ -113,18 +154,7 @@ class _BoundedOutput:
         return False
 
 
-def _set_cpu_budget(seconds: float) -> None:
-    used = resource.getrusage(resource.RUSAGE_SELF)
-    now = int(used.ru_utime + used.ru_stime)
-    soft = now + max(1, int(seconds + 0.999))
-    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
-    resource.setrlimit(resource.RLIMIT_CPU, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
-
-
-def _call(tools: dict, request: dict) -> dict:
-    fn = tools.get(request["tool"])
-    if fn is None:
-        return {"ok": False, "status": 404, "message": f"no executable implementation of tool '{request['tool']}'"}
+def _run(fn, request: dict) -> dict:
     from .registry import ToolError
 
     args = dict(request.get("arguments") or {})
@@ -150,32 +180,159 @@ def _call(tools: dict, request: dict) -> dict:
         return {"ok": False, "status": 500, "message": f"internal error: {type(e).__name__}: {e} (line {frame.lineno})"}
 
 
-def main() -> None:
-    root, collection, out_fd = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-    limits = json.loads(sys.argv[4])
-    os.umask(0o077)
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # oversize writes fail with EFBIG instead of killing us
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limits["file_bytes"], limits["file_bytes"]))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    isolated = _isolate_network()
-    from .registry import load_collection
+class Worker:
+    def __init__(self, root: Path, collection: str, limits: dict):
+        self.limits = limits
+        self.confined = limits.get("confined", True)  # in a pid namespace of its own: every other process is a call's
+        self.scratch = Path(os.environ.get("TMPDIR") or "/tmp")
+        self.loader = Precompiled(root / collection, collection)
+        self.readable = [str(root / collection), sys.prefix, sys.base_prefix, sys.exec_prefix, "/usr/share/zoneinfo",
+                         "/etc/localtime", "/dev/null", "/dev/urandom", *sys.path[1:]]
+        self.where: dict[str, str] = {}  # tool name -> the module that defines it
 
-    tools = load_collection(root, collection)
-    resource.setrlimit(resource.RLIMIT_AS, (limits["memory_bytes"], limits["memory_bytes"]))
-    readable = [str(root), sys.prefix, sys.base_prefix, sys.exec_prefix, "/usr/share/zoneinfo", "/etc/localtime",
-                "/dev/null", "/dev/urandom", *sys.path[1:]]
-    _install_audit_hook([p for p in readable if p], os.getcwd())
-    _send(out_fd, {"ready": True, "tools": sorted(tools), "network_isolated": isolated}, limits["response_bytes"])
-    stdin = sys.stdin.buffer
+    def child(self, request: dict, out_fd: int, modules: list[str]) -> None:
+        """In the forked child: confine further, import, run, answer, exit. Never returns."""
+        try:
+            os.closerange(0, out_fd)
+            os.closerange(out_fd + 1, 1 << 16)
+            null = os.open("/dev/null", os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+            os.setsid()  # its own process group and session, away from the worker's
+            cpu = max(1, int(self.limits["cpu_s"] + 0.999))
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))  # SIGXCPU at the soft limit, SIGKILL a second later
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversize write fails with EFBIG instead of killing
+            signal.signal(signal.SIGXCPU, signal.SIG_DFL)
+            os.chdir(self.scratch)
+            sys.meta_path.insert(0, self.loader)
+            _install_audit_hook([p for p in self.readable if p], str(self.scratch))
+            sys.stdout = sys.stderr = _BoundedOutput(self.limits["output_bytes"])
+            from .registry import _PENDING
+
+            importlib.import_module(self.loader.package)
+            for module in modules:
+                importlib.import_module(module)
+            if request.get("list"):
+                answer = {"ok": True, "tools": {n: {"module": m} for m, n, _ in _PENDING if m.startswith(self.loader.package + ".")}}
+            else:
+                fn = next((f for m, n, f in _PENDING if n == request["tool"]), None)
+                answer = _run(fn, request) if fn else {"ok": False, "status": 404,
+                                                       "message": f"no executable implementation of tool '{request['tool']}'"}
+        except BaseException as e:  # import-time failures too: an answer, not a dead worker
+            answer = {"ok": False, "status": 500, "message": f"internal error: {type(e).__name__}: {e}"}
+        try:
+            _write_all(out_fd, _frame(answer, self.limits["response_bytes"]))
+        finally:
+            os._exit(0)
+
+    def call(self, request: dict) -> dict:
+        modules = self.loader.modules() if request.get("list") else [self.where.get(request.get("tool"), "")]
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_fd)
+            self.child(request, write_fd, [m for m in modules if m])
+        os.close(write_fd)
+        answer = self._collect(read_fd, pid)
+        os.close(read_fd)
+        self._clean_up(pid)
+        return answer
+
+    def _collect(self, fd: int, pid: int) -> dict:
+        deadline = time.monotonic() + self.limits["wall_s"]
+        data = b""
+        while True:
+            left = deadline - time.monotonic()
+            ready = select.select([fd], [], [], max(left, 0))[0] if left > 0 else []
+            if not ready:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return {"ok": False, "status": 504, "message": f"the tool timed out after {self.limits['wall_s']:g} s"}
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            data += chunk
+            if len(data) > self.limits["response_bytes"] + 1024:
+                break
+        _, status = os.waitpid(pid, 0)
+        if not data:
+            return {"ok": False, "status": 500, "message": _death_reason(status)}
+        try:
+            (size,) = struct.unpack(">I", data[:4])
+            if len(data) != 4 + size:
+                raise ValueError
+            answer = json.loads(data[4:])
+            if not isinstance(answer, dict) or not isinstance(answer.get("ok"), bool):
+                raise ValueError
+            return answer
+        except (struct.error, ValueError):
+            return {"ok": False, "status": 502, "message": "the tool wrote a malformed answer on its result channel"}
+
+    def _clean_up(self, child: int) -> None:
+        """Every process of the call's making dies (detached ones too), and /tmp starts empty again.
+        Unconfined (the unsafe mode) only the call's own process group can be found."""
+        me = os.getpid()
+        if not self.confined:
+            try:
+                os.killpg(child, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        for _ in range(3 if self.confined else 0):
+            others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me)]
+            for pid in others:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            while True:  # reap what the subreaper inherited
+                try:
+                    if os.waitpid(-1, os.WNOHANG) == (0, 0):
+                        break
+                except ChildProcessError:
+                    break
+            if not others:
+                break
+        for entry in self.scratch.iterdir():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+
+
+def _death_reason(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        if sig == signal.SIGXCPU:
+            return "the tool exceeded its CPU time limit"
+        return f"the tool process was killed (signal {sig}; memory limit or crash)"
+    return f"the tool process exited unexpectedly (exit code {os.WEXITSTATUS(status)})"
+
+
+def main() -> None:
+    root, collection, limits = Path(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3])
+    os.umask(0o077)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # a call's child cannot open this process's descriptors through /proc
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # orphans of a call come back here, to be killed
+    for name in _WARM:
+        importlib.import_module(name)
+    control_in, control_out = os.dup(0), os.dup(1)
+    null = os.open("/dev/null", os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    sys.stdout = sys.stderr = _BoundedOutput(1 << 16)
+    worker = Worker(root, collection, limits)
+    listing = worker.call({"list": True})
+    worker.where = {name: info["module"] for name, info in (listing.get("tools") or {}).items()}
+    hello = {"ready": True, "tools": sorted(worker.where), "error": None if "tools" in listing else listing.get("message")}
+    _write_all(control_out, _frame(hello, limits["response_bytes"]))
     while True:
         try:
-            (size,) = struct.unpack(">I", _read_exact(stdin, 4))
-            request = json.loads(_read_exact(stdin, size))
+            (size,) = struct.unpack(">I", _read_exact(control_in, 4))
+            request = json.loads(_read_exact(control_in, size))
         except EOFError:
             return
-        _set_cpu_budget(limits["cpu_s"])
-        sys.stdout = sys.stderr = _BoundedOutput(limits["output_bytes"])
-        _send(out_fd, _call(tools, request), limits["response_bytes"])
+        _write_all(control_out, _frame(worker.call(request), limits["response_bytes"] + 256))
 
 
 if __name__ == "__main__":
