@@ -63,6 +63,11 @@ def cmd_run(args) -> int:
     from .llm.fake_server import FakeServer, Faults
 
     root = _project(args)
+    if args.unsafe_sandbox:
+        from .sandbox.confinement import UNSAFE_ENV
+
+        os.environ[UNSAFE_ENV] = "1"
+        print("WARNING: --unsafe-sandbox: tool code that this host cannot confine runs unconfined", file=sys.stderr)
     try:
         pipeline = load_pipeline(root / "pipelines" / f"{args.pipeline}.yaml")
     except PipelineFileError as e:
@@ -193,6 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--fault-rate", type=float, default=0.0, help="with --fake-endpoint: share of requests that fail")
     run.add_argument("--seed", type=int, default=0, help="with --fake-endpoint: seed of the fault schedule")
     run.add_argument("--log-level", default="WARNING", help="Dagster console log level (default WARNING)")
+    run.add_argument("--unsafe-sandbox", action="store_true",
+                     help="run tool code unconfined where this host cannot confine it (no bubblewrap): only for code you trust")
     run.set_defaults(fn=cmd_run)
 
     q = sub.add_parser("query", help="SQL over every pipeline's tables (schema per pipeline: demo.tools, ...)")

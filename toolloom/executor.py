@@ -15,6 +15,7 @@ from .executors.python import PythonExecutor
 from .executors.simulated import SchemaSimulator
 from .llm import run_async
 from .sandbox import Observation, Sandbox, error_observation
+from .secrets import find_credential
 from .values import ValueFactory
 
 
@@ -107,5 +108,8 @@ class Episode:
             last = self.history[-1] if self.history else None
             repeat = last is not None and last["name"] == name and last["arguments"] == arguments
             obs = last["observation"] if repeat else await self.executor.simulator.respond(tool, arguments, self.history)
+        found = find_credential(obs.to_json())
+        if found:  # withheld here, so it reaches no table, log or export
+            obs = error_observation(502, f"the answer of {name} was withheld: it contained {found}", obs.state)
         self.history.append({"name": name, "arguments": arguments, "response": obs.content, "observation": obs})
         return obs

@@ -198,8 +198,8 @@ class RefineStage(Strict):
 
 
 class FilterStage(Strict):
-    checks: list[Literal["format", "execution", "safety", "overuse", "semantic", "dedup"]] = [
-        "format", "execution", "safety", "overuse", "semantic", "dedup"]
+    checks: list[Literal["format", "execution", "safety", "secrets", "overuse", "semantic", "dedup"]] = [
+        "format", "execution", "safety", "secrets", "overuse", "semantic", "dedup"]
     near_duplicate_threshold: float = Field(0.95, gt=0, le=1, description="request similarity (same call pattern) that counts as a repeat")
 
 

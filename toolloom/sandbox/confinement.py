@@ -99,7 +99,7 @@ def bwrap_command(collection_dir: Path, argv: list[str], env: dict[str, str], se
     """The command that runs `argv` (the worker) confined, seeing only what it needs, read-only."""
     package_root = Path(__file__).resolve().parents[2]
     cmd = [bwrap_binary(), "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-           "--die-with-parent", "--new-session", "--clearenv", "--ro-bind", "/usr", "/usr"]
+           "--die-with-parent", "--new-session", "--clearenv", "--perms", "1777", "--tmpfs", "/tmp", "--ro-bind", "/usr", "/usr"]
     for link in ("bin", "lib", "lib64", "sbin"):
         target = Path("/") / link
         if target.is_symlink():
@@ -108,7 +108,8 @@ def bwrap_command(collection_dir: Path, argv: list[str], env: dict[str, str], se
             cmd += ["--ro-bind", str(target), str(target)]
     cmd += _mounts([Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix), package_root / "toolloom",
                     Path(collection_dir), Path("/etc/localtime"), Path("/etc/ld.so.cache")])
-    cmd += ["--perms", "1777", "--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev", "--chdir", "/tmp", "--seccomp", str(seccomp_fd)]
+    # /tmp first (above): a project or collection that lives under /tmp is bound on top of it
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--chdir", "/tmp", "--seccomp", str(seccomp_fd)]
     for k, v in env.items():
         cmd += ["--setenv", k, v]
     setpriv = shutil.which("setpriv")

@@ -189,6 +189,9 @@ class Worker:
         self.readable = [str(root / collection), sys.prefix, sys.base_prefix, sys.exec_prefix, "/usr/share/zoneinfo",
                          "/etc/localtime", "/dev/null", "/dev/urandom", *sys.path[1:]]
         self.where: dict[str, str] = {}  # tool name -> the module that defines it
+        # folders bound read-only under the scratch folder (a project under /tmp): not the calls' to remove
+        self.mounted = {Path(p).relative_to(self.scratch).parts[0] for p in self.readable
+                        if p and Path(p).is_absolute() and Path(p).is_relative_to(self.scratch) and Path(p) != self.scratch}
 
     def child(self, request: dict, out_fd: int, modules: list[str]) -> None:
         """In the forked child: confine further, import, run, answer, exit. Never returns."""
@@ -293,6 +296,8 @@ class Worker:
             if not others:
                 break
         for entry in self.scratch.iterdir():
+            if entry.name in self.mounted:
+                continue
             if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry, ignore_errors=True)
             else:

@@ -1,5 +1,5 @@
 """Checks beyond APIGen's three: safety (prompt injection in tool results, tool poisoning in
-descriptions), tool overuse, and near-duplicate removal; plus diversity statistics."""
+descriptions), secrets (credentials anywhere in an example), tool overuse, and near-duplicate removal; plus diversity statistics."""
 from __future__ import annotations
 
 import json
@@ -7,6 +7,8 @@ import re
 from collections import Counter, defaultdict
 
 from rapidfuzz import fuzz
+
+from ..secrets import credential_values, find_credential
 
 # Phrases that address the model rather than describe data; seen in injection and poisoning reports.
 _INJECTION = re.compile(
@@ -28,6 +30,21 @@ def check_safety(traj: dict) -> tuple[str, str] | None:
             m = _INJECTION.search(msg.get("content") or "")
             if m:
                 return "prompt_injection", f"result of {msg.get('name')} contains {m.group(0)!r}"
+    return None
+
+
+def check_secrets(traj: dict) -> tuple[str, str] | None:
+    """A credential anywhere in the example: a message, a call's arguments, a tool's description."""
+    parts = [("the tools offered", traj["tools_offered"] or "")]
+    for msg in traj["messages"]:
+        parts.append((f"a {msg['role']} message", msg.get("content") or ""))
+        for call in msg.get("tool_calls") or []:
+            parts.append((f"the arguments of {call['function']['name']}", call["function"].get("arguments") or ""))
+    values = credential_values()
+    for where, text in parts:
+        found = find_credential(text, values)
+        if found:
+            return "credential", f"{where} contains {found}"
     return None
 
 

@@ -19,7 +19,7 @@ from ..arguments import argument_errors, parse_arguments
 from ..ingest import Rejection
 from ..spec import FilterStage
 from . import StageResult
-from .quality import check_overuse, check_safety, diversity, near_duplicates
+from .quality import check_overuse, check_safety, check_secrets, diversity, near_duplicates
 
 SAMPLES_SCHEMA = pa.schema([("sample_id", pa.string()), ("traj_id", pa.string()), ("task_id", pa.string()),
                             ("shape", pa.string()), ("level", pa.int64()), ("execution", pa.string()), ("num_calls", pa.int64()),
@@ -76,7 +76,8 @@ def check_execution(traj: dict) -> tuple[str, str] | None:
     return None
 
 
-CHECKERS = {"format": check_format, "execution": check_execution, "safety": check_safety, "overuse": check_overuse}
+CHECKERS = {"format": check_format, "execution": check_execution, "safety": check_safety, "secrets": check_secrets,
+            "overuse": check_overuse}
 
 
 def split_of(task_id: str, test_share: float) -> str:

@@ -16,6 +16,7 @@ from ..executors import build_executor
 from ..ingest import Rejection, ingest_collection
 from ..ingest import mcp as mcp_format
 from ..sandbox import Sandbox
+from ..secrets import credential_values, find_credential
 from ..spec import Pipeline
 from . import StageResult
 
@@ -58,7 +59,13 @@ def build_tools(pipeline: Pipeline, project_root: Path, sandbox: Sandbox, execut
         for name in sorted(set(coll.examples) - named):  # an example for no tool is a typo worth saying
             rejections.append(Rejection("ingest", f"{coll.name}#examples/{name}", "spec", "unknown_tool",
                                         f"collection {coll.name!r}: examples name {name!r}, which is not one of its tools"))
+        secrets = credential_values()
         for s in specs:
+            found = find_credential(json.dumps([s.description, s.parameters, s.returns, s.meta], ensure_ascii=False), secrets)
+            if found:  # a spec that carries a credential never reaches the lake
+                rejections.append(Rejection("ingest", f"{coll.name}.{s.name}", "secrets", "credential_in_spec",
+                                            f"{s.source_file}: tool {s.name!r} contains {found}"))
+                continue
             for example in coll.examples.get(s.meta.get("mcp_name") or s.name, []):
                 s.meta.setdefault("examples", []).append(example)
             execution = executor.kind if executor.runs(s.meta.get("mcp_name") or s.name) else "simulated"

@@ -1,0 +1,64 @@
+"""Credentials never reach the data: a run over a collection that tries to leak them writes them
+nowhere (lake, catalog, exports, logs), and the secrets check names what it finds without quoting it."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from toolloom.secrets import find_credential
+from toolloom.stages.quality import check_secrets
+
+from .conftest import CASES, PROJECT
+
+PLANTED = {"OPENAI_API_KEY": "sk-planted-openai-0123456789abcdef", "TOOLLOOM_TEST_SERVICE_TOKEN": "tok-planted-9f8e7d6c5b4a"}
+SHAPED = "sk-proj-" + "Q7" * 24  # what the collection's issue_token answers
+
+
+def test_find_credential_names_the_variable_or_the_format_never_the_value(monkeypatch):
+    monkeypatch.setenv("MY_SERVICE_PASSWORD", "hunter2-but-longer")
+    found = find_credential('{"note": "hunter2-but-longer"}')
+    assert found == "the value of the environment variable MY_SERVICE_PASSWORD" and "hunter2" not in found
+    assert find_credential("AKIAABCDEFGHIJKLMNOP") == "a string shaped like a AWS access key id"
+    assert find_credential("-----BEGIN OPENSSH PRIVATE KEY-----") == "a string shaped like a private key"
+    assert find_credential("the sky is blue, ask-me-anything, sk-short") is None
+
+
+def test_the_secrets_check_rejects_an_example_wherever_the_credential_sits(monkeypatch):
+    monkeypatch.setenv("MY_API_KEY", "abcdefgh12345678")
+    base = {"tools_offered": json.dumps([{"function": {"name": "t", "description": "d"}}]),
+            "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "ok", "tool_calls": None}]}
+    assert check_secrets(base) is None
+    in_args = {**base, "messages": [{"role": "assistant", "content": None, "tool_calls": [
+        {"function": {"name": "t", "arguments": '{"key": "abcdefgh12345678"}'}}]}]}
+    assert check_secrets(in_args) == ("credential", "the arguments of t contain the value of the environment variable MY_API_KEY".replace("contain ", "contains "))
+    in_doc = {**base, "tools_offered": json.dumps([{"function": {"name": "t", "description": "use ghp_" + "a" * 36}}])}
+    assert check_secrets(in_doc)[1] == "the tools offered contains a string shaped like a GitHub token"
+
+
+def test_a_run_over_a_leaking_collection_writes_no_credential_anywhere(tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(CASES / "leaky_project", project)
+    (project / "prompts").symlink_to(PROJECT / "prompts")
+    env = {**os.environ, **PLANTED, "TOOLLOOM_HOME": str(tmp_path / "home"), "DAGSTER_HOME": str(tmp_path / "dagster")}
+    (tmp_path / "dagster").mkdir()
+    done = subprocess.run([sys.executable, "-m", "toolloom.cli", "--project", str(project), "run", "leaky", "--log-level", "DEBUG"],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    needles = [*PLANTED.values(), SHAPED]
+    for text, where in ((done.stdout, "stdout"), (done.stderr, "stderr")):
+        assert not any(n in text for n in needles), where
+    scanned = 0
+    for folder in (tmp_path / "home", project / "exports", tmp_path / "dagster"):
+        for path in folder.rglob("*"):
+            if path.is_file():
+                data = path.read_bytes()
+                scanned += 1
+                assert not any(n.encode() in data for n in needles), path
+    assert scanned > 10
+    withheld = subprocess.run([sys.executable, "-m", "toolloom.cli", "--project", str(project), "query",
+                               "SELECT detail FROM leaky.rejections WHERE stage = 'tasks'"], env=env, capture_output=True, text=True)
+    assert "withheld: it contained a string shaped like a OpenAI key" in withheld.stdout.replace("\n", " ") or \
+        "withheld" in withheld.stdout
