@@ -1,7 +1,12 @@
-"""Start a command confined: resource limits, its own session (so its whole group can be killed),
-its own mount namespace with a private folder at a fixed path, and, unless allowed, its own empty
-network namespace. Used to launch MCP servers:
-`python -m toolloom.executors.confine [--memory-mb N] [--bind SRC:DST] [--no-network] -- COMMAND ARGS...`.
+"""Start a command confined, the way the python sandbox confines tool code: bubblewrap with the
+seccomp filter, as user nobody, seeing /usr, the interpreter, the paths given with --ro, and its
+private folder (--bind SRC:DST, writable, its working folder); no network unless --network.
+Used to launch MCP servers (whose client spawns the process, so the filter's pipe is made here):
+`python -m toolloom.executors.confine [--memory-mb N] [--network] [--ro PATH]... --bind SRC:DST -- COMMAND ARGS...`.
+
+Without bubblewrap it refuses with the reason, unless TOOLLOOM_UNSAFE_SANDBOX=1: then it only
+sets the limits, starts a session and, where the host allows, unshares the mount and network
+namespaces itself (the private folder still appears at DST).
 """
 from __future__ import annotations
 
@@ -11,57 +16,62 @@ import os
 import resource
 import sys
 
-CLONE_NEWNET = 0x40000000
-CLONE_NEWNS = 0x00020000
+CLONE_NEWNET, CLONE_NEWNS = 0x40000000, 0x00020000
 MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
 
 
-def _no_network() -> None:
+def _unconfined(source: str, target: str, network: bool) -> None:
+    """The unsafe mode's best effort: a session, and (when allowed) mount and network namespaces."""
     libc = ctypes.CDLL(None, use_errno=True)
-    if libc.unshare(CLONE_NEWNET) != 0:
-        err = ctypes.get_errno()
-        sys.exit(f"toolloom confine: cannot take the network away (unshare: {os.strerror(err)}); "
-                 "set `network: true` on the executor to run it with the host's network")
-
-
-def _bind(source: str, target: str) -> None:
-    """In a mount namespace of its own, `source` appears at `target` (other processes see nothing)."""
-    libc = ctypes.CDLL(None, use_errno=True)
+    try:
+        os.setsid()
+    except PermissionError:
+        pass
     os.makedirs(target, exist_ok=True)
-    steps = ((libc.unshare, (CLONE_NEWNS,), "unshare"), (libc.mount, (b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make private"),
-             (libc.mount, (source.encode(), target.encode(), None, MS_BIND, None), "bind"))
-    for fn, args, what in steps:
-        if fn(*args) != 0:
-            sys.exit(f"toolloom confine: cannot give the server its private folder at {target} ({what}: "
-                     f"{os.strerror(ctypes.get_errno())}); the host must allow mount namespaces (root or user namespaces)")
+    if libc.unshare(CLONE_NEWNS) == 0 and libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) == 0:
+        libc.mount(source.encode(), target.encode(), None, MS_BIND, None)
+    if not network:
+        libc.unshare(CLONE_NEWNET)
     os.chdir(target)
 
 
 def main() -> None:
+    from toolloom.sandbox.confinement import bwrap_command, confinement_problem, seccomp_program, unsafe_requested
+
     ap = argparse.ArgumentParser(prog="toolloom-confine")
     ap.add_argument("--memory-mb", type=int, default=1024)
     ap.add_argument("--file-mb", type=int, default=64)
-    ap.add_argument("--no-network", action="store_true")
-    ap.add_argument("--bind", help="SOURCE:TARGET: the folder SOURCE is seen at TARGET, and is the working folder")
+    ap.add_argument("--processes", type=int, default=1024)
+    ap.add_argument("--network", action="store_true")
+    ap.add_argument("--ro", action="append", default=[], help="a path the command may read")
+    ap.add_argument("--bind", required=True, help="SOURCE:TARGET: the private folder, writable, seen at TARGET")
     ap.add_argument("command", nargs=argparse.REMAINDER)
     a = ap.parse_args()
     command = a.command[1:] if a.command[:1] == ["--"] else a.command
     if not command:
         sys.exit("toolloom confine: no command")
-    try:
-        os.setsid()
-    except PermissionError:  # already a session leader (started with a new session)
-        pass
-    if a.bind:
-        source, _, target = a.bind.partition(":")
-        _bind(source, target)
-    if a.no_network:
-        _no_network()
+    source, _, target = a.bind.partition(":")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # PYTHONPATH was there to find this module
     mem = a.memory_mb * 2**20
     resource.setrlimit(resource.RLIMIT_DATA, (mem, mem))  # not RLIMIT_AS: V8 and Go reserve address space they never touch
     resource.setrlimit(resource.RLIMIT_FSIZE, (a.file_mb * 2**20, a.file_mb * 2**20))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    os.environ.pop("PYTHONPATH", None)  # it was there to find this module, not for the server
+    problem = confinement_problem()
+    if problem is None:
+        read_fd, write_fd = os.pipe()
+        os.write(write_fd, seccomp_program())
+        os.close(write_fd)
+        os.set_inheritable(read_fd, True)
+        resource.setrlimit(resource.RLIMIT_NPROC, (a.processes, a.processes))
+        argv = bwrap_command(command, env, read_fd, read_only=a.ro, writable={source: target}, chdir=target, network=a.network)
+        os.execv(argv[0], argv)
+    if not unsafe_requested():
+        sys.exit(f"toolloom confine: cannot confine the MCP server: {problem}. Install bubblewrap, or run it unconfined "
+                 "at your own risk with TOOLLOOM_UNSAFE_SANDBOX=1 (toolloom run --unsafe-sandbox)")
+    print(f"toolloom confine: UNSAFE: starting {command[0]} unconfined ({problem})", file=sys.stderr)
+    _unconfined(source, target, a.network)
+    os.environ.clear()
+    os.environ.update(env)
     os.execvp(command[0], command)
 
 

@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from ..sandbox import Observation, error_observation
+from ..sandbox.confinement import give_to_sandbox_user
 from .base import ExecutorConfig, find_command
 
 
@@ -98,6 +99,7 @@ class McpServer:
             if done.returncode:
                 shutil.rmtree(self.workdir, ignore_errors=True)
                 raise RuntimeError(f"setup command {command} failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+        give_to_sandbox_user(Path(self.workdir))  # the server runs as nobody and owns its private folder
         self.stderr = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # what it says when it fails
         self.loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -118,14 +120,20 @@ class McpServer:
         from mcp import StdioServerParameters
 
         c = self.config
+        command = find_command(c.command, self.project_root)
+        args = [fill(a, c.workspace).replace("{project}", str(self.project_root)) for a in c.args]
+        # what the server may read besides /usr and the interpreter: its own executable's folder, node_modules,
+        # and files its arguments name (a server script); never the rest of the project
+        readable = [Path(command).resolve().parent, self.project_root / "node_modules"]
+        readable += [Path(a) for a in args if a.startswith("/") and not a.startswith(c.workspace) and Path(a).exists()]
         confine = [sys.executable, "-m", "toolloom.executors.confine", "--memory-mb", str(c.memory_mb),
-                   "--bind", f"{self.workdir}:{c.workspace}"]
-        confine += [] if c.network else ["--no-network"]
+                   "--bind", f"{self.workdir}:{c.workspace}", *[x for p in readable for x in ("--ro", str(p))]]
+        confine += ["--network"] if c.network else []
         env = {k: os.environ[k] for k in c.env if k in os.environ}
         env.update(fill(c.set_env, c.workspace))
-        env.update({"HOME": c.workspace, "TMPDIR": c.workspace, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
-        args = [fill(a, c.workspace).replace("{project}", str(self.project_root)) for a in c.args]
-        return StdioServerParameters(command=confine[0], args=[*confine[1:], "--", find_command(c.command, self.project_root), *args], env=env)
+        env.update({"HOME": c.workspace, "TMPDIR": "/tmp", "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
+                    "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+        return StdioServerParameters(command=confine[0], args=[*confine[1:], "--", command, *args], env=env)
 
     def _main(self) -> None:
         asyncio.set_event_loop(self.loop)

@@ -95,26 +95,41 @@ def _mounts(paths: list[Path]) -> list[str]:
     return args
 
 
-def bwrap_command(collection_dir: Path, argv: list[str], env: dict[str, str], seccomp_fd: int) -> list[str]:
-    """The command that runs `argv` (the worker) confined, seeing only what it needs, read-only."""
+def bwrap_command(argv: list[str], env: dict[str, str], seccomp_fd: int, read_only: list[Path],
+                  writable: dict[str, str] | None = None, chdir: str = "/tmp", network: bool = False) -> list[str]:
+    """The command that runs `argv` confined: it sees /usr, the interpreter and `read_only` (read-only),
+    `writable` (host folder -> path inside), a private /tmp, and nothing else."""
     package_root = Path(__file__).resolve().parents[2]
-    cmd = [bwrap_binary(), "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-           "--die-with-parent", "--new-session", "--clearenv", "--perms", "1777", "--tmpfs", "/tmp", "--ro-bind", "/usr", "/usr"]
+    cmd = [bwrap_binary(), "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent",
+           "--new-session", "--clearenv", "--perms", "1777", "--tmpfs", "/tmp", "--ro-bind", "/usr", "/usr"]
+    cmd += [] if network else ["--unshare-net"]
     for link in ("bin", "lib", "lib64", "sbin"):
         target = Path("/") / link
         if target.is_symlink():
             cmd += ["--symlink", os.readlink(target), str(target)]
         elif target.exists():
             cmd += ["--ro-bind", str(target), str(target)]
-    cmd += _mounts([Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix), package_root / "toolloom",
-                    Path(collection_dir), Path("/etc/localtime"), Path("/etc/ld.so.cache")])
-    # /tmp first (above): a project or collection that lives under /tmp is bound on top of it
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--chdir", "/tmp", "--seccomp", str(seccomp_fd)]
+    system = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix), package_root / "toolloom", Path("/etc/localtime"),
+              Path("/etc/ld.so.cache"), Path("/etc/passwd"), Path("/etc/group")]
+    system += [Path("/etc/resolv.conf"), Path("/etc/hosts"), Path("/etc/ssl")] if network else []
+    cmd += _mounts([*system, *read_only])  # /tmp came first: what lives under it is bound on top
+    for source, target in (writable or {}).items():
+        cmd += ["--perms", "0755", "--dir", str(Path(target).parent)] if str(Path(target).parent) not in ("/", "/tmp") else []
+        cmd += ["--bind", source, target]
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--chdir", chdir, "--seccomp", str(seccomp_fd)]
     for k, v in env.items():
         cmd += ["--setenv", k, v]
     setpriv = shutil.which("setpriv")
     return cmd + [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--inh-caps=-all",
                   "--bounding-set=-all", "--no-new-privs", "--", *argv]
+
+
+def give_to_sandbox_user(folder: Path) -> None:
+    """A folder the confined process may write: owned by its user (nobody)."""
+    os.chown(folder, NOBODY, NOBODY)
+    for base, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            os.lchown(os.path.join(base, name), NOBODY, NOBODY)
 
 
 @functools.lru_cache(maxsize=1)
@@ -132,8 +147,7 @@ def confinement_problem() -> str | None:
     try:
         os.write(write_fd, program)
         os.close(write_fd)
-        cmd = bwrap_command(Path(tempfile.gettempdir()), [sys.executable, "-c", "import os; print(os.getuid())"],
-                            {"PATH": "/usr/bin:/bin"}, read_fd)
+        cmd = bwrap_command([sys.executable, "-c", "import os; print(os.getuid())"], {"PATH": "/usr/bin:/bin"}, read_fd, [])
         done = subprocess.run(cmd, pass_fds=(read_fd,), capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as e:
         return f"bubblewrap could not start ({e})"
@@ -144,11 +158,13 @@ def confinement_problem() -> str | None:
     return None
 
 
-def limit_resources(memory_bytes: int, file_bytes: int, processes: int):
-    """preexec_fn: hard limits that the confined process and its children inherit and cannot raise."""
+def limit_resources(memory_bytes: int, file_bytes: int, processes: int, address_space: bool = True):
+    """preexec_fn: hard limits that the confined process and its children inherit and cannot raise.
+    `address_space=False` limits the data segment instead (V8 reserves address space it never uses)."""
 
     def apply() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+        kind = resource.RLIMIT_AS if address_space else resource.RLIMIT_DATA
+        resource.setrlimit(kind, (memory_bytes, memory_bytes))
         resource.setrlimit(resource.RLIMIT_FSIZE, (file_bytes, file_bytes))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))

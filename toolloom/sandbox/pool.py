@@ -41,7 +41,7 @@ class Limits:
     response_bytes: int = 1 * 2**20
     output_bytes: int = 1 * 2**20  # what a tool may print (discarded); more is an error
     workers_per_collection: int = 4
-    processes: int = 256  # processes of the sandbox user at once (a fork bomb's ceiling)
+    processes: int = 1024  # processes and threads of the sandbox user at once, MCP servers included (a fork bomb's ceiling)
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ class _Worker:
             program_fd, write_fd = os.pipe()
             os.write(write_fd, _seccomp())
             os.close(write_fd)
-            argv, pass_fds = bwrap_command(root / collection, argv, env, program_fd), (program_fd,)
+            argv, pass_fds = bwrap_command(argv, env, program_fd, read_only=[root / collection]), (program_fd,)
         try:
             self.proc = subprocess.Popen(
                 argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=_STDERR, cwd=self.tmp,
