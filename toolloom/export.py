@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from .card import card, plots
-from .formats import FORMATS
+from .formats import EXPORT_FORMATS
 from .messages import MESSAGES
 
 
@@ -83,9 +83,10 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
         subsets = {"default": ("data", rows), "multi_turn": ("multi_turn", [r for r in rows if r["kind"] == "multi_turn"])}
         schemas = {"default": DEFAULT_SCHEMA, "multi_turn": DEFAULT_SCHEMA}
         for fmt in formats:
-            if fmt in FORMATS:
-                convert, schemas[fmt] = FORMATS[fmt]
-                subsets[fmt] = (fmt, [{**c, "split": r["split"]} for r in rows if (c := convert(r)) is not None])
+            if fmt != "openai":
+                config = fmt.rsplit(":", 1)[-1]  # a plug-in named by module:attr is exported as config `attr`
+                convert, schemas[config] = EXPORT_FORMATS.get(fmt)
+                subsets[config] = (config, [{**c, "split": r["split"]} for r in rows if (c := convert(r)) is not None])
         for config, (folder, subset) in subsets.items():
             if config != "default" and not subset:
                 continue

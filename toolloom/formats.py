@@ -44,5 +44,11 @@ def to_xlam(row: dict) -> dict | None:
 
 
 from .bfcl import BFCL_SCHEMA, to_bfcl  # noqa: E402
+from .registry import Registry  # noqa: E402
 
-FORMATS = {"sharegpt": (to_sharegpt, SHAREGPT_SCHEMA), "xlam": (to_xlam, XLAM_SCHEMA), "bfcl": (to_bfcl, BFCL_SCHEMA)}
+# export config name -> (row converter (default-config row -> row, or None to leave it out), Arrow schema);
+# `openai` is the default config, always written
+EXPORT_FORMATS: Registry = Registry("export format")
+EXPORT_FORMATS.register("sharegpt", (to_sharegpt, SHAREGPT_SCHEMA))
+EXPORT_FORMATS.register("xlam", (to_xlam, XLAM_SCHEMA))
+EXPORT_FORMATS.register("bfcl", (to_bfcl, BFCL_SCHEMA))

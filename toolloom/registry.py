@@ -26,9 +26,26 @@ class Registry(Generic[T]):
         self._items[name] = item
         return item
 
+    def setdefault(self, name: str, item: T) -> T:
+        """The component registered as `name`, registering `item` first when there is none."""
+        return self._items.setdefault(name, item)
+
     def names(self) -> list[str]:
         load_plugins()
         return sorted(self._items)
+
+    def items(self) -> dict[str, T]:
+        """Every registered component, in registration order (built-ins first)."""
+        load_plugins()
+        return dict(self._items)
+
+    def check(self, name: str, extra: tuple[str, ...] = ()) -> str:
+        """`name` when it is registered (or in `extra`, or a `module:attr`); a ValueError listing the names otherwise."""
+        if name in extra or ":" in name:
+            return name
+        if name not in self.items():
+            raise ValueError(f"unknown {self.kind} {name!r}; known: {', '.join(sorted([*extra, *self.names()]))} (or module:attr)")
+        return name
 
     def get(self, name: str) -> T:
         """The component registered as `name`, or the object at `module:attr`; a clear error otherwise."""

@@ -104,33 +104,22 @@ class Runtime:
             self._embedder = None
 
     def judge(self):
-        """The semantic checker: the `judge` model, or offline the executed-reference judge."""
-        from .stages.judge import ModelJudge, ReferenceJudge
-
-        if self.pipeline.model_for("judge").provider == "offline":
-            return ReferenceJudge()
-        return ModelJudge(self.client_for("judge"), self.prompts_root)
+        """The semantic checker: the `judge` role's provider (offline: the executed-reference judge)."""
+        return agents.build(self.pipeline.model_for("judge").provider, "judge", self)
 
     def dialogue_realisers(self):
         """(user, system, phrases) realisers for multi-turn dialogues, from the user/assistant model settings."""
-        from .stages.dialogues import ModelRealiser, PhraseRealiser, load_phrases
+        from .stages.dialogues import load_phrases
 
-        def make(role: str):
-            if self.pipeline.model_for(role).provider == "offline":
-                return PhraseRealiser()
-            return ModelRealiser(self.client_for(role), self.prompts_root, role)
-
-        return make("user"), make("assistant"), load_phrases(self.prompts_root)
+        return (agents.build(self.pipeline.model_for("user").provider, "realiser.user", self),
+                agents.build(self.pipeline.model_for("assistant").provider, "realiser.assistant", self),
+                load_phrases(self.prompts_root))
 
     def verifier(self, chains):
-        """Escalation's verifier: the structural checks, then (with a frontier model) the model's own check."""
-        from .agents.llm import ModelVerifier
+        """Escalation's verifier: the structural checks, then what the frontier's provider adds (a model's own check)."""
         from .graph.escalation import StructuralVerifier
 
-        structural = StructuralVerifier(chains)
-        if self.pipeline.model_for("frontier").provider == "offline":
-            return structural
-        return ModelVerifier(self.client_for("frontier"), self.prompts_root, structural)
+        return agents.build(self.pipeline.model_for("frontier").provider, "verifier", self)(StructuralVerifier(chains))
 
     def tokens_sent(self, stage: str) -> int:
         return sum(r.prompt_tokens + r.completion_tokens for r in self.ledger.for_stage(stage) if not r.cache_hit)

@@ -46,7 +46,7 @@ class ModelSpec(Strict):
     """One model endpoint for an agent role. `offline` needs no server (DESIGN section 7); `vllm`
     is served by toolloom itself (`vllm serve`, started and stopped with the run)."""
 
-    provider: Literal["offline", "openai", "vllm"] = "offline"
+    provider: str = Field("offline", description="offline, openai (any OpenAI-compatible endpoint), vllm, or a plug-in's")
     model: str = "offline"
     base_url: str | None = None  # may hold ${VAR} or ${VAR:-default}
     api_key_env: str = "OPENAI_API_KEY"  # the key itself never enters a spec
@@ -60,6 +60,13 @@ class ModelSpec(Strict):
         "json_schema", description="how the endpoint is asked for JSON answers (judge, verifier, escalator)")
 
     vllm: VLLMServe | None = Field(None, description="provider vllm: how to serve the model")
+
+    @field_validator("provider")
+    @classmethod
+    def _registered_provider(cls, v: str) -> str:
+        from .agents import PROVIDERS
+
+        return PROVIDERS.check(v)
 
     @model_validator(mode="after")
     def _endpoint_needed(self):
@@ -101,12 +108,20 @@ def expand_env(value: str | None) -> str | None:
 class Collection(Strict):
     name: str
     path: str | None = Field(None, description="a folder (or a single file) of tool specs, relative to the project root")
-    format: Literal["auto", "openapi", "toolalpaca", "mcp", "rapidapi", "toolbench", "bfcl", "function_json"] = "auto"
+    format: str = Field("auto", description="auto (detected), or a registered ingest format: openapi, toolalpaca, mcp, "
+                                            "toolbench, rapidapi, bfcl, function_json, a plug-in's, or module:attr")
     executor: SerializeAsAny[ExecutorConfig] = Field(
         default_factory=lambda: executor_config("python"),
         description="how calls are answered: python (sandbox code, the rest simulated), simulated, mcp, http, or a plug-in")
 
     examples: dict[str, list[dict]] = Field({}, description="tool name -> example arguments, added to what the spec documents")
+
+    @field_validator("format")
+    @classmethod
+    def _registered_format(cls, v: str) -> str:
+        from .ingest.collection import INGEST_FORMATS
+
+        return INGEST_FORMATS.check(v, extra=("auto",))
 
     @field_validator("executor", mode="before")
     @classmethod
@@ -198,13 +213,29 @@ class RefineStage(Strict):
 
 
 class FilterStage(Strict):
-    checks: list[Literal["format", "execution", "safety", "secrets", "overuse", "semantic", "dedup"]] = [
-        "format", "execution", "safety", "secrets", "overuse", "semantic", "dedup"]
+    checks: list[str] = Field(["format", "execution", "safety", "secrets", "overuse", "semantic", "dedup"],
+                              description="registered filter checks (format, execution, safety, secrets, overuse, a plug-in's, "
+                                          "module:attr) and the steps semantic and dedup, in order")
+
+    @field_validator("checks")
+    @classmethod
+    def _registered_checks(cls, v: list[str]) -> list[str]:
+        from .stages.samples import FILTER_CHECKS, STEPS
+
+        return [FILTER_CHECKS.check(c, extra=STEPS) for c in v]
     near_duplicate_threshold: float = Field(0.95, gt=0, le=1, description="request similarity (same call pattern) that counts as a repeat")
 
 
 class ExportStage(Strict):
-    formats: list[Literal["openai", "sharegpt", "xlam", "bfcl"]] = Field(["openai"], description="openai is always written (default config)")
+    formats: list[str] = Field(["openai"], description="openai (always written, the default config), sharegpt, xlam, bfcl, "
+                                                       "a plug-in's, or module:attr")
+
+    @field_validator("formats")
+    @classmethod
+    def _registered_formats(cls, v: list[str]) -> list[str]:
+        from .formats import EXPORT_FORMATS
+
+        return [EXPORT_FORMATS.check(f, extra=("openai",)) for f in v]
     test_share: float = Field(0.1, ge=0.0, lt=1.0)
     split_by: Literal["task", "tool"] = Field("task", description="tool: test examples use only tools unseen in train")
     root: str = "exports"

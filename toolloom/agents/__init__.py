@@ -1,24 +1,28 @@
 """Agent roles, built from the pipeline's model settings through one registry.
 
-A provider name maps to a factory per role; plugins add providers with `register`, the same path
-the built-ins take.
+A provider name maps to a factory per role; plug-ins add providers with `register` (from a
+`toolloom.plugins` entry point), the same path the built-ins take. Besides the model roles of the
+pipeline, a provider serves the judge (`judge`), the dialogue realisers (`realiser.user`,
+`realiser.assistant`) and escalation's verifier (`verifier`, a factory of `structural -> verifier`),
+so no stage asks which provider it has.
 """
 from __future__ import annotations
 
 from typing import Callable
 
+from ..registry import Registry
 from .base import AssistantAgent, AssistantTurn, ChainStep, Task, UserAgent
 from ..executors.simulated import SchemaSimulator
-from .llm import ModelAssistant, ModelEscalator, ModelSimulator, ModelUser
+from .llm import ModelAssistant, ModelEscalator, ModelSimulator, ModelUser, ModelVerifier
 from .offline import RetrievalAssistant, TemplateEscalator, TemplateUser
 from .refinement import FactAnalyzer, ModelAnalyzer, ModelExplorer, ModelRewriter, ProbeExplorer, TemplateRewriter
 
-# (provider, role) -> factory(ctx) ; ctx offers .client_for(role) and .prompts_root
-_FACTORIES: dict[tuple[str, str], Callable] = {}
+# provider -> {role: factory(ctx)}; ctx offers .client_for(role) and .prompts_root
+PROVIDERS: Registry[dict[str, Callable]] = Registry("model provider")
 
 
 def register(provider: str, role: str, factory: Callable) -> None:
-    _FACTORIES[(provider, role)] = factory
+    PROVIDERS.setdefault(provider, {})[role] = factory
 
 
 def _model_backed(role: str, factory: Callable) -> None:
@@ -28,11 +32,10 @@ def _model_backed(role: str, factory: Callable) -> None:
 
 
 def build(provider: str, role: str, ctx):
-    try:
-        factory = _FACTORIES[(provider, role)]
-    except KeyError:
-        known = sorted(p for p, r in _FACTORIES if r == role)
-        raise ValueError(f"no {role} agent for provider {provider!r}; known: {known}") from None
+    factory = PROVIDERS.get(provider).get(role)
+    if factory is None:
+        known = sorted(p for p, roles in PROVIDERS.items().items() if role in roles)
+        raise ValueError(f"no {role} agent for provider {provider!r}; known: {known}")
     return factory(ctx)
 
 
@@ -53,4 +56,30 @@ _model_backed("analyzer", lambda ctx: ModelAnalyzer(ctx.client_for("analyzer"), 
 register("offline", "rewriter", lambda ctx: TemplateRewriter(ctx.prompts_root))
 _model_backed("rewriter", lambda ctx: ModelRewriter(ctx.client_for("rewriter"), ctx.prompts_root, "rewriter"))
 
-__all__ = ["AssistantAgent", "AssistantTurn", "ChainStep", "Task", "UserAgent", "build", "register"]
+def _judge(offline: bool):
+    def make(ctx):  # imported when built: the stages import this package
+        from ..stages.judge import ModelJudge, ReferenceJudge
+
+        return ReferenceJudge() if offline else ModelJudge(ctx.client_for("judge"), ctx.prompts_root)
+
+    return make
+
+
+def _realiser(offline: bool, role: str):
+    def make(ctx):
+        from ..stages.dialogues import ModelRealiser, PhraseRealiser
+
+        return PhraseRealiser() if offline else ModelRealiser(ctx.client_for(role), ctx.prompts_root, role)
+
+    return make
+
+
+register("offline", "judge", _judge(True))
+_model_backed("judge", _judge(False))
+for _role in ("user", "assistant"):
+    register("offline", f"realiser.{_role}", _realiser(True, _role))
+    _model_backed(f"realiser.{_role}", _realiser(False, _role))
+register("offline", "verifier", lambda ctx: (lambda structural: structural))
+_model_backed("verifier", lambda ctx: (lambda structural: ModelVerifier(ctx.client_for("frontier"), ctx.prompts_root, structural)))
+
+__all__ = ["AssistantAgent", "AssistantTurn", "ChainStep", "Task", "UserAgent", "PROVIDERS", "build", "register"]

@@ -10,10 +10,14 @@ from pathlib import Path
 import yaml
 
 from . import bfcl, function_json, mcp, openapi, rapidapi, toolalpaca, toolbench
+from ..registry import Registry
 from .records import Rejection, ToolSpec
 
-# format name -> adapter module (looks_like(doc), parse(doc, source)); detection tries them in order
-ADAPTERS = {m.FORMAT: m for m in (openapi, toolalpaca, mcp, toolbench, rapidapi, bfcl, function_json)}
+# format name -> adapter (anything with FORMAT, looks_like(doc), parse(doc, source)); detection tries
+# them in registration order, plug-ins (toolloom.plugins entry points) after the built-ins
+INGEST_FORMATS: Registry = Registry("ingest format")
+for _adapter in (openapi, toolalpaca, mcp, toolbench, rapidapi, bfcl, function_json):
+    INGEST_FORMATS.register(_adapter.FORMAT, _adapter)
 SPEC_SUFFIXES = {".json", ".jsonl", ".yaml", ".yml", ".gz"}
 
 
@@ -69,9 +73,10 @@ def ingest_collection(path: str | Path, fmt: str = "auto", *, rel_to: Path | Non
                 rejections.append(unit)
                 continue
             doc, where = unit
-            adapter = ADAPTERS.get(fmt) if fmt != "auto" else next((a for a in ADAPTERS.values() if a.looks_like(doc)), None)
+            adapters = INGEST_FORMATS.items()
+            adapter = INGEST_FORMATS.get(fmt) if fmt != "auto" else next((a for a in adapters.values() if a.looks_like(doc)), None)
             if adapter is None:
-                known = ", ".join(ADAPTERS)
+                known = ", ".join(adapters)
                 rejections.append(Rejection("ingest", where, "spec", "unknown_format", f"{where}: not a recognised spec format (known: {known})"))
                 continue
             produced = 0

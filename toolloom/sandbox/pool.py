@@ -16,6 +16,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from .confinement import (UNSAFE_ENV, SandboxUnavailable, bwrap_command, confine
 log = logging.getLogger("toolloom")
 _STDERR = None if os.environ.get("TOOLLOOM_SANDBOX_DEBUG") else subprocess.DEVNULL
 _seccomp = functools.lru_cache(maxsize=1)(seccomp_program)
+_SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="toolloom-sandbox-spawner")
 
 # variables a worker keeps; everything else (API keys above all) stays in the parent
 _ENV_KEEP = ("PATH", "LANG", "LC_ALL", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
@@ -84,10 +86,12 @@ class _Worker:
             os.close(write_fd)
             argv, pass_fds = bwrap_command(argv, env, program_fd, read_only=[root / collection]), (program_fd,)
         try:
-            self.proc = subprocess.Popen(
-                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=_STDERR, cwd=self.tmp,
+            # started from one long-lived thread: bwrap's --die-with-parent is the *thread's* death
+            # signal, and calls arrive on short-lived threads (asyncio.to_thread)
+            self.proc = _SPAWNER.submit(
+                subprocess.Popen, argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=_STDERR, cwd=self.tmp,
                 env={} if confined else env, pass_fds=pass_fds, start_new_session=True,
-                preexec_fn=limit_resources(limits.memory_bytes, limits.file_bytes, limits.processes))
+                preexec_fn=limit_resources(limits.memory_bytes, limits.file_bytes, limits.processes)).result()
         finally:
             for fd in pass_fds:
                 os.close(fd)

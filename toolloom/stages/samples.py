@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from ..arguments import argument_errors, parse_arguments
 from ..ingest import Rejection
+from ..registry import Registry
 from ..spec import FilterStage
 from . import StageResult
 from .quality import check_overuse, check_safety, check_secrets, diversity, near_duplicates
@@ -76,8 +77,13 @@ def check_execution(traj: dict) -> tuple[str, str] | None:
     return None
 
 
-CHECKERS = {"format": check_format, "execution": check_execution, "safety": check_safety, "secrets": check_secrets,
-            "overuse": check_overuse}
+# filter check name -> fn(trajectory row) -> (reason, detail) | None; `semantic` (the judge) and `dedup`
+# (across examples) are steps of filter_samples itself
+FILTER_CHECKS: Registry = Registry("filter check")
+for _name, _check in (("format", check_format), ("execution", check_execution), ("safety", check_safety),
+                      ("secrets", check_secrets), ("overuse", check_overuse)):
+    FILTER_CHECKS.register(_name, _check)
+STEPS = ("semantic", "dedup")
 
 
 def split_of(task_id: str, test_share: float) -> str:
@@ -98,8 +104,8 @@ def filter_samples(trajectories: pa.Table, params: FilterStage, test_share: floa
     answered = [t for t in trajectories.to_pylist() if t["outcome"] == "answered"]
     for traj in answered:
         verdict = None
-        for name in (c for c in params.checks if c not in ("dedup", "semantic")):
-            verdict = CHECKERS[name](traj)
+        for name in (c for c in params.checks if c not in STEPS):
+            verdict = FILTER_CHECKS.get(name)(traj)
             if verdict:
                 rejections.append(Rejection("filter", traj["traj_id"], name, verdict[0], verdict[1]))
                 break
