@@ -6,6 +6,7 @@ import json
 import shutil
 
 import dagster as dg
+import pytest
 from datasets import load_dataset
 
 from toolloom import registry
@@ -16,10 +17,21 @@ from toolloom.store import Store
 from .conftest import CASES, PROJECT
 
 
-def test_a_plugin_package_adds_five_components_that_a_pipeline_names(tmp_path, monkeypatch):
+@pytest.fixture
+def plugin_registries(monkeypatch):
+    """The example plug-in loaded for one test; every registry is as before afterwards."""
+    saved = {kind: {k: dict(v) if isinstance(v, dict) else v for k, v in reg._items.items()}  # provider role tables too
+             for kind, reg in registry.registries().items()}
     monkeypatch.syspath_prepend(str(CASES / "plugin_pkg"))  # as if pip-installed: a dist-info with the entry point
     importlib.invalidate_caches()
     monkeypatch.setattr(registry, "_plugins_loaded", False)
+    yield
+    for kind, reg in registry.registries().items():
+        reg._items.clear()
+        reg._items.update(saved[kind])
+
+
+def test_a_plugin_package_adds_five_components_that_a_pipeline_names(tmp_path, plugin_registries):
     project = tmp_path / "project"
     shutil.copytree(CASES / "plugin_project", project)
     (project / "prompts").symlink_to(PROJECT / "prompts")
@@ -44,3 +56,9 @@ def test_a_plugin_package_adds_five_components_that_a_pipeline_names(tmp_path, m
     assert samples and all(json.loads(s["checks"])["no_shouting"] == "pass" for s in samples)
     alpaca = load_dataset(md["dataset"]["path"], "alpaca")["train"]
     assert alpaca.column_names == ["instruction", "output"] and len(alpaca) >= 1
+
+
+def test_after_the_plugin_test_the_registries_hold_only_the_built_ins():
+    from toolloom.agents import PROVIDERS
+
+    assert "scripted" not in PROVIDERS.names() and "toolcards" not in registry.registries()["ingest format"].names()
