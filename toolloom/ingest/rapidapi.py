@@ -80,6 +80,13 @@ def parameters(api: dict) -> dict:
     return normalise_schema({"type": "object", "properties": props, "required": required})
 
 
+def checked_parameters(api: dict, where: str, stage: str) -> dict | Rejection:
+    """The API's parameter schema, or the rejection saying why it is not JSON Schema."""
+    params = parameters(api)
+    problem = schema_problem(params)
+    return Rejection(stage, where, "spec", "invalid_schema", f"{where}: parameters: {problem}") if problem else params
+
+
 def parse(doc, source: str, stage: str = "ingest"):
     for rec in doc if isinstance(doc, list) else [doc]:
         tool_name = str(rec.get("tool_name") or "").strip()
@@ -88,10 +95,9 @@ def parse(doc, source: str, stage: str = "ingest"):
             if not tool_name or not isinstance(api, dict) or not str(api.get("name") or "").strip():
                 yield Rejection(stage, where, "spec", "missing_name", f"{where}: tool or API without a name")
                 continue
-            params = parameters(api)
-            problem = schema_problem(params)
-            if problem:
-                yield Rejection(stage, where, "spec", "invalid_schema", f"{where}: parameters: {problem}")
+            params = checked_parameters(api, where, stage)
+            if isinstance(params, Rejection):
+                yield params
                 continue
             yield ToolSpec(name=safe_name(f"{tool_name}__{api['name']}"), description=str(api.get("description") or "").strip(),
                            parameters=params, returns=returns(api), source_format=FORMAT, source_file=source,

@@ -7,9 +7,8 @@ queries is an identical repeat (kept once). The query is kept as an example requ
 """
 from __future__ import annotations
 
-from .rapidapi import infer_schema, parameters
+from .rapidapi import checked_parameters, infer_schema
 from .records import Rejection, ToolSpec, content_hash, safe_name
-from .schemas import schema_problem
 
 FORMAT = "toolbench"
 
@@ -29,10 +28,9 @@ def parse(doc, source: str, stage: str = "ingest"):
             if not tool_name or not api_name:
                 yield Rejection(stage, where, "spec", "missing_name", f"{where}: api_list entry without tool_name or api_name")
                 continue
-            params = parameters(api)
-            problem = schema_problem(params)
-            if problem:
-                yield Rejection(stage, where, "spec", "invalid_schema", f"{where}: parameters: {problem}")
+            params = checked_parameters(api, where, stage)
+            if isinstance(params, Rejection):
+                yield params
                 continue
             template = api.get("template_response")
             spec = {k: v for k, v in api.items() if k != "category_name"}
