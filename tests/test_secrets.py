@@ -21,7 +21,7 @@ def test_find_credential_names_the_variable_or_the_format_never_the_value(monkey
     monkeypatch.setenv("MY_SERVICE_PASSWORD", "hunter2-but-longer")
     found = find_credential('{"note": "hunter2-but-longer"}')
     assert found == "the value of the environment variable MY_SERVICE_PASSWORD" and "hunter2" not in found
-    assert find_credential("AKIAABCDEFGHIJKLMNOP") == "a string shaped like a AWS access key id"
+    assert find_credential("AKIAABCDEFGHIJKLMNOP") == "a string shaped like an AWS access key id"
     assert find_credential("-----BEGIN OPENSSH PRIVATE KEY-----") == "a string shaped like a private key"
     assert find_credential("the sky is blue, ask-me-anything, sk-short") is None
 
@@ -33,7 +33,7 @@ def test_the_secrets_check_rejects_an_example_wherever_the_credential_sits(monke
     assert check_secrets(base) is None
     in_args = {**base, "messages": [{"role": "assistant", "content": None, "tool_calls": [
         {"function": {"name": "t", "arguments": '{"key": "abcdefgh12345678"}'}}]}]}
-    assert check_secrets(in_args) == ("credential", "the arguments of t contain the value of the environment variable MY_API_KEY".replace("contain ", "contains "))
+    assert check_secrets(in_args) == ("credential", "the arguments of t contains the value of the environment variable MY_API_KEY")
     in_doc = {**base, "tools_offered": json.dumps([{"function": {"name": "t", "description": "use ghp_" + "a" * 36}}])}
     assert check_secrets(in_doc)[1] == "the tools offered contains a string shaped like a GitHub token"
 
@@ -59,6 +59,5 @@ def test_a_run_over_a_leaking_collection_writes_no_credential_anywhere(tmp_path)
                 assert not any(n.encode() in data for n in needles), path
     assert scanned > 10
     withheld = subprocess.run([sys.executable, "-m", "toolloom.cli", "--project", str(project), "query",
-                               "SELECT detail FROM leaky.rejections WHERE stage = 'tasks'"], env=env, capture_output=True, text=True)
-    assert "withheld: it contained a string shaped like a OpenAI key" in withheld.stdout.replace("\n", " ") or \
-        "withheld" in withheld.stdout
+                               "SELECT detail FROM leaky.rejections WHERE stage = 'tasks'", "--json"], env=env, capture_output=True, text=True)
+    assert "issue_token was withheld: it contained a string shaped like an OpenAI key" in withheld.stdout

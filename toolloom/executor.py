@@ -7,6 +7,7 @@ a repeated simulated call gets the answer it got before.
 """
 from __future__ import annotations
 
+import json
 import weakref
 from typing import Callable, Protocol
 
@@ -26,8 +27,6 @@ class Simulator(Protocol):
 
 
 def _loads(value):
-    import json
-
     return json.loads(value) if isinstance(value, str) else value
 
 

@@ -12,14 +12,14 @@ import re
 
 _NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)
 _FORMATS = {
-    "OpenAI key": r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}",
-    "Anthropic key": r"\bsk-ant-[A-Za-z0-9_-]{20,}",
-    "GitHub token": r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}\b|\bgithub_pat_[A-Za-z0-9_]{40,}",
-    "AWS access key id": r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",
-    "Slack token": r"\bxox[abprs]-[A-Za-z0-9-]{10,}",
-    "Google API key": r"\bAIza[0-9A-Za-z_-]{35}\b",
-    "Hugging Face token": r"\bhf_[A-Za-z0-9]{30,}\b",
-    "private key": r"-----BEGIN (?:RSA |EC |OPENSSH |DSA )?PRIVATE KEY-----",
+    "an OpenAI key": r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}",
+    "an Anthropic key": r"\bsk-ant-[A-Za-z0-9_-]{20,}",
+    "a GitHub token": r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}\b|\bgithub_pat_[A-Za-z0-9_]{40,}",
+    "an AWS access key id": r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",
+    "a Slack token": r"\bxox[abprs]-[A-Za-z0-9-]{10,}",
+    "a Google API key": r"\bAIza[0-9A-Za-z_-]{35}\b",
+    "a Hugging Face token": r"\bhf_[A-Za-z0-9]{30,}\b",
+    "a private key": r"-----BEGIN (?:RSA |EC |OPENSSH |DSA )?PRIVATE KEY-----",
 }
 _PATTERN = re.compile("|".join(f"(?P<f{i}>{p})" for i, p in enumerate(_FORMATS.values())))
 _LABELS = list(_FORMATS)
@@ -40,5 +40,5 @@ def find_credential(text: str, values: dict[str, str] | None = None) -> str | No
             return f"the value of the environment variable {name}"
     m = _PATTERN.search(text)
     if m:
-        return f"a string shaped like a {_LABELS[int(m.lastgroup[1:])]}"
+        return f"a string shaped like {_LABELS[int(m.lastgroup[1:])]}"
     return None

@@ -33,14 +33,6 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
-class ExecutorContext(Protocol):
-    """What a factory gets besides its config: where the project is and the shared sandbox."""
-
-    project_root: object
-    home: object
-    sandbox: object
-
-
 def find_command(command: str, project_root: Path) -> str:
     """An executable on PATH, else in the project's node_modules/.bin (npm), else beside this Python (pip)."""
     for path in (None, str(Path(project_root) / "node_modules" / ".bin"), str(Path(sys.executable).parent)):
