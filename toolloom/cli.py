@@ -155,18 +155,30 @@ def cmd_versions(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from .ingest import ingest_collection
+    """Every pipeline file, and each collection ingested as its run would (live MCP listings included)."""
+    from .sandbox import Sandbox
+    from .stages.tools import build_tools
 
     root = _project(args)
     pipelines, errors = load_pipelines(root / "pipelines")
     for e in errors:
         print(f"error: {e}")
     for p in pipelines.values():
+        sandbox = Sandbox(root / "sandbox")
         for c in p.collections:
-            tools, rejected = ingest_collection(root / c.path, c.format, rel_to=root)
-            print(f"ok: pipelines/{p.name}: collection {c.name}: {len(tools)} tools, {len(rejected)} rejected")
-            for r in rejected:
+            try:
+                result = build_tools(p.model_copy(update={"collections": [c]}), root, sandbox)
+            except Exception as e:  # a sandbox this host cannot confine, say: one line, the rest goes on
+                print(f"error: pipelines/{p.name}: collection {c.name}: {type(e).__name__}: {e}")
+                errors.append(e)
+                continue
+            rows = result.table.to_pylist()
+            kinds = ", ".join(f"{k} {sum(r['execution'] == k for r in rows)}" for k in sorted({r["execution"] for r in rows}))
+            print(f"ok: pipelines/{p.name}: collection {c.name}: {len(rows)} tools, {len(result.rejections)} rejected"
+                  + (f" (execution: {kinds})" if kinds else ""))
+            for r in result.rejections:
                 print(f"  rejected: {r.detail or r.reason}")
+        sandbox.close()
     return 1 if errors else 0
 
 
