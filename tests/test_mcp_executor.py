@@ -5,11 +5,10 @@ import os
 import sys
 import time
 
-import pyarrow as pa
 import pytest
 
 from toolloom.executor import ToolExecutor
-from toolloom.executors.mcp import McpConfig, McpExecutor
+from toolloom.executors.mcp import McpExecutor
 from toolloom.llm import run_async
 from toolloom.sandbox import Sandbox
 from toolloom.spec import Pipeline, TasksStage, load_pipeline

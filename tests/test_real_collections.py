@@ -1,7 +1,6 @@
 """Collections with no code for their tools: tasks from synthesised arguments, a graph with no edges,
 executors chosen per collection (a plug-in one included), and the real corpora when present."""
 import json
-from pathlib import Path
 
 import pyarrow.compute as pc
 import pytest

@@ -6,7 +6,6 @@ import shutil
 import subprocess
 import sys
 
-import pytest
 
 from toolloom.secrets import find_credential
 from toolloom.stages.quality import check_secrets

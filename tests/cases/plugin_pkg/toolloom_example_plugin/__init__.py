@@ -1,6 +1,5 @@
 """A worked toolloom plug-in: an ingest format, an executor, a filter check, an export format and a
 model provider, registered through the `toolloom.plugins` entry point (see docs/plugins.md)."""
-import json
 
 import pyarrow as pa
 
