@@ -91,7 +91,7 @@ def test_each_argument_goes_where_the_operation_says_and_the_credential_from_the
 def test_http_errors_are_observations_with_the_service_message_and_never_the_key(service, monkeypatch):
     monkeypatch.setenv("HUTS_KEY", "k-456-secret")
     _, executor, _ = _setup(_collection(base_url=f"http://127.0.0.1:{service.port}/v1", auth_env="HUTS_KEY", auth_query="key",
-                                        timeout_s=1))
+                                        timeout_s=10))
     missing = executor.execute("get_hut", {"hut_id": 404})
     assert not missing.ok and missing.content["error"] == {"status": 404, "message": "no hut 404"}
     assert service.requests[-1]["query"] == {"key": "k-456-secret"}
