@@ -134,5 +134,6 @@ class SchemaSimulator:
                 if entity is not None:
                     facts = known.setdefault(str(entity), {})
                     for k, v in node.items():
-                        facts.setdefault(k, v) if not isinstance(v, (dict, list)) else None
+                        if not isinstance(v, (dict, list)):
+                            facts.setdefault(k, v)
         return known
