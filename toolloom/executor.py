@@ -2,8 +2,8 @@
 mcp, http or a plug-in), or to the simulator for tools no executor really runs.
 
 An `Episode` carries what one conversation needs: the state of stateful tools (fresh per episode),
-per-episode resources such as an MCP server (released by `close()`), and the history of calls, so
-a repeated simulated call gets the answer it got before.
+per-episode resources such as an MCP server (released by `close()`), and the history of calls, from
+which a simulator answers consistently (a call repeated straight away gets the same observation).
 """
 from __future__ import annotations
 
