@@ -173,7 +173,7 @@ class SimulateStage(Strict):
     scenarios: list[Literal[DIALOGUE_SCENARIOS]] = Field(list(DIALOGUE_SCENARIOS), min_length=1)
 
 
-ESCALATION_OPERATORS = ("add_hop", "replace_value", "add_constraint", "merge")
+ESCALATION_OPERATORS = ("add_hop", "replace_value", "add_constraint", "merge")  # the built-ins (graph/escalation.py)
 TASK_SHAPES = ("single", "multi_hop", "parallel", "nested")
 
 
@@ -181,8 +181,8 @@ class EscalateStage(Strict):
     """Progressive difficulty: escalate seed tasks until the `frontier` model fails (DESIGN 3.3)."""
 
     max_level: int = Field(3, ge=1, le=10, description="escalations above the seed task at most")
-    operators: dict[Literal[ESCALATION_OPERATORS], float] = Field(
-        {op: 1.0 for op in ESCALATION_OPERATORS}, description="operator -> weight; 0 disables one")
+    operators: dict[str, float] = Field(
+        {op: 1.0 for op in ESCALATION_OPERATORS}, description="registered operator (or module:attr) -> weight; 0 disables one")
     attempts: int = Field(1, ge=1, le=16, description="frontier attempts per level; a level is solved when any succeeds")
     seeds: int | None = Field(None, ge=1, description="seed tasks escalated at most (a seeded sample); all when unset")
     shapes: list[Literal[TASK_SHAPES]] = Field(list(TASK_SHAPES), min_length=1, description="task shapes used as seeds")
@@ -194,6 +194,10 @@ class EscalateStage(Strict):
     @field_validator("operators")
     @classmethod
     def _some_operator(cls, v: dict) -> dict:
+        from .graph.escalation import ESCALATION_OPERATORS as REGISTERED
+
+        for name in v:
+            REGISTERED.check(name)
         if any(w < 0 for w in v.values()) or not any(w > 0 for w in v.values()):
             raise ValueError("operator weights must be >= 0 with at least one > 0")
         return v

@@ -21,9 +21,9 @@ import random
 from collections import defaultdict
 
 from ..executor import ToolExecutor
+from ..registry import Registry
 from .sampling import value_at
 
-OPERATORS = ("add_hop", "replace_value", "add_constraint", "merge")
 
 
 def terminals(steps: list[dict]) -> list[int]:
@@ -122,9 +122,8 @@ class ChainEscalator:
         return done, ""
 
     async def apply(self, operator: str, steps: list[dict], rng: random.Random, other: list[dict] | None = None) -> list[dict] | None:
-        if operator == "merge":
-            return await self.merge(steps, other) if other else None
-        return await getattr(self, operator)(steps, rng)
+        """The chain made harder by a registered operator (None when it does not apply here)."""
+        return await ESCALATION_OPERATORS.get(operator)(self, steps, rng, other)
 
     async def add_hop(self, steps: list[dict], rng: random.Random) -> list[dict] | None:
         last, used = steps[-1], {s["name"] for s in steps}
@@ -212,3 +211,14 @@ class StructuralVerifier:
         if reference_answer(again) != reference:
             return "nondeterministic: executing the chain again gave a different answer"
         return None
+
+
+async def _merge(chains: ChainEscalator, steps: list[dict], rng: random.Random, other: list[dict] | None):
+    return await chains.merge(steps, other) if other else None
+
+
+# operator name -> async fn(chains, steps, rng, other task's steps) -> harder steps | None; plug-ins add theirs
+ESCALATION_OPERATORS: Registry = Registry("escalation operator")
+for _name in ("add_hop", "replace_value", "add_constraint"):
+    ESCALATION_OPERATORS.register(_name, lambda chains, steps, rng, other, _name=_name: getattr(chains, _name)(steps, rng))
+ESCALATION_OPERATORS.register("merge", _merge)
