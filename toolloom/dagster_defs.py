@@ -111,7 +111,7 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
 
     @dg.asset(key=key("tasks"), deps=[api_edges], check_specs=check_specs(key("tasks")), **common)
     def tasks(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
-        """Sampled tasks with reference chains (single, multi-hop, parallel), each executed for its answer."""
+        """Sampled tasks with reference chains (single, multi-hop, parallel, nested), each executed for its answer."""
         rt = toolloom.runtime(context, pipeline)
         version = version_of_input(context, rt, "api_edges")
         tool_table = rt.store.read(p, "tools", version)
@@ -179,7 +179,7 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
 
     @dg.asset(key=key("samples"), deps=[trajectories], check_specs=check_specs(key("samples")), **common)
     def samples(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
-        """Examples that passed quality filtering (format and execution checks), with their split."""
+        """Examples that passed quality filtering (the checks of stages.filter), with their split."""
         rt = toolloom.runtime(context, pipeline)
         version = version_of_input(context, rt, "trajectories")
         result = filter_samples(rt.store.read(p, "trajectories", version), pipeline.stages.filter, pipeline.stages.export.test_share,
@@ -189,7 +189,7 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
 
     @dg.asset(key=key("dataset"), deps=[samples, *refinement_assets], **common)
     def dataset(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
-        """The exported dataset folder that `datasets.load_dataset` reads (configs: default, tools)."""
+        """The exported dataset folder `datasets.load_dataset` reads (default, multi_turn, tools, the formats)."""
         rt = toolloom.runtime(context, pipeline)
         version = version_of_input(context, rt, "samples")
         models = {role: f"{pipeline.model_for(role).provider}:{pipeline.model_for(role).model}" for role in ("user", "assistant")}

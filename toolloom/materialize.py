@@ -13,7 +13,6 @@ from .stages import StageResult
 
 REJECTIONS_SCHEMA = pa.schema([("stage", pa.string()), ("item_id", pa.string()), ("checker", pa.string()),
                                ("reason", pa.string()), ("detail", pa.string())])
-CHECKS = ("non_empty", "accounted")
 MARKDOWN = {"before_after"}  # stage metadata shown as markdown in the UI
 
 

@@ -173,7 +173,7 @@ def summarise(result_json: str, limit: int = 8) -> str:
             return
         if isinstance(v, dict):
             for k, x in v.items():
-                walk(x, f"{path}{k} " if not path else f"{path}{k} ")
+                walk(x, f"{path}{k} ")
         elif isinstance(v, list):
             for x in v[:3]:
                 walk(x, path)
