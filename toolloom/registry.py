@@ -4,6 +4,7 @@ A component is named in YAML by its registered name or by `module:attr`. Install
 components through the entry-point group `toolloom.plugins`: each entry point is a callable that
 is given the registries by name (`plugin(registries)`) and registers what it brings.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -40,11 +41,13 @@ class Registry(Generic[T]):
         return dict(self._items)
 
     def check(self, name: str, extra: tuple[str, ...] = ()) -> str:
-        """`name` when it is registered (or in `extra`, or a `module:attr`); a ValueError listing the names otherwise."""
+        """`name` when it is registered (or in `extra`, or a `module:attr`); else a ValueError listing the names."""
         if name in extra or ":" in name:
             return name
         if name not in self.items():
-            raise ValueError(f"unknown {self.kind} {name!r}; known: {', '.join(sorted([*extra, *self.names()]))} (or module:attr)")
+            raise ValueError(
+                f"unknown {self.kind} {name!r}; known: {', '.join(sorted([*extra, *self.names()]))} (or module:attr)"
+            )
         return name
 
     def get(self, name: str) -> T:

@@ -5,6 +5,7 @@ RapidAPI operations, which made choosing distractors the slowest part of simulat
 collection). The statistics (idf, document lengths, term frequencies) are still rank_bm25's; only
 the scoring loop runs per query term over the documents that contain it.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict

@@ -5,6 +5,7 @@ A credential is the value of any environment variable whose name looks like one 
 shaped like a known key format (OpenAI, Anthropic, GitHub, AWS, Slack, Google, Hugging Face,
 private key blocks). What is found is named by the variable or the format, never quoted.
 """
+
 from __future__ import annotations
 
 import os

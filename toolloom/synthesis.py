@@ -9,6 +9,7 @@ Per parameter, the first source that gives a value that validates against its sc
 A required parameter with nothing to draw from (no type, enum, example or format) makes the tool
 unusable, and `Unsynthesizable` says which parameter and why. Deterministic for a seed.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,10 +21,16 @@ from .arguments import argument_errors, schema_errors
 from .values import ValueFactory, documented_values, fitting, schema_type
 
 # "e.g. X", "for example X", "such as X", "example: X", "default: X", "like X"; X is quoted or one token
-_NAMED_VALUE = re.compile(r"(?:e\.g\.|eg\.|for example|for instance|such as|examples?|default(?: is| value is)?|like)\s*[:,]?\s*"
-                          r"(?:[`'\"]([^`'\"]{1,60})[`'\"]|([^\s,;()]{1,40}))", re.IGNORECASE)
-_ONE_OF = re.compile(r"(?:one of|possible values|allowed values|valid values|options|accepted values)\s*(?:are|is)?\s*[:=]?\s*([^.\n]{1,200})",
-                     re.IGNORECASE)
+_NAMED_VALUE = re.compile(
+    r"(?:e\.g\.|eg\.|for example|for instance|such as|examples?|default(?: is| value is)?|like)\s*[:,]?\s*"
+    r"(?:[`'\"]([^`'\"]{1,60})[`'\"]|([^\s,;()]{1,40}))",
+    re.IGNORECASE,
+)
+_ONE_OF = re.compile(
+    r"(?:one of|possible values|allowed values|valid values|options|accepted values)"
+    r"\s*(?:are|is)?\s*[:=]?\s*([^.\n]{1,200})",
+    re.IGNORECASE,
+)
 _QUOTED = re.compile(r"[`'\"]([^`'\"\s][^`'\"]{0,40})[`'\"]")
 
 
@@ -67,7 +74,21 @@ def described_values(description: str, schema: dict) -> list:
 
 def has_source(schema: dict) -> bool:
     """Whether a parameter says enough to draw a value: a type, an enum, an example or a format."""
-    keys = ("type", "enum", "const", "examples", "example", "default", "format", "properties", "items", "anyOf", "oneOf", "allOf", "pattern")
+    keys = (
+        "type",
+        "enum",
+        "const",
+        "examples",
+        "example",
+        "default",
+        "format",
+        "properties",
+        "items",
+        "anyOf",
+        "oneOf",
+        "allOf",
+        "pattern",
+    )
     return isinstance(schema, dict) and any(k in schema for k in keys)
 
 
@@ -80,7 +101,9 @@ class ArgumentSynthesizer:
 
     def __init__(self, edges: list[dict] | None = None, values: ValueFactory | None = None):
         self.values = values or ValueFactory()
-        self.feeds: dict[str, list[tuple[str, str, str]]] = defaultdict(list)  # src tool -> (src slot, dst tool, dst slot)
+        self.feeds: dict[str, list[tuple[str, str, str]]] = defaultdict(
+            list
+        )  # src tool -> (src slot, dst tool, dst slot)
         self.fed: dict[tuple[str, str], list] = defaultdict(list)  # (dst tool, dst slot) -> values seen
         self._fed_tools: set[str] = set()
         for e in edges or []:
@@ -115,7 +138,9 @@ class ArgumentSynthesizer:
 
     def value(self, tool: dict, param: str, schema: dict, rng: random.Random, variant: int):
         if not has_source(schema):
-            raise Unsynthesizable(f"required parameter `{param}` has no type, enum, example or format to draw a value from")
+            raise Unsynthesizable(
+                f"required parameter `{param}` has no type, enum, example or format to draw a value from"
+            )
         options = self.candidates(tool["name"], param, schema)
         if options:
             return options[variant % len(options)] if variant < len(options) else rng.choice(options)
@@ -164,7 +189,7 @@ class ArgumentSynthesizer:
         meta = tool.get("meta") or {}
         meta = json.loads(meta) if isinstance(meta, str) else meta
         out = [dict(ex) for ex in meta.get("examples") or [] if isinstance(ex, dict)][:k]
-        out += [a for a in proposed if a not in out][:k - len(out)]
+        out += [a for a in proposed if a not in out][: k - len(out)]
         for variant in range(4 * k):
             if len(out) >= k:
                 break

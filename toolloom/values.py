@@ -4,6 +4,7 @@ Used for synthesised call arguments (toolloom.synthesis) and for the fields of o
 results (toolloom.executors.simulated). Faker supplies names, places, e-mails and the like; rstr
 draws strings that match a `pattern`. Deterministic for a given `random.Random`.
 """
+
 from __future__ import annotations
 
 import random
@@ -15,10 +16,12 @@ import rstr
 from faker import Faker
 
 _WORD = re.compile(r"[a-z0-9]+")
-_STOPWORDS = frozenset("""a an the of in on to for and or is it what which me my i do does how from that this with at by be
+_STOPWORDS = frozenset(
+    """a an the of in on to for and or is it what which me my i do does how from that this with at by be
 you your can get give tell all any its are as api returns return list lists data information info get set using use used
 will if given based about into by via per each search find lookup fetch retrieve query endpoint request
-response specific specified provided""".split())
+response specific specified provided""".split()
+)
 
 # field-name words -> a Faker provider (or a fixed generator); the first matching rule wins
 _BY_NAME: list[tuple[tuple[str, ...], object]] = [
@@ -26,37 +29,65 @@ _BY_NAME: list[tuple[tuple[str, ...], object]] = [
     (("time", "timestamp", "datetime", "created_at", "updated_at", "at"), lambda f, r: _FORMATS["date-time"](f, r)),
     (("iso_639_1", "language_code"), lambda f, r: r.choice(["en", "fr", "de", "es", "ja"])),
     (("iso_3166_1",), "country_code"),
-    (("path", "image", "poster", "backdrop", "logo", "avatar", "thumbnail", "photo", "picture", "file", "filename"),
-     lambda f, r: "/" + f.file_name(category="image")),
+    (
+        ("path", "image", "poster", "backdrop", "logo", "avatar", "thumbnail", "photo", "picture", "file", "filename"),
+        lambda f, r: "/" + f.file_name(category="image"),
+    ),
     (("overview", "biography", "review", "tagline", "synopsis", "abstract"), lambda f, r: f.sentence(nb_words=10)),
-    (("character", "nickname"), "name"), (("genre",), lambda f, r: r.choice(["Drama", "Comedy", "Action", "Documentary", "Jazz", "Pop"])),
+    (("character", "nickname"), "name"),
+    (("genre",), lambda f, r: r.choice(["Drama", "Comedy", "Action", "Documentary", "Jazz", "Pop"])),
     (("status", "state_code"), lambda f, r: r.choice(["active", "pending", "completed"])),
-    (("email", "mail"), "email"), (("url", "uri", "link", "website", "homepage", "href"), "url"),
-    (("phone", "mobile", "tel"), "phone_number"), (("ip", "ipv4", "ip_address"), "ipv4"),
-    (("domain", "hostname", "host"), "domain_name"), (("username", "user_name", "login", "handle", "screen_name"), "user_name"),
-    (("first_name", "firstname", "given_name"), "first_name"), (("last_name", "lastname", "surname", "family_name"), "last_name"),
+    (("email", "mail"), "email"),
+    (("url", "uri", "link", "website", "homepage", "href"), "url"),
+    (("phone", "mobile", "tel"), "phone_number"),
+    (("ip", "ipv4", "ip_address"), "ipv4"),
+    (("domain", "hostname", "host"), "domain_name"),
+    (("username", "user_name", "login", "handle", "screen_name"), "user_name"),
+    (("first_name", "firstname", "given_name"), "first_name"),
+    (("last_name", "lastname", "surname", "family_name"), "last_name"),
     (("author", "artist", "person", "actor", "director", "full_name", "fullname", "owner", "contact"), "name"),
     (("company", "organization", "organisation", "brand", "publisher", "employer"), "company"),
-    (("city", "town"), "city"), (("country_code", "countrycode"), "country_code"), (("country", "nation"), "country"),
-    (("state", "province", "region"), "state"), (("street", "address"), "street_address"),
+    (("city", "town"), "city"),
+    (("country_code", "countrycode"), "country_code"),
+    (("country", "nation"), "country"),
+    (("state", "province", "region"), "state"),
+    (("street", "address"), "street_address"),
     (("zip", "zipcode", "postcode", "postal_code", "postalcode"), "postcode"),
-    (("currency", "currency_code"), "currency_code"), (("language", "lang", "locale"), lambda f, r: r.choice(["en", "fr", "de", "es", "ja"])),
-    (("color", "colour"), "color_name"), (("job", "occupation", "profession"), "job"),
+    (("currency", "currency_code"), "currency_code"),
+    (("language", "lang", "locale"), lambda f, r: r.choice(["en", "fr", "de", "es", "ja"])),
+    (("color", "colour"), "color_name"),
+    (("job", "occupation", "profession"), "job"),
     (("symbol", "ticker", "stock"), lambda f, r: r.choice(["AAPL", "MSFT", "GOOGL", "AMZN", "TSLA", "NVDA"])),
-    (("timezone", "tz", "time_zone"), "timezone"), (("password", "secret"), lambda f, r: f.password(length=12)),
+    (("timezone", "tz", "time_zone"), "timezone"),
+    (("password", "secret"), lambda f, r: f.password(length=12)),
     (("title", "headline", "subject"), lambda f, r: f.sentence(nb_words=4).rstrip(".")),
-    (("description", "text", "content", "body", "message", "comment", "note", "summary", "bio"), lambda f, r: f.sentence(nb_words=8)),
+    (
+        ("description", "text", "content", "body", "message", "comment", "note", "summary", "bio"),
+        lambda f, r: f.sentence(nb_words=8),
+    ),
     (("name",), "name"),
 ]
 _FORMATS = {
     "date": lambda f, r: (date(2024, 1, 1) + timedelta(days=r.randint(0, 700))).isoformat(),
-    "date-time": lambda f, r: (datetime(2024, 1, 1, tzinfo=timezone.utc) + timedelta(minutes=r.randint(0, 10**6))).isoformat().replace("+00:00", "Z"),
+    "date-time": lambda f, r: (
+        (datetime(2024, 1, 1, tzinfo=timezone.utc) + timedelta(minutes=r.randint(0, 10**6)))
+        .isoformat()
+        .replace("+00:00", "Z")
+    ),
     "time": lambda f, r: f"{r.randint(0, 23):02d}:{r.choice([0, 15, 30, 45]):02d}:00",
-    "email": lambda f, r: f.email(), "idn-email": lambda f, r: f.email(),
-    "uri": lambda f, r: f.url(), "url": lambda f, r: f.url(), "iri": lambda f, r: f.url(), "uri-reference": lambda f, r: "/" + f.uri_path(),
-    "hostname": lambda f, r: f.domain_name(), "ipv4": lambda f, r: f.ipv4(), "ipv6": lambda f, r: f.ipv6(),
+    "email": lambda f, r: f.email(),
+    "idn-email": lambda f, r: f.email(),
+    "uri": lambda f, r: f.url(),
+    "url": lambda f, r: f.url(),
+    "iri": lambda f, r: f.url(),
+    "uri-reference": lambda f, r: "/" + f.uri_path(),
+    "hostname": lambda f, r: f.domain_name(),
+    "ipv4": lambda f, r: f.ipv4(),
+    "ipv6": lambda f, r: f.ipv6(),
     "uuid": lambda f, r: str(uuid.UUID(int=r.getrandbits(128), version=4)),
-    "byte": lambda f, r: "aGVsbG8gd29ybGQ=", "binary": lambda f, r: "file.bin", "password": lambda f, r: f.password(length=12),
+    "byte": lambda f, r: "aGVsbG8gd29ybGQ=",
+    "binary": lambda f, r: "file.bin",
+    "password": lambda f, r: f.password(length=12),
 }
 
 
@@ -106,9 +137,14 @@ def fitting(value, schema: dict):
             return None
         if typ == "boolean" and text.lower() in ("true", "false"):
             value = text.lower() == "true"
-    ok = {"integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-          "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "boolean": lambda v: isinstance(v, bool),
-          "array": lambda v: isinstance(v, list), "object": lambda v: isinstance(v, dict), "null": lambda v: v is None}.get(typ)
+    ok = {
+        "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+        "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+        "boolean": lambda v: isinstance(v, bool),
+        "array": lambda v: isinstance(v, list),
+        "object": lambda v: isinstance(v, dict),
+        "null": lambda v: v is None,
+    }.get(typ)
     return value if ok is None or ok(value) else None
 
 
@@ -132,7 +168,23 @@ class ValueFactory:
         for keys, how in _BY_NAME:
             if low in keys or parts & set(keys):
                 return str(how(f, rng) if callable(how) else getattr(f, how)())
-        if parts & {"q", "query", "keyword", "keywords", "search", "term", "terms", "search_term", "topic", "tag", "category"} or low == "q":
+        if (
+            parts
+            & {
+                "q",
+                "query",
+                "keyword",
+                "keywords",
+                "search",
+                "term",
+                "terms",
+                "search_term",
+                "topic",
+                "tag",
+                "category",
+            }
+            or low == "q"
+        ):
             candidates = [w for w in words(topic) if w not in _STOPWORDS and not w.isdigit() and len(w) > 2]
             return rng.choice(candidates) if candidates else f.word()
         return f.word()
@@ -176,8 +228,15 @@ class ValueFactory:
             return value - value % step if isinstance(step, int) and step > 0 and value - value % step >= lo else value
         return round(rng.uniform(lo, hi), 4 if "lat" in low or "lon" in low or "lng" in low else 2)
 
-    def value(self, schema: dict | None, name: str, rng: random.Random, topic: str = "", depth: int = 0,
-              all_properties: bool = True):
+    def value(
+        self,
+        schema: dict | None,
+        name: str,
+        rng: random.Random,
+        topic: str = "",
+        depth: int = 0,
+        all_properties: bool = True,
+    ):
         """A value that fits `schema` (enum, const, examples and default first)."""
         schema = schema if isinstance(schema, dict) else {}
         if "const" in schema:

@@ -5,6 +5,7 @@ pipeline YAML and a factory `build(config, collection, ctx) -> Executor`. Built-
 through the same registry a plug-in package uses (`toolloom.registry`, entry points
 `toolloom.plugins`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

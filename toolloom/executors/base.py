@@ -3,6 +3,7 @@
 An executor runs the tools of one collection. `runs(name)` says whether it really runs a tool;
 tools it cannot run are simulated, and every example records which happened (`execution`).
 """
+
 from __future__ import annotations
 
 import shutil
@@ -39,5 +40,7 @@ def find_command(command: str, project_root: Path) -> str:
         found = shutil.which(command, path=path)
         if found:
             return found
-    raise FileNotFoundError(f"command {command!r} is not on PATH, in {Path(project_root) / 'node_modules/.bin'} (npm install) "
-                            f"nor beside {sys.executable} (pip install)")
+    raise FileNotFoundError(
+        f"command {command!r} is not on PATH, in {Path(project_root) / 'node_modules/.bin'} (npm install) "
+        f"nor beside {sys.executable} (pip install)"
+    )

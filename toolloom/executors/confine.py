@@ -8,6 +8,7 @@ Without bubblewrap it refuses with the reason, unless TOOLLOOM_UNSAFE_SANDBOX=1:
 sets the limits, starts a session and, where the host allows, unshares the mount and network
 namespaces itself (the private folder still appears at DST).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,7 +54,9 @@ def main() -> None:
     source, _, target = a.bind.partition(":")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # PYTHONPATH was there to find this module
     mem = a.memory_mb * 2**20
-    resource.setrlimit(resource.RLIMIT_DATA, (mem, mem))  # not RLIMIT_AS: V8 and Go reserve address space they never touch
+    resource.setrlimit(
+        resource.RLIMIT_DATA, (mem, mem)
+    )  # not RLIMIT_AS: V8 and Go reserve address space they never touch
     resource.setrlimit(resource.RLIMIT_FSIZE, (a.file_mb * 2**20, a.file_mb * 2**20))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     problem = confinement_problem()
@@ -63,11 +66,15 @@ def main() -> None:
         os.close(write_fd)
         os.set_inheritable(read_fd, True)
         resource.setrlimit(resource.RLIMIT_NPROC, (a.processes, a.processes))
-        argv = bwrap_command(command, env, read_fd, read_only=a.ro, writable={source: target}, chdir=target, network=a.network)
+        argv = bwrap_command(
+            command, env, read_fd, read_only=a.ro, writable={source: target}, chdir=target, network=a.network
+        )
         os.execv(argv[0], argv)
     if not unsafe_requested():
-        sys.exit(f"toolloom confine: cannot confine the MCP server: {problem}. Install bubblewrap, or run it unconfined "
-                 "at your own risk with TOOLLOOM_UNSAFE_SANDBOX=1 (toolloom run --unsafe-sandbox)")
+        sys.exit(
+            f"toolloom confine: cannot confine the MCP server: {problem}. Install bubblewrap, or run it unconfined "
+            "at your own risk with TOOLLOOM_UNSAFE_SANDBOX=1 (toolloom run --unsafe-sandbox)"
+        )
     print(f"toolloom confine: UNSAFE: starting {command[0]} unconfined ({problem})", file=sys.stderr)
     _unconfined(source, target, a.network)
     os.environ.clear()

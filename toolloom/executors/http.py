@@ -6,6 +6,7 @@ as a header or a query parameter and never stored. `mock:` starts a mock server 
 itself (Stoplight Prism by default: `prism mock SPEC`), waits until it answers, and stops it with
 the run, so a collection can be executed offline against what its spec promises.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -24,13 +25,19 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..sandbox import Observation, error_observation
 from .base import ExecutorConfig, find_command
 
-MOCK_CREDENTIAL = "toolloom-mock-credential"  # what a mock server is shown when auth_env is unset (it checks presence only)
+MOCK_CREDENTIAL = (
+    "toolloom-mock-credential"  # what a mock server is shown when auth_env is unset (it checks presence only)
+)
 
 
 class MockServer(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    command: list[str] = Field(["prism", "mock"], min_length=1, description="looked up on PATH, then in node_modules/.bin")
-    args: list[str] = Field(["{spec}", "--host", "127.0.0.1", "--port", "{port}"], description="{spec}: the collection's file")
+    command: list[str] = Field(
+        ["prism", "mock"], min_length=1, description="looked up on PATH, then in node_modules/.bin"
+    )
+    args: list[str] = Field(
+        ["{spec}", "--host", "127.0.0.1", "--port", "{port}"], description="{spec}: the collection's file"
+    )
     startup_timeout_s: float = Field(60.0, gt=0)
 
 
@@ -40,7 +47,9 @@ class HttpConfig(ExecutorConfig):
     auth_env: str | None = Field(None, description="name of the environment variable holding the credential")
     auth_header: str | None = Field("Authorization", description="header that carries the credential")
     auth_scheme: str = Field("Bearer", description="prefix of the header value ('' for the bare credential)")
-    auth_query: str | None = Field(None, description="send the credential as this query parameter instead (api_key=...)")
+    auth_query: str | None = Field(
+        None, description="send the credential as this query parameter instead (api_key=...)"
+    )
     headers: dict[str, str] = {}
     timeout_s: float = Field(30.0, gt=0)
     max_response_bytes: int = Field(2**20, ge=1024)
@@ -63,8 +72,14 @@ class MockProcess:
         self.log_path = log_dir / f"mock-{spec.stem}-{self.port}.log"
         env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TZ")}
         with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen([find_command(mock.command[0], project_root), *mock.command[1:], *map(fill, mock.args)],
-                                         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+            self.proc = subprocess.Popen(
+                [find_command(mock.command[0], project_root), *mock.command[1:], *map(fill, mock.args)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,
+            )
         self.base_url = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + mock.startup_timeout_s
         while time.monotonic() < deadline:
@@ -111,7 +126,13 @@ def request_parts(tool: dict, arguments: dict) -> tuple[str, str, dict, dict, ob
         elif where == "form":
             form[wire] = value
         else:
-            query[wire] = json.dumps(value) if isinstance(value, (dict, list)) else str(value).lower() if isinstance(value, bool) else str(value)
+            query[wire] = (
+                json.dumps(value)
+                if isinstance(value, (dict, list))
+                else str(value).lower()
+                if isinstance(value, bool)
+                else str(value)
+            )
     payload = whole_body if whole_body is not None else body or form or None
     return (meta.get("method") or "GET").upper(), path, query, headers, payload
 
@@ -135,7 +156,9 @@ class HttpExecutor:
             with self._lock:
                 if self._mock is None:
                     if self.spec_path is None or not self.spec_path.is_file():
-                        raise FileNotFoundError(f"collection {self.collection!r}: mock: needs the collection's path to be one spec file")
+                        raise FileNotFoundError(
+                            f"collection {self.collection!r}: mock: needs the collection's path to be one spec file"
+                        )
                     self._mock = MockProcess(self.config.mock, self.spec_path, self.project_root, self.home / "logs")
             return self._mock.base_url
         if self.config.base_url:
@@ -165,7 +188,9 @@ class HttpExecutor:
     async def call(self, tool: dict, arguments: dict, episode) -> Observation:
         obs = await self._call(tool, arguments)
         secret = self._secret()
-        if secret and not obs.ok and secret in (obs.error or ""):  # an error that quotes the request never carries the key
+        if (
+            secret and not obs.ok and secret in (obs.error or "")
+        ):  # an error that quotes the request never carries the key
             msg = obs.content["error"]["message"].replace(secret, "[credential]")
             obs = error_observation(obs.content["error"]["status"], msg)
         return obs
@@ -190,14 +215,22 @@ class HttpExecutor:
         except aiohttp.ClientError as e:
             return error_observation(502, f"{method} {path}: {type(e).__name__}: {e}"[:500])
         if len(raw) > self.config.max_response_bytes:
-            return error_observation(502, f"{method} {path}: response larger than {self.config.max_response_bytes} bytes")
+            return error_observation(
+                502, f"{method} {path}: response larger than {self.config.max_response_bytes} bytes"
+            )
         text = raw.decode("utf-8", errors="replace")
         try:
-            content = json.loads(text) if text.strip() and ("json" in ctype or text.lstrip()[:1] in "{[") else {"text": text}
+            content = (
+                json.loads(text) if text.strip() and ("json" in ctype or text.lstrip()[:1] in "{[") else {"text": text}
+            )
         except json.JSONDecodeError:
             content = {"text": text}
         if status >= 400:
-            message = content.get("status_message") or content.get("message") or content.get("error") if isinstance(content, dict) else None
+            message = (
+                content.get("status_message") or content.get("message") or content.get("error")
+                if isinstance(content, dict)
+                else None
+            )
             return error_observation(status, str(message or text or f"HTTP {status}")[:1000])
         return Observation(True, content)
 

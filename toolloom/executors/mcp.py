@@ -7,6 +7,7 @@ episodes; `run` shares one server (for stateless servers). Each server runs on i
 event loop, so callers on any loop or thread can use it. The launch goes through
 `toolloom.executors.confine`: resource limits, its own session, and no network.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -31,14 +32,28 @@ class McpConfig(ExecutorConfig):
     kind: str = "mcp"
     lists_tools: ClassVar[bool] = True
     command: str = Field(description="the server executable (looked up on PATH, then beside this Python)")
-    args: list[str] = Field([], description="arguments; {workdir}: the server's private folder, {project}: the project root")
-    env: list[str] = Field([], description="names of environment variables the server may see (values are never stored)")
+    args: list[str] = Field(
+        [], description="arguments; {workdir}: the server's private folder, {project}: the project root"
+    )
+    env: list[str] = Field(
+        [], description="names of environment variables the server may see (values are never stored)"
+    )
     set_env: dict[str, str] = Field({}, description="literal, non-secret variables for the server; {workdir} is filled")
-    fixtures: str | None = Field(None, description="a folder (relative to the project) copied into {workdir} for every server start")
-    setup: list[list[str]] = Field([], description="commands run in {workdir} before the server starts (e.g. git clone repo.bundle repo)")
-    fixed_arguments: dict[str, Any] = Field({}, description="arguments the executor supplies (hidden from the tools' schemas)")
-    workspace: str = Field("/tmp/toolloom-workspace", description="the path at which the server sees {workdir} (its own mount)")
-    lifetime: Literal["episode", "run"] = Field("episode", description="episode: a fresh server per episode; run: one shared server")
+    fixtures: str | None = Field(
+        None, description="a folder (relative to the project) copied into {workdir} for every server start"
+    )
+    setup: list[list[str]] = Field(
+        [], description="commands run in {workdir} before the server starts (e.g. git clone repo.bundle repo)"
+    )
+    fixed_arguments: dict[str, Any] = Field(
+        {}, description="arguments the executor supplies (hidden from the tools' schemas)"
+    )
+    workspace: str = Field(
+        "/tmp/toolloom-workspace", description="the path at which the server sees {workdir} (its own mount)"
+    )
+    lifetime: Literal["episode", "run"] = Field(
+        "episode", description="episode: a fresh server per episode; run: one shared server"
+    )
     tools: list[str] | None = Field(None, description="the server's tools to use; all when unset")
     network: bool = Field(False, description="whether the server may reach the network")
     prestart: int = Field(2, ge=0, description="lifetime episode: fresh servers kept started ahead of demand")
@@ -95,7 +110,9 @@ class McpServer:
         if config.fixtures:
             shutil.copytree(project_root / config.fixtures, self.workdir, dirs_exist_ok=True)
         for command in config.setup:
-            done = subprocess.run([fill(a, self.workdir) for a in command], cwd=self.workdir, capture_output=True, text=True, timeout=120)
+            done = subprocess.run(
+                [fill(a, self.workdir) for a in command], cwd=self.workdir, capture_output=True, text=True, timeout=120
+            )
             if done.returncode:
                 shutil.rmtree(self.workdir, ignore_errors=True)
                 raise RuntimeError(f"setup command {command} failed ({done.returncode}): {done.stderr.strip()[-500:]}")
@@ -126,13 +143,28 @@ class McpServer:
         # and files its arguments name (a server script); never the rest of the project
         readable = [Path(command).resolve().parent, self.project_root / "node_modules"]
         readable += [Path(a) for a in args if a.startswith("/") and not a.startswith(c.workspace) and Path(a).exists()]
-        confine = [sys.executable, "-m", "toolloom.executors.confine", "--memory-mb", str(c.memory_mb),
-                   "--bind", f"{self.workdir}:{c.workspace}", *[x for p in readable for x in ("--ro", str(p))]]
+        confine = [
+            sys.executable,
+            "-m",
+            "toolloom.executors.confine",
+            "--memory-mb",
+            str(c.memory_mb),
+            "--bind",
+            f"{self.workdir}:{c.workspace}",
+            *[x for p in readable for x in ("--ro", str(p))],
+        ]
         confine += ["--network"] if c.network else []
         env = {k: os.environ[k] for k in c.env if k in os.environ}
         env.update(fill(c.set_env, c.workspace))
-        env.update({"HOME": c.workspace, "TMPDIR": "/tmp", "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
-                    "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+        env.update(
+            {
+                "HOME": c.workspace,
+                "TMPDIR": "/tmp",
+                "PATH": "/usr/bin:/bin",
+                "LANG": "C.UTF-8",
+                "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+            }
+        )
         return StdioServerParameters(command=confine[0], args=[*confine[1:], "--", command, *args], env=env)
 
     def _main(self) -> None:
@@ -146,11 +178,11 @@ class McpServer:
         self._stop = asyncio.Event()
         try:
             async with stdio_client(self._params(), errlog=self.stderr) as (read, write):
-                    async with ClientSession(read, write) as session:
-                        await session.initialize()
-                        self.session = session
-                        self._ready.set()
-                        await self._stop.wait()
+                async with ClientSession(read, write) as session:
+                    await session.initialize()
+                    self.session = session
+                    self._ready.set()
+                    await self._stop.wait()
         except BaseException as e:  # reported to the starter, or to the next caller
             self._error = e
         finally:
@@ -160,7 +192,9 @@ class McpServer:
     def _run(self, coro, timeout: float):
         if self.session is None:
             why = _leaf(self._error) if self._error else "stopped"
-            raise RuntimeError(f"MCP server {self.config.command!r} is not running ({why}; stderr: {self.stderr_tail(300)!r})")
+            raise RuntimeError(
+                f"MCP server {self.config.command!r} is not running ({why}; stderr: {self.stderr_tail(300)!r})"
+            )
         return asyncio.run_coroutine_threadsafe(asyncio.wait_for(coro, timeout), self.loop).result(timeout + 5)
 
     def list_tools(self) -> list[dict]:
@@ -250,8 +284,10 @@ class McpExecutor:
         if self.config.tools is not None:
             missing = sorted(set(self.config.tools) - {t["name"] for t in tools})
             if missing:
-                raise ValueError(f"collection {self.collection!r}: the MCP server has no tool {missing}; it has "
-                                 f"{sorted(t['name'] for t in tools)}")
+                raise ValueError(
+                    f"collection {self.collection!r}: the MCP server has no tool {missing}; it has "
+                    f"{sorted(t['name'] for t in tools)}"
+                )
             tools = [t for t in tools if t["name"] in self.config.tools]
         self._names = {t["name"] for t in tools}
         return [hide_fixed(t, self.config.fixed_arguments) for t in tools]

@@ -1,4 +1,5 @@
 """`python`: tool code in `sandbox/<collection>/`, run in the sandbox's worker processes."""
+
 from __future__ import annotations
 
 import asyncio

@@ -7,6 +7,7 @@ and within an episode later calls see earlier effects (an id's fields set by an 
 arguments or result are what a later call about that id returns). A model simulator
 (`agents.llm.ModelSimulator`) is shown the same episode history.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -18,10 +19,62 @@ from ..sandbox import Observation
 from ..values import ValueFactory, is_id_name, words
 from .base import ExecutorConfig
 
-_VERBS = {"get", "fetch", "find", "search", "list", "retrieve", "calculate", "calc", "compute", "lookup", "query", "show", "check",
-          "read", "create", "add", "make", "generate", "convert", "estimate", "predict", "determine", "count", "do", "run", "api", "v1", "v2"}
-_NUMERIC = {"area", "total", "sum", "count", "distance", "rate", "price", "probability", "average", "mean", "score", "volume",
-            "speed", "amount", "percentage", "number", "value", "cost", "interest", "velocity", "force", "energy", "density", "ratio"}
+_VERBS = {
+    "get",
+    "fetch",
+    "find",
+    "search",
+    "list",
+    "retrieve",
+    "calculate",
+    "calc",
+    "compute",
+    "lookup",
+    "query",
+    "show",
+    "check",
+    "read",
+    "create",
+    "add",
+    "make",
+    "generate",
+    "convert",
+    "estimate",
+    "predict",
+    "determine",
+    "count",
+    "do",
+    "run",
+    "api",
+    "v1",
+    "v2",
+}
+_NUMERIC = {
+    "area",
+    "total",
+    "sum",
+    "count",
+    "distance",
+    "rate",
+    "price",
+    "probability",
+    "average",
+    "mean",
+    "score",
+    "volume",
+    "speed",
+    "amount",
+    "percentage",
+    "number",
+    "value",
+    "cost",
+    "interest",
+    "velocity",
+    "force",
+    "energy",
+    "density",
+    "ratio",
+}
 
 
 class SimulatedConfig(ExecutorConfig):
@@ -97,14 +150,21 @@ class SchemaSimulator:
     @staticmethod
     def _about_the_asked_entity(value, arguments: dict) -> None:
         """A call about id X answers about X: the top object's id field takes the asked value."""
-        asked = [(k, v) for k, v in arguments.items() if is_id_name(k) and isinstance(v, (str, int)) and not isinstance(v, bool)]
+        asked = [
+            (k, v)
+            for k, v in arguments.items()
+            if is_id_name(k) and isinstance(v, (str, int)) and not isinstance(v, bool)
+        ]
         top = value[0] if isinstance(value, list) and value and isinstance(value[0], dict) else value
         if not asked or not isinstance(top, dict):
             return
         for key in list(top):
             if not is_id_name(key):
                 continue
-            same = next((v for k, v in asked if k == key or re.sub(r"[_-]?id$", "", k.lower()) in key.lower() or key == "id"), None)
+            same = next(
+                (v for k, v in asked if k == key or re.sub(r"[_-]?id$", "", k.lower()) in key.lower() or key == "id"),
+                None,
+            )
             if same is not None and type(same) is type(top[key]):
                 top[key] = same
                 return

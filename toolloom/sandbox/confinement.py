@@ -18,6 +18,7 @@ Without bubblewrap, user namespaces or libseccomp the sandbox refuses to run too
 which is missing, unless the unsafe mode is asked for (TOOLLOOM_UNSAFE_SANDBOX=1 or
 `toolloom run --unsafe-sandbox`): then workers run unconfined, with a warning on every start.
 """
+
 from __future__ import annotations
 
 import errno
@@ -34,11 +35,49 @@ from pathlib import Path
 log = logging.getLogger("toolloom")
 
 NOBODY = 65534
-_DENIED = ("ptrace", "process_vm_readv", "process_vm_writev", "setns", "unshare", "mount", "umount2", "pivot_root", "chroot",
-           "fsopen", "fsconfig", "fsmount", "fspick", "move_mount", "open_tree", "mount_setattr", "bpf", "perf_event_open",
-           "keyctl", "add_key", "request_key", "userfaultfd", "init_module", "finit_module", "delete_module", "kexec_load",
-           "kexec_file_load", "open_by_handle_at", "name_to_handle_at", "personality", "quotactl", "swapon", "swapoff",
-           "syslog", "acct", "reboot", "setdomainname", "sethostname", "iopl", "ioperm", "lookup_dcookie")
+_DENIED = (
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "setns",
+    "unshare",
+    "mount",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    "fsopen",
+    "fsconfig",
+    "fsmount",
+    "fspick",
+    "move_mount",
+    "open_tree",
+    "mount_setattr",
+    "bpf",
+    "perf_event_open",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "userfaultfd",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "kexec_load",
+    "kexec_file_load",
+    "open_by_handle_at",
+    "name_to_handle_at",
+    "personality",
+    "quotactl",
+    "swapon",
+    "swapoff",
+    "syslog",
+    "acct",
+    "reboot",
+    "setdomainname",
+    "sethostname",
+    "iopl",
+    "ioperm",
+    "lookup_dcookie",
+)
 _NEW_NAMESPACES = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000, 0x00000080)
 UNSAFE_ENV = "TOOLLOOM_UNSAFE_SANDBOX"
 
@@ -75,7 +114,9 @@ def seccomp_program() -> bytes:
             pass
     for flag in _NEW_NAMESPACES:
         f.add_rule(seccomp.ERRNO(errno.EPERM), "clone", seccomp.Arg(0, seccomp.MASKED_EQ, flag, flag))
-    f.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")  # its flags sit in memory a filter cannot read; libc falls back to clone
+    f.add_rule(
+        seccomp.ERRNO(errno.ENOSYS), "clone3"
+    )  # its flags sit in memory a filter cannot read; libc falls back to clone
     f.add_rule(seccomp.ERRNO(errno.EPERM), "prlimit64", seccomp.Arg(0, seccomp.NE, 0))
     with tempfile.TemporaryFile() as tmp:
         f.export_bpf(tmp)
@@ -95,13 +136,35 @@ def _mounts(paths: list[Path]) -> list[str]:
     return args
 
 
-def bwrap_command(argv: list[str], env: dict[str, str], seccomp_fd: int, read_only: list[Path],
-                  writable: dict[str, str] | None = None, chdir: str = "/tmp", network: bool = False) -> list[str]:
+def bwrap_command(
+    argv: list[str],
+    env: dict[str, str],
+    seccomp_fd: int,
+    read_only: list[Path],
+    writable: dict[str, str] | None = None,
+    chdir: str = "/tmp",
+    network: bool = False,
+) -> list[str]:
     """The command that runs `argv` confined: it sees /usr, the interpreter and `read_only` (read-only),
     `writable` (host folder -> path inside), a private /tmp, and nothing else."""
     package_root = Path(__file__).resolve().parents[2]
-    cmd = [bwrap_binary(), "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent",
-           "--new-session", "--clearenv", "--perms", "1777", "--tmpfs", "/tmp", "--ro-bind", "/usr", "/usr"]
+    cmd = [
+        bwrap_binary(),
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--die-with-parent",
+        "--new-session",
+        "--clearenv",
+        "--perms",
+        "1777",
+        "--tmpfs",
+        "/tmp",
+        "--ro-bind",
+        "/usr",
+        "/usr",
+    ]
     cmd += [] if network else ["--unshare-net"]
     for link in ("bin", "lib", "lib64", "sbin"):
         target = Path("/") / link
@@ -109,19 +172,40 @@ def bwrap_command(argv: list[str], env: dict[str, str], seccomp_fd: int, read_on
             cmd += ["--symlink", os.readlink(target), str(target)]
         elif target.exists():
             cmd += ["--ro-bind", str(target), str(target)]
-    system = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix), package_root / "toolloom", Path("/etc/localtime"),
-              Path("/etc/ld.so.cache"), Path("/etc/passwd"), Path("/etc/group")]
+    system = [
+        Path(sys.prefix),
+        Path(sys.base_prefix),
+        Path(sys.exec_prefix),
+        package_root / "toolloom",
+        Path("/etc/localtime"),
+        Path("/etc/ld.so.cache"),
+        Path("/etc/passwd"),
+        Path("/etc/group"),
+    ]
     system += [Path("/etc/resolv.conf"), Path("/etc/hosts"), Path("/etc/ssl")] if network else []
     cmd += _mounts([*system, *read_only])  # /tmp came first: what lives under it is bound on top
     for source, target in (writable or {}).items():
-        cmd += ["--perms", "0755", "--dir", str(Path(target).parent)] if str(Path(target).parent) not in ("/", "/tmp") else []
+        cmd += (
+            ["--perms", "0755", "--dir", str(Path(target).parent)]
+            if str(Path(target).parent) not in ("/", "/tmp")
+            else []
+        )
         cmd += ["--bind", source, target]
     cmd += ["--proc", "/proc", "--dev", "/dev", "--chdir", chdir, "--seccomp", str(seccomp_fd)]
     for k, v in env.items():
         cmd += ["--setenv", k, v]
     setpriv = shutil.which("setpriv")
-    return cmd + [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--inh-caps=-all",
-                  "--bounding-set=-all", "--no-new-privs", "--", *argv]
+    return cmd + [
+        setpriv,
+        f"--reuid={NOBODY}",
+        f"--regid={NOBODY}",
+        "--clear-groups",
+        "--inh-caps=-all",
+        "--bounding-set=-all",
+        "--no-new-privs",
+        "--",
+        *argv,
+    ]
 
 
 def give_to_sandbox_user(folder: Path) -> None:
@@ -147,7 +231,9 @@ def confinement_problem() -> str | None:
     try:
         os.write(write_fd, program)
         os.close(write_fd)
-        cmd = bwrap_command([sys.executable, "-c", "import os; print(os.getuid())"], {"PATH": "/usr/bin:/bin"}, read_fd, [])
+        cmd = bwrap_command(
+            [sys.executable, "-c", "import os; print(os.getuid())"], {"PATH": "/usr/bin:/bin"}, read_fd, []
+        )
         done = subprocess.run(cmd, pass_fds=(read_fd,), capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as e:
         return f"bubblewrap could not start ({e})"

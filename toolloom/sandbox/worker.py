@@ -15,12 +15,12 @@ boundary is the operating system's.
 
 Protocol with the parent: 4-byte big-endian length + JSON, requests on stdin, answers on stdout.
 """
+
 from __future__ import annotations
 
 import ctypes
 import importlib.abc
 import importlib.util
-import inspect
 import json
 import os
 import resource
@@ -30,25 +30,36 @@ import signal
 import struct
 import sys
 import time
-import traceback
-import types
 from pathlib import Path
 
+from .child import BoundedOutput, Precompiled, install_audit_hook, run_tool
+
 PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 4, 36
-PACKAGE = "_toolloom_sandbox"
-_BLOCKED_EVENTS = {
-    "os.fork": "creating processes", "os.forkpty": "creating processes", "os.posix_spawn": "creating processes",
-    "os.spawn": "creating processes", "os.exec": "creating processes", "os.system": "creating processes",
-    "subprocess.Popen": "creating processes", "pty.spawn": "creating processes",
-    "socket.connect": "network access", "socket.bind": "network access", "socket.sendto": "network access",
-    "socket.getaddrinfo": "network access", "socket.gethostbyname": "network access",
-    "ctypes.dlopen": "loading native code", "ctypes.dlsym": "loading native code", "ctypes.cdata": "loading native code",
-    "os.kill": "sending signals", "os.killpg": "sending signals", "signal.pthread_kill": "sending signals",
-}
-_PATH_EVENTS = {"os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "os.link", "os.symlink", "os.truncate", "shutil.rmtree"}
 # stdlib modules tools commonly use, imported once by the worker (no tool code) so a call's child starts warm
-_WARM = ("json", "datetime", "zoneinfo", "math", "re", "random", "decimal", "collections", "functools", "itertools", "statistics",
-         "csv", "hashlib", "uuid", "dataclasses", "typing", "string", "textwrap", "fractions", "bisect", "heapq", "calendar")
+_WARM = (
+    "json",
+    "datetime",
+    "zoneinfo",
+    "math",
+    "re",
+    "random",
+    "decimal",
+    "collections",
+    "functools",
+    "itertools",
+    "statistics",
+    "csv",
+    "hashlib",
+    "uuid",
+    "dataclasses",
+    "typing",
+    "string",
+    "textwrap",
+    "fractions",
+    "bisect",
+    "heapq",
+    "calendar",
+)
 
 
 def _read_exact(fd: int, n: int) -> bytes:
@@ -64,120 +75,16 @@ def _read_exact(fd: int, n: int) -> bytes:
 def _frame(payload: dict, max_bytes: int) -> bytes:
     body = json.dumps(payload, ensure_ascii=False, default=str).encode()
     if len(body) > max_bytes:
-        body = json.dumps({"ok": False, "status": 502, "message": f"tool response too large ({len(body)} bytes, limit {max_bytes})"}).encode()
+        body = json.dumps(
+            {"ok": False, "status": 502, "message": f"tool response too large ({len(body)} bytes, limit {max_bytes})"}
+        ).encode()
     return struct.pack(">I", len(body)) + body
 
 
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
-
-
-class Precompiled(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Serves the collection's modules (`_toolloom_sandbox.<collection>[.<module>]`) from code compiled by the worker."""
-
-    def __init__(self, folder: Path, collection: str):
-        self.folder, self.package = folder, f"{PACKAGE}.{collection}"
-        self.code: dict[str, tuple[str, types.CodeType]] = {}
-        for path in sorted(folder.glob("*.py")):
-            name = self.package if path.stem == "__init__" else f"{self.package}.{path.stem}"
-            self.code[name] = (str(path), compile(path.read_bytes(), str(path), "exec", dont_inherit=True))
-
-    def modules(self) -> list[str]:
-        return [n for n in self.code if n != self.package and not n.rsplit(".", 1)[1].startswith("_")]
-
-    def find_spec(self, fullname, path=None, target=None):
-        if fullname == PACKAGE:
-            return importlib.util.spec_from_loader(fullname, self, is_package=True)
-        if fullname in self.code:
-            return importlib.util.spec_from_loader(fullname, self, origin=self.code[fullname][0], is_package=fullname == self.package)
-        return None
-
-    def create_module(self, spec):
-        return None
-
-    def exec_module(self, module) -> None:
-        if module.__name__ == PACKAGE:
-            module.__path__ = []
-            return
-        path, code = self.code[module.__name__]
-        module.__file__ = path
-        if module.__name__ == self.package:
-            module.__path__ = [str(self.folder)]
-        exec(code, module.__dict__)
-
-
-def _install_audit_hook(readable: list[str], writable: str) -> None:
-    readable = [os.path.realpath(p) for p in readable]
-    writable = os.path.realpath(writable)
-
-    def inside(path, roots) -> bool:
-        real = os.path.realpath(os.fsdecode(path)) if isinstance(path, (str, bytes, os.PathLike)) else ""
-        return any(real == r or real.startswith(r.rstrip("/") + "/") for r in roots)
-
-    def hook(event: str, args) -> None:
-        if event in _BLOCKED_EVENTS:
-            raise PermissionError(f"sandbox: {_BLOCKED_EVENTS[event]} is not allowed ({event})")
-        if event == "open":
-            path, mode, flags = (list(args) + [None, None, None])[:3]
-            if isinstance(path, int):
-                return
-            writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT))
-            if writing and not inside(path, [writable]):
-                raise PermissionError(f"sandbox: writing outside the private directory is not allowed ({path})")
-            if not writing and not inside(path, readable + [writable]):
-                raise PermissionError(f"sandbox: reading {path} is not allowed")
-        elif event in _PATH_EVENTS:
-            if args and not inside(args[0], [writable]):
-                raise PermissionError(f"sandbox: changing {args[0]} is not allowed ({event})")
-
-    sys.addaudithook(hook)
-
-
-class _BoundedOutput:
-    """Stands in for stdout/stderr: tool output is discarded, and a flood becomes an error."""
-
-    def __init__(self, limit: int):
-        self.limit, self.written = limit, 0
-
-    def write(self, text) -> int:
-        self.written += len(text)
-        if self.written > self.limit:
-            raise OSError(f"the tool wrote more than {self.limit} bytes of output")
-        return len(text)
-
-    def flush(self) -> None:
-        pass
-
-    def isatty(self) -> bool:
-        return False
-
-
-def _run(fn, request: dict) -> dict:
-    from .registry import ToolError
-
-    args = dict(request.get("arguments") or {})
-    accepted = set(inspect.signature(fn).parameters) - {"state"}
-    unknown = sorted(set(args) - accepted)
-    if unknown:
-        return {"ok": False, "status": 400, "message": f"unknown argument(s): {', '.join(unknown)}"}
-    state = request.get("state") or {}
-    try:
-        result = fn(**args, state=state) if getattr(fn, "__toolloom_stateful__", False) else fn(**args)
-        json.dumps(result)
-        return {"ok": True, "result": result, "state": state}
-    except ToolError as e:
-        return {"ok": False, "status": e.status, "message": e.message, "state": state}
-    except MemoryError:
-        return {"ok": False, "status": 507, "message": "the tool ran out of memory (sandbox limit)"}
-    except PermissionError as e:
-        return {"ok": False, "status": 403, "message": str(e)}
-    except OSError as e:
-        return {"ok": False, "status": 500, "message": f"internal error: {type(e).__name__}: {e}"}
-    except Exception as e:  # a tool bug is an observation, never a dead pipeline
-        frame = traceback.extract_tb(e.__traceback__)[-1]
-        return {"ok": False, "status": 500, "message": f"internal error: {type(e).__name__}: {e} (line {frame.lineno})"}
+        view = view[os.write(fd, view) :]
 
 
 class Worker:
@@ -186,12 +93,24 @@ class Worker:
         self.confined = limits.get("confined", True)  # in a pid namespace of its own: every other process is a call's
         self.scratch = Path(os.environ.get("TMPDIR") or "/tmp")
         self.loader = Precompiled(root / collection, collection)
-        self.readable = [str(root / collection), sys.prefix, sys.base_prefix, sys.exec_prefix, "/usr/share/zoneinfo",
-                         "/etc/localtime", "/dev/null", "/dev/urandom", *sys.path[1:]]
+        self.readable = [
+            str(root / collection),
+            sys.prefix,
+            sys.base_prefix,
+            sys.exec_prefix,
+            "/usr/share/zoneinfo",
+            "/etc/localtime",
+            "/dev/null",
+            "/dev/urandom",
+            *sys.path[1:],
+        ]
         self.where: dict[str, str] = {}  # tool name -> the module that defines it
         # folders bound read-only under the scratch folder (a project under /tmp): not the calls' to remove
-        self.mounted = {Path(p).relative_to(self.scratch).parts[0] for p in self.readable
-                        if p and Path(p).is_absolute() and Path(p).is_relative_to(self.scratch) and Path(p) != self.scratch}
+        self.mounted = {
+            Path(p).relative_to(self.scratch).parts[0]
+            for p in self.readable
+            if p and Path(p).is_absolute() and Path(p).is_relative_to(self.scratch) and Path(p) != self.scratch
+        }
 
     def child(self, request: dict, out_fd: int, modules: list[str]) -> None:
         """In the forked child: confine further, import, run, answer, exit. Never returns."""
@@ -208,19 +127,29 @@ class Worker:
             signal.signal(signal.SIGXCPU, signal.SIG_DFL)
             os.chdir(self.scratch)
             sys.meta_path.insert(0, self.loader)
-            _install_audit_hook([p for p in self.readable if p], str(self.scratch))
-            sys.stdout = sys.stderr = _BoundedOutput(self.limits["output_bytes"])
+            install_audit_hook([p for p in self.readable if p], str(self.scratch))
+            sys.stdout = sys.stderr = BoundedOutput(self.limits["output_bytes"])
             from .registry import _PENDING
 
             importlib.import_module(self.loader.package)
             for module in modules:
                 importlib.import_module(module)
             if request.get("list"):
-                answer = {"ok": True, "tools": {n: {"module": m} for m, n, _ in _PENDING if m.startswith(self.loader.package + ".")}}
+                answer = {
+                    "ok": True,
+                    "tools": {n: {"module": m} for m, n, _ in _PENDING if m.startswith(self.loader.package + ".")},
+                }
             else:
                 fn = next((f for m, n, f in _PENDING if n == request["tool"]), None)
-                answer = _run(fn, request) if fn else {"ok": False, "status": 404,
-                                                       "message": f"no executable implementation of tool '{request['tool']}'"}
+                answer = (
+                    run_tool(fn, request)
+                    if fn
+                    else {
+                        "ok": False,
+                        "status": 404,
+                        "message": f"no executable implementation of tool '{request['tool']}'",
+                    }
+                )
         except BaseException as e:  # import-time failures too: an answer, not a dead worker
             answer = {"ok": False, "status": 500, "message": f"internal error: {type(e).__name__}: {e}"}
         try:
@@ -325,11 +254,15 @@ def main() -> None:
     null = os.open("/dev/null", os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
-    sys.stdout = sys.stderr = _BoundedOutput(1 << 16)
+    sys.stdout = sys.stderr = BoundedOutput(1 << 16)
     worker = Worker(root, collection, limits)
     listing = worker.call({"list": True})
     worker.where = {name: info["module"] for name, info in (listing.get("tools") or {}).items()}
-    hello = {"ready": True, "tools": sorted(worker.where), "error": None if "tools" in listing else listing.get("message")}
+    hello = {
+        "ready": True,
+        "tools": sorted(worker.where),
+        "error": None if "tools" in listing else listing.get("message"),
+    }
     _write_all(control_out, _frame(hello, limits["response_bytes"]))
     while True:
         try:

@@ -24,9 +24,11 @@ CALLS = 0
 
 def disarm() -> None:
     """Clear the audit hook's tables and make every path look allowed (what the old sandbox trusted)."""
-    main = sys.modules["__main__"]
-    for name in ("_BLOCKED_EVENTS", "_PATH_EVENTS"):
-        getattr(main, name, {}).clear()
+    for module in list(sys.modules.values()):  # wherever the hook keeps its tables
+        for name in ("_BLOCKED_EVENTS", "_PATH_EVENTS"):
+            table = getattr(module, name, None)
+            if isinstance(table, (dict, set)):
+                table.clear()
     for obj in gc.get_objects():
         if isinstance(obj, dict) and "os.fork" in obj and "socket.connect" in obj:
             obj.clear()
