@@ -87,16 +87,18 @@ def test_a_second_run_is_a_new_version_and_the_first_stays_queryable(tmp_path, d
     assert store.read("demo", "samples", first).num_rows == store.read("demo", "samples", second).num_rows > 0
 
 
-def _with_endpoint(pipeline, server, **extra):
-    spec = ModelSpec(provider="openai", model="fake", base_url=server.base_url, timeout_s=0.5, max_retries=8, **extra)
+def _with_endpoint(pipeline, server, timeout_s=0.5, **extra):
+    spec = ModelSpec(provider="openai", model="fake", base_url=server.base_url, timeout_s=timeout_s, max_retries=8, **extra)
     return pipeline.model_copy(update={"models": {"default": spec}})
 
 
 def test_thirty_percent_faults_finish_accounted_and_a_rerun_asks_nothing(tmp_path, demo_pipeline, monkeypatch):
     secret = "sk-toolloom-test-KEY-9f8e7d6c5b4a"
     monkeypatch.setenv("OPENAI_API_KEY", secret)
-    with FakeServer(faults=Faults(rate=0.3, seed=11, hang_s=1.0)) as server:
-        pipeline = _with_endpoint(demo_pipeline, server)
+    # a hung answer (3 s) is always past the client's limit (2 s), and an ordinary one far inside it even on a
+    # busy machine: a request that gave up for slowness would be asked again by the rerun
+    with FakeServer(faults=Faults(rate=0.3, seed=11, hang_s=3.0)) as server:
+        pipeline = _with_endpoint(demo_pipeline, server, timeout_s=2.0)
         (tmp_path / "dagster").mkdir()
         instance = dg.DagsterInstance.local_temp(str(tmp_path / "dagster"))
         result = _materialize(pipeline, tmp_path / "home", instance)
