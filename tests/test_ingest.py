@@ -122,3 +122,7 @@ def test_toolbench_query_layout_is_its_own_format():
     assert weather.parameters["required"] == ["city"] and weather.parameters["properties"]["city"]["default"] == "Lyon"
     assert weather.returns["properties"]["days"]["type"] == "array" and weather.meta["query"].startswith("What's the weather")
     assert sorted(r.reason for r in rejected) == ["duplicate_name", "missing_name"]  # the repeat, and the entry with no tool_name
+    from toolloom.ingest import toolbench
+
+    [bad] = toolbench.parse({"query_id": 7, "api_list": ["not an object"]}, "q.json")
+    assert bad.reason == "bad_entry" and "entry 0 is not an object" in bad.detail

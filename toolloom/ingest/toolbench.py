@@ -23,6 +23,10 @@ def looks_like(doc) -> bool:
 def parse(doc, source: str, stage: str = "ingest"):
     for rec in doc if isinstance(doc, list) else [doc]:
         for i, api in enumerate(rec.get("api_list") or []):
+            if not isinstance(api, dict):  # possible when the format is named rather than detected
+                yield Rejection(stage, f"{source}#{rec.get('query_id', '?')}/{i}", "spec", "bad_entry",
+                                f"{source}: api_list entry {i} is not an object")
+                continue
             tool_name, api_name = str(api.get("tool_name") or "").strip(), str(api.get("api_name") or "").strip()
             where = f"{source}#{rec.get('query_id', '?')}/{tool_name or i}/{api_name or i}"
             if not tool_name or not api_name:
