@@ -20,7 +20,7 @@ def check_specs(key: dg.AssetKey, empty_blocks: bool = True) -> list[dg.AssetChe
     """`empty_blocks=False` for a stage whose empty output leaves the rest of the pipeline useful (escalations)."""
     return [
         dg.AssetCheckSpec("non_empty", asset=key, blocking=empty_blocks, description="the stage accepted at least one item"),
-        dg.AssetCheckSpec("accounted", asset=key, blocking=True, description="accepted + rejected = input, nothing silently dropped"),
+        dg.AssetCheckSpec("accounted", asset=key, blocking=True, description="every input item became exactly one accepted row or one rejection, counted from what the stage wrote"),
     ]
 
 
@@ -71,12 +71,17 @@ def commit_stage(rt: Runtime, context: dg.AssetExecutionContext, *, stage: str, 
     }
     if calls:
         metadata["model_usage"] = dg.MetadataValue.json(rt.ledger.summary(stage))
+    gaps = result.unaccounted()  # items given that neither became a row nor a rejection, or came out twice
+    if gaps["missing"] or gaps["extra"]:
+        context.log.error(f"{stage}: not accounted for: {len(gaps['missing'])} missing ({gaps['missing'][:5]}), "
+                          f"{len(gaps['extra'])} extra ({gaps['extra'][:5]})")
     checks = [
         dg.AssetCheckResult(check_name="non_empty", passed=result.accepted > 0,
                             severity=dg.AssetCheckSeverity.ERROR if empty_blocks else dg.AssetCheckSeverity.WARN,
                             metadata={"accepted": result.accepted}),
         dg.AssetCheckResult(check_name="accounted", passed=result.accounted, severity=dg.AssetCheckSeverity.ERROR,
-                            metadata={"inputs": result.inputs, "accepted": result.accepted, "rejected": len(result.rejections)}),
+                            metadata={"inputs": result.inputs, "accepted": result.accepted, "rejected": len(result.rejections),
+                                      **{k: dg.MetadataValue.json(v[:20]) for k, v in gaps.items() if v}}),
     ]
     context.log.info(f"{stage}: {result.accepted} accepted, {len(result.rejections)} rejected of {result.inputs} (version {version})")
     return dg.MaterializeResult(metadata=metadata, check_results=checks if with_checks else None)

@@ -13,6 +13,7 @@ import pyarrow as pa
 from ..graph.edges import EdgeParams, build_edges
 from ..graph.embeddings import Embedder
 from ..graph.validation import validate_edges
+from ..ingest import Rejection
 from ..llm import ModelClient
 from ..spec import GraphStage
 from . import StageResult
@@ -48,4 +49,13 @@ def build_api_graph(tools: pa.Table, embedder: Embedder, params: GraphStage, gra
     hubs = Counter({n: d for n, d in simple.in_degree()}).most_common(8)
     metadata = {"graph": {k: v for k, v in stats.items()}, "connected_tools": sum(1 for n in simple if simple.degree(n) > 0),
                 "hubs_by_in_degree": dict(hubs), **({"graphml": str(graphml)} if graphml else {})}
-    return StageResult(table, [], inputs=len(edges), accepted=len(edges), metadata=metadata)
+    # inputs are the candidate edges the matcher proposed; the validator's `invalid` ones stay in the
+    # table (with the reason, for inspection) but are rejected and never walked
+    rejections = [Rejection("api_graph", edge_id(e), "validator", "invalid_edge", e["llm_reason"] or "")
+                  for e in edges if e["llm_verdict"] == "invalid"]
+    return StageResult(table, rejections, [edge_id(e) for e in edges], lambda e: [edge_id(e)],
+                       accepted_if=lambda e: e["llm_verdict"] != "invalid", metadata=metadata)
+
+
+def edge_id(edge: dict) -> str:
+    return f"{edge['src_tool']}.{edge['src_slot']}->{edge['dst_tool']}.{edge['dst_slot']}"

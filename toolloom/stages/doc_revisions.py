@@ -145,8 +145,8 @@ def refine_docs(tools: pa.Table, *, explorer, analyzer, rewriter, executor: Tool
     rows = [r for tool_rows, _, _ in results for r in tool_rows]
     rejections = [Rejection("refine", tool["tool_id"], "refinement", stop, detail[:300])
                   for tool, (_, stop, detail) in zip(rows_in, results) if stop not in FINISHED]
-    return StageResult(pa.Table.from_pylist(rows, schema=DOC_REVISIONS_SCHEMA), rejections, inputs=len(rows_in),
-                       accepted=len(rows_in) - len(rejections), metadata=report(rows))
+    return StageResult(pa.Table.from_pylist(rows, schema=DOC_REVISIONS_SCHEMA), rejections, [t["tool_id"] for t in rows_in],
+                       "tool_id", accepted_if=lambda r: r["final"], metadata=report(rows))
 
 
 def report(rows: list[dict]) -> dict:

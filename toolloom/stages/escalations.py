@@ -220,8 +220,8 @@ def escalate(tasks: pa.Table, tools: pa.Table, edges: list[dict], *, frontier: A
             reason = "failed_at_seed" if last["stop_reason"] == "frontier_failed" else last["stop_reason"]
             rejections.append(Rejection("escalate", seed_row["task_id"], "escalation", reason,
                                         (last["reason"] or "")[:300]))
-    return StageResult(pa.Table.from_pylist(rows, schema=ESCALATIONS_SCHEMA), rejections, inputs=len(seeds),
-                       accepted=sum(r["kept"] for r in rows), metadata=_report(rows, len(pool), len(seeds)))
+    return StageResult(pa.Table.from_pylist(rows, schema=ESCALATIONS_SCHEMA), rejections, [r["task_id"] for r in seeds],
+                       "seed_id", accepted_if=lambda r: r["kept"], metadata=_report(rows, len(pool), len(seeds)))
 
 
 def _report(rows: list[dict], pool: int, seeds: int) -> dict:

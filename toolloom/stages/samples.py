@@ -138,6 +138,6 @@ def filter_samples(trajectories: pa.Table, params: FilterStage, test_share: floa
                      "checks": json.dumps({c: ({"verdict": "pass", "reason": verdicts[traj["traj_id"]][1]} if c == "semantic" else "pass")
                                           for c in params.checks}), "split": split})
     reasons = Counter(f"{r.checker}:{r.reason}" for r in rejections)
-    return StageResult(pa.Table.from_pylist(rows, schema=SAMPLES_SCHEMA), rejections, inputs=len(answered), accepted=len(rows),
+    return StageResult(pa.Table.from_pylist(rows, schema=SAMPLES_SCHEMA), rejections, [t["traj_id"] for t in answered], "traj_id",
                        metadata={"rejected_by": dict(reasons), "splits": dict(Counter(r["split"] for r in rows)),
                                  "diversity": diversity([t for t in kept if t["traj_id"] not in dupes])})

@@ -202,6 +202,7 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
                 "execution": execution_label(row["chain"], executor)}
 
     total = len(task_rows) + len(escalated)
+    given = [("md_" if is_dialogue(r) else "tr_") + r["task_id"][2:] for r in task_rows] + ["dm_" + r["task_id"][2:] for r in escalated]
 
     async def run_all() -> list[dict]:
         gate = asyncio.Semaphore(EPISODES_IN_FLIGHT)
@@ -210,7 +211,7 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
     rows = run_async(run_all()) if total else []
     rejections = [Rejection("simulate", r["traj_id"], "episode", r["outcome"], r["error"]) for r in rows if r["outcome"] != "answered"]
     table = pa.Table.from_pylist(rows, schema=TRAJECTORIES_SCHEMA)
-    return StageResult(table, rejections, inputs=total, accepted=len(rows) - len(rejections),
+    return StageResult(table, rejections, given, "traj_id", accepted_if=lambda r: r["outcome"] == "answered",
                        metadata={"levels": dict(Counter(str(r["level"]) for r in rows)), "outcomes": dict(Counter(r["outcome"] for r in rows)),
                                  "kinds": dict(Counter(r["kind"] for r in rows)),
                                  "scenarios": dict(Counter(json.loads(r["actions"])["scenario"] for r in rows if r["actions"]))})

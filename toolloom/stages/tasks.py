@@ -42,7 +42,7 @@ def sample_tasks(tools: pa.Table, executor: ToolExecutor, params: TasksStage, ed
     (toolloom.synthesis). Tools whose inputs an API-graph edge feeds run after the tools that feed
     them, so their id parameters take ids the collection really returned.
     """
-    rows, rejections, inputs = [], [], 0
+    rows, rejections, given = [], [], []  # `given`: every candidate task (and every tool that could give none)
     synth = ArgumentSynthesizer(edges)
     tool_rows = tools.to_pylist()
     argument_sets: dict[str, list[dict]] = {}
@@ -81,22 +81,21 @@ def sample_tasks(tools: pa.Table, executor: ToolExecutor, params: TasksStage, ed
         return sets, observations
 
     async def singles():
-        nonlocal inputs
         # tools whose inputs an edge feeds run in a second wave, with values the first wave returned;
         # results are recorded in table order, so concurrency never changes what is sampled
         for wave in ([t for t in tool_rows if not synth.fed_by_graph(t["name"])], [t for t in tool_rows if synth.fed_by_graph(t["name"])]):
             outcomes = await asyncio.gather(*(run_tool(t) for t in wave))
             for tool, outcome in zip(wave, outcomes):
                 if isinstance(outcome, Unsynthesizable):
-                    inputs += 1
+                    given.append(tool["tool_id"])
                     rejections.append(Rejection("tasks", tool["tool_id"], "sampler", "no_arguments", f"{tool['name']}: {outcome}"))
                     continue
                 sets, observations = outcome
                 argument_sets[tool["name"]] = sets
-                inputs += len(observations)
                 for i, (arguments, obs) in enumerate(zip(sets, observations)):
                     seed = params.seed * 1000 + i
                     tid = _task_id(tool["tool_id"], arguments, seed)
+                    given.append(tid)
                     if not obs.ok:
                         rejections.append(Rejection("tasks", tid, "execution", "reference_call_failed", f"{tool['name']}: {obs.error or ''}"))
                         continue
@@ -113,17 +112,18 @@ def sample_tasks(tools: pa.Table, executor: ToolExecutor, params: TasksStage, ed
         sampler = ChainSampler(rows_by_name, edges, executor, seed=params.seed)
         for shape, count in (("multi_hop", params.multi_hop), ("parallel", params.parallel), ("nested", params.nested)):
             chains = sampler.sample(shape, count, max_hops=params.max_hops)
-            inputs += count
             for chain in chains:
                 steps = [{"tool_id": ids[c["tool"]], "name": c["tool"], "arguments": c["arguments"], "bindings": c["bindings"]} for c in chain]
                 tid = _task_id(shape, steps, params.seed)
+                given.append(tid)
                 answer = [c["result"] for c in chain] if shape == "parallel" else chain[-1]["result"]
                 rows.append({"task_id": tid, "shape": shape, "chain": json.dumps(steps, ensure_ascii=False),
                              "reference_answer": json.dumps(answer, ensure_ascii=False, sort_keys=True), "seed": params.seed})
             for k in range(len(chains), count):  # each requested chain the graph could not give
+                given.append(f"{shape}#{k}")
                 rejections.append(Rejection("tasks", f"{shape}#{k}", "sampler", "graph_exhausted",
                                             f"asked for {count} {shape} chains, the graph gave {len(chains)}"))
         graph_failures = sampler.failures
     shapes = dict(Counter(r["shape"] for r in rows))
-    return StageResult(pa.Table.from_pylist(rows, schema=TASKS_SCHEMA), rejections, inputs, len(rows),
-                       {"shapes": shapes, "walk_failures": dict(graph_failures), "argument_proposals": dict(proposals)})
+    return StageResult(pa.Table.from_pylist(rows, schema=TASKS_SCHEMA), rejections, given, "task_id",
+                       metadata={"shapes": shapes, "walk_failures": dict(graph_failures), "argument_proposals": dict(proposals)})

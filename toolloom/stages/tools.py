@@ -48,6 +48,7 @@ def build_tools(pipeline: Pipeline, project_root: Path, sandbox: Sandbox, execut
         executors = {c.name: build_executor(c.executor, c, ctx) for c in pipeline.collections}
     rows: list[dict] = []
     rejections: list[Rejection] = []
+    given: list[str] = []  # every spec parsed, every spec rejected while parsing, every examples entry
     for coll in pipeline.collections:
         executor = executors[coll.name]
         if coll.path is None:
@@ -55,6 +56,8 @@ def build_tools(pipeline: Pipeline, project_root: Path, sandbox: Sandbox, execut
         else:
             specs, rejected = ingest_collection((project_root / coll.path).resolve(), coll.format, rel_to=project_root)
         rejections += rejected
+        given += [r.item_id for r in rejected] + [f"{coll.name}.{s.name}" for s in specs]
+        given += [f"{coll.name}#examples/{name}" for name in coll.examples]
         named = {s.meta.get("mcp_name") or s.name for s in specs}
         for name in sorted(set(coll.examples) - named):  # an example for no tool is a typo worth saying
             rejections.append(Rejection("ingest", f"{coll.name}#examples/{name}", "spec", "unknown_tool",
@@ -65,6 +68,9 @@ def build_tools(pipeline: Pipeline, project_root: Path, sandbox: Sandbox, execut
             if found:  # a spec that carries a credential never reaches the lake
                 rejections.append(Rejection("ingest", f"{coll.name}.{s.name}", "secrets", "credential_in_spec",
                                             f"{s.source_file}: tool {s.name!r} contains {found}"))
+                if (s.meta.get("mcp_name") or s.name) in coll.examples:
+                    rejections.append(Rejection("ingest", f"{coll.name}#examples/{s.meta.get('mcp_name') or s.name}", "spec",
+                                                "tool_rejected", f"its tool {s.name!r} was rejected (credential_in_spec)"))
                 continue
             for example in coll.examples.get(s.meta.get("mcp_name") or s.name, []):
                 s.meta.setdefault("examples", []).append(example)
@@ -78,6 +84,12 @@ def build_tools(pipeline: Pipeline, project_root: Path, sandbox: Sandbox, execut
     table = pa.Table.from_pylist(rows, schema=TOOLS_SCHEMA)
     by_collection = {c.name: sum(r["collection"] == c.name for r in rows) for c in pipeline.collections}
     execution = {k: sum(r["execution"] == k for r in rows) for k in sorted({r["execution"] for r in rows})}
-    return StageResult(table, rejections, inputs=len(rows) + len(rejections), accepted=len(rows),
+    examples = {c.name: set(c.examples) for c in pipeline.collections}
+
+    def accepted_as(row: dict) -> list[str]:  # a tool row, and the examples entry it took
+        name = json.loads(row["meta"] or "{}").get("mcp_name") or row["name"]
+        return [row["tool_id"]] + ([f"{row['collection']}#examples/{name}"] if name in examples[row["collection"]] else [])
+
+    return StageResult(table, rejections, given, accepted_as,
                        metadata={"tools_per_collection": by_collection, "executable": sum(r["executable"] for r in rows),
                                  "execution": execution})
