@@ -214,6 +214,8 @@ class RefineStage(Strict):
     max_tools: int | None = Field(None, ge=1)
     start_from: Literal["original", "previous"] = Field("original", description="previous: agents see, and refinement continues from, the newest earlier version's refined docs")
     use_failures: bool = Field(True, description="feed the analyzer the mistakes simulation and escalation recorded")
+    max_description_chars: int = Field(1200, ge=200, description="length budget of a refined description; the offline "
+                                                                 "rewriter drops its lowest-priority sections to fit")
 
 
 class FilterStage(Strict):
@@ -228,6 +230,8 @@ class FilterStage(Strict):
 
         return [FILTER_CHECKS.check(c, extra=STEPS) for c in v]
     near_duplicate_threshold: float = Field(0.95, gt=0, le=1, description="request similarity (same call pattern) that counts as a repeat")
+    leakage_similarity: float = Field(0.9, gt=0, le=1, description="request similarity that keeps two examples on the same "
+                                                               "side of the train/test split (as a shared call does)")
 
 
 class ExportStage(Strict):

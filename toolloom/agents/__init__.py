@@ -17,6 +17,12 @@ from .llm import ModelAssistant, ModelEscalator, ModelSimulator, ModelUser, Mode
 from .offline import RetrievalAssistant, TemplateEscalator, TemplateUser
 from .refinement import FactAnalyzer, ModelAnalyzer, ModelExplorer, ModelRewriter, ProbeExplorer, TemplateRewriter
 
+def _budget(ctx) -> int:
+    """Characters a refined description may use (refine.max_description_chars)."""
+    refine = getattr(getattr(getattr(ctx, "pipeline", None), "stages", None), "refine", None)
+    return refine.max_description_chars if refine is not None else 1200
+
+
 # provider -> {role: factory(ctx)}; ctx offers .client_for(role) and .prompts_root
 PROVIDERS: Registry[dict[str, Callable]] = Registry("model provider")
 
@@ -53,8 +59,8 @@ register("offline", "explorer", lambda ctx: ProbeExplorer())
 _model_backed("explorer", lambda ctx: ModelExplorer(ctx.client_for("explorer"), ctx.prompts_root, "explorer"))
 register("offline", "analyzer", lambda ctx: FactAnalyzer())
 _model_backed("analyzer", lambda ctx: ModelAnalyzer(ctx.client_for("analyzer"), ctx.prompts_root, "analyzer"))
-register("offline", "rewriter", lambda ctx: TemplateRewriter(ctx.prompts_root))
-_model_backed("rewriter", lambda ctx: ModelRewriter(ctx.client_for("rewriter"), ctx.prompts_root, "rewriter"))
+register("offline", "rewriter", lambda ctx: TemplateRewriter(ctx.prompts_root, _budget(ctx)))
+_model_backed("rewriter", lambda ctx: ModelRewriter(ctx.client_for("rewriter"), ctx.prompts_root, "rewriter", _budget(ctx)))
 
 def _judge(offline: bool):
     def make(ctx):  # imported when built: the stages import this package

@@ -15,9 +15,10 @@ from ..synthesis import ArgumentSynthesizer, Unsynthesizable
 from ..llm.client import ModelClient
 from ..llm.structured import chat_json
 from ..prompts import render
+from ..tool_docs import PROBE_VALUE, cut, fit, tool_error
 from .offline import _STOPWORDS, tokens
 
-INVALID = "zz-not-a-valid-value"
+INVALID = PROBE_VALUE
 
 
 _SYNTH = ArgumentSynthesizer()
@@ -99,7 +100,6 @@ class FactAnalyzer:
     name = "offline-fact-analyzer"
 
     async def analyze(self, tool: dict, doc: str, history: list[dict], failures: list[dict]) -> dict:
-        schema = _schema(tool)
         ok = [h for h in history if h["ok"]]
         facts: dict = {"confirmed_required": [], "not_required": [], "accepted": {}, "errors": [], "returns": [], "example": None}
         for h in history:
@@ -110,12 +110,16 @@ class FactAnalyzer:
             if not h["ok"] and h["error"] not in facts["errors"]:
                 facts["errors"].append(h["error"])
         if ok:
-            facts["example"] = {"arguments": ok[0]["arguments"], "response": json.dumps(ok[0]["response"], ensure_ascii=False)[:300]}
+            response = json.dumps(ok[0]["response"], ensure_ascii=False)
+            if len(response) > 240:  # never a cut-off JSON text: name what came back instead
+                response = "a result with " + ", ".join(_leaf_keys(ok[0]["response"])[:8])
+            facts["example"] = {"arguments": ok[0]["arguments"], "response": response}
             facts["returns"] = list(dict.fromkeys(k for h in ok for k in _leaf_keys(h["response"])))[:12]
-        facts["caller_mistakes"] = [f"{f['source']}: {f['problem']}" for f in failures[:3]]
-        known = set(tokens(tool["name"])) | {w for p in (schema.get("properties") or {}) for w in tokens(p)}
+        facts["caller_mistakes"] = [f"{f['source']}: {f['problem']}" for f in failures[:3]]  # evidence, never documentation
+        known = set(tokens(tool["name"])) | {w for p in (_schema(tool).get("properties") or {}) for w in tokens(p)}
         known |= {w for h in ok for w in _words(h["response"])}
-        # does the original description say anything the tool's names or results bear out?
+        # does the original description say anything the tool's names or results bear out? If not, the
+        # executions are evidence against it and a revision may leave it out
         facts["description_supported"] = bool((set(tokens(tool["description"] or "")) - _STOPWORDS) & (known - _STOPWORDS))
         untried = [p["query"] for p in probes(tool) if p["query"] not in {h["query"] for h in history}]
         facts["suggestion"] = untried[0] if untried else ""
@@ -123,23 +127,34 @@ class FactAnalyzer:
 
 
 class TemplateRewriter:
-    name = "offline-template-rewriter"
+    """Documentation from the facts, as prioritised sections fitted to the character budget:
+    purpose (the original description, unless the executions bear out none of it), parameters, the tool's own
+    errors, returns, and an example call (with its response only when the tool really ran)."""
 
-    def __init__(self, prompts_root):
-        self.prompts_root = prompts_root
+    name = "offline-template-rewriter"
+    SECTIONS = (("purpose", 1), ("parameters", 2), ("errors", 3), ("returns", 4), ("example", 5))
+
+    def __init__(self, prompts_root, budget: int = 1200):
+        self.prompts_root, self.budget = prompts_root, budget
 
     async def rewrite(self, tool: dict, doc: str, analysis: dict, original: str) -> dict:
         schema = _schema(tool)
         required = set(schema.get("required") or [])
         params = [{"name": p, "type": prop.get("type", "any"), "required": p in required and p not in analysis["not_required"],
                    "confirmed": p in analysis["confirmed_required"], "description": prop.get("description", ""),
-                   "allowed": prop.get("enum"), "observed": analysis["accepted"].get(p)}
+                   "allowed": prop.get("enum"), "refused": tool_error(analysis["accepted"].get(p) or "")}
                   for p, prop in (schema.get("properties") or {}).items()]
-        purpose = original.strip() if original.strip() and analysis["description_supported"] else ""
-        text = render("refine/document.j2", self.prompts_root, name=tool["name"], purpose=purpose, params=params,
-                      returns=analysis["returns"], errors=analysis["errors"][:3], example=analysis["example"],
-                      mistakes=analysis["caller_mistakes"])
-        return {"description": text, "suggestion": analysis["suggestion"]}
+        quoted = {p["refused"] for p in params}
+        errors = [e for e in dict.fromkeys(tool_error(e) for e in analysis["errors"]) if e and e not in quoted][:3]
+        example = analysis["example"]
+        if example and tool.get("execution") == "simulated":  # a simulator's made-up result documents nothing
+            example = {"arguments": example["arguments"], "response": None} if example["arguments"] in _examples(tool) else None
+        purpose = original.strip() if analysis["description_supported"] else ""
+        variables = dict(name=tool["name"], purpose=purpose, params=params, returns=analysis["returns"], errors=errors,
+                         example=example)
+        sections = [(priority, render("refine/document.j2", self.prompts_root, section=section, **variables).strip())
+                    for section, priority in self.SECTIONS]
+        return {"description": fit(sections, self.budget), "suggestion": analysis["suggestion"]}
 
 
 EXPLORATION_SCHEMA = {"type": "object", "properties": {"query": {"type": "string", "minLength": 1}, "arguments": {"type": "object"}},
@@ -152,8 +167,8 @@ REWRITE_SCHEMA = {"type": "object", "properties": {"description": {"type": "stri
 
 
 class _ModelRole:
-    def __init__(self, client: ModelClient, prompts_root, role: str):
-        self.client, self.prompts_root, self.role = client, prompts_root, role
+    def __init__(self, client: ModelClient, prompts_root, role: str, budget: int = 1200):
+        self.client, self.prompts_root, self.role, self.budget = client, prompts_root, role, budget
         self.name = client.spec.model
 
     async def _ask(self, template: str, schema: dict, **variables) -> dict:
@@ -179,5 +194,7 @@ class ModelAnalyzer(_ModelRole):
 
 class ModelRewriter(_ModelRole):
     async def rewrite(self, tool: dict, doc: str, analysis: dict, original: str) -> dict:
-        return await self._ask("refine/rewrite.j2", REWRITE_SCHEMA, name=tool["name"], documentation=doc, original=original,
-                               findings=analysis.get("findings") or [], suggestion=analysis.get("suggestion") or "")
+        answer = await self._ask("refine/rewrite.j2", REWRITE_SCHEMA, name=tool["name"], documentation=doc, original=original,
+                                 findings=analysis.get("findings") or [], suggestion=analysis.get("suggestion") or "",
+                                 budget=self.budget)
+        return {**answer, "description": cut(answer["description"], self.budget)}

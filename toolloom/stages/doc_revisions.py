@@ -8,7 +8,10 @@ the schema check, since the point is what the tool really does); the analyzer co
 documentation with what happened, and with the mistakes simulation and escalation recorded for the
 tool; the rewriter writes the next revision and a suggestion for the next exploration. Refinement
 stops early when 0.5 x (BLEU + embedding cosine) of consecutive revisions exceeds `stop_similarity`.
-Every revision, round 0 (the starting documentation) included, is a row of `doc_revisions`.
+Every revision, round 0 (the starting documentation) included, is a row of `doc_revisions`. A
+revision that is not documentation (pipeline internals, over `max_description_chars`, or losing the
+original description's facts: toolloom.tool_docs) is refused: its round keeps the earlier text and
+records why in `evidence`.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from ..executor import ToolExecutor
 from ..ingest import Rejection
 from ..llm import BudgetExhausted, ModelCallError, run_async
 from ..spec import RefineStage
+from ..tool_docs import revision_problems
 from . import StageResult
 
 DOC_REVISIONS_SCHEMA = pa.schema([
@@ -117,10 +121,16 @@ def refine_docs(tools: pa.Table, *, explorer, analyzer, rewriter, executor: Tool
                     history.append({**exploration, "ok": obs.ok, "response": obs.content if obs.ok else None, "error": obs.error or ""})
                     analysis = await analyzer.analyze(tool, doc, history, failures.get(tool["name"], []))
                     revision = await rewriter.rewrite(tool, doc, analysis, original)
+                    evidence = {"query": exploration["query"], "arguments": exploration["arguments"], "observation": obs.to_json()[:1000],
+                                "rejected_queries": rejected, "analysis": analysis, "failures_used": len(failures.get(tool["name"], []))}
+                    refused = revision_problems(revision["description"], original, params.max_description_chars,
+                                                original_contradicted=analysis.get("description_supported") is False)
+                    if refused:  # not documentation: the round is recorded, the documentation stays as it was
+                        add(round_, doc, {**evidence, "revision_refused": refused, "refused_text": revision["description"]})
+                        suggestion = revision.get("suggestion") or ""
+                        continue
                     sims = similarity(revision["description"], doc, embed)
-                    add(round_, revision["description"], {"query": exploration["query"], "arguments": exploration["arguments"],
-                                                          "observation": obs.to_json()[:1000], "rejected_queries": rejected,
-                                                          "analysis": analysis, "failures_used": len(failures.get(tool["name"], []))}, sims)
+                    add(round_, revision["description"], evidence, sims)
                     doc, suggestion = revision["description"], revision.get("suggestion") or ""
                     if sims[0] > params.stop_similarity:
                         stop = "converged"

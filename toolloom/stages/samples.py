@@ -4,12 +4,11 @@ format:    every call names an offered tool and its arguments validate against t
 execution: there was at least one call, every call succeeded, the calls reached the task's executed
            reference answer (every result of it, for parallel tasks), and the answer states a value the
            last call returned (grounding).
-safety, overuse, dedup: see quality.py.
+safety, overuse, dedup: see quality.py; the train/test split without leakage: see splits.py.
 Every input episode ends as a sample or a rejection naming the checker and the reason.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
 
@@ -21,6 +20,7 @@ from ..registry import Registry
 from ..spec import FilterStage
 from . import StageResult
 from .quality import check_overuse, check_safety, check_secrets, diversity, near_duplicates
+from .splits import assign_splits, side
 
 SAMPLES_SCHEMA = pa.schema([("sample_id", pa.string()), ("traj_id", pa.string()), ("task_id", pa.string()),
                             ("shape", pa.string()), ("level", pa.int64()), ("execution", pa.string()), ("num_calls", pa.int64()),
@@ -86,9 +86,8 @@ for _name, _check in (("format", check_format), ("execution", check_execution), 
 STEPS = ("semantic", "dedup")
 
 
-def split_of(task_id: str, test_share: float) -> str:
-    bucket = int(hashlib.sha256(task_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-    return "test" if bucket < test_share else "train"
+def split_of(key: str, test_share: float) -> str:
+    return side(key, test_share)
 
 
 def split_by_tools(traj: dict, test_share: float) -> str | None:
@@ -125,8 +124,10 @@ def filter_samples(trajectories: pa.Table, params: FilterStage, test_share: floa
     for traj in kept:
         if traj["traj_id"] in dupes:
             rejections.append(Rejection("filter", traj["traj_id"], "dedup", "near_duplicate", f"repeats {dupes[traj['traj_id']]}"))
-            continue
-        split = split_of(traj["task_id"], test_share) if split_by == "task" else split_by_tools(traj, test_share)
+    kept = [t for t in kept if t["traj_id"] not in dupes]
+    sides = assign_splits(kept, test_share, params.leakage_similarity) if split_by == "task" else [None] * len(kept)
+    for traj, split in zip(kept, sides):
+        split = split or split_by_tools(traj, test_share)
         if split is None:
             rejections.append(Rejection("filter", traj["traj_id"], "split", "straddles_split",
                                         "calls tools of both the train and the test side of a split by tool"))
@@ -140,4 +141,4 @@ def filter_samples(trajectories: pa.Table, params: FilterStage, test_share: floa
     reasons = Counter(f"{r.checker}:{r.reason}" for r in rejections)
     return StageResult(pa.Table.from_pylist(rows, schema=SAMPLES_SCHEMA), rejections, [t["traj_id"] for t in answered], "traj_id",
                        metadata={"rejected_by": dict(reasons), "splits": dict(Counter(r["split"] for r in rows)),
-                                 "diversity": diversity([t for t in kept if t["traj_id"] not in dupes])})
+                                 "diversity": diversity(kept)})

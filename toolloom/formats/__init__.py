@@ -1,0 +1,34 @@
+"""Export formats besides OpenAI chat messages, each in the layout of the ecosystem it is named after:
+`sharegpt` (Hermes function calling), `xlam` (APIGen / xLAM) and `bfcl` (BFCL's AST categories).
+
+Each entry is an `ExportFormat`: a converter from a default-config row to a row of the format (or
+None to leave the row out), the Arrow schema, and a `problems` check that says where a written row
+departs from the format (what the data-quality report counts).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import pyarrow as pa
+
+from ..registry import Registry
+from .bfcl import BFCL_SCHEMA, to_bfcl
+from .hermes import SHAREGPT_SCHEMA, hermes_problems, to_sharegpt
+from .xlam import XLAM_SCHEMA, to_xlam, xlam_problems
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    convert: Callable[[dict], dict | None]
+    schema: pa.Schema
+    problems: Callable[[dict], list[str]] | None = None  # None: checked by an outside checker (bfcl) or not at all
+
+    def __iter__(self):  # `convert, schema = fmt` as plug-ins registered as a pair are unpacked
+        return iter((self.convert, self.schema))
+
+
+EXPORT_FORMATS: Registry = Registry("export format")
+EXPORT_FORMATS.register("sharegpt", ExportFormat(to_sharegpt, SHAREGPT_SCHEMA, hermes_problems))
+EXPORT_FORMATS.register("xlam", ExportFormat(to_xlam, XLAM_SCHEMA, xlam_problems))
+EXPORT_FORMATS.register("bfcl", ExportFormat(to_bfcl, BFCL_SCHEMA))
