@@ -47,7 +47,7 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
 
 
 def card(pipeline: str, version: str, counts: dict, rows: list[dict], provenance: dict, rejections: list[dict],
-         images: list[tuple[str, str]], configs: list[str], refined_docs: bool = False) -> str:
+         images: list[tuple[str, str]], configs: list[str], refined_docs: bool = False, quality: list[str] | None = None) -> str:
     load = [f'ds = load_dataset("exports/{pipeline}/{version}")          # OpenAI chat messages + tools']
     load += [f'{c} = load_dataset("exports/{pipeline}/{version}", "{c}")' for c in configs if c != "default"]
     lines = [f"# {pipeline} — version {version}", "", "Synthetic tool-use (function-calling) conversations made by toolloom.", "",
@@ -64,6 +64,7 @@ def card(pipeline: str, version: str, counts: dict, rows: list[dict], provenance
         lines += ["", "### Tool documentation", "", "Tool descriptions were refined by exploration (DRAFT): the `tools` config and every "
                   "example's tool list carry the refined text; `original_description` in `tools` keeps the source's "
                   "(`doc_revisions` table has every revision and its evidence)."]
+    lines += ["", *(quality or [])]
     lines += ["", "## What was left out", "",
               f"{len(rejections)} items were rejected on the way; every one is kept with its reason in the `rejections` table "
               f"(`toolloom query \"SELECT * FROM {pipeline}.rejections WHERE version = '{version}'\"`).", ""]

@@ -112,12 +112,37 @@ def cmd_run(args) -> int:
             print(f"  {name:<13} {md['accepted']:>6} accepted  {md['rejected']:>5} rejected  of {md['inputs']:>6}   version {md['version']}")
         if "path" in md:
             export_path = md["path"]
+        if "data_quality" in md:
+            _print_quality(md["data_quality"])
     failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
     for e in failed_checks:
-        print(f"  check failed: {e.asset_key.to_user_string()} {e.check_name}", file=sys.stderr)
+        warn = e.severity == dg.AssetCheckSeverity.WARN
+        print(f"  check {'warning' if warn else 'failed'}: {e.asset_key.to_user_string()} {e.check_name}"
+              f"{': ' + e.description if e.description else ''}", file=sys.stderr)
     if export_path:
         print(f"dataset: {export_path}\n  from datasets import load_dataset; load_dataset({str(export_path)!r})")
-    return 0 if result.success and not failed_checks else 1
+    errors = [e for e in failed_checks if e.severity != dg.AssetCheckSeverity.WARN]
+    return 0 if result.success and not errors else 1
+
+
+def _print_quality(report: dict) -> None:
+    for config, c in report["conformance"].items():
+        verdict = "not checked" if c["conforming"] is None else f"{c['conforming']}/{c['rows']} pass"
+        print(f"  {config:<13} {verdict:<16} {c['checker']}")
+    leak, docs = report["leakage"], report["documentation"]
+    print(f"  leakage       {leak['test_calls_seen_in_train']} test calls, {leak['test_requests_near_duplicate_of_train']} test requests "
+          f"also in train;  tool docs: median {docs['median_chars']} chars, {len(docs['with_internals'])} with pipeline internals")
+
+
+def cmd_checkers(args) -> int:
+    from .formats.conformance import BFCL_EVAL, bfcl_checker_home, bfcl_checker_installed, install_bfcl_checker
+
+    home = bfcl_checker_home()
+    if args.action == "install":
+        install_bfcl_checker(home)
+    state = "installed" if bfcl_checker_installed(home) else "not installed (toolloom checkers install)"
+    print(f"bfcl: {BFCL_EVAL} in {home}: {state}")
+    return 0 if args.action == "status" or bfcl_checker_installed(home) else 1
 
 
 def cmd_query(args) -> int:
@@ -226,6 +251,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     val = sub.add_parser("validate", help="check every pipeline file and ingest its collections")
     val.set_defaults(fn=cmd_validate)
+
+    ck = sub.add_parser("checkers", help="the export formats' own checkers (BFCL's AST checker): status or install")
+    ck.add_argument("action", choices=["status", "install"])
+    ck.set_defaults(fn=cmd_checkers)
 
     fs = sub.add_parser("fake-server", help="serve the scripted fake OpenAI-compatible endpoint")
     fs.add_argument("--port", type=int, default=8765)

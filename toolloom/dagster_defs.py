@@ -3,6 +3,7 @@
 Assets are thin: they pick the version, call the stage function and commit its result.
 """
 
+import json
 import logging
 from datetime import datetime, timezone
 from pathlib import Path
@@ -12,6 +13,7 @@ import pyarrow as pa
 from pydantic import Field
 
 from . import progress
+from .data_quality import verdicts
 from .export import export_version
 from .materialize import check_specs, commit_stage
 from .prompts import render, template_hash
@@ -187,7 +189,9 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
         return commit_stage(rt, context, stage="filter", table="samples", result=result, version=version,
                             preview=["sample_id", "shape", "num_calls", "split"])
 
-    @dg.asset(key=key("dataset"), deps=[samples, *refinement_assets], **common)
+    quality_checks = [dg.AssetCheckSpec(name, asset=key("dataset"), description=text) for name, text in dataset_checks(pipeline)]
+
+    @dg.asset(key=key("dataset"), deps=[samples, *refinement_assets], check_specs=quality_checks, **common)
     def dataset(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
         """The exported dataset folder `datasets.load_dataset` reads (default, multi_turn, tools, the formats)."""
         rt = toolloom.runtime(context, pipeline)
@@ -198,12 +202,32 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
         folder = export_version(rt.project_root / pipeline.stages.export.root, p, version,
                                 rt.store.read(p, "samples", version), rt.store.read(p, "trajectories", version),
                                 rt.store.read(p, "tools", version), provenance, tuple(pipeline.stages.export.formats),
-                                rt.store.read(p, "rejections", version).to_pylist(), refined_docs=refined_docs(rt, version))
+                                rt.store.read(p, "rejections", version).to_pylist(), refined_docs=refined_docs(rt, version),
+                                quality=pipeline.stages.export.quality, leakage_similarity=pipeline.stages.filter.leakage_similarity)
         context.log.info(f"exported {folder}")
+        report = json.loads((folder / "manifest.json").read_text())["quality"]
+        checks = []
+        for v in verdicts(report, pipeline.stages.export.quality):
+            (context.log.info if v["passed"] else context.log.warning)(f"data quality {v['name']}: {v['description']}")
+            checks.append(dg.AssetCheckResult(check_name=v["name"], passed=v["passed"], description=v["description"],
+                                              severity=getattr(dg.AssetCheckSeverity, v["severity"]),
+                                              metadata={"report": dg.MetadataValue.json(v["metadata"])}))
         return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(folder)), "version": version,
-                                              "readme": dg.MetadataValue.md((folder / "README.md").read_text().split("---\n", 2)[-1])})
+                                              "readme": dg.MetadataValue.md((folder / "README.md").read_text().split("---\n", 2)[-1]),
+                                              "data_quality": dg.MetadataValue.json(report)}, check_results=checks)
 
     return [tools, api_edges, tasks, *escalation_assets, trajectories, *refinement_assets, samples, dataset]
+
+
+def dataset_checks(pipeline: Pipeline) -> list[tuple[str, str]]:
+    """(name, description) of the dataset's data-quality checks, thresholds from stages.export.quality."""
+    configs = [f.rsplit(":", 1)[-1] for f in pipeline.stages.export.formats if f != "openai"]
+    out = [(f"conformance_{c}", f"the {c} rows pass their format's own checker") for c in configs]
+    out += [("split_leakage", "no test call or near-duplicate request also in train"),
+            ("documentation", "shipped tool descriptions carry no pipeline internals and fit the budget")]
+    if pipeline.stages.export.quality.min_distinct_bigram_ratio is not None:
+        out.append(("diversity", "distinct-bigram ratio of requests at least the threshold"))
+    return out
 
 
 def kept_escalations(rt: Runtime, version: str, all_rows: bool = False) -> list[dict]:

@@ -23,8 +23,10 @@ import pyarrow.parquet as pq
 import yaml
 
 from .card import card, plots
+from .data_quality import card_section, data_quality
 from .formats import EXPORT_FORMATS
 from .messages import MESSAGES
+from .spec import ExportQuality
 
 
 def _sha256(path: Path) -> str:
@@ -63,10 +65,13 @@ def _front_matter(configs: list[dict]) -> str:
 
 def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Table, trajectories: pa.Table,
                    tools: pa.Table, provenance: dict, formats: tuple[str, ...] = ("openai",),
-                   rejections: list[dict] | None = None, refined_docs: dict[str, str] | None = None) -> Path:
+                   rejections: list[dict] | None = None, refined_docs: dict[str, str] | None = None,
+                   quality: ExportQuality | None = None, leakage_similarity: float = 0.9) -> Path:
     """Write the version's folder (never overwriting an earlier export) and point `latest` at it.
     `refined_docs` (tool name -> documentation) replaces the descriptions the export ships, in the
-    `tools` config (which keeps `original_description`) and in every example's tool list."""
+    `tools` config (which keeps `original_description`) and in every example's tool list. The
+    data-quality report (toolloom.data_quality) goes into the card and `manifest.json`."""
+    quality = quality or ExportQuality()
     base = Path(root) / pipeline
     base.mkdir(parents=True, exist_ok=True)
     staging = base / f".staging-{uuid.uuid4().hex[:8]}"
@@ -82,11 +87,17 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
         data_files: dict[str, list[dict]] = {}
         subsets = {"default": ("data", rows), "multi_turn": ("multi_turn", [r for r in rows if r["kind"] == "multi_turn"])}
         schemas = {"default": DEFAULT_SCHEMA, "multi_turn": DEFAULT_SCHEMA}
+        problems = {}
         for fmt in formats:
             if fmt != "openai":
                 config = fmt.rsplit(":", 1)[-1]  # a plug-in named by module:attr is exported as config `attr`
-                convert, schemas[config] = EXPORT_FORMATS.get(fmt)
+                entry = EXPORT_FORMATS.get(fmt)
+                convert, schemas[config] = entry
+                problems[config] = getattr(entry, "problems", None)
                 subsets[config] = (config, [{**c, "split": r["split"]} for r in rows if (c := convert(r)) is not None])
+        fields = {config: set(schemas[config].names) for config in problems}
+        report = data_quality(rows, {c: [{k: v for k, v in r.items() if k in fields[c]} for r in subsets[c][1]] for c in problems},
+                              tools.to_pylist(), problems, quality, leakage_similarity)
         for config, (folder, subset) in subsets.items():
             if config != "default" and not subset:
                 continue
@@ -116,11 +127,11 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
         configs.append({"config_name": "tools", "description": tag, "data_files": [{"split": "train", "path": "tools/train-*.parquet"}]})
         images = plots(staging, rows)
         text = card(pipeline, version, counts, rows, provenance, rejections or [], images, [c["config_name"] for c in configs],
-                    refined_docs=bool(refined_docs))
+                    refined_docs=bool(refined_docs), quality=card_section(report))
         (staging / "README.md").write_text(_front_matter(configs) + text, encoding="utf-8")
         files = sorted(p for p in staging.rglob("*") if p.is_file())
         manifest = {"pipeline": pipeline, "version": version, "created": datetime.now(timezone.utc).isoformat(),
-                    "counts": {f"{c}/{s}": n for (c, s), n in counts.items()}, "provenance": provenance,
+                    "counts": {f"{c}/{s}": n for (c, s), n in counts.items()}, "provenance": provenance, "quality": report,
                     "files": {str(p.relative_to(staging)): _sha256(p) for p in files}}
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
         staging.rename(target)

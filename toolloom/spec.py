@@ -234,6 +234,16 @@ class FilterStage(Strict):
                                                                "side of the train/test split (as a shared call does)")
 
 
+class ExportQuality(Strict):
+    """Thresholds of the dataset's data-quality checks (asset checks on the dataset asset)."""
+
+    min_conformance: float = Field(1.0, ge=0, le=1, description="share of each config's rows its format checker must pass")
+    max_test_calls_seen_in_train: int = Field(0, ge=0, description="test calls (same tool, same arguments) also in train")
+    max_test_requests_near_duplicate: int = Field(0, ge=0, description="test requests nearly repeating a train request")
+    max_description_chars: int = Field(1200, ge=1, description="length budget of every shipped tool description")
+    min_distinct_bigram_ratio: float | None = Field(None, ge=0, le=1, description="distinct-bigram ratio of requests (unset: reported only)")
+
+
 class ExportStage(Strict):
     formats: list[str] = Field(["openai"], description="openai (always written, the default config), sharegpt, xlam, bfcl, "
                                                        "a plug-in's, or module:attr")
@@ -246,6 +256,7 @@ class ExportStage(Strict):
         return [EXPORT_FORMATS.check(f, extra=("openai",)) for f in v]
     test_share: float = Field(0.1, ge=0.0, lt=1.0)
     split_by: Literal["task", "tool"] = Field("task", description="tool: test examples use only tools unseen in train")
+    quality: ExportQuality = ExportQuality()
     root: str = "exports"
 
 

@@ -20,7 +20,7 @@ SHAREGPT_SCHEMA = pa.schema([("id", pa.string()), ("conversations", pa.list_(pa.
 _ROLES = {"system": "system", "user": "human", "assistant": "gpt", "tool": "tool"}
 # vLLM's Hermes2ProToolParser reads calls with this expression, then json.loads each
 TOOL_CALL = re.compile(r"<tool_call>(.*?)</tool_call>|<tool_call>(.*)", re.DOTALL)
-TOOLS = re.compile(r"<tools>(.*?)</tools>", re.DOTALL)
+TOOLS = re.compile(r"<tools>\s*(\[.*?\])\s*</tools>", re.DOTALL)  # the list, not the "<tools></tools> XML tags" mention
 
 
 def _call(c: dict) -> str:

@@ -32,7 +32,10 @@ MULTI_ANSWER_SHAPES = ("parallel", "merged")
 
 
 def check_format(traj: dict) -> tuple[str, str] | None:
-    offered = {t["function"]["name"]: t["function"].get("parameters") or {} for t in json.loads(traj["tools_offered"])}
+    tools = json.loads(traj["tools_offered"])
+    offered = {t["function"]["name"]: t["function"].get("parameters") or {} for t in tools}
+    if len(offered) != len(tools):  # a chat template or a Hermes consumer cannot tell two same-named tools apart
+        return "duplicate_tool", "the same tool name is offered twice"
     for m in traj["messages"]:
         for call in m.get("tool_calls") or []:
             name = call["function"]["name"]
@@ -125,12 +128,13 @@ def filter_samples(trajectories: pa.Table, params: FilterStage, test_share: floa
         if traj["traj_id"] in dupes:
             rejections.append(Rejection("filter", traj["traj_id"], "dedup", "near_duplicate", f"repeats {dupes[traj['traj_id']]}"))
     kept = [t for t in kept if t["traj_id"] not in dupes]
-    sides = assign_splits(kept, test_share, params.leakage_similarity) if split_by == "task" else [None] * len(kept)
+    by_task = split_by == "task"
+    sides = assign_splits(kept, test_share, params.leakage_similarity) if by_task else [split_by_tools(t, test_share) for t in kept]
     for traj, split in zip(kept, sides):
-        split = split or split_by_tools(traj, test_share)
         if split is None:
             rejections.append(Rejection("filter", traj["traj_id"], "split", "straddles_split",
-                                        "calls tools of both the train and the test side of a split by tool"))
+                                        "shares a call or a near-duplicate request with both train and test examples" if by_task
+                                        else "calls tools of both the train and the test side of a split by tool"))
             continue
         num_calls = sum(len(m.get("tool_calls") or []) for m in traj["messages"])
         rows.append({"sample_id": "s_" + traj["traj_id"][3:], "traj_id": traj["traj_id"], "task_id": traj["task_id"],

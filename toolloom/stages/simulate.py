@@ -63,7 +63,8 @@ class Distractors:
 
     def offer(self, needed: list[dict], k: int) -> list[dict]:
         """The tools an episode offers (OpenAI format): the needed ones and k distractors, sorted by
-        name so the needed tool does not always come first."""
+        name so the needed tool does not always come first. A tool a chain calls twice is offered once."""
+        needed = list({t["name"]: t for t in needed}.values())
         return sorted((openai_tool(t) for t in needed + self.pick(needed, k)), key=lambda t: t["function"]["name"])
 
     def pick(self, needed: list[dict], k: int) -> list[dict]:

@@ -1,10 +1,9 @@
-"""Train/test split without leakage: examples that share a call (the same tool with the same
-arguments) or have near-duplicate requests always land on the same side.
+"""Train/test split without leakage: no call (the same tool with the same arguments) and no
+near-duplicate request (normalised Indel similarity at least `similarity`) on both sides.
 
-Examples are joined into groups (union-find) by every call they make and by request similarity
-(normalised Indel similarity at least `similarity`; every pair up to GLOBAL_LIMIT examples, beyond
-that within the same set of tools called, to stay sub-quadratic);
-each group goes to one side by a hash of its first member, so the split is stable across runs.
+Near-duplicate requests are clustered first (every pair up to GLOBAL_LIMIT examples, beyond that
+within the same set of tools called, to stay sub-quadratic); then examples are placed one by one in
+a stable hashed order (`assign_splits`). An example tied to both sides is left out with the reason.
 """
 from __future__ import annotations
 
@@ -36,8 +35,8 @@ def side(key: str, test_share: float) -> str:
     return "test" if bucket < test_share else "train"
 
 
-def leakage_groups(trajs: list[dict], similarity: float) -> list[int]:
-    """A group number per trajectory: equal numbers must share a side."""
+def request_clusters(trajs: list[dict], similarity: float) -> list[int]:
+    """A cluster number per trajectory: equal numbers for near-duplicate requests (union-find)."""
     parent = list(range(len(trajs)))
 
     def find(i: int) -> int:
@@ -46,37 +45,43 @@ def leakage_groups(trajs: list[dict], similarity: float) -> list[int]:
             i = parent[i]
         return i
 
-    def union(a: int, b: int) -> None:
-        parent[find(a)] = find(b)
-
-    first_with: dict[str, int] = {}
-    by_tools: dict[str, list[int]] = defaultdict(list)
+    blocks: dict[str, list[int]] = defaultdict(list)
     for i, t in enumerate(trajs):
         calls = calls_of(t)
-        for call in calls:
-            if call in first_with:
-                union(i, first_with[call])
-            else:
-                first_with[call] = i
-        block = json.dumps(sorted({c.split("(", 1)[0] for c in calls})) if len(trajs) > GLOBAL_LIMIT else ""
-        by_tools[block].append(i)
-    for members in by_tools.values():
+        blocks[json.dumps(sorted({c.split("(", 1)[0] for c in calls})) if len(trajs) > GLOBAL_LIMIT else ""].append(i)
+    for members in blocks.values():
         if len(members) < 2:
             continue
         texts = [_request_text(trajs[i]) for i in members]
         scores = process.cdist(texts, texts, scorer=fuzz.ratio, score_cutoff=similarity * 100)
         for a, b in zip(*scores.nonzero()):
             if a < b:
-                union(members[a], members[b])
+                parent[find(members[a])] = find(members[b])
     return [find(i) for i in range(len(trajs))]
 
 
-def assign_splits(trajs: list[dict], test_share: float, similarity: float) -> list[str]:
-    groups = leakage_groups(trajs, similarity)
-    first: dict[int, str] = {}
-    for t, g in zip(trajs, groups):
-        first.setdefault(g, t["task_id"])
-    return [side(first[g], test_share) for g in groups]
+def assign_splits(trajs: list[dict], test_share: float, similarity: float) -> list[str | None]:
+    """"train" or "test" per trajectory, or None for one that shares a call or a near-duplicate request
+    with examples already on both sides (it cannot go anywhere without leaking). Examples are placed
+    in a stable hashed order: one that shares something with one side joins it; a free one goes to
+    test while the test share is below `test_share`."""
+    clusters = request_clusters(trajs, similarity)
+    marks = [set(calls_of(t)) | {f"request#{c}"} for t, c in zip(trajs, clusters)]
+    seen = {"train": set(), "test": set()}
+    placed = {"train": 0, "test": 0}
+    sides: list[str | None] = [None] * len(trajs)
+    for i in sorted(range(len(trajs)), key=lambda i: hashlib.sha256(trajs[i]["task_id"].encode()).hexdigest()):
+        in_train, in_test = bool(marks[i] & seen["train"]), bool(marks[i] & seen["test"])
+        if in_train and in_test:
+            continue
+        if in_test or (not in_train and placed["test"] < test_share * (placed["train"] + placed["test"] + 1)):
+            side_ = "test"
+        else:
+            side_ = "train"
+        sides[i] = side_
+        seen[side_] |= marks[i]
+        placed[side_] += 1
+    return sides
 
 
 def leakage(rows: list[dict], similarity: float) -> dict:

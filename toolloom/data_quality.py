@@ -1,0 +1,109 @@
+"""The data-quality report of an export: format conformance per config (each through its own
+ecosystem's checker), train/test leakage, the documentation shipped, and diversity. It goes into
+the card, the manifest and the dataset asset's metadata; `verdicts` turns it into asset checks
+against the thresholds of `stages.export.quality`.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+from collections import Counter
+
+from .formats.conformance import conformance
+from .spec import ExportQuality
+from .stages.splits import leakage
+from .tool_docs import INTERNALS
+
+
+def documentation(rows: list[dict], tools: list[dict], budget: int) -> dict:
+    """Every tool description the export ships (in `tools` and in examples' tool lists)."""
+    texts: dict[str, set[str]] = {}
+    for t in tools:
+        texts.setdefault(t["name"], set()).add(t["description"] or "")
+    for r in rows:
+        for t in json.loads(r["tools"]):
+            texts.setdefault(t["function"]["name"], set()).add(t["function"].get("description") or "")
+    shipped = [(name, text) for name, variants in texts.items() for text in variants]
+    lengths = [len(text) for _, text in shipped]
+    internals = sorted({name for name, text in shipped if INTERNALS.search(text)})
+    return {"descriptions": len(shipped), "mean_chars": round(statistics.mean(lengths), 1) if lengths else 0,
+            "median_chars": statistics.median(lengths) if lengths else 0, "max_chars": max(lengths, default=0),
+            "over_budget": sorted({name for name, text in shipped if len(text) > budget}), "budget": budget,
+            "with_internals": internals}
+
+
+def _gini(counts: list[int]) -> float:
+    """0 when every tool is called equally often, towards 1 when a few take all calls."""
+    if not counts or sum(counts) == 0:
+        return 0.0
+    xs, n = sorted(counts), len(counts)
+    return round(sum((2 * i - n - 1) * x for i, x in enumerate(xs, 1)) / (n * sum(xs)), 4)
+
+
+def diversity(rows: list[dict], tools: list[dict]) -> dict:
+    requests = [next((m["content"] or "" for m in r["messages"] if m["role"] == "user"), "") for r in rows]
+    bigrams = [tuple(w[i:i + 2]) for w in (q.lower().split() for q in requests) for i in range(len(w) - 1)]
+    calls = Counter(c["function"]["name"] for r in rows for m in r["messages"] for c in (m.get("tool_calls") or []))
+    patterns = {" > ".join(c["function"]["name"] for m in r["messages"] for c in (m.get("tool_calls") or [])) for r in rows}
+    names = [t["name"] for t in tools]
+    return {"distinct_call_patterns": len(patterns), "distinct_bigram_ratio": round(len(set(bigrams)) / len(bigrams), 4) if bigrams else 0.0,
+            "tools_called": sum(1 for n in names if calls.get(n)), "tools": len(names),
+            "tool_call_gini": _gini([calls.get(n, 0) for n in names])}
+
+
+def data_quality(rows: list[dict], subsets: dict[str, list[dict]], tools: list[dict], problems: dict,
+                 quality: ExportQuality, leakage_similarity: float) -> dict:
+    return {"conformance": conformance(subsets, rows, problems), "leakage": leakage(rows, leakage_similarity),
+            "documentation": documentation(rows, tools, quality.max_description_chars), "diversity": diversity(rows, tools)}
+
+
+def verdicts(report: dict, quality: ExportQuality) -> list[dict]:
+    """Asset-check results: {"name", "passed", "severity", "description", "metadata"}."""
+    out = []
+    for config, c in report["conformance"].items():
+        if c["conforming"] is None:
+            out.append({"name": f"conformance_{config}", "passed": False, "severity": "WARN",
+                        "description": f"{config}: not checked: {c['checker']}", "metadata": c})
+        else:
+            share = c["conforming"] / c["rows"] if c["rows"] else 1.0
+            out.append({"name": f"conformance_{config}", "passed": share >= quality.min_conformance, "severity": "ERROR",
+                        "description": f"{config}: {c['conforming']} of {c['rows']} rows pass {c['checker']}", "metadata": c})
+    leak = report["leakage"]
+    out.append({"name": "split_leakage", "severity": "ERROR", "metadata": leak,
+                "passed": leak["test_calls_seen_in_train"] <= quality.max_test_calls_seen_in_train
+                and leak["test_requests_near_duplicate_of_train"] <= quality.max_test_requests_near_duplicate,
+                "description": f"{leak['test_calls_seen_in_train']} test calls and {leak['test_requests_near_duplicate_of_train']} "
+                               "test requests also in train"})
+    docs = report["documentation"]
+    out.append({"name": "documentation", "severity": "ERROR", "metadata": docs,
+                "passed": not docs["with_internals"] and not docs["over_budget"],
+                "description": f"{len(docs['with_internals'])} tools ship pipeline internals, {len(docs['over_budget'])} exceed "
+                               f"{docs['budget']} characters"})
+    if quality.min_distinct_bigram_ratio is not None:
+        ratio = report["diversity"]["distinct_bigram_ratio"]
+        out.append({"name": "diversity", "severity": "WARN", "metadata": report["diversity"],
+                    "passed": ratio >= quality.min_distinct_bigram_ratio,
+                    "description": f"distinct-bigram ratio of requests {ratio} (at least {quality.min_distinct_bigram_ratio})"})
+    return out
+
+
+def card_section(report: dict) -> list[str]:
+    lines = ["## Data quality", "", "### Format conformance", "", "| config | checker | rows | conforming |", "|---|---|---|---|"]
+    for config, c in report["conformance"].items():
+        lines.append(f"| {config} | {c['checker']} | {c['rows']} | {'not checked' if c['conforming'] is None else c['conforming']} |")
+    for config, c in report["conformance"].items():
+        for f in c["failures"]:
+            lines.append(f"\n- {config} `{f['id']}`: {f['error']}")
+    leak, docs, div = report["leakage"], report["documentation"], report["diversity"]
+    lines += ["", "### Train/test leakage", "",
+              f"{leak['test_calls_seen_in_train']} of {leak['test_calls']} test calls (same tool, same arguments) also occur in train; "
+              f"{leak['test_requests_near_duplicate_of_train']} of {leak['test_examples']} test requests nearly repeat a train request.",
+              "", "### Tool documentation", "",
+              f"{docs['descriptions']} descriptions shipped: mean {docs['mean_chars']} characters, median {docs['median_chars']}, "
+              f"max {docs['max_chars']} (budget {docs['budget']}); {len(docs['over_budget'])} over budget, "
+              f"{len(docs['with_internals'])} carrying pipeline internals.",
+              "", "### Diversity", "",
+              f"{div['distinct_call_patterns']} distinct tool-call patterns; distinct-bigram ratio of requests "
+              f"{div['distinct_bigram_ratio']}; {div['tools_called']} of {div['tools']} tools called, Gini coefficient of calls "
+              f"per tool {div['tool_call_gini']}.", ""]
+    return lines
