@@ -45,3 +45,29 @@ def node_tools():
             pytest.skip("npm is not installed: the Prism mock and node MCP server tests need `npm install` (package.json)")
         subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=PROJECT, check=True, capture_output=True, timeout=600)
     return bin_dir
+
+
+@pytest.fixture(autouse=True, scope="session")
+def bfcl_checker_home():
+    """BFCL's own AST checker (bfcl-eval, --no-deps) for every test, as `toolloom checkers install` puts
+    it for users: in $TOOLLOOM_BFCL_EVAL when set, else .checkers/bfcl-eval of the project. Where it
+    cannot be installed (no package index) it stays absent and the tests that need it say so."""
+    from toolloom.formats.conformance import bfcl_checker_installed, install_bfcl_checker
+
+    home = Path(os.environ.get("TOOLLOOM_BFCL_EVAL") or PROJECT / ".checkers" / "bfcl-eval")
+    old = os.environ.get("TOOLLOOM_BFCL_EVAL")
+    os.environ["TOOLLOOM_BFCL_EVAL"] = str(home)
+    try:
+        install_bfcl_checker(home)
+    except Exception:  # noqa: BLE001 - reported by the tests that need it
+        pass
+    yield home if bfcl_checker_installed(home) else None
+    if old is None:
+        os.environ.pop("TOOLLOOM_BFCL_EVAL", None)
+
+
+@pytest.fixture
+def bfcl_checker(bfcl_checker_home):
+    if bfcl_checker_home is None:
+        pytest.skip("bfcl-eval could not be installed (no package index?): `toolloom checkers install`")
+    return bfcl_checker_home

@@ -53,10 +53,11 @@ def test_sharegpt_hermes_and_xlam_configs(tmp_path):
     folder = export_version(tmp_path, "demo", "v1", samples, trajs, tools, {}, formats=("openai", "sharegpt", "xlam"))
     sharegpt = load_dataset(str(folder), "sharegpt")["train"][0]
     roles = [t["from"] for t in sharegpt["conversations"]]
-    assert roles == ["human", "gpt", "tool", "gpt"]
-    call = sharegpt["conversations"][1]["value"]
+    assert roles == ["system", "human", "gpt", "tool", "gpt"]  # Hermes: the system turn states the format and the tools
+    assert "<tools>" in sharegpt["conversations"][0]["value"] and "<tool_call>" in sharegpt["conversations"][0]["value"]
+    call = sharegpt["conversations"][2]["value"]
     assert call.startswith("<tool_call>") and json.loads(call.split("\n")[1]) == {"name": "get_country", "arguments": {"country_code": "FR"}}
-    assert json.loads(sharegpt["conversations"][2]["value"].split("\n")[1])["content"] == {"capital": "Paris"}
+    assert json.loads(sharegpt["conversations"][3]["value"].split("\n")[1])["content"] == {"capital": "Paris"}
     xlam = load_dataset(str(folder), "xlam")["train"][0]
     assert xlam["query"] == "capital of FR?"
     assert json.loads(xlam["answers"]) == [{"name": "get_country", "arguments": {"country_code": "FR"}}]

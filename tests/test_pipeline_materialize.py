@@ -198,25 +198,3 @@ def test_exported_calls_are_offered_valid_and_reproduce_their_results(tmp_path, 
 
     calls = sum(asyncio.run(replay(ds[i])) for i in range(0, len(ds), 3))
     assert calls > 30
-
-
-def test_bfcl_export_ground_truth_matches_the_exported_calls_by_ast(tmp_path, demo_pipeline):
-    from toolloom.bfcl import match_call, match_calls
-
-    stages = demo_pipeline.stages.model_copy(update={"export": demo_pipeline.stages.export.model_copy(update={"formats": ["openai", "bfcl"]})})
-    md = _metadata(_materialize(demo_pipeline.model_copy(update={"stages": stages}), tmp_path / "home"))
-    bfcl = load_dataset(md["dataset"]["path"], "bfcl")["train"]
-    default = {r["id"]: r for r in load_dataset(md["dataset"]["path"])["train"]}
-    assert len(bfcl) > 20 and {r["category"] for r in bfcl} == {"simple", "parallel"}
-    for row in bfcl:
-        functions = {f["name"]: f for f in json.loads(row["function"])}
-        calls = [{c["function"]["name"]: json.loads(c["function"]["arguments"])}
-                 for m in default[row["id"]]["messages"] for c in (m["tool_calls"] or [])]
-        assert match_calls(calls, json.loads(row["ground_truth"]), functions) is None, row["id"]
-    truth = {"get_country": {"country_code": ["FR"]}}
-    functions = {"get_country": {"parameters": {"required": ["country_code"]}}}
-    assert match_call({"get_country": {"country_code": "fr"}}, truth, functions) is None
-    assert "wrong function" in match_call({"get_city": {"country_code": "FR"}}, truth, functions)
-    assert "missing required" in match_call({"get_country": {}}, truth, functions)
-    assert "unexpected parameter" in match_call({"get_country": {"country_code": "FR", "x": 1}}, truth, functions)
-    assert "not among" in match_call({"get_country": {"country_code": "DE"}}, truth, functions)
