@@ -37,11 +37,12 @@ SAMPLE_VARS = {
                            "operator": "add_hop", "previous": "What is the capital of FR?"},
     "escalate/verify.j2": {"question": "What is the capital of FR?", "reference": {"city_id": "paris"},
                            "steps": [{"name": "get_capital_city", "arguments": {"country_code": "FR"}, "result": {"city_id": "paris"}}]},
-    "refine/document.j2": {"name": "get_vat_rate", "purpose": "", "returns": ["country_code", "standard_rate_percent"],
+    "refine/document.j2": {"section": "parameters", "name": "get_vat_rate", "purpose": "", "returns": ["country_code", "standard_rate_percent"],
                            "params": [{"name": "country_code", "type": "string", "required": True, "confirmed": True, "description": "ISO code",
-                                       "allowed": None, "observed": "404: no VAT data for 'zz'"}],
-                           "errors": ["404: no VAT data for 'zz'"], "mistakes": ["simulation: called with {}"],
+                                       "allowed": None, "refused": "404: no VAT data for '<value>'"}],
+                           "errors": ["404: no VAT data for '<value>'"],
                            "example": {"arguments": {"country_code": "SE"}, "response": '{"standard_rate_percent": 25.0}'}},
+    "export/hermes_system.j2": {"tools": '[{"type": "function", "function": {"name": "get_vat_rate"}}]', "instructions": "Be brief."},
     "refine/explore.j2": {"name": "get_vat_rate", "documentation": "VAT rates.", "parameters": {"type": "object"},
                           "example": {"country_code": "SE"}, "suggestion": "try an unknown code", "earlier": ["VAT in Sweden?"],
                           "rejected": ["VAT in Sweden, please?"]},
@@ -50,7 +51,7 @@ SAMPLE_VARS = {
                                             "response": {"standard_rate_percent": 25.0}, "error": ""}],
                           "failures": [{"source": "simulation", "problem": "called with {}: missing country_code"}]},
     "refine/rewrite.j2": {"name": "get_vat_rate", "original": "", "documentation": "VAT rates.", "findings": ["needs country_code"],
-                          "suggestion": "try an unknown code"},
+                          "suggestion": "try an unknown code", "budget": 1200},
 }
 
 
