@@ -55,7 +55,11 @@ def test_bfcl_rows_pass_bfcls_own_checker_with_the_ground_truth_as_answer(demo_e
         assert row["category"] == category(len(offered), len(calls))
         assert all(p["type"] in ("string", "integer", "float", "boolean", "array", "dict", "tuple", "any")
                    for f in offered for p in f["parameters"]["properties"].values())
-    assert {r["category"] for r in bfcl} >= {"multiple", "parallel_multiple"}
+    assert {r["category"] for r in bfcl} >= {"multiple", "parallel_multiple", "irrelevance"}
+    for row in (r for r in bfcl if r["category"] == "irrelevance"):  # from abstain examples: nothing offered fits
+        source = default[row["id"]]
+        assert source["kind"] == "abstain" and calls_of(source) == [] and json.loads(row["ground_truth"]) == []
+        assert "none of the tools" in source["messages"][-1]["content"]
     # the checker can fail: a changed argument, or a call too many
     row = next(r for r in bfcl if r["category"] == "multiple")
     (name, args), = calls_of(default[row["id"]])[0].items()

@@ -42,6 +42,7 @@ SAMPLE_VARS = {
                                        "allowed": None, "refused": "404: no VAT data for '<value>'"}],
                            "errors": ["404: no VAT data for '<value>'"],
                            "example": {"arguments": {"country_code": "SE"}, "response": '{"standard_rate_percent": 25.0}'}},
+    "simulate/decline.j2": {"abilities": ["convert an amount between currencies", "days between two dates"]},
     "export/hermes_system.j2": {"tools": '[{"type": "function", "function": {"name": "get_vat_rate"}}]', "instructions": "Be brief."},
     "refine/explore.j2": {"name": "get_vat_rate", "documentation": "VAT rates.", "parameters": {"type": "object"},
                           "example": {"country_code": "SE"}, "suggestion": "try an unknown code", "earlier": ["VAT in Sweden?"],
@@ -97,7 +98,8 @@ def test_offline_assistant_calls_the_right_tool_then_answers_from_results():
 
 def test_offline_assistant_declines_when_nothing_fits():
     turn = asyncio.run(RetrievalAssistant().step([{"role": "user", "content": "Sing me a song"}], _tools()))
-    assert turn.tool_calls is None and "could not find" in turn.content
+    assert turn.tool_calls is None and turn.content.startswith("I can't help with that: none of the tools I have here does it.")
+    assert "They are for other things: " in turn.content  # what the offered tools do, from their descriptions
 
 
 def test_template_user_is_deterministic_and_uses_values():

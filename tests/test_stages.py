@@ -190,3 +190,26 @@ def test_split_by_tool_keeps_test_tools_out_of_train():
         called = {c["function"]["name"] for m in by_id[row["traj_id"]]["messages"] for c in (m.get("tool_calls") or [])}
         assert (row["split"] == "test") == (called <= test_tools)
         assert (row["split"] == "train") == (not called & test_tools)
+
+
+def test_abstain_examples_offer_only_unrelated_tools_and_any_call_rejects_them():
+    from toolloom.stages.samples import check_execution
+
+    tools = _tools()
+    ex = ToolExecutor(Sandbox(PROJECT / "sandbox"), tools.to_pylist())
+    tasks = sample_tasks(tools.slice(0, 8), ex, TasksStage(per_tool=1)).table
+    result = simulate(tasks, tools, user=TemplateUser(), assistant=RetrievalAssistant(), executor=ex,
+                      params=SimulateStage(distractors=3, abstain_share=1.0),
+                      system_prompt=render("simulate/assistant_system.j2", today=None), prompt_hash="h")
+    assert result.accounted
+    rows = result.table.to_pylist()
+    abstain = [r for r in rows if r["kind"] == "abstain"]
+    assert len(abstain) == tasks.num_rows  # one per single-call task, beside its ordinary episode
+    by_task = {r["task_id"]: json.loads(r["chain"])[0]["name"] for r in tasks.to_pylist()}
+    for r in abstain:
+        offered = [t["function"]["name"] for t in json.loads(r["tools_offered"])]
+        assert len(offered) == 3 and by_task[r["task_id"]] not in offered and r["chain"] == "[]"
+    declined = [r for r in abstain if r["outcome"] == "answered" and check_execution(r) is None]
+    assert declined and all(not json.loads(r["calls"]) for r in declined)
+    called = {**declined[0], "calls": json.dumps([{"name": "x", "arguments": "{}", "ok": True, "error": ""}])}
+    assert check_execution(called)[0] == "called_when_nothing_fits"

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import uuid
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -78,6 +79,9 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
     staging.mkdir()
     try:
         rows = openai_rows(samples, trajectories)
+        repeated = [i for i, n in Counter(r["id"] for r in rows).items() if n > 1]
+        if repeated:  # every config joins on id: a repeat would pair one example with another's answers
+            raise ValueError(f"sample ids repeat in samples of {pipeline}/{version}: {repeated[:5]}")
         if refined_docs:
             rows = [{**r, "tools": with_docs(r["tools"], refined_docs)} for r in rows]
             tools = tools.append_column("original_description", tools["description"]).set_column(

@@ -170,6 +170,8 @@ class SimulateStage(Strict):
     max_turns: int = Field(4, ge=1)
     distractors: int = Field(3, ge=0, description="extra tools offered, chosen by retrieval")
     multi_turn_share: float = Field(0.0, ge=0, le=1, description="share of single-call tasks simulated as multi-turn dialogues")
+    abstain_share: float = Field(0.0, ge=0, le=1, description="share of single-call tasks that also give an abstain example: "
+                                                               "only unrelated tools offered, the right answer calls none")
     scenarios: list[Literal[DIALOGUE_SCENARIOS]] = Field(list(DIALOGUE_SCENARIOS), min_length=1)
 
 

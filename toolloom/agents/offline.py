@@ -13,6 +13,7 @@ import string
 from rank_bm25 import BM25Plus
 
 from ..arguments import argument_errors
+from ..prompts import render
 from .base import AssistantTurn, Task, known_values
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -189,6 +190,16 @@ def summary_answer(results: list[str]) -> str:
     return "Here is what I found: " + " | ".join(summarise(r) for r in results)
 
 
+def decline(tools: list[dict]) -> str:
+    """No offered tool fits: say so, naming what the offered tools do (their first sentences)."""
+    abilities = []
+    for t in tools:
+        first = re.split(r"(?<=[.;])\s|\n", (t["function"].get("description") or "").strip())[0].rstrip(".;")
+        if first:
+            abilities.append(first[0].lower() + first[1:])
+    return render("simulate/decline.j2", abilities=abilities[:4]).strip()
+
+
 class RetrievalAssistant:
     """BM25 tool choice plus argument filling; answers from the tool results it got."""
 
@@ -210,7 +221,7 @@ class RetrievalAssistant:
         context = [json.loads(r) for r in results]
         calls = [c for c in (self.best_call(text, tools, context) for text in groups[turns].split(ALSO)) if c]
         if not calls:
-            return AssistantTurn(summary if results else "I could not find a tool that fits this request with the details given.", None)
+            return AssistantTurn(summary if results else decline(tools), None)
         n = sum(len(m.get("tool_calls") or []) for m in messages if m["role"] == "assistant")
         return AssistantTurn(None, [{"id": f"call_{n + k}", "type": "function",
                                      "function": {"name": name, "arguments": json.dumps(args, ensure_ascii=False)}}

@@ -1,7 +1,7 @@
 """Stage 5: quality filtering (APIGen's checkers, in sequence) of answered episodes into `samples`.
 
 format:    every call names an offered tool and its arguments validate against the tool's schema;
-execution: there was at least one call, every call succeeded, the calls reached the task's executed
+execution: (abstain examples: no call was made) there was at least one call, every call succeeded, the calls reached the task's executed
            reference answer (every result of it, for parallel tasks), and the answer states a value the
            last call returned (grounding).
 safety, overuse, dedup: see quality.py; the train/test split without leakage: see splits.py.
@@ -60,6 +60,10 @@ def _leaves(value) -> list[str]:
 
 def check_execution(traj: dict) -> tuple[str, str] | None:
     calls = json.loads(traj["calls"])
+    if traj.get("kind") == "abstain":  # no offered tool fits: any call is wrong, and the answer must say so
+        if calls:
+            return "called_when_nothing_fits", f"called {calls[0]['name']}, which does not fit the request"
+        return None if (traj["final_answer"] or "").strip() else ("empty_answer", "no answer to the request")
     if not calls:
         return "no_tool_call", "the answer was given without calling any tool"
     failed = [c for c in calls if not c["ok"]]
@@ -137,7 +141,9 @@ def filter_samples(trajectories: pa.Table, params: FilterStage, test_share: floa
                                         else "calls tools of both the train and the test side of a split by tool"))
             continue
         num_calls = sum(len(m.get("tool_calls") or []) for m in traj["messages"])
-        rows.append({"sample_id": "s_" + traj["traj_id"][3:], "traj_id": traj["traj_id"], "task_id": traj["task_id"],
+        # an abstain episode shares its task with the ordinary one: its id keeps the prefix apart
+        sample_id = "s_" + (traj["traj_id"] if traj["traj_id"].startswith("ab_") else traj["traj_id"][3:])
+        rows.append({"sample_id": sample_id, "traj_id": traj["traj_id"], "task_id": traj["task_id"],
                      "shape": traj["shape"], "level": traj.get("level") or 0, "execution": traj.get("execution") or "python",
                      "num_calls": num_calls,
                      "checks": json.dumps({c: ({"verdict": "pass", "reason": verdicts[traj["traj_id"]][1]} if c == "semantic" else "pass")

@@ -67,6 +67,16 @@ class Distractors:
         needed = list({t["name"]: t for t in needed}.values())
         return sorted((openai_tool(t) for t in needed + self.pick(needed, k)), key=lambda t: t["function"]["name"])
 
+    def unrelated(self, needed: list[dict], k: int) -> list[dict]:
+        """k tools as far from the needed ones as retrieval can tell (lowest BM25 score, ties by
+        name): an offer in which no tool fits the request (an abstain example)."""
+        if not self.index or k == 0:
+            return []
+        names = {t["name"] for t in needed}
+        scores = self.index.get_scores(tokens(" ".join(f"{t['name']} {t['description']}" for t in needed)))
+        far = [self.tools[i] for i in np.lexsort((self.name_rank, scores)) if self.tools[i]["name"] not in names][:k]
+        return sorted((openai_tool(t) for t in far), key=lambda t: t["function"]["name"])
+
     def pick(self, needed: list[dict], k: int) -> list[dict]:
         if not self.index or k == 0:
             return []
@@ -136,6 +146,8 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
              dialogue: tuple[Realiser, Realiser, dict] | None = None, escalated: list[dict] = ()) -> StageResult:
     """Single-request episodes, and, for `params.multi_turn_share` of the single-call tasks, multi-turn
     dialogues (ToolDial actions) when `dialogue` = (user realiser, system realiser, phrases) is given.
+    For `params.abstain_share` of the other single-call tasks, also an abstain episode (kind `abstain`):
+    the request with only unrelated tools offered, where the right answer calls nothing (BFCL's irrelevance).
     `escalated`: the kept rows of `escalations`, each replayed from its reference chain (demonstrations.py)."""
     tool_rows = tools.to_pylist()
     by_id = {t["tool_id"]: t for t in tool_rows}
@@ -155,6 +167,25 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
     def is_dialogue(row: dict) -> bool:
         bucket = int(hashlib.sha256(f"dialogue:{row['task_id']}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
         return dialogue is not None and row["shape"] == "single" and bucket < params.multi_turn_share
+
+    def is_abstain(row: dict) -> bool:
+        bucket = int(hashlib.sha256(f"abstain:{row['task_id']}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+        return row["shape"] == "single" and not is_dialogue(row) and bucket < params.abstain_share
+
+    async def abstain(row: dict, gate: asyncio.Semaphore) -> dict:
+        """The same request with only unrelated tools offered: the right answer is to say none fits."""
+        nonlocal done
+        task = as_task(row)
+        offered = distractors.unrelated([by_id[s.tool_id] for s in task.chain], max(params.distractors, 1))
+        async with gate:
+            ep = await run_episode(task, user, assistant, executor, offered, system_prompt, params.max_turns)
+        done += 1
+        progress(done, total)
+        return {"traj_id": "ab_" + row["task_id"][2:], "task_id": row["task_id"], "kind": "abstain", "shape": row["shape"],
+                "messages": ep["messages"], "tools_offered": json.dumps(offered, ensure_ascii=False), "chain": "[]",
+                "reference_answer": None, "final_answer": ep["final_answer"], "outcome": ep["outcome"], "error": ep["error"],
+                "calls": json.dumps(ep["calls"], ensure_ascii=False), "user_agent": user.name, "assistant_agent": assistant.name,
+                "prompt_hash": prompt_hash, "actions": None, "level": 0, "execution": "none"}
 
     async def one(row: dict, gate: asyncio.Semaphore) -> dict:
         nonlocal done
@@ -202,12 +233,15 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
                 "assistant_agent": f"{REPLAY_AGENT}+{assistant.name}", "prompt_hash": prompt_hash, "actions": None, "level": row["level"],
                 "execution": execution_label(row["chain"], executor)}
 
-    total = len(task_rows) + len(escalated)
+    abstaining = [r for r in task_rows if is_abstain(r)]
+    total = len(task_rows) + len(escalated) + len(abstaining)
     given = [("md_" if is_dialogue(r) else "tr_") + r["task_id"][2:] for r in task_rows] + ["dm_" + r["task_id"][2:] for r in escalated]
+    given += ["ab_" + r["task_id"][2:] for r in abstaining]
 
     async def run_all() -> list[dict]:
         gate = asyncio.Semaphore(EPISODES_IN_FLIGHT)
-        return await asyncio.gather(*(one(r, gate) for r in task_rows), *(hard(r, gate) for r in escalated))
+        return await asyncio.gather(*(one(r, gate) for r in task_rows), *(hard(r, gate) for r in escalated),
+                                    *(abstain(r, gate) for r in abstaining))
 
     rows = run_async(run_all()) if total else []
     rejections = [Rejection("simulate", r["traj_id"], "episode", r["outcome"], r["error"]) for r in rows if r["outcome"] != "answered"]
