@@ -97,7 +97,7 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
                 config = fmt.rsplit(":", 1)[-1]  # a plug-in named by module:attr is exported as config `attr`
                 entry = EXPORT_FORMATS.get(fmt)
                 convert, schemas[config] = entry
-                problems[config] = getattr(entry, "problems", None)
+                problems[config] = (getattr(entry, "problems", None), getattr(entry, "checker", "") or f"{config} layout")
                 subsets[config] = (config, [{**c, "split": r["split"]} for r in rows if (c := convert(r)) is not None])
         fields = {config: set(schemas[config].names) for config in problems}
         report = data_quality(rows, {c: [{k: v for k, v in r.items() if k in fields[c]} for r in subsets[c][1]] for c in problems},

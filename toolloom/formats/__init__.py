@@ -23,12 +23,14 @@ class ExportFormat:
     convert: Callable[[dict], dict | None]
     schema: pa.Schema
     problems: Callable[[dict], list[str]] | None = None  # None: checked by an outside checker (bfcl) or not at all
+    checker: str = ""  # what `problems` checks against, for the report
 
     def __iter__(self):  # `convert, schema = fmt` as plug-ins registered as a pair are unpacked
         return iter((self.convert, self.schema))
 
 
 EXPORT_FORMATS: Registry = Registry("export format")
-EXPORT_FORMATS.register("sharegpt", ExportFormat(to_sharegpt, SHAREGPT_SCHEMA, hermes_problems))
-EXPORT_FORMATS.register("xlam", ExportFormat(to_xlam, XLAM_SCHEMA, xlam_problems))
+EXPORT_FORMATS.register("sharegpt", ExportFormat(to_sharegpt, SHAREGPT_SCHEMA, hermes_problems,
+                                                 "Hermes function-calling layout (vLLM hermes parser's expressions)"))
+EXPORT_FORMATS.register("xlam", ExportFormat(to_xlam, XLAM_SCHEMA, xlam_problems, "xlam-function-calling-60k layout"))
 EXPORT_FORMATS.register("bfcl", ExportFormat(to_bfcl, BFCL_SCHEMA))

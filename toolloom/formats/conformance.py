@@ -58,7 +58,8 @@ def run_bfcl_checker(bfcl_rows: list[dict], answers: dict[str, list[dict]], home
 
 
 def conformance(subsets: dict[str, list[dict]], default_rows: list[dict], problems: dict) -> dict[str, dict]:
-    """config -> {"checker", "rows", "conforming", "failures": [first few]} for every exported format."""
+    """config -> {"checker", "rows", "conforming", "failures": [first few]} for every exported format;
+    `problems`: config -> (problems(row) -> [str] or None, checker name)."""
     report: dict[str, dict] = {}
     for config, rows in subsets.items():
         if config == "bfcl":
@@ -71,9 +72,10 @@ def conformance(subsets: dict[str, list[dict]], default_rows: list[dict], proble
             failures = [{"id": v["id"], "error": " ".join(map(str, v["error"]))[:300]} for v in verdicts if not v["valid"]]
             report[config] = {"checker": f"{BFCL_EVAL} ast_checker", "rows": len(rows), "conforming": sum(v["valid"] for v in verdicts),
                               "failures": failures[:5]}
-        elif problems.get(config):
-            verdicts = [(r.get("id"), problems[config](r)) for r in rows]
+        elif (problems.get(config) or (None,))[0]:
+            check, name = problems[config]
+            verdicts = [(r.get("id"), check(r)) for r in rows]
             found = [(i, p) for i, p in verdicts if p]
-            report[config] = {"checker": f"{config} layout", "rows": len(rows), "conforming": sum(not p for _, p in verdicts),
+            report[config] = {"checker": name, "rows": len(rows), "conforming": sum(not p for _, p in verdicts),
                               "failures": [{"id": str(i), "error": "; ".join(p)[:300]} for i, p in found[:5]]}
     return report
