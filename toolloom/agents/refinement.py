@@ -119,8 +119,10 @@ class FactAnalyzer:
         known = set(tokens(tool["name"])) | {w for p in (_schema(tool).get("properties") or {}) for w in tokens(p)}
         known |= {w for h in ok for w in _words(h["response"])}
         # does the original description say anything the tool's names or results bear out? If not, the
-        # executions are evidence against it and a revision may leave it out
-        facts["description_supported"] = bool((set(tokens(tool["description"] or "")) - _STOPWORDS) & (known - _STOPWORDS))
+        # executions are evidence against it and a revision may leave it out. A simulated tool's answers
+        # are made from its spec, so they can never contradict its description.
+        facts["description_supported"] = tool.get("execution") == "simulated" or bool(
+            (set(tokens(tool["description"] or "")) - _STOPWORDS) & (known - _STOPWORDS))
         untried = [p["query"] for p in probes(tool) if p["query"] not in {h["query"] for h in history}]
         facts["suggestion"] = untried[0] if untried else ""
         return facts
