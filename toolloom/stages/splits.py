@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections import defaultdict
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
 from .quality import _request_text
@@ -35,6 +36,18 @@ def side(key: str, test_share: float) -> str:
     return "test" if bucket < test_share else "train"
 
 
+CHUNK = 512  # rows of a similarity block: CHUNK x n bytes at a time, never n x n
+
+
+def near_pairs(queries: list[str], choices: list[str], similarity: float):
+    """(i, j) for every query i and choice j at least `similarity` alike, computed in row blocks."""
+    for start in range(0, len(queries), CHUNK):
+        block = process.cdist(queries[start:start + CHUNK], choices, scorer=fuzz.ratio, score_cutoff=similarity * 100,
+                              dtype=np.uint8, workers=-1)
+        for i, j in zip(*block.nonzero()):
+            yield start + int(i), int(j)
+
+
 def request_clusters(trajs: list[dict], similarity: float) -> list[int]:
     """A cluster number per trajectory: equal numbers for near-duplicate requests (union-find)."""
     parent = list(range(len(trajs)))
@@ -53,8 +66,7 @@ def request_clusters(trajs: list[dict], similarity: float) -> list[int]:
         if len(members) < 2:
             continue
         texts = [_request_text(trajs[i]) for i in members]
-        scores = process.cdist(texts, texts, scorer=fuzz.ratio, score_cutoff=similarity * 100)
-        for a, b in zip(*scores.nonzero()):
+        for a, b in near_pairs(texts, texts, similarity):
             if a < b:
                 parent[find(members[a])] = find(members[b])
     return [find(i) for i in range(len(trajs))]
@@ -93,8 +105,6 @@ def leakage(rows: list[dict], similarity: float) -> dict:
     shared = sum(c in train_calls for c in test_calls)
     near = 0
     if train and test:
-        scores = process.cdist([_request_text(r) for r in test], [_request_text(r) for r in train], scorer=fuzz.ratio,
-                               score_cutoff=similarity * 100)
-        near = int((scores.max(axis=1) > 0).sum())
+        near = len({i for i, _ in near_pairs([_request_text(r) for r in test], [_request_text(r) for r in train], similarity)})
     return {"test_calls_seen_in_train": shared, "test_calls": len(test_calls),
             "test_requests_near_duplicate_of_train": near, "test_examples": len(test)}
