@@ -69,6 +69,29 @@ def test_bfcl_rows_pass_bfcls_own_checker_with_the_ground_truth_as_answer(demo_e
     assert [v["valid"] for v in bad] == [False, False]
 
 
+def test_bfcls_own_files_are_written_for_its_runner(demo_export, bfcl_checker):
+    from pathlib import Path
+
+    folder, _ = demo_export
+    native = Path(folder) / "bfcl_eval"
+    ids = json.loads((native / "ids.json").read_text())
+    default = {r["id"]: r for r in _rows(folder, "default")}
+    held = {r["id"] for r in load_dataset(folder, "bfcl")["test"]}
+    assert set(ids.values()) == held
+    rows = []
+    for path in native.glob("BFCL_v4_*.json"):
+        cat = path.name.removeprefix("BFCL_v4_").removesuffix(".json")
+        questions = [json.loads(line) for line in path.read_text().splitlines()]
+        answers = {} if cat == "irrelevance" else {
+            json.loads(line)["id"]: json.loads(line)["ground_truth"] for line in (native / "possible_answer" / path.name).read_text().splitlines()}
+        for q in questions:
+            assert q["id"].rsplit("_", 1)[0] == cat  # how BFCL reads the category from an id
+            rows.append({"id": q["id"], "category": cat, "question": json.dumps(q["question"]), "function": json.dumps(q["function"]),
+                         "ground_truth": json.dumps(answers.get(q["id"], []))})
+    verdicts = run_bfcl_checker(rows, {i: calls_of(default[s]) for i, s in ids.items()}, bfcl_checker)
+    assert len(verdicts) == len(held) and all(v["valid"] for v in verdicts)
+
+
 def test_xlam_rows_are_answered_from_the_query_and_load_beside_published_rows(demo_export):
     folder, checks = demo_export
     xlam = load_dataset(folder, "xlam")

@@ -5,6 +5,7 @@ Layout (as `push_to_hub` names shards):
     exports/<pipeline>/<version>/data/<split>-00000-of-00001.parquet    default config (OpenAI messages)
     exports/<pipeline>/<version>/multi_turn/<split>-00000-of-00001.parquet  multi-turn dialogues only
     exports/<pipeline>/<version>/tools/train-00000-of-00001.parquet     the tools config
+    exports/<pipeline>/<version>/bfcl_eval/                             BFCL's own files (with the bfcl format)
     exports/<pipeline>/<version>/manifest.json          counts, files and their hashes
     exports/<pipeline>/latest -> <version>
 """
@@ -26,6 +27,7 @@ import yaml
 from .card import card, plots
 from .data_quality import card_section, data_quality
 from .formats import EXPORT_FORMATS
+from .formats.bfcl import native_files
 from .messages import MESSAGES
 from .spec import ExportQuality
 
@@ -114,6 +116,12 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
                 pq.write_table(pa.Table.from_pylist(part, schema=schemas[config]), path)
                 data_files.setdefault(config, []).append({"split": split, "path": f"{folder}/{split}-*.parquet"})
                 counts[(config, split)] = len(part)
+        if "bfcl" in subsets:  # BFCL's own files for its runner, from the held-out rows (all rows without a test split)
+            held = [r for r in subsets["bfcl"][1] if r["split"] == "test"] or subsets["bfcl"][1]
+            for name, lines in native_files(held).items():
+                path = staging / "bfcl_eval" / name
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines), encoding="utf-8")
         tools_path = staging / "tools" / "train-00000-of-00001.parquet"
         tools_path.parent.mkdir()
         pq.write_table(tools.drop_columns([c for c in ("meta",) if c in tools.column_names]), tools_path)

@@ -112,3 +112,23 @@ def to_bfcl(row: dict) -> dict | None:
     return {"id": row["id"], "question": json.dumps([[{"role": "user", "content": users[0]["content"]}]], ensure_ascii=False),
             "function": json.dumps([bfcl_function(f, used.get(f["name"])) for f in offered], ensure_ascii=False),
             "ground_truth": json.dumps(truth, ensure_ascii=False), "category": category(len(offered), len(chain))}
+
+
+def native_files(rows: list[dict]) -> dict[str, list[dict]]:
+    """BFCL's own files for the given rows, to drop into bfcl-eval's data folder: `BFCL_v4_<category>.json`
+    (id, question, function) and `possible_answer/BFCL_v4_<category>.json` (id, ground_truth), as JSON
+    lines; ids are `<category>_<n>` as BFCL reads the category from them (`ids.json` maps them back)."""
+    files: dict[str, list[dict]] = {}
+    ids: dict[str, str] = {}
+    for row in rows:
+        cat = row["category"]
+        entries = files.setdefault(f"BFCL_v4_{cat}.json", [])
+        bfcl_id = f"{cat}_{len(entries)}"
+        ids[bfcl_id] = row["id"]
+        entries.append({"id": bfcl_id, "question": json.loads(row["question"]), "function": json.loads(row["function"])})
+        if cat != "irrelevance":  # BFCL has no possible answers for irrelevance: no call is the answer
+            files.setdefault(f"possible_answer/BFCL_v4_{cat}.json", []).append(
+                {"id": bfcl_id, "ground_truth": json.loads(row["ground_truth"])})
+    if ids:
+        files["ids.json"] = [ids]
+    return files
