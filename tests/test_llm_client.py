@@ -49,6 +49,24 @@ def test_cache_answers_repeats_without_a_request_even_from_a_new_process(tmp_pat
         assert server.requests == 1
 
 
+def test_the_same_request_asked_twice_at_once_is_sent_once_and_shares_its_answer_or_failure(tmp_path):
+    model = FakeModel()
+    model.enqueue({"content": "only answer"})
+    with FakeServer(model, latency_s=0.3) as server:
+        ledger = UsageLedger()
+        c = _client(server, tmp_path, ledger=ledger)
+
+        async def twice(text):
+            return await asyncio.gather(*(c.chat([{"role": "user", "content": text}], stage="s", role="user") for _ in range(2)),
+                                        return_exceptions=True)
+        first, second = asyncio.run(twice("same"))
+        assert server.requests == 1 and first.message == second.message and [first.cache_hit, second.cache_hit] == [False, True]
+    with FakeServer(faults=Faults(rate=1.0, kinds=("server_error",), seed=1)) as server:
+        c = _client(server, tmp_path / "other", max_retries=1)
+        results = asyncio.run(twice("fails"))
+        assert all(isinstance(r, ModelCallError) for r in results) and server.requests == 2  # one request, retried once
+
+
 @pytest.mark.parametrize("kind", ["rate_limit", "server_error", "malformed_json", "timeout"])
 def test_transient_faults_are_retried(tmp_path, kind):
     with FakeServer(faults=Faults(rate=0.5, kinds=(kind,), seed=3, hang_s=1.0)) as server:

@@ -129,6 +129,7 @@ class ModelClient:
         self.cache, self.ledger, self.budget = cache, ledger, budget
         self.backoff_s = backoff_s
         self._per_loop: dict[int, tuple[openai.AsyncOpenAI, AdaptiveLimiter]] = {}
+        self._in_flight: dict[tuple[int, str], asyncio.Future] = {}  # (event loop, request hash) -> its answer
         _LIVE_CLIENTS.add(self)
 
     async def close_session(self) -> None:
@@ -169,6 +170,33 @@ class ModelClient:
             c.cache_hit = True
             self.ledger.add(CallRecord(stage, role, self.spec.model, key, c.prompt_tokens, c.completion_tokens, 0.0, True, 0, "ok"))
             return c
+        # the same request already on its way (two episodes asking the same thing at once): share its
+        # answer, or its failure, so a run and its rerun from the cache see the same thing
+        flight = (id(asyncio.get_running_loop()), key)
+        if flight in self._in_flight:
+            try:
+                c = _parse(await asyncio.shield(self._in_flight[flight]))
+            except ModelCallError as e:
+                self._record_error(stage, role, key, time.monotonic(), 0, f"shared request: {e}"[:500])
+                raise
+            c.cache_hit = True
+            self.ledger.add(CallRecord(stage, role, self.spec.model, key, c.prompt_tokens, c.completion_tokens, 0.0, True, 0, "ok"))
+            return c
+        shared = asyncio.get_running_loop().create_future()
+        self._in_flight[flight] = shared
+        try:
+            completion, raw = await self._ask(request, key, stage=stage, role=role)
+        except BaseException as e:
+            shared.set_exception(e if isinstance(e, ModelCallError) else ModelCallError(f"{type(e).__name__}: {e}"))
+            shared.exception()  # retrieved here: a failure nobody else waited for is not an unhandled error
+            raise
+        else:
+            shared.set_result(raw)
+            return completion
+        finally:
+            self._in_flight.pop(flight, None)
+
+    async def _ask(self, request: dict, key: str, *, stage: str, role: str) -> tuple[Completion, dict]:
         try:
             self.budget.check()
         except BudgetExhausted as e:
@@ -200,7 +228,7 @@ class ModelClient:
         self.budget.spend(completion.prompt_tokens + completion.completion_tokens)
         self.ledger.add(CallRecord(stage, role, self.spec.model, key, completion.prompt_tokens, completion.completion_tokens,
                                    (time.monotonic() - started) * 1000, False, attempts, "ok"))
-        return completion
+        return completion, raw
 
     async def _send(self, client, limiter: AdaptiveLimiter, request: dict) -> dict:
         async with limiter:
