@@ -14,7 +14,7 @@ from toolloom.formats.conformance import calls_of, run_bfcl_checker
 from toolloom.formats.hermes import hermes_problems
 from toolloom.formats.xlam import xlam_problems
 from toolloom.spec import Pipeline, load_pipeline
-from toolloom.stages.splits import calls_of as split_calls
+from toolloom.stages.quality import calls_of as split_calls
 
 from .conftest import CASES, PROJECT
 

@@ -65,7 +65,8 @@ def _request_text(traj: dict) -> str:
     return " ".join((m.get("content") or "").lower() for m in traj["messages"] if m["role"] == "user")
 
 
-def _calls_key(traj: dict) -> str:
+def calls_of(traj: dict) -> list[str]:
+    """Each call of an episode as `name({sorted JSON arguments})`: equal strings are the same call."""
     calls = []
     for m in traj["messages"]:
         for c in m.get("tool_calls") or []:
@@ -74,7 +75,11 @@ def _calls_key(traj: dict) -> str:
             except json.JSONDecodeError:
                 args = c["function"]["arguments"]
             calls.append(f"{c['function']['name']}({args})")
-    return " > ".join(calls)
+    return calls
+
+
+def _calls_key(traj: dict) -> str:
+    return " > ".join(calls_of(traj))
 
 
 def near_duplicates(trajs: list[dict], threshold: float) -> dict[str, str]:

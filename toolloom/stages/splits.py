@@ -14,21 +14,9 @@ from collections import defaultdict
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from .quality import _request_text
+from .quality import _request_text, calls_of
 
 GLOBAL_LIMIT = 20_000
-
-
-def calls_of(traj: dict) -> list[str]:
-    out = []
-    for m in traj["messages"]:
-        for c in m.get("tool_calls") or []:
-            try:
-                args = json.dumps(json.loads(c["function"]["arguments"] or "{}"), sort_keys=True)
-            except json.JSONDecodeError:
-                args = c["function"]["arguments"]
-            out.append(f"{c['function']['name']}({args})")
-    return out
 
 
 def side(key: str, test_share: float) -> str:
