@@ -27,23 +27,69 @@ def _files(path: Path) -> list[Path]:
     return sorted(p for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file())
 
 
+# hostile input is one rejection, never a hang or a crash: a file (decompressed) is read up to
+# MAX_FILE_BYTES, a document may nest MAX_DEPTH levels and expand to MAX_NODES values (YAML aliases
+# are counted where they are used: a "billion laughs" file is a few lines that expand to 10^9)
+MAX_FILE_BYTES = 256 * 1024 * 1024
+MAX_DEPTH = 100
+MAX_NODES = 2_000_000
+
+
+def _read(file: Path) -> bytes:
+    opener = gzip.open if file.suffix == ".gz" else open
+    with opener(file, "rb") as f:
+        raw = f.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        raise ValueError(f"more than {MAX_FILE_BYTES} bytes{' once decompressed' if file.suffix == '.gz' else ''}")
+    return raw
+
+
+def _oversized(doc) -> str | None:
+    """Why a parsed document is too deep or too big to process, walking it without recursion."""
+    stack, nodes = [(doc, 1)], 0
+    while stack:
+        value, depth = stack.pop()
+        nodes += 1
+        if depth > MAX_DEPTH:
+            return f"nests deeper than {MAX_DEPTH} levels"
+        if nodes > MAX_NODES:
+            return f"expands to more than {MAX_NODES} values (YAML aliases included)"
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+    return None
+
+
+def _checked(doc, where: str):
+    problem = _oversized(doc)
+    return Rejection("ingest", where, "spec", "too_large", f"{where}: {problem}") if problem else (doc, where)
+
+
 def _documents(file: Path, source: str):
     """Yield (document, source) or a Rejection; JSON Lines give one document per line."""
     try:
-        raw = gzip.decompress(file.read_bytes()) if file.suffix == ".gz" else file.read_bytes()
-        text = raw.decode("utf-8")
+        text = _read(file).decode("utf-8")
+    except ValueError as e:
+        yield Rejection("ingest", source, "spec", "too_large", f"{source}: {e}")
+        return
     except (OSError, UnicodeDecodeError, EOFError) as e:
         yield Rejection("ingest", source, "spec", "unreadable", f"{source}: cannot read ({e})")
         return
     name = file.name.removesuffix(".gz")
     if name.endswith((".yaml", ".yml")):
         try:
-            yield yaml.safe_load(text), source
+            yield _checked(yaml.safe_load(text), source)
         except yaml.YAMLError as e:
             yield Rejection("ingest", source, "spec", "invalid_yaml", f"{source}: invalid YAML ({e})".replace("\n", " "))
+        except RecursionError:
+            yield Rejection("ingest", source, "spec", "too_large", f"{source}: nests too deep to parse")
         return
     try:
-        yield json.loads(text), source
+        yield _checked(json.loads(text), source)
+        return
+    except RecursionError:
+        yield Rejection("ingest", source, "spec", "too_large", f"{source}: nests too deep to parse")
         return
     except json.JSONDecodeError as e:
         whole_error = e
@@ -53,7 +99,9 @@ def _documents(file: Path, source: str):
         return
     for i, line in lines:
         try:
-            yield json.loads(line), f"{source}:{i}"
+            yield _checked(json.loads(line), f"{source}:{i}")
+        except RecursionError:
+            yield Rejection("ingest", f"{source}:{i}", "spec", "too_large", f"{source} line {i}: nests too deep to parse")
         except json.JSONDecodeError as e:
             yield Rejection("ingest", f"{source}:{i}", "spec", "invalid_json", f"{source} line {i}: invalid JSON ({e.msg})")
 
