@@ -67,3 +67,18 @@ def test_a_partition_outside_the_daily_range_is_a_clear_error(project, capsys):
         "collections: [{name: demo, path: api_graphs/demo}]\npartitions: daily\nstart_date: '2026-11-01'\n")
     assert main(["--project", str(project), "run", "daily", "--partition", "2999-01-01"]) == 2
     assert "'2999-01-01' is not a partition of pipeline 'daily'" in capsys.readouterr().err
+
+
+def test_a_dry_run_touches_neither_the_real_versions_nor_latest(project, capsys):
+    (project / "pipelines" / "small.yaml").write_text(
+        "collections: [{name: demo, path: api_graphs/demo}]\n"
+        "stages: {tasks: {per_tool: 1, multi_hop: 0, parallel: 0, nested: 0}, export: {formats: [openai]}}\n")
+    assert main(["--project", str(project), "run", "small", "--fake-endpoint"]) == 0
+    out = capsys.readouterr()
+    assert "dry run against a fake endpoint" in out.err and "exports-dry-run" in out.out
+    assert (project / "exports-dry-run" / "small" / "latest" / "README.md").exists()
+    assert not (project / "exports" / "small").exists()
+    assert main(["--project", str(project), "versions", "small"]) != 0
+    assert "has no versions yet" in capsys.readouterr().err  # the real store never saw the dry run
+    assert main(["--project", str(project), "--home", str(project / ".toolloom" / "dry-run"), "versions", "small"]) == 0
+    assert capsys.readouterr().out.strip()

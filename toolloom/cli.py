@@ -77,8 +77,15 @@ def cmd_run(args) -> int:
     if args.fake_endpoint:
         server = FakeServer(faults=Faults(rate=args.fault_rate, seed=args.seed, hang_s=3.0)).start()
         spec = ModelSpec(provider="openai", model="fake-model", base_url=server.base_url, timeout_s=2.0)
-        pipeline = pipeline.model_copy(update={"models": {"default": spec}})
-        print(f"dry run against a fake endpoint at {server.base_url} (fault rate {args.fault_rate})", file=sys.stderr)
+        # a dry run never touches the pipeline's real versions or its `latest` export
+        export = pipeline.stages.export.model_copy(update={"root": f"{pipeline.stages.export.root.rstrip('/')}-dry-run"})
+        pipeline = pipeline.model_copy(update={"models": {"default": spec},
+                                               "stages": pipeline.stages.model_copy(update={"export": export})})
+        home = _home(args) / "dry-run"
+        print(f"dry run against a fake endpoint at {server.base_url} (fault rate {args.fault_rate}); "
+              f"store {home}, exports under {export.root}/", file=sys.stderr)
+    else:
+        home = _home(args)
     partitions = daily_partitions(pipeline)
     if partitions is not None:
         keys = partitions.get_partition_keys()
@@ -95,7 +102,7 @@ def cmd_run(args) -> int:
     try:
         result = dg.materialize(
             pipeline_assets(pipeline), instance=instance, partition_key=args.partition, raise_on_error=False,
-            resources={"toolloom": ToolloomResource(project_root=str(root), home=str(_home(args)),
+            resources={"toolloom": ToolloomResource(project_root=str(root), home=str(home),
                                                     retry_backoff_s=0.05 if args.fake_endpoint else 1.0)},
             run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}})
     finally:
