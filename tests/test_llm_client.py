@@ -67,6 +67,22 @@ def test_the_same_request_asked_twice_at_once_is_sent_once_and_shares_its_answer
         assert all(isinstance(r, ModelCallError) for r in results) and server.requests == 2  # one request, retried once
 
 
+def test_a_completion_cut_off_by_the_token_limit_is_asked_again_with_more_room(tmp_path):
+    with FakeServer(faults=Faults(rate=1.0, kinds=("truncated",), seed=2)) as server:  # every answer cut off
+        ledger = UsageLedger()
+        c = _client(server, tmp_path, ledger=ledger, max_tokens=100)
+        result = _ask(c, "long answer please")
+        assert result.finish_reason == "length" and server.requests == 3  # the first ask and two with more room
+        assert len({r.request_hash for r in ledger.records}) == 3
+        again = _client(server, tmp_path, ledger=UsageLedger(), max_tokens=100)
+        assert _ask(again, "long answer please").cache_hit and server.requests == 3  # a rerun asks nothing
+    # seed 4 at rate 0.5 draws: the first request cut off, the next one whole
+    with FakeServer(faults=Faults(rate=0.5, kinds=("truncated",), seed=4)) as server:
+        c = _client(server, tmp_path / "once", max_tokens=100)
+        answer = _ask(c, "q")
+        assert server.requests == 2 and answer.finish_reason != "length" and answer.message["content"]
+
+
 @pytest.mark.parametrize("kind", ["rate_limit", "server_error", "malformed_json", "timeout"])
 def test_transient_faults_are_retried(tmp_path, kind):
     with FakeServer(faults=Faults(rate=0.5, kinds=(kind,), seed=3, hang_s=1.0)) as server:

@@ -117,6 +117,12 @@ def run_async(coro):
     return asyncio.run(wrapper())
 
 
+# a completion cut off at max_tokens (finish_reason "length") is asked again with twice the limit, up
+# to this many times (each a request of its own in the cache), before the caller sees it
+TRUNCATION_RETRIES = 2
+TRUNCATED_RETRY_TOKENS = 4096  # the first retry's limit when the spec sets none
+
+
 class ModelClient:
     """Client for one model endpoint; shared by the roles that name the same ModelSpec."""
 
@@ -163,6 +169,18 @@ class ModelClient:
             request["tool_choice"] = tool_choice or "auto"
         if response_format:
             request["response_format"] = response_format
+        completion = await self._complete(request, stage=stage, role=role)
+        limit = request["max_tokens"] or TRUNCATED_RETRY_TOKENS // 2
+        for _ in range(TRUNCATION_RETRIES):  # cut off by the token limit: ask again with twice the room
+            if completion.finish_reason != "length":
+                break
+            limit *= 2
+            request = {**request, "max_tokens": limit}
+            completion = await self._complete(request, stage=stage, role=role)
+        return completion
+
+    async def _complete(self, request: dict, *, stage: str, role: str) -> Completion:
+        """One request: from the cache, from the same request in flight, or from the endpoint (retried)."""
         key = request_hash(request)
         cached = self.cache.get(key)
         if cached is not None:
