@@ -12,7 +12,7 @@ from toolloom.dagster_defs import ToolloomResource, pipeline_assets
 from toolloom.formats.bfcl import category
 from toolloom.formats.conformance import calls_of, run_bfcl_checker
 from toolloom.formats.hermes import hermes_problems
-from toolloom.formats.xlam import xlam_problems
+from toolloom.formats.xlam import xlam_id, xlam_problems
 from toolloom.spec import Pipeline, load_pipeline
 from toolloom.stages.quality import calls_of as split_calls
 
@@ -100,7 +100,7 @@ def test_xlam_rows_are_answered_from_the_query_and_load_beside_published_rows(de
         assert xlam[split].features == published.features
         assert concatenate_datasets([published, xlam[split]]).num_rows == published.num_rows + xlam[split].num_rows
     default = {r["id"]: r for r in _rows(folder, "default")}
-    by_xlam_id = {__import__("toolloom.formats.xlam", fromlist=["xlam_id"]).xlam_id(i): r for i, r in default.items()}
+    by_xlam_id = {xlam_id(i): r for i, r in default.items()}
     rows = _rows(folder, "xlam")
     assert len(rows) > 20 and all(xlam_problems(r) == [] for r in rows) and checks["conformance_xlam"].passed
     for row in rows:

@@ -51,9 +51,9 @@ def diversity(rows: list[dict], tools: list[dict]) -> dict:
             "tool_call_gini": _gini([calls.get(n, 0) for n in names])}
 
 
-def data_quality(rows: list[dict], subsets: dict[str, list[dict]], tools: list[dict], problems: dict,
+def data_quality(rows: list[dict], subsets: dict[str, list[dict]], tools: list[dict], formats: dict,
                  quality: ExportQuality, leakage_similarity: float) -> dict:
-    return {"conformance": conformance(subsets, rows, problems), "leakage": leakage(rows, leakage_similarity),
+    return {"conformance": conformance(subsets, rows, formats), "leakage": leakage(rows, leakage_similarity),
             "documentation": documentation(rows, tools, quality.max_description_chars), "diversity": diversity(rows, tools)}
 
 

@@ -26,7 +26,7 @@ import yaml
 
 from .card import card, plots
 from .data_quality import card_section, data_quality
-from .formats import EXPORT_FORMATS
+from .formats import EXPORT_FORMATS, ExportFormat
 from .formats.bfcl import native_files
 from .messages import MESSAGES
 from .spec import ExportQuality
@@ -93,17 +93,16 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
         data_files: dict[str, list[dict]] = {}
         subsets = {"default": ("data", rows), "multi_turn": ("multi_turn", [r for r in rows if r["kind"] == "multi_turn"])}
         schemas = {"default": DEFAULT_SCHEMA, "multi_turn": DEFAULT_SCHEMA}
-        problems = {}
+        formats_by_config = {}
         for fmt in formats:
             if fmt != "openai":
                 config = fmt.rsplit(":", 1)[-1]  # a plug-in named by module:attr is exported as config `attr`
-                entry = EXPORT_FORMATS.get(fmt)
-                convert, schemas[config] = entry
-                problems[config] = (getattr(entry, "problems", None), getattr(entry, "checker", "") or f"{config} layout")
-                subsets[config] = (config, [{**c, "split": r["split"]} for r in rows if (c := convert(r)) is not None])
-        fields = {config: set(schemas[config].names) for config in problems}
-        report = data_quality(rows, {c: [{k: v for k, v in r.items() if k in fields[c]} for r in subsets[c][1]] for c in problems},
-                              tools.to_pylist(), problems, quality, leakage_similarity)
+                formats_by_config[config] = entry = ExportFormat.of(EXPORT_FORMATS.get(fmt))
+                schemas[config] = entry.schema
+                subsets[config] = (config, [{**c, "split": r["split"]} for r in rows if (c := entry.convert(r)) is not None])
+        fields = {config: set(schemas[config].names) for config in formats_by_config}
+        report = data_quality(rows, {c: [{k: v for k, v in r.items() if k in fields[c]} for r in subsets[c][1]] for c in formats_by_config},
+                              tools.to_pylist(), formats_by_config, quality, leakage_similarity)
         for config, (folder, subset) in subsets.items():
             if config != "default" and not subset:
                 continue

@@ -25,8 +25,10 @@ class ExportFormat:
     problems: Callable[[dict], list[str]] | None = None  # None: checked by an outside checker (bfcl) or not at all
     checker: str = ""  # what `problems` checks against, for the report
 
-    def __iter__(self):  # `convert, schema = fmt` as plug-ins registered as a pair are unpacked
-        return iter((self.convert, self.schema))
+    @classmethod
+    def of(cls, entry) -> "ExportFormat":
+        """A registered entry as an ExportFormat: a plug-in may register a bare (convert, schema) pair."""
+        return entry if isinstance(entry, cls) else cls(*entry)
 
 
 EXPORT_FORMATS: Registry = Registry("export format")

@@ -57,9 +57,9 @@ def run_bfcl_checker(bfcl_rows: list[dict], answers: dict[str, list[dict]], home
     return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
 
 
-def conformance(subsets: dict[str, list[dict]], default_rows: list[dict], problems: dict) -> dict[str, dict]:
+def conformance(subsets: dict[str, list[dict]], default_rows: list[dict], formats: dict) -> dict[str, dict]:
     """config -> {"checker", "rows", "conforming", "failures": [first few]} for every exported format;
-    `problems`: config -> (problems(row) -> [str] or None, checker name)."""
+    `formats`: config -> its ExportFormat (whose `problems` check runs unless it is bfcl's outside checker)."""
     report: dict[str, dict] = {}
     for config, rows in subsets.items():
         if config == "bfcl":
@@ -72,8 +72,8 @@ def conformance(subsets: dict[str, list[dict]], default_rows: list[dict], proble
             failures = [{"id": v["id"], "error": " ".join(map(str, v["error"]))[:300]} for v in verdicts if not v["valid"]]
             report[config] = {"checker": f"{BFCL_EVAL} ast_checker", "rows": len(rows), "conforming": sum(v["valid"] for v in verdicts),
                               "failures": failures[:5]}
-        elif (problems.get(config) or (None,))[0]:
-            check, name = problems[config]
+        elif config in formats and formats[config].problems is not None:
+            check, name = formats[config].problems, formats[config].checker or f"{config} layout"
             verdicts = [(r.get("id"), check(r)) for r in rows]
             found = [(i, p) for i, p in verdicts if p]
             report[config] = {"checker": name, "rows": len(rows), "conforming": sum(not p for _, p in verdicts),

@@ -20,7 +20,7 @@ from ..registry import Registry
 from ..spec import FilterStage
 from . import StageResult
 from .quality import check_overuse, check_safety, check_secrets, diversity, near_duplicates
-from .splits import assign_splits, side
+from .splits import assign_splits, side as split_of
 
 SAMPLES_SCHEMA = pa.schema([("sample_id", pa.string()), ("traj_id", pa.string()), ("task_id", pa.string()),
                             ("shape", pa.string()), ("level", pa.int64()), ("execution", pa.string()), ("num_calls", pa.int64()),
@@ -91,10 +91,6 @@ for _name, _check in (("format", check_format), ("execution", check_execution), 
                       ("secrets", check_secrets), ("overuse", check_overuse)):
     FILTER_CHECKS.register(_name, _check)
 STEPS = ("semantic", "dedup")
-
-
-def split_of(key: str, test_share: float) -> str:
-    return side(key, test_share)
 
 
 def split_by_tools(traj: dict, test_share: float) -> str | None:
