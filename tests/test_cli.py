@@ -82,3 +82,9 @@ def test_a_dry_run_touches_neither_the_real_versions_nor_latest(project, capsys)
     assert "has no versions yet" in capsys.readouterr().err  # the real store never saw the dry run
     assert main(["--project", str(project), "--home", str(project / ".toolloom" / "dry-run"), "versions", "small"]) == 0
     assert capsys.readouterr().out.strip()
+
+
+def test_checkers_status_says_where_bfcl_eval_is(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TOOLLOOM_BFCL_EVAL", str(tmp_path / "none"))
+    assert main(["checkers", "status"]) == 0
+    assert f"in {tmp_path / 'none'}: not installed (toolloom checkers install)" in capsys.readouterr().out

@@ -162,3 +162,23 @@ def test_the_export_ships_refined_documentation_and_a_later_run_starts_from_it(t
     offered = {t["function"]["description"] for traj in store.read("demo", "trajectories", v2).to_pylist()
                for t in json.loads(traj["tools_offered"]) if t["function"]["name"] == "get_vat_rate"}
     assert offered == {first_final}
+
+
+class LeakyRewriter(TemplateRewriter):
+    """Writes what it saw into the documentation: the stage must refuse it."""
+
+    async def rewrite(self, tool, doc, analysis, original):
+        return {"description": original + "\nMistakes callers made: simulation: called with {}", "suggestion": ""}
+
+
+def test_a_revision_carrying_pipeline_internals_is_refused_and_the_documentation_stays():
+    tools = _tools()
+    ex = ToolExecutor(Sandbox(PROJECT / "sandbox"), tools.to_pylist())
+    result = refine_docs(tools, explorer=ProbeExplorer(), analyzer=FactAnalyzer(), rewriter=LeakyRewriter(PROMPTS), executor=ex,
+                         embedder=BagOfWordsEmbedder(), params=RefineStage(tools=["get_city"], max_rounds=2))
+    rows = result.table.to_pylist()
+    assert result.accounted and [r["round"] for r in rows] == [0, 1, 2]
+    assert all(r["text"] == rows[0]["text"] for r in rows)  # the original, never the leaky text
+    for r in rows[1:]:
+        evidence = json.loads(r["evidence"])
+        assert "pipeline internals" in evidence["revision_refused"][0] and "Mistakes callers made" in evidence["refused_text"]

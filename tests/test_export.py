@@ -1,6 +1,7 @@
 import json
 
 import pyarrow as pa
+import pytest
 from datasets import load_dataset
 
 from toolloom.export import export_version
@@ -74,3 +75,11 @@ def test_the_card_tells_what_made_the_data_and_what_was_left_out(tmp_path):
     assert "- **models**: {'user': 'offline'}" in text
     for image in ("tool_calls", "difficulty", "tools"):
         assert (folder / "plots" / f"{image}.png").read_bytes()[:4] == b"\x89PNG" and f"plots/{image}.png" in text
+
+
+def test_repeated_sample_ids_are_refused_and_nothing_is_left_behind(tmp_path):
+    samples, trajs, tools = _inputs()
+    twice = pa.concat_tables([samples, samples.slice(1, 1)])
+    with pytest.raises(ValueError, match="sample ids repeat in samples of demo/v1: \\['s_1'\\]"):
+        export_version(tmp_path, "demo", "v1", twice, trajs, tools, {})
+    assert not (tmp_path / "demo" / "v1").exists() and not list((tmp_path / "demo").glob(".staging-*"))
