@@ -93,14 +93,13 @@ def test_add_constraint_sets_an_optional_parameter_that_changes_the_result(demo)
     assert run_async(chains.add_constraint(_run(chains, [_step(chains, "get_city", city_id="paris")]), random.Random(0))) is None
 
 
-def test_merge_asks_for_both_answers(demo):
-    _, chains, _ = demo
-    a = _run(chains, [_step(chains, "get_capital_city", country_code="FR"), {**_step(chains, "get_city", city_id="x"),
-                                                                               "bindings": {"city_id": {"step": 0, "path": "city_id"}}}])
-    b = [_step(chains, "get_vat_rate", country_code="DE")]
-    merged = run_async(chains.merge(a, b))
-    assert shape_of(merged) == "merged" and len(merged) == 3
-    assert reference_answer(merged) == [merged[1]["result"], merged[2]["result"]]
+def test_merge_is_no_escalation_operator():
+    from pydantic import ValidationError
+
+    from toolloom.spec import EscalateStage
+
+    with pytest.raises(ValidationError, match="longer, not harder"):
+        EscalateStage(operators={"add_hop": 1.0, "merge": 0.5})
 
 
 def test_a_value_picked_from_a_list_of_several_has_alternative_answers(demo):
@@ -115,8 +114,8 @@ def test_a_value_picked_from_a_list_of_several_has_alternative_answers(demo):
 
 
 def test_operator_weights_order_and_exclude():
-    orders = [_operator_order({"add_hop": 10.0, "merge": 1.0, "add_constraint": 0.0}, random.Random(i)) for i in range(200)]
-    assert all(set(o) == {"add_hop", "merge"} for o in orders)
+    orders = [_operator_order({"add_hop": 10.0, "replace_value": 1.0, "add_constraint": 0.0}, random.Random(i)) for i in range(200)]
+    assert all(set(o) == {"add_hop", "replace_value"} for o in orders)
     assert sum(o[0] == "add_hop" for o in orders) > 150
 
 

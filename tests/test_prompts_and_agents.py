@@ -32,7 +32,7 @@ SAMPLE_VARS = {
                                "dst": {"name": "get_city", "description": "City facts", "parameters": {"type": "object"}},
                                "src_slot_description": ""},
     "common/json_repair.j2": {"problem": "not valid JSON", "schema": {"type": "object"}},
-    "escalate/reword.j2": {"draft": "What is the capital of FR? Then, tell me about the city id from step 1.",
+    "escalate/reword.j2": {"draft": "What is the capital of FR? Then, tell me about the city id of that country.",
                            "calls": [{"name": "get_capital_city", "arguments": {"country_code": "FR"}}, {"name": "get_city", "arguments": {}}],
                            "operator": "add_hop", "previous": "What is the capital of FR?"},
     "escalate/verify.j2": {"question": "What is the capital of FR?", "reference": {"city_id": "paris"},

@@ -63,7 +63,7 @@ def test_escalation_and_refinement_settings_are_checked():
     with pytest.raises(ValidationError, match="at least one > 0"):
         EscalateStage(operators={"add_hop": 0.0})
     with pytest.raises(ValidationError, match="at least one > 0"):
-        EscalateStage(operators={"add_hop": -1.0, "merge": 1.0})
+        EscalateStage(operators={"add_hop": -1.0, "replace_value": 1.0})
     with pytest.raises(ValidationError, match="swap_tools"):
         EscalateStage(operators={"swap_tools": 1.0})
     with pytest.raises(ValidationError, match="max_round"):

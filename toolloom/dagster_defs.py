@@ -203,7 +203,8 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
                                 rt.store.read(p, "samples", version), rt.store.read(p, "trajectories", version),
                                 rt.store.read(p, "tools", version), provenance, tuple(pipeline.stages.export.formats),
                                 rt.store.read(p, "rejections", version).to_pylist(), refined_docs=refined_docs(rt, version),
-                                quality=pipeline.stages.export.quality, leakage_similarity=pipeline.stages.filter.leakage_similarity)
+                                quality=pipeline.stages.export.quality, leakage_similarity=pipeline.stages.filter.leakage_similarity,
+                                edges=rt.store.read(p, "api_edges", version).to_pylist())
         context.log.info(f"exported {folder}")
         report = json.loads((folder / "manifest.json").read_text())["quality"]
         checks = []

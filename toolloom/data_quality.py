@@ -1,5 +1,6 @@
 """The data-quality report of an export: format conformance per config (each through its own
-ecosystem's checker), train/test leakage, the documentation shipped, and diversity. It goes into
+ecosystem's checker), train/test leakage, the documentation shipped, diversity, and what the examples teach
+(toolloom.example_quality: answers, dependencies, levels, kinds, dialogue actions). It goes into
 the card, the manifest and the dataset asset's metadata; `verdicts` turns it into asset checks
 against the thresholds of `stages.export.quality`.
 """
@@ -9,6 +10,7 @@ import json
 import statistics
 from collections import Counter
 
+from .example_quality import card_lines, example_quality
 from .formats.conformance import conformance
 from .spec import ExportQuality
 from .stages.splits import leakage
@@ -52,9 +54,10 @@ def diversity(rows: list[dict], tools: list[dict]) -> dict:
 
 
 def data_quality(rows: list[dict], subsets: dict[str, list[dict]], tools: list[dict], formats: dict,
-                 quality: ExportQuality, leakage_similarity: float) -> dict:
+                 quality: ExportQuality, leakage_similarity: float, edges: list[dict] | None = None) -> dict:
     return {"conformance": conformance(subsets, rows, formats), "leakage": leakage(rows, leakage_similarity),
-            "documentation": documentation(rows, tools, quality.max_description_chars), "diversity": diversity(rows, tools)}
+            "documentation": documentation(rows, tools, quality.max_description_chars), "diversity": diversity(rows, tools),
+            "examples": example_quality(rows, tools, edges)}
 
 
 def verdicts(report: dict, quality: ExportQuality) -> list[dict]:
@@ -106,4 +109,4 @@ def card_section(report: dict) -> list[str]:
               f"{div['distinct_call_patterns']} distinct tool-call patterns; distinct-bigram ratio of requests "
               f"{div['distinct_bigram_ratio']}; {div['tools_called']} of {div['tools']} tools called, Gini coefficient of calls "
               f"per tool {div['tool_call_gini']}.", ""]
-    return lines
+    return lines + (card_lines(report["examples"]) if "examples" in report else [])

@@ -69,11 +69,13 @@ def _front_matter(configs: list[dict]) -> str:
 def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Table, trajectories: pa.Table,
                    tools: pa.Table, provenance: dict, formats: tuple[str, ...] = ("openai",),
                    rejections: list[dict] | None = None, refined_docs: dict[str, str] | None = None,
-                   quality: ExportQuality | None = None, leakage_similarity: float = 0.9) -> Path:
+                   quality: ExportQuality | None = None, leakage_similarity: float = 0.9,
+                   edges: list[dict] | None = None) -> Path:
     """Write the version's folder (never overwriting an earlier export) and point `latest` at it.
     `refined_docs` (tool name -> documentation) replaces the descriptions the export ships, in the
     `tools` config (which keeps `original_description`) and in every example's tool list. The
-    data-quality report (toolloom.data_quality) goes into the card and `manifest.json`."""
+    data-quality report (toolloom.data_quality; `edges`, the API graph, for the random-walk baseline
+    of call patterns) goes into the card and `manifest.json`."""
     quality = quality or ExportQuality()
     base = Path(root) / pipeline
     base.mkdir(parents=True, exist_ok=True)
@@ -102,7 +104,7 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
                 subsets[config] = (config, [{**c, "split": r["split"]} for r in rows if (c := entry.convert(r)) is not None])
         fields = {config: set(schemas[config].names) for config in formats_by_config}
         report = data_quality(rows, {c: [{k: v for k, v in r.items() if k in fields[c]} for r in subsets[c][1]] for c in formats_by_config},
-                              tools.to_pylist(), formats_by_config, quality, leakage_similarity)
+                              tools.to_pylist(), formats_by_config, quality, leakage_similarity, edges)
         for config, (folder, subset) in subsets.items():
             if config != "default" and not subset:
                 continue

@@ -169,13 +169,18 @@ DIALOGUE_SCENARIOS = ("clear", "vague_clarify", "suggest_affirm", "suggest_negat
 class SimulateStage(Strict):
     max_turns: int = Field(4, ge=1)
     distractors: int = Field(3, ge=0, description="extra tools offered, chosen by retrieval")
-    multi_turn_share: float = Field(0.0, ge=0, le=1, description="share of single-call tasks simulated as multi-turn dialogues")
+    multi_turn_share: float = Field(0.0, ge=0, le=1, description="share of single-call and two-step tasks simulated as "
+                                                                  "multi-turn dialogues (ToolDial)")
     abstain_share: float = Field(0.0, ge=0, le=1, description="share of single-call tasks that also give an abstain example: "
                                                                "only unrelated tools offered, the right answer calls none")
+    ask_share: float = Field(0.0, ge=0, le=1, description="... that also give an ask example: a required value is "
+                                                           "missing, the right turn is a question")
+    recover_share: float = Field(0.0, ge=0, le=1, description="... that also give a recover example: a call fails with "
+                                                               "the tool's real error and the assistant corrects it")
     scenarios: list[Literal[DIALOGUE_SCENARIOS]] = Field(list(DIALOGUE_SCENARIOS), min_length=1)
 
 
-ESCALATION_OPERATORS = ("add_hop", "replace_value", "add_constraint", "merge")  # the built-ins (graph/escalation.py)
+ESCALATION_OPERATORS = ("add_hop", "replace_value", "add_constraint")  # the built-ins (graph/escalation.py)
 TASK_SHAPES = ("single", "multi_hop", "parallel", "nested")
 
 
@@ -199,6 +204,9 @@ class EscalateStage(Strict):
         from .graph.escalation import ESCALATION_OPERATORS as REGISTERED
 
         for name in v:
+            if name == "merge":
+                raise ValueError("merge is not an escalation operator: two unrelated tasks side by side are longer, not "
+                                 "harder; parallel examples come from tasks.parallel")
             REGISTERED.check(name)
         if any(w < 0 for w in v.values()) or not any(w > 0 for w in v.values()):
             raise ValueError("operator weights must be >= 0 with at least one > 0")
@@ -221,8 +229,8 @@ class RefineStage(Strict):
 
 
 class FilterStage(Strict):
-    checks: list[str] = Field(["format", "execution", "safety", "secrets", "overuse", "semantic", "dedup"],
-                              description="registered filter checks (format, execution, safety, secrets, overuse, a plug-in's, "
+    checks: list[str] = Field(["format", "execution", "completeness", "safety", "secrets", "overuse", "semantic", "dedup"],
+                              description="registered filter checks (format, execution, completeness, safety, secrets, overuse, a plug-in's, "
                                           "module:attr) and the steps semantic and dedup, in order")
 
     @field_validator("checks")

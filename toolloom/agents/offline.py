@@ -12,6 +12,7 @@ import string
 
 from rank_bm25 import BM25Plus
 
+from ..answers import answer_from
 from ..arguments import argument_errors
 from ..prompts import render
 from .base import AssistantTurn, Task, known_values
@@ -30,13 +31,30 @@ def tokens(text: str) -> list[str]:
 
 
 THEN, ALSO = " Then, ", " Also, "
-_FROM_STEP = re.compile(r"\bthe ((?:[a-z0-9]+ ){0,4}?[a-z0-9]+) from step (\d+)")  # at most 5 words: no run-on match
+ORDINALS = ("first", "second", "third", "fourth", "fifth")
+# 'the country code of that city', 'the latitude of the first city': a value an earlier result gives
+_REFERENCE = re.compile(r"\bthe ((?:[a-z0-9]+ ){0,4}?[a-z0-9]+) of (that|the (?:" + "|".join(ORDINALS) + r")) ")
+_VERBS = {"get", "find", "list", "search", "lookup", "look", "up", "fetch", "retrieve", "show", "read", "query", "convert",
+          "check", "compute", "calculate", "describe", "is", "count", "resolve"}
+_GENERIC = {"status", "info", "details", "detail", "data", "by", "for", "of", "speaking", "lookup", "result", "results"}
 
 
-def bound_phrase(binding: dict) -> str:
-    """How a request refers to a value an earlier step returns: 'the city id from step 1'."""
-    leaf = binding["path"].split("|")[-1]
-    return f"the {re.sub(r'[^a-z0-9]+', ' ', leaf.lower()).strip()} from step {binding['step'] + 1}"
+def entity_of(tool_name: str) -> str:
+    """What a tool's result is about, from its name: get_order_status -> 'order', list_cities -> 'city'."""
+    ws = [w for w in tokens(tool_name) if w not in _VERBS and w not in _GENERIC]
+    if not ws:
+        return "result"
+    last = ws[-1]
+    last = last[:-3] + "y" if last.endswith("ies") else last[:-1] if last.endswith("s") and not last.endswith("ss") else last
+    return " ".join(ws[:-1] + [last])
+
+
+def bound_phrase(binding: dict, step: int, source_name: str) -> str:
+    """How a request refers to a value an earlier step returns, by what it is: 'the country code of
+    that city' (the step just before), 'the latitude of the first city' (an earlier one)."""
+    leaf = re.sub(r"[^a-z0-9]+", " ", binding["path"].split("|")[-1].lower()).strip()
+    which = "that" if binding["step"] == step - 1 or binding["step"] >= len(ORDINALS) else f"the {ORDINALS[binding['step']]}"
+    return f"the {leaf} of {which} {entity_of(source_name)}"
 
 
 def render_example(task: Task, rng: random.Random) -> str:
@@ -47,7 +65,8 @@ def render_example(task: Task, rng: random.Random) -> str:
     """
     text_all = ""
     for i, step in enumerate(task.chain):
-        args = {k: (bound_phrase(step.bindings[k]) if k in step.bindings else v) for k, v in step.arguments.items()}
+        args = {k: (bound_phrase(b, i, task.chain[b["step"]].name) if (b := step.bindings.get(k)) else v)
+                for k, v in step.arguments.items()}
         templates = task.meta.get(step.tool_id, {}).get("utterances") or []
         if templates:
             template = rng.choice(templates)
@@ -123,24 +142,33 @@ def _from_result(result, name: str):
     return None
 
 
+def _resolve(context: list | None, key: str, which: str):
+    """The value of `key` in the earlier result a reference points at: 'that' is the latest result
+    holding the key, 'the first' the first result."""
+    if not context:
+        return None
+    if which == "that":
+        return next((v for r in reversed(context) if (v := _from_result(r, key)) is not None), None)
+    k = ORDINALS.index(which.split()[-1])
+    return _from_result(context[k], key) if k < len(context) else None
+
+
 def fill_arguments(text: str, schema: dict, context: list | None = None) -> dict | None:
     """Arguments for `schema` from values found in `text`, or, for a parameter the text says comes
-    from an earlier step ('the city id from step 1'), from that step's result in `context`;
+    from an earlier result ('the city id of that city'), from that result in `context`;
     None when a required one is missing."""
-    refs = [(words.replace(" ", "_"), step) for words, step in _FROM_STEP.findall(text)]
-    cand = _candidates(_FROM_STEP.sub(" ", text))
+    refs = [(words.replace(" ", "_"), which) for words, which in _REFERENCE.findall(text + " ")]
+    cand = _candidates(_REFERENCE.sub(" ", text + " "))
     required = set(schema.get("required", []))
     args: dict = {}
     for name, prop in (schema.get("properties") or {}).items():
         typ, value = prop.get("type"), None
-        # 'the city id from step 1' fills city_id or from_city_id; 'the city the city id ...' fills city_id
+        # 'the city id of that city' fills city_id or from_city_id
         ref = next((r for r in refs if name == r[0] or name.endswith("_" + r[0])), None) or \
             next((r for r in refs if r[0].endswith("_" + name)), None)
         if ref is not None:
             refs.remove(ref)
-            step = int(ref[1]) - 1
-            key = ref[0] if len(ref[0]) <= len(name) else name
-            value = _from_result(context[step], key) if context and 0 <= step < len(context) else None
+            value = _resolve(context, ref[0] if len(ref[0]) <= len(name) else name, ref[1])
         elif "enum" in prop:
             value = _take(cand["words"], lambda w: w in {str(e).lower() for e in prop["enum"]})
             value = next((e for e in prop["enum"] if str(e).lower() == value), None) if value is not None else None
@@ -158,36 +186,6 @@ def fill_arguments(text: str, schema: dict, context: list | None = None) -> dict
         elif name in required:
             return None
     return args if not argument_errors(schema, args) else None
-
-
-def summarise(result_json: str, limit: int = 8) -> str:
-    try:
-        value = json.loads(result_json)
-    except json.JSONDecodeError:
-        return result_json[:300]
-    if isinstance(value, dict) and "error" in value:
-        return f"the service answered with an error: {value['error']}"
-    leaves: list[str] = []
-
-    def walk(v, path):
-        if len(leaves) >= limit:
-            return
-        if isinstance(v, dict):
-            for k, x in v.items():
-                walk(x, f"{path}{k} ")
-        elif isinstance(v, list):
-            for x in v[:3]:
-                walk(x, path)
-        else:
-            leaves.append(f"{path.strip()}: {v}")
-
-    walk(value, "")
-    return "; ".join(leaves)
-
-
-def summary_answer(results: list[str]) -> str:
-    """A template answer stating what the tool results say."""
-    return "Here is what I found: " + " | ".join(summarise(r) for r in results)
 
 
 def decline(tools: list[dict]) -> str:
@@ -215,7 +213,7 @@ class RetrievalAssistant:
         groups = request.split(THEN)
         turns = sum(1 for m in messages if m["role"] == "assistant" and m.get("tool_calls"))
         results = [m["content"] for m in messages if m["role"] == "tool"]
-        summary = summary_answer(results)
+        summary = answer_from(messages)
         if turns >= len(groups) or (results and '"error"' in results[-1][:20]):
             return AssistantTurn(summary, None)
         context = [json.loads(r) for r in results]

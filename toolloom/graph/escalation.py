@@ -7,8 +7,9 @@ add_hop:        one more call through the API graph, fed by the last call's resu
 replace_value:  an explicit argument becomes a lookup: a new first call whose result supplies it
                 (a source call that gives the same value is preferred, so the request keeps its meaning);
 add_constraint: an optional parameter is set (values from the schema's enum/examples or the tool's
-                documented examples) and must change the result;
-merge:          another task's chain is appended: the request asks for both answers.
+                documented examples) and must change the result.
+Putting an unrelated task beside this one (Magnet's merge) makes a request longer, not harder: it
+is no operator here; parallel examples come from the tasks stage (`tasks.parallel`).
 
 A step is {"tool_id", "name", "arguments", "bindings", "result"}; bindings map a parameter to
 {"step": k, "path": "a|b"}, filled from step k's result when the chain is executed.
@@ -22,7 +23,7 @@ from collections import defaultdict
 
 from ..executor import ToolExecutor
 from ..registry import Registry
-from .sampling import value_at
+from .sampling import chain_problem, list_width, value_at
 
 
 
@@ -43,21 +44,6 @@ def shape_of(steps: list[dict]) -> str:
     if len(terminals(steps)) > 1:
         return "parallel" if not any(s["bindings"] for s in steps) else "merged"
     return "nested" if any(len({b["step"] for b in s["bindings"].values()}) > 1 for s in steps) else "multi_hop"
-
-
-def list_width(result, path: str) -> int:
-    """The most elements of any list the path passes through (1 when it passes none)."""
-    node, widest = result, 1
-    for key in path.split("|"):
-        while isinstance(node, list):
-            if not node:
-                return widest
-            widest = max(widest, len(node))
-            node = node[0]
-        if not isinstance(node, dict) or key not in node:
-            return widest
-        node = node[key]
-    return widest
 
 
 def alternative_answers(steps: list[dict]) -> str | None:
@@ -136,7 +122,7 @@ class ChainEscalator:
             new = _plain(steps) + [{"tool_id": self.ids[edge["dst_tool"]], "name": edge["dst_tool"], "arguments": args,
                                     "bindings": {edge["dst_slot"]: {"step": len(steps) - 1, "path": edge["src_slot"]}}}]
             done, _ = await self.execute(new)
-            if done:
+            if done and not chain_problem(done):  # one of several, or a value the request states, is no lookup
                 return done
         return None
 
@@ -154,7 +140,7 @@ class ChainEscalator:
                     new = [source] + _shift(_plain(steps), 1)
                     new[i + 1]["bindings"][param] = {"step": 0, "path": edge["src_slot"]}
                     done, _ = await self.execute(new)
-                    if not done or not _looked_up(done[0], edge["src_slot"]):
+                    if not done or not _looked_up(done[0], edge["src_slot"]) or chain_problem(done):
                         continue
                     if done[i + 1]["arguments"][param] == steps[i]["arguments"][param]:
                         return done  # the lookup gives the value the request used to state
@@ -187,10 +173,6 @@ class ChainEscalator:
                     return done
         return None
 
-    async def merge(self, steps: list[dict], other: list[dict]) -> list[dict] | None:
-        done, _ = await self.execute(_plain(steps) + _shift(_plain(other), len(steps)))
-        return done
-
 
 class StructuralVerifier:
     """The offline verifier, also the first check of the model verifier: a request whose reference
@@ -205,6 +187,9 @@ class StructuralVerifier:
         reason = alternative_answers(steps)
         if reason:
             return f"alternative_answer: {reason}"
+        problem = chain_problem(steps)
+        if problem:
+            return f"{problem[0]}: {problem[1]}"
         again, error = await self.chains.execute(steps)
         if again is None:
             return f"not_reproducible: {error}"
@@ -213,12 +198,7 @@ class StructuralVerifier:
         return None
 
 
-async def _merge(chains: ChainEscalator, steps: list[dict], rng: random.Random, other: list[dict] | None):
-    return await chains.merge(steps, other) if other else None
-
-
 # operator name -> async fn(chains, steps, rng, other task's steps) -> harder steps | None; plug-ins add theirs
 ESCALATION_OPERATORS: Registry = Registry("escalation operator")
 for _name in ("add_hop", "replace_value", "add_constraint"):
     ESCALATION_OPERATORS.register(_name, lambda chains, steps, rng, other, _name=_name: getattr(chains, _name)(steps, rng))
-ESCALATION_OPERATORS.register("merge", _merge)

@@ -32,6 +32,69 @@ def value_at(result, path: str):
     return None if isinstance(node, (dict, list)) else node
 
 
+def list_width(result, path: str) -> int:
+    """The most elements of any list the path passes through (1 when it passes none)."""
+    node, widest = result, 1
+    for key in path.split("|"):
+        while isinstance(node, list):
+            if not node:
+                return widest
+            widest = max(widest, len(node))
+            node = node[0]
+        if not isinstance(node, dict) or key not in node:
+            return widest
+        node = node[key]
+    return widest
+
+
+def _norm(value) -> str:
+    return str(value).strip().lower() if isinstance(value, str) else repr(value)
+
+
+def stated_values(steps: list[dict]) -> set[str]:
+    """Values the request states: every argument not filled from an earlier result."""
+    return {_norm(v) for s in steps for k, v in s["arguments"].items() if k not in (s.get("bindings") or {})}
+
+
+def degenerate_call(arguments: dict) -> str | None:
+    """Two inputs of one call given the same value: travel time from Tokyo to Tokyo."""
+    seen: dict[str, str] = {}
+    for k, v in arguments.items():
+        if isinstance(v, str) and v.strip():
+            if _norm(v) in seen:
+                return f"{seen[_norm(v)]} and {k} are both {v!r}"
+            seen[_norm(v)] = k
+    return None
+
+
+def chain_problem(steps: list[dict]) -> tuple[str, str] | None:
+    """(reason, detail) when an executed chain would make a bad example, else None:
+    degenerate_call (a call whose two inputs are equal, or the same call twice), ambiguous_binding
+    (a value taken from a list of several: the request cannot say which), fake_dependency (every
+    value an earlier result supplies is already stated in the request: not multi-hop)."""
+    calls = set()
+    for i, s in enumerate(steps):
+        problem = degenerate_call(s["arguments"])
+        if problem:
+            return "degenerate_call", f"step {i + 1} ({s.get('name') or s.get('tool')}): {problem}"
+        name = s.get("name") or s.get("tool")
+        key = (name, repr(sorted(s["arguments"].items())))
+        if key in calls:
+            return "degenerate_call", f"step {i + 1} repeats an earlier call of {name} with the same arguments"
+        calls.add(key)
+    stated = stated_values(steps)
+    for i, s in enumerate(steps):
+        for param, b in (s.get("bindings") or {}).items():
+            width = list_width(steps[b["step"]]["result"], b["path"])
+            if width > 1:
+                return "ambiguous_binding", (f"step {b['step'] + 1} returns {width} candidates for {b['path'].split('|')[-1]}; "
+                                             f"the request cannot say which one step {i + 1} takes as {param}")
+            if _norm(s["arguments"][param]) in stated:
+                return "fake_dependency", (f"step {i + 1} takes {param} = {s['arguments'][param]!r} from step {b['step'] + 1}, "
+                                           "but the request already states that value")
+    return None
+
+
 class ChainSampler:
     def __init__(self, tools: list[dict], edges: list[dict], executor: ToolExecutor, seed: int):
         self.tools = {t["name"]: t for t in tools}
@@ -68,8 +131,14 @@ class ChainSampler:
                 value = value_at(chain[-1]["result"], edge["src_slot"])
                 if value is None:
                     continue
+                if _norm(value) in stated_values(chain) or list_width(chain[-1]["result"], edge["src_slot"]) > 1:
+                    self.failures["not_a_lookup"] += 1  # an echo of a stated value, or one of several
+                    continue
                 args = dict(self.rng.choice(self.examples[edge["dst_tool"]]))
                 args[edge["dst_slot"]] = value
+                if degenerate_call(args) or _norm(value) in {_norm(v) for k, v in args.items() if k != edge["dst_slot"]}:
+                    self.failures["degenerate_call"] += 1
+                    continue
                 obs = await episode.call(edge["dst_tool"], args)
                 if obs.ok:
                     chain.append({"tool": edge["dst_tool"], "arguments": args, "result": obs.content,
@@ -144,6 +213,10 @@ class ChainSampler:
                 else:
                     chain = await (self._nested() if shape == "nested" else self._parallel())
                 if chain is None:
+                    continue
+                problem = chain_problem(chain)
+                if problem:
+                    self.failures[problem[0]] += 1
                     continue
                 key = repr([(c["tool"], sorted(c["arguments"].items())) for c in chain])
                 if key in seen:

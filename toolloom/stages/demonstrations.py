@@ -3,7 +3,7 @@
 An escalated task is kept because the frontier agent failed it, so no agent's episode is a correct
 example of it. Its reference chain is: the replay executes the chain again in a fresh episode, one
 assistant message per round of calls that can run together, and the generating assistant writes the
-final answer from the results (a template summary when it tries to call more tools instead). The
+final answer from the results (sentences from the results, toolloom.answers, when it tries to call more tools instead). The
 filter then checks the replay like any episode.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 from ..agents import AssistantAgent
-from ..agents.offline import summary_answer
+from ..answers import answer_from
 from ..executor import ToolExecutor
 from ..llm import BudgetExhausted, ModelCallError
 from ..messages import normalise, to_openai
@@ -54,6 +54,6 @@ async def replay(question: str, steps: list[dict], assistant: AssistantAgent, ex
     except ModelCallError as e:
         final, outcome, error = None, "model_error", str(e)
     if outcome == "answered":
-        final = final or summary_answer([m["content"] for m in messages if m["role"] == "tool"])
+        final = final or answer_from(messages)
         messages.append({"role": "assistant", "content": final, "tool_calls": None})
     return {"messages": [normalise(m) for m in messages], "calls": calls, "final_answer": final, "outcome": outcome, "error": error}

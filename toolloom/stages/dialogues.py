@@ -1,11 +1,17 @@
-"""Multi-turn dialogues driven by ToolDial's action inventory.
+"""Multi-turn dialogues driven by ToolDial's action inventory ("ToolDial: Multi-turn Dialogue
+Generation Method for Tool-Augmented Language Models", ICLR 2025).
 
 A dialogue plan is a sequence of (speaker, action); the state (which values the user has given,
-which tool is meant) is tracked here in code, the call's arguments come from the state, and a
+which tool is meant) is tracked here in code, the calls' arguments come from the state, and a
 realiser only writes each utterance (a model, or offline the phrases in
 prompts/simulate/dialogue_phrases.yaml). User actions: inform_intent_clear,
 inform_intent_clear_add, inform_intent_vague, inform, fail_inform, affirm, negate, user_bye.
 System actions: retriever_call, request, clarify, suggest, call, response, response_fail, system_bye.
+
+`missing_parameter` is ToolDial's API-graph pair: the user cannot give a required input of the
+target API, the system retrieves a source API whose output supplies it, asks for the source's
+inputs, calls the source, then the target. It runs on two-step chains (source -> target).
+`ask` is the short form for single calls: a required value is missing, the right turn is a question.
 """
 from __future__ import annotations
 
@@ -17,8 +23,10 @@ from typing import Protocol
 import yaml
 
 from ..agents import Task
-from ..agents.offline import render_example, summarise
+from ..agents.offline import entity_of, render_example, tokens
+from ..answers import answer_from, label
 from ..executor import ToolExecutor
+from ..graph.sampling import value_at
 from ..llm import BudgetExhausted, ModelCallError, ModelClient
 from ..messages import normalise
 from ..prompts import render
@@ -31,11 +39,17 @@ SCENARIOS = {
                        "S:response", "U:user_bye", "S:system_bye"],
     "suggest_negate": ["U:inform_intent_vague", "S:retriever_call", "S:suggest_other", "U:negate", "S:clarify",
                        "U:inform_intent_clear", "S:call", "S:response", "U:user_bye", "S:system_bye"],
-    "missing_parameter": ["U:inform_intent_missing", "S:retriever_call", "S:request", "U:inform", "S:call", "S:response",
-                          "U:user_bye", "S:system_bye"],
+    "missing_parameter": ["U:inform_intent_missing", "S:retriever_call", "S:request", "U:fail_inform", "S:retriever_call_source",
+                          "S:request_source", "U:inform_source", "S:call_source", "S:call", "S:response", "U:user_bye",
+                          "S:system_bye"],
     "fail_inform": ["U:inform_intent_missing", "S:retriever_call", "S:request", "U:fail_inform", "S:response_fail",
                     "U:inform_intent_clear_add", "S:call", "S:response", "U:user_bye", "S:system_bye"],
+    "ask": ["U:inform_intent_missing", "S:request", "U:inform", "S:call", "S:response"],
 }
+PAIR_SCENARIOS = ("missing_parameter",)  # need a two-step chain whose target takes one value from its source
+# plan items that are ToolDial actions under another name: the recorded action is the right-hand one
+RECORDED = {"inform_intent_missing": "inform_intent_clear", "suggest_other": "suggest", "retriever_call_source": "retriever_call",
+            "request_source": "request", "inform_source": "inform", "call_source": "call"}
 MEANINGS = {
     "inform_intent_clear": "ask for what is needed, stating every value", "inform_intent_clear_add": "ask for something else instead, stating every value",
     "inform_intent_vague": "say roughly what the topic is, without details or values", "inform": "give the value that was asked for",
@@ -43,7 +57,30 @@ MEANINGS = {
     "user_bye": "thank and end", "request": "ask the user for the missing value", "clarify": "ask the user what exactly they need",
     "suggest": "offer what the tool can do and ask if that is wanted", "response": "answer with the values the tool returned",
     "response_fail": "explain you cannot do it without the value, and offer further help", "system_bye": "say goodbye",
+    "recover": "say briefly what the tool's error means and that you call it again with the corrected value",
 }
+
+
+def is_pair(task: Task) -> bool:
+    """A source -> target chain where the target takes exactly one value from the source."""
+    return len(task.chain) == 2 and len(task.chain[1].bindings) == 1 and not task.chain[0].bindings
+
+
+def action_of(tool_name: str) -> str:
+    """What a tool does, from its name (never its documentation): list_holidays -> 'list holidays'."""
+    ws = tokens(tool_name)
+    if ws and ws[0] in ("list", "search", "convert", "count", "add", "cancel", "create", "find", "check", "compute", "calculate"):
+        return " ".join(ws)
+    return f"look up {entity_of(tool_name)} information"
+
+
+def a_topic(tool_name: str) -> str:
+    noun = entity_of(tool_name)
+    return ("an " if noun[:1] in "aeiou" else "a ") + noun
+
+
+def stated(arguments: dict, leave_out: str | None = None) -> str:
+    return ", ".join(f"{label(k)} {json.dumps(v, ensure_ascii=False)}" for k, v in arguments.items() if k != leave_out)
 
 
 class Realiser(Protocol):
@@ -78,83 +115,121 @@ def load_phrases(prompts_root: Path) -> dict[str, list[str]]:
     return yaml.safe_load((Path(prompts_root) / "simulate" / "dialogue_phrases.yaml").read_text(encoding="utf-8"))
 
 
+def scenario_for(task: Task, scenario: str, extra: Task | None, required: list[str]) -> str:
+    """The scenario that fits the task: a pair scenario needs a pair, withholding needs a required value."""
+    if scenario in PAIR_SCENARIOS and not is_pair(task):
+        scenario = "fail_inform"
+    if scenario == "fail_inform" and extra is None:
+        scenario = "ask"
+    if scenario in ("ask", "fail_inform", "suggest_affirm") and not required:
+        scenario = "clear"
+    return scenario
+
+
+class Dialogue:
+    """The state of one dialogue; `utterance(action)` gives (example, facts) for an utterance action."""
+
+    def __init__(self, task: Task, extra: Task | None, tools: dict, offered: list[dict], phrases: dict, rng: random.Random):
+        self.task, self.extra, self.current, self.phrases, self.rng = task, extra, task, phrases, rng
+        self.target = task.chain[-1]
+        self.source = task.chain[0] if is_pair(task) else None
+        required = [p for p in tools[self.target.name]["parameters"].get("required", []) if p in self.target.arguments]
+        self.withheld = next(iter(self.target.bindings)) if self.source else (rng.choice(required) if required else None)
+        self.required = required
+        self.other = self._relevant_other(offered)
+        self.scenario = ""
+
+    def _relevant_other(self, offered: list[dict]) -> str | None:
+        """The offered tool (not the target) closest to the target by word overlap: a plausible wrong guess."""
+        want = set(tokens(f"{self.target.name} {self.target.description}"))
+        others = [t["function"] for t in offered if t["function"]["name"] != self.target.name]
+        scored = sorted(others, key=lambda f: (-len(want & set(tokens(f"{f['name']} {f.get('description', '')}"))), f["name"]))
+        return scored[0]["name"] if scored else None
+
+    def pick(self, key: str, **fields) -> str:
+        return self.rng.choice(self.phrases[key]).format(**fields)
+
+    def utterance(self, action: str) -> tuple[str, dict]:
+        t, param = self.target, (self.withheld or "").replace("_", " ")
+        if action in ("inform_intent_clear", "inform_intent_clear_add"):
+            self.current = self.extra if action == "inform_intent_clear_add" else self.current
+            return render_example(self.current, self.rng), self.current.chain[-1].arguments
+        if action == "inform_intent_missing":
+            given = {k: v for k, v in t.arguments.items() if k != self.withheld}
+            return self.pick(action, action=action_of(t.name), details=f" Use {stated(given)}." if given else ""), given
+        if action == "inform_intent_vague":
+            return self.pick(action, a_topic=a_topic(t.name)), {}
+        if action in ("request", "fail_inform", "response_fail"):
+            return self.pick(action, param=param), {}
+        if action == "request_source":
+            names = " and ".join(label(k) for k in self.source.arguments)
+            return self.pick(action, param=param, entity=entity_of(self.source.name), source_params=names), {}
+        if action == "inform_source":
+            return f"Sure: {stated(self.source.arguments)}.", dict(self.source.arguments)
+        if action == "inform":
+            if self.scenario == "suggest_affirm":  # after agreeing, the user gives every value
+                return f"Here are the details: {stated(t.arguments)}.", dict(t.arguments)
+            value = t.arguments[self.withheld]
+            return self.pick(action, param=param, value=json.dumps(value, ensure_ascii=False)), {self.withheld: value}
+        if action == "suggest":
+            return self.pick(action, tool_purpose=action_of(t.name)), {}
+        if action == "suggest_other":
+            return self.pick("suggest", tool_purpose=action_of(self.other or "something else")), {}
+        return self.pick(action), {}
+
+
 async def run_dialogue(task: Task, extra: Task | None, scenario: str, user: Realiser, system: Realiser, executor: ToolExecutor,
                        offered: list[dict], system_prompt: str, phrases: dict, rng: random.Random) -> dict:
     """One dialogue; never raises for model trouble (the outcome says what happened)."""
-    step = task.chain[0]
-    tool = executor.by_name[step.name]
-    params = [p for p in tool["parameters"].get("required", []) if p in step.arguments]
-    withheld = rng.choice(params) if params else None
-    if scenario in ("missing_parameter", "fail_inform", "suggest_affirm") and withheld is None:
-        scenario = "clear"
-    if scenario == "fail_inform" and extra is None:
-        scenario = "missing_parameter"
-    topic = (tool.get("description") or step.name).split(".")[0].lower()
-    purpose = topic[0].lower() + topic[1:] if topic else step.name
-    other = next((t["function"] for t in offered if t["function"]["name"] != step.name), None)
+    state = Dialogue(task, extra, executor.by_name, offered, phrases, rng)
+    scenario = state.scenario = scenario_for(task, scenario, extra, state.required)
     messages: list[dict] = [{"role": "system", "content": system_prompt}]
     actions: list[list] = []
     calls: list[dict] = []
+    results: list = []
     outcome, error, final = "answered", "", None
-    current = task
     episode = executor.episode()
 
-    def pick(action: str, **fields) -> str:
-        return rng.choice(phrases[action]).format(**fields)
+    async def call(name: str, arguments: dict) -> None:
+        call_id = f"call_{len(calls)}"
+        text = json.dumps(arguments, ensure_ascii=False)
+        messages.append({"role": "assistant", "content": None, "tool_calls": [
+            {"id": call_id, "type": "function", "function": {"name": name, "arguments": text}}]})
+        obs = await episode.call(name, arguments)
+        calls.append({"name": name, "arguments": text, "ok": obs.ok, "error": obs.error})
+        messages.append({"role": "tool", "tool_call_id": call_id, "name": name, "content": obs.to_json()})
+        results.append(obs.content)
+        actions.append(["system", "call", name])
 
     try:
         for item in SCENARIOS[scenario]:
             speaker, action = item.split(":")
-            facts: dict = {}
             if action == "retriever_call":
                 actions.append(["system", action, [t["function"]["name"] for t in offered]])
                 continue
-            if action in ("inform_intent_clear", "inform_intent_clear_add"):
-                if action == "inform_intent_clear_add":
-                    current = extra
-                example, facts = render_example(current, rng), current.chain[0].arguments
-            elif action == "inform_intent_missing":
-                action = "inform_intent_clear"
-                partial = Task(task.task_id, task.shape, [type(step)(step.tool_id, step.name, step.description,
-                                                                    {k: v for k, v in step.arguments.items() if k != withheld})], task.seed, {})
-                example = f"I'd like to {purpose}, using " + ", ".join(f"{k.replace('_', ' ')} {json.dumps(v)}" for k, v in partial.chain[0].arguments.items()) \
-                    if partial.chain[0].arguments else f"I'd like to {purpose}."
-                facts = partial.chain[0].arguments
-            elif action == "inform_intent_vague":
-                example = pick(action, topic=topic)
-            elif action in ("request", "fail_inform", "response_fail"):
-                example = pick(action, param=withheld.replace("_", " "))
-            elif action == "inform":
-                if scenario == "suggest_affirm":  # the user gives every value after agreeing
-                    example = "Here are the details: " + ", ".join(f"{k.replace('_', ' ')} {json.dumps(v)}" for k, v in step.arguments.items())
-                    facts = step.arguments
-                else:
-                    example, facts = pick(action, param=withheld.replace("_", " "), value=json.dumps(step.arguments[withheld])), {withheld: step.arguments[withheld]}
-            elif action == "suggest":
-                example = pick(action, tool_purpose=purpose)
-            elif action == "suggest_other":
-                action = "suggest"
-                alt = (other or {}).get("description") or "look something else up"
-                example = pick(action, tool_purpose=alt.split(".")[0][0].lower() + alt.split(".")[0][1:])
-            elif action == "call":
-                s = current.chain[0]
-                call_id = f"call_{len(calls)}"
-                messages.append({"role": "assistant", "content": None, "tool_calls": [
-                    {"id": call_id, "type": "function", "function": {"name": s.name, "arguments": json.dumps(s.arguments, ensure_ascii=False)}}]})
-                obs = await episode.call(s.name, s.arguments)
-                calls.append({"name": s.name, "arguments": json.dumps(s.arguments, ensure_ascii=False), "ok": obs.ok, "error": obs.error})
-                messages.append({"role": "tool", "tool_call_id": call_id, "name": s.name, "content": obs.to_json()})
-                actions.append(["system", "call", s.name])
+            if action == "retriever_call_source":
+                actions.append(["system", "retriever_call", [state.source.name]])
                 continue
-            elif action == "response":
-                result = messages[-1]["content"]
-                example, facts = "Here is what I found: " + summarise(result), json.loads(result)
+            if action == "call_source":
+                await call(state.source.name, state.source.arguments)
+                continue
+            if action == "call":
+                step = state.current.chain[-1]
+                arguments = dict(step.arguments)
+                if state.source is not None and state.current is task:  # the value comes from the source's result
+                    b = step.bindings[state.withheld]
+                    arguments[state.withheld] = value_at(results[-1], b["path"])
+                await call(step.name, arguments)
+                continue
+            if action == "response":
+                example, facts = answer_from(messages), json.loads(messages[-1]["content"])
             else:
-                example = pick(action)
-            realiser = user if speaker == "U" else system
-            text = await realiser.utter("user" if speaker == "U" else "assistant", action, example, facts, messages)
-            messages.append({"role": "user" if speaker == "U" else "assistant", "content": text})
-            actions.append(["user" if speaker == "U" else "system", action, None])
+                example, facts = state.utterance(action)
+            who = "user" if speaker == "U" else "assistant"
+            recorded = RECORDED.get(action, action)
+            text = await (user if speaker == "U" else system).utter(who, recorded, example, facts, messages)
+            messages.append({"role": who, "content": text})
+            actions.append(["user" if speaker == "U" else "system", recorded, None])
             if action == "response":
                 final = text
     except BudgetExhausted as e:
@@ -164,4 +239,4 @@ async def run_dialogue(task: Task, extra: Task | None, scenario: str, user: Real
     finally:
         episode.close()
     return {"messages": [normalise(m) for m in messages], "calls": calls, "final_answer": final, "outcome": outcome,
-            "error": error, "actions": actions, "scenario": scenario, "task": current}
+            "error": error, "actions": actions, "scenario": scenario, "task": state.current}

@@ -155,7 +155,7 @@ def escalate(tasks: pa.Table, tools: pa.Table, edges: list[dict], *, frontier: A
 
     async def escalate_seed(seed_row: dict, rng: random.Random, row, rows: list[dict]) -> tuple[str, str]:
         steps, error = await chains.execute(_steps(seed_row["chain"]))
-        others = [r for r in pool if r["task_id"] != seed_row["task_id"]]  # merge partners
+        others = [r for r in pool if r["task_id"] != seed_row["task_id"]]
         if steps is None:
             return "seed_not_reproducible", error
         level, operator, parent, task_id = 0, "", "", seed_row["task_id"]
@@ -184,7 +184,7 @@ def escalate(tasks: pa.Table, tools: pa.Table, edges: list[dict], *, frontier: A
                 if level >= params.max_level:
                     return "level_cap", f"the frontier agent solved every level up to the cap ({params.max_level})"
                 for op in _operator_order(params.operators, rng):
-                    other = _steps(rng.choice(others)["chain"]) if op == "merge" and others else None
+                    other = _steps(rng.choice(others)["chain"]) if others else None  # for operators that combine tasks
                     harder = await chains.apply(op, steps, rng, other)
                     if harder is None:
                         continue

@@ -52,6 +52,8 @@ def check_overuse(traj: dict) -> tuple[str, str] | None:
     """More calls than the reference chain needs (a dialogue whose user switched requests needs one)."""
     calls = sum(len(m.get("tool_calls") or []) for m in traj["messages"])
     needed = len(json.loads(traj["chain"])) if traj.get("chain") else calls
+    if traj.get("kind") == "recover":  # the failed calls it corrects are part of the example
+        needed += sum(1 for c in json.loads(traj["calls"]) if not c["ok"])
     if calls > needed:
         return "tool_overuse", f"{calls} calls where the reference chain needs {needed}"
     return None

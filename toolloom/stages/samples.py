@@ -1,9 +1,12 @@
 """Stage 5: quality filtering (APIGen's checkers, in sequence) of answered episodes into `samples`.
 
 format:    every call names an offered tool and its arguments validate against the tool's schema;
-execution: (abstain examples: no call was made) there was at least one call, every call succeeded, the calls reached the task's executed
+execution: (abstain examples: no call was made) there was at least one call, every call succeeded (recover
+           examples: after the failed call the assistant corrects), ask examples asked first, the calls reached the task's executed
            reference answer (every result of it, for parallel tasks), and the answer states a value the
            last call returned (grounding).
+completeness: every field of the reference answer that the request names is stated in the answer
+           (toolloom.answers).
 safety, overuse, dedup: see quality.py; the train/test split without leakage: see splits.py.
 Every input episode ends as a sample or a rejection naming the checker and the reason.
 """
@@ -14,6 +17,7 @@ from collections import Counter
 
 import pyarrow as pa
 
+from ..answers import unstated
 from ..arguments import argument_errors, parse_arguments
 from ..ingest import Rejection
 from ..registry import Registry
@@ -58,6 +62,12 @@ def _leaves(value) -> list[str]:
     return [str(value)] if value not in (None, "") else []
 
 
+def _asks_first(traj: dict) -> bool:
+    """The first assistant turn is a question, without a call."""
+    first = next((m for m in traj["messages"] if m["role"] == "assistant"), None)
+    return bool(first) and not first.get("tool_calls") and (first.get("content") or "").strip().endswith("?")
+
+
 def check_execution(traj: dict) -> tuple[str, str] | None:
     calls = json.loads(traj["calls"])
     if traj.get("kind") == "abstain":  # no offered tool fits: any call is wrong, and the answer must say so
@@ -66,6 +76,14 @@ def check_execution(traj: dict) -> tuple[str, str] | None:
         return None if (traj["final_answer"] or "").strip() else ("empty_answer", "no answer to the request")
     if not calls:
         return "no_tool_call", "the answer was given without calling any tool"
+    if traj.get("kind") == "ask" and not _asks_first(traj):
+        return "no_question", "a required value is missing, but the assistant did not ask for it before calling"
+    if traj.get("kind") == "recover":  # the failed call must be corrected: a later call of the same tool succeeds
+        first_ok = next((i for i, c in enumerate(calls) if c["ok"]), None)
+        if first_ok is None or first_ok == 0 or any(not c["ok"] for c in calls[first_ok:]) \
+                or calls[first_ok]["name"] != calls[0]["name"]:
+            return "not_recovered", "a recover example needs a failed call, then the same tool called successfully"
+        calls = calls[first_ok:]
     failed = [c for c in calls if not c["ok"]]
     if failed:
         return "tool_error", f"{failed[0]['name']}: {failed[0]['error']}"
@@ -84,10 +102,20 @@ def check_execution(traj: dict) -> tuple[str, str] | None:
     return None
 
 
+def check_completeness(traj: dict) -> tuple[str, str] | None:
+    """Every field of the reference answer that the request names is stated in the final answer."""
+    if not traj.get("reference_answer") or traj.get("kind") == "abstain":
+        return None
+    request = " ".join(m.get("content") or "" for m in traj["messages"] if m["role"] == "user")
+    missing = unstated(request, json.loads(traj["reference_answer"]), traj["final_answer"] or "")
+    return ("answer_incomplete", f"the request asks for {', '.join(missing)}, which the answer does not state") if missing else None
+
+
 # filter check name -> fn(trajectory row) -> (reason, detail) | None; `semantic` (the judge) and `dedup`
 # (across examples) are steps of filter_samples itself
 FILTER_CHECKS: Registry = Registry("filter check")
-for _name, _check in (("format", check_format), ("execution", check_execution), ("safety", check_safety),
+for _name, _check in (("format", check_format), ("execution", check_execution), ("completeness", check_completeness),
+                      ("safety", check_safety),
                       ("secrets", check_secrets), ("overuse", check_overuse)):
     FILTER_CHECKS.register(_name, _check)
 STEPS = ("semantic", "dedup")
@@ -137,8 +165,8 @@ def filter_samples(trajectories: pa.Table, params: FilterStage, test_share: floa
                                         else "calls tools of both the train and the test side of a split by tool"))
             continue
         num_calls = sum(len(m.get("tool_calls") or []) for m in traj["messages"])
-        # an abstain episode shares its task with the ordinary one: its id keeps the prefix apart
-        sample_id = "s_" + (traj["traj_id"] if traj["traj_id"].startswith("ab_") else traj["traj_id"][3:])
+        # abstain, ask and recover episodes share their task with the ordinary one: their ids keep the prefix
+        sample_id = "s_" + (traj["traj_id"] if traj["traj_id"][:3] in ("ab_", "ak_", "rc_") else traj["traj_id"][3:])
         rows.append({"sample_id": sample_id, "traj_id": traj["traj_id"], "task_id": traj["task_id"],
                      "shape": traj["shape"], "level": traj.get("level") or 0, "execution": traj.get("execution") or "python",
                      "num_calls": num_calls,

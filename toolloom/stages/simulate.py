@@ -24,7 +24,8 @@ from ..retrieval import SparseBM25
 from ..spec import SimulateStage
 from . import StageResult
 from .demonstrations import REPLAY_AGENT, replay
-from .dialogues import Realiser, run_dialogue
+from .dialogues import PAIR_SCENARIOS, Realiser, is_pair, run_dialogue
+from .recoveries import run_recovery
 from ..llm import run_async
 
 TRAJECTORIES_SCHEMA = pa.schema([
@@ -37,6 +38,8 @@ TRAJECTORIES_SCHEMA = pa.schema([
 
 
 MAX_CLARIFICATIONS = 2
+# trajectory id prefixes of the examples a task gives besides its ordinary one (they keep it as sample ids)
+EXTRA_PREFIX = {"abstain": "ab_", "ask": "ak_", "recover": "rc_"}
 # Episodes running at once. Above any endpoint's request limit on purpose: an episode between two
 # requests (executing a tool, rendering a prompt) must not leave a request slot idle.
 EPISODES_IN_FLIGHT = 1024
@@ -144,10 +147,12 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
              params: SimulateStage, system_prompt: str, prompt_hash: str,
              progress: Callable[[int, int], None] = lambda done, total: None,
              dialogue: tuple[Realiser, Realiser, dict] | None = None, escalated: list[dict] = ()) -> StageResult:
-    """Single-request episodes, and, for `params.multi_turn_share` of the single-call tasks, multi-turn
-    dialogues (ToolDial actions) when `dialogue` = (user realiser, system realiser, phrases) is given.
-    For `params.abstain_share` of the other single-call tasks, also an abstain episode (kind `abstain`):
-    the request with only unrelated tools offered, where the right answer calls nothing (BFCL's irrelevance).
+    """Single-request episodes, and, for `params.multi_turn_share` of the single-call and two-step
+    tasks, multi-turn dialogues (ToolDial actions) when `dialogue` = (user realiser, system realiser,
+    phrases) is given. Of the other single-call tasks, `params.abstain_share` also give an abstain
+    episode (only unrelated tools offered: the right answer calls nothing, BFCL's irrelevance),
+    `ask_share` an ask episode (a required value missing: the assistant asks for it) and
+    `recover_share` a recover episode (recoveries.py); each has its kind in `kind`.
     `escalated`: the kept rows of `escalations`, each replayed from its reference chain (demonstrations.py)."""
     tool_rows = tools.to_pylist()
     by_id = {t["tool_id"]: t for t in tool_rows}
@@ -164,13 +169,46 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
     singles = [r for r in task_rows if r["shape"] == "single"]
     by_task = {r["task_id"]: r for r in task_rows}
 
+    def bucket(purpose: str, row: dict) -> float:
+        return int(hashlib.sha256(f"{purpose}:{row['task_id']}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+
+    single_scenarios = [sc for sc in params.scenarios if sc not in PAIR_SCENARIOS]
+    pair_scenarios = [sc for sc in params.scenarios if sc in PAIR_SCENARIOS]
+
     def is_dialogue(row: dict) -> bool:
-        bucket = int(hashlib.sha256(f"dialogue:{row['task_id']}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-        return dialogue is not None and row["shape"] == "single" and bucket < params.multi_turn_share
+        """Single calls (the scenarios for one tool) and source -> target pairs (ToolDial's missing_parameter)."""
+        if dialogue is None or bucket("dialogue", row) >= params.multi_turn_share:
+            return False
+        if row["shape"] == "single":
+            return bool(single_scenarios)
+        return row["shape"] == "multi_hop" and bool(pair_scenarios) and is_pair(as_task(row))
+
+    def is_extra(kind: str, share: float, row: dict) -> bool:
+        """Single-call tasks that also give an example of another kind (abstain, ask, recover)."""
+        return row["shape"] == "single" and not is_dialogue(row) and bucket(kind, row) < share
+
+    async def extra(kind: str, row: dict, gate: asyncio.Semaphore) -> dict:
+        """An ask example (a required value missing: the assistant asks) or a recover example."""
+        nonlocal done
+        task = as_task(row)
+        offered = distractors.offer([by_id[s.tool_id] for s in task.chain], params.distractors)
+        rng = random.Random(f"{kind}:{row['task_id']}")
+        async with gate:
+            if kind == "ask":
+                ep = await run_dialogue(task, None, "ask", dialogue[0], dialogue[1], executor, offered, system_prompt, dialogue[2], rng)
+            else:
+                ep = await run_recovery(task, dialogue[1], executor, offered, system_prompt, dialogue[2], rng)
+        done += 1
+        progress(done, total)
+        return {"traj_id": EXTRA_PREFIX[kind] + row["task_id"][2:], "task_id": row["task_id"], "kind": kind, "shape": row["shape"],
+                "messages": ep["messages"], "tools_offered": json.dumps(offered, ensure_ascii=False), "chain": row["chain"],
+                "reference_answer": row["reference_answer"], "final_answer": ep["final_answer"], "outcome": ep["outcome"],
+                "error": ep["error"], "calls": json.dumps(ep["calls"], ensure_ascii=False), "user_agent": user.name,
+                "assistant_agent": assistant.name, "prompt_hash": prompt_hash, "actions": None, "level": 0,
+                "execution": execution_label(row["chain"], executor)}
 
     def is_abstain(row: dict) -> bool:
-        bucket = int(hashlib.sha256(f"abstain:{row['task_id']}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-        return row["shape"] == "single" and not is_dialogue(row) and bucket < params.abstain_share
+        return is_extra("abstain", params.abstain_share, row)
 
     async def abstain(row: dict, gate: asyncio.Semaphore) -> dict:
         """The same request with only unrelated tools offered: the right answer is to say none fits."""
@@ -193,8 +231,9 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
         needed = [by_id[s.tool_id] for s in task.chain]
         multi_turn = is_dialogue(row)
         rng = random.Random(f"dialogue:{row['task_id']}")
-        scenario = rng.choice(params.scenarios) if multi_turn else None
-        extra_row = singles[(singles.index(row) + 1) % len(singles)] if multi_turn and len(singles) > 1 else None
+        scenario = rng.choice(single_scenarios if row["shape"] == "single" else pair_scenarios) if multi_turn else None
+        alone = multi_turn and row["shape"] == "single" and len(singles) > 1  # fail_inform's second request
+        extra_row = singles[(singles.index(row) + 1) % len(singles)] if alone else None
         if scenario == "fail_inform" and extra_row:  # the user's second request needs its tool offered too
             needed += [by_id[s["tool_id"]] for s in json.loads(extra_row["chain"]) if by_id[s["tool_id"]] not in needed]
         offered = distractors.offer(needed, params.distractors)
@@ -234,14 +273,16 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
                 "execution": execution_label(row["chain"], executor)}
 
     abstaining = [r for r in task_rows if is_abstain(r)]
-    total = len(task_rows) + len(escalated) + len(abstaining)
+    extras = [(kind, r) for kind, share in (("ask", params.ask_share), ("recover", params.recover_share)) if dialogue is not None
+              for r in task_rows if is_extra(kind, share, r)]
+    total = len(task_rows) + len(escalated) + len(abstaining) + len(extras)
     given = [("md_" if is_dialogue(r) else "tr_") + r["task_id"][2:] for r in task_rows] + ["dm_" + r["task_id"][2:] for r in escalated]
-    given += ["ab_" + r["task_id"][2:] for r in abstaining]
+    given += ["ab_" + r["task_id"][2:] for r in abstaining] + [EXTRA_PREFIX[kind] + r["task_id"][2:] for kind, r in extras]
 
     async def run_all() -> list[dict]:
         gate = asyncio.Semaphore(EPISODES_IN_FLIGHT)
         return await asyncio.gather(*(one(r, gate) for r in task_rows), *(hard(r, gate) for r in escalated),
-                                    *(abstain(r, gate) for r in abstaining))
+                                    *(abstain(r, gate) for r in abstaining), *(extra(kind, r, gate) for kind, r in extras))
 
     rows = run_async(run_all()) if total else []
     rejections = [Rejection("simulate", r["traj_id"], "episode", r["outcome"], r["error"]) for r in rows if r["outcome"] != "answered"]

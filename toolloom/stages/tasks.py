@@ -14,7 +14,7 @@ from collections import Counter
 import pyarrow as pa
 
 from ..executor import ToolExecutor
-from ..graph.sampling import ChainSampler
+from ..graph.sampling import ChainSampler, chain_problem
 from ..ingest import Rejection
 from ..agents import UserAgent
 from ..llm import BudgetExhausted, ModelCallError, run_async
@@ -101,6 +101,10 @@ def sample_tasks(tools: pa.Table, executor: ToolExecutor, params: TasksStage, ed
                         continue
                     synth.observe(tool["name"], obs.content)
                     chain = [{"tool_id": tool["tool_id"], "name": tool["name"], "arguments": arguments, "bindings": {}}]
+                    problem = chain_problem([{**chain[0], "result": obs.content}])
+                    if problem:  # e.g. the travel time from Tokyo to Tokyo
+                        rejections.append(Rejection("tasks", tid, "sampler", *problem))
+                        continue
                     rows.append({"task_id": tid, "shape": "single", "chain": json.dumps(chain, ensure_ascii=False),
                                  "reference_answer": obs.to_json(), "seed": seed})
 

@@ -1,0 +1,180 @@
+"""Final answers in sentences, and what a request asks for (issue: data a model can learn from).
+
+Offline, the assistant's final answer is written here from the tool results: one sentence per
+result, its phrasing derived from the result's shape (a subject, its fields, its lists), the
+fields the request names first. No field dump, no Python repr (True, None).
+
+`requested_fields` and `unstated` are the filter's answer-completeness check, for any assistant:
+every field of the reference answer that the request names must have its value(s) in the answer.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+LIST_ITEMS = 10      # items of a list an answer names; the rest are counted ("and 4 more")
+OTHER_FIELDS = 4     # fields stated beside the requested ones
+_WORD = re.compile(r"[a-z0-9]+")
+_SUBJECT_KEYS = ("name", "title", "label", "full_name", "display_name")
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(str(text).lower().replace("_", " "))
+
+
+def label(key: str) -> str:
+    """`utc_offset_hours` -> 'UTC offset hours'; `priceEur` -> 'price eur'."""
+    key = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", key)
+    out = " ".join(words(key))
+    return re.sub(r"\b(id|utc|url|iso|vat|gst|eur|usd|api)\b", lambda m: m.group(1).upper(), out)
+
+
+def value_text(value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None:
+        return "not known"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _named(key: str, request_words: set[str], request_squashed: str) -> bool:
+    """The request names the field: every word of its name is in the request ('time zone' names
+    `timezone`; 'population' names `population`)."""
+    if words(key)[-1:] == ["id"] and "id" not in request_words:  # 'that city' asks about the city, not its id
+        return False
+    parts = [w for w in words(key) if w not in ("is", "has")] or words(key)
+    return all(w in request_words for w in parts) or "".join(parts) in request_squashed
+
+
+def requested_fields(request: str, result) -> list[str]:
+    """Top-level fields of a result (or of the items of a list result) that the request names."""
+    rw = set(words(request))
+    squashed = "".join(words(request))
+    record = result[0] if isinstance(result, list) and result and isinstance(result[0], dict) else result
+    if not isinstance(record, dict):
+        return []
+    return [k for k in record if _named(k, rw, squashed)]
+
+
+def _item_name(item) -> str:
+    if not isinstance(item, dict):
+        return value_text(item)
+    scalars = [(k, v) for k, v in item.items() if not isinstance(v, (dict, list))]
+    head = next((v for k, v in scalars if k in _SUBJECT_KEYS), None)
+    head = head if head is not None else next((v for k, v in scalars if isinstance(v, str)), scalars[0][1] if scalars else "")
+    rest = [value_text(v) if isinstance(v, str) else f"{label(k)} {value_text(v)}"
+            for k, v in scalars if v is not head and not k.endswith("_id") and k != "id"][:3]
+    return f"{value_text(head)} ({', '.join(rest)})" if rest else value_text(head)
+
+
+def _enumerate(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _list_phrase(key: str, values: list) -> str:
+    if not values:
+        return f"there are no {label(key)}"
+    shown = [_item_name(v) for v in values[:LIST_ITEMS]]
+    more = f" and {len(values) - LIST_ITEMS} more" if len(values) > LIST_ITEMS else ""
+    return f"the {len(values)} {label(key)} are {_enumerate(shown)}{more}" if len(values) > 1 else f"the only one of its {label(key)} is {shown[0]}"
+
+
+def _field_phrase(key: str, value, first: bool) -> str:
+    if isinstance(value, bool):
+        if key.startswith("is_"):
+            return f"it is {'' if value else 'not '}{_article(label(key[3:]))}"
+        if key.startswith("has_"):
+            return f"it has {'' if value else 'no '}{label(key[4:])}"
+        return f"{label(key)}: {value_text(value)}"
+    if isinstance(value, list):
+        return _list_phrase(key, value)
+    if isinstance(value, dict):
+        inner = [_field_phrase(k, v, False) for k, v in list(value.items())[:3]]
+        return f"its {label(key)}: {_enumerate(inner)}"
+    return f"{'the' if first else 'its'} {label(key)} is {value_text(value)}"
+
+
+def _article(noun: str) -> str:
+    return ("an " if noun[:1] in "aeiou" else "a ") + noun
+
+
+def sentence(result, request: str, arguments: dict | None = None) -> str:
+    """One sentence stating a result: its subject, the requested fields, then a few others."""
+    arguments = arguments or {}
+    if isinstance(result, dict) and "error" in result:
+        err = result["error"]
+        return f"The service answered with an error: {err.get('message') if isinstance(err, dict) else err}."
+    if isinstance(result, list):
+        return _capital(_list_phrase("results", result)) + "."
+    if not isinstance(result, dict):
+        return f"The result is {value_text(result)}."
+    given = {json.dumps(v, sort_keys=True) for v in arguments.values()}
+    wanted = [k for k in requested_fields(request, result) if json.dumps(result[k], sort_keys=True) not in given]
+    subject_key = next((k for k in _SUBJECT_KEYS if isinstance(result.get(k), str)), None)
+    subject = result[subject_key] if subject_key else next(
+        (v for v in arguments.values() if isinstance(v, (str, int)) and not isinstance(v, bool)), None)
+    others = [k for k in result if k not in wanted and k != subject_key
+              and json.dumps(result[k], sort_keys=True) not in given][:OTHER_FIELDS]
+    keys = wanted + others or [k for k in result if k != subject_key][:OTHER_FIELDS]
+    if not keys:
+        return f"{value_text(subject)}." if subject is not None else "There is nothing to report."
+    parts = [_field_phrase(k, result[k], i == 0) for i, k in enumerate(keys)]
+    lead = f"For {value_text(subject)}, " if subject is not None else ""
+    return _capital(lead + _enumerate(parts)) + "."
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def answer_from(messages: list[dict]) -> str:
+    """The final answer to a conversation: a sentence for each tool result, in call order."""
+    request = " ".join(m.get("content") or "" for m in messages if m["role"] == "user")
+    arguments = {}
+    for m in messages:
+        for c in m.get("tool_calls") or []:
+            try:
+                arguments[c["id"]] = json.loads(c["function"]["arguments"] or "{}")
+            except json.JSONDecodeError:
+                arguments[c["id"]] = {}
+    out = []
+    for m in messages:
+        if m["role"] != "tool":
+            continue
+        try:
+            result = json.loads(m["content"])
+        except (json.JSONDecodeError, TypeError):
+            out.append(f"The service answered: {str(m['content'])[:300]}")
+            continue
+        text = sentence(result, request, arguments.get(m.get("tool_call_id")))
+        if text not in out:
+            out.append(text)
+    return " ".join(out) if out else "I could not find anything."
+
+
+def _stated(value, answer: str) -> bool:
+    if isinstance(value, (bool, type(None))):
+        return True  # yes/no and 'not known' are phrased, not quoted: not checkable by string
+    if isinstance(value, list):
+        return all(_stated(v if not isinstance(v, dict) else _item_name(v).split(" (")[0], answer) for v in value[:LIST_ITEMS])
+    if isinstance(value, dict):
+        return all(_stated(v, answer) for v in value.values())
+    text = answer.lower()
+    return str(value).lower() in text or value_text(value).lower() in text
+
+
+def unstated(request: str, reference, answer: str) -> list[str]:
+    """Fields of the reference answer that the request names and the answer leaves out."""
+    results = reference if isinstance(reference, list) else [reference]
+    missing = []
+    for result in results:
+        records = result if isinstance(result, list) else [result]
+        for record in records[:LIST_ITEMS]:
+            if not isinstance(record, dict):
+                continue
+            missing += [k for k in requested_fields(request, record) if not _stated(record[k], answer) and k not in missing]
+    return missing

@@ -1,0 +1,114 @@
+"""Recover examples: a call fails with a real error from the tool, and the assistant corrects it.
+
+The user states a value the way people write it ("Tokyo", "eur", "18/05/2026"); the assistant
+passes it on as written, the tool (really executed) rejects it, and the assistant calls again with
+the form the tool takes, then answers. Only learnable recoveries are kept: the error message, or
+the parameter's documentation, shows the accepted form (the value itself, or the format it must
+have). A task none of whose values gives such an error yields no recover example (a rejection
+`no_recoverable_error`, counted like any).
+"""
+from __future__ import annotations
+
+import json
+import random
+import re
+from datetime import date
+
+from ..agents import ChainStep, Task
+from ..agents.offline import render_example
+from ..answers import answer_from
+from ..arguments import argument_errors
+from ..executor import ToolExecutor
+from ..messages import normalise
+from .dialogues import Realiser
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_FORMAT_HINT = re.compile(r"YYYY|must (be|look)|one of|supported|available|expected|valid", re.IGNORECASE)
+
+
+def user_forms(value) -> list[str]:
+    """How a person might write a value a tool wants in another form."""
+    if not isinstance(value, str) or not value.strip():
+        return []
+    if _ISO_DATE.match(value):
+        try:
+            d = date.fromisoformat(value)
+        except ValueError:
+            return []
+        return [d.strftime("%d/%m/%Y"), d.strftime("%B %-d, %Y")]
+    forms = [value.replace("_", " ").title(), value.lower(), value.upper()]
+    return [f for f in dict.fromkeys(forms) if f != value]
+
+
+_EXAMPLE = re.compile(r"(?:such as|e\.g\.|like|for example|example:?)\s+[\"'`]?([\w-]+)", re.IGNORECASE)
+
+
+def _case(text: str) -> str:
+    return "lower" if text == text.lower() else "upper" if text == text.upper() else "mixed"
+
+
+def learnable(error: str, canonical: str, form: str, doc: str) -> bool:
+    """The error or the parameter's documentation shows the accepted form: it names the value, states
+    the format, or gives an example written like the value and unlike the user's form ('such as tokyo')."""
+    if canonical in error or canonical in doc or _FORMAT_HINT.search(error):
+        return True
+    examples = _EXAMPLE.findall(doc)
+    return any(_case(x) == _case(canonical) != _case(form) for x in examples)
+
+
+async def find_failure(step: ChainStep, executor: ToolExecutor, rng: random.Random):
+    """(parameter, user form) of a schema-valid user form the tool rejects with a learnable error, or
+    None. Each form is tried in an episode of its own, so a probe never changes the example's state."""
+    tool = executor.by_name[step.name]
+    schema = tool["parameters"]
+    spots = [(k, f) for k, v in step.arguments.items() for f in user_forms(v)]
+    rng.shuffle(spots)
+    for param, form in spots:
+        arguments = {**step.arguments, param: form}
+        if argument_errors(schema, arguments):  # a schema violation is the format check's business, not a tool error
+            continue
+        probe = executor.episode()
+        try:
+            obs = await probe.call(step.name, arguments)
+        finally:
+            probe.close()
+        doc = str(((schema.get("properties") or {}).get(param) or {}).get("description") or "")
+        if not obs.ok and learnable(obs.error or "", str(step.arguments[param]), form, doc):
+            return param, form
+    return None
+
+
+async def run_recovery(task: Task, system: Realiser, executor: ToolExecutor, offered: list[dict], system_prompt: str,
+                       phrases: dict, rng: random.Random) -> dict:
+    """An episode dict like simulate.run_episode's; outcome `no_recoverable_error` when no value gives one."""
+    step = task.chain[0]
+    messages: list[dict] = [{"role": "system", "content": system_prompt}]
+    calls: list[dict] = []
+    found = await find_failure(step, executor, rng)
+    if found is None:
+        return {"messages": messages, "calls": [], "final_answer": None, "outcome": "no_recoverable_error",
+                "error": f"no value of {step.name}'s call, written as a user might, gives an error that shows the accepted form"}
+    param, form = found
+    episode = executor.episode()
+    try:
+        said = Task(task.task_id, task.shape, [ChainStep(step.tool_id, step.name, step.description, {**step.arguments, param: form})],
+                    task.seed, task.meta)
+        messages.append({"role": "user", "content": render_example(said, rng)})
+        for k, arguments in enumerate((said.chain[0].arguments, step.arguments)):
+            text = json.dumps(arguments, ensure_ascii=False)
+            content = None
+            if k:  # what went wrong and what changes, before the corrected call
+                example = rng.choice(phrases["recover"]).format(param=param.replace("_", " "), wrong=form, value=step.arguments[param])
+                content = await system.utter("assistant", "recover", example, {"error": calls[0]["error"]}, messages)
+            obs = await episode.call(step.name, arguments)
+            messages.append({"role": "assistant", "content": content, "tool_calls": [
+                {"id": f"call_{k}", "type": "function", "function": {"name": step.name, "arguments": text}}]})
+            calls.append({"name": step.name, "arguments": text, "ok": obs.ok, "error": obs.error})
+            messages.append({"role": "tool", "tool_call_id": f"call_{k}", "name": step.name, "content": obs.to_json()})
+        final = answer_from(messages[:1] + [messages[1]] + messages[-2:])
+        messages.append({"role": "assistant", "content": final})
+        ok = calls[-1]["ok"]
+        return {"messages": [normalise(m) for m in messages], "calls": calls, "final_answer": final if ok else None,
+                "outcome": "answered" if ok else "tool_error", "error": "" if ok else calls[-1]["error"]}
+    finally:
+        episode.close()
