@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import re
 
+# shapes whose reference answer is a list: one result per independent part of the request
+MULTI_ANSWER_SHAPES = ("parallel", "merged")
 LIST_ITEMS = 10      # items of a list an answer names; the rest are counted ("and 4 more")
 OTHER_FIELDS = 4     # fields stated beside the requested ones
 _WORD = re.compile(r"[a-z0-9]+")
@@ -75,15 +77,37 @@ def _enumerate(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def _singular(noun: str) -> str:
+    if noun.endswith("ies"):
+        return noun[:-3] + "y"
+    return noun[:-1] if noun.endswith("s") and not noun.endswith("ss") else noun
+
+
 def _list_phrase(key: str, values: list) -> str:
     if not values:
         return f"there are no {label(key)}"
     shown = [_item_name(v) for v in values[:LIST_ITEMS]]
     more = f" and {len(values) - LIST_ITEMS} more" if len(values) > LIST_ITEMS else ""
-    return f"the {len(values)} {label(key)} are {_enumerate(shown)}{more}" if len(values) > 1 else f"the only one of its {label(key)} is {shown[0]}"
+    return f"there are {len(values)} {label(key)}: {_enumerate(shown)}{more}" if len(values) > 1 else f"there is one {_singular(label(key))}: {shown[0]}"
 
 
-def _field_phrase(key: str, value, first: bool) -> str:
+_UNITS = {"km": "km", "kg": "kg", "eur": "EUR", "usd": "USD", "hours": "hours", "percent": "percent", "minutes": "minutes",
+          "days": "days", "seconds": "seconds", "millions": "million", "m": "m", "mi": "miles"}
+_PREPOSITIONS = ("as", "at", "on", "in", "per", "from", "to", "by", "since", "until")
+
+
+def _measure(key: str, value) -> tuple[str, str]:
+    """(name, value with its unit) for a number whose field name ends in a unit: distance_km -> ('distance', '1149.4 km')."""
+    ws = words(key)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and ws and ws[-1] in _UNITS:
+        return label("_".join(ws[:-1])), f"{value_text(value)} {_UNITS[ws[-1]]}"
+    return label(key), value_text(value)
+
+
+_AMOUNTS = ("amount", "value", "total", "price", "net_amount", "gross_amount", "converted", "result")
+
+
+def _field_phrase(key: str, value, unit: str = "") -> str:
     if isinstance(value, bool):
         if key.startswith("is_"):
             return f"it is {'' if value else 'not '}{_article(label(key[3:]))}"
@@ -93,9 +117,16 @@ def _field_phrase(key: str, value, first: bool) -> str:
     if isinstance(value, list):
         return _list_phrase(key, value)
     if isinstance(value, dict):
-        inner = [_field_phrase(k, v, False) for k, v in list(value.items())[:3]]
-        return f"its {label(key)}: {_enumerate(inner)}"
-    return f"{'the' if first else 'its'} {label(key)} is {value_text(value)}"
+        inner = [_field_phrase(k, v) for k, v in list(value.items())[:3]]
+        return f"the {label(key)}: {_enumerate(inner)}"
+    name, text = _measure(key, value)
+    if unit and isinstance(value, (int, float)) and key in _AMOUNTS:
+        text = f"{text} {unit}"
+    if not name:  # days -> 'it is 365 days'
+        return f"it is {text}"
+    if words(name)[:1] and words(name)[0] in _PREPOSITIONS:  # as_of -> 'as of 2026-01-02'
+        return f"{name} {text}"
+    return f"the {name} is {text}"
 
 
 def _article(noun: str) -> str:
@@ -103,7 +134,8 @@ def _article(noun: str) -> str:
 
 
 def sentence(result, request: str, arguments: dict | None = None) -> str:
-    """One sentence stating a result: its subject, the requested fields, then a few others."""
+    """One sentence stating a result: the requested fields first, then a few others (not the ones
+    that repeat the call's own arguments, not unknown ones); led by the result's name when it has one."""
     arguments = arguments or {}
     if isinstance(result, dict) and "error" in result:
         err = result["error"]
@@ -115,16 +147,29 @@ def sentence(result, request: str, arguments: dict | None = None) -> str:
     given = {json.dumps(v, sort_keys=True) for v in arguments.values()}
     wanted = [k for k in requested_fields(request, result) if json.dumps(result[k], sort_keys=True) not in given]
     subject_key = next((k for k in _SUBJECT_KEYS if isinstance(result.get(k), str)), None)
-    subject = result[subject_key] if subject_key else next(
-        (v for v in arguments.values() if isinstance(v, (str, int)) and not isinstance(v, bool)), None)
-    others = [k for k in result if k not in wanted and k != subject_key
-              and json.dumps(result[k], sort_keys=True) not in given][:OTHER_FIELDS]
-    keys = wanted + others or [k for k in result if k != subject_key][:OTHER_FIELDS]
+    others = [k for k in result if k not in wanted and k != subject_key and result[k] is not None
+              and not (k.endswith("_id") and subject_key) and json.dumps(result[k], sort_keys=True) not in given]
+    keys = wanted + others[:OTHER_FIELDS]
+    flags = [k for k in keys if isinstance(result[k], bool)]  # a yes/no answer comes first
+    dated = [k for k in keys if words(k)[:1] and words(k)[0] in _PREPOSITIONS]  # 'as of ...' qualifies the rest: it goes last
+    unit_key = next((k for k in ("currency", "unit") if isinstance(result.get(k), str) and any(a in result for a in _AMOUNTS)), None)
+    unit = result[unit_key] if unit_key else ""
+    keys = flags + [k for k in keys if k not in flags and k not in dated and k != unit_key]
+    qualifier = f" ({', '.join(_field_phrase(k, result[k]) for k in dated)})" if dated else ""
+    lead = ""
+    if flags:
+        lead = ("Yes, " if result[flags[0]] else "No, ") + _field_phrase(flags[0], result[flags[0]])
+        lead += f" ({result[subject_key]})" if subject_key else ""
+        keys = keys[1:]
+    elif subject_key:
+        lead = result[subject_key] if keys else f"It is {result[subject_key]}"
     if not keys:
-        return f"{value_text(subject)}." if subject is not None else "There is nothing to report."
-    parts = [_field_phrase(k, result[k], i == 0) for i, k in enumerate(keys)]
-    lead = f"For {value_text(subject)}, " if subject is not None else ""
-    return _capital(lead + _enumerate(parts)) + "."
+        ids = [f"{label(k)} {value_text(v)}" for k, v in result.items() if k.endswith("_id") and k != subject_key]
+        return _capital(lead + (f" ({', '.join(ids)})" if ids and not flags else "") + qualifier) + "." if lead \
+            else "There is nothing to report."
+    parts = _enumerate([_field_phrase(k, result[k], unit) for k in keys])
+    text = f"{lead}: {parts}" if lead and not flags else f"{lead}; {parts}" if lead else parts
+    return _capital(text + qualifier) + "."
 
 
 def _capital(text: str) -> str:
@@ -167,8 +212,34 @@ def _stated(value, answer: str) -> bool:
     return str(value).lower() in text or value_text(value).lower() in text
 
 
+def grounded(result, answer: str) -> bool:
+    """The answer states something the result says: one of its values (as given, or as this module
+    writes it), its yes/no, or that a list came back empty."""
+    text = answer.lower()
+    stack, said = [result], False  # said: the result says anything at all (an empty one grounds any answer)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            said = said or not node
+            if not node and re.search(r"\b(no|none|nothing)\b", text):
+                return True
+            stack.extend(node)
+        elif isinstance(node, bool):
+            said = True
+            if re.search(r"\b(yes|no|not)\b", text):
+                return True
+        elif node not in (None, ""):
+            said = True
+            if str(node).lower() in text or value_text(node).lower() in text:
+                return True
+    return not said
+
+
 def unstated(request: str, reference, answer: str) -> list[str]:
-    """Fields of the reference answer that the request names and the answer leaves out."""
+    """Fields of the reference answer that the request names and the answer leaves out (a field
+    whose value the request itself states is not asked for: 'the countries of Asia' gives the region)."""
     results = reference if isinstance(reference, list) else [reference]
     missing = []
     for result in results:
@@ -176,5 +247,6 @@ def unstated(request: str, reference, answer: str) -> list[str]:
         for record in records[:LIST_ITEMS]:
             if not isinstance(record, dict):
                 continue
-            missing += [k for k in requested_fields(request, record) if not _stated(record[k], answer) and k not in missing]
+            missing += [k for k in requested_fields(request, record)
+                        if not _stated(record[k], answer) and not _stated(record[k], request) and k not in missing]
     return missing

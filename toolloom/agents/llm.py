@@ -24,7 +24,7 @@ class ModelUser:
         self.name = f"{client.spec.model}"
 
     async def instruction(self, task: Task) -> str:
-        prompt = render("simulate/user.j2", self.prompts_root, chain=task.chain, example=render_example(task, random.Random(task.seed)))
+        prompt = render("simulate/user.j2", self.prompts_root, chain=task.chain, example=render_example(task, random.Random(f"{task.task_id}:{task.seed}")))
         c = await self.client.chat([{"role": "user", "content": prompt}], stage=self.stage, role="user")
         if c.finish_reason == "length":
             raise ModelCallError("user agent output was truncated (finish_reason=length)")
@@ -126,7 +126,7 @@ class ModelEscalator:
         self.name = f"{client.spec.model}"
 
     async def phrase(self, task: Task, operator: str | None, previous: str | None) -> str:
-        draft = render_example(task, random.Random(task.seed))
+        draft = render_example(task, random.Random(f"{task.task_id}:{task.seed}"))
         prompt = render("escalate/reword.j2", self.prompts_root, draft=draft, operator=operator, previous=previous,
                         calls=[{"name": s.name, "arguments": {k: v for k, v in s.arguments.items() if k not in s.bindings}}
                                for s in task.chain])

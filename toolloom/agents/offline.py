@@ -30,18 +30,31 @@ def tokens(text: str) -> list[str]:
     return _WORD.findall(text.lower().replace("_", " "))
 
 
-THEN, ALSO = " Then, ", " Also, "
+# how a request joins its parts: a part that needs an earlier result comes after it ('Then, '), an
+# independent one beside it ('Also, '); the offline assistant splits requests on these
+THEN_WORDS = ("Then", "After that", "Next", "With that")
+ALSO_WORDS = ("Also", "Besides that", "At the same time")
+_THEN_SPLIT = re.compile(r" (?:" + "|".join(THEN_WORDS) + r"), ")
+_ALSO_SPLIT = re.compile(r" (?:" + "|".join(ALSO_WORDS) + r"), ")
 ORDINALS = ("first", "second", "third", "fourth", "fifth")
-# 'the country code of that city', 'the latitude of the first city': a value an earlier result gives
-_REFERENCE = re.compile(r"\bthe ((?:[a-z0-9]+ ){0,4}?[a-z0-9]+) of (that|the (?:" + "|".join(ORDINALS) + r")) ")
+# 'the country code of that city', 'the latitude of the first city', "that city's country code":
+# a value an earlier result gives
+_WHICH = r"(that|this|the (?:" + "|".join(ORDINALS) + r"))"
+_REFERENCE = re.compile(r"\bthe ((?:[a-z0-9]+ ){0,4}?[a-z0-9]+) of " + _WHICH + " ")
+_POSSESSIVE = re.compile(r"\b" + _WHICH + r" (?:[a-z0-9]+ ){0,2}?[a-z0-9]+'s ")
+_TOKEN = re.compile(r"[a-z0-9_]+")
 _VERBS = {"get", "find", "list", "search", "lookup", "look", "up", "fetch", "retrieve", "show", "read", "query", "convert",
-          "check", "compute", "calculate", "describe", "is", "count", "resolve"}
-_GENERIC = {"status", "info", "details", "detail", "data", "by", "for", "of", "speaking", "lookup", "result", "results"}
+          "check", "compute", "calculate", "describe", "is", "count", "resolve", "add", "put", "place", "create", "cancel",
+          "update", "delete", "set", "make"}
+_GENERIC = {"status", "info", "details", "detail", "data", "speaking", "lookup", "result", "results"}
+_LINKS = {"by", "for", "of", "to", "from", "in", "into", "between", "on", "at", "with"}
 
 
 def entity_of(tool_name: str) -> str:
     """What a tool's result is about, from its name: get_order_status -> 'order', list_cities -> 'city'."""
     ws = [w for w in tokens(tool_name) if w not in _VERBS and w not in _GENERIC]
+    cut = next((i for i, w in enumerate(ws) if w in _LINKS), None)  # list_countries_by_region -> countries
+    ws = [w for w in (ws[:cut] if cut else ws) if w not in _LINKS]
     if not ws:
         return "result"
     last = ws[-1]
@@ -49,11 +62,15 @@ def entity_of(tool_name: str) -> str:
     return " ".join(ws[:-1] + [last])
 
 
-def bound_phrase(binding: dict, step: int, source_name: str) -> str:
+def bound_phrase(binding: dict, step: int, source_name: str, rng: random.Random | None = None) -> str:
     """How a request refers to a value an earlier step returns, by what it is: 'the country code of
-    that city' (the step just before), 'the latitude of the first city' (an earlier one)."""
+    that city' or "that city's country code" (the step just before), 'the latitude of the first
+    city' (an earlier one)."""
     leaf = re.sub(r"[^a-z0-9]+", " ", binding["path"].split("|")[-1].lower()).strip()
-    which = "that" if binding["step"] == step - 1 or binding["step"] >= len(ORDINALS) else f"the {ORDINALS[binding['step']]}"
+    latest = binding["step"] == step - 1 or binding["step"] >= len(ORDINALS)
+    which = (rng.choice(("that", "this")) if rng else "that") if latest else f"the {ORDINALS[binding['step']]}"
+    if rng is not None and rng.random() < 0.5:
+        return f"{which} {entity_of(source_name)}'s {leaf}"
     return f"the {leaf} of {which} {entity_of(source_name)}"
 
 
@@ -65,7 +82,7 @@ def render_example(task: Task, rng: random.Random) -> str:
     """
     text_all = ""
     for i, step in enumerate(task.chain):
-        args = {k: (bound_phrase(b, i, task.chain[b["step"]].name) if (b := step.bindings.get(k)) else v)
+        args = {k: (bound_phrase(b, i, task.chain[b["step"]].name, rng) if (b := step.bindings.get(k)) else v)
                 for k, v in step.arguments.items()}
         templates = task.meta.get(step.tool_id, {}).get("utterances") or []
         if templates:
@@ -85,7 +102,7 @@ def render_example(task: Task, rng: random.Random) -> str:
             text = f"{purpose} for {values}." if values else f"{purpose}."
         if i:  # a step that needs an earlier result comes after it; an independent one beside it
             text = text if text[1:2].isupper() else text[0].lower() + text[1:]  # 'Then, what is ...', but 'Then, US ...'
-            text_all += (THEN if step.bindings else ALSO) + text
+            text_all += f" {rng.choice(THEN_WORDS if step.bindings else ALSO_WORDS)}, {text}"
         else:
             text_all = text
     return text_all
@@ -101,7 +118,7 @@ class TemplateUser:
     name = "offline-template-user"
 
     async def instruction(self, task: Task) -> str:
-        return render_example(task, random.Random(task.seed))
+        return render_example(task, random.Random(f"{task.task_id}:{task.seed}"))
 
     async def propose_arguments(self, tool: dict, k: int, hints: dict) -> list[dict]:
         """Offline, arguments come from the schema (toolloom.synthesis), not from a user agent."""
@@ -147,18 +164,50 @@ def _resolve(context: list | None, key: str, which: str):
     holding the key, 'the first' the first result."""
     if not context:
         return None
-    if which == "that":
+    if which in ("that", "this"):
         return next((v for r in reversed(context) if (v := _from_result(r, key)) is not None), None)
     k = ORDINALS.index(which.split()[-1])
     return _from_result(context[k], key) if k < len(context) else None
+
+
+def _keys(node, out: set | None = None) -> set:
+    out = set() if out is None else out
+    if isinstance(node, dict):
+        out.update(node)
+        for v in node.values():
+            _keys(v, out)
+    elif isinstance(node, list):
+        for v in node[:1]:
+            _keys(v, out)
+    return out
+
+
+def _references(text: str, context: list | None) -> tuple[list[tuple[str, str]], str]:
+    """(leaf key, which result) of every reference to an earlier result, and the text without them.
+    A possessive ("that city's country code") ends where the longest key of the results ends."""
+    refs, spans = [], []
+    for m in _REFERENCE.finditer(text):
+        refs.append((m.group(1).replace(" ", "_"), m.group(2)))
+        spans.append(m.span())
+    keys = _keys(context or [])
+    for m in _POSSESSIVE.finditer(text):
+        tokens_after = list(_TOKEN.finditer(text, m.end()))[:5]
+        k = next((k for k in range(len(tokens_after), 0, -1)
+                  if "_".join(t.group(0) for t in tokens_after[:k]) in keys), 1 if tokens_after else 0)
+        if k:
+            refs.append(("_".join(t.group(0) for t in tokens_after[:k]), m.group(1)))
+            spans.append((m.start(), tokens_after[k - 1].end()))
+    for start, end in sorted(spans, reverse=True):
+        text = text[:start] + " " + text[end:]
+    return refs, text
 
 
 def fill_arguments(text: str, schema: dict, context: list | None = None) -> dict | None:
     """Arguments for `schema` from values found in `text`, or, for a parameter the text says comes
     from an earlier result ('the city id of that city'), from that result in `context`;
     None when a required one is missing."""
-    refs = [(words.replace(" ", "_"), which) for words, which in _REFERENCE.findall(text + " ")]
-    cand = _candidates(_REFERENCE.sub(" ", text + " "))
+    refs, text = _references(text + " ", context)
+    cand = _candidates(text)
     required = set(schema.get("required", []))
     args: dict = {}
     for name, prop in (schema.get("properties") or {}).items():
@@ -210,14 +259,14 @@ class RetrievalAssistant:
         """Turn k makes the calls of the request's k-th part ('Then, ' separates parts, 'Also, '
         separates calls made together), with values from earlier results where the request says so."""
         request = next(m["content"] for m in messages if m["role"] == "user")
-        groups = request.split(THEN)
+        groups = _THEN_SPLIT.split(request)
         turns = sum(1 for m in messages if m["role"] == "assistant" and m.get("tool_calls"))
         results = [m["content"] for m in messages if m["role"] == "tool"]
         summary = answer_from(messages)
         if turns >= len(groups) or (results and '"error"' in results[-1][:20]):
             return AssistantTurn(summary, None)
         context = [json.loads(r) for r in results]
-        calls = [c for c in (self.best_call(text, tools, context) for text in groups[turns].split(ALSO)) if c]
+        calls = [c for c in (self.best_call(text, tools, context) for text in _ALSO_SPLIT.split(groups[turns])) if c]
         if not calls:
             return AssistantTurn(summary if results else decline(tools), None)
         n = sum(len(m.get("tool_calls") or []) for m in messages if m["role"] == "assistant")
@@ -255,4 +304,4 @@ class TemplateEscalator:
     name = "offline-template-escalator"
 
     async def phrase(self, task: Task, operator: str | None, previous: str | None) -> str:
-        return render_example(task, random.Random(task.seed))
+        return render_example(task, random.Random(f"{task.task_id}:{task.seed}"))

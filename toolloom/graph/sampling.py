@@ -70,8 +70,9 @@ def degenerate_call(arguments: dict) -> str | None:
 def chain_problem(steps: list[dict]) -> tuple[str, str] | None:
     """(reason, detail) when an executed chain would make a bad example, else None:
     degenerate_call (a call whose two inputs are equal, or the same call twice), ambiguous_binding
-    (a value taken from a list of several: the request cannot say which), fake_dependency (every
-    value an earlier result supplies is already stated in the request: not multi-hop)."""
+    (a value taken from a list of several: the request cannot say which), fake_dependency (a value
+    an earlier result supplies is already stated in the request: no real lookup), circular_lookup
+    (the last call only gives back values the chain already had)."""
     calls = set()
     for i, s in enumerate(steps):
         problem = degenerate_call(s["arguments"])
@@ -92,7 +93,27 @@ def chain_problem(steps: list[dict]) -> tuple[str, str] | None:
             if _norm(s["arguments"][param]) in stated:
                 return "fake_dependency", (f"step {i + 1} takes {param} = {s['arguments'][param]!r} from step {b['step'] + 1}, "
                                            "but the request already states that value")
+    if len(steps) > 1:
+        known = stated | {_norm(v) for s in steps for v in s["arguments"].values()}
+        last = _scalars(steps[-1]["result"])
+        if last and all(v in known for v in last):  # get_country(IN) -> find_country('India') -> IN
+            return "circular_lookup", f"the last call ({steps[-1].get('name') or steps[-1].get('tool')}) only returns values the chain started from"
     return None
+
+
+def _scalars(result) -> set[str]:
+    """The string and number values of a result (not yes/no or null), normalised."""
+    out: set[str] = set()
+    stack = [result]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, (str, int, float)) and not isinstance(node, bool):
+            out.add(_norm(node))
+    return out
 
 
 class ChainSampler:

@@ -10,7 +10,7 @@ from pathlib import Path
 from ..llm import BudgetExhausted, ModelCallError, ModelClient, run_async
 from ..llm.structured import UnusableAnswer, chat_json
 from ..prompts import render
-from .samples import MULTI_ANSWER_SHAPES, _leaves
+from ..answers import MULTI_ANSWER_SHAPES, grounded
 
 
 class ReferenceJudge:
@@ -24,7 +24,7 @@ class ReferenceJudge:
             return "pass", "no reference answer to compare with"
         parts = reference if traj["shape"] in MULTI_ANSWER_SHAPES and isinstance(reference, list) else [reference]
         answer = traj["final_answer"] or ""
-        missing = [i for i, part in enumerate(parts) if _leaves(part) and not any(leaf in answer for leaf in _leaves(part))]
+        missing = [i for i, part in enumerate(parts) if not grounded(part, answer)]
         if missing:
             return "fail", f"the answer states nothing from reference result(s) {missing}"
         return "pass", "the answer states values of the executed reference answer"

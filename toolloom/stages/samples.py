@@ -17,7 +17,7 @@ from collections import Counter
 
 import pyarrow as pa
 
-from ..answers import unstated
+from ..answers import MULTI_ANSWER_SHAPES, grounded, unstated
 from ..arguments import argument_errors, parse_arguments
 from ..ingest import Rejection
 from ..registry import Registry
@@ -29,10 +29,6 @@ from .splits import assign_splits, side as split_of
 SAMPLES_SCHEMA = pa.schema([("sample_id", pa.string()), ("traj_id", pa.string()), ("task_id", pa.string()),
                             ("shape", pa.string()), ("level", pa.int64()), ("execution", pa.string()), ("num_calls", pa.int64()),
                             ("checks", pa.string()), ("split", pa.string())])
-
-
-# shapes whose reference answer is a list: one result per independent part of the request
-MULTI_ANSWER_SHAPES = ("parallel", "merged")
 
 
 def check_format(traj: dict) -> tuple[str, str] | None:
@@ -96,8 +92,7 @@ def check_execution(traj: dict) -> tuple[str, str] | None:
         missing = sum(1 for r in expected if r not in observed)
         if missing:
             return "reference_not_reached", f"{missing} of {len(expected)} reference result(s) never came back from the calls made"
-    leaves = _leaves(json.loads(results[-1])) if results else []
-    if leaves and not any(leaf in answer for leaf in leaves):
+    if results and _leaves(json.loads(results[-1])) and not grounded(json.loads(results[-1]), answer):
         return "answer_not_grounded", "the final answer states none of the values the last call returned"
     return None
 
