@@ -43,6 +43,7 @@ _WHICH = r"(that|this|the (?:" + "|".join(ORDINALS) + r"))"
 _REFERENCE = re.compile(r"\bthe ((?:[a-z0-9]+ ){0,4}?[a-z0-9]+) of " + _WHICH + " ")
 _POSSESSIVE = re.compile(r"\b" + _WHICH + r" (?:[a-z0-9]+ ){0,2}?[a-z0-9]+'s ")
 _TOKEN = re.compile(r"[a-z0-9_]+")
+_ENTITY = re.compile(r"\b" + _WHICH + r" ([a-z]+(?: [a-z]+)?)\b(?!')")
 _VERBS = {"get", "find", "list", "search", "lookup", "look", "up", "fetch", "retrieve", "show", "read", "query", "convert",
           "check", "compute", "calculate", "describe", "is", "count", "resolve", "add", "put", "place", "create", "cancel",
           "update", "delete", "set", "make"}
@@ -67,11 +68,14 @@ def bound_phrase(binding: dict, step: int, source_name: str, rng: random.Random 
     that city' or "that city's country code" (the step just before), 'the latitude of the first
     city' (an earlier one)."""
     leaf = re.sub(r"[^a-z0-9]+", " ", binding["path"].split("|")[-1].lower()).strip()
+    entity = entity_of(source_name)
     latest = binding["step"] == step - 1 or binding["step"] >= len(ORDINALS)
     which = (rng.choice(("that", "this")) if rng else "that") if latest else f"the {ORDINALS[binding['step']]}"
+    if leaf == f"{entity} id":  # the city id of that city is that city
+        return f"{which} {entity}"
     if rng is not None and rng.random() < 0.5:
-        return f"{which} {entity_of(source_name)}'s {leaf}"
-    return f"the {leaf} of {which} {entity_of(source_name)}"
+        return f"{which} {entity}'s {leaf}"
+    return f"the {leaf} of {which} {entity}"
 
 
 def render_example(task: Task, rng: random.Random) -> str:
@@ -197,6 +201,11 @@ def _references(text: str, context: list | None) -> tuple[list[tuple[str, str]],
         if k:
             refs.append(("_".join(t.group(0) for t in tokens_after[:k]), m.group(1)))
             spans.append((m.start(), tokens_after[k - 1].end()))
+    for m in _ENTITY.finditer(text):  # 'that city' for the city id of that city
+        key = m.group(2).replace(" ", "_") + "_id"
+        if key in keys and not any(s <= m.start() < e for s, e in spans):
+            refs.append((key, m.group(1)))
+            spans.append(m.span())
     for start, end in sorted(spans, reverse=True):
         text = text[:start] + " " + text[end:]
     return refs, text
