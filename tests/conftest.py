@@ -66,6 +66,28 @@ def bfcl_checker_home():
         os.environ.pop("TOOLLOOM_BFCL_EVAL", None)
 
 
+def materialize_export(pipeline, tmp: Path) -> tuple[str, dict]:
+    """Materialize a pipeline's assets into `tmp` (home and exports): (the export folder, the dataset's asset checks)."""
+    import dagster as dg
+
+    from toolloom.dagster_defs import ToolloomResource, pipeline_assets
+
+    stages = pipeline.stages.model_copy(update={"export": pipeline.stages.export.model_copy(update={"root": str(tmp / "exports")})})
+    result = dg.materialize(pipeline_assets(pipeline.model_copy(update={"stages": stages})),
+                            resources={"toolloom": ToolloomResource(project_root=str(PROJECT), home=str(tmp / "home"))})
+    assert result.success
+    md = {e.asset_key.path[-1]: {k: v.value for k, v in e.materialization.metadata.items()}
+          for e in result.get_asset_materialization_events()}
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations() if e.asset_key.path[-1] == "dataset"}
+    return md["dataset"]["path"], checks
+
+
+@pytest.fixture(scope="session")
+def demo_export(tmp_path_factory, bfcl_checker_home):
+    """The demo pipeline materialized once per session, for every test that only reads its export."""
+    return materialize_export(load_pipeline(PROJECT / "pipelines" / "demo.yaml"), tmp_path_factory.mktemp("demo"))
+
+
 @pytest.fixture
 def bfcl_checker(bfcl_checker_home):
     if bfcl_checker_home is None:

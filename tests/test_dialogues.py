@@ -1,6 +1,7 @@
 """Multi-turn dialogues (ToolDial actions): plans, state-driven calls, realised offline or by a model."""
 import json
 
+import pyarrow as pa
 import pytest
 
 from toolloom.prompts import DEFAULT_ROOT, render
@@ -21,9 +22,16 @@ SYSTEM_ACTIONS = {"retriever_call", "request", "clarify", "suggest", "call", "re
 
 
 def _inputs():
+    """Single-call tasks, and one source -> target pair (the order's country feeds the VAT lookup)."""
     tools = build_tools(load_pipeline(PROJECT / "pipelines/demo.yaml"), PROJECT, Sandbox(PROJECT / "sandbox")).table
     ex = ToolExecutor(Sandbox(PROJECT / "sandbox"), tools.to_pylist())
-    return sample_tasks(tools, ex, TasksStage(per_tool=2, seed=4)).table, tools, ex
+    singles = sample_tasks(tools, ex, TasksStage(per_tool=2, seed=4)).table
+    pair = [{"tool_id": "demo.get_order_status", "name": "get_order_status", "arguments": {"order_id": "ord_1002"}, "bindings": {}},
+            {"tool_id": "demo.get_vat_rate", "name": "get_vat_rate", "arguments": {"country_code": "FR"},
+             "bindings": {"country_code": {"step": 0, "path": "country_code"}}}]
+    reference = ex.execute("get_vat_rate", {"country_code": "FR"}).to_json()
+    row = {"task_id": "t_pair00000001", "shape": "multi_hop", "chain": json.dumps(pair), "reference_answer": reference, "seed": 4}
+    return pa.concat_tables([singles, pa.Table.from_pylist([row], schema=singles.schema)]), tools, ex
 
 
 @pytest.mark.parametrize("scenario", DIALOGUE_SCENARIOS)
@@ -33,8 +41,11 @@ def test_each_scenario_gives_a_verified_dialogue(scenario):
                       params=SimulateStage(multi_turn_share=1.0, scenarios=[scenario]),
                       system_prompt=render("simulate/assistant_system.j2", today=None), prompt_hash="h",
                       dialogue=(PhraseRealiser(), PhraseRealiser(), load_phrases(DEFAULT_ROOT)))
-    rows = result.table.to_pylist()
-    assert result.accounted and all(r["kind"] == "multi_turn" for r in rows)
+    everything = result.table.to_pylist()
+    rows = [r for r in everything if r["kind"] == "multi_turn"]
+    # a pair scenario runs on the two-step task only; the others on every single call
+    expected = [r for r in everything if (r["shape"] == "multi_hop") == (scenario == "missing_parameter")]
+    assert result.accounted and rows == expected
     assert all(r["outcome"] == "answered" for r in rows)
     for r in rows:
         plan = json.loads(r["actions"])
@@ -43,10 +54,15 @@ def test_each_scenario_gives_a_verified_dialogue(scenario):
         assert ("system", "call") in speakers and plan["actions"][-1][1] == "system_bye"
         roles = [m["role"] for m in r["messages"]]
         assert roles.count("user") >= 2 and "tool" in roles
-    kept = filter_samples(result.table, FilterStage(), 0.0)
+    kept = filter_samples(pa.Table.from_pylist(rows, schema=result.table.schema), FilterStage(), 0.0)
     assert kept.accepted == len(rows), [r.detail for r in kept.rejections][:3]
     used = {json.loads(r["actions"])["scenario"] for r in rows}
     assert scenario in used
+    if scenario == "missing_parameter":  # ToolDial's pair: the source API supplies what the user cannot give
+        pair = next(r for r in rows if r["shape"] == "multi_hop")
+        assert [c["name"] for c in json.loads(pair["calls"])] == ["get_order_status", "get_vat_rate"]
+        said = [a[1] for a in json.loads(pair["actions"])["actions"] if a[0] == "user"]
+        assert "fail_inform" in said and "FR" not in " ".join(m["content"] or "" for m in pair["messages"] if m["role"] == "user")
 
 
 def test_every_action_of_the_inventory_is_used():

@@ -6,7 +6,7 @@ import pyarrow as pa
 import pytest
 
 from toolloom.agents.llm import ModelAssistant, ModelEscalator, ModelVerifier
-from toolloom.agents.offline import TemplateEscalator
+from toolloom.agents.offline import THEN_WORDS, TemplateEscalator
 from toolloom.executor import ToolExecutor
 from toolloom.graph.escalation import (ChainEscalator, StructuralVerifier, alternative_answers, reference_answer,
                                        shape_of)
@@ -28,7 +28,8 @@ def _edge(src, src_slot, dst, dst_slot):
 
 
 # a hand-made path through the demo collection: capital -> city -> country -> exchange rate
-EDGES = [_edge("get_capital_city", "city_id", "get_city", "city_id"),
+EDGES = [_edge("find_country", "results|country_code", "get_capital_city", "country_code"),
+         _edge("get_capital_city", "city_id", "get_city", "city_id"),
          _edge("get_city", "country_code", "get_country", "country_code"),
          _edge("get_country", "code", "get_vat_rate", "country_code"),  # echoes its input: never a hop
          _edge("get_country", "currency", "get_exchange_rate", "from_currency"),
@@ -120,7 +121,8 @@ def test_operator_weights_order_and_exclude():
 
 
 def _seed_tasks(chains):
-    steps = [_step(chains, "get_capital_city", country_code=c) for c in ("FR", "DE", "JP")]
+    # every hop is a real lookup: the request names a country, never the code a later call takes
+    steps = [{**_step(chains, "find_country"), "arguments": {"name": n}} for n in ("France", "Germany", "Japan")]
     return pa.Table.from_pylist([{"task_id": f"t_{i}", "shape": "single", "chain": json.dumps([s]), "reference_answer": "{}", "seed": i}
                                  for i, s in enumerate(steps)], schema=TASKS_SCHEMA)
 
@@ -189,7 +191,7 @@ def test_a_verifier_that_finds_a_second_answer_drops_the_level(demo, tmp_path):
 
     def respond(request):
         prompt = request["messages"][-1]["content"] or ""
-        if '"alternative_answer"' in prompt and "Then, " in prompt:
+        if '"alternative_answer"' in prompt and any(f" {w}, " in prompt for w in THEN_WORDS):  # a level above the seed
             return {"content": json.dumps({"factual": True, "alternative_answer": "Lyon", "reason": "either city fits"})}
         return competent(request)
 

@@ -4,43 +4,25 @@ documentation; a split without leakage. On the demo and on tools this project ne
 import json
 import re
 
-import dagster as dg
 import pytest
 from datasets import Dataset, concatenate_datasets, load_dataset
 
-from toolloom.dagster_defs import ToolloomResource, pipeline_assets
 from toolloom.formats.bfcl import category
 from toolloom.formats.conformance import calls_of, run_bfcl_checker
 from toolloom.formats.hermes import hermes_problems
 from toolloom.formats.xlam import xlam_id, xlam_problems
-from toolloom.spec import Pipeline, load_pipeline
+from toolloom.spec import Pipeline
 from toolloom.stages.quality import calls_of as split_calls
 
-from .conftest import CASES, PROJECT
+from .conftest import CASES, PROJECT, materialize_export as _export
 
 CORPORA = PROJECT.parent / "shared" / "corpora"
 INTERNALS = re.compile(r"Mistakes callers made|Traceback|Error: .* line [0-9]+|zz-not-a-valid")
 
 
-def _export(pipeline: Pipeline, tmp) -> tuple[str, dict]:
-    stages = pipeline.stages.model_copy(update={"export": pipeline.stages.export.model_copy(update={"root": str(tmp / "exports")})})
-    result = dg.materialize(pipeline_assets(pipeline.model_copy(update={"stages": stages})),
-                            resources={"toolloom": ToolloomResource(project_root=str(PROJECT), home=str(tmp / "home"))})
-    assert result.success
-    md = {e.asset_key.path[-1]: {k: v.value for k, v in e.materialization.metadata.items()}
-          for e in result.get_asset_materialization_events()}
-    checks = {e.check_name: e for e in result.get_asset_check_evaluations() if e.asset_key.path[-1] == "dataset"}
-    return md["dataset"]["path"], checks
-
-
 def _rows(folder: str, config: str) -> list[dict]:
     ds = load_dataset(folder, config)
     return [r for split in ds for r in ds[split]]
-
-
-@pytest.fixture(scope="module")
-def demo_export(tmp_path_factory, bfcl_checker_home):
-    return _export(load_pipeline(PROJECT / "pipelines" / "demo.yaml"), tmp_path_factory.mktemp("demo"))
 
 
 def test_bfcl_rows_pass_bfcls_own_checker_with_the_ground_truth_as_answer(demo_export, bfcl_checker):

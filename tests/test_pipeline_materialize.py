@@ -182,7 +182,7 @@ def test_exported_calls_are_offered_valid_and_reproduce_their_results(tmp_path, 
     executor = ToolExecutor(Sandbox(PROJECT / "sandbox"), tools)
     kinds = {r["kind"] for r in ds}
     shapes = {r["shape"] for r in ds}
-    assert kinds == {"single_turn", "multi_turn", "abstain"} and {"single", "multi_hop", "parallel", "nested"} <= shapes
+    assert kinds == {"single_turn", "multi_turn", "abstain", "ask", "recover"} and {"single", "multi_hop", "parallel", "nested"} <= shapes
 
     async def replay(example):
         offered = {t["function"]["name"]: t["function"]["parameters"] for t in json.loads(example["tools"])}

@@ -129,8 +129,11 @@ def _field_phrase(key: str, value, unit: str = "") -> str:
     return f"the {name} is {text}"
 
 
-def _article(noun: str) -> str:
-    return ("an " if noun[:1] in "aeiou" else "a ") + noun
+def _article(word: str) -> str:
+    """'a holiday', but 'landlocked', 'open': adjectives take none."""
+    if re.search(r"(ed|ful|able|ible|al|ive|ous|ic|less|open|closed|active|valid)$", word):
+        return word
+    return ("an " if word[:1] in "aeiou" else "a ") + word
 
 
 def sentence(result, request: str, arguments: dict | None = None) -> str:
@@ -150,7 +153,7 @@ def sentence(result, request: str, arguments: dict | None = None) -> str:
     others = [k for k in result if k not in wanted and k != subject_key and result[k] is not None
               and not (k.endswith("_id") and subject_key) and json.dumps(result[k], sort_keys=True) not in given]
     keys = wanted + others[:OTHER_FIELDS]
-    flags = [k for k in keys if isinstance(result[k], bool)]  # a yes/no answer comes first
+    flags = [k for k in wanted if isinstance(result[k], bool)]  # a yes/no the request asks for comes first
     dated = [k for k in keys if words(k)[:1] and words(k)[0] in _PREPOSITIONS]  # 'as of ...' qualifies the rest: it goes last
     unit_key = next((k for k in ("currency", "unit") if isinstance(result.get(k), str) and any(a in result for a in _AMOUNTS)), None)
     unit = result[unit_key] if unit_key else ""

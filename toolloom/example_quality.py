@@ -49,7 +49,7 @@ def dependencies(rows: list[dict]) -> dict:
         for step in chain:
             for param in step.get("bindings") or {}:
                 bound += 1
-                unstated_in_request += not _mentions(request, step["arguments"][param])
+                unstated_in_request += not _mentions(request, (step.get("arguments") or {}).get(param, ""))
     return {"bound_values": bound, "absent_from_request": unstated_in_request}
 
 
@@ -69,7 +69,7 @@ def levels(rows: list[dict]) -> dict:
                         for t in json.loads(r["tools"])}
             deps.append(sum(len(s.get("bindings") or {}) for s in chain))
             calls.append(len(chain))
-            constrained += any(set(s["arguments"]) - required.get(s["name"], set()) for s in chain)
+            constrained += any(set(s.get("arguments") or {}) - required.get(s.get("name"), set()) for s in chain)
         out[str(level)] = {"examples": len(group), "mean_calls": round(statistics.mean(calls), 2),
                            "mean_dependent_calls": round(statistics.mean(deps), 2),
                            "with_constraint": round(constrained / len(group), 3)}

@@ -169,14 +169,10 @@ DIALOGUE_SCENARIOS = ("clear", "vague_clarify", "suggest_affirm", "suggest_negat
 class SimulateStage(Strict):
     max_turns: int = Field(4, ge=1)
     distractors: int = Field(3, ge=0, description="extra tools offered, chosen by retrieval")
-    multi_turn_share: float = Field(0.0, ge=0, le=1, description="share of single-call and two-step tasks simulated as "
-                                                                  "multi-turn dialogues (ToolDial)")
-    abstain_share: float = Field(0.0, ge=0, le=1, description="share of single-call tasks that also give an abstain example: "
-                                                               "only unrelated tools offered, the right answer calls none")
-    ask_share: float = Field(0.0, ge=0, le=1, description="... that also give an ask example: a required value is "
-                                                           "missing, the right turn is a question")
-    recover_share: float = Field(0.0, ge=0, le=1, description="... that also give a recover example: a call fails with "
-                                                               "the tool's real error and the assistant corrects it")
+    multi_turn_share: float = Field(0.0, ge=0, le=1, description="share of one- and two-step tasks made ToolDial dialogues")
+    abstain_share: float = Field(0.0, ge=0, le=1, description="share of single calls also given as abstain (no tool fits)")
+    ask_share: float = Field(0.0, ge=0, le=1, description="... as ask (a required value missing: the turn is a question)")
+    recover_share: float = Field(0.0, ge=0, le=1, description="... as recover (the tool's real error, then the fix)")
     scenarios: list[Literal[DIALOGUE_SCENARIOS]] = Field(list(DIALOGUE_SCENARIOS), min_length=1)
 
 
@@ -204,9 +200,8 @@ class EscalateStage(Strict):
         from .graph.escalation import ESCALATION_OPERATORS as REGISTERED
 
         for name in v:
-            if name == "merge":
-                raise ValueError("merge is not an escalation operator: two unrelated tasks side by side are longer, not "
-                                 "harder; parallel examples come from tasks.parallel")
+            if name == "merge":  # two unrelated tasks side by side
+                raise ValueError("merge is not an escalation operator: longer, not harder; parallel examples: tasks.parallel")
             REGISTERED.check(name)
         if any(w < 0 for w in v.values()) or not any(w > 0 for w in v.values()):
             raise ValueError("operator weights must be >= 0 with at least one > 0")

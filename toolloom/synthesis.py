@@ -18,6 +18,7 @@ import re
 from collections import defaultdict
 
 from .arguments import argument_errors, schema_errors
+from .graph.sampling import degenerate_call, equal_ends
 from .values import ValueFactory, documented_values, fitting, schema_type
 
 # "e.g. X", "for example X", "such as X", "example: X", "default: X", "like X"; X is quoted or one token
@@ -157,6 +158,11 @@ class ArgumentSynthesizer:
         args = {}
         for p in required:
             args[p] = self.value(tool, p, props.get(p, {}), rng, variant)
+        for bump in range(1, 4):  # from and to the same unit teaches nothing: the second end takes another value
+            pair = equal_ends(args)
+            if pair is None:
+                break
+            args[pair[1]] = self.value(tool, pair[1], props.get(pair[1], {}), rng, variant + bump)
         optional = [p for p in props if p not in args and self.candidates(tool["name"], p, props[p])]
         if variant and optional:
             p = optional[(variant - 1) % len(optional)]
@@ -185,11 +191,12 @@ class ArgumentSynthesizer:
 
     def argument_sets(self, tool: dict, seed: int | str, k: int, proposed: list[dict] = ()) -> list[dict]:
         """Up to k distinct argument sets: documented examples, then valid `proposed` ones (a model
-        user's), then synthesised ones."""
+        user's), then synthesised ones; proposed and synthesised sets whose two ends are equal (from
+        and to the same unit) are passed over."""
         meta = tool.get("meta") or {}
         meta = json.loads(meta) if isinstance(meta, str) else meta
         out = [dict(ex) for ex in meta.get("examples") or [] if isinstance(ex, dict)][:k]
-        out += [a for a in proposed if a not in out][: k - len(out)]
+        out += [a for a in proposed if a not in out and not degenerate_call(a)][: k - len(out)]
         for variant in range(4 * k):
             if len(out) >= k:
                 break
@@ -199,7 +206,7 @@ class ArgumentSynthesizer:
                 if out:  # documented examples are enough
                     break
                 raise
-            if args not in out:
+            if args not in out and not degenerate_call(args):  # converting m to m teaches nothing
                 out.append(args)
         return out
 

@@ -12,6 +12,7 @@ result and a walk that fails at any step is discarded with the reason counted.
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter, defaultdict
 
 from ..executor import ToolExecutor
@@ -56,15 +57,29 @@ def stated_values(steps: list[dict]) -> set[str]:
     return {_norm(v) for s in steps for k, v in s["arguments"].items() if k not in (s.get("bindings") or {})}
 
 
-def degenerate_call(arguments: dict) -> str | None:
-    """Two inputs of one call given the same value: travel time from Tokyo to Tokyo."""
-    seen: dict[str, str] = {}
-    for k, v in arguments.items():
-        if isinstance(v, str) and v.strip():
-            if _norm(v) in seen:
-                return f"{seen[_norm(v)]} and {k} are both {v!r}"
-            seen[_norm(v)] = k
+_ENDS = re.compile(r"(?i)(^|_|(?<=[a-z])(?=[A-Z]))(from|to|start|end|begin|source|target|src|dst|origin|destination)(?=$|_|[A-Z])")
+
+
+def _slot(name: str) -> str:
+    """What an input is, without its end: from_city_id and to_city_id are both 'city_id'."""
+    return _ENDS.sub("", name).strip("_").lower()
+
+
+def equal_ends(arguments: dict) -> tuple[str, str] | None:
+    """The two ends of one call given the same value (from_unit and to_unit both 'm'), or None.
+    (Equal values of different inputs, a 512 x 512 image, are fine.)"""
+    ends = [(k, _slot(k)) for k in arguments if _slot(k) != k.lower() and isinstance(arguments[k], str) and arguments[k].strip()]
+    for i, (a, slot) in enumerate(ends):
+        for b, other in ends[i + 1:]:
+            if slot == other and _norm(arguments[a]) == _norm(arguments[b]):
+                return a, b
     return None
+
+
+def degenerate_call(arguments: dict) -> str | None:
+    """Why a call is degenerate (travel time from Tokyo to Tokyo, markdown to markdown), or None."""
+    pair = equal_ends(arguments)
+    return f"{pair[0]} and {pair[1]} are both {arguments[pair[0]]!r}" if pair else None
 
 
 def chain_problem(steps: list[dict]) -> tuple[str, str] | None:
@@ -157,7 +172,7 @@ class ChainSampler:
                     continue
                 args = dict(self.rng.choice(self.examples[edge["dst_tool"]]))
                 args[edge["dst_slot"]] = value
-                if degenerate_call(args) or _norm(value) in {_norm(v) for k, v in args.items() if k != edge["dst_slot"]}:
+                if degenerate_call(args):
                     self.failures["degenerate_call"] += 1
                     continue
                 obs = await episode.call(edge["dst_tool"], args)

@@ -19,6 +19,7 @@ from ..agents.offline import render_example
 from ..answers import answer_from
 from ..arguments import argument_errors
 from ..executor import ToolExecutor
+from ..llm import BudgetExhausted, ModelCallError
 from ..messages import normalise
 from .dialogues import Realiser
 
@@ -80,7 +81,8 @@ async def find_failure(step: ChainStep, executor: ToolExecutor, rng: random.Rand
 
 async def run_recovery(task: Task, system: Realiser, executor: ToolExecutor, offered: list[dict], system_prompt: str,
                        phrases: dict, rng: random.Random) -> dict:
-    """An episode dict like simulate.run_episode's; outcome `no_recoverable_error` when no value gives one."""
+    """An episode dict like simulate.run_episode's; outcome `no_recoverable_error` when no value gives
+    one. Never raises for model trouble (the outcome says what happened)."""
     step = task.chain[0]
     messages: list[dict] = [{"role": "system", "content": system_prompt}]
     calls: list[dict] = []
@@ -108,7 +110,12 @@ async def run_recovery(task: Task, system: Realiser, executor: ToolExecutor, off
         final = answer_from(messages[:1] + [messages[1]] + messages[-2:])
         messages.append({"role": "assistant", "content": final})
         ok = calls[-1]["ok"]
-        return {"messages": [normalise(m) for m in messages], "calls": calls, "final_answer": final if ok else None,
-                "outcome": "answered" if ok else "tool_error", "error": "" if ok else calls[-1]["error"]}
+        outcome, error = ("answered", "") if ok else ("tool_error", calls[-1]["error"])
+    except BudgetExhausted as e:
+        final, outcome, error = None, "budget_exhausted", str(e)
+    except ModelCallError as e:
+        final, outcome, error = None, "model_error", str(e)
     finally:
         episode.close()
+    return {"messages": [normalise(m) for m in messages], "calls": calls, "final_answer": final if outcome == "answered" else None,
+            "outcome": outcome, "error": error}

@@ -1,0 +1,196 @@
+"""What the examples teach: answers in sentences that state what was asked, dependencies that are
+real lookups, harder levels that need more dependent calls, ToolDial pair dialogues, and the
+abstain / ask / recover kinds. Unit cases for each piece, then the demo export measured whole."""
+import json
+import random
+import re
+from pathlib import Path
+
+import pytest
+
+from toolloom.agents import ChainStep, Task
+from toolloom.agents.offline import RetrievalAssistant, bound_phrase, fill_arguments, render_example
+from toolloom.answers import answer_from, grounded, sentence, unstated
+from toolloom.example_quality import example_quality
+from toolloom.executor import ToolExecutor
+from toolloom.graph.sampling import chain_problem
+from toolloom.llm import run_async
+from toolloom.prompts import DEFAULT_ROOT
+from toolloom.sandbox import Sandbox
+from toolloom.spec import load_pipeline
+from toolloom.stages.dialogues import load_phrases
+from toolloom.stages.recoveries import learnable, run_recovery, user_forms
+from toolloom.stages.samples import check_completeness, check_execution
+from toolloom.stages.tools import build_tools
+
+from .conftest import PROJECT
+from .test_export_checks import _rows
+
+FIELD_DUMP = re.compile(r"\b[a-z_]+: [^;]+; [a-z_ ]+: |\b(True|False|None)\b|Here is what I found")
+
+
+def test_an_answer_is_sentences_with_the_asked_fields_first_and_no_python_reprs():
+    result = {"calling_code": "+27", "capital": "Pretoria", "code": "ZA", "population": 62027503, "name": "South Africa",
+              "is_landlocked": False, "note": None}
+    text = sentence(result, "What is the population of ZA?", {"country_code": "ZA"})
+    assert text.startswith("South Africa: the population is 62027503") and "it is not landlocked" in text
+    assert not FIELD_DUMP.search(text) and "None" not in text and "not known" not in text
+    assert sentence({"distance_km": 1149.4, "from_city_id": "tokyo"}, "How far?", {"from_city_id": "tokyo"}) == "The distance is 1149.4 km."
+    holiday = sentence({"country_code": "CA", "is_holiday": True, "name": "Victoria Day"}, "Is it a holiday?", {"country_code": "CA"})
+    assert holiday.startswith("Yes, it is a holiday")
+    listing = sentence({"holidays": [{"name": f"H{i}", "date": f"2027-01-{i + 1:02d}"} for i in range(12)]}, "Which holidays?")
+    assert listing.startswith("There are 12 holidays: H0 (2027-01-01)") and "and 2 more" in listing
+
+
+def test_completeness_names_the_requested_field_the_answer_leaves_out():
+    reference = {"population": 62027503, "capital": "Pretoria", "region": "Africa"}
+    assert unstated("What are the capital and population of ZA?", reference, "The capital is Pretoria.") == ["population"]
+    assert unstated("What are the capital and population of ZA?", reference, "Pretoria, with 62027503 people.") == []
+    assert unstated("Which countries are in Africa, by region?", reference, "Pretoria.") == []  # the request gave the region
+    traj = {"kind": "single_turn", "reference_answer": json.dumps(reference), "final_answer": "The capital is Pretoria.",
+            "messages": [{"role": "user", "content": "What are the capital and population of ZA?"}]}
+    assert check_completeness(traj)[0] == "answer_incomplete"
+
+
+def test_grounding_reads_yes_no_empty_lists_and_the_answers_own_number_forms():
+    assert grounded({"hours": -9.0}, "It is -9 hours.")
+    assert grounded({"is_holiday": False, "name": None}, "No, it is not a holiday.")
+    assert grounded({"countries": []}, "There are no countries.")
+    assert not grounded({"capital": "Pretoria"}, "I could not say.")
+
+
+def _steps(*specs):
+    return [{"name": n, "arguments": a, "bindings": b, "result": r} for n, a, b, r in specs]
+
+
+def test_chain_problems_fake_dependency_ambiguity_degenerate_and_circular():
+    country = {"code": "IN", "name": "India"}
+    fake = _steps(("get_country", {"country_code": "IN"}, {}, country),
+                  ("get_vat_rate", {"country_code": "IN"}, {"country_code": {"step": 0, "path": "code"}}, {"rate": 18}))
+    assert chain_problem(fake)[0] == "fake_dependency"
+    circular = _steps(("get_country", {"country_code": "IN"}, {}, country),
+                      ("find_country", {"name": "India"}, {"name": {"step": 0, "path": "name"}}, {"results": [{"country_code": "IN", "name": "India"}]}))
+    assert chain_problem(circular)[0] == "circular_lookup"
+    several = _steps(("list_cities", {"country_code": "US"}, {}, {"cities": [{"city_id": "a"}, {"city_id": "b"}]}),
+                     ("get_city", {"city_id": "a"}, {"city_id": {"step": 0, "path": "cities|city_id"}}, {"name": "A"}))
+    assert chain_problem(several)[0] == "ambiguous_binding"
+    same = _steps(("travel_time", {"from_city_id": "tokyo", "to_city_id": "Tokyo", "mode": "car"}, {}, {"hours": 0}))
+    assert chain_problem(same)[0] == "degenerate_call"
+    real = _steps(("get_city", {"city_id": "toronto"}, {}, {"country_code": "CA"}),
+                  ("is_holiday", {"country_code": "CA", "day": "2026-05-18"}, {"country_code": {"step": 0, "path": "country_code"}},
+                   {"is_holiday": True, "name": "Victoria Day"}))
+    assert chain_problem(real) is None
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_request_describes_a_looked_up_value_and_the_offline_assistant_resolves_it(seed):
+    step0 = ChainStep("demo.get_city", "get_city", "", {"city_id": "toronto"})
+    step1 = ChainStep("demo.is_holiday", "is_holiday", "", {"country_code": "CA", "day": "2026-05-18"},
+                      {"country_code": {"step": 0, "path": "country_code"}})
+    meta = {"demo.is_holiday": {"utterances": ["Is {day} a public holiday in {country_code}?"]}}
+    text = render_example(Task("t", "multi_hop", [step0, step1], seed, meta), random.Random(seed))
+    assert "from step" not in text and " CA" not in text
+    assert re.search(r"(country code of th(at|is) city|th(at|is) city's country code)", text)
+    schema = {"type": "object", "properties": {"country_code": {"type": "string"}, "day": {"type": "string", "format": "date"}},
+              "required": ["country_code", "day"]}
+    part = re.split(r" (?:Then|After that|Next|With that), ", text)[-1]
+    assert fill_arguments(part, schema, [{"city_id": "toronto", "country_code": "CA"}]) == {"country_code": "CA", "day": "2026-05-18"}
+    assert bound_phrase({"step": 0, "path": "city_id"}, 1, "get_city") == "that city"
+
+
+def test_recover_forms_and_learnable_errors():
+    assert user_forms("new_york") == ["New York", "NEW_YORK"]
+    assert user_forms("2026-05-18") == ["18/05/2026", "May 18, 2026"]
+    assert learnable("no city with id 'Tokyo'", "tokyo", "Tokyo", "city identifier such as tokyo")
+    assert learnable("unsupported currency 'eur'; supported: EUR, USD", "EUR", "eur", "")
+    assert not learnable("no city with id 'Tokyo'", "tokyo", "Tokyo", "")
+
+
+@pytest.fixture(scope="module")
+def demo_executor():
+    tools = build_tools(load_pipeline(PROJECT / "pipelines/demo.yaml"), PROJECT, Sandbox(PROJECT / "sandbox")).table
+    return ToolExecutor(Sandbox(PROJECT / "sandbox"), tools.to_pylist())
+
+
+def test_a_recover_episode_fails_for_real_then_corrects_and_passes_the_filter(demo_executor):
+    from toolloom.stages.dialogues import PhraseRealiser
+
+    task = Task("t_1", "single", [ChainStep("demo.get_city", "get_city", "", {"city_id": "tokyo"})], 1, {})
+    ep = run_async(run_recovery(task, PhraseRealiser(), demo_executor, [], "sys", load_phrases(DEFAULT_ROOT), random.Random(0)))
+    assert ep["outcome"] == "answered"
+    assert [c["ok"] for c in ep["calls"]] == [False, True] and json.loads(ep["calls"][1]["arguments"]) == {"city_id": "tokyo"}
+    assert "no city with id" in ep["calls"][0]["error"] and "tokyo" not in json.loads(ep["calls"][0]["arguments"])["city_id"]
+    reference = json.loads(ep["messages"][-2]["content"])
+    traj = {"kind": "recover", "calls": json.dumps(ep["calls"]), "messages": ep["messages"], "final_answer": ep["final_answer"],
+            "reference_answer": json.dumps(reference), "shape": "single"}
+    assert check_execution(traj) is None
+    assert check_execution({**traj, "calls": json.dumps(ep["calls"][:1])})[0] == "not_recovered"
+    assert check_execution({**traj, "kind": "single_turn"})[0] == "tool_error"  # elsewhere a failed call is still an error
+
+
+def test_an_ask_example_must_ask_before_calling():
+    messages = [{"role": "user", "content": "Please list cities."},
+                {"role": "assistant", "content": None, "tool_calls": [{"id": "c", "type": "function",
+                                                                        "function": {"name": "list_cities", "arguments": "{}"}}]},
+                {"role": "tool", "tool_call_id": "c", "content": "{\"cities\": []}"}]
+    traj = {"kind": "ask", "calls": json.dumps([{"name": "list_cities", "ok": True}]), "messages": messages,
+            "final_answer": "There are no cities.", "reference_answer": None, "shape": "single"}
+    assert check_execution(traj)[0] == "no_question"
+    asked = [messages[0], {"role": "assistant", "content": "Which country code should I use?"},
+             {"role": "user", "content": "FR."}] + messages[1:]
+    assert check_execution({**traj, "messages": asked}) is None
+
+
+def test_offline_final_answer_is_written_from_the_conversation():
+    messages = [{"role": "user", "content": "What is the capital of CA?"},
+                {"role": "assistant", "tool_calls": [{"id": "c0", "function": {"name": "get_capital_city", "arguments": "{\"country_code\": \"CA\"}"}}]},
+                {"role": "tool", "tool_call_id": "c0", "content": json.dumps({"city_id": "ottawa", "country_code": "CA", "name": "Ottawa"})}]
+    assert answer_from(messages) == "It is Ottawa (city ID ottawa)."
+    turn = RetrievalAssistant().decide([{"role": "system", "content": "s"}] + messages, [])
+    assert turn.content == "It is Ottawa (city ID ottawa)." and not turn.tool_calls
+
+
+def test_the_demo_export_teaches_what_the_issue_asks(demo_export):
+    folder, _ = demo_export
+    rows = _rows(folder, "default")
+    report = json.loads((Path(folder) / "manifest.json").read_text())["quality"]["examples"]
+    # answers: sentences, complete (counted here from the rows, and by the report)
+    assert not [r["final_answer"] for r in rows if FIELD_DUMP.search(r["final_answer"] or "")]
+    answered = [r for r in rows if r["reference_answer"] and r["kind"] != "abstain"]
+    request = {r["id"]: " ".join(m["content"] or "" for m in r["messages"] if m["role"] == "user") for r in rows}
+    assert [r["id"] for r in answered if unstated(request[r["id"]], json.loads(r["reference_answer"]), r["final_answer"])] == []
+    assert report["answers"]["complete"] == report["answers"]["answers"] == len(answered)
+    # dependencies: values taken from earlier results are not in the request
+    bound = [(r["id"], s["arguments"][p]) for r in rows for s in json.loads(r["reference_chain"] or "[]") for p in (s.get("bindings") or {})]
+    absent = [v for i, v in bound if not re.search(r"(?<![\w-])" + re.escape(str(v).lower()) + r"(?![\w-])", request[i].lower())]
+    assert len(bound) > 20 and len(absent) >= 0.8 * len(bound)
+    # requests: varied wording, no pipeline words
+    firsts = [next(m["content"] for m in r["messages"] if m["role"] == "user") for r in rows]
+    bigrams = [tuple(w[i:i + 2]) for w in (q.lower().split() for q in firsts) for i in range(len(w) - 1)]
+    assert len(set(bigrams)) / len(bigrams) >= 0.45
+    assert not [q for q in firsts if "from step" in q or re.search(r"\bthe the\b", q)]
+    # ToolDial pairs: the source is called before the target
+    pairs = [r for r in rows if r["actions"] and json.loads(r["actions"])["scenario"] == "missing_parameter"]
+    assert pairs
+    for r in pairs:
+        chain = json.loads(r["reference_chain"])
+        calls = [c["function"]["name"] for m in r["messages"] for c in (m.get("tool_calls") or [])]
+        assert calls == [chain[0]["name"], chain[1]["name"]]
+        assert not any("description" in (m["content"] or "").lower() for m in r["messages"] if m["role"] == "user")
+    # levels above 0 need more dependent calls
+    levels = report["levels"]
+    assert all(levels[k]["mean_dependent_calls"] > levels["0"]["mean_dependent_calls"] for k in levels if k != "0")
+    # the kinds
+    assert {"single_turn", "multi_turn", "abstain", "ask", "recover"} <= {r["kind"] for r in rows}
+    assert sum(report["dialogues"]["actions"].values()) > 0 and report["call_patterns"]["random_walk_baseline"] > 0
+
+
+def test_example_quality_counts_from_rows():
+    rows = [{"kind": "single_turn", "level": 0, "tools": "[]", "final_answer": "capital: X; population: 5",
+             "reference_answer": json.dumps({"population": 5}), "actions": None,
+             "reference_chain": json.dumps([{"name": "a", "arguments": {"x": 1}, "bindings": {}}]),
+             "messages": [{"role": "user", "content": "population?"},
+                          {"role": "assistant", "tool_calls": [{"function": {"name": "a"}}]}]}]
+    q = example_quality(rows, [{"name": "a"}, {"name": "b"}], [{"src_tool": "a", "dst_tool": "b"}])
+    assert q["answers"] == {"answers": 1, "complete": 1, "field_dumps": 1}
+    assert q["levels"]["0"]["mean_calls"] == 1 and q["call_patterns"]["distinct"] == 1
