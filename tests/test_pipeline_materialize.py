@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 import dagster as dg
-from datasets import load_dataset
+from datasets import concatenate_datasets, load_dataset
 
 from toolloom.dagster_defs import ToolloomResource, pipeline_assets
 from toolloom.llm.fake_server import FakeServer, Faults
@@ -177,7 +177,8 @@ def test_exported_calls_are_offered_valid_and_reproduce_their_results(tmp_path, 
     from toolloom.sandbox import Sandbox
 
     md = _metadata(_materialize(demo_pipeline, tmp_path / "home"))
-    ds = load_dataset(md["dataset"]["path"])["train"]
+    loaded = load_dataset(md["dataset"]["path"])
+    ds = concatenate_datasets([loaded[split] for split in loaded])
     tools = Store(tmp_path / "home").read("demo", "tools", md["samples"]["version"]).to_pylist()
     executor = ToolExecutor(Sandbox(PROJECT / "sandbox"), tools)
     kinds = {r["kind"] for r in ds}

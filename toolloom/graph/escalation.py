@@ -23,7 +23,7 @@ from collections import defaultdict
 
 from ..executor import ToolExecutor
 from ..registry import Registry
-from .sampling import chain_problem, list_width, value_at
+from .sampling import chain_problem, normalised, list_width, stated_values, value_at
 
 
 
@@ -115,9 +115,11 @@ class ChainEscalator:
         last, used = steps[-1], {s["name"] for s in steps}
         options = [e for e in self.out_edges[last["name"]] if e["dst_tool"] not in used]
         rng.shuffle(options)
+        stated = stated_values(steps)
         for edge in options:
-            if not _looked_up(last, edge["src_slot"]):
-                continue
+            if not _looked_up(last, edge["src_slot"]) or list_width(last["result"], edge["src_slot"]) > 1 \
+                    or normalised(value_at(last["result"], edge["src_slot"])) in stated:
+                continue  # no lookup, one of several, or a value the request states: not worth executing
             args = dict(rng.choice(self.examples[edge["dst_tool"]]))
             new = _plain(steps) + [{"tool_id": self.ids[edge["dst_tool"]], "name": edge["dst_tool"], "arguments": args,
                                     "bindings": {edge["dst_slot"]: {"step": len(steps) - 1, "path": edge["src_slot"]}}}]

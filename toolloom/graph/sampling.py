@@ -48,13 +48,13 @@ def list_width(result, path: str) -> int:
     return widest
 
 
-def _norm(value) -> str:
+def normalised(value) -> str:
     return str(value).strip().lower() if isinstance(value, str) else repr(value)
 
 
 def stated_values(steps: list[dict]) -> set[str]:
     """Values the request states: every argument not filled from an earlier result."""
-    return {_norm(v) for s in steps for k, v in s["arguments"].items() if k not in (s.get("bindings") or {})}
+    return {normalised(v) for s in steps for k, v in s["arguments"].items() if k not in (s.get("bindings") or {})}
 
 
 _ENDS = re.compile(r"(?i)(^|_|(?<=[a-z])(?=[A-Z]))(from|to|start|end|begin|source|target|src|dst|origin|destination)(?=$|_|[A-Z])")
@@ -71,7 +71,7 @@ def equal_ends(arguments: dict) -> tuple[str, str] | None:
     ends = [(k, _slot(k)) for k in arguments if _slot(k) != k.lower() and isinstance(arguments[k], str) and arguments[k].strip()]
     for i, (a, slot) in enumerate(ends):
         for b, other in ends[i + 1:]:
-            if slot == other and _norm(arguments[a]) == _norm(arguments[b]):
+            if slot == other and normalised(arguments[a]) == normalised(arguments[b]):
                 return a, b
     return None
 
@@ -105,11 +105,11 @@ def chain_problem(steps: list[dict]) -> tuple[str, str] | None:
             if width > 1:
                 return "ambiguous_binding", (f"step {b['step'] + 1} returns {width} candidates for {b['path'].split('|')[-1]}; "
                                              f"the request cannot say which one step {i + 1} takes as {param}")
-            if _norm(s["arguments"][param]) in stated:
+            if normalised(s["arguments"][param]) in stated:
                 return "fake_dependency", (f"step {i + 1} takes {param} = {s['arguments'][param]!r} from step {b['step'] + 1}, "
                                            "but the request already states that value")
     if len(steps) > 1:
-        known = stated | {_norm(v) for s in steps for v in s["arguments"].values()}
+        known = stated | {normalised(v) for s in steps for v in s["arguments"].values()}
         last = _scalars(steps[-1]["result"])
         if last and all(v in known for v in last):  # get_country(IN) -> find_country('India') -> IN
             return "circular_lookup", f"the last call ({steps[-1].get('name') or steps[-1].get('tool')}) only returns values the chain started from"
@@ -127,7 +127,7 @@ def _scalars(result) -> set[str]:
         elif isinstance(node, list):
             stack.extend(node)
         elif isinstance(node, (str, int, float)) and not isinstance(node, bool):
-            out.add(_norm(node))
+            out.add(normalised(node))
     return out
 
 
@@ -167,7 +167,7 @@ class ChainSampler:
                 value = value_at(chain[-1]["result"], edge["src_slot"])
                 if value is None:
                     continue
-                if _norm(value) in stated_values(chain) or list_width(chain[-1]["result"], edge["src_slot"]) > 1:
+                if normalised(value) in stated_values(chain) or list_width(chain[-1]["result"], edge["src_slot"]) > 1:
                     self.failures["not_a_lookup"] += 1  # an echo of a stated value, or one of several
                     continue
                 args = dict(self.rng.choice(self.examples[edge["dst_tool"]]))
