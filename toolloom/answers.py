@@ -86,7 +86,9 @@ def _singular(noun: str) -> str:
 def _list_phrase(key: str, values: list) -> str:
     if not values:
         return f"there are no {label(key)}"
-    shown = [_item_name(v) for v in values[:LIST_ITEMS]]
+    shown = [x for x in (_item_name(v) for v in values[:LIST_ITEMS]) if x.strip()]
+    if not shown:  # items with nothing to name ([{}, {}])
+        return f"there are {len(values)} {label(key)}" if len(values) > 1 else f"there is one {_singular(label(key))}"
     more = f" and {len(values) - LIST_ITEMS} more" if len(values) > LIST_ITEMS else ""
     return f"there are {len(values)} {label(key)}: {_enumerate(shown)}{more}" if len(values) > 1 else f"there is one {_singular(label(key))}: {shown[0]}"
 

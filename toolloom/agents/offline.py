@@ -51,9 +51,15 @@ _GENERIC = {"status", "info", "details", "detail", "data", "speaking", "lookup",
 _LINKS = {"by", "for", "of", "to", "from", "in", "into", "between", "on", "at", "with"}
 
 
+def name_words(tool_name: str) -> list[str]:
+    """The words of a tool's own name, without its collection prefix: Cataas__findCatByTag -> find cat by tag."""
+    own = tool_name.rsplit("__", 1)[-1] or tool_name
+    return tokens(re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", own))
+
+
 def entity_of(tool_name: str) -> str:
     """What a tool's result is about, from its name: get_order_status -> 'order', list_cities -> 'city'."""
-    ws = [w for w in tokens(tool_name) if w not in _VERBS and w not in _GENERIC]
+    ws = [w for w in name_words(tool_name) if w not in _VERBS and w not in _GENERIC]
     cut = next((i for i, w in enumerate(ws) if w in _LINKS), None)  # list_countries_by_region -> countries
     ws = [w for w in (ws[:cut] if cut else ws) if w not in _LINKS]
     if not ws:
@@ -102,7 +108,7 @@ def render_example(task: Task, rng: random.Random) -> str:
                 text = f"{text[:len(text) - len(end)]}, with {' and '.join(extra)}{end}"
         else:
             values = ", ".join(f"{k.replace('_', ' ')} {args[k] if k in step.bindings else json.dumps(v)}" for k, v in step.arguments.items())
-            purpose = first_sentence(step.description) or step.name.replace("_", " ")
+            purpose = plain_purpose(step.description, step.name)
             text = f"{purpose} for {values}." if values else f"{purpose}."
         if i:  # a step that needs an earlier result comes after it; an independent one beside it
             text = text if text[1:2].isupper() else text[0].lower() + text[1:]  # 'Then, what is ...', but 'Then, US ...'
@@ -110,6 +116,16 @@ def render_example(task: Task, rng: random.Random) -> str:
         else:
             text_all = text
     return text_all
+
+
+def plain_purpose(description: str, tool_name: str) -> str:
+    """What a request asks the tool to do: the documentation's first sentence when it reads as one
+    (a short plain sentence), else words from the tool's name ('Find cat by tag')."""
+    sentence = first_sentence(description)
+    if 2 <= len(sentence.split()) <= 12 and not re.search(r"[<>{}|`]|https?:|\bThe\b.*\bThe\b", sentence):
+        return sentence
+    words = " ".join(name_words(tool_name)) or tool_name
+    return words[:1].upper() + words[1:]
 
 
 def first_sentence(text: str) -> str:

@@ -23,7 +23,7 @@ from typing import Protocol
 import yaml
 
 from ..agents import Task
-from ..agents.offline import entity_of, render_example, tokens
+from ..agents.offline import entity_of, name_words, render_example, tokens
 from ..answers import answer_from, label
 from ..executor import ToolExecutor
 from ..graph.sampling import value_at
@@ -68,7 +68,7 @@ def is_pair(task: Task) -> bool:
 
 def action_of(tool_name: str) -> str:
     """What a tool does, from its name (never its documentation): list_holidays -> 'list holidays'."""
-    ws = tokens(tool_name)
+    ws = name_words(tool_name)
     if ws and ws[0] in ("list", "search", "convert", "count", "add", "cancel", "create", "find", "check", "compute", "calculate"):
         return " ".join(ws)
     return f"look up {entity_of(tool_name)} information"
