@@ -77,7 +77,7 @@ def bound_phrase(binding: dict, step: int, source_name: str, rng: random.Random 
     entity = entity_of(source_name)
     latest = binding["step"] == step - 1 or binding["step"] >= len(ORDINALS)
     which = (rng.choice(("that", "this")) if rng else "that") if latest else f"the {ORDINALS[binding['step']]}"
-    if leaf == f"{entity} id":  # the city id of that city is that city
+    if leaf in (f"{entity} id", f"{entity.split()[-1]} id"):  # the city id of that (capital) city is that city
         return f"{which} {entity}"
     if rng is not None and rng.random() < 0.5:
         return f"{which} {entity}'s {leaf}"
@@ -217,9 +217,9 @@ def _references(text: str, context: list | None) -> tuple[list[tuple[str, str]],
         if k:
             refs.append(("_".join(t.group(0) for t in tokens_after[:k]), m.group(1)))
             spans.append((m.start(), tokens_after[k - 1].end()))
-    for m in _ENTITY.finditer(text):  # 'that city' for the city id of that city
-        key = m.group(2).replace(" ", "_") + "_id"
-        if key in keys and not any(s <= m.start() < e for s, e in spans):
+    for m in _ENTITY.finditer(text):  # 'that city' ('that capital city') for the city id of that city
+        key = next((k for k in (m.group(2).replace(" ", "_") + "_id", m.group(2).split()[-1] + "_id") if k in keys), None)
+        if key and not any(s <= m.start() < e for s, e in spans):
             refs.append((key, m.group(1)))
             spans.append(m.span())
     for start, end in sorted(spans, reverse=True):
