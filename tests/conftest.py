@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import os
+from typing import NamedTuple
 
 import pytest
 
@@ -66,8 +67,16 @@ def bfcl_checker_home():
         os.environ.pop("TOOLLOOM_BFCL_EVAL", None)
 
 
-def materialize_export(pipeline, tmp: Path) -> tuple[str, dict]:
-    """Materialize a pipeline's assets into `tmp` (home and exports): (the export folder, the dataset's asset checks)."""
+class Materialized(NamedTuple):
+    result: object          # dagster's ExecuteInProcessResult
+    metadata: dict          # asset name -> its materialization metadata
+    home: Path              # the store and cache of the run
+    folder: str             # the export folder
+    checks: dict            # check name -> evaluation, of the dataset asset
+
+
+def materialize(pipeline, tmp: Path) -> Materialized:
+    """Materialize a pipeline's assets into `tmp` (home and exports)."""
     import dagster as dg
 
     from toolloom.dagster_defs import ToolloomResource, pipeline_assets
@@ -79,13 +88,24 @@ def materialize_export(pipeline, tmp: Path) -> tuple[str, dict]:
     md = {e.asset_key.path[-1]: {k: v.value for k, v in e.materialization.metadata.items()}
           for e in result.get_asset_materialization_events()}
     checks = {e.check_name: e for e in result.get_asset_check_evaluations() if e.asset_key.path[-1] == "dataset"}
-    return md["dataset"]["path"], checks
+    return Materialized(result, md, tmp / "home", md["dataset"]["path"], checks)
+
+
+def materialize_export(pipeline, tmp: Path) -> tuple[str, dict]:
+    """(the export folder, the dataset's asset checks) of a pipeline materialized into `tmp`."""
+    run = materialize(pipeline, tmp)
+    return run.folder, run.checks
 
 
 @pytest.fixture(scope="session")
-def demo_export(tmp_path_factory, bfcl_checker_home):
-    """The demo pipeline materialized once per session, for every test that only reads its export."""
-    return materialize_export(load_pipeline(PROJECT / "pipelines" / "demo.yaml"), tmp_path_factory.mktemp("demo"))
+def demo_run(tmp_path_factory, bfcl_checker_home) -> Materialized:
+    """The demo pipeline materialized once per session, for every test that only reads what it made."""
+    return materialize(load_pipeline(PROJECT / "pipelines" / "demo.yaml"), tmp_path_factory.mktemp("demo"))
+
+
+@pytest.fixture(scope="session")
+def demo_export(demo_run):
+    return demo_run.folder, demo_run.checks
 
 
 @pytest.fixture

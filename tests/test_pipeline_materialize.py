@@ -31,11 +31,10 @@ def _assert_accounted(md):
         assert md[asset]["accepted"] + md[asset]["rejected"] == md[asset]["inputs"], asset
 
 
-def test_offline_demo_materializes_and_exports_a_loadable_dataset(tmp_path, demo_pipeline):
-    result = _materialize(demo_pipeline, tmp_path / "home")
+def test_offline_demo_materializes_and_exports_a_loadable_dataset(demo_run):
+    result, md = demo_run.result, demo_run.metadata
     assert result.success
     assert all(c.passed for c in result.get_asset_check_evaluations())
-    md = _metadata(result)
     _assert_accounted(md)
     assert md["tools"]["accepted"] >= 10 and md["samples"]["accepted"] > 20
     ds = load_dataset(md["dataset"]["path"])
@@ -50,7 +49,7 @@ def test_offline_demo_materializes_and_exports_a_loadable_dataset(tmp_path, demo
         assert (Path(md["dataset"]["path"]) / image).stat().st_size > 1000
     roles = [m["role"] for m in ds["train"][0]["messages"]]
     assert "tool" in roles and roles[-1] == "assistant"
-    store = Store(tmp_path / "home")
+    store = Store(demo_run.home)
     version = md["samples"]["version"]
     assert {"tools", "tasks", "escalations", "trajectories", "samples", "rejections"} <= set(store.versions("demo")[0]["tables"])
     assert store.read("demo", "samples", version).num_rows == md["samples"]["accepted"]
@@ -169,17 +168,17 @@ def test_model_backed_multi_turn_dialogues_through_real_http(tmp_path, demo_pipe
     assert any(s["traj_id"].startswith("md_") for s in samples)
 
 
-def test_exported_calls_are_offered_valid_and_reproduce_their_results(tmp_path, demo_pipeline):
+def test_exported_calls_are_offered_valid_and_reproduce_their_results(demo_run):
     import asyncio
 
     from toolloom.arguments import argument_errors
     from toolloom.executor import ToolExecutor
     from toolloom.sandbox import Sandbox
 
-    md = _metadata(_materialize(demo_pipeline, tmp_path / "home"))
+    md = demo_run.metadata
     loaded = load_dataset(md["dataset"]["path"])
     ds = concatenate_datasets([loaded[split] for split in loaded])
-    tools = Store(tmp_path / "home").read("demo", "tools", md["samples"]["version"]).to_pylist()
+    tools = Store(demo_run.home).read("demo", "tools", md["samples"]["version"]).to_pylist()
     executor = ToolExecutor(Sandbox(PROJECT / "sandbox"), tools)
     kinds = {r["kind"] for r in ds}
     shapes = {r["shape"] for r in ds}
