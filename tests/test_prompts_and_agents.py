@@ -24,7 +24,7 @@ SAMPLE_VARS = {
     "simulate/user_details.j2": {"values": {"country_code": "FR"}, "request": "Tell me about a country.", "question": "Which one?"},
     "tasks/propose.j2": {"name": "get_country", "description": "Country facts", "k": 2, "hints": {"country_code": ["FR"]},
                          "parameters": {"type": "object", "properties": {"country_code": {"type": "string"}}, "required": ["country_code"]}},
-    "filter/judge.j2": {"tools": ["get_country"], "messages": [
+    "filter/judge.j2": {"tools": ["get_country"], "kind": "recover", "messages": [
         {"role": "user", "content": "Capital of FR?", "tool_calls": None},
         {"role": "assistant", "content": None, "tool_calls": [{"function": {"name": "get_country", "arguments": "{}"}}]}]},
     "graph/validate_edge.j2": {"edge": {"src_slot": "city_id", "dst_slot": "city_id"},

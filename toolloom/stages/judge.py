@@ -41,7 +41,7 @@ class ModelJudge:
 
     async def judge(self, traj: dict) -> tuple[str, str]:
         prompt = render("filter/judge.j2", self.prompts_root, tools=[t["function"]["name"] for t in json.loads(traj["tools_offered"])],
-                        messages=[m for m in traj["messages"] if m["role"] != "system"])
+                        messages=[m for m in traj["messages"] if m["role"] != "system"], kind=traj.get("kind") or "single_turn")
         try:
             verdict = await chat_json(self.client, [{"role": "user", "content": prompt}], VERDICT_SCHEMA, name="verdict",
                                       stage="filter", role="judge", prompts_root=self.prompts_root)
