@@ -194,3 +194,52 @@ def test_example_quality_counts_from_rows():
     q = example_quality(rows, [{"name": "a"}, {"name": "b"}], [{"src_tool": "a", "dst_tool": "b"}])
     assert q["answers"] == {"answers": 1, "complete": 1, "field_dumps": 1}
     assert q["levels"]["0"]["mean_calls"] == 1 and q["call_patterns"]["distinct"] == 1
+
+
+def test_tool_names_give_words_entities_and_plain_purposes():
+    from toolloom.agents.offline import entity_of, plain_purpose
+    from toolloom.stages.dialogues import action_of
+
+    assert entity_of("Cataas__findCatByTag") == "cat" and action_of("Cataas__findCatByTag") == "find cat by tag"
+    assert entity_of("list_countries_by_region") == "country" and entity_of("get_order_status") == "order"
+    assert action_of("get_order_status") == "look up order information"
+    messy = "Is today a public holiday The calculation is made on the basis of UTC time.<br />"
+    assert plain_purpose(messy, "Nager_Date__PublicHolidayIsToday") == "Public holiday is today"
+    assert plain_purpose("Get country info for the given country", "x") == "Get country info for the given country"
+
+
+def test_a_suggestion_names_the_offered_tool_closest_to_the_request():
+    from toolloom.stages.dialogues import Dialogue
+
+    target = ChainStep("demo.list_holidays", "list_holidays", "Public holidays of a country in a year.", {"country_code": "JP", "year": 2027})
+    offered = [{"function": {"name": n, "description": d}} for n, d in (
+        ("add_to_cart", "Put a product in the cart."), ("list_holidays", "Public holidays of a country in a year."),
+        ("next_holiday", "The next public holiday of a country after a date."), ("convert_units", "Convert a length."))]
+    tools = {"list_holidays": {"parameters": {"required": ["country_code", "year"]}}}
+    state = Dialogue(Task("t", "single", [target], 1, {}), None, tools, offered, load_phrases(DEFAULT_ROOT), random.Random(0))
+    assert state.other == "next_holiday"
+
+
+def test_a_recover_task_without_a_learnable_error_is_a_counted_rejection(demo_executor):
+    from toolloom.stages.dialogues import PhraseRealiser
+
+    task = Task("t_2", "single", [ChainStep("demo.day_of_week", "day_of_week", "", {"day": "2026-12-25"})], 1, {})
+    ep = run_async(run_recovery(task, PhraseRealiser(), demo_executor, [], "sys", load_phrases(DEFAULT_ROOT), random.Random(0)))
+    assert ep["outcome"] == "no_recoverable_error" and ep["calls"] == [] and "day_of_week" in ep["error"]
+
+
+def test_the_model_judge_is_told_what_a_recover_example_teaches(tmp_path):
+    from toolloom.llm import ModelClient, RequestCache, RunBudget, UsageLedger
+    from toolloom.llm.fake_server import FakeModel, FakeServer
+    from toolloom.spec import ModelSpec
+    from toolloom.stages.judge import ModelJudge
+
+    model = FakeModel(default=lambda request: {"content": json.dumps({"verdict": "pass", "reason": "ok"})})
+    traj = {"tools_offered": "[]", "messages": [{"role": "user", "content": "Tokyo?", "tool_calls": None}], "kind": "recover"}
+    with FakeServer(model) as server:
+        client = ModelClient(ModelSpec(provider="openai", model="fake", base_url=server.base_url), cache=RequestCache(tmp_path / "c"),
+                             ledger=UsageLedger(), budget=RunBudget(None), backoff_s=0.01)
+        judge = ModelJudge(client, DEFAULT_ROOT)
+        assert run_async(judge.judge(traj))[0] == "pass" and run_async(judge.judge({**traj, "kind": "single_turn"}))[0] == "pass"
+    prompts = [m["messages"][0]["content"] for m in model.history]
+    assert "teaches recovering" in prompts[0] and "teaches recovering" not in prompts[1]

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import re
 
+from .graph.slots import singular
+
 # shapes whose reference answer is a list: one result per independent part of the request
 MULTI_ANSWER_SHAPES = ("parallel", "merged")
 LIST_ITEMS = 10      # items of a list an answer names; the rest are counted ("and 4 more")
@@ -77,20 +79,14 @@ def _enumerate(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _singular(noun: str) -> str:
-    if noun.endswith("ies"):
-        return noun[:-3] + "y"
-    return noun[:-1] if noun.endswith("s") and not noun.endswith("ss") else noun
-
-
 def _list_phrase(key: str, values: list) -> str:
     if not values:
         return f"there are no {label(key)}"
     shown = [x for x in (_item_name(v) for v in values[:LIST_ITEMS]) if x.strip()]
     if not shown:  # items with nothing to name ([{}, {}])
-        return f"there are {len(values)} {label(key)}" if len(values) > 1 else f"there is one {_singular(label(key))}"
+        return f"there are {len(values)} {label(key)}" if len(values) > 1 else f"there is one {singular(label(key))}"
     more = f" and {len(values) - LIST_ITEMS} more" if len(values) > LIST_ITEMS else ""
-    return f"there are {len(values)} {label(key)}: {_enumerate(shown)}{more}" if len(values) > 1 else f"there is one {_singular(label(key))}: {shown[0]}"
+    return f"there are {len(values)} {label(key)}: {_enumerate(shown)}{more}" if len(values) > 1 else f"there is one {singular(label(key))}: {shown[0]}"
 
 
 _UNITS = {"km": "km", "kg": "kg", "eur": "EUR", "usd": "USD", "hours": "hours", "percent": "percent", "minutes": "minutes",
@@ -112,7 +108,7 @@ _AMOUNTS = ("amount", "value", "total", "price", "net_amount", "gross_amount", "
 def _field_phrase(key: str, value, unit: str = "") -> str:
     if isinstance(value, bool):
         if key.startswith("is_"):
-            return f"it is {'' if value else 'not '}{_article(label(key[3:]))}"
+            return f"it is {'' if value else 'not '}{article(label(key[3:]))}"
         if key.startswith("has_"):
             return f"it has {'' if value else 'no '}{label(key[4:])}"
         return f"{label(key)}: {value_text(value)}"
@@ -131,7 +127,7 @@ def _field_phrase(key: str, value, unit: str = "") -> str:
     return f"the {name} is {text}"
 
 
-def _article(word: str) -> str:
+def article(word: str) -> str:
     """'a holiday', but 'landlocked', 'open': adjectives take none."""
     if re.search(r"(ed|ful|able|ible|al|ive|ous|ic|less|open|closed|active|valid)$", word):
         return word

@@ -14,6 +14,7 @@ from rank_bm25 import BM25Plus
 
 from ..answers import answer_from
 from ..arguments import argument_errors
+from ..graph.slots import VERBS, singular, snake
 from ..prompts import render
 from .base import AssistantTurn, Task, known_values
 
@@ -44,17 +45,15 @@ _REFERENCE = re.compile(r"\bthe ((?:[a-z0-9]+ ){0,4}?[a-z0-9]+) of " + _WHICH + 
 _POSSESSIVE = re.compile(r"\b" + _WHICH + r" (?:[a-z0-9]+ ){0,2}?[a-z0-9]+'s ")
 _TOKEN = re.compile(r"[a-z0-9_]+")
 _ENTITY = re.compile(r"\b" + _WHICH + r" ([a-z]+(?: [a-z]+)?)\b(?!')")
-_VERBS = {"get", "find", "list", "search", "lookup", "look", "up", "fetch", "retrieve", "show", "read", "query", "convert",
-          "check", "compute", "calculate", "describe", "is", "count", "resolve", "add", "put", "place", "create", "cancel",
-          "update", "delete", "set", "make"}
+_VERBS = VERBS | {"look", "up", "convert", "check", "compute", "calculate", "describe", "is", "count", "resolve", "place",
+                  "cancel", "make"}
 _GENERIC = {"status", "info", "details", "detail", "data", "speaking", "lookup", "result", "results"}
 _LINKS = {"by", "for", "of", "to", "from", "in", "into", "between", "on", "at", "with"}
 
 
 def name_words(tool_name: str) -> list[str]:
     """The words of a tool's own name, without its collection prefix: Cataas__findCatByTag -> find cat by tag."""
-    own = tool_name.rsplit("__", 1)[-1] or tool_name
-    return tokens(re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", own))
+    return tokens(snake(tool_name.rsplit("__", 1)[-1] or tool_name))
 
 
 def entity_of(tool_name: str) -> str:
@@ -64,9 +63,7 @@ def entity_of(tool_name: str) -> str:
     ws = [w for w in (ws[:cut] if cut else ws) if w not in _LINKS]
     if not ws:
         return "result"
-    last = ws[-1]
-    last = last[:-3] + "y" if last.endswith("ies") else last[:-1] if last.endswith("s") and not last.endswith("ss") else last
-    return " ".join(ws[:-1] + [last])
+    return " ".join(ws[:-1] + [singular(ws[-1])])
 
 
 def bound_phrase(binding: dict, step: int, source_name: str, rng: random.Random | None = None) -> str:

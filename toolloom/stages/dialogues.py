@@ -24,7 +24,7 @@ import yaml
 
 from ..agents import Task
 from ..agents.offline import entity_of, name_words, render_example, tokens
-from ..answers import answer_from, label
+from ..answers import answer_from, article, label
 from ..executor import ToolExecutor
 from ..graph.sampling import value_at
 from ..llm import BudgetExhausted, ModelCallError, ModelClient
@@ -75,8 +75,7 @@ def action_of(tool_name: str) -> str:
 
 
 def a_topic(tool_name: str) -> str:
-    noun = entity_of(tool_name)
-    return ("an " if noun[:1] in "aeiou" else "a ") + noun
+    return article(entity_of(tool_name))
 
 
 def stated(arguments: dict, leave_out: str | None = None) -> str:

@@ -107,7 +107,7 @@ async def run_recovery(task: Task, system: Realiser, executor: ToolExecutor, off
                 {"id": f"call_{k}", "type": "function", "function": {"name": step.name, "arguments": text}}]})
             calls.append({"name": step.name, "arguments": text, "ok": obs.ok, "error": obs.error})
             messages.append({"role": "tool", "tool_call_id": f"call_{k}", "name": step.name, "content": obs.to_json()})
-        final = answer_from(messages[:1] + [messages[1]] + messages[-2:])
+        final = answer_from(messages[:2] + messages[-2:])  # the request and the corrected call's result
         messages.append({"role": "assistant", "content": final})
         ok = calls[-1]["ok"]
         outcome, error = ("answered", "") if ok else ("tool_error", calls[-1]["error"])

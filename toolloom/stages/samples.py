@@ -50,14 +50,6 @@ def check_format(traj: dict) -> tuple[str, str] | None:
     return None
 
 
-def _leaves(value) -> list[str]:
-    if isinstance(value, dict):
-        return [x for v in value.values() for x in _leaves(v)]
-    if isinstance(value, list):
-        return [x for v in value for x in _leaves(v)]
-    return [str(value)] if value not in (None, "") else []
-
-
 def _asks_first(traj: dict) -> bool:
     """The first assistant turn is a question, without a call."""
     first = next((m for m in traj["messages"] if m["role"] == "assistant"), None)
@@ -92,7 +84,7 @@ def check_execution(traj: dict) -> tuple[str, str] | None:
         missing = sum(1 for r in expected if r not in observed)
         if missing:
             return "reference_not_reached", f"{missing} of {len(expected)} reference result(s) never came back from the calls made"
-    if results and _leaves(json.loads(results[-1])) and not grounded(json.loads(results[-1]), answer):
+    if results and not grounded(json.loads(results[-1]), answer):
         return "answer_not_grounded", "the final answer states none of the values the last call returned"
     return None
 
