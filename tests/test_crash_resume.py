@@ -38,7 +38,10 @@ def _cached_keys(home):
     if not path.exists():
         return set()
     with sqlite3.connect(path) as con:
-        return {k for (k,) in con.execute("SELECT key FROM responses")}
+        try:
+            return {k for (k,) in con.execute("SELECT key FROM responses")}
+        except sqlite3.OperationalError:  # the run has created the file but not yet its table
+            return set()
 
 
 def _run(project, home):
