@@ -7,7 +7,13 @@ flight; the limit is in_flight / latency. The baseline is the same number of req
 plain asyncio loop on the `openai` client with a semaphore. A last case puts a 429 rate limit on
 the server and shows the rate the adaptive client settles at against that limit.
 
+`--client` measures the model client alone: N single-message requests through `ModelClient.chat`
+(cache, ledger, limiter, retries) against the same N through the plain loop, in the same run, at
+0.2 s latency; it prints the rate ratio (target >= 95%) and the CPU-per-request ratio (target
+<= 1.3x), each client measured twice, alternating, the better round kept.
+
   python benchmarks/throughput.py [--latency 1.0] [--episodes-per-slot 4]
+  python benchmarks/throughput.py --client [--requests 6000] [--in-flight 64,256]
 """
 import argparse
 import asyncio
@@ -90,22 +96,61 @@ def pipeline_run(base_url: str, in_flight: int, episodes: int, latency: float) -
             "outcomes": result.metadata["outcomes"], "retries": sum(r.attempts - 1 for r in ledger.records if not r.cache_hit)}
 
 
-def baseline_run(base_url: str, in_flight: int, requests: int, latency: float) -> dict:
+def client_run(base_url: str, in_flight: int, requests: int, latency: float, tag: str) -> dict:
+    """`requests` distinct one-message requests through ModelClient.chat (a fresh cache: all sent)."""
+    spec = ModelSpec(provider="openai", model="fake", base_url=base_url, max_concurrency=in_flight, timeout_s=60 + latency)
+    with tempfile.TemporaryDirectory() as tmp:
+        client = ModelClient(spec, cache=RequestCache(Path(tmp) / "c.sqlite"), ledger=UsageLedger(), budget=RunBudget(None))
+
+        async def main():
+            await asyncio.gather(*(client.chat([{"role": "user", "content": f"{tag} q{i}"}], stage="bench", role="user")
+                                   for i in range(requests)))
+            await client.close_session()
+
+        cpu0, t0 = cpu_seconds(), time.perf_counter()
+        asyncio.run(main())
+        wall, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
+        sent = sum(not r.cache_hit for r in client.ledger.records)
+    return {"requests": sent, "seconds": wall, "rps": sent / wall, "cpu_per_request_ms": 1000 * cpu / sent}
+
+
+def baseline_run(base_url: str, in_flight: int, requests: int, latency: float, tag: str = "") -> dict:
     async def main():
         async with openai.AsyncOpenAI(base_url=base_url, api_key="x", max_retries=0, timeout=60 + latency) as client:
             gate = asyncio.Semaphore(in_flight)
 
             async def one(i):
                 async with gate:
-                    await client.chat.completions.create(model="fake", messages=[{"role": "user", "content": f"q{i}"}])
+                    await client.chat.completions.create(model="fake", messages=[{"role": "user", "content": f"{tag} q{i}"}])
 
             await asyncio.gather(*(one(i) for i in range(requests)))
 
     cpu0, t0 = cpu_seconds(), time.perf_counter()
     asyncio.run(main())
     wall = time.perf_counter() - t0
+    cpu = cpu_seconds() - cpu0
     return {"requests": requests, "seconds": wall, "rps": requests / wall, "limit": in_flight / latency,
-            "cpu_cores": (cpu_seconds() - cpu0) / wall}
+            "cpu_cores": cpu / wall, "cpu_per_request_ms": 1000 * cpu / requests}
+
+
+def client_comparison(in_flights: list[int], requests: int, latency: float) -> None:
+    server, url = start_server(latency)
+    try:
+        print(f"model client vs plain AsyncOpenAI + semaphore: {requests} requests, latency {latency}s, {os.cpu_count()} cores")
+        for in_flight in in_flights:
+            best: dict[str, dict] = {}
+            for round_ in range(2):  # alternate, keep each client's better round: a busy moment hurts one round, not the ratio
+                for name, run in (("plain", baseline_run), ("toolloom", client_run)):
+                    r = run(url, in_flight, requests, latency, tag=f"{name}{in_flight}r{round_}")
+                    if name not in best or r["rps"] > best[name]["rps"]:
+                        best[name] = r
+            plain, ours = best["plain"], best["toolloom"]
+            print(f"in flight {in_flight:>3}: toolloom {ours['rps']:7.1f} req/s, plain {plain['rps']:7.1f} req/s "
+                  f"(limit {in_flight / latency:.0f}): rate ratio {ours['rps'] / plain['rps']:.0%} (target >= 95%); "
+                  f"CPU per request {ours['cpu_per_request_ms']:.2f} ms vs {plain['cpu_per_request_ms']:.2f} ms: "
+                  f"{ours['cpu_per_request_ms'] / plain['cpu_per_request_ms']:.2f}x (target <= 1.3x)")
+    finally:
+        server.terminate()
 
 
 def main() -> None:
@@ -115,7 +160,12 @@ def main() -> None:
     ap.add_argument("--rate-limit", type=float, default=100.0)
     ap.add_argument("--in-flight", default="64,256", help="comma-separated concurrency levels")
     ap.add_argument("--skip-rate-limit", action="store_true")
+    ap.add_argument("--client", action="store_true", help="the model client alone against the plain loop (0.2 s latency)")
+    ap.add_argument("--requests", type=int, default=6000, help="--client: requests per client and round")
     args = ap.parse_args()
+    if args.client:
+        client_comparison([int(x) for x in args.in_flight.split(",") if x], args.requests, 0.2)
+        return
     server, url = start_server(args.latency)
     try:
         print(f"fake endpoint latency {args.latency}s per request, {os.cpu_count()} cores")

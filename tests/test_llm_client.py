@@ -181,6 +181,53 @@ def test_limiter_halves_on_429_and_regrows_with_successes():
     asyncio.run(scenario())
 
 
+
+def test_limiter_wakes_one_waiter_per_freed_slot_in_arrival_order_and_survives_cancellation():
+    from toolloom.llm.limiter import AdaptiveLimiter
+
+    async def scenario():
+        lim = AdaptiveLimiter(1)
+        order, wakeups = [], 0
+        gate = asyncio.Event()
+
+        async def holder():
+            async with lim:
+                await gate.wait()
+
+        async def waiter(i):
+            nonlocal wakeups
+            async with lim:
+                wakeups += 1
+                order.append(i)
+
+        first = asyncio.create_task(holder())
+        await asyncio.sleep(0)
+        waiters = [asyncio.create_task(waiter(i)) for i in range(50)]
+        await asyncio.sleep(0)
+        assert len(lim._waiters) == 50 and lim.in_flight == 1
+        waiters[3].cancel()  # a cancelled waiter leaves the queue and takes no slot
+        await asyncio.sleep(0)
+        assert len(lim._waiters) == 49
+        gate.set()
+        await first
+        await asyncio.gather(*waiters, return_exceptions=True)
+        assert order == [i for i in range(50) if i != 3]  # first come, first served
+        assert wakeups == 49  # each entered exactly once: nobody woke to find the slot taken
+        assert lim.in_flight == 0 and not lim._waiters
+
+        # a slot handed to a waiter that is cancelled in the same moment passes on to the next one
+        lim = AdaptiveLimiter(1)
+        await lim.__aenter__()
+        a, b = asyncio.create_task(lim.__aenter__()), asyncio.create_task(lim.__aenter__())
+        await asyncio.sleep(0)
+        await lim.__aexit__(None, None, None)  # hands the slot to a ...
+        a.cancel()  # ... which is cancelled before it runs
+        await asyncio.gather(a, return_exceptions=True)
+        await asyncio.wait_for(b, 1)  # b got the slot a gave back
+        assert lim.in_flight == 1
+
+    asyncio.run(scenario())
+
 def test_fake_server_rate_limit_answers_429_and_every_request_still_completes(tmp_path):
     with FakeServer(rate_limit=20.0) as server:
         ledger = UsageLedger()
