@@ -111,6 +111,13 @@ def test_exact_and_near_duplicates_are_removed_and_different_values_kept():
                                                                              ("tr_c", "dedup", "near_duplicate")}
     assert result.metadata["diversity"]["tools_covered"] == 1
 
+    # a nightly partition: an example an earlier night kept is a repeat too, named by its night
+    seen = [{**with_request("What is the capital of DE?", "tr_old", '{"country_code": "DE"}'), "version": "2026-11-22"}]
+    again = filter_samples(pa.Table.from_pylist(trajs, schema=TRAJECTORIES_SCHEMA), FilterStage(), 0.0, seen=seen)
+    assert again.accounted and again.table["traj_id"].to_pylist() == ["tr_a"]
+    assert ("tr_d", "dedup", "repeats_earlier_night", "repeats 2026-11-22/tr_old") in {
+        (r.item_id, r.checker, r.reason, r.detail) for r in again.rejections}
+
 
 def test_filter_rejects_each_bad_example_with_the_right_checker_and_reason():
     cases = {

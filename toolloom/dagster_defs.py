@@ -16,6 +16,7 @@ from . import progress
 from .data_quality import verdicts
 from .export import export_version
 from .materialize import check_specs, commit_stage
+from .nightly import for_partition, seeds_of
 from .prompts import render, template_hash
 from .runtime import Runtime
 from .spec import Pipeline, load_pipelines
@@ -44,7 +45,8 @@ class ToolloomResource(dg.ConfigurableResource):
             for old in _RUNTIMES.values():  # one run at a time per process (in-process executor)
                 old.close()
             _RUNTIMES.clear()
-            _RUNTIMES[key] = Runtime(pipeline, root, root / self.home, backoff_s=self.retry_backoff_s)
+            partition = context.partition_key if context.has_partition_key else None
+            _RUNTIMES[key] = Runtime(for_partition(pipeline, partition), root, root / self.home, backoff_s=self.retry_backoff_s)
         return _RUNTIMES[key]
 
 
@@ -118,7 +120,7 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
         version = version_of_input(context, rt, "api_edges")
         tool_table = rt.store.read(p, "tools", version)
         edges = rt.store.read(p, "api_edges", version).to_pylist()
-        result = sample_tasks(tool_table, rt.executor(tool_table.to_pylist()), pipeline.stages.tasks, edges, user=rt.agent("user"))
+        result = sample_tasks(tool_table, rt.executor(tool_table.to_pylist()), rt.pipeline.stages.tasks, edges, user=rt.agent("user"))
         return commit_stage(rt, context, stage="tasks", table="tasks", result=result, version=version,
                             preview=["task_id", "shape", "chain", "reference_answer"])
 
@@ -132,7 +134,7 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
             tool_table = documented_tools(rt, version)
             result = escalate(rt.store.read(p, "tasks", version), tool_table, rt.store.read(p, "api_edges", version).to_pylist(),
                               frontier=rt.agent("frontier"), escalator=rt.agent("escalator"), verifier_for=rt.verifier,
-                              executor=rt.executor(tool_table.to_pylist()), params=pipeline.stages.escalate,
+                              executor=rt.executor(tool_table.to_pylist()), params=rt.pipeline.stages.escalate,
                               system_prompt=render("simulate/assistant_system.j2", rt.prompts_root, today=None),
                               prompt_hash=":".join(template_hash(t, rt.prompts_root) for t in ("escalate/reword.j2", "escalate/verify.j2")),
                               tokens_spent=lambda: rt.tokens_sent("escalate"), progress=progress.reporter("escalate", context.log.info))
@@ -185,7 +187,8 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
         rt = toolloom.runtime(context, pipeline)
         version = version_of_input(context, rt, "trajectories")
         result = filter_samples(rt.store.read(p, "trajectories", version), pipeline.stages.filter, pipeline.stages.export.test_share,
-                                judge=rt.judge(), split_by=pipeline.stages.export.split_by)
+                                judge=rt.judge(), split_by=pipeline.stages.export.split_by,
+                                seen=rt.store.kept_before(p, version) if context.has_partition_key else ())
         return commit_stage(rt, context, stage="filter", table="samples", result=result, version=version,
                             preview=["sample_id", "shape", "num_calls", "split"])
 
@@ -198,7 +201,11 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
         version = version_of_input(context, rt, "samples")
         models = {role: f"{pipeline.model_for(role).provider}:{pipeline.model_for(role).model}" for role in ("user", "assistant")}
         provenance = {"pipeline": p, "version": version, "run": context.run.run_id, "models": models,
-                      "collections": ", ".join(c.name for c in pipeline.collections), "toolloom": _version()}
+                      "collections": ", ".join(c.name for c in pipeline.collections), "toolloom": _version(),
+                      "seeds": ", ".join(f"{k} {v}" for k, v in seeds_of(rt.pipeline).items())}
+        if context.has_partition_key:
+            provenance["nightly"] = (f"partition {context.partition_key}: its seeds are the pipeline's salted with the date, so each "
+                                     "night samples new tasks; a rerun of this night answers from the request cache")
         folder = export_version(rt.project_root / pipeline.stages.export.root, p, version,
                                 rt.store.read(p, "samples", version), rt.store.read(p, "trajectories", version),
                                 rt.store.read(p, "tools", version), provenance, tuple(pipeline.stages.export.formats),

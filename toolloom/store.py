@@ -140,6 +140,16 @@ class Store:
             row = con.execute(f"SELECT version FROM {pipeline}.{table} WHERE run_id = ? LIMIT 1", [run_id]).fetchone()
         return row[0] if row else None
 
+    def kept_before(self, pipeline: str, version: str) -> list[dict]:
+        """The trajectories that earlier partitions (versions sorting before `version`) kept as samples."""
+        with self.connect(pipeline, read_only=True) as con:
+            if not (self._exists(con, pipeline, "samples") and self._exists(con, pipeline, "trajectories")):
+                return []
+            t = con.execute(f"SELECT t.version, t.traj_id, t.messages FROM {pipeline}.trajectories t SEMI JOIN {pipeline}.samples s "
+                            "ON s.traj_id = t.traj_id AND s.version = t.version WHERE t.version < ? ORDER BY t.version, t.rowid",
+                            [version]).arrow()
+        return (t.read_all() if hasattr(t, "read_all") else t).to_pylist()
+
     def latest_version(self, pipeline: str, table: str) -> str | None:
         if not (self.lake_dir(pipeline) / "catalog.ducklake").exists():
             return None

@@ -84,12 +84,15 @@ def _calls_key(traj: dict) -> str:
     return " > ".join(calls_of(traj))
 
 
-def near_duplicates(trajs: list[dict], threshold: float) -> dict[str, str]:
+def near_duplicates(trajs: list[dict], threshold: float, seen: list[dict] = ()) -> dict[str, str]:
     """traj_id -> the earlier traj_id it nearly repeats: the same calls with the same arguments, and
     requests at least `threshold` similar (normalised Indel similarity). Different values are
-    different examples, however alike the wording."""
+    different examples, however alike the wording. `seen`: examples kept before (earlier nights),
+    each with a `version`; a repeat of one names it as version/traj_id."""
     by_calls: dict[str, list[dict]] = defaultdict(list)
     dupes: dict[str, str] = {}
+    for t in seen:
+        by_calls[_calls_key(t)].append({"id": f"{t['version']}/{t['traj_id']}", "text": _request_text(t)})
     for t in trajs:
         text, key = _request_text(t), _calls_key(t)
         for earlier in by_calls[key]:

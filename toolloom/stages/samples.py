@@ -114,9 +114,11 @@ def split_by_tools(traj: dict, test_share: float) -> str | None:
     return sides.pop() if len(sides) == 1 else None
 
 
-def filter_samples(trajectories: pa.Table, params: FilterStage, test_share: float, judge=None, split_by: str = "task") -> StageResult:
+def filter_samples(trajectories: pa.Table, params: FilterStage, test_share: float, judge=None, split_by: str = "task",
+                   seen: list[dict] = ()) -> StageResult:
     """Inputs: the answered episodes (others were already rejected by simulation). `judge` runs the
-    semantic check (offline reference judge when none is given)."""
+    semantic check (offline reference judge when none is given). `seen`: examples earlier nights
+    kept; dedup rejects a repeat of one (`dedup:repeats_earlier_night`)."""
     rows, rejections, kept = [], [], []
     answered = [t for t in trajectories.to_pylist() if t["outcome"] == "answered"]
     for traj in answered:
@@ -138,10 +140,12 @@ def filter_samples(trajectories: pa.Table, params: FilterStage, test_share: floa
             if verdict != "pass":
                 rejections.append(Rejection("filter", t["traj_id"], "semantic", "judge_" + verdict, reason))
         kept = [t for t in kept if verdicts[t["traj_id"]][0] == "pass"]
-    dupes = near_duplicates(kept, params.near_duplicate_threshold) if "dedup" in params.checks else {}
+    dupes = near_duplicates(kept, params.near_duplicate_threshold, seen) if "dedup" in params.checks else {}
     for traj in kept:
         if traj["traj_id"] in dupes:
-            rejections.append(Rejection("filter", traj["traj_id"], "dedup", "near_duplicate", f"repeats {dupes[traj['traj_id']]}"))
+            earlier = dupes[traj["traj_id"]]
+            reason = "repeats_earlier_night" if "/" in earlier else "near_duplicate"
+            rejections.append(Rejection("filter", traj["traj_id"], "dedup", reason, f"repeats {earlier}"))
     kept = [t for t in kept if t["traj_id"] not in dupes]
     by_task = split_by == "task"
     sides = assign_splits(kept, test_share, params.leakage_similarity) if by_task else [split_by_tools(t, test_share) for t in kept]
