@@ -88,3 +88,14 @@ def test_checkers_status_says_where_bfcl_eval_is(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TOOLLOOM_BFCL_EVAL", str(tmp_path / "none"))
     assert main(["checkers", "status"]) == 0
     assert f"in {tmp_path / 'none'}: not installed (toolloom checkers install)" in capsys.readouterr().out
+
+
+def test_a_run_whose_only_failed_check_warns_exits_0_and_its_last_line_names_the_check(project, capsys):
+    (project / "pipelines" / "warned.yaml").write_text(
+        "collections: [{name: demo, path: api_graphs/demo}]\n"
+        "stages:\n  tasks: {per_tool: 1}\n"
+        "  export: {quality: {min_distinct_bigram_ratio: 0.999}}\n")  # no request set is that varied: the diversity check warns
+    assert main(["--project", str(project), "run", "warned"]) == 0
+    out, err = capsys.readouterr()
+    assert "check warning: warned/dataset diversity" in err
+    assert out.rstrip().splitlines()[-1].startswith("warned: succeeded; checks warned: ") and "dataset.diversity" in out.splitlines()[-1]

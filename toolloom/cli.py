@@ -128,8 +128,13 @@ def cmd_run(args) -> int:
               f"{': ' + e.description if e.description else ''}", file=sys.stderr)
     if export_path:
         print(f"dataset: {export_path}\n  from datasets import load_dataset; load_dataset({str(export_path)!r})")
-    errors = [e for e in failed_checks if e.severity != dg.AssetCheckSeverity.WARN]
-    return 0 if result.success and not errors else 1
+    named = {sev: [f"{e.asset_key.path[-1]}.{e.check_name}" for e in failed_checks if (e.severity == dg.AssetCheckSeverity.WARN) == sev]
+             for sev in (True, False)}
+    warned, errors = named[True], named[False]
+    ok = result.success and not errors  # warnings alone are a success: a cron job should not report failure
+    verdict = "succeeded" if ok else "FAILED" + (f" (checks failed: {', '.join(errors)})" if errors else "")
+    print(f"{pipeline.name}: {verdict}" + (f"; checks warned: {', '.join(warned)}" if warned else "; every check passed" if ok else ""))
+    return 0 if ok else 1
 
 
 def _print_quality(report: dict) -> None:
