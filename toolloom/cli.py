@@ -76,7 +76,7 @@ def cmd_run(args) -> int:
     server = None
     if args.fake_endpoint:
         server = FakeServer(faults=Faults(rate=args.fault_rate, seed=args.seed, hang_s=3.0)).start()
-        spec = ModelSpec(provider="openai", model="fake-model", base_url=server.base_url, timeout_s=2.0)
+        spec = ModelSpec(provider="openai", model="fake", base_url=server.base_url, timeout_s=2.0)
         # a dry run never touches the pipeline's real versions or its `latest` export
         export = pipeline.stages.export.model_copy(update={"root": f"{pipeline.stages.export.root.rstrip('/')}-dry-run"})
         pipeline = pipeline.model_copy(update={"models": {"default": spec},
@@ -94,6 +94,15 @@ def cmd_run(args) -> int:
             print(f"error: {args.partition!r} is not a partition of pipeline {pipeline.name!r} "
                   f"(daily, {pipeline.start_date} to the last complete day)", file=sys.stderr)
             return 2
+    from .llm.preflight import PreflightError
+
+    try:
+        _preflight(pipeline, root, home)
+    except PreflightError as e:  # one line, and nothing was run
+        print(f"error: {e}", file=sys.stderr)
+        if server:
+            server.stop()
+        return 2
     bar = _ProgressBar()
     progress.add_listener(bar)
     signal.signal(signal.SIGTERM, _interrupt)  # a cancelled run unwinds: model servers and workers are stopped
@@ -135,6 +144,17 @@ def cmd_run(args) -> int:
     verdict = "succeeded" if ok else "FAILED" + (f" (checks failed: {', '.join(errors)})" if errors else "")
     print(f"{pipeline.name}: {verdict}" + (f"; checks warned: {', '.join(warned)}" if warned else "; every check passed" if ok else ""))
     return 0 if ok else 1
+
+
+def _preflight(pipeline, root: Path, home: Path) -> None:
+    """Every model endpoint the run will use answers before any stage starts (llm/preflight.py)."""
+    from .runtime import Runtime
+
+    rt = Runtime(pipeline, root, home)
+    try:
+        rt.preflight()
+    finally:
+        rt.close()
 
 
 def _print_quality(report: dict) -> None:

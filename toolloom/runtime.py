@@ -1,6 +1,7 @@
 """Everything a stage needs for one run of one pipeline: store, sandbox, model clients, agents."""
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from pathlib import Path
 from . import agents
 from .executor import ToolExecutor
 from .llm import ModelClient, RequestCache, RunBudget, UsageLedger
+from .llm.preflight import preflight
 from .sandbox import Sandbox
 from .spec import Pipeline, expand_env
 from .store import Store
@@ -31,6 +33,7 @@ class Runtime:
         self.budget = RunBudget(self.pipeline.budget.max_tokens)
         self._cache: RequestCache | None = None
         self._clients: dict[str, ModelClient] = {}
+        self._checked: set[str] = set()  # endpoints that passed pre-flight in this run
         self._embedder = None
         self._servers = None
         self._executors: dict = {}
@@ -42,7 +45,30 @@ class Runtime:
         return self._cache
 
     def client_for(self, role: str) -> ModelClient:
-        """Roles that name the same endpoint and model share one client, so one concurrency limit."""
+        """Roles that name the same endpoint and model share one client, so one concurrency limit.
+        An endpoint's first client is pre-flight checked (llm/preflight.py) before any work is sent."""
+        client, key = self._client(role)
+        if key not in self._checked and client.spec.provider == "openai":
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:  # not inside a stage's event loop: check now (inside one, the CLI has checked)
+                preflight(client, [role])
+                self._checked.add(key)
+        return client
+
+    def preflight(self) -> None:
+        """Check every endpoint the pipeline's stages will use, each once with the roles that share it;
+        raises PreflightError naming the first that cannot do the work."""
+        groups: dict[str, list[str]] = {}
+        for role in roles_in_use(self.pipeline):
+            if self.pipeline.model_for(role).provider == "openai":
+                groups.setdefault(self._client(role)[1], []).append(role)
+        for key, roles in groups.items():
+            if key not in self._checked:
+                preflight(self._client(roles[0])[0], roles)
+                self._checked.add(key)
+
+    def _client(self, role: str) -> tuple[ModelClient, str]:
         spec = self.pipeline.model_for(role).resolved()
         key = json.dumps(spec.model_dump(), sort_keys=True)
         if key not in self._clients:
@@ -52,7 +78,7 @@ class Runtime:
                 spec = spec.model_copy(update={"base_url": server.base_url})
             self._clients[key] = ModelClient(spec, cache=self.cache, ledger=self.ledger, budget=self.budget, backoff_s=self.backoff_s,
                                              supervisor=server)
-        return self._clients[key]
+        return self._clients[key], key
 
     @property
     def servers(self):
@@ -126,3 +152,14 @@ class Runtime:
 
     def executor(self, tools: list[dict]) -> ToolExecutor:
         return ToolExecutor(self.sandbox, tools, simulator=self.agent("executor"), executors=self.executors())
+
+
+def roles_in_use(pipeline: Pipeline) -> list[str]:
+    """The model roles the pipeline's stages will ask, in stage order."""
+    stages = pipeline.stages
+    roles = ["validator"] if stages.graph.llm_validation else []
+    roles += ["user", "assistant", "executor"]
+    roles += ["frontier", "escalator"] if stages.escalate is not None else []
+    roles += ["explorer", "analyzer", "rewriter"] if stages.refine is not None else []
+    roles += ["judge"] if "semantic" in stages.filter.checks else []
+    return roles

@@ -179,6 +179,12 @@ class ModelClient:
             completion = await self._complete(request, stage=stage, role=role)
         return completion
 
+    def ping(self, *, role: str) -> Completion:
+        """One tiny request (max_tokens 1), for the pre-flight check; cached like any other."""
+        request = {"model": self.spec.model, "messages": [{"role": "user", "content": "Reply with OK."}],
+                   "temperature": 0.0, "max_tokens": 1, "seed": 0}
+        return run_async(self._complete(request, stage="preflight", role=role))
+
     async def _complete(self, request: dict, *, stage: str, role: str) -> Completion:
         """One request: from the cache, from the same request in flight, or from the endpoint (retried)."""
         key = request_hash(request)
@@ -230,7 +236,7 @@ class ModelClient:
                     raw = await self._send(client, limiter, request)
         except RetryError as e:
             exc = e.last_attempt.exception()
-            reason = self._scrub(f"{type(exc).__name__}: {exc}")[:500]
+            reason = self._scrub(f"{type(exc).__name__}: {exc}{self._where(exc)}")[:500]
             self._record_error(stage, role, key, started, attempts, reason)
             raise ModelCallError(f"gave up after {attempts} attempts: {reason}") from None
         except ServerError as exc:  # the managed server could not be brought back
@@ -238,7 +244,7 @@ class ModelClient:
             self._record_error(stage, role, key, started, attempts, reason)
             raise ModelCallError(reason) from None
         except openai.APIError as exc:  # not retryable: 400, 401, 404, ...
-            reason = self._scrub(f"{type(exc).__name__}: {exc}")[:500]
+            reason = self._scrub(f"{type(exc).__name__}: {exc}{self._where(exc)}")[:500]
             self._record_error(stage, role, key, started, attempts, reason)
             raise ModelCallError(reason) from None
         completion = _parse(raw)
@@ -269,6 +275,16 @@ class ModelClient:
         _parse(raw)  # validates shape; raises MalformedResponse
         limiter.on_success()
         return raw
+
+    def _where(self, exc: BaseException) -> str:
+        """What a user needs beside the error: the URL that did not answer, the variable of a refused key."""
+        if isinstance(exc, (openai.APIConnectionError, openai.APITimeoutError)):
+            cause = exc.__cause__ or exc.__context__
+            return f" ({self.spec.base_url}{': ' + str(cause) if cause and str(cause) else ''})"
+        if isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)):
+            var = self.spec.api_key_env
+            return f" (the key is read from ${var}, which is {'set' if os.environ.get(var) else 'not set'})"
+        return ""
 
     def _wait(self, retry_state) -> float:
         """tenacity wait: the server's Retry-After when it gave one, else jittered exponential backoff."""

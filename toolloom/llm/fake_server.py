@@ -123,9 +123,13 @@ class FakeServer:
     """Runs the fake endpoint on 127.0.0.1 in a background thread: `with FakeServer() as s: s.base_url`."""
 
     def __init__(self, model: FakeModel | None = None, faults: Faults | None = None, port: int = 0,
-                 latency_s: float = 0.0, rate_limit: float | None = None):
-        """`rate_limit`: requests per second admitted (a token bucket); the rest get 429 + Retry-After."""
+                 latency_s: float = 0.0, rate_limit: float | None = None, api_key: str | None = None,
+                 served: tuple[str, ...] = ("fake",)):
+        """`rate_limit`: requests per second admitted (a token bucket); the rest get 429 + Retry-After.
+        `api_key`: requests without `Authorization: Bearer <it>` get 401. `served`: the model names
+        /v1/models lists (chat answers any name)."""
         self.model = model or FakeModel()
+        self.api_key, self.served = api_key, served
         self.faults = faults or Faults()
         self.latency_s = latency_s
         self.rate_limit = rate_limit
@@ -167,7 +171,16 @@ class FakeServer:
             self.rate_limited += 1
             return (1.0 - self._bucket) / self.rate_limit
 
+    def _refused(self, http_request: web.Request) -> web.StreamResponse | None:
+        if self.api_key is None or http_request.headers.get("Authorization") == f"Bearer {self.api_key}":
+            return None
+        return web.json_response({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error",
+                                            "code": "invalid_api_key"}}, status=401)
+
     async def _chat(self, http_request: web.Request) -> web.StreamResponse:
+        refused = self._refused(http_request)
+        if refused is not None:
+            return refused
         request = await http_request.json()
         wait = self._admit()
         if wait is not None:
@@ -218,8 +231,9 @@ class FakeServer:
         return web.json_response({"object": "list", "data": data, "model": request.get("model", "fake"),
                                   "usage": {"prompt_tokens": sum(len(t) // 4 for t in texts), "total_tokens": sum(len(t) // 4 for t in texts)}})
 
-    async def _models(self, _):
-        return web.json_response({"object": "list", "data": [{"id": "fake", "object": "model"}]})
+    async def _models(self, http_request: web.Request):
+        return self._refused(http_request) or web.json_response(
+            {"object": "list", "data": [{"id": name, "object": "model"} for name in self.served]})
 
     async def _health(self, _):
         return web.Response(text="ok")

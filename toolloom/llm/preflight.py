@@ -1,0 +1,69 @@
+"""Pre-flight: before a stage sends work, each model endpoint is reached and answers one tiny request.
+
+A wrong base_url, an unknown model name, an unset key variable or a refused key stops the run in
+seconds with one line naming the role, the URL, the variable and the server's answer, instead of
+minutes of retries ending in a stack trace.
+"""
+from __future__ import annotations
+
+import os
+
+import openai
+
+from .client import ModelCallError, ModelClient
+
+
+class PreflightError(Exception):
+    """A model endpoint that cannot do the run's work; str() is one line naming role, URL and cause."""
+
+
+def _cause(exc: BaseException) -> str:
+    """The innermost reason of a connection failure ("[Errno 111] Connection refused")."""
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        exc = exc.__cause__ or exc.__context__
+    return str(exc) or type(exc).__name__
+
+
+def _key_state(var: str) -> str:
+    return f"${var} is {'set' if os.environ.get(var) else 'not set'}"
+
+
+def preflight(client: ModelClient, roles: list[str]) -> None:
+    """Raise PreflightError unless the endpoint lists (or at least answers for) the model and a
+    one-token request succeeds. The request goes through the client (cache, retries): a rerun whose
+    ping is cached sends no completion request."""
+    spec = client.spec
+    where = f"model {spec.model!r} for role{'s' if len(roles) > 1 else ''} {', '.join(roles)} at {spec.base_url}"
+    var = spec.api_key_env
+    if "api_key_env" in spec.model_fields_set and not os.environ.get(var):
+        raise PreflightError(f"{where}: api_key_env names ${var}, which is not set (export it, or drop api_key_env "
+                             "for an endpoint without a key)")
+    timeout = min(spec.timeout_s, 15.0)
+    lister = openai.OpenAI(base_url=spec.base_url, api_key=os.environ.get(var) or "not-needed", max_retries=0, timeout=timeout)
+    try:
+        served = [m.id for m in lister.models.list()]
+    except openai.APITimeoutError:
+        raise PreflightError(f"{where}: no answer from {spec.base_url}/models within {timeout:.0f}s") from None
+    except openai.APIConnectionError as e:
+        raise PreflightError(f"{where}: cannot connect ({_cause(e)}); is the server running, and is base_url right?") from None
+    except (openai.AuthenticationError, openai.PermissionDeniedError) as e:
+        raise PreflightError(f"{where}: the server refused the key ({e.status_code}: {_message(e)}); "
+                             f"the key is read from {_key_state(var)}") from None
+    except openai.APIStatusError:  # no model list here (some proxies): the request below decides
+        served = []
+    finally:
+        lister.close()
+    if served and spec.model not in served:
+        shown = ", ".join(served[:8]) + (f" and {len(served) - 8} more" if len(served) > 8 else "")
+        raise PreflightError(f"{where}: the server does not serve this model; it serves {shown}")
+    try:
+        client.ping(role=roles[0])
+    except ModelCallError as e:
+        hint = f"; the key is read from {_key_state(var)}" if "401" in str(e) or "403" in str(e) else ""
+        raise PreflightError(f"{where}: a one-token request failed: {e}{hint}") from None
+
+
+def _message(exc: openai.APIStatusError) -> str:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    inner = body.get("error") if isinstance(body.get("error"), dict) else body
+    return str((inner or {}).get("message") or exc.message)[:200]
