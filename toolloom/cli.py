@@ -243,7 +243,7 @@ def cmd_fake_server(args) -> int:
     from .llm.fake_server import FakeServer, Faults
 
     server = FakeServer(faults=Faults(rate=args.fault_rate, seed=args.seed), port=args.port, latency_s=args.latency,
-                        rate_limit=args.rate_limit)
+                        rate_limit=args.rate_limit, calls_as_text=args.calls_as_text)
     server.start()
     print(f"fake OpenAI-compatible endpoint at {server.base_url} (fault rate {args.fault_rate}); Ctrl-C stops it", flush=True)
     try:
@@ -294,6 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
     fs.add_argument("--seed", type=int, default=0)
     fs.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
     fs.add_argument("--rate-limit", type=float, default=None, help="requests per second admitted; the rest get 429")
+    fs.add_argument("--calls-as-text", choices=["hermes", "json", "pythonic", "garbage"], default=None,
+                    help="write tool calls into the message text, as models without a server-side parser do")
     fs.set_defaults(fn=cmd_fake_server)
     return ap
 

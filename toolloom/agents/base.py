@@ -29,6 +29,8 @@ class AssistantTurn:
 
     content: str | None
     tool_calls: list[dict] | None
+    call_source: str = "native"  # "text": the calls were recovered from the message text (llm/text_calls.py)
+    unreadable_call: str = ""  # the text has a call's shape, but no offered call could be read from it
 
     def message(self) -> dict:
         return {"role": "assistant", "content": self.content, "tool_calls": self.tool_calls}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import random
 
-from ..llm import ModelCallError, ModelClient
+from ..llm import ModelCallError, ModelClient, text_calls
 from ..llm.structured import chat_json
 from ..arguments import schema_errors
 from ..prompts import render
@@ -66,7 +66,13 @@ class ModelAssistant:
                                    seed_offset=self.sample)
         if c.finish_reason == "length":
             raise ModelCallError("assistant output was truncated (finish_reason=length)")
-        return AssistantTurn(c.message.get("content"), c.message.get("tool_calls"))
+        if c.message.get("tool_calls") or not tools:
+            return AssistantTurn(c.message.get("content"), c.message.get("tool_calls"))
+        # no calls from the endpoint: a model that wrote them as text gets them read from it
+        found = text_calls.recover(c.message.get("content"), {t["function"]["name"] for t in tools})
+        if found.calls:
+            return AssistantTurn(found.content, found.calls, call_source="text")
+        return AssistantTurn(c.message.get("content"), None, unreadable_call=found.problem)
 
 
 def _json_body(text: str):

@@ -99,6 +99,21 @@ def competent(request: dict) -> dict:
     return {"content": turn.content}
 
 
+def calls_as_text(calls: list[dict], form: str) -> str:
+    """Tool calls written into the message text, as models without a server-side parser write them."""
+    parsed = [(c["name"], json.loads(c["arguments"]) if isinstance(c["arguments"], str) else c["arguments"]) for c in calls]
+    if form == "hermes":
+        return "\n".join(f'<tool_call>\n{json.dumps({"name": n, "arguments": a})}\n</tool_call>' for n, a in parsed)
+    if form == "json":
+        body = [{"name": n, "parameters": a} for n, a in parsed]
+        return "```json\n" + json.dumps(body[0] if len(body) == 1 else body, indent=2) + "\n```"
+    if form == "pythonic":
+        return "[" + ", ".join(f"{n}(" + ", ".join(f"{k}={v!r}" for k, v in a.items()) + ")" for n, a in parsed) + "]"
+    if form == "garbage":
+        return '<tool_call>\n{"name": "' + parsed[0][0] + '", "arguments": {"oops"\n</tool_call>'
+    raise ValueError(f"unknown calls_as_text form {form!r}: hermes, json, pythonic or garbage")
+
+
 def hash_bucket(text: str, buckets: int = 64) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=4).digest(), "big") % buckets
 
@@ -124,10 +139,12 @@ class FakeServer:
 
     def __init__(self, model: FakeModel | None = None, faults: Faults | None = None, port: int = 0,
                  latency_s: float = 0.0, rate_limit: float | None = None, api_key: str | None = None,
-                 served: tuple[str, ...] = ("fake",)):
+                 served: tuple[str, ...] = ("fake",), calls_as_text: str | None = None):
         """`rate_limit`: requests per second admitted (a token bucket); the rest get 429 + Retry-After.
         `api_key`: requests without `Authorization: Bearer <it>` get 401. `served`: the model names
-        /v1/models lists (chat answers any name)."""
+        /v1/models lists (chat answers any name). `calls_as_text`: answer tool calls only as message
+        text, the way many small models do: "hermes", "json", "pythonic", or "garbage" (a broken call)."""
+        self.calls_as_text = calls_as_text
         self.model = model or FakeModel()
         self.api_key, self.served = api_key, served
         self.faults = faults or Faults()
@@ -212,6 +229,8 @@ class FakeServer:
             fn = tools[0]["function"]
             props = (fn.get("parameters") or {}).get("properties") or {}
             reply = {"tool_calls": [{"name": fn["name"], "arguments": json.dumps({k: [1, 2] for k in props})}]}
+        if self.calls_as_text and reply.get("tool_calls"):
+            reply = {"content": calls_as_text(reply["tool_calls"], self.calls_as_text)}
         return web.json_response(_completion(request, reply))
 
     async def _embeddings(self, http_request: web.Request) -> web.StreamResponse:

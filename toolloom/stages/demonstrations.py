@@ -49,6 +49,8 @@ async def replay(question: str, steps: list[dict], assistant: AssistantAgent, ex
     try:
         turn = await assistant.step([to_openai(m) for m in messages], offered)
         final = (turn.content or "").strip() if not turn.tool_calls else ""
+        if turn.unreadable_call:  # the answer turn is a call that cannot be read: not an answer
+            final, outcome, error = None, "unreadable_tool_call", turn.unreadable_call
     except BudgetExhausted as e:
         final, outcome, error = None, "budget_exhausted", str(e)
     except ModelCallError as e:

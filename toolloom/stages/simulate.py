@@ -110,6 +110,9 @@ async def run_episode(task: Task, user: UserAgent, assistant: AssistantAgent, ex
         for _ in range(max_turns):
             turn = await assistant.step([to_openai(m) for m in messages], offered)
             messages.append(turn.message())
+            if turn.unreadable_call:  # a call written as text that names no offered tool or is not JSON
+                outcome, error = "unreadable_tool_call", turn.unreadable_call
+                break
             if not turn.tool_calls:
                 text = (turn.content or "").strip()
                 if text.endswith("?") and not calls and clarifications < MAX_CLARIFICATIONS:
@@ -130,7 +133,8 @@ async def run_episode(task: Task, user: UserAgent, assistant: AssistantAgent, ex
                 else:
                     obs = await episode.call(name, args)
                     obs_json, ok, err = obs.to_json(), obs.ok, obs.error
-                calls.append({"name": name, "arguments": call["function"].get("arguments"), "ok": ok, "error": err})
+                calls.append({"name": name, "arguments": call["function"].get("arguments"), "ok": ok, "error": err,
+                              "call_source": turn.call_source})
                 messages.append({"role": "tool", "tool_call_id": call["id"], "name": name, "content": obs_json})
         else:
             outcome, error = "turn_limit", f"no final answer within {max_turns} assistant turns"
@@ -290,4 +294,5 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
     return StageResult(table, rejections, given, "traj_id", accepted_if=lambda r: r["outcome"] == "answered",
                        metadata={"levels": dict(Counter(str(r["level"]) for r in rows)), "outcomes": dict(Counter(r["outcome"] for r in rows)),
                                  "kinds": dict(Counter(r["kind"] for r in rows)),
+                                 "calls_from_text": sum(c.get("call_source") == "text" for r in rows for c in json.loads(r["calls"])),
                                  "scenarios": dict(Counter(json.loads(r["actions"])["scenario"] for r in rows if r["actions"]))})

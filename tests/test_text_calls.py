@@ -1,0 +1,114 @@
+"""Tool calls a model wrote as text (no `tool_calls` from the endpoint) are recovered and marked;
+text that has a call's shape but cannot be read rejects the episode with that reason."""
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from toolloom.agents.llm import ModelAssistant, ModelUser
+from toolloom.executor import ToolExecutor
+from toolloom.llm import ModelClient, RequestCache, RunBudget, UsageLedger
+from toolloom.llm.fake_server import FakeServer
+from toolloom.llm.text_calls import recover
+from toolloom.prompts import render
+from toolloom.sandbox import Sandbox
+from toolloom.spec import ModelSpec, SimulateStage, load_pipeline
+from toolloom.stages.simulate import simulate
+from toolloom.stages.tasks import TASKS_SCHEMA
+from toolloom.stages.tools import build_tools
+
+from .conftest import PROJECT
+
+OFFERED = {"get_weather", "convert_currency"}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>', [("get_weather", {"city": "Paris"})]),
+    ('Let me check.\n<tool_call>{"name": "get_weather", "arguments": {"city": "Oslo"}}</tool_call>\n'
+     '<tool_call>{"name": "convert_currency", "arguments": "{\\"amount\\": 5}"}</tool_call>',
+     [("get_weather", {"city": "Oslo"}), ("convert_currency", {"amount": 5})]),
+    ('```json\n{"name": "get_weather", "parameters": {"city": "Rome"}}\n```', [("get_weather", {"city": "Rome"})]),
+    ('[{"name": "get_weather", "arguments": {"city": "Rome"}}, {"type": "function", "function": {"name": "convert_currency", '
+     '"arguments": {"amount": 2}}}]', [("get_weather", {"city": "Rome"}), ("convert_currency", {"amount": 2})]),
+    ('{"tool_calls": [{"name": "get_weather", "arguments": {}}]}', [("get_weather", {})]),
+    ('[get_weather(city="Lima", days=3), convert_currency(amount=1.5, to="EUR")]',
+     [("get_weather", {"city": "Lima", "days": 3}), ("convert_currency", {"amount": 1.5, "to": "EUR"})]),
+    ("```python\nget_weather(city='Kyiv', detailed=True)\n```", [("get_weather", {"city": "Kyiv", "detailed": True})]),
+])
+def test_each_written_form_is_recovered_as_openai_tool_calls(text, expected):
+    found = recover(text, OFFERED)
+    assert not found.problem
+    assert [(c["function"]["name"], json.loads(c["function"]["arguments"])) for c in found.calls] == expected
+    assert all(c["type"] == "function" and c["id"].startswith("call_text_") for c in found.calls)
+
+
+def test_prose_around_hermes_tags_stays_as_the_message_content():
+    found = recover('Let me check.\n<tool_call>{"name": "get_weather", "arguments": {}}</tool_call>', OFFERED)
+    assert found.content == "Let me check." and len(found.calls) == 1
+
+
+@pytest.mark.parametrize("text", ["The weather in Paris is sunny, 21 °C.", '{"name": "Paris", "population": 2148000}',
+                                  "It costs 5 (five) euros.", "```json\n{\"temperature\": 21}\n```", "print(x)", ""])
+def test_ordinary_answers_are_not_calls(text):
+    found = recover(text, OFFERED)
+    assert found.calls == [] and not found.looked_like_call
+
+
+@pytest.mark.parametrize("text, reason", [
+    ('<tool_call>{"name": "get_weather", "arguments": {"city"</tool_call>', "not JSON"),
+    ('<tool_call>{"name": "book_flight", "arguments": {}}</tool_call>', "'book_flight', which is not an offered tool"),
+    ('{"name": "get_wether", "arguments": {"city": "Paris"}}', "'get_wether', which is not an offered tool"),
+    ("get_wether(city='Paris')", "'get_wether', which is not an offered tool"),
+    ("get_weather('Paris')", "by position"),
+    ("get_weather(city=lookup('Paris'))", "not literal values"),
+])
+def test_a_call_shape_that_cannot_be_read_is_reported_with_why(text, reason):
+    found = recover(text, OFFERED)
+    assert found.calls == [] and reason in found.problem and found.looked_like_call
+
+
+def _simulate(tmp_path: Path, server: FakeServer, n: int = 6):
+    pipeline = load_pipeline(PROJECT / "pipelines" / "demo.yaml")
+    sandbox = Sandbox(PROJECT / "sandbox")
+    tools = build_tools(pipeline, PROJECT, sandbox).table
+    executor = ToolExecutor(sandbox, tools.to_pylist())
+    rows = []
+    for i in range(n):
+        name, args = (("add_days", {"start_date": "2026-01-01", "days": i + 1}) if i % 2 else
+                      ("convert_currency", {"amount": i + 1, "from_currency": "EUR", "to_currency": "USD"}))
+        chain = [{"tool_id": f"demo.{name}", "name": name, "arguments": args, "bindings": {}}]
+        rows.append({"task_id": f"t_{i:04d}", "shape": "single", "chain": json.dumps(chain),
+                     "reference_answer": executor.execute(name, args).to_json(), "seed": i})
+    spec = ModelSpec(provider="openai", model="fake", base_url=server.base_url, timeout_s=10)
+    client = ModelClient(spec, cache=RequestCache(tmp_path / "c.sqlite"), ledger=UsageLedger(), budget=RunBudget(None), backoff_s=0.01)
+    try:
+        return simulate(pa.Table.from_pylist(rows, schema=TASKS_SCHEMA), tools, user=ModelUser(client, PROJECT / "prompts"),
+                        assistant=ModelAssistant(client), executor=executor, params=SimulateStage(max_turns=4, distractors=3),
+                        system_prompt=render("simulate/assistant_system.j2", today=None), prompt_hash="t")
+    finally:
+        sandbox.close()
+
+
+@pytest.mark.parametrize("form", ["hermes", "json", "pythonic"])
+def test_an_endpoint_that_writes_calls_as_text_still_yields_episodes_with_marked_calls(tmp_path, form):
+    with FakeServer(calls_as_text=form) as server:
+        result = _simulate(tmp_path, server)
+    rows = result.table.to_pylist()
+    answered = [r for r in rows if r["outcome"] == "answered"]
+    assert len(answered) == 6, [(r["outcome"], r["error"]) for r in rows]
+    for r in answered:
+        calls = json.loads(r["calls"])
+        assert calls and all(c["call_source"] == "text" and c["ok"] for c in calls)
+        called = [m for m in r["messages"] if m["role"] == "assistant" and m["tool_calls"]]
+        assert called and all(m["content"] is None for m in called)  # the example carries real tool_calls, not the text
+    assert result.metadata["calls_from_text"] == sum(len(json.loads(r["calls"])) for r in answered)
+
+
+def test_an_endpoint_whose_written_calls_are_garbage_rejects_each_episode_with_the_reason(tmp_path):
+    with FakeServer(calls_as_text="garbage") as server:
+        result = _simulate(tmp_path, server)
+    assert result.accounted and result.table.num_rows == 6
+    assert {r.reason for r in result.rejections} == {"unreadable_tool_call"} and len(result.rejections) == 6
+    assert all("could not be used: not JSON" in r.detail for r in result.rejections)
+    assert result.metadata["outcomes"] == {"unreadable_tool_call": 6}
