@@ -10,6 +10,7 @@ from pathlib import Path
 from . import agents
 from .executor import ToolExecutor
 from .llm import ModelClient, RequestCache, RunBudget, UsageLedger
+from .llm.managed_server import MANAGED
 from .llm.preflight import preflight
 from .sandbox import Sandbox
 from .spec import Pipeline, expand_env
@@ -73,7 +74,7 @@ class Runtime:
         key = json.dumps(spec.model_dump(), sort_keys=True)
         if key not in self._clients:
             server = None
-            if spec.provider == "vllm":  # toolloom serves it: started now, stopped with the run
+            if spec.provider in MANAGED:  # toolloom serves it (vllm, llamacpp): started now, stopped with the run
                 server = self.servers.server_for(spec)
                 spec = spec.model_copy(update={"base_url": server.base_url})
             self._clients[key] = ModelClient(spec, cache=self.cache, ledger=self.ledger, budget=self.budget, backoff_s=self.backoff_s,
@@ -83,7 +84,7 @@ class Runtime:
     @property
     def servers(self):
         if self._servers is None:
-            from .llm.vllm_server import ServerPool
+            from .llm.managed_server import ServerPool
 
             self._servers = ServerPool(self.home / "logs")
         return self._servers

@@ -32,8 +32,8 @@ def register(provider: str, role: str, factory: Callable) -> None:
 
 
 def _model_backed(role: str, factory: Callable) -> None:
-    """Model-backed agents serve every model provider: an endpoint (openai) or a managed server (vllm)."""
-    for provider in ("openai", "vllm"):
+    """Model-backed agents serve every model provider: an endpoint (openai) or a managed server (vllm, llamacpp)."""
+    for provider in ("openai", "vllm", "llamacpp"):
         register(provider, role, factory)
 
 

@@ -38,7 +38,7 @@ class BudgetExhausted(Exception):
 
 
 class ServerError(RuntimeError):
-    """A server toolloom manages could not be (re)started; vllm_server.ServerStartError is one."""
+    """A server toolloom manages could not be (re)started; managed_server.ServerStartError is one."""
 
 
 class MalformedResponse(Exception):
@@ -128,7 +128,7 @@ class ModelClient:
 
     def __init__(self, spec: ModelSpec, *, cache: RequestCache, ledger: UsageLedger, budget: RunBudget,
                  backoff_s: float = 1.0, supervisor=None):
-        """`supervisor`: the managed server behind the endpoint (vllm_server.VLLMServer), asked to
+        """`supervisor`: the managed server behind the endpoint (managed_server.ManagedServer), asked to
         recover after a connection failure before the request is retried."""
         self.spec = spec.resolved()
         self.supervisor = supervisor

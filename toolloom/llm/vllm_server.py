@@ -1,71 +1,19 @@
-"""Managed `vllm serve` processes: one per (model, serve options), shared by the roles that name it.
-
-A server is started when a role first needs it, polled until `/health` and `/v1/models` answer,
-restarted when it dies mid-run (requests in flight are retried by the client), and stopped when
-the run ends. Each server runs in its own process group with a watchdog process beside it that
-stops the group if the toolloom process goes away without stopping it (SIGKILL, a crash), so no
-GPU server outlives its run. Nothing here imports vllm: it is an executable to start.
-"""
+"""`vllm serve` as a managed server (managed_server.py has the lifecycle): the command line and the
+key's variable. Nothing here imports vllm: it is an executable to start."""
 from __future__ import annotations
 
-import asyncio
-import json
-import logging
 import os
-import signal
-import socket
-import subprocess
-import sys
-import threading
-import time
-import urllib.error
-import urllib.request
-from pathlib import Path
 
 from ..spec import ModelSpec
-from .client import ServerError
-
-log = logging.getLogger("toolloom")
+from .managed_server import ManagedServer, ServerPool, ServerStartError, free_port  # noqa: F401 (the vllm names)
 
 
-class ServerStartError(ServerError):
-    """`vllm serve` exited or never became healthy; the message carries its log tail."""
+class VLLMServer(ManagedServer):
+    kind = "vllm"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _get(url: str, timeout: float = 2.0) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
-            return r.status
-    except (urllib.error.URLError, OSError, ValueError):
-        return 0
-
-
-class VLLMServer:
-    def __init__(self, spec: ModelSpec, log_dir: Path, poll_s: float = 0.5):
-        self.spec, self.options = spec, spec.vllm
-        self.log_dir, self.poll_s = Path(log_dir), poll_s
-        self.proc: subprocess.Popen | None = None
-        self.watchdog: subprocess.Popen | None = None
-        self.port: int | None = None
-        self.restarts = 0
-        self.failed: str | None = None  # set when a restart failed: later requests fail at once
-        self._lock = threading.Lock()
-        self._recovering: asyncio.Lock | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    @property
-    def log_path(self) -> Path:
-        slug = self.spec.model.strip("/").replace("/", "--")
-        return self.log_dir / f"vllm-{slug}.log"
+    @staticmethod
+    def options_of(spec: ModelSpec):
+        return spec.vllm
 
     def command(self) -> list[str]:
         o = self.options
@@ -80,122 +28,9 @@ class VLLMServer:
             cmd += ["--load-format", o.load_format]
         return cmd + list(o.extra_args)
 
-    def start(self) -> None:
-        """Start and block until healthy; ServerStartError (with the log tail) when it is not."""
-        self.port = self.options.port or self.port or free_port()  # a restart keeps the port the clients know
-        self.log_dir.mkdir(parents=True, exist_ok=True)
+    def env(self) -> dict[str, str]:
         env = dict(os.environ)
         key = os.environ.get(self.spec.api_key_env)
-        if key:  # vLLM reads its key from the environment: never on a command line, where `ps` shows it
+        if key:  # vLLM reads its key from VLLM_API_KEY
             env["VLLM_API_KEY"] = key
-        cmd = self.command()
-        with open(self.log_path, "ab") as out:
-            out.write(f"\n== toolloom: {json.dumps(cmd)}\n".encode())
-            out.flush()
-            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         env=env, start_new_session=True)
-        self.watchdog = subprocess.Popen([sys.executable, "-m", "toolloom.llm.watchdog", str(os.getpid()), str(self.proc.pid)],
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
-        log.info("started vllm serve %s (pid %s, port %s); log: %s", self.spec.model, self.proc.pid, self.port, self.log_path)
-        self._wait_healthy()
-
-    def _wait_healthy(self) -> None:
-        deadline = time.monotonic() + self.options.startup_timeout_s
-        root = self.base_url.removesuffix("/v1")
-        while time.monotonic() < deadline:
-            code = self.proc.poll()
-            if code is not None:
-                self._stop_watchdog()
-                raise ServerStartError(f"vllm serve {self.spec.model} exited with status {code} before it was healthy; "
-                                       f"log tail ({self.log_path}):\n{self.log_tail()}")
-            if _get(root + "/health") == 200 and _get(self.base_url + "/models") == 200:
-                log.info("vllm serve %s is healthy on port %s", self.spec.model, self.port)
-                return
-            time.sleep(self.poll_s)
-        self.stop()
-        raise ServerStartError(f"vllm serve {self.spec.model} was not healthy after {self.options.startup_timeout_s:.0f}s; "
-                               f"log tail ({self.log_path}):\n{self.log_tail()}")
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    async def recover(self) -> None:
-        """Called by the client after a connection failure: restart the server if it died (once,
-        however many requests noticed), then the client retries. Raises when it cannot."""
-        if self._recovering is None:
-            self._recovering = asyncio.Lock()
-        async with self._recovering:
-            if self.failed:
-                raise ServerStartError(self.failed)
-            if self.alive():
-                return
-            code = self.proc.poll() if self.proc else None
-            log.warning("vllm serve %s died (status %s); restarting", self.spec.model, code)
-            try:
-                await asyncio.to_thread(self.restart)
-            except ServerStartError as e:
-                self.failed = str(e)
-                raise
-
-    def restart(self) -> None:
-        with self._lock:
-            self.stop()
-            self.restarts += 1
-            self.start()
-
-    def _stop_watchdog(self) -> None:
-        if self.watchdog is not None and self.watchdog.poll() is None:
-            self.watchdog.terminate()
-            self.watchdog.wait(timeout=5)
-        self.watchdog = None
-
-    def stop(self, grace_s: float = 20.0) -> None:
-        """SIGTERM to the server's process group, SIGKILL after `grace_s`; then the watchdog."""
-        proc, self.proc = self.proc, None
-        if proc is not None and proc.poll() is None:
-            for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
-                try:
-                    os.killpg(proc.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    proc.wait(timeout=wait)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
-        if proc is not None:
-            try:  # workers a server left in its group (tensor-parallel ranks) go too
-                os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            proc.poll()
-        self._stop_watchdog()
-
-
-class ServerPool:
-    """One server per (model, serve options): two roles naming the same model share it."""
-
-    def __init__(self, log_dir: Path):
-        self.log_dir = Path(log_dir)
-        self.servers: dict[str, VLLMServer] = {}
-        self._lock = threading.Lock()
-
-    def server_for(self, spec: ModelSpec) -> VLLMServer:
-        key = json.dumps([spec.model, spec.vllm.model_dump()], sort_keys=True)
-        with self._lock:
-            if key not in self.servers:
-                server = VLLMServer(spec, self.log_dir)
-                server.start()
-                self.servers[key] = server
-            return self.servers[key]
-
-    def close(self) -> None:
-        for server in self.servers.values():
-            server.stop()
-        self.servers.clear()
+        return env
