@@ -28,14 +28,19 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--host", default="127.0.0.1")
     args, rest = parser.parse_known_args()
+    serve(args.model, args.port, "VLLM_API_KEY", served=("fake",))
+
+
+def serve(model: str, port: int, key_variable: str, served: tuple[str, ...]) -> None:
+    """Record the start, then load (or hang, or die) and serve as the environment says."""
     record = os.environ.get("FAKE_VLLM_RECORD")
     if record:
         with open(record, "a") as f:
-            f.write(json.dumps({"pid": os.getpid(), "argv": sys.argv[1:], "api_key_in_env": bool(os.environ.get("VLLM_API_KEY"))}) + "\n")
-    print(f"INFO fake vllm: loading {args.model}", flush=True)
+            f.write(json.dumps({"pid": os.getpid(), "argv": sys.argv[1:], "api_key_in_env": bool(os.environ.get(key_variable))}) + "\n")
+    print(f"INFO fake server: loading {model}", flush=True)
     if os.environ.get("FAKE_VLLM_NEVER_HEALTHY"):
         while True:
-            print("INFO fake vllm: still loading weights...", flush=True)
+            print("INFO fake server: still loading weights...", flush=True)
             time.sleep(0.2)
     time.sleep(float(os.environ.get("FAKE_VLLM_STARTUP_S", "0")))
     die_after = int(os.environ.get("FAKE_VLLM_DIE_AFTER", "0"))
@@ -48,13 +53,14 @@ def main() -> None:
             served["n"] += 1
             if die_after and served["n"] > die_after and marker is not None and not marker.exists():
                 marker.write_text("died")
-                print("ERROR fake vllm: engine core died", flush=True)
+                print("ERROR fake server: engine core died", flush=True)
                 os._exit(3)
         return competent(request)
 
-    server = FakeServer(FakeModel(default=respond), port=args.port, latency_s=float(os.environ.get("FAKE_VLLM_LATENCY_S", "0")))
+    server = FakeServer(FakeModel(default=respond), port=port, latency_s=float(os.environ.get("FAKE_VLLM_LATENCY_S", "0")),
+                        served=served)
     server.start()
-    print(f"INFO fake vllm: serving on {args.port}", flush=True)
+    print(f"INFO fake server: serving on {port}", flush=True)
     while True:
         time.sleep(1)
 
