@@ -131,3 +131,51 @@ def test_the_xllamacpp_host_fails_fast_with_its_reason_on_a_file_that_is_no_mode
     server.options.command = [sys.executable, "-m", "toolloom.llm.llamacpp_host"]
     with pytest.raises(ServerStartError, match=r"(?s)exited with status 1 before it was healthy.*Failed to init server"):
         server.start()
+
+
+def _host_processes() -> list[int]:
+    pids = []
+    for proc in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{proc}/cmdline", "rb") as f:
+                if b"toolloom.llm.llamacpp_host" in f.read():
+                    pids.append(int(proc))
+        except (OSError, ValueError):
+            continue
+    return pids
+
+
+@pytest.mark.skipif(importlib.util.find_spec("xllamacpp") is None or importlib.util.find_spec("gguf") is None,
+                    reason="needs xllamacpp and gguf (pip install -e '.[dev]')")
+def test_a_pipeline_runs_against_the_real_llama_cpp_server_on_a_tiny_random_model(tmp_path, capsys):
+    """Real llama.cpp (the xllamacpp package's server), a real GGUF file written here: the server
+    starts, answers every request of the run (random bytes: no example survives the filter), and is
+    gone when the run ends."""
+    from toolloom.store import Store
+
+    from .cases.tiny_gguf import write_tiny_gguf
+
+    model = tmp_path / "tiny-random-llama.gguf"
+    write_tiny_gguf(str(model))
+    project = tmp_path / "project"
+    (project / "pipelines").mkdir(parents=True)
+    for name in ("api_graphs", "sandbox", "prompts"):
+        (project / name).symlink_to(PROJECT / name)
+    (project / "pipelines" / "laptop.yaml").write_text(json.dumps({
+        "collections": [{"name": "demo", "path": "api_graphs/demo"}],
+        "models": {"default": {"provider": "offline"},
+                   "assistant": {"provider": "llamacpp", "model": str(model), "max_tokens": 24,
+                                 "llamacpp": {"command": [sys.executable, "-m", "toolloom.llm.llamacpp_host"],
+                                              "threads": 1, "slots": 2, "ctx_per_slot": 2048}}},
+        "stages": {"tasks": {"per_tool": 1}, "filter": {"checks": ["format", "execution"]}}}))
+    before = set(_host_processes())
+    main(["--project", str(project), "--home", str(tmp_path / "home"), "run", "laptop"])
+    out = capsys.readouterr().out
+    assert "laptop: " in out  # the run ended by itself (it fails: random bytes make no examples)
+    calls = Store(tmp_path / "home").query("SELECT status, cache_hit, completion_tokens FROM laptop.llm_calls "
+                                           "WHERE stage = 'simulate'").to_pylist()
+    answered = [c for c in calls if c["status"] == "ok" and not c["cache_hit"]]
+    assert len(answered) >= 31 and all(c["completion_tokens"] > 0 for c in answered)  # real completions, counted by llama.cpp
+    log = (tmp_path / "home" / "logs").glob("llamacpp-*.log")
+    assert any("tiny-random-llama" in p.read_text(errors="replace") for p in log)
+    assert set(_host_processes()) <= before, "the llama.cpp server outlived its run"
