@@ -288,3 +288,18 @@ def test_structured_output_repairs_once_then_rejects_with_the_reason(tmp_path):
         with pytest.raises(UnusableAnswer, match=r"escalator answer unusable after one repair: .*question: 3 is not of type 'string'"):
             ask("second")
     assert len(model.history) == 4
+
+
+def test_a_connection_failure_during_a_run_names_the_url_and_the_cause(tmp_path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    spec = ModelSpec(provider="openai", model="fake", base_url=f"http://127.0.0.1:{port}/v1", timeout_s=2, max_retries=1)
+    ledger = UsageLedger()
+    c = ModelClient(spec, cache=RequestCache(tmp_path / "c.sqlite"), ledger=ledger, budget=RunBudget(None), backoff_s=0.01)
+    with pytest.raises(ModelCallError) as err:
+        asyncio.run(c.chat([{"role": "user", "content": "hi"}], stage="s", role="user"))
+    assert f"http://127.0.0.1:{port}/v1" in str(err.value) and "refused" in str(err.value).lower()
+    assert ledger.records[-1].status == "error" and f"127.0.0.1:{port}" in ledger.records[-1].error

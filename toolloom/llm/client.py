@@ -69,6 +69,15 @@ class Completion:
     cache_hit: bool
 
 
+def root_cause(exc: BaseException) -> str:
+    """The innermost reason of a chained failure ("[Errno 111] Connection refused")."""
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        exc = exc.__cause__ or exc.__context__
+    if isinstance(exc, OSError) and exc.errno:  # asyncio says "Connect call failed"; the errno says why
+        return f"{os.strerror(exc.errno)} ({exc})"
+    return str(exc) or type(exc).__name__
+
+
 def _retryable(exc: BaseException) -> bool:
     if isinstance(exc, (openai.RateLimitError, openai.APITimeoutError, openai.APIConnectionError, MalformedResponse)):
         return True
@@ -279,8 +288,7 @@ class ModelClient:
     def _where(self, exc: BaseException) -> str:
         """What a user needs beside the error: the URL that did not answer, the variable of a refused key."""
         if isinstance(exc, (openai.APIConnectionError, openai.APITimeoutError)):
-            cause = exc.__cause__ or exc.__context__
-            return f" ({self.spec.base_url}{': ' + str(cause) if cause and str(cause) else ''})"
+            return f" ({self.spec.base_url}: {root_cause(exc)})"
         if isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)):
             var = self.spec.api_key_env
             return f" (the key is read from ${var}, which is {'set' if os.environ.get(var) else 'not set'})"

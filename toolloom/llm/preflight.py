@@ -10,18 +10,11 @@ import os
 
 import openai
 
-from .client import ModelCallError, ModelClient
+from .client import ModelCallError, ModelClient, root_cause
 
 
 class PreflightError(Exception):
     """A model endpoint that cannot do the run's work; str() is one line naming role, URL and cause."""
-
-
-def _cause(exc: BaseException) -> str:
-    """The innermost reason of a connection failure ("[Errno 111] Connection refused")."""
-    while exc.__cause__ is not None or exc.__context__ is not None:
-        exc = exc.__cause__ or exc.__context__
-    return str(exc) or type(exc).__name__
 
 
 def _key_state(var: str) -> str:
@@ -45,7 +38,7 @@ def preflight(client: ModelClient, roles: list[str]) -> None:
     except openai.APITimeoutError:
         raise PreflightError(f"{where}: no answer from {spec.base_url}/models within {timeout:.0f}s") from None
     except openai.APIConnectionError as e:
-        raise PreflightError(f"{where}: cannot connect ({_cause(e)}); is the server running, and is base_url right?") from None
+        raise PreflightError(f"{where}: cannot connect ({root_cause(e)}); is the server running, and is base_url right?") from None
     except (openai.AuthenticationError, openai.PermissionDeniedError) as e:
         raise PreflightError(f"{where}: the server refused the key ({e.status_code}: {_message(e)}); "
                              f"the key is read from {_key_state(var)}") from None
