@@ -1,6 +1,6 @@
-from pathlib import Path
-
+import json
 import os
+from pathlib import Path
 from typing import NamedTuple
 
 import pytest
@@ -9,6 +9,17 @@ from toolloom.spec import load_pipeline
 
 PROJECT = Path(__file__).resolve().parent.parent
 CASES = Path(__file__).resolve().parent / "cases"
+
+
+def make_project(root: Path, pipelines: dict[str, str | dict]) -> Path:
+    """A throwaway project at `root`: the real prompts, sandbox and collections (linked), and the
+    given pipeline files (name -> YAML text, or a dict written as JSON, which YAML reads)."""
+    (root / "pipelines").mkdir(parents=True)
+    for folder in ("prompts", "sandbox", "api_graphs"):
+        (root / folder).symlink_to(PROJECT / folder)
+    for name, body in pipelines.items():
+        (root / "pipelines" / f"{name}.yaml").write_text(body if isinstance(body, str) else json.dumps(body))
+    return root
 
 
 @pytest.fixture

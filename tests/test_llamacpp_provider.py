@@ -3,7 +3,6 @@ manages it like the vllm provider. The lifecycle runs against a stand-in with ll
 (tests/cases/fake_llamacpp.py); the xllamacpp host is run for real on a file that is not a model."""
 import asyncio
 import importlib.util
-import json
 import os
 import stat
 import sys
@@ -16,7 +15,7 @@ from toolloom.llm.llamacpp_server import LlamaCppServer, llamacpp_executable
 from toolloom.llm.managed_server import ServerPool, ServerStartError
 from toolloom.spec import ModelSpec
 
-from .conftest import CASES, PROJECT
+from .conftest import CASES, make_project
 from .test_vllm_provider import _gone, _records
 
 STAND_IN = [sys.executable, str(CASES / "fake_llamacpp.py")]
@@ -110,14 +109,10 @@ def test_start_answer_restart_after_death_and_stop_with_the_key_in_the_environme
 
 
 def test_a_pipeline_on_a_llamacpp_model_runs_and_leaves_no_server_behind(tmp_path, record, gguf, capsys):
-    project = tmp_path / "project"
-    (project / "pipelines").mkdir(parents=True)
-    for name in ("api_graphs", "sandbox", "prompts"):
-        (project / name).symlink_to(PROJECT / name)
-    (project / "pipelines" / "laptop.yaml").write_text(json.dumps({
+    project = make_project(tmp_path / "project", {"laptop": {
         "collections": [{"name": "demo", "path": "api_graphs/demo"}],
         "models": {"default": {"provider": "llamacpp", "model": gguf, "llamacpp": {"command": STAND_IN, "startup_timeout_s": 120}}},
-        "stages": {"tasks": {"per_tool": 1}}}))
+        "stages": {"tasks": {"per_tool": 1}}}})
     assert main(["--project", str(project), "--home", str(tmp_path / "home"), "run", "laptop"]) == 0, capsys.readouterr().err[-2000:]
     assert "laptop: succeeded" in capsys.readouterr().out
     starts = _records(record)
@@ -157,17 +152,13 @@ def test_a_pipeline_runs_against_the_real_llama_cpp_server_on_a_tiny_random_mode
 
     model = tmp_path / "tiny-random-llama.gguf"
     write_tiny_gguf(str(model))
-    project = tmp_path / "project"
-    (project / "pipelines").mkdir(parents=True)
-    for name in ("api_graphs", "sandbox", "prompts"):
-        (project / name).symlink_to(PROJECT / name)
-    (project / "pipelines" / "laptop.yaml").write_text(json.dumps({
+    project = make_project(tmp_path / "project", {"laptop": {
         "collections": [{"name": "demo", "path": "api_graphs/demo"}],
         "models": {"default": {"provider": "offline"},
                    "assistant": {"provider": "llamacpp", "model": str(model), "max_tokens": 24,
                                  "llamacpp": {"command": [sys.executable, "-m", "toolloom.llm.llamacpp_host"],
                                               "threads": 1, "slots": 2, "ctx_per_slot": 2048}}},
-        "stages": {"tasks": {"per_tool": 1}, "filter": {"checks": ["format", "execution"]}}}))
+        "stages": {"tasks": {"per_tool": 1}, "filter": {"checks": ["format", "execution"]}}}})
     before = set(_host_processes())
     main(["--project", str(project), "--home", str(tmp_path / "home"), "run", "laptop"])
     out = capsys.readouterr().out

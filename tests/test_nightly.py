@@ -7,15 +7,11 @@ from toolloom.nightly import for_partition, partition_seed
 from toolloom.spec import load_pipeline
 from toolloom.store import Store
 
-from .conftest import PROJECT
+from .conftest import PROJECT, make_project
 
 
 def _project(tmp_path, base_url):
-    tmp_path.mkdir(parents=True)
-    for folder in ("prompts", "sandbox", "api_graphs"):
-        (tmp_path / folder).symlink_to(PROJECT / folder)
-    (tmp_path / "pipelines").mkdir()
-    (tmp_path / "pipelines" / "nightly.yaml").write_text(f"""
+    return make_project(tmp_path, {"nightly": f"""
 collections: [{{name: demo, path: api_graphs/demo}}]
 models:
   default: {{provider: openai, base_url: "{base_url}", model: fake, max_concurrency: 16, timeout_s: 10}}
@@ -23,9 +19,7 @@ stages:
   tasks: {{per_tool: 1, multi_hop: 4}}
 partitions: daily
 start_date: "2026-11-01"
-""")
-    return tmp_path
-
+"""})
 
 
 def test_the_partition_key_salts_every_seed_and_the_same_night_gets_the_same_seeds():

@@ -10,21 +10,17 @@ from toolloom.llm.preflight import PreflightError
 from toolloom.runtime import Runtime
 from toolloom.spec import load_pipeline
 
-from .conftest import PROJECT
+from .conftest import make_project
 
 
 def _project(tmp_path, model: str):
-    for folder in ("prompts", "sandbox", "api_graphs"):
-        (tmp_path / folder).symlink_to(PROJECT / folder)
-    (tmp_path / "pipelines").mkdir()
-    (tmp_path / "pipelines" / "remote.yaml").write_text(f"""
+    return make_project(tmp_path, {"remote": f"""
 collections: [{{name: demo, path: api_graphs/demo}}]
 models:
   default: {{provider: openai, {model}, timeout_s: 5}}
 stages:
   tasks: {{per_tool: 1}}
-""")
-    return tmp_path
+"""})
 
 
 def _run(tmp_path, model: str, capsys) -> tuple[int, str]:
