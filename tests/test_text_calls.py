@@ -40,7 +40,8 @@ def test_each_written_form_is_recovered_as_openai_tool_calls(text, expected):
     found = recover(text, OFFERED)
     assert not found.problem
     assert [(c["function"]["name"], json.loads(c["function"]["arguments"])) for c in found.calls] == expected
-    assert all(c["type"] == "function" and c["id"].startswith("call_text_") for c in found.calls)
+    assert all(c["type"] == "function" and c["id"].startswith("call_") for c in found.calls)
+    assert len({c["id"] for c in found.calls}) == len(found.calls) and recover(text, OFFERED).calls == found.calls  # unique, stable
 
 
 def test_prose_around_hermes_tags_stays_as_the_message_content():
@@ -94,6 +95,9 @@ def _simulate(tmp_path: Path, server: FakeServer, n: int = 6):
 def test_an_endpoint_that_writes_calls_as_text_still_yields_episodes_with_marked_calls(tmp_path, form):
     with FakeServer(calls_as_text=form) as server:
         result = _simulate(tmp_path, server)
+        sent = len(server.model.history)
+        again = _simulate(tmp_path, server)  # the same cache: recovered calls keep their ids, so nothing is asked again
+        assert len(server.model.history) == sent and again.table.to_pylist() == result.table.to_pylist()
     rows = result.table.to_pylist()
     answered = [r for r in rows if r["outcome"] == "answered"]
     assert len(answered) == 6, [(r["outcome"], r["error"]) for r in rows]

@@ -11,6 +11,7 @@ reported, so the episode is rejected with that reason instead of counted as an a
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ _FENCE = re.compile(r"```(?:json|python|tool_code|tool_call)?\s*\n?(.*?)```", re
 
 @dataclass
 class TextCalls:
-    calls: list[dict]  # OpenAI tool_calls, ids call_text_<n>
+    calls: list[dict]  # OpenAI tool_calls, ids call_<hash of the text>_<n>
     content: str | None  # the text around the calls (None when nothing else was said)
     problem: str = ""  # non-empty: the text has a call's shape but no usable call could be read
 
@@ -36,17 +37,20 @@ def recover(text: str | None, offered: set[str]) -> TextCalls:
     text = (text or "").strip()
     if not text:
         return TextCalls([], None)
+    # ids from the text: unique across the turns of an episode, and the same on a rerun (the next
+    # request, which carries them, must hash the same to be answered from the cache)
+    tag = "call_" + hashlib.blake2b(text.encode(), digest_size=4).hexdigest()
     if "<tool_call>" in text:
         bodies = _HERMES.findall(text)
         rest = _HERMES.sub("", text).strip() or None
-        return _checked([_json_call(b) for b in bodies], offered, rest, "<tool_call> tags")
+        return _checked([_json_call(b) for b in bodies], offered, rest, "<tool_call> tags", tag)
     for block, rest in _candidates(text):
         parsed = _json_calls(block)
         form = "JSON"
         if parsed is None:
             parsed, form = _pythonic_calls(block, offered), "a pythonic call"
         if parsed is not None:
-            return _checked(parsed, offered, rest, form)
+            return _checked(parsed, offered, rest, form, tag)
     return TextCalls([], text)
 
 
@@ -57,7 +61,7 @@ def _candidates(text: str):
         yield m.group(1).strip(), (text[:m.start()] + text[m.end():]).strip() or None
 
 
-def _checked(parsed: list[dict | str], offered: set[str], rest: str | None, form: str) -> TextCalls:
+def _checked(parsed: list[dict | str], offered: set[str], rest: str | None, form: str, tag: str) -> TextCalls:
     """Each parsed item is a {"name", "arguments"} dict or a string saying why it is unreadable."""
     calls, problems = [], []
     for item in parsed:
@@ -66,7 +70,7 @@ def _checked(parsed: list[dict | str], offered: set[str], rest: str | None, form
         elif item["name"] not in offered:
             problems.append(f"names {item['name']!r}, which is not an offered tool")
         else:
-            calls.append({"id": f"call_text_{len(calls)}", "type": "function",
+            calls.append({"id": f"{tag}_{len(calls)}", "type": "function",
                           "function": {"name": item["name"], "arguments": json.dumps(item["arguments"], ensure_ascii=False)}})
     if problems or not calls:
         why = "; ".join(problems) or "no call in it"
