@@ -46,10 +46,17 @@ def test_a_wrong_base_url_names_the_url_and_the_refusal(tmp_path, capsys):
 
 
 def test_an_unknown_model_names_what_the_server_serves(tmp_path, capsys):
-    with FakeServer(served=("fake", "qwen-7b")) as server:
+    with FakeServer(served=("fake", "qwen-7b")) as server:  # answers 404 for other names, as vLLM does
         code, line = _run(tmp_path, f'base_url: "{server.base_url}", model: qwen-70b', capsys)
-        assert server.model.history == []  # no completion was asked
-    assert code == 2 and "does not serve this model; it serves fake, qwen-7b" in line
+    assert code == 2 and "does not serve this model; it serves fake, qwen-7b" in line and "does not exist" in line
+
+
+def test_a_server_that_answers_for_any_name_is_trusted_over_its_list(tmp_path, capsys):
+    with FakeServer() as server:  # lists "fake" but answers any name, as llama.cpp's server does
+        project = _project(tmp_path, f'base_url: "{server.base_url}", model: qwen2.5-1.5b-instruct')
+        assert main(["--project", str(project), "--home", str(tmp_path / "home"), "run", "remote"]) == 0
+    out, err = capsys.readouterr()
+    assert "not in the server's model list (fake), but the server answered" in err and "remote: succeeded" in out
 
 
 def test_an_unset_key_variable_is_named(tmp_path, capsys, monkeypatch):

@@ -152,7 +152,8 @@ def _preflight(pipeline, root: Path, home: Path) -> None:
 
     rt = Runtime(pipeline, root, home)
     try:
-        rt.preflight()
+        for note in rt.preflight():
+            print(f"warning: {note}", file=sys.stderr)
     finally:
         rt.close()
 

@@ -57,17 +57,19 @@ class Runtime:
                 self._checked.add(key)
         return client
 
-    def preflight(self) -> None:
+    def preflight(self) -> list[str]:
         """Check every endpoint the pipeline's stages will use, each once with the roles that share it;
-        raises PreflightError naming the first that cannot do the work."""
+        raises PreflightError naming the first that cannot do the work; returns warnings."""
         groups: dict[str, list[str]] = {}
         for role in roles_in_use(self.pipeline):
             if self.pipeline.model_for(role).provider == "openai":
                 groups.setdefault(self._client(role)[1], []).append(role)
+        notes = []
         for key, roles in groups.items():
             if key not in self._checked:
-                preflight(self._client(roles[0])[0], roles)
+                notes.append(preflight(self._client(roles[0])[0], roles))
                 self._checked.add(key)
+        return [n for n in notes if n]
 
     def _client(self, role: str) -> tuple[ModelClient, str]:
         spec = self.pipeline.model_for(role).resolved()

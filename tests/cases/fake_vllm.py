@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--host", default="127.0.0.1")
     args, rest = parser.parse_known_args()
-    serve(args.model, args.port, "VLLM_API_KEY", served=("fake",))
+    serve(args.model, args.port, "VLLM_API_KEY", served=(args.model,))  # vLLM serves the model under its name
 
 
 def serve(model: str, port: int, key_variable: str, served: tuple[str, ...]) -> None:

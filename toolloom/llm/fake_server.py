@@ -139,10 +139,11 @@ class FakeServer:
 
     def __init__(self, model: FakeModel | None = None, faults: Faults | None = None, port: int = 0,
                  latency_s: float = 0.0, rate_limit: float | None = None, api_key: str | None = None,
-                 served: tuple[str, ...] = ("fake",), calls_as_text: str | None = None):
+                 served: tuple[str, ...] | None = None, calls_as_text: str | None = None):
         """`rate_limit`: requests per second admitted (a token bucket); the rest get 429 + Retry-After.
         `api_key`: requests without `Authorization: Bearer <it>` get 401. `served`: the model names
-        /v1/models lists (chat answers any name). `calls_as_text`: answer tool calls only as message
+        /v1/models lists, and the only ones chat answers for (404 for others, as vLLM does); unset,
+        the list is ["fake"] and chat answers any name (as llama.cpp's server does). `calls_as_text`: answer tool calls only as message
         text, the way many small models do: "hermes", "json", "pythonic", or "garbage" (a broken call)."""
         self.calls_as_text = calls_as_text
         self.model = model or FakeModel()
@@ -199,6 +200,9 @@ class FakeServer:
         if refused is not None:
             return refused
         request = await http_request.json()
+        if self.served is not None and request.get("model") not in self.served:
+            return web.json_response({"error": {"message": f"The model `{request.get('model')}` does not exist.",
+                                                "type": "NotFoundError", "code": 404}}, status=404)
         wait = self._admit()
         if wait is not None:
             return web.json_response({"error": {"message": "rate limit exceeded", "type": "rate_limit"}}, status=429,
@@ -252,7 +256,7 @@ class FakeServer:
 
     async def _models(self, http_request: web.Request):
         return self._refused(http_request) or web.json_response(
-            {"object": "list", "data": [{"id": name, "object": "model"} for name in self.served]})
+            {"object": "list", "data": [{"id": name, "object": "model"} for name in self.served or ("fake",)]})
 
     async def _health(self, _):
         return web.Response(text="ok")

@@ -6,11 +6,15 @@ minutes of retries ending in a stack trace.
 """
 from __future__ import annotations
 
+import logging
 import os
 
 import openai
 
 from .client import ModelCallError, ModelClient, root_cause
+
+
+log = logging.getLogger("toolloom")
 
 
 class PreflightError(Exception):
@@ -21,9 +25,9 @@ def _key_state(var: str) -> str:
     return f"${var} is {'set' if os.environ.get(var) else 'not set'}"
 
 
-def preflight(client: ModelClient, roles: list[str]) -> None:
-    """Raise PreflightError unless the endpoint lists (or at least answers for) the model and a
-    one-token request succeeds. The request goes through the client (cache, retries): a rerun whose
+def preflight(client: ModelClient, roles: list[str]) -> str | None:
+    """Raise PreflightError unless the endpoint answers a one-token request for the model (a model
+    missing from its list is named when that request fails). The request goes through the client (cache, retries): a rerun whose
     ping is cached sends no completion request."""
     spec = client.spec
     where = f"model {spec.model!r} for role{'s' if len(roles) > 1 else ''} {', '.join(roles)} at {spec.base_url}"
@@ -46,14 +50,20 @@ def preflight(client: ModelClient, roles: list[str]) -> None:
         served = []
     finally:
         lister.close()
-    if served and spec.model not in served:
-        shown = ", ".join(served[:8]) + (f" and {len(served) - 8} more" if len(served) > 8 else "")
-        raise PreflightError(f"{where}: the server does not serve this model; it serves {shown}")
+    unlisted = bool(served) and spec.model not in served
     try:
         client.ping(role=roles[0])
     except ModelCallError as e:
+        if unlisted:
+            shown = ", ".join(served[:8]) + (f" and {len(served) - 8} more" if len(served) > 8 else "")
+            raise PreflightError(f"{where}: the server does not serve this model; it serves {shown} ({e})") from None
         hint = f"; the key is read from {_key_state(var)}" if "401" in str(e) or "403" in str(e) else ""
         raise PreflightError(f"{where}: a one-token request failed: {e}{hint}") from None
+    if unlisted:  # llama.cpp's server, for one, answers for any name: its answer decides, not the list
+        note = f"{where}: not in the server's model list ({', '.join(served[:8])}), but the server answered a request for it"
+        log.warning(note)
+        return note
+    return None
 
 
 def _message(exc: openai.APIStatusError) -> str:
