@@ -45,13 +45,13 @@ def serve(model: str, port: int, key_variable: str, served: tuple[str, ...]) -> 
     time.sleep(float(os.environ.get("FAKE_VLLM_STARTUP_S", "0")))
     die_after = int(os.environ.get("FAKE_VLLM_DIE_AFTER", "0"))
     marker = Path(f"{record}.died") if record else None
-    served = {"n": 0}
+    answered = {"n": 0}
     lock = threading.Lock()
 
     def respond(request):
         with lock:
-            served["n"] += 1
-            if die_after and served["n"] > die_after and marker is not None and not marker.exists():
+            answered["n"] += 1
+            if die_after and answered["n"] > die_after and marker is not None and not marker.exists():
                 marker.write_text("died")
                 print("ERROR fake server: engine core died", flush=True)
                 os._exit(3)
