@@ -72,7 +72,7 @@ def test_a_refused_key_says_401_and_where_the_key_came_from_without_showing_it(t
     with FakeServer(api_key="sk-right") as server:
         code, line = _run(tmp_path, f'base_url: "{server.base_url}", model: fake, api_key_env: TL_TEST_KEY', capsys)
     assert code == 2
-    assert "refused the key (401: Incorrect API key provided)" in line and "$TL_TEST_KEY is set" in line
+    assert "refused the key (401: Incorrect API key provided)" in line and "$TL_TEST_KEY, which is set" in line
     assert "sk-wrong" not in line
 
 

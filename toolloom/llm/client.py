@@ -78,6 +78,11 @@ def root_cause(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+def key_state(var: str) -> str:
+    """Where a key comes from, for messages about refused keys (never the key itself)."""
+    return f"the key is read from ${var}, which is {'set' if os.environ.get(var) else 'not set'}"
+
+
 def _retryable(exc: BaseException) -> bool:
     if isinstance(exc, (openai.RateLimitError, openai.APITimeoutError, openai.APIConnectionError, MalformedResponse)):
         return True
@@ -290,8 +295,7 @@ class ModelClient:
         if isinstance(exc, (openai.APIConnectionError, openai.APITimeoutError)):
             return f" ({self.spec.base_url}: {root_cause(exc)})"
         if isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)):
-            var = self.spec.api_key_env
-            return f" (the key is read from ${var}, which is {'set' if os.environ.get(var) else 'not set'})"
+            return f" ({key_state(self.spec.api_key_env)})"
         return ""
 
     def _wait(self, retry_state) -> float:

@@ -11,8 +11,7 @@ import os
 
 import openai
 
-from .client import ModelCallError, ModelClient, root_cause
-
+from .client import ModelCallError, ModelClient, key_state, root_cause
 
 log = logging.getLogger("toolloom")
 
@@ -21,14 +20,10 @@ class PreflightError(Exception):
     """A model endpoint that cannot do the run's work; str() is one line naming role, URL and cause."""
 
 
-def _key_state(var: str) -> str:
-    return f"${var} is {'set' if os.environ.get(var) else 'not set'}"
-
-
 def preflight(client: ModelClient, roles: list[str]) -> str | None:
     """Raise PreflightError unless the endpoint answers a one-token request for the model (a model
-    missing from its list is named when that request fails). The request goes through the client (cache, retries): a rerun whose
-    ping is cached sends no completion request."""
+    missing from its list is named when that request fails); return a note worth a warning, if any.
+    The request goes through the client (cache, retries): a rerun sends no completion for it."""
     spec = client.spec
     where = f"model {spec.model!r} for role{'s' if len(roles) > 1 else ''} {', '.join(roles)} at {spec.base_url}"
     var = spec.api_key_env
@@ -45,7 +40,7 @@ def preflight(client: ModelClient, roles: list[str]) -> str | None:
         raise PreflightError(f"{where}: cannot connect ({root_cause(e)}); is the server running, and is base_url right?") from None
     except (openai.AuthenticationError, openai.PermissionDeniedError) as e:
         raise PreflightError(f"{where}: the server refused the key ({e.status_code}: {_message(e)}); "
-                             f"the key is read from {_key_state(var)}") from None
+                             f"{key_state(var)}") from None
     except openai.APIStatusError:  # no model list here (some proxies): the request below decides
         served = []
     finally:
@@ -57,8 +52,7 @@ def preflight(client: ModelClient, roles: list[str]) -> str | None:
         if unlisted:
             shown = ", ".join(served[:8]) + (f" and {len(served) - 8} more" if len(served) > 8 else "")
             raise PreflightError(f"{where}: the server does not serve this model; it serves {shown} ({e})") from None
-        hint = f"; the key is read from {_key_state(var)}" if "401" in str(e) or "403" in str(e) else ""
-        raise PreflightError(f"{where}: a one-token request failed: {e}{hint}") from None
+        raise PreflightError(f"{where}: a one-token request failed: {e}") from None  # a refused key names its variable
     if unlisted:  # llama.cpp's server, for one, answers for any name: its answer decides, not the list
         note = f"{where}: not in the server's model list ({', '.join(served[:8])}), but the server answered a request for it"
         log.warning(note)
