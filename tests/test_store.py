@@ -1,9 +1,10 @@
 import multiprocessing as mp
 
+import duckdb
 import pyarrow as pa
 import pytest
 
-from toolloom.store import Store
+from toolloom.store import Store, Write
 
 
 def _rows(*ids):
@@ -72,3 +73,80 @@ def test_concurrent_writer_processes_queue_instead_of_failing(tmp_path):
         p.join(120)
     assert [p.exitcode for p in procs] == [0, 0, 0]
     assert Store(tmp_path).query("SELECT count(*) AS n FROM p.t").to_pylist() == [{"n": 15}]
+
+
+def test_a_commit_lands_whole_or_not_at_all(tmp_path):
+    """A stage's table, rejections and ledger are one commit: when one write fails, none is visible."""
+    s = Store(tmp_path)
+    s.write("p", "rejections", pa.table({"stage": ["filter"], "reason": ["old"]}), version="v", run_id="r0", scope={"stage": "filter"})
+    s.write("p", "samples", pa.table({"id": [1]}), version="v", run_id="r0")
+    bad = pa.table({"id": pa.array([[{"x": 1}]])})  # a list of structs cannot go into the integer column
+    with pytest.raises(duckdb.Error):
+        s.commit("p", [Write("rejections", pa.table({"stage": ["filter"], "reason": ["new"]}), {"stage": "filter"}),
+                       Write("samples", bad)], version="v", run_id="r1")
+    assert s.read("p", "rejections", "v")["reason"].to_pylist() == ["old"]
+    assert s.read("p", "samples", "v")["id"].to_pylist() == [1]
+    s.commit("p", [Write("rejections", pa.table({"stage": ["filter"], "reason": ["new"]}), {"stage": "filter"}),
+                   Write("samples", pa.table({"id": [2, 3]}))], version="v", run_id="r2")
+    assert s.read("p", "rejections", "v")["reason"].to_pylist() == ["new"]
+    assert s.read("p", "samples", "v")["id"].to_pylist() == [2, 3]
+
+
+def test_only_complete_versions_are_listed_unless_asked(tmp_path):
+    s = Store(tmp_path)
+    s.begin_version("p", "v1", "r1")
+    s.write("p", "tools", _rows("a"), version="v1", run_id="r1")
+    assert s.versions("p") == [] and s.latest_version("p") is None
+    assert [(v["version"], v["status"]) for v in s.versions("p", include_incomplete=True)] == [("v1", "running")]
+    assert s.begin_version("p", "v1", "r1") is False  # a re-execution of the same run continues its version
+    s.complete_version("p", "v1", export="/x/v1")
+    assert [(v["version"], v["status"], v["export"]) for v in s.versions("p")] == [("v1", "complete", "/x/v1")]
+    s.begin_version("p", "v2", "r2")  # killed after its first stage: never listed as data
+    s.write("p", "tools", _rows("b"), version="v2", run_id="r2")
+    assert s.latest_version("p", "tools") == "v1"
+
+
+def test_a_run_copies_what_it_reads_but_does_not_write_from_its_base(tmp_path):
+    s = Store(tmp_path)
+    s.begin_version("p", "v1", "r1")
+    s.write("p", "tools", _rows("a", "b"), version="v1", run_id="r1")
+    s.write("p", "samples", _rows("s"), version="v1", run_id="r1")
+    for stage in ("ingest", "filter"):
+        s.write("p", "rejections", pa.table({"stage": [stage], "reason": [stage]}), version="v1", run_id="r1", scope={"stage": stage})
+    s.complete_version("p", "v1")
+    s.begin_version("p", "v2", "r2", base="v1", copy={"tools": None, "rejections": ["ingest"]})
+    assert s.read("p", "tools", "v2")["id"].to_pylist() == ["a", "b"]
+    assert s.read("p", "rejections", "v2")["reason"].to_pylist() == ["ingest"]
+    assert s.read("p", "samples", "v2").num_rows == 0
+    assert [v["based_on"] for v in s.versions("p", include_incomplete=True)] == [None, "v1"]
+
+
+def test_a_partition_rerun_replaces_the_partition_only_when_it_completes(tmp_path):
+    s = Store(tmp_path)
+    night = "2026-11-20"
+    s.begin_version("p", f"{night}.run-a", "ra", partition=night)
+    s.write("p", "samples", _rows("good"), version=f"{night}.run-a", run_id="ra")
+    s.complete_version("p", f"{night}.run-a", promote_to=night)
+    assert s.read("p", "samples", night)["id"].to_pylist() == ["good"]
+    s.begin_version("p", f"{night}.run-b", "rb", partition=night)  # a rerun that fails midway
+    s.write("p", "samples", _rows("broken"), version=f"{night}.run-b", run_id="rb")
+    assert s.read("p", "samples", night)["id"].to_pylist() == ["good"]
+    assert [v["version"] for v in s.versions("p")] == [night]
+    s.begin_version("p", f"{night}.run-c", "rc", partition=night)  # a rerun that succeeds
+    s.write("p", "samples", _rows("better", "best"), version=f"{night}.run-c", run_id="rc")
+    s.complete_version("p", f"{night}.run-c", promote_to=night)
+    assert s.read("p", "samples", night)["id"].to_pylist() == ["better", "best"]
+    listed = s.versions("p", include_incomplete=True)
+    assert [(v["version"], v["status"], v["runs"]) for v in listed] == [(f"{night}.run-b", "running", ["rb"]), (night, "complete", ["rc"])]
+
+
+def test_kept_before_reads_complete_earlier_partitions_only(tmp_path):
+    s = Store(tmp_path)
+    msgs = pa.array([[{"role": "user", "content": "hi"}]])
+    for night, status in (("2026-11-01", "complete"), ("2026-11-02", "running")):
+        s.begin_version("p", night, "r", partition=night)
+        s.write("p", "trajectories", pa.table({"traj_id": [f"t{night}"], "messages": msgs}), version=night, run_id="r")
+        s.write("p", "samples", pa.table({"traj_id": [f"t{night}"]}), version=night, run_id="r")
+        if status == "complete":
+            s.complete_version("p", night)
+    assert [r["traj_id"] for r in s.kept_before("p", "2026-11-03")] == ["t2026-11-01"]

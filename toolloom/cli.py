@@ -202,13 +202,17 @@ def cmd_query(args) -> int:
 def cmd_versions(args) -> int:
     from .store import Store
 
-    versions = Store(_home(args)).versions(args.pipeline)
+    store = Store(_home(args))
+    versions = store.versions(args.pipeline, include_incomplete=args.all)
     if not versions:
-        print(f"pipeline {args.pipeline!r} has no versions yet (run `toolloom run {args.pipeline}`)", file=sys.stderr)
+        hidden = len(store.versions(args.pipeline, include_incomplete=True))
+        print(f"pipeline {args.pipeline!r} has no complete versions yet" + (f" ({hidden} unfinished: --all lists them)" if hidden else "")
+              + f" (run `toolloom run {args.pipeline}`)", file=sys.stderr)
         return 1
     for v in versions:
         tables = ", ".join(f"{t}={n}" for t, n in sorted(v["tables"].items()))
-        print(f"{v['version']:<26} {v['written_at']:%Y-%m-%d %H:%M:%S}  runs {','.join(r[:8] for r in v['runs'])}  {tables}")
+        status = f"{v['status']:<9} " if args.all else ""
+        print(f"{v['version']:<26} {status}{v['written_at']:%Y-%m-%d %H:%M:%S}  runs {','.join(r[:8] for r in v['runs'])}  {tables}")
     return 0
 
 
@@ -278,7 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--json", action="store_true", help="one JSON object per row")
     q.set_defaults(fn=cmd_query)
 
-    v = sub.add_parser("versions", help="list a pipeline's dataset versions with time, runs and row counts")
+    v = sub.add_parser("versions", help="list a pipeline's complete dataset versions with time, runs and row counts")
+    v.add_argument("--all", action="store_true", help="also versions still running, or left unfinished by a failed or killed run")
     v.add_argument("pipeline")
     v.set_defaults(fn=cmd_versions)
 

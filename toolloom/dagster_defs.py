@@ -5,7 +5,6 @@ Assets are thin: they pick the version, call the stage function and commit its r
 
 import json
 import logging
-from datetime import datetime, timezone
 from pathlib import Path
 
 import dagster as dg
@@ -18,6 +17,7 @@ from .export import export_version
 from .materialize import check_specs, commit_stage
 from .nightly import for_partition, seeds_of
 from .prompts import render, template_hash
+from .run_versions import begin, complete, final_name
 from .runtime import Runtime
 from .spec import Pipeline, load_pipelines
 from .stages.api_graph import build_api_graph
@@ -64,30 +64,11 @@ def close_runtimes() -> None:
     _RUNTIMES.clear()
 
 
-def new_version(context: dg.AssetExecutionContext) -> str:
-    """A partition is its own version; an unpartitioned run starts a new one at its root asset."""
-    if context.has_partition_key:
-        return context.partition_key
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + context.run.run_id[:6]
-
-
-def version_of_input(context: dg.AssetExecutionContext, rt: Runtime, upstream_table: str) -> str:
-    """Downstream stages continue the version their run started at `tools`; a run that starts further
-    down continues the newest version of its input (an empty input, an API graph with no edges
-    say, still has the version of the tools it came from)."""
-    if context.has_partition_key:
-        return context.partition_key
-    p = rt.pipeline.name
-    version = (rt.store.version_of_run(p, "tools", context.run.run_id) or rt.store.latest_version(p, upstream_table)
-               or rt.store.latest_version(p, "tools"))
-    if version is None:
-        raise dg.Failure(f"pipeline {p!r} has no {upstream_table!r} table yet: materialize it first")
-    return version
-
-
 def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
     p = pipeline.name
     partitions = daily_partitions(pipeline)
+    present = ["tools", "api_edges", "tasks", *(["escalations"] if pipeline.stages.escalate else []), "trajectories",
+               *(["doc_revisions"] if pipeline.stages.refine else []), "samples", "dataset"]
     common = {"group_name": p, "partitions_def": partitions, "kinds": {"duckdb", "parquet"}}
 
     def key(name: str) -> dg.AssetKey:
@@ -98,14 +79,14 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
         """Tools ingested from the pipeline's collections: one row per operation, broken specs rejected."""
         rt = toolloom.runtime(context, pipeline)
         result = build_tools(pipeline, rt.project_root, rt.sandbox, rt.executors())
-        return commit_stage(rt, context, stage="ingest", table="tools", result=result, version=new_version(context),
+        return commit_stage(rt, context, stage="ingest", table="tools", result=result, version=begin(context, rt, present),
                             preview=["tool_id", "description", "execution"])
 
     @dg.asset(key=key("api_edges"), deps=[tools], **common)
     def api_edges(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
         """API graph (ToolDial): edges from an output slot of one tool to a required input of another."""
         rt = toolloom.runtime(context, pipeline)
-        version = version_of_input(context, rt, "tools")
+        version = begin(context, rt, present)
         graphml = rt.home / "graphs" / p / f"{version}.graphml"
         validator = rt.client_for("validator") if pipeline.stages.graph.llm_validation else None
         result = build_api_graph(rt.store.read(p, "tools", version), rt.embedder(), pipeline.stages.graph, graphml,
@@ -117,7 +98,7 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
     def tasks(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
         """Sampled tasks with reference chains (single, multi-hop, parallel, nested), each executed for its answer."""
         rt = toolloom.runtime(context, pipeline)
-        version = version_of_input(context, rt, "api_edges")
+        version = begin(context, rt, present)
         tool_table = rt.store.read(p, "tools", version)
         edges = rt.store.read(p, "api_edges", version).to_pylist()
         result = sample_tasks(tool_table, rt.executor(tool_table.to_pylist()), rt.pipeline.stages.tasks, edges, user=rt.agent("user"))
@@ -130,7 +111,7 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
         def escalations(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
             """Tasks escalated level by level until the frontier agent fails (progressive difficulty)."""
             rt = toolloom.runtime(context, pipeline)
-            version = version_of_input(context, rt, "tasks")
+            version = begin(context, rt, present)
             tool_table = documented_tools(rt, version)
             result = escalate(rt.store.read(p, "tasks", version), tool_table, rt.store.read(p, "api_edges", version).to_pylist(),
                               frontier=rt.agent("frontier"), escalator=rt.agent("escalator"), verifier_for=rt.verifier,
@@ -147,7 +128,7 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
     def trajectories(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
         """Simulated episodes (ToolAlpaca): user, assistant and tool executor, in OpenAI message format."""
         rt = toolloom.runtime(context, pipeline)
-        version = version_of_input(context, rt, "tasks")
+        version = begin(context, rt, present)
         tool_table = documented_tools(rt, version)
         report = progress.reporter("simulate", context.log.info)
         result = simulate(rt.store.read(p, "tasks", version), tool_table, user=rt.agent("user"), assistant=rt.agent("assistant"),
@@ -165,7 +146,7 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
         def doc_revisions(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
             """Tool documentation refined by exploration (DRAFT): every revision, with its evidence and stop reason."""
             rt = toolloom.runtime(context, pipeline)
-            version = version_of_input(context, rt, "trajectories")
+            version = begin(context, rt, present)
             params = pipeline.stages.refine
             tool_table = rt.store.read(p, "tools", version)
             failures = tool_failures(rt.store.read(p, "trajectories", version).to_pylist(),
@@ -185,10 +166,10 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
     def samples(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
         """Examples that passed quality filtering (the checks of stages.filter), with their split."""
         rt = toolloom.runtime(context, pipeline)
-        version = version_of_input(context, rt, "trajectories")
+        version = begin(context, rt, present)
         result = filter_samples(rt.store.read(p, "trajectories", version), pipeline.stages.filter, pipeline.stages.export.test_share,
                                 judge=rt.judge(), split_by=pipeline.stages.export.split_by,
-                                seen=rt.store.kept_before(p, version) if context.has_partition_key else ())
+                                seen=rt.store.kept_before(p, context.partition_key) if context.has_partition_key else ())
         return commit_stage(rt, context, stage="filter", table="samples", result=result, version=version,
                             preview=["sample_id", "shape", "num_calls", "split"])
 
@@ -198,21 +179,23 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
     def dataset(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
         """The exported dataset folder `datasets.load_dataset` reads (default, multi_turn, tools, the formats)."""
         rt = toolloom.runtime(context, pipeline)
-        version = version_of_input(context, rt, "samples")
+        version = begin(context, rt, present)
+        name = final_name(context, version)
         models = {role: f"{pipeline.model_for(role).provider}:{pipeline.model_for(role).model}" for role in ("user", "assistant")}
-        provenance = {"pipeline": p, "version": version, "run": context.run.run_id, "models": models,
+        provenance = {"pipeline": p, "version": name, "run": context.run.run_id, "models": models,
                       "collections": ", ".join(c.name for c in pipeline.collections), "toolloom": _version(),
                       "seeds": ", ".join(f"{k} {v}" for k, v in seeds_of(rt.pipeline).items())}
         if context.has_partition_key:
             provenance["nightly"] = (f"partition {context.partition_key}: its seeds are the pipeline's salted with the date, so each "
                                      "night samples new tasks; a rerun of this night answers from the request cache")
-        folder = export_version(rt.project_root / pipeline.stages.export.root, p, version,
+        folder = export_version(rt.project_root / pipeline.stages.export.root, p, name,
                                 rt.store.read(p, "samples", version), rt.store.read(p, "trajectories", version),
                                 rt.store.read(p, "tools", version), provenance, tuple(pipeline.stages.export.formats),
                                 rt.store.read(p, "rejections", version).to_pylist(), refined_docs=refined_docs(rt, version),
                                 quality=pipeline.stages.export.quality, leakage_similarity=pipeline.stages.filter.leakage_similarity,
                                 edges=rt.store.read(p, "api_edges", version).to_pylist())
         context.log.info(f"exported {folder}")
+        complete(context, rt, version, str(folder))
         report = json.loads((folder / "manifest.json").read_text())["quality"]
         checks = []
         found = {v["name"]: v for v in verdicts(report, pipeline.stages.export.quality)}
@@ -223,7 +206,7 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
             checks.append(dg.AssetCheckResult(check_name=v["name"], passed=v["passed"], description=v["description"],
                                               severity=getattr(dg.AssetCheckSeverity, v["severity"]),
                                               metadata={"report": dg.MetadataValue.json(v["metadata"])}))
-        return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(folder)), "version": version,
+        return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(folder)), "version": name,
                                               "readme": dg.MetadataValue.md((folder / "README.md").read_text().split("---\n", 2)[-1]),
                                               "data_quality": dg.MetadataValue.json(report)}, check_results=checks)
 
@@ -268,7 +251,8 @@ def documented_tools(rt: Runtime, version: str):
 def earlier_docs(rt: Runtime, version: str) -> dict[str, str]:
     """tool_id -> refined documentation from the newest earlier version that has it, for tools whose spec is unchanged."""
     p = rt.pipeline.name
-    earlier = [v["version"] for v in rt.store.versions(p) if v["version"] != version and v["tables"].get("doc_revisions")]
+    own = {version, version.split(".run-")[0]}  # a partition's rerun does not start from the partition's last run
+    earlier = [v["version"] for v in rt.store.versions(p) if v["version"] not in own and v["tables"].get("doc_revisions")]
     if not earlier:
         return {}
     specs = {t["tool_id"]: t["spec_hash"] for t in rt.store.read(p, "tools", version).to_pylist()}

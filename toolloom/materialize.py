@@ -10,6 +10,7 @@ import pyarrow as pa
 from .llm import UsageLedger
 from .runtime import Runtime
 from .stages import StageResult
+from .store import Write
 
 REJECTIONS_SCHEMA = pa.schema([("stage", pa.string()), ("item_id", pa.string()), ("checker", pa.string()),
                                ("reason", pa.string()), ("detail", pa.string())])
@@ -42,14 +43,13 @@ def markdown_preview(table: pa.Table, columns: list[str], n: int = 5, width: int
 
 def commit_stage(rt: Runtime, context: dg.AssetExecutionContext, *, stage: str, table: str, result: StageResult,
                  version: str, preview: list[str], with_checks: bool = True, empty_blocks: bool = True) -> dg.MaterializeResult:
-    """Write rows, rejections and model-call records of one stage as one version; report to Dagster."""
+    """Commit rows, rejections and model-call records of one stage together (one snapshot); report to Dagster."""
     run_id = context.run.run_id
     name = rt.pipeline.name
-    snapshot = rt.store.write(name, table, result.table, version=version, run_id=run_id)
     rejected = pa.Table.from_pylist([r.row() for r in result.rejections], schema=REJECTIONS_SCHEMA)
-    rt.store.write(name, "rejections", rejected, version=version, run_id=run_id, scope={"stage": stage})
     calls = rt.ledger.for_stage(stage)  # written even when empty, so a rerun replaces this stage's old records
-    rt.store.write(name, "llm_calls", UsageLedger.to_arrow(calls), version=version, run_id=run_id, scope={"stage": stage})
+    snapshot = rt.store.commit(name, [Write(table, result.table), Write("rejections", rejected, {"stage": stage}),
+                                      Write("llm_calls", UsageLedger.to_arrow(calls), {"stage": stage})], version=version, run_id=run_id)
     reasons = Counter(f"{r.checker}:{r.reason}" for r in result.rejections)
     for r in result.rejections[:20]:
         context.log.info(f"{stage} rejected {r.item_id}: {r.reason} ({r.detail[:200]})")

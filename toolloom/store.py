@@ -1,8 +1,14 @@
 """Versioned tables: one DuckLake lake per pipeline (Parquet files + a DuckDB-file catalog).
 
-Every write is one DuckLake commit, so one snapshot; a dataset version (a Dagster partition, or a
-run of an unpartitioned pipeline) is a value of the `version` column, and rewriting a version
-replaces its rows in a new snapshot while the old rows stay reachable by time travel.
+A dataset version is a value of the `version` column. A stage's writes (its table, its rejections,
+its model-call records) are one DuckLake commit, so one snapshot: they land together or not at all.
+Rewriting a version replaces its rows in a new snapshot; the old rows stay reachable by time travel.
+
+The `version_log` table says which versions are complete. A run begins its version (`begin_version`,
+copying from a complete base version the tables of stages it does not run) and marks it complete
+only after its export is written (`complete_version`); a partition's run writes aside, under a
+staging name, and completing it replaces the partition's rows in one commit. Readers that want data
+(`versions`, `kept_before`, `latest_version`) see complete versions only unless asked.
 
 A DuckDB-file catalog admits one writing process at a time. Connections are therefore short-lived
 and taken under an exclusive file lock per lake, so concurrent processes (a UI run, a schedule, a
@@ -17,14 +23,27 @@ import json
 import os
 import site
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import duckdb
 import pyarrow as pa
 
 LINEAGE_COLUMNS = ("pipeline", "version", "run_id", "written_at")
+VERSION_LOG = "version_log"
+_LOG_COLUMNS = ("version VARCHAR, status VARCHAR, run_id VARCHAR, partition_key VARCHAR, base VARCHAR, staged_as VARCHAR, "
+                "started_at TIMESTAMP WITH TIME ZONE, completed_at TIMESTAMP WITH TIME ZONE, export VARCHAR")
+
+
+@dataclass(frozen=True)
+class Write:
+    """Rows replacing one version's rows of `table`; `scope` narrows what is replaced in a shared table
+    (e.g. {"stage": "filter"} in `rejections`)."""
+    table: str
+    rows: pa.Table
+    scope: dict[str, str] | None = None
 
 
 def _ducklake_load_sql() -> str:
@@ -80,29 +99,35 @@ class Store:
     # -- writes -----------------------------------------------------------------------------
     def write(self, pipeline: str, table: str, rows: pa.Table, *, version: str, run_id: str,
               scope: dict[str, str] | None = None) -> int:
-        """Replace `version`'s rows of `table` with `rows` in one commit; returns the snapshot id.
+        """Replace `version`'s rows of `table` with `rows` in one commit; returns the snapshot id."""
+        return self.commit(pipeline, [Write(table, rows, scope)], version=version, run_id=run_id)
 
-        `scope` narrows what is replaced in a table several stages share (e.g. {"stage": "filter"}).
-        """
+    def commit(self, pipeline: str, writes: Iterable[Write], *, version: str, run_id: str) -> int:
+        """Every write in one transaction (one snapshot): all land, or none does. Returns the snapshot id."""
+        writes = list(writes)
         now = datetime.now(timezone.utc)
-        n = rows.num_rows
-        rows = rows.append_column("pipeline", pa.array([pipeline] * n, pa.string()))
-        rows = rows.append_column("version", pa.array([version] * n, pa.string()))
-        rows = rows.append_column("run_id", pa.array([run_id] * n, pa.string()))
-        rows = rows.append_column("written_at", pa.array([now] * n, pa.timestamp("us", tz="UTC")))
         with self.connect(pipeline) as con:
-            con.register("incoming", rows)
-            fq = f"{pipeline}.{table}"
             con.execute("BEGIN")
-            info = json.dumps({"table": table, "version": version, "run_id": run_id, "rows": n})
-            con.execute(f"CALL {pipeline}.set_commit_message('toolloom', ?, extra_info => ?)", [f"{table}@{version}", info])
-            if not self._exists(con, pipeline, table):
-                con.execute(f"CREATE TABLE {fq} AS SELECT * FROM incoming LIMIT 0")
-            else:
-                self._add_missing_columns(con, pipeline, table)
-                where = " AND ".join(["version = ?"] + [f'"{k}" = ?' for k in (scope or {})])
-                con.execute(f"DELETE FROM {fq} WHERE {where}", [version, *(scope or {}).values()])
-            con.execute(f"INSERT INTO {fq} BY NAME SELECT * FROM incoming")
+            info = json.dumps({"tables": [w.table for w in writes], "version": version, "run_id": run_id,
+                               "rows": sum(w.rows.num_rows for w in writes)})
+            con.execute(f"CALL {pipeline}.set_commit_message('toolloom', ?, extra_info => ?)",
+                        [f"{'+'.join(w.table for w in writes)}@{version}", info])
+            for i, w in enumerate(writes):
+                n = w.rows.num_rows
+                rows = w.rows
+                for name, values, typ in (("pipeline", pipeline, pa.string()), ("version", version, pa.string()),
+                                          ("run_id", run_id, pa.string()), ("written_at", now, pa.timestamp("us", tz="UTC"))):
+                    rows = rows.append_column(name, pa.array([values] * n, typ))
+                incoming = f"incoming_{i}"
+                con.register(incoming, rows)
+                fq = f"{pipeline}.{w.table}"
+                if not self._exists(con, pipeline, w.table):
+                    con.execute(f"CREATE TABLE {fq} AS SELECT * FROM {incoming} LIMIT 0")
+                else:
+                    self._add_missing_columns(con, pipeline, w.table, incoming)
+                    where = " AND ".join(["version = ?"] + [f'"{k}" = ?' for k in (w.scope or {})])
+                    con.execute(f"DELETE FROM {fq} WHERE {where}", [version, *(w.scope or {}).values()])
+                con.execute(f"INSERT INTO {fq} BY NAME SELECT * FROM {incoming}")
             con.execute("COMMIT")
             return con.execute(f"SELECT max(snapshot_id) FROM {pipeline}.snapshots()").fetchone()[0]
 
@@ -112,9 +137,9 @@ class Store:
         return con.execute(q, [pipeline, table]).fetchone()[0] > 0
 
     @staticmethod
-    def _add_missing_columns(con, pipeline: str, table: str) -> None:
+    def _add_missing_columns(con, pipeline: str, table: str, incoming: str) -> None:
         have = {r[0] for r in con.execute(f"DESCRIBE {pipeline}.{table}").fetchall()}
-        for name, typ, *_ in con.execute("DESCRIBE incoming").fetchall():
+        for name, typ, *_ in con.execute(f"DESCRIBE {incoming}").fetchall():
             if name not in have:
                 con.execute(f'ALTER TABLE {pipeline}.{table} ADD COLUMN "{name}" {typ}')
 
@@ -130,56 +155,107 @@ class Store:
             t = t.read_all()
         return t.drop_columns([c for c in LINEAGE_COLUMNS if c in t.column_names])
 
-    def version_of_run(self, pipeline: str, table: str, run_id: str) -> str | None:
-        """The version a run wrote `table` under (None when it did not write it, or wrote no rows)."""
-        if not (self.lake_dir(pipeline) / "catalog.ducklake").exists():
+    # -- versions ---------------------------------------------------------------------------
+    def begin_version(self, pipeline: str, version: str, run_id: str, *, partition: str | None = None,
+                      base: str | None = None, copy: dict[str, list[str] | None] | None = None) -> bool:
+        """Log `version` as running and copy into it, from `base`, the tables a run reads but does not
+        write: table -> None (all its rows) or the stages whose rows to copy (a shared table). One commit;
+        False (and nothing done) when the version was begun before (a re-execution of the same run)."""
+        with self.connect(pipeline) as con:
+            con.execute("BEGIN")
+            con.execute(f"CREATE TABLE IF NOT EXISTS {pipeline}.{VERSION_LOG} ({_LOG_COLUMNS})")
+            if con.execute(f"SELECT count(*) FROM {pipeline}.{VERSION_LOG} WHERE version = ?", [version]).fetchone()[0]:
+                con.execute("ROLLBACK")
+                return False
+            con.execute(f"CALL {pipeline}.set_commit_message('toolloom', ?)", [f"begin {version}" + (f" from {base}" if base else "")])
+            for table, stages in (copy or {}).items() if base else ():
+                if not self._exists(con, pipeline, table):
+                    continue
+                only = f" AND stage IN ({', '.join('?' * len(stages))})" if stages else ""
+                con.execute(f"INSERT INTO {pipeline}.{table} BY NAME SELECT * REPLACE (? AS version) FROM {pipeline}.{table} "
+                            f"WHERE version = ?{only}", [version, base, *(stages or [])])
+            con.execute(f"INSERT INTO {pipeline}.{VERSION_LOG} (version, status, run_id, partition_key, base, started_at) "
+                        "VALUES (?, 'running', ?, ?, ?, ?)", [version, run_id, partition, base, datetime.now(timezone.utc)])
+            con.execute("COMMIT")
+        return True
+
+    def complete_version(self, pipeline: str, version: str, *, export: str | None = None, promote_to: str | None = None) -> None:
+        """Mark `version` complete (its export is written). With `promote_to` (a partition), its rows
+        replace that version's rows in every table, in one commit, and it takes that name."""
+        with self.connect(pipeline) as con:
+            con.execute("BEGIN")
+            con.execute(f"CREATE TABLE IF NOT EXISTS {pipeline}.{VERSION_LOG} ({_LOG_COLUMNS})")
+            con.execute(f"CALL {pipeline}.set_commit_message('toolloom', ?)",
+                        [f"complete {version}" + (f" as {promote_to}" if promote_to else "")])
+            log, now = f"{pipeline}.{VERSION_LOG}", datetime.now(timezone.utc)
+            if promote_to and promote_to != version:
+                for table in self._data_tables(con, pipeline):
+                    con.execute(f"DELETE FROM {pipeline}.{table} WHERE version = ?", [promote_to])
+                    con.execute(f"UPDATE {pipeline}.{table} SET version = ? WHERE version = ?", [promote_to, version])
+                con.execute(f"UPDATE {log} SET status = 'replaced' WHERE version = ? AND status = 'complete'", [promote_to])
+                con.execute(f"UPDATE {log} SET version = ?, staged_as = ? WHERE version = ?", [promote_to, version, version])
+                version = promote_to
+            con.execute(f"UPDATE {log} SET status = 'complete', completed_at = ?, export = ? WHERE version = ? AND status = 'running'",
+                        [now, export, version])
+            con.execute("COMMIT")
+
+    def _data_tables(self, con, pipeline: str) -> list[str]:
+        rows = con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = ? ORDER BY table_name", [pipeline]).fetchall()
+        return [t for (t,) in rows if t != VERSION_LOG]
+
+    def _log(self, con, pipeline: str) -> dict[str, dict] | None:
+        """version -> its newest log row; None for a lake written before the log existed (all complete)."""
+        if not self._exists(con, pipeline, VERSION_LOG):
             return None
-        with self.connect(pipeline, read_only=True) as con:
-            if not self._exists(con, pipeline, table):
-                return None
-            row = con.execute(f"SELECT version FROM {pipeline}.{table} WHERE run_id = ? LIMIT 1", [run_id]).fetchone()
-        return row[0] if row else None
+        t = con.execute(f"SELECT * FROM {pipeline}.{VERSION_LOG} ORDER BY started_at").arrow()
+        return {r["version"]: r for r in (t.read_all() if hasattr(t, "read_all") else t).to_pylist() if r["status"] != "replaced"}
+
+    def _complete_sql(self, con, pipeline: str, column: str = "version") -> str:
+        """A condition on `column` keeping complete versions (versions without a log row predate the log)."""
+        if not self._exists(con, pipeline, VERSION_LOG):
+            return "TRUE"
+        return f"{column} NOT IN (SELECT version FROM {pipeline}.{VERSION_LOG} WHERE status = 'running')"
 
     def kept_before(self, pipeline: str, version: str) -> list[dict]:
-        """The trajectories that earlier partitions (versions sorting before `version`) kept as samples."""
+        """The trajectories that complete earlier partitions (versions sorting before `version`) kept as samples."""
         with self.connect(pipeline, read_only=True) as con:
             if not (self._exists(con, pipeline, "samples") and self._exists(con, pipeline, "trajectories")):
                 return []
+            complete = self._complete_sql(con, pipeline, "t.version")
             t = con.execute(f"SELECT t.version, t.traj_id, t.messages FROM {pipeline}.trajectories t SEMI JOIN {pipeline}.samples s "
-                            "ON s.traj_id = t.traj_id AND s.version = t.version WHERE t.version < ? ORDER BY t.version, t.rowid",
-                            [version]).arrow()
+                            f"ON s.traj_id = t.traj_id AND s.version = t.version WHERE t.version < ? AND {complete} "
+                            "ORDER BY t.version, t.rowid", [version]).arrow()
         return (t.read_all() if hasattr(t, "read_all") else t).to_pylist()
 
-    def latest_version(self, pipeline: str, table: str) -> str | None:
-        if not (self.lake_dir(pipeline) / "catalog.ducklake").exists():
-            return None
-        with self.connect(pipeline, read_only=True) as con:
-            if not self._exists(con, pipeline, table):
-                return None
-            row = con.execute(f"SELECT version FROM {pipeline}.{table} ORDER BY written_at DESC LIMIT 1").fetchone()
-        return row[0] if row else None
+    def latest_version(self, pipeline: str, table: str | None = None) -> str | None:
+        """The newest complete version (holding rows of `table`, when given)."""
+        found = [v for v in self.versions(pipeline) if table is None or v["tables"].get(table)]
+        return found[-1]["version"] if found else None
 
-    def versions(self, pipeline: str) -> list[dict]:
-        """One entry per dataset version: when it was written, by which runs, rows per table."""
+    def versions(self, pipeline: str, *, include_incomplete: bool = False) -> list[dict]:
+        """One entry per dataset version, oldest first: status, when written, by which runs, rows per table.
+        Versions still running (or left by a run that failed or was killed) only with `include_incomplete`."""
         if not (self.lake_dir(pipeline) / "catalog.ducklake").exists():
             return []
         out: dict[str, dict] = {}
         with self.connect(pipeline, read_only=True) as con:
-            tables = [r[0] for r in con.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE database_name = ? ORDER BY table_name", [pipeline]).fetchall()]
-            for t in tables:
+            log = self._log(con, pipeline)
+            for t in self._data_tables(con, pipeline):
                 q = f"SELECT version, count(*), max(written_at), string_agg(DISTINCT run_id, ',') FROM {pipeline}.{t} GROUP BY version"
                 for version, n, at, runs in con.execute(q).fetchall():
                     v = out.setdefault(version, {"version": version, "written_at": at, "runs": set(), "tables": {}})
                     v["tables"][t] = n
                     v["runs"].update((runs or "").split(","))
                     v["written_at"] = max(v["written_at"], at)
+            for version, row in (log or {}).items():  # a version begun whose first stage has not committed yet
+                out.setdefault(version, {"version": version, "written_at": row["started_at"], "runs": {row["run_id"]}, "tables": {}})
             snaps = con.execute(f"SELECT count(*) FROM {pipeline}.snapshots()").fetchone()[0]
-        result = sorted(out.values(), key=lambda v: v["written_at"])
-        for v in result:
-            v["runs"] = sorted(r for r in v["runs"] if r)
-            v["snapshots_in_lake"] = snaps
-        return result
+        for v in out.values():
+            row = (log or {}).get(v["version"]) or {}
+            v.update(status=row.get("status", "complete"), based_on=row.get("base"), export=row.get("export"),
+                     started_at=row.get("started_at") or v["written_at"], runs=sorted(r for r in v["runs"] if r), snapshots_in_lake=snaps)
+        result = sorted(out.values(), key=lambda v: v["started_at"])  # copied rows keep their base's written_at
+        return result if include_incomplete else [v for v in result if v["status"] == "complete"]
 
     def query(self, sql: str, *, pipelines: list[str] | None = None, retries: int = 3) -> pa.Table:
         """Run SQL with every pipeline's lake attached read-only under its own name (e.g. demo.tools)."""

@@ -1,0 +1,116 @@
+"""The dataset version a Dagster run writes: fixed by the run, begun at its first step, completed by its export.
+
+Every run writes its own version, never "the latest" one (DESIGN 5): an unpartitioned run a new
+version named by its start time and run id; a partition's run a staging version
+`<partition>.run-<id>` that its export promotes to the partition's name, so a failed rerun leaves
+the partition's complete data as it was. A re-execution (same Dagster root run) continues the same
+version. A run that does not start at `tools` copies the tables it reads but does not write from a
+complete base version: the run tag `toolloom/base` when set, else the partition's own version, else
+the newest complete one.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import dagster as dg
+
+from .runtime import Runtime
+
+BASE_TAG = "toolloom/base"
+# asset -> the assets whose tables it reads (the rest are reached through these)
+READS: dict[str, tuple[str, ...]] = {
+    "tools": (), "api_edges": ("tools",), "tasks": ("tools", "api_edges"), "escalations": ("tasks",),
+    "trajectories": ("tasks", "escalations"), "doc_revisions": ("trajectories", "escalations"),
+    "samples": ("trajectories",), "dataset": ("samples", "doc_revisions", "api_edges"),
+}
+# asset -> (its table, its stage's name in the shared tables)
+TABLES: dict[str, tuple[str, str]] = {
+    "tools": ("tools", "ingest"), "api_edges": ("api_edges", "graph"), "tasks": ("tasks", "tasks"),
+    "escalations": ("escalations", "escalate"), "trajectories": ("trajectories", "simulate"),
+    "doc_revisions": ("doc_revisions", "refine"), "samples": ("samples", "filter"),
+}
+SHARED = ("rejections", "llm_calls")  # tables every stage writes its slice of, by `stage`
+
+_BEGUN: set[tuple[str, str, str]] = set()  # (run, pipeline, version) begun in this process
+
+
+def upstream(selected: set[str]) -> set[str]:
+    """The assets whose tables the selected assets read, directly or transitively, and do not write."""
+    seen, todo = set(), list(selected)
+    while todo:
+        for a in READS.get(todo.pop(), ()):
+            if a not in seen:
+                seen.add(a)
+                todo.append(a)
+    return seen - selected
+
+
+def run_version(context: dg.AssetExecutionContext) -> str:
+    """The version this run writes; the same in every step and in a re-execution of the run."""
+    root = context.run.root_run_id or context.run.run_id
+    if context.has_partition_key:
+        return f"{context.partition_key}.run-{root[:8]}"
+    record = context.instance.get_run_record_by_id(root)
+    created = record.create_timestamp if record else datetime.now(timezone.utc)
+    created = created.astimezone(timezone.utc) if created.tzinfo else created.replace(tzinfo=timezone.utc)
+    return created.strftime("%Y%m%dT%H%M%SZ") + "-" + root[:6]
+
+
+def final_name(context: dg.AssetExecutionContext, version: str) -> str:
+    """The name the version has once complete: its partition's, or its own."""
+    return context.partition_key if context.has_partition_key else version
+
+
+def _selected(context: dg.AssetExecutionContext, pipeline: str, present: set[str]) -> set[str]:
+    keys = context.run.asset_selection or context.job_def.asset_layer.selected_asset_keys  # the latter in a subset job
+    if not keys:
+        return present
+    return {k.path[-1] for k in keys if len(k.path) == 2 and k.path[0] == pipeline} & present
+
+
+def _base(context: dg.AssetExecutionContext, rt: Runtime) -> str:
+    p = rt.pipeline.name
+    versions = rt.store.versions(p, include_incomplete=True)
+    complete = [v for v in versions if v["status"] == "complete"]
+    wanted = context.run.tags.get(BASE_TAG) or (context.partition_key if context.has_partition_key else None)
+    if wanted:
+        if any(v["version"] == wanted for v in complete):
+            return wanted
+        where = f"run tag {BASE_TAG}" if context.run.tags.get(BASE_TAG) else "this partition"
+        raise dg.Failure(f"pipeline {p!r}: {where} names version {wanted!r}, which is not a complete version; complete: "
+                         f"{', '.join(v['version'] for v in complete[-5:]) or 'none'} (materialize the whole pipeline first)")
+    with_tools = [v for v in complete if v["tables"].get("tools")]
+    if with_tools:
+        return with_tools[-1]["version"]
+    started = [v for v in versions if v["tables"].get("tools")]
+    if not started:
+        raise dg.Failure(f"pipeline {p!r} has no tools yet: materialize its `tools` asset (or the whole pipeline) first")
+    context.log.warning(f"no complete version of {p!r} yet: starting from the unfinished version {started[-1]['version']}")
+    return started[-1]["version"]
+
+
+def begin(context: dg.AssetExecutionContext, rt: Runtime, present: list[str]) -> str:
+    """This run's version, logged as running; on the run's first step, with the tables it only reads
+    copied from the base version. `present`: the pipeline's assets (escalations and refinement are optional)."""
+    version = run_version(context)
+    p = rt.pipeline.name
+    key = (context.run.run_id, p, version)
+    if key in _BEGUN:
+        return version
+    needed = upstream(_selected(context, p, set(present))) & set(present) & set(TABLES)
+    base = _base(context, rt) if needed else None
+    copy: dict[str, list[str] | None] = {TABLES[a][0]: None for a in needed}
+    copy.update({t: sorted(TABLES[a][1] for a in needed) for t in SHARED} if needed else {})
+    if rt.store.begin_version(p, version, context.run.run_id, partition=context.partition_key if context.has_partition_key else None,
+                              base=base, copy=copy):
+        context.log.info(f"version {version} begun" + (f", from {base} (copied: {', '.join(sorted(copy))})" if base else ""))
+    _BEGUN.add(key)
+    return version
+
+
+def complete(context: dg.AssetExecutionContext, rt: Runtime, version: str, export: str) -> str:
+    """Mark the run's version complete once its export is written; a partition's takes the partition's name."""
+    name = final_name(context, version)
+    rt.store.complete_version(rt.pipeline.name, version, export=export, promote_to=name if name != version else None)
+    context.log.info(f"version {name} complete" + (f" (promoted from {version})" if name != version else ""))
+    return name
