@@ -9,6 +9,15 @@ from toolloom.spec import load_pipeline
 
 PROJECT = Path(__file__).resolve().parent.parent
 CASES = Path(__file__).resolve().parent / "cases"
+# a pipeline over the demo collection that runs in seconds: for tests about runs, not about the data
+SMALL = """
+collections: [{name: demo, path: api_graphs/demo}]
+models: {default: {provider: offline}}
+stages:
+  tasks: {per_tool: 1, multi_hop: 6, parallel: 2, nested: 2, seed: 3}
+  filter: {checks: [format, execution, dedup]}
+  export: {root: exports, formats: [openai]}
+"""
 
 
 def make_project(root: Path, pipelines: dict[str, str | dict]) -> Path:
@@ -124,3 +133,25 @@ def bfcl_checker(bfcl_checker_home):
     if bfcl_checker_home is None:
         pytest.skip("bfcl-eval could not be installed (no package index?): `toolloom checkers install`")
     return bfcl_checker_home
+
+
+def unaccounted(store, pipeline: str, version: str) -> list[str]:
+    """Stages of `version` whose stored rows do not add up (accepted + rejected = input), each side
+    counted from what the stage wrote; a stage that committed nothing is skipped."""
+    tables = {t: store.read(pipeline, t, version).to_pylist() if _has_table(store, pipeline, t) else []
+              for t in ("tasks", "trajectories", "samples", "rejections")}
+    rejected = {s: sum(r["stage"] == s for r in tables["rejections"]) for s in ("simulate", "filter")}
+    problems = []
+    if tables["trajectories"] or rejected["simulate"]:
+        if len(tables["trajectories"]) + rejected["simulate"] != len(tables["tasks"]):
+            problems.append(f"simulate: {len(tables['trajectories'])} + {rejected['simulate']} != {len(tables['tasks'])} tasks")
+    answered = sum(t["outcome"] == "answered" for t in tables["trajectories"])
+    if tables["samples"] or rejected["filter"]:
+        if len(tables["samples"]) + rejected["filter"] != answered:
+            problems.append(f"filter: {len(tables['samples'])} + {rejected['filter']} != {answered} answered")
+    return problems
+
+
+def _has_table(store, pipeline: str, table: str) -> bool:
+    return bool(store.query(f"SELECT count(*) AS n FROM duckdb_tables() WHERE database_name = '{pipeline}' AND table_name = '{table}'",
+                            pipelines=[pipeline]).to_pylist()[0]["n"])

@@ -303,3 +303,20 @@ def test_a_connection_failure_during_a_run_names_the_url_and_the_cause(tmp_path)
         asyncio.run(c.chat([{"role": "user", "content": "hi"}], stage="s", role="user"))
     assert f"http://127.0.0.1:{port}/v1" in str(err.value) and "refused" in str(err.value).lower()
     assert ledger.records[-1].status == "error" and f"127.0.0.1:{port}" in ledger.records[-1].error
+
+
+def test_a_tool_call_cut_mid_json_is_asked_again_before_it_costs_the_episode(tmp_path):
+    from toolloom.agents.llm import CUT_REASKS, ModelAssistant
+
+    tools = [{"type": "function", "function": {"name": "get_city", "parameters": {"type": "object", "properties": {"id": {"type": "string"}}}}}]
+    model = FakeModel()
+    model.enqueue({"tool_calls": [{"name": "get_city", "arguments": '{"id": "c1'}]},  # cut mid-JSON, finish_reason "tool_calls"
+                  {"content": '<tool_call>{"name": "get_city", "arguments": {"id": '},  # cut mid-JSON, written as text
+                  {"tool_calls": [{"name": "get_city", "arguments": '{"id": "c1"}'}]})
+    with FakeServer(model) as server:
+        turn = asyncio.run(ModelAssistant(_client(server, tmp_path)).step([{"role": "user", "content": "city c1?"}], tools))
+        assert [c["function"]["arguments"] for c in turn.tool_calls] == ['{"id": "c1"}']
+        assert server.requests == 3 and len({r["seed"] for r in model.history}) == 3  # each re-ask another sample
+        model.enqueue(*[{"tool_calls": [{"name": "get_city", "arguments": '{"id'}]}] * (CUT_REASKS + 1))
+        turn = asyncio.run(ModelAssistant(_client(server, tmp_path / "b")).step([{"role": "user", "content": "again?"}], tools))
+        assert server.requests == 3 + CUT_REASKS + 1 and turn.tool_calls  # still cut: the simulator answers it with a 400

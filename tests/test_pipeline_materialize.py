@@ -77,15 +77,6 @@ def _assert_kept_levels_are_first_failures(store, version, md, ds):
     assert {(s["task_id"], s["level"]) for s in samples if s["level"] > 0} <= {(r["task_id"], r["level"]) for r in kept}
 
 
-def test_a_second_run_is_a_new_version_and_the_first_stays_queryable(tmp_path, demo_pipeline):
-    first = _metadata(_materialize(demo_pipeline, tmp_path / "home"))["samples"]["version"]
-    second = _metadata(_materialize(demo_pipeline, tmp_path / "home"))["samples"]["version"]
-    assert first != second
-    store = Store(tmp_path / "home")
-    assert [v["version"] for v in store.versions("demo")] == [first, second]
-    assert store.read("demo", "samples", first).num_rows == store.read("demo", "samples", second).num_rows > 0
-
-
 def _with_endpoint(pipeline, server, timeout_s=0.5, **extra):
     spec = ModelSpec(provider="openai", model="fake", base_url=server.base_url, timeout_s=timeout_s, max_retries=8, **extra)
     return pipeline.model_copy(update={"models": {"default": spec}})

@@ -13,7 +13,7 @@ from pydantic import Field
 
 from . import progress
 from .data_quality import verdicts
-from .export import export_version
+from .export import export_version, point_latest
 from .materialize import check_specs, commit_stage
 from .nightly import for_partition, seeds_of
 from .prompts import render, template_hash
@@ -193,9 +193,10 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
                                 rt.store.read(p, "tools", version), provenance, tuple(pipeline.stages.export.formats),
                                 rt.store.read(p, "rejections", version).to_pylist(), refined_docs=refined_docs(rt, version),
                                 quality=pipeline.stages.export.quality, leakage_similarity=pipeline.stages.filter.leakage_similarity,
-                                edges=rt.store.read(p, "api_edges", version).to_pylist())
+                                edges=rt.store.read(p, "api_edges", version).to_pylist(), link_latest=False)
         context.log.info(f"exported {folder}")
         complete(context, rt, version, str(folder))
+        point_latest(folder)  # only now: `latest` never points at a version that is not complete
         report = json.loads((folder / "manifest.json").read_text())["quality"]
         checks = []
         found = {v["name"]: v for v in verdicts(report, pipeline.stages.export.quality)}

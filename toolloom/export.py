@@ -70,8 +70,9 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
                    tools: pa.Table, provenance: dict, formats: tuple[str, ...] = ("openai",),
                    rejections: list[dict] | None = None, refined_docs: dict[str, str] | None = None,
                    quality: ExportQuality | None = None, leakage_similarity: float = 0.9,
-                   edges: list[dict] | None = None) -> Path:
-    """Write the version's folder (never overwriting an earlier export) and point `latest` at it.
+                   edges: list[dict] | None = None, link_latest: bool = True) -> Path:
+    """Write the version's folder (never overwriting an earlier export) and point `latest` at it
+    (with `link_latest=False` the caller does, with `point_latest`, once the version is complete).
     `refined_docs` (tool name -> documentation) replaces the descriptions the export ships, in the
     `tools` config (which keeps `original_description`) and in every example's tool list. The
     data-quality report (toolloom.data_quality; `edges`, the API graph, for the random-walk baseline
@@ -151,7 +152,13 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
     finally:
         if staging.exists():
             shutil.rmtree(staging)
-    link_tmp = base / f".latest-{uuid.uuid4().hex[:8]}"
-    os.symlink(target.name, link_tmp)
-    os.replace(link_tmp, base / "latest")
+    if link_latest:
+        point_latest(target)
     return target
+
+
+def point_latest(folder: Path) -> None:
+    """Point `<pipeline>/latest` at an export folder, atomically (a reader sees the old or the new one)."""
+    link_tmp = folder.parent / f".latest-{uuid.uuid4().hex[:8]}"
+    os.symlink(folder.name, link_tmp)
+    os.replace(link_tmp, folder.parent / "latest")

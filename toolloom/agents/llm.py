@@ -6,7 +6,7 @@ import random
 
 from ..llm import ModelCallError, ModelClient, text_calls
 from ..llm.structured import chat_json
-from ..arguments import schema_errors
+from ..arguments import parse_arguments, schema_errors
 from ..prompts import render
 from ..sandbox import Observation, error_observation
 from .base import AssistantTurn, Task, known_values
@@ -64,8 +64,13 @@ class ModelAssistant:
     async def step(self, messages: list[dict], tools: list[dict]) -> AssistantTurn:
         c = await self.client.chat(messages, tools=tools, tool_choice="auto", stage=self.stage, role=self.role,
                                    seed_offset=self.sample)
+        for attempt in range(1, CUT_REASKS + 1):  # a cut answer is asked again (another sample) before it costs the episode
+            if not _cut(c, tools):
+                break
+            c = await self.client.chat(messages, tools=tools, tool_choice="auto", stage=self.stage, role=self.role,
+                                       seed_offset=self.sample + REASK_SEED_STRIDE * attempt)
         if c.finish_reason == "length":
-            raise ModelCallError("assistant output was truncated (finish_reason=length)")
+            raise ModelCallError(f"assistant output was truncated (finish_reason=length), also when asked {CUT_REASKS} more times")
         if c.message.get("tool_calls") or not tools:
             return AssistantTurn(c.message.get("content"), c.message.get("tool_calls"))
         # no calls from the endpoint: a model that wrote them as text gets them read from it
@@ -73,6 +78,23 @@ class ModelAssistant:
         if found.calls:
             return AssistantTurn(found.content, found.calls, call_source="text")
         return AssistantTurn(c.message.get("content"), None, unreadable_call=found.problem)
+
+
+CUT_REASKS = 2  # the client has already retried finish_reason=length with more room
+REASK_SEED_STRIDE = 1000  # re-asks draw seeds far from those of resampled() agents
+
+
+def _cut(c, tools: list[dict]) -> bool:
+    """Cut off: by the token limit, or mid-JSON in a tool call's arguments or a call written as text."""
+    if c.finish_reason == "length":
+        return True
+    calls = c.message.get("tool_calls") or []
+    if any(parse_arguments(call["function"].get("arguments"))[1] for call in calls):
+        return True
+    if calls or not tools:
+        return False
+    problem = text_calls.recover(c.message.get("content"), {t["function"]["name"] for t in tools}).problem
+    return "not JSON" in problem
 
 
 def _json_body(text: str):
