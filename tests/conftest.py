@@ -31,6 +31,13 @@ def make_project(root: Path, pipelines: dict[str, str | dict]) -> Path:
     return root
 
 
+def pytest_collection_modifyitems(items):
+    """A test that reads the session's materialized demo belongs to the pipeline tier, as if it ran it."""
+    for item in items:
+        if {"demo_run", "demo_export"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.pipeline)
+
+
 @pytest.fixture
 def demo_pipeline(tmp_path):
     """The shipped demo pipeline, exporting into a temporary folder."""

@@ -19,6 +19,7 @@ def project(tmp_path):
     return tmp_path
 
 
+@pytest.mark.pipeline
 def test_run_then_query_and_versions(project, capsys):
     assert main(["--project", str(project), "query", "SELECT 1"]) == 2
     assert "no pipeline tables" in capsys.readouterr().err
@@ -65,6 +66,7 @@ def test_a_partition_outside_the_daily_range_is_a_clear_error(project, capsys):
     assert "'2999-01-01' is not a partition of pipeline 'daily'" in capsys.readouterr().err
 
 
+@pytest.mark.pipeline
 def test_a_dry_run_touches_neither_the_real_versions_nor_latest(project, capsys):
     (project / "pipelines" / "small.yaml").write_text(
         "collections: [{name: demo, path: api_graphs/demo}]\n"
@@ -86,6 +88,7 @@ def test_checkers_status_says_where_bfcl_eval_is(tmp_path, monkeypatch, capsys):
     assert f"in {tmp_path / 'none'}: not installed (toolloom checkers install)" in capsys.readouterr().out
 
 
+@pytest.mark.pipeline
 def test_a_run_whose_only_failed_check_warns_exits_0_and_its_last_line_names_the_check(project, capsys):
     (project / "pipelines" / "warned.yaml").write_text(
         "collections: [{name: demo, path: api_graphs/demo}]\n"

@@ -1,4 +1,5 @@
 """A run killed hard (SIGKILL) midway resumes: nothing lost or doubled, nothing asked twice."""
+import pytest
 import signal
 import sqlite3
 import subprocess
@@ -12,6 +13,8 @@ from toolloom.llm.fake_server import FakeServer
 from toolloom.store import Store
 
 from .conftest import PROJECT
+
+pytestmark = pytest.mark.pipeline
 
 KEYS = {"tools": "tool_id", "api_edges": None, "tasks": "task_id", "trajectories": "traj_id", "samples": "sample_id", "llm_calls": None}
 

@@ -10,6 +10,8 @@ import pytest
 
 from .conftest import CASES, PROJECT, SMALL, make_project
 
+pytestmark = pytest.mark.pipeline
+
 
 def _mount_namespaces_work() -> bool:
     if os.geteuid() != 0 or shutil.which("unshare") is None:

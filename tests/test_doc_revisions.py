@@ -124,6 +124,7 @@ def test_restbench_specs_refine_to_completion_with_simulated_execution(tmp_path)
     assert all(json.loads(r["evidence"]).get("observation") for r in rows if r["round"] > 0)
 
 
+@pytest.mark.pipeline
 def test_the_export_ships_refined_documentation_and_a_later_run_starts_from_it(tmp_path, demo_pipeline):
     collection = tmp_path / "demo_specs"
     shutil.copytree(PROJECT / "api_graphs" / "demo", collection)

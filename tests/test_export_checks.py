@@ -130,6 +130,7 @@ def test_no_call_and_no_near_duplicate_request_on_both_sides_of_the_split(demo_e
     assert checks["split_leakage"].passed
 
 
+@pytest.mark.pipeline
 @pytest.mark.skipif(not (CORPORA / "toolalpaca").is_dir(), reason="../shared/corpora is not present (it is not shipped)")
 def test_an_export_over_tools_never_seen_here_passes_the_same_checkers(tmp_path, bfcl_checker):
     pipeline = Pipeline.model_validate({

@@ -17,6 +17,8 @@ from toolloom.stages.tools import build_tools
 
 from .conftest import CASES, PROJECT
 
+pytestmark = pytest.mark.services
+
 SPEC = CASES / "http" / "huts_openapi.json"
 
 

@@ -18,6 +18,8 @@ from toolloom.spec import ModelSpec
 from .conftest import CASES, make_project
 from .test_vllm_provider import _gone, _records
 
+pytestmark = pytest.mark.services
+
 STAND_IN = [sys.executable, str(CASES / "fake_llamacpp.py")]
 
 

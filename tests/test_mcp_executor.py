@@ -17,6 +17,8 @@ from toolloom.stages.tools import build_tools
 
 from .conftest import PROJECT
 
+pytestmark = pytest.mark.services
+
 PROBE = {"kind": "mcp", "command": sys.executable, "args": ["{project}/tests/cases/mcp/probe_server.py"], "timeout_s": 5}
 
 

@@ -1,4 +1,5 @@
 """Nightly regeneration: each partition is a new sample, and rerunning one answers from the cache."""
+import pytest
 import json
 
 from toolloom.cli import main
@@ -32,6 +33,7 @@ def test_the_partition_key_salts_every_seed_and_the_same_night_gets_the_same_see
     assert for_partition(pipeline, None) is pipeline
 
 
+@pytest.mark.pipeline
 def test_two_nights_share_no_sample_and_a_rerun_sends_no_request(tmp_path):
     with FakeServer() as server:
         project, home = _project(tmp_path / "project", server.base_url), tmp_path / "home"

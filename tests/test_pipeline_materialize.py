@@ -1,4 +1,5 @@
 """Tier 2: whole pipelines through `dagster.materialize`, offline and against the fake endpoint."""
+import pytest
 import json
 import re
 from pathlib import Path
@@ -12,6 +13,8 @@ from toolloom.spec import Budget, ModelSpec
 from toolloom.store import Store
 
 from .conftest import PROJECT
+
+pytestmark = pytest.mark.pipeline
 
 STAGES = {"tools": "ingest", "tasks": "tasks", "escalations": "escalate", "trajectories": "simulate", "samples": "filter"}
 
@@ -78,8 +81,11 @@ def _assert_kept_levels_are_first_failures(store, version, md, ds):
 
 
 def _with_endpoint(pipeline, server, timeout_s=0.5, **extra):
+    """The demo's stages at about a third of its tasks and without refinement, every role on `server`."""
     spec = ModelSpec(provider="openai", model="fake", base_url=server.base_url, timeout_s=timeout_s, max_retries=8, **extra)
-    return pipeline.model_copy(update={"models": {"default": spec}})
+    tasks = pipeline.stages.tasks.model_copy(update={"per_tool": 1, "multi_hop": 12, "parallel": 6, "nested": 6})
+    stages = pipeline.stages.model_copy(update={"tasks": tasks, "refine": None})
+    return pipeline.model_copy(update={"models": {"default": spec}, "stages": stages})
 
 
 def test_thirty_percent_faults_finish_accounted_and_a_rerun_asks_nothing(tmp_path, demo_pipeline, monkeypatch):

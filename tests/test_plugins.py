@@ -31,6 +31,7 @@ def plugin_registries(monkeypatch):
         reg._items.update(saved[kind])
 
 
+@pytest.mark.pipeline
 def test_a_plugin_package_adds_five_components_that_a_pipeline_names(tmp_path, plugin_registries):
     project = tmp_path / "project"
     shutil.copytree(CASES / "plugin_project", project)

@@ -51,6 +51,7 @@ def test_an_unknown_model_names_what_the_server_serves(tmp_path, capsys):
     assert code == 2 and "does not serve this model; it serves fake, qwen-7b" in line and "does not exist" in line
 
 
+@pytest.mark.pipeline
 def test_a_server_that_answers_for_any_name_is_trusted_over_its_list(tmp_path, capsys):
     with FakeServer() as server:  # lists "fake" but answers any name, as llama.cpp's server does
         project = _project(tmp_path, f'base_url: "{server.base_url}", model: qwen2.5-1.5b-instruct')
@@ -76,6 +77,7 @@ def test_a_refused_key_says_401_and_where_the_key_came_from_without_showing_it(t
     assert "sk-wrong" not in line
 
 
+@pytest.mark.pipeline
 def test_the_right_key_passes_and_the_run_goes_on(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("TL_TEST_KEY", "sk-right")
     with FakeServer(api_key="sk-right") as server:

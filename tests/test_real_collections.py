@@ -26,6 +26,7 @@ def _pipeline(tmp_path, executor="simulated") -> Pipeline:
         "stages": {"tasks": {"per_tool": 2, "multi_hop": 3, "parallel": 2, "seed": 1}, "export": {"root": str(tmp_path / "exports")}}})
 
 
+@pytest.mark.pipeline
 def test_a_collection_without_code_or_edges_becomes_a_dataset(tmp_path):
     result = _materialize(_pipeline(tmp_path), tmp_path / "home")
     assert result.success
@@ -43,6 +44,7 @@ def test_a_collection_without_code_or_edges_becomes_a_dataset(tmp_path):
     assert rows and {r["execution"] for r in rows} == {"simulated"}
 
 
+@pytest.mark.pipeline
 def test_a_plug_in_executor_named_by_import_path_runs_its_tools(tmp_path):
     executor = {"kind": "tests.cases.plugins.echo_executor:plugin", "greeting": "bonjour"}
     result = _materialize(_pipeline(tmp_path, executor), tmp_path / "home")

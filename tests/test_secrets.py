@@ -1,5 +1,6 @@
 """Credentials never reach the data: a run over a collection that tries to leak them writes them
 nowhere (lake, catalog, exports, logs), and the secrets check names what it finds without quoting it."""
+import pytest
 import json
 import os
 import shutil
@@ -37,6 +38,7 @@ def test_the_secrets_check_rejects_an_example_wherever_the_credential_sits(monke
     assert check_secrets(in_doc)[1] == "the tools offered contains a string shaped like a GitHub token"
 
 
+@pytest.mark.pipeline
 def test_a_run_over_a_leaking_collection_writes_no_credential_anywhere(tmp_path):
     project = tmp_path / "project"
     shutil.copytree(CASES / "leaky_project", project)

@@ -15,6 +15,8 @@ from toolloom.store import Store
 
 from .conftest import SMALL, make_project, unaccounted
 
+pytestmark = pytest.mark.pipeline
+
 NIGHTLY = SMALL + 'partitions: daily\nstart_date: "2026-11-01"\n'
 
 

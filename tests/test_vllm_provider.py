@@ -19,6 +19,8 @@ from toolloom.store import Store
 
 from .conftest import CASES, PROJECT
 
+pytestmark = pytest.mark.services
+
 STAND_IN = [sys.executable, str(CASES / "fake_vllm.py")]
 
 
