@@ -63,6 +63,9 @@ def test_sigkill_midway_then_resume(tmp_path):
         assert first.poll() is None, "the run finished before it could be killed; make the workload larger"
         first.send_signal(signal.SIGKILL)
         first.wait()
+        killed = Store(home)  # the night's unfinished data is aside, never listed as the night
+        assert killed.versions("resumable") == [] and not (project / "exports" / "resumable" / "latest").exists()
+        assert [v["status"] for v in killed.versions("resumable", include_incomplete=True)] in ([], ["running"])
         answered_before = _cached_keys(home)
         assert len(answered_before) >= 40
         history_before = len(server.model.history)

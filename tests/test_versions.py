@@ -1,5 +1,6 @@
 """Versions as transactions: every run writes its own version, listed only once its export is written;
 a partition's rerun replaces the partition only when it completes."""
+import signal
 import subprocess
 import sys
 import time
@@ -110,3 +111,27 @@ def test_a_failed_rerun_of_a_night_leaves_the_night_as_it_was(project, tmp_path)
     assert complete["version"] == night and len(complete["runs"]) == 1
     assert store.read("nightly", "samples", night).num_rows == len(good["samples"])  # offline: the same data again
     _accounted(store, "nightly", night)
+
+
+def test_a_run_killed_midway_is_never_listed_and_the_next_run_completes(project, tmp_path):
+    home = tmp_path / "home"
+    cmd = [sys.executable, "-m", "toolloom.cli", "--project", str(project), "--home", str(home), "run", "small"]
+    store, proc = Store(home), subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while proc.poll() is None and time.monotonic() < deadline:  # killed once its first stages have committed
+        if (home / "lake" / "small" / "catalog.ducklake").exists():
+            running = store.versions("small", include_incomplete=True)
+            if running and running[0]["tables"].get("tasks"):
+                break
+        time.sleep(0.2)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    [killed] = store.versions("small", include_incomplete=True)
+    assert killed["status"] == "running" and store.versions("small") == [] and store.latest_version("small") is None
+    assert not (project / "exports" / "small" / "latest").exists()
+    assert unaccounted(store, "small", killed["version"]) == []
+    assert main(["--project", str(project), "--home", str(home), "run", "small"]) == 0
+    [complete] = store.versions("small")
+    assert complete["version"] != killed["version"] and (project / "exports" / "small" / "latest").resolve().name == complete["version"]
+    _accounted(store, "small", complete["version"])
