@@ -26,11 +26,11 @@ def project(tmp_path):
     return make_project(tmp_path / "project", {"small": SMALL, "nightly": NIGHTLY})
 
 
-def _materialize(project, name, home, *, selection=None, partition=None, models=None):
+def _materialize(project, name, home, *, selection=None, partition=None, models=None, tags=None):
     pipeline = load_pipeline(project / "pipelines" / f"{name}.yaml")
     if models:
         pipeline = pipeline.model_copy(update={"models": models})
-    return dg.materialize(pipeline_assets(pipeline), selection=selection, partition_key=partition, raise_on_error=False,
+    return dg.materialize(pipeline_assets(pipeline), selection=selection, partition_key=partition, raise_on_error=False, tags=tags,
                           resources={"toolloom": ToolloomResource(project_root=str(project), home=str(home), retry_backoff_s=0.01)})
 
 
@@ -84,6 +84,13 @@ def test_a_run_of_later_stages_starts_a_new_version_from_a_complete_one(project,
     assert main(["--project", str(project), "--home", str(home), "versions", "small", "--all"]) == 0
     listed = capsys.readouterr().out
     assert "running" in listed and listed.count("complete") == 2
+
+    named = _materialize(project, "small", home, selection=["small/samples"], tags={"toolloom/base": "no-such-version"})
+    assert not named.success  # a base that is not a complete version is refused, naming the complete ones
+    [failure] = [e for e in named.all_events if e.event_type_value == "STEP_FAILURE"]
+    message = failure.event_specific_data.error.message
+    assert "run tag toolloom/base names version 'no-such-version', which is not a complete version" in message
+    assert v1["version"] in message and len(store.versions("small")) == 2
 
 
 def test_a_run_of_later_stages_with_no_tools_anywhere_is_a_clear_failure(project, tmp_path):
