@@ -17,7 +17,7 @@ from .export import export_version, point_latest
 from .materialize import check_specs, commit_stage
 from .nightly import for_partition, seeds_of
 from .prompts import render, template_hash
-from .run_versions import begin, complete, final_name
+from .run_versions import begin, complete, day_of, final_name
 from .runtime import Runtime
 from .spec import Pipeline, load_pipelines
 from .stages.api_graph import build_api_graph
@@ -67,8 +67,6 @@ def close_runtimes() -> None:
 def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
     p = pipeline.name
     partitions = daily_partitions(pipeline)
-    present = ["tools", "api_edges", "tasks", *(["escalations"] if pipeline.stages.escalate else []), "trajectories",
-               *(["doc_revisions"] if pipeline.stages.refine else []), "samples", "dataset"]
     common = {"group_name": p, "partitions_def": partitions, "kinds": {"duckdb", "parquet"}}
 
     def key(name: str) -> dg.AssetKey:
@@ -79,14 +77,14 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
         """Tools ingested from the pipeline's collections: one row per operation, broken specs rejected."""
         rt = toolloom.runtime(context, pipeline)
         result = build_tools(pipeline, rt.project_root, rt.sandbox, rt.executors())
-        return commit_stage(rt, context, stage="ingest", table="tools", result=result, version=begin(context, rt, present),
+        return commit_stage(rt, context, stage="ingest", table="tools", result=result, version=begin(context, rt),
                             preview=["tool_id", "description", "execution"])
 
     @dg.asset(key=key("api_edges"), deps=[tools], **common)
     def api_edges(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
         """API graph (ToolDial): edges from an output slot of one tool to a required input of another."""
         rt = toolloom.runtime(context, pipeline)
-        version = begin(context, rt, present)
+        version = begin(context, rt)
         graphml = rt.home / "graphs" / p / f"{version}.graphml"
         validator = rt.client_for("validator") if pipeline.stages.graph.llm_validation else None
         result = build_api_graph(rt.store.read(p, "tools", version), rt.embedder(), pipeline.stages.graph, graphml,
@@ -98,7 +96,7 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
     def tasks(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
         """Sampled tasks with reference chains (single, multi-hop, parallel, nested), each executed for its answer."""
         rt = toolloom.runtime(context, pipeline)
-        version = begin(context, rt, present)
+        version = begin(context, rt)
         tool_table = rt.store.read(p, "tools", version)
         edges = rt.store.read(p, "api_edges", version).to_pylist()
         result = sample_tasks(tool_table, rt.executor(tool_table.to_pylist()), rt.pipeline.stages.tasks, edges, user=rt.agent("user"))
@@ -111,7 +109,7 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
         def escalations(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
             """Tasks escalated level by level until the frontier agent fails (progressive difficulty)."""
             rt = toolloom.runtime(context, pipeline)
-            version = begin(context, rt, present)
+            version = begin(context, rt)
             tool_table = documented_tools(rt, version)
             result = escalate(rt.store.read(p, "tasks", version), tool_table, rt.store.read(p, "api_edges", version).to_pylist(),
                               frontier=rt.agent("frontier"), escalator=rt.agent("escalator"), verifier_for=rt.verifier,
@@ -128,7 +126,7 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
     def trajectories(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
         """Simulated episodes (ToolAlpaca): user, assistant and tool executor, in OpenAI message format."""
         rt = toolloom.runtime(context, pipeline)
-        version = begin(context, rt, present)
+        version = begin(context, rt)
         tool_table = documented_tools(rt, version)
         report = progress.reporter("simulate", context.log.info)
         result = simulate(rt.store.read(p, "tasks", version), tool_table, user=rt.agent("user"), assistant=rt.agent("assistant"),
@@ -146,7 +144,7 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
         def doc_revisions(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
             """Tool documentation refined by exploration (DRAFT): every revision, with its evidence and stop reason."""
             rt = toolloom.runtime(context, pipeline)
-            version = begin(context, rt, present)
+            version = begin(context, rt)
             params = pipeline.stages.refine
             tool_table = rt.store.read(p, "tools", version)
             failures = tool_failures(rt.store.read(p, "trajectories", version).to_pylist(),
@@ -166,7 +164,7 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
     def samples(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
         """Examples that passed quality filtering (the checks of stages.filter), with their split."""
         rt = toolloom.runtime(context, pipeline)
-        version = begin(context, rt, present)
+        version = begin(context, rt)
         result = filter_samples(rt.store.read(p, "trajectories", version), pipeline.stages.filter, pipeline.stages.export.test_share,
                                 judge=rt.judge(), split_by=pipeline.stages.export.split_by,
                                 seen=rt.store.kept_before(p, context.partition_key) if context.has_partition_key else ())
@@ -179,7 +177,7 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
     def dataset(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
         """The exported dataset folder `datasets.load_dataset` reads (default, multi_turn, tools, the formats)."""
         rt = toolloom.runtime(context, pipeline)
-        version = begin(context, rt, present)
+        version = begin(context, rt)
         name = final_name(context, version)
         models = {role: f"{pipeline.model_for(role).provider}:{pipeline.model_for(role).model}" for role in ("user", "assistant")}
         provenance = {"pipeline": p, "version": name, "run": context.run.run_id, "models": models,
@@ -252,7 +250,7 @@ def documented_tools(rt: Runtime, version: str):
 def earlier_docs(rt: Runtime, version: str) -> dict[str, str]:
     """tool_id -> refined documentation from the newest earlier version that has it, for tools whose spec is unchanged."""
     p = rt.pipeline.name
-    own = {version, version.split(".run-")[0]}  # a partition's rerun does not start from the partition's last run
+    own = {version, day_of(version)}  # a partition's rerun does not start from the partition's last run
     earlier = [v["version"] for v in rt.store.versions(p) if v["version"] not in own and v["tables"].get("doc_revisions")]
     if not earlier:
         return {}

@@ -30,6 +30,7 @@ TABLES: dict[str, tuple[str, str]] = {
     "doc_revisions": ("doc_revisions", "refine"), "samples": ("samples", "filter"),
 }
 SHARED = ("rejections", "llm_calls")  # tables every stage writes its slice of, by `stage`
+STAGING = ".run-"  # a partition run's version: <day>.run-<root run id>
 
 _BEGUN: set[tuple[str, str, str]] = set()  # (run, pipeline, version) begun in this process
 
@@ -45,11 +46,21 @@ def upstream(selected: set[str]) -> set[str]:
     return seen - selected
 
 
+def assets_of(pipeline) -> list[str]:
+    """The pipeline's assets, in order (escalations and doc_revisions only with their stages)."""
+    return [a for a in READS if (a != "escalations" or pipeline.stages.escalate) and (a != "doc_revisions" or pipeline.stages.refine)]
+
+
+def day_of(version: str) -> str:
+    """The name a version has once complete: a partition run's staging version `<day>.run-<id>` -> `<day>`."""
+    return version.split(STAGING)[0]
+
+
 def run_version(context: dg.AssetExecutionContext) -> str:
     """The version this run writes; the same in every step and in a re-execution of the run."""
     root = context.run.root_run_id or context.run.run_id
     if context.has_partition_key:
-        return f"{context.partition_key}.run-{root[:8]}"
+        return f"{context.partition_key}{STAGING}{root[:8]}"
     record = context.instance.get_run_record_by_id(root)
     created = record.create_timestamp if record else datetime.now(timezone.utc)
     created = created.astimezone(timezone.utc) if created.tzinfo else created.replace(tzinfo=timezone.utc)
@@ -89,11 +100,12 @@ def _base(context: dg.AssetExecutionContext, rt: Runtime) -> str:
     return started[-1]["version"]
 
 
-def begin(context: dg.AssetExecutionContext, rt: Runtime, present: list[str]) -> str:
+def begin(context: dg.AssetExecutionContext, rt: Runtime) -> str:
     """This run's version, logged as running; on the run's first step, with the tables it only reads
-    copied from the base version. `present`: the pipeline's assets (escalations and refinement are optional)."""
+    copied from the base version."""
     version = run_version(context)
     p = rt.pipeline.name
+    present = assets_of(rt.pipeline)
     key = (context.run.run_id, p, version)
     if key in _BEGUN:
         return version
