@@ -38,7 +38,7 @@ def test_slots_drop_paging_and_status_and_qualify_generic_names():
                                                               "id": {"type": "integer"}, "title": {"type": "string"}}}}}}}
     assert [(s.path, s.entity) for s in input_slots(tool)] == [("query", "query"), ("id", "movie_id")]
     outs = {s.path: s.entity for s in output_slots(tool)}
-    assert outs == {"page": "page", "results|id": "movie_id", "results|title": "movie_title"}
+    assert outs == {"results|id": "movie_id", "results|title": "movie_title"}  # paging and status dropped
     assert compatible("integer", "string") and compatible("integer", "number") and not compatible("string", "integer")
 
 

@@ -1,12 +1,19 @@
 """Edges of the API graph (ToolDial): output slot o of A -> required input i of B (A != B) when
 
-  normalised LCS similarity of the entity names      > name_threshold        (0.83)
-  cosine of the entity-name (keyword) embeddings     > keyword_threshold     (0.5)
-  cosine of the slot-description embeddings          > description_threshold (0.77)
+  normalised LCS similarity of the typed entity names  > name_threshold        (0.83)
+  cosine of the entity-name (keyword) embeddings       > keyword_threshold
+  cosine of the slot-description embeddings            > description_threshold
 
-and the types are compatible. The name test is cheap and runs first over unique names only
-(vectorised, in C, by rapidfuzz); only names that pass are embedded, so cost follows the number of
-plausible matches rather than the square of the collection.
+and the types are compatible. Slots are typed by the entity they identify (`slots.py`, `entities.py`), so
+`cast|id` of a movie's credits meets `person_id`, not `movie_id`. A generic slot (email, url, format, ...)
+left unqualified joins only slots of its own API, never across services on its name alone. The cosine
+thresholds belong to an embedder: `calibration.py` holds them per embedder, measured on gold call paths.
+Each input keeps its `max_edges_per_input` best sources and each output its `max_edges_per_output` best
+destinations (score = sum of the three similarities), so a common entity does not join everything to
+everything.
+
+The name test is cheap and runs first over unique names only (vectorised, in C, by rapidfuzz); only
+names that pass are embedded, so cost follows the number of plausible matches.
 """
 from __future__ import annotations
 
@@ -18,7 +25,9 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from .embeddings import Embedder
-from .slots import Slot, compatible, input_slots, output_slots
+from .entities import EntityIndex
+from .slots import (ID_KINDS, TEXT_KINDS, Slot, compatible, input_slots, nested_depth, output_slots, path_nouns,
+                    service_of, split_kind)
 
 
 @dataclass(frozen=True)
@@ -26,7 +35,9 @@ class EdgeParams:
     name_threshold: float = 0.83
     keyword_threshold: float = 0.5
     description_threshold: float = 0.77
-    max_edges_per_input: int = 20
+    max_edges_per_input: int = 5
+    max_edges_per_value: int = 1
+    max_edges_per_output: int = 20
     max_candidates_per_input: int = 50
 
 
@@ -58,12 +69,85 @@ def _description(slot: Slot, tool_descriptions: dict[str, str]) -> str:
     return tool_descriptions.get(slot.tool, "")[:120] or _words(slot.entity)
 
 
+def typed_slots(tools: list[dict]) -> tuple[list[Slot], list[Slot]]:
+    """(input slots, output slots) of a collection, typed by what the collection says about its entities."""
+    typing = EntityIndex(tools)
+    return [s for t in tools for s in input_slots(t, typing)], [s for t in tools for s in output_slots(t, typing)]
+
+
+def same_kind(src: Slot, dst: Slot) -> bool:
+    """An id fills an id, a uri a uri: `playlist_uri` is not a `playlist_id` however close the names."""
+    a, b = split_kind(src.entity)[1], split_kind(dst.entity)[1]
+    return a == b or a not in ID_KINDS or b not in ID_KINDS
+
+
+def _cap(scored: list[tuple[int, int, float, float, float]], per_input, per_output: int, rank, source_of) -> list:
+    """Keep each input's best `per_input` sources and each output's best `per_output` destinations.
+
+    `rank(edge)` -> (tier, ...): an input takes the best source of each of the tiers 0-2 before a second of
+    any, so a search does not crowd out the one hop from another entity that makes a multi-hop chain;
+    tier 3 (the same entity again: similar movies) only fills what is left."""
+    by_input: dict[int, list] = defaultdict(list)
+    for edge in scored:
+        by_input[edge[0]].append((rank(edge), -(edge[2] + edge[3] + edge[4]), edge))
+    ordered = []
+    for cands in by_input.values():
+        cands.sort(key=lambda c: (c[0], c[1]))
+        seen: dict[int, int] = defaultdict(int)
+        sources = set()
+        for (tier, *order), score, edge in cands:
+            if source_of(edge) in sources:
+                continue  # one binding per source operation (`cast|id` or `crew|id`, not both)
+            sources.add(source_of(edge))
+            about, depth = order
+            ordered.append(((seen[tier] if tier < 3 else 99, depth, about, tier, score), edge))
+            seen[tier] += 1
+    ordered.sort(key=lambda x: x[0])
+    fan_in: dict[int, int] = defaultdict(int)
+    fan_out: dict[int, int] = defaultdict(int)
+    kept = []
+    for _, edge in ordered:
+        i, o = edge[0], edge[1]
+        if fan_in[i] < per_input(i) and fan_out[o] < per_output:
+            fan_in[i] += 1
+            fan_out[o] += 1
+            kept.append(edge)
+    return kept
+
+
+def source_rank(ins: list[Slot], outs: list[Slot], nouns_of):
+    """How a conversation reaches a source of an identifier, as (tier, depth): 0 a lookup by words the user
+    can say (a search), 1 a call that needs no identifier (a listing, `/me`), 2 a hop from another entity
+    (a person's movie credits for a `movie_id`), 3 a call that needs the same entity (similar movies);
+    then sources about the entity (`/me/tracks` for a track id) before others, then the response's own
+    records before ids nested in other records. `nouns_of(tool)`: the nouns of its path or name."""
+    needs: dict[str, set] = defaultdict(set)
+    takes_text = set()
+    for s in ins:
+        owner, kind = split_kind(s.entity)
+        if kind in ID_KINDS:
+            needs[s.tool].add(owner)
+        elif kind in TEXT_KINDS:
+            takes_text.add(s.tool)
+
+    def rank(edge) -> tuple[int, int, int]:
+        src, dst = outs[edge[1]], ins[edge[0]]
+        wanted, entity = needs.get(src.tool), split_kind(dst.entity)[0]
+        if wanted:
+            tier = 3 if entity in wanted else 2
+        else:
+            tier = 0 if src.tool in takes_text else 1
+        return tier, entity not in nouns_of(src.tool), nested_depth(src)
+    return rank
+
+
 def build_edges(tools: list[dict], embedder: Embedder, params: EdgeParams = EdgeParams()) -> tuple[list[dict], dict]:
     """`tools`: dicts with name, description, parameters and returns as parsed JSON. Returns (edges, stats)."""
     t0 = time.perf_counter()
-    ins = [s for t in tools for s in input_slots(t)]
-    outs = [s for t in tools for s in output_slots(t)]
+    ins, outs = typed_slots(tools)
+    services = {t["name"]: service_of(t) for t in tools}
     descriptions = {t["name"]: t.get("description") or "" for t in tools}
+    tool_nouns = {t["name"]: path_nouns(t) for t in tools}
     in_names = sorted({s.entity for s in ins})
     out_names = sorted({s.entity for s in outs})
     pairs = name_pairs(in_names, out_names, params.name_threshold)
@@ -81,11 +165,17 @@ def build_edges(tools: list[dict], embedder: Embedder, params: EdgeParams = Edge
     for k, s in enumerate(outs):
         outs_by_name[s.entity].append(k)
     candidates: dict[int, list[tuple[int, float, float]]] = defaultdict(list)  # input slot -> (output slot, name, kw)
+    generic_dropped = 0
     for a, b, name_sim, kw_sim in kept:
         for i in ins_by_name[a]:
             for o in outs_by_name[b]:
-                if outs[o].tool != ins[i].tool and compatible(outs[o].type, ins[i].type):
-                    candidates[i].append((o, name_sim, kw_sim))
+                src, dst = outs[o], ins[i]
+                if src.tool == dst.tool or not compatible(src.type, dst.type) or not same_kind(src, dst):
+                    continue
+                if (src.generic or dst.generic) and services[src.tool] != services[dst.tool]:
+                    generic_dropped += 1  # a bare email/url/format: the name alone says nothing across APIs
+                    continue
+                candidates[i].append((o, name_sim, kw_sim))
     for i, cands in candidates.items():  # embed descriptions only for the best few candidates of each input
         if len(cands) > params.max_candidates_per_input:
             cands.sort(key=lambda c: -(c[1] + c[2]))
@@ -95,23 +185,24 @@ def build_edges(tools: list[dict], embedder: Embedder, params: EdgeParams = Edge
     vec = dict(zip(slot_texts, embedder.embed(slot_texts))) if slot_texts else {}
     t_desc = time.perf_counter()
 
-    edges = []
+    scored = []
     for i, cands in candidates.items():
-        dst = ins[i]
-        dv = vec[_description(dst, descriptions)]
-        ov = np.stack([vec[_description(outs[o], descriptions)] for o, _, _ in cands])
-        desc = ov @ dv
-        scored = [(c, float(d)) for c, d in zip(cands, desc) if d > params.description_threshold]
-        scored.sort(key=lambda x: -(x[0][1] + x[0][2] + x[1]))
-        for (o, name_sim, kw_sim), d in scored[: params.max_edges_per_input]:
-            src = outs[o]
-            edges.append({"src_tool": src.tool, "src_slot": src.path, "dst_tool": dst.tool, "dst_slot": dst.path,
-                          "entity": dst.entity, "name_sim": round(name_sim, 4), "keyword_sim": round(kw_sim, 4),
-                          "desc_sim": round(d, 4), "llm_verdict": None, "llm_reason": None})
+        dv = vec[_description(ins[i], descriptions)]
+        desc = np.stack([vec[_description(outs[o], descriptions)] for o, _, _ in cands]) @ dv
+        scored += [(i, o, name_sim, kw_sim, float(d)) for (o, name_sim, kw_sim), d in zip(cands, desc)
+                   if d > params.description_threshold]
+    def per_input(i: int) -> int:  # identifiers are what chains pass; other values (a season number) need fewer
+        return params.max_edges_per_input if split_kind(ins[i].entity)[1] in ID_KINDS else params.max_edges_per_value
+
+    capped = _cap(scored, per_input, params.max_edges_per_output, source_rank(ins, outs, lambda t: tool_nouns[t]),
+                  lambda e: outs[e[1]].tool)
+    edges = [{"src_tool": outs[o].tool, "src_slot": outs[o].path, "dst_tool": ins[i].tool, "dst_slot": ins[i].path,
+              "entity": ins[i].entity, "name_sim": round(name_sim, 4), "keyword_sim": round(kw_sim, 4),
+              "desc_sim": round(d, 4), "llm_verdict": None, "llm_reason": None} for i, o, name_sim, kw_sim, d in capped]
     stats = {"tools": len(tools), "input_slots": len(ins), "output_slots": len(outs), "unique_input_names": len(in_names),
              "unique_output_names": len(out_names), "name_pairs": len(pairs), "keyword_pairs": len(kept),
-             "slot_pairs": sum(len(c) for c in candidates.values()), "edges": len(edges),
-             "texts_embedded": len(involved) + len(slot_texts),
+             "slot_pairs": sum(len(c) for c in candidates.values()), "generic_pairs_dropped": generic_dropped,
+             "above_thresholds": len(scored), "edges": len(edges), "texts_embedded": len(involved) + len(slot_texts),
              "seconds": {"names": round(t_names - t0, 3), "keywords": round(t_keywords - t_names, 3),
                          "descriptions": round(t_desc - t_keywords, 3), "total": round(time.perf_counter() - t0, 3)}}
     return edges, stats

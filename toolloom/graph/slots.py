@@ -1,24 +1,41 @@
-"""Input and output slots of operations, with the short entity names ToolDial compares.
+"""Input and output slots of operations, typed by the entity they identify (ToolDial's "entity names").
 
-Input slots are required parameters (page/limit-like and credential inputs dropped); output slots are leaf fields
-of the response schema, addressed by an `a|b|c` path (status/message-like outputs dropped). A
-generic leaf name such as `id` is qualified by the entity it belongs to: `results|id` of
-`GET /search/movie` is `movie_id`, so it can meet a `movie_id` input.
+Input slots are required parameters (paging and credentials dropped); output slots are leaf fields of the
+response schema, addressed by an `a|b|c` path (status/message outputs dropped, `allOf`/`anyOf`/`oneOf`
+merged). A bare identifier (`id`, `ids`, `uri`, `code`, ...) is qualified by the entity it belongs to:
+- an input by the path segment before it (`/albums/{id}` -> `album_id`), else by an entity its
+  description names ("Must be a track or an episode uri" -> `track_uri`), else by the operation's noun;
+- an output by the record it sits in: the entity whose detail operation (`GET /movie/{movie_id}`) returns
+  the most similar record (`cast|id` of a person's movie credits is a `movie_id`), else by its nearest
+  named parent (`genres|id` -> `genre_id`), else by the operation's noun (`results|id` of
+  `GET /search/movie` -> `movie_id`).
+Generic slots (email, url, username, content type, format, language, ...) not qualified by a parent are
+marked `generic`: the graph never joins them on the name alone. A top-level output that repeats one of
+its own operation's inputs (`id` of `GET /movie/{movie_id}`) passes nothing new and is not a slot.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-GENERIC_LEAVES = {"id", "name", "code", "key", "uuid", "slug", "title", "value", "type"}
+ID_KINDS = {"id", "uri", "code", "key", "uuid", "slug", "guid"}
+GENERIC_LEAVES = ID_KINDS | {"name", "title", "value", "type", "number"}
+GENERIC_SLOTS = {"email", "url", "href", "link", "username", "user_name", "content_type", "format", "language", "lang",
+                 "locale", "text", "query", "q", "keyword", "keywords", "date", "time", "timestamp", "description",
+                 "callback", "mime_type", "encoding", "country", "currency", "region", "market", "image", "file"}
+TEXT_KINDS = {"query", "q", "name", "title", "keyword", "keywords", "text", "term", "search", "search_term"}
 CONTAINERS = {"results", "result", "data", "items", "item", "list", "response", "records", "entries", "hits", "objects",
-              "content", "payload", "body", "values", "rows", "docs", "documents"}
+              "content", "payload", "body", "values", "rows", "docs", "documents", "elements", "nodes", "edges"}
 VERBS = {"get", "list", "search", "find", "fetch", "show", "query", "create", "update", "delete", "add", "remove", "set",
-         "post", "put", "patch", "retrieve", "lookup", "read", "api", "v1", "v2", "v3", "v4"}
-DROP_INPUT = re.compile(r"^(page|pages|page_?num(ber)?|page_?size|per_?page|limit|offset|cursor|start|count|size|max_?results|page_?token)$"
+         "post", "put", "patch", "retrieve", "lookup", "read", "api", "v1", "v2", "v3", "v4", "my", "by", "all",
+         "the", "a", "an", "of", "for", "to", "from", "with", "and", "or", "in", "on", "at"}
+DROP_INPUT = re.compile(r"^(page|pages|page_?num(ber)?|page_?size|per_?page|limit|offset|cursor|start|count|size"
+                        r"|max_?results|page_?token|after|before|since|until|fields|include_\w+|additional_types|sort(_by)?|order(_by)?)$"
                         r"|(^|_)(access_?token|token|api_?key|apikey|secret|password|auth|authorization|credentials?)$")
-DROP_OUTPUT = re.compile(r"(^|_)(status|message|msg|error|errors|success|warning|warnings)(_|$)")
+DROP_OUTPUT = re.compile(r"(^|_)(status|message|msg|error|errors|success|warning|warnings|total|next|previous|offset"
+                         r"|limit|href)(_|$)|^(page|total_pages|total_results|count)$")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_WORD = re.compile(r"[a-z][a-z0-9]*")
 
 
 def snake(name: str) -> str:
@@ -28,82 +45,235 @@ def snake(name: str) -> str:
 def singular(word: str) -> str:
     if word.endswith("ies") and len(word) > 4:
         return word[:-3] + "y"
-    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+    if word.endswith(("sses", "xes", "ches", "shes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
         return word[:-1]
     return word
 
 
+def _nouns(text: str) -> list[str]:
+    return [singular(w) for w in _WORD.findall(snake(text).replace("_", " ")) if w not in VERBS and not w.isdigit()]
+
+
 def resource_noun(tool: dict) -> str:
-    """The entity an operation is about: from its path, else from its name, verbs skipped."""
+    """The entity an operation is about: the last noun of its path, else the first of its name."""
     path = (tool.get("meta") or {}).get("path") or ""
-    parts = [snake(p) for p in path.split("/") if p and not p.startswith("{")]
-    parts += [p for p in snake(tool["name"]).split("_") if p]
-    for part in parts:
-        for word in part.split("_"):
-            if word and word not in VERBS and not word.isdigit():
-                return singular(word)
-    return ""
+    nouns = [n for seg in path.split("/") if seg and not seg.startswith("{") for n in _nouns(seg)[-1:]]
+    return nouns[-1] if nouns else next(iter(_nouns(tool["name"])), "")
+
+
+def path_nouns(tool: dict) -> frozenset:
+    """What an operation is about: every noun of its path (or of its name, without a path), and the
+    values of an enum parameter that chooses among record kinds (`media_type: movie | tv`)."""
+    path = (tool.get("meta") or {}).get("path") or ""
+    text = " ".join(seg for seg in path.split("/") if seg and not seg.startswith("{")) or tool["name"]
+    chosen = [singular(snake(str(v))) for schema in (tool["parameters"].get("properties") or {}).values()
+              if isinstance(schema, dict) and len(schema.get("enum") or []) >= 2 for v in schema["enum"]]
+    return frozenset(_nouns(text)) | frozenset(chosen)
+
+
+def service_of(tool: dict) -> str:
+    """The API an operation belongs to: its RapidAPI tool, else its servers, else its collection."""
+    meta = tool.get("meta") or {}
+    return str(meta.get("tool") or meta.get("servers") or tool.get("collection") or "")
 
 
 @dataclass(frozen=True)
 class Slot:
     tool: str
     path: str  # parameter name, or a|b|c in the response
-    entity: str  # short entity name compared by the name test
+    entity: str  # typed name compared by the name test: movie_id, track_uri, country_code
     type: str  # string, number, integer, boolean, array, object, or "" when untyped
     description: str
+    generic: bool = False  # an unqualified generic slot: never joined on its name alone
+    record: frozenset = frozenset()  # an output's sibling keys (the record it identifies)
 
 
-def _type(schema: dict) -> str:
+def type_of(schema: dict) -> str:
     t = schema.get("type", "")
     if isinstance(t, list):
         t = next((x for x in t if x != "null"), "")
     return t if isinstance(t, str) else ""
 
 
-def input_slots(tool: dict) -> list[Slot]:
+def properties(schema: dict) -> dict:
+    """Properties of an object schema, those of its allOf/anyOf/oneOf parts merged in."""
+    props = dict(schema.get("properties") or {}) if isinstance(schema.get("properties"), dict) else {}
+    for key in ("allOf", "anyOf", "oneOf"):
+        for part in schema.get(key) or []:
+            if isinstance(part, dict):
+                props.update(properties(part))
+    return props
+
+
+def items_of(schema: dict) -> dict | None:
+    if isinstance(schema.get("items"), dict):
+        return schema["items"]
+    for key in ("allOf", "anyOf", "oneOf"):
+        for part in schema.get(key) or []:
+            if isinstance(part, dict) and (found := items_of(part)) is not None:
+                return found
+    return None
+
+
+_PLURAL_KINDS = {"ids": "id", "uris": "uri", "codes": "code", "keys": "key", "uuids": "uuid", "slugs": "slug",
+                 "names": "name", "titles": "title", "numbers": "number"}
+
+
+def split_kind(entity: str) -> tuple[str, str]:
+    """(owner, kind) of a snake name: `movie_ids` -> (movie, id), `id` -> ("", id), `email` -> ("", email)."""
+    *head, last = entity.split("_")
+    last = _PLURAL_KINDS.get(last, last)
+    if last not in GENERIC_LEAVES:
+        return "", entity
+    return "_".join(head), last
+
+
+def _mentioned(description: str, typing: Typing) -> str:
+    """The known entity a description names ("a track or an episode uri" -> track): one with a record first."""
+    named = [n for n in _nouns(description) if n in typing.entities]
+    return next((n for n in named if n in typing.records), named[0] if named else "")
+
+
+class Typing:
+    """What a collection knows about its entities; empty, slots are typed from names and paths only.
+    `entities.EntityIndex` is the real one."""
+
+    entities: frozenset = frozenset()
+    records: dict = {}
+
+    def entity_of_record(self, keys: frozenset) -> str:
+        return ""
+
+
+NO_TYPING = Typing()
+
+
+def input_slots(tool: dict, typing: Typing = NO_TYPING) -> list[Slot]:
     params = tool["parameters"]
     props = params.get("properties") or {}
+    path = (tool.get("meta") or {}).get("path") or ""
+    segments = [s for s in path.split("/") if s]
     out = []
     for name in params.get("required") or []:
         schema = props.get(name) if isinstance(props.get(name), dict) else {}
         entity = snake(name)
         if not entity or DROP_INPUT.match(entity):
             continue
-        if entity in GENERIC_LEAVES:
-            entity = f"{resource_noun(tool)}_{entity}".strip("_")
-        out.append(Slot(tool["name"], name, entity, _type(schema), str(schema.get("description") or "")))
+        owner, kind = split_kind(entity)
+        description = str(schema.get("description") or "")
+        generic = False
+        if owner:
+            entity = f"{singular(owner)}_{kind}"
+        elif kind in GENERIC_LEAVES:
+            before = next((segments[k - 1] for k, s in enumerate(segments) if s == f"{{{name}}}" and k > 0), "")
+            noun = (_nouns(before)[-1:] or [""])[0] if before and not before.startswith("{") else ""
+            if kind in ID_KINDS:
+                noun = noun or _mentioned(description, typing)
+            noun = noun or resource_noun(tool)
+            entity = f"{noun}_{kind}".strip("_")
+        elif entity in GENERIC_SLOTS:
+            generic = True
+        out.append(Slot(tool["name"], name, entity, type_of(schema), description, generic))
     return out
 
 
-def output_slots(tool: dict, max_slots: int = 64) -> list[Slot]:
-    out: list[Slot] = []
-    noun = resource_noun(tool)
-
-    def walk(schema, path: list[str], depth: int) -> None:
-        if len(out) >= max_slots or depth > 6 or not isinstance(schema, dict):
-            return
-        t = _type(schema)
-        if t == "array" or (not t and "items" in schema):
-            walk(schema.get("items"), path, depth + 1)
-            return
-        props = schema.get("properties")
-        if isinstance(props, dict) and props:
+def leaves(schema, max_slots: int = 160) -> list[tuple[list[str], dict, frozenset]]:
+    """(path, leaf schema, sibling keys) of a response schema's leaves, shallow ones first, arrays walked
+    through; at most `max_slots` (a search returning seven kinds of record keeps each kind's ids)."""
+    found: list = []
+    queue = [(schema, [])]
+    while queue and len(found) < max_slots:
+        node, path = queue.pop(0)
+        if not isinstance(node, dict) or len(path) > 8:
+            continue
+        while type_of(node) == "array" or (not type_of(node) and items_of(node) is not None):
+            node = items_of(node)
+            if not isinstance(node, dict):
+                break
+        props = properties(node) if isinstance(node, dict) else {}
+        if props:
+            keys = frozenset(snake(k) for k in props)
             for key, sub in props.items():
-                walk(sub, path + [key], depth + 1)
-            return
-        if not path:
-            return
+                sub = sub if isinstance(sub, dict) else {}
+                if properties(sub) or items_of(sub) is not None:
+                    queue.append((sub, path + [key]))
+                elif len(found) < max_slots:
+                    found.append((path + [key], sub, keys - {snake(key)}))
+        elif path and isinstance(node, dict):
+            found.append((path, node, frozenset()))
+    return found
+
+
+def nested_depth(slot: Slot) -> int:
+    """How many named records an output id sits inside: 0 for `results|id`, `cast|id` and `albums|items|id`
+    (the response's own records), 1 for `results|known_for|id`, 2 for `tracks|items|track|album|id`."""
+    parts = [singular(snake(p)) for p in slot.path.split("|")[:-1]]
+    while parts and _container(parts[-1]):
+        parts.pop()
+    return sum(1 for p in parts[:-1] if p and not _container(p))
+
+
+def _container(part: str) -> bool:
+    return part in CONTAINERS or part + "s" in CONTAINERS
+
+
+def parent_of(path: list[str]) -> str:
+    """The nearest named parent of a leaf (`genres|id` -> genre), containers such as `results` skipped."""
+    return next((singular(snake(p)) for p in reversed(path[:-1]) if snake(p) not in CONTAINERS), "")
+
+
+def owner_of_id(path: list[str], siblings: frozenset, typing: Typing) -> str:
+    """The entity a bare id in a response identifies, from the response alone (empty when it does not say):
+    a parent that has its own record, else the record it sits in, else its parent."""
+    parent = parent_of(path)
+    if parent in typing.records:
+        return parent
+    return typing.entity_of_record(siblings) or parent
+
+
+def enum_entities(tool: dict, typing: Typing) -> list[str]:
+    """Entities a parameter chooses between (`media_type: movie | tv | person`, `type: artists | tracks`): the
+    operation's own records are then of any of them."""
+    found: list[str] = []
+    for schema in (tool["parameters"].get("properties") or {}).values():
+        values = schema.get("enum") if isinstance(schema, dict) else None
+        named = [singular(snake(str(v))) for v in values or [] if singular(snake(str(v))) in typing.entities]
+        if len(named) >= 2:
+            found += [n for n in named if n not in found]
+    return found
+
+
+def output_slots(tool: dict, typing: Typing = NO_TYPING, max_slots: int = 160) -> list[Slot]:
+    noun = resource_noun(tool)
+    own_inputs = {s.entity for s in input_slots(tool)}
+    chosen = enum_entities(tool, typing)
+    out = []
+    for path, schema, siblings in leaves(tool.get("returns") or {}, max_slots):
         leaf = snake(path[-1])
         if not leaf or DROP_OUTPUT.search(leaf):
-            return
-        entity = leaf
-        if leaf in GENERIC_LEAVES:
-            owner = next((singular(snake(p)) for p in reversed(path[:-1]) if snake(p) not in CONTAINERS), noun)
-            entity = f"{owner}_{leaf}".strip("_")
-        out.append(Slot(tool["name"], "|".join(path), entity, t, str(schema.get("description") or "")))
-
-    walk(tool.get("returns") or {}, [], 0)
+            continue
+        owner, kind = split_kind(leaf)
+        parent = parent_of(path)
+        generic = False
+        if owner:
+            entity = f"{singular(owner)}_{kind}"
+        elif kind in ID_KINDS:
+            named = owner_of_id(path, siblings, typing)
+            named = named or (_mentioned(str(schema.get("description") or ""), typing) if len(path) == 1 else "")
+            entity = f"{named or noun}_{kind}".strip("_")
+        elif kind in GENERIC_LEAVES:
+            entity = f"{parent or noun}_{kind}".strip("_")
+        elif leaf in GENERIC_SLOTS:
+            entity, generic = (f"{parent}_{leaf}", False) if parent else (leaf, True)
+        else:
+            entity = leaf
+        if len(path) == 1 and entity in own_inputs:
+            continue  # the operation's own input echoed back
+        typed = [f"{e}_{kind}" for e in chosen] if chosen and kind in ID_KINDS and not owner and not parent else [entity]
+        out += [Slot(tool["name"], "|".join(path), e, type_of(schema), str(schema.get("description") or ""), generic,
+                     siblings) for e in typed]
     return out
 
 

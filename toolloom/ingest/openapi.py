@@ -11,7 +11,8 @@ from .schemas import normalise_schema, schema_problem
 
 FORMAT = "openapi"
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
-_MAX_DEPTH = 12
+_MAX_DEPTH = 32  # nesting levels of the JSON (a schema level is about two)
+_MAX_NODES = 50_000  # per materialised part: shared references can multiply a spec's size
 _SWAGGER_SCHEMA_KEYS = ("type", "format", "enum", "items", "default", "minimum", "maximum", "pattern", "minLength",
                         "maxLength", "description", "collectionFormat")
 
@@ -24,23 +25,28 @@ class BrokenRef(Exception):
     pass
 
 
-def materialize(node, stack: tuple = (), depth: int = 0):
-    """Plain JSON from a jsonref-proxied tree; cycles and runaway depth become a described stub."""
+def materialize(node, stack: tuple = (), depth: int = 0, budget: list | None = None):
+    """Plain JSON from a jsonref-proxied tree; cycles, runaway depth and runaway size become a described stub."""
+    budget = [_MAX_NODES] if budget is None else budget
+    budget[0] -= 1
     if isinstance(node, jsonref.JsonRef):
         ref = node.__reference__.get("$ref", "?")
-        if ref in stack or depth > _MAX_DEPTH:
+        if ref in stack:
             return {"type": "object", "description": f"(recursive: {ref.rsplit('/', 1)[-1]})"}
+        if depth > _MAX_DEPTH or budget[0] < 0:
+            return {"type": "object", "description": f"({ref.rsplit('/', 1)[-1]}: not expanded, the schema is too large)"}
         try:
             target = node.__subject__
         except jsonref.JsonRefError as e:
             if not ref.startswith("#"):  # another file or a URL: nothing is fetched offline
                 return {"description": f"(external reference {ref} not resolved)"}
             raise BrokenRef(f"cannot resolve $ref {ref!r}: {getattr(e, 'message', e)}") from None
-        return materialize(target, stack + (ref,), depth + 1)
+        return materialize(target, stack + (ref,), depth + 1, budget)
     if isinstance(node, dict):  # vendor extensions (x-...) are not part of a tool's definition
-        return {k: materialize(v, stack, depth + 1) for k, v in node.items() if not (isinstance(k, str) and k.startswith("x-"))}
+        return {k: materialize(v, stack, depth + 1, budget) for k, v in node.items()
+                if not (isinstance(k, str) and k.startswith("x-"))}
     if isinstance(node, list):
-        return [materialize(v, stack, depth + 1) for v in node]
+        return [materialize(v, stack, depth + 1, budget) for v in node]
     return node
 
 
