@@ -64,12 +64,15 @@ class Embeddings(Strict):
 
 
 class GraphStage(Strict):
-    """ToolDial's edge thresholds (published values as defaults)."""
+    """ToolDial's edge tests. The cosine thresholds default to the embedder's calibration
+    (toolloom/graph/calibration.json), else to the published values."""
 
     name_threshold: float = Field(0.83, ge=0, le=1)
-    keyword_threshold: float = Field(0.5, ge=-1, le=1)
-    description_threshold: float = Field(0.77, ge=-1, le=1)
-    max_edges_per_input: int = Field(20, ge=1)
+    keyword_threshold: float | None = Field(None, ge=-1, le=1, description="default: calibrated for the embedder")
+    description_threshold: float | None = Field(None, ge=-1, le=1, description="default: calibrated for the embedder")
+    max_edges_per_input: int = Field(5, ge=1, description="sources kept per identifier input, best first")
+    max_edges_per_value: int = Field(1, ge=1, description="sources kept per other input (a season number)")
+    max_edges_per_output: int = Field(20, ge=1, description="destinations kept per output slot, best first")
     embeddings: Embeddings = Embeddings()
     llm_validation: bool = Field(False, description="ask the `validator` model whether each edge makes sense")
     llm_validation_max_edges: int = Field(500, ge=1)

@@ -39,6 +39,7 @@ class EdgeParams:
     max_edges_per_value: int = 1
     max_edges_per_output: int = 20
     max_candidates_per_input: int = 50
+    thresholds_from: str = "published (ToolDial's embedder)"
 
 
 def name_pairs(in_names: list[str], out_names: list[str], threshold: float) -> list[tuple[int, int, float]]:
@@ -199,7 +200,8 @@ def build_edges(tools: list[dict], embedder: Embedder, params: EdgeParams = Edge
     edges = [{"src_tool": outs[o].tool, "src_slot": outs[o].path, "dst_tool": ins[i].tool, "dst_slot": ins[i].path,
               "entity": ins[i].entity, "name_sim": round(name_sim, 4), "keyword_sim": round(kw_sim, 4),
               "desc_sim": round(d, 4), "llm_verdict": None, "llm_reason": None} for i, o, name_sim, kw_sim, d in capped]
-    stats = {"tools": len(tools), "input_slots": len(ins), "output_slots": len(outs), "unique_input_names": len(in_names),
+    stats = {"thresholds": {"keyword": params.keyword_threshold, "description": params.description_threshold,
+                            "from": params.thresholds_from}, "tools": len(tools), "input_slots": len(ins), "output_slots": len(outs), "unique_input_names": len(in_names),
              "unique_output_names": len(out_names), "name_pairs": len(pairs), "keyword_pairs": len(kept),
              "slot_pairs": sum(len(c) for c in candidates.values()), "generic_pairs_dropped": generic_dropped,
              "above_thresholds": len(scored), "edges": len(edges), "texts_embedded": len(involved) + len(slot_texts),

@@ -70,10 +70,11 @@ class OpenAIEmbedder:
 
 
 class CachedEmbedder:
-    """Wraps an embedder with a SQLite cache keyed by (model, sha256 of text)."""
+    """Wraps an embedder with a SQLite cache keyed by (model, sha256 of text). New texts are embedded and
+    committed `chunk` at a time, so a build killed midway keeps all but the chunk in flight."""
 
-    def __init__(self, inner: Embedder, path: str | Path):
-        self.inner, self.name = inner, inner.name
+    def __init__(self, inner: Embedder, path: str | Path, chunk: int = 128, progress=None):
+        self.inner, self.name, self.chunk, self.progress = inner, inner.name, chunk, progress
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._con = sqlite3.connect(path, check_same_thread=False, timeout=30, isolation_level=None)
@@ -96,14 +97,17 @@ class CachedEmbedder:
         missing = [t for t in unique if keys[t] not in found]
         self.hits += len(unique) - len(missing)
         self.misses += len(missing)
-        if missing:
-            vectors = self.inner.embed(missing)
+        for start in range(0, len(missing), self.chunk):
+            part = missing[start:start + self.chunk]
+            vectors = self.inner.embed(part)
             with self._lock:
                 self._con.execute("BEGIN")
                 self._con.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)",
-                                      [(keys[t], v.astype(np.float32).tobytes()) for t, v in zip(missing, vectors)])
+                                      [(keys[t], v.astype(np.float32).tobytes()) for t, v in zip(part, vectors)])
                 self._con.execute("COMMIT")
-            found.update({keys[t]: v for t, v in zip(missing, vectors)})
+            found.update({keys[t]: v for t, v in zip(part, vectors)})
+            if self.progress is not None:
+                self.progress(start + len(part), len(missing))
         if not texts:
             return np.zeros((0, 1), dtype=np.float32)
         return np.stack([found[keys[t]] for t in texts])

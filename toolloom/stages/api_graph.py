@@ -10,6 +10,7 @@ from pathlib import Path
 import networkx as nx
 import pyarrow as pa
 
+from ..graph.calibration import thresholds_for
 from ..graph.edges import EdgeParams, build_edges
 from ..graph.embeddings import Embedder
 from ..graph.validation import validate_edges
@@ -31,8 +32,7 @@ def tool_dicts(tools: pa.Table) -> list[dict]:
 def build_api_graph(tools: pa.Table, embedder: Embedder, params: GraphStage, graphml: Path | None = None,
                     validator: ModelClient | None = None, prompts_root: Path | None = None) -> StageResult:
     rows = tool_dicts(tools)
-    edges, stats = build_edges(rows, embedder, EdgeParams(params.name_threshold, params.keyword_threshold,
-                                                          params.description_threshold, params.max_edges_per_input))
+    edges, stats = build_edges(rows, embedder, edge_params(params, embedder.name))
     if params.llm_validation and validator is not None:
         stats["llm_verdicts"] = validate_edges(edges, rows, validator, prompts_root, params.llm_validation_max_edges)
     table = pa.Table.from_pylist(edges, schema=EDGES_SCHEMA)
@@ -55,6 +55,15 @@ def build_api_graph(tools: pa.Table, embedder: Embedder, params: GraphStage, gra
                   for e in edges if e["llm_verdict"] == "invalid"]
     return StageResult(table, rejections, [edge_id(e) for e in edges], lambda e: [edge_id(e)],
                        accepted_if=lambda e: e["llm_verdict"] != "invalid", metadata=metadata)
+
+
+def edge_params(params: GraphStage, embedder_name: str) -> EdgeParams:
+    """The pipeline's values, with the embedder's calibrated cosine thresholds where it sets none."""
+    calibrated, source = thresholds_for(embedder_name)
+    chosen = {k: v if (v := getattr(params, k)) is not None else calibrated[k] for k in calibrated}
+    return EdgeParams(name_threshold=params.name_threshold, **chosen, max_edges_per_input=params.max_edges_per_input,
+                      max_edges_per_value=params.max_edges_per_value, max_edges_per_output=params.max_edges_per_output,
+                      thresholds_from=source if all(getattr(params, k) is None for k in calibrated) else "the pipeline")
 
 
 def edge_id(edge: dict) -> str:
