@@ -106,7 +106,7 @@ def test_thresholds_come_from_the_embedders_calibration(tmp_path):
     candidates = [{"keyword_sim": 1.0, "desc_sim": d} for d in np.linspace(0.80, 0.99, 50)]
     gold = [k % 2 == 0 for k in range(50)]
     entry = calibrate(candidates, gold, "synthetic")
-    assert 0.80 <= entry["description_threshold"]["threshold"] < 0.82 and entry["description_threshold"]["gold_kept"] == 0.96
+    assert entry["description_threshold"]["threshold"] == 0.79 and entry["description_threshold"]["gold_kept"] == 1.0
     assert entry["keyword_threshold"]["threshold"] == 0.5 and "same typed name" in entry["keyword_threshold"]["note"]
     save("x/embedder", entry, tmp_path / "cal.json")
     values, source = thresholds_for("x/embedder", tmp_path / "cal.json")

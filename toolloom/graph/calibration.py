@@ -3,7 +3,8 @@
 ToolDial's keyword (0.5) and description (0.77) cosines belong to the paper's embedder; another embedder
 puts cosines elsewhere (e5 puts unrelated slot descriptions at 0.8-0.9). A calibration takes every
 candidate edge that passes the name test on collections with gold call paths, and sets each threshold
-at the `quantile` of the gold edges' similarities (it keeps 98% of them), recording what it saw:
+just under the lowest similarity of a gold edge (less `MARGIN`): a threshold may reject only what no gold
+edge looks like. It records what it saw (how many gold and other candidates each threshold keeps):
 `benchmarks/api_graph.py --calibrate` measures and writes `calibration.json`. An embedder without a
 calibration gets the published values, and the graph's metadata says so.
 """
@@ -16,7 +17,7 @@ import numpy as np
 
 PUBLISHED = {"keyword_threshold": 0.5, "description_threshold": 0.77}
 RECORD = Path(__file__).with_name("calibration.json")
-QUANTILE = 2.0  # percent of gold edges a threshold may lose
+MARGIN = 0.01
 
 
 def recorded(path: Path = RECORD) -> dict:
@@ -34,7 +35,7 @@ def thresholds_for(embedder_name: str, path: Path = RECORD) -> tuple[dict, str]:
 def calibrate(candidates: list[dict], gold: list[bool], data: str) -> dict:
     """`candidates`: edges with keyword_sim and desc_sim, built with every threshold open; `gold`: whether each
     is a gold edge. Returns the record for one embedder."""
-    entry: dict = {"data": data, "quantile_percent": QUANTILE, "candidates": len(candidates), "gold": sum(gold)}
+    entry: dict = {"data": data, "margin": MARGIN, "candidates": len(candidates), "gold": sum(gold)}
     for key, column in (("keyword_threshold", "keyword_sim"), ("description_threshold", "desc_sim")):
         pos = np.array([c[column] for c, g in zip(candidates, gold) if g])
         neg = np.array([c[column] for c, g in zip(candidates, gold) if not g])
@@ -42,7 +43,7 @@ def calibrate(candidates: list[dict], gold: list[bool], data: str) -> dict:
         if column == "keyword_sim" and len(differing) == 0:
             value, note = PUBLISHED[key], "every gold pair has the same typed name: the published value is kept"
         else:
-            value, note = round(float(np.percentile(pos, QUANTILE)) - 1e-4, 4), ""
+            value, note = round(float(pos.min()) - MARGIN, 4), ""
         entry[key] = {"threshold": value, "gold_kept": round(float((pos > value).mean()), 3),
                       "others_kept": round(float((neg > value).mean()), 3) if len(neg) else None,
                       "gold_median": round(float(np.median(pos)), 4),
