@@ -27,8 +27,9 @@ TEXT_KINDS = {"query", "q", "name", "title", "keyword", "keywords", "text", "ter
 CONTAINERS = {"results", "result", "data", "items", "item", "list", "response", "records", "entries", "hits", "objects",
               "content", "payload", "body", "values", "rows", "docs", "documents", "elements", "nodes", "edges"}
 VERBS = {"get", "list", "search", "find", "fetch", "show", "query", "create", "update", "delete", "add", "remove", "set",
-         "post", "put", "patch", "retrieve", "lookup", "read", "api", "v1", "v2", "v3", "v4", "my", "by", "all",
-         "the", "a", "an", "of", "for", "to", "from", "with", "and", "or", "in", "on", "at"}
+         "post", "put", "patch", "retrieve", "lookup", "read", "api", "v1", "v2", "v3", "v4"}
+_NOT_NOUNS = VERBS | {"my", "by", "all", "the", "a", "an", "of", "for", "to", "from", "with", "and", "or", "in", "on",
+                      "at"}
 DROP_INPUT = re.compile(r"^(page|pages|page_?num(ber)?|page_?size|per_?page|limit|offset|cursor|start|count|size"
                         r"|max_?results|page_?token|after|before|since|until|fields|include_\w+|additional_types|sort(_by)?|order(_by)?)$"
                         r"|(^|_)(access_?token|token|api_?key|apikey|secret|password|auth|authorization|credentials?)$")
@@ -53,7 +54,7 @@ def singular(word: str) -> str:
 
 
 def _nouns(text: str) -> list[str]:
-    return [singular(w) for w in _WORD.findall(snake(text).replace("_", " ")) if w not in VERBS and not w.isdigit()]
+    return [singular(w) for w in _WORD.findall(snake(text).replace("_", " ")) if w not in _NOT_NOUNS and not w.isdigit()]
 
 
 def resource_noun(tool: dict) -> str:

@@ -209,7 +209,8 @@ class Worker:
                 os.killpg(child, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-        for _ in range(3 if self.confined else 0):
+        deadline = time.monotonic() + 5.0  # a SIGKILLed process on a busy machine takes a moment to go
+        while self.confined:
             others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me)]
             for pid in others:
                 try:
@@ -222,8 +223,9 @@ class Worker:
                         break
                 except ChildProcessError:
                     break
-            if not others:
+            if not others or time.monotonic() > deadline:
                 break
+            time.sleep(0.005)
         for entry in self.scratch.iterdir():
             if entry.name in self.mounted:
                 continue
