@@ -62,6 +62,9 @@ def test_slots_are_typed_by_the_entity_they_identify():
 
 
 def test_a_generic_slot_joins_only_its_own_api():
+    from toolloom.graph.slots import GENERIC_LEAVES, GENERIC_SLOTS
+
+    assert not GENERIC_SLOTS & GENERIC_LEAVES  # a `title` is qualified by its owner (movie_title), not left generic
     tools = [_tool("get_profile", returns=_obj(email="string"), service="crm"),
              _tool("send_newsletter", ["email"], service="crm"),
              _tool("check_breach", ["email"], service="security"),
@@ -71,6 +74,22 @@ def test_a_generic_slot_joins_only_its_own_api():
     assert ("get_profile", "send_newsletter") in pairs
     assert ("get_profile", "check_breach") not in pairs and stats["generic_pairs_dropped"] >= 1
     assert not any(e["src_slot"] == "owner|email" for e in edges)  # an owner's email is not any email
+
+
+def test_across_platforms_ids_never_join_and_names_must_be_equal():
+    tools = [_tool("signnow_user", returns=_obj(user_id="string", ticker="string"), service="SignNow"),
+             _tool("flickr_user_photos", ["user_id"], service="Flickr"),
+             _tool("signnow_documents", ["user_id"], service="SignNow"),
+             _tool("youtube_search", returns={"type": "array", "items": _obj(video_id="string")}, service="YouTube Search"),
+             _tool("youtube_download", ["video_id"], service="YouTube Downloader"),
+             _tool("stock_news", ["kicker"], service="News"),
+             _tool("stock_quote", ["ticker"], service="Quotes")]
+    edges, stats = build_edges(tools, BagOfWordsEmbedder(), OPEN)
+    pairs = {(e["src_tool"], e["dst_tool"]) for e in edges}
+    assert ("signnow_user", "signnow_documents") in pairs and ("signnow_user", "flickr_user_photos") not in pairs
+    assert ("youtube_search", "youtube_download") in pairs  # one platform: its video ids
+    assert ("signnow_user", "stock_quote") in pairs and ("signnow_user", "stock_news") not in pairs  # ticker, not kicker
+    assert stats["other_service_id_pairs_dropped"] >= 2
 
 
 def test_an_identifier_fills_only_its_own_kind():

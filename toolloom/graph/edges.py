@@ -6,7 +6,9 @@
 
 and the types are compatible. Slots are typed by the entity they identify (`slots.py`, `entities.py`), so
 `cast|id` of a movie's credits meets `person_id`, not `movie_id`. A generic slot (email, url, format, ...)
-left unqualified joins only slots of its own API, never across services on its name alone. The cosine
+left unqualified joins only slots of its own API, never across services on its name alone, and an id
+(`user_id`, `pet_id`) joins only its own platform: one service's user id means nothing to another's;
+across platforms the typed names must be equal, not only close. The cosine
 thresholds belong to an embedder: `calibration.py` holds them per embedder, measured on gold call paths.
 Each input keeps its `max_edges_per_input` best sources and each output its `max_edges_per_output` best
 destinations (score = sum of the three similarities), so a common entity does not join everything to
@@ -27,7 +29,9 @@ from rapidfuzz import fuzz, process
 from .embeddings import Embedder
 from .entities import EntityIndex
 from .slots import (ID_KINDS, TEXT_KINDS, Slot, compatible, input_slots, nested_depth, output_slots, path_nouns,
-                    service_of, split_kind)
+                    same_platform, service_of, split_kind)
+
+SCOPED_KINDS = {"id", "uuid", "guid", "key", "slug"}  # identifiers minted by one service (codes are standards)
 
 
 @dataclass(frozen=True)
@@ -166,7 +170,7 @@ def build_edges(tools: list[dict], embedder: Embedder, params: EdgeParams = Edge
     for k, s in enumerate(outs):
         outs_by_name[s.entity].append(k)
     candidates: dict[int, list[tuple[int, float, float]]] = defaultdict(list)  # input slot -> (output slot, name, kw)
-    generic_dropped = 0
+    generic_dropped = scoped_dropped = 0
     for a, b, name_sim, kw_sim in kept:
         for i in ins_by_name[a]:
             for o in outs_by_name[b]:
@@ -175,6 +179,10 @@ def build_edges(tools: list[dict], embedder: Embedder, params: EdgeParams = Edge
                     continue
                 if (src.generic or dst.generic) and services[src.tool] != services[dst.tool]:
                     generic_dropped += 1  # a bare email/url/format: the name alone says nothing across APIs
+                    continue
+                if not same_platform(services[src.tool], services[dst.tool]) and (
+                        split_kind(dst.entity)[1] in SCOPED_KINDS or name_sim < 1.0):
+                    scoped_dropped += 1  # one service's user id means nothing to another's; `kicker` is no `ticker`
                     continue
                 candidates[i].append((o, name_sim, kw_sim))
     for i, cands in candidates.items():  # embed descriptions only for the best few candidates of each input
@@ -204,6 +212,7 @@ def build_edges(tools: list[dict], embedder: Embedder, params: EdgeParams = Edge
                             "from": params.thresholds_from}, "tools": len(tools), "input_slots": len(ins), "output_slots": len(outs), "unique_input_names": len(in_names),
              "unique_output_names": len(out_names), "name_pairs": len(pairs), "keyword_pairs": len(kept),
              "slot_pairs": sum(len(c) for c in candidates.values()), "generic_pairs_dropped": generic_dropped,
+             "other_service_id_pairs_dropped": scoped_dropped,
              "above_thresholds": len(scored), "edges": len(edges), "texts_embedded": len(involved) + len(slot_texts),
              "seconds": {"names": round(t_names - t0, 3), "keywords": round(t_keywords - t_names, 3),
                          "descriptions": round(t_desc - t_keywords, 3), "total": round(time.perf_counter() - t0, 3)}}

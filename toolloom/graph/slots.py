@@ -22,7 +22,10 @@ ID_KINDS = {"id", "uri", "code", "key", "uuid", "slug", "guid"}
 GENERIC_LEAVES = ID_KINDS | {"name", "title", "value", "type", "number"}
 GENERIC_SLOTS = {"email", "url", "href", "link", "username", "user_name", "content_type", "format", "language", "lang",
                  "locale", "text", "query", "q", "keyword", "keywords", "date", "time", "timestamp", "description",
-                 "callback", "mime_type", "encoding", "country", "currency", "region", "market", "image", "file"}
+                 "callback", "mime_type", "encoding", "country", "currency", "region", "market", "image", "file",
+                 "data", "body", "content", "src", "source", "target", "object", "item", "path", "mode", "version",
+                 "method", "style", "tag", "tags", "subject", "message", "label", "category", "size", "color",
+                 "width", "height", "amount", "quantity", "count", "result", "output", "input", "search", "team"}
 TEXT_KINDS = {"query", "q", "name", "title", "keyword", "keywords", "text", "term", "search", "search_term"}
 CONTAINERS = {"results", "result", "data", "items", "item", "list", "response", "records", "entries", "hits", "objects",
               "content", "payload", "body", "values", "rows", "docs", "documents", "elements", "nodes", "edges"}
@@ -78,6 +81,21 @@ def service_of(tool: dict) -> str:
     """The API an operation belongs to: its RapidAPI tool, else its servers, else its collection."""
     meta = tool.get("meta") or {}
     return str(meta.get("tool") or meta.get("servers") or tool.get("collection") or "")
+
+
+_SERVICE_FILLER = {"api", "apis", "data", "service", "services", "free", "the", "and", "for", "get", "v1", "v2", "v3",
+                   "rest", "official", "unofficial", "real", "time", "tool", "tools", "info", "search", "http", "https",
+                   "www", "com", "net", "org", "database", "all", "one", "online", "cloud", "web", "app", "pro",
+                   "lookup", "finder", "checker", "generator", "converter", "scraper", "scrapper", "public", "open"}
+
+
+def same_platform(a: str, b: str) -> bool:
+    """Two services on one platform: the same service, or names sharing a word (`YouTube Search` and
+    `YouTube Downloader` both hold YouTube's video ids)."""
+    if a == b:
+        return True
+    words = [{w for w in re.findall(r"[a-z]{3,}", _CAMEL.sub(" ", x).lower()) if w not in _SERVICE_FILLER} for x in (a, b)]
+    return bool(words[0] & words[1])
 
 
 @dataclass(frozen=True)
@@ -165,7 +183,9 @@ def input_slots(tool: dict, typing: Typing = NO_TYPING) -> list[Slot]:
         owner, kind = split_kind(entity)
         description = str(schema.get("description") or "")
         generic = False
-        if owner:
+        if entity in GENERIC_SLOTS:
+            generic = True
+        elif owner:
             entity = f"{singular(owner)}_{kind}"
         elif kind in GENERIC_LEAVES:
             before = next((segments[k - 1] for k, s in enumerate(segments) if s == f"{{{name}}}" and k > 0), "")
@@ -174,8 +194,6 @@ def input_slots(tool: dict, typing: Typing = NO_TYPING) -> list[Slot]:
                 noun = noun or _mentioned(description, typing)
             noun = noun or resource_noun(tool)
             entity = f"{noun}_{kind}".strip("_")
-        elif entity in GENERIC_SLOTS:
-            generic = True
         out.append(Slot(tool["name"], name, entity, type_of(schema), description, generic))
     return out
 
@@ -258,7 +276,9 @@ def output_slots(tool: dict, typing: Typing = NO_TYPING, max_slots: int = 160) -
         owner, kind = split_kind(leaf)
         parent = parent_of(path)
         generic = False
-        if owner:
+        if leaf in GENERIC_SLOTS:
+            entity, generic = (f"{parent}_{leaf}", False) if parent else (leaf, True)
+        elif owner:
             entity = f"{singular(owner)}_{kind}"
         elif kind in ID_KINDS:
             named = owner_of_id(path, siblings, typing)
@@ -266,8 +286,6 @@ def output_slots(tool: dict, typing: Typing = NO_TYPING, max_slots: int = 160) -
             entity = f"{named or noun}_{kind}".strip("_")
         elif kind in GENERIC_LEAVES:
             entity = f"{parent or noun}_{kind}".strip("_")
-        elif leaf in GENERIC_SLOTS:
-            entity, generic = (f"{parent}_{leaf}", False) if parent else (leaf, True)
         else:
             entity = leaf
         if len(path) == 1 and entity in own_inputs:
