@@ -78,9 +78,9 @@ def path_nouns(tool: dict) -> frozenset:
 
 
 def service_of(tool: dict) -> str:
-    """The API an operation belongs to: its RapidAPI tool, else its servers, else its collection."""
+    """The API an operation belongs to: its RapidAPI tool or API name, else its servers, else its collection."""
     meta = tool.get("meta") or {}
-    return str(meta.get("tool") or meta.get("servers") or tool.get("collection") or "")
+    return str(meta.get("tool") or meta.get("api") or meta.get("servers") or tool.get("collection") or "")
 
 
 _SERVICE_FILLER = {"api", "apis", "data", "service", "services", "free", "the", "and", "for", "get", "v1", "v2", "v3",
