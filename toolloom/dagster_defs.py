@@ -89,8 +89,11 @@ def pipeline_assets(pipeline: Pipeline) -> list[dg.AssetsDefinition]:
         validator = rt.client_for("validator") if pipeline.stages.graph.llm_validation else None
         embedder = rt.embedder()
         embedder.progress = progress.reporter("graph embeddings", context.log.info)  # new texts only; cached ones are free
-        result = build_api_graph(rt.store.read(p, "tools", version), embedder, pipeline.stages.graph, graphml,
-                                 validator, rt.prompts_root)
+        try:
+            result = build_api_graph(rt.store.read(p, "tools", version), embedder, pipeline.stages.graph, graphml,
+                                     validator, rt.prompts_root)
+        finally:
+            embedder.progress = None
         return commit_stage(rt, context, stage="graph", table="api_edges", result=result, version=version, with_checks=False,
                             preview=["src_tool", "src_slot", "dst_tool", "dst_slot", "desc_sim"])
 

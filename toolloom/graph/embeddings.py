@@ -106,7 +106,7 @@ class CachedEmbedder:
                                       [(keys[t], v.astype(np.float32).tobytes()) for t, v in zip(part, vectors)])
                 self._con.execute("COMMIT")
             found.update({keys[t]: v for t, v in zip(part, vectors)})
-            if self.progress is not None:
+            if self.progress is not None and len(missing) > self.chunk:  # long work only
                 self.progress(start + len(part), len(missing))
         if not texts:
             return np.zeros((0, 1), dtype=np.float32)
