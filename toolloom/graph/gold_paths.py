@@ -54,9 +54,24 @@ def gold_edges(tools: list[dict], queries: str | Path, all_pairs: bool = False) 
     return gold
 
 
+def gold_pairs(path: str | Path, tools: list[dict]) -> dict[tuple[str, str], set[str]]:
+    """Published API pairs (ToolDial's, say) as gold: a JSON list, or JSON lines, of {"source": ..., "target": ...}
+    naming operations by tool name; an empty slot set means an edge into any input counts."""
+    text = Path(path).read_text()
+    rows = json.loads(text) if text.lstrip().startswith("[") else [json.loads(line) for line in text.splitlines() if line.strip()]
+    names = {t["name"] for t in tools}
+    unknown = sorted({r[k] for r in rows for k in ("source", "target") if r[k] not in names})
+    if unknown:
+        raise ValueError(f"{path}: {len(unknown)} operations are not in the collection, e.g. {unknown[:3]}")
+    return {(r["source"], r["target"]): set() for r in rows}
+
+
 def fidelity(edges: list[dict], gold: dict[tuple[str, str], set[str]], operations: int) -> dict:
-    """Recall of the gold edges (an edge A -> B into one of B's gold inputs) and edges per operation."""
-    found = {(e["src_tool"], e["dst_tool"]) for e in edges if e["dst_slot"] in gold.get((e["src_tool"], e["dst_tool"]), ())}
+    """Recall of the gold edges (an edge A -> B into one of B's gold inputs, or any input when the gold names
+    none) and edges per operation."""
+    found = {(e["src_tool"], e["dst_tool"]) for e in edges
+             if (e["src_tool"], e["dst_tool"]) in gold and (not gold[(e["src_tool"], e["dst_tool"])] or
+                                                           e["dst_slot"] in gold[(e["src_tool"], e["dst_tool"])])}
     hits = sorted(g for g in gold if g in found)
     return {"gold": len(gold), "found": len(hits), "recall": round(len(hits) / len(gold), 3) if gold else None,
             "edges": len(edges), "edges_per_operation": round(len(edges) / operations, 2) if operations else None,
