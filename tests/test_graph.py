@@ -56,8 +56,11 @@ def test_demo_graph_connects_ids_and_a_rebuild_embeds_nothing(embedder):
     assert ("get_capital_city", "city_id", "get_city", "city_id") in pairs
     assert ("find_country", "results|country_code", "get_country", "country_code") in pairs
     assert ("place_order", "order_id", "get_order_status", "order_id") in pairs
+    # a role-named input is typed by its entity: both cities of a two-city tool come from city lookups
+    assert {("get_capital_city", "city_id", "time_difference", p) for p in ("from_city_id", "to_city_id")} <= pairs
+    assert not any(src == "get_vat_rate" and slot == "country_code" for src, slot, _, _ in pairs)  # its input echoed
     assert all(e["src_tool"] != e["dst_tool"] for e in edges)
-    assert all(e["name_sim"] > 0.83 and e["keyword_sim"] > 0.5 and e["desc_sim"] > 0.77 for e in edges)
+    assert all(e["name_sim"] > 0.83 and e["keyword_sim"] > 0.5 and e["desc_sim"] > 0.77 for e in edges)  # published
     misses = embedder.misses
     again, _ = build_edges(rows, embedder)
     assert again == edges and embedder.misses == misses  # cached by content hash

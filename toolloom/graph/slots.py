@@ -136,6 +136,17 @@ def items_of(schema: dict) -> dict | None:
     return None
 
 
+ROLES = {"from", "to", "source", "target", "origin", "destination", "src", "dst", "start", "end", "base", "quote",
+         "first", "second", "primary", "secondary", "home", "away", "sender", "recipient", "new", "old", "other"}
+
+
+def without_role(name: str) -> str:
+    """The entity a role-named slot identifies: `from_city_id` and `to_city_id` are city ids, `base_currency` a
+    currency (a two-city tool is then fed by two city lookups)."""
+    head, _, rest = name.partition("_")
+    return rest if head in ROLES and rest else name
+
+
 _PLURAL_KINDS = {"ids": "id", "uris": "uri", "codes": "code", "keys": "key", "uuids": "uuid", "slugs": "slug",
                  "names": "name", "titles": "title", "numbers": "number"}
 
@@ -177,7 +188,7 @@ def input_slots(tool: dict, typing: Typing = NO_TYPING) -> list[Slot]:
     out = []
     for name in params.get("required") or []:
         schema = props.get(name) if isinstance(props.get(name), dict) else {}
-        entity = snake(name)
+        entity = without_role(snake(name))
         if not entity or DROP_INPUT.match(entity):
             continue
         owner, kind = split_kind(entity)
@@ -270,7 +281,7 @@ def output_slots(tool: dict, typing: Typing = NO_TYPING, max_slots: int = 160) -
     chosen = enum_entities(tool, typing)
     out = []
     for path, schema, siblings in leaves(tool.get("returns") or {}, max_slots):
-        leaf = snake(path[-1])
+        leaf = without_role(snake(path[-1]))
         if not leaf or DROP_OUTPUT.search(leaf):
             continue
         owner, kind = split_kind(leaf)
