@@ -146,6 +146,8 @@ class ChainSampler:
                 self.out_edges[e["src_tool"]].append(e)
                 self.in_edges[e["dst_tool"]][e["dst_slot"]].append(e)
         self.failures: Counter = Counter()
+        self.accepted_targets: Counter = Counter()  # nested chains kept, by the call they feed
+        self.tried_targets: Counter = Counter()
 
     async def _walk(self, hops: int) -> list[dict] | None:
         starts = sorted(n for n in self.out_edges if self.out_edges[n])
@@ -208,7 +210,13 @@ class ChainSampler:
         if not targets:
             self.failures["no_fan_in"] += 1
             return None
-        target = self.rng.choice(targets)
+        # the target with the fewest chains kept so far (a failed try counts a fifth of one): one easy
+        # target (two currencies) must not fill the whole shape while others (two cities) need more tries
+        def load(t: str) -> float:
+            return self.accepted_targets[t] + 0.2 * (self.tried_targets[t] - self.accepted_targets[t])
+        fewest = min(load(t) for t in targets)
+        target = self.rng.choice([t for t in targets if load(t) == fewest])
+        self.tried_targets[target] += 1
         episode = self.executor.episode()
         chain, bound, used = [], {}, set()
         for param in self.rng.sample(sorted(self.in_edges[target]), 2):
@@ -260,6 +268,8 @@ class ChainSampler:
                     continue
                 seen.add(key)
                 chains.append(chain)
+                if shape == "nested":
+                    self.accepted_targets[chain[-1]["tool"]] += 1
             return chains
 
         return run_async(run())
