@@ -85,14 +85,13 @@ def held_out(collection: str, pairs: str, cache: str) -> dict:
             "thresholds": stats["thresholds"]}
 
 
-def calibrate(cache: str) -> dict:
-    from toolloom.graph.calibration import calibrate as measure
-    from toolloom.graph.calibration import save
+def restbench_candidates(embedder) -> tuple[list[dict], list[bool], dict]:
+    """Every name-matched candidate edge on TMDB and Spotify (thresholds and caps open), whether each is a
+    gold edge, and per collection its rows and gold edges."""
     from toolloom.graph.edges import EdgeParams, build_edges
     from toolloom.graph.gold_paths import gold_edges
 
-    embedder, candidates, labels = _embedder(cache), [], []
-    wide = 10 ** 6
+    wide, candidates, labels, data = 10 ** 6, [], [], {}
     for name in RESTBENCH:
         rows = _rows(CORPORA / "restbench" / f"{name}_oas.json", name)
         gold = gold_edges(rows, CORPORA / "restbench" / "queries" / f"{name}.json")
@@ -101,6 +100,16 @@ def calibrate(cache: str) -> dict:
                                                           max_edges_per_output=wide))
         candidates += edges
         labels += [e["dst_slot"] in gold.get((e["src_tool"], e["dst_tool"]), ()) for e in edges]
+        data[name] = (rows, gold)
+    return candidates, labels, data
+
+
+def calibrate(cache: str) -> dict:
+    from toolloom.graph.calibration import calibrate as measure
+    from toolloom.graph.calibration import save
+
+    embedder = _embedder(cache)
+    candidates, labels, _ = restbench_candidates(embedder)
     entry = measure(candidates, labels, f"RestBench TMDB + Spotify gold call paths, {time.strftime('%Y-%m-%d')}")
     save(embedder.name, entry)
     return {embedder.name: entry}

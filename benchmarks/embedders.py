@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api_graph import CORPORA, DEFAULT, RESTBENCH, _rows  # noqa: E402
+from api_graph import DEFAULT, _rows, restbench_candidates  # noqa: E402
 
 
 class MiniLM:
@@ -60,18 +60,10 @@ def auc(pos: np.ndarray, neg: np.ndarray) -> float:
 def quality(embedder) -> dict:
     from toolloom.graph.calibration import calibrate
     from toolloom.graph.edges import EdgeParams, build_edges
-    from toolloom.graph.gold_paths import fidelity, gold_edges
+    from toolloom.graph.gold_paths import fidelity
 
-    wide, out, cands, labels, data = 10 ** 6, {}, [], [], {}
-    for name in RESTBENCH:
-        rows = _rows(CORPORA / "restbench" / f"{name}_oas.json", name)
-        gold = gold_edges(rows, CORPORA / "restbench" / "queries" / f"{name}.json")
-        edges, _ = build_edges(rows, embedder, EdgeParams(keyword_threshold=-1, description_threshold=-1,
-                                                          max_edges_per_input=wide, max_edges_per_value=wide,
-                                                          max_edges_per_output=wide))
-        cands += edges
-        labels += [e["dst_slot"] in gold.get((e["src_tool"], e["dst_tool"]), ()) for e in edges]
-        data[name] = (rows, gold)
+    out = {}
+    cands, labels, data = restbench_candidates(embedder)
     entry = calibrate(cands, labels, "RestBench")
     sims = np.array([c["desc_sim"] for c in cands])
     mask = np.array(labels)
