@@ -118,6 +118,11 @@ class McpServer:
                 raise RuntimeError(f"setup command {command} failed ({done.returncode}): {done.stderr.strip()[-500:]}")
         give_to_sandbox_user(Path(self.workdir))  # the server runs as nobody and owns its private folder
         self.stderr = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # what it says when it fails
+        # imported here, not first in the server's thread: CPython 3.11 can fail to compile a module in two
+        # threads at once ("AST constructor recursion depth mismatch"), which pytest's rewriting of anyio's
+        # plugin modules made happen in CI
+        import mcp.client.stdio  # noqa: F401
+
         self.loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None
@@ -169,7 +174,11 @@ class McpServer:
 
     def _main(self) -> None:
         asyncio.set_event_loop(self.loop)
-        self.loop.run_until_complete(self._serve())
+        try:
+            self.loop.run_until_complete(self._serve())
+        except BaseException as e:  # reported at once, not after the start timeout
+            self._error = self._error or e
+            self._ready.set()
 
     async def _serve(self) -> None:
         from mcp import ClientSession
