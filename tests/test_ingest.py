@@ -126,3 +126,25 @@ def test_toolbench_query_layout_is_its_own_format():
 
     [bad] = toolbench.parse({"query_id": 7, "api_list": ["not an object"]}, "q.json")
     assert bad.reason == "bad_entry" and "entry 0 is not an object" in bad.detail
+
+
+def test_deep_references_are_expanded_and_only_a_cycle_is_called_recursive(tmp_path):
+    import json
+
+    # nine schemas, each holding the next: deeper than 12 levels of JSON, but no cycle (Spotify's search)
+    schemas = {f"L{k}": {"type": "object", "properties": {f"level{k}": {"$ref": f"#/components/schemas/L{k + 1}"}}}
+               for k in range(9)}
+    schemas["L9"] = {"type": "object", "properties": {"id": {"type": "string"}}}
+    schemas["Node"] = {"type": "object", "properties": {"child": {"$ref": "#/components/schemas/Node"}}}
+    ok = {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/L0"}}}}}
+    loop = {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Node"}}}}}
+    spec = {"openapi": "3.0.0", "info": {"title": "t", "version": "1"}, "components": {"schemas": schemas},
+            "paths": {"/deep": {"get": {"operationId": "deep", "responses": ok}},
+                      "/tree": {"get": {"operationId": "tree", "responses": loop}}}}
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    tools, rejected = ingest_collection(tmp_path / "spec.json")
+    returns = {t.name: json.dumps(t.returns) for t in tools}
+    assert not rejected
+    deep = next(v for k, v in returns.items() if "deep" in k)
+    assert '"id": {"type": "string"}' in deep and "recursive" not in deep and "not expanded" not in deep
+    assert "(recursive: Node)" in next(v for k, v in returns.items() if "tree" in k)

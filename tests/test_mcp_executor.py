@@ -148,3 +148,16 @@ def test_a_collection_without_path_needs_an_executor_that_lists_tools():
         Pipeline.model_validate({"name": "x", "collections": [{"name": "c", "executor": {"kind": "mcp"}}]})
     with pytest.raises(Exception, match="unknown executor 'telnet'; known: http, mcp, python, simulated"):
         Pipeline.model_validate({"name": "x", "collections": [{"name": "c", "path": "p", "executor": "telnet"}]})
+
+
+def test_a_server_thread_that_dies_before_connecting_is_reported_not_waited_for(monkeypatch):
+    from toolloom.executors.mcp import McpConfig, McpServer
+
+    async def dies(self):
+        raise ImportError("no module named mcp.client (as a broken install would)")
+
+    monkeypatch.setattr(McpServer, "_serve", dies)
+    config = McpConfig.model_validate({**PROBE, "startup_timeout_s": 600})
+    # a TimeoutError would mean the starter waited out startup_timeout_s for a thread that was already dead
+    with pytest.raises(RuntimeError, match="failed to start: .*no module named mcp.client"):
+        McpServer(config, PROJECT)

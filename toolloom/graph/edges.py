@@ -10,9 +10,9 @@ left unqualified joins only slots of its own API, never across services on its n
 (`user_id`, `pet_id`) joins only its own platform: one service's user id means nothing to another's;
 across platforms the typed names must be equal, not only close. The cosine
 thresholds belong to an embedder: `calibration.py` holds them per embedder, measured on gold call paths.
-Each input keeps its `max_edges_per_input` best sources and each output its `max_edges_per_output` best
-destinations (score = sum of the three similarities), so a common entity does not join everything to
-everything.
+Each identifier input keeps its `max_edges_per_input` best sources (other inputs `max_edges_per_value`) and
+each output its `max_edges_per_output` best destinations, ranked by how a conversation reaches a source
+(`source_rank`), so a common entity does not join everything to everything.
 
 The name test is cheap and runs first over unique names only (vectorised, in C, by rapidfuzz); only
 names that pass are embedded, so cost follows the number of plausible matches.
@@ -120,12 +120,12 @@ def _cap(scored: list[tuple[int, int, float, float, float]], per_input, per_outp
     return kept
 
 
-def source_rank(ins: list[Slot], outs: list[Slot], nouns_of):
-    """How a conversation reaches a source of an identifier, as (tier, depth): 0 a lookup by words the user
+def source_rank(ins: list[Slot], outs: list[Slot], nouns: dict[str, frozenset]):
+    """How a conversation reaches a source of an identifier, as (tier, not about, depth): 0 a lookup by words the user
     can say (a search), 1 a call that needs no identifier (a listing, `/me`), 2 a hop from another entity
     (a person's movie credits for a `movie_id`), 3 a call that needs the same entity (similar movies);
     then sources about the entity (`/me/tracks` for a track id) before others, then the response's own
-    records before ids nested in other records. `nouns_of(tool)`: the nouns of its path or name."""
+    records before ids nested in other records. `nouns`: tool -> the nouns of its path or name."""
     needs: dict[str, set] = defaultdict(set)
     takes_text = set()
     for s in ins:
@@ -142,7 +142,7 @@ def source_rank(ins: list[Slot], outs: list[Slot], nouns_of):
             tier = 3 if entity in wanted else 2
         else:
             tier = 0 if src.tool in takes_text else 1
-        return tier, entity not in nouns_of(src.tool), nested_depth(src)
+        return tier, entity not in nouns[src.tool], nested_depth(src)
     return rank
 
 
@@ -203,7 +203,7 @@ def build_edges(tools: list[dict], embedder: Embedder, params: EdgeParams = Edge
     def per_input(i: int) -> int:  # identifiers are what chains pass; other values (a season number) need fewer
         return params.max_edges_per_input if split_kind(ins[i].entity)[1] in ID_KINDS else params.max_edges_per_value
 
-    capped = _cap(scored, per_input, params.max_edges_per_output, source_rank(ins, outs, lambda t: tool_nouns[t]),
+    capped = _cap(scored, per_input, params.max_edges_per_output, source_rank(ins, outs, tool_nouns),
                   lambda e: outs[e[1]].tool)
     edges = [{"src_tool": outs[o].tool, "src_slot": outs[o].path, "dst_tool": ins[i].tool, "dst_slot": ins[i].path,
               "entity": ins[i].entity, "name_sim": round(name_sim, 4), "keyword_sim": round(kw_sim, 4),

@@ -16,6 +16,7 @@ import re
 from collections import Counter, defaultdict
 
 from ..executor import ToolExecutor
+from .slots import ENDS
 from ..llm import run_async
 
 
@@ -57,7 +58,7 @@ def stated_values(steps: list[dict]) -> set[str]:
     return {normalised(v) for s in steps for k, v in s["arguments"].items() if k not in (s.get("bindings") or {})}
 
 
-_ENDS = re.compile(r"(?i)(^|_|(?<=[a-z])(?=[A-Z]))(from|to|start|end|begin|source|target|src|dst|origin|destination)(?=$|_|[A-Z])")
+_ENDS = re.compile(r"(?i)(^|_|(?<=[a-z])(?=[A-Z]))(" + "|".join(sorted(ENDS)) + r")(?=$|_|[A-Z])")
 
 
 def _slot(name: str) -> str:

@@ -16,6 +16,7 @@ its own operation's inputs (`id` of `GET /movie/{movie_id}`) passes nothing new 
 from __future__ import annotations
 
 import re
+from collections import deque
 from dataclasses import dataclass
 
 ID_KINDS = {"id", "uri", "code", "key", "uuid", "slug", "guid"}
@@ -136,8 +137,9 @@ def items_of(schema: dict) -> dict | None:
     return None
 
 
-ROLES = {"from", "to", "source", "target", "origin", "destination", "src", "dst", "start", "end", "base", "quote",
-         "first", "second", "primary", "secondary", "home", "away", "sender", "recipient", "new", "old", "other"}
+ENDS = {"from", "to", "start", "end", "begin", "source", "target", "src", "dst", "origin", "destination"}  # of a span
+ROLES = ENDS | {"base", "quote", "first", "second", "primary", "secondary", "home", "away", "sender", "recipient",
+                "new", "old", "other"}
 
 
 def without_role(name: str) -> str:
@@ -213,9 +215,9 @@ def leaves(schema, max_slots: int = 160) -> list[tuple[list[str], dict, frozense
     """(path, leaf schema, sibling keys) of a response schema's leaves, shallow ones first, arrays walked
     through; at most `max_slots` (a search returning seven kinds of record keeps each kind's ids)."""
     found: list = []
-    queue = [(schema, [])]
+    queue = deque([(schema, [])])
     while queue and len(found) < max_slots:
-        node, path = queue.pop(0)
+        node, path = queue.popleft()
         if not isinstance(node, dict) or len(path) > 8:
             continue
         while type_of(node) == "array" or (not type_of(node) and items_of(node) is not None):
