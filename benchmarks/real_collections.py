@@ -32,7 +32,7 @@ from toolloom.prompts import render  # noqa: E402
 from toolloom.sandbox import Sandbox  # noqa: E402
 from toolloom.spec import Pipeline  # noqa: E402
 from toolloom.stages.api_graph import build_api_graph  # noqa: E402
-from toolloom.stages.judge import ReferenceJudge  # noqa: E402
+from toolloom.agents.judges import ReferenceJudge  # noqa: E402
 from toolloom.stages.samples import filter_samples  # noqa: E402
 from toolloom.stages.simulate import simulate  # noqa: E402
 from toolloom.stages.tasks import sample_tasks  # noqa: E402

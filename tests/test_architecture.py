@@ -1,5 +1,5 @@
-"""The house rules that keep the code easy to live in: no import cycle at module level inside
-toolloom/, and no Python file over 400 lines."""
+"""The house rules that keep the code easy to live in: no import cycle inside toolloom/ (function-local
+imports included), no private name imported across modules, and no Python file over 400 lines."""
 import ast
 from pathlib import Path
 
@@ -15,14 +15,36 @@ def _module(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def _imports(tree: ast.AST):
+    """Every import statement of a module, function-local ones included; `if TYPE_CHECKING:` blocks
+    (annotations only, never executed) are left out."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.If) and getattr(node.test, "id", getattr(node.test, "attr", "")) == "TYPE_CHECKING":
+            stack.extend(node.orelse)
+            continue
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def _ancestors(module: str) -> list[str]:
+    parts = module.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts))]
+
+
 def import_graph() -> nx.DiGraph:
-    """Module -> the toolloom modules it imports when it is loaded (function-local imports excluded)."""
+    """Module -> the toolloom modules loading it loads: what it imports anywhere (function-local imports
+    too: a cycle hidden in a function is still a cycle), and the packages above those (importing
+    `toolloom.llm.client` runs `toolloom/llm/__init__.py` first), except the module's own packages."""
     modules = {_module(p): p for p in PACKAGE.rglob("*.py")}
     graph = nx.DiGraph()
     for name, path in modules.items():
         graph.add_node(name)
         package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
-        for node in ast.parse(path.read_text()).body:
+        own = set(_ancestors(name))
+        for node in _imports(ast.parse(path.read_text())):
             targets = []
             if isinstance(node, ast.ImportFrom):
                 base = node.module or ""
@@ -34,6 +56,7 @@ def import_graph() -> nx.DiGraph:
                 targets = subs if subs and len(subs) == len(node.names) else [base, *subs]
             elif isinstance(node, ast.Import):
                 targets = [a.name for a in node.names]
+            targets += [a for t in targets for a in _ancestors(t) if a not in own]
             graph.add_edges_from((name, t) for t in targets if t in modules and t != name)
     return graph
 
@@ -42,8 +65,36 @@ def test_no_import_cycle_inside_toolloom():
     graph = import_graph()
     assert graph.has_edge("toolloom.stages.tasks", "toolloom.synthesis")  # the walk sees imports (no vacuous pass)
     assert graph.has_edge("toolloom.ingest.toolalpaca", "toolloom.ingest.openapi")
+    assert graph.has_edge("toolloom.spec", "toolloom.executors")  # a submodule's import loads its package
     cycles = sorted(nx.simple_cycles(graph), key=len)
     assert cycles == [], f"import cycles: {cycles[:5]}"
+
+
+def test_the_walk_finds_a_cycle_hidden_in_a_function(tmp_path, monkeypatch):
+    package = tmp_path / "toolloom"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "sub" / "__init__.py").write_text("from .b import B\n")
+    (package / "sub" / "b.py").write_text("B = 1\n")
+    (package / "a.py").write_text("def f():\n    from .sub.b import B\n")
+    (package / "sub" / "c.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .. import a\n")
+    monkeypatch.setattr(__import__(__name__, fromlist=["x"]), "PACKAGE", package)
+    monkeypatch.setattr(__import__(__name__, fromlist=["x"]), "PROJECT", tmp_path)
+    assert list(nx.simple_cycles(import_graph())) == []
+    (package / "sub" / "b.py").write_text("from ..a import f\nB = 1\n")
+    cycles = {frozenset(c) for c in nx.simple_cycles(import_graph())}
+    assert cycles == {frozenset({"toolloom.a", "toolloom.sub.b"}), frozenset({"toolloom.a", "toolloom.sub", "toolloom.sub.b"})}
+
+
+def test_no_private_name_is_imported_from_another_module():
+    """A leading underscore says 'this module only'; a name another module needs is made public."""
+    found = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in _imports(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                found += [f"{path.relative_to(PROJECT)}: {node.module} {a.name}" for a in node.names
+                          if a.name.startswith("_") and not a.name.startswith("__")]
+    assert found == []
 
 
 def test_no_python_file_over_400_lines():

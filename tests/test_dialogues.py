@@ -7,7 +7,8 @@ import pytest
 from toolloom.prompts import DEFAULT_ROOT, render
 from toolloom.sandbox import Sandbox
 from toolloom.spec import DIALOGUE_SCENARIOS, FilterStage, SimulateStage, TasksStage, load_pipeline
-from toolloom.stages.dialogues import SCENARIOS, PhraseRealiser, load_phrases
+from toolloom.agents.realisers import PhraseRealiser, load_phrases
+from toolloom.stages.dialogues import SCENARIOS
 from toolloom.stages.samples import filter_samples
 from toolloom.stages.simulate import simulate
 from toolloom.stages.tasks import sample_tasks

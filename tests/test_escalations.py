@@ -6,7 +6,8 @@ import pyarrow as pa
 import pytest
 
 from toolloom.agents.llm import ModelAssistant, ModelEscalator, ModelVerifier
-from toolloom.agents.offline import THEN_WORDS, TemplateEscalator
+from toolloom.agents.offline import TemplateEscalator
+from toolloom.wording import THEN_WORDS
 from toolloom.executor import ToolExecutor
 from toolloom.graph.escalation import (ChainEscalator, StructuralVerifier, alternative_answers, reference_answer,
                                        shape_of)

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from toolloom.agents import ChainStep, Task
-from toolloom.agents.offline import RetrievalAssistant, bound_phrase, fill_arguments, render_example
+from toolloom.domain import Step, Task
+from toolloom.agents.offline import RetrievalAssistant, fill_arguments
+from toolloom.wording import bound_phrase, render_example
 from toolloom.answers import answer_from, grounded, sentence, unstated
 from toolloom.example_quality import example_quality
 from toolloom.executor import ToolExecutor
@@ -18,7 +19,7 @@ from toolloom.llm import run_async
 from toolloom.prompts import DEFAULT_ROOT
 from toolloom.sandbox import Sandbox
 from toolloom.spec import load_pipeline
-from toolloom.stages.dialogues import load_phrases
+from toolloom.agents.realisers import load_phrases
 from toolloom.stages.recoveries import learnable, run_recovery, user_forms
 from toolloom.stages.samples import check_completeness, check_execution
 from toolloom.stages.tools import build_tools
@@ -84,8 +85,8 @@ def test_chain_problems_fake_dependency_ambiguity_degenerate_and_circular():
 
 @pytest.mark.parametrize("seed", range(6))
 def test_a_request_describes_a_looked_up_value_and_the_offline_assistant_resolves_it(seed):
-    step0 = ChainStep("demo.get_city", "get_city", "", {"city_id": "toronto"})
-    step1 = ChainStep("demo.is_holiday", "is_holiday", "", {"country_code": "CA", "day": "2026-05-18"},
+    step0 = Step("demo.get_city", "get_city", "", {"city_id": "toronto"})
+    step1 = Step("demo.is_holiday", "is_holiday", "", {"country_code": "CA", "day": "2026-05-18"},
                       {"country_code": {"step": 0, "path": "country_code"}})
     meta = {"demo.is_holiday": {"utterances": ["Is {day} a public holiday in {country_code}?"]}}
     text = render_example(Task("t", "multi_hop", [step0, step1], seed, meta), random.Random(seed))
@@ -113,9 +114,9 @@ def demo_executor():
 
 
 def test_a_recover_episode_fails_for_real_then_corrects_and_passes_the_filter(demo_executor):
-    from toolloom.stages.dialogues import PhraseRealiser
+    from toolloom.agents.realisers import PhraseRealiser
 
-    task = Task("t_1", "single", [ChainStep("demo.get_city", "get_city", "", {"city_id": "tokyo"})], 1, {})
+    task = Task("t_1", "single", [Step("demo.get_city", "get_city", "", {"city_id": "tokyo"})], 1, {})
     ep = run_async(run_recovery(task, PhraseRealiser(), demo_executor, [], "sys", load_phrases(DEFAULT_ROOT), random.Random(0)))
     assert ep["outcome"] == "answered"
     assert [c["ok"] for c in ep["calls"]] == [False, True] and json.loads(ep["calls"][1]["arguments"]) == {"city_id": "tokyo"}
@@ -197,7 +198,7 @@ def test_example_quality_counts_from_rows():
 
 
 def test_tool_names_give_words_entities_and_plain_purposes():
-    from toolloom.agents.offline import entity_of, plain_purpose
+    from toolloom.wording import entity_of, plain_purpose
     from toolloom.stages.dialogues import action_of
 
     assert entity_of("Cataas__findCatByTag") == "cat" and action_of("Cataas__findCatByTag") == "find cat by tag"
@@ -211,7 +212,7 @@ def test_tool_names_give_words_entities_and_plain_purposes():
 def test_a_suggestion_names_the_offered_tool_closest_to_the_request():
     from toolloom.stages.dialogues import Dialogue
 
-    target = ChainStep("demo.list_holidays", "list_holidays", "Public holidays of a country in a year.", {"country_code": "JP", "year": 2027})
+    target = Step("demo.list_holidays", "list_holidays", "Public holidays of a country in a year.", {"country_code": "JP", "year": 2027})
     offered = [{"function": {"name": n, "description": d}} for n, d in (
         ("add_to_cart", "Put a product in the cart."), ("list_holidays", "Public holidays of a country in a year."),
         ("next_holiday", "The next public holiday of a country after a date."), ("convert_units", "Convert a length."))]
@@ -221,9 +222,9 @@ def test_a_suggestion_names_the_offered_tool_closest_to_the_request():
 
 
 def test_a_recover_task_without_a_learnable_error_is_a_counted_rejection(demo_executor):
-    from toolloom.stages.dialogues import PhraseRealiser
+    from toolloom.agents.realisers import PhraseRealiser
 
-    task = Task("t_2", "single", [ChainStep("demo.day_of_week", "day_of_week", "", {"day": "2026-12-25"})], 1, {})
+    task = Task("t_2", "single", [Step("demo.day_of_week", "day_of_week", "", {"day": "2026-12-25"})], 1, {})
     ep = run_async(run_recovery(task, PhraseRealiser(), demo_executor, [], "sys", load_phrases(DEFAULT_ROOT), random.Random(0)))
     assert ep["outcome"] == "no_recoverable_error" and ep["calls"] == [] and "day_of_week" in ep["error"]
 
@@ -232,7 +233,7 @@ def test_the_model_judge_is_told_what_a_recover_example_teaches(tmp_path):
     from toolloom.llm import ModelClient, RequestCache, RunBudget, UsageLedger
     from toolloom.llm.fake_server import FakeModel, FakeServer
     from toolloom.spec import ModelSpec
-    from toolloom.stages.judge import ModelJudge
+    from toolloom.agents.judges import ModelJudge
 
     model = FakeModel(default=lambda request: {"content": json.dumps({"verdict": "pass", "reason": "ok"})})
     traj = {"tools_offered": "[]", "messages": [{"role": "user", "content": "Tokyo?", "tool_calls": None}], "kind": "recover"}

@@ -12,7 +12,8 @@ import pytest
 from toolloom.cli import main
 from toolloom.llm import ModelClient, RequestCache, RunBudget, UsageLedger
 from toolloom.llm.llamacpp_server import LlamaCppServer, llamacpp_executable
-from toolloom.llm.managed_server import ServerPool, ServerStartError
+from toolloom.llm.managed_server import ServerStartError
+from toolloom.llm.servers import ServerPool
 from toolloom.spec import ModelSpec
 
 from .conftest import CASES, make_project

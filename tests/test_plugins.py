@@ -60,6 +60,6 @@ def test_a_plugin_package_adds_five_components_that_a_pipeline_names(tmp_path, p
 
 
 def test_after_the_plugin_test_the_registries_hold_only_the_built_ins():
-    from toolloom.agents import PROVIDERS
+    from toolloom.registry import PROVIDERS
 
     assert "scripted" not in PROVIDERS.names() and "toolcards" not in registry.registries()["ingest format"].names()

@@ -4,14 +4,15 @@ import json
 import jinja2
 import pytest
 
-from toolloom.agents import ChainStep, Task, build
+from toolloom.agents import build
+from toolloom.domain import Step, Task
 from toolloom.agents.offline import RetrievalAssistant, TemplateUser, fill_arguments
 from toolloom.prompts import all_templates, render, template_hash
 
 from .conftest import PROJECT
 
 SAMPLE_VARS = {
-    "simulate/user.j2": {"chain": [ChainStep("demo.get_country", "get_country", "Country facts", {"country_code": "FR"})],
+    "simulate/user.j2": {"chain": [Step("demo.get_country", "get_country", "Country facts", {"country_code": "FR"})],
                          "example": "What is the capital of FR?"},
     "simulate/assistant_system.j2": {"today": "2026-11-24"},
     "simulate/executor.j2": {"name": "get_weather", "description": "Weather now", "parameters": {"type": "object"},
@@ -103,7 +104,7 @@ def test_offline_assistant_declines_when_nothing_fits():
 
 
 def test_template_user_is_deterministic_and_uses_values():
-    task = Task("t1", "single", [ChainStep("demo.convert_currency", "convert_currency", "", {"amount": 5, "from_currency": "USD", "to_currency": "GBP"})],
+    task = Task("t1", "single", [Step("demo.convert_currency", "convert_currency", "", {"amount": 5, "from_currency": "USD", "to_currency": "GBP"})],
                 seed=3, meta={"demo.convert_currency": {"utterances": ["Convert {amount} {from_currency} to {to_currency}."]}})
     text = asyncio.run(TemplateUser().instruction(task))
     assert text == "Convert 5 USD to GBP." == asyncio.run(TemplateUser().instruction(task))
@@ -117,9 +118,9 @@ def test_unknown_provider_is_a_clear_error():
 def test_an_argument_the_utterance_template_has_no_place_for_is_still_said():
     import random
 
-    from toolloom.agents.offline import render_example
+    from toolloom.wording import render_example
 
-    step = ChainStep("demo.list_cities", "list_cities", "Cities of a country", {"country_code": "US", "min_population": 3000000})
+    step = Step("demo.list_cities", "list_cities", "Cities of a country", {"country_code": "US", "min_population": 3000000})
     task = Task("t", "single", [step], 1, {"demo.list_cities": {"utterances": ["Which cities in {country_code} do you know about?"]}})
     text = render_example(task, random.Random(1))
     assert text == "Which cities in US do you know about, with min population 3000000?"

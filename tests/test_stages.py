@@ -157,7 +157,8 @@ def test_semantic_judges_offline_and_through_a_model(tmp_path):
     from toolloom.llm.fake_server import FakeModel, FakeServer
     from toolloom.prompts import DEFAULT_ROOT
     from toolloom.spec import ModelSpec
-    from toolloom.stages.judge import ModelJudge, ReferenceJudge, judge_all
+    from toolloom.agents.judges import ModelJudge, ReferenceJudge
+    from toolloom.stages.samples import judge_all
 
     good, vague = _traj(), _traj(answer="Done, I looked it up.")
     assert [v for v, _ in judge_all(ReferenceJudge(), [good, vague])] == ["pass", "fail"]

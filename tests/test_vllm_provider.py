@@ -13,7 +13,9 @@ import pytest
 
 from toolloom.llm import ModelCallError, ModelClient, RequestCache, RunBudget, UsageLedger
 from toolloom.llm.tool_parsers import tool_parser_for
-from toolloom.llm.vllm_server import ServerPool, ServerStartError, VLLMServer
+from toolloom.llm.managed_server import ServerStartError
+from toolloom.llm.servers import ServerPool
+from toolloom.llm.vllm_server import VLLMServer
 from toolloom.spec import ModelSpec, VLLMServe, load_pipeline
 from toolloom.store import Store
 

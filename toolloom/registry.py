@@ -2,7 +2,9 @@
 
 A component is named in YAML by its registered name or by `module:attr`. Installed packages add
 components through the entry-point group `toolloom.plugins`: each entry point is a callable that
-is given the registries by name (`plugin(registries)`) and registers what it brings.
+is given the registries by name (`plugin(registries)`) and registers what it brings. Built-ins
+register when their module is imported; a registry imports that module the first time it is
+asked, so the spec can check names without importing the stages (no import cycle).
 """
 
 from __future__ import annotations
@@ -18,10 +20,15 @@ _plugins_loaded = False
 
 
 class Registry(Generic[T]):
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, builtins: str):
         self.kind = kind
+        self.builtins = builtins  # the module whose import registers the built-in components
         self._items: dict[str, T] = {}
         _REGISTRIES[kind] = self
+
+    def _load(self) -> None:
+        importlib.import_module(self.builtins)
+        load_plugins()
 
     def register(self, name: str, item: T) -> T:
         self._items[name] = item
@@ -32,12 +39,12 @@ class Registry(Generic[T]):
         return self._items.setdefault(name, item)
 
     def names(self) -> list[str]:
-        load_plugins()
+        self._load()
         return sorted(self._items)
 
     def items(self) -> dict[str, T]:
         """Every registered component, in registration order (built-ins first)."""
-        load_plugins()
+        self._load()
         return dict(self._items)
 
     def check(self, name: str, extra: tuple[str, ...] = ()) -> str:
@@ -52,7 +59,7 @@ class Registry(Generic[T]):
 
     def get(self, name: str) -> T:
         """The component registered as `name`, or the object at `module:attr`; a clear error otherwise."""
-        load_plugins()
+        self._load()
         if name in self._items:
             return self._items[name]
         if ":" in name:
@@ -68,12 +75,23 @@ def registries() -> dict[str, Any]:
     return dict(_REGISTRIES)
 
 
+# every extension point, with the module that registers its built-ins
+INGEST_FORMATS: Registry = Registry("ingest format", "toolloom.ingest.collection")
+EXECUTORS: Registry = Registry("executor", "toolloom.executors")
+PROVIDERS: Registry[dict] = Registry("model provider", "toolloom.agents")  # provider -> {role: factory(ctx)}
+FILTER_CHECKS: Registry = Registry("filter check", "toolloom.stages.samples")
+EXPORT_FORMATS: Registry = Registry("export format", "toolloom.formats")
+ESCALATION_OPERATORS: Registry = Registry("escalation operator", "toolloom.graph.escalation")
+
+
 def load_plugins() -> None:
     """Run every `toolloom.plugins` entry point once; a broken plug-in fails loudly with its name."""
     global _plugins_loaded
     if _plugins_loaded:
         return
     _plugins_loaded = True
+    for reg in list(_REGISTRIES.values()):  # built-ins first: detection tries plug-in formats after them
+        importlib.import_module(reg.builtins)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
             ep.load()(registries())

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import agents
+from .agents.realisers import load_phrases
 from .executor import ToolExecutor
 from .llm import ModelClient, RequestCache, RunBudget, UsageLedger
-from .llm.managed_server import MANAGED
+from .llm.servers import MANAGED, ServerPool
 from .llm.preflight import preflight
 from .sandbox import Sandbox
 from .spec import Pipeline, expand_env
@@ -86,8 +87,6 @@ class Runtime:
     @property
     def servers(self):
         if self._servers is None:
-            from .llm.managed_server import ServerPool
-
             self._servers = ServerPool(self.home / "logs")
         return self._servers
 
@@ -138,8 +137,6 @@ class Runtime:
 
     def dialogue_realisers(self):
         """(user, system, phrases) realisers for multi-turn dialogues, from the user/assistant model settings."""
-        from .stages.dialogues import load_phrases
-
         return (agents.build(self.pipeline.model_for("user").provider, "realiser.user", self),
                 agents.build(self.pipeline.model_for("assistant").provider, "realiser.assistant", self),
                 load_phrases(self.prompts_root))

@@ -11,8 +11,9 @@ from typing import Literal
 import yaml
 from pydantic import Field, SerializeAsAny, ValidationError, field_validator, model_validator
 
-from .executors import ExecutorConfig, executor_config
-from .model_spec import LlamaCppServe, ModelSpec, Strict, VLLMServe, expand_env  # noqa: F401 (part of the spec's API)
+from .executors.base import ExecutorConfig, executor_config
+from .registry import ESCALATION_OPERATORS, EXPORT_FORMATS, FILTER_CHECKS, INGEST_FORMATS
+from .llm.model_spec import LlamaCppServe, ModelSpec, Strict, VLLMServe, expand_env  # noqa: F401 (part of the spec's API)
 
 ROLES = ("user", "assistant", "executor", "judge", "validator", "frontier", "escalator", "explorer", "analyzer", "rewriter")
 
@@ -31,8 +32,6 @@ class Collection(Strict):
     @field_validator("format")
     @classmethod
     def _registered_format(cls, v: str) -> str:
-        from .ingest.collection import INGEST_FORMATS
-
         return INGEST_FORMATS.check(v, extra=("auto",))
 
     @field_validator("executor", mode="before")
@@ -91,7 +90,7 @@ class SimulateStage(Strict):
     scenarios: list[Literal[DIALOGUE_SCENARIOS]] = Field(list(DIALOGUE_SCENARIOS), min_length=1)
 
 
-ESCALATION_OPERATORS = ("add_hop", "replace_value", "add_constraint")  # the built-ins (graph/escalation.py)
+BUILTIN_OPERATORS = ("add_hop", "replace_value", "add_constraint")  # graph/escalation.py
 TASK_SHAPES = ("single", "multi_hop", "parallel", "nested")
 
 
@@ -100,7 +99,7 @@ class EscalateStage(Strict):
 
     max_level: int = Field(3, ge=1, le=10, description="escalations above the seed task at most")
     operators: dict[str, float] = Field(
-        {op: 1.0 for op in ESCALATION_OPERATORS}, description="registered operator (or module:attr) -> weight; 0 disables one")
+        {op: 1.0 for op in BUILTIN_OPERATORS}, description="registered operator (or module:attr) -> weight; 0 disables one")
     attempts: int = Field(1, ge=1, le=16, description="frontier attempts per level; a level is solved when any succeeds")
     seeds: int | None = Field(None, ge=1, description="seed tasks escalated at most (a seeded sample); all when unset")
     shapes: list[Literal[TASK_SHAPES]] = Field(list(TASK_SHAPES), min_length=1, description="task shapes used as seeds")
@@ -112,12 +111,10 @@ class EscalateStage(Strict):
     @field_validator("operators")
     @classmethod
     def _some_operator(cls, v: dict) -> dict:
-        from .graph.escalation import ESCALATION_OPERATORS as REGISTERED
-
         for name in v:
             if name == "merge":  # two unrelated tasks side by side
                 raise ValueError("merge is not an escalation operator: longer, not harder; parallel examples: tasks.parallel")
-            REGISTERED.check(name)
+            ESCALATION_OPERATORS.check(name)
         if any(w < 0 for w in v.values()) or not any(w > 0 for w in v.values()):
             raise ValueError("operator weights must be >= 0 with at least one > 0")
         return v
@@ -138,6 +135,9 @@ class RefineStage(Strict):
                                                                  "rewriter drops its lowest-priority sections to fit")
 
 
+STEPS = ("semantic", "dedup")  # filter steps of filter_samples itself, not registered checks
+
+
 class FilterStage(Strict):
     checks: list[str] = Field(["format", "execution", "completeness", "safety", "secrets", "overuse", "semantic", "dedup"],
                               description="registered filter checks (format, execution, completeness, safety, secrets, overuse, a plug-in's, "
@@ -146,8 +146,6 @@ class FilterStage(Strict):
     @field_validator("checks")
     @classmethod
     def _registered_checks(cls, v: list[str]) -> list[str]:
-        from .stages.samples import FILTER_CHECKS, STEPS
-
         return [FILTER_CHECKS.check(c, extra=STEPS) for c in v]
     near_duplicate_threshold: float = Field(0.95, gt=0, le=1, description="request similarity (same call pattern) that counts as a repeat")
     leakage_similarity: float = Field(0.9, gt=0, le=1, description="request similarity that keeps two examples on the same "
@@ -171,8 +169,6 @@ class ExportStage(Strict):
     @field_validator("formats")
     @classmethod
     def _registered_formats(cls, v: list[str]) -> list[str]:
-        from .formats import EXPORT_FORMATS
-
         return [EXPORT_FORMATS.check(f, extra=("openai",)) for f in v]
     test_share: float = Field(0.1, ge=0.0, lt=1.0)
     split_by: Literal["task", "tool"] = Field("task", description="tool: test examples use only tools unseen in train")

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..registry import Registry
-from .base import AssistantAgent, AssistantTurn, ChainStep, Task, UserAgent
 from ..executors.simulated import SchemaSimulator
+from ..registry import PROVIDERS
+from .base import AssistantAgent, AssistantTurn, UserAgent
+from .judges import ModelJudge, ReferenceJudge
 from .llm import ModelAssistant, ModelEscalator, ModelSimulator, ModelUser, ModelVerifier
+from .realisers import ModelRealiser, PhraseRealiser
 from .offline import RetrievalAssistant, TemplateEscalator, TemplateUser
 from .refinement import FactAnalyzer, ModelAnalyzer, ModelExplorer, ModelRewriter, ProbeExplorer, TemplateRewriter
 
@@ -24,7 +26,6 @@ def _budget(ctx) -> int:
 
 
 # provider -> {role: factory(ctx)}; ctx offers .client_for(role) and .prompts_root
-PROVIDERS: Registry[dict[str, Callable]] = Registry("model provider")
 
 
 def register(provider: str, role: str, factory: Callable) -> None:
@@ -63,9 +64,7 @@ register("offline", "rewriter", lambda ctx: TemplateRewriter(ctx.prompts_root, _
 _model_backed("rewriter", lambda ctx: ModelRewriter(ctx.client_for("rewriter"), ctx.prompts_root, "rewriter", _budget(ctx)))
 
 def _judge(offline: bool):
-    def make(ctx):  # imported when built: the stages import this package
-        from ..stages.judge import ModelJudge, ReferenceJudge
-
+    def make(ctx):
         return ReferenceJudge() if offline else ModelJudge(ctx.client_for("judge"), ctx.prompts_root)
 
     return make
@@ -73,8 +72,6 @@ def _judge(offline: bool):
 
 def _realiser(offline: bool, role: str):
     def make(ctx):
-        from ..stages.dialogues import ModelRealiser, PhraseRealiser
-
         return PhraseRealiser() if offline else ModelRealiser(ctx.client_for(role), ctx.prompts_root, role)
 
     return make
@@ -88,4 +85,4 @@ for _role in ("user", "assistant"):
 register("offline", "verifier", lambda ctx: (lambda structural: structural))
 _model_backed("verifier", lambda ctx: (lambda structural: ModelVerifier(ctx.client_for("frontier"), ctx.prompts_root, structural)))
 
-__all__ = ["AssistantAgent", "AssistantTurn", "ChainStep", "Task", "UserAgent", "PROVIDERS", "build", "register"]
+__all__ = ["AssistantAgent", "AssistantTurn", "UserAgent", "PROVIDERS", "build", "register"]

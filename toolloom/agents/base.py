@@ -1,26 +1,10 @@
 """What every agent role is: one interface, an LLM implementation and an offline one (DESIGN 7)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
-
-@dataclass
-class ChainStep:
-    tool_id: str
-    name: str
-    description: str
-    arguments: dict
-    bindings: dict = field(default_factory=dict)  # parameter -> {"step": k, "path": "a|b"}: filled from step k's result
-
-
-@dataclass
-class Task:
-    task_id: str
-    shape: str
-    chain: list[ChainStep]
-    seed: int
-    meta: dict = field(default_factory=dict)  # per-tool metadata: utterance templates
+from ..domain import Task
 
 
 @dataclass
@@ -48,11 +32,6 @@ class UserAgent(Protocol):
     async def propose_arguments(self, tool: dict, k: int, hints: dict) -> list[dict]:
         """Argument sets a user would call a tool with, from its documentation ([] offline)."""
         ...
-
-
-def known_values(task: Task) -> dict:
-    """What the user can tell: every stated argument (values that come from earlier steps are not theirs)."""
-    return {k: v for step in task.chain for k, v in step.arguments.items() if k not in step.bindings}
 
 
 class AssistantAgent(Protocol):

@@ -9,8 +9,9 @@ from ..llm.structured import chat_json
 from ..arguments import parse_arguments, schema_errors
 from ..prompts import render
 from ..sandbox import Observation, error_observation
-from .base import AssistantTurn, Task, known_values
-from .offline import render_example
+from ..domain import Task, known_values
+from .base import AssistantTurn
+from ..wording import render_example
 
 
 PROPOSALS_SCHEMA = {"type": "object", "required": ["calls"], "properties": {"calls": {"type": "array", "minItems": 1, "items": {

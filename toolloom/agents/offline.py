@@ -8,36 +8,22 @@ from __future__ import annotations
 import json
 import random
 import re
-import string
 
 from rank_bm25 import BM25Plus
 
 from ..answers import answer_from
 from ..arguments import argument_errors
-from ..graph.slots import VERBS, singular, snake
 from ..prompts import render
-from .base import AssistantTurn, Task, known_values
+from ..domain import Task, known_values
+from ..wording import ALSO_WORDS, ORDINALS, STOPWORDS, THEN_WORDS, render_example, tokens
+from .base import AssistantTurn
 
-_WORD = re.compile(r"[a-z0-9]+")
-_STOPWORDS = {"a", "an", "the", "of", "in", "on", "to", "for", "and", "or", "is", "it", "what", "which", "me", "my", "i",
-              "do", "does", "how", "from", "that", "this", "with", "at", "by", "be", "you", "your", "can", "get", "give", "tell"}
 _QUOTED = re.compile(r"\"([^\"]+)\"")
 _DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 _NUMBER = re.compile(r"(?<![\w.-])-?\d+(?:\.\d+)?(?![\w-])")
 _CODE = re.compile(r"\b[A-Z]{2,3}\b")
-
-
-def tokens(text: str) -> list[str]:
-    return _WORD.findall(text.lower().replace("_", " "))
-
-
-# how a request joins its parts: a part that needs an earlier result comes after it ('Then, '), an
-# independent one beside it ('Also, '); the offline assistant splits requests on these
-THEN_WORDS = ("Then", "After that", "Next", "With that")
-ALSO_WORDS = ("Also", "Besides that", "At the same time")
 _THEN_SPLIT = re.compile(r" (?:" + "|".join(THEN_WORDS) + r"), ")
 _ALSO_SPLIT = re.compile(r" (?:" + "|".join(ALSO_WORDS) + r"), ")
-ORDINALS = ("first", "second", "third", "fourth", "fifth")
 # 'the country code of that city', 'the latitude of the first city', "that city's country code":
 # a value an earlier result gives
 _WHICH = r"(that|this|the (?:" + "|".join(ORDINALS) + r"))"
@@ -45,90 +31,6 @@ _REFERENCE = re.compile(r"\bthe ((?:[a-z0-9]+ ){0,4}?[a-z0-9]+) of " + _WHICH + 
 _POSSESSIVE = re.compile(r"\b" + _WHICH + r" (?:[a-z0-9]+ ){0,2}?[a-z0-9]+'s ")
 _TOKEN = re.compile(r"[a-z0-9_]+")
 _ENTITY = re.compile(r"\b" + _WHICH + r" ([a-z]+(?: [a-z]+)?)\b(?!')")
-_VERBS = VERBS | {"look", "up", "convert", "check", "compute", "calculate", "describe", "is", "count", "resolve", "place",
-                  "cancel", "make"}
-_GENERIC = {"status", "info", "details", "detail", "data", "speaking", "lookup", "result", "results"}
-_LINKS = {"by", "for", "of", "to", "from", "in", "into", "between", "on", "at", "with"}
-
-
-def name_words(tool_name: str) -> list[str]:
-    """The words of a tool's own name, without its collection prefix: Cataas__findCatByTag -> find cat by tag."""
-    return tokens(snake(tool_name.rsplit("__", 1)[-1] or tool_name))
-
-
-def entity_of(tool_name: str) -> str:
-    """What a tool's result is about, from its name: get_order_status -> 'order', list_cities -> 'city'."""
-    ws = [w for w in name_words(tool_name) if w not in _VERBS and w not in _GENERIC]
-    cut = next((i for i, w in enumerate(ws) if w in _LINKS), None)  # list_countries_by_region -> countries
-    ws = [w for w in (ws[:cut] if cut else ws) if w not in _LINKS]
-    if not ws:
-        return "result"
-    return " ".join(ws[:-1] + [singular(ws[-1])])
-
-
-def bound_phrase(binding: dict, step: int, source_name: str, rng: random.Random | None = None) -> str:
-    """How a request refers to a value an earlier step returns, by what it is: 'the country code of
-    that city' or "that city's country code" (the step just before), 'the latitude of the first
-    city' (an earlier one)."""
-    leaf = re.sub(r"[^a-z0-9]+", " ", binding["path"].split("|")[-1].lower()).strip()
-    entity = entity_of(source_name)
-    latest = binding["step"] == step - 1 or binding["step"] >= len(ORDINALS)
-    which = (rng.choice(("that", "this")) if rng else "that") if latest else f"the {ORDINALS[binding['step']]}"
-    if leaf in (f"{entity} id", f"{entity.split()[-1]} id"):  # the city id of that (capital) city is that city
-        return f"{which} {entity}"
-    if rng is not None and rng.random() < 0.5:
-        return f"{which} {entity}'s {leaf}"
-    return f"the {leaf} of {which} {entity}"
-
-
-def render_example(task: Task, rng: random.Random) -> str:
-    """A template-phrased request for the task's chain (also the example shown to model users).
-
-    A value that a step takes from an earlier result is not stated; the request says where it
-    comes from, so the assistant has to make the earlier call first.
-    """
-    text_all = ""
-    for i, step in enumerate(task.chain):
-        args = {k: (bound_phrase(b, i, task.chain[b["step"]].name, rng) if (b := step.bindings.get(k)) else v)
-                for k, v in step.arguments.items()}
-        templates = task.meta.get(step.tool_id, {}).get("utterances") or []
-        if templates:
-            template = rng.choice(templates)
-            text = template.format(**args)
-            for k in step.bindings:  # a quoted placeholder would make the phrase look like a value
-                text = text.replace(f'"{args[k]}"', args[k])
-            used = {field for _, field, _, _ in string.Formatter().parse(template) if field}
-            extra = [f"{k.replace('_', ' ')} {args[k] if k in step.bindings else json.dumps(v)}"
-                     for k, v in step.arguments.items() if k not in used]
-            if extra:  # an argument the template has no place for (an optional one, a constraint) is still said
-                end = text[-1] if text[-1] in ".?!" else ""
-                text = f"{text[:len(text) - len(end)]}, with {' and '.join(extra)}{end}"
-        else:
-            values = ", ".join(f"{k.replace('_', ' ')} {args[k] if k in step.bindings else json.dumps(v)}" for k, v in step.arguments.items())
-            purpose = plain_purpose(step.description, step.name)
-            text = f"{purpose} for {values}." if values else f"{purpose}."
-        if i:  # a step that needs an earlier result comes after it; an independent one beside it
-            text = text if text[1:2].isupper() else text[0].lower() + text[1:]  # 'Then, what is ...', but 'Then, US ...'
-            text_all += f" {rng.choice(THEN_WORDS if step.bindings else ALSO_WORDS)}, {text}"
-        else:
-            text_all = text
-    return text_all
-
-
-def plain_purpose(description: str, tool_name: str) -> str:
-    """What a request asks the tool to do: the documentation's first sentence when it reads as one
-    (a short plain sentence), else words from the tool's name ('Find cat by tag')."""
-    sentence = first_sentence(description)
-    if 2 <= len(sentence.split()) <= 12 and not re.search(r"[<>{}|`]|https?:|\bThe\b.*\bThe\b", sentence):
-        return sentence
-    words = " ".join(name_words(tool_name)) or tool_name
-    return words[:1].upper() + words[1:]
-
-
-def first_sentence(text: str) -> str:
-    """The documentation's first sentence, without markdown links or a trailing period."""
-    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", (text or "").strip())
-    return re.split(r"(?<=[.!?])\s|\n", text, maxsplit=1)[0].rstrip(". ").strip()
 
 
 class TemplateUser:
@@ -308,7 +210,7 @@ class RetrievalAssistant:
         query = tokens(request)
         # BM25+ keeps idf positive when a word is in most of the few offered tools
         scores = BM25Plus(docs).get_scores(query)
-        words = set(query) - _STOPWORDS
+        words = set(query) - STOPWORDS
         for i in sorted(range(len(tools)), key=lambda i: -scores[i]):
             f = tools[i]["function"]
             args = fill_arguments(request, f.get("parameters") or {}, context)

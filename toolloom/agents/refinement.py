@@ -16,7 +16,7 @@ from ..llm.client import ModelClient
 from ..llm.structured import chat_json
 from ..prompts import render
 from ..tool_docs import PROBE_VALUE, cut, fit, tool_error
-from .offline import _STOPWORDS, tokens
+from ..wording import STOPWORDS, tokens
 
 INVALID = PROBE_VALUE
 
@@ -122,7 +122,7 @@ class FactAnalyzer:
         # executions are evidence against it and a revision may leave it out. A simulated tool's answers
         # are made from its spec, so they can never contradict its description.
         facts["description_supported"] = tool.get("execution") == "simulated" or bool(
-            (set(tokens(tool["description"] or "")) - _STOPWORDS) & (known - _STOPWORDS))
+            (set(tokens(tool["description"] or "")) - STOPWORDS) & (known - STOPWORDS))
         untried = [p["query"] for p in probes(tool) if p["query"] not in {h["query"] for h in history}]
         facts["suggestion"] = untried[0] if untried else ""
         return facts

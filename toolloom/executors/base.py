@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Protocol
+from typing import Callable, ClassVar, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
+from ..registry import EXECUTORS
 from ..sandbox import Observation
 
 
@@ -44,3 +46,25 @@ def find_command(command: str, project_root: Path) -> str:
         f"command {command!r} is not on PATH, in {Path(project_root) / 'node_modules/.bin'} (npm install) "
         f"nor beside {sys.executable} (pip install)"
     )
+
+
+@dataclass(frozen=True)
+class ExecutorPlugin:
+    config: type[ExecutorConfig]
+    build: Callable  # (config, collection: spec.Collection, ctx: Runtime) -> Executor
+
+
+def executor_config(value) -> ExecutorConfig:
+    """A collection's `executor:` (a name, or a mapping with `kind`) as its registered config model."""
+    if isinstance(value, ExecutorConfig):
+        return value
+    if isinstance(value, str):
+        value = {"kind": value}
+    if not isinstance(value, dict) or not isinstance(value.get("kind"), str):
+        raise ValueError(f"executor must be a name or a mapping with `kind` (one of {', '.join(EXECUTORS.names())})")
+    plugin = EXECUTORS.get(value["kind"])
+    try:
+        return plugin.config.model_validate(value)
+    except ValidationError as e:
+        problems = "; ".join(f"{'.'.join(map(str, x['loc'])) or 'executor'}: {x['msg']}" for x in e.errors())
+        raise ValueError(f"{value['kind']} executor: {problems}") from None

@@ -22,6 +22,7 @@ from urllib.parse import quote
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..llm.model_spec import expand_env
 from ..sandbox import Observation, error_observation
 from .base import ExecutorConfig, find_command
 
@@ -150,8 +151,6 @@ class HttpExecutor:
         return True
 
     def base_url(self, tool: dict) -> str:
-        from ..spec import expand_env
-
         if self.config.mock is not None:
             with self._lock:
                 if self._mock is None:

@@ -12,7 +12,7 @@ from typing import Callable
 
 import pyarrow as pa
 
-from ..registry import Registry
+from ..registry import EXPORT_FORMATS
 from .bfcl import BFCL_SCHEMA, to_bfcl
 from .hermes import SHAREGPT_SCHEMA, hermes_problems, to_sharegpt
 from .xlam import XLAM_SCHEMA, to_xlam, xlam_problems
@@ -31,7 +31,6 @@ class ExportFormat:
         return entry if isinstance(entry, cls) else cls(*entry)
 
 
-EXPORT_FORMATS: Registry = Registry("export format")
 EXPORT_FORMATS.register("sharegpt", ExportFormat(to_sharegpt, SHAREGPT_SCHEMA, hermes_problems,
                                                  "Hermes function-calling layout (vLLM hermes parser's expressions)"))
 EXPORT_FORMATS.register("xlam", ExportFormat(to_xlam, XLAM_SCHEMA, xlam_problems, "xlam-function-calling-60k layout"))

@@ -22,7 +22,7 @@ import random
 from collections import defaultdict
 
 from ..executor import ToolExecutor
-from ..registry import Registry
+from ..registry import ESCALATION_OPERATORS
 from .sampling import chain_problem, normalised, list_width, stated_values, value_at
 
 
@@ -201,6 +201,5 @@ class StructuralVerifier:
 
 
 # operator name -> async fn(chains, steps, rng, other task's steps) -> harder steps | None; plug-ins add theirs
-ESCALATION_OPERATORS: Registry = Registry("escalation operator")
 for _name in ("add_hop", "replace_value", "add_constraint"):
     ESCALATION_OPERATORS.register(_name, lambda chains, steps, rng, other, _name=_name: getattr(chains, _name)(steps, rng))

@@ -10,12 +10,11 @@ from pathlib import Path
 import yaml
 
 from . import bfcl, function_json, mcp, openapi, rapidapi, toolalpaca, toolbench
-from ..registry import Registry
+from ..registry import INGEST_FORMATS
 from .records import Rejection, ToolSpec
 
 # format name -> adapter (anything with FORMAT, looks_like(doc), parse(doc, source)); detection tries
 # them in registration order, plug-ins (toolloom.plugins entry points) after the built-ins
-INGEST_FORMATS: Registry = Registry("ingest format")
 for _adapter in (openapi, toolalpaca, mcp, toolbench, rapidapi, bfcl, function_json):
     INGEST_FORMATS.register(_adapter.FORMAT, _adapter)
 SPEC_SUFFIXES = {".json", ".jsonl", ".yaml", ".yml", ".gz"}

@@ -23,7 +23,7 @@ try:  # the HTTP library the openai SDK is built on (httpx2 in openai 3.x, httpx
 except ImportError:  # pragma: no cover - older SDKs
     import httpx as _http
 
-from ..spec import ModelSpec
+from .model_spec import ModelSpec
 from .cache import RequestCache, request_hash
 from .ledger import CallRecord, UsageLedger
 from .limiter import AdaptiveLimiter

@@ -14,7 +14,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from ..spec import ModelSpec
+from .model_spec import ModelSpec
 from .managed_server import ManagedServer, ServerStartError
 
 

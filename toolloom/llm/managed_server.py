@@ -24,7 +24,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from ..spec import ModelSpec
+from .model_spec import ModelSpec
 from .client import ServerError
 
 log = logging.getLogger("toolloom")
@@ -177,42 +177,3 @@ class ManagedServer:
                 pass
             proc.poll()
         self._stop_watchdog()
-
-
-def _vllm():
-    from .vllm_server import VLLMServer
-
-    return VLLMServer
-
-
-def _llamacpp():
-    from .llamacpp_server import LlamaCppServer
-
-    return LlamaCppServer
-
-
-MANAGED = {"vllm": _vllm, "llamacpp": _llamacpp}  # provider -> its server class (imported when used)
-
-
-class ServerPool:
-    """One server per (model, serve options): two roles naming the same model share it."""
-
-    def __init__(self, log_dir: Path):
-        self.log_dir = Path(log_dir)
-        self.servers: dict[str, ManagedServer] = {}
-        self._lock = threading.Lock()
-
-    def server_for(self, spec: ModelSpec) -> ManagedServer:
-        kind = MANAGED[spec.provider]()
-        key = json.dumps([spec.provider, spec.model, kind.options_of(spec).model_dump()], sort_keys=True)
-        with self._lock:
-            if key not in self.servers:
-                server = kind(spec, self.log_dir)
-                server.start()
-                self.servers[key] = server
-            return self.servers[key]
-
-    def close(self) -> None:
-        for server in self.servers.values():
-            server.stop()
-        self.servers.clear()

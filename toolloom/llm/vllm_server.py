@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-from ..spec import ModelSpec
-from .managed_server import ManagedServer, ServerPool, ServerStartError, free_port  # noqa: F401 (the vllm names)
+from .model_spec import ModelSpec
+from .managed_server import ManagedServer
 
 
 class VLLMServer(ManagedServer):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-_PENDING: list[tuple[str, str, Callable]] = []  # (module, tool name, function), in import order
+REGISTERED: list[tuple[str, str, Callable]] = []  # (module, tool name, function), in import order
 
 
 class ToolError(Exception):
@@ -24,7 +24,7 @@ def tool(name: str, *, stateful: bool = False):
 
     def register(fn: Callable) -> Callable:
         fn.__toolloom_stateful__ = stateful
-        _PENDING.append((fn.__module__, name, fn))
+        REGISTERED.append((fn.__module__, name, fn))
         return fn
 
     return register

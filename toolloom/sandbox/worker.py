@@ -129,7 +129,7 @@ class Worker:
             sys.meta_path.insert(0, self.loader)
             install_audit_hook([p for p in self.readable if p], str(self.scratch))
             sys.stdout = sys.stderr = BoundedOutput(self.limits["output_bytes"])
-            from .registry import _PENDING
+            from .registry import REGISTERED
 
             importlib.import_module(self.loader.package)
             for module in modules:
@@ -137,10 +137,10 @@ class Worker:
             if request.get("list"):
                 answer = {
                     "ok": True,
-                    "tools": {n: {"module": m} for m, n, _ in _PENDING if m.startswith(self.loader.package + ".")},
+                    "tools": {n: {"module": m} for m, n, _ in REGISTERED if m.startswith(self.loader.package + ".")},
                 }
             else:
-                fn = next((f for m, n, f in _PENDING if n == request["tool"]), None)
+                fn = next((f for m, n, f in REGISTERED if n == request["tool"]), None)
                 answer = (
                     run_tool(fn, request)
                     if fn

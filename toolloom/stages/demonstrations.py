@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from ..agents import AssistantAgent
+from ..agents.base import AssistantAgent
 from ..answers import answer_from
 from ..executor import ToolExecutor
 from ..llm import BudgetExhausted, ModelCallError

@@ -17,19 +17,16 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
-from typing import Protocol
 
-import yaml
 
-from ..agents import Task
-from ..agents.offline import entity_of, name_words, render_example, tokens
+from ..agents.realisers import Realiser
+from ..domain import Task
+from ..wording import entity_of, name_words, render_example, tokens
 from ..answers import answer_from, article, label
 from ..executor import ToolExecutor
 from ..graph.sampling import value_at
-from ..llm import BudgetExhausted, ModelCallError, ModelClient
+from ..llm import BudgetExhausted, ModelCallError
 from ..messages import normalise
-from ..prompts import render
 
 SCENARIOS = {
     "clear": ["U:inform_intent_clear", "S:retriever_call", "S:call", "S:response", "U:user_bye", "S:system_bye"],
@@ -50,15 +47,6 @@ PAIR_SCENARIOS = ("missing_parameter",)  # need a two-step chain whose target ta
 # plan items that are ToolDial actions under another name: the recorded action is the right-hand one
 RECORDED = {"inform_intent_missing": "inform_intent_clear", "suggest_other": "suggest", "retriever_call_source": "retriever_call",
             "request_source": "request", "inform_source": "inform", "call_source": "call"}
-MEANINGS = {
-    "inform_intent_clear": "ask for what is needed, stating every value", "inform_intent_clear_add": "ask for something else instead, stating every value",
-    "inform_intent_vague": "say roughly what the topic is, without details or values", "inform": "give the value that was asked for",
-    "fail_inform": "say you do not know the value that was asked for", "affirm": "agree", "negate": "say that is not what you need",
-    "user_bye": "thank and end", "request": "ask the user for the missing value", "clarify": "ask the user what exactly they need",
-    "suggest": "offer what the tool can do and ask if that is wanted", "response": "answer with the values the tool returned",
-    "response_fail": "explain you cannot do it without the value, and offer further help", "system_bye": "say goodbye",
-    "recover": "say briefly what the tool's error means and that you call it again with the corrected value",
-}
 
 
 def is_pair(task: Task) -> bool:
@@ -80,38 +68,6 @@ def a_topic(tool_name: str) -> str:
 
 def stated(arguments: dict, leave_out: str | None = None) -> str:
     return ", ".join(f"{label(k)} {json.dumps(v, ensure_ascii=False)}" for k, v in arguments.items() if k != leave_out)
-
-
-class Realiser(Protocol):
-    async def utter(self, speaker: str, action: str, example: str, facts: dict, history: list[dict]) -> str: ...
-
-
-class PhraseRealiser:
-    """Offline: the plain example is the utterance."""
-
-    name = "offline-phrases"
-
-    async def utter(self, speaker, action, example, facts, history) -> str:
-        return example
-
-
-class ModelRealiser:
-    def __init__(self, client: ModelClient, prompts_root: Path, role: str):
-        self.client, self.prompts_root, self.role = client, prompts_root, role
-        self.name = client.spec.model
-
-    async def utter(self, speaker, action, example, facts, history) -> str:
-        prompt = render("simulate/dialogue_turn.j2", self.prompts_root, speaker=speaker, action=action, meaning=MEANINGS[action],
-                        facts=facts, example=example, history=[m for m in history if m["role"] in ("user", "assistant") and m.get("content")])
-        c = await self.client.chat([{"role": "user", "content": prompt}], stage="simulate", role=self.role)
-        text = (c.message.get("content") or "").strip()
-        if c.finish_reason == "length" or not text:
-            raise ModelCallError(f"{speaker} utterance for {action} was empty or truncated")
-        return text
-
-
-def load_phrases(prompts_root: Path) -> dict[str, list[str]]:
-    return yaml.safe_load((Path(prompts_root) / "simulate" / "dialogue_phrases.yaml").read_text(encoding="utf-8"))
 
 
 def scenario_for(task: Task, scenario: str, extra: Task | None, required: list[str]) -> str:

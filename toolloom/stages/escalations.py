@@ -23,7 +23,8 @@ from typing import Callable
 
 import pyarrow as pa
 
-from ..agents import AssistantAgent, ChainStep, Task
+from ..agents.base import AssistantAgent
+from ..domain import Step, Task
 from ..agents.offline import TemplateUser
 from ..graph.escalation import ChainEscalator, reference_answer, shape_of
 from ..ingest import Rejection
@@ -113,7 +114,7 @@ def escalate(tasks: pa.Table, tools: pa.Table, edges: list[dict], *, frontier: A
 
     def as_task(task_id: str, steps: list[dict], seed: int) -> Task:
         meta = {s["tool_id"]: json.loads(by_id[s["tool_id"]]["meta"] or "{}") for s in steps}
-        return Task(task_id, shape_of(steps), [ChainStep(s["tool_id"], s["name"], by_id[s["tool_id"]]["description"],
+        return Task(task_id, shape_of(steps), [Step(s["tool_id"], s["name"], by_id[s["tool_id"]]["description"],
                                                          s["arguments"], s["bindings"]) for s in steps], seed, meta)
 
     async def attempt(task: Task, question: str, steps: list[dict], k: int) -> dict:

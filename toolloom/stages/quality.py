@@ -63,7 +63,7 @@ def call_pattern(traj: dict) -> str:
     return " > ".join(c["function"]["name"] for m in traj["messages"] for c in (m.get("tool_calls") or []))
 
 
-def _request_text(traj: dict) -> str:
+def request_text(traj: dict) -> str:
     return " ".join((m.get("content") or "").lower() for m in traj["messages"] if m["role"] == "user")
 
 
@@ -92,9 +92,9 @@ def near_duplicates(trajs: list[dict], threshold: float, seen: list[dict] = ()) 
     by_calls: dict[str, list[dict]] = defaultdict(list)
     dupes: dict[str, str] = {}
     for t in seen:
-        by_calls[_calls_key(t)].append({"id": f"{t['version']}/{t['traj_id']}", "text": _request_text(t)})
+        by_calls[_calls_key(t)].append({"id": f"{t['version']}/{t['traj_id']}", "text": request_text(t)})
     for t in trajs:
-        text, key = _request_text(t), _calls_key(t)
+        text, key = request_text(t), _calls_key(t)
         for earlier in by_calls[key]:
             if fuzz.ratio(text, earlier["text"]) >= threshold * 100:
                 dupes[t["traj_id"]] = earlier["id"]

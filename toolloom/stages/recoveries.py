@@ -14,8 +14,8 @@ import random
 import re
 from datetime import date
 
-from ..agents import ChainStep, Task
-from ..agents.offline import render_example
+from ..domain import Step, Task
+from ..wording import render_example
 from ..answers import answer_from
 from ..arguments import argument_errors
 from ..executor import ToolExecutor
@@ -57,7 +57,7 @@ def learnable(error: str, canonical: str, form: str, doc: str) -> bool:
     return any(_case(x) == _case(canonical) != _case(form) for x in examples)
 
 
-async def find_failure(step: ChainStep, executor: ToolExecutor, rng: random.Random):
+async def find_failure(step: Step, executor: ToolExecutor, rng: random.Random):
     """(parameter, user form) of a schema-valid user form the tool rejects with a learnable error, or
     None. Each form is tried in an episode of its own, so a probe never changes the example's state."""
     tool = executor.by_name[step.name]
@@ -93,7 +93,7 @@ async def run_recovery(task: Task, system: Realiser, executor: ToolExecutor, off
     param, form = found
     episode = executor.episode()
     try:
-        said = Task(task.task_id, task.shape, [ChainStep(step.tool_id, step.name, step.description, {**step.arguments, param: form})],
+        said = Task(task.task_id, task.shape, [Step(step.tool_id, step.name, step.description, {**step.arguments, param: form})],
                     task.seed, task.meta)
         messages.append({"role": "user", "content": render_example(said, rng)})
         for k, arguments in enumerate((said.chain[0].arguments, step.arguments)):

@@ -12,16 +12,19 @@ Every input episode ends as a sample or a rejection naming the checker and the r
 """
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 
 import pyarrow as pa
 
+from ..agents.judges import ReferenceJudge
 from ..answers import MULTI_ANSWER_SHAPES, grounded, unstated
 from ..arguments import argument_errors, parse_arguments
 from ..ingest import Rejection
-from ..registry import Registry
-from ..spec import FilterStage
+from ..llm import run_async
+from ..registry import FILTER_CHECKS
+from ..spec import STEPS, FilterStage
 from . import StageResult
 from .quality import check_overuse, check_safety, check_secrets, diversity, near_duplicates
 from .splits import assign_splits, side as split_of
@@ -100,12 +103,18 @@ def check_completeness(traj: dict) -> tuple[str, str] | None:
 
 # filter check name -> fn(trajectory row) -> (reason, detail) | None; `semantic` (the judge) and `dedup`
 # (across examples) are steps of filter_samples itself
-FILTER_CHECKS: Registry = Registry("filter check")
 for _name, _check in (("format", check_format), ("execution", check_execution), ("completeness", check_completeness),
                       ("safety", check_safety),
                       ("secrets", check_secrets), ("overuse", check_overuse)):
     FILTER_CHECKS.register(_name, _check)
-STEPS = ("semantic", "dedup")
+
+
+def judge_all(judge, trajs: list[dict]) -> list[tuple[str, str]]:
+    """Every trajectory's (verdict, reason) from `judge` (agents/judges.py), asked concurrently."""
+    async def run():
+        return await asyncio.gather(*(judge.judge(t) for t in trajs))
+
+    return run_async(run()) if trajs else []
 
 
 def split_by_tools(traj: dict, test_share: float) -> str | None:
@@ -132,8 +141,6 @@ def filter_samples(trajectories: pa.Table, params: FilterStage, test_share: floa
             kept.append(traj)
     verdicts: dict[str, tuple[str, str]] = {}
     if "semantic" in params.checks:
-        from .judge import ReferenceJudge, judge_all
-
         verdicts = dict(zip((t["traj_id"] for t in kept), judge_all(judge or ReferenceJudge(), kept)))
         for t in kept:
             verdict, reason = verdicts[t["traj_id"]]

@@ -13,8 +13,9 @@ from typing import Callable
 import pyarrow as pa
 import numpy as np
 
-from ..agents import AssistantAgent, ChainStep, Task, UserAgent
-from ..agents.offline import tokens
+from ..agents.base import AssistantAgent, UserAgent
+from ..domain import Step, Task
+from ..wording import tokens
 from ..arguments import parse_arguments
 from ..executor import ToolExecutor
 from ..ingest import Rejection
@@ -167,7 +168,7 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
     def as_task(row: dict) -> Task:
         chain = json.loads(row["chain"])
         meta = {s["tool_id"]: json.loads(by_id[s["tool_id"]]["meta"] or "{}") for s in chain}
-        return Task(row["task_id"], row["shape"], [ChainStep(s["tool_id"], s["name"], by_id[s["tool_id"]]["description"], s["arguments"],
+        return Task(row["task_id"], row["shape"], [Step(s["tool_id"], s["name"], by_id[s["tool_id"]]["description"], s["arguments"],
                                                              s.get("bindings") or {}) for s in chain], row["seed"], meta)
 
     singles = [r for r in task_rows if r["shape"] == "single"]

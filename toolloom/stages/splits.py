@@ -14,7 +14,7 @@ from collections import defaultdict
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from .quality import _request_text, calls_of
+from .quality import request_text, calls_of
 
 GLOBAL_LIMIT = 20_000
 
@@ -53,7 +53,7 @@ def request_clusters(trajs: list[dict], similarity: float) -> list[int]:
     for members in blocks.values():
         if len(members) < 2:
             continue
-        texts = [_request_text(trajs[i]) for i in members]
+        texts = [request_text(trajs[i]) for i in members]
         for a, b in near_pairs(texts, texts, similarity):
             if a < b:
                 parent[find(members[a])] = find(members[b])
@@ -93,6 +93,6 @@ def leakage(rows: list[dict], similarity: float) -> dict:
     shared = sum(c in train_calls for c in test_calls)
     near = 0
     if train and test:
-        near = len({i for i, _ in near_pairs([_request_text(r) for r in test], [_request_text(r) for r in train], similarity)})
+        near = len({i for i, _ in near_pairs([request_text(r) for r in test], [request_text(r) for r in train], similarity)})
     return {"test_calls_seen_in_train": shared, "test_calls": len(test_calls),
             "test_requests_near_duplicate_of_train": near, "test_examples": len(test)}

@@ -16,7 +16,7 @@ import pyarrow as pa
 from ..executor import ToolExecutor
 from ..graph.sampling import ChainSampler, chain_problem
 from ..ingest import Rejection
-from ..agents import UserAgent
+from ..agents.base import UserAgent
 from ..llm import BudgetExhausted, ModelCallError, run_async
 from ..synthesis import ArgumentSynthesizer, Unsynthesizable
 from ..spec import TasksStage

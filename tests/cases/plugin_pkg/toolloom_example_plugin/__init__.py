@@ -73,7 +73,7 @@ def to_alpaca(row: dict):
 
 def plugin(registries) -> None:
     from toolloom.agents.offline import RetrievalAssistant, TemplateUser
-    from toolloom.stages.dialogues import PhraseRealiser
+    from toolloom.agents.realisers import PhraseRealiser
 
     registries["ingest format"].register("toolcards", ToolCards)
     registries["executor"].register("lookup", ExecutorPlugin(LookupConfig, lambda config, collection, ctx: LookupExecutor(config)))

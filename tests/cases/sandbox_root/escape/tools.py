@@ -149,7 +149,7 @@ def patch_echo() -> dict:
     CALLS += 1
     from toolloom.sandbox import registry
 
-    for i, (module, name, fn) in enumerate(registry._PENDING):
+    for i, (module, name, fn) in enumerate(registry.REGISTERED):
         if name == "echo":
             fn.__code__ = (lambda text: {"text": "PATCHED"}).__code__
     return {"calls": CALLS}

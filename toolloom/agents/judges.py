@@ -3,14 +3,13 @@ request. The model judge follows the rubric in prompts/filter/judge.j2; the offl
 agreement with the executed reference answer (DESIGN section 7)."""
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
-from ..llm import BudgetExhausted, ModelCallError, ModelClient, run_async
+from ..answers import MULTI_ANSWER_SHAPES, grounded
+from ..llm import BudgetExhausted, ModelCallError, ModelClient
 from ..llm.structured import UnusableAnswer, chat_json
 from ..prompts import render
-from ..answers import MULTI_ANSWER_SHAPES, grounded
 
 
 class ReferenceJudge:
@@ -50,10 +49,3 @@ class ModelJudge:
         except (ModelCallError, BudgetExhausted) as e:
             return "error", f"judge unavailable: {e}"[:300]
         return verdict["verdict"], str(verdict.get("reason") or "")[:500]
-
-
-def judge_all(judge, trajs: list[dict]) -> list[tuple[str, str]]:
-    async def run():
-        return await asyncio.gather(*(judge.judge(t) for t in trajs))
-
-    return run_async(run()) if trajs else []

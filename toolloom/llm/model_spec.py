@@ -8,6 +8,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..registry import PROVIDERS
+from .tool_parsers import tool_parser_for
+
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -22,7 +25,7 @@ class VLLMServe(Strict):
     tensor_parallel_size: int = Field(1, ge=1)
     max_model_len: int | None = Field(None, ge=256)
     gpu_memory_utilization: float = Field(0.9, gt=0, le=1)
-    tool_call_parser: str = Field("auto", description="auto: chosen from the model family (toolloom/llm/tool_parsers.py)")
+    tool_call_parser: str = Field("auto", description="auto: chosen from the model family (llm/tool_parsers.py)")
     chat_template: str | None = None
     load_format: str | None = Field(None, description="e.g. dummy: random weights, for lifecycle and throughput checks")
     port: int | None = Field(None, ge=1, le=65535, description="default: a free port")
@@ -30,8 +33,6 @@ class VLLMServe(Strict):
     extra_args: list[str] = []
 
     def parser_for(self, model: str) -> str:
-        from .llm.tool_parsers import tool_parser_for
-
         return tool_parser_for(model) if self.tool_call_parser == "auto" else self.tool_call_parser
 
 
@@ -72,8 +73,6 @@ class ModelSpec(Strict):
     @field_validator("provider")
     @classmethod
     def _registered_provider(cls, v: str) -> str:
-        from .agents import PROVIDERS
-
         return PROVIDERS.check(v)
 
     @model_validator(mode="after")
