@@ -1,14 +1,19 @@
-"""Commit a stage's result to the store and describe it for Dagster: metadata, previews, checks."""
+"""A stage as a Dagster asset: what the asset factory needs (`StageAsset`), and committing a stage's result to the
+store with its metadata, previews and checks."""
 from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import dataclass
+from typing import Callable
 
 import dagster as dg
 import pyarrow as pa
 
 from .llm import UsageLedger
+from .run_versions import begin
 from .runtime import Runtime
+from .spec import Pipeline
 from .stages import StageResult
 from .store import Write
 
@@ -86,3 +91,39 @@ def commit_stage(rt: Runtime, context: dg.AssetExecutionContext, *, stage: str, 
     context.log.info(f"{stage}: {result.accepted} accepted, {len(result.rejections)} rejected of {result.inputs} (version {version})")
     return dg.MaterializeResult(metadata=metadata, check_results=checks if with_checks else None)
 
+
+
+def _always(pipeline: Pipeline) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class StageAsset:
+    """One stage's asset, declared by the stage module; the factory (dagster_defs.py) makes it.
+
+    `build(rt, version, log)` reads the stage's `inputs` (tables of the same version) from the store and
+    returns its StageResult; the first line of its docstring is the asset's description in the UI.
+    `enabled(pipeline)`: whether the pipeline has this stage (escalate and refine are optional).
+    """
+
+    table: str  # the asset key's last part and the table it writes
+    stage: str  # the stage's name in rejections, model-call records and logs
+    inputs: tuple[str, ...]
+    build: Callable
+    preview: tuple[str, ...] = ()
+    enabled: Callable[[Pipeline], bool] = _always
+    checks: bool = True
+    empty_blocks: bool = True  # False: an empty result warns instead of blocking the stages after it
+
+    @property
+    def description(self) -> str:
+        return (self.build.__doc__ or self.table).strip().splitlines()[0]
+
+    def check_specs(self, pipeline: Pipeline, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+        return check_specs(key, self.empty_blocks) if self.checks else []
+
+    def materialize(self, rt: Runtime, context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        version = begin(context, rt)
+        result = self.build(rt, version, context.log.info)
+        return commit_stage(rt, context, stage=self.stage, table=self.table, result=result, version=version,
+                            preview=list(self.preview), with_checks=self.checks, empty_blocks=self.empty_blocks)

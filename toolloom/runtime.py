@@ -24,6 +24,7 @@ class Runtime:
     project_root: Path
     home: Path
     backoff_s: float = 1.0
+    partition: str | None = None  # the day of a nightly (partitioned) run
     ledger: UsageLedger = field(default_factory=UsageLedger)
 
     def __post_init__(self):

@@ -12,7 +12,7 @@ import yaml
 from pydantic import Field, SerializeAsAny, ValidationError, field_validator, model_validator
 
 from .executors.base import ExecutorConfig, executor_config
-from .registry import ESCALATION_OPERATORS, EXPORT_FORMATS, FILTER_CHECKS, INGEST_FORMATS
+from .registry import ESCALATION_OPERATORS, EXPORT_FORMATS, FILTER_CHECKS, INGEST_FORMATS, PROVIDERS
 from .llm.model_spec import LlamaCppServe, ModelSpec, Strict, VLLMServe, expand_env  # noqa: F401 (part of the spec's API)
 
 ROLES = ("user", "assistant", "executor", "judge", "validator", "frontier", "escalator", "explorer", "analyzer", "rewriter")
@@ -241,8 +241,10 @@ class Pipeline(Strict):
 
     @model_validator(mode="after")
     def _validation_needs_a_model(self):
-        if self.stages.graph.llm_validation and self.model_for("validator").provider == "offline":
-            raise ValueError("stages.graph.llm_validation needs a model: set models.validator (or models.default) to an endpoint")
+        provider = self.model_for("validator").provider
+        if self.stages.graph.llm_validation and "validator" not in PROVIDERS.get(provider):
+            raise ValueError(f"stages.graph.llm_validation needs a model; provider {provider!r} has no validator: set "
+                             "models.validator (or models.default) to an endpoint")
         return self
 
     @model_validator(mode="after")

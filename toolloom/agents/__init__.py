@@ -82,6 +82,7 @@ _model_backed("judge", _judge(False))
 for _role in ("user", "assistant"):
     register("offline", f"realiser.{_role}", _realiser(True, _role))
     _model_backed(f"realiser.{_role}", _realiser(False, _role))
+_model_backed("validator", lambda ctx: ctx.client_for("validator"))  # the API graph's edge check (no offline one)
 register("offline", "verifier", lambda ctx: (lambda structural: structural))
 _model_backed("verifier", lambda ctx: (lambda structural: ModelVerifier(ctx.client_for("frontier"), ctx.prompts_root, structural)))
 

@@ -18,6 +18,8 @@ from ..ingest import Rejection
 from ..llm import ModelClient
 from ..spec import GraphStage
 from . import StageResult
+from .. import progress
+from ..materialize import StageAsset
 
 EDGES_SCHEMA = pa.schema([("src_tool", pa.string()), ("src_slot", pa.string()), ("dst_tool", pa.string()), ("dst_slot", pa.string()),
                           ("entity", pa.string()), ("name_sim", pa.float64()), ("keyword_sim", pa.float64()), ("desc_sim", pa.float64()),
@@ -68,3 +70,20 @@ def edge_params(params: GraphStage, embedder_name: str) -> EdgeParams:
 
 def edge_id(edge: dict) -> str:
     return f"{edge['src_tool']}.{edge['src_slot']}->{edge['dst_tool']}.{edge['dst_slot']}"
+
+
+def api_edges(rt, version: str, log) -> StageResult:
+    """API graph (ToolDial): edges from an output slot of one tool to a required input of another."""
+    params = rt.pipeline.stages.graph
+    graphml = rt.home / "graphs" / rt.pipeline.name / f"{version}.graphml"
+    embedder = rt.embedder()
+    embedder.progress = progress.reporter("graph embeddings", log)  # new texts only; cached ones are free
+    try:
+        return build_api_graph(rt.store.read(rt.pipeline.name, "tools", version), embedder, params, graphml,
+                               rt.agent("validator") if params.llm_validation else None, rt.prompts_root)
+    finally:
+        embedder.progress = None
+
+
+ASSET = StageAsset("api_edges", "graph", ("tools",), api_edges, ("src_tool", "src_slot", "dst_tool", "dst_slot", "desc_sim"),
+                   checks=False)

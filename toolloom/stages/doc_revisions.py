@@ -30,6 +30,10 @@ from ..llm import BudgetExhausted, ModelCallError, run_async
 from ..spec import RefineStage
 from ..tool_docs import revision_problems
 from . import StageResult
+from .. import progress
+from ..materialize import StageAsset
+from ..prompts import template_hash
+from .inputs import earlier_docs, kept_escalations
 
 DOC_REVISIONS_SCHEMA = pa.schema([
     ("tool_id", pa.string()), ("name", pa.string()), ("spec_hash", pa.string()), ("round", pa.int64()), ("text", pa.string()),
@@ -173,3 +177,23 @@ def report(rows: list[dict]) -> dict:
         md["before_after"] = (f"**{example[0]['name']}**, before:\n\n> {example[0]['text'] or '(empty)'}\n\nafter "
                               f"{example[-1]['round']} round(s):\n\n```\n{example[-1]['text']}\n```")
     return md
+
+
+def doc_revisions(rt, version: str, log) -> StageResult:
+    """Tool documentation refined by exploration (DRAFT): every revision, with its evidence and stop reason."""
+    p, params = rt.pipeline.name, rt.pipeline.stages.refine
+    tool_table = rt.store.read(p, "tools", version)
+    failures = tool_failures(rt.store.read(p, "trajectories", version).to_pylist(),
+                             kept_escalations(rt, version, all_rows=True)) if params.use_failures else {}
+    return refine_docs(tool_table, explorer=rt.agent("explorer"), analyzer=rt.agent("analyzer"),
+                       rewriter=rt.agent("rewriter"), executor=rt.executor(tool_table.to_pylist()),
+                       embedder=rt.embedder(), params=params, failures=failures,
+                       start_docs=earlier_docs(rt, version) if params.start_from == "previous" else None,
+                       prompt_hash=":".join(template_hash(f"refine/{t}.j2", rt.prompts_root)
+                                            for t in ("explore", "analyze", "rewrite", "document")),
+                       progress=progress.reporter("refine", log))
+
+
+ASSET = StageAsset("doc_revisions", "refine", ("trajectories", "escalations"), doc_revisions,
+                   ("name", "round", "similarity_to_previous", "stop_reason", "text"),
+                   enabled=lambda pipeline: pipeline.stages.refine is not None)

@@ -32,6 +32,10 @@ from ..llm import BudgetExhausted, ModelCallError, run_async
 from ..spec import EscalateStage
 from ..synthesis import ArgumentSynthesizer, Unsynthesizable
 from . import StageResult
+from .. import progress
+from ..materialize import StageAsset
+from ..prompts import render, template_hash
+from .inputs import documented_tools
 from .samples import check_execution, check_format
 from .simulate import EPISODES_IN_FLIGHT, Distractors, run_episode
 
@@ -237,3 +241,20 @@ def _report(rows: list[dict], pool: int, seeds: int) -> dict:
             "operators_applied": dict(Counter(r["operator"] for r in rows if r["operator"])),
             "dropped": dict(Counter(r["reason"].split(":")[0] for r in rows if r["outcome"] == "dropped")),
             "frontier_solved_by_level": {k: f"{v[0]}/{v[1]}" for k, v in sorted(tried.items())}}
+
+
+def escalations(rt, version: str, log) -> StageResult:
+    """Tasks escalated level by level until the frontier agent fails (progressive difficulty)."""
+    p = rt.pipeline.name
+    tool_table = documented_tools(rt, version)
+    return escalate(rt.store.read(p, "tasks", version), tool_table, rt.store.read(p, "api_edges", version).to_pylist(),
+                    frontier=rt.agent("frontier"), escalator=rt.agent("escalator"), verifier_for=rt.verifier,
+                    executor=rt.executor(tool_table.to_pylist()), params=rt.pipeline.stages.escalate,
+                    system_prompt=render("simulate/assistant_system.j2", rt.prompts_root, today=None),
+                    prompt_hash=":".join(template_hash(t, rt.prompts_root) for t in ("escalate/reword.j2", "escalate/verify.j2")),
+                    tokens_spent=lambda: rt.tokens_sent("escalate"), progress=progress.reporter("escalate", log))
+
+
+ASSET = StageAsset("escalations", "escalate", ("tasks",), escalations,
+                   ("seed_id", "level", "operator", "question", "outcome", "stop_reason"),
+                   enabled=lambda pipeline: pipeline.stages.escalate is not None, empty_blocks=False)

@@ -26,6 +26,7 @@ from ..llm import run_async
 from ..registry import FILTER_CHECKS
 from ..spec import STEPS, FilterStage
 from . import StageResult
+from ..materialize import StageAsset
 from .quality import check_overuse, check_safety, check_secrets, diversity, near_duplicates
 from .splits import assign_splits, side as split_of
 
@@ -174,3 +175,14 @@ def filter_samples(trajectories: pa.Table, params: FilterStage, test_share: floa
     return StageResult(pa.Table.from_pylist(rows, schema=SAMPLES_SCHEMA), rejections, [t["traj_id"] for t in answered], "traj_id",
                        metadata={"rejected_by": dict(reasons), "splits": dict(Counter(r["split"] for r in rows)),
                                  "diversity": diversity(kept)})
+
+
+def samples(rt, version: str, log) -> StageResult:
+    """Examples that passed quality filtering (the checks of stages.filter), with their split."""
+    pipeline, export = rt.pipeline, rt.pipeline.stages.export
+    seen = rt.store.kept_before(pipeline.name, rt.partition) if rt.partition else ()  # earlier nights' examples
+    return filter_samples(rt.store.read(pipeline.name, "trajectories", version), pipeline.stages.filter, export.test_share,
+                          judge=rt.judge(), split_by=export.split_by, seen=seen)
+
+
+ASSET = StageAsset("samples", "filter", ("trajectories",), samples, ("sample_id", "shape", "num_calls", "split"))

@@ -24,6 +24,10 @@ from ..messages import MESSAGES, normalise, to_openai
 from ..retrieval import SparseBM25
 from ..spec import SimulateStage
 from . import StageResult
+from .. import progress
+from ..materialize import StageAsset
+from ..prompts import render, template_hash
+from .inputs import documented_tools, kept_escalations
 from .demonstrations import REPLAY_AGENT, replay
 from .dialogues import PAIR_SCENARIOS, Realiser, is_pair, run_dialogue
 from .recoveries import run_recovery
@@ -297,3 +301,20 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
                                  "kinds": dict(Counter(r["kind"] for r in rows)),
                                  "calls_from_text": sum(c.get("call_source") == "text" for r in rows for c in json.loads(r["calls"])),
                                  "scenarios": dict(Counter(json.loads(r["actions"])["scenario"] for r in rows if r["actions"]))})
+
+
+def trajectories(rt, version: str, log) -> StageResult:
+    """Simulated episodes (ToolAlpaca): user, assistant and tool executor, in OpenAI message format."""
+    tool_table = documented_tools(rt, version)
+    templates = ("simulate/user.j2", "simulate/assistant_system.j2", "simulate/dialogue_turn.j2")
+    return simulate(rt.store.read(rt.pipeline.name, "tasks", version), tool_table, user=rt.agent("user"),
+                    assistant=rt.agent("assistant"), executor=rt.executor(tool_table.to_pylist()),
+                    params=rt.pipeline.stages.simulate,
+                    system_prompt=render("simulate/assistant_system.j2", rt.prompts_root, today=None),
+                    prompt_hash=":".join(template_hash(t, rt.prompts_root) for t in templates),
+                    progress=progress.reporter("simulate", log), dialogue=rt.dialogue_realisers(),
+                    escalated=kept_escalations(rt, version))
+
+
+ASSET = StageAsset("trajectories", "simulate", ("tasks", "escalations"), trajectories,
+                   ("traj_id", "outcome", "final_answer", "error"))

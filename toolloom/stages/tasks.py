@@ -21,6 +21,7 @@ from ..llm import BudgetExhausted, ModelCallError, run_async
 from ..synthesis import ArgumentSynthesizer, Unsynthesizable
 from ..spec import TasksStage
 from . import StageResult
+from ..materialize import StageAsset
 
 TASKS_SCHEMA = pa.schema([("task_id", pa.string()), ("shape", pa.string()), ("chain", pa.string()),
                           ("reference_answer", pa.string()), ("seed", pa.int64())])
@@ -131,3 +132,13 @@ def sample_tasks(tools: pa.Table, executor: ToolExecutor, params: TasksStage, ed
     shapes = dict(Counter(r["shape"] for r in rows))
     return StageResult(pa.Table.from_pylist(rows, schema=TASKS_SCHEMA), rejections, given, "task_id",
                        metadata={"shapes": shapes, "walk_failures": dict(graph_failures), "argument_proposals": dict(proposals)})
+
+
+def tasks(rt, version: str, log) -> StageResult:
+    """Sampled tasks with reference chains (single, multi-hop, parallel, nested), each executed for its answer."""
+    tool_table = rt.store.read(rt.pipeline.name, "tools", version)
+    edges = rt.store.read(rt.pipeline.name, "api_edges", version).to_pylist()
+    return sample_tasks(tool_table, rt.executor(tool_table.to_pylist()), rt.pipeline.stages.tasks, edges, user=rt.agent("user"))
+
+
+ASSET = StageAsset("tasks", "tasks", ("api_edges",), tasks, ("task_id", "shape", "chain", "reference_answer"))

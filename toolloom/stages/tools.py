@@ -19,6 +19,7 @@ from ..sandbox import Sandbox
 from ..secrets import credential_values, find_credential
 from ..spec import Pipeline
 from . import StageResult
+from ..materialize import StageAsset
 
 TOOLS_SCHEMA = pa.schema([
     ("tool_id", pa.string()), ("collection", pa.string()), ("name", pa.string()), ("description", pa.string()),
@@ -93,3 +94,11 @@ def build_tools(pipeline: Pipeline, project_root: Path, sandbox: Sandbox, execut
     return StageResult(table, rejections, given, accepted_as,
                        metadata={"tools_per_collection": by_collection, "executable": sum(r["executable"] for r in rows),
                                  "execution": execution})
+
+
+def tools(rt, version: str, log) -> StageResult:
+    """Tools ingested from the pipeline's collections: one row per operation, broken specs rejected."""
+    return build_tools(rt.pipeline, rt.project_root, rt.sandbox, rt.executors())
+
+
+ASSET = StageAsset("tools", "ingest", (), tools, ("tool_id", "description", "execution"))

@@ -1,0 +1,93 @@
+"""The exported dataset: the folder `datasets.load_dataset` reads, with its data-quality checks.
+
+Unlike the other stages it writes no table: it exports the version's samples in every configured
+format, reports the data-quality verdicts as asset checks, and only then points `latest` at it.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version as package_version
+
+import dagster as dg
+
+from ..data_quality import verdicts
+from ..export import export_version, point_latest
+from ..materialize import StageAsset
+from ..nightly import seeds_of
+from ..run_versions import begin, complete, final_name
+from ..runtime import Runtime
+from ..spec import Pipeline
+from .inputs import refined_docs
+
+
+def dataset_checks(pipeline: Pipeline) -> list[tuple[str, str]]:
+    """(name, description) of the dataset's data-quality checks, thresholds from stages.export.quality."""
+    configs = [f.rsplit(":", 1)[-1] for f in pipeline.stages.export.formats if f != "openai"]
+    out = [(f"conformance_{c}", f"the {c} rows pass their format's own checker") for c in configs]
+    out += [("split_leakage", "no test call or near-duplicate request also in train"),
+            ("documentation", "shipped tool descriptions carry no pipeline internals and fit the budget")]
+    if pipeline.stages.export.quality.min_distinct_bigram_ratio is not None:
+        out.append(("diversity", "distinct-bigram ratio of requests at least the threshold"))
+    return out
+
+
+def toolloom_version() -> str:
+    try:
+        return package_version("toolloom")
+    except PackageNotFoundError:
+        return "dev"
+
+
+def provenance(rt: Runtime, name: str, run_id: str) -> dict:
+    """What the dataset card says about where the data came from."""
+    pipeline = rt.pipeline
+    models = {role: f"{pipeline.model_for(role).provider}:{pipeline.model_for(role).model}" for role in ("user", "assistant")}
+    out = {"pipeline": pipeline.name, "version": name, "run": run_id, "models": models,
+           "collections": ", ".join(c.name for c in pipeline.collections), "toolloom": toolloom_version(),
+           "seeds": ", ".join(f"{k} {v}" for k, v in seeds_of(pipeline).items())}
+    if rt.partition:
+        out["nightly"] = (f"partition {rt.partition}: its seeds are the pipeline's salted with the date, so each "
+                          "night samples new tasks; a rerun of this night answers from the request cache")
+    return out
+
+
+def dataset(rt: Runtime, version: str, name: str, run_id: str):
+    """The exported dataset folder `datasets.load_dataset` reads (default, multi_turn, tools and each format's config)."""
+    p, export = rt.pipeline.name, rt.pipeline.stages.export
+    read = lambda table: rt.store.read(p, table, version)  # noqa: E731
+    return export_version(rt.project_root / export.root, p, name, read("samples"), read("trajectories"), read("tools"),
+                          provenance(rt, name, run_id), tuple(export.formats), read("rejections").to_pylist(),
+                          refined_docs=refined_docs(rt, version), quality=export.quality,
+                          leakage_similarity=rt.pipeline.stages.filter.leakage_similarity,
+                          edges=read("api_edges").to_pylist(), link_latest=False)
+
+
+@dataclass(frozen=True)
+class DatasetAsset(StageAsset):
+    def check_specs(self, pipeline: Pipeline, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+        return [dg.AssetCheckSpec(name, asset=key, description=text) for name, text in dataset_checks(pipeline)]
+
+    def materialize(self, rt: Runtime, context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        version = begin(context, rt)
+        folder = self.build(rt, version, final_name(context, version), context.run.run_id)
+        context.log.info(f"exported {folder}")
+        complete(context, rt, version, str(folder))
+        point_latest(folder)  # only now: `latest` never points at a version that is not complete
+        report = json.loads((folder / "manifest.json").read_text())["quality"]
+        found = {v["name"]: v for v in verdicts(report, rt.pipeline.stages.export.quality)}
+        checks = []
+        for name, _ in dataset_checks(rt.pipeline):  # exactly the declared checks; a format with no checker says so
+            v = found.get(name) or {"name": name, "passed": False, "severity": "WARN", "metadata": {},
+                                    "description": f"not checked: no checker is registered for {name.removeprefix('conformance_')}"}
+            (context.log.info if v["passed"] else context.log.warning)(f"data quality {v['name']}: {v['description']}")
+            checks.append(dg.AssetCheckResult(check_name=v["name"], passed=v["passed"], description=v["description"],
+                                              severity=getattr(dg.AssetCheckSeverity, v["severity"]),
+                                              metadata={"report": dg.MetadataValue.json(v["metadata"])}))
+        readme = (folder / "README.md").read_text().split("---\n", 2)[-1]
+        return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(folder)), "version": final_name(context, version),
+                                              "readme": dg.MetadataValue.md(readme),
+                                              "data_quality": dg.MetadataValue.json(report)}, check_results=checks)
+
+
+ASSET = DatasetAsset("dataset", "export", ("samples", "doc_revisions"), dataset)
