@@ -47,7 +47,7 @@ def demo():
 
 
 def _step(chains, name, **arguments):
-    return {"tool_id": chains.ids[name], "name": name, "arguments": arguments, "bindings": {}}
+    return chains.graph.step(name, arguments)
 
 
 def _run(chains, steps):
@@ -60,16 +60,16 @@ def test_add_hop_appends_a_call_fed_by_the_last_result(demo):
     _, chains, _ = demo
     seed = _run(chains, [_step(chains, "get_capital_city", country_code="FR")])
     harder = run_async(chains.add_hop(seed, random.Random(0)))
-    assert [s["name"] for s in harder] == ["get_capital_city", "get_city"]
-    assert harder[1]["bindings"] == {"city_id": {"step": 0, "path": "city_id"}} and harder[1]["arguments"]["city_id"] == "paris"
-    assert reference_answer(harder) == harder[1]["result"] and harder[1]["result"]["name"] == "Paris"
+    assert [s.name for s in harder] == ["get_capital_city", "get_city"]
+    assert harder[1].bindings == {"city_id": {"step": 0, "path": "city_id"}} and harder[1].arguments["city_id"] == "paris"
+    assert reference_answer(harder) == harder[1].result and harder[1].result["name"] == "Paris"
     assert shape_of(harder) == "multi_hop"
 
 
 def test_an_echoed_argument_is_not_a_hop(demo):
     _, chains, _ = demo
     seed = _run(chains, [_step(chains, "time_difference", from_city_id="paris", to_city_id="tokyo", day="2026-01-15")])
-    assert seed[0]["result"]["from_city_id"] == "paris"  # the edge's value is only the call's own argument
+    assert seed[0].result["from_city_id"] == "paris"  # the edge's value is only the call's own argument
     assert run_async(chains.add_hop(seed, random.Random(0))) is None
 
 
@@ -77,20 +77,20 @@ def test_replace_value_turns_a_stated_value_into_a_lookup_that_gives_it(demo):
     _, chains, _ = demo
     seed = _run(chains, [_step(chains, "get_city", city_id="berlin")])
     harder = run_async(chains.replace_value(seed, random.Random(0)))
-    assert [s["name"] for s in harder] == ["get_capital_city", "get_city"]
-    assert harder[1]["bindings"] == {"city_id": {"step": 0, "path": "city_id"}}
+    assert [s.name for s in harder] == ["get_capital_city", "get_city"]
+    assert harder[1].bindings == {"city_id": {"step": 0, "path": "city_id"}}
     # of the capital lookup's documented examples, the one that gives berlin is chosen: the answer stays
-    assert harder[0]["arguments"] == {"country_code": "DE"} and reference_answer(harder) == seed[0]["result"]
+    assert harder[0].arguments == {"country_code": "DE"} and reference_answer(harder) == seed[0].result
     other = run_async(chains.replace_value(_run(chains, [_step(chains, "get_city", city_id="paris")]), random.Random(0)))
-    assert other[1]["arguments"]["city_id"] != "paris"  # no example gives paris: another capital, a new answer
+    assert other[1].arguments["city_id"] != "paris"  # no example gives paris: another capital, a new answer
 
 
 def test_add_constraint_sets_an_optional_parameter_that_changes_the_result(demo):
     _, chains, _ = demo
     seed = _run(chains, [_step(chains, "list_countries_by_region", region="Europe")])
     harder = run_async(chains.add_constraint(seed, random.Random(0)))
-    assert harder[0]["arguments"]["min_population"] in (50000000, 100000000)
-    assert 0 < len(harder[0]["result"]["countries"]) < len(seed[0]["result"]["countries"])
+    assert harder[0].arguments["min_population"] in (50000000, 100000000)
+    assert 0 < len(harder[0].result["countries"]) < len(seed[0].result["countries"])
     # no optional parameter left: the operator does not apply
     assert run_async(chains.add_constraint(_run(chains, [_step(chains, "get_city", city_id="paris")]), random.Random(0))) is None
 
@@ -107,7 +107,7 @@ def test_merge_is_no_escalation_operator():
 def test_a_value_picked_from_a_list_of_several_has_alternative_answers(demo):
     _, chains, _ = demo
     chain = _run(chains, [_step(chains, "list_cities", country_code="US"),
-                          {**_step(chains, "get_city", city_id="x"), "bindings": {"city_id": {"step": 0, "path": "cities|city_id"}}}])
+                          chains.graph.step("get_city", {"city_id": "x"}, {"city_id": {"step": 0, "path": "cities|city_id"}})])
     assert "candidates for city_id" in alternative_answers(chain)
     verdict = run_async(StructuralVerifier(chains).verify("q", chain, reference_answer(chain)))
     assert verdict.startswith("alternative_answer:")
@@ -123,8 +123,8 @@ def test_operator_weights_order_and_exclude():
 
 def _seed_tasks(chains):
     # every hop is a real lookup: the request names a country, never the code a later call takes
-    steps = [{**_step(chains, "find_country"), "arguments": {"name": n}} for n in ("France", "Germany", "Japan")]
-    return pa.Table.from_pylist([{"task_id": f"t_{i}", "shape": "single", "chain": json.dumps([s]), "reference_answer": "{}", "seed": i}
+    steps = [chains.graph.step("find_country", {"name": n}) for n in ("France", "Germany", "Japan")]
+    return pa.Table.from_pylist([{"task_id": f"t_{i}", "shape": "single", "chain": json.dumps([s.row()]), "reference_answer": "{}", "seed": i}
                                  for i, s in enumerate(steps)], schema=TASKS_SCHEMA)
 
 

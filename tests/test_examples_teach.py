@@ -14,7 +14,7 @@ from toolloom.wording import bound_phrase, render_example
 from toolloom.answers import answer_from, grounded, sentence, unstated
 from toolloom.example_quality import example_quality
 from toolloom.executor import ToolExecutor
-from toolloom.graph.sampling import chain_problem
+from toolloom.graph.chains import chain_problem
 from toolloom.llm import run_async
 from toolloom.prompts import DEFAULT_ROOT
 from toolloom.sandbox import Sandbox
@@ -61,7 +61,7 @@ def test_grounding_reads_yes_no_empty_lists_and_the_answers_own_number_forms():
 
 
 def _steps(*specs):
-    return [{"name": n, "arguments": a, "bindings": b, "result": r} for n, a, b, r in specs]
+    return [Step(f"demo.{n}", n, "", a, b, r) for n, a, b, r in specs]
 
 
 def test_chain_problems_fake_dependency_ambiguity_degenerate_and_circular():

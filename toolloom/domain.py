@@ -5,16 +5,36 @@ result at that path, so the user does not state it and the assistant must make s
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
 class Step:
+    """One call of a chain. Planned, it has the arguments the request states (bound ones are filled
+    when the chain runs); executed, `arguments` holds what was sent and `result` what came back."""
+
     tool_id: str
     name: str
     description: str
     arguments: dict
     bindings: dict = field(default_factory=dict)  # parameter -> {"step": k, "path": "a|b"}: filled from step k's result
+    result: Any = None
+
+    def row(self, with_result: bool = False) -> dict:
+        """The step as stored in a `chain` column (tasks, escalations)."""
+        out = {"tool_id": self.tool_id, "name": self.name, "arguments": self.arguments, "bindings": self.bindings}
+        return {**out, "result": self.result} if with_result else out
+
+    @classmethod
+    def from_row(cls, row: dict, description: str = "") -> "Step":
+        return cls(row["tool_id"], row["name"], description, dict(row["arguments"]), dict(row.get("bindings") or {}),
+                   row.get("result"))
+
+    def planned(self) -> "Step":
+        """A copy to change and run again: the same call, its result not yet known."""
+        return Step(self.tool_id, self.name, self.description, copy.deepcopy(self.arguments), copy.deepcopy(self.bindings))
 
 
 @dataclass

@@ -18,7 +18,7 @@ import re
 from collections import defaultdict
 
 from .arguments import argument_errors, schema_errors
-from .graph.sampling import degenerate_call, equal_ends
+from .graph.chains import degenerate_call, equal_ends, value_at
 from .values import ValueFactory, documented_values, fitting, schema_type
 
 # "e.g. X", "for example X", "such as X", "example: X", "default: X", "like X"; X is quoted or one token
@@ -116,8 +116,6 @@ class ArgumentSynthesizer:
         return tool_name in self._fed_tools
 
     def observe(self, tool_name: str, result) -> None:
-        from .graph.sampling import value_at
-
         for src_slot, dst_tool, dst_slot in self.feeds.get(tool_name, []):
             value = value_at(result, src_slot)
             bucket = self.fed[(dst_tool, dst_slot)]

@@ -9,7 +9,7 @@ from ..llm.structured import chat_json
 from ..arguments import parse_arguments, schema_errors
 from ..prompts import render
 from ..sandbox import Observation, error_observation
-from ..domain import Task, known_values
+from ..domain import Step, Task, known_values
 from .base import AssistantTurn
 from ..wording import render_example
 
@@ -171,12 +171,12 @@ class ModelVerifier:
         self.client, self.prompts_root, self.structural = client, prompts_root, structural
         self.name = f"{client.spec.model}"
 
-    async def verify(self, question: str, steps: list[dict], reference) -> str | None:
+    async def verify(self, question: str, steps: list[Step], reference) -> str | None:
         reason = await self.structural.verify(question, steps, reference)
         if reason:
             return reason
         prompt = render("escalate/verify.j2", self.prompts_root, question=question, reference=reference,
-                        steps=[{k: s[k] for k in ("name", "arguments", "result")} for s in steps])
+                        steps=[{"name": s.name, "arguments": s.arguments, "result": s.result} for s in steps])
         verdict = await chat_json(self.client, [{"role": "user", "content": prompt}], VERDICT_SCHEMA, name="verdict",
                                   stage="escalate", role="frontier", prompts_root=self.prompts_root)
         if not verdict["factual"]:

@@ -11,140 +11,111 @@ add_constraint: an optional parameter is set (values from the schema's enum/exam
 Putting an unrelated task beside this one (Magnet's merge) makes a request longer, not harder: it
 is no operator here; parallel examples come from the tasks stage (`tasks.parallel`).
 
-A step is {"tool_id", "name", "arguments", "bindings", "result"}; bindings map a parameter to
-{"step": k, "path": "a|b"}, filled from step k's result when the chain is executed.
+Steps are `domain.Step`s; bindings map a parameter to {"step": k, "path": "a|b"}, filled from step
+k's result when the chain is executed (chains.ChainGraph.execute).
 """
 from __future__ import annotations
 
-import copy
 import json
 import random
-from collections import defaultdict
 
+from ..domain import Step
 from ..executor import ToolExecutor
 from ..registry import ESCALATION_OPERATORS
-from .sampling import chain_problem, normalised, list_width, stated_values, value_at
+from .chains import ChainGraph, chain_problem, list_width, normalised, stated_values, value_at
 
-
-
-def terminals(steps: list[dict]) -> list[int]:
+def terminals(steps: list[Step]) -> list[int]:
     """Steps whose result no later step consumes: together they are the request's answer."""
-    consumed = {b["step"] for s in steps for b in s["bindings"].values()}
+    consumed = {b["step"] for s in steps for b in s.bindings.values()}
     return [i for i in range(len(steps)) if i not in consumed]
 
 
-def reference_answer(steps: list[dict]):
+def reference_answer(steps: list[Step]):
     ends = terminals(steps)
-    return steps[ends[0]]["result"] if len(ends) == 1 else [steps[i]["result"] for i in ends]
+    return steps[ends[0]].result if len(ends) == 1 else [steps[i].result for i in ends]
 
 
-def shape_of(steps: list[dict]) -> str:
+def shape_of(steps: list[Step]) -> str:
     if len(steps) == 1:
         return "single"
     if len(terminals(steps)) > 1:
-        return "parallel" if not any(s["bindings"] for s in steps) else "merged"
-    return "nested" if any(len({b["step"] for b in s["bindings"].values()}) > 1 for s in steps) else "multi_hop"
+        return "parallel" if not any(s.bindings for s in steps) else "merged"
+    return "nested" if any(len({b["step"] for b in s.bindings.values()}) > 1 for s in steps) else "multi_hop"
 
 
-def alternative_answers(steps: list[dict]) -> str | None:
+def alternative_answers(steps: list[Step]) -> str | None:
     """Why the request admits a second valid answer, or None. A value taken from a list of several
     ('the city id from step 1' when step 1 lists five cities) could be any of them."""
     for j, step in enumerate(steps):
-        for param, b in step["bindings"].items():
-            width = list_width(steps[b["step"]]["result"], b["path"])
+        for param, b in step.bindings.items():
+            width = list_width(steps[b["step"]].result, b["path"])
             if width > 1:
                 return (f"step {b['step'] + 1} returns {width} candidates for {b['path'].split('|')[-1]}; "
                         f"the request does not say which one step {j + 1} takes as {param}")
     return None
 
 
-def _looked_up(step: dict, path: str) -> bool:
+def looked_up(step: Step, path: str) -> bool:
     """The result gives a value at `path` that the call was not simply given (an echoed argument is no lookup)."""
-    value = value_at(step["result"], path)
-    return value is not None and value not in step["arguments"].values()
+    value = value_at(step.result, path)
+    return value is not None and value not in step.arguments.values()
 
 
-def _shift(steps: list[dict], by: int) -> list[dict]:
-    out = copy.deepcopy(steps)
+def planned(steps: list[Step], shift: int = 0) -> list[Step]:
+    """The chain to change and run again; `shift` moves its bindings when steps are put before it."""
+    out = [s.planned() for s in steps]
     for s in out:
-        for b in s["bindings"].values():
-            b["step"] += by
+        for b in s.bindings.values():
+            b["step"] += shift
     return out
 
 
-def _plain(steps: list[dict]) -> list[dict]:
-    return [{k: s[k] for k in ("tool_id", "name", "arguments", "bindings")} for s in steps]
-
-
 class ChainEscalator:
+    """Harder chains from executed ones (tools: rows with `examples` and `parameters` as JSON text)."""
+
     def __init__(self, tools: list[dict], edges: list[dict], executor: ToolExecutor):
-        self.examples = {t["name"]: t["examples"] for t in tools if t.get("examples")}
+        self.graph = ChainGraph(tools, edges, executor)
+        self.examples, self.out_edges, self.in_edges = self.graph.examples, self.graph.out_edges, self.graph.in_edges
         self.params = {t["name"]: json.loads(t["parameters"] or "{}") for t in tools}
-        self.ids = {t["name"]: t["tool_id"] for t in tools}
-        self.executor = executor
-        self.out_edges: dict[str, list[dict]] = defaultdict(list)
-        self.in_edges: dict[tuple[str, str], list[dict]] = defaultdict(list)
-        for e in edges:
-            if e.get("llm_verdict") == "invalid" or e["src_tool"] not in self.examples or e["dst_tool"] not in self.examples:
-                continue
-            self.out_edges[e["src_tool"]].append(e)
-            self.in_edges[(e["dst_tool"], e["dst_slot"])].append(e)
+        self.execute = self.graph.execute
 
-    async def execute(self, steps: list[dict]) -> tuple[list[dict] | None, str]:
-        """Run the chain in one fresh episode, filling bound arguments from earlier results."""
-        episode = self.executor.episode()
-        done: list[dict] = []
-        for i, step in enumerate(steps):
-            args = dict(step["arguments"])
-            for param, b in step["bindings"].items():
-                value = value_at(done[b["step"]]["result"], b["path"])
-                if value is None:
-                    return None, f"step {i + 1}: no {b['path']} in the result of step {b['step'] + 1}"
-                args[param] = value
-            obs = await episode.call(step["name"], args)
-            if not obs.ok:
-                return None, f"step {i + 1} ({step['name']}) failed: {obs.error}"
-            done.append({**copy.deepcopy(step), "arguments": args, "result": obs.content})
-        return done, ""
-
-    async def apply(self, operator: str, steps: list[dict], rng: random.Random, other: list[dict] | None = None) -> list[dict] | None:
+    async def apply(self, operator: str, steps: list[Step], rng: random.Random, other: list[Step] | None = None) -> list[Step] | None:
         """The chain made harder by a registered operator (None when it does not apply here)."""
         return await ESCALATION_OPERATORS.get(operator)(self, steps, rng, other)
 
-    async def add_hop(self, steps: list[dict], rng: random.Random) -> list[dict] | None:
-        last, used = steps[-1], {s["name"] for s in steps}
-        options = [e for e in self.out_edges[last["name"]] if e["dst_tool"] not in used]
+    async def add_hop(self, steps: list[Step], rng: random.Random) -> list[Step] | None:
+        last, used = steps[-1], {s.name for s in steps}
+        options = [e for e in self.out_edges[last.name] if e["dst_tool"] not in used]
         rng.shuffle(options)
         stated = stated_values(steps)
         for edge in options:
-            if not _looked_up(last, edge["src_slot"]) or list_width(last["result"], edge["src_slot"]) > 1 \
-                    or normalised(value_at(last["result"], edge["src_slot"])) in stated:
+            if not looked_up(last, edge["src_slot"]) or list_width(last.result, edge["src_slot"]) > 1 \
+                    or normalised(value_at(last.result, edge["src_slot"])) in stated:
                 continue  # no lookup, one of several, or a value the request states: not worth executing
             args = dict(rng.choice(self.examples[edge["dst_tool"]]))
-            new = _plain(steps) + [{"tool_id": self.ids[edge["dst_tool"]], "name": edge["dst_tool"], "arguments": args,
-                                    "bindings": {edge["dst_slot"]: {"step": len(steps) - 1, "path": edge["src_slot"]}}}]
+            new = planned(steps) + [self.graph.step(edge["dst_tool"], args,
+                                                    {edge["dst_slot"]: {"step": len(steps) - 1, "path": edge["src_slot"]}})]
             done, _ = await self.execute(new)
             if done and not chain_problem(done):  # one of several, or a value the request states, is no lookup
                 return done
         return None
 
-    async def replace_value(self, steps: list[dict], rng: random.Random) -> list[dict] | None:
-        used = {s["name"] for s in steps}
-        spots = [(i, p) for i, s in enumerate(steps) for p in s["arguments"] if p not in s["bindings"] and self.in_edges[(s["name"], p)]]
+    async def replace_value(self, steps: list[Step], rng: random.Random) -> list[Step] | None:
+        used = {s.name for s in steps}
+        spots = [(i, p) for i, s in enumerate(steps) for p in s.arguments if p not in s.bindings and self.in_edges[s.name].get(p)]
         rng.shuffle(spots)
         for i, param in spots:
-            edges = [e for e in self.in_edges[(steps[i]["name"], param)] if e["src_tool"] not in used]
+            edges = [e for e in self.in_edges[steps[i].name][param] if e["src_tool"] not in used]
             rng.shuffle(edges)
             fallback = None
             for edge in edges:
                 for args in rng.sample(self.examples[edge["src_tool"]], k=min(12, len(self.examples[edge["src_tool"]]))):
-                    source = {"tool_id": self.ids[edge["src_tool"]], "name": edge["src_tool"], "arguments": dict(args), "bindings": {}}
-                    new = [source] + _shift(_plain(steps), 1)
-                    new[i + 1]["bindings"][param] = {"step": 0, "path": edge["src_slot"]}
+                    new = [self.graph.step(edge["src_tool"], dict(args))] + planned(steps, shift=1)
+                    new[i + 1].bindings[param] = {"step": 0, "path": edge["src_slot"]}
                     done, _ = await self.execute(new)
-                    if not done or not _looked_up(done[0], edge["src_slot"]) or chain_problem(done):
+                    if not done or not looked_up(done[0], edge["src_slot"]) or chain_problem(done):
                         continue
-                    if done[i + 1]["arguments"][param] == steps[i]["arguments"][param]:
+                    if done[i + 1].arguments[param] == steps[i].arguments[param]:
                         return done  # the lookup gives the value the request used to state
                     fallback = fallback or done
             if fallback:
@@ -156,22 +127,22 @@ class ChainEscalator:
         values += [ex[param] for ex in self.examples.get(name, []) if param in ex]
         return list(dict.fromkeys(json.dumps(v, sort_keys=True) for v in values))
 
-    async def add_constraint(self, steps: list[dict], rng: random.Random) -> list[dict] | None:
+    async def add_constraint(self, steps: list[Step], rng: random.Random) -> list[Step] | None:
         spots = []
         for i, s in enumerate(steps):
-            schema = self.params.get(s["name"]) or {}
+            schema = self.params.get(s.name) or {}
             required = set(schema.get("required") or [])
             for p, prop in (schema.get("properties") or {}).items():
-                if p not in required and p not in s["arguments"] and p not in s["bindings"]:
-                    spots.append((i, p, self._constraint_values(s["name"], p, prop)))
+                if p not in required and p not in s.arguments and p not in s.bindings:
+                    spots.append((i, p, self._constraint_values(s.name, p, prop)))
         rng.shuffle(spots)
         for i, param, values in spots:
             rng.shuffle(values)
             for value in values:
-                new = _plain(steps)
-                new[i]["arguments"][param] = json.loads(value)
+                new = planned(steps)
+                new[i].arguments[param] = json.loads(value)
                 done, _ = await self.execute(new)
-                if done and done[i]["result"] != steps[i]["result"]:  # a constraint that changes nothing is none
+                if done and done[i].result != steps[i].result:  # a constraint that changes nothing is none
                     return done
         return None
 
@@ -185,7 +156,7 @@ class StructuralVerifier:
     def __init__(self, chains: ChainEscalator):
         self.chains = chains
 
-    async def verify(self, question: str, steps: list[dict], reference) -> str | None:
+    async def verify(self, question: str, steps: list[Step], reference) -> str | None:
         reason = alternative_answers(steps)
         if reason:
             return f"alternative_answer: {reason}"

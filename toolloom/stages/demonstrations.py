@@ -12,6 +12,7 @@ import json
 
 from ..agents.base import AssistantAgent
 from ..answers import answer_from
+from ..domain import Step
 from ..executor import ToolExecutor
 from ..llm import BudgetExhausted, ModelCallError
 from ..messages import normalise, to_openai
@@ -19,15 +20,15 @@ from ..messages import normalise, to_openai
 REPLAY_AGENT = "reference-chain-replay"
 
 
-def rounds(steps: list[dict]) -> list[list[int]]:
+def rounds(steps: list[Step]) -> list[list[int]]:
     """Step indices grouped by dependency depth: a step runs one round after the latest step it reads."""
     depth: list[int] = []
     for s in steps:
-        depth.append(1 + max((depth[b["step"]] for b in s["bindings"].values()), default=-1))
+        depth.append(1 + max((depth[b["step"]] for b in s.bindings.values()), default=-1))
     return [[i for i, d in enumerate(depth) if d == r] for r in range(max(depth, default=-1) + 1)]
 
 
-async def replay(question: str, steps: list[dict], assistant: AssistantAgent, executor: ToolExecutor,
+async def replay(question: str, steps: list[Step], assistant: AssistantAgent, executor: ToolExecutor,
                  offered: list[dict], system_prompt: str) -> dict:
     """An episode dict like simulate.run_episode's."""
     episode = executor.episode()
@@ -35,16 +36,16 @@ async def replay(question: str, steps: list[dict], assistant: AssistantAgent, ex
     calls: list[dict] = []
     for group in rounds(steps):
         tool_calls = [{"id": f"call_{i}", "type": "function",
-                       "function": {"name": steps[i]["name"], "arguments": json.dumps(steps[i]["arguments"], ensure_ascii=False)}}
+                       "function": {"name": steps[i].name, "arguments": json.dumps(steps[i].arguments, ensure_ascii=False)}}
                       for i in group]
         messages.append({"role": "assistant", "content": None, "tool_calls": tool_calls})
         for i, call in zip(group, tool_calls):
-            obs = await episode.call(steps[i]["name"], steps[i]["arguments"])
-            calls.append({"name": steps[i]["name"], "arguments": call["function"]["arguments"], "ok": obs.ok, "error": obs.error})
-            messages.append({"role": "tool", "tool_call_id": call["id"], "name": steps[i]["name"], "content": obs.to_json()})
+            obs = await episode.call(steps[i].name, steps[i].arguments)
+            calls.append({"name": steps[i].name, "arguments": call["function"]["arguments"], "ok": obs.ok, "error": obs.error})
+            messages.append({"role": "tool", "tool_call_id": call["id"], "name": steps[i].name, "content": obs.to_json()})
             if not obs.ok:
                 return {"messages": [normalise(m) for m in messages], "calls": calls, "final_answer": None,
-                        "outcome": "tool_error", "error": f"replayed call {steps[i]['name']} failed: {obs.error}"}
+                        "outcome": "tool_error", "error": f"replayed call {steps[i].name} failed: {obs.error}"}
     outcome, error = "answered", ""
     try:
         turn = await assistant.step([to_openai(m) for m in messages], offered)

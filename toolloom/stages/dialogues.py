@@ -24,7 +24,7 @@ from ..domain import Task
 from ..wording import entity_of, name_words, render_example, tokens
 from ..answers import answer_from, article, label
 from ..executor import ToolExecutor
-from ..graph.sampling import value_at
+from ..graph.chains import value_at
 from ..llm import BudgetExhausted, ModelCallError
 from ..messages import normalise
 

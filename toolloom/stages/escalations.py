@@ -64,9 +64,9 @@ def resample(agent: AssistantAgent, k: int) -> AssistantAgent:
     return agent.resampled(k) if k and hasattr(agent, "resampled") else agent
 
 
-def _steps(chain_json: str) -> list[dict]:
-    """A tasks-table chain as operator steps (every step with its bindings, possibly none)."""
-    return [{**s, "bindings": s.get("bindings") or {}} for s in json.loads(chain_json)]
+def chain_steps(chain_json: str, by_id: dict[str, dict]) -> list[Step]:
+    """A tasks-table chain as steps, each with its tool's (shown) documentation."""
+    return [Step.from_row(s, by_id[s["tool_id"]]["description"]) for s in json.loads(chain_json)]
 
 
 def _operator_order(weights: dict[str, float], rng: random.Random) -> list[str]:
@@ -79,10 +79,10 @@ def task_arguments(tasks: pa.Table) -> dict[str, list[dict]]:
     """tool name -> the stated arguments its calls in sampled tasks were executed with (documented or synthesised)."""
     out: dict[str, list[dict]] = {}
     for chain in tasks.column("chain").to_pylist():
-        for step in json.loads(chain):
-            args = {k: v for k, v in step["arguments"].items() if k not in step.get("bindings", {})}
-            if not step.get("bindings") and args not in out.setdefault(step["name"], []):
-                out[step["name"]].append(args)
+        for step in map(Step.from_row, json.loads(chain)):
+            args = {k: v for k, v in step.arguments.items() if k not in step.bindings}
+            if not step.bindings and args not in out.setdefault(step.name, []):
+                out[step.name].append(args)
     return out
 
 
@@ -116,13 +116,12 @@ def escalate(tasks: pa.Table, tools: pa.Table, edges: list[dict], *, frontier: A
     seeds = random.Random(params.seed).sample(pool, k=min(params.seeds, len(pool))) if params.seeds is not None else pool
     done = 0
 
-    def as_task(task_id: str, steps: list[dict], seed: int) -> Task:
-        meta = {s["tool_id"]: json.loads(by_id[s["tool_id"]]["meta"] or "{}") for s in steps}
-        return Task(task_id, shape_of(steps), [Step(s["tool_id"], s["name"], by_id[s["tool_id"]]["description"],
-                                                         s["arguments"], s["bindings"]) for s in steps], seed, meta)
+    def as_task(task_id: str, steps: list[Step], seed: int) -> Task:
+        meta = {s.tool_id: json.loads(by_id[s.tool_id]["meta"] or "{}") for s in steps}
+        return Task(task_id, shape_of(steps), [s.planned() for s in steps], seed, meta)
 
-    async def attempt(task: Task, question: str, steps: list[dict], k: int) -> dict:
-        needed = list({s["tool_id"]: by_id[s["tool_id"]] for s in steps}.values())
+    async def attempt(task: Task, question: str, steps: list[Step], k: int) -> dict:
+        needed = list({s.tool_id: by_id[s.tool_id] for s in steps}.values())
         offered = distractors.offer(needed, params.distractors)
         ep = await run_episode(task, QuestionUser(question), resample(frontier, k), executor, offered, system_prompt, params.max_turns)
         record = {"attempt": k, "calls": [[c["name"], c["arguments"]] for c in ep["calls"]], "final_answer": ep["final_answer"]}
@@ -135,7 +134,8 @@ def escalate(tasks: pa.Table, tools: pa.Table, edges: list[dict], *, frontier: A
         return {**record, "outcome": "failed" if failure else "solved", "reason": failure[0] if failure else "",
                 "detail": failure[1][:300] if failure else ""}
 
-    async def one_seed(seed_row: dict, gate: asyncio.Semaphore) -> list[dict]:
+    async def one_seed(seed_row: dict, gate: asyncio.Semaphore) -> tuple[list[dict], str, str]:
+        """The seed's level rows, and why its escalation stopped."""
         nonlocal done
         rng = random.Random(f"{params.seed}:{seed_row['task_id']}")
         rows: list[dict] = []
@@ -143,7 +143,7 @@ def escalate(tasks: pa.Table, tools: pa.Table, edges: list[dict], *, frontier: A
         def row(task_id, parent, level, operator, question, steps, outcome, reason="", attempts=()):
             rows.append({"task_id": task_id, "parent_id": parent, "seed_id": seed_row["task_id"], "level": level,
                          "operator": operator, "question": question, "shape": shape_of(steps),
-                         "chain": json.dumps(steps, ensure_ascii=False),
+                         "chain": json.dumps([s.row(with_result=True) for s in steps], ensure_ascii=False),
                          "reference_answer": json.dumps(reference_answer(steps), ensure_ascii=False, sort_keys=True),
                          "outcome": outcome, "reason": reason, "attempts": json.dumps(list(attempts), ensure_ascii=False),
                          "stop_reason": "", "kept": False, "frontier": frontier.name, "escalator": escalator.name,
@@ -156,10 +156,10 @@ def escalate(tasks: pa.Table, tools: pa.Table, edges: list[dict], *, frontier: A
             rows[-1]["kept"] = stop == "frontier_failed" and rows[-1]["level"] >= 1
         done += 1
         progress(done, len(seeds))
-        return rows if rows else [{"_unstarted": (stop, detail)}]
+        return rows, stop, detail
 
     async def escalate_seed(seed_row: dict, rng: random.Random, row, rows: list[dict]) -> tuple[str, str]:
-        steps, error = await chains.execute(_steps(seed_row["chain"]))
+        steps, error = await chains.execute(chain_steps(seed_row["chain"], by_id))
         others = [r for r in pool if r["task_id"] != seed_row["task_id"]]
         if steps is None:
             return "seed_not_reproducible", error
@@ -189,11 +189,12 @@ def escalate(tasks: pa.Table, tools: pa.Table, edges: list[dict], *, frontier: A
                 if level >= params.max_level:
                     return "level_cap", f"the frontier agent solved every level up to the cap ({params.max_level})"
                 for op in _operator_order(params.operators, rng):
-                    other = _steps(rng.choice(others)["chain"]) if others else None  # for operators that combine tasks
+                    other = chain_steps(rng.choice(others)["chain"], by_id) if others else None  # for operators that combine tasks
                     harder = await chains.apply(op, steps, rng, other)
                     if harder is None:
                         continue
-                    new_id = "e_" + hashlib.sha256(json.dumps([seed_row["task_id"], level + 1, op, harder], sort_keys=True,
+                    planned = [s.row(with_result=True) for s in harder]
+                    new_id = "e_" + hashlib.sha256(json.dumps([seed_row["task_id"], level + 1, op, planned], sort_keys=True,
                                                               default=str).encode()).hexdigest()[:12]
                     new_question = await escalator.phrase(as_task(new_id, harder, seed_row["seed"] + level + 1), op, question)
                     reason = await verifier.verify(new_question, harder, reference_answer(harder))
@@ -215,9 +216,9 @@ def escalate(tasks: pa.Table, tools: pa.Table, edges: list[dict], *, frontier: A
 
     per_seed = run_async(run_all()) if seeds else []
     rows, rejections = [], []
-    for seed_row, seed_rows in zip(seeds, per_seed):
-        if "_unstarted" in seed_rows[0]:
-            rejections.append(Rejection("escalate", seed_row["task_id"], "escalation", *seed_rows[0]["_unstarted"]))
+    for seed_row, (seed_rows, stop, detail) in zip(seeds, per_seed):
+        if not seed_rows:  # the seed could not be run or phrased: no level to record
+            rejections.append(Rejection("escalate", seed_row["task_id"], "escalation", stop, detail))
             continue
         rows += seed_rows
         last = seed_rows[-1]

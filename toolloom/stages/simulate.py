@@ -172,8 +172,8 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
     def as_task(row: dict) -> Task:
         chain = json.loads(row["chain"])
         meta = {s["tool_id"]: json.loads(by_id[s["tool_id"]]["meta"] or "{}") for s in chain}
-        return Task(row["task_id"], row["shape"], [Step(s["tool_id"], s["name"], by_id[s["tool_id"]]["description"], s["arguments"],
-                                                             s.get("bindings") or {}) for s in chain], row["seed"], meta)
+        steps = [Step.from_row(s, by_id[s["tool_id"]]["description"]) for s in chain]
+        return Task(row["task_id"], row["shape"], [s.planned() for s in steps], row["seed"], meta)
 
     singles = [r for r in task_rows if r["shape"] == "single"]
     by_task = {r["task_id"]: r for r in task_rows}
@@ -267,8 +267,8 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
 
     async def hard(row: dict, gate: asyncio.Semaphore) -> dict:
         nonlocal done
-        steps = json.loads(row["chain"])
-        needed = list({s["tool_id"]: by_id[s["tool_id"]] for s in steps}.values())
+        steps = [Step.from_row(s) for s in json.loads(row["chain"])]
+        needed = list({s.tool_id: by_id[s.tool_id] for s in steps}.values())
         offered = distractors.offer(needed, params.distractors)
         async with gate:
             ep = await replay(row["question"], steps, assistant, executor, offered, system_prompt)

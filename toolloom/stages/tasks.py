@@ -14,7 +14,9 @@ from collections import Counter
 import pyarrow as pa
 
 from ..executor import ToolExecutor
-from ..graph.sampling import ChainSampler, chain_problem
+from ..domain import Step
+from ..graph.chains import chain_problem
+from ..graph.sampling import ChainSampler
 from ..ingest import Rejection
 from ..agents.base import UserAgent
 from ..llm import BudgetExhausted, ModelCallError, run_async
@@ -101,27 +103,26 @@ def sample_tasks(tools: pa.Table, executor: ToolExecutor, params: TasksStage, ed
                         rejections.append(Rejection("tasks", tid, "execution", "reference_call_failed", f"{tool['name']}: {obs.error or ''}"))
                         continue
                     synth.observe(tool["name"], obs.content)
-                    chain = [{"tool_id": tool["tool_id"], "name": tool["name"], "arguments": arguments, "bindings": {}}]
-                    problem = chain_problem([{**chain[0], "result": obs.content}])
+                    step = Step(tool["tool_id"], tool["name"], tool["description"], arguments, {}, obs.content)
+                    problem = chain_problem([step])
                     if problem:  # e.g. the travel time from Tokyo to Tokyo
                         rejections.append(Rejection("tasks", tid, "sampler", *problem))
                         continue
-                    rows.append({"task_id": tid, "shape": "single", "chain": json.dumps(chain, ensure_ascii=False),
+                    rows.append({"task_id": tid, "shape": "single", "chain": json.dumps([step.row()], ensure_ascii=False),
                                  "reference_answer": obs.to_json(), "seed": seed})
 
     run_async(singles())
     graph_failures: Counter = Counter()
     if edges is not None and (params.multi_hop or params.parallel or params.nested):
         rows_by_name = [{**t, "examples": argument_sets.get(t["name"], [])} for t in tools.to_pylist()]
-        ids = {t["name"]: t["tool_id"] for t in rows_by_name}
         sampler = ChainSampler(rows_by_name, edges, executor, seed=params.seed)
         for shape, count in (("multi_hop", params.multi_hop), ("parallel", params.parallel), ("nested", params.nested)):
             chains = sampler.sample(shape, count, max_hops=params.max_hops)
             for chain in chains:
-                steps = [{"tool_id": ids[c["tool"]], "name": c["tool"], "arguments": c["arguments"], "bindings": c["bindings"]} for c in chain]
+                steps = [c.row() for c in chain]
                 tid = _task_id(shape, steps, params.seed)
                 given.append(tid)
-                answer = [c["result"] for c in chain] if shape == "parallel" else chain[-1]["result"]
+                answer = [c.result for c in chain] if shape == "parallel" else chain[-1].result
                 rows.append({"task_id": tid, "shape": shape, "chain": json.dumps(steps, ensure_ascii=False),
                              "reference_answer": json.dumps(answer, ensure_ascii=False, sort_keys=True), "seed": params.seed})
             for k in range(len(chains), count):  # each requested chain the graph could not give

@@ -1,0 +1,166 @@
+"""Chains over the API graph: the graph as chain builders see it (tools with example arguments, the
+edges between them), running a chain in one episode, and what makes an executed chain a bad example.
+Shared by task sampling (sampling.py) and escalation (escalation.py)."""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+from ..domain import Step
+from ..executor import ToolExecutor
+from .slots import ENDS
+
+
+def value_at(result, path: str):
+    """The value at an `a|b|c` output path; through a list it takes the first element."""
+    node = result
+    for key in path.split("|"):
+        while isinstance(node, list):
+            if not node:
+                return None
+            node = node[0]
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return None if isinstance(node, (dict, list)) else node
+
+
+def list_width(result, path: str) -> int:
+    """The most elements of any list the path passes through (1 when it passes none)."""
+    node, widest = result, 1
+    for key in path.split("|"):
+        while isinstance(node, list):
+            if not node:
+                return widest
+            widest = max(widest, len(node))
+            node = node[0]
+        if not isinstance(node, dict) or key not in node:
+            return widest
+        node = node[key]
+    return widest
+
+
+def normalised(value) -> str:
+    return str(value).strip().lower() if isinstance(value, str) else repr(value)
+
+
+def stated_values(steps: list[Step]) -> set[str]:
+    """Values the request states: every argument not filled from an earlier result."""
+    return {normalised(v) for s in steps for k, v in s.arguments.items() if k not in s.bindings}
+
+
+_ENDS = re.compile(r"(?i)(^|_|(?<=[a-z])(?=[A-Z]))(" + "|".join(sorted(ENDS)) + r")(?=$|_|[A-Z])")
+
+
+def _slot(name: str) -> str:
+    """What an input is, without its end: from_city_id and to_city_id are both 'city_id'."""
+    return _ENDS.sub("", name).strip("_").lower()
+
+
+def equal_ends(arguments: dict) -> tuple[str, str] | None:
+    """The two ends of one call given the same value (from_unit and to_unit both 'm'), or None.
+    (Equal values of different inputs, a 512 x 512 image, are fine.)"""
+    ends = [(k, _slot(k)) for k in arguments if _slot(k) != k.lower() and isinstance(arguments[k], str) and arguments[k].strip()]
+    for i, (a, slot) in enumerate(ends):
+        for b, other in ends[i + 1:]:
+            if slot == other and normalised(arguments[a]) == normalised(arguments[b]):
+                return a, b
+    return None
+
+
+def degenerate_call(arguments: dict) -> str | None:
+    """Why a call is degenerate (travel time from Tokyo to Tokyo, markdown to markdown), or None."""
+    pair = equal_ends(arguments)
+    return f"{pair[0]} and {pair[1]} are both {arguments[pair[0]]!r}" if pair else None
+
+
+def chain_problem(steps: list[Step]) -> tuple[str, str] | None:
+    """(reason, detail) when an executed chain would make a bad example, else None:
+    degenerate_call (a call whose two inputs are equal, or the same call twice), ambiguous_binding
+    (a value taken from a list of several: the request cannot say which), fake_dependency (a value
+    an earlier result supplies is already stated in the request: no real lookup), circular_lookup
+    (the last call only gives back values the chain already had)."""
+    calls = set()
+    for i, s in enumerate(steps):
+        problem = degenerate_call(s.arguments)
+        if problem:
+            return "degenerate_call", f"step {i + 1} ({s.name}): {problem}"
+        key = (s.name, repr(sorted(s.arguments.items())))
+        if key in calls:
+            return "degenerate_call", f"step {i + 1} repeats an earlier call of {s.name} with the same arguments"
+        calls.add(key)
+    stated = stated_values(steps)
+    for i, s in enumerate(steps):
+        for param, b in s.bindings.items():
+            width = list_width(steps[b["step"]].result, b["path"])
+            if width > 1:
+                return "ambiguous_binding", (f"step {b['step'] + 1} returns {width} candidates for {b['path'].split('|')[-1]}; "
+                                             f"the request cannot say which one step {i + 1} takes as {param}")
+            if normalised(s.arguments[param]) in stated:
+                return "fake_dependency", (f"step {i + 1} takes {param} = {s.arguments[param]!r} from step {b['step'] + 1}, "
+                                           "but the request already states that value")
+    if len(steps) > 1:
+        known = stated | {normalised(v) for s in steps for v in s.arguments.values()}
+        last = _scalars(steps[-1].result)
+        if last and all(v in known for v in last):  # get_country(IN) -> find_country('India') -> IN
+            return "circular_lookup", f"the last call ({steps[-1].name}) only returns values the chain started from"
+    return None
+
+
+def _scalars(result) -> set[str]:
+    """The string and number values of a result (not yes/no or null), normalised."""
+    out: set[str] = set()
+    stack = [result]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, (str, int, float)) and not isinstance(node, bool):
+            out.add(normalised(node))
+    return out
+
+
+class ChainGraph:
+    """The API graph's edges between tools that have example arguments (an edge a validator called
+    invalid is left out), indexed both ways, and the executor that runs chains over it."""
+
+    def __init__(self, tools: list[dict], edges: list[dict], executor: ToolExecutor):
+        self.tools = {t["name"]: t for t in tools}
+        self.examples = {t["name"]: t["examples"] for t in tools if t.get("examples")}
+        self.executor = executor
+        self.out_edges: dict[str, list[dict]] = defaultdict(list)
+        self.in_edges: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))  # tool -> slot -> edges
+        for e in edges:
+            if e.get("llm_verdict") == "invalid" or e["src_tool"] not in self.examples or e["dst_tool"] not in self.examples:
+                continue
+            self.out_edges[e["src_tool"]].append(e)
+            self.in_edges[e["dst_tool"]][e["dst_slot"]].append(e)
+
+    def step(self, name: str, arguments: dict, bindings: dict | None = None, result=None) -> Step:
+        tool = self.tools[name]
+        return Step(tool["tool_id"], name, tool.get("description") or "", arguments, bindings or {}, result)
+
+    async def execute(self, steps: list[Step]) -> tuple[list[Step] | None, str]:
+        """Run the chain in one fresh episode, filling bound arguments from earlier results; the
+        executed steps, or None and why a step could not run."""
+        episode = self.executor.episode()
+        done: list[Step] = []
+        try:
+            for i, step in enumerate(steps):
+                args = dict(step.arguments)
+                for param, b in step.bindings.items():
+                    value = value_at(done[b["step"]].result, b["path"])
+                    if value is None:
+                        return None, f"step {i + 1}: no {b['path']} in the result of step {b['step'] + 1}"
+                    args[param] = value
+                obs = await episode.call(step.name, args)
+                if not obs.ok:
+                    return None, f"step {i + 1} ({step.name}) failed: {obs.error}"
+                ran = step.planned()
+                ran.arguments, ran.result = args, obs.content
+                done.append(ran)
+        finally:
+            episode.close()
+        return done, ""
