@@ -8,6 +8,7 @@ import pytest
 from toolloom.agents.llm import ModelAssistant, ModelEscalator, ModelVerifier
 from toolloom.agents.offline import TemplateEscalator
 from toolloom.wording import THEN_WORDS
+from toolloom.domain import tools_of
 from toolloom.executor import ToolExecutor
 from toolloom.graph.escalation import (ChainEscalator, StructuralVerifier, alternative_answers, reference_answer,
                                        shape_of)
@@ -41,7 +42,7 @@ EDGES = [_edge("find_country", "results|country_code", "get_capital_city", "coun
 @pytest.fixture(scope="module")
 def demo():
     tools = _tools()
-    rows = [{**t, "examples": json.loads(t["meta"] or "{}").get("examples") or []} for t in tools.to_pylist()]
+    rows = [{**t, "examples": t["meta"].get("examples") or []} for t in tools_of(tools)]
     executor = ToolExecutor(Sandbox(PROJECT / "sandbox"), rows)
     return tools, ChainEscalator(rows, EDGES, executor), executor
 

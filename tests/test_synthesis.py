@@ -4,6 +4,8 @@ import random
 
 import pytest
 
+from toolloom.domain import tool_of
+
 from toolloom.arguments import argument_errors, schema_errors
 from toolloom.executor import ToolExecutor
 from toolloom.executors.simulated import SchemaSimulator, default_returns
@@ -13,9 +15,9 @@ from toolloom.values import ValueFactory
 
 
 def _tool(name, properties, required, description="", returns=None):
-    return {"name": name, "collection": "c", "description": description, "execution": "simulated", "meta": "{}",
-            "parameters": json.dumps({"type": "object", "properties": properties, "required": required}),
-            "returns": json.dumps(returns) if returns else None}
+    return tool_of({"name": name, "collection": "c", "description": description, "execution": "simulated", "meta": "{}",
+                    "parameters": json.dumps({"type": "object", "properties": properties, "required": required}),
+                    "returns": json.dumps(returns) if returns else None})  # as read from the store
 
 
 def test_documented_values_come_first_and_are_coerced_to_the_parameter_type():
@@ -36,7 +38,7 @@ def test_formats_patterns_bounds_and_names_give_values_that_validate():
     tool = _tool("t", props, list(props))
     for seed in range(20):
         args = ArgumentSynthesizer().arguments(tool, seed=seed)
-        assert argument_errors(json.loads(tool["parameters"]), args) == []
+        assert argument_errors(tool["parameters"], args) == []
         assert "@" in args["email"] and 5 <= args["count"] <= 7 and len(args["tags"]) >= 2
         assert -90 <= args["where"]["lat"] <= 90 and -180 <= args["where"]["lon"] <= 180
 
@@ -76,9 +78,9 @@ RENAME = _tool("rename_movie", {"movie_id": {"type": "integer"}, "title": {"type
 
 def test_the_simulator_answers_fit_the_schema_and_a_repeated_call_agrees():
     sim = SchemaSimulator()
-    a = run_async(sim.respond({**SEARCH, "returns": json.loads(SEARCH["returns"])}, {"query": "matrix"}, []))
-    b = run_async(SchemaSimulator().respond({**SEARCH, "returns": json.loads(SEARCH["returns"])}, {"query": "matrix"}, []))
-    assert a.ok and a.content == b.content and schema_errors(json.loads(SEARCH["returns"]), a.content) == []
+    a = run_async(sim.respond(SEARCH, {"query": "matrix"}, []))
+    b = run_async(SchemaSimulator().respond(SEARCH, {"query": "matrix"}, []))
+    assert a.ok and a.content == b.content and schema_errors(SEARCH["returns"], a.content) == []
 
 
 def test_an_entity_is_the_same_wherever_a_simulated_tool_shows_it():

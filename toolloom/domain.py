@@ -1,4 +1,5 @@
-"""The domain every stage shares: a task is a chain of steps, each a call of one tool.
+"""The domain every stage shares: tools (rows of the `tools` table, decoded once when read), and tasks,
+each a chain of steps that call one tool each.
 
 A step's `bindings` map a parameter to {"step": k, "path": "a|b"}: its value is taken from step k's
 result at that path, so the user does not state it and the assistant must make step k first.
@@ -6,8 +7,42 @@ result at that path, so the user does not state it and the assistant must make s
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
+
+import pyarrow as pa
+
+
+class Tool(TypedDict, total=False):
+    """A row of the `tools` table (stages/tools.py) with its JSON columns decoded."""
+
+    tool_id: str  # collection.name
+    collection: str
+    name: str
+    description: str
+    parameters: dict  # JSON Schema of the arguments
+    returns: dict | None  # JSON Schema of the result, when the spec has one
+    source_format: str
+    source_file: str
+    spec_hash: str
+    executable: bool
+    execution: str  # how calls are answered: python, simulated, mcp, http, or a plug-in's executor
+    meta: dict  # examples, utterance templates, HTTP method and path, ...
+
+
+def tool_of(row: dict) -> Tool:
+    """A stored tools row as a Tool (a row already decoded is returned as it is)."""
+    if not isinstance(row.get("parameters"), str):
+        return row  # type: ignore[return-value]
+    returns = row.get("returns")
+    return {**row, "parameters": json.loads(row["parameters"] or "{}"), "returns": json.loads(returns) if returns else None,
+            "meta": json.loads(row.get("meta") or "{}")}  # type: ignore[typeddict-item]
+
+
+def tools_of(table: pa.Table) -> list[Tool]:
+    """Every row of a tools table, decoded: what stages, agents and executors are given."""
+    return [tool_of(row) for row in table.to_pylist()]
 
 
 @dataclass

@@ -7,11 +7,11 @@ which a simulator answers consistently (a call repeated straight away gets the s
 """
 from __future__ import annotations
 
-import json
 import weakref
 from typing import Callable, Protocol
 
 from .arguments import argument_errors
+from .domain import tool_of
 from .executors.python import PythonExecutor
 from .executors.simulated import SchemaSimulator
 from .llm import run_async
@@ -26,10 +26,6 @@ class Simulator(Protocol):
     async def respond(self, tool: dict, arguments: dict, history: list[dict]) -> Observation: ...
 
 
-def _loads(value):
-    return json.loads(value) if isinstance(value, str) else value
-
-
 def execution_of(tool: dict) -> str:
     """How a tool row's calls are answered (`execution`); tables written before it existed say `executable`."""
     return tool.get("execution") or ("python" if tool.get("executable") else "simulated")
@@ -42,8 +38,7 @@ class ToolExecutor:
         self.sandbox = sandbox
         self.simulator = simulator or SchemaSimulator(ValueFactory())
         self.executors = dict(executors or {})
-        self.by_name = {t["name"]: {**t, "parameters": _loads(t["parameters"]), "returns": _loads(t.get("returns")),
-                                    "meta": _loads(t.get("meta")) or {}, "execution": execution_of(t)} for t in tools}
+        self.by_name = {t["name"]: {**tool_of(t), "execution": execution_of(t)} for t in tools}
 
     def executor_for(self, tool: dict):
         coll = tool["collection"]

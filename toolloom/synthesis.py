@@ -210,7 +210,7 @@ class ArgumentSynthesizer:
 
 
 def _schema(tool: dict) -> dict:
-    return tool["parameters"] if isinstance(tool["parameters"], dict) else json.loads(tool["parameters"] or "{}")
+    return tool["parameters"] or {}
 
 
 def _bare(schema: dict) -> dict:

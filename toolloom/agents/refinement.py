@@ -25,11 +25,11 @@ _SYNTH = ArgumentSynthesizer()
 
 
 def _schema(tool: dict) -> dict:
-    return json.loads(tool["parameters"]) if isinstance(tool["parameters"], str) else tool["parameters"] or {}
+    return tool["parameters"] or {}
 
 
 def _examples(tool: dict) -> list[dict]:
-    meta = json.loads(tool.get("meta") or "{}") if isinstance(tool.get("meta"), str) else tool.get("meta") or {}
+    meta = tool.get("meta") or {}
     return meta.get("examples") or []
 
 

@@ -71,12 +71,12 @@ def planned(steps: list[Step], shift: int = 0) -> list[Step]:
 
 
 class ChainEscalator:
-    """Harder chains from executed ones (tools: rows with `examples` and `parameters` as JSON text)."""
+    """Harder chains from executed ones (tools: decoded rows with `examples`)."""
 
     def __init__(self, tools: list[dict], edges: list[dict], executor: ToolExecutor):
         self.graph = ChainGraph(tools, edges, executor)
         self.examples, self.out_edges, self.in_edges = self.graph.examples, self.graph.out_edges, self.graph.in_edges
-        self.params = {t["name"]: json.loads(t["parameters"] or "{}") for t in tools}
+        self.params = {t["name"]: t["parameters"] for t in tools}
         self.execute = self.graph.execute
 
     async def apply(self, operator: str, steps: list[Step], rng: random.Random, other: list[Step] | None = None) -> list[Step] | None:

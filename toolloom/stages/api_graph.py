@@ -3,7 +3,6 @@ plus a GraphML file for viewing in any graph tool.
 """
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from ..graph.validation import validate_edges
 from ..ingest import Rejection
 from ..llm import ModelClient
 from ..spec import GraphStage
+from ..domain import tools_of
 from . import StageResult
 from .. import progress
 from ..materialize import StageAsset
@@ -27,8 +27,7 @@ EDGES_SCHEMA = pa.schema([("src_tool", pa.string()), ("src_slot", pa.string()), 
 
 
 def tool_dicts(tools: pa.Table) -> list[dict]:
-    return [{**t, "parameters": json.loads(t["parameters"]), "returns": json.loads(t["returns"]) if t["returns"] else None,
-             "meta": json.loads(t["meta"] or "{}")} for t in tools.to_pylist()]
+    return tools_of(tools)
 
 
 def build_api_graph(tools: pa.Table, embedder: Embedder, params: GraphStage, graphml: Path | None = None,

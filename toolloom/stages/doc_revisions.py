@@ -29,6 +29,7 @@ from ..ingest import Rejection
 from ..llm import BudgetExhausted, ModelCallError, run_async
 from ..spec import RefineStage
 from ..tool_docs import revision_problems
+from ..domain import tools_of
 from . import StageResult
 from .. import progress
 from ..materialize import StageAsset
@@ -79,7 +80,7 @@ def refine_docs(tools: pa.Table, *, explorer, analyzer, rewriter, executor: Tool
                 progress: Callable[[int, int], None] = lambda done, total: None) -> StageResult:
     """`start_docs`: tool_id -> documentation to start from (an earlier version's refined text)."""
     failures, start_docs = failures or {}, start_docs or {}
-    rows_in = [t for t in tools.to_pylist() if params.tools is None or t["name"] in params.tools]
+    rows_in = [t for t in tools_of(tools) if params.tools is None or t["name"] in params.tools]
     rows_in = rows_in[: params.max_tools] if params.max_tools is not None else rows_in
     refiner = f"{explorer.name}/{analyzer.name}/{rewriter.name}"
     embed = embedder.embed
@@ -186,7 +187,7 @@ def doc_revisions(rt, version: str, log) -> StageResult:
     failures = tool_failures(rt.store.read(p, "trajectories", version).to_pylist(),
                              kept_escalations(rt, version, all_rows=True)) if params.use_failures else {}
     return refine_docs(tool_table, explorer=rt.agent("explorer"), analyzer=rt.agent("analyzer"),
-                       rewriter=rt.agent("rewriter"), executor=rt.executor(tool_table.to_pylist()),
+                       rewriter=rt.agent("rewriter"), executor=rt.executor(tools_of(tool_table)),
                        embedder=rt.embedder(), params=params, failures=failures,
                        start_docs=earlier_docs(rt, version) if params.start_from == "previous" else None,
                        prompt_hash=":".join(template_hash(f"refine/{t}.j2", rt.prompts_root)

@@ -24,7 +24,7 @@ from typing import Callable
 import pyarrow as pa
 
 from ..agents.base import AssistantAgent
-from ..domain import Step, Task
+from ..domain import Step, Task, tools_of
 from ..agents.offline import TemplateUser
 from ..graph.escalation import ChainEscalator, reference_answer, shape_of
 from ..ingest import Rejection
@@ -91,7 +91,7 @@ def tool_arguments(tasks: pa.Table, tool_rows: list[dict], edges: list[dict], se
     sampled tasks ran with, else synthesised ones (none for a tool whose arguments cannot be)."""
     used, synth, out = task_arguments(tasks), ArgumentSynthesizer(edges), {}
     for t in tool_rows:
-        sets = [dict(x) for x in json.loads(t["meta"] or "{}").get("examples") or []]
+        sets = [dict(x) for x in t["meta"].get("examples") or []]
         sets += [a for a in used.get(t["name"], []) if a not in sets]
         if not sets:
             try:
@@ -106,7 +106,7 @@ def escalate(tasks: pa.Table, tools: pa.Table, edges: list[dict], *, frontier: A
              verifier_for: Callable[[ChainEscalator], object], executor, params: EscalateStage, system_prompt: str, prompt_hash: str,
              tokens_spent: Callable[[], int] = lambda: 0,
              progress: Callable[[int, int], None] = lambda done, total: None) -> StageResult:
-    tool_rows = tools.to_pylist()
+    tool_rows = tools_of(tools)
     by_id = {t["tool_id"]: t for t in tool_rows}
     examples = tool_arguments(tasks, tool_rows, edges, params.seed)
     chains = ChainEscalator([{**t, "examples": examples[t["name"]]} for t in tool_rows], edges, executor)
@@ -117,7 +117,7 @@ def escalate(tasks: pa.Table, tools: pa.Table, edges: list[dict], *, frontier: A
     done = 0
 
     def as_task(task_id: str, steps: list[Step], seed: int) -> Task:
-        meta = {s.tool_id: json.loads(by_id[s.tool_id]["meta"] or "{}") for s in steps}
+        meta = {s.tool_id: by_id[s.tool_id]["meta"] for s in steps}
         return Task(task_id, shape_of(steps), [s.planned() for s in steps], seed, meta)
 
     async def attempt(task: Task, question: str, steps: list[Step], k: int) -> dict:
@@ -250,7 +250,7 @@ def escalations(rt, version: str, log) -> StageResult:
     tool_table = documented_tools(rt, version)
     return escalate(rt.store.read(p, "tasks", version), tool_table, rt.store.read(p, "api_edges", version).to_pylist(),
                     frontier=rt.agent("frontier"), escalator=rt.agent("escalator"), verifier_for=rt.verifier,
-                    executor=rt.executor(tool_table.to_pylist()), params=rt.pipeline.stages.escalate,
+                    executor=rt.executor(tools_of(tool_table)), params=rt.pipeline.stages.escalate,
                     system_prompt=render("simulate/assistant_system.j2", rt.prompts_root, today=None),
                     prompt_hash=":".join(template_hash(t, rt.prompts_root) for t in ("escalate/reword.j2", "escalate/verify.j2")),
                     tokens_spent=lambda: rt.tokens_sent("escalate"), progress=progress.reporter("escalate", log))

@@ -14,7 +14,7 @@ import pyarrow as pa
 import numpy as np
 
 from ..agents.base import AssistantAgent, UserAgent
-from ..domain import Step, Task
+from ..domain import Step, Task, tools_of
 from ..wording import tokens
 from ..arguments import parse_arguments
 from ..executor import ToolExecutor
@@ -52,7 +52,7 @@ EPISODES_IN_FLIGHT = 1024
 
 def openai_tool(tool: dict) -> dict:
     return {"type": "function", "function": {"name": tool["name"], "description": tool["description"],
-                                             "parameters": json.loads(tool["parameters"])}}
+                                             "parameters": tool["parameters"]}}
 
 
 def execution_label(chain_json: str, executor: ToolExecutor) -> str:
@@ -163,7 +163,7 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
     `ask_share` an ask episode (a required value missing: the assistant asks for it) and
     `recover_share` a recover episode (recoveries.py); each has its kind in `kind`.
     `escalated`: the kept rows of `escalations`, each replayed from its reference chain (demonstrations.py)."""
-    tool_rows = tools.to_pylist()
+    tool_rows = tools_of(tools)
     by_id = {t["tool_id"]: t for t in tool_rows}
     distractors = Distractors(tool_rows)
     task_rows = tasks.to_pylist()
@@ -171,7 +171,7 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
 
     def as_task(row: dict) -> Task:
         chain = json.loads(row["chain"])
-        meta = {s["tool_id"]: json.loads(by_id[s["tool_id"]]["meta"] or "{}") for s in chain}
+        meta = {s["tool_id"]: by_id[s["tool_id"]]["meta"] for s in chain}
         steps = [Step.from_row(s, by_id[s["tool_id"]]["description"]) for s in chain]
         return Task(row["task_id"], row["shape"], [s.planned() for s in steps], row["seed"], meta)
 
@@ -308,7 +308,7 @@ def trajectories(rt, version: str, log) -> StageResult:
     tool_table = documented_tools(rt, version)
     templates = ("simulate/user.j2", "simulate/assistant_system.j2", "simulate/dialogue_turn.j2")
     return simulate(rt.store.read(rt.pipeline.name, "tasks", version), tool_table, user=rt.agent("user"),
-                    assistant=rt.agent("assistant"), executor=rt.executor(tool_table.to_pylist()),
+                    assistant=rt.agent("assistant"), executor=rt.executor(tools_of(tool_table)),
                     params=rt.pipeline.stages.simulate,
                     system_prompt=render("simulate/assistant_system.j2", rt.prompts_root, today=None),
                     prompt_hash=":".join(template_hash(t, rt.prompts_root) for t in templates),

@@ -14,7 +14,7 @@ from collections import Counter
 import pyarrow as pa
 
 from ..executor import ToolExecutor
-from ..domain import Step
+from ..domain import Step, tools_of
 from ..graph.chains import chain_problem
 from ..graph.sampling import ChainSampler
 from ..ingest import Rejection
@@ -47,17 +47,17 @@ def sample_tasks(tools: pa.Table, executor: ToolExecutor, params: TasksStage, ed
     """
     rows, rejections, given = [], [], []  # `given`: every candidate task (and every tool that could give none)
     synth = ArgumentSynthesizer(edges)
-    tool_rows = tools.to_pylist()
+    tool_rows = tools_of(tools)
     argument_sets: dict[str, list[dict]] = {}
     gate = asyncio.Semaphore(SINGLES_IN_FLIGHT)
     proposals: Counter = Counter()
 
     async def propose(tool: dict, k: int) -> list[dict]:
-        if user is None or k == 0 or json.loads(tool["meta"] or "{}").get("examples"):
+        if user is None or k == 0 or tool["meta"].get("examples"):
             return []
         try:
             async with gate:
-                proposed = await user.propose_arguments({**tool, "parameters": json.loads(tool["parameters"])}, k, synth.hints(tool))
+                proposed = await user.propose_arguments(tool, k, synth.hints(tool))
         except (ModelCallError, BudgetExhausted):  # the call is in llm_calls; the schema still gives arguments
             proposals["failed"] += 1
             return []
@@ -114,7 +114,7 @@ def sample_tasks(tools: pa.Table, executor: ToolExecutor, params: TasksStage, ed
     run_async(singles())
     graph_failures: Counter = Counter()
     if edges is not None and (params.multi_hop or params.parallel or params.nested):
-        rows_by_name = [{**t, "examples": argument_sets.get(t["name"], [])} for t in tools.to_pylist()]
+        rows_by_name = [{**t, "examples": argument_sets.get(t["name"], [])} for t in tools_of(tools)]
         sampler = ChainSampler(rows_by_name, edges, executor, seed=params.seed)
         for shape, count in (("multi_hop", params.multi_hop), ("parallel", params.parallel), ("nested", params.nested)):
             chains = sampler.sample(shape, count, max_hops=params.max_hops)
@@ -139,7 +139,7 @@ def tasks(rt, version: str, log) -> StageResult:
     """Sampled tasks with reference chains (single, multi-hop, parallel, nested), each executed for its answer."""
     tool_table = rt.store.read(rt.pipeline.name, "tools", version)
     edges = rt.store.read(rt.pipeline.name, "api_edges", version).to_pylist()
-    return sample_tasks(tool_table, rt.executor(tool_table.to_pylist()), rt.pipeline.stages.tasks, edges, user=rt.agent("user"))
+    return sample_tasks(tool_table, rt.executor(tools_of(tool_table)), rt.pipeline.stages.tasks, edges, user=rt.agent("user"))
 
 
 ASSET = StageAsset("tasks", "tasks", ("api_edges",), tasks, ("task_id", "shape", "chain", "reference_answer"))

@@ -18,6 +18,7 @@ from ..ingest import mcp as mcp_format
 from ..sandbox import Sandbox
 from ..secrets import credential_values, find_credential
 from ..spec import Pipeline
+from ..domain import tool_of
 from . import StageResult
 from ..materialize import StageAsset
 
@@ -88,7 +89,7 @@ def build_tools(pipeline: Pipeline, project_root: Path, sandbox: Sandbox, execut
     examples = {c.name: set(c.examples) for c in pipeline.collections}
 
     def accepted_as(row: dict) -> list[str]:  # a tool row, and the examples entry it took
-        name = json.loads(row["meta"] or "{}").get("mcp_name") or row["name"]
+        name = tool_of(row)["meta"].get("mcp_name") or row["name"]
         return [row["tool_id"]] + ([f"{row['collection']}#examples/{name}"] if name in examples[row["collection"]] else [])
 
     return StageResult(table, rejections, given, accepted_as,
