@@ -81,6 +81,20 @@ class Task:
     meta: dict = field(default_factory=dict)  # per-tool metadata: utterance templates
 
 
+class Episode(TypedDict, total=False):
+    """What one simulated conversation produced (an agent's episode, a dialogue, a recovery or a replayed
+    reference chain), before it becomes a row of `trajectories`."""
+
+    messages: list[dict]  # OpenAI chat messages, normalised (messages.normalise)
+    calls: list[dict]  # every call made, in order: name, arguments (JSON text), ok, error
+    final_answer: str | None
+    outcome: str  # answered, or why not: tool_error, max_turns, budget_exhausted, model_error, ...
+    error: str
+    actions: list[list]  # multi-turn dialogues: [speaker, ToolDial action, detail] per turn
+    scenario: str  # multi-turn dialogues: the scenario played
+    task: Task  # multi-turn dialogues: the task the final call answered
+
+
 def known_values(task: Task) -> dict:
     """What the user can tell: every stated argument (values that come from earlier steps are not theirs)."""
     return {k: v for step in task.chain for k, v in step.arguments.items() if k not in step.bindings}

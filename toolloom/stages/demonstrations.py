@@ -12,7 +12,7 @@ import json
 
 from ..agents.base import AssistantAgent
 from ..answers import answer_from
-from ..domain import Step
+from ..domain import Episode, Step
 from ..executor import ToolExecutor
 from ..llm import BudgetExhausted, ModelCallError
 from ..messages import normalise, to_openai
@@ -29,8 +29,8 @@ def rounds(steps: list[Step]) -> list[list[int]]:
 
 
 async def replay(question: str, steps: list[Step], assistant: AssistantAgent, executor: ToolExecutor,
-                 offered: list[dict], system_prompt: str) -> dict:
-    """An episode dict like simulate.run_episode's."""
+                 offered: list[dict], system_prompt: str) -> Episode:
+    """An episode like simulate.run_episode's."""
     episode = executor.episode()
     messages: list[dict] = [{"role": "system", "content": system_prompt}, {"role": "user", "content": question}]
     calls: list[dict] = []

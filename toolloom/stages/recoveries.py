@@ -14,7 +14,7 @@ import random
 import re
 from datetime import date
 
-from ..domain import Step, Task
+from ..domain import Episode, Step, Task
 from ..wording import render_example
 from ..answers import answer_from
 from ..arguments import argument_errors
@@ -80,8 +80,8 @@ async def find_failure(step: Step, executor: ToolExecutor, rng: random.Random):
 
 
 async def run_recovery(task: Task, system: Realiser, executor: ToolExecutor, offered: list[dict], system_prompt: str,
-                       phrases: dict, rng: random.Random) -> dict:
-    """An episode dict like simulate.run_episode's; outcome `no_recoverable_error` when no value gives
+                       phrases: dict, rng: random.Random) -> Episode:
+    """An episode like simulate.run_episode's; outcome `no_recoverable_error` when no value gives
     one. Never raises for model trouble (the outcome says what happened)."""
     step = task.chain[0]
     messages: list[dict] = [{"role": "system", "content": system_prompt}]

@@ -14,7 +14,7 @@ import pyarrow as pa
 import numpy as np
 
 from ..agents.base import AssistantAgent, UserAgent
-from ..domain import Step, Task, tools_of
+from ..domain import Episode, Step, Task, tools_of
 from ..wording import tokens
 from ..arguments import parse_arguments
 from ..executor import ToolExecutor
@@ -102,7 +102,7 @@ class Distractors:
 
 
 async def run_episode(task: Task, user: UserAgent, assistant: AssistantAgent, executor: ToolExecutor,
-                      offered: list[dict], system_prompt: str, max_turns: int) -> dict:
+                      offered: list[dict], system_prompt: str, max_turns: int) -> Episode:
     """One single-request episode. Never raises for model or tool trouble: the outcome says what happened."""
     episode = executor.episode()
     messages: list[dict] = [{"role": "system", "content": system_prompt}]
