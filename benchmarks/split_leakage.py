@@ -26,9 +26,18 @@ def example(i: int, rng: random.Random) -> dict:
     tool = rng.choice(TOOLS)
     args = {"code": f"C{rng.randrange(400)}", "n": rng.randrange(50)}
     request = " ".join(rng.choice(WORDS) for _ in range(rng.randrange(6, 14))) + f" {args['code']} {args['n']}"
-    return {"task_id": f"t_{i}", "traj_id": f"tr_{i}", "messages": [
-        {"role": "user", "content": request},
-        {"role": "assistant", "content": None, "tool_calls": [{"function": {"name": tool, "arguments": json.dumps(args)}}]}]}
+    return {
+        "task_id": f"t_{i}",
+        "traj_id": f"tr_{i}",
+        "messages": [
+            {"role": "user", "content": request},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{"function": {"name": tool, "arguments": json.dumps(args)}}],
+            },
+        ],
+    }
 
 
 def peak_mb() -> float:
@@ -39,7 +48,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 20000])
     sizes = ap.parse_args().sizes
-    print(f"{'examples':>9} {'split s':>8} {'dedup s':>8} {'ratio':>6} {'peak MB':>8} {'test share':>10} {'left out':>8}")
+    print(
+        f"{'examples':>9} {'split s':>8} {'dedup s':>8} {'ratio':>6} {'peak MB':>8} {'test share':>10} {'left out':>8}"
+    )
     for n in sizes:
         rng = random.Random(n)
         rows = [example(i, rng) for i in range(n)]

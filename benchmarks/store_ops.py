@@ -67,7 +67,10 @@ def main() -> None:
     listing = _median_ms(lambda i: store.versions("bench"), max(5, args.ops // 10))
     print(f"stage commit (3 tables, one transaction): {commit:.1f} ms; three separate commits {separate:.1f} ms "
           f"-> {commit / separate:.2f}x")
-    print(f"read of one version (200 rows): {read:.1f} ms; fresh connection per read {peer_read:.1f} ms -> {read / peer_read:.2f}x")
+    print(
+        f"read of one version (200 rows): {read:.1f} ms; fresh connection per read {peer_read:.1f} ms -> "
+        f"{read / peer_read:.2f}x"
+    )
     print(f"versions listing ({2 * args.ops + 1} versions, 3 tables): {listing:.1f} ms")
 
 

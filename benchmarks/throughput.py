@@ -82,25 +82,45 @@ def tasks_table(n: int):
 
 def pipeline_run(base_url: str, in_flight: int, episodes: int, latency: float) -> dict:
     tasks, tools, executor = tasks_table(episodes)
-    spec = ModelSpec(provider="openai", model="fake", base_url=base_url, max_concurrency=in_flight, timeout_s=60 + latency)
+    spec = ModelSpec(
+        provider="openai", model="fake", base_url=base_url, max_concurrency=in_flight, timeout_s=60 + latency
+    )
     with tempfile.TemporaryDirectory() as tmp:
         ledger = UsageLedger()
         client = ModelClient(spec, cache=RequestCache(Path(tmp) / "c.sqlite"), ledger=ledger, budget=RunBudget(None))
         cpu0, t0 = cpu_seconds(), time.perf_counter()
-        result = simulate(tasks, tools, user=ModelUser(client, ROOT / "prompts"), assistant=ModelAssistant(client), executor=executor,
-                          params=SimulateStage(max_turns=4, distractors=3), system_prompt=render("simulate/assistant_system.j2", today=None),
-                          prompt_hash="bench")
+        result = simulate(
+            tasks,
+            tools,
+            user=ModelUser(client, ROOT / "prompts"),
+            assistant=ModelAssistant(client),
+            executor=executor,
+            params=SimulateStage(max_turns=4, distractors=3),
+            system_prompt=render("simulate/assistant_system.j2", today=None),
+            prompt_hash="bench",
+        )
         wall, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
     sent = sum(not r.cache_hit for r in ledger.records)
-    return {"requests": sent, "seconds": wall, "rps": sent / wall, "limit": in_flight / latency, "cpu_cores": cpu / wall,
-            "outcomes": result.metadata["outcomes"], "retries": sum(r.attempts - 1 for r in ledger.records if not r.cache_hit)}
+    return {
+        "requests": sent,
+        "seconds": wall,
+        "rps": sent / wall,
+        "limit": in_flight / latency,
+        "cpu_cores": cpu / wall,
+        "outcomes": result.metadata["outcomes"],
+        "retries": sum(r.attempts - 1 for r in ledger.records if not r.cache_hit),
+    }
 
 
 def client_run(base_url: str, in_flight: int, requests: int, latency: float, tag: str) -> dict:
     """`requests` distinct one-message requests through ModelClient.chat (a fresh cache: all sent)."""
-    spec = ModelSpec(provider="openai", model="fake", base_url=base_url, max_concurrency=in_flight, timeout_s=60 + latency)
+    spec = ModelSpec(
+        provider="openai", model="fake", base_url=base_url, max_concurrency=in_flight, timeout_s=60 + latency
+    )
     with tempfile.TemporaryDirectory() as tmp:
-        client = ModelClient(spec, cache=RequestCache(Path(tmp) / "c.sqlite"), ledger=UsageLedger(), budget=RunBudget(None))
+        client = ModelClient(
+            spec, cache=RequestCache(Path(tmp) / "c.sqlite"), ledger=UsageLedger(), budget=RunBudget(None)
+        )
 
         async def main():
             await asyncio.gather(*(client.chat([{"role": "user", "content": f"{tag} q{i}"}], stage="bench", role="user")
@@ -121,7 +141,9 @@ def baseline_run(base_url: str, in_flight: int, requests: int, latency: float, t
 
             async def one(i):
                 async with gate:
-                    await client.chat.completions.create(model="fake", messages=[{"role": "user", "content": f"{tag} q{i}"}])
+                    await client.chat.completions.create(
+                        model="fake", messages=[{"role": "user", "content": f"{tag} q{i}"}]
+                    )
 
             await asyncio.gather(*(one(i) for i in range(requests)))
 
@@ -136,10 +158,15 @@ def baseline_run(base_url: str, in_flight: int, requests: int, latency: float, t
 def client_comparison(in_flights: list[int], requests: int, latency: float) -> None:
     server, url = start_server(latency)
     try:
-        print(f"model client vs plain AsyncOpenAI + semaphore: {requests} requests, latency {latency}s, {os.cpu_count()} cores")
+        print(
+            f"model client vs plain AsyncOpenAI + semaphore: {requests} requests, latency {latency}s, "
+            f"{os.cpu_count()} cores"
+        )
         for in_flight in in_flights:
             best: dict[str, dict] = {}
-            for round_ in range(2):  # alternate, keep each client's better round: a busy moment hurts one round, not the ratio
+            for round_ in range(
+                2
+            ):  # alternate, keep each client's better round: a busy moment hurts one round, not the ratio
                 for name, run in (("plain", baseline_run), ("toolloom", client_run)):
                     r = run(url, in_flight, requests, latency, tag=f"{name}{in_flight}r{round_}")
                     if name not in best or r["rps"] > best[name]["rps"]:
@@ -160,7 +187,9 @@ def main() -> None:
     ap.add_argument("--rate-limit", type=float, default=100.0)
     ap.add_argument("--in-flight", default="64,256", help="comma-separated concurrency levels")
     ap.add_argument("--skip-rate-limit", action="store_true")
-    ap.add_argument("--client", action="store_true", help="the model client alone against the plain loop (0.2 s latency)")
+    ap.add_argument(
+        "--client", action="store_true", help="the model client alone against the plain loop (0.2 s latency)"
+    )
     ap.add_argument("--requests", type=int, default=6000, help="--client: requests per client and round")
     args = ap.parse_args()
     if args.client:
@@ -172,9 +201,13 @@ def main() -> None:
         for in_flight in [int(x) for x in args.in_flight.split(",") if x]:  # --in-flight "": the 429 case only
             p = pipeline_run(url, in_flight, in_flight * args.episodes_per_slot, args.latency)
             b = baseline_run(url, in_flight, p["requests"], args.latency)
-            print(f"in flight {in_flight:>3}: pipeline {p['rps']:7.1f} req/s = {p['rps'] / p['limit']:.0%} of limit {p['limit']:.0f} "
-                  f"({p['requests']} requests, {p['seconds']:.1f}s, {p['cpu_cores']:.2f} cores, outcomes {json.dumps(p['outcomes'])}); "
-                  f"plain asyncio loop {b['rps']:7.1f} req/s = {b['rps'] / b['limit']:.0%} ({b['cpu_cores']:.2f} cores)")
+            print(
+                f"in flight {in_flight:>3}: pipeline {p['rps']:7.1f} req/s = {p['rps'] / p['limit']:.0%} of limit "
+                f"{p['limit']:.0f} "
+                f"({p['requests']} requests, {p['seconds']:.1f}s, {p['cpu_cores']:.2f} cores, outcomes "
+                f"{json.dumps(p['outcomes'])}); "
+                f"plain asyncio loop {b['rps']:7.1f} req/s = {b['rps'] / b['limit']:.0%} ({b['cpu_cores']:.2f} cores)"
+            )
     finally:
         server.terminate()
     if args.skip_rate_limit:
@@ -182,9 +215,11 @@ def main() -> None:
     server, url = start_server(0.2, rate_limit=args.rate_limit)
     try:
         p = pipeline_run(url, 256, 1000, 0.2)
-        print(f"rate limit {args.rate_limit:.0f} req/s, 256 allowed in flight: pipeline settled at {p['rps']:.1f} req/s "
-              f"= {p['rps'] / args.rate_limit:.0%} of the server's limit, {p['retries']} retries after 429, "
-              f"outcomes {json.dumps(p['outcomes'])}")
+        print(
+            f"rate limit {args.rate_limit:.0f} req/s, 256 allowed in flight: pipeline settled at {p['rps']:.1f} req/s "
+            f"= {p['rps'] / args.rate_limit:.0%} of the server's limit, {p['retries']} retries after 429, "
+            f"outcomes {json.dumps(p['outcomes'])}"
+        )
     finally:
         server.terminate()
 

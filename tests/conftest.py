@@ -42,7 +42,9 @@ def pytest_collection_modifyitems(items):
 def demo_pipeline(tmp_path):
     """The shipped demo pipeline, exporting into a temporary folder."""
     p = load_pipeline(PROJECT / "pipelines" / "demo.yaml")
-    stages = p.stages.model_copy(update={"export": p.stages.export.model_copy(update={"root": str(tmp_path / "exports")})})
+    stages = p.stages.model_copy(
+        update={"export": p.stages.export.model_copy(update={"root": str(tmp_path / "exports")})}
+    )
     return p.model_copy(update={"stages": stages})
 
 
@@ -70,8 +72,12 @@ def node_tools():
     bin_dir = PROJECT / "node_modules" / ".bin"
     if not (bin_dir / "prism").exists():
         if shutil.which("npm") is None:
-            pytest.skip("npm is not installed: the Prism mock and node MCP server tests need `npm install` (package.json)")
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=PROJECT, check=True, capture_output=True, timeout=600)
+            pytest.skip(
+                "npm is not installed: the Prism mock and node MCP server tests need `npm install` (package.json)"
+            )
+        subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund"], cwd=PROJECT, check=True, capture_output=True, timeout=600
+        )
     return bin_dir
 
 
@@ -108,7 +114,9 @@ def materialize(pipeline, tmp: Path) -> Materialized:
 
     from toolloom.dagster_defs import ToolloomResource, pipeline_assets
 
-    stages = pipeline.stages.model_copy(update={"export": pipeline.stages.export.model_copy(update={"root": str(tmp / "exports")})})
+    stages = pipeline.stages.model_copy(
+        update={"export": pipeline.stages.export.model_copy(update={"root": str(tmp / "exports")})}
+    )
     result = dg.materialize(pipeline_assets(pipeline.model_copy(update={"stages": stages})),
                             resources={"toolloom": ToolloomResource(project_root=str(PROJECT), home=str(tmp / "home"))})
     assert result.success
@@ -151,7 +159,9 @@ def unaccounted(store, pipeline: str, version: str) -> list[str]:
     problems = []
     if tables["trajectories"] or rejected["simulate"]:
         if len(tables["trajectories"]) + rejected["simulate"] != len(tables["tasks"]):
-            problems.append(f"simulate: {len(tables['trajectories'])} + {rejected['simulate']} != {len(tables['tasks'])} tasks")
+            problems.append(
+                f"simulate: {len(tables['trajectories'])} + {rejected['simulate']} != {len(tables['tasks'])} tasks"
+            )
     answered = sum(t["outcome"] == "answered" for t in tables["trajectories"])
     if tables["samples"] or rejected["filter"]:
         if len(tables["samples"]) + rejected["filter"] != answered:
@@ -160,5 +170,9 @@ def unaccounted(store, pipeline: str, version: str) -> list[str]:
 
 
 def _has_table(store, pipeline: str, table: str) -> bool:
-    return bool(store.query(f"SELECT count(*) AS n FROM duckdb_tables() WHERE database_name = '{pipeline}' AND table_name = '{table}'",
-                            pipelines=[pipeline]).to_pylist()[0]["n"])
+    return bool(
+        store.query(
+            f"SELECT count(*) AS n FROM duckdb_tables() WHERE database_name = '{pipeline}' AND table_name = '{table}'",
+            pipelines=[pipeline],
+        ).to_pylist()[0]["n"]
+    )

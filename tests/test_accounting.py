@@ -18,7 +18,9 @@ from .conftest import PROJECT
 
 def test_counts_come_from_rows_and_rejections_not_from_each_other():
     table = pa.table({"id": ["a", "b", "c"], "ok": [True, False, True]})
-    result = StageResult(table, [Rejection("s", "b", "c", "r")], ["a", "b", "c", "d"], "id", accepted_if=lambda r: r["ok"])
+    result = StageResult(
+        table, [Rejection("s", "b", "c", "r")], ["a", "b", "c", "d"], "id", accepted_if=lambda r: r["ok"]
+    )
     assert (result.inputs, result.accepted, len(result.rejections)) == (4, 2, 1)
     assert not result.accounted and result.unaccounted() == {"missing": ["d"], "extra": []}
     twice = StageResult(table, [Rejection("s", "a", "c", "r")], ["a", "c"], "id", accepted_if=lambda r: r["ok"])
@@ -31,9 +33,16 @@ def _simulation(monkeypatch=None):
     tools = build_tools(load_pipeline(PROJECT / "pipelines/demo.yaml"), PROJECT, Sandbox(PROJECT / "sandbox")).table
     executor = ToolExecutor(Sandbox(PROJECT / "sandbox"), tools.to_pylist())
     tasks = sample_tasks(tools.slice(0, 6), executor, TasksStage(per_tool=1)).table
-    return simulate(tasks, tools, user=TemplateUser(), assistant=RetrievalAssistant(), executor=executor,
-                    params=SimulateStage(distractors=1), system_prompt=render("simulate/assistant_system.j2", today=None),
-                    prompt_hash="h"), tasks
+    return simulate(
+        tasks,
+        tools,
+        user=TemplateUser(),
+        assistant=RetrievalAssistant(),
+        executor=executor,
+        params=SimulateStage(distractors=1),
+        system_prompt=render("simulate/assistant_system.j2", today=None),
+        prompt_hash="h",
+    ), tasks
 
 
 def test_a_simulation_that_loses_an_episode_is_not_accounted(monkeypatch):
@@ -43,5 +52,7 @@ def test_a_simulation_that_loses_an_episode_is_not_accounted(monkeypatch):
     monkeypatch.setattr(simulate_module, "run_async", lambda coro: real(coro)[:-1])  # a result lost, no rejection
     lossy, _ = _simulation()
     assert not lossy.accounted
-    assert len(lossy.unaccounted()["missing"]) == 1 and lossy.unaccounted()["missing"][0][3:] == tasks["task_id"][-1].as_py()[2:]
-
+    assert (
+        len(lossy.unaccounted()["missing"]) == 1
+        and lossy.unaccounted()["missing"][0][3:] == tasks["task_id"][-1].as_py()[2:]
+    )

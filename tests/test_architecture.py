@@ -83,7 +83,10 @@ def test_the_walk_finds_a_cycle_hidden_in_a_function(tmp_path, monkeypatch):
     assert list(nx.simple_cycles(import_graph())) == []
     (package / "sub" / "b.py").write_text("from ..a import f\nB = 1\n")
     cycles = {frozenset(c) for c in nx.simple_cycles(import_graph())}
-    assert cycles == {frozenset({"toolloom.a", "toolloom.sub.b"}), frozenset({"toolloom.a", "toolloom.sub", "toolloom.sub.b"})}
+    assert cycles == {
+        frozenset({"toolloom.a", "toolloom.sub.b"}),
+        frozenset({"toolloom.a", "toolloom.sub", "toolloom.sub.b"}),
+    }
 
 
 def test_no_private_name_is_imported_from_another_module():

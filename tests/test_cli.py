@@ -93,8 +93,12 @@ def test_a_run_whose_only_failed_check_warns_exits_0_and_its_last_line_names_the
     (project / "pipelines" / "warned.yaml").write_text(
         "collections: [{name: demo, path: api_graphs/demo}]\n"
         "stages:\n  tasks: {per_tool: 1}\n"
-        "  export: {quality: {min_distinct_bigram_ratio: 0.999}}\n")  # no request set is that varied: the diversity check warns
+        "  export: {quality: {min_distinct_bigram_ratio: 0.999}}\n"
+    )  # no request set is that varied: the diversity check warns
     assert main(["--project", str(project), "run", "warned"]) == 0
     out, err = capsys.readouterr()
     assert "check warning: warned/dataset diversity" in err
-    assert out.rstrip().splitlines()[-1].startswith("warned: succeeded; checks warned: ") and "dataset.diversity" in out.splitlines()[-1]
+    assert (
+        out.rstrip().splitlines()[-1].startswith("warned: succeeded; checks warned: ")
+        and "dataset.diversity" in out.splitlines()[-1]
+    )

@@ -16,7 +16,14 @@ from .conftest import PROJECT
 
 pytestmark = pytest.mark.pipeline
 
-KEYS = {"tools": "tool_id", "api_edges": None, "tasks": "task_id", "trajectories": "traj_id", "samples": "sample_id", "llm_calls": None}
+KEYS = {
+    "tools": "tool_id",
+    "api_edges": None,
+    "tasks": "task_id",
+    "trajectories": "traj_id",
+    "samples": "sample_id",
+    "llm_calls": None,
+}
 
 
 def _project(tmp_path, base_url):
@@ -48,8 +55,23 @@ def _cached_keys(home):
 
 
 def _run(project, home):
-    return subprocess.Popen([sys.executable, "-m", "toolloom.cli", "--project", str(project), "--home", str(home),
-                             "run", "resumable", "--partition", "2026-11-20"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "toolloom.cli",
+            "--project",
+            str(project),
+            "--home",
+            str(home),
+            "run",
+            "resumable",
+            "--partition",
+            "2026-11-20",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def test_sigkill_midway_then_resume(tmp_path):

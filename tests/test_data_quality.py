@@ -6,13 +6,18 @@ import json
 from toolloom.data_quality import verdicts
 from toolloom.spec import ExportQuality
 from toolloom.stages.samples import check_format
-from toolloom.stages.simulate import Distractors
+from toolloom.stages.episodes import Distractors
 from toolloom.stages.splits import assign_splits
 from toolloom.tool_docs import fit, revision_problems, tool_error
 
 
 def test_documentation_fits_its_budget_by_dropping_the_lowest_priority_sections():
-    sections = [(1, "Purpose."), (2, "Parameters: " + "p" * 50), (3, "Errors: " + "e" * 50), (5, "Example: " + "x" * 200)]
+    sections = [
+        (1, "Purpose."),
+        (2, "Parameters: " + "p" * 50),
+        (3, "Errors: " + "e" * 50),
+        (5, "Example: " + "x" * 200),
+    ]
     text = fit(sections, 140)
     assert text.startswith("Purpose.\nParameters:") and "Errors:" in text and "Example" not in text and len(text) <= 140
     assert fit(sections, 20) == "Purpose."  # the purpose stays even when nothing else fits
@@ -31,8 +36,17 @@ def test_a_revision_that_is_not_documentation_is_refused_with_the_reason():
 
 def _traj(i: int, call: str, request: str) -> dict:
     name, args = call.split("(", 1)
-    return {"task_id": f"t_{i}", "messages": [{"role": "user", "content": request},
-            {"role": "assistant", "content": None, "tool_calls": [{"function": {"name": name, "arguments": "{" + args[:-1] + "}"}}]}]}
+    return {
+        "task_id": f"t_{i}",
+        "messages": [
+            {"role": "user", "content": request},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{"function": {"name": name, "arguments": "{" + args[:-1] + "}"}}],
+            },
+        ],
+    }
 
 
 def test_the_split_keeps_shared_calls_and_near_duplicate_requests_on_one_side_and_leaves_out_what_ties_both():
@@ -48,22 +62,50 @@ def test_the_split_keeps_shared_calls_and_near_duplicate_requests_on_one_side_an
     order = {t["task_id"]: hashlib.sha256(t["task_id"].encode()).hexdigest() for t in trajs}
     late = next(f"t_late{k}" for k in range(1000)
                 if hashlib.sha256(f"t_late{k}".encode()).hexdigest() > max(order[f"t_{a}"], order[f"t_{b}"]))
-    both = {"task_id": late, "messages": [{"role": "user", "content": "zz unrelated words"}, {"role": "assistant", "content": None,
-            "tool_calls": trajs[a]["messages"][1]["tool_calls"] + trajs[b]["messages"][1]["tool_calls"]}]}
+    both = {
+        "task_id": late,
+        "messages": [
+            {"role": "user", "content": "zz unrelated words"},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": trajs[a]["messages"][1]["tool_calls"] + trajs[b]["messages"][1]["tool_calls"],
+            },
+        ],
+    }
     placed = assign_splits(trajs + [both], 0.3, 0.9)
     assert placed[-1] is None and placed[:-1] == sides
 
 
 def test_verdicts_fail_past_their_thresholds_and_an_absent_checker_is_never_a_pass():
-    report = {"conformance": {"xlam": {"checker": "layout", "rows": 10, "conforming": 9, "failures": []},
-                              "bfcl": {"checker": "bfcl-eval (not installed)", "rows": 5, "conforming": None, "failures": []}},
-              "leakage": {"test_calls_seen_in_train": 1, "test_calls": 5, "test_requests_near_duplicate_of_train": 0, "test_examples": 3},
-              "documentation": {"with_internals": ["t"], "over_budget": [], "budget": 1200},
-              "diversity": {"distinct_bigram_ratio": 0.2}}
-    got = {v["name"]: (v["passed"], v["severity"]) for v in verdicts(report, ExportQuality(min_distinct_bigram_ratio=0.45))}
-    assert got == {"conformance_xlam": (False, "ERROR"), "conformance_bfcl": (False, "WARN"), "split_leakage": (False, "ERROR"),
-                   "documentation": (False, "ERROR"), "diversity": (False, "WARN")}
-    lenient = {v["name"]: v["passed"] for v in verdicts(report, ExportQuality(min_conformance=0.9, max_test_calls_seen_in_train=1))}
+    report = {
+        "conformance": {
+            "xlam": {"checker": "layout", "rows": 10, "conforming": 9, "failures": []},
+            "bfcl": {"checker": "bfcl-eval (not installed)", "rows": 5, "conforming": None, "failures": []},
+        },
+        "leakage": {
+            "test_calls_seen_in_train": 1,
+            "test_calls": 5,
+            "test_requests_near_duplicate_of_train": 0,
+            "test_examples": 3,
+        },
+        "documentation": {"with_internals": ["t"], "over_budget": [], "budget": 1200},
+        "diversity": {"distinct_bigram_ratio": 0.2},
+    }
+    got = {
+        v["name"]: (v["passed"], v["severity"]) for v in verdicts(report, ExportQuality(min_distinct_bigram_ratio=0.45))
+    }
+    assert got == {
+        "conformance_xlam": (False, "ERROR"),
+        "conformance_bfcl": (False, "WARN"),
+        "split_leakage": (False, "ERROR"),
+        "documentation": (False, "ERROR"),
+        "diversity": (False, "WARN"),
+    }
+    lenient = {
+        v["name"]: v["passed"]
+        for v in verdicts(report, ExportQuality(min_conformance=0.9, max_test_calls_seen_in_train=1))
+    }
     assert lenient["conformance_xlam"] and lenient["split_leakage"] and "diversity" not in lenient
 
 

@@ -23,11 +23,23 @@ def test_project_definitions_load_with_groups_checks_and_schedule():
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     for pipeline in ("demo", "nightly", "gpu"):
-        assert {f"{pipeline}/tools", f"{pipeline}/tasks", f"{pipeline}/trajectories", f"{pipeline}/samples", f"{pipeline}/dataset"} <= keys
+        assert {
+            f"{pipeline}/tools",
+            f"{pipeline}/tasks",
+            f"{pipeline}/trajectories",
+            f"{pipeline}/samples",
+            f"{pipeline}/dataset",
+        } <= keys
     assert {"demo/escalations", "demo/doc_revisions"} <= keys  # the optional stages the demo turns on
     assert "nightly/escalations" not in keys
     groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
-    assert groups == {"demo", "nightly", "gpu", "mcp_servers", "openapi"}  # loading definitions starts no model or MCP server
+    assert groups == {
+        "demo",
+        "nightly",
+        "gpu",
+        "mcp_servers",
+        "openapi",
+    }  # loading definitions starts no model or MCP server
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     assert ("demo/samples", "accounted") in checks and ("demo/trajectories", "non_empty") in checks
     assert ("demo/escalations", "accounted") in checks and ("demo/doc_revisions", "accounted") in checks

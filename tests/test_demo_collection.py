@@ -25,7 +25,10 @@ def test_documented_examples_run_and_fit_the_response_schema():
     from toolloom.arguments import schema_errors
 
     tools = _specs()
-    rows = [{"name": t.name, "collection": "demo", "executable": True, "parameters": t.parameters, "returns": t.returns} for t in tools]
+    rows = [
+        {"name": t.name, "collection": "demo", "executable": True, "parameters": t.parameters, "returns": t.returns}
+        for t in tools
+    ]
     ex = ToolExecutor(Sandbox(PROJECT / "sandbox"), rows)
     ran = 0
     for t in tools:
@@ -46,8 +49,9 @@ def test_outputs_feed_inputs_so_chains_can_be_multi_hop():
         if schema.get("type") == "array":
             return leaves(schema.get("items"), prefix)
         props = schema.get("properties") or {}
-        return {k for k, v in props.items() if not isinstance(v, dict) or "properties" not in v and v.get("type") != "array"} | {
-            x for v in props.values() for x in leaves(v)}
+        return {
+            k for k, v in props.items() if not isinstance(v, dict) or "properties" not in v and v.get("type") != "array"
+        } | {x for v in props.values() for x in leaves(v)}
 
     outputs = {t.name: leaves(t.returns) for t in tools}
     inputs = {t.name: set(t.parameters.get("required", [])) for t in tools}
@@ -60,7 +64,10 @@ def test_outputs_feed_inputs_so_chains_can_be_multi_hop():
 
 def test_the_shop_is_stateful_per_episode():
     tools = _specs()
-    rows = [{"name": t.name, "collection": "demo", "executable": True, "parameters": t.parameters, "returns": t.returns} for t in tools]
+    rows = [
+        {"name": t.name, "collection": "demo", "executable": True, "parameters": t.parameters, "returns": t.returns}
+        for t in tools
+    ]
     ex = ToolExecutor(Sandbox(PROJECT / "sandbox"), rows)
     import asyncio
 

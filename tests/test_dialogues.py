@@ -18,7 +18,16 @@ from toolloom.executor import ToolExecutor
 
 from .conftest import PROJECT
 
-USER_ACTIONS = {"inform_intent_clear", "inform_intent_clear_add", "inform_intent_vague", "inform", "fail_inform", "affirm", "negate", "user_bye"}
+USER_ACTIONS = {
+    "inform_intent_clear",
+    "inform_intent_clear_add",
+    "inform_intent_vague",
+    "inform",
+    "fail_inform",
+    "affirm",
+    "negate",
+    "user_bye",
+}
 SYSTEM_ACTIONS = {"retriever_call", "request", "clarify", "suggest", "call", "response", "response_fail", "system_bye"}
 
 
@@ -27,11 +36,28 @@ def _inputs():
     tools = build_tools(load_pipeline(PROJECT / "pipelines/demo.yaml"), PROJECT, Sandbox(PROJECT / "sandbox")).table
     ex = ToolExecutor(Sandbox(PROJECT / "sandbox"), tools.to_pylist())
     singles = sample_tasks(tools, ex, TasksStage(per_tool=2, seed=4)).table
-    pair = [{"tool_id": "demo.get_order_status", "name": "get_order_status", "arguments": {"order_id": "ord_1002"}, "bindings": {}},
-            {"tool_id": "demo.get_vat_rate", "name": "get_vat_rate", "arguments": {"country_code": "FR"},
-             "bindings": {"country_code": {"step": 0, "path": "country_code"}}}]
+    pair = [
+        {
+            "tool_id": "demo.get_order_status",
+            "name": "get_order_status",
+            "arguments": {"order_id": "ord_1002"},
+            "bindings": {},
+        },
+        {
+            "tool_id": "demo.get_vat_rate",
+            "name": "get_vat_rate",
+            "arguments": {"country_code": "FR"},
+            "bindings": {"country_code": {"step": 0, "path": "country_code"}},
+        },
+    ]
     reference = ex.execute("get_vat_rate", {"country_code": "FR"}).to_json()
-    row = {"task_id": "t_pair00000001", "shape": "multi_hop", "chain": json.dumps(pair), "reference_answer": reference, "seed": 4}
+    row = {
+        "task_id": "t_pair00000001",
+        "shape": "multi_hop",
+        "chain": json.dumps(pair),
+        "reference_answer": reference,
+        "seed": 4,
+    }
     return pa.concat_tables([singles, pa.Table.from_pylist([row], schema=singles.schema)]), tools, ex
 
 
@@ -63,7 +89,9 @@ def test_each_scenario_gives_a_verified_dialogue(scenario):
         pair = next(r for r in rows if r["shape"] == "multi_hop")
         assert [c["name"] for c in json.loads(pair["calls"])] == ["get_order_status", "get_vat_rate"]
         said = [a[1] for a in json.loads(pair["actions"])["actions"] if a[0] == "user"]
-        assert "fail_inform" in said and "FR" not in " ".join(m["content"] or "" for m in pair["messages"] if m["role"] == "user")
+        assert "fail_inform" in said and "FR" not in " ".join(
+            m["content"] or "" for m in pair["messages"] if m["role"] == "user"
+        )
 
 
 def test_every_action_of_the_inventory_is_used():

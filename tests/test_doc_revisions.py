@@ -31,8 +31,16 @@ def _broken_tools():
 
 def _refine(tools, params, embedder=None, **kw):
     ex = ToolExecutor(Sandbox(PROJECT / "sandbox"), tools.to_pylist())
-    return refine_docs(tools, explorer=kw.pop("explorer", ProbeExplorer()), analyzer=FactAnalyzer(), rewriter=TemplateRewriter(PROMPTS),
-                       executor=ex, embedder=embedder or BagOfWordsEmbedder(), params=params, **kw)
+    return refine_docs(
+        tools,
+        explorer=kw.pop("explorer", ProbeExplorer()),
+        analyzer=FactAnalyzer(),
+        rewriter=TemplateRewriter(PROMPTS),
+        executor=ex,
+        embedder=embedder or BagOfWordsEmbedder(),
+        params=params,
+        **kw,
+    )
 
 
 def _final(result, name):
@@ -63,7 +71,9 @@ def test_stops_when_consecutive_revisions_are_similar_and_records_why():
     converged = _refine(_broken_tools(), RefineStage(tools=["get_vat_rate"], stop_similarity=0.5))
     fast = [r for r in converged.table.to_pylist()]
     assert fast[-1]["stop_reason"] == "converged" and fast[-1]["similarity_to_previous"] > 0.5
-    patient = _refine(_broken_tools(), RefineStage(tools=["get_vat_rate"], stop_similarity=1.0, max_rounds=3)).table.to_pylist()
+    patient = _refine(
+        _broken_tools(), RefineStage(tools=["get_vat_rate"], stop_similarity=1.0, max_rounds=3)
+    ).table.to_pylist()
     assert len(patient) == 4 and patient[-1]["stop_reason"] == "max_rounds"
     score, bleu, cosine = similarity("a b c d e", "a b c d e", BagOfWordsEmbedder().embed)
     assert score == pytest.approx(1.0) and bleu == pytest.approx(1.0)
@@ -76,11 +86,18 @@ class Repetitive(ProbeExplorer):
 
     async def explore(self, tool, doc, history, suggestion, rejected):
         words = ["what", "is", "the", "vat", "rate", "of", "sweden", "now"]
-        return {"query": " ".join(words[: 8 - min(len(rejected), 1)]), "arguments": {"country_code": "SE"}, "kind": "typical", "param": None}
+        return {
+            "query": " ".join(words[: 8 - min(len(rejected), 1)]),
+            "arguments": {"country_code": "SE"},
+            "kind": "typical",
+            "param": None,
+        }
 
 
 def test_a_query_too_close_to_an_earlier_one_is_rejected_and_retried_three_times():
-    rows = _refine(_broken_tools(), RefineStage(tools=["get_vat_rate"], stop_similarity=1.0), explorer=Repetitive()).table.to_pylist()
+    rows = _refine(
+        _broken_tools(), RefineStage(tools=["get_vat_rate"], stop_similarity=1.0), explorer=Repetitive()
+    ).table.to_pylist()
     assert [r["round"] for r in rows] == [0, 1] and rows[-1]["stop_reason"] == "explorer_exhausted"
     detail = json.loads(rows[-1]["evidence"])["stop_detail"]
     assert "after 4 tries" in detail and "what is the vat rate of sweden" in detail  # the first ask and three retries
@@ -92,8 +109,15 @@ def test_a_query_too_close_to_an_earlier_one_is_rejected_and_retried_three_times
 def test_mistakes_from_simulation_and_escalation_reach_the_analyzer():
     trajectories = [{"calls": json.dumps([{"name": "get_vat_rate", "arguments": '{"country_code": "XX"}', "ok": False,
                                            "error": "404: no VAT data for 'XX'"}])}]
-    escalations = [{"outcome": "failed", "chain": json.dumps([{"name": "add_vat", "arguments": {"net_amount": 10, "country_code": "FR"}}]),
-                    "attempts": json.dumps([{"calls": [["get_vat_rate", '{"country_code": "FR"}'], ["add_vat", '{"net_amount": 1}']]}])}]
+    escalations = [
+        {
+            "outcome": "failed",
+            "chain": json.dumps([{"name": "add_vat", "arguments": {"net_amount": 10, "country_code": "FR"}}]),
+            "attempts": json.dumps(
+                [{"calls": [["get_vat_rate", '{"country_code": "FR"}'], ["add_vat", '{"net_amount": 1}']]}]
+            ),
+        }
+    ]
     failures = tool_failures(trajectories, escalations)
     assert [f["source"] for f in failures["get_vat_rate"]] == ["simulation", "escalation"]
     assert "the right call was" in failures["add_vat"][0]["problem"]
@@ -101,7 +125,9 @@ def test_mistakes_from_simulation_and_escalation_reach_the_analyzer():
     text = _final(result, "get_vat_rate")["text"]
     assert "Mistakes callers made" not in text and "called with" not in text  # evidence, not documentation
     evidence = json.loads(result.table.to_pylist()[1]["evidence"])
-    assert evidence["failures_used"] == 2 and any("chosen where the task needed ['add_vat']" in m for m in evidence["analysis"]["caller_mistakes"])
+    assert evidence["failures_used"] == 2 and any(
+        "chosen where the task needed ['add_vat']" in m for m in evidence["analysis"]["caller_mistakes"]
+    )
 
 
 def test_restbench_specs_refine_to_completion_with_simulated_execution(tmp_path):
@@ -134,17 +160,30 @@ def test_the_export_ships_refined_documentation_and_a_later_run_starts_from_it(t
             if s["function"]["name"] in WRONG:
                 s["function"]["description"] = WRONG[s["function"]["name"]]
         path.write_text(json.dumps(specs))
-    stages = demo_pipeline.stages.model_copy(update={
-        "refine": RefineStage(tools=list(WRONG) + ["get_city"], start_from="previous"),
-        "tasks": demo_pipeline.stages.tasks.model_copy(update={"per_tool": 1, "multi_hop": 5, "parallel": 3, "nested": 3})})
-    pipeline = demo_pipeline.model_copy(update={"collections": [Collection(name="demo", path=str(collection))], "stages": stages})
+    stages = demo_pipeline.stages.model_copy(
+        update={
+            "refine": RefineStage(tools=list(WRONG) + ["get_city"], start_from="previous"),
+            "tasks": demo_pipeline.stages.tasks.model_copy(
+                update={"per_tool": 1, "multi_hop": 5, "parallel": 3, "nested": 3}
+            ),
+        }
+    )
+    pipeline = demo_pipeline.model_copy(
+        update={"collections": [Collection(name="demo", path=str(collection))], "stages": stages}
+    )
     resources = {"toolloom": ToolloomResource(project_root=str(PROJECT), home=str(tmp_path / "home"))}
     first = dg.materialize(pipeline_assets(pipeline), resources=resources)
     assert first.success
-    md = {e.asset_key.path[-1]: {k: v.value for k, v in e.materialization.metadata.items()} for e in first.get_asset_materialization_events()}
+    md = {
+        e.asset_key.path[-1]: {k: v.value for k, v in e.materialization.metadata.items()}
+        for e in first.get_asset_materialization_events()
+    }
     folder = md["dataset"]["path"]
     tools = {t["name"]: t for t in load_dataset(folder, "tools")["train"]}
-    assert tools["get_vat_rate"]["original_description"] == "" and "Example (a recorded call): get_vat_rate(" in tools["get_vat_rate"]["description"]
+    assert (
+        tools["get_vat_rate"]["original_description"] == ""
+        and "Example (a recorded call): get_vat_rate(" in tools["get_vat_rate"]["description"]
+    )
     assert "weather" not in tools["list_countries_by_region"]["description"]
     assert tools["get_country"]["description"] == tools["get_country"]["original_description"]  # not refined: unchanged
     shipped = [json.loads(r["tools"]) for r in load_dataset(folder)["train"]]
@@ -155,9 +194,17 @@ def test_the_export_ships_refined_documentation_and_a_later_run_starts_from_it(t
     assert second.success
     store = Store(tmp_path / "home")
     v1, v2 = [v["version"] for v in store.versions("demo")]
-    start = [r for r in store.read("demo", "doc_revisions", v2).to_pylist() if r["round"] == 0 and r["name"] == "get_vat_rate"][0]
+    start = [
+        r
+        for r in store.read("demo", "doc_revisions", v2).to_pylist()
+        if r["round"] == 0 and r["name"] == "get_vat_rate"
+    ][0]
     assert json.loads(start["evidence"])["source"] == "earlier version"
-    first_final = [r["text"] for r in store.read("demo", "doc_revisions", v1).to_pylist() if r["final"] and r["name"] == "get_vat_rate"][0]
+    first_final = [
+        r["text"]
+        for r in store.read("demo", "doc_revisions", v1).to_pylist()
+        if r["final"] and r["name"] == "get_vat_rate"
+    ][0]
     assert start["text"] == first_final
     # and the second run's agents were shown that documentation
     offered = {t["function"]["description"] for traj in store.read("demo", "trajectories", v2).to_pylist()
@@ -175,11 +222,21 @@ class LeakyRewriter(TemplateRewriter):
 def test_a_revision_carrying_pipeline_internals_is_refused_and_the_documentation_stays():
     tools = _tools()
     ex = ToolExecutor(Sandbox(PROJECT / "sandbox"), tools.to_pylist())
-    result = refine_docs(tools, explorer=ProbeExplorer(), analyzer=FactAnalyzer(), rewriter=LeakyRewriter(PROMPTS), executor=ex,
-                         embedder=BagOfWordsEmbedder(), params=RefineStage(tools=["get_city"], max_rounds=2))
+    result = refine_docs(
+        tools,
+        explorer=ProbeExplorer(),
+        analyzer=FactAnalyzer(),
+        rewriter=LeakyRewriter(PROMPTS),
+        executor=ex,
+        embedder=BagOfWordsEmbedder(),
+        params=RefineStage(tools=["get_city"], max_rounds=2),
+    )
     rows = result.table.to_pylist()
     assert result.accounted and [r["round"] for r in rows] == [0, 1, 2]
     assert all(r["text"] == rows[0]["text"] for r in rows)  # the original, never the leaky text
     for r in rows[1:]:
         evidence = json.loads(r["evidence"])
-        assert "pipeline internals" in evidence["revision_refused"][0] and "Mistakes callers made" in evidence["refused_text"]
+        assert (
+            "pipeline internals" in evidence["revision_refused"][0]
+            and "Mistakes callers made" in evidence["refused_text"]
+        )

@@ -62,7 +62,9 @@ def test_add_hop_appends_a_call_fed_by_the_last_result(demo):
     seed = _run(chains, [_step(chains, "get_capital_city", country_code="FR")])
     harder = run_async(chains.add_hop(seed, random.Random(0)))
     assert [s.name for s in harder] == ["get_capital_city", "get_city"]
-    assert harder[1].bindings == {"city_id": {"step": 0, "path": "city_id"}} and harder[1].arguments["city_id"] == "paris"
+    assert (
+        harder[1].bindings == {"city_id": {"step": 0, "path": "city_id"}} and harder[1].arguments["city_id"] == "paris"
+    )
     assert reference_answer(harder) == harder[1].result and harder[1].result["name"] == "Paris"
     assert shape_of(harder) == "multi_hop"
 
@@ -82,7 +84,9 @@ def test_replace_value_turns_a_stated_value_into_a_lookup_that_gives_it(demo):
     assert harder[1].bindings == {"city_id": {"step": 0, "path": "city_id"}}
     # of the capital lookup's documented examples, the one that gives berlin is chosen: the answer stays
     assert harder[0].arguments == {"country_code": "DE"} and reference_answer(harder) == seed[0].result
-    other = run_async(chains.replace_value(_run(chains, [_step(chains, "get_city", city_id="paris")]), random.Random(0)))
+    other = run_async(
+        chains.replace_value(_run(chains, [_step(chains, "get_city", city_id="paris")]), random.Random(0))
+    )
     assert other[1].arguments["city_id"] != "paris"  # no example gives paris: another capital, a new answer
 
 
@@ -93,7 +97,10 @@ def test_add_constraint_sets_an_optional_parameter_that_changes_the_result(demo)
     assert harder[0].arguments["min_population"] in (50000000, 100000000)
     assert 0 < len(harder[0].result["countries"]) < len(seed[0].result["countries"])
     # no optional parameter left: the operator does not apply
-    assert run_async(chains.add_constraint(_run(chains, [_step(chains, "get_city", city_id="paris")]), random.Random(0))) is None
+    assert (
+        run_async(chains.add_constraint(_run(chains, [_step(chains, "get_city", city_id="paris")]), random.Random(0)))
+        is None
+    )
 
 
 def test_merge_is_no_escalation_operator():
@@ -107,8 +114,13 @@ def test_merge_is_no_escalation_operator():
 
 def test_a_value_picked_from_a_list_of_several_has_alternative_answers(demo):
     _, chains, _ = demo
-    chain = _run(chains, [_step(chains, "list_cities", country_code="US"),
-                          chains.graph.step("get_city", {"city_id": "x"}, {"city_id": {"step": 0, "path": "cities|city_id"}})])
+    chain = _run(
+        chains,
+        [
+            _step(chains, "list_cities", country_code="US"),
+            chains.graph.step("get_city", {"city_id": "x"}, {"city_id": {"step": 0, "path": "cities|city_id"}}),
+        ],
+    )
     assert "candidates for city_id" in alternative_answers(chain)
     verdict = run_async(StructuralVerifier(chains).verify("q", chain, reference_answer(chain)))
     assert verdict.startswith("alternative_answer:")
@@ -117,7 +129,10 @@ def test_a_value_picked_from_a_list_of_several_has_alternative_answers(demo):
 
 
 def test_operator_weights_order_and_exclude():
-    orders = [_operator_order({"add_hop": 10.0, "replace_value": 1.0, "add_constraint": 0.0}, random.Random(i)) for i in range(200)]
+    orders = [
+        _operator_order({"add_hop": 10.0, "replace_value": 1.0, "add_constraint": 0.0}, random.Random(i))
+        for i in range(200)
+    ]
     assert all(set(o) == {"add_hop", "replace_value"} for o in orders)
     assert sum(o[0] == "add_hop" for o in orders) > 150
 
@@ -125,8 +140,19 @@ def test_operator_weights_order_and_exclude():
 def _seed_tasks(chains):
     # every hop is a real lookup: the request names a country, never the code a later call takes
     steps = [chains.graph.step("find_country", {"name": n}) for n in ("France", "Germany", "Japan")]
-    return pa.Table.from_pylist([{"task_id": f"t_{i}", "shape": "single", "chain": json.dumps([s.row()]), "reference_answer": "{}", "seed": i}
-                                 for i, s in enumerate(steps)], schema=TASKS_SCHEMA)
+    return pa.Table.from_pylist(
+        [
+            {
+                "task_id": f"t_{i}",
+                "shape": "single",
+                "chain": json.dumps([s.row()]),
+                "reference_answer": "{}",
+                "seed": i,
+            }
+            for i, s in enumerate(steps)
+        ],
+        schema=TASKS_SCHEMA,
+    )
 
 
 class RecordingEscalator(TemplateEscalator):
@@ -168,12 +194,25 @@ def test_escalation_stops_exactly_one_level_past_what_the_frontier_can_do(demo, 
     model = FakeModel(default=_right_up_to(max_hops, escalator))
     with FakeServer(model) as server:
         spec = ModelSpec(provider="openai", model="frontier", base_url=server.base_url, timeout_s=5)
-        client = ModelClient(spec, cache=RequestCache(tmp_path / "cache.sqlite"), ledger=UsageLedger(), budget=RunBudget(None),
-                             backoff_s=0.01)
-        result = escalate(_seed_tasks(chains), tools, EDGES, frontier=ModelAssistant(client, stage="escalate", role="frontier"),
-                          escalator=escalator, verifier_for=lambda c: ModelVerifier(client, PROMPTS, StructuralVerifier(c)),
-                          executor=executor, params=EscalateStage(max_level=5, operators={"add_hop": 1.0}),
-                          system_prompt="You use tools.", prompt_hash="h")
+        client = ModelClient(
+            spec,
+            cache=RequestCache(tmp_path / "cache.sqlite"),
+            ledger=UsageLedger(),
+            budget=RunBudget(None),
+            backoff_s=0.01,
+        )
+        result = escalate(
+            _seed_tasks(chains),
+            tools,
+            EDGES,
+            frontier=ModelAssistant(client, stage="escalate", role="frontier"),
+            escalator=escalator,
+            verifier_for=lambda c: ModelVerifier(client, PROMPTS, StructuralVerifier(c)),
+            executor=executor,
+            params=EscalateStage(max_level=5, operators={"add_hop": 1.0}),
+            system_prompt="You use tools.",
+            prompt_hash="h",
+        )
     assert result.accounted and result.inputs == 3 and result.accepted == 3
     rows = result.table.to_pylist()
     for seed in ("t_0", "t_1", "t_2"):
@@ -194,21 +233,39 @@ def test_a_verifier_that_finds_a_second_answer_drops_the_level(demo, tmp_path):
     def respond(request):
         prompt = request["messages"][-1]["content"] or ""
         if '"alternative_answer"' in prompt and any(f" {w}, " in prompt for w in THEN_WORDS):  # a level above the seed
-            return {"content": json.dumps({"factual": True, "alternative_answer": "Lyon", "reason": "either city fits"})}
+            return {
+                "content": json.dumps({"factual": True, "alternative_answer": "Lyon", "reason": "either city fits"})
+            }
         return competent(request)
 
     model = FakeModel(default=respond)
     with FakeServer(model) as server:
         spec = ModelSpec(provider="openai", model="frontier", base_url=server.base_url, timeout_s=5)
-        client = ModelClient(spec, cache=RequestCache(tmp_path / "c.sqlite"), ledger=UsageLedger(), budget=RunBudget(None), backoff_s=0.01)
-        result = escalate(_seed_tasks(chains).slice(0, 1), tools, EDGES, frontier=ModelAssistant(client, stage="escalate", role="frontier"),
-                          escalator=ModelEscalator(client, PROMPTS), verifier_for=lambda c: ModelVerifier(client, PROMPTS, StructuralVerifier(c)),
-                          executor=executor, params=EscalateStage(max_level=3, operators={"add_hop": 1.0}),
-                          system_prompt="You use tools.", prompt_hash="h")
+        client = ModelClient(
+            spec,
+            cache=RequestCache(tmp_path / "c.sqlite"),
+            ledger=UsageLedger(),
+            budget=RunBudget(None),
+            backoff_s=0.01,
+        )
+        result = escalate(
+            _seed_tasks(chains).slice(0, 1),
+            tools,
+            EDGES,
+            frontier=ModelAssistant(client, stage="escalate", role="frontier"),
+            escalator=ModelEscalator(client, PROMPTS),
+            verifier_for=lambda c: ModelVerifier(client, PROMPTS, StructuralVerifier(c)),
+            executor=executor,
+            params=EscalateStage(max_level=3, operators={"add_hop": 1.0}),
+            system_prompt="You use tools.",
+            prompt_hash="h",
+        )
     assert result.accounted and result.accepted == 0
     rows = result.table.to_pylist()
     assert [r["outcome"] for r in rows] == ["solved", "dropped"]
-    assert rows[1]["reason"].startswith("alternative_answer: Lyon") and rows[1]["stop_reason"] == "no_verified_escalation"
+    assert (
+        rows[1]["reason"].startswith("alternative_answer: Lyon") and rows[1]["stop_reason"] == "no_verified_escalation"
+    )
     assert [(r.checker, r.reason) for r in result.rejections] == [("escalation", "no_verified_escalation")]
     rewords = [m for m in model.history if "<request>" in (m["messages"][-1]["content"] or "")]
     assert len(rewords) == 2 and rewords[0]["response_format"]["json_schema"]["name"] == "question"
@@ -216,8 +273,13 @@ def test_a_verifier_that_finds_a_second_answer_drops_the_level(demo, tmp_path):
 
 def _client(server, tmp_path, ledger=None):
     spec = ModelSpec(provider="openai", model="frontier", base_url=server.base_url, timeout_s=5)
-    return ModelClient(spec, cache=RequestCache(tmp_path / "cache.sqlite"), ledger=ledger or UsageLedger(), budget=RunBudget(None),
-                       backoff_s=0.01)
+    return ModelClient(
+        spec,
+        cache=RequestCache(tmp_path / "cache.sqlite"),
+        ledger=ledger or UsageLedger(),
+        budget=RunBudget(None),
+        backoff_s=0.01,
+    )
 
 
 def test_attempts_are_independent_samples_and_any_success_solves_a_level(demo, tmp_path):
@@ -233,9 +295,18 @@ def test_attempts_are_independent_samples_and_any_success_solves_a_level(demo, t
     model = FakeModel(default=first_try_fails)
     with FakeServer(model) as server:
         client = _client(server, tmp_path)
-        result = escalate(_seed_tasks(chains).slice(0, 1), tools, EDGES, frontier=ModelAssistant(client, stage="escalate", role="frontier"),
-                          escalator=escalator, verifier_for=StructuralVerifier, executor=executor,
-                          params=EscalateStage(max_level=1, attempts=2, operators={"add_hop": 1.0}), system_prompt="s", prompt_hash="h")
+        result = escalate(
+            _seed_tasks(chains).slice(0, 1),
+            tools,
+            EDGES,
+            frontier=ModelAssistant(client, stage="escalate", role="frontier"),
+            escalator=escalator,
+            verifier_for=StructuralVerifier,
+            executor=executor,
+            params=EscalateStage(max_level=1, attempts=2, operators={"add_hop": 1.0}),
+            system_prompt="s",
+            prompt_hash="h",
+        )
     rows = result.table.to_pylist()
     assert [r["outcome"] for r in rows] == ["solved", "solved"] and rows[-1]["stop_reason"] == "level_cap"
     assert all([a["outcome"] for a in json.loads(r["attempts"])] == ["failed", "solved"] for r in rows)
@@ -249,10 +320,19 @@ def test_the_stage_token_budget_stops_escalation_with_the_reason(demo, tmp_path)
     ledger = UsageLedger()
     with FakeServer(FakeModel(default=_right_up_to(5, escalator))) as server:
         client = _client(server, tmp_path, ledger)
-        result = escalate(_seed_tasks(chains), tools, EDGES, frontier=ModelAssistant(client, stage="escalate", role="frontier"),
-                          escalator=escalator, verifier_for=StructuralVerifier, executor=executor,
-                          params=EscalateStage(max_level=5, operators={"add_hop": 1.0}, max_tokens=1), system_prompt="s",
-                          prompt_hash="h", tokens_spent=lambda: sum(r.prompt_tokens + r.completion_tokens for r in ledger.records))
+        result = escalate(
+            _seed_tasks(chains),
+            tools,
+            EDGES,
+            frontier=ModelAssistant(client, stage="escalate", role="frontier"),
+            escalator=escalator,
+            verifier_for=StructuralVerifier,
+            executor=executor,
+            params=EscalateStage(max_level=5, operators={"add_hop": 1.0}, max_tokens=1),
+            system_prompt="s",
+            prompt_hash="h",
+            tokens_spent=lambda: sum(r.prompt_tokens + r.completion_tokens for r in ledger.records),
+        )
     assert result.accounted and result.inputs == 3
     assert {x.reason for x in result.rejections} == {"budget_exhausted"}
     assert all(r["level"] == 0 for r in result.table.to_pylist())  # no level above the seed was tried

@@ -31,25 +31,47 @@ FIELD_DUMP = re.compile(r"\b[a-z_]+: [^;]+; [a-z_ ]+: |\b(True|False|None)\b|Her
 
 
 def test_an_answer_is_sentences_with_the_asked_fields_first_and_no_python_reprs():
-    result = {"calling_code": "+27", "capital": "Pretoria", "code": "ZA", "population": 62027503, "name": "South Africa",
-              "is_landlocked": False, "note": None}
+    result = {
+        "calling_code": "+27",
+        "capital": "Pretoria",
+        "code": "ZA",
+        "population": 62027503,
+        "name": "South Africa",
+        "is_landlocked": False,
+        "note": None,
+    }
     text = sentence(result, "What is the population of ZA?", {"country_code": "ZA"})
     assert text.startswith("South Africa: the population is 62027503") and "it is not landlocked" in text
     assert not FIELD_DUMP.search(text) and "None" not in text and "not known" not in text
-    assert sentence({"distance_km": 1149.4, "from_city_id": "tokyo"}, "How far?", {"from_city_id": "tokyo"}) == "The distance is 1149.4 km."
-    holiday = sentence({"country_code": "CA", "is_holiday": True, "name": "Victoria Day"}, "Is it a holiday?", {"country_code": "CA"})
+    assert (
+        sentence({"distance_km": 1149.4, "from_city_id": "tokyo"}, "How far?", {"from_city_id": "tokyo"})
+        == "The distance is 1149.4 km."
+    )
+    holiday = sentence(
+        {"country_code": "CA", "is_holiday": True, "name": "Victoria Day"}, "Is it a holiday?", {"country_code": "CA"}
+    )
     assert holiday.startswith("Yes, it is a holiday")
-    listing = sentence({"holidays": [{"name": f"H{i}", "date": f"2027-01-{i + 1:02d}"} for i in range(12)]}, "Which holidays?")
+    listing = sentence(
+        {"holidays": [{"name": f"H{i}", "date": f"2027-01-{i + 1:02d}"} for i in range(12)]}, "Which holidays?"
+    )
     assert listing.startswith("There are 12 holidays: H0 (2027-01-01)") and "and 2 more" in listing
 
 
 def test_completeness_names_the_requested_field_the_answer_leaves_out():
     reference = {"population": 62027503, "capital": "Pretoria", "region": "Africa"}
-    assert unstated("What are the capital and population of ZA?", reference, "The capital is Pretoria.") == ["population"]
+    assert unstated("What are the capital and population of ZA?", reference, "The capital is Pretoria.") == [
+        "population"
+    ]
     assert unstated("What are the capital and population of ZA?", reference, "Pretoria, with 62027503 people.") == []
-    assert unstated("Which countries are in Africa, by region?", reference, "Pretoria.") == []  # the request gave the region
-    traj = {"kind": "single_turn", "reference_answer": json.dumps(reference), "final_answer": "The capital is Pretoria.",
-            "messages": [{"role": "user", "content": "What are the capital and population of ZA?"}]}
+    assert (
+        unstated("Which countries are in Africa, by region?", reference, "Pretoria.") == []
+    )  # the request gave the region
+    traj = {
+        "kind": "single_turn",
+        "reference_answer": json.dumps(reference),
+        "final_answer": "The capital is Pretoria.",
+        "messages": [{"role": "user", "content": "What are the capital and population of ZA?"}],
+    }
     assert check_completeness(traj)[0] == "answer_incomplete"
 
 
@@ -69,17 +91,30 @@ def test_chain_problems_fake_dependency_ambiguity_degenerate_and_circular():
     fake = _steps(("get_country", {"country_code": "IN"}, {}, country),
                   ("get_vat_rate", {"country_code": "IN"}, {"country_code": {"step": 0, "path": "code"}}, {"rate": 18}))
     assert chain_problem(fake)[0] == "fake_dependency"
-    circular = _steps(("get_country", {"country_code": "IN"}, {}, country),
-                      ("find_country", {"name": "India"}, {"name": {"step": 0, "path": "name"}}, {"results": [{"country_code": "IN", "name": "India"}]}))
+    circular = _steps(
+        ("get_country", {"country_code": "IN"}, {}, country),
+        (
+            "find_country",
+            {"name": "India"},
+            {"name": {"step": 0, "path": "name"}},
+            {"results": [{"country_code": "IN", "name": "India"}]},
+        ),
+    )
     assert chain_problem(circular)[0] == "circular_lookup"
     several = _steps(("list_cities", {"country_code": "US"}, {}, {"cities": [{"city_id": "a"}, {"city_id": "b"}]}),
                      ("get_city", {"city_id": "a"}, {"city_id": {"step": 0, "path": "cities|city_id"}}, {"name": "A"}))
     assert chain_problem(several)[0] == "ambiguous_binding"
     same = _steps(("travel_time", {"from_city_id": "tokyo", "to_city_id": "Tokyo", "mode": "car"}, {}, {"hours": 0}))
     assert chain_problem(same)[0] == "degenerate_call"
-    real = _steps(("get_city", {"city_id": "toronto"}, {}, {"country_code": "CA"}),
-                  ("is_holiday", {"country_code": "CA", "day": "2026-05-18"}, {"country_code": {"step": 0, "path": "country_code"}},
-                   {"is_holiday": True, "name": "Victoria Day"}))
+    real = _steps(
+        ("get_city", {"city_id": "toronto"}, {}, {"country_code": "CA"}),
+        (
+            "is_holiday",
+            {"country_code": "CA", "day": "2026-05-18"},
+            {"country_code": {"step": 0, "path": "country_code"}},
+            {"is_holiday": True, "name": "Victoria Day"},
+        ),
+    )
     assert chain_problem(real) is None
 
 
@@ -92,10 +127,16 @@ def test_a_request_describes_a_looked_up_value_and_the_offline_assistant_resolve
     text = render_example(Task("t", "multi_hop", [step0, step1], seed, meta), random.Random(seed))
     assert "from step" not in text and " CA" not in text
     assert re.search(r"(country code of th(at|is) city|th(at|is) city's country code)", text)
-    schema = {"type": "object", "properties": {"country_code": {"type": "string"}, "day": {"type": "string", "format": "date"}},
-              "required": ["country_code", "day"]}
+    schema = {
+        "type": "object",
+        "properties": {"country_code": {"type": "string"}, "day": {"type": "string", "format": "date"}},
+        "required": ["country_code", "day"],
+    }
     part = re.split(r" (?:Then|After that|Next|With that), ", text)[-1]
-    assert fill_arguments(part, schema, [{"city_id": "toronto", "country_code": "CA"}]) == {"country_code": "CA", "day": "2026-05-18"}
+    assert fill_arguments(part, schema, [{"city_id": "toronto", "country_code": "CA"}]) == {
+        "country_code": "CA",
+        "day": "2026-05-18",
+    }
     assert bound_phrase({"step": 0, "path": "city_id"}, 1, "get_city") == "that city"
 
 
@@ -117,23 +158,43 @@ def test_a_recover_episode_fails_for_real_then_corrects_and_passes_the_filter(de
     from toolloom.agents.realisers import PhraseRealiser
 
     task = Task("t_1", "single", [Step("demo.get_city", "get_city", "", {"city_id": "tokyo"})], 1, {})
-    ep = run_async(run_recovery(task, PhraseRealiser(), demo_executor, [], "sys", load_phrases(DEFAULT_ROOT), random.Random(0)))
+    ep = run_async(
+        run_recovery(task, PhraseRealiser(), demo_executor, [], "sys", load_phrases(DEFAULT_ROOT), random.Random(0))
+    )
     assert ep["outcome"] == "answered"
-    assert [c["ok"] for c in ep["calls"]] == [False, True] and json.loads(ep["calls"][1]["arguments"]) == {"city_id": "tokyo"}
-    assert "no city with id" in ep["calls"][0]["error"] and "tokyo" not in json.loads(ep["calls"][0]["arguments"])["city_id"]
+    assert [c["ok"] for c in ep["calls"]] == [False, True] and json.loads(ep["calls"][1]["arguments"]) == {
+        "city_id": "tokyo"
+    }
+    assert (
+        "no city with id" in ep["calls"][0]["error"]
+        and "tokyo" not in json.loads(ep["calls"][0]["arguments"])["city_id"]
+    )
     reference = json.loads(ep["messages"][-2]["content"])
-    traj = {"kind": "recover", "calls": json.dumps(ep["calls"]), "messages": ep["messages"], "final_answer": ep["final_answer"],
-            "reference_answer": json.dumps(reference), "shape": "single"}
+    traj = {
+        "kind": "recover",
+        "calls": json.dumps(ep["calls"]),
+        "messages": ep["messages"],
+        "final_answer": ep["final_answer"],
+        "reference_answer": json.dumps(reference),
+        "shape": "single",
+    }
     assert check_execution(traj) is None
     assert check_execution({**traj, "calls": json.dumps(ep["calls"][:1])})[0] == "not_recovered"
-    assert check_execution({**traj, "kind": "single_turn"})[0] == "tool_error"  # elsewhere a failed call is still an error
+    assert (
+        check_execution({**traj, "kind": "single_turn"})[0] == "tool_error"
+    )  # elsewhere a failed call is still an error
 
 
 def test_an_ask_example_must_ask_before_calling():
-    messages = [{"role": "user", "content": "Please list cities."},
-                {"role": "assistant", "content": None, "tool_calls": [{"id": "c", "type": "function",
-                                                                        "function": {"name": "list_cities", "arguments": "{}"}}]},
-                {"role": "tool", "tool_call_id": "c", "content": "{\"cities\": []}"}]
+    messages = [
+        {"role": "user", "content": "Please list cities."},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [{"id": "c", "type": "function", "function": {"name": "list_cities", "arguments": "{}"}}],
+        },
+        {"role": "tool", "tool_call_id": "c", "content": '{"cities": []}'},
+    ]
     traj = {"kind": "ask", "calls": json.dumps([{"name": "list_cities", "ok": True}]), "messages": messages,
             "final_answer": "There are no cities.", "reference_answer": None, "shape": "single"}
     assert check_execution(traj)[0] == "no_question"
@@ -143,9 +204,20 @@ def test_an_ask_example_must_ask_before_calling():
 
 
 def test_offline_final_answer_is_written_from_the_conversation():
-    messages = [{"role": "user", "content": "What is the capital of CA?"},
-                {"role": "assistant", "tool_calls": [{"id": "c0", "function": {"name": "get_capital_city", "arguments": "{\"country_code\": \"CA\"}"}}]},
-                {"role": "tool", "tool_call_id": "c0", "content": json.dumps({"city_id": "ottawa", "country_code": "CA", "name": "Ottawa"})}]
+    messages = [
+        {"role": "user", "content": "What is the capital of CA?"},
+        {
+            "role": "assistant",
+            "tool_calls": [
+                {"id": "c0", "function": {"name": "get_capital_city", "arguments": '{"country_code": "CA"}'}}
+            ],
+        },
+        {
+            "role": "tool",
+            "tool_call_id": "c0",
+            "content": json.dumps({"city_id": "ottawa", "country_code": "CA", "name": "Ottawa"}),
+        },
+    ]
     assert answer_from(messages) == "It is Ottawa (city ID ottawa)."
     turn = RetrievalAssistant().decide([{"role": "system", "content": "s"}] + messages, [])
     assert turn.content == "It is Ottawa (city ID ottawa)." and not turn.tool_calls
@@ -159,11 +231,22 @@ def test_the_demo_export_teaches_what_the_issue_asks(demo_export):
     assert not [r["final_answer"] for r in rows if FIELD_DUMP.search(r["final_answer"] or "")]
     answered = [r for r in rows if r["reference_answer"] and r["kind"] != "abstain"]
     request = {r["id"]: " ".join(m["content"] or "" for m in r["messages"] if m["role"] == "user") for r in rows}
-    assert [r["id"] for r in answered if unstated(request[r["id"]], json.loads(r["reference_answer"]), r["final_answer"])] == []
+    assert [
+        r["id"] for r in answered if unstated(request[r["id"]], json.loads(r["reference_answer"]), r["final_answer"])
+    ] == []
     assert report["answers"]["complete"] == report["answers"]["answers"] == len(answered)
     # dependencies: values taken from earlier results are not in the request
-    bound = [(r["id"], s["arguments"][p]) for r in rows for s in json.loads(r["reference_chain"] or "[]") for p in (s.get("bindings") or {})]
-    absent = [v for i, v in bound if not re.search(r"(?<![\w-])" + re.escape(str(v).lower()) + r"(?![\w-])", request[i].lower())]
+    bound = [
+        (r["id"], s["arguments"][p])
+        for r in rows
+        for s in json.loads(r["reference_chain"] or "[]")
+        for p in (s.get("bindings") or {})
+    ]
+    absent = [
+        v
+        for i, v in bound
+        if not re.search(r"(?<![\w-])" + re.escape(str(v).lower()) + r"(?![\w-])", request[i].lower())
+    ]
     assert len(bound) > 20 and len(absent) >= 0.8 * len(bound)
     # requests: varied wording, no pipeline words
     firsts = [next(m["content"] for m in r["messages"] if m["role"] == "user") for r in rows]
@@ -212,12 +295,19 @@ def test_tool_names_give_words_entities_and_plain_purposes():
 def test_a_suggestion_names_the_offered_tool_closest_to_the_request():
     from toolloom.stages.dialogues import Dialogue
 
-    target = Step("demo.list_holidays", "list_holidays", "Public holidays of a country in a year.", {"country_code": "JP", "year": 2027})
+    target = Step(
+        "demo.list_holidays",
+        "list_holidays",
+        "Public holidays of a country in a year.",
+        {"country_code": "JP", "year": 2027},
+    )
     offered = [{"function": {"name": n, "description": d}} for n, d in (
         ("add_to_cart", "Put a product in the cart."), ("list_holidays", "Public holidays of a country in a year."),
         ("next_holiday", "The next public holiday of a country after a date."), ("convert_units", "Convert a length."))]
     tools = {"list_holidays": {"parameters": {"required": ["country_code", "year"]}}}
-    state = Dialogue(Task("t", "single", [target], 1, {}), None, tools, offered, load_phrases(DEFAULT_ROOT), random.Random(0))
+    state = Dialogue(
+        Task("t", "single", [target], 1, {}), None, tools, offered, load_phrases(DEFAULT_ROOT), random.Random(0)
+    )
     assert state.other == "next_holiday"
 
 
@@ -225,7 +315,9 @@ def test_a_recover_task_without_a_learnable_error_is_a_counted_rejection(demo_ex
     from toolloom.agents.realisers import PhraseRealiser
 
     task = Task("t_2", "single", [Step("demo.day_of_week", "day_of_week", "", {"day": "2026-12-25"})], 1, {})
-    ep = run_async(run_recovery(task, PhraseRealiser(), demo_executor, [], "sys", load_phrases(DEFAULT_ROOT), random.Random(0)))
+    ep = run_async(
+        run_recovery(task, PhraseRealiser(), demo_executor, [], "sys", load_phrases(DEFAULT_ROOT), random.Random(0))
+    )
     assert ep["outcome"] == "no_recoverable_error" and ep["calls"] == [] and "day_of_week" in ep["error"]
 
 
@@ -236,11 +328,23 @@ def test_the_model_judge_is_told_what_a_recover_example_teaches(tmp_path):
     from toolloom.agents.judges import ModelJudge
 
     model = FakeModel(default=lambda request: {"content": json.dumps({"verdict": "pass", "reason": "ok"})})
-    traj = {"tools_offered": "[]", "messages": [{"role": "user", "content": "Tokyo?", "tool_calls": None}], "kind": "recover"}
+    traj = {
+        "tools_offered": "[]",
+        "messages": [{"role": "user", "content": "Tokyo?", "tool_calls": None}],
+        "kind": "recover",
+    }
     with FakeServer(model) as server:
-        client = ModelClient(ModelSpec(provider="openai", model="fake", base_url=server.base_url), cache=RequestCache(tmp_path / "c"),
-                             ledger=UsageLedger(), budget=RunBudget(None), backoff_s=0.01)
+        client = ModelClient(
+            ModelSpec(provider="openai", model="fake", base_url=server.base_url),
+            cache=RequestCache(tmp_path / "c"),
+            ledger=UsageLedger(),
+            budget=RunBudget(None),
+            backoff_s=0.01,
+        )
         judge = ModelJudge(client, DEFAULT_ROOT)
-        assert run_async(judge.judge(traj))[0] == "pass" and run_async(judge.judge({**traj, "kind": "single_turn"}))[0] == "pass"
+        assert (
+            run_async(judge.judge(traj))[0] == "pass"
+            and run_async(judge.judge({**traj, "kind": "single_turn"}))[0] == "pass"
+        )
     prompts = [m["messages"][0]["content"] for m in model.history]
     assert "teaches recovering" in prompts[0] and "teaches recovering" not in prompts[1]

@@ -14,12 +14,39 @@ from .test_stages import _traj
 
 def _inputs():
     trajs = [{**_traj(), "traj_id": f"tr_{i}", "task_id": f"t_{i}"} for i in range(5)]
-    samples = [{"sample_id": f"s_{i}", "traj_id": f"tr_{i}", "task_id": f"t_{i}", "shape": "single", "level": 0, "num_calls": 1,
-                "checks": "{}", "split": "test" if i == 0 else "train"} for i in range(5)]
-    tools = [{"tool_id": "c.get_country", "collection": "c", "name": "get_country", "description": "d", "parameters": "{}",
-              "returns": None, "source_format": "function_json", "source_file": "f", "spec_hash": "h", "executable": True, "meta": "{}"}]
-    return (pa.Table.from_pylist(samples, schema=SAMPLES_SCHEMA), pa.Table.from_pylist(trajs, schema=TRAJECTORIES_SCHEMA),
-            pa.Table.from_pylist(tools, schema=TOOLS_SCHEMA))
+    samples = [
+        {
+            "sample_id": f"s_{i}",
+            "traj_id": f"tr_{i}",
+            "task_id": f"t_{i}",
+            "shape": "single",
+            "level": 0,
+            "num_calls": 1,
+            "checks": "{}",
+            "split": "test" if i == 0 else "train",
+        }
+        for i in range(5)
+    ]
+    tools = [
+        {
+            "tool_id": "c.get_country",
+            "collection": "c",
+            "name": "get_country",
+            "description": "d",
+            "parameters": "{}",
+            "returns": None,
+            "source_format": "function_json",
+            "source_file": "f",
+            "spec_hash": "h",
+            "executable": True,
+            "meta": "{}",
+        }
+    ]
+    return (
+        pa.Table.from_pylist(samples, schema=SAMPLES_SCHEMA),
+        pa.Table.from_pylist(trajs, schema=TRAJECTORIES_SCHEMA),
+        pa.Table.from_pylist(tools, schema=TOOLS_SCHEMA),
+    )
 
 
 def test_export_loads_with_datasets_including_configs_and_latest(tmp_path):
@@ -57,7 +84,10 @@ def test_sharegpt_hermes_and_xlam_configs(tmp_path):
     assert roles == ["system", "human", "gpt", "tool", "gpt"]  # Hermes: the system turn states the format and the tools
     assert "<tools>" in sharegpt["conversations"][0]["value"] and "<tool_call>" in sharegpt["conversations"][0]["value"]
     call = sharegpt["conversations"][2]["value"]
-    assert call.startswith("<tool_call>") and json.loads(call.split("\n")[1]) == {"name": "get_country", "arguments": {"country_code": "FR"}}
+    assert call.startswith("<tool_call>") and json.loads(call.split("\n")[1]) == {
+        "name": "get_country",
+        "arguments": {"country_code": "FR"},
+    }
     assert json.loads(sharegpt["conversations"][3]["value"].split("\n")[1])["content"] == {"capital": "Paris"}
     xlam = load_dataset(str(folder), "xlam")["train"][0]
     assert xlam["query"] == "capital of FR?"
@@ -67,9 +97,19 @@ def test_sharegpt_hermes_and_xlam_configs(tmp_path):
 
 def test_the_card_tells_what_made_the_data_and_what_was_left_out(tmp_path):
     samples, trajs, tools = _inputs()
-    rejections = [{"stage": "filter", "checker": "format", "reason": "unknown_tool", "item_id": "tr_x", "detail": ""}] * 3
-    folder = export_version(tmp_path, "demo", "v1", samples, trajs, tools, {"pipeline": "demo", "models": {"user": "offline"}},
-                            rejections=rejections)
+    rejections = [
+        {"stage": "filter", "checker": "format", "reason": "unknown_tool", "item_id": "tr_x", "detail": ""}
+    ] * 3
+    folder = export_version(
+        tmp_path,
+        "demo",
+        "v1",
+        samples,
+        trajs,
+        tools,
+        {"pipeline": "demo", "models": {"user": "offline"}},
+        rejections=rejections,
+    )
     text = (folder / "README.md").read_text()
     assert "| filter | format | unknown_tool | 3 |" in text and "| default | train | 4 |" in text
     assert "- **models**: {'user': 'offline'}" in text

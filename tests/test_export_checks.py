@@ -64,12 +64,25 @@ def test_bfcls_own_files_are_written_for_its_runner(demo_export, bfcl_checker):
     for path in native.glob("BFCL_v4_*.json"):
         cat = path.name.removeprefix("BFCL_v4_").removesuffix(".json")
         questions = [json.loads(line) for line in path.read_text().splitlines()]
-        answers = {} if cat == "irrelevance" else {
-            json.loads(line)["id"]: json.loads(line)["ground_truth"] for line in (native / "possible_answer" / path.name).read_text().splitlines()}
+        answers = (
+            {}
+            if cat == "irrelevance"
+            else {
+                json.loads(line)["id"]: json.loads(line)["ground_truth"]
+                for line in (native / "possible_answer" / path.name).read_text().splitlines()
+            }
+        )
         for q in questions:
             assert q["id"].rsplit("_", 1)[0] == cat  # how BFCL reads the category from an id
-            rows.append({"id": q["id"], "category": cat, "question": json.dumps(q["question"]), "function": json.dumps(q["function"]),
-                         "ground_truth": json.dumps(answers.get(q["id"], []))})
+            rows.append(
+                {
+                    "id": q["id"],
+                    "category": cat,
+                    "question": json.dumps(q["question"]),
+                    "function": json.dumps(q["function"]),
+                    "ground_truth": json.dumps(answers.get(q["id"], [])),
+                }
+            )
     verdicts = run_bfcl_checker(rows, {i: calls_of(default[s]) for i, s in ids.items()}, bfcl_checker)
     assert len(verdicts) == len(held) and all(v["valid"] for v in verdicts)
 
@@ -88,10 +101,14 @@ def test_xlam_rows_are_answered_from_the_query_and_load_beside_published_rows(de
     for row in rows:
         source = by_xlam_id[row["id"]]
         assert not any(s.get("bindings") for s in json.loads(source["reference_chain"]))  # nothing from a tool result
-        assert [{"name": n, "arguments": a} for c in calls_of(source) for n, a in c.items()] == json.loads(row["answers"])
+        assert [{"name": n, "arguments": a} for c in calls_of(source) for n, a in c.items()] == json.loads(
+            row["answers"]
+        )
         tools = json.loads(row["tools"])
         assert all(set(spec) <= {"type", "description", "default"} for t in tools for spec in t["parameters"].values())
-    assert xlam_problems({**rows[0], "id": "x"}) and xlam_problems({**rows[0], "answers": '[{"name": "nope", "arguments": {}}]'})
+    assert xlam_problems({**rows[0], "id": "x"}) and xlam_problems(
+        {**rows[0], "answers": '[{"name": "nope", "arguments": {}}]'}
+    )
 
 
 def test_sharegpt_is_hermes_function_calling(demo_export):
@@ -131,7 +148,9 @@ def test_no_call_and_no_near_duplicate_request_on_both_sides_of_the_split(demo_e
 
 
 @pytest.mark.pipeline
-@pytest.mark.skipif(not (CORPORA / "toolalpaca").is_dir(), reason="../shared/corpora is not present (it is not shipped)")
+@pytest.mark.skipif(
+    not (CORPORA / "toolalpaca").is_dir(), reason="../shared/corpora is not present (it is not shipped)"
+)
 def test_an_export_over_tools_never_seen_here_passes_the_same_checkers(tmp_path, bfcl_checker):
     pipeline = Pipeline.model_validate({
         "name": "alpaca", "collections": [{"name": "alpaca", "path": str(CORPORA / "toolalpaca" / "eval_real.json"),
@@ -147,5 +166,7 @@ def test_an_export_over_tools_never_seen_here_passes_the_same_checkers(tmp_path,
     tools = _rows(folder, "tools")
     assert not [t for t in tools if INTERNALS.search(t["description"])]
     # simulated answers cannot contradict a spec: every source description is kept, and no made-up result is shown
-    assert all(t["original_description"].strip() in t["description"] for t in tools if t["original_description"].strip())
+    assert all(
+        t["original_description"].strip() in t["description"] for t in tools if t["original_description"].strip()
+    )
     assert not [t for t in tools if "Example (a recorded call)" in t["description"]]

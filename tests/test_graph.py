@@ -20,8 +20,20 @@ CORPORA = PROJECT.parent / "shared" / "corpora"
 
 def _rows(path):
     tools, _ = ingest_collection(path)
-    return [{"tool_id": f"demo.{t.name}", "name": t.name, "description": t.description, "parameters": t.parameters, "returns": t.returns, "meta": t.meta,
-             "collection": "demo", "executable": True, "examples": t.meta.get("examples") or []} for t in tools]
+    return [
+        {
+            "tool_id": f"demo.{t.name}",
+            "name": t.name,
+            "description": t.description,
+            "parameters": t.parameters,
+            "returns": t.returns,
+            "meta": t.meta,
+            "collection": "demo",
+            "executable": True,
+            "examples": t.meta.get("examples") or [],
+        }
+        for t in tools
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -32,12 +44,26 @@ def embedder(tmp_path_factory):
 
 
 def test_slots_drop_paging_and_status_and_qualify_generic_names():
-    tool = {"name": "GET_search-movie", "meta": {"path": "/search/movie"},
-            "parameters": {"type": "object", "properties": {"query": {"type": "string"}, "page": {"type": "integer"}, "id": {}},
-                           "required": ["query", "page", "id"]},
-            "returns": {"type": "object", "properties": {"status_message": {"type": "string"}, "page": {"type": "integer"},
-                                                          "results": {"type": "array", "items": {"type": "object", "properties": {
-                                                              "id": {"type": "integer"}, "title": {"type": "string"}}}}}}}
+    tool = {
+        "name": "GET_search-movie",
+        "meta": {"path": "/search/movie"},
+        "parameters": {
+            "type": "object",
+            "properties": {"query": {"type": "string"}, "page": {"type": "integer"}, "id": {}},
+            "required": ["query", "page", "id"],
+        },
+        "returns": {
+            "type": "object",
+            "properties": {
+                "status_message": {"type": "string"},
+                "page": {"type": "integer"},
+                "results": {
+                    "type": "array",
+                    "items": {"type": "object", "properties": {"id": {"type": "integer"}, "title": {"type": "string"}}},
+                },
+            },
+        },
+    }
     assert [(s.path, s.entity) for s in input_slots(tool)] == [("query", "query"), ("id", "movie_id")]
     outs = {s.path: s.entity for s in output_slots(tool)}
     assert outs == {"results|id": "movie_id", "results|title": "movie_title"}  # paging and status dropped
@@ -75,11 +101,19 @@ def test_thresholds_are_parameters(embedder):
     assert len(strict) < len(loose)
 
 
-@pytest.mark.skipif(not CORPORA.exists(), reason="../shared/corpora is not present (it is not shipped with the project)")
+@pytest.mark.skipif(
+    not CORPORA.exists(), reason="../shared/corpora is not present (it is not shipped with the project)"
+)
 def test_tmdb_search_ids_feed_movie_and_person_inputs_and_nothing_feeds_page(embedder):
     edges, _ = build_edges(_rows(CORPORA / "restbench" / "tmdb_oas.json"), embedder)
-    assert any(e["src_tool"] == "GET_search-movie" and e["src_slot"] == "results|id" and e["dst_slot"] == "movie_id" for e in edges)
-    assert any(e["src_tool"] == "GET_search-person" and e["src_slot"] == "results|id" and e["dst_slot"] == "person_id" for e in edges)
+    assert any(
+        e["src_tool"] == "GET_search-movie" and e["src_slot"] == "results|id" and e["dst_slot"] == "movie_id"
+        for e in edges
+    )
+    assert any(
+        e["src_tool"] == "GET_search-person" and e["src_slot"] == "results|id" and e["dst_slot"] == "person_id"
+        for e in edges
+    )
     assert not any(e["dst_slot"] == "page" for e in edges)
 
 
@@ -115,12 +149,26 @@ def test_llm_validation_stores_verdicts_and_invalid_edges_are_not_walked(tmp_pat
     rows = _rows(PROJECT / "api_graphs" / "demo")
     edges, _ = build_edges(rows, embedder)
     model = FakeModel()
-    model.default = lambda request: {"content": json.dumps({"value": "x", "arguments": {}, "makes_sense": False, "reason": "nonsense"})}
-    model.enqueue({"content": json.dumps({"value": "ottawa", "arguments": {"city_id": "ottawa"}, "makes_sense": True, "reason": "ids match"})},
-                  {"content": "I think so"}, {"status": 400})
+    model.default = lambda request: {
+        "content": json.dumps({"value": "x", "arguments": {}, "makes_sense": False, "reason": "nonsense"})
+    }
+    model.enqueue(
+        {
+            "content": json.dumps(
+                {"value": "ottawa", "arguments": {"city_id": "ottawa"}, "makes_sense": True, "reason": "ids match"}
+            )
+        },
+        {"content": "I think so"},
+        {"status": 400},
+    )
     with FakeServer(model) as server:
-        client = ModelClient(ModelSpec(provider="openai", model="fake", base_url=server.base_url, max_concurrency=1),
-                             cache=RequestCache(tmp_path / "c.sqlite"), ledger=UsageLedger(), budget=RunBudget(None), backoff_s=0.01)
+        client = ModelClient(
+            ModelSpec(provider="openai", model="fake", base_url=server.base_url, max_concurrency=1),
+            cache=RequestCache(tmp_path / "c.sqlite"),
+            ledger=UsageLedger(),
+            budget=RunBudget(None),
+            backoff_s=0.01,
+        )
         counts = validate_edges(edges, rows, client, DEFAULT_ROOT, max_edges=10)
     assert counts == {"valid": 1, "error": 2, "invalid": 7}
     judged = [e for e in edges if e["llm_verdict"]]
@@ -129,7 +177,9 @@ def test_llm_validation_stores_verdicts_and_invalid_edges_are_not_walked(tmp_pat
     ex = ToolExecutor(Sandbox(PROJECT / "sandbox"), rows)
     sampler = ChainSampler(rows, edges, ex, seed=1)
     walked = {(e["src_tool"], e["dst_tool"], e["dst_slot"]) for es in sampler.out_edges.values() for e in es}
-    assert not any((e["src_tool"], e["dst_tool"], e["dst_slot"]) in walked for e in edges if e["llm_verdict"] == "invalid")
+    assert not any(
+        (e["src_tool"], e["dst_tool"], e["dst_slot"]) in walked for e in edges if e["llm_verdict"] == "invalid"
+    )
 
 
 def test_llm_validation_needs_a_model():

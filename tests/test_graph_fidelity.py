@@ -77,25 +77,34 @@ def test_a_generic_slot_joins_only_its_own_api():
 
 
 def test_across_platforms_ids_never_join_and_names_must_be_equal():
-    tools = [_tool("signnow_user", returns=_obj(user_id="string", ticker="string"), service="SignNow"),
-             _tool("flickr_user_photos", ["user_id"], service="Flickr"),
-             _tool("signnow_documents", ["user_id"], service="SignNow"),
-             _tool("youtube_search", returns={"type": "array", "items": _obj(video_id="string")}, service="YouTube Search"),
-             _tool("youtube_download", ["video_id"], service="YouTube Downloader"),
-             _tool("stock_news", ["kicker"], service="News"),
-             _tool("stock_quote", ["ticker"], service="Quotes")]
+    tools = [
+        _tool("signnow_user", returns=_obj(user_id="string", ticker="string"), service="SignNow"),
+        _tool("flickr_user_photos", ["user_id"], service="Flickr"),
+        _tool("signnow_documents", ["user_id"], service="SignNow"),
+        _tool("youtube_search", returns={"type": "array", "items": _obj(video_id="string")}, service="YouTube Search"),
+        _tool("youtube_download", ["video_id"], service="YouTube Downloader"),
+        _tool("stock_news", ["kicker"], service="News"),
+        _tool("stock_quote", ["ticker"], service="Quotes"),
+    ]
     edges, stats = build_edges(tools, BagOfWordsEmbedder(), OPEN)
     pairs = {(e["src_tool"], e["dst_tool"]) for e in edges}
     assert ("signnow_user", "signnow_documents") in pairs and ("signnow_user", "flickr_user_photos") not in pairs
     assert ("youtube_search", "youtube_download") in pairs  # one platform: its video ids
-    assert ("signnow_user", "stock_quote") in pairs and ("signnow_user", "stock_news") not in pairs  # ticker, not kicker
+    assert ("signnow_user", "stock_quote") in pairs and (
+        "signnow_user",
+        "stock_news",
+    ) not in pairs  # ticker, not kicker
     assert stats["other_service_id_pairs_dropped"] >= 2
 
 
 def test_an_identifier_fills_only_its_own_kind():
-    tools = [_tool("get_playlist", ["playlist_id"], returns=_obj(uri="string", name="string"), path="/playlists/{playlist_id}"),
-             _tool("list_playlists", returns={"type": "array", "items": _obj(id="string", uri="string")}, path="/playlists"),
-             _tool("rename_playlist", ["playlist_id"], path="/playlists/{playlist_id}/name")]
+    tools = [
+        _tool(
+            "get_playlist", ["playlist_id"], returns=_obj(uri="string", name="string"), path="/playlists/{playlist_id}"
+        ),
+        _tool("list_playlists", returns={"type": "array", "items": _obj(id="string", uri="string")}, path="/playlists"),
+        _tool("rename_playlist", ["playlist_id"], path="/playlists/{playlist_id}/name"),
+    ]
     edges, _ = build_edges(tools, BagOfWordsEmbedder(), OPEN)
     into = {(e["src_tool"], e["src_slot"]) for e in edges if e["dst_tool"] == "rename_playlist"}
     assert into == {("list_playlists", "id")}  # `uri` is close in name (0.87) but not an id
@@ -107,15 +116,21 @@ def test_fan_in_and_fan_out_are_capped_best_first():
     search = _tool("search_movie", ["query"], returns={"type": "array", "items": _obj(movie_id="integer")})
     sinks = [_tool(f"movie_detail_{k}", ["movie_id"], props={"movie_id": {"type": "integer"}}) for k in range(6)]
     tools = sources + [search] + sinks
-    edges, _ = build_edges(tools, BagOfWordsEmbedder(), EdgeParams(keyword_threshold=-1, description_threshold=-1, max_edges_per_input=3,
-                                                                    max_edges_per_output=4))
+    edges, _ = build_edges(
+        tools,
+        BagOfWordsEmbedder(),
+        EdgeParams(keyword_threshold=-1, description_threshold=-1, max_edges_per_input=3, max_edges_per_output=4),
+    )
     fan_in = {s["name"]: sum(e["dst_tool"] == s["name"] for e in edges) for s in sinks}
     assert set(fan_in.values()) == {3}
     fan_out = {t["name"]: sum(e["src_tool"] == t["name"] for e in edges) for t in sources + [search]}
     assert max(fan_out.values()) <= 4
     assert fan_out["search_movie"] == 4  # a lookup by words the user can say ranks first
-    wide, _ = build_edges(tools, BagOfWordsEmbedder(), EdgeParams(keyword_threshold=-1, description_threshold=-1, max_edges_per_input=100,
-                                                                   max_edges_per_output=100))
+    wide, _ = build_edges(
+        tools,
+        BagOfWordsEmbedder(),
+        EdgeParams(keyword_threshold=-1, description_threshold=-1, max_edges_per_input=100, max_edges_per_output=100),
+    )
     assert len(wide) == 9 * 6 > len(edges)
 
 

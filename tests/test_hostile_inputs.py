@@ -33,7 +33,10 @@ def test_bombs_and_deep_schemas_are_rejected_one_by_one_and_the_good_file_goes_o
     assert sorted(t.name for t in tools) == sorted(t.name for t in good) and good
     by_file = {r.item_id.split(":")[0]: (r.reason, r.detail) for r in rejections}
     assert by_file.keys() == {"laughs.yaml", "deep.json", "deeper.json", "bomb.jsonl.gz"} and len(rejections) == 4
-    assert by_file["laughs.yaml"] == ("too_large", f"laughs.yaml: expands to more than {collection.MAX_NODES} values (YAML aliases included)")
+    assert by_file["laughs.yaml"] == (
+        "too_large",
+        f"laughs.yaml: expands to more than {collection.MAX_NODES} values (YAML aliases included)",
+    )
     assert by_file["deep.json"] == ("too_large", f"deep.json: nests deeper than {collection.MAX_DEPTH} levels")
     assert by_file["deeper.json"][0] == "too_large"
     assert by_file["bomb.jsonl.gz"] == ("too_large", "bomb.jsonl.gz: more than 8388608 bytes once decompressed")

@@ -61,7 +61,9 @@ def service():
 
 
 def _collection(**executor):
-    return Pipeline.model_validate({"name": "huts", "collections": [{"name": "huts", "path": str(SPEC), "executor": {"kind": "http", **executor}}]})
+    return Pipeline.model_validate(
+        {"name": "huts", "collections": [{"name": "huts", "path": str(SPEC), "executor": {"kind": "http", **executor}}]}
+    )
 
 
 def _setup(pipeline):
@@ -82,24 +84,41 @@ def test_each_argument_goes_where_the_operation_says_and_the_credential_from_the
     assert executor.execute("get_hut", {"hut_id": 17}).ok
     booked = executor.execute("book_hut", {"hut_id": 17, "night": "2026-07-12", "guests": 2})
     search, hut, booking = service.requests
-    assert (search["method"], search["path"], search["query"]) == ("GET", "/v1/huts", {"country": "Switzerland", "limit": "2"})
+    assert (search["method"], search["path"], search["query"]) == (
+        "GET",
+        "/v1/huts",
+        {"country": "Switzerland", "limit": "2"},
+    )
     assert search["headers"]["X-Api-Key"] == "k-123-secret"
     assert (hut["method"], hut["path"], hut["body"]) == ("GET", "/v1/huts/17", None)
-    assert (booking["method"], booking["path"], booking["body"]) == ("POST", "/v1/bookings", {"hut_id": 17, "night": "2026-07-12", "guests": 2})
+    assert (booking["method"], booking["path"], booking["body"]) == (
+        "POST",
+        "/v1/bookings",
+        {"hut_id": 17, "night": "2026-07-12", "guests": 2},
+    )
     assert booked.content == {"ok": True, "echo": "/v1/bookings"}
     assert "k-123-secret" not in json.dumps([r.to_json() for r in (booked,)])
 
 
 def test_http_errors_are_observations_with_the_service_message_and_never_the_key(service, monkeypatch):
     monkeypatch.setenv("HUTS_KEY", "k-456-secret")
-    _, executor, _ = _setup(_collection(base_url=f"http://127.0.0.1:{service.port}/v1", auth_env="HUTS_KEY", auth_query="key",
-                                        timeout_s=10))
+    _, executor, _ = _setup(
+        _collection(base_url=f"http://127.0.0.1:{service.port}/v1", auth_env="HUTS_KEY", auth_query="key", timeout_s=10)
+    )
     missing = executor.execute("get_hut", {"hut_id": 404})
     assert not missing.ok and missing.content["error"] == {"status": 404, "message": "no hut 404"}
     assert service.requests[-1]["query"] == {"key": "k-456-secret"}
-    refused = HttpExecutor(HttpConfig(base_url="http://127.0.0.1:9/v1", auth_env="HUTS_KEY", auth_query="key"), "huts", SPEC,
-                           PROJECT, PROJECT / ".toolloom")
-    tool = {"name": "get_hut", "meta": {"method": "GET", "path": "/huts/{hut_id}", "params": {"hut_id": ["path", "hut_id"]}}}
+    refused = HttpExecutor(
+        HttpConfig(base_url="http://127.0.0.1:9/v1", auth_env="HUTS_KEY", auth_query="key"),
+        "huts",
+        SPEC,
+        PROJECT,
+        PROJECT / ".toolloom",
+    )
+    tool = {
+        "name": "get_hut",
+        "meta": {"method": "GET", "path": "/huts/{hut_id}", "params": {"hut_id": ["path", "hut_id"]}},
+    }
     obs = asyncio.run(refused.call(tool, {"hut_id": 1}, None))
     assert not obs.ok and obs.content["error"]["status"] == 502 and "k-456-secret" not in obs.to_json()
 
@@ -114,12 +133,26 @@ def test_a_missing_credential_variable_is_an_error_naming_it(service, monkeypatc
 def test_a_prism_mock_of_the_spec_answers_with_its_examples_and_stops_with_the_executor(node_tools):
     tools, executor, http = _setup(_collection(auth_env="HUTS_KEY", auth_header="X-Api-Key", auth_scheme="", mock={}))
     hut = executor.execute("get_hut", {"hut_id": 17})
-    assert hut.ok and hut.content == {"hut_id": 17, "name": "Trient", "country": "Switzerland", "altitude_m": 3170, "beds": 130}
+    assert hut.ok and hut.content == {
+        "hut_id": 17,
+        "name": "Trient",
+        "country": "Switzerland",
+        "altitude_m": 3170,
+        "beds": 130,
+    }
     wrong = executor.execute("search_huts", {"country": "Switzerland", "limit": 2})
     assert wrong.ok and [h["name"] for h in wrong.content["huts"]] == ["Trient", "Mont Fort"]
     # the mock validates requests against the spec, as the real service would
-    invalid = asyncio.run(http.call({"name": "get_hut", "meta": {"method": "GET", "path": "/huts/{hut_id}",
-                                                                  "params": {"hut_id": ["path", "hut_id"]}}}, {"hut_id": "abc"}, None))
+    invalid = asyncio.run(
+        http.call(
+            {
+                "name": "get_hut",
+                "meta": {"method": "GET", "path": "/huts/{hut_id}", "params": {"hut_id": ["path", "hut_id"]}},
+            },
+            {"hut_id": "abc"},
+            None,
+        )
+    )
     assert not invalid.ok and invalid.content["error"]["status"] in (400, 422)
     proc = http._mock.proc
     http.close()
@@ -129,7 +162,11 @@ def test_a_prism_mock_of_the_spec_answers_with_its_examples_and_stops_with_the_e
 def test_tasks_over_a_mocked_spec_reproduce_their_reference_answers(node_tools):
     tools, executor, http = _setup(_collection(auth_env="HUTS_KEY", auth_header="X-Api-Key", auth_scheme="", mock={}))
     tasks = sample_tasks(tools.table, executor, TasksStage(per_tool=2, seed=4))
-    assert tasks.accounted and {json.loads(c)[0]["name"] for c in tasks.table["chain"].to_pylist()} == {"search_huts", "get_hut", "book_hut"}
+    assert tasks.accounted and {json.loads(c)[0]["name"] for c in tasks.table["chain"].to_pylist()} == {
+        "search_huts",
+        "get_hut",
+        "book_hut",
+    }
     for row in tasks.table.to_pylist():
         [step] = json.loads(row["chain"])
         assert executor.execute(step["name"], step["arguments"]).to_json() == row["reference_answer"]

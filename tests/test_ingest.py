@@ -21,7 +21,14 @@ def test_broken_items_are_rejected_with_reasons_and_the_rest_goes_on():
     renamed = next(t for t in tools if t.meta.get("renamed_from") == "ping")  # a different tool under a taken name
     assert names == sorted(["bfcl_style", "no_description", "ping", renamed.name])
     reasons = sorted(r.reason for r in rejected)
-    assert reasons == ["duplicate_name", "empty_spec", "invalid_json", "invalid_schema", "missing_name", "unknown_format"]
+    assert reasons == [
+        "duplicate_name",
+        "empty_spec",
+        "invalid_json",
+        "invalid_schema",
+        "missing_name",
+        "unknown_format",
+    ]
     assert "identically" in next(r.detail for r in rejected if r.reason == "duplicate_name")
     invalid = next(r for r in rejected if r.reason == "invalid_json")
     assert "invalid.json" in invalid.detail and "\n" not in invalid.detail
@@ -39,7 +46,12 @@ def test_bfcl_python_types_become_json_schema():
 
 
 def test_spec_hash_changes_with_content(tmp_path):
-    spec = [{"type": "function", "function": {"name": "f", "description": "d", "parameters": {"type": "object", "properties": {}}}}]
+    spec = [
+        {
+            "type": "function",
+            "function": {"name": "f", "description": "d", "parameters": {"type": "object", "properties": {}}},
+        }
+    ]
     (tmp_path / "a.json").write_text(json.dumps(spec))
     (first,), _ = ingest_collection(tmp_path)
     spec[0]["function"]["description"] = "changed"
@@ -69,7 +81,12 @@ def test_openapi3_refs_cycles_bodies_media_and_broken_refs():
     assert pet["properties"]["parent"]["description"].startswith("(recursive")  # cycle cut, not looped
     assert t["getPet"].parameters["required"] == ["pet_id"]
     assert t["getPhoto"].returns == {"type": "string", "contentMediaType": "image/png"}
-    assert t["getPet"].meta == {"method": "GET", "path": "/pets/{pet_id}", "params": {"pet_id": ["path", "pet_id"]}, "servers": []}
+    assert t["getPet"].meta == {
+        "method": "GET",
+        "path": "/pets/{pet_id}",
+        "params": {"pet_id": ["path", "pet_id"]},
+        "servers": [],
+    }
 
 
 def test_swagger2_body_and_form_parameters():
@@ -106,7 +123,9 @@ EXPECTED = {  # corpus -> (tools, rejected), as ingested on 2026-11-24
 }
 
 
-@pytest.mark.skipif(not CORPORA.exists(), reason="../shared/corpora is not present (it is not shipped with the project)")
+@pytest.mark.skipif(
+    not CORPORA.exists(), reason="../shared/corpora is not present (it is not shipped with the project)"
+)
 @pytest.mark.parametrize("corpus", sorted(EXPECTED))
 def test_real_corpora_ingest(corpus):
     tools, rejected = ingest_collection(CORPORA / corpus)
@@ -117,11 +136,19 @@ def test_real_corpora_ingest(corpus):
 
 def test_toolbench_query_layout_is_its_own_format():
     tools, rejected = ingest_collection(CASES / "specs" / "toolbench_queries.json")
-    assert {t.name: t.source_format for t in tools} == {"Open_Weather__forecast": "toolbench", "Currency_Exchange__convert": "toolbench"}
+    assert {t.name: t.source_format for t in tools} == {
+        "Open_Weather__forecast": "toolbench",
+        "Currency_Exchange__convert": "toolbench",
+    }
     weather = next(t for t in tools if t.name == "Open_Weather__forecast")
     assert weather.parameters["required"] == ["city"] and weather.parameters["properties"]["city"]["default"] == "Lyon"
-    assert weather.returns["properties"]["days"]["type"] == "array" and weather.meta["query"].startswith("What's the weather")
-    assert sorted(r.reason for r in rejected) == ["duplicate_name", "missing_name"]  # the repeat, and the entry with no tool_name
+    assert weather.returns["properties"]["days"]["type"] == "array" and weather.meta["query"].startswith(
+        "What's the weather"
+    )
+    assert sorted(r.reason for r in rejected) == [
+        "duplicate_name",
+        "missing_name",
+    ]  # the repeat, and the entry with no tool_name
     from toolloom.ingest import toolbench
 
     [bad] = toolbench.parse({"query_id": 7, "api_list": ["not an object"]}, "q.json")
@@ -136,8 +163,12 @@ def test_deep_references_are_expanded_and_only_a_cycle_is_called_recursive(tmp_p
                for k in range(9)}
     schemas["L9"] = {"type": "object", "properties": {"id": {"type": "string"}}}
     schemas["Node"] = {"type": "object", "properties": {"child": {"$ref": "#/components/schemas/Node"}}}
-    ok = {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/L0"}}}}}
-    loop = {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Node"}}}}}
+    ok = {
+        "200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/L0"}}}}
+    }
+    loop = {
+        "200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Node"}}}}
+    }
     spec = {"openapi": "3.0.0", "info": {"title": "t", "version": "1"}, "components": {"schemas": schemas},
             "paths": {"/deep": {"get": {"operationId": "deep", "responses": ok}},
                       "/tree": {"get": {"operationId": "tree", "responses": loop}}}}

@@ -87,15 +87,23 @@ def test_a_missing_gguf_file_is_named_before_anything_starts(tmp_path, record):
     assert _records(record) == []
 
 
-def test_start_answer_restart_after_death_and_stop_with_the_key_in_the_environment_only(tmp_path, record, gguf, monkeypatch):
+def test_start_answer_restart_after_death_and_stop_with_the_key_in_the_environment_only(
+    tmp_path, record, gguf, monkeypatch
+):
     monkeypatch.setenv("TL_LLAMA_KEY", "sk-local-123")
     monkeypatch.setenv("FAKE_VLLM_DIE_AFTER", "1")
     pool = ServerPool(tmp_path / "logs")
     spec = _spec(gguf, api_key_env="TL_LLAMA_KEY", max_retries=8, timeout_s=10)
     server = pool.server_for(spec)
     assert pool.server_for(spec) is server  # roles naming the same model share one server
-    client = ModelClient(spec.model_copy(update={"base_url": server.base_url}), cache=RequestCache(tmp_path / "c.sqlite"),
-                         ledger=UsageLedger(), budget=RunBudget(None), backoff_s=0.05, supervisor=server)
+    client = ModelClient(
+        spec.model_copy(update={"base_url": server.base_url}),
+        cache=RequestCache(tmp_path / "c.sqlite"),
+        ledger=UsageLedger(),
+        budget=RunBudget(None),
+        backoff_s=0.05,
+        supervisor=server,
+    )
 
     async def two():
         await client.chat([{"role": "user", "content": "one"}], stage="s", role="user")
@@ -112,22 +120,41 @@ def test_start_answer_restart_after_death_and_stop_with_the_key_in_the_environme
 
 
 def test_a_pipeline_on_a_llamacpp_model_runs_and_leaves_no_server_behind(tmp_path, record, gguf, capsys):
-    project = make_project(tmp_path / "project", {"laptop": {
-        "collections": [{"name": "demo", "path": "api_graphs/demo"}],
-        "models": {"default": {"provider": "llamacpp", "model": gguf, "llamacpp": {"command": STAND_IN, "startup_timeout_s": 120}}},
-        "stages": {"tasks": {"per_tool": 1}}}})
-    assert main(["--project", str(project), "--home", str(tmp_path / "home"), "run", "laptop"]) == 0, capsys.readouterr().err[-2000:]
+    project = make_project(
+        tmp_path / "project",
+        {
+            "laptop": {
+                "collections": [{"name": "demo", "path": "api_graphs/demo"}],
+                "models": {
+                    "default": {
+                        "provider": "llamacpp",
+                        "model": gguf,
+                        "llamacpp": {"command": STAND_IN, "startup_timeout_s": 120},
+                    }
+                },
+                "stages": {"tasks": {"per_tool": 1}},
+            }
+        },
+    )
+    assert main(["--project", str(project), "--home", str(tmp_path / "home"), "run", "laptop"]) == 0, (
+        capsys.readouterr().err[-2000:]
+    )
     assert "laptop: succeeded" in capsys.readouterr().out
     starts = _records(record)
     assert len(starts) == 1 and all(_gone(s["pid"]) for s in starts)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("xllamacpp") is None, reason="xllamacpp is not installed (pip install 'toolloom[llamacpp]')")
+@pytest.mark.skipif(
+    importlib.util.find_spec("xllamacpp") is None,
+    reason="xllamacpp is not installed (pip install 'toolloom[llamacpp]')",
+)
 def test_the_xllamacpp_host_fails_fast_with_its_reason_on_a_file_that_is_no_model(tmp_path, gguf):
     spec = ModelSpec(provider="llamacpp", model=gguf, llamacpp={"startup_timeout_s": 120})
     server = LlamaCppServer(spec, tmp_path / "logs")
     server.options.command = [sys.executable, "-m", "toolloom.llm.llamacpp_host"]
-    with pytest.raises(ServerStartError, match=r"(?s)exited with status 1 before it was healthy.*Failed to init server"):
+    with pytest.raises(
+        ServerStartError, match=r"(?s)exited with status 1 before it was healthy.*Failed to init server"
+    ):
         server.start()
 
 
@@ -169,7 +196,9 @@ def test_a_pipeline_runs_against_the_real_llama_cpp_server_on_a_tiny_random_mode
     calls = Store(tmp_path / "home").query("SELECT status, cache_hit, completion_tokens FROM laptop.llm_calls "
                                            "WHERE stage = 'simulate'").to_pylist()
     answered = [c for c in calls if c["status"] == "ok" and not c["cache_hit"]]
-    assert len(answered) >= 31 and all(c["completion_tokens"] > 0 for c in answered)  # real completions, counted by llama.cpp
+    assert len(answered) >= 31 and all(
+        c["completion_tokens"] > 0 for c in answered
+    )  # real completions, counted by llama.cpp
     log = (tmp_path / "home" / "logs").glob("llamacpp-*.log")
     assert any("tiny-random-llama" in p.read_text(errors="replace") for p in log)
     assert set(_host_processes()) <= before, "the llama.cpp server outlived its run"

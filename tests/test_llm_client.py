@@ -8,12 +8,22 @@ from toolloom.llm import BudgetExhausted, ModelCallError, ModelClient, RequestCa
 from toolloom.llm.fake_server import FakeModel, FakeServer, Faults
 from toolloom.spec import ModelSpec
 
-TOOLS = [{"type": "function", "function": {"name": "get_country", "description": "country facts",
-                                           "parameters": {"type": "object", "properties": {"country_code": {"type": "string"}}}}}]
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_country",
+            "description": "country facts",
+            "parameters": {"type": "object", "properties": {"country_code": {"type": "string"}}},
+        },
+    }
+]
 
 
 def _client(server, tmp_path, ledger=None, budget=None, **spec):
-    spec = ModelSpec(provider="openai", model="fake", base_url=server.base_url, timeout_s=spec.pop("timeout_s", 5.0), **spec)
+    spec = ModelSpec(
+        provider="openai", model="fake", base_url=server.base_url, timeout_s=spec.pop("timeout_s", 5.0), **spec
+    )
     return ModelClient(spec, cache=RequestCache(tmp_path / "cache.sqlite"), ledger=ledger or UsageLedger(),
                        budget=budget or RunBudget(None), backoff_s=0.01)
 
@@ -29,7 +39,10 @@ def test_scripted_answers_tool_calls_and_history(tmp_path):
         c = _client(server, tmp_path)
         assert _ask(c, "a").message["content"] == "first"
         second = _ask(c, "b", tools=TOOLS)
-        assert second.message["tool_calls"][0]["function"] == {"name": "get_country", "arguments": '{"country_code": "FR"}'}
+        assert second.message["tool_calls"][0]["function"] == {
+            "name": "get_country",
+            "arguments": '{"country_code": "FR"}',
+        }
         assert second.finish_reason == "tool_calls"
     assert [r["messages"][0]["content"] for r in model.history] == ["a", "b"]
     assert model.history[1]["tools"] == TOOLS
@@ -41,10 +54,14 @@ def test_cache_answers_repeats_without_a_request_even_from_a_new_process(tmp_pat
         _ask(c, "same")
         _ask(c, "same")
         assert server.requests == 1
-        code = ("import asyncio,sys; from toolloom.llm import *; from toolloom.spec import ModelSpec;"
-                f"c=ModelClient(ModelSpec(provider='openai', model='fake', base_url='{server.base_url}'), cache=RequestCache(r'{tmp_path}/cache.sqlite'),"
-                " ledger=UsageLedger(), budget=RunBudget(None));"
-                "r=asyncio.run(c.chat([{'role':'user','content':'same'}], stage='s', role='user')); sys.exit(0 if r.cache_hit else 3)")
+        code = (
+            "import asyncio,sys; from toolloom.llm import *; from toolloom.spec import ModelSpec;"
+            f"c=ModelClient(ModelSpec(provider='openai', model='fake', base_url='{server.base_url}'), "
+            f"cache=RequestCache(r'{tmp_path}/cache.sqlite'),"
+            " ledger=UsageLedger(), budget=RunBudget(None));"
+            "r=asyncio.run(c.chat([{'role':'user','content':'same'}], stage='s', role='user')); sys.exit(0 if "
+            "r.cache_hit else 3)"
+        )
         assert subprocess.run([sys.executable, "-c", code]).returncode == 0
         assert server.requests == 1
 
@@ -57,10 +74,16 @@ def test_the_same_request_asked_twice_at_once_is_sent_once_and_shares_its_answer
         c = _client(server, tmp_path, ledger=ledger)
 
         async def twice(text):
-            return await asyncio.gather(*(c.chat([{"role": "user", "content": text}], stage="s", role="user") for _ in range(2)),
-                                        return_exceptions=True)
+            return await asyncio.gather(
+                *(c.chat([{"role": "user", "content": text}], stage="s", role="user") for _ in range(2)),
+                return_exceptions=True,
+            )
         first, second = asyncio.run(twice("same"))
-        assert server.requests == 1 and first.message == second.message and [first.cache_hit, second.cache_hit] == [False, True]
+        assert (
+            server.requests == 1
+            and first.message == second.message
+            and [first.cache_hit, second.cache_hit] == [False, True]
+        )
     with FakeServer(faults=Faults(rate=1.0, kinds=("server_error",), seed=1)) as server:
         c = _client(server, tmp_path / "other", max_retries=1)
         results = asyncio.run(twice("fails"))
@@ -89,7 +112,10 @@ def test_transient_faults_are_retried(tmp_path, kind):
         ledger = UsageLedger()
         c = _client(server, tmp_path, ledger=ledger, timeout_s=0.5, max_retries=10)
         async def many():
-            return await asyncio.gather(*(c.chat([{"role": "user", "content": f"q{i}"}], stage="s", role="user") for i in range(12)))
+            return await asyncio.gather(
+                *(c.chat([{"role": "user", "content": f"q{i}"}], stage="s", role="user") for i in range(12))
+            )
+
         results = asyncio.run(many())
         assert len(results) == 12 and all(r.message["content"] for r in results)
         assert server.faults_injected.get(kind, 0) > 0
@@ -234,7 +260,9 @@ def test_fake_server_rate_limit_answers_429_and_every_request_still_completes(tm
         c = _client(server, tmp_path, ledger=ledger, max_concurrency=32, max_retries=20)
 
         async def many():
-            return await asyncio.gather(*(c.chat([{"role": "user", "content": f"r{i}"}], stage="s", role="user") for i in range(40)))
+            return await asyncio.gather(
+                *(c.chat([{"role": "user", "content": f"r{i}"}], stage="s", role="user") for i in range(40))
+            )
 
         assert len(asyncio.run(many())) == 40
     assert server.rate_limited > 0  # the bucket (20 a second) refused some requests with 429
@@ -255,8 +283,17 @@ def test_structured_output_asks_the_endpoint_and_validates_in_every_mode(tmp_pat
     model.enqueue({"content": '```json\n{"question": "Where?"}\n```'})
     with FakeServer(model) as server:
         c = _client(server, tmp_path, structured_output=mode)
-        answer = asyncio.run(chat_json(c, [{"role": "user", "content": "q"}], SCHEMA, name="question", stage="s", role="r",
-                                       prompts_root=DEFAULT_ROOT))
+        answer = asyncio.run(
+            chat_json(
+                c,
+                [{"role": "user", "content": "q"}],
+                SCHEMA,
+                name="question",
+                stage="s",
+                role="r",
+                prompts_root=DEFAULT_ROOT,
+            )
+        )
     assert answer == {"question": "Where?"}
     fmt = model.history[0].get("response_format")
     assert (fmt or {}).get("type") == sent
@@ -265,7 +302,9 @@ def test_structured_output_asks_the_endpoint_and_validates_in_every_mode(tmp_pat
         from toolloom.llm.structured import response_format
         open_object = {"type": "object", "properties": {"arguments": {"type": "object"}}, "required": ["arguments"],
                        "additionalProperties": False}
-        assert response_format("json_schema", "x", open_object)["json_schema"]["strict"] is False  # OpenAI strict would refuse it
+        assert (
+            response_format("json_schema", "x", open_object)["json_schema"]["strict"] is False
+        )  # OpenAI strict would refuse it
 
 
 def test_structured_output_repairs_once_then_rejects_with_the_reason(tmp_path):
@@ -279,13 +318,24 @@ def test_structured_output_repairs_once_then_rejects_with_the_reason(tmp_path):
         c = _client(server, tmp_path, structured_output="none")
 
         def ask(text):
-            return asyncio.run(chat_json(c, [{"role": "user", "content": text}], SCHEMA, name="q", stage="s", role="escalator",
-                                         prompts_root=DEFAULT_ROOT))
+            return asyncio.run(
+                chat_json(
+                    c,
+                    [{"role": "user", "content": text}],
+                    SCHEMA,
+                    name="q",
+                    stage="s",
+                    role="escalator",
+                    prompts_root=DEFAULT_ROOT,
+                )
+            )
 
         assert ask("first") == {"question": "Fixed?"}
         repair = model.history[1]["messages"]
         assert repair[1] == {"role": "assistant", "content": "not json"} and "not valid JSON" in repair[2]["content"]
-        with pytest.raises(UnusableAnswer, match=r"escalator answer unusable after one repair: .*question: 3 is not of type 'string'"):
+        with pytest.raises(
+            UnusableAnswer, match=r"escalator answer unusable after one repair: .*question: 3 is not of type 'string'"
+        ):
             ask("second")
     assert len(model.history) == 4
 
@@ -296,9 +346,13 @@ def test_a_connection_failure_during_a_run_names_the_url_and_the_cause(tmp_path)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    spec = ModelSpec(provider="openai", model="fake", base_url=f"http://127.0.0.1:{port}/v1", timeout_s=2, max_retries=1)
+    spec = ModelSpec(
+        provider="openai", model="fake", base_url=f"http://127.0.0.1:{port}/v1", timeout_s=2, max_retries=1
+    )
     ledger = UsageLedger()
-    c = ModelClient(spec, cache=RequestCache(tmp_path / "c.sqlite"), ledger=ledger, budget=RunBudget(None), backoff_s=0.01)
+    c = ModelClient(
+        spec, cache=RequestCache(tmp_path / "c.sqlite"), ledger=ledger, budget=RunBudget(None), backoff_s=0.01
+    )
     with pytest.raises(ModelCallError) as err:
         asyncio.run(c.chat([{"role": "user", "content": "hi"}], stage="s", role="user"))
     assert f"http://127.0.0.1:{port}/v1" in str(err.value) and "refused" in str(err.value).lower()
@@ -308,15 +362,31 @@ def test_a_connection_failure_during_a_run_names_the_url_and_the_cause(tmp_path)
 def test_a_tool_call_cut_mid_json_is_asked_again_before_it_costs_the_episode(tmp_path):
     from toolloom.agents.llm import CUT_REASKS, ModelAssistant
 
-    tools = [{"type": "function", "function": {"name": "get_city", "parameters": {"type": "object", "properties": {"id": {"type": "string"}}}}}]
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_city",
+                "parameters": {"type": "object", "properties": {"id": {"type": "string"}}},
+            },
+        }
+    ]
     model = FakeModel()
-    model.enqueue({"tool_calls": [{"name": "get_city", "arguments": '{"id": "c1'}]},  # cut mid-JSON, finish_reason "tool_calls"
-                  {"content": '<tool_call>{"name": "get_city", "arguments": {"id": '},  # cut mid-JSON, written as text
-                  {"tool_calls": [{"name": "get_city", "arguments": '{"id": "c1"}'}]})
+    model.enqueue(
+        {"tool_calls": [{"name": "get_city", "arguments": '{"id": "c1'}]},  # cut mid-JSON, finish_reason "tool_calls"
+        {"content": '<tool_call>{"name": "get_city", "arguments": {"id": '},  # cut mid-JSON, written as text
+        {"tool_calls": [{"name": "get_city", "arguments": '{"id": "c1"}'}]},
+    )
     with FakeServer(model) as server:
-        turn = asyncio.run(ModelAssistant(_client(server, tmp_path)).step([{"role": "user", "content": "city c1?"}], tools))
+        turn = asyncio.run(
+            ModelAssistant(_client(server, tmp_path)).step([{"role": "user", "content": "city c1?"}], tools)
+        )
         assert [c["function"]["arguments"] for c in turn.tool_calls] == ['{"id": "c1"}']
         assert server.requests == 3 and len({r["seed"] for r in model.history}) == 3  # each re-ask another sample
         model.enqueue(*[{"tool_calls": [{"name": "get_city", "arguments": '{"id'}]}] * (CUT_REASKS + 1))
-        turn = asyncio.run(ModelAssistant(_client(server, tmp_path / "b")).step([{"role": "user", "content": "again?"}], tools))
-        assert server.requests == 3 + CUT_REASKS + 1 and turn.tool_calls  # still cut: the simulator answers it with a 400
+        turn = asyncio.run(
+            ModelAssistant(_client(server, tmp_path / "b")).step([{"role": "user", "content": "again?"}], tools)
+        )
+        assert (
+            server.requests == 3 + CUT_REASKS + 1 and turn.tool_calls
+        )  # still cut: the simulator answers it with a 400

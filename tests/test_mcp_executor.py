@@ -19,11 +19,18 @@ from .conftest import PROJECT
 
 pytestmark = pytest.mark.services
 
-PROBE = {"kind": "mcp", "command": sys.executable, "args": ["{project}/tests/cases/mcp/probe_server.py"], "timeout_s": 5}
+PROBE = {
+    "kind": "mcp",
+    "command": sys.executable,
+    "args": ["{project}/tests/cases/mcp/probe_server.py"],
+    "timeout_s": 5,
+}
 
 
 def _pipeline(**executor) -> Pipeline:
-    return Pipeline.model_validate({"name": "mcp_probe", "collections": [{"name": "probe", "executor": {**PROBE, **executor}}]})
+    return Pipeline.model_validate(
+        {"name": "mcp_probe", "collections": [{"name": "probe", "executor": {**PROBE, **executor}}]}
+    )
 
 
 def _tools(pipeline: Pipeline):
@@ -79,7 +86,11 @@ def test_each_episode_gets_a_fresh_server_and_state_lives_within_the_episode():
 
     seen, fresh = run_async(scenario())
     assert seen.ok and seen.content["value"] == "Trient"
-    assert not fresh.ok and fresh.content["error"]["status"] == 400 and "no note called hut" in fresh.content["error"]["message"]
+    assert (
+        not fresh.ok
+        and fresh.content["error"]["status"] == 400
+        and "no note called hut" in fresh.content["error"]["message"]
+    )
     mcp.close()
     time.sleep(0.5)
     assert _servers_running() == 0
@@ -125,7 +136,9 @@ def test_reference_servers_reproduce_their_recorded_results():
     """pipelines/mcp_servers.yaml's git and time servers: every sampled task, executed again against a
     fresh server, gives the recorded reference answer."""
     shipped = load_pipeline(PROJECT / "pipelines" / "mcp_servers.yaml")
-    pipeline = shipped.model_copy(update={"collections": [c for c in shipped.collections if c.name in ("clock", "repo")]})
+    pipeline = shipped.model_copy(
+        update={"collections": [c for c in shipped.collections if c.name in ("clock", "repo")]}
+    )
     sandbox = Sandbox(PROJECT / "sandbox")
     executors = {c.name: McpExecutor(c.executor, c.name, PROJECT) for c in pipeline.collections}
     tools = build_tools(pipeline, PROJECT, sandbox, executors)

@@ -50,9 +50,18 @@ def test_two_nights_share_no_sample_and_a_rerun_sends_no_request(tmp_path):
     for night in ("2026-11-22", "2026-11-23"):
         kept = set(store.read("nightly", "samples", night)["traj_id"].to_pylist())
         assert kept, night
-        nights[night] = {json.dumps([{k: m.get(k) for k in ("role", "content")} | {"calls": [c["function"] for c in m.get("tool_calls") or []]}
-                                     for m in t["messages"][1:]], sort_keys=True)
-                         for t in store.read("nightly", "trajectories", night).to_pylist() if t["traj_id"] in kept}
+        nights[night] = {
+            json.dumps(
+                [
+                    {k: m.get(k) for k in ("role", "content")}
+                    | {"calls": [c["function"] for c in m.get("tool_calls") or []]}
+                    for m in t["messages"][1:]
+                ],
+                sort_keys=True,
+            )
+            for t in store.read("nightly", "trajectories", night).to_pylist()
+            if t["traj_id"] in kept
+        }
     shared = nights["2026-11-22"] & nights["2026-11-23"]
     assert not shared, f"{len(shared)} examples are the same on both nights"
     card = (project / "exports" / "nightly" / "2026-11-23" / "README.md").read_text()

@@ -16,12 +16,21 @@ from .conftest import PROJECT
 
 pytestmark = pytest.mark.pipeline
 
-STAGES = {"tools": "ingest", "tasks": "tasks", "escalations": "escalate", "trajectories": "simulate", "samples": "filter"}
+STAGES = {
+    "tools": "ingest",
+    "tasks": "tasks",
+    "escalations": "escalate",
+    "trajectories": "simulate",
+    "samples": "filter",
+}
 
 
 def _materialize(pipeline, home, instance=None):
-    return dg.materialize(pipeline_assets(pipeline), instance=instance,
-                          resources={"toolloom": ToolloomResource(project_root=str(PROJECT), home=str(home), retry_backoff_s=0.01)})
+    return dg.materialize(
+        pipeline_assets(pipeline),
+        instance=instance,
+        resources={"toolloom": ToolloomResource(project_root=str(PROJECT), home=str(home), retry_backoff_s=0.01)},
+    )
 
 
 def _metadata(result):
@@ -54,7 +63,9 @@ def test_offline_demo_materializes_and_exports_a_loadable_dataset(demo_run):
     assert "tool" in roles and roles[-1] == "assistant"
     store = Store(demo_run.home)
     version = md["samples"]["version"]
-    assert {"tools", "tasks", "escalations", "trajectories", "samples", "rejections"} <= set(store.versions("demo")[0]["tables"])
+    assert {"tools", "tasks", "escalations", "trajectories", "samples", "rejections"} <= set(
+        store.versions("demo")[0]["tables"]
+    )
     assert store.read("demo", "samples", version).num_rows == md["samples"]["accepted"]
     _assert_kept_levels_are_first_failures(store, version, md, ds)
 
@@ -82,7 +93,9 @@ def _assert_kept_levels_are_first_failures(store, version, md, ds):
 
 def _with_endpoint(pipeline, server, timeout_s=0.5, **extra):
     """The demo's stages at about a third of its tasks and without refinement, every role on `server`."""
-    spec = ModelSpec(provider="openai", model="fake", base_url=server.base_url, timeout_s=timeout_s, max_retries=8, **extra)
+    spec = ModelSpec(
+        provider="openai", model="fake", base_url=server.base_url, timeout_s=timeout_s, max_retries=8, **extra
+    )
     tasks = pipeline.stages.tasks.model_copy(update={"per_tool": 1, "multi_hop": 12, "parallel": 6, "nested": 6})
     stages = pipeline.stages.model_copy(update={"tasks": tasks, "refine": None})
     return pipeline.model_copy(update={"models": {"default": spec}, "stages": stages})
@@ -131,8 +144,11 @@ def test_thirty_percent_faults_finish_accounted_and_a_rerun_asks_nothing(tmp_pat
 def test_token_budget_stops_cleanly_with_the_rest_recorded(tmp_path, demo_pipeline):
     with FakeServer() as server:
         pipeline = _with_endpoint(demo_pipeline, server).model_copy(update={"budget": Budget(max_tokens=400)})
-        result = dg.materialize(pipeline_assets(pipeline), raise_on_error=False,
-                                resources={"toolloom": ToolloomResource(project_root=str(PROJECT), home=str(tmp_path / "home"))})
+        result = dg.materialize(
+            pipeline_assets(pipeline),
+            raise_on_error=False,
+            resources={"toolloom": ToolloomResource(project_root=str(PROJECT), home=str(tmp_path / "home"))},
+        )
     md = _metadata(result)
     traj = md["trajectories"]
     assert traj["accepted"] + traj["rejected"] == traj["inputs"]
@@ -149,7 +165,9 @@ def test_model_backed_multi_turn_dialogues_through_real_http(tmp_path, demo_pipe
     model = FakeModel()
     with FakeServer(model) as server:
         pipeline = _with_endpoint(demo_pipeline, server)
-        stages = pipeline.stages.model_copy(update={"simulate": pipeline.stages.simulate.model_copy(update={"multi_turn_share": 0.5})})
+        stages = pipeline.stages.model_copy(
+            update={"simulate": pipeline.stages.simulate.model_copy(update={"multi_turn_share": 0.5})}
+        )
         result = _materialize(pipeline.model_copy(update={"stages": stages}), tmp_path / "home")
     assert result.success
     md = _metadata(result)
@@ -179,11 +197,17 @@ def test_exported_calls_are_offered_valid_and_reproduce_their_results(demo_run):
     executor = ToolExecutor(Sandbox(PROJECT / "sandbox"), tools)
     kinds = {r["kind"] for r in ds}
     shapes = {r["shape"] for r in ds}
-    assert kinds == {"single_turn", "multi_turn", "abstain", "ask", "recover"} and {"single", "multi_hop", "parallel", "nested"} <= shapes
+    assert (
+        kinds == {"single_turn", "multi_turn", "abstain", "ask", "recover"}
+        and {"single", "multi_hop", "parallel", "nested"} <= shapes
+    )
 
     async def replay(example):
         offered = {t["function"]["name"]: t["function"]["parameters"] for t in json.loads(example["tools"])}
-        episode, results = executor.episode(), {m["tool_call_id"]: json.loads(m["content"]) for m in example["messages"] if m["role"] == "tool"}
+        episode, results = (
+            executor.episode(),
+            {m["tool_call_id"]: json.loads(m["content"]) for m in example["messages"] if m["role"] == "tool"},
+        )
         checked = 0
         for m in example["messages"]:
             for call in m["tool_calls"] or []:

@@ -37,19 +37,30 @@ def test_a_plugin_package_adds_five_components_that_a_pipeline_names(tmp_path, p
     shutil.copytree(CASES / "plugin_project", project)
     (project / "prompts").symlink_to(PROJECT / "prompts")
     pipeline = load_pipeline(project / "pipelines" / "cards.yaml")
-    stages = pipeline.stages.model_copy(update={"export": pipeline.stages.export.model_copy(update={"root": str(tmp_path / "exports")})})
+    stages = pipeline.stages.model_copy(
+        update={"export": pipeline.stages.export.model_copy(update={"root": str(tmp_path / "exports")})}
+    )
     pipeline = pipeline.model_copy(update={"stages": stages})
     result = dg.materialize(pipeline_assets(pipeline), resources={
         "toolloom": ToolloomResource(project_root=str(project), home=str(tmp_path / "home"), retry_backoff_s=0.01)})
     assert result.success
-    md = {e.asset_key.path[-1]: {k: v.value for k, v in e.materialization.metadata.items()} for e in result.get_asset_materialization_events()}
+    md = {
+        e.asset_key.path[-1]: {k: v.value for k, v in e.materialization.metadata.items()}
+        for e in result.get_asset_materialization_events()
+    }
     store = Store(tmp_path / "home")
     version = md["tools"]["version"]
     tools = {t["name"]: t for t in store.read("cards", "tools", version).to_pylist()}
     assert {n: (t["source_format"], t["execution"]) for n, t in tools.items()} == {
         "bike_count": ("toolcards", "lookup"), "air_quality": ("toolcards", "lookup")}
-    assert [r["reason"] for r in store.read("cards", "rejections", version).to_pylist() if r["stage"] == "ingest"] == ["missing_name"]
-    answers = [json.loads(t["reference_answer"]) for t in store.read("cards", "tasks", version).to_pylist() if t["shape"] == "single"]
+    assert [r["reason"] for r in store.read("cards", "rejections", version).to_pylist() if r["stage"] == "ingest"] == [
+        "missing_name"
+    ]
+    answers = [
+        json.loads(t["reference_answer"])
+        for t in store.read("cards", "tasks", version).to_pylist()
+        if t["shape"] == "single"
+    ]
     assert answers and all(a.get("count") == 4211 or a.get("aqi") == 37 for a in answers)
     trajectories = store.read("cards", "trajectories", version).to_pylist()
     assert {t["user_agent"] for t in trajectories} == {"offline-template-user"}  # the scripted provider's agents

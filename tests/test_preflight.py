@@ -27,7 +27,9 @@ def _run(tmp_path, model: str, capsys) -> tuple[int, str]:
     project = _project(tmp_path, model)
     code = main(["--project", str(project), "--home", str(tmp_path / "home"), "run", "remote"])
     err = capsys.readouterr().err
-    assert not (tmp_path / "home" / "lake").exists() or not list((tmp_path / "home" / "lake").rglob("*.parquet")), "a stage ran"
+    assert not (tmp_path / "home" / "lake").exists() or not list((tmp_path / "home" / "lake").rglob("*.parquet")), (
+        "a stage ran"
+    )
     return code, err.strip().splitlines()[-1]
 
 

@@ -12,48 +12,132 @@ from toolloom.prompts import all_templates, render, template_hash
 from .conftest import PROJECT
 
 SAMPLE_VARS = {
-    "simulate/user.j2": {"chain": [Step("demo.get_country", "get_country", "Country facts", {"country_code": "FR"})],
-                         "example": "What is the capital of FR?"},
+    "simulate/user.j2": {
+        "chain": [Step("demo.get_country", "get_country", "Country facts", {"country_code": "FR"})],
+        "example": "What is the capital of FR?",
+    },
     "simulate/assistant_system.j2": {"today": "2026-11-24"},
-    "simulate/executor.j2": {"name": "get_weather", "description": "Weather now", "parameters": {"type": "object"},
-                             "returns": {"type": "object"}, "arguments": {"city": "Oslo"},
-                             "history": [{"name": "get_weather", "arguments": {"city": "Bergen"}, "response": {"temp_c": 7}}]},
+    "simulate/executor.j2": {
+        "name": "get_weather",
+        "description": "Weather now",
+        "parameters": {"type": "object"},
+        "returns": {"type": "object"},
+        "arguments": {"city": "Oslo"},
+        "history": [{"name": "get_weather", "arguments": {"city": "Bergen"}, "response": {"temp_c": 7}}],
+    },
     "simulate/executor_repair.j2": {"problem": "not valid JSON"},
-    "simulate/dialogue_turn.j2": {"speaker": "user", "action": "inform", "meaning": "give the value that was asked for",
-                                  "facts": {"country_code": "FR"}, "example": "The country code is FR.",
-                                  "history": [{"role": "assistant", "content": "Which country code should I use?"}]},
-    "simulate/user_details.j2": {"values": {"country_code": "FR"}, "request": "Tell me about a country.", "question": "Which one?"},
-    "tasks/propose.j2": {"name": "get_country", "description": "Country facts", "k": 2, "hints": {"country_code": ["FR"]},
-                         "parameters": {"type": "object", "properties": {"country_code": {"type": "string"}}, "required": ["country_code"]}},
-    "filter/judge.j2": {"tools": ["get_country"], "kind": "recover", "messages": [
-        {"role": "user", "content": "Capital of FR?", "tool_calls": None},
-        {"role": "assistant", "content": None, "tool_calls": [{"function": {"name": "get_country", "arguments": "{}"}}]}]},
-    "graph/validate_edge.j2": {"edge": {"src_slot": "city_id", "dst_slot": "city_id"},
-                               "src": {"name": "get_capital_city", "description": "Capital of a country"},
-                               "dst": {"name": "get_city", "description": "City facts", "parameters": {"type": "object"}},
-                               "src_slot_description": ""},
+    "simulate/dialogue_turn.j2": {
+        "speaker": "user",
+        "action": "inform",
+        "meaning": "give the value that was asked for",
+        "facts": {"country_code": "FR"},
+        "example": "The country code is FR.",
+        "history": [{"role": "assistant", "content": "Which country code should I use?"}],
+    },
+    "simulate/user_details.j2": {
+        "values": {"country_code": "FR"},
+        "request": "Tell me about a country.",
+        "question": "Which one?",
+    },
+    "tasks/propose.j2": {
+        "name": "get_country",
+        "description": "Country facts",
+        "k": 2,
+        "hints": {"country_code": ["FR"]},
+        "parameters": {
+            "type": "object",
+            "properties": {"country_code": {"type": "string"}},
+            "required": ["country_code"],
+        },
+    },
+    "filter/judge.j2": {
+        "tools": ["get_country"],
+        "kind": "recover",
+        "messages": [
+            {"role": "user", "content": "Capital of FR?", "tool_calls": None},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{"function": {"name": "get_country", "arguments": "{}"}}],
+            },
+        ],
+    },
+    "graph/validate_edge.j2": {
+        "edge": {"src_slot": "city_id", "dst_slot": "city_id"},
+        "src": {"name": "get_capital_city", "description": "Capital of a country"},
+        "dst": {"name": "get_city", "description": "City facts", "parameters": {"type": "object"}},
+        "src_slot_description": "",
+    },
     "common/json_repair.j2": {"problem": "not valid JSON", "schema": {"type": "object"}},
-    "escalate/reword.j2": {"draft": "What is the capital of FR? Then, tell me about the city id of that country.",
-                           "calls": [{"name": "get_capital_city", "arguments": {"country_code": "FR"}}, {"name": "get_city", "arguments": {}}],
-                           "operator": "add_hop", "previous": "What is the capital of FR?"},
-    "escalate/verify.j2": {"question": "What is the capital of FR?", "reference": {"city_id": "paris"},
-                           "steps": [{"name": "get_capital_city", "arguments": {"country_code": "FR"}, "result": {"city_id": "paris"}}]},
-    "refine/document.j2": {"section": "parameters", "name": "get_vat_rate", "purpose": "", "returns": ["country_code", "standard_rate_percent"],
-                           "params": [{"name": "country_code", "type": "string", "required": True, "confirmed": True, "description": "ISO code",
-                                       "allowed": None, "refused": "404: no VAT data for '<value>'"}],
-                           "errors": ["404: no VAT data for '<value>'"],
-                           "example": {"arguments": {"country_code": "SE"}, "response": '{"standard_rate_percent": 25.0}'}},
+    "escalate/reword.j2": {
+        "draft": "What is the capital of FR? Then, tell me about the city id of that country.",
+        "calls": [
+            {"name": "get_capital_city", "arguments": {"country_code": "FR"}},
+            {"name": "get_city", "arguments": {}},
+        ],
+        "operator": "add_hop",
+        "previous": "What is the capital of FR?",
+    },
+    "escalate/verify.j2": {
+        "question": "What is the capital of FR?",
+        "reference": {"city_id": "paris"},
+        "steps": [{"name": "get_capital_city", "arguments": {"country_code": "FR"}, "result": {"city_id": "paris"}}],
+    },
+    "refine/document.j2": {
+        "section": "parameters",
+        "name": "get_vat_rate",
+        "purpose": "",
+        "returns": ["country_code", "standard_rate_percent"],
+        "params": [
+            {
+                "name": "country_code",
+                "type": "string",
+                "required": True,
+                "confirmed": True,
+                "description": "ISO code",
+                "allowed": None,
+                "refused": "404: no VAT data for '<value>'",
+            }
+        ],
+        "errors": ["404: no VAT data for '<value>'"],
+        "example": {"arguments": {"country_code": "SE"}, "response": '{"standard_rate_percent": 25.0}'},
+    },
     "simulate/decline.j2": {"abilities": ["convert an amount between currencies", "days between two dates"]},
-    "export/hermes_system.j2": {"tools": '[{"type": "function", "function": {"name": "get_vat_rate"}}]', "instructions": "Be brief."},
-    "refine/explore.j2": {"name": "get_vat_rate", "documentation": "VAT rates.", "parameters": {"type": "object"},
-                          "example": {"country_code": "SE"}, "suggestion": "try an unknown code", "earlier": ["VAT in Sweden?"],
-                          "rejected": ["VAT in Sweden, please?"]},
-    "refine/analyze.j2": {"name": "get_vat_rate", "documentation": "VAT rates.",
-                          "explorations": [{"query": "VAT in Sweden?", "arguments": {"country_code": "SE"}, "ok": True,
-                                            "response": {"standard_rate_percent": 25.0}, "error": ""}],
-                          "failures": [{"source": "simulation", "problem": "called with {}: missing country_code"}]},
-    "refine/rewrite.j2": {"name": "get_vat_rate", "original": "", "documentation": "VAT rates.", "findings": ["needs country_code"],
-                          "suggestion": "try an unknown code", "budget": 1200},
+    "export/hermes_system.j2": {
+        "tools": '[{"type": "function", "function": {"name": "get_vat_rate"}}]',
+        "instructions": "Be brief.",
+    },
+    "refine/explore.j2": {
+        "name": "get_vat_rate",
+        "documentation": "VAT rates.",
+        "parameters": {"type": "object"},
+        "example": {"country_code": "SE"},
+        "suggestion": "try an unknown code",
+        "earlier": ["VAT in Sweden?"],
+        "rejected": ["VAT in Sweden, please?"],
+    },
+    "refine/analyze.j2": {
+        "name": "get_vat_rate",
+        "documentation": "VAT rates.",
+        "explorations": [
+            {
+                "query": "VAT in Sweden?",
+                "arguments": {"country_code": "SE"},
+                "ok": True,
+                "response": {"standard_rate_percent": 25.0},
+                "error": "",
+            }
+        ],
+        "failures": [{"source": "simulation", "problem": "called with {}: missing country_code"}],
+    },
+    "refine/rewrite.j2": {
+        "name": "get_vat_rate",
+        "original": "",
+        "documentation": "VAT rates.",
+        "findings": ["needs country_code"],
+        "suggestion": "try an unknown code",
+        "budget": 1200,
+    },
 }
 
 
@@ -71,18 +155,33 @@ def test_missing_variable_is_an_error():
 
 
 def test_fill_arguments_finds_values_by_type_format_and_pattern():
-    schema = {"type": "object", "properties": {"amount": {"type": "number"}, "from_currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
-                                               "to_currency": {"type": "string", "pattern": "^[A-Z]{3}$"}},
-              "required": ["amount", "from_currency", "to_currency"]}
-    assert fill_arguments("How much is 99.5 CHF in SEK?", schema) == {"amount": 99.5, "from_currency": "CHF", "to_currency": "SEK"}
+    schema = {
+        "type": "object",
+        "properties": {
+            "amount": {"type": "number"},
+            "from_currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+            "to_currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+        },
+        "required": ["amount", "from_currency", "to_currency"],
+    }
+    assert fill_arguments("How much is 99.5 CHF in SEK?", schema) == {
+        "amount": 99.5,
+        "from_currency": "CHF",
+        "to_currency": "SEK",
+    }
     assert fill_arguments("How much is it in SEK?", schema) is None
-    dates = {"type": "object", "properties": {"start_date": {"type": "string", "format": "date"}, "days": {"type": "integer"}},
-             "required": ["start_date", "days"]}
+    dates = {
+        "type": "object",
+        "properties": {"start_date": {"type": "string", "format": "date"}, "days": {"type": "integer"}},
+        "required": ["start_date", "days"],
+    }
     assert fill_arguments("What date is -45 days after 2026-07-01?", dates) == {"start_date": "2026-07-01", "days": -45}
 
 
 def _tools():
-    specs = json.loads((PROJECT / "api_graphs/demo/money.json").read_text()) + json.loads((PROJECT / "api_graphs/demo/geo.json").read_text())
+    specs = json.loads((PROJECT / "api_graphs/demo/money.json").read_text()) + json.loads(
+        (PROJECT / "api_graphs/demo/geo.json").read_text()
+    )
     return [{"type": "function", "function": s["function"]} for s in specs]
 
 
@@ -91,21 +190,42 @@ def test_offline_assistant_calls_the_right_tool_then_answers_from_results():
     msgs = [{"role": "user", "content": "How much is 250 EUR in JPY?"}]
     turn = asyncio.run(a.step(msgs, _tools()))
     call = turn.tool_calls[0]["function"]
-    assert call["name"] == "convert_currency" and json.loads(call["arguments"]) == {"amount": 250, "from_currency": "EUR", "to_currency": "JPY"}
-    msgs += [turn.message(), {"role": "tool", "tool_call_id": "call_0", "content": json.dumps({"amount": 45972.5, "currency": "JPY"})}]
+    assert call["name"] == "convert_currency" and json.loads(call["arguments"]) == {
+        "amount": 250,
+        "from_currency": "EUR",
+        "to_currency": "JPY",
+    }
+    msgs += [
+        turn.message(),
+        {"role": "tool", "tool_call_id": "call_0", "content": json.dumps({"amount": 45972.5, "currency": "JPY"})},
+    ]
     final = asyncio.run(a.step(msgs, _tools()))
     assert final.tool_calls is None and "45972.5" in final.content
 
 
 def test_offline_assistant_declines_when_nothing_fits():
     turn = asyncio.run(RetrievalAssistant().step([{"role": "user", "content": "Sing me a song"}], _tools()))
-    assert turn.tool_calls is None and turn.content.startswith("I can't help with that: none of the tools I have here does it.")
+    assert turn.tool_calls is None and turn.content.startswith(
+        "I can't help with that: none of the tools I have here does it."
+    )
     assert "They are for other things: " in turn.content  # what the offered tools do, from their descriptions
 
 
 def test_template_user_is_deterministic_and_uses_values():
-    task = Task("t1", "single", [Step("demo.convert_currency", "convert_currency", "", {"amount": 5, "from_currency": "USD", "to_currency": "GBP"})],
-                seed=3, meta={"demo.convert_currency": {"utterances": ["Convert {amount} {from_currency} to {to_currency}."]}})
+    task = Task(
+        "t1",
+        "single",
+        [
+            Step(
+                "demo.convert_currency",
+                "convert_currency",
+                "",
+                {"amount": 5, "from_currency": "USD", "to_currency": "GBP"},
+            )
+        ],
+        seed=3,
+        meta={"demo.convert_currency": {"utterances": ["Convert {amount} {from_currency} to {to_currency}."]}},
+    )
     text = asyncio.run(TemplateUser().instruction(task))
     assert text == "Convert 5 USD to GBP." == asyncio.run(TemplateUser().instruction(task))
 
@@ -120,10 +240,23 @@ def test_an_argument_the_utterance_template_has_no_place_for_is_still_said():
 
     from toolloom.wording import render_example
 
-    step = Step("demo.list_cities", "list_cities", "Cities of a country", {"country_code": "US", "min_population": 3000000})
-    task = Task("t", "single", [step], 1, {"demo.list_cities": {"utterances": ["Which cities in {country_code} do you know about?"]}})
+    step = Step(
+        "demo.list_cities", "list_cities", "Cities of a country", {"country_code": "US", "min_population": 3000000}
+    )
+    task = Task(
+        "t",
+        "single",
+        [step],
+        1,
+        {"demo.list_cities": {"utterances": ["Which cities in {country_code} do you know about?"]}},
+    )
     text = render_example(task, random.Random(1))
     assert text == "Which cities in US do you know about, with min population 3000000?"
-    schema = {"properties": {"country_code": {"type": "string", "pattern": "^[A-Z]{2}$"}, "min_population": {"type": "integer"}},
-              "required": ["country_code"]}
+    schema = {
+        "properties": {
+            "country_code": {"type": "string", "pattern": "^[A-Z]{2}$"},
+            "min_population": {"type": "integer"},
+        },
+        "required": ["country_code"],
+    }
     assert fill_arguments(text, schema) == {"country_code": "US", "min_population": 3000000}

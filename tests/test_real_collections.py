@@ -21,9 +21,16 @@ CORPORA = PROJECT.parent / "shared" / "corpora"
 
 
 def _pipeline(tmp_path, executor="simulated") -> Pipeline:
-    return Pipeline.model_validate({
-        "name": "geometry", "collections": [{"name": "geometry", "path": "tests/cases/functions/geometry.json", "executor": executor}],
-        "stages": {"tasks": {"per_tool": 2, "multi_hop": 3, "parallel": 2, "seed": 1}, "export": {"root": str(tmp_path / "exports")}}})
+    return Pipeline.model_validate(
+        {
+            "name": "geometry",
+            "collections": [{"name": "geometry", "path": "tests/cases/functions/geometry.json", "executor": executor}],
+            "stages": {
+                "tasks": {"per_tool": 2, "multi_hop": 3, "parallel": 2, "seed": 1},
+                "export": {"root": str(tmp_path / "exports")},
+            },
+        }
+    )
 
 
 @pytest.mark.pipeline
@@ -37,8 +44,9 @@ def test_a_collection_without_code_or_edges_becomes_a_dataset(tmp_path):
     assert md["api_edges"]["accepted"] == 0 and md["tasks"]["shapes"] == {"single": 6, "parallel": 2}
     store = Store(tmp_path / "home")
     rejected = store.read("geometry", "rejections", md["tasks"]["version"]).to_pylist()
-    assert [(r["item_id"], r["reason"]) for r in rejected if r["stage"] == "tasks" and r["checker"] == "sampler"][0] == \
-        ("geometry.polygon_area", "no_arguments")
+    assert [(r["item_id"], r["reason"]) for r in rejected if r["stage"] == "tasks" and r["checker"] == "sampler"][
+        0
+    ] == ("geometry.polygon_area", "no_arguments")
     ds = load_dataset(md["dataset"]["path"])
     rows = list(ds["train"]) + list(ds["test"]) if "test" in ds else list(ds["train"])
     assert rows and {r["execution"] for r in rows} == {"simulated"}
@@ -52,7 +60,12 @@ def test_a_plug_in_executor_named_by_import_path_runs_its_tools(tmp_path):
     md = _metadata(result)
     store = Store(tmp_path / "home")
     tools = {t["name"]: t["execution"] for t in store.read("geometry", "tools", md["tools"]["version"]).to_pylist()}
-    assert tools == {"calculate_triangle_area": "echo", "circle_circumference": "echo", "convert_length": "echo", "polygon_area": "simulated"}
+    assert tools == {
+        "calculate_triangle_area": "echo",
+        "circle_circumference": "echo",
+        "convert_length": "echo",
+        "polygon_area": "simulated",
+    }
     tasks = store.read("geometry", "tasks", md["tasks"]["version"]).to_pylist()
     answer = json.loads(tasks[0]["reference_answer"])
     assert answer["greeting"] == "bonjour" and answer["arguments"] == json.loads(tasks[0]["chain"])[0]["arguments"]
@@ -64,7 +77,9 @@ CORPUS_PATHS = {"rapidapi": "rapidapi/tools_sample.jsonl.gz", "bfcl": "bfcl", "l
                 "tmdb": "restbench/tmdb_oas.json", "spotify": "restbench/spotify_oas.json", "toolalpaca": "toolalpaca"}
 
 
-@pytest.mark.skipif(not CORPORA.is_dir(), reason="../shared/corpora is not present (it is not shipped with the project)")
+@pytest.mark.skipif(
+    not CORPORA.is_dir(), reason="../shared/corpora is not present (it is not shipped with the project)"
+)
 @pytest.mark.parametrize("corpus", sorted(CORPUS_PATHS))
 def test_every_real_corpus_gives_tasks_for_most_of_its_tools(corpus):
     pipeline = Pipeline.model_validate({"name": corpus, "collections": [
@@ -93,7 +108,9 @@ def _model_user(tmp_path, server, retries=6):
 
     spec = ModelSpec(provider="openai", model="user", base_url=server.base_url, timeout_s=5, max_retries=retries)
     ledger = UsageLedger()
-    client = ModelClient(spec, cache=RequestCache(tmp_path / "cache.sqlite"), ledger=ledger, budget=RunBudget(None), backoff_s=0.01)
+    client = ModelClient(
+        spec, cache=RequestCache(tmp_path / "cache.sqlite"), ledger=ledger, budget=RunBudget(None), backoff_s=0.01
+    )
     return ModelUser(client, PROJECT / "prompts"), ledger
 
 
@@ -106,15 +123,34 @@ def test_a_model_user_proposes_arguments_from_the_documentation_and_invalid_ones
     convert = tools.table.filter(pc.equal(tools.table["name"], "convert_length"))
     good = {"value": 6.5, "from_unit": "ft", "to_unit": "m"}
     model = FakeModel()
-    model.enqueue({"content": json.dumps({"calls": [{"request": "How many metres is 6.5 feet?", "arguments": good},
-                                                    {"request": "Convert to furlongs", "arguments": {"value": 1, "from_unit": "ft", "to_unit": "furlong"}}]})})
+    model.enqueue(
+        {
+            "content": json.dumps(
+                {
+                    "calls": [
+                        {"request": "How many metres is 6.5 feet?", "arguments": good},
+                        {
+                            "request": "Convert to furlongs",
+                            "arguments": {"value": 1, "from_unit": "ft", "to_unit": "furlong"},
+                        },
+                    ]
+                }
+            )
+        }
+    )
     with FakeServer(model) as server:
         user, ledger = _model_user(tmp_path, server)
-        result = sample_tasks(convert, ToolExecutor(sandbox, convert.to_pylist()), TasksStage(per_tool=2, seed=1), user=user)
+        result = sample_tasks(
+            convert, ToolExecutor(sandbox, convert.to_pylist()), TasksStage(per_tool=2, seed=1), user=user
+        )
     prompt = model.history[0]["messages"][0]["content"]
-    assert "Convert a length between units." in prompt and '"furlong"' not in prompt and '"ft"' in prompt  # documentation and enum hints
+    assert (
+        "Convert a length between units." in prompt and '"furlong"' not in prompt and '"ft"' in prompt
+    )  # documentation and enum hints
     used = [json.loads(c)[0]["arguments"] for c in result.table["chain"].to_pylist()]
-    assert used[0] == good and len(used) == 2 and used[1] != good  # the invalid proposal is replaced by a synthesised set
+    assert (
+        used[0] == good and len(used) == 2 and used[1] != good
+    )  # the invalid proposal is replaced by a synthesised set
     assert result.metadata["argument_proposals"] == {"used": 1, "invalid": 1}
 
 
@@ -127,7 +163,9 @@ def test_a_failing_model_user_falls_back_to_synthesis_and_the_failure_is_counted
     model = FakeModel(default=lambda request: {"status": 500})
     with FakeServer(model) as server:
         user, ledger = _model_user(tmp_path, server, retries=1)
-        result = sample_tasks(tools.table, ToolExecutor(sandbox, tools.table.to_pylist()), TasksStage(per_tool=1, seed=1), user=user)
+        result = sample_tasks(
+            tools.table, ToolExecutor(sandbox, tools.table.to_pylist()), TasksStage(per_tool=1, seed=1), user=user
+        )
     assert result.accounted and result.accepted == 3  # every typed tool still has its task
     assert result.metadata["argument_proposals"] == {"failed": 4}
     assert sum(r.status != "ok" for r in ledger.records) >= 4  # each failed call is in the usage ledger

@@ -5,7 +5,11 @@ from toolloom.sandbox import Sandbox
 
 from .conftest import PROJECT
 
-SCHEMA = {"type": "object", "properties": {"country_code": {"type": "string", "pattern": "^[A-Z]{2}$"}}, "required": ["country_code"]}
+SCHEMA = {
+    "type": "object",
+    "properties": {"country_code": {"type": "string", "pattern": "^[A-Z]{2}$"}},
+    "required": ["country_code"],
+}
 
 
 def test_demo_tools_are_discovered_and_run():
@@ -36,9 +40,18 @@ def test_tool_errors_become_observations():
 
 
 def test_executor_simulates_tools_without_implementation_consistently():
-    tool = {"name": "weather", "collection": "x", "executable": False,
-            "parameters": json.dumps({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}),
-            "returns": json.dumps({"type": "object", "properties": {"temp_c": {"type": "number"}, "sky": {"type": "string", "enum": ["clear", "rain"]}}})}
+    tool = {
+        "name": "weather",
+        "collection": "x",
+        "executable": False,
+        "parameters": json.dumps({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}),
+        "returns": json.dumps(
+            {
+                "type": "object",
+                "properties": {"temp_c": {"type": "number"}, "sky": {"type": "string", "enum": ["clear", "rain"]}},
+            }
+        ),
+    }
     ex = ToolExecutor(Sandbox(PROJECT / "sandbox"), [tool])
     a, b = ex.execute("weather", {"city": "Oslo"}), ex.execute("weather", {"city": "Oslo"})
     assert a.ok and a.content == b.content

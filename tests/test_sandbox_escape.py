@@ -40,9 +40,18 @@ def test_import_time_code_sees_no_secret_and_no_process_outside(sandbox):
         "refused" in v or SECRET not in v for v in obs.content["seen"].values())
 
 
-@pytest.mark.parametrize("path", ["/etc/shadow", str(PROJECT / ".toolloom"), str(PROJECT / "pipelines" / "demo.yaml"),
-                                  str(PROJECT.parent / "shared"), "/root/.bash_history", f"/proc/{os.getpid()}/environ"],
-                         ids=lambda p: "proc-environ-of-the-test-process" if p.startswith("/proc/") else p)  # one id in every worker
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/etc/shadow",
+        str(PROJECT / ".toolloom"),
+        str(PROJECT / "pipelines" / "demo.yaml"),
+        str(PROJECT.parent / "shared"),
+        "/root/.bash_history",
+        f"/proc/{os.getpid()}/environ",
+    ],
+    ids=lambda p: "proc-environ-of-the-test-process" if p.startswith("/proc/") else p,
+)  # one id in every worker
 def test_files_outside_the_view_cannot_be_read(sandbox, path):
     obs = sandbox.execute("escape", "read_anything", {"path": path})
     assert obs.ok and "refused" in obs.content, obs.content

@@ -52,7 +52,9 @@ def test_spinning_is_stopped_by_the_cpu_limit():
     sb = Sandbox(CASES / "sandbox_root", Limits(cpu_s=1.0, wall_s=60.0, workers_per_collection=1))
     try:
         obs = sb.execute("hostile", "spin", {})
-        assert not obs.ok and obs.content["error"]["status"] == 500 and "CPU time limit" in obs.content["error"]["message"]
+        assert (
+            not obs.ok and obs.content["error"]["status"] == 500 and "CPU time limit" in obs.content["error"]["message"]
+        )
         _still_works(sb)
     finally:
         sb.close()
@@ -68,8 +70,20 @@ def test_environment_is_scrubbed(sandbox):
     obs = sandbox.execute("hostile", "steal_key", {})
     assert obs.ok and obs.content["key"] is None
     assert SECRET not in obs.to_json()
-    assert set(obs.content["env"]) <= {"PATH", "LANG", "LC_ALL", "TZ", "HOME", "TMPDIR", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE", "PWD",
-                                       "PYTHONHASHSEED", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"}
+    assert set(obs.content["env"]) <= {
+        "PATH",
+        "LANG",
+        "LC_ALL",
+        "TZ",
+        "HOME",
+        "TMPDIR",
+        "PYTHONPATH",
+        "PYTHONDONTWRITEBYTECODE",
+        "PWD",
+        "PYTHONHASHSEED",
+        "OPENBLAS_CORETYPE",
+        "OPENBLAS_L2_SIZE",
+    }
 
 
 def test_writes_only_in_the_private_directory(sandbox, tmp_path):

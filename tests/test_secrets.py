@@ -13,7 +13,10 @@ from toolloom.stages.quality import check_secrets
 
 from .conftest import CASES, PROJECT
 
-PLANTED = {"OPENAI_API_KEY": "sk-planted-openai-0123456789abcdef", "TOOLLOOM_TEST_SERVICE_TOKEN": "tok-planted-9f8e7d6c5b4a"}
+PLANTED = {
+    "OPENAI_API_KEY": "sk-planted-openai-0123456789abcdef",
+    "TOOLLOOM_TEST_SERVICE_TOKEN": "tok-planted-9f8e7d6c5b4a",
+}
 SHAPED = "sk-proj-" + "Q7" * 24  # what the collection's issue_token answers
 
 
@@ -33,7 +36,10 @@ def test_the_secrets_check_rejects_an_example_wherever_the_credential_sits(monke
     assert check_secrets(base) is None
     in_args = {**base, "messages": [{"role": "assistant", "content": None, "tool_calls": [
         {"function": {"name": "t", "arguments": '{"key": "abcdefgh12345678"}'}}]}]}
-    assert check_secrets(in_args) == ("credential", "the arguments of t contains the value of the environment variable MY_API_KEY")
+    assert check_secrets(in_args) == (
+        "credential",
+        "the arguments of t contains the value of the environment variable MY_API_KEY",
+    )
     in_doc = {**base, "tools_offered": json.dumps([{"function": {"name": "t", "description": "use ghp_" + "a" * 36}}])}
     assert check_secrets(in_doc)[1] == "the tools offered contains a string shaped like a GitHub token"
 
@@ -45,8 +51,13 @@ def test_a_run_over_a_leaking_collection_writes_no_credential_anywhere(tmp_path)
     (project / "prompts").symlink_to(PROJECT / "prompts")
     env = {**os.environ, **PLANTED, "TOOLLOOM_HOME": str(tmp_path / "home"), "DAGSTER_HOME": str(tmp_path / "dagster")}
     (tmp_path / "dagster").mkdir()
-    done = subprocess.run([sys.executable, "-m", "toolloom.cli", "--project", str(project), "run", "leaky", "--log-level", "DEBUG"],
-                          env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "toolloom.cli", "--project", str(project), "run", "leaky", "--log-level", "DEBUG"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     needles = [*PLANTED.values(), SHAPED]
     for text, where in ((done.stdout, "stdout"), (done.stderr, "stderr")):
@@ -59,6 +70,19 @@ def test_a_run_over_a_leaking_collection_writes_no_credential_anywhere(tmp_path)
                 scanned += 1
                 assert not any(n.encode() in data for n in needles), path
     assert scanned > 10
-    withheld = subprocess.run([sys.executable, "-m", "toolloom.cli", "--project", str(project), "query",
-                               "SELECT detail FROM leaky.rejections WHERE stage = 'tasks'", "--json"], env=env, capture_output=True, text=True)
+    withheld = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "toolloom.cli",
+            "--project",
+            str(project),
+            "query",
+            "SELECT detail FROM leaky.rejections WHERE stage = 'tasks'",
+            "--json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert "issue_token was withheld: it contained a string shaped like an OpenAI key" in withheld.stdout

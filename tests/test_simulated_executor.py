@@ -12,20 +12,37 @@ from toolloom.spec import ModelSpec
 
 from .conftest import PROJECT
 
-WEATHER = {"name": "get_weather", "collection": "ext", "executable": False, "description": "Current weather in a city",
-           "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-           "returns": {"type": "object", "properties": {"temp_c": {"type": "number"}, "sky": {"type": "string"}}, "required": ["temp_c", "sky"]}}
+WEATHER = {
+    "name": "get_weather",
+    "collection": "ext",
+    "executable": False,
+    "description": "Current weather in a city",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    "returns": {
+        "type": "object",
+        "properties": {"temp_c": {"type": "number"}, "sky": {"type": "string"}},
+        "required": ["temp_c", "sky"],
+    },
+}
 
 
 def _executor(server, tmp_path):
-    client = ModelClient(ModelSpec(provider="openai", model="fake", base_url=server.base_url), cache=RequestCache(tmp_path / "c.sqlite"),
-                         ledger=UsageLedger(), budget=RunBudget(None), backoff_s=0.01)
+    client = ModelClient(
+        ModelSpec(provider="openai", model="fake", base_url=server.base_url),
+        cache=RequestCache(tmp_path / "c.sqlite"),
+        ledger=UsageLedger(),
+        budget=RunBudget(None),
+        backoff_s=0.01,
+    )
     return ToolExecutor(Sandbox(PROJECT / "sandbox"), [WEATHER], simulator=ModelSimulator(client, DEFAULT_ROOT))
 
 
 def test_valid_answer_and_history_and_repeat(tmp_path):
     model = FakeModel()
-    model.enqueue({"content": json.dumps({"temp_c": 7.5, "sky": "rain"})}, {"content": '```json\n{"temp_c": 9, "sky": "clear"}\n```'})
+    model.enqueue(
+        {"content": json.dumps({"temp_c": 7.5, "sky": "rain"})},
+        {"content": '```json\n{"temp_c": 9, "sky": "clear"}\n```'},
+    )
     with FakeServer(model) as server:
         ex = _executor(server, tmp_path)
 
@@ -93,11 +110,32 @@ def test_a_clarifying_question_is_answered_by_the_user_agent(tmp_path):
                   {"tool_calls": [{"name": "get_country", "arguments": {"country_code": code}}]},
                   {"content": "Done."})
     with FakeServer(model) as server:
-        client = ModelClient(ModelSpec(provider="openai", model="fake", base_url=server.base_url), cache=RequestCache(tmp_path / "c.sqlite"),
-                             ledger=UsageLedger(), budget=RunBudget(None), backoff_s=0.01)
-        result = simulate(tasks, tools, user=ModelUser(client, DEFAULT_ROOT), assistant=ModelAssistant(client), executor=ex,
-                          params=SimulateStage(distractors=0), system_prompt=render("simulate/assistant_system.j2", today=None), prompt_hash="h")
+        client = ModelClient(
+            ModelSpec(provider="openai", model="fake", base_url=server.base_url),
+            cache=RequestCache(tmp_path / "c.sqlite"),
+            ledger=UsageLedger(),
+            budget=RunBudget(None),
+            backoff_s=0.01,
+        )
+        result = simulate(
+            tasks,
+            tools,
+            user=ModelUser(client, DEFAULT_ROOT),
+            assistant=ModelAssistant(client),
+            executor=ex,
+            params=SimulateStage(distractors=0),
+            system_prompt=render("simulate/assistant_system.j2", today=None),
+            prompt_hash="h",
+        )
     (row,) = result.table.to_pylist()
-    assert [m["role"] for m in row["messages"]] == ["system", "user", "assistant", "user", "assistant", "tool", "assistant"]
+    assert [m["role"] for m in row["messages"]] == [
+        "system",
+        "user",
+        "assistant",
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+    ]
     assert row["outcome"] == "answered" and row["messages"][3]["content"] == f"The one with code {code}."
     assert "The assistant asked: Which country do you mean?" in model.history[2]["messages"][0]["content"]

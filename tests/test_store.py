@@ -27,9 +27,30 @@ def test_versions_replace_and_time_travel(tmp_path):
 
 def test_scope_replaces_only_its_slice(tmp_path):
     s = Store(tmp_path)
-    s.write("p", "rejections", pa.table({"stage": ["ingest"], "reason": ["x"]}), version="v", run_id="r", scope={"stage": "ingest"})
-    s.write("p", "rejections", pa.table({"stage": ["filter"], "reason": ["y"]}), version="v", run_id="r", scope={"stage": "filter"})
-    s.write("p", "rejections", pa.table({"stage": ["filter", "filter"], "reason": ["z", "w"]}), version="v", run_id="r", scope={"stage": "filter"})
+    s.write(
+        "p",
+        "rejections",
+        pa.table({"stage": ["ingest"], "reason": ["x"]}),
+        version="v",
+        run_id="r",
+        scope={"stage": "ingest"},
+    )
+    s.write(
+        "p",
+        "rejections",
+        pa.table({"stage": ["filter"], "reason": ["y"]}),
+        version="v",
+        run_id="r",
+        scope={"stage": "filter"},
+    )
+    s.write(
+        "p",
+        "rejections",
+        pa.table({"stage": ["filter", "filter"], "reason": ["z", "w"]}),
+        version="v",
+        run_id="r",
+        scope={"stage": "filter"},
+    )
     assert sorted(s.read("p", "rejections", "v")["reason"].to_pylist()) == ["w", "x", "z"]
 
 
@@ -78,7 +99,14 @@ def test_concurrent_writer_processes_queue_instead_of_failing(tmp_path):
 def test_a_commit_lands_whole_or_not_at_all(tmp_path):
     """A stage's table, rejections and ledger are one commit: when one write fails, none is visible."""
     s = Store(tmp_path)
-    s.write("p", "rejections", pa.table({"stage": ["filter"], "reason": ["old"]}), version="v", run_id="r0", scope={"stage": "filter"})
+    s.write(
+        "p",
+        "rejections",
+        pa.table({"stage": ["filter"], "reason": ["old"]}),
+        version="v",
+        run_id="r0",
+        scope={"stage": "filter"},
+    )
     s.write("p", "samples", pa.table({"id": [1]}), version="v", run_id="r0")
     bad = pa.table({"id": pa.array([[{"x": 1}]])})  # a list of structs cannot go into the integer column
     with pytest.raises(duckdb.Error):
@@ -112,7 +140,14 @@ def test_a_run_copies_what_it_reads_but_does_not_write_from_its_base(tmp_path):
     s.write("p", "tools", _rows("a", "b"), version="v1", run_id="r1")
     s.write("p", "samples", _rows("s"), version="v1", run_id="r1")
     for stage in ("ingest", "filter"):
-        s.write("p", "rejections", pa.table({"stage": [stage], "reason": [stage]}), version="v1", run_id="r1", scope={"stage": stage})
+        s.write(
+            "p",
+            "rejections",
+            pa.table({"stage": [stage], "reason": [stage]}),
+            version="v1",
+            run_id="r1",
+            scope={"stage": stage},
+        )
     s.complete_version("p", "v1")
     s.begin_version("p", "v2", "r2", base="v1", copy={"tools": None, "rejections": ["ingest"]})
     assert s.read("p", "tools", "v2")["id"].to_pylist() == ["a", "b"]
@@ -137,7 +172,10 @@ def test_a_partition_rerun_replaces_the_partition_only_when_it_completes(tmp_pat
     s.complete_version("p", f"{night}.run-c", promote_to=night)
     assert s.read("p", "samples", night)["id"].to_pylist() == ["better", "best"]
     listed = s.versions("p", include_incomplete=True)
-    assert [(v["version"], v["status"], v["runs"]) for v in listed] == [(f"{night}.run-b", "running", ["rb"]), (night, "complete", ["rc"])]
+    assert [(v["version"], v["status"], v["runs"]) for v in listed] == [
+        (f"{night}.run-b", "running", ["rb"]),
+        (night, "complete", ["rc"]),
+    ]
 
 
 def test_kept_before_reads_complete_earlier_partitions_only(tmp_path):

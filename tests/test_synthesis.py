@@ -22,19 +22,37 @@ def _tool(name, properties, required, description="", returns=None):
 
 def test_documented_values_come_first_and_are_coerced_to_the_parameter_type():
     synth = ArgumentSynthesizer()
-    tool = _tool("list", {"limit": {"type": "integer", "default": "10"}, "sort": {"type": "string", "enum": ["asc", "desc"]},
-                          "lang": {"type": "string", "description": "Language code, e.g. 'en-US' or 'fr-FR'."}},
-                 ["limit", "sort", "lang"])
+    tool = _tool(
+        "list",
+        {
+            "limit": {"type": "integer", "default": "10"},
+            "sort": {"type": "string", "enum": ["asc", "desc"]},
+            "lang": {"type": "string", "description": "Language code, e.g. 'en-US' or 'fr-FR'."},
+        },
+        ["limit", "sort", "lang"],
+    )
     args = synth.arguments(tool, seed=1)
     assert args["limit"] == 10 and args["sort"] == "asc" and args["lang"] == "en-US"
-    assert synth.arguments(tool, seed=1, variant=1)["sort"] == "desc"  # the next variant takes the next documented value
+    assert (
+        synth.arguments(tool, seed=1, variant=1)["sort"] == "desc"
+    )  # the next variant takes the next documented value
 
 
 def test_formats_patterns_bounds_and_names_give_values_that_validate():
-    props = {"day": {"type": "string", "format": "date"}, "email": {"type": "string"}, "code": {"type": "string", "pattern": "^[A-Z]{3}-\\d{2}$"},
-             "count": {"type": "integer", "minimum": 5, "maximum": 7}, "ratio": {"type": "number", "exclusiveMaximum": 1, "minimum": 0},
-             "city": {"type": "string"}, "tags": {"type": "array", "items": {"type": "string"}, "minItems": 2},
-             "where": {"type": "object", "properties": {"lat": {"type": "number"}, "lon": {"type": "number"}}, "required": ["lat", "lon"]}}
+    props = {
+        "day": {"type": "string", "format": "date"},
+        "email": {"type": "string"},
+        "code": {"type": "string", "pattern": "^[A-Z]{3}-\\d{2}$"},
+        "count": {"type": "integer", "minimum": 5, "maximum": 7},
+        "ratio": {"type": "number", "exclusiveMaximum": 1, "minimum": 0},
+        "city": {"type": "string"},
+        "tags": {"type": "array", "items": {"type": "string"}, "minItems": 2},
+        "where": {
+            "type": "object",
+            "properties": {"lat": {"type": "number"}, "lon": {"type": "number"}},
+            "required": ["lat", "lon"],
+        },
+    }
     tool = _tool("t", props, list(props))
     for seed in range(20):
         args = ArgumentSynthesizer().arguments(tool, seed=seed)
@@ -68,7 +86,10 @@ def test_synthesis_is_deterministic_for_a_seed():
     assert ArgumentSynthesizer().arguments(tool, seed=5) != ArgumentSynthesizer().arguments(tool, seed=6)
 
 
-MOVIE = {"type": "object", "properties": {"id": {"type": "integer"}, "title": {"type": "string"}, "release_date": {"type": "string"}}}
+MOVIE = {
+    "type": "object",
+    "properties": {"id": {"type": "integer"}, "title": {"type": "string"}, "release_date": {"type": "string"}},
+}
 SEARCH = _tool("search_movie", {"query": {"type": "string"}}, ["query"],
                returns={"type": "object", "properties": {"results": {"type": "array", "items": MOVIE}}})
 DETAILS = _tool("get_movie", {"movie_id": {"type": "integer"}}, ["movie_id"], returns=MOVIE)
@@ -87,7 +108,11 @@ def test_an_entity_is_the_same_wherever_a_simulated_tool_shows_it():
     executor = ToolExecutor(None, [SEARCH, DETAILS, RENAME])
     found = executor.execute("search_movie", {"query": "matrix"}).content["results"][0]
     details = executor.execute("get_movie", {"movie_id": found["id"]}).content
-    assert details["id"] == found["id"] and details["title"] == found["title"] and details["release_date"] == found["release_date"]
+    assert (
+        details["id"] == found["id"]
+        and details["title"] == found["title"]
+        and details["release_date"] == found["release_date"]
+    )
 
 
 def test_later_calls_of_an_episode_see_earlier_effects():
@@ -107,9 +132,20 @@ def test_later_calls_of_an_episode_see_earlier_effects():
 
 
 def test_a_tool_without_a_response_schema_answers_its_name_and_echoes_its_arguments():
-    assert default_returns({"name": "calculate_triangle_area"}) == {"type": "object", "properties": {"triangle_area": {"type": "number"}}}
-    executor = ToolExecutor(None, [_tool("calculate_triangle_area", {"base": {"type": "number"}, "height": {"type": "number"}},
-                                         ["base", "height"])])
+    assert default_returns({"name": "calculate_triangle_area"}) == {
+        "type": "object",
+        "properties": {"triangle_area": {"type": "number"}},
+    }
+    executor = ToolExecutor(
+        None,
+        [
+            _tool(
+                "calculate_triangle_area",
+                {"base": {"type": "number"}, "height": {"type": "number"}},
+                ["base", "height"],
+            )
+        ],
+    )
     obs = executor.execute("calculate_triangle_area", {"base": 3.0, "height": 4.0})
     assert obs.ok and obs.content["base"] == 3.0 and isinstance(obs.content["triangle_area"], float)
 

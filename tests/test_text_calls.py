@@ -23,25 +23,44 @@ from .conftest import PROJECT
 OFFERED = {"get_weather", "convert_currency"}
 
 
-@pytest.mark.parametrize("text, expected", [
-    ('<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>', [("get_weather", {"city": "Paris"})]),
-    ('Let me check.\n<tool_call>{"name": "get_weather", "arguments": {"city": "Oslo"}}</tool_call>\n'
-     '<tool_call>{"name": "convert_currency", "arguments": "{\\"amount\\": 5}"}</tool_call>',
-     [("get_weather", {"city": "Oslo"}), ("convert_currency", {"amount": 5})]),
-    ('```json\n{"name": "get_weather", "parameters": {"city": "Rome"}}\n```', [("get_weather", {"city": "Rome"})]),
-    ('[{"name": "get_weather", "arguments": {"city": "Rome"}}, {"type": "function", "function": {"name": "convert_currency", '
-     '"arguments": {"amount": 2}}}]', [("get_weather", {"city": "Rome"}), ("convert_currency", {"amount": 2})]),
-    ('{"tool_calls": [{"name": "get_weather", "arguments": {}}]}', [("get_weather", {})]),
-    ('[get_weather(city="Lima", days=3), convert_currency(amount=1.5, to="EUR")]',
-     [("get_weather", {"city": "Lima", "days": 3}), ("convert_currency", {"amount": 1.5, "to": "EUR"})]),
-    ("```python\nget_weather(city='Kyiv', detailed=True)\n```", [("get_weather", {"city": "Kyiv", "detailed": True})]),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>',
+            [("get_weather", {"city": "Paris"})],
+        ),
+        (
+            'Let me check.\n<tool_call>{"name": "get_weather", "arguments": {"city": "Oslo"}}</tool_call>\n'
+            '<tool_call>{"name": "convert_currency", "arguments": "{\\"amount\\": 5}"}</tool_call>',
+            [("get_weather", {"city": "Oslo"}), ("convert_currency", {"amount": 5})],
+        ),
+        ('```json\n{"name": "get_weather", "parameters": {"city": "Rome"}}\n```', [("get_weather", {"city": "Rome"})]),
+        (
+            '[{"name": "get_weather", "arguments": {"city": "Rome"}}, {"type": "function", "function": {"name": '
+            '"convert_currency", '
+            '"arguments": {"amount": 2}}}]',
+            [("get_weather", {"city": "Rome"}), ("convert_currency", {"amount": 2})],
+        ),
+        ('{"tool_calls": [{"name": "get_weather", "arguments": {}}]}', [("get_weather", {})]),
+        (
+            '[get_weather(city="Lima", days=3), convert_currency(amount=1.5, to="EUR")]',
+            [("get_weather", {"city": "Lima", "days": 3}), ("convert_currency", {"amount": 1.5, "to": "EUR"})],
+        ),
+        (
+            "```python\nget_weather(city='Kyiv', detailed=True)\n```",
+            [("get_weather", {"city": "Kyiv", "detailed": True})],
+        ),
+    ],
+)
 def test_each_written_form_is_recovered_as_openai_tool_calls(text, expected):
     found = recover(text, OFFERED)
     assert not found.problem
     assert [(c["function"]["name"], json.loads(c["function"]["arguments"])) for c in found.calls] == expected
     assert all(c["type"] == "function" and c["id"].startswith("call_") for c in found.calls)
-    assert len({c["id"] for c in found.calls}) == len(found.calls) and recover(text, OFFERED).calls == found.calls  # unique, stable
+    assert (
+        len({c["id"] for c in found.calls}) == len(found.calls) and recover(text, OFFERED).calls == found.calls
+    )  # unique, stable
 
 
 def test_prose_around_hermes_tags_stays_as_the_message_content():
@@ -82,11 +101,20 @@ def _simulate(tmp_path: Path, server: FakeServer, n: int = 6):
         rows.append({"task_id": f"t_{i:04d}", "shape": "single", "chain": json.dumps(chain),
                      "reference_answer": executor.execute(name, args).to_json(), "seed": i})
     spec = ModelSpec(provider="openai", model="fake", base_url=server.base_url, timeout_s=10)
-    client = ModelClient(spec, cache=RequestCache(tmp_path / "c.sqlite"), ledger=UsageLedger(), budget=RunBudget(None), backoff_s=0.01)
+    client = ModelClient(
+        spec, cache=RequestCache(tmp_path / "c.sqlite"), ledger=UsageLedger(), budget=RunBudget(None), backoff_s=0.01
+    )
     try:
-        return simulate(pa.Table.from_pylist(rows, schema=TASKS_SCHEMA), tools, user=ModelUser(client, PROJECT / "prompts"),
-                        assistant=ModelAssistant(client), executor=executor, params=SimulateStage(max_turns=4, distractors=3),
-                        system_prompt=render("simulate/assistant_system.j2", today=None), prompt_hash="t")
+        return simulate(
+            pa.Table.from_pylist(rows, schema=TASKS_SCHEMA),
+            tools,
+            user=ModelUser(client, PROJECT / "prompts"),
+            assistant=ModelAssistant(client),
+            executor=executor,
+            params=SimulateStage(max_turns=4, distractors=3),
+            system_prompt=render("simulate/assistant_system.j2", today=None),
+            prompt_hash="t",
+        )
     finally:
         sandbox.close()
 

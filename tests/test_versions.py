@@ -30,8 +30,14 @@ def _materialize(project, name, home, *, selection=None, partition=None, models=
     pipeline = load_pipeline(project / "pipelines" / f"{name}.yaml")
     if models:
         pipeline = pipeline.model_copy(update={"models": models})
-    return dg.materialize(pipeline_assets(pipeline), selection=selection, partition_key=partition, raise_on_error=False, tags=tags,
-                          resources={"toolloom": ToolloomResource(project_root=str(project), home=str(home), retry_backoff_s=0.01)})
+    return dg.materialize(
+        pipeline_assets(pipeline),
+        selection=selection,
+        partition_key=partition,
+        raise_on_error=False,
+        tags=tags,
+        resources={"toolloom": ToolloomResource(project_root=str(project), home=str(home), retry_backoff_s=0.01)},
+    )
 
 
 def _accounted(store, pipeline, version):
@@ -58,7 +64,9 @@ def test_concurrent_runs_write_distinct_versions_that_never_mix(project, tmp_pat
         assert runs.num_rows == 1
         _accounted(store, "small", v["version"])
         exported = load_dataset(v["export"])
-        assert sum(split.num_rows for split in exported.values()) == store.read("small", "samples", v["version"]).num_rows
+        assert (
+            sum(split.num_rows for split in exported.values()) == store.read("small", "samples", v["version"]).num_rows
+        )
     assert versions[0]["export"] != versions[1]["export"]
 
 
@@ -104,7 +112,10 @@ def test_a_failed_rerun_of_a_night_leaves_the_night_as_it_was(project, tmp_path)
     home, night = tmp_path / "home", "2026-11-20"
     assert _materialize(project, "nightly", home, partition=night).success
     store = Store(home)
-    good = {t: store.read("nightly", t, night).to_pylist() for t in ("tools", "tasks", "trajectories", "samples", "rejections")}
+    good = {
+        t: store.read("nightly", t, night).to_pylist()
+        for t in ("tools", "tasks", "trajectories", "samples", "rejections")
+    }
     dead = {"default": ModelSpec(provider="openai", model="m", base_url="http://127.0.0.1:9/v1", timeout_s=2)}
     failed = _materialize(project, "nightly", home, partition=night, models=dead)
     assert not failed.success  # the tasks stage cannot reach its model; tools and the graph were written aside
@@ -140,5 +151,8 @@ def test_a_run_killed_midway_is_never_listed_and_the_next_run_completes(project,
     assert unaccounted(store, "small", killed["version"]) == []
     assert main(["--project", str(project), "--home", str(home), "run", "small"]) == 0
     [complete] = store.versions("small")
-    assert complete["version"] != killed["version"] and (project / "exports" / "small" / "latest").resolve().name == complete["version"]
+    assert (
+        complete["version"] != killed["version"]
+        and (project / "exports" / "small" / "latest").resolve().name == complete["version"]
+    )
     _accounted(store, "small", complete["version"])

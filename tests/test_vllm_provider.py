@@ -89,8 +89,11 @@ def test_a_slow_start_is_waited_for_and_the_server_is_stopped(tmp_path, record, 
 def test_a_server_that_never_becomes_healthy_fails_with_its_log_tail(tmp_path, record, monkeypatch):
     monkeypatch.setenv("FAKE_VLLM_NEVER_HEALTHY", "1")
     server = VLLMServer(_spec(startup_timeout_s=2), tmp_path / "logs")
-    with pytest.raises(ServerStartError, match=r"(?s)not healthy after 2s; log tail \(.*vllm-Qwen--Qwen2.5-0.5B-Instruct.log\):"
-                                               r".*== toolloom: .*serve") as err:
+    with pytest.raises(
+        ServerStartError,
+        match=r"(?s)not healthy after 2s; log tail \(.*vllm-Qwen--Qwen2.5-0.5B-Instruct.log\):"
+        r".*== toolloom: .*serve",
+    ) as err:
         server.start()
     # what the server wrote before it was stopped is in the message (on a loaded machine it may not
     # have started writing within the 2 s: then the tail is the command line alone)
@@ -100,7 +103,11 @@ def test_a_server_that_never_becomes_healthy_fails_with_its_log_tail(tmp_path, r
 
 def test_a_server_that_exits_at_start_fails_at_once(tmp_path):
     spec = _spec()
-    spec.vllm.command = [sys.executable, "-c", "import sys; print('CUDA error: no kernel image is available'); sys.exit(1)"]
+    spec.vllm.command = [
+        sys.executable,
+        "-c",
+        "import sys; print('CUDA error: no kernel image is available'); sys.exit(1)",
+    ]
     started = time.monotonic()
     with pytest.raises(ServerStartError, match=r"(?s)exited with status 1 before it was healthy.*no kernel image"):
         VLLMServer(spec, tmp_path / "logs").start()
@@ -113,8 +120,14 @@ def test_roles_naming_one_model_share_one_server_and_a_death_mid_run_is_survived
     spec = _spec()
     server = pool.server_for(spec)
     assert pool.server_for(spec.model_copy()) is server and len(_records(record)) == 1
-    client = ModelClient(spec.model_copy(update={"base_url": server.base_url}), cache=RequestCache(tmp_path / "c.sqlite"),
-                         ledger=UsageLedger(), budget=RunBudget(None), backoff_s=0.05, supervisor=server)
+    client = ModelClient(
+        spec.model_copy(update={"base_url": server.base_url}),
+        cache=RequestCache(tmp_path / "c.sqlite"),
+        ledger=UsageLedger(),
+        budget=RunBudget(None),
+        backoff_s=0.05,
+        supervisor=server,
+    )
 
     async def many():
         return await asyncio.gather(*(client.chat([{"role": "user", "content": f"hello {i}"}], stage="s", role="user")
@@ -130,12 +143,20 @@ def test_roles_naming_one_model_share_one_server_and_a_death_mid_run_is_survived
 
 def test_a_restart_that_fails_fails_the_requests_with_the_reason(tmp_path, record, monkeypatch):
     monkeypatch.setenv("FAKE_VLLM_DIE_AFTER", "1")
-    server = VLLMServer(_spec(startup_timeout_s=120), tmp_path / "logs")  # the first start may be slow on a busy machine
+    server = VLLMServer(
+        _spec(startup_timeout_s=120), tmp_path / "logs"
+    )  # the first start may be slow on a busy machine
     server.start()
     monkeypatch.setenv("FAKE_VLLM_NEVER_HEALTHY", "1")  # the restarted one will hang while loading ...
     server.options.startup_timeout_s = 3  # ... and is given up after 3 s
-    client = ModelClient(_spec().model_copy(update={"base_url": server.base_url}), cache=RequestCache(tmp_path / "c.sqlite"),
-                         ledger=UsageLedger(), budget=RunBudget(None), backoff_s=0.05, supervisor=server)
+    client = ModelClient(
+        _spec().model_copy(update={"base_url": server.base_url}),
+        cache=RequestCache(tmp_path / "c.sqlite"),
+        ledger=UsageLedger(),
+        budget=RunBudget(None),
+        backoff_s=0.05,
+        supervisor=server,
+    )
     asyncio.run(client.chat([{"role": "user", "content": "one"}], stage="s", role="user"))
     with pytest.raises(ModelCallError, match="not healthy after 3s"):
         asyncio.run(client.chat([{"role": "user", "content": "two"}], stage="s", role="user"))
@@ -166,15 +187,22 @@ def _vllm_pipeline(tmp_path, monkeypatch, record):
 
 def test_a_pipeline_on_a_vllm_provider_runs_end_to_end_and_stops_its_server(tmp_path, record, monkeypatch):
     project = _vllm_pipeline(tmp_path, monkeypatch, record)
-    run = subprocess.run([sys.executable, "-m", "toolloom.cli", "--project", str(project), "run", "gpu"], capture_output=True, text=True,
-                         timeout=600, env={**os.environ, "TOOLLOOM_HOME": str(tmp_path / "home")})
+    run = subprocess.run(
+        [sys.executable, "-m", "toolloom.cli", "--project", str(project), "run", "gpu"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "TOOLLOOM_HOME": str(tmp_path / "home")},
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     starts = _records(record)
     assert len(starts) == 1, "every role names the same model: one server"
     assert _gone(starts[0]["pid"])
     accepted = re.search(r"samples\s+(\d+) accepted", run.stdout)
     assert accepted and int(accepted.group(1)) > 0, run.stdout[-2000:]
-    calls = Store(tmp_path / "home").query("SELECT count(*) AS n, sum(CASE WHEN status = 'ok' THEN 1 ELSE 0 END) AS ok FROM gpu.llm_calls")
+    calls = Store(tmp_path / "home").query(
+        "SELECT count(*) AS n, sum(CASE WHEN status = 'ok' THEN 1 ELSE 0 END) AS ok FROM gpu.llm_calls"
+    )
     assert calls["n"][0].as_py() > 0 and calls["ok"][0].as_py() > 0  # the roles really talked to the served model
 
 
@@ -182,9 +210,12 @@ def test_cancelling_or_killing_a_run_leaves_no_server_behind(tmp_path, record, m
     project = _vllm_pipeline(tmp_path, monkeypatch, record)
     for sig in (signal.SIGTERM, signal.SIGKILL):
         record.unlink(missing_ok=True)
-        proc = subprocess.Popen([sys.executable, "-m", "toolloom.cli", "--project", str(project), "run", "gpu"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                env={**os.environ, "TOOLLOOM_HOME": str(tmp_path / f"home-{sig}"), "FAKE_VLLM_LATENCY_S": "0.2"})
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "toolloom.cli", "--project", str(project), "run", "gpu"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "TOOLLOOM_HOME": str(tmp_path / f"home-{sig}"), "FAKE_VLLM_LATENCY_S": "0.2"},
+        )
         deadline = time.monotonic() + 120
         while not _records(record) and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -205,8 +236,11 @@ def test_a_failed_dagster_run_stops_its_server(tmp_path, record, monkeypatch):
     pipeline = load_pipeline(project / "pipelines" / "gpu.yaml")
     no_tasks = pipeline.stages.tasks.model_copy(update={"per_tool": 0, "multi_hop": 0, "parallel": 0, "nested": 0})
     pipeline = pipeline.model_copy(update={"stages": pipeline.stages.model_copy(update={"tasks": no_tasks})})
-    result = dg.materialize(pipeline_assets(pipeline), raise_on_error=False,
-                            resources={"toolloom": ToolloomResource(project_root=str(project), home=str(tmp_path / "home"))})
+    result = dg.materialize(
+        pipeline_assets(pipeline),
+        raise_on_error=False,
+        resources={"toolloom": ToolloomResource(project_root=str(project), home=str(tmp_path / "home"))},
+    )
     assert not result.success  # the tasks stage accepted nothing: its blocking check fails the run
     (start,) = _records(record)  # the executor role started the server during the tasks stage
     assert _gone(start["pid"])

@@ -67,7 +67,11 @@ def _item_name(item) -> str:
         return value_text(item)
     scalars = [(k, v) for k, v in item.items() if not isinstance(v, (dict, list))]
     head = next((v for k, v in scalars if k in _SUBJECT_KEYS), None)
-    head = head if head is not None else next((v for k, v in scalars if isinstance(v, str)), scalars[0][1] if scalars else "")
+    head = (
+        head
+        if head is not None
+        else next((v for k, v in scalars if isinstance(v, str)), scalars[0][1] if scalars else "")
+    )
     rest = [value_text(v) if isinstance(v, str) else f"{label(k)} {value_text(v)}"
             for k, v in scalars if v is not head and not k.endswith("_id") and k != "id"][:3]
     return f"{value_text(head)} ({', '.join(rest)})" if rest else value_text(head)
@@ -86,16 +90,33 @@ def _list_phrase(key: str, values: list) -> str:
     if not shown:  # items with nothing to name ([{}, {}])
         return f"there are {len(values)} {label(key)}" if len(values) > 1 else f"there is one {singular(label(key))}"
     more = f" and {len(values) - LIST_ITEMS} more" if len(values) > LIST_ITEMS else ""
-    return f"there are {len(values)} {label(key)}: {_enumerate(shown)}{more}" if len(values) > 1 else f"there is one {singular(label(key))}: {shown[0]}"
+    return (
+        f"there are {len(values)} {label(key)}: {_enumerate(shown)}{more}"
+        if len(values) > 1
+        else f"there is one {singular(label(key))}: {shown[0]}"
+    )
 
 
-_UNITS = {"km": "km", "kg": "kg", "eur": "EUR", "usd": "USD", "hours": "hours", "percent": "percent", "minutes": "minutes",
-          "days": "days", "seconds": "seconds", "millions": "million", "m": "m", "mi": "miles"}
+_UNITS = {
+    "km": "km",
+    "kg": "kg",
+    "eur": "EUR",
+    "usd": "USD",
+    "hours": "hours",
+    "percent": "percent",
+    "minutes": "minutes",
+    "days": "days",
+    "seconds": "seconds",
+    "millions": "million",
+    "m": "m",
+    "mi": "miles",
+}
 _PREPOSITIONS = ("as", "at", "on", "in", "per", "from", "to", "by", "since", "until")
 
 
 def _measure(key: str, value) -> tuple[str, str]:
-    """(name, value with its unit) for a number whose field name ends in a unit: distance_km -> ('distance', '1149.4 km')."""
+    """(name, value with its unit) for a number whose field name ends in a unit:
+    distance_km -> ('distance', '1149.4 km')."""
     ws = words(key)
     if isinstance(value, (int, float)) and not isinstance(value, bool) and ws and ws[-1] in _UNITS:
         return label("_".join(ws[:-1])), f"{value_text(value)} {_UNITS[ws[-1]]}"
@@ -152,8 +173,12 @@ def sentence(result, request: str, arguments: dict | None = None) -> str:
               and not (k.endswith("_id") and subject_key) and json.dumps(result[k], sort_keys=True) not in given]
     keys = wanted + others[:OTHER_FIELDS]
     flags = [k for k in wanted if isinstance(result[k], bool)]  # a yes/no the request asks for comes first
-    dated = [k for k in keys if words(k)[:1] and words(k)[0] in _PREPOSITIONS]  # 'as of ...' qualifies the rest: it goes last
-    unit_key = next((k for k in ("currency", "unit") if isinstance(result.get(k), str) and any(a in result for a in _AMOUNTS)), None)
+    dated = [
+        k for k in keys if words(k)[:1] and words(k)[0] in _PREPOSITIONS
+    ]  # 'as of ...' qualifies the rest: it goes last
+    unit_key = next(
+        (k for k in ("currency", "unit") if isinstance(result.get(k), str) and any(a in result for a in _AMOUNTS)), None
+    )
     unit = result[unit_key] if unit_key else ""
     keys = flags + [k for k in keys if k not in flags and k not in dated and k != unit_key]
     qualifier = f" ({', '.join(_field_phrase(k, result[k]) for k in dated)})" if dated else ""
@@ -206,7 +231,9 @@ def _stated(value, answer: str) -> bool:
     if isinstance(value, (bool, type(None))):
         return True  # yes/no and 'not known' are phrased, not quoted: not checkable by string
     if isinstance(value, list):
-        return all(_stated(v if not isinstance(v, dict) else _item_name(v).split(" (")[0], answer) for v in value[:LIST_ITEMS])
+        return all(
+            _stated(v if not isinstance(v, dict) else _item_name(v).split(" (")[0], answer) for v in value[:LIST_ITEMS]
+        )
     if isinstance(value, dict):
         return all(_stated(v, answer) for v in value.values())
     text = answer.lower()

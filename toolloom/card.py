@@ -35,8 +35,16 @@ def plots(folder: Path, rows: list[dict]) -> list[tuple[str, str]]:
     levels = Counter(r["level"] for r in rows)
     _bar(folder / "plots" / "difficulty.png", dict(sorted(levels.items())), "Difficulty level", "level")
     out.append(("plots/difficulty.png", "Difficulty level (0 = not escalated)"))
-    tools = Counter(name for r in rows for m in r["messages"] for name in [c["function"]["name"] for c in (m["tool_calls"] or [])])
-    _bar(folder / "plots" / "tools.png", dict(tools.most_common(20)), f"Tools called ({len(tools)} distinct; top 20)", "tool", "calls")
+    tools = Counter(
+        name for r in rows for m in r["messages"] for name in [c["function"]["name"] for c in (m["tool_calls"] or [])]
+    )
+    _bar(
+        folder / "plots" / "tools.png",
+        dict(tools.most_common(20)),
+        f"Tools called ({len(tools)} distinct; top 20)",
+        "tool",
+        "calls",
+    )
     out.append(("plots/tools.png", "Tools covered"))
     return out
 
@@ -46,33 +54,77 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
     return lines + ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
 
 
-def card(pipeline: str, version: str, counts: dict, rows: list[dict], provenance: dict, rejections: list[dict],
-         images: list[tuple[str, str]], configs: list[str], refined_docs: bool = False, quality: list[str] | None = None) -> str:
+def card(
+    pipeline: str,
+    version: str,
+    counts: dict,
+    rows: list[dict],
+    provenance: dict,
+    rejections: list[dict],
+    images: list[tuple[str, str]],
+    configs: list[str],
+    refined_docs: bool = False,
+    quality: list[str] | None = None,
+) -> str:
     load = [f'ds = load_dataset("exports/{pipeline}/{version}")          # OpenAI chat messages + tools']
     load += [f'{c} = load_dataset("exports/{pipeline}/{version}", "{c}")' for c in configs if c != "default"]
-    lines = [f"# {pipeline} — version {version}", "", "Synthetic tool-use (function-calling) conversations made by toolloom.", "",
-             "```python", "from datasets import load_dataset", *load, "```", "", "## Contents", ""]
+    lines = [
+        f"# {pipeline} — version {version}",
+        "",
+        "Synthetic tool-use (function-calling) conversations made by toolloom.",
+        "",
+        "```python",
+        "from datasets import load_dataset",
+        *load,
+        "```",
+        "",
+        "## Contents",
+        "",
+    ]
     lines += _table(["config", "split", "rows"], [[c, s, n] for (c, s), n in counts.items()])
     shape_kind = Counter((r["shape"], r["kind"]) for r in rows)
-    lines += ["", "### Shapes", ""] + _table(["shape", "kind", "examples"], [[s, k, n] for (s, k), n in sorted(shape_kind.items())])
-    lines += ["", "### Difficulty", ""] + _table(["level", "examples"], sorted(Counter(r["level"] for r in rows).items()))
+    lines += ["", "### Shapes", ""] + _table(
+        ["shape", "kind", "examples"], [[s, k, n] for (s, k), n in sorted(shape_kind.items())]
+    )
+    lines += ["", "### Difficulty", ""] + _table(
+        ["level", "examples"], sorted(Counter(r["level"] for r in rows).items())
+    )
     if any(r["level"] for r in rows):
-        lines += ["", "A level above 0 is a task escalated step by step until the frontier agent failed it, after it had solved "
-                  "the level below (`escalations` table). No agent solved it, so its trajectory is the executed reference "
-                  "chain replayed, with the generating assistant's final answer."]
+        lines += [
+            "",
+            "A level above 0 is a task escalated step by step until the frontier agent failed it, after it had solved "
+            "the level below (`escalations` table). No agent solved it, so its trajectory is the executed reference "
+            "chain replayed, with the generating assistant's final answer.",
+        ]
     if refined_docs:
-        lines += ["", "### Tool documentation", "", "Tool descriptions were refined by exploration (DRAFT): the `tools` config and every "
-                  "example's tool list carry the refined text; `original_description` in `tools` keeps the source's "
-                  "(`doc_revisions` table has every revision and its evidence)."]
+        lines += [
+            "",
+            "### Tool documentation",
+            "",
+            "Tool descriptions were refined by exploration (DRAFT): the `tools` config and every "
+            "example's tool list carry the refined text; `original_description` in `tools` keeps the source's "
+            "(`doc_revisions` table has every revision and its evidence).",
+        ]
     lines += ["", *(quality or [])]
-    lines += ["", "## What was left out", "",
-              f"{len(rejections)} items were rejected on the way; every one is kept with its reason in the `rejections` table "
-              f"(`toolloom query \"SELECT * FROM {pipeline}.rejections WHERE version = '{version}'\"`).", ""]
+    lines += [
+        "",
+        "## What was left out",
+        "",
+        f"{len(rejections)} items were rejected on the way; every one is kept with its reason in the `rejections` "
+        "table "
+        f"(`toolloom query \"SELECT * FROM {pipeline}.rejections WHERE version = '{version}'\"`).",
+        "",
+    ]
     reasons = Counter((r["stage"], r["checker"], r["reason"]) for r in rejections)
     lines += _table(["stage", "checker", "reason", "count"], [[*k, n] for k, n in reasons.most_common()])
     lines += ["", "## Plots", ""] + [f"![{cap}]({img})" for img, cap in images]
     lines += ["", "## Provenance", ""] + [f"- **{k}**: {v}" for k, v in provenance.items()]
-    lines += ["", "`tools`, `reference_chain`, `reference_answer` and `actions` are JSON strings; `messages` is a list of "
-              "OpenAI-format message structs.",
-              "Examples made by the offline agents are template-phrased; every accepted example was verified by executing its calls.", ""]
+    lines += [
+        "",
+        "`tools`, `reference_chain`, `reference_answer` and `actions` are JSON strings; `messages` is a list of "
+        "OpenAI-format message structs.",
+        "Examples made by the offline agents are template-phrased; every accepted example was verified by executing "
+        "its calls.",
+        "",
+    ]
     return "\n".join(lines)

@@ -29,7 +29,13 @@ def _print_table(table, limit: int = 200) -> None:
     out = sys.stdout
     cols = table.column_names
     rows = table.slice(0, limit).to_pylist()
-    cells = [[json.dumps(r[c], ensure_ascii=False, default=str) if isinstance(r[c], (dict, list)) else str(r[c]) for c in cols] for r in rows]
+    cells = [
+        [
+            json.dumps(r[c], ensure_ascii=False, default=str) if isinstance(r[c], (dict, list)) else str(r[c])
+            for c in cols
+        ]
+        for r in rows
+    ]
     widths = [min(60, max([len(c)] + [len(row[i]) for row in cells])) for i, c in enumerate(cols)]
     print("  ".join(c.ljust(w) for c, w in zip(cols, widths)), file=out)
     print("  ".join("-" * w for w in widths), file=out)
@@ -78,7 +84,9 @@ def cmd_run(args) -> int:
         server = FakeServer(faults=Faults(rate=args.fault_rate, seed=args.seed, hang_s=3.0)).start()
         spec = ModelSpec(provider="openai", model="fake", base_url=server.base_url, timeout_s=2.0)
         # a dry run never touches the pipeline's real versions or its `latest` export
-        export = pipeline.stages.export.model_copy(update={"root": f"{pipeline.stages.export.root.rstrip('/')}-dry-run"})
+        export = pipeline.stages.export.model_copy(
+            update={"root": f"{pipeline.stages.export.root.rstrip('/')}-dry-run"}
+        )
         pipeline = pipeline.model_copy(update={"models": {"default": spec},
                                                "stages": pipeline.stages.model_copy(update={"export": export})})
         home = _home(args) / "dry-run"
@@ -119,13 +127,19 @@ def cmd_run(args) -> int:
         close_runtimes()
         if server:
             server.stop()
-    print(f"\npipeline {pipeline.name}: {'succeeded' if result.success else 'FAILED'} in {time.monotonic() - started:.1f}s")
+    print(
+        f"\npipeline {pipeline.name}: {'succeeded' if result.success else 'FAILED'} in "
+        f"{time.monotonic() - started:.1f}s"
+    )
     export_path = None
     for event in result.get_asset_materialization_events():
         md = {k: v.value for k, v in event.materialization.metadata.items()}
         name = event.asset_key.path[-1]
         if "accepted" in md:
-            print(f"  {name:<13} {md['accepted']:>6} accepted  {md['rejected']:>5} rejected  of {md['inputs']:>6}   version {md['version']}")
+            print(
+                f"  {name:<13} {md['accepted']:>6} accepted  {md['rejected']:>5} rejected  of {md['inputs']:>6}   "
+                f"version {md['version']}"
+            )
         if "path" in md:
             export_path = md["path"]
         if "data_quality" in md:
@@ -137,12 +151,21 @@ def cmd_run(args) -> int:
               f"{': ' + e.description if e.description else ''}", file=sys.stderr)
     if export_path:
         print(f"dataset: {export_path}\n  from datasets import load_dataset; load_dataset({str(export_path)!r})")
-    named = {sev: [f"{e.asset_key.path[-1]}.{e.check_name}" for e in failed_checks if (e.severity == dg.AssetCheckSeverity.WARN) == sev]
-             for sev in (True, False)}
+    named = {
+        sev: [
+            f"{e.asset_key.path[-1]}.{e.check_name}"
+            for e in failed_checks
+            if (e.severity == dg.AssetCheckSeverity.WARN) == sev
+        ]
+        for sev in (True, False)
+    }
     warned, errors = named[True], named[False]
     ok = result.success and not errors  # warnings alone are a success: a cron job should not report failure
     verdict = "succeeded" if ok else "FAILED" + (f" (checks failed: {', '.join(errors)})" if errors else "")
-    print(f"{pipeline.name}: {verdict}" + (f"; checks warned: {', '.join(warned)}" if warned else "; every check passed" if ok else ""))
+    print(
+        f"{pipeline.name}: {verdict}"
+        + (f"; checks warned: {', '.join(warned)}" if warned else "; every check passed" if ok else "")
+    )
     return 0 if ok else 1
 
 
@@ -163,8 +186,12 @@ def _print_quality(report: dict) -> None:
         verdict = "not checked" if c["conforming"] is None else f"{c['conforming']}/{c['rows']} pass"
         print(f"  {config:<13} {verdict:<16} {c['checker']}")
     leak, docs = report["leakage"], report["documentation"]
-    print(f"  leakage       {leak['test_calls_seen_in_train']} test calls, {leak['test_requests_near_duplicate_of_train']} test requests "
-          f"also in train;  tool docs: median {docs['median_chars']} chars, {len(docs['with_internals'])} with pipeline internals")
+    print(
+        f"  leakage       {leak['test_calls_seen_in_train']} test calls, "
+        f"{leak['test_requests_near_duplicate_of_train']} test requests "
+        f"also in train;  tool docs: median {docs['median_chars']} chars, {len(docs['with_internals'])} with "
+        "pipeline internals"
+    )
 
 
 def cmd_checkers(args) -> int:
@@ -206,13 +233,20 @@ def cmd_versions(args) -> int:
     versions = store.versions(args.pipeline, include_incomplete=args.all)
     if not versions:
         hidden = len(store.versions(args.pipeline, include_incomplete=True))
-        print(f"pipeline {args.pipeline!r} has no complete versions yet" + (f" ({hidden} unfinished: --all lists them)" if hidden else "")
-              + f" (run `toolloom run {args.pipeline}`)", file=sys.stderr)
+        print(
+            f"pipeline {args.pipeline!r} has no complete versions yet"
+            + (f" ({hidden} unfinished: --all lists them)" if hidden else "")
+            + f" (run `toolloom run {args.pipeline}`)",
+            file=sys.stderr,
+        )
         return 1
     for v in versions:
         tables = ", ".join(f"{t}={n}" for t, n in sorted(v["tables"].items()))
         status = f"{v['status']:<9} " if args.all else ""
-        print(f"{v['version']:<26} {status}{v['written_at']:%Y-%m-%d %H:%M:%S}  runs {','.join(r[:8] for r in v['runs'])}  {tables}")
+        print(
+            f"{v['version']:<26} {status}{v['written_at']:%Y-%m-%d %H:%M:%S}  runs "
+            f"{','.join(r[:8] for r in v['runs'])}  {tables}"
+        )
     return 0
 
 
@@ -235,7 +269,9 @@ def cmd_validate(args) -> int:
                 errors.append(e)
                 continue
             rows = result.table.to_pylist()
-            kinds = ", ".join(f"{k} {sum(r['execution'] == k for r in rows)}" for k in sorted({r["execution"] for r in rows}))
+            kinds = ", ".join(
+                f"{k} {sum(r['execution'] == k for r in rows)}" for k in sorted({r["execution"] for r in rows})
+            )
             print(f"ok: pipelines/{p.name}: collection {c.name}: {len(rows)} tools, {len(result.rejections)} rejected"
                   + (f" (execution: {kinds})" if kinds else ""))
             for r in result.rejections:
@@ -250,7 +286,10 @@ def cmd_fake_server(args) -> int:
     server = FakeServer(faults=Faults(rate=args.fault_rate, seed=args.seed), port=args.port, latency_s=args.latency,
                         rate_limit=args.rate_limit, calls_as_text=args.calls_as_text)
     server.start()
-    print(f"fake OpenAI-compatible endpoint at {server.base_url} (fault rate {args.fault_rate}); Ctrl-C stops it", flush=True)
+    print(
+        f"fake OpenAI-compatible endpoint at {server.base_url} (fault rate {args.fault_rate}); Ctrl-C stops it",
+        flush=True,
+    )
     try:
         while True:
             time.sleep(3600)
@@ -267,13 +306,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="materialize a pipeline's assets and export its dataset")
     run.add_argument("pipeline", help="name of pipelines/NAME.yaml")
-    run.add_argument("--partition", help="partition (dataset version) of a daily pipeline; default: the last complete day")
-    run.add_argument("--fake-endpoint", action="store_true", help="dry run: every model role talks to a local fake endpoint")
+    run.add_argument(
+        "--partition", help="partition (dataset version) of a daily pipeline; default: the last complete day"
+    )
+    run.add_argument(
+        "--fake-endpoint", action="store_true", help="dry run: every model role talks to a local fake endpoint"
+    )
     run.add_argument("--fault-rate", type=float, default=0.0, help="with --fake-endpoint: share of requests that fail")
     run.add_argument("--seed", type=int, default=0, help="with --fake-endpoint: seed of the fault schedule")
     run.add_argument("--log-level", default="WARNING", help="Dagster console log level (default WARNING)")
-    run.add_argument("--unsafe-sandbox", action="store_true",
-                     help="run tool code unconfined where this host cannot confine it (no bubblewrap): only for code you trust")
+    run.add_argument(
+        "--unsafe-sandbox",
+        action="store_true",
+        help="run tool code unconfined where this host cannot confine it (no bubblewrap): only for code you trust",
+    )
     run.set_defaults(fn=cmd_run)
 
     q = sub.add_parser("query", help="SQL over every pipeline's tables (schema per pipeline: demo.tools, ...)")
@@ -283,7 +329,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(fn=cmd_query)
 
     v = sub.add_parser("versions", help="list a pipeline's complete dataset versions with time, runs and row counts")
-    v.add_argument("--all", action="store_true", help="also versions still running, or left unfinished by a failed or killed run")
+    v.add_argument(
+        "--all", action="store_true", help="also versions still running, or left unfinished by a failed or killed run"
+    )
     v.add_argument("pipeline")
     v.set_defaults(fn=cmd_versions)
 

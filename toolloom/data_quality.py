@@ -46,18 +46,28 @@ def diversity(rows: list[dict], tools: list[dict]) -> dict:
     requests = [next((m["content"] or "" for m in r["messages"] if m["role"] == "user"), "") for r in rows]
     bigrams = [tuple(w[i:i + 2]) for w in (q.lower().split() for q in requests) for i in range(len(w) - 1)]
     calls = Counter(c["function"]["name"] for r in rows for m in r["messages"] for c in (m.get("tool_calls") or []))
-    patterns = {" > ".join(c["function"]["name"] for m in r["messages"] for c in (m.get("tool_calls") or [])) for r in rows}
+    patterns = {
+        " > ".join(c["function"]["name"] for m in r["messages"] for c in (m.get("tool_calls") or [])) for r in rows
+    }
     names = [t["name"] for t in tools]
-    return {"distinct_call_patterns": len(patterns), "distinct_bigram_ratio": round(len(set(bigrams)) / len(bigrams), 4) if bigrams else 0.0,
-            "tools_called": sum(1 for n in names if calls.get(n)), "tools": len(names),
-            "tool_call_gini": _gini([calls.get(n, 0) for n in names])}
+    return {
+        "distinct_call_patterns": len(patterns),
+        "distinct_bigram_ratio": round(len(set(bigrams)) / len(bigrams), 4) if bigrams else 0.0,
+        "tools_called": sum(1 for n in names if calls.get(n)),
+        "tools": len(names),
+        "tool_call_gini": _gini([calls.get(n, 0) for n in names]),
+    }
 
 
 def data_quality(rows: list[dict], subsets: dict[str, list[dict]], tools: list[dict], formats: dict,
                  quality: ExportQuality, leakage_similarity: float, edges: list[dict] | None = None) -> dict:
-    return {"conformance": conformance(subsets, rows, formats), "leakage": leakage(rows, leakage_similarity),
-            "documentation": documentation(rows, tools, quality.max_description_chars), "diversity": diversity(rows, tools),
-            "examples": example_quality(rows, tools, edges)}
+    return {
+        "conformance": conformance(subsets, rows, formats),
+        "leakage": leakage(rows, leakage_similarity),
+        "documentation": documentation(rows, tools, quality.max_description_chars),
+        "diversity": diversity(rows, tools),
+        "examples": example_quality(rows, tools, edges),
+    }
 
 
 def verdicts(report: dict, quality: ExportQuality) -> list[dict]:
@@ -69,44 +79,95 @@ def verdicts(report: dict, quality: ExportQuality) -> list[dict]:
                         "description": f"{config}: not checked: {c['checker']}", "metadata": c})
         else:
             share = c["conforming"] / c["rows"] if c["rows"] else 1.0
-            out.append({"name": f"conformance_{config}", "passed": share >= quality.min_conformance, "severity": "ERROR",
-                        "description": f"{config}: {c['conforming']} of {c['rows']} rows pass {c['checker']}", "metadata": c})
+            out.append(
+                {
+                    "name": f"conformance_{config}",
+                    "passed": share >= quality.min_conformance,
+                    "severity": "ERROR",
+                    "description": f"{config}: {c['conforming']} of {c['rows']} rows pass {c['checker']}",
+                    "metadata": c,
+                }
+            )
     leak = report["leakage"]
-    out.append({"name": "split_leakage", "severity": "ERROR", "metadata": leak,
-                "passed": leak["test_calls_seen_in_train"] <= quality.max_test_calls_seen_in_train
-                and leak["test_requests_near_duplicate_of_train"] <= quality.max_test_requests_near_duplicate,
-                "description": f"{leak['test_calls_seen_in_train']} test calls and {leak['test_requests_near_duplicate_of_train']} "
-                               "test requests also in train"})
+    out.append(
+        {
+            "name": "split_leakage",
+            "severity": "ERROR",
+            "metadata": leak,
+            "passed": leak["test_calls_seen_in_train"] <= quality.max_test_calls_seen_in_train
+            and leak["test_requests_near_duplicate_of_train"] <= quality.max_test_requests_near_duplicate,
+            "description": f"{leak['test_calls_seen_in_train']} test calls and "
+            f"{leak['test_requests_near_duplicate_of_train']} "
+            "test requests also in train",
+        }
+    )
     docs = report["documentation"]
-    out.append({"name": "documentation", "severity": "ERROR", "metadata": docs,
-                "passed": not docs["with_internals"] and not docs["over_budget"],
-                "description": f"{len(docs['with_internals'])} tools ship pipeline internals, {len(docs['over_budget'])} exceed "
-                               f"{docs['budget']} characters"})
+    out.append(
+        {
+            "name": "documentation",
+            "severity": "ERROR",
+            "metadata": docs,
+            "passed": not docs["with_internals"] and not docs["over_budget"],
+            "description": f"{len(docs['with_internals'])} tools ship pipeline internals, "
+            f"{len(docs['over_budget'])} exceed "
+            f"{docs['budget']} characters",
+        }
+    )
     if quality.min_distinct_bigram_ratio is not None:
         ratio = report["diversity"]["distinct_bigram_ratio"]
-        out.append({"name": "diversity", "severity": "WARN", "metadata": report["diversity"],
-                    "passed": ratio >= quality.min_distinct_bigram_ratio,
-                    "description": f"distinct-bigram ratio of requests {ratio} (at least {quality.min_distinct_bigram_ratio})"})
+        out.append(
+            {
+                "name": "diversity",
+                "severity": "WARN",
+                "metadata": report["diversity"],
+                "passed": ratio >= quality.min_distinct_bigram_ratio,
+                "description": f"distinct-bigram ratio of requests {ratio} "
+                f"(at least {quality.min_distinct_bigram_ratio})",
+            }
+        )
     return out
 
 
 def card_section(report: dict) -> list[str]:
-    lines = ["## Data quality", "", "### Format conformance", "", "| config | checker | rows | conforming |", "|---|---|---|---|"]
+    lines = [
+        "## Data quality",
+        "",
+        "### Format conformance",
+        "",
+        "| config | checker | rows | conforming |",
+        "|---|---|---|---|",
+    ]
     for config, c in report["conformance"].items():
-        lines.append(f"| {config} | {c['checker']} | {c['rows']} | {'not checked' if c['conforming'] is None else c['conforming']} |")
+        lines.append(
+            f"| {config} | {c['checker']} | {c['rows']} | "
+            f"{'not checked' if c['conforming'] is None else c['conforming']} |"
+        )
     for config, c in report["conformance"].items():
         for f in c["failures"]:
             lines.append(f"\n- {config} `{f['id']}`: {f['error']}")
     leak, docs, div = report["leakage"], report["documentation"], report["diversity"]
-    lines += ["", "### Train/test leakage", "",
-              f"{leak['test_calls_seen_in_train']} of {leak['test_calls']} test calls (same tool, same arguments) also occur in train; "
-              f"{leak['test_requests_near_duplicate_of_train']} of {leak['test_examples']} test requests nearly repeat a train request.",
-              "", "### Tool documentation", "",
-              f"{docs['descriptions']} descriptions shipped: mean {docs['mean_chars']} characters, median {docs['median_chars']}, "
-              f"max {docs['max_chars']} (budget {docs['budget']}); {len(docs['over_budget'])} over budget, "
-              f"{len(docs['with_internals'])} carrying pipeline internals.",
-              "", "### Diversity", "",
-              f"{div['distinct_call_patterns']} distinct tool-call patterns; distinct-bigram ratio of requests "
-              f"{div['distinct_bigram_ratio']}; {div['tools_called']} of {div['tools']} tools called, Gini coefficient of calls "
-              f"per tool {div['tool_call_gini']}.", ""]
+    lines += [
+        "",
+        "### Train/test leakage",
+        "",
+        f"{leak['test_calls_seen_in_train']} of {leak['test_calls']} test calls (same tool, same arguments) also "
+        "occur in train; "
+        f"{leak['test_requests_near_duplicate_of_train']} of {leak['test_examples']} test requests nearly repeat a "
+        "train request.",
+        "",
+        "### Tool documentation",
+        "",
+        f"{docs['descriptions']} descriptions shipped: mean {docs['mean_chars']} characters, median "
+        f"{docs['median_chars']}, "
+        f"max {docs['max_chars']} (budget {docs['budget']}); {len(docs['over_budget'])} over budget, "
+        f"{len(docs['with_internals'])} carrying pipeline internals.",
+        "",
+        "### Diversity",
+        "",
+        f"{div['distinct_call_patterns']} distinct tool-call patterns; distinct-bigram ratio of requests "
+        f"{div['distinct_bigram_ratio']}; {div['tools_called']} of {div['tools']} tools called, Gini coefficient of "
+        "calls "
+        f"per tool {div['tool_call_gini']}.",
+        "",
+    ]
     return lines + (card_lines(report["examples"]) if "examples" in report else [])

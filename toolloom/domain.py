@@ -36,8 +36,12 @@ def tool_of(row: dict) -> Tool:
     if not isinstance(row.get("parameters"), str):
         return row  # type: ignore[return-value]
     returns = row.get("returns")
-    return {**row, "parameters": json.loads(row["parameters"] or "{}"), "returns": json.loads(returns) if returns else None,
-            "meta": json.loads(row.get("meta") or "{}")}  # type: ignore[typeddict-item]
+    return {
+        **row,
+        "parameters": json.loads(row["parameters"] or "{}"),
+        "returns": json.loads(returns) if returns else None,
+        "meta": json.loads(row.get("meta") or "{}"),
+    }  # type: ignore[typeddict-item]
 
 
 def tools_of(table: pa.Table) -> list[Tool]:
@@ -69,7 +73,9 @@ class Step:
 
     def planned(self) -> "Step":
         """A copy to change and run again: the same call, its result not yet known."""
-        return Step(self.tool_id, self.name, self.description, copy.deepcopy(self.arguments), copy.deepcopy(self.bindings))
+        return Step(
+            self.tool_id, self.name, self.description, copy.deepcopy(self.arguments), copy.deepcopy(self.bindings)
+        )
 
 
 @dataclass

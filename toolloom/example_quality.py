@@ -14,9 +14,24 @@ from collections import Counter, defaultdict
 from .answers import unstated
 
 # ToolDial's 16 actions (8 user, 8 system)
-TOOLDIAL_ACTIONS = ("inform_intent_clear", "inform_intent_clear_add", "inform_intent_vague", "inform", "fail_inform", "affirm",
-                    "negate", "user_bye", "retriever_call", "request", "clarify", "suggest", "call", "response",
-                    "response_fail", "system_bye")
+TOOLDIAL_ACTIONS = (
+    "inform_intent_clear",
+    "inform_intent_clear_add",
+    "inform_intent_vague",
+    "inform",
+    "fail_inform",
+    "affirm",
+    "negate",
+    "user_bye",
+    "retriever_call",
+    "request",
+    "clarify",
+    "suggest",
+    "call",
+    "response",
+    "response_fail",
+    "system_bye",
+)
 _FIELD_DUMP = re.compile(r"\b[a-z_]+: [^;]+; [a-z_ ]+: |\b(True|False|None)\b")
 
 
@@ -35,7 +50,9 @@ def _mentions(text: str, value) -> bool:
 def answers(rows: list[dict]) -> dict:
     """Final answers: field dumps or Python reprs, and completeness (every field the request names is stated)."""
     answered = [r for r in rows if r.get("reference_answer") and r.get("kind") != "abstain"]
-    complete = sum(1 for r in answered if not unstated(_request(r), json.loads(r["reference_answer"]), r.get("final_answer") or ""))
+    complete = sum(
+        1 for r in answered if not unstated(_request(r), json.loads(r["reference_answer"]), r.get("final_answer") or "")
+    )
     return {"answers": len(answered), "complete": complete,
             "field_dumps": sum(1 for r in rows if _FIELD_DUMP.search(r.get("final_answer") or ""))}
 
@@ -113,26 +130,53 @@ def random_walk_patterns(rows: list[dict], tools: list[str], edges: list[dict], 
 
 def example_quality(rows: list[dict], tools: list[dict], edges: list[dict] | None) -> dict:
     called = [r for r in rows if _pattern(r)]
-    return {"kinds": dict(Counter(r.get("kind") or "single_turn" for r in rows)), "answers": answers(rows),
-            "dependencies": dependencies(rows), "levels": levels(rows), "dialogues": dialogue_actions(rows),
-            "call_patterns": {"distinct": len({_pattern(r) for r in called}), "examples_with_calls": len(called),
-                              "random_walk_baseline": random_walk_patterns(called, [t["name"] for t in tools], edges or [])}}
+    return {
+        "kinds": dict(Counter(r.get("kind") or "single_turn" for r in rows)),
+        "answers": answers(rows),
+        "dependencies": dependencies(rows),
+        "levels": levels(rows),
+        "dialogues": dialogue_actions(rows),
+        "call_patterns": {
+            "distinct": len({_pattern(r) for r in called}),
+            "examples_with_calls": len(called),
+            "random_walk_baseline": random_walk_patterns(called, [t["name"] for t in tools], edges or []),
+        },
+    }
 
 
 def card_lines(q: dict) -> list[str]:
     a, d, cp, dl = q["answers"], q["dependencies"], q["call_patterns"], q["dialogues"]
-    lines = ["### What the examples teach", "",
-             "Kinds: " + ", ".join(f"{k} {n}" for k, n in sorted(q["kinds"].items())) + ".", "",
-             f"Answers: {a['complete']} of {a['answers']} state every value the request asks for; {a['field_dumps']} read as a "
-             "field dump or hold a Python repr.", "",
-             f"Dependencies: {d['absent_from_request']} of {d['bound_values']} values taken from an earlier result are not "
-             "stated in the request (a real lookup).", "",
-             f"Call patterns: {cp['distinct']} distinct among {cp['examples_with_calls']} examples with calls; random walks of the "
-             f"same lengths over the same API graph give {cp['random_walk_baseline']}.", "",
-             "| level | examples | mean calls | mean dependent calls | with a constraint |", "|---|---|---|---|---|"]
+    lines = [
+        "### What the examples teach",
+        "",
+        "Kinds: " + ", ".join(f"{k} {n}" for k, n in sorted(q["kinds"].items())) + ".",
+        "",
+        f"Answers: {a['complete']} of {a['answers']} state every value the request asks for; {a['field_dumps']} read "
+        "as a "
+        "field dump or hold a Python repr.",
+        "",
+        f"Dependencies: {d['absent_from_request']} of {d['bound_values']} values taken from an earlier result are not "
+        "stated in the request (a real lookup).",
+        "",
+        f"Call patterns: {cp['distinct']} distinct among {cp['examples_with_calls']} examples with calls; random "
+        "walks of the "
+        f"same lengths over the same API graph give {cp['random_walk_baseline']}.",
+        "",
+        "| level | examples | mean calls | mean dependent calls | with a constraint |",
+        "|---|---|---|---|---|",
+    ]
     for level, s in q["levels"].items():
-        lines.append(f"| {level} | {s['examples']} | {s['mean_calls']} | {s['mean_dependent_calls']} | {s['with_constraint']} |")
-    lines += ["", "ToolDial actions in the dialogues (scenarios: " + ", ".join(f"{k} {n}" for k, n in sorted(dl["scenarios"].items())) + "):",
-              "", "| action | count |", "|---|---|"]
+        lines.append(
+            f"| {level} | {s['examples']} | {s['mean_calls']} | {s['mean_dependent_calls']} | {s['with_constraint']} |"
+        )
+    lines += [
+        "",
+        "ToolDial actions in the dialogues (scenarios: "
+        + ", ".join(f"{k} {n}" for k, n in sorted(dl["scenarios"].items()))
+        + "):",
+        "",
+        "| action | count |",
+        "|---|---|",
+    ]
     lines += [f"| {action} | {n} |" for action, n in dl["actions"].items()]
     return lines + [""]

@@ -101,7 +101,9 @@ class Episode:
             # answers from the history, so a change an earlier call made shows
             last = self.history[-1] if self.history else None
             repeat = last is not None and last["name"] == name and last["arguments"] == arguments
-            obs = last["observation"] if repeat else await self.executor.simulator.respond(tool, arguments, self.history)
+            obs = (
+                last["observation"] if repeat else await self.executor.simulator.respond(tool, arguments, self.history)
+            )
         found = find_credential(obs.to_json())
         if found:  # withheld here, so it reaches no table, log or export
             obs = error_observation(502, f"the answer of {name} was withheld: it contained {found}", obs.state)

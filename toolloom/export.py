@@ -48,22 +48,57 @@ def openai_rows(samples: pa.Table, trajectories: pa.Table) -> list[dict]:
     rows = []
     for s in samples.to_pylist():
         t = by_traj[s["traj_id"]]
-        rows.append({"id": s["sample_id"], "messages": t["messages"], "tools": t["tools_offered"], "split": s["split"],
-                     "kind": t.get("kind") or "single_turn", "actions": t.get("actions"),
-                     "shape": s["shape"], "level": s["level"], "execution": s.get("execution") or "python", "num_calls": s["num_calls"],
-                     "reference_chain": t["chain"], "reference_answer": t["reference_answer"], "final_answer": t["final_answer"]})
+        rows.append(
+            {
+                "id": s["sample_id"],
+                "messages": t["messages"],
+                "tools": t["tools_offered"],
+                "split": s["split"],
+                "kind": t.get("kind") or "single_turn",
+                "actions": t.get("actions"),
+                "shape": s["shape"],
+                "level": s["level"],
+                "execution": s.get("execution") or "python",
+                "num_calls": s["num_calls"],
+                "reference_chain": t["chain"],
+                "reference_answer": t["reference_answer"],
+                "final_answer": t["final_answer"],
+            }
+        )
     return rows
 
 
-DEFAULT_SCHEMA = pa.schema([("id", pa.string()), ("messages", MESSAGES), ("tools", pa.string()), ("kind", pa.string()),
-                            ("actions", pa.string()), ("shape", pa.string()),
-                            ("level", pa.int64()), ("execution", pa.string()), ("num_calls", pa.int64()), ("reference_chain", pa.string()),
-                            ("reference_answer", pa.string()), ("final_answer", pa.string())])
+DEFAULT_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("messages", MESSAGES),
+        ("tools", pa.string()),
+        ("kind", pa.string()),
+        ("actions", pa.string()),
+        ("shape", pa.string()),
+        ("level", pa.int64()),
+        ("execution", pa.string()),
+        ("num_calls", pa.int64()),
+        ("reference_chain", pa.string()),
+        ("reference_answer", pa.string()),
+        ("final_answer", pa.string()),
+    ]
+)
 
 
 def _front_matter(configs: list[dict]) -> str:
-    return "---\n" + yaml.safe_dump({"configs": configs, "task_categories": ["text-generation"],
-                                     "tags": ["function-calling", "tool-use", "synthetic", "toolloom"]}, sort_keys=False) + "---\n"
+    return (
+        "---\n"
+        + yaml.safe_dump(
+            {
+                "configs": configs,
+                "task_categories": ["text-generation"],
+                "tags": ["function-calling", "tool-use", "synthetic", "toolloom"],
+            },
+            sort_keys=False,
+        )
+        + "---\n"
+    )
 
 
 def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Table, trajectories: pa.Table,
@@ -90,11 +125,22 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
         if refined_docs:
             rows = [{**r, "tools": with_docs(r["tools"], refined_docs)} for r in rows]
             tools = tools.append_column("original_description", tools["description"]).set_column(
-                tools.schema.get_field_index("description"), "description",
-                pa.array([refined_docs.get(n, d) for n, d in zip(tools["name"].to_pylist(), tools["description"].to_pylist())], pa.string()))
+                tools.schema.get_field_index("description"),
+                "description",
+                pa.array(
+                    [
+                        refined_docs.get(n, d)
+                        for n, d in zip(tools["name"].to_pylist(), tools["description"].to_pylist())
+                    ],
+                    pa.string(),
+                ),
+            )
         counts: dict[tuple[str, str], int] = {}
         data_files: dict[str, list[dict]] = {}
-        subsets = {"default": ("data", rows), "multi_turn": ("multi_turn", [r for r in rows if r["kind"] == "multi_turn"])}
+        subsets = {
+            "default": ("data", rows),
+            "multi_turn": ("multi_turn", [r for r in rows if r["kind"] == "multi_turn"]),
+        }
         schemas = {"default": DEFAULT_SCHEMA, "multi_turn": DEFAULT_SCHEMA}
         formats_by_config = {}
         for fmt in formats:
@@ -102,10 +148,20 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
                 config = fmt.rsplit(":", 1)[-1]  # a plug-in named by module:attr is exported as config `attr`
                 formats_by_config[config] = entry = ExportFormat.of(EXPORT_FORMATS.get(fmt))
                 schemas[config] = entry.schema
-                subsets[config] = (config, [{**c, "split": r["split"]} for r in rows if (c := entry.convert(r)) is not None])
+                subsets[config] = (
+                    config,
+                    [{**c, "split": r["split"]} for r in rows if (c := entry.convert(r)) is not None],
+                )
         fields = {config: set(schemas[config].names) for config in formats_by_config}
-        report = data_quality(rows, {c: [{k: v for k, v in r.items() if k in fields[c]} for r in subsets[c][1]] for c in formats_by_config},
-                              tools.to_pylist(), formats_by_config, quality, leakage_similarity, edges)
+        report = data_quality(
+            rows,
+            {c: [{k: v for k, v in r.items() if k in fields[c]} for r in subsets[c][1]] for c in formats_by_config},
+            tools.to_pylist(),
+            formats_by_config,
+            quality,
+            leakage_similarity,
+            edges,
+        )
         for config, (folder, subset) in subsets.items():
             if config != "default" and not subset:
                 continue
@@ -134,19 +190,47 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
             target = base / f"{version}-{n}"
         # `datasets` caches a local folder by its base name and its configs, so `latest` of two
         # exports would collide; a description naming this export's content keeps them apart
-        fingerprint = hashlib.sha256("".join(_sha256(p) for p in sorted(staging.rglob("*.parquet"))).encode()).hexdigest()[:16]
+        fingerprint = hashlib.sha256(
+            "".join(_sha256(p) for p in sorted(staging.rglob("*.parquet"))).encode()
+        ).hexdigest()[:16]
         tag = f"toolloom {pipeline}/{target.name} {fingerprint}"
         configs = [{"config_name": "default", "description": tag, "data_files": data_files["default"], "default": True}]
-        configs += [{"config_name": c, "description": tag, "data_files": files} for c, files in data_files.items() if c != "default"]
-        configs.append({"config_name": "tools", "description": tag, "data_files": [{"split": "train", "path": "tools/train-*.parquet"}]})
+        configs += [
+            {"config_name": c, "description": tag, "data_files": files}
+            for c, files in data_files.items()
+            if c != "default"
+        ]
+        configs.append(
+            {
+                "config_name": "tools",
+                "description": tag,
+                "data_files": [{"split": "train", "path": "tools/train-*.parquet"}],
+            }
+        )
         images = plots(staging, rows)
-        text = card(pipeline, version, counts, rows, provenance, rejections or [], images, [c["config_name"] for c in configs],
-                    refined_docs=bool(refined_docs), quality=card_section(report))
+        text = card(
+            pipeline,
+            version,
+            counts,
+            rows,
+            provenance,
+            rejections or [],
+            images,
+            [c["config_name"] for c in configs],
+            refined_docs=bool(refined_docs),
+            quality=card_section(report),
+        )
         (staging / "README.md").write_text(_front_matter(configs) + text, encoding="utf-8")
         files = sorted(p for p in staging.rglob("*") if p.is_file())
-        manifest = {"pipeline": pipeline, "version": version, "created": datetime.now(timezone.utc).isoformat(),
-                    "counts": {f"{c}/{s}": n for (c, s), n in counts.items()}, "provenance": provenance, "quality": report,
-                    "files": {str(p.relative_to(staging)): _sha256(p) for p in files}}
+        manifest = {
+            "pipeline": pipeline,
+            "version": version,
+            "created": datetime.now(timezone.utc).isoformat(),
+            "counts": {f"{c}/{s}": n for (c, s), n in counts.items()},
+            "provenance": provenance,
+            "quality": report,
+            "files": {str(p.relative_to(staging)): _sha256(p) for p in files},
+        }
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
         staging.rename(target)
     finally:

@@ -25,8 +25,16 @@ MARKDOWN = {"before_after"}  # stage metadata shown as markdown in the UI
 def check_specs(key: dg.AssetKey, empty_blocks: bool = True) -> list[dg.AssetCheckSpec]:
     """`empty_blocks=False` for a stage whose empty output leaves the rest of the pipeline useful (escalations)."""
     return [
-        dg.AssetCheckSpec("non_empty", asset=key, blocking=empty_blocks, description="the stage accepted at least one item"),
-        dg.AssetCheckSpec("accounted", asset=key, blocking=True, description="every input item became exactly one accepted row or one rejection, counted from what the stage wrote"),
+        dg.AssetCheckSpec(
+            "non_empty", asset=key, blocking=empty_blocks, description="the stage accepted at least one item"
+        ),
+        dg.AssetCheckSpec(
+            "accounted",
+            asset=key,
+            blocking=True,
+            description="every input item became exactly one accepted row or one rejection, counted from what the "
+                        "stage wrote",
+        ),
     ]
 
 
@@ -46,15 +54,33 @@ def markdown_preview(table: pa.Table, columns: list[str], n: int = 5, width: int
     return "\n".join(lines)
 
 
-def commit_stage(rt: Runtime, context: dg.AssetExecutionContext, *, stage: str, table: str, result: StageResult,
-                 version: str, preview: list[str], with_checks: bool = True, empty_blocks: bool = True) -> dg.MaterializeResult:
+def commit_stage(
+    rt: Runtime,
+    context: dg.AssetExecutionContext,
+    *,
+    stage: str,
+    table: str,
+    result: StageResult,
+    version: str,
+    preview: list[str],
+    with_checks: bool = True,
+    empty_blocks: bool = True,
+) -> dg.MaterializeResult:
     """Commit rows, rejections and model-call records of one stage together (one snapshot); report to Dagster."""
     run_id = context.run.run_id
     name = rt.pipeline.name
     rejected = pa.Table.from_pylist([r.row() for r in result.rejections], schema=REJECTIONS_SCHEMA)
     calls = rt.ledger.for_stage(stage)  # written even when empty, so a rerun replaces this stage's old records
-    snapshot = rt.store.commit(name, [Write(table, result.table), Write("rejections", rejected, {"stage": stage}),
-                                      Write("llm_calls", UsageLedger.to_arrow(calls), {"stage": stage})], version=version, run_id=run_id)
+    snapshot = rt.store.commit(
+        name,
+        [
+            Write(table, result.table),
+            Write("rejections", rejected, {"stage": stage}),
+            Write("llm_calls", UsageLedger.to_arrow(calls), {"stage": stage}),
+        ],
+        version=version,
+        run_id=run_id,
+    )
     reasons = Counter(f"{r.checker}:{r.reason}" for r in result.rejections)
     for r in result.rejections[:20]:
         context.log.info(f"{stage} rejected {r.item_id}: {r.reason} ({r.detail[:200]})")
@@ -71,8 +97,16 @@ def commit_stage(rt: Runtime, context: dg.AssetExecutionContext, *, stage: str, 
         "acceptance_rate": round(result.accepted / result.inputs, 4) if result.inputs else 0.0,
         "rejections_by_reason": dg.MetadataValue.json(dict(reasons)),
         "preview": dg.MetadataValue.md(markdown_preview(result.table, preview)),
-        **{k: (dg.MetadataValue.json(v) if isinstance(v, (dict, list)) else dg.MetadataValue.md(v) if k in MARKDOWN else v)
-           for k, v in result.metadata.items()},
+        **{
+            k: (
+                dg.MetadataValue.json(v)
+                if isinstance(v, (dict, list))
+                else dg.MetadataValue.md(v)
+                if k in MARKDOWN
+                else v
+            )
+            for k, v in result.metadata.items()
+        },
     }
     if calls:
         metadata["model_usage"] = dg.MetadataValue.json(rt.ledger.summary(stage))
@@ -81,14 +115,27 @@ def commit_stage(rt: Runtime, context: dg.AssetExecutionContext, *, stage: str, 
         context.log.error(f"{stage}: not accounted for: {len(gaps['missing'])} missing ({gaps['missing'][:5]}), "
                           f"{len(gaps['extra'])} extra ({gaps['extra'][:5]})")
     checks = [
-        dg.AssetCheckResult(check_name="non_empty", passed=result.accepted > 0,
-                            severity=dg.AssetCheckSeverity.ERROR if empty_blocks else dg.AssetCheckSeverity.WARN,
-                            metadata={"accepted": result.accepted}),
-        dg.AssetCheckResult(check_name="accounted", passed=result.accounted, severity=dg.AssetCheckSeverity.ERROR,
-                            metadata={"inputs": result.inputs, "accepted": result.accepted, "rejected": len(result.rejections),
-                                      **{k: dg.MetadataValue.json(v[:20]) for k, v in gaps.items() if v}}),
+        dg.AssetCheckResult(
+            check_name="non_empty",
+            passed=result.accepted > 0,
+            severity=dg.AssetCheckSeverity.ERROR if empty_blocks else dg.AssetCheckSeverity.WARN,
+            metadata={"accepted": result.accepted},
+        ),
+        dg.AssetCheckResult(
+            check_name="accounted",
+            passed=result.accounted,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={
+                "inputs": result.inputs,
+                "accepted": result.accepted,
+                "rejected": len(result.rejections),
+                **{k: dg.MetadataValue.json(v[:20]) for k, v in gaps.items() if v},
+            },
+        ),
     ]
-    context.log.info(f"{stage}: {result.accepted} accepted, {len(result.rejections)} rejected of {result.inputs} (version {version})")
+    context.log.info(
+        f"{stage}: {result.accepted} accepted, {len(result.rejections)} rejected of {result.inputs} (version {version})"
+    )
     return dg.MaterializeResult(metadata=metadata, check_results=checks if with_checks else None)
 
 

@@ -23,10 +23,14 @@ def for_partition(pipeline: Pipeline, partition: str | None) -> Pipeline:
     stages = pipeline.stages
     update = {"tasks": stages.tasks.model_copy(update={"seed": partition_seed(stages.tasks.seed, partition)})}
     if stages.escalate is not None:
-        update["escalate"] = stages.escalate.model_copy(update={"seed": partition_seed(stages.escalate.seed, partition)})
+        update["escalate"] = stages.escalate.model_copy(
+            update={"seed": partition_seed(stages.escalate.seed, partition)}
+        )
     models = {"default": pipeline.model_for("default"), **pipeline.models}  # roles without a spec fall back to it
-    models = {role: spec if spec.seed is None else spec.model_copy(update={"seed": partition_seed(spec.seed, partition)})
-              for role, spec in models.items()}  # seed None: the user asked for unseeded requests
+    models = {
+        role: spec if spec.seed is None else spec.model_copy(update={"seed": partition_seed(spec.seed, partition)})
+        for role, spec in models.items()
+    }  # seed None: the user asked for unseeded requests
     return pipeline.model_copy(update={"stages": stages.model_copy(update=update), "models": models})
 
 

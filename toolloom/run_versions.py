@@ -48,7 +48,11 @@ def upstream(selected: set[str]) -> set[str]:
 
 def assets_of(pipeline) -> list[str]:
     """The pipeline's assets, in order (escalations and doc_revisions only with their stages)."""
-    return [a for a in READS if (a != "escalations" or pipeline.stages.escalate) and (a != "doc_revisions" or pipeline.stages.refine)]
+    return [
+        a
+        for a in READS
+        if (a != "escalations" or pipeline.stages.escalate) and (a != "doc_revisions" or pipeline.stages.refine)
+    ]
 
 
 def day_of(version: str) -> str:
@@ -88,15 +92,21 @@ def _base(context: dg.AssetExecutionContext, rt: Runtime) -> str:
         if any(v["version"] == wanted for v in complete):
             return wanted
         where = f"run tag {BASE_TAG}" if context.run.tags.get(BASE_TAG) else "this partition"
-        raise dg.Failure(f"pipeline {p!r}: {where} names version {wanted!r}, which is not a complete version; complete: "
-                         f"{', '.join(v['version'] for v in complete[-5:]) or 'none'} (materialize the whole pipeline first)")
+        raise dg.Failure(
+            f"pipeline {p!r}: {where} names version {wanted!r}, which is not a complete version; complete: "
+            f"{', '.join(v['version'] for v in complete[-5:]) or 'none'} (materialize the whole pipeline first)"
+        )
     with_tools = [v for v in complete if v["tables"].get("tools")]
     if with_tools:
         return with_tools[-1]["version"]
     started = [v for v in versions if v["tables"].get("tools")]
     if not started:
-        raise dg.Failure(f"pipeline {p!r} has no tools yet: materialize its `tools` asset (or the whole pipeline) first")
-    context.log.warning(f"no complete version of {p!r} yet: starting from the unfinished version {started[-1]['version']}")
+        raise dg.Failure(
+            f"pipeline {p!r} has no tools yet: materialize its `tools` asset (or the whole pipeline) first"
+        )
+    context.log.warning(
+        f"no complete version of {p!r} yet: starting from the unfinished version {started[-1]['version']}"
+    )
     return started[-1]["version"]
 
 
@@ -113,9 +123,17 @@ def begin(context: dg.AssetExecutionContext, rt: Runtime) -> str:
     base = _base(context, rt) if needed else None
     copy: dict[str, list[str] | None] = {TABLES[a][0]: None for a in needed}
     copy.update({t: sorted(TABLES[a][1] for a in needed) for t in SHARED} if needed else {})
-    if rt.store.begin_version(p, version, context.run.run_id, partition=context.partition_key if context.has_partition_key else None,
-                              base=base, copy=copy):
-        context.log.info(f"version {version} begun" + (f", from {base} (copied: {', '.join(sorted(copy))})" if base else ""))
+    if rt.store.begin_version(
+        p,
+        version,
+        context.run.run_id,
+        partition=context.partition_key if context.has_partition_key else None,
+        base=base,
+        copy=copy,
+    ):
+        context.log.info(
+            f"version {version} begun" + (f", from {base} (copied: {', '.join(sorted(copy))})" if base else "")
+        )
     _BEGUN.add(key)
     return version
 

@@ -81,8 +81,14 @@ class Runtime:
             if spec.provider in MANAGED:  # toolloom serves it (vllm, llamacpp): started now, stopped with the run
                 server = self.servers.server_for(spec)
                 spec = spec.model_copy(update={"base_url": server.base_url})
-            self._clients[key] = ModelClient(spec, cache=self.cache, ledger=self.ledger, budget=self.budget, backoff_s=self.backoff_s,
-                                             supervisor=server)
+            self._clients[key] = ModelClient(
+                spec,
+                cache=self.cache,
+                ledger=self.ledger,
+                budget=self.budget,
+                backoff_s=self.backoff_s,
+                supervisor=server,
+            )
         return self._clients[key], key
 
     @property
@@ -143,7 +149,8 @@ class Runtime:
                 load_phrases(self.prompts_root))
 
     def verifier(self, chains):
-        """Escalation's verifier: the structural checks, then what the frontier's provider adds (a model's own check)."""
+        """Escalation's verifier: the structural checks, then what the frontier's provider adds (a model's own
+        check)."""
         from .graph.escalation import StructuralVerifier
 
         return agents.build(self.pipeline.model_for("frontier").provider, "verifier", self)(StructuralVerifier(chains))

@@ -15,19 +15,36 @@ from .executors.base import ExecutorConfig, executor_config
 from .registry import ESCALATION_OPERATORS, EXPORT_FORMATS, FILTER_CHECKS, INGEST_FORMATS, PROVIDERS
 from .llm.model_spec import LlamaCppServe, ModelSpec, Strict, VLLMServe, expand_env  # noqa: F401 (part of the spec's API)
 
-ROLES = ("user", "assistant", "executor", "judge", "validator", "frontier", "escalator", "explorer", "analyzer", "rewriter")
+ROLES = (
+    "user",
+    "assistant",
+    "executor",
+    "judge",
+    "validator",
+    "frontier",
+    "escalator",
+    "explorer",
+    "analyzer",
+    "rewriter",
+)
 
 
 class Collection(Strict):
     name: str
-    path: str | None = Field(None, description="a folder (or a single file) of tool specs, relative to the project root")
+    path: str | None = Field(
+        None, description="a folder (or a single file) of tool specs, relative to the project root"
+    )
     format: str = Field("auto", description="auto (detected), or a registered ingest format: openapi, toolalpaca, mcp, "
                                             "toolbench, rapidapi, bfcl, function_json, a plug-in's, or module:attr")
     executor: SerializeAsAny[ExecutorConfig] = Field(
         default_factory=lambda: executor_config("python"),
-        description="how calls are answered: python (sandbox code, the rest simulated), simulated, mcp, http, or a plug-in")
+        description="how calls are answered: python (sandbox code, the rest simulated), simulated, mcp, http, or a "
+                    "plug-in",
+    )
 
-    examples: dict[str, list[dict]] = Field({}, description="tool name -> example arguments, added to what the spec documents")
+    examples: dict[str, list[dict]] = Field(
+        {}, description="tool name -> example arguments, added to what the spec documents"
+    )
 
     @field_validator("format")
     @classmethod
@@ -42,7 +59,9 @@ class Collection(Strict):
     @model_validator(mode="after")
     def _tools_from_somewhere(self):
         if self.path is None and not self.executor.lists_tools:
-            raise ValueError(f"collection {self.name!r} needs a path (the {self.executor.kind} executor does not list tools)")
+            raise ValueError(
+                f"collection {self.name!r} needs a path (the {self.executor.kind} executor does not list tools)"
+            )
         return self
 
 
@@ -83,9 +102,15 @@ DIALOGUE_SCENARIOS = ("clear", "vague_clarify", "suggest_affirm", "suggest_negat
 class SimulateStage(Strict):
     max_turns: int = Field(4, ge=1)
     distractors: int = Field(3, ge=0, description="extra tools offered, chosen by retrieval")
-    multi_turn_share: float = Field(0.0, ge=0, le=1, description="share of one- and two-step tasks made ToolDial dialogues")
-    abstain_share: float = Field(0.0, ge=0, le=1, description="share of single calls also given as abstain (no tool fits)")
-    ask_share: float = Field(0.0, ge=0, le=1, description="... as ask (a required value missing: the turn is a question)")
+    multi_turn_share: float = Field(
+        0.0, ge=0, le=1, description="share of one- and two-step tasks made ToolDial dialogues"
+    )
+    abstain_share: float = Field(
+        0.0, ge=0, le=1, description="share of single calls also given as abstain (no tool fits)"
+    )
+    ask_share: float = Field(
+        0.0, ge=0, le=1, description="... as ask (a required value missing: the turn is a question)"
+    )
     recover_share: float = Field(0.0, ge=0, le=1, description="... as recover (the tool's real error, then the fix)")
     scenarios: list[Literal[DIALOGUE_SCENARIOS]] = Field(list(DIALOGUE_SCENARIOS), min_length=1)
 
@@ -99,8 +124,12 @@ class EscalateStage(Strict):
 
     max_level: int = Field(3, ge=1, le=10, description="escalations above the seed task at most")
     operators: dict[str, float] = Field(
-        {op: 1.0 for op in BUILTIN_OPERATORS}, description="registered operator (or module:attr) -> weight; 0 disables one")
-    attempts: int = Field(1, ge=1, le=16, description="frontier attempts per level; a level is solved when any succeeds")
+        {op: 1.0 for op in BUILTIN_OPERATORS},
+        description="registered operator (or module:attr) -> weight; 0 disables one",
+    )
+    attempts: int = Field(
+        1, ge=1, le=16, description="frontier attempts per level; a level is solved when any succeeds"
+    )
     seeds: int | None = Field(None, ge=1, description="seed tasks escalated at most (a seeded sample); all when unset")
     shapes: list[Literal[TASK_SHAPES]] = Field(list(TASK_SHAPES), min_length=1, description="task shapes used as seeds")
     max_turns: int = Field(6, ge=1, description="frontier assistant turns per attempt")
@@ -113,7 +142,9 @@ class EscalateStage(Strict):
     def _some_operator(cls, v: dict) -> dict:
         for name in v:
             if name == "merge":  # two unrelated tasks side by side
-                raise ValueError("merge is not an escalation operator: longer, not harder; parallel examples: tasks.parallel")
+                raise ValueError(
+                    "merge is not an escalation operator: longer, not harder; parallel examples: tasks.parallel"
+                )
             ESCALATION_OPERATORS.check(name)
         if any(w < 0 for w in v.values()) or not any(w > 0 for w in v.values()):
             raise ValueError("operator weights must be >= 0 with at least one > 0")
@@ -124,12 +155,19 @@ class RefineStage(Strict):
     """Documentation refinement by exploration (DRAFT's published values as defaults)."""
 
     max_rounds: int = Field(5, ge=1, le=20)
-    diversity_threshold: float = Field(0.9, gt=0, le=1, description="an exploration query this close (cosine) to an earlier one is rejected")
+    diversity_threshold: float = Field(
+        0.9, gt=0, le=1, description="an exploration query this close (cosine) to an earlier one is rejected"
+    )
     explorer_retries: int = Field(3, ge=0, description="new queries asked for after a rejection")
-    stop_similarity: float = Field(0.75, gt=0, le=1, description="stop when 0.5 x (BLEU + cosine) of consecutive revisions exceeds this")
+    stop_similarity: float = Field(
+        0.75, gt=0, le=1, description="stop when 0.5 x (BLEU + cosine) of consecutive revisions exceeds this"
+    )
     tools: list[str] | None = Field(None, description="tool names to refine; all when unset")
     max_tools: int | None = Field(None, ge=1)
-    start_from: Literal["original", "previous"] = Field("original", description="previous: agents see, and refinement continues from, the newest earlier version's refined docs")
+    start_from: Literal["original", "previous"] = Field(
+        "original",
+        description="previous: agents see, and refinement continues from, the newest earlier version's refined docs",
+    )
     use_failures: bool = Field(True, description="feed the analyzer the mistakes simulation and escalation recorded")
     max_description_chars: int = Field(1200, ge=200, description="length budget of a refined description; the offline "
                                                                  "rewriter drops its lowest-priority sections to fit")
@@ -139,32 +177,50 @@ STEPS = ("semantic", "dedup")  # filter steps of filter_samples itself, not regi
 
 
 class FilterStage(Strict):
-    checks: list[str] = Field(["format", "execution", "completeness", "safety", "secrets", "overuse", "semantic", "dedup"],
-                              description="registered filter checks (format, execution, completeness, safety, secrets, overuse, a plug-in's, "
-                                          "module:attr) and the steps semantic and dedup, in order")
+    checks: list[str] = Field(
+        ["format", "execution", "completeness", "safety", "secrets", "overuse", "semantic", "dedup"],
+        description="registered filter checks (format, execution, completeness, safety, secrets, overuse, a plug-in's, "
+        "module:attr) and the steps semantic and dedup, in order",
+    )
 
     @field_validator("checks")
     @classmethod
     def _registered_checks(cls, v: list[str]) -> list[str]:
         return [FILTER_CHECKS.check(c, extra=STEPS) for c in v]
-    near_duplicate_threshold: float = Field(0.95, gt=0, le=1, description="request similarity (same call pattern) that counts as a repeat")
-    leakage_similarity: float = Field(0.9, gt=0, le=1, description="request similarity that keeps two examples on the same "
-                                                               "side of the train/test split (as a shared call does)")
+
+    near_duplicate_threshold: float = Field(
+        0.95, gt=0, le=1, description="request similarity (same call pattern) that counts as a repeat"
+    )
+    leakage_similarity: float = Field(
+        0.9,
+        gt=0,
+        le=1,
+        description="request similarity that keeps two examples on the same "
+        "side of the train/test split (as a shared call does)",
+    )
 
 
 class ExportQuality(Strict):
     """Thresholds of the dataset's data-quality checks (asset checks on the dataset asset)."""
 
-    min_conformance: float = Field(1.0, ge=0, le=1, description="share of each config's rows its format checker must pass")
-    max_test_calls_seen_in_train: int = Field(0, ge=0, description="test calls (same tool, same arguments) also in train")
+    min_conformance: float = Field(
+        1.0, ge=0, le=1, description="share of each config's rows its format checker must pass"
+    )
+    max_test_calls_seen_in_train: int = Field(
+        0, ge=0, description="test calls (same tool, same arguments) also in train"
+    )
     max_test_requests_near_duplicate: int = Field(0, ge=0, description="test requests nearly repeating a train request")
     max_description_chars: int = Field(1200, ge=1, description="length budget of every shipped tool description")
-    min_distinct_bigram_ratio: float | None = Field(None, ge=0, le=1, description="distinct-bigram ratio of requests (unset: reported only)")
+    min_distinct_bigram_ratio: float | None = Field(
+        None, ge=0, le=1, description="distinct-bigram ratio of requests (unset: reported only)"
+    )
 
 
 class ExportStage(Strict):
-    formats: list[str] = Field(["openai"], description="openai (always written, the default config), sharegpt, xlam, bfcl, "
-                                                       "a plug-in's, or module:attr")
+    formats: list[str] = Field(
+        ["openai"],
+        description="openai (always written, the default config), sharegpt, xlam, bfcl, a plug-in's, or module:attr",
+    )
 
     @field_validator("formats")
     @classmethod

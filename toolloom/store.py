@@ -34,8 +34,10 @@ import pyarrow as pa
 
 LINEAGE_COLUMNS = ("pipeline", "version", "run_id", "written_at")
 VERSION_LOG = "version_log"
-_LOG_COLUMNS = ("version VARCHAR, status VARCHAR, run_id VARCHAR, partition_key VARCHAR, base VARCHAR, staged_as VARCHAR, "
-                "started_at TIMESTAMP WITH TIME ZONE, completed_at TIMESTAMP WITH TIME ZONE, export VARCHAR")
+_LOG_COLUMNS = (
+    "version VARCHAR, status VARCHAR, run_id VARCHAR, partition_key VARCHAR, base VARCHAR, staged_as VARCHAR, "
+    "started_at TIMESTAMP WITH TIME ZONE, completed_at TIMESTAMP WITH TIME ZONE, export VARCHAR"
+)
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,9 @@ def _ducklake_load_sql() -> str:
     """LOAD the extension from the duckdb-ext-ducklake wheel when present (offline), else INSTALL it."""
     roots = site.getsitepackages() + [site.getusersitepackages()]
     for root in roots:
-        pattern = os.path.join(root, "duckdb_ext", "extensions", f"v{duckdb.__version__}", "*", "ducklake.duckdb_extension")
+        pattern = os.path.join(
+            root, "duckdb_ext", "extensions", f"v{duckdb.__version__}", "*", "ducklake.duckdb_extension"
+        )
         found = glob.glob(pattern)
         if found:
             return f"LOAD '{found[0]}'"
@@ -153,8 +157,12 @@ class Store:
             for i, w in enumerate(writes):
                 n = w.rows.num_rows
                 rows = w.rows
-                for name, values, typ in (("pipeline", pipeline, pa.string()), ("version", version, pa.string()),
-                                          ("run_id", run_id, pa.string()), ("written_at", now, pa.timestamp("us", tz="UTC"))):
+                for name, values, typ in (
+                    ("pipeline", pipeline, pa.string()),
+                    ("version", version, pa.string()),
+                    ("run_id", run_id, pa.string()),
+                    ("written_at", now, pa.timestamp("us", tz="UTC")),
+                ):
                     rows = rows.append_column(name, pa.array([values] * n, typ))
                 incoming = f"incoming_{i}"
                 con.register(incoming, rows)
@@ -188,7 +196,9 @@ class Store:
             if not self._exists(con, pipeline, table):
                 raise KeyError(f"pipeline {pipeline!r} has no table {table!r} yet; materialize its stage first")
             at = f" AT (VERSION => {int(snapshot)})" if snapshot is not None else ""
-            t = _fetched(con.execute(f"SELECT * FROM {pipeline}.{table}{at} WHERE version = ? ORDER BY rowid", [version]))
+            t = _fetched(
+                con.execute(f"SELECT * FROM {pipeline}.{table}{at} WHERE version = ? ORDER BY rowid", [version])
+            )
         return t.drop_columns([c for c in LINEAGE_COLUMNS if c in t.column_names])
 
     # -- versions ---------------------------------------------------------------------------
@@ -203,19 +213,30 @@ class Store:
             if con.execute(f"SELECT count(*) FROM {pipeline}.{VERSION_LOG} WHERE version = ?", [version]).fetchone()[0]:
                 con.execute("ROLLBACK")
                 return False
-            con.execute(f"CALL {pipeline}.set_commit_message('toolloom', ?)", [f"begin {version}" + (f" from {base}" if base else "")])
+            con.execute(
+                f"CALL {pipeline}.set_commit_message('toolloom', ?)",
+                [f"begin {version}" + (f" from {base}" if base else "")],
+            )
             for table, stages in (copy or {}).items() if base else ():
                 if not self._exists(con, pipeline, table):
                     continue
                 only = f" AND stage IN ({', '.join('?' * len(stages))})" if stages else ""
-                con.execute(f"INSERT INTO {pipeline}.{table} BY NAME SELECT * REPLACE (? AS version) FROM {pipeline}.{table} "
-                            f"WHERE version = ?{only}", [version, base, *(stages or [])])
-            con.execute(f"INSERT INTO {pipeline}.{VERSION_LOG} (version, status, run_id, partition_key, base, started_at) "
-                        "VALUES (?, 'running', ?, ?, ?, ?)", [version, run_id, partition, base, datetime.now(timezone.utc)])
+                con.execute(
+                    f"INSERT INTO {pipeline}.{table} BY NAME SELECT * REPLACE (? AS version) FROM {pipeline}.{table} "
+                    f"WHERE version = ?{only}",
+                    [version, base, *(stages or [])],
+                )
+            con.execute(
+                f"INSERT INTO {pipeline}.{VERSION_LOG} (version, status, run_id, partition_key, base, started_at) "
+                "VALUES (?, 'running', ?, ?, ?, ?)",
+                [version, run_id, partition, base, datetime.now(timezone.utc)],
+            )
             con.execute("COMMIT")
         return True
 
-    def complete_version(self, pipeline: str, version: str, *, export: str | None = None, promote_to: str | None = None) -> None:
+    def complete_version(
+        self, pipeline: str, version: str, *, export: str | None = None, promote_to: str | None = None
+    ) -> None:
         """Mark `version` complete (its export is written). With `promote_to` (a partition), its rows
         replace that version's rows in every table, in one commit, and it takes that name."""
         with self.connect(pipeline) as con:
@@ -228,15 +249,24 @@ class Store:
                 for table in self._data_tables(con, pipeline):
                     con.execute(f"DELETE FROM {pipeline}.{table} WHERE version = ?", [promote_to])
                     con.execute(f"UPDATE {pipeline}.{table} SET version = ? WHERE version = ?", [promote_to, version])
-                con.execute(f"UPDATE {log} SET status = 'replaced' WHERE version = ? AND status = 'complete'", [promote_to])
-                con.execute(f"UPDATE {log} SET version = ?, staged_as = ? WHERE version = ?", [promote_to, version, version])
+                con.execute(
+                    f"UPDATE {log} SET status = 'replaced' WHERE version = ? AND status = 'complete'", [promote_to]
+                )
+                con.execute(
+                    f"UPDATE {log} SET version = ?, staged_as = ? WHERE version = ?", [promote_to, version, version]
+                )
                 version = promote_to
-            con.execute(f"UPDATE {log} SET status = 'complete', completed_at = ?, export = ? WHERE version = ? AND status = 'running'",
-                        [now, export, version])
+            con.execute(
+                f"UPDATE {log} SET status = 'complete', completed_at = ?, export = ? WHERE version = ? AND status = "
+                "'running'",
+                [now, export, version],
+            )
             con.execute("COMMIT")
 
     def _data_tables(self, con, pipeline: str) -> list[str]:
-        rows = con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = ? ORDER BY table_name", [pipeline]).fetchall()
+        rows = con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = ? ORDER BY table_name", [pipeline]
+        ).fetchall()
         return [t for (t,) in rows if t != VERSION_LOG]
 
     def _log(self, con, pipeline: str) -> dict[str, dict] | None:
@@ -258,9 +288,14 @@ class Store:
             if not (self._exists(con, pipeline, "samples") and self._exists(con, pipeline, "trajectories")):
                 return []
             complete = self._complete_sql(con, pipeline, "t.version")
-            return _fetched(con.execute(f"SELECT t.version, t.traj_id, t.messages FROM {pipeline}.trajectories t SEMI JOIN "
-                                        f"{pipeline}.samples s ON s.traj_id = t.traj_id AND s.version = t.version "
-                                        f"WHERE t.version < ? AND {complete} ORDER BY t.version, t.rowid", [version])).to_pylist()
+            return _fetched(
+                con.execute(
+                    f"SELECT t.version, t.traj_id, t.messages FROM {pipeline}.trajectories t SEMI JOIN "
+                    f"{pipeline}.samples s ON s.traj_id = t.traj_id AND s.version = t.version "
+                    f"WHERE t.version < ? AND {complete} ORDER BY t.version, t.rowid",
+                    [version],
+                )
+            ).to_pylist()
 
     def latest_version(self, pipeline: str, table: str | None = None) -> str | None:
         """The newest complete version (holding rows of `table`, when given)."""
@@ -276,19 +311,29 @@ class Store:
         with self.connect(pipeline, read_only=True) as con:
             log = self._log(con, pipeline)
             for t in self._data_tables(con, pipeline):
-                q = f"SELECT version, count(*), max(written_at), string_agg(DISTINCT run_id, ',') FROM {pipeline}.{t} GROUP BY version"
+                q = ("SELECT version, count(*), max(written_at), string_agg(DISTINCT run_id, ',') FROM "
+                     f"{pipeline}.{t} GROUP BY version")
                 for version, n, at, runs in con.execute(q).fetchall():
                     v = out.setdefault(version, {"version": version, "written_at": at, "runs": set(), "tables": {}})
                     v["tables"][t] = n
                     v["runs"].update((runs or "").split(","))
                     v["written_at"] = max(v["written_at"], at)
             for version, row in (log or {}).items():  # a version begun whose first stage has not committed yet
-                out.setdefault(version, {"version": version, "written_at": row["started_at"], "runs": {row["run_id"]}, "tables": {}})
+                out.setdefault(
+                    version,
+                    {"version": version, "written_at": row["started_at"], "runs": {row["run_id"]}, "tables": {}},
+                )
             snaps = con.execute(f"SELECT count(*) FROM {pipeline}.snapshots()").fetchone()[0]
         for v in out.values():
             row = (log or {}).get(v["version"]) or {}
-            v.update(status=row.get("status", "complete"), based_on=row.get("base"), export=row.get("export"),
-                     started_at=row.get("started_at") or v["written_at"], runs=sorted(r for r in v["runs"] if r), snapshots_in_lake=snaps)
+            v.update(
+                status=row.get("status", "complete"),
+                based_on=row.get("base"),
+                export=row.get("export"),
+                started_at=row.get("started_at") or v["written_at"],
+                runs=sorted(r for r in v["runs"] if r),
+                snapshots_in_lake=snaps,
+            )
         result = sorted(out.values(), key=lambda v: v["started_at"])  # copied rows keep their base's written_at
         return result if include_incomplete else [v for v in result if v["status"] == "complete"]
 

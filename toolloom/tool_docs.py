@@ -47,8 +47,36 @@ def cut(text: str, budget: int) -> str:
 
 
 _WORD = re.compile(r"[a-z0-9]+")
-_STOPWORDS = {"the", "and", "for", "with", "from", "that", "this", "its", "are", "was", "not", "but", "can", "give", "given",
-              "gives", "returns", "return", "tool", "use", "used", "when", "one", "any", "all", "into", "than", "then"}
+_STOPWORDS = {
+    "the",
+    "and",
+    "for",
+    "with",
+    "from",
+    "that",
+    "this",
+    "its",
+    "are",
+    "was",
+    "not",
+    "but",
+    "can",
+    "give",
+    "given",
+    "gives",
+    "returns",
+    "return",
+    "tool",
+    "use",
+    "used",
+    "when",
+    "one",
+    "any",
+    "all",
+    "into",
+    "than",
+    "then",
+}
 
 
 def _content_words(text: str) -> set[str]:

@@ -85,11 +85,16 @@ def render_example(task: Task, rng: random.Random) -> str:
                 end = text[-1] if text[-1] in ".?!" else ""
                 text = f"{text[:len(text) - len(end)]}, with {' and '.join(extra)}{end}"
         else:
-            values = ", ".join(f"{k.replace('_', ' ')} {args[k] if k in step.bindings else json.dumps(v)}" for k, v in step.arguments.items())
+            values = ", ".join(
+                f"{k.replace('_', ' ')} {args[k] if k in step.bindings else json.dumps(v)}"
+                for k, v in step.arguments.items()
+            )
             purpose = plain_purpose(step.description, step.name)
             text = f"{purpose} for {values}." if values else f"{purpose}."
         if i:  # a step that needs an earlier result comes after it; an independent one beside it
-            text = text if text[1:2].isupper() else text[0].lower() + text[1:]  # 'Then, what is ...', but 'Then, US ...'
+            text = (
+                text if text[1:2].isupper() else text[0].lower() + text[1:]
+            )  # 'Then, what is ...', but 'Then, US ...'
             text_all += f" {rng.choice(THEN_WORDS if step.bindings else ALSO_WORDS)}, {text}"
         else:
             text_all = text

@@ -20,7 +20,12 @@ def local_time(city_id: str, utc_time: str) -> dict:
     city = _city(city_id)
     local = _utc(utc_time).astimezone(ZoneInfo(city["timezone"]))
     offset = local.utcoffset().total_seconds() / 3600
-    return {"city_id": city_id, "local_time": local.strftime("%Y-%m-%dT%H:%M"), "timezone": city["timezone"], "utc_offset_hours": offset}
+    return {
+        "city_id": city_id,
+        "local_time": local.strftime("%Y-%m-%dT%H:%M"),
+        "timezone": city["timezone"],
+        "utc_offset_hours": offset,
+    }
 
 
 @tool("time_difference")
@@ -28,4 +33,9 @@ def time_difference(from_city_id: str, to_city_id: str, day: str) -> dict:
     moment = _utc(f"{day}T12:00")
     a = moment.astimezone(ZoneInfo(_city(from_city_id)["timezone"])).utcoffset()
     b = moment.astimezone(ZoneInfo(_city(to_city_id)["timezone"])).utcoffset()
-    return {"from_city_id": from_city_id, "to_city_id": to_city_id, "date": day, "hours": (b - a).total_seconds() / 3600}
+    return {
+        "from_city_id": from_city_id,
+        "to_city_id": to_city_id,
+        "date": day,
+        "hours": (b - a).total_seconds() / 3600,
+    }

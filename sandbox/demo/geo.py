@@ -71,7 +71,9 @@ def list_countries_by_region(region: str, min_population: int = 0) -> dict:
 @tool("get_capital_city")
 def get_capital_city(country_code: str) -> dict:
     country = _country(country_code)
-    city = next((c for c in load("cities") if c["country"] == country["code"] and c["name"] == country["capital"]), None)
+    city = next(
+        (c for c in load("cities") if c["country"] == country["code"] and c["name"] == country["capital"]), None
+    )
     if city is None:
         raise ToolError(404, f"the capital of {country['name']} is not in the city database")
     return {"country_code": country["code"], "city_id": city["city_id"], "name": city["name"]}

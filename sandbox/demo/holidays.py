@@ -46,7 +46,10 @@ def _resolve(rule: str, year: int) -> date:
 def _calendar(country_code: str, year: int) -> list[dict]:
     rules = load("holidays")["calendars"].get(country_code.upper())
     if rules is None:
-        raise ToolError(404, f"no holiday calendar for '{country_code}'; available: {', '.join(sorted(load('holidays')['calendars']))}")
+        raise ToolError(
+            404,
+            f"no holiday calendar for '{country_code}'; available: {', '.join(sorted(load('holidays')['calendars']))}",
+        )
     if not 1900 <= year <= 2100:
         raise ToolError(400, "year must be between 1900 and 2100")
     days = sorted((_resolve(rule, year), name) for rule, name in rules)
@@ -64,7 +67,11 @@ def next_holiday(country_code: str, after_date: str) -> dict:
     for year in (start.year, start.year + 1):
         for h in _calendar(country_code, year):
             if h["date"] > start.isoformat():
-                return {"country_code": country_code.upper(), **h, "days_until": (date.fromisoformat(h["date"]) - start).days}
+                return {
+                    "country_code": country_code.upper(),
+                    **h,
+                    "days_until": (date.fromisoformat(h["date"]) - start).days,
+                }
     raise ToolError(404, "no upcoming holiday found")
 
 
@@ -72,4 +79,9 @@ def next_holiday(country_code: str, after_date: str) -> dict:
 def is_holiday(country_code: str, day: str) -> dict:
     d = _parse(day, "day")
     match = next((h for h in _calendar(country_code, d.year) if h["date"] == d.isoformat()), None)
-    return {"country_code": country_code.upper(), "date": d.isoformat(), "is_holiday": match is not None, "name": match["name"] if match else None}
+    return {
+        "country_code": country_code.upper(),
+        "date": d.isoformat(),
+        "is_holiday": match is not None,
+        "name": match["name"] if match else None,
+    }

@@ -15,6 +15,9 @@ def get_language(language_code: str) -> dict:
 @tool("countries_speaking")
 def countries_speaking(language_code: str, region: str | None = None) -> dict:
     get_language(language_code)
-    found = [{"country_code": c["code"], "name": c["name"]} for c in load("countries") if language_code.lower() in c["languages"]
-             and (region is None or c["region"].lower() == region.lower())]
+    found = [
+        {"country_code": c["code"], "name": c["name"]}
+        for c in load("countries")
+        if language_code.lower() in c["languages"] and (region is None or c["region"].lower() == region.lower())
+    ]
     return {"language_code": language_code.lower(), "countries": found}

@@ -15,7 +15,12 @@ def convert_currency(amount: float, from_currency: str, to_currency: str) -> dic
         if code.upper() not in rates:
             raise ToolError(400, f"unsupported currency '{code}'; supported: {', '.join(sorted(rates))}")
     rate = rates[to_currency.upper()] / rates[from_currency.upper()]
-    return {"amount": round(amount * rate, 2), "currency": to_currency.upper(), "rate": round(rate, 6), "as_of": table["as_of"]}
+    return {
+        "amount": round(amount * rate, 2),
+        "currency": to_currency.upper(),
+        "rate": round(rate, 6),
+        "as_of": table["as_of"],
+    }
 
 
 @tool("convert_units")
@@ -32,7 +37,12 @@ def convert_units(value: float, from_unit: str, to_unit: str) -> dict:
 @tool("get_exchange_rate")
 def get_exchange_rate(from_currency: str, to_currency: str) -> dict:
     converted = convert_currency(1.0, from_currency, to_currency)
-    return {"from_currency": from_currency.upper(), "to_currency": to_currency.upper(), "rate": converted["rate"], "as_of": converted["as_of"]}
+    return {
+        "from_currency": from_currency.upper(),
+        "to_currency": to_currency.upper(),
+        "rate": converted["rate"],
+        "as_of": converted["as_of"],
+    }
 
 
 @tool("list_currencies")
@@ -41,7 +51,10 @@ def list_currencies() -> dict:
     users = {}
     for c in load("countries"):
         users.setdefault(c["currency"], []).append(c["code"])
-    return {"as_of": table["as_of"], "currencies": [{"code": code, "used_in": users.get(code, [])} for code in sorted(table["rates"])]}
+    return {
+        "as_of": table["as_of"],
+        "currencies": [{"code": code, "used_in": users.get(code, [])} for code in sorted(table["rates"])],
+    }
 
 
 @tool("get_vat_rate")

@@ -25,8 +25,12 @@ def _product(product_id: str) -> dict:
 @tool("search_products")
 def search_products(query: str, max_price_eur: float | None = None) -> dict:
     words = query.lower().split()
-    hits = [p for p in load("shop")["products"]
-            if all(w in f"{p['name']} {p['category']}".lower() for w in words) and (max_price_eur is None or p["price_eur"] <= max_price_eur)]
+    hits = [
+        p
+        for p in load("shop")["products"]
+        if all(w in f"{p['name']} {p['category']}".lower() for w in words)
+        and (max_price_eur is None or p["price_eur"] <= max_price_eur)
+    ]
     return {"results": [{"product_id": p["product_id"], "name": p["name"], "price_eur": p["price_eur"]} for p in hits]}
 
 
@@ -64,7 +68,12 @@ def place_order(country_code: str, state: dict) -> dict:
     shop["next_order"] += 1
     for i in shop["cart"]:
         shop["stock"][i["product_id"]] -= i["quantity"]
-    shop["orders"][order_id] = {"status": "processing", "items": shop["cart"], "country_code": country_code.upper(), "total_eur": total}
+    shop["orders"][order_id] = {
+        "status": "processing",
+        "items": shop["cart"],
+        "country_code": country_code.upper(),
+        "total_eur": total,
+    }
     shop["cart"] = []
     return {"order_id": order_id, "status": "processing", "total_eur": total}
 

@@ -36,7 +36,12 @@ def serve(model: str, port: int, key_variable: str, served: tuple[str, ...]) -> 
     record = os.environ.get("FAKE_VLLM_RECORD")
     if record:
         with open(record, "a") as f:
-            f.write(json.dumps({"pid": os.getpid(), "argv": sys.argv[1:], "api_key_in_env": bool(os.environ.get(key_variable))}) + "\n")
+            f.write(
+                json.dumps(
+                    {"pid": os.getpid(), "argv": sys.argv[1:], "api_key_in_env": bool(os.environ.get(key_variable))}
+                )
+                + "\n"
+            )
     print(f"INFO fake server: loading {model}", flush=True)
     if os.environ.get("FAKE_VLLM_NEVER_HEALTHY"):
         while True:
@@ -57,8 +62,12 @@ def serve(model: str, port: int, key_variable: str, served: tuple[str, ...]) -> 
                 os._exit(3)
         return competent(request)
 
-    server = FakeServer(FakeModel(default=respond), port=port, latency_s=float(os.environ.get("FAKE_VLLM_LATENCY_S", "0")),
-                        served=served)
+    server = FakeServer(
+        FakeModel(default=respond),
+        port=port,
+        latency_s=float(os.environ.get("FAKE_VLLM_LATENCY_S", "0")),
+        served=served,
+    )
     server.start()
     print(f"INFO fake server: serving on {port}", flush=True)
     while True:

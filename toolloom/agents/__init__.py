@@ -61,7 +61,10 @@ _model_backed("explorer", lambda ctx: ModelExplorer(ctx.client_for("explorer"), 
 register("offline", "analyzer", lambda ctx: FactAnalyzer())
 _model_backed("analyzer", lambda ctx: ModelAnalyzer(ctx.client_for("analyzer"), ctx.prompts_root, "analyzer"))
 register("offline", "rewriter", lambda ctx: TemplateRewriter(ctx.prompts_root, _budget(ctx)))
-_model_backed("rewriter", lambda ctx: ModelRewriter(ctx.client_for("rewriter"), ctx.prompts_root, "rewriter", _budget(ctx)))
+_model_backed(
+    "rewriter", lambda ctx: ModelRewriter(ctx.client_for("rewriter"), ctx.prompts_root, "rewriter", _budget(ctx))
+)
+
 
 def _judge(offline: bool):
     def make(ctx):
@@ -84,6 +87,8 @@ for _role in ("user", "assistant"):
     _model_backed(f"realiser.{_role}", _realiser(False, _role))
 _model_backed("validator", lambda ctx: ctx.client_for("validator"))  # the API graph's edge check (no offline one)
 register("offline", "verifier", lambda ctx: (lambda structural: structural))
-_model_backed("verifier", lambda ctx: (lambda structural: ModelVerifier(ctx.client_for("frontier"), ctx.prompts_root, structural)))
+_model_backed(
+    "verifier", lambda ctx: lambda structural: ModelVerifier(ctx.client_for("frontier"), ctx.prompts_root, structural)
+)
 
 __all__ = ["AssistantAgent", "AssistantTurn", "UserAgent", "PROVIDERS", "build", "register"]

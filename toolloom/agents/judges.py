@@ -39,11 +39,23 @@ class ModelJudge:
         self.name = client.spec.model
 
     async def judge(self, traj: dict) -> tuple[str, str]:
-        prompt = render("filter/judge.j2", self.prompts_root, tools=[t["function"]["name"] for t in json.loads(traj["tools_offered"])],
-                        messages=[m for m in traj["messages"] if m["role"] != "system"], kind=traj.get("kind") or "single_turn")
+        prompt = render(
+            "filter/judge.j2",
+            self.prompts_root,
+            tools=[t["function"]["name"] for t in json.loads(traj["tools_offered"])],
+            messages=[m for m in traj["messages"] if m["role"] != "system"],
+            kind=traj.get("kind") or "single_turn",
+        )
         try:
-            verdict = await chat_json(self.client, [{"role": "user", "content": prompt}], VERDICT_SCHEMA, name="verdict",
-                                      stage="filter", role="judge", prompts_root=self.prompts_root)
+            verdict = await chat_json(
+                self.client,
+                [{"role": "user", "content": prompt}],
+                VERDICT_SCHEMA,
+                name="verdict",
+                stage="filter",
+                role="judge",
+                prompts_root=self.prompts_root,
+            )
         except UnusableAnswer as e:
             return "error", f"unusable verdict ({e})"[:300]
         except (ModelCallError, BudgetExhausted) as e:

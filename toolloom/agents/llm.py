@@ -14,9 +14,21 @@ from .base import AssistantTurn
 from ..wording import render_example
 
 
-PROPOSALS_SCHEMA = {"type": "object", "required": ["calls"], "properties": {"calls": {"type": "array", "minItems": 1, "items": {
-    "type": "object", "required": ["request", "arguments"],
-    "properties": {"request": {"type": "string", "minLength": 1}, "arguments": {"type": "object"}}}}}}
+PROPOSALS_SCHEMA = {
+    "type": "object",
+    "required": ["calls"],
+    "properties": {
+        "calls": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["request", "arguments"],
+                "properties": {"request": {"type": "string", "minLength": 1}, "arguments": {"type": "object"}},
+            },
+        }
+    },
+}
 
 
 class ModelUser:
@@ -25,7 +37,12 @@ class ModelUser:
         self.name = f"{client.spec.model}"
 
     async def instruction(self, task: Task) -> str:
-        prompt = render("simulate/user.j2", self.prompts_root, chain=task.chain, example=render_example(task, random.Random(f"{task.task_id}:{task.seed}")))
+        prompt = render(
+            "simulate/user.j2",
+            self.prompts_root,
+            chain=task.chain,
+            example=render_example(task, random.Random(f"{task.task_id}:{task.seed}")),
+        )
         c = await self.client.chat([{"role": "user", "content": prompt}], stage=self.stage, role="user")
         if c.finish_reason == "length":
             raise ModelCallError("user agent output was truncated (finish_reason=length)")
@@ -38,14 +55,23 @@ class ModelUser:
     async def propose_arguments(self, tool: dict, k: int, hints: dict) -> list[dict]:
         """Up to k argument sets a user would call the tool with, written from its documentation
         (checked against the schema by the caller); raises ModelCallError or UnusableAnswer."""
-        prompt = render("tasks/propose.j2", self.prompts_root, name=tool["name"], description=tool.get("description") or "",
-                        parameters=tool["parameters"], hints=hints, k=k)
+        prompt = render(
+            "tasks/propose.j2",
+            self.prompts_root,
+            name=tool["name"],
+            description=tool.get("description") or "",
+            parameters=tool["parameters"],
+            hints=hints,
+            k=k,
+        )
         answer = await chat_json(self.client, [{"role": "user", "content": prompt}], PROPOSALS_SCHEMA, name="calls",
                                  stage="tasks", role="user", prompts_root=self.prompts_root)
         return [c["arguments"] for c in answer["calls"]][:k]
 
     async def details(self, task: Task, request: str, question: str) -> str:
-        prompt = render("simulate/user_details.j2", self.prompts_root, values=known_values(task), request=request, question=question)
+        prompt = render(
+            "simulate/user_details.j2", self.prompts_root, values=known_values(task), request=request, question=question
+        )
         c = await self.client.chat([{"role": "user", "content": prompt}], stage=self.stage, role="user")
         text = (c.message.get("content") or "").strip()
         if c.finish_reason == "length" or not text:
@@ -65,13 +91,17 @@ class ModelAssistant:
     async def step(self, messages: list[dict], tools: list[dict]) -> AssistantTurn:
         c = await self.client.chat(messages, tools=tools, tool_choice="auto", stage=self.stage, role=self.role,
                                    seed_offset=self.sample)
-        for attempt in range(1, CUT_REASKS + 1):  # a cut answer is asked again (another sample) before it costs the episode
+        for attempt in range(
+            1, CUT_REASKS + 1
+        ):  # a cut answer is asked again (another sample) before it costs the episode
             if not _cut(c, tools):
                 break
             c = await self.client.chat(messages, tools=tools, tool_choice="auto", stage=self.stage, role=self.role,
                                        seed_offset=self.sample + REASK_SEED_STRIDE * attempt)
         if c.finish_reason == "length":
-            raise ModelCallError(f"assistant output was truncated (finish_reason=length), also when asked {CUT_REASKS} more times")
+            raise ModelCallError(
+                f"assistant output was truncated (finish_reason=length), also when asked {CUT_REASKS} more times"
+            )
         if c.message.get("tool_calls") or not tools:
             return AssistantTurn(c.message.get("content"), c.message.get("tool_calls"))
         # no calls from the endpoint: a model that wrote them as text gets them read from it
@@ -114,13 +144,22 @@ class ModelSimulator:
         self.name = f"{client.spec.model}"
 
     async def respond(self, tool: dict, arguments: dict, history: list[dict]) -> Observation:
-        prompt = render("simulate/executor.j2", self.prompts_root, name=tool["name"], description=tool.get("description") or "",
-                        parameters=tool["parameters"], returns=tool.get("returns"), arguments=arguments,
-                        history=[{k: h[k] for k in ("name", "arguments", "response")} for h in history])
+        prompt = render(
+            "simulate/executor.j2",
+            self.prompts_root,
+            name=tool["name"],
+            description=tool.get("description") or "",
+            parameters=tool["parameters"],
+            returns=tool.get("returns"),
+            arguments=arguments,
+            history=[{k: h[k] for k in ("name", "arguments", "response")} for h in history],
+        )
         messages = [{"role": "user", "content": prompt}]
         problem = ""
         for _ in range(2):
-            c = await self.client.chat(messages, stage=self.stage, role="executor", response_format={"type": "json_object"})
+            c = await self.client.chat(
+                messages, stage=self.stage, role="executor", response_format={"type": "json_object"}
+            )
             text = c.message.get("content") or ""
             try:
                 value = _json_body(text)
@@ -134,8 +173,10 @@ class ModelSimulator:
                 if not problems:
                     return Observation(True, value)
                 problem = "it does not fit the response schema: " + "; ".join(problems[:5])
-            messages += [{"role": "assistant", "content": text},
-                         {"role": "user", "content": render("simulate/executor_repair.j2", self.prompts_root, problem=problem)}]
+            messages += [
+                {"role": "assistant", "content": text},
+                {"role": "user", "content": render("simulate/executor_repair.j2", self.prompts_root, problem=problem)},
+            ]
         return error_observation(502, f"the simulated response was unusable after one repair: {problem}")
 
 
@@ -156,9 +197,17 @@ class ModelEscalator:
 
     async def phrase(self, task: Task, operator: str | None, previous: str | None) -> str:
         draft = render_example(task, random.Random(f"{task.task_id}:{task.seed}"))
-        prompt = render("escalate/reword.j2", self.prompts_root, draft=draft, operator=operator, previous=previous,
-                        calls=[{"name": s.name, "arguments": {k: v for k, v in s.arguments.items() if k not in s.bindings}}
-                               for s in task.chain])
+        prompt = render(
+            "escalate/reword.j2",
+            self.prompts_root,
+            draft=draft,
+            operator=operator,
+            previous=previous,
+            calls=[
+                {"name": s.name, "arguments": {k: v for k, v in s.arguments.items() if k not in s.bindings}}
+                for s in task.chain
+            ],
+        )
         answer = await chat_json(self.client, [{"role": "user", "content": prompt}], QUESTION_SCHEMA, name="question",
                                  stage="escalate", role="escalator", prompts_root=self.prompts_root)
         return answer["question"].strip()

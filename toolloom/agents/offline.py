@@ -45,7 +45,11 @@ class TemplateUser:
 
     async def details(self, task: Task, request: str, question: str) -> str:
         values = known_values(task)
-        return "Here are the details: " + ", ".join(f"{k.replace('_', ' ')} {json.dumps(v)}" for k, v in values.items()) + "."
+        return (
+            "Here are the details: "
+            + ", ".join(f"{k.replace('_', ' ')} {json.dumps(v)}" for k, v in values.items())
+            + "."
+        )
 
 
 def _candidates(text: str) -> dict[str, list]:
@@ -117,7 +121,9 @@ def _references(text: str, context: list | None) -> tuple[list[tuple[str, str]],
             refs.append(("_".join(t.group(0) for t in tokens_after[:k]), m.group(1)))
             spans.append((m.start(), tokens_after[k - 1].end()))
     for m in _ENTITY.finditer(text):  # 'that city' ('that capital city') for the city id of that city
-        key = next((k for k in (m.group(2).replace(" ", "_") + "_id", m.group(2).split()[-1] + "_id") if k in keys), None)
+        key = next(
+            (k for k in (m.group(2).replace(" ", "_") + "_id", m.group(2).split()[-1] + "_id") if k in keys), None
+        )
         if key and not any(s <= m.start() < e for s, e in spans):
             refs.append((key, m.group(1)))
             spans.append(m.span())
@@ -205,7 +211,9 @@ class RetrievalAssistant:
         docs = []
         for t in tools:
             f = t["function"]
-            params = " ".join(f"{k} {p.get('description', '')}" for k, p in (f.get("parameters", {}).get("properties") or {}).items())
+            params = " ".join(
+                f"{k} {p.get('description', '')}" for k, p in (f.get("parameters", {}).get("properties") or {}).items()
+            )
             docs.append(tokens(f"{f['name']} {f.get('description', '')} {params}") or ["_"])
         query = tokens(request)
         # BM25+ keeps idf positive when a word is in most of the few offered tools

@@ -65,14 +65,23 @@ def probes(tool: dict) -> list[dict]:
             plan.append({"kind": "optional", "param": p, "arguments": {**base, p: value},
                          "query": f"Filter by {p} = {json.dumps(value)}: how does the answer change?"})
     for ex in _examples(tool)[1:]:
-        plan.append({"kind": "typical", "param": None, "arguments": dict(ex), "query": f"The same for {', '.join(str(v) for v in ex.values())}."})
+        plan.append(
+            {
+                "kind": "typical",
+                "param": None,
+                "arguments": dict(ex),
+                "query": f"The same for {', '.join(str(v) for v in ex.values())}.",
+            }
+        )
     return plan
 
 
 class ProbeExplorer:
     name = "offline-probe-explorer"
 
-    async def explore(self, tool: dict, doc: str, history: list[dict], suggestion: str, rejected: list[str]) -> dict | None:
+    async def explore(
+        self, tool: dict, doc: str, history: list[dict], suggestion: str, rejected: list[str]
+    ) -> dict | None:
         used = {h["query"] for h in history} | set(rejected)
         return next(({"query": p["query"], "arguments": p["arguments"], "kind": p["kind"], "param": p["param"]}
                      for p in probes(tool) if p["query"] not in used), None)
@@ -88,7 +97,11 @@ def _words(value) -> set[str]:
 
 def _leaf_keys(value, prefix="") -> list[str]:
     if isinstance(value, dict):
-        return [k for key, v in value.items() for k in ([prefix + key] if not isinstance(v, (dict, list)) or not v else _leaf_keys(v, f"{prefix}{key}."))]
+        return [
+            k
+            for key, v in value.items()
+            for k in ([prefix + key] if not isinstance(v, (dict, list)) or not v else _leaf_keys(v, f"{prefix}{key}."))
+        ]
     if isinstance(value, list) and value:
         return _leaf_keys(value[0], prefix.rstrip(".") + "[]." if prefix else "[].")
     return []
@@ -101,7 +114,14 @@ class FactAnalyzer:
 
     async def analyze(self, tool: dict, doc: str, history: list[dict], failures: list[dict]) -> dict:
         ok = [h for h in history if h["ok"]]
-        facts: dict = {"confirmed_required": [], "not_required": [], "accepted": {}, "errors": [], "returns": [], "example": None}
+        facts: dict = {
+            "confirmed_required": [],
+            "not_required": [],
+            "accepted": {},
+            "errors": [],
+            "returns": [],
+            "example": None,
+        }
         for h in history:
             if h.get("kind") == "missing":
                 (facts["confirmed_required"] if not h["ok"] else facts["not_required"]).append(h["param"])
@@ -115,7 +135,9 @@ class FactAnalyzer:
                 response = "a result with " + ", ".join(_leaf_keys(ok[0]["response"])[:8])
             facts["example"] = {"arguments": ok[0]["arguments"], "response": response}
             facts["returns"] = list(dict.fromkeys(k for h in ok for k in _leaf_keys(h["response"])))[:12]
-        facts["caller_mistakes"] = [f"{f['source']}: {f['problem']}" for f in failures[:3]]  # evidence, never documentation
+        facts["caller_mistakes"] = [
+            f"{f['source']}: {f['problem']}" for f in failures[:3]
+        ]  # evidence, never documentation
         known = set(tokens(tool["name"])) | {w for p in (_schema(tool).get("properties") or {}) for w in tokens(p)}
         known |= {w for h in ok for w in _words(h["response"])}
         # does the original description say anything the tool's names or results bear out? If not, the
@@ -142,15 +164,27 @@ class TemplateRewriter:
     async def rewrite(self, tool: dict, doc: str, analysis: dict, original: str) -> dict:
         schema = _schema(tool)
         required = set(schema.get("required") or [])
-        params = [{"name": p, "type": prop.get("type", "any"), "required": p in required and p not in analysis["not_required"],
-                   "confirmed": p in analysis["confirmed_required"], "description": prop.get("description", ""),
-                   "allowed": prop.get("enum"), "refused": tool_error(analysis["accepted"].get(p) or "")}
-                  for p, prop in (schema.get("properties") or {}).items()]
+        params = [
+            {
+                "name": p,
+                "type": prop.get("type", "any"),
+                "required": p in required and p not in analysis["not_required"],
+                "confirmed": p in analysis["confirmed_required"],
+                "description": prop.get("description", ""),
+                "allowed": prop.get("enum"),
+                "refused": tool_error(analysis["accepted"].get(p) or ""),
+            }
+            for p, prop in (schema.get("properties") or {}).items()
+        ]
         quoted = {p["refused"] for p in params}
         errors = [e for e in dict.fromkeys(tool_error(e) for e in analysis["errors"]) if e and e not in quoted][:3]
         example = analysis["example"]
         if example and tool.get("execution") == "simulated":  # a simulator's made-up result documents nothing
-            example = {"arguments": example["arguments"], "response": None} if example["arguments"] in _examples(tool) else None
+            example = (
+                {"arguments": example["arguments"], "response": None}
+                if example["arguments"] in _examples(tool)
+                else None
+            )
         purpose = original.strip() if analysis["description_supported"] else ""
         variables = dict(name=tool["name"], purpose=purpose, params=params, returns=analysis["returns"], errors=errors,
                          example=example)
@@ -159,13 +193,21 @@ class TemplateRewriter:
         return {"description": fit(sections, self.budget), "suggestion": analysis["suggestion"]}
 
 
-EXPLORATION_SCHEMA = {"type": "object", "properties": {"query": {"type": "string", "minLength": 1}, "arguments": {"type": "object"}},
-                      "required": ["query", "arguments"], "additionalProperties": False}
+EXPLORATION_SCHEMA = {
+    "type": "object",
+    "properties": {"query": {"type": "string", "minLength": 1}, "arguments": {"type": "object"}},
+    "required": ["query", "arguments"],
+    "additionalProperties": False,
+}
 ANALYSIS_SCHEMA = {"type": "object", "properties": {"findings": {"type": "array", "items": {"type": "string"}},
                                                     "suggestion": {"type": "string"}},
                    "required": ["findings", "suggestion"], "additionalProperties": False}
-REWRITE_SCHEMA = {"type": "object", "properties": {"description": {"type": "string", "minLength": 1}, "suggestion": {"type": "string"}},
-                  "required": ["description", "suggestion"], "additionalProperties": False}
+REWRITE_SCHEMA = {
+    "type": "object",
+    "properties": {"description": {"type": "string", "minLength": 1}, "suggestion": {"type": "string"}},
+    "required": ["description", "suggestion"],
+    "additionalProperties": False,
+}
 
 
 class _ModelRole:
@@ -175,12 +217,21 @@ class _ModelRole:
 
     async def _ask(self, template: str, schema: dict, **variables) -> dict:
         prompt = render(template, self.prompts_root, **variables)
-        return await chat_json(self.client, [{"role": "user", "content": prompt}], schema, name=self.role, stage="refine",
-                               role=self.role, prompts_root=self.prompts_root)
+        return await chat_json(
+            self.client,
+            [{"role": "user", "content": prompt}],
+            schema,
+            name=self.role,
+            stage="refine",
+            role=self.role,
+            prompts_root=self.prompts_root,
+        )
 
 
 class ModelExplorer(_ModelRole):
-    async def explore(self, tool: dict, doc: str, history: list[dict], suggestion: str, rejected: list[str]) -> dict | None:
+    async def explore(
+        self, tool: dict, doc: str, history: list[dict], suggestion: str, rejected: list[str]
+    ) -> dict | None:
         answer = await self._ask("refine/explore.j2", EXPLORATION_SCHEMA, name=tool["name"], documentation=doc,
                                  parameters=_schema(tool), example=base_arguments(tool), suggestion=suggestion,
                                  earlier=[h["query"] for h in history], rejected=rejected)
@@ -189,14 +240,26 @@ class ModelExplorer(_ModelRole):
 
 class ModelAnalyzer(_ModelRole):
     async def analyze(self, tool: dict, doc: str, history: list[dict], failures: list[dict]) -> dict:
-        return await self._ask("refine/analyze.j2", ANALYSIS_SCHEMA, name=tool["name"], documentation=doc,
-                               explorations=[{k: h[k] for k in ("query", "arguments", "ok", "response", "error")} for h in history],
-                               failures=failures[:5])
+        return await self._ask(
+            "refine/analyze.j2",
+            ANALYSIS_SCHEMA,
+            name=tool["name"],
+            documentation=doc,
+            explorations=[{k: h[k] for k in ("query", "arguments", "ok", "response", "error")} for h in history],
+            failures=failures[:5],
+        )
 
 
 class ModelRewriter(_ModelRole):
     async def rewrite(self, tool: dict, doc: str, analysis: dict, original: str) -> dict:
-        answer = await self._ask("refine/rewrite.j2", REWRITE_SCHEMA, name=tool["name"], documentation=doc, original=original,
-                                 findings=analysis.get("findings") or [], suggestion=analysis.get("suggestion") or "",
-                                 budget=self.budget)
+        answer = await self._ask(
+            "refine/rewrite.j2",
+            REWRITE_SCHEMA,
+            name=tool["name"],
+            documentation=doc,
+            original=original,
+            findings=analysis.get("findings") or [],
+            suggestion=analysis.get("suggestion") or "",
+            budget=self.budget,
+        )
         return {**answer, "description": cut(answer["description"], self.budget)}

@@ -13,8 +13,15 @@ import json
 
 import pyarrow as pa
 
-BFCL_SCHEMA = pa.schema([("id", pa.string()), ("question", pa.string()), ("function", pa.string()), ("ground_truth", pa.string()),
-                         ("category", pa.string())])
+BFCL_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("question", pa.string()),
+        ("function", pa.string()),
+        ("ground_truth", pa.string()),
+        ("category", pa.string()),
+    ]
+)
 
 # JSON Schema type -> BFCL's type names (bfcl_eval.eval_checker.ast_eval.ast_checker.PYTHON_TYPE_MAPPING)
 _TYPES = {"string": "string", "integer": "integer", "number": "float", "boolean": "boolean", "array": "array",
@@ -109,9 +116,13 @@ def to_bfcl(row: dict) -> dict | None:
     for s in chain:
         used.setdefault(s["name"], {}).update(s["arguments"])
     truth = [possible_answer(s["name"], s["arguments"], by_name[s["name"]]) for s in chain]
-    return {"id": row["id"], "question": json.dumps([[{"role": "user", "content": users[0]["content"]}]], ensure_ascii=False),
-            "function": json.dumps([bfcl_function(f, used.get(f["name"])) for f in offered], ensure_ascii=False),
-            "ground_truth": json.dumps(truth, ensure_ascii=False), "category": category(len(offered), len(chain))}
+    return {
+        "id": row["id"],
+        "question": json.dumps([[{"role": "user", "content": users[0]["content"]}]], ensure_ascii=False),
+        "function": json.dumps([bfcl_function(f, used.get(f["name"])) for f in offered], ensure_ascii=False),
+        "ground_truth": json.dumps(truth, ensure_ascii=False),
+        "category": category(len(offered), len(chain)),
+    }
 
 
 def native_files(rows: list[dict]) -> dict[str, list[dict]]:
@@ -125,7 +136,9 @@ def native_files(rows: list[dict]) -> dict[str, list[dict]]:
         entries = files.setdefault(f"BFCL_v4_{cat}.json", [])
         bfcl_id = f"{cat}_{len(entries)}"
         ids[bfcl_id] = row["id"]
-        entries.append({"id": bfcl_id, "question": json.loads(row["question"]), "function": json.loads(row["function"])})
+        entries.append(
+            {"id": bfcl_id, "question": json.loads(row["question"]), "function": json.loads(row["function"])}
+        )
         if cat != "irrelevance":  # BFCL has no possible answers for irrelevance: no call is the answer
             files.setdefault(f"possible_answer/BFCL_v4_{cat}.json", []).append(
                 {"id": bfcl_id, "ground_truth": json.loads(row["ground_truth"])})

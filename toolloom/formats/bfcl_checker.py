@@ -25,9 +25,15 @@ MODEL = "toolloom_ground-truth"  # the checker turns "_" into "/" to look it up
 def check(row: dict) -> dict:
     if "irrelevance" in row["category"]:  # BFCL scores irrelevance as "no function call was made"
         ok = not row["model_output"]
-        return {"valid": ok, "error": [] if ok else ["a function was called"], "error_type": None if ok else "irrelevance_error:decoder_success"}
+        return {
+            "valid": ok,
+            "error": [] if ok else ["a function was called"],
+            "error_type": None if ok else "irrelevance_error:decoder_success",
+        }
     try:
-        return ast_checker(row["function"], row["model_output"], row["possible_answer"], Language.PYTHON, row["category"], MODEL)
+        return ast_checker(
+            row["function"], row["model_output"], row["possible_answer"], Language.PYTHON, row["category"], MODEL
+        )
     except Exception as e:  # a layout the checker cannot read is a failed row, with the reason
         return {"valid": False, "error": [f"{type(e).__name__}: {e}"], "error_type": "checker_crash"}
 

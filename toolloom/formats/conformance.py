@@ -64,14 +64,24 @@ def conformance(subsets: dict[str, list[dict]], default_rows: list[dict], format
     for config, rows in subsets.items():
         if config == "bfcl":
             if not bfcl_checker_installed():
-                report[config] = {"checker": "bfcl-eval (not installed: `toolloom checkers install`)", "rows": len(rows),
-                                  "conforming": None, "failures": []}
+                report[config] = {
+                    "checker": "bfcl-eval (not installed: `toolloom checkers install`)",
+                    "rows": len(rows),
+                    "conforming": None,
+                    "failures": [],
+                }
                 continue
             answers = {r["id"]: calls_of(r) for r in default_rows}
             verdicts = run_bfcl_checker(rows, answers)
-            failures = [{"id": v["id"], "error": " ".join(map(str, v["error"]))[:300]} for v in verdicts if not v["valid"]]
-            report[config] = {"checker": f"{BFCL_EVAL} ast_checker", "rows": len(rows), "conforming": sum(v["valid"] for v in verdicts),
-                              "failures": failures[:5]}
+            failures = [
+                {"id": v["id"], "error": " ".join(map(str, v["error"]))[:300]} for v in verdicts if not v["valid"]
+            ]
+            report[config] = {
+                "checker": f"{BFCL_EVAL} ast_checker",
+                "rows": len(rows),
+                "conforming": sum(v["valid"] for v in verdicts),
+                "failures": failures[:5],
+            }
         elif config in formats and formats[config].problems is not None:
             check, name = formats[config].problems, formats[config].checker or f"{config} layout"
             verdicts = [(r.get("id"), check(r)) for r in rows]

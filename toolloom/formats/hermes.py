@@ -15,8 +15,15 @@ import pyarrow as pa
 
 from ..prompts import render
 
-SHAREGPT_SCHEMA = pa.schema([("id", pa.string()), ("conversations", pa.list_(pa.struct([("from", pa.string()), ("value", pa.string())]))),
-                             ("tools", pa.string()), ("kind", pa.string()), ("shape", pa.string())])
+SHAREGPT_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("conversations", pa.list_(pa.struct([("from", pa.string()), ("value", pa.string())]))),
+        ("tools", pa.string()),
+        ("kind", pa.string()),
+        ("shape", pa.string()),
+    ]
+)
 _ROLES = {"system": "system", "user": "human", "assistant": "gpt", "tool": "tool"}
 # vLLM's Hermes2ProToolParser reads calls with this expression, then json.loads each
 TOOL_CALL = re.compile(r"<tool_call>(.*?)</tool_call>|<tool_call>(.*)", re.DOTALL)
@@ -39,7 +46,14 @@ def to_sharegpt(row: dict) -> dict:
     tools = [{"type": "function", "function": t["function"]} for t in json.loads(row["tools"])]
     tools_json = json.dumps(tools, ensure_ascii=False)
     instructions = next((m["content"] for m in row["messages"] if m["role"] == "system"), None)
-    turns = [{"from": "system", "value": render("export/hermes_system.j2", tools=tools_json, instructions=(instructions or "").strip()).strip()}]
+    turns = [
+        {
+            "from": "system",
+            "value": render(
+                "export/hermes_system.j2", tools=tools_json, instructions=(instructions or "").strip()
+            ).strip(),
+        }
+    ]
     for m in row["messages"]:
         if m["role"] == "system":
             continue
@@ -77,7 +91,11 @@ def hermes_problems(row: dict) -> list[str]:
                 except ValueError:
                     problems.append(f"turn {i}: a <tool_call> is not JSON")
                     continue
-                if not isinstance(call, dict) or call.get("name") not in names or not isinstance(call.get("arguments"), dict):
+                if (
+                    not isinstance(call, dict)
+                    or call.get("name") not in names
+                    or not isinstance(call.get("arguments"), dict)
+                ):
                     problems.append(f"turn {i}: a <tool_call> names no offered tool or has no arguments object")
         elif t["from"] == "tool" and not re.fullmatch(r"<tool_response>\n.*\n</tool_response>", t["value"], re.DOTALL):
             problems.append(f"turn {i}: a tool turn is not one <tool_response>")

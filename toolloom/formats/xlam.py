@@ -13,7 +13,15 @@ import json
 import pyarrow as pa
 
 XLAM_SCHEMA = pa.schema([("id", pa.int64()), ("query", pa.string()), ("answers", pa.string()), ("tools", pa.string())])
-_TYPES = {"string": "str", "integer": "int", "number": "float", "boolean": "bool", "object": "dict", "array": "List", "null": "None"}
+_TYPES = {
+    "string": "str",
+    "integer": "int",
+    "number": "float",
+    "boolean": "bool",
+    "object": "dict",
+    "array": "List",
+    "null": "None",
+}
 
 
 def xlam_type(schema: dict) -> str:
@@ -34,7 +42,10 @@ def xlam_tool(function: dict) -> dict:
     out = {}
     for name, schema in (params.get("properties") or {}).items():
         schema = schema if isinstance(schema, dict) else {}
-        entry = {"description": schema.get("description") or "", "type": xlam_type(schema) + ("" if name in required else ", optional")}
+        entry = {
+            "description": schema.get("description") or "",
+            "type": xlam_type(schema) + ("" if name in required else ", optional"),
+        }
         if "default" in schema:
             entry["default"] = schema["default"]
         elif "enum" in schema:
@@ -75,7 +86,11 @@ def xlam_problems(row: dict) -> list[str]:
             continue
         offered[t["name"]] = t["parameters"]
         for p, spec in t["parameters"].items():
-            if not isinstance(spec, dict) or not {"type", "description"} <= set(spec) or not set(spec) <= {"type", "description", "default"}:
+            if (
+                not isinstance(spec, dict)
+                or not {"type", "description"} <= set(spec)
+                or not set(spec) <= {"type", "description", "default"}
+            ):
                 problems.append(f"tool {t['name']!r} parameter {p!r} is not {{type, description[, default]}}")
     for a in answers:
         if set(a) != {"name", "arguments"} or a["name"] not in offered:

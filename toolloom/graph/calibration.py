@@ -44,10 +44,14 @@ def calibrate(candidates: list[dict], gold: list[bool], data: str) -> dict:
             value, note = PUBLISHED[key], "every gold pair has the same typed name: the published value is kept"
         else:
             value, note = round(float(pos.min()) - MARGIN, 4), ""
-        entry[key] = {"threshold": value, "gold_kept": round(float((pos > value).mean()), 3),
-                      "others_kept": round(float((neg > value).mean()), 3) if len(neg) else None,
-                      "gold_median": round(float(np.median(pos)), 4),
-                      "others_median": round(float(np.median(neg)), 4) if len(neg) else None, **({"note": note} if note else {})}
+        entry[key] = {
+            "threshold": value,
+            "gold_kept": round(float((pos > value).mean()), 3),
+            "others_kept": round(float((neg > value).mean()), 3) if len(neg) else None,
+            "gold_median": round(float(np.median(pos)), 4),
+            "others_median": round(float(np.median(neg)), 4) if len(neg) else None,
+            **({"note": note} if note else {}),
+        }
     return entry
 
 

@@ -60,7 +60,11 @@ def _slot(name: str) -> str:
 def equal_ends(arguments: dict) -> tuple[str, str] | None:
     """The two ends of one call given the same value (from_unit and to_unit both 'm'), or None.
     (Equal values of different inputs, a 512 x 512 image, are fine.)"""
-    ends = [(k, _slot(k)) for k in arguments if _slot(k) != k.lower() and isinstance(arguments[k], str) and arguments[k].strip()]
+    ends = [
+        (k, _slot(k))
+        for k in arguments
+        if _slot(k) != k.lower() and isinstance(arguments[k], str) and arguments[k].strip()
+    ]
     for i, (a, slot) in enumerate(ends):
         for b, other in ends[i + 1:]:
             if slot == other and normalised(arguments[a]) == normalised(arguments[b]):
@@ -94,11 +98,15 @@ def chain_problem(steps: list[Step]) -> tuple[str, str] | None:
         for param, b in s.bindings.items():
             width = list_width(steps[b["step"]].result, b["path"])
             if width > 1:
-                return "ambiguous_binding", (f"step {b['step'] + 1} returns {width} candidates for {b['path'].split('|')[-1]}; "
-                                             f"the request cannot say which one step {i + 1} takes as {param}")
+                return "ambiguous_binding", (
+                    f"step {b['step'] + 1} returns {width} candidates for {b['path'].split('|')[-1]}; "
+                    f"the request cannot say which one step {i + 1} takes as {param}"
+                )
             if normalised(s.arguments[param]) in stated:
-                return "fake_dependency", (f"step {i + 1} takes {param} = {s.arguments[param]!r} from step {b['step'] + 1}, "
-                                           "but the request already states that value")
+                return "fake_dependency", (
+                    f"step {i + 1} takes {param} = {s.arguments[param]!r} from step {b['step'] + 1}, "
+                    "but the request already states that value"
+                )
     if len(steps) > 1:
         known = stated | {normalised(v) for s in steps for v in s.arguments.values()}
         last = _scalars(steps[-1].result)
@@ -131,9 +139,15 @@ class ChainGraph:
         self.examples = {t["name"]: t["examples"] for t in tools if t.get("examples")}
         self.executor = executor
         self.out_edges: dict[str, list[dict]] = defaultdict(list)
-        self.in_edges: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))  # tool -> slot -> edges
+        self.in_edges: dict[str, dict[str, list[dict]]] = defaultdict(
+            lambda: defaultdict(list)
+        )  # tool -> slot -> edges
         for e in edges:
-            if e.get("llm_verdict") == "invalid" or e["src_tool"] not in self.examples or e["dst_tool"] not in self.examples:
+            if (
+                e.get("llm_verdict") == "invalid"
+                or e["src_tool"] not in self.examples
+                or e["dst_tool"] not in self.examples
+            ):
                 continue
             self.out_edges[e["src_tool"]].append(e)
             self.in_edges[e["dst_tool"]][e["dst_slot"]].append(e)

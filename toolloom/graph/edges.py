@@ -208,12 +208,30 @@ def build_edges(tools: list[dict], embedder: Embedder, params: EdgeParams = Edge
     edges = [{"src_tool": outs[o].tool, "src_slot": outs[o].path, "dst_tool": ins[i].tool, "dst_slot": ins[i].path,
               "entity": ins[i].entity, "name_sim": round(name_sim, 4), "keyword_sim": round(kw_sim, 4),
               "desc_sim": round(d, 4), "llm_verdict": None, "llm_reason": None} for i, o, name_sim, kw_sim, d in capped]
-    stats = {"thresholds": {"keyword": params.keyword_threshold, "description": params.description_threshold,
-                            "from": params.thresholds_from}, "tools": len(tools), "input_slots": len(ins), "output_slots": len(outs), "unique_input_names": len(in_names),
-             "unique_output_names": len(out_names), "name_pairs": len(pairs), "keyword_pairs": len(kept),
-             "slot_pairs": sum(len(c) for c in candidates.values()), "generic_pairs_dropped": generic_dropped,
-             "other_service_id_pairs_dropped": scoped_dropped,
-             "above_thresholds": len(scored), "edges": len(edges), "texts_embedded": len(involved) + len(slot_texts),
-             "seconds": {"names": round(t_names - t0, 3), "keywords": round(t_keywords - t_names, 3),
-                         "descriptions": round(t_desc - t_keywords, 3), "total": round(time.perf_counter() - t0, 3)}}
+    stats = {
+        "thresholds": {
+            "keyword": params.keyword_threshold,
+            "description": params.description_threshold,
+            "from": params.thresholds_from,
+        },
+        "tools": len(tools),
+        "input_slots": len(ins),
+        "output_slots": len(outs),
+        "unique_input_names": len(in_names),
+        "unique_output_names": len(out_names),
+        "name_pairs": len(pairs),
+        "keyword_pairs": len(kept),
+        "slot_pairs": sum(len(c) for c in candidates.values()),
+        "generic_pairs_dropped": generic_dropped,
+        "other_service_id_pairs_dropped": scoped_dropped,
+        "above_thresholds": len(scored),
+        "edges": len(edges),
+        "texts_embedded": len(involved) + len(slot_texts),
+        "seconds": {
+            "names": round(t_names - t0, 3),
+            "keywords": round(t_keywords - t_names, 3),
+            "descriptions": round(t_desc - t_keywords, 3),
+            "total": round(time.perf_counter() - t0, 3),
+        },
+    }
     return edges, stats

@@ -58,7 +58,9 @@ class OpenAIEmbedder:
 
         self.name = f"openai/{model}"
         self.model, self.batch = model, batch
-        self._client = openai.OpenAI(base_url=base_url, api_key=os.environ.get(api_key_env) or "not-needed", max_retries=6)
+        self._client = openai.OpenAI(
+            base_url=base_url, api_key=os.environ.get(api_key_env) or "not-needed", max_retries=6
+        )
 
     def embed(self, texts: list[str]) -> np.ndarray:
         rows = []

@@ -8,7 +8,18 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
-from .slots import GENERIC_LEAVES, NO_TYPING, Typing, input_slots, items_of, leaves, owner_of_id, properties, snake, split_kind
+from .slots import (
+    GENERIC_LEAVES,
+    NO_TYPING,
+    Typing,
+    input_slots,
+    items_of,
+    leaves,
+    owner_of_id,
+    properties,
+    snake,
+    split_kind,
+)
 
 _ID_LIKE = GENERIC_LEAVES - {"name", "title", "type", "value"}
 

@@ -79,7 +79,9 @@ class ChainEscalator:
         self.params = {t["name"]: t["parameters"] for t in tools}
         self.execute = self.graph.execute
 
-    async def apply(self, operator: str, steps: list[Step], rng: random.Random, other: list[Step] | None = None) -> list[Step] | None:
+    async def apply(
+        self, operator: str, steps: list[Step], rng: random.Random, other: list[Step] | None = None
+    ) -> list[Step] | None:
         """The chain made harder by a registered operator (None when it does not apply here)."""
         return await ESCALATION_OPERATORS.get(operator)(self, steps, rng, other)
 
@@ -93,8 +95,11 @@ class ChainEscalator:
                     or normalised(value_at(last.result, edge["src_slot"])) in stated:
                 continue  # no lookup, one of several, or a value the request states: not worth executing
             args = dict(rng.choice(self.examples[edge["dst_tool"]]))
-            new = planned(steps) + [self.graph.step(edge["dst_tool"], args,
-                                                    {edge["dst_slot"]: {"step": len(steps) - 1, "path": edge["src_slot"]}})]
+            new = planned(steps) + [
+                self.graph.step(
+                    edge["dst_tool"], args, {edge["dst_slot"]: {"step": len(steps) - 1, "path": edge["src_slot"]}}
+                )
+            ]
             done, _ = await self.execute(new)
             if done and not chain_problem(done):  # one of several, or a value the request states, is no lookup
                 return done
@@ -102,14 +107,21 @@ class ChainEscalator:
 
     async def replace_value(self, steps: list[Step], rng: random.Random) -> list[Step] | None:
         used = {s.name for s in steps}
-        spots = [(i, p) for i, s in enumerate(steps) for p in s.arguments if p not in s.bindings and self.in_edges[s.name].get(p)]
+        spots = [
+            (i, p)
+            for i, s in enumerate(steps)
+            for p in s.arguments
+            if p not in s.bindings and self.in_edges[s.name].get(p)
+        ]
         rng.shuffle(spots)
         for i, param in spots:
             edges = [e for e in self.in_edges[steps[i].name][param] if e["src_tool"] not in used]
             rng.shuffle(edges)
             fallback = None
             for edge in edges:
-                for args in rng.sample(self.examples[edge["src_tool"]], k=min(12, len(self.examples[edge["src_tool"]]))):
+                for args in rng.sample(
+                    self.examples[edge["src_tool"]], k=min(12, len(self.examples[edge["src_tool"]]))
+                ):
                     new = [self.graph.step(edge["src_tool"], dict(args))] + planned(steps, shift=1)
                     new[i + 1].bindings[param] = {"step": 0, "path": edge["src_slot"]}
                     done, _ = await self.execute(new)
@@ -173,4 +185,6 @@ class StructuralVerifier:
 
 # operator name -> async fn(chains, steps, rng, other task's steps) -> harder steps | None; plug-ins add theirs
 for _name in ("add_hop", "replace_value", "add_constraint"):
-    ESCALATION_OPERATORS.register(_name, lambda chains, steps, rng, other, _name=_name: getattr(chains, _name)(steps, rng))
+    ESCALATION_OPERATORS.register(
+        _name, lambda chains, steps, rng, other, _name=_name: getattr(chains, _name)(steps, rng)
+    )

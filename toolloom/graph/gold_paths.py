@@ -37,7 +37,9 @@ NO_VALUE_FLOWS = {
 def gold_edges(tools: list[dict], queries: str | Path, all_pairs: bool = False) -> dict[tuple[str, str], set[str]]:
     """(source tool, destination tool) -> the destination's identifier inputs, over all the queries' solutions;
     `all_pairs` keeps the pairs of `NO_VALUE_FLOWS` too."""
-    by_call = {(str((t.get("meta") or {}).get("method", "")).upper(), (t.get("meta") or {}).get("path")): t for t in tools}
+    by_call = {
+        (str((t.get("meta") or {}).get("method", "")).upper(), (t.get("meta") or {}).get("path")): t for t in tools
+    }
     gold: dict[tuple[str, str], set[str]] = {}
     for query in json.loads(Path(queries).read_text()):
         steps = [" ".join(step.split()) for step in query["solution"]]
@@ -58,7 +60,11 @@ def gold_pairs(path: str | Path, tools: list[dict]) -> dict[tuple[str, str], set
     """Published API pairs (ToolDial's, say) as gold: a JSON list, or JSON lines, of {"source": ..., "target": ...}
     naming operations by tool name; an empty slot set means an edge into any input counts."""
     text = Path(path).read_text()
-    rows = json.loads(text) if text.lstrip().startswith("[") else [json.loads(line) for line in text.splitlines() if line.strip()]
+    rows = (
+        json.loads(text)
+        if text.lstrip().startswith("[")
+        else [json.loads(line) for line in text.splitlines() if line.strip()]
+    )
     names = {t["name"] for t in tools}
     unknown = sorted({r[k] for r in rows for k in ("source", "target") if r[k] not in names})
     if unknown:

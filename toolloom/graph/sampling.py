@@ -104,7 +104,9 @@ class ChainSampler:
         chain, bound, used = [], {}, set()
         for param in self.rng.sample(sorted(self.in_edges[target]), 2):
             edge = self.rng.choice(self.in_edges[target][param])
-            options = [a for a in self.examples[edge["src_tool"]] if (edge["src_tool"], repr(sorted(a.items()))) not in used]
+            options = [
+                a for a in self.examples[edge["src_tool"]] if (edge["src_tool"], repr(sorted(a.items()))) not in used
+            ]
             if not options:
                 self.failures["no_distinct_source"] += 1
                 return None

@@ -30,8 +30,32 @@ GENERIC_SLOTS = {"email", "url", "href", "link", "username", "user_name", "conte
 TEXT_KINDS = {"query", "q", "name", "title", "keyword", "keywords", "text", "term", "search", "search_term"}
 CONTAINERS = {"results", "result", "data", "items", "item", "list", "response", "records", "entries", "hits", "objects",
               "content", "payload", "body", "values", "rows", "docs", "documents", "elements", "nodes", "edges"}
-VERBS = {"get", "list", "search", "find", "fetch", "show", "query", "create", "update", "delete", "add", "remove", "set",
-         "post", "put", "patch", "retrieve", "lookup", "read", "api", "v1", "v2", "v3", "v4"}
+VERBS = {
+    "get",
+    "list",
+    "search",
+    "find",
+    "fetch",
+    "show",
+    "query",
+    "create",
+    "update",
+    "delete",
+    "add",
+    "remove",
+    "set",
+    "post",
+    "put",
+    "patch",
+    "retrieve",
+    "lookup",
+    "read",
+    "api",
+    "v1",
+    "v2",
+    "v3",
+    "v4",
+}
 _NOT_NOUNS = VERBS | {"my", "by", "all", "the", "a", "an", "of", "for", "to", "from", "with", "and", "or", "in", "on",
                       "at"}
 DROP_INPUT = re.compile(r"^(page|pages|page_?num(ber)?|page_?size|per_?page|limit|offset|cursor|start|count|size"
@@ -58,7 +82,9 @@ def singular(word: str) -> str:
 
 
 def _nouns(text: str) -> list[str]:
-    return [singular(w) for w in _WORD.findall(snake(text).replace("_", " ")) if w not in _NOT_NOUNS and not w.isdigit()]
+    return [
+        singular(w) for w in _WORD.findall(snake(text).replace("_", " ")) if w not in _NOT_NOUNS and not w.isdigit()
+    ]
 
 
 def resource_noun(tool: dict) -> str:
@@ -95,7 +121,9 @@ def same_platform(a: str, b: str) -> bool:
     `YouTube Downloader` both hold YouTube's video ids)."""
     if a == b:
         return True
-    words = [{w for w in re.findall(r"[a-z]{3,}", _CAMEL.sub(" ", x).lower()) if w not in _SERVICE_FILLER} for x in (a, b)]
+    words = [
+        {w for w in re.findall(r"[a-z]{3,}", _CAMEL.sub(" ", x).lower()) if w not in _SERVICE_FILLER} for x in (a, b)
+    ]
     return bool(words[0] & words[1])
 
 
@@ -303,7 +331,9 @@ def output_slots(tool: dict, typing: Typing = NO_TYPING, max_slots: int = 160) -
             entity = leaf
         if len(path) == 1 and entity in own_inputs:
             continue  # the operation's own input echoed back
-        typed = [f"{e}_{kind}" for e in chosen] if chosen and kind in ID_KINDS and not owner and not parent else [entity]
+        typed = (
+            [f"{e}_{kind}" for e in chosen] if chosen and kind in ID_KINDS and not owner and not parent else [entity]
+        )
         out += [Slot(tool["name"], "|".join(path), e, type_of(schema), str(schema.get("description") or ""), generic,
                      siblings) for e in typed]
     return out

@@ -8,7 +8,9 @@ FORMAT = "bfcl"
 
 def looks_like(doc) -> bool:
     rows = doc if isinstance(doc, list) else [doc]
-    return bool(rows) and all(isinstance(r, dict) and isinstance(r.get("function"), list) and "question" in r for r in rows)
+    return bool(rows) and all(
+        isinstance(r, dict) and isinstance(r.get("function"), list) and "question" in r for r in rows
+    )
 
 
 def parse(doc, source: str, stage: str = "ingest"):

@@ -80,7 +80,9 @@ def _documents(file: Path, source: str):
         try:
             yield _checked(yaml.safe_load(text), source)
         except yaml.YAMLError as e:
-            yield Rejection("ingest", source, "spec", "invalid_yaml", f"{source}: invalid YAML ({e})".replace("\n", " "))
+            yield Rejection(
+                "ingest", source, "spec", "invalid_yaml", f"{source}: invalid YAML ({e})".replace("\n", " ")
+            )
         except RecursionError:
             yield Rejection("ingest", source, "spec", "too_large", f"{source}: nests too deep to parse")
         return
@@ -100,9 +102,13 @@ def _documents(file: Path, source: str):
         try:
             yield _checked(json.loads(line), f"{source}:{i}")
         except RecursionError:
-            yield Rejection("ingest", f"{source}:{i}", "spec", "too_large", f"{source} line {i}: nests too deep to parse")
+            yield Rejection(
+                "ingest", f"{source}:{i}", "spec", "too_large", f"{source} line {i}: nests too deep to parse"
+            )
         except json.JSONDecodeError as e:
-            yield Rejection("ingest", f"{source}:{i}", "spec", "invalid_json", f"{source} line {i}: invalid JSON ({e.msg})")
+            yield Rejection(
+                "ingest", f"{source}:{i}", "spec", "invalid_json", f"{source} line {i}: invalid JSON ({e.msg})"
+            )
 
 
 def ingest_collection(path: str | Path, fmt: str = "auto", *, rel_to: Path | None = None):
@@ -121,10 +127,22 @@ def ingest_collection(path: str | Path, fmt: str = "auto", *, rel_to: Path | Non
                 continue
             doc, where = unit
             adapters = INGEST_FORMATS.items()
-            adapter = INGEST_FORMATS.get(fmt) if fmt != "auto" else next((a for a in adapters.values() if a.looks_like(doc)), None)
+            adapter = (
+                INGEST_FORMATS.get(fmt)
+                if fmt != "auto"
+                else next((a for a in adapters.values() if a.looks_like(doc)), None)
+            )
             if adapter is None:
                 known = ", ".join(adapters)
-                rejections.append(Rejection("ingest", where, "spec", "unknown_format", f"{where}: not a recognised spec format (known: {known})"))
+                rejections.append(
+                    Rejection(
+                        "ingest",
+                        where,
+                        "spec",
+                        "unknown_format",
+                        f"{where}: not a recognised spec format (known: {known})",
+                    )
+                )
                 continue
             produced = 0
             for item in adapter.parse(doc, where):
@@ -145,5 +163,9 @@ def ingest_collection(path: str | Path, fmt: str = "auto", *, rel_to: Path | Non
                 else:
                     rejections.append(item)
             if produced == 0:
-                rejections.append(Rejection("ingest", where, "spec", "empty_spec", f"{where}: a {adapter.FORMAT} document with no tools"))
+                rejections.append(
+                    Rejection(
+                        "ingest", where, "spec", "empty_spec", f"{where}: a {adapter.FORMAT} document with no tools"
+                    )
+                )
     return tools, rejections

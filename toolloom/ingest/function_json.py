@@ -9,8 +9,9 @@ FORMAT = "function_json"
 
 def looks_like(doc) -> bool:
     items = doc if isinstance(doc, list) else [doc]
-    return bool(items) and all(isinstance(i, dict) and (isinstance(i.get("function"), dict) or {"name", "parameters"} <= set(i))
-                               for i in items)
+    return bool(items) and all(
+        isinstance(i, dict) and (isinstance(i.get("function"), dict) or {"name", "parameters"} <= set(i)) for i in items
+    )
 
 
 def parse(doc, source: str, stage: str = "ingest", prefix: str = ""):
@@ -20,7 +21,9 @@ def parse(doc, source: str, stage: str = "ingest", prefix: str = ""):
         where = f"{source}#{i}"
         entry = raw.get("function", raw) if isinstance(raw, dict) else None
         if not isinstance(entry, dict):
-            yield Rejection(stage, where, "spec", "not_a_tool", f"entry {i} is {type(raw).__name__}, expected an object")
+            yield Rejection(
+                stage, where, "spec", "not_a_tool", f"entry {i} is {type(raw).__name__}, expected an object"
+            )
             continue
         name = entry.get("name")
         if not isinstance(name, str) or not name.strip():
@@ -33,7 +36,9 @@ def parse(doc, source: str, stage: str = "ingest", prefix: str = ""):
         params.setdefault("type", "object")
         problem = schema_problem(params)
         if problem:
-            yield Rejection(stage, f"{source}#{name}", "spec", "invalid_schema", f"{source}#{name}: parameters: {problem}")
+            yield Rejection(
+                stage, f"{source}#{name}", "spec", "invalid_schema", f"{source}#{name}: parameters: {problem}"
+            )
             continue
         returns = raw.get("returns") if isinstance(raw, dict) else None
         yield ToolSpec(

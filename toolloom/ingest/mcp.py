@@ -39,7 +39,9 @@ def parse(doc, source: str, stage: str = "ingest"):
                 continue
             params = normalise_schema(t.get("inputSchema") or {"type": "object", "properties": {}})
             if not isinstance(params, dict) or params.get("type", "object") != "object":
-                yield Rejection(stage, where, "spec", "bad_parameters", f"{where}: inputSchema must be an object schema")
+                yield Rejection(
+                    stage, where, "spec", "bad_parameters", f"{where}: inputSchema must be an object schema"
+                )
                 continue
             params.setdefault("type", "object")
             problem = schema_problem(params)
@@ -47,7 +49,13 @@ def parse(doc, source: str, stage: str = "ingest"):
                 yield Rejection(stage, where, "spec", "invalid_schema", f"{where}: inputSchema: {problem}")
                 continue
             output = t.get("outputSchema")
-            yield ToolSpec(name=safe_name(f"{server}__{t['name']}" if server else t["name"]), description=(t.get("description") or "").strip(),
-                           parameters=params, returns=normalise_schema(output) if isinstance(output, dict) else None,
-                           source_format=FORMAT, source_file=source, spec_hash=content_hash(t),
-                           meta={"server": server, "mcp_name": t["name"], "annotations": t.get("annotations") or {}})
+            yield ToolSpec(
+                name=safe_name(f"{server}__{t['name']}" if server else t["name"]),
+                description=(t.get("description") or "").strip(),
+                parameters=params,
+                returns=normalise_schema(output) if isinstance(output, dict) else None,
+                source_format=FORMAT,
+                source_file=source,
+                spec_hash=content_hash(t),
+                meta={"server": server, "mcp_name": t["name"], "annotations": t.get("annotations") or {}},
+            )

@@ -34,7 +34,10 @@ def materialize(node, stack: tuple = (), depth: int = 0, budget: list | None = N
         if ref in stack:
             return {"type": "object", "description": f"(recursive: {ref.rsplit('/', 1)[-1]})"}
         if depth > _MAX_DEPTH or budget[0] < 0:
-            return {"type": "object", "description": f"({ref.rsplit('/', 1)[-1]}: not expanded, the schema is too large)"}
+            return {
+                "type": "object",
+                "description": f"({ref.rsplit('/', 1)[-1]}: not expanded, the schema is too large)",
+            }
         try:
             target = node.__subject__
         except jsonref.JsonRefError as e:
@@ -93,7 +96,9 @@ def _parameters(path_item: dict, op: dict, swagger: bool) -> tuple[dict, list[st
             merged[(p["name"], p.get("in"))] = p
     props, required, locations = {}, [], {}
     for (name, where), p in merged.items():
-        if where == "cookie" or (where == "header" and name.lower() in ("authorization", "x-api-key", "x-rapidapi-key")):
+        if where == "cookie" or (
+            where == "header" and name.lower() in ("authorization", "x-api-key", "x-rapidapi-key")
+        ):
             continue
         if where == "body":  # Swagger 2
             body = p.get("schema") or {}
@@ -153,7 +158,9 @@ def parse(doc, source: str, stage: str = "ingest", prefix: str = ""):
                 raw_op = resolved["paths"][path][method]
                 # only what a tool needs is resolved, so a broken error-response schema loses nothing
                 op = {k: materialize(raw_op[k]) for k in ("parameters", "requestBody") if k in raw_op}
-                op.update({k: raw_op[k] for k in ("operationId", "summary", "description") if isinstance(raw_op.get(k), str)})
+                op.update(
+                    {k: raw_op[k] for k in ("operationId", "summary", "description") if isinstance(raw_op.get(k), str)}
+                )
                 op["responses"] = _success_response(raw_op.get("responses") or {})
                 path_item = {"parameters": materialize(resolved["paths"][path].get("parameters") or [])}
                 params, _, locations = _parameters(path_item, op, swagger)
@@ -170,8 +177,16 @@ def parse(doc, source: str, stage: str = "ingest", prefix: str = ""):
                 yield Rejection(stage, where, "spec", "invalid_schema", f"{where}: parameters: {problem}")
                 continue
             name = safe_name(prefix + (op.get("operationId") or f"{method}_{path}"))
-            description = " ".join(x.strip() for x in (op.get("summary") or "", op.get("description") or "") if x and x.strip())
-            yield ToolSpec(name=name, description=description, parameters=params,
-                           returns=returns if isinstance(returns, dict) else None, source_format=FORMAT, source_file=source,
-                           spec_hash=content_hash([method, path, op]),
-                           meta={"method": method.upper(), "path": path, "params": locations, "servers": servers})
+            description = " ".join(
+                x.strip() for x in (op.get("summary") or "", op.get("description") or "") if x and x.strip()
+            )
+            yield ToolSpec(
+                name=name,
+                description=description,
+                parameters=params,
+                returns=returns if isinstance(returns, dict) else None,
+                source_format=FORMAT,
+                source_file=source,
+                spec_hash=content_hash([method, path, op]),
+                meta={"method": method.upper(), "path": path, "params": locations, "servers": servers},
+            )

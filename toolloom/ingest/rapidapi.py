@@ -12,22 +12,42 @@ from .records import Rejection, ToolSpec, content_hash, safe_name
 from .schemas import normalise_schema, schema_problem
 
 FORMAT = "rapidapi"
-_TYPES = {"STRING": {"type": "string"}, "NUMBER": {"type": "number"}, "INTEGER": {"type": "integer"}, "BOOLEAN": {"type": "boolean"},
-          "ENUM": {"type": "string"}, "SELECT": {"type": "string"}, "CREDENTIALS": {"type": "string"}, "TIME": {"type": "string"},
-          "DATE (YYYY-MM-DD)": {"type": "string", "format": "date"}, "ARRAY": {"type": "array"}, "OBJECT": {"type": "object"},
-          "JSON": {"type": "object"}, "GEOPOINT (LATITUDE, LONGITUDE)": {"type": "string"}, "FILE": {"type": "string", "format": "binary"},
-          "BINARY": {"type": "string", "format": "binary"}, "LIST": {"type": "array"}, "DATEPICKER": {"type": "string", "format": "date"},
-          "MAP": {"type": "string"}}
+_TYPES = {
+    "STRING": {"type": "string"},
+    "NUMBER": {"type": "number"},
+    "INTEGER": {"type": "integer"},
+    "BOOLEAN": {"type": "boolean"},
+    "ENUM": {"type": "string"},
+    "SELECT": {"type": "string"},
+    "CREDENTIALS": {"type": "string"},
+    "TIME": {"type": "string"},
+    "DATE (YYYY-MM-DD)": {"type": "string", "format": "date"},
+    "ARRAY": {"type": "array"},
+    "OBJECT": {"type": "object"},
+    "JSON": {"type": "object"},
+    "GEOPOINT (LATITUDE, LONGITUDE)": {"type": "string"},
+    "FILE": {"type": "string", "format": "binary"},
+    "BINARY": {"type": "string", "format": "binary"},
+    "LIST": {"type": "array"},
+    "DATEPICKER": {"type": "string", "format": "date"},
+    "MAP": {"type": "string"},
+}
 
 
 def looks_like(doc) -> bool:
     records = doc if isinstance(doc, list) else [doc]
-    return bool(records) and all(isinstance(r, dict) and isinstance(r.get("api_list"), list) and "tool_name" in r for r in records)
+    return bool(records) and all(
+        isinstance(r, dict) and isinstance(r.get("api_list"), list) and "tool_name" in r for r in records
+    )
 
 
 def infer_schema(value, depth: int = 0) -> dict:
     if isinstance(value, dict):
-        return {"type": "object", "properties": {k: infer_schema(v, depth + 1) for k, v in value.items()}} if depth < 8 else {"type": "object"}
+        return (
+            {"type": "object", "properties": {k: infer_schema(v, depth + 1) for k, v in value.items()}}
+            if depth < 8
+            else {"type": "object"}
+        )
     if isinstance(value, list):
         return {"type": "array", "items": infer_schema(value[0], depth + 1)} if value else {"type": "array"}
     if isinstance(value, bool):
@@ -99,7 +119,18 @@ def parse(doc, source: str, stage: str = "ingest"):
             if isinstance(params, Rejection):
                 yield params
                 continue
-            yield ToolSpec(name=safe_name(f"{tool_name}__{api['name']}"), description=str(api.get("description") or "").strip(),
-                           parameters=params, returns=returns(api), source_format=FORMAT, source_file=source,
-                           spec_hash=content_hash(api), meta={"tool": tool_name, "category": rec.get("category"),
-                                                              "tool_description": rec.get("tool_description"), "method": api.get("method")})
+            yield ToolSpec(
+                name=safe_name(f"{tool_name}__{api['name']}"),
+                description=str(api.get("description") or "").strip(),
+                parameters=params,
+                returns=returns(api),
+                source_format=FORMAT,
+                source_file=source,
+                spec_hash=content_hash(api),
+                meta={
+                    "tool": tool_name,
+                    "category": rec.get("category"),
+                    "tool_description": rec.get("tool_description"),
+                    "method": api.get("method"),
+                },
+            )

@@ -23,7 +23,9 @@ def parse(doc, source: str, stage: str = "ingest"):
             yield Rejection(stage, where, "spec", "invalid_json", f"{where}: Documentation is not JSON ({e.msg})")
             continue
         if not openapi.looks_like(spec):
-            yield Rejection(stage, where, "spec", "unknown_format", f"{where}: Documentation is not an OpenAPI document")
+            yield Rejection(
+                stage, where, "spec", "unknown_format", f"{where}: Documentation is not an OpenAPI document"
+            )
             continue
         for item in openapi.parse(spec, where, stage, prefix=f"{rec['Name']}__"):
             if hasattr(item, "source_format"):

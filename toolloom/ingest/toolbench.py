@@ -30,7 +30,9 @@ def parse(doc, source: str, stage: str = "ingest"):
             tool_name, api_name = str(api.get("tool_name") or "").strip(), str(api.get("api_name") or "").strip()
             where = f"{source}#{rec.get('query_id', '?')}/{tool_name or i}/{api_name or i}"
             if not tool_name or not api_name:
-                yield Rejection(stage, where, "spec", "missing_name", f"{where}: api_list entry without tool_name or api_name")
+                yield Rejection(
+                    stage, where, "spec", "missing_name", f"{where}: api_list entry without tool_name or api_name"
+                )
                 continue
             params = checked_parameters(api, where, stage)
             if isinstance(params, Rejection):
@@ -38,8 +40,18 @@ def parse(doc, source: str, stage: str = "ingest"):
                 continue
             template = api.get("template_response")
             spec = {k: v for k, v in api.items() if k != "category_name"}
-            yield ToolSpec(name=safe_name(f"{tool_name}__{api_name}"), description=str(api.get("api_description") or "").strip(),
-                           parameters=params, returns=infer_schema(template) if isinstance(template, (dict, list)) and template else None,
-                           source_format=FORMAT, source_file=source, spec_hash=content_hash(spec),
-                           meta={"tool": tool_name, "category": api.get("category_name"), "method": api.get("method"),
-                                 "query": rec.get("query")})
+            yield ToolSpec(
+                name=safe_name(f"{tool_name}__{api_name}"),
+                description=str(api.get("api_description") or "").strip(),
+                parameters=params,
+                returns=infer_schema(template) if isinstance(template, (dict, list)) and template else None,
+                source_format=FORMAT,
+                source_file=source,
+                spec_hash=content_hash(spec),
+                meta={
+                    "tool": tool_name,
+                    "category": api.get("category_name"),
+                    "method": api.get("method"),
+                    "query": rec.get("query"),
+                },
+            )

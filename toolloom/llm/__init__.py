@@ -3,4 +3,13 @@ from .cache import RequestCache, request_hash
 from .client import BudgetExhausted, ModelCallError, ModelClient, RunBudget, run_async
 from .ledger import UsageLedger
 
-__all__ = ["run_async", "ModelClient", "ModelCallError", "BudgetExhausted", "RunBudget", "RequestCache", "request_hash", "UsageLedger"]
+__all__ = [
+    "run_async",
+    "ModelClient",
+    "ModelCallError",
+    "BudgetExhausted",
+    "RunBudget",
+    "RequestCache",
+    "request_hash",
+    "UsageLedger",
+]

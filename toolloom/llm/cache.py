@@ -27,7 +27,10 @@ class RequestCache:
         self._con = sqlite3.connect(self.path, check_same_thread=False, timeout=30, isolation_level=None)
         self._con.execute("PRAGMA journal_mode=WAL")
         self._con.execute("PRAGMA synchronous=NORMAL")
-        self._con.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, model TEXT, response TEXT NOT NULL, created REAL DEFAULT (unixepoch('subsec')))")
+        self._con.execute(
+            "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, model TEXT, response TEXT NOT NULL, created "
+            "REAL DEFAULT (unixepoch('subsec')))"
+        )
 
     def get(self, key: str) -> dict | None:
         with self._lock:

@@ -105,8 +105,14 @@ def _parse(raw: dict) -> Completion:
         usage = raw.get("usage") or {}
         calls = msg.get("tool_calls") or None
         if calls is not None:
-            calls = [{"id": c["id"], "type": "function",
-                      "function": {"name": c["function"]["name"], "arguments": c["function"].get("arguments") or ""}} for c in calls]
+            calls = [
+                {
+                    "id": c["id"],
+                    "type": "function",
+                    "function": {"name": c["function"]["name"], "arguments": c["function"].get("arguments") or ""},
+                }
+                for c in calls
+            ]
         message = {"role": "assistant", "content": msg.get("content"), "tool_calls": calls}
         return Completion(message, choice.get("finish_reason") or "stop", int(usage.get("prompt_tokens") or 0),
                           int(usage.get("completion_tokens") or 0), False)
@@ -172,8 +178,17 @@ class ModelClient:
         key = os.environ.get(self.spec.api_key_env)
         return text.replace(key, "***") if key else text
 
-    async def chat(self, messages: list[dict], *, stage: str, role: str, tools: list[dict] | None = None,
-                   tool_choice: str | None = None, response_format: dict | None = None, seed_offset: int = 0) -> Completion:
+    async def chat(
+        self,
+        messages: list[dict],
+        *,
+        stage: str,
+        role: str,
+        tools: list[dict] | None = None,
+        tool_choice: str | None = None,
+        response_format: dict | None = None,
+        seed_offset: int = 0,
+    ) -> Completion:
         """`seed_offset` > 0 asks for another independent sample (another seed, another cache entry)."""
         seed = (self.spec.seed or 0) + seed_offset if seed_offset else self.spec.seed
         request = {"model": self.spec.model, "messages": messages, "temperature": self.spec.temperature,
@@ -206,7 +221,9 @@ class ModelClient:
         if cached is not None:
             c = _parse(cached)
             c.cache_hit = True
-            self.ledger.add(CallRecord(stage, role, self.spec.model, key, c.prompt_tokens, c.completion_tokens, 0.0, True, 0, "ok"))
+            self.ledger.add(
+                CallRecord(stage, role, self.spec.model, key, c.prompt_tokens, c.completion_tokens, 0.0, True, 0, "ok")
+            )
             return c
         # the same request already on its way (two episodes asking the same thing at once): share its
         # answer, or its failure, so a run and its rerun from the cache see the same thing
@@ -218,7 +235,9 @@ class ModelClient:
                 self._record_error(stage, role, key, time.monotonic(), 0, f"shared request: {e}"[:500])
                 raise
             c.cache_hit = True
-            self.ledger.add(CallRecord(stage, role, self.spec.model, key, c.prompt_tokens, c.completion_tokens, 0.0, True, 0, "ok"))
+            self.ledger.add(
+                CallRecord(stage, role, self.spec.model, key, c.prompt_tokens, c.completion_tokens, 0.0, True, 0, "ok")
+            )
             return c
         shared = asyncio.get_running_loop().create_future()
         self._in_flight[flight] = shared
@@ -264,8 +283,20 @@ class ModelClient:
         completion = _parse(raw)
         self.cache.put(key, self.spec.model, raw)
         self.budget.spend(completion.prompt_tokens + completion.completion_tokens)
-        self.ledger.add(CallRecord(stage, role, self.spec.model, key, completion.prompt_tokens, completion.completion_tokens,
-                                   (time.monotonic() - started) * 1000, False, attempts, "ok"))
+        self.ledger.add(
+            CallRecord(
+                stage,
+                role,
+                self.spec.model,
+                key,
+                completion.prompt_tokens,
+                completion.completion_tokens,
+                (time.monotonic() - started) * 1000,
+                False,
+                attempts,
+                "ok",
+            )
+        )
         return completion, raw
 
     async def _send(self, client, limiter: AdaptiveLimiter, request: dict) -> dict:

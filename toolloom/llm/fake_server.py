@@ -50,9 +50,13 @@ class FakeModel:
         return (self.default or competent)(request)
 
 
-EXPLORATIONS = ("What does the tool return for a typical request?", "Which values are refused, and with which error message?",
-                "What happens when a required parameter is missing?", "How do the optional parameters change the result?",
-                "Does the answer change for a very different input?")
+EXPLORATIONS = (
+    "What does the tool return for a typical request?",
+    "Which values are refused, and with which error message?",
+    "What happens when a required parameter is missing?",
+    "How do the optional parameters change the result?",
+    "Does the answer change for a very different input?",
+)
 
 
 def competent(request: dict) -> dict:
@@ -72,7 +76,11 @@ def competent(request: dict) -> dict:
             args = json.loads(prompt.split("<args>", 1)[1].split("</args>", 1)[0])
             return {"content": json.dumps({"query": EXPLORATIONS[n % len(EXPLORATIONS)], "arguments": args})}
         if '"findings"' in prompt:  # the DRAFT analyzer
-            return {"content": json.dumps({"findings": ["the documentation matches the responses seen"], "suggestion": "try an unknown value"})}
+            return {
+                "content": json.dumps(
+                    {"findings": ["the documentation matches the responses seen"], "suggestion": "try an unknown value"}
+                )
+            }
         if "<documentation>" in prompt and '"description"' in prompt:  # the DRAFT rewriter: keeps the documentation
             doc = prompt.split("<documentation>", 1)[1].split("</documentation>", 1)[0].strip()
             return {"content": json.dumps({"description": doc or "Undocumented tool.", "suggestion": ""})}
@@ -81,7 +89,9 @@ def competent(request: dict) -> dict:
 
             schema = json.loads(prompt.split("<parameters>", 1)[1].split("</parameters>", 1)[0])
             try:
-                args = ArgumentSynthesizer().arguments({"name": "proposed", "parameters": schema}, seed=hash_bucket(prompt))
+                args = ArgumentSynthesizer().arguments(
+                    {"name": "proposed", "parameters": schema}, seed=hash_bucket(prompt)
+                )
             except Unsynthesizable:
                 args = {}
             return {"content": json.dumps({"calls": [{"request": "A request.", "arguments": args}]})}
@@ -91,17 +101,27 @@ def competent(request: dict) -> dict:
             ok = "[call " in prompt and prompt.rstrip().count("assistant:") >= 2
             return {"content": json.dumps({"verdict": "pass" if ok else "fail", "reason": "scripted judge"})}
         if '"makes_sense"' in prompt:  # edge validation
-            return {"content": json.dumps({"value": "x", "arguments": {}, "makes_sense": True, "reason": "scripted validator"})}
+            return {
+                "content": json.dumps(
+                    {"value": "x", "arguments": {}, "makes_sense": True, "reason": "scripted validator"}
+                )
+            }
         return {"content": "OK."}
     turn = RetrievalAssistant().decide(messages, tools)
     if turn.tool_calls:
-        return {"tool_calls": [{"name": c["function"]["name"], "arguments": c["function"]["arguments"]} for c in turn.tool_calls]}
+        return {
+            "tool_calls": [
+                {"name": c["function"]["name"], "arguments": c["function"]["arguments"]} for c in turn.tool_calls
+            ]
+        }
     return {"content": turn.content}
 
 
 def calls_as_text(calls: list[dict], form: str) -> str:
     """Tool calls written into the message text, as models without a server-side parser write them."""
-    parsed = [(c["name"], json.loads(c["arguments"]) if isinstance(c["arguments"], str) else c["arguments"]) for c in calls]
+    parsed = [
+        (c["name"], json.loads(c["arguments"]) if isinstance(c["arguments"], str) else c["arguments"]) for c in calls
+    ]
     if form == "hermes":
         return "\n".join(f'<tool_call>\n{json.dumps({"name": n, "arguments": a})}\n</tool_call>' for n, a in parsed)
     if form == "json":
@@ -121,9 +141,17 @@ def hash_bucket(text: str, buckets: int = 64) -> int:
 def _completion(request: dict, reply: dict, finish: str | None = None) -> dict:
     calls = None
     if reply.get("tool_calls"):
-        calls = [{"id": f"call_{uuid.uuid4().hex[:8]}", "type": "function",
-                  "function": {"name": c["name"], "arguments": c["arguments"] if isinstance(c["arguments"], str) else json.dumps(c["arguments"])}}
-                 for c in reply["tool_calls"]]
+        calls = [
+            {
+                "id": f"call_{uuid.uuid4().hex[:8]}",
+                "type": "function",
+                "function": {
+                    "name": c["name"],
+                    "arguments": c["arguments"] if isinstance(c["arguments"], str) else json.dumps(c["arguments"]),
+                },
+            }
+            for c in reply["tool_calls"]
+        ]
     prompt_tokens = sum(len(str(m.get("content") or "")) // 4 + 4 for m in request.get("messages", []))
     completion_tokens = len(reply.get("content") or "") // 4 + 8 * len(calls or [])
     return {"id": f"chatcmpl-{uuid.uuid4().hex[:12]}", "object": "chat.completion", "created": int(time.time()),
@@ -143,8 +171,9 @@ class FakeServer:
         """`rate_limit`: requests per second admitted (a token bucket); the rest get 429 + Retry-After.
         `api_key`: requests without `Authorization: Bearer <it>` get 401. `served`: the model names
         /v1/models lists, and the only ones chat answers for (404 for others, as vLLM does); unset,
-        the list is ["fake"] and chat answers any name (as llama.cpp's server does). `calls_as_text`: answer tool calls only as message
-        text, the way many small models do: "hermes", "json", "pythonic", or "garbage" (a broken call)."""
+        the list is ["fake"] and chat answers any name (as llama.cpp's server does). `calls_as_text`: answer tool
+        calls only as message text, the way many small models do: "hermes", "json", "pythonic", or "garbage" (a
+        broken call)."""
         self.calls_as_text = calls_as_text
         self.model = model or FakeModel()
         self.api_key, self.served = api_key, served
@@ -219,10 +248,15 @@ class FakeServer:
         if fault == "timeout":
             await asyncio.sleep(self.faults.hang_s)
         if fault == "malformed_json":
-            return web.Response(text='{"id": "chatcmpl-broken", "choices": [{"message": {"content": "trunc', content_type="application/json")
+            return web.Response(
+                text='{"id": "chatcmpl-broken", "choices": [{"message": {"content": "trunc',
+                content_type="application/json",
+            )
         reply = self.model.respond(request)
         if "status" in reply:
-            return web.json_response({"error": {"message": reply.get("message", "scripted error")}}, status=reply["status"])
+            return web.json_response(
+                {"error": {"message": reply.get("message", "scripted error")}}, status=reply["status"]
+            )
         tools = request.get("tools") or []
         if fault == "truncated":
             text = reply.get("content") or json.dumps(reply.get("tool_calls"))
@@ -251,8 +285,17 @@ class FakeServer:
             for k in range(len(padded) - 2):
                 vec[hash_bucket(padded[k:k + 3])] += 1.0
             data.append({"object": "embedding", "index": i, "embedding": vec})
-        return web.json_response({"object": "list", "data": data, "model": request.get("model", "fake"),
-                                  "usage": {"prompt_tokens": sum(len(t) // 4 for t in texts), "total_tokens": sum(len(t) // 4 for t in texts)}})
+        return web.json_response(
+            {
+                "object": "list",
+                "data": data,
+                "model": request.get("model", "fake"),
+                "usage": {
+                    "prompt_tokens": sum(len(t) // 4 for t in texts),
+                    "total_tokens": sum(len(t) // 4 for t in texts),
+                },
+            }
+        )
 
     async def _models(self, http_request: web.Request):
         return self._refused(http_request) or web.json_response(

@@ -48,7 +48,19 @@ class UsageLedger:
 
     @staticmethod
     def to_arrow(records: list[CallRecord]) -> pa.Table:
-        schema = pa.schema([("stage", pa.string()), ("role", pa.string()), ("model", pa.string()), ("request_hash", pa.string()),
-                            ("prompt_tokens", pa.int64()), ("completion_tokens", pa.int64()), ("latency_ms", pa.float64()),
-                            ("cache_hit", pa.bool_()), ("attempts", pa.int64()), ("status", pa.string()), ("error", pa.string())])
+        schema = pa.schema(
+            [
+                ("stage", pa.string()),
+                ("role", pa.string()),
+                ("model", pa.string()),
+                ("request_hash", pa.string()),
+                ("prompt_tokens", pa.int64()),
+                ("completion_tokens", pa.int64()),
+                ("latency_ms", pa.float64()),
+                ("cache_hit", pa.bool_()),
+                ("attempts", pa.int64()),
+                ("status", pa.string()),
+                ("error", pa.string()),
+            ]
+        )
         return pa.Table.from_pylist([asdict(r) for r in records], schema=schema)

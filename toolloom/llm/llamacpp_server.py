@@ -38,7 +38,9 @@ class LlamaCppServer(ManagedServer):
 
     def start(self) -> None:
         if not Path(self.spec.model).is_file():  # a clear error now, not a log tail after the health wait
-            raise ServerStartError(f"provider 'llamacpp': model {self.spec.model!r} is not a file (the path of a GGUF model)")
+            raise ServerStartError(
+                f"provider 'llamacpp': model {self.spec.model!r} is not a file (the path of a GGUF model)"
+            )
         super().start()
 
     def command(self) -> list[str]:

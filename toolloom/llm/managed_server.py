@@ -95,9 +95,19 @@ class ManagedServer:
             out.flush()
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                          env=env, start_new_session=True)
-        self.watchdog = subprocess.Popen([sys.executable, "-m", "toolloom.llm.watchdog", str(os.getpid()), str(self.proc.pid)],
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
-        log.info("started %s %s (pid %s, port %s); log: %s", self.kind, self.spec.model, self.proc.pid, self.port, self.log_path)
+        self.watchdog = subprocess.Popen(
+            [sys.executable, "-m", "toolloom.llm.watchdog", str(os.getpid()), str(self.proc.pid)],
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        log.info(
+            "started %s %s (pid %s, port %s); log: %s",
+            self.kind,
+            self.spec.model,
+            self.proc.pid,
+            self.port,
+            self.log_path,
+        )
         self._wait_healthy()
 
     def _wait_healthy(self) -> None:
@@ -107,15 +117,19 @@ class ManagedServer:
             code = self.proc.poll()
             if code is not None:
                 self._stop_watchdog()
-                raise ServerStartError(f"{self.kind} {self.spec.model} exited with status {code} before it was healthy; "
-                                       f"log tail ({self.log_path}):\n{self.log_tail()}")
+                raise ServerStartError(
+                    f"{self.kind} {self.spec.model} exited with status {code} before it was healthy; "
+                    f"log tail ({self.log_path}):\n{self.log_tail()}"
+                )
             if _get(root + "/health") == 200 and _get(self.base_url + "/models") == 200:
                 log.info("%s %s is healthy on port %s", self.kind, self.spec.model, self.port)
                 return
             time.sleep(self.poll_s)
         self.stop()
-        raise ServerStartError(f"{self.kind} {self.spec.model} was not healthy after {self.options.startup_timeout_s:.0f}s; "
-                               f"log tail ({self.log_path}):\n{self.log_tail()}")
+        raise ServerStartError(
+            f"{self.kind} {self.spec.model} was not healthy after {self.options.startup_timeout_s:.0f}s; "
+            f"log tail ({self.log_path}):\n{self.log_tail()}"
+        )
 
     def log_tail(self, lines: int = 30) -> str:
         try:

@@ -21,7 +21,9 @@ class Strict(BaseModel):
 class VLLMServe(Strict):
     """How toolloom starts `vllm serve MODEL` for a `vllm` provider (GPU machines)."""
 
-    command: list[str] = Field(["vllm"], min_length=1, description="the executable (and leading arguments) that is `vllm`")
+    command: list[str] = Field(
+        ["vllm"], min_length=1, description="the executable (and leading arguments) that is `vllm`"
+    )
     tensor_parallel_size: int = Field(1, ge=1)
     max_model_len: int | None = Field(None, ge=256)
     gpu_memory_utilization: float = Field(0.9, gt=0, le=1)
@@ -39,10 +41,15 @@ class VLLMServe(Strict):
 class LlamaCppServe(Strict):
     """How toolloom starts llama.cpp's server for a `llamacpp` provider (a GGUF file, CPU defaults)."""
 
-    command: list[str] | None = Field(None, description="the server executable (and leading arguments); default: "
-                                      "`llama-server` on PATH, else the xllamacpp package (pip install 'toolloom[llamacpp]')")
+    command: list[str] | None = Field(
+        None,
+        description="the server executable (and leading arguments); default: "
+        "`llama-server` on PATH, else the xllamacpp package (pip install 'toolloom[llamacpp]')",
+    )
     threads: int | None = Field(None, ge=1, description="CPU threads the slots share; default: every core")
-    slots: int | None = Field(None, ge=1, description="requests decoded together (-np); default: the model's max_concurrency")
+    slots: int | None = Field(
+        None, ge=1, description="requests decoded together (-np); default: the model's max_concurrency"
+    )
     ctx_per_slot: int = Field(4096, ge=256, description="context tokens each slot holds (-c is this times slots)")
     request_timeout_s: float = Field(1800.0, gt=0, description="the server's read/write timeout: CPU answers are slow")
     port: int | None = Field(None, ge=1, le=65535, description="default: a free port")
@@ -54,7 +61,9 @@ class ModelSpec(Strict):
     """One model endpoint for an agent role. `offline` needs no server (DESIGN section 7); `vllm`
     is served by toolloom itself (`vllm serve`, started and stopped with the run)."""
 
-    provider: str = Field("offline", description="offline, openai (any OpenAI-compatible endpoint), vllm, or a plug-in's")
+    provider: str = Field(
+        "offline", description="offline, openai (any OpenAI-compatible endpoint), vllm, or a plug-in's"
+    )
     model: str = "offline"
     base_url: str | None = None  # may hold ${VAR} or ${VAR:-default}
     api_key_env: str = "OPENAI_API_KEY"  # the key itself never enters a spec
@@ -81,7 +90,10 @@ class ModelSpec(Strict):
             raise ValueError("provider 'openai' needs base_url (an OpenAI-compatible endpoint)")
         if self.provider == "vllm":
             if self.base_url:
-                raise ValueError("provider 'vllm' starts its own server; for a running vLLM endpoint use provider 'openai' with base_url")
+                raise ValueError(
+                    "provider 'vllm' starts its own server; for a running vLLM endpoint use provider 'openai' with "
+                    "base_url"
+                )
             if self.model == "offline":
                 raise ValueError("provider 'vllm' needs model (a Hugging Face id or a local path)")
             if self.vllm is None:
@@ -92,7 +104,10 @@ class ModelSpec(Strict):
             raise ValueError(f"a vllm: block needs provider 'vllm' (provider is {self.provider!r})")
         if self.provider == "llamacpp":
             if self.base_url:
-                raise ValueError("provider 'llamacpp' starts its own server; for a running llama-server use provider 'openai' with base_url")
+                raise ValueError(
+                    "provider 'llamacpp' starts its own server; for a running llama-server use provider 'openai' "
+                    "with base_url"
+                )
             if self.model == "offline":
                 raise ValueError("provider 'llamacpp' needs model: the path of a GGUF file")
             self.llamacpp = self.llamacpp or LlamaCppServe()

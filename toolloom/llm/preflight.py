@@ -31,16 +31,21 @@ def preflight(client: ModelClient, roles: list[str]) -> str | None:
         raise PreflightError(f"{where}: api_key_env names ${var}, which is not set (export it, or drop api_key_env "
                              "for an endpoint without a key)")
     timeout = min(spec.timeout_s, 15.0)
-    lister = openai.OpenAI(base_url=spec.base_url, api_key=os.environ.get(var) or "not-needed", max_retries=0, timeout=timeout)
+    lister = openai.OpenAI(
+        base_url=spec.base_url, api_key=os.environ.get(var) or "not-needed", max_retries=0, timeout=timeout
+    )
     try:
         served = [m.id for m in lister.models.list()]
     except openai.APITimeoutError:
         raise PreflightError(f"{where}: no answer from {spec.base_url}/models within {timeout:.0f}s") from None
     except openai.APIConnectionError as e:
-        raise PreflightError(f"{where}: cannot connect ({root_cause(e)}); is the server running, and is base_url right?") from None
+        raise PreflightError(
+            f"{where}: cannot connect ({root_cause(e)}); is the server running, and is base_url right?"
+        ) from None
     except (openai.AuthenticationError, openai.PermissionDeniedError) as e:
-        raise PreflightError(f"{where}: the server refused the key ({e.status_code}: {_message(e)}); "
-                             f"{key_state(var)}") from None
+        raise PreflightError(
+            f"{where}: the server refused the key ({e.status_code}: {_message(e)}); {key_state(var)}"
+        ) from None
     except openai.APIStatusError:  # no model list here (some proxies): the request below decides
         served = []
     finally:
@@ -54,7 +59,8 @@ def preflight(client: ModelClient, roles: list[str]) -> str | None:
             raise PreflightError(f"{where}: the server does not serve this model; it serves {shown} ({e})") from None
         raise PreflightError(f"{where}: a one-token request failed: {e}") from None  # a refused key names its variable
     if unlisted:  # llama.cpp's server, for one, answers for any name: its answer decides, not the list
-        note = f"{where}: not in the server's model list ({', '.join(served[:8])}), but the server answered a request for it"
+        note = (f"{where}: not in the server's model list ({', '.join(served[:8])}), but the server answered a "
+                "request for it")
         log.warning(note)
         return note
     return None

@@ -38,7 +38,10 @@ def strict_compatible(schema) -> bool:
 def response_format(mode: str, name: str, schema: dict) -> dict | None:
     if mode == "json_schema":
         # strict where the schema allows it; vLLM constrains decoding by the schema either way
-        return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": strict_compatible(schema)}}
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": name, "schema": schema, "strict": strict_compatible(schema)},
+        }
     if mode == "json_object":
         return {"type": "json_object"}
     return None
@@ -79,6 +82,8 @@ async def chat_json(client: ModelClient, messages: list[dict], schema: dict, *, 
             value, problem = problem_with(text, validator)
             if not problem:
                 return value
-        messages += [{"role": "assistant", "content": text},
-                     {"role": "user", "content": render("common/json_repair.j2", prompts_root, problem=problem, schema=schema)}]
+        messages += [
+            {"role": "assistant", "content": text},
+            {"role": "user", "content": render("common/json_repair.j2", prompts_root, problem=problem, schema=schema)},
+        ]
     raise UnusableAnswer(f"{role} answer unusable after one repair: {problem}"[:300])

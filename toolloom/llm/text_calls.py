@@ -70,8 +70,13 @@ def _checked(parsed: list[dict | str], offered: set[str], rest: str | None, form
         elif item["name"] not in offered:
             problems.append(f"names {item['name']!r}, which is not an offered tool")
         else:
-            calls.append({"id": f"{tag}_{len(calls)}", "type": "function",
-                          "function": {"name": item["name"], "arguments": json.dumps(item["arguments"], ensure_ascii=False)}})
+            calls.append(
+                {
+                    "id": f"{tag}_{len(calls)}",
+                    "type": "function",
+                    "function": {"name": item["name"], "arguments": json.dumps(item["arguments"], ensure_ascii=False)},
+                }
+            )
     if problems or not calls:
         why = "; ".join(problems) or "no call in it"
         return TextCalls([], rest, f"a tool call written as text ({form}) could not be used: {why}")
@@ -141,7 +146,9 @@ def _pythonic_calls(block: str, offered: set[str]) -> list | None:
             out.append(f"{n.func.id}(...) passes arguments by position, not by name")
             continue
         try:
-            out.append({"name": n.func.id, "arguments": {k.arg: ast.literal_eval(k.value) for k in n.keywords if k.arg}})
+            out.append(
+                {"name": n.func.id, "arguments": {k.arg: ast.literal_eval(k.value) for k in n.keywords if k.arg}}
+            )
         except ValueError:
             out.append(f"the arguments of {n.func.id!r} are not literal values")
     return out

@@ -17,9 +17,22 @@ class VLLMServer(ManagedServer):
 
     def command(self) -> list[str]:
         o = self.options
-        cmd = [*o.command, "serve", self.spec.model, "--host", "127.0.0.1", "--port", str(self.port),
-               "--tensor-parallel-size", str(o.tensor_parallel_size), "--gpu-memory-utilization", str(o.gpu_memory_utilization),
-               "--enable-auto-tool-choice", "--tool-call-parser", o.parser_for(self.spec.model)]
+        cmd = [
+            *o.command,
+            "serve",
+            self.spec.model,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--tensor-parallel-size",
+            str(o.tensor_parallel_size),
+            "--gpu-memory-utilization",
+            str(o.gpu_memory_utilization),
+            "--enable-auto-tool-choice",
+            "--tool-call-parser",
+            o.parser_for(self.spec.model),
+        ]
         if o.max_model_len:
             cmd += ["--max-model-len", str(o.max_model_len)]
         if o.chat_template:

@@ -22,8 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from ..arguments import argument_errors
-from .confinement import (UNSAFE_ENV, SandboxUnavailable, bwrap_command, confinement_problem, limit_resources, seccomp_program,
-                          unsafe_requested)
+from .confinement import (
+    UNSAFE_ENV,
+    SandboxUnavailable,
+    bwrap_command,
+    confinement_problem,
+    limit_resources,
+    seccomp_program,
+    unsafe_requested,
+)
 
 log = logging.getLogger("toolloom")
 _STDERR = None if os.environ.get("TOOLLOOM_SANDBOX_DEBUG") else subprocess.DEVNULL
@@ -43,7 +50,9 @@ class Limits:
     response_bytes: int = 1 * 2**20
     output_bytes: int = 1 * 2**20  # what a tool may print (discarded); more is an error
     workers_per_collection: int = 4
-    processes: int = 1024  # processes and threads of the sandbox user at once, MCP servers included (a fork bomb's ceiling)
+    processes: int = (
+        1024  # processes and threads of the sandbox user at once, MCP servers included (a fork bomb's ceiling)
+    )
 
 
 @dataclass(frozen=True)
@@ -179,7 +188,11 @@ class Sandbox:
                 self._names[collection] = list(worker.tools)
                 self._release(collection, worker)
                 if worker.error:
-                    log.warning("sandbox/%s: the tool code failed to import (%s); its tools will be simulated", collection, worker.error)
+                    log.warning(
+                        "sandbox/%s: the tool code failed to import (%s); its tools will be simulated",
+                        collection,
+                        worker.error,
+                    )
         return self._names[collection]
 
     def is_executable(self, collection: str, name: str) -> bool:
@@ -206,8 +219,10 @@ class Sandbox:
         if problem is None:
             return True
         if not self.unsafe:
-            raise SandboxUnavailable(f"cannot run the tool code of collection {collection!r} confined: {problem}. Install "
-                                     f"bubblewrap, or run it unconfined at your own risk with {UNSAFE_ENV}=1 (toolloom run --unsafe-sandbox)")
+            raise SandboxUnavailable(
+                f"cannot run the tool code of collection {collection!r} confined: {problem}. Install "
+                f"bubblewrap, or run it unconfined at your own risk with {UNSAFE_ENV}=1 (toolloom run --unsafe-sandbox)"
+            )
         log.warning("UNSAFE SANDBOX: running the tool code of %r without confinement (%s)", collection, problem)
         return False
 

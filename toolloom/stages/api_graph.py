@@ -21,9 +21,20 @@ from . import StageResult
 from .. import progress
 from ..materialize import StageAsset
 
-EDGES_SCHEMA = pa.schema([("src_tool", pa.string()), ("src_slot", pa.string()), ("dst_tool", pa.string()), ("dst_slot", pa.string()),
-                          ("entity", pa.string()), ("name_sim", pa.float64()), ("keyword_sim", pa.float64()), ("desc_sim", pa.float64()),
-                          ("llm_verdict", pa.string()), ("llm_reason", pa.string())])
+EDGES_SCHEMA = pa.schema(
+    [
+        ("src_tool", pa.string()),
+        ("src_slot", pa.string()),
+        ("dst_tool", pa.string()),
+        ("dst_slot", pa.string()),
+        ("entity", pa.string()),
+        ("name_sim", pa.float64()),
+        ("keyword_sim", pa.float64()),
+        ("desc_sim", pa.float64()),
+        ("llm_verdict", pa.string()),
+        ("llm_reason", pa.string()),
+    ]
+)
 
 
 def tool_dicts(tools: pa.Table) -> list[dict]:
@@ -48,8 +59,12 @@ def build_api_graph(tools: pa.Table, embedder: Embedder, params: GraphStage, gra
         nx.write_graphml(g, graphml)
     simple = nx.DiGraph(g)
     hubs = Counter({n: d for n, d in simple.in_degree()}).most_common(8)
-    metadata = {"graph": {k: v for k, v in stats.items()}, "connected_tools": sum(1 for n in simple if simple.degree(n) > 0),
-                "hubs_by_in_degree": dict(hubs), **({"graphml": str(graphml)} if graphml else {})}
+    metadata = {
+        "graph": {k: v for k, v in stats.items()},
+        "connected_tools": sum(1 for n in simple if simple.degree(n) > 0),
+        "hubs_by_in_degree": dict(hubs),
+        **({"graphml": str(graphml)} if graphml else {}),
+    }
     # inputs are the candidate edges the matcher proposed; the validator's `invalid` ones stay in the
     # table (with the reason, for inspection) but are rejected and never walked
     rejections = [Rejection("api_graph", edge_id(e), "validator", "invalid_edge", e["llm_reason"] or "")
@@ -84,5 +99,11 @@ def api_edges(rt, version: str, log) -> StageResult:
         embedder.progress = None
 
 
-ASSET = StageAsset("api_edges", "graph", ("tools",), api_edges, ("src_tool", "src_slot", "dst_tool", "dst_slot", "desc_sim"),
-                   checks=False)
+ASSET = StageAsset(
+    "api_edges",
+    "graph",
+    ("tools",),
+    api_edges,
+    ("src_tool", "src_slot", "dst_tool", "dst_slot", "desc_sim"),
+    checks=False,
+)

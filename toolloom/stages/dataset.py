@@ -42,7 +42,9 @@ def toolloom_version() -> str:
 def provenance(rt: Runtime, name: str, run_id: str) -> dict:
     """What the dataset card says about where the data came from."""
     pipeline = rt.pipeline
-    models = {role: f"{pipeline.model_for(role).provider}:{pipeline.model_for(role).model}" for role in ("user", "assistant")}
+    models = {
+        role: f"{pipeline.model_for(role).provider}:{pipeline.model_for(role).model}" for role in ("user", "assistant")
+    }
     out = {"pipeline": pipeline.name, "version": name, "run": run_id, "models": models,
            "collections": ", ".join(c.name for c in pipeline.collections), "toolloom": toolloom_version(),
            "seeds": ", ".join(f"{k} {v}" for k, v in seeds_of(pipeline).items())}
@@ -53,7 +55,7 @@ def provenance(rt: Runtime, name: str, run_id: str) -> dict:
 
 
 def dataset(rt: Runtime, version: str, name: str, run_id: str):
-    """The exported dataset folder `datasets.load_dataset` reads (default, multi_turn, tools and each format's config)."""
+    """The exported dataset folder `datasets.load_dataset` reads (default, multi_turn, tools, each format's config)."""
     p, export = rt.pipeline.name, rt.pipeline.stages.export
     read = lambda table: rt.store.read(p, table, version)  # noqa: E731
     return export_version(rt.project_root / export.root, p, name, read("samples"), read("trajectories"), read("tools"),
@@ -78,16 +80,27 @@ class DatasetAsset(StageAsset):
         found = {v["name"]: v for v in verdicts(report, rt.pipeline.stages.export.quality)}
         checks = []
         for name, _ in dataset_checks(rt.pipeline):  # exactly the declared checks; a format with no checker says so
-            v = found.get(name) or {"name": name, "passed": False, "severity": "WARN", "metadata": {},
-                                    "description": f"not checked: no checker is registered for {name.removeprefix('conformance_')}"}
+            v = found.get(name) or {
+                "name": name,
+                "passed": False,
+                "severity": "WARN",
+                "metadata": {},
+                "description": f"not checked: no checker is registered for {name.removeprefix('conformance_')}",
+            }
             (context.log.info if v["passed"] else context.log.warning)(f"data quality {v['name']}: {v['description']}")
             checks.append(dg.AssetCheckResult(check_name=v["name"], passed=v["passed"], description=v["description"],
                                               severity=getattr(dg.AssetCheckSeverity, v["severity"]),
                                               metadata={"report": dg.MetadataValue.json(v["metadata"])}))
         readme = (folder / "README.md").read_text().split("---\n", 2)[-1]
-        return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(folder)), "version": final_name(context, version),
-                                              "readme": dg.MetadataValue.md(readme),
-                                              "data_quality": dg.MetadataValue.json(report)}, check_results=checks)
+        return dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(str(folder)),
+                "version": final_name(context, version),
+                "readme": dg.MetadataValue.md(readme),
+                "data_quality": dg.MetadataValue.json(report),
+            },
+            check_results=checks,
+        )
 
 
 ASSET = DatasetAsset("dataset", "export", ("samples", "doc_revisions"), dataset)

@@ -3,8 +3,8 @@
 An escalated task is kept because the frontier agent failed it, so no agent's episode is a correct
 example of it. Its reference chain is: the replay executes the chain again in a fresh episode, one
 assistant message per round of calls that can run together, and the generating assistant writes the
-final answer from the results (sentences from the results, toolloom.answers, when it tries to call more tools instead). The
-filter then checks the replay like any episode.
+final answer from the results (sentences from the results, toolloom.answers, when it tries to call more
+tools instead). The filter then checks the replay like any episode.
 """
 from __future__ import annotations
 
@@ -35,14 +35,23 @@ async def replay(question: str, steps: list[Step], assistant: AssistantAgent, ex
     messages: list[dict] = [{"role": "system", "content": system_prompt}, {"role": "user", "content": question}]
     calls: list[dict] = []
     for group in rounds(steps):
-        tool_calls = [{"id": f"call_{i}", "type": "function",
-                       "function": {"name": steps[i].name, "arguments": json.dumps(steps[i].arguments, ensure_ascii=False)}}
-                      for i in group]
+        tool_calls = [
+            {
+                "id": f"call_{i}",
+                "type": "function",
+                "function": {"name": steps[i].name, "arguments": json.dumps(steps[i].arguments, ensure_ascii=False)},
+            }
+            for i in group
+        ]
         messages.append({"role": "assistant", "content": None, "tool_calls": tool_calls})
         for i, call in zip(group, tool_calls):
             obs = await episode.call(steps[i].name, steps[i].arguments)
-            calls.append({"name": steps[i].name, "arguments": call["function"]["arguments"], "ok": obs.ok, "error": obs.error})
-            messages.append({"role": "tool", "tool_call_id": call["id"], "name": steps[i].name, "content": obs.to_json()})
+            calls.append(
+                {"name": steps[i].name, "arguments": call["function"]["arguments"], "ok": obs.ok, "error": obs.error}
+            )
+            messages.append(
+                {"role": "tool", "tool_call_id": call["id"], "name": steps[i].name, "content": obs.to_json()}
+            )
             if not obs.ok:
                 return {"messages": [normalise(m) for m in messages], "calls": calls, "final_answer": None,
                         "outcome": "tool_error", "error": f"replayed call {steps[i].name} failed: {obs.error}"}
@@ -59,4 +68,10 @@ async def replay(question: str, steps: list[Step], assistant: AssistantAgent, ex
     if outcome == "answered":
         final = final or answer_from(messages)
         messages.append({"role": "assistant", "content": final, "tool_calls": None})
-    return {"messages": [normalise(m) for m in messages], "calls": calls, "final_answer": final, "outcome": outcome, "error": error}
+    return {
+        "messages": [normalise(m) for m in messages],
+        "calls": calls,
+        "final_answer": final,
+        "outcome": outcome,
+        "error": error,
+    }

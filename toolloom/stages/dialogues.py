@@ -30,23 +30,78 @@ from ..messages import normalise
 
 SCENARIOS = {
     "clear": ["U:inform_intent_clear", "S:retriever_call", "S:call", "S:response", "U:user_bye", "S:system_bye"],
-    "vague_clarify": ["U:inform_intent_vague", "S:clarify", "U:inform_intent_clear", "S:retriever_call", "S:call", "S:response",
-                      "U:user_bye", "S:system_bye"],
-    "suggest_affirm": ["U:inform_intent_vague", "S:retriever_call", "S:suggest", "U:affirm", "S:request", "U:inform", "S:call",
-                       "S:response", "U:user_bye", "S:system_bye"],
-    "suggest_negate": ["U:inform_intent_vague", "S:retriever_call", "S:suggest_other", "U:negate", "S:clarify",
-                       "U:inform_intent_clear", "S:call", "S:response", "U:user_bye", "S:system_bye"],
-    "missing_parameter": ["U:inform_intent_missing", "S:retriever_call", "S:request", "U:fail_inform", "S:retriever_call_source",
-                          "S:request_source", "U:inform_source", "S:call_source", "S:call", "S:response", "U:user_bye",
-                          "S:system_bye"],
-    "fail_inform": ["U:inform_intent_missing", "S:retriever_call", "S:request", "U:fail_inform", "S:response_fail",
-                    "U:inform_intent_clear_add", "S:call", "S:response", "U:user_bye", "S:system_bye"],
+    "vague_clarify": [
+        "U:inform_intent_vague",
+        "S:clarify",
+        "U:inform_intent_clear",
+        "S:retriever_call",
+        "S:call",
+        "S:response",
+        "U:user_bye",
+        "S:system_bye",
+    ],
+    "suggest_affirm": [
+        "U:inform_intent_vague",
+        "S:retriever_call",
+        "S:suggest",
+        "U:affirm",
+        "S:request",
+        "U:inform",
+        "S:call",
+        "S:response",
+        "U:user_bye",
+        "S:system_bye",
+    ],
+    "suggest_negate": [
+        "U:inform_intent_vague",
+        "S:retriever_call",
+        "S:suggest_other",
+        "U:negate",
+        "S:clarify",
+        "U:inform_intent_clear",
+        "S:call",
+        "S:response",
+        "U:user_bye",
+        "S:system_bye",
+    ],
+    "missing_parameter": [
+        "U:inform_intent_missing",
+        "S:retriever_call",
+        "S:request",
+        "U:fail_inform",
+        "S:retriever_call_source",
+        "S:request_source",
+        "U:inform_source",
+        "S:call_source",
+        "S:call",
+        "S:response",
+        "U:user_bye",
+        "S:system_bye",
+    ],
+    "fail_inform": [
+        "U:inform_intent_missing",
+        "S:retriever_call",
+        "S:request",
+        "U:fail_inform",
+        "S:response_fail",
+        "U:inform_intent_clear_add",
+        "S:call",
+        "S:response",
+        "U:user_bye",
+        "S:system_bye",
+    ],
     "ask": ["U:inform_intent_missing", "S:request", "U:inform", "S:call", "S:response"],
 }
 PAIR_SCENARIOS = ("missing_parameter",)  # need a two-step chain whose target takes one value from its source
 # plan items that are ToolDial actions under another name: the recorded action is the right-hand one
-RECORDED = {"inform_intent_missing": "inform_intent_clear", "suggest_other": "suggest", "retriever_call_source": "retriever_call",
-            "request_source": "request", "inform_source": "inform", "call_source": "call"}
+RECORDED = {
+    "inform_intent_missing": "inform_intent_clear",
+    "suggest_other": "suggest",
+    "retriever_call_source": "retriever_call",
+    "request_source": "request",
+    "inform_source": "inform",
+    "call_source": "call",
+}
 
 
 def is_pair(task: Task) -> bool:
@@ -57,7 +112,19 @@ def is_pair(task: Task) -> bool:
 def action_of(tool_name: str) -> str:
     """What a tool does, from its name (never its documentation): list_holidays -> 'list holidays'."""
     ws = name_words(tool_name)
-    if ws and ws[0] in ("list", "search", "convert", "count", "add", "cancel", "create", "find", "check", "compute", "calculate"):
+    if ws and ws[0] in (
+        "list",
+        "search",
+        "convert",
+        "count",
+        "add",
+        "cancel",
+        "create",
+        "find",
+        "check",
+        "compute",
+        "calculate",
+    ):
         return " ".join(ws)
     return f"look up {entity_of(tool_name)} information"
 
@@ -84,12 +151,16 @@ def scenario_for(task: Task, scenario: str, extra: Task | None, required: list[s
 class Dialogue:
     """The state of one dialogue; `utterance(action)` gives (example, facts) for an utterance action."""
 
-    def __init__(self, task: Task, extra: Task | None, tools: dict, offered: list[dict], phrases: dict, rng: random.Random):
+    def __init__(
+        self, task: Task, extra: Task | None, tools: dict, offered: list[dict], phrases: dict, rng: random.Random
+    ):
         self.task, self.extra, self.current, self.phrases, self.rng = task, extra, task, phrases, rng
         self.target = task.chain[-1]
         self.source = task.chain[0] if is_pair(task) else None
         required = [p for p in tools[self.target.name]["parameters"].get("required", []) if p in self.target.arguments]
-        self.withheld = next(iter(self.target.bindings)) if self.source else (rng.choice(required) if required else None)
+        self.withheld = (
+            next(iter(self.target.bindings)) if self.source else (rng.choice(required) if required else None)
+        )
         self.required = required
         self.other = self._relevant_other(offered)
         self.scenario = ""
@@ -98,7 +169,9 @@ class Dialogue:
         """The offered tool (not the target) closest to the target by word overlap: a plausible wrong guess."""
         want = set(tokens(f"{self.target.name} {self.target.description}"))
         others = [t["function"] for t in offered if t["function"]["name"] != self.target.name]
-        scored = sorted(others, key=lambda f: (-len(want & set(tokens(f"{f['name']} {f.get('description', '')}"))), f["name"]))
+        scored = sorted(
+            others, key=lambda f: (-len(want & set(tokens(f"{f['name']} {f.get('description', '')}"))), f["name"])
+        )
         return scored[0]["name"] if scored else None
 
     def pick(self, key: str, **fields) -> str:

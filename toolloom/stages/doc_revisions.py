@@ -36,11 +36,23 @@ from ..materialize import StageAsset
 from ..prompts import template_hash
 from .inputs import earlier_docs, kept_escalations
 
-DOC_REVISIONS_SCHEMA = pa.schema([
-    ("tool_id", pa.string()), ("name", pa.string()), ("spec_hash", pa.string()), ("round", pa.int64()), ("text", pa.string()),
-    ("similarity_to_previous", pa.float64()), ("bleu", pa.float64()), ("cosine", pa.float64()), ("evidence", pa.string()),
-    ("stop_reason", pa.string()), ("final", pa.bool_()), ("refiner", pa.string()), ("prompt_hash", pa.string()),
-])
+DOC_REVISIONS_SCHEMA = pa.schema(
+    [
+        ("tool_id", pa.string()),
+        ("name", pa.string()),
+        ("spec_hash", pa.string()),
+        ("round", pa.int64()),
+        ("text", pa.string()),
+        ("similarity_to_previous", pa.float64()),
+        ("bleu", pa.float64()),
+        ("cosine", pa.float64()),
+        ("evidence", pa.string()),
+        ("stop_reason", pa.string()),
+        ("final", pa.bool_()),
+        ("refiner", pa.string()),
+        ("prompt_hash", pa.string()),
+    ]
+)
 _BLEU = BLEU(effective_order=True)  # sentence-level BLEU: no zero score for a missing 4-gram order
 FINISHED = ("converged", "max_rounds", "explorer_exhausted")
 
@@ -60,7 +72,9 @@ def tool_failures(trajectories: list[dict], escalations: list[dict]) -> dict[str
     for t in trajectories:
         for c in json.loads(t["calls"] or "[]"):
             if not c["ok"]:
-                out.setdefault(c["name"], []).append({"source": "simulation", "problem": f"called with {c['arguments']}: {c['error']}"})
+                out.setdefault(c["name"], []).append(
+                    {"source": "simulation", "problem": f"called with {c['arguments']}: {c['error']}"}
+                )
     for e in escalations:
         if e["outcome"] != "failed":
             continue
@@ -68,16 +82,33 @@ def tool_failures(trajectories: list[dict], escalations: list[dict]) -> dict[str
         for attempt in json.loads(e["attempts"]):
             for name, arguments in attempt["calls"]:
                 if name not in reference:
-                    out.setdefault(name, []).append({"source": "escalation", "problem": f"chosen where the task needed {sorted(reference)}"})
+                    out.setdefault(name, []).append(
+                        {"source": "escalation", "problem": f"chosen where the task needed {sorted(reference)}"}
+                    )
                 elif json.loads(arguments or "{}") != reference[name]:
-                    out.setdefault(name, []).append({"source": "escalation",
-                                                     "problem": f"called with {arguments}; the right call was {json.dumps(reference[name])}"})
+                    out.setdefault(name, []).append(
+                        {
+                            "source": "escalation",
+                            "problem": f"called with {arguments}; the right call was {json.dumps(reference[name])}",
+                        }
+                    )
     return out
 
 
-def refine_docs(tools: pa.Table, *, explorer, analyzer, rewriter, executor: ToolExecutor, embedder, params: RefineStage,
-                failures: dict[str, list[dict]] | None = None, start_docs: dict[str, str] | None = None, prompt_hash: str = "",
-                progress: Callable[[int, int], None] = lambda done, total: None) -> StageResult:
+def refine_docs(
+    tools: pa.Table,
+    *,
+    explorer,
+    analyzer,
+    rewriter,
+    executor: ToolExecutor,
+    embedder,
+    params: RefineStage,
+    failures: dict[str, list[dict]] | None = None,
+    start_docs: dict[str, str] | None = None,
+    prompt_hash: str = "",
+    progress: Callable[[int, int], None] = lambda done, total: None,
+) -> StageResult:
     """`start_docs`: tool_id -> documentation to start from (an earlier version's refined text)."""
     failures, start_docs = failures or {}, start_docs or {}
     rows_in = [t for t in tools_of(tools) if params.tools is None or t["name"] in params.tools]
@@ -93,10 +124,23 @@ def refine_docs(tools: pa.Table, *, explorer, analyzer, rewriter, executor: Tool
         doc = start_docs.get(tool["tool_id"], original)
 
         def add(round_, text, evidence, sims=(None, None, None)):
-            rows.append({"tool_id": tool["tool_id"], "name": tool["name"], "spec_hash": tool.get("spec_hash"), "round": round_,
-                         "text": text, "similarity_to_previous": sims[0], "bleu": sims[1], "cosine": sims[2],
-                         "evidence": json.dumps(evidence, ensure_ascii=False, default=str), "stop_reason": "", "final": False,
-                         "refiner": refiner, "prompt_hash": prompt_hash})
+            rows.append(
+                {
+                    "tool_id": tool["tool_id"],
+                    "name": tool["name"],
+                    "spec_hash": tool.get("spec_hash"),
+                    "round": round_,
+                    "text": text,
+                    "similarity_to_previous": sims[0],
+                    "bleu": sims[1],
+                    "cosine": sims[2],
+                    "evidence": json.dumps(evidence, ensure_ascii=False, default=str),
+                    "stop_reason": "",
+                    "final": False,
+                    "refiner": refiner,
+                    "prompt_hash": prompt_hash,
+                }
+            )
 
         add(0, doc, {"source": "earlier version" if tool["tool_id"] in start_docs else "original"})
         history: list[dict] = []
@@ -119,19 +163,41 @@ def refine_docs(tools: pa.Table, *, explorer, analyzer, rewriter, executor: Tool
                         break
                     if exploration is None:
                         stop = "explorer_exhausted"
-                        detail = (f"no query below cosine {params.diversity_threshold} to the earlier ones after {len(rejected)} "
-                                  f"tries: {rejected}" if rejected else "the explorer had nothing left to try")
+                        detail = (
+                            f"no query below cosine {params.diversity_threshold} to the earlier ones after "
+                            f"{len(rejected)} "
+                            f"tries: {rejected}"
+                            if rejected
+                            else "the explorer had nothing left to try"
+                        )
                         break
                     obs = await executor.episode().call(tool["name"], exploration["arguments"], validate=False)
-                    history.append({**exploration, "ok": obs.ok, "response": obs.content if obs.ok else None, "error": obs.error or ""})
+                    history.append(
+                        {
+                            **exploration,
+                            "ok": obs.ok,
+                            "response": obs.content if obs.ok else None,
+                            "error": obs.error or "",
+                        }
+                    )
                     analysis = await analyzer.analyze(tool, doc, history, failures.get(tool["name"], []))
                     revision = await rewriter.rewrite(tool, doc, analysis, original)
-                    evidence = {"query": exploration["query"], "arguments": exploration["arguments"], "observation": obs.to_json()[:1000],
-                                "rejected_queries": rejected, "analysis": analysis, "failures_used": len(failures.get(tool["name"], []))}
+                    evidence = {
+                        "query": exploration["query"],
+                        "arguments": exploration["arguments"],
+                        "observation": obs.to_json()[:1000],
+                        "rejected_queries": rejected,
+                        "analysis": analysis,
+                        "failures_used": len(failures.get(tool["name"], [])),
+                    }
                     refused = revision_problems(revision["description"], original, params.max_description_chars,
                                                 original_contradicted=analysis.get("description_supported") is False)
                     if refused:  # not documentation: the round is recorded, the documentation stays as it was
-                        add(round_, doc, {**evidence, "revision_refused": refused, "refused_text": revision["description"]})
+                        add(
+                            round_,
+                            doc,
+                            {**evidence, "revision_refused": refused, "refused_text": revision["description"]},
+                        )
                         suggestion = revision.get("suggestion") or ""
                         continue
                     sims = similarity(revision["description"], doc, embed)
@@ -146,7 +212,9 @@ def refine_docs(tools: pa.Table, *, explorer, analyzer, rewriter, executor: Tool
                 stop, detail = "model_error", str(e)
         rows[-1]["stop_reason"] = stop
         if detail:
-            rows[-1]["evidence"] = json.dumps({**json.loads(rows[-1]["evidence"]), "stop_detail": detail}, ensure_ascii=False, default=str)
+            rows[-1]["evidence"] = json.dumps(
+                {**json.loads(rows[-1]["evidence"]), "stop_detail": detail}, ensure_ascii=False, default=str
+            )
         rows[-1]["final"] = stop in FINISHED
         done += 1
         progress(done, len(rows_in))
@@ -160,8 +228,14 @@ def refine_docs(tools: pa.Table, *, explorer, analyzer, rewriter, executor: Tool
     rows = [r for tool_rows, _, _ in results for r in tool_rows]
     rejections = [Rejection("refine", tool["tool_id"], "refinement", stop, detail[:300])
                   for tool, (_, stop, detail) in zip(rows_in, results) if stop not in FINISHED]
-    return StageResult(pa.Table.from_pylist(rows, schema=DOC_REVISIONS_SCHEMA), rejections, [t["tool_id"] for t in rows_in],
-                       "tool_id", accepted_if=lambda r: r["final"], metadata=report(rows))
+    return StageResult(
+        pa.Table.from_pylist(rows, schema=DOC_REVISIONS_SCHEMA),
+        rejections,
+        [t["tool_id"] for t in rows_in],
+        "tool_id",
+        accepted_if=lambda r: r["final"],
+        metadata=report(rows),
+    )
 
 
 def report(rows: list[dict]) -> dict:
@@ -172,8 +246,11 @@ def report(rows: list[dict]) -> dict:
     rounds = Counter(str(max(r["round"] for r in rs)) for rs in by_tool.values())
     changed = [rs for rs in by_tool.values() if rs[-1]["text"] != rs[0]["text"]]
     example = max(changed, key=lambda rs: len(rs[-1]["text"]) - len(rs[0]["text"])) if changed else None
-    md = {"rounds_per_tool": dict(sorted(rounds.items())), "stop_reasons": dict(Counter(rs[-1]["stop_reason"] for rs in by_tool.values())),
-          "tools_changed": f"{len(changed)} of {len(by_tool)}"}
+    md = {
+        "rounds_per_tool": dict(sorted(rounds.items())),
+        "stop_reasons": dict(Counter(rs[-1]["stop_reason"] for rs in by_tool.values())),
+        "tools_changed": f"{len(changed)} of {len(by_tool)}",
+    }
     if example:
         md["before_after"] = (f"**{example[0]['name']}**, before:\n\n> {example[0]['text'] or '(empty)'}\n\nafter "
                               f"{example[-1]['round']} round(s):\n\n```\n{example[-1]['text']}\n```")

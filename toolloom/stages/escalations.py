@@ -37,7 +37,7 @@ from ..materialize import StageAsset
 from ..prompts import render, template_hash
 from .inputs import documented_tools
 from .samples import check_execution, check_format
-from .simulate import EPISODES_IN_FLIGHT, Distractors, run_episode
+from .episodes import EPISODES_IN_FLIGHT, Distractors, run_episode
 
 ESCALATIONS_SCHEMA = pa.schema([
     ("task_id", pa.string()), ("parent_id", pa.string()), ("seed_id", pa.string()), ("level", pa.int64()),
@@ -102,10 +102,21 @@ def tool_arguments(tasks: pa.Table, tool_rows: list[dict], edges: list[dict], se
     return out
 
 
-def escalate(tasks: pa.Table, tools: pa.Table, edges: list[dict], *, frontier: AssistantAgent, escalator,
-             verifier_for: Callable[[ChainEscalator], object], executor, params: EscalateStage, system_prompt: str, prompt_hash: str,
-             tokens_spent: Callable[[], int] = lambda: 0,
-             progress: Callable[[int, int], None] = lambda done, total: None) -> StageResult:
+def escalate(
+    tasks: pa.Table,
+    tools: pa.Table,
+    edges: list[dict],
+    *,
+    frontier: AssistantAgent,
+    escalator,
+    verifier_for: Callable[[ChainEscalator], object],
+    executor,
+    params: EscalateStage,
+    system_prompt: str,
+    prompt_hash: str,
+    tokens_spent: Callable[[], int] = lambda: 0,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+) -> StageResult:
     tool_rows = tools_of(tools)
     by_id = {t["tool_id"]: t for t in tool_rows}
     examples = tool_arguments(tasks, tool_rows, edges, params.seed)
@@ -113,7 +124,9 @@ def escalate(tasks: pa.Table, tools: pa.Table, edges: list[dict], *, frontier: A
     verifier = verifier_for(chains)  # it re-executes chains, so it shares the operators' executor
     distractors = Distractors(tool_rows)
     pool = [r for r in tasks.to_pylist() if r["shape"] in params.shapes]
-    seeds = random.Random(params.seed).sample(pool, k=min(params.seeds, len(pool))) if params.seeds is not None else pool
+    seeds = (
+        random.Random(params.seed).sample(pool, k=min(params.seeds, len(pool))) if params.seeds is not None else pool
+    )
     done = 0
 
     def as_task(task_id: str, steps: list[Step], seed: int) -> Task:
@@ -123,14 +136,22 @@ def escalate(tasks: pa.Table, tools: pa.Table, edges: list[dict], *, frontier: A
     async def attempt(task: Task, question: str, steps: list[Step], k: int) -> dict:
         needed = list({s.tool_id: by_id[s.tool_id] for s in steps}.values())
         offered = distractors.offer(needed, params.distractors)
-        ep = await run_episode(task, QuestionUser(question), resample(frontier, k), executor, offered, system_prompt, params.max_turns)
-        record = {"attempt": k, "calls": [[c["name"], c["arguments"]] for c in ep["calls"]], "final_answer": ep["final_answer"]}
+        ep = await run_episode(
+            task, QuestionUser(question), resample(frontier, k), executor, offered, system_prompt, params.max_turns
+        )
+        record = {
+            "attempt": k,
+            "calls": [[c["name"], c["arguments"]] for c in ep["calls"]],
+            "final_answer": ep["final_answer"],
+        }
         if ep["outcome"] in ("budget_exhausted", "model_error"):  # not the frontier's failure: the level is undecided
             return {**record, "outcome": "error", "reason": ep["outcome"], "detail": ep["error"]}
         traj = {"messages": ep["messages"], "calls": json.dumps(ep["calls"]), "final_answer": ep["final_answer"],
                 "tools_offered": json.dumps(offered), "shape": task.shape,
                 "reference_answer": json.dumps(reference_answer(steps), ensure_ascii=False, sort_keys=True)}
-        failure = (ep["outcome"], ep["error"]) if ep["outcome"] != "answered" else check_format(traj) or check_execution(traj)
+        failure = (
+            (ep["outcome"], ep["error"]) if ep["outcome"] != "answered" else check_format(traj) or check_execution(traj)
+        )
         return {**record, "outcome": "failed" if failure else "solved", "reason": failure[0] if failure else "",
                 "detail": failure[1][:300] if failure else ""}
 
@@ -141,13 +162,27 @@ def escalate(tasks: pa.Table, tools: pa.Table, edges: list[dict], *, frontier: A
         rows: list[dict] = []
 
         def row(task_id, parent, level, operator, question, steps, outcome, reason="", attempts=()):
-            rows.append({"task_id": task_id, "parent_id": parent, "seed_id": seed_row["task_id"], "level": level,
-                         "operator": operator, "question": question, "shape": shape_of(steps),
-                         "chain": json.dumps([s.row(with_result=True) for s in steps], ensure_ascii=False),
-                         "reference_answer": json.dumps(reference_answer(steps), ensure_ascii=False, sort_keys=True),
-                         "outcome": outcome, "reason": reason, "attempts": json.dumps(list(attempts), ensure_ascii=False),
-                         "stop_reason": "", "kept": False, "frontier": frontier.name, "escalator": escalator.name,
-                         "prompt_hash": prompt_hash})
+            rows.append(
+                {
+                    "task_id": task_id,
+                    "parent_id": parent,
+                    "seed_id": seed_row["task_id"],
+                    "level": level,
+                    "operator": operator,
+                    "question": question,
+                    "shape": shape_of(steps),
+                    "chain": json.dumps([s.row(with_result=True) for s in steps], ensure_ascii=False),
+                    "reference_answer": json.dumps(reference_answer(steps), ensure_ascii=False, sort_keys=True),
+                    "outcome": outcome,
+                    "reason": reason,
+                    "attempts": json.dumps(list(attempts), ensure_ascii=False),
+                    "stop_reason": "",
+                    "kept": False,
+                    "frontier": frontier.name,
+                    "escalator": escalator.name,
+                    "prompt_hash": prompt_hash,
+                }
+            )
 
         async with gate:
             stop, detail = await escalate_seed(seed_row, rng, row, rows)
@@ -189,19 +224,36 @@ def escalate(tasks: pa.Table, tools: pa.Table, edges: list[dict], *, frontier: A
                 if level >= params.max_level:
                     return "level_cap", f"the frontier agent solved every level up to the cap ({params.max_level})"
                 for op in _operator_order(params.operators, rng):
-                    other = chain_steps(rng.choice(others)["chain"], by_id) if others else None  # for operators that combine tasks
+                    other = (
+                        chain_steps(rng.choice(others)["chain"], by_id) if others else None
+                    )  # for operators that combine tasks
                     harder = await chains.apply(op, steps, rng, other)
                     if harder is None:
                         continue
                     planned = [s.row(with_result=True) for s in harder]
-                    new_id = "e_" + hashlib.sha256(json.dumps([seed_row["task_id"], level + 1, op, planned], sort_keys=True,
-                                                              default=str).encode()).hexdigest()[:12]
-                    new_question = await escalator.phrase(as_task(new_id, harder, seed_row["seed"] + level + 1), op, question)
+                    new_id = (
+                        "e_"
+                        + hashlib.sha256(
+                            json.dumps(
+                                [seed_row["task_id"], level + 1, op, planned], sort_keys=True, default=str
+                            ).encode()
+                        ).hexdigest()[:12]
+                    )
+                    new_question = await escalator.phrase(
+                        as_task(new_id, harder, seed_row["seed"] + level + 1), op, question
+                    )
                     reason = await verifier.verify(new_question, harder, reference_answer(harder))
                     if reason:
                         row(new_id, task_id, level + 1, op, new_question, harder, "dropped", reason)
                         continue
-                    parent, task_id, steps, question, operator, level = task_id, new_id, harder, new_question, op, level + 1
+                    parent, task_id, steps, question, operator, level = (
+                        task_id,
+                        new_id,
+                        harder,
+                        new_question,
+                        op,
+                        level + 1,
+                    )
                     break
                 else:
                     return "no_verified_escalation", "no operator gave a harder, verified task"
@@ -248,12 +300,20 @@ def escalations(rt, version: str, log) -> StageResult:
     """Tasks escalated level by level until the frontier agent fails (progressive difficulty)."""
     p = rt.pipeline.name
     tool_table = documented_tools(rt, version)
-    return escalate(rt.store.read(p, "tasks", version), tool_table, rt.store.read(p, "api_edges", version).to_pylist(),
-                    frontier=rt.agent("frontier"), escalator=rt.agent("escalator"), verifier_for=rt.verifier,
-                    executor=rt.executor(tools_of(tool_table)), params=rt.pipeline.stages.escalate,
-                    system_prompt=render("simulate/assistant_system.j2", rt.prompts_root, today=None),
-                    prompt_hash=":".join(template_hash(t, rt.prompts_root) for t in ("escalate/reword.j2", "escalate/verify.j2")),
-                    tokens_spent=lambda: rt.tokens_sent("escalate"), progress=progress.reporter("escalate", log))
+    return escalate(
+        rt.store.read(p, "tasks", version),
+        tool_table,
+        rt.store.read(p, "api_edges", version).to_pylist(),
+        frontier=rt.agent("frontier"),
+        escalator=rt.agent("escalator"),
+        verifier_for=rt.verifier,
+        executor=rt.executor(tools_of(tool_table)),
+        params=rt.pipeline.stages.escalate,
+        system_prompt=render("simulate/assistant_system.j2", rt.prompts_root, today=None),
+        prompt_hash=":".join(template_hash(t, rt.prompts_root) for t in ("escalate/reword.j2", "escalate/verify.j2")),
+        tokens_spent=lambda: rt.tokens_sent("escalate"),
+        progress=progress.reporter("escalate", log),
+    )
 
 
 ASSET = StageAsset("escalations", "escalate", ("tasks",), escalations,

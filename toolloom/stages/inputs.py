@@ -23,7 +23,11 @@ def refined_docs(rt: Runtime, version: str) -> dict[str, str] | None:
     """Tool name -> the final refined documentation of this version (None without the refine stage)."""
     if rt.pipeline.stages.refine is None:
         return None
-    return {r["name"]: r["text"] for r in rt.store.read(rt.pipeline.name, "doc_revisions", version).to_pylist() if r["final"]}
+    return {
+        r["name"]: r["text"]
+        for r in rt.store.read(rt.pipeline.name, "doc_revisions", version).to_pylist()
+        if r["final"]
+    }
 
 
 def documented_tools(rt: Runtime, version: str) -> pa.Table:
@@ -34,14 +38,19 @@ def documented_tools(rt: Runtime, version: str) -> pa.Table:
     if not docs:
         return table
     described = [docs.get(t, d) for t, d in zip(table["tool_id"].to_pylist(), table["description"].to_pylist())]
-    return table.set_column(table.schema.get_field_index("description"), "description", pa.array(described, pa.string()))
+    return table.set_column(
+        table.schema.get_field_index("description"), "description", pa.array(described, pa.string())
+    )
 
 
 def earlier_docs(rt: Runtime, version: str) -> dict[str, str]:
-    """tool_id -> refined documentation from the newest earlier version that has it, for tools whose spec is unchanged."""
+    """tool_id -> refined documentation from the newest earlier version that has it, for tools whose spec is
+    unchanged."""
     p = rt.pipeline.name
     own = {version, day_of(version)}  # a partition's rerun does not start from the partition's last run
-    earlier = [v["version"] for v in rt.store.versions(p) if v["version"] not in own and v["tables"].get("doc_revisions")]
+    earlier = [
+        v["version"] for v in rt.store.versions(p) if v["version"] not in own and v["tables"].get("doc_revisions")
+    ]
     if not earlier:
         return {}
     specs = {t["tool_id"]: t["spec_hash"] for t in rt.store.read(p, "tools", version).to_pylist()}

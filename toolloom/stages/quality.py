@@ -1,5 +1,7 @@
 """Checks beyond APIGen's three: safety (prompt injection in tool results, tool poisoning in
-descriptions), secrets (credentials anywhere in an example), tool overuse, and near-duplicate removal; plus diversity statistics."""
+descriptions), secrets (credentials anywhere in an example), tool overuse, and near-duplicate removal; plus
+diversity statistics."""
+
 from __future__ import annotations
 
 import json

@@ -88,19 +88,32 @@ async def run_recovery(task: Task, system: Realiser, executor: ToolExecutor, off
     calls: list[dict] = []
     found = await find_failure(step, executor, rng)
     if found is None:
-        return {"messages": messages, "calls": [], "final_answer": None, "outcome": "no_recoverable_error",
-                "error": f"no value of {step.name}'s call, written as a user might, gives an error that shows the accepted form"}
+        return {
+            "messages": messages,
+            "calls": [],
+            "final_answer": None,
+            "outcome": "no_recoverable_error",
+            "error": f"no value of {step.name}'s call, written as a user might, gives an error that shows the "
+            "accepted form",
+        }
     param, form = found
     episode = executor.episode()
     try:
-        said = Task(task.task_id, task.shape, [Step(step.tool_id, step.name, step.description, {**step.arguments, param: form})],
-                    task.seed, task.meta)
+        said = Task(
+            task.task_id,
+            task.shape,
+            [Step(step.tool_id, step.name, step.description, {**step.arguments, param: form})],
+            task.seed,
+            task.meta,
+        )
         messages.append({"role": "user", "content": render_example(said, rng)})
         for k, arguments in enumerate((said.chain[0].arguments, step.arguments)):
             text = json.dumps(arguments, ensure_ascii=False)
             content = None
             if k:  # what went wrong and what changes, before the corrected call
-                example = rng.choice(phrases["recover"]).format(param=param.replace("_", " "), wrong=form, value=step.arguments[param])
+                example = rng.choice(phrases["recover"]).format(
+                    param=param.replace("_", " "), wrong=form, value=step.arguments[param]
+                )
                 content = await system.utter("assistant", "recover", example, {"error": calls[0]["error"]}, messages)
             obs = await episode.call(step.name, arguments)
             messages.append({"role": "assistant", "content": content, "tool_calls": [
@@ -117,5 +130,10 @@ async def run_recovery(task: Task, system: Realiser, executor: ToolExecutor, off
         final, outcome, error = None, "model_error", str(e)
     finally:
         episode.close()
-    return {"messages": [normalise(m) for m in messages], "calls": calls, "final_answer": final if outcome == "answered" else None,
-            "outcome": outcome, "error": error}
+    return {
+        "messages": [normalise(m) for m in messages],
+        "calls": calls,
+        "final_answer": final if outcome == "answered" else None,
+        "outcome": outcome,
+        "error": error,
+    }

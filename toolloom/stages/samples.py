@@ -2,9 +2,9 @@
 
 format:    every call names an offered tool and its arguments validate against the tool's schema;
 execution: (abstain examples: no call was made) there was at least one call, every call succeeded (recover
-           examples: after the failed call the assistant corrects), ask examples asked first, the calls reached the task's executed
-           reference answer (every result of it, for parallel tasks), and the answer states a value the
-           last call returned (grounding).
+           examples: after the failed call the assistant corrects), ask examples asked first, the calls reached
+           the task's executed reference answer (every result of it, for parallel tasks), and the answer states a
+           value the last call returned (grounding).
 completeness: every field of the reference answer that the request names is stated in the answer
            (toolloom.answers).
 safety, overuse, dedup: see quality.py; the train/test split without leakage: see splits.py.
@@ -30,9 +30,19 @@ from ..materialize import StageAsset
 from .quality import check_overuse, check_safety, check_secrets, diversity, near_duplicates
 from .splits import assign_splits, side as split_of
 
-SAMPLES_SCHEMA = pa.schema([("sample_id", pa.string()), ("traj_id", pa.string()), ("task_id", pa.string()),
-                            ("shape", pa.string()), ("level", pa.int64()), ("execution", pa.string()), ("num_calls", pa.int64()),
-                            ("checks", pa.string()), ("split", pa.string())])
+SAMPLES_SCHEMA = pa.schema(
+    [
+        ("sample_id", pa.string()),
+        ("traj_id", pa.string()),
+        ("task_id", pa.string()),
+        ("shape", pa.string()),
+        ("level", pa.int64()),
+        ("execution", pa.string()),
+        ("num_calls", pa.int64()),
+        ("checks", pa.string()),
+        ("split", pa.string()),
+    ]
+)
 
 
 def check_format(traj: dict) -> tuple[str, str] | None:
@@ -87,7 +97,10 @@ def check_execution(traj: dict) -> tuple[str, str] | None:
         expected = reference if traj["shape"] in MULTI_ANSWER_SHAPES and isinstance(reference, list) else [reference]
         missing = sum(1 for r in expected if r not in observed)
         if missing:
-            return "reference_not_reached", f"{missing} of {len(expected)} reference result(s) never came back from the calls made"
+            return (
+                "reference_not_reached",
+                f"{missing} of {len(expected)} reference result(s) never came back from the calls made",
+            )
     if results and not grounded(json.loads(results[-1]), answer):
         return "answer_not_grounded", "the final answer states none of the values the last call returned"
     return None
@@ -99,7 +112,11 @@ def check_completeness(traj: dict) -> tuple[str, str] | None:
         return None
     request = " ".join(m.get("content") or "" for m in traj["messages"] if m["role"] == "user")
     missing = unstated(request, json.loads(traj["reference_answer"]), traj["final_answer"] or "")
-    return ("answer_incomplete", f"the request asks for {', '.join(missing)}, which the answer does not state") if missing else None
+    return (
+        ("answer_incomplete", f"the request asks for {', '.join(missing)}, which the answer does not state")
+        if missing
+        else None
+    )
 
 
 # filter check name -> fn(trajectory row) -> (reason, detail) | None; `semantic` (the judge) and `dedup`
@@ -156,33 +173,72 @@ def filter_samples(trajectories: pa.Table, params: FilterStage, test_share: floa
             rejections.append(Rejection("filter", traj["traj_id"], "dedup", reason, f"repeats {earlier}"))
     kept = [t for t in kept if t["traj_id"] not in dupes]
     by_task = split_by == "task"
-    sides = assign_splits(kept, test_share, params.leakage_similarity) if by_task else [split_by_tools(t, test_share) for t in kept]
+    sides = (
+        assign_splits(kept, test_share, params.leakage_similarity)
+        if by_task
+        else [split_by_tools(t, test_share) for t in kept]
+    )
     for traj, split in zip(kept, sides):
         if split is None:
-            rejections.append(Rejection("filter", traj["traj_id"], "split", "straddles_split",
-                                        "shares a call or a near-duplicate request with both train and test examples" if by_task
-                                        else "calls tools of both the train and the test side of a split by tool"))
+            rejections.append(
+                Rejection(
+                    "filter",
+                    traj["traj_id"],
+                    "split",
+                    "straddles_split",
+                    "shares a call or a near-duplicate request with both train and test examples"
+                    if by_task
+                    else "calls tools of both the train and the test side of a split by tool",
+                )
+            )
             continue
         num_calls = sum(len(m.get("tool_calls") or []) for m in traj["messages"])
         # abstain, ask and recover episodes share their task with the ordinary one: their ids keep the prefix
         sample_id = "s_" + (traj["traj_id"] if traj["traj_id"][:3] in ("ab_", "ak_", "rc_") else traj["traj_id"][3:])
-        rows.append({"sample_id": sample_id, "traj_id": traj["traj_id"], "task_id": traj["task_id"],
-                     "shape": traj["shape"], "level": traj.get("level") or 0, "execution": traj.get("execution") or "python",
-                     "num_calls": num_calls,
-                     "checks": json.dumps({c: ({"verdict": "pass", "reason": verdicts[traj["traj_id"]][1]} if c == "semantic" else "pass")
-                                          for c in params.checks}), "split": split})
+        rows.append(
+            {
+                "sample_id": sample_id,
+                "traj_id": traj["traj_id"],
+                "task_id": traj["task_id"],
+                "shape": traj["shape"],
+                "level": traj.get("level") or 0,
+                "execution": traj.get("execution") or "python",
+                "num_calls": num_calls,
+                "checks": json.dumps(
+                    {
+                        c: ({"verdict": "pass", "reason": verdicts[traj["traj_id"]][1]} if c == "semantic" else "pass")
+                        for c in params.checks
+                    }
+                ),
+                "split": split,
+            }
+        )
     reasons = Counter(f"{r.checker}:{r.reason}" for r in rejections)
-    return StageResult(pa.Table.from_pylist(rows, schema=SAMPLES_SCHEMA), rejections, [t["traj_id"] for t in answered], "traj_id",
-                       metadata={"rejected_by": dict(reasons), "splits": dict(Counter(r["split"] for r in rows)),
-                                 "diversity": diversity(kept)})
+    return StageResult(
+        pa.Table.from_pylist(rows, schema=SAMPLES_SCHEMA),
+        rejections,
+        [t["traj_id"] for t in answered],
+        "traj_id",
+        metadata={
+            "rejected_by": dict(reasons),
+            "splits": dict(Counter(r["split"] for r in rows)),
+            "diversity": diversity(kept),
+        },
+    )
 
 
 def samples(rt, version: str, log) -> StageResult:
     """Examples that passed quality filtering (the checks of stages.filter), with their split."""
     pipeline, export = rt.pipeline, rt.pipeline.stages.export
     seen = rt.store.kept_before(pipeline.name, rt.partition) if rt.partition else ()  # earlier nights' examples
-    return filter_samples(rt.store.read(pipeline.name, "trajectories", version), pipeline.stages.filter, export.test_share,
-                          judge=rt.judge(), split_by=export.split_by, seen=seen)
+    return filter_samples(
+        rt.store.read(pipeline.name, "trajectories", version),
+        pipeline.stages.filter,
+        export.test_share,
+        judge=rt.judge(),
+        split_by=export.split_by,
+        seen=seen,
+    )
 
 
 ASSET = StageAsset("samples", "filter", ("trajectories",), samples, ("sample_id", "shape", "num_calls", "split"))

@@ -11,17 +11,12 @@ from collections import Counter
 from typing import Callable
 
 import pyarrow as pa
-import numpy as np
 
 from ..agents.base import AssistantAgent, UserAgent
-from ..domain import Episode, Step, Task, tools_of
-from ..wording import tokens
-from ..arguments import parse_arguments
+from ..domain import Step, Task, tools_of
 from ..executor import ToolExecutor
 from ..ingest import Rejection
-from ..llm import BudgetExhausted, ModelCallError
-from ..messages import MESSAGES, normalise, to_openai
-from ..retrieval import SparseBM25
+from ..messages import MESSAGES
 from ..spec import SimulateStage
 from . import StageResult
 from .. import progress
@@ -29,127 +24,43 @@ from ..materialize import StageAsset
 from ..prompts import render, template_hash
 from .inputs import documented_tools, kept_escalations
 from .demonstrations import REPLAY_AGENT, replay
+from .episodes import EPISODES_IN_FLIGHT, Distractors, run_episode
 from .dialogues import PAIR_SCENARIOS, Realiser, is_pair, run_dialogue
 from .recoveries import run_recovery
 from ..llm import run_async
 
-TRAJECTORIES_SCHEMA = pa.schema([
-    ("traj_id", pa.string()), ("task_id", pa.string()), ("kind", pa.string()), ("shape", pa.string()),
-    ("messages", MESSAGES), ("tools_offered", pa.string()), ("chain", pa.string()), ("reference_answer", pa.string()),
-    ("final_answer", pa.string()), ("outcome", pa.string()), ("error", pa.string()), ("calls", pa.string()),
-    ("user_agent", pa.string()), ("assistant_agent", pa.string()), ("prompt_hash", pa.string()), ("actions", pa.string()), ("level", pa.int64()),
-    ("execution", pa.string()),
-])
+TRAJECTORIES_SCHEMA = pa.schema(
+    [
+        ("traj_id", pa.string()),
+        ("task_id", pa.string()),
+        ("kind", pa.string()),
+        ("shape", pa.string()),
+        ("messages", MESSAGES),
+        ("tools_offered", pa.string()),
+        ("chain", pa.string()),
+        ("reference_answer", pa.string()),
+        ("final_answer", pa.string()),
+        ("outcome", pa.string()),
+        ("error", pa.string()),
+        ("calls", pa.string()),
+        ("user_agent", pa.string()),
+        ("assistant_agent", pa.string()),
+        ("prompt_hash", pa.string()),
+        ("actions", pa.string()),
+        ("level", pa.int64()),
+        ("execution", pa.string()),
+    ]
+)
 
 
-MAX_CLARIFICATIONS = 2
 # trajectory id prefixes of the examples a task gives besides its ordinary one (they keep it as sample ids)
 EXTRA_PREFIX = {"abstain": "ab_", "ask": "ak_", "recover": "rc_"}
-# Episodes running at once. Above any endpoint's request limit on purpose: an episode between two
-# requests (executing a tool, rendering a prompt) must not leave a request slot idle.
-EPISODES_IN_FLIGHT = 1024
-
-
-def openai_tool(tool: dict) -> dict:
-    return {"type": "function", "function": {"name": tool["name"], "description": tool["description"],
-                                             "parameters": tool["parameters"]}}
 
 
 def execution_label(chain_json: str, executor: ToolExecutor) -> str:
     """How the reference chain was verified: python, mcp, http (real executions), or simulated when any call was."""
     kinds = {executor.by_name[s["name"]]["execution"] for s in json.loads(chain_json) if s["name"] in executor.by_name}
     return "simulated" if "simulated" in kinds or not kinds else "+".join(sorted(kinds))
-
-
-class Distractors:
-    """Tools offered beside the needed ones, chosen by BM25 similarity to the needed tools' docs."""
-
-    def __init__(self, tools: list[dict]):
-        self.tools = tools
-        self.index = SparseBM25([tokens(f"{t['name']} {t['description']}") or ["_"] for t in tools]) if tools else None
-        self.name_rank = np.argsort(np.argsort([t["name"] for t in tools], kind="stable")) if tools else None
-
-    def offer(self, needed: list[dict], k: int) -> list[dict]:
-        """The tools an episode offers (OpenAI format): the needed ones and k distractors, sorted by
-        name so the needed tool does not always come first. A tool a chain calls twice is offered once."""
-        needed = list({t["name"]: t for t in needed}.values())
-        return sorted((openai_tool(t) for t in needed + self.pick(needed, k)), key=lambda t: t["function"]["name"])
-
-    def unrelated(self, needed: list[dict], k: int) -> list[dict]:
-        """k tools as far from the needed ones as retrieval can tell (lowest BM25 score, ties by
-        name): an offer in which no tool fits the request (an abstain example)."""
-        if not self.index or k == 0:
-            return []
-        names = {t["name"] for t in needed}
-        scores = self.index.get_scores(tokens(" ".join(f"{t['name']} {t['description']}" for t in needed)))
-        far = [self.tools[i] for i in np.lexsort((self.name_rank, scores)) if self.tools[i]["name"] not in names][:k]
-        return sorted((openai_tool(t) for t in far), key=lambda t: t["function"]["name"])
-
-    def pick(self, needed: list[dict], k: int) -> list[dict]:
-        if not self.index or k == 0:
-            return []
-        query = tokens(" ".join(f"{t['name']} {t['description']}" for t in needed))
-        names = {t["name"] for t in needed}
-        scores = self.index.get_scores(query)
-        ranked = np.lexsort((self.name_rank, -scores))  # best score first, ties by name
-        out = []
-        for i in ranked:
-            if self.tools[i]["name"] not in names:
-                out.append(self.tools[i])
-                if len(out) == k:
-                    break
-        return out
-
-
-async def run_episode(task: Task, user: UserAgent, assistant: AssistantAgent, executor: ToolExecutor,
-                      offered: list[dict], system_prompt: str, max_turns: int) -> Episode:
-    """One single-request episode. Never raises for model or tool trouble: the outcome says what happened."""
-    episode = executor.episode()
-    messages: list[dict] = [{"role": "system", "content": system_prompt}]
-    calls: list[dict] = []
-    outcome, error, final = "answered", "", None
-    clarifications = 0
-    offered_names = {t["function"]["name"] for t in offered}
-    try:
-        messages.append({"role": "user", "content": await user.instruction(task)})
-        for _ in range(max_turns):
-            turn = await assistant.step([to_openai(m) for m in messages], offered)
-            messages.append(turn.message())
-            if turn.unreadable_call:  # a call written as text that names no offered tool or is not JSON
-                outcome, error = "unreadable_tool_call", turn.unreadable_call
-                break
-            if not turn.tool_calls:
-                text = (turn.content or "").strip()
-                if text.endswith("?") and not calls and clarifications < MAX_CLARIFICATIONS:
-                    clarifications += 1  # a clarifying question before any call: the user answers it
-                    messages.append({"role": "user", "content": await user.details(task, messages[1]["content"], text)})
-                    continue
-                final = text
-                if not final:
-                    outcome, error = "empty_answer", "assistant ended without calling a tool or answering"
-                break
-            for call in turn.tool_calls:
-                name = call["function"]["name"]
-                args, parse_error = parse_arguments(call["function"].get("arguments"))
-                if name not in offered_names:
-                    obs_json, ok, err = json.dumps({"error": {"status": 404, "message": f"unknown tool '{name}'"}}), False, f"unknown tool '{name}'"
-                elif parse_error:
-                    obs_json, ok, err = json.dumps({"error": {"status": 400, "message": parse_error}}), False, parse_error
-                else:
-                    obs = await episode.call(name, args)
-                    obs_json, ok, err = obs.to_json(), obs.ok, obs.error
-                calls.append({"name": name, "arguments": call["function"].get("arguments"), "ok": ok, "error": err,
-                              "call_source": turn.call_source})
-                messages.append({"role": "tool", "tool_call_id": call["id"], "name": name, "content": obs_json})
-        else:
-            outcome, error = "turn_limit", f"no final answer within {max_turns} assistant turns"
-    except BudgetExhausted as e:
-        outcome, error = "budget_exhausted", str(e)
-    except ModelCallError as e:
-        outcome, error = "model_error", str(e)
-    finally:
-        episode.close()
-    return {"messages": [normalise(m) for m in messages], "calls": calls, "final_answer": final, "outcome": outcome, "error": error}
 
 
 def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: AssistantAgent, executor: ToolExecutor,
@@ -204,17 +115,33 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
         rng = random.Random(f"{kind}:{row['task_id']}")
         async with gate:
             if kind == "ask":
-                ep = await run_dialogue(task, None, "ask", dialogue[0], dialogue[1], executor, offered, system_prompt, dialogue[2], rng)
+                ep = await run_dialogue(
+                    task, None, "ask", dialogue[0], dialogue[1], executor, offered, system_prompt, dialogue[2], rng
+                )
             else:
                 ep = await run_recovery(task, dialogue[1], executor, offered, system_prompt, dialogue[2], rng)
         done += 1
         progress(done, total)
-        return {"traj_id": EXTRA_PREFIX[kind] + row["task_id"][2:], "task_id": row["task_id"], "kind": kind, "shape": row["shape"],
-                "messages": ep["messages"], "tools_offered": json.dumps(offered, ensure_ascii=False), "chain": row["chain"],
-                "reference_answer": row["reference_answer"], "final_answer": ep["final_answer"], "outcome": ep["outcome"],
-                "error": ep["error"], "calls": json.dumps(ep["calls"], ensure_ascii=False), "user_agent": user.name,
-                "assistant_agent": assistant.name, "prompt_hash": prompt_hash, "actions": None, "level": 0,
-                "execution": execution_label(row["chain"], executor)}
+        return {
+            "traj_id": EXTRA_PREFIX[kind] + row["task_id"][2:],
+            "task_id": row["task_id"],
+            "kind": kind,
+            "shape": row["shape"],
+            "messages": ep["messages"],
+            "tools_offered": json.dumps(offered, ensure_ascii=False),
+            "chain": row["chain"],
+            "reference_answer": row["reference_answer"],
+            "final_answer": ep["final_answer"],
+            "outcome": ep["outcome"],
+            "error": ep["error"],
+            "calls": json.dumps(ep["calls"], ensure_ascii=False),
+            "user_agent": user.name,
+            "assistant_agent": assistant.name,
+            "prompt_hash": prompt_hash,
+            "actions": None,
+            "level": 0,
+            "execution": execution_label(row["chain"], executor),
+        }
 
     def is_abstain(row: dict) -> bool:
         return is_extra("abstain", params.abstain_share, row)
@@ -228,11 +155,26 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
             ep = await run_episode(task, user, assistant, executor, offered, system_prompt, params.max_turns)
         done += 1
         progress(done, total)
-        return {"traj_id": "ab_" + row["task_id"][2:], "task_id": row["task_id"], "kind": "abstain", "shape": row["shape"],
-                "messages": ep["messages"], "tools_offered": json.dumps(offered, ensure_ascii=False), "chain": "[]",
-                "reference_answer": None, "final_answer": ep["final_answer"], "outcome": ep["outcome"], "error": ep["error"],
-                "calls": json.dumps(ep["calls"], ensure_ascii=False), "user_agent": user.name, "assistant_agent": assistant.name,
-                "prompt_hash": prompt_hash, "actions": None, "level": 0, "execution": "none"}
+        return {
+            "traj_id": "ab_" + row["task_id"][2:],
+            "task_id": row["task_id"],
+            "kind": "abstain",
+            "shape": row["shape"],
+            "messages": ep["messages"],
+            "tools_offered": json.dumps(offered, ensure_ascii=False),
+            "chain": "[]",
+            "reference_answer": None,
+            "final_answer": ep["final_answer"],
+            "outcome": ep["outcome"],
+            "error": ep["error"],
+            "calls": json.dumps(ep["calls"], ensure_ascii=False),
+            "user_agent": user.name,
+            "assistant_agent": assistant.name,
+            "prompt_hash": prompt_hash,
+            "actions": None,
+            "level": 0,
+            "execution": "none",
+        }
 
     async def one(row: dict, gate: asyncio.Semaphore) -> dict:
         nonlocal done
@@ -253,17 +195,34 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
                                         dialogue[1], executor, offered, system_prompt, dialogue[2], rng)
                 kind, actions = "multi_turn", json.dumps({"scenario": ep["scenario"], "actions": ep["actions"]})
                 if ep["task"] is not task:  # the user changed their request (inform_intent_clear_add)
-                    reference, chain_json = by_task[ep["task"].task_id]["reference_answer"], by_task[ep["task"].task_id]["chain"]
+                    reference, chain_json = (
+                        by_task[ep["task"].task_id]["reference_answer"],
+                        by_task[ep["task"].task_id]["chain"],
+                    )
             else:
                 ep = await run_episode(task, user, assistant, executor, offered, system_prompt, params.max_turns)
         done += 1
         progress(done, total)
-        return {"traj_id": ("md_" if kind == "multi_turn" else "tr_") + row["task_id"][2:], "task_id": row["task_id"], "kind": kind,
-                "shape": row["shape"], "messages": ep["messages"], "tools_offered": json.dumps(offered, ensure_ascii=False),
-                "chain": chain_json, "reference_answer": reference, "final_answer": ep["final_answer"], "outcome": ep["outcome"],
-                "error": ep["error"], "calls": json.dumps(ep["calls"], ensure_ascii=False), "user_agent": user.name,
-                "assistant_agent": assistant.name, "prompt_hash": prompt_hash, "actions": actions, "level": 0,
-                "execution": execution_label(chain_json, executor)}
+        return {
+            "traj_id": ("md_" if kind == "multi_turn" else "tr_") + row["task_id"][2:],
+            "task_id": row["task_id"],
+            "kind": kind,
+            "shape": row["shape"],
+            "messages": ep["messages"],
+            "tools_offered": json.dumps(offered, ensure_ascii=False),
+            "chain": chain_json,
+            "reference_answer": reference,
+            "final_answer": ep["final_answer"],
+            "outcome": ep["outcome"],
+            "error": ep["error"],
+            "calls": json.dumps(ep["calls"], ensure_ascii=False),
+            "user_agent": user.name,
+            "assistant_agent": assistant.name,
+            "prompt_hash": prompt_hash,
+            "actions": actions,
+            "level": 0,
+            "execution": execution_label(chain_json, executor),
+        }
 
     async def hard(row: dict, gate: asyncio.Semaphore) -> dict:
         nonlocal done
@@ -274,33 +233,73 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
             ep = await replay(row["question"], steps, assistant, executor, offered, system_prompt)
         done += 1
         progress(done, total)
-        return {"traj_id": "dm_" + row["task_id"][2:], "task_id": row["task_id"], "kind": "single_turn", "shape": row["shape"],
-                "messages": ep["messages"], "tools_offered": json.dumps(offered, ensure_ascii=False), "chain": row["chain"],
-                "reference_answer": row["reference_answer"], "final_answer": ep["final_answer"], "outcome": ep["outcome"],
-                "error": ep["error"], "calls": json.dumps(ep["calls"], ensure_ascii=False), "user_agent": row["escalator"],
-                "assistant_agent": f"{REPLAY_AGENT}+{assistant.name}", "prompt_hash": prompt_hash, "actions": None, "level": row["level"],
-                "execution": execution_label(row["chain"], executor)}
+        return {
+            "traj_id": "dm_" + row["task_id"][2:],
+            "task_id": row["task_id"],
+            "kind": "single_turn",
+            "shape": row["shape"],
+            "messages": ep["messages"],
+            "tools_offered": json.dumps(offered, ensure_ascii=False),
+            "chain": row["chain"],
+            "reference_answer": row["reference_answer"],
+            "final_answer": ep["final_answer"],
+            "outcome": ep["outcome"],
+            "error": ep["error"],
+            "calls": json.dumps(ep["calls"], ensure_ascii=False),
+            "user_agent": row["escalator"],
+            "assistant_agent": f"{REPLAY_AGENT}+{assistant.name}",
+            "prompt_hash": prompt_hash,
+            "actions": None,
+            "level": row["level"],
+            "execution": execution_label(row["chain"], executor),
+        }
 
     abstaining = [r for r in task_rows if is_abstain(r)]
-    extras = [(kind, r) for kind, share in (("ask", params.ask_share), ("recover", params.recover_share)) if dialogue is not None
-              for r in task_rows if is_extra(kind, share, r)]
+    extras = [
+        (kind, r)
+        for kind, share in (("ask", params.ask_share), ("recover", params.recover_share))
+        if dialogue is not None
+        for r in task_rows
+        if is_extra(kind, share, r)
+    ]
     total = len(task_rows) + len(escalated) + len(abstaining) + len(extras)
-    given = [("md_" if is_dialogue(r) else "tr_") + r["task_id"][2:] for r in task_rows] + ["dm_" + r["task_id"][2:] for r in escalated]
-    given += ["ab_" + r["task_id"][2:] for r in abstaining] + [EXTRA_PREFIX[kind] + r["task_id"][2:] for kind, r in extras]
+    given = [("md_" if is_dialogue(r) else "tr_") + r["task_id"][2:] for r in task_rows] + [
+        "dm_" + r["task_id"][2:] for r in escalated
+    ]
+    given += ["ab_" + r["task_id"][2:] for r in abstaining] + [
+        EXTRA_PREFIX[kind] + r["task_id"][2:] for kind, r in extras
+    ]
 
     async def run_all() -> list[dict]:
         gate = asyncio.Semaphore(EPISODES_IN_FLIGHT)
-        return await asyncio.gather(*(one(r, gate) for r in task_rows), *(hard(r, gate) for r in escalated),
-                                    *(abstain(r, gate) for r in abstaining), *(extra(kind, r, gate) for kind, r in extras))
+        return await asyncio.gather(
+            *(one(r, gate) for r in task_rows),
+            *(hard(r, gate) for r in escalated),
+            *(abstain(r, gate) for r in abstaining),
+            *(extra(kind, r, gate) for kind, r in extras),
+        )
 
     rows = run_async(run_all()) if total else []
-    rejections = [Rejection("simulate", r["traj_id"], "episode", r["outcome"], r["error"]) for r in rows if r["outcome"] != "answered"]
+    rejections = [
+        Rejection("simulate", r["traj_id"], "episode", r["outcome"], r["error"])
+        for r in rows
+        if r["outcome"] != "answered"
+    ]
     table = pa.Table.from_pylist(rows, schema=TRAJECTORIES_SCHEMA)
-    return StageResult(table, rejections, given, "traj_id", accepted_if=lambda r: r["outcome"] == "answered",
-                       metadata={"levels": dict(Counter(str(r["level"]) for r in rows)), "outcomes": dict(Counter(r["outcome"] for r in rows)),
-                                 "kinds": dict(Counter(r["kind"] for r in rows)),
-                                 "calls_from_text": sum(c.get("call_source") == "text" for r in rows for c in json.loads(r["calls"])),
-                                 "scenarios": dict(Counter(json.loads(r["actions"])["scenario"] for r in rows if r["actions"]))})
+    return StageResult(
+        table,
+        rejections,
+        given,
+        "traj_id",
+        accepted_if=lambda r: r["outcome"] == "answered",
+        metadata={
+            "levels": dict(Counter(str(r["level"]) for r in rows)),
+            "outcomes": dict(Counter(r["outcome"] for r in rows)),
+            "kinds": dict(Counter(r["kind"] for r in rows)),
+            "calls_from_text": sum(c.get("call_source") == "text" for r in rows for c in json.loads(r["calls"])),
+            "scenarios": dict(Counter(json.loads(r["actions"])["scenario"] for r in rows if r["actions"])),
+        },
+    )
 
 
 def trajectories(rt, version: str, log) -> StageResult:

@@ -93,6 +93,8 @@ def leakage(rows: list[dict], similarity: float) -> dict:
     shared = sum(c in train_calls for c in test_calls)
     near = 0
     if train and test:
-        near = len({i for i, _ in near_pairs([request_text(r) for r in test], [request_text(r) for r in train], similarity)})
+        near = len(
+            {i for i, _ in near_pairs([request_text(r) for r in test], [request_text(r) for r in train], similarity)}
+        )
     return {"test_calls_seen_in_train": shared, "test_calls": len(test_calls),
             "test_requests_near_duplicate_of_train": near, "test_examples": len(test)}

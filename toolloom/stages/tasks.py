@@ -86,12 +86,17 @@ def sample_tasks(tools: pa.Table, executor: ToolExecutor, params: TasksStage, ed
     async def singles():
         # tools whose inputs an edge feeds run in a second wave, with values the first wave returned;
         # results are recorded in table order, so concurrency never changes what is sampled
-        for wave in ([t for t in tool_rows if not synth.fed_by_graph(t["name"])], [t for t in tool_rows if synth.fed_by_graph(t["name"])]):
+        for wave in (
+            [t for t in tool_rows if not synth.fed_by_graph(t["name"])],
+            [t for t in tool_rows if synth.fed_by_graph(t["name"])],
+        ):
             outcomes = await asyncio.gather(*(run_tool(t) for t in wave))
             for tool, outcome in zip(wave, outcomes):
                 if isinstance(outcome, Unsynthesizable):
                     given.append(tool["tool_id"])
-                    rejections.append(Rejection("tasks", tool["tool_id"], "sampler", "no_arguments", f"{tool['name']}: {outcome}"))
+                    rejections.append(
+                        Rejection("tasks", tool["tool_id"], "sampler", "no_arguments", f"{tool['name']}: {outcome}")
+                    )
                     continue
                 sets, observations = outcome
                 argument_sets[tool["name"]] = sets
@@ -100,7 +105,11 @@ def sample_tasks(tools: pa.Table, executor: ToolExecutor, params: TasksStage, ed
                     tid = _task_id(tool["tool_id"], arguments, seed)
                     given.append(tid)
                     if not obs.ok:
-                        rejections.append(Rejection("tasks", tid, "execution", "reference_call_failed", f"{tool['name']}: {obs.error or ''}"))
+                        rejections.append(
+                            Rejection(
+                                "tasks", tid, "execution", "reference_call_failed", f"{tool['name']}: {obs.error or ''}"
+                            )
+                        )
                         continue
                     synth.observe(tool["name"], obs.content)
                     step = Step(tool["tool_id"], tool["name"], tool["description"], arguments, {}, obs.content)
@@ -108,8 +117,15 @@ def sample_tasks(tools: pa.Table, executor: ToolExecutor, params: TasksStage, ed
                     if problem:  # e.g. the travel time from Tokyo to Tokyo
                         rejections.append(Rejection("tasks", tid, "sampler", *problem))
                         continue
-                    rows.append({"task_id": tid, "shape": "single", "chain": json.dumps([step.row()], ensure_ascii=False),
-                                 "reference_answer": obs.to_json(), "seed": seed})
+                    rows.append(
+                        {
+                            "task_id": tid,
+                            "shape": "single",
+                            "chain": json.dumps([step.row()], ensure_ascii=False),
+                            "reference_answer": obs.to_json(),
+                            "seed": seed,
+                        }
+                    )
 
     run_async(singles())
     graph_failures: Counter = Counter()
@@ -123,23 +139,37 @@ def sample_tasks(tools: pa.Table, executor: ToolExecutor, params: TasksStage, ed
                 tid = _task_id(shape, steps, params.seed)
                 given.append(tid)
                 answer = [c.result for c in chain] if shape == "parallel" else chain[-1].result
-                rows.append({"task_id": tid, "shape": shape, "chain": json.dumps(steps, ensure_ascii=False),
-                             "reference_answer": json.dumps(answer, ensure_ascii=False, sort_keys=True), "seed": params.seed})
+                rows.append(
+                    {
+                        "task_id": tid,
+                        "shape": shape,
+                        "chain": json.dumps(steps, ensure_ascii=False),
+                        "reference_answer": json.dumps(answer, ensure_ascii=False, sort_keys=True),
+                        "seed": params.seed,
+                    }
+                )
             for k in range(len(chains), count):  # each requested chain the graph could not give
                 given.append(f"{shape}#{k}")
                 rejections.append(Rejection("tasks", f"{shape}#{k}", "sampler", "graph_exhausted",
                                             f"asked for {count} {shape} chains, the graph gave {len(chains)}"))
         graph_failures = sampler.failures
     shapes = dict(Counter(r["shape"] for r in rows))
-    return StageResult(pa.Table.from_pylist(rows, schema=TASKS_SCHEMA), rejections, given, "task_id",
-                       metadata={"shapes": shapes, "walk_failures": dict(graph_failures), "argument_proposals": dict(proposals)})
+    return StageResult(
+        pa.Table.from_pylist(rows, schema=TASKS_SCHEMA),
+        rejections,
+        given,
+        "task_id",
+        metadata={"shapes": shapes, "walk_failures": dict(graph_failures), "argument_proposals": dict(proposals)},
+    )
 
 
 def tasks(rt, version: str, log) -> StageResult:
     """Sampled tasks with reference chains (single, multi-hop, parallel, nested), each executed for its answer."""
     tool_table = rt.store.read(rt.pipeline.name, "tools", version)
     edges = rt.store.read(rt.pipeline.name, "api_edges", version).to_pylist()
-    return sample_tasks(tool_table, rt.executor(tools_of(tool_table)), rt.pipeline.stages.tasks, edges, user=rt.agent("user"))
+    return sample_tasks(
+        tool_table, rt.executor(tools_of(tool_table)), rt.pipeline.stages.tasks, edges, user=rt.agent("user")
+    )
 
 
 ASSET = StageAsset("tasks", "tasks", ("api_edges",), tasks, ("task_id", "shape", "chain", "reference_answer"))

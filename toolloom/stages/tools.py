@@ -35,7 +35,9 @@ def _listed(coll, executor) -> tuple[list, list[Rejection]]:
     try:
         listed = executor.list_tools()
     except Exception as e:  # the server would not start or list: this collection gives nothing, the others go on
-        return [], [Rejection("ingest", source, "executor", "tools_unlisted", f"{source}: {type(e).__name__}: {e}"[:1000])]
+        return [], [
+            Rejection("ingest", source, "executor", "tools_unlisted", f"{source}: {type(e).__name__}: {e}"[:1000])
+        ]
     specs, rejected = [], []
     for item in mcp_format.parse({"tools": listed}, source):
         (rejected if isinstance(item, Rejection) else specs).append(item)
@@ -62,27 +64,53 @@ def build_tools(pipeline: Pipeline, project_root: Path, sandbox: Sandbox, execut
         given += [f"{coll.name}#examples/{name}" for name in coll.examples]
         named = {s.meta.get("mcp_name") or s.name for s in specs}
         for name in sorted(set(coll.examples) - named):  # an example for no tool is a typo worth saying
-            rejections.append(Rejection("ingest", f"{coll.name}#examples/{name}", "spec", "unknown_tool",
-                                        f"collection {coll.name!r}: examples name {name!r}, which is not one of its tools"))
+            rejections.append(
+                Rejection(
+                    "ingest",
+                    f"{coll.name}#examples/{name}",
+                    "spec",
+                    "unknown_tool",
+                    f"collection {coll.name!r}: examples name {name!r}, which is not one of its tools",
+                )
+            )
         secrets = credential_values()
         for s in specs:
-            found = find_credential(json.dumps([s.description, s.parameters, s.returns, s.meta], ensure_ascii=False), secrets)
+            found = find_credential(
+                json.dumps([s.description, s.parameters, s.returns, s.meta], ensure_ascii=False), secrets
+            )
             if found:  # a spec that carries a credential never reaches the lake
                 rejections.append(Rejection("ingest", f"{coll.name}.{s.name}", "secrets", "credential_in_spec",
                                             f"{s.source_file}: tool {s.name!r} contains {found}"))
                 if (s.meta.get("mcp_name") or s.name) in coll.examples:
-                    rejections.append(Rejection("ingest", f"{coll.name}#examples/{s.meta.get('mcp_name') or s.name}", "spec",
-                                                "tool_rejected", f"its tool {s.name!r} was rejected (credential_in_spec)"))
+                    rejections.append(
+                        Rejection(
+                            "ingest",
+                            f"{coll.name}#examples/{s.meta.get('mcp_name') or s.name}",
+                            "spec",
+                            "tool_rejected",
+                            f"its tool {s.name!r} was rejected (credential_in_spec)",
+                        )
+                    )
                 continue
             for example in coll.examples.get(s.meta.get("mcp_name") or s.name, []):
                 s.meta.setdefault("examples", []).append(example)
             execution = executor.kind if executor.runs(s.meta.get("mcp_name") or s.name) else "simulated"
-            rows.append({
-                "tool_id": f"{coll.name}.{s.name}", "collection": coll.name, "name": s.name, "description": s.description,
-                "parameters": json.dumps(s.parameters, ensure_ascii=False), "returns": json.dumps(s.returns, ensure_ascii=False) if s.returns else None,
-                "source_format": s.source_format, "source_file": s.source_file, "spec_hash": s.spec_hash,
-                "executable": execution != "simulated", "execution": execution, "meta": json.dumps(s.meta, ensure_ascii=False),
-            })
+            rows.append(
+                {
+                    "tool_id": f"{coll.name}.{s.name}",
+                    "collection": coll.name,
+                    "name": s.name,
+                    "description": s.description,
+                    "parameters": json.dumps(s.parameters, ensure_ascii=False),
+                    "returns": json.dumps(s.returns, ensure_ascii=False) if s.returns else None,
+                    "source_format": s.source_format,
+                    "source_file": s.source_file,
+                    "spec_hash": s.spec_hash,
+                    "executable": execution != "simulated",
+                    "execution": execution,
+                    "meta": json.dumps(s.meta, ensure_ascii=False),
+                }
+            )
     table = pa.Table.from_pylist(rows, schema=TOOLS_SCHEMA)
     by_collection = {c.name: sum(r["collection"] == c.name for r in rows) for c in pipeline.collections}
     execution = {k: sum(r["execution"] == k for r in rows) for k in sorted({r["execution"] for r in rows})}
@@ -90,11 +118,21 @@ def build_tools(pipeline: Pipeline, project_root: Path, sandbox: Sandbox, execut
 
     def accepted_as(row: dict) -> list[str]:  # a tool row, and the examples entry it took
         name = tool_of(row)["meta"].get("mcp_name") or row["name"]
-        return [row["tool_id"]] + ([f"{row['collection']}#examples/{name}"] if name in examples[row["collection"]] else [])
+        return [row["tool_id"]] + (
+            [f"{row['collection']}#examples/{name}"] if name in examples[row["collection"]] else []
+        )
 
-    return StageResult(table, rejections, given, accepted_as,
-                       metadata={"tools_per_collection": by_collection, "executable": sum(r["executable"] for r in rows),
-                                 "execution": execution})
+    return StageResult(
+        table,
+        rejections,
+        given,
+        accepted_as,
+        metadata={
+            "tools_per_collection": by_collection,
+            "executable": sum(r["executable"] for r in rows),
+            "execution": execution,
+        },
+    )
 
 
 def tools(rt, version: str, log) -> StageResult:

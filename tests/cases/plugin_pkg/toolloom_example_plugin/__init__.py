@@ -25,9 +25,15 @@ class ToolCards:
                 yield Rejection(stage, f"{source}#{i}", "spec", "missing_name", f"{source}: card {i} has no name")
                 continue
             props = {k: {"type": t} for k, t in (card.get("inputs") or {}).items()}
-            yield ToolSpec(name=card["name"], description=card.get("summary", ""),
-                           parameters={"type": "object", "properties": props, "required": card.get("required", list(props))},
-                           returns=None, source_format="toolcards", source_file=source, spec_hash=content_hash(card))
+            yield ToolSpec(
+                name=card["name"],
+                description=card.get("summary", ""),
+                parameters={"type": "object", "properties": props, "required": card.get("required", list(props))},
+                returns=None,
+                source_format="toolcards",
+                source_file=source,
+                spec_hash=content_hash(card),
+            )
 
 
 class LookupConfig(ExecutorConfig):
@@ -76,7 +82,9 @@ def plugin(registries) -> None:
     from toolloom.agents.realisers import PhraseRealiser
 
     registries["ingest format"].register("toolcards", ToolCards)
-    registries["executor"].register("lookup", ExecutorPlugin(LookupConfig, lambda config, collection, ctx: LookupExecutor(config)))
+    registries["executor"].register(
+        "lookup", ExecutorPlugin(LookupConfig, lambda config, collection, ctx: LookupExecutor(config))
+    )
     registries["filter check"].register("no_shouting", no_shouting)
     registries["export format"].register("alpaca", (to_alpaca, ALPACA))
     roles = registries["model provider"].setdefault("scripted", {})

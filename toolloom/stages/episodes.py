@@ -1,0 +1,133 @@
+"""One simulated episode (ToolAlpaca): the user asks, the assistant calls the offered tools until it
+answers, the executor answers each call; and the tools an episode offers (the needed ones among
+distractors). Shared by simulation and escalation (the frontier's attempts).
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from ..agents.base import AssistantAgent, UserAgent
+from ..arguments import parse_arguments
+from ..domain import Episode, Task
+from ..executor import ToolExecutor
+from ..llm import BudgetExhausted, ModelCallError
+from ..messages import normalise, to_openai
+from ..retrieval import SparseBM25
+from ..wording import tokens
+
+MAX_CLARIFICATIONS = 2
+# Episodes running at once. Above any endpoint's request limit on purpose: an episode between two
+# requests (executing a tool, rendering a prompt) must not leave a request slot idle.
+EPISODES_IN_FLIGHT = 1024
+
+
+def openai_tool(tool: dict) -> dict:
+    return {"type": "function", "function": {"name": tool["name"], "description": tool["description"],
+                                             "parameters": tool["parameters"]}}
+
+
+class Distractors:
+    """Tools offered beside the needed ones, chosen by BM25 similarity to the needed tools' docs."""
+
+    def __init__(self, tools: list[dict]):
+        self.tools = tools
+        self.index = SparseBM25([tokens(f"{t['name']} {t['description']}") or ["_"] for t in tools]) if tools else None
+        self.name_rank = np.argsort(np.argsort([t["name"] for t in tools], kind="stable")) if tools else None
+
+    def offer(self, needed: list[dict], k: int) -> list[dict]:
+        """The tools an episode offers (OpenAI format): the needed ones and k distractors, sorted by
+        name so the needed tool does not always come first. A tool a chain calls twice is offered once."""
+        needed = list({t["name"]: t for t in needed}.values())
+        return sorted((openai_tool(t) for t in needed + self.pick(needed, k)), key=lambda t: t["function"]["name"])
+
+    def unrelated(self, needed: list[dict], k: int) -> list[dict]:
+        """k tools as far from the needed ones as retrieval can tell (lowest BM25 score, ties by
+        name): an offer in which no tool fits the request (an abstain example)."""
+        if not self.index or k == 0:
+            return []
+        names = {t["name"] for t in needed}
+        scores = self.index.get_scores(tokens(" ".join(f"{t['name']} {t['description']}" for t in needed)))
+        far = [self.tools[i] for i in np.lexsort((self.name_rank, scores)) if self.tools[i]["name"] not in names][:k]
+        return sorted((openai_tool(t) for t in far), key=lambda t: t["function"]["name"])
+
+    def pick(self, needed: list[dict], k: int) -> list[dict]:
+        if not self.index or k == 0:
+            return []
+        query = tokens(" ".join(f"{t['name']} {t['description']}" for t in needed))
+        names = {t["name"] for t in needed}
+        scores = self.index.get_scores(query)
+        ranked = np.lexsort((self.name_rank, -scores))  # best score first, ties by name
+        out = []
+        for i in ranked:
+            if self.tools[i]["name"] not in names:
+                out.append(self.tools[i])
+                if len(out) == k:
+                    break
+        return out
+
+
+async def run_episode(task: Task, user: UserAgent, assistant: AssistantAgent, executor: ToolExecutor,
+                      offered: list[dict], system_prompt: str, max_turns: int) -> Episode:
+    """One single-request episode. Never raises for model or tool trouble: the outcome says what happened."""
+    episode = executor.episode()
+    messages: list[dict] = [{"role": "system", "content": system_prompt}]
+    calls: list[dict] = []
+    outcome, error, final = "answered", "", None
+    clarifications = 0
+    offered_names = {t["function"]["name"] for t in offered}
+    try:
+        messages.append({"role": "user", "content": await user.instruction(task)})
+        for _ in range(max_turns):
+            turn = await assistant.step([to_openai(m) for m in messages], offered)
+            messages.append(turn.message())
+            if turn.unreadable_call:  # a call written as text that names no offered tool or is not JSON
+                outcome, error = "unreadable_tool_call", turn.unreadable_call
+                break
+            if not turn.tool_calls:
+                text = (turn.content or "").strip()
+                if text.endswith("?") and not calls and clarifications < MAX_CLARIFICATIONS:
+                    clarifications += 1  # a clarifying question before any call: the user answers it
+                    messages.append({"role": "user", "content": await user.details(task, messages[1]["content"], text)})
+                    continue
+                final = text
+                if not final:
+                    outcome, error = "empty_answer", "assistant ended without calling a tool or answering"
+                break
+            for call in turn.tool_calls:
+                name = call["function"]["name"]
+                args, parse_error = parse_arguments(call["function"].get("arguments"))
+                if name not in offered_names:
+                    obs_json, ok, err = (
+                        json.dumps({"error": {"status": 404, "message": f"unknown tool '{name}'"}}),
+                        False,
+                        f"unknown tool '{name}'",
+                    )
+                elif parse_error:
+                    obs_json, ok, err = (
+                        json.dumps({"error": {"status": 400, "message": parse_error}}),
+                        False,
+                        parse_error,
+                    )
+                else:
+                    obs = await episode.call(name, args)
+                    obs_json, ok, err = obs.to_json(), obs.ok, obs.error
+                calls.append({"name": name, "arguments": call["function"].get("arguments"), "ok": ok, "error": err,
+                              "call_source": turn.call_source})
+                messages.append({"role": "tool", "tool_call_id": call["id"], "name": name, "content": obs_json})
+        else:
+            outcome, error = "turn_limit", f"no final answer within {max_turns} assistant turns"
+    except BudgetExhausted as e:
+        outcome, error = "budget_exhausted", str(e)
+    except ModelCallError as e:
+        outcome, error = "model_error", str(e)
+    finally:
+        episode.close()
+    return {
+        "messages": [normalise(m) for m in messages],
+        "calls": calls,
+        "final_answer": final,
+        "outcome": outcome,
+        "error": error,
+    }
