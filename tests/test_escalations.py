@@ -336,3 +336,15 @@ def test_the_stage_token_budget_stops_escalation_with_the_reason(demo, tmp_path)
     assert result.accounted and result.inputs == 3
     assert {x.reason for x in result.rejections} == {"budget_exhausted"}
     assert all(r["level"] == 0 for r in result.table.to_pylist())  # no level above the seed was tried
+
+
+def test_an_operator_leaves_the_chain_it_was_given_unchanged(demo):
+    """The operators build new chains from copies: before domain.Step, add_constraint wrote the constraint
+    into the given chain's arguments, so the operators tried after it saw a chain whose arguments no
+    longer matched its results."""
+    _, chains, _ = demo
+    seed = _run(chains, [_step(chains, "list_countries_by_region", region="Europe")])
+    before = [(s.arguments.copy(), s.bindings.copy(), s.result) for s in seed]
+    for op in ("add_constraint", "add_hop", "replace_value"):
+        run_async(getattr(chains, op)(seed, random.Random(0)))
+        assert [(s.arguments, s.bindings, s.result) for s in seed] == before, op
