@@ -80,6 +80,7 @@ def test_validating_a_pipeline_loads_the_built_ins_it_names_through_the_registry
     first asked (a fresh interpreter, so nothing is imported yet)."""
     code = ("import sys; import toolloom.spec as s; before = {m for m in sys.modules if m.startswith('toolloom.')};"
             "s.load_pipeline('pipelines/demo.yaml');"
-            "print(sorted(m for m in ('toolloom.stages.samples', 'toolloom.agents', 'toolloom.formats') if m in before))")
+            "print(sorted(m for m in ('toolloom.stages.samples', 'toolloom.agents', 'toolloom.formats')"
+            " if m in before))")
     out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
