@@ -108,9 +108,11 @@ def test_a_completion_cut_off_by_the_token_limit_is_asked_again_with_more_room(t
 
 @pytest.mark.parametrize("kind", ["rate_limit", "server_error", "malformed_json", "timeout"])
 def test_transient_faults_are_retried(tmp_path, kind):
+    # only the injected fault makes a request fail: the client's timeout is short only where the fault is a hang
+    # (a loaded machine can delay any answer past 0.5 s)
     with FakeServer(faults=Faults(rate=0.5, kinds=(kind,), seed=3, hang_s=1.0)) as server:
         ledger = UsageLedger()
-        c = _client(server, tmp_path, ledger=ledger, timeout_s=0.5, max_retries=10)
+        c = _client(server, tmp_path, ledger=ledger, timeout_s=0.5 if kind == "timeout" else 30, max_retries=10)
         async def many():
             return await asyncio.gather(
                 *(c.chat([{"role": "user", "content": f"q{i}"}], stage="s", role="user") for i in range(12))
@@ -119,7 +121,11 @@ def test_transient_faults_are_retried(tmp_path, kind):
         results = asyncio.run(many())
         assert len(results) == 12 and all(r.message["content"] for r in results)
         assert server.faults_injected.get(kind, 0) > 0
-        assert sum(r.attempts for r in ledger.records) == server.requests > 12
+        attempts = sum(r.attempts for r in ledger.records)
+        if kind == "timeout":  # an attempt that timed out before the server read it is the client's alone
+            assert attempts >= server.requests > 12
+        else:
+            assert attempts == server.requests > 12
 
 
 def test_rate_limit_shrinks_concurrency_and_honours_retry_after(tmp_path):

@@ -19,6 +19,7 @@ import hashlib
 import json
 import random
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from typing import Callable
 
 import pyarrow as pa
@@ -102,169 +103,160 @@ def tool_arguments(tasks: pa.Table, tool_rows: list[dict], edges: list[dict], se
     return out
 
 
-def escalate(
-    tasks: pa.Table,
-    tools: pa.Table,
-    edges: list[dict],
-    *,
-    frontier: AssistantAgent,
-    escalator,
-    verifier_for: Callable[[ChainEscalator], object],
-    executor,
-    params: EscalateStage,
-    system_prompt: str,
-    prompt_hash: str,
-    tokens_spent: Callable[[], int] = lambda: 0,
-    progress: Callable[[int, int], None] = lambda done, total: None,
-) -> StageResult:
-    tool_rows = tools_of(tools)
-    by_id = {t["tool_id"]: t for t in tool_rows}
-    examples = tool_arguments(tasks, tool_rows, edges, params.seed)
-    chains = ChainEscalator([{**t, "examples": examples[t["name"]]} for t in tool_rows], edges, executor)
-    verifier = verifier_for(chains)  # it re-executes chains, so it shares the operators' executor
-    distractors = Distractors(tool_rows)
-    pool = [r for r in tasks.to_pylist() if r["shape"] in params.shapes]
-    seeds = (
-        random.Random(params.seed).sample(pool, k=min(params.seeds, len(pool))) if params.seeds is not None else pool
-    )
-    done = 0
+@dataclass
+class Level:
+    """One rung of a seed's ladder: the task, how it is asked, and what made it."""
 
-    def as_task(task_id: str, steps: list[Step], seed: int) -> Task:
-        meta = {s.tool_id: by_id[s.tool_id]["meta"] for s in steps}
+    task_id: str
+    steps: list[Step]
+    question: str
+    level: int = 0
+    operator: str = ""
+    parent: str = ""
+
+
+class Escalation:
+    """Escalates seed tasks one level at a time until the frontier agent fails (DESIGN 3.3): the
+    agents, the API graph's operators, the verifier and the settings every seed shares."""
+
+    def __init__(self, tool_rows: list[dict], chains: ChainEscalator, verifier, *, frontier: AssistantAgent, escalator,
+                 executor, params: EscalateStage, system_prompt: str, prompt_hash: str, tokens_spent: Callable[[], int],
+                 pool: list[dict]):
+        self.by_id = {t["tool_id"]: t for t in tool_rows}
+        self.chains, self.verifier, self.distractors = chains, verifier, Distractors(tool_rows)
+        self.frontier, self.escalator, self.executor, self.params = frontier, escalator, executor, params
+        self.system_prompt, self.prompt_hash = system_prompt, prompt_hash
+        self.tokens_spent, self.pool = tokens_spent, pool
+
+    def as_task(self, task_id: str, steps: list[Step], seed: int) -> Task:
+        meta = {s.tool_id: self.by_id[s.tool_id]["meta"] for s in steps}
         return Task(task_id, shape_of(steps), [s.planned() for s in steps], seed, meta)
 
-    async def attempt(task: Task, question: str, steps: list[Step], k: int) -> dict:
-        needed = list({s.tool_id: by_id[s.tool_id] for s in steps}.values())
-        offered = distractors.offer(needed, params.distractors)
-        ep = await run_episode(
-            task, QuestionUser(question), resample(frontier, k), executor, offered, system_prompt, params.max_turns
-        )
-        record = {
-            "attempt": k,
-            "calls": [[c["name"], c["arguments"]] for c in ep["calls"]],
-            "final_answer": ep["final_answer"],
-        }
+    async def attempt(self, task: Task, question: str, steps: list[Step], k: int) -> dict:
+        """The frontier's k-th try at one level: solved, failed (with why) or error (not its failure)."""
+        needed = list({s.tool_id: self.by_id[s.tool_id] for s in steps}.values())
+        offered = self.distractors.offer(needed, self.params.distractors)
+        ep = await run_episode(task, QuestionUser(question), resample(self.frontier, k), self.executor, offered,
+                               self.system_prompt, self.params.max_turns)
+        record = {"attempt": k, "calls": [[c["name"], c["arguments"]] for c in ep["calls"]],
+                  "final_answer": ep["final_answer"]}
         if ep["outcome"] in ("budget_exhausted", "model_error"):  # not the frontier's failure: the level is undecided
             return {**record, "outcome": "error", "reason": ep["outcome"], "detail": ep["error"]}
         traj = {"messages": ep["messages"], "calls": json.dumps(ep["calls"]), "final_answer": ep["final_answer"],
                 "tools_offered": json.dumps(offered), "shape": task.shape,
                 "reference_answer": json.dumps(reference_answer(steps), ensure_ascii=False, sort_keys=True)}
-        failure = (
-            (ep["outcome"], ep["error"]) if ep["outcome"] != "answered" else check_format(traj) or check_execution(traj)
-        )
+        answered = ep["outcome"] == "answered"
+        failure = check_format(traj) or check_execution(traj) if answered else (ep["outcome"], ep["error"])
         return {**record, "outcome": "failed" if failure else "solved", "reason": failure[0] if failure else "",
                 "detail": failure[1][:300] if failure else ""}
 
-    async def one_seed(seed_row: dict, gate: asyncio.Semaphore) -> tuple[list[dict], str, str]:
-        """The seed's level rows, and why its escalation stopped."""
-        nonlocal done
-        rng = random.Random(f"{params.seed}:{seed_row['task_id']}")
+    def row(self, seed_row: dict, at: Level, outcome: str, reason: str = "", attempts=()) -> dict:
+        return {"task_id": at.task_id, "parent_id": at.parent, "seed_id": seed_row["task_id"], "level": at.level,
+                "operator": at.operator, "question": at.question, "shape": shape_of(at.steps),
+                "chain": json.dumps([s.row(with_result=True) for s in at.steps], ensure_ascii=False),
+                "reference_answer": json.dumps(reference_answer(at.steps), ensure_ascii=False, sort_keys=True),
+                "outcome": outcome, "reason": reason, "attempts": json.dumps(list(attempts), ensure_ascii=False),
+                "stop_reason": "", "kept": False, "frontier": self.frontier.name, "escalator": self.escalator.name,
+                "prompt_hash": self.prompt_hash}
+
+    async def seed(self, seed_row: dict) -> tuple[list[dict], str, str]:
+        """The seed's level rows, and why its escalation stopped; the last level is kept when the
+        frontier failed it above the seed."""
         rows: list[dict] = []
-
-        def row(task_id, parent, level, operator, question, steps, outcome, reason="", attempts=()):
-            rows.append(
-                {
-                    "task_id": task_id,
-                    "parent_id": parent,
-                    "seed_id": seed_row["task_id"],
-                    "level": level,
-                    "operator": operator,
-                    "question": question,
-                    "shape": shape_of(steps),
-                    "chain": json.dumps([s.row(with_result=True) for s in steps], ensure_ascii=False),
-                    "reference_answer": json.dumps(reference_answer(steps), ensure_ascii=False, sort_keys=True),
-                    "outcome": outcome,
-                    "reason": reason,
-                    "attempts": json.dumps(list(attempts), ensure_ascii=False),
-                    "stop_reason": "",
-                    "kept": False,
-                    "frontier": frontier.name,
-                    "escalator": escalator.name,
-                    "prompt_hash": prompt_hash,
-                }
-            )
-
-        async with gate:
-            stop, detail = await escalate_seed(seed_row, rng, row, rows)
+        try:
+            stop, detail = await self.climb(seed_row, rows)
+        except BudgetExhausted as e:
+            stop, detail = "budget_exhausted", str(e)
+        except ModelCallError as e:
+            stop, detail = "model_error", str(e)
         if rows:
             rows[-1]["stop_reason"] = stop
             rows[-1]["kept"] = stop == "frontier_failed" and rows[-1]["level"] >= 1
-        done += 1
-        progress(done, len(seeds))
         return rows, stop, detail
 
-    async def escalate_seed(seed_row: dict, rng: random.Random, row, rows: list[dict]) -> tuple[str, str]:
-        steps, error = await chains.execute(chain_steps(seed_row["chain"], by_id))
-        others = [r for r in pool if r["task_id"] != seed_row["task_id"]]
+    async def climb(self, seed_row: dict, rows: list[dict]) -> tuple[str, str]:
+        steps, error = await self.chains.execute(chain_steps(seed_row["chain"], self.by_id))
         if steps is None:
             return "seed_not_reproducible", error
-        level, operator, parent, task_id = 0, "", "", seed_row["task_id"]
-        try:
-            question = await escalator.phrase(as_task(task_id, steps, seed_row["seed"]), None, None)
-            reason = await verifier.verify(question, steps, reference_answer(steps))
-            if reason:
-                row(task_id, parent, 0, operator, question, steps, "dropped", reason)
-                return "seed_not_verified", reason
-            while True:
-                if params.max_tokens is not None and tokens_spent() >= params.max_tokens:
-                    return "budget_exhausted", f"the stage's token budget of {params.max_tokens} is spent"
-                task = as_task(task_id, steps, seed_row["seed"] + level)
-                attempts = []
-                for k in range(params.attempts):
-                    attempts.append(await attempt(task, question, steps, k))
-                    if attempts[-1]["outcome"] != "failed":
-                        break
-                last = attempts[-1]
-                outcome = last["outcome"]  # solved, failed (every attempt failed) or error
-                row(task_id, parent, level, operator, question, steps, outcome, last["reason"], attempts)
-                if outcome == "error":
-                    return last["reason"], last["detail"]
-                if outcome == "failed":
-                    return "frontier_failed", last["detail"]
-                if level >= params.max_level:
-                    return "level_cap", f"the frontier agent solved every level up to the cap ({params.max_level})"
-                for op in _operator_order(params.operators, rng):
-                    other = (
-                        chain_steps(rng.choice(others)["chain"], by_id) if others else None
-                    )  # for operators that combine tasks
-                    harder = await chains.apply(op, steps, rng, other)
-                    if harder is None:
-                        continue
-                    planned = [s.row(with_result=True) for s in harder]
-                    new_id = (
-                        "e_"
-                        + hashlib.sha256(
-                            json.dumps(
-                                [seed_row["task_id"], level + 1, op, planned], sort_keys=True, default=str
-                            ).encode()
-                        ).hexdigest()[:12]
-                    )
-                    new_question = await escalator.phrase(
-                        as_task(new_id, harder, seed_row["seed"] + level + 1), op, question
-                    )
-                    reason = await verifier.verify(new_question, harder, reference_answer(harder))
-                    if reason:
-                        row(new_id, task_id, level + 1, op, new_question, harder, "dropped", reason)
-                        continue
-                    parent, task_id, steps, question, operator, level = (
-                        task_id,
-                        new_id,
-                        harder,
-                        new_question,
-                        op,
-                        level + 1,
-                    )
+        rng = random.Random(f"{self.params.seed}:{seed_row['task_id']}")
+        question = await self.escalator.phrase(self.as_task(seed_row["task_id"], steps, seed_row["seed"]), None, None)
+        at = Level(seed_row["task_id"], steps, question)
+        reason = await self.verifier.verify(question, steps, reference_answer(steps))
+        if reason:
+            rows.append(self.row(seed_row, at, "dropped", reason))
+            return "seed_not_verified", reason
+        while True:
+            budget = self.params.max_tokens
+            if budget is not None and self.tokens_spent() >= budget:
+                return "budget_exhausted", f"the stage's token budget of {budget} is spent"
+            task = self.as_task(at.task_id, at.steps, seed_row["seed"] + at.level)
+            attempts = []
+            for k in range(self.params.attempts):
+                attempts.append(await self.attempt(task, at.question, at.steps, k))
+                if attempts[-1]["outcome"] != "failed":
                     break
-                else:
-                    return "no_verified_escalation", "no operator gave a harder, verified task"
-        except BudgetExhausted as e:
-            return "budget_exhausted", str(e)
-        except ModelCallError as e:
-            return "model_error", str(e)
+            last = attempts[-1]  # solved, failed (every attempt failed) or error
+            rows.append(self.row(seed_row, at, last["outcome"], last["reason"], attempts))
+            if last["outcome"] == "error":
+                return last["reason"], last["detail"]
+            if last["outcome"] == "failed":
+                return "frontier_failed", last["detail"]
+            if at.level >= self.params.max_level:
+                return "level_cap", f"the frontier agent solved every level up to the cap ({self.params.max_level})"
+            at = await self.harder(seed_row, at, rng, rows)
+            if at is None:
+                return "no_verified_escalation", "no operator gave a harder, verified task"
+
+    async def harder(self, seed_row: dict, at: Level, rng: random.Random, rows: list[dict]) -> Level | None:
+        """The next level: the first operator (in weighted random order) whose harder chain the verifier
+        accepts; a rejected one is recorded as dropped."""
+        others = [r for r in self.pool if r["task_id"] != seed_row["task_id"]]
+        for op in _operator_order(self.params.operators, rng):
+            other = chain_steps(rng.choice(others)["chain"], self.by_id) if others else None  # for combining operators
+            steps = await self.chains.apply(op, at.steps, rng, other)
+            if steps is None:
+                continue
+            key = json.dumps([seed_row["task_id"], at.level + 1, op, [s.row(with_result=True) for s in steps]],
+                             sort_keys=True, default=str)
+            task_id = "e_" + hashlib.sha256(key.encode()).hexdigest()[:12]
+            question = await self.escalator.phrase(self.as_task(task_id, steps, seed_row["seed"] + at.level + 1), op,
+                                                   at.question)
+            new = Level(task_id, steps, question, at.level + 1, op, at.task_id)
+            reason = await self.verifier.verify(question, steps, reference_answer(steps))
+            if not reason:
+                return new
+            rows.append(self.row(seed_row, new, "dropped", reason))
+        return None
+
+
+def escalate(tasks: pa.Table, tools: pa.Table, edges: list[dict], *, frontier: AssistantAgent, escalator,
+             verifier_for: Callable[[ChainEscalator], object], executor, params: EscalateStage, system_prompt: str,
+             prompt_hash: str, tokens_spent: Callable[[], int] = lambda: 0,
+             progress: Callable[[int, int], None] = lambda done, total: None) -> StageResult:
+    """Inputs: the seed tasks (a seeded sample of the tasks of `params.shapes`). A seed is accepted when
+    its escalation kept a level (the frontier failed it), rejected with the stop reason otherwise."""
+    tool_rows = tools_of(tools)
+    examples = tool_arguments(tasks, tool_rows, edges, params.seed)
+    chains = ChainEscalator([{**t, "examples": examples[t["name"]]} for t in tool_rows], edges, executor)
+    pool = [r for r in tasks.to_pylist() if r["shape"] in params.shapes]
+    seeds = pool if params.seeds is None else random.Random(params.seed).sample(pool, k=min(params.seeds, len(pool)))
+    verifier = verifier_for(chains)  # it re-executes chains, so it shares the operators' executor
+    escalation = Escalation(tool_rows, chains, verifier, frontier=frontier, escalator=escalator, executor=executor,
+                            params=params, system_prompt=system_prompt, prompt_hash=prompt_hash,
+                            tokens_spent=tokens_spent, pool=pool)
+    done = 0
+
+    async def one(seed_row: dict, gate: asyncio.Semaphore):
+        nonlocal done
+        async with gate:
+            out = await escalation.seed(seed_row)
+        done += 1
+        progress(done, len(seeds))
+        return out
 
     async def run_all():
         gate = asyncio.Semaphore(EPISODES_IN_FLIGHT)
-        return await asyncio.gather(*(one_seed(r, gate) for r in seeds))
+        return await asyncio.gather(*(one(r, gate) for r in seeds))
 
     per_seed = run_async(run_all()) if seeds else []
     rows, rejections = [], []
