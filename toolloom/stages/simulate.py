@@ -13,7 +13,7 @@ from typing import Callable
 import pyarrow as pa
 
 from ..agents.base import AssistantAgent, UserAgent
-from ..domain import Step, Task, tools_of
+from ..domain import Episode, Step, Task, tools_of
 from ..executor import ToolExecutor
 from ..ingest import Rejection
 from ..messages import MESSAGES
@@ -61,6 +61,19 @@ def execution_label(chain_json: str, executor: ToolExecutor) -> str:
     """How the reference chain was verified: python, mcp, http (real executions), or simulated when any call was."""
     kinds = {executor.by_name[s["name"]]["execution"] for s in json.loads(chain_json) if s["name"] in executor.by_name}
     return "simulated" if "simulated" in kinds or not kinds else "+".join(sorted(kinds))
+
+
+def trajectory_row(traj_id: str, row: dict, kind: str, ep: Episode, offered: list[dict], *, chain: str, reference,
+                   agents: tuple[str, str], prompt_hash: str, execution: str, actions: str | None = None,
+                   level: int = 0) -> dict:
+    """A row of `trajectories`: the episode, the task row it came from, and how it was made
+    (`agents`: the user and the assistant agent's names)."""
+    return {"traj_id": traj_id, "task_id": row["task_id"], "kind": kind, "shape": row["shape"],
+            "messages": ep["messages"], "tools_offered": json.dumps(offered, ensure_ascii=False), "chain": chain,
+            "reference_answer": reference, "final_answer": ep["final_answer"], "outcome": ep["outcome"],
+            "error": ep["error"], "calls": json.dumps(ep["calls"], ensure_ascii=False), "user_agent": agents[0],
+            "assistant_agent": agents[1], "prompt_hash": prompt_hash, "actions": actions, "level": level,
+            "execution": execution}
 
 
 def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: AssistantAgent, executor: ToolExecutor,
@@ -122,26 +135,9 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
                 ep = await run_recovery(task, dialogue[1], executor, offered, system_prompt, dialogue[2], rng)
         done += 1
         progress(done, total)
-        return {
-            "traj_id": EXTRA_PREFIX[kind] + row["task_id"][2:],
-            "task_id": row["task_id"],
-            "kind": kind,
-            "shape": row["shape"],
-            "messages": ep["messages"],
-            "tools_offered": json.dumps(offered, ensure_ascii=False),
-            "chain": row["chain"],
-            "reference_answer": row["reference_answer"],
-            "final_answer": ep["final_answer"],
-            "outcome": ep["outcome"],
-            "error": ep["error"],
-            "calls": json.dumps(ep["calls"], ensure_ascii=False),
-            "user_agent": user.name,
-            "assistant_agent": assistant.name,
-            "prompt_hash": prompt_hash,
-            "actions": None,
-            "level": 0,
-            "execution": execution_label(row["chain"], executor),
-        }
+        return trajectory_row(EXTRA_PREFIX[kind] + row["task_id"][2:], row, kind, ep, offered, chain=row["chain"],
+                              reference=row["reference_answer"], agents=(user.name, assistant.name),
+                              prompt_hash=prompt_hash, execution=execution_label(row["chain"], executor))
 
     def is_abstain(row: dict) -> bool:
         return is_extra("abstain", params.abstain_share, row)
@@ -155,26 +151,8 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
             ep = await run_episode(task, user, assistant, executor, offered, system_prompt, params.max_turns)
         done += 1
         progress(done, total)
-        return {
-            "traj_id": "ab_" + row["task_id"][2:],
-            "task_id": row["task_id"],
-            "kind": "abstain",
-            "shape": row["shape"],
-            "messages": ep["messages"],
-            "tools_offered": json.dumps(offered, ensure_ascii=False),
-            "chain": "[]",
-            "reference_answer": None,
-            "final_answer": ep["final_answer"],
-            "outcome": ep["outcome"],
-            "error": ep["error"],
-            "calls": json.dumps(ep["calls"], ensure_ascii=False),
-            "user_agent": user.name,
-            "assistant_agent": assistant.name,
-            "prompt_hash": prompt_hash,
-            "actions": None,
-            "level": 0,
-            "execution": "none",
-        }
+        return trajectory_row("ab_" + row["task_id"][2:], row, "abstain", ep, offered, chain="[]", reference=None,
+                              agents=(user.name, assistant.name), prompt_hash=prompt_hash, execution="none")
 
     async def one(row: dict, gate: asyncio.Semaphore) -> dict:
         nonlocal done
@@ -203,26 +181,9 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
                 ep = await run_episode(task, user, assistant, executor, offered, system_prompt, params.max_turns)
         done += 1
         progress(done, total)
-        return {
-            "traj_id": ("md_" if kind == "multi_turn" else "tr_") + row["task_id"][2:],
-            "task_id": row["task_id"],
-            "kind": kind,
-            "shape": row["shape"],
-            "messages": ep["messages"],
-            "tools_offered": json.dumps(offered, ensure_ascii=False),
-            "chain": chain_json,
-            "reference_answer": reference,
-            "final_answer": ep["final_answer"],
-            "outcome": ep["outcome"],
-            "error": ep["error"],
-            "calls": json.dumps(ep["calls"], ensure_ascii=False),
-            "user_agent": user.name,
-            "assistant_agent": assistant.name,
-            "prompt_hash": prompt_hash,
-            "actions": actions,
-            "level": 0,
-            "execution": execution_label(chain_json, executor),
-        }
+        return trajectory_row(("md_" if kind == "multi_turn" else "tr_") + row["task_id"][2:], row, kind, ep, offered,
+                              chain=chain_json, reference=reference, agents=(user.name, assistant.name),
+                              prompt_hash=prompt_hash, execution=execution_label(chain_json, executor), actions=actions)
 
     async def hard(row: dict, gate: asyncio.Semaphore) -> dict:
         nonlocal done
@@ -233,26 +194,10 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
             ep = await replay(row["question"], steps, assistant, executor, offered, system_prompt)
         done += 1
         progress(done, total)
-        return {
-            "traj_id": "dm_" + row["task_id"][2:],
-            "task_id": row["task_id"],
-            "kind": "single_turn",
-            "shape": row["shape"],
-            "messages": ep["messages"],
-            "tools_offered": json.dumps(offered, ensure_ascii=False),
-            "chain": row["chain"],
-            "reference_answer": row["reference_answer"],
-            "final_answer": ep["final_answer"],
-            "outcome": ep["outcome"],
-            "error": ep["error"],
-            "calls": json.dumps(ep["calls"], ensure_ascii=False),
-            "user_agent": row["escalator"],
-            "assistant_agent": f"{REPLAY_AGENT}+{assistant.name}",
-            "prompt_hash": prompt_hash,
-            "actions": None,
-            "level": row["level"],
-            "execution": execution_label(row["chain"], executor),
-        }
+        return trajectory_row("dm_" + row["task_id"][2:], row, "single_turn", ep, offered, chain=row["chain"],
+                              reference=row["reference_answer"],
+                              agents=(row["escalator"], f"{REPLAY_AGENT}+{assistant.name}"), prompt_hash=prompt_hash,
+                              execution=execution_label(row["chain"], executor), level=row["level"])
 
     abstaining = [r for r in task_rows if is_abstain(r)]
     extras = [
