@@ -133,7 +133,7 @@ def test_rate_limit_shrinks_concurrency_and_honours_retry_after(tmp_path):
         c = _client(server, tmp_path, max_retries=2, max_concurrency=8)
         started = asyncio.run(_timed(c))
         assert started >= 0.55  # two Retry-After waits of 0.3 s before giving up
-        _, limiter = next(iter(c._per_loop.values()))
+        limiter = next(iter(c._per_loop.values())).endpoints[0].limiter
         assert limiter.limit < 8 and limiter.rate_limited >= 3
 
 

@@ -26,7 +26,7 @@ except ImportError:  # pragma: no cover - older SDKs
 from .model_spec import ModelSpec
 from .cache import RequestCache, request_hash
 from .ledger import CallRecord, UsageLedger
-from .limiter import AdaptiveLimiter
+from .endpoints import Endpoint, EndpointPool, public
 
 
 class ModelCallError(Exception):
@@ -154,24 +154,26 @@ class ModelClient:
         self.supervisor = supervisor
         self.cache, self.ledger, self.budget = cache, ledger, budget
         self.backoff_s = backoff_s
-        self._per_loop: dict[int, tuple[openai.AsyncOpenAI, AdaptiveLimiter]] = {}
+        self._per_loop: dict[int, EndpointPool] = {}
+        self.endpoint_usage = {public(u): {"sent": 0, "answered": 0, "failed": 0} for u in self.spec.endpoints}
         self._in_flight: dict[tuple[int, str], asyncio.Future] = {}  # (event loop, request hash) -> its answer
         _LIVE_CLIENTS.add(self)
 
     async def close_session(self) -> None:
         """Close the HTTP client bound to the running loop, if any."""
-        session = self._per_loop.pop(id(asyncio.get_running_loop()), None)
-        if session is not None:
-            await session[0].close()
+        pool = self._per_loop.pop(id(asyncio.get_running_loop()), None)
+        if pool is not None:
+            await pool.close()
 
-    def _session(self) -> tuple[openai.AsyncOpenAI, AdaptiveLimiter]:
+    def _session(self) -> EndpointPool:
         # httpx and asyncio primitives belong to one event loop; each stage run has its own loop
         key = id(asyncio.get_running_loop())
         if key not in self._per_loop:
             api_key = os.environ.get(self.spec.api_key_env) or "not-needed"
-            client = openai.AsyncOpenAI(base_url=self.spec.base_url, api_key=api_key, max_retries=0,
-                                        timeout=self.spec.timeout_s)
-            self._per_loop = {key: (client, AdaptiveLimiter(self.spec.max_concurrency))}
+            pool = EndpointPool(self.spec.endpoints, api_key, self.spec.timeout_s, self.spec.max_concurrency)
+            for e in pool.endpoints:  # counted per client, across the loops of a run
+                e.usage = self.endpoint_usage.setdefault(e.name, e.usage)
+            self._per_loop = {key: pool}
         return self._per_loop[key]
 
     def _scrub(self, text: str) -> str:
@@ -259,26 +261,26 @@ class ModelClient:
         except BudgetExhausted as e:
             self.ledger.add(CallRecord(stage, role, self.spec.model, key, 0, 0, 0.0, False, 0, "budget", str(e)))
             raise
-        client, limiter = self._session()
-        started, attempts = time.monotonic(), 0
+        pool = self._session()
+        started, attempts, answered_by = time.monotonic(), 0, [""]
         try:
             async for attempt in AsyncRetrying(stop=stop_after_attempt(self.spec.max_retries + 1),
                                                 retry=retry_if_exception(_retryable), wait=self._wait):
                 with attempt:
                     attempts += 1
-                    raw = await self._send(client, limiter, request)
+                    raw = await self._send(pool, request, answered_by)
         except RetryError as e:
             exc = e.last_attempt.exception()
             reason = self._scrub(f"{type(exc).__name__}: {exc}{self._where(exc)}")[:500]
-            self._record_error(stage, role, key, started, attempts, reason)
+            self._record_error(stage, role, key, started, attempts, reason, answered_by[0])
             raise ModelCallError(f"gave up after {attempts} attempts: {reason}") from None
         except ServerError as exc:  # the managed server could not be brought back
             reason = self._scrub(str(exc))[:500]
-            self._record_error(stage, role, key, started, attempts, reason)
+            self._record_error(stage, role, key, started, attempts, reason, answered_by[0])
             raise ModelCallError(reason) from None
         except openai.APIError as exc:  # not retryable: 400, 401, 404, ...
             reason = self._scrub(f"{type(exc).__name__}: {exc}{self._where(exc)}")[:500]
-            self._record_error(stage, role, key, started, attempts, reason)
+            self._record_error(stage, role, key, started, attempts, reason, answered_by[0])
             raise ModelCallError(reason) from None
         completion = _parse(raw)
         self.cache.put(key, self.spec.model, raw)
@@ -295,24 +297,33 @@ class ModelClient:
                 False,
                 attempts,
                 "ok",
+                endpoint=answered_by[0],
             )
         )
         return completion, raw
 
-    async def _send(self, client, limiter: AdaptiveLimiter, request: dict) -> dict:
+    async def _send(self, pool: EndpointPool, request: dict, answered_by: list[str]) -> dict:
+        """One attempt at the least busy endpoint that is up; `answered_by[0]` is set to its URL."""
+        endpoint: Endpoint = pool.pick()
+        answered_by[0] = endpoint.name
+        endpoint.usage["sent"] += 1
+        limiter = endpoint.limiter
         async with limiter:
             try:
                 # the body is already OpenAI wire format: posting it as is skips the SDK's recursive
                 # parameter transform, which walks every tool schema (~6 ms of CPU a request)
-                response = await client.post("/chat/completions", body=request, cast_to=_http.Response)
+                response = await endpoint.client.post("/chat/completions", body=request, cast_to=_http.Response)
                 text = response.text
             except openai.RateLimitError as e:
                 limiter.on_rate_limited(_retry_after(e) or self.backoff_s)
                 raise
-            except (openai.APIConnectionError, openai.APITimeoutError):
+            except (openai.APIConnectionError, openai.APITimeoutError) as e:
+                pool.failed(endpoint)  # the retry goes to another endpoint while this one is down
+                e.toolloom_endpoint = endpoint.name
                 if self.supervisor is not None:  # a managed server that died is restarted before the retry
                     await self.supervisor.recover()
                 raise
+        pool.answered(endpoint)
         try:
             raw = json.loads(text)
         except json.JSONDecodeError as e:
@@ -324,7 +335,7 @@ class ModelClient:
     def _where(self, exc: BaseException) -> str:
         """What a user needs beside the error: the URL that did not answer, the variable of a refused key."""
         if isinstance(exc, (openai.APIConnectionError, openai.APITimeoutError)):
-            return f" ({self.spec.base_url}: {root_cause(exc)})"
+            return f" ({getattr(exc, 'toolloom_endpoint', self.spec.base_url)}: {root_cause(exc)})"
         if isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)):
             return f" ({key_state(self.spec.api_key_env)})"
         return ""
@@ -337,6 +348,6 @@ class ModelClient:
             return min(after, 60.0)
         return min(30.0, self.backoff_s * (2 ** (retry_state.attempt_number - 1))) * random.uniform(0.5, 1.0)
 
-    def _record_error(self, stage, role, key, started, attempts, reason) -> None:
+    def _record_error(self, stage, role, key, started, attempts, reason, endpoint: str = "") -> None:
         self.ledger.add(CallRecord(stage, role, self.spec.model, key, 0, 0, (time.monotonic() - started) * 1000, False,
-                                   attempts, "error", reason))
+                                   attempts, "error", reason, endpoint))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from dataclasses import asdict, dataclass
 
 import pyarrow as pa
@@ -20,6 +21,7 @@ class CallRecord:
     attempts: int
     status: str  # ok | error | budget
     error: str = ""
+    endpoint: str = ""  # the URL that answered (or last failed); empty for cache hits
 
 
 class UsageLedger:
@@ -44,6 +46,7 @@ class UsageLedger:
             "errors": sum(r.status != "ok" for r in rs),
             "prompt_tokens": sum(r.prompt_tokens for r in rs),
             "completion_tokens": sum(r.completion_tokens for r in rs),
+            "endpoints": dict(Counter(r.endpoint for r in rs if r.endpoint and not r.cache_hit)),
         }
 
     @staticmethod
@@ -61,6 +64,7 @@ class UsageLedger:
                 ("attempts", pa.int64()),
                 ("status", pa.string()),
                 ("error", pa.string()),
+                ("endpoint", pa.string()),
             ]
         )
         return pa.Table.from_pylist([asdict(r) for r in records], schema=schema)

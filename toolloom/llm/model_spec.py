@@ -66,6 +66,8 @@ class ModelSpec(Strict):
     )
     model: str = "offline"
     base_url: str | None = None  # may hold ${VAR} or ${VAR:-default}
+    base_urls: list[str] = Field([], description="several endpoints serving the same model (vLLM replicas): each "
+                                 "request goes to the least busy one that is up (instead of base_url)")
     api_key_env: str = "OPENAI_API_KEY"  # the key itself never enters a spec
     temperature: float = 0.0
     max_tokens: int = 1024
@@ -86,8 +88,12 @@ class ModelSpec(Strict):
 
     @model_validator(mode="after")
     def _endpoint_needed(self):
-        if self.provider == "openai" and not self.base_url:
-            raise ValueError("provider 'openai' needs base_url (an OpenAI-compatible endpoint)")
+        if self.base_url and self.base_urls:
+            raise ValueError("give base_url (one endpoint) or base_urls (several), not both")
+        if self.provider == "openai" and not self.endpoints:
+            raise ValueError("provider 'openai' needs base_url (an OpenAI-compatible endpoint) or base_urls")
+        if self.base_urls and self.provider != "openai":
+            raise ValueError(f"base_urls needs provider 'openai' (provider is {self.provider!r})")
         if self.provider == "vllm":
             if self.base_url:
                 raise ValueError(
@@ -119,9 +125,15 @@ class ModelSpec(Strict):
             raise ValueError(f"a llamacpp: block needs provider 'llamacpp' (provider is {self.provider!r})")
         return self
 
+    @property
+    def endpoints(self) -> list[str]:
+        """The endpoint URLs requests go to: base_urls, or base_url alone."""
+        return list(self.base_urls) or ([self.base_url] if self.base_url else [])
+
     def resolved(self) -> "ModelSpec":
         """Substitute ${VAR} references from the environment (done late, so a file validates anywhere)."""
-        return self.model_copy(update={"base_url": expand_env(self.base_url), "model": expand_env(self.model)})
+        return self.model_copy(update={"base_url": expand_env(self.base_url), "model": expand_env(self.model),
+                                       "base_urls": [expand_env(u) for u in self.base_urls]})
 
 
 def expand_env(value: str | None) -> str | None:

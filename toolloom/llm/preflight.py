@@ -23,21 +23,54 @@ class PreflightError(Exception):
 def preflight(client: ModelClient, roles: list[str]) -> str | None:
     """Raise PreflightError unless the endpoint answers a one-token request for the model (a model
     missing from its list is named when that request fails); return a note worth a warning, if any.
-    The request goes through the client (cache, retries): a rerun sends no completion for it."""
+    The request goes through the client (cache, retries): a rerun sends no completion for it. With
+    several endpoints (base_urls) each is reached; one that is down is a warning (requests fail over
+    to the others), all of them down is the error."""
     spec = client.spec
-    where = f"model {spec.model!r} for role{'s' if len(roles) > 1 else ''} {', '.join(roles)} at {spec.base_url}"
+    who = f"model {spec.model!r} for role{'s' if len(roles) > 1 else ''} {', '.join(roles)}"
     var = spec.api_key_env
     if "api_key_env" in spec.model_fields_set and not os.environ.get(var):
-        raise PreflightError(f"{where}: api_key_env names ${var}, which is not set (export it, or drop api_key_env "
-                             "for an endpoint without a key)")
-    timeout = min(spec.timeout_s, 15.0)
-    lister = openai.OpenAI(
-        base_url=spec.base_url, api_key=os.environ.get(var) or "not-needed", max_retries=0, timeout=timeout
-    )
+        raise PreflightError(f"{who} at {', '.join(spec.endpoints)}: api_key_env names ${var}, which is not set "
+                             "(export it, or drop api_key_env for an endpoint without a key)")
+    listed, down = {}, []
+    for url in spec.endpoints:
+        try:
+            listed[url] = _served(spec, url, f"{who} at {url}")
+        except PreflightError as e:
+            if len(spec.endpoints) == 1:
+                raise
+            down.append(str(e))
+    if not listed:
+        raise PreflightError("every endpoint failed: " + "; ".join(down))
+    url, served = next(iter(listed.items()))
+    where = f"{who} at {url}"
+    unlisted = bool(served) and spec.model not in served
     try:
-        served = [m.id for m in lister.models.list()]
+        client.ping(role=roles[0])
+    except ModelCallError as e:
+        if unlisted:
+            shown = ", ".join(served[:8]) + (f" and {len(served) - 8} more" if len(served) > 8 else "")
+            raise PreflightError(f"{where}: the server does not serve this model; it serves {shown} ({e})") from None
+        raise PreflightError(f"{where}: a one-token request failed: {e}") from None  # a refused key names its variable
+    notes = [f"endpoint skipped until it answers: {d}" for d in down]
+    if unlisted:  # llama.cpp's server, for one, answers for any name: its answer decides, not the list
+        notes.append(f"{where}: not in the server's model list ({', '.join(served[:8])}), but the server answered a "
+                     "request for it")
+    for note in notes:
+        log.warning(note)
+    return "; ".join(notes) or None
+
+
+def _served(spec, url: str, where: str) -> list[str]:
+    """The model names the endpoint lists ([] when it has no list); PreflightError when it cannot be reached
+    or refuses the key."""
+    var = spec.api_key_env
+    timeout = min(spec.timeout_s, 15.0)
+    lister = openai.OpenAI(base_url=url, api_key=os.environ.get(var) or "not-needed", max_retries=0, timeout=timeout)
+    try:
+        return [m.id for m in lister.models.list()]
     except openai.APITimeoutError:
-        raise PreflightError(f"{where}: no answer from {spec.base_url}/models within {timeout:.0f}s") from None
+        raise PreflightError(f"{where}: no answer from {url}/models within {timeout:.0f}s") from None
     except openai.APIConnectionError as e:
         raise PreflightError(
             f"{where}: cannot connect ({root_cause(e)}); is the server running, and is base_url right?"
@@ -47,23 +80,9 @@ def preflight(client: ModelClient, roles: list[str]) -> str | None:
             f"{where}: the server refused the key ({e.status_code}: {_message(e)}); {key_state(var)}"
         ) from None
     except openai.APIStatusError:  # no model list here (some proxies): the request below decides
-        served = []
+        return []
     finally:
         lister.close()
-    unlisted = bool(served) and spec.model not in served
-    try:
-        client.ping(role=roles[0])
-    except ModelCallError as e:
-        if unlisted:
-            shown = ", ".join(served[:8]) + (f" and {len(served) - 8} more" if len(served) > 8 else "")
-            raise PreflightError(f"{where}: the server does not serve this model; it serves {shown} ({e})") from None
-        raise PreflightError(f"{where}: a one-token request failed: {e}") from None  # a refused key names its variable
-    if unlisted:  # llama.cpp's server, for one, answers for any name: its answer decides, not the list
-        note = (f"{where}: not in the server's model list ({', '.join(served[:8])}), but the server answered a "
-                "request for it")
-        log.warning(note)
-        return note
-    return None
 
 
 def _message(exc: openai.APIStatusError) -> str:
