@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from toolloom.store import Store, Write
+from toolloom.store import load_sql, Store, Write
 
 
 def _rows(n: int, tag: str) -> pa.Table:
@@ -33,11 +33,10 @@ def _median_ms(fn, ops: int) -> float:
 
 def fresh_connection_read(store: Store, pipeline: str, table: str, version: str) -> pa.Table:
     """The peer: what every operation did before (connect, LOAD the extension, ATTACH, query, close)."""
-    d = store.lake_dir(pipeline)
     con = duckdb.connect()
     try:
-        con.execute(store._load_sql)
-        con.execute(f"ATTACH 'ducklake:{d / 'catalog.ducklake'}' AS {pipeline} (DATA_PATH '{d / 'data'}/', READ_ONLY)")
+        con.execute(load_sql("ducklake"))
+        con.execute(store.catalog.attach_sql(pipeline, read_only=True))
         t = con.execute(f"SELECT * FROM {pipeline}.{table} WHERE version = ?", [version]).arrow()
         return t.read_all() if hasattr(t, "read_all") else t
     finally:

@@ -65,7 +65,7 @@ def cmd_run(args) -> int:
     import dagster as dg
 
     from . import progress
-    from .dagster_defs import ToolloomResource, close_runtimes, daily_partitions, pipeline_assets
+    from .dagster_defs import close_runtimes, daily_partitions
     from .llm.fake_server import FakeServer, Faults
 
     root = _project(args)
@@ -102,11 +102,13 @@ def cmd_run(args) -> int:
             print(f"error: {args.partition!r} is not a partition of pipeline {pipeline.name!r} "
                   f"(daily, {pipeline.start_date} to the last complete day)", file=sys.stderr)
             return 2
+    from .launch import LaunchError, run_pipeline
     from .llm.preflight import PreflightError
+    from .storage import StorageError
 
     try:
         _preflight(pipeline, root, home)
-    except PreflightError as e:  # one line, and nothing was run
+    except (PreflightError, StorageError) as e:  # one line, and nothing was run
         print(f"error: {e}", file=sys.stderr)
         if server:
             server.stop()
@@ -114,14 +116,13 @@ def cmd_run(args) -> int:
     bar = _ProgressBar()
     progress.add_listener(bar)
     signal.signal(signal.SIGTERM, _interrupt)  # a cancelled run unwinds: model servers and workers are stopped
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     started = time.monotonic()
     try:
-        result = dg.materialize(
-            pipeline_assets(pipeline), instance=instance, partition_key=args.partition, raise_on_error=False,
-            resources={"toolloom": ToolloomResource(project_root=str(root), home=str(home),
-                                                    retry_backoff_s=0.05 if args.fake_endpoint else 1.0)},
-            run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}})
+        result = run_pipeline(pipeline, root, home, partition=args.partition, log_level=args.log_level,
+                              backoff_s=0.05 if args.fake_endpoint else 1.0)
+    except LaunchError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     finally:
         progress.remove_listener(bar)
         close_runtimes()
@@ -175,6 +176,8 @@ def _preflight(pipeline, root: Path, home: Path) -> None:
 
     rt = Runtime(pipeline, root, home)
     try:
+        rt.store.catalog.setup_sql()  # S3 credentials are set
+        rt.store.pipelines()  # the catalog answers
         for note in rt.preflight():
             print(f"warning: {note}", file=sys.stderr)
     finally:

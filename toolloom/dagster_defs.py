@@ -35,7 +35,7 @@ class ToolloomResource(dg.ConfigurableResource):
             _RUNTIMES.clear()
             partition = context.partition_key if context.has_partition_key else None
             _RUNTIMES[key] = Runtime(for_partition(pipeline, partition), root, root / self.home,
-                                     backoff_s=self.retry_backoff_s, partition=partition)
+                                     backoff_s=self.retry_backoff_s, partition=partition, run_id=context.run.run_id)
         return _RUNTIMES[key]
 
 
@@ -73,7 +73,9 @@ def stage_asset(pipeline: Pipeline, stage: StageAsset, deps: list[dg.AssetsDefin
     @dg.asset(key=key, deps=deps, description=stage.description, check_specs=stage.check_specs(pipeline, key),
               group_name=pipeline.name, partitions_def=daily_partitions(pipeline), kinds={"duckdb", "parquet"})
     def materialize(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
-        return stage.materialize(toolloom.runtime(context, pipeline), context)
+        rt = toolloom.runtime(context, pipeline)
+        with rt.store.session(pipeline.name):  # one catalog connection per stage where the catalog is shared
+            return stage.materialize(rt, context)
 
     return materialize
 
@@ -87,7 +89,22 @@ def daily_partitions(pipeline: Pipeline) -> dg.DailyPartitionsDefinition | None:
 
 def pipeline_job(pipeline: Pipeline):
     return dg.define_asset_job(f"{pipeline.name}_job", selection=dg.AssetSelection.groups(pipeline.name),
-                               partitions_def=daily_partitions(pipeline))
+                               partitions_def=daily_partitions(pipeline), executor_def=step_executor(pipeline))
+
+
+def step_executor(pipeline: Pipeline) -> dg.ExecutorDefinition:
+    """The pipeline's `execution.executor`: Dagster's in-process, multiprocess or Kubernetes job executor."""
+    ex = pipeline.execution
+    if ex.executor == "in_process":
+        return dg.in_process_executor
+    if ex.executor == "multiprocess":
+        return dg.multiprocess_executor.configured({"max_concurrent": ex.max_concurrent})
+    try:
+        from dagster_k8s import k8s_job_executor
+    except ImportError as e:
+        raise ValueError(f"pipeline {pipeline.name!r}: execution.executor k8s needs dagster-k8s "
+                         "(pip install dagster-k8s; see README 'Running at scale')") from e
+    return k8s_job_executor.configured({"max_concurrent": ex.max_concurrent})
 
 
 def build_definitions(project_root: str | Path) -> dg.Definitions:
@@ -98,8 +115,12 @@ def build_definitions(project_root: str | Path) -> dg.Definitions:
         log.error("pipeline skipped: %s", e)
     assets, jobs, schedules = [], [], []
     for pipeline in pipelines.values():
+        try:
+            job = pipeline_job(pipeline)
+        except ValueError as e:
+            log.error("pipeline skipped: %s", e)
+            continue
         assets += pipeline_assets(pipeline)
-        job = pipeline_job(pipeline)
         jobs.append(job)
         if pipeline.schedule:
             schedules.append(dg.build_schedule_from_partitioned_job(

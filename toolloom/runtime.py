@@ -11,7 +11,8 @@ from . import agents
 from .agents.realisers import load_phrases
 from .executor import ToolExecutor
 from .llm import ModelClient, RequestCache, RunBudget, UsageLedger
-from .llm.servers import MANAGED, ServerPool
+from .llm.shared import PostgresRequestCache, SharedBudget
+from .llm.servers import MANAGED, ServerPool, served_url, server_key
 from .llm.preflight import preflight
 from .sandbox import Sandbox
 from .spec import Pipeline, expand_env
@@ -25,15 +26,16 @@ class Runtime:
     home: Path
     backoff_s: float = 1.0
     partition: str | None = None  # the day of a nightly (partitioned) run
+    run_id: str = "local"  # the Dagster run: the token budget is counted per run, across its step processes
     ledger: UsageLedger = field(default_factory=UsageLedger)
 
     def __post_init__(self):
         self.project_root = Path(self.project_root).resolve()
         self.home = Path(self.home).resolve()
-        self.store = Store(self.home)
+        self.store = Store(self.home, self.pipeline.storage)
         self.sandbox = Sandbox(self.project_root / "sandbox")
         self.prompts_root = self.project_root / "prompts"
-        self.budget = RunBudget(self.pipeline.budget.max_tokens)
+        self.budget = self._budget()
         self._cache: RequestCache | None = None
         self._clients: dict[str, ModelClient] = {}
         self._checked: set[str] = set()  # endpoints that passed pre-flight in this run
@@ -42,10 +44,26 @@ class Runtime:
         self._executors: dict = {}
 
     @property
+    def shared(self) -> bool:
+        """Whether the catalog (and so the cache and budget) is shared by processes on several hosts."""
+        return self.store.catalog.spec.shared
+
+    @property
     def cache(self) -> RequestCache:
         if self._cache is None:
-            self._cache = RequestCache(self.home / "llm_cache.sqlite")
+            self._cache = (PostgresRequestCache(self.store.catalog.spec.catalog) if self.shared
+                           else RequestCache(self.home / "llm_cache.sqlite"))
         return self._cache
+
+    def _budget(self):
+        """In memory for a run in one process; counted in the catalog (or a file beside the home's cache)
+        when the run's steps are processes of their own."""
+        limit = self.pipeline.budget.max_tokens
+        if limit is None or (self.pipeline.execution.executor == "in_process" and not self.shared):
+            return RunBudget(limit)
+        if self.shared:
+            return SharedBudget(limit, self.run_id, postgres=self.store.catalog.spec.catalog)
+        return SharedBudget(limit, self.run_id, sqlite=self.home / "token_budget.sqlite")
 
     def client_for(self, role: str) -> ModelClient:
         """Roles that name the same endpoint and model share one client, so one concurrency limit.
@@ -78,7 +96,15 @@ class Runtime:
         key = json.dumps(spec.model_dump(), sort_keys=True)
         if key not in self._clients:
             server = None
-            if spec.provider in MANAGED:  # toolloom serves it (vllm, llamacpp): started now, stopped with the run
+            if spec.provider in MANAGED and served_url(spec):  # the launcher serves it for every step process
+                spec = spec.model_copy(update={"base_url": served_url(spec)})
+            elif spec.provider in MANAGED:  # toolloom serves it (vllm, llamacpp): started now, stopped with the run
+                if self.pipeline.execution.executor != "in_process":
+                    raise ValueError(
+                        f"role {role!r}: provider {spec.provider!r} with execution.executor "
+                        f"{self.pipeline.execution.executor!r} would start a server in every step process; run it "
+                        "with `toolloom run` (one server per run) or serve it yourself and name it (provider: "
+                        "openai, base_url)")
                 server = self.servers.server_for(spec)
                 spec = spec.model_copy(update={"base_url": server.base_url})
             self._clients[key] = ModelClient(
@@ -134,6 +160,8 @@ class Runtime:
         if self._cache is not None:
             self._cache.close()
             self._cache = None
+        if isinstance(self.budget, SharedBudget):
+            self.budget.close()
         if self._embedder is not None:
             self._embedder.close()
             self._embedder = None
@@ -171,3 +199,14 @@ def roles_in_use(pipeline: Pipeline) -> list[str]:
     roles += ["explorer", "analyzer", "rewriter"] if stages.refine is not None else []
     roles += ["judge"] if "semantic" in stages.filter.checks else []
     return roles
+
+
+def serve_models(pipeline: Pipeline, pool: ServerPool) -> dict[str, str]:
+    """Start, once for the whole run, the servers toolloom manages for the pipeline's roles: server key ->
+    base URL, for the step processes (SERVED_ENV) to use instead of starting their own."""
+    served = {}
+    for role in roles_in_use(pipeline):
+        spec = pipeline.model_for(role).resolved()
+        if spec.provider in MANAGED and server_key(spec) not in served:
+            served[server_key(spec)] = pool.server_for(spec).base_url
+    return served

@@ -12,6 +12,7 @@ import yaml
 from pydantic import Field, SerializeAsAny, ValidationError, field_validator, model_validator
 
 from .executors.base import ExecutorConfig, executor_config
+from .storage import StorageSpec
 from .registry import ESCALATION_OPERATORS, EXPORT_FORMATS, FILTER_CHECKS, INGEST_FORMATS, PROVIDERS
 from .llm.model_spec import LlamaCppServe, ModelSpec, Strict, VLLMServe, expand_env  # noqa: F401 (part of the spec's API)
 
@@ -269,6 +270,13 @@ class Budget(Strict):
     max_tokens: int | None = Field(None, ge=1, description="prompt+completion tokens across the run")
 
 
+class Execution(Strict):
+    """How a run's steps execute (Dagster executors): one process, a process per step, or a pod per step."""
+
+    executor: Literal["in_process", "multiprocess", "k8s"] = "in_process"
+    max_concurrent: int = Field(4, ge=1, description="steps running at once (multiprocess, k8s)")
+
+
 class Pipeline(Strict):
     name: str
     description: str = ""
@@ -279,6 +287,8 @@ class Pipeline(Strict):
     start_date: str = "2026-01-01"
     schedule: Schedule | None = None
     budget: Budget = Budget()
+    storage: StorageSpec = StorageSpec()
+    execution: Execution = Execution()
 
     @field_validator("name")
     @classmethod

@@ -10,14 +10,14 @@ only after its export is written (`complete_version`); a partition's run writes 
 staging name, and completing it replaces the partition's rows in one commit. Readers that want data
 (`versions`, `kept_before`, `latest_version`) see complete versions only unless asked.
 
-A DuckDB-file catalog admits one writing process at a time. Connections are therefore short-lived
-and taken under an exclusive file lock per lake, so concurrent processes (a UI run, a schedule, a
-`toolloom query`) queue instead of failing; pipelines run their steps in one process (DESIGN 5).
+Where the catalog and files live is storage.py's: a DuckDB-file catalog admits one writing process at a
+time, so connections are short-lived and taken under an exclusive file lock per lake, and concurrent
+processes (a UI run, a schedule, a `toolloom query`) queue instead of failing; a PostgreSQL catalog admits
+many writers, takes no lock, and a stage keeps its lake attached while it runs (`session`).
 """
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import glob
 import json
 import os
@@ -31,6 +31,8 @@ from typing import Iterable, Iterator
 
 import duckdb
 import pyarrow as pa
+
+from .storage import StorageError, StorageSpec, catalog_for, storage_settings
 
 LINEAGE_COLUMNS = ("pipeline", "version", "run_id", "written_at")
 VERSION_LOG = "version_log"
@@ -49,17 +51,19 @@ class Write:
     scope: dict[str, str] | None = None
 
 
-def _ducklake_load_sql() -> str:
-    """LOAD the extension from the duckdb-ext-ducklake wheel when present (offline), else INSTALL it."""
-    roots = site.getsitepackages() + [site.getusersitepackages()]
-    for root in roots:
-        pattern = os.path.join(
-            root, "duckdb_ext", "extensions", f"v{duckdb.__version__}", "*", "ducklake.duckdb_extension"
-        )
-        found = glob.glob(pattern)
+_EXTENSION_FILES = {"postgres": "postgres_scanner"}  # the extension's name -> its file's name
+
+
+def load_sql(extension: str) -> str:
+    """LOAD an extension from its duckdb-ext-* wheel when installed (offline), else INSTALL it from DuckDB's
+    repository."""
+    name = _EXTENSION_FILES.get(extension, extension)
+    for root in site.getsitepackages() + [site.getusersitepackages()]:
+        found = glob.glob(os.path.join(root, "duckdb_ext", "extensions", f"v{duckdb.__version__}", "*",
+                                       f"{name}.duckdb_extension"))
         if found:
             return f"LOAD '{found[0]}'"
-    return "INSTALL ducklake; LOAD ducklake"
+    return f"INSTALL {extension}; LOAD {extension}"
 
 
 def _fetched(result) -> pa.Table:
@@ -70,18 +74,23 @@ def _fetched(result) -> pa.Table:
 
 
 class _Engine:
-    """The process's DuckDB with the DuckLake extension loaded (a forked child makes its own)."""
+    """The process's DuckDB with the extensions loaded once (a forked child makes its own), and the lakes a
+    stage holds attached (`Store.session`)."""
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self._db: duckdb.DuckDBPyConnection | None = None
         self._pid = 0
+        self._setup: set[str] = set()
+        self.held: dict[str, int] = {}  # pipeline -> sessions holding it attached
 
-    def database(self, load_sql: str) -> duckdb.DuckDBPyConnection:
+    def database(self, extensions: list[str], setup: list[str]) -> duckdb.DuckDBPyConnection:
         if self._db is None or self._pid != os.getpid():
-            self._db = duckdb.connect()
-            self._db.execute(load_sql)
-            self._pid = os.getpid()
+            self._db, self._pid, self._setup, self.held = duckdb.connect(), os.getpid(), set(), {}
+        for sql in [load_sql(e) for e in ["ducklake", *extensions]] + setup:
+            if sql not in self._setup:
+                self._db.execute(sql)
+                self._setup.add(sql)
         return self._db
 
 
@@ -89,54 +98,77 @@ _ENGINE = _Engine()
 
 
 class Store:
-    def __init__(self, home: str | Path):
+    def __init__(self, home: str | Path, storage: StorageSpec | None = None):
         self.home = Path(home).resolve()
-        self._load_sql = _ducklake_load_sql()
+        self.catalog = catalog_for(self.home, storage_settings(storage))
 
     # -- layout -----------------------------------------------------------------------------
     def lake_dir(self, pipeline: str) -> Path:
+        """The lake's local folder (its catalog file and lock with the DuckDB-file catalog)."""
         return self.home / "lake" / pipeline
 
     def pipelines(self) -> list[str]:
-        root = self.home / "lake"
-        return sorted(p.name for p in root.iterdir() if (p / "catalog.ducklake").exists()) if root.exists() else []
+        return self.catalog.pipelines()
 
-    @contextlib.contextmanager
-    def _locked(self, pipeline: str) -> Iterator[None]:
-        d = self.lake_dir(pipeline)
-        d.mkdir(parents=True, exist_ok=True)
-        with open(d / ".lock", "w") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+    def _database(self) -> duckdb.DuckDBPyConnection:
+        try:
+            return _ENGINE.database(self.catalog.extensions(), self.catalog.setup_sql())
+        except duckdb.Error as e:
+            raise StorageError(f"storage {self.catalog.describe()}: {e}") from e
 
     @contextlib.contextmanager
     def connect(self, *pipelines: str, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection with each named pipeline's lake attached under the pipeline's name.
 
-        Every lake is attached for one operation and detached after it (another process may write
-        between two), on one in-memory DuckDB per process that loaded the extension once: loading
-        it costs ~0.2 s, attaching ~0.03 s. One operation at a time per process (a thread lock,
-        taken before the file locks so threads cannot deadlock on them)."""
+        A lake not held by a session is attached for one operation and detached after it (another process
+        may write between two), under the catalog's lock; on one in-memory DuckDB per process that loaded
+        the extensions once: loading costs ~0.2 s, attaching a file catalog ~0.03 s. One operation at a
+        time per process (a thread lock, taken before the file locks so threads cannot deadlock on them)."""
         with _ENGINE.lock, contextlib.ExitStack() as stack:
-            for p in sorted(set(pipelines)):
-                stack.enter_context(self._locked(p))
-            db = _ENGINE.database(self._load_sql)
+            fresh = [p for p in dict.fromkeys(pipelines) if p not in _ENGINE.held]
+            for p in sorted(fresh):
+                stack.enter_context(self.catalog.lock(p))
+            db = self._database()
             con = db.cursor()
             attached: list[str] = []
             try:
-                for p in pipelines:
-                    d = self.lake_dir(p)
-                    mode = ", READ_ONLY" if read_only else ""
-                    con.execute(f"ATTACH 'ducklake:{d / 'catalog.ducklake'}' AS {p} (DATA_PATH '{d / 'data'}/'{mode})")
+                for p in fresh:
+                    self._attach(db, p, read_only)
                     attached.append(p)
                 yield con
             finally:
                 con.close()  # rolls back a transaction left open by an error
                 for p in attached:
                     db.execute(f"DETACH {p}")
+
+    def _attach(self, db, pipeline: str, read_only: bool) -> None:
+        try:
+            db.execute(self.catalog.attach_sql(pipeline, read_only))
+        except duckdb.IOException as e:
+            if self.catalog.spec.shared:  # an unreachable server, not a busy file: say which
+                raise StorageError(f"lake {pipeline!r} at {self.catalog.describe()}: {e}") from e
+            raise
+
+    @contextlib.contextmanager
+    def session(self, pipeline: str) -> Iterator[None]:
+        """Keep `pipeline`'s lake attached until the block ends (one connection per stage), where the catalog
+        admits several writers; with the DuckDB-file catalog each operation still attaches it, so that a stage
+        does not hold the lake's lock (and block the UI's queries) for minutes."""
+        if not self.catalog.spec.shared:
+            yield
+            return
+        with _ENGINE.lock:
+            if not _ENGINE.held.get(pipeline):
+                self._attach(self._database(), pipeline, False)
+            _ENGINE.held[pipeline] = _ENGINE.held.get(pipeline, 0) + 1
+        try:
+            yield
+        finally:
+            with _ENGINE.lock:
+                _ENGINE.held[pipeline] -= 1
+                if not _ENGINE.held[pipeline]:
+                    del _ENGINE.held[pipeline]
+                    self._database().execute(f"DETACH {pipeline}")
 
     # -- writes -----------------------------------------------------------------------------
     def write(self, pipeline: str, table: str, rows: pa.Table, *, version: str, run_id: str,
@@ -305,7 +337,7 @@ class Store:
     def versions(self, pipeline: str, *, include_incomplete: bool = False) -> list[dict]:
         """One entry per dataset version, oldest first: status, when written, by which runs, rows per table.
         Versions still running (or left by a run that failed or was killed) only with `include_incomplete`."""
-        if not (self.lake_dir(pipeline) / "catalog.ducklake").exists():
+        if not self.catalog.exists(pipeline):
             return []
         out: dict[str, dict] = {}
         with self.connect(pipeline, read_only=True) as con:

@@ -1,0 +1,88 @@
+"""`toolloom run`'s execution: a pipeline's assets in this process, or its job with a process per step.
+
+In-process (the default) is `dagster.materialize`. With `execution.executor: multiprocess` the run is
+Dagster's own multiprocess executor: each step process rebuilds the job from `job_for` (a reconstructable
+job: the pipeline travels as its validated settings, so a dry run's rewritten models reach every step) and
+writes to the same store. Model servers toolloom manages are started here, once for the run, and named to
+the step processes through SERVED_ENV. Kubernetes runs are launched by a Dagster deployment, not here.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import dagster as dg
+
+from .dagster_defs import ToolloomResource, pipeline_assets, pipeline_job
+from .llm.servers import SERVED_ENV, ServerPool
+from .runtime import serve_models
+from .spec import Pipeline
+
+
+class LaunchError(Exception):
+    """The run cannot be launched from here (the message says how to run it instead)."""
+
+
+def run_pipeline(pipeline: Pipeline, root: Path, home: Path, *, partition: str | None, backoff_s: float,
+                 log_level: str):
+    """Materialize every asset of `pipeline`; returns Dagster's result (materializations, check evaluations)."""
+    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    executor = pipeline.execution.executor
+    if executor == "in_process":
+        instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+        return dg.materialize(
+            pipeline_assets(pipeline), instance=instance, partition_key=partition, raise_on_error=False,
+            resources={"toolloom": ToolloomResource(project_root=str(root), home=str(home),
+                                                    retry_backoff_s=backoff_s)},
+            run_config=run_config)
+    if executor != "multiprocess":
+        raise LaunchError(f"pipeline {pipeline.name!r} runs its steps with executor {executor!r}: launch its job "
+                          f"({pipeline.name}_job) from a Dagster deployment (README: Running at scale)")
+    job = dg.build_reconstructable_job(
+        "toolloom.launch", "job_for",
+        reconstructable_kwargs={"pipeline": pipeline.model_dump(mode="json"), "root": str(root), "home": str(home),
+                                "backoff_s": backoff_s})
+    tags = {"dagster/partition": partition} if partition else None
+    pool = ServerPool(home / "logs")
+    with _instance() as instance, _served(serve_models(pipeline, pool)):
+        try:
+            return dg.execute_job(job, instance=instance, run_config=run_config, tags=tags)
+        finally:
+            pool.close()
+
+
+def job_for(pipeline: dict, root: str, home: str, backoff_s: float) -> dg.JobDefinition:
+    """The pipeline's job, as each step process rebuilds it (the reconstructor `run_pipeline` names)."""
+    p = Pipeline.model_validate(pipeline)
+    defs = dg.Definitions(assets=pipeline_assets(p), jobs=[pipeline_job(p)],
+                          resources={"toolloom": ToolloomResource(project_root=root, home=home,
+                                                                  retry_backoff_s=backoff_s)})
+    return defs.resolve_job_def(f"{p.name}_job")
+
+
+@contextlib.contextmanager
+def _instance():
+    """DAGSTER_HOME's instance, else one in a temporary folder (step processes need a persistent one)."""
+    if os.environ.get("DAGSTER_HOME"):
+        yield dg.DagsterInstance.get()
+        return
+    with tempfile.TemporaryDirectory(prefix="toolloom-dagster-") as d:
+        with dg.DagsterInstance.local_temp(d) as instance:
+            yield instance
+
+
+@contextlib.contextmanager
+def _served(urls: dict[str, str]):
+    before = os.environ.get(SERVED_ENV)
+    if urls:
+        os.environ[SERVED_ENV] = json.dumps(urls)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(SERVED_ENV, None)
+        else:
+            os.environ[SERVED_ENV] = before

@@ -1,0 +1,101 @@
+"""The request cache and the token budget where a run's steps are several processes (or hosts).
+
+With the PostgreSQL catalog both live in the catalog's database (schema `toolloom`): every step process,
+on any host, reads the answers the others cached and spends from one budget. With the DuckDB-file catalog
+(one host) the cache is the home's SQLite file, which is already safe across processes, and the budget a
+SQLite file beside it. The budget is counted per Dagster run: `used` is what all of the run's processes
+reported so far, read again before each request.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+
+from .client import BudgetExhausted
+
+_SCHEMA = "toolloom"
+
+
+def _pg(url: str):
+    import psycopg  # the `scale` extra, needed only with a PostgreSQL catalog
+
+    return psycopg.connect(url, autocommit=True)
+
+
+class PostgresRequestCache:
+    """RequestCache's interface over a table in the catalog's database; one connection per process."""
+
+    def __init__(self, url: str):
+        self._lock = threading.Lock()
+        self._con = _pg(url)
+        self._con.execute(f"CREATE SCHEMA IF NOT EXISTS {_SCHEMA}")
+        self._con.execute(f"CREATE TABLE IF NOT EXISTS {_SCHEMA}.llm_cache (key TEXT PRIMARY KEY, model TEXT, "
+                          "response TEXT NOT NULL, created TIMESTAMPTZ DEFAULT now())")
+
+    def get(self, key: str) -> dict | None:
+        with self._lock:
+            row = self._con.execute(f"SELECT response FROM {_SCHEMA}.llm_cache WHERE key = %s", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def put(self, key: str, model: str, response: dict) -> None:
+        with self._lock:
+            self._con.execute(
+                f"INSERT INTO {_SCHEMA}.llm_cache (key, model, response) VALUES (%s, %s, %s) "
+                "ON CONFLICT (key) DO UPDATE SET response = EXCLUDED.response",
+                (key, model, json.dumps(response, ensure_ascii=False)),
+            )
+
+    def __len__(self) -> int:
+        with self._lock:
+            return self._con.execute(f"SELECT count(*) FROM {_SCHEMA}.llm_cache").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()
+
+
+class SharedBudget:
+    """RunBudget's interface, counted in a table every process of the run adds to (one row per run)."""
+
+    def __init__(self, max_tokens: int | None, run_id: str, *, postgres: str | None = None,
+                 sqlite: str | Path | None = None):
+        self.max_tokens, self.run_id = max_tokens, run_id
+        self._lock = threading.Lock()
+        if postgres:
+            self._con, self._p = _pg(postgres), "%s"
+            self._con.execute(f"CREATE SCHEMA IF NOT EXISTS {_SCHEMA}")
+            self._table = f"{_SCHEMA}.token_budget"
+        else:
+            Path(sqlite).parent.mkdir(parents=True, exist_ok=True)
+            self._con = sqlite3.connect(sqlite, check_same_thread=False, timeout=30, isolation_level=None)
+            self._con.execute("PRAGMA journal_mode=WAL")
+            self._p, self._table = "?", "token_budget"
+        self._con.execute(f"CREATE TABLE IF NOT EXISTS {self._table} (run_id TEXT PRIMARY KEY, used BIGINT NOT NULL)")
+
+    @property
+    def used(self) -> int:
+        with self._lock:
+            row = self._con.execute(f"SELECT used FROM {self._table} WHERE run_id = {self._p}",
+                                    (self.run_id,)).fetchone()
+        return row[0] if row else 0
+
+    def check(self) -> None:
+        if self.max_tokens is not None:
+            used = self.used
+            if used >= self.max_tokens:
+                raise BudgetExhausted(f"token budget of {self.max_tokens} reached ({used} used by this run's steps)")
+
+    def spend(self, tokens: int) -> None:
+        p = self._p
+        with self._lock:  # one statement: atomic against the run's other processes
+            self._con.execute(
+                f"INSERT INTO {self._table} (run_id, used) VALUES ({p}, {p}) "
+                f"ON CONFLICT (run_id) DO UPDATE SET used = {self._table}.used + EXCLUDED.used",
+                (self.run_id, tokens),
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()

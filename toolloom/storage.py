@@ -1,0 +1,193 @@
+"""Where a lake's catalog and Parquet files live: a DuckDB file (default) or PostgreSQL; local disk or s3://.
+
+DuckLake keeps the catalog (snapshots, schemas, which files hold which rows) apart from the data files. A
+DuckDB-file catalog admits one writing process on one host, so the store takes a file lock per lake and
+attaches it for one operation at a time. A PostgreSQL catalog admits many writers on many hosts: no lock,
+and a stage keeps its lake attached while it runs (`Store.session`). Parquet files go under the data path:
+a folder per pipeline, on local disk or under an s3:// prefix of any S3-compatible service. Credentials come
+only from environment variables: PostgreSQL's from libpq's own (PGPASSWORD, ~/.pgpass), S3's from the
+variables this spec names; a URL with a password in it is refused, so none reaches a log or a table.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import urllib.parse
+from pathlib import Path
+from typing import Iterator
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+CATALOG_ENV, DATA_PATH_ENV = "TOOLLOOM_CATALOG", "TOOLLOOM_DATA_PATH"
+
+
+class StorageError(Exception):
+    """The configured catalog or data path cannot be used (unreachable, missing credentials, bad URL)."""
+
+
+class StorageSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    catalog: str = Field("duckdb", description="'duckdb' (a catalog file per lake under the home) or "
+                                               "postgres://user@host:port/database (password from PGPASSWORD)")
+    data_path: str | None = Field(None, description="where Parquet files go: a folder or s3://bucket/prefix "
+                                                    "(a sub-folder per pipeline); default <home>/lake/<pipeline>/data")
+    s3_key_id_env: str = "AWS_ACCESS_KEY_ID"
+    s3_secret_env: str = "AWS_SECRET_ACCESS_KEY"
+    s3_endpoint_env: str = Field("AWS_ENDPOINT_URL", description="unset: AWS itself; set: e.g. MinIO or moto")
+    s3_region_env: str = "AWS_REGION"
+
+    @field_validator("catalog")
+    @classmethod
+    def _catalog_url(cls, v: str) -> str:
+        if v == "duckdb":
+            return v
+        url = urllib.parse.urlsplit(v)
+        if url.scheme not in ("postgres", "postgresql"):
+            raise ValueError(f"catalog must be 'duckdb' or a postgres:// URL, not {public_url(v)!r}")
+        if url.password:
+            raise ValueError("a catalog URL must not carry a password: set PGPASSWORD (or ~/.pgpass) instead")
+        if not url.path.strip("/"):
+            raise ValueError(f"catalog URL {v!r} names no database (postgres://user@host:port/DATABASE)")
+        return v
+
+    @field_validator("data_path")
+    @classmethod
+    def _data_path(cls, v: str | None) -> str | None:
+        if v and "://" in v and not v.startswith("s3://"):
+            raise ValueError(f"data_path must be a folder or s3://bucket/prefix, not {v!r}")
+        return v
+
+    @property
+    def shared(self) -> bool:
+        """Whether several processes on several hosts may write at once (the PostgreSQL catalog)."""
+        return self.catalog != "duckdb"
+
+
+def storage_settings(spec: StorageSpec | None = None, environ=os.environ) -> StorageSpec:
+    """The pipeline's storage settings with the environment's on top (a deployment names its own catalog)."""
+    spec = spec or StorageSpec()
+    update = {k: environ[e] for k, e in (("catalog", CATALOG_ENV), ("data_path", DATA_PATH_ENV)) if environ.get(e)}
+    return StorageSpec(**{**spec.model_dump(), **update}) if update else spec
+
+
+def public_url(url: str) -> str:
+    """`url` without user and password, for messages and metadata."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
+class Catalog:
+    """One lake per pipeline: where its catalog is, where its files go, and how writers are kept apart."""
+
+    def __init__(self, home: Path, spec: StorageSpec):
+        self.home, self.spec = home, spec
+
+    def data_path(self, pipeline: str) -> str:
+        if not self.spec.data_path:
+            return f"{self.home / 'lake' / pipeline / 'data'}/"
+        root = self.spec.data_path if "://" in self.spec.data_path else str(Path(self.spec.data_path).resolve())
+        return f"{root.rstrip('/')}/{pipeline}/"
+
+    def setup_sql(self) -> list[str]:
+        """Statements a DuckDB connection runs once before attaching (the S3 secret, from the environment)."""
+        if not self._on_s3:
+            return []
+        s = self.spec
+        missing = [e for e in (s.s3_key_id_env, s.s3_secret_env) if not os.environ.get(e)]
+        if missing:
+            raise StorageError(f"data_path {s.data_path} needs S3 credentials: set {' and '.join(missing)}")
+        opts = {"KEY_ID": os.environ[s.s3_key_id_env], "SECRET": os.environ[s.s3_secret_env],
+                "REGION": os.environ.get(s.s3_region_env) or "us-east-1"}
+        endpoint = os.environ.get(s.s3_endpoint_env)
+        if endpoint:
+            url = urllib.parse.urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
+            opts.update(ENDPOINT=url.netloc, URL_STYLE="path", USE_SSL=url.scheme == "https")
+        body = ", ".join(f"{k} {v}" if isinstance(v, bool) else f"{k} '{_quoted(v)}'" for k, v in opts.items())
+        return [f"CREATE OR REPLACE SECRET toolloom_s3 (TYPE s3, {body})"]
+
+    def extensions(self) -> list[str]:
+        """DuckDB extensions the lake needs beyond DuckLake itself."""
+        return (["postgres"] if self.spec.shared else []) + (["httpfs"] if self._on_s3 else [])
+
+    @property
+    def _on_s3(self) -> bool:
+        return (self.spec.data_path or "").startswith("s3://")
+
+    def describe(self) -> dict:
+        """Catalog and data path without credentials, for metadata and messages."""
+        return {"catalog": self.spec.catalog if not self.spec.shared else public_url(self.spec.catalog),
+                "data_path": self.spec.data_path or str(self.home / "lake")}
+
+
+class FileCatalog(Catalog):
+    """A DuckDB file per lake under the home: one writing process at a time, kept in line by a file lock."""
+
+    def _file(self, pipeline: str) -> Path:
+        return self.home / "lake" / pipeline / "catalog.ducklake"
+
+    def attach_sql(self, pipeline: str, read_only: bool) -> str:
+        mode = ", READ_ONLY" if read_only else ""
+        return f"ATTACH 'ducklake:{self._file(pipeline)}' AS {pipeline} (DATA_PATH '{self.data_path(pipeline)}'{mode})"
+
+    def exists(self, pipeline: str) -> bool:
+        return self._file(pipeline).exists()
+
+    def pipelines(self) -> list[str]:
+        root = self.home / "lake"
+        return sorted(p.name for p in root.iterdir() if (p / "catalog.ducklake").exists()) if root.exists() else []
+
+    @contextlib.contextmanager
+    def lock(self, pipeline: str) -> Iterator[None]:
+        d = self.home / "lake" / pipeline
+        d.mkdir(parents=True, exist_ok=True)
+        with open(d / ".lock", "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+class PostgresCatalog(Catalog):
+    """One PostgreSQL database for every lake, a schema per pipeline; its transactions keep writers apart."""
+
+    def attach_sql(self, pipeline: str, read_only: bool) -> str:
+        mode = ", READ_ONLY" if read_only else ""
+        return (f"ATTACH 'ducklake:postgres:{self.spec.catalog}' AS {pipeline} (METADATA_SCHEMA '{pipeline}', "
+                f"DATA_PATH '{self.data_path(pipeline)}'{mode})")
+
+    def _query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        try:
+            import psycopg
+        except ImportError as e:
+            raise StorageError("a postgres catalog needs psycopg: pip install 'toolloom[scale]'") from e
+        try:
+            with psycopg.connect(self.spec.catalog, connect_timeout=10) as con:
+                return con.execute(sql, params).fetchall()
+        except psycopg.OperationalError as e:
+            raise StorageError(f"catalog {public_url(self.spec.catalog)} cannot be reached: "
+                               f"{str(e).strip().splitlines()[0]}") from e
+
+    def exists(self, pipeline: str) -> bool:
+        q = "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = 'ducklake_metadata'"
+        return bool(self._query(q, (pipeline,)))
+
+    def pipelines(self) -> list[str]:
+        q = "SELECT table_schema FROM information_schema.tables WHERE table_name = 'ducklake_metadata' ORDER BY 1"
+        return [s for (s,) in self._query(q)]
+
+    @contextlib.contextmanager
+    def lock(self, pipeline: str) -> Iterator[None]:
+        yield  # DuckLake commits are PostgreSQL transactions; a conflicting commit is retried by DuckLake
+
+
+def catalog_for(home: Path, spec: StorageSpec) -> Catalog:
+    return PostgresCatalog(home, spec) if spec.shared else FileCatalog(home, spec)
+
+
+def _quoted(value: str) -> str:
+    return value.replace("'", "''")
