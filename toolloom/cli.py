@@ -151,7 +151,9 @@ def cmd_run(args) -> int:
         print(f"  check {'warning' if warn else 'failed'}: {e.asset_key.to_user_string()} {e.check_name}"
               f"{': ' + e.description if e.description else ''}", file=sys.stderr)
     if export_path:
-        print(f"dataset: {export_path}\n  from datasets import load_dataset; load_dataset({str(export_path)!r})")
+        how = ("from toolloom.export import load_export; load_export" if "://" in str(export_path)
+               else "from datasets import load_dataset; load_dataset")
+        print(f"dataset: {export_path}\n  {how}({str(export_path)!r})")
     named = {
         sev: [
             f"{e.asset_key.path[-1]}.{e.check_name}"

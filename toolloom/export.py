@@ -8,6 +8,8 @@ Layout (as `push_to_hub` names shards):
     exports/<pipeline>/<version>/bfcl_eval/                             BFCL's own files (with the bfcl format)
     exports/<pipeline>/<version>/manifest.json          counts, files and their hashes
     exports/<pipeline>/latest -> <version>
+On object storage (an s3:// data path or export root) the folder is uploaded whole after it is written,
+and `<pipeline>/LATEST` names the newest complete version; `load_export` reads either.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from .card import card, plots
+from .storage import StorageSpec, s3_options, storage_settings
 from .data_quality import card_section, data_quality
 from .formats import EXPORT_FORMATS, ExportFormat
 from .formats.bfcl import native_files
@@ -246,3 +249,26 @@ def point_latest(folder: Path) -> None:
     link_tmp = folder.parent / f".latest-{uuid.uuid4().hex[:8]}"
     os.symlink(folder.name, link_tmp)
     os.replace(link_tmp, folder.parent / "latest")
+
+
+def load_export(location: str, config: str = "default", storage: StorageSpec | None = None):
+    """`datasets.load_dataset` of an export, local or on s3:// (`.../<pipeline>/latest` reads LATEST).
+
+    A local folder is what load_dataset reads itself; on object storage the card's data files are named to
+    the parquet builder with credentials from the environment variables the storage settings name."""
+    from datasets import load_dataset
+
+    if "://" not in location:
+        return load_dataset(location, config)
+    import s3fs
+
+    opts = s3_options(storage_settings(storage))
+    fs, location = s3fs.S3FileSystem(**opts), location.rstrip("/")
+    if location.endswith("/latest"):
+        location = f"{location.rsplit('/', 1)[0]}/{fs.cat(location.rsplit('/', 1)[0] + '/LATEST').decode().strip()}"
+    card = yaml.safe_load(fs.cat(f"{location}/README.md").decode().split("---\n", 2)[1])
+    found = [c for c in card["configs"] if c["config_name"] == config]
+    if not found:
+        raise ValueError(f"export {location} has no config {config!r}: {[c['config_name'] for c in card['configs']]}")
+    files = {d["split"]: f"{location}/{d['path']}" for d in found[0]["data_files"]}
+    return load_dataset("parquet", data_files=files, storage_options=opts)

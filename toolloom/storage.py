@@ -185,6 +185,35 @@ class PostgresCatalog(Catalog):
         yield  # DuckLake commits are PostgreSQL transactions; a conflicting commit is retried by DuckLake
 
 
+def s3_options(spec: StorageSpec) -> dict:
+    """fsspec/s3fs storage options from the environment variables the spec names (for exports and
+    `datasets.load_dataset(..., storage_options=...)`)."""
+    opts: dict = {"key": os.environ.get(spec.s3_key_id_env), "secret": os.environ.get(spec.s3_secret_env)}
+    endpoint = os.environ.get(spec.s3_endpoint_env)
+    if endpoint:
+        opts["client_kwargs"] = {"endpoint_url": endpoint, "region_name": os.environ.get(spec.s3_region_env)
+                                 or "us-east-1"}
+    return {k: v for k, v in opts.items() if v}
+
+
+def upload_folder(local: Path, remote: str, spec: StorageSpec) -> None:
+    """Copy an export folder to `remote` (s3://...), then nothing else: readers find it through LATEST."""
+    try:
+        import s3fs
+    except ImportError as e:
+        raise StorageError("exports on s3:// need s3fs: pip install 'toolloom[scale]'") from e
+    fs = s3fs.S3FileSystem(**s3_options(spec))
+    for path in sorted(p for p in Path(local).rglob("*") if p.is_file()):
+        fs.put_file(str(path), f"{remote.rstrip('/')}/{path.relative_to(local).as_posix()}")
+
+
+def write_remote_text(remote: str, text: str, spec: StorageSpec) -> None:
+    import s3fs
+
+    with s3fs.S3FileSystem(**s3_options(spec)).open(remote, "w") as fh:
+        fh.write(text)
+
+
 def catalog_for(home: Path, spec: StorageSpec) -> Catalog:
     return PostgresCatalog(home, spec) if spec.shared else FileCatalog(home, spec)
 

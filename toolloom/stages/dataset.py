@@ -18,6 +18,7 @@ from ..nightly import seeds_of
 from ..run_versions import begin, complete, final_name
 from ..runtime import Runtime
 from ..spec import Pipeline
+from ..storage import upload_folder, write_remote_text
 from .inputs import refined_docs
 
 
@@ -54,11 +55,21 @@ def provenance(rt: Runtime, name: str, run_id: str) -> dict:
     return out
 
 
+def remote_root(rt: Runtime) -> str | None:
+    """Where exports go on object storage: `export.root` when it is a URL, else under an s3:// data path."""
+    root, data_path = rt.pipeline.stages.export.root, rt.store.catalog.spec.data_path or ""
+    if "://" in root:
+        return root.rstrip("/")
+    return f"{data_path.rstrip('/')}/{root.strip('/')}" if data_path.startswith("s3://") else None
+
+
 def dataset(rt: Runtime, version: str, name: str, run_id: str):
     """The exported dataset folder `datasets.load_dataset` reads (default, multi_turn, tools, each format's config)."""
     p, export = rt.pipeline.name, rt.pipeline.stages.export
     read = lambda table: rt.store.read(p, table, version)  # noqa: E731
-    return export_version(rt.project_root / export.root, p, name, read("samples"), read("trajectories"), read("tools"),
+    # an export bound for object storage is written under the home first, then uploaded whole
+    local_root = rt.home / "exports" if remote_root(rt) else rt.project_root / export.root
+    return export_version(local_root, p, name, read("samples"), read("trajectories"), read("tools"),
                           provenance(rt, name, run_id), tuple(export.formats), read("rejections").to_pylist(),
                           refined_docs=refined_docs(rt, version), quality=export.quality,
                           leakage_similarity=rt.pipeline.stages.filter.leakage_similarity,
@@ -73,9 +84,16 @@ class DatasetAsset(StageAsset):
     def materialize(self, rt: Runtime, context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         version = begin(context, rt)
         folder = self.build(rt, version, final_name(context, version), context.run.run_id)
-        context.log.info(f"exported {folder}")
-        complete(context, rt, version, str(folder))
-        point_latest(folder)  # only now: `latest` never points at a version that is not complete
+        remote = remote_root(rt)
+        location = f"{remote}/{rt.pipeline.name}/{folder.name}" if remote else str(folder)
+        if remote:
+            upload_folder(folder, location, rt.store.catalog.spec)
+        context.log.info(f"exported {location}")
+        complete(context, rt, version, location)
+        if remote:  # object storage has no links: LATEST names the newest complete export
+            write_remote_text(f"{remote}/{rt.pipeline.name}/LATEST", folder.name + "\n", rt.store.catalog.spec)
+        else:
+            point_latest(folder)  # only now: `latest` never points at a version that is not complete
         report = json.loads((folder / "manifest.json").read_text())["quality"]
         found = {v["name"]: v for v in verdicts(report, rt.pipeline.stages.export.quality)}
         checks = []
@@ -94,7 +112,7 @@ class DatasetAsset(StageAsset):
         readme = (folder / "README.md").read_text().split("---\n", 2)[-1]
         return dg.MaterializeResult(
             metadata={
-                "path": dg.MetadataValue.path(str(folder)),
+                "path": dg.MetadataValue.path(location),
                 "version": final_name(context, version),
                 "readme": dg.MetadataValue.md(readme),
                 "data_quality": dg.MetadataValue.json(report),
