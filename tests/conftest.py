@@ -1,5 +1,8 @@
 import json
 import os
+import shutil
+import tempfile
+import uuid
 from pathlib import Path
 from typing import NamedTuple
 
@@ -176,3 +179,42 @@ def _has_table(store, pipeline: str, table: str) -> bool:
             pipelines=[pipeline],
         ).to_pylist()[0]["n"]
     )
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL server for the session (Debian's binaries; `.ci/run` installs them)."""
+    from .scale_services import postgres_bin, postgres_server
+
+    if postgres_bin() is None:
+        pytest.skip("no PostgreSQL server binaries on this machine (.ci/run installs Debian's postgresql)")
+    root = Path(tempfile.mkdtemp(prefix="toolloom-pg-"))  # under /tmp: the server's user must reach it
+    try:
+        with postgres_server(root) as url:
+            yield url
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """moto's S3 server for the session."""
+    from .scale_services import s3_server
+
+    with s3_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def scale_storage(postgres, s3_endpoint, monkeypatch) -> dict:
+    """A fresh database and bucket, named to toolloom through the environment as a deployment would."""
+    from .scale_services import create_bucket, create_database
+
+    name = f"t{uuid.uuid4().hex[:12]}"
+    catalog = create_database(postgres, name)
+    create_bucket(s3_endpoint, name)
+    env = {"TOOLLOOM_CATALOG": catalog, "TOOLLOOM_DATA_PATH": f"s3://{name}/lake", "AWS_ACCESS_KEY_ID": "test",
+           "AWS_SECRET_ACCESS_KEY": "test", "AWS_ENDPOINT_URL": s3_endpoint, "AWS_REGION": "us-east-1"}
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    return {"catalog": catalog, "bucket": name, "endpoint": s3_endpoint, "env": env}
