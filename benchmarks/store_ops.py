@@ -15,7 +15,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from toolloom.store import load_sql, Store, Write
+from toolloom.storage import load_sql
+from toolloom.store import Store, Write
 
 
 def _rows(n: int, tag: str) -> pa.Table:

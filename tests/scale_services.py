@@ -83,8 +83,11 @@ def create_database(server_url: str, name: str) -> str:
 @contextlib.contextmanager
 def s3_server() -> Iterator[str]:
     """moto's S3 server on a free loopback port (a thread of this process); yields its endpoint URL."""
+    import logging
+
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per S3 request otherwise
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

@@ -18,7 +18,8 @@ from toolloom.store import Store
 
 from .conftest import PROJECT, make_project
 
-BASE = {"name": "p", "collections": [{"name": "demo", "path": "api_graphs/demo"}], "models": {"default": {"provider": "offline"}}}
+BASE = {"name": "p", "collections": [{"name": "demo", "path": "api_graphs/demo"}],
+        "models": {"default": {"provider": "offline"}}}
 
 
 def test_the_environment_names_the_catalog_over_the_pipeline_file():

@@ -43,7 +43,8 @@ def run_pipeline(pipeline: Pipeline, root: Path, home: Path, *, partition: str |
                           f"({pipeline.name}_job) from a Dagster deployment (README: Running at scale)")
     job = dg.build_reconstructable_job(
         "toolloom.launch", "job_for",
-        reconstructable_kwargs={"pipeline": pipeline.model_dump(mode="json"), "root": str(root), "home": str(home),
+        reconstructable_kwargs={"pipeline": pipeline.model_dump(mode="json", exclude_unset=True),
+                               "root": str(root), "home": str(home),
                                 "backoff_s": backoff_s})
     tags = {"dagster/partition": partition} if partition else None
     pool = ServerPool(home / "logs")

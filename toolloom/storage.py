@@ -12,14 +12,58 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import glob
 import os
+import site
+import threading
 import urllib.parse
 from pathlib import Path
 from typing import Iterator
 
+import duckdb
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 CATALOG_ENV, DATA_PATH_ENV = "TOOLLOOM_CATALOG", "TOOLLOOM_DATA_PATH"
+
+
+_EXTENSION_FILES = {"postgres": "postgres_scanner"}  # the extension's name -> its file's name
+
+
+def load_sql(extension: str) -> str:
+    """LOAD an extension from its duckdb-ext-* wheel when installed (offline), else INSTALL it from DuckDB's
+    repository."""
+    name = _EXTENSION_FILES.get(extension, extension)
+    for root in site.getsitepackages() + [site.getusersitepackages()]:
+        found = glob.glob(os.path.join(root, "duckdb_ext", "extensions", f"v{duckdb.__version__}", "*",
+                                       f"{name}.duckdb_extension"))
+        if found:
+            return f"LOAD '{found[0]}'"
+    return f"INSTALL {extension}; LOAD {extension}"
+
+
+class Engine:
+    """The process's DuckDB with the extensions loaded once (a forked child makes its own), and the lakes a
+    stage holds attached (`Store.session`)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self._db: duckdb.DuckDBPyConnection | None = None
+        self._pid = 0
+        self._setup: set[str] = set()
+        self.held: dict[str, int] = {}  # pipeline -> sessions holding it attached
+
+    def database(self, extensions: list[str], setup: list[str]) -> duckdb.DuckDBPyConnection:
+        if self._db is None or self._pid != os.getpid():
+            self._db, self._pid, self._setup, self.held = duckdb.connect(), os.getpid(), set(), {}
+        for sql in [load_sql(e) for e in ["ducklake", *extensions]] + setup:
+            if sql not in self._setup:
+                self._db.execute(sql)
+                self._setup.add(sql)
+        return self._db
+
+
+ENGINE = Engine()
+
 
 
 class StorageError(Exception):
@@ -117,6 +161,10 @@ class Catalog:
     def _on_s3(self) -> bool:
         return (self.spec.data_path or "").startswith("s3://")
 
+    def remote(self, *parts: str) -> str | None:
+        """A location under an s3:// data path (None with local data): where shared files go."""
+        return "/".join([self.spec.data_path.rstrip("/"), *parts]) if self._on_s3 else None
+
     def describe(self) -> dict:
         """Catalog and data path without credentials, for metadata and messages."""
         return {"catalog": self.spec.catalog if not self.spec.shared else public_url(self.spec.catalog),
@@ -196,21 +244,27 @@ def s3_options(spec: StorageSpec) -> dict:
     return {k: v for k, v in opts.items() if v}
 
 
-def upload_folder(local: Path, remote: str, spec: StorageSpec) -> None:
-    """Copy an export folder to `remote` (s3://...), then nothing else: readers find it through LATEST."""
+def _s3(spec: StorageSpec):
     try:
         import s3fs
     except ImportError as e:
-        raise StorageError("exports on s3:// need s3fs: pip install 'toolloom[scale]'") from e
-    fs = s3fs.S3FileSystem(**s3_options(spec))
+        raise StorageError("files on s3:// need s3fs: pip install 'toolloom[scale]'") from e
+    return s3fs.S3FileSystem(**s3_options(spec))
+
+
+def upload_folder(local: Path, remote: str, spec: StorageSpec) -> None:
+    """Copy a folder's files to `remote` (s3://...), keeping their relative paths."""
+    fs = _s3(spec)
     for path in sorted(p for p in Path(local).rglob("*") if p.is_file()):
         fs.put_file(str(path), f"{remote.rstrip('/')}/{path.relative_to(local).as_posix()}")
 
 
-def write_remote_text(remote: str, text: str, spec: StorageSpec) -> None:
-    import s3fs
+def upload_file(local: Path, remote: str, spec: StorageSpec) -> None:
+    _s3(spec).put_file(str(local), remote)
 
-    with s3fs.S3FileSystem(**s3_options(spec)).open(remote, "w") as fh:
+
+def write_remote_text(remote: str, text: str, spec: StorageSpec) -> None:
+    with _s3(spec).open(remote, "w") as fh:
         fh.write(text)
 
 

@@ -18,11 +18,9 @@ many writers, takes no lock, and a stage keeps its lake attached while it runs (
 from __future__ import annotations
 
 import contextlib
-import glob
+import functools
 import json
-import os
-import site
-import threading
+import random
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -32,8 +30,9 @@ from typing import Iterable, Iterator
 import duckdb
 import pyarrow as pa
 
-from .storage import StorageError, StorageSpec, catalog_for, storage_settings
+from .storage import ENGINE, StorageError, StorageSpec, catalog_for, storage_settings
 
+CONFLICT_RETRIES = 6
 LINEAGE_COLUMNS = ("pipeline", "version", "run_id", "written_at")
 VERSION_LOG = "version_log"
 _LOG_COLUMNS = (
@@ -51,21 +50,6 @@ class Write:
     scope: dict[str, str] | None = None
 
 
-_EXTENSION_FILES = {"postgres": "postgres_scanner"}  # the extension's name -> its file's name
-
-
-def load_sql(extension: str) -> str:
-    """LOAD an extension from its duckdb-ext-* wheel when installed (offline), else INSTALL it from DuckDB's
-    repository."""
-    name = _EXTENSION_FILES.get(extension, extension)
-    for root in site.getsitepackages() + [site.getusersitepackages()]:
-        found = glob.glob(os.path.join(root, "duckdb_ext", "extensions", f"v{duckdb.__version__}", "*",
-                                       f"{name}.duckdb_extension"))
-        if found:
-            return f"LOAD '{found[0]}'"
-    return f"INSTALL {extension}; LOAD {extension}"
-
-
 def _fetched(result) -> pa.Table:
     """The whole result, read while the lake is attached: a lazy reader kept past the operation would
     hold the catalog file open after the lake's lock is released."""
@@ -73,28 +57,22 @@ def _fetched(result) -> pa.Table:
     return t.read_all() if hasattr(t, "read_all") else t
 
 
-class _Engine:
-    """The process's DuckDB with the extensions loaded once (a forked child makes its own), and the lakes a
-    stage holds attached (`Store.session`)."""
+def _retried_on_conflict(method):
+    """Run a commit again when a concurrent writer's commit conflicted with it (DuckLake aborts the later one,
+    e.g. two runs creating the same table at once on a shared catalog); the retry sees what the other wrote."""
 
-    def __init__(self) -> None:
-        self.lock = threading.RLock()
-        self._db: duckdb.DuckDBPyConnection | None = None
-        self._pid = 0
-        self._setup: set[str] = set()
-        self.held: dict[str, int] = {}  # pipeline -> sessions holding it attached
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        for attempt in range(CONFLICT_RETRIES):
+            try:
+                return method(*args, **kwargs)
+            except duckdb.TransactionException as e:
+                if "conflict" not in str(e).lower() or attempt == CONFLICT_RETRIES - 1:
+                    raise
+                time.sleep(random.uniform(0.05, 0.2) * (attempt + 1))
+        raise AssertionError("unreachable")
 
-    def database(self, extensions: list[str], setup: list[str]) -> duckdb.DuckDBPyConnection:
-        if self._db is None or self._pid != os.getpid():
-            self._db, self._pid, self._setup, self.held = duckdb.connect(), os.getpid(), set(), {}
-        for sql in [load_sql(e) for e in ["ducklake", *extensions]] + setup:
-            if sql not in self._setup:
-                self._db.execute(sql)
-                self._setup.add(sql)
-        return self._db
-
-
-_ENGINE = _Engine()
+    return wrapper
 
 
 class Store:
@@ -112,7 +90,7 @@ class Store:
 
     def _database(self) -> duckdb.DuckDBPyConnection:
         try:
-            return _ENGINE.database(self.catalog.extensions(), self.catalog.setup_sql())
+            return ENGINE.database(self.catalog.extensions(), self.catalog.setup_sql())
         except duckdb.Error as e:
             raise StorageError(f"storage {self.catalog.describe()}: {e}") from e
 
@@ -124,8 +102,8 @@ class Store:
         may write between two), under the catalog's lock; on one in-memory DuckDB per process that loaded
         the extensions once: loading costs ~0.2 s, attaching a file catalog ~0.03 s. One operation at a
         time per process (a thread lock, taken before the file locks so threads cannot deadlock on them)."""
-        with _ENGINE.lock, contextlib.ExitStack() as stack:
-            fresh = [p for p in dict.fromkeys(pipelines) if p not in _ENGINE.held]
+        with ENGINE.lock, contextlib.ExitStack() as stack:
+            fresh = [p for p in dict.fromkeys(pipelines) if p not in ENGINE.held]
             for p in sorted(fresh):
                 stack.enter_context(self.catalog.lock(p))
             db = self._database()
@@ -157,17 +135,17 @@ class Store:
         if not self.catalog.spec.shared:
             yield
             return
-        with _ENGINE.lock:
-            if not _ENGINE.held.get(pipeline):
+        with ENGINE.lock:
+            if not ENGINE.held.get(pipeline):
                 self._attach(self._database(), pipeline, False)
-            _ENGINE.held[pipeline] = _ENGINE.held.get(pipeline, 0) + 1
+            ENGINE.held[pipeline] = ENGINE.held.get(pipeline, 0) + 1
         try:
             yield
         finally:
-            with _ENGINE.lock:
-                _ENGINE.held[pipeline] -= 1
-                if not _ENGINE.held[pipeline]:
-                    del _ENGINE.held[pipeline]
+            with ENGINE.lock:
+                ENGINE.held[pipeline] -= 1
+                if not ENGINE.held[pipeline]:
+                    del ENGINE.held[pipeline]
                     self._database().execute(f"DETACH {pipeline}")
 
     # -- writes -----------------------------------------------------------------------------
@@ -176,6 +154,7 @@ class Store:
         """Replace `version`'s rows of `table` with `rows` in one commit; returns the snapshot id."""
         return self.commit(pipeline, [Write(table, rows, scope)], version=version, run_id=run_id)
 
+    @_retried_on_conflict
     def commit(self, pipeline: str, writes: Iterable[Write], *, version: str, run_id: str) -> int:
         """Every write in one transaction (one snapshot): all land, or none does. Returns the snapshot id."""
         writes = list(writes)
@@ -234,6 +213,7 @@ class Store:
         return t.drop_columns([c for c in LINEAGE_COLUMNS if c in t.column_names])
 
     # -- versions ---------------------------------------------------------------------------
+    @_retried_on_conflict
     def begin_version(self, pipeline: str, version: str, run_id: str, *, partition: str | None = None,
                       base: str | None = None, copy: dict[str, list[str] | None] | None = None) -> bool:
         """Log `version` as running and copy into it, from `base`, the tables a run reads but does not
@@ -266,6 +246,7 @@ class Store:
             con.execute("COMMIT")
         return True
 
+    @_retried_on_conflict
     def complete_version(
         self, pipeline: str, version: str, *, export: str | None = None, promote_to: str | None = None
     ) -> None:

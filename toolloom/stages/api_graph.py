@@ -20,6 +20,7 @@ from ..domain import tools_of
 from . import StageResult
 from .. import progress
 from ..materialize import StageAsset
+from ..storage import upload_file
 
 EDGES_SCHEMA = pa.schema(
     [
@@ -93,10 +94,16 @@ def api_edges(rt, version: str, log) -> StageResult:
     embedder = rt.embedder()
     embedder.progress = progress.reporter("graph embeddings", log)  # new texts only; cached ones are free
     try:
-        return build_api_graph(rt.store.read(rt.pipeline.name, "tools", version), embedder, params, graphml,
-                               rt.agent("validator") if params.llm_validation else None, rt.prompts_root)
+        result = build_api_graph(rt.store.read(rt.pipeline.name, "tools", version), embedder, params, graphml,
+                                 rt.agent("validator") if params.llm_validation else None, rt.prompts_root)
     finally:
         embedder.progress = None
+    remote = rt.store.catalog.remote("graphs", rt.pipeline.name, graphml.name)
+    if remote:  # beside the lake's files, where every host of the run can read it
+        upload_file(graphml, remote, rt.store.catalog.spec)
+        graphml.unlink()
+        result.metadata["graphml"] = remote
+    return result
 
 
 ASSET = StageAsset(

@@ -6,6 +6,7 @@ format, reports the data-quality verdicts as asset checks, and only then points 
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version as package_version
 
@@ -95,6 +96,9 @@ class DatasetAsset(StageAsset):
         else:
             point_latest(folder)  # only now: `latest` never points at a version that is not complete
         report = json.loads((folder / "manifest.json").read_text())["quality"]
+        readme = (folder / "README.md").read_text().split("---\n", 2)[-1]
+        if remote:  # uploaded: the local copy was only its staging
+            shutil.rmtree(folder)
         found = {v["name"]: v for v in verdicts(report, rt.pipeline.stages.export.quality)}
         checks = []
         for name, _ in dataset_checks(rt.pipeline):  # exactly the declared checks; a format with no checker says so
@@ -109,7 +113,6 @@ class DatasetAsset(StageAsset):
             checks.append(dg.AssetCheckResult(check_name=v["name"], passed=v["passed"], description=v["description"],
                                               severity=getattr(dg.AssetCheckSeverity, v["severity"]),
                                               metadata={"report": dg.MetadataValue.json(v["metadata"])}))
-        readme = (folder / "README.md").read_text().split("---\n", 2)[-1]
         return dg.MaterializeResult(
             metadata={
                 "path": dg.MetadataValue.path(location),
