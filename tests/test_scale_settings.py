@@ -42,6 +42,13 @@ def test_a_bad_catalog_is_refused_with_its_reason(catalog, says, tmp_path):
     assert "hunter2" not in str(e.value)  # the message names the problem, never the secret
 
 
+def test_a_bad_catalog_in_the_environment_names_the_variable_and_not_the_password():
+    with pytest.raises(StorageError) as e:
+        storage_settings(None, {"TOOLLOOM_CATALOG": "postgres://loom:hunter2@db/lakes"})
+    assert str(e.value).startswith("$TOOLLOOM_CATALOG: a catalog URL must not carry a password")
+    assert "hunter2" not in str(e.value)
+
+
 def test_a_data_path_on_another_scheme_is_refused():
     with pytest.raises(ValidationError, match="must be a folder or s3://bucket/prefix"):
         StorageSpec(data_path="gs://bucket/lake")
@@ -127,3 +134,17 @@ def test_step_processes_use_the_server_the_launcher_started(tmp_path, monkeypatc
     monkeypatch.setenv(SERVED_ENV, json.dumps({server_key(served): "http://127.0.0.1:9/v1"}))
     client = Runtime(pipeline, PROJECT, tmp_path / "home")._client("judge")[0]
     assert client.spec.base_url == "http://127.0.0.1:9/v1"  # no server of its own
+
+
+def test_run_stops_before_any_stage_when_the_catalog_cannot_be_reached(tmp_path, monkeypatch, capsys):
+    from toolloom.cli import main
+    from toolloom.llm.managed_server import free_port
+
+    from .conftest import SMALL
+
+    project = make_project(tmp_path / "p", {"small": SMALL})
+    monkeypatch.setenv("TOOLLOOM_CATALOG", f"postgres://loom@127.0.0.1:{free_port()}/lakes")
+    assert main(["--project", str(project), "run", "small"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: catalog postgres://127.0.0.1:") and "cannot be reached" in err
+    assert not (project / "exports").exists() and not (project / ".toolloom" / "lake").exists()

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Iterator
 
 import duckdb
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 CATALOG_ENV, DATA_PATH_ENV = "TOOLLOOM_CATALOG", "TOOLLOOM_DATA_PATH"
 
@@ -113,7 +113,11 @@ def storage_settings(spec: StorageSpec | None = None, environ=os.environ) -> Sto
     """The pipeline's storage settings with the environment's on top (a deployment names its own catalog)."""
     spec = spec or StorageSpec()
     update = {k: environ[e] for k, e in (("catalog", CATALOG_ENV), ("data_path", DATA_PATH_ENV)) if environ.get(e)}
-    return StorageSpec(**{**spec.model_dump(), **update}) if update else spec
+    try:
+        return StorageSpec(**{**spec.model_dump(), **update}) if update else spec
+    except ValidationError as e:  # the message only: pydantic's own text repeats the value, password and all
+        raise StorageError("; ".join(f"${CATALOG_ENV if err['loc'][0] == 'catalog' else DATA_PATH_ENV}: "
+                                     f"{err['msg'].removeprefix('Value error, ')}" for err in e.errors())) from None
 
 
 def public_url(url: str) -> str:

@@ -13,6 +13,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from ..storage import StorageError, public_url
 from .client import BudgetExhausted
 
 _SCHEMA = "toolloom"
@@ -21,7 +22,10 @@ _SCHEMA = "toolloom"
 def _pg(url: str):
     import psycopg  # the `scale` extra, needed only with a PostgreSQL catalog
 
-    return psycopg.connect(url, autocommit=True)
+    try:
+        return psycopg.connect(url, autocommit=True, connect_timeout=10)
+    except psycopg.OperationalError as e:
+        raise StorageError(f"catalog {public_url(url)} cannot be reached: {str(e).strip().splitlines()[0]}") from e
 
 
 class PostgresRequestCache:
