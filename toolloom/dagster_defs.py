@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from .materialize import StageAsset
+from .materialize import WHOLE, Shard, StageAsset
 from .nightly import for_partition
 from .runtime import Runtime
 from .spec import Pipeline, load_pipelines
@@ -59,23 +59,39 @@ STAGES = (tools.ASSET, api_graph.ASSET, tasks.ASSET, escalations.ASSET, simulate
 
 
 def pipeline_assets(pipeline: Pipeline, stages=STAGES) -> list[dg.AssetsDefinition]:
-    """One asset per stage the pipeline has, each depending on the assets of its inputs that exist."""
-    made: dict[str, dg.AssetsDefinition] = {}
+    """One asset per stage the pipeline has, each depending on the assets of its inputs that exist. With
+    `execution.shards` N, a shardable stage is N assets (`trajectories_shard_0` ...), shard k depending on
+    shard k of a sharded input, so the shards run side by side; a stage after them reads all of their rows."""
+    made: dict[str, list[dg.AssetsDefinition]] = {}
+    count = pipeline.execution.shards
     for stage in stages:
-        if stage.enabled(pipeline):
-            made[stage.table] = stage_asset(pipeline, stage, [made[i] for i in stage.inputs if i in made])
-    return list(made.values())
+        if not stage.enabled(pipeline):
+            continue
+        if stage.shardable and count > 1:
+            made[stage.table] = [
+                stage_asset(pipeline, stage, [d for i in stage.inputs for d in _inputs_of(made, i, k)], Shard(k, count))
+                for k in range(count)]
+        else:
+            made[stage.table] = [stage_asset(pipeline, stage, [d for i in stage.inputs for d in made.get(i, [])])]
+    return [a for assets in made.values() for a in assets]
 
 
-def stage_asset(pipeline: Pipeline, stage: StageAsset, deps: list[dg.AssetsDefinition]) -> dg.AssetsDefinition:
-    key = dg.AssetKey([pipeline.name, stage.table])
+def _inputs_of(made: dict[str, list[dg.AssetsDefinition]], table: str, shard: int) -> list[dg.AssetsDefinition]:
+    assets = made.get(table, [])
+    return [assets[shard]] if len(assets) > 1 else assets
 
-    @dg.asset(key=key, deps=deps, description=stage.description, check_specs=stage.check_specs(pipeline, key),
+
+def stage_asset(pipeline: Pipeline, stage: StageAsset, deps: list[dg.AssetsDefinition],
+                shard: Shard = WHOLE) -> dg.AssetsDefinition:
+    key = dg.AssetKey([pipeline.name, stage.table + shard.suffix])
+    description = stage.description + (f" (shard {shard.index} of {shard.count})" if shard.count > 1 else "")
+
+    @dg.asset(key=key, deps=deps, description=description, check_specs=stage.check_specs(pipeline, key),
               group_name=pipeline.name, partitions_def=daily_partitions(pipeline), kinds={"duckdb", "parquet"})
     def materialize(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
         rt = toolloom.runtime(context, pipeline)
         with rt.store.session(pipeline.name):  # one catalog connection per stage where the catalog is shared
-            return stage.materialize(rt, context)
+            return stage.materialize(rt, context, shard) if shard.count > 1 else stage.materialize(rt, context)
 
     return materialize
 

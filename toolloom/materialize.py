@@ -2,6 +2,7 @@
 store with its metadata, previews and checks."""
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass
@@ -54,6 +55,29 @@ def markdown_preview(table: pa.Table, columns: list[str], n: int = 5, width: int
     return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class Shard:
+    """One of `count` shards of a stage's work: the items whose key hashes to `index`."""
+
+    index: int = 0
+    count: int = 1
+
+    def owns(self, key: str) -> bool:
+        return self.count == 1 or shard_of(key, self.count) == self.index
+
+    @property
+    def suffix(self) -> str:
+        return f"_shard_{self.index}" if self.count > 1 else ""
+
+
+WHOLE = Shard()
+
+
+def shard_of(key: str, count: int) -> int:
+    """A stable shard for an item key: the same in every process and run."""
+    return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % count
+
+
 def commit_stage(
     rt: Runtime,
     context: dg.AssetExecutionContext,
@@ -65,22 +89,21 @@ def commit_stage(
     preview: list[str],
     with_checks: bool = True,
     empty_blocks: bool = True,
+    shard: Shard = WHOLE,
+    calls_since: int = 0,
 ) -> dg.MaterializeResult:
-    """Commit rows, rejections and model-call records of one stage together (one snapshot); report to Dagster."""
+    """Commit rows, rejections and model-call records of one stage together (one snapshot); report to Dagster.
+    A shard's rows carry its `shard` and replace only that shard's rows of the version."""
     run_id = context.run.run_id
     name = rt.pipeline.name
     rejected = pa.Table.from_pylist([r.row() for r in result.rejections], schema=REJECTIONS_SCHEMA)
-    calls = rt.ledger.for_stage(stage)  # written even when empty, so a rerun replaces this stage's old records
-    snapshot = rt.store.commit(
-        name,
-        [
-            Write(table, result.table),
-            Write("rejections", rejected, {"stage": stage}),
-            Write("llm_calls", UsageLedger.to_arrow(calls), {"stage": stage}),
-        ],
-        version=version,
-        run_id=run_id,
-    )
+    calls = rt.ledger.for_stage(stage, calls_since)  # written even when empty: a rerun replaces the old records
+    writes = [Write(table, result.table, {}), Write("rejections", rejected, {"stage": stage}),
+              Write("llm_calls", UsageLedger.to_arrow(calls), {"stage": stage})]
+    if shard.count > 1:
+        writes = [Write(w.table, w.rows.append_column("shard", pa.array([shard.index] * w.rows.num_rows, pa.int64())),
+                        {**w.scope, "shard": shard.index}) for w in writes]
+    snapshot = rt.store.commit(name, writes, version=version, run_id=run_id)
     reasons = Counter(f"{r.checker}:{r.reason}" for r in result.rejections)
     for r in result.rejections[:20]:
         context.log.info(f"{stage} rejected {r.item_id}: {r.reason} ({r.detail[:200]})")
@@ -109,7 +132,7 @@ def commit_stage(
         },
     }
     if calls:
-        metadata["model_usage"] = dg.MetadataValue.json(rt.ledger.summary(stage))
+        metadata["model_usage"] = dg.MetadataValue.json(rt.ledger.summary(stage, calls_since))
     gaps = result.unaccounted()  # items given that neither became a row nor a rejection, or came out twice
     if gaps["missing"] or gaps["extra"]:
         context.log.error(f"{stage}: not accounted for: {len(gaps['missing'])} missing ({gaps['missing'][:5]}), "
@@ -161,6 +184,7 @@ class StageAsset:
     enabled: Callable[[Pipeline], bool] = _always
     checks: bool = True
     empty_blocks: bool = True  # False: an empty result warns instead of blocking the stages after it
+    shardable: bool = False  # its items are independent: `execution.shards` assets may each take a share
 
     @property
     def description(self) -> str:
@@ -169,8 +193,11 @@ class StageAsset:
     def check_specs(self, pipeline: Pipeline, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
         return check_specs(key, self.empty_blocks) if self.checks else []
 
-    def materialize(self, rt: Runtime, context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    def materialize(self, rt: Runtime, context: dg.AssetExecutionContext,
+                    shard: Shard = WHOLE) -> dg.MaterializeResult:
         version = begin(context, rt)
-        result = self.build(rt, version, context.log.info)
+        since = len(rt.ledger.records)  # this step's model calls only (shards of a stage may share a process)
+        result = self.build(rt, version, context.log.info, **({"shard": shard} if shard.count > 1 else {}))
         return commit_stage(rt, context, stage=self.stage, table=self.table, result=result, version=version,
-                            preview=list(self.preview), with_checks=self.checks, empty_blocks=self.empty_blocks)
+                            preview=list(self.preview), with_checks=self.checks, empty_blocks=self.empty_blocks,
+                            shard=shard, calls_since=since)

@@ -10,6 +10,7 @@ the newest complete one.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 import dagster as dg
@@ -31,6 +32,7 @@ TABLES: dict[str, tuple[str, str]] = {
 }
 SHARED = ("rejections", "llm_calls")  # tables every stage writes its slice of, by `stage`
 STAGING = ".run-"  # a partition run's version: <day>.run-<root run id>
+SHARD_SUFFIX = re.compile(r"_shard_\d+$")  # a sharded stage's assets: trajectories_shard_0 ...
 
 _BEGUN: set[tuple[str, str, str]] = set()  # (run, pipeline, version) begun in this process
 
@@ -80,7 +82,7 @@ def _selected(context: dg.AssetExecutionContext, pipeline: str, present: set[str
     keys = context.run.asset_selection or context.job_def.asset_layer.selected_asset_keys  # the latter in a subset job
     if not keys:
         return present
-    return {k.path[-1] for k in keys if len(k.path) == 2 and k.path[0] == pipeline} & present
+    return {SHARD_SUFFIX.sub("", k.path[-1]) for k in keys if len(k.path) == 2 and k.path[0] == pipeline} & present
 
 
 def _base(context: dg.AssetExecutionContext, rt: Runtime) -> str:

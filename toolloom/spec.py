@@ -275,6 +275,8 @@ class Execution(Strict):
 
     executor: Literal["in_process", "multiprocess", "k8s"] = "in_process"
     max_concurrent: int = Field(4, ge=1, description="steps running at once (multiprocess, k8s)")
+    shards: int = Field(1, ge=1, le=64, description="the model-heavy stages (escalations, trajectories) as this "
+                                                    "many assets, each a share of the tasks; merged at samples")
 
 
 class Pipeline(Strict):

@@ -47,7 +47,7 @@ class Write:
     (e.g. {"stage": "filter"} in `rejections`)."""
     table: str
     rows: pa.Table
-    scope: dict[str, str] | None = None
+    scope: dict[str, str | int] | None = None
 
 
 def _fetched(result) -> pa.Table:
@@ -150,7 +150,7 @@ class Store:
 
     # -- writes -----------------------------------------------------------------------------
     def write(self, pipeline: str, table: str, rows: pa.Table, *, version: str, run_id: str,
-              scope: dict[str, str] | None = None) -> int:
+              scope: dict[str, str | int] | None = None) -> int:
         """Replace `version`'s rows of `table` with `rows` in one commit; returns the snapshot id."""
         return self.commit(pipeline, [Write(table, rows, scope)], version=version, run_id=run_id)
 

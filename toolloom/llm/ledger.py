@@ -33,12 +33,13 @@ class UsageLedger:
         with self._lock:
             self.records.append(record)
 
-    def for_stage(self, stage: str) -> list[CallRecord]:
+    def for_stage(self, stage: str, since: int = 0) -> list[CallRecord]:
+        """The stage's records, from the `since`-th record on (a shard's, when shards share a process)."""
         with self._lock:
-            return [r for r in self.records if r.stage == stage]
+            return [r for r in self.records[since:] if r.stage == stage]
 
-    def summary(self, stage: str) -> dict:
-        rs = self.for_stage(stage)
+    def summary(self, stage: str, since: int = 0) -> dict:
+        rs = self.for_stage(stage, since)
         return {
             "requests": len(rs),
             "sent": sum(not r.cache_hit for r in rs),

@@ -34,7 +34,7 @@ from ..spec import EscalateStage
 from ..synthesis import ArgumentSynthesizer, Unsynthesizable
 from . import StageResult
 from .. import progress
-from ..materialize import StageAsset
+from ..materialize import WHOLE, Shard, StageAsset
 from ..prompts import render, template_hash
 from .inputs import documented_tools
 from .samples import check_execution, check_format
@@ -232,14 +232,18 @@ class Escalation:
 def escalate(tasks: pa.Table, tools: pa.Table, edges: list[dict], *, frontier: AssistantAgent, escalator,
              verifier_for: Callable[[ChainEscalator], object], executor, params: EscalateStage, system_prompt: str,
              prompt_hash: str, tokens_spent: Callable[[], int] = lambda: 0,
-             progress: Callable[[int, int], None] = lambda done, total: None) -> StageResult:
+             progress: Callable[[int, int], None] = lambda done, total: None,
+             owns: Callable[[str], bool] = lambda task_id: True) -> StageResult:
     """Inputs: the seed tasks (a seeded sample of the tasks of `params.shapes`). A seed is accepted when
-    its escalation kept a level (the frontier failed it), rejected with the stop reason otherwise."""
+    its escalation kept a level (the frontier failed it), rejected with the stop reason otherwise.
+    `owns(task_id)`: the seeds this shard escalates (drawn from the whole pool first, so shards partition
+    what one process would escalate)."""
     tool_rows = tools_of(tools)
     examples = tool_arguments(tasks, tool_rows, edges, params.seed)
     chains = ChainEscalator([{**t, "examples": examples[t["name"]]} for t in tool_rows], edges, executor)
     pool = [r for r in tasks.to_pylist() if r["shape"] in params.shapes]
     seeds = pool if params.seeds is None else random.Random(params.seed).sample(pool, k=min(params.seeds, len(pool)))
+    seeds = [r for r in seeds if owns(r["task_id"])]
     verifier = verifier_for(chains)  # it re-executes chains, so it shares the operators' executor
     escalation = Escalation(tool_rows, chains, verifier, frontier=frontier, escalator=escalator, executor=executor,
                             params=params, system_prompt=system_prompt, prompt_hash=prompt_hash,
@@ -288,7 +292,7 @@ def _report(rows: list[dict], pool: int, seeds: int) -> dict:
             "frontier_solved_by_level": {k: f"{v[0]}/{v[1]}" for k, v in sorted(tried.items())}}
 
 
-def escalations(rt, version: str, log) -> StageResult:
+def escalations(rt, version: str, log, shard: Shard = WHOLE) -> StageResult:
     """Tasks escalated level by level until the frontier agent fails (progressive difficulty)."""
     p = rt.pipeline.name
     tool_table = documented_tools(rt, version)
@@ -305,9 +309,10 @@ def escalations(rt, version: str, log) -> StageResult:
         prompt_hash=":".join(template_hash(t, rt.prompts_root) for t in ("escalate/reword.j2", "escalate/verify.j2")),
         tokens_spent=lambda: rt.tokens_sent("escalate"),
         progress=progress.reporter("escalate", log),
+        owns=shard.owns,
     )
 
 
 ASSET = StageAsset("escalations", "escalate", ("tasks",), escalations,
                    ("seed_id", "level", "operator", "question", "outcome", "stop_reason"),
-                   enabled=lambda pipeline: pipeline.stages.escalate is not None, empty_blocks=False)
+                   enabled=lambda pipeline: pipeline.stages.escalate is not None, empty_blocks=False, shardable=True)

@@ -20,7 +20,7 @@ from ..messages import MESSAGES
 from ..spec import SimulateStage
 from . import StageResult
 from .. import progress
-from ..materialize import StageAsset
+from ..materialize import WHOLE, Shard, StageAsset
 from ..prompts import render, template_hash
 from .inputs import documented_tools, kept_escalations
 from .demonstrations import REPLAY_AGENT, replay
@@ -79,18 +79,23 @@ def trajectory_row(traj_id: str, row: dict, kind: str, ep: Episode, offered: lis
 def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: AssistantAgent, executor: ToolExecutor,
              params: SimulateStage, system_prompt: str, prompt_hash: str,
              progress: Callable[[int, int], None] = lambda done, total: None,
-             dialogue: tuple[Realiser, Realiser, dict] | None = None, escalated: list[dict] = ()) -> StageResult:
+             dialogue: tuple[Realiser, Realiser, dict] | None = None, escalated: list[dict] = (),
+             owns: Callable[[str], bool] = lambda task_id: True) -> StageResult:
     """Single-request episodes, and, for `params.multi_turn_share` of the single-call and two-step
     tasks, multi-turn dialogues (ToolDial actions) when `dialogue` = (user realiser, system realiser,
     phrases) is given. Of the other single-call tasks, `params.abstain_share` also give an abstain
     episode (only unrelated tools offered: the right answer calls nothing, BFCL's irrelevance),
     `ask_share` an ask episode (a required value missing: the assistant asks for it) and
     `recover_share` a recover episode (recoveries.py); each has its kind in `kind`.
-    `escalated`: the kept rows of `escalations`, each replayed from its reference chain (demonstrations.py)."""
+    `escalated`: the kept rows of `escalations`, each replayed from its reference chain (demonstrations.py).
+    `owns(task_id)`: the tasks (and escalation seeds) this shard simulates; the others stay in view, since a
+    dialogue may borrow a neighbour's request."""
     tool_rows = tools_of(tools)
     by_id = {t["tool_id"]: t for t in tool_rows}
     distractors = Distractors(tool_rows)
-    task_rows = tasks.to_pylist()
+    all_rows = tasks.to_pylist()
+    task_rows = [r for r in all_rows if owns(r["task_id"])]
+    escalated = [r for r in escalated if owns(r["seed_id"])]
     done = 0
 
     def as_task(row: dict) -> Task:
@@ -99,8 +104,8 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
         steps = [Step.from_row(s, by_id[s["tool_id"]]["description"]) for s in chain]
         return Task(row["task_id"], row["shape"], [s.planned() for s in steps], row["seed"], meta)
 
-    singles = [r for r in task_rows if r["shape"] == "single"]
-    by_task = {r["task_id"]: r for r in task_rows}
+    singles = [r for r in all_rows if r["shape"] == "single"]
+    by_task = {r["task_id"]: r for r in all_rows}
 
     def bucket(purpose: str, row: dict) -> float:
         return int(hashlib.sha256(f"{purpose}:{row['task_id']}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
@@ -247,7 +252,7 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
     )
 
 
-def trajectories(rt, version: str, log) -> StageResult:
+def trajectories(rt, version: str, log, shard: Shard = WHOLE) -> StageResult:
     """Simulated episodes (ToolAlpaca): user, assistant and tool executor, in OpenAI message format."""
     tool_table = documented_tools(rt, version)
     templates = ("simulate/user.j2", "simulate/assistant_system.j2", "simulate/dialogue_turn.j2")
@@ -257,8 +262,8 @@ def trajectories(rt, version: str, log) -> StageResult:
                     system_prompt=render("simulate/assistant_system.j2", rt.prompts_root, today=None),
                     prompt_hash=":".join(template_hash(t, rt.prompts_root) for t in templates),
                     progress=progress.reporter("simulate", log), dialogue=rt.dialogue_realisers(),
-                    escalated=kept_escalations(rt, version))
+                    escalated=kept_escalations(rt, version), owns=shard.owns)
 
 
 ASSET = StageAsset("trajectories", "simulate", ("tasks", "escalations"), trajectories,
-                   ("traj_id", "outcome", "final_answer", "error"))
+                   ("traj_id", "outcome", "final_answer", "error"), shardable=True)
