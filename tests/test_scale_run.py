@@ -1,6 +1,7 @@
 """A run at scale against real services started here: PostgreSQL catalog, Parquet files and exports on S3
-(moto), a process per step (Dagster's multiprocess executor), two model endpoints (fake servers) for every
-role. It makes what the same pipeline makes in one process; two runs at once keep their versions apart."""
+(moto), a process per step (Dagster's multiprocess executor), two shards of the model-heavy stages, two model
+endpoints (fake servers) for every role. It makes what the same pipeline makes in one process, unsharded;
+two runs at once keep their versions apart."""
 import json
 import os
 import subprocess
@@ -21,14 +22,14 @@ pytestmark = [pytest.mark.services, pytest.mark.pipeline]
 STORAGE_ENV = ("TOOLLOOM_CATALOG", "TOOLLOOM_DATA_PATH")
 
 
-def _pipeline(urls: list[str], executor: str) -> dict:
+def _pipeline(urls: list[str], executor: str, shards: int = 1) -> dict:
     return {
         "collections": [{"name": "demo", "path": "api_graphs/demo"}],
         "models": {"default": {"provider": "openai", "model": "fake", "base_urls": urls, "timeout_s": 10}},
         "stages": {"tasks": {"per_tool": 1, "multi_hop": 6, "parallel": 2, "nested": 2, "seed": 3},
                    "filter": {"checks": ["format", "execution", "dedup"]},
                    "export": {"root": "exports", "formats": ["openai", "sharegpt"]}},
-        "execution": {"executor": executor, "max_concurrent": 4},
+        "execution": {"executor": executor, "max_concurrent": 4, "shards": shards},
     }
 
 
@@ -37,17 +38,24 @@ def _counts(store: Store, pipeline: str) -> dict:
     return version["tables"]
 
 
+def _ids(store: Store, pipeline: str) -> dict:
+    return {t: sorted(store.query(f"SELECT traj_id FROM {t}", pipelines=[pipeline])["traj_id"].to_pylist())
+            for t in ("trajectories", "samples")}
+
+
 def test_postgres_s3_step_processes_and_two_endpoints_make_what_one_process_makes(scale_storage, tmp_path,
                                                                                    monkeypatch, capsys):
     project = tmp_path / "project"
     with FakeServer() as a, FakeServer() as b:
         urls = [a.base_url, b.base_url]
-        make_project(project, {"local": _pipeline(urls, "in_process"), "scaled": _pipeline(urls, "multiprocess")})
+        make_project(project, {"local": _pipeline(urls, "in_process"),
+                               "scaled": _pipeline(urls, "multiprocess", shards=2)})
         with monkeypatch.context() as m:  # the reference: one process, file catalog, local files
             for var in STORAGE_ENV:
                 m.delenv(var)
             assert main(["--project", str(project), "--home", str(tmp_path / "local"), "run", "local"]) == 0
             local = _counts(Store(tmp_path / "local"), "local")
+            local_ids = _ids(Store(tmp_path / "local"), "local")
         before = {s.base_url: len(s.model.history) for s in (a, b)}
         assert main(["--project", str(project), "--home", str(tmp_path / "scaled"), "run", "scaled"]) == 0
         # what each server was asked for the stages (the launcher's one-token pre-flight request is not a stage's)
@@ -57,6 +65,9 @@ def test_postgres_s3_step_processes_and_two_endpoints_make_what_one_process_make
     store = Store(tmp_path / "scaled")
     assert _counts(store, "scaled") == local  # every table, same rows, though written by separate processes
     assert {t: local[t] for t in ("tasks", "trajectories", "samples")} and local["samples"] > 0
+    shards = store.query("SELECT shard, count(*) AS n FROM trajectories GROUP BY shard", pipelines=["scaled"])
+    assert sorted(shards["shard"].to_pylist()) == [0, 1] and all(n > 0 for n in shards["n"].to_pylist())
+    assert _ids(store, "scaled") == local_ids  # the same items, not just as many
 
     assert all(n > 0 for n in served.values())  # both endpoints did work
     calls = store.query("SELECT endpoint, count(*) AS n FROM llm_calls WHERE NOT cache_hit GROUP BY endpoint",

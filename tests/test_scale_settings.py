@@ -1,5 +1,6 @@
 """Scale-out settings without services: storage settings, the step executor, the budget across processes,
 managed model servers with step processes."""
+import hashlib
 import json
 import multiprocessing
 
@@ -148,3 +149,29 @@ def test_run_stops_before_any_stage_when_the_catalog_cannot_be_reached(tmp_path,
     err = capsys.readouterr().err
     assert err.startswith("error: catalog postgres://127.0.0.1:") and "cannot be reached" in err
     assert not (project / "exports").exists() and not (project / ".toolloom" / "lake").exists()
+
+
+def test_shards_make_a_sharded_stage_several_assets_that_run_side_by_side():
+    from toolloom.dagster_defs import pipeline_assets
+
+    pipeline = Pipeline.model_validate({**BASE, "stages": {"escalate": {}}, "execution": {"shards": 2}})
+    assets = {a.key.path[-1]: a for a in pipeline_assets(pipeline)}
+    assert {"escalations_shard_0", "escalations_shard_1", "trajectories_shard_0", "trajectories_shard_1"} <= set(assets)
+    assert "trajectories" not in assets and "escalations" not in assets
+
+    def deps(name):
+        return {k.path[-1] for k in assets[name].asset_deps[assets[name].key]}
+
+    assert deps("trajectories_shard_1") == {"tasks", "escalations_shard_1"}  # not the other shard: in parallel
+    assert deps("samples") == {"trajectories_shard_0", "trajectories_shard_1"}  # merged here
+    assert deps("escalations_shard_0") == {"tasks"}
+
+
+def test_every_item_belongs_to_exactly_one_shard_the_same_in_every_process():
+    from toolloom.materialize import Shard, shard_of
+
+    keys = [f"t_{i:05d}" for i in range(2000)]
+    owners = [[k for k in keys if Shard(i, 3).owns(k)] for i in range(3)]
+    assert sorted(sum(owners, [])) == keys  # a partition: none twice, none left out
+    assert all(500 < len(o) < 834 for o in owners)  # and roughly even
+    assert shard_of("t_00042", 3) == int(hashlib.sha256(b"t_00042").hexdigest()[:8], 16) % 3

@@ -188,3 +188,15 @@ def test_kept_before_reads_complete_earlier_partitions_only(tmp_path):
         if status == "complete":
             s.complete_version("p", night)
     assert [r["traj_id"] for r in s.kept_before("p", "2026-11-03")] == ["t2026-11-01"]
+
+
+def test_a_shards_commit_replaces_only_its_own_rows(tmp_path):
+    s = Store(tmp_path)
+
+    def shard(k, *ids):
+        return _rows(*ids).append_column("shard", pa.array([k] * len(ids), pa.int64()))
+
+    s.commit("p", [Write("items", shard(0, "a", "b"), {"shard": 0})], version="v", run_id="r")
+    s.commit("p", [Write("items", shard(1, "c"), {"shard": 1})], version="v", run_id="r")
+    s.commit("p", [Write("items", shard(0, "d"), {"shard": 0})], version="v", run_id="r")  # shard 0 again
+    assert sorted(s.read("p", "items", "v")["id"].to_pylist()) == ["c", "d"]
