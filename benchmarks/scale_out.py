@@ -1,5 +1,6 @@
 """Scale-out: the catalog's cost per commit (DuckDB file vs PostgreSQL, attached per operation or held for a
-stage) and the same pipeline run in one process vs a process per step (Dagster's multiprocess executor).
+stage) and the same pipeline run in one process vs a process per step (Dagster's multiprocess executor), with
+its simulation in one asset or two shards.
 
 Starts its own PostgreSQL server (Debian's binaries, as the tests do) and moto's S3 server; prints medians
 and ratios, asserts nothing.
@@ -78,21 +79,23 @@ def main() -> None:
             print(f"  {label:<58} {ms:7.1f} ms  {ms / file_ms:5.2f}x the file catalog")
 
         mp = SMALL + "execution: {executor: multiprocess, max_concurrent: 4}\n"
-        project = make_project(tmp / "project", {"inproc": SMALL, "multi": mp})
+        sharded = SMALL + "execution: {executor: multiprocess, max_concurrent: 4, shards: 2}\n"
+        project = make_project(tmp / "project", {"inproc": SMALL, "multi": mp, "sharded": sharded})
         scaled_env = {**s3_env, "TOOLLOOM_CATALOG": create_database(server, "runs"),
                       "TOOLLOOM_DATA_PATH": "s3://bench/runs"}
         timings = {"in-process, file catalog": [], "multiprocess, file catalog": [],
-                   "multiprocess, postgres + S3": []}
+                   "multiprocess, postgres + S3": [], "multiprocess, 2 shards, postgres + S3": []}
         for i in range(args.pipeline_runs):  # a fresh home each time: no request cache or embeddings reused
             timings["in-process, file catalog"].append(run_s(project, "inproc", tmp / f"a{i}", {}))
             timings["multiprocess, file catalog"].append(run_s(project, "multi", tmp / f"b{i}", {}))
             timings["multiprocess, postgres + S3"].append(run_s(project, "multi", tmp / f"c{i}", scaled_env))
+            timings["multiprocess, 2 shards, postgres + S3"].append(run_s(project, "sharded", tmp / f"d{i}",
+                                                                          scaled_env))
         base = statistics.median(timings["in-process, file catalog"])
         print(f"the same pipeline (tests' SMALL: 31 tools, ~40 tasks, offline models), wall clock, "
               f"median of {args.pipeline_runs}:")
         for label, ts in timings.items():
             print(f"  {label:<58} {statistics.median(ts):7.1f} s   {statistics.median(ts) / base:5.2f}x in-process")
-        print("  sharded (daily x shard partitions): not implemented yet")
 
 
 if __name__ == "__main__":
