@@ -33,6 +33,7 @@ def test_the_environment_names_the_catalog_over_the_pipeline_file():
 
 @pytest.mark.parametrize("catalog, says", [
     ("postgres://loom:hunter2@db/lakes", "must not carry a password: set PGPASSWORD"),
+    ("postgres://loom@db/lakes?sslmode=require&password=hunter2", "must not carry a password"),
     ("mysql://db/lakes", "must be 'duckdb' or a postgres:// URL"),
     ("postgres://loom@db:5432", "names no database"),
 ])

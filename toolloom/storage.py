@@ -65,7 +65,6 @@ class Engine:
 ENGINE = Engine()
 
 
-
 class StorageError(Exception):
     """The configured catalog or data path cannot be used (unreachable, missing credentials, bad URL)."""
 
@@ -90,7 +89,7 @@ class StorageSpec(BaseModel):
         url = urllib.parse.urlsplit(v)
         if url.scheme not in ("postgres", "postgresql"):
             raise ValueError(f"catalog must be 'duckdb' or a postgres:// URL, not {public_url(v)!r}")
-        if url.password:
+        if url.password or "password" in urllib.parse.parse_qs(url.query):
             raise ValueError("a catalog URL must not carry a password: set PGPASSWORD (or ~/.pgpass) instead")
         if not url.path.strip("/"):
             raise ValueError(f"catalog URL {v!r} names no database (postgres://user@host:port/DATABASE)")
