@@ -84,10 +84,11 @@ def test_postgres_s3_step_processes_and_two_endpoints_make_what_one_process_make
     location = next(line.split("dataset: ", 1)[1] for line in reversed(out.splitlines())
                     if line.startswith("dataset: "))
     assert location.startswith(f"s3://{scale_storage['bucket']}/lake/exports/scaled/")
-    exported = load_export(location)
+    exported = load_export(location, cache_dir=tmp_path / "cache")
     local_export = load_export(str(next((project / "exports" / "local").glob("2*"))))
     assert {k: v.num_rows for k, v in exported.items()} == {k: v.num_rows for k, v in local_export.items()}
-    latest = load_export(f"s3://{scale_storage['bucket']}/lake/exports/scaled/latest", "sharegpt")
+    latest = load_export(f"s3://{scale_storage['bucket']}/lake/exports/scaled/latest", "sharegpt",
+                         cache_dir=tmp_path / "cache")
     assert sum(v.num_rows for v in latest.values()) == sum(v.num_rows for v in exported.values())
 
 

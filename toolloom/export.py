@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from .card import card, plots
-from .storage import StorageSpec, s3_options, storage_settings
+from .storage import StorageSpec, download_folder, read_remote_text, split_s3, storage_settings
 from .data_quality import card_section, data_quality
 from .formats import EXPORT_FORMATS, ExportFormat
 from .formats.bfcl import native_files
@@ -251,24 +251,29 @@ def point_latest(folder: Path) -> None:
     os.replace(link_tmp, folder.parent / "latest")
 
 
-def load_export(location: str, config: str = "default", storage: StorageSpec | None = None):
+def load_export(location: str, config: str = "default", storage: StorageSpec | None = None,
+                cache_dir: str | Path | None = None):
     """`datasets.load_dataset` of an export, local or on s3:// (`.../<pipeline>/latest` reads LATEST).
 
-    A local folder is what load_dataset reads itself; on object storage the card's data files are named to
-    the parquet builder with credentials from the environment variables the storage settings name."""
+    An export on object storage is copied once into `cache_dir` (default ~/.cache/toolloom/exports; a
+    version's folder never changes) and loaded from there; credentials come from the environment
+    variables the storage settings name."""
     from datasets import load_dataset
 
     if "://" not in location:
         return load_dataset(location, config)
-    import s3fs
-
-    opts = s3_options(storage_settings(storage))
-    fs, location = s3fs.S3FileSystem(**opts), location.rstrip("/")
+    spec, location = storage_settings(storage), location.rstrip("/")
     if location.endswith("/latest"):
-        location = f"{location.rsplit('/', 1)[0]}/{fs.cat(location.rsplit('/', 1)[0] + '/LATEST').decode().strip()}"
-    card = yaml.safe_load(fs.cat(f"{location}/README.md").decode().split("---\n", 2)[1])
-    found = [c for c in card["configs"] if c["config_name"] == config]
-    if not found:
-        raise ValueError(f"export {location} has no config {config!r}: {[c['config_name'] for c in card['configs']]}")
-    files = {d["split"]: f"{location}/{d['path']}" for d in found[0]["data_files"]}
-    return load_dataset("parquet", data_files=files, storage_options=opts)
+        parent = location.rsplit("/", 1)[0]
+        location = f"{parent}/{read_remote_text(parent + '/LATEST', spec).strip()}"
+    bucket, key = split_s3(location)
+    local = Path(cache_dir or Path.home() / ".cache" / "toolloom" / "exports") / bucket / key
+    if not (local / "manifest.json").exists():  # the manifest is uploaded with the rest; a partial copy is redone
+        staging = local.with_name(f".{local.name}-{uuid.uuid4().hex[:8]}")
+        download_folder(location, staging, spec)
+        if not (staging / "README.md").exists():
+            shutil.rmtree(staging, ignore_errors=True)
+            raise FileNotFoundError(f"no export at {location}")
+        shutil.rmtree(local, ignore_errors=True)
+        os.replace(staging, local)
+    return load_dataset(str(local), config)

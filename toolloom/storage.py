@@ -236,39 +236,54 @@ class PostgresCatalog(Catalog):
         yield  # DuckLake commits are PostgreSQL transactions; a conflicting commit is retried by DuckLake
 
 
-def s3_options(spec: StorageSpec) -> dict:
-    """fsspec/s3fs storage options from the environment variables the spec names (for exports and
-    `datasets.load_dataset(..., storage_options=...)`)."""
-    opts: dict = {"key": os.environ.get(spec.s3_key_id_env), "secret": os.environ.get(spec.s3_secret_env)}
-    endpoint = os.environ.get(spec.s3_endpoint_env)
-    if endpoint:
-        opts["client_kwargs"] = {"endpoint_url": endpoint, "region_name": os.environ.get(spec.s3_region_env)
-                                 or "us-east-1"}
-    return {k: v for k, v in opts.items() if v}
-
-
-def _s3(spec: StorageSpec):
+def s3_client(spec: StorageSpec):
+    """A boto3 S3 client from the environment variables the spec names (exports, GraphML, `load_export`)."""
     try:
-        import s3fs
+        import boto3
     except ImportError as e:
-        raise StorageError("files on s3:// need s3fs: pip install 'toolloom[scale]'") from e
-    return s3fs.S3FileSystem(**s3_options(spec))
+        raise StorageError("files on s3:// need boto3: pip install 'toolloom[scale]'") from e
+    return boto3.client("s3", aws_access_key_id=os.environ.get(spec.s3_key_id_env),
+                        aws_secret_access_key=os.environ.get(spec.s3_secret_env),
+                        endpoint_url=os.environ.get(spec.s3_endpoint_env) or None,
+                        region_name=os.environ.get(spec.s3_region_env) or "us-east-1")
+
+
+def split_s3(url: str) -> tuple[str, str]:
+    """s3://bucket/key/path -> (bucket, key/path)."""
+    bucket, _, key = url.removeprefix("s3://").partition("/")
+    return bucket, key.strip("/")
 
 
 def upload_folder(local: Path, remote: str, spec: StorageSpec) -> None:
     """Copy a folder's files to `remote` (s3://...), keeping their relative paths."""
-    fs = _s3(spec)
+    client, (bucket, prefix) = s3_client(spec), split_s3(remote)
     for path in sorted(p for p in Path(local).rglob("*") if p.is_file()):
-        fs.put_file(str(path), f"{remote.rstrip('/')}/{path.relative_to(local).as_posix()}")
+        client.upload_file(str(path), bucket, f"{prefix}/{path.relative_to(local).as_posix()}")
 
 
 def upload_file(local: Path, remote: str, spec: StorageSpec) -> None:
-    _s3(spec).put_file(str(local), remote)
+    s3_client(spec).upload_file(str(local), *split_s3(remote))
 
 
 def write_remote_text(remote: str, text: str, spec: StorageSpec) -> None:
-    with _s3(spec).open(remote, "w") as fh:
-        fh.write(text)
+    bucket, key = split_s3(remote)
+    s3_client(spec).put_object(Bucket=bucket, Key=key, Body=text.encode())
+
+
+def download_folder(remote: str, local: Path, spec: StorageSpec) -> Path:
+    """Copy the files under `remote` (s3://...) into `local`; returns `local`."""
+    client, (bucket, prefix) = s3_client(spec), split_s3(remote)
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + "/"):
+        for obj in page.get("Contents", []):
+            target = local / obj["Key"][len(prefix) + 1:]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            client.download_file(bucket, obj["Key"], str(target))
+    return local
+
+
+def read_remote_text(remote: str, spec: StorageSpec) -> str:
+    bucket, key = split_s3(remote)
+    return s3_client(spec).get_object(Bucket=bucket, Key=key)["Body"].read().decode()
 
 
 def catalog_for(home: Path, spec: StorageSpec) -> Catalog:
