@@ -70,3 +70,46 @@ def test_a_stage_session_keeps_one_attachment_for_its_reads_and_writes(scale_sto
         Store._attach = original
     assert attached == ["demo", "demo"] and storage_module.ENGINE.held == {}
     assert s.read("demo", "items", "v2")["id"].to_pylist() == ["b4"]
+
+
+def _spend_on_postgres(catalog, run_id, tokens, n):
+    from toolloom.llm.shared import SharedBudget
+
+    budget = SharedBudget(10_000, run_id, postgres=catalog)
+    for _ in range(n):
+        budget.spend(tokens)
+    budget.close()
+
+
+def test_the_catalog_holds_one_request_cache_and_one_budget_for_every_process(scale_storage, tmp_path):
+    from toolloom.llm import BudgetExhausted
+    from toolloom.llm.shared import PostgresRequestCache, SharedBudget
+    from toolloom.runtime import Runtime
+    from toolloom.spec import Pipeline
+
+    from .conftest import PROJECT
+
+    host_a, host_b = PostgresRequestCache(scale_storage["catalog"]), PostgresRequestCache(scale_storage["catalog"])
+    host_a.put("k1", "m", {"answer": "from a"})
+    assert host_b.get("k1") == {"answer": "from a"} and host_b.get("k2") is None and len(host_b) == 1
+    host_b.put("k1", "m", {"answer": "again"})  # the same request answered twice: one entry, the newer answer
+    assert host_a.get("k1") == {"answer": "again"} and len(host_a) == 1
+
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_spend_on_postgres, args=(scale_storage["catalog"], "run-9", 11, 40)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0, 0, 0]
+    budget = SharedBudget(1_000, "run-9", postgres=scale_storage["catalog"])
+    assert budget.used == 3 * 40 * 11
+    with pytest.raises(BudgetExhausted):
+        budget.check()
+
+    pipeline = Pipeline.model_validate({"name": "p", "collections": [{"name": "demo", "path": "api_graphs/demo"}],
+                                        "budget": {"max_tokens": 1000}})
+    rt = Runtime(pipeline, PROJECT, tmp_path / "home", run_id="run-9")  # the catalog named by the environment
+    assert isinstance(rt.cache, PostgresRequestCache) and rt.cache.get("k1") == {"answer": "again"}
+    assert isinstance(rt.budget, SharedBudget) and rt.budget.used == 1320  # a step process sees the run's spending
+    rt.close()

@@ -44,8 +44,7 @@ def run_pipeline(pipeline: Pipeline, root: Path, home: Path, *, partition: str |
     job = dg.build_reconstructable_job(
         "toolloom.launch", "job_for",
         reconstructable_kwargs={"pipeline": pipeline.model_dump(mode="json", exclude_unset=True),
-                               "root": str(root), "home": str(home),
-                                "backoff_s": backoff_s})
+                                "root": str(root), "home": str(home), "backoff_s": backoff_s})
     tags = {"dagster/partition": partition} if partition else None
     pool = ServerPool(home / "logs")
     with _instance() as instance, _served(serve_models(pipeline, pool)):
