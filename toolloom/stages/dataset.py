@@ -58,10 +58,8 @@ def provenance(rt: Runtime, name: str, run_id: str) -> dict:
 
 def remote_root(rt: Runtime) -> str | None:
     """Where exports go on object storage: `export.root` when it is a URL, else under an s3:// data path."""
-    root, data_path = rt.pipeline.stages.export.root, rt.store.catalog.spec.data_path or ""
-    if "://" in root:
-        return root.rstrip("/")
-    return f"{data_path.rstrip('/')}/{root.strip('/')}" if data_path.startswith("s3://") else None
+    root = rt.pipeline.stages.export.root
+    return root.rstrip("/") if "://" in root else rt.store.catalog.remote(root.strip("/"))
 
 
 def dataset(rt: Runtime, version: str, name: str, run_id: str):
