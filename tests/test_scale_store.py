@@ -51,6 +51,25 @@ def test_four_processes_commit_to_one_table_at_once_without_a_lock(scale_storage
     assert not (tmp_path / "lake" / "shared" / ".lock").exists()
 
 
+def _attach_new_lake(home, barrier):
+    s = Store(home)
+    barrier.wait(60)  # every process attaches the lake that does not exist yet at the same moment
+    with s.session("fresh"):
+        pass
+
+
+def test_processes_attaching_a_new_lake_at_once_all_find_it_made(scale_storage, tmp_path):
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(6)
+    procs = [ctx.Process(target=_attach_new_lake, args=(tmp_path, barrier)) for _ in range(6)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(240)
+    assert [p.exitcode for p in procs] == [0] * 6  # none failed on the schema another was creating
+    assert Store(tmp_path).pipelines() == ["fresh"]
+
+
 def test_a_stage_session_keeps_one_attachment_for_its_reads_and_writes(scale_storage, tmp_path):
     from toolloom import storage as storage_module
 

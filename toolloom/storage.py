@@ -168,6 +168,10 @@ class Catalog:
         """A location under an s3:// data path (None with local data): where shared files go."""
         return "/".join([self.spec.data_path.rstrip("/"), *parts]) if self._on_s3 else None
 
+    def creating(self, pipeline: str) -> contextlib.AbstractContextManager:
+        """Held around attaching a lake that may not exist yet (the file catalog's lock already covers it)."""
+        return contextlib.nullcontext()
+
     def describe(self) -> dict:
         """Catalog and data path without credentials, for metadata and messages."""
         return {"catalog": self.spec.catalog if not self.spec.shared else public_url(self.spec.catalog),
@@ -206,22 +210,47 @@ class FileCatalog(Catalog):
 class PostgresCatalog(Catalog):
     """One PostgreSQL database for every lake, a schema per pipeline; its transactions keep writers apart."""
 
+    def __init__(self, home: Path, spec: StorageSpec):
+        super().__init__(home, spec)
+        self._known: set[str] = set()  # lakes this process has attached: made, no need to guard their creation
+
     def attach_sql(self, pipeline: str, read_only: bool) -> str:
         mode = ", READ_ONLY" if read_only else ""
         return (f"ATTACH 'ducklake:postgres:{self.spec.catalog}' AS {pipeline} (METADATA_SCHEMA '{pipeline}', "
                 f"DATA_PATH '{self.data_path(pipeline)}'{mode})")
 
-    def _query(self, sql: str, params: tuple = ()) -> list[tuple]:
+    @contextlib.contextmanager
+    def _connection(self):
         try:
             import psycopg
         except ImportError as e:
             raise StorageError("a postgres catalog needs psycopg: pip install 'toolloom[scale]'") from e
         try:
-            with psycopg.connect(self.spec.catalog, connect_timeout=10) as con:
-                return con.execute(sql, params).fetchall()
+            con = psycopg.connect(self.spec.catalog, connect_timeout=10, autocommit=True)
         except psycopg.OperationalError as e:
             raise StorageError(f"catalog {public_url(self.spec.catalog)} cannot be reached: "
                                f"{str(e).strip().splitlines()[0]}") from e
+        with con:
+            yield con
+
+    def _query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with self._connection() as con:
+            return con.execute(sql, params).fetchall()
+
+    @contextlib.contextmanager
+    def creating(self, pipeline: str) -> Iterator[None]:
+        """Two processes attaching a new lake at once would both create its schema and one would fail on
+        PostgreSQL's unique index; an advisory lock makes the second wait and then find the lake made."""
+        if pipeline in self._known:
+            yield
+            return
+        with self._connection() as con:
+            con.execute("SELECT pg_advisory_lock(hashtext(%s))", (f"toolloom.lake.{pipeline}",))
+            try:
+                yield
+            finally:
+                con.execute("SELECT pg_advisory_unlock(hashtext(%s))", (f"toolloom.lake.{pipeline}",))
+        self._known.add(pipeline)
 
     def exists(self, pipeline: str) -> bool:
         q = "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = 'ducklake_metadata'"

@@ -121,7 +121,8 @@ class Store:
 
     def _attach(self, db, pipeline: str, read_only: bool) -> None:
         try:
-            db.execute(self.catalog.attach_sql(pipeline, read_only))
+            with self.catalog.creating(pipeline):
+                db.execute(self.catalog.attach_sql(pipeline, read_only))
         except duckdb.IOException as e:
             if self.catalog.spec.shared:  # an unreachable server, not a busy file: say which
                 raise StorageError(f"lake {pipeline!r} at {self.catalog.describe()}: {e}") from e
