@@ -51,17 +51,23 @@ def test_four_processes_commit_to_one_table_at_once_without_a_lock(scale_storage
     assert not (tmp_path / "lake" / "shared" / ".lock").exists()
 
 
-def _attach_new_lake(home, barrier):
+def _attach_new_lake(home, catalog, barrier):
+    from toolloom.llm.shared import PostgresRequestCache, SharedBudget
+
     s = Store(home)
     barrier.wait(60)  # every process attaches the lake that does not exist yet at the same moment
     with s.session("fresh"):
         pass
+    barrier.wait(60)  # and then makes the cache's and the budget's schema and tables at the same moment
+    PostgresRequestCache(catalog).close()
+    SharedBudget(10, "r", postgres=catalog).close()
 
 
 def test_processes_attaching_a_new_lake_at_once_all_find_it_made(scale_storage, tmp_path):
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(6)
-    procs = [ctx.Process(target=_attach_new_lake, args=(tmp_path, barrier)) for _ in range(6)]
+    procs = [ctx.Process(target=_attach_new_lake, args=(tmp_path, scale_storage["catalog"], barrier))
+             for _ in range(6)]
     for p in procs:
         p.start()
     for p in procs:

@@ -28,15 +28,24 @@ def _pg(url: str):
         raise StorageError(f"catalog {public_url(url)} cannot be reached: {str(e).strip().splitlines()[0]}") from e
 
 
+def _create_pg(con, *statements: str) -> None:
+    """Run CREATE ... IF NOT EXISTS statements under an advisory lock: two processes creating the same schema
+    or table at once would otherwise have one fail on PostgreSQL's unique index of names."""
+    with con.transaction():
+        con.execute("SELECT pg_advisory_xact_lock(hashtext('toolloom.shared'))")
+        for sql in statements:
+            con.execute(sql)
+
+
 class PostgresRequestCache:
     """RequestCache's interface over a table in the catalog's database; one connection per process."""
 
     def __init__(self, url: str):
         self._lock = threading.Lock()
         self._con = _pg(url)
-        self._con.execute(f"CREATE SCHEMA IF NOT EXISTS {_SCHEMA}")
-        self._con.execute(f"CREATE TABLE IF NOT EXISTS {_SCHEMA}.llm_cache (key TEXT PRIMARY KEY, model TEXT, "
-                          "response TEXT NOT NULL, created TIMESTAMPTZ DEFAULT now())")
+        _create_pg(self._con, f"CREATE SCHEMA IF NOT EXISTS {_SCHEMA}",
+                   f"CREATE TABLE IF NOT EXISTS {_SCHEMA}.llm_cache (key TEXT PRIMARY KEY, model TEXT, "
+                   "response TEXT NOT NULL, created TIMESTAMPTZ DEFAULT now())")
 
     def get(self, key: str) -> dict | None:
         with self._lock:
@@ -69,14 +78,16 @@ class SharedBudget:
         self._lock = threading.Lock()
         if postgres:
             self._con, self._p = _pg(postgres), "%s"
-            self._con.execute(f"CREATE SCHEMA IF NOT EXISTS {_SCHEMA}")
             self._table = f"{_SCHEMA}.token_budget"
+            _create_pg(self._con, f"CREATE SCHEMA IF NOT EXISTS {_SCHEMA}",
+                       f"CREATE TABLE IF NOT EXISTS {self._table} (run_id TEXT PRIMARY KEY, used BIGINT NOT NULL)")
         else:
             Path(sqlite).parent.mkdir(parents=True, exist_ok=True)
             self._con = sqlite3.connect(sqlite, check_same_thread=False, timeout=30, isolation_level=None)
             self._con.execute("PRAGMA journal_mode=WAL")
             self._p, self._table = "?", "token_budget"
-        self._con.execute(f"CREATE TABLE IF NOT EXISTS {self._table} (run_id TEXT PRIMARY KEY, used BIGINT NOT NULL)")
+            self._con.execute(f"CREATE TABLE IF NOT EXISTS {self._table} (run_id TEXT PRIMARY KEY, "
+                              "used BIGINT NOT NULL)")
 
     @property
     def used(self) -> int:
