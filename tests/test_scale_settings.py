@@ -116,7 +116,7 @@ def test_the_token_budget_is_counted_across_the_runs_processes(tmp_path):
     for p in procs:
         p.start()
     for p in procs:
-        p.join(60)
+        p.join(600)
     assert [p.exitcode for p in procs] == [0, 0, 0]
     budget = SharedBudget(1000, "run-1", sqlite=path)
     assert budget.used == 3 * 50 * 7  # no increment lost between processes

@@ -44,7 +44,7 @@ def test_four_processes_commit_to_one_table_at_once_without_a_lock(scale_storage
     for p in procs:
         p.start()
     for p in procs:
-        p.join(240)
+        p.join(600)
     assert [p.exitcode for p in procs] == [0] * 4
     rows = Store(tmp_path).query("SELECT count(*) AS n, count(DISTINCT version) AS v FROM shared.items")
     assert rows.to_pylist() == [{"n": 33, "v": 33}]  # 4 x 8 commits, each landed once, and the seed
@@ -55,10 +55,10 @@ def _attach_new_lake(home, catalog, barrier):
     from toolloom.llm.shared import PostgresRequestCache, SharedBudget
 
     s = Store(home)
-    barrier.wait(60)  # every process attaches the lake that does not exist yet at the same moment
+    barrier.wait(300)  # every process attaches the lake that does not exist yet at the same moment
     with s.session("fresh"):
         pass
-    barrier.wait(60)  # and then makes the cache's and the budget's schema and tables at the same moment
+    barrier.wait(300)  # and then makes the cache's and the budget's schema and tables at the same moment
     PostgresRequestCache(catalog).close()
     SharedBudget(10, "r", postgres=catalog).close()
 
@@ -71,7 +71,7 @@ def test_processes_attaching_a_new_lake_at_once_all_find_it_made(scale_storage, 
     for p in procs:
         p.start()
     for p in procs:
-        p.join(240)
+        p.join(600)
     assert [p.exitcode for p in procs] == [0] * 6  # none failed on the schema another was creating
     assert Store(tmp_path).pipelines() == ["fresh"]
 
@@ -125,7 +125,7 @@ def test_the_catalog_holds_one_request_cache_and_one_budget_for_every_process(sc
     for p in procs:
         p.start()
     for p in procs:
-        p.join(120)
+        p.join(600)
     assert [p.exitcode for p in procs] == [0, 0, 0]
     budget = SharedBudget(1_000, "run-9", postgres=scale_storage["catalog"])
     assert budget.used == 3 * 40 * 11

@@ -91,7 +91,7 @@ def test_concurrent_writer_processes_queue_instead_of_failing(tmp_path):
     for p in procs:
         p.start()
     for p in procs:
-        p.join(120)
+        p.join(600)
     assert [p.exitcode for p in procs] == [0, 0, 0]
     assert Store(tmp_path).query("SELECT count(*) AS n FROM p.t").to_pylist() == [{"n": 15}]
 
