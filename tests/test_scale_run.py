@@ -44,7 +44,7 @@ def _ids(store: Store, pipeline: str) -> dict:
 
 
 def test_postgres_s3_step_processes_and_two_endpoints_make_what_one_process_makes(scale_storage, tmp_path,
-                                                                                   monkeypatch, capsys):
+                                                                                   monkeypatch):
     project = tmp_path / "project"
     with FakeServer() as a, FakeServer() as b:
         urls = [a.base_url, b.base_url]
@@ -57,11 +57,17 @@ def test_postgres_s3_step_processes_and_two_endpoints_make_what_one_process_make
             local = _counts(Store(tmp_path / "local"), "local")
             local_ids = _ids(Store(tmp_path / "local"), "local")
         before = {s.base_url: len(s.model.history) for s in (a, b)}
-        assert main(["--project", str(project), "--home", str(tmp_path / "scaled"), "run", "scaled"]) == 0
+        # the user's command: its step processes share its stderr
+        run = subprocess.run([sys.executable, "-m", "toolloom.cli", "--project", str(project), "--home",
+                              str(tmp_path / "scaled"), "run", "scaled"], cwd=project, capture_output=True,
+                             text=True, timeout=600)
+        assert run.returncode == 0, run.stderr[-3000:]
         # what each server was asked for the stages (the launcher's one-token pre-flight request is not a stage's)
         served = {s.base_url: sum(r.get("max_tokens") != 1 for r in s.model.history[before[s.base_url]:])
                   for s in (a, b)}
-    out = capsys.readouterr().out
+    out = run.stdout
+    for shard in (0, 1):  # each step process printed its own progress, named after its asset
+        assert f"trajectories_shard_{shard} simulate [##############################]" in run.stderr
     store = Store(tmp_path / "scaled")
     assert _counts(store, "scaled") == local  # every table, same rows, though written by separate processes
     assert {t: local[t] for t in ("tasks", "trajectories", "samples")} and local["samples"] > 0

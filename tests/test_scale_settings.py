@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from toolloom.dagster_defs import build_definitions, step_executor
 from toolloom.llm import BudgetExhausted
-from toolloom.llm.servers import SERVED_ENV, server_key
+from toolloom.llm.servers import server_key
 from toolloom.llm.shared import SharedBudget
 from toolloom.runtime import Runtime
 from toolloom.spec import Pipeline, PipelineFileError, load_pipeline
@@ -125,16 +125,23 @@ def test_the_token_budget_is_counted_across_the_runs_processes(tmp_path):
     assert SharedBudget(1000, "run-2", sqlite=path).used == 0  # counted per run
 
 
-def test_step_processes_use_the_server_the_launcher_started(tmp_path, monkeypatch):
+def test_step_processes_use_the_server_the_launcher_started(tmp_path):
+    from toolloom.launch import job_for
+
     spec = {"provider": "llamacpp", "model": "tiny.gguf"}
     pipeline = Pipeline.model_validate({**BASE, "models": {"default": spec},
                                         "execution": {"executor": "multiprocess"}})
     rt = Runtime(pipeline, PROJECT, tmp_path / "home")
     with pytest.raises(ValueError, match="would start a server in every step process"):
         rt.client_for("judge")
-    served = pipeline.model_for("judge").resolved()
-    monkeypatch.setenv(SERVED_ENV, json.dumps({server_key(served): "http://127.0.0.1:9/v1"}))
-    client = Runtime(pipeline, PROJECT, tmp_path / "home")._client("judge")[0]
+    # what a step process rebuilds: the job whose resource names the launcher's servers
+    served = {server_key(pipeline.model_for("judge").resolved()): "http://127.0.0.1:9/v1"}
+    job = job_for(pipeline.model_dump(mode="json", exclude_unset=True), str(PROJECT), str(tmp_path / "home"), 1.0,
+                  served=served, progress_lines=True)
+    with dg.build_resources({"toolloom": job.resource_defs["toolloom"]}) as built:
+        resource = built.toolloom
+    assert resource.served_models == served and resource.progress_lines
+    client = Runtime(pipeline, PROJECT, tmp_path / "home", served=resource.served_models)._client("judge")[0]
     assert client.spec.base_url == "http://127.0.0.1:9/v1"  # no server of its own
 
 

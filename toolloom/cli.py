@@ -45,22 +45,6 @@ def _print_table(table, limit: int = 200) -> None:
         print(f"... {table.num_rows - limit} more rows", file=out)
 
 
-class _ProgressBar:
-    def __init__(self):
-        self.stream = sys.stderr
-        self.tty = self.stream.isatty()
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        width = 30
-        filled = width * done // max(total, 1)
-        line = f"  {stage:<10} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
-        if self.tty:
-            self.stream.write("\r" + line + ("\n" if done == total else ""))
-            self.stream.flush()
-        elif done == total or (10 * done // max(total, 1)) != (10 * (done - 1) // max(total, 1)):
-            print(line, file=self.stream)
-
-
 def cmd_run(args) -> int:
     import dagster as dg
 
@@ -113,7 +97,7 @@ def cmd_run(args) -> int:
         if server:
             server.stop()
         return 2
-    bar = _ProgressBar()
+    bar = progress.Bar()
     progress.add_listener(bar)
     signal.signal(signal.SIGTERM, _interrupt)  # a cancelled run unwinds: model servers and workers are stopped
     started = time.monotonic()

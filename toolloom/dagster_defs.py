@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
+from . import progress
 from .materialize import WHOLE, Shard, StageAsset
 from .nightly import for_partition
 from .runtime import Runtime
@@ -25,6 +26,9 @@ class ToolloomResource(dg.ConfigurableResource):
     project_root: str = Field(description="the folder holding pipelines/, prompts/, sandbox/, api_graphs/")
     home: str = Field(".toolloom", description="store and request cache, relative to project_root unless absolute")
     retry_backoff_s: float = 1.0
+    served_models: dict[str, str] = Field(
+        default_factory=dict, description="server key -> URL of the model servers `toolloom run` started for the run")
+    progress_lines: bool = Field(False, description="print each stage's progress lines to stderr (step processes)")
 
     def runtime(self, context: dg.AssetExecutionContext, pipeline: Pipeline) -> Runtime:
         key = (context.run.run_id, pipeline.name)
@@ -35,7 +39,8 @@ class ToolloomResource(dg.ConfigurableResource):
             _RUNTIMES.clear()
             partition = context.partition_key if context.has_partition_key else None
             _RUNTIMES[key] = Runtime(for_partition(pipeline, partition), root, root / self.home,
-                                     backoff_s=self.retry_backoff_s, partition=partition, run_id=context.run.run_id)
+                                     backoff_s=self.retry_backoff_s, partition=partition, run_id=context.run.run_id,
+                                     served=dict(self.served_models))
         return _RUNTIMES[key]
 
 
@@ -90,7 +95,8 @@ def stage_asset(pipeline: Pipeline, stage: StageAsset, deps: list[dg.AssetsDefin
               group_name=pipeline.name, partitions_def=daily_partitions(pipeline), kinds={"duckdb", "parquet"})
     def materialize(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
         rt = toolloom.runtime(context, pipeline)
-        with rt.store.session(pipeline.name):  # one catalog connection per stage where the catalog is shared
+        # one catalog connection per stage where the catalog is shared; progress lines named by the asset
+        with rt.store.session(pipeline.name), progress.step(key.path[-1], lines=toolloom.progress_lines):
             return stage.materialize(rt, context, shard) if shard.count > 1 else stage.materialize(rt, context)
 
     return materialize

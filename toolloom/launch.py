@@ -4,12 +4,13 @@ In-process (the default) is `dagster.materialize`. With `execution.executor: mul
 Dagster's own multiprocess executor: each step process rebuilds the job from `job_for` (a reconstructable
 job: the pipeline travels as its validated settings, so a dry run's rewritten models reach every step) and
 writes to the same store. Model servers toolloom manages are started here, once for the run, and named to
-the step processes through SERVED_ENV. Kubernetes runs are launched by a Dagster deployment, not here.
+the step processes through the job's resource, with the request to print their own progress: its config
+reaches them, where an environment variable set after the forkserver started would not. Kubernetes runs
+are launched by a Dagster deployment, not here.
 """
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 import dagster as dg
 
 from .dagster_defs import ToolloomResource, pipeline_assets, pipeline_job
-from .llm.servers import SERVED_ENV, ServerPool
+from .llm.servers import ServerPool
 from .runtime import serve_models
 from .spec import Pipeline
 
@@ -41,25 +42,27 @@ def run_pipeline(pipeline: Pipeline, root: Path, home: Path, *, partition: str |
     if executor != "multiprocess":
         raise LaunchError(f"pipeline {pipeline.name!r} runs its steps with executor {executor!r}: launch its job "
                           f"({pipeline.name}_job) from a Dagster deployment (README: Running at scale)")
-    job = dg.build_reconstructable_job(
-        "toolloom.launch", "job_for",
-        reconstructable_kwargs={"pipeline": pipeline.model_dump(mode="json", exclude_unset=True),
-                                "root": str(root), "home": str(home), "backoff_s": backoff_s})
     tags = {"dagster/partition": partition} if partition else None
     pool = ServerPool(home / "logs")
-    with _instance() as instance, _served(serve_models(pipeline, pool)):
+    with _instance() as instance:
         try:
+            job = dg.build_reconstructable_job(
+                "toolloom.launch", "job_for",
+                reconstructable_kwargs={"pipeline": pipeline.model_dump(mode="json", exclude_unset=True),
+                                        "root": str(root), "home": str(home), "backoff_s": backoff_s,
+                                        "served": serve_models(pipeline, pool), "progress_lines": True})
             return dg.execute_job(job, instance=instance, run_config=run_config, tags=tags)
         finally:
             pool.close()
 
 
-def job_for(pipeline: dict, root: str, home: str, backoff_s: float) -> dg.JobDefinition:
+def job_for(pipeline: dict, root: str, home: str, backoff_s: float, served: dict[str, str] | None = None,
+            progress_lines: bool = False) -> dg.JobDefinition:
     """The pipeline's job, as each step process rebuilds it (the reconstructor `run_pipeline` names)."""
     p = Pipeline.model_validate(pipeline)
-    defs = dg.Definitions(assets=pipeline_assets(p), jobs=[pipeline_job(p)],
-                          resources={"toolloom": ToolloomResource(project_root=root, home=home,
-                                                                  retry_backoff_s=backoff_s)})
+    resource = ToolloomResource(project_root=root, home=home, retry_backoff_s=backoff_s, served_models=served or {},
+                                progress_lines=progress_lines)
+    defs = dg.Definitions(assets=pipeline_assets(p), jobs=[pipeline_job(p)], resources={"toolloom": resource})
     return defs.resolve_job_def(f"{p.name}_job")
 
 
@@ -73,16 +76,3 @@ def _instance():
         with dg.DagsterInstance.local_temp(d) as instance:
             yield instance
 
-
-@contextlib.contextmanager
-def _served(urls: dict[str, str]):
-    before = os.environ.get(SERVED_ENV)
-    if urls:
-        os.environ[SERVED_ENV] = json.dumps(urls)
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop(SERVED_ENV, None)
-        else:
-            os.environ[SERVED_ENV] = before

@@ -12,7 +12,7 @@ from .agents.realisers import load_phrases
 from .executor import ToolExecutor
 from .llm import ModelClient, RequestCache, RunBudget, UsageLedger
 from .llm.shared import PostgresRequestCache, SharedBudget
-from .llm.servers import MANAGED, ServerPool, served_url, server_key
+from .llm.servers import MANAGED, ServerPool, server_key
 from .llm.preflight import preflight
 from .sandbox import Sandbox
 from .spec import Pipeline, expand_env
@@ -27,6 +27,7 @@ class Runtime:
     backoff_s: float = 1.0
     partition: str | None = None  # the day of a nightly (partitioned) run
     run_id: str = "local"  # the Dagster run: the token budget is counted per run, across its step processes
+    served: dict[str, str] = field(default_factory=dict)  # server key -> URL of a server the run's launcher started
     ledger: UsageLedger = field(default_factory=UsageLedger)
 
     def __post_init__(self):
@@ -96,8 +97,8 @@ class Runtime:
         key = json.dumps(spec.model_dump(), sort_keys=True)
         if key not in self._clients:
             server = None
-            if spec.provider in MANAGED and served_url(spec):  # the launcher serves it for every step process
-                spec = spec.model_copy(update={"base_url": served_url(spec)})
+            if spec.provider in MANAGED and server_key(spec) in self.served:  # the launcher serves it, for every step
+                spec = spec.model_copy(update={"base_url": self.served[server_key(spec)]})
             elif spec.provider in MANAGED:  # toolloom serves it (vllm, llamacpp): started now, stopped with the run
                 if self.pipeline.execution.executor != "in_process":
                     raise ValueError(
@@ -203,7 +204,7 @@ def roles_in_use(pipeline: Pipeline) -> list[str]:
 
 def serve_models(pipeline: Pipeline, pool: ServerPool) -> dict[str, str]:
     """Start, once for the whole run, the servers toolloom manages for the pipeline's roles: server key ->
-    base URL, for the step processes (SERVED_ENV) to use instead of starting their own."""
+    base URL, for the step processes (`ToolloomResource.served_models`) to use instead of starting their own."""
     served = {}
     for role in roles_in_use(pipeline):
         spec = pipeline.model_for(role).resolved()

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import threading
 from pathlib import Path
 
@@ -12,19 +11,12 @@ from .managed_server import ManagedServer
 from .vllm_server import VLLMServer
 
 MANAGED: dict[str, type[ManagedServer]] = {"vllm": VLLMServer, "llamacpp": LlamaCppServer}  # provider -> its server
-# server key -> base URL of the servers a run's launcher started once for all of its step processes
-SERVED_ENV = "TOOLLOOM_SERVED_MODELS"
 
 
 def server_key(spec: ModelSpec) -> str:
     """What makes two roles share one server: provider, model and serve options."""
     return json.dumps([spec.provider, spec.model, MANAGED[spec.provider].options_of(spec).model_dump()],
                       sort_keys=True)
-
-
-def served_url(spec: ModelSpec) -> str | None:
-    """The base URL of the server the run's launcher started for `spec`, if it did."""
-    return json.loads(os.environ.get(SERVED_ENV) or "{}").get(server_key(spec))
 
 
 class ServerPool:
