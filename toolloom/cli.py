@@ -117,18 +117,20 @@ def cmd_run(args) -> int:
         f"{time.monotonic() - started:.1f}s"
     )
     export_path = None
-    for event in result.get_asset_materialization_events():
+    events = result.get_asset_materialization_events()
+    width = max([13] + [len(e.asset_key.path[-1]) for e in events])  # shard assets have longer names
+    for event in events:
         md = {k: v.value for k, v in event.materialization.metadata.items()}
         name = event.asset_key.path[-1]
         if "accepted" in md:
             print(
-                f"  {name:<13} {md['accepted']:>6} accepted  {md['rejected']:>5} rejected  of {md['inputs']:>6}   "
+                f"  {name:<{width}} {md['accepted']:>6} accepted  {md['rejected']:>5} rejected  of {md['inputs']:>6}   "
                 f"version {md['version']}"
             )
         if "path" in md:
             export_path = md["path"]
         if "data_quality" in md:
-            _print_quality(md["data_quality"])
+            _print_quality(md["data_quality"], width)
     failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
     for e in failed_checks:
         warn = e.severity == dg.AssetCheckSeverity.WARN
@@ -170,13 +172,13 @@ def _preflight(pipeline, root: Path, home: Path) -> None:
         rt.close()
 
 
-def _print_quality(report: dict) -> None:
+def _print_quality(report: dict, width: int = 13) -> None:
     for config, c in report["conformance"].items():
         verdict = "not checked" if c["conforming"] is None else f"{c['conforming']}/{c['rows']} pass"
-        print(f"  {config:<13} {verdict:<16} {c['checker']}")
+        print(f"  {config:<{width}} {verdict:<16} {c['checker']}")
     leak, docs = report["leakage"], report["documentation"]
     print(
-        f"  leakage       {leak['test_calls_seen_in_train']} test calls, "
+        f"  {'leakage':<{width}} {leak['test_calls_seen_in_train']} test calls, "
         f"{leak['test_requests_near_duplicate_of_train']} test requests "
         f"also in train;  tool docs: median {docs['median_chars']} chars, {len(docs['with_internals'])} with "
         "pipeline internals"
