@@ -66,6 +66,9 @@ def test_postgres_s3_step_processes_and_two_endpoints_make_what_one_process_make
         served = {s.base_url: sum(r.get("max_tokens") != 1 for r in s.model.history[before[s.base_url]:])
                   for s in (a, b)}
     out = run.stdout
+    summary = [line for line in out.splitlines() if " accepted " in line]
+    assert any("trajectories_shard_1" in line for line in summary)
+    assert len({line.index(" accepted ") for line in summary}) == 1  # one column, shard names included
     for shard in (0, 1):  # each step process printed its own progress, named after its asset
         assert f"trajectories_shard_{shard} simulate [##############################]" in run.stderr
     store = Store(tmp_path / "scaled")

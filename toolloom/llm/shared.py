@@ -76,18 +76,17 @@ class SharedBudget:
                  sqlite: str | Path | None = None):
         self.max_tokens, self.run_id = max_tokens, run_id
         self._lock = threading.Lock()
+        self._table = f"{_SCHEMA}.token_budget" if postgres else "token_budget"
+        table = f"CREATE TABLE IF NOT EXISTS {self._table} (run_id TEXT PRIMARY KEY, used BIGINT NOT NULL)"
         if postgres:
             self._con, self._p = _pg(postgres), "%s"
-            self._table = f"{_SCHEMA}.token_budget"
-            _create_pg(self._con, f"CREATE SCHEMA IF NOT EXISTS {_SCHEMA}",
-                       f"CREATE TABLE IF NOT EXISTS {self._table} (run_id TEXT PRIMARY KEY, used BIGINT NOT NULL)")
+            _create_pg(self._con, f"CREATE SCHEMA IF NOT EXISTS {_SCHEMA}", table)
         else:
             Path(sqlite).parent.mkdir(parents=True, exist_ok=True)
             self._con = sqlite3.connect(sqlite, check_same_thread=False, timeout=30, isolation_level=None)
             self._con.execute("PRAGMA journal_mode=WAL")
-            self._p, self._table = "?", "token_budget"
-            self._con.execute(f"CREATE TABLE IF NOT EXISTS {self._table} (run_id TEXT PRIMARY KEY, "
-                              "used BIGINT NOT NULL)")
+            self._p = "?"
+            self._con.execute(table)
 
     @property
     def used(self) -> int:
