@@ -155,3 +155,17 @@ def test_values_fit_their_names():
     assert "@" in f.value({"type": "string"}, "contact_email", rng)
     assert f.value({"type": "string"}, "release_date", rng)[:2] == "20"
     assert f.value({"type": "string", "format": "uuid"}, "x", rng).count("-") == 4
+
+
+def test_a_simulated_answer_is_about_what_was_asked():
+    season = _tool("get_season", {"tv_id": {"type": "integer"}, "season_number": {"type": "integer"},
+                                   }, ["tv_id", "season_number"],
+                   returns={"type": "object", "properties": {"id": {"type": "integer"},
+                                                             "season_number": {"type": "integer"},
+                                                             "name": {"type": "string"}}})
+    page = _tool("list_movies", {"page": {"type": "integer"}}, [], returns={
+        "type": "object", "properties": {"page": {"type": "integer"}, "results": {"type": "array", "items": MOVIE}}})
+    executor = ToolExecutor(None, [season, page])
+    for n in (1, 5, 12):
+        assert executor.execute("get_season", {"tv_id": 347685, "season_number": n}).content["season_number"] == n
+    assert [executor.execute("list_movies", {"page": p}).content["page"] for p in (2, 3)] == [2, 3]
