@@ -123,3 +123,19 @@ def test_repeated_sample_ids_are_refused_and_nothing_is_left_behind(tmp_path):
     with pytest.raises(ValueError, match="sample ids repeat in samples of demo/v1: \\['s_1'\\]"):
         export_version(tmp_path, "demo", "v1", twice, trajs, tools, {})
     assert not (tmp_path / "demo" / "v1").exists() and not list((tmp_path / "demo").glob(".staging-*"))
+
+
+def test_placeholder_examples_are_labelled_left_out_by_default_and_counted_in_the_card(tmp_path):
+    samples, trajs, tools = _inputs()
+    content = ["placeholder" if i in (1, 2) else "filled" for i in range(5)]
+    samples = samples.set_column(samples.schema.get_field_index("content"), "content", pa.array(content))
+    folder = export_version(tmp_path, "demo", "v1", samples, trajs, tools, {})
+    ds = load_dataset(str(folder))
+    assert ds["train"].num_rows + ds["test"].num_rows == 3 and set(ds["train"]["content"]) == {"filled"}
+    card = (folder / "README.md").read_text()
+    assert "3 of 5 accepted examples carry values" in card and "2 hold a placeholder" in card and "left out" in card
+    assert json.loads((folder / "manifest.json").read_text())["content"] == {"filled": 3, "placeholder": 2,
+                                                                              "included": False}
+    both = export_version(tmp_path, "demo", "v2", samples, trajs, tools, {}, include_placeholders=True)
+    rows = load_dataset(str(both))
+    assert sorted(list(rows["train"]["content"]) + list(rows["test"]["content"])) == sorted(content)

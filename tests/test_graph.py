@@ -158,7 +158,7 @@ def test_llm_validation_stores_verdicts_and_invalid_edges_are_not_walked(tmp_pat
                 {"value": "ottawa", "arguments": {"city_id": "ottawa"}, "makes_sense": True, "reason": "ids match"}
             )
         },
-        {"content": "I think so"},
+        {"content": "I think so"},  # not JSON: asked again once with the problem (answered: not valid)
         {"status": 400},
     )
     with FakeServer(model) as server:
@@ -170,7 +170,9 @@ def test_llm_validation_stores_verdicts_and_invalid_edges_are_not_walked(tmp_pat
             backoff_s=0.01,
         )
         counts = validate_edges(edges, rows, client, DEFAULT_ROOT, max_edges=10)
-    assert counts == {"valid": 1, "error": 2, "invalid": 7}
+    assert counts == {"valid": 1, "error": 1, "invalid": 8}
+    repairs = [r for r in model.history if "That reply cannot be used: not valid JSON" in r["messages"][-1]["content"]]
+    assert len(repairs) == 1 and repairs[0]["messages"][-2]["content"] == "I think so"
     judged = [e for e in edges if e["llm_verdict"]]
     assert len(judged) == 10 and all(e["llm_reason"] for e in judged)
     assert "Invent one realistic value" in model.history[0]["messages"][0]["content"]

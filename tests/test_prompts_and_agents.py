@@ -13,7 +13,10 @@ from .conftest import PROJECT
 
 SAMPLE_VARS = {
     "simulate/user.j2": {
-        "chain": [Step("demo.get_country", "get_country", "Country facts", {"country_code": "FR"})],
+        "steps": [{"purpose": "Country facts", "about": "country", "stated": {"country_code": "FR"},
+                   "from_earlier": {}},
+                  {"purpose": "List its cities", "about": "city", "stated": {},
+                   "from_earlier": {"country_code": "that country"}}],
         "example": "What is the capital of FR?",
     },
     "simulate/assistant_system.j2": {"today": "2026-11-24"},
@@ -23,9 +26,9 @@ SAMPLE_VARS = {
         "parameters": {"type": "object"},
         "returns": {"type": "object"},
         "arguments": {"city": "Oslo"},
+        "example": {"temp_c": 3},
         "history": [{"name": "get_weather", "arguments": {"city": "Bergen"}, "response": {"temp_c": 7}}],
     },
-    "simulate/executor_repair.j2": {"problem": "not valid JSON"},
     "simulate/dialogue_turn.j2": {
         "speaker": "user",
         "action": "inform",

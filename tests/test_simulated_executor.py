@@ -2,7 +2,7 @@
 import asyncio
 import json
 
-from toolloom.agents.llm import ModelSimulator
+from toolloom.agents.simulator import ModelSimulator
 from toolloom.executor import ToolExecutor
 from toolloom.llm import ModelClient, RequestCache, RunBudget, UsageLedger
 from toolloom.llm.fake_server import FakeModel, FakeServer
@@ -61,7 +61,11 @@ def test_valid_answer_and_history_and_repeat(tmp_path):
     second_prompt = model.history[1]["messages"][0]["content"]
     history = second_prompt.split("Earlier calls in this session", 1)[1].split("Call:", 1)[0]
     assert '"Bergen"' in history and '"rain"' in history
-    assert model.history[1]["response_format"] == {"type": "json_object"}
+    fmt = model.history[1]["response_format"]  # decoding held to the response schema, or an error
+    assert fmt["type"] == "json_schema"
+    result, error = fmt["json_schema"]["schema"]["anyOf"]
+    assert result["required"] == ["temp_c", "sky"] and result["additionalProperties"] is False
+    assert error["required"] == ["error"]
 
 
 def test_invalid_answer_is_repaired_once_then_reported(tmp_path):
@@ -75,6 +79,29 @@ def test_invalid_answer_is_repaired_once_then_reported(tmp_path):
     assert repaired.ok and repaired.content == {"temp_c": 20, "sky": "sunny"}
     assert "cannot be used: not valid JSON" in model.history[1]["messages"][-1]["content"]
     assert not failed.ok and failed.content["error"]["status"] == 502 and "unusable after one repair" in failed.error
+
+
+def test_an_answer_about_another_entity_or_with_placeholders_is_asked_again_then_refused(tmp_path):
+    movie = {"name": "get_movie", "collection": "ext", "executable": False, "description": "A movie by its id",
+             "parameters": {"type": "object", "properties": {"movie_id": {"type": "integer"}},
+                            "required": ["movie_id"]},
+             "returns": {"type": "object", "properties": {"id": {"type": "integer"}, "title": {"type": "string"}}}}
+    model = FakeModel()
+    model.enqueue({"content": json.dumps({"id": 550, "title": "Fight Club"})},  # Prism's "Fight Club" for any id
+                  {"content": json.dumps({"id": 24428, "title": "The Avengers"})},
+                  {"content": json.dumps({"id": 7, "title": "title"})},
+                  {"content": json.dumps({"id": 7, "title": "string"})})
+    with FakeServer(model) as server:
+        client = ModelClient(ModelSpec(provider="openai", model="fake", base_url=server.base_url),
+                             cache=RequestCache(tmp_path / "c.sqlite"), ledger=UsageLedger(), budget=RunBudget(None),
+                             backoff_s=0.01)
+        ex = ToolExecutor(Sandbox(PROJECT / "sandbox"), [movie], simulator=ModelSimulator(client, DEFAULT_ROOT))
+        repaired = ex.execute("get_movie", {"movie_id": 24428})
+        refused = ex.execute("get_movie", {"movie_id": 7})
+    assert repaired.ok and repaired.content == {"id": 24428, "title": "The Avengers"}
+    assert "not about the call" in model.history[1]["messages"][-1]["content"]
+    assert "id is 550" in model.history[1]["messages"][-1]["content"]
+    assert not refused.ok and "placeholders" in refused.error and "title" in refused.error
 
 
 def test_simulated_errors_and_bad_arguments(tmp_path):
@@ -104,7 +131,7 @@ def test_a_clarifying_question_is_answered_by_the_user_agent(tmp_path):
     tasks = sample_tasks(tools.filter(pc.equal(tools["name"], "get_country")), ex, TasksStage(per_tool=1, seed=2)).table
     code = json.loads(tasks["chain"][0].as_py())[0]["arguments"]["country_code"]
     model = FakeModel()
-    model.enqueue({"content": "Tell me about that country."},  # the user's request
+    model.enqueue({"content": json.dumps({"request": f"Tell me about the country {code}."})},  # the user's request
                   {"content": "Which country do you mean?"},  # the assistant asks
                   {"content": f"The one with code {code}."},  # the user answers (get_details)
                   {"tool_calls": [{"name": "get_country", "arguments": {"country_code": code}}]},

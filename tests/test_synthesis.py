@@ -11,7 +11,7 @@ from toolloom.executor import ToolExecutor
 from toolloom.executors.simulated import SchemaSimulator, default_returns
 from toolloom.llm import run_async
 from toolloom.synthesis import ArgumentSynthesizer, Unsynthesizable, described_values
-from toolloom.values import ValueFactory
+from toolloom.values import ValueFactory, has_placeholder, is_placeholder, placeholder
 
 
 def _tool(name, properties, required, description="", returns=None):
@@ -169,3 +169,43 @@ def test_a_simulated_answer_is_about_what_was_asked():
     for n in (1, 5, 12):
         assert executor.execute("get_season", {"tv_id": 347685, "season_number": n}).content["season_number"] == n
     assert [executor.execute("list_movies", {"page": p}).content["page"] for p in (2, 3)] == [2, 3]
+
+
+def test_a_string_nothing_documents_is_a_placeholder_that_says_so_never_a_random_word():
+    f, rng = ValueFactory(), random.Random(5)
+    for name in ("board_visualization", "tag", "query", "source", "title", "overview", "albumMetadata"):
+        value = f.value({"type": "string", "maxLength": 4}, name, rng)
+        assert is_placeholder(value) and value == placeholder(name), (name, value)
+    assert placeholder("albumMetadata") == "<album metadata>"
+    # documented or known kinds still give values: an enum, an example, a format, a kind Faker knows
+    assert f.value({"type": "string", "enum": ["asc", "desc"]}, "sort", rng) in ("asc", "desc")
+    assert f.value({"type": "string", "example": "Inception"}, "query", rng) == "Inception"
+    assert not is_placeholder(f.value({"type": "string"}, "city", rng))
+    assert not is_placeholder(f.value({"type": "string", "format": "date"}, "day", rng))
+
+
+def test_a_generic_field_is_read_with_its_parents_name():
+    movie = {"type": "object", "properties": {"genres": {"type": "array", "items": {
+        "type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}},
+        "production_countries": {"type": "array", "items": {"type": "object", "properties": {
+            "code": {"type": "string"}}}}}}
+    value = ValueFactory().value(movie, "result", random.Random(1))
+    genres = {"Drama", "Comedy", "Action", "Documentary", "Jazz", "Pop"}
+    assert all(g["name"] in genres for g in value["genres"])  # a genre, never a person's name
+    assert all(len(c["code"]) == 2 and c["code"].isupper() for c in value["production_countries"])
+
+
+def test_rows_holding_a_placeholder_anywhere_are_labelled():
+    from toolloom.stages.samples import content_of
+
+    def traj(args: str, result: str, request: str = "Find it.") -> dict:
+        return {"messages": [{"role": "user", "content": request},
+                             {"role": "assistant", "content": None, "tool_calls": [
+                                 {"id": "c", "type": "function", "function": {"name": "f", "arguments": args}}]},
+                             {"role": "tool", "content": result}, {"role": "assistant", "content": "Done."}]}
+
+    assert content_of(traj('{"q": "Inception"}', '{"title": "Inception", "html": "<p>x</p>"}')) == "filled"
+    assert content_of(traj('{"q": "<query>"}', '{"n": 1}')) == "placeholder"
+    assert content_of(traj('{"q": "x"}', '{"results": [{"overview": "<overview>"}]}')) == "placeholder"
+    assert content_of(traj('{"q": "x"}', '{}', 'Search for "<query>".')) == "placeholder"
+    assert has_placeholder({"a": ["<board visualization>"]}) and not has_placeholder({"a": "<b>bold</b>"})

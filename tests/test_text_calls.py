@@ -88,6 +88,42 @@ def test_a_call_shape_that_cannot_be_read_is_reported_with_why(text, reason):
     assert found.calls == [] and reason in found.problem and found.looked_like_call
 
 
+CALL = '{"name": "get_weather", "arguments": {"city": "Oslo"}}'
+CONVERT = '{"name": "convert_currency", "arguments": {"amount": 5}}'
+
+
+@pytest.mark.parametrize("text, expected, dropped", [
+    # one JSON object a line: a call, then a result the model made up (what Qwen2.5-Coder-0.5B wrote)
+    (CALL + '\n{"city": "Oslo", "temperature_c": 4}', [("get_weather", {"city": "Oslo"})], 1),
+    (CALL + "\n" + CONVERT, [("get_weather", {"city": "Oslo"}), ("convert_currency", {"amount": 5})], 0),
+    (CALL + CONVERT, [("get_weather", {"city": "Oslo"}), ("convert_currency", {"amount": 5})], 0),
+    # a call written after an invented result depends on it: dropped with the result
+    (CALL + '\n{"temperature_c": 4}\n' + CONVERT, [("get_weather", {"city": "Oslo"})], 1),
+    ("<tool_call>\n" + CALL + "\n</tool_call>\n<tool_response>\n{\"temperature_c\": 4}\n</tool_response>\n"
+     "The weather in Oslo is 4 °C.", [("get_weather", {"city": "Oslo"})], 1),
+    ("```json\n" + CALL + "\n```\n```json\n" + CONVERT + "\n```",
+     [("get_weather", {"city": "Oslo"}), ("convert_currency", {"amount": 5})], 0),
+    ("I will check the weather.\n" + CALL + "\nResult: sunny", [("get_weather", {"city": "Oslo"})], 1),
+    # a call to a tool nobody offered is dropped; the offered one stands
+    ('{"name": "book_flight", "arguments": {}}\n' + CALL, [("get_weather", {"city": "Oslo"})], 1),
+    # a complete call stands when a broken one follows it
+    (CALL + '\n{"name": "convert_currency", "arguments": {"amount": ', [("get_weather", {"city": "Oslo"})], 1),
+    ("get_weather(city='Oslo')\nconvert_currency(amount=5)\nThe answer is 4 degrees.",
+     [("get_weather", {"city": "Oslo"}), ("convert_currency", {"amount": 5})], 1),
+])
+def test_every_complete_call_is_read_and_what_the_model_invented_after_them_is_dropped(text, expected, dropped):
+    found = recover(text, OFFERED)
+    assert not found.problem
+    assert [(c["function"]["name"], json.loads(c["function"]["arguments"])) for c in found.calls] == expected
+    assert len(found.dropped) == dropped, found.dropped
+    assert "temperature" not in (found.content or "") and "4 °C" not in (found.content or "")
+
+
+def test_the_text_before_the_calls_is_the_content_without_fences_or_tags():
+    found = recover("I will check.\n```json\n" + CALL + "\n```\n" + '{"temperature_c": 4}', OFFERED)
+    assert found.content == "I will check." and len(found.calls) == 1
+
+
 def _simulate(tmp_path: Path, server: FakeServer, n: int = 6):
     pipeline = load_pipeline(PROJECT / "pipelines" / "demo.yaml")
     sandbox = Sandbox(PROJECT / "sandbox")

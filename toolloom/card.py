@@ -54,6 +54,18 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
     return lines + ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
 
 
+def content_lines(content: dict) -> list[str]:
+    """How many accepted examples carry real content, and what became of the placeholder ones."""
+    filled, held = content.get("filled", 0), content.get("placeholder", 0)
+    if not held:
+        return [f"Content: all {filled} accepted examples carry values from tools or documentation."]
+    fate = "included, with `content: placeholder`" if content.get("included") else \
+        "left out (set `stages.export.include_placeholders: true` to export them, labelled `content: placeholder`)"
+    return [f"Content: {filled} of {filled + held} accepted examples carry values from tools or documentation; "
+            f"{held} hold a placeholder (`<field name>`) where nothing documents a value (offline, no model to "
+            f"write one) and are {fate}."]
+
+
 def card(
     pipeline: str,
     version: str,
@@ -65,6 +77,7 @@ def card(
     configs: list[str],
     refined_docs: bool = False,
     quality: list[str] | None = None,
+    content: dict | None = None,
 ) -> str:
     load = [f'ds = load_dataset("exports/{pipeline}/{version}")          # OpenAI chat messages + tools']
     load += [f'{c} = load_dataset("exports/{pipeline}/{version}", "{c}")' for c in configs if c != "default"]
@@ -82,6 +95,7 @@ def card(
         "",
     ]
     lines += _table(["config", "split", "rows"], [[c, s, n] for (c, s), n in counts.items()])
+    lines += ["", *content_lines(content or {})]
     shape_kind = Counter((r["shape"], r["kind"]) for r in rows)
     lines += ["", "### Shapes", ""] + _table(
         ["shape", "kind", "examples"], [[s, k, n] for (s, k), n in sorted(shape_kind.items())]

@@ -63,6 +63,7 @@ def openai_rows(samples: pa.Table, trajectories: pa.Table) -> list[dict]:
                 "level": s["level"],
                 "execution": s.get("execution") or "python",
                 "num_calls": s["num_calls"],
+                "content": s.get("content") or "filled",
                 "reference_chain": t["chain"],
                 "reference_answer": t["reference_answer"],
                 "final_answer": t["final_answer"],
@@ -82,6 +83,7 @@ DEFAULT_SCHEMA = pa.schema(
         ("level", pa.int64()),
         ("execution", pa.string()),
         ("num_calls", pa.int64()),
+        ("content", pa.string()),
         ("reference_chain", pa.string()),
         ("reference_answer", pa.string()),
         ("final_answer", pa.string()),
@@ -108,13 +110,15 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
                    tools: pa.Table, provenance: dict, formats: tuple[str, ...] = ("openai",),
                    rejections: list[dict] | None = None, refined_docs: dict[str, str] | None = None,
                    quality: ExportQuality | None = None, leakage_similarity: float = 0.9,
-                   edges: list[dict] | None = None, link_latest: bool = True) -> Path:
+                   edges: list[dict] | None = None, link_latest: bool = True,
+                   include_placeholders: bool = False) -> Path:
     """Write the version's folder (never overwriting an earlier export) and point `latest` at it
     (with `link_latest=False` the caller does, with `point_latest`, once the version is complete).
     `refined_docs` (tool name -> documentation) replaces the descriptions the export ships, in the
     `tools` config (which keeps `original_description`) and in every example's tool list. The
     data-quality report (toolloom.data_quality; `edges`, the API graph, for the random-walk baseline
-    of call patterns) goes into the card and `manifest.json`."""
+    of call patterns) goes into the card and `manifest.json`. Examples whose content is a placeholder
+    (toolloom.values) are left out unless `include_placeholders`; the card counts both."""
     quality = quality or ExportQuality()
     base = Path(root) / pipeline
     base.mkdir(parents=True, exist_ok=True)
@@ -122,6 +126,9 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
     staging.mkdir()
     try:
         rows = openai_rows(samples, trajectories)
+        content = dict(Counter(r["content"] for r in rows), included=include_placeholders)
+        if not include_placeholders:
+            rows = [r for r in rows if r["content"] != "placeholder"]
         repeated = [i for i, n in Counter(r["id"] for r in rows).items() if n > 1]
         if repeated:  # every config joins on id: a repeat would pair one example with another's answers
             raise ValueError(f"sample ids repeat in samples of {pipeline}/{version}: {repeated[:5]}")
@@ -222,6 +229,7 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
             [c["config_name"] for c in configs],
             refined_docs=bool(refined_docs),
             quality=card_section(report),
+            content=content,
         )
         (staging / "README.md").write_text(_front_matter(configs) + text, encoding="utf-8")
         files = sorted(p for p in staging.rglob("*") if p.is_file())
@@ -230,6 +238,7 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
             "version": version,
             "created": datetime.now(timezone.utc).isoformat(),
             "counts": {f"{c}/{s}": n for (c, s), n in counts.items()},
+            "content": content,
             "provenance": provenance,
             "quality": report,
             "files": {str(p.relative_to(staging)): _sha256(p) for p in files},

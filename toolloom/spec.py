@@ -229,6 +229,8 @@ class ExportStage(Strict):
         return [EXPORT_FORMATS.check(f, extra=("openai",)) for f in v]
     test_share: float = Field(0.1, ge=0.0, lt=1.0)
     split_by: Literal["task", "tool"] = Field("task", description="tool: test examples use only tools unseen in train")
+    include_placeholders: bool = Field(False, description="also export examples whose content is a placeholder "
+                                                          "(offline, `<field name>` where nothing documents a value)")
     quality: ExportQuality = ExportQuality()
     root: str = "exports"
 

@@ -3,6 +3,11 @@
 Used for synthesised call arguments (toolloom.synthesis) and for the fields of offline simulated
 results (toolloom.executors.simulated). Faker supplies names, places, e-mails and the like; rstr
 draws strings that match a `pattern`. Deterministic for a given `random.Random`.
+
+A string with no evidence behind it (no example, enum, format, pattern or a kind Faker knows by
+name: a free-text query, a title, an overview, a field named `board_visualization`) is never a
+random word presented as a fact: it is a placeholder that says so, `<board visualization>`, and
+rows that carry one are labelled (`is_placeholder`, `has_placeholder`) and kept out of exports.
 """
 
 from __future__ import annotations
@@ -15,13 +20,38 @@ from datetime import date, datetime, timedelta, timezone
 import rstr
 from faker import Faker
 
+from .graph.slots import singular
+
 _WORD = re.compile(r"[a-z0-9]+")
-_STOPWORDS = frozenset(
-    """a an the of in on to for and or is it what which me my i do does how from that this with at by be
-you your can get give tell all any its are as api returns return list lists data information info get set using use used
-will if given based about into by via per each search find lookup fetch retrieve query endpoint request
-response specific specified provided""".split()
-)
+
+_PLACEHOLDER = re.compile(r"<[a-z0-9]+(?: [a-z0-9]+)*>")
+_QUOTED_PLACEHOLDER = re.compile(r'"<[a-z0-9]+(?: [a-z0-9]+)*>"')  # as a JSON text or a request quotes it
+# free text no documentation can tell (a title, an overview): Faker would write random words
+_FREE_TEXT = frozenset("""title headline subject overview biography review tagline synopsis abstract description text
+content body message comment note summary bio""".split())
+# leaf keys that say little alone: inside `genres` items, `name` is a genre's name, not a person's
+_GENERIC_LEAVES = frozenset({"name", "code", "value", "label", "type"})
+
+
+def placeholder(name: str) -> str:
+    """The stand-in for a value nothing documents: `<board visualization>`."""
+    return "<" + (" ".join(_WORD.findall(re.sub(r"([a-z])([A-Z])", r"\1 \2", name).lower())) or "value") + ">"
+
+
+def is_placeholder(value) -> bool:
+    return isinstance(value, str) and _PLACEHOLDER.fullmatch(value) is not None
+
+
+def has_placeholder(value) -> bool:
+    """Whether a JSON value, a JSON text or a request holds a placeholder anywhere (a whole string value)."""
+    if isinstance(value, str):
+        return is_placeholder(value) or _QUOTED_PLACEHOLDER.search(value) is not None
+    if isinstance(value, dict):
+        return any(has_placeholder(v) for v in value.values())
+    if isinstance(value, list):
+        return any(has_placeholder(v) for v in value)
+    return False
+
 
 # field-name words -> a Faker provider (or a fixed generator); the first matching rule wins
 _BY_NAME: list[tuple[tuple[str, ...], object]] = [
@@ -33,7 +63,6 @@ _BY_NAME: list[tuple[tuple[str, ...], object]] = [
         ("path", "image", "poster", "backdrop", "logo", "avatar", "thumbnail", "photo", "picture", "file", "filename"),
         lambda f, r: "/" + f.file_name(category="image"),
     ),
-    (("overview", "biography", "review", "tagline", "synopsis", "abstract"), lambda f, r: f.sentence(nb_words=10)),
     (("character", "nickname"), "name"),
     (("genre",), lambda f, r: r.choice(["Drama", "Comedy", "Action", "Documentary", "Jazz", "Pop"])),
     (("status", "state_code"), lambda f, r: r.choice(["active", "pending", "completed"])),
@@ -60,11 +89,6 @@ _BY_NAME: list[tuple[tuple[str, ...], object]] = [
     (("symbol", "ticker", "stock"), lambda f, r: r.choice(["AAPL", "MSFT", "GOOGL", "AMZN", "TSLA", "NVDA"])),
     (("timezone", "tz", "time_zone"), "timezone"),
     (("password", "secret"), lambda f, r: f.password(length=12)),
-    (("title", "headline", "subject"), lambda f, r: f.sentence(nb_words=4).rstrip(".")),
-    (
-        ("description", "text", "content", "body", "message", "comment", "note", "summary", "bio"),
-        lambda f, r: f.sentence(nb_words=8),
-    ),
     (("name",), "name"),
 ]
 _FORMATS = {
@@ -159,37 +183,29 @@ class ValueFactory:
         return self.faker
 
     def string_for(self, name: str, rng: random.Random, topic: str = "") -> str:
-        """A string for a field name: Faker by name, an id, or a word of the topic (a query)."""
-        low = re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower().replace("-", "_")
+        """A string for a field name: Faker by name or an id; else a placeholder (free text, a query,
+        a name nothing documents)."""
+        low = re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower().replace("-", "_").replace(".", "_")
         parts = set(low.split("_"))
         f = self._faker(rng)
-        if is_id_name(name):
+        if is_id_name(name.rsplit(".", 1)[-1]):
             return str(rng.randint(10_000, 999_999))
-        for keys, how in _BY_NAME:
-            if low in keys or parts & set(keys):
-                return str(how(f, rng) if callable(how) else getattr(f, how)())
-        if (
-            parts
-            & {
-                "q",
-                "query",
-                "keyword",
-                "keywords",
-                "search",
-                "term",
-                "terms",
-                "search_term",
-                "topic",
-                "tag",
-                "category",
-            }
-            or low == "q"
-        ):
-            candidates = [w for w in words(topic) if w not in _STOPWORDS and not w.isdigit() and len(w) > 2]
-            return rng.choice(candidates) if candidates else f.word()
-        return f.word()
+        if low.split("_")[-1] not in _FREE_TEXT:
+            # a whole name or a compound ending (`production_country_code`) first, then any word of it
+            for match in (lambda keys: low in keys or any(low.endswith("_" + k) for k in keys if "_" in k),
+                          lambda keys: parts & set(keys)):
+                for keys, how in _BY_NAME:
+                    if match(keys):
+                        return str(how(f, rng) if callable(how) else getattr(f, how)())
+        return placeholder(name.rsplit(".", 1)[-1])
+
+    @staticmethod
+    def _qualified(parent: str, key: str) -> str:
+        """`genre.name` for the `name` of a `genres` item: a generic leaf is read with its parent's name."""
+        return f"{parent}.{key}" if key in _GENERIC_LEAVES and parent not in ("result", "") else key
 
     def number_for(self, name: str, schema: dict, rng: random.Random, integer: bool):
+        name = name.rsplit(".", 1)[-1]
         low = name.lower()
         lo, hi = schema.get("minimum"), schema.get("maximum")
         if schema.get("exclusiveMinimum") is not None and not isinstance(schema.get("exclusiveMinimum"), bool):
@@ -261,13 +277,13 @@ class ValueFactory:
             props = schema.get("properties") or {}
             required = set(schema.get("required") or [])
             keep = props if all_properties else {k: v for k, v in props.items() if k in required}
-            return {k: self.value(v, k, rng, topic, depth + 1) for k, v in keep.items()}
+            return {k: self.value(v, self._qualified(name, k), rng, topic, depth + 1) for k, v in keep.items()}
         if typ == "array":
             if depth > 4:
                 return []
             n = max(int(schema.get("minItems") or 1), min(int(schema.get("maxItems") or 3), rng.randint(1, 3)))
-            singular = name[:-1] if name.endswith("s") and len(name) > 3 else name
-            return [self.value(schema.get("items"), singular, rng, topic, depth + 1) for _ in range(n)]
+            item = singular(name)
+            return [self.value(schema.get("items"), item, rng, topic, depth + 1) for _ in range(n)]
         if typ == "integer":
             return self.number_for(name, schema, rng, integer=True)
         if typ == "number":
@@ -285,6 +301,8 @@ class ValueFactory:
             except Exception:  # a pattern rstr cannot invert; the validator will say so
                 pass
         text = self.string_for(name, rng, topic)
+        if is_placeholder(text):
+            return text  # a placeholder is not padded or cut to a length: it must read as one
         lo, hi = schema.get("minLength"), schema.get("maxLength")
         if isinstance(hi, int) and len(text) > hi:
             text = text[:hi]

@@ -14,7 +14,8 @@ from ..executors.simulated import SchemaSimulator
 from ..registry import PROVIDERS
 from .base import AssistantAgent, AssistantTurn, UserAgent
 from .judges import ModelJudge, ReferenceJudge
-from .llm import ModelAssistant, ModelEscalator, ModelSimulator, ModelUser, ModelVerifier
+from .llm import ModelAssistant, ModelEscalator, ModelUser, ModelVerifier
+from .simulator import ModelSimulator
 from .realisers import ModelRealiser, PhraseRealiser
 from .offline import RetrievalAssistant, TemplateEscalator, TemplateUser
 from .refinement import FactAnalyzer, ModelAnalyzer, ModelExplorer, ModelRewriter, ProbeExplorer, TemplateRewriter

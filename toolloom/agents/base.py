@@ -1,7 +1,7 @@
 """What every agent role is: one interface, an LLM implementation and an offline one (DESIGN 7)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..domain import Task
@@ -15,6 +15,7 @@ class AssistantTurn:
     tool_calls: list[dict] | None
     call_source: str = "native"  # "text": the calls were recovered from the message text (llm/text_calls.py)
     unreadable_call: str = ""  # the text has a call's shape, but no offered call could be read from it
+    dropped: list[str] = field(default_factory=list)  # read from the text but not kept (llm/text_calls.py)
 
     def message(self) -> dict:
         return {"role": "assistant", "content": self.content, "tool_calls": self.tool_calls}

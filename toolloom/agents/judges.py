@@ -29,8 +29,20 @@ class ReferenceJudge:
         return "pass", "the answer states values of the executed reference answer"
 
 
-VERDICT_SCHEMA = {"type": "object", "properties": {"verdict": {"enum": ["pass", "fail"]}, "reason": {"type": "string"}},
-                  "required": ["verdict", "reason"], "additionalProperties": False}
+# reason first: a small model writes its reason before it commits to a verdict
+VERDICT_SCHEMA = {"type": "object",
+                  "properties": {"reason": {"type": "string", "minLength": 1},
+                                 "failed_point": {"type": "integer", "minimum": 0, "maximum": 4},
+                                 "verdict": {"enum": ["pass", "fail"]}},
+                  "required": ["reason", "failed_point", "verdict"], "additionalProperties": False}
+RUBRIC_POINTS = {1: "calls", 2: "answer", 3: "truth", 4: "kind"}
+
+
+def verdict_problem(verdict: dict) -> str:
+    """A verdict that contradicts itself: a pass with a failed point, or a fail with none."""
+    if (verdict["verdict"] == "pass") != (verdict["failed_point"] == 0):
+        return "failed_point must be 0 exactly when the verdict is pass"
+    return ""
 
 
 class ModelJudge:
@@ -55,9 +67,12 @@ class ModelJudge:
                 stage="filter",
                 role="judge",
                 prompts_root=self.prompts_root,
+                check=verdict_problem,
             )
         except UnusableAnswer as e:
             return "error", f"unusable verdict ({e})"[:300]
         except (ModelCallError, BudgetExhausted) as e:
             return "error", f"judge unavailable: {e}"[:300]
-        return verdict["verdict"], str(verdict.get("reason") or "")[:500]
+        point = verdict["failed_point"]
+        where = f"rubric {point} ({RUBRIC_POINTS[point]}): " if point else ""
+        return verdict["verdict"], (where + str(verdict["reason"]))[:500]

@@ -1,16 +1,15 @@
 """Model-backed agents: every call goes through the shared ModelClient (cache, ledger, budget)."""
 from __future__ import annotations
 
-import json
 import random
 
 from ..llm import ModelCallError, ModelClient, text_calls
 from ..llm.structured import chat_json
-from ..arguments import parse_arguments, schema_errors
+from ..arguments import parse_arguments
 from ..prompts import render
-from ..sandbox import Observation, error_observation
 from ..domain import Step, Task, known_values
 from .base import AssistantTurn
+from .requests import REQUEST_SCHEMA, request_problems, user_prompt
 from ..wording import render_example
 
 
@@ -37,20 +36,11 @@ class ModelUser:
         self.name = f"{client.spec.model}"
 
     async def instruction(self, task: Task) -> str:
-        prompt = render(
-            "simulate/user.j2",
-            self.prompts_root,
-            chain=task.chain,
-            example=render_example(task, random.Random(f"{task.task_id}:{task.seed}")),
-        )
-        c = await self.client.chat([{"role": "user", "content": prompt}], stage=self.stage, role="user")
-        if c.finish_reason == "length":
-            raise ModelCallError("user agent output was truncated (finish_reason=length)")
-        text = (c.message.get("content") or "").strip()
-        if not text:
-            raise ModelCallError("user agent returned an empty message")
-        return text
-
+        """The request, as JSON {"request"}: every value stated, no tool named, no documentation copied."""
+        answer = await chat_json(self.client, [{"role": "user", "content": user_prompt(task, self.prompts_root)}],
+                                 REQUEST_SCHEMA, name="request", stage=self.stage, role="user",
+                                 prompts_root=self.prompts_root, check=lambda v: request_problems(task, v["request"]))
+        return answer["request"].strip()
 
     async def propose_arguments(self, tool: dict, k: int, hints: dict) -> list[dict]:
         """Up to k argument sets a user would call the tool with, written from its documentation
@@ -107,7 +97,7 @@ class ModelAssistant:
         # no calls from the endpoint: a model that wrote them as text gets them read from it
         found = text_calls.recover(c.message.get("content"), {t["function"]["name"] for t in tools})
         if found.calls:
-            return AssistantTurn(found.content, found.calls, call_source="text")
+            return AssistantTurn(found.content, found.calls, call_source="text", dropped=found.dropped)
         return AssistantTurn(c.message.get("content"), None, unreadable_call=found.problem)
 
 
@@ -126,58 +116,6 @@ def _cut(c, tools: list[dict]) -> bool:
         return False
     problem = text_calls.recover(c.message.get("content"), {t["function"]["name"] for t in tools}).problem
     return "not JSON" in problem
-
-
-def _json_body(text: str):
-    text = text.strip()
-    if text.startswith("```"):
-        text = text.strip("`").split("\n", 1)[-1] if "\n" in text else text.strip("`")
-    return json.loads(text)
-
-
-class ModelSimulator:
-    """Simulates a tool with no implementation through the model: JSON validated against the
-    response schema, one repair round, then an error observation that says why."""
-
-    def __init__(self, client: ModelClient, prompts_root, stage: str = "simulate"):
-        self.client, self.prompts_root, self.stage = client, prompts_root, stage
-        self.name = f"{client.spec.model}"
-
-    async def respond(self, tool: dict, arguments: dict, history: list[dict]) -> Observation:
-        prompt = render(
-            "simulate/executor.j2",
-            self.prompts_root,
-            name=tool["name"],
-            description=tool.get("description") or "",
-            parameters=tool["parameters"],
-            returns=tool.get("returns"),
-            arguments=arguments,
-            history=[{k: h[k] for k in ("name", "arguments", "response")} for h in history],
-        )
-        messages = [{"role": "user", "content": prompt}]
-        problem = ""
-        for _ in range(2):
-            c = await self.client.chat(
-                messages, stage=self.stage, role="executor", response_format={"type": "json_object"}
-            )
-            text = c.message.get("content") or ""
-            try:
-                value = _json_body(text)
-            except json.JSONDecodeError as e:
-                problem = f"not valid JSON ({e.msg})"
-            else:
-                if isinstance(value, dict) and isinstance(value.get("error"), dict):
-                    err = value["error"]
-                    return error_observation(int(err.get("status") or 400), str(err.get("message") or "error"))
-                problems = schema_errors(tool["returns"], value) if tool.get("returns") else []
-                if not problems:
-                    return Observation(True, value)
-                problem = "it does not fit the response schema: " + "; ".join(problems[:5])
-            messages += [
-                {"role": "assistant", "content": text},
-                {"role": "user", "content": render("simulate/executor_repair.j2", self.prompts_root, problem=problem)},
-            ]
-        return error_observation(502, f"the simulated response was unusable after one repair: {problem}")
 
 
 QUESTION_SCHEMA = {"type": "object", "properties": {"question": {"type": "string", "minLength": 1}},

@@ -5,7 +5,7 @@ entity is the same wherever it appears (the fields of an object with id X are dr
 the movie 1234 that a search returned has the same title when another tool is asked about it);
 and within an episode later calls see earlier effects (an id's fields set by an earlier call's
 arguments or result are what a later call about that id returns). A model simulator
-(`agents.llm.ModelSimulator`) is shown the same episode history.
+(`agents.simulator.ModelSimulator`) is shown the same episode history.
 """
 
 from __future__ import annotations
@@ -137,49 +137,12 @@ class SchemaSimulator:
         value = self.values.value(returns, "result", random.Random(seed), topic=topic)
         if not tool.get("returns") and isinstance(value, dict):
             value = {**{k: v for k, v in arguments.items() if not isinstance(v, (dict, list))}, **value}
-        self._about_the_asked_entity(value, arguments)
+        about_the_asked_entity(value, arguments)
         for node in _walk_objects(value):
             self._same_entity_everywhere(node)
-        self._as_asked(value, arguments)
-        known = self._episode_entities(history)
-        for node in _walk_objects(value):
-            facts = known.get(str(_id_of(node)))
-            if facts:
-                node.update({k: v for k, v in facts.items() if k in node and type(v) is type(node[k])})
+        as_asked(value, arguments)
+        with_episode_facts(value, history)
         return Observation(True, value)
-
-    @staticmethod
-    def _about_the_asked_entity(value, arguments: dict) -> None:
-        """A call about id X answers about X: the top object's id field takes the asked value."""
-        asked = [
-            (k, v)
-            for k, v in arguments.items()
-            if is_id_name(k) and isinstance(v, (str, int)) and not isinstance(v, bool)
-        ]
-        top = value[0] if isinstance(value, list) and value and isinstance(value[0], dict) else value
-        if not asked or not isinstance(top, dict):
-            return
-        for key in list(top):
-            if not is_id_name(key):
-                continue
-            same = next(
-                (v for k, v in asked if k == key or re.sub(r"[_-]?id$", "", k.lower()) in key.lower() or key == "id"),
-                None,
-            )
-            if same is not None and type(same) is type(top[key]):
-                top[key] = same
-                return
-
-    @staticmethod
-    def _as_asked(value, arguments: dict) -> None:
-        """A call for season 5, page 2 answers with season 5, page 2: the top object's field named like a
-        scalar argument, of its type, takes the asked value (ids are matched by `_about_the_asked_entity`)."""
-        top = value[0] if isinstance(value, list) and value and isinstance(value[0], dict) else value
-        if not isinstance(top, dict):
-            return
-        for k, v in arguments.items():
-            if not is_id_name(k) and k in top and type(v) is type(top[k]) and not isinstance(v, (dict, list)):
-                top[k] = v
 
     def _same_entity_everywhere(self, node: dict) -> None:
         entity = _id_of(node)
@@ -191,21 +154,61 @@ class SchemaSimulator:
             schema = {"type": "integer" if isinstance(v, int) else "number" if isinstance(v, float) else "string"}
             node[k] = self.values.value(schema, k, random.Random(f"entity:{entity}:{k}"))
 
-    @staticmethod
-    def _episode_entities(history: list[dict]) -> dict[str, dict]:
-        """id -> fields this episode has set or seen: arguments of calls about it, then results that show it."""
-        known: dict[str, dict] = {}
-        for h in history:
-            args = h.get("arguments") or {}
-            scalars = {k: v for k, v in args.items() if not is_id_name(k) and not isinstance(v, (dict, list))}
-            for k, v in args.items():
-                if is_id_name(k) and isinstance(v, (str, int)):
-                    known.setdefault(str(v), {}).update(scalars)
-            for node in _walk_objects(h.get("response")):
-                entity = _id_of(node)
-                if entity is not None:
-                    facts = known.setdefault(str(entity), {})
-                    for k, v in node.items():
-                        if not isinstance(v, (dict, list)):
-                            facts.setdefault(k, v)
-        return known
+
+def about_the_asked_entity(value, arguments: dict) -> None:
+    """A call about id X answers about X: the top object's id field takes the asked value."""
+    asked = [
+        (k, v) for k, v in arguments.items() if is_id_name(k) and isinstance(v, (str, int)) and not isinstance(v, bool)
+    ]
+    top = value[0] if isinstance(value, list) and value and isinstance(value[0], dict) else value
+    if not asked or not isinstance(top, dict):
+        return
+    for key in list(top):
+        if not is_id_name(key):
+            continue
+        same = next(
+            (v for k, v in asked if k == key or re.sub(r"[_-]?id$", "", k.lower()) in key.lower() or key == "id"),
+            None,
+        )
+        if same is not None and type(same) is type(top[key]):
+            top[key] = same
+            return
+
+
+def as_asked(value, arguments: dict) -> None:
+    """A call for season 5, page 2 answers with season 5, page 2: the top object's field named like a
+    scalar argument, of its type, takes the asked value (ids are matched by `_about_the_asked_entity`)."""
+    top = value[0] if isinstance(value, list) and value and isinstance(value[0], dict) else value
+    if not isinstance(top, dict):
+        return
+    for k, v in arguments.items():
+        if not is_id_name(k) and k in top and type(v) is type(top[k]) and not isinstance(v, (dict, list)):
+            top[k] = v
+
+
+def with_episode_facts(value, history: list[dict]) -> None:
+    """What this episode already set or saw about an id overrides what a new answer says about it."""
+    known = _episode_entities(history)
+    for node in _walk_objects(value):
+        facts = known.get(str(_id_of(node)))
+        if facts:
+            node.update({k: v for k, v in facts.items() if k in node and type(v) is type(node[k])})
+
+
+def _episode_entities(history: list[dict]) -> dict[str, dict]:
+    """id -> fields this episode has set or seen: arguments of calls about it, then results that show it."""
+    known: dict[str, dict] = {}
+    for h in history:
+        args = h.get("arguments") or {}
+        scalars = {k: v for k, v in args.items() if not is_id_name(k) and not isinstance(v, (dict, list))}
+        for k, v in args.items():
+            if is_id_name(k) and isinstance(v, (str, int)):
+                known.setdefault(str(v), {}).update(scalars)
+        for node in _walk_objects(h.get("response")):
+            entity = _id_of(node)
+            if entity is not None:
+                facts = known.setdefault(str(entity), {})
+                for k, v in node.items():
+                    if not isinstance(v, (dict, list)):
+                        facts.setdefault(k, v)
+    return known

@@ -5,12 +5,21 @@ stored on the edge; a failed model call is recorded as verdict `error`, never dr
 from __future__ import annotations
 
 import asyncio
-import json
 
 from ..llm import BudgetExhausted, ModelCallError, ModelClient
+from ..llm.structured import UnusableAnswer, chat_json
 from ..prompts import render
 from .slots import output_slots
 from ..llm import run_async
+
+
+EDGE_VERDICT_SCHEMA = {
+    "type": "object",
+    "properties": {"value": {}, "arguments": {"type": "object"}, "reason": {"type": "string"},
+                   "makes_sense": {"type": "boolean"}},
+    "required": ["value", "arguments", "reason", "makes_sense"],
+    "additionalProperties": False,
+}
 
 
 def _slot_description(tool: dict, path: str) -> str:
@@ -22,18 +31,13 @@ async def _judge(edge: dict, tools: dict, client: ModelClient, prompts_root) -> 
     prompt = render("graph/validate_edge.j2", prompts_root, edge=edge, src=src, dst=dst,
                     src_slot_description=_slot_description(src, edge["src_slot"]))
     try:
-        c = await client.chat([{"role": "user", "content": prompt}], stage="graph", role="validator",
-                              response_format={"type": "json_object"})
+        answer = await chat_json(client, [{"role": "user", "content": prompt}], EDGE_VERDICT_SCHEMA, name="edge",
+                                 stage="graph", role="validator", prompts_root=prompts_root)
+    except UnusableAnswer as e:
+        return "error", f"unusable verdict ({e})"[:300]
     except (ModelCallError, BudgetExhausted) as e:
         return "error", str(e)[:300]
-    try:
-        answer = json.loads((c.message.get("content") or "").strip().strip("`").removeprefix("json").strip())
-        verdict = answer["makes_sense"]
-        if not isinstance(verdict, bool):
-            raise TypeError("makes_sense is not true/false")
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
-        return "error", f"unusable verdict ({e})"
-    return ("valid" if verdict else "invalid"), str(answer.get("reason") or "")[:500]
+    return ("valid" if answer["makes_sense"] else "invalid"), answer["reason"][:500]
 
 
 def validate_edges(edges: list[dict], tools: list[dict], client: ModelClient, prompts_root, max_edges: int) -> dict:

@@ -67,6 +67,7 @@ class Completion:
     prompt_tokens: int
     completion_tokens: int
     cache_hit: bool
+    cached_prompt_tokens: int = 0  # of prompt_tokens, those the server's prompt cache served
 
 
 def root_cause(exc: BaseException) -> str:
@@ -114,8 +115,11 @@ def _parse(raw: dict) -> Completion:
                 for c in calls
             ]
         message = {"role": "assistant", "content": msg.get("content"), "tool_calls": calls}
+        cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens")
+        if cached is None:  # llama.cpp's own timings: cache_n tokens reused, prompt_n evaluated
+            cached = (raw.get("timings") or {}).get("cache_n")
         return Completion(message, choice.get("finish_reason") or "stop", int(usage.get("prompt_tokens") or 0),
-                          int(usage.get("completion_tokens") or 0), False)
+                          int(usage.get("completion_tokens") or 0), False, int(cached or 0))
     except (KeyError, IndexError, TypeError) as e:
         raise MalformedResponse(f"completion lacks {e}") from None
 
@@ -298,6 +302,7 @@ class ModelClient:
                 attempts,
                 "ok",
                 endpoint=answered_by[0],
+                cached_prompt_tokens=completion.cached_prompt_tokens,
             )
         )
         return completion, raw

@@ -96,10 +96,12 @@ def competent(request: dict) -> dict:
                 args = {}
             return {"content": json.dumps({"calls": [{"request": "A request.", "arguments": args}]})}
         if "<example>" in prompt:  # user-agent and dialogue prompts carry a plain example
-            return {"content": prompt.split("<example>", 1)[1].split("</example>", 1)[0].strip()}
+            example = prompt.split("<example>", 1)[1].split("</example>", 1)[0].strip()
+            return {"content": json.dumps({"request": example}) if '{"request"' in prompt else example}
         if '"verdict"' in prompt:  # the semantic judge: passes an example that called tools and answered
             ok = "[call " in prompt and prompt.rstrip().count("assistant:") >= 2
-            return {"content": json.dumps({"verdict": "pass" if ok else "fail", "reason": "scripted judge"})}
+            return {"content": json.dumps({"reason": "scripted judge", "failed_point": 0 if ok else 2,
+                                           "verdict": "pass" if ok else "fail"})}
         if '"makes_sense"' in prompt:  # edge validation
             return {
                 "content": json.dumps(

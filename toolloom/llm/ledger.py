@@ -22,6 +22,7 @@ class CallRecord:
     status: str  # ok | error | budget
     error: str = ""
     endpoint: str = ""  # the URL that answered (or last failed); empty for cache hits
+    cached_prompt_tokens: int = 0  # prompt tokens the server took from its own prompt cache (llama.cpp, vLLM)
 
 
 class UsageLedger:
@@ -47,6 +48,7 @@ class UsageLedger:
             "errors": sum(r.status != "ok" for r in rs),
             "prompt_tokens": sum(r.prompt_tokens for r in rs),
             "completion_tokens": sum(r.completion_tokens for r in rs),
+            "cached_prompt_tokens": sum(r.cached_prompt_tokens for r in rs if not r.cache_hit),
             "endpoints": dict(Counter(r.endpoint for r in rs if r.endpoint and not r.cache_hit)),
         }
 
@@ -66,6 +68,7 @@ class UsageLedger:
                 ("status", pa.string()),
                 ("error", pa.string()),
                 ("endpoint", pa.string()),
+                ("cached_prompt_tokens", pa.int64()),
             ]
         )
         return pa.Table.from_pylist([asdict(r) for r in records], schema=schema)

@@ -131,8 +131,12 @@ class ModelSpec(Strict):
         return list(self.base_urls) or ([self.base_url] if self.base_url else [])
 
     def resolved(self) -> "ModelSpec":
-        """Substitute ${VAR} references from the environment (done late, so a file validates anywhere)."""
-        return self.model_copy(update={"base_url": expand_env(self.base_url), "model": expand_env(self.model),
+        """Substitute ${VAR} references from the environment (done late, so a file validates anywhere);
+        a llamacpp model path may start with ~ (the user's home)."""
+        model = expand_env(self.model)
+        if self.provider == "llamacpp":
+            model = os.path.expanduser(model)
+        return self.model_copy(update={"base_url": expand_env(self.base_url), "model": model,
                                        "base_urls": [expand_env(u) for u in self.base_urls]})
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Callable
 
 from jsonschema import Draft7Validator
 
@@ -37,11 +38,10 @@ def strict_compatible(schema) -> bool:
 
 def response_format(mode: str, name: str, schema: dict) -> dict | None:
     if mode == "json_schema":
-        # strict where the schema allows it; vLLM constrains decoding by the schema either way
-        return {
-            "type": "json_schema",
-            "json_schema": {"name": name, "schema": schema, "strict": strict_compatible(schema)},
-        }
+        # strict where the schema allows it (OpenAI's strict mode wants an object at the root); vLLM and
+        # llama.cpp constrain decoding by the schema either way
+        strict = schema.get("type") == "object" and strict_compatible(schema)
+        return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": strict}}
     if mode == "json_object":
         return {"type": "json_object"}
     return None
@@ -66,20 +66,36 @@ def problem_with(text: str, validator: Draft7Validator) -> tuple[object, str]:
     return value, ""
 
 
+def _schema_refused(error: ModelCallError) -> bool:
+    """The endpoint refused the request because of its response_format (a schema its grammar cannot take)."""
+    text = str(error).lower()
+    return "badrequest" in text.replace(" ", "") and any(w in text for w in ("grammar", "schema", "response_format"))
+
+
 async def chat_json(client: ModelClient, messages: list[dict], schema: dict, *, name: str, stage: str, role: str,
-                    prompts_root: Path) -> dict:
-    """The model's answer as a dict valid against `schema`; raises UnusableAnswer after one repair."""
+                    prompts_root: Path, check: Callable[[dict], str] | None = None) -> dict:
+    """The model's answer as a dict valid against `schema` (and, with `check`, one in which `check`
+    finds no problem: it returns "" or what is wrong); the reply is asked again once with the problem
+    stated, then UnusableAnswer says why. An endpoint that refuses the schema is asked in JSON mode."""
     validator = Draft7Validator(schema)
     fmt = response_format(client.spec.structured_output, name, schema)
     messages = list(messages)
     problem = ""
     for _ in range(2):
-        c = await client.chat(messages, stage=stage, role=role, response_format=fmt)
+        try:
+            c = await client.chat(messages, stage=stage, role=role, response_format=fmt)
+        except ModelCallError as e:
+            if not (fmt and fmt["type"] == "json_schema" and _schema_refused(e)):
+                raise
+            fmt = response_format("json_object", name, schema)
+            c = await client.chat(messages, stage=stage, role=role, response_format=fmt)
         text = c.message.get("content") or ""
         if c.finish_reason == "length":
             problem = "the answer was cut off (finish_reason=length)"
         else:
             value, problem = problem_with(text, validator)
+            if not problem and check is not None:
+                problem = check(value)
             if not problem:
                 return value
         messages += [

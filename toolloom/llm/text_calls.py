@@ -1,12 +1,17 @@
 """Tool calls a model wrote as text: recovered when the endpoint returned no `tool_calls`.
 
-Small and mid-size open models often write the call into the message instead of the tags their
-server parses, and many endpoints pass that through. Three forms are read, the ones vLLM's
-parsers know: Hermes `<tool_call>{...}</tool_call>` tags; a bare or fenced JSON object or array
-(`{"name": ..., "arguments"|"parameters": {...}}`, optionally under "function"); and pythonic
-calls (`name(arg=value)` or `[a(x=1), b(y=2)]`, read with `ast`, values literals only). Only
-names of offered tools are accepted. Text that has the shape of a call but cannot be read is
-reported, so the episode is rejected with that reason instead of counted as an answer.
+Small open models often write the call into the message instead of the tags their server parses,
+and many endpoints pass that through. The text is scanned for every complete JSON value, wherever
+it sits: Hermes `<tool_call>` tags, fenced blocks, one object per line, several objects in a row,
+an array of calls (`{"name": ..., "arguments"|"parameters": {...}}`, optionally under "function"
+or "tool_calls"); failing that, pythonic calls (`name(arg=value)`, `[a(x=1), b(y=2)]`, one per
+line; read with `ast`, literal values only).
+
+The calls kept are the leading run of call objects: the model's turn ends at its last call, so a
+result it invented after them (a JSON object that is not a call, a `<tool_response>`), and any
+call written after such an invented result, never reach the conversation. Calls to tools that were
+not offered are dropped and named in `dropped`; when nothing offered is left, or the text has a
+call's shape that cannot be read, `problem` says why and the episode is rejected with it.
 """
 from __future__ import annotations
 
@@ -14,18 +19,22 @@ import ast
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-_HERMES = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.S)
 CALL_KEYS = {"name", "arguments", "parameters", "args", "type", "id", "function"}
+_DECODER = json.JSONDecoder()
+_CALL_OPENING = re.compile(r'[\[{]\s*\{?\s*"(name|function|tool|tool_calls)"')
+_INVENTED = re.compile(r"<tool_response>|<\|im_start\|>\s*(tool|user)|^\s*(tool|observation|result)\s*:", re.I | re.M)
+_WRAPPERS = re.compile(r"```[a-z_]*|</?tool_call>", re.I)
 _FENCE = re.compile(r"```(?:json|python|tool_code|tool_call)?\s*\n?(.*?)```", re.S)
 
 
 @dataclass
 class TextCalls:
     calls: list[dict]  # OpenAI tool_calls, ids call_<hash of the text>_<n>
-    content: str | None  # the text around the calls (None when nothing else was said)
+    content: str | None  # the text before the calls (None when nothing else was said)
     problem: str = ""  # non-empty: the text has a call's shape but no usable call could be read
+    dropped: list[str] = field(default_factory=list)  # what was read but not kept, and why
 
     @property
     def looked_like_call(self) -> bool:
@@ -40,35 +49,85 @@ def recover(text: str | None, offered: set[str]) -> TextCalls:
     # ids from the text: unique across the turns of an episode, and the same on a rerun (the next
     # request, which carries them, must hash the same to be answered from the cache)
     tag = "call_" + hashlib.blake2b(text.encode(), digest_size=4).hexdigest()
-    if "<tool_call>" in text:
-        bodies = _HERMES.findall(text)
-        rest = _HERMES.sub("", text).strip() or None
-        return _checked([_json_call(b) for b in bodies], offered, rest, "<tool_call> tags", tag)
-    for block, rest in _candidates(text):
-        parsed = _json_calls(block)
-        form = "JSON"
-        if parsed is None:
-            parsed, form = _pythonic_calls(block, offered), "a pythonic call"
-        if parsed is not None:
-            return _checked(parsed, offered, rest, form, tag)
-    return TextCalls([], text)
+    found = _json_run(text)
+    form = "JSON"
+    if found is None:
+        found, form = _pythonic_run(text, offered), "a pythonic call"
+    if found is None:
+        return TextCalls([], text)
+    start, items, dropped = found
+    before = _WRAPPERS.sub("", text[:start]).strip() or None
+    return _checked(items, offered, before, form, tag, dropped)
 
 
-def _candidates(text: str):
-    """(block, the text around it): the whole message, then each fenced block."""
-    yield text, None
-    for m in _FENCE.finditer(text):
-        yield m.group(1).strip(), (text[:m.start()] + text[m.end():]).strip() or None
+def _json_run(text: str) -> tuple[int, list, list[str]] | None:
+    """(where the first call starts, the leading run of calls or reasons, what was dropped after it);
+    None when the text holds no call-shaped JSON."""
+    items: list[dict | str] = []
+    dropped: list[str] = []
+    start, i = None, 0
+    invented = _INVENTED.search(text)
+    stop = invented.start() if invented else len(text)
+    while i < len(text):
+        i = _next_opening(text, i)
+        if i < 0:
+            break
+        try:
+            value, end = _DECODER.raw_decode(text, i)
+        except json.JSONDecodeError as e:
+            if _CALL_OPENING.match(text, i) and i < stop:
+                if start is None:  # a call's opening, broken further on
+                    start = i
+                    items.append(f"not JSON ({e.msg})")
+                else:  # the complete calls before it stand
+                    dropped.append(f"a call after them that is not JSON ({e.msg})")
+                break
+            i += 1
+            continue
+        calls = _calls_in(value)
+        if calls is None or i >= stop:  # an answer or a result the model made up: the turn ends before it
+            if start is not None:
+                dropped.append("text after the calls (a result the model wrote itself)")
+                break
+            i = end
+            continue
+        if start is None:
+            start = i
+        items += calls
+        i = end
+    if start is None:
+        return None
+    if stop < len(text) and not dropped:
+        dropped.append("text after the calls (a result the model wrote itself)")
+    return start, items, dropped
 
 
-def _checked(parsed: list[dict | str], offered: set[str], rest: str | None, form: str, tag: str) -> TextCalls:
+def _next_opening(text: str, i: int) -> int:
+    hits = [p for p in (text.find("{", i), text.find("[", i)) if p >= 0]
+    return min(hits) if hits else -1
+
+
+def _calls_in(value) -> list | None:
+    """The calls (or reasons) one JSON value holds: a call, an array of calls, {"tool_calls": [...]};
+    None when it is not call-shaped (an answer, or a result the model invented)."""
+    if isinstance(value, dict) and isinstance(value.get("tool_calls"), list):
+        value = value["tool_calls"]
+    items = value if isinstance(value, list) else [value]
+    calls = [_as_call(v) for v in items]
+    if not items or any(c is None for c in calls):
+        return None
+    return calls
+
+
+def _checked(parsed: list[dict | str], offered: set[str], rest: str | None, form: str, tag: str,
+             dropped: list[str]) -> TextCalls:
     """Each parsed item is a {"name", "arguments"} dict or a string saying why it is unreadable."""
-    calls, problems = [], []
+    calls, problems, unknown = [], [], []
     for item in parsed:
         if isinstance(item, str):
             problems.append(item)
         elif item["name"] not in offered:
-            problems.append(f"names {item['name']!r}, which is not an offered tool")
+            unknown.append(f"names {item['name']!r}, which is not an offered tool")
         else:
             calls.append(
                 {
@@ -78,9 +137,9 @@ def _checked(parsed: list[dict | str], offered: set[str], rest: str | None, form
                 }
             )
     if problems or not calls:
-        why = "; ".join(problems) or "no call in it"
+        why = "; ".join(problems + unknown) or "no call in it"
         return TextCalls([], rest, f"a tool call written as text ({form}) could not be used: {why}")
-    return TextCalls(calls, rest)
+    return TextCalls(calls, rest, dropped=unknown + dropped)
 
 
 def _as_call(value) -> dict | str | None:
@@ -102,31 +161,26 @@ def _as_call(value) -> dict | str | None:
     return {"name": value["name"], "arguments": args}
 
 
-def _json_call(body: str) -> dict | str:
-    try:
-        value = json.loads(body)
-    except json.JSONDecodeError as e:
-        return f"not JSON ({e.msg})"
-    return _as_call(value) or "not a {\"name\", \"arguments\"} object"
-
-
-def _json_calls(block: str) -> list | None:
-    """A list of calls (or reasons) when `block` is a JSON call or array of calls; None otherwise."""
-    if not block.startswith(("{", "[")):
-        return None
-    try:
-        value = json.loads(block)
-    except json.JSONDecodeError as e:
-        if re.match(r'[\[{]\s*\{?\s*"(name|function|tool)"', block):
-            return [f"not JSON ({e.msg})"]  # a call's opening, broken further on
-        return None
-    if isinstance(value, dict) and isinstance(value.get("tool_calls"), list):
-        value = value["tool_calls"]
-    items = value if isinstance(value, list) else [value]
-    calls = [_as_call(v) for v in items]
-    if not items or any(c is None for c in calls):
-        return None  # a JSON answer, not calls
-    return calls
+def _pythonic_run(text: str, offered: set[str]) -> tuple[int, list, list[str]] | None:
+    """Pythonic calls: the whole text, a fenced block, or the leading lines that are calls."""
+    blocks = [(0, text)] + [(m.start(), m.group(1).strip()) for m in _FENCE.finditer(text)]
+    for start, block in blocks:
+        calls = _pythonic_calls(block, offered)
+        if calls is not None:
+            return start, calls, []
+    lines = text.splitlines()
+    for n, line in enumerate(lines):  # one call a line, maybe after a sentence; what follows them is dropped
+        calls = _pythonic_calls(line.strip(), offered)
+        if calls is None:
+            continue
+        for more in lines[n + 1:]:
+            extra = _pythonic_calls(more.strip(), offered)
+            if extra is None:
+                break
+            calls += extra
+        tail = len(lines) > n + 1 + (len(calls) - 1)
+        return len("\n".join(lines[:n])), calls, ["text after the calls (a result the model wrote itself)"] * tail
+    return None
 
 
 def _pythonic_calls(block: str, offered: set[str]) -> list | None:

@@ -72,7 +72,8 @@ def dataset(rt: Runtime, version: str, name: str, run_id: str):
                           provenance(rt, name, run_id), tuple(export.formats), read("rejections").to_pylist(),
                           refined_docs=refined_docs(rt, version), quality=export.quality,
                           leakage_similarity=rt.pipeline.stages.filter.leakage_similarity,
-                          edges=read("api_edges").to_pylist(), link_latest=False)
+                          edges=read("api_edges").to_pylist(), link_latest=False,
+                          include_placeholders=export.include_placeholders)
 
 
 @dataclass(frozen=True)

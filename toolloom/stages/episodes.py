@@ -113,8 +113,11 @@ async def run_episode(task: Task, user: UserAgent, assistant: AssistantAgent, ex
                 else:
                     obs = await episode.call(name, args)
                     obs_json, ok, err = obs.to_json(), obs.ok, obs.error
-                calls.append({"name": name, "arguments": call["function"].get("arguments"), "ok": ok, "error": err,
-                              "call_source": turn.call_source})
+                record = {"name": name, "arguments": call["function"].get("arguments"), "ok": ok, "error": err,
+                          "call_source": turn.call_source}
+                if turn.dropped and call is turn.tool_calls[0]:  # once a turn: what the text reader left out
+                    record["dropped"] = turn.dropped
+                calls.append(record)
                 messages.append({"role": "tool", "tool_call_id": call["id"], "name": name, "content": obs_json})
         else:
             outcome, error = "turn_limit", f"no final answer within {max_turns} assistant turns"

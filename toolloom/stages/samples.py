@@ -25,6 +25,7 @@ from ..ingest import Rejection
 from ..llm import run_async
 from ..registry import FILTER_CHECKS
 from ..spec import STEPS, FilterStage
+from ..values import has_placeholder
 from . import StageResult
 from ..materialize import StageAsset
 from .quality import check_overuse, check_safety, check_secrets, diversity, near_duplicates
@@ -39,6 +40,7 @@ SAMPLES_SCHEMA = pa.schema(
         ("level", pa.int64()),
         ("execution", pa.string()),
         ("num_calls", pa.int64()),
+        ("content", pa.string()),
         ("checks", pa.string()),
         ("split", pa.string()),
     ]
@@ -127,6 +129,17 @@ for _name, _check in (("format", check_format), ("execution", check_execution), 
     FILTER_CHECKS.register(_name, _check)
 
 
+def content_of(traj: dict) -> str:
+    """`placeholder` when a request, an argument or a tool result holds a value nothing documented
+    (toolloom.values: offline, such a value is `<its field name>`, never a random word); else `filled`."""
+    for m in traj["messages"]:
+        if m["role"] in ("user", "tool") and has_placeholder(m.get("content") or ""):
+            return "placeholder"
+        if any(has_placeholder(c["function"].get("arguments") or "") for c in m.get("tool_calls") or []):
+            return "placeholder"
+    return "filled"
+
+
 def judge_all(judge, trajs: list[dict]) -> list[tuple[str, str]]:
     """Every trajectory's (verdict, reason) from `judge` (agents/judges.py), asked concurrently."""
     async def run():
@@ -204,6 +217,7 @@ def filter_samples(trajectories: pa.Table, params: FilterStage, test_share: floa
                 "level": traj.get("level") or 0,
                 "execution": traj.get("execution") or "python",
                 "num_calls": num_calls,
+                "content": content_of(traj),
                 "checks": json.dumps(
                     {
                         c: ({"verdict": "pass", "reason": verdicts[traj["traj_id"]][1]} if c == "semantic" else "pass")
@@ -222,6 +236,7 @@ def filter_samples(trajectories: pa.Table, params: FilterStage, test_share: floa
         metadata={
             "rejected_by": dict(reasons),
             "splits": dict(Counter(r["split"] for r in rows)),
+            "content": dict(Counter(r["content"] for r in rows)),
             "diversity": diversity(kept),
         },
     )

@@ -247,6 +247,8 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
             "outcomes": dict(Counter(r["outcome"] for r in rows)),
             "kinds": dict(Counter(r["kind"] for r in rows)),
             "calls_from_text": sum(c.get("call_source") == "text" for r in rows for c in json.loads(r["calls"])),
+            # text after calls written as text (a result the model invented, a call to a tool not offered): not kept
+            "text_dropped": sum(len(c.get("dropped") or []) for r in rows for c in json.loads(r["calls"])),
             "scenarios": dict(Counter(json.loads(r["actions"])["scenario"] for r in rows if r["actions"])),
         },
     )

@@ -1,0 +1,94 @@
+"""What the model user is asked to write, and when its request cannot stand.
+
+The user writes from what each step is for (a short purpose, never the documentation) and the
+values it states; the reply is JSON `{"request": ...}`. A request that leaves out a stated value,
+names a tool, or copies a run of the documentation's words is asked again once with the problem.
+"""
+from __future__ import annotations
+
+import random
+import re
+
+from ..domain import Task
+from ..prompts import render
+from ..wording import bound_phrase, entity_of, name_words, plain_purpose, render_example, tokens
+
+REQUEST_SCHEMA = {
+    "type": "object",
+    "properties": {"request": {"type": "string", "minLength": 8}},
+    "required": ["request"],
+    "additionalProperties": False,
+}
+COPIED_WORDS = 8  # this many consecutive words of a tool's documentation in a request is copying
+
+
+def _scalars(value):
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _scalars(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _scalars(v)
+    elif not isinstance(value, bool) and value is not None:
+        yield value
+
+
+def stated_values(task: Task) -> list:
+    """The values the request must state: every argument not taken from an earlier result."""
+    return [v for step in task.chain for k, a in step.arguments.items() if k not in step.bindings
+            for v in _scalars(a)]
+
+
+def _number_texts(value) -> set[str]:
+    texts = {str(value)}
+    if isinstance(value, float) and value.is_integer():
+        texts.add(str(int(value)))
+    return texts
+
+
+def _states(request: str, value) -> bool:
+    low = request.lower()
+    if isinstance(value, (int, float)):
+        return any(re.search(r"(?<![\d.])" + re.escape(t) + r"(?![\d])", low) for t in _number_texts(value))
+    return str(value).strip().lower() in low
+
+
+def request_problems(task: Task, request: str) -> str:
+    """Why a model user's request cannot stand; "" when it can."""
+    missing = [v for v in stated_values(task) if not _states(request, v)]
+    if missing:
+        shown = ", ".join(repr(v) for v in missing[:4])
+        return f"the request must state these values exactly as given: {shown}"
+    named = [s.name for s in task.chain if re.search(r"[_A-Z]", s.name.split("__")[-1])
+             and s.name.split("__")[-1].lower() in request.lower()]
+    if named:
+        return f"the request names a tool ({named[0]}); say what you want instead"
+    words = tokens(request)
+    grams = {tuple(words[i:i + COPIED_WORDS]) for i in range(len(words) - COPIED_WORDS + 1)}
+    for step in task.chain:
+        doc = tokens(step.description)
+        if any(tuple(doc[i:i + COPIED_WORDS]) in grams for i in range(len(doc) - COPIED_WORDS + 1)):
+            return "the request copies the tool's documentation; write what a person would ask, in your own words"
+    if request.lstrip().startswith(("{", "[")):
+        return "the request is JSON; write the message a person would type"
+    return ""
+
+
+def step_views(task: Task) -> list[dict]:
+    """Each step as the user prompt shows it: its purpose, the values to state, the values that come
+    from an earlier step (described, never stated)."""
+    views = []
+    for i, step in enumerate(task.chain):
+        earlier = {k: bound_phrase(b, i, task.chain[b["step"]].name) for k, b in step.bindings.items()}
+        views.append({
+            "purpose": plain_purpose(step.description, step.name),
+            "about": entity_of(step.name) if name_words(step.name) else "",
+            "stated": {k: v for k, v in step.arguments.items() if k not in step.bindings},
+            "from_earlier": earlier,
+        })
+    return views
+
+
+def user_prompt(task: Task, prompts_root) -> str:
+    return render("simulate/user.j2", prompts_root, steps=step_views(task),
+                  example=render_example(task, random.Random(f"{task.task_id}:{task.seed}")))

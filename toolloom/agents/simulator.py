@@ -1,0 +1,147 @@
+"""The model simulator (ToolAlpaca's tool executor): a tool with no implementation answered by a model
+that is shown the tool's documentation, its response schema and documented example, the call, and
+the episode so far, and is held to the response schema by the endpoint's structured output.
+
+A response that is not about the call (an id or name the call asked for, contradicted by the field
+of that name), or that holds placeholders instead of values, is asked again once with the problem;
+then rejected as an error observation that says why. What the model must not change is then set
+by the consistency layer of the offline simulator: the asked values, and the facts this episode has
+already seen about the same ids.
+"""
+from __future__ import annotations
+
+import copy
+import json
+
+from ..arguments import schema_errors
+from ..executors.simulated import about_the_asked_entity, as_asked, with_episode_facts
+from ..llm import ModelClient
+from ..llm.structured import UnusableAnswer, chat_json
+from ..prompts import render
+from ..sandbox import Observation, error_observation
+from ..values import schema_type
+
+MAX_FIELDS = 12  # properties of a top-level object a simulated answer fills (the required ones first)
+MAX_NESTED_FIELDS = 6
+MAX_ITEMS = 3  # items of a simulated list
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "error": {
+            "type": "object",
+            "properties": {"status": {"type": "integer"}, "message": {"type": "string"}},
+            "required": ["status", "message"],
+            "additionalProperties": False,
+        }
+    },
+    "required": ["error"],
+    "additionalProperties": False,
+}
+_KEEP = ("type", "enum", "const", "format")
+_PLACEHOLDERS = {"string", "example", "xxx", "lorem ipsum", "n/a", "todo", "placeholder", "value", "sample", "test"}
+
+
+def decoding_schema(schema: dict | None, depth: int = 0, prefer: tuple[str, ...] = ()) -> dict:
+    """The response schema as a constraint for decoding: each object's properties all present and no
+    others (its required ones and those named like `prefer` first, at most MAX_FIELDS), short lists;
+    descriptions, examples and patterns left to the prompt. Whatever fits it fits the original."""
+    if not isinstance(schema, dict) or not schema:
+        return {}
+    for key in ("anyOf", "oneOf"):
+        if isinstance(schema.get(key), list):
+            return {"anyOf": [decoding_schema(s, depth, prefer) for s in schema[key] if isinstance(s, dict)]}
+    out = {k: schema[k] for k in _KEEP if k in schema}
+    typ = schema_type(schema)
+    if typ == "object":
+        props = schema.get("properties") or {}
+        required = [k for k in schema.get("required") or [] if k in props]
+        ranked = required + [k for k in props if k in prefer and k not in required]
+        ranked += [k for k in props if k not in ranked]
+        keep = ranked[: max(len(required), MAX_FIELDS if depth == 0 else MAX_NESTED_FIELDS)]
+        out.update(type="object", additionalProperties=False, required=keep,
+                   properties={k: decoding_schema(props[k], depth + 1) for k in keep})
+        if not props:
+            out.pop("additionalProperties")
+            out.pop("required")
+            out.pop("properties")
+    elif typ == "array":
+        out["type"] = "array"
+        out["items"] = decoding_schema(schema.get("items"), depth + 1, prefer)
+        out["maxItems"] = min(int(schema.get("maxItems") or MAX_ITEMS), MAX_ITEMS)
+        if schema.get("minItems"):
+            out["minItems"] = min(int(schema["minItems"]), out["maxItems"])
+    return out
+
+
+def response_schema(tool: dict, arguments: dict) -> dict:
+    """What a simulated answer may be: the tool's result (its response schema, or any object when it
+    documents none) or an error."""
+    result = decoding_schema(tool.get("returns"), prefer=tuple(arguments)) or {"type": "object"}
+    return {"anyOf": [result, ERROR_SCHEMA]}
+
+
+def _scalars(value, path: str = ""):
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _scalars(v, f"{path}.{k}" if path else k)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _scalars(v, f"{path}[{i}]")
+    else:
+        yield path, value
+
+
+def problems(tool: dict, arguments: dict, value) -> str:
+    """Why a simulated answer cannot stand: it contradicts the call, breaks the tool's response schema,
+    or holds placeholders; "" when it can."""
+    if isinstance(value, dict) and "error" in value:
+        return ""
+    asked = copy.deepcopy(value)
+    about_the_asked_entity(asked, arguments)
+    as_asked(asked, arguments)
+    if asked != value:
+        wrong = [f"{p} is {v!r}" for (p, v), (_, a) in zip(_scalars(value), _scalars(asked)) if v != a]
+        return (f"the response is not about the call {json.dumps(arguments, ensure_ascii=False)}: "
+                + "; ".join(wrong[:3]) + ". Answer about exactly what the call asks for.")
+    if tool.get("returns"):
+        errors = schema_errors(tool["returns"], value)
+        if errors:
+            return "it does not fit the response schema: " + "; ".join(errors[:3])
+    fake = [p for p, v in _scalars(value) if isinstance(v, str) and
+            (v.strip().lower() in _PLACEHOLDERS or v.strip().lower() == p.rsplit(".", 1)[-1].lower())]
+    if fake:
+        return f"these fields hold placeholders, not values a real service would give: {', '.join(fake[:5])}"
+    return ""
+
+
+class ModelSimulator:
+    """Simulates a tool with no implementation through the model (see the module docstring)."""
+
+    def __init__(self, client: ModelClient, prompts_root, stage: str = "simulate"):
+        self.client, self.prompts_root, self.stage = client, prompts_root, stage
+        self.name = f"{client.spec.model}"
+
+    async def respond(self, tool: dict, arguments: dict, history: list[dict]) -> Observation:
+        schema = response_schema(tool, arguments)
+        prompt = render(
+            "simulate/executor.j2",
+            self.prompts_root,
+            name=tool["name"],
+            description=tool.get("description") or "",
+            parameters=tool["parameters"],
+            returns=schema["anyOf"][0],
+            example=(tool.get("meta") or {}).get("example_response"),
+            arguments=arguments,
+            history=[{k: h[k] for k in ("name", "arguments", "response")} for h in history],
+        )
+        try:
+            value = await chat_json(self.client, [{"role": "user", "content": prompt}], schema, name="response",
+                                    stage=self.stage, role="executor", prompts_root=self.prompts_root,
+                                    check=lambda v: problems(tool, arguments, v))
+        except UnusableAnswer as e:
+            return error_observation(502, f"the simulated response was unusable: {e}"[:400])
+        if isinstance(value, dict) and isinstance(value.get("error"), dict):
+            err = value["error"]
+            return error_observation(int(err.get("status") or 400), str(err.get("message") or "error"))
+        with_episode_facts(value, history)
+        return Observation(True, value)
