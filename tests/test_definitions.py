@@ -38,6 +38,7 @@ def test_project_definitions_load_with_groups_checks_and_schedule():
         "nightly",
         "gpu",
         "mcp_servers",
+        "local_model",
         "openapi",
     }  # loading definitions starts no model or MCP server
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}

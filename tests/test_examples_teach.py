@@ -41,8 +41,16 @@ def test_an_answer_is_sentences_with_the_asked_fields_first_and_no_python_reprs(
         "note": None,
     }
     text = sentence(result, "What is the population of ZA?", {"country_code": "ZA"})
-    assert text.startswith("South Africa: the population is 62027503") and "it is not landlocked" in text
-    assert not FIELD_DUMP.search(text) and "None" not in text and "not known" not in text
+    assert text == "South Africa: the population is 62027503."  # what was asked, and nothing nobody asked for
+    lookup = sentence(result, "Tell me about ZA.", {"country_code": "ZA"})  # nothing named: the subject, two facts
+    assert lookup == "South Africa: the calling code is +27 and the capital is Pretoria."
+    assert not FIELD_DUMP.search(lookup) and "None" not in lookup and "not known" not in lookup
+    found = {"results": [{"name": "Noise-cancelling headphones", "price_eur": 279}]}
+    assert sentence(found, 'Do you sell anything for "headphones"?').startswith("Yes: there is one result")
+    assert sentence({"results": []}, 'Do you sell anything for "kites"?').startswith("No: there are no results")
+    note = {"as_of": "2026-01-01", "note": "no single national rate", "standard_rate_percent": None}
+    assert sentence(note, "How high is VAT in US?", {"country_code": "US"}) == \
+        "No single national rate (as of 2026-01-01)."
     assert (
         sentence({"distance_km": 1149.4, "from_city_id": "tokyo"}, "How far?", {"from_city_id": "tokyo"})
         == "The distance is 1149.4 km."
@@ -218,9 +226,9 @@ def test_offline_final_answer_is_written_from_the_conversation():
             "content": json.dumps({"city_id": "ottawa", "country_code": "CA", "name": "Ottawa"}),
         },
     ]
-    assert answer_from(messages) == "It is Ottawa (city ID ottawa)."
+    assert answer_from(messages) == "It is Ottawa."
     turn = RetrievalAssistant().decide([{"role": "system", "content": "s"}] + messages, [])
-    assert turn.content == "It is Ottawa (city ID ottawa)." and not turn.tool_calls
+    assert turn.content == "It is Ottawa." and not turn.tool_calls
 
 
 def test_the_demo_export_teaches_what_the_issue_asks(demo_export):
@@ -327,7 +335,8 @@ def test_the_model_judge_is_told_what_a_recover_example_teaches(tmp_path):
     from toolloom.spec import ModelSpec
     from toolloom.agents.judges import ModelJudge
 
-    model = FakeModel(default=lambda request: {"content": json.dumps({"verdict": "pass", "reason": "ok"})})
+    verdict = {"reason": "ok", "failed_point": 0, "verdict": "pass"}
+    model = FakeModel(default=lambda request: {"content": json.dumps(verdict)})
     traj = {
         "tools_offered": "[]",
         "messages": [{"role": "user", "content": "Tokyo?", "tool_calls": None}],

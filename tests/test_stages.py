@@ -218,10 +218,10 @@ def test_semantic_judges_offline_and_through_a_model(tmp_path):
     assert [v for v, _ in judge_all(ReferenceJudge(), [good, vague])] == ["pass", "fail"]
     model = FakeModel()
     model.enqueue(
-        {"content": json.dumps({"verdict": "pass", "reason": "fine"})},
-        {"content": json.dumps({"verdict": "fail", "reason": "answer ignores the request"})},
+        {"content": json.dumps({"reason": "fine", "failed_point": 0, "verdict": "pass"})},
+        {"content": json.dumps({"reason": "answer ignores the request", "failed_point": 2, "verdict": "fail"})},
         {"content": "maybe"},
-        {"content": '{"verdict": "perhaps"}'},
+        {"content": '{"reason": "x", "failed_point": 2, "verdict": "pass"}'},  # contradicts itself
     )  # still unusable after the repair round
     with FakeServer(model) as server:
         client = ModelClient(
@@ -243,6 +243,10 @@ def test_semantic_judges_offline_and_through_a_model(tmp_path):
     assert result.accounted and result.table["traj_id"].to_pylist() == ["tr_0"]
     assert json.loads(result.table["checks"][0].as_py())["semantic"] == {"verdict": "pass", "reason": "fine"}
     assert sorted((r.item_id, r.reason) for r in result.rejections) == [("tr_1", "judge_fail"), ("tr_2", "judge_error")]
+    assert next(r.detail for r in result.rejections if r.item_id == "tr_1") == \
+        "rubric 2 (answer): answer ignores the request"
+    assert "failed_point must be 0 exactly when the verdict is pass" in \
+        next(r.detail for r in result.rejections if r.item_id == "tr_2")
     assert "Rubric" in model.history[0]["messages"][0]["content"]
 
 

@@ -17,9 +17,26 @@ from .graph.slots import singular
 # shapes whose reference answer is a list: one result per independent part of the request
 MULTI_ANSWER_SHAPES = ("parallel", "merged")
 LIST_ITEMS = 10      # items of a list an answer names; the rest are counted ("and 4 more")
-OTHER_FIELDS = 4     # fields stated beside the requested ones
+OTHER_FIELDS = 2     # fields stated when the request names none (a lookup: the subject and two facts)
 _WORD = re.compile(r"[a-z0-9]+")
 _SUBJECT_KEYS = ("name", "title", "label", "full_name", "display_name")
+_PROSE_KEYS = ("note", "message", "summary", "explanation", "remark")  # a sentence of its own, stated as it is
+_YES_NO = re.compile(r"^\W*(is|are|was|were|do|does|did|can|could|has|have|will|would|should|am)\b", re.I)
+_PARTS = re.compile(r"(?:^|\s)(?:" + "|".join(("Then", "After that", "Next", "With that", "Also", "Besides that",
+                                                "At the same time")) + r"),\s", re.I)
+
+
+_ANY = re.compile(r"\b(any|anything|anyone|anywhere|there)\b", re.I)
+
+
+def is_yes_no(request: str) -> bool:
+    """A question answered by yes or no: 'Is p300 in stock?', 'Do you sell anything for "kitchen"?'."""
+    return bool(_YES_NO.match(request)) and request.rstrip().endswith("?")
+
+
+def request_parts(request: str) -> list[str]:
+    """The parts of a request that asks several things ('..., Then, ...', '... Also, ...')."""
+    return [p.strip() for p in _PARTS.split(request) if p.strip()]
 
 
 def words(text: str) -> list[str]:
@@ -43,13 +60,27 @@ def value_text(value) -> str:
     return str(value)
 
 
-def _named(key: str, request_words: set[str], request_squashed: str) -> bool:
+# question words that ask for a kind of field: 'how much' asks for an amount, 'how far' for a distance
+_ASKS = {"how much": {"amount", "price", "cost", "total", "converted", "gross", "net", "value", "rate"},
+         "how many": {"count", "total", "number", "population", "speakers"},
+         "how far": {"distance"}, "how long": {"hours", "duration", "minutes", "days"},
+         "what time": {"time", "local"}, "when": {"date", "time", "day"}, "which day": {"weekday", "day", "date"},
+         "coordinates": {"latitude", "longitude", "lat", "lon", "lng"},
+         "where": {"status", "location", "address"}}
+_LATER = {"latitude", "longitude", "lat", "lon", "lng", "url", "href", "image", "path", "created", "updated"}
+
+
+def _named(key: str, request_words: set[str], request_squashed: str, request: str = "") -> bool:
     """The request names the field: every word of its name is in the request ('time zone' names
-    `timezone`; 'population' names `population`)."""
+    `timezone`; 'population' names `population`), or a question word asks for its kind ('how much'
+    asks for `amount`)."""
     if words(key)[-1:] == ["id"] and "id" not in request_words:  # 'that city' asks about the city, not its id
         return False
     parts = [w for w in words(key) if w not in ("is", "has")] or words(key)
-    return all(w in request_words for w in parts) or "".join(parts) in request_squashed
+    if all(w in request_words for w in parts) or "".join(parts) in request_squashed:
+        return True
+    low = request.lower()
+    return any(q in low and parts[0] in kinds for q, kinds in _ASKS.items())
 
 
 def requested_fields(request: str, result) -> list[str]:
@@ -59,7 +90,7 @@ def requested_fields(request: str, result) -> list[str]:
     record = result[0] if isinstance(result, list) and result and isinstance(result[0], dict) else result
     if not isinstance(record, dict):
         return []
-    return [k for k in record if _named(k, rw, squashed)]
+    return [k for k in record if _named(k, rw, squashed, request)]
 
 
 def _item_name(item) -> str:
@@ -138,6 +169,8 @@ def _field_phrase(key: str, value, unit: str = "") -> str:
     if isinstance(value, dict):
         inner = [_field_phrase(k, v) for k, v in list(value.items())[:3]]
         return f"the {label(key)}: {_enumerate(inner)}"
+    if key in _PROSE_KEYS and isinstance(value, str) and value.strip():
+        return value.strip().rstrip(".")
     name, text = _measure(key, value)
     if unit and isinstance(value, (int, float)) and key in _AMOUNTS:
         text = f"{text} {unit}"
@@ -155,27 +188,44 @@ def article(word: str) -> str:
     return ("an " if word[:1] in "aeiou" else "a ") + word
 
 
+def _has_items(result) -> bool:
+    """Whether a result found anything: a non-empty list, or an object whose lists are not all empty."""
+    if isinstance(result, list):
+        return bool(result)
+    lists = [v for v in result.values() if isinstance(v, list)] if isinstance(result, dict) else []
+    return any(lists) if lists else True
+
+
 def sentence(result, request: str, arguments: dict | None = None) -> str:
-    """One sentence stating a result: the requested fields first, then a few others (not the ones
-    that repeat the call's own arguments, not unknown ones); led by the result's name when it has one."""
+    """One sentence answering a result: yes or no first for a yes/no question; the fields the request
+    names (and none other), or, when it names none, the result's name and two facts; never the
+    values the call itself was given."""
     arguments = arguments or {}
     if isinstance(result, dict) and "error" in result:
         err = result["error"]
         return f"The service answered with an error: {err.get('message') if isinstance(err, dict) else err}."
+    yes_no = is_yes_no(request)
     if isinstance(result, list):
-        return _capital(_list_phrase("results", result)) + "."
+        text = _capital(_list_phrase("results", result))
+        return (("Yes, " if result else "No, ") + text[0].lower() + text[1:] if yes_no and _ANY.search(request)
+                else text) + "."
     if not isinstance(result, dict):
         return f"The result is {value_text(result)}."
     given = {json.dumps(v, sort_keys=True) for v in arguments.values()}
     wanted = [k for k in requested_fields(request, result) if json.dumps(result[k], sort_keys=True) not in given]
     subject_key = next((k for k in _SUBJECT_KEYS if isinstance(result.get(k), str)), None)
     others = [k for k in result if k not in wanted and k != subject_key and result[k] is not None
-              and not (k.endswith("_id") and subject_key) and json.dumps(result[k], sort_keys=True) not in given]
-    keys = wanted + others[:OTHER_FIELDS]
+              and not k.endswith("_id") and k != "id" and json.dumps(result[k], sort_keys=True) not in given]
+    # a search's or a listing's items are what it was asked for; otherwise status first, coordinates and links last
+    lists = [k for k in others if isinstance(result[k], list)]
+    scalars = [k for k in others if k not in lists]
+    others = sorted(others, key=lambda k: 0 if words(k)[-1:] in (["status"], ["state"]) else
+                    2 if set(words(k)) & _LATER or k in lists else 1)
+    keys = wanted or (lists[:1] if lists and len(scalars) <= 2 else others[:OTHER_FIELDS])
     flags = [k for k in wanted if isinstance(result[k], bool)]  # a yes/no the request asks for comes first
-    dated = [
-        k for k in keys if words(k)[:1] and words(k)[0] in _PREPOSITIONS
-    ]  # 'as of ...' qualifies the rest: it goes last
+    dated = [k for k in result if words(k)[:1] and words(k)[0] in _PREPOSITIONS and k not in keys and (wanted or lists)
+             and json.dumps(result[k], sort_keys=True) not in given]  # 'as of ...' qualifies the rest: it goes last
+    dated += [k for k in keys if words(k)[:1] and words(k)[0] in _PREPOSITIONS]
     unit_key = next(
         (k for k in ("currency", "unit") if isinstance(result.get(k), str) and any(a in result for a in _AMOUNTS)), None
     )
@@ -187,12 +237,12 @@ def sentence(result, request: str, arguments: dict | None = None) -> str:
         lead = ("Yes, " if result[flags[0]] else "No, ") + _field_phrase(flags[0], result[flags[0]])
         lead += f" ({result[subject_key]})" if subject_key else ""
         keys = keys[1:]
+    elif yes_no and lists and _ANY.search(request):  # 'Do you sell anything for ...?': what the search found
+        lead = "Yes" if _has_items(result) else "No"
     elif subject_key:
         lead = result[subject_key] if keys else f"It is {result[subject_key]}"
     if not keys:
-        ids = [f"{label(k)} {value_text(v)}" for k, v in result.items() if k.endswith("_id") and k != subject_key]
-        return _capital(lead + (f" ({', '.join(ids)})" if ids and not flags else "") + qualifier) + "." if lead \
-            else "There is nothing to report."
+        return _capital(lead + qualifier) + "." if lead else "There is nothing to report."
     parts = _enumerate([_field_phrase(k, result[k], unit) for k in keys])
     text = f"{lead}: {parts}" if lead and not flags else f"{lead}; {parts}" if lead else parts
     return _capital(text + qualifier) + "."
@@ -212,16 +262,17 @@ def answer_from(messages: list[dict]) -> str:
                 arguments[c["id"]] = json.loads(c["function"]["arguments"] or "{}")
             except json.JSONDecodeError:
                 arguments[c["id"]] = {}
+    results = [m for m in messages if m["role"] == "tool"]
+    parts = request_parts(request)
     out = []
-    for m in messages:
-        if m["role"] != "tool":
-            continue
+    for i, m in enumerate(results):
+        part = parts[i] if len(parts) == len(results) else request  # one part of the request per result
         try:
             result = json.loads(m["content"])
         except (json.JSONDecodeError, TypeError):
             out.append(f"The service answered: {str(m['content'])[:300]}")
             continue
-        text = sentence(result, request, arguments.get(m.get("tool_call_id")))
+        text = sentence(result, part, arguments.get(m.get("tool_call_id")))
         if text not in out:
             out.append(text)
     return " ".join(out) if out else "I could not find anything."
@@ -265,9 +316,12 @@ def grounded(result, answer: str) -> bool:
     return not said
 
 
-def unstated(request: str, reference, answer: str) -> list[str]:
+def unstated(request: str, reference, answer: str, inputs: list = ()) -> list[str]:
     """Fields of the reference answer that the request names and the answer leaves out (a field
-    whose value the request itself states is not asked for: 'the countries of Asia' gives the region)."""
+    whose value the request itself states is not asked for: 'the countries of Asia' gives the region;
+    nor is one whose value went into a call, `inputs`: 'the holidays in the country code of that
+    city' names the country code as what a call takes)."""
+    given = {json.dumps(v, sort_keys=True) for v in inputs}
     results = reference if isinstance(reference, list) else [reference]
     missing = []
     for result in results:
@@ -276,5 +330,6 @@ def unstated(request: str, reference, answer: str) -> list[str]:
             if not isinstance(record, dict):
                 continue
             missing += [k for k in requested_fields(request, record)
-                        if not _stated(record[k], answer) and not _stated(record[k], request) and k not in missing]
+                        if not _stated(record[k], answer) and not _stated(record[k], request) and k not in missing
+                        and json.dumps(record[k], sort_keys=True) not in given]
     return missing

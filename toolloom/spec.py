@@ -179,10 +179,12 @@ STEPS = ("semantic", "dedup")  # filter steps of filter_samples itself, not regi
 
 class FilterStage(Strict):
     checks: list[str] = Field(
-        ["format", "execution", "completeness", "safety", "secrets", "overuse", "semantic", "dedup"],
-        description="registered filter checks (format, execution, completeness, safety, secrets, overuse, a plug-in's, "
-        "module:attr) and the steps semantic and dedup, in order",
+        ["format", "execution", "completeness", "focus", "safety", "secrets", "overuse", "semantic", "dedup"],
+        description="registered filter checks (format, execution, completeness, focus, safety, secrets, overuse, a "
+        "plug-in's, module:attr) and the steps semantic and dedup, in order",
     )
+    max_unasked_fields: int = Field(3, ge=0, description="focus: facts a final answer may state that the request "
+                                                        "did not ask for")
 
     @field_validator("checks")
     @classmethod

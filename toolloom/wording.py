@@ -8,6 +8,7 @@ import random
 import re
 import string
 
+from . import offline_requests
 from .domain import Task
 from .graph.slots import VERBS, singular, snake
 
@@ -84,13 +85,9 @@ def render_example(task: Task, rng: random.Random) -> str:
             if extra:  # an argument the template has no place for (an optional one, a constraint) is still said
                 end = text[-1] if text[-1] in ".?!" else ""
                 text = f"{text[:len(text) - len(end)]}, with {' and '.join(extra)}{end}"
-        else:
-            values = ", ".join(
-                f"{k.replace('_', ' ')} {args[k] if k in step.bindings else json.dumps(v)}"
-                for k, v in step.arguments.items()
-            )
-            purpose = plain_purpose(step.description, step.name)
-            text = f"{purpose} for {values}." if values else f"{purpose}."
+        else:  # every real collection: worded from the tool's name and arguments, never its documentation
+            said = {k: args[k] if k in step.bindings else json.dumps(v) for k, v in step.arguments.items()}
+            text = offline_requests.request(step, task.meta.get(step.tool_id, {}), said, rng)
         if i:  # a step that needs an earlier result comes after it; an independent one beside it
             text = (
                 text if text[1:2].isupper() else text[0].lower() + text[1:]

@@ -13,6 +13,7 @@ Every input episode ends as a sample or a rejection naming the checker and the r
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 from collections import Counter
 
@@ -21,6 +22,7 @@ import pyarrow as pa
 from ..agents.judges import ReferenceJudge
 from ..answers import MULTI_ANSWER_SHAPES, grounded, unstated
 from ..arguments import argument_errors, parse_arguments
+from ..focus import check_focus
 from ..ingest import Rejection
 from ..llm import run_async
 from ..registry import FILTER_CHECKS
@@ -113,7 +115,9 @@ def check_completeness(traj: dict) -> tuple[str, str] | None:
     if not traj.get("reference_answer") or traj.get("kind") == "abstain":
         return None
     request = " ".join(m.get("content") or "" for m in traj["messages"] if m["role"] == "user")
-    missing = unstated(request, json.loads(traj["reference_answer"]), traj["final_answer"] or "")
+    inputs = [v for m in traj["messages"] for c in m.get("tool_calls") or []
+              for v in (parse_arguments(c["function"].get("arguments"))[0] or {}).values()]
+    missing = unstated(request, json.loads(traj["reference_answer"]), traj["final_answer"] or "", inputs)
     return (
         ("answer_incomplete", f"the request asks for {', '.join(missing)}, which the answer does not state")
         if missing
@@ -121,12 +125,17 @@ def check_completeness(traj: dict) -> tuple[str, str] | None:
     )
 
 
-# filter check name -> fn(trajectory row) -> (reason, detail) | None; `semantic` (the judge) and `dedup`
-# (across examples) are steps of filter_samples itself
+# filter check name -> fn(trajectory row[, filter settings]) -> (reason, detail) | None; `semantic` (the judge)
+# and `dedup` (across examples) are steps of filter_samples itself
 for _name, _check in (("format", check_format), ("execution", check_execution), ("completeness", check_completeness),
-                      ("safety", check_safety),
+                      ("focus", check_focus), ("safety", check_safety),
                       ("secrets", check_secrets), ("overuse", check_overuse)):
     FILTER_CHECKS.register(_name, _check)
+
+
+def run_check(check, traj: dict, params: FilterStage) -> tuple[str, str] | None:
+    """A check takes the trajectory, and the filter settings when it declares a second parameter."""
+    return check(traj, params) if len(inspect.signature(check).parameters) > 1 else check(traj)
 
 
 def content_of(traj: dict) -> str:
@@ -164,7 +173,7 @@ def filter_samples(trajectories: pa.Table, params: FilterStage, test_share: floa
     for traj in answered:
         verdict = None
         for name in (c for c in params.checks if c not in STEPS):
-            verdict = FILTER_CHECKS.get(name)(traj)
+            verdict = run_check(FILTER_CHECKS.get(name), traj, params)
             if verdict:
                 rejections.append(Rejection("filter", traj["traj_id"], name, verdict[0], verdict[1]))
                 break
