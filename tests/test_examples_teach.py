@@ -11,7 +11,7 @@ import pytest
 from toolloom.domain import Step, Task
 from toolloom.agents.offline import RetrievalAssistant, fill_arguments
 from toolloom.wording import bound_phrase, render_example
-from toolloom.answers import answer_from, grounded, sentence, unstated
+from toolloom.answers import answer_from, call_inputs, grounded, sentence, unstated
 from toolloom.example_quality import example_quality
 from toolloom.executor import ToolExecutor
 from toolloom.graph.chains import chain_problem
@@ -240,7 +240,8 @@ def test_the_demo_export_teaches_what_the_issue_asks(demo_export):
     answered = [r for r in rows if r["reference_answer"] and r["kind"] != "abstain"]
     request = {r["id"]: " ".join(m["content"] or "" for m in r["messages"] if m["role"] == "user") for r in rows}
     assert [
-        r["id"] for r in answered if unstated(request[r["id"]], json.loads(r["reference_answer"]), r["final_answer"])
+        r["id"] for r in answered if unstated(request[r["id"]], json.loads(r["reference_answer"]), r["final_answer"],
+                                              call_inputs(r["messages"]))
     ] == []
     assert report["answers"]["complete"] == report["answers"]["answers"] == len(answered)
     # dependencies: values taken from earlier results are not in the request

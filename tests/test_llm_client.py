@@ -384,15 +384,18 @@ def test_a_tool_call_cut_mid_json_is_asked_again_before_it_costs_the_episode(tmp
         {"tool_calls": [{"name": "get_city", "arguments": '{"id": "c1"}'}]},
     )
     with FakeServer(model) as server:
-        turn = asyncio.run(
-            ModelAssistant(_client(server, tmp_path)).step([{"role": "user", "content": "city c1?"}], tools)
-        )
+        turn = asyncio.run(ModelAssistant(_client(server, tmp_path, temperature=0.7)).step(
+            [{"role": "user", "content": "city c1?"}], tools))
         assert [c["function"]["arguments"] for c in turn.tool_calls] == ['{"id": "c1"}']
         assert server.requests == 3 and len({r["seed"] for r in model.history}) == 3  # each re-ask another sample
         model.enqueue(*[{"tool_calls": [{"name": "get_city", "arguments": '{"id'}]}] * (CUT_REASKS + 1))
-        turn = asyncio.run(
-            ModelAssistant(_client(server, tmp_path / "b")).step([{"role": "user", "content": "again?"}], tools)
-        )
+        turn = asyncio.run(ModelAssistant(_client(server, tmp_path / "b", temperature=0.7)).step(
+            [{"role": "user", "content": "again?"}], tools))
         assert (
             server.requests == 3 + CUT_REASKS + 1 and turn.tool_calls
         )  # still cut: the simulator answers it with a 400
+        # greedy decoding (temperature 0) would only write the same cut call again: it is not asked again
+        model.enqueue({"tool_calls": [{"name": "get_city", "arguments": '{"id'}]})
+        turn = asyncio.run(ModelAssistant(_client(server, tmp_path / "c")).step(
+            [{"role": "user", "content": "once?"}], tools))
+        assert server.requests == 3 + CUT_REASKS + 2 and turn.tool_calls

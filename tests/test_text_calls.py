@@ -9,7 +9,8 @@ import pytest
 from toolloom.agents.llm import ModelAssistant, ModelUser
 from toolloom.executor import ToolExecutor
 from toolloom.llm import ModelClient, RequestCache, RunBudget, UsageLedger
-from toolloom.llm.fake_server import FakeServer
+from toolloom.llm import run_async
+from toolloom.llm.fake_server import FakeModel, FakeServer
 from toolloom.llm.text_calls import recover
 from toolloom.prompts import render
 from toolloom.sandbox import Sandbox
@@ -117,6 +118,22 @@ def test_every_complete_call_is_read_and_what_the_model_invented_after_them_is_d
     assert [(c["function"]["name"], json.loads(c["function"]["arguments"])) for c in found.calls] == expected
     assert len(found.dropped) == dropped, found.dropped
     assert "temperature" not in (found.content or "") and "4 °C" not in (found.content or "")
+
+
+def test_a_model_repeating_its_call_lines_until_the_token_limit_gets_each_call_once_without_more_requests(tmp_path):
+    loop = (CALL + "\n" + CONVERT + "\n") * 12 + '{"name": "get_weather", "argu'
+    assert [c["function"]["name"] for c in recover(loop, OFFERED).calls] == ["get_weather", "convert_currency"]
+    model = FakeModel()
+    model.enqueue({"content": loop, "finish_reason": "length"})
+    with FakeServer(model) as server:
+        client = ModelClient(ModelSpec(provider="openai", model="fake", base_url=server.base_url),
+                             cache=RequestCache(tmp_path / "c.sqlite"), ledger=UsageLedger(), budget=RunBudget(None),
+                             backoff_s=0.01)
+        tools = [{"type": "function", "function": {"name": n, "parameters": {"type": "object"}}} for n in OFFERED]
+        turn = run_async(ModelAssistant(client).step([{"role": "user", "content": "Weather in Oslo?"}], tools))
+    assert len(model.history) == 1  # not asked again with twice the room, nor resampled
+    assert [c["function"]["name"] for c in turn.tool_calls] == ["get_weather", "convert_currency"]
+    assert turn.call_source == "text" and any("repeat" in d for d in turn.dropped)
 
 
 def test_the_text_before_the_calls_is_the_content_without_fences_or_tags():

@@ -61,13 +61,15 @@ def value_text(value) -> str:
 
 
 # question words that ask for a kind of field: 'how much' asks for an amount, 'how far' for a distance
-_ASKS = {"how much": {"amount", "price", "cost", "total", "converted", "gross", "net", "value", "rate"},
+_ASKS = {"how much": {"amount", "price", "cost", "total", "converted", "gross", "net", "value"},
          "how many": {"count", "total", "number", "population", "speakers"},
          "how far": {"distance"}, "how long": {"hours", "duration", "minutes", "days"},
          "what time": {"time", "local"}, "when": {"date", "time", "day"}, "which day": {"weekday", "day", "date"},
          "coordinates": {"latitude", "longitude", "lat", "lon", "lng"},
+         "where exactly": {"latitude", "longitude", "lat", "lon", "lng"}, "which country": {"country"},
          "where": {"status", "location", "address"}}
 _LATER = {"latitude", "longitude", "lat", "lon", "lng", "url", "href", "image", "path", "created", "updated"}
+_PAGING = {"page", "pages", "offset", "limit", "cursor", "next", "previous", "total_pages", "total_results"}
 
 
 def _named(key: str, request_words: set[str], request_squashed: str, request: str = "") -> bool:
@@ -217,10 +219,11 @@ def sentence(result, request: str, arguments: dict | None = None) -> str:
     others = [k for k in result if k not in wanted and k != subject_key and result[k] is not None
               and not k.endswith("_id") and k != "id" and json.dumps(result[k], sort_keys=True) not in given]
     # a search's or a listing's items are what it was asked for; otherwise status first, coordinates and links last
+    others = [k for k in others if k not in _PAGING and not (set(words(k)) & {"page", "pages"})]
     lists = [k for k in others if isinstance(result[k], list)]
-    scalars = [k for k in others if k not in lists]
+    scalars = [k for k in others if k not in lists and not isinstance(result[k], dict)]
     others = sorted(others, key=lambda k: 0 if words(k)[-1:] in (["status"], ["state"]) else
-                    2 if set(words(k)) & _LATER or k in lists else 1)
+                    2 if set(words(k)) & _LATER or isinstance(result[k], (list, dict)) else 1)
     keys = wanted or (lists[:1] if lists and len(scalars) <= 2 else others[:OTHER_FIELDS])
     flags = [k for k in wanted if isinstance(result[k], bool)]  # a yes/no the request asks for comes first
     dated = [k for k in result if words(k)[:1] and words(k)[0] in _PREPOSITIONS and k not in keys and (wanted or lists)
@@ -314,6 +317,19 @@ def grounded(result, answer: str) -> bool:
             if str(node).lower() in text or value_text(node).lower() in text:
                 return True
     return not said
+
+
+def call_inputs(messages: list[dict]) -> list:
+    """Every argument value the conversation's calls were given."""
+    out = []
+    for m in messages:
+        for c in m.get("tool_calls") or []:
+            try:
+                args = json.loads(c["function"].get("arguments") or "{}")
+            except json.JSONDecodeError:
+                continue
+            out += list(args.values()) if isinstance(args, dict) else []
+    return out
 
 
 def unstated(request: str, reference, answer: str, inputs: list = ()) -> list[str]:

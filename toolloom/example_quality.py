@@ -11,7 +11,8 @@ import re
 import statistics
 from collections import Counter, defaultdict
 
-from .answers import unstated
+from .answers import call_inputs, unstated
+from .focus import unasked_facts
 
 # ToolDial's 16 actions (8 user, 8 system)
 TOOLDIAL_ACTIONS = (
@@ -33,6 +34,18 @@ TOOLDIAL_ACTIONS = (
     "system_bye",
 )
 _FIELD_DUMP = re.compile(r"\b[a-z_]+: [^;]+; [a-z_ ]+: |\b(True|False|None)\b")
+_CLAUSE = re.compile(r"\bthe [a-z ]{1,30} (?:is|are) ", re.I)  # 'the population is ...'
+
+
+def _results(row: dict) -> list:
+    out = []
+    for m in row["messages"]:
+        if m["role"] == "tool":
+            try:
+                out.append(json.loads(m["content"]))
+            except (json.JSONDecodeError, TypeError):
+                pass
+    return out
 
 
 def _request(row: dict) -> str:
@@ -51,10 +64,20 @@ def answers(rows: list[dict]) -> dict:
     """Final answers: field dumps or Python reprs, and completeness (every field the request names is stated)."""
     answered = [r for r in rows if r.get("reference_answer") and r.get("kind") != "abstain"]
     complete = sum(
-        1 for r in answered if not unstated(_request(r), json.loads(r["reference_answer"]), r.get("final_answer") or "")
+        1 for r in answered if not unstated(_request(r), json.loads(r["reference_answer"]), r.get("final_answer") or "",
+                                            call_inputs(r["messages"]))
     )
+    lengths: dict[str, list[int]] = defaultdict(list)
+    for r in rows:
+        lengths[r.get("kind") or "single_turn"].append(len(r.get("final_answer") or ""))
+    unasked = [max((len(unasked_facts(_request(r), res, r.get("final_answer") or "")) for res in _results(r)),
+                   default=0) for r in answered]
     return {"answers": len(answered), "complete": complete,
-            "field_dumps": sum(1 for r in rows if _FIELD_DUMP.search(r.get("final_answer") or ""))}
+            "field_dumps": sum(1 for r in rows if _FIELD_DUMP.search(r.get("final_answer") or "")),
+            "field_lists": sum(1 for r in rows if any(len(_CLAUSE.findall(s)) >= 3
+                                                      for s in re.split(r"(?<=\.) ", r.get("final_answer") or ""))),
+            "mean_unasked_facts": round(statistics.mean(unasked), 2) if unasked else 0.0,
+            "mean_length_by_kind": {k: round(statistics.mean(v)) for k, v in sorted(lengths.items())}}
 
 
 def dependencies(rows: list[dict]) -> dict:
@@ -152,8 +175,10 @@ def card_lines(q: dict) -> list[str]:
         "Kinds: " + ", ".join(f"{k} {n}" for k, n in sorted(q["kinds"].items())) + ".",
         "",
         f"Answers: {a['complete']} of {a['answers']} state every value the request asks for; {a['field_dumps']} read "
-        "as a "
-        "field dump or hold a Python repr.",
+        f"as a field dump or hold a Python repr; {a['field_lists']} have a sentence that is a field list (three or "
+        f"more 'the X is Y'); on average an answer states {a['mean_unasked_facts']} facts of a result that nobody "
+        "asked for. Mean answer length in characters: "
+        + ", ".join(f"{k} {n}" for k, n in a["mean_length_by_kind"].items()) + ".",
         "",
         f"Dependencies: {d['absent_from_request']} of {d['bound_values']} values taken from an earlier result are not "
         "stated in the request (a real lookup).",

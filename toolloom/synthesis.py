@@ -143,8 +143,7 @@ class ArgumentSynthesizer:
         options = self.candidates(tool["name"], param, schema)
         if options:
             return options[variant % len(options)] if variant < len(options) else rng.choice(options)
-        topic = f"{tool['name']} {tool.get('description') or ''}"
-        return self.values.value(schema, param, rng, topic=topic, all_properties=False)
+        return self.values.value(schema, param, rng, all_properties=False)
 
     def arguments(self, tool: dict, seed: int | str, variant: int = 0) -> dict:
         """Arguments for the required parameters (and, from variant 1 on, one documented optional

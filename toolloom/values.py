@@ -182,7 +182,7 @@ class ValueFactory:
         self.faker.seed_instance(rng.getrandbits(32))
         return self.faker
 
-    def string_for(self, name: str, rng: random.Random, topic: str = "") -> str:
+    def string_for(self, name: str, rng: random.Random) -> str:
         """A string for a field name: Faker by name or an id; else a placeholder (free text, a query,
         a name nothing documents)."""
         low = re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower().replace("-", "_").replace(".", "_")
@@ -200,9 +200,14 @@ class ValueFactory:
         return placeholder(name.rsplit(".", 1)[-1])
 
     @staticmethod
-    def _qualified(parent: str, key: str) -> str:
-        """`genre.name` for the `name` of a `genres` item: a generic leaf is read with its parent's name."""
-        return f"{parent}.{key}" if key in _GENERIC_LEAVES and parent not in ("result", "") else key
+    def _qualified(parent: str, key: str, topic: str = "") -> str:
+        """`genre.name` for the `name` of a `genres` item: a generic leaf is read with its parent's name, or,
+        under a parent that says nothing (`result`, `results`, `data`), with what the tool is about (`topic`)."""
+        if key not in _GENERIC_LEAVES:
+            return key
+        if parent.rsplit(".", 1)[-1] in ("result", "results", "data", "item", "items", "record", ""):
+            return f"{topic}.{key}".replace(" ", "_") if topic else key
+        return f"{parent}.{key}"
 
     def number_for(self, name: str, schema: dict, rng: random.Random, integer: bool):
         name = name.rsplit(".", 1)[-1]
@@ -249,7 +254,7 @@ class ValueFactory:
         schema: dict | None,
         name: str,
         rng: random.Random,
-        topic: str = "",
+        topic: str = "",  # what the tool is about ('movie', 'tv show'): names a generic field under `result`
         depth: int = 0,
         all_properties: bool = True,
     ):
@@ -277,7 +282,7 @@ class ValueFactory:
             props = schema.get("properties") or {}
             required = set(schema.get("required") or [])
             keep = props if all_properties else {k: v for k, v in props.items() if k in required}
-            return {k: self.value(v, self._qualified(name, k), rng, topic, depth + 1) for k, v in keep.items()}
+            return {k: self.value(v, self._qualified(name, k, topic), rng, topic, depth + 1) for k, v in keep.items()}
         if typ == "array":
             if depth > 4:
                 return []
@@ -300,7 +305,7 @@ class ValueFactory:
                 return rstr.Rstr(rng).xeger(schema["pattern"])
             except Exception:  # a pattern rstr cannot invert; the validator will say so
                 pass
-        text = self.string_for(name, rng, topic)
+        text = self.string_for(name, rng)
         if is_placeholder(text):
             return text  # a placeholder is not padded or cut to a length: it must read as one
         lo, hi = schema.get("minLength"), schema.get("maxLength")

@@ -79,23 +79,30 @@ class ModelAssistant:
         return ModelAssistant(self.client, self.stage, self.role, sample)
 
     async def step(self, messages: list[dict], tools: list[dict]) -> AssistantTurn:
-        c = await self.client.chat(messages, tools=tools, tool_choice="auto", stage=self.stage, role=self.role,
-                                   seed_offset=self.sample)
-        for attempt in range(
-            1, CUT_REASKS + 1
-        ):  # a cut answer is asked again (another sample) before it costs the episode
+        offered = {t["function"]["name"] for t in tools}
+        ask = dict(tools=tools, tool_choice="auto", stage=self.stage, role=self.role)
+        c = await self.client.chat(messages, seed_offset=self.sample, retry_cut=False, **ask)
+        if c.finish_reason == "length" and not c.message.get("tool_calls") and tools:
+            # a small model that repeats its call line until the limit: its complete calls stand (once each)
+            found = text_calls.recover(c.message.get("content"), offered)
+            if found.calls:
+                return AssistantTurn(found.content, found.calls, call_source="text",
+                                     dropped=found.dropped + ["the rest, cut off at the token limit"])
+        if _cut(c, tools):  # the same request again with more room (the first answer comes from the cache)
+            c = await self.client.chat(messages, seed_offset=self.sample, **ask)
+        # a cut answer is asked again (another sample) before it costs the episode; greedy decoding
+        # (temperature 0) would only repeat it
+        for attempt in range(1, CUT_REASKS + 1 if self.client.spec.temperature > 0 else 1):
             if not _cut(c, tools):
                 break
-            c = await self.client.chat(messages, tools=tools, tool_choice="auto", stage=self.stage, role=self.role,
-                                       seed_offset=self.sample + REASK_SEED_STRIDE * attempt)
+            c = await self.client.chat(messages, seed_offset=self.sample + REASK_SEED_STRIDE * attempt, **ask)
         if c.finish_reason == "length":
-            raise ModelCallError(
-                f"assistant output was truncated (finish_reason=length), also when asked {CUT_REASKS} more times"
-            )
+            raise ModelCallError("assistant output was truncated (finish_reason=length), also with more room"
+                                 + (f" and when asked {CUT_REASKS} more times" if self.client.spec.temperature else ""))
         if c.message.get("tool_calls") or not tools:
             return AssistantTurn(c.message.get("content"), c.message.get("tool_calls"))
         # no calls from the endpoint: a model that wrote them as text gets them read from it
-        found = text_calls.recover(c.message.get("content"), {t["function"]["name"] for t in tools})
+        found = text_calls.recover(c.message.get("content"), offered)
         if found.calls:
             return AssistantTurn(found.content, found.calls, call_source="text", dropped=found.dropped)
         return AssistantTurn(c.message.get("content"), None, unreadable_call=found.problem)

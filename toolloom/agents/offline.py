@@ -174,7 +174,7 @@ def decline(tools: list[dict]) -> str:
         first = re.split(r"(?<=[.;])\s|\n", (t["function"].get("description") or "").strip())[0].rstrip(".;")
         if first:
             abilities.append(first[0].lower() + first[1:])
-    return render("simulate/decline.j2", abilities=abilities[:4]).strip()
+    return render("simulate/decline.j2", abilities=abilities[:2]).strip()
 
 
 class RetrievalAssistant:

@@ -17,6 +17,7 @@ import re
 
 from ..sandbox import Observation
 from ..values import ValueFactory, is_id_name, words
+from ..wording import entity_of
 from .base import ExecutorConfig
 
 _VERBS = {
@@ -133,8 +134,7 @@ class SchemaSimulator:
     async def respond(self, tool: dict, arguments: dict, history: list[dict]) -> Observation:
         seed = hashlib.sha256(json.dumps([tool["name"], arguments], sort_keys=True, default=str).encode()).digest()
         returns = tool.get("returns") or default_returns(tool)
-        topic = f"{tool['name']} {tool.get('description') or ''}"
-        value = self.values.value(returns, "result", random.Random(seed), topic=topic)
+        value = self.values.value(returns, "result", random.Random(seed), topic=entity_of(tool["name"]))
         if not tool.get("returns") and isinstance(value, dict):
             value = {**{k: v for k, v in arguments.items() if not isinstance(v, (dict, list))}, **value}
         about_the_asked_entity(value, arguments)

@@ -194,8 +194,10 @@ class ModelClient:
         tool_choice: str | None = None,
         response_format: dict | None = None,
         seed_offset: int = 0,
+        retry_cut: bool = True,
     ) -> Completion:
-        """`seed_offset` > 0 asks for another independent sample (another seed, another cache entry)."""
+        """`seed_offset` > 0 asks for another independent sample (another seed, another cache entry);
+        `retry_cut=False` returns an answer cut at the token limit as it is (the caller may use its start)."""
         seed = (self.spec.seed or 0) + seed_offset if seed_offset else self.spec.seed
         request = {"model": self.spec.model, "messages": messages, "temperature": self.spec.temperature,
                    "max_tokens": self.spec.max_tokens, "seed": seed}
@@ -206,7 +208,7 @@ class ModelClient:
             request["response_format"] = response_format
         completion = await self._complete(request, stage=stage, role=role)
         limit = request["max_tokens"] or TRUNCATED_RETRY_TOKENS // 2
-        for _ in range(TRUNCATION_RETRIES):  # cut off by the token limit: ask again with twice the room
+        for _ in range(TRUNCATION_RETRIES if retry_cut else 0):  # cut off by the token limit: twice the room
             if completion.finish_reason != "length":
                 break
             limit *= 2

@@ -41,7 +41,8 @@ class FakeModel:
     history: list = field(default_factory=list)
 
     def enqueue(self, *responses: dict) -> None:
-        """Each response: {"content": str} and/or {"tool_calls": [{"name", "arguments"}]}, or {"status": 500}."""
+        """Each response: {"content": str} and/or {"tool_calls": [{"name", "arguments"}]} (and "finish_reason"
+        to override the one the server gives), or {"status": 500}."""
         self.queue.extend(responses)
 
     def respond(self, request: dict) -> dict:
@@ -271,7 +272,7 @@ class FakeServer:
             reply = {"tool_calls": [{"name": fn["name"], "arguments": json.dumps({k: [1, 2] for k in props})}]}
         if self.calls_as_text and reply.get("tool_calls"):
             reply = {"content": calls_as_text(reply["tool_calls"], self.calls_as_text)}
-        return web.json_response(_completion(request, reply))
+        return web.json_response(_completion(request, reply, finish=reply.get("finish_reason")))
 
     async def _embeddings(self, http_request: web.Request) -> web.StreamResponse:
         """Deterministic vectors from character trigrams: similar texts get similar vectors."""

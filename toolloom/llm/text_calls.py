@@ -122,12 +122,18 @@ def _calls_in(value) -> list | None:
 def _checked(parsed: list[dict | str], offered: set[str], rest: str | None, form: str, tag: str,
              dropped: list[str]) -> TextCalls:
     """Each parsed item is a {"name", "arguments"} dict or a string saying why it is unreadable."""
-    calls, problems, unknown = [], [], []
+    calls, problems, left_out, seen = [], [], [], set()
     for item in parsed:
         if isinstance(item, str):
             problems.append(item)
-        elif item["name"] not in offered:
-            unknown.append(f"names {item['name']!r}, which is not an offered tool")
+            continue
+        key = json.dumps([item["name"], item["arguments"]], sort_keys=True)
+        if key in seen:  # a small model repeating its call line: one call
+            left_out.append(f"a repeat of the call to {item['name']!r}")
+            continue
+        seen.add(key)
+        if item["name"] not in offered:
+            left_out.append(f"names {item['name']!r}, which is not an offered tool")
         else:
             calls.append(
                 {
@@ -137,9 +143,9 @@ def _checked(parsed: list[dict | str], offered: set[str], rest: str | None, form
                 }
             )
     if problems or not calls:
-        why = "; ".join(problems + unknown) or "no call in it"
+        why = "; ".join(problems + left_out) or "no call in it"
         return TextCalls([], rest, f"a tool call written as text ({form}) could not be used: {why}")
-    return TextCalls(calls, rest, dropped=unknown + dropped)
+    return TextCalls(calls, rest, dropped=left_out + dropped)
 
 
 def _as_call(value) -> dict | str | None:

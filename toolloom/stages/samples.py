@@ -20,7 +20,7 @@ from collections import Counter
 import pyarrow as pa
 
 from ..agents.judges import ReferenceJudge
-from ..answers import MULTI_ANSWER_SHAPES, grounded, unstated
+from ..answers import MULTI_ANSWER_SHAPES, call_inputs, grounded, unstated
 from ..arguments import argument_errors, parse_arguments
 from ..focus import check_focus
 from ..ingest import Rejection
@@ -115,9 +115,8 @@ def check_completeness(traj: dict) -> tuple[str, str] | None:
     if not traj.get("reference_answer") or traj.get("kind") == "abstain":
         return None
     request = " ".join(m.get("content") or "" for m in traj["messages"] if m["role"] == "user")
-    inputs = [v for m in traj["messages"] for c in m.get("tool_calls") or []
-              for v in (parse_arguments(c["function"].get("arguments"))[0] or {}).values()]
-    missing = unstated(request, json.loads(traj["reference_answer"]), traj["final_answer"] or "", inputs)
+    missing = unstated(request, json.loads(traj["reference_answer"]), traj["final_answer"] or "",
+                       call_inputs(traj["messages"]))
     return (
         ("answer_incomplete", f"the request asks for {', '.join(missing)}, which the answer does not state")
         if missing
