@@ -106,7 +106,7 @@ def report(home: Path, wall_s: float, out: Path) -> dict:
                 continue
             calls_text = " ".join(f"[call {c['function']['name']}({c['function']['arguments']})]"
                                   for c in m.get("tool_calls") or [])
-            lines.append(f"- **{m['role']}**: {calls_text} {m.get('content') or ''}".rstrip())
+            lines.append(f"- **{m['role']}**: {m.get('content') or ''} {calls_text}".rstrip())
         lines.append("")
     out.write_text("\n".join(lines), encoding="utf-8")
     return figures

@@ -285,17 +285,23 @@ def test_example_quality_counts_from_rows():
              "messages": [{"role": "user", "content": "population?"},
                           {"role": "assistant", "tool_calls": [{"function": {"name": "a"}}]}]}]
     q = example_quality(rows, [{"name": "a"}, {"name": "b"}], [{"src_tool": "a", "dst_tool": "b"}])
-    assert q["answers"] == {"answers": 1, "complete": 1, "field_dumps": 1}
+    assert {k: q["answers"][k] for k in ("answers", "complete", "field_dumps", "field_lists")} == {
+        "answers": 1, "complete": 1, "field_dumps": 1, "field_lists": 0}
+    assert q["answers"]["mean_length_by_kind"] == {"single_turn": len("capital: X; population: 5")}
     assert q["levels"]["0"]["mean_calls"] == 1 and q["call_patterns"]["distinct"] == 1
 
 
 def test_tool_names_give_words_entities_and_plain_purposes():
-    from toolloom.wording import entity_of, plain_purpose
-    from toolloom.stages.dialogues import action_of
+    from toolloom.wording import entity_of, param_phrase, plain_purpose, purpose, vague
 
-    assert entity_of("Cataas__findCatByTag") == "cat" and action_of("Cataas__findCatByTag") == "find cat by tag"
+    assert entity_of("Cataas__findCatByTag") == "cat" and purpose("Cataas__findCatByTag") == "find cats by tag"
     assert entity_of("list_countries_by_region") == "country" and entity_of("get_order_status") == "order"
-    assert action_of("get_order_status") == "look up order information"
+    assert purpose("get_order_status") == "look up the order status" and purpose("get_city") == "look up a city"
+    assert purpose("add_to_cart", {"required": ["product_id", "quantity"]}) == "add a product to the cart"
+    assert purpose("tmdb__GET_search-movie") == "search for movies"
+    assert (param_phrase("from_city_id"), param_phrase("product_id")) == ("starting city", "product")
+    assert (vague("to_city_id", "x"), vague("quantity", 2), vague("country_code", "FR")) == ("a city", "some",
+                                                                                            "a country")
     messy = "Is today a public holiday The calculation is made on the basis of UTC time.<br />"
     assert plain_purpose(messy, "Nager_Date__PublicHolidayIsToday") == "Public holiday is today"
     assert plain_purpose("Get country info for the given country", "x") == "Get country info for the given country"

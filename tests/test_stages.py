@@ -294,3 +294,36 @@ def test_abstain_examples_offer_only_unrelated_tools_and_any_call_rejects_them()
     assert declined and all(not json.loads(r["calls"]) for r in declined)
     called = {**declined[0], "calls": json.dumps([{"name": "x", "arguments": "{}", "ok": True, "error": ""}])}
     assert check_execution(called)[0] == "called_when_nothing_fits"
+
+
+def test_two_collections_tools_of_one_name_are_never_offered_together():
+    from toolloom.stages.episodes import Distractors
+
+    def tool(name, collection, description):
+        return {"name": name, "tool_id": f"{collection}.{name}", "description": description,
+                "parameters": {"type": "object"}}
+
+    tools = [tool("get_weather", "a", "weather now in a city"), tool("get_weather", "b", "weather now in a city"),
+             tool("get_forecast", "a", "weather forecast for a city"), tool("get_forecast", "b", "weather forecast"),
+             tool("convert_units", "a", "convert a length")]
+    offer = Distractors(tools).offer([tools[0]], 3)
+    names = [t["function"]["name"] for t in offer]
+    assert len(names) == len(set(names)) == 3 and "get_weather" in names
+    far = Distractors(tools).unrelated([tools[4]], 3)
+    assert len({t["function"]["name"] for t in far}) == len(far) == 2  # only two other names exist
+
+
+def test_a_tool_whose_every_argument_set_is_degenerate_is_rejected_with_its_reason():
+    same = {"name": "convert_units", "tool_id": "c.convert_units", "description": "Convert", "collection": "c",
+            "parameters": json.dumps({"type": "object", "properties": {"from_unit": {"type": "string", "enum": ["m"]},
+                                                                       "to_unit": {"type": "string", "enum": ["m"]}},
+                                      "required": ["from_unit", "to_unit"]}),
+            "returns": None, "source_format": "function_json", "source_file": "f", "spec_hash": "h",
+            "executable": False, "execution": "simulated", "meta": "{}"}
+    from toolloom.stages.tools import TOOLS_SCHEMA
+
+    table = pa.Table.from_pylist([same], schema=TOOLS_SCHEMA)
+    result = sample_tasks(table, ToolExecutor(None, [dict(same, parameters=json.loads(same["parameters"]))]),
+                          TasksStage(per_tool=1))
+    assert result.accounted and result.table.num_rows == 0
+    assert [(r.item_id, r.reason) for r in result.rejections] == [("c.convert_units", "no_arguments")]

@@ -26,6 +26,8 @@ _PARTS = re.compile(r"(?:^|\s)(?:" + "|".join(("Then", "After that", "Next", "Wi
                                                 "At the same time")) + r"),\s", re.I)
 
 
+_ACTION = re.compile(r"(?:.*__)?(add|create|update|delete|remove|cancel|place|book|set|send|post|put|patch)(?:_|-|$)",
+                     re.I)
 _ANY = re.compile(r"\b(any|anything|anyone|anywhere|there)\b", re.I)
 
 
@@ -276,6 +278,8 @@ def answer_from(messages: list[dict]) -> str:
             out.append(f"The service answered: {str(m['content'])[:300]}")
             continue
         text = sentence(result, part, arguments.get(m.get("tool_call_id")))
+        if _ACTION.match(m.get("name") or "") and not (isinstance(result, dict) and "error" in result):
+            text = "Done. " + text  # a call that changes something: say it was done, then what it shows
         if text not in out:
             out.append(text)
     return " ".join(out) if out else "I could not find anything."

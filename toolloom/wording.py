@@ -112,3 +112,65 @@ def first_sentence(text: str) -> str:
     """The documentation's first sentence, without markdown links or a trailing period."""
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", (text or "").strip())
     return re.split(r"(?<=[.!?])\s|\n", text, maxsplit=1)[0].rstrip(". ").strip()
+
+
+ROLES = {"from": "starting", "to": "destination", "origin": "starting", "destination": "destination",
+         "source": "source", "target": "target", "start": "start", "end": "end"}
+
+
+def param_phrase(param: str) -> str:
+    """How a person names a parameter: from_city_id -> 'starting city', product_id -> 'product', day -> 'day'."""
+    ws = [w for w in tokens(snake(param)) if w not in ("id", "ids", "uuid", "key")] or tokens(snake(param))
+    if len(ws) > 1 and ws[0] in ROLES:
+        ws = [ROLES[ws[0]]] + ws[1:]
+    return " ".join(ws)
+
+
+def vague(param: str, value) -> str:
+    """What a person says for a value they leave out: 'a city', 'a product', 'some' (a number)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return "some"
+    words = tokens(snake(param))
+    noun = next((w for w in reversed(words) if w not in ("id", "ids", "code", "key") and w not in ROLES), words[-1])
+    return article(noun) if noun not in ("date", "day") else "a certain " + noun
+
+
+def article(noun: str) -> str:
+    return ("an " if noun[:1] in "aeiou" else "a ") + noun
+
+
+def purpose(tool_name: str, parameters: dict | None = None) -> str:
+    """What a tool does, said from its name with an article: 'find a country', 'add a product to the cart',
+    'look up a city', 'list holidays' (never its documentation)."""
+    family, verb, obj, _ = offline_requests.parse_name(offline_requests.words_of(tool_name))
+    obj = [w for w in obj if w not in ("id", "ids")]
+    ids = [k for k in (parameters or {}).get("required") or [] if tokens(snake(k))[-1:] == ["id"]]
+    if obj and obj[0] in LINK_WORDS and ids:  # add_to_cart(product_id): add a product to the cart
+        return f"{verb} {article(param_phrase(ids[0]))} {obj[0]} the {' '.join(obj[1:])}"
+    thing = " ".join(obj) or entity_of(tool_name)
+    many = offline_requests.is_plural(thing)
+    if family in ("get", "thing"):
+        return f"look up {'the' if many or len(obj) != 1 else article(thing).split()[0]} {thing}"
+    if family == "search":
+        return f"{verb} {'for ' if verb == 'search' else ''}{' '.join(offline_requests.plurals(thing.split()))}"
+    if family == "list" or many or obj[:1] and obj[0] in LINK_WORDS:
+        return f"{verb} {thing}"
+    return f"{verb} {'the' if family == 'compute' else article(thing.split()[0]).split()[0]} {thing}"
+
+
+def withholding_request(task: Task, withheld: str, rng: random.Random) -> str:
+    """The request for the task's last call with one value left out, as a person who forgot it writes it:
+    a template says 'a city' where the value would be; a request from the name leaves the argument out."""
+    step = task.chain[-1]
+    value = step.arguments.get(withheld)
+    templates = task.meta.get(step.tool_id, {}).get("utterances") or []
+    usable = [t for t in templates if "{" + withheld + "}" in t]
+    if usable:
+        args = {k: v for k, v in step.arguments.items()}
+        said = vague(withheld, value)
+        text = rng.choice(usable).format(**{**args, withheld: said})
+        return text.replace(f'"{said}"', said).replace(f"{said.split()[-1]} {said}", said)  # not 'country a country'
+    rest = step.planned()
+    rest.arguments = {k: v for k, v in step.arguments.items() if k != withheld}
+    rest.bindings = {}
+    return render_example(Task(task.task_id, "single", [rest], task.seed, task.meta), rng)

@@ -15,7 +15,7 @@ from ..answers import answer_from
 from ..arguments import argument_errors
 from ..prompts import render
 from ..domain import Task, known_values
-from ..wording import ALSO_WORDS, ORDINALS, STOPWORDS, THEN_WORDS, render_example, tokens
+from ..wording import ALSO_WORDS, ORDINALS, STOPWORDS, THEN_WORDS, purpose, render_example, tokens
 from .base import AssistantTurn
 
 _QUOTED = re.compile(r"\"([^\"]+)\"")
@@ -168,13 +168,9 @@ def fill_arguments(text: str, schema: dict, context: list | None = None) -> dict
 
 
 def decline(tools: list[dict]) -> str:
-    """No offered tool fits: say so, naming what the offered tools do (their first sentences)."""
-    abilities = []
-    for t in tools:
-        first = re.split(r"(?<=[.;])\s|\n", (t["function"].get("description") or "").strip())[0].rstrip(".;")
-        if first:
-            abilities.append(first[0].lower() + first[1:])
-    return render("simulate/decline.j2", abilities=abilities[:2]).strip()
+    """No offered tool fits: say so, and what the offered tools do (from their names)."""
+    abilities = list(dict.fromkeys(purpose(t["function"]["name"], t["function"].get("parameters")) for t in tools))
+    return render("simulate/decline.j2", abilities=abilities[:4]).strip()
 
 
 class RetrievalAssistant:

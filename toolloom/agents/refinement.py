@@ -107,6 +107,13 @@ def _leaf_keys(value, prefix="") -> list[str]:
     return []
 
 
+def _about(error: str, param: str) -> bool:
+    """An error names the parameter or the refused value: a cart that is empty says nothing about a country code."""
+    text = (error or "").lower()
+    return INVALID.lower() in text or bool(set(tokens(param)) - STOPWORDS & set(tokens(text))) and \
+        all(w in tokens(text) for w in tokens(param) if w not in STOPWORDS)
+
+
 class FactAnalyzer:
     """Facts from executions: requiredness, accepted values, error messages, a worked example."""
 
@@ -125,14 +132,14 @@ class FactAnalyzer:
         for h in history:
             if h.get("kind") == "missing":
                 (facts["confirmed_required"] if not h["ok"] else facts["not_required"]).append(h["param"])
-            if h.get("kind") == "invalid" and not h["ok"]:
-                facts["accepted"][h["param"]] = h["error"]
+            if h.get("kind") == "invalid" and not h["ok"] and _about(h["error"], h["param"]):
+                facts["accepted"][h["param"]] = h["error"]  # only a refusal that is about this parameter
             if not h["ok"] and h["error"] not in facts["errors"]:
                 facts["errors"].append(h["error"])
         if ok:
             response = json.dumps(ok[0]["response"], ensure_ascii=False)
-            if len(response) > 240:  # never a cut-off JSON text: name what came back instead
-                response = "a result with " + ", ".join(_leaf_keys(ok[0]["response"])[:8])
+            if len(response) > 240:  # never a cut-off JSON text: the call alone (Returns lists the fields)
+                response = None
             facts["example"] = {"arguments": ok[0]["arguments"], "response": response}
             facts["returns"] = list(dict.fromkeys(k for h in ok for k in _leaf_keys(h["response"])))[:12]
         facts["caller_mistakes"] = [

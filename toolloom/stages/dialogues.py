@@ -21,8 +21,8 @@ import random
 
 from ..agents.realisers import Realiser
 from ..domain import Episode, Task
-from ..wording import entity_of, name_words, render_example, tokens
-from ..answers import answer_from, article, label
+from ..wording import entity_of, param_phrase, purpose, render_example, tokens, withholding_request
+from ..answers import answer_from, article
 from ..executor import ToolExecutor
 from ..graph.chains import value_at
 from ..llm import BudgetExhausted, ModelCallError
@@ -109,32 +109,13 @@ def is_pair(task: Task) -> bool:
     return len(task.chain) == 2 and len(task.chain[1].bindings) == 1 and not task.chain[0].bindings
 
 
-def action_of(tool_name: str) -> str:
-    """What a tool does, from its name (never its documentation): list_holidays -> 'list holidays'."""
-    ws = name_words(tool_name)
-    if ws and ws[0] in (
-        "list",
-        "search",
-        "convert",
-        "count",
-        "add",
-        "cancel",
-        "create",
-        "find",
-        "check",
-        "compute",
-        "calculate",
-    ):
-        return " ".join(ws)
-    return f"look up {entity_of(tool_name)} information"
-
-
 def a_topic(tool_name: str) -> str:
     return article(entity_of(tool_name))
 
 
 def stated(arguments: dict, leave_out: str | None = None) -> str:
-    return ", ".join(f"{label(k)} {json.dumps(v, ensure_ascii=False)}" for k, v in arguments.items() if k != leave_out)
+    return ", ".join(f"{param_phrase(k)} {json.dumps(v, ensure_ascii=False)}" for k, v in arguments.items()
+                     if k != leave_out)
 
 
 def scenario_for(task: Task, scenario: str, extra: Task | None, required: list[str]) -> str:
@@ -162,6 +143,7 @@ class Dialogue:
             next(iter(self.target.bindings)) if self.source else (rng.choice(required) if required else None)
         )
         self.required = required
+        self.tools = tools
         self.other = self._relevant_other(offered)
         self.scenario = ""
 
@@ -174,35 +156,40 @@ class Dialogue:
         )
         return scored[0]["name"] if scored else None
 
+    def purpose_of(self, name: str) -> str:
+        return purpose(name, (self.tools.get(name) or {}).get("parameters"))
+
     def pick(self, key: str, **fields) -> str:
         return self.rng.choice(self.phrases[key]).format(**fields)
 
     def utterance(self, action: str) -> tuple[str, dict]:
-        t, param = self.target, (self.withheld or "").replace("_", " ")
+        t, param = self.target, param_phrase(self.withheld or "")
         if action in ("inform_intent_clear", "inform_intent_clear_add"):
             self.current = self.extra if action == "inform_intent_clear_add" else self.current
             return render_example(self.current, self.rng), self.current.chain[-1].arguments
-        if action == "inform_intent_missing":
+        if action == "inform_intent_missing":  # the request, with the withheld value left out as a person would
             given = {k: v for k, v in t.arguments.items() if k != self.withheld}
-            return self.pick(action, action=action_of(t.name), details=f" Use {stated(given)}." if given else ""), given
+            return withholding_request(Task(self.task.task_id, "single", [t], self.task.seed, self.task.meta),
+                                       self.withheld, self.rng), given
         if action == "inform_intent_vague":
             return self.pick(action, a_topic=a_topic(t.name)), {}
         if action in ("request", "fail_inform", "response_fail"):
             return self.pick(action, param=param), {}
         if action == "request_source":
-            names = " and ".join(label(k) for k in self.source.arguments)
+            names = " and ".join(param_phrase(k) for k in self.source.arguments)
             return self.pick(action, param=param, entity=entity_of(self.source.name), source_params=names), {}
         if action == "inform_source":
-            return f"Sure: {stated(self.source.arguments)}.", dict(self.source.arguments)
+            return f"Sure, it's {stated(self.source.arguments)}.", dict(self.source.arguments)
         if action == "inform":
-            if self.scenario == "suggest_affirm":  # after agreeing, the user gives every value
-                return f"Here are the details: {stated(t.arguments)}.", dict(t.arguments)
+            if self.scenario == "suggest_affirm":  # after agreeing, the user says the whole request
+                return render_example(self.current, self.rng), dict(t.arguments)
             value = t.arguments[self.withheld]
             return self.pick(action, param=param, value=json.dumps(value, ensure_ascii=False)), {self.withheld: value}
         if action == "suggest":
-            return self.pick(action, tool_purpose=action_of(t.name)), {}
+            return self.pick(action, tool_purpose=self.purpose_of(t.name)), {}
         if action == "suggest_other":
-            return self.pick("suggest", tool_purpose=action_of(self.other or "something else")), {}
+            other = self.purpose_of(self.other) if self.other else "help with something else"
+            return self.pick("suggest", tool_purpose=other), {}
         return self.pick(action), {}
 
 

@@ -49,7 +49,11 @@ class Distractors:
             return []
         names = {t["name"] for t in needed}
         scores = self.index.get_scores(tokens(" ".join(f"{t['name']} {t['description']}" for t in needed)))
-        far = [self.tools[i] for i in np.lexsort((self.name_rank, scores)) if self.tools[i]["name"] not in names][:k]
+        far = []
+        for i in np.lexsort((self.name_rank, scores)):
+            if self.tools[i]["name"] not in names and len(far) < k:
+                names.add(self.tools[i]["name"])
+                far.append(self.tools[i])
         return sorted((openai_tool(t) for t in far), key=lambda t: t["function"]["name"])
 
     def pick(self, needed: list[dict], k: int) -> list[dict]:
@@ -61,7 +65,8 @@ class Distractors:
         ranked = np.lexsort((self.name_rank, -scores))  # best score first, ties by name
         out = []
         for i in ranked:
-            if self.tools[i]["name"] not in names:
+            if self.tools[i]["name"] not in names:  # a name offered twice (two collections' tools) is offered once
+                names.add(self.tools[i]["name"])
                 out.append(self.tools[i])
                 if len(out) == k:
                     break

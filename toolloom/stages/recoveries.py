@@ -15,7 +15,7 @@ import re
 from datetime import date
 
 from ..domain import Episode, Step, Task
-from ..wording import render_example
+from ..wording import param_phrase, render_example
 from ..answers import answer_from
 from ..arguments import argument_errors
 from ..executor import ToolExecutor
@@ -112,7 +112,7 @@ async def run_recovery(task: Task, system: Realiser, executor: ToolExecutor, off
             content = None
             if k:  # what went wrong and what changes, before the corrected call
                 example = rng.choice(phrases["recover"]).format(
-                    param=param.replace("_", " "), wrong=form, value=step.arguments[param]
+                    param=param_phrase(param), wrong=json.dumps(form), value=json.dumps(step.arguments[param])
                 )
                 content = await system.utter("assistant", "recover", example, {"error": calls[0]["error"]}, messages)
             obs = await episode.call(step.name, arguments)

@@ -100,6 +100,11 @@ def sample_tasks(tools: pa.Table, executor: ToolExecutor, params: TasksStage, ed
                     continue
                 sets, observations = outcome
                 argument_sets[tool["name"]] = sets
+                if params.per_tool and not sets:  # nothing to call it with: said, never a tool that vanishes
+                    given.append(tool["tool_id"])
+                    rejections.append(Rejection("tasks", tool["tool_id"], "sampler", "no_arguments",
+                                                f"{tool['name']}: no argument set could be made or was documented"))
+                    continue
                 for i, (arguments, obs) in enumerate(zip(sets, observations)):
                     seed = params.seed * 1000 + i
                     tid = _task_id(tool["tool_id"], arguments, seed)
