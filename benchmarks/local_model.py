@@ -68,7 +68,8 @@ def read(store: Store, table: str, version: str) -> list[dict]:
 def report(home: Path, wall_s: float, out: Path) -> dict:
     pipeline = load_pipeline(home.parent / "project" / "pipelines" / "bench.yaml")
     store = Store(home, pipeline.storage)
-    version = store.latest_version("bench", "samples")
+    version = [v for v in store.versions("bench", include_incomplete=True) if v["tables"].get("trajectories")][-1][
+        "version"]  # complete or not: a run whose samples were empty still has its episodes
     calls = [c for c in read(store, "llm_calls", version) if not c["cache_hit"] and c["stage"] != "preflight"]
     trajs = read(store, "trajectories", version)
     samples = read(store, "samples", version)
@@ -91,6 +92,7 @@ def report(home: Path, wall_s: float, out: Path) -> dict:
         "episodes": len(trajs), "outcomes": dict(Counter(t["outcome"] for t in trajs)),
         "assistant_turns_with_calls": len(turns), "calls_read_from_text": text_calls,
         "unreadable_tool_call_episodes": unreadable,
+        "answers_asked_for": sum(bool(t.get("answer_asked")) for t in trajs),
         "unreadable_share": round(unreadable / max(len(turns) + unreadable, 1), 3),
         "accepted": len(samples), "exported": len(exported),
         "accepted_per_hour": round(len(exported) / (wall_s / 3600), 1),
@@ -119,20 +121,25 @@ def main() -> int:
     ap.add_argument("--tools", type=int, default=16, help="with a RestBench collection: its first N paths")
     ap.add_argument("--chains", type=int, default=4, help="with a RestBench collection: multi-hop chains")
     ap.add_argument("--out", default="local_model_examples.md", help="where the accepted examples are written")
+    ap.add_argument("--keep", default=None, help="folder for the project and home (kept, to query afterwards); "
+                                                   "default: a temporary one, removed")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="toolloom-local-model-") as tmp:
-        tmp = Path(tmp)
-        (tmp / "project").mkdir()
+        tmp = Path(args.keep or tmp)
+        (tmp / "project").mkdir(parents=True)
         name = project(tmp / "project", args)
         started = time.monotonic()
         run = subprocess.run([sys.executable, "-m", "toolloom.cli", "--project", str(tmp / "project"), "--home",
                               str(tmp / "home"), "run", name], text=True, capture_output=True)
         wall = time.monotonic() - started
         print(run.stderr[-3000:], file=sys.stderr)
-        if run.returncode not in (0, 1):
+        if run.returncode not in (0, 1):  # 1: a check failed (no samples, say); the tables are still read
             print(f"toolloom run exited {run.returncode}", file=sys.stderr)
-            return run.returncode
-        figures = report(tmp / "home", wall, Path(args.out))
+        try:
+            figures = report(tmp / "home", wall, Path(args.out))
+        except Exception as e:  # a run that stopped before samples
+            print(f"no report: {type(e).__name__}: {e}", file=sys.stderr)
+            return 1
     for k, v in figures.items():
         print(f"{k}: {v}")
     print(f"examples for the hand read: {args.out}")

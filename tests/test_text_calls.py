@@ -197,3 +197,36 @@ def test_an_endpoint_whose_written_calls_are_garbage_rejects_each_episode_with_t
     assert {r.reason for r in result.rejections} == {"unreadable_tool_call"} and len(result.rejections) == 6
     assert all("could not be used: not JSON" in r.detail for r in result.rejections)
     assert result.metadata["outcomes"] == {"unreadable_tool_call": 6}
+
+
+def _episode(tmp_path, *replies):
+    from toolloom.agents.offline import TemplateUser
+    from toolloom.domain import Step, Task
+    from toolloom.stages.episodes import run_episode
+
+    sandbox = Sandbox(PROJECT / "sandbox")
+    tools = build_tools(load_pipeline(PROJECT / "pipelines" / "demo.yaml"), PROJECT, sandbox).table
+    executor = ToolExecutor(sandbox, tools.to_pylist())
+    task = Task("t_1", "single", [Step("demo.get_city", "get_city", "", {"city_id": "tokyo"})], 1, {})
+    offered = [{"type": "function", "function": {"name": "get_city", "parameters": {"type": "object"}}}]
+    model = FakeModel()
+    model.enqueue(*replies)
+    try:
+        with FakeServer(model) as server:
+            client = ModelClient(ModelSpec(provider="openai", model="fake", base_url=server.base_url),
+                                 cache=RequestCache(tmp_path / "c.sqlite"), ledger=UsageLedger(),
+                                 budget=RunBudget(None), backoff_s=0.01)
+            ep = run_async(run_episode(task, TemplateUser(), ModelAssistant(client), executor, offered, "sys", 4))
+    finally:
+        sandbox.close()
+    return ep, model.history
+
+
+def test_a_model_that_repeats_an_answered_call_is_asked_for_its_answer_without_tools(tmp_path):
+    call = '{"name": "get_city", "arguments": {"city_id": "tokyo"}}'
+    ep, history = _episode(tmp_path, {"content": call}, {"content": call}, {"content": "Tokyo has 14 million people."})
+    assert ep["outcome"] == "answered" and ep["answer_asked"] and ep["final_answer"] == "Tokyo has 14 million people."
+    assert [m["role"] for m in ep["messages"]] == ["system", "user", "assistant", "tool", "assistant"]  # no repeat
+    assert history[-1]["tool_choice"] == "none" and len(ep["calls"]) == 1
+    again, _ = _episode(tmp_path / "b", {"content": call}, {"content": call}, {"content": call})
+    assert again["outcome"] == "no_final_answer" and again["final_answer"] is None

@@ -99,6 +99,7 @@ class Episode(TypedDict, total=False):
     actions: list[list]  # multi-turn dialogues: [speaker, ToolDial action, detail] per turn
     scenario: str  # multi-turn dialogues: the scenario played
     task: Task  # multi-turn dialogues: the task the final call answered
+    answer_asked: bool  # the assistant was asked for its answer without tools (it repeated answered calls)
 
 
 def known_values(task: Task) -> dict:

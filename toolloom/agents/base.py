@@ -39,3 +39,8 @@ class AssistantAgent(Protocol):
     name: str
 
     async def step(self, messages: list[dict], tools: list[dict]) -> AssistantTurn: ...
+
+    async def answer(self, messages: list[dict], tools: list[dict]) -> AssistantTurn:
+        """The final answer now, with no further calls (optional: asked when the agent repeats calls
+        already answered or its turns are spent)."""
+        ...

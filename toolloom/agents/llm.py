@@ -108,6 +108,15 @@ class ModelAssistant:
         return AssistantTurn(c.message.get("content"), None, unreadable_call=found.problem)
 
 
+    async def answer(self, messages: list[dict], tools: list[dict]) -> AssistantTurn:
+        """The answer from the results so far: the same conversation, tools offered but not to be called."""
+        c = await self.client.chat(messages, tools=tools, tool_choice="none", stage=self.stage, role=self.role,
+                                   seed_offset=self.sample)
+        if c.finish_reason == "length":
+            raise ModelCallError("the assistant's final answer was cut off at the token limit")
+        return AssistantTurn((c.message.get("content") or "").strip() or None, None)
+
+
 CUT_REASKS = 2  # the client has already retried finish_reason=length with more room
 REASK_SEED_STRIDE = 1000  # re-asks draw seeds far from those of resampled() agents
 

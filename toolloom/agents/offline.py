@@ -181,6 +181,9 @@ class RetrievalAssistant:
     async def step(self, messages: list[dict], tools: list[dict]) -> AssistantTurn:
         return self.decide(messages, tools)
 
+    async def answer(self, messages: list[dict], tools: list[dict]) -> AssistantTurn:
+        return AssistantTurn(answer_from(messages), None)
+
     def decide(self, messages: list[dict], tools: list[dict]) -> AssistantTurn:
         """Turn k makes the calls of the request's k-th part ('Then, ' separates parts, 'Also, '
         separates calls made together), with values from earlier results where the request says so."""

@@ -12,7 +12,7 @@ from ..agents.base import AssistantAgent, UserAgent
 from ..arguments import parse_arguments
 from ..domain import Episode, Task
 from ..executor import ToolExecutor
-from ..llm import BudgetExhausted, ModelCallError
+from ..llm import BudgetExhausted, ModelCallError, text_calls
 from ..messages import normalise, to_openai
 from ..retrieval import SparseBM25
 from ..wording import tokens
@@ -80,12 +80,23 @@ async def run_episode(task: Task, user: UserAgent, assistant: AssistantAgent, ex
     messages: list[dict] = [{"role": "system", "content": system_prompt}]
     calls: list[dict] = []
     outcome, error, final = "answered", "", None
-    clarifications = 0
+    clarifications, answer_asked = 0, False
     offered_names = {t["function"]["name"] for t in offered}
     try:
         messages.append({"role": "user", "content": await user.instruction(task)})
-        for _ in range(max_turns):
-            turn = await assistant.step([to_openai(m) for m in messages], offered)
+        for turn_no in range(max_turns):
+            history = [to_openai(m) for m in messages]
+            turn = await assistant.step(history, offered)
+            if calls and hasattr(assistant, "answer") and (
+                    turn.tool_calls and (_repeated(turn.tool_calls, messages) or turn_no == max_turns - 1)
+                    or not turn.tool_calls and not (turn.content or "").strip() and not turn.unreadable_call):
+                # the calls it makes again were answered already, or the turns are spent, or it said nothing:
+                # the answer is asked for now, without tools (a small model otherwise loops on its call)
+                turn, answer_asked = await assistant.answer(history, offered), True
+                if text_calls.recover(turn.content, offered_names).looked_like_call:
+                    messages.append(turn.message())
+                    outcome, error = "no_final_answer", "asked for its answer, the assistant wrote a tool call again"
+                    break
             messages.append(turn.message())
             if turn.unreadable_call:  # a call written as text that names no offered tool or is not JSON
                 outcome, error = "unreadable_tool_call", turn.unreadable_call
@@ -138,4 +149,13 @@ async def run_episode(task: Task, user: UserAgent, assistant: AssistantAgent, ex
         "final_answer": final,
         "outcome": outcome,
         "error": error,
+        "answer_asked": answer_asked,
     }
+
+
+def _repeated(tool_calls: list[dict], messages: list[dict]) -> bool:
+    """Every call of the turn was made before in this episode with the same arguments (and answered)."""
+    made = {(c["function"]["name"], json.dumps(parse_arguments(c["function"].get("arguments"))[0], sort_keys=True))
+            for m in messages for c in m.get("tool_calls") or []}
+    return all((c["function"]["name"], json.dumps(parse_arguments(c["function"].get("arguments"))[0],
+                                                  sort_keys=True)) in made for c in tool_calls)

@@ -49,6 +49,7 @@ TRAJECTORIES_SCHEMA = pa.schema(
         ("actions", pa.string()),
         ("level", pa.int64()),
         ("execution", pa.string()),
+        ("answer_asked", pa.bool_()),  # the assistant was asked for its answer without tools (it repeated its calls)
     ]
 )
 
@@ -73,7 +74,7 @@ def trajectory_row(traj_id: str, row: dict, kind: str, ep: Episode, offered: lis
             "reference_answer": reference, "final_answer": ep["final_answer"], "outcome": ep["outcome"],
             "error": ep["error"], "calls": json.dumps(ep["calls"], ensure_ascii=False), "user_agent": agents[0],
             "assistant_agent": agents[1], "prompt_hash": prompt_hash, "actions": actions, "level": level,
-            "execution": execution}
+            "execution": execution, "answer_asked": bool(ep.get("answer_asked"))}
 
 
 def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: AssistantAgent, executor: ToolExecutor,
@@ -249,6 +250,7 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
             "calls_from_text": sum(c.get("call_source") == "text" for r in rows for c in json.loads(r["calls"])),
             # text after calls written as text (a result the model invented, a call to a tool not offered): not kept
             "text_dropped": sum(len(c.get("dropped") or []) for r in rows for c in json.loads(r["calls"])),
+            "answers_asked_for": sum(bool(r["answer_asked"]) for r in rows),
             "scenarios": dict(Counter(json.loads(r["actions"])["scenario"] for r in rows if r["actions"])),
         },
     )
