@@ -20,6 +20,7 @@ SAMPLE_VARS = {
         "example": "What is the capital of FR?",
     },
     "simulate/assistant_system.j2": {"today": "2026-11-24"},
+    "simulate/answer_now.j2": {},
     "simulate/executor.j2": {
         "name": "get_weather",
         "description": "Weather now",

@@ -120,7 +120,7 @@ def test_every_complete_call_is_read_and_what_the_model_invented_after_them_is_d
     assert "temperature" not in (found.content or "") and "4 °C" not in (found.content or "")
 
 
-def test_a_model_repeating_its_call_lines_until_the_token_limit_gets_each_call_once_without_more_requests(tmp_path):
+def test_a_model_writing_call_lines_until_the_token_limit_gets_its_first_call_without_more_requests(tmp_path):
     loop = (CALL + "\n" + CONVERT + "\n") * 12 + '{"name": "get_weather", "argu'
     assert [c["function"]["name"] for c in recover(loop, OFFERED).calls] == ["get_weather", "convert_currency"]
     model = FakeModel()
@@ -132,8 +132,8 @@ def test_a_model_repeating_its_call_lines_until_the_token_limit_gets_each_call_o
         tools = [{"type": "function", "function": {"name": n, "parameters": {"type": "object"}}} for n in OFFERED]
         turn = run_async(ModelAssistant(client).step([{"role": "user", "content": "Weather in Oslo?"}], tools))
     assert len(model.history) == 1  # not asked again with twice the room, nor resampled
-    assert [c["function"]["name"] for c in turn.tool_calls] == ["get_weather", "convert_currency"]
-    assert turn.call_source == "text" and any("repeat" in d for d in turn.dropped)
+    assert [c["function"]["name"] for c in turn.tool_calls] == ["get_weather"]  # a loop: its first call stands
+    assert turn.call_source == "text" and any("loop" in d for d in turn.dropped)
 
 
 def test_the_text_before_the_calls_is_the_content_without_fences_or_tags():
@@ -227,6 +227,7 @@ def test_a_model_that_repeats_an_answered_call_is_asked_for_its_answer_without_t
     ep, history = _episode(tmp_path, {"content": call}, {"content": call}, {"content": "Tokyo has 14 million people."})
     assert ep["outcome"] == "answered" and ep["answer_asked"] and ep["final_answer"] == "Tokyo has 14 million people."
     assert [m["role"] for m in ep["messages"]] == ["system", "user", "assistant", "tool", "assistant"]  # no repeat
-    assert history[-1]["tool_choice"] == "none" and len(ep["calls"]) == 1
+    assert "tools" not in history[-1] and "without calling any tool" in history[-1]["messages"][-1]["content"]
+    assert len(ep["calls"]) == 1 and ep["messages"][-1]["content"] == "Tokyo has 14 million people."
     again, _ = _episode(tmp_path / "b", {"content": call}, {"content": call}, {"content": call})
     assert again["outcome"] == "no_final_answer" and again["final_answer"] is None

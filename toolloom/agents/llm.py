@@ -6,7 +6,7 @@ import random
 from ..llm import ModelCallError, ModelClient, text_calls
 from ..llm.structured import chat_json
 from ..arguments import parse_arguments
-from ..prompts import render
+from ..prompts import DEFAULT_ROOT, render
 from ..domain import Step, Task, known_values
 from .base import AssistantTurn
 from .requests import REQUEST_SCHEMA, request_problems, user_prompt
@@ -70,24 +70,28 @@ class ModelUser:
 
 
 class ModelAssistant:
-    def __init__(self, client: ModelClient, stage: str = "simulate", role: str = "assistant", sample: int = 0):
+    def __init__(self, client: ModelClient, stage: str = "simulate", role: str = "assistant", sample: int = 0,
+                 prompts_root=DEFAULT_ROOT):
         self.client, self.stage, self.role, self.sample = client, stage, role, sample
+        self.prompts_root = prompts_root
         self.name = f"{client.spec.model}"
 
     def resampled(self, sample: int) -> "ModelAssistant":
         """The same agent drawing an independent sample (another seed, so another cache entry)."""
-        return ModelAssistant(self.client, self.stage, self.role, sample)
+        return ModelAssistant(self.client, self.stage, self.role, sample, self.prompts_root)
 
     async def step(self, messages: list[dict], tools: list[dict]) -> AssistantTurn:
         offered = {t["function"]["name"] for t in tools}
         ask = dict(tools=tools, tool_choice="auto", stage=self.stage, role=self.role)
         c = await self.client.chat(messages, seed_offset=self.sample, retry_cut=False, **ask)
         if c.finish_reason == "length" and not c.message.get("tool_calls") and tools:
-            # a small model that repeats its call line until the limit: its complete calls stand (once each)
+            # a small model that writes call lines until the limit is looping: its first call stands, the
+            # rest (repeats, or calls made up from results it imagined) is dropped; later turns go on from there
             found = text_calls.recover(c.message.get("content"), offered)
             if found.calls:
-                return AssistantTurn(found.content, found.calls, call_source="text",
-                                     dropped=found.dropped + ["the rest, cut off at the token limit"])
+                return AssistantTurn(found.content, found.calls[:1], call_source="text",
+                                     dropped=found.dropped + [f"{len(found.calls) - 1} more calls and the rest, "
+                                                              "written in a loop up to the token limit"])
         if _cut(c, tools):  # the same request again with more room (the first answer comes from the cache)
             c = await self.client.chat(messages, seed_offset=self.sample, **ask)
         # a cut answer is asked again (another sample) before it costs the episode; greedy decoding
@@ -109,11 +113,13 @@ class ModelAssistant:
 
 
     async def answer(self, messages: list[dict], tools: list[dict]) -> AssistantTurn:
-        """The answer from the results so far: the same conversation, tools offered but not to be called."""
-        c = await self.client.chat(messages, tools=tools, tool_choice="none", stage=self.stage, role=self.role,
-                                   seed_offset=self.sample)
+        """The answer from the results so far: the conversation without tools, and a note asking for the
+        answer (a generation aid, like the system prompt: the example keeps only the answer)."""
+        note = render("simulate/answer_now.j2", self.prompts_root)
+        c = await self.client.chat(messages + [{"role": "user", "content": note}], stage=self.stage, role=self.role,
+                                   seed_offset=self.sample, retry_cut=False)
         if c.finish_reason == "length":
-            raise ModelCallError("the assistant's final answer was cut off at the token limit")
+            raise ModelCallError("asked for its final answer, the assistant wrote until the token limit")
         return AssistantTurn((c.message.get("content") or "").strip() or None, None)
 
 
