@@ -342,7 +342,8 @@ def test_the_model_judge_is_told_what_a_recover_example_teaches(tmp_path):
     from toolloom.spec import ModelSpec
     from toolloom.agents.judges import ModelJudge
 
-    verdict = {"reason": "ok", "failed_point": 0, "verdict": "pass"}
+    verdict = {"reason": "ok", "calls_fit": True, "answer_responds": True, "answer_supported": True,
+               "reads_naturally": True}
     model = FakeModel(default=lambda request: {"content": json.dumps(verdict)})
     traj = {
         "tools_offered": "[]",
@@ -363,4 +364,4 @@ def test_the_model_judge_is_told_what_a_recover_example_teaches(tmp_path):
             and run_async(judge.judge({**traj, "kind": "single_turn"}))[0] == "pass"
         )
     prompts = [m["messages"][0]["content"] for m in model.history]
-    assert "teaches recovering" in prompts[0] and "teaches recovering" not in prompts[1]
+    assert "part of the lesson" in prompts[0] and "part of the lesson" not in prompts[1]

@@ -206,6 +206,9 @@ def test_failed_episodes_are_not_filter_inputs():
     assert result.inputs == 1 and result.accepted == 1
 
 
+POINTS = ("calls_fit", "answer_responds", "answer_supported", "reads_naturally")
+
+
 def test_semantic_judges_offline_and_through_a_model(tmp_path):
     from toolloom.llm import ModelClient, RequestCache, RunBudget, UsageLedger
     from toolloom.llm.fake_server import FakeModel, FakeServer
@@ -218,10 +221,11 @@ def test_semantic_judges_offline_and_through_a_model(tmp_path):
     assert [v for v, _ in judge_all(ReferenceJudge(), [good, vague])] == ["pass", "fail"]
     model = FakeModel()
     model.enqueue(
-        {"content": json.dumps({"reason": "fine", "failed_point": 0, "verdict": "pass"})},
-        {"content": json.dumps({"reason": "answer ignores the request", "failed_point": 2, "verdict": "fail"})},
+        {"content": json.dumps({"reason": "fine", **dict.fromkeys(POINTS, True)})},
+        {"content": json.dumps({"reason": "answer ignores the request", **dict.fromkeys(POINTS, True),
+                                "answer_responds": False})},
         {"content": "maybe"},
-        {"content": '{"reason": "x", "failed_point": 2, "verdict": "pass"}'},  # contradicts itself
+        {"content": '{"reason": "x", "calls_fit": "yes"}'},  # not the schema
     )  # still unusable after the repair round
     with FakeServer(model) as server:
         client = ModelClient(
@@ -244,10 +248,9 @@ def test_semantic_judges_offline_and_through_a_model(tmp_path):
     assert json.loads(result.table["checks"][0].as_py())["semantic"] == {"verdict": "pass", "reason": "fine"}
     assert sorted((r.item_id, r.reason) for r in result.rejections) == [("tr_1", "judge_fail"), ("tr_2", "judge_error")]
     assert next(r.detail for r in result.rejections if r.item_id == "tr_1") == \
-        "rubric 2 (answer): answer ignores the request"
-    assert "failed_point must be 0 exactly when the verdict is pass" in \
-        next(r.detail for r in result.rejections if r.item_id == "tr_2")
-    assert "Rubric" in model.history[0]["messages"][0]["content"]
+        "rubric 2 (answer_responds): answer ignores the request"
+    assert "does not match the schema" in next(r.detail for r in result.rejections if r.item_id == "tr_2")
+    assert "answer_supported" in model.history[0]["messages"][0]["content"]
 
 
 def test_split_by_tool_keeps_test_tools_out_of_train():

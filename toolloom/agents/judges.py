@@ -29,20 +29,20 @@ class ReferenceJudge:
         return "pass", "the answer states values of the executed reference answer"
 
 
-# reason first: a small model writes its reason before it commits to a verdict
+# a checklist of yes/no questions, the reason first: a small model answers each point more reliably than it
+# weighs a whole rubric; the verdict is computed from them (prompts/filter/judge.j2)
+RUBRIC_POINTS = {1: "calls_fit", 2: "answer_responds", 3: "answer_supported", 4: "reads_naturally"}
 VERDICT_SCHEMA = {"type": "object",
                   "properties": {"reason": {"type": "string", "minLength": 1},
-                                 "failed_point": {"type": "integer", "minimum": 0, "maximum": 4},
-                                 "verdict": {"enum": ["pass", "fail"]}},
-                  "required": ["reason", "failed_point", "verdict"], "additionalProperties": False}
-RUBRIC_POINTS = {1: "calls", 2: "answer", 3: "truth", 4: "kind"}
+                                 **{point: {"type": "boolean"} for point in RUBRIC_POINTS.values()}},
+                  "required": ["reason", *RUBRIC_POINTS.values()], "additionalProperties": False}
 
 
-def verdict_problem(verdict: dict) -> str:
-    """A verdict that contradicts itself: a pass with a failed point, or a fail with none."""
-    if (verdict["verdict"] == "pass") != (verdict["failed_point"] == 0):
-        return "failed_point must be 0 exactly when the verdict is pass"
-    return ""
+def verdict_of(answer: dict) -> tuple[str, str]:
+    """pass when every point holds; else fail, naming the first point that does not."""
+    failed = next((n for n, point in RUBRIC_POINTS.items() if not answer[point]), 0)
+    where = f"rubric {failed} ({RUBRIC_POINTS[failed]}): " if failed else ""
+    return ("fail" if failed else "pass"), (where + str(answer["reason"]))[:500]
 
 
 class ModelJudge:
@@ -67,12 +67,9 @@ class ModelJudge:
                 stage="filter",
                 role="judge",
                 prompts_root=self.prompts_root,
-                check=verdict_problem,
             )
         except UnusableAnswer as e:
             return "error", f"unusable verdict ({e})"[:300]
         except (ModelCallError, BudgetExhausted) as e:
             return "error", f"judge unavailable: {e}"[:300]
-        point = verdict["failed_point"]
-        where = f"rubric {point} ({RUBRIC_POINTS[point]}): " if point else ""
-        return verdict["verdict"], (where + str(verdict["reason"]))[:500]
+        return verdict_of(verdict)

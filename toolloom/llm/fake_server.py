@@ -99,10 +99,11 @@ def competent(request: dict) -> dict:
         if "<example>" in prompt:  # user-agent and dialogue prompts carry a plain example
             example = prompt.split("<example>", 1)[1].split("</example>", 1)[0].strip()
             return {"content": json.dumps({"request": example}) if '{"request"' in prompt else example}
-        if '"verdict"' in prompt:  # the semantic judge: passes an example that called tools and answered
-            ok = "[call " in prompt and prompt.rstrip().count("assistant:") >= 2
-            return {"content": json.dumps({"reason": "scripted judge", "failed_point": 0 if ok else 2,
-                                           "verdict": "pass" if ok else "fail"})}
+        if '"calls_fit"' in prompt:  # the semantic judge: passes an example that called tools and answered
+            conversation = prompt.split("Conversation:", 1)[1].split("Questions:", 1)[0]
+            ok = "assistant calls:" in conversation and "\nassistant:" in conversation
+            return {"content": json.dumps({"reason": "scripted judge", "calls_fit": ok, "answer_responds": ok,
+                                           "answer_supported": True, "reads_naturally": True})}
         if '"makes_sense"' in prompt:  # edge validation
             return {
                 "content": json.dumps(
