@@ -66,6 +66,23 @@ def content_lines(content: dict) -> list[str]:
             f"write one) and are {fate}."]
 
 
+VERIFIED = {
+    "real": "verified by execution: every call was answered by the tool itself (sandbox code, an MCP server, an HTTP "
+            "service) and the answer reaches the executed reference",
+    "mock": "executed against a mock server, which answers from the spec's examples whatever is asked: the calls "
+            "are well-formed, their results verify nothing",
+    "simulated": "answered by a simulator (a model, or offline the schema-driven one): consistent, not verified",
+    "none": "no call was answered (abstain examples, which must call nothing)",
+}
+
+
+def provenance_lines(rows: list[dict]) -> list[str]:
+    """How the examples' calls were answered; 'verified by execution' is said of `real` ones only."""
+    counts = Counter(r.get("provenance") or "real" for r in rows)
+    return ["How the calls were answered (`provenance`, by the weakest call; `answered_by` per call):", ""] + [
+        f"- {n} `{p}`: {VERIFIED[p]}." for p, n in sorted(counts.items(), key=lambda x: -x[1]) if p in VERIFIED]
+
+
 def card(
     pipeline: str,
     version: str,
@@ -95,7 +112,7 @@ def card(
         "",
     ]
     lines += _table(["config", "split", "rows"], [[c, s, n] for (c, s), n in counts.items()])
-    lines += ["", *content_lines(content or {})]
+    lines += ["", *content_lines(content or {}), "", *provenance_lines(rows)]
     shape_kind = Counter((r["shape"], r["kind"]) for r in rows)
     lines += ["", "### Shapes", ""] + _table(
         ["shape", "kind", "examples"], [[s, k, n] for (s, k), n in sorted(shape_kind.items())]
@@ -135,10 +152,8 @@ def card(
     lines += ["", "## Provenance", ""] + [f"- **{k}**: {v}" for k, v in provenance.items()]
     lines += [
         "",
-        "`tools`, `reference_chain`, `reference_answer` and `actions` are JSON strings; `messages` is a list of "
-        "OpenAI-format message structs.",
-        "Examples made by the offline agents are template-phrased; every accepted example was verified by executing "
-        "its calls.",
+        "`tools`, `reference_chain`, `reference_answer`, `actions` and `answered_by` are JSON strings; `messages` is "
+        "a list of OpenAI-format message structs.",
         "",
     ]
     return "\n".join(lines)

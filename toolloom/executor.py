@@ -7,6 +7,7 @@ which a simulator answers consistently (a call repeated straight away gets the s
 """
 from __future__ import annotations
 
+import dataclasses
 import weakref
 from typing import Callable, Protocol
 
@@ -93,9 +94,12 @@ class Episode:
         simulated = tool["execution"] == "simulated"
         problems = argument_errors(tool["parameters"], arguments) if validate or simulated else []
         if problems:
-            obs = error_observation(400, "invalid arguments: " + "; ".join(problems))
+            obs = dataclasses.replace(error_observation(400, "invalid arguments: " + "; ".join(problems)),
+                                      answered_by="none")
         elif not simulated:
-            obs = await self.executor.executor_for(tool).call(tool, arguments, self)
+            runner = self.executor.executor_for(tool)
+            obs = dataclasses.replace(await runner.call(tool, arguments, self),
+                                      answered_by=getattr(runner, "answers", "real"))
         else:
             # the same call again straight away gets the same answer; after other calls the simulator
             # answers from the history, so a change an earlier call made shows
@@ -104,8 +108,10 @@ class Episode:
             obs = (
                 last["observation"] if repeat else await self.executor.simulator.respond(tool, arguments, self.history)
             )
+            obs = dataclasses.replace(obs, answered_by="simulated")
         found = find_credential(obs.to_json())
         if found:  # withheld here, so it reaches no table, log or export
-            obs = error_observation(502, f"the answer of {name} was withheld: it contained {found}", obs.state)
+            obs = dataclasses.replace(error_observation(502, f"the answer of {name} was withheld: it contained {found}",
+                                                        obs.state), answered_by=obs.answered_by)
         self.history.append({"name": name, "arguments": arguments, "response": obs.content, "observation": obs})
         return obs

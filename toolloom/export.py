@@ -64,6 +64,8 @@ def openai_rows(samples: pa.Table, trajectories: pa.Table) -> list[dict]:
                 "execution": s.get("execution") or "python",
                 "num_calls": s["num_calls"],
                 "content": s.get("content") or "filled",
+                "provenance": s.get("provenance") or "real",
+                "answered_by": json.dumps([c.get("answered_by", "real") for c in json.loads(t["calls"] or "[]")]),
                 "reference_chain": t["chain"],
                 "reference_answer": t["reference_answer"],
                 "final_answer": t["final_answer"],
@@ -84,6 +86,8 @@ DEFAULT_SCHEMA = pa.schema(
         ("execution", pa.string()),
         ("num_calls", pa.int64()),
         ("content", pa.string()),
+        ("provenance", pa.string()),  # real | mock | simulated | none: how the calls were answered, by the weakest
+        ("answered_by", pa.string()),  # JSON list: how each call was answered, in order
         ("reference_chain", pa.string()),
         ("reference_answer", pa.string()),
         ("final_answer", pa.string()),

@@ -2,19 +2,17 @@
 that is shown the tool's documentation, its response schema and documented example, the call, and
 the episode so far, and is held to the response schema by the endpoint's structured output.
 
-A response that is not about the call (an id or name the call asked for, contradicted by the field
-of that name), or that holds placeholders instead of values, is asked again once with the problem;
-then rejected as an error observation that says why. What the model must not change is then set
-by the consistency layer of the offline simulator: the asked values, and the facts this episode has
-already seen about the same ids.
+A response that is not about the call (an id the call asked for, contradicted by the response's id
+field), or that holds placeholders instead of values, is asked again once with the problem; then
+rejected as an error observation that says why. The consistency layer of the offline simulator then
+sets the facts this episode has already seen about the same ids.
 """
 from __future__ import annotations
 
-import copy
 import json
 
 from ..arguments import schema_errors
-from ..executors.simulated import about_the_asked_entity, as_asked, with_episode_facts
+from ..executors.simulated import contradicted_ids, with_episode_facts
 from ..llm import ModelClient
 from ..llm.structured import UnusableAnswer, chat_json
 from ..prompts import render
@@ -96,11 +94,8 @@ def problems(tool: dict, arguments: dict, value) -> str:
     or holds placeholders; "" when it can."""
     if isinstance(value, dict) and "error" in value:
         return ""
-    asked = copy.deepcopy(value)
-    about_the_asked_entity(asked, arguments)
-    as_asked(asked, arguments)
-    if asked != value:
-        wrong = [f"{p} is {v!r}" for (p, v), (_, a) in zip(_scalars(value), _scalars(asked)) if v != a]
+    wrong = contradicted_ids(value, arguments)
+    if wrong:
         return (f"the response is not about the call {json.dumps(arguments, ensure_ascii=False)}: "
                 + "; ".join(wrong[:3]) + ". Answer about exactly what the call asks for.")
     if tool.get("returns"):

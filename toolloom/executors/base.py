@@ -28,6 +28,7 @@ class ExecutorConfig(BaseModel):
 
 class Executor(Protocol):
     kind: str  # what examples record as `execution`: python, mcp, http, simulated, or a plug-in's name
+    answers: str  # optional, default "real": who answers its calls (real, or mock for a mock server)
 
     def runs(self, tool_name: str) -> bool: ...
 

@@ -147,6 +147,11 @@ class HttpExecutor:
         self._mock: MockProcess | None = None
         self._lock = threading.Lock()
 
+    @property
+    def answers(self) -> str:
+        """A mock server answers from the spec's examples, whatever is asked: its calls verify nothing."""
+        return "mock" if self.config.mock is not None else "real"
+
     def runs(self, tool_name: str) -> bool:
         return True
 

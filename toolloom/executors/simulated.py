@@ -10,6 +10,7 @@ arguments or result are what a later call about that id returns). A model simula
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import random
@@ -173,6 +174,17 @@ def about_the_asked_entity(value, arguments: dict) -> None:
         if same is not None and type(same) is type(top[key]):
             top[key] = same
             return
+
+
+def contradicted_ids(value, arguments: dict) -> list[str]:
+    """'movie_id is 550, the call asked for 24428': the ids of a response that are not the ones asked for
+    (a mock server's one example for every call, a simulator that answered about something else)."""
+    asked = copy.deepcopy(value)
+    about_the_asked_entity(asked, arguments)
+    top, fixed = (x[0] if isinstance(x, list) and x and isinstance(x[0], dict) else x for x in (value, asked))
+    if not isinstance(top, dict):
+        return []
+    return [f"{k} is {top[k]!r}, the call asked for {fixed[k]!r}" for k in top if top[k] != fixed.get(k)]
 
 
 def as_asked(value, arguments: dict) -> None:

@@ -61,6 +61,9 @@ class Observation:
     content: Any  # the JSON result, or {"error": {"status", "message"}}
     error: str | None = None
     state: dict = field(default_factory=dict, compare=False)
+    # who answered: real (sandbox code, an MCP server, an HTTP service), mock (a mock server answering from
+    # the spec), simulated (the simulator), none (refused before any executor saw it: bad arguments)
+    answered_by: str = field(default="real", compare=False)
 
     def to_json(self) -> str:
         return json.dumps(self.content, ensure_ascii=False, sort_keys=True)

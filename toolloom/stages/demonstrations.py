@@ -47,7 +47,8 @@ async def replay(question: str, steps: list[Step], assistant: AssistantAgent, ex
         for i, call in zip(group, tool_calls):
             obs = await episode.call(steps[i].name, steps[i].arguments)
             calls.append(
-                {"name": steps[i].name, "arguments": call["function"]["arguments"], "ok": obs.ok, "error": obs.error}
+                {"name": steps[i].name, "arguments": call["function"]["arguments"], "ok": obs.ok, "error": obs.error,
+                 "answered_by": obs.answered_by}
             )
             messages.append(
                 {"role": "tool", "tool_call_id": call["id"], "name": steps[i].name, "content": obs.to_json()}

@@ -239,7 +239,8 @@ class DialogueRun:
         self.messages.append({"role": "assistant", "content": None, "tool_calls": [
             {"id": call_id, "type": "function", "function": {"name": name, "arguments": text}}]})
         obs = await self.episode.call(name, arguments)
-        self.calls.append({"name": name, "arguments": text, "ok": obs.ok, "error": obs.error})
+        self.calls.append({"name": name, "arguments": text, "ok": obs.ok, "error": obs.error,
+                           "answered_by": obs.answered_by})
         self.messages.append({"role": "tool", "tool_call_id": call_id, "name": name, "content": obs.to_json()})
         self.results.append(obs.content)
         self.actions.append(["system", "call", name])

@@ -114,6 +114,7 @@ async def run_episode(task: Task, user: UserAgent, assistant: AssistantAgent, ex
             for call in turn.tool_calls:
                 name = call["function"]["name"]
                 args, parse_error = parse_arguments(call["function"].get("arguments"))
+                by = "none"
                 if name not in offered_names:
                     obs_json, ok, err = (
                         json.dumps({"error": {"status": 404, "message": f"unknown tool '{name}'"}}),
@@ -128,9 +129,9 @@ async def run_episode(task: Task, user: UserAgent, assistant: AssistantAgent, ex
                     )
                 else:
                     obs = await episode.call(name, args)
-                    obs_json, ok, err = obs.to_json(), obs.ok, obs.error
+                    obs_json, ok, err, by = obs.to_json(), obs.ok, obs.error, obs.answered_by
                 record = {"name": name, "arguments": call["function"].get("arguments"), "ok": ok, "error": err,
-                          "call_source": turn.call_source}
+                          "call_source": turn.call_source, "answered_by": by}
                 if turn.dropped and call is turn.tool_calls[0]:  # once a turn: what the text reader left out
                     record["dropped"] = turn.dropped
                 calls.append(record)

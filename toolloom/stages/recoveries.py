@@ -118,7 +118,8 @@ async def run_recovery(task: Task, system: Realiser, executor: ToolExecutor, off
             obs = await episode.call(step.name, arguments)
             messages.append({"role": "assistant", "content": content, "tool_calls": [
                 {"id": f"call_{k}", "type": "function", "function": {"name": step.name, "arguments": text}}]})
-            calls.append({"name": step.name, "arguments": text, "ok": obs.ok, "error": obs.error})
+            calls.append({"name": step.name, "arguments": text, "ok": obs.ok, "error": obs.error,
+                          "answered_by": obs.answered_by})
             messages.append({"role": "tool", "tool_call_id": f"call_{k}", "name": step.name, "content": obs.to_json()})
         final = answer_from(messages[:2] + messages[-2:])  # the request and the corrected call's result
         messages.append({"role": "assistant", "content": final})

@@ -22,6 +22,7 @@ import pyarrow as pa
 from ..agents.judges import ReferenceJudge
 from ..answers import MULTI_ANSWER_SHAPES, call_inputs, grounded, unstated
 from ..arguments import argument_errors, parse_arguments
+from ..executors.simulated import contradicted_ids
 from ..focus import check_focus
 from ..ingest import Rejection
 from ..llm import run_async
@@ -43,6 +44,7 @@ SAMPLES_SCHEMA = pa.schema(
         ("execution", pa.string()),
         ("num_calls", pa.int64()),
         ("content", pa.string()),
+        ("provenance", pa.string()),
         ("checks", pa.string()),
         ("split", pa.string()),
     ]
@@ -93,6 +95,10 @@ def check_execution(traj: dict) -> tuple[str, str] | None:
     failed = [c for c in calls if not c["ok"]]
     if failed:
         return "tool_error", f"{failed[0]['name']}: {failed[0]['error']}"
+    for call, result in zip(calls, [m["content"] for m in traj["messages"] if m["role"] == "tool"][-len(calls):]):
+        wrong = contradicted_ids(json.loads(result), parse_arguments(call["arguments"])[0] or {})
+        if wrong:  # Prism answers every movie id with Fight Club
+            return "not_about_the_call", f"{call['name']}: {wrong[0]}"
     answer = traj["final_answer"] or ""
     results = [m["content"] for m in traj["messages"] if m["role"] == "tool"]
     observed = [json.loads(r) for r in results]
@@ -146,6 +152,13 @@ def content_of(traj: dict) -> str:
         if any(has_placeholder(c["function"].get("arguments") or "") for c in m.get("tool_calls") or []):
             return "placeholder"
     return "filled"
+
+
+def provenance_of(traj: dict) -> str:
+    """How the example's calls were answered, by the weakest: simulated if any call was, else mock if any
+    was (a mock server answers from the spec whatever is asked), else real; none when no call was answered."""
+    seen = {c.get("answered_by", "real") for c in json.loads(traj["calls"] or "[]")} - {"none"}
+    return next((p for p in ("simulated", "mock", "real") if p in seen), "none")
 
 
 def judge_all(judge, trajs: list[dict]) -> list[tuple[str, str]]:
@@ -226,6 +239,7 @@ def filter_samples(trajectories: pa.Table, params: FilterStage, test_share: floa
                 "execution": traj.get("execution") or "python",
                 "num_calls": num_calls,
                 "content": content_of(traj),
+                "provenance": provenance_of(traj),
                 "checks": json.dumps(
                     {
                         c: ({"verdict": "pass", "reason": verdicts[traj["traj_id"]][1]} if c == "semantic" else "pass")
@@ -245,6 +259,7 @@ def filter_samples(trajectories: pa.Table, params: FilterStage, test_share: floa
             "rejected_by": dict(reasons),
             "splits": dict(Counter(r["split"] for r in rows)),
             "content": dict(Counter(r["content"] for r in rows)),
+            "provenance": dict(Counter(r["provenance"] for r in rows)),
             "diversity": diversity(kept),
         },
     )
