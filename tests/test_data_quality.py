@@ -116,3 +116,21 @@ def test_a_tool_a_chain_calls_twice_is_offered_once_and_a_repeated_offer_is_reje
     traj = {"tools_offered": json.dumps(offered * 2), "messages": []}
     assert check_format(traj) == ("duplicate_tool", "the same tool name is offered twice")
     assert check_format({**traj, "tools_offered": json.dumps(offered)}) is None
+
+
+def test_the_length_budget_judges_what_toolloom_wrote_and_a_long_source_description_only_warns():
+    from toolloom.data_quality import documentation
+
+    long = "Get the keywords that have been added to a movie. " * 40  # RestBench's own prose, 2,000 characters
+    tools = [{"name": "keywords", "description": long}, {"name": "refined", "description": "x" * 1300,
+                                                          "original_description": "short"}]
+    docs = documentation([], tools, 1200)
+    assert docs["long_originals"] == ["keywords"] and docs["over_budget"] == ["refined"]
+    report = {"conformance": {}, "leakage": {"test_calls_seen_in_train": 0, "test_requests_near_duplicate_of_train": 0},
+              "documentation": {**docs, "over_budget": [], "with_internals": []}, "diversity": {}}
+    (doc,) = [v for v in verdicts(report, ExportQuality()) if v["name"] == "documentation"]
+    assert (doc["passed"], doc["severity"]) == (False, "WARN")
+    assert "1 source descriptions are longer" in doc["description"]
+    report["documentation"]["over_budget"] = ["refined"]
+    (doc,) = [v for v in verdicts(report, ExportQuality()) if v["name"] == "documentation"]
+    assert (doc["passed"], doc["severity"]) == (False, "ERROR")

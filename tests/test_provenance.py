@@ -61,11 +61,11 @@ def test_a_result_about_another_entity_than_the_call_asked_for_is_rejected():
 
     def traj(result: dict) -> dict:
         args = json.dumps({"movie_id": 24428})
+        call = {"id": "c", "type": "function", "function": {"name": "get_movie", "arguments": args}}
         return {"kind": "single_turn", "shape": "single", "reference_answer": None, "final_answer": "It is Heat.",
                 "calls": json.dumps([{"name": "get_movie", "arguments": args, "ok": True, "error": None}]),
                 "messages": [{"role": "user", "content": "Movie 24428?"},
-                             {"role": "assistant", "content": None, "tool_calls": [
-                                 {"id": "c", "type": "function", "function": {"name": "get_movie", "arguments": args}}]},
+                             {"role": "assistant", "content": None, "tool_calls": [call]},
                              {"role": "tool", "content": json.dumps(result)},
                              {"role": "assistant", "content": "It is Heat."}]}
 
