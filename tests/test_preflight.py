@@ -98,3 +98,19 @@ def test_a_stage_started_from_the_ui_checks_its_endpoint_before_sending_work(tmp
             rt.client_for("user")
     finally:
         rt.close()
+
+
+def test_a_missing_gguf_file_stops_the_run_before_any_stage_with_one_line(tmp_path, capsys):
+    project = make_project(tmp_path, {"local": """
+collections: [{name: demo, path: api_graphs/demo}]
+models:
+  default: {provider: llamacpp, model: ~/.cache/toolloom/models/no-such-model.gguf}
+stages:
+  tasks: {per_tool: 1}
+"""})
+    code = main(["--project", str(project), "--home", str(tmp_path / "home"), "run", "local"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert err[0].startswith("error: role user: provider 'llamacpp': model '")
+    assert "no-such-model.gguf' is not a file" in err[0]
+    assert not list((tmp_path / "home").rglob("*.parquet"))  # nothing was written, no version begun

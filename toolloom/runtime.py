@@ -13,7 +13,7 @@ from .executor import ToolExecutor
 from .llm import ModelClient, RequestCache, RunBudget, UsageLedger
 from .llm.shared import PostgresRequestCache, SharedBudget
 from .llm.servers import MANAGED, ServerPool, server_key
-from .llm.preflight import preflight
+from .llm.preflight import managed_preflight, preflight
 from .sandbox import Sandbox
 from .spec import Pipeline, expand_env
 from .store import Store
@@ -83,6 +83,7 @@ class Runtime:
         raises PreflightError naming the first that cannot do the work; returns warnings."""
         groups: dict[str, list[str]] = {}
         for role in roles_in_use(self.pipeline):
+            managed_preflight(self.pipeline.model_for(role).resolved(), role)
             if self.pipeline.model_for(role).provider == "openai":
                 groups.setdefault(self._client(role)[1], []).append(role)
         notes = []

@@ -20,6 +20,28 @@ class PreflightError(Exception):
     """A model endpoint that cannot do the run's work; str() is one line naming role, URL and cause."""
 
 
+_WARNED: set[str] = set()  # a note is logged once a process, however many runtimes check the endpoint
+
+
+def managed_preflight(spec, role: str) -> None:
+    """A server toolloom would start itself can start: the GGUF file of a llamacpp model exists and the
+    server can be found (before any stage runs, so a missing file costs nothing and writes nothing)."""
+    if spec.provider != "llamacpp":
+        return
+    from .llamacpp_server import llamacpp_executable
+    from .managed_server import ServerStartError
+
+    if not os.path.isfile(spec.model):
+        hint = " (TOOLLOOM_GGUF names it, or ../shared/models/small_model.sh puts one there)" \
+            if ".cache/toolloom/models" in spec.model else ""
+        raise PreflightError(f"role {role}: provider 'llamacpp': model {spec.model!r} is not a file (the path of a "
+                             f"GGUF model){hint}")
+    try:
+        llamacpp_executable(spec.llamacpp.command if spec.llamacpp else None)
+    except ServerStartError as e:
+        raise PreflightError(f"role {role}: {e}") from None
+
+
 def preflight(client: ModelClient, roles: list[str]) -> str | None:
     """Raise PreflightError unless the endpoint answers a one-token request for the model (a model
     missing from its list is named when that request fails); return a note worth a warning, if any.
@@ -57,7 +79,9 @@ def preflight(client: ModelClient, roles: list[str]) -> str | None:
         notes.append(f"{where}: not in the server's model list ({', '.join(served[:8])}), but the server answered a "
                      "request for it")
     for note in notes:
-        log.warning(note)
+        if note not in _WARNED:
+            _WARNED.add(note)
+            log.warning(note)
     return "; ".join(notes) or None
 
 
