@@ -43,7 +43,16 @@ def test_validate_names_bad_files(project, capsys):
     assert re.search(r"collection demo: \d{2} tools, 0 rejected", capsys.readouterr().out)
     shutil.copy(CASES / "pipelines" / "typo.yaml", project / "pipelines")
     assert main(["--project", str(project), "validate"]) == 1
-    assert "typo.yaml: stages.simulate.max_turn: Extra inputs are not permitted" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "typo.yaml: stages.simulate.max_turn: Extra inputs are not permitted (did you mean 'max_turns'?)" in out
+
+
+def test_validate_calls_a_collection_that_gives_no_tool_an_error(project, capsys):
+    (project / "empty_specs").mkdir()
+    (project / "empty_specs" / "tools.json").write_text("[]")
+    (project / "pipelines" / "empty.yaml").write_text("collections: [{name: nothing, path: empty_specs}]\n")
+    assert main(["--project", str(project), "validate"]) == 1
+    assert "error: pipelines/empty: collection nothing: 0 tools" in capsys.readouterr().out
 
 
 def test_run_of_a_missing_pipeline_is_a_clear_error(project, capsys):

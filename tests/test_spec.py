@@ -84,3 +84,23 @@ def test_vllm_provider_settings_are_checked():
         ModelSpec(provider="openai", base_url="http://x/v1", vllm={"tensor_parallel_size": 2})
     spec = ModelSpec(provider="vllm", model="${MODEL_PATH}")  # resolved late: the parser is chosen at start
     assert spec.vllm.tool_call_parser == "auto" and spec.vllm.command == ["vllm"]
+
+
+def test_a_misspelt_setting_or_component_names_the_one_meant_and_a_module_attr_is_imported_at_load():
+    import pytest as _pytest
+
+    from toolloom.spec import Pipeline, _describe
+    from pydantic import ValidationError
+
+    base = {"name": "x", "collections": [{"name": "a", "path": "p"}]}
+    with _pytest.raises(ValidationError) as e:
+        Pipeline.model_validate({**base, "stages": {"simulat": {}, "tasks": {"per_tol": 2}}})
+    text = _describe(e.value)
+    assert "stages.simulat: Extra inputs are not permitted (did you mean 'simulate'?)" in text
+    assert "stages.tasks.per_tol: Extra inputs are not permitted (did you mean 'per_tool'?)" in text
+    with _pytest.raises(ValidationError) as e:
+        Pipeline.model_validate({**base, "collections": [{"name": "a", "path": "p", "executor": "simulatd"}]})
+    assert "unknown executor 'simulatd' (did you mean 'simulated'?)" in _describe(e.value)
+    with _pytest.raises(ValidationError) as e:  # a typo in module:attr fails now, not when its stage runs
+        Pipeline.model_validate({**base, "stages": {"filter": {"checks": ["format", "toolloom.focus:check_focuss"]}}})
+    assert "cannot be imported" in _describe(e.value) and "check_focuss" in _describe(e.value)

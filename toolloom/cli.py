@@ -263,8 +263,10 @@ def cmd_validate(args) -> int:
             kinds = ", ".join(
                 f"{k} {sum(r['execution'] == k for r in rows)}" for k in sorted({r["execution"] for r in rows})
             )
-            print(f"ok: pipelines/{p.name}: collection {c.name}: {len(rows)} tools, {len(result.rejections)} rejected"
-                  + (f" (execution: {kinds})" if kinds else ""))
+            if not rows:  # a collection that gives no tool cannot make an example: not ok
+                errors.append(c.name)
+            print(f"{'ok' if rows else 'error'}: pipelines/{p.name}: collection {c.name}: {len(rows)} tools, "
+                  f"{len(result.rejections)} rejected" + (f" (execution: {kinds})" if kinds else ""))
             for r in result.rejections:
                 print(f"  rejected: {r.detail or r.reason}")
         sandbox.close()

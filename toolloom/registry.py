@@ -9,6 +9,7 @@ asked, so the spec can check names without importing the stages (no import cycle
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from importlib.metadata import entry_points
 from typing import Any, Generic, TypeVar
@@ -49,12 +50,16 @@ class Registry(Generic[T]):
 
     def check(self, name: str, extra: tuple[str, ...] = ()) -> str:
         """`name` when it is registered (or in `extra`, or a `module:attr`); else a ValueError listing the names."""
-        if name in extra or ":" in name:
+        if name in extra:
+            return name
+        if ":" in name:  # imported now: a typo fails when the file is loaded, not when its stage runs
+            self.get(name)
             return name
         if name not in self.items():
-            raise ValueError(
-                f"unknown {self.kind} {name!r}; known: {', '.join(sorted([*extra, *self.names()]))} (or module:attr)"
-            )
+            known = sorted([*extra, *self.names()])
+            close = difflib.get_close_matches(name, known, n=1)
+            raise ValueError(f"unknown {self.kind} {name!r}{f' (did you mean {close[0]!r}?)' if close else ''}; "
+                             f"known: {', '.join(known)} (or module:attr)")
         return name
 
     def get(self, name: str) -> T:
@@ -68,7 +73,9 @@ class Registry(Generic[T]):
                 return getattr(importlib.import_module(module), attr)
             except (ImportError, AttributeError) as e:
                 raise ValueError(f"{self.kind} {name!r} cannot be imported ({e})") from None
-        raise ValueError(f"unknown {self.kind} {name!r}; known: {', '.join(self.names())} (or module:attr)")
+        close = difflib.get_close_matches(name, self.names(), n=1)
+        raise ValueError(f"unknown {self.kind} {name!r}{f' (did you mean {close[0]!r}?)' if close else ''}; "
+                         f"known: {', '.join(self.names())} (or module:attr)")
 
 
 def registries() -> dict[str, Any]:

@@ -4,6 +4,7 @@ Every model forbids unknown keys so a typo is an error, not a silently ignored s
 """
 from __future__ import annotations
 
+import difflib
 import re
 from pathlib import Path
 from typing import Literal
@@ -337,11 +338,27 @@ class PipelineFileError(Exception):
         super().__init__(f"{path}: {message}")
 
 
+def _fields_at(loc: tuple) -> list[str]:
+    """The settings a pipeline file may write at `loc` (a path of keys), [] where it cannot tell."""
+    model = Pipeline
+    for key in loc:
+        field = model.model_fields.get(key) if isinstance(key, str) else None
+        annotation = getattr(field, "annotation", None)
+        inner = [a for a in (getattr(annotation, "__args__", None) or (annotation,)) if isinstance(a, type)]
+        model = next((a for a in inner if issubclass(a, Strict)), None)
+        if model is None:
+            return []
+    return list(model.model_fields)
+
+
 def _describe(err: ValidationError) -> str:
     parts = []
     for e in err.errors():
         loc = ".".join(str(x) for x in e["loc"]) or "(top level)"
         msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":  # a misspelt setting: name the one meant
+            close = difflib.get_close_matches(str(e["loc"][-1]), _fields_at(e["loc"][:-1]), n=1)
+            msg += f" (did you mean {close[0]!r}?)" if close else ""
         parts.append(f"{loc}: {msg}")
     return "; ".join(parts)
 
