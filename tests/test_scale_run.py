@@ -121,3 +121,22 @@ def test_two_runs_at_once_on_one_catalog_keep_their_versions_apart(scale_storage
     log = store.query("SELECT version, status, run_id FROM version_log", pipelines=["small"]).to_pylist()
     assert Counter(r["status"] for r in log) == {"complete": 2}
     assert json.dumps(log, default=str).count("running") == 0
+
+
+def test_versions_and_query_use_the_catalog_the_pipeline_file_names(scale_storage, tmp_path, monkeypatch, capsys):
+    import yaml
+
+    spec = yaml.safe_load(SMALL)
+    spec["stages"]["tasks"] = {"per_tool": 1, "seed": 3}
+    spec["storage"] = {"catalog": scale_storage["catalog"], "data_path": scale_storage["env"]["TOOLLOOM_DATA_PATH"]}
+    project = make_project(tmp_path / "project", {"named": spec})
+    for var in STORAGE_ENV:  # named only in the YAML (the S3 credentials stay in the environment)
+        monkeypatch.delenv(var)
+    home = str(tmp_path / "home")
+    assert main(["--project", str(project), "--home", home, "run", "named"]) == 0
+    capsys.readouterr()
+    assert main(["--project", str(project), "--home", home, "versions", "named"]) == 0
+    assert "samples=" in capsys.readouterr().out
+    assert main(["--project", str(project), "--home", home, "query", "SELECT count(*) AS n FROM named.samples"]) == 0
+    assert int(capsys.readouterr().out.split()[-1]) > 0
+    assert not list((tmp_path / "home").rglob("*.ducklake"))  # nothing fell back to a file catalog

@@ -25,6 +25,19 @@ def _home(args) -> Path:
     return home if home.is_absolute() else _project(args) / home
 
 
+def _store(args, pipeline: str | None = None):
+    """The store the pipeline's own `storage:` names (its catalog and data path), else the one every pipeline
+    file of the project shares, else the home's default; TOOLLOOM_CATALOG / TOOLLOOM_DATA_PATH still win."""
+    from .store import Store
+
+    folder = _project(args) / "pipelines"
+    if pipeline and (folder / f"{pipeline}.yaml").exists():
+        return Store(_home(args), load_pipeline(folder / f"{pipeline}.yaml").storage)
+    specs = {json.dumps(p.storage.model_dump(), sort_keys=True): p.storage
+             for p in load_pipelines(folder)[0].values()} if folder.is_dir() else {}
+    return Store(_home(args), next(iter(specs.values())) if len(specs) == 1 else None)
+
+
 def _print_table(table, limit: int = 200) -> None:
     out = sys.stdout
     cols = table.column_names
@@ -197,9 +210,7 @@ def cmd_checkers(args) -> int:
 
 
 def cmd_query(args) -> int:
-    from .store import Store
-
-    store = Store(_home(args))
+    store = _store(args, args.pipeline)
     pipelines = [args.pipeline] if args.pipeline else None
     if not (pipelines or store.pipelines()):
         print(f"error: no pipeline tables under {store.home}; run a pipeline first", file=sys.stderr)
@@ -218,9 +229,7 @@ def cmd_query(args) -> int:
 
 
 def cmd_versions(args) -> int:
-    from .store import Store
-
-    store = Store(_home(args))
+    store = _store(args, args.pipeline)
     versions = store.versions(args.pipeline, include_incomplete=args.all)
     if not versions:
         hidden = len(store.versions(args.pipeline, include_incomplete=True))
