@@ -105,7 +105,8 @@ def test_xlam_rows_are_answered_from_the_query_and_load_beside_published_rows(de
             row["answers"]
         )
         tools = json.loads(row["tools"])
-        assert all(set(spec) <= {"type", "description", "default"} for t in tools for spec in t["parameters"].values())
+        assert all(set(spec) == {"type", "description", "default"} for t in tools for spec in t["parameters"].values())
+    assert all(xlam_problems(r) == [] for r in published.to_list())  # the published rows meet the same check
     assert xlam_problems({**rows[0], "id": "x"}) and xlam_problems(
         {**rows[0], "answers": '[{"name": "nope", "arguments": {}}]'}
     )

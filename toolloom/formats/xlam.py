@@ -1,6 +1,7 @@
 """APIGen / xLAM layout (Salesforce `xlam-function-calling-60k`): `id` (int), `query`, `answers` (a JSON
 string: [{"name", "arguments"}]) and `tools` (a JSON string: [{"name", "description", "parameters":
-{name: {"type", "description", "default"}}}], Python type names, ", optional" on optional parameters).
+{name: {"description", "type", "default"}}}], Python type names, ", optional" on optional parameters, and
+"default" on every parameter ("" when the schema has none), as every published row has it).
 
 xLAM rows are answered from the query alone, so only examples whose every call is determined by
 the request qualify: none takes a value from an earlier tool result.
@@ -46,10 +47,9 @@ def xlam_tool(function: dict) -> dict:
             "description": schema.get("description") or "",
             "type": xlam_type(schema) + ("" if name in required else ", optional"),
         }
-        if "default" in schema:
-            entry["default"] = schema["default"]
-        elif "enum" in schema:
+        if "enum" in schema and "default" not in schema:
             entry["description"] = (entry["description"] + f" One of: {', '.join(map(str, schema['enum']))}.").strip()
+        entry["default"] = schema.get("default", "")  # every published parameter carries one, "" when none
         out[name] = entry
     return {"name": function["name"], "description": function.get("description") or "", "parameters": out}
 
@@ -86,12 +86,8 @@ def xlam_problems(row: dict) -> list[str]:
             continue
         offered[t["name"]] = t["parameters"]
         for p, spec in t["parameters"].items():
-            if (
-                not isinstance(spec, dict)
-                or not {"type", "description"} <= set(spec)
-                or not set(spec) <= {"type", "description", "default"}
-            ):
-                problems.append(f"tool {t['name']!r} parameter {p!r} is not {{type, description[, default]}}")
+            if not isinstance(spec, dict) or set(spec) != {"type", "description", "default"}:
+                problems.append(f"tool {t['name']!r} parameter {p!r} is not {{type, description, default}}")
     for a in answers:
         if set(a) != {"name", "arguments"} or a["name"] not in offered:
             problems.append(f"answer {a.get('name')!r} is not a call of an offered tool")
