@@ -10,6 +10,11 @@ fails each; the script prints, with "good" as the positive class:
   python benchmarks/judge.py --offline                                  # the offline reference judge
   python benchmarks/judge.py --gguf ~/.cache/toolloom/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf
   python benchmarks/judge.py --base-url http://localhost:8000/v1 --model Qwen/Qwen2.5-7B-Instruct
+  python benchmarks/judge.py --offline --with-checks    # the whole filter: its checks, then the judge
+
+With --with-checks an example first meets the filter's checks (format, execution, completeness, focus,
+safety, secrets, overuse: stages.filter's defaults) as the samples stage runs them; the judge sees only
+those they pass, as in a pipeline.
 """
 import argparse
 import asyncio
@@ -27,9 +32,21 @@ from toolloom.agents.judges import ModelJudge, ReferenceJudge  # noqa: E402
 from toolloom.llm import ModelClient, RequestCache, RunBudget, UsageLedger, run_async  # noqa: E402
 from toolloom.llm.servers import ServerPool  # noqa: E402
 from toolloom.prompts import DEFAULT_ROOT  # noqa: E402
-from toolloom.spec import ModelSpec  # noqa: E402
+from toolloom.registry import FILTER_CHECKS  # noqa: E402
+from toolloom.spec import STEPS, FilterStage, ModelSpec  # noqa: E402
+from toolloom.stages.samples import run_check  # noqa: E402
 
 SET = ROOT / "tests" / "cases" / "judge_set.jsonl"
+
+
+def first_check(traj: dict) -> str | None:
+    """The first of the filter's default checks that rejects the example ('execution:tool_error'), or None."""
+    params = FilterStage()
+    for name in (c for c in params.checks if c not in STEPS):
+        verdict = run_check(FILTER_CHECKS.get(name), traj, params)
+        if verdict:
+            return f"{name}:{verdict[0]}"
+    return None
 
 
 def scores(pairs: list[tuple[str, str]]) -> dict:
@@ -53,6 +70,7 @@ def main() -> int:
     ap.add_argument("--api-key-env", default="OPENAI_API_KEY")
     ap.add_argument("--set", default=str(SET))
     ap.add_argument("--show", action="store_true", help="print every disagreement with its reason")
+    ap.add_argument("--with-checks", action="store_true", help="the filter's checks first, then the judge")
     args = ap.parse_args()
     cases = [json.loads(line) for line in Path(args.set).read_text().splitlines() if line.strip()]
     with tempfile.TemporaryDirectory() as tmp:
@@ -71,10 +89,13 @@ def main() -> int:
                 judge = ModelJudge(client, DEFAULT_ROOT)
             started = time.monotonic()
 
-            async def everything():
-                return await asyncio.gather(*(judge.judge(c["traj"]) for c in cases))
+            checked = [first_check(c["traj"]) if args.with_checks else None for c in cases]
 
-            verdicts = run_async(everything())
+            async def everything():
+                return await asyncio.gather(*(judge.judge(c["traj"]) for c, f in zip(cases, checked) if not f))
+
+            judged = iter(run_async(everything()))
+            verdicts = [("fail", f"check {f}") if f else next(judged) for f in checked]
             seconds = time.monotonic() - started
         finally:
             servers.close()
@@ -82,7 +103,8 @@ def main() -> int:
     by_source = defaultdict(list)
     for c, pair in zip(cases, pairs):
         by_source[c["source"]].append(pair)
-    print(f"judge: {judge.name} on {len(cases)} labelled examples ({Counter(c['label'] for c in cases)}), "
+    after = " after the filter checks" if args.with_checks else ""
+    print(f"judge: {judge.name}{after} on {len(cases)} labelled examples ({Counter(c['label'] for c in cases)}), "
           f"{seconds:.0f} s")
     print("all:", json.dumps(scores(pairs)))
     for source, group in sorted(by_source.items()):

@@ -111,3 +111,28 @@ def test_a_run_whose_only_failed_check_warns_exits_0_and_its_last_line_names_the
         out.rstrip().splitlines()[-1].startswith("warned: succeeded; checks warned: ")
         and "dataset.diversity" in out.splitlines()[-1]
     )
+
+
+@pytest.mark.pipeline
+def test_a_project_folder_of_ones_own_runs_offline_to_an_export(tmp_path, capsys):
+    """pipelines/ and one spec file, nothing else: prompts and everything else come with toolloom."""
+    import json
+
+    from datasets import load_dataset
+
+    (tmp_path / "pipelines").mkdir()
+    spec = [{"type": "function", "function": {
+        "name": "get_weather", "description": "Current weather in a city.",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string", "enum": ["Oslo", "Lima"]}},
+                       "required": ["city"]}}},
+        {"type": "function", "function": {
+            "name": "convert_temperature", "description": "Convert a temperature between units.",
+            "parameters": {"type": "object", "properties": {
+                "value": {"type": "number"}, "to_unit": {"type": "string", "enum": ["C", "F"]}},
+                "required": ["value", "to_unit"]}}}]
+    (tmp_path / "tools.json").write_text(json.dumps(spec))
+    (tmp_path / "pipelines" / "mine.yaml").write_text(
+        "collections: [{name: weather, path: tools.json, executor: simulated}]\n"
+        "stages: {tasks: {per_tool: 2}, simulate: {multi_turn_share: 0.5, ask_share: 0.5}}\n")
+    assert main(["--project", str(tmp_path), "run", "mine"]) == 0, capsys.readouterr().err[-2000:]
+    assert load_dataset(str(tmp_path / "exports" / "mine" / "latest"), "tools")["train"].num_rows == 2

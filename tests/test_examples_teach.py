@@ -364,4 +364,15 @@ def test_the_model_judge_is_told_what_a_recover_example_teaches(tmp_path):
             and run_async(judge.judge({**traj, "kind": "single_turn"}))[0] == "pass"
         )
     prompts = [m["messages"][0]["content"] for m in model.history]
-    assert "part of the lesson" in prompts[0] and "part of the lesson" not in prompts[1]
+    assert "then corrected, is fine" in prompts[0] and "then corrected, is fine" not in prompts[1]
+
+
+def test_an_answer_may_write_a_value_as_a_person_would():
+    from toolloom.answers import forms
+
+    reference = {"as_of": "2026-01-02", "population": 14094034, "local_time": "2026-03-01T23:30"}
+    answer = "As of January 2, 2026, 14,094,034 people live there; it is 11:30 PM now."
+    assert unstated("population, local time, as of when?", reference, answer) == []
+    assert grounded({"local_time": "2026-03-01T23:30"}, "It is 23:30 there.")
+    assert {"january 2, 2026", "2 january 2026"} <= forms("2026-01-02") and "14,094,034" in forms(14094034)
+    assert unstated("What is the population?", reference, "The population is 140,940,34.") == ["population"]

@@ -295,7 +295,28 @@ def _stated(value, answer: str) -> bool:
     if isinstance(value, dict):
         return all(_stated(v, answer) for v in value.values())
     text = answer.lower()
-    return str(value).lower() in text or value_text(value).lower() in text
+    return any(f in text for f in forms(value))
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")
+_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}))?")
+
+
+def forms(value) -> set[str]:
+    """How an answer may write a value, lower-cased: as given, as this module writes it, with thousands
+    separators (14,094,034), an ISO date in words (January 2, 2026; 2 January 2026) and its time of day."""
+    out = {str(value).lower(), value_text(value).lower()}
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) >= 1000:
+        out.add(f"{value:,}".lower())
+    m = _ISO.match(value) if isinstance(value, str) else None
+    if m and 1 <= int(m.group(2)) <= 12:
+        year, month, day = m.group(1), _MONTHS[int(m.group(2)) - 1].lower(), str(int(m.group(3)))
+        out |= {f"{month} {day}, {year}", f"{day} {month} {year}", f"{month[:3]} {day}, {year}"}
+        if m.group(4):
+            hour, minute = int(m.group(4)), m.group(5)
+            out |= {f"{hour:02d}:{minute}", f"{(hour - 1) % 12 + 1}:{minute} {'am' if hour < 12 else 'pm'}"}
+    return out
 
 
 def grounded(result, answer: str) -> bool:
@@ -318,7 +339,7 @@ def grounded(result, answer: str) -> bool:
                 return True
         elif node not in (None, ""):
             said = True
-            if str(node).lower() in text or value_text(node).lower() in text:
+            if any(f in text for f in forms(node)):
                 return True
     return not said
 

@@ -11,7 +11,7 @@ from typing import Protocol
 import yaml
 
 from ..llm import ModelCallError, ModelClient
-from ..prompts import render
+from ..prompts import prompt_file, render
 
 MEANINGS = {
     "inform_intent_clear": "ask for what is needed, stating every value",
@@ -69,4 +69,4 @@ class ModelRealiser:
 
 
 def load_phrases(prompts_root: Path) -> dict[str, list[str]]:
-    return yaml.safe_load((Path(prompts_root) / "simulate" / "dialogue_phrases.yaml").read_text(encoding="utf-8"))
+    return yaml.safe_load(prompt_file("simulate/dialogue_phrases.yaml", prompts_root).read_text(encoding="utf-8"))

@@ -69,7 +69,7 @@ def request_problems(task: Task, request: str) -> str:
         doc = tokens(step.description)
         if any(tuple(doc[i:i + COPIED_WORDS]) in grams for i in range(len(doc) - COPIED_WORDS + 1)):
             return "the request copies the tool's documentation; write what a person would ask, in your own words"
-    if re.search(r"[{}]|\bvalues the person states\b", request, re.I):
+    if re.search(r"[{}]|\bvalues( the person states)?:|\b[a-z_]+=\S", request, re.I):
         return "the request holds JSON or words of these instructions; write the message a person would type"
     return ""
 

@@ -100,8 +100,8 @@ def competent(request: dict) -> dict:
             example = prompt.split("<example>", 1)[1].split("</example>", 1)[0].strip()
             return {"content": json.dumps({"request": example}) if '{"request"' in prompt else example}
         if '"calls_fit"' in prompt:  # the semantic judge: passes an example that called tools and answered
-            conversation = prompt.split("Conversation:", 1)[1].split("Questions:", 1)[0]
-            ok = "assistant calls:" in conversation and "\nassistant:" in conversation
+            conversation = prompt.split("The conversation:", 1)[1].split("Questions:", 1)[0]
+            ok = "Assistant calls " in conversation and "\nAssistant:" in conversation
             return {"content": json.dumps({"reason": "scripted judge", "calls_fit": ok, "answer_responds": ok,
                                            "answer_supported": True, "reads_naturally": True})}
         if '"makes_sense"' in prompt:  # edge validation
