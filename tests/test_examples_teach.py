@@ -203,8 +203,8 @@ def test_an_ask_example_must_ask_before_calling():
         },
         {"role": "tool", "tool_call_id": "c", "content": '{"cities": []}'},
     ]
-    traj = {"kind": "ask", "calls": json.dumps([{"name": "list_cities", "ok": True}]), "messages": messages,
-            "final_answer": "There are no cities.", "reference_answer": None, "shape": "single"}
+    traj = {"kind": "ask", "calls": json.dumps([{"name": "list_cities", "arguments": "{}", "ok": True}]),
+            "messages": messages, "final_answer": "There are no cities.", "reference_answer": None, "shape": "single"}
     assert check_execution(traj)[0] == "no_question"
     asked = [messages[0], {"role": "assistant", "content": "Which country code should I use?"},
              {"role": "user", "content": "FR."}] + messages[1:]
