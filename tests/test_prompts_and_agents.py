@@ -235,7 +235,8 @@ def test_template_user_is_deterministic_and_uses_values():
 
 
 def test_unknown_provider_is_a_clear_error():
-    with pytest.raises(ValueError, match=r"unknown model provider 'nope' \(did you mean 'openai'\?\); known: llamacpp, offline, openai, vllm"):
+    expected = r"unknown model provider 'nope' \(did you mean 'openai'\?\); known: llamacpp, offline, openai, vllm"
+    with pytest.raises(ValueError, match=expected):
         build("nope", "user", None)
 
 
