@@ -13,7 +13,7 @@ from .executor import ToolExecutor
 from .llm import ModelClient, RequestCache, RunBudget, UsageLedger
 from .llm.shared import PostgresRequestCache, SharedBudget
 from .llm.servers import MANAGED, ServerPool, server_key
-from .llm.preflight import managed_preflight, preflight
+from .llm.preflight import PreflightError, managed_preflight, preflight
 from .sandbox import Sandbox
 from .spec import Pipeline, expand_env
 from .store import Store
@@ -81,6 +81,11 @@ class Runtime:
     def preflight(self) -> list[str]:
         """Check every endpoint the pipeline's stages will use, each once with the roles that share it;
         raises PreflightError naming the first that cannot do the work; returns warnings."""
+        for coll in self.pipeline.collections:  # a service or mock server the run must start: its command exists
+            try:
+                coll.executor.preflight(self.project_root)
+            except (FileNotFoundError, ValueError) as e:
+                raise PreflightError(f"collection {coll.name!r}: {e}") from None
         groups: dict[str, list[str]] = {}
         for role in roles_in_use(self.pipeline):
             managed_preflight(self.pipeline.model_for(role).resolved(), role)

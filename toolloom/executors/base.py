@@ -25,6 +25,9 @@ class ExecutorConfig(BaseModel):
     kind: str
     lists_tools: ClassVar[bool] = False  # True: the collection's tools come from the live executor (no `path` needed)
 
+    def preflight(self, project_root: Path) -> None:
+        """Before any stage: raise FileNotFoundError or ValueError naming what the run could not start."""
+
 
 class Executor(Protocol):
     kind: str  # what examples record as `execution`: python, mcp, http, simulated, or a plug-in's name

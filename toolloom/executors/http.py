@@ -4,7 +4,10 @@ The base URL is the collection's `base_url` (may hold ${VAR}), else the spec's f
 URL. A credential comes from the environment variable `auth_env` names, at call time; it is sent
 as a header or a query parameter and never stored. `mock:` starts a mock server over the spec
 itself (Stoplight Prism by default: `prism mock SPEC`), waits until it answers, and stops it with
-the run, so a collection can be executed offline against what its spec promises.
+the run, so a collection can be executed offline against what its spec promises (its answers are
+`mock`, verifying nothing). `service:` starts the real service instead (Jupyter Server for its own
+Swagger spec), a fresh one per episode by default, with a credential made for the run when
+`auth_env`'s variable is unset: its answers are `real`.
 """
 
 from __future__ import annotations
@@ -12,34 +15,23 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
-import subprocess
+import secrets
 import threading
-import time
 from pathlib import Path
 from urllib.parse import quote
 
 import aiohttp
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, model_validator
 
 from ..llm.model_spec import expand_env
 from ..sandbox import Observation, error_observation
 from .base import ExecutorConfig, find_command
+from .local_service import LocalProcess, MockServer, ServiceConfig
+from .server_pool import EpisodeServers
 
 MOCK_CREDENTIAL = (
     "toolloom-mock-credential"  # what a mock server is shown when auth_env is unset (it checks presence only)
 )
-
-
-class MockServer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    command: list[str] = Field(
-        ["prism", "mock"], min_length=1, description="looked up on PATH, then in node_modules/.bin"
-    )
-    args: list[str] = Field(
-        ["{spec}", "--host", "127.0.0.1", "--port", "{port}"], description="{spec}: the collection's file"
-    )
-    startup_timeout_s: float = Field(60.0, gt=0)
 
 
 class HttpConfig(ExecutorConfig):
@@ -55,55 +47,20 @@ class HttpConfig(ExecutorConfig):
     timeout_s: float = Field(30.0, gt=0)
     max_response_bytes: int = Field(2**20, ge=1024)
     mock: MockServer | None = None
+    service: ServiceConfig | None = Field(None, description="a real service started by the run (Jupyter Server)")
 
+    @model_validator(mode="after")
+    def _one_server(self):
+        if self.mock is not None and self.service is not None:
+            raise ValueError("mock: and service: exclude each other (a mock answers instead of the service)")
+        if self.service is not None and self.base_url:
+            raise ValueError("service: runs on its own loopback port; leave base_url unset")
+        return self
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class MockProcess:
-    """A mock server over one spec file, started now and stopped with `stop()`."""
-
-    def __init__(self, mock: MockServer, spec: Path, project_root: Path, log_dir: Path):
-        self.port = _free_port()
-        fill = lambda a: a.replace("{spec}", str(spec)).replace("{port}", str(self.port))  # noqa: E731
-        log_dir.mkdir(parents=True, exist_ok=True)
-        self.log_path = log_dir / f"mock-{spec.stem}-{self.port}.log"
-        env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TZ")}
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(
-                [find_command(mock.command[0], project_root), *mock.command[1:], *map(fill, mock.args)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=env,
-                start_new_session=True,
-            )
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + mock.startup_timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"mock server exited ({self.proc.returncode}): {self._log_tail()}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise TimeoutError(f"mock server did not listen in {mock.startup_timeout_s:.0f} s: {self._log_tail()}")
-
-    def _log_tail(self) -> str:
-        return self.log_path.read_text(errors="replace")[-800:]
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, 15)
-                self.proc.wait(10)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                os.killpg(self.proc.pid, 9)
+    def preflight(self, project_root: Path) -> None:
+        server = self.service or self.mock
+        if server is not None:
+            find_command(server.command[0], project_root)
 
 
 def request_parts(tool: dict, arguments: dict) -> tuple[str, str, dict, dict, object]:
@@ -138,14 +95,22 @@ def request_parts(tool: dict, arguments: dict) -> tuple[str, str, dict, dict, ob
     return (meta.get("method") or "GET").upper(), path, query, headers, payload
 
 
+
 class HttpExecutor:
     kind = "http"
 
     def __init__(self, config: HttpConfig, collection: str, spec_path: Path | None, project_root: Path, home: Path):
         self.config, self.collection, self.spec_path = config, collection, spec_path
         self.project_root, self.home = Path(project_root), Path(home)
-        self._mock: MockProcess | None = None
+        self._mock: LocalProcess | None = None
         self._lock = threading.Lock()
+        # a service the run starts itself gets a credential made for this run when auth_env's variable is unset
+        self._run_credential = secrets.token_urlsafe(24) if config.service is not None else None
+        self.services = None
+        if config.service is not None:
+            svc = config.service
+            self.services = EpisodeServers(self._start_service, LocalProcess.stop, lifetime=svc.lifetime,
+                                           prestart=svc.prestart, key=("http", collection))
 
     @property
     def answers(self) -> str:
@@ -155,7 +120,16 @@ class HttpExecutor:
     def runs(self, tool_name: str) -> bool:
         return True
 
-    def base_url(self, tool: dict) -> str:
+    def _start_service(self) -> LocalProcess:
+        svc = self.config.service
+        return LocalProcess(svc.command, svc.args, project_root=self.project_root, log_dir=self.home / "logs",
+                            name=f"service-{self.collection}", env=svc.env, fixtures=svc.fixtures,
+                            spec=self.spec_path, credential=self._secret(), startup_timeout_s=svc.startup_timeout_s)
+
+    def base_url(self, tool: dict, episode=None) -> str:
+        if self.services is not None:
+            server = self.services.for_episode(episode) if episode is not None else self.services.shared()
+            return server.base_url
         if self.config.mock is not None:
             with self._lock:
                 if self._mock is None:
@@ -163,7 +137,10 @@ class HttpExecutor:
                         raise FileNotFoundError(
                             f"collection {self.collection!r}: mock: needs the collection's path to be one spec file"
                         )
-                    self._mock = MockProcess(self.config.mock, self.spec_path, self.project_root, self.home / "logs")
+                    m = self.config.mock
+                    self._mock = LocalProcess(m.command, m.args, project_root=self.project_root, name="mock",
+                                              log_dir=self.home / "logs", spec=self.spec_path,
+                                              startup_timeout_s=m.startup_timeout_s)
             return self._mock.base_url
         if self.config.base_url:
             return expand_env(self.config.base_url).rstrip("/")
@@ -175,7 +152,10 @@ class HttpExecutor:
 
     def _secret(self) -> str | None:
         c = self.config
-        return (os.environ.get(c.auth_env) or (MOCK_CREDENTIAL if c.mock is not None else None)) if c.auth_env else None
+        if not c.auth_env:
+            return None
+        fallback = MOCK_CREDENTIAL if c.mock is not None else self._run_credential
+        return os.environ.get(c.auth_env) or fallback
 
     def _credential(self, query: dict, headers: dict) -> None:
         c = self.config
@@ -190,7 +170,7 @@ class HttpExecutor:
             headers[c.auth_header] = f"{c.auth_scheme} {secret}".strip() if c.auth_scheme else secret
 
     async def call(self, tool: dict, arguments: dict, episode) -> Observation:
-        obs = await self._call(tool, arguments)
+        obs = await self._call(tool, arguments, episode)
         secret = self._secret()
         if (
             secret and not obs.ok and secret in (obs.error or "")
@@ -199,10 +179,10 @@ class HttpExecutor:
             obs = error_observation(obs.content["error"]["status"], msg)
         return obs
 
-    async def _call(self, tool: dict, arguments: dict) -> Observation:
+    async def _call(self, tool: dict, arguments: dict, episode) -> Observation:
         method, path, query, headers, body = request_parts(tool, arguments)
         try:
-            base = await asyncio.to_thread(self.base_url, tool)
+            base = await asyncio.to_thread(self.base_url, tool, episode)
             headers = {**self.config.headers, **headers}
             self._credential(query, headers)
         except (OSError, ValueError, RuntimeError, TimeoutError) as e:
@@ -223,6 +203,8 @@ class HttpExecutor:
                 502, f"{method} {path}: response larger than {self.config.max_response_bytes} bytes"
             )
         text = raw.decode("utf-8", errors="replace")
+        if status < 400 and not text.strip():  # 204 No Content: done, nothing to report
+            return Observation(True, {})
         try:
             content = (
                 json.loads(text) if text.strip() and ("json" in ctype or text.lstrip()[:1] in "{[") else {"text": text}
@@ -239,6 +221,8 @@ class HttpExecutor:
         return Observation(True, content)
 
     def close(self) -> None:
+        if self.services is not None:
+            self.services.close()
         if self._mock is not None:
             self._mock.stop()
             self._mock = None

@@ -26,6 +26,7 @@ from pydantic import Field
 from ..sandbox import Observation, error_observation
 from ..sandbox.confinement import give_to_sandbox_user
 from .base import ExecutorConfig, find_command
+from .server_pool import EpisodeServers
 
 
 class McpConfig(ExecutorConfig):
@@ -60,6 +61,9 @@ class McpConfig(ExecutorConfig):
     memory_mb: int = Field(1024, ge=64)
     timeout_s: float = Field(30.0, gt=0, description="per call")
     startup_timeout_s: float = Field(60.0, gt=0)
+
+    def preflight(self, project_root: Path) -> None:
+        find_command(self.command, project_root)
 
 
 def fill(value, workdir: str):
@@ -234,62 +238,17 @@ class McpExecutor:
 
     def __init__(self, config: McpConfig, collection: str, project_root: Path):
         self.config, self.collection, self.project_root = config, collection, Path(project_root)
-        self._shared: McpServer | None = None
-        self._lock = threading.RLock()
         self._names: set[str] | None = None
-        self._live: set[McpServer] = set()
-        self._spares: list[McpServer] = []  # started, never used: an episode takes one instead of waiting
-        self._starting = 0
-        self._threads: list[threading.Thread] = []  # spare starters and background stoppers, joined by close()
-        self._closed = False
-
-    def _start(self) -> McpServer:
-        server = McpServer(self.config, self.project_root)
-        with self._lock:
-            self._live.add(server)
-        return server
-
-    def _stop(self, server: McpServer) -> None:
-        with self._lock:
-            self._live.discard(server)
-        server.stop()
-
-    def _take(self) -> McpServer:
-        """A fresh server for an episode: a spare started ahead when one is ready, else a new one."""
-        with self._lock:
-            server = self._spares.pop(0) if self._spares else None
-            missing = max(self.config.prestart - len(self._spares) - self._starting, 0)
-            self._starting += missing
-        for _ in range(missing):
-            self._background(self._start_spare)
-        return server or self._start()
-
-    def _background(self, fn, *args) -> None:
-        thread = threading.Thread(target=fn, args=args, name="toolloom-mcp", daemon=True)
-        with self._lock:
-            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
-        thread.start()
-
-    def _start_spare(self) -> None:
-        try:
-            server = self._start()
-        except Exception:  # the episode that needs it will start one itself and see the error
-            server = None
-        with self._lock:
-            self._starting -= 1
-            keep = server is not None and not self._closed
-            if keep:
-                self._spares.append(server)
-        if server is not None and not keep:
-            self._stop(server)
+        self.servers = EpisodeServers(lambda: McpServer(self.config, self.project_root), McpServer.stop,
+                                      lifetime=config.lifetime, prestart=config.prestart, key=("mcp", collection))
 
     def list_tools(self) -> list[dict]:
         """The live `tools/list`, limited to `tools:` when set (an unknown name there is an error)."""
-        server = self._start()
+        server = self.servers.start()
         try:
             tools = server.list_tools()
         finally:
-            self._stop(server)
+            self.servers.stop(server)
         if self.config.tools is not None:
             missing = sorted(set(self.config.tools) - {t["name"] for t in tools})
             if missing:
@@ -307,19 +266,9 @@ class McpExecutor:
         return tool_name in self._names
 
     def _server_for(self, episode) -> McpServer:
-        with self._lock:
-            if self.config.lifetime == "run":
-                if self._shared is None or self._shared.session is None:
-                    self._shared = self._start()
-                return self._shared
-            key = ("mcp", self.collection)
-            server = episode.resources.get(key)
-        if server is None:
-            server = self._take()
-            episode.resources[key] = server
-            # stopped in the background: closing an episode never waits for a server to exit
-            episode.on_close(lambda: self._background(self._stop, server))
-        return server
+        if self.config.lifetime == "run":
+            return self.servers.shared(lambda s: s.session is not None)
+        return self.servers.for_episode(episode)
 
     async def call(self, tool: dict, arguments: dict, episode) -> Observation:
         meta = tool.get("meta") or {}
@@ -341,13 +290,4 @@ class McpExecutor:
 
     def close(self) -> None:
         """Stop every server this executor started; when it returns, none is running."""
-        with self._lock:
-            self._closed = True
-            threads = list(self._threads)
-        for thread in threads:  # a spare still starting stops itself once started (closed)
-            thread.join(120)
-        with self._lock:
-            live, self._spares = list(self._live), []
-        for server in live:
-            self._stop(server)
-        self._shared = None
+        self.servers.close()

@@ -29,6 +29,7 @@ from ..llm import run_async
 from ..registry import FILTER_CHECKS
 from ..spec import STEPS, FilterStage
 from ..values import has_placeholder
+from ..volatile import stable
 from . import StageResult
 from ..materialize import StageAsset
 from .quality import check_overuse, check_safety, check_secrets, diversity, near_duplicates
@@ -105,7 +106,8 @@ def check_execution(traj: dict) -> tuple[str, str] | None:
     reference = json.loads(traj["reference_answer"]) if traj.get("reference_answer") else None
     if reference is not None:
         expected = reference if traj["shape"] in MULTI_ANSWER_SHAPES and isinstance(reference, list) else [reference]
-        missing = sum(1 for r in expected if r not in observed)
+        seen = [stable(o) for o in observed]  # a live service stamps each execution anew
+        missing = sum(1 for r in expected if stable(r) not in seen)
         if missing:
             return (
                 "reference_not_reached",
