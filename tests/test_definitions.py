@@ -46,7 +46,14 @@ def test_project_definitions_load_with_groups_checks_and_schedule():
     assert ("demo/escalations", "accounted") in checks and ("demo/doc_revisions", "accounted") in checks
     schedule = defs.resolve_schedule_def("nightly_nightly")
     assert schedule.cron_schedule == "0 2 * * *" and schedule.execution_timezone == "UTC"
+    # off until turned on (in the UI, or `schedule: {running: true}`): a fresh checkout has no endpoint for it
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
     assert defs.resolve_job_def("demo_job") is not None
+    # a checker that is not installed declares no check at all (never a red "failed" for what did not run)
+    from toolloom.formats.conformance import bfcl_checker_installed
+
+    assert (("demo/dataset", "conformance_bfcl") in checks) == bfcl_checker_installed()
+    assert ("demo/dataset", "conformance_xlam") in checks
 
 
 def test_a_bad_pipeline_file_is_logged_and_the_rest_load(tmp_path, caplog):

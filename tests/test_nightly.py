@@ -45,6 +45,8 @@ def test_two_nights_share_no_sample_and_a_rerun_sends_no_request(tmp_path):
         assert first_night > 20 and second_night > 20
         assert main(run + ["2026-11-22"]) == 0
         assert len(server.model.history) == first_night + second_night, "the rerun of a night sent requests"
+    # `latest` follows the newest night, not the last run (the rerun of an older night leaves it)
+    assert (project / "exports" / "nightly" / "latest").resolve().name.startswith("2026-11-23")
     store = Store(home)
     nights = {}
     for night in ("2026-11-22", "2026-11-23"):

@@ -123,6 +123,11 @@ def test_a_failed_rerun_of_a_night_leaves_the_night_as_it_was(project, tmp_path)
     assert [(v["version"], v["status"]) for v in store.versions("nightly")] == [(night, "complete")]
     aside = [v for v in store.versions("nightly", include_incomplete=True) if v["status"] == "running"]
     assert len(aside) == 1 and aside[0]["version"].startswith(f"{night}.run-") and aside[0]["tables"].get("tools")
+    # once its run has ended (the CLI does this) the version is listed failed, not running forever
+    assert store.fail_version("nightly", failed.run_id) == [aside[0]["version"]]
+    assert [v["status"] for v in store.versions("nightly", include_incomplete=True)
+            if v["version"] == aside[0]["version"]] == ["failed"]
+    assert [(v["version"], v["status"]) for v in store.versions("nightly")] == [(night, "complete")]
 
     assert _materialize(project, "nightly", home, partition=night).success  # a good rerun replaces the night whole
     [complete] = store.versions("nightly")
@@ -149,10 +154,20 @@ def test_a_run_killed_midway_is_never_listed_and_the_next_run_completes(project,
     assert killed["status"] == "running" and store.versions("small") == [] and store.latest_version("small") is None
     assert not (project / "exports" / "small" / "latest").exists()
     assert unaccounted(store, "small", killed["version"]) == []
-    assert main(["--project", str(project), "--home", str(home), "run", "small"]) == 0
+    tools_runs = set(store.read("small", "tools", killed["version"])["run_id"].to_pylist())
+    # --resume continues the killed run's version: only the stages it never committed run
+    assert main(["--project", str(project), "--home", str(home), "run", "small", "--resume"]) == 0
     [complete] = store.versions("small")
     assert (
-        complete["version"] != killed["version"]
+        complete["version"] == killed["version"]
         and (project / "exports" / "small" / "latest").resolve().name == complete["version"]
     )
+    assert set(store.read("small", "tools", complete["version"])["run_id"].to_pylist()) == tools_runs
+    assert len(complete["runs"]) == 2  # the killed run's stages and the resuming run's
     _accounted(store, "small", complete["version"])
+    assert main(["--project", str(project), "--home", str(home), "run", "small", "--resume"]) == 2  # nothing left
+    # every CLI run is in the persistent Dagster instance under the home, which the UI opens (README)
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+        assert len(instance.get_run_records()) >= 2

@@ -101,7 +101,19 @@ def cmd_run(args) -> int:
             return 2
     from .launch import LaunchError, run_pipeline
     from .llm.preflight import PreflightError
+    from .run_versions import RESUME_TAG, resume_plan
     from .storage import StorageError
+
+    assets, tags = None, None
+    if args.resume:
+        try:
+            version, args.partition, assets = resume_plan(_store(args, args.pipeline), pipeline,
+                                                          None if args.resume == "newest" else args.resume)
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        tags = {RESUME_TAG: version}
+        print(f"resuming {version}: {', '.join(assets)}", file=sys.stderr)
 
     try:
         _preflight(pipeline, root, home)
@@ -116,7 +128,7 @@ def cmd_run(args) -> int:
     started = time.monotonic()
     try:
         result = run_pipeline(pipeline, root, home, partition=args.partition, log_level=args.log_level,
-                              backoff_s=0.05 if args.fake_endpoint else 1.0)
+                              backoff_s=0.05 if args.fake_endpoint else 1.0, assets=assets, tags=tags)
     except LaunchError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -129,6 +141,11 @@ def cmd_run(args) -> int:
         f"\npipeline {pipeline.name}: {'succeeded' if result.success else 'FAILED'} in "
         f"{time.monotonic() - started:.1f}s"
     )
+    if not result.success:  # its version is no longer running: listed as failed, and resumable
+        from .store import Store
+
+        for version in Store(home, pipeline.storage).fail_version(pipeline.name, result.run_id):
+            print(f"version {version} is unfinished: `toolloom run {args.pipeline} --resume` continues it")
     export_path = None
     events = result.get_asset_materialization_events()
     width = max([13] + [len(e.asset_key.path[-1]) for e in events])  # shard assets have longer names
@@ -317,6 +334,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--fault-rate", type=float, default=0.0, help="with --fake-endpoint: share of requests that fail")
     run.add_argument("--seed", type=int, default=0, help="with --fake-endpoint: seed of the fault schedule")
     run.add_argument("--log-level", default="WARNING", help="Dagster console log level (default WARNING)")
+    run.add_argument("--resume", nargs="?", const="newest", metavar="VERSION",
+                     help="continue an unfinished version (a failed or killed run's; default the newest): only the "
+                          "stages it has not committed run")
     run.add_argument(
         "--unsafe-sandbox",
         action="store_true",

@@ -149,9 +149,10 @@ def build_definitions(project_root: str | Path) -> dg.Definitions:
         assets += pipeline_assets(pipeline)
         jobs.append(job)
         if pipeline.schedule:
+            status = dg.DefaultScheduleStatus.RUNNING if pipeline.schedule.running else dg.DefaultScheduleStatus.STOPPED
             schedules.append(dg.build_schedule_from_partitioned_job(
                 job, name=f"{pipeline.name}_nightly", hour_of_day=pipeline.schedule.hour,
-                minute_of_hour=pipeline.schedule.minute, default_status=dg.DefaultScheduleStatus.RUNNING))
+                minute_of_hour=pipeline.schedule.minute, default_status=status))
     return dg.Definitions(assets=assets, jobs=jobs, schedules=schedules, executor=dg.in_process_executor,
                           resources={"toolloom": ToolloomResource(project_root=str(root))})
 

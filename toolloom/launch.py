@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 import dagster as dg
 
 from .dagster_defs import ToolloomResource, pipeline_assets, pipeline_job
 from .llm.servers import ServerPool
+from .run_versions import SHARD_SUFFIX
 from .runtime import serve_models
 from .spec import Pipeline
 
@@ -28,30 +28,34 @@ class LaunchError(Exception):
 
 
 def run_pipeline(pipeline: Pipeline, root: Path, home: Path, *, partition: str | None, backoff_s: float,
-                 log_level: str):
-    """Materialize every asset of `pipeline`; returns Dagster's result (materializations, check evaluations)."""
+                 log_level: str, assets: list[str] | None = None, tags: dict[str, str] | None = None):
+    """Materialize the assets of `pipeline` (all, or those named); returns Dagster's result."""
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     executor = pipeline.execution.executor
+    defs = pipeline_assets(pipeline)
+    keys = None
+    if assets is not None:  # a stage and its shards: trajectories, trajectories_shard_0, ...
+        keys = [k for a in defs for k in a.keys if SHARD_SUFFIX.sub("", k.path[-1]) in assets]
     if executor == "in_process":
-        instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-        return dg.materialize(
-            pipeline_assets(pipeline), instance=instance, partition_key=partition, raise_on_error=False,
-            resources={"toolloom": ToolloomResource(project_root=str(root), home=str(home),
-                                                    retry_backoff_s=backoff_s)},
-            run_config=run_config)
+        with cli_instance(home) as instance:
+            return dg.materialize(
+                defs, instance=instance, partition_key=partition, raise_on_error=False, selection=keys, tags=tags,
+                resources={"toolloom": ToolloomResource(project_root=str(root), home=str(home),
+                                                        retry_backoff_s=backoff_s)},
+                run_config=run_config)
     if executor != "multiprocess":
         raise LaunchError(f"pipeline {pipeline.name!r} runs its steps with executor {executor!r}: launch its job "
                           f"({pipeline.name}_job) from a Dagster deployment (README: Running at scale)")
-    tags = {"dagster/partition": partition} if partition else None
+    tags = {**(tags or {}), **({"dagster/partition": partition} if partition else {})} or None
     pool = ServerPool(home / "logs")
-    with _instance() as instance:
+    with cli_instance(home) as instance:
         try:
             job = dg.build_reconstructable_job(
                 "toolloom.launch", "job_for",
                 reconstructable_kwargs={"pipeline": pipeline.model_dump(mode="json", exclude_unset=True),
                                         "root": str(root), "home": str(home), "backoff_s": backoff_s,
                                         "served": serve_models(pipeline, pool), "progress_lines": True})
-            return dg.execute_job(job, instance=instance, run_config=run_config, tags=tags)
+            return dg.execute_job(job, instance=instance, run_config=run_config, tags=tags, asset_selection=keys)
         finally:
             pool.close()
 
@@ -67,12 +71,13 @@ def job_for(pipeline: dict, root: str, home: str, backoff_s: float, served: dict
 
 
 @contextlib.contextmanager
-def _instance():
-    """DAGSTER_HOME's instance, else one in a temporary folder (step processes need a persistent one)."""
+def cli_instance(home: Path):
+    """DAGSTER_HOME's instance, else a persistent one under the toolloom home (`<home>/dagster`): the UI
+    started with DAGSTER_HOME set to that folder lists every CLI run (README: Dagster UI)."""
     if os.environ.get("DAGSTER_HOME"):
         yield dg.DagsterInstance.get()
         return
-    with tempfile.TemporaryDirectory(prefix="toolloom-dagster-") as d:
-        with dg.DagsterInstance.local_temp(d) as instance:
-            yield instance
-
+    folder = Path(home) / "dagster"
+    folder.mkdir(parents=True, exist_ok=True)
+    with dg.DagsterInstance.from_config(str(folder)) as instance:
+        yield instance

@@ -18,6 +18,7 @@ import dagster as dg
 from .runtime import Runtime
 
 BASE_TAG = "toolloom/base"
+RESUME_TAG = "toolloom/resume"  # the unfinished version a run continues (`toolloom run --resume`)
 # asset -> the assets whose tables it reads (the rest are reached through these)
 READS: dict[str, tuple[str, ...]] = {
     "tools": (), "api_edges": ("tools",), "tasks": ("tools", "api_edges"), "escalations": ("tasks",),
@@ -57,6 +58,33 @@ def assets_of(pipeline) -> list[str]:
     ]
 
 
+def unfinished_stages(store, pipeline, version: str) -> list[str]:
+    """The assets of `pipeline` that `version` holds no commit of (no row and no rejection), in order."""
+
+    def rows(table: str) -> list[dict]:
+        try:
+            return store.read(pipeline.name, table, version).to_pylist()
+        except KeyError:  # the table was never written
+            return []
+
+    rejected = {r["stage"] for r in rows("rejections")}
+    done = {a for a, (table, stage) in TABLES.items() if stage in rejected or rows(table)}
+    return [a for a in assets_of(pipeline) if a not in done]
+
+
+def resume_plan(store, pipeline, wanted: str | None) -> tuple[str, str | None, list[str]]:
+    """(version, its partition or None, the assets still to run) of the unfinished version to continue:
+    `wanted`, else the newest one; ValueError naming the unfinished versions when there is none such."""
+    unfinished = [v["version"] for v in store.versions(pipeline.name, include_incomplete=True)
+                  if v["status"] != "complete"]
+    if not unfinished or (wanted and wanted not in unfinished):
+        named = f" {wanted!r}" if wanted else ""
+        raise ValueError(f"pipeline {pipeline.name!r} has no unfinished version{named} to resume; unfinished: "
+                         f"{', '.join(unfinished[-5:]) or 'none'}")
+    version = wanted or unfinished[-1]
+    return version, (day_of(version) if STAGING in version else None), unfinished_stages(store, pipeline, version)
+
+
 def day_of(version: str) -> str:
     """The name a version has once complete: a partition run's staging version `<day>.run-<id>` -> `<day>`."""
     return version.split(STAGING)[0]
@@ -64,6 +92,8 @@ def day_of(version: str) -> str:
 
 def run_version(context: dg.AssetExecutionContext) -> str:
     """The version this run writes; the same in every step and in a re-execution of the run."""
+    if context.run.tags.get(RESUME_TAG):
+        return context.run.tags[RESUME_TAG]
     root = context.run.root_run_id or context.run.run_id
     if context.has_partition_key:
         return f"{context.partition_key}{STAGING}{root[:8]}"
@@ -122,6 +152,8 @@ def begin(context: dg.AssetExecutionContext, rt: Runtime) -> str:
     if key in _BEGUN:
         return version
     needed = upstream(_selected(context, p, set(present))) & set(present) & set(TABLES)
+    if context.run.tags.get(RESUME_TAG):  # the version holds what its finished stages wrote: nothing to copy
+        needed = set()
     base = _base(context, rt) if needed else None
     copy: dict[str, list[str] | None] = {TABLES[a][0]: None for a in needed}
     copy.update({t: sorted(TABLES[a][1] for a in needed) for t in SHARED} if needed else {})

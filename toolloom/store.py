@@ -271,11 +271,27 @@ class Store:
                 )
                 version = promote_to
             con.execute(
-                f"UPDATE {log} SET status = 'complete', completed_at = ?, export = ? WHERE version = ? AND status = "
-                "'running'",
+                f"UPDATE {log} SET status = 'complete', completed_at = ?, export = ? WHERE version = ? AND status IN "
+                "('running', 'failed')",
                 [now, export, version],
             )
             con.execute("COMMIT")
+
+    @_retried_on_conflict
+    def fail_version(self, pipeline: str, run_id: str) -> list[str]:
+        """Mark the versions `run_id` began and left unfinished `failed` (its run ended); returns them."""
+        if not self.catalog.exists(pipeline):
+            return []
+        with self.connect(pipeline) as con:
+            if not self._exists(con, pipeline, VERSION_LOG):
+                return []
+            con.execute("BEGIN")
+            log = f"{pipeline}.{VERSION_LOG}"
+            rows = con.execute(f"SELECT version FROM {log} WHERE run_id = ? AND status = 'running'", [run_id])
+            failed = [v for (v,) in rows.fetchall()]
+            con.execute(f"UPDATE {log} SET status = 'failed' WHERE run_id = ? AND status = 'running'", [run_id])
+            con.execute("COMMIT")
+        return failed
 
     def _data_tables(self, con, pipeline: str) -> list[str]:
         rows = con.execute(
@@ -294,7 +310,8 @@ class Store:
         """A condition on `column` keeping complete versions (versions without a log row predate the log)."""
         if not self._exists(con, pipeline, VERSION_LOG):
             return "TRUE"
-        return f"{column} NOT IN (SELECT version FROM {pipeline}.{VERSION_LOG} WHERE status = 'running')"
+        return (f"{column} NOT IN (SELECT version FROM {pipeline}.{VERSION_LOG} WHERE status IN "
+                "('running', 'failed'))")
 
     def kept_before(self, pipeline: str, version: str) -> list[dict]:
         """The trajectories that complete earlier partitions (versions sorting before `version`) kept as samples."""

@@ -17,6 +17,7 @@ from ..export import export_version, point_latest
 from ..materialize import StageAsset
 from ..nightly import seeds_of
 from ..run_versions import begin, complete, final_name
+from ..formats.conformance import bfcl_checker_installed
 from ..runtime import Runtime
 from ..spec import Pipeline
 from ..storage import upload_folder, write_remote_text
@@ -26,6 +27,9 @@ from .inputs import refined_docs
 def dataset_checks(pipeline: Pipeline) -> list[tuple[str, str]]:
     """(name, description) of the dataset's data-quality checks, thresholds from stages.export.quality."""
     configs = [f.rsplit(":", 1)[-1] for f in pipeline.stages.export.formats if f != "openai"]
+    # a checker that is not installed declares no check (the card and the run's summary say "not checked"):
+    # an unevaluated check is not a failed one
+    configs = [c for c in configs if c != "bfcl" or bfcl_checker_installed()]
     out = [(f"conformance_{c}", f"the {c} rows pass their format's own checker") for c in configs]
     out += [("split_leakage", "no test call or near-duplicate request also in train"),
             ("documentation", "shipped tool descriptions carry no pipeline internals and fit the budget")]
@@ -76,6 +80,13 @@ def dataset(rt: Runtime, version: str, name: str, run_id: str):
                           include_placeholders=export.include_placeholders)
 
 
+def newer_night(rt: Runtime, night: str) -> str | None:
+    """The newest complete night after `night`, if any (partition names are ISO days: they sort as dates)."""
+    nights = [v["version"] for v in rt.store.versions(rt.pipeline.name) if v["status"] == "complete"]
+    newest = max(nights, default=night)
+    return newest if newest > night else None
+
+
 @dataclass(frozen=True)
 class DatasetAsset(StageAsset):
     def check_specs(self, pipeline: Pipeline, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
@@ -89,8 +100,11 @@ class DatasetAsset(StageAsset):
         if remote:
             upload_folder(folder, location, rt.store.catalog.spec)
         context.log.info(f"exported {location}")
-        complete(context, rt, version, location)
-        if remote:  # object storage has no links: LATEST names the newest complete export
+        name = complete(context, rt, version, location)
+        newer = newer_night(rt, name) if context.has_partition_key else None
+        if newer:  # a rerun of an older night: `latest` stays with the newest night
+            context.log.info(f"latest stays at the newer night {newer}")
+        elif remote:  # object storage has no links: LATEST names the newest complete export
             write_remote_text(f"{remote}/{rt.pipeline.name}/LATEST", folder.name + "\n", rt.store.catalog.spec)
         else:
             point_latest(folder)  # only now: `latest` never points at a version that is not complete
