@@ -253,8 +253,7 @@ class Schedule(Strict):
 
     cron: str = "0 2 * * *"
     timezone: str = "UTC"
-    running: bool = Field(False, description="on when the UI loads it (else turned on there): a nightly run sends "
-                                             "requests to its endpoint, which a fresh checkout may not have")
+    running: bool = Field(False, description="on when the UI loads it (else turned on there)")
 
     @field_validator("cron")
     @classmethod
