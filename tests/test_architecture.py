@@ -104,3 +104,13 @@ def test_no_python_file_over_400_lines():
     long = {str(p.relative_to(PROJECT)): n for p in [*PACKAGE.rglob("*.py"), *(PROJECT / "tests").glob("*.py")]
             if (n := len(p.read_text().splitlines())) > 400}
     assert long == {}
+
+
+def test_every_prompt_template_ships_inside_the_package():
+    """pyproject's package-data globs (prompt_templates/*/*.j2, *.yaml) reach every template: an installed
+    toolloom has them, and a project needs no prompts/ of its own."""
+    from toolloom.prompts import DEFAULT_ROOT
+
+    assert (PACKAGE / "prompt_templates").resolve() == DEFAULT_ROOT == PROJECT / "prompts"
+    files = [p.relative_to(DEFAULT_ROOT) for p in DEFAULT_ROOT.rglob("*") if p.is_file()]
+    assert files and all(len(f.parts) == 2 and f.suffix in (".j2", ".yaml") for f in files), files

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import jinja2
 
-DEFAULT_ROOT = Path(__file__).resolve().parent.parent / "prompts"
+# a link to the repository's prompts/ in a checkout, the templates themselves in an installed wheel
+DEFAULT_ROOT = (Path(__file__).parent / "prompt_templates").resolve()
 
 
 @lru_cache(maxsize=8)
