@@ -41,7 +41,7 @@ def test_an_answer_is_sentences_with_the_asked_fields_first_and_no_python_reprs(
         "note": None,
     }
     text = sentence(result, "What is the population of ZA?", {"country_code": "ZA"})
-    assert text == "South Africa: the population is 62027503."  # what was asked, and nothing nobody asked for
+    assert text == "South Africa: the population is 62,027,503."  # what was asked, and nothing nobody asked for
     lookup = sentence(result, "Tell me about ZA.", {"country_code": "ZA"})  # nothing named: the subject, two facts
     assert lookup == "South Africa: the calling code is +27 and the capital is Pretoria."
     assert not FIELD_DUMP.search(lookup) and "None" not in lookup and "not known" not in lookup
@@ -226,9 +226,27 @@ def test_offline_final_answer_is_written_from_the_conversation():
             "content": json.dumps({"city_id": "ottawa", "country_code": "CA", "name": "Ottawa"}),
         },
     ]
-    assert answer_from(messages) == "It is Ottawa."
+    assert answer_from(messages) == "The capital city is Ottawa."  # what it is, from the tool's name
     turn = RetrievalAssistant().decide([{"role": "system", "content": "s"}] + messages, [])
-    assert turn.content == "It is Ottawa." and not turn.tool_calls
+    assert turn.content == "The capital city is Ottawa." and not turn.tool_calls
+
+
+def test_a_one_value_answer_says_what_the_value_is_and_big_counts_read_as_people_write_them():
+    def one(tool, result, request, **arguments):
+        return sentence(result, request, arguments, tool)
+
+    assert one("days_between", {"days": 364}, "Count the days between 2026-01-01 and 2026-12-31.",
+               start="2026-01-01", end="2026-12-31") == "There are 364 days."
+    assert one("time_difference", {"hours": -5.0, "from_city_id": "london", "to_city_id": "new_york"},
+               "How far ahead of london is new_york?", from_city_id="london", to_city_id="new_york") \
+        == "The time difference is -5 hours."
+    assert one("get_city", {"city_id": "tokyo", "name": "Tokyo", "population": 14094034},
+               "What's the population of tokyo?", city_id="tokyo") == "Tokyo: the population is 14,094,034."
+    assert one("get_order", {"order_id": 12345678, "status": "shipped"}, "Where is order 12345678?",
+               order_id=12345678) == "The status is shipped."
+    from toolloom.answers import is_action
+
+    assert [is_action(t) for t in ("add_to_cart", "cancel_order", "add_vat", "set_days")] == [True, True, False, False]
 
 
 def test_the_demo_export_teaches_what_the_issue_asks(demo_export):

@@ -28,6 +28,16 @@ _PARTS = re.compile(r"(?:^|\s)(?:" + "|".join(("Then", "After that", "Next", "Wi
 
 _ACTION = re.compile(r"(?:.*__)?(add|create|update|delete|remove|cancel|place|book|set|send|post|put|patch)(?:_|-|$)",
                      re.I)
+_COMPUTED = {"vat", "tax", "taxes", "days", "hours", "minutes", "time", "duration", "interest", "margin", "fee", "fees"}
+
+
+def is_action(tool: str) -> bool:
+    """A call that changes something (add_to_cart, cancel_order), not one that computes (add_vat, add_days)."""
+    m = _ACTION.match(tool)
+    rest = tool[m.end():].lower().replace("-", "_").split("_") if m else []
+    return bool(m) and not (m.group(1).lower() in ("add", "set") and rest[:1] and rest[0] in _COMPUTED)
+
+
 _ANY = re.compile(r"\b(any|anything|anyone|anywhere|there)\b", re.I)
 
 
@@ -149,19 +159,26 @@ _UNITS = {
 _PREPOSITIONS = ("as", "at", "on", "in", "per", "from", "to", "by", "since", "until")
 
 
+_NOT_COUNTS = {"id", "code", "year", "zip", "postal", "phone", "number", "isbn", "port", "pin"}
+
+
 def _measure(key: str, value) -> tuple[str, str]:
     """(name, value with its unit) for a number whose field name ends in a unit:
     distance_km -> ('distance', '1149.4 km')."""
     ws = words(key)
+    text = value_text(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer() \
+            and abs(value) >= 10000 and not set(ws) & _NOT_COUNTS:  # 14094034 people: '14,094,034'
+        text = f"{int(value):,}"
     if isinstance(value, (int, float)) and not isinstance(value, bool) and ws and ws[-1] in _UNITS:
-        return label("_".join(ws[:-1])), f"{value_text(value)} {_UNITS[ws[-1]]}"
-    return label(key), value_text(value)
+        return label("_".join(ws[:-1])), f"{text} {_UNITS[ws[-1]]}"
+    return label(key), text
 
 
 _AMOUNTS = ("amount", "value", "total", "price", "net_amount", "gross_amount", "converted", "result")
 
 
-def _field_phrase(key: str, value, unit: str = "") -> str:
+def _field_phrase(key: str, value, unit: str = "", topic: str = "") -> str:
     if isinstance(value, bool):
         if key.startswith("is_"):
             return f"it is {'' if value else 'not '}{article(label(key[3:]))}"
@@ -178,8 +195,10 @@ def _field_phrase(key: str, value, unit: str = "") -> str:
     name, text = _measure(key, value)
     if unit and isinstance(value, (int, float)) and key in _AMOUNTS:
         text = f"{text} {unit}"
-    if not name:  # days -> 'it is 365 days'
-        return f"it is {text}"
+    if not name:  # days: 'the time difference is -5 hours' (what the tool computes), 'there are 364 days'
+        if topic and words(topic)[-1:] != words(key)[-1:]:
+            return f"{topic} is {text}"
+        return f"there are {text}" if isinstance(value, (int, float)) and value > 1 else f"it is {text}"
     if words(name)[:1] and words(name)[0] in _PREPOSITIONS:  # as_of -> 'as of 2026-01-02'
         return f"{name} {text}"
     return f"the {name} is {text}"
@@ -200,7 +219,19 @@ def _has_items(result) -> bool:
     return any(lists) if lists else True
 
 
-def sentence(result, request: str, arguments: dict | None = None) -> str:
+def topic_of(tool: str | None, arguments: dict) -> str:
+    """What a one-value result is, from its tool's name: capital_of(DE) -> 'the capital of DE',
+    time_difference -> 'the time difference'; '' when the name says nothing but a verb."""
+    from .wording import ENTITY_VERBS, GENERIC_WORDS, LINK_WORDS, name_words
+
+    ws = [w for w in name_words(tool or "") if w not in ENTITY_VERBS and w not in GENERIC_WORDS]
+    if ws and ws[-1] in LINK_WORDS:  # capital_of: of what the one argument names
+        given = [v for v in arguments.values() if isinstance(v, (str, int, float)) and not isinstance(v, bool)]
+        ws = ws + [str(given[0])] if len(given) == 1 else ws[:-1]
+    return "the " + " ".join(ws) if ws and ws[0] not in LINK_WORDS else ""
+
+
+def sentence(result, request: str, arguments: dict | None = None, tool: str | None = None) -> str:
     """One sentence answering a result: yes or no first for a yes/no question; the fields the request
     names (and none other), or, when it names none, the result's name and two facts; never the
     values the call itself was given."""
@@ -245,10 +276,13 @@ def sentence(result, request: str, arguments: dict | None = None) -> str:
     elif yes_no and lists and _ANY.search(request):  # 'Do you sell anything for ...?': what the search found
         lead = "Yes" if _has_items(result) else "No"
     elif subject_key:
-        lead = result[subject_key] if keys else f"It is {result[subject_key]}"
+        topic = topic_of(tool, arguments)
+        lead = result[subject_key] if keys else f"{topic} is {result[subject_key]}" if topic else \
+            f"It is {result[subject_key]}"
     if not keys:
         return _capital(lead + qualifier) + "." if lead else "There is nothing to report."
-    parts = _enumerate([_field_phrase(k, result[k], unit) for k in keys])
+    topic = topic_of(tool, arguments) if len(keys) == 1 and not lead else ""
+    parts = _enumerate([_field_phrase(k, result[k], unit, topic) for k in keys])
     text = f"{lead}: {parts}" if lead and not flags else f"{lead}; {parts}" if lead else parts
     return _capital(text + qualifier) + "."
 
@@ -260,9 +294,10 @@ def _capital(text: str) -> str:
 def answer_from(messages: list[dict]) -> str:
     """The final answer to a conversation: a sentence for each tool result, in call order."""
     request = " ".join(m.get("content") or "" for m in messages if m["role"] == "user")
-    arguments = {}
+    arguments, names = {}, {}
     for m in messages:
         for c in m.get("tool_calls") or []:
+            names[c.get("id")] = c["function"]["name"]
             try:
                 arguments[c["id"]] = json.loads(c["function"]["arguments"] or "{}")
             except json.JSONDecodeError:
@@ -277,8 +312,9 @@ def answer_from(messages: list[dict]) -> str:
         except (json.JSONDecodeError, TypeError):
             out.append(f"The service answered: {str(m['content'])[:300]}")
             continue
-        text = sentence(result, part, arguments.get(m.get("tool_call_id")))
-        if _ACTION.match(m.get("name") or "") and not (isinstance(result, dict) and "error" in result):
+        tool = names.get(m.get("tool_call_id")) or m.get("name") or ""
+        text = sentence(result, part, arguments.get(m.get("tool_call_id")), tool)
+        if is_action(tool) and not (isinstance(result, dict) and "error" in result):
             text = "Done. " + text  # a call that changes something: say it was done, then what it shows
         if text not in out:
             out.append(text)

@@ -158,6 +158,9 @@ def purpose(tool_name: str, parameters: dict | None = None) -> str:
     return f"{verb} {'the' if family == 'compute' else article(thing.split()[0]).split()[0]} {thing}"
 
 
+_BARE_NOUNS = {"name", "value", "query", "text", "term", "keyword", "q", "input", "string"}
+
+
 def withholding_request(task: Task, withheld: str, rng: random.Random) -> str:
     """The request for the task's last call with one value left out, as a person who forgot it writes it:
     a template says 'a city' where the value would be; a request from the name leaves the argument out."""
@@ -165,12 +168,15 @@ def withholding_request(task: Task, withheld: str, rng: random.Random) -> str:
     value = step.arguments.get(withheld)
     templates = task.meta.get(step.tool_id, {}).get("utterances") or []
     usable = [t for t in templates if "{" + withheld + "}" in t]
-    if usable:
+    said = vague(withheld, value)
+    if usable and said.split()[-1] not in _BARE_NOUNS:  # 'a country named a name': said from the name instead
         args = {k: v for k, v in step.arguments.items()}
-        said = vague(withheld, value)
         text = rng.choice(usable).format(**{**args, withheld: said})
-        return text.replace(f'"{said}"', said).replace(f"{said.split()[-1]} {said}", said)  # not 'country a country'
+        text = text.replace(f'"{said}"', said).replace(f"{said.split()[-1]} {said}", said)  # not 'country a country'
+        return re.sub(r"\b(the|this|that) (a|an|some|a certain) ", r"\2 ", text)  # not 'the a city'
     rest = step.planned()
     rest.arguments = {k: v for k, v in step.arguments.items() if k != withheld}
     rest.bindings = {}
-    return render_example(Task(task.task_id, "single", [rest], task.seed, task.meta), rng)
+    others = [t for t in templates if t not in usable]  # a template that needs the value cannot be used
+    meta = {**task.meta, step.tool_id: {**task.meta.get(step.tool_id, {}), "utterances": others}}
+    return render_example(Task(task.task_id, "single", [rest], task.seed, meta), rng)
