@@ -79,7 +79,9 @@ _ASKS = {"how much": {"amount", "price", "cost", "total", "converted", "gross", 
          "what time": {"time", "local"}, "when": {"date", "time", "day"}, "which day": {"weekday", "day", "date"},
          "coordinates": {"latitude", "longitude", "lat", "lon", "lng"},
          "where exactly": {"latitude", "longitude", "lat", "lon", "lng"}, "which country": {"country"},
-         "where": {"status", "location", "address"}}
+         "where": {"status", "location", "address"}, "available": {"stock", "available", "availability", "in"},
+         "in stock": {"stock", "in"}}
+_COUNTED = {"stock", "available", "availability", "seats", "spots", "left", "remaining"}  # 'is it available?': n > 0
 _LATER = {"latitude", "longitude", "lat", "lon", "lng", "url", "href", "image", "path", "created", "updated"}
 _PAGING = {"page", "pages", "offset", "limit", "cursor", "next", "previous", "total_pages", "total_results"}
 
@@ -107,7 +109,7 @@ def requested_fields(request: str, result) -> list[str]:
     return [k for k in record if _named(k, rw, squashed, request)]
 
 
-def _item_name(item) -> str:
+def item_name(item) -> str:
     if not isinstance(item, dict):
         return value_text(item)
     scalars = [(k, v) for k, v in item.items() if not isinstance(v, (dict, list))]
@@ -117,7 +119,7 @@ def _item_name(item) -> str:
         if head is not None
         else next((v for k, v in scalars if isinstance(v, str)), scalars[0][1] if scalars else "")
     )
-    rest = [value_text(v) if isinstance(v, str) else f"{label(k)} {value_text(v)}"
+    rest = [value_text(v) if isinstance(v, str) else " ".join(_measure(k, v))
             for k, v in scalars if v is not head and not k.endswith("_id") and k != "id"][:3]
     return f"{value_text(head)} ({', '.join(rest)})" if rest else value_text(head)
 
@@ -131,7 +133,7 @@ def _enumerate(items: list[str]) -> str:
 def _list_phrase(key: str, values: list) -> str:
     if not values:
         return f"there are no {label(key)}"
-    shown = [x for x in (_item_name(v) for v in values[:LIST_ITEMS]) if x.strip()]
+    shown = [x for x in (item_name(v) for v in values[:LIST_ITEMS]) if x.strip()]
     if not shown:  # items with nothing to name ([{}, {}])
         return f"there are {len(values)} {label(key)}" if len(values) > 1 else f"there is one {singular(label(key))}"
     more = f" and {len(values) - LIST_ITEMS} more" if len(values) > LIST_ITEMS else ""
@@ -195,6 +197,9 @@ def _field_phrase(key: str, value, unit: str = "", topic: str = "") -> str:
     name, text = _measure(key, value)
     if unit and isinstance(value, (int, float)) and key in _AMOUNTS:
         text = f"{text} {unit}"
+    if words(key)[:1] and words(key)[0] in ("days", "hours", "minutes", "weeks") and set(words(key)[1:]) & {
+            "until", "left", "remaining", "away", "to"}:  # days_until: 'it is 5 days away'
+        return f"it is {value_text(value)} {words(key)[0]} away"
     if not name:  # days: 'the time difference is -5 hours' (what the tool computes), 'there are 364 days'
         if topic and words(topic)[-1:] != words(key)[-1:]:
             return f"{topic} is {text}"
@@ -229,6 +234,12 @@ def topic_of(tool: str | None, arguments: dict) -> str:
         given = [v for v in arguments.values() if isinstance(v, (str, int, float)) and not isinstance(v, bool)]
         ws = ws + [str(given[0])] if len(given) == 1 else ws[:-1]
     return "the " + " ".join(ws) if ws and ws[0] not in LINK_WORDS else ""
+
+
+def _count_asked(result: dict, wanted: list[str]):
+    """The count a yes/no question about availability asks for (stock, seats left), if the result has one."""
+    return next((result[k] for k in wanted if set(words(k)) & _COUNTED and isinstance(result[k], (int, float))
+                 and not isinstance(result[k], bool)), None)
 
 
 def sentence(result, request: str, arguments: dict | None = None, tool: str | None = None) -> str:
@@ -275,6 +286,8 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
         keys = keys[1:]
     elif yes_no and lists and _ANY.search(request):  # 'Do you sell anything for ...?': what the search found
         lead = "Yes" if _has_items(result) else "No"
+    elif yes_no and (n := _count_asked(result, wanted)) is not None:
+        lead = "Yes" if n > 0 else "No"  # 'Is p101 available?': 'Yes: the stock is 12'
     elif subject_key:
         topic = topic_of(tool, arguments)
         lead = result[subject_key] if keys else f"{topic} is {result[subject_key]}" if topic else \
@@ -319,94 +332,3 @@ def answer_from(messages: list[dict]) -> str:
         if text not in out:
             out.append(text)
     return " ".join(out) if out else "I could not find anything."
-
-
-def _stated(value, answer: str) -> bool:
-    if isinstance(value, (bool, type(None))):
-        return True  # yes/no and 'not known' are phrased, not quoted: not checkable by string
-    if isinstance(value, list):
-        return all(
-            _stated(v if not isinstance(v, dict) else _item_name(v).split(" (")[0], answer) for v in value[:LIST_ITEMS]
-        )
-    if isinstance(value, dict):
-        return all(_stated(v, answer) for v in value.values())
-    text = answer.lower()
-    return any(f in text for f in forms(value))
-
-
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December")
-_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}))?")
-
-
-def forms(value) -> set[str]:
-    """How an answer may write a value, lower-cased: as given, as this module writes it, with thousands
-    separators (14,094,034), an ISO date in words (January 2, 2026; 2 January 2026) and its time of day."""
-    out = {str(value).lower(), value_text(value).lower()}
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) >= 1000:
-        out.add(f"{value:,}".lower())
-    m = _ISO.match(value) if isinstance(value, str) else None
-    if m and 1 <= int(m.group(2)) <= 12:
-        year, month, day = m.group(1), _MONTHS[int(m.group(2)) - 1].lower(), str(int(m.group(3)))
-        out |= {f"{month} {day}, {year}", f"{day} {month} {year}", f"{month[:3]} {day}, {year}"}
-        if m.group(4):
-            hour, minute = int(m.group(4)), m.group(5)
-            out |= {f"{hour:02d}:{minute}", f"{(hour - 1) % 12 + 1}:{minute} {'am' if hour < 12 else 'pm'}"}
-    return out
-
-
-def grounded(result, answer: str) -> bool:
-    """The answer states something the result says: one of its values (as given, or as this module
-    writes it), its yes/no, or that a list came back empty."""
-    text = answer.lower()
-    stack, said = [result], False  # said: the result says anything at all (an empty one grounds any answer)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            said = said or not node
-            if not node and re.search(r"\b(no|none|nothing)\b", text):
-                return True
-            stack.extend(node)
-        elif isinstance(node, bool):
-            said = True
-            if re.search(r"\b(yes|no|not)\b", text):
-                return True
-        elif node not in (None, ""):
-            said = True
-            if any(f in text for f in forms(node)):
-                return True
-    return not said
-
-
-def call_inputs(messages: list[dict]) -> list:
-    """Every argument value the conversation's calls were given."""
-    out = []
-    for m in messages:
-        for c in m.get("tool_calls") or []:
-            try:
-                args = json.loads(c["function"].get("arguments") or "{}")
-            except json.JSONDecodeError:
-                continue
-            out += list(args.values()) if isinstance(args, dict) else []
-    return out
-
-
-def unstated(request: str, reference, answer: str, inputs: list = ()) -> list[str]:
-    """Fields of the reference answer that the request names and the answer leaves out (a field
-    whose value the request itself states is not asked for: 'the countries of Asia' gives the region;
-    nor is one whose value went into a call, `inputs`: 'the holidays in the country code of that
-    city' names the country code as what a call takes)."""
-    given = {json.dumps(v, sort_keys=True) for v in inputs}
-    results = reference if isinstance(reference, list) else [reference]
-    missing = []
-    for result in results:
-        records = result if isinstance(result, list) else [result]
-        for record in records[:LIST_ITEMS]:
-            if not isinstance(record, dict):
-                continue
-            missing += [k for k in requested_fields(request, record)
-                        if not _stated(record[k], answer) and not _stated(record[k], request) and k not in missing
-                        and json.dumps(record[k], sort_keys=True) not in given]
-    return missing

@@ -11,7 +11,7 @@ import re
 import statistics
 from collections import Counter, defaultdict
 
-from .answers import call_inputs, unstated
+from .answer_checks import call_inputs, unstated
 from .focus import unasked_facts
 
 # ToolDial's 16 actions (8 user, 8 system)

@@ -48,7 +48,8 @@ def entity_of(tool_name: str) -> str:
     return " ".join(ws[:-1] + [singular(ws[-1])])
 
 
-def bound_phrase(binding: dict, step: int, source_name: str, rng: random.Random | None = None) -> str:
+def bound_phrase(binding: dict, step: int, source_name: str, rng: random.Random | None = None,
+                 short: bool = False) -> str:
     """How a request refers to a value an earlier step returns, by what it is: 'the country code of
     that city' or "that city's country code" (the step just before), 'the latitude of the first
     city' (an earlier one)."""
@@ -58,6 +59,8 @@ def bound_phrase(binding: dict, step: int, source_name: str, rng: random.Random 
     which = (rng.choice(("that", "this")) if rng else "that") if latest else f"the {ORDINALS[binding['step']]}"
     if leaf in (f"{entity} id", f"{entity.split()[-1]} id"):  # the city id of that (capital) city is that city
         return f"{which} {entity}"
+    if short and len(leaf.split()) > 1 and leaf.split()[-1] in ("code", "id"):  # in a sentence: "that city's country"
+        leaf = " ".join(leaf.split()[:-1])
     if rng is not None and rng.random() < 0.5:
         return f"{which} {entity}'s {leaf}"
     return f"the {leaf} of {which} {entity}"
@@ -71,9 +74,9 @@ def render_example(task: Task, rng: random.Random) -> str:
     """
     text_all = ""
     for i, step in enumerate(task.chain):
-        args = {k: (bound_phrase(b, i, task.chain[b["step"]].name, rng) if (b := step.bindings.get(k)) else v)
-                for k, v in step.arguments.items()}
         templates = task.meta.get(step.tool_id, {}).get("utterances") or []
+        args = {k: (bound_phrase(b, i, task.chain[b["step"]].name, rng, short=bool(templates))
+                    if (b := step.bindings.get(k)) else v) for k, v in step.arguments.items()}
         if templates:
             template = rng.choice(templates)
             text = template.format(**args)
@@ -89,13 +92,12 @@ def render_example(task: Task, rng: random.Random) -> str:
             said = {k: args[k] if k in step.bindings else json.dumps(v) for k, v in step.arguments.items()}
             text = offline_requests.request(step, task.meta.get(step.tool_id, {}), said, rng)
         if i:  # a step that needs an earlier result comes after it; an independent one beside it
-            text = (
-                text if text[1:2].isupper() else text[0].lower() + text[1:]
-            )  # 'Then, what is ...', but 'Then, US ...'
+            keep = text[1:2].isupper() or re.match(r"I\b", text)  # 'Then, what is ...', but 'Then, US ...', 'I'll'
+            text = text if keep else text[0].lower() + text[1:]
             text_all += f" {rng.choice(THEN_WORDS if step.bindings else ALSO_WORDS)}, {text}"
         else:
             text_all = text
-    return text_all
+    return re.sub(r"(?<![\d.,])\b1 ([a-z]+)s\b", lambda m: f"1 {singular(m.group(1) + 's')}", text_all)  # 1 piece
 
 
 def plain_purpose(description: str, tool_name: str) -> str:

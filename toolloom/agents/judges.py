@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..answers import MULTI_ANSWER_SHAPES, grounded
+from ..answer_checks import grounded
+from ..answers import MULTI_ANSWER_SHAPES
 from ..llm import BudgetExhausted, ModelCallError, ModelClient
 from ..llm.structured import UnusableAnswer, chat_json
 from ..prompts import render

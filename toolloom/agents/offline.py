@@ -145,7 +145,11 @@ def fill_arguments(text: str, schema: dict, context: list | None = None) -> dict
         # 'the city id of that city' fills city_id or from_city_id
         ref = next((r for r in refs if name == r[0] or name.endswith("_" + r[0])), None) or \
             next((r for r in refs if r[0].endswith("_" + name)), None)
-        if ref is not None:
+        coded = ref is None and next((r for r in refs if name in (r[0] + "_code", r[0] + "_id")), None)
+        if coded:  # "that city's country" is its country code
+            refs.remove(coded)
+            value = _resolve(context, name, coded[1])
+        elif ref is not None:
             refs.remove(ref)
             value = _resolve(context, ref[0] if len(ref[0]) <= len(name) else name, ref[1])
         elif "enum" in prop:

@@ -60,6 +60,7 @@ class LocalProcess:
     def __init__(self, command: list[str], args: list[str], *, project_root: Path, log_dir: Path, name: str,
                  env: dict[str, str] | None = None, fixtures: str | None = None, spec: Path | None = None,
                  credential: str | None = None, startup_timeout_s: float = 60.0):
+        executable = find_command(command[0], project_root)  # before anything is made that must be removed
         self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix=f"toolloom-{name}-"))
         if fixtures:
@@ -79,7 +80,7 @@ class LocalProcess:
         self.log_path = log_dir / f"{name}-{self.port}.log"
         self._mask = credential
         self.proc = subprocess.Popen(
-            [find_command(command[0], project_root), *command[1:], *map(fill, args)],
+            [executable, *command[1:], *map(fill, args)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=run_env,
             cwd=self.root, start_new_session=True,
         )

@@ -20,7 +20,8 @@ from collections import Counter
 import pyarrow as pa
 
 from ..agents.judges import ReferenceJudge
-from ..answers import MULTI_ANSWER_SHAPES, call_inputs, grounded, unstated
+from ..answer_checks import call_inputs, grounded, unstated
+from ..answers import MULTI_ANSWER_SHAPES
 from ..arguments import argument_errors, parse_arguments
 from ..executors.simulated import contradicted_ids
 from ..focus import check_focus
