@@ -79,6 +79,7 @@ def test_a_slow_start_is_waited_for_and_the_server_is_stopped(tmp_path, record, 
     argv = start["argv"]
     assert argv[:2] == ["serve", "Qwen/Qwen2.5-0.5B-Instruct"] and start["api_key_in_env"]
     assert argv[argv.index("--tool-call-parser") + 1] == "hermes" and "--enable-auto-tool-choice" in argv
+    assert "--enable-prefix-caching" in argv and "--enable-prompt-tokens-details" in argv  # cached share measured
     assert argv[argv.index("--max-model-len") + 1] == "4096" and argv[argv.index("--load-format") + 1] == "dummy"
     assert "sk-test-vllm-key" not in " ".join(argv) and "sk-test-vllm-key" not in server.log_path.read_text()
     watchdog = server.watchdog.pid

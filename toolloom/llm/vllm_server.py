@@ -32,6 +32,10 @@ class VLLMServer(ManagedServer):
             "--enable-auto-tool-choice",
             "--tool-call-parser",
             o.parser_for(self.spec.model),
+            # one episode's requests share their prefix (system prompt, tools): reused, and reported in
+            # usage.prompt_tokens_details.cached_tokens for the ledger (checked on real vLLM, benchmarks/vllm_cpu.py)
+            "--enable-prefix-caching",
+            "--enable-prompt-tokens-details",
         ]
         if o.max_model_len:
             cmd += ["--max-model-len", str(o.max_model_len)]
