@@ -42,6 +42,8 @@ def project(tmp: Path, args) -> str:
     for name in ("prompts", "sandbox", "api_graphs"):
         (tmp / name).symlink_to(ROOT / name)
     spec = yaml.safe_load((ROOT / "pipelines" / "local_model.yaml").read_text())
+    if args.collection == "demo":  # the demo tools alone ("shipped": every collection of local_model.yaml)
+        spec["collections"] = [c for c in spec["collections"] if c["name"] == "demo"]
     if args.collection in SIMULATED:  # a real collection, every call answered by the model simulator
         doc = json.loads((CORPORA / SIMULATED[args.collection]).read_text())
         if args.tools:  # the spec's first operations only: a run that fits the hour
@@ -117,7 +119,7 @@ def report(home: Path, wall_s: float, out: Path) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--gguf", default=os.environ.get("TOOLLOOM_GGUF"), help="the GGUF model file")
-    ap.add_argument("--collection", choices=["demo", *SIMULATED], default="demo")
+    ap.add_argument("--collection", choices=["demo", "shipped", *SIMULATED], default="demo")
     ap.add_argument("--tools", type=int, default=16, help="with a RestBench collection: its first N paths")
     ap.add_argument("--chains", type=int, default=4, help="with a RestBench collection: multi-hop chains")
     ap.add_argument("--out", default="local_model_examples.md", help="where the accepted examples are written")
