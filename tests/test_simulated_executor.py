@@ -106,13 +106,19 @@ def test_an_answer_about_another_entity_or_with_placeholders_is_asked_again_then
 
 def test_simulated_errors_and_bad_arguments(tmp_path):
     model = FakeModel()
-    model.enqueue({"content": json.dumps({"error": {"status": 404, "message": "city 'Atlantis' not found"}})})
+    model.enqueue({"content": json.dumps({"error": {"status": 404, "message": "city 'Atlantis' not found"}})},
+                  {"content": json.dumps({"temp_c": 18.0, "sky": "clear"})},
+                  {"content": json.dumps({"error": {"status": 422, "message": "date is in the past"}})})
     with FakeServer(model) as server:
         ex = _executor(server, tmp_path)
-        missing = ex.execute("get_weather", {"city": "Atlantis"})
+        found = ex.execute("get_weather", {"city": "Atlantis"})
+        impossible = ex.execute("get_weather", {"city": "Oslo"})
         bad = ex.execute("get_weather", {"town": "Oslo"})
-        assert len(model.history) == 1  # bad arguments never reach the model
-    assert missing.content == {"error": {"status": 404, "message": "city 'Atlantis' not found"}}
+        assert len(model.history) == 3  # bad arguments never reach the model
+    # a simulated service holds whatever it is asked about: a 404 is asked again for the result alone
+    assert found.ok and found.content == {"temp_c": 18.0, "sky": "clear"}
+    assert "anyOf" not in json.dumps(model.history[1].get("response_format") or {})
+    assert impossible.content == {"error": {"status": 422, "message": "date is in the past"}}
     assert not bad.ok and bad.content["error"]["status"] == 400 and "'city' is a required property" in bad.error
 
 
