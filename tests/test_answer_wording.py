@@ -25,3 +25,21 @@ def test_a_one_value_answer_says_what_the_value_is_and_big_counts_read_as_people
     from toolloom.answers import is_action
 
     assert [is_action(t) for t in ("add_to_cart", "cancel_order", "add_vat", "set_days")] == [True, True, False, False]
+
+
+def test_a_field_with_a_unit_is_named_without_it_and_a_bound_entity_is_not_said_twice():
+    import random
+
+    from toolloom.domain import Step, Task
+    from toolloom.wording import render_example
+
+    assert sentence({"product_id": "p1", "name": "Tent", "price_eur": 139.0, "stock": 4},
+                    'What are the price and stock of "p1"?', {"product_id": "p1"}, "get_product") \
+        == "Tent: the price is 139 EUR and the stock is 4."
+    first = Step("d.get_capital_city", "get_capital_city", "", {"country_code": "FR"})
+    second = Step("d.get_city", "get_city", "", {"city_id": "paris"}, {"city_id": {"step": 0, "path": "city_id"}})
+    meta = {"d.get_city": {"utterances": ["Look up the city {city_id} for me."]},
+            "d.get_capital_city": {"utterances": ["Which city is the capital of {country_code}?"]}}
+    for seed in range(4):
+        text = render_example(Task("t", "multi_hop", [first, second], seed, meta), random.Random(seed))
+        assert "the city th" not in text and ("this city" in text or "that city" in text), text

@@ -93,6 +93,8 @@ def _named(key: str, request_words: set[str], request_squashed: str, request: st
     if words(key)[-1:] == ["id"] and "id" not in request_words:  # 'that city' asks about the city, not its id
         return False
     parts = [w for w in words(key) if w not in ("is", "has")] or words(key)
+    if len(parts) > 1 and parts[-1] in _UNITS:  # 'price' names price_eur
+        parts = parts[:-1]
     if all(w in request_words for w in parts) or "".join(parts) in request_squashed:
         return True
     low = request.lower()
