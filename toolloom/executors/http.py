@@ -95,7 +95,6 @@ def request_parts(tool: dict, arguments: dict) -> tuple[str, str, dict, dict, ob
     return (meta.get("method") or "GET").upper(), path, query, headers, payload
 
 
-
 class HttpExecutor:
     kind = "http"
 
