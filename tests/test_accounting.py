@@ -56,3 +56,22 @@ def test_a_simulation_that_loses_an_episode_is_not_accounted(monkeypatch):
         len(lossy.unaccounted()["missing"]) == 1
         and lossy.unaccounted()["missing"][0][3:] == tasks["task_id"][-1].as_py()[2:]
     )
+
+
+def test_a_steps_model_calls_are_its_own_whatever_role_made_them():
+    """The tasks stage executes reference calls through the model simulator, whose requests say `simulate`:
+    they are still the tasks step's calls, committed and summed with it, never dropped."""
+    import dataclasses
+
+    from toolloom.llm.ledger import CallRecord, UsageLedger
+
+    fields = {f.name: (0 if f.type in ("int", "float") else False if f.type == "bool" else "x")
+              for f in dataclasses.fields(CallRecord)}
+    ledger = UsageLedger()
+    ledger.add(CallRecord(**{**fields, "stage": "ingest"}))
+    since = len(ledger.records)
+    for stage, role, tokens in (("tasks", "user", 10), ("simulate", "executor", 7)):
+        ledger.add(CallRecord(**{**fields, "stage": stage, "role": role, "prompt_tokens": tokens}))
+    step = ledger.of_step("tasks", since)
+    assert [(r.stage, r.role) for r in step] == [("tasks", "user"), ("tasks", "executor")]
+    assert ledger.summary("tasks", since)["prompt_tokens"] == 17

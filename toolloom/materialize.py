@@ -97,7 +97,7 @@ def commit_stage(
     run_id = context.run.run_id
     name = rt.pipeline.name
     rejected = pa.Table.from_pylist([r.row() for r in result.rejections], schema=REJECTIONS_SCHEMA)
-    calls = rt.ledger.for_stage(stage, calls_since)  # written even when empty: a rerun replaces the old records
+    calls = rt.ledger.of_step(stage, calls_since)  # written even when empty: a rerun replaces the old records
     writes = [Write(table, result.table, {}), Write("rejections", rejected, {"stage": stage}),
               Write("llm_calls", UsageLedger.to_arrow(calls), {"stage": stage})]
     if shard.count > 1:

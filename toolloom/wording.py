@@ -97,7 +97,8 @@ def render_example(task: Task, rng: random.Random) -> str:
             text_all += f" {rng.choice(THEN_WORDS if step.bindings else ALSO_WORDS)}, {text}"
         else:
             text_all = text
-    text_all = re.sub(r"\b(?:the|a|an) ([a-z]+) ((?:this|that) (?:[a-z]+ )?\1)\b", r"\2", text_all)  # not 'the city this city'
+    # not 'the city this city'
+    text_all = re.sub(r"\b(?:the|a|an) ([a-z]+) ((?:this|that) (?:[a-z]+ )?\1)\b", r"\2", text_all)
     return re.sub(r"(?<![\d.,])\b1 ([a-z]+)s\b", lambda m: f"1 {singular(m.group(1) + 's')}", text_all)  # 1 piece
 
 

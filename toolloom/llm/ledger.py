@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import pyarrow as pa
 
@@ -39,8 +39,15 @@ class UsageLedger:
         with self._lock:
             return [r for r in self.records[since:] if r.stage == stage]
 
+    def of_step(self, stage: str, since: int) -> list[CallRecord]:
+        """Every record from the `since`-th on, made by the stage's step, as the stage's: a simulator or a
+        judge another stage uses labels its requests with its own role's stage (the tasks stage executes
+        its reference calls through the simulator), and they are still this step's calls."""
+        with self._lock:
+            return [r if r.stage == stage else replace(r, stage=stage) for r in self.records[since:]]
+
     def summary(self, stage: str, since: int = 0) -> dict:
-        rs = self.for_stage(stage, since)
+        rs = self.of_step(stage, since)
         return {
             "requests": len(rs),
             "sent": sum(not r.cache_hit for r in rs),
