@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import sys
 import time
@@ -132,6 +133,12 @@ def cmd_run(args) -> int:
     except LaunchError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except Exception as e:  # the run's own records (Dagster's instance under the home) on a full disk
+        if shutil.disk_usage(home).free > 2**21:
+            raise
+        print(f"error: No space left on device under {home} ({type(e).__name__}); the stages that committed "
+              f"stay, `toolloom run {args.pipeline} --resume` continues once there is room", file=sys.stderr)
+        return 1
     finally:
         progress.remove_listener(bar)
         close_runtimes()

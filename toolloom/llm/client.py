@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover - older SDKs
 
 from .model_spec import ModelSpec
 from .cache import RequestCache, request_hash
-from .ledger import CallRecord, UsageLedger
+from .ledger import PREFLIGHT, CallRecord, UsageLedger
 from .endpoints import Endpoint, EndpointPool, public
 
 
@@ -220,7 +220,7 @@ class ModelClient:
         """One tiny request (max_tokens 1), for the pre-flight check; cached like any other."""
         request = {"model": self.spec.model, "messages": [{"role": "user", "content": "Reply with OK."}],
                    "temperature": 0.0, "max_tokens": 1, "seed": 0}
-        return run_async(self._complete(request, stage="preflight", role=role))
+        return run_async(self._complete(request, stage=PREFLIGHT, role=role))
 
     async def _complete(self, request: dict, *, stage: str, role: str) -> Completion:
         """One request: from the cache, from the same request in flight, or from the endpoint (retried)."""

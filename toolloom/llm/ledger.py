@@ -8,6 +8,9 @@ from dataclasses import asdict, dataclass, replace
 import pyarrow as pa
 
 
+PREFLIGHT = "preflight"  # the stage name pre-flight requests are recorded under
+
+
 @dataclass
 class CallRecord:
     stage: str
@@ -43,8 +46,9 @@ class UsageLedger:
         """Every record from the `since`-th on, made by the stage's step, as the stage's: a simulator or a
         judge another stage uses labels its requests with its own role's stage (the tasks stage executes
         its reference calls through the simulator), and they are still this step's calls."""
-        with self._lock:
-            return [r if r.stage == stage else replace(r, stage=stage) for r in self.records[since:]]
+        with self._lock:  # a pre-flight check made in the step's process is no stage's work
+            return [r if r.stage == stage else replace(r, stage=stage) for r in self.records[since:]
+                    if r.stage != PREFLIGHT]
 
     def summary(self, stage: str, since: int = 0) -> dict:
         rs = self.of_step(stage, since)
