@@ -11,6 +11,7 @@ are launched by a Dagster deployment, not here.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 from pathlib import Path
 
@@ -79,5 +80,11 @@ def cli_instance(home: Path):
         return
     folder = Path(home) / "dagster"
     folder.mkdir(parents=True, exist_ok=True)
-    with dg.DagsterInstance.from_config(str(folder)) as instance:
+    with open(folder / ".create.lock", "w") as lock:  # two runs starting at once must not both create its tables
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        instance = dg.DagsterInstance.from_config(str(folder))
+        instance.get_runs(limit=1)  # its storages make their tables on first use: here, under the lock
+        _ = instance.event_log_storage, instance.schedule_storage
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    with instance:
         yield instance
