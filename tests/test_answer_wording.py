@@ -44,3 +44,51 @@ def test_a_field_with_a_unit_is_named_without_it_and_a_bound_entity_is_not_said_
     for seed in range(4):
         text = render_example(Task("t", "multi_hop", [first, second], seed, meta), random.Random(seed))
         assert "the city th" not in text and re.search(r"up th(is|at) (capital )?city for me", text), text
+
+
+def _demo_meta(*names: str) -> dict:
+    import json
+    from pathlib import Path
+
+    tools = [t for f in sorted(Path("api_graphs/demo").glob("*.json")) for t in json.loads(f.read_text())]
+    by_name = {t["function"]["name"]: t for t in tools}
+    return {f"d.{n}": by_name[n]["x-toolloom"] for n in names}, {n: by_name[n]["function"]["parameters"] for n in names}
+
+
+def test_a_value_from_an_earlier_result_reads_in_the_template_and_the_offline_assistant_reads_it_back():
+    """'250 that country's currency', 'that day's days days', 'the country of this country' and 'the that
+    city' were requests: a reference is said only where a noun phrase reads, and the assistant still finds it."""
+    import random
+    import re
+
+    from toolloom.agents.offline import fill_arguments
+    from toolloom.domain import Step, Task
+    from toolloom.wording import render_example
+
+    meta, params = _demo_meta("get_country", "convert_currency", "days_between", "add_days", "find_country",
+                              "get_capital_city", "get_product", "search_products")
+    chains = [  # (steps, the result of the first step)
+        ([Step("d.get_country", "get_country", "", {"country_code": "FR"}),
+          Step("d.convert_currency", "convert_currency", "",
+               {"amount": 250, "from_currency": "EUR", "to_currency": "JPY"},
+               {"from_currency": {"step": 0, "path": "currency"}})], {"code": "FR", "currency": "EUR"}),
+        ([Step("d.days_between", "days_between", "", {"start_date": "2026-01-01", "end_date": "2026-12-31"}),
+          Step("d.add_days", "add_days", "", {"start_date": "2026-07-01", "days": 364},
+               {"days": {"step": 0, "path": "days"}})], {"days": 364}),
+        ([Step("d.find_country", "find_country", "", {"name": "Mexico"}),
+          Step("d.get_capital_city", "get_capital_city", "", {"country_code": "MX"},
+               {"country_code": {"step": 0, "path": "results|country_code"}})],
+         {"results": [{"country_code": "MX", "name": "Mexico"}]}),
+        ([Step("d.search_products", "search_products", "", {"query": "headphones"}),
+          Step("d.get_product", "get_product", "", {"product_id": "p300"},
+               {"product_id": {"step": 0, "path": "results|product_id"}})],
+         {"results": [{"product_id": "p300", "name": "Headphones"}]}),
+    ]
+    garbled = re.compile(r"\d (that|this|the) |\b(the|a|one|x) (that|this) |(\w+)'s \3s?\b|\bdays days\b|"
+                         r"\bcountry (that|this|the) |\bproduct (that|this) |of (that|this) country's country")
+    for steps, first_result in chains:
+        for seed in range(12):
+            text = render_example(Task("t", "multi_hop", steps, seed, meta), random.Random(seed))
+            assert not garbled.search(text), text
+            second = re.split(r" (?:Then|After that|Next|With that), ", text)[-1]
+            assert fill_arguments(second, params[steps[1].name], [first_result]) == steps[1].arguments, text

@@ -80,7 +80,7 @@ _ASKS = {"how much": {"amount", "price", "cost", "total", "converted", "gross", 
          "coordinates": {"latitude", "longitude", "lat", "lon", "lng"},
          "where exactly": {"latitude", "longitude", "lat", "lon", "lng"}, "which country": {"country"},
          "where": {"status", "location", "address"}, "available": {"stock", "available", "availability", "in"},
-         "in stock": {"stock", "in"}}
+         "in stock": {"stock", "in"}, "after adding": {"gross", "total"}, "once": {"gross", "total"}}
 _COUNTED = {"stock", "available", "availability", "seats", "spots", "left", "remaining"}  # 'is it available?': n > 0
 _LATER = {"latitude", "longitude", "lat", "lon", "lng", "url", "href", "image", "path", "created", "updated"}
 _PAGING = {"page", "pages", "offset", "limit", "cursor", "next", "previous", "total_pages", "total_results"}
@@ -208,6 +208,9 @@ def _field_phrase(key: str, value, unit: str = "", topic: str = "") -> str:
         return f"there are {text}" if isinstance(value, (int, float)) and value > 1 else f"it is {text}"
     if words(name)[:1] and words(name)[0] in _PREPOSITIONS:  # as_of -> 'as of 2026-01-02'
         return f"{name} {text}"
+    head = words(name)[-1]
+    if isinstance(value, (int, float)) and head.endswith("s") and singular(head) != head and len(words(name)) == 1:
+        return f"it has {text} {name}"  # speakers_millions: 'it has 13 million speakers', not 'the speakers is'
     return f"the {name} is {text}"
 
 
@@ -232,9 +235,11 @@ def topic_of(tool: str | None, arguments: dict) -> str:
     from .wording import ENTITY_VERBS, GENERIC_WORDS, LINK_WORDS, name_words
 
     ws = [w for w in name_words(tool or "") if w not in ENTITY_VERBS and w not in GENERIC_WORDS]
+    given = [v for v in arguments.values() if isinstance(v, (str, int, float)) and not isinstance(v, bool)]
     if ws and ws[-1] in LINK_WORDS:  # capital_of: of what the one argument names
-        given = [v for v in arguments.values() if isinstance(v, (str, int, float)) and not isinstance(v, bool)]
         ws = ws + [str(given[0])] if len(given) == 1 else ws[:-1]
+    elif ws and len(arguments) == 1 and len(given) == 1 and words(next(iter(arguments)))[-1:] in (["code"], ["id"]):
+        ws = ws + ["of", str(given[0])]  # get_capital_city(AU): 'the capital city of AU', not of any country
     return "the " + " ".join(ws) if ws and ws[0] not in LINK_WORDS else ""
 
 

@@ -57,8 +57,10 @@ def bound_phrase(binding: dict, step: int, source_name: str, rng: random.Random 
     entity = entity_of(source_name)
     latest = binding["step"] == step - 1 or binding["step"] >= len(ORDINALS)
     which = (rng.choice(("that", "this")) if rng else "that") if latest else f"the {ORDINALS[binding['step']]}"
-    if leaf in (f"{entity} id", f"{entity.split()[-1]} id"):  # the city id of that (capital) city is that city
-        return f"{which} {entity}"
+    if leaf in {f"{e} {kind}" for e in (entity, entity.split()[-1]) for kind in ("id", "code")}:
+        return f"{which} {entity}"  # the city id of that (capital) city is that city; a country's code, that country
+    if latest and leaf.endswith("s") and singular(leaf) == entity.split()[-1]:
+        return f"that many {leaf}"  # days_between's days: 'add that many days', not "that day's days"
     if short and len(leaf.split()) > 1 and leaf.split()[-1] in ("code", "id"):  # in a sentence: "that city's country"
         leaf = " ".join(leaf.split()[:-1])
     if rng is not None and rng.random() < 0.5:
@@ -77,6 +79,8 @@ def render_example(task: Task, rng: random.Random) -> str:
         templates = task.meta.get(step.tool_id, {}).get("utterances") or []
         args = {k: (bound_phrase(b, i, task.chain[b["step"]].name, rng, short=bool(templates))
                     if (b := step.bindings.get(k)) else v) for k, v in step.arguments.items()}
+        if step.bindings:  # only templates a reference to an earlier result reads well in
+            templates = [f for t in templates if (f := fit_bound(t, step, args)) is not None]
         if templates:
             template = rng.choice(templates)
             text = template.format(**args)
@@ -100,6 +104,45 @@ def render_example(task: Task, rng: random.Random) -> str:
     # not 'the city this city'
     text_all = re.sub(r"\b(?:the|a|an) ([a-z]+) ((?:this|that) (?:[a-z]+ )?\1)\b", r"\2", text_all)
     return re.sub(r"(?<![\d.,])\b1 ([a-z]+)s\b", lambda m: f"1 {singular(m.group(1) + 's')}", text_all)  # 1 piece
+
+
+# where a reference to an earlier result reads as a noun phrase: not after an article or a
+# quantifier ('the that city', 'one the currency'), nor after a word it must follow ('ISO code that
+# country'); followed only by punctuation or one of these (not 'that city VAT is added')
+_NOT_BEFORE = {"a", "an", "the", "one", "many", "much", "some", "x", "per", "each", "this", "that", "code", "id",
+               "number", "named", "called", "current"}
+_AFTER = set("in into to from for and or on at by with after before between is are was were will would can could "
+             "do does did has have had right now today please come comes cost costs".split())
+_GENERIC = {"item", "record", "entry"}  # 'details of item {product_id}': the reference names the thing itself
+
+
+def fit_bound(template: str, step, phrases: dict) -> str | None:
+    """The template reworded so that each value from an earlier result reads in place ('tell me about
+    product {id}' -> 'about {id}', '{amount} {currency}' -> '{amount} of {currency}', '{days} days' ->
+    '{days}' when the reference says 'that many days'), or None where one cannot."""
+    out = template
+    for k in step.bindings:
+        m = re.search(r'"?\{' + k + r'\}"?', out)
+        if m is None:
+            return None
+        pre, post = out[:m.start()], out[m.end():]
+        b, a = re.search(r"(\S+) $", pre), re.match(r" ?([\w/{]+)", post)
+        before, after = (b.group(1) if b else ""), (a.group(1) if a else "")
+        head = phrases[k].split()[-1]
+        entity = [w for w in tokens(snake(k)) if w not in ("id", "ids", "code", "key")][-1:]
+        nouns = {singular(head), *map(singular, entity), *_GENERIC}
+        if before.startswith("{") and isinstance(step.arguments.get(before.strip("{}")), (int, float)):
+            pre += "of "  # '250 of that country's currency'
+        elif singular(before.lower()) in nouns:
+            pre = re.sub(r"\b(?:the|a|an) $", "", pre[:b.start()])  # 'about (the) product that product'
+        elif before.startswith("{") or before.lower() in _NOT_BEFORE:
+            return None
+        if after and singular(after.lower()) == singular(head):
+            post = post[a.end():]  # 'that many days days'
+        elif after and (after[0] in "/{" or after.lower() not in _AFTER):
+            return None
+        out = pre + "{" + k + "}" + post
+    return out
 
 
 def plain_purpose(description: str, tool_name: str) -> str:

@@ -29,6 +29,7 @@ _ALSO_SPLIT = re.compile(r" (?:" + "|".join(ALSO_WORDS) + r"), ")
 _WHICH = r"(that|this|the (?:" + "|".join(ORDINALS) + r"))"
 _REFERENCE = re.compile(r"\bthe ((?:[a-z0-9]+ ){0,4}?[a-z0-9]+) of " + _WHICH + " ")
 _POSSESSIVE = re.compile(r"\b" + _WHICH + r" (?:[a-z0-9]+ ){0,2}?[a-z0-9]+'s ")
+_MANY = re.compile(r"\bthat many ([a-z]+)\b")
 _TOKEN = re.compile(r"[a-z0-9_]+")
 _ENTITY = re.compile(r"\b" + _WHICH + r" ([a-z]+(?: [a-z]+)?)\b(?!')")
 
@@ -109,10 +110,13 @@ def _references(text: str, context: list | None) -> tuple[list[tuple[str, str]],
     """(leaf key, which result) of every reference to an earlier result, and the text without them.
     A possessive ("that city's country code") ends where the longest key of the results ends."""
     refs, spans = [], []
-    for m in _REFERENCE.finditer(text):
-        refs.append((m.group(1).replace(" ", "_"), m.group(2)))
-        spans.append(m.span())
     keys = _keys(context or [])
+    for m in _REFERENCE.finditer(text):
+        leaf = m.group(1).replace(" ", "_")
+        if keys and not any(k == leaf or k.startswith(leaf + "_") or k.endswith("_" + leaf) for k in keys):
+            continue  # 'the capital of this country': no result has a capital; 'this country' is the reference
+        refs.append((leaf, m.group(2)))
+        spans.append(m.span())
     for m in _POSSESSIVE.finditer(text):
         tokens_after = list(_TOKEN.finditer(text, m.end()))[:5]
         k = next((k for k in range(len(tokens_after), 0, -1)
@@ -120,10 +124,13 @@ def _references(text: str, context: list | None) -> tuple[list[tuple[str, str]],
         if k:
             refs.append(("_".join(t.group(0) for t in tokens_after[:k]), m.group(1)))
             spans.append((m.start(), tokens_after[k - 1].end()))
+    for m in _MANY.finditer(text):  # 'that many days': the days of the latest result
+        if m.group(1) in keys:
+            refs.append((m.group(1), "that"))
+            spans.append(m.span())
     for m in _ENTITY.finditer(text):  # 'that city' ('that capital city') for the city id of that city
-        key = next(
-            (k for k in (m.group(2).replace(" ", "_") + "_id", m.group(2).split()[-1] + "_id") if k in keys), None
-        )
+        bases = (m.group(2).replace(" ", "_"), m.group(2).split()[-1], m.group(2).split()[0])  # 'this product in'
+        key = next((k for base in bases for k in (base + "_id", base + "_code") if k in keys), None)
         if key and not any(s <= m.start() < e for s, e in spans):
             refs.append((key, m.group(1)))
             spans.append(m.span())

@@ -25,6 +25,7 @@ from ..wording import entity_of, param_phrase, purpose, render_example, tokens, 
 from ..answers import answer_from, article
 from ..executor import ToolExecutor
 from ..graph.chains import value_at
+from ..graph.slots import singular
 from ..llm import BudgetExhausted, ModelCallError
 from ..messages import normalise
 
@@ -148,9 +149,12 @@ class Dialogue:
         self.scenario = ""
 
     def _relevant_other(self, offered: list[dict]) -> str | None:
-        """The offered tool (not the target) closest to the target by word overlap: a plausible wrong guess."""
+        """The offered tool (not the target) about the same thing as the target ('a product': get_product,
+        search_products) closest to it by word overlap: a plausible wrong guess; None if no other is."""
         want = set(tokens(f"{self.target.name} {self.target.description}"))
-        others = [t["function"] for t in offered if t["function"]["name"] != self.target.name]
+        topic = entity_of(self.target.name).split()[-1:]
+        others = [t["function"] for t in offered if t["function"]["name"] != self.target.name
+                  and topic and topic[0] in {singular(w) for w in tokens(t["function"]["name"])}]
         scored = sorted(
             others, key=lambda f: (-len(want & set(tokens(f"{f['name']} {f.get('description', '')}"))), f["name"])
         )
@@ -266,6 +270,8 @@ async def run_dialogue(task: Task, extra: Task | None, scenario: str, user: Real
     it can, and the episode says which was played."""
     state = Dialogue(task, extra, executor.by_name, offered, phrases, rng)
     scenario = state.scenario = scenario_for(task, scenario, extra, state.required)
+    if scenario == "suggest_negate" and state.other is None:  # no tool about the same thing to guess wrongly
+        scenario = state.scenario = "vague_clarify"
     run = DialogueRun(state, executor, offered, system_prompt, user, system)
     outcome, error = "answered", ""
     try:

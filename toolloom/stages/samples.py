@@ -2,9 +2,10 @@
 
 format:    every call names an offered tool and its arguments validate against the tool's schema;
 execution: (abstain examples: no call was made) there was at least one call, every call succeeded (recover
-           examples: after the failed call the assistant corrects), ask examples asked first, the calls reached
-           the task's executed reference answer (every result of it, for parallel tasks), and the answer states a
-           value the last call returned (grounding).
+           examples: after the failed call the assistant corrects), ask examples asked first, every step of the
+           reference chain was called with the values the request states, the calls reached the task's executed
+           reference answer (every result of it, for parallel tasks), and the answer states a value the last
+           call returned (grounding).
 completeness: every field of the reference answer that the request names is stated in the answer
            (toolloom.answers).
 safety, overuse, dedup: see quality.py; the train/test split without leakage: see splits.py.
@@ -78,6 +79,18 @@ def _asks_first(traj: dict) -> bool:
     return bool(first) and not first.get("tool_calls") and (first.get("content") or "").strip().endswith("?")
 
 
+def skipped_reference_call(chain: str | None, calls: list[dict]) -> str | None:
+    """The first step of the reference chain that no successful call made: the same tool with the
+    values the request states (a value taken from an earlier result may differ on a live service)."""
+    made = [(c["name"], parse_arguments(c["arguments"])[0] or {}) for c in calls if c["ok"]]
+    for step in json.loads(chain) if chain else []:
+        stated = {k: v for k, v in (step.get("arguments") or {}).items() if k not in (step.get("bindings") or {})}
+        if not any(name == step["name"] and all(stable(args.get(k)) == stable(v) for k, v in stated.items())
+                   for name, args in made):
+            return f"no call of {step['name']} with {json.dumps(stated, sort_keys=True)}, a step of the reference"
+    return None
+
+
 def check_execution(traj: dict) -> tuple[str, str] | None:
     calls = json.loads(traj["calls"])
     if traj.get("kind") == "abstain":  # no offered tool fits: any call is wrong, and the answer must say so
@@ -101,6 +114,9 @@ def check_execution(traj: dict) -> tuple[str, str] | None:
         wrong = contradicted_ids(json.loads(result), parse_arguments(call["arguments"])[0] or {})
         if wrong:  # Prism answers every movie id with Fight Club
             return "not_about_the_call", f"{call['name']}: {wrong[0]}"
+    skipped = skipped_reference_call(traj.get("chain"), calls)
+    if skipped:  # the last result can come back with an action skipped ('add to my cart', then the product)
+        return "reference_call_missing", skipped
     answer = traj["final_answer"] or ""
     results = [m["content"] for m in traj["messages"] if m["role"] == "tool"]
     observed = [json.loads(r) for r in results]
