@@ -90,5 +90,5 @@ def test_a_value_from_an_earlier_result_reads_in_the_template_and_the_offline_as
         for seed in range(12):
             text = render_example(Task("t", "multi_hop", steps, seed, meta), random.Random(seed))
             assert not garbled.search(text), text
-            second = re.split(r" (?:Then|After that|Next|With that), ", text)[-1]
+            second = re.split(r" (?:Then|After that|Next|Once you have that), ", text)[-1]
             assert fill_arguments(second, params[steps[1].name], [first_result]) == steps[1].arguments, text

@@ -43,8 +43,11 @@ def test_an_answer_is_sentences_with_the_asked_fields_first_and_no_python_reprs(
     }
     text = sentence(result, "What is the population of ZA?", {"country_code": "ZA"})
     assert text == "South Africa: the population is 62,027,503."  # what was asked, and nothing nobody asked for
-    lookup = sentence(result, "Tell me about ZA.", {"country_code": "ZA"})  # nothing named: the subject, two facts
+    lookup = sentence(result, "Look up ZA.", {"country_code": "ZA"})  # nothing named: the subject, two facts
     assert lookup == "South Africa: the calling code is +27 and the capital is Pretoria."
+    assert sentence(result, "Tell me about ZA.", {"country_code": "ZA"}) == (  # asked for everything: four
+        "South Africa: the calling code is +27, the capital is Pretoria, the population is 62,027,503 and it is not "
+        "landlocked.")
     assert not FIELD_DUMP.search(lookup) and "None" not in lookup and "not known" not in lookup
     found = {"results": [{"name": "Noise-cancelling headphones", "price_eur": 279}]}
     assert sentence(found, 'Do you sell anything for "headphones"?').startswith("Yes: there is one result")
@@ -141,7 +144,7 @@ def test_a_request_describes_a_looked_up_value_and_the_offline_assistant_resolve
         "properties": {"country_code": {"type": "string"}, "day": {"type": "string", "format": "date"}},
         "required": ["country_code", "day"],
     }
-    part = re.split(r" (?:Then|After that|Next|With that), ", text)[-1]
+    part = re.split(r" (?:Then|After that|Next|Once you have that), ", text)[-1]
     assert fill_arguments(part, schema, [{"city_id": "toronto", "country_code": "CA"}]) == {
         "country_code": "CA",
         "day": "2026-05-18",
@@ -301,8 +304,8 @@ def test_tool_names_give_words_entities_and_plain_purposes():
     assert purpose("add_to_cart", {"required": ["product_id", "quantity"]}) == "add a product to the cart"
     assert purpose("tmdb__GET_search-movie") == "search for movies"
     assert (param_phrase("from_city_id"), param_phrase("product_id")) == ("starting city", "product")
-    assert (vague("to_city_id", "x"), vague("quantity", 2), vague("country_code", "FR")) == ("a city", "some",
-                                                                                            "a country")
+    assert (vague("to_city_id", "x"), vague("quantity", 2), vague("country_code", "FR"), vague("product_id", "p1")) \
+        == ("a city", "some", "my country", "a product")  # a person's own country, but one of two cities
     messy = "Is today a public holiday The calculation is made on the basis of UTC time.<br />"
     assert plain_purpose(messy, "Nager_Date__PublicHolidayIsToday") == "Public holiday is today"
     assert plain_purpose("Get country info for the given country", "x") == "Get country info for the given country"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 
-from .answers import LIST_ITEMS, item_name, requested_fields, value_text
+from .answers import LIST_ITEMS, item_name, request_parts, requested_fields, value_text
 
 
 def _stated(value, answer: str) -> bool:
@@ -35,7 +35,7 @@ def forms(value) -> set[str]:
     separators (14,094,034), an ISO date in words (January 2, 2026; 2 January 2026) and its time of day."""
     out = {str(value).lower(), value_text(value).lower()}
     if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) >= 1000:
-        out.add(f"{value:,}".lower())
+        out |= {f"{value:,}".lower(), f"{int(value):,}" if float(value).is_integer() else f"{value:,}"}  # 16,108
     m = _ISO.match(value) if isinstance(value, str) else None
     if m and 1 <= int(m.group(2)) <= 12:
         year, month, day = m.group(1), _MONTHS[int(m.group(2)) - 1].lower(), str(int(m.group(3)))
@@ -91,8 +91,10 @@ def unstated(request: str, reference, answer: str, inputs: list = ()) -> list[st
     city' names the country code as what a call takes)."""
     given = {json.dumps(v, sort_keys=True) for v in inputs}
     results = reference if isinstance(reference, list) else [reference]
+    parts = request_parts(request)  # one part of the request per result: 'the distance' asks the first alone
+    asked = parts if isinstance(reference, list) and len(parts) == len(results) else [request] * len(results)
     missing = []
-    for result in results:
+    for result, request in zip(results, asked):
         records = result if isinstance(result, list) else [result]
         for record in records[:LIST_ITEMS]:
             if not isinstance(record, dict):

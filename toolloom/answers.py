@@ -18,12 +18,17 @@ from .graph.slots import singular
 MULTI_ANSWER_SHAPES = ("parallel", "merged")
 LIST_ITEMS = 10      # items of a list an answer names; the rest are counted ("and 4 more")
 OTHER_FIELDS = 2     # fields stated when the request names none (a lookup: the subject and two facts)
+OPEN_FIELDS = 4      # ... and when it asks for everything ('What can you tell me about BR?', 'Details on ...')
+_OPEN = re.compile(r"\b(tell me about|what can you tell|details|overview|describe|summari[sz]e|facts|information)\b",
+                   re.I)
 _WORD = re.compile(r"[a-z0-9]+")
 _SUBJECT_KEYS = ("name", "title", "label", "full_name", "display_name")
 _PROSE_KEYS = ("note", "message", "summary", "explanation", "remark")  # a sentence of its own, stated as it is
 _YES_NO = re.compile(r"^\W*(is|are|was|were|do|does|did|can|could|has|have|will|would|should|am)\b", re.I)
-_PARTS = re.compile(r"(?:^|\s)(?:" + "|".join(("Then", "After that", "Next", "With that", "Also", "Besides that",
-                                                "At the same time")) + r"),\s", re.I)
+# the joining words of wording.THEN_WORDS and ALSO_WORDS, and those of earlier versions
+_PARTS = re.compile(r"(?:^|\s)(?:" + "|".join(("Then", "After that", "Next", "Once you have that", "With that", "Also",
+                                                "Separately", "And another thing", "Besides that", "At the same time"))
+                    + r"),\s", re.I)
 
 
 _ACTION = re.compile(r"(?:.*__)?(add|create|update|delete|remove|cancel|place|book|set|send|post|put|patch)(?:_|-|$)",
@@ -95,7 +100,7 @@ def _named(key: str, request_words: set[str], request_squashed: str, request: st
     parts = [w for w in words(key) if w not in ("is", "has")] or words(key)
     if len(parts) > 1 and parts[-1] in _UNITS:  # 'price' names price_eur
         parts = parts[:-1]
-    if all(w in request_words for w in parts) or "".join(parts) in request_squashed:
+    if all(w in request_words for w in parts) or len(parts) > 1 and "".join(parts) in request_squashed:
         return True
     low = request.lower()
     return any(q in low and parts[0] in kinds for q, kinds in _ASKS.items())
@@ -267,6 +272,7 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
     given = {json.dumps(v, sort_keys=True) for v in arguments.values()}
     wanted = [k for k in requested_fields(request, result) if json.dumps(result[k], sort_keys=True) not in given]
     subject_key = next((k for k in _SUBJECT_KEYS if isinstance(result.get(k), str)), None)
+    wanted = [k for k in wanted if k != subject_key]  # 'Name the capital of AU': the subject is what is named
     others = [k for k in result if k not in wanted and k != subject_key and result[k] is not None
               and not k.endswith("_id") and k != "id" and json.dumps(result[k], sort_keys=True) not in given]
     # a search's or a listing's items are what it was asked for; otherwise status first, coordinates and links last
@@ -275,7 +281,8 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
     scalars = [k for k in others if k not in lists and not isinstance(result[k], dict)]
     others = sorted(others, key=lambda k: 0 if words(k)[-1:] in (["status"], ["state"]) else
                     2 if set(words(k)) & _LATER or isinstance(result[k], (list, dict)) else 1)
-    keys = wanted or (lists[:1] if lists and len(scalars) <= 2 else others[:OTHER_FIELDS])
+    keys = wanted or (lists[:1] if lists and len(scalars) <= 2 else
+                      others[:OPEN_FIELDS if _OPEN.search(request) else OTHER_FIELDS])
     flags = [k for k in wanted if isinstance(result[k], bool)]  # a yes/no the request asks for comes first
     dated = [k for k in result if words(k)[:1] and words(k)[0] in _PREPOSITIONS and k not in keys and (wanted or lists)
              and json.dumps(result[k], sort_keys=True) not in given]  # 'as of ...' qualifies the rest: it goes last
@@ -295,6 +302,9 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
         lead = "Yes" if _has_items(result) else "No"
     elif yes_no and (n := _count_asked(result, wanted)) is not None:
         lead = "Yes" if n > 0 else "No"  # 'Is p101 available?': 'Yes: the stock is 12'
+    elif yes_no and (said := [k for k, v in result.items() if words(k)[-1:] in (["status"], ["state"])
+                              and isinstance(v, str) and v.lower() in set(words(request))]):
+        lead, keys = "Yes", said[:1]  # 'Has order ord_1001 shipped yet?' and the status is shipped: that alone
     elif subject_key:
         topic = topic_of(tool, arguments)
         lead = result[subject_key] if keys else f"{topic} is {result[subject_key]}" if topic else \

@@ -24,8 +24,8 @@ def tokens(text: str) -> list[str]:
 
 # how a request joins its parts: a part that needs an earlier result comes after it ('Then, '), an
 # independent one beside it ('Also, '); the offline assistant splits requests on these
-THEN_WORDS = ("Then", "After that", "Next", "With that")
-ALSO_WORDS = ("Also", "Besides that", "At the same time")
+THEN_WORDS = ("Then", "After that", "Next", "Once you have that")
+ALSO_WORDS = ("Also", "Separately", "And another thing")
 ORDINALS = ("first", "second", "third", "fourth", "fifth")
 ENTITY_VERBS = VERBS | {"look", "up", "convert", "check", "compute", "calculate", "describe", "is", "count", "resolve",
                         "place", "cancel", "make"}
@@ -173,12 +173,18 @@ def param_phrase(param: str) -> str:
     return " ".join(ws)
 
 
+_MINE = {"country", "city", "order", "language", "currency", "region", "account", "cart", "location", "address",
+         "timezone", "home"}  # what a person who leaves the value out calls their own
+
+
 def vague(param: str, value) -> str:
     """What a person says for a value they leave out: 'a city', 'a product', 'some' (a number)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return "some"
     words = tokens(snake(param))
     noun = next((w for w in reversed(words) if w not in ("id", "ids", "code", "key") and w not in ROLES), words[-1])
+    if noun in _MINE and not set(words) & set(ROLES):  # 'the VAT rate of my country', not 'of a country'
+        return "my " + noun
     return article(noun) if noun not in ("date", "day") else "a certain " + noun
 
 
@@ -220,7 +226,7 @@ def withholding_request(task: Task, withheld: str, rng: random.Random) -> str:
         args = {k: v for k, v in step.arguments.items()}
         text = rng.choice(usable).format(**{**args, withheld: said})
         text = text.replace(f'"{said}"', said).replace(f"{said.split()[-1]} {said}", said)  # not 'country a country'
-        return re.sub(r"\b(the|this|that) (a|an|some|a certain) ", r"\2 ", text)  # not 'the a city'
+        return re.sub(r"\b(the|this|that) (a|an|some|a certain|my) ", r"\2 ", text)  # not 'the a city'
     rest = step.planned()
     rest.arguments = {k: v for k, v in step.arguments.items() if k != withheld}
     rest.bindings = {}
