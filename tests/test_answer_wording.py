@@ -90,5 +90,19 @@ def test_a_value_from_an_earlier_result_reads_in_the_template_and_the_offline_as
         for seed in range(12):
             text = render_example(Task("t", "multi_hop", steps, seed, meta), random.Random(seed))
             assert not garbled.search(text), text
-            second = re.split(r" (?:Then|After that|Next|Once you have that), ", text)[-1]
+            second = re.split(r" (?:Then|After that|Next|Afterwards), ", text)[-1]
             assert fill_arguments(second, params[steps[1].name], [first_result]) == steps[1].arguments, text
+
+
+def test_a_status_the_question_names_is_a_yes_and_a_named_subject_is_not_said_twice():
+    order = {"country_code": "DE", "order_id": "ord_1001", "status": "shipped", "total_eur": 94.96}
+    assert sentence(order, 'Has order "ord_1001" shipped yet?', {"order_id": "ord_1001"}, "get_order_status") \
+        == "Yes: the status is shipped."  # not the unasked country code
+    assert sentence(order, 'Where is order "ord_1001"?', {"order_id": "ord_1001"}, "get_order_status") \
+        == "The status is shipped."  # 'where' asks for the status; no yes/no asked: no 'Yes'
+    capital = {"city_id": "canberra", "country_code": "AU", "name": "Canberra"}
+    assert sentence(capital, "Name the capital city of AU.", {"country_code": "AU"}, "get_capital_city") \
+        == "The capital city of AU is Canberra."  # not 'Canberra: the name is Canberra'
+    rate = {"amount": 1.36, "as_of": "2026-01-02", "currency": "EUR", "rate": 0.005438}
+    said = sentence(rate, "Separately, what do 250 JPY come to in EUR?", {"amount": 250}, "convert_currency")
+    assert "rate" not in said and "1.36 EUR" in said  # 'sepaRATEly' names no field

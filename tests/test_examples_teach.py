@@ -144,7 +144,7 @@ def test_a_request_describes_a_looked_up_value_and_the_offline_assistant_resolve
         "properties": {"country_code": {"type": "string"}, "day": {"type": "string", "format": "date"}},
         "required": ["country_code", "day"],
     }
-    part = re.split(r" (?:Then|After that|Next|Once you have that), ", text)[-1]
+    part = re.split(r" (?:Then|After that|Next|Afterwards), ", text)[-1]
     assert fill_arguments(part, schema, [{"city_id": "toronto", "country_code": "CA"}]) == {
         "country_code": "CA",
         "day": "2026-05-18",

@@ -26,8 +26,8 @@ _SUBJECT_KEYS = ("name", "title", "label", "full_name", "display_name")
 _PROSE_KEYS = ("note", "message", "summary", "explanation", "remark")  # a sentence of its own, stated as it is
 _YES_NO = re.compile(r"^\W*(is|are|was|were|do|does|did|can|could|has|have|will|would|should|am)\b", re.I)
 # the joining words of wording.THEN_WORDS and ALSO_WORDS, and those of earlier versions
-_PARTS = re.compile(r"(?:^|\s)(?:" + "|".join(("Then", "After that", "Next", "Once you have that", "With that", "Also",
-                                                "Separately", "And another thing", "Besides that", "At the same time"))
+_PARTS = re.compile(r"(?:^|\s)(?:" + "|".join(("Then", "After that", "Next", "Afterwards", "With that", "Also",
+                                                "Separately", "Additionally", "Besides that", "At the same time"))
                     + r"),\s", re.I)
 
 

@@ -24,8 +24,8 @@ def tokens(text: str) -> list[str]:
 
 # how a request joins its parts: a part that needs an earlier result comes after it ('Then, '), an
 # independent one beside it ('Also, '); the offline assistant splits requests on these
-THEN_WORDS = ("Then", "After that", "Next", "Once you have that")
-ALSO_WORDS = ("Also", "Separately", "And another thing")
+THEN_WORDS = ("Then", "After that", "Next", "Afterwards")
+ALSO_WORDS = ("Also", "Separately", "Additionally")
 ORDINALS = ("first", "second", "third", "fourth", "fifth")
 ENTITY_VERBS = VERBS | {"look", "up", "convert", "check", "compute", "calculate", "describe", "is", "count", "resolve",
                         "place", "cancel", "make"}
