@@ -1,6 +1,8 @@
 """Offline answers as a person writes them: what a one-value result is, counts with separators, yes/no for
 availability, what is left until a date; and which calls are actions."""
 
+import re
+
 from toolloom.answers import sentence
 
 
@@ -106,3 +108,30 @@ def test_a_status_the_question_names_is_a_yes_and_a_named_subject_is_not_said_tw
     rate = {"amount": 1.36, "as_of": "2026-01-02", "currency": "EUR", "rate": 0.005438}
     said = sentence(rate, "Separately, what do 250 JPY come to in EUR?", {"amount": 250}, "convert_currency")
     assert "rate" not in said and "1.36 EUR" in said  # 'sepaRATEly' names no field
+
+
+def test_an_earlier_result_is_counted_among_results_about_the_same_thing():
+    """'the second country' is the second country the chain looked up, not the second step (an order
+    first made 'the second country' the first one and the conversion ran the wrong way)."""
+    import random
+
+    from toolloom.agents.offline import Results, fill_arguments
+    from toolloom.domain import Step, Task
+    from toolloom.wording import bound_phrase, render_example
+
+    meta, params = _demo_meta("get_order_status", "get_country", "get_exchange_rate")
+    steps = [Step("d.get_order_status", "get_order_status", "", {"order_id": "ord_1002"}),
+             Step("d.get_country", "get_country", "", {"country_code": "FR"},
+                  {"country_code": {"step": 0, "path": "country_code"}}),
+             Step("d.get_country", "get_country", "", {"country_code": "JP"}),
+             Step("d.get_exchange_rate", "get_exchange_rate", "", {"from_currency": "EUR", "to_currency": "JPY"},
+                  {"from_currency": {"step": 1, "path": "currency"}, "to_currency": {"step": 2, "path": "currency"}})]
+    names = [s.name for s in steps]
+    assert bound_phrase({"step": 1, "path": "currency"}, 3, "get_country", names=names) \
+        == "the currency of the first country"
+    results = Results([{"order_id": "ord_1002", "country_code": "FR"}, {"code": "FR", "currency": "EUR"},
+                       {"code": "JP", "currency": "JPY"}], names[:3])
+    for seed in range(8):
+        text = render_example(Task("t", "multi_hop", steps, seed, meta), random.Random(seed))
+        last = re.split(r" (?:Then|After that|Next|Afterwards), ", text)[-1]
+        assert fill_arguments(last, params["get_exchange_rate"], results) == steps[3].arguments, text

@@ -16,7 +16,7 @@ from .graph.slots import singular
 
 # shapes whose reference answer is a list: one result per independent part of the request
 MULTI_ANSWER_SHAPES = ("parallel", "merged")
-LIST_ITEMS = 10      # items of a list an answer names; the rest are counted ("and 4 more")
+LIST_ITEMS = 25      # items of a list an answer names (a listing request gets its list); the rest are counted
 OTHER_FIELDS = 2     # fields stated when the request names none (a lookup: the subject and two facts)
 OPEN_FIELDS = 4      # ... and when it asks for everything ('What can you tell me about BR?', 'Details on ...')
 _OPEN = re.compile(r"\b(tell me about|what can you tell|details|overview|describe|summari[sz]e|facts|information)\b",

@@ -57,6 +57,7 @@ ADJECTIVES = {"latest", "newest", "popular", "upcoming", "similar", "recent", "r
               "playing", "nearby", "closest", "nearest", "custom", "best"}
 ONE_OF = {"latest", "newest", "random", "current"}  # 'the latest movie', but 'the popular movies'
 UNCOUNTED = {"news", "series", "species", "information", "data", "details", "lyrics", "weather", "status", "music"}
+HTTP_METHODS = {"get", "post", "put", "patch", "delete", "head"}
 _HASH = re.compile(r"_(?=[0-9a-f]*\d)[0-9a-f]{6,8}$")  # ingestion's suffix for a renamed or shortened name
 
 
@@ -71,6 +72,8 @@ def words_of(name: str) -> list[str]:
 
     ws, said = plain(base or name), plain(prefix)
     ws = ws[len(said):] if said and ws[:len(said)] == said and len(ws) > len(said) else ws
+    method = prefix.rsplit("__", 1)[-1].lower()  # an OpenAPI operation without an id: patch__api_contents_path
+    ws = [method] + ws if method in HTTP_METHODS and ws[:1] != [method] else ws
     for n in (3, 2, 1):  # LongWeekendLongWeekend, movie-movie_id: said once
         i = 0
         while i + 2 * n <= len(ws):

@@ -15,7 +15,7 @@ from ..answers import answer_from
 from ..arguments import argument_errors
 from ..prompts import render
 from ..domain import Task, known_values
-from ..wording import ALSO_WORDS, ORDINALS, STOPWORDS, THEN_WORDS, purpose, render_example, tokens
+from ..wording import ALSO_WORDS, ORDINALS, STOPWORDS, THEN_WORDS, entity_of, purpose, render_example, tokens
 from .base import AssistantTurn
 
 _QUOTED = re.compile(r"\"([^\"]+)\"")
@@ -27,8 +27,8 @@ _ALSO_SPLIT = re.compile(r" (?:" + "|".join(ALSO_WORDS) + r"), ")
 # 'the country code of that city', 'the latitude of the first city', "that city's country code":
 # a value an earlier result gives
 _WHICH = r"(that|this|the (?:" + "|".join(ORDINALS) + r"))"
-_REFERENCE = re.compile(r"\bthe ((?:[a-z0-9]+ ){0,4}?[a-z0-9]+) of " + _WHICH + " ")
-_POSSESSIVE = re.compile(r"\b" + _WHICH + r" (?:[a-z0-9]+ ){0,2}?[a-z0-9]+'s ")
+_REFERENCE = re.compile(r"\bthe ((?:[a-z0-9]+ ){0,4}?[a-z0-9]+) of " + _WHICH + r" (?=([a-z]+(?: [a-z]+)?))?")
+_POSSESSIVE = re.compile(r"\b" + _WHICH + r" ((?:[a-z0-9]+ ){0,2}?[a-z0-9]+)'s ")
 _MANY = re.compile(r"\bthat many ([a-z]+)\b")
 _TOKEN = re.compile(r"[a-z0-9_]+")
 _ENTITY = re.compile(r"\b" + _WHICH + r" ([a-z]+(?: [a-z]+)?)\b(?!')")
@@ -83,14 +83,29 @@ def _from_result(result, name: str):
     return None
 
 
-def _resolve(context: list | None, key: str, which: str):
+class Results(list):
+    """Earlier results, with the name of the tool that returned each (`names`)."""
+
+    def __init__(self, results: list, names: list[str]):
+        super().__init__(results)
+        self.names = names
+
+
+def _resolve(context: list | None, key: str, which: str, entity: str = ""):
     """The value of `key` in the earlier result a reference points at: 'that' is the latest result
-    holding the key, 'the first' the first result."""
+    holding the key; 'the second country' the second result about a country (wording.bound_phrase),
+    or, where the tools are not known, the second result."""
     if not context:
         return None
     if which in ("that", "this"):
         return next((v for r in reversed(context) if (v := _from_result(r, key)) is not None), None)
     k = ORDINALS.index(which.split()[-1])
+    names = getattr(context, "names", None)
+    if names and entity:
+        for phrase in (entity, entity.split()[0]):  # 'the second country in ...': 'country'
+            about = [r for r, n in zip(context, names) if entity_of(n or "") == phrase]
+            if about:
+                return _from_result(about[k], key) if k < len(about) else None
     return _from_result(context[k], key) if k < len(context) else None
 
 
@@ -106,37 +121,40 @@ def _keys(node, out: set | None = None) -> set:
     return out
 
 
-def _references(text: str, context: list | None) -> tuple[list[tuple[str, str]], str]:
-    """(leaf key, which result) of every reference to an earlier result, and the text without them.
-    A possessive ("that city's country code") ends where the longest key of the results ends."""
+def _references(text: str, context: list | None) -> tuple[list[tuple[str, str, str]], str]:
+    """(leaf key, which result, what it is about) of every reference to an earlier result, and the text
+    without them. A possessive ("that city's country code") ends where the longest key of the results ends."""
     refs, spans = [], []
-    keys = _keys(context or [])
-    for m in _REFERENCE.finditer(text):
+    keys = set().union(*(_keys(r) for r in context or []))  # of every earlier result, not the first alone
+    pos = 0
+    while m := _REFERENCE.search(text, pos):
         leaf = m.group(1).replace(" ", "_")
         if keys and not any(k == leaf or k.startswith(leaf + "_") or k.endswith("_" + leaf) for k in keys):
-            continue  # 'the capital of this country': no result has a capital; 'this country' is the reference
-        refs.append((leaf, m.group(2)))
+            pos = m.start() + 1  # 'the capital of this country': no result has a capital; 'this country' is
+            continue  # the reference. 'the exchange rate from the currency of ...': from the next 'the'
+        refs.append((leaf, m.group(2), m.group(3) or ""))
         spans.append(m.span())
+        pos = m.end()
     for m in _POSSESSIVE.finditer(text):
         tokens_after = list(_TOKEN.finditer(text, m.end()))[:5]
         k = next((k for k in range(len(tokens_after), 0, -1)
                   if "_".join(t.group(0) for t in tokens_after[:k]) in keys), 1 if tokens_after else 0)
         if k:
-            refs.append(("_".join(t.group(0) for t in tokens_after[:k]), m.group(1)))
+            refs.append(("_".join(t.group(0) for t in tokens_after[:k]), m.group(1), m.group(2)))
             spans.append((m.start(), tokens_after[k - 1].end()))
     for m in _MANY.finditer(text):  # 'that many days': the days of the latest result
         if m.group(1) in keys:
-            refs.append((m.group(1), "that"))
+            refs.append((m.group(1), "that", ""))
             spans.append(m.span())
     for m in _ENTITY.finditer(text):  # 'that city' ('that capital city') for the city id of that city
         bases = (m.group(2).replace(" ", "_"), m.group(2).split()[-1], m.group(2).split()[0])  # 'this product in'
         key = next((k for base in bases for k in (base + "_id", base + "_code") if k in keys), None)
         if key and not any(s <= m.start() < e for s, e in spans):
-            refs.append((key, m.group(1)))
+            refs.append((key, m.group(1), m.group(2)))
             spans.append(m.span())
     for start, end in sorted(spans, reverse=True):
         text = text[:start] + " " + text[end:]
-    return refs, text
+    return [r for _, r in sorted(zip(spans, refs), key=lambda p: p[0])], text  # in the order the text says them
 
 
 def fill_arguments(text: str, schema: dict, context: list | None = None) -> dict | None:
@@ -155,10 +173,10 @@ def fill_arguments(text: str, schema: dict, context: list | None = None) -> dict
         coded = ref is None and next((r for r in refs if name in (r[0] + "_code", r[0] + "_id")), None)
         if coded:  # "that city's country" is its country code
             refs.remove(coded)
-            value = _resolve(context, name, coded[1])
+            value = _resolve(context, name, coded[1], coded[2])
         elif ref is not None:
             refs.remove(ref)
-            value = _resolve(context, ref[0] if len(ref[0]) <= len(name) else name, ref[1])
+            value = _resolve(context, ref[0] if len(ref[0]) <= len(name) else name, ref[1], ref[2])
         elif "enum" in prop:
             value = _take(cand["words"], lambda w: w in {str(e).lower() for e in prop["enum"]})
             value = next((e for e in prop["enum"] if str(e).lower() == value), None) if value is not None else None
@@ -205,7 +223,8 @@ class RetrievalAssistant:
         summary = answer_from(messages)
         if turns >= len(groups) or (results and '"error"' in results[-1][:20]):
             return AssistantTurn(summary, None)
-        context = [json.loads(r) for r in results]
+        context = Results([json.loads(r) for r in results],
+                          [m.get("name") or "" for m in messages if m["role"] == "tool"])
         calls = [c for c in (self.best_call(text, tools, context) for text in _ALSO_SPLIT.split(groups[turns])) if c]
         if not calls:
             return AssistantTurn(summary if results else decline(tools), None)

@@ -79,7 +79,8 @@ def step_views(task: Task) -> list[dict]:
     from an earlier step (described, never stated)."""
     views = []
     for i, step in enumerate(task.chain):
-        earlier = {k: bound_phrase(b, i, task.chain[b["step"]].name) for k, b in step.bindings.items()}
+        earlier = {k: bound_phrase(b, i, task.chain[b["step"]].name, names=[s.name for s in task.chain])
+                   for k, b in step.bindings.items()}
         views.append({
             "purpose": plain_purpose(step.description, step.name),
             "about": entity_of(step.name) if name_words(step.name) else "",
