@@ -20,7 +20,7 @@ def test_a_one_value_answer_says_what_the_value_is_and_big_counts_read_as_people
     assert one("get_order", {"order_id": 12345678, "status": "shipped"}, "Where is order 12345678?",
                order_id=12345678) == "The status is shipped."
     assert one("get_product", {"product_id": "p101", "name": "Jacket", "stock": 12}, 'Is "p101" available right now?',
-               product_id="p101") == "Yes: the stock is 12."
+               product_id="p101") == "Yes, the stock is 12."
     assert one("next_holiday", {"name": "New Year's Day", "date": "2027-01-01", "days_until": 5},
                "Which holiday comes next in DE?", country_code="DE") \
         == "New Year's Day: the date is 2027-01-01 and it is 5 days away."
@@ -99,7 +99,7 @@ def test_a_value_from_an_earlier_result_reads_in_the_template_and_the_offline_as
 def test_a_status_the_question_names_is_a_yes_and_a_named_subject_is_not_said_twice():
     order = {"country_code": "DE", "order_id": "ord_1001", "status": "shipped", "total_eur": 94.96}
     assert sentence(order, 'Has order "ord_1001" shipped yet?', {"order_id": "ord_1001"}, "get_order_status") \
-        == "Yes: the status is shipped."  # not the unasked country code
+        == "Yes, the status is shipped."  # not the unasked country code
     assert sentence(order, 'Where is order "ord_1001"?', {"order_id": "ord_1001"}, "get_order_status") \
         == "The status is shipped."  # 'where' asks for the status; no yes/no asked: no 'Yes'
     capital = {"city_id": "canberra", "country_code": "AU", "name": "Canberra"}
@@ -107,6 +107,10 @@ def test_a_status_the_question_names_is_a_yes_and_a_named_subject_is_not_said_tw
         == "The capital city of AU is Canberra."  # not 'Canberra: the name is Canberra'
     rate = {"amount": 1.36, "as_of": "2026-01-02", "currency": "EUR", "rate": 0.005438}
     said = sentence(rate, "Separately, what do 250 JPY come to in EUR?", {"amount": 250}, "convert_currency")
+    pair = {"as_of": "2026-01-02", "from_currency": "JPY", "rate": 9.192996, "to_currency": "KRW"}
+    assert sentence(pair, "I need the JPY to KRW exchange rate.", {"from_currency": "JPY", "to_currency": "KRW"},
+                    "get_exchange_rate") \
+        == "1 JPY is 9.192996 KRW (as of 2026-01-02)."  # which way the rate goes
     assert "rate" not in said and "1.36 EUR" in said  # 'sepaRATEly' names no field
 
 

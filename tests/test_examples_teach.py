@@ -50,8 +50,8 @@ def test_an_answer_is_sentences_with_the_asked_fields_first_and_no_python_reprs(
         "landlocked.")
     assert not FIELD_DUMP.search(lookup) and "None" not in lookup and "not known" not in lookup
     found = {"results": [{"name": "Noise-cancelling headphones", "price_eur": 279}]}
-    assert sentence(found, 'Do you sell anything for "headphones"?').startswith("Yes: there is one result")
-    assert sentence({"results": []}, 'Do you sell anything for "kites"?').startswith("No: there are no results")
+    assert sentence(found, 'Do you sell anything for "headphones"?').startswith("Yes, there is one result")
+    assert sentence({"results": []}, 'Do you sell anything for "kites"?').startswith("No, there are no results")
     note = {"as_of": "2026-01-01", "note": "no single national rate", "standard_rate_percent": None}
     assert sentence(note, "How high is VAT in US?", {"country_code": "US"}) == \
         "No single national rate (as of 2026-01-01)."

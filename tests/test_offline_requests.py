@@ -59,6 +59,11 @@ def test_create_update_and_delete_tools_say_so():
     assert requests("set-volume-for-users-playback", {"volume_percent": 51}) == {
         "Set the volume for my playback to 51."}
     assert requests("Apache_Superset__deleteDashboard", {"dashboardId": 368478}) == {"Delete dashboard 368478."}
+    # an OpenAPI operation without an operationId is named method__path: the method is its verb (a PATCH
+    # that renames a file was asked as 'What are the details of ...?')
+    for name, verb in (("patch__api_contents_path", "Update"), ("jupyter__post__api_contents_path_checkpoints",
+                                                                "Create"), ("delete__api_sessions_session", "Delete")):
+        assert all(r.startswith(verb) for r in requests(name, {"path": "notes/todo.md"})), name
 
 
 def test_convert_and_calculate_tools():

@@ -21,6 +21,7 @@ OTHER_FIELDS = 2     # fields stated when the request names none (a lookup: the 
 OPEN_FIELDS = 4      # ... and when it asks for everything ('What can you tell me about BR?', 'Details on ...')
 _OPEN = re.compile(r"\b(tell me about|what can you tell|details|overview|describe|summari[sz]e|facts|information)\b",
                    re.I)
+NOTHING = "There is nothing to report."  # a result with nothing to say ({})
 _WORD = re.compile(r"[a-z0-9]+")
 _SUBJECT_KEYS = ("name", "title", "label", "full_name", "display_name")
 _PROSE_KEYS = ("note", "message", "summary", "explanation", "remark")  # a sentence of its own, stated as it is
@@ -187,7 +188,7 @@ def _measure(key: str, value) -> tuple[str, str]:
 _AMOUNTS = ("amount", "value", "total", "price", "net_amount", "gross_amount", "converted", "result")
 
 
-def _field_phrase(key: str, value, unit: str = "", topic: str = "") -> str:
+def _field_phrase(key: str, value, unit: str = "", topic: str = "", pair: tuple = ()) -> str:
     if isinstance(value, bool):
         if key.startswith("is_"):
             return f"it is {'' if value else 'not '}{article(label(key[3:]))}"
@@ -199,6 +200,8 @@ def _field_phrase(key: str, value, unit: str = "", topic: str = "") -> str:
     if isinstance(value, dict):
         inner = [_field_phrase(k, v) for k, v in list(value.items())[:3]]
         return f"the {label(key)}: {_enumerate(inner)}"
+    if key == "rate" and pair and isinstance(value, (int, float)):  # 'the rate is 9.19': of what into what
+        return f"1 {pair[0]} is {value_text(value)} {pair[1]}"
     if key in _PROSE_KEYS and isinstance(value, str) and value.strip():
         return value.strip().rstrip(".")
     name, text = _measure(key, value)
@@ -264,7 +267,11 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
         return f"The service answered with an error: {err.get('message') if isinstance(err, dict) else err}."
     yes_no = is_yes_no(request)
     if isinstance(result, list):
-        text = _capital(_list_phrase("results", result))
+        from .offline_requests import plural
+        from .wording import entity_of
+
+        thing = entity_of(tool or "")  # get__api_kernels -> [] : 'There are no kernels'
+        text = _capital(_list_phrase(plural(thing) if tool and thing != "result" else "results", result))
         return (("Yes, " if result else "No, ") + text[0].lower() + text[1:] if yes_no and _ANY.search(request)
                 else text) + "."
     if not isinstance(result, dict):
@@ -301,7 +308,7 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
     elif yes_no and lists and _ANY.search(request):  # 'Do you sell anything for ...?': what the search found
         lead = "Yes" if _has_items(result) else "No"
     elif yes_no and (n := _count_asked(result, wanted)) is not None:
-        lead = "Yes" if n > 0 else "No"  # 'Is p101 available?': 'Yes: the stock is 12'
+        lead = "Yes" if n > 0 else "No"  # 'Is p101 available?': 'Yes, the stock is 12'
     elif yes_no and (said := [k for k, v in result.items() if words(k)[-1:] in (["status"], ["state"])
                               and isinstance(v, str) and v.lower() in set(words(request))]):
         lead, keys = "Yes", said[:1]  # 'Has order ord_1001 shipped yet?' and the status is shipped: that alone
@@ -310,10 +317,13 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
         lead = result[subject_key] if keys else f"{topic} is {result[subject_key]}" if topic else \
             f"It is {result[subject_key]}"
     if not keys:
-        return _capital(lead + qualifier) + "." if lead else "There is nothing to report."
+        return _capital(lead + qualifier) + "." if lead else NOTHING
     topic = topic_of(tool, arguments) if len(keys) == 1 and not lead else ""
-    parts = _enumerate([_field_phrase(k, result[k], unit, topic) for k in keys])
-    text = f"{lead}: {parts}" if lead and not flags else f"{lead}; {parts}" if lead else parts
+    pair = tuple(result.get(f"{side}_currency") or result.get(side) for side in ("from", "to"))
+    pair = pair if all(isinstance(p, str) for p in pair) else ()  # an exchange rate's currencies
+    parts = _enumerate([_field_phrase(k, result[k], unit, topic, pair) for k in keys])
+    joint = ", " if lead in ("Yes", "No") else ": "  # 'Yes, there is one result: ...', not two colons
+    text = f"{lead}{joint}{parts}" if lead and not flags else f"{lead}; {parts}" if lead else parts
     return _capital(text + qualifier) + "."
 
 
@@ -345,7 +355,8 @@ def answer_from(messages: list[dict]) -> str:
         tool = names.get(m.get("tool_call_id")) or m.get("name") or ""
         text = sentence(result, part, arguments.get(m.get("tool_call_id")), tool)
         if is_action(tool) and not (isinstance(result, dict) and "error" in result):
-            text = "Done. " + text  # a call that changes something: say it was done, then what it shows
+            # a call that changes something: say it was done, then what it shows (if anything)
+            text = "Done." if text == NOTHING else "Done. " + text
         if text not in out:
             out.append(text)
     return " ".join(out) if out else "I could not find anything."

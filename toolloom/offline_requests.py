@@ -1,13 +1,12 @@
-"""Requests for a tool without utterance templates (every real collection), worded from its name and
-arguments, never its documentation: GET_movie-movie_id-keywords(movie_id=914298) -> 'What are the
-keywords of movie 914298?'. The name gives a verb (get, list, search, create, update, set, delete,
-convert/calculate, another imperative; a name without one is a thing to ask for), the thing asked
-about and the entity an identifying argument names ('of movie 914298', 'named "Ann"'); the others
-follow as 'with <parameter words> <value>'. Values are spelled as the offline assistant reads them
-back (agents/offline.py: JSON strings quoted, numbers bare), quoted values and numbers in argument
-order (the order it fills parameters in). A value from an earlier step is the reference
-`render_example` made, at the start ('For that movie, what are the keywords?'), where no 'the ...'
-of the request's own reads as part of it."""
+"""Requests for a tool without utterance templates (every real collection), worded from its name and arguments, never
+its documentation: GET_movie-movie_id-keywords(movie_id=914298) -> 'What are the keywords of movie 914298?'. The
+name gives a verb (get, list, search, create, update, set, delete, convert/calculate, another imperative; a name
+without one is a thing to ask for), the thing asked about and the entity an identifying argument names ('of movie
+914298', 'named "Ann"'); the others follow as 'with <parameter words> <value>'. Values are spelled as the offline
+assistant reads them back (agents/offline.py: JSON strings quoted, numbers bare), quoted values and numbers in
+argument order (the order it fills parameters in). A value from an earlier step is the reference `render_example`
+made, at the start ('For that movie, what are the keywords?'), where no 'the ...' of the request's own reads as part
+of it."""
 from __future__ import annotations
 
 import json
@@ -17,12 +16,12 @@ from dataclasses import dataclass
 
 from .graph.slots import ID_KINDS, singular, snake
 
-# verb families: how the name's verb is said
 FAMILY = {verb: family for family, verbs in (
     ("get", "get fetch retrieve show read view lookup obtain describe"), ("list", "list"), ("set", "set"),
     ("search", "search find query locate discover"), ("create", "create add post new register insert make generate"),
     ("update", "update put patch edit modify change rename"), ("delete", "delete remove cancel revoke clear del"),
-    ("compute", "convert calculate calc compute estimate predict solve")) for verb in verbs.split()}
+    ("compute", "convert calculate calc compute estimate predict solve")) for verb in verbs.split()}  # verb families
+HTTP_METHODS = {"get", "post", "put", "patch", "delete", "head"}  # patch__api_contents_path: an OpenAPI operation
 SAID = {"post": "create", "new": "create", "put": "update", "patch": "update", "del": "delete", "calc": "calculate",
         "lookup": "look up", "query": "search"}
 # a tool named for what it is ('variant_getter', 'Distance_Calculator') does what the verb does
@@ -57,7 +56,6 @@ ADJECTIVES = {"latest", "newest", "popular", "upcoming", "similar", "recent", "r
               "playing", "nearby", "closest", "nearest", "custom", "best"}
 ONE_OF = {"latest", "newest", "random", "current"}  # 'the latest movie', but 'the popular movies'
 UNCOUNTED = {"news", "series", "species", "information", "data", "details", "lyrics", "weather", "status", "music"}
-HTTP_METHODS = {"get", "post", "put", "patch", "delete", "head"}
 _HASH = re.compile(r"_(?=[0-9a-f]*\d)[0-9a-f]{6,8}$")  # ingestion's suffix for a renamed or shortened name
 
 
@@ -72,8 +70,8 @@ def words_of(name: str) -> list[str]:
 
     ws, said = plain(base or name), plain(prefix)
     ws = ws[len(said):] if said and ws[:len(said)] == said and len(ws) > len(said) else ws
-    method = prefix.rsplit("__", 1)[-1].lower()  # an OpenAPI operation without an id: patch__api_contents_path
-    ws = [method] + ws if method in HTTP_METHODS and ws[:1] != [method] else ws
+    if (method := prefix.rsplit("__", 1)[-1].lower()) in HTTP_METHODS and ws[:1] != [method]:
+        ws = [method] + ws
     for n in (3, 2, 1):  # LongWeekendLongWeekend, movie-movie_id: said once
         i = 0
         while i + 2 * n <= len(ws):
