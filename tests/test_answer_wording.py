@@ -139,3 +139,9 @@ def test_an_earlier_result_is_counted_among_results_about_the_same_thing():
         text = render_example(Task("t", "multi_hop", steps, seed, meta), random.Random(seed))
         last = re.split(r" (?:Then|After that|Next|Afterwards), ", text)[-1]
         assert fill_arguments(last, params["get_exchange_rate"], results) == steps[3].arguments, text
+
+
+def test_a_field_written_as_one_word_is_named_by_its_two_words():
+    city = {"city_id": "tokyo", "name": "Tokyo", "population": 14094034, "timezone": "Asia/Tokyo", "latitude": 35.7}
+    assert sentence(city, 'What time zone and population does the city "tokyo" have?', {"city_id": "tokyo"},
+                    "get_city") == "Tokyo: the population is 14,094,034 and the timezone is Asia/Tokyo."

@@ -92,6 +92,12 @@ _LATER = {"latitude", "longitude", "lat", "lon", "lng", "url", "href", "image", 
 _PAGING = {"page", "pages", "offset", "limit", "cursor", "next", "previous", "total_pages", "total_results"}
 
 
+def _compounds(text: str) -> set[str]:
+    """Two or three neighbouring words written as one: 'time zone' -> 'timezone'."""
+    ws = words(text)
+    return {"".join(ws[i:i + n]) for n in (2, 3) for i in range(len(ws) - n + 1)}
+
+
 def _named(key: str, request_words: set[str], request_squashed: str, request: str = "") -> bool:
     """The request names the field: every word of its name is in the request ('time zone' names
     `timezone`; 'population' names `population`), or a question word asks for its kind ('how much'
@@ -101,7 +107,9 @@ def _named(key: str, request_words: set[str], request_squashed: str, request: st
     parts = [w for w in words(key) if w not in ("is", "has")] or words(key)
     if len(parts) > 1 and parts[-1] in _UNITS:  # 'price' names price_eur
         parts = parts[:-1]
-    if all(w in request_words for w in parts) or len(parts) > 1 and "".join(parts) in request_squashed:
+    joined = "".join(parts)  # 'time zone' names timezone; but 'sepaRATEly' names no rate
+    if all(w in request_words for w in parts) or (joined in request_squashed if len(parts) > 1 else
+                                                  joined in _compounds(request)):
         return True
     low = request.lower()
     return any(q in low and parts[0] in kinds for q, kinds in _ASKS.items())
