@@ -145,3 +145,11 @@ def test_a_field_written_as_one_word_is_named_by_its_two_words():
     city = {"city_id": "tokyo", "name": "Tokyo", "population": 14094034, "timezone": "Asia/Tokyo", "latitude": 35.7}
     assert sentence(city, 'What time zone and population does the city "tokyo" have?', {"city_id": "tokyo"},
                     "get_city") == "Tokyo: the population is 14,094,034 and the timezone is Asia/Tokyo."
+
+
+def test_what_a_create_made_is_named_by_its_id_and_a_file_name_keeps_its_case():
+    made = sentence({"id": "checkpoint", "last_modified": "2026-12-03T14:33:46Z"}, 'Create a checkpoint for "x.md".',
+                    {"path": "x.md"}, "post__api_contents_path_checkpoints")
+    assert made.startswith("The ID is checkpoint")
+    assert sentence({"name": "todo.md", "content": "# To do"}, 'What is in "notes/todo.md"?', {"path": "notes/todo.md"},
+                    "get__api_contents_path").startswith("todo.md: ")

@@ -288,8 +288,10 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
     wanted = [k for k in requested_fields(request, result) if json.dumps(result[k], sort_keys=True) not in given]
     subject_key = next((k for k in _SUBJECT_KEYS if isinstance(result.get(k), str)), None)
     wanted = [k for k in wanted if k != subject_key]  # 'Name the capital of AU': the subject is what is named
+    made = is_action(tool or "")  # what a create or update made is named by its id: the id comes first
     others = [k for k in result if k not in wanted and k != subject_key and result[k] is not None
-              and not k.endswith("_id") and k != "id" and json.dumps(result[k], sort_keys=True) not in given]
+              and (made and k == "id" or not k.endswith("_id") and k != "id")
+              and json.dumps(result[k], sort_keys=True) not in given]
     # a search's or a listing's items are what it was asked for; otherwise status first, coordinates and links last
     others = [k for k in others if k not in _PAGING and not (set(words(k)) & {"page", "pages"})]
     lists = [k for k in others if isinstance(result[k], list)]
@@ -336,7 +338,8 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
 
 
 def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]
+    """The sentence's first letter in capitals, unless its first word is a name as written (todo.md, p300)."""
+    return text if re.match(r"[^\s:]*[._/@\d]", text) else text[:1].upper() + text[1:]
 
 
 def answer_from(messages: list[dict]) -> str:
