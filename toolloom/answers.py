@@ -13,6 +13,7 @@ import json
 import re
 
 from .graph.slots import singular
+from .wording import ALSO_WORDS, THEN_WORDS
 
 # shapes whose reference answer is a list: one result per independent part of the request
 MULTI_ANSWER_SHAPES = ("parallel", "merged")
@@ -26,10 +27,9 @@ _WORD = re.compile(r"[a-z0-9]+")
 _SUBJECT_KEYS = ("name", "title", "label", "full_name", "display_name")
 _PROSE_KEYS = ("note", "message", "summary", "explanation", "remark")  # a sentence of its own, stated as it is
 _YES_NO = re.compile(r"^\W*(is|are|was|were|do|does|did|can|could|has|have|will|would|should|am)\b", re.I)
-# the joining words of wording.THEN_WORDS and ALSO_WORDS, and those of earlier versions
-_PARTS = re.compile(r"(?:^|\s)(?:" + "|".join(("Then", "After that", "Next", "Afterwards", "With that", "Also",
-                                                "Separately", "Additionally", "Besides that", "At the same time"))
-                    + r"),\s", re.I)
+# the joining words requests are written with, and those of earlier versions
+_JOINS = THEN_WORDS + ALSO_WORDS + ("With that", "Besides that", "At the same time")
+_PARTS = re.compile(r"(?:^|\s)(?:" + "|".join(_JOINS) + r"),\s", re.I)
 
 
 _ACTION = re.compile(r"(?:.*__)?(add|create|update|delete|remove|cancel|place|book|set|send|post|put|patch)(?:_|-|$)",
