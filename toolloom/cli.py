@@ -1,4 +1,4 @@
-"""`toolloom`: run pipelines, query their tables, list versions, validate files, serve a fake endpoint."""
+"""`toolloom`: run pipelines, query tables, list versions, validate files, serve a fake endpoint or an env."""
 from __future__ import annotations
 
 import argparse
@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from .rl.cli import add_env_parser
 from .spec import ModelSpec, PipelineFileError, load_pipeline, load_pipelines
 
 
@@ -380,6 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
     fs.add_argument("--calls-as-text", choices=["hermes", "json", "pythonic", "garbage"], default=None,
                     help="write tool calls into the message text, as models without a server-side parser do")
     fs.set_defaults(fn=cmd_fake_server)
+    add_env_parser(sub)
     return ap
 
 

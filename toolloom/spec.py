@@ -14,21 +14,12 @@ from pydantic import Field, SerializeAsAny, ValidationError, field_validator, mo
 
 from .executors.base import ExecutorConfig, executor_config
 from .storage import StorageSpec
+from .rl.settings import RLSettings
 from .registry import ESCALATION_OPERATORS, EXPORT_FORMATS, FILTER_CHECKS, INGEST_FORMATS, PROVIDERS
 from .llm.model_spec import LlamaCppServe, ModelSpec, Strict, VLLMServe, expand_env  # noqa: F401 (part of the spec's API)
 
-ROLES = (
-    "user",
-    "assistant",
-    "executor",
-    "judge",
-    "validator",
-    "frontier",
-    "escalator",
-    "explorer",
-    "analyzer",
-    "rewriter",
-)
+ROLES = ("user", "assistant", "executor", "judge", "validator", "frontier", "escalator", "explorer", "analyzer",
+         "rewriter")
 
 
 class Collection(Strict):
@@ -297,6 +288,7 @@ class Pipeline(Strict):
     budget: Budget = Budget()
     storage: StorageSpec = StorageSpec()
     execution: Execution = Execution()
+    rl: RLSettings = RLSettings()  # rewards of `toolloom env serve` (toolloom/rl)
 
     @field_validator("name")
     @classmethod

@@ -1,0 +1,84 @@
+"""`toolloom env serve|replay`: a version's tasks as an environment (OpenEnv's server), and its self-check."""
+from __future__ import annotations
+
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+
+from ..spec import PipelineFileError, load_pipeline
+from .environment import as_action
+
+
+def _loaded(args):
+    from .load import load_environment
+
+    project = Path(args.project).resolve()
+    home = Path(args.home or os.environ.get("TOOLLOOM_HOME") or ".toolloom")
+    path = project / "pipelines" / f"{args.pipeline}.yaml"
+    if not path.exists():
+        raise LookupError(f"no pipeline file {path}")
+    return load_environment(load_pipeline(path), project, home if home.is_absolute() else project / home,
+                            args.version, args.split)
+
+
+def replay(session) -> dict:
+    """Play the task's own verified trajectory in a fresh episode; the last step's result."""
+    out = None
+    for m in session.task.reference[len(session.task.prompt):]:
+        if m["role"] == "assistant":
+            out = session.step(as_action(m))
+            if out["done"]:
+                break
+    return out
+
+
+def cmd_env(args) -> int:
+    try:
+        loaded = _loaded(args)
+    except (LookupError, PipelineFileError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    env = loaded.env
+    left = ", ".join(f"{n} {k}" for k, n in sorted(loaded.left_out.items()))
+    print(f"{args.pipeline} {loaded.version}: {len(env.tasks)} tasks" + (f" ({left} not served)" if left else ""),
+          file=sys.stderr)
+    try:
+        if args.action == "replay":
+            totals, reasons = [], Counter()
+            for task in env.tasks:
+                session = env.reset(task_id=task.task_id)
+                out = replay(session)
+                totals.append(out["reward"] if out and out["done"] else 0.0)
+                if totals[-1] < 1.0:
+                    reasons[(out or {}).get("breakdown", {}).get("reason", "").split(":")[0] or "no final answer"] += 1
+            full = sum(t == 1.0 for t in totals)
+            mean = sum(totals) / len(totals)
+            print(f"reference trajectories replayed: {len(totals)}; reward 1.0: {full}; mean {mean:.3f}")
+            for reason, n in reasons.most_common():
+                print(f"  below 1.0: {n} {reason}")
+            return 0 if full == len(totals) else 1
+        import uvicorn
+
+        from .openenv_app import app_for
+
+        print(f"serving at ws://{args.host}:{args.port}/ws (OpenEnv); Ctrl-C stops it", file=sys.stderr, flush=True)
+        uvicorn.run(app_for(env, args.max_concurrent or loaded.runtime.pipeline.rl.max_concurrent), host=args.host,
+                    port=args.port, log_level="warning")
+        return 0
+    finally:
+        loaded.close()
+
+
+def add_env_parser(sub) -> None:
+    env = sub.add_parser("env", help="a version's tasks as a reinforcement-learning environment (OpenEnv)")
+    env.add_argument("action", choices=["serve", "replay"],
+                     help="serve: OpenEnv's server; replay: play every task's reference and report its reward")
+    env.add_argument("pipeline")
+    env.add_argument("--version", help="dataset version; default: the newest complete one")
+    env.add_argument("--split", choices=["train", "test", "all"], help="default: the pipeline's rl.split")
+    env.add_argument("--host", default="127.0.0.1")
+    env.add_argument("--port", type=int, default=8000)
+    env.add_argument("--max-concurrent", type=int, help="episodes at once; default: the pipeline's rl.max_concurrent")
+    env.set_defaults(fn=cmd_env)
+
