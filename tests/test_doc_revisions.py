@@ -186,7 +186,7 @@ def test_the_export_ships_refined_documentation_and_a_later_run_starts_from_it(t
     )
     assert "weather" not in tools["list_countries_by_region"]["description"]
     assert tools["get_country"]["description"] == tools["get_country"]["original_description"]  # not refined: unchanged
-    shipped = [json.loads(r["tools"]) for r in load_dataset(folder)["train"]]
+    shipped = [r["tools"] for r in load_dataset(folder)["train"]]
     vat_docs = {t["function"]["description"] for ts in shipped for t in ts if t["function"]["name"] == "get_vat_rate"}
     assert vat_docs == {tools["get_vat_rate"]["description"]}
     # a second run starts from the first run's refined documentation

@@ -9,6 +9,7 @@ from toolloom.stages.samples import SAMPLES_SCHEMA
 from toolloom.stages.simulate import TRAJECTORIES_SCHEMA
 from toolloom.stages.tools import TOOLS_SCHEMA
 
+from .conftest import CASES
 from .test_stages import _traj
 
 
@@ -59,7 +60,8 @@ def test_export_loads_with_datasets_including_configs_and_latest(tmp_path):
     row = ds["train"][0]
     assert [m["role"] for m in row["messages"]][:2] == ["user", "assistant"]
     assert row["messages"][1]["tool_calls"][0]["function"]["name"] == "get_country"
-    assert json.loads(row["tools"])[0]["function"]["name"] == "get_country"
+    assert row["tools"][0]["function"]["name"] == "get_country"  # objects, as chat templates take them
+    assert row["messages"][1]["tool_calls"][0]["function"]["arguments"] == {"country_code": "FR"}
     assert load_dataset(str(folder), "tools")["train"][0]["name"] == "get_country"
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["counts"] == {"default/train": 4, "default/test": 1, "tools/train": 1}
@@ -139,3 +141,19 @@ def test_placeholder_examples_are_labelled_left_out_by_default_and_counted_in_th
     both = export_version(tmp_path, "demo", "v2", samples, trajs, tools, {}, include_placeholders=True)
     rows = load_dataset(str(both))
     assert sorted(list(rows["train"]["content"]) + list(rows["test"]["content"])) == sorted(content)
+
+
+def test_a_chat_template_renders_exported_rows_as_they_are(tmp_path):
+    """Qwen2.5's own template (from its GGUF), rendered as transformers' apply_chat_template does: the call's
+    arguments and the tools come out as JSON objects, never as a quoted string."""
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"])
+    env.filters["tojson"] = lambda x, indent=None, ensure_ascii=False: json.dumps(x, ensure_ascii=ensure_ascii,
+                                                                                   indent=indent)
+    template = env.from_string((CASES / "chat_templates" / "qwen2.5.jinja").read_text())
+    folder = export_version(tmp_path, "demo", "v1", *_inputs(), {"pipeline": "demo"})
+    for row in load_dataset(str(folder))["train"]:
+        text = template.render(messages=row["messages"], tools=row["tools"], add_generation_prompt=False)
+        assert '"arguments": {"country_code": "FR"}' in text and '"arguments": "' not in text
+        assert '{"type": "function", "function": {"name": "get_country"' in text

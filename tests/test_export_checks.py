@@ -104,7 +104,7 @@ def test_xlam_rows_are_answered_from_the_query_and_load_beside_published_rows(de
         assert [{"name": n, "arguments": a} for c in calls_of(source) for n, a in c.items()] == json.loads(
             row["answers"]
         )
-        tools = json.loads(row["tools"])
+        tools = json.loads(row["tools"])  # xlam keeps the published layout: JSON text
         assert all(set(spec) == {"type", "description", "default"} for t in tools for spec in t["parameters"].values())
     assert all(xlam_problems(r) == [] for r in published.to_list())  # the published rows meet the same check
     assert xlam_problems({**rows[0], "id": "x"}) and xlam_problems(
@@ -127,7 +127,7 @@ def test_sharegpt_is_hermes_function_calling(demo_export):
 def test_shipped_documentation_is_documentation_within_budget(demo_export):
     folder, checks = demo_export
     texts = [t["description"] for t in _rows(folder, "tools")]
-    texts += [t["function"]["description"] for r in _rows(folder, "default") for t in json.loads(r["tools"])]
+    texts += [t["function"]["description"] for r in _rows(folder, "default") for t in r["tools"]]
     texts += [f["description"] for r in _rows(folder, "bfcl") for f in json.loads(r["function"])]
     texts += [t["description"] for r in _rows(folder, "xlam") for t in json.loads(r["tools"])]
     assert texts and [t for t in texts if INTERNALS.search(t)] == [] and max(map(len, texts)) <= 1200

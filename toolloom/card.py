@@ -152,8 +152,9 @@ def card(
     lines += ["", "## Provenance", ""] + [f"- **{k}**: {v}" for k, v in provenance.items()]
     lines += [
         "",
-        "`tools`, `reference_chain`, `reference_answer`, `actions` and `answered_by` are JSON strings; `messages` is "
-        "a list of OpenAI-format message structs.",
+        "`messages` is a list of OpenAI-format message structs; `tools` and each call's `arguments` are JSON objects "
+        "(the form chat templates take); `reference_chain`, `reference_answer`, `actions` and `answered_by` are JSON "
+        "strings.",
         "",
     ]
     return "\n".join(lines)

@@ -31,7 +31,7 @@ from .storage import StorageSpec, download_folder, read_remote_text, split_s3, s
 from .data_quality import card_section, data_quality
 from .formats import EXPORT_FORMATS, ExportFormat
 from .formats.bfcl import native_files
-from .messages import MESSAGES
+from .messages import MESSAGES, MESSAGES_JSON
 from .spec import ExportQuality
 
 
@@ -93,6 +93,21 @@ DEFAULT_SCHEMA = pa.schema(
         ("final_answer", pa.string()),
     ]
 )
+
+
+# the default and multi_turn configs as written: tools and each call's arguments as JSON objects (datasets' Json
+# feature), so `tokenizer.apply_chat_template(row["messages"], tools=row["tools"])` needs no conversion
+TRAINER_SCHEMA = DEFAULT_SCHEMA.set(DEFAULT_SCHEMA.get_field_index("messages"), pa.field("messages", MESSAGES_JSON)) \
+    .set(DEFAULT_SCHEMA.get_field_index("tools"), pa.field("tools", pa.json_()))
+
+
+def _arguments_as_objects(row: dict) -> dict:
+    """Every call's arguments as JSON text of an object (no arguments: {}), which the json column holds."""
+    def call(c: dict) -> dict:
+        return {**c, "function": {**c["function"], "arguments": c["function"]["arguments"] or "{}"}}
+
+    return {**row, "messages": [{**m, "tool_calls": [call(c) for c in m["tool_calls"]] if m.get("tool_calls") else None}
+                                for m in row["messages"]]}
 
 
 def _front_matter(configs: list[dict]) -> str:
@@ -185,7 +200,12 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
                     continue
                 path = staging / folder / f"{split}-00000-of-00001.parquet"
                 path.parent.mkdir(exist_ok=True)
-                pq.write_table(pa.Table.from_pylist(part, schema=schemas[config]), path)
+                if schemas[config] is DEFAULT_SCHEMA:
+                    table = pa.Table.from_pylist([_arguments_as_objects(r) for r in part], schema=DEFAULT_SCHEMA)
+                    table = table.cast(TRAINER_SCHEMA)
+                else:
+                    table = pa.Table.from_pylist(part, schema=schemas[config])
+                pq.write_table(table, path)
                 data_files.setdefault(config, []).append({"split": split, "path": f"{folder}/{split}-*.parquet"})
                 counts[(config, split)] = len(part)
         if "bfcl" in subsets:  # BFCL's own files for its runner, from the held-out rows (all rows without a test split)

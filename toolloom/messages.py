@@ -3,11 +3,18 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-TOOL_CALL = pa.struct([("id", pa.string()), ("type", pa.string()),
-                       ("function", pa.struct([("name", pa.string()), ("arguments", pa.string())]))])
-MESSAGE = pa.struct([("role", pa.string()), ("content", pa.string()), ("tool_calls", pa.list_(TOOL_CALL)),
-                     ("tool_call_id", pa.string()), ("name", pa.string())])
-MESSAGES = pa.list_(MESSAGE)
+
+def _messages(arguments: pa.DataType) -> pa.DataType:
+    call = pa.struct([("id", pa.string()), ("type", pa.string()),
+                      ("function", pa.struct([("name", pa.string()), ("arguments", arguments)]))])
+    return pa.list_(pa.struct([("role", pa.string()), ("content", pa.string()), ("tool_calls", pa.list_(call)),
+                               ("tool_call_id", pa.string()), ("name", pa.string())]))
+
+
+# as exported for trainers: each call's arguments are a JSON object (Arrow's json type, which `datasets` loads as
+# its Json feature), so a chat template renders them as an object, not as a quoted string
+MESSAGES_JSON = _messages(pa.json_())
+MESSAGES = _messages(pa.string())  # in the pipeline's tables: arguments as the model wrote them
 
 
 def normalise(message: dict) -> dict:

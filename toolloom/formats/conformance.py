@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ..arguments import parse_arguments
+
 BFCL_EVAL = "bfcl-eval==2026.3.23"
 RUNNER = Path(__file__).with_name("bfcl_checker.py")
 
@@ -36,8 +38,9 @@ def install_bfcl_checker(home: Path | None = None) -> Path:
 
 
 def calls_of(row: dict) -> list[dict]:
-    """A default-config row's calls as BFCL's decoded model output: [{name: {arg: value}}]."""
-    return [{c["function"]["name"]: json.loads(c["function"]["arguments"] or "{}")}
+    """A default-config row's calls as BFCL's decoded model output: [{name: {arg: value}}] (arguments as exported,
+    objects, or as JSON text)."""
+    return [{c["function"]["name"]: parse_arguments(c["function"]["arguments"])[0]}
             for m in row["messages"] for c in (m.get("tool_calls") or [])]
 
 

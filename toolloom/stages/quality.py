@@ -10,6 +10,7 @@ from collections import Counter, defaultdict
 
 from rapidfuzz import fuzz
 
+from ..arguments import parse_arguments
 from ..secrets import credential_values, find_credential
 
 # Phrases that address the model rather than describe data; seen in injection and poisoning reports.
@@ -74,10 +75,8 @@ def calls_of(traj: dict) -> list[str]:
     calls = []
     for m in traj["messages"]:
         for c in m.get("tool_calls") or []:
-            try:
-                args = json.dumps(json.loads(c["function"]["arguments"] or "{}"), sort_keys=True)
-            except json.JSONDecodeError:
-                args = c["function"]["arguments"]
+            value, _ = parse_arguments(c["function"]["arguments"])  # JSON text in tables, an object in exports
+            args = json.dumps(value, sort_keys=True) if value is not None else c["function"]["arguments"]
             calls.append(f"{c['function']['name']}({args})")
     return calls
 
