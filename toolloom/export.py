@@ -31,7 +31,8 @@ from .storage import StorageSpec, download_folder, read_remote_text, split_s3, s
 from .data_quality import card_section, data_quality
 from .formats import EXPORT_FORMATS, ExportFormat
 from .formats.bfcl import native_files
-from .messages import MESSAGES, MESSAGES_JSON
+from .messages import MESSAGES, MESSAGES_JSON, with_argument_objects
+from .preference import PREFERENCE_SCHEMA, PREFERENCE_TEXT, card_lines as preference_card
 from .spec import ExportQuality
 
 
@@ -101,15 +102,6 @@ TRAINER_SCHEMA = DEFAULT_SCHEMA.set(DEFAULT_SCHEMA.get_field_index("messages"), 
     .set(DEFAULT_SCHEMA.get_field_index("tools"), pa.field("tools", pa.json_()))
 
 
-def _arguments_as_objects(row: dict) -> dict:
-    """Every call's arguments as JSON text of an object (no arguments: {}), which the json column holds."""
-    def call(c: dict) -> dict:
-        return {**c, "function": {**c["function"], "arguments": c["function"]["arguments"] or "{}"}}
-
-    return {**row, "messages": [{**m, "tool_calls": [call(c) for c in m["tool_calls"]] if m.get("tool_calls") else None}
-                                for m in row["messages"]]}
-
-
 def _front_matter(configs: list[dict]) -> str:
     return (
         "---\n"
@@ -130,14 +122,15 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
                    rejections: list[dict] | None = None, refined_docs: dict[str, str] | None = None,
                    quality: ExportQuality | None = None, leakage_similarity: float = 0.9,
                    edges: list[dict] | None = None, link_latest: bool = True,
-                   include_placeholders: bool = False) -> Path:
+                   include_placeholders: bool = False, preference: list[dict] | None = None) -> Path:
     """Write the version's folder (never overwriting an earlier export) and point `latest` at it
     (with `link_latest=False` the caller does, with `point_latest`, once the version is complete).
     `refined_docs` (tool name -> documentation) replaces the descriptions the export ships, in the
     `tools` config (which keeps `original_description`) and in every example's tool list. The
     data-quality report (toolloom.data_quality; `edges`, the API graph, for the random-walk baseline
     of call patterns) goes into the card and `manifest.json`. Examples whose content is a placeholder
-    (toolloom.values) are left out unless `include_placeholders`; the card counts both."""
+    (toolloom.values) are left out unless `include_placeholders`; the card counts both. `preference`: the
+    version's preference pairs (toolloom.preference), written as the `preference` config when there are any."""
     quality = quality or ExportQuality()
     base = Path(root) / pipeline
     base.mkdir(parents=True, exist_ok=True)
@@ -171,6 +164,11 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
             "multi_turn": ("multi_turn", [r for r in rows if r["kind"] == "multi_turn"]),
         }
         schemas = {"default": DEFAULT_SCHEMA, "multi_turn": DEFAULT_SCHEMA}
+        kept = {r["id"] for r in rows}  # a pair whose chosen example is not exported is not either
+        pairs = [{**p, "tools": with_docs(p["tools"], refined_docs or {})} for p in preference or []
+                 if p["sample_id"] in kept]
+        if pairs:
+            subsets["preference"], schemas["preference"] = ("preference", pairs), PREFERENCE_TEXT
         formats_by_config = {}
         for fmt in formats:
             if fmt != "openai":
@@ -201,8 +199,11 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
                 path = staging / folder / f"{split}-00000-of-00001.parquet"
                 path.parent.mkdir(exist_ok=True)
                 if schemas[config] is DEFAULT_SCHEMA:
-                    table = pa.Table.from_pylist([_arguments_as_objects(r) for r in part], schema=DEFAULT_SCHEMA)
+                    part = [{**r, "messages": with_argument_objects(r["messages"])} for r in part]
+                    table = pa.Table.from_pylist(part, schema=DEFAULT_SCHEMA)
                     table = table.cast(TRAINER_SCHEMA)
+                elif schemas[config] is PREFERENCE_TEXT:
+                    table = pa.Table.from_pylist(part, schema=PREFERENCE_TEXT).cast(PREFERENCE_SCHEMA)
                 else:
                     table = pa.Table.from_pylist(part, schema=schemas[config])
                 pq.write_table(table, path)
@@ -255,6 +256,7 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
             quality=card_section(report),
             content=content,
         )
+        text += "\n".join(preference_card(pairs)) + "\n" if preference is not None else ""
         (staging / "README.md").write_text(_front_matter(configs) + text, encoding="utf-8")
         files = sorted(p for p in staging.rglob("*") if p.is_file())
         manifest = {

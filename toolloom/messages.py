@@ -30,3 +30,13 @@ def to_openai(message: dict) -> dict:
         if message.get(key):
             out[key] = message[key]
     return out
+
+
+def with_argument_objects(messages: list[dict]) -> list[dict]:
+    """Messages for the json-typed export columns: every call's arguments JSON text of an object ({} for none)."""
+    out = []
+    for m in map(normalise, messages):
+        calls = [{**c, "function": {**c["function"], "arguments": c["function"]["arguments"] or "{}"}}
+                 for c in m["tool_calls"] or []]
+        out.append({**m, "tool_calls": calls or None})
+    return out

@@ -23,7 +23,7 @@ RESUME_TAG = "toolloom/resume"  # the unfinished version a run continues (`tooll
 READS: dict[str, tuple[str, ...]] = {
     "tools": (), "api_edges": ("tools",), "tasks": ("tools", "api_edges"), "escalations": ("tasks",),
     "trajectories": ("tasks", "escalations"), "doc_revisions": ("trajectories", "escalations"),
-    "samples": ("trajectories",), "dataset": ("samples", "doc_revisions", "api_edges"),
+    "samples": ("trajectories",), "dataset": ("samples", "doc_revisions", "api_edges", "escalations"),
 }
 # asset -> (its table, its stage's name in the shared tables)
 TABLES: dict[str, tuple[str, str]] = {

@@ -16,6 +16,7 @@ from ..data_quality import verdicts
 from ..export import export_version, point_latest
 from ..materialize import StageAsset
 from ..nightly import seeds_of
+from ..preference import preference_pairs
 from ..run_versions import begin, complete, final_name
 from ..formats.conformance import bfcl_checker_installed
 from ..runtime import Runtime
@@ -72,12 +73,15 @@ def dataset(rt: Runtime, version: str, name: str, run_id: str):
     read = lambda table: rt.store.read(p, table, version)  # noqa: E731
     # an export bound for object storage is written under the home first, then uploaded whole
     local_root = rt.home / "exports" if remote_root(rt) else rt.project_root / export.root
-    return export_version(local_root, p, name, read("samples"), read("trajectories"), read("tools"),
-                          provenance(rt, name, run_id), tuple(export.formats), read("rejections").to_pylist(),
+    samples, trajectories, rejections = read("samples"), read("trajectories"), read("rejections").to_pylist()
+    escalations = read("escalations").to_pylist() if rt.pipeline.stages.escalate is not None else []
+    pairs = preference_pairs(samples.to_pylist(), trajectories.to_pylist(), rejections, escalations)
+    return export_version(local_root, p, name, samples, trajectories, read("tools"),
+                          provenance(rt, name, run_id), tuple(export.formats), rejections,
                           refined_docs=refined_docs(rt, version), quality=export.quality,
                           leakage_similarity=rt.pipeline.stages.filter.leakage_similarity,
                           edges=read("api_edges").to_pylist(), link_latest=False,
-                          include_placeholders=export.include_placeholders)
+                          include_placeholders=export.include_placeholders, preference=pairs)
 
 
 def newer_night(rt: Runtime, night: str) -> str | None:
@@ -137,4 +141,4 @@ class DatasetAsset(StageAsset):
         )
 
 
-ASSET = DatasetAsset("dataset", "export", ("samples", "doc_revisions"), dataset)
+ASSET = DatasetAsset("dataset", "export", ("samples", "doc_revisions", "escalations"), dataset)

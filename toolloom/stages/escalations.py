@@ -139,7 +139,7 @@ class Escalation:
         ep = await run_episode(task, QuestionUser(question), resample(self.frontier, k), self.executor, offered,
                                self.system_prompt, self.params.max_turns)
         record = {"attempt": k, "calls": [[c["name"], c["arguments"]] for c in ep["calls"]],
-                  "final_answer": ep["final_answer"]}
+                  "final_answer": ep["final_answer"], "messages": ep["messages"]}  # a failed try: a preference pair
         if ep["outcome"] in ("budget_exhausted", "model_error"):  # not the frontier's failure: the level is undecided
             return {**record, "outcome": "error", "reason": ep["outcome"], "detail": ep["error"]}
         traj = {"messages": ep["messages"], "calls": json.dumps(ep["calls"]), "final_answer": ep["final_answer"],
