@@ -28,7 +28,9 @@ def example_markdown(row: dict, number: int) -> str:
             who = {"tool": "tool result"}.get(m["role"], m["role"])
             lines.append(f"- **{who}**: {m['content'][:3000]}")
         for c in m.get("tool_calls") or []:
-            lines.append(f"- **assistant calls** `{c['function']['name']}({c['function']['arguments']})`")
+            args = c["function"]["arguments"]  # an object in exports, JSON text in older ones
+            args = args if isinstance(args, str) else json.dumps(args, ensure_ascii=False)
+            lines.append(f"- **assistant calls** `{c['function']['name']}({args})`")
     return "\n".join(lines + [""])
 
 

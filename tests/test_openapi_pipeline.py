@@ -32,7 +32,7 @@ def _replay(executor, messages) -> list[tuple[str, object, object]]:
             for m in messages:
                 if m["role"] == "tool":
                     fn = calls[m["tool_call_id"]]
-                    obs = await episode.call(fn["name"], json.loads(fn["arguments"]))
+                    obs = await episode.call(fn["name"], fn["arguments"])  # exported as an object
                     out.append((fn["name"], json.loads(m["content"]), obs.content))
             return out
         finally:

@@ -203,7 +203,7 @@ def test_exported_calls_are_offered_valid_and_reproduce_their_results(demo_run):
     )
 
     async def replay(example):
-        offered = {t["function"]["name"]: t["function"]["parameters"] for t in json.loads(example["tools"])}
+        offered = {t["function"]["name"]: t["function"]["parameters"] for t in example["tools"]}
         episode, results = (
             executor.episode(),
             {m["tool_call_id"]: json.loads(m["content"]) for m in example["messages"] if m["role"] == "tool"},
@@ -211,7 +211,7 @@ def test_exported_calls_are_offered_valid_and_reproduce_their_results(demo_run):
         checked = 0
         for m in example["messages"]:
             for call in m["tool_calls"] or []:
-                name, args = call["function"]["name"], json.loads(call["function"]["arguments"])
+                name, args = call["function"]["name"], call["function"]["arguments"]  # exported as objects
                 assert name in offered and argument_errors(offered[name], args) == []
                 assert (await episode.call(name, args)).content == results[call["id"]]
                 checked += 1

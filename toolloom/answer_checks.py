@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 
+from .arguments import parse_arguments
 from .answers import LIST_ITEMS, item_name, request_parts, requested_fields, value_text
 
 
@@ -72,15 +73,12 @@ def grounded(result, answer: str) -> bool:
 
 
 def call_inputs(messages: list[dict]) -> list:
-    """Every argument value the conversation's calls were given."""
+    """Every argument value the conversation's calls were given (arguments as JSON text, or as exported: objects)."""
     out = []
     for m in messages:
         for c in m.get("tool_calls") or []:
-            try:
-                args = json.loads(c["function"].get("arguments") or "{}")
-            except json.JSONDecodeError:
-                continue
-            out += list(args.values()) if isinstance(args, dict) else []
+            args, _ = parse_arguments(c["function"].get("arguments"))
+            out += list(args.values()) if args else []
     return out
 
 
