@@ -186,3 +186,17 @@ def test_openenv_clients_run_64_episodes_at_once_on_one_server_each_with_its_own
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
+
+
+def test_rollouts_with_an_endpoint_as_the_policy_are_rewarded_by_what_it_calls(demo_env):
+    """The loop a trainer runs, with the fake endpoint as the policy: a competent policy earns more than one whose
+    every call has wrong types or names a tool nobody offered; each episode is scored, none dropped."""
+    from toolloom.llm.fake_server import FakeServer, Faults
+    from toolloom.rl.rollout import evaluate
+
+    with FakeServer() as good:
+        competent = evaluate(demo_env.env, good.base_url, "fake", episodes=16)
+    with FakeServer(faults=Faults(rate=1.0, kinds=("wrong_types", "unknown_tool"), seed=1)) as bad:
+        faulty = evaluate(demo_env.env, bad.base_url, "fake", episodes=16)
+    assert competent["episodes"] == competent["scored"] == faulty["episodes"] == faulty["scored"] == 16
+    assert competent["reward"] > 0.5 > faulty["reward"] and faulty["format"] < competent["format"] == 1.0

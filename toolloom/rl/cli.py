@@ -1,6 +1,7 @@
 """`toolloom env serve|replay`: a version's tasks as an environment (OpenEnv's server), and its self-check."""
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections import Counter
@@ -44,6 +45,17 @@ def cmd_env(args) -> int:
     print(f"{args.pipeline} {loaded.version}: {len(env.tasks)} tasks" + (f" ({left} not served)" if left else ""),
           file=sys.stderr)
     try:
+        if args.action == "eval":
+            if not args.base_url or not args.model:
+                print("error: env eval needs --base-url and --model (the policy's OpenAI-compatible endpoint)",
+                      file=sys.stderr)
+                return 2
+            from .rollout import evaluate
+
+            report = evaluate(env, args.base_url, args.model, os.environ.get(args.api_key_env or "", "none"),
+                              args.episodes, args.max_concurrent or 8)
+            print(json.dumps(report, indent=2))
+            return 0
         if args.action == "replay":
             totals, reasons = [], Counter()
             for task in env.tasks:
@@ -72,13 +84,18 @@ def cmd_env(args) -> int:
 
 def add_env_parser(sub) -> None:
     env = sub.add_parser("env", help="a version's tasks as a reinforcement-learning environment (OpenEnv)")
-    env.add_argument("action", choices=["serve", "replay"],
-                     help="serve: OpenEnv's server; replay: play every task's reference and report its reward")
+    env.add_argument("action", choices=["serve", "replay", "eval"],
+                     help="serve: OpenEnv's server; replay: play every task's reference and report its reward; "
+                          "eval: play the tasks with a model endpoint as the policy and report its rewards")
     env.add_argument("pipeline")
     env.add_argument("--version", help="dataset version; default: the newest complete one")
     env.add_argument("--split", choices=["train", "test", "all"], help="default: the pipeline's rl.split")
     env.add_argument("--host", default="127.0.0.1")
     env.add_argument("--port", type=int, default=8000)
     env.add_argument("--max-concurrent", type=int, help="episodes at once; default: the pipeline's rl.max_concurrent")
+    env.add_argument("--base-url", help="eval: the policy's OpenAI-compatible endpoint (e.g. http://127.0.0.1:8765/v1)")
+    env.add_argument("--model", help="eval: the model name the endpoint serves")
+    env.add_argument("--api-key-env", help="eval: the environment variable holding the endpoint's key")
+    env.add_argument("--episodes", type=int, help="eval: the first N tasks (default: all)")
     env.set_defaults(fn=cmd_env)
 
