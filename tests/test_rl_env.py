@@ -200,3 +200,12 @@ def test_rollouts_with_an_endpoint_as_the_policy_are_rewarded_by_what_it_calls(d
         faulty = evaluate(demo_env.env, bad.base_url, "fake", episodes=16)
     assert competent["episodes"] == competent["scored"] == faulty["episodes"] == faulty["scored"] == 16
     assert competent["reward"] > 0.5 > faulty["reward"] and faulty["format"] < competent["format"] == 1.0
+
+
+def test_serving_without_openenv_installed_says_what_to_install(demo_run, monkeypatch, capsys):
+    from toolloom.cli import main
+
+    monkeypatch.delitem(sys.modules, "toolloom.rl.openenv_app", raising=False)
+    monkeypatch.setitem(sys.modules, "openenv.core.env_server.http_server", None)  # as if not installed
+    assert main(["--project", str(PROJECT), "--home", str(demo_run.home), "env", "serve", "demo"]) == 2
+    assert "pip install 'toolloom[rl]'" in capsys.readouterr().err

@@ -70,9 +70,14 @@ def cmd_env(args) -> int:
             for reason, n in reasons.most_common():
                 print(f"  below 1.0: {n} {reason}")
             return 0 if full == len(totals) else 1
-        import uvicorn
+        try:
+            import uvicorn
 
-        from .openenv_app import app_for
+            from .openenv_app import app_for
+        except ImportError as e:
+            print(f"error: env serve needs OpenEnv's server ({e.name} is not installed): pip install "
+                  "'toolloom[rl]'", file=sys.stderr)
+            return 2
 
         print(f"serving at ws://{args.host}:{args.port}/ws (OpenEnv); Ctrl-C stops it", file=sys.stderr, flush=True)
         uvicorn.run(app_for(env, args.max_concurrent or loaded.runtime.pipeline.rl.max_concurrent), host=args.host,
