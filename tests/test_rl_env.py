@@ -81,13 +81,13 @@ def test_an_unrelated_extra_call_lowers_efficiency_only(demo_env):
         for s in json.loads(t.chain):
             made.setdefault(s["name"], s["arguments"])
 
-    def has_distractor(t):
+    def distractors(t) -> list[str]:  # offered, not in the chain, and a lookup: it cannot change what the chain returns
         chain_tools = {s["name"] for s in json.loads(t.chain)}
-        return any(tool["function"]["name"] in made and tool["function"]["name"] not in chain_tools for tool in t.tools)
+        return [n for tool in t.tools if (n := tool["function"]["name"]) in made and n not in chain_tools
+                and n.startswith(("get_", "list_", "search_"))]
 
-    task = _task(env, where=has_distractor)
-    other = next(tool["function"]["name"] for tool in task.tools if tool["function"]["name"] in made
-                 and tool["function"]["name"] not in {s["name"] for s in json.loads(task.chain)})
+    task = _task(env, where=distractors)
+    other = distractors(task)[0]
     session = env.reset(task_id=task.task_id)
     first = session.step({"tool_name": other, "arguments": made[other]})
     assert "error" not in json.loads(first["messages"][0]["content"])
