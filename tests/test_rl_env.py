@@ -209,3 +209,17 @@ def test_serving_without_openenv_installed_says_what_to_install(demo_run, monkey
     monkeypatch.setitem(sys.modules, "openenv.core.env_server.http_server", None)  # as if not installed
     assert main(["--project", str(PROJECT), "--home", str(demo_run.home), "env", "serve", "demo"]) == 2
     assert "pip install 'toolloom[rl]'" in capsys.readouterr().err
+
+
+def test_results_reached_with_the_state_changed_besides_fail_the_task(demo_env):
+    """The product's details come back as the reference's did, but the policy also put it in the cart: the shop's
+    state ends other than the verified trajectory leaves it."""
+    env = demo_env.env
+    task = _task(env, where=lambda t: [s["name"] for s in json.loads(t.chain)] == ["get_product"]
+                 and "add_to_cart" in {x["function"]["name"] for x in t.tools})
+    product = json.loads(task.chain)[0]["arguments"]["product_id"]
+    session = env.reset(task_id=task.task_id)
+    session.step({"tool_name": "add_to_cart", "arguments": {"product_id": product, "quantity": 1}})
+    for turn in _reference_turns(task):
+        out = session.step(as_action(turn))
+    assert out["breakdown"]["success"] == 0.0 and out["breakdown"]["reason"].startswith("final_state_differs")

@@ -15,6 +15,7 @@ import uuid
 from ..arguments import argument_errors, parse_arguments
 from ..executor import ToolExecutor
 from ..messages import normalise
+from ..volatile import stable
 from .rewards import Reward, reward_of
 from .settings import RLSettings
 from .tasks import EnvTask
@@ -108,21 +109,22 @@ class EnvSession:
         self.turns += 1
         before = len(self.messages)
         if calls is None:
-            self._say((action.get("message") if action.get("message") is not None else action.get("content")) or "")
+            await self._say((action.get("message") if action.get("message") is not None else action.get("content"))
+                            or "")
         else:
             await self._call(calls)
             if self.turns >= self.env.settings.max_turns:
-                self._finish(None)
+                await self._finish(None)
         return {"messages": self.messages[before + 1:],  # what the turn brought: tool results, or the user's reply
                 "done": self.done, "reward": self.reward.total if self.reward else None,
                 "breakdown": self.reward.breakdown() if self.reward else {}}
 
-    def _say(self, text: str) -> None:
+    async def _say(self, text: str) -> None:
         self.messages.append({"role": "assistant", "content": text})
         if not self.calls and self.replies and text.strip().endswith("?") and self.turns < self.env.settings.max_turns:
             self.messages.append({"role": "user", "content": self.replies.pop(0)})  # the user answers the question
         else:
-            self._finish(text)
+            await self._finish(text)
 
     async def _call(self, calls: list[tuple[str, object]]) -> None:
         turn = {"role": "assistant", "content": None, "tool_calls": []}
@@ -148,10 +150,31 @@ class EnvSession:
                                "valid": valid})
             self.messages.append({"role": "tool", "tool_call_id": call_id, "name": name, "content": content})
 
-    def _finish(self, final: str | None) -> None:
+    async def _finish(self, final: str | None) -> None:
         self.done = True
-        self.reward = reward_of(self.trajectory(final), self.env.settings)
+        self.reward = reward_of(self.trajectory(final), self.env.settings, await self._state_differs())
         self.episode.close()
+
+    async def _state_differs(self) -> str | None:
+        """Where stateful tools kept state (sandbox code): whether it ended other than the verified trajectory,
+        played again in a fresh episode, leaves it (a reference reached, then an order cancelled, is a failure)."""
+        if not self.episode.state:
+            return None
+        reference = self.env.executor.episode()
+        try:
+            for m in self.task.reference:
+                for c in m.get("tool_calls") or []:
+                    args, _ = parse_arguments(c["function"]["arguments"])
+                    await reference.call(c["function"]["name"], args or {})
+            ours, theirs = stable(self.episode.state), stable(reference.state)
+        finally:
+            reference.close()
+        # a collection only one side touched cannot be compared (a lookup may start a state without changing it);
+        # the reference's results, checked above, cover a state the policy never touched
+        changed = sorted(c for c in set(ours) & set(theirs) if ours[c] != theirs[c])
+        if not changed:
+            return None
+        return f"the state of {', '.join(changed)} ends other than the verified trajectory leaves it"
 
     def trajectory(self, final: str | None) -> dict:
         """The episode as the filter reads a trajectory."""

@@ -4,7 +4,7 @@ success:    the filter's execution and completeness checks pass (stages/samples.
             back from the calls made, every reference step was called with the stated values, the answer is
             grounded in the last result and states what the request asked. Abstain tasks succeed with no call and
             an answer, ask tasks by asking before calling, recover tasks by a call that succeeds (after a failed one,
-            or at once).
+            or at once). Where tools keep state (sandbox code), it must end as the verified trajectory leaves it.
 format:     the share of calls that name an offered tool with arguments its schema accepts (1.0 with no call).
 efficiency: OTC's tool reward (Wang et al. 2025, "Acting Less is Reasoning More", eq. 4-5) for m calls made against
             the reference's n, less `unrelated_call_cost` per call of a tool the reference does not call; it counts
@@ -52,13 +52,14 @@ def _checked(traj: dict) -> tuple[str, str] | None:
     return check_execution(traj) or check_completeness(traj)
 
 
-def reward_of(traj: dict, settings: RLSettings) -> Reward:
+def reward_of(traj: dict, settings: RLSettings, state_differs: str | None = None) -> Reward:
     """`traj`: a trajectory as the filter reads it (messages decoded; calls, chain and tools_offered JSON text),
-    its calls carrying `valid` (offered tool, arguments the schema accepts)."""
+    its calls carrying `valid` (offered tool, arguments the schema accepts). `state_differs`: why stateful tools
+    ended other than the reference leaves them (a failure of the task), None when they did not."""
     calls = json.loads(traj["calls"])
     chain = json.loads(traj["chain"]) if traj.get("chain") else []
     needed = 0 if traj.get("kind") == "abstain" else len(chain)
-    failed = _checked(traj)
+    failed = _checked(traj) or (("final_state_differs", state_differs) if state_differs else None)
     success = 0.0 if failed else 1.0
     form = sum(bool(c.get("valid")) for c in calls) / len(calls) if calls else 1.0
     counted = calls
