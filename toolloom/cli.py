@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .rl.cli import add_env_parser
 from .spec import ModelSpec, PipelineFileError, load_pipeline, load_pipelines
+from .storage import home_of
 
 
 def _interrupt(signum, frame):
@@ -23,8 +24,7 @@ def _project(args) -> Path:
 
 
 def _home(args) -> Path:
-    home = Path(args.home or os.environ.get("TOOLLOOM_HOME") or ".toolloom")
-    return home if home.is_absolute() else _project(args) / home
+    return home_of(_project(args), args.home)
 
 
 def _store(args, pipeline: str | None = None):

@@ -29,6 +29,13 @@ CATALOG_ENV, DATA_PATH_ENV = "TOOLLOOM_CATALOG", "TOOLLOOM_DATA_PATH"
 _EXTENSION_FILES = {"postgres": "postgres_scanner"}  # the extension's name -> its file's name
 
 
+def home_of(project: Path, home: str | None) -> Path:
+    """The store and cache folder: `home` (the --home option), else $TOOLLOOM_HOME, else .toolloom, each relative to
+    the project folder unless absolute."""
+    path = Path(home or os.environ.get("TOOLLOOM_HOME") or ".toolloom")
+    return path if path.is_absolute() else project / path
+
+
 def load_sql(extension: str) -> str:
     """LOAD an extension from its duckdb-ext-* wheel when installed (offline), else INSTALL it from DuckDB's
     repository."""

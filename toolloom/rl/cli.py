@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 from ..spec import PipelineFileError, load_pipeline
+from ..storage import home_of
 from .environment import as_action
 
 
@@ -15,12 +16,10 @@ def _loaded(args):
     from .load import load_environment
 
     project = Path(args.project).resolve()
-    home = Path(args.home or os.environ.get("TOOLLOOM_HOME") or ".toolloom")
     path = project / "pipelines" / f"{args.pipeline}.yaml"
     if not path.exists():
         raise LookupError(f"no pipeline file {path}")
-    return load_environment(load_pipeline(path), project, home if home.is_absolute() else project / home,
-                            args.version, args.split)
+    return load_environment(load_pipeline(path), project, home_of(project, args.home), args.version, args.split)
 
 
 def replay(session) -> dict:
