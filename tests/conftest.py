@@ -1,7 +1,13 @@
+import contextlib
 import json
 import os
 import shutil
+import socket
+import subprocess
+import sys
 import tempfile
+import time
+import urllib.request
 import uuid
 from pathlib import Path
 from typing import NamedTuple
@@ -218,3 +224,33 @@ def scale_storage(postgres, s3_endpoint, monkeypatch) -> dict:
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     return {"catalog": catalog, "bucket": name, "endpoint": s3_endpoint, "env": env}
+
+
+@contextlib.contextmanager
+def env_server(home: Path, log_path: Path, pipeline: str = "demo"):
+    """`toolloom env serve` of the pipeline's newest version in `home` (split all), in its own process; yields
+    its port once /health answers."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = log_path.open("w+")  # a file: a pipe nobody reads would stall the server
+    server = subprocess.Popen([sys.executable, "-m", "toolloom.cli", "--project", str(PROJECT), "--home", str(home),
+                               "env", "serve", pipeline, "--split", "all", "--port", str(port)], stderr=log, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5)
+                break
+            except OSError:
+                assert server.poll() is None, log_path.read_text()
+                assert time.monotonic() < deadline, "the environment server did not start"
+                time.sleep(0.5)
+        yield port
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()

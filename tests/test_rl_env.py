@@ -3,11 +3,7 @@ and OpenEnv's own client speaking to `toolloom env serve`."""
 import asyncio
 import json
 import math
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
@@ -18,7 +14,7 @@ from toolloom.rl.rewards import otc_tool_reward
 from toolloom.rl.settings import RLSettings
 from toolloom.spec import load_pipeline
 
-from .conftest import PROJECT
+from .conftest import PROJECT, env_server
 
 
 def test_otc_tool_reward_is_highest_at_the_reference_count():
@@ -135,31 +131,12 @@ def test_a_malformed_action_is_refused_with_what_is_expected(demo_env):
         session.step({"message": "again"})
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_openenv_clients_run_64_episodes_at_once_on_one_server_each_with_its_own_state(demo_run, demo_env, tmp_path):
     from openenv.core.generic_client import GenericEnvClient
 
     task = _task(demo_env.env, where=lambda t: any(s["name"] == "add_to_cart" for s in json.loads(t.chain)))
     product = next(s for s in json.loads(task.chain) if s["name"] == "add_to_cart")["arguments"]["product_id"]
-    port, log = _free_port(), (tmp_path / "serve.log").open("w+")
-    server = subprocess.Popen([sys.executable, "-m", "toolloom.cli", "--project", str(PROJECT), "--home",
-                               str(demo_run.home), "env", "serve", "demo", "--split", "all", "--port", str(port)],
-                              stderr=log, text=True)  # a file: a pipe nobody reads would stall the server
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5)
-                break
-            except OSError:
-                assert server.poll() is None, (tmp_path / "serve.log").read_text()
-                assert time.monotonic() < deadline, "the environment server did not start"
-                time.sleep(0.5)
+    with env_server(demo_run.home, tmp_path / "serve.log") as port:
 
         async def episode(i: int) -> tuple[int, list]:
             async with GenericEnvClient(base_url=f"http://127.0.0.1:{port}", message_timeout_s=300) as client:
@@ -179,13 +156,6 @@ def test_openenv_clients_run_64_episodes_at_once_on_one_server_each_with_its_own
         for i, items in asyncio.run(all_episodes()):
             # its own two additions, none of the 63 other episodes' (the stock would refuse them all together)
             assert [(it["product_id"], it["quantity"]) for it in items] == [(product, 1)] * 2, (i, items)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
 
 
 def test_rollouts_with_an_endpoint_as_the_policy_are_rewarded_by_what_it_calls(demo_env):

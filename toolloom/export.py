@@ -6,6 +6,7 @@ Layout (as `push_to_hub` names shards):
     exports/<pipeline>/<version>/multi_turn/<split>-00000-of-00001.parquet  multi-turn dialogues only
     exports/<pipeline>/<version>/tools/train-00000-of-00001.parquet     the tools config
     exports/<pipeline>/<version>/bfcl_eval/                             BFCL's own files (with the bfcl format)
+    exports/<pipeline>/<version>/environment/           the tasks as a verifiers environment (toolloom_env.py)
     exports/<pipeline>/<version>/manifest.json          counts, files and their hashes
     exports/<pipeline>/latest -> <version>
 On object storage (an s3:// data path or export root) the folder is uploaded whole after it is written,
@@ -45,6 +46,24 @@ def with_docs(tools_json: str, docs: dict[str, str]) -> str:
     for t in tools:
         t["function"]["description"] = docs.get(t["function"]["name"], t["function"]["description"])
     return json.dumps(tools, ensure_ascii=False)
+
+
+ENVIRONMENT_PYPROJECT = """[project]
+name = "toolloom-env"
+version = "0.1.0"
+description = "verifiers environment over a toolloom export's tasks; play it on `toolloom env serve`"
+dependencies = ["verifiers>=0.3,<0.4", "datasets>=3", "websockets>=13"]
+
+[tool.setuptools]
+py-modules = ["toolloom_env"]
+"""
+
+
+def write_environment(folder: Path) -> None:
+    """`environment/`: the verifiers environment over the export's tasks (toolloom/rl/verifiers_env.py, standalone)."""
+    (folder / "environment").mkdir()
+    shutil.copyfile(Path(__file__).parent / "rl" / "verifiers_env.py", folder / "environment" / "toolloom_env.py")
+    (folder / "environment" / "pyproject.toml").write_text(ENVIRONMENT_PYPROJECT, encoding="utf-8")
 
 
 def openai_rows(samples: pa.Table, trajectories: pa.Table) -> list[dict]:
@@ -242,6 +261,7 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
                 "data_files": [{"split": "train", "path": "tools/train-*.parquet"}],
             }
         )
+        write_environment(staging)
         images = plots(staging, rows)
         text = card(
             pipeline,
