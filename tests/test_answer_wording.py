@@ -16,14 +16,14 @@ def test_a_one_value_answer_says_what_the_value_is_and_big_counts_read_as_people
                "How far ahead of london is new_york?", from_city_id="london", to_city_id="new_york") \
         == "The time difference is -5 hours."
     assert one("get_city", {"city_id": "tokyo", "name": "Tokyo", "population": 14094034},
-               "What's the population of tokyo?", city_id="tokyo") == "Tokyo: the population is 14,094,034."
+               "What's the population of tokyo?", city_id="tokyo") == "The population of Tokyo is 14,094,034."
     assert one("get_order", {"order_id": 12345678, "status": "shipped"}, "Where is order 12345678?",
                order_id=12345678) == "The status is shipped."
     assert one("get_product", {"product_id": "p101", "name": "Jacket", "stock": 12}, 'Is "p101" available right now?',
                product_id="p101") == "Yes, the stock is 12."
     assert one("next_holiday", {"name": "New Year's Day", "date": "2027-01-01", "days_until": 5},
                "Which holiday comes next in DE?", country_code="DE") \
-        == "New Year's Day: the date is 2027-01-01 and it is 5 days away."
+        == "New Year's Day is on 2027-01-01 and it is 5 days away."
     from toolloom.answers import is_action
 
     assert [is_action(t) for t in ("add_to_cart", "cancel_order", "add_vat", "set_days")] == [True, True, False, False]
@@ -38,7 +38,7 @@ def test_a_field_with_a_unit_is_named_without_it_and_a_bound_entity_is_not_said_
 
     assert sentence({"product_id": "p1", "name": "Tent", "price_eur": 139.0, "stock": 4},
                     'What are the price and stock of "p1"?', {"product_id": "p1"}, "get_product") \
-        == "Tent: the price is 139 EUR and the stock is 4."
+        == "The price of Tent is 139 EUR and its stock is 4."
     first = Step("d.get_capital_city", "get_capital_city", "", {"country_code": "FR"})
     second = Step("d.get_city", "get_city", "", {"city_id": "paris"}, {"city_id": {"step": 0, "path": "city_id"}})
     meta = {"d.get_city": {"utterances": ["Look up the city {city_id} for me."]},
@@ -144,7 +144,7 @@ def test_an_earlier_result_is_counted_among_results_about_the_same_thing():
 def test_a_field_written_as_one_word_is_named_by_its_two_words():
     city = {"city_id": "tokyo", "name": "Tokyo", "population": 14094034, "timezone": "Asia/Tokyo", "latitude": 35.7}
     assert sentence(city, 'What time zone and population does the city "tokyo" have?', {"city_id": "tokyo"},
-                    "get_city") == "Tokyo: the population is 14,094,034 and the timezone is Asia/Tokyo."
+                    "get_city") == "The population of Tokyo is 14,094,034 and its timezone is Asia/Tokyo."
 
 
 def test_what_a_create_made_is_named_by_its_id_and_a_file_name_keeps_its_case():
@@ -152,4 +152,4 @@ def test_what_a_create_made_is_named_by_its_id_and_a_file_name_keeps_its_case():
                     {"path": "x.md"}, "post__api_contents_path_checkpoints")
     assert made.startswith("The ID is checkpoint")
     assert sentence({"name": "todo.md", "content": "# To do"}, 'What is in "notes/todo.md"?', {"path": "notes/todo.md"},
-                    "get__api_contents_path").startswith("todo.md: ")
+                    "get__api_contents_path") == "The content of todo.md is # To do."

@@ -300,6 +300,9 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
                     2 if set(words(k)) & _LATER or isinstance(result[k], (list, dict)) else 1)
     keys = wanted or (lists[:1] if lists and len(scalars) <= 2 else
                       others[:OPEN_FIELDS if _OPEN.search(request) else OTHER_FIELDS])
+    status = [k for k in others if words(k)[-1:] in (["status"], ["state"]) and isinstance(result[k], str)]
+    if yes_no and not wanted and status:
+        keys = status[:1]  # 'Is my order on its way?': its status says it, and nothing else does
     flags = [k for k in wanted if isinstance(result[k], bool)]  # a yes/no the request asks for comes first
     dated = [k for k in result if words(k)[:1] and words(k)[0] in _PREPOSITIONS and k not in keys and (wanted or lists)
              and json.dumps(result[k], sort_keys=True) not in given]  # 'as of ...' qualifies the rest: it goes last
@@ -331,10 +334,39 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
     topic = topic_of(tool, arguments) if len(keys) == 1 and not lead else ""
     pair = tuple(result.get(f"{side}_currency") or result.get(side) for side in ("from", "to"))
     pair = pair if all(isinstance(p, str) for p in pair) else ()  # an exchange rate's currencies
-    parts = _enumerate([_field_phrase(k, result[k], unit, topic, pair) for k in keys])
+    phrases = [_field_phrase(k, result[k], unit, topic, pair) for k in keys]
+    if lead and not flags and lead not in ("Yes", "No"):  # facts about the result's subject, said of it
+        return _capital(_about(lead, phrases) + qualifier) + "."
+    if not lead and len(keys) == 1 and keys[0] in _AMOUNTS and unit and (given_amount := _converted(arguments)):
+        phrases = [f"{given_amount} is {_measure(keys[0], result[keys[0]])[1]} {unit}"]  # '1200 USD is 891.54 GBP'
+    parts = _enumerate(phrases)
     joint = ", " if lead in ("Yes", "No") else ": "  # 'Yes, there is one result: ...', not two colons
     text = f"{lead}{joint}{parts}" if lead and not flags else f"{lead}; {parts}" if lead else parts
     return _capital(text + qualifier) + "."
+
+
+def _about(subject: str, phrases: list[str]) -> str:
+    """Facts about a named subject as people say them: 'The population of Tokyo is 14,094,034 and its timezone is
+    Asia/Tokyo', "New Year's Day is on 2027-01-01", 'Swedish has 13 million speakers'."""
+    out: list[str] = []
+    for p in phrases:
+        who = subject if not out else "it"
+        if p.startswith("the date is "):
+            p = f"{who} is on {p[len('the date is '):]}"
+        elif p.startswith("the ") and " is " in p:
+            name, _, rest = p[4:].partition(" is ")
+            p = f"the {name} of {subject} is {rest}" if not out else f"its {name} is {rest}"
+        elif p.startswith("it ") and not out:
+            p = f"{subject} {p[3:]}"
+        out.append(p)
+    return _enumerate(out)
+
+
+def _converted(arguments: dict) -> str:
+    """What a conversion was given, as its amount and unit ('1200 USD', '42.195 km'); '' when it is not one."""
+    amounts = [v for v in arguments.values() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    units = [v for k, v in arguments.items() if isinstance(v, str) and (words(k)[:1] == ["from"] or k in ("base",))]
+    return f"{value_text(amounts[0])} {units[0]}" if len(amounts) == 1 and len(units) == 1 else ""
 
 
 def _capital(text: str) -> str:

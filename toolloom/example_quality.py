@@ -34,7 +34,8 @@ TOOLDIAL_ACTIONS = (
     "system_bye",
 )
 _FIELD_DUMP = re.compile(r"\b[a-z_]+: [^;]+; [a-z_ ]+: |\b(True|False|None)\b")
-_CLAUSE = re.compile(r"\bthe [a-z ]{1,30} (?:is|are) ", re.I)  # 'the population is ...'
+# 'the population is ...', "Tokyo's population is ...", 'its population is ...': one field stated, however worded
+_CLAUSE = re.compile(r"(?:\b(?:the|its)|'s?) [a-z ]{1,30} (?:is|are) ", re.I)
 
 
 def _results(row: dict) -> list:

@@ -91,7 +91,7 @@ def render_example(task: Task, rng: random.Random) -> str:
             for k in step.bindings:  # a quoted placeholder would make the phrase look like a value
                 text = text.replace(f'"{args[k]}"', args[k])
             used = {field for _, field, _, _ in string.Formatter().parse(template) if field}
-            extra = [f"{k.replace('_', ' ')} {args[k] if k in step.bindings else json.dumps(v)}"
+            extra = [constraint(k, args[k] if k in step.bindings else json.dumps(v))
                      for k, v in step.arguments.items() if k not in used]
             if extra:  # an argument the template has no place for (an optional one, a constraint) is still said
                 end = text[-1] if text[-1] in ".?!" else ""
@@ -108,6 +108,18 @@ def render_example(task: Task, rng: random.Random) -> str:
     # not 'the city this city'
     text_all = re.sub(r"\b(?:the|a|an) ([a-z]+) ((?:this|that) (?:[a-z]+ )?\1)\b", r"\2", text_all)
     return re.sub(r"(?<![\d.,])\b1 ([a-z]+)s\b", lambda m: f"1 {singular(m.group(1) + 's')}", text_all)  # 1 piece
+
+
+_BOUNDS = {"min": "at least", "minimum": "at least", "max": "at most", "maximum": "at most"}
+
+
+def constraint(param: str, said: str) -> str:
+    """An argument a template has no place for, as a person adds it: min_population 3000000 -> 'a population of
+    at least 3000000', max_price -> 'a price of at most 50', limit -> 'limit 5'."""
+    ws = tokens(snake(param))
+    if len(ws) > 1 and ws[0] in _BOUNDS:
+        return f"{article(' '.join(ws[1:]))} of {_BOUNDS[ws[0]]} {said}"
+    return f"{' '.join(ws)} {said}"
 
 
 # where a reference to an earlier result reads as a noun phrase: not after an article or a

@@ -111,7 +111,10 @@ def is_pair(task: Task) -> bool:
 
 
 def a_topic(tool_name: str) -> str:
-    return article(entity_of(tool_name))
+    """'a holiday', but 'the next holiday': a thing there is one of takes 'the'."""
+    entity = entity_of(tool_name)
+    return ("the " + entity) if entity.split()[0] in ("next", "upcoming", "latest", "current", "last") \
+        else article(entity)
 
 
 def stated(arguments: dict, leave_out: str | None = None) -> str:
