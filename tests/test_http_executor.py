@@ -36,6 +36,9 @@ class RecordingServer:
         body = await request.text()
         self.requests.append({"method": request.method, "path": request.path, "query": dict(request.query),
                               "headers": dict(request.headers), "body": json.loads(body) if body else None})
+        if "/go/" in request.path:  # .../go/PORT/rest: a redirect to that port (another origin, or this one)
+            port, _, rest = request.path.split("/go/", 1)[1].partition("/")
+            raise web.HTTPFound(f"http://127.0.0.1:{port}/{rest}")
         if request.path.endswith("/huts/404"):
             return web.json_response({"message": "no hut 404"}, status=404)
         if request.path.endswith("/slow"):
@@ -121,6 +124,44 @@ def test_http_errors_are_observations_with_the_service_message_and_never_the_key
     }
     obs = asyncio.run(refused.call(tool, {"hut_id": 1}, None))
     assert not obs.ok and obs.content["error"]["status"] == 502 and "k-456-secret" not in obs.to_json()
+
+
+def _hop(http, path: str):
+    tool = {"name": "hop", "meta": {"method": "GET", "path": path, "params": {}}}
+    return asyncio.run(http.call(tool, {}, None))
+
+
+@pytest.mark.parametrize("where", [{"auth_header": "X-Api-Key", "auth_scheme": ""}, {"auth_query": "key"},
+                                   {}])  # a custom header, a query parameter, the default Authorization header
+def test_the_credential_goes_to_the_configured_origin_only(service, monkeypatch, where):
+    """A redirect within the origin keeps the credential; one to another origin is followed without it; a path
+    that would change the host ('@host:port/...') is refused before anything is sent, as a rejection."""
+    other = RecordingServer()
+    monkeypatch.setenv("HUTS_KEY", "k-789-secret")
+    http = HttpExecutor(HttpConfig(base_url=f"http://127.0.0.1:{service.port}/v1", auth_env="HUTS_KEY", **where),
+                        "huts", SPEC, PROJECT, PROJECT / ".toolloom")
+    assert _hop(http, f"/go/{service.port}/home").ok
+    assert "k-789-secret" in json.dumps(service.requests[-1])  # the same origin: the key goes along
+    assert _hop(http, f"/go/{other.port}/away").ok
+    assert other.requests[-1]["path"] == "/away" and "k-789-secret" not in json.dumps(other.requests)
+    sent = len(other.requests)
+    bare = HttpExecutor(HttpConfig(base_url=f"http://127.0.0.1:{service.port}", auth_env="HUTS_KEY", **where),
+                        "huts", SPEC, PROJECT, PROJECT / ".toolloom")  # no path after the host: '@' would start one
+    refused = _hop(bare, f"@127.0.0.1:{other.port}/stolen")
+    assert not refused.ok and refused.content["error"]["status"] == 400 and "refused" in refused.error
+    assert len(other.requests) == sent and "k-789-secret" not in refused.to_json()
+
+
+def test_ingest_rejects_a_path_that_would_change_the_host():
+    from toolloom.ingest.openapi import parse
+    from toolloom.ingest.records import Rejection
+
+    ok = {"get": {"operationId": "op", "responses": {"200": {"description": "ok"}}}}
+    spec = {"openapi": "3.0.0", "info": {"title": "t", "version": "1"},
+            "paths": {"@evil.example:80/steal": ok, "//evil.example/x": ok, "/fine": ok}}
+    out = list(parse(spec, "spec.json"))
+    assert [t.meta["path"] for t in out if not isinstance(t, Rejection)] == ["/fine"]
+    assert [r.reason for r in out if isinstance(r, Rejection)] == ["bad_path", "bad_path"]
 
 
 def test_a_missing_credential_variable_is_an_error_naming_it(service, monkeypatch):

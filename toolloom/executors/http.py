@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 import aiohttp
 from pydantic import Field, model_validator
+from yarl import URL
 
 from ..llm.model_spec import expand_env
 from ..sandbox import Observation, error_observation
@@ -29,6 +30,7 @@ from .base import ExecutorConfig, find_command
 from .local_service import LocalProcess, MockServer, ServiceConfig
 from .server_pool import EpisodeServers
 
+MAX_REDIRECTS = 5
 MOCK_CREDENTIAL = (
     "toolloom-mock-credential"  # what a mock server is shown when auth_env is unset (it checks presence only)
 )
@@ -182,20 +184,39 @@ class HttpExecutor:
         method, path, query, headers, body = request_parts(tool, arguments)
         try:
             base = await asyncio.to_thread(self.base_url, tool, episode)
-            headers = {**self.config.headers, **headers}
-            self._credential(query, headers)
+            url = URL(base + path)
+            if url.origin() != URL(base).origin() or url.user is not None:
+                return error_observation(400, f"{method} {path}: the path would leave {URL(base).origin()}; refused")
+            plain = {**self.config.headers, **headers}  # what goes to any host: no credential
+            secret_query, secret_headers = {}, dict(plain)
+            self._credential(secret_query, secret_headers)
         except (OSError, ValueError, RuntimeError, TimeoutError) as e:
             return error_observation(503, f"{type(e).__name__}: {e}"[:500])
         timeout = aiohttp.ClientTimeout(total=self.config.timeout_s)
+        origin = url.origin()
         try:
             async with aiohttp.ClientSession(timeout=timeout) as session:
-                kwargs = {"json": body} if body is not None and method not in ("GET", "HEAD") else {}
-                async with session.request(method, base + path, params=query, headers=headers, **kwargs) as resp:
-                    raw = await resp.content.read(self.config.max_response_bytes + 1)
-                    status, ctype = resp.status, resp.headers.get("Content-Type", "")
+                params = {**query, **secret_query}
+                for _ in range(MAX_REDIRECTS + 1):
+                    # credentials go to the configured origin only; a redirect elsewhere is followed without them
+                    mine = url.origin() == origin
+                    kwargs = {"json": body} if body is not None and method not in ("GET", "HEAD") else {}
+                    async with session.request(method, url, params=params, headers=secret_headers if mine else plain,
+                                               allow_redirects=False, **kwargs) as resp:
+                        location = resp.headers.get("Location") if resp.status in (301, 302, 303, 307, 308) else None
+                        if location is None:
+                            raw = await resp.content.read(self.config.max_response_bytes + 1)
+                            status, ctype = resp.status, resp.headers.get("Content-Type", "")
+                            break
+                    url = resp.url.join(URL(location))
+                    params = secret_query if url.origin() == origin and self.config.auth_query else {}
+                    if resp.status == 303 or resp.status in (301, 302) and method not in ("GET", "HEAD"):
+                        method, body = "GET", None  # as browsers and HTTP clients do
+                else:
+                    return error_observation(502, f"{method} {path}: more than {MAX_REDIRECTS} redirects")
         except asyncio.TimeoutError:
             return error_observation(504, f"{method} {path}: no answer in {self.config.timeout_s:.0f} s")
-        except aiohttp.ClientError as e:
+        except (aiohttp.ClientError, ValueError) as e:  # aiohttp refuses some URLs with ValueError
             return error_observation(502, f"{method} {path}: {type(e).__name__}: {e}"[:500])
         if len(raw) > self.config.max_response_bytes:
             return error_observation(

@@ -150,6 +150,12 @@ def parse(doc, source: str, stage: str = "ingest", prefix: str = ""):
         if not isinstance(item, dict):
             yield Rejection(stage, f"{source}#{path}", "spec", "bad_path_item", f"{path}: expected an object")
             continue
+        if not str(path).startswith("/") or str(path).startswith("//"):
+            # 'x@evil:80/p' or '//evil/p' after the base URL would send the call, and its credential, elsewhere
+            yield Rejection(stage, f"{source}#{path}", "spec", "bad_path",
+                            f"{path}: a path must start with one '/' (it is joined to the base URL, whose host it "
+                            "must not change)")
+            continue
         for method in METHODS:
             if method not in item:
                 continue
