@@ -179,3 +179,49 @@ def test_deep_references_are_expanded_and_only_a_cycle_is_called_recursive(tmp_p
     deep = next(v for k, v in returns.items() if "deep" in k)
     assert '"id": {"type": "string"}' in deep and "recursive" not in deep and "not expanded" not in deep
     assert "(recursive: Node)" in next(v for k, v in returns.items() if "tree" in k)
+
+
+def test_references_read_only_the_specs_own_folder_and_never_the_network(tmp_path):
+    """A `$ref` to a file beside the spec is read; one outside its folder (relative or file://) and one to a URL
+    are rejections naming the reference, and nothing is fetched."""
+    import http.server
+    import threading
+
+    fetched = []
+
+    class Recording(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the stdlib's name
+            fetched.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b'{"Leak": {"type": "string", "description": "fetched"}}')
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recording)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    (tmp_path / "outside.json").write_text(json.dumps({"Secret": {"type": "string", "description": "host secret"}}))
+    spec_dir = tmp_path / "spec"
+    spec_dir.mkdir()
+    (spec_dir / "common.yaml").write_text("Id:\n  type: integer\n  description: beside the spec\n")
+
+    def op(ref: str) -> dict:
+        return {"get": {"parameters": [{"name": "q", "in": "query", "required": True, "schema": {"$ref": ref}}],
+                        "responses": {"200": {"description": "ok"}}}}
+
+    paths = {"/beside": op("common.yaml#/Id"), "/up": op("../outside.json#/Secret"),
+             "/absolute": op((tmp_path / "outside.json").as_uri() + "#/Secret"),
+             "/remote": op(f"http://127.0.0.1:{server.server_address[1]}/defs.json#/Leak")}
+    (spec_dir / "api.json").write_text(json.dumps({"openapi": "3.0.0", "info": {"title": "t", "version": "1"},
+                                                   "paths": paths}))
+    try:
+        tools, rejections = ingest_collection(spec_dir / "api.json")
+    finally:
+        server.shutdown()
+    assert [t.meta["path"] for t in tools] == ["/beside"]
+    assert tools[0].parameters["properties"]["q"]["description"] == "beside the spec"
+    refused = {r.item_id.rsplit(" ", 1)[-1]: r for r in rejections}
+    assert set(refused) == {"/up", "/absolute", "/remote"} and {r.reason for r in rejections} == {"refused_ref"}
+    assert "outside.json#/Secret" in refused["/up"].detail and "/defs.json#/Leak" in refused["/remote"].detail
+    assert fetched == [] and "host secret" not in json.dumps([t.__dict__ for t in tools], default=str)

@@ -4,6 +4,7 @@ and reject what is broken while the rest goes on. Accepted + rejected = every en
 from __future__ import annotations
 
 import gzip
+import inspect
 import json
 from pathlib import Path
 
@@ -145,7 +146,9 @@ def ingest_collection(path: str | Path, fmt: str = "auto", *, rel_to: Path | Non
                 )
                 continue
             produced = 0
-            for item in adapter.parse(doc, where):
+            # an adapter that resolves references to other files takes the folder they may be read from
+            takes_folder = "folder" in inspect.signature(adapter.parse).parameters
+            for item in adapter.parse(doc, where, **({"folder": file.parent} if takes_folder else {})):
                 produced += 1
                 if isinstance(item, ToolSpec) and item.name in seen:
                     if seen[item.name] == item.spec_hash:

@@ -1,11 +1,20 @@
 """OpenAPI 3.x and Swagger 2: every operation becomes a tool.
 
 `$ref`s are resolved with jsonref; a reference cycle is cut where it closes (the schema there says
-it is recursive), and an operation whose references cannot be resolved is rejected alone.
+it is recursive), and an operation whose references cannot be resolved is rejected alone. A reference
+to another file is read only inside the spec's own folder; nothing is fetched from the network
+(`refused_ref`, naming the reference).
 """
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
 import jsonref
+import yaml
 from .records import Rejection, ToolSpec, content_hash, safe_name
 from .schemas import normalise_schema, schema_problem
 
@@ -25,6 +34,24 @@ class BrokenRef(Exception):
     pass
 
 
+class RefusedRef(Exception):
+    """A reference that would read outside the spec's folder or from the network."""
+
+
+def _loader(folder: Path | None):
+    """jsonref's loader, confined: files inside `folder` only (none without one), never a URL."""
+    def load(uri: str):
+        parts = urlsplit(uri)
+        if parts.scheme not in ("", "file") or parts.netloc:
+            raise RefusedRef(f"{uri}: remote references are not fetched")
+        path = Path(url2pathname(parts.path)).resolve()
+        if folder is None or not path.is_relative_to(folder.resolve()):
+            raise RefusedRef(f"{uri}: outside the spec's folder")
+        text = path.read_text(encoding="utf-8")
+        return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    return load
+
+
 def materialize(node, stack: tuple = (), depth: int = 0, budget: list | None = None):
     """Plain JSON from a jsonref-proxied tree; cycles, runaway depth and runaway size become a described stub."""
     budget = [_MAX_NODES] if budget is None else budget
@@ -41,8 +68,8 @@ def materialize(node, stack: tuple = (), depth: int = 0, budget: list | None = N
         try:
             target = node.__subject__
         except jsonref.JsonRefError as e:
-            if not ref.startswith("#"):  # another file or a URL: nothing is fetched offline
-                return {"description": f"(external reference {ref} not resolved)"}
+            if isinstance(e.cause, RefusedRef):
+                raise RefusedRef(f"$ref {ref!r} refused: {e.cause}") from None
             raise BrokenRef(f"cannot resolve $ref {ref!r}: {getattr(e, 'message', e)}") from None
         return materialize(target, stack + (ref,), depth + 1, budget)
     if isinstance(node, dict):  # vendor extensions (x-...) are not part of a tool's definition
@@ -142,20 +169,23 @@ def _servers(doc: dict, swagger: bool) -> list[str]:
     return [s["url"] for s in doc.get("servers") or [] if isinstance(s, dict) and isinstance(s.get("url"), str)]
 
 
-def parse(doc, source: str, stage: str = "ingest", prefix: str = ""):
+def parse(doc, source: str, stage: str = "ingest", prefix: str = "", folder: Path | None = None):
+    """The operations of one spec; `folder`: where it lies, the only place other files it references are read."""
     swagger = "swagger" in doc
     servers = _servers(doc, swagger)
-    resolved = jsonref.replace_refs(doc, lazy_load=True, proxies=True, merge_props=True)
+    base = folder.resolve().as_uri() + "/" if folder is not None else ""
+    resolved = jsonref.replace_refs(doc, base_uri=base, loader=_loader(folder), lazy_load=True, proxies=True,
+                                    merge_props=True)
     for path, item in (doc.get("paths") or {}).items():
         if not isinstance(item, dict):
             yield Rejection(stage, f"{source}#{path}", "spec", "bad_path_item", f"{path}: expected an object")
             continue
-        if not str(path).startswith("/") or str(path).startswith("//"):
-            # 'x@evil:80/p' or '//evil/p' after the base URL would send the call, and its credential, elsewhere
+        if str(path).startswith("//") or not str(path).startswith("/") and re.match(r"[^/]*[@:]", str(path)):
+            # '//evil/p' or 'x@evil:80/p' after the base URL would send the call, and its credential, elsewhere
             yield Rejection(stage, f"{source}#{path}", "spec", "bad_path",
-                            f"{path}: a path must start with one '/' (it is joined to the base URL, whose host it "
-                            "must not change)")
+                            f"{path}: the path would change the host of the base URL it is joined to")
             continue
+        wire_path = path if str(path).startswith("/") else f"/{path}"  # 'api/fruit/{name}': what its author meant
         for method in METHODS:
             if method not in item:
                 continue
@@ -174,6 +204,9 @@ def parse(doc, source: str, stage: str = "ingest", prefix: str = ""):
                 returns = normalise_schema(_response_schema(op, swagger))
             except BrokenRef as e:
                 yield Rejection(stage, where, "spec", "unresolvable_ref", f"{where}: {e}")
+                continue
+            except RefusedRef as e:
+                yield Rejection(stage, where, "spec", "refused_ref", f"{where}: {e}")
                 continue
             except (AttributeError, TypeError, KeyError) as e:
                 yield Rejection(stage, where, "spec", "malformed_operation", f"{where}: {type(e).__name__}: {e}")
@@ -194,5 +227,5 @@ def parse(doc, source: str, stage: str = "ingest", prefix: str = ""):
                 source_format=FORMAT,
                 source_file=source,
                 spec_hash=content_hash([method, path, op]),
-                meta={"method": method.upper(), "path": path, "params": locations, "servers": servers},
+                meta={"method": method.upper(), "path": wire_path, "params": locations, "servers": servers},
             )
