@@ -24,9 +24,33 @@ def test_find_credential_names_the_variable_or_the_format_never_the_value(monkey
     monkeypatch.setenv("MY_SERVICE_PASSWORD", "hunter2-but-longer")
     found = find_credential('{"note": "hunter2-but-longer"}')
     assert found == "the value of the environment variable MY_SERVICE_PASSWORD" and "hunter2" not in found
-    assert find_credential("AKIAABCDEFGHIJKLMNOP") == "a string shaped like an AWS access key id"
-    assert find_credential("-----BEGIN OPENSSH PRIVATE KEY-----") == "a string shaped like a private key"
+    assert find_credential("AKIAABCDEFGHIJKLMNOP") == "a string detect-secrets recognises (AWS Access Key)"
+    assert find_credential("-----BEGIN OPENSSH PRIVATE KEY-----") == "a string detect-secrets recognises (Private Key)"
     assert find_credential("the sky is blue, ask-me-anything, sk-short") is None
+
+
+def test_keys_detect_secrets_knows_and_encodings_of_the_environments_values_are_found(monkeypatch):
+    """Stripe keys, JWTs and npm tokens (which a hand list missed), and the real key echoed as base64 (alone or
+    inside a longer encoding), hex, URL-encoded or reversed; ordinary text stays clean."""
+    import base64
+    from urllib.parse import quote
+
+    stripe, jwt = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc", (
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U")
+    assert "Stripe" in find_credential(f'{{"key": "{stripe}"}}') and "JSON Web Token" in find_credential(jwt)
+    assert find_credential("npm_" + "a1B2" * 9) == "a string shaped like an npm token"
+    monkeypatch.setenv("HUTS_API_KEY", "k-123-secret-value-xyz")
+    key = os.environ["HUTS_API_KEY"]
+    echoes = {"base64": base64.b64encode(key.encode()).decode(),
+              "base64 inside": base64.b64encode(b"Basic user:" + key.encode()).decode(),
+              "hex": key.encode().hex(), "URL-encoded": quote(f"k={key}&", safe=""), "reversed": key[::-1]}
+    for how, text in echoes.items():
+        found = find_credential(f"the service said {text}")
+        assert found and found.startswith("the value of the environment variable HUTS_API_KEY"), how
+        assert key not in found and text not in found
+    for clean in ("The population of Tokyo is 14,094,034.", "kernel 3f2c1a9e-7b6d-4c1e-9a8f-2d4e6b8c0a1f idle",
+                  'etag "9b2cf535f27731c974343645a3985328"', "sha256 " + "ab" * 32):
+        assert find_credential(clean) is None, clean
 
 
 def test_the_secrets_check_rejects_an_example_wherever_the_credential_sits(monkeypatch):
@@ -41,7 +65,7 @@ def test_the_secrets_check_rejects_an_example_wherever_the_credential_sits(monke
         "the arguments of t contains the value of the environment variable MY_API_KEY",
     )
     in_doc = {**base, "tools_offered": json.dumps([{"function": {"name": "t", "description": "use ghp_" + "a" * 36}}])}
-    assert check_secrets(in_doc)[1] == "the tools offered contains a string shaped like a GitHub token"
+    assert check_secrets(in_doc)[1] == "the tools offered contains a string detect-secrets recognises (GitHub Token)"
 
 
 @pytest.mark.pipeline
