@@ -225,3 +225,32 @@ def test_references_read_only_the_specs_own_folder_and_never_the_network(tmp_pat
     assert set(refused) == {"/up", "/absolute", "/remote"} and {r.reason for r in rejections} == {"refused_ref"}
     assert "outside.json#/Secret" in refused["/up"].detail and "/defs.json#/Leak" in refused["/remote"].detail
     assert fetched == [] and "host secret" not in json.dumps([t.__dict__ for t in tools], default=str)
+
+
+def test_different_tools_under_one_name_are_all_kept_even_when_their_short_hashes_collide(tmp_path):
+    """Variants 1103 and 3157 share the first 6 hex digits of their content hash: the second is named by more
+    of it, never dropped as 'defined again, identically'; an identical repeat still is."""
+    def tool(i: int) -> dict:
+        return {"name": "lookup", "description": f"variant {i}", "parameters": {"type": "object", "properties": {}}}
+
+    (tmp_path / "tools.json").write_text(json.dumps([tool(0), tool(1103), tool(3157), tool(3157)]))
+    tools, rejected = ingest_collection(tmp_path / "tools.json")
+    assert len(tools) == 3 and len({t.name for t in tools}) == 3 and tools[1].spec_hash[:6] == tools[2].spec_hash[:6]
+    assert tools[0].name == "lookup" and len(tools[2].name) > len(tools[1].name)
+    assert [r.reason for r in rejected] == ["duplicate_name"]
+
+
+def test_names_keep_their_letters_and_a_collection_outside_the_project_is_named(tmp_path, caplog):
+    from toolloom.ingest.records import safe_name
+    from toolloom.sandbox import Sandbox
+    from toolloom.spec import Pipeline
+    from toolloom.stages.tools import build_tools
+
+    assert [safe_name(n) for n in ("émoji", "Ärger über", "get weather")] == ["emoji", "Arger_uber", "get_weather"]
+    assert safe_name("天气查询").startswith("tool_") and safe_name("天气查询") != safe_name("汇率查询")
+    (tmp_path / "tools.json").write_text(json.dumps([{"name": "ping", "description": "Ping.",
+                                                      "parameters": {"type": "object", "properties": {}}}]))
+    pipeline = Pipeline.model_validate({"name": "outside", "collections": [{"name": "o", "path": str(tmp_path)}]})
+    with caplog.at_level("WARNING"):
+        result = build_tools(pipeline, PROJECT, Sandbox(PROJECT / "sandbox"))
+    assert result.table.num_rows == 1 and "outside the project" in caplog.text and str(tmp_path) in caplog.text

@@ -30,7 +30,7 @@ def _files(path: Path) -> list[Path]:
 # hostile input is one rejection, never a hang or a crash: a file (decompressed) is read up to
 # MAX_FILE_BYTES, a document may nest MAX_DEPTH levels and expand to MAX_NODES values (YAML aliases
 # are counted where they are used: a "billion laughs" file is a few lines that expand to 10^9)
-MAX_FILE_BYTES = 256 * 1024 * 1024
+MAX_FILE_BYTES = 64 * 1024 * 1024  # the largest public API specs (GitHub's, Stripe's) are a fraction of this
 MAX_DEPTH = 100
 MAX_NODES = 2_000_000
 
@@ -150,13 +150,15 @@ def ingest_collection(path: str | Path, fmt: str = "auto", *, rel_to: Path | Non
             takes_folder = "folder" in inspect.signature(adapter.parse).parameters
             for item in adapter.parse(doc, where, **({"folder": file.parent} if takes_folder else {})):
                 produced += 1
-                if isinstance(item, ToolSpec) and item.name in seen:
-                    if seen[item.name] == item.spec_hash:
-                        item = Rejection("ingest", f"{where}#{item.name}", "spec", "duplicate_name",
-                                         f"{where}: tool {item.name!r} is defined again, identically; kept the first")
-                    else:  # a different tool under a taken name (common in RapidAPI and BFCL): keep both
-                        item.meta["renamed_from"] = item.name
-                        item.name = f"{item.name[:56]}_{item.spec_hash[:6]}"
+                if isinstance(item, ToolSpec) and item.name in seen and seen[item.name] != item.spec_hash:
+                    # a different tool under a taken name (common in RapidAPI and BFCL): keep both, the second
+                    # named by as much of its content hash as makes the name free (the whole hash, at most)
+                    taken = item.name
+                    for n in (6, 10, 16):
+                        item.name = f"{taken[:63 - n]}_{item.spec_hash[:n]}"
+                        if seen.get(item.name, item.spec_hash) == item.spec_hash:
+                            break
+                    item.meta["renamed_from"] = taken
                 if isinstance(item, ToolSpec) and item.name in seen:
                     item = Rejection("ingest", f"{where}#{item.name}", "spec", "duplicate_name",
                                      f"{where}: tool {item.name!r} is defined again, identically; kept the first")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 
 
@@ -16,8 +17,12 @@ def content_hash(value) -> str:
 
 
 def safe_name(name: str) -> str:
-    """A function name every OpenAI-compatible endpoint accepts: [a-zA-Z0-9_-], at most 64 characters."""
-    cleaned = re.sub(r"[^a-zA-Z0-9_-]+", "_", name.strip()).strip("_") or "tool"
+    """A function name every OpenAI-compatible endpoint accepts: [a-zA-Z0-9_-], at most 64 characters. Letters
+    with accents keep their letter ('émoji' -> 'emoji'); a name with no Latin letter at all is named by its hash."""
+    folded = unicodedata.normalize("NFKD", name.strip()).encode("ascii", "ignore").decode()
+    cleaned = re.sub(r"[^a-zA-Z0-9_-]+", "_", folded).strip("_")
+    if not cleaned or (len(cleaned) < len(name.strip()) / 2 and not name.isascii()):  # '天气查询' -> 'tool_3f2a...'
+        cleaned = "tool_" + hashlib.sha256(name.encode()).hexdigest()[:8] if name.strip() else "tool"
     if len(cleaned) > 64:
         cleaned = cleaned[:55] + "_" + hashlib.sha256(name.encode()).hexdigest()[:8]
     return cleaned

@@ -7,6 +7,7 @@ live MCP server), from the running server. Each tool records how its calls are a
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -21,6 +22,8 @@ from ..spec import Pipeline
 from ..domain import tool_of
 from . import StageResult
 from ..materialize import StageAsset
+
+log = logging.getLogger(__name__)
 
 TOOLS_SCHEMA = pa.schema([
     ("tool_id", pa.string()), ("collection", pa.string()), ("name", pa.string()), ("description", pa.string()),
@@ -58,7 +61,10 @@ def build_tools(pipeline: Pipeline, project_root: Path, sandbox: Sandbox, execut
         if coll.path is None:
             specs, rejected = _listed(coll, executor)
         else:
-            specs, rejected = ingest_collection((project_root / coll.path).resolve(), coll.format, rel_to=project_root)
+            where = (project_root / coll.path).resolve()
+            if not where.is_relative_to(project_root):  # read all the same, but said: the path may be a mistake
+                log.warning("collection %r reads %s, outside the project %s", coll.name, where, project_root)
+            specs, rejected = ingest_collection(where, coll.format, rel_to=project_root)
         rejections += rejected
         given += [r.item_id for r in rejected] + [f"{coll.name}.{s.name}" for s in specs]
         given += [f"{coll.name}#examples/{name}" for name in coll.examples]
