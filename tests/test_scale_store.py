@@ -138,3 +138,31 @@ def test_the_catalog_holds_one_request_cache_and_one_budget_for_every_process(sc
     assert isinstance(rt.cache, PostgresRequestCache) and rt.cache.get("k1") == {"answer": "again"}
     assert isinstance(rt.budget, SharedBudget) and rt.budget.used == 1320  # a step process sees the run's spending
     rt.close()
+
+
+def test_the_cache_and_the_budget_survive_the_catalog_dropping_their_connections(postgres):
+    """The server ends every session (what a restart or an administrator does): the next read and write of the
+    request cache and the token budget reconnect and go on, with nothing lost."""
+    import uuid
+
+    import psycopg
+
+    from toolloom.llm.shared import PostgresRequestCache, SharedBudget
+
+    from .scale_services import create_database
+
+    db = create_database(postgres, f"r{uuid.uuid4().hex[:12]}")
+    cache, budget = PostgresRequestCache(db), SharedBudget(1000, "run", postgres=db)
+    try:
+        cache.put("k", "m", {"answer": 1})
+        budget.spend(10)
+        with psycopg.connect(db, autocommit=True) as admin:
+            ended = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                  "WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchone()[0]
+        assert ended == 2
+        assert cache.get("k") == {"answer": 1}
+        budget.spend(5)
+        assert budget.used == 15 and len(cache) == 1
+    finally:
+        cache.close()
+        budget.close()

@@ -28,6 +28,34 @@ def _pg(url: str):
         raise StorageError(f"catalog {public_url(url)} cannot be reached: {str(e).strip().splitlines()[0]}") from e
 
 
+RECONNECT_S = 60.0  # how long a statement keeps trying while the catalog's server is away (a restart)
+
+
+class _Pg:
+    """One connection to the catalog's database that survives the server dropping it (a restart, an
+    administrator's termination): a statement that fails on a broken connection runs again on a new one,
+    with backoff, for up to RECONNECT_S. A retried `spend` may count twice; a budget errs on the safe side."""
+
+    def __init__(self, url: str):
+        self.url, self.con = url, _pg(url)
+
+    def execute(self, sql: str, params: tuple = (), fetch: bool = False):
+        import psycopg
+        from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
+
+        dropped = (psycopg.OperationalError, psycopg.InterfaceError, StorageError)
+        for attempt in Retrying(retry=retry_if_exception_type(dropped), wait=wait_exponential(0.2, max=5),
+                                stop=stop_after_delay(RECONNECT_S), reraise=True):
+            with attempt:
+                if self.con.closed or self.con.broken:
+                    self.con = _pg(self.url)
+                cur = self.con.execute(sql, params)
+                return cur.fetchone() if fetch else None
+
+    def close(self) -> None:
+        self.con.close()
+
+
 def _create_pg(con, *statements: str) -> None:
     """Run CREATE ... IF NOT EXISTS statements under an advisory lock: two processes creating the same schema
     or table at once would otherwise have one fail on PostgreSQL's unique index of names."""
@@ -42,14 +70,14 @@ class PostgresRequestCache:
 
     def __init__(self, url: str):
         self._lock = threading.Lock()
-        self._con = _pg(url)
-        _create_pg(self._con, f"CREATE SCHEMA IF NOT EXISTS {_SCHEMA}",
+        self._con = _Pg(url)
+        _create_pg(self._con.con, f"CREATE SCHEMA IF NOT EXISTS {_SCHEMA}",
                    f"CREATE TABLE IF NOT EXISTS {_SCHEMA}.llm_cache (key TEXT PRIMARY KEY, model TEXT, "
                    "response TEXT NOT NULL, created TIMESTAMPTZ DEFAULT now())")
 
     def get(self, key: str) -> dict | None:
         with self._lock:
-            row = self._con.execute(f"SELECT response FROM {_SCHEMA}.llm_cache WHERE key = %s", (key,)).fetchone()
+            row = self._con.execute(f"SELECT response FROM {_SCHEMA}.llm_cache WHERE key = %s", (key,), fetch=True)
         return json.loads(row[0]) if row else None
 
     def put(self, key: str, model: str, response: dict) -> None:
@@ -62,7 +90,7 @@ class PostgresRequestCache:
 
     def __len__(self) -> int:
         with self._lock:
-            return self._con.execute(f"SELECT count(*) FROM {_SCHEMA}.llm_cache").fetchone()[0]
+            return self._con.execute(f"SELECT count(*) FROM {_SCHEMA}.llm_cache", fetch=True)[0]
 
     def close(self) -> None:
         with self._lock:
@@ -79,8 +107,8 @@ class SharedBudget:
         self._table = f"{_SCHEMA}.token_budget" if postgres else "token_budget"
         table = f"CREATE TABLE IF NOT EXISTS {self._table} (run_id TEXT PRIMARY KEY, used BIGINT NOT NULL)"
         if postgres:
-            self._con, self._p = _pg(postgres), "%s"
-            _create_pg(self._con, f"CREATE SCHEMA IF NOT EXISTS {_SCHEMA}", table)
+            self._con, self._p = _Pg(postgres), "%s"
+            _create_pg(self._con.con, f"CREATE SCHEMA IF NOT EXISTS {_SCHEMA}", table)
         else:
             Path(sqlite).parent.mkdir(parents=True, exist_ok=True)
             self._con = sqlite3.connect(sqlite, check_same_thread=False, timeout=30, isolation_level=None)
@@ -91,8 +119,9 @@ class SharedBudget:
     @property
     def used(self) -> int:
         with self._lock:
-            row = self._con.execute(f"SELECT used FROM {self._table} WHERE run_id = {self._p}",
-                                    (self.run_id,)).fetchone()
+            sql, args = f"SELECT used FROM {self._table} WHERE run_id = {self._p}", (self.run_id,)
+            row = (self._con.execute(sql, args, fetch=True) if isinstance(self._con, _Pg)
+                   else self._con.execute(sql, args).fetchone())
         return row[0] if row else 0
 
     def check(self) -> None:
