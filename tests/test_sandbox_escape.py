@@ -9,7 +9,7 @@ import time
 import pytest
 
 from toolloom.sandbox import Limits, Sandbox
-from toolloom.sandbox.confinement import confinement_problem
+from toolloom.sandbox.confinement import NOBODY, SANDBOX_UIDS, confinement_problem
 
 from .conftest import CASES, PROJECT
 
@@ -67,10 +67,33 @@ def test_nothing_is_moved_linked_or_written_outside(sandbox, tmp_path):
     assert all(v != "done" for v in project.content.values()) and not list((PROJECT / "sandbox").glob("loot*"))
 
 
-def test_processes_it_starts_run_confined_as_nobody(sandbox):
+def test_processes_it_starts_run_confined_as_its_own_unprivileged_user(sandbox):
     obs = sandbox.execute("escape", "spawn", {})
-    assert obs.ok and obs.content.get("uid_of_spawned") == "65534", obs.content
+    uid = int(obs.content.get("uid_of_spawned", 0)) if obs.ok else 0
+    assert uid in SANDBOX_UIDS or uid == NOBODY, obs.content
     _echo_works(sandbox)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give each sandbox a user of its own (else: nobody)")
+def test_a_collection_holding_its_processes_leaves_another_collections_calls_intact():
+    """RLIMIT_NPROC is counted per user on the host: each sandbox runs as its own, so one that holds every process
+    its limit allows does not stop another from starting one."""
+    limits = Limits(cpu_s=2.0, wall_s=20.0, workers_per_collection=1, processes=48)
+    hog, other = Sandbox(CASES / "sandbox_root", limits), Sandbox(CASES / "sandbox_root", limits)
+    try:
+        _echo_works(other)
+        held = {}
+        thread = threading.Thread(target=lambda: held.update(
+            hog.execute("escape", "hold_processes", {"seconds": 4.0}).content))
+        thread.start()
+        time.sleep(2.0)  # the hog is at its limit now (it forks in a few milliseconds)
+        spawned = other.execute("escape", "spawn", {})
+        thread.join()
+        assert 30 <= held.get("held", 0) < 48, held
+        assert spawned.ok and "uid_of_spawned" in spawned.content, spawned.content
+    finally:
+        hog.close()
+        other.close()
 
 
 def test_namespaces_and_ptrace_are_refused(sandbox):

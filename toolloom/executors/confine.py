@@ -37,13 +37,15 @@ def _unconfined(source: str, target: str, network: bool) -> None:
 
 
 def main() -> None:
-    from toolloom.sandbox.confinement import bwrap_command, confinement_problem, seccomp_program, unsafe_requested
+    from toolloom.sandbox.confinement import (NOBODY, bwrap_command, confinement_problem, seccomp_program,
+                                              unsafe_requested)
 
     ap = argparse.ArgumentParser(prog="toolloom-confine")
     ap.add_argument("--memory-mb", type=int, default=1024)
     ap.add_argument("--file-mb", type=int, default=64)
     ap.add_argument("--processes", type=int, default=1024)
     ap.add_argument("--network", action="store_true")
+    ap.add_argument("--uid", type=int, default=NOBODY, help="the user it runs as (its own: its process budget)")
     ap.add_argument("--ro", action="append", default=[], help="a path the command may read")
     ap.add_argument("--bind", required=True, help="SOURCE:TARGET: the private folder, writable, seen at TARGET")
     ap.add_argument("command", nargs=argparse.REMAINDER)
@@ -67,7 +69,8 @@ def main() -> None:
         os.set_inheritable(read_fd, True)
         resource.setrlimit(resource.RLIMIT_NPROC, (a.processes, a.processes))
         argv = bwrap_command(
-            command, env, read_fd, read_only=a.ro, writable={source: target}, chdir=target, network=a.network
+            command, env, read_fd, read_only=a.ro, writable={source: target}, chdir=target, network=a.network,
+            uid=a.uid,
         )
         os.execv(argv[0], argv)
     if not unsafe_requested():

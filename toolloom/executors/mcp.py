@@ -24,7 +24,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from ..sandbox import Observation, error_observation
-from ..sandbox.confinement import give_to_sandbox_user
+from ..sandbox.confinement import give_to_sandbox_user, sandbox_uid
 from .base import ExecutorConfig, find_command
 from .server_pool import EpisodeServers
 
@@ -120,7 +120,8 @@ class McpServer:
             if done.returncode:
                 shutil.rmtree(self.workdir, ignore_errors=True)
                 raise RuntimeError(f"setup command {command} failed ({done.returncode}): {done.stderr.strip()[-500:]}")
-        give_to_sandbox_user(Path(self.workdir))  # the server runs as nobody and owns its private folder
+        self.uid = sandbox_uid()
+        give_to_sandbox_user(Path(self.workdir), self.uid)  # the server runs as a user of its own, owning its folder
         self.stderr = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # what it says when it fails
         # imported here, not first in the server's thread: CPython 3.11 can fail to compile a module in two
         # threads at once ("AST constructor recursion depth mismatch"), which pytest's rewriting of anyio's
@@ -158,6 +159,8 @@ class McpServer:
             "toolloom.executors.confine",
             "--memory-mb",
             str(c.memory_mb),
+            "--uid",
+            str(self.uid),
             "--bind",
             f"{self.workdir}:{c.workspace}",
             *[x for p in readable for x in ("--ro", str(p))],

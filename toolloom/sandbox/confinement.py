@@ -26,6 +26,7 @@ import functools
 import logging
 import os
 import resource
+import secrets
 import shutil
 import subprocess
 import sys
@@ -35,6 +36,15 @@ from pathlib import Path
 log = logging.getLogger("toolloom")
 
 NOBODY = 65534
+# where the host lets us (root: bwrap needs no user namespace), each sandbox runs as a user of its own from this
+# range, so RLIMIT_NPROC (counted per user on the host) is its own budget, not one shared by every collection
+SANDBOX_UIDS = range(1_000_000, 1_000_000 + 2**24)
+
+
+def sandbox_uid() -> int:
+    """A user id for one sandbox (a tool worker, an MCP server): drawn from SANDBOX_UIDS when running as root,
+    else `nobody` (an unprivileged host can switch to no other)."""
+    return secrets.choice(SANDBOX_UIDS) if os.geteuid() == 0 else NOBODY
 _DENIED = (
     "ptrace",
     "process_vm_readv",
@@ -150,6 +160,7 @@ def bwrap_command(
     chdir: str = "/tmp",
     network: bool = False,
     tmp_bytes: int = TMP_BYTES,
+    uid: int = NOBODY,
 ) -> list[str]:
     """The command that runs `argv` confined: it sees /usr, the interpreter and `read_only` (read-only),
     `writable` (host folder -> path inside), a private /tmp of `tmp_bytes`, and nothing else."""
@@ -205,8 +216,8 @@ def bwrap_command(
     setpriv = shutil.which("setpriv")
     return cmd + [
         setpriv,
-        f"--reuid={NOBODY}",
-        f"--regid={NOBODY}",
+        f"--reuid={uid}",
+        f"--regid={uid}",
         "--clear-groups",
         "--inh-caps=-all",
         "--bounding-set=-all",
@@ -216,12 +227,12 @@ def bwrap_command(
     ]
 
 
-def give_to_sandbox_user(folder: Path) -> None:
-    """A folder the confined process may write: owned by its user (nobody)."""
-    os.chown(folder, NOBODY, NOBODY)
+def give_to_sandbox_user(folder: Path, uid: int = NOBODY) -> None:
+    """A folder the confined process may write: owned by its user."""
+    os.chown(folder, uid, uid)
     for base, dirs, files in os.walk(folder):
         for name in dirs + files:
-            os.lchown(os.path.join(base, name), NOBODY, NOBODY)
+            os.lchown(os.path.join(base, name), uid, uid)
 
 
 @functools.lru_cache(maxsize=1)

@@ -28,6 +28,7 @@ from .confinement import (
     bwrap_command,
     confinement_problem,
     limit_resources,
+    sandbox_uid,
     seccomp_program,
     unsafe_requested,
 )
@@ -96,7 +97,8 @@ class _Worker:
             program_fd, write_fd = os.pipe()
             os.write(write_fd, _seccomp())
             os.close(write_fd)
-            argv, pass_fds = bwrap_command(argv, env, program_fd, read_only=[root / collection]), (program_fd,)
+            argv = bwrap_command(argv, env, program_fd, read_only=[root / collection], uid=sandbox_uid())
+            pass_fds = (program_fd,)
         try:
             # started from one long-lived thread: bwrap's --die-with-parent is the *thread's* death
             # signal, and calls arrive on short-lived threads (asyncio.to_thread)

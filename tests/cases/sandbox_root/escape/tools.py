@@ -96,6 +96,24 @@ def namespaces() -> dict:
     return out
 
 
+@tool("hold_processes")
+def hold_processes(seconds: float) -> dict:
+    """As many processes as the limit lets it start, held for `seconds` (they die with the call)."""
+    disarm()
+    held = 0
+    while held < 4096:
+        try:
+            pid = os.fork()
+        except OSError:
+            break
+        if pid == 0:
+            time.sleep(seconds + 5)
+            os._exit(0)
+        held += 1
+    time.sleep(seconds)
+    return {"held": held}
+
+
 @tool("io_uring_and_tmp")
 def io_uring_and_tmp() -> dict:
     disarm()
