@@ -190,3 +190,16 @@ def test_without_confinement_the_sandbox_refuses_unless_unsafe_is_asked(monkeypa
         assert obs.ok and obs.content == {"text": "unconfined"}
     finally:
         unsafe.close()
+
+
+def test_installed_libraries_are_loaded_once_and_no_call_changes_them_for_the_next():
+    """numpy and pandas are in the worker before the collection's module runs (a call costs the call, not a
+    2-second import, and the import is not on the call's CPU clock); an option one call sets is gone in the next."""
+    sb = Sandbox(CASES / "sandbox_root", Limits(cpu_s=1.0, wall_s=20.0, workers_per_collection=1))
+    try:
+        first = sb.execute("heavy", "table_sum", {"values": [1, 2, 3.5], "rows_option": 7})
+        second = sb.execute("heavy", "table_sum", {"values": [4]})
+        assert first.ok and first.content["sum"] == 6.5 and first.content["preloaded"] is True, first.content
+        assert second.ok and second.content["max_rows_seen"] == first.content["max_rows_seen"] != 7
+    finally:
+        sb.close()

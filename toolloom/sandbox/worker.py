@@ -1,7 +1,8 @@
 """The sandbox worker: a confined template process that runs every tool call in a fresh child.
 
 The worker is started inside the confinement of `confinement.py` and never runs tool code itself:
-it compiles the collection's sources (compiling executes nothing) and, per call, forks a child
+it compiles the collection's sources (compiling executes nothing), imports the installed libraries
+they import (numpy, pandas: warm, so a call does not pay for them) and, per call, forks a child
 that imports the module defining the tool from those compiled sources, runs the call and writes
 its answer on a pipe made for that call alone, then exits. The worker reads the answer only from
 that pipe, kills every process left in its pid namespace, and empties /tmp, so no call can change
@@ -18,6 +19,7 @@ Protocol with the parent: 4-byte big-endian length + JSON, requests on stdin, an
 
 from __future__ import annotations
 
+import ast
 import ctypes
 import importlib.abc
 import importlib.util
@@ -244,6 +246,42 @@ def _death_reason(status: int) -> str:
     return f"the tool process exited unexpectedly (exit code {os.WEXITSTATUS(status)})"
 
 
+def libraries_of(folder: Path) -> list[str]:
+    """The installed modules the collection's sources import (top-level names; not its own modules)."""
+    own = {p.stem for p in folder.glob("*.py")}
+    found: set[str] = set()
+    for path in sorted(folder.glob("*.py")):
+        try:
+            tree = ast.parse(path.read_bytes())
+        except (SyntaxError, ValueError):
+            continue  # the call reports it
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found.update(a.name.split(".")[0] for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module.split(".")[0])
+    return sorted(found - own - {"toolloom"})
+
+
+def warm_libraries(folder: Path) -> list[str]:
+    """Import, once, the installed libraries the collection uses (numpy, pandas): every call's child is forked
+    with them loaded, so a call costs the call, not the import, and the import is not on the call's CPU clock.
+    Only modules found outside the collection's folder are imported; its own code still runs only in a child."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # no thread pools in a process that forks per call
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    warmed = []
+    for name in libraries_of(folder):
+        try:
+            spec = importlib.util.find_spec(name)
+            origin = spec.origin if spec else None
+            if origin and origin not in ("built-in", "frozen") and not Path(origin).is_relative_to(folder):
+                importlib.import_module(name)
+                warmed.append(name)
+        except BaseException:  # noqa: BLE001 - a library that fails to import here fails in the call, reported
+            continue
+    return warmed
+
+
 def main() -> None:
     root, collection, limits = Path(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3])
     os.umask(0o077)
@@ -252,6 +290,7 @@ def main() -> None:
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # orphans of a call come back here, to be killed
     for name in _WARM:
         importlib.import_module(name)
+    warm_libraries(root / collection)
     control_in, control_out = os.dup(0), os.dup(1)
     null = os.open("/dev/null", os.O_RDWR)
     for fd in (0, 1, 2):
