@@ -248,9 +248,6 @@ def env_server(home: Path, log_path: Path, pipeline: str = "demo"):
                 time.sleep(0.5)
         yield port
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+        from .scale_services import stop_process
+
+        stop_process(server, log)

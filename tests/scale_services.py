@@ -49,11 +49,17 @@ def postgres_server(root: Path) -> Iterator[str]:
         _wait_for_postgres(url, proc, root / "server.log")
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc, log)
+
+
+def stop_process(proc: subprocess.Popen, log=None) -> None:
+    """Terminate a server the tests started, kill it if it does not end in 30 s, close its log."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    if log is not None:
         log.close()
 
 

@@ -83,6 +83,9 @@ def test_environment_is_scrubbed(sandbox):
         "PYTHONHASHSEED",
         "OPENBLAS_CORETYPE",
         "OPENBLAS_L2_SIZE",
+        # set by the worker itself (no thread pools in a process that forks per call), not passed through
+        "OPENBLAS_NUM_THREADS",
+        "OMP_NUM_THREADS",
     }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 
+from .arguments import parse_arguments
 from .graph.slots import singular
 from .wording import ALSO_WORDS, THEN_WORDS
 
@@ -130,11 +131,8 @@ def item_name(item) -> str:
         return value_text(item)
     scalars = [(k, v) for k, v in item.items() if not isinstance(v, (dict, list))]
     head = next((v for k, v in scalars if k in _SUBJECT_KEYS), None)
-    head = (
-        head
-        if head is not None
-        else next((v for k, v in scalars if isinstance(v, str)), scalars[0][1] if scalars else "")
-    )
+    if head is None:
+        head = next((v for k, v in scalars if isinstance(v, str)), scalars[0][1] if scalars else "")
     rest = [value_text(v) if isinstance(v, str) else " ".join(_measure(k, v))
             for k, v in scalars if v is not head and not k.endswith("_id") and k != "id"][:3]
     return f"{value_text(head)} ({', '.join(rest)})" if rest else value_text(head)
@@ -381,10 +379,7 @@ def answer_from(messages: list[dict]) -> str:
     for m in messages:
         for c in m.get("tool_calls") or []:
             names[c.get("id")] = c["function"]["name"]
-            try:
-                arguments[c["id"]] = json.loads(c["function"]["arguments"] or "{}")
-            except json.JSONDecodeError:
-                arguments[c["id"]] = {}
+            arguments[c.get("id")] = parse_arguments(c["function"]["arguments"])[0] or {}
     results = [m for m in messages if m["role"] == "tool"]
     parts = request_parts(request)
     out = []
