@@ -24,7 +24,7 @@ def test_a_one_value_answer_says_what_the_value_is_and_big_counts_read_as_people
     assert one("next_holiday", {"name": "New Year's Day", "date": "2027-01-01", "days_until": 5},
                "Which holiday comes next in DE?", country_code="DE") \
         == "New Year's Day is on 2027-01-01 and it is 5 days away."
-    from toolloom.answers import is_action
+    from toolloom.request_asks import is_action
 
     assert [is_action(t) for t in ("add_to_cart", "cancel_order", "add_vat", "set_days")] == [True, True, False, False]
 

@@ -10,7 +10,8 @@ import json
 import re
 
 from .arguments import parse_arguments
-from .answers import LIST_ITEMS, item_name, request_parts, requested_fields, value_text
+from .answers import LIST_ITEMS, item_name, value_text
+from .request_asks import request_parts, requested_fields
 
 
 def _stated(value, answer: str) -> bool:

@@ -1,11 +1,9 @@
-"""Final answers in sentences, and what a request asks for (issue: data a model can learn from).
+"""Final answers in sentences (issue: data a model can learn from).
 
 Offline, the assistant's final answer is written here from the tool results: one sentence per
 result, its phrasing derived from the result's shape (a subject, its fields, its lists), the
-fields the request names first. No field dump, no Python repr (True, None).
-
-`requested_fields` and `unstated` are the filter's answer-completeness check, for any assistant:
-every field of the reference answer that the request names must have its value(s) in the answer.
+fields the request names first (`request_asks`), said of what the result is about. No field dump,
+no Python repr (True, None).
 """
 from __future__ import annotations
 
@@ -14,7 +12,7 @@ import re
 
 from .arguments import parse_arguments
 from .graph.slots import singular
-from .wording import ALSO_WORDS, THEN_WORDS
+from .request_asks import ANY_WORDS, UNITS, is_action, is_yes_no, label, request_parts, requested_fields, words
 
 # shapes whose reference answer is a list: one result per independent part of the request
 MULTI_ANSWER_SHAPES = ("parallel", "merged")
@@ -24,49 +22,8 @@ OPEN_FIELDS = 4      # ... and when it asks for everything ('What can you tell m
 _OPEN = re.compile(r"\b(tell me about|what can you tell|details|overview|describe|summari[sz]e|facts|information)\b",
                    re.I)
 NOTHING = "There is nothing to report."  # a result with nothing to say ({})
-_WORD = re.compile(r"[a-z0-9]+")
 _SUBJECT_KEYS = ("name", "title", "label", "full_name", "display_name")
 _PROSE_KEYS = ("note", "message", "summary", "explanation", "remark")  # a sentence of its own, stated as it is
-_YES_NO = re.compile(r"^\W*(is|are|was|were|do|does|did|can|could|has|have|will|would|should|am)\b", re.I)
-# the joining words requests are written with, and those of earlier versions
-_JOINS = THEN_WORDS + ALSO_WORDS + ("With that", "Besides that", "At the same time")
-_PARTS = re.compile(r"(?:^|\s)(?:" + "|".join(_JOINS) + r"),\s", re.I)
-
-
-_ACTION = re.compile(r"(?:.*__)?(add|create|update|delete|remove|cancel|place|book|set|send|post|put|patch)(?:_|-|$)",
-                     re.I)
-_COMPUTED = {"vat", "tax", "taxes", "days", "hours", "minutes", "time", "duration", "interest", "margin", "fee", "fees"}
-
-
-def is_action(tool: str) -> bool:
-    """A call that changes something (add_to_cart, cancel_order), not one that computes (add_vat, add_days)."""
-    m = _ACTION.match(tool)
-    rest = tool[m.end():].lower().replace("-", "_").split("_") if m else []
-    return bool(m) and not (m.group(1).lower() in ("add", "set") and rest[:1] and rest[0] in _COMPUTED)
-
-
-_ANY = re.compile(r"\b(any|anything|anyone|anywhere|there)\b", re.I)
-
-
-def is_yes_no(request: str) -> bool:
-    """A question answered by yes or no: 'Is p300 in stock?', 'Do you sell anything for "kitchen"?'."""
-    return bool(_YES_NO.match(request)) and request.rstrip().endswith("?")
-
-
-def request_parts(request: str) -> list[str]:
-    """The parts of a request that asks several things ('..., Then, ...', '... Also, ...')."""
-    return [p.strip() for p in _PARTS.split(request) if p.strip()]
-
-
-def words(text: str) -> list[str]:
-    return _WORD.findall(str(text).lower().replace("_", " "))
-
-
-def label(key: str) -> str:
-    """`utc_offset_hours` -> 'UTC offset hours'; `priceEur` -> 'price eur'."""
-    key = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", key)
-    out = " ".join(words(key))
-    return re.sub(r"\b(id|utc|url|iso|vat|gst|eur|usd|api)\b", lambda m: m.group(1).upper(), out)
 
 
 def value_text(value) -> str:
@@ -79,51 +36,9 @@ def value_text(value) -> str:
     return str(value)
 
 
-# question words that ask for a kind of field: 'how much' asks for an amount, 'how far' for a distance
-_ASKS = {"how much": {"amount", "price", "cost", "total", "converted", "gross", "net", "value"},
-         "how many": {"count", "total", "number", "population", "speakers"},
-         "how far": {"distance"}, "how long": {"hours", "duration", "minutes", "days"},
-         "what time": {"time", "local"}, "when": {"date", "time", "day"}, "which day": {"weekday", "day", "date"},
-         "coordinates": {"latitude", "longitude", "lat", "lon", "lng"},
-         "where exactly": {"latitude", "longitude", "lat", "lon", "lng"}, "which country": {"country"},
-         "where": {"status", "location", "address"}, "available": {"stock", "available", "availability", "in"},
-         "in stock": {"stock", "in"}, "after adding": {"gross", "total"}, "once": {"gross", "total"}}
 _COUNTED = {"stock", "available", "availability", "seats", "spots", "left", "remaining"}  # 'is it available?': n > 0
 _LATER = {"latitude", "longitude", "lat", "lon", "lng", "url", "href", "image", "path", "created", "updated"}
 _PAGING = {"page", "pages", "offset", "limit", "cursor", "next", "previous", "total_pages", "total_results"}
-
-
-def _compounds(text: str) -> set[str]:
-    """Two or three neighbouring words written as one: 'time zone' -> 'timezone'."""
-    ws = words(text)
-    return {"".join(ws[i:i + n]) for n in (2, 3) for i in range(len(ws) - n + 1)}
-
-
-def _named(key: str, request_words: set[str], request_squashed: str, request: str = "") -> bool:
-    """The request names the field: every word of its name is in the request ('time zone' names
-    `timezone`; 'population' names `population`), or a question word asks for its kind ('how much'
-    asks for `amount`)."""
-    if words(key)[-1:] == ["id"] and "id" not in request_words:  # 'that city' asks about the city, not its id
-        return False
-    parts = [w for w in words(key) if w not in ("is", "has")] or words(key)
-    if len(parts) > 1 and parts[-1] in _UNITS:  # 'price' names price_eur
-        parts = parts[:-1]
-    joined = "".join(parts)  # 'time zone' names timezone; but 'sepaRATEly' names no rate
-    if all(w in request_words for w in parts) or (joined in request_squashed if len(parts) > 1 else
-                                                  joined in _compounds(request)):
-        return True
-    low = request.lower()
-    return any(q in low and parts[0] in kinds for q, kinds in _ASKS.items())
-
-
-def requested_fields(request: str, result) -> list[str]:
-    """Top-level fields of a result (or of the items of a list result) that the request names."""
-    rw = set(words(request))
-    squashed = "".join(words(request))
-    record = result[0] if isinstance(result, list) and result and isinstance(result[0], dict) else result
-    if not isinstance(record, dict):
-        return []
-    return [k for k in record if _named(k, rw, squashed, request)]
 
 
 def item_name(item) -> str:
@@ -158,20 +73,6 @@ def _list_phrase(key: str, values: list) -> str:
     )
 
 
-_UNITS = {
-    "km": "km",
-    "kg": "kg",
-    "eur": "EUR",
-    "usd": "USD",
-    "hours": "hours",
-    "percent": "percent",
-    "minutes": "minutes",
-    "days": "days",
-    "seconds": "seconds",
-    "millions": "million",
-    "m": "m",
-    "mi": "miles",
-}
 _PREPOSITIONS = ("as", "at", "on", "in", "per", "from", "to", "by", "since", "until")
 
 
@@ -186,8 +87,8 @@ def _measure(key: str, value) -> tuple[str, str]:
     if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer() \
             and abs(value) >= 10000 and not set(ws) & _NOT_COUNTS:  # 14094034 people: '14,094,034'
         text = f"{int(value):,}"
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and ws and ws[-1] in _UNITS:
-        return label("_".join(ws[:-1])), f"{text} {_UNITS[ws[-1]]}"
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and ws and ws[-1] in UNITS:
+        return label("_".join(ws[:-1])), f"{text} {UNITS[ws[-1]]}"
     return label(key), text
 
 
@@ -278,7 +179,7 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
 
         thing = entity_of(tool or "")  # get__api_kernels -> [] : 'There are no kernels'
         text = _capital(_list_phrase(plural(thing) if tool and thing != "result" else "results", result))
-        return (("Yes, " if result else "No, ") + text[0].lower() + text[1:] if yes_no and _ANY.search(request)
+        return (("Yes, " if result else "No, ") + text[0].lower() + text[1:] if yes_no and ANY_WORDS.search(request)
                 else text) + "."
     if not isinstance(result, dict):
         return f"The result is {value_text(result)}."
@@ -316,7 +217,7 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
         lead = ("Yes, " if result[flags[0]] else "No, ") + _field_phrase(flags[0], result[flags[0]])
         lead += f" ({result[subject_key]})" if subject_key else ""
         keys = keys[1:]
-    elif yes_no and lists and _ANY.search(request):  # 'Do you sell anything for ...?': what the search found
+    elif yes_no and lists and ANY_WORDS.search(request):  # 'Do you sell anything for ...?': what the search found
         lead = "Yes" if _has_items(result) else "No"
     elif yes_no and (n := _count_asked(result, wanted)) is not None:
         lead = "Yes" if n > 0 else "No"  # 'Is p101 available?': 'Yes, the stock is 12'

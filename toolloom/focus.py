@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import re
 
-from .answers import LIST_ITEMS, requested_fields, value_text
+from .answers import LIST_ITEMS, value_text
+from .request_asks import requested_fields
 
 _SUBJECTS = ("name", "title", "label", "full_name", "display_name")
 

@@ -1,0 +1,110 @@
+"""What a request asks for: its parts, whether it is a yes/no question, which fields of a result it
+names; and whether a call changes something. Read by the offline answers and by the filter's
+answer checks (completeness, focus), for any assistant."""
+from __future__ import annotations
+
+import re
+
+from .wording import ALSO_WORDS, THEN_WORDS
+
+_WORD = re.compile(r"[a-z0-9]+")
+_YES_NO = re.compile(r"^\W*(is|are|was|were|do|does|did|can|could|has|have|will|would|should|am)\b", re.I)
+# the joining words requests are written with, and those of earlier versions
+_JOINS = THEN_WORDS + ALSO_WORDS + ("With that", "Besides that", "At the same time")
+_PARTS = re.compile(r"(?:^|\s)(?:" + "|".join(_JOINS) + r"),\s", re.I)
+
+
+_ACTION = re.compile(r"(?:.*__)?(add|create|update|delete|remove|cancel|place|book|set|send|post|put|patch)(?:_|-|$)",
+                     re.I)
+_COMPUTED = {"vat", "tax", "taxes", "days", "hours", "minutes", "time", "duration", "interest", "margin", "fee", "fees"}
+
+
+def is_action(tool: str) -> bool:
+    """A call that changes something (add_to_cart, cancel_order), not one that computes (add_vat, add_days)."""
+    m = _ACTION.match(tool)
+    rest = tool[m.end():].lower().replace("-", "_").split("_") if m else []
+    return bool(m) and not (m.group(1).lower() in ("add", "set") and rest[:1] and rest[0] in _COMPUTED)
+
+
+ANY_WORDS = re.compile(r"\b(any|anything|anyone|anywhere|there)\b", re.I)
+
+
+def is_yes_no(request: str) -> bool:
+    """A question answered by yes or no: 'Is p300 in stock?', 'Do you sell anything for "kitchen"?'."""
+    return bool(_YES_NO.match(request)) and request.rstrip().endswith("?")
+
+
+def request_parts(request: str) -> list[str]:
+    """The parts of a request that asks several things ('..., Then, ...', '... Also, ...')."""
+    return [p.strip() for p in _PARTS.split(request) if p.strip()]
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(str(text).lower().replace("_", " "))
+
+
+def label(key: str) -> str:
+    """`utc_offset_hours` -> 'UTC offset hours'; `priceEur` -> 'price eur'."""
+    key = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", key)
+    out = " ".join(words(key))
+    return re.sub(r"\b(id|utc|url|iso|vat|gst|eur|usd|api)\b", lambda m: m.group(1).upper(), out)
+
+
+UNITS = {
+    "km": "km",
+    "kg": "kg",
+    "eur": "EUR",
+    "usd": "USD",
+    "hours": "hours",
+    "percent": "percent",
+    "minutes": "minutes",
+    "days": "days",
+    "seconds": "seconds",
+    "millions": "million",
+    "m": "m",
+    "mi": "miles",
+}
+
+
+# question words that ask for a kind of field: 'how much' asks for an amount, 'how far' for a distance
+_ASKS = {"how much": {"amount", "price", "cost", "total", "converted", "gross", "net", "value"},
+         "how many": {"count", "total", "number", "population", "speakers"},
+         "how far": {"distance"}, "how long": {"hours", "duration", "minutes", "days"},
+         "what time": {"time", "local"}, "when": {"date", "time", "day"}, "which day": {"weekday", "day", "date"},
+         "coordinates": {"latitude", "longitude", "lat", "lon", "lng"},
+         "where exactly": {"latitude", "longitude", "lat", "lon", "lng"}, "which country": {"country"},
+         "where": {"status", "location", "address"}, "available": {"stock", "available", "availability", "in"},
+         "in stock": {"stock", "in"}, "after adding": {"gross", "total"}, "once": {"gross", "total"}}
+
+
+def _compounds(text: str) -> set[str]:
+    """Two or three neighbouring words written as one: 'time zone' -> 'timezone'."""
+    ws = words(text)
+    return {"".join(ws[i:i + n]) for n in (2, 3) for i in range(len(ws) - n + 1)}
+
+
+def _named(key: str, request_words: set[str], request_squashed: str, request: str = "") -> bool:
+    """The request names the field: every word of its name is in the request ('time zone' names
+    `timezone`; 'population' names `population`), or a question word asks for its kind ('how much'
+    asks for `amount`)."""
+    if words(key)[-1:] == ["id"] and "id" not in request_words:  # 'that city' asks about the city, not its id
+        return False
+    parts = [w for w in words(key) if w not in ("is", "has")] or words(key)
+    if len(parts) > 1 and parts[-1] in UNITS:  # 'price' names price_eur
+        parts = parts[:-1]
+    joined = "".join(parts)  # 'time zone' names timezone; but 'sepaRATEly' names no rate
+    if all(w in request_words for w in parts) or (joined in request_squashed if len(parts) > 1 else
+                                                  joined in _compounds(request)):
+        return True
+    low = request.lower()
+    return any(q in low and parts[0] in kinds for q, kinds in _ASKS.items())
+
+
+def requested_fields(request: str, result) -> list[str]:
+    """Top-level fields of a result (or of the items of a list result) that the request names."""
+    rw = set(words(request))
+    squashed = "".join(words(request))
+    record = result[0] if isinstance(result, list) and result and isinstance(result[0], dict) else result
+    if not isinstance(record, dict):
+        return []
+    return [k for k in record if _named(k, rw, squashed, request)]
