@@ -1,6 +1,7 @@
 """Offline answers as a person writes them: what a one-value result is, counts with separators, yes/no for
 availability, what is left until a date; and which calls are actions."""
 
+import json
 import re
 
 from toolloom.answers import sentence
@@ -14,11 +15,11 @@ def test_a_one_value_answer_says_what_the_value_is_and_big_counts_read_as_people
                start="2026-01-01", end="2026-12-31") == "There are 364 days."
     assert one("time_difference", {"hours": -5.0, "from_city_id": "london", "to_city_id": "new_york"},
                "How far ahead of london is new_york?", from_city_id="london", to_city_id="new_york") \
-        == "The time difference is -5 hours."
+        == "The time difference from london to new_york is -5 hours."  # said of what the call named
     assert one("get_city", {"city_id": "tokyo", "name": "Tokyo", "population": 14094034},
                "What's the population of tokyo?", city_id="tokyo") == "The population of Tokyo is 14,094,034."
     assert one("get_order", {"order_id": 12345678, "status": "shipped"}, "Where is order 12345678?",
-               order_id=12345678) == "The status is shipped."
+               order_id=12345678) == "The status of order 12345678 is shipped."
     assert one("get_product", {"product_id": "p101", "name": "Jacket", "stock": 12}, 'Is "p101" available right now?',
                product_id="p101") == "Yes, the stock is 12."
     assert one("next_holiday", {"name": "New Year's Day", "date": "2027-01-01", "days_until": 5},
@@ -101,7 +102,7 @@ def test_a_status_the_question_names_is_a_yes_and_a_named_subject_is_not_said_tw
     assert sentence(order, 'Has order "ord_1001" shipped yet?', {"order_id": "ord_1001"}, "get_order_status") \
         == "Yes, the status is shipped."  # not the unasked country code
     assert sentence(order, 'Where is order "ord_1001"?', {"order_id": "ord_1001"}, "get_order_status") \
-        == "The status is shipped."  # 'where' asks for the status; no yes/no asked: no 'Yes'
+        == "The status of order ord_1001 is shipped."  # 'where' asks for the status; no yes/no asked: no 'Yes'
     capital = {"city_id": "canberra", "country_code": "AU", "name": "Canberra"}
     assert sentence(capital, "Name the capital city of AU.", {"country_code": "AU"}, "get_capital_city") \
         == "The capital city of AU is Canberra."  # not 'Canberra: the name is Canberra'
@@ -153,3 +154,33 @@ def test_what_a_create_made_is_named_by_its_id_and_a_file_name_keeps_its_case():
     assert made.startswith("The ID is checkpoint")
     assert sentence({"name": "todo.md", "content": "# To do"}, 'What is in "notes/todo.md"?', {"path": "notes/todo.md"},
                     "get__api_contents_path") == "The content of todo.md is # To do."
+
+
+def test_a_result_without_a_name_is_said_of_what_its_call_named_by_the_names_earlier_results_gave():
+    from toolloom.answers import answer_from
+
+    def call(i, name, **arguments):
+        return {"role": "assistant", "content": None, "tool_calls": [
+            {"id": f"c{i}", "type": "function", "function": {"name": name, "arguments": json.dumps(arguments)}}]}
+
+    def result(i, value):
+        return {"role": "tool", "tool_call_id": f"c{i}", "content": json.dumps(value)}
+
+    messages = [{"role": "user", "content": "Which city is the capital of DE? Then, how far is the first capital "
+                                            "city from the capital city of FR?"},
+                call(0, "get_capital_city", country_code="DE"), result(0, {"city_id": "berlin", "name": "Berlin"}),
+                call(1, "get_capital_city", country_code="FR"), result(1, {"city_id": "paris", "name": "Paris"}),
+                call(2, "city_distance", from_city_id="berlin", to_city_id="paris"),
+                result(2, {"distance_km": 877.5, "from_city_id": "berlin", "to_city_id": "paris"})]
+    assert answer_from(messages).endswith("The distance from Berlin to Paris is 877.5 km.")
+    # an end no result named is said as the user gave it
+    assert sentence({"distance_km": 877.5}, "How far?", {"from_city_id": "paris", "to_city_id": "berlin"},
+                    "city_distance", {"berlin": "Berlin"}) == "The distance from paris to Berlin is 877.5 km."
+    # a code beside other inputs is a parameter, not what the result is about
+    assert sentence({"gross_amount": 71.28, "vat": 11.38}, "Add VAT for DE to 59.90.",
+                    {"country_code": "DE", "net_amount": 59.9}, "add_vat") == "The VAT is 11.38."
+    assert sentence({"status": "processing", "total_eur": 418.8}, "What is the status of order ord_1002?",
+                    {"order_id": "ord_1002"}, "get_order_status") == "The status of order ord_1002 is processing."
+    # an empty search says what it searched for, not that there are none at all
+    assert sentence({"cities": []}, "List the big cities of FR.", {"country_code": "FR", "min_population": 3000000},
+                    "list_cities") == "There are no cities with a population of at least 3,000,000."

@@ -164,11 +164,13 @@ def _count_asked(result: dict, wanted: list[str]):
                  and not isinstance(result[k], bool)), None)
 
 
-def sentence(result, request: str, arguments: dict | None = None, tool: str | None = None) -> str:
+def sentence(result, request: str, arguments: dict | None = None, tool: str | None = None,
+             known: dict | None = None) -> str:
     """One sentence answering a result: yes or no first for a yes/no question; the fields the request
     names (and none other), or, when it names none, the result's name and two facts; never the
-    values the call itself was given."""
-    arguments = arguments or {}
+    values the call itself was given. A result with no name of its own is said of what its call named
+    (`known`: names earlier results gave the ids and codes, 'berlin' -> 'Berlin')."""
+    arguments, known = arguments or {}, known or {}
     if isinstance(result, dict) and "error" in result:
         err = result["error"]
         return f"The service answered with an error: {err.get('message') if isinstance(err, dict) else err}."
@@ -234,6 +236,14 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
     pair = tuple(result.get(f"{side}_currency") or result.get(side) for side in ("from", "to"))
     pair = pair if all(isinstance(p, str) for p in pair) else ()  # an exchange rate's currencies
     phrases = [_field_phrase(k, result[k], unit, topic, pair) for k in keys]
+    phrases = [p + _limits(arguments) if isinstance(result[k], list) and not result[k] else p
+               for k, p in zip(keys, phrases)]  # 'there are no cities with a population of at least 3,000,000'
+    if not lead and not any(isinstance(result[k], (list, dict)) for k in keys):
+        if subject := call_subject(arguments, known):  # 'the status of order ord_1002 is processing'
+            return _capital(_about(subject, phrases) + qualifier) + "."
+        if route := _route(arguments, known):  # 'the distance from Paris to Berlin is 877.5 km'
+            phrases = [f"the {p[4:].replace(' is ', f' {route} is ', 1)}" if p.startswith("the ") and " is " in p
+                       else p for p in phrases]
     if lead and not flags and lead not in ("Yes", "No"):  # facts about the result's subject, said of it
         return _capital(_about(lead, phrases) + qualifier) + "."
     if not lead and len(keys) == 1 and keys[0] in _AMOUNTS and unit and (given_amount := _converted(arguments)):
@@ -242,6 +252,61 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
     joint = ", " if lead in ("Yes", "No") else ": "  # 'Yes, there is one result: ...', not two colons
     text = f"{lead}{joint}{parts}" if lead and not flags else f"{lead}; {parts}" if lead else parts
     return _capital(text + qualifier) + "."
+
+
+def _id_arguments(arguments: dict) -> list[tuple[str, object]]:
+    return [(k, v) for k, v in arguments.items() if isinstance(v, (str, int)) and not isinstance(v, bool)
+            and words(k)[-1:] in (["id"], ["code"])]
+
+
+def call_subject(arguments: dict, known: dict) -> str:
+    """What a result without a name is about, from the one id or code its call was given: 'order ord_1002',
+    'DE', or the name an earlier result gave it ('Germany'); '' when the call names no one thing."""
+    ids = _id_arguments(arguments)  # only the id: a code beside an amount is a parameter ('add VAT for DE')
+    if len(ids) != 1 or len(arguments) != 1 or words(ids[0][0])[0] in ("from", "to", "source", "target"):
+        return ""
+    key, value = ids[0]
+    kind = " ".join(words(key)[:-1]) if words(key)[-1] == "id" else ""  # a code says what it is ('DE', 'EUR')
+    return known.get(str(value)) or (f"{kind} {value}" if kind else str(value))
+
+
+def _route(arguments: dict, known: dict) -> str:
+    """'from Paris to Berlin' for a call given a from_ and a to_ id of one kind (a distance, a time difference)."""
+    ids = dict(_id_arguments(arguments))
+    pairs = [(ids[k], ids["to" + k[4:]]) for k in ids if k.startswith("from_") and "to" + k[4:] in ids]
+    if len(pairs) != 1:
+        return ""
+    a, b = (known.get(str(v)) or str(v) for v in pairs[0])  # 'Mexico City' where a result named it
+    return f"from {a} to {b}"
+
+
+def _limits(arguments: dict) -> str:
+    """The bounds a search was given, as a person adds them: ' with a population of at least 3,000,000'."""
+    from .wording import constraint
+
+    said = [constraint(k, f"{v:,}" if isinstance(v, int) else str(v)) for k, v in arguments.items()
+            if words(k)[:1] and words(k)[0] in ("min", "max", "minimum", "maximum")
+            and isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return f" with {' and '.join(said)}" if said else ""
+
+
+def names_in(result, tool: str = "") -> dict[str, str]:
+    """The names a result gives the ids it holds: {'berlin': 'Berlin'} from a city's record or a list of them."""
+    from .wording import entity_of
+
+    records = [result] if isinstance(result, dict) else []
+    records += [r for v in ([result] if isinstance(result, list) else (result or {}).values() if records else [])
+                if isinstance(v, list) for r in v if isinstance(r, dict)]
+    entity = (entity_of(tool).split() or [""])[-1] if tool else ""
+    out = {}
+    for i, record in enumerate(records):
+        name = next((record[k] for k in _SUBJECT_KEYS if isinstance(record.get(k), str)), None)
+        ids = [k for k, _ in _id_arguments(record)]
+        own = ([k for k in ids if k in ("id", "code")] or (i == 0 and [k for k in ids if words(k)[0] == entity])
+               or (ids if len(ids) == 1 else []))  # a city's city_id, not its country_code
+        if name and own:
+            out[str(record[own[0]])] = name
+    return out
 
 
 def _about(subject: str, phrases: list[str]) -> str:
@@ -283,7 +348,7 @@ def answer_from(messages: list[dict]) -> str:
             arguments[c.get("id")] = parse_arguments(c["function"]["arguments"])[0] or {}
     results = [m for m in messages if m["role"] == "tool"]
     parts = request_parts(request)
-    out = []
+    out, known = [], {}
     for i, m in enumerate(results):
         part = parts[i] if len(parts) == len(results) else request  # one part of the request per result
         try:
@@ -292,7 +357,8 @@ def answer_from(messages: list[dict]) -> str:
             out.append(f"The service answered: {str(m['content'])[:300]}")
             continue
         tool = names.get(m.get("tool_call_id")) or m.get("name") or ""
-        text = sentence(result, part, arguments.get(m.get("tool_call_id")), tool)
+        text = sentence(result, part, arguments.get(m.get("tool_call_id")), tool, known)
+        known.update(names_in(result, tool))
         if is_action(tool) and not (isinstance(result, dict) and "error" in result):
             # a call that changes something: say it was done, then what it shows (if anything)
             text = "Done." if text == NOTHING else "Done. " + text

@@ -227,7 +227,10 @@ def purpose(tool_name: str, parameters: dict | None = None) -> str:
     return f"{verb} {'the' if family == 'compute' else article(thing.split()[0]).split()[0]} {thing}"
 
 
-_BARE_NOUNS = {"name", "value", "query", "text", "term", "keyword", "q", "input", "string"}
+# nouns that say nothing left vague ('a country named a name', 'Going by a mode, ...'): such a request is worded
+# from the tool's name without the value instead
+_BARE_NOUNS = {"name", "value", "query", "text", "term", "keyword", "q", "input", "string", "mode", "type", "kind",
+               "method", "format", "option"}
 
 
 def withholding_request(task: Task, withheld: str, rng: random.Random) -> str:
