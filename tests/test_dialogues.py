@@ -98,3 +98,19 @@ def test_every_action_of_the_inventory_is_used():
     used = {a.split(":")[1] for plan in SCENARIOS.values() for a in plan}
     used |= {"inform_intent_clear", "suggest"}  # written as inform_intent_missing / suggest_other in plans
     assert USER_ACTIONS | SYSTEM_ACTIONS <= used
+
+
+def test_a_left_out_value_that_a_bare_noun_would_stand_for_drops_its_clause_and_never_leaks():
+    import random
+
+    from toolloom.domain import Step, Task
+    from toolloom.wording import withholding_request
+
+    arguments = {"from_city_id": "paris", "to_city_id": "berlin", "mode": "train"}
+    step = Step("travel:travel_time", "travel_time", "", arguments)
+    templates = ['Going by {mode}, how long from "{from_city_id}" to "{to_city_id}"?',
+                 'How long does the {mode} take from "{from_city_id}" to "{to_city_id}"?']
+    task = Task("t", "single", [step], 1, {"travel:travel_time": {"utterances": templates}})
+    for seed in range(8):
+        text = withholding_request(task, "mode", random.Random(seed))
+        assert text == 'How long from "paris" to "berlin"?', text  # not 'Going by a mode', nor the value

@@ -227,10 +227,21 @@ def purpose(tool_name: str, parameters: dict | None = None) -> str:
     return f"{verb} {'the' if family == 'compute' else article(thing.split()[0]).split()[0]} {thing}"
 
 
-# nouns that say nothing left vague ('a country named a name', 'Going by a mode, ...'): such a request is worded
-# from the tool's name without the value instead
+# nouns that say nothing left vague ('a country named a name', 'Going by a mode, ...'): such a request drops the
+# clause that holds the value, or is worded from the tool's name without it
 _BARE_NOUNS = {"name", "value", "query", "text", "term", "keyword", "q", "input", "string", "mode", "type", "kind",
                "method", "format", "option"}
+
+
+def _without_clause(template: str, param: str) -> str | None:
+    """The template without the comma-separated clause that holds `{param}`: 'Going by {mode}, how long from {a}
+    to {b}?' -> 'How long from {a} to {b}?'; None where no other clause is left."""
+    clauses = re.split(r",\s+", template)
+    rest = [c for c in clauses if "{" + param + "}" not in c]
+    if not rest or len(rest) == len(clauses) or not any("{" in c for c in rest):
+        return None
+    text = ", ".join(rest)
+    return text[0].upper() + text[1:] if text[-1] in ".?!" else None
 
 
 def withholding_request(task: Task, withheld: str, rng: random.Random) -> str:
@@ -239,16 +250,20 @@ def withholding_request(task: Task, withheld: str, rng: random.Random) -> str:
     step = task.chain[-1]
     value = step.arguments.get(withheld)
     templates = task.meta.get(step.tool_id, {}).get("utterances") or []
-    usable = [t for t in templates if "{" + withheld + "}" in t]
-    said = vague(withheld, value)
-    if usable and said.split()[-1] not in _BARE_NOUNS:  # 'a country named a name': said from the name instead
+    needing = [t for t in templates if "{" + withheld + "}" in t]
+    said, usable = vague(withheld, value), needing
+    if said.split()[-1] in _BARE_NOUNS:  # 'Going by a mode, how long ...': the clause that would say it goes
+        said, usable = "", [c for t in needing if (c := _without_clause(t, withheld))]
+    if usable:
         args = {k: v for k, v in step.arguments.items()}
         text = rng.choice(usable).format(**{**args, withheld: said})
+        if not said:
+            return text
         text = text.replace(f'"{said}"', said).replace(f"{said.split()[-1]} {said}", said)  # not 'country a country'
         return re.sub(r"\b(the|this|that) (a|an|some|a certain|my) ", r"\2 ", text)  # not 'the a city'
     rest = step.planned()
     rest.arguments = {k: v for k, v in step.arguments.items() if k != withheld}
     rest.bindings = {}
-    others = [t for t in templates if t not in usable]  # a template that needs the value cannot be used
+    others = [t for t in templates if t not in needing]  # a template that needs the value cannot be used
     meta = {**task.meta, step.tool_id: {**task.meta.get(step.tool_id, {}), "utterances": others}}
     return render_example(Task(task.task_id, "single", [rest], task.seed, meta), rng)
