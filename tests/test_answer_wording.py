@@ -5,6 +5,7 @@ import json
 import re
 
 from toolloom.answers import sentence
+from toolloom.wording import THEN_SPLIT
 
 
 def test_a_one_value_answer_says_what_the_value_is_and_big_counts_read_as_people_write_them():
@@ -32,7 +33,6 @@ def test_a_one_value_answer_says_what_the_value_is_and_big_counts_read_as_people
 
 def test_a_field_with_a_unit_is_named_without_it_and_a_bound_entity_is_not_said_twice():
     import random
-    import re
 
     from toolloom.domain import Step, Task
     from toolloom.wording import render_example
@@ -62,7 +62,6 @@ def test_a_value_from_an_earlier_result_reads_in_the_template_and_the_offline_as
     """'250 that country's currency', 'that day's days days', 'the country of this country' and 'the that
     city' were requests: a reference is said only where a noun phrase reads, and the assistant still finds it."""
     import random
-    import re
 
     from toolloom.agents.offline import fill_arguments
     from toolloom.domain import Step, Task
@@ -93,7 +92,7 @@ def test_a_value_from_an_earlier_result_reads_in_the_template_and_the_offline_as
         for seed in range(12):
             text = render_example(Task("t", "multi_hop", steps, seed, meta), random.Random(seed))
             assert not garbled.search(text), text
-            second = re.split(r" (?:Then|After that|Next|Afterwards), ", text)[-1]
+            second = THEN_SPLIT.split(text)[-1]
             assert fill_arguments(second, params[steps[1].name], [first_result]) == steps[1].arguments, text
 
 
@@ -138,7 +137,7 @@ def test_an_earlier_result_is_counted_among_results_about_the_same_thing():
                        {"code": "JP", "currency": "JPY"}], names[:3])
     for seed in range(8):
         text = render_example(Task("t", "multi_hop", steps, seed, meta), random.Random(seed))
-        last = re.split(r" (?:Then|After that|Next|Afterwards), ", text)[-1]
+        last = THEN_SPLIT.split(text)[-1]
         assert fill_arguments(last, params["get_exchange_rate"], results) == steps[3].arguments, text
 
 

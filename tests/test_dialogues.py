@@ -89,6 +89,7 @@ def test_each_scenario_gives_a_verified_dialogue(scenario):
         pair = next(r for r in rows if r["shape"] == "multi_hop")
         assert [c["name"] for c in json.loads(pair["calls"])] == ["get_order_status", "get_vat_rate"]
         said = [a[1] for a in json.loads(pair["actions"])["actions"] if a[0] == "user"]
+        assert pair["messages"][1]["content"].count("the country of my order") == 1  # what holds what they lack
         assert "fail_inform" in said and "FR" not in " ".join(
             m["content"] or "" for m in pair["messages"] if m["role"] == "user"
         )

@@ -7,7 +7,7 @@ import pytest
 
 from toolloom.agents.llm import ModelAssistant, ModelEscalator, ModelVerifier
 from toolloom.agents.offline import TemplateEscalator
-from toolloom.wording import THEN_WORDS
+from toolloom.wording import THEN_SPLIT
 from toolloom.domain import tools_of
 from toolloom.executor import ToolExecutor
 from toolloom.graph.escalation import (ChainEscalator, StructuralVerifier, alternative_answers, reference_answer,
@@ -232,7 +232,7 @@ def test_a_verifier_that_finds_a_second_answer_drops_the_level(demo, tmp_path):
 
     def respond(request):
         prompt = request["messages"][-1]["content"] or ""
-        if '"alternative_answer"' in prompt and any(f" {w}, " in prompt for w in THEN_WORDS):  # a level above the seed
+        if '"alternative_answer"' in prompt and THEN_SPLIT.search(prompt):  # a level above the seed
             return {
                 "content": json.dumps({"factual": True, "alternative_answer": "Lyon", "reason": "either city fits"})
             }

@@ -24,6 +24,7 @@ from toolloom.agents.realisers import load_phrases
 from toolloom.stages.recoveries import learnable, run_recovery, user_forms
 from toolloom.stages.samples import check_completeness, check_execution
 from toolloom.stages.tools import build_tools
+from toolloom.wording import THEN_SPLIT
 
 from .conftest import PROJECT
 from .test_export_checks import _rows
@@ -144,7 +145,7 @@ def test_a_request_describes_a_looked_up_value_and_the_offline_assistant_resolve
         "properties": {"country_code": {"type": "string"}, "day": {"type": "string", "format": "date"}},
         "required": ["country_code", "day"],
     }
-    part = re.split(r" (?:Then|After that|Next|Afterwards), ", text)[-1]
+    part = THEN_SPLIT.split(text)[-1]
     assert fill_arguments(part, schema, [{"city_id": "toronto", "country_code": "CA"}]) == {
         "country_code": "CA",
         "day": "2026-05-18",

@@ -7,7 +7,8 @@ import pytest
 
 from toolloom.agents.offline import fill_arguments
 from toolloom.domain import Step, Task
-from toolloom.wording import bound_phrase, plain_purpose, render_example
+from toolloom.request_asks import request_parts
+from toolloom.wording import THEN_SPLIT, bound_phrase, plain_purpose, render_example
 
 # a plain short sentence: the old wording pasted it into the request as the tool's purpose
 DOCS = "Retrieves zephyr quokka manifests from the blorpington archive."
@@ -111,7 +112,7 @@ def test_a_value_from_an_earlier_result_is_referred_to_and_resolved():
     for seed in SEEDS:
         text = render_example(Task("t", "multi_hop", [first, second], seed, meta), random.Random(seed))
         assert "914298" not in text
-        first_part, part = re.split(r" (?:Then|After that|Next|Afterwards), ", text)
+        first_part, part = request_parts(text)  # 'Search ... "Dune". Then, for ...' or '... "Dune", and then for ...'
         assert first_part in ('Search for movies matching "Dune".', 'Find movies matching "Dune".')
         assert part.startswith(("for that movie, ", "for this movie, ")) and "keywords" in part, text
         assert fill_arguments(part, schema, [{"movie_id": 42, "title": "Dune"}]) == {"movie_id": 42}
@@ -128,7 +129,7 @@ def test_a_bound_argument_that_is_not_the_record_is_said_with_its_name():
               "required": ["country_code", "year"]}
     for seed in SEEDS:
         text = render_example(Task("t", "multi_hop", [first, second], seed, {}), random.Random(seed))
-        part = re.split(r" (?:Then|After that|Next|Afterwards), ", text)[-1]
+        part = THEN_SPLIT.split(text)[-1]
         assert " CA" not in text and re.match(r"for country code (the country code of th(at|is) city|th(at|is) "
                                               r"city's country code), ", part), text
         assert fill_arguments(part, schema, [{"city_id": "toronto", "country_code": "CA"}]) == {
@@ -140,8 +141,8 @@ def test_independent_steps_are_joined_with_also_and_keep_a_leading_acronym():
     two = Step("c.Apache_Superset__deleteDashboard", "Apache_Superset__deleteDashboard", DOCS, {"dashboardId": 7})
     for seed in SEEDS:
         text = render_example(Task("t", "parallel", [one, two], seed, {}), random.Random(seed))
-        assert re.fullmatch(r"(What are|Show me) the popular movies[?.] (Also|Separately|Additionally), "
-                            r"delete dashboard 7\.", text), text
+        assert re.fullmatch(r"(What are|Show me) the popular movies(?:[?.] (Also|Separately|Additionally), |"
+                            r", and also )delete dashboard 7\.", text), text  # one sentence where both are requests
 
 
 def test_no_request_copies_the_tools_documentation():

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import re
 
-from .wording import ALSO_WORDS, THEN_WORDS
+from .wording import ALSO_INLINE, ALSO_WORDS, THEN_INLINE, THEN_WORDS
 
 _WORD = re.compile(r"[a-z0-9]+")
 _YES_NO = re.compile(r"^\W*(is|are|was|were|do|does|did|can|could|has|have|will|would|should|am)\b", re.I)
 # the joining words requests are written with, and those of earlier versions
 _JOINS = THEN_WORDS + ALSO_WORDS + ("With that", "Besides that", "At the same time")
-_PARTS = re.compile(r"(?:^|\s)(?:" + "|".join(_JOINS) + r"),\s", re.I)
+_PARTS = re.compile(r"(?:^|\s)(?:" + "|".join(_JOINS) + r"),\s|,\s(?:" + "|".join(THEN_INLINE + ALSO_INLINE) + r")\s",
+                    re.I)
 
 
 _ACTION = re.compile(r"(?:.*__)?(add|create|update|delete|remove|cancel|place|book|set|send|post|put|patch)(?:_|-|$)",
@@ -36,7 +37,10 @@ def is_yes_no(request: str) -> bool:
 
 def request_parts(request: str) -> list[str]:
     """The parts of a request that asks several things ('..., Then, ...', '... Also, ...')."""
-    return [p.strip() for p in _PARTS.split(request) if p.strip()]
+    parts = [p.strip() for p in _PARTS.split(request) if p.strip()]
+    # a part that ended inside one sentence ('Has it shipped, and then ...?') keeps the sentence's mark: a question
+    return [p if p[-1] in ".?!" or not rest else p + next((q[-1] for q in rest if q[-1] in ".?!"), "")
+            for p, rest in ((p, parts[i + 1:]) for i, p in enumerate(parts))]
 
 
 def words(text: str) -> list[str]:

@@ -26,6 +26,22 @@ def tokens(text: str) -> list[str]:
 # independent one beside it ('Also, '); the offline assistant splits requests on these
 THEN_WORDS = ("Then", "After that", "Next", "Afterwards")
 ALSO_WORDS = ("Also", "Separately", "Additionally")
+# ... or, where both parts are questions (or both requests), inside one sentence: 'What is the status of order
+# ord_1001, and then what is the VAT rate in the country of that order?'
+THEN_INLINE = ("and then", "and after that")
+ALSO_INLINE = ("and also",)
+
+
+def part_split(starts: tuple[str, ...], inline: tuple[str, ...]) -> re.Pattern:
+    """Where a request's parts meet: ' Then, ' starting a sentence or ', and then ' inside one."""
+    return re.compile(r" (?:" + "|".join(starts) + r"), |, (?:" + "|".join(inline) + r") ")
+
+
+THEN_SPLIT = part_split(THEN_WORDS, THEN_INLINE)
+# a part that reads on after ', and then': a question or a request of one clause ('what is ...?', 'list ...'),
+# not a statement ("I'm curious about ...; what ...?")
+_JOINS_INLINE = re.compile(r"(?!i\b|i'|my\b|we\b)[a-z][^;]*[.?]$")
+ALSO_SPLIT = part_split(ALSO_WORDS, ALSO_INLINE)
 ORDINALS = ("first", "second", "third", "fourth", "fifth")
 ENTITY_VERBS = VERBS | {"look", "up", "convert", "check", "compute", "calculate", "describe", "is", "count", "resolve",
                         "place", "cancel", "make"}
@@ -102,7 +118,11 @@ def render_example(task: Task, rng: random.Random) -> str:
         if i:  # a step that needs an earlier result comes after it; an independent one beside it
             keep = text[1:2].isupper() or re.match(r"I\b", text)  # 'Then, what is ...', but 'Then, US ...', 'I'll'
             text = text if keep else text[0].lower() + text[1:]
-            text_all += f" {rng.choice(THEN_WORDS if step.bindings else ALSO_WORDS)}, {text}"
+            inline = THEN_INLINE if step.bindings else ALSO_INLINE
+            if i == 1 and text_all[-1:] == text[-1:] and _JOINS_INLINE.match(text) and rng.random() < 0.7:
+                text_all = f"{text_all[:-1]}, {rng.choice(inline)} {text}"  # two questions asked as one
+            else:
+                text_all += f" {rng.choice(THEN_WORDS if step.bindings else ALSO_WORDS)}, {text}"
         else:
             text_all = text
     # not 'the city this city'
@@ -193,12 +213,15 @@ _MINE = {"country", "city", "order", "language", "currency", "region", "account"
          "timezone", "home"}  # what a person who leaves the value out calls their own
 
 
-def vague(param: str, value) -> str:
-    """What a person says for a value they leave out: 'a city', 'a product', 'some' (a number)."""
+def vague(param: str, value, source: str = "") -> str:
+    """What a person says for a value they leave out: 'a city', 'a product', 'some' (a number); 'the country of
+    my order' where they know what holds it (`source`, the entity a tool can find it from)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return "some"
     words = tokens(snake(param))
     noun = next((w for w in reversed(words) if w not in ("id", "ids", "code", "key") and w not in ROLES), words[-1])
+    if source and source.split()[-1] != noun:
+        return f"the {noun} of my {source.split()[-1]}"
     if noun in _MINE and not set(words) & set(ROLES):  # 'the VAT rate of my country', not 'of a country'
         return "my " + noun
     return article(noun) if noun not in ("date", "day") else "a certain " + noun
@@ -244,14 +267,15 @@ def _without_clause(template: str, param: str) -> str | None:
     return text[0].upper() + text[1:] if text[-1] in ".?!" else None
 
 
-def withholding_request(task: Task, withheld: str, rng: random.Random) -> str:
+def withholding_request(task: Task, withheld: str, rng: random.Random, source: str = "") -> str:
     """The request for the task's last call with one value left out, as a person who forgot it writes it:
-    a template says 'a city' where the value would be; a request from the name leaves the argument out."""
+    a template says 'a city' (or 'the country of my order', `source`) where the value would be; a request
+    from the name leaves the argument out."""
     step = task.chain[-1]
     value = step.arguments.get(withheld)
     templates = task.meta.get(step.tool_id, {}).get("utterances") or []
     needing = [t for t in templates if "{" + withheld + "}" in t]
-    said, usable = vague(withheld, value), needing
+    said, usable = vague(withheld, value, source), needing
     if said.split()[-1] in _BARE_NOUNS:  # 'Going by a mode, how long ...': the clause that would say it goes
         said, usable = "", [c for t in needing if (c := _without_clause(t, withheld))]
     if usable:
@@ -259,7 +283,9 @@ def withholding_request(task: Task, withheld: str, rng: random.Random) -> str:
         text = rng.choice(usable).format(**{**args, withheld: said})
         if not said:
             return text
-        text = text.replace(f'"{said}"', said).replace(f"{said.split()[-1]} {said}", said)  # not 'country a country'
+        noun = said.split()[1] if said.startswith("the ") else said.split()[-1]
+        text = text.replace(f'"{said}"', said).replace(f"{noun} {said}", said)  # not 'country a country'
+        text = re.sub(r"\b(?:the|this|that) the ", "the ", text)  # not 'in the the country of my order'
         return re.sub(r"\b(the|this|that) (a|an|some|a certain|my) ", r"\2 ", text)  # not 'the a city'
     rest = step.planned()
     rest.arguments = {k: v for k, v in step.arguments.items() if k != withheld}

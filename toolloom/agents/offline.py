@@ -15,15 +15,13 @@ from ..answers import answer_from
 from ..arguments import argument_errors
 from ..prompts import render
 from ..domain import Task, known_values
-from ..wording import ALSO_WORDS, ORDINALS, STOPWORDS, THEN_WORDS, entity_of, purpose, render_example, tokens
+from ..wording import ALSO_SPLIT, ORDINALS, STOPWORDS, THEN_SPLIT, entity_of, purpose, render_example, tokens
 from .base import AssistantTurn
 
 _QUOTED = re.compile(r"\"([^\"]+)\"")
 _DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 _NUMBER = re.compile(r"(?<![\w.-])-?\d+(?:\.\d+)?(?![\w-])")
 _CODE = re.compile(r"\b[A-Z]{2,3}\b")
-_THEN_SPLIT = re.compile(r" (?:" + "|".join(THEN_WORDS) + r"), ")
-_ALSO_SPLIT = re.compile(r" (?:" + "|".join(ALSO_WORDS) + r"), ")
 # 'the country code of that city', 'the latitude of the first city', "that city's country code":
 # a value an earlier result gives
 _WHICH = r"(that|this|the (?:" + "|".join(ORDINALS) + r"))"
@@ -217,7 +215,7 @@ class RetrievalAssistant:
         """Turn k makes the calls of the request's k-th part ('Then, ' separates parts, 'Also, '
         separates calls made together), with values from earlier results where the request says so."""
         request = next(m["content"] for m in messages if m["role"] == "user")
-        groups = _THEN_SPLIT.split(request)
+        groups = THEN_SPLIT.split(request)
         turns = sum(1 for m in messages if m["role"] == "assistant" and m.get("tool_calls"))
         results = [m["content"] for m in messages if m["role"] == "tool"]
         summary = answer_from(messages)
@@ -225,7 +223,7 @@ class RetrievalAssistant:
             return AssistantTurn(summary, None)
         context = Results([json.loads(r) for r in results],
                           [m.get("name") or "" for m in messages if m["role"] == "tool"])
-        calls = [c for c in (self.best_call(text, tools, context) for text in _ALSO_SPLIT.split(groups[turns])) if c]
+        calls = [c for c in (self.best_call(text, tools, context) for text in ALSO_SPLIT.split(groups[turns])) if c]
         if not calls:
             return AssistantTurn(summary if results else decline(tools), None)
         n = sum(len(m.get("tool_calls") or []) for m in messages if m["role"] == "assistant")

@@ -94,6 +94,9 @@ SCENARIOS = {
     "ask": ["U:inform_intent_missing", "S:request", "U:inform", "S:call", "S:response"],
 }
 PAIR_SCENARIOS = ("missing_parameter",)  # need a two-step chain whose target takes one value from its source
+# what a person has and can name when they cannot name the value it holds: the source of a pair scenario
+HELD = {"order", "account", "cart", "booking", "reservation", "ticket", "subscription", "invoice", "shipment", "trip",
+        "flight", "profile", "payment", "card", "device", "project", "file", "repository", "package", "parcel", "user"}
 # plan items that are ToolDial actions under another name: the recorded action is the right-hand one
 RECORDED = {
     "inform_intent_missing": "inform_intent_clear",
@@ -176,8 +179,10 @@ class Dialogue:
             return render_example(self.current, self.rng), self.current.chain[-1].arguments
         if action == "inform_intent_missing":  # the request, with the withheld value left out as a person would
             given = {k: v for k, v in t.arguments.items() if k != self.withheld}
+            source = entity_of(self.source.name) if self.scenario == "missing_parameter" else ""
+            source = source if source.split()[-1:] and source.split()[-1] in HELD else ""  # not 'of my city'
             return withholding_request(Task(self.task.task_id, "single", [t], self.task.seed, self.task.meta),
-                                       self.withheld, self.rng), given
+                                       self.withheld, self.rng, source), given  # 'the country of my order'
         if action == "inform_intent_vague":
             return self.pick(action, a_topic=a_topic(t.name)), {}
         if action in ("request", "fail_inform", "response_fail"):
