@@ -183,3 +183,29 @@ def test_a_result_without_a_name_is_said_of_what_its_call_named_by_the_names_ear
     # an empty search says what it searched for, not that there are none at all
     assert sentence({"cities": []}, "List the big cities of FR.", {"country_code": "FR", "min_population": 3000000},
                     "list_cities") == "There are no cities with a population of at least 3,000,000."
+
+
+def test_an_update_says_what_it_set_and_times_read_as_events_to_the_minute():
+    from toolloom.answers import answer_from, value_text
+
+    renamed = {"content": None, "last_modified": "2026-12-04T09:53:34.858503Z", "mimetype": "text/markdown",
+               "name": "done.md", "path": "notes/done.md", "size": 126}
+    request = 'Update content path "notes/todo.md" with body path "notes/done.md".'
+    # the request's words name what to change: 'content' is no question, and its null is nothing to report
+    assert sentence(renamed, request, {"path": "notes/todo.md", "body_path": "notes/done.md"},
+                    "patch__api_contents_path") == "The path of done.md is notes/done.md."
+    assert sentence({"id": "cp1", "last_modified": "2026-12-04T09:53:34.858503Z"}, "Make a checkpoint of a.md.",
+                    {"path": "a.md"}, "post__api_contents_path_checkpoints") \
+        == "The ID is cp1 and it was last modified on 2026-12-04 09:53 UTC."
+    assert value_text("2026-12-31T18:00") == "2026-12-31 18:00" and value_text("2026-12-31") == "2026-12-31"
+
+    def call(i, name, **arguments):
+        return {"role": "assistant", "content": None, "tool_calls": [
+            {"id": f"c{i}", "type": "function", "function": {"name": name, "arguments": json.dumps(arguments)}}]}
+
+    messages = [{"role": "user", "content": "Delete checkpoint cp1 of a.md. Then, delete checkpoint cp2 of b.md."},
+                call(0, "delete_checkpoint", path="a.md", checkpoint_id="cp1"),
+                {"role": "tool", "tool_call_id": "c0", "content": "{}"},
+                call(1, "delete_checkpoint", path="b.md", checkpoint_id="cp2"),
+                {"role": "tool", "tool_call_id": "c1", "content": "{}"}]
+    assert answer_from(messages) == "Done."  # not 'Done. Done.'

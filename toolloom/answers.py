@@ -33,7 +33,13 @@ def value_text(value) -> str:
         return "not known"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, str) and (m := _TIMESTAMP.fullmatch(value)):  # 2026-12-04T09:53:34.858Z: to the minute
+        return f"{m.group(1)} {m.group(2)}" + (" UTC" if m.group(3) in ("Z", "+00:00") else "")
     return str(value)
+
+
+_TIMESTAMP = re.compile(r"(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2})?")
+_EVENTS = {"created", "updated", "modified", "deleted", "published", "released", "started", "finished", "closed"}
 
 
 _COUNTED = {"stock", "available", "availability", "seats", "spots", "left", "remaining"}  # 'is it available?': n > 0
@@ -123,6 +129,9 @@ def _field_phrase(key: str, value, unit: str = "", topic: str = "", pair: tuple 
         return f"there are {text}" if isinstance(value, (int, float)) and value > 1 else f"it is {text}"
     if words(name)[:1] and words(name)[0] in _PREPOSITIONS:  # as_of -> 'as of 2026-01-02'
         return f"{name} {text}"
+    event = [w for w in words(key) if w not in ("at", "on", "date", "time", "timestamp")]
+    if event and event[-1] in _EVENTS and isinstance(value, str) and _TIMESTAMP.match(value):
+        return f"it was {' '.join(event)} on {text}"  # last_modified: 'it was last modified on 2026-12-04 09:53 UTC'
     head = words(name)[-1]
     if isinstance(value, (int, float)) and head.endswith("s") and singular(head) != head and len(words(name)) == 1:
         return f"it has {text} {name}"  # speakers_millions: 'it has 13 million speakers', not 'the speakers is'
@@ -190,6 +199,8 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
     subject_key = next((k for k in _SUBJECT_KEYS if isinstance(result.get(k), str)), None)
     wanted = [k for k in wanted if k != subject_key]  # 'Name the capital of AU': the subject is what is named
     made = is_action(tool or "")  # what a create or update made is named by its id: the id comes first
+    if made:  # 'Update content path ...' names what to change, and a field it left empty is nothing to report
+        wanted = [k for k in wanted if result[k] is not None]
     others = [k for k in result if k not in wanted and k != subject_key and result[k] is not None
               and (made and k == "id" or not k.endswith("_id") and k != "id")
               and json.dumps(result[k], sort_keys=True) not in given]
@@ -201,6 +212,9 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
                     2 if set(words(k)) & _LATER or isinstance(result[k], (list, dict)) else 1)
     keys = wanted or (lists[:1] if lists and len(scalars) <= 2 else
                       others[:OPEN_FIELDS if _OPEN.search(request) else OTHER_FIELDS])
+    set_to = [k for k in result if made and k != subject_key and not k.endswith("_id") and k != "id"
+              and result[k] is not None and json.dumps(result[k], sort_keys=True) in given]
+    keys = keys if wanted or not set_to else set_to[:2]  # an update says what it set: 'the path ... is notes/done.md'
     status = [k for k in others if words(k)[-1:] in (["status"], ["state"]) and isinstance(result[k], str)]
     if yes_no and not wanted and status:
         keys = status[:1]  # 'Is my order on its way?': its status says it, and nothing else does
@@ -362,6 +376,6 @@ def answer_from(messages: list[dict]) -> str:
         if is_action(tool) and not (isinstance(result, dict) and "error" in result):
             # a call that changes something: say it was done, then what it shows (if anything)
             text = "Done." if text == NOTHING else "Done. " + text
-        if text not in out:
+        if text not in out and not (text == "Done." and any(o.startswith("Done.") for o in out)):  # said once
             out.append(text)
     return " ".join(out) if out else "I could not find anything."
