@@ -24,7 +24,15 @@ def easter(year: int) -> date:
     return date(year, month, day)
 
 
+def equinox(year: int, month: int) -> date:
+    """The March or September equinox day in Japan's calendar (the published approximation for 1980-2099)."""
+    base = 20.8431 if month == 3 else 23.2488
+    return date(year, month, int(base + 0.242194 * (year - 1980) - (year - 1980) // 4))
+
+
 def _resolve(rule: str, year: int) -> date:
+    if rule.startswith("equinox@"):  # equinox@03: Vernal Equinox Day
+        return equinox(year, int(rule[8:]))
     if rule.startswith("easter"):
         return easter(year) + timedelta(days=int(rule[6:] or 0))
     if "#" in rule:  # mon#3@01: third Monday of January; mon#-1@05: last Monday of May
