@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 
 
 from ..agents.realisers import Realiser
@@ -25,7 +26,7 @@ from ..wording import entity_of, param_phrase, purpose, render_example, tokens, 
 from ..answers import answer_from, article
 from ..executor import ToolExecutor
 from ..graph.chains import value_at
-from ..graph.slots import singular
+from ..graph.slots import ID_KINDS, singular, snake
 from ..llm import BudgetExhausted, ModelCallError
 from ..messages import normalise
 
@@ -185,6 +186,8 @@ class Dialogue:
                                        self.withheld, self.rng, source), given  # 'the country of my order'
         if action == "inform_intent_vague":
             return self.pick(action, a_topic=a_topic(t.name)), {}
+        if action == "request" and self.scenario not in ("fail_inform", "missing_parameter"):
+            param = re.sub(r" code$", "", param)  # 'Which language do you mean?': a person names it, not its code
         if action in ("request", "fail_inform", "response_fail"):
             return self.pick(action, param=param), {}
         if action == "request_source":
@@ -280,6 +283,8 @@ async def run_dialogue(task: Task, extra: Task | None, scenario: str, user: Real
     scenario = state.scenario = scenario_for(task, scenario, extra, state.required)
     if scenario == "suggest_negate" and state.other is None:  # no tool about the same thing to guess wrongly
         scenario = state.scenario = "vague_clarify"
+    if scenario == "fail_inform" and tokens(snake(state.withheld or ""))[-1:] not in [[k] for k in ID_KINDS]:
+        scenario = state.scenario = "ask"  # one can forget a code or an id, not the date of one's own question
     run = DialogueRun(state, executor, offered, system_prompt, user, system)
     outcome, error = "answered", ""
     try:
