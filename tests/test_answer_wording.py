@@ -209,3 +209,16 @@ def test_an_update_says_what_it_set_and_times_read_as_events_to_the_minute():
                 call(1, "delete_checkpoint", path="b.md", checkpoint_id="cp2"),
                 {"role": "tool", "tool_call_id": "c1", "content": "{}"}]
     assert answer_from(messages) == "Done."  # not 'Done. Done.'
+
+
+def test_a_named_thing_is_in_its_place_and_coordinates_come_both_or_neither():
+    city = {"city_id": "tokyo", "country_code": "JP", "name": "Tokyo", "population": 14094034,
+            "timezone": "Asia/Tokyo", "latitude": 35.6762, "longitude": 139.6503}
+    assert sentence(city, 'Which country is "tokyo" in?', {"city_id": "tokyo"}, "get_city") == "Tokyo is in JP."
+    told = sentence(city, 'Details on the city "tokyo".', {"city_id": "tokyo"}, "get_city")
+    assert told == "Tokyo is in JP, its population is 14,094,034 and its timezone is Asia/Tokyo.", told
+    assert sentence(city, 'Where exactly is "tokyo"?', {"city_id": "tokyo"}, "get_city") \
+        == "The latitude of Tokyo is 35.6762 and its longitude is 139.6503."
+    # an order is not 'in' its country: said of an id, the field keeps its name
+    assert sentence({"country_code": "DE", "status": "shipped"}, 'Which country does order "ord_1001" go to?',
+                    {"order_id": "ord_1001"}, "get_order_status") == "The country code of order ord_1001 is DE."

@@ -215,6 +215,9 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
     set_to = [k for k in result if made and k != subject_key and not k.endswith("_id") and k != "id"
               and result[k] is not None and json.dumps(result[k], sort_keys=True) in given]
     keys = keys if wanted or not set_to else set_to[:2]  # an update says what it set: 'the path ... is notes/done.md'
+    for pair in (("latitude", "longitude"), ("lat", "lon"), ("lat", "lng")):  # coordinates both or neither
+        if len(set(pair) & set(keys)) == 1 and not set(pair) & set(wanted):
+            keys = [k for k in keys if k not in pair]
     status = [k for k in others if words(k)[-1:] in (["status"], ["state"]) and isinstance(result[k], str)]
     if yes_no and not wanted and status:
         keys = status[:1]  # 'Is my order on its way?': its status says it, and nothing else does
@@ -259,7 +262,7 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
             phrases = [f"the {p[4:].replace(' is ', f' {route} is ', 1)}" if p.startswith("the ") and " is " in p
                        else p for p in phrases]
     if lead and not flags and lead not in ("Yes", "No"):  # facts about the result's subject, said of it
-        return _capital(_about(lead, phrases) + qualifier) + "."
+        return _capital(_about(lead, phrases, placed=True) + qualifier) + "."
     if not lead and len(keys) == 1 and keys[0] in _AMOUNTS and unit and (given_amount := _converted(arguments)):
         phrases = [f"{given_amount} is {_measure(keys[0], result[keys[0]])[1]} {unit}"]  # '1200 USD is 891.54 GBP'
     parts = _enumerate(phrases)
@@ -323,13 +326,20 @@ def names_in(result, tool: str = "") -> dict[str, str]:
     return out
 
 
-def _about(subject: str, phrases: list[str]) -> str:
+_PLACES = ("country code", "country", "region", "continent", "state", "province")  # where a named thing is
+
+
+def _about(subject: str, phrases: list[str], placed: bool = False) -> str:
     """Facts about a named subject as people say them: 'The population of Tokyo is 14,094,034 and its timezone is
-    Asia/Tokyo', "New Year's Day is on 2027-01-01", 'Swedish has 13 million speakers'."""
+    Asia/Tokyo', "New Year's Day is on 2027-01-01", 'Swedish has 13 million speakers'; `placed` (a place or a
+    thing by its name, not an order by its id): 'Tokyo is in JP', 'France is in Europe'."""
     out: list[str] = []
     for p in phrases:
         who = subject if not out else "it"
-        if p.startswith("the date is "):
+        place = next((k for k in _PLACES if p.startswith(f"the {k} is ")), None) if placed else None
+        if place:
+            p = f"{who} is in {p[len(f'the {place} is '):]}"
+        elif p.startswith("the date is "):
             p = f"{who} is on {p[len('the date is '):]}"
         elif p.startswith("the ") and " is " in p:
             name, _, rest = p[4:].partition(" is ")
