@@ -222,3 +222,10 @@ def test_a_named_thing_is_in_its_place_and_coordinates_come_both_or_neither():
     # an order is not 'in' its country: said of an id, the field keeps its name
     assert sentence({"country_code": "DE", "status": "shipped"}, 'Which country does order "ord_1001" go to?',
                     {"order_id": "ord_1001"}, "get_order_status") == "The country code of order ord_1001 is DE."
+
+
+def test_a_nameless_field_beside_others_is_what_the_tool_computes():
+    result = {"distance_km": 877.5, "from_city_id": "paris", "hours": 10.1, "mode": "train", "to_city_id": "berlin"}
+    said = sentence(result, 'Show me the travel time from "paris" to "berlin" by "train".',
+                    {"from_city_id": "paris", "to_city_id": "berlin", "mode": "train"}, "travel_time")
+    assert said == "The distance from paris to berlin is 877.5 km and the travel time is 10.1 hours.", said

@@ -249,7 +249,7 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
             f"It is {result[subject_key]}"
     if not keys:
         return _capital(lead + qualifier) + "." if lead else NOTHING
-    topic = topic_of(tool, arguments) if len(keys) == 1 and not lead else ""
+    topic = topic_of(tool, arguments) if not lead else ""  # a nameless field (hours) is what the tool computes
     pair = tuple(result.get(f"{side}_currency") or result.get(side) for side in ("from", "to"))
     pair = pair if all(isinstance(p, str) for p in pair) else ()  # an exchange rate's currencies
     phrases = [_field_phrase(k, result[k], unit, topic, pair) for k in keys]
@@ -259,8 +259,9 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
         if subject := call_subject(arguments, known):  # 'the status of order ord_1002 is processing'
             return _capital(_about(subject, phrases) + qualifier) + "."
         if route := _route(arguments, known):  # 'the distance from Paris to Berlin is 877.5 km'
-            phrases = [f"the {p[4:].replace(' is ', f' {route} is ', 1)}" if p.startswith("the ") and " is " in p
-                       else p for p in phrases]
+            at = next((i for i, p in enumerate(phrases) if p.startswith("the ") and " is " in p), None)
+            if at is not None:  # said once, in the first fact that reads with it
+                phrases[at] = phrases[at].replace(" is ", f" {route} is ", 1)
     if lead and not flags and lead not in ("Yes", "No"):  # facts about the result's subject, said of it
         return _capital(_about(lead, phrases, placed=True) + qualifier) + "."
     if not lead and len(keys) == 1 and keys[0] in _AMOUNTS and unit and (given_amount := _converted(arguments)):
