@@ -229,3 +229,13 @@ def test_a_nameless_field_beside_others_is_what_the_tool_computes():
     said = sentence(result, 'Show me the travel time from "paris" to "berlin" by "train".',
                     {"from_city_id": "paris", "to_city_id": "berlin", "mode": "train"}, "travel_time")
     assert said == "The distance from paris to berlin is 877.5 km and the travel time is 10.1 hours.", said
+
+
+def test_parts_asked_in_one_sentence_keep_their_question_mark_so_a_yes_no_part_is_still_one():
+    from toolloom.request_asks import is_yes_no, request_parts
+
+    parts = request_parts('Has order "ord_1001" shipped yet, and then what is the VAT in the country of that order?')
+    assert parts == ['Has order "ord_1001" shipped yet?', "what is the VAT in the country of that order?"]
+    assert is_yes_no(parts[0])
+    assert request_parts("How much is 1 USD in GBP? Separately, how many people live in Oslo?") == [
+        "How much is 1 USD in GBP?", "how many people live in Oslo?"]

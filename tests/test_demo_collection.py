@@ -83,3 +83,18 @@ def test_the_shop_is_stateful_per_episode():
     assert round(2 * 29.9 * 1.19, 2) == order.content["total_eur"]
     fresh = ex.execute("get_order_status", {"order_id": order.content["order_id"]})
     assert not fresh.ok and fresh.content["error"]["status"] == 404
+
+
+def test_japans_calendar_has_its_sixteen_national_holidays_with_the_equinoxes_of_the_year():
+    rows = [{"name": t.name, "collection": "demo", "executable": True, "parameters": t.parameters,
+             "returns": t.returns} for t in _specs() if t.name == "list_holidays"]
+    ex = ToolExecutor(Sandbox(PROJECT / "sandbox"), rows)
+    days = {h["name"]: h["date"] for h in ex.execute("list_holidays", {"country_code": "JP", "year": 2026})
+            .content["holidays"]}
+    assert len(days) == 16  # substitute days are not modelled (the data's note says so)
+    assert (days["Vernal Equinox Day"], days["Autumnal Equinox Day"]) == ("2026-03-20", "2026-09-23")
+    assert (days["Marine Day"], days["Respect for the Aged Day"], days["Sports Day"]) == \
+        ("2026-07-20", "2026-09-21", "2026-10-12")
+    later = {h["name"]: h["date"] for h in ex.execute("list_holidays", {"country_code": "JP", "year": 2027})
+             .content["holidays"]}
+    assert later["Vernal Equinox Day"] == "2027-03-21"

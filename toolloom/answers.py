@@ -12,7 +12,9 @@ import re
 
 from .arguments import parse_arguments
 from .graph.slots import singular
+from .offline_requests import plural
 from .request_asks import ANY_WORDS, UNITS, is_action, is_yes_no, label, request_parts, requested_fields, words
+from .wording import ENTITY_VERBS, GENERIC_WORDS, LINK_WORDS, constraint, entity_of, name_words
 
 # shapes whose reference answer is a list: one result per independent part of the request
 MULTI_ANSWER_SHAPES = ("parallel", "merged")
@@ -156,8 +158,6 @@ def _has_items(result) -> bool:
 def topic_of(tool: str | None, arguments: dict) -> str:
     """What a one-value result is, from its tool's name: capital_of(DE) -> 'the capital of DE',
     time_difference -> 'the time difference'; '' when the name says nothing but a verb."""
-    from .wording import ENTITY_VERBS, GENERIC_WORDS, LINK_WORDS, name_words
-
     ws = [w for w in name_words(tool or "") if w not in ENTITY_VERBS and w not in GENERIC_WORDS]
     given = [v for v in arguments.values() if isinstance(v, (str, int, float)) and not isinstance(v, bool)]
     if ws and ws[-1] in LINK_WORDS:  # capital_of: of what the one argument names
@@ -185,9 +185,6 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
         return f"The service answered with an error: {err.get('message') if isinstance(err, dict) else err}."
     yes_no = is_yes_no(request)
     if isinstance(result, list):
-        from .offline_requests import plural
-        from .wording import entity_of
-
         thing = entity_of(tool or "")  # get__api_kernels -> [] : 'There are no kernels'
         text = _capital(_list_phrase(plural(thing) if tool and thing != "result" else "results", result))
         return (("Yes, " if result else "No, ") + text[0].lower() + text[1:] if yes_no and ANY_WORDS.search(request)
@@ -300,8 +297,6 @@ def _route(arguments: dict, known: dict) -> str:
 
 def _limits(arguments: dict) -> str:
     """The bounds a search was given, as a person adds them: ' with a population of at least 3,000,000'."""
-    from .wording import constraint
-
     said = [constraint(k, f"{v:,}" if isinstance(v, int) else str(v)) for k, v in arguments.items()
             if words(k)[:1] and words(k)[0] in ("min", "max", "minimum", "maximum")
             and isinstance(v, (int, float)) and not isinstance(v, bool)]
@@ -310,17 +305,15 @@ def _limits(arguments: dict) -> str:
 
 def names_in(result, tool: str = "") -> dict[str, str]:
     """The names a result gives the ids it holds: {'berlin': 'Berlin'} from a city's record or a list of them."""
-    from .wording import entity_of
-
-    records = [result] if isinstance(result, dict) else []
-    records += [r for v in ([result] if isinstance(result, list) else (result or {}).values() if records else [])
-                if isinstance(v, list) for r in v if isinstance(r, dict)]
+    items = result if isinstance(result, list) else \
+        [r for v in result.values() if isinstance(v, list) for r in v] if isinstance(result, dict) else []
+    records = ([result] if isinstance(result, dict) else []) + [r for r in items if isinstance(r, dict)]
     entity = (entity_of(tool).split() or [""])[-1] if tool else ""
     out = {}
-    for i, record in enumerate(records):
+    for record in records:
         name = next((record[k] for k in _SUBJECT_KEYS if isinstance(record.get(k), str)), None)
         ids = [k for k, _ in _id_arguments(record)]
-        own = ([k for k in ids if k in ("id", "code")] or (i == 0 and [k for k in ids if words(k)[0] == entity])
+        own = ([k for k in ids if k in ("id", "code")] or [k for k in ids if words(k)[0] == entity]
                or (ids if len(ids) == 1 else []))  # a city's city_id, not its country_code
         if name and own:
             out[str(record[own[0]])] = name
