@@ -119,6 +119,8 @@ def _field_phrase(key: str, value, unit: str = "", topic: str = "", pair: tuple 
         return f"1 {pair[0]} is {value_text(value)} {pair[1]}"
     if key in _PROSE_KEYS and isinstance(value, str) and value.strip():
         return value.strip().rstrip(".")
+    if isinstance(value, str) and "\n" in value.strip():  # a file's text: shown as it is, below the sentence
+        return f"the {label(key)} is:\n\n{value.strip()}"
     name, text = _measure(key, value)
     if unit and isinstance(value, (int, float)) and key in _AMOUNTS:
         text = f"{text} {unit}"
@@ -136,7 +138,7 @@ def _field_phrase(key: str, value, unit: str = "", topic: str = "", pair: tuple 
         return f"it was {' '.join(event)} on {text}"  # last_modified: 'it was last modified on 2026-12-04 09:53 UTC'
     head = words(name)[-1]
     if isinstance(value, (int, float)) and head.endswith("s") and singular(head) != head and len(words(name)) == 1:
-        return f"it has {text} {name}"  # speakers_millions: 'it has 13 million speakers', not 'the speakers is'
+        return f"it has {text if value else 'no'} {name}"  # speakers_millions: 'it has 13 million speakers', not 'the speakers is'
     return f"the {name} is {text}"
 
 
@@ -254,19 +256,23 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
                for k, p in zip(keys, phrases)]  # 'there are no cities with a population of at least 3,000,000'
     if not lead and not any(isinstance(result[k], (list, dict)) for k in keys):
         if subject := call_subject(arguments, known):  # 'the status of order ord_1002 is processing'
-            return _capital(_about(subject, phrases) + qualifier) + "."
+            text = _about(subject, phrases) + qualifier
+            return _capital(text) + ("" if "\n" in text else ".")
         if route := _route(arguments, known):  # 'the distance from Paris to Berlin is 877.5 km'
             at = next((i for i, p in enumerate(phrases) if p.startswith("the ") and " is " in p), None)
             if at is not None:  # said once, in the first fact that reads with it
                 phrases[at] = phrases[at].replace(" is ", f" {route} is ", 1)
     if lead and not flags and lead not in ("Yes", "No"):  # facts about the result's subject, said of it
-        return _capital(_about(lead, phrases, placed=True) + qualifier) + "."
+        text = _about(lead, phrases, placed=True) + qualifier
+        return _capital(text) + ("" if "\n" in text else ".")
     if not lead and len(keys) == 1 and keys[0] in _AMOUNTS and unit and (given_amount := _converted(arguments)):
         phrases = [f"{given_amount} is {_measure(keys[0], result[keys[0]])[1]} {unit}"]  # '1200 USD is 891.54 GBP'
+    phrases = [p[7:] if i and p.startswith("it has ") and phrases[i - 1].startswith("it has ") else p
+               for i, p in enumerate(phrases)]  # 'it has no connections and no kernels'
     parts = _enumerate(phrases)
     joint = ", " if lead in ("Yes", "No") else ": "  # 'Yes, there is one result: ...', not two colons
     text = f"{lead}{joint}{parts}" if lead and not flags else f"{lead}; {parts}" if lead else parts
-    return _capital(text + qualifier) + "."
+    return _capital(text + qualifier) + ("" if "\n" in text else ".")
 
 
 def _id_arguments(arguments: dict) -> list[tuple[str, object]]:
@@ -335,9 +341,9 @@ def _about(subject: str, phrases: list[str], placed: bool = False) -> str:
             p = f"{who} is in {p[len(f'the {place} is '):]}"
         elif p.startswith("the date is "):
             p = f"{who} is on {p[len('the date is '):]}"
-        elif p.startswith("the ") and " is " in p:
-            name, _, rest = p[4:].partition(" is ")
-            p = f"the {name} of {subject} is {rest}" if not out else f"its {name} is {rest}"
+        elif p.startswith("the ") and (" is " in p or " is:" in p):
+            name, _, rest = p[4:].partition(" is")  # ' is 5', or ' is:' and a text below
+            p = f"the {name} of {subject} is{rest}" if not out else f"its {name} is{rest}"
         elif p.startswith("it ") and not out:
             p = f"{subject} {p[3:]}"
         out.append(p)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from .graph.slots import singular
 from .wording import ALSO_INLINE, ALSO_WORDS, THEN_INLINE, THEN_WORDS
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -107,6 +108,7 @@ def _named(key: str, request_words: set[str], request_squashed: str, request: st
 def requested_fields(request: str, result) -> list[str]:
     """Top-level fields of a result (or of the items of a list result) that the request names."""
     rw = set(words(request))
+    rw |= {singular(w) for w in rw}  # 'the contents of the file' names `content`
     squashed = "".join(words(request))
     record = result[0] if isinstance(result, list) and result and isinstance(result[0], dict) else result
     if not isinstance(record, dict):

@@ -8,7 +8,7 @@ import random
 import re
 import string
 
-from . import offline_requests
+from . import offline_requests, summary_requests
 from .domain import Task
 from .graph.slots import VERBS, singular, snake
 
@@ -114,7 +114,8 @@ def render_example(task: Task, rng: random.Random) -> str:
                 text = f"{text[:len(text) - len(end)]}, with {' and '.join(extra)}{end}"
         else:  # every real collection: worded from the tool's name and arguments, never its documentation
             said = {k: args[k] if k in step.bindings else json.dumps(v) for k, v in step.arguments.items()}
-            text = offline_requests.request(step, task.meta.get(step.tool_id, {}), said, rng)
+            meta = task.meta.get(step.tool_id, {})
+            text = summary_requests.request(step, meta, said, rng) or offline_requests.request(step, meta, said, rng)
         if i:  # a step that needs an earlier result comes after it; an independent one beside it
             keep = text[1:2].isupper() or re.match(r"I\b", text)  # 'Then, what is ...', but 'Then, US ...', 'I'll'
             text = text if keep else text[0].lower() + text[1:]

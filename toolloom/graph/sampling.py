@@ -20,6 +20,15 @@ from ..llm import run_async
 from .chains import ChainGraph, chain_problem, degenerate_call, list_width, normalised, stated_values, value_at
 
 
+def _same_subject(args: dict, chain: list[Step], bound: str) -> None:
+    """A chain is about one thing: a text argument an earlier step also took (the file `path` a checkpoint
+    was made for) takes the value said there, not another example's."""
+    for k, v in args.items():
+        earlier = next((s.arguments[k] for s in reversed(chain) if k in s.arguments and k not in s.bindings), None)
+        if k != bound and isinstance(v, str) and isinstance(earlier, str):
+            args[k] = earlier
+
+
 class ChainSampler:
     """Chains of one shape, each executed while it is sampled (tools: rows with `examples`)."""
 
@@ -57,6 +66,7 @@ class ChainSampler:
                     continue
                 args = dict(self.rng.choice(self.examples[edge["dst_tool"]]))
                 args[edge["dst_slot"]] = value
+                _same_subject(args, chain, edge["dst_slot"])
                 if degenerate_call(args):
                     self.failures["degenerate_call"] += 1
                     continue

@@ -227,5 +227,6 @@ def parse(doc, source: str, stage: str = "ingest", prefix: str = "", folder: Pat
                 source_format=FORMAT,
                 source_file=source,
                 spec_hash=content_hash([method, path, op]),
-                meta={"method": method.upper(), "path": wire_path, "params": locations, "servers": servers},
+                meta={"method": method.upper(), "path": wire_path, "params": locations, "servers": servers,
+                      **({"summary": op["summary"].strip()} if (op.get("summary") or "").strip() else {})},
             )
