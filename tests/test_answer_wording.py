@@ -239,3 +239,12 @@ def test_parts_asked_in_one_sentence_keep_their_question_mark_so_a_yes_no_part_i
     assert is_yes_no(parts[0])
     assert request_parts("How much is 1 USD in GBP? Separately, how many people live in Oslo?") == [
         "How much is 1 USD in GBP?", "how many people live in Oslo?"]
+
+
+def test_a_files_text_is_shown_below_its_sentence_and_counts_read_as_people_say_them():
+    got = sentence({"content": "# To do\n\n- Book the hut\n", "name": "todo.md", "path": "notes/todo.md", "size": 126},
+                   'What are the contents of the file "notes/todo.md"?', {"path": "notes/todo.md"},
+                   "get__api_contents_path")
+    assert got == "The content of todo.md is:\n\n# To do\n\n- Book the hut"  # 'contents' names content, no '.'
+    got = sentence({"connections": 0, "kernels": 2}, "What is the current status of the server?", {}, "get__api_status")
+    assert got == "It has no connections and 2 kernels."

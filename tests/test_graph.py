@@ -206,3 +206,13 @@ def test_openai_compatible_embeddings_endpoint_behind_the_cache(tmp_path):
         assert sent == 2  # three distinct texts in batches of two
         cached.embed(["movie id", "weather today"])
         assert server.requests == sent
+
+
+def test_a_chain_keeps_its_subject():
+    """A text argument an earlier step took (the file a checkpoint was made for) is the one the next step names."""
+    from toolloom.domain import Step
+    from toolloom.graph.sampling import _same_subject
+    chain = [Step("a", "create_checkpoint", "", {"path": "notes/todo.md"})]
+    args = {"path": "data/huts.csv", "checkpoint_id": "checkpoint", "limit": 3}
+    _same_subject(args, chain, "checkpoint_id")
+    assert args == {"path": "notes/todo.md", "checkpoint_id": "checkpoint", "limit": 3}

@@ -24,7 +24,12 @@ def _stated(value, answer: str) -> bool:
     if isinstance(value, dict):
         return all(_stated(v, answer) for v in value.values())
     text = answer.lower()
-    return any(f in text for f in forms(value))
+    return any(f in text for f in forms(value)) or _none_said(value, text)
+
+
+def _none_said(value, text: str) -> bool:
+    """A count of 0 said as people say it: 'it has no kernels'."""
+    return value == 0 and not isinstance(value, bool) and re.search(r"\bno\b", text) is not None
 
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
@@ -35,7 +40,7 @@ _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}))?")
 def forms(value) -> set[str]:
     """How an answer may write a value, lower-cased: as given, as this module writes it, with thousands
     separators (14,094,034), an ISO date in words (January 2, 2026; 2 January 2026) and its time of day."""
-    out = {str(value).lower(), value_text(value).lower()}
+    out = {str(value).lower(), value_text(value).lower(), str(value).strip().lower()}  # a file's text, as shown
     if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) >= 1000:
         out |= {f"{value:,}".lower(), f"{int(value):,}" if float(value).is_integer() else f"{value:,}"}  # 16,108
     m = _ISO.match(value) if isinstance(value, str) else None
@@ -68,7 +73,7 @@ def grounded(result, answer: str) -> bool:
                 return True
         elif node not in (None, ""):
             said = True
-            if any(f in text for f in forms(node)):
+            if any(f in text for f in forms(node)) or _none_said(node, text):
                 return True
     return not said
 

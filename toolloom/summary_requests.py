@@ -111,7 +111,7 @@ def compose(step, meta: dict, said: dict, rng: random.Random) -> tuple[str, list
         many = is_plural(_QUOTED.sub("", obj))  # 'the contents of the file "x"': contents
         main, ask = f"what {'are' if many else 'is'} {obj}{tail}", True
     elif family in ("get", "list"):
-        main, ask = f"{rng.choice(('show me', 'list')) if family == 'list' else 'show me'} {obj}{tail}", False
+        main, ask = f"{'list' if family == 'list' else 'show me'} {obj}{tail}", False
     else:
         main, ask = f"{SAID.get(verb, verb)} {obj}{tail}", False
     lead = [f"the {' '.join(_nouns(k)[:1])} {said[k]}" for k in front] + \

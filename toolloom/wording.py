@@ -56,6 +56,12 @@ def name_words(tool_name: str) -> list[str]:
 
 def entity_of(tool_name: str) -> str:
     """What a tool's result is about, from its name: get_order_status -> 'order', list_cities -> 'city'."""
+    method, _, path = tool_name.rpartition("__")
+    if method.rsplit("__", 1)[-1].lower() in offline_requests.HTTP_METHODS:  # get__api_contents_path_checkpoints:
+        ws = [w for w in tokens(snake(path)) if w not in ("api", "id", "ids") and not re.fullmatch(r"v?\d+", w)]
+        while len(ws) > 1 and ws[-1] in ("path", "name", "uuid", "key"):  # the path's last noun, not a parameter
+            ws = ws[:-1]
+        return singular(ws[-1]) if ws else "result"
     ws = [w for w in name_words(tool_name) if w not in ENTITY_VERBS and w not in GENERIC_WORDS]
     cut = next((i for i, w in enumerate(ws) if w in LINK_WORDS), None)  # list_countries_by_region -> countries
     ws = [w for w in (ws[:cut] if cut else ws) if w not in LINK_WORDS]

@@ -15,6 +15,7 @@ from ..answers import answer_from
 from ..arguments import argument_errors
 from ..prompts import render
 from ..domain import Task, known_values
+from ..offline_requests import FAMILY, parse_name, words_of
 from ..wording import ALSO_SPLIT, ORDINALS, STOPWORDS, THEN_SPLIT, entity_of, purpose, render_example, tokens
 from .base import AssistantTurn
 
@@ -30,6 +31,12 @@ _POSSESSIVE = re.compile(r"\b" + _WHICH + r" ((?:[a-z0-9]+ ){0,2}?[a-z0-9]+)'s "
 _MANY = re.compile(r"\bthat many ([a-z]+)\b")
 _TOKEN = re.compile(r"[a-z0-9_]+")
 _ENTITY = re.compile(r"\b" + _WHICH + r" ([a-z]+(?: [a-z]+)?)\b(?!')")
+
+
+# what a request's clause asks to do, by its first word ('For the file ..., delete ...'), and what a tool does
+_CLAUSE_VERB = re.compile(r"(?:^|[,.;?]\s+|\b(?:then|also|and)\s+)([a-z]+)")
+_ACTS = {"get": "read", "list": "read", "search": "read", "thing": "read", "create": "create", "update": "update",
+         "set": "update", "delete": "delete", "compute": "compute"}
 
 
 class TemplateUser:
@@ -245,6 +252,10 @@ class RetrievalAssistant:
         query = tokens(request)
         # BM25+ keeps idf positive when a word is in most of the few offered tools
         scores = BM25Plus(docs).get_scores(query)
+        acts = {_ACTS.get(FAMILY.get(w)) for w in _CLAUSE_VERB.findall(request.lower())} - {None}
+        if acts:  # 'delete the checkpoint' is the DELETE operation, not the one that mentions checkpoints most
+            scores = [s * (1.5 if _ACTS.get(parse_name(words_of(t["function"]["name"]))[0]) in acts else 1.0)
+                      for s, t in zip(scores, tools)]
         words = set(query) - STOPWORDS
         for i in sorted(range(len(tools)), key=lambda i: -scores[i]):
             f = tools[i]["function"]

@@ -1,0 +1,57 @@
+"""Requests worded from an OpenAPI operation's summary when it is a sentence (toolloom/summary_requests.py):
+the values sit on the nouns they name, the offline assistant reads them back, and a title-like summary
+leaves the wording to the tool's name."""
+import random
+
+from toolloom.agents.offline import fill_arguments
+from toolloom.domain import Step, Task
+from toolloom.wording import render_example
+
+SEEDS = range(8)
+PATH = {"type": "string", "description": "file path"}
+
+
+def requests(name: str, summary: str, arguments: dict) -> set[str]:
+    step = Step(f"j.{name}", name, "", arguments)
+    meta = {step.tool_id: {"summary": summary, "path": "/api/contents/{path}"}}
+    return {render_example(Task("t", "single", [step], s, meta), random.Random(s)) for s in SEEDS}
+
+
+def test_a_sentence_summary_puts_each_value_on_its_noun():
+    assert requests("patch__api_contents_path", "Rename a file or directory without re-uploading content",
+                    {"path": "notes/todo.md", "body_path": "notes/done.md"}) == {
+        'Rename the file "notes/todo.md" to "notes/done.md".'}
+    assert requests("post__api_contents_path_checkpoints", "Create a new checkpoint for a file",
+                    {"path": "reports/season.md"}) == {'Create a new checkpoint for the file "reports/season.md".'}
+    assert requests("get__api_contents_path", "Get contents of file or directory", {"path": "notes/todo.md"}) == {
+        'What are the contents of the file "notes/todo.md"?', 'Show me the contents of the file "notes/todo.md".'}
+    # a value whose noun the summary lacks is said first, so values stay in argument order
+    assert requests("delete__api_contents_path_checkpoints_checkpoint_id", "Delete a checkpoint",
+                    {"path": "notes/todo.md", "checkpoint_id": "checkpoint"}) == {
+        'For the file "notes/todo.md", delete the checkpoint "checkpoint".'}
+    # not inside a compound ('the kernel "k" information'): after it
+    assert requests("get__api_kernels_kernel_id", "Get kernel information", {"kernel_id": "k-1"}) == {
+        'What is the kernel information for kernel "k-1"?', 'Show me the kernel information for kernel "k-1".'}
+    assert requests("get__api_status", "Get the current status/activity of the server.", {}) == {
+        "What is the current status of the server?", "Show me the current status of the server."}
+
+
+def test_the_offline_assistant_reads_the_values_back():
+    schema = {"type": "object", "properties": {"path": PATH, "checkpoint_id": {"type": "string"}},
+              "required": ["path", "checkpoint_id"]}
+    for text in requests("delete__api_contents_path_checkpoints_checkpoint_id", "Delete a checkpoint",
+                         {"path": "notes/todo.md", "checkpoint_id": "checkpoint"}):
+        assert fill_arguments(text, schema) == {"path": "notes/todo.md", "checkpoint_id": "checkpoint"}
+
+
+def test_a_title_or_a_summary_without_a_verb_leaves_the_name_to_word_it():
+    # 'Get Keywords' is a title: the path says whose keywords
+    step = Step("t.get_movie_movie_id_keywords", "GET_movie-movie_id-keywords", "", {"movie_id": 914298})
+    meta = {step.tool_id: {"summary": "Get Keywords", "path": "/movie/{movie_id}/keywords",
+                           "params": {"movie_id": ["path", "movie_id"]}}}
+    got = {render_example(Task("t", "single", [step], s, meta), random.Random(s)) for s in SEEDS}
+    assert got == {"What are the keywords of movie 914298?", "Show me the keywords of movie 914298."}
+    assert requests("patch__api_sessions_session", "This can be used to rename the session.", {"session": "s1"}) \
+        .isdisjoint({'Rename the session "s1".'})
+    for text in requests("patch__api_sessions_session", "This can be used to rename the session.", {"session": "s1"}):
+        assert "This can be used" not in text  # documentation is never pasted
