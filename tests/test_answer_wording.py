@@ -208,7 +208,10 @@ def test_an_update_says_what_it_set_and_times_read_as_events_to_the_minute():
                 {"role": "tool", "tool_call_id": "c0", "content": "{}"},
                 call(1, "delete_checkpoint", path="b.md", checkpoint_id="cp2"),
                 {"role": "tool", "tool_call_id": "c1", "content": "{}"}]
-    assert answer_from(messages) == "Done."  # not 'Done. Done.'
+    # each action said as done, in the request's words
+    assert answer_from(messages) == "I deleted checkpoint cp1 of a.md. I deleted checkpoint cp2 of b.md."
+    messages[0]["content"] = "I want cp1 of a.md gone. Then, cp2 of b.md as well."
+    assert answer_from(messages) == "Done."  # no verb to say it with: 'Done.' once, not 'Done. Done.'
 
 
 def test_a_named_thing_is_in_its_place_and_coordinates_come_both_or_neither():
@@ -248,3 +251,28 @@ def test_a_files_text_is_shown_below_its_sentence_and_counts_read_as_people_say_
     assert got == "The content of todo.md is:\n\n# To do\n\n- Book the hut"  # 'contents' names content, no '.'
     got = sentence({"connections": 0, "kernels": 2}, "What is the current status of the server?", {}, "get__api_status")
     assert got == "It has no connections and 2 kernels."
+
+
+def test_an_action_is_said_as_done_in_the_requests_words():
+    from toolloom.answers import answer_from
+    from toolloom.request_asks import action_said
+    assert action_said('For the file "notes/todo.md", delete the checkpoint "checkpoint".') == \
+        'I deleted the checkpoint "checkpoint".'
+    got = action_said("Please cancel my order ord_1001, then what is my balance?")
+    assert got == "I cancelled your order ord_1001."
+    assert action_said("Delete a file. Oh, sorry: \"notes/a.txt\".") == "I deleted the file."
+    assert action_said("What is the status of my order?") == ""
+
+    def conversation(request, tool, arguments, result):
+        return [{"role": "user", "content": request},
+                {"role": "assistant", "content": None, "tool_calls": [
+                    {"id": "c0", "type": "function", "function": {"name": tool, "arguments": json.dumps(arguments)}}]},
+                {"role": "tool", "tool_call_id": "c0", "content": json.dumps(result)}]
+    # a rename says what it did, not 'The path of done.md is notes/done.md' (the value it was given)
+    got = answer_from(conversation('Rename the file "notes/todo.md" to "notes/done.md".', "patch__api_contents_path",
+                                   {"path": "notes/todo.md", "body_path": "notes/done.md"},
+                                   {"name": "done.md", "path": "notes/done.md", "content": None}))
+    assert got == 'I renamed the file "notes/todo.md" to "notes/done.md".'
+    # where the request names no action, 'Done.' as before
+    got = answer_from(conversation("I would like ord_1001 gone.", "cancel_order", {"order_id": "ord_1001"}, {}))
+    assert got == "Done."

@@ -216,3 +216,15 @@ def test_a_chain_keeps_its_subject():
     args = {"path": "data/huts.csv", "checkpoint_id": "checkpoint", "limit": 3}
     _same_subject(args, chain, "checkpoint_id")
     assert args == {"path": "notes/todo.md", "checkpoint_id": "checkpoint", "limit": 3}
+
+
+def test_a_chain_that_deletes_what_it_created_is_rejected():
+    from toolloom.domain import Step
+    from toolloom.graph.chains import chain_problem
+    made = Step("a", "post__api_contents_path_checkpoints", "", {"path": "a.md"}, result={"id": "c1"})
+    gone = Step("b", "delete__api_contents_path_checkpoints_checkpoint_id", "", {"path": "a.md", "checkpoint_id": "c1"},
+                {"checkpoint_id": {"step": 0, "path": "id"}}, {})
+    assert chain_problem([made, gone])[0] == "undone"
+    read = Step("b", "get__api_contents_path_checkpoints_checkpoint_id", "", {"path": "a.md", "checkpoint_id": "c1"},
+                {"checkpoint_id": {"step": 0, "path": "id"}}, {"id": "c1", "size": 3})
+    assert chain_problem([made, read]) is None

@@ -13,8 +13,10 @@ import re
 from .arguments import parse_arguments
 from .graph.slots import singular
 from .offline_requests import plural
-from .request_asks import ANY_WORDS, UNITS, is_action, is_yes_no, label, request_parts, requested_fields, words
-from .wording import ENTITY_VERBS, GENERIC_WORDS, LINK_WORDS, constraint, entity_of, name_words
+from .request_asks import (ANY_WORDS, UNITS, action_said, is_action, is_yes_no, label, request_parts, requested_fields,
+                           words)
+from .answer_subjects import SUBJECT_KEYS, call_subject, converted, limits, names_in, route
+from .wording import ENTITY_VERBS, GENERIC_WORDS, LINK_WORDS, entity_of, name_words
 
 # shapes whose reference answer is a list: one result per independent part of the request
 MULTI_ANSWER_SHAPES = ("parallel", "merged")
@@ -24,7 +26,6 @@ OPEN_FIELDS = 4      # ... and when it asks for everything ('What can you tell m
 _OPEN = re.compile(r"\b(tell me about|what can you tell|details|overview|describe|summari[sz]e|facts|information)\b",
                    re.I)
 NOTHING = "There is nothing to report."  # a result with nothing to say ({})
-_SUBJECT_KEYS = ("name", "title", "label", "full_name", "display_name")
 _PROSE_KEYS = ("note", "message", "summary", "explanation", "remark")  # a sentence of its own, stated as it is
 
 
@@ -53,7 +54,7 @@ def item_name(item) -> str:
     if not isinstance(item, dict):
         return value_text(item)
     scalars = [(k, v) for k, v in item.items() if not isinstance(v, (dict, list))]
-    head = next((v for k, v in scalars if k in _SUBJECT_KEYS), None)
+    head = next((v for k, v in scalars if k in SUBJECT_KEYS), None)
     if head is None:
         head = next((v for k, v in scalars if isinstance(v, str)), scalars[0][1] if scalars else "")
     rest = [value_text(v) if isinstance(v, str) else " ".join(_measure(k, v))
@@ -138,7 +139,7 @@ def _field_phrase(key: str, value, unit: str = "", topic: str = "", pair: tuple 
         return f"it was {' '.join(event)} on {text}"  # last_modified: 'it was last modified on 2026-12-04 09:53 UTC'
     head = words(name)[-1]
     if isinstance(value, (int, float)) and head.endswith("s") and singular(head) != head and len(words(name)) == 1:
-        return f"it has {text if value else 'no'} {name}"  # speakers_millions: 'it has 13 million speakers', not 'the speakers is'
+        return f"it has {text if value else 'no'} {name}"  # 'it has 13 million speakers', not 'the speakers is'
     return f"the {name} is {text}"
 
 
@@ -176,7 +177,7 @@ def _count_asked(result: dict, wanted: list[str]):
 
 
 def sentence(result, request: str, arguments: dict | None = None, tool: str | None = None,
-             known: dict | None = None) -> str:
+             known: dict | None = None, said_done: bool = False) -> str:
     """One sentence answering a result: yes or no first for a yes/no question; the fields the request
     names (and none other), or, when it names none, the result's name and two facts; never the
     values the call itself was given. A result with no name of its own is said of what its call named
@@ -193,9 +194,12 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
                 else text) + "."
     if not isinstance(result, dict):
         return f"The result is {value_text(result)}."
+    if len(result) == 1 and isinstance(text := next(iter(result.values())), str) and (said := _said_text(text)):
+        return said  # a tool that answers in words (MCP's text content): 'Switched to branch 'main'.'
+
     given = {json.dumps(v, sort_keys=True) for v in arguments.values()}
     wanted = [k for k in requested_fields(request, result) if json.dumps(result[k], sort_keys=True) not in given]
-    subject_key = next((k for k in _SUBJECT_KEYS if isinstance(result.get(k), str)), None)
+    subject_key = next((k for k in SUBJECT_KEYS if isinstance(result.get(k), str)), None)
     wanted = [k for k in wanted if k != subject_key]  # 'Name the capital of AU': the subject is what is named
     made = is_action(tool or "")  # what a create or update made is named by its id: the id comes first
     if made:  # 'Update content path ...' names what to change, and a field it left empty is nothing to report
@@ -213,7 +217,10 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
                       others[:OPEN_FIELDS if _OPEN.search(request) else OTHER_FIELDS])
     set_to = [k for k in result if made and k != subject_key and not k.endswith("_id") and k != "id"
               and result[k] is not None and json.dumps(result[k], sort_keys=True) in given]
-    keys = keys if wanted or not set_to else set_to[:2]  # an update says what it set: 'the path ... is notes/done.md'
+    # an update says what it set ('the path ... is notes/done.md'), unless `said_done` said it ('I renamed ...')
+    keys = keys if wanted or not set_to else [] if said_done else set_to[:2]
+    if said_done and not keys:
+        return NOTHING
     for pair in (("latitude", "longitude"), ("lat", "lon"), ("lat", "lng")):  # coordinates both or neither
         if len(set(pair) & set(keys)) == 1 and not set(pair) & set(wanted):
             keys = [k for k in keys if k not in pair]
@@ -252,20 +259,20 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
     pair = tuple(result.get(f"{side}_currency") or result.get(side) for side in ("from", "to"))
     pair = pair if all(isinstance(p, str) for p in pair) else ()  # an exchange rate's currencies
     phrases = [_field_phrase(k, result[k], unit, topic, pair) for k in keys]
-    phrases = [p + _limits(arguments) if isinstance(result[k], list) and not result[k] else p
+    phrases = [p + limits(arguments) if isinstance(result[k], list) and not result[k] else p
                for k, p in zip(keys, phrases)]  # 'there are no cities with a population of at least 3,000,000'
     if not lead and not any(isinstance(result[k], (list, dict)) for k in keys):
         if subject := call_subject(arguments, known):  # 'the status of order ord_1002 is processing'
             text = _about(subject, phrases) + qualifier
             return _capital(text) + ("" if "\n" in text else ".")
-        if route := _route(arguments, known):  # 'the distance from Paris to Berlin is 877.5 km'
+        if way := route(arguments, known):  # 'the distance from Paris to Berlin is 877.5 km'
             at = next((i for i, p in enumerate(phrases) if p.startswith("the ") and " is " in p), None)
             if at is not None:  # said once, in the first fact that reads with it
-                phrases[at] = phrases[at].replace(" is ", f" {route} is ", 1)
+                phrases[at] = phrases[at].replace(" is ", f" {way} is ", 1)
     if lead and not flags and lead not in ("Yes", "No"):  # facts about the result's subject, said of it
         text = _about(lead, phrases, placed=True) + qualifier
         return _capital(text) + ("" if "\n" in text else ".")
-    if not lead and len(keys) == 1 and keys[0] in _AMOUNTS and unit and (given_amount := _converted(arguments)):
+    if not lead and len(keys) == 1 and keys[0] in _AMOUNTS and unit and (given_amount := converted(arguments)):
         phrases = [f"{given_amount} is {_measure(keys[0], result[keys[0]])[1]} {unit}"]  # '1200 USD is 891.54 GBP'
     phrases = [p[7:] if i and p.startswith("it has ") and phrases[i - 1].startswith("it has ") else p
                for i, p in enumerate(phrases)]  # 'it has no connections and no kernels'
@@ -273,57 +280,6 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
     joint = ", " if lead in ("Yes", "No") else ": "  # 'Yes, there is one result: ...', not two colons
     text = f"{lead}{joint}{parts}" if lead and not flags else f"{lead}; {parts}" if lead else parts
     return _capital(text + qualifier) + ("" if "\n" in text else ".")
-
-
-def _id_arguments(arguments: dict) -> list[tuple[str, object]]:
-    return [(k, v) for k, v in arguments.items() if isinstance(v, (str, int)) and not isinstance(v, bool)
-            and words(k)[-1:] in (["id"], ["code"])]
-
-
-def call_subject(arguments: dict, known: dict) -> str:
-    """What a result without a name is about, from the one id or code its call was given: 'order ord_1002',
-    'DE', or the name an earlier result gave it ('Germany'); '' when the call names no one thing."""
-    ids = _id_arguments(arguments)  # only the id: a code beside an amount is a parameter ('add VAT for DE')
-    if len(ids) != 1 or len(arguments) != 1 or words(ids[0][0])[0] in ("from", "to", "source", "target"):
-        return ""
-    key, value = ids[0]
-    kind = " ".join(words(key)[:-1]) if words(key)[-1] == "id" else ""  # a code says what it is ('DE', 'EUR')
-    return known.get(str(value)) or (f"{kind} {value}" if kind else str(value))
-
-
-def _route(arguments: dict, known: dict) -> str:
-    """'from Paris to Berlin' for a call given a from_ and a to_ id of one kind (a distance, a time difference)."""
-    ids = dict(_id_arguments(arguments))
-    pairs = [(ids[k], ids["to" + k[4:]]) for k in ids if k.startswith("from_") and "to" + k[4:] in ids]
-    if len(pairs) != 1:
-        return ""
-    a, b = (known.get(str(v)) or str(v) for v in pairs[0])  # 'Mexico City' where a result named it
-    return f"from {a} to {b}"
-
-
-def _limits(arguments: dict) -> str:
-    """The bounds a search was given, as a person adds them: ' with a population of at least 3,000,000'."""
-    said = [constraint(k, f"{v:,}" if isinstance(v, int) else str(v)) for k, v in arguments.items()
-            if words(k)[:1] and words(k)[0] in ("min", "max", "minimum", "maximum")
-            and isinstance(v, (int, float)) and not isinstance(v, bool)]
-    return f" with {' and '.join(said)}" if said else ""
-
-
-def names_in(result, tool: str = "") -> dict[str, str]:
-    """The names a result gives the ids it holds: {'berlin': 'Berlin'} from a city's record or a list of them."""
-    items = result if isinstance(result, list) else \
-        [r for v in result.values() if isinstance(v, list) for r in v] if isinstance(result, dict) else []
-    records = ([result] if isinstance(result, dict) else []) + [r for r in items if isinstance(r, dict)]
-    entity = (entity_of(tool).split() or [""])[-1] if tool else ""
-    out = {}
-    for record in records:
-        name = next((record[k] for k in _SUBJECT_KEYS if isinstance(record.get(k), str)), None)
-        ids = [k for k, _ in _id_arguments(record)]
-        own = ([k for k in ids if k in ("id", "code")] or [k for k in ids if words(k)[0] == entity]
-               or (ids if len(ids) == 1 else []))  # a city's city_id, not its country_code
-        if name and own:
-            out[str(record[own[0]])] = name
-    return out
 
 
 _PLACES = ("country code", "country", "region", "continent", "state", "province")  # where a named thing is
@@ -350,11 +306,14 @@ def _about(subject: str, phrases: list[str], placed: bool = False) -> str:
     return _enumerate(out)
 
 
-def _converted(arguments: dict) -> str:
-    """What a conversion was given, as its amount and unit ('1200 USD', '42.195 km'); '' when it is not one."""
-    amounts = [v for v in arguments.values() if isinstance(v, (int, float)) and not isinstance(v, bool)]
-    units = [v for k, v in arguments.items() if isinstance(v, str) and (words(k)[:1] == ["from"] or k in ("base",))]
-    return f"{value_text(amounts[0])} {units[0]}" if len(amounts) == 1 and len(units) == 1 else ""
+def _said_text(text: str) -> str:
+    """A tool's own words as the answer: a sentence as it is, several lines below 'Here it is:'; '' for a value."""
+    text = text.strip()
+    if "\n" in text:
+        return f"Here it is:\n\n{text}"
+    if re.match(r"[A-Z][a-z]+ \w", text) and len(text.split()) >= 3:  # 'No matches found', not 'Paris'
+        return text if text[-1] in ".!?" else text + "."
+    return ""
 
 
 def _capital(text: str) -> str:
@@ -381,11 +340,14 @@ def answer_from(messages: list[dict]) -> str:
             out.append(f"The service answered: {str(m['content'])[:300]}")
             continue
         tool = names.get(m.get("tool_call_id")) or m.get("name") or ""
-        text = sentence(result, part, arguments.get(m.get("tool_call_id")), tool, known)
+        # a call that changes something: say it was done ('I deleted the checkpoint "c".', where the request
+        # says what), then what it shows (if anything: not the values it was given, which that sentence said)
+        acted = is_action(tool) and not (isinstance(result, dict) and "error" in result)
+        done = (action_said(part) or "Done.") if acted else ""
+        text = sentence(result, part, arguments.get(m.get("tool_call_id")), tool, known, done != "Done.")
         known.update(names_in(result, tool))
-        if is_action(tool) and not (isinstance(result, dict) and "error" in result):
-            # a call that changes something: say it was done, then what it shows (if anything)
-            text = "Done." if text == NOTHING else "Done. " + text
+        if acted:
+            text = done if text == NOTHING else f"{done} {text}"
         if text not in out and not (text == "Done." and any(o.startswith("Done.") for o in out)):  # said once
             out.append(text)
     return " ".join(out) if out else "I could not find anything."

@@ -379,7 +379,7 @@ def compose(step, meta: dict, said: dict, rng: random.Random, promote: bool = Tr
     return text + ("?" if ask else "."), r.order
 
 
-def _classes(value) -> set:
+def value_classes(value) -> set:
     """What the offline assistant finds a value as: a quoted string, a number (or both, in a list)."""
     text = "" if isinstance(value, bool) or value is None else json.dumps(value)
     return {c for c, found in (("quoted", '"' in text), ("number", re.search(r"\d", text.replace('"', "")))) if found}
@@ -393,8 +393,8 @@ def request(step, meta: dict, said: dict, rng: random.Random) -> str:
     text, order = compose(step, meta, said, rng)
     unbound = [k for k in step.arguments if k not in step.bindings]
     for c in ("quoted", "number"):
-        if [k for k in order if c in _classes(step.arguments[k])] != [k for k in unbound
-                                                                      if c in _classes(step.arguments[k])]:
+        if [k for k in order if c in value_classes(step.arguments[k])] != [k for k in unbound
+                                                                      if c in value_classes(step.arguments[k])]:
             rng.setstate(state)
             return compose(step, meta, said, rng, promote=False)[0]
     return text

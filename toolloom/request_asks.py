@@ -28,6 +28,38 @@ def is_action(tool: str) -> bool:
     return bool(m) and not (m.group(1).lower() in ("add", "set") and rest[:1] and rest[0] in _COMPUTED)
 
 
+# verbs of a request that asks for a change, and how it is said once done
+_DOING = set("add create update delete remove cancel place book set send save rename move copy restore kill interrupt "
+             "restart start stop upload write edit change modify make clear reset enable disable archive submit "
+             "approve reject assign schedule subscribe unsubscribe follow unfollow publish share transfer buy reserve "
+             "commit push merge mark insert register replace apply".split())
+_PAST = {"set": "set", "put": "put", "send": "sent", "make": "made", "write": "wrote", "buy": "bought",
+         "stop": "stopped", "commit": "committed", "cancel": "cancelled", "shut": "shut", "reset": "reset"}
+_STARTS = re.compile(r"(?:^|[,;:]\s+|[.?!]\s+|\b(?:then|also|and|please)\s+)(?=[A-Za-z])", re.I)
+_CLAUSE = re.compile(r"([A-Za-z]+)\s+(.+?)(?:[.?!](?=\s|$)|,\s+(?:and\s+)?(?:then|also)\b|;|$)", re.I)
+_YOURS = {"my": "your", "me": "you", "i": "you", "mine": "yours", "myself": "yourself"}
+
+
+def past(verb: str) -> str:
+    if verb in _PAST:
+        return _PAST[verb]
+    return verb + "d" if verb.endswith("e") else verb[:-1] + "ied" if re.search(r"[^aeiou]y$", verb) else verb + "ed"
+
+
+def action_said(request: str) -> str:
+    """What a request asked to have done, said as done: 'For the file "a.md", delete the checkpoint "c".' ->
+    'I deleted the checkpoint "c".'; '' when no clause of it starts with such a verb."""
+    for start in _STARTS.finditer(request):
+        m = _CLAUSE.match(request, start.end())
+        if m and m.group(1).lower() in _DOING:
+            verb = m.group(1).lower()
+            what = re.sub(r"\b(my|me|i|mine|myself)\b(?![^\"]*\"(?:[^\"]*\"[^\"]*\")*[^\"]*$)",
+                          lambda w: _YOURS[w.group(1).lower()], m.group(2), flags=re.I)
+            what = what if verb in ("add", "create", "make", "book", "register") else re.sub(r"^an? ", "the ", what)
+            return f"I {past(verb)} {what.rstrip(' ,;')}."
+    return ""
+
+
 ANY_WORDS = re.compile(r"\b(any|anything|anyone|anywhere|there)\b", re.I)
 
 

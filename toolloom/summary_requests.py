@@ -9,13 +9,15 @@ import random
 import re
 
 from .graph.slots import ID_KINDS, singular
-from .offline_requests import FAMILY, LINKS, NAMING, SAID, VERBS, _classes, is_plural, join, param_words
+from .offline_requests import FAMILY, LINKS, NAMING, SAID, VERBS, value_classes, is_plural, join, param_words
 
-EXTRA_VERBS = {"kill", "interrupt", "restart", "rename", "return", "save", "upload", "start"}
+EXTRA_VERBS = {"kill", "interrupt", "restart", "rename", "return", "save", "upload", "start", "record", "unstage",
+               "switch", "stage", "show", "add", "open", "read"}
 # where the summary's action ends: 'Rename a file or directory without re-uploading content'
-_CUT = re.compile(r"\s*(?:[.,;:(]|\b(?:without|and|if|or return|so that|corresponding to|given by|that|which|when|"
-                  r"whose|in the (?:given|specified))\b).*", re.S)
+_CUT = re.compile(r"\s*(?:[.,;:(]|\b(?:without|and|if|or return|so that|corresponding to|given by|when|"
+                  r"whose|in the (?:given|specified)|(?:an? )?optional)\b).*", re.S)
 DETERMINERS = {"a", "an", "the", "this", "some"}
+QUANTIFIERS = {"all", "every", "each", "multiple", "specific", "any", "my", "your"}  # 'unstage all staged changes'
 FILE_KEYS = {"path", "file", "filename", "filepath", "file_path"}
 FILE_NOUNS = ("file", "directory", "folder", "notebook", "document", "path")
 MOVES = {"rename", "move", "copy"}
@@ -32,19 +34,23 @@ def summary_words(summary: str) -> list[str] | None:
     if all(w[:1].isupper() for w in words[1:] if w.isalpha() and w.lower() not in LINKS | DETERMINERS):
         return None  # 'Get Artist's Top Tracks': a title, worded better from the path
     text = _CUT.sub("", first)
+    text = re.sub(r"\s+or\s+(?:[a-z]+ly\b|(?:%s)\b).*" % "|".join(VERBS | EXTRA_VERBS), "", text)  # 'or overwrite'
     text = re.sub(r"\b([A-Za-z]+) or [A-Za-z]+\b", r"\1", text)  # 'file or directory': the first
     text = re.sub(r"\b([A-Za-z]+)/[A-Za-z]+\b", r"\1", text)  # 'status/activity'
     text = re.sub(r"\s(?:by|with) (?:its |their )?(?:name|id|uuid)\b", "", text)  # the value says which
     text = re.sub(r"^(get|show|fetch|retrieve) (?:a|the) list of\b", "list", text, flags=re.I)
     words = text.split()
-    words[0] = words[0].lower()
+    while words and words[-1].lower() in LINKS | DETERMINERS:  # 'a new branch from' once 'an optional ...' is cut
+        words.pop()
+    words[:1] = [w.lower() for w in words[:1]]
     return words if 2 <= len(words) <= 9 else None
 
 
 def _nouns(key: str) -> list[str]:
     """The nouns an argument can stand on: checkpoint_id -> checkpoint; a path -> file, directory, ..."""
-    words = [w for w in param_words(key) if w not in ID_KINDS | NAMING] or param_words(key)
-    return list(FILE_NOUNS) if key.lower() in FILE_KEYS else words
+    words = param_words(key)  # branch_type is a type, branch_name a branch
+    head = words[-2:-1] if words[-1:] and words[-1] in ID_KINDS | NAMING and len(words) > 1 else words[-1:]
+    return list(FILE_NOUNS) if key.lower() in FILE_KEYS else head
 
 
 def _place(words: list[str], key: str, taken: set) -> int | None:
@@ -95,13 +101,16 @@ def compose(step, meta: dict, said: dict, rng: random.Random) -> tuple[str, list
         if k in unbound:  # a value from an earlier result is said up front; its noun is 'the checkpoint'
             link = ("at " if k.lower() in FILE_KEYS else "named ") if _made(words, i, family) else ""
             words.insert(i + 1, link + said[k])
+            words[i] = words[i] if said[k].startswith("[") else singular(words[i])  # 'switch the branch "main"'
         _the(words, i, family)
     obj = " ".join(words[1:])
-    if family != "create" and obj.split()[0] not in DETERMINERS and not obj.split()[0].endswith("'s"):
+    if family != "create" and obj.split()[0] not in DETERMINERS | QUANTIFIERS and not obj.split()[0].endswith("'s"):
         obj = "the " + obj
     idents = [k for k in rest if param_words(k)[-1:] and param_words(k)[-1] in ID_KINDS and param_words(k)[:-1]]
     if verb in MOVES and len(rest) == 1:
         tail = f" to {said[rest[0]]}"
+    elif verb in MOVES and len(rest) == 2 and not placed:  # 'move "a" to "b"'
+        obj, tail = said[rest[0]], f" to {said[rest[1]]}"
     else:  # 'the kernel information for kernel "k-1"', then the other values
         tail = "".join(f" for {' '.join(param_words(k)[:-1])} {said[k]}" for k in idents)
         others = [k for k in rest if k not in idents]
@@ -114,8 +123,9 @@ def compose(step, meta: dict, said: dict, rng: random.Random) -> tuple[str, list
         main, ask = f"{'list' if family == 'list' else 'show me'} {obj}{tail}", False
     else:
         main, ask = f"{SAID.get(verb, verb)} {obj}{tail}", False
-    lead = [f"the {' '.join(_nouns(k)[:1])} {said[k]}" for k in front] + \
-           [said[k] if said[k].split()[0] in ("that", "this", "the") else f"{' '.join(param_words(k))} {said[k]}" for k in bound]
+    lead = [f"the {' '.join(_nouns(k)[:1])} {said[k]}" for k in front] + [
+        said[k] if said[k].split()[0] in ("that", "this", "the") else f"{' '.join(param_words(k))} {said[k]}"
+        for k in bound]  # 'the id of that checkpoint' says what it is
     text = f"For {join(lead)}, {main}" if lead else main[:1].upper() + main[1:]
     order = front + [placed[i] for i in sorted(placed) if placed[i] in unbound] + rest
     return re.sub(r"\s+", " ", text).strip() + ("?" if ask else "."), order
@@ -131,8 +141,8 @@ def request(step, meta: dict, said: dict, rng: random.Random) -> str | None:
     text, order = made
     unbound = [k for k in step.arguments if k not in step.bindings]
     for c in ("quoted", "number"):
-        if [k for k in order if c in _classes(step.arguments[k])] != [k for k in unbound
-                                                                      if c in _classes(step.arguments[k])]:
+        if [k for k in order if c in value_classes(step.arguments[k])] != [k for k in unbound
+                                                                      if c in value_classes(step.arguments[k])]:
             rng.setstate(state)
             return None
     return text

@@ -8,6 +8,7 @@ from collections import defaultdict
 
 from ..domain import Step
 from ..executor import ToolExecutor
+from ..offline_requests import parse_name, words_of
 from .slots import ENDS
 
 
@@ -83,7 +84,8 @@ def chain_problem(steps: list[Step]) -> tuple[str, str] | None:
     degenerate_call (a call whose two inputs are equal, or the same call twice), ambiguous_binding
     (a value taken from a list of several: the request cannot say which), fake_dependency (a value
     an earlier result supplies is already stated in the request: no real lookup), circular_lookup
-    (the last call only gives back values the chain already had)."""
+    (the last call only gives back values the chain already had), undone (a call deletes what the chain
+    created: nothing is left to show for it)."""
     calls = set()
     for i, s in enumerate(steps):
         problem = degenerate_call(s.arguments)
@@ -102,6 +104,9 @@ def chain_problem(steps: list[Step]) -> tuple[str, str] | None:
                     f"step {b['step'] + 1} returns {width} candidates for {b['path'].split('|')[-1]}; "
                     f"the request cannot say which one step {i + 1} takes as {param}"
                 )
+            source = steps[b["step"]].name
+            if _family(s.name) == "delete" and _family(source) == "create":
+                return "undone", f"step {i + 1} ({s.name}) deletes what step {b['step'] + 1} ({source}) created"
             if normalised(s.arguments[param]) in stated:
                 return "fake_dependency", (
                     f"step {i + 1} takes {param} = {s.arguments[param]!r} from step {b['step'] + 1}, "
@@ -113,6 +118,10 @@ def chain_problem(steps: list[Step]) -> tuple[str, str] | None:
         if last and all(v in known for v in last):  # get_country(IN) -> find_country('India') -> IN
             return "circular_lookup", f"the last call ({steps[-1].name}) only returns values the chain started from"
     return None
+
+
+def _family(tool_name: str) -> str:
+    return parse_name(words_of(tool_name))[0]
 
 
 def _scalars(result) -> set[str]:

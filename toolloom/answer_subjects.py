@@ -1,0 +1,68 @@
+"""What a result is about, from its call: the one id it was given ('order ord_1002'), a route's two ends, a
+search's bounds, a conversion's amount, and the names earlier results gave ids ('berlin' -> 'Berlin')."""
+from __future__ import annotations
+
+from .request_asks import words
+from .wording import constraint, entity_of
+
+SUBJECT_KEYS = ("name", "title", "label", "full_name", "display_name")
+
+
+def id_arguments(arguments: dict) -> list[tuple[str, object]]:
+    return [(k, v) for k, v in arguments.items() if isinstance(v, (str, int)) and not isinstance(v, bool)
+            and words(k)[-1:] in (["id"], ["code"])]
+
+
+def call_subject(arguments: dict, known: dict) -> str:
+    """What a result without a name is about, from the one id or code its call was given: 'order ord_1002',
+    'DE', or the name an earlier result gave it ('Germany'); '' when the call names no one thing."""
+    ids = id_arguments(arguments)  # only the id: a code beside an amount is a parameter ('add VAT for DE')
+    if len(ids) != 1 or len(arguments) != 1 or words(ids[0][0])[0] in ("from", "to", "source", "target"):
+        return ""
+    key, value = ids[0]
+    kind = " ".join(words(key)[:-1]) if words(key)[-1] == "id" else ""  # a code says what it is ('DE', 'EUR')
+    return known.get(str(value)) or (f"{kind} {value}" if kind else str(value))
+
+
+def route(arguments: dict, known: dict) -> str:
+    """'from Paris to Berlin' for a call given a from_ and a to_ id of one kind (a distance, a time difference)."""
+    ids = dict(id_arguments(arguments))
+    pairs = [(ids[k], ids["to" + k[4:]]) for k in ids if k.startswith("from_") and "to" + k[4:] in ids]
+    if len(pairs) != 1:
+        return ""
+    a, b = (known.get(str(v)) or str(v) for v in pairs[0])  # 'Mexico City' where a result named it
+    return f"from {a} to {b}"
+
+
+def limits(arguments: dict) -> str:
+    """The bounds a search was given, as a person adds them: ' with a population of at least 3,000,000'."""
+    said = [constraint(k, f"{v:,}" if isinstance(v, int) else str(v)) for k, v in arguments.items()
+            if words(k)[:1] and words(k)[0] in ("min", "max", "minimum", "maximum")
+            and isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return f" with {' and '.join(said)}" if said else ""
+
+
+def names_in(result, tool: str = "") -> dict[str, str]:
+    """The names a result gives the ids it holds: {'berlin': 'Berlin'} from a city's record or a list of them."""
+    items = result if isinstance(result, list) else \
+        [r for v in result.values() if isinstance(v, list) for r in v] if isinstance(result, dict) else []
+    records = ([result] if isinstance(result, dict) else []) + [r for r in items if isinstance(r, dict)]
+    entity = (entity_of(tool).split() or [""])[-1] if tool else ""
+    out = {}
+    for record in records:
+        name = next((record[k] for k in SUBJECT_KEYS if isinstance(record.get(k), str)), None)
+        ids = [k for k, _ in id_arguments(record)]
+        own = ([k for k in ids if k in ("id", "code")] or [k for k in ids if words(k)[0] == entity]
+               or (ids if len(ids) == 1 else []))  # a city's city_id, not its country_code
+        if name and own:
+            out[str(record[own[0]])] = name
+    return out
+
+
+def converted(arguments: dict) -> str:
+    """What a conversion was given, as its amount and unit ('1200 USD', '42.195 km'); '' when it is not one."""
+    amounts = [v for v in arguments.values() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    units = [v for k, v in arguments.items() if isinstance(v, str) and (words(k)[:1] == ["from"] or k in ("base",))]
+    if len(amounts) != 1 or len(units) != 1:
+        return ""
+    return f"{int(amounts[0]) if float(amounts[0]).is_integer() else amounts[0]} {units[0]}"
