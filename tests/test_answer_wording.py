@@ -276,3 +276,13 @@ def test_an_action_is_said_as_done_in_the_requests_words():
     # where the request names no action, 'Done.' as before
     got = answer_from(conversation("I would like ord_1001 gone.", "cancel_order", {"order_id": "ord_1001"}, {}))
     assert got == "Done."
+
+
+def test_a_lookup_is_answered_beside_an_action():
+    from toolloom.answers import answer_from
+    messages = [{"role": "user", "content": "I'd like to know the capital of DE."},
+                {"role": "assistant", "content": None, "tool_calls": [{"id": "c0", "type": "function", "function": {
+                    "name": "get_capital_city", "arguments": json.dumps({"country_code": "DE"})}}]},
+                {"role": "tool", "tool_call_id": "c0",
+                 "content": json.dumps({"city_id": "berlin", "country_code": "DE", "name": "Berlin"})}]
+    assert "Berlin" in answer_from(messages)

@@ -197,6 +197,8 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
     if len(result) == 1 and isinstance(text := next(iter(result.values())), str) and (said := _said_text(text)):
         return said  # a tool that answers in words (MCP's text content): 'Switched to branch 'main'.'
 
+    if not result and len(arguments) == 1 and not is_action(tool or ""):  # a settings section with none set
+        return f"The {entity_of(tool or '')} {value_text(next(iter(arguments.values())))} is empty."
     given = {json.dumps(v, sort_keys=True) for v in arguments.values()}
     wanted = [k for k in requested_fields(request, result) if json.dumps(result[k], sort_keys=True) not in given]
     subject_key = next((k for k in SUBJECT_KEYS if isinstance(result.get(k), str)), None)
@@ -309,8 +311,8 @@ def _about(subject: str, phrases: list[str], placed: bool = False) -> str:
 def _said_text(text: str) -> str:
     """A tool's own words as the answer: a sentence as it is, several lines below 'Here it is:'; '' for a value."""
     text = text.strip()
-    if "\n" in text:
-        return f"Here it is:\n\n{text}"
+    if "\n" in text:  # a tool's output (a diff, a log, a spec) as a block
+        return f"Here it is:\n\n```\n{text}\n```"
     if re.match(r"[A-Z][a-z]+ \w", text) and len(text.split()) >= 3:  # 'No matches found', not 'Paris'
         return text if text[-1] in ".!?" else text + "."
     return ""
@@ -344,7 +346,7 @@ def answer_from(messages: list[dict]) -> str:
         # says what), then what it shows (if anything: not the values it was given, which that sentence said)
         acted = is_action(tool) and not (isinstance(result, dict) and "error" in result)
         done = (action_said(part) or "Done.") if acted else ""
-        text = sentence(result, part, arguments.get(m.get("tool_call_id")), tool, known, done != "Done.")
+        text = sentence(result, part, arguments.get(m.get("tool_call_id")), tool, known, done not in ("", "Done."))
         known.update(names_in(result, tool))
         if acted:
             text = done if text == NOTHING else f"{done} {text}"

@@ -34,7 +34,7 @@ _ENTITY = re.compile(r"\b" + _WHICH + r" ([a-z]+(?: [a-z]+)?)\b(?!')")
 
 
 # what a request's clause asks to do, by its first word ('For the file ..., delete ...'), and what a tool does
-_CLAUSE_VERB = re.compile(r"(?:^|[,.;?]\s+|\b(?:then|also|and)\s+)([a-z]+)")
+_CLAUSE_VERB = re.compile(r"(?:^|[,.;?]\s+|\b(?:then|also)\s+)([a-z]+)")  # not 'and': '... and get a refund'
 _ACTS = {"get": "read", "list": "read", "search": "read", "thing": "read", "create": "create", "update": "update",
          "set": "update", "delete": "delete", "compute": "compute"}
 
