@@ -55,3 +55,12 @@ def test_a_title_or_a_summary_without_a_verb_leaves_the_name_to_word_it():
         .isdisjoint({'Rename the session "s1".'})
     for text in requests("patch__api_sessions_session", "This can be used to rename the session.", {"session": "s1"}):
         assert "This can be used" not in text  # documentation is never pasted
+
+
+def test_a_word_that_names_a_quoted_value_is_not_a_value_itself():
+    """'the file "notes/todo.md"' names the path; 'file' must not also fill an optional `type` enum (BFCL's checker
+    then finds an argument the reference does not have)."""
+    schema = {"type": "object", "required": ["path"],
+              "properties": {"path": PATH, "type": {"type": "string", "enum": ["file", "directory"]}}}
+    assert fill_arguments('What are the contents of the file "notes/todo.md"?', schema) == {"path": "notes/todo.md"}
+    assert fill_arguments('Show "notes" with type directory.', schema) == {"path": "notes", "type": "directory"}

@@ -30,6 +30,7 @@ _REFERENCE = re.compile(r"\bthe ((?:[a-z0-9]+ ){0,4}?[a-z0-9]+) of " + _WHICH + 
 _POSSESSIVE = re.compile(r"\b" + _WHICH + r" ((?:[a-z0-9]+ ){0,2}?[a-z0-9]+)'s ")
 _MANY = re.compile(r"\bthat many ([a-z]+)\b")
 _TOKEN = re.compile(r"[a-z0-9_]+")
+_LABEL = re.compile(r"\b([A-Za-z]+) \"")
 _ENTITY = re.compile(r"\b" + _WHICH + r" ([a-z]+(?: [a-z]+)?)\b(?!')")
 
 
@@ -63,8 +64,10 @@ def _candidates(text: str) -> dict[str, list]:
     unquoted = _QUOTED.sub(" ", text)
     dates = _DATE.findall(unquoted)
     numbers = [float(n) if "." in n else int(n) for n in _NUMBER.findall(_DATE.sub(" ", unquoted))]
+    labels = {w.lower() for w in _LABEL.findall(text)}  # 'the file "a.md"': 'file' names the value, it is not one
+    words = [w for w in tokens(unquoted) if w not in labels]
     return {"quoted": quoted, "date": dates, "number": numbers, "code": _CODE.findall(unquoted),
-            "words": tokens(unquoted) + [q.lower() for q in quoted]}
+            "words": words + [q.lower() for q in quoted]}
 
 
 def _take(pool: list, accept) -> object | None:
