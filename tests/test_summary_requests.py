@@ -64,3 +64,40 @@ def test_a_word_that_names_a_quoted_value_is_not_a_value_itself():
               "properties": {"path": PATH, "type": {"type": "string", "enum": ["file", "directory"]}}}
     assert fill_arguments('What are the contents of the file "notes/todo.md"?', schema) == {"path": "notes/todo.md"}
     assert fill_arguments('Show "notes" with type directory.', schema) == {"path": "notes", "type": "directory"}
+
+
+def test_the_assistant_takes_the_operation_whose_verb_the_request_uses():
+    """'delete the checkpoint': the DELETE operation, though the POST's documentation says 'checkpoint' more often."""
+    from toolloom.agents.offline import RetrievalAssistant
+    path = {"type": "string", "description": "file path"}
+    tools = [{"type": "function", "function": {
+        "name": "post__api_contents_path_checkpoints", "parameters": {
+            "type": "object", "properties": {"path": path}, "required": ["path"]},
+        "description": "Create a new checkpoint for a file. Create a new checkpoint with the current state of a file. "
+                       "Only one checkpoint is supported, so creating new checkpoints clobbers existing ones."}},
+        {"type": "function", "function": {
+            "name": "delete__api_contents_path_checkpoints_checkpoint_id", "description": "Delete a checkpoint",
+            "parameters": {"type": "object", "properties": {"path": path, "checkpoint_id": {"type": "string"}},
+                           "required": ["path", "checkpoint_id"]}}}]
+    name, args = RetrievalAssistant.best_call('For the file "a.md", delete the checkpoint "c1".', tools)
+    assert name == "delete__api_contents_path_checkpoints_checkpoint_id"
+    assert args == {"path": "a.md", "checkpoint_id": "c1"}
+
+
+def test_an_operation_is_about_its_paths_last_noun():
+    from toolloom.wording import entity_of
+    assert entity_of("get__api_contents_path_checkpoints") == "checkpoint"
+    assert entity_of("get__api_config_section_name") == "section"
+    assert entity_of("get_city_info") == "city"  # names without an HTTP method as before
+
+
+def test_an_empty_lookup_and_a_tools_own_words_are_said_plainly():
+    from toolloom.answers import sentence
+    assert sentence({}, 'Show me the configuration section "notebook".', {"section_name": "notebook"},
+                    "get__api_config_section_name") == "The section notebook is empty."
+    assert sentence({"text": "Switched to branch 'main'"}, 'Switch to "main".', {}, "git_checkout") == \
+        "Switched to branch 'main'."
+    assert sentence({"text": "On branch main\nnothing to commit\n"}, "What is the status?", {}, "git_status") == \
+        "Here it is:\n\n```\nOn branch main\nnothing to commit\n```"
+    assert sentence({"capital": "Ottawa"}, "What is the capital of CA?", {"country_code": "CA"}, "get_capital") == \
+        "The capital of CA is Ottawa."  # a value, not a sentence of the tool's own
