@@ -1,12 +1,10 @@
 """Requests for a tool without utterance templates (every real collection), worded from its name and arguments, never
-its documentation: GET_movie-movie_id-keywords(movie_id=914298) -> 'What are the keywords of movie 914298?'. The
-name gives a verb (get, list, search, create, update, set, delete, convert/calculate, another imperative; a name
-without one is a thing to ask for), the thing asked about and the entity an identifying argument names ('of movie
-914298', 'named "Ann"'); the others follow as 'with <parameter words> <value>'. Values are spelled as the offline
-assistant reads them back (agents/offline.py: JSON strings quoted, numbers bare), quoted values and numbers in
-argument order (the order it fills parameters in). A value from an earlier step is the reference `render_example`
-made, at the start ('For that movie, what are the keywords?'), where no 'the ...' of the request's own reads as part
-of it."""
+its documentation: GET_movie-movie_id-keywords(movie_id=914298) -> 'What are the keywords of movie 914298?'. The name
+gives a verb (get, list, search, create, update, set, delete, convert/calculate, another imperative; without one, a
+thing to ask for), the thing asked about and the entity an identifying argument names ('of movie 914298', 'named
+"Ann"'); the others follow as 'with <parameter words> <value>'. Values are spelled, and ordered, as the offline
+assistant reads them back (agents/offline.py: JSON strings quoted, numbers bare, each kind in argument order). A value
+from an earlier step is the reference `render_example` made, at the start ('For that movie, what are the keywords?')."""
 from __future__ import annotations
 
 import json
@@ -385,16 +383,18 @@ def value_classes(value) -> set:
     return {c for c, found in (("quoted", '"' in text), ("number", re.search(r"\d", text.replace('"', "")))) if found}
 
 
+def in_reading_order(step, order: list[str]) -> bool:
+    """Whether `order` states the values of each kind in argument order, the order the offline assistant reads them."""
+    kind = {k: value_classes(v) for k, v in step.arguments.items() if k not in step.bindings}
+    return all([k for k in order if c in kind[k]] == [k for k in kind if c in kind[k]] for c in ("quoted", "number"))
+
+
 def request(step, meta: dict, said: dict, rng: random.Random) -> str:
-    """The request for a step whose tool has no utterance templates; `said` is how each argument is
-    said (the value as JSON, or the reference to an earlier result). When stating an identifying
-    value first would change the order the offline assistant fills values in, nothing is moved."""
+    """The request for a step whose tool has no utterance templates; `said`: each argument as said (its JSON, or the
+    reference to an earlier result). Where identifying values first would break reading order, nothing is moved."""
     state = rng.getstate()
     text, order = compose(step, meta, said, rng)
-    unbound = [k for k in step.arguments if k not in step.bindings]
-    for c in ("quoted", "number"):
-        if [k for k in order if c in value_classes(step.arguments[k])] != [k for k in unbound
-                                                                      if c in value_classes(step.arguments[k])]:
-            rng.setstate(state)
-            return compose(step, meta, said, rng, promote=False)[0]
-    return text
+    if in_reading_order(step, order):
+        return text
+    rng.setstate(state)
+    return compose(step, meta, said, rng, promote=False)[0]

@@ -9,7 +9,7 @@ import random
 import re
 
 from .graph.slots import ID_KINDS, singular
-from .offline_requests import FAMILY, LINKS, NAMING, SAID, VERBS, value_classes, is_plural, join, param_words
+from .offline_requests import FAMILY, LINKS, NAMING, SAID, VERBS, in_reading_order, is_plural, join, param_words
 
 EXTRA_VERBS = {"kill", "interrupt", "restart", "rename", "return", "save", "upload", "start", "record", "unstage",
                "switch", "stage", "show", "add", "open", "read"}
@@ -139,10 +139,7 @@ def request(step, meta: dict, said: dict, rng: random.Random) -> str | None:
     if made is None:
         return None
     text, order = made
-    unbound = [k for k in step.arguments if k not in step.bindings]
-    for c in ("quoted", "number"):
-        if [k for k in order if c in value_classes(step.arguments[k])] != [k for k in unbound
-                                                                      if c in value_classes(step.arguments[k])]:
-            rng.setstate(state)
-            return None
-    return text
+    if in_reading_order(step, order):
+        return text
+    rng.setstate(state)
+    return None
