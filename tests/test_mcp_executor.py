@@ -10,7 +10,7 @@ import pytest
 from toolloom.executor import ToolExecutor
 from toolloom.executors.mcp import McpExecutor
 from toolloom.llm import run_async
-from toolloom.sandbox import Sandbox
+from toolloom.sandbox import Sandbox, cgroups
 from toolloom.spec import Pipeline, TasksStage, load_pipeline
 from toolloom.stages.tasks import sample_tasks
 from toolloom.stages.tools import build_tools
@@ -40,16 +40,26 @@ def _tools(pipeline: Pipeline):
     return result, ToolExecutor(sandbox, result.table.to_pylist(), executors={"probe": executor}), executor
 
 
-def _servers_running() -> int:
+def _server_pids() -> list[str]:
     """Probe-server processes alive on this machine."""
-    count = 0
+    pids = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
-                count += b"probe_server.py" in f.read()
+                pids += [pid] if b"probe_server.py" in f.read() else []
         except OSError:
             pass
-    return count
+    return pids
+
+
+def _servers_running() -> int:
+    return len(_server_pids())
+
+
+def _mcp_groups() -> dict[str, set[str]]:
+    """For each control group hierarchy, the processes in this process's MCP server groups."""
+    groups = {parent: parent.glob(f"{os.getpid()}-mcp-*") for parent in cgroups.hierarchy().parents}
+    return {str(p): {pid for g in gs for pid in (g / "cgroup.procs").read_text().split()} for p, gs in groups.items()}
 
 
 def test_tools_are_listed_from_the_live_server_and_fixed_arguments_are_hidden():
@@ -105,6 +115,8 @@ def test_a_server_is_confined_no_network_no_secrets_and_a_private_folder():
         names = executor.execute("environment", {}).content["names"]
         where = executor.execute("where", {}).content
         net = executor.execute("connect", {"port": 22}).content
+        groups = _mcp_groups() if cgroups.unavailable() is None else None
+        servers = set(_server_pids())
     finally:
         del os.environ["TOOLLOOM_TEST_API_KEY"]
         mcp.close()
@@ -113,6 +125,9 @@ def test_a_server_is_confined_no_network_no_secrets_and_a_private_folder():
     # the folder is the server's alone: on the host it is absent, or empty where another run left the path
     assert not os.path.exists("/tmp/toolloom-workspace") or os.listdir("/tmp/toolloom-workspace") == []
     assert net["connected"] is False
+    if groups is not None:  # where this host has control groups, the server is in one of its own (in each hierarchy)
+        assert all(servers & procs for procs in groups.values()), (servers, groups)
+        assert not any(_mcp_groups().values())  # and they are gone after close
 
 
 def test_a_hanging_or_crashing_server_gives_an_error_observation_and_the_next_episode_works():

@@ -1,4 +1,5 @@
 import json
+import os
 
 from toolloom.executor import ToolExecutor
 from toolloom.sandbox import Sandbox
@@ -59,3 +60,44 @@ def test_executor_simulates_tools_without_implementation_consistently():
     bad = ex.execute("weather", {"city": 3})
     assert not bad.ok and bad.content["error"]["status"] == 400
     assert ex.execute("nope", {}).content["error"]["status"] == 404
+
+
+def test_cgroup_v2_groups_are_made_below_a_delegated_group_with_both_limits(tmp_path, monkeypatch):
+    """The v2 bookkeeping on a stand-in hierarchy (this host's kernel has v1 controllers only; the v1 path's
+    limits are enforced for real in test_sandbox_escape): controllers enabled down to the sandboxes' parent,
+    each group's memory and process limits written, and a group left by a dead toolloom process removed."""
+    from toolloom.sandbox import cgroups
+
+    base = tmp_path / "delegated"
+    base.mkdir()
+    (base / "cgroup.controllers").write_text("cpu memory pids\n")
+    monkeypatch.setattr(cgroups, "_own_v2_path", lambda root: base)
+    stale = base / "toolloom" / "999999999-worker-0"  # no such pid
+    stale.mkdir(parents=True)
+    monkeypatch.setattr(cgroups, "CGROUP_ROOT", tmp_path)
+    cgroups.hierarchy.cache_clear()
+    try:
+        h = cgroups.hierarchy()
+        assert h == cgroups.Hierarchy(2, (base / "toolloom",)) and not stale.exists()
+        assert (base / "cgroup.subtree_control").read_text() == "+memory +pids"
+        group = cgroups.sandbox_group("worker", 600 * 2**20, 64)
+        (path,) = group.paths
+        assert (path / "memory.max").read_text() == str(600 * 2**20) and (path / "pids.max").read_text() == "64"
+        assert path.parent == base / "toolloom" and path.name.startswith(f"{os.getpid()}-worker-")
+    finally:
+        cgroups.hierarchy.cache_clear()
+
+
+def test_without_the_memory_and_pids_controllers_no_group_is_made_and_the_reason_is_given(tmp_path, monkeypatch):
+    from toolloom.sandbox import cgroups
+
+    (tmp_path / "cgroup.controllers").write_text("cpu io\n")
+    monkeypatch.setattr(cgroups, "_own_v2_path", lambda root: tmp_path)
+    monkeypatch.setattr(cgroups, "CGROUP_ROOT", tmp_path)
+    cgroups.hierarchy.cache_clear()
+    try:
+        assert cgroups.sandbox_group("mcp", 2**20, 8) is None
+        assert "does not offer the memory and pids controllers" in cgroups.unavailable()
+        assert "no cgroup v1 memory and pids hierarchies" in cgroups.unavailable()
+    finally:
+        cgroups.hierarchy.cache_clear()

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from toolloom.sandbox import Limits, Sandbox
+from toolloom.sandbox import Limits, Sandbox, cgroups
 from toolloom.sandbox.confinement import NOBODY, SANDBOX_UIDS, confinement_problem
 
 from .conftest import CASES, PROJECT
@@ -94,6 +94,24 @@ def test_a_collection_holding_its_processes_leaves_another_collections_calls_int
     finally:
         hog.close()
         other.close()
+
+
+@pytest.mark.skipif(cgroups.unavailable() is not None, reason=f"no control groups here: {cgroups.unavailable()}")
+def test_a_sandbox_holds_one_memory_budget_across_its_processes():
+    """Each child stays under its own 512 MiB rlimit, but five of them would hold 1.5 GiB: the sandbox's control
+    group (512 MiB plus its /tmp) kills some, the sandbox answers on, and its group is gone once it is closed."""
+    sb = Sandbox(CASES / "sandbox_root", Limits(cpu_s=5.0, wall_s=20.0, workers_per_collection=1))
+    try:
+        _echo_works(sb)
+        (worker,) = sb._idle["escape"]
+        group = worker.group.paths
+        assert all(str(worker.proc.pid) in (p / "cgroup.procs").read_text() for p in group)
+        obs = sb.execute("escape", "memory_across_processes", {"children": 5, "mb_each": 300})
+        assert obs.ok and obs.content["killed"] >= 2 and obs.content["finished"] <= 2, obs.content
+        _echo_works(sb)
+    finally:
+        sb.close()
+    assert not any(p.exists() for p in group)
 
 
 def test_namespaces_and_ptrace_are_refused(sandbox):

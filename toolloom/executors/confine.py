@@ -16,6 +16,7 @@ import ctypes
 import os
 import resource
 import sys
+from pathlib import Path
 
 CLONE_NEWNET, CLONE_NEWNS = 0x40000000, 0x00020000
 MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
@@ -47,6 +48,7 @@ def main() -> None:
     ap.add_argument("--network", action="store_true")
     ap.add_argument("--uid", type=int, default=NOBODY, help="the user it runs as (its own: its process budget)")
     ap.add_argument("--ro", action="append", default=[], help="a path the command may read")
+    ap.add_argument("--cgroup", action="append", default=[], help="a control group folder to run in (its limits)")
     ap.add_argument("--bind", required=True, help="SOURCE:TARGET: the private folder, writable, seen at TARGET")
     ap.add_argument("command", nargs=argparse.REMAINDER)
     a = ap.parse_args()
@@ -55,6 +57,8 @@ def main() -> None:
         sys.exit("toolloom confine: no command")
     source, _, target = a.bind.partition(":")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # PYTHONPATH was there to find this module
+    for group in a.cgroup:  # before anything starts: the server and all it forks are counted there
+        Path(group, "cgroup.procs").write_text("0")
     mem = a.memory_mb * 2**20
     resource.setrlimit(
         resource.RLIMIT_DATA, (mem, mem)

@@ -24,7 +24,8 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from ..sandbox import Observation, error_observation
-from ..sandbox.confinement import give_to_sandbox_user, sandbox_uid
+from ..sandbox.cgroups import sandbox_group
+from ..sandbox.confinement import TMP_BYTES, give_to_sandbox_user, sandbox_uid
 from .base import ExecutorConfig, find_command
 from .server_pool import EpisodeServers
 
@@ -121,6 +122,8 @@ class McpServer:
                 shutil.rmtree(self.workdir, ignore_errors=True)
                 raise RuntimeError(f"setup command {command} failed ({done.returncode}): {done.stderr.strip()[-500:]}")
         self.uid = sandbox_uid()
+        # the server and all it forks share one memory budget (its /tmp included) and process count
+        self.group = sandbox_group("mcp", config.memory_mb * 2**20 + TMP_BYTES, 1024)
         give_to_sandbox_user(Path(self.workdir), self.uid)  # the server runs as a user of its own, owning its folder
         self.stderr = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # what it says when it fails
         # imported here, not first in the server's thread: CPython 3.11 can fail to compile a module in two
@@ -161,6 +164,7 @@ class McpServer:
             str(c.memory_mb),
             "--uid",
             str(self.uid),
+            *[x for p in (self.group.paths if self.group else []) for x in ("--cgroup", str(p))],
             "--bind",
             f"{self.workdir}:{c.workspace}",
             *[x for p in readable for x in ("--ro", str(p))],
@@ -234,6 +238,9 @@ class McpServer:
             self.loop.close()
         self.stderr.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
+        if self.group is not None:
+            self.group.close()  # kills what the server left behind
+            self.group = None
 
 
 class McpExecutor:

@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from ..arguments import argument_errors
+from .cgroups import sandbox_group
 from .confinement import (
+    TMP_BYTES,
     UNSAFE_ENV,
     SandboxUnavailable,
     bwrap_command,
@@ -93,6 +95,15 @@ class _Worker:
                            "output_bytes": limits.output_bytes, "confined": confined})
         argv = [sys.executable, "-s", "-m", "toolloom.sandbox.worker", str(root), collection, spec]
         pass_fds: tuple = ()
+        # the worker and every call it forks share one memory budget (its /tmp included) and process count
+        self.group = sandbox_group("worker", limits.memory_bytes + TMP_BYTES, limits.processes) if confined else None
+        rlimits = limit_resources(limits.memory_bytes, limits.file_bytes, limits.processes)
+
+        def start_limited() -> None:
+            rlimits()
+            if self.group is not None:
+                self.group.enter()
+
         if confined:
             program_fd, write_fd = os.pipe()
             os.write(write_fd, _seccomp())
@@ -105,7 +116,10 @@ class _Worker:
             self.proc = _SPAWNER.submit(
                 subprocess.Popen, argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=_STDERR, cwd=self.tmp,
                 env={} if confined else env, pass_fds=pass_fds, start_new_session=True,
-                preexec_fn=limit_resources(limits.memory_bytes, limits.file_bytes, limits.processes)).result()
+                preexec_fn=start_limited).result()
+        except BaseException:
+            self._close_group()
+            raise
         finally:
             for fd in pass_fds:
                 os.close(fd)
@@ -167,6 +181,12 @@ class _Worker:
             except OSError:
                 pass
         shutil.rmtree(self.tmp, ignore_errors=True)
+        self._close_group()
+
+    def _close_group(self) -> None:
+        if self.group is not None:
+            self.group.close()
+            self.group = None
 
 
 class Sandbox:

@@ -114,6 +114,25 @@ def hold_processes(seconds: float) -> dict:
     return {"held": held}
 
 
+@tool("memory_across_processes")
+def memory_across_processes(children: int, mb_each: int) -> dict:
+    """`children` processes, each touching `mb_each` MiB (each under its own rlimit), held together for a moment."""
+    disarm()
+    pids = []
+    for _ in range(children):
+        pid = os.fork()
+        if pid == 0:
+            block = bytearray(mb_each * 2**20)
+            for i in range(0, len(block), 4096):
+                block[i] = 1
+            time.sleep(2)
+            os._exit(0)
+        pids.append(pid)
+    statuses = [os.waitpid(pid, 0)[1] for pid in pids]
+    return {"finished": sum(os.WIFEXITED(s) and os.WEXITSTATUS(s) == 0 for s in statuses),
+            "killed": sum(os.WIFSIGNALED(s) for s in statuses)}
+
+
 @tool("io_uring_and_tmp")
 def io_uring_and_tmp() -> dict:
     disarm()
