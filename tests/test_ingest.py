@@ -254,3 +254,54 @@ def test_names_keep_their_letters_and_a_collection_outside_the_project_is_named(
     with caplog.at_level("WARNING"):
         result = build_tools(pipeline, PROJECT, Sandbox(PROJECT / "sandbox"))
     assert result.table.num_rows == 1 and "outside the project" in caplog.text and str(tmp_path) in caplog.text
+
+
+def test_remote_references_are_fetched_only_from_allowed_hosts_and_never_across_a_redirect(tmp_path):
+    """With `ref_hosts` naming the server, its `$ref` is fetched; a redirect from it to another host (127.0.0.2 is
+    another name for this machine) is refused, and that host is never asked; with no allow-list nothing is fetched."""
+    import http.server
+    import threading
+
+    fetched = []
+
+    class Server(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the stdlib's name
+            fetched.append((self.headers["Host"], self.path))
+            if self.path.startswith("/away"):
+                self.send_response(302)
+                self.send_header("Location", f"http://127.0.0.2:{self.server.server_address[1]}/defs.json")
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b'Remote: {type: integer, description: "from the allowed host"}\n')
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("0.0.0.0", 0), Server)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+
+    def op(ref: str) -> dict:
+        return {"get": {"parameters": [{"name": "q", "in": "query", "required": True, "schema": {"$ref": ref}}],
+                        "responses": {"200": {"description": "ok"}}}}
+
+    paths = {"/allowed": op(f"http://127.0.0.1:{port}/defs.yaml#/Remote"),
+             "/redirected": op(f"http://127.0.0.1:{port}/away.yaml#/Remote")}
+    (tmp_path / "api.json").write_text(json.dumps({"openapi": "3.0.0", "info": {"title": "t", "version": "1"},
+                                                   "paths": paths}))
+    try:
+        tools, rejections = ingest_collection(tmp_path / "api.json", ref_hosts=("127.0.0.1",))
+        asked_with_list = list(fetched)
+        fetched.clear()
+        none_tools, none_rejections = ingest_collection(tmp_path / "api.json")
+    finally:
+        server.shutdown()
+    assert [t.meta["path"] for t in tools] == ["/allowed"]
+    assert tools[0].parameters["properties"]["q"]["description"] == "from the allowed host"
+    assert [(r.reason, r.item_id.rsplit(" ", 1)[-1]) for r in rejections] == [("refused_ref", "/redirected")]
+    assert "a host not in ref_hosts" in rejections[0].detail
+    assert sorted(p for _, p in asked_with_list) == ["/away.yaml", "/defs.yaml"]
+    assert not any(host.startswith("127.0.0.2") for host, _ in asked_with_list)
+    assert none_tools == [] and {r.reason for r in none_rejections} == {"refused_ref"} and fetched == []

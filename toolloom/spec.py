@@ -38,6 +38,10 @@ class Collection(Strict):
     examples: dict[str, list[dict]] = Field(
         {}, description="tool name -> example arguments, added to what the spec documents"
     )
+    ref_hosts: list[str] = Field(
+        [], description="hosts ('host' or 'host:port') that remote $refs of its specs may be fetched from over "
+                        "HTTP(S); a remote $ref elsewhere is refused"
+    )
 
     @field_validator("format")
     @classmethod

@@ -112,8 +112,10 @@ def _documents(file: Path, source: str):
             )
 
 
-def ingest_collection(path: str | Path, fmt: str = "auto", *, rel_to: Path | None = None):
-    """Returns (tools, rejections). A broken file, line or entry is rejected; the rest goes on."""
+def ingest_collection(path: str | Path, fmt: str = "auto", *, rel_to: Path | None = None,
+                      ref_hosts: tuple[str, ...] = ()):
+    """Returns (tools, rejections). A broken file, line or entry is rejected; the rest goes on. `ref_hosts`: hosts
+    that remote `$ref`s may be fetched from (none by default)."""
     path = Path(path)
     tools: list[ToolSpec] = []
     rejections: list[Rejection] = []
@@ -146,9 +148,11 @@ def ingest_collection(path: str | Path, fmt: str = "auto", *, rel_to: Path | Non
                 )
                 continue
             produced = 0
-            # an adapter that resolves references to other files takes the folder they may be read from
-            takes_folder = "folder" in inspect.signature(adapter.parse).parameters
-            for item in adapter.parse(doc, where, **({"folder": file.parent} if takes_folder else {})):
+            # an adapter that resolves references to other files takes the folder they may be read from, and the
+            # hosts remote ones may be fetched from
+            takes = inspect.signature(adapter.parse).parameters
+            options = {"folder": file.parent, "ref_hosts": tuple(ref_hosts)}
+            for item in adapter.parse(doc, where, **{k: v for k, v in options.items() if k in takes}):
                 produced += 1
                 if isinstance(item, ToolSpec) and item.name in seen and seen[item.name] != item.spec_hash:
                     # a different tool under a taken name (common in RapidAPI and BFCL): keep both, the second

@@ -2,8 +2,9 @@
 
 `$ref`s are resolved with jsonref; a reference cycle is cut where it closes (the schema there says
 it is recursive), and an operation whose references cannot be resolved is rejected alone. A reference
-to another file is read only inside the spec's own folder; nothing is fetched from the network
-(`refused_ref`, naming the reference).
+to another file is read only inside the spec's own folder; a remote one is fetched only from a host the
+pipeline allows (the collection's `ref_hosts`), and never through a redirect to another host. Any other
+reference is refused (`refused_ref`, naming the reference).
 """
 from __future__ import annotations
 
@@ -38,12 +39,41 @@ class RefusedRef(Exception):
     """A reference that would read outside the spec's folder or from the network."""
 
 
-def _loader(folder: Path | None):
-    """jsonref's loader, confined: files inside `folder` only (none without one), never a URL."""
+_REMOTE_REF_BYTES = 8 * 2**20
+_REMOTE_REF_TIMEOUT_S = 20
+
+
+def _allowed(url: str, hosts: tuple[str, ...]) -> bool:
+    """A host of the allow-list: 'host' (any port) or 'host:port', over http or https."""
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and (parts.hostname in hosts or parts.netloc in hosts)
+
+
+def _fetch(uri: str, hosts: tuple[str, ...]):
+    import urllib.request
+
+    class SameHosts(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, req, fp, code, msg, headers, newurl):
+            if not _allowed(newurl, hosts):
+                raise RefusedRef(f"{uri}: redirected to {newurl}, a host not in ref_hosts")
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    opener = urllib.request.build_opener(SameHosts)
+    with opener.open(uri.split("#", 1)[0], timeout=_REMOTE_REF_TIMEOUT_S) as response:
+        body = response.read(_REMOTE_REF_BYTES + 1)
+    if len(body) > _REMOTE_REF_BYTES:
+        raise ValueError(f"{uri}: larger than {_REMOTE_REF_BYTES // 2**20} MB")
+    return yaml.safe_load(body.decode("utf-8"))  # JSON is YAML
+
+
+def _loader(folder: Path | None, ref_hosts: tuple[str, ...] = ()):
+    """jsonref's loader, confined: files inside `folder` only (none without one); URLs only on `ref_hosts`."""
     def load(uri: str):
         parts = urlsplit(uri)
+        if parts.scheme in ("http", "https") and _allowed(uri, ref_hosts):
+            return _fetch(uri, ref_hosts)
         if parts.scheme not in ("", "file") or parts.netloc:
-            raise RefusedRef(f"{uri}: remote references are not fetched")
+            raise RefusedRef(f"{uri}: remote references are fetched only from the collection's ref_hosts")
         path = Path(url2pathname(parts.path)).resolve()
         if folder is None or not path.is_relative_to(folder.resolve()):
             raise RefusedRef(f"{uri}: outside the spec's folder")
@@ -169,13 +199,15 @@ def _servers(doc: dict, swagger: bool) -> list[str]:
     return [s["url"] for s in doc.get("servers") or [] if isinstance(s, dict) and isinstance(s.get("url"), str)]
 
 
-def parse(doc, source: str, stage: str = "ingest", prefix: str = "", folder: Path | None = None):
-    """The operations of one spec; `folder`: where it lies, the only place other files it references are read."""
+def parse(doc, source: str, stage: str = "ingest", prefix: str = "", folder: Path | None = None,
+          ref_hosts: tuple[str, ...] = ()):
+    """The operations of one spec; `folder`: where it lies, the only place other files it references are read;
+    `ref_hosts`: hosts its remote references may be fetched from."""
     swagger = "swagger" in doc
     servers = _servers(doc, swagger)
     base = folder.resolve().as_uri() + "/" if folder is not None else ""
-    resolved = jsonref.replace_refs(doc, base_uri=base, loader=_loader(folder), lazy_load=True, proxies=True,
-                                    merge_props=True)
+    resolved = jsonref.replace_refs(doc, base_uri=base, loader=_loader(folder, tuple(ref_hosts)), lazy_load=True,
+                                    proxies=True, merge_props=True)
     for path, item in (doc.get("paths") or {}).items():
         if not isinstance(item, dict):
             yield Rejection(stage, f"{source}#{path}", "spec", "bad_path_item", f"{path}: expected an object")

@@ -64,7 +64,7 @@ def build_tools(pipeline: Pipeline, project_root: Path, sandbox: Sandbox, execut
             where = (project_root / coll.path).resolve()
             if not where.is_relative_to(project_root):  # read all the same, but said: the path may be a mistake
                 log.warning("collection %r reads %s, outside the project %s", coll.name, where, project_root)
-            specs, rejected = ingest_collection(where, coll.format, rel_to=project_root)
+            specs, rejected = ingest_collection(where, coll.format, rel_to=project_root, ref_hosts=coll.ref_hosts)
         rejections += rejected
         given += [r.item_id for r in rejected] + [f"{coll.name}.{s.name}" for s in specs]
         given += [f"{coll.name}#examples/{name}" for name in coll.examples]
