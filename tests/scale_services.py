@@ -6,6 +6,7 @@ import contextlib
 import glob
 import os
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -28,28 +29,46 @@ def _as_server_user(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
 
 
+class PostgresCluster:
+    """A cluster in `root` on a free loopback port, trust auth for the user `toolloom`, that can be stopped and
+    started again on the same port and data (what a catalog restart looks like to its clients)."""
+
+    def __init__(self, root: Path):
+        self.binaries, self.root = postgres_bin(), root
+        self.data, self.port = root / "data", free_port()
+        self.data.mkdir(parents=True)
+        if os.geteuid() == 0:
+            shutil.chown(root, "postgres")
+            shutil.chown(self.data, "postgres")
+        subprocess.run(_as_server_user([str(self.binaries / "initdb"), "-D", str(self.data), "-A", "trust", "-U",
+                                        "toolloom"]), check=True, capture_output=True)
+        self.url = f"postgres://toolloom@127.0.0.1:{self.port}/postgres"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.log = open(self.root / "server.log", "a")
+        self.proc = subprocess.Popen(_as_server_user([str(self.binaries / "postgres"), "-D", str(self.data), "-p",
+                                                      str(self.port), "-k", str(self.root), "-c",
+                                                      "listen_addresses=127.0.0.1", "-c", "max_connections=200",
+                                                      "-c", "fsync=off"]), stdout=self.log, stderr=subprocess.STDOUT)
+        _wait_for_postgres(self.url, self.proc, self.root / "server.log")
+
+    def stop(self, fast: bool = False) -> None:
+        """Smart shutdown, or `fast`: every client session is ended at once (pg_ctl's default mode)."""
+        if fast:
+            self.proc.send_signal(signal.SIGINT)
+        stop_process(self.proc, self.log)
+
+
 @contextlib.contextmanager
 def postgres_server(root: Path) -> Iterator[str]:
     """A cluster in `root` on a free loopback port, trust auth for the user `toolloom`; yields its URL."""
-    binaries = postgres_bin()
-    data, port = root / "data", free_port()
-    data.mkdir(parents=True)
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-        shutil.chown(data, "postgres")
-    subprocess.run(_as_server_user([str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", "toolloom"]),
-                   check=True, capture_output=True)
-    log = open(root / "server.log", "w")
-    proc = subprocess.Popen(_as_server_user([str(binaries / "postgres"), "-D", str(data), "-p", str(port),
-                                             "-k", str(root), "-c", "listen_addresses=127.0.0.1",
-                                             "-c", "max_connections=200", "-c", "fsync=off"]),
-                            stdout=log, stderr=subprocess.STDOUT)
-    url = f"postgres://toolloom@127.0.0.1:{port}/postgres"
+    cluster = PostgresCluster(root)
+    cluster.start()
     try:
-        _wait_for_postgres(url, proc, root / "server.log")
-        yield url
+        yield cluster.url
     finally:
-        stop_process(proc, log)
+        cluster.stop()
 
 
 def stop_process(proc: subprocess.Popen, log=None) -> None:

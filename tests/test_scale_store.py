@@ -1,6 +1,8 @@
 """The store on a PostgreSQL catalog with Parquet files on S3 (a real PostgreSQL server and moto, started by
 the fixtures): versions, time travel, many writing processes, one attachment per stage."""
 import multiprocessing
+import shutil
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -166,3 +168,49 @@ def test_the_cache_and_the_budget_survive_the_catalog_dropping_their_connections
     finally:
         cache.close()
         budget.close()
+
+
+def test_a_catalog_restart_while_a_stage_holds_its_lake_costs_retries_not_the_run(tmp_path):
+    """The catalog server is stopped (fast: every session ended at once, mid-commit or not) and started again 2 s
+    later, twice, while a stage's session keeps writing and reading: every commit lands exactly once and every read
+    sees it; nothing raises and the process survives (a failed ROLLBACK inside DuckDB's close() would abort it)."""
+    import tempfile
+    import threading
+    import time
+
+    from toolloom.storage import StorageSpec
+
+    from .scale_services import PostgresCluster, create_database, postgres_bin
+
+    if postgres_bin() is None:
+        pytest.skip("no PostgreSQL server binaries on this machine (.ci/run installs Debian's postgresql)")
+    cluster = PostgresCluster(Path(tempfile.mkdtemp(prefix="toolloom-pg-")))  # under /tmp: the server user reads it
+    cluster.start()
+    restarts_done = threading.Event()
+
+    def restart_twice():
+        for _ in range(2):
+            time.sleep(1.0)
+            cluster.stop(fast=True)
+            time.sleep(2.0)
+            cluster.start()
+        restarts_done.set()
+
+    try:
+        s = Store(tmp_path / "home", StorageSpec(catalog=create_database(cluster.url, "restarted")))
+        s.write("demo", "items", _rows("seed"), version="v-seed", run_id="r")
+        written = 0
+        with s.session("demo"):
+            restarter = threading.Thread(target=restart_twice)
+            restarter.start()
+            while not restarts_done.is_set():
+                s.write("demo", "items", _rows(f"x{written}"), version=f"v{written:04d}", run_id="r")
+                assert s.read("demo", "items", f"v{written:04d}")["id"].to_pylist() == [f"x{written}"]
+                written += 1
+            restarter.join()
+        versions = [v["version"] for v in s.versions("demo")]
+        assert written >= 5 and versions == ["v-seed"] + [f"v{i:04d}" for i in range(written)]
+        assert s.query("SELECT count(*) AS n FROM items", pipelines=["demo"])["n"][0].as_py() == written + 1
+    finally:
+        cluster.stop()
+        shutil.rmtree(cluster.root, ignore_errors=True)

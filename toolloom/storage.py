@@ -12,10 +12,15 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import glob
+import logging
 import os
+import random
+import re
 import site
 import threading
+import time
 import urllib.parse
 from pathlib import Path
 from typing import Iterator
@@ -24,6 +29,7 @@ import duckdb
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 CATALOG_ENV, DATA_PATH_ENV = "TOOLLOOM_CATALOG", "TOOLLOOM_DATA_PATH"
+log = logging.getLogger("toolloom")
 
 
 _EXTENSION_FILES = {"postgres": "postgres_scanner"}  # the extension's name -> its file's name
@@ -58,18 +64,72 @@ class Engine:
         self._pid = 0
         self._setup: set[str] = set()
         self.held: dict[str, int] = {}  # pipeline -> sessions holding it attached
+        self.attached: set[str] = set()  # held lakes attached to the current database (all, until a reset)
 
     def database(self, extensions: list[str], setup: list[str]) -> duckdb.DuckDBPyConnection:
         if self._db is None or self._pid != os.getpid():
-            self._db, self._pid, self._setup, self.held = duckdb.connect(), os.getpid(), set(), {}
+            if self._pid != os.getpid():
+                self.held = {}
+            self._db, self._pid, self._setup, self.attached = duckdb.connect(), os.getpid(), set(), set()
         for sql in [load_sql(e) for e in ["ducklake", *extensions]] + setup:
             if sql not in self._setup:
                 self._db.execute(sql)
                 self._setup.add(sql)
         return self._db
 
+    def reset(self) -> None:
+        """Drop the database and its catalog connections (a catalog server restart left them dead); held lakes
+        are attached again, to a new one, by the next operation."""
+        with self.lock:
+            if self._db is not None and self._pid == os.getpid():
+                with contextlib.suppress(duckdb.Error):
+                    self._db.close()
+            self._db, self.attached = None, set()
+
 
 ENGINE = Engine()
+CONFLICT_RETRIES = 6
+RECONNECT_S = 60.0
+# what libpq and PostgreSQL say when the server went away (a restart, a failover, an administrator's kill)
+_CONNECTION_LOST = re.compile(
+    r"server closed the connection|connection refused|could not connect|terminating connection|no connection to the "
+    r"server|the database system is (?:shutting down|starting up|in recovery mode)|connection has been closed|"
+    r"connection to server .* failed",
+    re.IGNORECASE,
+)
+
+
+def retried(method):
+    """A store operation run again when a concurrent writer's commit conflicted with it (DuckLake aborts the later
+    one; the retry sees what the other wrote), and, on a shared catalog, when the catalog server dropped the
+    connection: reconnected with backoff for up to RECONNECT_S, so a restart costs retries, not the run."""
+
+    @functools.wraps(method)
+    def wrapper(store, *args, **kwargs):
+        conflicts, started, pause = 0, time.monotonic(), 0.25
+        while True:
+            try:
+                return method(store, *args, **kwargs)
+            except (duckdb.Error, StorageError, OSError) as e:  # OSError: a result read as an Arrow stream
+                if isinstance(e, duckdb.TransactionException) and "conflict" in str(e).lower():
+                    conflicts += 1
+                    if conflicts == CONFLICT_RETRIES:
+                        raise
+                    time.sleep(random.uniform(0.05, 0.2) * conflicts)
+                    continue
+                # a commit whose COMMIT was lost may have landed: running it again replaces the same rows
+                if not (store.catalog.spec.shared and _CONNECTION_LOST.search(str(e))):
+                    raise
+                why = str(e).strip().splitlines()[0]
+                if time.monotonic() - started > RECONNECT_S:
+                    raise StorageError(f"catalog {public_url(store.catalog.spec.catalog)}: connection lost for more "
+                                       f"than {RECONNECT_S:.0f} s: {why}") from e
+                log.warning("catalog connection lost (%s); reconnecting in %.1f s", why, pause)
+                ENGINE.reset()
+                time.sleep(pause)
+                pause = min(pause * 2, 5.0)
+
+    return wrapper
 
 
 class StorageError(Exception):

@@ -18,9 +18,7 @@ many writers, takes no lock, and a stage keeps its lake attached while it runs (
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
-import random
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -30,9 +28,8 @@ from typing import Iterable, Iterator
 import duckdb
 import pyarrow as pa
 
-from .storage import ENGINE, StorageError, StorageSpec, catalog_for, storage_settings
+from .storage import ENGINE, StorageError, StorageSpec, catalog_for, retried, storage_settings
 
-CONFLICT_RETRIES = 6
 LINEAGE_COLUMNS = ("pipeline", "version", "run_id", "written_at")
 VERSION_LOG = "version_log"
 _LOG_COLUMNS = (
@@ -55,24 +52,6 @@ def _fetched(result) -> pa.Table:
     hold the catalog file open after the lake's lock is released."""
     t = result.arrow()
     return t.read_all() if hasattr(t, "read_all") else t
-
-
-def _retried_on_conflict(method):
-    """Run a commit again when a concurrent writer's commit conflicted with it (DuckLake aborts the later one,
-    e.g. two runs creating the same table at once on a shared catalog); the retry sees what the other wrote."""
-
-    @functools.wraps(method)
-    def wrapper(*args, **kwargs):
-        for attempt in range(CONFLICT_RETRIES):
-            try:
-                return method(*args, **kwargs)
-            except duckdb.TransactionException as e:
-                if "conflict" not in str(e).lower() or attempt == CONFLICT_RETRIES - 1:
-                    raise
-                time.sleep(random.uniform(0.05, 0.2) * (attempt + 1))
-        raise AssertionError("unreachable")
-
-    return wrapper
 
 
 class Store:
@@ -107,6 +86,10 @@ class Store:
             for p in sorted(fresh):
                 stack.enter_context(self.catalog.lock(p))
             db = self._database()
+            for p in dict.fromkeys(pipelines):  # held by a session, but the database was reset since
+                if p in ENGINE.held and p not in ENGINE.attached:
+                    self._attach(db, p, False)
+                    ENGINE.attached.add(p)
             con = db.cursor()
             attached: list[str] = []
             try:
@@ -114,8 +97,12 @@ class Store:
                     self._attach(db, p, read_only)
                     attached.append(p)
                 yield con
+            except BaseException:
+                with contextlib.suppress(duckdb.Error):  # here, where a failed ROLLBACK (the catalog's connection is
+                    con.execute("ROLLBACK")  # gone) is an exception: in close() it would abort the process
+                raise
             finally:
-                con.close()  # rolls back a transaction left open by an error
+                con.close()
                 for p in attached:
                     db.execute(f"DETACH {p}")
 
@@ -137,8 +124,9 @@ class Store:
             yield
             return
         with ENGINE.lock:
-            if not ENGINE.held.get(pipeline):
+            if pipeline not in ENGINE.attached:
                 self._attach(self._database(), pipeline, False)
+                ENGINE.attached.add(pipeline)
             ENGINE.held[pipeline] = ENGINE.held.get(pipeline, 0) + 1
         try:
             yield
@@ -147,7 +135,10 @@ class Store:
                 ENGINE.held[pipeline] -= 1
                 if not ENGINE.held[pipeline]:
                     del ENGINE.held[pipeline]
-                    self._database().execute(f"DETACH {pipeline}")
+                    if pipeline in ENGINE.attached:
+                        ENGINE.attached.discard(pipeline)
+                        with contextlib.suppress(duckdb.Error):  # a catalog that went away: nothing to detach
+                            self._database().execute(f"DETACH {pipeline}")
 
     # -- writes -----------------------------------------------------------------------------
     def write(self, pipeline: str, table: str, rows: pa.Table, *, version: str, run_id: str,
@@ -155,7 +146,7 @@ class Store:
         """Replace `version`'s rows of `table` with `rows` in one commit; returns the snapshot id."""
         return self.commit(pipeline, [Write(table, rows, scope)], version=version, run_id=run_id)
 
-    @_retried_on_conflict
+    @retried
     def commit(self, pipeline: str, writes: Iterable[Write], *, version: str, run_id: str) -> int:
         """Every write in one transaction (one snapshot): all land, or none does. Returns the snapshot id."""
         writes = list(writes)
@@ -202,6 +193,7 @@ class Store:
                 con.execute(f'ALTER TABLE {pipeline}.{table} ADD COLUMN "{name}" {typ}')
 
     # -- reads ------------------------------------------------------------------------------
+    @retried
     def read(self, pipeline: str, table: str, version: str, *, snapshot: int | None = None) -> pa.Table:
         """Rows of one version, lineage columns dropped. `snapshot` reads the table as it was then."""
         with self.connect(pipeline, read_only=True) as con:
@@ -214,7 +206,7 @@ class Store:
         return t.drop_columns([c for c in LINEAGE_COLUMNS if c in t.column_names])
 
     # -- versions ---------------------------------------------------------------------------
-    @_retried_on_conflict
+    @retried
     def begin_version(self, pipeline: str, version: str, run_id: str, *, partition: str | None = None,
                       base: str | None = None, copy: dict[str, list[str] | None] | None = None) -> bool:
         """Log `version` as running and copy into it, from `base`, the tables a run reads but does not
@@ -247,7 +239,7 @@ class Store:
             con.execute("COMMIT")
         return True
 
-    @_retried_on_conflict
+    @retried
     def complete_version(
         self, pipeline: str, version: str, *, export: str | None = None, promote_to: str | None = None
     ) -> None:
@@ -277,7 +269,7 @@ class Store:
             )
             con.execute("COMMIT")
 
-    @_retried_on_conflict
+    @retried
     def fail_version(self, pipeline: str, run_id: str) -> list[str]:
         """Mark the versions `run_id` began and left unfinished `failed` (its run ended); returns them."""
         if not self.catalog.exists(pipeline):
@@ -313,6 +305,7 @@ class Store:
         return (f"{column} NOT IN (SELECT version FROM {pipeline}.{VERSION_LOG} WHERE status IN "
                 "('running', 'failed'))")
 
+    @retried
     def kept_before(self, pipeline: str, version: str) -> list[dict]:
         """The trajectories that complete earlier partitions (versions sorting before `version`) kept as samples."""
         with self.connect(pipeline, read_only=True) as con:
@@ -333,6 +326,7 @@ class Store:
         found = [v for v in self.versions(pipeline) if table is None or v["tables"].get(table)]
         return found[-1]["version"] if found else None
 
+    @retried
     def versions(self, pipeline: str, *, include_incomplete: bool = False) -> list[dict]:
         """One entry per dataset version, oldest first: status, when written, by which runs, rows per table.
         Versions still running (or left by a run that failed or was killed) only with `include_incomplete`."""
