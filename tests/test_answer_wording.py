@@ -16,7 +16,7 @@ def test_a_one_value_answer_says_what_the_value_is_and_big_counts_read_as_people
                start="2026-01-01", end="2026-12-31") == "There are 364 days."
     assert one("time_difference", {"hours": -5.0, "from_city_id": "london", "to_city_id": "new_york"},
                "How far ahead of london is new_york?", from_city_id="london", to_city_id="new_york") \
-        == "The time difference from london to new_york is -5 hours."  # said of what the call named
+        == "The time difference from London to New York is -5 hours."  # said of what the call named, as people name it
     assert one("get_city", {"city_id": "tokyo", "name": "Tokyo", "population": 14094034},
                "What's the population of tokyo?", city_id="tokyo") == "The population of Tokyo is 14,094,034."
     assert one("get_order", {"order_id": 12345678, "status": "shipped"}, "Where is order 12345678?",
@@ -172,9 +172,9 @@ def test_a_result_without_a_name_is_said_of_what_its_call_named_by_the_names_ear
                 call(2, "city_distance", from_city_id="berlin", to_city_id="paris"),
                 result(2, {"distance_km": 877.5, "from_city_id": "berlin", "to_city_id": "paris"})]
     assert answer_from(messages).endswith("The distance from Berlin to Paris is 877.5 km.")
-    # an end no result named is said as the user gave it
+    # an end no result named is said as a person names it (the slug id paris: Paris)
     assert sentence({"distance_km": 877.5}, "How far?", {"from_city_id": "paris", "to_city_id": "berlin"},
-                    "city_distance", {"berlin": "Berlin"}) == "The distance from paris to Berlin is 877.5 km."
+                    "city_distance", {"berlin": "Berlin"}) == "The distance from Paris to Berlin is 877.5 km."
     # a code beside other inputs is a parameter, not what the result is about
     assert sentence({"gross_amount": 71.28, "vat": 11.38}, "Add VAT for DE to 59.90.",
                     {"country_code": "DE", "net_amount": 59.9}, "add_vat") == "The VAT is 11.38."
@@ -231,7 +231,7 @@ def test_a_nameless_field_beside_others_is_what_the_tool_computes():
     result = {"distance_km": 877.5, "from_city_id": "paris", "hours": 10.1, "mode": "train", "to_city_id": "berlin"}
     said = sentence(result, 'Show me the travel time from "paris" to "berlin" by "train".',
                     {"from_city_id": "paris", "to_city_id": "berlin", "mode": "train"}, "travel_time")
-    assert said == "The distance from paris to berlin is 877.5 km and the travel time is 10.1 hours.", said
+    assert said == "The distance from Paris to Berlin is 877.5 km and the travel time is 10.1 hours.", said
 
 
 def test_parts_asked_in_one_sentence_keep_their_question_mark_so_a_yes_no_part_is_still_one():

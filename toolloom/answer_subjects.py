@@ -2,6 +2,7 @@
 search's bounds, a conversion's amount, and the names earlier results gave ids ('berlin' -> 'Berlin')."""
 from __future__ import annotations
 
+from . import spoken
 from .request_asks import words
 from .wording import constraint, entity_of
 
@@ -21,7 +22,8 @@ def call_subject(arguments: dict, known: dict) -> str:
         return ""
     key, value = ids[0]
     kind = " ".join(words(key)[:-1]) if words(key)[-1] == "id" else ""  # a code says what it is ('DE', 'EUR')
-    return known.get(str(value)) or (f"{kind} {value}" if kind else str(value))
+    name = known.get(str(value)) or spoken.said(value, key)
+    return name if name and name != value else f"{kind} {value}" if kind else str(value)  # 'Tokyo', 'order ord_1
 
 
 def route(arguments: dict, known: dict) -> str:
@@ -30,7 +32,8 @@ def route(arguments: dict, known: dict) -> str:
     pairs = [(ids[k], ids["to" + k[4:]]) for k in ids if k.startswith("from_") and "to" + k[4:] in ids]
     if len(pairs) != 1:
         return ""
-    a, b = (known.get(str(v)) or str(v) for v in pairs[0])  # 'Mexico City' where a result named it
+    # 'Mexico City' where a result named it, else as a person says the id ('new_york': New York)
+    a, b = (known.get(str(v)) or spoken.said(v, "id") or str(v) for v in pairs[0])
     return f"from {a} to {b}"
 
 

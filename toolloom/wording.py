@@ -8,7 +8,7 @@ import random
 import re
 import string
 
-from . import offline_requests, summary_requests
+from . import offline_requests, spoken, summary_requests
 from .domain import Task
 from .graph.slots import VERBS, singular, snake
 
@@ -108,7 +108,8 @@ def render_example(task: Task, rng: random.Random) -> str:
         if step.bindings:  # only templates a reference to an earlier result reads well in
             templates = [f for t in templates if (f := fit_bound(t, step, args)) is not None]
         if templates:
-            template = rng.choice(templates)
+            # 'the city "tokyo"' is said 'the city Tokyo'
+            template, args = spoken.unquoted(rng.choice(templates), args, skip=step.bindings)
             text = template.format(**args)
             for k in step.bindings:  # a quoted placeholder would make the phrase look like a value
                 text = text.replace(f'"{args[k]}"', args[k])
@@ -286,13 +287,14 @@ def withholding_request(task: Task, withheld: str, rng: random.Random, source: s
     if said.split()[-1] in _BARE_NOUNS:  # 'Going by a mode, how long ...': the clause that would say it goes
         said, usable = "", [c for t in needing if (c := _without_clause(t, withheld))]
     if usable:
-        args = {k: v for k, v in step.arguments.items()}
-        text = rng.choice(usable).format(**{**args, withheld: said})
+        template, args = spoken.unquoted(rng.choice(usable), step.arguments, skip=(withheld,))
+        text = template.format(**{**args, withheld: said})
         if not said:
             return text
         noun = said.split()[1] if said.startswith("the ") else said.split()[-1]
         text = text.replace(f'"{said}"', said).replace(f"{noun} {said}", said)  # not 'country a country'
         text = re.sub(r"\b(?:the|this|that) the ", "the ", text)  # not 'in the the country of my order'
+        text = re.sub(r"\b(\d+) (?:a|an|some|a certain) ", r"\1 ", text)  # not 'add 1 a product'
         return re.sub(r"\b(the|this|that) (a|an|some|a certain|my) ", r"\2 ", text)  # not 'the a city'
     rest = step.planned()
     rest.arguments = {k: v for k, v in step.arguments.items() if k != withheld}

@@ -11,6 +11,7 @@ import re
 
 from rank_bm25 import BM25Plus
 
+from .. import spoken
 from ..answers import answer_from
 from ..arguments import argument_errors
 from ..prompts import render
@@ -67,7 +68,8 @@ def _candidates(text: str) -> dict[str, list]:
     labels = {w.lower() for w in _LABEL.findall(text)}  # 'the file "a.md"': 'file' names the value, it is not one
     words = [w for w in tokens(unquoted) if w not in labels]
     return {"quoted": quoted, "date": dates, "number": numbers, "code": _CODE.findall(unquoted),
-            "words": words + [q.lower() for q in quoted]}
+            "words": words + [q.lower() for q in quoted], "ids": spoken.ID_TOKENS.findall(unquoted),
+            "names": spoken.names(unquoted)}
 
 
 def _take(pool: list, accept) -> object | None:
@@ -194,9 +196,16 @@ def fill_arguments(text: str, schema: dict, context: list | None = None) -> dict
             value = _take(cand["date"], lambda d: True)
         elif typ == "string" and "pattern" in prop:
             pat = re.compile(prop["pattern"])
-            value = _take(cand["code"], lambda c: pat.search(c)) or _take(cand["quoted"], lambda q: pat.search(q))
-        elif typ == "string":
-            value = _take(cand["quoted"], lambda q: True)
+            value = _take(cand["code"], lambda c: pat.search(c)) or _take(cand["quoted"], lambda q: pat.search(q)) \
+                or _take(cand["ids"], lambda q: pat.search(q))
+        elif typ == "string":  # quoted, else an id of the documented shape (ord_1002; New York -> new_york)
+            doc = str(prop.get("description") or "")
+            value = _take(cand["quoted"], lambda q: not spoken.is_id_key(name) or spoken.fits(q, doc))
+            if value is None and spoken.is_id_key(name):
+                value = _take(cand["ids"], lambda q: spoken.fits(q, doc))
+            said_name = None if value is not None else _take(
+                cand["names"], lambda n: spoken.fits(spoken.as_argument(n, name), doc))
+            value = spoken.as_argument(said_name, name) if said_name is not None else value
         if value is not None:
             args[name] = value
         elif name in required:

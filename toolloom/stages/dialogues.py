@@ -22,6 +22,7 @@ import re
 
 from ..agents.realisers import Realiser
 from ..domain import Episode, Task
+from .. import spoken
 from ..wording import entity_of, param_phrase, purpose, render_example, tokens, withholding_request
 from ..answers import answer_from, article
 from ..executor import ToolExecutor
@@ -122,8 +123,8 @@ def a_topic(tool_name: str) -> str:
 
 
 def stated(arguments: dict, leave_out: str | None = None) -> str:
-    return ", ".join(f"{param_phrase(k)} {json.dumps(v, ensure_ascii=False)}" for k, v in arguments.items()
-                     if k != leave_out)
+    said = [f"{param_phrase(k)} {spoken.written(v, k)}" for k, v in arguments.items() if k != leave_out]
+    return " and ".join(said) if len(said) < 3 else ", ".join(said[:-1]) + " and " + said[-1]
 
 
 def scenario_for(task: Task, scenario: str, extra: Task | None, required: list[str]) -> str:
@@ -188,18 +189,20 @@ class Dialogue:
             return self.pick(action, a_topic=a_topic(t.name)), {}
         if action == "request" and self.scenario not in ("fail_inform", "missing_parameter"):
             param = re.sub(r" code$", "", param)  # 'Which language do you mean?': a person names it, not its code
+        if action == "request" and isinstance(t.arguments.get(self.withheld), int) and param.endswith("s"):
+            return self.pick("request_count", param=param), {}  # 'How many days?'
         if action in ("request", "fail_inform", "response_fail"):
             return self.pick(action, param=param), {}
         if action == "request_source":
             names = " and ".join(param_phrase(k) for k in self.source.arguments)
             return self.pick(action, param=param, entity=entity_of(self.source.name), source_params=names), {}
         if action == "inform_source":
-            return f"Sure, it's {stated(self.source.arguments)}.", dict(self.source.arguments)
+            return f"Sure: {stated(self.source.arguments)}.", dict(self.source.arguments)
         if action == "inform":
             if self.scenario == "suggest_affirm":  # after agreeing, the user says the whole request
                 return render_example(self.current, self.rng), dict(t.arguments)
             value = t.arguments[self.withheld]
-            return self.pick(action, param=param, value=json.dumps(value, ensure_ascii=False)), {self.withheld: value}
+            return self.pick(action, param=param, value=spoken.written(value, self.withheld)), {self.withheld: value}
         if action == "suggest":
             return self.pick(action, tool_purpose=self.purpose_of(t.name)), {}
         if action == "suggest_other":

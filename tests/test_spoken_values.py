@@ -1,0 +1,62 @@
+"""Values in requests are written as people write them (toolloom/spoken.py): a slug id as the name it stands
+for, a name or a short id without quotes; the offline assistant reads them back into the form the tool takes."""
+import json
+import random
+
+from toolloom import spoken
+from toolloom.agents.offline import RetrievalAssistant, fill_arguments
+from toolloom.domain import Step, Task
+from toolloom.wording import render_example
+
+from .conftest import PROJECT
+
+FILES = {f: json.loads((PROJECT / "api_graphs" / "demo" / f).read_text())
+         for f in ("geo.json", "clock.json", "shop.json", "travel.json")}
+TOOLS = {t["function"]["name"]: t for tools in FILES.values() for t in tools}
+
+
+def _requests(name: str, arguments: dict) -> set[str]:
+    meta = {f"demo.{name}": TOOLS[name]["x-toolloom"]}
+    step = Step(f"demo.{name}", name, "", arguments)
+    return {render_example(Task("t", "single", [step], s, meta), random.Random(s)) for s in range(16)}
+
+
+def test_a_slug_id_is_said_as_its_name_and_a_short_id_without_quotes():
+    cities = _requests("get_city", {"city_id": "new_york"})
+    assert all("New York" in r and "new_york" not in r and '"' not in r for r in cities), cities
+    orders = _requests("get_order_status", {"order_id": "ord_1002"})
+    assert all("ord_1002" in r and '"ord_1002"' not in r for r in orders), orders
+    # what a person would not write bare keeps its quotes: a search phrase
+    assert all('"travel"' in r for r in _requests("search_products", {"query": "travel"}))
+
+
+def test_the_offline_assistant_reads_back_the_form_the_tool_takes_from_every_wording():
+    """Every template of these tools, said with names, fills the tool's arguments exactly as the reference call."""
+    cases = [("get_city", {"city_id": "cape_town"}), ("time_difference", {"from_city_id": "mexico_city",
+             "to_city_id": "new_york", "day": "2026-07-01"}), ("get_order_status", {"order_id": "ord_1001"}),
+             ("find_country", {"name": "Mexico"}), ("travel_time", {"from_city_id": "paris", "to_city_id": "berlin",
+                                                                   "mode": "train"})]
+    for name, arguments in cases:
+        schema = TOOLS[name]["function"]["parameters"]
+        for request in _requests(name, arguments):
+            assert fill_arguments(request, schema) == arguments, request
+    shop = FILES["shop.json"]
+    assert RetrievalAssistant.best_call("What is the status of order ord_1002?", shop) == \
+        ("get_order_status", {"order_id": "ord_1002"})
+
+
+def test_names_are_capitalised_runs_that_do_not_merely_start_a_sentence():
+    assert spoken.names("What is the population of Tokyo?") == ["Tokyo"]
+    assert spoken.names("In Chicago, what time is it? Also, how far is Paris from New York?") == \
+        ["Chicago", "Paris", "New York"]
+    assert spoken.names("Tokyo, please.") == ["Tokyo"] and spoken.names("Oh, sorry: Cape Town.") == ["Cape Town"]
+    assert spoken.names("Give me the city list for US.") == []
+
+
+def test_a_value_of_another_shape_than_the_documented_examples_is_not_taken_for_an_id():
+    """'such as paris or new_york': an id of letters; the quoted time and the product code are not one."""
+    schema = TOOLS["local_time"]["function"]["parameters"]
+    doc = schema["properties"]["city_id"]["description"]
+    assert spoken.fits("tokyo", doc) and not spoken.fits("p300", doc) and not spoken.fits("2026-12-31T23:00", doc)
+    args = fill_arguments('In Chicago, what is the local time when it is "2026-12-31T23:00" UTC?', schema)
+    assert args == {"city_id": "chicago", "utc_time": "2026-12-31T23:00"}

@@ -1,0 +1,91 @@
+"""How a person writes a value in a request, and how the offline assistant reads it back.
+
+A slug id is said as the name it stands for ('new_york' -> New York), a name or a short id (ord_1002, p300)
+needs no quotes; anything else keeps the quotes a template gives it (a search query, a file path). The
+assistant reads names back into the id form of an `..._id` parameter (New York -> new_york).
+"""
+from __future__ import annotations
+
+import json
+import re
+
+_SLUG = re.compile(r"^[a-z]+(?:_[a-z]+)*$")
+_NAME = re.compile(r"^[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*$")
+_SHORT_ID = re.compile(r"^[a-z]{1,4}_?\d+$")
+_PLAIN = re.compile(r"^(?:\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2})?)?|[A-Z]{2,3})$")  # a date, a code
+# capitalised word runs; the first word of a sentence is not a name by its capital alone
+_NAMES = re.compile(r"(?<![\w\"'])[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*(?![\w\"'])")
+_SENTENCE_START = re.compile(r"(?:^|[.?!]\s+)$")
+_ALONE = re.compile(r"^(?:[,.?!]|'s\b|$)")  # 'Tokyo, please.', "Tokyo's population?": a name, though first
+_LEADING = {"for", "in", "at", "on", "from", "to", "the", "a", "an", "and", "or", "with", "by", "of", "into", "is",
+            "what", "which", "how", "where", "when", "give", "tell", "show", "find", "get", "list", "look", "please",
+            "between", "compare", "near", "around", "via", "after", "before", "if", "but", "so", "since", "until"}
+_EXAMPLES = re.compile(r"(?:such as|e\.g\.|like|for example|example:?)\s+[\"'`]?([\w-]+)(?:\s+or\s+([\w-]+))?",
+                       re.IGNORECASE)
+ID_TOKENS = re.compile(r"(?<![\w\"'])[a-z]{1,4}_?\d+(?![\w\"'])")
+NOT_NAMES = {"I", "Also", "Then", "Next", "After", "Afterwards", "Separately", "Additionally", "Please", "Thanks", "Oh",
+             "Sure", "Yes", "No", "Sorry", "Great", "Perfect", "Hi", "Hello", "Ok", "Okay"}
+
+
+def is_id_key(key: str) -> bool:
+    return key == "id" or key.endswith("_id")
+
+
+def said(value, key: str) -> str | None:
+    """The value as a person writes it without quotes, or None where it keeps its quotes."""
+    if not isinstance(value, str):
+        return None
+    if is_id_key(key) and _SLUG.match(value):
+        return " ".join(w.capitalize() for w in value.split("_"))
+    if _NAME.match(value) or _SHORT_ID.match(value):
+        return value
+    return None
+
+
+def written(value, key: str) -> str:
+    """The value in a sentence: as said (`said`), a number, date or code as it is, anything else in quotes."""
+    form = said(value, key)
+    if form is not None:
+        return form
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if number or isinstance(value, str) and _PLAIN.match(value):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def unquoted(template: str, arguments: dict, skip=()) -> tuple[str, dict]:
+    """A template and its values with each value that a person writes without quotes said so ('the city
+    "{city_id}"' with tokyo: 'the city Tokyo'); `skip`: arguments said another way (a reference)."""
+    values = dict(arguments)
+    for k, v in arguments.items():
+        if k not in skip and (form := said(v, k)) is not None:
+            template, values[k] = template.replace(f'"{{{k}}}"', f"{{{k}}}"), form
+    return template, values
+
+
+def names(text: str) -> list[str]:
+    """Names written in a request (Tokyo, New York), in order; not a sentence's first word, nor a capitalised
+    word before one ('In Chicago, ...' is Chicago)."""
+    found = []
+    for m in _NAMES.finditer(text):
+        run, start = m.group(0), m.start()
+        while " " in run and run.split(" ", 1)[0].lower() in _LEADING:
+            start += len(run.split(" ", 1)[0]) + 1
+            run = run.split(" ", 1)[1]
+        if run in NOT_NAMES or run.lower() in _LEADING:
+            continue
+        if not _SENTENCE_START.search(text[:start]) or _ALONE.match(text[m.end():]):
+            found.append(run)
+    return found
+
+
+def fits(value: str, doc: str) -> bool:
+    """Whether a value has the shape of the examples a parameter's documentation gives ('such as paris or
+    new_york': letters, no digits), or the documentation gives none."""
+    examples = [x for pair in _EXAMPLES.findall(doc) for x in pair if x]
+    return not examples or any(bool(re.search(r"\d", x)) == bool(re.search(r"\d", value)) for x in examples)
+
+
+def as_argument(name: str, key: str) -> str:
+    """A name read back for parameter `key`: the slug an id parameter takes (New York -> new_york)."""
+    return re.sub(r"[ -]+", "_", name.lower()) if is_id_key(key) else name
