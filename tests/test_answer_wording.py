@@ -286,3 +286,19 @@ def test_a_lookup_is_answered_beside_an_action():
                 {"role": "tool", "tool_call_id": "c0",
                  "content": json.dumps({"city_id": "berlin", "country_code": "DE", "name": "Berlin"})}]
     assert "Berlin" in answer_from(messages)
+
+
+def test_a_date_with_its_weekday_a_product_out_of_stock_and_one_record_found_read_as_a_person_says_them():
+    assert sentence({"date": "2026-01-03", "weekday": "Saturday"}, "My trip starts 2025-12-24 and lasts 10 days; "
+                    "when does it end?", {"start_date": "2025-12-24", "days": 10}, "add_days") == \
+        "That is Saturday, 2026-01-03."
+    product = {"product_id": "p302", "name": "E-book reader", "price_eur": 139.0, "stock": 0}
+    assert sentence(product, "What's the price and stock of p302?", {"product_id": "p302"}, "get_product") == \
+        "The price of E-book reader is 139 EUR and it is out of stock."
+    found = {"results": [{"country_code": "MX", "name": "Mexico"}]}
+    assert sentence(found, "Is there a country named Mexico, and what is its code?", {"name": "Mexico"},
+                    "find_country") == "Yes, Mexico's country code is MX."
+    # a search the request names no field of is still listed
+    skillet = {"results": [{"product_id": "p202", "name": "Cast iron skillet", "price_eur": 54.5}]}
+    assert sentence(skillet, 'Do you sell anything for "kitchen"?', {"query": "kitchen"}, "search_products") == \
+        "Yes, there is one result: Cast iron skillet (price 54.5 EUR)."

@@ -31,6 +31,7 @@ def _rows(path):
             "collection": "demo",
             "executable": True,
             "examples": t.meta.get("examples") or [],
+            "source_file": t.source_file,
         }
         for t in tools
     ]
@@ -130,8 +131,15 @@ def test_sampled_chains_are_executed_and_bound_along_edges(embedder):
             (param, binding), = step.bindings.items()
             assert binding["step"] == k - 1
             assert step.arguments[param] == value_at(chain[k - 1].result, binding["path"])
-    parallel = sampler.sample("parallel", 5)
-    assert len(parallel) == 5 and all(len(c) == 2 and not any(s.bindings for s in c) for c in parallel)
+    parallel = sampler.sample("parallel", 12)
+    assert len(parallel) == 12 and all(len(c) == 2 and not any(s.bindings for s in c) for c in parallel)
+    # asked in one breath, two requests are about one thing: both tools from one spec file (money, dates, ...)
+    # (travel.json holds one tool: its partner comes from anywhere)
+    source = {r["name"]: r["source_file"] for r in rows}
+    alone = {f for f in source.values() if list(source.values()).count(f) == 1}
+    assert all(source[a.name] == source[b.name] or source[a.name] in alone for a, b in parallel), \
+        [(a.name, b.name) for a, b in parallel]
+    assert sum(source[a.name] == source[b.name] for a, b in parallel) >= 8
     assert value_at({"results": [{"id": 1}, {"id": 2}]}, "results|id") == 1 and value_at({"a": {}}, "a|b") is None
     nested = sampler.sample("nested", 6)  # up to 6: some targets never give a clean chain
     assert len(nested) >= 4 and all(len(c[-1].bindings) == 2 for c in nested)

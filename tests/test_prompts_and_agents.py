@@ -209,10 +209,8 @@ def test_offline_assistant_calls_the_right_tool_then_answers_from_results():
 
 def test_offline_assistant_declines_when_nothing_fits():
     turn = asyncio.run(RetrievalAssistant().step([{"role": "user", "content": "Sing me a song"}], _tools()))
-    assert turn.tool_calls is None and turn.content.startswith(
-        "I can't help with that: none of the tools I have here does it."
-    )
-    assert "They are for other things: " in turn.content  # what the offered tools do, from their descriptions
+    assert turn.tool_calls is None and turn.content.startswith("Sorry, I can't do that with the tools I have here.")
+    assert " They can only " in turn.content and turn.content.count(" and ") == 1  # what the offered tools do
 
 
 def test_template_user_is_deterministic_and_uses_values():

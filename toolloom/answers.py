@@ -102,6 +102,7 @@ def _measure(key: str, value) -> tuple[str, str]:
 
 
 _AMOUNTS = ("amount", "value", "total", "price", "net_amount", "gross_amount", "converted", "result")
+_STOCK_KEYS = ("stock", "in_stock", "quantity_available", "available_quantity", "inventory")
 
 
 def _field_phrase(key: str, value, unit: str = "", topic: str = "", pair: tuple = ()) -> str:
@@ -122,6 +123,8 @@ def _field_phrase(key: str, value, unit: str = "", topic: str = "", pair: tuple 
         return value.strip().rstrip(".")
     if isinstance(value, str) and "\n" in value.strip():  # a file's text: shown as it is, below the sentence
         return f"the {label(key)} is:\n\n{value.strip()}"
+    if key in _STOCK_KEYS and value == 0:
+        return "it is out of stock"
     name, text = _measure(key, value)
     if unit and isinstance(value, (int, float)) and key in _AMOUNTS:
         text = f"{text} {unit}"
@@ -141,6 +144,28 @@ def _field_phrase(key: str, value, unit: str = "", topic: str = "", pair: tuple 
     if isinstance(value, (int, float)) and head.endswith("s") and singular(head) != head and len(words(name)) == 1:
         return f"it has {text if value else 'no'} {name}"  # 'it has 13 million speakers', not 'the speakers is'
     return f"the {name} is {text}"
+
+
+def _weekday_and_date(result: dict, keys: list[str]) -> str:
+    """'Saturday, 2026-01-03' for a result that is a date and its weekday (what a date calculation gives)."""
+    date_key = next((k for k in keys if words(k)[-1:] == ["date"] and isinstance(result[k], str)), None)
+    weekday = next((result[k] for k in ("weekday", "day_of_week") if isinstance(result.get(k), str)), None)
+    rest = set(keys) - {date_key, "weekday", "day_of_week"}
+    return f"{weekday}, {result[date_key]}" if date_key and weekday and not rest else ""
+
+
+def _one_found(items, request: str) -> str:
+    """A search that found one record, said by the fields the request names: "Mexico's country code is MX"."""
+    if not (isinstance(items, list) and len(items) == 1 and isinstance(items[0], dict)):
+        return ""
+    item = items[0]
+    name = next((item[k] for k in SUBJECT_KEYS if isinstance(item.get(k), str)), None)
+    asked = [k for k in requested_fields(request, item) if k not in SUBJECT_KEYS and item[k] is not None
+             and not isinstance(item[k], (list, dict))]
+    if not name or not asked:
+        return ""
+    return _capital(f"{name}'s " + _enumerate([_field_phrase(k, item[k])[4:] if _field_phrase(k, item[k])
+                                               .startswith("the ") else _field_phrase(k, item[k]) for k in asked]))
 
 
 def article(word: str) -> str:
@@ -239,6 +264,10 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
     unit = result[unit_key] if unit_key else ""
     keys = flags + [k for k in keys if k not in flags and k not in dated and k != unit_key]
     qualifier = f" ({', '.join(_field_phrase(k, result[k]) for k in dated)})" if dated else ""
+    if (day := _weekday_and_date(result, keys)) and not yes_no:  # 'That is Saturday, 2026-01-03.'
+        return f"That is {day}{qualifier}."
+    if len(keys) == 1 and (found := _one_found(result[keys[0]], request)):  # "Mexico's country code is MX"
+        return ("Yes, " if yes_no and ANY_WORDS.search(request) else "") + found + qualifier + "."
     lead = ""
     if flags:
         lead = ("Yes, " if result[flags[0]] else "No, ") + _field_phrase(flags[0], result[flags[0]])

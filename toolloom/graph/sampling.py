@@ -89,7 +89,12 @@ class ChainSampler:
             return None
         episode = self.executor.episode()
         chain = []
-        for name in self.rng.sample(names, 2):
+        first = self.rng.choice(names)
+        # two requests a person makes in one breath are about one thing: the second tool from the first's spec file
+        # (the demo's money, dates, geo, ...) where it has others; one big spec (most real collections): any
+        topic = self.graph.tools[first].get("source_file")
+        near = [n for n in names if n != first and self.graph.tools[n].get("source_file") == topic]
+        for name in (first, self.rng.choice(near or [n for n in names if n != first])):
             args = dict(self.rng.choice(self.examples[name]))
             obs = await episode.call(name, args)
             if not obs.ok:
