@@ -16,7 +16,7 @@ def test_a_one_value_answer_says_what_the_value_is_and_big_counts_read_as_people
                start="2026-01-01", end="2026-12-31") == "There are 364 days."
     assert one("time_difference", {"hours": -5.0, "from_city_id": "london", "to_city_id": "new_york"},
                "How far ahead of london is new_york?", from_city_id="london", to_city_id="new_york") \
-        == "The time difference from London to New York is -5 hours."  # said of what the call named, as people name it
+        == "New York is 5 hours behind London."  # of the places the call named, as people name them and say it
     assert one("get_city", {"city_id": "tokyo", "name": "Tokyo", "population": 14094034},
                "What's the population of tokyo?", city_id="tokyo") == "The population of Tokyo is 14,094,034."
     assert one("get_order", {"order_id": 12345678, "status": "shipped"}, "Where is order 12345678?",
@@ -302,3 +302,17 @@ def test_a_date_with_its_weekday_a_product_out_of_stock_and_one_record_found_rea
     skillet = {"results": [{"product_id": "p202", "name": "Cast iron skillet", "price_eur": 54.5}]}
     assert sentence(skillet, 'Do you sell anything for "kitchen"?', {"query": "kitchen"}, "search_products") == \
         "Yes, there is one result: Cast iron skillet (price 54.5 EUR)."
+
+
+def test_a_time_difference_says_which_clock_is_ahead():
+    def gap(hours):
+        return sentence({"hours": hours, "from_city_id": "sydney", "to_city_id": "berlin", "date": "2026-10-10"},
+                        "Compare the clocks of Sydney and Berlin on 2026-10-10.",
+                        {"from_city_id": "sydney", "to_city_id": "berlin", "day": "2026-10-10"}, "time_difference")
+    assert gap(-9.0) == "Berlin is 9 hours behind Sydney." and gap(1.5) == "Berlin is 1.5 hours ahead of Sydney."
+    assert gap(0) == "Berlin and Sydney show the same time."
+    # the completeness check reads '9 hours behind' as the -9 hours asked for, and a wrong direction as missing
+    from toolloom.answer_checks import unstated
+
+    asked, result = "How many hours apart are the clocks of Sydney and Berlin?", {"hours": -9.0}
+    assert unstated(asked, result, gap(-9.0)) == [] and unstated(asked, result, gap(9.0)) == ["hours"]

@@ -24,7 +24,15 @@ def _stated(value, answer: str) -> bool:
     if isinstance(value, dict):
         return all(_stated(v, answer) for v in value.values())
     text = answer.lower()
-    return any(f in text for f in forms(value)) or _none_said(value, text)
+    return any(f in text for f in forms(value)) or _none_said(value, text) or _said_as_direction(value, text)
+
+
+def _said_as_direction(value, text: str) -> bool:
+    """A signed amount said as people say it: -5 hours as '5 hours behind'."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value == 0:
+        return False
+    words = ("behind", "earlier", "less", "lower", "below") if value < 0 else ("ahead", "later", "more", "higher")
+    return any(f in text for f in forms(abs(value))) and any(re.search(rf"\b{w}\b", text) for w in words)
 
 
 def _none_said(value, text: str) -> bool:

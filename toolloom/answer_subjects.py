@@ -26,15 +26,37 @@ def call_subject(arguments: dict, known: dict) -> str:
     return name if name and name != value else f"{kind} {value}" if kind else str(value)  # 'Tokyo', 'order ord_1
 
 
-def route(arguments: dict, known: dict) -> str:
-    """'from Paris to Berlin' for a call given a from_ and a to_ id of one kind (a distance, a time difference)."""
+def route_ends(arguments: dict, known: dict) -> tuple[str, str] | None:
+    """The two ends of a call given a from_ and a to_ id of one kind (a distance, a time difference), by name."""
     ids = dict(id_arguments(arguments))
     pairs = [(ids[k], ids["to" + k[4:]]) for k in ids if k.startswith("from_") and "to" + k[4:] in ids]
     if len(pairs) != 1:
-        return ""
+        return None
     # 'Mexico City' where a result named it, else as a person says the id ('new_york': New York)
     a, b = (known.get(str(v)) or spoken.said(v, "id") or str(v) for v in pairs[0])
-    return f"from {a} to {b}"
+    return a, b
+
+
+def route(arguments: dict, known: dict) -> str:
+    """'from Paris to Berlin'."""
+    ends = route_ends(arguments, known)
+    return f"from {ends[0]} to {ends[1]}" if ends else ""
+
+
+def clock_gap(result: dict, keys: list[str], tool: str, arguments: dict, known: dict) -> str:
+    """A time difference as people say it: 'New York is 5 hours behind London', not '-5 hours' (the tool counts
+    hours from the first place's clock to the second's)."""
+    ends = route_ends(arguments, known)
+    hours = result.get(keys[0]) if len(keys) == 1 else None
+    if not ends or "difference" not in words(tool) and "offset" not in words(tool) or \
+            words(keys[0])[-1:] != ["hours"] or not isinstance(hours, (int, float)) or isinstance(hours, bool):
+        return ""
+    a, b = ends
+    if hours == 0:
+        return f"{b} and {a} show the same time"
+    n = abs(hours)
+    return f"{b} is {int(n) if float(n).is_integer() else n} hour{'s' if n != 1 else ''} " + \
+        f"{'ahead of' if hours > 0 else 'behind'} {a}"
 
 
 def limits(arguments: dict) -> str:

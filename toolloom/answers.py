@@ -15,7 +15,7 @@ from .graph.slots import singular
 from .offline_requests import plural
 from .request_asks import (ANY_WORDS, UNITS, action_said, is_action, is_yes_no, label, request_parts, requested_fields,
                            words)
-from .answer_subjects import SUBJECT_KEYS, call_subject, converted, limits, names_in, route
+from .answer_subjects import clock_gap, SUBJECT_KEYS, call_subject, converted, limits, names_in, route
 from .wording import ENTITY_VERBS, GENERIC_WORDS, LINK_WORDS, entity_of, name_words
 
 # shapes whose reference answer is a list: one result per independent part of the request
@@ -296,6 +296,8 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
         if subject := call_subject(arguments, known):  # 'the status of order ord_1002 is processing'
             text = _about(subject, phrases) + qualifier
             return _capital(text) + ("" if "\n" in text else ".")
+        if gap := clock_gap(result, keys, tool or "", arguments, known):  # 'New York is 5 hours behind London'
+            return _capital(gap + qualifier) + "."
         if way := route(arguments, known):  # 'the distance from Paris to Berlin is 877.5 km'
             at = next((i for i, p in enumerate(phrases) if p.startswith("the ") and " is " in p), None)
             if at is not None:  # said once, in the first fact that reads with it
