@@ -292,6 +292,9 @@ def test_a_date_with_its_weekday_a_product_out_of_stock_and_one_record_found_rea
     assert sentence({"date": "2026-01-03", "weekday": "Saturday"}, "My trip starts 2025-12-24 and lasts 10 days; "
                     "when does it end?", {"start_date": "2025-12-24", "days": 10}, "add_days") == \
         "That is Saturday, 2026-01-03."
+    holiday = {"country_code": "DE", "date": "2026-10-03", "name": "German Unity Day", "weekday": "Saturday"}
+    assert "German Unity Day" in sentence(holiday, "When is the next holiday in DE after 2026-09-01?",
+                                          {"country_code": "DE", "after_date": "2026-09-01"}, "next_holiday")
     product = {"product_id": "p302", "name": "E-book reader", "price_eur": 139.0, "stock": 0}
     assert sentence(product, "What's the price and stock of p302?", {"product_id": "p302"}, "get_product") == \
         "The price of E-book reader is 139 EUR and it is out of stock."

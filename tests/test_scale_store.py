@@ -196,12 +196,12 @@ def test_a_catalog_restart_while_a_stage_holds_its_lake_costs_retries_not_the_ru
             cluster.start()
         restarts_done.set()
 
+    restarter = threading.Thread(target=restart_twice)
     try:
         s = Store(tmp_path / "home", StorageSpec(catalog=create_database(cluster.url, "restarted")))
         s.write("demo", "items", _rows("seed"), version="v-seed", run_id="r")
         written = 0
         with s.session("demo"):
-            restarter = threading.Thread(target=restart_twice)
             restarter.start()
             while not restarts_done.is_set():
                 s.write("demo", "items", _rows(f"x{written}"), version=f"v{written:04d}", run_id="r")
@@ -212,5 +212,7 @@ def test_a_catalog_restart_while_a_stage_holds_its_lake_costs_retries_not_the_ru
         assert written >= 5 and versions == ["v-seed"] + [f"v{i:04d}" for i in range(written)]
         assert s.query("SELECT count(*) AS n FROM items", pipelines=["demo"])["n"][0].as_py() == written + 1
     finally:
+        if restarter.is_alive():
+            restarter.join(60)
         cluster.stop()
         shutil.rmtree(cluster.root, ignore_errors=True)

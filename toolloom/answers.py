@@ -264,7 +264,7 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
     unit = result[unit_key] if unit_key else ""
     keys = flags + [k for k in keys if k not in flags and k not in dated and k != unit_key]
     qualifier = f" ({', '.join(_field_phrase(k, result[k]) for k in dated)})" if dated else ""
-    if (day := _weekday_and_date(result, keys)) and not yes_no:  # 'That is Saturday, 2026-01-03.'
+    if (day := _weekday_and_date(result, keys)) and not yes_no and not subject_key:  # 'That is Saturday, 2026-01-03.'
         return f"That is {day}{qualifier}."
     if len(keys) == 1 and (found := _one_found(result[keys[0]], request)):  # "Mexico's country code is MX"
         return ("Yes, " if yes_no and ANY_WORDS.search(request) else "") + found + qualifier + "."
