@@ -60,3 +60,12 @@ def test_a_value_of_another_shape_than_the_documented_examples_is_not_taken_for_
     assert spoken.fits("tokyo", doc) and not spoken.fits("p300", doc) and not spoken.fits("2026-12-31T23:00", doc)
     args = fill_arguments('In Chicago, what is the local time when it is "2026-12-31T23:00" UTC?', schema)
     assert args == {"city_id": "chicago", "utc_time": "2026-12-31T23:00"}
+
+
+def test_a_value_in_a_dialogue_turn_is_bare_where_people_write_it_bare():
+    """'Oh, sorry: 2026-10-10.' and 'Sure: order ord_1001.', but a search phrase keeps its quotes."""
+    assert [spoken.written(v, k) for k, v in [("day", "2026-10-10"), ("country_code", "CA"), ("amount", 99.5),
+                                              ("city_id", "cape_town"), ("order_id", "ord_1001")]] == \
+        ["2026-10-10", "CA", "99.5", "Cape Town", "ord_1001"]
+    assert spoken.written("kitchen stuff", "query") == '"kitchen stuff"'
+    assert spoken.documented_examples("city identifier such as paris or new_york") == ["paris", "new_york"]

@@ -15,7 +15,7 @@ from .graph.slots import singular
 from .offline_requests import plural
 from .request_asks import (ANY_WORDS, UNITS, action_said, is_action, is_yes_no, label, request_parts, requested_fields,
                            words)
-from .answer_subjects import clock_gap, SUBJECT_KEYS, call_subject, converted, limits, names_in, route
+from .answer_subjects import SUBJECT_KEYS, call_subject, clock_gap, converted, limits, names_in, route
 from .wording import ENTITY_VERBS, GENERIC_WORDS, LINK_WORDS, entity_of, name_words
 
 # shapes whose reference answer is a list: one result per independent part of the request
@@ -164,8 +164,8 @@ def _one_found(items, request: str) -> str:
              and not isinstance(item[k], (list, dict))]
     if not name or not asked:
         return ""
-    return _capital(f"{name}'s " + _enumerate([_field_phrase(k, item[k])[4:] if _field_phrase(k, item[k])
-                                               .startswith("the ") else _field_phrase(k, item[k]) for k in asked]))
+    phrases = [_field_phrase(k, item[k]) for k in asked]
+    return _capital(f"{name}'s " + _enumerate([p.removeprefix("the ") for p in phrases]))
 
 
 def article(word: str) -> str:

@@ -79,10 +79,15 @@ def names(text: str) -> list[str]:
     return found
 
 
+def documented_examples(doc: str) -> list[str]:
+    """The example values a parameter's documentation gives: 'such as paris or new_york' -> [paris, new_york]."""
+    return [x for pair in _EXAMPLES.findall(doc) for x in pair if x]
+
+
 def fits(value: str, doc: str) -> bool:
     """Whether a value has the shape of the examples a parameter's documentation gives ('such as paris or
     new_york': letters, no digits), or the documentation gives none."""
-    examples = [x for pair in _EXAMPLES.findall(doc) for x in pair if x]
+    examples = documented_examples(doc)
     return not examples or any(bool(re.search(r"\d", x)) == bool(re.search(r"\d", value)) for x in examples)
 
 

@@ -15,6 +15,7 @@ import re
 from datetime import date
 
 from ..domain import Episode, Step, Task
+from ..spoken import documented_examples
 from ..wording import param_phrase, render_example
 from ..answers import answer_from
 from ..arguments import argument_errors
@@ -41,7 +42,6 @@ def user_forms(value) -> list[str]:
     return [f for f in dict.fromkeys(forms) if f != value]
 
 
-_EXAMPLE = re.compile(r"(?:such as|e\.g\.|like|for example|example:?)\s+[\"'`]?([\w-]+)", re.IGNORECASE)
 
 
 def _case(text: str) -> str:
@@ -53,7 +53,7 @@ def learnable(error: str, canonical: str, form: str, doc: str) -> bool:
     the format, or gives an example written like the value and unlike the user's form ('such as tokyo')."""
     if canonical in error or canonical in doc or _FORMAT_HINT.search(error):
         return True
-    examples = _EXAMPLE.findall(doc)
+    examples = documented_examples(doc)
     return any(_case(x) == _case(canonical) != _case(form) for x in examples)
 
 
