@@ -319,3 +319,16 @@ def test_a_time_difference_says_which_clock_is_ahead():
 
     asked, result = "How many hours apart are the clocks of Sydney and Berlin?", {"hours": -9.0}
     assert unstated(asked, result, gap(-9.0)) == [] and unstated(asked, result, gap(9.0)) == ["hours"]
+
+
+def test_two_blocks_of_a_tools_own_lines_stay_apart_so_each_fence_closes():
+    from toolloom.answers import answer_from
+
+    calls = [{"id": c, "type": "function", "function": {"name": n, "arguments": "{}"}}
+             for c, n in (("a", "git_status"), ("b", "git_diff"))]
+    messages = [{"role": "user", "content": "Show me the git status and the git diff."},
+                {"role": "assistant", "content": None, "tool_calls": calls},
+                {"role": "tool", "tool_call_id": "a", "content": json.dumps({"text": "On branch main\nclean"})},
+                {"role": "tool", "tool_call_id": "b", "content": json.dumps({"text": "diff --git a/x b/x\n+2"})}]
+    answer = answer_from(messages)
+    assert "```\n\nHere it is:" in answer and "``` Here" not in answer and answer.count("```") == 4

@@ -383,4 +383,7 @@ def answer_from(messages: list[dict]) -> str:
             text = done if text == NOTHING else f"{done} {text}"
         if text not in out and not (text == "Done." and any(o.startswith("Done.") for o in out)):  # said once
             out.append(text)
-    return " ".join(out) if out else "I could not find anything."
+    if not out:
+        return "I could not find anything."
+    # a sentence ending in a block of the tool's own lines is set apart, or the next one would join its fence
+    return "".join(t if not i else ("\n\n" if "\n" in out[i - 1] or "\n" in t else " ") + t for i, t in enumerate(out))
