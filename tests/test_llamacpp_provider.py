@@ -1,7 +1,6 @@
 """The `llamacpp` provider: toolloom starts llama.cpp's server for a GGUF file with CPU defaults and
 manages it like the vllm provider. The lifecycle runs against a stand-in with llama-server's flags
 (tests/cases/fake_llamacpp.py); the xllamacpp host is run for real on a file that is not a model."""
-import asyncio
 import importlib.util
 import os
 import stat
@@ -10,7 +9,7 @@ import sys
 import pytest
 
 from toolloom.cli import main
-from toolloom.llm import ModelClient, RequestCache, RunBudget, UsageLedger
+from toolloom.llm import ModelClient, RequestCache, RunBudget, UsageLedger, run_async
 from toolloom.llm.llamacpp_server import LlamaCppServer, llamacpp_executable
 from toolloom.llm.managed_server import ServerStartError
 from toolloom.llm.servers import ServerPool
@@ -109,7 +108,7 @@ def test_start_answer_restart_after_death_and_stop_with_the_key_in_the_environme
         await client.chat([{"role": "user", "content": "one"}], stage="s", role="user")
         return await client.chat([{"role": "user", "content": "two"}], stage="s", role="user")  # the server dies here
 
-    assert asyncio.run(two()).message["content"]
+    assert run_async(two()).message["content"]
     assert server.restarts == 1
     starts = _records(record)
     assert len(starts) == 2 and all(s["api_key_in_env"] for s in starts)

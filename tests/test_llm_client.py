@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from toolloom.llm import BudgetExhausted, ModelCallError, ModelClient, RequestCache, RunBudget, UsageLedger
+from toolloom.llm import BudgetExhausted, ModelCallError, ModelClient, RequestCache, RunBudget, UsageLedger, run_async
 from toolloom.llm.fake_server import FakeModel, FakeServer, Faults
 from toolloom.spec import ModelSpec
 
@@ -29,7 +29,7 @@ def _client(server, tmp_path, ledger=None, budget=None, **spec):
 
 
 def _ask(client, text="hello", **kw):
-    return asyncio.run(client.chat([{"role": "user", "content": text}], stage="s", role="user", **kw))
+    return run_async(client.chat([{"role": "user", "content": text}], stage="s", role="user", **kw))
 
 
 def test_scripted_answers_tool_calls_and_history(tmp_path):
@@ -59,7 +59,7 @@ def test_cache_answers_repeats_without_a_request_even_from_a_new_process(tmp_pat
             f"c=ModelClient(ModelSpec(provider='openai', model='fake', base_url='{server.base_url}'), "
             f"cache=RequestCache(r'{tmp_path}/cache.sqlite'),"
             " ledger=UsageLedger(), budget=RunBudget(None));"
-            "r=asyncio.run(c.chat([{'role':'user','content':'same'}], stage='s', role='user')); sys.exit(0 if "
+            "r=run_async(c.chat([{'role':'user','content':'same'}], stage='s', role='user')); sys.exit(0 if "
             "r.cache_hit else 3)"
         )
         assert subprocess.run([sys.executable, "-c", code]).returncode == 0
@@ -78,7 +78,7 @@ def test_the_same_request_asked_twice_at_once_is_sent_once_and_shares_its_answer
                 *(c.chat([{"role": "user", "content": text}], stage="s", role="user") for _ in range(2)),
                 return_exceptions=True,
             )
-        first, second = asyncio.run(twice("same"))
+        first, second = run_async(twice("same"))
         assert (
             server.requests == 1
             and first.message == second.message
@@ -86,7 +86,7 @@ def test_the_same_request_asked_twice_at_once_is_sent_once_and_shares_its_answer
         )
     with FakeServer(faults=Faults(rate=1.0, kinds=("server_error",), seed=1)) as server:
         c = _client(server, tmp_path / "other", max_retries=1)
-        results = asyncio.run(twice("fails"))
+        results = run_async(twice("fails"))
         assert all(isinstance(r, ModelCallError) for r in results) and server.requests == 2  # one request, retried once
 
 
@@ -118,7 +118,7 @@ def test_transient_faults_are_retried(tmp_path, kind):
                 *(c.chat([{"role": "user", "content": f"q{i}"}], stage="s", role="user") for i in range(12))
             )
 
-        results = asyncio.run(many())
+        results = run_async(many())
         assert len(results) == 12 and all(r.message["content"] for r in results)
         assert server.faults_injected.get(kind, 0) > 0
         attempts = sum(r.attempts for r in ledger.records)
@@ -131,9 +131,8 @@ def test_transient_faults_are_retried(tmp_path, kind):
 def test_rate_limit_shrinks_concurrency_and_honours_retry_after(tmp_path):
     with FakeServer(faults=Faults(rate=1.0, kinds=("rate_limit",), retry_after_s=0.3)) as server:
         c = _client(server, tmp_path, max_retries=2, max_concurrency=8)
-        started = asyncio.run(_timed(c))
+        started, limiter = run_async(_timed(c))
         assert started >= 0.55  # two Retry-After waits of 0.3 s before giving up
-        limiter = next(iter(c._per_loop.values())).endpoints[0].limiter
         assert limiter.limit < 8 and limiter.rate_limited >= 3
 
 
@@ -142,7 +141,7 @@ async def _timed(c):
     t0 = loop.time()
     with pytest.raises(ModelCallError, match="gave up after 3 attempts"):
         await c.chat([{"role": "user", "content": "x"}], stage="s", role="user")
-    return loop.time() - t0
+    return loop.time() - t0, c._session().endpoints[0].limiter  # before run_async closes the session
 
 
 def test_permanent_errors_are_recorded_not_retried(tmp_path):
@@ -210,7 +209,7 @@ def test_limiter_halves_on_429_and_regrows_with_successes():
         await asyncio.gather(*(job() for _ in range(10)))
         assert peak == 2
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 
@@ -258,7 +257,7 @@ def test_limiter_wakes_one_waiter_per_freed_slot_in_arrival_order_and_survives_c
         await asyncio.wait_for(b, 1)  # b got the slot a gave back
         assert lim.in_flight == 1
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 def test_fake_server_rate_limit_answers_429_and_every_request_still_completes(tmp_path):
     with FakeServer(rate_limit=20.0) as server:
@@ -270,7 +269,7 @@ def test_fake_server_rate_limit_answers_429_and_every_request_still_completes(tm
                 *(c.chat([{"role": "user", "content": f"r{i}"}], stage="s", role="user") for i in range(40))
             )
 
-        assert len(asyncio.run(many())) == 40
+        assert len(run_async(many())) == 40
     assert server.rate_limited > 0  # the bucket (20 a second) refused some requests with 429
     assert server.requests == 40  # each admitted exactly once
     assert sum(r.attempts for r in ledger.records) == 40 + server.rate_limited
@@ -290,7 +289,7 @@ def test_a_connection_failure_during_a_run_names_the_url_and_the_cause(tmp_path)
         spec, cache=RequestCache(tmp_path / "c.sqlite"), ledger=ledger, budget=RunBudget(None), backoff_s=0.01
     )
     with pytest.raises(ModelCallError) as err:
-        asyncio.run(c.chat([{"role": "user", "content": "hi"}], stage="s", role="user"))
+        run_async(c.chat([{"role": "user", "content": "hi"}], stage="s", role="user"))
     assert f"http://127.0.0.1:{port}/v1" in str(err.value) and "refused" in str(err.value).lower()
     assert ledger.records[-1].status == "error" and f"127.0.0.1:{port}" in ledger.records[-1].error
 
@@ -314,18 +313,18 @@ def test_a_tool_call_cut_mid_json_is_asked_again_before_it_costs_the_episode(tmp
         {"tool_calls": [{"name": "get_city", "arguments": '{"id": "c1"}'}]},
     )
     with FakeServer(model) as server:
-        turn = asyncio.run(ModelAssistant(_client(server, tmp_path, temperature=0.7)).step(
+        turn = run_async(ModelAssistant(_client(server, tmp_path, temperature=0.7)).step(
             [{"role": "user", "content": "city c1?"}], tools))
         assert [c["function"]["arguments"] for c in turn.tool_calls] == ['{"id": "c1"}']
         assert server.requests == 3 and len({r["seed"] for r in model.history}) == 3  # each re-ask another sample
         model.enqueue(*[{"tool_calls": [{"name": "get_city", "arguments": '{"id'}]}] * (CUT_REASKS + 1))
-        turn = asyncio.run(ModelAssistant(_client(server, tmp_path / "b", temperature=0.7)).step(
+        turn = run_async(ModelAssistant(_client(server, tmp_path / "b", temperature=0.7)).step(
             [{"role": "user", "content": "again?"}], tools))
         assert (
             server.requests == 3 + CUT_REASKS + 1 and turn.tool_calls
         )  # still cut: the simulator answers it with a 400
         # greedy decoding (temperature 0) would only write the same cut call again: it is not asked again
         model.enqueue({"tool_calls": [{"name": "get_city", "arguments": '{"id'}]})
-        turn = asyncio.run(ModelAssistant(_client(server, tmp_path / "c")).step(
+        turn = run_async(ModelAssistant(_client(server, tmp_path / "c")).step(
             [{"role": "user", "content": "once?"}], tools))
         assert server.requests == 3 + CUT_REASKS + 2 and turn.tool_calls

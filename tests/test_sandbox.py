@@ -101,3 +101,31 @@ def test_without_the_memory_and_pids_controllers_no_group_is_made_and_the_reason
         assert "no cgroup v1 memory and pids hierarchies" in cgroups.unavailable()
     finally:
         cgroups.hierarchy.cache_clear()
+
+
+def test_a_worker_whose_pipes_are_numbered_above_1024_still_answers():
+    """A run with 1,024 model requests in flight holds over a thousand sockets: select() refused the
+    worker's pipe there (ValueError: filedescriptor out of range) and the stage failed."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 1300
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
+    held = []
+    try:
+        while True:  # fill the low numbers, so the worker's pipes get high ones
+            r, w = os.pipe()
+            held += [r, w]
+            if w >= 1100:
+                break
+        sb = Sandbox(PROJECT / "sandbox")
+        try:
+            obs = sb.execute("demo", "get_country", {"country_code": "JP"}, SCHEMA)
+        finally:
+            sb.close()
+        assert obs.ok and obs.content["capital"] == "Tokyo"
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -1,10 +1,9 @@
 """Tools with no implementation are simulated: schema-checked JSON, repair once, episode history."""
-import asyncio
 import json
 
 from toolloom.agents.simulator import ModelSimulator
 from toolloom.executor import ToolExecutor
-from toolloom.llm import ModelClient, RequestCache, RunBudget, UsageLedger
+from toolloom.llm import ModelClient, RequestCache, RunBudget, UsageLedger, run_async
 from toolloom.llm.fake_server import FakeModel, FakeServer
 from toolloom.prompts import DEFAULT_ROOT
 from toolloom.sandbox import Sandbox
@@ -53,7 +52,7 @@ def test_valid_answer_and_history_and_repeat(tmp_path):
             other = await ep.call("get_weather", {"city": "Oslo"})
             return first, again, other
 
-        first, again, other = asyncio.run(episode())
+        first, again, other = run_async(episode())
     assert first.ok and first.content == {"temp_c": 7.5, "sky": "rain"}
     assert again.content == first.content  # a repeated call agrees without asking
     assert other.ok and other.content == {"temp_c": 9, "sky": "clear"}

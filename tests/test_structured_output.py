@@ -1,8 +1,7 @@
-import asyncio
 
 import pytest
 
-from toolloom.llm import ModelClient, RequestCache, RunBudget, UsageLedger
+from toolloom.llm import ModelClient, RequestCache, RunBudget, UsageLedger, run_async
 from toolloom.llm.fake_server import FakeModel, FakeServer
 from toolloom.spec import ModelSpec
 
@@ -35,7 +34,7 @@ def test_structured_output_asks_the_endpoint_and_validates_in_every_mode(tmp_pat
     model.enqueue({"content": '```json\n{"question": "Where?"}\n```'})
     with FakeServer(model) as server:
         c = _client(server, tmp_path, structured_output=mode)
-        answer = asyncio.run(
+        answer = run_async(
             chat_json(
                 c,
                 [{"role": "user", "content": "q"}],
@@ -79,7 +78,7 @@ def test_structured_output_repairs_once_then_rejects_with_the_reason(tmp_path):
         c = _client(server, tmp_path, structured_output="none")
 
         def ask(text):
-            return asyncio.run(
+            return run_async(
                 chat_json(
                     c,
                     [{"role": "user", "content": text}],

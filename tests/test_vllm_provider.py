@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from toolloom.llm import ModelCallError, ModelClient, RequestCache, RunBudget, UsageLedger
+from toolloom.llm import ModelCallError, ModelClient, RequestCache, RunBudget, UsageLedger, run_async
 from toolloom.llm.tool_parsers import tool_parser_for
 from toolloom.llm.managed_server import ServerStartError
 from toolloom.llm.servers import ServerPool
@@ -134,7 +134,7 @@ def test_roles_naming_one_model_share_one_server_and_a_death_mid_run_is_survived
         return await asyncio.gather(*(client.chat([{"role": "user", "content": f"hello {i}"}], stage="s", role="user")
                                       for i in range(20)))
 
-    answers = asyncio.run(many())
+    answers = run_async(many())
     assert len(answers) == 20 and all(a.message["content"] for a in answers)  # none lost to the death
     first, second = _records(record)
     assert server.restarts == 1 and _gone(first["pid"]) and server.alive() and server.proc.pid == second["pid"]
@@ -158,9 +158,9 @@ def test_a_restart_that_fails_fails_the_requests_with_the_reason(tmp_path, recor
         backoff_s=0.05,
         supervisor=server,
     )
-    asyncio.run(client.chat([{"role": "user", "content": "one"}], stage="s", role="user"))
+    run_async(client.chat([{"role": "user", "content": "one"}], stage="s", role="user"))
     with pytest.raises(ModelCallError, match="not healthy after 3s"):
-        asyncio.run(client.chat([{"role": "user", "content": "two"}], stage="s", role="user"))
+        run_async(client.chat([{"role": "user", "content": "two"}], stage="s", role="user"))
     server.stop()
     assert all(_gone(r["pid"]) for r in _records(record))
 

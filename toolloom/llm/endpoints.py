@@ -13,6 +13,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import openai
 
+try:  # the HTTP library the openai SDK is built on (httpx2 in openai 3.x, httpx before)
+    import httpx2 as _http
+except ImportError:  # pragma: no cover - older SDKs
+    import httpx as _http
+
 from .limiter import AdaptiveLimiter
 
 MAX_DOWN_S = 30.0
@@ -44,13 +49,30 @@ class Endpoint:
         return (self.limiter.in_flight + len(self.limiter._waiters)) / max(self.limiter.limit, 1.0)
 
 
+def http_client(url: str, max_concurrency: int):
+    """The SDK's own aiohttp transport where it has one: httpx's connection pool does O(pool) work per
+    request, which at 256 in flight cost more CPU than everything else a request does
+    (benchmarks/throughput.py --client). Connections: one per request allowed in flight, all kept alive."""
+    limits = _http.Limits(max_connections=max_concurrency + 8, max_keepalive_connections=max_concurrency + 8)
+    # aiohttp refuses a URL's user:password beside the SDK's Authorization header; httpx sends them
+    if urlsplit(url).username is None and hasattr(openai, "DefaultAioHttpClient"):
+        try:
+            return openai.DefaultAioHttpClient(limits=limits)
+        except RuntimeError:  # the SDK without its aiohttp extra
+            pass
+    return openai.DefaultAsyncHttpxClient(limits=limits)
+
+
 class EndpointPool:
     """The endpoints of one model client on one event loop (httpx clients belong to one loop)."""
 
     def __init__(self, urls: list[str], api_key: str, timeout_s: float, max_concurrency: int):
-        self.endpoints = [Endpoint(url, openai.AsyncOpenAI(base_url=url, api_key=api_key, max_retries=0,
-                                                           timeout=timeout_s), AdaptiveLimiter(max_concurrency))
-                          for url in urls]
+        self.endpoints = [
+            Endpoint(url, openai.AsyncOpenAI(base_url=url, api_key=api_key, max_retries=0, timeout=timeout_s,
+                                             http_client=http_client(url, max_concurrency)),
+                     AdaptiveLimiter(max_concurrency))
+            for url in urls
+        ]
 
     def pick(self) -> Endpoint:
         now = time.monotonic()

@@ -7,7 +7,6 @@ import functools
 import json
 import logging
 import os
-import select
 import shutil
 import signal
 import struct
@@ -23,6 +22,7 @@ from typing import Any
 
 from ..arguments import argument_errors
 from .cgroups import sandbox_group
+from .worker import readable
 from .confinement import (
     TMP_BYTES,
     UNSAFE_ENV,
@@ -134,8 +134,7 @@ class _Worker:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError
-            ready, _, _ = select.select([self._read_fd], [], [], left)
-            if not ready:
+            if not readable(self._read_fd, left):
                 raise TimeoutError
             chunk = os.read(self._read_fd, min(n - len(data), 1 << 20))
             if not chunk:

@@ -64,6 +64,14 @@ _WARM = (
 )
 
 
+def readable(fd: int, timeout_s: float) -> bool:
+    """Whether the fd has data (or its writer closed) within the timeout. poll, not select: select
+    fails on a descriptor numbered 1024 or more, which a run with 1,024 model requests in flight has."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(max(timeout_s, 0.0) * 1000))
+
+
 def _read_exact(fd: int, n: int) -> bytes:
     data = b""
     while len(data) < n:
@@ -177,8 +185,7 @@ class Worker:
         data = b""
         while True:
             left = deadline - time.monotonic()
-            ready = select.select([fd], [], [], max(left, 0))[0] if left > 0 else []
-            if not ready:
+            if left <= 0 or not readable(fd, left):
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
                 return {"ok": False, "status": 504, "message": f"the tool timed out after {self.limits['wall_s']:g} s"}
