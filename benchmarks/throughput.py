@@ -40,8 +40,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from toolloom.agents.llm import ModelAssistant, ModelUser  # noqa: E402
-from toolloom.executor import ToolExecutor  # noqa: E402
+from toolloom.executor import Episode, ToolExecutor  # noqa: E402
 from toolloom.llm import ModelClient, RequestCache, RunBudget, UsageLedger  # noqa: E402
+from toolloom.llm.endpoints import _http  # noqa: E402
 from toolloom.prompts import render  # noqa: E402
 from toolloom.sandbox import Sandbox  # noqa: E402
 from toolloom.spec import ModelSpec, SimulateStage, load_pipeline  # noqa: E402
@@ -77,6 +78,43 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds all processes of the machine spent busy (every core), from /proc/stat."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+PLAIN_TRANSPORT = "httpx"  # --plain-transport
+
+
+def plain_client(base_url: str, in_flight: int, latency: float) -> openai.AsyncOpenAI:
+    """The plain loop's client: the SDK as it comes (httpx), or on the SDK's aiohttp transport, the one
+    toolloom's client uses (a stronger peer: what is left is the framework's own cost)."""
+    http = None
+    if PLAIN_TRANSPORT == "aiohttp":
+        http = openai.DefaultAioHttpClient(limits=_http.Limits(max_connections=in_flight + 8,
+                                                               max_keepalive_connections=in_flight + 8))
+    return openai.AsyncOpenAI(base_url=base_url, api_key="x", max_retries=0, timeout=60 + latency, http_client=http)
+
+
+class TimedEpisode(Episode):
+    """An episode whose tool calls are timed (queueing for a sandbox worker included)."""
+
+    seconds: list[float] = []
+
+    async def call(self, *args, **kwargs):
+        t0 = time.perf_counter()
+        try:
+            return await super().call(*args, **kwargs)
+        finally:
+            TimedEpisode.seconds.append(time.perf_counter() - t0)
+
+
+def tool_wait(seconds: list[float]) -> str:
+    s = sorted(seconds)
+    return f"{1000 * sum(s) / len(s):.0f} ms mean, p90 {1000 * s[int(len(s) * 0.9)]:.0f} ms" if s else "none"
+
+
 EPISODE: contextvars.ContextVar[str | None] = contextvars.ContextVar("episode", default=None)
 
 
@@ -105,6 +143,7 @@ def tasks_table(n: int):
     pipeline = load_pipeline(ROOT / "pipelines" / "demo.yaml")
     tools = build_tools(pipeline, ROOT, Sandbox(ROOT / "sandbox")).table
     executor = ToolExecutor(Sandbox(ROOT / "sandbox"), tools.to_pylist())
+    executor.episode = lambda: TimedEpisode(executor)
     rows = []
     for i in range(n):
         name, args = (("add_days", {"start_date": "2026-01-01", "days": i}) if i % 2 else
@@ -156,7 +195,7 @@ def plain_episodes_run(base_url: str, in_flight: int, episodes: list[list[dict]]
     answer asks for executed before the next request; a semaphore bounds the requests in flight."""
 
     async def main():
-        async with openai.AsyncOpenAI(base_url=base_url, api_key="x", max_retries=0, timeout=60 + latency) as client:
+        async with plain_client(base_url, in_flight, latency) as client:
             gate = asyncio.Semaphore(in_flight)
 
             async def one(requests: list[dict]):
@@ -203,7 +242,7 @@ def client_run(base_url: str, in_flight: int, requests: int, latency: float, tag
 
 def baseline_run(base_url: str, in_flight: int, requests: int, latency: float, tag: str = "") -> dict:
     async def main():
-        async with openai.AsyncOpenAI(base_url=base_url, api_key="x", max_retries=0, timeout=60 + latency) as client:
+        async with plain_client(base_url, in_flight, latency) as client:
             gate = asyncio.Semaphore(in_flight)
 
             async def one(i):
@@ -234,20 +273,27 @@ def alternate(rounds: int, sides: dict) -> dict:
     return best
 
 
-def bound(server_cores: float, client_cores: float) -> str:
-    """What held the rate down, from the CPU each process used (one core each at most)."""
-    if server_cores > 0.85:
-        return f"the fake server's own CPU ({server_cores:.2f} cores) bounds both loops"
-    if client_cores > 0.85:
-        return f"the client's CPU ({client_cores:.2f} cores) bounds it"
-    return "neither process is CPU-bound"
+def bound(r: dict) -> str:
+    """What held the rate down, from the CPU each process used (one core each at most) and the machine's."""
+    if r["server_cores"] > 0.85:
+        return f"the fake server's own CPU ({r['server_cores']:.2f} cores) bounds it"
+    if r["cpu_cores"] > 0.85:
+        return f"the client's CPU ({r['cpu_cores']:.2f} cores) bounds it"
+    if r["tool_mean_s"] > r["latency"]:
+        return (f"the sandbox: a tool call (waiting for one of the collection's workers included) takes longer "
+                f"than a model request ({1000 * r['tool_mean_s']:.0f} ms mean; {r['machine_cores']:.2f} of "
+                f"{os.cpu_count()} cores busy)")
+    if r["machine_cores"] > 0.85 * os.cpu_count():
+        return (f"the machine's CPUs bound it ({r['machine_cores']:.2f} of {os.cpu_count()} cores busy: the client, "
+                f"the server and the sandbox's tool processes)")
+    return f"no CPU is the bound ({r['machine_cores']:.2f} of {os.cpu_count()} cores busy)"
 
 
 def client_comparison(in_flights: list[int], requests: int, latency: float) -> None:
     server, url = start_server(latency)
     try:
-        print(f"model client vs plain AsyncOpenAI + semaphore: {requests} requests, latency {latency}s, "
-              f"{os.cpu_count()} cores")
+        print(f"model client vs plain AsyncOpenAI ({PLAIN_TRANSPORT}) + semaphore: {requests} requests, "
+              f"latency {latency}s, {os.cpu_count()} cores")
         for in_flight in in_flights:
             best = alternate(2, {
                 "plain": lambda r, n=in_flight: baseline_run(url, n, requests, latency, tag=f"plain{n}r{r}"),
@@ -266,18 +312,24 @@ def episodes_comparison(url: str, server_pid: int, in_flight: int, n_episodes: i
     workload = tasks_table(n_episodes)
     recorded: list = []
 
-    def pipeline(round_):
-        s0 = process_cpu_seconds(server_pid)
-        r = pipeline_run(url, in_flight, workload, latency)
+    def measured(run):
+        s0, m0 = process_cpu_seconds(server_pid), machine_busy_seconds()
+        TimedEpisode.seconds = []
+        r = run()
+        r["tool_calls"] = tool_wait(TimedEpisode.seconds)
+        r["tool_mean_s"] = sum(TimedEpisode.seconds) / max(len(TimedEpisode.seconds), 1)
+        r["latency"] = latency
         r["server_cores"] = (process_cpu_seconds(server_pid) - s0) / r["seconds"]
+        r["machine_cores"] = (machine_busy_seconds() - m0) / r["seconds"]
+        return r
+
+    def pipeline(round_):
+        r = measured(lambda: pipeline_run(url, in_flight, workload, latency))
         recorded[:] = r.pop("episodes")
         return r
 
     def plain(round_):
-        s0 = process_cpu_seconds(server_pid)
-        r = plain_episodes_run(url, in_flight, recorded, workload[2], latency)
-        r["server_cores"] = (process_cpu_seconds(server_pid) - s0) / r["seconds"]
-        return r
+        return measured(lambda: plain_episodes_run(url, in_flight, recorded, workload[2], latency))
 
     best = alternate(2, {"pipeline": pipeline, "plain": plain})
     p, b = best["pipeline"], best["plain"]
@@ -286,7 +338,9 @@ def episodes_comparison(url: str, server_pid: int, in_flight: int, n_episodes: i
           f"{p['requests']} requests in {n_episodes} episodes, outcomes {json.dumps(p['outcomes'])}")
     print(f"    CPU s per 1,000 requests: pipeline {p['cpu_per_1k']:.2f} ({p['cpu_cores']:.2f} cores), plain "
           f"{b['cpu_per_1k']:.2f} ({b['cpu_cores']:.2f} cores); fake server {p['server_cores']:.2f} / "
-          f"{b['server_cores']:.2f} cores; pipeline: {bound(p['server_cores'], p['cpu_cores'])}")
+          f"{b['server_cores']:.2f} cores")
+    print(f"    pipeline: {bound(p)}; plain loop: {bound(b)}; a tool call (sandbox, waiting for a worker "
+          f"included): pipeline {p['tool_calls']}, plain {b['tool_calls']}")
 
 
 def main() -> None:
@@ -300,7 +354,11 @@ def main() -> None:
         "--client", action="store_true", help="the model client alone against the plain loop (0.2 s latency)"
     )
     ap.add_argument("--requests", type=int, default=6000, help="--client: requests per client and round")
+    ap.add_argument("--plain-transport", choices=["httpx", "aiohttp"], default="httpx",
+                    help="the plain loop's HTTP transport: the SDK's default, or its aiohttp one (toolloom's)")
     args = ap.parse_args()
+    global PLAIN_TRANSPORT
+    PLAIN_TRANSPORT = args.plain_transport
     levels = args.in_flight if args.in_flight is not None else ("64,256" if args.client else "64,256,1024")
     in_flights = [int(x) for x in levels.split(",") if x]  # --in-flight "": the 429 case only
     if args.client:
@@ -308,7 +366,8 @@ def main() -> None:
         return
     server, url = start_server(args.latency)
     try:
-        print(f"fake endpoint latency {args.latency}s per request, {os.cpu_count()} cores")
+        print(f"fake endpoint latency {args.latency}s per request, {os.cpu_count()} cores; the plain loop on "
+              f"AsyncOpenAI ({PLAIN_TRANSPORT}) + semaphore")
         for in_flight in in_flights:
             episodes_comparison(url, server.pid, in_flight, in_flight * args.episodes_per_slot, args.latency)
     finally:

@@ -1,6 +1,8 @@
 import asyncio
+import json
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -54,6 +56,7 @@ def test_cache_answers_repeats_without_a_request_even_from_a_new_process(tmp_pat
         _ask(c, "same")
         _ask(c, "same")
         assert server.requests == 1
+        c.cache.flush()  # written behind the request (within cache.FLUSH_S); now, for the other process
         code = (
             "import asyncio,sys; from toolloom.llm import *; from toolloom.spec import ModelSpec;"
             f"c=ModelClient(ModelSpec(provider='openai', model='fake', base_url='{server.base_url}'), "
@@ -97,6 +100,7 @@ def test_a_completion_cut_off_by_the_token_limit_is_asked_again_with_more_room(t
         result = _ask(c, "long answer please")
         assert result.finish_reason == "length" and server.requests == 3  # the first ask and two with more room
         assert len({r.request_hash for r in ledger.records}) == 3
+        c.cache.close()  # the run ends
         again = _client(server, tmp_path, ledger=UsageLedger(), max_tokens=100)
         assert _ask(again, "long answer please").cache_hit and server.requests == 3  # a rerun asks nothing
     # seed 4 at rate 0.5 draws: the first request cut off, the next one whole
@@ -328,3 +332,39 @@ def test_a_tool_call_cut_mid_json_is_asked_again_before_it_costs_the_episode(tmp
         turn = run_async(ModelAssistant(_client(server, tmp_path / "c")).step(
             [{"role": "user", "content": "once?"}], tools))
         assert server.requests == 3 + CUT_REASKS + 2 and turn.tool_calls
+
+
+def test_answers_are_written_behind_the_requests_and_all_of_them_by_close(tmp_path):
+    import sqlite3
+
+    def on_disk():
+        with sqlite3.connect(tmp_path / "c.sqlite") as con:
+            return dict(con.execute("SELECT key, response FROM responses"))
+
+    cache = RequestCache(tmp_path / "c.sqlite")
+    cache.put("a", "m", {"answer": "A"})
+    assert cache.get("a") == {"answer": "A"}  # answered from memory before it is written
+    deadline = time.monotonic() + 30
+    while "a" not in on_disk() and time.monotonic() < deadline:  # the writer thread, on its own
+        time.sleep(0.02)
+    assert json.loads(on_disk()["a"]) == {"answer": "A"}
+    for i in range(300):
+        cache.put(f"k{i}", "m", {"answer": i})
+    cache.close()  # whatever is pending is written
+    assert len(on_disk()) == 301 and json.loads(on_disk()["k299"]) == {"answer": 299}
+
+
+def test_a_cache_write_that_fails_is_raised_by_the_next_put_and_nothing_is_forgotten(tmp_path):
+    from toolloom.llm.cache import CacheWriteError
+
+    class FullDisk(RequestCache):
+        def _write(self, rows):
+            raise OSError(28, "No space left on device")
+
+    cache = FullDisk(tmp_path / "c.sqlite")
+    cache.put("a", "m", {"answer": "A"})
+    with pytest.raises(OSError):
+        cache.flush()
+    assert cache.get("a") == {"answer": "A"}  # still answered, from memory
+    with pytest.raises(CacheWriteError, match="No space left"):
+        cache.put("b", "m", {"answer": "B"})

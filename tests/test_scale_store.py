@@ -118,8 +118,10 @@ def test_the_catalog_holds_one_request_cache_and_one_budget_for_every_process(sc
 
     host_a, host_b = PostgresRequestCache(scale_storage["catalog"]), PostgresRequestCache(scale_storage["catalog"])
     host_a.put("k1", "m", {"answer": "from a"})
+    host_a.flush()  # answers are written behind the requests; flush: now
     assert host_b.get("k1") == {"answer": "from a"} and host_b.get("k2") is None and len(host_b) == 1
     host_b.put("k1", "m", {"answer": "again"})  # the same request answered twice: one entry, the newer answer
+    host_b.flush()
     assert host_a.get("k1") == {"answer": "again"} and len(host_a) == 1
 
     ctx = multiprocessing.get_context("spawn")
@@ -157,14 +159,17 @@ def test_the_cache_and_the_budget_survive_the_catalog_dropping_their_connections
     cache, budget = PostgresRequestCache(db), SharedBudget(1000, "run", postgres=db)
     try:
         cache.put("k", "m", {"answer": 1})
+        cache.flush()
         budget.spend(10)
         with psycopg.connect(db, autocommit=True) as admin:
             ended = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                                   "WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchone()[0]
-        assert ended == 2
-        assert cache.get("k") == {"answer": 1}
+        assert ended == 3  # the cache's reader and writer, the budget's
+        assert cache.get("k") == {"answer": 1}  # read from the database, on a new connection
+        cache.put("k2", "m", {"answer": 2})
+        assert cache.flush() == 1  # written on a new connection
         budget.spend(5)
-        assert budget.used == 15 and len(cache) == 1
+        assert budget.used == 15 and len(cache) == 2
     finally:
         cache.close()
         budget.close()

@@ -8,12 +8,12 @@ reported so far, read again before each request.
 """
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from pathlib import Path
 
 from ..storage import StorageError, public_url
+from .cache import WriteBehindCache
 from .client import BudgetExhausted
 
 _SCHEMA = "toolloom"
@@ -40,6 +40,22 @@ class _Pg:
         self.url, self.con = url, _pg(url)
 
     def execute(self, sql: str, params: tuple = (), fetch: bool = False):
+        def run(con):
+            cur = con.execute(sql, params)
+            return cur.fetchone() if fetch else None
+
+        return self._retried(run)
+
+    def execute_many(self, sql: str, rows: list[tuple]) -> None:
+        """All rows in one transaction (rolled back whole if the connection drops, then sent again)."""
+
+        def send(con):
+            with con.transaction(), con.cursor() as cur:
+                cur.executemany(sql, rows)
+
+        self._retried(send)
+
+    def _retried(self, run):
         import psycopg
         from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
@@ -49,8 +65,7 @@ class _Pg:
             with attempt:
                 if self.con.closed or self.con.broken:
                     self.con = _pg(self.url)
-                cur = self.con.execute(sql, params)
-                return cur.fetchone() if fetch else None
+                return run(self.con)
 
     def close(self) -> None:
         self.con.close()
@@ -65,36 +80,39 @@ def _create_pg(con, *statements: str) -> None:
             con.execute(sql)
 
 
-class PostgresRequestCache:
-    """RequestCache's interface over a table in the catalog's database; one connection per process."""
+class PostgresRequestCache(WriteBehindCache):
+    """RequestCache over a table in the catalog's database: a connection for the event loop's reads and
+    one for the background writer's batches, per process."""
 
     def __init__(self, url: str):
-        self._lock = threading.Lock()
+        super().__init__()
         self._con = _Pg(url)
         _create_pg(self._con.con, f"CREATE SCHEMA IF NOT EXISTS {_SCHEMA}",
                    f"CREATE TABLE IF NOT EXISTS {_SCHEMA}.llm_cache (key TEXT PRIMARY KEY, model TEXT, "
                    "response TEXT NOT NULL, created TIMESTAMPTZ DEFAULT now())")
+        self._reader = _Pg(url)
+        self._read_lock = threading.Lock()
 
-    def get(self, key: str) -> dict | None:
-        with self._lock:
-            row = self._con.execute(f"SELECT response FROM {_SCHEMA}.llm_cache WHERE key = %s", (key,), fetch=True)
-        return json.loads(row[0]) if row else None
+    def _read(self, key: str) -> str | None:
+        with self._read_lock:
+            row = self._reader.execute(f"SELECT response FROM {_SCHEMA}.llm_cache WHERE key = %s", (key,), fetch=True)
+        return row[0] if row else None
 
-    def put(self, key: str, model: str, response: dict) -> None:
-        with self._lock:
-            self._con.execute(
-                f"INSERT INTO {_SCHEMA}.llm_cache (key, model, response) VALUES (%s, %s, %s) "
-                "ON CONFLICT (key) DO UPDATE SET response = EXCLUDED.response",
-                (key, model, json.dumps(response, ensure_ascii=False)),
-            )
+    def _write(self, rows: list[tuple[str, str, str]]) -> None:
+        self._con.execute_many(
+            f"INSERT INTO {_SCHEMA}.llm_cache (key, model, response) VALUES (%s, %s, %s) "
+            "ON CONFLICT (key) DO UPDATE SET response = EXCLUDED.response",
+            rows,
+        )
 
-    def __len__(self) -> int:
-        with self._lock:
-            return self._con.execute(f"SELECT count(*) FROM {_SCHEMA}.llm_cache", fetch=True)[0]
+    def _count(self) -> int:
+        with self._read_lock:
+            return self._reader.execute(f"SELECT count(*) FROM {_SCHEMA}.llm_cache", fetch=True)[0]
 
-    def close(self) -> None:
-        with self._lock:
-            self._con.close()
+    def _close(self) -> None:
+        with self._read_lock:
+            self._reader.close()
+        self._con.close()
 
 
 class SharedBudget:
