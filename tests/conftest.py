@@ -40,6 +40,10 @@ def make_project(root: Path, pipelines: dict[str, str | dict]) -> Path:
     return root
 
 
+def pytest_configure(config):
+    sys._called_from_test = True  # installed toolloom plug-ins are not loaded: the suite sees the built-ins
+
+
 def pytest_collection_modifyitems(items):
     """A test that reads the session's materialized demo belongs to the pipeline tier, as if it ran it."""
     for item in items:

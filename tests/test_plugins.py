@@ -4,6 +4,7 @@ uses all five by name, with no change to toolloom."""
 import importlib
 import json
 import shutil
+import sys
 
 import dagster as dg
 import pytest
@@ -25,6 +26,8 @@ def plugin_registries(monkeypatch):
     monkeypatch.syspath_prepend(str(CASES / "plugin_pkg"))  # as if pip-installed: a dist-info with the entry point
     importlib.invalidate_caches()
     monkeypatch.setattr(registry, "_plugins_loaded", False)
+    monkeypatch.setattr(sys, "_called_from_test", False)  # entry points are loaded for this test alone
+    monkeypatch.setattr(registry, "PLUGINS", {})
     yield
     for kind, reg in registry.registries().items():
         reg._items.clear()
@@ -68,6 +71,25 @@ def test_a_plugin_package_adds_five_components_that_a_pipeline_names(tmp_path, p
     assert samples and all(json.loads(s["checks"])["no_shouting"] == "pass" for s in samples)
     alpaca = load_dataset(md["dataset"]["path"], "alpaca")["train"]
     assert alpaca.column_names == ["instruction", "output"] and len(alpaca) >= 1
+
+
+def test_the_plugins_command_lists_each_plugin_and_what_it_adds(plugin_registries, capsys):
+    from toolloom.cli import main
+
+    assert main(["plugins"]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    (name, plugin), = listing["plugins"].items()
+    assert plugin["adds"] == {"ingest format": ["toolcards"], "executor": ["lookup"], "model provider": ["scripted"],
+                              "filter check": ["no_shouting"], "export format": ["alpaca"]}, plugin
+    assert plugin["distribution"] and "components" not in listing
+
+
+def test_under_the_test_suite_an_installed_plugin_is_not_loaded(monkeypatch):
+    monkeypatch.syspath_prepend(str(CASES / "plugin_pkg"))  # installed, as far as entry points go
+    importlib.invalidate_caches()
+    monkeypatch.setattr(registry, "_plugins_loaded", False)
+    monkeypatch.setattr(registry, "PLUGINS", {})
+    assert registry.installed_plugins() == {} and "scripted" not in registry.PROVIDERS.names()
 
 
 def test_after_the_plugin_test_the_registries_hold_only_the_built_ins():

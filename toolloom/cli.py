@@ -83,9 +83,8 @@ def cmd_run(args) -> int:
         server = FakeServer(faults=Faults(rate=args.fault_rate, seed=args.seed, hang_s=3.0)).start()
         spec = ModelSpec(provider="openai", model="fake", base_url=server.base_url, timeout_s=2.0)
         # a dry run never touches the pipeline's real versions or its `latest` export
-        export = pipeline.stages.export.model_copy(
-            update={"root": f"{pipeline.stages.export.root.rstrip('/')}-dry-run"}
-        )
+        dry_root = f"{pipeline.stages.export.root.rstrip('/')}-dry-run"
+        export = pipeline.stages.export.model_copy(update={"root": dry_root})
         pipeline = pipeline.model_copy(update={"models": {"default": spec},
                                                "stages": pipeline.stages.model_copy(update={"export": export})})
         home = _home(args) / "dry-run"
@@ -145,10 +144,8 @@ def cmd_run(args) -> int:
         close_runtimes()
         if server:
             server.stop()
-    print(
-        f"\npipeline {pipeline.name}: {'succeeded' if result.success else 'FAILED'} in "
-        f"{time.monotonic() - started:.1f}s"
-    )
+    print(f"\npipeline {pipeline.name}: {'succeeded' if result.success else 'FAILED'} in "
+          f"{time.monotonic() - started:.1f}s")
     if not result.success:  # its version is no longer running: listed as failed, and resumable
         from .store import Store
 
@@ -161,10 +158,8 @@ def cmd_run(args) -> int:
         md = {k: v.value for k, v in event.materialization.metadata.items()}
         name = event.asset_key.path[-1]
         if "accepted" in md:
-            print(
-                f"  {name:<{width}} {md['accepted']:>6} accepted  {md['rejected']:>5} rejected  of {md['inputs']:>6}   "
-                f"version {md['version']}"
-            )
+            print(f"  {name:<{width}} {md['accepted']:>6} accepted  {md['rejected']:>5} rejected  of "
+                  f"{md['inputs']:>6}   version {md['version']}")
         if "path" in md:
             export_path = md["path"]
         if "data_quality" in md:
@@ -268,10 +263,8 @@ def cmd_versions(args) -> int:
     for v in versions:
         tables = ", ".join(f"{t}={n}" for t, n in sorted(v["tables"].items()))
         status = f"{v['status']:<9} " if args.all else ""
-        print(
-            f"{v['version']:<26} {status}{v['written_at']:%Y-%m-%d %H:%M:%S}  runs "
-            f"{','.join(r[:8] for r in v['runs'])}  {tables}"
-        )
+        print(f"{v['version']:<26} {status}{v['written_at']:%Y-%m-%d %H:%M:%S}  runs "
+              f"{','.join(r[:8] for r in v['runs'])}  {tables}")
     return 0
 
 
@@ -313,15 +306,23 @@ def cmd_fake_server(args) -> int:
     server = FakeServer(faults=Faults(rate=args.fault_rate, seed=args.seed), port=args.port, latency_s=args.latency,
                         rate_limit=args.rate_limit, calls_as_text=args.calls_as_text)
     server.start()
-    print(
-        f"fake OpenAI-compatible endpoint at {server.base_url} (fault rate {args.fault_rate}); Ctrl-C stops it",
-        flush=True,
-    )
+    print(f"fake OpenAI-compatible endpoint at {server.base_url} (fault rate {args.fault_rate}); Ctrl-C stops it",
+          flush=True)
     try:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
         server.stop()
+    return 0
+
+
+def cmd_plugins(args) -> int:
+    from .registry import installed_plugins, registries
+
+    listing: dict = {"plugins": installed_plugins()}
+    if args.all:  # every extension point's components, built-ins included
+        listing["components"] = {kind: reg.names() for kind, reg in registries().items()}
+    print(json.dumps(listing, indent=2))
     return 0
 
 
@@ -333,23 +334,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="materialize a pipeline's assets and export its dataset")
     run.add_argument("pipeline", help="name of pipelines/NAME.yaml")
-    run.add_argument(
-        "--partition", help="partition (dataset version) of a daily pipeline; default: the last complete day"
-    )
-    run.add_argument(
-        "--fake-endpoint", action="store_true", help="dry run: every model role talks to a local fake endpoint"
-    )
+    run.add_argument("--partition",
+                     help="partition (dataset version) of a daily pipeline; default: the last complete day")
+    run.add_argument("--fake-endpoint", action="store_true",
+                     help="dry run: every model role talks to a local fake endpoint")
     run.add_argument("--fault-rate", type=float, default=0.0, help="with --fake-endpoint: share of requests that fail")
     run.add_argument("--seed", type=int, default=0, help="with --fake-endpoint: seed of the fault schedule")
     run.add_argument("--log-level", default="WARNING", help="Dagster console log level (default WARNING)")
     run.add_argument("--resume", nargs="?", const="newest", metavar="VERSION",
                      help="continue an unfinished version (a failed or killed run's; default the newest): only the "
                           "stages it has not committed run")
-    run.add_argument(
-        "--unsafe-sandbox",
-        action="store_true",
-        help="run tool code unconfined where this host cannot confine it (no bubblewrap): only for code you trust",
-    )
+    run.add_argument("--unsafe-sandbox", action="store_true", help="run tool code unconfined where this host cannot "
+                     "confine it (no bubblewrap): only for code you trust")
     run.set_defaults(fn=cmd_run)
 
     q = sub.add_parser("query", help="SQL over every pipeline's tables (schema per pipeline: demo.tools, ...)")
@@ -359,9 +355,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(fn=cmd_query)
 
     v = sub.add_parser("versions", help="list a pipeline's complete dataset versions with time, runs and row counts")
-    v.add_argument(
-        "--all", action="store_true", help="also versions still running, or left unfinished by a failed or killed run"
-    )
+    v.add_argument("--all", action="store_true",
+                   help="also versions still running, or left unfinished by a failed or killed run")
     v.add_argument("pipeline")
     v.set_defaults(fn=cmd_versions)
 
@@ -381,6 +376,10 @@ def build_parser() -> argparse.ArgumentParser:
     fs.add_argument("--calls-as-text", choices=["hermes", "json", "pythonic", "garbage"], default=None,
                     help="write tool calls into the message text, as models without a server-side parser do")
     fs.set_defaults(fn=cmd_fake_server)
+
+    pl = sub.add_parser("plugins", help="the installed plug-ins (toolloom.plugins entry points) and what each adds")
+    pl.add_argument("--all", action="store_true", help="also every extension point's components, built-ins included")
+    pl.set_defaults(fn=cmd_plugins)
     add_env_parser(sub)
     return ap
 

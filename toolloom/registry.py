@@ -2,7 +2,9 @@
 
 A component is named in YAML by its registered name or by `module:attr`. Installed packages add
 components through the entry-point group `toolloom.plugins`: each entry point is a callable that
-is given the registries by name (`plugin(registries)`) and registers what it brings. Built-ins
+is given the registries by name (`plugin(registries)`) and registers what it brings (not under the
+test suite, which sets `sys._called_from_test`: an installed plug-in must not change what the tests
+see; `toolloom plugins` lists what is installed and what each one adds). Built-ins
 register when their module is imported; a registry imports that module the first time it is
 asked, so the spec can check names without importing the stages (no import cycle).
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import sys
 from importlib.metadata import entry_points
 from typing import Any, Generic, TypeVar
 
@@ -18,6 +21,7 @@ T = TypeVar("T")
 ENTRY_POINT_GROUP = "toolloom.plugins"
 _REGISTRIES: dict[str, "Registry"] = {}
 _plugins_loaded = False
+PLUGINS: dict[str, dict] = {}  # entry point name -> {"value", "distribution", "adds": {kind: [names]}}
 
 
 class Registry(Generic[T]):
@@ -99,8 +103,20 @@ def load_plugins() -> None:
     _plugins_loaded = True
     for reg in list(_REGISTRIES.values()):  # built-ins first: detection tries plug-in formats after them
         importlib.import_module(reg.builtins)
+    if getattr(sys, "_called_from_test", False):
+        return
     for ep in entry_points(group=ENTRY_POINT_GROUP):
+        before = {kind: set(reg._items) for kind, reg in _REGISTRIES.items()}
         try:
             ep.load()(registries())
         except Exception as e:
             raise RuntimeError(f"toolloom plug-in {ep.name!r} ({ep.value}) failed to load: {e}") from e
+        adds = {kind: sorted(set(reg._items) - before[kind]) for kind, reg in _REGISTRIES.items()}
+        PLUGINS[ep.name] = {"value": ep.value, "distribution": ep.dist.name if ep.dist else None,
+                            "adds": {kind: names for kind, names in adds.items() if names}}
+
+
+def installed_plugins() -> dict[str, dict]:
+    """The plug-ins loaded from entry points, each with the components it registered, by extension point."""
+    load_plugins()
+    return dict(PLUGINS)
