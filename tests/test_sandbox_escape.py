@@ -20,11 +20,11 @@ pytestmark = pytest.mark.skipif(confinement_problem() is not None,
 
 @pytest.fixture(scope="module")
 def sandbox():
-    os.environ["OPENAI_API_KEY"] = SECRET
-    sb = Sandbox(CASES / "sandbox_root", Limits(cpu_s=2.0, wall_s=5.0, workers_per_collection=1))
-    yield sb
-    sb.close()
-    os.environ.pop("OPENAI_API_KEY", None)
+    with pytest.MonkeyPatch.context() as mp:  # the key the tests plant, and whatever was set before it, restored
+        mp.setenv("OPENAI_API_KEY", SECRET)
+        sb = Sandbox(CASES / "sandbox_root", Limits(cpu_s=2.0, wall_s=5.0, workers_per_collection=1))
+        yield sb
+        sb.close()
 
 
 def _echo_works(sb, text="alive"):
