@@ -1,6 +1,8 @@
 import json
 import os
 
+import pytest
+
 from toolloom.executor import ToolExecutor
 from toolloom.sandbox import Sandbox
 
@@ -110,6 +112,8 @@ def test_a_worker_whose_pipes_are_numbered_above_1024_still_answers():
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = 1300
+    if hard != resource.RLIM_INFINITY and hard < wanted:
+        pytest.skip(f"this host allows {hard} open files; the test needs {wanted}")
     if soft < wanted:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
     held = []
