@@ -5,7 +5,7 @@ import json
 
 from toolloom.data_quality import verdicts
 from toolloom.spec import ExportQuality
-from toolloom.stages.samples import check_format
+from toolloom.stages.samples import check_format, check_view
 from toolloom.stages.episodes import Distractors
 from toolloom.stages.splits import assign_splits
 from toolloom.tool_docs import fit, revision_problems, tool_error
@@ -114,8 +114,8 @@ def test_a_tool_a_chain_calls_twice_is_offered_once_and_a_repeated_offer_is_reje
     offered = Distractors([tool]).offer([tool, tool], 0)
     assert [t["function"]["name"] for t in offered] == ["get_city"]
     traj = {"tools_offered": json.dumps(offered * 2), "messages": []}
-    assert check_format(traj) == ("duplicate_tool", "the same tool name is offered twice")
-    assert check_format({**traj, "tools_offered": json.dumps(offered)}) is None
+    assert check_format(check_view(traj)) == ("duplicate_tool", "the same tool name is offered twice")
+    assert check_format(check_view({**traj, "tools_offered": json.dumps(offered)})) is None
 
 
 def test_the_length_budget_judges_what_toolloom_wrote_and_a_long_source_description_only_warns():
@@ -134,3 +134,28 @@ def test_the_length_budget_judges_what_toolloom_wrote_and_a_long_source_descript
     report["documentation"]["over_budget"] = ["refined"]
     (doc,) = [v for v in verdicts(report, ExportQuality()) if v["name"] == "documentation"]
     assert (doc["passed"], doc["severity"]) == (False, "ERROR")
+
+
+def test_a_filter_check_is_given_calls_tools_and_chain_as_lists(monkeypatch):
+    """The check a plug-in author writes first, `len(traj["calls"]) > 2`, counts calls, not characters."""
+    import pyarrow as pa
+
+    from toolloom import registry
+    from toolloom.spec import FilterStage
+    from toolloom.stages.samples import filter_samples
+
+    seen = []
+
+    def many_calls(traj):
+        seen.append((type(traj["calls"]), type(traj["tools_offered"]), type(traj["chain"]), len(traj["calls"])))
+        return ("too_many_calls", "over 2") if len(traj["calls"]) > 2 else None
+
+    monkeypatch.setitem(registry.FILTER_CHECKS._items, "many_calls", many_calls)
+    call = {"name": "get_city", "arguments": "{}", "ok": True, "error": None}
+    row = {"traj_id": "tr_1", "task_id": "t_1", "shape": "single", "kind": "single_turn", "outcome": "answered",
+           "messages": [{"role": "user", "content": "Paris?"}], "final_answer": "Paris.", "reference_answer": None,
+           "calls": json.dumps([call]), "tools_offered": "[]", "chain": json.dumps([{"name": "get_city"}])}
+    result = filter_samples(pa.Table.from_pylist([row, {**row, "traj_id": "tr_2", "calls": json.dumps([call] * 3)}]),
+                            FilterStage(checks=["many_calls"]), test_share=0.0)
+    assert seen == [(list, list, list, 1), (list, list, list, 3)]
+    assert [r.item_id for r in result.rejections] == ["tr_2"]

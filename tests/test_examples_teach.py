@@ -22,7 +22,7 @@ from toolloom.sandbox import Sandbox
 from toolloom.spec import load_pipeline
 from toolloom.agents.realisers import load_phrases
 from toolloom.stages.recoveries import learnable, run_recovery, user_forms
-from toolloom.stages.samples import check_completeness, check_execution
+from toolloom.stages.samples import check_completeness, check_execution, check_view
 from toolloom.stages.tools import build_tools
 from toolloom.wording import THEN_SPLIT
 
@@ -191,10 +191,10 @@ def test_a_recover_episode_fails_for_real_then_corrects_and_passes_the_filter(de
         "reference_answer": json.dumps(reference),
         "shape": "single",
     }
-    assert check_execution(traj) is None
-    assert check_execution({**traj, "calls": json.dumps(ep["calls"][:1])})[0] == "not_recovered"
+    assert check_execution(check_view(traj)) is None
+    assert check_execution(check_view({**traj, "calls": json.dumps(ep["calls"][:1])}))[0] == "not_recovered"
     assert (
-        check_execution({**traj, "kind": "single_turn"})[0] == "tool_error"
+        check_execution(check_view({**traj, "kind": "single_turn"}))[0] == "tool_error"
     )  # elsewhere a failed call is still an error
 
 
@@ -210,10 +210,10 @@ def test_an_ask_example_must_ask_before_calling():
     ]
     traj = {"kind": "ask", "calls": json.dumps([{"name": "list_cities", "arguments": "{}", "ok": True}]),
             "messages": messages, "final_answer": "There are no cities.", "reference_answer": None, "shape": "single"}
-    assert check_execution(traj)[0] == "no_question"
+    assert check_execution(check_view(traj))[0] == "no_question"
     asked = [messages[0], {"role": "assistant", "content": "Which country code should I use?"},
              {"role": "user", "content": "FR."}] + messages[1:]
-    assert check_execution({**traj, "messages": asked}) is None
+    assert check_execution(check_view({**traj, "messages": asked})) is None
 
 
 def test_offline_final_answer_is_written_from_the_conversation():

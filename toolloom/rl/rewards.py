@@ -16,7 +16,7 @@ import json
 import math
 from dataclasses import asdict, dataclass
 
-from ..stages.samples import check_completeness, check_execution
+from ..stages.samples import check_completeness, check_execution, check_view
 from .settings import RLSettings
 
 OTC_SMOOTHING = 1.0  # OTC's c: how fast the reward falls with calls made when the reference needs none
@@ -46,14 +46,14 @@ class Reward:
 
 
 def _checked(traj: dict) -> tuple[str, str] | None:
-    calls = json.loads(traj["calls"])
-    if traj.get("kind") == "recover" and calls and calls[0]["ok"]:
+    traj = check_view(traj)
+    if traj.get("kind") == "recover" and traj["calls"] and traj["calls"][0]["ok"]:
         traj = {**traj, "kind": "single_turn"}  # right at once: nothing was left to recover
     return check_execution(traj) or check_completeness(traj)
 
 
 def reward_of(traj: dict, settings: RLSettings, state_differs: str | None = None) -> Reward:
-    """`traj`: a trajectory as the filter reads it (messages decoded; calls, chain and tools_offered JSON text),
+    """`traj`: a trajectory row as stored (messages decoded; calls, chain and tools_offered JSON text),
     its calls carrying `valid` (offered tool, arguments the schema accepts). `state_differs`: why stateful tools
     ended other than the reference leaves them (a failure of the task), None when they did not."""
     calls = json.loads(traj["calls"])

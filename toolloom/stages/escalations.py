@@ -142,8 +142,8 @@ class Escalation:
                   "final_answer": ep["final_answer"], "messages": ep["messages"]}  # a failed try: a preference pair
         if ep["outcome"] in ("budget_exhausted", "model_error"):  # not the frontier's failure: the level is undecided
             return {**record, "outcome": "error", "reason": ep["outcome"], "detail": ep["error"]}
-        traj = {"messages": ep["messages"], "calls": json.dumps(ep["calls"]), "final_answer": ep["final_answer"],
-                "tools_offered": json.dumps(offered), "shape": task.shape,
+        traj = {"messages": ep["messages"], "calls": ep["calls"], "final_answer": ep["final_answer"],
+                "tools_offered": offered, "chain": None, "shape": task.shape,
                 "reference_answer": json.dumps(reference_answer(steps), ensure_ascii=False, sort_keys=True)}
         answered = ep["outcome"] == "answered"
         failure = check_format(traj) or check_execution(traj) if answered else (ep["outcome"], ep["error"])

@@ -23,7 +23,7 @@ _INJECTION = re.compile(
 
 
 def check_safety(traj: dict) -> tuple[str, str] | None:
-    for tool in json.loads(traj["tools_offered"]):
+    for tool in traj["tools_offered"]:
         desc = tool["function"].get("description") or ""
         m = _INJECTION.search(desc)
         if m:
@@ -38,7 +38,7 @@ def check_safety(traj: dict) -> tuple[str, str] | None:
 
 def check_secrets(traj: dict) -> tuple[str, str] | None:
     """A credential anywhere in the example: a message, a call's arguments, a tool's description."""
-    parts = [("the tools offered", traj["tools_offered"] or "")]
+    parts = [("the tools offered", json.dumps(traj["tools_offered"], ensure_ascii=False))]
     for msg in traj["messages"]:
         parts.append((f"a {msg['role']} message", msg.get("content") or ""))
         for call in msg.get("tool_calls") or []:
@@ -54,9 +54,9 @@ def check_secrets(traj: dict) -> tuple[str, str] | None:
 def check_overuse(traj: dict) -> tuple[str, str] | None:
     """More calls than the reference chain needs (a dialogue whose user switched requests needs one)."""
     calls = sum(len(m.get("tool_calls") or []) for m in traj["messages"])
-    needed = len(json.loads(traj["chain"])) if traj.get("chain") else calls
+    needed = len(traj["chain"]) if traj.get("chain") is not None else calls
     if traj.get("kind") == "recover":  # the failed calls it corrects are part of the example
-        needed += sum(1 for c in json.loads(traj["calls"]) if not c["ok"])
+        needed += sum(1 for c in traj["calls"] if not c["ok"])
     if calls > needed:
         return "tool_overuse", f"{calls} calls where the reference chain needs {needed}"
     return None

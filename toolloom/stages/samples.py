@@ -54,8 +54,17 @@ SAMPLES_SCHEMA = pa.schema(
 )
 
 
+def check_view(traj: dict) -> dict:
+    """A trajectory row as filter checks are given it: `calls`, `tools_offered` and `chain` decoded
+    (lists; `chain` None where the row has none), `messages` as read; the other columns as stored
+    (`reference_answer` stays the tool's JSON text)."""
+    return {**traj, "calls": json.loads(traj.get("calls") or "[]"),
+            "tools_offered": json.loads(traj.get("tools_offered") or "[]"),
+            "chain": json.loads(traj["chain"]) if traj.get("chain") else None}
+
+
 def check_format(traj: dict) -> tuple[str, str] | None:
-    tools = json.loads(traj["tools_offered"])
+    tools = traj["tools_offered"]
     offered = {t["function"]["name"]: t["function"].get("parameters") or {} for t in tools}
     if len(offered) != len(tools):  # a chat template or a Hermes consumer cannot tell two same-named tools apart
         return "duplicate_tool", "the same tool name is offered twice"
@@ -79,11 +88,11 @@ def _asks_first(traj: dict) -> bool:
     return bool(first) and not first.get("tool_calls") and (first.get("content") or "").strip().endswith("?")
 
 
-def skipped_reference_call(chain: str | None, calls: list[dict]) -> str | None:
+def skipped_reference_call(chain: list[dict] | None, calls: list[dict]) -> str | None:
     """The first step of the reference chain that no successful call made: the same tool with the
     values the request states (a value taken from an earlier result may differ on a live service)."""
     made = [(c["name"], parse_arguments(c["arguments"])[0] or {}) for c in calls if c["ok"]]
-    for step in json.loads(chain) if chain else []:
+    for step in chain or []:
         stated = {k: v for k, v in (step.get("arguments") or {}).items() if k not in (step.get("bindings") or {})}
         if not any(name == step["name"] and all(stable(args.get(k)) == stable(v) for k, v in stated.items())
                    for name, args in made):
@@ -92,7 +101,7 @@ def skipped_reference_call(chain: str | None, calls: list[dict]) -> str | None:
 
 
 def check_execution(traj: dict) -> tuple[str, str] | None:
-    calls = json.loads(traj["calls"])
+    calls = traj["calls"]
     if traj.get("kind") == "abstain":  # no offered tool fits: any call is wrong, and the answer must say so
         if calls:
             return "called_when_nothing_fits", f"called {calls[0]['name']}, which does not fit the request"
@@ -149,8 +158,8 @@ def check_completeness(traj: dict) -> tuple[str, str] | None:
     )
 
 
-# filter check name -> fn(trajectory row[, filter settings]) -> (reason, detail) | None; `semantic` (the judge)
-# and `dedup` (across examples) are steps of filter_samples itself
+# filter check name -> fn(check_view(trajectory row)[, filter settings]) -> (reason, detail) | None; `semantic`
+# (the judge) and `dedup` (across examples) are steps of filter_samples itself
 for _name, _check in (("format", check_format), ("execution", check_execution), ("completeness", check_completeness),
                       ("focus", check_focus), ("safety", check_safety),
                       ("secrets", check_secrets), ("overuse", check_overuse)):
@@ -202,9 +211,9 @@ def filter_samples(trajectories: pa.Table, params: FilterStage, test_share: floa
     rows, rejections, kept = [], [], []
     answered = [t for t in trajectories.to_pylist() if t["outcome"] == "answered"]
     for traj in answered:
-        verdict = None
+        verdict, view = None, check_view(traj)
         for name in (c for c in params.checks if c not in STEPS):
-            verdict = run_check(FILTER_CHECKS.get(name), traj, params)
+            verdict = run_check(FILTER_CHECKS.get(name), view, params)
             if verdict:
                 rejections.append(Rejection("filter", traj["traj_id"], name, verdict[0], verdict[1]))
                 break
