@@ -305,3 +305,20 @@ def test_remote_references_are_fetched_only_from_allowed_hosts_and_never_across_
     assert sorted(p for _, p in asked_with_list) == ["/away.yaml", "/defs.yaml"]
     assert not any(host.startswith("127.0.0.2") for host, _ in asked_with_list)
     assert none_tools == [] and {r.reason for r in none_rejections} == {"refused_ref"} and fetched == []
+
+
+def test_a_documented_response_example_is_kept_for_the_simulator(tmp_path):
+    ok = {"description": "ok", "content": {"application/json": {
+        "schema": {"type": "object", "properties": {"id": {"type": "integer"}}},
+        "examples": {"response": {"value": {"id": 550, "title": "Fight Club"}}}}}}
+    spec = {"openapi": "3.0.0", "info": {"title": "t", "version": "1"}, "paths": {
+        "/movie/{movie_id}": {"get": {"operationId": "getMovie", "responses": {"200": ok}, "parameters": [
+            {"name": "movie_id", "in": "path", "required": True, "schema": {"type": "integer"}}]}},
+        "/genres": {"get": {"operationId": "genres", "responses": {"200": {"description": "ok", "content": {
+            "application/json": {"schema": {"type": "array", "example": [{"id": 18, "name": "Drama"}]}}}}}}},
+        "/plain": {"get": {"operationId": "plain", "responses": {"200": {"description": "ok"}}}}}}
+    (tmp_path / "api.json").write_text(json.dumps(spec))
+    t = _by_name(ingest_collection(tmp_path / "api.json")[0])
+    assert t["getMovie"].meta["example_response"] == {"id": 550, "title": "Fight Club"}
+    assert t["genres"].meta["example_response"] == [{"id": 18, "name": "Drama"}]  # the schema's own example
+    assert "example_response" not in t["plain"].meta

@@ -169,3 +169,22 @@ def test_a_failing_model_user_falls_back_to_synthesis_and_the_failure_is_counted
     assert result.accounted and result.accepted == 3  # every typed tool still has its task
     assert result.metadata["argument_proposals"] == {"failed": 4}
     assert sum(r.status != "ok" for r in ledger.records) >= 4  # each failed call is in the usage ledger
+
+
+def test_proposals_with_stand_in_ids_are_asked_again_and_defaults_are_left_out(tmp_path):
+    from toolloom.agents.llm import without_defaults
+    from toolloom.llm import run_async
+    from toolloom.llm.fake_server import FakeModel, FakeServer
+
+    search = {"name": "search_tv", "description": "Search TV shows.", "parameters": {"type": "object", "properties": {
+        "query": {"type": "string"}, "page": {"type": "integer", "default": 1},
+        "network_id": {"type": "integer"}}, "required": ["query"]}}
+    model = FakeModel()
+    fake, real = {"query": "Dark", "network_id": 12345}, {"query": "Dark", "page": 1, "network_id": 213}
+    model.enqueue(*({"content": json.dumps({"calls": [{"request": "x", "arguments": a}]})} for a in (fake, real)))
+    with FakeServer(model) as server:
+        user, _ = _model_user(tmp_path, server)
+        proposed = run_async(user.propose_arguments(search, 1, {}))
+    assert "network_id: 12345" in model.history[1]["messages"][-1]["content"]  # the stand-in is named
+    assert proposed == [{"query": "Dark", "network_id": 213}]  # page 1 is the default: nothing to say
+    assert without_defaults(search, {"query": "Dark", "page": 2}) == {"query": "Dark", "page": 2}

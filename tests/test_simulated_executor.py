@@ -58,7 +58,7 @@ def test_valid_answer_and_history_and_repeat(tmp_path):
     assert other.ok and other.content == {"temp_c": 9, "sky": "clear"}
     assert len(model.history) == 2
     second_prompt = model.history[1]["messages"][0]["content"]
-    history = second_prompt.split("Earlier calls in this session", 1)[1].split("Call:", 1)[0]
+    history = second_prompt.split("Earlier in this session", 1)[1].split("Call:", 1)[0]
     assert '"Bergen"' in history and '"rain"' in history
     fmt = model.history[1]["response_format"]  # decoding held to the response schema, or an error
     assert fmt["type"] == "json_schema"
@@ -100,7 +100,7 @@ def test_an_answer_about_another_entity_or_with_placeholders_is_asked_again_then
     assert repaired.ok and repaired.content == {"id": 24428, "title": "The Avengers"}
     assert "not about the call" in model.history[1]["messages"][-1]["content"]
     assert "id is 550" in model.history[1]["messages"][-1]["content"]
-    assert not refused.ok and "placeholders" in refused.error and "title" in refused.error
+    assert not refused.ok and "stand-ins" in refused.error and "title" in refused.error
 
 
 def test_simulated_errors_and_bad_arguments(tmp_path):
@@ -171,3 +171,49 @@ def test_a_clarifying_question_is_answered_by_the_user_agent(tmp_path):
     ]
     assert row["outcome"] == "answered" and row["messages"][3]["content"] == f"The one with code {code}."
     assert "The assistant asked: Which country do you mean?" in model.history[2]["messages"][0]["content"]
+
+
+def test_stand_ins_are_found_and_the_calls_own_values_are_not():
+    from toolloom.values import stand_ins
+
+    answer = {"id": 12345, "results": [{"name": "John Doe", "url": "https://www.example.com/r/1",
+                                        "file_path": "/path/to/poster1.jpg", "title": "Fight Club", "year": 12345}]}
+    assert [f.split(":")[0] for f in stand_ins(answer)] == [
+        "id", "results[0].name", "results[0].url", "results[0].file_path"]
+    assert stand_ins({"id": 12345, "title": "Heat"}, allowed={12345}) == []  # the call asked for 12345
+
+
+def test_a_cut_response_keeps_what_names_things_before_links_and_paths():
+    from toolloom.agents.simulator import decoding_schema
+
+    fields = ["poster_path", "popularity", "id", "backdrop_path", "vote_average", "overview", "first_air_date",
+              "genre_ids", "original_language", "vote_count", "name", "original_name"]
+    schema = {"type": "object", "properties": {"results": {"type": "array", "items": {
+        "type": "object", "properties": {f: {"type": "array" if f == "genre_ids" else "string"} for f in fields}}}}}
+    kept = decoding_schema(schema)["properties"]["results"]["items"]["required"]
+    assert kept[:3] == ["name", "original_name", "id"] and "poster_path" not in kept and "backdrop_path" not in kept
+
+
+def test_the_simulator_is_shown_what_the_documentation_says_about_the_ids_asked_for(tmp_path):
+    details = {"name": "GET_movie-movie_id", "collection": "ext", "executable": False, "description": "A movie",
+               "parameters": {"type": "object", "properties": {"movie_id": {"type": "integer"}},
+                              "required": ["movie_id"]},
+               "returns": {"type": "object", "properties": {"id": {"type": "integer"}, "title": {"type": "string"}}},
+               "meta": {"example_response": {"id": 550, "title": "Fight Club", "release_date": "1999-10-14"}}}
+    popular = {**details, "name": "GET_tv-popular", "meta": {"example_response": {"results": [
+        {"id": 551, "name": "Pretty Little Liars"}]}}}
+    model = FakeModel()
+    model.enqueue({"content": json.dumps({"id": 550, "title": "Fight Club 2"})},
+                  {"content": json.dumps({"id": 551, "title": "Heat"})})
+    with FakeServer(model) as server:
+        client = ModelClient(ModelSpec(provider="openai", model="fake", base_url=server.base_url),
+                             cache=RequestCache(tmp_path / "c.sqlite"), ledger=UsageLedger(), budget=RunBudget(None),
+                             backoff_s=0.01)
+        ex = ToolExecutor(Sandbox(PROJECT / "sandbox"), [details, popular],
+                          simulator=ModelSimulator(client, DEFAULT_ROOT))
+        known = ex.execute("GET_movie-movie_id", {"movie_id": 550})
+        other = ex.execute("GET_movie-movie_id", {"movie_id": 551})  # a tv show's id: no movie is documented
+    assert '"Fight Club"' in model.history[0]["messages"][0]["content"]
+    assert known.content == {"id": 550, "title": "Fight Club"}  # the documented title stands
+    assert "Pretty Little Liars" not in model.history[1]["messages"][0]["content"].split("Rules:")[1]
+    assert other.content == {"id": 551, "title": "Heat"}

@@ -14,7 +14,7 @@ from typing import Callable, Protocol
 from .arguments import argument_errors
 from .domain import tool_of
 from .executors.python import PythonExecutor
-from .executors.simulated import SchemaSimulator
+from .executors.simulated import SchemaSimulator, documented_about, documented_entities
 from .llm import run_async
 from .sandbox import Observation, Sandbox, error_observation
 from .secrets import find_credential
@@ -40,6 +40,14 @@ class ToolExecutor:
         self.simulator = simulator or SchemaSimulator(ValueFactory())
         self.executors = dict(executors or {})
         self.by_name = {t["name"]: {**tool_of(t), "execution": execution_of(t)} for t in tools}
+        self._documented: dict | None = None
+
+    @property
+    def documented(self) -> dict:
+        """(entity, id) -> what the collection's documented example responses show about it."""
+        if self._documented is None:
+            self._documented = documented_entities(self.by_name.values())
+        return self._documented
 
     def executor_for(self, tool: dict):
         coll = tool["collection"]
@@ -105,9 +113,11 @@ class Episode:
             # answers from the history, so a change an earlier call made shows
             last = self.history[-1] if self.history else None
             repeat = last is not None and last["name"] == name and last["arguments"] == arguments
-            obs = (
-                last["observation"] if repeat else await self.executor.simulator.respond(tool, arguments, self.history)
-            )
+            if repeat:
+                obs = last["observation"]
+            else:  # what the documentation shows about the ids asked for comes first, as if seen earlier
+                known = documented_about(self.executor.documented, arguments)
+                obs = await self.executor.simulator.respond(tool, arguments, known + self.history)
             obs = dataclasses.replace(obs, answered_by="simulated")
         found = find_credential(obs.to_json())
         if found:  # withheld here, so it reaches no table, log or export

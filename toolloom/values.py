@@ -53,6 +53,30 @@ def has_placeholder(value) -> bool:
     return False
 
 
+# what a model writes when it has no value in mind: dummy names, reserved domains, counting ids
+_STAND_IN_TEXT = re.compile(
+    r"^(john|jane) (doe|smith)$|^(string|example|sample|test|placeholder|value|todo|n/a|xxx+|foo|bar|lorem ipsum.*)$"
+    r"|\bexample\.(com|org|net)\b|/path/to/|\byour[_ -](api[_ -])?(key|token)\b", re.I)
+_STAND_IN_NUMBERS = frozenset({123, 1234, 12345, 123456, 1234567, 67890, 54321, 98765, 11111, 99999})
+
+
+def stand_ins(value, allowed=(), path: str = "") -> list[str]:
+    """Where a model's JSON holds stand-ins instead of values (`John Doe`, `example.com`, `/path/to/`,
+    a field's own name, id 12345), as `path: value`; values in `allowed` (the call's own) are fine."""
+    if isinstance(value, dict):
+        return [f for k, v in value.items() for f in stand_ins(v, allowed, f"{path}.{k}" if path else str(k))]
+    if isinstance(value, list):
+        return [f for i, v in enumerate(value) for f in stand_ins(v, allowed, f"{path}[{i}]")]
+    if value in allowed or isinstance(value, bool):
+        return []
+    leaf = re.sub(r"\[\d+\]$", "", path).rsplit(".", 1)[-1].lower()
+    if isinstance(value, str) and (_STAND_IN_TEXT.search(value.strip()) or (leaf and value.strip().lower() == leaf)):
+        return [f"{path}: {value!r}"]
+    if isinstance(value, int) and value in _STAND_IN_NUMBERS and (leaf == "id" or leaf.endswith("_id")):
+        return [f"{path}: {value}"]
+    return []
+
+
 # field-name words -> a Faker provider (or a fixed generator); the first matching rule wins
 _BY_NAME: list[tuple[tuple[str, ...], object]] = [
     (("date", "birthday", "dob"), lambda f, r: _FORMATS["date"](f, r)),

@@ -10,6 +10,7 @@ from ..prompts import DEFAULT_ROOT, render
 from ..domain import Step, Task, known_values
 from .base import AssistantTurn
 from .requests import REQUEST_SCHEMA, request_problems, user_prompt
+from ..values import stand_ins
 from ..wording import render_example
 
 
@@ -55,8 +56,8 @@ class ModelUser:
             k=k,
         )
         answer = await chat_json(self.client, [{"role": "user", "content": prompt}], PROPOSALS_SCHEMA, name="calls",
-                                 stage="tasks", role="user", prompts_root=self.prompts_root)
-        return [c["arguments"] for c in answer["calls"]][:k]
+                                 stage="tasks", role="user", prompts_root=self.prompts_root, check=_stand_in_arguments)
+        return [without_defaults(tool, c["arguments"]) for c in answer["calls"]][:k]
 
     async def details(self, task: Task, request: str, question: str) -> str:
         prompt = render(
@@ -121,6 +122,22 @@ class ModelAssistant:
         if c.finish_reason == "length":
             raise ModelCallError("asked for its final answer, the assistant wrote until the token limit")
         return AssistantTurn((c.message.get("content") or "").strip() or None, None)
+
+
+def _stand_in_arguments(answer: dict) -> str:
+    fake = [f for c in answer["calls"] for f in stand_ins(c["arguments"])]
+    return ("these arguments are stand-ins, not values a real user would have: " + "; ".join(fake[:4])
+            + ". Use the documented values, or real ones of the kind the tool expects.") if fake else ""
+
+
+def without_defaults(tool: dict, arguments: dict) -> dict:
+    """The arguments less optional ones set to their documented default (`page: 1`, `include_adult:
+    false`): a request would have to state them for nothing."""
+    schema = tool.get("parameters") or {}
+    props, required = schema.get("properties") or {}, set(schema.get("required") or [])
+    return {k: v for k, v in arguments.items()
+            if k in required or not (isinstance(props.get(k), dict) and "default" in props[k]
+                                     and props[k]["default"] == v)}
 
 
 CUT_REASKS = 2  # the client has already retried finish_reason=length with more room

@@ -10,6 +10,7 @@ sets the facts this episode has already seen about the same ids.
 from __future__ import annotations
 
 import json
+import re
 
 from ..arguments import schema_errors
 from ..executors.simulated import contradicted_ids, with_episode_facts
@@ -17,7 +18,7 @@ from ..llm import ModelClient
 from ..llm.structured import UnusableAnswer, chat_json
 from ..prompts import render
 from ..sandbox import Observation, error_observation
-from ..values import schema_type
+from ..values import schema_type, stand_ins
 
 MAX_FIELDS = 12  # properties of a top-level object a simulated answer fills (the required ones first)
 MAX_NESTED_FIELDS = 6
@@ -36,7 +37,22 @@ ERROR_SCHEMA = {
     "additionalProperties": False,
 }
 _KEEP = ("type", "enum", "const", "format")
-_PLACEHOLDERS = {"string", "example", "xxx", "lorem ipsum", "n/a", "todo", "placeholder", "value", "sample", "test"}
+
+
+_NAMING = re.compile(r"(^|_)(name|title|label)$", re.I)
+_ASIDE = re.compile(r"(path|url|uri|href|image|logo|thumbnail|icon)s?$", re.I)
+
+
+def _field_rank(key: str, schema) -> int:
+    """Which fields a cut response keeps first: what names the thing, its id, plain values, nested
+    ones, and last links and file paths (a list of films without titles answers nothing)."""
+    if _NAMING.search(key):
+        return 0
+    if key.lower() == "id" or key.lower().endswith("_id"):
+        return 1
+    if _ASIDE.search(key):
+        return 4
+    return 3 if schema_type(schema if isinstance(schema, dict) else {}) in ("object", "array") else 2
 
 
 def decoding_schema(schema: dict | None, depth: int = 0, prefer: tuple[str, ...] = ()) -> dict:
@@ -54,7 +70,7 @@ def decoding_schema(schema: dict | None, depth: int = 0, prefer: tuple[str, ...]
         props = schema.get("properties") or {}
         required = [k for k in schema.get("required") or [] if k in props]
         ranked = required + [k for k in props if k in prefer and k not in required]
-        ranked += [k for k in props if k not in ranked]
+        ranked += sorted((k for k in props if k not in ranked), key=lambda k: _field_rank(k, props[k]))
         keep = ranked[: max(len(required), MAX_FIELDS if depth == 0 else MAX_NESTED_FIELDS)]
         out.update(type="object", additionalProperties=False, required=keep,
                    properties={k: decoding_schema(props[k], depth + 1) for k in keep})
@@ -102,10 +118,10 @@ def problems(tool: dict, arguments: dict, value) -> str:
         errors = schema_errors(tool["returns"], value)
         if errors:
             return "it does not fit the response schema: " + "; ".join(errors[:3])
-    fake = [p for p, v in _scalars(value) if isinstance(v, str) and
-            (v.strip().lower() in _PLACEHOLDERS or v.strip().lower() == p.rsplit(".", 1)[-1].lower())]
+    fake = stand_ins(value, allowed={v for _, v in _scalars(arguments) if not isinstance(v, (dict, list))})
     if fake:
-        return f"these fields hold placeholders, not values a real service would give: {', '.join(fake[:5])}"
+        return ("these fields hold stand-ins, not values a real service would give: " + "; ".join(fake[:5])
+                + ". Write real-looking specific values instead (real names, real domains, ids of the service's size).")
     return ""
 
 

@@ -17,6 +17,7 @@ import random
 import re
 
 from ..sandbox import Observation
+from ..graph.slots import singular
 from ..values import ValueFactory, is_id_name, words
 from ..wording import entity_of
 from .base import ExecutorConfig
@@ -224,3 +225,34 @@ def _episode_entities(history: list[dict]) -> dict[str, dict]:
                     if not isinstance(v, (dict, list)):
                         facts.setdefault(k, v)
     return known
+
+
+def documented_entities(tools) -> dict[tuple[str, str], dict]:
+    """(entity word, id) -> the object a tool's documented example response shows for that id, at its
+    top or in a top-level list (`movie` 550 -> {"id": 550, "title": "Fight Club", ...}); the entity
+    word is one of the documenting tool's name words, so a genre 18 never answers for a movie 18."""
+    found: dict[tuple[str, str], dict] = {}
+    for tool in tools:
+        example = (tool.get("meta") or {}).get("example_response")
+        tops = example if isinstance(example, list) else [example]
+        nodes = [n for t in tops if isinstance(t, dict) for n in
+                 [t, *(i for v in t.values() if isinstance(v, list) for i in v[:20] if isinstance(i, dict))]]
+        for word in {singular(w) for w in words(tool["name"])}:
+            for node in nodes:
+                entity = node.get("id")
+                if isinstance(entity, (str, int)) and not isinstance(entity, bool):
+                    facts = found.setdefault((word, str(entity)), {})
+                    facts.update({k: v for k, v in node.items() if not isinstance(v, (dict, list)) or k == "id"})
+    return found
+
+
+def documented_about(entities: dict[tuple[str, str], dict], arguments: dict) -> list[dict]:
+    """History entries for what the documentation shows about the ids a call names (`movie_id: 550`),
+    so a simulator answers about a documented entity the way its documentation does."""
+    out = []
+    for k, v in arguments.items():
+        word = singular(re.sub(r"[_-]?ids?$", "", re.sub(r"([a-z])([A-Z])", r"\1_\2", k)).lower().split("_")[-1] or "")
+        facts = entities.get((word, str(v))) if is_id_name(k) and word else None
+        if facts and len(facts) > 1:
+            out.append({"name": f"documented {word}", "arguments": {k: v}, "response": facts})
+    return out

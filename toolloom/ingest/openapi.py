@@ -145,6 +145,27 @@ def _response_schema(op: dict, swagger: bool) -> dict | None:
     return None
 
 
+def _response_example(op: dict, swagger: bool):
+    """The success response's documented example (OpenAPI `example`/`examples`, Swagger `examples`),
+    else its schema's own `example`; None when it documents none. The simulator follows it."""
+    responses = op.get("responses") or {}
+    r = next((v for v in responses.values() if isinstance(v, dict)), None)
+    if r is None:
+        return None
+    if swagger:
+        found = [v for k, v in (r.get("examples") or {}).items() if "json" in str(k)]
+        schema = r.get("schema")
+    else:
+        content = r.get("content") if isinstance(r.get("content"), dict) else {}
+        body = next((b for m, b in content.items() if "json" in m or m == "*/*"), None) or {}
+        found = [body["example"]] if "example" in body else []
+        found += [e["value"] for e in (body.get("examples") or {}).values() if isinstance(e, dict) and "value" in e]
+        schema = body.get("schema")
+    if not found and isinstance(schema, dict) and "example" in schema:
+        found = [schema["example"]]
+    return next((v for v in found if isinstance(v, (dict, list)) and v), None)
+
+
 def _parameters(path_item: dict, op: dict, swagger: bool) -> tuple[dict, list[str], dict]:
     """(parameter schema, required keys, key -> [where, wire name]): the HTTP executor needs where each goes."""
     merged: dict[tuple, dict] = {}
@@ -234,6 +255,7 @@ def parse(doc, source: str, stage: str = "ingest", prefix: str = "", folder: Pat
                 params, _, locations = _parameters(path_item, op, swagger)
                 params = normalise_schema(params)
                 returns = normalise_schema(_response_schema(op, swagger))
+                example = _response_example(op, swagger)
             except BrokenRef as e:
                 yield Rejection(stage, where, "spec", "unresolvable_ref", f"{where}: {e}")
                 continue
@@ -260,5 +282,6 @@ def parse(doc, source: str, stage: str = "ingest", prefix: str = "", folder: Pat
                 source_file=source,
                 spec_hash=content_hash([method, path, op]),
                 meta={"method": method.upper(), "path": wire_path, "params": locations, "servers": servers,
-                      **({"summary": op["summary"].strip()} if (op.get("summary") or "").strip() else {})},
+                      **({"summary": op["summary"].strip()} if (op.get("summary") or "").strip() else {}),
+                      **({"example_response": example} if example is not None else {})},
             )

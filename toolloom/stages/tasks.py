@@ -48,6 +48,9 @@ def sample_tasks(tools: pa.Table, executor: ToolExecutor, params: TasksStage, ed
     rows, rejections, given = [], [], []  # `given`: every candidate task (and every tool that could give none)
     synth = ArgumentSynthesizer(edges)
     tool_rows = tools_of(tools)
+    for tool in tool_rows:  # a documented response is one the collection really gave: its ids feed the graph too
+        if (tool["meta"] or {}).get("example_response") is not None:
+            synth.observe(tool["name"], tool["meta"]["example_response"])
     argument_sets: dict[str, list[dict]] = {}
     gate = asyncio.Semaphore(SINGLES_IN_FLIGHT)
     proposals: Counter = Counter()
