@@ -22,8 +22,8 @@ from ..prompts import render
 from ..sandbox import Observation, error_observation
 from ..values import schema_type, stand_ins
 
-MAX_FIELDS = 12  # properties of a top-level object a simulated answer fills (the required ones first)
-MAX_NESTED_FIELDS = 6
+MAX_FIELDS = 8  # properties of a top-level object a simulated answer fills (the required ones first)
+MAX_NESTED_FIELDS = 5
 MAX_ITEMS = 3  # items of a simulated list
 _KEEP = ("type", "enum", "const", "format")
 
@@ -34,14 +34,14 @@ _ASIDE = re.compile(r"(path|url|uri|href|image|logo|thumbnail|icon)s?$", re.I)
 
 def _field_rank(key: str, schema, named: bool) -> int:
     """Which fields a cut response keeps first: what names the thing, its id, plain values, nested
-    ones, and last links and file paths (a list of films without titles answers nothing), unless
-    nothing names the thing (an image is its file path)."""
+    ones, and last links and file paths (a list of films without titles answers nothing); where
+    nothing names the thing, its link or path comes first (an image is its file path)."""
     if _NAMING.search(key):
         return 0
     if key.lower() == "id" or key.lower().endswith("_id"):
         return 1
-    if _ASIDE.search(key) and named:
-        return 4
+    if _ASIDE.search(key):
+        return 4 if named else 0
     return 3 if schema_type(schema if isinstance(schema, dict) else {}) in ("object", "array") else 2
 
 
