@@ -176,6 +176,8 @@ def test_stand_ins_are_found_and_the_calls_own_values_are_not():
     assert [f.split(":")[0] for f in stand_ins(answer)] == [
         "id", "results[0].name", "results[0].url", "results[0].file_path"]
     assert stand_ins({"id": 12345, "title": "Heat"}, allowed={12345}) == []  # the call asked for 12345
+    assert len(stand_ins({"name": "Example Company", "homepage": "http://www.examplecompany.com",
+                          "overview": "A thriller, for example."})) == 2
 
 
 def test_a_cut_response_keeps_what_names_things_before_links_and_paths():

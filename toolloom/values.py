@@ -56,7 +56,7 @@ def has_placeholder(value) -> bool:
 # what a model writes when it has no value in mind: dummy names, reserved domains, counting ids
 _STAND_IN_TEXT = re.compile(
     r"^(john|jane) (doe|smith)$|^(string|example|sample|test|placeholder|value|todo|n/a|xxx+|foo|bar|lorem ipsum.*)$"
-    r"|\bexample\.(com|org|net)\b|/path/to/|\byour[_ -](api[_ -])?(key|token)\b", re.I)
+    r"|^(an? )?example\b|\bexample[a-z]*\.(com|org|net)\b|/path/to/|\byour[_ -](api[_ -])?(key|token)\b", re.I)
 _STAND_IN_NUMBERS = frozenset({123, 1234, 12345, 123456, 1234567, 67890, 54321, 98765, 11111, 99999})
 
 

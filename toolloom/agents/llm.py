@@ -131,13 +131,14 @@ def _stand_in_arguments(answer: dict) -> str:
 
 
 def without_defaults(tool: dict, arguments: dict) -> dict:
-    """The arguments less optional ones set to their documented default (`page: 1`, `include_adult:
-    false`): a request would have to state them for nothing."""
+    """The arguments less those the tool does not have (a small model adds `language: "English"` to a
+    tool without one) and optional ones set to their documented default (`page: 1`, `include_adult:
+    false`), which a request would have to state for nothing."""
     schema = tool.get("parameters") or {}
     props, required = schema.get("properties") or {}, set(schema.get("required") or [])
-    return {k: v for k, v in arguments.items()
-            if k in required or not (isinstance(props.get(k), dict) and "default" in props[k]
-                                     and props[k]["default"] == v)}
+    known = lambda k: k in props or not props  # noqa: E731
+    return {k: v for k, v in arguments.items() if known(k) and (
+        k in required or not (isinstance(props.get(k), dict) and "default" in props[k] and props[k]["default"] == v))}
 
 
 CUT_REASKS = 2  # the client has already retried finish_reason=length with more room
