@@ -218,3 +218,18 @@ def test_the_simulator_is_shown_what_the_documentation_says_about_the_ids_asked_
     assert known.content == {"id": 550, "title": "Fight Club"}  # the documented title stands
     assert "Pretty Little Liars" not in model.history[1]["messages"][0]["content"].split("Rules:")[1]
     assert other.content == {"id": 551, "title": "Heat"}
+
+
+def test_the_user_is_told_the_documented_name_of_an_id_it_states():
+    from toolloom.agents.requests import user_prompt
+    from toolloom.domain import Step, Task
+    from toolloom.executors.simulated import documented_entities, documented_names
+
+    tools = [{"name": "GET_movie-movie_id", "meta": {"example_response": {"id": 550, "title": "Fight Club"}}}]
+    named = documented_names(documented_entities(tools), {"movie_id": 550, "page": 2})
+    assert named == {"movie_id": "Fight Club"}
+    assert documented_names(documented_entities(tools), {"movie_id": 551}) == {}
+    step = Step("c.GET_movie-movie_id-keywords", "GET_movie-movie_id-keywords", "Get the keywords of a movie.",
+                {"movie_id": 550})
+    prompt = user_prompt(Task("t1", "single", [step], 1, {step.tool_id: {"named": named}}), DEFAULT_ROOT)
+    assert '550 is "Fight Club"' in prompt

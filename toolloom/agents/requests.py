@@ -81,10 +81,13 @@ def step_views(task: Task) -> list[dict]:
     for i, step in enumerate(task.chain):
         earlier = {k: bound_phrase(b, i, task.chain[b["step"]].name, names=[s.name for s in task.chain])
                    for k, b in step.bindings.items()}
+        stated = {k: v for k, v in step.arguments.items() if k not in step.bindings}
+        named = (task.meta.get(step.tool_id) or {}).get("named") or {}
         views.append({
             "purpose": plain_purpose(step.description, step.name),
             "about": entity_of(step.name) if name_words(step.name) else "",
-            "stated": {k: v for k, v in step.arguments.items() if k not in step.bindings},
+            "stated": stated,
+            "names": {stated[k]: n for k, n in named.items() if k in stated},
             "from_earlier": earlier,
         })
     return views

@@ -256,3 +256,17 @@ def documented_about(entities: dict[tuple[str, str], dict], arguments: dict) -> 
         if facts and len(facts) > 1:
             out.append({"name": f"documented {word}", "arguments": {k: v}, "response": facts})
     return out
+
+
+def documented_names(entities: dict[tuple[str, str], dict], arguments: dict) -> dict[str, str]:
+    """parameter -> the documented name of what its id names (`movie_id: 550` -> "Fight Club"): a
+    person asking about it knows it by that name."""
+    out = {}
+    for seen in documented_about(entities, arguments):
+        (param,) = seen["arguments"]
+        facts = seen["response"]
+        name = next((facts[f] for f in ("title", "name", "original_title", "original_name")
+                     if isinstance(facts.get(f), str) and facts[f].strip()), None)
+        if name:
+            out[param] = name
+    return out

@@ -15,6 +15,7 @@ import pyarrow as pa
 from ..agents.base import AssistantAgent, UserAgent
 from ..domain import Episode, Step, Task, tools_of
 from ..executor import ToolExecutor
+from ..executors.simulated import documented_names
 from ..ingest import Rejection
 from ..messages import MESSAGES
 from ..spec import SimulateStage
@@ -101,7 +102,8 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
 
     def as_task(row: dict) -> Task:
         chain = json.loads(row["chain"])
-        meta = {s["tool_id"]: by_id[s["tool_id"]]["meta"] for s in chain}
+        meta = {s["tool_id"]: {**by_id[s["tool_id"]]["meta"], "named": documented_names(executor.documented,
+                                                                                      s["arguments"])} for s in chain}
         steps = [Step.from_row(s, by_id[s["tool_id"]]["description"]) for s in chain]
         return Task(row["task_id"], row["shape"], [s.planned() for s in steps], row["seed"], meta)
 
