@@ -110,6 +110,22 @@ def test_a_completion_cut_off_by_the_token_limit_is_asked_again_with_more_room(t
         assert server.requests == 2 and answer.finish_reason != "length" and answer.message["content"]
 
 
+def test_an_answer_cut_off_in_a_loop_is_not_given_more_room(tmp_path):
+    from toolloom.llm.client import looping
+    from toolloom.llm.fake_server import FakeModel
+
+    loop = '{"overview": "A heist film. ' + "The crew plans the heist again. " * 20
+    model = FakeModel()
+    long = "A long answer, " + " ".join(f"w{i}" for i in range(40))
+    model.enqueue({"content": loop, "finish_reason": "length"}, {"content": long, "finish_reason": "length"},
+                  {"content": "A long answer, and its end.", "finish_reason": "stop"})
+    with FakeServer(model) as server:
+        c = _client(server, tmp_path, max_tokens=100)
+        assert _ask(c, "loop").finish_reason == "length" and len(model.history) == 1  # more room would loop on
+        assert _ask(c, "long").finish_reason == "stop" and len(model.history) == 3  # more room ends it
+    assert looping("\n" * 80) and not looping("It costs 1000000000 dollars...") and not looping("word " * 5)
+
+
 @pytest.mark.parametrize("kind", ["rate_limit", "server_error", "malformed_json", "timeout"])
 def test_transient_faults_are_retried(tmp_path, kind):
     # only the injected fault makes a request fail: the client's timeout is short only where the fault is a hang

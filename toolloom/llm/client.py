@@ -144,6 +144,25 @@ def run_async(coro):
 # a completion cut off at max_tokens (finish_reason "length") is asked again with twice the limit, up
 # to this many times (each a request of its own in the cache), before the caller sees it
 TRUNCATION_RETRIES = 2
+LOOP_WINDOW = 400  # characters at the end of a cut answer in which a repeat means a loop
+LOOP_MIN_SPAN = 60
+
+
+def looping(text: str) -> bool:
+    """Whether a cut answer ends by repeating itself (the same sentence, item or whitespace over and
+    over), as a small model stuck in a loop does: at least LOOP_MIN_SPAN characters, 3 times or more."""
+    tail = text[-LOOP_WINDOW:]
+    for period in range(1, len(tail) // 3 + 1):
+        reps = max(3, -(-LOOP_MIN_SPAN // period))
+        if reps * period <= len(tail) and tail[-reps * period:] == tail[-period:] * reps:
+            return True
+    return False
+
+
+def _text_of(message: dict) -> str:
+    calls = message.get("tool_calls") or []
+    return (message.get("content") or "") + "".join(str((c.get("function") or {}).get("arguments") or "")
+                                                    for c in calls)
 TRUNCATED_RETRY_TOKENS = 4096  # the first retry's limit when the spec sets none
 
 
@@ -209,8 +228,8 @@ class ModelClient:
         completion = await self._complete(request, stage=stage, role=role)
         limit = request["max_tokens"] or TRUNCATED_RETRY_TOKENS // 2
         for _ in range(TRUNCATION_RETRIES if retry_cut else 0):  # cut off by the token limit: twice the room
-            if completion.finish_reason != "length":
-                break
+            if completion.finish_reason != "length" or looping(_text_of(completion.message)):
+                break  # a loop goes on as long as it is let: more room only costs time (minutes on a CPU)
             limit *= 2
             request = {**request, "max_tokens": limit}
             completion = await self._complete(request, stage=stage, role=role)
