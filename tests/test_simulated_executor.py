@@ -233,3 +233,14 @@ def test_the_user_is_told_the_documented_name_of_an_id_it_states():
                 {"movie_id": 550})
     prompt = user_prompt(Task("t1", "single", [step], 1, {step.tool_id: {"named": named}}), DEFAULT_ROOT)
     assert '550 is "Fight Club"' in prompt
+
+
+def test_free_text_is_bounded_while_decoding_and_ended_at_a_sentence():
+    from toolloom.agents.simulator import MAX_TEXT, decoding_schema, ended_text
+
+    schema = {"type": "object", "properties": {"overview": {"type": "string"}, "released": {"type": "string",
+                                                                                           "format": "date"}}}
+    decoded = decoding_schema(schema)["properties"]
+    assert decoded["overview"]["maxLength"] == MAX_TEXT and "maxLength" not in decoded["released"]
+    cut = ("A heist goes wrong. " * 40)[:MAX_TEXT]
+    assert ended_text({"overview": cut, "title": "Heat"}) == {"overview": cut[:cut.rfind(". ") + 1], "title": "Heat"}

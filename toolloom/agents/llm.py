@@ -24,7 +24,8 @@ PROPOSALS_SCHEMA = {
             "items": {
                 "type": "object",
                 "required": ["request", "arguments"],
-                "properties": {"request": {"type": "string", "minLength": 1}, "arguments": {"type": "object"}},
+                "properties": {"request": {"type": "string", "minLength": 1, "maxLength": 240},
+                               "arguments": {"type": "object"}},
             },
         }
     },

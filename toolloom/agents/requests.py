@@ -15,7 +15,7 @@ from ..wording import bound_phrase, entity_of, name_words, plain_purpose, render
 
 REQUEST_SCHEMA = {
     "type": "object",
-    "properties": {"request": {"type": "string", "minLength": 8}},
+    "properties": {"request": {"type": "string", "minLength": 8, "maxLength": 600}},
     "required": ["request"],
     "additionalProperties": False,
 }

@@ -25,6 +25,7 @@ from ..values import schema_type, stand_ins
 MAX_FIELDS = 8  # properties of a top-level object a simulated answer fills (the required ones first)
 MAX_NESTED_FIELDS = 5
 MAX_ITEMS = 3  # items of a simulated list
+MAX_TEXT = 320  # characters of a simulated string: a small model's overview otherwise rambles for minutes
 _KEEP = ("type", "enum", "const", "format")
 
 
@@ -75,7 +76,21 @@ def decoding_schema(schema: dict | None, depth: int = 0, prefer: tuple[str, ...]
         out["maxItems"] = min(int(schema.get("maxItems") or MAX_ITEMS), MAX_ITEMS)
         if schema.get("minItems"):
             out["minItems"] = min(int(schema["minItems"]), out["maxItems"])
+    elif typ == "string" and not ({"enum", "const", "format"} & set(out)):
+        out["maxLength"] = min(int(schema.get("maxLength") or MAX_TEXT), MAX_TEXT)
     return out
+
+
+def ended_text(value):
+    """Free text the decoding limit cut (MAX_TEXT characters) ended at its last full sentence."""
+    if isinstance(value, dict):
+        return {k: ended_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [ended_text(v) for v in value]
+    if isinstance(value, str) and len(value) >= MAX_TEXT:
+        end = max(value.rfind(". "), value.rfind("! "), value.rfind("? "))
+        return value[:end + 1] if end > 0 else value.rstrip(" ,;:") + "…"
+    return value
 
 
 def response_schema(tool: dict, arguments: dict) -> dict:
@@ -141,5 +156,6 @@ class ModelSimulator:
             value = await ask(schema)
         except UnusableAnswer as e:
             return error_observation(502, f"the simulated response was unusable: {e}"[:400])
+        value = ended_text(value)
         with_episode_facts(value, history)
         return Observation(True, value)
