@@ -244,3 +244,18 @@ def test_free_text_is_bounded_while_decoding_and_ended_at_a_sentence():
     assert decoded["overview"]["maxLength"] == MAX_TEXT and "maxLength" not in decoded["released"]
     cut = ("A heist goes wrong. " * 40)[:MAX_TEXT]
     assert ended_text({"overview": cut, "title": "Heat"}) == {"overview": cut[:cut.rfind(". ") + 1], "title": "Heat"}
+
+
+def test_a_response_that_copies_the_example_about_another_entity_or_counts_ids_cannot_stand():
+    from toolloom.agents.simulator import problems
+
+    person = {"name": "GET_person-person_id", "parameters": {"type": "object"}, "meta": {"example_response": {
+        "id": 287, "name": "Brad Pitt", "biography": "William Bradley Pitt is an American actor."}}}
+    copied = {"id": 1223786, "name": "Brad Pitt", "biography": "William Bradley Pitt is an American actor."}
+    assert "copies the documented example" in problems(person, {"person_id": 1223786}, copied)
+    assert problems(person, {"person_id": 287}, {**copied, "id": 287}) == ""  # the example's own entity
+    assert problems(person, {"person_id": 1223786}, {"id": 1223786, "name": "Emilia Clarke"}) == ""
+    shows = {"results": [{"id": 1000, "name": "The Crown"}, {"id": 1001, "name": "Dark"}, {"id": 1002, "name": "Lost"}]}
+    assert "count up by one" in problems({"name": "GET_tv-popular"}, {}, shows)
+    shows["results"][1]["id"] = 66732
+    assert problems({"name": "GET_tv-popular"}, {}, shows) == ""

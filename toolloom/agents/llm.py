@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 from ..llm import ModelCallError, ModelClient, text_calls
 from ..llm.structured import chat_json
@@ -131,15 +132,20 @@ def _stand_in_arguments(answer: dict) -> str:
             + ". Use the documented values, or real ones of the kind the tool expects.") if fake else ""
 
 
+_PAGING = re.compile(r"(page|page_?size|per_?page|limit|offset|cursor|page_?token)", re.I)
+
+
 def without_defaults(tool: dict, arguments: dict) -> dict:
     """The arguments less those the tool does not have (a small model adds `language: "English"` to a
-    tool without one) and optional ones set to their documented default (`page: 1`, `include_adult:
-    false`), which a request would have to state for nothing."""
+    tool without one), optional paging (`page: 2`: a person asks for the shows, not for a page of
+    them) and optional ones set to their documented default (`include_adult: false`), which a
+    request would have to state for nothing."""
     schema = tool.get("parameters") or {}
     props, required = schema.get("properties") or {}, set(schema.get("required") or [])
     known = lambda k: k in props or not props  # noqa: E731
-    return {k: v for k, v in arguments.items() if known(k) and (
-        k in required or not (isinstance(props.get(k), dict) and "default" in props[k] and props[k]["default"] == v))}
+    default = lambda k, v: isinstance(props.get(k), dict) and "default" in props[k] and props[k]["default"] == v  # noqa: E731
+    return {k: v for k, v in arguments.items()
+            if known(k) and (k in required or not (default(k, v) or _PAGING.fullmatch(k)))}
 
 
 CUT_REASKS = 2  # the client has already retried finish_reason=length with more room

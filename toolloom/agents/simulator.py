@@ -20,7 +20,7 @@ from ..llm import ModelClient
 from ..llm.structured import UnusableAnswer, chat_json
 from ..prompts import render
 from ..sandbox import Observation, error_observation
-from ..values import schema_type, stand_ins
+from ..values import is_id_name, schema_type, stand_ins
 
 MAX_FIELDS = 8  # properties of a top-level object a simulated answer fills (the required ones first)
 MAX_NESTED_FIELDS = 5
@@ -111,6 +111,33 @@ def _scalars(value, path: str = ""):
         yield path, value
 
 
+COPY_MIN = 8  # characters of a string that, repeated from the example about another entity, is a copy
+
+
+def copied_from_example(tool: dict, arguments: dict, value) -> list[str]:
+    """Fields of a response about the id a call names that repeat what the tool's documented example
+    says about its own, other entity (Brad Pitt's biography for person 1223786)."""
+    example = (tool.get("meta") or {}).get("example_response")
+    if not isinstance(example, dict) or not isinstance(value, dict) or "id" not in example:
+        return []
+    asked = [v for k, v in arguments.items() if is_id_name(k) and not isinstance(v, (dict, list))]
+    if not asked or str(example["id"]) in {str(v) for v in asked}:
+        return []
+    theirs = {v for k, v in example.items() if isinstance(v, str) and len(v) >= COPY_MIN}
+    return [f"{k}: {v[:60]!r}" for k, v in value.items() if isinstance(v, str) and v in theirs]
+
+
+def counting_ids(value) -> list[int]:
+    """The ids of a list's items when they count up by one (1000, 1001, 1002): a model's invention."""
+    for node in [value] + [v for v in (value.values() if isinstance(value, dict) else []) if isinstance(v, list)]:
+        items = node if isinstance(node, list) else []
+        ids = [i.get("id") for i in items if isinstance(i, dict)]
+        if len(ids) >= 3 and all(isinstance(i, int) and not isinstance(i, bool) for i in ids) \
+                and all(b - a == 1 for a, b in zip(ids, ids[1:])):
+            return ids
+    return []
+
+
 def problems(tool: dict, arguments: dict, value) -> str:
     """Why a simulated answer cannot stand: it contradicts the call, breaks the tool's response schema,
     or holds placeholders; "" when it can."""
@@ -122,6 +149,13 @@ def problems(tool: dict, arguments: dict, value) -> str:
         errors = schema_errors(tool["returns"], value)
         if errors:
             return "it does not fit the response schema: " + "; ".join(errors[:3])
+    copied = copied_from_example(tool, arguments, value)
+    if copied:
+        return ("the response copies the documented example, which is about another entity: "
+                + "; ".join(copied[:3]) + ". Write this entity's own values.")
+    counting = counting_ids(value)
+    if counting:
+        return f"the ids {counting} count up by one, as no real service's ids do; give each its own id"
     fake = stand_ins(value, allowed={v for _, v in _scalars(arguments) if not isinstance(v, (dict, list))})
     if fake:
         return ("these fields hold stand-ins, not values a real service would give: " + "; ".join(fake[:5])
