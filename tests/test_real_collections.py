@@ -172,7 +172,7 @@ def test_a_failing_model_user_falls_back_to_synthesis_and_the_failure_is_counted
 
 
 def test_proposals_with_stand_in_ids_are_asked_again_and_defaults_are_left_out(tmp_path):
-    from toolloom.agents.llm import without_defaults
+    from toolloom.agents.llm import tidy_proposal
     from toolloom.llm import run_async
     from toolloom.llm.fake_server import FakeModel, FakeServer
 
@@ -187,5 +187,5 @@ def test_proposals_with_stand_in_ids_are_asked_again_and_defaults_are_left_out(t
         proposed = run_async(user.propose_arguments(search, 1, {}))
     assert "network_id: 12345" in model.history[1]["messages"][-1]["content"]  # the stand-in is named
     assert proposed == [{"query": "Dark", "network_id": 213}]  # page 1 is the default: nothing to say
-    assert without_defaults(search, {"query": "Dark", "page": 2}) == {"query": "Dark"}  # paging: never asked for
-    assert without_defaults(search, {"query": "Dark", "language": "English"}) == {"query": "Dark"}  # no such parameter
+    assert tidy_proposal(search, {"query": "Dark", "page": 2}) == {"query": "Dark"}  # paging: never asked for
+    assert tidy_proposal(search, {"query": "Dark", "language": "English"}) == {"query": "Dark"}  # no such parameter

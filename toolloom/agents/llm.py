@@ -59,7 +59,7 @@ class ModelUser:
         )
         answer = await chat_json(self.client, [{"role": "user", "content": prompt}], PROPOSALS_SCHEMA, name="calls",
                                  stage="tasks", role="user", prompts_root=self.prompts_root, check=_stand_in_arguments)
-        return [without_defaults(tool, c["arguments"]) for c in answer["calls"]][:k]
+        return [tidy_proposal(tool, c["arguments"]) for c in answer["calls"]][:k]
 
     async def details(self, task: Task, request: str, question: str) -> str:
         prompt = render(
@@ -135,7 +135,7 @@ def _stand_in_arguments(answer: dict) -> str:
 _PAGING = re.compile(r"(page|page_?size|per_?page|limit|offset|cursor|page_?token)", re.I)
 
 
-def without_defaults(tool: dict, arguments: dict) -> dict:
+def tidy_proposal(tool: dict, arguments: dict) -> dict:
     """The arguments less those the tool does not have (a small model adds `language: "English"` to a
     tool without one), optional paging (`page: 2`: a person asks for the shows, not for a page of
     them) and optional ones set to their documented default (`include_adult: false`), which a
