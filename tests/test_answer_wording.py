@@ -22,7 +22,7 @@ def test_a_one_value_answer_says_what_the_value_is_and_big_counts_read_as_people
     assert one("get_order", {"order_id": 12345678, "status": "shipped"}, "Where is order 12345678?",
                order_id=12345678) == "The status of order 12345678 is shipped."
     assert one("get_product", {"product_id": "p101", "name": "Jacket", "stock": 12}, 'Is "p101" available right now?',
-               product_id="p101") == "Yes, the stock is 12."
+               product_id="p101") == "Yes, there are 12 in stock."
     assert one("next_holiday", {"name": "New Year's Day", "date": "2027-01-01", "days_until": 5},
                "Which holiday comes next in DE?", country_code="DE") \
         == "New Year's Day is on 2027-01-01 and it is 5 days away."
@@ -39,7 +39,7 @@ def test_a_field_with_a_unit_is_named_without_it_and_a_bound_entity_is_not_said_
 
     assert sentence({"product_id": "p1", "name": "Tent", "price_eur": 139.0, "stock": 4},
                     'What are the price and stock of "p1"?', {"product_id": "p1"}, "get_product") \
-        == "The price of Tent is 139 EUR and its stock is 4."
+        == "Tent costs 139 EUR and there are 4 in stock."
     first = Step("d.get_capital_city", "get_capital_city", "", {"country_code": "FR"})
     second = Step("d.get_city", "get_city", "", {"city_id": "paris"}, {"city_id": {"step": 0, "path": "city_id"}})
     meta = {"d.get_city": {"utterances": ["Look up the city {city_id} for me."]},
@@ -182,7 +182,10 @@ def test_a_result_without_a_name_is_said_of_what_its_call_named_by_the_names_ear
                     {"order_id": "ord_1002"}, "get_order_status") == "The status of order ord_1002 is processing."
     # an empty search says what it searched for, not that there are none at all
     assert sentence({"cities": []}, "List the big cities of FR.", {"country_code": "FR", "min_population": 3000000},
-                    "list_cities") == "There are no cities with a population of at least 3,000,000."
+                    "list_cities") == "There are no cities in FR with a population of at least 3,000,000."
+    assert sentence({"countries": [], "language_code": "es"}, "Where is language code es official, in Asia?",
+                    {"language_code": "es", "region": "Asia"}, "countries_speaking") == \
+        "There are no countries in Asia with language code es."
 
 
 def test_an_update_says_what_it_set_and_times_read_as_events_to_the_minute():
@@ -297,7 +300,7 @@ def test_a_date_with_its_weekday_a_product_out_of_stock_and_one_record_found_rea
                                           {"country_code": "DE", "after_date": "2026-09-01"}, "next_holiday")
     product = {"product_id": "p302", "name": "E-book reader", "price_eur": 139.0, "stock": 0}
     assert sentence(product, "What's the price and stock of p302?", {"product_id": "p302"}, "get_product") == \
-        "The price of E-book reader is 139 EUR and it is out of stock."
+        "E-book reader costs 139 EUR and it is out of stock."
     found = {"results": [{"country_code": "MX", "name": "Mexico"}]}
     assert sentence(found, "Is there a country named Mexico, and what is its code?", {"name": "Mexico"},
                     "find_country") == "Yes, Mexico's country code is MX."
@@ -332,3 +335,41 @@ def test_two_blocks_of_a_tools_own_lines_stay_apart_so_each_fence_closes():
                 {"role": "tool", "tool_call_id": "b", "content": json.dumps({"text": "diff --git a/x b/x\n+2"})}]
     answer = answer_from(messages)
     assert "```\n\nHere it is:" in answer and "``` Here" not in answer and answer.count("```") == 4
+
+
+def tool_call(i, name, **arguments):
+    return {"role": "assistant", "tool_calls": [{"id": f"c{i}", "function": {"name": name,
+                                                                         "arguments": json.dumps(arguments)}}]}
+
+
+def tool_result(i, value):
+    return {"role": "tool", "tool_call_id": f"c{i}", "content": json.dumps(value)}
+
+
+def test_a_shipping_question_is_answered_yes_or_no_and_a_fact_is_said_once():
+    from toolloom.answers import answer_from, said_before
+
+    order = {"country_code": "FR", "order_id": "ord_1002", "status": "processing", "total_eur": 418.8}
+    assert sentence(order, "Is my order ord_1002 on its way?", {"order_id": "ord_1002"},
+                    "get_order_status") == "No, order ord_1002 is still processing."
+    assert sentence({**order, "status": "shipped"}, "Has order ord_1002 been sent?", {"order_id": "ord_1002"},
+                    "get_order_status") == "Yes, order ord_1002 is shipped."
+    # a listing that found one item is said as the list (the population is a bound, not what is asked)
+    messages = [{"role": "user", "content": "Which cities does DE have, with a population of at least 3000000? "
+                                            "Then, what's the population of that city?"},
+                tool_call(0, "list_cities", country_code="DE", min_population=3000000),
+                tool_result(0, {"cities": [{"city_id": "berlin", "name": "Berlin", "population": 3878100}]}),
+                tool_call(1, "get_city", city_id="berlin"),
+                tool_result(1, {"city_id": "berlin", "name": "Berlin", "population": 3878100, "timezone": "Europe/Berlin"})]
+    assert answer_from(messages) == "There is one city: Berlin (population 3,878,100)."
+    assert said_before("The population of Berlin is 3,878,100.", ["There is one city: Berlin (population 3,878,100)."])
+    assert not said_before("The population of Berlin is 3,878,100.", ["There is one city: Berlin (population 3,878)."])
+
+
+def test_a_call_about_a_place_is_said_of_it():
+    messages = [{"role": "user", "content": "In Chicago, what is the local time when it is 2026-12-31 23:00 UTC?"},
+                tool_call(0, "local_time", city_id="chicago", utc_time="2026-12-31T23:00"),
+                tool_result(0, {"city_id": "chicago", "local_time": "2026-12-31T17:00", "timezone": "America/Chicago"})]
+    from toolloom.answers import answer_from
+
+    assert answer_from(messages) == "The local time in Chicago is 2026-12-31 17:00."

@@ -154,7 +154,8 @@ def test_a_request_describes_a_looked_up_value_and_the_offline_assistant_resolve
 
 
 def test_recover_forms_and_learnable_errors():
-    assert user_forms("new_york") == ["New York", "NEW_YORK"]
+    assert user_forms("new_york") == ["New York"]  # as a person writes it: not NEW_YORK
+    assert user_forms("EUR") == ["eur"]
     assert user_forms("2026-05-18") == ["18/05/2026", "May 18, 2026"]
     assert learnable("no city with id 'Tokyo'", "tokyo", "Tokyo", "city identifier such as tokyo")
     assert learnable("unsupported currency 'eur'; supported: EUR, USD", "EUR", "eur", "")

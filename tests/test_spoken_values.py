@@ -11,7 +11,7 @@ from toolloom.wording import render_example
 from .conftest import PROJECT
 
 FILES = {f: json.loads((PROJECT / "api_graphs" / "demo" / f).read_text())
-         for f in ("geo.json", "clock.json", "shop.json", "travel.json")}
+         for f in ("geo.json", "clock.json", "shop.json", "travel.json", "languages.json")}
 TOOLS = {t["function"]["name"]: t for tools in FILES.values() for t in tools}
 
 
@@ -28,6 +28,10 @@ def test_a_slug_id_is_said_as_its_name_and_a_short_id_without_quotes():
     assert all("ord_1002" in r and '"ord_1002"' not in r for r in orders), orders
     # what a person would not write bare keeps its quotes: a search phrase
     assert all('"travel"' in r for r in _requests("search_products", {"query": "travel"}))
+    # a date and time as people write it, and a language code where the request says it is a code
+    times = _requests("local_time", {"city_id": "chicago", "utc_time": "2026-12-31T23:00"})
+    assert all("2026-12-31 23:00" in r and '"' not in r for r in times), times
+    assert all("code es" in r and '"' not in r for r in _requests("countries_speaking", {"language_code": "es"}))
 
 
 def test_the_offline_assistant_reads_back_the_form_the_tool_takes_from_every_wording():
@@ -35,7 +39,9 @@ def test_the_offline_assistant_reads_back_the_form_the_tool_takes_from_every_wor
     cases = [("get_city", {"city_id": "cape_town"}), ("time_difference", {"from_city_id": "mexico_city",
              "to_city_id": "new_york", "day": "2026-07-01"}), ("get_order_status", {"order_id": "ord_1001"}),
              ("find_country", {"name": "Mexico"}), ("travel_time", {"from_city_id": "paris", "to_city_id": "berlin",
-                                                                   "mode": "train"})]
+                                                                   "mode": "train"}),
+             ("local_time", {"city_id": "chicago", "utc_time": "2026-12-31T23:00"}),
+             ("countries_speaking", {"language_code": "es"}), ("get_language", {"language_code": "pt"})]
     for name, arguments in cases:
         schema = TOOLS[name]["function"]["parameters"]
         for request in _requests(name, arguments):

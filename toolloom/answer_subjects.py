@@ -26,6 +26,19 @@ def call_subject(arguments: dict, known: dict) -> str:
     return name if name and name != value else f"{kind} {value}" if kind else str(value)  # 'Tokyo', 'order ord_1
 
 
+PLACE_WORDS = {"city", "country", "region", "place", "location", "town", "airport", "station"}
+
+
+def place_of(arguments: dict, known: dict) -> str:
+    """The one place a call with other arguments is about ('Chicago' for local_time(chicago, 23:00)), by name;
+    '' when it names no place or several, or only a code (add VAT for DE: a parameter, not the subject)."""
+    ids = [(k, v) for k, v in id_arguments(arguments) if set(words(k)) & PLACE_WORDS and words(k)[-1] == "id"]
+    if len(ids) != 1 or len(id_arguments(arguments)) != 1 or words(ids[0][0])[0] in ("from", "to"):
+        return ""
+    key, value = ids[0]
+    return known.get(str(value)) or spoken.said(value, key) or str(value)
+
+
 def route_ends(arguments: dict, known: dict) -> tuple[str, str] | None:
     """The two ends of a call given a from_ and a to_ id of one kind (a distance, a time difference), by name."""
     ids = dict(id_arguments(arguments))
@@ -59,12 +72,20 @@ def clock_gap(result: dict, keys: list[str], tool: str, arguments: dict, known: 
         f"{'ahead of' if hours > 0 else 'behind'} {a}"
 
 
+_PAGING = {"page", "limit", "offset", "cursor", "per", "size", "sort", "order"}
+
+
 def limits(arguments: dict) -> str:
-    """The bounds a search was given, as a person adds them: ' with a population of at least 3,000,000'."""
-    said = [constraint(k, f"{v:,}" if isinstance(v, int) else str(v)) for k, v in arguments.items()
-            if words(k)[:1] and words(k)[0] in ("min", "max", "minimum", "maximum")
-            and isinstance(v, (int, float)) and not isinstance(v, bool)]
-    return f" with {' and '.join(said)}" if said else ""
+    """What a search that found nothing was given, as a person adds it: ' with a population of at least
+    3,000,000', ' with language code es and region Asia'."""
+    given = {k: v for k, v in arguments.items()
+             if isinstance(v, (str, int, float)) and not isinstance(v, bool) and not set(words(k)) & _PAGING}
+    places = [spoken.said(v, k) or str(v) for k, v in given.items()
+              if isinstance(v, str) and set(words(k)) & (PLACE_WORDS | {"region", "continent"})]
+    said = [constraint(k, f"{v:,}" if isinstance(v, int) and abs(v) >= 10000 else spoken.said(v, k) or str(v))
+            for k, v in given.items() if not (isinstance(v, str) and set(words(k)) & (PLACE_WORDS | {"region",
+                                                                                                     "continent"}))]
+    return (f" in {' and '.join(places)}" if len(places) == 1 else "") + (f" with {' and '.join(said)}" if said else "")
 
 
 def names_in(result, tool: str = "") -> dict[str, str]:

@@ -15,7 +15,7 @@ from .graph.slots import singular
 from .offline_requests import plural
 from .request_asks import (ANY_WORDS, UNITS, action_said, is_action, is_yes_no, label, request_parts, requested_fields,
                            words)
-from .answer_subjects import SUBJECT_KEYS, call_subject, clock_gap, converted, limits, names_in, route
+from .answer_subjects import SUBJECT_KEYS, call_subject, clock_gap, converted, limits, names_in, place_of, route
 from .wording import ENTITY_VERBS, GENERIC_WORDS, LINK_WORDS, entity_of, name_words
 
 # shapes whose reference answer is a list: one result per independent part of the request
@@ -125,7 +125,13 @@ def _field_phrase(key: str, value, unit: str = "", topic: str = "", pair: tuple 
         return f"the {label(key)} is:\n\n{value.strip()}"
     if key in _STOCK_KEYS and value == 0:
         return "it is out of stock"
+    if key in _STOCK_KEYS and isinstance(value, int) and not isinstance(value, bool):
+        return f"there {'is' if value == 1 else 'are'} {value} in stock"
+    if key in ("category", "genre", "type") and isinstance(value, str) and len(value.split()) <= 3:
+        return f"it is in the {value} {label(key)}"  # 'the category of X is sports': a field read out
     name, text = _measure(key, value)
+    if name in ("price", "cost") and not isinstance(value, bool) and isinstance(value, (int, float)):
+        return f"it costs {text}{' ' + unit if unit and key in _AMOUNTS else ''}"
     if unit and isinstance(value, (int, float)) and key in _AMOUNTS:
         text = f"{text} {unit}"
     if words(key)[:1] and words(key)[0] in ("days", "hours", "minutes", "weeks") and set(words(key)[1:]) & {
@@ -154,13 +160,33 @@ def _weekday_and_date(result: dict, keys: list[str]) -> str:
     return f"{weekday}, {result[date_key]}" if date_key and weekday and not rest else ""
 
 
+_SHIPPING = re.compile(r"\b(shipped|on (?:its|the) way|dispatched|sent out|been sent|delivered|arrived)\b", re.I)
+_UNDERWAY = {"shipped", "dispatched", "in_transit", "out_for_delivery", "delivered"}
+
+
+def on_its_way(request: str, result: dict, subject: str = "") -> str:
+    """'Is my order on its way?' answered from its status: 'No, order ord_1002 is still processing'; '' when
+    the request does not ask whether something shipped or the result has no status."""
+    status = next((v for k, v in result.items() if words(k)[-1:] in (["status"], ["state"]) and isinstance(v, str)),
+                  None)
+    if status is None or not _SHIPPING.search(request):
+        return ""
+    said, it = status.replace("_", " "), subject or "it"
+    return f"Yes, {it} is {said}" if status.lower() in _UNDERWAY else f"No, {it} is still {said}" \
+        if status.lower() in ("processing", "pending", "placed", "confirmed", "new") else f"No, {it} is {said}"
+
+
+_CONSTRAINT = re.compile(r"\bwith (?:a|an) [a-z ]+? of at (?:least|most) [\d,.]+")  # a bound, not what is asked
+
+
 def _one_found(items, request: str) -> str:
     """A search that found one record, said by the fields the request names: "Mexico's country code is MX"."""
     if not (isinstance(items, list) and len(items) == 1 and isinstance(items[0], dict)):
         return ""
     item = items[0]
     name = next((item[k] for k in SUBJECT_KEYS if isinstance(item.get(k), str)), None)
-    asked = [k for k in requested_fields(request, item) if k not in SUBJECT_KEYS and item[k] is not None
+    asked = [k for k in requested_fields(_CONSTRAINT.sub("", request), item) if k not in SUBJECT_KEYS
+             and item[k] is not None
              and not isinstance(item[k], (list, dict))]
     if not name or not asked:
         return ""
@@ -193,6 +219,15 @@ def topic_of(tool: str | None, arguments: dict) -> str:
     elif ws and len(arguments) == 1 and len(given) == 1 and words(next(iter(arguments)))[-1:] in (["code"], ["id"]):
         ws = ws + ["of", str(given[0])]  # get_capital_city(AU): 'the capital city of AU', not of any country
     return "the " + " ".join(ws) if ws and ws[0] not in LINK_WORDS else ""
+
+
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _inside(tool: str | None, key: str) -> str:
+    """Where an empty list was looked for, when the tool names a container other than the list: ' in the cart'."""
+    holder = entity_of(tool or "")
+    return f" in the {holder}" if tool and holder not in ("result", singular(label(key))) and " " not in holder else ""
 
 
 def _count_asked(result: dict, wanted: list[str]):
@@ -266,6 +301,11 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
     qualifier = f" ({', '.join(_field_phrase(k, result[k]) for k in dated)})" if dated else ""
     if (day := _weekday_and_date(result, keys)) and not yes_no and not subject_key:  # 'That is Saturday, 2026-01-03.'
         return f"That is {day}{qualifier}."
+    if keys and keys == [k for k in keys if k in ("weekday", "day_of_week")] and \
+            (dated_as := next((v for k, v in result.items() if words(k)[-1:] == ["date"] and isinstance(v, str)), None)):
+        named = [w for w in _WEEKDAYS if w in set(words(request))]  # 'Is it a Friday?', not 'a Monday, a Friday or'
+        lead = ("Yes, " if named[0] == str(result[keys[0]]).lower() else "No, ") if yes_no and len(named) == 1 else ""
+        return f"{lead}{dated_as} is a {result[keys[0]]}{qualifier}."  # 'What day is 2026-12-25?': '... is a Friday.'
     if len(keys) == 1 and (found := _one_found(result[keys[0]], request)):  # "Mexico's country code is MX"
         return ("Yes, " if yes_no and ANY_WORDS.search(request) else "") + found + qualifier + "."
     lead = ""
@@ -280,6 +320,8 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
     elif yes_no and (said := [k for k, v in result.items() if words(k)[-1:] in (["status"], ["state"])
                               and isinstance(v, str) and v.lower() in set(words(request))]):
         lead, keys = "Yes", said[:1]  # 'Has order ord_1001 shipped yet?' and the status is shipped: that alone
+    elif yes_no and (way := on_its_way(request, result, call_subject(arguments, known))):  # and it is processing
+        return way + qualifier + "."
     elif subject_key:
         topic = topic_of(tool, arguments)
         lead = result[subject_key] if keys else f"{topic} is {result[subject_key]}" if topic else \
@@ -290,7 +332,7 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
     pair = tuple(result.get(f"{side}_currency") or result.get(side) for side in ("from", "to"))
     pair = pair if all(isinstance(p, str) for p in pair) else ()  # an exchange rate's currencies
     phrases = [_field_phrase(k, result[k], unit, topic, pair) for k in keys]
-    phrases = [p + limits(arguments) if isinstance(result[k], list) and not result[k] else p
+    phrases = [p + (limits(arguments) or _inside(tool, k)) if isinstance(result[k], list) and not result[k] else p
                for k, p in zip(keys, phrases)]  # 'there are no cities with a population of at least 3,000,000'
     if not lead and not any(isinstance(result[k], (list, dict)) for k in keys):
         if subject := call_subject(arguments, known):  # 'the status of order ord_1002 is processing'
@@ -302,6 +344,9 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
             at = next((i for i, p in enumerate(phrases) if p.startswith("the ") and " is " in p), None)
             if at is not None:  # said once, in the first fact that reads with it
                 phrases[at] = phrases[at].replace(" is ", f" {way} is ", 1)
+        elif (place := place_of(arguments, known)) and all(p.startswith("the ") for p in phrases):
+            text = _about(place, phrases, inside=True) + qualifier  # 'the local time in Chicago is ...'
+            return _capital(text) + ("" if "\n" in text else ".")
     if lead and not flags and lead not in ("Yes", "No"):  # facts about the result's subject, said of it
         text = _about(lead, phrases, placed=True) + qualifier
         return _capital(text) + ("" if "\n" in text else ".")
@@ -318,10 +363,11 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
 _PLACES = ("country code", "country", "region", "continent", "state", "province")  # where a named thing is
 
 
-def _about(subject: str, phrases: list[str], placed: bool = False) -> str:
+def _about(subject: str, phrases: list[str], placed: bool = False, inside: bool = False) -> str:
     """Facts about a named subject as people say them: 'The population of Tokyo is 14,094,034 and its timezone is
     Asia/Tokyo', "New Year's Day is on 2027-01-01", 'Swedish has 13 million speakers'; `placed` (a place or a
-    thing by its name, not an order by its id): 'Tokyo is in JP', 'France is in Europe'."""
+    thing by its name, not an order by its id): 'Tokyo is in JP', 'France is in Europe'; `inside` (facts of a
+    call about a place): 'the local time in Chicago is ...'."""
     out: list[str] = []
     for p in phrases:
         who = subject if not out else "it"
@@ -332,7 +378,8 @@ def _about(subject: str, phrases: list[str], placed: bool = False) -> str:
             p = f"{who} is on {p[len('the date is '):]}"
         elif p.startswith("the ") and (" is " in p or " is:" in p):
             name, _, rest = p[4:].partition(" is")  # ' is 5', or ' is:' and a text below
-            p = f"the {name} of {subject} is{rest}" if not out else f"its {name} is{rest}"
+            p = f"the {name} {'in' if inside else 'of'} {subject} is{rest}" if not out else \
+                f"{'the ' + name + ' there' if inside else 'its ' + name} is{rest}"
         elif p.startswith("it ") and not out:
             p = f"{subject} {p[3:]}"
         out.append(p)
@@ -352,6 +399,18 @@ def _said_text(text: str) -> str:
 def _capital(text: str) -> str:
     """The sentence's first letter in capitals, unless its first word is a name as written (todo.md, p300)."""
     return text if re.match(r"[^\s:]*[._/@\d]", text) else text[:1].upper() + text[1:]
+
+
+_FACT = re.compile(r"\d[\d,.:-]*\d|\d|[A-Z][\w'-]*(?: [A-Z][\w'-]*)*")
+
+
+def said_before(text: str, out: list[str]) -> bool:
+    """Whether every fact of a sentence (its numbers and names) is in the sentences before it: 'The population of
+    Berlin is 3,878,100.' after 'There is one city: Berlin (population 3,878,100).'"""
+    facts = {f for f in _FACT.findall(text) if f not in ("The", "It", "Its", "There", "Yes", "No")}
+    earlier = " ".join(out)
+    return bool(out) and bool(facts) and all(re.search(r"(?<![\w,.])" + re.escape(f) + r"(?![\w,])", earlier)
+                                             for f in facts)
 
 
 def answer_from(messages: list[dict]) -> str:
@@ -381,7 +440,8 @@ def answer_from(messages: list[dict]) -> str:
         known.update(names_in(result, tool))
         if acted:
             text = done if text == NOTHING else f"{done} {text}"
-        if text not in out and not (text == "Done." and any(o.startswith("Done.") for o in out)):  # said once
+        if text not in out and not (text == "Done." and any(o.startswith("Done.") for o in out)) \
+                and not said_before(text, out):  # said once
             out.append(text)
     if not out:
         return "I could not find anything."

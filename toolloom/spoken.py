@@ -13,6 +13,9 @@ _SLUG = re.compile(r"^[a-z]+(?:_[a-z]+)*$")
 _NAME = re.compile(r"^[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*$")
 _SHORT_ID = re.compile(r"^[a-z]{1,4}_?\d+$")
 _PLAIN = re.compile(r"^(?:\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2})?)?|[A-Z]{2,3})$")  # a date, a code
+_DATETIME = re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})$")  # 2026-12-31T23:00 is written 2026-12-31 23:00
+# a date and time as written in a request, either way; the offline assistant reads it back
+DATETIMES = re.compile(r"\b(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2})\b")
 # capitalised word runs; the first word of a sentence is not a name by its capital alone
 _NAMES = re.compile(r"(?<![\w\"'])[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*(?![\w\"'])")
 _SENTENCE_START = re.compile(r"(?:^|[.?!]\s+)$")
@@ -22,6 +25,7 @@ _LEADING = {"for", "in", "at", "on", "from", "to", "the", "a", "an", "and", "or"
             "between", "compare", "near", "around", "via", "after", "before", "if", "but", "so", "since", "until"}
 _EXAMPLES = re.compile(r"(?:such as|e\.g\.|like|for example|example:?)\s+[\"'`]?([\w-]+)(?:\s+or\s+([\w-]+))?",
                        re.IGNORECASE)
+CODED = re.compile(r"\bcode ([a-z]{2,3})\b")  # a lowercase code where the text says it is one: 'code es'
 ID_TOKENS = re.compile(r"(?<![\w\"'])[a-z]{1,4}_?\d+(?![\w\"'])")
 NOT_NAMES = {"I", "Also", "Then", "Next", "After", "Afterwards", "Separately", "Additionally", "Please", "Thanks", "Oh",
              "Sure", "Yes", "No", "Sorry", "Great", "Perfect", "Hi", "Hello", "Ok", "Okay"}
@@ -35,6 +39,10 @@ def said(value, key: str) -> str | None:
     """The value as a person writes it without quotes, or None where it keeps its quotes."""
     if not isinstance(value, str):
         return None
+    if m := _DATETIME.match(value):
+        return f"{m.group(1)} {m.group(2)}"
+    if key.endswith("code") and re.fullmatch(r"[a-z]{2,3}", value):  # 'language code es' (templates say 'code')
+        return value
     if is_id_key(key) and _SLUG.match(value):
         return " ".join(w.capitalize() for w in value.split("_"))
     if _NAME.match(value) or _SHORT_ID.match(value):
@@ -61,6 +69,11 @@ def unquoted(template: str, arguments: dict, skip=()) -> tuple[str, dict]:
         if k not in skip and (form := said(v, k)) is not None:
             template, values[k] = template.replace(f'"{{{k}}}"', f"{{{k}}}"), form
     return template, values
+
+
+def takes_datetime(doc: str) -> bool:
+    """Whether a parameter's documentation asks for a date and time as 2026-03-01T14:30 (YYYY-MM-DDTHH:MM)."""
+    return bool(re.search(r"YYYY-MM-DDTHH|\d{4}-\d{2}-\d{2}T\d{2}", doc))
 
 
 def names(text: str) -> list[str]:

@@ -44,7 +44,7 @@ _JOINS_INLINE = re.compile(r"(?!i\b|i'|my\b|we\b)[a-z][^;]*[.?]$")
 ALSO_SPLIT = part_split(ALSO_WORDS, ALSO_INLINE)
 ORDINALS = ("first", "second", "third", "fourth", "fifth")
 ENTITY_VERBS = VERBS | {"look", "up", "convert", "check", "compute", "calculate", "describe", "is", "count", "resolve",
-                        "place", "cancel", "make"}
+                        "place", "cancel", "make", "view", "display"}
 GENERIC_WORDS = {"status", "info", "details", "detail", "data", "speaking", "lookup", "result", "results"}
 LINK_WORDS = {"by", "for", "of", "to", "from", "in", "into", "between", "on", "at", "with"}
 

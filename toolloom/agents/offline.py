@@ -17,7 +17,7 @@ from ..arguments import argument_errors
 from ..prompts import render
 from ..domain import Task, known_values
 from ..offline_requests import FAMILY, parse_name, words_of
-from ..wording import ALSO_SPLIT, ORDINALS, STOPWORDS, THEN_SPLIT, entity_of, purpose, render_example, tokens
+from ..wording import ALSO_SPLIT, LINK_WORDS, ORDINALS, STOPWORDS, THEN_SPLIT, entity_of, purpose, render_example, tokens
 from .base import AssistantTurn
 
 _QUOTED = re.compile(r"\"([^\"]+)\"")
@@ -63,12 +63,15 @@ class TemplateUser:
 def _candidates(text: str) -> dict[str, list]:
     quoted = _QUOTED.findall(text)
     unquoted = _QUOTED.sub(" ", text)
+    datetimes = [f"{d}T{t}" for d, t in spoken.DATETIMES.findall(unquoted)]  # '2026-12-31 23:00': one value
+    unquoted = spoken.DATETIMES.sub(" ", unquoted)
     dates = _DATE.findall(unquoted)
     numbers = [float(n) if "." in n else int(n) for n in _NUMBER.findall(_DATE.sub(" ", unquoted))]
     labels = {w.lower() for w in _LABEL.findall(text)}  # 'the file "a.md"': 'file' names the value, it is not one
     words = [w for w in tokens(unquoted) if w not in labels]
-    return {"quoted": quoted, "date": dates, "number": numbers, "code": _CODE.findall(unquoted),
+    return {"quoted": quoted, "datetime": datetimes, "date": dates, "number": numbers, "code": _CODE.findall(unquoted),
             "words": words + [q.lower() for q in quoted], "ids": spoken.ID_TOKENS.findall(unquoted),
+            "coded": spoken.CODED.findall(unquoted),
             "names": spoken.names(unquoted)}
 
 
@@ -197,10 +200,11 @@ def fill_arguments(text: str, schema: dict, context: list | None = None) -> dict
         elif typ == "string" and "pattern" in prop:
             pat = re.compile(prop["pattern"])
             value = _take(cand["code"], lambda c: pat.search(c)) or _take(cand["quoted"], lambda q: pat.search(q)) \
-                or _take(cand["ids"], lambda q: pat.search(q))
+                or _take(cand["ids"], lambda q: pat.search(q)) or _take(cand["coded"], lambda q: pat.search(q))
         elif typ == "string":  # quoted, else an id of the documented shape (ord_1002; New York -> new_york)
             doc = str(prop.get("description") or "")
-            value = _take(cand["quoted"], lambda q: not spoken.is_id_key(name) or spoken.fits(q, doc))
+            value = _take(cand["datetime"], lambda d: True) if spoken.takes_datetime(doc) else None
+            value = value or _take(cand["quoted"], lambda q: not spoken.is_id_key(name) or spoken.fits(q, doc))
             if value is None and spoken.is_id_key(name):
                 value = _take(cand["ids"], lambda q: spoken.fits(q, doc))
             said_name = None if value is not None else _take(
@@ -216,7 +220,14 @@ def fill_arguments(text: str, schema: dict, context: list | None = None) -> dict
 def decline(tools: list[dict]) -> str:
     """No offered tool fits: say so, and what the offered tools do (from their names)."""
     abilities = list(dict.fromkeys(purpose(t["function"]["name"], t["function"].get("parameters")) for t in tools))
+    # a name that reads as no phrase ('look up the days between', 'the countries speaking') is left unsaid
+    abilities = [_ACRONYMS.sub(lambda m: m.group(0).upper(), a) for a in abilities
+                 if not re.search(r"\b(?:" + "|".join(LINK_WORDS) + r"|of week|\w+ing)$", a)]
+    abilities = [re.sub(r"\b(add|find|get) an? (VAT|URL|API)\b", r"\1 \2", a) for a in abilities]  # 'add VAT'
     return render("simulate/decline.j2", abilities=abilities[:4]).strip()
+
+
+_ACRONYMS = re.compile(r"\b(?:vat|url|api|iso|gst|pdf|csv|json|sql|ip|dns)\b")
 
 
 class RetrievalAssistant:

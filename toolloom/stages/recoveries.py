@@ -38,7 +38,12 @@ def user_forms(value) -> list[str]:
         except ValueError:
             return []
         return [d.strftime("%d/%m/%Y"), d.strftime("%B %-d, %Y")]
-    forms = [value.replace("_", " ").title(), value.lower(), value.upper()]
+    if value == value.upper():  # a code: 'eur' (a person does not shout 'TOKYO' or write 'Eur')
+        forms = [value.lower()]
+    elif value == value.lower():  # a slug or a word: 'Cape Town'
+        forms = [value.replace("_", " ").title()]
+    else:
+        forms = [value.replace("_", " ").title(), value.lower()]
     return [f for f in dict.fromkeys(forms) if f != value]
 
 
