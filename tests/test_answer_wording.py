@@ -189,7 +189,8 @@ def test_a_result_without_a_name_is_said_of_what_its_call_named_by_the_names_ear
 
 
 def test_an_update_says_what_it_set_and_times_read_as_events_to_the_minute():
-    from toolloom.answers import answer_from, value_text
+    from toolloom.answer_phrases import value_text
+    from toolloom.answers import answer_from
 
     renamed = {"content": None, "last_modified": "2026-12-04T09:53:34.858503Z", "mimetype": "text/markdown",
                "name": "done.md", "path": "notes/done.md", "size": 126}
@@ -360,7 +361,8 @@ def test_a_shipping_question_is_answered_yes_or_no_and_a_fact_is_said_once():
                 tool_call(0, "list_cities", country_code="DE", min_population=3000000),
                 tool_result(0, {"cities": [{"city_id": "berlin", "name": "Berlin", "population": 3878100}]}),
                 tool_call(1, "get_city", city_id="berlin"),
-                tool_result(1, {"city_id": "berlin", "name": "Berlin", "population": 3878100, "timezone": "Europe/Berlin"})]
+                tool_result(1, {"city_id": "berlin", "name": "Berlin", "population": 3878100,
+                                "timezone": "Europe/Berlin"})]
     assert answer_from(messages) == "There is one city: Berlin (population 3,878,100)."
     assert said_before("The population of Berlin is 3,878,100.", ["There is one city: Berlin (population 3,878,100)."])
     assert not said_before("The population of Berlin is 3,878,100.", ["There is one city: Berlin (population 3,878)."])

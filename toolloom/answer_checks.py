@@ -10,7 +10,7 @@ import json
 import re
 
 from .arguments import parse_arguments
-from .answers import LIST_ITEMS, item_name, value_text
+from .answer_phrases import LIST_ITEMS, item_name, value_text
 from .request_asks import request_parts, requested_fields
 
 

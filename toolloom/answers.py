@@ -13,143 +13,23 @@ import re
 from .arguments import parse_arguments
 from .graph.slots import singular
 from .offline_requests import plural
-from .request_asks import (ANY_WORDS, UNITS, action_said, is_action, is_yes_no, label, request_parts, requested_fields,
+from .request_asks import (ANY_WORDS, action_said, is_action, is_yes_no, label, request_parts, requested_fields,
                            words)
+from .answer_phrases import (AMOUNTS, PREPOSITIONS, about, capitalised, field_phrase, join_phrases, list_phrase,
+                             measure, said_text, value_text)
 from .answer_subjects import SUBJECT_KEYS, call_subject, clock_gap, converted, limits, names_in, place_of, route
 from .wording import ENTITY_VERBS, GENERIC_WORDS, LINK_WORDS, entity_of, name_words
 
 # shapes whose reference answer is a list: one result per independent part of the request
 MULTI_ANSWER_SHAPES = ("parallel", "merged")
-LIST_ITEMS = 25      # items of a list an answer names (a listing request gets its list); the rest are counted
 OTHER_FIELDS = 2     # fields stated when the request names none (a lookup: the subject and two facts)
 OPEN_FIELDS = 4      # ... and when it asks for everything ('What can you tell me about BR?', 'Details on ...')
 _OPEN = re.compile(r"\b(tell me about|what can you tell|details|overview|describe|summari[sz]e|facts|information)\b",
                    re.I)
 NOTHING = "There is nothing to report."  # a result with nothing to say ({})
-_PROSE_KEYS = ("note", "message", "summary", "explanation", "remark")  # a sentence of its own, stated as it is
-
-
-def value_text(value) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if value is None:
-        return "not known"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, str) and (m := _TIMESTAMP.fullmatch(value)):  # 2026-12-04T09:53:34.858Z: to the minute
-        return f"{m.group(1)} {m.group(2)}" + (" UTC" if m.group(3) in ("Z", "+00:00") else "")
-    return str(value)
-
-
-_TIMESTAMP = re.compile(r"(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2})?")
-_EVENTS = {"created", "updated", "modified", "deleted", "published", "released", "started", "finished", "closed"}
-
-
 _COUNTED = {"stock", "available", "availability", "seats", "spots", "left", "remaining"}  # 'is it available?': n > 0
 _LATER = {"latitude", "longitude", "lat", "lon", "lng", "url", "href", "image", "path", "created", "updated"}
 _PAGING = {"page", "pages", "offset", "limit", "cursor", "next", "previous", "total_pages", "total_results"}
-
-
-def item_name(item) -> str:
-    if not isinstance(item, dict):
-        return value_text(item)
-    scalars = [(k, v) for k, v in item.items() if not isinstance(v, (dict, list))]
-    head = next((v for k, v in scalars if k in SUBJECT_KEYS), None)
-    if head is None:
-        head = next((v for k, v in scalars if isinstance(v, str)), scalars[0][1] if scalars else "")
-    rest = [value_text(v) if isinstance(v, str) else " ".join(_measure(k, v))
-            for k, v in scalars if v is not head and not k.endswith("_id") and k != "id"][:3]
-    return f"{value_text(head)} ({', '.join(rest)})" if rest else value_text(head)
-
-
-def _enumerate(items: list[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _list_phrase(key: str, values: list) -> str:
-    if not values:
-        return f"there are no {label(key)}"
-    shown = [x for x in (item_name(v) for v in values[:LIST_ITEMS]) if x.strip()]
-    if not shown:  # items with nothing to name ([{}, {}])
-        return f"there are {len(values)} {label(key)}" if len(values) > 1 else f"there is one {singular(label(key))}"
-    more = f" and {len(values) - LIST_ITEMS} more" if len(values) > LIST_ITEMS else ""
-    return (
-        f"there are {len(values)} {label(key)}: {_enumerate(shown)}{more}"
-        if len(values) > 1
-        else f"there is one {singular(label(key))}: {shown[0]}"
-    )
-
-
-_PREPOSITIONS = ("as", "at", "on", "in", "per", "from", "to", "by", "since", "until")
-
-
-_NOT_COUNTS = {"id", "code", "year", "zip", "postal", "phone", "number", "isbn", "port", "pin"}
-
-
-def _measure(key: str, value) -> tuple[str, str]:
-    """(name, value with its unit) for a number whose field name ends in a unit:
-    distance_km -> ('distance', '1149.4 km')."""
-    ws = words(key)
-    text = value_text(value)
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer() \
-            and abs(value) >= 10000 and not set(ws) & _NOT_COUNTS:  # 14094034 people: '14,094,034'
-        text = f"{int(value):,}"
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and ws and ws[-1] in UNITS:
-        return label("_".join(ws[:-1])), f"{text} {UNITS[ws[-1]]}"
-    return label(key), text
-
-
-_AMOUNTS = ("amount", "value", "total", "price", "net_amount", "gross_amount", "converted", "result")
-_STOCK_KEYS = ("stock", "in_stock", "quantity_available", "available_quantity", "inventory")
-
-
-def _field_phrase(key: str, value, unit: str = "", topic: str = "", pair: tuple = ()) -> str:
-    if isinstance(value, bool):
-        if key.startswith("is_"):
-            return f"it is {'' if value else 'not '}{article(label(key[3:]))}"
-        if key.startswith("has_"):
-            return f"it has {'' if value else 'no '}{label(key[4:])}"
-        return f"{label(key)}: {value_text(value)}"
-    if isinstance(value, list):
-        return _list_phrase(key, value)
-    if isinstance(value, dict):
-        inner = [_field_phrase(k, v) for k, v in list(value.items())[:3]]
-        return f"the {label(key)}: {_enumerate(inner)}"
-    if key == "rate" and pair and isinstance(value, (int, float)):  # 'the rate is 9.19': of what into what
-        return f"1 {pair[0]} is {value_text(value)} {pair[1]}"
-    if key in _PROSE_KEYS and isinstance(value, str) and value.strip():
-        return value.strip().rstrip(".")
-    if isinstance(value, str) and "\n" in value.strip():  # a file's text: shown as it is, below the sentence
-        return f"the {label(key)} is:\n\n{value.strip()}"
-    if key in _STOCK_KEYS and value == 0:
-        return "it is out of stock"
-    if key in _STOCK_KEYS and isinstance(value, int) and not isinstance(value, bool):
-        return f"there {'is' if value == 1 else 'are'} {value} in stock"
-    if key in ("category", "genre", "type") and isinstance(value, str) and len(value.split()) <= 3:
-        return f"it is in the {value} {label(key)}"  # 'the category of X is sports': a field read out
-    name, text = _measure(key, value)
-    if name in ("price", "cost") and not isinstance(value, bool) and isinstance(value, (int, float)):
-        return f"it costs {text}{' ' + unit if unit and key in _AMOUNTS else ''}"
-    if unit and isinstance(value, (int, float)) and key in _AMOUNTS:
-        text = f"{text} {unit}"
-    if words(key)[:1] and words(key)[0] in ("days", "hours", "minutes", "weeks") and set(words(key)[1:]) & {
-            "until", "left", "remaining", "away", "to"}:  # days_until: 'it is 5 days away'
-        return f"it is {value_text(value)} {words(key)[0]} away"
-    if not name:  # days: 'the time difference is -5 hours' (what the tool computes), 'there are 364 days'
-        if topic and words(topic)[-1:] != words(key)[-1:]:
-            return f"{topic} is {text}"
-        return f"there are {text}" if isinstance(value, (int, float)) and value > 1 else f"it is {text}"
-    if words(name)[:1] and words(name)[0] in _PREPOSITIONS:  # as_of -> 'as of 2026-01-02'
-        return f"{name} {text}"
-    event = [w for w in words(key) if w not in ("at", "on", "date", "time", "timestamp")]
-    if event and event[-1] in _EVENTS and isinstance(value, str) and _TIMESTAMP.match(value):
-        return f"it was {' '.join(event)} on {text}"  # last_modified: 'it was last modified on 2026-12-04 09:53 UTC'
-    head = words(name)[-1]
-    if isinstance(value, (int, float)) and head.endswith("s") and singular(head) != head and len(words(name)) == 1:
-        return f"it has {text if value else 'no'} {name}"  # 'it has 13 million speakers', not 'the speakers is'
-    return f"the {name} is {text}"
 
 
 def _weekday_and_date(result: dict, keys: list[str]) -> str:
@@ -190,15 +70,8 @@ def _one_found(items, request: str) -> str:
              and not isinstance(item[k], (list, dict))]
     if not name or not asked:
         return ""
-    phrases = [_field_phrase(k, item[k]) for k in asked]
-    return _capital(f"{name}'s " + _enumerate([p.removeprefix("the ") for p in phrases]))
-
-
-def article(word: str) -> str:
-    """'a holiday', but 'landlocked', 'open': adjectives take none."""
-    if re.search(r"(ed|ful|able|ible|al|ive|ous|ic|less|open|closed|active|valid)$", word):
-        return word
-    return ("an " if word[:1] in "aeiou" else "a ") + word
+    phrases = [field_phrase(k, item[k]) for k in asked]
+    return capitalised(f"{name}'s " + join_phrases([p.removeprefix("the ") for p in phrases]))
 
 
 def _has_items(result) -> bool:
@@ -249,12 +122,12 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
     yes_no = is_yes_no(request)
     if isinstance(result, list):
         thing = entity_of(tool or "")  # get__api_kernels -> [] : 'There are no kernels'
-        text = _capital(_list_phrase(plural(thing) if tool and thing != "result" else "results", result))
+        text = capitalised(list_phrase(plural(thing) if tool and thing != "result" else "results", result))
         return (("Yes, " if result else "No, ") + text[0].lower() + text[1:] if yes_no and ANY_WORDS.search(request)
                 else text) + "."
     if not isinstance(result, dict):
         return f"The result is {value_text(result)}."
-    if len(result) == 1 and isinstance(text := next(iter(result.values())), str) and (said := _said_text(text)):
+    if len(result) == 1 and isinstance(text := next(iter(result.values())), str) and (said := said_text(text)):
         return said  # a tool that answers in words (MCP's text content): 'Switched to branch 'main'.'
 
     if not result and len(arguments) == 1 and not is_action(tool or ""):  # a settings section with none set
@@ -290,19 +163,19 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
     if yes_no and not wanted and status:
         keys = status[:1]  # 'Is my order on its way?': its status says it, and nothing else does
     flags = [k for k in wanted if isinstance(result[k], bool)]  # a yes/no the request asks for comes first
-    dated = [k for k in result if words(k)[:1] and words(k)[0] in _PREPOSITIONS and k not in keys and (wanted or lists)
+    dated = [k for k in result if words(k)[:1] and words(k)[0] in PREPOSITIONS and k not in keys and (wanted or lists)
              and json.dumps(result[k], sort_keys=True) not in given]  # 'as of ...' qualifies the rest: it goes last
-    dated += [k for k in keys if words(k)[:1] and words(k)[0] in _PREPOSITIONS]
+    dated += [k for k in keys if words(k)[:1] and words(k)[0] in PREPOSITIONS]
     unit_key = next(
-        (k for k in ("currency", "unit") if isinstance(result.get(k), str) and any(a in result for a in _AMOUNTS)), None
+        (k for k in ("currency", "unit") if isinstance(result.get(k), str) and any(a in result for a in AMOUNTS)), None
     )
     unit = result[unit_key] if unit_key else ""
     keys = flags + [k for k in keys if k not in flags and k not in dated and k != unit_key]
-    qualifier = f" ({', '.join(_field_phrase(k, result[k]) for k in dated)})" if dated else ""
+    qualifier = f" ({', '.join(field_phrase(k, result[k]) for k in dated)})" if dated else ""
     if (day := _weekday_and_date(result, keys)) and not yes_no and not subject_key:  # 'That is Saturday, 2026-01-03.'
         return f"That is {day}{qualifier}."
-    if keys and keys == [k for k in keys if k in ("weekday", "day_of_week")] and \
-            (dated_as := next((v for k, v in result.items() if words(k)[-1:] == ["date"] and isinstance(v, str)), None)):
+    dated_as = next((v for k, v in result.items() if words(k)[-1:] == ["date"] and isinstance(v, str)), None)
+    if keys and keys == [k for k in keys if k in ("weekday", "day_of_week")] and dated_as:
         named = [w for w in _WEEKDAYS if w in set(words(request))]  # 'Is it a Friday?', not 'a Monday, a Friday or'
         lead = ("Yes, " if named[0] == str(result[keys[0]]).lower() else "No, ") if yes_no and len(named) == 1 else ""
         return f"{lead}{dated_as} is a {result[keys[0]]}{qualifier}."  # 'What day is 2026-12-25?': '... is a Friday.'
@@ -310,7 +183,7 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
         return ("Yes, " if yes_no and ANY_WORDS.search(request) else "") + found + qualifier + "."
     lead = ""
     if flags:
-        lead = ("Yes, " if result[flags[0]] else "No, ") + _field_phrase(flags[0], result[flags[0]])
+        lead = ("Yes, " if result[flags[0]] else "No, ") + field_phrase(flags[0], result[flags[0]])
         lead += f" ({result[subject_key]})" if subject_key else ""
         keys = keys[1:]
     elif yes_no and lists and ANY_WORDS.search(request):  # 'Do you sell anything for ...?': what the search found
@@ -327,78 +200,37 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
         lead = result[subject_key] if keys else f"{topic} is {result[subject_key]}" if topic else \
             f"It is {result[subject_key]}"
     if not keys:
-        return _capital(lead + qualifier) + "." if lead else NOTHING
+        return capitalised(lead + qualifier) + "." if lead else NOTHING
     topic = topic_of(tool, arguments) if not lead else ""  # a nameless field (hours) is what the tool computes
     pair = tuple(result.get(f"{side}_currency") or result.get(side) for side in ("from", "to"))
     pair = pair if all(isinstance(p, str) for p in pair) else ()  # an exchange rate's currencies
-    phrases = [_field_phrase(k, result[k], unit, topic, pair) for k in keys]
+    phrases = [field_phrase(k, result[k], unit, topic, pair) for k in keys]
     phrases = [p + (limits(arguments) or _inside(tool, k)) if isinstance(result[k], list) and not result[k] else p
                for k, p in zip(keys, phrases)]  # 'there are no cities with a population of at least 3,000,000'
     if not lead and not any(isinstance(result[k], (list, dict)) for k in keys):
         if subject := call_subject(arguments, known):  # 'the status of order ord_1002 is processing'
-            text = _about(subject, phrases) + qualifier
-            return _capital(text) + ("" if "\n" in text else ".")
+            text = about(subject, phrases) + qualifier
+            return capitalised(text) + ("" if "\n" in text else ".")
         if gap := clock_gap(result, keys, tool or "", arguments, known):  # 'New York is 5 hours behind London'
-            return _capital(gap + qualifier) + "."
+            return capitalised(gap + qualifier) + "."
         if way := route(arguments, known):  # 'the distance from Paris to Berlin is 877.5 km'
             at = next((i for i, p in enumerate(phrases) if p.startswith("the ") and " is " in p), None)
             if at is not None:  # said once, in the first fact that reads with it
                 phrases[at] = phrases[at].replace(" is ", f" {way} is ", 1)
         elif (place := place_of(arguments, known)) and all(p.startswith("the ") for p in phrases):
-            text = _about(place, phrases, inside=True) + qualifier  # 'the local time in Chicago is ...'
-            return _capital(text) + ("" if "\n" in text else ".")
+            text = about(place, phrases, inside=True) + qualifier  # 'the local time in Chicago is ...'
+            return capitalised(text) + ("" if "\n" in text else ".")
     if lead and not flags and lead not in ("Yes", "No"):  # facts about the result's subject, said of it
-        text = _about(lead, phrases, placed=True) + qualifier
-        return _capital(text) + ("" if "\n" in text else ".")
-    if not lead and len(keys) == 1 and keys[0] in _AMOUNTS and unit and (given_amount := converted(arguments)):
-        phrases = [f"{given_amount} is {_measure(keys[0], result[keys[0]])[1]} {unit}"]  # '1200 USD is 891.54 GBP'
+        text = about(lead, phrases, placed=True) + qualifier
+        return capitalised(text) + ("" if "\n" in text else ".")
+    if not lead and len(keys) == 1 and keys[0] in AMOUNTS and unit and (given_amount := converted(arguments)):
+        phrases = [f"{given_amount} is {measure(keys[0], result[keys[0]])[1]} {unit}"]  # '1200 USD is 891.54 GBP'
     phrases = [p[7:] if i and p.startswith("it has ") and phrases[i - 1].startswith("it has ") else p
                for i, p in enumerate(phrases)]  # 'it has no connections and no kernels'
-    parts = _enumerate(phrases)
+    parts = join_phrases(phrases)
     joint = ", " if lead in ("Yes", "No") else ": "  # 'Yes, there is one result: ...', not two colons
     text = f"{lead}{joint}{parts}" if lead and not flags else f"{lead}; {parts}" if lead else parts
-    return _capital(text + qualifier) + ("" if "\n" in text else ".")
-
-
-_PLACES = ("country code", "country", "region", "continent", "state", "province")  # where a named thing is
-
-
-def _about(subject: str, phrases: list[str], placed: bool = False, inside: bool = False) -> str:
-    """Facts about a named subject as people say them: 'The population of Tokyo is 14,094,034 and its timezone is
-    Asia/Tokyo', "New Year's Day is on 2027-01-01", 'Swedish has 13 million speakers'; `placed` (a place or a
-    thing by its name, not an order by its id): 'Tokyo is in JP', 'France is in Europe'; `inside` (facts of a
-    call about a place): 'the local time in Chicago is ...'."""
-    out: list[str] = []
-    for p in phrases:
-        who = subject if not out else "it"
-        place = next((k for k in _PLACES if p.startswith(f"the {k} is ")), None) if placed else None
-        if place:
-            p = f"{who} is in {p[len(f'the {place} is '):]}"
-        elif p.startswith("the date is "):
-            p = f"{who} is on {p[len('the date is '):]}"
-        elif p.startswith("the ") and (" is " in p or " is:" in p):
-            name, _, rest = p[4:].partition(" is")  # ' is 5', or ' is:' and a text below
-            p = f"the {name} {'in' if inside else 'of'} {subject} is{rest}" if not out else \
-                f"{'the ' + name + ' there' if inside else 'its ' + name} is{rest}"
-        elif p.startswith("it ") and not out:
-            p = f"{subject} {p[3:]}"
-        out.append(p)
-    return _enumerate(out)
-
-
-def _said_text(text: str) -> str:
-    """A tool's own words as the answer: a sentence as it is, several lines below 'Here it is:'; '' for a value."""
-    text = text.strip()
-    if "\n" in text:  # a tool's output (a diff, a log, a spec) as a block
-        return f"Here it is:\n\n```\n{text}\n```"
-    if re.match(r"[A-Z][a-z]+ \w", text) and len(text.split()) >= 3:  # 'No matches found', not 'Paris'
-        return text if text[-1] in ".!?" else text + "."
-    return ""
-
-
-def _capital(text: str) -> str:
-    """The sentence's first letter in capitals, unless its first word is a name as written (todo.md, p300)."""
-    return text if re.match(r"[^\s:]*[._/@\d]", text) else text[:1].upper() + text[1:]
+    return capitalised(text + qualifier) + ("" if "\n" in text else ".")
 
 
 _FACT = re.compile(r"\d[\d,.:-]*\d|\d|[A-Z][\w'-]*(?: [A-Z][\w'-]*)*")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 
-from .answers import LIST_ITEMS, value_text
+from .answer_phrases import LIST_ITEMS, value_text
 from .request_asks import requested_fields
 
 _SUBJECTS = ("name", "title", "label", "full_name", "display_name")

@@ -17,7 +17,8 @@ from ..arguments import argument_errors
 from ..prompts import render
 from ..domain import Task, known_values
 from ..offline_requests import FAMILY, parse_name, words_of
-from ..wording import ALSO_SPLIT, LINK_WORDS, ORDINALS, STOPWORDS, THEN_SPLIT, entity_of, purpose, render_example, tokens
+from ..wording import (ALSO_SPLIT, LINK_WORDS, ORDINALS, STOPWORDS, THEN_SPLIT, entity_of, purpose, render_example,
+                       tokens)
 from .base import AssistantTurn
 
 _QUOTED = re.compile(r"\"([^\"]+)\"")

@@ -24,7 +24,8 @@ from ..agents.realisers import Realiser
 from ..domain import Episode, Task
 from .. import spoken
 from ..wording import entity_of, param_phrase, purpose, render_example, tokens, withholding_request
-from ..answers import answer_from, article
+from ..answer_phrases import article
+from ..answers import answer_from
 from ..executor import ToolExecutor
 from ..graph.chains import value_at
 from ..graph.slots import ID_KINDS, singular, snake
