@@ -305,6 +305,15 @@ def test_tool_names_give_words_entities_and_plain_purposes():
     assert purpose("get_order_status") == "look up the order status" and purpose("get_city") == "look up a city"
     assert purpose("add_to_cart", {"required": ["product_id", "quantity"]}) == "add a product to the cart"
     assert purpose("tmdb__GET_search-movie") == "search for movies"
+    # a short plain documentation sentence says it better than a name that reads as no phrase
+    assert purpose("countries_speaking", None, "List the countries where a language is official.") == \
+        "list the countries where a language is official"
+    assert purpose("days_between", None, "Number of days from one date to another.") == \
+        "count the days from one date to another"
+    assert purpose("is_holiday", None, "Whether a date is a national public holiday in a country, and which.") == \
+        "check whether a date is a national public holiday in a country"
+    assert purpose("get_vat_rate", None, "A country's standard VAT/GST rate in percent.") == "look up the VAT rate"
+    assert purpose("tmdb__GET_movie-keywords", None, "Get Movie Keywords") == "look up the movie keywords"
     assert (param_phrase("from_city_id"), param_phrase("product_id")) == ("starting city", "product")
     assert (vague("to_city_id", "x"), vague("quantity", 2), vague("country_code", "FR"), vague("product_id", "p1")) \
         == ("a city", "some", "my country", "a product")  # a person's own country, but one of two cities

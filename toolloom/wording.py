@@ -135,9 +135,13 @@ def render_example(task: Task, rng: random.Random) -> str:
             text_all = text
     # not 'the city this city'
     text_all = re.sub(r"\b(?:the|a|an) ([a-z]+) ((?:this|that) (?:[a-z]+ )?\1)\b", r"\2", text_all)
+    text_all = _THE_NAMES.sub(r"\1 the \2", text_all)  # 'in the Americas'
     return re.sub(r"(?<![\d.,])\b1 ([a-z]+)s\b", lambda m: f"1 {singular(m.group(1) + 's')}", text_all)  # 1 piece
 
 
+# names said with 'the' after a preposition ('Which countries are in the Americas?')
+_THE_NAMES = re.compile(r"\b(in|of|from|to|for|across) (Americas|Netherlands|Philippines|United States|United Kingdom|"
+                        r"Bahamas|Maldives|Caribbean|Middle East|Balkans|Baltics)\b")
 _BOUNDS = {"min": "at least", "minimum": "at least", "max": "at most", "maximum": "at most"}
 
 
@@ -239,9 +243,45 @@ def article(noun: str) -> str:
     return ("an " if noun[:1] in "aeiou" else "a ") + noun
 
 
-def purpose(tool_name: str, parameters: dict | None = None) -> str:
+DANGLING = re.compile(r"\b(?:" + "|".join(LINK_WORDS) + r"|of week|\w+ing)$")  # 'look up the days between'
+
+
+def purpose(tool_name: str, parameters: dict | None = None, description: str = "") -> str:
     """What a tool does, said from its name with an article: 'find a country', 'add a product to the cart',
-    'look up a city', 'list holidays' (never its documentation)."""
+    'look up a city', 'list holidays'; where the name reads as no phrase ('look up the countries speaking'),
+    from a short documentation sentence that says it ('list the countries where a language is official')."""
+    said = _doc_purpose(description) or _name_purpose(tool_name, parameters)
+    said = _ACRONYMS.sub(lambda m: m.group(0).upper(), said)
+    return re.sub(r"\b(add|find|get) an? (VAT|URL|API)\b", r"\1 \2", said)  # 'add VAT', not 'add a vat'
+
+
+_ACRONYMS = re.compile(r"\b(?:vat|url|api|iso|gst|pdf|csv|json|sql|dns)\b")
+
+
+def _doc_purpose(description: str) -> str:
+    """A documentation sentence as a purpose: 'List the countries ...', 'Number of days ...' -> 'count the days
+    ...', 'The weekday of a date' -> 'look up the weekday of a date'; '' when it is no short plain sentence."""
+    sentence = re.sub(r"\s*\([^)]*\)", "", first_sentence(description))  # no parentheses, one clause
+    sentence = re.split(r";|, and\b| and (?:its|gives?|returns?)\b", sentence)[0].strip()
+    ws = sentence.split()
+    if not 3 <= len(ws) <= 12 or re.search(r"[<>{}|`:_/\\]|https?:", sentence) \
+            or sum(w[:1].isupper() and not w.isupper() for w in ws[1:]) > 1:  # 'Get Movie Keywords': a title
+        return ""
+    if ws[0].lower() in _IMPERATIVES:
+        return ws[0].lower() + " " + " ".join(ws[1:])
+    if ws[:2] == ["Number", "of"]:
+        return "count the " + " ".join(ws[2:])
+    if ws[0] == "Whether":
+        return "check whether " + " ".join(ws[1:])
+    return "look up the " + " ".join(ws[1:]) if ws[0] == "The" else ""
+
+
+_IMPERATIVES = {"get", "list", "search", "find", "fetch", "show", "create", "update", "delete", "add", "remove", "set",
+                "convert", "check", "compute", "calculate", "count", "cancel", "order", "put", "place", "book", "send",
+                "look", "translate", "return", "retrieve", "describe", "compare", "estimate", "track"}
+
+
+def _name_purpose(tool_name: str, parameters: dict | None = None) -> str:
     family, verb, obj, _ = offline_requests.parse_name(offline_requests.words_of(tool_name))
     obj = [w for w in obj if w not in ("id", "ids")]
     ids = [k for k in (parameters or {}).get("required") or [] if tokens(snake(k))[-1:] == ["id"]]
@@ -293,6 +333,8 @@ def withholding_request(task: Task, withheld: str, rng: random.Random, source: s
             return text
         noun = said.split()[1] if said.startswith("the ") else said.split()[-1]
         text = text.replace(f'"{said}"', said).replace(f"{noun} {said}", said)  # not 'country a country'
+        # not 'the language with code my language', 'language code my language'
+        text = re.sub(r"\b(?:the )?[a-z]+ (?:with (?:ISO )?)?code " + re.escape(said), said, text)
         text = re.sub(r"\b(?:the|this|that) the ", "the ", text)  # not 'in the the country of my order'
         text = re.sub(r"\b(\d+) (?:a|an|some|a certain) ", r"\1 ", text)  # not 'add 1 a product'
         return re.sub(r"\b(the|this|that) (a|an|some|a certain|my) ", r"\2 ", text)  # not 'the a city'

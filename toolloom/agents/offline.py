@@ -17,7 +17,7 @@ from ..arguments import argument_errors
 from ..prompts import render
 from ..domain import Task, known_values
 from ..offline_requests import FAMILY, parse_name, words_of
-from ..wording import (ALSO_SPLIT, LINK_WORDS, ORDINALS, STOPWORDS, THEN_SPLIT, entity_of, purpose, render_example,
+from ..wording import (ALSO_SPLIT, DANGLING, ORDINALS, STOPWORDS, THEN_SPLIT, entity_of, purpose, render_example,
                        tokens)
 from .base import AssistantTurn
 
@@ -220,15 +220,12 @@ def fill_arguments(text: str, schema: dict, context: list | None = None) -> dict
 
 def decline(tools: list[dict]) -> str:
     """No offered tool fits: say so, and what the offered tools do (from their names)."""
-    abilities = list(dict.fromkeys(purpose(t["function"]["name"], t["function"].get("parameters")) for t in tools))
-    # a name that reads as no phrase ('look up the days between', 'the countries speaking') is left unsaid
-    abilities = [_ACRONYMS.sub(lambda m: m.group(0).upper(), a) for a in abilities
-                 if not re.search(r"\b(?:" + "|".join(LINK_WORDS) + r"|of week|\w+ing)$", a)]
-    abilities = [re.sub(r"\b(add|find|get) an? (VAT|URL|API)\b", r"\1 \2", a) for a in abilities]  # 'add VAT'
+    abilities = []
+    for f in (t["function"] for t in tools):  # short, from the name; where it reads as no phrase ('look up the
+        said = purpose(f["name"], f.get("parameters"))  # days between'), from the documentation, else unsaid
+        said = purpose(f["name"], f.get("parameters"), f.get("description") or "") if DANGLING.search(said) else said
+        abilities += [said] if not DANGLING.search(said) and said not in abilities else []
     return render("simulate/decline.j2", abilities=abilities[:4]).strip()
-
-
-_ACRONYMS = re.compile(r"\b(?:vat|url|api|iso|gst|pdf|csv|json|sql|ip|dns)\b")
 
 
 class RetrievalAssistant:

@@ -169,8 +169,20 @@ class Dialogue:
         )
         return scored[0]["name"] if scored else None
 
+    def source_relation(self) -> str:
+        """What the withheld value is to the source's one input, when a person would know that much: 'the capital
+        city of a country'; '' for a source the user holds (their order: the request already said so)."""
+        if self.source is None or len(self.source.arguments) != 1:
+            return ""
+        entity, given = entity_of(self.source.name), param_phrase(next(iter(self.source.arguments)))
+        noun = re.sub(r" (?:code|id|name)$", "", given)
+        if entity.split()[-1] in HELD or entity == "result" or noun == given:
+            return ""
+        return f"the {entity} of {article(noun)}"
+
     def purpose_of(self, name: str) -> str:
-        return purpose(name, (self.tools.get(name) or {}).get("parameters"))
+        tool = self.tools.get(name) or {}
+        return purpose(name, tool.get("parameters"), tool.get("description") or "")
 
     def pick(self, key: str, **fields) -> str:
         return self.rng.choice(self.phrases[key]).format(**fields)
@@ -192,6 +204,8 @@ class Dialogue:
             param = re.sub(r" code$", "", param)  # 'Which language do you mean?': a person names it, not its code
         if action == "request" and isinstance(t.arguments.get(self.withheld), int) and param.endswith("s"):
             return self.pick("request_count", param=param), {}  # 'How many days?'
+        if action == "fail_inform" and self.scenario == "missing_parameter" and (what := self.source_relation()):
+            return self.pick("fail_inform_source", param=param, relation=what), {}  # it's the capital of a country
         if action in ("request", "fail_inform", "response_fail"):
             return self.pick(action, param=param), {}
         if action == "request_source":
