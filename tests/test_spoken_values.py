@@ -6,7 +6,7 @@ import random
 from toolloom import spoken
 from toolloom.agents.offline import RetrievalAssistant, fill_arguments
 from toolloom.domain import Step, Task
-from toolloom.wording import render_example
+from toolloom.wording import THEN_SPLIT, render_example
 
 from .conftest import PROJECT
 
@@ -75,3 +75,29 @@ def test_a_value_in_a_dialogue_turn_is_bare_where_people_write_it_bare():
         ["2026-10-10", "CA", "99.5", "Cape Town", "ord_1001"]
     assert spoken.written("kitchen stuff", "query") == '"kitchen stuff"'
     assert spoken.documented_examples("city identifier such as paris or new_york") == ["paris", "new_york"]
+
+
+def test_a_large_count_is_written_with_separators_and_read_back():
+    """'a population of at least 3,000,000' (not 3000000), read back as the number; a year or an id stays as it is."""
+    assert spoken.counted(3000000, "min_population") == "3,000,000"
+    assert spoken.counted(2026, "year") is None and spoken.counted(123456, "movie_id") is None
+    schema = TOOLS["list_cities"]["function"]["parameters"]
+    assert fill_arguments("Name the big cities of DE, with a population of at least 3,000,000.", schema) == \
+        {"country_code": "DE", "min_population": 3000000}
+    meta = {"demo.list_cities": TOOLS["list_cities"]["x-toolloom"]}
+    step = Step("demo.list_cities", "list_cities", "", {"country_code": "DE", "min_population": 3000000})
+    for seed in range(8):
+        request = render_example(Task("t", "single", [step], seed, meta), random.Random(seed))
+        assert "3,000,000" in request and fill_arguments(request, schema) == step.arguments, request
+
+
+def test_a_step_after_a_listing_does_not_ask_what_the_listing_showed():
+    """list_cities gives each city's population: the get_city step after it asks something else (its time zone)."""
+    steps = [Step("demo.list_cities", "list_cities", "", {"country_code": "DE", "min_population": 3000000}),
+             Step("demo.get_city", "get_city", "", {"city_id": "berlin"},
+                  {"city_id": {"step": 0, "path": "cities|city_id"}})]
+    meta = {f"demo.{n}": {**TOOLS[n]["x-toolloom"], "returns": TOOLS[n].get("returns")}
+            for n in ("list_cities", "get_city")}
+    for seed in range(12):
+        request = render_example(Task("t", "multi_hop", steps, seed, meta), random.Random(seed))
+        assert "population" not in THEN_SPLIT.split(request)[-1], request

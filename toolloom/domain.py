@@ -44,6 +44,11 @@ def tool_of(row: dict) -> Tool:
     }  # type: ignore[typeddict-item]
 
 
+def wording_meta(tool: Tool) -> dict:
+    """What a task keeps of a tool for wording its requests: the tool's meta and its documented result schema."""
+    return {**tool["meta"], "returns": tool.get("returns")}
+
+
 def tools_of(table: pa.Table) -> list[Tool]:
     """Every row of a tools table, decoded: what stages, agents and executors are given."""
     return [tool_of(row) for row in table.to_pylist()]

@@ -57,8 +57,20 @@ def written(value, key: str) -> str:
         return form
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
     if number or isinstance(value, str) and _PLAIN.match(value):
-        return str(value)
+        return counted(value, key) or str(value)
     return json.dumps(value, ensure_ascii=False)
+
+
+_NOT_COUNTS = {"id", "code", "year", "zip", "postal", "phone", "number", "isbn", "port", "pin"}
+
+
+def counted(value, key: str) -> str | None:
+    """A large count as people write it (3000000 -> '3,000,000'); None for other values and for numbers that are
+    names (an id, a year, a postal code)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10000 \
+            and not set(re.findall(r"[a-z]+", key.lower())) & _NOT_COUNTS:
+        return f"{value:,}"
+    return None
 
 
 def unquoted(template: str, arguments: dict, skip=()) -> tuple[str, dict]:
@@ -68,6 +80,8 @@ def unquoted(template: str, arguments: dict, skip=()) -> tuple[str, dict]:
     for k, v in arguments.items():
         if k not in skip and (form := said(v, k)) is not None:
             template, values[k] = template.replace(f'"{{{k}}}"', f"{{{k}}}"), form
+        elif k not in skip and (form := counted(v, k)) is not None:
+            values[k] = form
     return template, values
 
 

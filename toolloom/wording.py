@@ -107,6 +107,7 @@ def render_example(task: Task, rng: random.Random) -> str:
                     if (b := step.bindings.get(k)) else v) for k, v in step.arguments.items()}
         if step.bindings:  # only templates a reference to an earlier result reads well in
             templates = [f for t in templates if (f := fit_bound(t, step, args)) is not None]
+            templates = [t for t in templates if not asks_known(t, step, task)] or templates
         if templates:
             # 'the city "tokyo"' is said 'the city Tokyo'
             template, args = spoken.unquoted(rng.choice(templates), args, skip=step.bindings)
@@ -114,7 +115,7 @@ def render_example(task: Task, rng: random.Random) -> str:
             for k in step.bindings:  # a quoted placeholder would make the phrase look like a value
                 text = text.replace(f'"{args[k]}"', args[k])
             used = {field for _, field, _, _ in string.Formatter().parse(template) if field}
-            extra = [constraint(k, args[k] if k in step.bindings else json.dumps(v))
+            extra = [constraint(k, args[k] if k in step.bindings else spoken.counted(v, k) or json.dumps(v))
                      for k, v in step.arguments.items() if k not in used]
             if extra:  # an argument the template has no place for (an optional one, a constraint) is still said
                 end = text[-1] if text[-1] in ".?!" else ""
@@ -142,6 +143,36 @@ def render_example(task: Task, rng: random.Random) -> str:
 # names said with 'the' after a preposition ('Which countries are in the Americas?')
 _THE_NAMES = re.compile(r"\b(in|of|from|to|for|across) (Americas|Netherlands|Philippines|United States|United Kingdom|"
                         r"Bahamas|Maldives|Caribbean|Middle East|Balkans|Baltics)\b")
+def asks_known(template: str, step, task: Task) -> bool:
+    """Whether a template asks for a field the record its bound value came from already shows ('Name the big cities
+    of DE. Then, what's the population of that city?' when the list gave each city's population)."""
+    said = set(tokens(re.sub(r"\{[^}]*\}", " ", template)))
+    for b in step.bindings.values():
+        source = task.chain[b["step"]]
+        *through, leaf = b["path"].split("|")
+        fields = [k for k in source_fields(source.result, (task.meta.get(source.tool_id) or {}).get("returns"), through)
+                  if k != leaf]
+        if any((ws := [w for w in tokens(snake(k)) if w not in ("id", "code")]) and set(ws) <= said for k in fields):
+            return True
+    return False
+
+
+def source_fields(result, schema: dict | None, through: list[str]) -> list[str]:
+    """The fields of the record a path's value sits in: from the result where it is known, else from the tool's
+    documented result schema ('cities|city_id': city_id, name, population)."""
+    node, kind = (result, "value") if result is not None else (schema, "schema")
+    for key in through + [None]:
+        if kind == "value":
+            node = node[0] if isinstance(node, list) and node else node
+            node = node.get(key) if key is not None and isinstance(node, dict) else node
+        else:
+            node = (node or {}).get("items", node) if (node or {}).get("type") == "array" else node
+            node = ((node or {}).get("properties") or {}).get(key) if key is not None else node
+    if kind == "schema":
+        return list(((node or {}).get("properties") or {}))
+    return list(node) if isinstance(node, dict) else []
+
+
 _BOUNDS = {"min": "at least", "minimum": "at least", "max": "at most", "maximum": "at most"}
 
 

@@ -23,7 +23,7 @@ from .base import AssistantTurn
 
 _QUOTED = re.compile(r"\"([^\"]+)\"")
 _DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
-_NUMBER = re.compile(r"(?<![\w.-])-?\d+(?:\.\d+)?(?![\w-])")
+_NUMBER = re.compile(r"(?<![\w.-])-?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+(?:\.\d+)?)(?![\w-])")  # 3,000,000 or 42.195
 _CODE = re.compile(r"\b[A-Z]{2,3}\b")
 # 'the country code of that city', 'the latitude of the first city', "that city's country code":
 # a value an earlier result gives
@@ -67,7 +67,7 @@ def _candidates(text: str) -> dict[str, list]:
     datetimes = [f"{d}T{t}" for d, t in spoken.DATETIMES.findall(unquoted)]  # '2026-12-31 23:00': one value
     unquoted = spoken.DATETIMES.sub(" ", unquoted)
     dates = _DATE.findall(unquoted)
-    numbers = [float(n) if "." in n else int(n) for n in _NUMBER.findall(_DATE.sub(" ", unquoted))]
+    numbers = [float(n) if "." in n else int(n.replace(",", "")) for n in _NUMBER.findall(_DATE.sub(" ", unquoted))]
     labels = {w.lower() for w in _LABEL.findall(text)}  # 'the file "a.md"': 'file' names the value, it is not one
     words = [w for w in tokens(unquoted) if w not in labels]
     return {"quoted": quoted, "datetime": datetimes, "date": dates, "number": numbers, "code": _CODE.findall(unquoted),

@@ -25,7 +25,7 @@ from typing import Callable
 import pyarrow as pa
 
 from ..agents.base import AssistantAgent
-from ..domain import Step, Task, tools_of
+from ..domain import Step, Task, tools_of, wording_meta
 from ..agents.offline import TemplateUser
 from ..graph.escalation import ChainEscalator, reference_answer, shape_of
 from ..ingest import Rejection
@@ -129,7 +129,7 @@ class Escalation:
         self.tokens_spent, self.pool = tokens_spent, pool
 
     def as_task(self, task_id: str, steps: list[Step], seed: int) -> Task:
-        meta = {s.tool_id: self.by_id[s.tool_id]["meta"] for s in steps}
+        meta = {s.tool_id: wording_meta(self.by_id[s.tool_id]) for s in steps}
         return Task(task_id, shape_of(steps), [s.planned() for s in steps], seed, meta)
 
     async def attempt(self, task: Task, question: str, steps: list[Step], k: int) -> dict:

@@ -13,7 +13,7 @@ from typing import Callable
 import pyarrow as pa
 
 from ..agents.base import AssistantAgent, UserAgent
-from ..domain import Episode, Step, Task, tools_of
+from ..domain import Episode, Step, Task, tools_of, wording_meta
 from ..executor import ToolExecutor
 from ..executors.simulated import documented_names
 from ..ingest import Rejection
@@ -102,8 +102,8 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
 
     def as_task(row: dict) -> Task:
         chain = json.loads(row["chain"])
-        meta = {s["tool_id"]: {**by_id[s["tool_id"]]["meta"], "named": documented_names(executor.documented,
-                                                                                      s["arguments"])} for s in chain}
+        meta = {s["tool_id"]: {**wording_meta(by_id[s["tool_id"]]),
+                               "named": documented_names(executor.documented, s["arguments"])} for s in chain}
         steps = [Step.from_row(s, by_id[s["tool_id"]]["description"]) for s in chain]
         return Task(row["task_id"], row["shape"], [s.planned() for s in steps], row["seed"], meta)
 
