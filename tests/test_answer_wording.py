@@ -363,7 +363,8 @@ def test_a_shipping_question_is_answered_yes_or_no_and_a_fact_is_said_once():
                 tool_call(1, "get_city", city_id="berlin"),
                 tool_result(1, {"city_id": "berlin", "name": "Berlin", "population": 3878100,
                                 "timezone": "Europe/Berlin"})]
-    assert answer_from(messages) == "There is one city: Berlin (population 3,878,100)."
+    assert answer_from(messages) == "There is one city in DE with a population of at least 3,000,000: Berlin " \
+        "(population 3,878,100)."
     assert said_before("The population of Berlin is 3,878,100.", ["There is one city: Berlin (population 3,878,100)."])
     assert not said_before("The population of Berlin is 3,878,100.", ["There is one city: Berlin (population 3,878)."])
 
@@ -375,3 +376,14 @@ def test_a_call_about_a_place_is_said_of_it():
     from toolloom.answers import answer_from
 
     assert answer_from(messages) == "The local time in Chicago is 2026-12-31 17:00."
+
+
+def test_what_an_action_left_is_said_of_what_holds_it():
+    from toolloom.answers import answer_from
+
+    messages = [{"role": "user", "content": "Add 3 of p401 to my cart, please."},
+                tool_call(0, "add_to_cart", product_id="p401", quantity=3),
+                tool_result(0, {"items": [{"product_id": "p401", "quantity": 3, "unit_price_eur": 24.5}],
+                                "subtotal_eur": 73.5})]
+    assert answer_from(messages) == "I added 3 of p401 to your cart. The cart now has one item: p401 (quantity 3, " \
+        "unit price 24.5 EUR); the subtotal is 73.5 EUR."

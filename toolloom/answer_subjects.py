@@ -75,16 +75,18 @@ def clock_gap(result: dict, keys: list[str], tool: str, arguments: dict, known: 
 _PAGING = {"page", "limit", "offset", "cursor", "per", "size", "sort", "order"}
 
 
-def limits(arguments: dict) -> str:
+def limits(arguments: dict, bounds_only: bool = False) -> str:
     """What a search that found nothing was given, as a person adds it: ' with a population of at least
-    3,000,000', ' with language code es and region Asia'."""
+    3,000,000', ' in Asia with language code es'; `bounds_only`: its place and its bounds alone (what a search
+    that found something says of its list: ' in Africa with a population of at least 100,000,000')."""
     given = {k: v for k, v in arguments.items()
              if isinstance(v, (str, int, float)) and not isinstance(v, bool) and not set(words(k)) & _PAGING}
     places = [spoken.said(v, k) or str(v) for k, v in given.items()
               if isinstance(v, str) and set(words(k)) & (PLACE_WORDS | {"region", "continent"})]
     said = [constraint(k, f"{v:,}" if isinstance(v, int) and abs(v) >= 10000 else spoken.said(v, k) or str(v))
             for k, v in given.items() if not (isinstance(v, str) and set(words(k)) & (PLACE_WORDS | {"region",
-                                                                                                     "continent"}))]
+                                                                                                     "continent"}))
+            and (not bounds_only or words(k)[0] in ("min", "max", "minimum", "maximum"))]
     return (f" in {' and '.join(places)}" if len(places) == 1 else "") + (f" with {' and '.join(said)}" if said else "")
 
 

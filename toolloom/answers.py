@@ -17,7 +17,8 @@ from .request_asks import (ANY_WORDS, action_said, is_action, is_yes_no, label, 
                            words)
 from .answer_phrases import (AMOUNTS, PREPOSITIONS, about, capitalised, field_phrase, join_phrases, list_phrase,
                              measure, said_text, value_text)
-from .answer_subjects import SUBJECT_KEYS, call_subject, clock_gap, converted, limits, names_in, place_of, route
+from .answer_subjects import (PLACE_WORDS, SUBJECT_KEYS, call_subject, clock_gap, converted, limits, names_in,
+                              place_of, route)
 from .wording import ENTITY_VERBS, GENERIC_WORDS, LINK_WORDS, entity_of, name_words
 
 # shapes whose reference answer is a list: one result per independent part of the request
@@ -207,9 +208,18 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
     phrases = [field_phrase(k, result[k], unit, topic, pair) for k in keys]
     phrases = [p + (limits(arguments) or _inside(tool, k)) if isinstance(result[k], list) and not result[k] else p
                for k, p in zip(keys, phrases)]  # 'there are no cities with a population of at least 3,000,000'
+    bounds = limits(arguments, bounds_only=True)  # 'there is one country in Africa with a population of ...: Egypt'
+    phrases = [re.sub(r"^(there (?:is|are) [^:]+):", lambda m: m.group(1) + bounds + ":", p)
+               if isinstance(result[k], list) and result[k] else p for k, p in zip(keys, phrases)]
+    holder = entity_of(tool or "")
+    if made and holder != "result" and " " not in holder and keys == lists[:1] and result[keys[0]]:
+        total = next((k for k in scalars if set(words(k)) & {"total", "subtotal"}), None)  # what a cart holds now
+        phrases = [re.sub(r"^there (?:is|are) ", f"the {holder} now has ", phrases[0])
+                   + (f"; {field_phrase(total, result[total], unit)}" if total else "")]
     if not lead and not any(isinstance(result[k], (list, dict)) for k in keys):
         if subject := call_subject(arguments, known):  # 'the status of order ord_1002 is processing'
-            text = about(subject, phrases) + qualifier
+            in_place = any(set(words(k)) & PLACE_WORDS for k in arguments)  # 'the standard rate in DE is 19 percent'
+            text = about(subject, phrases, inside=in_place) + qualifier
             return capitalised(text) + ("" if "\n" in text else ".")
         if gap := clock_gap(result, keys, tool or "", arguments, known):  # 'New York is 5 hours behind London'
             return capitalised(gap + qualifier) + "."

@@ -32,7 +32,7 @@ def is_action(tool: str) -> bool:
 _DOING = set("add create update delete remove cancel place book set send save rename move copy restore kill interrupt "
              "restart start stop upload write edit change modify make clear reset enable disable archive submit "
              "approve reject assign schedule subscribe unsubscribe follow unfollow publish share transfer buy reserve "
-             "commit push merge mark insert register replace apply".split())
+             "commit push merge mark insert register replace apply put".split())
 _PAST = {"set": "set", "put": "put", "send": "sent", "make": "made", "write": "wrote", "buy": "bought",
          "stop": "stopped", "commit": "committed", "cancel": "cancelled", "shut": "shut", "reset": "reset"}
 _STARTS = re.compile(r"(?:^|[,;:]\s+|[.?!]\s+|\b(?:then|also|and|please)\s+)(?=[A-Za-z])", re.I)
@@ -56,7 +56,8 @@ def action_said(request: str) -> str:
             what = re.sub(r"\b(my|me|i|mine|myself)\b(?![^\"]*\"(?:[^\"]*\"[^\"]*\")*[^\"]*$)",
                           lambda w: _YOURS[w.group(1).lower()], m.group(2), flags=re.I)
             what = what if verb in ("add", "create", "make", "book", "register") else re.sub(r"^an? ", "the ", what)
-            return f"I {past(verb)} {what.rstrip(' ,;')}."
+            what = re.sub(r",? please$", "", what.rstrip(" ,;"), flags=re.I)  # not 'I added it to your cart, please.'
+            return f"I {past(verb)} {what}."
     return ""
 
 

@@ -152,9 +152,13 @@ def asks_known(template: str, step, task: Task) -> bool:
         *through, leaf = b["path"].split("|")
         fields = [k for k in source_fields(source.result, (task.meta.get(source.tool_id) or {}).get("returns"), through)
                   if k != leaf]
-        if any((ws := [w for w in tokens(snake(k)) if w not in ("id", "code")]) and set(ws) <= said for k in fields):
+        # a field by its head noun: unit_price_eur is a price, country_code a country
+        if any((ws := [w for w in tokens(snake(k)) if w not in _NOT_HEADS]) and ws[-1] in said for k in fields):
             return True
     return False
+
+
+_NOT_HEADS = {"id", "code", "unit", "eur", "usd", "gbp", "km", "mi", "kg", "percent", "pct", "ms", "utc"}
 
 
 def source_fields(result, schema: dict | None, through: list[str]) -> list[str]:

@@ -117,6 +117,14 @@ def chain_problem(steps: list[Step]) -> tuple[str, str] | None:
         last = _scalars(steps[-1].result)
         if last and all(v in known for v in last):  # get_country(IN) -> find_country('India') -> IN
             return "circular_lookup", f"the last call ({steps[-1].name}) only returns values the chain started from"
+        own = {normalised(v) for v in steps[-1].arguments.values()}
+        given = {normalised(v) for s in steps[:-1] for k, v in s.arguments.items() if k not in s.bindings}
+        back = [v for k, v in (steps[-1].result or {}).items() if isinstance(steps[-1].result, dict)
+                and k not in ("name", "title", "label") and isinstance(v, (str, int, float)) and not isinstance(v, bool)
+                and normalised(v) in given - own]
+        if back:  # days_between(a, b) -> add_days(a, that many): b, the date the request gave
+            return "circular_lookup", (f"the last call ({steps[-1].name}) gives back {back[0]!r}, "
+                                       "which the request states")
     return None
 
 
