@@ -101,3 +101,22 @@ def test_a_step_after_a_listing_does_not_ask_what_the_listing_showed():
     for seed in range(12):
         request = render_example(Task("t", "multi_hop", steps, seed, meta), random.Random(seed))
         assert "population" not in THEN_SPLIT.split(request)[-1], request
+
+
+def test_a_reference_fills_the_end_of_a_conversion_it_is_said_at_and_its_reads_as_the_latest_result():
+    """'250 EUR ... in that country's currency' is the target currency, not the source; 'its country' is the
+    country of the result just before."""
+    from toolloom.agents.offline import Results
+
+    money = json.loads((PROJECT / "api_graphs" / "demo" / "money.json").read_text())
+    convert = next(t for t in money if t["function"]["name"] == "convert_currency")["function"]["parameters"]
+    japan = Results([{"code": "JP", "currency": "JPY", "calling_code": "+81"}], ["get_country"])
+    for request in ("Then, what do 250 EUR come to in that country's currency?",
+                    "Then, what do 250 EUR come to in its currency?"):
+        assert fill_arguments(request, convert, japan) == {"amount": 250, "from_currency": "EUR",
+                                                           "to_currency": "JPY"}, request
+    assert fill_arguments("Then, convert 100 of its currency to USD.", convert, japan) == \
+        {"amount": 100, "from_currency": "JPY", "to_currency": "USD"}
+    vat = next(t for t in money if t["function"]["name"] == "get_vat_rate")["function"]["parameters"]
+    order = Results([{"country_code": "DE", "order_id": "ord_1001", "status": "shipped"}], ["get_order_status"])
+    assert fill_arguments("Then, the standard VAT in its country?", vat, order) == {"country_code": "DE"}

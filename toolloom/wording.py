@@ -71,26 +71,30 @@ def entity_of(tool_name: str) -> str:
 
 
 def bound_phrase(binding: dict, step: int, source_name: str, rng: random.Random | None = None,
-                 short: bool = False, names: list[str] | None = None) -> str:
+                 short: bool = False, names: list[str] | None = None, one_subject: bool = False) -> str:
     """How a request refers to a value an earlier step returns, by what it is: 'the country code of
     that city' or "that city's country code" (the step just before), 'the latitude of the first
-    city' (an earlier one: the first of the chain's results about a city, agents/offline.py reads it so)."""
+    city' (an earlier one: the first of the chain's results about a city, agents/offline.py reads it so), 'its
+    country' (the step just before, where it named `one_subject`)."""
     leaf = re.sub(r"[^a-z0-9]+", " ", binding["path"].split("|")[-1].lower()).strip()
     entity = entity_of(source_name)
     latest = binding["step"] == step - 1 or binding["step"] >= len(ORDINALS)
     # an earlier one by its place among the results about the same thing ('the second country'), where the
     # chain's tools are known (`names`), else by its step
     nth = sum(entity_of(n) == entity for n in names[:binding["step"]]) if names else binding["step"]
-    which = (rng.choice(("that", "this")) if rng else "that") if latest else f"the {ORDINALS[min(nth, 4)]}"
+    which = "that" if latest else f"the {ORDINALS[min(nth, 4)]}"
+    near = rng.choice(("that", "this")) if latest and rng else which  # 'the currency of this country'
     if leaf in {f"{e} {kind}" for e in (entity, entity.split()[-1]) for kind in ("id", "code")}:
         return f"{which} {entity}"  # the city id of that (capital) city is that city; a country's code, that country
     if latest and leaf.endswith("s") and singular(leaf) == entity.split()[-1]:
         return f"that many {leaf}"  # days_between's days: 'add that many days', not "that day's days"
     if short and len(leaf.split()) > 1 and leaf.split()[-1] in ("code", "id"):  # in a sentence: "that city's country"
         leaf = " ".join(leaf.split()[:-1])
+    if latest and one_subject and short and rng is not None and rng.random() < 0.5:  # the step before named one
+        return f"its {leaf}"  # 'Status of ord_1001? Then, the standard VAT in its country?'
     if rng is not None and rng.random() < 0.5:
         return f"{which} {entity}'s {leaf}"
-    return f"the {leaf} of {which} {entity}"
+    return f"the {leaf} of {near} {entity}"
 
 
 def render_example(task: Task, rng: random.Random) -> str:
@@ -103,7 +107,8 @@ def render_example(task: Task, rng: random.Random) -> str:
     for i, step in enumerate(task.chain):
         templates = task.meta.get(step.tool_id, {}).get("utterances") or []
         names = [s.name for s in task.chain]
-        args = {k: (bound_phrase(b, i, task.chain[b["step"]].name, rng, short=bool(templates), names=names)
+        args = {k: (bound_phrase(b, i, task.chain[b["step"]].name, rng, short=bool(templates), names=names,
+                                 one_subject=len(task.chain[b["step"]].arguments) == 1)
                     if (b := step.bindings.get(k)) else v) for k, v in step.arguments.items()}
         if step.bindings:  # only templates a reference to an earlier result reads well in
             templates = [f for t in templates if (f := fit_bound(t, step, args)) is not None]

@@ -31,6 +31,7 @@ _WHICH = r"(that|this|the (?:" + "|".join(ORDINALS) + r"))"
 _REFERENCE = re.compile(r"\bthe ((?:[a-z0-9]+ ){0,4}?[a-z0-9]+) of " + _WHICH + r" (?=([a-z]+(?: [a-z]+)?))?")
 _POSSESSIVE = re.compile(r"\b" + _WHICH + r" ((?:[a-z0-9]+ ){0,2}?[a-z0-9]+)'s ")
 _MANY = re.compile(r"\bthat many ([a-z]+)\b")
+_ITS = re.compile(r"\bits (?=[a-z])")
 _TOKEN = re.compile(r"[a-z0-9_]+")
 _LABEL = re.compile(r"\b([A-Za-z]+) \"")
 _ENTITY = re.compile(r"\b" + _WHICH + r" ([a-z]+(?: [a-z]+)?)\b(?!')")
@@ -135,10 +136,11 @@ def _keys(node, out: set | None = None) -> set:
     return out
 
 
-def _references(text: str, context: list | None) -> tuple[list[tuple[str, str, str]], str]:
-    """(leaf key, which result, what it is about) of every reference to an earlier result, and the text
-    without them. A possessive ("that city's country code") ends where the longest key of the results ends."""
-    refs, spans = [], []
+def _references(text: str, context: list | None) -> tuple[list[tuple[str, str, str, str]], str]:
+    """(leaf key, which result, what it is about, the word before it) of every reference to an earlier result, and
+    the text without them. A possessive ("that city's country code") ends where the longest key of the results
+    ends."""
+    refs, spans, original = [], [], text
     keys = set().union(*(_keys(r) for r in context or []))  # of every earlier result, not the first alone
     pos = 0
     while m := _REFERENCE.search(text, pos):
@@ -156,6 +158,15 @@ def _references(text: str, context: list | None) -> tuple[list[tuple[str, str, s
         if k:
             refs.append(("_".join(t.group(0) for t in tokens_after[:k]), m.group(1), m.group(2)))
             spans.append((m.start(), tokens_after[k - 1].end()))
+    for m in _ITS.finditer(text):  # 'its country' (code), 'its calling code': of the latest result holding it
+        tokens_after = list(_TOKEN.finditer(text, m.end()))[:4]
+        found = next(((key, k) for k in range(len(tokens_after), 0, -1)
+                      for key in ["_".join(t.group(0) for t in tokens_after[:k])] + [
+                          "_".join(t.group(0) for t in tokens_after[:k]) + end for end in ("_code", "_id")]
+                      if key in keys), None)
+        if found and not any(s <= m.start() < e for s, e in spans):
+            refs.append((found[0], "that", ""))
+            spans.append((m.start(), tokens_after[found[1] - 1].end()))
     for m in _MANY.finditer(text):  # 'that many days': the days of the latest result
         if m.group(1) in keys:
             refs.append((m.group(1), "that", ""))
@@ -168,7 +179,18 @@ def _references(text: str, context: list | None) -> tuple[list[tuple[str, str, s
             spans.append(m.span())
     for start, end in sorted(spans, reverse=True):
         text = text[:start] + " " + text[end:]
-    return [r for _, r in sorted(zip(spans, refs), key=lambda p: p[0])], text  # in the order the text says them
+    before = [(re.findall(r"[a-z]+", original[:start].lower()) or [""])[-1] for start, _ in spans]
+    # in the order the text says them, each with the word before it ('in', 'from': which end of a conversion)
+    return [(*r, b) for (_, r, b) in sorted(zip(spans, refs, before), key=lambda p: p[0])], text
+
+
+_TOWARD = {"to", "into", "in", "for"}
+
+
+def _end_fits(param: str, before: str) -> bool:
+    """Whether a reference fills this end of a from/to pair: 'in that country's currency' is the target."""
+    end = param.split("_", 1)[0]
+    return end not in ("from", "to") or (before in _TOWARD) == (end == "to")
 
 
 def fill_arguments(text: str, schema: dict, context: list | None = None) -> dict | None:
@@ -182,8 +204,8 @@ def fill_arguments(text: str, schema: dict, context: list | None = None) -> dict
     for name, prop in (schema.get("properties") or {}).items():
         typ, value = prop.get("type"), None
         # 'the city id of that city' fills city_id or from_city_id
-        ref = next((r for r in refs if name == r[0] or name.endswith("_" + r[0])), None) or \
-            next((r for r in refs if r[0].endswith("_" + name)), None)
+        ref = next((r for r in refs if (name == r[0] or name.endswith("_" + r[0])) and _end_fits(name, r[3])), None) \
+            or next((r for r in refs if r[0].endswith("_" + name)), None)
         coded = ref is None and next((r for r in refs if name in (r[0] + "_code", r[0] + "_id")), None)
         if coded:  # "that city's country" is its country code
             refs.remove(coded)
