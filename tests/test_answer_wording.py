@@ -182,10 +182,10 @@ def test_a_result_without_a_name_is_said_of_what_its_call_named_by_the_names_ear
                     {"order_id": "ord_1002"}, "get_order_status") == "The status of order ord_1002 is processing."
     # an empty search says what it searched for, not that there are none at all
     assert sentence({"cities": []}, "List the big cities of FR.", {"country_code": "FR", "min_population": 3000000},
-                    "list_cities") == "There are no cities in FR with a population of at least 3,000,000."
+                    "list_cities") == "I found no cities in FR with a population of at least 3,000,000."
     assert sentence({"countries": [], "language_code": "es"}, "Where is language code es official, in Asia?",
                     {"language_code": "es", "region": "Asia"}, "countries_speaking") == \
-        "There are no countries in Asia with language code es."
+        "I found no countries in Asia with language code es."
 
 
 def test_an_update_says_what_it_set_and_times_read_as_events_to_the_minute():
@@ -308,7 +308,7 @@ def test_a_date_with_its_weekday_a_product_out_of_stock_and_one_record_found_rea
     # a search the request names no field of is still listed
     skillet = {"results": [{"product_id": "p202", "name": "Cast iron skillet", "price_eur": 54.5}]}
     assert sentence(skillet, 'Do you sell anything for "kitchen"?', {"query": "kitchen"}, "search_products") == \
-        "Yes, there is one result: Cast iron skillet (price 54.5 EUR)."
+        "Yes, I found one result: Cast iron skillet (price 54.5 EUR)."
 
 
 def test_a_time_difference_says_which_clock_is_ahead():
@@ -363,7 +363,7 @@ def test_a_shipping_question_is_answered_yes_or_no_and_a_fact_is_said_once():
                 tool_call(1, "get_city", city_id="berlin"),
                 tool_result(1, {"city_id": "berlin", "name": "Berlin", "population": 3878100,
                                 "timezone": "Europe/Berlin"})]
-    assert answer_from(messages) == "There is one city in DE with a population of at least 3,000,000: Berlin " \
+    assert answer_from(messages) == "I found one city in DE with a population of at least 3,000,000: Berlin " \
         "(population 3,878,100)."
     assert said_before("The population of Berlin is 3,878,100.", ["There is one city: Berlin (population 3,878,100)."])
     assert not said_before("The population of Berlin is 3,878,100.", ["There is one city: Berlin (population 3,878)."])

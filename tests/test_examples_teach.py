@@ -51,8 +51,8 @@ def test_an_answer_is_sentences_with_the_asked_fields_first_and_no_python_reprs(
         "landlocked.")
     assert not FIELD_DUMP.search(lookup) and "None" not in lookup and "not known" not in lookup
     found = {"results": [{"name": "Noise-cancelling headphones", "price_eur": 279}]}
-    assert sentence(found, 'Do you sell anything for "headphones"?').startswith("Yes, there is one result")
-    assert sentence({"results": []}, 'Do you sell anything for "kites"?').startswith("No, there are no results")
+    assert sentence(found, 'Do you sell anything for "headphones"?').startswith("Yes, I found one result")
+    assert sentence({"results": []}, 'Do you sell anything for "kites"?').startswith("No, I found no results")
     note = {"as_of": "2026-01-01", "note": "no single national rate", "standard_rate_percent": None}
     assert sentence(note, "How high is VAT in US?", {"country_code": "US"}) == \
         "No single national rate (as of 2026-01-01)."
@@ -67,7 +67,7 @@ def test_an_answer_is_sentences_with_the_asked_fields_first_and_no_python_reprs(
     listing = sentence(
         {"holidays": [{"name": f"H{i}", "date": f"2027-01-{i + 1:02d}"} for i in range(27)]}, "Which holidays?"
     )  # a listing request gets its list; only a very long one is counted
-    assert listing.startswith("There are 27 holidays: H0 (2027-01-01)") and "H24 (2027-01-25) and 2 more" in listing
+    assert listing.startswith("I found 27 holidays: H0 (2027-01-01)") and "H24 (2027-01-25) and 2 more" in listing
 
 
 def test_completeness_names_the_requested_field_the_answer_leaves_out():

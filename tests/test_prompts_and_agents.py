@@ -204,7 +204,7 @@ def test_offline_assistant_calls_the_right_tool_then_answers_from_results():
         {"role": "tool", "tool_call_id": "call_0", "content": json.dumps({"amount": 45972.5, "currency": "JPY"})},
     ]
     final = asyncio.run(a.step(msgs, _tools()))
-    assert final.tool_calls is None and "45972.5" in final.content
+    assert final.tool_calls is None and "45,972.5" in final.content
 
 
 def test_offline_assistant_declines_when_nothing_fits():

@@ -76,6 +76,8 @@ def measure(key: str, value) -> tuple[str, str]:
     if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer() \
             and abs(value) >= 10000 and not set(ws) & _NOT_COUNTS:  # 14094034 people: '14,094,034'
         text = f"{int(value):,}"
+    elif isinstance(value, float) and abs(value) >= 10000 and not set(ws) & _NOT_COUNTS:  # 45972.5 JPY: '45,972.5'
+        text = f"{value:,}"
     if isinstance(value, (int, float)) and not isinstance(value, bool) and ws and ws[-1] in UNITS:
         return label("_".join(ws[:-1])), f"{text} {UNITS[ws[-1]]}"
     return label(key), text
@@ -142,6 +144,9 @@ def article(word: str) -> str:
 PLACES = ("country code", "country", "region", "continent", "state", "province")  # where a named thing is
 
 
+_SAID_IN = {"time", "rate", "price", "tax", "vat", "offset", "temperature", "weather", "cost", "amount", "vat"}
+
+
 def about(subject: str, phrases: list[str], placed: bool = False, inside: bool = False) -> str:
     """Facts about a named subject as people say them: 'The population of Tokyo is 14,094,034 and its timezone is
     Asia/Tokyo', "New Year's Day is on 2027-01-01", 'Swedish has 13 million speakers'; `placed` (a place or a
@@ -157,7 +162,8 @@ def about(subject: str, phrases: list[str], placed: bool = False, inside: bool =
             p = f"{who} is on {p[len('the date is '):]}"
         elif p.startswith("the ") and (" is " in p or " is:" in p):
             name, _, rest = p[4:].partition(" is")  # ' is 5', or ' is:' and a text below
-            p = f"the {name} {'in' if inside else 'of'} {subject} is{rest}" if not out else \
+            where = "in" if inside and name.split()[-1] in _SAID_IN else "of"  # the local time in, the capital of
+            p = f"the {name} {where} {subject} is{rest}" if not out else \
                 f"{'the ' + name + ' there' if inside else 'its ' + name} is{rest}"
         elif p.startswith("it ") and not out:
             p = f"{subject} {p[3:]}"

@@ -73,6 +73,7 @@ def clock_gap(result: dict, keys: list[str], tool: str, arguments: dict, known: 
 
 
 _PAGING = {"page", "limit", "offset", "cursor", "per", "size", "sort", "order"}
+_SEARCH_WORDS = {"query", "q", "keyword", "keywords", "term", "search", "text"}
 
 
 def limits(arguments: dict, bounds_only: bool = False) -> str:
@@ -81,13 +82,17 @@ def limits(arguments: dict, bounds_only: bool = False) -> str:
     that found something says of its list: ' in Africa with a population of at least 100,000,000')."""
     given = {k: v for k, v in arguments.items()
              if isinstance(v, (str, int, float)) and not isinstance(v, bool) and not set(words(k)) & _PAGING}
+    searched = [v for k, v in given.items() if isinstance(v, str) and set(words(k)) & _SEARCH_WORDS]
+    given = {k: v for k, v in given.items() if not (isinstance(v, str) and set(words(k)) & _SEARCH_WORDS)}
     places = [spoken.said(v, k) or str(v) for k, v in given.items()
               if isinstance(v, str) and set(words(k)) & (PLACE_WORDS | {"region", "continent"})]
     said = [constraint(k, f"{v:,}" if isinstance(v, int) and abs(v) >= 10000 else spoken.said(v, k) or str(v))
             for k, v in given.items() if not (isinstance(v, str) and set(words(k)) & (PLACE_WORDS | {"region",
                                                                                                      "continent"}))
             and (not bounds_only or words(k)[0] in ("min", "max", "minimum", "maximum"))]
-    return (f" in {' and '.join(places)}" if len(places) == 1 else "") + (f" with {' and '.join(said)}" if said else "")
+    found = f' for "{searched[0]}"' if len(searched) == 1 and not bounds_only else ""  # 'no results for "kites"'
+    return found + (f" in {' and '.join(places)}" if len(places) == 1 else "") + \
+        (f" with {' and '.join(said)}" if said else "")
 
 
 def names_in(result, tool: str = "") -> dict[str, str]:

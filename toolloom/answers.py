@@ -72,6 +72,8 @@ def _one_found(items, request: str) -> str:
     if not name or not asked:
         return ""
     phrases = [field_phrase(k, item[k]) for k in asked]
+    if phrases[0].startswith("it "):  # 'Cast iron skillet costs 54.5 EUR', not "Cast iron skillet's it costs"
+        return capitalised(about(name, phrases))
     return capitalised(f"{name}'s " + join_phrases([p.removeprefix("the ") for p in phrases]))
 
 
@@ -123,7 +125,8 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
     yes_no = is_yes_no(request)
     if isinstance(result, list):
         thing = entity_of(tool or "")  # get__api_kernels -> [] : 'There are no kernels'
-        text = capitalised(list_phrase(plural(thing) if tool and thing != "result" else "results", result))
+        text = "I found " + re.sub(r"^there (?:is|are) ", "", list_phrase(plural(thing) if tool and thing != "result"
+                                                                      else "results", result))
         return (("Yes, " if result else "No, ") + text[0].lower() + text[1:] if yes_no and ANY_WORDS.search(request)
                 else text) + "."
     if not isinstance(result, dict):
@@ -208,9 +211,12 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
     phrases = [field_phrase(k, result[k], unit, topic, pair) for k in keys]
     phrases = [p + (limits(arguments) or _inside(tool, k)) if isinstance(result[k], list) and not result[k] else p
                for k, p in zip(keys, phrases)]  # 'there are no cities with a population of at least 3,000,000'
-    bounds = limits(arguments, bounds_only=True)  # 'there is one country in Africa with a population of ...: Egypt'
+    bounds = "" if subject_key else limits(arguments, bounds_only=True)  # 'there is one country in Africa with ...'
     phrases = [re.sub(r"^(there (?:is|are) [^:]+):", lambda m: m.group(1) + bounds + ":", p)
                if isinstance(result[k], list) and result[k] else p for k, p in zip(keys, phrases)]
+    if not subject_key and not made:  # what a search or a listing found, not what the world holds: 'I found 4 ...'
+        phrases = [re.sub(r"^there (?:is|are) ", "I found ", p) if isinstance(result[k], list) else p
+                   for k, p in zip(keys, phrases)]
     holder = entity_of(tool or "")
     if made and holder != "result" and " " not in holder and keys == lists[:1] and result[keys[0]]:
         total = next((k for k in scalars if set(words(k)) & {"total", "subtotal"}), None)  # what a cart holds now

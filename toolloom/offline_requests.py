@@ -2,9 +2,9 @@
 its documentation: GET_movie-movie_id-keywords(movie_id=914298) -> 'What are the keywords of movie 914298?'. The name
 gives a verb (get, list, search, create, update, set, delete, convert/calculate, another imperative; without one, a
 thing to ask for), the thing asked about and the entity an identifying argument names ('of movie 914298', 'named
-"Ann"'); the others follow as 'with <parameter words> <value>'. Values are spelled, and ordered, as the offline
-assistant reads them back (agents/offline.py: JSON strings quoted, numbers bare, each kind in argument order). A value
-from an earlier step is the reference `render_example` made, at the start ('For that movie, what are the keywords?')."""
+"Ann"'); the others follow as 'with <parameter words> <value>', or as a bound ('a price of at most 60 EUR'). Values
+are spelled, and ordered, as the offline assistant reads them back (agents/offline.py). A value from an earlier step
+is the reference `render_example` made ('For that movie, what are the keywords?')."""
 from __future__ import annotations
 
 import json
@@ -12,6 +12,7 @@ import random
 import re
 from dataclasses import dataclass
 
+from . import spoken
 from .graph.slots import ID_KINDS, singular, snake
 
 FAMILY = {verb: family for family, verbs in (
@@ -156,7 +157,6 @@ def parse_name(ws: list[str]) -> tuple[str, str, list[str], list[str]]:
 @dataclass
 class Ident:
     """An argument that says which record the request is about: 'movie 914298' in 'the keywords of movie 914298'."""
-
     key: str
     entity: list[str]
     link: str  # the word the name puts before it (applyWatermarkOnFolder: 'on'), or ''
@@ -276,7 +276,7 @@ class _Request:
         return " ".join(self.pws[k])
 
     def item(self, k: str) -> str:
-        return f"{self.words(k)} {self.said[k]}"
+        return spoken.bounded(self.pws[k], self.said[k]) or f"{self.words(k)} {self.said[k]}"
 
     def idents_text(self, link_default: str | None) -> str:
         """' of tv show 347685, season 8 and episode 13'; `link_default` None: no link word."""

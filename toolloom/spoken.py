@@ -121,3 +121,20 @@ def fits(value: str, doc: str) -> bool:
 def as_argument(name: str, key: str) -> str:
     """A name read back for parameter `key`: the slug an id parameter takes (New York -> new_york)."""
     return re.sub(r"[ -]+", "_", name.lower()) if is_id_key(key) else name
+
+
+_BOUNDS = {"min": "at least", "minimum": "at least", "max": "at most", "maximum": "at most"}
+_UNIT_WORDS = {"eur": "EUR", "usd": "USD", "gbp": "GBP", "jpy": "JPY", "chf": "CHF", "km": "km", "kg": "kg", "mi": "mi",
+               "cm": "cm", "percent": "percent", "pct": "percent"}
+
+
+def bounded(param_words: list[str], said: str) -> str | None:
+    """A bound as a person adds it to a request: max price eur, 60 -> 'a price of at most 60 EUR', min_population
+    -> 'a population of at least 3,000,000'; None for a parameter that is no bound."""
+    if len(param_words) < 2 or param_words[0] not in _BOUNDS:
+        return None
+    unit = _UNIT_WORDS.get(param_words[-1]) if len(param_words) > 2 else None
+    noun = param_words[1:-1] if unit else param_words[1:]
+    return f"{'an' if noun[0][:1] in 'aeiou' else 'a'} {' '.join(noun)} of {_BOUNDS[param_words[0]]} {said}" + \
+        (f" {unit}" if unit else "")
+

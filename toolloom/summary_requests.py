@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 import re
 
+from . import spoken
 from .graph.slots import ID_KINDS, singular
 from .offline_requests import FAMILY, LINKS, NAMING, SAID, VERBS, in_reading_order, is_plural, join, param_words
 
@@ -114,7 +115,8 @@ def compose(step, meta: dict, said: dict, rng: random.Random) -> tuple[str, list
     else:  # 'the kernel information for kernel "k-1"', then the other values
         tail = "".join(f" for {' '.join(param_words(k)[:-1])} {said[k]}" for k in idents)
         others = [k for k in rest if k not in idents]
-        tail += f" with {join([' '.join(param_words(k)) + ' ' + said[k] for k in others])}" if others else ""
+        with_ = [spoken.bounded(param_words(k), said[k]) or f"{' '.join(param_words(k))} {said[k]}" for k in others]
+        tail += f" with {join(with_)}" if others else ""
         rest = idents + others
     if family == "get" and rng.random() < 0.5:
         many = is_plural(_QUOTED.sub("", obj))  # 'the contents of the file "x"': contents

@@ -182,16 +182,13 @@ def source_fields(result, schema: dict | None, through: list[str]) -> list[str]:
     return list(node) if isinstance(node, dict) else []
 
 
-_BOUNDS = {"min": "at least", "minimum": "at least", "max": "at most", "maximum": "at most"}
 
 
 def constraint(param: str, said: str) -> str:
     """An argument a template has no place for, as a person adds it: min_population 3000000 -> 'a population of
-    at least 3000000', max_price -> 'a price of at most 50', limit -> 'limit 5'."""
+    at least 3000000', max_price_eur -> 'a price of at most 50 EUR', limit -> 'limit 5'."""
     ws = tokens(snake(param))
-    if len(ws) > 1 and ws[0] in _BOUNDS:
-        return f"{article(' '.join(ws[1:]))} of {_BOUNDS[ws[0]]} {said}"
-    return f"{' '.join(ws)} {said}"
+    return spoken.bounded(ws, said) or f"{' '.join(ws)} {said}"
 
 
 # where a reference to an earlier result reads as a noun phrase: not after an article or a

@@ -169,6 +169,11 @@ class Dialogue:
         )
         return scored[0]["name"] if scored else None
 
+    def held_source(self) -> bool:
+        """Whether the request names what holds the withheld value as the user's own ('the country of my order')."""
+        return self.source is not None and entity_of(self.source.name).split()[-1:] != [] and \
+            entity_of(self.source.name).split()[-1] in HELD
+
     def source_relation(self) -> str:
         """What the withheld value is to the source's one input, when a person would know that much: 'the capital
         city of a country'; '' for a source the user holds (their order: the request already said so)."""
@@ -211,8 +216,10 @@ class Dialogue:
         if action == "request_source":
             names = " and ".join(param_phrase(k) for k in self.source.arguments)
             return self.pick(action, param=param, entity=entity_of(self.source.name), source_params=names), {}
-        if action == "inform_source":
-            return f"Sure: {stated(self.source.arguments)}.", dict(self.source.arguments)
+        if action == "inform_source":  # an answer to 'Which order should I use?': 'It's order ord_1001.'
+            said = stated(self.source.arguments)
+            capital = said[:1].upper() + said[1:]
+            return self.pick(action, stated=said, stated_capital=capital), dict(self.source.arguments)
         if action == "inform":
             if self.scenario == "suggest_affirm":  # after agreeing, the user says the whole request
                 return render_example(self.current, self.rng), dict(t.arguments)
@@ -303,10 +310,13 @@ async def run_dialogue(task: Task, extra: Task | None, scenario: str, user: Real
         scenario = state.scenario = "vague_clarify"
     if scenario == "fail_inform" and tokens(snake(state.withheld or ""))[-1:] not in [[k] for k in ID_KINDS]:
         scenario = state.scenario = "ask"  # one can forget a code or an id, not the date of one's own question
+    plan = SCENARIOS[scenario]
+    if scenario == "missing_parameter" and state.held_source():  # 'the country of my order': ask for the order
+        plan = [a for a in plan if a not in ("S:request", "U:fail_inform")]
     run = DialogueRun(state, executor, offered, system_prompt, user, system)
     outcome, error = "answered", ""
     try:
-        await run.play(SCENARIOS[scenario])
+        await run.play(plan)
     except BudgetExhausted as e:
         outcome, error = "budget_exhausted", str(e)
     except ModelCallError as e:
