@@ -207,6 +207,8 @@ class Dialogue:
             return self.pick(action, a_topic=a_topic(t.name)), {}
         if action == "request" and self.scenario not in ("fail_inform", "missing_parameter"):
             param = re.sub(r" code$", "", param)  # 'Which language do you mean?': a person names it, not its code
+            if param in ("name", "query", "q", "keyword", "term", "text") and entity_of(t.name) != "result":
+                param = entity_of(t.name)  # find_country(name): 'Which country do you mean?', not 'Which name
         if action == "request" and isinstance(t.arguments.get(self.withheld), int) and param.endswith("s"):
             return self.pick("request_count", param=param), {}  # 'How many days?'
         if action == "fail_inform" and self.scenario == "missing_parameter" and (what := self.source_relation()):
