@@ -104,7 +104,7 @@ def test_a_status_the_question_names_is_a_yes_and_a_named_subject_is_not_said_tw
         == "The status of order ord_1001 is shipped."  # 'where' asks for the status; no yes/no asked: no 'Yes'
     capital = {"city_id": "canberra", "country_code": "AU", "name": "Canberra"}
     assert sentence(capital, "Name the capital city of AU.", {"country_code": "AU"}, "get_capital_city") \
-        == "The capital city of AU is Canberra."  # not 'Canberra: the name is Canberra'
+        == "The capital city of Australia is Canberra."  # not 'Canberra: the name is Canberra'
     rate = {"amount": 1.36, "as_of": "2026-01-02", "currency": "EUR", "rate": 0.005438}
     said = sentence(rate, "Separately, what do 250 JPY come to in EUR?", {"amount": 250}, "convert_currency")
     pair = {"as_of": "2026-01-02", "from_currency": "JPY", "rate": 9.192996, "to_currency": "KRW"}
@@ -182,7 +182,7 @@ def test_a_result_without_a_name_is_said_of_what_its_call_named_by_the_names_ear
                     {"order_id": "ord_1002"}, "get_order_status") == "The status of order ord_1002 is processing."
     # an empty search says what it searched for, not that there are none at all
     assert sentence({"cities": []}, "List the big cities of FR.", {"country_code": "FR", "min_population": 3000000},
-                    "list_cities") == "I found no cities in FR with a population of at least 3,000,000."
+                    "list_cities") == "I found no cities in France with a population of at least 3,000,000."
     assert sentence({"countries": [], "language_code": "es"}, "Where is language code es official, in Asia?",
                     {"language_code": "es", "region": "Asia"}, "countries_speaking") == \
         "I found no countries in Asia with language code es."
@@ -221,9 +221,9 @@ def test_an_update_says_what_it_set_and_times_read_as_events_to_the_minute():
 def test_a_named_thing_is_in_its_place_and_coordinates_come_both_or_neither():
     city = {"city_id": "tokyo", "country_code": "JP", "name": "Tokyo", "population": 14094034,
             "timezone": "Asia/Tokyo", "latitude": 35.6762, "longitude": 139.6503}
-    assert sentence(city, 'Which country is "tokyo" in?', {"city_id": "tokyo"}, "get_city") == "Tokyo is in JP."
+    assert sentence(city, 'Which country is "tokyo" in?', {"city_id": "tokyo"}, "get_city") == "Tokyo is in Japan."
     told = sentence(city, 'Details on the city "tokyo".', {"city_id": "tokyo"}, "get_city")
-    assert told == "Tokyo is in JP, its population is 14,094,034 and its timezone is Asia/Tokyo.", told
+    assert told == "Tokyo is in Japan, its population is 14,094,034 and its timezone is Asia/Tokyo.", told
     assert sentence(city, 'Where exactly is "tokyo"?', {"city_id": "tokyo"}, "get_city") \
         == "The latitude of Tokyo is 35.6762 and its longitude is 139.6503."
     # an order is not 'in' its country: said of an id, the field keeps its name
@@ -363,7 +363,7 @@ def test_a_shipping_question_is_answered_yes_or_no_and_a_fact_is_said_once():
                 tool_call(1, "get_city", city_id="berlin"),
                 tool_result(1, {"city_id": "berlin", "name": "Berlin", "population": 3878100,
                                 "timezone": "Europe/Berlin"})]
-    assert answer_from(messages) == "I found one city in DE with a population of at least 3,000,000: Berlin " \
+    assert answer_from(messages) == "I found one city in Germany with a population of at least 3,000,000: Berlin " \
         "(population 3,878,100)."
     assert said_before("The population of Berlin is 3,878,100.", ["There is one city: Berlin (population 3,878,100)."])
     assert not said_before("The population of Berlin is 3,878,100.", ["There is one city: Berlin (population 3,878)."])

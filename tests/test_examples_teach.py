@@ -242,9 +242,10 @@ def test_offline_final_answer_is_written_from_the_conversation():
             "content": json.dumps({"city_id": "ottawa", "country_code": "CA", "name": "Ottawa"}),
         },
     ]
-    assert answer_from(messages) == "The capital city of CA is Ottawa."  # what it is, from the tool name and its one id
+    # what it is, from the tool name and its one id
+    assert answer_from(messages) == "The capital city of Canada is Ottawa."
     turn = RetrievalAssistant().decide([{"role": "system", "content": "s"}] + messages, [])
-    assert turn.content == "The capital city of CA is Ottawa." and not turn.tool_calls
+    assert turn.content == "The capital city of Canada is Ottawa." and not turn.tool_calls
 
 
 def test_the_demo_export_teaches_what_the_issue_asks(demo_export):

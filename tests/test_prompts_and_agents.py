@@ -254,7 +254,7 @@ def test_an_argument_the_utterance_template_has_no_place_for_is_still_said():
         {"demo.list_cities": {"utterances": ["Which cities in {country_code} do you know about?"]}},
     )
     text = render_example(task, random.Random(1))
-    assert text == "Which cities in US do you know about, with a population of at least 3,000,000?"
+    assert text == "Which cities in the United States do you know about, with a population of at least 3,000,000?"
     schema = {
         "properties": {
             "country_code": {"type": "string", "pattern": "^[A-Z]{2}$"},

@@ -11,7 +11,7 @@ from toolloom.wording import THEN_SPLIT, render_example
 from .conftest import PROJECT
 
 FILES = {f: json.loads((PROJECT / "api_graphs" / "demo" / f).read_text())
-         for f in ("geo.json", "clock.json", "shop.json", "travel.json", "languages.json")}
+         for f in ("geo.json", "clock.json", "shop.json", "travel.json", "languages.json", "holidays.json")}
 TOOLS = {t["function"]["name"]: t for tools in FILES.values() for t in tools}
 
 
@@ -31,7 +31,9 @@ def test_a_slug_id_is_said_as_its_name_and_a_short_id_without_quotes():
     # a date and time as people write it, and a language code where the request says it is a code
     times = _requests("local_time", {"city_id": "chicago", "utc_time": "2026-12-31T23:00"})
     assert all("2026-12-31 23:00" in r and '"' not in r for r in times), times
-    assert all("code es" in r and '"' not in r for r in _requests("countries_speaking", {"language_code": "es"}))
+    spanish = _requests("countries_speaking", {"language_code": "es"})  # by its name, or as a code where it says so
+    assert all(("code es" in r or "Spanish" in r) and '"' not in r for r in spanish)
+    assert any("Spanish" in r for r in spanish)
 
 
 def test_the_offline_assistant_reads_back_the_form_the_tool_takes_from_every_wording():
@@ -41,7 +43,8 @@ def test_the_offline_assistant_reads_back_the_form_the_tool_takes_from_every_wor
              ("find_country", {"name": "Mexico"}), ("travel_time", {"from_city_id": "paris", "to_city_id": "berlin",
                                                                    "mode": "train"}),
              ("local_time", {"city_id": "chicago", "utc_time": "2026-12-31T23:00"}),
-             ("countries_speaking", {"language_code": "es"}), ("get_language", {"language_code": "pt"})]
+             ("countries_speaking", {"language_code": "es"}), ("get_language", {"language_code": "pt"}),
+             ("get_capital_city", {"country_code": "KR"}), ("list_cities", {"country_code": "US"})]
     for name, arguments in cases:
         schema = TOOLS[name]["function"]["parameters"]
         for request in _requests(name, arguments):
@@ -72,7 +75,7 @@ def test_a_value_in_a_dialogue_turn_is_bare_where_people_write_it_bare():
     """'Oh, sorry: 2026-10-10.' and 'Sure: order ord_1001.', but a search phrase keeps its quotes."""
     assert [spoken.written(v, k) for k, v in [("day", "2026-10-10"), ("country_code", "CA"), ("amount", 99.5),
                                               ("city_id", "cape_town"), ("order_id", "ord_1001")]] == \
-        ["2026-10-10", "CA", "99.5", "Cape Town", "ord_1001"]
+        ["2026-10-10", "Canada", "99.5", "Cape Town", "ord_1001"]
     assert spoken.written("kitchen stuff", "query") == '"kitchen stuff"'
     assert spoken.documented_examples("city identifier such as paris or new_york") == ["paris", "new_york"]
 
@@ -120,3 +123,16 @@ def test_a_reference_fills_the_end_of_a_conversion_it_is_said_at_and_its_reads_a
     vat = next(t for t in money if t["function"]["name"] == "get_vat_rate")["function"]["parameters"]
     order = Results([{"country_code": "DE", "order_id": "ord_1001", "status": "shipped"}], ["get_order_status"])
     assert fill_arguments("Then, the standard VAT in its country?", vat, order) == {"country_code": "DE"}
+
+
+def test_an_iso_code_is_said_by_its_name_and_read_back():
+    """DE is Germany, KR South Korea (its common name), es Spanish; where a template says 'code', the code stays."""
+    assert [spoken.code_name(c) for c in ("DE", "KR", "US")] == ["Germany", "South Korea", "United States"]
+    assert spoken.code_name("es", "language_code") == "Spanish" and spoken.code_name("EUR", "currency") is None
+    assert spoken.code_for("Germany", "country_code") == "DE" and spoken.code_for("Spanish", "language_code") == "es"
+    holidays = _requests("is_holiday", {"country_code": "CA", "day": "2026-05-18"})
+    assert all("Canada" in r for r in holidays), holidays
+    schema = TOOLS["is_holiday"]["function"]["parameters"]
+    assert all(fill_arguments(r, schema) == {"country_code": "CA", "day": "2026-05-18"} for r in holidays), holidays
+    template, values = spoken.unquoted('Capital of the country with ISO code "{country_code}"?', {"country_code": "DE"})
+    assert template.format(**values) == "Capital of the country with ISO code DE?"

@@ -100,4 +100,4 @@ def test_an_empty_lookup_and_a_tools_own_words_are_said_plainly():
     assert sentence({"text": "On branch main\nnothing to commit\n"}, "What is the status?", {}, "git_status") == \
         "Here it is:\n\n```\nOn branch main\nnothing to commit\n```"
     assert sentence({"capital": "Ottawa"}, "What is the capital of CA?", {"country_code": "CA"}, "get_capital") == \
-        "The capital of CA is Ottawa."  # a value, not a sentence of the tool's own
+        "The capital of Canada is Ottawa."  # a value, not a sentence of the tool's own

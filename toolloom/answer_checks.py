@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 
+from . import spoken
 from .arguments import parse_arguments
 from .answer_phrases import LIST_ITEMS, item_name, value_text
 from .request_asks import request_parts, requested_fields
@@ -49,6 +50,7 @@ def forms(value) -> set[str]:
     """How an answer may write a value, lower-cased: as given, as this module writes it, with thousands
     separators (14,094,034), an ISO date in words (January 2, 2026; 2 January 2026) and its time of day."""
     out = {str(value).lower(), value_text(value).lower(), str(value).strip().lower()}  # a file's text, as shown
+    out |= {n.lower() for key in ("country_code", "language_code") if (n := spoken.code_name(value, key))}  # Germany
     if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) >= 1000:
         out |= {f"{value:,}".lower(), f"{int(value):,}" if float(value).is_integer() else f"{value:,}"}  # 16,108
     m = _ISO.match(value) if isinstance(value, str) else None

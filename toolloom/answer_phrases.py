@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from . import spoken
 from .answer_subjects import SUBJECT_KEYS
 from .graph.slots import singular
 from .request_asks import UNITS, label, words
@@ -51,7 +52,8 @@ def join_phrases(items: list[str]) -> str:
 def list_phrase(key: str, values: list) -> str:
     if not values:
         return f"there are no {label(key)}"
-    shown = [x for x in (item_name(v) for v in values[:LIST_ITEMS]) if x.strip()]
+    shown = [x for x in ((spoken.code_name(v, key) if isinstance(v, str) else None) or item_name(v)
+                         for v in values[:LIST_ITEMS]) if x.strip()]  # languages ["ja"]: Japanese
     if not shown:  # items with nothing to name ([{}, {}])
         return f"there are {len(values)} {label(key)}" if len(values) > 1 else f"there is one {singular(label(key))}"
     more = f" and {len(values) - LIST_ITEMS} more" if len(values) > LIST_ITEMS else ""
@@ -157,7 +159,8 @@ def about(subject: str, phrases: list[str], placed: bool = False, inside: bool =
         who = subject if not out else "it"
         place = next((k for k in PLACES if p.startswith(f"the {k} is ")), None) if placed else None
         if place:
-            p = f"{who} is in {p[len(f'the {place} is '):]}"
+            where = p[len(f'the {place} is '):]
+            p = f"{who} is in {spoken.code_name(where) or where}"  # 'Tokyo is in Japan', not in JP
         elif p.startswith("the date is "):
             p = f"{who} is on {p[len('the date is '):]}"
         elif p.startswith("the ") and (" is " in p or " is:" in p):

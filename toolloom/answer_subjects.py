@@ -86,7 +86,8 @@ def limits(arguments: dict, bounds_only: bool = False) -> str:
     given = {k: v for k, v in given.items() if not (isinstance(v, str) and set(words(k)) & _SEARCH_WORDS)}
     places = [spoken.said(v, k) or str(v) for k, v in given.items()
               if isinstance(v, str) and set(words(k)) & (PLACE_WORDS | {"region", "continent"})]
-    said = [constraint(k, f"{v:,}" if isinstance(v, int) and abs(v) >= 10000 else spoken.said(v, k) or str(v))
+    said = [constraint(k, f"{v:,}" if isinstance(v, int) and abs(v) >= 10000 else  # a code as it is: 'language code
+                       (None if spoken.code_name(v, k) else spoken.said(v, k)) or str(v))  # es', not 'code Spanish'
             for k, v in given.items() if not (isinstance(v, str) and set(words(k)) & (PLACE_WORDS | {"region",
                                                                                                      "continent"}))
             and (not bounds_only or words(k)[0] in ("min", "max", "minimum", "maximum"))]

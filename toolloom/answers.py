@@ -19,7 +19,8 @@ from .answer_phrases import (AMOUNTS, PREPOSITIONS, about, capitalised, field_ph
                              measure, said_text, value_text)
 from .answer_subjects import (PLACE_WORDS, SUBJECT_KEYS, call_subject, clock_gap, converted, limits, names_in,
                               place_of, route)
-from .wording import ENTITY_VERBS, GENERIC_WORDS, LINK_WORDS, entity_of, name_words
+from . import spoken
+from .wording import ENTITY_VERBS, GENERIC_WORDS, LINK_WORDS, entity_of, name_words, the_names
 
 # shapes whose reference answer is a list: one result per independent part of the request
 MULTI_ANSWER_SHAPES = ("parallel", "merged")
@@ -92,8 +93,9 @@ def topic_of(tool: str | None, arguments: dict) -> str:
     given = [v for v in arguments.values() if isinstance(v, (str, int, float)) and not isinstance(v, bool)]
     if ws and ws[-1] in LINK_WORDS:  # capital_of: of what the one argument names
         ws = ws + [str(given[0])] if len(given) == 1 else ws[:-1]
-    elif ws and len(arguments) == 1 and len(given) == 1 and words(next(iter(arguments)))[-1:] in (["code"], ["id"]):
-        ws = ws + ["of", str(given[0])]  # get_capital_city(AU): 'the capital city of AU', not of any country
+    elif ws and len(arguments) == 1 and len(given) == 1 and words(key := next(iter(arguments)))[-1:] in (["code"],
+                                                                                                      ["id"]):
+        ws = ws + ["of", spoken.code_name(given[0], key) or str(given[0])]  # 'the capital city of Australia'
     return "the " + " ".join(ws) if ws and ws[0] not in LINK_WORDS else ""
 
 
@@ -288,6 +290,7 @@ def answer_from(messages: list[dict]) -> str:
         known.update(names_in(result, tool))
         if acted:
             text = done if text == NOTHING else f"{done} {text}"
+        text = the_names(text)  # 'in the United States'
         if text not in out and not (text == "Done." and any(o.startswith("Done.") for o in out)) \
                 and not said_before(text, out):  # said once
             out.append(text)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import re
 
+import pycountry
+
 _SLUG = re.compile(r"^[a-z]+(?:_[a-z]+)*$")
 _NAME = re.compile(r"^[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*$")
 _SHORT_ID = re.compile(r"^[a-z]{1,4}_?\d+$")
@@ -41,6 +43,8 @@ def said(value, key: str) -> str | None:
         return None
     if m := _DATETIME.match(value):
         return f"{m.group(1)} {m.group(2)}"
+    if name := code_name(value, key):  # DE: 'Germany', es: 'Spanish'
+        return name
     if key.endswith("code") and re.fullmatch(r"[a-z]{2,3}", value):  # 'language code es' (templates say 'code')
         return value
     if is_id_key(key) and _SLUG.match(value):
@@ -78,7 +82,10 @@ def unquoted(template: str, arguments: dict, skip=()) -> tuple[str, dict]:
     "{city_id}"' with tokyo: 'the city Tokyo'); `skip`: arguments said another way (a reference)."""
     values = dict(arguments)
     for k, v in arguments.items():
-        if k not in skip and (form := said(v, k)) is not None:
+        coded = re.search(r"\bcode:? \"?\{" + re.escape(k) + r"\}", template)  # 'ISO code {country_code}': a code
+        if k not in skip and (form := code_name(v, k)) is not None and coded:
+            template = template.replace(f'"{{{k}}}"', f"{{{k}}}")
+        elif k not in skip and (form := said(v, k)) is not None:
             template, values[k] = template.replace(f'"{{{k}}}"', f"{{{k}}}"), form
         elif k not in skip and (form := counted(v, k)) is not None:
             values[k] = form
@@ -137,4 +144,38 @@ def bounded(param_words: list[str], said: str) -> str | None:
     noun = param_words[1:-1] if unit else param_words[1:]
     return f"{'an' if noun[0][:1] in 'aeiou' else 'a'} {' '.join(noun)} of {_BOUNDS[param_words[0]]} {said}" + \
         (f" {unit}" if unit else "")
+
+
+def _kind(key: str, value: str) -> str:
+    ws = set(re.findall(r"[a-z]+", key.lower()))
+    if re.fullmatch(r"[A-Z]{2}", value) and ("country" in ws or not ws - {"code"}):
+        return "country"
+    if re.fullmatch(r"[a-z]{2}", value) and ws & {"language", "languages", "lang", "locale"}:
+        return "language"
+    return ""
+
+
+def code_name(value, key: str = "country_code") -> str | None:
+    """The name a person says for an ISO code (pycountry): DE -> Germany, KR -> South Korea, es -> Spanish, for a
+    country or language parameter or field; None for anything else or a name too formal to say ('Korea, Republic
+    of' is said by its common name; one with a comma and no common name is left a code)."""
+    kind = _kind(key, value) if isinstance(value, str) else ""
+    if not kind:
+        return None
+    record = (pycountry.countries if kind == "country" else pycountry.languages).get(alpha_2=value.upper()
+                                                                                     if kind == "country" else value)
+    name = record and (getattr(record, "common_name", None) or record.name)
+    return name if name and "," not in name and "(" not in name else None
+
+
+def code_for(name: str, key: str) -> str | None:
+    """The ISO code a parameter takes for a name a person wrote (Germany -> DE, Spanish -> es), or None."""
+    ws = set(re.findall(r"[a-z]+", key.lower()))
+    table = pycountry.countries if "country" in ws else pycountry.languages if ws & {"language", "lang"} else None
+    try:
+        record = table.lookup(name) if table is not None else None
+    except LookupError:
+        return None
+    code = getattr(record, "alpha_2", None)
+    return (code.upper() if table is pycountry.countries else code.lower()) if code else None
 

@@ -90,7 +90,8 @@ def bound_phrase(binding: dict, step: int, source_name: str, rng: random.Random 
         return f"that many {leaf}"  # days_between's days: 'add that many days', not "that day's days"
     if short and len(leaf.split()) > 1 and leaf.split()[-1] in ("code", "id"):  # in a sentence: "that city's country"
         leaf = " ".join(leaf.split()[:-1])
-    if latest and one_subject and short and rng is not None and rng.random() < 0.5:  # the step before named one
+    alone = not names or sum(entity_of(n) == entity for n in names[:step]) == 1  # no other result about it before
+    if latest and one_subject and alone and short and rng is not None and rng.random() < 0.5:  # ... named one thing
         return f"its {leaf}"  # 'Status of ord_1001? Then, the standard VAT in its country?'
     if rng is not None and rng.random() < 0.5:
         return f"{which} {entity}'s {leaf}"
@@ -141,13 +142,19 @@ def render_example(task: Task, rng: random.Random) -> str:
             text_all = text
     # not 'the city this city'
     text_all = re.sub(r"\b(?:the|a|an) ([a-z]+) ((?:this|that) (?:[a-z]+ )?\1)\b", r"\2", text_all)
-    text_all = _THE_NAMES.sub(r"\1 the \2", text_all)  # 'in the Americas'
+    text_all = the_names(text_all)  # 'in the Americas', 'visiting the United States'
     return re.sub(r"(?<![\d.,])\b1 ([a-z]+)s\b", lambda m: f"1 {singular(m.group(1) + 's')}", text_all)  # 1 piece
 
 
-# names said with 'the' after a preposition ('Which countries are in the Americas?')
-_THE_NAMES = re.compile(r"\b(in|of|from|to|for|across) (Americas|Netherlands|Philippines|United States|United Kingdom|"
-                        r"Bahamas|Maldives|Caribbean|Middle East|Balkans|Baltics)\b")
+# names said with 'the' inside a sentence ('Which countries are in the Americas?', 'I'm visiting the United States')
+_THE_NAMES = re.compile(r"(?<=[a-z,;:] )(?<!the )(?<!The )(Americas|Netherlands|Philippines|United States|"
+                        r"United Kingdom|Bahamas|Maldives|Caribbean|Middle East|Balkans|Baltics|"
+                        r"United Arab Emirates|Czech Republic|Dominican Republic)\b")
+
+
+def the_names(text: str) -> str:
+    """'in United States' -> 'in the United States'."""
+    return _THE_NAMES.sub(r"the \1", text)
 def asks_known(template: str, step, task: Task) -> bool:
     """Whether a template asks for a field the record its bound value came from already shows ('Name the big cities
     of DE. Then, what's the population of that city?' when the list gave each city's population)."""

@@ -124,7 +124,8 @@ def a_topic(tool_name: str) -> str:
 
 
 def stated(arguments: dict, leave_out: str | None = None) -> str:
-    said = [f"{param_phrase(k)} {spoken.written(v, k)}" for k, v in arguments.items() if k != leave_out]
+    said = [spoken.code_name(v, k) or f"{param_phrase(k)} {spoken.written(v, k)}"  # 'Australia', not its code
+            for k, v in arguments.items() if k != leave_out]
     return " and ".join(said) if len(said) < 3 else ", ".join(said[:-1]) + " and " + said[-1]
 
 
@@ -215,8 +216,9 @@ class Dialogue:
             return self.pick("fail_inform_source", param=param, relation=what), {}  # it's the capital of a country
         if action in ("request", "fail_inform", "response_fail"):
             return self.pick(action, param=param), {}
-        if action == "request_source":
-            names = " and ".join(param_phrase(k) for k in self.source.arguments)
+        if action == "request_source":  # 'Which country should I use?' where a person names it, not its code
+            names = " and ".join(re.sub(r" code$", "", param_phrase(k)) if spoken.code_name(v, k) else param_phrase(k)
+                                 for k, v in self.source.arguments.items())
             return self.pick(action, param=param, entity=entity_of(self.source.name), source_params=names), {}
         if action == "inform_source":  # an answer to 'Which order should I use?': 'It's order ord_1001.'
             said = stated(self.source.arguments)
