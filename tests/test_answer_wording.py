@@ -387,3 +387,17 @@ def test_what_an_action_left_is_said_of_what_holds_it():
                                 "subtotal_eur": 73.5})]
     assert answer_from(messages) == "I added 3 of p401 to your cart. The cart now has one item: p401 (quantity 3, " \
         "unit price 24.5 EUR); the subtotal is 73.5 EUR."
+
+
+def test_what_was_done_is_said_even_when_its_values_were_said_and_a_list_of_no_noun_is_results():
+    from toolloom.answers import answer_from
+
+    messages = [{"role": "user", "content": 'List the checkpoints of "notes/todo.md". Then, delete that checkpoint.'},
+                tool_call(0, "get__api_contents_path_checkpoints", path="notes/todo.md"),
+                tool_result(0, [{"id": "checkpoint", "last_modified": "2026-12-04T09:53:34Z"}]),
+                tool_call(1, "delete__api_contents_path_checkpoints_checkpoint_id", path="notes/todo.md",
+                          checkpoint_id="checkpoint"),
+                tool_result(1, {})]
+    assert answer_from(messages).endswith("I deleted that checkpoint.")
+    assert sentence({"resolved": [{"path": "data/huts.csv", "scope": "server"}]}, 'Resolve "data/huts.csv".',
+                    {"path": "data/huts.csv"}, "get__api_resolvePath") == "I found one result: data/huts.csv (server)."

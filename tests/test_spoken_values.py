@@ -136,3 +136,14 @@ def test_an_iso_code_is_said_by_its_name_and_read_back():
     assert all(fill_arguments(r, schema) == {"country_code": "CA", "day": "2026-05-18"} for r in holidays), holidays
     template, values = spoken.unquoted('Capital of the country with ISO code "{country_code}"?', {"country_code": "DE"})
     assert template.format(**values) == "Capital of the country with ISO code DE?"
+
+
+def test_a_date_keeps_the_article_after_it_when_a_value_is_left_out():
+    from toolloom.wording import withholding_request
+
+    holidays = json.loads((PROJECT / "api_graphs" / "demo" / "holidays.json").read_text())
+    meta = {"demo.is_holiday": {"utterances": ["Is {day} a holiday in {country_code}?"]}}
+    assert any(t["function"]["name"] == "is_holiday" for t in holidays)
+    step = Step("demo.is_holiday", "is_holiday", "", {"country_code": "CA", "day": "2026-05-18"})
+    text = withholding_request(Task("t", "single", [step], 1, meta), "country_code", random.Random(1))
+    assert text == "Is 2026-05-18 a holiday in my country?", text

@@ -99,6 +99,15 @@ def topic_of(tool: str | None, arguments: dict) -> str:
     return "the " + " ".join(ws) if ws and ws[0] not in LINK_WORDS else ""
 
 
+def _named_list(phrase: str, key: str) -> str:
+    """A list whose field is no noun ('resolved') said as results: 'there is one result: data/huts.csv'."""
+    said = label(key)
+    if not re.search(r"(ed|ing)$", said):
+        return phrase
+    return re.sub(r"^(there is one|there are \d+) " + re.escape(said),
+                  lambda m: m.group(1) + (" result" if "one" in m.group(1) else " results"), phrase)
+
+
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -217,8 +226,8 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
     phrases = [re.sub(r"^(there (?:is|are) [^:]+):", lambda m: m.group(1) + bounds + ":", p)
                if isinstance(result[k], list) and result[k] else p for k, p in zip(keys, phrases)]
     if not subject_key and not made:  # what a search or a listing found, not what the world holds: 'I found 4 ...'
-        phrases = [re.sub(r"^there (?:is|are) ", "I found ", p) if isinstance(result[k], list) else p
-                   for k, p in zip(keys, phrases)]
+        phrases = [re.sub(r"^there (?:is|are) ", "I found ", _named_list(p, k)) if isinstance(result[k], list)
+                   else p for k, p in zip(keys, phrases)]
     holder = entity_of(tool or "")
     if made and holder != "result" and " " not in holder and keys == lists[:1] and result[keys[0]]:
         total = next((k for k in scalars if set(words(k)) & {"total", "subtotal"}), None)  # what a cart holds now
@@ -257,7 +266,7 @@ _FACT = re.compile(r"\d[\d,.:-]*\d|\d|[A-Z][\w'-]*(?: [A-Z][\w'-]*)*")
 def said_before(text: str, out: list[str]) -> bool:
     """Whether every fact of a sentence (its numbers and names) is in the sentences before it: 'The population of
     Berlin is 3,878,100.' after 'There is one city: Berlin (population 3,878,100).'"""
-    facts = {f for f in _FACT.findall(text) if f not in ("The", "It", "Its", "There", "Yes", "No")}
+    facts = {f for f in _FACT.findall(text) if f not in ("The", "It", "Its", "There", "Yes", "No", "I")}
     earlier = " ".join(out)
     return bool(out) and bool(facts) and all(re.search(r"(?<![\w,.])" + re.escape(f) + r"(?![\w,])", earlier)
                                              for f in facts)
@@ -292,7 +301,7 @@ def answer_from(messages: list[dict]) -> str:
             text = done if text == NOTHING else f"{done} {text}"
         text = the_names(text)  # 'in the United States'
         if text not in out and not (text == "Done." and any(o.startswith("Done.") for o in out)) \
-                and not said_before(text, out):  # said once
+                and (acted or not said_before(text, out)):  # said once; what was done is always said
             out.append(text)
     if not out:
         return "I could not find anything."

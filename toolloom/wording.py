@@ -380,7 +380,7 @@ def withholding_request(task: Task, withheld: str, rng: random.Random, source: s
         # not 'the language with code my language', 'language code my language'
         text = re.sub(r"\b(?:the )?[a-z]+ (?:with (?:ISO )?)?code " + re.escape(said), said, text)
         text = re.sub(r"\b(?:the|this|that) the ", "the ", text)  # not 'in the the country of my order'
-        text = re.sub(r"\b(\d+) (?:a|an|some|a certain) ", r"\1 ", text)  # not 'add 1 a product'
+        text = re.sub(r"(?<![-\d])\b(\d+) (?:a|an|some|a certain) ", r"\1 ", text)  # 'add 1 a product', not a date
         return re.sub(r"\b(the|this|that) (a|an|some|a certain|my) ", r"\2 ", text)  # not 'the a city'
     rest = step.planned()
     rest.arguments = {k: v for k, v in step.arguments.items() if k != withheld}

@@ -228,7 +228,10 @@ class Dialogue:
             if self.scenario == "suggest_affirm":  # after agreeing, the user says the whole request
                 return render_example(self.current, self.rng), dict(t.arguments)
             value = t.arguments[self.withheld]
-            return self.pick(action, param=param, value=spoken.written(value, self.withheld)), {self.withheld: value}
+            enum = ((self.tools.get(t.name) or {}).get("parameters") or {}).get("properties", {}).get(
+                self.withheld, {}).get("enum") or []
+            said = str(value) if value in enum else spoken.written(value, self.withheld)  # 'It's train.', no quotes
+            return self.pick(action, param=param, value=said), {self.withheld: value}
         if action == "suggest":
             return self.pick(action, tool_purpose=self.purpose_of(t.name)), {}
         if action == "suggest_other":
