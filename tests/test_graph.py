@@ -236,3 +236,22 @@ def test_a_chain_that_deletes_what_it_created_is_rejected():
     read = Step("b", "get__api_contents_path_checkpoints_checkpoint_id", "", {"path": "a.md", "checkpoint_id": "c1"},
                 {"checkpoint_id": {"step": 0, "path": "id"}}, {"id": "c1", "size": 3})
     assert chain_problem([made, read]) is None
+
+
+def test_an_inverse_call_that_gives_back_a_stated_value_is_circular_and_a_record_that_restates_one_is_not():
+    from toolloom.domain import Step
+    from toolloom.graph.chains import chain_problem
+
+    def steps(*specs):
+        return [Step(f"demo.{n}", n, "", a, b, r) for n, a, b, r in specs]
+
+    back = steps(("days_between", {"start_date": "2026-03-01", "end_date": "2026-06-01"}, {}, {"days": 92}),
+                 ("add_days", {"start_date": "2026-03-01", "days": 92}, {"days": {"step": 0, "path": "days"}},
+                  {"date": "2026-06-01", "weekday": "Monday"}))
+    assert chain_problem(back) == ("circular_lookup", "the last call (add_days) gives back '2026-06-01', which the "
+                                                      "request states")
+    capital = steps(("get_capital_city", {"country_code": "FR"}, {}, {"city_id": "paris", "country_code": "FR"}),
+                    ("get_city", {"city_id": "paris"}, {"city_id": {"step": 0, "path": "city_id"}},
+                     {"city_id": "paris", "country_code": "FR", "population": 2102650}))
+    assert chain_problem(capital) is None  # the city's record restates its country: a fact, not a loop
+

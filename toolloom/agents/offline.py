@@ -224,7 +224,8 @@ def fill_arguments(text: str, schema: dict, context: list | None = None) -> dict
             pat = re.compile(prop["pattern"])
             value = _take(cand["code"], lambda c: pat.search(c)) or _take(cand["quoted"], lambda q: pat.search(q)) \
                 or _take(cand["ids"], lambda q: pat.search(q)) or _take(cand["coded"], lambda q: pat.search(q))
-            if value is None and (said := _take(cand["names"], lambda n: pat.search(spoken.code_for(n, name) or ""))):
+            if value is None and not re.search(r"\bcodes?\b", text, re.I) and (  # 'its code?' asks for the code
+                    said := _take(cand["names"], lambda n: pat.search(spoken.code_for(n, name) or ""))):
                 value = spoken.code_for(said, name)  # 'the capital of Germany': DE
         elif typ == "string":  # quoted, else an id of the documented shape (ord_1002; New York -> new_york)
             doc = str(prop.get("description") or "")

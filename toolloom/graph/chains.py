@@ -117,12 +117,14 @@ def chain_problem(steps: list[Step]) -> tuple[str, str] | None:
         last = _scalars(steps[-1].result)
         if last and all(v in known for v in last):  # get_country(IN) -> find_country('India') -> IN
             return "circular_lookup", f"the last call ({steps[-1].name}) only returns values the chain started from"
-        own = {normalised(v) for v in steps[-1].arguments.values()}
-        given = {normalised(v) for s in steps[:-1] for k, v in s.arguments.items() if k not in s.bindings}
-        back = [v for k, v in (steps[-1].result or {}).items() if isinstance(steps[-1].result, dict)
+        # an inverse: the last call takes its source's inputs with one swapped for the source's output, and gives
+        # back the other input (days_between(a, b) -> add_days(a, that many) -> b)
+        last, own = steps[-1], {normalised(v) for v in steps[-1].arguments.values()}
+        source_inputs = {normalised(v) for b in last.bindings.values() for v in steps[b["step"]].arguments.values()}
+        back = [v for k, v in (last.result or {}).items() if isinstance(last.result, dict) and own & source_inputs
                 and k not in ("name", "title", "label") and isinstance(v, (str, int, float)) and not isinstance(v, bool)
-                and normalised(v) in given - own]
-        if back:  # days_between(a, b) -> add_days(a, that many): b, the date the request gave
+                and normalised(v) in source_inputs - own]
+        if back:
             return "circular_lookup", (f"the last call ({steps[-1].name}) gives back {back[0]!r}, "
                                        "which the request states")
     return None
