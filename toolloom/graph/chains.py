@@ -121,9 +121,9 @@ def chain_problem(steps: list[Step]) -> tuple[str, str] | None:
         # back the other input (days_between(a, b) -> add_days(a, that many) -> b)
         last, own = steps[-1], {normalised(v) for v in steps[-1].arguments.values()}
         source_inputs = {normalised(v) for b in last.bindings.values() for v in steps[b["step"]].arguments.values()}
-        back = [v for k, v in (last.result or {}).items() if isinstance(last.result, dict) and own & source_inputs
-                and k not in ("name", "title", "label") and isinstance(v, (str, int, float)) and not isinstance(v, bool)
-                and normalised(v) in source_inputs - own]
+        fields = last.result.items() if isinstance(last.result, dict) and own & source_inputs else []
+        back = [v for k, v in fields if k not in ("name", "title", "label") and isinstance(v, (str, int, float))
+                and not isinstance(v, bool) and normalised(v) in source_inputs - own]
         if back:
             return "circular_lookup", (f"the last call ({steps[-1].name}) gives back {back[0]!r}, "
                                        "which the request states")
