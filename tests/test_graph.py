@@ -256,6 +256,6 @@ def test_an_inverse_call_that_gives_back_a_stated_value_is_circular_and_a_record
     assert chain_problem(capital) is None  # the city's record restates its country: a fact, not a loop
     listing = steps(("get_city", {"city_id": "tokyo"}, {}, {"country_code": "JP"}),
                     ("list_cities", {"country_code": "JP"}, {"country_code": {"step": 0, "path": "country_code"}},
-                     [{"city_id": "tokyo"}]))
+                     [{"city_id": "tokyo"}, {"city_id": "osaka"}]))
     assert chain_problem(listing) is None  # a result that is a list
 
