@@ -64,7 +64,8 @@ def get_vat_rate(country_code: str) -> dict:
         raise ToolError(404, f"no VAT data for '{country_code}'")
     rate = table["rates"][country_code.upper()]
     return {"country_code": country_code.upper(), "standard_rate_percent": rate, "as_of": table["as_of"],
-            "note": None if rate is not None else "there is no single national VAT rate: sales taxes vary by state or province"}
+            "note": None if rate is not None else
+            "there is no single national VAT rate: sales taxes vary by state or province"}
 
 
 @tool("add_vat")

@@ -102,6 +102,8 @@ def _leaf_keys(value, prefix="") -> list[str]:
             for key, v in value.items()
             for k in ([prefix + key] if not isinstance(v, (dict, list)) or not v else _leaf_keys(v, f"{prefix}{key}."))
         ]
+    if isinstance(value, list) and value and not isinstance(value[0], (dict, list)):
+        return [prefix.rstrip(".")] if prefix else []  # languages: ["fr"] is a returned field too
     if isinstance(value, list) and value:
         return _leaf_keys(value[0], prefix.rstrip(".") + "[]." if prefix else "[].")
     return []
