@@ -147,3 +147,12 @@ def test_a_date_keeps_the_article_after_it_when_a_value_is_left_out():
     step = Step("demo.is_holiday", "is_holiday", "", {"country_code": "CA", "day": "2026-05-18"})
     text = withholding_request(Task("t", "single", [step], 1, meta), "country_code", random.Random(1))
     assert text == "Is 2026-05-18 a holiday in my country?", text
+
+
+def test_a_request_that_leaves_out_its_only_value_says_what_the_user_is_after():
+    from toolloom.wording import withholding_request
+
+    step = Step("demo.find_country", "find_country", "", {"name": "Mexico"})
+    meta = {"demo.find_country": TOOLS["find_country"]["x-toolloom"]}
+    assert withholding_request(Task("t", "single", [step], 1, meta), "name", random.Random(1)) == \
+        "I'm looking for a country."  # not 'Find countries.'

@@ -387,4 +387,7 @@ def withholding_request(task: Task, withheld: str, rng: random.Random, source: s
     rest.bindings = {}
     others = [t for t in templates if t not in needing]  # a template that needs the value cannot be used
     meta = {**task.meta, step.tool_id: {**task.meta.get(step.tool_id, {}), "utterances": others}}
-    return render_example(Task(task.task_id, "single", [rest], task.seed, meta), rng)
+    text = render_example(Task(task.task_id, "single", [rest], task.seed, meta), rng)
+    if not rest.arguments and len(text.split()) <= 3 and (thing := entity_of(step.name)) != "result":
+        return f"I'm looking for {article(thing)}."  # not 'Find countries.': what a person says before naming it
+    return text
