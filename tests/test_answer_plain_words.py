@@ -67,3 +67,12 @@ def test_what_was_done_is_said_even_when_its_values_were_said_and_a_list_of_no_n
     assert answer_from(messages).endswith("I deleted that checkpoint.")
     assert sentence({"resolved": [{"path": "data/huts.csv", "scope": "server"}]}, 'Resolve "data/huts.csv".',
                     {"path": "data/huts.csv"}, "get__api_resolvePath") == "I found one result: data/huts.csv (server)."
+
+
+def test_a_weekday_is_said_of_its_date_and_a_yes_no_on_one_weekday_answered():
+    day = {"date": "2026-12-25", "weekday": "Friday"}
+    assert sentence(day, "What day is 2026-12-25?", {"day": "2026-12-25"}, "day_of_week") == "2026-12-25 is a Friday."
+    assert sentence(day, "Is 2026-12-25 a Monday?", {"day": "2026-12-25"}, "day_of_week") == \
+        "No, 2026-12-25 is a Friday."
+    assert sentence(day, "Is 2026-12-25 a Monday, a Friday, or something else?", {"day": "2026-12-25"},
+                    "day_of_week") == "2026-12-25 is a Friday."

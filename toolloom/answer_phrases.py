@@ -67,7 +67,6 @@ def list_phrase(key: str, values: list) -> str:
 PREPOSITIONS = ("as", "at", "on", "in", "per", "from", "to", "by", "since", "until")
 
 
-_NOT_COUNTS = {"id", "code", "year", "zip", "postal", "phone", "number", "isbn", "port", "pin"}
 
 
 def measure(key: str, value) -> tuple[str, str]:
@@ -76,9 +75,9 @@ def measure(key: str, value) -> tuple[str, str]:
     ws = words(key)
     text = value_text(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer() \
-            and abs(value) >= 10000 and not set(ws) & _NOT_COUNTS:  # 14094034 people: '14,094,034'
+            and abs(value) >= 10000 and not set(ws) & spoken.NOT_COUNTS:  # 14094034 people: '14,094,034'
         text = f"{int(value):,}"
-    elif isinstance(value, float) and abs(value) >= 10000 and not set(ws) & _NOT_COUNTS:  # 45972.5 JPY: '45,972.5'
+    elif isinstance(value, float) and abs(value) >= 10000 and not set(ws) & spoken.NOT_COUNTS:  # '45,972.5'
         text = f"{value:,}"
     if isinstance(value, (int, float)) and not isinstance(value, bool) and ws and ws[-1] in UNITS:
         return label("_".join(ws[:-1])), f"{text} {UNITS[ws[-1]]}"

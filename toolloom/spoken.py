@@ -65,14 +65,14 @@ def written(value, key: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-_NOT_COUNTS = {"id", "code", "year", "zip", "postal", "phone", "number", "isbn", "port", "pin"}
+NOT_COUNTS = {"id", "code", "year", "zip", "postal", "phone", "number", "isbn", "port", "pin"}  # numbers that name
 
 
 def counted(value, key: str) -> str | None:
     """A large count as people write it (3000000 -> '3,000,000'); None for other values and for numbers that are
     names (an id, a year, a postal code)."""
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10000 \
-            and not set(re.findall(r"[a-z]+", key.lower())) & _NOT_COUNTS:
+            and not set(re.findall(r"[a-z]+", key.lower())) & NOT_COUNTS:
         return f"{value:,}"
     return None
 
