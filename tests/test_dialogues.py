@@ -114,7 +114,7 @@ def test_a_left_out_value_that_a_bare_noun_would_stand_for_drops_its_clause_and_
     import random
 
     from toolloom.domain import Step, Task
-    from toolloom.wording import withholding_request
+    from toolloom.withholding import withholding_request
 
     arguments = {"from_city_id": "paris", "to_city_id": "berlin", "mode": "train"}
     step = Step("travel:travel_time", "travel_time", "", arguments)

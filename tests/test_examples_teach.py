@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from toolloom.domain import Step, Task
-from toolloom.agents.offline import RetrievalAssistant, fill_arguments
+from toolloom.agents.offline import RetrievalAssistant
+
+from .offline_episode import demo_tools, play
 from toolloom.wording import bound_phrase, render_example
 from toolloom.answer_checks import call_inputs, grounded, unstated
 from toolloom.answers import answer_from, sentence
@@ -24,7 +26,6 @@ from toolloom.agents.realisers import load_phrases
 from toolloom.stages.recoveries import learnable, run_recovery, user_forms
 from toolloom.stages.samples import check_completeness, check_execution, check_view
 from toolloom.stages.tools import build_tools
-from toolloom.wording import THEN_SPLIT
 
 from .conftest import PROJECT
 from .test_export_checks import _rows
@@ -139,17 +140,14 @@ def test_a_request_describes_a_looked_up_value_and_the_offline_assistant_resolve
     meta = {"demo.is_holiday": {"utterances": ["Is {day} a public holiday in {country_code}?"]}}
     text = render_example(Task("t", "multi_hop", [step0, step1], seed, meta), random.Random(seed))
     assert "from step" not in text and " CA" not in text
-    assert re.search(r"(country of th(at|is) city|that city's country|its country)\b", text)  # as a person says it
-    schema = {
-        "type": "object",
-        "properties": {"country_code": {"type": "string"}, "day": {"type": "string", "format": "date"}},
-        "required": ["country_code", "day"],
-    }
-    part = THEN_SPLIT.split(text)[-1]
-    assert fill_arguments(part, schema, [{"city_id": "toronto", "country_code": "CA"}]) == {
-        "country_code": "CA",
-        "day": "2026-05-18",
-    }
+    # as a person says it: where the value comes from ('the country Toronto is in'), or a reference to the
+    # result of a lookup asked for first ("that city's country")
+    assert re.search(r"(country of th(at|is) city|that city's country|its country|the country Toronto is in|"
+                     r"the country of Toronto)\b", text), text
+    tools = demo_tools("get_city", "is_holiday", "get_country")
+    results = {"get_city": [{"city_id": "toronto", "country_code": "CA"}], "is_holiday": [{"is_holiday": True}]}
+    assert play(text, tools, results) == [("get_city", {"city_id": "toronto"}),
+                                          ("is_holiday", {"country_code": "CA", "day": "2026-05-18"})], text
     assert bound_phrase({"step": 0, "path": "city_id"}, 1, "get_city") == "that city"
 
 
@@ -300,7 +298,8 @@ def test_example_quality_counts_from_rows():
 
 
 def test_tool_names_give_words_entities_and_plain_purposes():
-    from toolloom.wording import entity_of, param_phrase, plain_purpose, purpose, vague
+    from toolloom.wording import entity_of, param_phrase, plain_purpose, purpose
+    from toolloom.withholding import vague
 
     assert entity_of("Cataas__findCatByTag") == "cat" and purpose("Cataas__findCatByTag") == "find cats by tag"
     assert entity_of("list_countries_by_region") == "country" and entity_of("get_order_status") == "order"

@@ -139,7 +139,7 @@ def test_an_iso_code_is_said_by_its_name_and_read_back():
 
 
 def test_a_date_keeps_the_article_after_it_when_a_value_is_left_out():
-    from toolloom.wording import withholding_request
+    from toolloom.withholding import withholding_request
 
     holidays = json.loads((PROJECT / "api_graphs" / "demo" / "holidays.json").read_text())
     meta = {"demo.is_holiday": {"utterances": ["Is {day} a holiday in {country_code}?"]}}
@@ -150,7 +150,7 @@ def test_a_date_keeps_the_article_after_it_when_a_value_is_left_out():
 
 
 def test_a_request_that_leaves_out_its_only_value_says_what_the_user_is_after():
-    from toolloom.wording import withholding_request
+    from toolloom.withholding import withholding_request
 
     step = Step("demo.find_country", "find_country", "", {"name": "Mexico"})
     meta = {"demo.find_country": TOOLS["find_country"]["x-toolloom"]}

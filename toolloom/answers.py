@@ -124,11 +124,12 @@ def _count_asked(result: dict, wanted: list[str]):
 
 
 def sentence(result, request: str, arguments: dict | None = None, tool: str | None = None,
-             known: dict | None = None, said_done: bool = False) -> str:
+             known: dict | None = None, said_done: bool = False, feeds: tuple[str, ...] = ()) -> str:
     """One sentence answering a result: yes or no first for a yes/no question; the fields the request
     names (and none other), or, when it names none, the result's name and two facts; never the
     values the call itself was given. A result with no name of its own is said of what its call named
-    (`known`: names earlier results gave the ids and codes, 'berlin' -> 'Berlin')."""
+    (`known`: names earlier results gave the ids and codes, 'berlin' -> 'Berlin'). A result the request asks
+    nothing of says the fields that later calls took (`feeds`): 'the currency of Japan' is 'JPY'."""
     arguments, known = arguments or {}, known or {}
     if isinstance(result, dict) and "error" in result:
         err = result["error"]
@@ -149,6 +150,7 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
         return f"The {entity_of(tool or '')} {value_text(next(iter(arguments.values())))} is empty."
     given = {json.dumps(v, sort_keys=True) for v in arguments.values()}
     wanted = [k for k in requested_fields(request, result) if json.dumps(result[k], sort_keys=True) not in given]
+    wanted = wanted or [k for k in feeds if k in result]
     subject_key = next((k for k in SUBJECT_KEYS if isinstance(result.get(k), str)), None)
     wanted = [k for k in wanted if k != subject_key]  # 'Name the capital of AU': the subject is what is named
     made = is_action(tool or "")  # what a create or update made is named by its id: the id comes first
@@ -165,6 +167,10 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
                     2 if set(words(k)) & _LATER or isinstance(result[k], (list, dict)) else 1)
     keys = wanted or (lists[:1] if lists and len(scalars) <= 2 else
                       others[:OPEN_FIELDS if _OPEN.search(request) else OTHER_FIELDS])
+    amount = next((k for k in AMOUNTS if k in result and not isinstance(result[k], bool)), None)
+    if not wanted and amount and any(isinstance(result.get(k), str) for k in ("currency", "unit")) \
+            and converted(arguments):  # 'Convert 250 EUR into JPY.': '250 EUR is 45,972.5 JPY', not the rate too
+        keys = [amount]
     set_to = [k for k in result if made and k != subject_key and not k.endswith("_id") and k != "id"
               and result[k] is not None and json.dumps(result[k], sort_keys=True) in given]
     # an update says what it set ('the path ... is notes/done.md'), unless `said_done` said it ('I renamed ...')
@@ -272,6 +278,14 @@ def said_before(text: str, out: list[str]) -> bool:
                                              for f in facts)
 
 
+def fed(result, later_arguments: list[dict]) -> tuple[str, ...]:
+    """The top-level fields of a result whose values later calls were given."""
+    given = {json.dumps(v) for args in later_arguments for v in args.values() if not isinstance(v, (dict, list))}
+    return tuple(k for k, v in result.items() if not isinstance(v, (dict, list)) and json.dumps(v) in given
+                 and not spoken.is_id_key(k)) \
+        if isinstance(result, dict) else ()
+
+
 def answer_from(messages: list[dict]) -> str:
     """The final answer to a conversation: a sentence for each tool result, in call order."""
     request = " ".join(m.get("content") or "" for m in messages if m["role"] == "user")
@@ -281,6 +295,8 @@ def answer_from(messages: list[dict]) -> str:
             names[c.get("id")] = c["function"]["name"]
             arguments[c.get("id")] = parse_arguments(c["function"]["arguments"])[0] or {}
     results = [m for m in messages if m["role"] == "tool"]
+    order = {m.get("tool_call_id"): i for i, m in enumerate(results)}
+    arguments = {c: a for c, a in arguments.items() if c in order}
     parts = request_parts(request)
     out, known = [], {}
     for i, m in enumerate(results):
@@ -295,7 +311,10 @@ def answer_from(messages: list[dict]) -> str:
         # says what), then what it shows (if anything: not the values it was given, which that sentence said)
         acted = is_action(tool) and not (isinstance(result, dict) and "error" in result)
         done = (action_said(part) or "Done.") if acted else ""
-        text = sentence(result, part, arguments.get(m.get("tool_call_id")), tool, known, done not in ("", "Done."))
+        # a lookup the request named by what it gives ('the currency of Japan'): what a later call took from it
+        feeds = () if part is not request else fed(result, [a for c, a in arguments.items() if order[c] > i])
+        text = sentence(result, part, arguments.get(m.get("tool_call_id")), tool, known, done not in ("", "Done."),
+                        feeds)
         known.update(names_in(result, tool))
         if acted:
             text = done if text == NOTHING else f"{done} {text}"

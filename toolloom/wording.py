@@ -98,21 +98,67 @@ def bound_phrase(binding: dict, step: int, source_name: str, rng: random.Random 
     return f"the {leaf} of {near} {entity}"
 
 
+_AREAS = {"country", "region", "continent", "state", "province", "timezone", "time zone"}
+_PLACES = {"city", "country", "town", "place", "location", "airport", "address"}
+NESTED_SHARE = 0.75  # of the chains that can, how many name an earlier step's value by where it comes from
+
+
+def nestable(task: Task) -> dict[int, tuple[str, str]]:
+    """The steps a request names by what they give the step that uses them ('Convert 250 EUR into the currency of
+    Japan': get_country is said inside convert_currency's request), each with its phrase and its head noun: a
+    lookup of one stated value whose one result field a templated later step takes."""
+    uses: dict[int, list] = {}
+    for i, step in enumerate(task.chain):
+        for b in step.bindings.values():
+            uses.setdefault(b["step"], []).append((i, b))
+    out = {}
+    for j, source in enumerate(task.chain[:-1]):
+        (i, b), *more = uses.get(j) or [(None, None)]
+        if i is None or more or source.bindings or len(source.arguments) != 1 or "|" in b["path"] \
+                or not (task.meta.get(task.chain[i].tool_id) or {}).get("utterances"):
+            continue
+        (param, value), = source.arguments.items()
+        subject = spoken.said(value, param)
+        if subject is None:
+            continue
+        if spoken.ID_TOKENS.fullmatch(subject):  # 'order ord_1002'
+            subject = f"{param_phrase(param)} {subject}"
+        leaf = re.sub(r"[^a-z0-9]+", " ", b["path"].lower()).strip()
+        entity = entity_of(source.name)
+        if leaf in {f"{e} {kind}" for e in (entity, entity.split()[-1]) for kind in ("id", "code")}:
+            leaf = entity  # the city id of a capital city: 'the capital city of Australia'
+        elif len(leaf.split()) > 1 and leaf.split()[-1] in ("code", "id"):
+            leaf = " ".join(leaf.split()[:-1])  # a country code: 'the country of order ord_1002'
+        within = leaf in _AREAS and entity.split()[-1] in _PLACES  # 'the country Tokyo is in'
+        out[j] = (f"the {leaf} {subject} is in" if within else f"the {leaf} of {subject}", f"that {leaf}")
+    # a step that also refers to a result said before it ('that city') names none by where it comes from: two
+    # references in one sentence could not be told apart
+    mixed = {i for i, step in enumerate(task.chain) if any(b["step"] not in out for b in step.bindings.values())}
+    return {j: phrase for j, phrase in out.items() if uses[j][0][0] not in mixed}
+
+
 def render_example(task: Task, rng: random.Random) -> str:
     """A template-phrased request for the task's chain (also the example shown to model users).
 
     A value that a step takes from an earlier result is not stated; the request says where it
     comes from, so the assistant has to make the earlier call first.
     """
-    text_all = ""
+    text_all, said_steps = "", 0
+    nested = nestable(task) if rng.random() < NESTED_SHARE else {}
     for i, step in enumerate(task.chain):
+        if i in nested:
+            continue  # said where its value is used: 'Convert 250 EUR into the currency of Japan.'
         templates = task.meta.get(step.tool_id, {}).get("utterances") or []
         names = [s.name for s in task.chain]
         args = {k: (bound_phrase(b, i, task.chain[b["step"]].name, rng, short=bool(templates), names=names,
                                  one_subject=len(task.chain[b["step"]].arguments) == 1)
                     if (b := step.bindings.get(k)) else v) for k, v in step.arguments.items()}
+        heads = dict(args)  # a nested phrase reads in place where a reference by its head noun does
+        for k, b in step.bindings.items():
+            if b["step"] in nested:
+                args[k], heads[k] = nested[b["step"]]
         if step.bindings:  # only templates a reference to an earlier result reads well in
-            templates = [f for t in templates if (f := fit_bound(t, step, args)) is not None]
+            templates = [fit for t in templates if (fit := fit_bound(t, step, heads)) is not None]
             templates = [t for t in templates if not asks_known(t, step, task)] or templates
         if templates:
             # 'the city "tokyo"' is said 'the city Tokyo'
@@ -130,11 +176,12 @@ def render_example(task: Task, rng: random.Random) -> str:
             said = {k: args[k] if k in step.bindings else json.dumps(v) for k, v in step.arguments.items()}
             meta = task.meta.get(step.tool_id, {})
             text = summary_requests.request(step, meta, said, rng) or offline_requests.request(step, meta, said, rng)
-        if i:  # a step that needs an earlier result comes after it; an independent one beside it
+        said_steps += 1
+        if said_steps > 1:  # a step that needs an earlier result comes after it; an independent one beside it
             keep = text[1:2].isupper() or re.match(r"I\b", text)  # 'Then, what is ...', but 'Then, US ...', 'I'll'
             text = text if keep else text[0].lower() + text[1:]
             inline = THEN_INLINE if step.bindings else ALSO_INLINE
-            if i == 1 and text_all[-1:] == text[-1:] and _JOINS_INLINE.match(text) and rng.random() < 0.7:
+            if said_steps == 2 and text_all[-1:] == text[-1:] and _JOINS_INLINE.match(text) and rng.random() < 0.7:
                 text_all = f"{text_all[:-1]}, {rng.choice(inline)} {text}"  # two questions asked as one
             else:
                 text_all += f" {rng.choice(THEN_WORDS if step.bindings else ALSO_WORDS)}, {text}"
@@ -142,6 +189,8 @@ def render_example(task: Task, rng: random.Random) -> str:
             text_all = text
     # not 'the city this city'
     text_all = re.sub(r"\b(?:the|a|an) ([a-z]+) ((?:this|that) (?:[a-z]+ )?\1)\b", r"\2", text_all)
+    # 'the country Toronto is in' before 'in 2026' is 'the country of Toronto in 2026'
+    text_all = re.sub(r"\bthe (\w+) ([A-Z][\w ]*?) is in (?=(?:in|on|at|for|during)\b)", r"the \1 of \2 ", text_all)
     text_all = the_names(text_all)  # 'in the Americas', 'visiting the United States'
     return re.sub(r"(?<![\d.,])\b1 ([a-z]+)s\b", lambda m: f"1 {singular(m.group(1) + 's')}", text_all)  # 1 piece
 
@@ -265,24 +314,6 @@ def param_phrase(param: str) -> str:
     return " ".join(ws)
 
 
-_MINE = {"country", "city", "order", "language", "currency", "region", "account", "cart", "location", "address",
-         "timezone", "home"}  # what a person who leaves the value out calls their own
-
-
-def vague(param: str, value, source: str = "") -> str:
-    """What a person says for a value they leave out: 'a city', 'a product', 'some' (a number); 'the country of
-    my order' where they know what holds it (`source`, the entity a tool can find it from)."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return "some"
-    words = tokens(snake(param))
-    noun = next((w for w in reversed(words) if w not in ("id", "ids", "code", "key") and w not in ROLES), words[-1])
-    if source and source.split()[-1] != noun:
-        return f"the {noun} of my {source.split()[-1]}"
-    if noun in _MINE and not set(words) & set(ROLES):  # 'the VAT rate of my country', not 'of a country'
-        return "my " + noun
-    return article(noun) if noun not in ("date", "day") else "a certain " + noun
-
-
 def article(noun: str) -> str:
     return ("an " if noun[:1] in "aeiou" else "a ") + noun
 
@@ -340,54 +371,3 @@ def _name_purpose(tool_name: str, parameters: dict | None = None) -> str:
     if family == "list" or many or obj[:1] and obj[0] in LINK_WORDS:
         return f"{verb} {thing}"
     return f"{verb} {'the' if family == 'compute' else article(thing.split()[0]).split()[0]} {thing}"
-
-
-# nouns that say nothing left vague ('a country named a name', 'Going by a mode, ...'): such a request drops the
-# clause that holds the value, or is worded from the tool's name without it
-_BARE_NOUNS = {"name", "value", "query", "text", "term", "keyword", "q", "input", "string", "mode", "type", "kind",
-               "method", "format", "option"}
-
-
-def _without_clause(template: str, param: str) -> str | None:
-    """The template without the comma-separated clause that holds `{param}`: 'Going by {mode}, how long from {a}
-    to {b}?' -> 'How long from {a} to {b}?'; None where no other clause is left."""
-    clauses = re.split(r",\s+", template)
-    rest = [c for c in clauses if "{" + param + "}" not in c]
-    if not rest or len(rest) == len(clauses) or not any("{" in c for c in rest):
-        return None
-    text = ", ".join(rest)
-    return text[0].upper() + text[1:] if text[-1] in ".?!" else None
-
-
-def withholding_request(task: Task, withheld: str, rng: random.Random, source: str = "") -> str:
-    """The request for the task's last call with one value left out, as a person who forgot it writes it:
-    a template says 'a city' (or 'the country of my order', `source`) where the value would be; a request
-    from the name leaves the argument out."""
-    step = task.chain[-1]
-    value = step.arguments.get(withheld)
-    templates = task.meta.get(step.tool_id, {}).get("utterances") or []
-    needing = [t for t in templates if "{" + withheld + "}" in t]
-    said, usable = vague(withheld, value, source), needing
-    if said.split()[-1] in _BARE_NOUNS:  # 'Going by a mode, how long ...': the clause that would say it goes
-        said, usable = "", [c for t in needing if (c := _without_clause(t, withheld))]
-    if usable:
-        template, args = spoken.unquoted(rng.choice(usable), step.arguments, skip=(withheld,))
-        text = template.format(**{**args, withheld: said})
-        if not said:
-            return text
-        noun = said.split()[1] if said.startswith("the ") else said.split()[-1]
-        text = text.replace(f'"{said}"', said).replace(f"{noun} {said}", said)  # not 'country a country'
-        # not 'the language with code my language', 'language code my language'
-        text = re.sub(r"\b(?:the )?[a-z]+ (?:with (?:ISO )?)?code " + re.escape(said), said, text)
-        text = re.sub(r"\b(?:the|this|that) the ", "the ", text)  # not 'in the the country of my order'
-        text = re.sub(r"(?<![-\d])\b(\d+) (?:a|an|some|a certain) ", r"\1 ", text)  # 'add 1 a product', not a date
-        return re.sub(r"\b(the|this|that) (a|an|some|a certain|my) ", r"\2 ", text)  # not 'the a city'
-    rest = step.planned()
-    rest.arguments = {k: v for k, v in step.arguments.items() if k != withheld}
-    rest.bindings = {}
-    others = [t for t in templates if t not in needing]  # a template that needs the value cannot be used
-    meta = {**task.meta, step.tool_id: {**task.meta.get(step.tool_id, {}), "utterances": others}}
-    text = render_example(Task(task.task_id, "single", [rest], task.seed, meta), rng)
-    if not rest.arguments and len(text.split()) <= 3 and (thing := entity_of(step.name)) != "result":
-        return f"I'm looking for {article(thing)}."  # not 'Find countries.': what a person says before naming it
-    return text

@@ -11,30 +11,17 @@ import re
 
 from rank_bm25 import BM25Plus
 
-from .. import spoken
 from ..answers import answer_from
-from ..arguments import argument_errors
 from ..prompts import render
 from ..domain import Task, known_values
 from ..offline_requests import FAMILY, parse_name, words_of
-from ..wording import (ALSO_SPLIT, DANGLING, ORDINALS, STOPWORDS, THEN_SPLIT, entity_of, purpose, render_example,
-                       tokens)
+from ..wording import DANGLING, STOPWORDS, purpose, render_example, tokens
 from .base import AssistantTurn
+from .reading import Results, fill_arguments, references
+from .unnest import plan
 
-_QUOTED = re.compile(r"\"([^\"]+)\"")
-_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
-_NUMBER = re.compile(r"(?<![\w.-])-?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+(?:\.\d+)?)(?![\w-])")  # 3,000,000 or 42.195
-_CODE = re.compile(r"\b[A-Z]{2,3}\b")
-# 'the country code of that city', 'the latitude of the first city', "that city's country code":
-# a value an earlier result gives
-_WHICH = r"(that|this|the (?:" + "|".join(ORDINALS) + r"))"
-_REFERENCE = re.compile(r"\bthe ((?:[a-z0-9]+ ){0,4}?[a-z0-9]+) of " + _WHICH + r" (?=([a-z]+(?: [a-z]+)?))?")
-_POSSESSIVE = re.compile(r"\b" + _WHICH + r" ((?:[a-z0-9]+ ){0,2}?[a-z0-9]+)'s ")
-_MANY = re.compile(r"\bthat many ([a-z]+)\b")
-_ITS = re.compile(r"\bits (?=[a-z])")
-_TOKEN = re.compile(r"[a-z0-9_]+")
-_LABEL = re.compile(r"\b([A-Za-z]+) \"")
-_ENTITY = re.compile(r"\b" + _WHICH + r" ([a-z]+(?: [a-z]+)?)\b(?!')")
+__all__ = ["RetrievalAssistant", "Results", "TemplateEscalator", "TemplateUser", "decline", "fill_arguments"]
+
 
 
 # what a request's clause asks to do, by its first word ('For the file ..., delete ...'), and what a tool does
@@ -62,186 +49,6 @@ class TemplateUser:
         )
 
 
-def _candidates(text: str) -> dict[str, list]:
-    quoted = _QUOTED.findall(text)
-    unquoted = _QUOTED.sub(" ", text)
-    datetimes = [f"{d}T{t}" for d, t in spoken.DATETIMES.findall(unquoted)]  # '2026-12-31 23:00': one value
-    unquoted = spoken.DATETIMES.sub(" ", unquoted)
-    dates = _DATE.findall(unquoted)
-    numbers = [float(n) if "." in n else int(n.replace(",", "")) for n in _NUMBER.findall(_DATE.sub(" ", unquoted))]
-    labels = {w.lower() for w in _LABEL.findall(text)}  # 'the file "a.md"': 'file' names the value, it is not one
-    words = [w for w in tokens(unquoted) if w not in labels]
-    return {"quoted": quoted, "datetime": datetimes, "date": dates, "number": numbers, "code": _CODE.findall(unquoted),
-            "words": words + [q.lower() for q in quoted], "ids": spoken.ID_TOKENS.findall(unquoted),
-            "coded": spoken.CODED.findall(unquoted),
-            "names": spoken.names(unquoted)}
-
-
-def _take(pool: list, accept) -> object | None:
-    for i, value in enumerate(pool):
-        if accept(value):
-            return pool.pop(i)
-    return None
-
-
-def _from_result(result, name: str):
-    """A scalar named `name` in an earlier result (first match, depth first), or an id-like stand-in."""
-    stack = [result]
-    while stack:
-        node = stack.pop(0)
-        if isinstance(node, dict):
-            if name in node and not isinstance(node[name], (dict, list)):
-                return node[name]
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node[:1])
-    return None
-
-
-class Results(list):
-    """Earlier results, with the name of the tool that returned each (`names`)."""
-
-    def __init__(self, results: list, names: list[str]):
-        super().__init__(results)
-        self.names = names
-
-
-def _resolve(context: list | None, key: str, which: str, entity: str = ""):
-    """The value of `key` in the earlier result a reference points at: 'that' is the latest result
-    holding the key; 'the second country' the second result about a country (wording.bound_phrase),
-    or, where the tools are not known, the second result."""
-    if not context:
-        return None
-    if which in ("that", "this"):
-        return next((v for r in reversed(context) if (v := _from_result(r, key)) is not None), None)
-    k = ORDINALS.index(which.split()[-1])
-    names = getattr(context, "names", None)
-    if names and entity:
-        for phrase in (entity, entity.split()[0]):  # 'the second country in ...': 'country'
-            about = [r for r, n in zip(context, names) if entity_of(n or "") == phrase]
-            if about:
-                return _from_result(about[k], key) if k < len(about) else None
-    return _from_result(context[k], key) if k < len(context) else None
-
-
-def _keys(node, out: set | None = None) -> set:
-    out = set() if out is None else out
-    if isinstance(node, dict):
-        out.update(node)
-        for v in node.values():
-            _keys(v, out)
-    elif isinstance(node, list):
-        for v in node[:1]:
-            _keys(v, out)
-    return out
-
-
-def _references(text: str, context: list | None) -> tuple[list[tuple[str, str, str, str]], str]:
-    """(leaf key, which result, what it is about, the word before it) of every reference to an earlier result, and
-    the text without them. A possessive ("that city's country code") ends where the longest key of the results
-    ends."""
-    refs, spans, original = [], [], text
-    keys = set().union(*(_keys(r) for r in context or []))  # of every earlier result, not the first alone
-    pos = 0
-    while m := _REFERENCE.search(text, pos):
-        leaf = m.group(1).replace(" ", "_")
-        if keys and not any(k == leaf or k.startswith(leaf + "_") or k.endswith("_" + leaf) for k in keys):
-            pos = m.start() + 1  # 'the capital of this country': no result has a capital; 'this country' is
-            continue  # the reference. 'the exchange rate from the currency of ...': from the next 'the'
-        refs.append((leaf, m.group(2), m.group(3) or ""))
-        spans.append(m.span())
-        pos = m.end()
-    for m in _POSSESSIVE.finditer(text):
-        tokens_after = list(_TOKEN.finditer(text, m.end()))[:5]
-        k = next((k for k in range(len(tokens_after), 0, -1)
-                  if "_".join(t.group(0) for t in tokens_after[:k]) in keys), 1 if tokens_after else 0)
-        if k:
-            refs.append(("_".join(t.group(0) for t in tokens_after[:k]), m.group(1), m.group(2)))
-            spans.append((m.start(), tokens_after[k - 1].end()))
-    for m in _ITS.finditer(text):  # 'its country' (code), 'its calling code': of the latest result holding it
-        tokens_after = list(_TOKEN.finditer(text, m.end()))[:4]
-        found = next(((key, k) for k in range(len(tokens_after), 0, -1)
-                      for key in ["_".join(t.group(0) for t in tokens_after[:k])] + [
-                          "_".join(t.group(0) for t in tokens_after[:k]) + end for end in ("_code", "_id")]
-                      if key in keys), None)
-        if found and not any(s <= m.start() < e for s, e in spans):
-            refs.append((found[0], "that", ""))
-            spans.append((m.start(), tokens_after[found[1] - 1].end()))
-    for m in _MANY.finditer(text):  # 'that many days': the days of the latest result
-        if m.group(1) in keys:
-            refs.append((m.group(1), "that", ""))
-            spans.append(m.span())
-    for m in _ENTITY.finditer(text):  # 'that city' ('that capital city') for the city id of that city
-        bases = (m.group(2).replace(" ", "_"), m.group(2).split()[-1], m.group(2).split()[0])  # 'this product in'
-        key = next((k for base in bases for k in (base + "_id", base + "_code") if k in keys), None)
-        if key and not any(s <= m.start() < e for s, e in spans):
-            refs.append((key, m.group(1), m.group(2)))
-            spans.append(m.span())
-    for start, end in sorted(spans, reverse=True):
-        text = text[:start] + " " + text[end:]
-    before = [(re.findall(r"[a-z]+", original[:start].lower()) or [""])[-1] for start, _ in spans]
-    # in the order the text says them, each with the word before it ('in', 'from': which end of a conversion)
-    return [(*r, b) for (_, r, b) in sorted(zip(spans, refs, before), key=lambda p: p[0])], text
-
-
-_TOWARD = {"to", "into", "in", "for"}
-
-
-def _end_fits(param: str, before: str) -> bool:
-    """Whether a reference fills this end of a from/to pair: 'in that country's currency' is the target."""
-    end = param.split("_", 1)[0]
-    return end not in ("from", "to") or (before in _TOWARD) == (end == "to")
-
-
-def fill_arguments(text: str, schema: dict, context: list | None = None) -> dict | None:
-    """Arguments for `schema` from values found in `text`, or, for a parameter the text says comes
-    from an earlier result ('the city id of that city'), from that result in `context`;
-    None when a required one is missing."""
-    refs, text = _references(text + " ", context)
-    cand = _candidates(text)
-    required = set(schema.get("required", []))
-    args: dict = {}
-    for name, prop in (schema.get("properties") or {}).items():
-        typ, value = prop.get("type"), None
-        # 'the city id of that city' fills city_id or from_city_id
-        ref = next((r for r in refs if (name == r[0] or name.endswith("_" + r[0])) and _end_fits(name, r[3])), None) \
-            or next((r for r in refs if r[0].endswith("_" + name)), None)
-        coded = ref is None and next((r for r in refs if name in (r[0] + "_code", r[0] + "_id")), None)
-        if coded:  # "that city's country" is its country code
-            refs.remove(coded)
-            value = _resolve(context, name, coded[1], coded[2])
-        elif ref is not None:
-            refs.remove(ref)
-            value = _resolve(context, ref[0] if len(ref[0]) <= len(name) else name, ref[1], ref[2])
-        elif "enum" in prop:
-            value = _take(cand["words"], lambda w: w in {str(e).lower() for e in prop["enum"]})
-            value = next((e for e in prop["enum"] if str(e).lower() == value), None) if value is not None else None
-        elif typ in ("integer", "number"):
-            value = _take(cand["number"], lambda n: typ == "number" or isinstance(n, int))
-        elif typ == "string" and prop.get("format") == "date":
-            value = _take(cand["date"], lambda d: True)
-        elif typ == "string" and "pattern" in prop:
-            pat = re.compile(prop["pattern"])
-            value = _take(cand["code"], lambda c: pat.search(c)) or _take(cand["quoted"], lambda q: pat.search(q)) \
-                or _take(cand["ids"], lambda q: pat.search(q)) or _take(cand["coded"], lambda q: pat.search(q))
-            if value is None and not re.search(r"\bcodes?\b", text, re.I) and (  # 'its code?' asks for the code
-                    said := _take(cand["names"], lambda n: pat.search(spoken.code_for(n, name) or ""))):
-                value = spoken.code_for(said, name)  # 'the capital of Germany': DE
-        elif typ == "string":  # quoted, else an id of the documented shape (ord_1002; New York -> new_york)
-            doc = str(prop.get("description") or "")
-            value = _take(cand["datetime"], lambda d: True) if spoken.takes_datetime(doc) else None
-            value = value or _take(cand["quoted"], lambda q: not spoken.is_id_key(name) or spoken.fits(q, doc))
-            if value is None and spoken.is_id_key(name):
-                value = _take(cand["ids"], lambda q: spoken.fits(q, doc))
-            said_name = None if value is not None else _take(
-                cand["names"], lambda n: spoken.fits(spoken.as_argument(n, name), doc))
-            value = spoken.as_argument(said_name, name) if said_name is not None else value
-        if value is not None:
-            args[name] = value
-        elif name in required:
-            return None
-    return args if not argument_errors(schema, args) else None
-
 
 def decline(tools: list[dict]) -> str:
     """No offered tool fits: say so, and what the offered tools do (from their names)."""
@@ -266,17 +73,19 @@ class RetrievalAssistant:
 
     def decide(self, messages: list[dict], tools: list[dict]) -> AssistantTurn:
         """Turn k makes the calls of the request's k-th part ('Then, ' separates parts, 'Also, '
-        separates calls made together), with values from earlier results where the request says so."""
+        separates calls made together; a value named by where it comes from, 'the currency of Japan', is
+        looked up first), with values from earlier results where the request says so."""
         request = next(m["content"] for m in messages if m["role"] == "user")
-        groups = THEN_SPLIT.split(request)
+        turns_planned = plan(request, tools)
         turns = sum(1 for m in messages if m["role"] == "assistant" and m.get("tool_calls"))
         results = [m["content"] for m in messages if m["role"] == "tool"]
         summary = answer_from(messages)
-        if turns >= len(groups) or (results and '"error"' in results[-1][:20]):
+        if turns >= len(turns_planned) or (results and '"error"' in results[-1][:20]):
             return AssistantTurn(summary, None)
         context = Results([json.loads(r) for r in results],
                           [m.get("name") or "" for m in messages if m["role"] == "tool"])
-        calls = [c for c in (self.best_call(text, tools, context) for text in ALSO_SPLIT.split(groups[turns])) if c]
+        calls = [c for c in (self.best_call(text, [t for t in tools if only in (None, t["function"]["name"])], context)
+                             for text, only in turns_planned[turns]) if c]
         if not calls:
             return AssistantTurn(summary if results else decline(tools), None)
         n = sum(len(m.get("tool_calls") or []) for m in messages if m["role"] == "assistant")
@@ -303,6 +112,10 @@ class RetrievalAssistant:
             scores = [s * (1.5 if _ACTS.get(parse_name(words_of(t["function"]["name"]))[0]) in acts else 1.0)
                       for s, t in zip(scores, tools)]
         words = set(query) - STOPWORDS
+        # a request that refers to an earlier result ("that country's region") wants a tool that takes it, and of
+        # those the one that takes most of what it says ('1250 plus VAT of that country': add_vat, not place_order)
+        referred = bool(context) and bool(references(request + " ", context)[0])
+        fitting = []
         for i in sorted(range(len(tools)), key=lambda i: -scores[i]):
             f = tools[i]["function"]
             args = fill_arguments(request, f.get("parameters") or {}, context)
@@ -310,8 +123,11 @@ class RetrievalAssistant:
                 continue
             # without a word in common, only a tool whose required inputs the request supplies will do
             if words & set(docs[i]) or (f.get("parameters") or {}).get("required"):
-                return f["name"], args
-        return None
+                if not referred:
+                    return f["name"], args
+                takes = fill_arguments(request, f.get("parameters") or {}) != args  # the reference changes the call
+                fitting.append((not takes, -len(args), len(fitting), f["name"], args))
+        return min(fitting)[3:] if fitting else None
 
 
 class TemplateEscalator:

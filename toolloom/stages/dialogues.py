@@ -23,7 +23,8 @@ import re
 from ..agents.realisers import Realiser
 from ..domain import Episode, Task
 from .. import spoken
-from ..wording import entity_of, param_phrase, purpose, render_example, tokens, withholding_request
+from ..wording import entity_of, param_phrase, purpose, render_example, tokens
+from ..withholding import withholding_request
 from ..answer_phrases import article
 from ..answers import answer_from
 from ..executor import ToolExecutor

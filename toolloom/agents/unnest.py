@@ -1,0 +1,121 @@
+"""A request that names a value by where it comes from ('Convert 250 EUR into the currency of Japan', 'the local
+time in the capital city of Australia') read as the calls it needs: first the lookup the phrase names
+(get_country for Japan), then the request with that phrase as a reference to its result ("that country's
+currency"), which `reading` resolves. The offline assistant plans its turns with it."""
+from __future__ import annotations
+
+import re
+
+from rank_bm25 import BM25Plus
+
+from .. import spoken
+from ..graph.slots import singular, snake
+from ..wording import ALSO_SPLIT, ORDINALS, THEN_SPLIT, entity_of, tokens
+from .reading import fill_arguments
+
+# 'the currency of Japan', 'the country of order ord_1002', 'the capital city of the United States'
+_SUBJECT = (r'(?:the )?(?:[a-z]+ )?"[^"]+"|[a-z]+ ' + spoken.ID_TOKENS.pattern
+            + r"|(?:the )?[A-Z][a-z]+(?: [A-Z][a-z]+)*")
+_NESTED = re.compile(r"\bthe ((?:[a-z]+ ){0,2}?[a-z]+) of (" + _SUBJECT + r")(?![\w'])"
+                     r"|\bthe ((?:[a-z]+ )?[a-z]+) (" + _SUBJECT + r") is in\b")  # 'the country Tokyo is in'
+
+Turn = list[tuple[str, str | None]]  # the texts to read a call from, each with the one tool it must be (or None)
+
+
+def plan(request: str, tools: list[dict]) -> list[Turn]:
+    """The request's turns: its parts ('Then, ' separates them, 'Also, ' calls made together), each part that
+    names values by where they come from preceded by the lookups that find them."""
+    turns: list[Turn] = []
+    for group in THEN_SPLIT.split(request):
+        parts = ALSO_SPLIT.split(group)
+        lookups, rest = unnest(group, tools) if len(parts) == 1 else ([], group)
+        if lookups:
+            turns += [lookups, [(rest, None)]]
+        else:
+            turns.append([(p, None) for p in parts])
+    return turns
+
+
+def _docs(tool: dict) -> set[str]:
+    f = tool["function"]
+    return set(tokens(f"{snake(f['name'])} {f.get('description') or ''}"))
+
+
+def _about(params: dict, name: str) -> set[str]:
+    """The words a parameter is named and documented with, singular."""
+    doc = str((params.get("properties") or {}).get(name, {}).get("description") or "")
+    return {singular(w) for w in tokens(snake(name)) + tokens(doc)}
+
+
+def _takes(tool: dict, head: str, taken: list[str]) -> str | None:
+    """The required parameter of `tool` (not yet `taken`) a value named `head` goes into ('currency': to_currency)."""
+    params = tool["function"].get("parameters") or {}
+    free = [n for n in params.get("required") or [] if n not in taken]
+    return next((n for n in free if head in {singular(w) for w in tokens(snake(n))}), None) \
+        or next((n for n in free if head in _about(params, n)), None)  # by name first: not 'amount in the currency'
+
+
+def unnest(text: str, tools: list[dict]) -> tuple[Turn, str]:
+    """The lookups a text's nested phrases need, and the text with each phrase said as a reference to the lookup's
+    result; ([], text) where it names no value that way. A phrase is nested only where a tool finds it from its
+    subject alone and another tool (the one the rest of the text asks for) needs it: 'What is the capital of
+    France?' is one call."""
+    found = []
+    for m in _NESTED.finditer(text):
+        leaf = m.group(1) or m.group(3)
+        source = _lookup(m.group(0), leaf, tools)
+        if source is not None:
+            found.append((m, source))
+    if not found:
+        return [], text
+    rest, plain = text, text
+    for k, (m, source) in sorted(enumerate(found), key=lambda p: -p[1][0].start()):
+        which = "that" if len(found) == 1 else f"the {ORDINALS[min(k, 4)]}"
+        entity, leaf = entity_of(source["function"]["name"]), m.group(1) or m.group(3)
+        same = singular(leaf.split()[-1]) == singular(entity.split()[-1])  # 'the capital city of ...': that city
+        rest = rest[:m.start()] + (f"{which} {entity}" if same else f"{which} {entity}'s {leaf}") + rest[m.end():]
+        plain = plain[:m.start()] + " " + plain[m.end():]
+    heads = [singular((m.group(1) or m.group(3)).split()[-1]) for m, _ in found]
+    if not _served(plain, heads, tools, {s["function"]["name"] for _, s in found}):
+        return [], text
+    return [(m.group(0), s["function"]["name"]) for m, s in found], rest
+
+
+def _lookup(phrase: str, leaf: str, tools: list[dict]) -> dict | None:
+    """The tool that finds `leaf` of `subject` ('the currency of Japan': get_country), ranked by the phrase."""
+    head = singular(leaf.split()[-1])
+    docs = [tokens(f"{t['function']['name']} {t['function'].get('description') or ''}") or ["_"] for t in tools]
+    scores = BM25Plus(docs).get_scores(tokens(phrase))
+    for i in sorted(range(len(tools)), key=lambda i: -scores[i]):
+        tool = tools[i]
+        names = {singular(w) for w in _docs(tool)} | {singular(w) for w in entity_of(tool["function"]["name"]).split()}
+        params = tool["function"].get("parameters") or {}
+        args = fill_arguments(phrase, params)
+        # a lookup of the subject: not a tool that needs no input (list_currencies), nor one whose input is the
+        # thing asked for ('the country Cape Town is in' is no country's name for find_country)
+        # ... where its documentation names what is asked for, or the phrase names what the tool looks up ('the
+        # country of order ord_1001': get_order_status, though its documentation does not say it has a country)
+        named = head in names or entity_of(tool["function"]["name"]).split()[-1] in tokens(phrase.split(" of ")[-1])
+        if named and args and not any(head in _about(params, k) for k in args):
+            return tool
+    return None
+
+
+def _served(plain: str, heads: list[str], tools: list[dict], sources: set[str]) -> bool:
+    """Whether a tool other than the lookups takes each looked-up value as a required input and finds its other
+    inputs in the text without the nested phrases (`plain`)."""
+    for tool in tools:
+        f = tool["function"]
+        if f["name"] in sources:
+            continue
+        params = f.get("parameters") or {}
+        taken: list[str] = []
+        for h in heads:
+            taken += [p] if (p := _takes(tool, h, taken)) else []
+        if len(taken) != len(heads):
+            continue
+        left = {**params, "properties": {k: v for k, v in (params.get("properties") or {}).items() if k not in taken},
+                "required": [k for k in params.get("required") or [] if k not in taken]}
+        if fill_arguments(plain, left) is not None:
+            return True
+    return False
