@@ -247,3 +247,13 @@ def test_a_list_of_plain_values_is_a_returned_field_too():
 
     leaves = refinement._leaf_keys({"code": "FR", "languages": ["fr"], "cities": [{"city_id": "paris"}]})
     assert leaves == ["code", "languages", "cities[].city_id"]
+
+
+def test_a_refusal_that_names_another_field_is_not_documented_as_this_parameters():
+    """time_difference's bad `day` was refused as "utc_time must look like ...": no rule about `day`."""
+    from toolloom.agents.refinement import INVALID, _about
+
+    assert not _about(f"400: utc_time must look like 2026-03-01T14:30, got '{INVALID}:00'", "day")
+    assert _about(f"400: day must look like 2026-03-01, got '{INVALID}'", "day")
+    assert _about(f"404: no country with code '{INVALID}'", "country_code")
+    assert not _about("409: the cart is empty", "country_code")

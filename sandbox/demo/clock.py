@@ -7,11 +7,11 @@ from toolloom.sandbox import ToolError, tool
 from .geo import _city
 
 
-def _utc(value: str) -> datetime:
+def _utc(value: str, field: str = "utc_time", form: str = "2026-03-01T14:30") -> datetime:
     try:
         dt = datetime.fromisoformat(value)
     except ValueError:
-        raise ToolError(400, f"utc_time must look like 2026-03-01T14:30, got '{value}'") from None
+        raise ToolError(400, f"{field} must look like {form}, got '{value}'") from None
     return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
 
 
@@ -30,7 +30,9 @@ def local_time(city_id: str, utc_time: str) -> dict:
 
 @tool("time_difference")
 def time_difference(from_city_id: str, to_city_id: str, day: str) -> dict:
-    moment = _utc(f"{day}T12:00")
+    if len(day) != 10:
+        raise ToolError(400, f"day must look like 2026-03-01, got '{day}'")
+    moment = _utc(f"{day}T12:00", "day", "2026-03-01")
     a = moment.astimezone(ZoneInfo(_city(from_city_id)["timezone"])).utcoffset()
     b = moment.astimezone(ZoneInfo(_city(to_city_id)["timezone"])).utcoffset()
     return {

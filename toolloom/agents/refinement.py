@@ -9,6 +9,7 @@ answers JSON checked against a schema.
 from __future__ import annotations
 
 import json
+import re
 import random
 
 from ..synthesis import ArgumentSynthesizer, Unsynthesizable
@@ -112,6 +113,9 @@ def _leaf_keys(value, prefix="") -> list[str]:
 def _about(error: str, param: str) -> bool:
     """An error names the parameter or the refused value: a cart that is empty says nothing about a country code."""
     text = (error or "").lower()
+    named = set(re.findall(r"\b[a-z]+(?:_[a-z]+)+\b", text)) - {param.lower()}
+    if named and param.lower() not in text:  # "utc_time must look like ..." for `day`: about another field
+        return False
     return INVALID.lower() in text or bool(set(tokens(param)) - STOPWORDS & set(tokens(text))) and \
         all(w in tokens(text) for w in tokens(param) if w not in STOPWORDS)
 
