@@ -150,7 +150,9 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
         return f"The {entity_of(tool or '')} {value_text(next(iter(arguments.values())))} is empty."
     given = {json.dumps(v, sort_keys=True) for v in arguments.values()}
     wanted = [k for k in requested_fields(request, result) if json.dumps(result[k], sort_keys=True) not in given]
-    wanted = wanted or [k for k in feeds if k in result]
+    if feeds:  # a lookup inside a longer request: what it gave the next call, and what the request names outright
+        named = requested_fields(request, result, asks=False)  # ('how many km' asks nothing of an order)
+        wanted = [k for k in wanted if k in named] + [k for k in feeds if k in result and k not in named]
     subject_key = next((k for k in SUBJECT_KEYS if isinstance(result.get(k), str)), None)
     wanted = [k for k in wanted if k != subject_key]  # 'Name the capital of AU': the subject is what is named
     made = is_action(tool or "")  # what a create or update made is named by its id: the id comes first
@@ -282,7 +284,7 @@ def fed(result, later_arguments: list[dict]) -> tuple[str, ...]:
     """The top-level fields of a result whose values later calls were given."""
     given = {json.dumps(v) for args in later_arguments for v in args.values() if not isinstance(v, (dict, list))}
     return tuple(k for k, v in result.items() if not isinstance(v, (dict, list)) and json.dumps(v) in given
-                 and not spoken.is_id_key(k)) \
+                 and words(k)[-1:] != ["id"] and k != "id") \
         if isinstance(result, dict) else ()
 
 

@@ -112,7 +112,8 @@ _ASKS = {"how much": {"amount", "price", "cost", "total", "converted", "gross", 
          "coordinates": {"latitude", "longitude", "lat", "lon", "lng"},
          "where exactly": {"latitude", "longitude", "lat", "lon", "lng"}, "which country": {"country"},
          "where": {"status", "location", "address"}, "available": {"stock", "available", "availability", "in"},
-         "in stock": {"stock", "in"}, "after adding": {"gross", "total"}, "once": {"gross", "total"}}
+         "in stock": {"stock", "in"}, "after adding": {"gross", "total"}, "once": {"gross", "total"},
+         "call their": {"native"}, "called in its own": {"native"}}  # what a language is called by its speakers
 
 
 def _compounds(text: str) -> set[str]:
@@ -138,12 +139,13 @@ def _named(key: str, request_words: set[str], request_squashed: str, request: st
     return any(q in low and parts[0] in kinds for q, kinds in _ASKS.items())
 
 
-def requested_fields(request: str, result) -> list[str]:
-    """Top-level fields of a result (or of the items of a list result) that the request names."""
+def requested_fields(request: str, result, asks: bool = True) -> list[str]:
+    """Top-level fields of a result (or of the items of a list result) that the request names (`asks`: or asks
+    for by a question word, 'how many')."""
     rw = set(words(request))
     rw |= {singular(w) for w in rw}  # 'the contents of the file' names `content`
     squashed = "".join(words(request))
     record = result[0] if isinstance(result, list) and result and isinstance(result[0], dict) else result
     if not isinstance(record, dict):
         return []
-    return [k for k in record if _named(k, rw, squashed, request)]
+    return [k for k in record if _named(k, rw, squashed, request if asks else "")]

@@ -61,7 +61,28 @@ def _calendar(country_code: str, year: int) -> list[dict]:
     if not 1900 <= year <= 2100:
         raise ToolError(400, "year must be between 1900 and 2100")
     days = sorted((_resolve(rule, year), name) for rule, name in rules)
+    days = _with_substitutes(days, country_code.upper())
     return [{"date": d.isoformat(), "name": n, "weekday": d.strftime("%A")} for d, n in days]
+
+
+def _with_substitutes(days: list[tuple[date, str]], country: str) -> list[tuple[date, str]]:
+    """A holiday on a day off moves its rest day to the next free working day (Japan: Sunday; the UK: the
+    weekend); Japan also rests on a day between two holidays."""
+    data = load("holidays")
+    off = {_WEEKDAYS[w] for w in data.get("substitutes", {}).get(country, [])}
+    taken = {d for d, _ in days}
+    extra = []
+    for d, name in days:
+        if d.weekday() in off:
+            free = d + timedelta(days=1)
+            while free in taken or free.weekday() >= 5:
+                free += timedelta(days=1)
+            taken.add(free)
+            extra.append((free, f"{name} (substitute day)"))
+    if country in data.get("sandwiched", []):
+        extra += [(d + timedelta(days=1), "Citizens' Holiday") for d in sorted(taken)
+                  if d + timedelta(days=2) in taken and d + timedelta(days=1) not in taken]
+    return sorted(days + extra)
 
 
 @tool("list_holidays")

@@ -4,7 +4,7 @@ from toolloom.sandbox import ToolError, tool
 from .geo import city_distance
 
 # average speed (km/h) and fixed overhead (h) per mode; a road or rail detour factor on the great circle
-_MODES = {"car": (80.0, 0.25, 1.25), "train": (110.0, 0.5, 1.2), "plane": (750.0, 3.0, 1.05)}
+_MODES = {"car": (95.0, 0.25, 1.2), "train": (150.0, 0.5, 1.2), "plane": (750.0, 3.0, 1.05)}
 
 
 @tool("travel_time")

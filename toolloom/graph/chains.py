@@ -83,7 +83,8 @@ def chain_problem(steps: list[Step]) -> tuple[str, str] | None:
     """(reason, detail) when an executed chain would make a bad example, else None:
     degenerate_call (a call whose two inputs are equal, or the same call twice), ambiguous_binding
     (a value taken from a list of several: the request cannot say which), fake_dependency (a value
-    an earlier result supplies is already stated in the request: no real lookup), circular_lookup
+    an earlier result supplies is already stated in the request: no real lookup), redundant_lookup (a value
+    taken from a step that an earlier step's result already held), circular_lookup
     (the last call only gives back values the chain already had), undone (a call deletes what the chain
     created: nothing is left to show for it)."""
     calls = set()
@@ -111,6 +112,13 @@ def chain_problem(steps: list[Step]) -> tuple[str, str] | None:
                 return "fake_dependency", (
                     f"step {i + 1} takes {param} = {s.arguments[param]!r} from step {b['step'] + 1}, "
                     "but the request already states that value"
+                )
+            earlier = next((k for k in range(b["step"]) if normalised(s.arguments[param]) in _scalars(steps[k].result)
+                            and not isinstance(s.arguments[param], bool)), None)
+            if earlier is not None:  # search -> add to cart -> 'the product of that cart': the search named it
+                return "redundant_lookup", (
+                    f"step {i + 1} takes {param} = {s.arguments[param]!r} from step {b['step'] + 1}, "
+                    f"but step {earlier + 1} already returned it"
                 )
     if len(steps) > 1:
         known = stated | {normalised(v) for s in steps for v in s.arguments.values()}
