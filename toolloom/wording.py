@@ -40,7 +40,8 @@ def part_split(starts: tuple[str, ...], inline: tuple[str, ...]) -> re.Pattern:
 THEN_SPLIT = part_split(THEN_WORDS, THEN_INLINE)
 # a part that reads on after ', and then': a question or a request of one clause ('what is ...?', 'list ...'),
 # not a statement ("I'm curious about ...; what ...?")
-_JOINS_INLINE = re.compile(r"(?!i\b|i'|my\b|we\b)[a-z][^;]*[.?]$")
+# ('..., and after that is that product in stock?' reads as neither: a yes/no question stands alone)
+_JOINS_INLINE = re.compile(r"(?!i\b|i'|my\b|we\b|(?:is|are|do|does|can|has|have|will|was)\b)[a-z][^;]*[.?]$")
 ALSO_SPLIT = part_split(ALSO_WORDS, ALSO_INLINE)
 ORDINALS = ("first", "second", "third", "fourth", "fifth")
 ENTITY_VERBS = VERBS | {"look", "up", "convert", "check", "compute", "calculate", "describe", "is", "count", "resolve",
@@ -100,7 +101,9 @@ def bound_phrase(binding: dict, step: int, source_name: str, rng: random.Random 
 
 _AREAS = {"country", "region", "continent", "state", "province", "timezone", "time zone"}
 _PLACES = {"city", "country", "town", "place", "location", "airport", "address"}
-NESTED_SHARE = 0.75  # of the chains that can, how many name an earlier step's value by where it comes from
+# of the chains that can, how many name an earlier step's value by where it comes from: nearly all where the whole
+# request becomes one sentence (readers found the step-by-step form template-like), some where a part stays
+NESTED_SHARE, PARTLY_NESTED_SHARE = 0.9, 0.75
 
 
 def nestable(task: Task) -> dict[int, tuple[str, str]]:
@@ -144,7 +147,9 @@ def render_example(task: Task, rng: random.Random) -> str:
     comes from, so the assistant has to make the earlier call first.
     """
     text_all, said_steps = "", 0
-    nested = nestable(task) if rng.random() < NESTED_SHARE else {}
+    nested = nestable(task)
+    whole = len(nested) == len(task.chain) - 1
+    nested = nested if rng.random() < (NESTED_SHARE if whole else PARTLY_NESTED_SHARE) else {}
     for i, step in enumerate(task.chain):
         if i in nested:
             continue  # said where its value is used: 'Convert 250 EUR into the currency of Japan.'
