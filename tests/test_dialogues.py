@@ -15,6 +15,7 @@ from toolloom.stages.simulate import simulate
 from toolloom.stages.tasks import sample_tasks
 from toolloom.stages.tools import build_tools
 from toolloom.agents.offline import RetrievalAssistant, TemplateUser
+from toolloom.wording import param_phrase
 from toolloom.executor import ToolExecutor
 
 from .conftest import PROJECT
@@ -82,6 +83,12 @@ def test_each_scenario_gives_a_verified_dialogue(scenario):
         # a fail_inform task whose left-out value is no code or id is played as ask (it ends with the answer)
         assert ("system", "call") in speakers and plan["actions"][-1][1] == (
             "response" if plan["scenario"] == "ask" else "system_bye")
+        if plan["scenario"] == "suggest_affirm":  # after 'Yes, exactly that.': asked for everything the call needs
+            asked = [m["content"] for m in r["messages"] if m["role"] == "assistant" and m["content"]][1]
+            needs = json.loads(r["tools_offered"])
+            needs = next(t["function"]["parameters"].get("required") or [] for t in needs
+                         if t["function"]["name"] == json.loads(r["calls"])[0]["name"])
+            assert all(re.sub(r" code$", "", param_phrase(k)) in asked for k in needs), asked
         if plan["scenario"] == "ask":  # the user will say it: asked for as a person names it, not by its code
             question = next(m["content"] for m in r["messages"] if m["role"] == "assistant")
             assert not re.search(r"\bcode\b", question), question

@@ -211,6 +211,11 @@ class Dialogue:
             param = re.sub(r" code$", "", param)  # 'Which language do you mean?': a person names it, not its code
             if param in ("name", "query", "q", "keyword", "term", "text") and entity_of(t.name) != "result":
                 param = entity_of(t.name)  # find_country(name): 'Which country do you mean?', not 'Which name
+        if action == "request" and self.scenario == "suggest_affirm":  # 'What product and quantity should I use?'
+            needs = ((self.tools.get(t.name) or {}).get("parameters") or {}).get("required") or [self.withheld]
+            names = [re.sub(r" code$", "", param_phrase(k)) for k in needs]
+            names = list(dict.fromkeys(names))
+            return self.pick("request_all", params=", ".join(names[:-1]) + " and " * (len(names) > 1) + names[-1]), {}
         if action == "request" and isinstance(t.arguments.get(self.withheld), int) and param.endswith("s"):
             return self.pick("request_count", param=param), {}  # 'How many days?'
         if action == "fail_inform" and self.scenario == "missing_parameter" and (what := self.source_relation()):
