@@ -2,6 +2,7 @@
 for, a name or a short id without quotes; the offline assistant reads them back into the form the tool takes."""
 import json
 import random
+import re
 
 from toolloom import spoken
 from toolloom.agents.offline import RetrievalAssistant, fill_arguments
@@ -156,3 +157,25 @@ def test_a_request_that_leaves_out_its_only_value_says_what_the_user_is_after():
     meta = {"demo.find_country": TOOLS["find_country"]["x-toolloom"]}
     assert withholding_request(Task("t", "single", [step], 1, meta), "name", random.Random(1)) == \
         "I'm looking for a country."  # not 'Find countries.'
+    # a call that changes something is asked for as the change, not as a search ('I'm looking for a content.')
+    delete = Step("jupyter.delete__api_contents_path", "delete__api_contents_path", "", {"path": "notes/a.txt"})
+    text = withholding_request(Task("t", "single", [delete], 1, {}), "path", random.Random(1))
+    assert "looking for" not in text and text.lower().startswith("delete"), text
+
+
+def test_a_vague_opening_of_a_change_is_no_question_and_its_clarification_asks_what_to_do():
+    from toolloom.agents.realisers import load_phrases
+    from toolloom.prompts import DEFAULT_ROOT
+    from toolloom.stages.dialogues import Dialogue
+
+    phrases = load_phrases(DEFAULT_ROOT)
+    for tool, asks in (("cancel_order", False), ("get_order_status", True)):
+        step = Step(f"demo.{tool}", tool, "", {"order_id": "ord_1001"})
+        task = Task("t", "single", [step], 1, {})
+        said = set()
+        for seed in range(12):
+            tools = {tool: {"parameters": {"properties": {"order_id": {"type": "string"}}, "required": ["order_id"]}}}
+            state = Dialogue(task, None, tools, [], phrases, random.Random(seed))
+            said.add(state.utterance("inform_intent_vague")[0] + " " + state.utterance("clarify")[0])
+        questions = [s for s in said if re.search(r"find something out|look something up|what .*know|look up", s)]
+        assert bool(questions) == asks, said

@@ -8,6 +8,7 @@ import re
 from . import spoken
 from .domain import Task
 from .graph.slots import snake
+from .request_asks import is_action
 from .wording import ROLES, article, entity_of, render_example, tokens
 
 _MINE = {"country", "city", "order", "language", "currency", "region", "account", "cart", "location", "address",
@@ -74,6 +75,7 @@ def withholding_request(task: Task, withheld: str, rng: random.Random, source: s
     others = [t for t in templates if t not in needing]  # a template that needs the value cannot be used
     meta = {**task.meta, step.tool_id: {**task.meta.get(step.tool_id, {}), "utterances": others}}
     text = render_example(Task(task.task_id, "single", [rest], task.seed, meta), rng)
-    if not rest.arguments and len(text.split()) <= 3 and (thing := entity_of(step.name)) != "result":
+    if not rest.arguments and len(text.split()) <= 3 and (thing := entity_of(step.name)) != "result" \
+            and not is_action(step.name):  # not before a delete: 'I'm looking for a content.'
         return f"I'm looking for {article(thing)}."  # not 'Find countries.': what a person says before naming it
     return text

@@ -24,6 +24,7 @@ from ..agents.realisers import Realiser
 from ..domain import Episode, Task
 from .. import spoken
 from ..wording import entity_of, param_phrase, purpose, render_example, tokens
+from ..request_asks import is_action
 from ..withholding import withholding_request
 from ..answer_phrases import article
 from ..answers import answer_from
@@ -205,8 +206,9 @@ class Dialogue:
             source = source if source.split()[-1:] and source.split()[-1] in HELD else ""  # not 'of my city'
             return withholding_request(Task(self.task.task_id, "single", [t], self.task.seed, self.task.meta),
                                        self.withheld, self.rng, source), given  # 'the country of my order'
+        changes = is_action(t.name)  # a call that changes something is not opened as a question about it
         if action == "inform_intent_vague":
-            return self.pick(action, a_topic=a_topic(t.name)), {}
+            return self.pick(action + "_change" * changes, a_topic=a_topic(t.name)), {}
         if action == "request" and self.scenario not in ("fail_inform", "missing_parameter"):
             param = re.sub(r" code$", "", param)  # 'Which language do you mean?': a person names it, not its code
             if param in ("name", "query", "q", "keyword", "term", "text") and entity_of(t.name) != "result":
@@ -243,7 +245,7 @@ class Dialogue:
         if action == "suggest_other":
             other = self.purpose_of(self.other) if self.other else "help with something else"
             return self.pick("suggest", tool_purpose=other), {}
-        return self.pick(action), {}
+        return self.pick(action + "_change" * (changes and f"{action}_change" in self.phrases)), {}
 
 
 class DialogueRun:
