@@ -123,8 +123,7 @@ def test_chain_problems_fake_dependency_ambiguity_degenerate_and_circular():
         ("add_to_cart", {"product_id": "p300", "quantity": 3},
          {"product_id": {"step": 0, "path": "results|product_id"}}, {"items": [{"product_id": "p300"}], "total": 8}),
         ("get_product", {"product_id": "p300"}, {"product_id": {"step": 1, "path": "items|product_id"}}, {"stock": 9}))
-    assert chain_problem(redundant)[0] == "redundant_lookup"
-    assert chain_problem(redundant[:2]) is None
+    assert chain_problem(redundant)[0] == "redundant_lookup" and chain_problem(redundant[:2]) is None
     same = _steps(("travel_time", {"from_city_id": "tokyo", "to_city_id": "Tokyo", "mode": "car"}, {}, {"hours": 0}))
     assert chain_problem(same)[0] == "degenerate_call"
     real = _steps(
