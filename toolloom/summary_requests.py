@@ -13,7 +13,7 @@ from .graph.slots import ID_KINDS, singular
 from .offline_requests import FAMILY, LINKS, NAMING, SAID, VERBS, in_reading_order, is_plural, join, param_words
 
 EXTRA_VERBS = {"kill", "interrupt", "restart", "rename", "return", "save", "upload", "start", "record", "unstage",
-               "switch", "stage", "show", "add", "open", "read"}
+               "switch", "stage", "show", "add", "open", "read", "ensure", "overwrite", "replace", "handle"}
 # where the summary's action ends: 'Rename a file or directory without re-uploading content'
 _CUT = re.compile(r"\s*(?:[.,;:(]|\b(?:without|and|if|or return|so that|corresponding to|given by|when|"
                   r"whose|in the (?:given|specified)|(?:an? )?optional)\b).*", re.S)
@@ -30,6 +30,10 @@ def summary_words(summary: str) -> list[str] | None:
     ('Get Keywords'), no action ('This can be used to ...') or too long to be one."""
     first = (summary or "").strip().split("\n")[0]
     words = first.split()
+    if words and words[0].lower() not in VERBS | EXTRA_VERBS:  # 'Shows the working tree status' (MCP's tools)
+        base = next((b for b in (words[0][:-1], words[0][:-2]) if b.lower() in VERBS | EXTRA_VERBS), None)
+        first = f"{base} {first[len(words[0]):].lstrip()}" if base and words[0].endswith("s") else first
+        words = first.split()
     if len(words) < 2 or words[0].lower() not in VERBS | EXTRA_VERBS:
         return None
     if all(w[:1].isupper() for w in words[1:] if w.isalpha() and w.lower() not in LINKS | DETERMINERS):
@@ -40,6 +44,7 @@ def summary_words(summary: str) -> list[str] | None:
     text = re.sub(r"\b([A-Za-z]+)/[A-Za-z]+\b", r"\1", text)  # 'status/activity'
     text = re.sub(r"\s(?:by|with) (?:its |their )?(?:name|id|uuid)\b", "", text)  # the value says which
     text = re.sub(r"^(get|show|fetch|retrieve) (?:a|the) list of\b", "list", text, flags=re.I)
+    text = re.sub(r"\b(of|list) all (?=\w+s\b)", r"\1 ", text)  # 'a listing of all files': of files
     words = text.split()
     while words and words[-1].lower() in LINKS | DETERMINERS:  # 'a new branch from' once 'an optional ...' is cut
         words.pop()
