@@ -101,6 +101,22 @@ def test_an_empty_lookup_and_a_tools_own_words_are_said_plainly():
         "Here it is:\n\n```\nOn branch main\nnothing to commit\n```"
     assert sentence({"capital": "Ottawa"}, "What is the capital of CA?", {"country_code": "CA"}, "get_capital") == \
         "The capital of Canada is Ottawa."  # a value, not a sentence of the tool's own
+    # a heading over nothing says there is nothing; git's lone branch is said, not 'The text is * main.'
+    assert sentence({"text": "Staged changes:\n"}, "Show me the changes that are staged for commit.", {},
+                    "git_diff_staged") == "There are no staged changes."
+    assert sentence({"text": "* main"}, "List the Git branches.", {}, "git_branch") == \
+        "There is one branch, main, and it is checked out."
+    import json
+
+    from toolloom.answers import answer_from
+
+    call = {"id": "a", "type": "function",
+            "function": {"name": "create_directory", "arguments": json.dumps({"path": "/w/photos"})}}
+    assert answer_from([{"role": "user", "content": 'Create a new directory at "/w/photos".'},
+                        {"role": "assistant", "content": None, "tool_calls": [call]},
+                        {"role": "tool", "tool_call_id": "a",
+                         "content": json.dumps({"text": "Successfully created directory /w/photos"})}]) == \
+        'I created a new directory at "/w/photos".'  # said once, not again in the tool's words
 
 
 def test_an_mcp_tools_first_sentence_words_its_request_in_the_imperative():

@@ -176,6 +176,10 @@ def about(subject: str, phrases: list[str], placed: bool = False, inside: bool =
 def said_text(text: str) -> str:
     """A tool's own words as the answer: a sentence as it is, several lines below 'Here it is:'; '' for a value."""
     text = text.strip()
+    if m := re.fullmatch(r"([A-Z][a-z]+(?: [a-z]+){0,3}):", text):  # a heading over nothing: 'Staged changes:'
+        return f"There are no {m.group(1).lower()}."
+    if m := re.fullmatch(r"\* ([\w./-]+)", text):  # git's one branch, the current one: '* main'
+        return f"There is one branch, {m.group(1)}, and it is checked out."
     if "\n" in text:  # a tool's output (a diff, a log, a spec) as a block
         return f"Here it is:\n\n```\n{text}\n```"
     if re.match(r"[A-Z][a-z]+ \w", text) and len(text.split()) >= 3:  # 'No matches found', not 'Paris'

@@ -319,7 +319,9 @@ def answer_from(messages: list[dict]) -> str:
                         feeds)
         known.update(names_in(result, tool))
         if acted:
-            text = done if text == NOTHING else f"{done} {text}"
+            # the tool's own confirmation ('Successfully created directory ...') says again what `done` said
+            text = done if text == NOTHING or (done != "Done." and text.startswith("Successfully ")) \
+                else f"{done} {text}"
         text = the_names(text)  # 'in the United States'
         if text not in out and not (text == "Done." and any(o.startswith("Done.") for o in out)) \
                 and (acted or not said_before(text, out)):  # said once; what was done is always said
