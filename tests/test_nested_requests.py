@@ -27,6 +27,9 @@ COUNTRY = {"code": "JP", "name": "Japan", "capital": "Tokyo", "currency": "JPY",
      [("get_order_status", {"order_id": "ord_1001"}), ("get_vat_rate", {"country_code": "DE"})]),
     ("Is 2026-05-18 a holiday in the country Toronto is in?",
      [("get_city", {"city_id": "toronto"}), ("is_holiday", {"country_code": "CA", "day": "2026-05-18"})]),
+    ("How much is 250 EUR in Japan's currency?",
+     [("get_country", {"country_code": "JP"}),
+      ("convert_currency", {"amount": 250, "from_currency": "EUR", "to_currency": "JPY"})]),
     ("How far is the capital city of Germany from the capital city of Australia?",
      [("get_capital_city", {"country_code": "DE"}), ("get_capital_city", {"country_code": "AU"}),
       ("city_distance", {"from_city_id": "berlin", "to_city_id": "canberra"})]),
@@ -48,6 +51,8 @@ def test_the_offline_assistant_looks_up_a_value_named_by_where_it_comes_from_fir
     "What is the population of Japan?",
     "What is the status of order ord_1001?",
     "Which currencies do you know?",
+    "What is Tokyo's population?",
+    "What's the exchange rate from EUR to JPY?",
 ])
 def test_a_question_about_a_thing_stays_one_call(request_text):
     tools = demo_tools("get_country", "get_capital_city", "get_order_status", "list_currencies",
@@ -72,6 +77,8 @@ def test_only_a_lookup_of_one_stated_value_whose_one_field_is_used_is_said_insid
                    {"amount": 250, "from_currency": "EUR", "to_currency": "JPY"},
                    {"to_currency": {"step": 0, "path": "currency"}})
     assert nestable(_chain(country, convert)) == {0: ("the currency of Japan", "that currency")}
+    assert {nestable(_chain(country, convert), random.Random(seed))[0][0] for seed in range(12)} == {
+        "the currency of Japan", "Japan's currency"}
     city = Step("demo.get_city", "get_city", "", {"city_id": "toronto"})
     cities = Step("demo.list_cities", "list_cities", "", {"country_code": "CA"},
                   {"country_code": {"step": 0, "path": "country_code"}})
@@ -92,7 +99,7 @@ def test_a_nested_request_is_one_sentence_and_its_answer_says_what_the_lookup_ga
                    {"to_currency": {"step": 0, "path": "currency"}})
     texts = {render_example(_chain(country, convert), random.Random(seed)) for seed in range(40)}
     nested = [t for t in texts if len(THEN_SPLIT.split(t)) == 1]
-    assert nested and all("the currency of Japan" in t for t in nested), texts
+    assert nested and all("the currency of Japan" in t or "Japan's currency" in t for t in nested), texts
     assert len(nested) < len(texts)  # the two-part form stays in the mix
     messages = [
         {"role": "user", "content": "Convert 250 EUR into the currency of Japan."},

@@ -19,7 +19,7 @@ _DATETIME = re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})$")  # 2026-12-31T23:
 # a date and time as written in a request, either way; the offline assistant reads it back
 DATETIMES = re.compile(r"\b(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2})\b")
 # capitalised word runs; the first word of a sentence is not a name by its capital alone
-_NAMES = re.compile(r"(?<![\w\"'])[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*(?![\w\"'])")
+_NAMES = re.compile(r"(?<![\w\"'])[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*(?![\w\"]|'(?!s\b))")  # "Japan's" names Japan
 _SENTENCE_START = re.compile(r"(?:^|[.?!]\s+)$")
 _ALONE = re.compile(r"^(?:[,.?!]|'s\b|$)")  # 'Tokyo, please.', "Tokyo's population?": a name, though first
 _LEADING = {"for", "in", "at", "on", "from", "to", "the", "a", "an", "and", "or", "with", "by", "of", "into", "is",

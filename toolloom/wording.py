@@ -106,7 +106,7 @@ _PLACES = {"city", "country", "town", "place", "location", "airport", "address"}
 NESTED_SHARE, PARTLY_NESTED_SHARE = 0.9, 0.75
 
 
-def nestable(task: Task) -> dict[int, tuple[str, str]]:
+def nestable(task: Task, rng: random.Random | None = None) -> dict[int, tuple[str, str]]:
     """The steps a request names by what they give the step that uses them ('Convert 250 EUR into the currency of
     Japan': get_country is said inside convert_currency's request), each with its phrase and its head noun: a
     lookup of one stated value whose one result field a templated later step takes."""
@@ -133,7 +133,9 @@ def nestable(task: Task) -> dict[int, tuple[str, str]]:
         elif len(leaf.split()) > 1 and leaf.split()[-1] in ("code", "id"):
             leaf = " ".join(leaf.split()[:-1])  # a country code: 'the country of order ord_1002'
         within = leaf in _AREAS and entity.split()[-1] in _PLACES  # 'the country Tokyo is in'
-        out[j] = (f"the {leaf} {subject} is in" if within else f"the {leaf} of {subject}", f"that {leaf}")
+        owned = not within and leaf != entity and subject[:1].isupper() and rng is not None and rng.random() < 0.5
+        said = f"{subject}'s {leaf}" if owned else f"the {leaf} of {subject}"  # "Japan's currency"
+        out[j] = (f"the {leaf} {subject} is in" if within else said, f"that {leaf}")
     # a step that also refers to a result said before it ('that city') names none by where it comes from: two
     # references in one sentence could not be told apart
     mixed = {i for i, step in enumerate(task.chain) if any(b["step"] not in out for b in step.bindings.values())}
@@ -147,7 +149,7 @@ def render_example(task: Task, rng: random.Random) -> str:
     comes from, so the assistant has to make the earlier call first.
     """
     text_all, said_steps = "", 0
-    nested = nestable(task)
+    nested = nestable(task, rng)
     whole = len(nested) == len(task.chain) - 1
     nested = nested if rng.random() < (NESTED_SHARE if whole else PARTLY_NESTED_SHARE) else {}
     for i, step in enumerate(task.chain):

@@ -16,8 +16,11 @@ from .reading import fill_arguments
 # 'the currency of Japan', 'the country of order ord_1002', 'the capital city of the United States'
 _SUBJECT = (r'(?:the )?(?:[a-z]+ )?"[^"]+"|[a-z]+ ' + spoken.ID_TOKENS.pattern
             + r"|(?:the )?[A-Z][a-z]+(?: [A-Z][a-z]+)*")
+_LINKS = r"(?:to|for|in|into|from|of|and|or|today|at|on|by|with|now|please)"  # "Japan's currency (to ...)"
 _NESTED = re.compile(r"\bthe ((?:[a-z]+ ){0,2}?[a-z]+) of (" + _SUBJECT + r")(?![\w'])"
-                     r"|\bthe ((?:[a-z]+ )?[a-z]+) (" + _SUBJECT + r") is in\b")  # 'the country Tokyo is in'
+                     r"|\bthe ((?:[a-z]+ )?[a-z]+) (" + _SUBJECT + r") is in\b"  # 'the country Tokyo is in'
+                     r"|\b(?!(?:What|That|It|Here|There|Let|Who|Where|How|He|She)'s)"
+                     r"((?:the )?[A-Z][a-z]+(?: [A-Z][a-z]+)*)'s ([a-z]+(?: (?!" + _LINKS + r"\b)[a-z]+)?)\b")
 
 Turn = list[tuple[str, str | None]]  # the texts to read a call from, each with the one tool it must be (or None)
 
@@ -62,7 +65,7 @@ def unnest(text: str, tools: list[dict]) -> tuple[Turn, str]:
     France?' is one call."""
     found = []
     for m in _NESTED.finditer(text):
-        leaf = m.group(1) or m.group(3)
+        leaf = m.group(1) or m.group(3) or m.group(6)
         source = _lookup(m.group(0), leaf, tools)
         if source is not None:
             found.append((m, source))
@@ -71,11 +74,11 @@ def unnest(text: str, tools: list[dict]) -> tuple[Turn, str]:
     rest, plain = text, text
     for k, (m, source) in sorted(enumerate(found), key=lambda p: -p[1][0].start()):
         which = "that" if len(found) == 1 else f"the {ORDINALS[min(k, 4)]}"
-        entity, leaf = entity_of(source["function"]["name"]), m.group(1) or m.group(3)
+        entity, leaf = entity_of(source["function"]["name"]), m.group(1) or m.group(3) or m.group(6)
         same = singular(leaf.split()[-1]) == singular(entity.split()[-1])  # 'the capital city of ...': that city
         rest = rest[:m.start()] + (f"{which} {entity}" if same else f"{which} {entity}'s {leaf}") + rest[m.end():]
         plain = plain[:m.start()] + " " + plain[m.end():]
-    heads = [singular((m.group(1) or m.group(3)).split()[-1]) for m, _ in found]
+    heads = [singular((m.group(1) or m.group(3) or m.group(6)).split()[-1]) for m, _ in found]
     if not _served(plain, heads, tools, {s["function"]["name"] for _, s in found}):
         return [], text
     return [(m.group(0), s["function"]["name"]) for m, s in found], rest
