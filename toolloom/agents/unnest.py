@@ -16,11 +16,11 @@ from .reading import fill_arguments
 # 'the currency of Japan', 'the country of order ord_1002', 'the capital city of the United States'
 _SUBJECT = (r'(?:the )?(?:[a-z]+ )?"[^"]+"|[a-z]+ ' + spoken.ID_TOKENS.pattern
             + r"|(?:the )?[A-Z][a-z]+(?: [A-Z][a-z]+)*")
-_LINKS = r"(?:to|for|in|into|from|of|and|or|today|at|on|by|with|now|please)"  # "Japan's currency (to ...)"
+_SECOND = r"(?:code|name|rate|zone|time|number|city|date)"  # "Japan's calling code", not "currency come"
 _NESTED = re.compile(r"\bthe ((?:[a-z]+ ){0,2}?[a-z]+) of (" + _SUBJECT + r")(?![\w'])"
                      r"|\bthe ((?:[a-z]+ )?[a-z]+) (" + _SUBJECT + r") is in\b"  # 'the country Tokyo is in'
                      r"|\b(?!(?:What|That|It|Here|There|Let|Who|Where|How|He|She)'s)"
-                     r"((?:the )?[A-Z][a-z]+(?: [A-Z][a-z]+)*)'s ([a-z]+(?: (?!" + _LINKS + r"\b)[a-z]+)?)\b")
+                     r"((?:the )?[A-Z][a-z]+(?: [A-Z][a-z]+)*)'s ([a-z]+(?: " + _SECOND + r")?)\b")
 
 Turn = list[tuple[str, str | None]]  # the texts to read a call from, each with the one tool it must be (or None)
 
