@@ -230,9 +230,9 @@ def test_a_named_thing_is_in_its_place_and_coordinates_come_both_or_neither():
     assert told == "Tokyo is in Japan, its population is 14,094,034 and its timezone is Asia/Tokyo.", told
     assert sentence(city, 'Where exactly is "tokyo"?', {"city_id": "tokyo"}, "get_city") \
         == "The latitude of Tokyo is 35.6762 and its longitude is 139.6503."
-    # an order is not 'in' its country: said of an id, the field keeps its name
+    # an order is not 'in' its country: said of an id, the field keeps its name, and the code is said as a name
     assert sentence({"country_code": "DE", "status": "shipped"}, 'Which country does order "ord_1001" go to?',
-                    {"order_id": "ord_1001"}, "get_order_status") == "The country code of order ord_1001 is DE."
+                    {"order_id": "ord_1001"}, "get_order_status") == "The country of order ord_1001 is Germany."
 
 
 def test_a_nameless_field_beside_others_is_what_the_tool_computes():

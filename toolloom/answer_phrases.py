@@ -88,7 +88,8 @@ AMOUNTS = ("amount", "value", "total", "price", "net_amount", "gross_amount", "c
 STOCK_KEYS = ("stock", "in_stock", "quantity_available", "available_quantity", "inventory")
 
 
-def field_phrase(key: str, value, unit: str = "", topic: str = "", pair: tuple = ()) -> str:
+def field_phrase(key: str, value, unit: str = "", topic: str = "", pair: tuple = (), names: bool = False) -> str:
+    """How one field is said; `names`: a country or language code by its name ('the country is Germany')."""
     if isinstance(value, bool):
         if key.startswith("is_"):
             return f"it is {'' if value else 'not '}{article(label(key[3:]))}"
@@ -129,6 +130,8 @@ def field_phrase(key: str, value, unit: str = "", topic: str = "", pair: tuple =
     event = [w for w in words(key) if w not in ("at", "on", "date", "time", "timestamp")]
     if event and event[-1] in _EVENTS and isinstance(value, str) and TIMESTAMP.match(value):
         return f"it was {' '.join(event)} on {text}"  # last_modified: 'it was last modified on 2026-12-04 09:53 UTC'
+    if names and words(key)[-1:] == ["code"] and len(words(key)) > 1 and (said := spoken.code_name(value, key)):
+        return f"the {' '.join(words(key)[:-1])} is {said}"  # country_code DE: 'the country is Germany'
     head = words(name)[-1]
     if isinstance(value, (int, float)) and head.endswith("s") and singular(head) != head and len(words(name)) == 1:
         return f"it has {text if value else 'no'} {name}"  # 'it has 13 million speakers', not 'the speakers is'

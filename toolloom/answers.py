@@ -227,7 +227,8 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
     topic = topic_of(tool, arguments) if not lead else ""  # a nameless field (hours) is what the tool computes
     pair = tuple(result.get(f"{side}_currency") or result.get(side) for side in ("from", "to"))
     pair = pair if all(isinstance(p, str) for p in pair) else ()  # an exchange rate's currencies
-    phrases = [field_phrase(k, result[k], unit, topic, pair) for k in keys]
+    named = "code" not in words(request)  # 'what is its code?' asks for MX, not Mexico
+    phrases = [field_phrase(k, result[k], unit, topic, pair, names=named) for k in keys]
     phrases = [p + (limits(arguments) or _inside(tool, k)) if isinstance(result[k], list) and not result[k] else p
                for k, p in zip(keys, phrases)]  # 'there are no cities with a population of at least 3,000,000'
     bounds = "" if subject_key else limits(arguments, bounds_only=True)  # 'there is one country in Africa with ...'

@@ -113,7 +113,8 @@ _ASKS = {"how much": {"amount", "price", "cost", "total", "converted", "gross", 
          "where exactly": {"latitude", "longitude", "lat", "lon", "lng"}, "which country": {"country"},
          "where": {"status", "location", "address"}, "available": {"stock", "available", "availability", "in"},
          "in stock": {"stock", "in"}, "after adding": {"gross", "total"}, "once": {"gross", "total"},
-         "call their": {"native"}, "called in its own": {"native"}}  # what a language is called by its speakers
+         "call their": {"native"}, "called in its own": {"native"},  # what a language is called by its speakers
+         "plus vat": {"gross", "total"}}
 
 
 def _compounds(text: str) -> set[str]:
