@@ -117,3 +117,28 @@ def test_a_nested_request_is_one_sentence_and_its_answer_says_what_the_lookup_ga
     # the lookup says the field the next call took, not the country's capital and population
     assert answer_from(messages).startswith("The currency of Japan is JPY. 250 EUR is 45,972.5 JPY"), \
         answer_from(messages)
+
+
+def test_a_reference_fills_the_second_end_of_a_route_whatever_word_leads_it():
+    from toolloom.agents.reading import Results, fill_arguments
+
+    params = demo_tools("time_difference")[0]["function"]["parameters"]
+    context = Results([{"city_id": "berlin", "name": "Berlin"}], ["get_capital_city"])
+    assert fill_arguments("Between Paris and that capital city, how many hours do the clocks differ on 2026-01-15?",
+                          params, context) == {"from_city_id": "paris", "to_city_id": "berlin", "day": "2026-01-15"}
+    # two references, the second after 'from': the one left takes the second end
+    params = demo_tools("city_distance")[0]["function"]["parameters"]
+    context = Results([{"city_id": "berlin"}, {"city_id": "canberra"}], ["get_capital_city", "get_capital_city"])
+    assert fill_arguments("Tell me how far the first capital city is from the second capital city.", params,
+                          context) == {"from_city_id": "berlin", "to_city_id": "canberra"}
+
+
+def test_a_yes_no_question_is_never_joined_inline_after_another_part():
+    search = Step("demo.search_products", "search_products", "", {"query": "headphones"})
+    product = Step("demo.get_product", "get_product", "", {"product_id": "p300"},
+                   {"product_id": {"step": 0, "path": "results|product_id"}})
+    meta = {"demo.search_products": {"utterances": ["Which products come up for \"{query}\"?"]},
+            "demo.get_product": {"utterances": ["Is \"{product_id}\" in stock?"]}}
+    texts = {render_example(Task("t", "multi_hop", [search, product], s, meta), random.Random(s)) for s in range(12)}
+    assert not any(", and then is" in t or ", and after that is" in t for t in texts), texts
+    assert any(THEN_SPLIT.search(t) for t in texts)

@@ -121,9 +121,9 @@ def test_an_empty_lookup_and_a_tools_own_words_are_said_plainly():
 
 def test_an_mcp_tools_first_sentence_words_its_request_in_the_imperative():
     """MCP servers describe a tool as 'Shows the working tree status': the request was 'Show me the git status.'"""
-    from toolloom.ingest.mcp import _first_sentence
+    from toolloom.wording import first_sentence
 
-    assert _first_sentence("Shows the commit logs. More text\nhere") == "Shows the commit logs"
+    assert first_sentence("Shows the commit logs. More text\nhere") == "Shows the commit logs"
     assert requests("git_status", "Shows the working tree status", {}) >= {"Show me the working tree status."}
     assert requests("git_reset", "Unstages all staged changes", {}) == {"Unstage all staged changes."}
     assert requests("create_directory", "Create a new directory or ensure a directory exists",

@@ -1,8 +1,7 @@
 """MCP `tools/list` results: a bare result, a JSON-RPC response, or LiveMCPBench's server records."""
 from __future__ import annotations
 
-import re
-
+from ..wording import first_sentence
 from .records import Rejection, ToolSpec, content_hash, safe_name
 from .schemas import normalise_schema, schema_problem
 
@@ -61,10 +60,5 @@ def parse(doc, source: str, stage: str = "ingest"):
                 spec_hash=content_hash(t),
                 meta={"server": server, "mcp_name": t["name"], "annotations": t.get("annotations") or {},
                       # its first sentence ('Shows the working tree status'): what a request may be worded from
-                      **({"summary": first} if (first := _first_sentence(t.get("description") or "")) else {})},
+                      **({"summary": first} if (first := first_sentence(t.get("description") or "")) else {})},
             )
-
-
-def _first_sentence(description: str) -> str:
-    """The description's first sentence, as an OpenAPI summary is one ('' where it has none)."""
-    return re.split(r"(?<=[.!?])\s|\n", description.strip(), maxsplit=1)[0].rstrip(". ").strip()

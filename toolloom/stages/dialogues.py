@@ -24,6 +24,7 @@ from ..agents.realisers import Realiser
 from ..domain import Episode, Task
 from .. import spoken
 from ..wording import entity_of, param_phrase, purpose, render_example, tokens
+from ..offline_requests import join
 from ..request_asks import is_action
 from ..withholding import withholding_request
 from ..answer_phrases import article
@@ -216,8 +217,7 @@ class Dialogue:
         if action == "request" and self.scenario == "suggest_affirm":  # 'What product and quantity should I use?'
             needs = ((self.tools.get(t.name) or {}).get("parameters") or {}).get("required") or [self.withheld]
             names = [re.sub(r" code$", "", param_phrase(k)) for k in needs]
-            names = list(dict.fromkeys(names))
-            return self.pick("request_all", params=", ".join(names[:-1]) + " and " * (len(names) > 1) + names[-1]), {}
+            return self.pick("request_all", params=join(list(dict.fromkeys(names)))), {}
         if action == "request" and isinstance(t.arguments.get(self.withheld), int) and param.endswith("s"):
             return self.pick("request_count", param=param), {}  # 'How many days?'
         if action == "fail_inform" and self.scenario == "missing_parameter" and (what := self.source_relation()):
