@@ -1,6 +1,6 @@
 """A plug-in package (tests/cases/plugin_pkg), found through the `toolloom.plugins` entry point, adds an
-ingest format, an executor, a filter check, an export format and a model provider; a pipeline
-uses all five by name, with no change to toolloom."""
+ingest format, an executor, a filter check, an export format, a model provider and a stage; a pipeline
+uses all six by name, with no change to toolloom."""
 import importlib
 import json
 import shutil
@@ -34,8 +34,7 @@ def plugin_registries(monkeypatch):
         reg._items.update(saved[kind])
 
 
-@pytest.mark.pipeline
-def test_a_plugin_package_adds_five_components_that_a_pipeline_names(tmp_path, plugin_registries):
+def _cards(tmp_path):
     project = tmp_path / "project"
     shutil.copytree(CASES / "plugin_project", project)
     (project / "prompts").symlink_to(PROJECT / "prompts")
@@ -43,14 +42,23 @@ def test_a_plugin_package_adds_five_components_that_a_pipeline_names(tmp_path, p
     stages = pipeline.stages.model_copy(
         update={"export": pipeline.stages.export.model_copy(update={"root": str(tmp_path / "exports")})}
     )
-    pipeline = pipeline.model_copy(update={"stages": stages})
-    result = dg.materialize(pipeline_assets(pipeline), resources={
-        "toolloom": ToolloomResource(project_root=str(project), home=str(tmp_path / "home"), retry_backoff_s=0.01)})
+    return project, pipeline.model_copy(update={"stages": stages})
+
+
+def _materialize(project, pipeline, home, selection=None):
+    result = dg.materialize(pipeline_assets(pipeline), selection=selection, resources={
+        "toolloom": ToolloomResource(project_root=str(project), home=str(home), retry_backoff_s=0.01)})
     assert result.success
-    md = {
+    return result, {
         e.asset_key.path[-1]: {k: v.value for k, v in e.materialization.metadata.items()}
         for e in result.get_asset_materialization_events()
     }
+
+
+@pytest.mark.pipeline
+def test_a_plugin_package_adds_six_components_that_a_pipeline_names(tmp_path, plugin_registries):
+    project, pipeline = _cards(tmp_path)
+    result, md = _materialize(project, pipeline, tmp_path / "home")
     store = Store(tmp_path / "home")
     version = md["tools"]["version"]
     tools = {t["name"]: t for t in store.read("cards", "tools", version).to_pylist()}
@@ -71,6 +79,28 @@ def test_a_plugin_package_adds_five_components_that_a_pipeline_names(tmp_path, p
     assert samples and all(json.loads(s["checks"])["no_shouting"] == "pass" for s in samples)
     alpaca = load_dataset(md["dataset"]["path"], "alpaca")["train"]
     assert alpaca.column_names == ["instruction", "output"] and len(alpaca) >= 1
+    # the plug-in's stage ran after the samples it reads, with its settings from `stages.plugins`
+    lengths = store.read("cards", "answer_lengths", version).to_pylist()
+    answers = {t["traj_id"]: t["final_answer"] for t in trajectories}
+    assert sorted(r["sample_id"] for r in lengths) == sorted(s["sample_id"] for s in samples)
+    assert all(r["answer_words"] == len(answers[s["traj_id"]].split()) for r, s in
+               zip(sorted(lengths, key=lambda r: r["sample_id"]), sorted(samples, key=lambda s: s["sample_id"])))
+    assert md["answer_lengths"]["accepted"] + md["answer_lengths"]["rejected"] == len(samples)
+
+
+@pytest.mark.pipeline
+def test_a_plugin_stage_alone_reads_its_inputs_from_the_last_complete_version(tmp_path, plugin_registries):
+    project, pipeline = _cards(tmp_path)
+    home = tmp_path / "home"
+    _, whole = _materialize(project, pipeline, home)
+    _, alone = _materialize(project, pipeline, home, selection=["cards/answer_lengths"])
+    assert set(alone) == {"answer_lengths"} and alone["answer_lengths"]["version"] != whole["tools"]["version"]
+    store = Store(home)
+    version = alone["answer_lengths"]["version"]
+    copied = store.read("cards", "samples", version).to_pylist()  # copied from the base: the stage reads them
+    assert copied and len(copied) == whole["samples"]["accepted"]
+    assert alone["answer_lengths"]["inputs"] == len(copied)
+    assert store.read("cards", "answer_lengths", version).num_rows == alone["answer_lengths"]["accepted"] > 0
 
 
 def test_the_plugins_command_lists_each_plugin_and_what_it_adds(plugin_registries, capsys):
@@ -80,8 +110,13 @@ def test_the_plugins_command_lists_each_plugin_and_what_it_adds(plugin_registrie
     listing = json.loads(capsys.readouterr().out)
     (name, plugin), = listing["plugins"].items()
     assert plugin["adds"] == {"ingest format": ["toolcards"], "executor": ["lookup"], "model provider": ["scripted"],
-                              "filter check": ["no_shouting"], "export format": ["alpaca"]}, plugin
+                              "filter check": ["no_shouting"], "export format": ["alpaca"],
+                              "stage": ["answer_lengths"]}, plugin
     assert plugin["distribution"] and "components" not in listing
+    assert main(["plugins", "--all"]) == 0
+    components = json.loads(capsys.readouterr().out)["components"]
+    assert components["stage"]["answer_lengths"] == f"entry point {name} ({plugin['value']})"
+    assert components["stage"]["samples"] == components["export format"]["sharegpt"] == "built-in"
 
 
 def test_under_the_test_suite_an_installed_plugin_is_not_loaded(monkeypatch):

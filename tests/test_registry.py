@@ -12,7 +12,7 @@ from toolloom.spec import Pipeline
 
 from .conftest import PROJECT
 
-KINDS = {"ingest format", "executor", "model provider", "filter check", "export format", "escalation operator"}
+KINDS = {"ingest format", "executor", "model provider", "filter check", "export format", "escalation operator", "stage"}
 
 
 @pytest.fixture
@@ -34,6 +34,9 @@ def test_every_extension_point_is_one_registry_with_its_built_ins():
     assert registry.EXECUTORS.names() == ["http", "mcp", "python", "simulated"]
     assert registry.ESCALATION_OPERATORS.names() == ["add_constraint", "add_hop", "replace_value"]
     assert {"sharegpt", "xlam", "bfcl"} == set(registry.EXPORT_FORMATS.names())
+    assert registry.STAGES.names() == sorted(
+        ["tools", "api_edges", "tasks", "escalations", "trajectories", "doc_revisions", "samples", "dataset"])
+    assert registry.STAGES.origin("samples") == "built-in" and registry.STAGES.origin("x.y:z") == "import path"
     offline = registry.PROVIDERS.get("offline")
     assert {"user", "assistant", "judge", "realiser.user", "verifier"} <= set(offline) and "validator" not in offline
 
@@ -84,3 +87,22 @@ def test_validating_a_pipeline_loads_the_built_ins_it_names_through_the_registry
             " if m in before))")
     out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_module_in_the_project_folder_is_found_and_a_bad_name_in_it_is_a_validation_error(tmp_path, monkeypatch):
+    from toolloom.spec import PipelineFileError, load_pipeline
+
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the project folder is appended: undone after the test
+    (tmp_path / "pipelines").mkdir()
+    (tmp_path / "project_checks_x1.py").write_text("def no_questions(traj):\n    return None\n")
+    good = tmp_path / "pipelines" / "good.yaml"
+    good.write_text('collections: [{name: c, path: x.json}]\n'
+                    'stages: {filter: {checks: [format, "project_checks_x1:no_questions"]}}\n')
+    pipeline = load_pipeline(good)
+    assert registry.FILTER_CHECKS.get(pipeline.stages.filter.checks[1]).__name__ == "no_questions"
+    bad = tmp_path / "pipelines" / "bad.yaml"
+    bad.write_text('collections: [{name: c, path: x.json}]\n'
+                   'stages: {filter: {checks: ["project_checks_x1:no_such"]}}\n')
+    with pytest.raises(PipelineFileError, match=r"bad.yaml: stages.filter.checks: filter check "
+                                                r"'project_checks_x1:no_such' cannot be imported"):
+        load_pipeline(bad)

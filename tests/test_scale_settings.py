@@ -176,7 +176,7 @@ def test_shards_make_a_sharded_stage_several_assets_that_run_side_by_side():
 
 
 def test_every_item_belongs_to_exactly_one_shard_the_same_in_every_process():
-    from toolloom.materialize import Shard, shard_of
+    from toolloom.stages.asset import Shard, shard_of
 
     keys = [f"t_{i:05d}" for i in range(2000)]
     owners = [[k for k in keys if Shard(i, 3).owns(k)] for i in range(3)]

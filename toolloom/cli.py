@@ -320,8 +320,8 @@ def cmd_plugins(args) -> int:
     from .registry import installed_plugins, registries
 
     listing: dict = {"plugins": installed_plugins()}
-    if args.all:  # every extension point's components, built-ins included
-        listing["components"] = {kind: reg.names() for kind, reg in registries().items()}
+    if args.all:  # every extension point's components, built-ins included, each with where it comes from
+        listing["components"] = {kind: {n: reg.origin(n) for n in reg.names()} for kind, reg in registries().items()}
     print(json.dumps(listing, indent=2))
     return 0
 

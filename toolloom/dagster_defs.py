@@ -1,7 +1,8 @@
 """The asset factory: one Dagster asset group per pipeline YAML, one asset per stage.
 
-Each stage module declares its asset (`ASSET`, a `materialize.StageAsset`); this module only puts them
-in order, wires their inputs and gives them the run's `Runtime` through the `toolloom` resource.
+Each stage declares its asset (`ASSET`, a `stages.asset.StageAsset`) and `stages/catalog.py` puts them in
+order; this module only makes them Dagster assets, wires their inputs and gives them the run's `Runtime`
+through the `toolloom` resource.
 """
 
 import logging
@@ -11,11 +12,12 @@ import dagster as dg
 from pydantic import Field
 
 from . import progress
-from .materialize import WHOLE, Shard, StageAsset
+from .materialize import check_specs, materialize_stage
 from .nightly import for_partition
 from .runtime import Runtime
 from .spec import Pipeline, load_pipelines
-from .stages import api_graph, dataset, doc_revisions, escalations, samples, simulate, tasks, tools
+from .stages.asset import WHOLE, Shard, StageAsset
+from .stages.catalog import stages_of
 
 log = logging.getLogger("toolloom")
 
@@ -58,20 +60,14 @@ def close_runtimes() -> None:
     _RUNTIMES.clear()
 
 
-# every stage in pipeline order; each module declares its asset (`ASSET`: table, inputs, build)
-STAGES = (tools.ASSET, api_graph.ASSET, tasks.ASSET, escalations.ASSET, simulate.ASSET, doc_revisions.ASSET,
-          samples.ASSET, dataset.ASSET)
-
-
-def pipeline_assets(pipeline: Pipeline, stages=STAGES) -> list[dg.AssetsDefinition]:
+def pipeline_assets(pipeline: Pipeline, stages: list[StageAsset] | None = None) -> list[dg.AssetsDefinition]:
     """One asset per stage the pipeline has, each depending on the assets of its inputs that exist. With
     `execution.shards` N, a shardable stage is N assets (`trajectories_shard_0` ...), shard k depending on
-    shard k of a sharded input, so the shards run side by side; a stage after them reads all of their rows."""
+    shard k of a sharded input, so the shards run side by side; a stage after them reads all of their rows.
+    `stages`: the stages to make (default: every registered stage the pipeline has, `stages.catalog`)."""
     made: dict[str, list[dg.AssetsDefinition]] = {}
     count = pipeline.execution.shards
-    for stage in stages:
-        if not stage.enabled(pipeline):
-            continue
+    for stage in stages_of(pipeline) if stages is None else [s for s in stages if s.enabled(pipeline)]:
         if stage.shardable and count > 1:
             made[stage.table] = [
                 stage_asset(pipeline, stage, [d for i in stage.inputs for d in _inputs_of(made, i, k)], Shard(k, count))
@@ -91,13 +87,13 @@ def stage_asset(pipeline: Pipeline, stage: StageAsset, deps: list[dg.AssetsDefin
     key = dg.AssetKey([pipeline.name, stage.table + shard.suffix])
     description = stage.description + (f" (shard {shard.index} of {shard.count})" if shard.count > 1 else "")
 
-    @dg.asset(key=key, deps=deps, description=description, check_specs=stage.check_specs(pipeline, key),
+    @dg.asset(key=key, deps=deps, description=description, check_specs=check_specs(stage, pipeline, key),
               group_name=pipeline.name, partitions_def=daily_partitions(pipeline), kinds={"duckdb", "parquet"})
     def materialize(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
         rt = toolloom.runtime(context, pipeline)
         # one catalog connection per stage where the catalog is shared; progress lines named by the asset
         with rt.store.session(pipeline.name), progress.step(key.path[-1], lines=toolloom.progress_lines):
-            return stage.materialize(rt, context, shard) if shard.count > 1 else stage.materialize(rt, context)
+            return materialize_stage(stage, rt, context, shard)
 
     return materialize
 

@@ -1,21 +1,20 @@
-"""A stage as a Dagster asset: what the asset factory needs (`StageAsset`), and committing a stage's result to the
-store with its metadata, previews and checks."""
+"""Running a declared stage (`stages.asset.StageAsset`) as a Dagster asset: its checks as Dagster check specs, and
+committing its result to the store with metadata, previews and check results. The only stage code that imports
+Dagster."""
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
-from dataclasses import dataclass
-from typing import Callable
 
 import dagster as dg
 import pyarrow as pa
 
 from .llm import UsageLedger
-from .run_versions import begin
+from .run_versions import begin, final_name
 from .runtime import Runtime
 from .spec import Pipeline
 from .stages import StageResult
+from .stages.asset import WHOLE, Published, Shard, StageAsset
 from .store import Write
 
 REJECTIONS_SCHEMA = pa.schema([("stage", pa.string()), ("item_id", pa.string()), ("checker", pa.string()),
@@ -23,20 +22,10 @@ REJECTIONS_SCHEMA = pa.schema([("stage", pa.string()), ("item_id", pa.string()),
 MARKDOWN = {"before_after"}  # stage metadata shown as markdown in the UI
 
 
-def check_specs(key: dg.AssetKey, empty_blocks: bool = True) -> list[dg.AssetCheckSpec]:
-    """`empty_blocks=False` for a stage whose empty output leaves the rest of the pipeline useful (escalations)."""
-    return [
-        dg.AssetCheckSpec(
-            "non_empty", asset=key, blocking=empty_blocks, description="the stage accepted at least one item"
-        ),
-        dg.AssetCheckSpec(
-            "accounted",
-            asset=key,
-            blocking=True,
-            description="every input item became exactly one accepted row or one rejection, counted from what the "
-                        "stage wrote",
-        ),
-    ]
+def check_specs(stage: StageAsset, pipeline: Pipeline, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    """The stage's declared checks as Dagster check specs on its asset."""
+    return [dg.AssetCheckSpec(c.name, asset=key, blocking=c.blocking, description=c.description)
+            for c in stage.check_list(pipeline)]
 
 
 def markdown_preview(table: pa.Table, columns: list[str], n: int = 5, width: int = 80) -> str:
@@ -53,29 +42,6 @@ def markdown_preview(table: pa.Table, columns: list[str], n: int = 5, width: int
     for row in table.select(cols).slice(0, n).to_pylist():
         lines.append("| " + " | ".join(cell(row[c]) for c in cols) + " |")
     return "\n".join(lines)
-
-
-@dataclass(frozen=True)
-class Shard:
-    """One of `count` shards of a stage's work: the items whose key hashes to `index`."""
-
-    index: int = 0
-    count: int = 1
-
-    def owns(self, key: str) -> bool:
-        return self.count == 1 or shard_of(key, self.count) == self.index
-
-    @property
-    def suffix(self) -> str:
-        return f"_shard_{self.index}" if self.count > 1 else ""
-
-
-WHOLE = Shard()
-
-
-def shard_of(key: str, count: int) -> int:
-    """A stable shard for an item key: the same in every process and run."""
-    return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % count
 
 
 def commit_stage(
@@ -163,41 +129,27 @@ def commit_stage(
 
 
 
-def _always(pipeline: Pipeline) -> bool:
-    return True
+
+def materialize_stage(stage: StageAsset, rt: Runtime, context: dg.AssetExecutionContext,
+                      shard: Shard = WHOLE) -> dg.MaterializeResult:
+    """Build the stage for this run's version and commit what it made (a table, or a published export)."""
+    version = begin(context, rt)
+    if not stage.writes_table:
+        return report_published(stage.build(rt, version, final_name(context, version), context.run.run_id,
+                                            context.log.info))
+    since = len(rt.ledger.records)  # this step's model calls only (shards of a stage may share a process)
+    result = stage.build(rt, version, context.log.info, **({"shard": shard} if shard.count > 1 else {}))
+    return commit_stage(rt, context, stage=stage.stage, table=stage.table, result=result, version=version,
+                        preview=list(stage.preview), with_checks=stage.checks, empty_blocks=stage.empty_blocks,
+                        shard=shard, calls_since=since)
 
 
-@dataclass(frozen=True)
-class StageAsset:
-    """One stage's asset, declared by the stage module; the factory (dagster_defs.py) makes it.
-
-    `build(rt, version, log)` reads the stage's `inputs` (tables of the same version) from the store and
-    returns its StageResult; the first line of its docstring is the asset's description in the UI.
-    `enabled(pipeline)`: whether the pipeline has this stage (escalate and refine are optional).
-    """
-
-    table: str  # the asset key's last part and the table it writes
-    stage: str  # the stage's name in rejections, model-call records and logs
-    inputs: tuple[str, ...]
-    build: Callable
-    preview: tuple[str, ...] = ()
-    enabled: Callable[[Pipeline], bool] = _always
-    checks: bool = True
-    empty_blocks: bool = True  # False: an empty result warns instead of blocking the stages after it
-    shardable: bool = False  # its items are independent: `execution.shards` assets may each take a share
-
-    @property
-    def description(self) -> str:
-        return (self.build.__doc__ or self.table).strip().splitlines()[0]
-
-    def check_specs(self, pipeline: Pipeline, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
-        return check_specs(key, self.empty_blocks) if self.checks else []
-
-    def materialize(self, rt: Runtime, context: dg.AssetExecutionContext,
-                    shard: Shard = WHOLE) -> dg.MaterializeResult:
-        version = begin(context, rt)
-        since = len(rt.ledger.records)  # this step's model calls only (shards of a stage may share a process)
-        result = self.build(rt, version, context.log.info, **({"shard": shard} if shard.count > 1 else {}))
-        return commit_stage(rt, context, stage=self.stage, table=self.table, result=result, version=version,
-                            preview=list(self.preview), with_checks=self.checks, empty_blocks=self.empty_blocks,
-                            shard=shard, calls_since=since)
+def report_published(out: Published) -> dg.MaterializeResult:
+    """An export's location, version, card and data-quality report as metadata; its verdicts as check results."""
+    checks = [dg.AssetCheckResult(check_name=v.name, passed=v.passed, description=v.description,
+                                  severity=getattr(dg.AssetCheckSeverity, v.severity),
+                                  metadata={"report": dg.MetadataValue.json(v.metadata)}) for v in out.verdicts]
+    metadata = {"path": dg.MetadataValue.path(out.location), "version": out.version}
+    metadata.update({k: dg.MetadataValue.md(v) if k == "readme" else dg.MetadataValue.json(v) if isinstance(
+        v, (dict, list)) else v for k, v in out.metadata.items()})
+    return dg.MaterializeResult(metadata=metadata, check_results=checks)

@@ -29,6 +29,8 @@ class Registry(Generic[T]):
         self.kind = kind
         self.builtins = builtins  # the module whose import registers the built-in components
         self._items: dict[str, T] = {}
+        self._origins: dict[str, str] = {}  # name -> "entry point NAME (VALUE)"
+        self._builtin: set[str] = set()  # the names registered by the built-ins' modules
         _REGISTRIES[kind] = self
 
     def _load(self) -> None:
@@ -42,6 +44,16 @@ class Registry(Generic[T]):
     def setdefault(self, name: str, item: T) -> T:
         """The component registered as `name`, registering `item` first when there is none."""
         return self._items.setdefault(name, item)
+
+    def origin(self, name: str) -> str:
+        """Where the component `name` comes from: "built-in", "entry point NAME (VALUE)", "registered in code"
+        (a `register` call of the project's own) or "import path" (a `module:attr`)."""
+        self._load()
+        if name in self._origins:
+            return self._origins[name]
+        if name in self._builtin:
+            return "built-in"
+        return "registered in code" if name in self._items else "import path" if ":" in name else "unknown"
 
     def names(self) -> list[str]:
         self._load()
@@ -93,6 +105,7 @@ PROVIDERS: Registry[dict] = Registry("model provider", "toolloom.agents")  # pro
 FILTER_CHECKS: Registry = Registry("filter check", "toolloom.stages.samples")
 EXPORT_FORMATS: Registry = Registry("export format", "toolloom.formats")
 ESCALATION_OPERATORS: Registry = Registry("escalation operator", "toolloom.graph.escalation")
+STAGES: Registry = Registry("stage", "toolloom.stages.catalog")  # table -> StageAsset
 
 
 def load_plugins() -> None:
@@ -103,6 +116,8 @@ def load_plugins() -> None:
     _plugins_loaded = True
     for reg in list(_REGISTRIES.values()):  # built-ins first: detection tries plug-in formats after them
         importlib.import_module(reg.builtins)
+    for reg in _REGISTRIES.values():
+        reg._builtin = set(reg._items)
     if getattr(sys, "_called_from_test", False):
         return
     for ep in entry_points(group=ENTRY_POINT_GROUP):
@@ -112,6 +127,8 @@ def load_plugins() -> None:
         except Exception as e:
             raise RuntimeError(f"toolloom plug-in {ep.name!r} ({ep.value}) failed to load: {e}") from e
         adds = {kind: sorted(set(reg._items) - before[kind]) for kind, reg in _REGISTRIES.items()}
+        for kind, names in adds.items():
+            _REGISTRIES[kind]._origins.update({n: f"entry point {ep.name} ({ep.value})" for n in names})
         PLUGINS[ep.name] = {"value": ep.value, "distribution": ep.dist.name if ep.dist else None,
                             "adds": {kind: names for kind, names in adds.items() if names}}
 

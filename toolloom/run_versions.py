@@ -16,46 +16,15 @@ from datetime import datetime, timezone
 import dagster as dg
 
 from .runtime import Runtime
+from .stages.catalog import stages_of, tables_of, upstream
+from .store import STAGING, day_of
 
 BASE_TAG = "toolloom/base"
 RESUME_TAG = "toolloom/resume"  # the unfinished version a run continues (`toolloom run --resume`)
-# asset -> the assets whose tables it reads (the rest are reached through these)
-READS: dict[str, tuple[str, ...]] = {
-    "tools": (), "api_edges": ("tools",), "tasks": ("tools", "api_edges"), "escalations": ("tasks",),
-    "trajectories": ("tasks", "escalations"), "doc_revisions": ("trajectories", "escalations"),
-    "samples": ("trajectories",), "dataset": ("samples", "doc_revisions", "api_edges", "escalations"),
-}
-# asset -> (its table, its stage's name in the shared tables)
-TABLES: dict[str, tuple[str, str]] = {
-    "tools": ("tools", "ingest"), "api_edges": ("api_edges", "graph"), "tasks": ("tasks", "tasks"),
-    "escalations": ("escalations", "escalate"), "trajectories": ("trajectories", "simulate"),
-    "doc_revisions": ("doc_revisions", "refine"), "samples": ("samples", "filter"),
-}
 SHARED = ("rejections", "llm_calls")  # tables every stage writes its slice of, by `stage`
-STAGING = ".run-"  # a partition run's version: <day>.run-<root run id>
 SHARD_SUFFIX = re.compile(r"_shard_\d+$")  # a sharded stage's assets: trajectories_shard_0 ...
 
 _BEGUN: set[tuple[str, str, str]] = set()  # (run, pipeline, version) begun in this process
-
-
-def upstream(selected: set[str]) -> set[str]:
-    """The assets whose tables the selected assets read, directly or transitively, and do not write."""
-    seen, todo = set(), list(selected)
-    while todo:
-        for a in READS.get(todo.pop(), ()):
-            if a not in seen:
-                seen.add(a)
-                todo.append(a)
-    return seen - selected
-
-
-def assets_of(pipeline) -> list[str]:
-    """The pipeline's assets, in order (escalations and doc_revisions only with their stages)."""
-    return [
-        a
-        for a in READS
-        if (a != "escalations" or pipeline.stages.escalate) and (a != "doc_revisions" or pipeline.stages.refine)
-    ]
 
 
 def unfinished_stages(store, pipeline, version: str) -> list[str]:
@@ -68,8 +37,8 @@ def unfinished_stages(store, pipeline, version: str) -> list[str]:
             return []
 
     rejected = {r["stage"] for r in rows("rejections")}
-    done = {a for a, (table, stage) in TABLES.items() if stage in rejected or rows(table)}
-    return [a for a in assets_of(pipeline) if a not in done]
+    done = {table for table, stage in tables_of(pipeline).items() if stage in rejected or rows(table)}
+    return [a.table for a in stages_of(pipeline) if a.table not in done]
 
 
 def resume_plan(store, pipeline, wanted: str | None) -> tuple[str, str | None, list[str]]:
@@ -83,11 +52,6 @@ def resume_plan(store, pipeline, wanted: str | None) -> tuple[str, str | None, l
                          f"{', '.join(unfinished[-5:]) or 'none'}")
     version = wanted or unfinished[-1]
     return version, (day_of(version) if STAGING in version else None), unfinished_stages(store, pipeline, version)
-
-
-def day_of(version: str) -> str:
-    """The name a version has once complete: a partition run's staging version `<day>.run-<id>` -> `<day>`."""
-    return version.split(STAGING)[0]
 
 
 def run_version(context: dg.AssetExecutionContext) -> str:
@@ -147,16 +111,17 @@ def begin(context: dg.AssetExecutionContext, rt: Runtime) -> str:
     copied from the base version."""
     version = run_version(context)
     p = rt.pipeline.name
-    present = assets_of(rt.pipeline)
+    tables = tables_of(rt.pipeline)  # table -> its stage, for the stages this pipeline has
+    present = [a.table for a in stages_of(rt.pipeline)]
     key = (context.run.run_id, p, version)
     if key in _BEGUN:
         return version
-    needed = upstream(_selected(context, p, set(present))) & set(present) & set(TABLES)
+    needed = upstream(_selected(context, p, set(present))) & set(tables)
     if context.run.tags.get(RESUME_TAG):  # the version holds what its finished stages wrote: nothing to copy
         needed = set()
     base = _base(context, rt) if needed else None
-    copy: dict[str, list[str] | None] = {TABLES[a][0]: None for a in needed}
-    copy.update({t: sorted(TABLES[a][1] for a in needed) for t in SHARED} if needed else {})
+    copy: dict[str, list[str] | None] = {t: None for t in needed}
+    copy.update({t: sorted(tables[a] for a in needed) for t in SHARED} if needed else {})
     if rt.store.begin_version(
         p,
         version,

@@ -16,6 +16,7 @@ from .llm.servers import MANAGED, ServerPool, server_key
 from .llm.preflight import PreflightError, managed_preflight, preflight
 from .sandbox import Sandbox
 from .spec import Pipeline, expand_env
+from .stages.catalog import roles_in_use as declared_roles
 from .store import Store
 
 
@@ -198,14 +199,8 @@ class Runtime:
 
 
 def roles_in_use(pipeline: Pipeline) -> list[str]:
-    """The model roles the pipeline's stages will ask, in stage order."""
-    stages = pipeline.stages
-    roles = ["validator"] if stages.graph.llm_validation else []
-    roles += ["user", "assistant", "executor"]
-    roles += ["frontier", "escalator"] if stages.escalate is not None else []
-    roles += ["explorer", "analyzer", "rewriter"] if stages.refine is not None else []
-    roles += ["judge"] if "semantic" in stages.filter.checks else []
-    return roles
+    """The model roles the pipeline's stages will ask, in stage order (each stage declares its own)."""
+    return declared_roles(pipeline)
 
 
 def serve_models(pipeline: Pipeline, pool: ServerPool) -> dict[str, str]:

@@ -31,11 +31,18 @@ import pyarrow as pa
 from .storage import ENGINE, StorageError, StorageSpec, catalog_for, retried, storage_settings
 
 LINEAGE_COLUMNS = ("pipeline", "version", "run_id", "written_at")
+STAGING = ".run-"  # a partition run's version: <day>.run-<root run id>, promoted to <day> once complete
 VERSION_LOG = "version_log"
 _LOG_COLUMNS = (
     "version VARCHAR, status VARCHAR, run_id VARCHAR, partition_key VARCHAR, base VARCHAR, staged_as VARCHAR, "
     "started_at TIMESTAMP WITH TIME ZONE, completed_at TIMESTAMP WITH TIME ZONE, export VARCHAR"
 )
+
+
+
+def day_of(version: str) -> str:
+    """The name a version has once complete: a partition run's staging version `<day>.run-<id>` -> `<day>`."""
+    return version.split(STAGING)[0]
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from ..spec import GraphStage
 from ..domain import tools_of
 from . import StageResult
 from .. import progress
-from ..materialize import StageAsset
+from .asset import StageAsset
 from ..storage import upload_file
 
 EDGES_SCHEMA = pa.schema(
@@ -113,4 +113,5 @@ ASSET = StageAsset(
     api_edges,
     ("src_tool", "src_slot", "dst_tool", "dst_slot", "desc_sim"),
     checks=False,
+    roles=lambda pipeline: ("validator",) if pipeline.stages.graph.llm_validation else (),
 )

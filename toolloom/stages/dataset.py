@@ -7,35 +7,34 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version as package_version
-
-import dagster as dg
+from typing import TYPE_CHECKING
 
 from ..data_quality import verdicts
 from ..export import export_version, point_latest
-from ..materialize import StageAsset
 from ..nightly import seeds_of
 from ..preference import preference_pairs
-from ..run_versions import begin, complete, final_name
 from ..formats.conformance import bfcl_checker_installed
-from ..runtime import Runtime
 from ..spec import Pipeline
 from ..storage import upload_folder, write_remote_text
+from .asset import Check, Published, StageAsset, Verdict
 from .inputs import refined_docs
 
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
-def dataset_checks(pipeline: Pipeline) -> list[tuple[str, str]]:
-    """(name, description) of the dataset's data-quality checks, thresholds from stages.export.quality."""
+
+def dataset_checks(pipeline: Pipeline) -> list[Check]:
+    """The dataset's data-quality checks, thresholds from stages.export.quality (none blocks: the export is last)."""
     configs = [f.rsplit(":", 1)[-1] for f in pipeline.stages.export.formats if f != "openai"]
     # a checker that is not installed declares no check (the card and the run's summary say "not checked"):
     # an unevaluated check is not a failed one
     configs = [c for c in configs if c != "bfcl" or bfcl_checker_installed()]
-    out = [(f"conformance_{c}", f"the {c} rows pass their format's own checker") for c in configs]
-    out += [("split_leakage", "no test call or near-duplicate request also in train"),
-            ("documentation", "shipped tool descriptions carry no pipeline internals and fit the budget")]
+    out = [Check(f"conformance_{c}", f"the {c} rows pass their format's own checker", False) for c in configs]
+    out += [Check("split_leakage", "no test call or near-duplicate request also in train", False),
+            Check("documentation", "shipped tool descriptions carry no pipeline internals and fit the budget", False)]
     if pipeline.stages.export.quality.min_distinct_bigram_ratio is not None:
-        out.append(("diversity", "distinct-bigram ratio of requests at least the threshold"))
+        out.append(Check("diversity", "distinct-bigram ratio of requests at least the threshold", False))
     return out
 
 
@@ -91,54 +90,39 @@ def newer_night(rt: Runtime, night: str) -> str | None:
     return newest if newest > night else None
 
 
-@dataclass(frozen=True)
-class DatasetAsset(StageAsset):
-    def check_specs(self, pipeline: Pipeline, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
-        return [dg.AssetCheckSpec(name, asset=key, description=text) for name, text in dataset_checks(pipeline)]
-
-    def materialize(self, rt: Runtime, context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        version = begin(context, rt)
-        folder = self.build(rt, version, final_name(context, version), context.run.run_id)
-        remote = remote_root(rt)
-        location = f"{remote}/{rt.pipeline.name}/{folder.name}" if remote else str(folder)
-        if remote:
-            upload_folder(folder, location, rt.store.catalog.spec)
-        context.log.info(f"exported {location}")
-        name = complete(context, rt, version, location)
-        newer = newer_night(rt, name) if context.has_partition_key else None
-        if newer:  # a rerun of an older night: `latest` stays with the newest night
-            context.log.info(f"latest stays at the newer night {newer}")
-        elif remote:  # object storage has no links: LATEST names the newest complete export
-            write_remote_text(f"{remote}/{rt.pipeline.name}/LATEST", folder.name + "\n", rt.store.catalog.spec)
-        else:
-            point_latest(folder)  # only now: `latest` never points at a version that is not complete
-        report = json.loads((folder / "manifest.json").read_text())["quality"]
-        readme = (folder / "README.md").read_text().split("---\n", 2)[-1]
-        if remote:  # uploaded: the local copy was only its staging
-            shutil.rmtree(folder)
-        found = {v["name"]: v for v in verdicts(report, rt.pipeline.stages.export.quality)}
-        checks = []
-        for name, _ in dataset_checks(rt.pipeline):  # exactly the declared checks; a format with no checker says so
-            v = found.get(name) or {
-                "name": name,
-                "passed": False,
-                "severity": "WARN",
-                "metadata": {},
-                "description": f"not checked: no checker is registered for {name.removeprefix('conformance_')}",
-            }
-            (context.log.info if v["passed"] else context.log.warning)(f"data quality {v['name']}: {v['description']}")
-            checks.append(dg.AssetCheckResult(check_name=v["name"], passed=v["passed"], description=v["description"],
-                                              severity=getattr(dg.AssetCheckSeverity, v["severity"]),
-                                              metadata={"report": dg.MetadataValue.json(v["metadata"])}))
-        return dg.MaterializeResult(
-            metadata={
-                "path": dg.MetadataValue.path(location),
-                "version": final_name(context, version),
-                "readme": dg.MetadataValue.md(readme),
-                "data_quality": dg.MetadataValue.json(report),
-            },
-            check_results=checks,
-        )
+def published(rt: Runtime, version: str, name: str, run_id: str, log) -> Published:
+    """The exported dataset `datasets.load_dataset` reads, with its data-quality verdicts; the version complete."""
+    folder = dataset(rt, version, name, run_id)
+    remote = remote_root(rt)
+    location = f"{remote}/{rt.pipeline.name}/{folder.name}" if remote else str(folder)
+    if remote:
+        upload_folder(folder, location, rt.store.catalog.spec)
+    log(f"exported {location}")
+    rt.store.complete_version(rt.pipeline.name, version, export=location, promote_to=name if name != version else None)
+    log(f"version {name} complete" + (f" (promoted from {version})" if name != version else ""))
+    newer = newer_night(rt, name) if rt.partition else None
+    if newer:  # a rerun of an older night: `latest` stays with the newest night
+        log(f"latest stays at the newer night {newer}")
+    elif remote:  # object storage has no links: LATEST names the newest complete export
+        write_remote_text(f"{remote}/{rt.pipeline.name}/LATEST", folder.name + "\n", rt.store.catalog.spec)
+    else:
+        point_latest(folder)  # only now: `latest` never points at a version that is not complete
+    report = json.loads((folder / "manifest.json").read_text())["quality"]
+    readme = (folder / "README.md").read_text().split("---\n", 2)[-1]
+    if remote:  # uploaded: the local copy was only its staging
+        shutil.rmtree(folder)
+    found = {v["name"]: v for v in verdicts(report, rt.pipeline.stages.export.quality)}
+    checks = []
+    for check in dataset_checks(rt.pipeline):  # exactly the declared checks; a format with no checker says so
+        v = found.get(check.name) or {
+            "name": check.name, "passed": False, "severity": "WARN", "metadata": {},
+            "description": f"not checked: no checker is registered for {check.name.removeprefix('conformance_')}",
+        }
+        log(f"data quality {v['name']}: {v['description']}")
+        checks.append(Verdict(v["name"], v["passed"], v["description"], v["severity"], v["metadata"]))
+    return Published(location, name, {"readme": readme, "data_quality": report}, checks)
 
 
-ASSET = DatasetAsset("dataset", "export", ("samples", "doc_revisions", "escalations"), dataset)
+ASSET = StageAsset("dataset", "export", ("samples", "doc_revisions", "escalations"), published,
+                   reads=("tools", "api_edges", "trajectories", "samples", "escalations", "doc_revisions"),
+                   writes_table=False, declared_checks=lambda pipeline: dataset_checks(pipeline))

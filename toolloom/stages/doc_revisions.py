@@ -32,7 +32,7 @@ from ..tool_docs import revision_problems
 from ..domain import tools_of
 from . import StageResult
 from .. import progress
-from ..materialize import StageAsset
+from .asset import StageAsset
 from ..prompts import template_hash
 from .inputs import earlier_docs, kept_escalations
 
@@ -274,4 +274,6 @@ def doc_revisions(rt, version: str, log) -> StageResult:
 
 ASSET = StageAsset("doc_revisions", "refine", ("trajectories", "escalations"), doc_revisions,
                    ("name", "round", "similarity_to_previous", "stop_reason", "text"),
-                   enabled=lambda pipeline: pipeline.stages.refine is not None)
+                   enabled=lambda pipeline: pipeline.stages.refine is not None,
+                   reads=("tools", "trajectories", "escalations"),
+                   roles=lambda pipeline: ("explorer", "analyzer", "rewriter", "executor"))

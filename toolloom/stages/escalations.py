@@ -34,7 +34,7 @@ from ..spec import EscalateStage
 from ..synthesis import ArgumentSynthesizer, Unsynthesizable
 from . import StageResult
 from .. import progress
-from ..materialize import WHOLE, Shard, StageAsset
+from .asset import WHOLE, Shard, StageAsset
 from ..prompts import render, template_hash
 from .inputs import documented_tools
 from .samples import check_execution, check_format
@@ -315,4 +315,6 @@ def escalations(rt, version: str, log, shard: Shard = WHOLE) -> StageResult:
 
 ASSET = StageAsset("escalations", "escalate", ("tasks",), escalations,
                    ("seed_id", "level", "operator", "question", "outcome", "stop_reason"),
-                   enabled=lambda pipeline: pipeline.stages.escalate is not None, empty_blocks=False, shardable=True)
+                   enabled=lambda pipeline: pipeline.stages.escalate is not None, empty_blocks=False, shardable=True,
+                   reads=("tools", "tasks", "api_edges"),
+                   roles=lambda pipeline: ("frontier", "escalator", "executor"))

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from ..run_versions import day_of
+from ..store import day_of
 
 if TYPE_CHECKING:
     from ..runtime import Runtime

@@ -33,7 +33,7 @@ from ..spec import STEPS, FilterStage
 from ..values import has_placeholder
 from ..volatile import stable
 from . import StageResult
-from ..materialize import StageAsset
+from .asset import StageAsset
 from .quality import check_overuse, check_safety, check_secrets, diversity, near_duplicates
 from .splits import assign_splits, side as split_of
 
@@ -307,4 +307,5 @@ def samples(rt, version: str, log) -> StageResult:
     )
 
 
-ASSET = StageAsset("samples", "filter", ("trajectories",), samples, ("sample_id", "shape", "num_calls", "split"))
+ASSET = StageAsset("samples", "filter", ("trajectories",), samples, ("sample_id", "shape", "num_calls", "split"),
+                   roles=lambda pipeline: ("judge",) if "semantic" in pipeline.stages.filter.checks else ())

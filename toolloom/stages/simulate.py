@@ -21,7 +21,7 @@ from ..messages import MESSAGES
 from ..spec import SimulateStage
 from . import StageResult
 from .. import progress
-from ..materialize import WHOLE, Shard, StageAsset
+from .asset import WHOLE, Shard, StageAsset
 from ..prompts import render, template_hash
 from .inputs import documented_tools, kept_escalations
 from .demonstrations import REPLAY_AGENT, replay
@@ -272,4 +272,6 @@ def trajectories(rt, version: str, log, shard: Shard = WHOLE) -> StageResult:
 
 
 ASSET = StageAsset("trajectories", "simulate", ("tasks", "escalations"), trajectories,
-                   ("traj_id", "outcome", "final_answer", "error"), shardable=True)
+                   ("traj_id", "outcome", "final_answer", "error"), shardable=True,
+                   reads=("tools", "tasks", "escalations"),
+                   roles=lambda pipeline: ("user", "assistant", "executor"))

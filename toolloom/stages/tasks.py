@@ -23,7 +23,7 @@ from ..llm import BudgetExhausted, ModelCallError, run_async
 from ..synthesis import ArgumentSynthesizer, Unsynthesizable
 from ..spec import TasksStage
 from . import StageResult
-from ..materialize import StageAsset
+from .asset import StageAsset
 
 TASKS_SCHEMA = pa.schema([("task_id", pa.string()), ("shape", pa.string()), ("chain", pa.string()),
                           ("reference_answer", pa.string()), ("seed", pa.int64())])
@@ -180,4 +180,5 @@ def tasks(rt, version: str, log) -> StageResult:
     )
 
 
-ASSET = StageAsset("tasks", "tasks", ("api_edges",), tasks, ("task_id", "shape", "chain", "reference_answer"))
+ASSET = StageAsset("tasks", "tasks", ("api_edges",), tasks, ("task_id", "shape", "chain", "reference_answer"),
+                   reads=("tools", "api_edges"), roles=lambda pipeline: ("user", "executor"))

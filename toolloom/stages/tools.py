@@ -21,7 +21,7 @@ from ..secrets import credential_values, find_credential
 from ..spec import Pipeline
 from ..domain import tool_of
 from . import StageResult
-from ..materialize import StageAsset
+from .asset import StageAsset
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
-"""A worked toolloom plug-in: an ingest format, an executor, a filter check, an export format and a
-model provider, registered through the `toolloom.plugins` entry point (see docs/plugins.md)."""
+"""A worked toolloom plug-in: an ingest format, an executor, a filter check, an export format, a
+model provider and a stage, registered through the `toolloom.plugins` entry point (see docs/plugins.md)."""
 
 import pyarrow as pa
 
@@ -7,6 +7,8 @@ from toolloom.executors import ExecutorConfig, ExecutorPlugin
 from toolloom.ingest import Rejection, ToolSpec
 from toolloom.ingest.records import content_hash
 from toolloom.sandbox import Observation
+from toolloom.stages import StageResult
+from toolloom.stages.asset import StageAsset, configured
 
 
 class ToolCards:
@@ -77,6 +79,26 @@ def to_alpaca(row: dict):
     return {"instruction": users[0]["content"], "output": row["final_answer"] or ""} if users else None
 
 
+ANSWER_LENGTHS = pa.schema([("sample_id", pa.string()), ("answer_words", pa.int64())])
+
+
+def answer_lengths(rt, version: str, log) -> StageResult:
+    """Words in each sample's final answer; answers shorter than `min_words` rejected."""
+    settings = rt.pipeline.stages.plugins["answer_lengths"]
+    read = lambda table: rt.store.read(rt.pipeline.name, table, version).to_pylist()  # noqa: E731
+    answers = {t["traj_id"]: t["final_answer"] or "" for t in read("trajectories")}
+    rows, rejections, ids = [], [], []
+    for s in read("samples"):
+        ids.append(s["sample_id"])
+        words = len(answers[s["traj_id"]].split())
+        if words < settings.get("min_words", 1):
+            rejections.append(Rejection("lengths", s["sample_id"], "lengths", "short_answer", f"{words} words"))
+        else:
+            rows.append({"sample_id": s["sample_id"], "answer_words": words})
+    log(f"answer_lengths: {len(rows)} of {len(ids)} long enough")
+    return StageResult(pa.Table.from_pylist(rows, schema=ANSWER_LENGTHS), rejections, ids, key="sample_id")
+
+
 def plugin(registries) -> None:
     from toolloom.agents.offline import RetrievalAssistant, TemplateUser
     from toolloom.agents.realisers import PhraseRealiser
@@ -91,3 +113,6 @@ def plugin(registries) -> None:
     roles["user"] = lambda ctx: TemplateUser()
     roles["assistant"] = lambda ctx: RetrievalAssistant()
     roles["realiser.user"] = roles["realiser.assistant"] = lambda ctx: PhraseRealiser()  # multi-turn dialogue phrasing
+    registries["stage"].register("answer_lengths", StageAsset(
+        "answer_lengths", "lengths", ("samples",), answer_lengths, preview=("sample_id", "answer_words"),
+        reads=("samples", "trajectories"), enabled=configured("answer_lengths")))
