@@ -5,7 +5,8 @@ import json
 
 from toolloom.data_quality import verdicts
 from toolloom.spec import ExportQuality
-from toolloom.stages.samples import check_format, check_view
+from toolloom.domain import trajectory_of
+from toolloom.stages.samples import check_format
 from toolloom.stages.episodes import Distractors
 from toolloom.stages.splits import assign_splits
 from toolloom.tool_docs import fit, revision_problems, tool_error
@@ -114,8 +115,8 @@ def test_a_tool_a_chain_calls_twice_is_offered_once_and_a_repeated_offer_is_reje
     offered = Distractors([tool]).offer([tool, tool], 0)
     assert [t["function"]["name"] for t in offered] == ["get_city"]
     traj = {"tools_offered": json.dumps(offered * 2), "messages": []}
-    assert check_format(check_view(traj)) == ("duplicate_tool", "the same tool name is offered twice")
-    assert check_format(check_view({**traj, "tools_offered": json.dumps(offered)})) is None
+    assert check_format(trajectory_of(traj)) == ("duplicate_tool", "the same tool name is offered twice")
+    assert check_format(trajectory_of({**traj, "tools_offered": json.dumps(offered)})) is None
 
 
 def test_the_length_budget_judges_what_toolloom_wrote_and_a_long_source_description_only_warns():

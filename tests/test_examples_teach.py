@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from toolloom.domain import Step, Task
+from toolloom.domain import Step, Task, trajectory_of
 from toolloom.agents.offline import RetrievalAssistant
 
 from .offline_episode import demo_tools, play
@@ -24,7 +24,7 @@ from toolloom.sandbox import Sandbox
 from toolloom.spec import load_pipeline
 from toolloom.agents.realisers import load_phrases
 from toolloom.stages.recoveries import learnable, run_recovery, user_forms
-from toolloom.stages.samples import check_completeness, check_execution, check_view
+from toolloom.stages.samples import check_completeness, check_execution
 from toolloom.stages.tools import build_tools
 
 from .conftest import PROJECT
@@ -196,10 +196,10 @@ def test_a_recover_episode_fails_for_real_then_corrects_and_passes_the_filter(de
         "reference_answer": json.dumps(reference),
         "shape": "single",
     }
-    assert check_execution(check_view(traj)) is None
-    assert check_execution(check_view({**traj, "calls": json.dumps(ep["calls"][:1])}))[0] == "not_recovered"
+    assert check_execution(trajectory_of(traj)) is None
+    assert check_execution(trajectory_of({**traj, "calls": json.dumps(ep["calls"][:1])}))[0] == "not_recovered"
     assert (
-        check_execution(check_view({**traj, "kind": "single_turn"}))[0] == "tool_error"
+        check_execution(trajectory_of({**traj, "kind": "single_turn"}))[0] == "tool_error"
     )  # elsewhere a failed call is still an error
 
 
@@ -215,10 +215,10 @@ def test_an_ask_example_must_ask_before_calling():
     ]
     traj = {"kind": "ask", "calls": json.dumps([{"name": "list_cities", "arguments": "{}", "ok": True}]),
             "messages": messages, "final_answer": "There are no cities.", "reference_answer": None, "shape": "single"}
-    assert check_execution(check_view(traj))[0] == "no_question"
+    assert check_execution(trajectory_of(traj))[0] == "no_question"
     asked = [messages[0], {"role": "assistant", "content": "Which country code should I use?"},
              {"role": "user", "content": "FR."}] + messages[1:]
-    assert check_execution(check_view({**traj, "messages": asked})) is None
+    assert check_execution(trajectory_of({**traj, "messages": asked})) is None
 
 
 def test_offline_final_answer_is_written_from_the_conversation():

@@ -57,7 +57,8 @@ def test_an_examples_provenance_is_its_weakest_call_and_only_real_is_called_veri
 
 
 def test_a_result_about_another_entity_than_the_call_asked_for_is_rejected():
-    from toolloom.stages.samples import check_execution, check_view
+    from toolloom.domain import trajectory_of
+    from toolloom.stages.samples import check_execution
 
     def traj(result: dict) -> dict:
         args = json.dumps({"movie_id": 24428})
@@ -69,6 +70,6 @@ def test_a_result_about_another_entity_than_the_call_asked_for_is_rejected():
                              {"role": "tool", "content": json.dumps(result)},
                              {"role": "assistant", "content": "It is Heat."}]}
 
-    assert check_execution(check_view(traj({"id": 550, "title": "Heat"}))) == (
+    assert check_execution(trajectory_of(traj({"id": 550, "title": "Heat"}))) == (
         "not_about_the_call", "get_movie: id is 550, the call asked for 24428")
-    assert check_execution(check_view(traj({"id": 24428, "title": "Heat"}))) is None
+    assert check_execution(trajectory_of(traj({"id": 24428, "title": "Heat"}))) is None

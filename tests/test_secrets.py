@@ -10,7 +10,7 @@ import sys
 
 from toolloom.secrets import find_credential
 from toolloom.stages.quality import check_secrets
-from toolloom.stages.samples import check_view
+from toolloom.domain import trajectory_of
 
 from .conftest import CASES, PROJECT
 
@@ -58,15 +58,15 @@ def test_the_secrets_check_rejects_an_example_wherever_the_credential_sits(monke
     monkeypatch.setenv("MY_API_KEY", "abcdefgh12345678")
     base = {"tools_offered": json.dumps([{"function": {"name": "t", "description": "d"}}]),
             "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "ok", "tool_calls": None}]}
-    assert check_secrets(check_view(base)) is None
+    assert check_secrets(trajectory_of(base)) is None
     in_args = {**base, "messages": [{"role": "assistant", "content": None, "tool_calls": [
         {"function": {"name": "t", "arguments": '{"key": "abcdefgh12345678"}'}}]}]}
-    assert check_secrets(check_view(in_args)) == (
+    assert check_secrets(trajectory_of(in_args)) == (
         "credential",
         "the arguments of t contains the value of the environment variable MY_API_KEY",
     )
     in_doc = {**base, "tools_offered": json.dumps([{"function": {"name": "t", "description": "use ghp_" + "a" * 36}}])}
-    assert check_secrets(check_view(in_doc))[1] == (
+    assert check_secrets(trajectory_of(in_doc))[1] == (
         "the tools offered contains a string detect-secrets recognises (GitHub Token)")
 
 

@@ -292,7 +292,8 @@ def test_split_by_tool_keeps_test_tools_out_of_train():
 
 
 def test_abstain_examples_offer_only_unrelated_tools_and_any_call_rejects_them():
-    from toolloom.stages.samples import check_execution, check_view
+    from toolloom.domain import trajectory_of
+    from toolloom.stages.samples import check_execution
 
     tools = _tools()
     ex = ToolExecutor(Sandbox(PROJECT / "sandbox"), tools.to_pylist())
@@ -308,10 +309,10 @@ def test_abstain_examples_offer_only_unrelated_tools_and_any_call_rejects_them()
     for r in abstain:
         offered = [t["function"]["name"] for t in json.loads(r["tools_offered"])]
         assert len(offered) == 3 and by_task[r["task_id"]] not in offered and r["chain"] == "[]"
-    declined = [r for r in abstain if r["outcome"] == "answered" and check_execution(check_view(r)) is None]
+    declined = [r for r in abstain if r["outcome"] == "answered" and check_execution(trajectory_of(r)) is None]
     assert declined and all(not json.loads(r["calls"]) for r in declined)
     called = {**declined[0], "calls": json.dumps([{"name": "x", "arguments": "{}", "ok": True, "error": ""}])}
-    assert check_execution(check_view(called))[0] == "called_when_nothing_fits"
+    assert check_execution(trajectory_of(called))[0] == "called_when_nothing_fits"
 
 
 def test_two_collections_tools_of_one_name_are_never_offered_together():

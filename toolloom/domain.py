@@ -110,3 +110,63 @@ class Episode(TypedDict, total=False):
 def known_values(task: Task) -> dict:
     """What the user can tell: every stated argument (values that come from earlier steps are not theirs)."""
     return {k: v for step in task.chain for k, v in step.arguments.items() if k not in step.bindings}
+
+
+class Trajectory(TypedDict, total=False):
+    """A row of `trajectories` as a filter check gets it (`trajectory_of`): every JSON column decoded."""
+
+    traj_id: str
+    task_id: str
+    kind: str  # single_turn, multi_turn, abstain, recovery, ...
+    shape: str  # the task's: single, multi_hop, parallel, nested
+    messages: list[dict]  # OpenAI chat messages; a tool call's `arguments` stays JSON text, as the API has it
+    tools_offered: list[dict]  # OpenAI tool definitions offered to the assistant
+    chain: list[dict] | None  # the reference chain (Step.row with results); None where the row has none
+    reference_answer: str | None  # the last reference call's result, as the tool's JSON text
+    final_answer: str | None
+    outcome: str
+    error: str
+    calls: list[dict]  # every call made, in order: name, arguments (JSON text), ok, error, answered_by
+    actions: list[list] | None  # multi-turn dialogues: [speaker, ToolDial action, detail] per turn
+    level: int
+    execution: str
+    answer_asked: bool
+
+
+def trajectory_of(row: dict) -> Trajectory:
+    """A stored trajectories row as a Trajectory; a column already decoded is kept as it is."""
+
+    def decoded(column: str, empty):
+        value = row.get(column)
+        return (json.loads(value) if value else empty) if isinstance(value, str) or value is None else value
+
+    return {**row, "calls": decoded("calls", []), "tools_offered": decoded("tools_offered", []),
+            "chain": decoded("chain", None), "actions": decoded("actions", None)}  # type: ignore[typeddict-item]
+
+
+class Example(TypedDict, total=False):
+    """An exported example as an export format's `convert` gets it (`export.examples`): JSON decoded."""
+
+    id: str  # the sample id
+    messages: list[dict]  # OpenAI chat messages; a tool call's `arguments` stays JSON text
+    tools: list[dict]  # OpenAI tool definitions offered (with refined documentation where the run has it)
+    split: str  # train or test
+    kind: str  # single_turn, multi_turn, abstain, ...
+    actions: list[list] | None
+    shape: str
+    level: int  # escalation level (0: a seed task)
+    execution: str
+    num_calls: int
+    content: str  # filled or placeholder
+    provenance: str  # real, mock, simulated or none: how the calls were answered, by the weakest
+    answered_by: list[str]  # how each call was answered, in order
+    reference_chain: list[dict]  # the reference calls: name, arguments, bindings, result
+    reference_answer: str | None  # the last reference call's result, as the tool's JSON text
+    final_answer: str | None
+
+
+def example_of(row: dict) -> Example:
+    """An export row (the default config's, JSON columns as text) as an Example."""
+    decoded = {k: json.loads(row[k]) if isinstance(row.get(k), str) else row.get(k)
+               for k in ("tools", "actions", "answered_by", "reference_chain")}
+    return {**row, **decoded, "reference_chain": decoded["reference_chain"] or []}  # type: ignore[typeddict-item]

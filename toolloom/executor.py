@@ -12,7 +12,7 @@ import weakref
 from typing import Callable, Protocol
 
 from .arguments import argument_errors
-from .domain import tool_of
+from .domain import Tool, tool_of
 from .executors.python import PythonExecutor
 from .executors.simulated import SchemaSimulator, documented_about, documented_entities
 from .llm import run_async
@@ -24,16 +24,16 @@ from .values import ValueFactory
 class Simulator(Protocol):
     name: str
 
-    async def respond(self, tool: dict, arguments: dict, history: list[dict]) -> Observation: ...
+    async def respond(self, tool: Tool, arguments: dict, history: list[dict]) -> Observation: ...
 
 
-def execution_of(tool: dict) -> str:
+def execution_of(tool: Tool) -> str:
     """How a tool row's calls are answered (`execution`); tables written before it existed say `executable`."""
     return tool.get("execution") or ("python" if tool.get("executable") else "simulated")
 
 
 class ToolExecutor:
-    def __init__(self, sandbox: Sandbox | None, tools: list[dict], simulator: Simulator | None = None,
+    def __init__(self, sandbox: Sandbox | None, tools: list[Tool], simulator: Simulator | None = None,
                  executors: dict | None = None):
         """`tools`: rows of the tools table; `executors`: collection -> Executor (default: the python sandbox)."""
         self.sandbox = sandbox
@@ -49,7 +49,7 @@ class ToolExecutor:
             self._documented = documented_entities(self.by_name.values())
         return self._documented
 
-    def executor_for(self, tool: dict):
+    def executor_for(self, tool: Tool):
         coll = tool["collection"]
         if coll not in self.executors:
             self.executors[coll] = PythonExecutor(self.sandbox, coll)

@@ -30,8 +30,8 @@ import yaml
 from .card import card, plots
 from .storage import StorageSpec, download_folder, read_remote_text, split_s3, storage_settings
 from .data_quality import card_section, data_quality
+from .domain import example_of
 from .formats import EXPORT_FORMATS, ExportFormat
-from .formats.bfcl import native_files
 from .messages import MESSAGES, MESSAGES_JSON, with_argument_objects
 from .preference import PREFERENCE_SCHEMA, PREFERENCE_TEXT, card_lines as preference_card
 from .spec import ExportQuality
@@ -189,6 +189,7 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
         if pairs:
             subsets["preference"], schemas["preference"] = ("preference", pairs), PREFERENCE_TEXT
         formats_by_config = {}
+        examples = [example_of(r) for r in rows]  # what a format converts: JSON columns decoded once
         for fmt in formats:
             if fmt != "openai":
                 config = fmt.rsplit(":", 1)[-1]  # a plug-in named by module:attr is exported as config `attr`
@@ -196,7 +197,7 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
                 schemas[config] = entry.schema
                 subsets[config] = (
                     config,
-                    [{**c, "split": r["split"]} for r in rows if (c := entry.convert(r)) is not None],
+                    [{**c, "split": r["split"]} for r in examples if (c := entry.convert(r)) is not None],
                 )
         fields = {config: set(schemas[config].names) for config in formats_by_config}
         report = data_quality(
@@ -228,10 +229,12 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
                 pq.write_table(table, path)
                 data_files.setdefault(config, []).append({"split": split, "path": f"{folder}/{split}-*.parquet"})
                 counts[(config, split)] = len(part)
-        if "bfcl" in subsets:  # BFCL's own files for its runner, from the held-out rows (all rows without a test split)
-            held = [r for r in subsets["bfcl"][1] if r["split"] == "test"] or subsets["bfcl"][1]
-            for name, lines in native_files(held).items():
-                path = staging / "bfcl_eval" / name
+        for config, entry in formats_by_config.items():  # a format's own files for its runner (BFCL's), from the
+            if entry.native_files is None:  # held-out rows (all rows where there is no test split)
+                continue
+            held = [r for r in subsets[config][1] if r["split"] == "test"] or subsets[config][1]
+            for name, lines in entry.native_files(held).items():
+                path = staging / entry.native_folder / name
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines), encoding="utf-8")
         tools_path = staging / "tools" / "train-00000-of-00001.parquet"

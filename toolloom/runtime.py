@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .domain import Tool
 from . import agents
 from .agents.realisers import load_phrases
 from .executor import ToolExecutor
@@ -194,7 +195,7 @@ class Runtime:
     def tokens_sent(self, stage: str) -> int:
         return sum(r.prompt_tokens + r.completion_tokens for r in self.ledger.for_stage(stage) if not r.cache_hit)
 
-    def executor(self, tools: list[dict]) -> ToolExecutor:
+    def executor(self, tools: list[Tool]) -> ToolExecutor:
         return ToolExecutor(self.sandbox, tools, simulator=self.agent("executor"), executors=self.executors())
 
 

@@ -18,6 +18,7 @@ import re
 from collections import defaultdict
 
 from .arguments import argument_errors, schema_errors
+from .domain import Tool
 from .graph.chains import degenerate_call, equal_ends, value_at
 from .values import ValueFactory, documented_values, fitting, schema_type
 
@@ -135,7 +136,7 @@ class ArgumentSynthesizer:
                 out.append(v)
         return out
 
-    def value(self, tool: dict, param: str, schema: dict, rng: random.Random, variant: int):
+    def value(self, tool: Tool, param: str, schema: dict, rng: random.Random, variant: int):
         if not has_source(schema):
             raise Unsynthesizable(
                 f"required parameter `{param}` has no type, enum, example or format to draw a value from"
@@ -145,7 +146,7 @@ class ArgumentSynthesizer:
             return options[variant % len(options)] if variant < len(options) else rng.choice(options)
         return self.values.value(schema, param, rng, all_properties=False)
 
-    def arguments(self, tool: dict, seed: int | str, variant: int = 0) -> dict:
+    def arguments(self, tool: Tool, seed: int | str, variant: int = 0) -> dict:
         """Arguments for the required parameters (and, from variant 1 on, one documented optional
         parameter), validated against the schema; `Unsynthesizable` says why there are none."""
         schema = _schema(tool)
@@ -169,13 +170,13 @@ class ArgumentSynthesizer:
             raise Unsynthesizable("synthesised arguments do not validate: " + "; ".join(problems[:3]))
         return args
 
-    def hints(self, tool: dict) -> dict:
+    def hints(self, tool: Tool) -> dict:
         """parameter -> documented and graph-fed values: what a model proposing arguments is shown."""
         schema = _schema(tool)
         props = schema.get("properties") or {}
         return {p: found[:5] for p in props if (found := self.candidates(tool["name"], p, props[p]))}
 
-    def valid_proposals(self, tool: dict, proposed: list) -> tuple[list[dict], list[str]]:
+    def valid_proposals(self, tool: Tool, proposed: list) -> tuple[list[dict], list[str]]:
         """(proposals that validate against the tool's schema, the problems of the others)."""
         schema, good, bad = _schema(tool), [], []
         for args in proposed:
@@ -186,7 +187,7 @@ class ArgumentSynthesizer:
                 good.append(args)
         return good, bad
 
-    def argument_sets(self, tool: dict, seed: int | str, k: int, proposed: list[dict] = ()) -> list[dict]:
+    def argument_sets(self, tool: Tool, seed: int | str, k: int, proposed: list[dict] = ()) -> list[dict]:
         """Up to k distinct argument sets: documented examples, then valid `proposed` ones (a model
         user's), then synthesised ones; proposed and synthesised sets whose two ends are equal (from
         and to the same unit) are passed over."""
@@ -208,7 +209,7 @@ class ArgumentSynthesizer:
         return out
 
 
-def _schema(tool: dict) -> dict:
+def _schema(tool: Tool) -> dict:
     return tool["parameters"] or {}
 
 

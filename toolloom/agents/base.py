@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ..domain import Task
+from ..domain import Task, Tool
 
 
 @dataclass
@@ -30,7 +30,7 @@ class UserAgent(Protocol):
         """Answer the assistant's clarifying question (ToolAlpaca's get_details)."""
         ...
 
-    async def propose_arguments(self, tool: dict, k: int, hints: dict) -> list[dict]:
+    async def propose_arguments(self, tool: Tool, k: int, hints: dict) -> list[dict]:
         """Argument sets a user would call a tool with, from its documentation ([] offline)."""
         ...
 

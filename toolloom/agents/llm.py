@@ -8,7 +8,7 @@ from ..llm import ModelCallError, ModelClient, text_calls
 from ..llm.structured import chat_json
 from ..arguments import parse_arguments
 from ..prompts import DEFAULT_ROOT, render
-from ..domain import Step, Task, known_values
+from ..domain import Step, Task, Tool, known_values
 from .base import AssistantTurn
 from .requests import REQUEST_SCHEMA, request_problems, user_prompt
 from ..values import stand_ins
@@ -45,7 +45,7 @@ class ModelUser:
                                  prompts_root=self.prompts_root, check=lambda v: request_problems(task, v["request"]))
         return answer["request"].strip()
 
-    async def propose_arguments(self, tool: dict, k: int, hints: dict) -> list[dict]:
+    async def propose_arguments(self, tool: Tool, k: int, hints: dict) -> list[dict]:
         """Up to k argument sets a user would call the tool with, written from its documentation
         (checked against the schema by the caller); raises ModelCallError or UnusableAnswer."""
         prompt = render(
@@ -135,7 +135,7 @@ def _stand_in_arguments(answer: dict) -> str:
 _PAGING = re.compile(r"(page|page_?size|per_?page|limit|offset|cursor|page_?token)", re.I)
 
 
-def tidy_proposal(tool: dict, arguments: dict) -> dict:
+def tidy_proposal(tool: Tool, arguments: dict) -> dict:
     """The arguments less those the tool does not have (a small model adds `language: "English"` to a
     tool without one), optional paging (`page: 2`: a person asks for the shows, not for a page of
     them) and optional ones set to their documented default (`include_adult: false`), which a

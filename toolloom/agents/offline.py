@@ -13,7 +13,7 @@ from rank_bm25 import BM25Plus
 
 from ..answers import answer_from
 from ..prompts import render
-from ..domain import Task, known_values
+from ..domain import Task, Tool, known_values
 from ..offline_requests import FAMILY, parse_name, words_of
 from ..wording import DANGLING, STOPWORDS, purpose, render_example, tokens
 from .base import AssistantTurn
@@ -36,7 +36,7 @@ class TemplateUser:
     async def instruction(self, task: Task) -> str:
         return render_example(task, random.Random(f"{task.task_id}:{task.seed}"))
 
-    async def propose_arguments(self, tool: dict, k: int, hints: dict) -> list[dict]:
+    async def propose_arguments(self, tool: Tool, k: int, hints: dict) -> list[dict]:
         """Offline, arguments come from the schema (toolloom.synthesis), not from a user agent."""
         return []
 

@@ -12,6 +12,7 @@ import json
 import re
 import random
 
+from ..domain import Tool
 from ..synthesis import ArgumentSynthesizer, Unsynthesizable
 from ..llm.client import ModelClient
 from ..llm.structured import chat_json
@@ -25,16 +26,16 @@ INVALID = PROBE_VALUE
 _SYNTH = ArgumentSynthesizer()
 
 
-def _schema(tool: dict) -> dict:
+def _schema(tool: Tool) -> dict:
     return tool["parameters"] or {}
 
 
-def _examples(tool: dict) -> list[dict]:
+def _examples(tool: Tool) -> list[dict]:
     meta = tool.get("meta") or {}
     return meta.get("examples") or []
 
 
-def base_arguments(tool: dict) -> dict:
+def base_arguments(tool: Tool) -> dict:
     """A documented example, else schema-made values for the required parameters."""
     examples = _examples(tool)
     if examples:
@@ -45,7 +46,7 @@ def base_arguments(tool: dict) -> dict:
         return {}
 
 
-def probes(tool: dict) -> list[dict]:
+def probes(tool: Tool) -> list[dict]:
     """The offline explorer's plan, most informative first."""
     schema, name = _schema(tool), tool["name"]
     props, required = schema.get("properties") or {}, list(schema.get("required") or [])
@@ -81,7 +82,7 @@ class ProbeExplorer:
     name = "offline-probe-explorer"
 
     async def explore(
-        self, tool: dict, doc: str, history: list[dict], suggestion: str, rejected: list[str]
+        self, tool: Tool, doc: str, history: list[dict], suggestion: str, rejected: list[str]
     ) -> dict | None:
         used = {h["query"] for h in history} | set(rejected)
         return next(({"query": p["query"], "arguments": p["arguments"], "kind": p["kind"], "param": p["param"]}
@@ -125,7 +126,7 @@ class FactAnalyzer:
 
     name = "offline-fact-analyzer"
 
-    async def analyze(self, tool: dict, doc: str, history: list[dict], failures: list[dict]) -> dict:
+    async def analyze(self, tool: Tool, doc: str, history: list[dict], failures: list[dict]) -> dict:
         ok = [h for h in history if h["ok"]]
         facts: dict = {
             "confirmed_required": [],
@@ -174,7 +175,7 @@ class TemplateRewriter:
     def __init__(self, prompts_root, budget: int = 1200):
         self.prompts_root, self.budget = prompts_root, budget
 
-    async def rewrite(self, tool: dict, doc: str, analysis: dict, original: str) -> dict:
+    async def rewrite(self, tool: Tool, doc: str, analysis: dict, original: str) -> dict:
         schema = _schema(tool)
         required = set(schema.get("required") or [])
         params = [
@@ -243,7 +244,7 @@ class _ModelRole:
 
 class ModelExplorer(_ModelRole):
     async def explore(
-        self, tool: dict, doc: str, history: list[dict], suggestion: str, rejected: list[str]
+        self, tool: Tool, doc: str, history: list[dict], suggestion: str, rejected: list[str]
     ) -> dict | None:
         answer = await self._ask("refine/explore.j2", EXPLORATION_SCHEMA, name=tool["name"], documentation=doc,
                                  parameters=_schema(tool), example=base_arguments(tool), suggestion=suggestion,
@@ -252,7 +253,7 @@ class ModelExplorer(_ModelRole):
 
 
 class ModelAnalyzer(_ModelRole):
-    async def analyze(self, tool: dict, doc: str, history: list[dict], failures: list[dict]) -> dict:
+    async def analyze(self, tool: Tool, doc: str, history: list[dict], failures: list[dict]) -> dict:
         return await self._ask(
             "refine/analyze.j2",
             ANALYSIS_SCHEMA,
@@ -264,7 +265,7 @@ class ModelAnalyzer(_ModelRole):
 
 
 class ModelRewriter(_ModelRole):
-    async def rewrite(self, tool: dict, doc: str, analysis: dict, original: str) -> dict:
+    async def rewrite(self, tool: Tool, doc: str, analysis: dict, original: str) -> dict:
         answer = await self._ask(
             "refine/rewrite.j2",
             REWRITE_SCHEMA,

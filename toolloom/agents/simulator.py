@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 
+from ..domain import Tool
 from ..arguments import schema_errors
 from ..executors.simulated import contradicted_ids, with_episode_facts
 from ..llm import ModelClient
@@ -93,7 +94,7 @@ def ended_text(value):
     return value
 
 
-def response_schema(tool: dict, arguments: dict) -> dict:
+def response_schema(tool: Tool, arguments: dict) -> dict:
     """What a simulated answer may be: the tool's result (its response schema, or any object when it
     documents none). Never an error: the call has passed the schema check, and a small model asked
     to judge a valid call refuses it with made-up errors (6 of the first 11 TMDB calls in one run)."""
@@ -114,7 +115,7 @@ def _scalars(value, path: str = ""):
 COPY_MIN = 8  # characters of a string that, repeated from the example about another entity, is a copy
 
 
-def copied_from_example(tool: dict, arguments: dict, value) -> list[str]:
+def copied_from_example(tool: Tool, arguments: dict, value) -> list[str]:
     """Fields of a response about the id a call names that repeat what the tool's documented example
     says about its own, other entity (Brad Pitt's biography for person 1223786)."""
     example = (tool.get("meta") or {}).get("example_response")
@@ -138,7 +139,7 @@ def counting_ids(value) -> list[int]:
     return []
 
 
-def problems(tool: dict, arguments: dict, value) -> str:
+def problems(tool: Tool, arguments: dict, value) -> str:
     """Why a simulated answer cannot stand: it contradicts the call, breaks the tool's response schema,
     or holds placeholders; "" when it can."""
     wrong = contradicted_ids(value, arguments)
@@ -170,7 +171,7 @@ class ModelSimulator:
         self.client, self.prompts_root, self.stage = client, prompts_root, stage
         self.name = f"{client.spec.model}"
 
-    async def respond(self, tool: dict, arguments: dict, history: list[dict]) -> Observation:
+    async def respond(self, tool: Tool, arguments: dict, history: list[dict]) -> Observation:
         schema = response_schema(tool, arguments)
         prompt = render(
             "simulate/executor.j2",

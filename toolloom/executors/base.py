@@ -14,6 +14,7 @@ from typing import Callable, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from ..domain import Tool
 from ..registry import EXECUTORS
 from ..sandbox import Observation
 
@@ -35,7 +36,7 @@ class Executor(Protocol):
 
     def runs(self, tool_name: str) -> bool: ...
 
-    async def call(self, tool: dict, arguments: dict, episode) -> Observation: ...
+    async def call(self, tool: Tool, arguments: dict, episode) -> Observation: ...
 
     def close(self) -> None: ...
 

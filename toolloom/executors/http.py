@@ -24,6 +24,7 @@ import aiohttp
 from pydantic import Field, model_validator
 from yarl import URL
 
+from ..domain import Tool
 from ..llm.model_spec import expand_env
 from ..sandbox import Observation, error_observation
 from .base import ExecutorConfig, find_command
@@ -65,7 +66,7 @@ class HttpConfig(ExecutorConfig):
             find_command(server.command[0], project_root)
 
 
-def request_parts(tool: dict, arguments: dict) -> tuple[str, str, dict, dict, object]:
+def request_parts(tool: Tool, arguments: dict) -> tuple[str, str, dict, dict, object]:
     """(method, path, query, headers, body) of an operation's call, from the locations ingest recorded."""
     meta = tool.get("meta") or {}
     meta = json.loads(meta) if isinstance(meta, str) else meta
@@ -127,7 +128,7 @@ class HttpExecutor:
                             name=f"service-{self.collection}", env=svc.env, fixtures=svc.fixtures,
                             spec=self.spec_path, credential=self._secret(), startup_timeout_s=svc.startup_timeout_s)
 
-    def base_url(self, tool: dict, episode=None) -> str:
+    def base_url(self, tool: Tool, episode=None) -> str:
         if self.services is not None:
             server = self.services.for_episode(episode) if episode is not None else self.services.shared()
             return server.base_url
@@ -170,7 +171,7 @@ class HttpExecutor:
         elif c.auth_header:
             headers[c.auth_header] = f"{c.auth_scheme} {secret}".strip() if c.auth_scheme else secret
 
-    async def call(self, tool: dict, arguments: dict, episode) -> Observation:
+    async def call(self, tool: Tool, arguments: dict, episode) -> Observation:
         obs = await self._call(tool, arguments, episode)
         secret = self._secret()
         if (
@@ -180,7 +181,7 @@ class HttpExecutor:
             obs = error_observation(obs.content["error"]["status"], msg)
         return obs
 
-    async def _call(self, tool: dict, arguments: dict, episode) -> Observation:
+    async def _call(self, tool: Tool, arguments: dict, episode) -> Observation:
         method, path, query, headers, body = request_parts(tool, arguments)
         try:
             base = await asyncio.to_thread(self.base_url, tool, episode)

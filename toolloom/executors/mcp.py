@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
+from ..domain import Tool
 from ..sandbox import Observation, error_observation
 from ..sandbox.cgroups import sandbox_group
 from ..sandbox.confinement import TMP_BYTES, give_to_sandbox_user, sandbox_uid
@@ -78,7 +79,7 @@ def fill(value, workdir: str):
     return value
 
 
-def hide_fixed(tool: dict, fixed: dict) -> dict:
+def hide_fixed(tool: Tool, fixed: dict) -> dict:
     """A listed tool without the parameters the executor supplies itself."""
     schema = dict(tool.get("inputSchema") or {})
     if fixed and isinstance(schema.get("properties"), dict):
@@ -280,7 +281,7 @@ class McpExecutor:
             return self.servers.shared(lambda s: s.session is not None)
         return self.servers.for_episode(episode)
 
-    async def call(self, tool: dict, arguments: dict, episode) -> Observation:
+    async def call(self, tool: Tool, arguments: dict, episode) -> Observation:
         meta = tool.get("meta") or {}
         meta = json.loads(meta) if isinstance(meta, str) else meta
         name = meta.get("mcp_name") or tool["name"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from ..domain import Tool
 from ..sandbox import Observation, Sandbox
 from .base import ExecutorConfig
 
@@ -23,7 +24,7 @@ class PythonExecutor:
     def runs(self, tool_name: str) -> bool:
         return self.sandbox.is_executable(self.collection, tool_name)
 
-    async def call(self, tool: dict, arguments: dict, episode) -> Observation:
+    async def call(self, tool: Tool, arguments: dict, episode) -> Observation:
         state = episode.state.get(self.collection, {})
         obs = await asyncio.to_thread(self.sandbox.execute, self.collection, tool["name"], arguments, None, state)
         episode.state[self.collection] = obs.state

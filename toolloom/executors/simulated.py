@@ -16,6 +16,7 @@ import json
 import random
 import re
 
+from ..domain import Tool
 from ..sandbox import Observation
 from ..graph.slots import singular
 from ..values import ValueFactory, is_id_name, words
@@ -92,14 +93,14 @@ class SimulatedExecutor:
     def runs(self, tool_name: str) -> bool:
         return False
 
-    async def call(self, tool: dict, arguments: dict, episode) -> Observation:  # the episode routes to its simulator
+    async def call(self, tool: Tool, arguments: dict, episode) -> Observation:  # the episode routes to its simulator
         raise NotImplementedError("simulated tools are answered by the episode's simulator")
 
     def close(self) -> None:
         pass
 
 
-def default_returns(tool: dict) -> dict:
+def default_returns(tool: Tool) -> dict:
     """A response schema for a tool that documents none: its arguments echoed and one result field
     named after what the tool's name says it gives (`calculate_triangle_area` -> `triangle_area`)."""
     parts = [w for w in words(tool["name"].split("__")[-1]) if w not in _VERBS] or ["result"]
@@ -133,7 +134,7 @@ class SchemaSimulator:
     def __init__(self, values: ValueFactory | None = None):
         self.values = values or ValueFactory()
 
-    async def respond(self, tool: dict, arguments: dict, history: list[dict]) -> Observation:
+    async def respond(self, tool: Tool, arguments: dict, history: list[dict]) -> Observation:
         seed = hashlib.sha256(json.dumps([tool["name"], arguments], sort_keys=True, default=str).encode()).digest()
         returns = tool.get("returns") or default_returns(tool)
         value = self.values.value(returns, "result", random.Random(seed), topic=entity_of(tool["name"]))

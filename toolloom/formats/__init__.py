@@ -13,7 +13,7 @@ from typing import Callable
 import pyarrow as pa
 
 from ..registry import EXPORT_FORMATS
-from .bfcl import BFCL_SCHEMA, to_bfcl
+from .bfcl import BFCL_SCHEMA, native_files, to_bfcl
 from .hermes import SHAREGPT_SCHEMA, hermes_problems, to_sharegpt
 from .xlam import XLAM_SCHEMA, to_xlam, xlam_problems
 
@@ -24,6 +24,8 @@ class ExportFormat:
     schema: pa.Schema
     problems: Callable[[dict], list[str]] | None = None  # None: checked by an outside checker (bfcl) or not at all
     checker: str = ""  # what `problems` checks against, for the report
+    native_files: Callable[[list[dict]], dict[str, list[dict]]] | None = None  # file -> JSON lines, for its runner
+    native_folder: str = ""  # where in the export the native files go
 
     @classmethod
     def of(cls, entry) -> "ExportFormat":
@@ -34,4 +36,5 @@ class ExportFormat:
 EXPORT_FORMATS.register("sharegpt", ExportFormat(to_sharegpt, SHAREGPT_SCHEMA, hermes_problems,
                                                  "Hermes function-calling layout (vLLM hermes parser's expressions)"))
 EXPORT_FORMATS.register("xlam", ExportFormat(to_xlam, XLAM_SCHEMA, xlam_problems, "xlam-function-calling-60k layout"))
-EXPORT_FORMATS.register("bfcl", ExportFormat(to_bfcl, BFCL_SCHEMA))
+EXPORT_FORMATS.register("bfcl", ExportFormat(to_bfcl, BFCL_SCHEMA, native_files=native_files,
+                                             native_folder="bfcl_eval"))

@@ -13,6 +13,8 @@ import json
 
 import pyarrow as pa
 
+from ..domain import Example
+
 BFCL_SCHEMA = pa.schema(
     [
         ("id", pa.string()),
@@ -100,15 +102,15 @@ def possible_answer(name: str, arguments: dict, function: dict) -> dict:
     return {name: truth}
 
 
-def to_bfcl(row: dict) -> dict | None:
+def to_bfcl(row: Example) -> dict | None:
     """A single-request, single-turn example whose calls need no earlier result, or an abstain example."""
     users = [m for m in row["messages"] if m["role"] == "user"]
     if row["kind"] not in ("single_turn", "abstain") or len(users) != 1:
         return None
-    chain = json.loads(row["reference_chain"] or "[]")
+    chain = row["reference_chain"]
     if any(s.get("bindings") for s in chain) or (row["kind"] == "single_turn" and not chain):
         return None
-    offered = [t["function"] for t in json.loads(row["tools"])]
+    offered = [t["function"] for t in row["tools"]]
     by_name = {f["name"]: f for f in offered}
     if any(s["name"] not in by_name for s in chain):
         return None

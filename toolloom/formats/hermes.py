@@ -13,6 +13,8 @@ import re
 
 import pyarrow as pa
 
+from ..domain import Example
+
 from ..prompts import render
 
 SHAREGPT_SCHEMA = pa.schema(
@@ -42,8 +44,8 @@ def _result(content: str):
         return content
 
 
-def to_sharegpt(row: dict) -> dict:
-    tools = [{"type": "function", "function": t["function"]} for t in json.loads(row["tools"])]
+def to_sharegpt(row: Example) -> dict:
+    tools = [{"type": "function", "function": t["function"]} for t in row["tools"]]
     tools_json = json.dumps(tools, ensure_ascii=False)
     instructions = next((m["content"] for m in row["messages"] if m["role"] == "system"), None)
     turns = [

@@ -13,6 +13,8 @@ import json
 
 import pyarrow as pa
 
+from ..domain import Example
+
 XLAM_SCHEMA = pa.schema([("id", pa.int64()), ("query", pa.string()), ("answers", pa.string()), ("tools", pa.string())])
 _TYPES = {
     "string": "str",
@@ -59,15 +61,15 @@ def xlam_id(sample_id: str) -> int:
     return int(hashlib.sha256(sample_id.encode()).hexdigest()[:13], 16)
 
 
-def to_xlam(row: dict) -> dict | None:
+def to_xlam(row: Example) -> dict | None:
     users = [m for m in row["messages"] if m["role"] == "user"]
-    chain = json.loads(row["reference_chain"] or "[]")
+    chain = row["reference_chain"]
     if row["kind"] != "single_turn" or len(users) != 1 or not chain or any(s.get("bindings") for s in chain):
         return None
     answers = [{"name": c["function"]["name"], "arguments": json.loads(c["function"]["arguments"] or "{}")}
                for m in row["messages"] for c in (m.get("tool_calls") or [])]
     return {"id": xlam_id(row["id"]), "query": users[0]["content"], "answers": json.dumps(answers, ensure_ascii=False),
-            "tools": json.dumps([xlam_tool(t["function"]) for t in json.loads(row["tools"])], ensure_ascii=False)}
+            "tools": json.dumps([xlam_tool(t["function"]) for t in row["tools"]], ensure_ascii=False)}
 
 
 def xlam_problems(row: dict) -> list[str]:

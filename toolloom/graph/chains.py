@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from ..domain import Step
+from ..domain import Step, Tool
 from ..executor import ToolExecutor
 from ..offline_requests import parse_name, words_of
 from .slots import ENDS
@@ -161,7 +161,7 @@ class ChainGraph:
     """The API graph's edges between tools that have example arguments (an edge a validator called
     invalid is left out), indexed both ways, and the executor that runs chains over it."""
 
-    def __init__(self, tools: list[dict], edges: list[dict], executor: ToolExecutor):
+    def __init__(self, tools: list[Tool], edges: list[dict], executor: ToolExecutor):
         self.tools = {t["name"]: t for t in tools}
         self.examples = {t["name"]: t["examples"] for t in tools if t.get("examples")}
         self.executor = executor

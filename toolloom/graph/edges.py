@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from ..domain import Tool
 from .embeddings import Embedder
 from .entities import EntityIndex
 from .slots import (ID_KINDS, TEXT_KINDS, Slot, compatible, input_slots, nested_depth, output_slots, path_nouns,
@@ -74,7 +75,7 @@ def _description(slot: Slot, tool_descriptions: dict[str, str]) -> str:
     return tool_descriptions.get(slot.tool, "")[:120] or _words(slot.entity)
 
 
-def typed_slots(tools: list[dict]) -> tuple[list[Slot], list[Slot]]:
+def typed_slots(tools: list[Tool]) -> tuple[list[Slot], list[Slot]]:
     """(input slots, output slots) of a collection, typed by what the collection says about its entities."""
     typing = EntityIndex(tools)
     return [s for t in tools for s in input_slots(t, typing)], [s for t in tools for s in output_slots(t, typing)]
@@ -146,7 +147,7 @@ def source_rank(ins: list[Slot], outs: list[Slot], nouns: dict[str, frozenset]):
     return rank
 
 
-def build_edges(tools: list[dict], embedder: Embedder, params: EdgeParams = EdgeParams()) -> tuple[list[dict], dict]:
+def build_edges(tools: list[Tool], embedder: Embedder, params: EdgeParams = EdgeParams()) -> tuple[list[dict], dict]:
     """`tools`: dicts with name, description, parameters and returns as parsed JSON. Returns (edges, stats)."""
     t0 = time.perf_counter()
     ins, outs = typed_slots(tools)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
+from ..domain import Tool
 from .slots import (
     GENERIC_LEAVES,
     NO_TYPING,
@@ -27,7 +28,7 @@ _ID_LIKE = GENERIC_LEAVES - {"name", "title", "type", "value"}
 class EntityIndex(Typing):
     """`min_score`: share of a record's key weight that must be shared; `margin`: lead over the runner-up."""
 
-    def __init__(self, tools: list[dict], min_score: float = 0.3, margin: float = 0.05):
+    def __init__(self, tools: list[Tool], min_score: float = 0.3, margin: float = 0.05):
         self.min_score, self.margin = min_score, margin
         self.records = _detail_records(tools)
         self._holders: dict[str, list[str]] = defaultdict(list)
@@ -39,7 +40,7 @@ class EntityIndex(Typing):
         self._unknown = math.log(1 + n) if n else 1.0
         self.entities = frozenset(self._named(tools))
 
-    def _named(self, tools: list[dict]):
+    def _named(self, tools: list[Tool]):
         """Entities the collection's identifiers name: owners of id inputs, and of id outputs (by name or record)."""
         for tool in tools:
             for slot in input_slots(tool):
@@ -69,7 +70,7 @@ class EntityIndex(Typing):
         return ranked[0][1]
 
 
-def _detail_records(tools: list[dict]) -> dict[str, frozenset]:
+def _detail_records(tools: list[Tool]) -> dict[str, frozenset]:
     """entity -> top-level keys of what its detail operation returns (the shortest path wins)."""
     found: dict[str, tuple[int, frozenset]] = {}
     for tool in tools:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import random
 
-from ..domain import Step
+from ..domain import Step, Tool
 from ..executor import ToolExecutor
 from ..registry import ESCALATION_OPERATORS
 from .chains import ChainGraph, chain_problem, list_width, normalised, stated_values, value_at
@@ -73,7 +73,7 @@ def planned(steps: list[Step], shift: int = 0) -> list[Step]:
 class ChainEscalator:
     """Harder chains from executed ones (tools: decoded rows with `examples`)."""
 
-    def __init__(self, tools: list[dict], edges: list[dict], executor: ToolExecutor):
+    def __init__(self, tools: list[Tool], edges: list[dict], executor: ToolExecutor):
         self.graph = ChainGraph(tools, edges, executor)
         self.examples, self.out_edges, self.in_edges = self.graph.examples, self.graph.out_edges, self.graph.in_edges
         self.params = {t["name"]: t["parameters"] for t in tools}
@@ -183,8 +183,16 @@ class StructuralVerifier:
         return None
 
 
+def _builtin_operator(name: str):
+    """The `ChainBuilder` method `name` as an operator (contracts.EscalationOperator)."""
+
+    async def operator(chains, steps: list[Step], rng: random.Random, other) -> list[Step] | None:
+        return await getattr(chains, name)(steps, rng)
+
+    operator.__name__ = operator.__qualname__ = name
+    return operator
+
+
 # operator name -> async fn(chains, steps, rng, other task's steps) -> harder steps | None; plug-ins add theirs
 for _name in ("add_hop", "replace_value", "add_constraint"):
-    ESCALATION_OPERATORS.register(
-        _name, lambda chains, steps, rng, other, _name=_name: getattr(chains, _name)(steps, rng)
-    )
+    ESCALATION_OPERATORS.register(_name, _builtin_operator(_name))

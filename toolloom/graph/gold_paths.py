@@ -14,6 +14,8 @@ import json
 import re
 from pathlib import Path
 
+from ..domain import Tool
+
 _IDENTIFIER = re.compile(r"(^|_)(id|ids|uri|uris)$")
 
 NO_VALUE_FLOWS = {
@@ -34,7 +36,7 @@ NO_VALUE_FLOWS = {
 }
 
 
-def gold_edges(tools: list[dict], queries: str | Path, all_pairs: bool = False) -> dict[tuple[str, str], set[str]]:
+def gold_edges(tools: list[Tool], queries: str | Path, all_pairs: bool = False) -> dict[tuple[str, str], set[str]]:
     """(source tool, destination tool) -> the destination's identifier inputs, over all the queries' solutions;
     `all_pairs` keeps the pairs of `NO_VALUE_FLOWS` too."""
     by_call = {
@@ -56,7 +58,7 @@ def gold_edges(tools: list[dict], queries: str | Path, all_pairs: bool = False) 
     return gold
 
 
-def gold_pairs(path: str | Path, tools: list[dict]) -> dict[tuple[str, str], set[str]]:
+def gold_pairs(path: str | Path, tools: list[Tool]) -> dict[tuple[str, str], set[str]]:
     """Published API pairs (ToolDial's, say) as gold: a JSON list, or JSON lines, of {"source": ..., "target": ...}
     naming operations by tool name; an empty slot set means an edge into any input counts."""
     text = Path(path).read_text()

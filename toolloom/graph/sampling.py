@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 
-from ..domain import Step
+from ..domain import Step, Tool
 from ..executor import ToolExecutor
 from ..llm import run_async
 from .chains import ChainGraph, chain_problem, degenerate_call, list_width, normalised, stated_values, value_at
@@ -32,7 +32,7 @@ def _same_subject(args: dict, chain: list[Step], bound: str) -> None:
 class ChainSampler:
     """Chains of one shape, each executed while it is sampled (tools: rows with `examples`)."""
 
-    def __init__(self, tools: list[dict], edges: list[dict], executor: ToolExecutor, seed: int):
+    def __init__(self, tools: list[Tool], edges: list[dict], executor: ToolExecutor, seed: int):
         self.graph = ChainGraph(tools, edges, executor)
         self.examples, self.out_edges, self.in_edges = self.graph.examples, self.graph.out_edges, self.graph.in_edges
         self.executor = executor

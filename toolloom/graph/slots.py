@@ -19,6 +19,8 @@ import re
 from collections import deque
 from dataclasses import dataclass
 
+from ..domain import Tool
+
 ID_KINDS = {"id", "uri", "code", "key", "uuid", "slug", "guid"}
 GENERIC_LEAVES = ID_KINDS | {"name", "title", "value", "type", "number"}
 GENERIC_SLOTS = {"email", "url", "href", "link", "username", "user_name", "content_type", "format", "language", "lang",
@@ -87,14 +89,14 @@ def _nouns(text: str) -> list[str]:
     ]
 
 
-def resource_noun(tool: dict) -> str:
+def resource_noun(tool: Tool) -> str:
     """The entity an operation is about: the last noun of its path, else the first of its name."""
     path = (tool.get("meta") or {}).get("path") or ""
     nouns = [n for seg in path.split("/") if seg and not seg.startswith("{") for n in _nouns(seg)[-1:]]
     return nouns[-1] if nouns else next(iter(_nouns(tool["name"])), "")
 
 
-def path_nouns(tool: dict) -> frozenset:
+def path_nouns(tool: Tool) -> frozenset:
     """What an operation is about: every noun of its path (or of its name, without a path), and the
     values of an enum parameter that chooses among record kinds (`media_type: movie | tv`)."""
     path = (tool.get("meta") or {}).get("path") or ""
@@ -104,7 +106,7 @@ def path_nouns(tool: dict) -> frozenset:
     return frozenset(_nouns(text)) | frozenset(chosen)
 
 
-def service_of(tool: dict) -> str:
+def service_of(tool: Tool) -> str:
     """The API an operation belongs to: its RapidAPI tool or API name, else its servers, else its collection."""
     meta = tool.get("meta") or {}
     return str(meta.get("tool") or meta.get("api") or meta.get("servers") or tool.get("collection") or "")
@@ -210,7 +212,7 @@ class Typing:
 NO_TYPING = Typing()
 
 
-def input_slots(tool: dict, typing: Typing = NO_TYPING) -> list[Slot]:
+def input_slots(tool: Tool, typing: Typing = NO_TYPING) -> list[Slot]:
     params = tool["parameters"]
     props = params.get("properties") or {}
     path = (tool.get("meta") or {}).get("path") or ""
@@ -293,7 +295,7 @@ def owner_of_id(path: list[str], siblings: frozenset, typing: Typing) -> str:
     return typing.entity_of_record(siblings) or parent
 
 
-def enum_entities(tool: dict, typing: Typing) -> list[str]:
+def enum_entities(tool: Tool, typing: Typing) -> list[str]:
     """Entities a parameter chooses between (`media_type: movie | tv | person`, `type: artists | tracks`): the
     operation's own records are then of any of them."""
     found: list[str] = []
@@ -305,7 +307,7 @@ def enum_entities(tool: dict, typing: Typing) -> list[str]:
     return found
 
 
-def output_slots(tool: dict, typing: Typing = NO_TYPING, max_slots: int = 160) -> list[Slot]:
+def output_slots(tool: Tool, typing: Typing = NO_TYPING, max_slots: int = 160) -> list[Slot]:
     noun = resource_noun(tool)
     own_inputs = {s.entity for s in input_slots(tool)}
     chosen = enum_entities(tool, typing)

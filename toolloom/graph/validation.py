@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
+from ..domain import Tool
 from ..llm import BudgetExhausted, ModelCallError, ModelClient
 from ..llm.structured import UnusableAnswer, chat_json
 from ..prompts import render
@@ -22,7 +23,7 @@ EDGE_VERDICT_SCHEMA = {
 }
 
 
-def _slot_description(tool: dict, path: str) -> str:
+def _slot_description(tool: Tool, path: str) -> str:
     return next((s.description for s in output_slots(tool) if s.path == path), "")
 
 
@@ -40,7 +41,7 @@ async def _judge(edge: dict, tools: dict, client: ModelClient, prompts_root) -> 
     return ("valid" if answer["makes_sense"] else "invalid"), answer["reason"][:500]
 
 
-def validate_edges(edges: list[dict], tools: list[dict], client: ModelClient, prompts_root, max_edges: int) -> dict:
+def validate_edges(edges: list[dict], tools: list[Tool], client: ModelClient, prompts_root, max_edges: int) -> dict:
     """Fills llm_verdict/llm_reason of up to `max_edges` edges (best by similarity first); returns counts."""
     by_name = {t["name"]: t for t in tools}
     chosen = sorted(edges, key=lambda e: -(e["name_sim"] + e["keyword_sim"] + e["desc_sim"]))[:max_edges]

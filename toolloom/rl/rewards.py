@@ -16,7 +16,8 @@ import json
 import math
 from dataclasses import asdict, dataclass
 
-from ..stages.samples import check_completeness, check_execution, check_view
+from ..domain import trajectory_of
+from ..stages.samples import check_completeness, check_execution
 from .settings import RLSettings
 
 OTC_SMOOTHING = 1.0  # OTC's c: how fast the reward falls with calls made when the reference needs none
@@ -46,7 +47,7 @@ class Reward:
 
 
 def _checked(traj: dict) -> tuple[str, str] | None:
-    traj = check_view(traj)
+    traj = trajectory_of(traj)
     if traj.get("kind") == "recover" and traj["calls"] and traj["calls"][0]["ok"]:
         traj = {**traj, "kind": "single_turn"}  # right at once: nothing was left to recover
     return check_execution(traj) or check_completeness(traj)

@@ -29,7 +29,7 @@ from ..ingest import Rejection
 from ..llm import BudgetExhausted, ModelCallError, run_async
 from ..spec import RefineStage
 from ..tool_docs import revision_problems
-from ..domain import tools_of
+from ..domain import Tool, tools_of
 from . import StageResult
 from .. import progress
 from .asset import StageAsset
@@ -117,7 +117,7 @@ def refine_docs(
     embed = embedder.embed
     done = 0
 
-    async def one(tool: dict, gate: asyncio.Semaphore) -> tuple[list[dict], str, str]:
+    async def one(tool: Tool, gate: asyncio.Semaphore) -> tuple[list[dict], str, str]:
         nonlocal done
         rows: list[dict] = []
         original = tool["description"] or ""

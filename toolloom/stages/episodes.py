@@ -10,7 +10,7 @@ import numpy as np
 
 from ..agents.base import AssistantAgent, UserAgent
 from ..arguments import parse_arguments
-from ..domain import Episode, Task
+from ..domain import Episode, Task, Tool
 from ..executor import ToolExecutor
 from ..llm import BudgetExhausted, ModelCallError, text_calls
 from ..messages import normalise, to_openai
@@ -23,7 +23,7 @@ MAX_CLARIFICATIONS = 2
 EPISODES_IN_FLIGHT = 1024
 
 
-def openai_tool(tool: dict) -> dict:
+def openai_tool(tool: Tool) -> dict:
     return {"type": "function", "function": {"name": tool["name"], "description": tool["description"],
                                              "parameters": tool["parameters"]}}
 
@@ -31,7 +31,7 @@ def openai_tool(tool: dict) -> dict:
 class Distractors:
     """Tools offered beside the needed ones, chosen by BM25 similarity to the needed tools' docs."""
 
-    def __init__(self, tools: list[dict]):
+    def __init__(self, tools: list[Tool]):
         self.tools = tools
         self.index = SparseBM25([tokens(f"{t['name']} {t['description']}") or ["_"] for t in tools]) if tools else None
         self.name_rank = np.argsort(np.argsort([t["name"] for t in tools], kind="stable")) if tools else None

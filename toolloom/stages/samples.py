@@ -23,6 +23,7 @@ import pyarrow as pa
 from ..agents.judges import ReferenceJudge
 from ..answer_checks import call_inputs, grounded, unstated
 from ..answers import MULTI_ANSWER_SHAPES
+from ..domain import trajectory_of
 from ..arguments import argument_errors, parse_arguments
 from ..executors.simulated import contradicted_ids
 from ..focus import check_focus
@@ -52,15 +53,6 @@ SAMPLES_SCHEMA = pa.schema(
         ("split", pa.string()),
     ]
 )
-
-
-def check_view(traj: dict) -> dict:
-    """A trajectory row as filter checks are given it: `calls`, `tools_offered` and `chain` decoded
-    (lists; `chain` None where the row has none), `messages` as read; the other columns as stored
-    (`reference_answer` stays the tool's JSON text)."""
-    return {**traj, "calls": json.loads(traj.get("calls") or "[]"),
-            "tools_offered": json.loads(traj.get("tools_offered") or "[]"),
-            "chain": json.loads(traj["chain"]) if traj.get("chain") else None}
 
 
 def check_format(traj: dict) -> tuple[str, str] | None:
@@ -158,7 +150,7 @@ def check_completeness(traj: dict) -> tuple[str, str] | None:
     )
 
 
-# filter check name -> fn(check_view(trajectory row)[, filter settings]) -> (reason, detail) | None; `semantic`
+# filter check name -> fn(trajectory_of(trajectory row)[, filter settings]) -> (reason, detail) | None; `semantic`
 # (the judge) and `dedup` (across examples) are steps of filter_samples itself
 for _name, _check in (("format", check_format), ("execution", check_execution), ("completeness", check_completeness),
                       ("focus", check_focus), ("safety", check_safety),
@@ -211,7 +203,7 @@ def filter_samples(trajectories: pa.Table, params: FilterStage, test_share: floa
     rows, rejections, kept = [], [], []
     answered = [t for t in trajectories.to_pylist() if t["outcome"] == "answered"]
     for traj in answered:
-        verdict, view = None, check_view(traj)
+        verdict, view = None, trajectory_of(traj)
         for name in (c for c in params.checks if c not in STEPS):
             verdict = run_check(FILTER_CHECKS.get(name), view, params)
             if verdict:

@@ -14,7 +14,7 @@ from collections import Counter
 import pyarrow as pa
 
 from ..executor import ToolExecutor
-from ..domain import Step, tools_of
+from ..domain import Step, Tool, tools_of
 from ..graph.chains import chain_problem
 from ..graph.sampling import ChainSampler
 from ..ingest import Rejection
@@ -55,7 +55,7 @@ def sample_tasks(tools: pa.Table, executor: ToolExecutor, params: TasksStage, ed
     gate = asyncio.Semaphore(SINGLES_IN_FLIGHT)
     proposals: Counter = Counter()
 
-    async def propose(tool: dict, k: int) -> list[dict]:
+    async def propose(tool: Tool, k: int) -> list[dict]:
         if user is None or k == 0 or tool["meta"].get("examples"):
             return []
         try:
@@ -69,7 +69,7 @@ def sample_tasks(tools: pa.Table, executor: ToolExecutor, params: TasksStage, ed
         proposals["invalid"] += len(bad)
         return good
 
-    async def run_tool(tool: dict):
+    async def run_tool(tool: Tool):
         """(argument sets, observations) of one tool's single-call tasks, or the Unsynthesizable reason."""
         proposed = await propose(tool, max(params.per_tool, 1))
         try:
