@@ -20,6 +20,7 @@ import os
 import shutil
 import uuid
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -136,6 +137,112 @@ def _front_matter(configs: list[dict]) -> str:
     )
 
 
+@dataclass
+class Built:
+    """An export's content before it is written: the rows of every config and their schemas."""
+
+    rows: list[dict]  # the default config's rows, one per exported example
+    tools: pa.Table
+    content: dict  # filled / placeholder counts, and whether placeholders were included
+    subsets: dict[str, tuple[str, list[dict]]]  # config -> (folder, rows)
+    schemas: dict[str, pa.Schema]
+    formats: dict[str, ExportFormat]  # config -> its format (the configs other than default and multi_turn)
+    pairs: list[dict]  # preference pairs whose chosen example is exported
+
+
+def build_export(samples: pa.Table, trajectories: pa.Table, tools: pa.Table, formats: tuple[str, ...],
+                 refined_docs: dict[str, str] | None, include_placeholders: bool, preference: list[dict] | None,
+                 where: str) -> Built:
+    """Every config's rows: the examples (placeholders left out unless included), each format's conversion of
+    them, preference pairs; refined documentation in every tool list and the `tools` config."""
+    rows = openai_rows(samples, trajectories)
+    content = dict(Counter(r["content"] for r in rows), included=include_placeholders)
+    if not include_placeholders:
+        rows = [r for r in rows if r["content"] != "placeholder"]
+    repeated = [i for i, n in Counter(r["id"] for r in rows).items() if n > 1]
+    if repeated:  # every config joins on id: a repeat would pair one example with another's answers
+        raise ValueError(f"sample ids repeat in samples of {where}: {repeated[:5]}")
+    if refined_docs:
+        rows = [{**r, "tools": with_docs(r["tools"], refined_docs)} for r in rows]
+        names, docs = tools["name"].to_pylist(), tools["description"].to_pylist()
+        described = [refined_docs.get(n, d) for n, d in zip(names, docs)]
+        tools = tools.append_column("original_description", tools["description"]).set_column(
+            tools.schema.get_field_index("description"), "description", pa.array(described, pa.string()))
+    subsets = {"default": ("data", rows), "multi_turn": ("multi_turn", [r for r in rows if r["kind"] == "multi_turn"])}
+    schemas = {"default": DEFAULT_SCHEMA, "multi_turn": DEFAULT_SCHEMA}
+    kept = {r["id"] for r in rows}  # a pair whose chosen example is not exported is not either
+    pairs = [{**p, "tools": with_docs(p["tools"], refined_docs or {})} for p in preference or []
+             if p["sample_id"] in kept]
+    if pairs:
+        subsets["preference"], schemas["preference"] = ("preference", pairs), PREFERENCE_TEXT
+    by_config = {}
+    examples = [example_of(r) for r in rows]  # what a format converts: JSON columns decoded once
+    for fmt in (f for f in formats if f != "openai"):
+        config = fmt.rsplit(":", 1)[-1]  # a plug-in named by module:attr is exported as config `attr`
+        by_config[config] = entry = ExportFormat.of(EXPORT_FORMATS.get(fmt))
+        schemas[config] = entry.schema
+        converted = [{**c, "split": r["split"]} for r in examples if (c := entry.convert(r)) is not None]
+        subsets[config] = (config, converted)
+    return Built(rows, tools, content, subsets, schemas, by_config, pairs)
+
+
+def write_configs(staging: Path, built: Built) -> tuple[dict[tuple[str, str], int], dict[str, list[dict]]]:
+    """Each config's Parquet files per split, each format's own files for its runner, and the `tools` config:
+    ((config, split) -> rows, config -> its data files)."""
+    counts: dict[tuple[str, str], int] = {}
+    data_files: dict[str, list[dict]] = {}
+    for config, (folder, subset) in built.subsets.items():
+        if config != "default" and not subset:
+            continue
+        for split in ("train", "test"):
+            part = [r for r in subset if r["split"] == split]
+            if not part and split == "test":
+                continue
+            path = staging / folder / f"{split}-00000-of-00001.parquet"
+            path.parent.mkdir(exist_ok=True)
+            pq.write_table(config_table(part, built.schemas[config]), path)
+            data_files.setdefault(config, []).append({"split": split, "path": f"{folder}/{split}-*.parquet"})
+            counts[(config, split)] = len(part)
+    for config, entry in built.formats.items():  # a format's own files, from the held-out rows (all rows where
+        if entry.native_files is None:  # there is no test split)
+            continue
+        held = [r for r in built.subsets[config][1] if r["split"] == "test"] or built.subsets[config][1]
+        for name, lines in entry.native_files(held).items():
+            path = staging / entry.native_folder / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines), encoding="utf-8")
+    tools_path = staging / "tools" / "train-00000-of-00001.parquet"
+    tools_path.parent.mkdir()
+    pq.write_table(built.tools.drop_columns([c for c in ("meta",) if c in built.tools.column_names]), tools_path)
+    counts[("tools", "train")] = built.tools.num_rows
+    return counts, data_files
+
+
+def config_table(part: list[dict], schema: pa.Schema) -> pa.Table:
+    """One split of one config as written: the default and multi_turn configs with argument objects (trainers
+    read them as they are), preference pairs as messages."""
+    if schema is DEFAULT_SCHEMA:
+        part = [{**r, "messages": with_argument_objects(r["messages"])} for r in part]
+        return pa.Table.from_pylist(part, schema=DEFAULT_SCHEMA).cast(TRAINER_SCHEMA)
+    if schema is PREFERENCE_TEXT:
+        return pa.Table.from_pylist(part, schema=PREFERENCE_TEXT).cast(PREFERENCE_SCHEMA)
+    return pa.Table.from_pylist(part, schema=schema)
+
+
+def config_list(staging: Path, name: str, data_files: dict[str, list[dict]]) -> list[dict]:
+    """The card's `configs`, each described by the export's content: `datasets` caches a local folder by its base
+    name and configs, so `latest` of two exports would collide without it."""
+    fingerprint = hashlib.sha256(
+        "".join(_sha256(p) for p in sorted(staging.rglob("*.parquet"))).encode()
+    ).hexdigest()[:16]
+    tag = f"toolloom {name} {fingerprint}"
+    configs = [{"config_name": "default", "description": tag, "data_files": data_files["default"], "default": True}]
+    configs += [{"config_name": c, "description": tag, "data_files": files}
+                for c, files in data_files.items() if c != "default"]
+    return configs + [{"config_name": "tools", "description": tag,
+                       "data_files": [{"split": "train", "path": "tools/train-*.parquet"}]}]
+
+
 def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Table, trajectories: pa.Table,
                    tools: pa.Table, provenance: dict, formats: tuple[str, ...] = ("openai",),
                    rejections: list[dict] | None = None, refined_docs: dict[str, str] | None = None,
@@ -150,149 +257,31 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
     of call patterns) goes into the card and `manifest.json`. Examples whose content is a placeholder
     (toolloom.values) are left out unless `include_placeholders`; the card counts both. `preference`: the
     version's preference pairs (toolloom.preference), written as the `preference` config when there are any."""
-    quality = quality or ExportQuality()
     base = Path(root) / pipeline
     base.mkdir(parents=True, exist_ok=True)
     staging = base / f".staging-{uuid.uuid4().hex[:8]}"
     staging.mkdir()
     try:
-        rows = openai_rows(samples, trajectories)
-        content = dict(Counter(r["content"] for r in rows), included=include_placeholders)
-        if not include_placeholders:
-            rows = [r for r in rows if r["content"] != "placeholder"]
-        repeated = [i for i, n in Counter(r["id"] for r in rows).items() if n > 1]
-        if repeated:  # every config joins on id: a repeat would pair one example with another's answers
-            raise ValueError(f"sample ids repeat in samples of {pipeline}/{version}: {repeated[:5]}")
-        if refined_docs:
-            rows = [{**r, "tools": with_docs(r["tools"], refined_docs)} for r in rows]
-            tools = tools.append_column("original_description", tools["description"]).set_column(
-                tools.schema.get_field_index("description"),
-                "description",
-                pa.array(
-                    [
-                        refined_docs.get(n, d)
-                        for n, d in zip(tools["name"].to_pylist(), tools["description"].to_pylist())
-                    ],
-                    pa.string(),
-                ),
-            )
-        counts: dict[tuple[str, str], int] = {}
-        data_files: dict[str, list[dict]] = {}
-        subsets = {
-            "default": ("data", rows),
-            "multi_turn": ("multi_turn", [r for r in rows if r["kind"] == "multi_turn"]),
-        }
-        schemas = {"default": DEFAULT_SCHEMA, "multi_turn": DEFAULT_SCHEMA}
-        kept = {r["id"] for r in rows}  # a pair whose chosen example is not exported is not either
-        pairs = [{**p, "tools": with_docs(p["tools"], refined_docs or {})} for p in preference or []
-                 if p["sample_id"] in kept]
-        if pairs:
-            subsets["preference"], schemas["preference"] = ("preference", pairs), PREFERENCE_TEXT
-        formats_by_config = {}
-        examples = [example_of(r) for r in rows]  # what a format converts: JSON columns decoded once
-        for fmt in formats:
-            if fmt != "openai":
-                config = fmt.rsplit(":", 1)[-1]  # a plug-in named by module:attr is exported as config `attr`
-                formats_by_config[config] = entry = ExportFormat.of(EXPORT_FORMATS.get(fmt))
-                schemas[config] = entry.schema
-                subsets[config] = (
-                    config,
-                    [{**c, "split": r["split"]} for r in examples if (c := entry.convert(r)) is not None],
-                )
-        fields = {config: set(schemas[config].names) for config in formats_by_config}
-        report = data_quality(
-            rows,
-            {c: [{k: v for k, v in r.items() if k in fields[c]} for r in subsets[c][1]] for c in formats_by_config},
-            tools.to_pylist(),
-            formats_by_config,
-            quality,
-            leakage_similarity,
-            edges,
-        )
-        for config, (folder, subset) in subsets.items():
-            if config != "default" and not subset:
-                continue
-            for split in ("train", "test"):
-                part = [r for r in subset if r["split"] == split]
-                if not part and split == "test":
-                    continue
-                path = staging / folder / f"{split}-00000-of-00001.parquet"
-                path.parent.mkdir(exist_ok=True)
-                if schemas[config] is DEFAULT_SCHEMA:
-                    part = [{**r, "messages": with_argument_objects(r["messages"])} for r in part]
-                    table = pa.Table.from_pylist(part, schema=DEFAULT_SCHEMA)
-                    table = table.cast(TRAINER_SCHEMA)
-                elif schemas[config] is PREFERENCE_TEXT:
-                    table = pa.Table.from_pylist(part, schema=PREFERENCE_TEXT).cast(PREFERENCE_SCHEMA)
-                else:
-                    table = pa.Table.from_pylist(part, schema=schemas[config])
-                pq.write_table(table, path)
-                data_files.setdefault(config, []).append({"split": split, "path": f"{folder}/{split}-*.parquet"})
-                counts[(config, split)] = len(part)
-        for config, entry in formats_by_config.items():  # a format's own files for its runner (BFCL's), from the
-            if entry.native_files is None:  # held-out rows (all rows where there is no test split)
-                continue
-            held = [r for r in subsets[config][1] if r["split"] == "test"] or subsets[config][1]
-            for name, lines in entry.native_files(held).items():
-                path = staging / entry.native_folder / name
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines), encoding="utf-8")
-        tools_path = staging / "tools" / "train-00000-of-00001.parquet"
-        tools_path.parent.mkdir()
-        pq.write_table(tools.drop_columns([c for c in ("meta",) if c in tools.column_names]), tools_path)
-        counts[("tools", "train")] = tools.num_rows
+        built = build_export(samples, trajectories, tools, formats, refined_docs, include_placeholders, preference,
+                             f"{pipeline}/{version}")
+        fields = {config: set(built.schemas[config].names) for config in built.formats}
+        converted = {c: [{k: v for k, v in r.items() if k in fields[c]} for r in built.subsets[c][1]]
+                     for c in built.formats}
+        report = data_quality(built.rows, converted, built.tools.to_pylist(), built.formats,
+                              quality or ExportQuality(), leakage_similarity, edges)
+        counts, data_files = write_configs(staging, built)
         target, n = base / version, 1
         while target.exists():
             n += 1
             target = base / f"{version}-{n}"
-        # `datasets` caches a local folder by its base name and its configs, so `latest` of two
-        # exports would collide; a description naming this export's content keeps them apart
-        fingerprint = hashlib.sha256(
-            "".join(_sha256(p) for p in sorted(staging.rglob("*.parquet"))).encode()
-        ).hexdigest()[:16]
-        tag = f"toolloom {pipeline}/{target.name} {fingerprint}"
-        configs = [{"config_name": "default", "description": tag, "data_files": data_files["default"], "default": True}]
-        configs += [
-            {"config_name": c, "description": tag, "data_files": files}
-            for c, files in data_files.items()
-            if c != "default"
-        ]
-        configs.append(
-            {
-                "config_name": "tools",
-                "description": tag,
-                "data_files": [{"split": "train", "path": "tools/train-*.parquet"}],
-            }
-        )
+        configs = config_list(staging, f"{pipeline}/{target.name}", data_files)
         write_environment(staging)
-        images = plots(staging, rows)
-        text = card(
-            pipeline,
-            version,
-            counts,
-            rows,
-            provenance,
-            rejections or [],
-            images,
-            [c["config_name"] for c in configs],
-            refined_docs=bool(refined_docs),
-            quality=card_section(report),
-            content=content,
-        )
-        text += "\n".join(preference_card(pairs)) + "\n" if preference is not None else ""
+        text = card(pipeline, version, counts, built.rows, provenance, rejections or [], plots(staging, built.rows),
+                    [c["config_name"] for c in configs], refined_docs=bool(refined_docs),
+                    quality=card_section(report), content=built.content)
+        text += "\n".join(preference_card(built.pairs)) + "\n" if preference is not None else ""
         (staging / "README.md").write_text(_front_matter(configs) + text, encoding="utf-8")
-        files = sorted(p for p in staging.rglob("*") if p.is_file())
-        manifest = {
-            "pipeline": pipeline,
-            "version": version,
-            "created": datetime.now(timezone.utc).isoformat(),
-            "counts": {f"{c}/{s}": n for (c, s), n in counts.items()},
-            "content": content,
-            "provenance": provenance,
-            "quality": report,
-            "files": {str(p.relative_to(staging)): _sha256(p) for p in files},
-        }
-        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+        write_manifest(staging, pipeline, version, counts, built.content, provenance, report)
         staging.rename(target)
     finally:
         if staging.exists():
@@ -300,6 +289,18 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
     if link_latest:
         point_latest(target)
     return target
+
+
+def write_manifest(staging: Path, pipeline: str, version: str, counts: dict, content: dict, provenance: dict,
+                   report: dict) -> None:
+    """`manifest.json`: counts, provenance, the quality report and every file's sha256."""
+    files = sorted(p for p in staging.rglob("*") if p.is_file())
+    manifest = {
+        "pipeline": pipeline, "version": version, "created": datetime.now(timezone.utc).isoformat(),
+        "counts": {f"{c}/{s}": n for (c, s), n in counts.items()}, "content": content, "provenance": provenance,
+        "quality": report, "files": {str(p.relative_to(staging)): _sha256(p) for p in files},
+    }
+    (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
 
 
 def point_latest(folder: Path) -> None:

@@ -18,7 +18,8 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from typing import Callable
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 import pyarrow as pa
@@ -95,130 +96,131 @@ def tool_failures(trajectories: list[dict], escalations: list[dict]) -> dict[str
     return out
 
 
-def refine_docs(
-    tools: pa.Table,
-    *,
-    explorer,
-    analyzer,
-    rewriter,
-    executor: ToolExecutor,
-    embedder,
-    params: RefineStage,
-    failures: dict[str, list[dict]] | None = None,
-    start_docs: dict[str, str] | None = None,
-    prompt_hash: str = "",
-    progress: Callable[[int, int], None] = lambda done, total: None,
-) -> StageResult:
+@dataclass
+class Refiners:
+    """What refines every tool of one run: DRAFT's three agents, the executor, the embedder and the settings."""
+
+    explorer: Any
+    analyzer: Any
+    rewriter: Any
+    executor: ToolExecutor
+    embed: Callable[[list[str]], Any]
+    params: RefineStage
+    failures: dict[str, list[dict]]
+    prompt_hash: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.explorer.name}/{self.analyzer.name}/{self.rewriter.name}"
+
+
+class ToolRefinement:
+    """DRAFT's loop for one tool: explore with a query unlike the earlier ones, analyse what the tool did,
+    rewrite the documentation; one revision row per round, until the text converges or a limit is reached."""
+
+    def __init__(self, tool: Tool, doc: str, source: str, by: Refiners):
+        self.tool, self.by, self.doc = tool, by, doc
+        self.original = tool["description"] or ""
+        self.rows: list[dict] = []
+        self.history: list[dict] = []
+        self.vectors: list[np.ndarray] = []
+        self.suggestion = ""
+        self.add(0, doc, {"source": source})
+
+    def add(self, round_: int, text: str, evidence: dict, sims=(None, None, None)) -> None:
+        self.rows.append({
+            "tool_id": self.tool["tool_id"], "name": self.tool["name"], "spec_hash": self.tool.get("spec_hash"),
+            "round": round_, "text": text, "similarity_to_previous": sims[0], "bleu": sims[1], "cosine": sims[2],
+            "evidence": json.dumps(evidence, ensure_ascii=False, default=str), "stop_reason": "", "final": False,
+            "refiner": self.by.name, "prompt_hash": self.by.prompt_hash,
+        })
+
+    async def explore(self) -> tuple[dict | None, list[str]]:
+        """A query the explorer proposes that is not too close to an earlier one (None: none left), and the
+        queries refused as too close."""
+        params, rejected = self.by.params, []
+        for _ in range(1 + params.explorer_retries):
+            exploration = await self.by.explorer.explore(self.tool, self.doc, self.history, self.suggestion, rejected)
+            if exploration is None:
+                return None, rejected
+            vector = self.by.embed([exploration["query"]])[0]
+            if self.vectors and max(float(np.dot(vector, v)) for v in self.vectors) >= params.diversity_threshold:
+                rejected.append(exploration["query"])
+                continue
+            self.vectors.append(vector)
+            return exploration, rejected
+        return None, rejected
+
+    async def round(self, round_: int) -> tuple[str, str] | None:
+        """One round; (stop reason, detail) when the loop ends here."""
+        exploration, rejected = await self.explore()
+        if exploration is None:
+            threshold = self.by.params.diversity_threshold
+            return "explorer_exhausted", (f"no query below cosine {threshold} to the earlier ones after "
+                                          f"{len(rejected)} tries: {rejected}" if rejected
+                                          else "the explorer had nothing left to try")
+        obs = await self.by.executor.episode().call(self.tool["name"], exploration["arguments"], validate=False)
+        self.history.append({**exploration, "ok": obs.ok, "response": obs.content if obs.ok else None,
+                             "error": obs.error or ""})
+        failures = self.by.failures.get(self.tool["name"], [])
+        analysis = await self.by.analyzer.analyze(self.tool, self.doc, self.history, failures)
+        revision = await self.by.rewriter.rewrite(self.tool, self.doc, analysis, self.original)
+        evidence = {"query": exploration["query"], "arguments": exploration["arguments"],
+                    "observation": obs.to_json()[:1000], "rejected_queries": rejected, "analysis": analysis,
+                    "failures_used": len(failures)}
+        text = revision["description"]
+        refused = revision_problems(text, self.original, self.by.params.max_description_chars,
+                                    original_contradicted=analysis.get("description_supported") is False)
+        self.suggestion = revision.get("suggestion") or ""
+        if refused:  # not documentation: the round is recorded, the documentation stays as it was
+            self.add(round_, self.doc, {**evidence, "revision_refused": refused, "refused_text": text})
+            return None
+        sims = similarity(text, self.doc, self.by.embed)
+        self.add(round_, text, evidence, sims)
+        self.doc = text
+        return ("converged", "") if sims[0] > self.by.params.stop_similarity else None
+
+    async def run(self) -> tuple[list[dict], str, str]:
+        """Every round's row, the stop reason and its detail; the last row is final when the loop finished."""
+        stop, detail = "max_rounds", ""
+        try:
+            for round_ in range(1, self.by.params.max_rounds + 1):
+                if (ended := await self.round(round_)) is not None:
+                    stop, detail = ended
+                    break
+        except BudgetExhausted as e:
+            stop, detail = "budget_exhausted", str(e)
+        except ModelCallError as e:
+            stop, detail = "model_error", str(e)
+        last = self.rows[-1]
+        last["stop_reason"], last["final"] = stop, stop in FINISHED
+        if detail:
+            last["evidence"] = json.dumps({**json.loads(last["evidence"]), "stop_detail": detail},
+                                          ensure_ascii=False, default=str)
+        return self.rows, stop, detail
+
+
+def refine_docs(tools: pa.Table, *, explorer, analyzer, rewriter, executor: ToolExecutor, embedder,
+                params: RefineStage, failures: dict[str, list[dict]] | None = None,
+                start_docs: dict[str, str] | None = None, prompt_hash: str = "",
+                progress: Callable[[int, int], None] = lambda done, total: None) -> StageResult:
     """`start_docs`: tool_id -> documentation to start from (an earlier version's refined text)."""
-    failures, start_docs = failures or {}, start_docs or {}
+    start_docs = start_docs or {}
     rows_in = [t for t in tools_of(tools) if params.tools is None or t["name"] in params.tools]
     rows_in = rows_in[: params.max_tools] if params.max_tools is not None else rows_in
-    refiner = f"{explorer.name}/{analyzer.name}/{rewriter.name}"
-    embed = embedder.embed
+    by = Refiners(explorer, analyzer, rewriter, executor, embedder.embed, params, failures or {}, prompt_hash)
     done = 0
 
     async def one(tool: Tool, gate: asyncio.Semaphore) -> tuple[list[dict], str, str]:
         nonlocal done
-        rows: list[dict] = []
-        original = tool["description"] or ""
-        doc = start_docs.get(tool["tool_id"], original)
-
-        def add(round_, text, evidence, sims=(None, None, None)):
-            rows.append(
-                {
-                    "tool_id": tool["tool_id"],
-                    "name": tool["name"],
-                    "spec_hash": tool.get("spec_hash"),
-                    "round": round_,
-                    "text": text,
-                    "similarity_to_previous": sims[0],
-                    "bleu": sims[1],
-                    "cosine": sims[2],
-                    "evidence": json.dumps(evidence, ensure_ascii=False, default=str),
-                    "stop_reason": "",
-                    "final": False,
-                    "refiner": refiner,
-                    "prompt_hash": prompt_hash,
-                }
-            )
-
-        add(0, doc, {"source": "earlier version" if tool["tool_id"] in start_docs else "original"})
-        history: list[dict] = []
-        vectors: list[np.ndarray] = []
-        suggestion, stop, detail = "", "max_rounds", ""
+        earlier = tool["tool_id"] in start_docs
+        refinement = ToolRefinement(tool, start_docs.get(tool["tool_id"], tool["description"] or ""),
+                                    "earlier version" if earlier else "original", by)
         async with gate:
-            try:
-                for round_ in range(1, params.max_rounds + 1):
-                    exploration, rejected = None, []
-                    for _ in range(1 + params.explorer_retries):
-                        exploration = await explorer.explore(tool, doc, history, suggestion, rejected)
-                        if exploration is None:
-                            break
-                        vector = embed([exploration["query"]])[0]
-                        if vectors and max(float(np.dot(vector, v)) for v in vectors) >= params.diversity_threshold:
-                            rejected.append(exploration["query"])
-                            exploration = None
-                            continue
-                        vectors.append(vector)
-                        break
-                    if exploration is None:
-                        stop = "explorer_exhausted"
-                        detail = (
-                            f"no query below cosine {params.diversity_threshold} to the earlier ones after "
-                            f"{len(rejected)} "
-                            f"tries: {rejected}"
-                            if rejected
-                            else "the explorer had nothing left to try"
-                        )
-                        break
-                    obs = await executor.episode().call(tool["name"], exploration["arguments"], validate=False)
-                    history.append(
-                        {
-                            **exploration,
-                            "ok": obs.ok,
-                            "response": obs.content if obs.ok else None,
-                            "error": obs.error or "",
-                        }
-                    )
-                    analysis = await analyzer.analyze(tool, doc, history, failures.get(tool["name"], []))
-                    revision = await rewriter.rewrite(tool, doc, analysis, original)
-                    evidence = {
-                        "query": exploration["query"],
-                        "arguments": exploration["arguments"],
-                        "observation": obs.to_json()[:1000],
-                        "rejected_queries": rejected,
-                        "analysis": analysis,
-                        "failures_used": len(failures.get(tool["name"], [])),
-                    }
-                    refused = revision_problems(revision["description"], original, params.max_description_chars,
-                                                original_contradicted=analysis.get("description_supported") is False)
-                    if refused:  # not documentation: the round is recorded, the documentation stays as it was
-                        add(
-                            round_,
-                            doc,
-                            {**evidence, "revision_refused": refused, "refused_text": revision["description"]},
-                        )
-                        suggestion = revision.get("suggestion") or ""
-                        continue
-                    sims = similarity(revision["description"], doc, embed)
-                    add(round_, revision["description"], evidence, sims)
-                    doc, suggestion = revision["description"], revision.get("suggestion") or ""
-                    if sims[0] > params.stop_similarity:
-                        stop = "converged"
-                        break
-            except BudgetExhausted as e:
-                stop, detail = "budget_exhausted", str(e)
-            except ModelCallError as e:
-                stop, detail = "model_error", str(e)
-        rows[-1]["stop_reason"] = stop
-        if detail:
-            rows[-1]["evidence"] = json.dumps(
-                {**json.loads(rows[-1]["evidence"]), "stop_detail": detail}, ensure_ascii=False, default=str
-            )
-        rows[-1]["final"] = stop in FINISHED
+            out = await refinement.run()
         done += 1
         progress(done, len(rows_in))
-        return rows, stop, detail
+        return out
 
     async def run_all():
         gate = asyncio.Semaphore(64)
@@ -228,14 +230,9 @@ def refine_docs(
     rows = [r for tool_rows, _, _ in results for r in tool_rows]
     rejections = [Rejection("refine", tool["tool_id"], "refinement", stop, detail[:300])
                   for tool, (_, stop, detail) in zip(rows_in, results) if stop not in FINISHED]
-    return StageResult(
-        pa.Table.from_pylist(rows, schema=DOC_REVISIONS_SCHEMA),
-        rejections,
-        [t["tool_id"] for t in rows_in],
-        "tool_id",
-        accepted_if=lambda r: r["final"],
-        metadata=report(rows),
-    )
+    return StageResult(pa.Table.from_pylist(rows, schema=DOC_REVISIONS_SCHEMA), rejections,
+                       [t["tool_id"] for t in rows_in], "tool_id", accepted_if=lambda r: r["final"],
+                       metadata=report(rows))
 
 
 def report(rows: list[dict]) -> dict:
