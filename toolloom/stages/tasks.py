@@ -45,130 +45,120 @@ def sample_tasks(tools: pa.Table, executor: ToolExecutor, params: TasksStage, ed
     (toolloom.synthesis). Tools whose inputs an API-graph edge feeds run after the tools that feed
     them, so their id parameters take ids the collection really returned.
     """
-    rows, rejections, given = [], [], []  # `given`: every candidate task (and every tool that could give none)
-    synth = ArgumentSynthesizer(edges)
-    tool_rows = tools_of(tools)
-    for tool in tool_rows:  # a documented response is one the collection really gave: its ids feed the graph too
-        if (tool["meta"] or {}).get("example_response") is not None:
-            synth.observe(tool["name"], tool["meta"]["example_response"])
-    argument_sets: dict[str, list[dict]] = {}
-    gate = asyncio.Semaphore(SINGLES_IN_FLIGHT)
-    proposals: Counter = Counter()
+    singles = SingleTasks(tools_of(tools), executor, params, edges, user)
+    run_async(singles.run())
+    rows, rejections, given = singles.rows, singles.rejections, singles.given  # `given`: every candidate task
+    graph_failures: Counter = Counter()
+    if edges is not None and (params.multi_hop or params.parallel or params.nested):
+        tool_rows = [{**t, "examples": singles.argument_sets.get(t["name"], [])} for t in tools_of(tools)]
+        sampler = ChainSampler(tool_rows, edges, executor, seed=params.seed)
+        for shape, count in (("multi_hop", params.multi_hop), ("parallel", params.parallel), ("nested", params.nested)):
+            chains = sampler.sample(shape, count, max_hops=params.max_hops)
+            for chain in chains:
+                steps = [c.row() for c in chain]
+                given.append(tid := _task_id(shape, steps, params.seed))
+                answer = [c.result for c in chain] if shape == "parallel" else chain[-1].result
+                rows.append({"task_id": tid, "shape": shape, "chain": json.dumps(steps, ensure_ascii=False),
+                             "reference_answer": json.dumps(answer, ensure_ascii=False, sort_keys=True),
+                             "seed": params.seed})
+            for k in range(len(chains), count):  # each requested chain the graph could not give
+                given.append(f"{shape}#{k}")
+                rejections.append(Rejection("tasks", f"{shape}#{k}", "sampler", "graph_exhausted",
+                                            f"asked for {count} {shape} chains, the graph gave {len(chains)}"))
+        graph_failures = sampler.failures
+    metadata = {"shapes": dict(Counter(r["shape"] for r in rows)), "walk_failures": dict(graph_failures),
+                "argument_proposals": dict(singles.proposals)}
+    return StageResult(pa.Table.from_pylist(rows, schema=TASKS_SCHEMA), rejections, given, "task_id",
+                       metadata=metadata)
 
-    async def propose(tool: Tool, k: int) -> list[dict]:
-        if user is None or k == 0 or tool["meta"].get("examples"):
+
+class SingleTasks:
+    """Every tool's single-call tasks: its argument sets, each executed for its reference answer."""
+
+    def __init__(self, tool_rows: list[Tool], executor: ToolExecutor, params: TasksStage, edges: list[dict] | None,
+                 user: UserAgent | None):
+        self.tool_rows, self.executor, self.params, self.user = tool_rows, executor, params, user
+        self.synth = ArgumentSynthesizer(edges)
+        for tool in tool_rows:  # a documented response is one the collection really gave: its ids feed the graph too
+            if (tool["meta"] or {}).get("example_response") is not None:
+                self.synth.observe(tool["name"], tool["meta"]["example_response"])
+        self.rows: list[dict] = []
+        self.rejections: list[Rejection] = []
+        self.given: list[str] = []  # every candidate task, and every tool that could give none
+        self.argument_sets: dict[str, list[dict]] = {}
+        self.proposals: Counter = Counter()
+        self.gate = asyncio.Semaphore(SINGLES_IN_FLIGHT)
+
+    async def run(self) -> None:
+        # tools whose inputs an edge feeds run in a second wave, with values the first wave returned;
+        # results are recorded in table order, so concurrency never changes what is sampled
+        fed = self.synth.fed_by_graph
+        for wave in ([t for t in self.tool_rows if not fed(t["name"])], [t for t in self.tool_rows if fed(t["name"])]):
+            outcomes = await asyncio.gather(*(self.run_tool(t) for t in wave))
+            for tool, outcome in zip(wave, outcomes):
+                self.record(tool, outcome)
+
+    async def propose(self, tool: Tool, k: int) -> list[dict]:
+        """Argument sets a model user proposes from the documentation, those the schema accepts."""
+        if self.user is None or k == 0 or tool["meta"].get("examples"):
             return []
         try:
-            async with gate:
-                proposed = await user.propose_arguments(tool, k, synth.hints(tool))
+            async with self.gate:
+                proposed = await self.user.propose_arguments(tool, k, self.synth.hints(tool))
         except (ModelCallError, BudgetExhausted):  # the call is in llm_calls; the schema still gives arguments
-            proposals["failed"] += 1
+            self.proposals["failed"] += 1
             return []
-        good, bad = synth.valid_proposals(tool, proposed)
-        proposals["used"] += len(good)
-        proposals["invalid"] += len(bad)
+        good, bad = self.synth.valid_proposals(tool, proposed)
+        self.proposals["used"] += len(good)
+        self.proposals["invalid"] += len(bad)
         return good
 
-    async def run_tool(tool: Tool):
+    async def run_tool(self, tool: Tool):
         """(argument sets, observations) of one tool's single-call tasks, or the Unsynthesizable reason."""
-        proposed = await propose(tool, max(params.per_tool, 1))
+        k = max(self.params.per_tool, 1)
+        proposed = await self.propose(tool, k)
         try:
-            sets = synth.argument_sets(tool, params.seed, max(params.per_tool, 1), proposed)
+            sets = self.synth.argument_sets(tool, self.params.seed, k, proposed)
         except Unsynthesizable as e:
             return e
         observations = []
-        for arguments in sets[:params.per_tool]:
-            async with gate:
-                episode = executor.episode()
+        for arguments in sets[: self.params.per_tool]:
+            async with self.gate:
+                episode = self.executor.episode()
                 try:
                     observations.append(await episode.call(tool["name"], arguments))
                 finally:
                     episode.close()
         return sets, observations
 
-    async def singles():
-        # tools whose inputs an edge feeds run in a second wave, with values the first wave returned;
-        # results are recorded in table order, so concurrency never changes what is sampled
-        for wave in (
-            [t for t in tool_rows if not synth.fed_by_graph(t["name"])],
-            [t for t in tool_rows if synth.fed_by_graph(t["name"])],
-        ):
-            outcomes = await asyncio.gather(*(run_tool(t) for t in wave))
-            for tool, outcome in zip(wave, outcomes):
-                if isinstance(outcome, Unsynthesizable):
-                    given.append(tool["tool_id"])
-                    rejections.append(
-                        Rejection("tasks", tool["tool_id"], "sampler", "no_arguments", f"{tool['name']}: {outcome}")
-                    )
-                    continue
-                sets, observations = outcome
-                argument_sets[tool["name"]] = sets
-                if params.per_tool and not sets:  # nothing to call it with: said, never a tool that vanishes
-                    given.append(tool["tool_id"])
-                    rejections.append(Rejection("tasks", tool["tool_id"], "sampler", "no_arguments",
-                                                f"{tool['name']}: no argument set could be made or was documented"))
-                    continue
-                for i, (arguments, obs) in enumerate(zip(sets, observations)):
-                    seed = params.seed * 1000 + i
-                    tid = _task_id(tool["tool_id"], arguments, seed)
-                    given.append(tid)
-                    if not obs.ok:
-                        rejections.append(
-                            Rejection(
-                                "tasks", tid, "execution", "reference_call_failed", f"{tool['name']}: {obs.error or ''}"
-                            )
-                        )
-                        continue
-                    synth.observe(tool["name"], obs.content)
-                    step = Step(tool["tool_id"], tool["name"], tool["description"], arguments, {}, obs.content)
-                    problem = chain_problem([step])
-                    if problem:  # e.g. the travel time from Tokyo to Tokyo
-                        rejections.append(Rejection("tasks", tid, "sampler", *problem))
-                        continue
-                    rows.append(
-                        {
-                            "task_id": tid,
-                            "shape": "single",
-                            "chain": json.dumps([step.row()], ensure_ascii=False),
-                            "reference_answer": obs.to_json(),
-                            "seed": seed,
-                        }
-                    )
+    def record(self, tool: Tool, outcome) -> None:
+        """One tool's tasks, or why it gives none."""
+        if isinstance(outcome, Unsynthesizable):
+            self.reject_tool(tool, f"{tool['name']}: {outcome}")
+            return
+        sets, observations = outcome
+        self.argument_sets[tool["name"]] = sets
+        if self.params.per_tool and not sets:  # nothing to call it with: said, never a tool that vanishes
+            self.reject_tool(tool, f"{tool['name']}: no argument set could be made or was documented")
+            return
+        for i, (arguments, obs) in enumerate(zip(sets, observations)):
+            seed = self.params.seed * 1000 + i
+            self.given.append(tid := _task_id(tool["tool_id"], arguments, seed))
+            if not obs.ok:
+                self.rejections.append(Rejection("tasks", tid, "execution", "reference_call_failed",
+                                                 f"{tool['name']}: {obs.error or ''}"))
+                continue
+            self.synth.observe(tool["name"], obs.content)
+            step = Step(tool["tool_id"], tool["name"], tool["description"], arguments, {}, obs.content)
+            if problem := chain_problem([step]):  # e.g. the travel time from Tokyo to Tokyo
+                self.rejections.append(Rejection("tasks", tid, "sampler", *problem))
+                continue
+            self.rows.append({"task_id": tid, "shape": "single", "chain": json.dumps([step.row()], ensure_ascii=False),
+                              "reference_answer": obs.to_json(), "seed": seed})
 
-    run_async(singles())
-    graph_failures: Counter = Counter()
-    if edges is not None and (params.multi_hop or params.parallel or params.nested):
-        rows_by_name = [{**t, "examples": argument_sets.get(t["name"], [])} for t in tools_of(tools)]
-        sampler = ChainSampler(rows_by_name, edges, executor, seed=params.seed)
-        for shape, count in (("multi_hop", params.multi_hop), ("parallel", params.parallel), ("nested", params.nested)):
-            chains = sampler.sample(shape, count, max_hops=params.max_hops)
-            for chain in chains:
-                steps = [c.row() for c in chain]
-                tid = _task_id(shape, steps, params.seed)
-                given.append(tid)
-                answer = [c.result for c in chain] if shape == "parallel" else chain[-1].result
-                rows.append(
-                    {
-                        "task_id": tid,
-                        "shape": shape,
-                        "chain": json.dumps(steps, ensure_ascii=False),
-                        "reference_answer": json.dumps(answer, ensure_ascii=False, sort_keys=True),
-                        "seed": params.seed,
-                    }
-                )
-            for k in range(len(chains), count):  # each requested chain the graph could not give
-                given.append(f"{shape}#{k}")
-                rejections.append(Rejection("tasks", f"{shape}#{k}", "sampler", "graph_exhausted",
-                                            f"asked for {count} {shape} chains, the graph gave {len(chains)}"))
-        graph_failures = sampler.failures
-    shapes = dict(Counter(r["shape"] for r in rows))
-    return StageResult(
-        pa.Table.from_pylist(rows, schema=TASKS_SCHEMA),
-        rejections,
-        given,
-        "task_id",
-        metadata={"shapes": shapes, "walk_failures": dict(graph_failures), "argument_proposals": dict(proposals)},
-    )
+    def reject_tool(self, tool: Tool, detail: str) -> None:
+        self.given.append(tool["tool_id"])
+        self.rejections.append(Rejection("tasks", tool["tool_id"], "sampler", "no_arguments", detail))
 
 
 def tasks(rt, version: str, log) -> StageResult:
