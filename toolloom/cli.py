@@ -61,11 +61,12 @@ def _print_table(table, limit: int = 200) -> None:
 
 
 def cmd_run(args) -> int:
-    import dagster as dg
-
     from . import progress
-    from .dagster_defs import close_runtimes, daily_partitions
-    from .llm.fake_server import FakeServer, Faults
+    from .dagster_defs import close_runtimes
+    from .launch import LaunchError, run_pipeline
+    from .llm.preflight import PreflightError
+    from .run_summary import print_summary
+    from .storage import StorageError
 
     root = _project(args)
     if args.unsafe_sandbox:
@@ -73,52 +74,14 @@ def cmd_run(args) -> int:
 
         os.environ[UNSAFE_ENV] = "1"
         print("WARNING: --unsafe-sandbox: tool code that this host cannot confine runs unconfined", file=sys.stderr)
+    server, home = None, _home(args)
     try:
         pipeline = load_pipeline(root / "pipelines" / f"{args.pipeline}.yaml")
-    except PipelineFileError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    server = None
-    if args.fake_endpoint:
-        server = FakeServer(faults=Faults(rate=args.fault_rate, seed=args.seed, hang_s=3.0)).start()
-        spec = ModelSpec(provider="openai", model="fake", base_url=server.base_url, timeout_s=2.0)
-        # a dry run never touches the pipeline's real versions or its `latest` export
-        dry_root = f"{pipeline.stages.export.root.rstrip('/')}-dry-run"
-        export = pipeline.stages.export.model_copy(update={"root": dry_root})
-        pipeline = pipeline.model_copy(update={"models": {"default": spec},
-                                               "stages": pipeline.stages.model_copy(update={"export": export})})
-        home = _home(args) / "dry-run"
-        print(f"dry run against a fake endpoint at {server.base_url} (fault rate {args.fault_rate}); "
-              f"store {home}, exports under {export.root}/", file=sys.stderr)
-    else:
-        home = _home(args)
-    partitions = daily_partitions(pipeline)
-    if partitions is not None:
-        keys = partitions.get_partition_keys()
-        args.partition = args.partition or (keys[-1] if keys else None)
-        if args.partition not in keys:
-            print(f"error: {args.partition!r} is not a partition of pipeline {pipeline.name!r} "
-                  f"(daily, {pipeline.start_date} to the last complete day)", file=sys.stderr)
-            return 2
-    from .launch import LaunchError, run_pipeline
-    from .llm.preflight import PreflightError
-    from .run_versions import RESUME_TAG, resume_plan
-    from .storage import StorageError
-
-    assets, tags = None, None
-    if args.resume:
-        try:
-            version, args.partition, assets = resume_plan(_store(args, args.pipeline), pipeline,
-                                                          None if args.resume == "newest" else args.resume)
-        except ValueError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
-        tags = {RESUME_TAG: version}
-        print(f"resuming {version}: {', '.join(assets)}", file=sys.stderr)
-
-    try:
+        if args.fake_endpoint:
+            pipeline, server, home = _dry_run(args, pipeline)
+        assets, tags = _partition_and_resume(args, pipeline)
         _preflight(pipeline, root, home)
-    except (PreflightError, StorageError) as e:  # one line, and nothing was run
+    except (PipelineFileError, ValueError, PreflightError, StorageError) as e:  # one line, and nothing was run
         print(f"error: {e}", file=sys.stderr)
         if server:
             server.stop()
@@ -144,51 +107,45 @@ def cmd_run(args) -> int:
         close_runtimes()
         if server:
             server.stop()
-    print(f"\npipeline {pipeline.name}: {'succeeded' if result.success else 'FAILED'} in "
-          f"{time.monotonic() - started:.1f}s")
-    if not result.success:  # its version is no longer running: listed as failed, and resumable
-        from .store import Store
+    return print_summary(result, pipeline, home, args.pipeline, time.monotonic() - started)
 
-        for version in Store(home, pipeline.storage).fail_version(pipeline.name, result.run_id):
-            print(f"version {version} is unfinished: `toolloom run {args.pipeline} --resume` continues it")
-    export_path = None
-    events = result.get_asset_materialization_events()
-    width = max([13] + [len(e.asset_key.path[-1]) for e in events])  # shard assets have longer names
-    for event in events:
-        md = {k: v.value for k, v in event.materialization.metadata.items()}
-        name = event.asset_key.path[-1]
-        if "accepted" in md:
-            print(f"  {name:<{width}} {md['accepted']:>6} accepted  {md['rejected']:>5} rejected  of "
-                  f"{md['inputs']:>6}   version {md['version']}")
-        if "path" in md:
-            export_path = md["path"]
-        if "data_quality" in md:
-            _print_quality(md["data_quality"], width)
-    failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
-    for e in failed_checks:
-        warn = e.severity == dg.AssetCheckSeverity.WARN
-        print(f"  check {'warning' if warn else 'failed'}: {e.asset_key.to_user_string()} {e.check_name}"
-              f"{': ' + e.description if e.description else ''}", file=sys.stderr)
-    if export_path:
-        how = ("from toolloom.export import load_export; load_export" if "://" in str(export_path)
-               else "from datasets import load_dataset; load_dataset")
-        print(f"dataset: {export_path}\n  {how}({str(export_path)!r})")
-    named = {
-        sev: [
-            f"{e.asset_key.path[-1]}.{e.check_name}"
-            for e in failed_checks
-            if (e.severity == dg.AssetCheckSeverity.WARN) == sev
-        ]
-        for sev in (True, False)
-    }
-    warned, errors = named[True], named[False]
-    ok = result.success and not errors  # warnings alone are a success: a cron job should not report failure
-    verdict = "succeeded" if ok else "FAILED" + (f" (checks failed: {', '.join(errors)})" if errors else "")
-    print(
-        f"{pipeline.name}: {verdict}"
-        + (f"; checks warned: {', '.join(warned)}" if warned else "; every check passed" if ok else "")
-    )
-    return 0 if ok else 1
+
+def _dry_run(args, pipeline):
+    """The pipeline against a fake endpoint, with its own store and export root: (pipeline, server, home).
+    A dry run never touches the pipeline's real versions or its `latest` export."""
+    from .llm.fake_server import FakeServer, Faults
+
+    server = FakeServer(faults=Faults(rate=args.fault_rate, seed=args.seed, hang_s=3.0)).start()
+    spec = ModelSpec(provider="openai", model="fake", base_url=server.base_url, timeout_s=2.0)
+    export = pipeline.stages.export.model_copy(update={"root": f"{pipeline.stages.export.root.rstrip('/')}-dry-run"})
+    pipeline = pipeline.model_copy(update={"models": {"default": spec},
+                                           "stages": pipeline.stages.model_copy(update={"export": export})})
+    home = _home(args) / "dry-run"
+    print(f"dry run against a fake endpoint at {server.base_url} (fault rate {args.fault_rate}); "
+          f"store {home}, exports under {export.root}/", file=sys.stderr)
+    return pipeline, server, home
+
+
+def _partition_and_resume(args, pipeline) -> tuple[list[str] | None, dict | None]:
+    """Set `args.partition` (a daily pipeline's newest day unless named) and, with `--resume`, the version to
+    continue: (the assets still to run, the run's tags), or (None, None) for a whole run; ValueError if neither
+    can be."""
+    from .dagster_defs import daily_partitions
+    from .run_versions import RESUME_TAG, resume_plan
+
+    partitions = daily_partitions(pipeline)
+    if partitions is not None:
+        keys = partitions.get_partition_keys()
+        args.partition = args.partition or (keys[-1] if keys else None)
+        if args.partition not in keys:
+            raise ValueError(f"{args.partition!r} is not a partition of pipeline {pipeline.name!r} "
+                             f"(daily, {pipeline.start_date} to the last complete day)")
+    if not args.resume:
+        return None, None
+    version, args.partition, assets = resume_plan(_store(args, args.pipeline), pipeline,
+                                                  None if args.resume == "newest" else args.resume)
+    print(f"resuming {version}: {', '.join(assets)}", file=sys.stderr)
+    return assets, {RESUME_TAG: version}
 
 
 def _preflight(pipeline, root: Path, home: Path) -> None:
@@ -203,19 +160,6 @@ def _preflight(pipeline, root: Path, home: Path) -> None:
             print(f"warning: {note}", file=sys.stderr)
     finally:
         rt.close()
-
-
-def _print_quality(report: dict, width: int = 13) -> None:
-    for config, c in report["conformance"].items():
-        verdict = "not checked" if c["conforming"] is None else f"{c['conforming']}/{c['rows']} pass"
-        print(f"  {config:<{width}} {verdict:<16} {c['checker']}")
-    leak, docs = report["leakage"], report["documentation"]
-    print(
-        f"  {'leakage':<{width}} {leak['test_calls_seen_in_train']} test calls, "
-        f"{leak['test_requests_near_duplicate_of_train']} test requests "
-        f"also in train;  tool docs: median {docs['median_chars']} chars, {len(docs['with_internals'])} with "
-        "pipeline internals"
-    )
 
 
 def cmd_checkers(args) -> int:
