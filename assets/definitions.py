@@ -1,4 +1,5 @@
 """Dagster entry point: one asset group per pipelines/*.yaml (see toolloom.dagster_defs)."""
+
 from pathlib import Path
 
 from toolloom.dagster_defs import build_definitions

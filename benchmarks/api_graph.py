@@ -17,6 +17,7 @@ to the embedder, not a cache hit). Each size is built cold, with an empty embedd
 process (for its peak memory); the largest is then rebuilt warm. Targets on two cores: a cold build of
 10,000 operations under 5 minutes, a warm rebuild under 10 s.
 """
+
 import argparse
 import json
 import math
@@ -38,8 +39,17 @@ def _rows(path, collection: str) -> list[dict]:
     from toolloom.ingest import ingest_collection
 
     tools, _ = ingest_collection(path)
-    return [{"name": t.name, "description": t.description, "parameters": t.parameters, "returns": t.returns,
-             "meta": t.meta, "collection": collection} for t in tools]
+    return [
+        {
+            "name": t.name,
+            "description": t.description,
+            "parameters": t.parameters,
+            "returns": t.returns,
+            "meta": t.meta,
+            "collection": collection,
+        }
+        for t in tools
+    ]
 
 
 def _embedder(cache: str):
@@ -64,8 +74,16 @@ def fidelity(cache: str) -> list[dict]:
         flows = measure(edges, gold_edges(rows, queries), len(rows))
         every = measure(edges, gold_edges(rows, queries, all_pairs=True), len(rows))
         pairs = len({(e["src_tool"], e["dst_tool"]) for e in edges})
-        out.append({"collection": name, "operations": len(rows), **flows, "recall_all_pairs": every["recall"],
-                    "operation_pairs_per_operation": round(pairs / len(rows), 2), "thresholds": stats["thresholds"]})
+        out.append(
+            {
+                "collection": name,
+                "operations": len(rows),
+                **flows,
+                "recall_all_pairs": every["recall"],
+                "operation_pairs_per_operation": round(pairs / len(rows), 2),
+                "thresholds": stats["thresholds"],
+            }
+        )
     return out
 
 
@@ -80,9 +98,14 @@ def held_out(collection: str, pairs: str, cache: str) -> dict:
     embedder, rows = _embedder(cache), _rows(collection, Path(collection).stem)
     edges, stats = build_edges(rows, embedder, edge_params(GraphStage(), embedder.name))
     found = measure(edges, gold_pairs(pairs, rows), len(rows))
-    return {"collection": collection, "operations": len(rows), **found, "recall_all_pairs": found["recall"],
-            "operation_pairs_per_operation": round(len({(e["src_tool"], e["dst_tool"]) for e in edges}) / len(rows), 2),
-            "thresholds": stats["thresholds"]}
+    return {
+        "collection": collection,
+        "operations": len(rows),
+        **found,
+        "recall_all_pairs": found["recall"],
+        "operation_pairs_per_operation": round(len({(e["src_tool"], e["dst_tool"]) for e in edges}) / len(rows), 2),
+        "thresholds": stats["thresholds"],
+    }
 
 
 def restbench_candidates(embedder) -> tuple[list[dict], list[bool], dict]:
@@ -91,13 +114,21 @@ def restbench_candidates(embedder) -> tuple[list[dict], list[bool], dict]:
     from toolloom.graph.edges import EdgeParams, build_edges
     from toolloom.graph.gold_paths import gold_edges
 
-    wide, candidates, labels, data = 10 ** 6, [], [], {}
+    wide, candidates, labels, data = 10**6, [], [], {}
     for name in RESTBENCH:
         rows = _rows(CORPORA / "restbench" / f"{name}_oas.json", name)
         gold = gold_edges(rows, CORPORA / "restbench" / "queries" / f"{name}.json")
-        edges, _ = build_edges(rows, embedder, EdgeParams(keyword_threshold=-1, description_threshold=-1,
-                                                          max_edges_per_input=wide, max_edges_per_value=wide,
-                                                          max_edges_per_output=wide))
+        edges, _ = build_edges(
+            rows,
+            embedder,
+            EdgeParams(
+                keyword_threshold=-1,
+                description_threshold=-1,
+                max_edges_per_input=wide,
+                max_edges_per_value=wide,
+                max_edges_per_output=wide,
+            ),
+        )
         candidates += edges
         labels += [e["dst_slot"] in gold.get((e["src_tool"], e["dst_tool"]), ()) for e in edges]
         data[name] = (rows, gold)
@@ -131,8 +162,16 @@ def _rewritten(rows: list[dict], copy: int) -> list[dict]:
             return [walk(v) for v in node]
         return node
 
-    return [{**r, "name": f"{r['name']}__c{copy}", "description": shuffle(r["description"] or ""),
-             "parameters": walk(r["parameters"]), "returns": walk(r["returns"])} for r in rows]
+    return [
+        {
+            **r,
+            "name": f"{r['name']}__c{copy}",
+            "description": shuffle(r["description"] or ""),
+            "parameters": walk(r["parameters"]),
+            "returns": walk(r["returns"]),
+        }
+        for r in rows
+    ]
 
 
 def one(corpus: str, scale: float, cache: str) -> dict:
@@ -141,31 +180,49 @@ def one(corpus: str, scale: float, cache: str) -> dict:
     from toolloom.stages.api_graph import edge_params
 
     base = _rows(corpus, "rapidapi")
-    rows = base[: int(len(base) * scale)] if scale < 1 else [r for k in range(int(scale)) for r in
-                                                            (base if k == 0 else _rewritten(base, k))]
+    rows = (
+        base[: int(len(base) * scale)]
+        if scale < 1
+        else [r for k in range(int(scale)) for r in (base if k == 0 else _rewritten(base, k))]
+    )
     embedder = _embedder(cache)
     t0 = time.perf_counter()
     edges, stats = build_edges(rows, embedder, edge_params(GraphStage(), embedder.name))
     seconds = time.perf_counter() - t0
-    return {"scale": scale, "operations": len(rows), "edges": len(edges), "seconds": round(seconds, 2),
-            "embedded": embedder.misses, "cache_hits": embedder.hits,
-            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, "phases": stats["seconds"]}
+    return {
+        "scale": scale,
+        "operations": len(rows),
+        "edges": len(edges),
+        "seconds": round(seconds, 2),
+        "embedded": embedder.misses,
+        "cache_hits": embedder.hits,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+        "phases": stats["seconds"],
+    }
 
 
 def run(corpus: str, scale: float, cache: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, corpus, "--one", str(scale), "--cache", cache],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, corpus, "--one", str(scale), "--cache", cache],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def report_fidelity(results: list[dict]) -> None:
-    print(f"{'collection':>10} {'ops':>4} {'gold':>5} {'recall':>7} {'(all pairs)':>11} {'edges/op':>9} "
-          f"{'op pairs/op':>11}  thresholds")
+    print(
+        f"{'collection':>10} {'ops':>4} {'gold':>5} {'recall':>7} {'(all pairs)':>11} {'edges/op':>9} "
+        f"{'op pairs/op':>11}  thresholds"
+    )
     for r in results:
         ok = r["recall"] >= 0.7 and r["edges_per_operation"] <= 3
-        print(f"{r['collection']:>10} {r['operations']:>4} {r['gold']:>5} {r['recall']:>7} {r['recall_all_pairs']:>11} "
-              f"{r['edges_per_operation']:>9} {r['operation_pairs_per_operation']:>11}  {r['thresholds']['from']}"
-              f"  [{'meets' if ok else 'MISSES'} recall >= 0.7 at <= 3 edges/op]")
+        print(
+            f"{r['collection']:>10} {r['operations']:>4} {r['gold']:>5} {r['recall']:>7} {r['recall_all_pairs']:>11} "
+            f"{r['edges_per_operation']:>9} {r['operation_pairs_per_operation']:>11}  {r['thresholds']['from']}"
+            f"  [{'meets' if ok else 'MISSES'} recall >= 0.7 at <= 3 edges/op]"
+        )
         print(f"{'':>10} missed: {', '.join(f'{a} -> {b}' for a, b in r['missed'])}")
 
 
@@ -208,10 +265,14 @@ def main() -> None:
             f"{r['seconds']:>7} {r['peak_mb']:>8}  {r['phases']}"
         )
     largest = cold[-1]
-    print(f"cold build of {largest['operations']} operations: {largest['seconds']} s = "
-          f"{largest['seconds'] / 300:.2f} of the 5-minute target ({largest['embedded']} texts embedded)")
-    print(f"warm rebuild: {warm['seconds']} s = {warm['seconds'] / 10:.2f} of the 10 s target "
-          f"({warm['embedded']} texts embedded, {warm['cache_hits']} from the cache)")
+    print(
+        f"cold build of {largest['operations']} operations: {largest['seconds']} s = "
+        f"{largest['seconds'] / 300:.2f} of the 5-minute target ({largest['embedded']} texts embedded)"
+    )
+    print(
+        f"warm rebuild: {warm['seconds']} s = {warm['seconds'] / 10:.2f} of the 10 s target "
+        f"({warm['embedded']} texts embedded, {warm['cache_hits']} from the cache)"
+    )
     if len(cold) > 1 and cold[0]["seconds"] > 0:
         k = math.log(cold[-1]["seconds"] / cold[0]["seconds"]) / math.log(
             cold[-1]["operations"] / cold[0]["operations"]

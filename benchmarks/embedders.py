@@ -8,6 +8,7 @@ is importable. For each: texts per second embedding slot descriptions of the Rap
 the separation of gold edges from the other name-matched candidates by description cosine (ROC AUC: 0.5 =
 no separation); and recall / edges per operation on TMDB and Spotify with thresholds calibrated for it.
 """
+
 import argparse
 import sys
 import time
@@ -69,8 +70,10 @@ def quality(embedder) -> dict:
     mask = np.array(labels)
     out["description_auc"] = round(auc(sims[mask], sims[~mask]), 3)
     out["description_threshold"] = entry["description_threshold"]["threshold"]
-    params = EdgeParams(keyword_threshold=entry["keyword_threshold"]["threshold"],
-                        description_threshold=entry["description_threshold"]["threshold"])
+    params = EdgeParams(
+        keyword_threshold=entry["keyword_threshold"]["threshold"],
+        description_threshold=entry["description_threshold"]["threshold"],
+    )
     for name, (rows, gold) in data.items():
         edges, _ = build_edges(rows, embedder, params)
         f = fidelity(edges, gold, len(rows))
@@ -85,8 +88,9 @@ def main() -> None:
     from toolloom.graph.edges import typed_slots
 
     ins, outs = typed_slots(_rows(DEFAULT, "rapidapi"))
-    texts = list(dict.fromkeys(f"{s.entity.replace('_', ' ')}: {s.description[:120]}" for s in ins + outs
-                               if s.description))[: args.texts]
+    texts = list(
+        dict.fromkeys(f"{s.entity.replace('_', ' ')}: {s.description[:120]}" for s in ins + outs if s.description)
+    )[: args.texts]
     for embedder in embedders():
         speed = texts_per_second(embedder, texts)
         print(f"{embedder.name}: {speed:.0f} texts/s ({len(texts)} slot descriptions, two cores), {quality(embedder)}")

@@ -16,6 +16,7 @@ With --with-checks an example first meets the filter's checks (format, execution
 safety, secrets, overuse: stages.filter's defaults) as the samples stage runs them; the judge sees only
 those they pass, as in a pipeline.
 """
+
 import argparse
 import asyncio
 import json
@@ -54,10 +55,17 @@ def scores(pairs: list[tuple[str, str]]) -> dict:
     c = Counter(pairs)
     tp, fp, fn, tn = c["good", "pass"], c["bad", "pass"], c["good", "fail"], c["bad", "fail"]
     errors = sum(n for (label, verdict), n in c.items() if verdict not in ("pass", "fail"))
-    return {"examples": len(pairs), "precision": round(tp / (tp + fp), 3) if tp + fp else None,
-            "recall": round(tp / (tp + fn), 3) if tp + fn else None,
-            "bad_caught": round(tn / (tn + fp), 3) if tn + fp else None,
-            "passed_good": tp, "passed_bad": fp, "failed_good": fn, "failed_bad": tn, "judge_errors": errors}
+    return {
+        "examples": len(pairs),
+        "precision": round(tp / (tp + fp), 3) if tp + fp else None,
+        "recall": round(tp / (tp + fn), 3) if tp + fn else None,
+        "bad_caught": round(tn / (tn + fp), 3) if tn + fp else None,
+        "passed_good": tp,
+        "passed_bad": fp,
+        "failed_good": fn,
+        "failed_bad": tn,
+        "judge_errors": errors,
+    }
 
 
 def main() -> int:
@@ -79,13 +87,19 @@ def main() -> int:
             if args.offline:
                 judge = ReferenceJudge()
             else:
-                spec = ModelSpec(provider="llamacpp", model=args.gguf) if args.gguf else \
-                    ModelSpec(provider="openai", base_url=args.base_url, model=args.model, api_key_env=args.api_key_env)
+                spec = (
+                    ModelSpec(provider="llamacpp", model=args.gguf)
+                    if args.gguf
+                    else ModelSpec(
+                        provider="openai", base_url=args.base_url, model=args.model, api_key_env=args.api_key_env
+                    )
+                )
                 spec = spec.resolved()
                 if args.gguf:
                     spec = spec.model_copy(update={"base_url": servers.server_for(spec).base_url})
-                client = ModelClient(spec, cache=RequestCache(Path(tmp) / "cache.sqlite"), ledger=UsageLedger(),
-                                     budget=RunBudget(None))
+                client = ModelClient(
+                    spec, cache=RequestCache(Path(tmp) / "cache.sqlite"), ledger=UsageLedger(), budget=RunBudget(None)
+                )
                 judge = ModelJudge(client, DEFAULT_ROOT)
             started = time.monotonic()
 
@@ -104,8 +118,10 @@ def main() -> int:
     for c, pair in zip(cases, pairs):
         by_source[c["source"]].append(pair)
     after = " after the filter checks" if args.with_checks else ""
-    print(f"judge: {judge.name}{after} on {len(cases)} labelled examples ({Counter(c['label'] for c in cases)}), "
-          f"{seconds:.0f} s")
+    print(
+        f"judge: {judge.name}{after} on {len(cases)} labelled examples ({Counter(c['label'] for c in cases)}), "
+        f"{seconds:.0f} s"
+    )
     print("all:", json.dumps(scores(pairs)))
     for source, group in sorted(by_source.items()):
         print(f"{source}:", json.dumps(scores(group)))

@@ -15,6 +15,7 @@ throwaway project and home, then reads its tables and prints:
 
 The GGUF comes from `--gguf`, else $TOOLLOOM_GGUF, else the 0.5B file ../shared/models/small_model.sh writes.
 """
+
 import argparse
 import json
 import os
@@ -71,7 +72,8 @@ def report(home: Path, wall_s: float, out: Path) -> dict:
     pipeline = load_pipeline(home.parent / "project" / "pipelines" / "bench.yaml")
     store = Store(home, pipeline.storage)
     version = [v for v in store.versions("bench", include_incomplete=True) if v["tables"].get("trajectories")][-1][
-        "version"]  # complete or not: a run whose samples were empty still has its episodes
+        "version"
+    ]  # complete or not: a run whose samples were empty still has its episodes
     calls = [c for c in read(store, "llm_calls", version) if not c["cache_hit"] and c["stage"] != "preflight"]
     trajs = read(store, "trajectories", version)
     samples = read(store, "samples", version)
@@ -86,17 +88,24 @@ def report(home: Path, wall_s: float, out: Path) -> dict:
     unreadable = sum(1 for t in trajs if t["outcome"] == "unreadable_tool_call")
     exported = [s for s in samples if s["content"] != "placeholder"]
     figures = {
-        "requests_sent": len(calls), "by_role": dict(by_role), "errors": sum(c["status"] != "ok" for c in calls),
-        "prompt_tokens": prompt, "generated_tokens": sum(c["completion_tokens"] for c in calls),
+        "requests_sent": len(calls),
+        "by_role": dict(by_role),
+        "errors": sum(c["status"] != "ok" for c in calls),
+        "prompt_tokens": prompt,
+        "generated_tokens": sum(c["completion_tokens"] for c in calls),
         "cached_prompt_share": round(sum(c["cached_prompt_tokens"] for c in calls) / max(prompt, 1), 3),
-        "wall_s": round(wall_s, 1), "model_request_s": round(model_s, 1),
+        "wall_s": round(wall_s, 1),
+        "model_request_s": round(model_s, 1),
         "generated_tokens_per_s": round(sum(c["completion_tokens"] for c in calls) / max(wall_s, 1e-9), 2),
-        "episodes": len(trajs), "outcomes": dict(Counter(t["outcome"] for t in trajs)),
-        "assistant_turns_with_calls": len(turns), "calls_read_from_text": text_calls,
+        "episodes": len(trajs),
+        "outcomes": dict(Counter(t["outcome"] for t in trajs)),
+        "assistant_turns_with_calls": len(turns),
+        "calls_read_from_text": text_calls,
         "unreadable_tool_call_episodes": unreadable,
         "answers_asked_for": sum(bool(t.get("answer_asked")) for t in trajs),
         "unreadable_share": round(unreadable / max(len(turns) + unreadable, 1), 3),
-        "accepted": len(samples), "exported": len(exported),
+        "accepted": len(samples),
+        "exported": len(exported),
         "accepted_per_hour": round(len(exported) / (wall_s / 3600), 1),
         "rejections": dict(Counter(f"{r['stage']}:{r['checker']}:{r['reason']}" for r in rejections).most_common()),
     }
@@ -108,8 +117,9 @@ def report(home: Path, wall_s: float, out: Path) -> dict:
         for m in t["messages"]:
             if m["role"] == "system":
                 continue
-            calls_text = " ".join(f"[call {c['function']['name']}({c['function']['arguments']})]"
-                                  for c in m.get("tool_calls") or [])
+            calls_text = " ".join(
+                f"[call {c['function']['name']}({c['function']['arguments']})]" for c in m.get("tool_calls") or []
+            )
             lines.append(f"- **{m['role']}**: {m.get('content') or ''} {calls_text}".rstrip())
         lines.append("")
     out.write_text("\n".join(lines), encoding="utf-8")
@@ -123,16 +133,32 @@ def main() -> int:
     ap.add_argument("--tools", type=int, default=16, help="with a RestBench collection: its first N paths")
     ap.add_argument("--chains", type=int, default=4, help="with a RestBench collection: multi-hop chains")
     ap.add_argument("--out", default="local_model_examples.md", help="where the accepted examples are written")
-    ap.add_argument("--keep", default=None, help="folder for the project and home (kept, to query afterwards); "
-                                                   "default: a temporary one, removed")
+    ap.add_argument(
+        "--keep",
+        default=None,
+        help="folder for the project and home (kept, to query afterwards); default: a temporary one, removed",
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="toolloom-local-model-") as tmp:
         tmp = Path(args.keep or tmp)
         (tmp / "project").mkdir(parents=True)
         name = project(tmp / "project", args)
         started = time.monotonic()
-        run = subprocess.run([sys.executable, "-m", "toolloom.cli", "--project", str(tmp / "project"), "--home",
-                              str(tmp / "home"), "run", name], text=True, capture_output=True)
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "toolloom.cli",
+                "--project",
+                str(tmp / "project"),
+                "--home",
+                str(tmp / "home"),
+                "run",
+                name,
+            ],
+            text=True,
+            capture_output=True,
+        )
         wall = time.monotonic() - started
         print(run.stderr[-3000:], file=sys.stderr)
         if run.returncode not in (0, 1):  # 1: a check failed (no samples, say); the tables are still read

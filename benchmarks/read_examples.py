@@ -6,6 +6,7 @@ Each example: its id, kind, shape and how its calls were answered, the tools off
 description), then every message: the request, each call with its arguments, each tool result,
 the final answer. Examples are drawn at random (seeded) from every split of the default config.
 """
+
 import argparse
 import json
 import random
@@ -15,8 +16,11 @@ from datasets import load_dataset
 
 
 def example_markdown(row: dict, number: int) -> str:
-    lines = [f"## Example {number} (`{row['id']}`: {row['kind']}, {row['shape']}, calls answered by "
-             f"{row.get('execution')})", "", "Tools offered:"]
+    lines = [
+        f"## Example {number} (`{row['id']}`: {row['kind']}, {row['shape']}, calls answered by {row.get('execution')})",
+        "",
+        "Tools offered:",
+    ]
     for tool in json.loads(row["tools"]) if isinstance(row["tools"], str) else row["tools"]:
         f = tool["function"]
         lines.append(f"- `{f['name']}`: {f.get('description') or ''}")

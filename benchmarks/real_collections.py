@@ -14,6 +14,7 @@ reported apart (cold, it is the embedder's: see api_graph.py).
 
   python benchmarks/real_collections.py [--corpora ../shared/corpora] [--only rapidapi]
 """
+
 import argparse
 import json
 import sys
@@ -39,8 +40,14 @@ from toolloom.stages.tasks import sample_tasks  # noqa: E402
 from toolloom.stages.tools import build_tools  # noqa: E402
 from toolloom.synthesis import ArgumentSynthesizer, has_source  # noqa: E402
 
-CORPORA = {"rapidapi": "rapidapi/tools_sample.jsonl.gz", "bfcl": "bfcl", "livemcpbench": "livemcpbench/tools.json",
-           "tmdb": "restbench/tmdb_oas.json", "spotify": "restbench/spotify_oas.json", "toolalpaca": "toolalpaca"}
+CORPORA = {
+    "rapidapi": "rapidapi/tools_sample.jsonl.gz",
+    "bfcl": "bfcl",
+    "livemcpbench": "livemcpbench/tools.json",
+    "tmdb": "restbench/tmdb_oas.json",
+    "spotify": "restbench/spotify_oas.json",
+    "toolalpaca": "toolalpaca",
+}
 
 
 def eligible(tool: dict) -> bool:

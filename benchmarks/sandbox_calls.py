@@ -6,6 +6,7 @@ of the same collection: the worker loads the libraries once, so the ratio should
 
 Run: python benchmarks/sandbox_calls.py [--calls 500]
 """
+
 import argparse
 import statistics
 import subprocess
@@ -72,15 +73,19 @@ def main() -> None:
         t = per_call(unsafe, a.calls)
         med, p90 = statistics.median(t), statistics.quantiles(t, n=10)[-1]
         confined_median = med if label == "confined" else confined_median
-        print(f"{label:24s} median {med * 1000:.2f} ms, p90 {p90 * 1000:.2f} ms a call ({a.calls} calls, one worker) "
-              f"= {med / TARGET_S:.2f} of the 5 ms target")
+        print(
+            f"{label:24s} median {med * 1000:.2f} ms, p90 {p90 * 1000:.2f} ms a call ({a.calls} calls, one worker) "
+            f"= {med / TARGET_S:.2f} of the 5 ms target"
+        )
     heavy_report(min(a.calls, 100), confined_median)
 
 
 def heavy_report(calls: int, demo_light: float | None = None) -> None:
     heavy, light = heavy_against_light(calls)
-    print(f"numpy/pandas tool median {heavy * 1000:.1f} ms, light tool {light * 1000:.1f} ms a call ({calls} calls "
-          f"each) = {heavy / light:.2f}x the light tool of its collection (limit 2x)")
+    print(
+        f"numpy/pandas tool median {heavy * 1000:.1f} ms, light tool {light * 1000:.1f} ms a call ({calls} calls "
+        f"each) = {heavy / light:.2f}x the light tool of its collection (limit 2x)"
+    )
     if demo_light:  # a light tool in a collection that loads nothing: the fork of a smaller worker
         print(f"  = {heavy / demo_light:.2f}x the demo's light tool confined (limit 2x)")
 

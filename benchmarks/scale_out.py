@@ -7,6 +7,7 @@ and ratios, asserts nothing.
 
     .venv/bin/python benchmarks/scale_out.py [--commits 40] [--pipeline-runs 1]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,16 +42,28 @@ def commit_ms(store: Store, commits: int, *, held: bool) -> float:
     with store.session("bench") if held else contextlib.nullcontext():
         for i in range(commits):
             t = time.perf_counter()
-            store.commit("bench", [Write("samples", _rows(200, f"s{i}")), Write("rejections", _rows(20, f"r{i}")),
-                                   Write("llm_calls", _rows(50, f"c{i}"))], version=f"v{i}", run_id="r")
+            store.commit(
+                "bench",
+                [
+                    Write("samples", _rows(200, f"s{i}")),
+                    Write("rejections", _rows(20, f"r{i}")),
+                    Write("llm_calls", _rows(50, f"c{i}")),
+                ],
+                version=f"v{i}",
+                run_id="r",
+            )
             times.append((time.perf_counter() - t) * 1000)
     return statistics.median(times)
 
 
 def run_s(project: Path, pipeline: str, home: Path, env: dict) -> float:
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "toolloom.cli", "--project", str(project), "--home", str(home), "run",
-                    pipeline], check=True, capture_output=True, env={**os.environ, **env})
+    subprocess.run(
+        [sys.executable, "-m", "toolloom.cli", "--project", str(project), "--home", str(home), "run", pipeline],
+        check=True,
+        capture_output=True,
+        env={**os.environ, **env},
+    )
     return time.perf_counter() - t
 
 
@@ -67,13 +80,16 @@ def main() -> None:
         create_bucket(endpoint, "bench")
         file_ms = commit_ms(Store(tmp / "file"), args.commits, held=False)
         rows = {"file catalog, local files": file_ms}
-        for label, held in (("postgres catalog, local files, attached per operation", False),
-                            ("postgres catalog, local files, held for the stage", True)):
+        for label, held in (
+            ("postgres catalog, local files, attached per operation", False),
+            ("postgres catalog, local files, held for the stage", True),
+        ):
             spec = StorageSpec(catalog=create_database(server, f"c{int(held)}"), data_path=str(tmp / f"d{held}"))
             rows[label] = commit_ms(Store(tmp / f"h{held}", spec), args.commits, held=held)
         spec = StorageSpec(catalog=create_database(server, "s3"), data_path="s3://bench/lake")
-        rows["postgres catalog, files on S3 (moto), held"] = commit_ms(Store(tmp / "hs3", spec), args.commits,
-                                                                       held=True)
+        rows["postgres catalog, files on S3 (moto), held"] = commit_ms(
+            Store(tmp / "hs3", spec), args.commits, held=True
+        )
         print(f"catalog cost per stage commit (3 tables, 270 rows; median of {args.commits}):")
         for label, ms in rows.items():
             print(f"  {label:<58} {ms:7.1f} ms  {ms / file_ms:5.2f}x the file catalog")
@@ -81,19 +97,29 @@ def main() -> None:
         mp = SMALL + "execution: {executor: multiprocess, max_concurrent: 4}\n"
         sharded = SMALL + "execution: {executor: multiprocess, max_concurrent: 4, shards: 2}\n"
         project = make_project(tmp / "project", {"inproc": SMALL, "multi": mp, "sharded": sharded})
-        scaled_env = {**s3_env, "TOOLLOOM_CATALOG": create_database(server, "runs"),
-                      "TOOLLOOM_DATA_PATH": "s3://bench/runs"}
-        timings = {"in-process, file catalog": [], "multiprocess, file catalog": [],
-                   "multiprocess, postgres + S3": [], "multiprocess, 2 shards, postgres + S3": []}
+        scaled_env = {
+            **s3_env,
+            "TOOLLOOM_CATALOG": create_database(server, "runs"),
+            "TOOLLOOM_DATA_PATH": "s3://bench/runs",
+        }
+        timings = {
+            "in-process, file catalog": [],
+            "multiprocess, file catalog": [],
+            "multiprocess, postgres + S3": [],
+            "multiprocess, 2 shards, postgres + S3": [],
+        }
         for i in range(args.pipeline_runs):  # a fresh home each time: no request cache or embeddings reused
             timings["in-process, file catalog"].append(run_s(project, "inproc", tmp / f"a{i}", {}))
             timings["multiprocess, file catalog"].append(run_s(project, "multi", tmp / f"b{i}", {}))
             timings["multiprocess, postgres + S3"].append(run_s(project, "multi", tmp / f"c{i}", scaled_env))
-            timings["multiprocess, 2 shards, postgres + S3"].append(run_s(project, "sharded", tmp / f"d{i}",
-                                                                          scaled_env))
+            timings["multiprocess, 2 shards, postgres + S3"].append(
+                run_s(project, "sharded", tmp / f"d{i}", scaled_env)
+            )
         base = statistics.median(timings["in-process, file catalog"])
-        print(f"the same pipeline (tests' SMALL: 31 tools, ~40 tasks, offline models), wall clock, "
-              f"median of {args.pipeline_runs}:")
+        print(
+            f"the same pipeline (tests' SMALL: 31 tools, ~40 tasks, offline models), wall clock, "
+            f"median of {args.pipeline_runs}:"
+        )
         for label, ts in timings.items():
             print(f"  {label:<58} {statistics.median(ts):7.1f} s   {statistics.median(ts) / base:5.2f}x in-process")
 

@@ -4,6 +4,7 @@ same stage as a peer, at sizes up to GLOBAL_LIMIT (every request pair compared, 
 
 Run: python benchmarks/split_leakage.py [--sizes 1000 5000 20000]
 """
+
 import argparse
 import json
 import random
@@ -63,8 +64,10 @@ def main() -> None:
         near_duplicates(rows, 0.95)
         dedup_s = time.perf_counter() - t
         test, out = sides.count("test"), sides.count(None)
-        print(f"{n:>9} {split_s:>8.2f} {dedup_s:>8.2f} {split_s / max(dedup_s, 1e-9):>6.1f} {grown:>8.0f} "
-              f"{test / max(n - out, 1):>10.3f} {out:>8}")
+        print(
+            f"{n:>9} {split_s:>8.2f} {dedup_s:>8.2f} {split_s / max(dedup_s, 1e-9):>6.1f} {grown:>8.0f} "
+            f"{test / max(n - out, 1):>10.3f} {out:>8}"
+        )
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ loading the DuckLake extension each time; three separate commits per stage).
 
     .venv/bin/python benchmarks/store_ops.py [--ops 60]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,8 +53,16 @@ def main() -> None:
     store.write("bench", "samples", _rows(200, "warm"), version="v0", run_id="r")  # the catalog and the engine exist
 
     def stage_commit(i: int) -> None:
-        store.commit("bench", [Write("samples", _rows(200, f"s{i}")), Write("rejections", _rows(20, f"r{i}")),
-                               Write("llm_calls", _rows(50, f"c{i}"))], version=f"v{i}", run_id="r")
+        store.commit(
+            "bench",
+            [
+                Write("samples", _rows(200, f"s{i}")),
+                Write("rejections", _rows(20, f"r{i}")),
+                Write("llm_calls", _rows(50, f"c{i}")),
+            ],
+            version=f"v{i}",
+            run_id="r",
+        )
 
     def three_commits(i: int) -> None:
         store.write("bench", "samples", _rows(200, f"s{i}"), version=f"w{i}", run_id="r")
@@ -65,8 +74,10 @@ def main() -> None:
     read = _median_ms(lambda i: store.read("bench", "samples", f"v{i % args.ops}"), args.ops)
     peer_read = _median_ms(lambda i: fresh_connection_read(store, "bench", "samples", f"v{i % args.ops}"), args.ops)
     listing = _median_ms(lambda i: store.versions("bench"), max(5, args.ops // 10))
-    print(f"stage commit (3 tables, one transaction): {commit:.1f} ms; three separate commits {separate:.1f} ms "
-          f"-> {commit / separate:.2f}x")
+    print(
+        f"stage commit (3 tables, one transaction): {commit:.1f} ms; three separate commits {separate:.1f} ms "
+        f"-> {commit / separate:.2f}x"
+    )
     print(
         f"read of one version (200 rows): {read:.1f} ms; fresh connection per read {peer_read:.1f} ms -> "
         f"{read / peer_read:.2f}x"

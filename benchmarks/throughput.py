@@ -20,6 +20,7 @@ seconds per 1,000 requests of each (target: no more than plain).
   python benchmarks/throughput.py [--latency 1.0] [--episodes-per-slot 2] [--in-flight 64,256,1024]
   python benchmarks/throughput.py --client [--requests 6000] [--in-flight 64,256]
 """
+
 import argparse
 import asyncio
 import contextvars
@@ -92,8 +93,9 @@ def plain_client(base_url: str, in_flight: int, latency: float) -> openai.AsyncO
     toolloom's client uses (a stronger peer: what is left is the framework's own cost)."""
     http = None
     if PLAIN_TRANSPORT == "aiohttp":
-        http = openai.DefaultAioHttpClient(limits=_http.Limits(max_connections=in_flight + 8,
-                                                               max_keepalive_connections=in_flight + 8))
+        http = openai.DefaultAioHttpClient(
+            limits=_http.Limits(max_connections=in_flight + 8, max_keepalive_connections=in_flight + 8)
+        )
     return openai.AsyncOpenAI(base_url=base_url, api_key="x", max_retries=0, timeout=60 + latency, http_client=http)
 
 
@@ -146,11 +148,21 @@ def tasks_table(n: int):
     executor.episode = lambda: TimedEpisode(executor)
     rows = []
     for i in range(n):
-        name, args = (("add_days", {"start_date": "2026-01-01", "days": i}) if i % 2 else
-                      ("convert_currency", {"amount": i + 1, "from_currency": "EUR", "to_currency": "USD"}))
+        name, args = (
+            ("add_days", {"start_date": "2026-01-01", "days": i})
+            if i % 2
+            else ("convert_currency", {"amount": i + 1, "from_currency": "EUR", "to_currency": "USD"})
+        )
         chain = [{"tool_id": f"demo.{name}", "name": name, "arguments": args, "bindings": {}}]
-        rows.append({"task_id": f"t_{i:06d}", "shape": "single", "chain": json.dumps(chain),
-                     "reference_answer": executor.execute(name, args).to_json(), "seed": i})
+        rows.append(
+            {
+                "task_id": f"t_{i:06d}",
+                "shape": "single",
+                "chain": json.dumps(chain),
+                "reference_answer": executor.execute(name, args).to_json(),
+                "seed": i,
+            }
+        )
     return pa.Table.from_pylist(rows, schema=TASKS_SCHEMA), tools, executor
 
 
@@ -162,8 +174,9 @@ def pipeline_run(base_url: str, in_flight: int, workload: tuple, latency: float)
     )
     with tempfile.TemporaryDirectory() as tmp:
         ledger = UsageLedger()
-        client = RecordingClient(spec, cache=RequestCache(Path(tmp) / "c.sqlite"), ledger=ledger,
-                                 budget=RunBudget(None))
+        client = RecordingClient(
+            spec, cache=RequestCache(Path(tmp) / "c.sqlite"), ledger=ledger, budget=RunBudget(None)
+        )
         cpu0, t0 = cpu_seconds(), time.perf_counter()
         result = simulate(
             tasks,
@@ -229,8 +242,12 @@ def client_run(base_url: str, in_flight: int, requests: int, latency: float, tag
         )
 
         async def main():
-            await asyncio.gather(*(client.chat([{"role": "user", "content": f"{tag} q{i}"}], stage="bench", role="user")
-                                   for i in range(requests)))
+            await asyncio.gather(
+                *(
+                    client.chat([{"role": "user", "content": f"{tag} q{i}"}], stage="bench", role="user")
+                    for i in range(requests)
+                )
+            )
             await client.close_session()
 
         cpu0, t0 = cpu_seconds(), time.perf_counter()
@@ -257,8 +274,14 @@ def baseline_run(base_url: str, in_flight: int, requests: int, latency: float, t
     asyncio.run(main())
     wall = time.perf_counter() - t0
     cpu = cpu_seconds() - cpu0
-    return {"requests": requests, "seconds": wall, "rps": requests / wall, "limit": in_flight / latency,
-            "cpu_cores": cpu / wall, "cpu_per_1k": 1000 * cpu / requests}
+    return {
+        "requests": requests,
+        "seconds": wall,
+        "rps": requests / wall,
+        "limit": in_flight / latency,
+        "cpu_cores": cpu / wall,
+        "cpu_per_1k": 1000 * cpu / requests,
+    }
 
 
 def alternate(rounds: int, sides: dict) -> dict:
@@ -280,30 +303,41 @@ def bound(r: dict) -> str:
     if r["cpu_cores"] > 0.85:
         return f"the client's CPU ({r['cpu_cores']:.2f} cores) bounds it"
     if r["tool_mean_s"] > r["latency"]:
-        return (f"the sandbox: a tool call (waiting for one of the collection's workers included) takes longer "
-                f"than a model request ({1000 * r['tool_mean_s']:.0f} ms mean; {r['machine_cores']:.2f} of "
-                f"{os.cpu_count()} cores busy)")
+        return (
+            f"the sandbox: a tool call (waiting for one of the collection's workers included) takes longer "
+            f"than a model request ({1000 * r['tool_mean_s']:.0f} ms mean; {r['machine_cores']:.2f} of "
+            f"{os.cpu_count()} cores busy)"
+        )
     if r["machine_cores"] > 0.85 * os.cpu_count():
-        return (f"the machine's CPUs bound it ({r['machine_cores']:.2f} of {os.cpu_count()} cores busy: the client, "
-                f"the server and the sandbox's tool processes)")
+        return (
+            f"the machine's CPUs bound it ({r['machine_cores']:.2f} of {os.cpu_count()} cores busy: the client, "
+            f"the server and the sandbox's tool processes)"
+        )
     return f"no CPU is the bound ({r['machine_cores']:.2f} of {os.cpu_count()} cores busy)"
 
 
 def client_comparison(in_flights: list[int], requests: int, latency: float) -> None:
     server, url = start_server(latency)
     try:
-        print(f"model client vs plain AsyncOpenAI ({PLAIN_TRANSPORT}) + semaphore: {requests} requests, "
-              f"latency {latency}s, {os.cpu_count()} cores")
+        print(
+            f"model client vs plain AsyncOpenAI ({PLAIN_TRANSPORT}) + semaphore: {requests} requests, "
+            f"latency {latency}s, {os.cpu_count()} cores"
+        )
         for in_flight in in_flights:
-            best = alternate(2, {
-                "plain": lambda r, n=in_flight: baseline_run(url, n, requests, latency, tag=f"plain{n}r{r}"),
-                "toolloom": lambda r, n=in_flight: client_run(url, n, requests, latency, tag=f"toolloom{n}r{r}"),
-            })
+            best = alternate(
+                2,
+                {
+                    "plain": lambda r, n=in_flight: baseline_run(url, n, requests, latency, tag=f"plain{n}r{r}"),
+                    "toolloom": lambda r, n=in_flight: client_run(url, n, requests, latency, tag=f"toolloom{n}r{r}"),
+                },
+            )
             plain, ours = best["plain"], best["toolloom"]
-            print(f"in flight {in_flight:>4}: toolloom {ours['rps']:6.1f} req/s, plain {plain['rps']:6.1f} req/s "
-                  f"(limit {in_flight / latency:.0f}): rate {ours['rps'] / plain['rps']:.0%} of plain (target >= 95%); "
-                  f"CPU s per 1,000 requests {ours['cpu_per_1k']:.2f} vs {plain['cpu_per_1k']:.2f} "
-                  f"({ours['cpu_per_1k'] / plain['cpu_per_1k']:.2f}x, target <= 1.00x)")
+            print(
+                f"in flight {in_flight:>4}: toolloom {ours['rps']:6.1f} req/s, plain {plain['rps']:6.1f} req/s "
+                f"(limit {in_flight / latency:.0f}): rate {ours['rps'] / plain['rps']:.0%} of plain (target >= 95%); "
+                f"CPU s per 1,000 requests {ours['cpu_per_1k']:.2f} vs {plain['cpu_per_1k']:.2f} "
+                f"({ours['cpu_per_1k'] / plain['cpu_per_1k']:.2f}x, target <= 1.00x)"
+            )
     finally:
         server.terminate()
 
@@ -333,14 +367,20 @@ def episodes_comparison(url: str, server_pid: int, in_flight: int, n_episodes: i
 
     best = alternate(2, {"pipeline": pipeline, "plain": plain})
     p, b = best["pipeline"], best["plain"]
-    print(f"in flight {in_flight:>4}: pipeline {p['rps']:6.1f} req/s, plain loop {b['rps']:6.1f} req/s "
-          f"(limit {in_flight / latency:.0f}): {p['rps'] / b['rps']:.0%} of plain (target >= 90%); "
-          f"{p['requests']} requests in {n_episodes} episodes, outcomes {json.dumps(p['outcomes'])}")
-    print(f"    CPU s per 1,000 requests: pipeline {p['cpu_per_1k']:.2f} ({p['cpu_cores']:.2f} cores), plain "
-          f"{b['cpu_per_1k']:.2f} ({b['cpu_cores']:.2f} cores); fake server {p['server_cores']:.2f} / "
-          f"{b['server_cores']:.2f} cores")
-    print(f"    pipeline: {bound(p)}; plain loop: {bound(b)}; a tool call (sandbox, waiting for a worker "
-          f"included): pipeline {p['tool_calls']}, plain {b['tool_calls']}")
+    print(
+        f"in flight {in_flight:>4}: pipeline {p['rps']:6.1f} req/s, plain loop {b['rps']:6.1f} req/s "
+        f"(limit {in_flight / latency:.0f}): {p['rps'] / b['rps']:.0%} of plain (target >= 90%); "
+        f"{p['requests']} requests in {n_episodes} episodes, outcomes {json.dumps(p['outcomes'])}"
+    )
+    print(
+        f"    CPU s per 1,000 requests: pipeline {p['cpu_per_1k']:.2f} ({p['cpu_cores']:.2f} cores), plain "
+        f"{b['cpu_per_1k']:.2f} ({b['cpu_cores']:.2f} cores); fake server {p['server_cores']:.2f} / "
+        f"{b['server_cores']:.2f} cores"
+    )
+    print(
+        f"    pipeline: {bound(p)}; plain loop: {bound(b)}; a tool call (sandbox, waiting for a worker "
+        f"included): pipeline {p['tool_calls']}, plain {b['tool_calls']}"
+    )
 
 
 def main() -> None:
@@ -354,8 +394,12 @@ def main() -> None:
         "--client", action="store_true", help="the model client alone against the plain loop (0.2 s latency)"
     )
     ap.add_argument("--requests", type=int, default=6000, help="--client: requests per client and round")
-    ap.add_argument("--plain-transport", choices=["httpx", "aiohttp"], default="httpx",
-                    help="the plain loop's HTTP transport: the SDK's default, or its aiohttp one (toolloom's)")
+    ap.add_argument(
+        "--plain-transport",
+        choices=["httpx", "aiohttp"],
+        default="httpx",
+        help="the plain loop's HTTP transport: the SDK's default, or its aiohttp one (toolloom's)",
+    )
     args = ap.parse_args()
     global PLAIN_TRANSPORT
     PLAIN_TRANSPORT = args.plain_transport
@@ -366,8 +410,10 @@ def main() -> None:
         return
     server, url = start_server(args.latency)
     try:
-        print(f"fake endpoint latency {args.latency}s per request, {os.cpu_count()} cores; the plain loop on "
-              f"AsyncOpenAI ({PLAIN_TRANSPORT}) + semaphore")
+        print(
+            f"fake endpoint latency {args.latency}s per request, {os.cpu_count()} cores; the plain loop on "
+            f"AsyncOpenAI ({PLAIN_TRANSPORT}) + semaphore"
+        )
         for in_flight in in_flights:
             episodes_comparison(url, server.pid, in_flight, in_flight * args.episodes_per_slot, args.latency)
     finally:

@@ -114,11 +114,11 @@ def bfcl_checker_home():
 
 
 class Materialized(NamedTuple):
-    result: object          # dagster's ExecuteInProcessResult
-    metadata: dict          # asset name -> its materialization metadata
-    home: Path              # the store and cache of the run
-    folder: str             # the export folder
-    checks: dict            # check name -> evaluation, of the dataset asset
+    result: object  # dagster's ExecuteInProcessResult
+    metadata: dict  # asset name -> its materialization metadata
+    home: Path  # the store and cache of the run
+    folder: str  # the export folder
+    checks: dict  # check name -> evaluation, of the dataset asset
 
 
 def materialize(pipeline, tmp: Path) -> Materialized:
@@ -130,11 +130,15 @@ def materialize(pipeline, tmp: Path) -> Materialized:
     stages = pipeline.stages.model_copy(
         update={"export": pipeline.stages.export.model_copy(update={"root": str(tmp / "exports")})}
     )
-    result = dg.materialize(pipeline_assets(pipeline.model_copy(update={"stages": stages})),
-                            resources={"toolloom": ToolloomResource(project_root=str(PROJECT), home=str(tmp / "home"))})
+    result = dg.materialize(
+        pipeline_assets(pipeline.model_copy(update={"stages": stages})),
+        resources={"toolloom": ToolloomResource(project_root=str(PROJECT), home=str(tmp / "home"))},
+    )
     assert result.success
-    md = {e.asset_key.path[-1]: {k: v.value for k, v in e.materialization.metadata.items()}
-          for e in result.get_asset_materialization_events()}
+    md = {
+        e.asset_key.path[-1]: {k: v.value for k, v in e.materialization.metadata.items()}
+        for e in result.get_asset_materialization_events()
+    }
     checks = {e.check_name: e for e in result.get_asset_check_evaluations() if e.asset_key.path[-1] == "dataset"}
     return Materialized(result, md, tmp / "home", md["dataset"]["path"], checks)
 
@@ -166,8 +170,10 @@ def bfcl_checker(bfcl_checker_home):
 def unaccounted(store, pipeline: str, version: str) -> list[str]:
     """Stages of `version` whose stored rows do not add up (accepted + rejected = input), each side
     counted from what the stage wrote; a stage that committed nothing is skipped."""
-    tables = {t: store.read(pipeline, t, version).to_pylist() if _has_table(store, pipeline, t) else []
-              for t in ("tasks", "trajectories", "samples", "rejections")}
+    tables = {
+        t: store.read(pipeline, t, version).to_pylist() if _has_table(store, pipeline, t) else []
+        for t in ("tasks", "trajectories", "samples", "rejections")
+    }
     rejected = {s: sum(r["stage"] == s for r in tables["rejections"]) for s in ("simulate", "filter")}
     problems = []
     if tables["trajectories"] or rejected["simulate"]:
@@ -223,8 +229,14 @@ def scale_storage(postgres, s3_endpoint, monkeypatch) -> dict:
     name = f"t{uuid.uuid4().hex[:12]}"
     catalog = create_database(postgres, name)
     create_bucket(s3_endpoint, name)
-    env = {"TOOLLOOM_CATALOG": catalog, "TOOLLOOM_DATA_PATH": f"s3://{name}/lake", "AWS_ACCESS_KEY_ID": "test",
-           "AWS_SECRET_ACCESS_KEY": "test", "AWS_ENDPOINT_URL": s3_endpoint, "AWS_REGION": "us-east-1"}
+    env = {
+        "TOOLLOOM_CATALOG": catalog,
+        "TOOLLOOM_DATA_PATH": f"s3://{name}/lake",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_ENDPOINT_URL": s3_endpoint,
+        "AWS_REGION": "us-east-1",
+    }
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     return {"catalog": catalog, "bucket": name, "endpoint": s3_endpoint, "env": env}
@@ -238,8 +250,26 @@ def env_server(home: Path, log_path: Path, pipeline: str = "demo"):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     log = log_path.open("w+")  # a file: a pipe nobody reads would stall the server
-    server = subprocess.Popen([sys.executable, "-m", "toolloom.cli", "--project", str(PROJECT), "--home", str(home),
-                               "env", "serve", pipeline, "--split", "all", "--port", str(port)], stderr=log, text=True)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "toolloom.cli",
+            "--project",
+            str(PROJECT),
+            "--home",
+            str(home),
+            "env",
+            "serve",
+            pipeline,
+            "--split",
+            "all",
+            "--port",
+            str(port),
+        ],
+        stderr=log,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 300
         while True:

@@ -1,4 +1,5 @@
 """The offline assistant played through a request against scripted tool results: the calls it makes, in order."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,11 @@ from toolloom.agents.offline import RetrievalAssistant
 
 def demo_tools(*names: str) -> list[dict]:
     """The demo collection's tools of these names, as offered to an assistant."""
-    tools = {t["function"]["name"]: {"type": "function", "function": t["function"]}
-             for f in sorted(Path("api_graphs/demo").glob("*.json")) for t in json.loads(f.read_text())}
+    tools = {
+        t["function"]["name"]: {"type": "function", "function": t["function"]}
+        for f in sorted(Path("api_graphs/demo").glob("*.json"))
+        for t in json.loads(f.read_text())
+    }
     return [tools[n] for n in names]
 
 

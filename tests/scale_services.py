@@ -1,5 +1,6 @@
 """Real services for the scale-out tests, started on this machine: a throwaway PostgreSQL cluster (Debian's
 server binaries; `.ci/run` installs the package) and moto's S3 server."""
+
 from __future__ import annotations
 
 import contextlib
@@ -40,17 +41,37 @@ class PostgresCluster:
         if os.geteuid() == 0:
             shutil.chown(root, "postgres")
             shutil.chown(self.data, "postgres")
-        subprocess.run(_as_server_user([str(self.binaries / "initdb"), "-D", str(self.data), "-A", "trust", "-U",
-                                        "toolloom"]), check=True, capture_output=True)
+        subprocess.run(
+            _as_server_user([str(self.binaries / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "toolloom"]),
+            check=True,
+            capture_output=True,
+        )
         self.url = f"postgres://toolloom@127.0.0.1:{self.port}/postgres"
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
         self.log = open(self.root / "server.log", "a")
-        self.proc = subprocess.Popen(_as_server_user([str(self.binaries / "postgres"), "-D", str(self.data), "-p",
-                                                      str(self.port), "-k", str(self.root), "-c",
-                                                      "listen_addresses=127.0.0.1", "-c", "max_connections=200",
-                                                      "-c", "fsync=off"]), stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            _as_server_user(
+                [
+                    str(self.binaries / "postgres"),
+                    "-D",
+                    str(self.data),
+                    "-p",
+                    str(self.port),
+                    "-k",
+                    str(self.root),
+                    "-c",
+                    "listen_addresses=127.0.0.1",
+                    "-c",
+                    "max_connections=200",
+                    "-c",
+                    "fsync=off",
+                ]
+            ),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         _wait_for_postgres(self.url, self.proc, self.root / "server.log")
 
     def stop(self, fast: bool = False) -> None:
@@ -125,15 +146,17 @@ def s3_server() -> Iterator[str]:
 def create_bucket(endpoint: str, name: str) -> None:
     import boto3
 
-    boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test",
-                 region_name="us-east-1").create_bucket(Bucket=name)
+    boto3.client(
+        "s3", endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
+    ).create_bucket(Bucket=name)
 
 
 def s3_keys(endpoint: str, bucket: str) -> list[str]:
     import boto3
 
-    client = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test",
-                          region_name="us-east-1")
+    client = boto3.client(
+        "s3", endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
+    )
     keys = []
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
         keys += [o["Key"] for o in page.get("Contents", [])]

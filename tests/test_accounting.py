@@ -1,4 +1,5 @@
 """The `accounted` check counts what a stage wrote: a stage that silently loses an item fails it."""
+
 import pyarrow as pa
 
 from toolloom.agents.offline import RetrievalAssistant, TemplateUser
@@ -65,8 +66,10 @@ def test_a_steps_model_calls_are_its_own_whatever_role_made_them():
 
     from toolloom.llm.ledger import CallRecord, UsageLedger
 
-    fields = {f.name: (0 if f.type in ("int", "float") else False if f.type == "bool" else "x")
-              for f in dataclasses.fields(CallRecord)}
+    fields = {
+        f.name: (0 if f.type in ("int", "float") else False if f.type == "bool" else "x")
+        for f in dataclasses.fields(CallRecord)
+    }
     ledger = UsageLedger()
     ledger.add(CallRecord(**{**fields, "stage": "ingest"}))
     since = len(ledger.records)

@@ -1,5 +1,6 @@
 """The house rules that keep the code easy to live in: no import cycle inside toolloom/ (function-local
 imports included), no private name imported across modules, and no Python file over 400 lines."""
+
 import ast
 from pathlib import Path
 
@@ -95,14 +96,20 @@ def test_no_private_name_is_imported_from_another_module():
     for path in PACKAGE.rglob("*.py"):
         for node in _imports(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom):
-                found += [f"{path.relative_to(PROJECT)}: {node.module} {a.name}" for a in node.names
-                          if a.name.startswith("_") and not a.name.startswith("__")]
+                found += [
+                    f"{path.relative_to(PROJECT)}: {node.module} {a.name}"
+                    for a in node.names
+                    if a.name.startswith("_") and not a.name.startswith("__")
+                ]
     assert found == []
 
 
 def test_no_python_file_over_400_lines():
-    long = {str(p.relative_to(PROJECT)): n for p in [*PACKAGE.rglob("*.py"), *(PROJECT / "tests").glob("*.py")]
-            if (n := len(p.read_text().splitlines())) > 400}
+    long = {
+        str(p.relative_to(PROJECT)): n
+        for p in [*PACKAGE.rglob("*.py"), *(PROJECT / "tests").glob("*.py")]
+        if (n := len(p.read_text().splitlines())) > 400
+    }
     assert long == {}
 
 

@@ -70,7 +70,8 @@ def test_readme_documents_every_command_and_no_other():
 
 def test_a_partition_outside_the_daily_range_is_a_clear_error(project, capsys):
     (project / "pipelines" / "daily.yaml").write_text(
-        "collections: [{name: demo, path: api_graphs/demo}]\npartitions: daily\nstart_date: '2026-11-01'\n")
+        "collections: [{name: demo, path: api_graphs/demo}]\npartitions: daily\nstart_date: '2026-11-01'\n"
+    )
     assert main(["--project", str(project), "run", "daily", "--partition", "2999-01-01"]) == 2
     assert "'2999-01-01' is not a partition of pipeline 'daily'" in capsys.readouterr().err
 
@@ -79,7 +80,8 @@ def test_a_partition_outside_the_daily_range_is_a_clear_error(project, capsys):
 def test_a_dry_run_touches_neither_the_real_versions_nor_latest(project, capsys):
     (project / "pipelines" / "small.yaml").write_text(
         "collections: [{name: demo, path: api_graphs/demo}]\n"
-        "stages: {tasks: {per_tool: 1, multi_hop: 0, parallel: 0, nested: 0}, export: {formats: [openai]}}\n")
+        "stages: {tasks: {per_tool: 1, multi_hop: 0, parallel: 0, nested: 0}, export: {formats: [openai]}}\n"
+    )
     assert main(["--project", str(project), "run", "small", "--fake-endpoint"]) == 0
     out = capsys.readouterr()
     assert "dry run against a fake endpoint" in out.err and "exports-dry-run" in out.out
@@ -121,18 +123,36 @@ def test_a_project_folder_of_ones_own_runs_offline_to_an_export(tmp_path, capsys
     from datasets import load_dataset
 
     (tmp_path / "pipelines").mkdir()
-    spec = [{"type": "function", "function": {
-        "name": "get_weather", "description": "Current weather in a city.",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string", "enum": ["Oslo", "Lima"]}},
-                       "required": ["city"]}}},
-        {"type": "function", "function": {
-            "name": "convert_temperature", "description": "Convert a temperature between units.",
-            "parameters": {"type": "object", "properties": {
-                "value": {"type": "number"}, "to_unit": {"type": "string", "enum": ["C", "F"]}},
-                "required": ["value", "to_unit"]}}}]
+    spec = [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": "Current weather in a city.",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"city": {"type": "string", "enum": ["Oslo", "Lima"]}},
+                    "required": ["city"],
+                },
+            },
+        },
+        {
+            "type": "function",
+            "function": {
+                "name": "convert_temperature",
+                "description": "Convert a temperature between units.",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"value": {"type": "number"}, "to_unit": {"type": "string", "enum": ["C", "F"]}},
+                    "required": ["value", "to_unit"],
+                },
+            },
+        },
+    ]
     (tmp_path / "tools.json").write_text(json.dumps(spec))
     (tmp_path / "pipelines" / "mine.yaml").write_text(
         "collections: [{name: weather, path: tools.json, executor: simulated}]\n"
-        "stages: {tasks: {per_tool: 2}, simulate: {multi_turn_share: 0.5, ask_share: 0.5}}\n")
+        "stages: {tasks: {per_tool: 2}, simulate: {multi_turn_share: 0.5, ask_share: 0.5}}\n"
+    )
     assert main(["--project", str(tmp_path), "run", "mine"]) == 0, capsys.readouterr().err[-2000:]
     assert load_dataset(str(tmp_path / "exports" / "mine" / "latest"), "tools")["train"].num_rows == 2

@@ -1,5 +1,6 @@
 """Every built-in component meets its extension point's typed contract (`toolloom/contracts.py`), and the
 data components are given is decoded once (`toolloom.domain`): what docs/plugins.md promises a plug-in."""
+
 import inspect
 import json
 
@@ -33,14 +34,25 @@ def test_every_built_in_meets_its_contract():
 
 
 def test_a_trajectory_and_an_example_are_decoded_once():
-    stored = {"traj_id": "tr_1", "calls": json.dumps([{"name": "f", "arguments": "{}"}]), "tools_offered": "[]",
-              "chain": None, "actions": json.dumps([["user", "inform_intent", ""]])}
+    stored = {
+        "traj_id": "tr_1",
+        "calls": json.dumps([{"name": "f", "arguments": "{}"}]),
+        "tools_offered": "[]",
+        "chain": None,
+        "actions": json.dumps([["user", "inform_intent", ""]]),
+    }
     traj = trajectory_of(stored)
     assert traj["calls"] == [{"name": "f", "arguments": "{}"}] and traj["tools_offered"] == []
     assert traj["chain"] is None and traj["actions"] == [["user", "inform_intent", ""]]
     assert trajectory_of(traj) == traj  # decoding a decoded row changes nothing
-    row = {"id": "s_1", "tools": json.dumps([{"type": "function", "function": {"name": "f"}}]), "actions": None,
-           "answered_by": '["real"]', "reference_chain": None, "messages": []}
+    row = {
+        "id": "s_1",
+        "tools": json.dumps([{"type": "function", "function": {"name": "f"}}]),
+        "actions": None,
+        "answered_by": '["real"]',
+        "reference_chain": None,
+        "messages": [],
+    }
     example = example_of(row)
     assert example["tools"][0]["function"]["name"] == "f" and example["answered_by"] == ["real"]
     assert example["reference_chain"] == [] and example["actions"] is None and example["messages"] == []

@@ -1,4 +1,5 @@
 """A run killed hard (SIGKILL) midway resumes: nothing lost or doubled, nothing asked twice."""
+
 import pytest
 import signal
 import sqlite3

@@ -1,5 +1,6 @@
 """The pieces behind the export's data-quality checks, each shown failing where it should: the
 documentation rules, the leak-free split, the verdicts against thresholds, duplicate tool offers."""
+
 import hashlib
 import json
 
@@ -61,8 +62,11 @@ def test_the_split_keeps_shared_calls_and_near_duplicate_requests_on_one_side_an
     # an example placed after examples of both sides whose calls it repeats can go nowhere
     a, b = sides.index("train"), sides.index("test")
     order = {t["task_id"]: hashlib.sha256(t["task_id"].encode()).hexdigest() for t in trajs}
-    late = next(f"t_late{k}" for k in range(1000)
-                if hashlib.sha256(f"t_late{k}".encode()).hexdigest() > max(order[f"t_{a}"], order[f"t_{b}"]))
+    late = next(
+        f"t_late{k}"
+        for k in range(1000)
+        if hashlib.sha256(f"t_late{k}".encode()).hexdigest() > max(order[f"t_{a}"], order[f"t_{b}"])
+    )
     both = {
         "task_id": late,
         "messages": [
@@ -123,12 +127,18 @@ def test_the_length_budget_judges_what_toolloom_wrote_and_a_long_source_descript
     from toolloom.data_quality import documentation
 
     long = "Get the keywords that have been added to a movie. " * 40  # RestBench's own prose, 2,000 characters
-    tools = [{"name": "keywords", "description": long}, {"name": "refined", "description": "x" * 1300,
-                                                          "original_description": "short"}]
+    tools = [
+        {"name": "keywords", "description": long},
+        {"name": "refined", "description": "x" * 1300, "original_description": "short"},
+    ]
     docs = documentation([], tools, 1200)
     assert docs["long_originals"] == ["keywords"] and docs["over_budget"] == ["refined"]
-    report = {"conformance": {}, "leakage": {"test_calls_seen_in_train": 0, "test_requests_near_duplicate_of_train": 0},
-              "documentation": {**docs, "over_budget": [], "with_internals": []}, "diversity": {}}
+    report = {
+        "conformance": {},
+        "leakage": {"test_calls_seen_in_train": 0, "test_requests_near_duplicate_of_train": 0},
+        "documentation": {**docs, "over_budget": [], "with_internals": []},
+        "diversity": {},
+    }
     (doc,) = [v for v in verdicts(report, ExportQuality()) if v["name"] == "documentation"]
     assert (doc["passed"], doc["severity"]) == (False, "WARN")
     assert "1 source descriptions are longer" in doc["description"]
@@ -153,10 +163,23 @@ def test_a_filter_check_is_given_calls_tools_and_chain_as_lists(monkeypatch):
 
     monkeypatch.setitem(registry.FILTER_CHECKS._items, "many_calls", many_calls)
     call = {"name": "get_city", "arguments": "{}", "ok": True, "error": None}
-    row = {"traj_id": "tr_1", "task_id": "t_1", "shape": "single", "kind": "single_turn", "outcome": "answered",
-           "messages": [{"role": "user", "content": "Paris?"}], "final_answer": "Paris.", "reference_answer": None,
-           "calls": json.dumps([call]), "tools_offered": "[]", "chain": json.dumps([{"name": "get_city"}])}
-    result = filter_samples(pa.Table.from_pylist([row, {**row, "traj_id": "tr_2", "calls": json.dumps([call] * 3)}]),
-                            FilterStage(checks=["many_calls"]), test_share=0.0)
+    row = {
+        "traj_id": "tr_1",
+        "task_id": "t_1",
+        "shape": "single",
+        "kind": "single_turn",
+        "outcome": "answered",
+        "messages": [{"role": "user", "content": "Paris?"}],
+        "final_answer": "Paris.",
+        "reference_answer": None,
+        "calls": json.dumps([call]),
+        "tools_offered": "[]",
+        "chain": json.dumps([{"name": "get_city"}]),
+    }
+    result = filter_samples(
+        pa.Table.from_pylist([row, {**row, "traj_id": "tr_2", "calls": json.dumps([call] * 3)}]),
+        FilterStage(checks=["many_calls"]),
+        test_share=0.0,
+    )
     assert seen == [(list, list, list, 1), (list, list, list, 3)]
     assert [r.item_id for r in result.rejections] == ["tr_2"]

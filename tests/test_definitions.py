@@ -1,4 +1,5 @@
 """Tier 3: the Dagster definitions load, with one group per pipeline, checks and the nightly schedule."""
+
 import importlib.util
 import logging
 import shutil

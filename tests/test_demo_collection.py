@@ -86,21 +86,31 @@ def test_the_shop_is_stateful_per_episode():
 
 
 def test_japans_calendar_has_its_national_holidays_with_the_equinoxes_substitute_and_citizens_days():
-    rows = [{"name": t.name, "collection": "demo", "executable": True, "parameters": t.parameters,
-             "returns": t.returns} for t in _specs() if t.name == "list_holidays"]
+    rows = [
+        {"name": t.name, "collection": "demo", "executable": True, "parameters": t.parameters, "returns": t.returns}
+        for t in _specs()
+        if t.name == "list_holidays"
+    ]
     ex = ToolExecutor(Sandbox(PROJECT / "sandbox"), rows)
-    days = {h["name"]: h["date"] for h in ex.execute("list_holidays", {"country_code": "JP", "year": 2026})
-            .content["holidays"]}
+    days = {
+        h["name"]: h["date"]
+        for h in ex.execute("list_holidays", {"country_code": "JP", "year": 2026}).content["holidays"]
+    }
     # 16 national holidays; Constitution Day falls on a Sunday (rest on Wednesday 6 May, after Greenery and
     # Children's Day), and 22 September lies between two holidays
     assert len(days) == 18
     assert days["Constitution Memorial Day (substitute day)"] == "2026-05-06"
     assert days["Citizens' Holiday"] == "2026-09-22"
     assert (days["Vernal Equinox Day"], days["Autumnal Equinox Day"]) == ("2026-03-20", "2026-09-23")
-    assert (days["Marine Day"], days["Respect for the Aged Day"], days["Sports Day"]) == \
-        ("2026-07-20", "2026-09-21", "2026-10-12")
-    later = {h["name"]: h["date"] for h in ex.execute("list_holidays", {"country_code": "JP", "year": 2027})
-             .content["holidays"]}
+    assert (days["Marine Day"], days["Respect for the Aged Day"], days["Sports Day"]) == (
+        "2026-07-20",
+        "2026-09-21",
+        "2026-10-12",
+    )
+    later = {
+        h["name"]: h["date"]
+        for h in ex.execute("list_holidays", {"country_code": "JP", "year": 2027}).content["holidays"]
+    }
     assert later["Vernal Equinox Day"] == "2027-03-21"
     uk = ex.execute("list_holidays", {"country_code": "GB", "year": 2026}).content["holidays"]
     assert {"date": "2026-12-28", "name": "Boxing Day (substitute day)", "weekday": "Monday"} in uk

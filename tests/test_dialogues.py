@@ -1,4 +1,5 @@
 """Multi-turn dialogues (ToolDial actions): plans, state-driven calls, realised offline or by a model."""
+
 import json
 import re
 
@@ -66,10 +67,17 @@ def _inputs():
 @pytest.mark.parametrize("scenario", DIALOGUE_SCENARIOS)
 def test_each_scenario_gives_a_verified_dialogue(scenario):
     tasks, tools, ex = _inputs()
-    result = simulate(tasks, tools, user=TemplateUser(), assistant=RetrievalAssistant(), executor=ex,
-                      params=SimulateStage(multi_turn_share=1.0, scenarios=[scenario]),
-                      system_prompt=render("simulate/assistant_system.j2", today=None), prompt_hash="h",
-                      dialogue=(PhraseRealiser(), PhraseRealiser(), load_phrases(DEFAULT_ROOT)))
+    result = simulate(
+        tasks,
+        tools,
+        user=TemplateUser(),
+        assistant=RetrievalAssistant(),
+        executor=ex,
+        params=SimulateStage(multi_turn_share=1.0, scenarios=[scenario]),
+        system_prompt=render("simulate/assistant_system.j2", today=None),
+        prompt_hash="h",
+        dialogue=(PhraseRealiser(), PhraseRealiser(), load_phrases(DEFAULT_ROOT)),
+    )
     everything = result.table.to_pylist()
     rows = [r for r in everything if r["kind"] == "multi_turn"]
     # a pair scenario runs on the two-step task only; the others on every single call
@@ -82,12 +90,16 @@ def test_each_scenario_gives_a_verified_dialogue(scenario):
         assert all((s == "user" and a in USER_ACTIONS) or (s == "system" and a in SYSTEM_ACTIONS) for s, a in speakers)
         # a fail_inform task whose left-out value is no code or id is played as ask (it ends with the answer)
         assert ("system", "call") in speakers and plan["actions"][-1][1] == (
-            "response" if plan["scenario"] == "ask" else "system_bye")
+            "response" if plan["scenario"] == "ask" else "system_bye"
+        )
         if plan["scenario"] == "suggest_affirm":  # after 'Yes, exactly that.': asked for everything the call needs
             asked = [m["content"] for m in r["messages"] if m["role"] == "assistant" and m["content"]][1]
             needs = json.loads(r["tools_offered"])
-            needs = next(t["function"]["parameters"].get("required") or [] for t in needs
-                         if t["function"]["name"] == json.loads(r["calls"])[0]["name"])
+            needs = next(
+                t["function"]["parameters"].get("required") or []
+                for t in needs
+                if t["function"]["name"] == json.loads(r["calls"])[0]["name"]
+            )
             assert all(re.sub(r" code$", "", param_phrase(k)) in asked for k in needs), asked
         if plan["scenario"] == "ask":  # the user will say it: asked for as a person names it, not by its code
             question = next(m["content"] for m in r["messages"] if m["role"] == "assistant")
@@ -108,7 +120,8 @@ def test_each_scenario_gives_a_verified_dialogue(scenario):
             m["content"] or "" for m in pair["messages"] if m["role"] == "user"
         )
         assert [m["content"] for m in pair["messages"] if m["role"] == "assistant"][0].endswith(
-            ("Which order should I use?", "What order should I use?"))
+            ("Which order should I use?", "What order should I use?")
+        )
 
 
 def test_every_action_of_the_inventory_is_used():
@@ -125,9 +138,11 @@ def test_a_left_out_value_that_a_bare_noun_would_stand_for_drops_its_clause_and_
 
     arguments = {"from_city_id": "paris", "to_city_id": "berlin", "mode": "train"}
     step = Step("travel:travel_time", "travel_time", "", arguments)
-    templates = ['Going by {mode}, how long from "{from_city_id}" to "{to_city_id}"?',
-                 'How long does the {mode} take from "{from_city_id}" to "{to_city_id}"?']
+    templates = [
+        'Going by {mode}, how long from "{from_city_id}" to "{to_city_id}"?',
+        'How long does the {mode} take from "{from_city_id}" to "{to_city_id}"?',
+    ]
     task = Task("t", "single", [step], 1, {"travel:travel_time": {"utterances": templates}})
     for seed in range(8):
         text = withholding_request(task, "mode", random.Random(seed))
-        assert text == 'How long from Paris to Berlin?', text  # not 'Going by a mode', nor the value
+        assert text == "How long from Paris to Berlin?", text  # not 'Going by a mode', nor the value

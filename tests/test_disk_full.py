@@ -1,5 +1,6 @@
 """A disk that fills up mid-run: no stage is half-written, no version that lost data is listed,
 and the next run with room succeeds beside what the full disk left."""
+
 import json
 import os
 import shutil

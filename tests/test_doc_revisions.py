@@ -1,5 +1,6 @@
 """Documentation refinement (DRAFT): offline facts from executions, the diversity rule, convergence,
 failures fed to the analyzer, and the export shipping the refined documentation."""
+
 import json
 import shutil
 
@@ -52,7 +53,7 @@ def test_refined_documentation_states_what_executions_showed():
     assert result.accounted and result.accepted == 2
     vat = _final(result, "get_vat_rate")["text"]
     assert "country_code (string, required" in vat
-    assert 'no VAT data for' in vat  # the error the tool really gives for an unknown code
+    assert "no VAT data for" in vat  # the error the tool really gives for an unknown code
     assert "Example (a recorded call): get_vat_rate(" in vat and "standard_rate_percent" in vat
     region = _final(result, "list_countries_by_region")["text"]
     assert "weather" not in region  # nothing the tool showed supports the wrong description: it is dropped
@@ -101,14 +102,29 @@ def test_a_query_too_close_to_an_earlier_one_is_rejected_and_retried_three_times
     assert [r["round"] for r in rows] == [0, 1] and rows[-1]["stop_reason"] == "explorer_exhausted"
     detail = json.loads(rows[-1]["evidence"])["stop_detail"]
     assert "after 4 tries" in detail and "what is the vat rate of sweden" in detail  # the first ask and three retries
-    loose = _refine(_broken_tools(), RefineStage(tools=["get_vat_rate"], stop_similarity=1.0, max_rounds=2,
-                                                 diversity_threshold=0.99), explorer=Repetitive()).table.to_pylist()
+    loose = _refine(
+        _broken_tools(),
+        RefineStage(tools=["get_vat_rate"], stop_similarity=1.0, max_rounds=2, diversity_threshold=0.99),
+        explorer=Repetitive(),
+    ).table.to_pylist()
     assert [r["round"] for r in loose] == [0, 1, 2]  # 7 of 8 words in common is cosine 0.935: below a 0.99 threshold
 
 
 def test_mistakes_from_simulation_and_escalation_reach_the_analyzer():
-    trajectories = [{"calls": json.dumps([{"name": "get_vat_rate", "arguments": '{"country_code": "XX"}', "ok": False,
-                                           "error": "404: no VAT data for 'XX'"}])}]
+    trajectories = [
+        {
+            "calls": json.dumps(
+                [
+                    {
+                        "name": "get_vat_rate",
+                        "arguments": '{"country_code": "XX"}',
+                        "ok": False,
+                        "error": "404: no VAT data for 'XX'",
+                    }
+                ]
+            )
+        }
+    ]
     escalations = [
         {
             "outcome": "failed",
@@ -137,8 +153,13 @@ def test_restbench_specs_refine_to_completion_with_simulated_execution(tmp_path)
     from toolloom.stages.tools import build_tools
     from toolloom.spec import Pipeline
 
-    pipeline = Pipeline(name="rb", collections=[Collection(name="spotify", path=str(corpora / "spotify_oas.json")),
-                                                Collection(name="tmdb", path=str(corpora / "tmdb_oas.json"))])
+    pipeline = Pipeline(
+        name="rb",
+        collections=[
+            Collection(name="spotify", path=str(corpora / "spotify_oas.json")),
+            Collection(name="tmdb", path=str(corpora / "tmdb_oas.json")),
+        ],
+    )
     tools = build_tools(pipeline, PROJECT, Sandbox(PROJECT / "sandbox")).table
     assert tools.num_rows > 80 and not any(tools["executable"].to_pylist())
     result = _refine(tools, RefineStage())
@@ -207,8 +228,12 @@ def test_the_export_ships_refined_documentation_and_a_later_run_starts_from_it(t
     ][0]
     assert start["text"] == first_final
     # and the second run's agents were shown that documentation
-    offered = {t["function"]["description"] for traj in store.read("demo", "trajectories", v2).to_pylist()
-               for t in json.loads(traj["tools_offered"]) if t["function"]["name"] == "get_vat_rate"}
+    offered = {
+        t["function"]["description"]
+        for traj in store.read("demo", "trajectories", v2).to_pylist()
+        for t in json.loads(traj["tools_offered"])
+        if t["function"]["name"] == "get_vat_rate"
+    }
     assert offered == {first_final}
 
 

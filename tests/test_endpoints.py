@@ -1,5 +1,6 @@
 """Several endpoints per role (base_urls): requests spread over the endpoints that are up, fail over
 from one that is down, and every request records the endpoint that answered it."""
+
 import asyncio
 from collections import Counter
 
@@ -15,14 +16,16 @@ from toolloom.spec import ModelSpec
 
 def _client(urls, tmp_path, ledger, **spec):
     spec = ModelSpec(provider="openai", model="fake", base_urls=urls, timeout_s=5.0, **spec)
-    return ModelClient(spec, cache=RequestCache(tmp_path / "cache.sqlite"), ledger=ledger, budget=RunBudget(None),
-                       backoff_s=0.01)
+    return ModelClient(
+        spec, cache=RequestCache(tmp_path / "cache.sqlite"), ledger=ledger, budget=RunBudget(None), backoff_s=0.01
+    )
 
 
 def _many(client, n):
     async def run():
-        return await asyncio.gather(*(client.chat([{"role": "user", "content": f"q{i}"}], stage="s", role="user")
-                                      for i in range(n)))
+        return await asyncio.gather(
+            *(client.chat([{"role": "user", "content": f"q{i}"}], stage="s", role="user") for i in range(n))
+        )
 
     return run_async(run())
 

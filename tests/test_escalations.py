@@ -1,4 +1,5 @@
 """Progressive difficulty: the structural operators, the verifier, and escalation against a scripted frontier."""
+
 import json
 import random
 
@@ -10,8 +11,13 @@ from toolloom.agents.offline import TemplateEscalator
 from toolloom.wording import THEN_SPLIT
 from toolloom.domain import tools_of
 from toolloom.executor import ToolExecutor
-from toolloom.graph.escalation import (ChainEscalator, StructuralVerifier, alternative_answers, reference_answer,
-                                       shape_of)
+from toolloom.graph.escalation import (
+    ChainEscalator,
+    StructuralVerifier,
+    alternative_answers,
+    reference_answer,
+    shape_of,
+)
 from toolloom.llm import ModelClient, RequestCache, RunBudget, UsageLedger, run_async
 from toolloom.llm.fake_server import FakeModel, FakeServer, competent
 from toolloom.sandbox import Sandbox
@@ -30,13 +36,15 @@ def _edge(src, src_slot, dst, dst_slot):
 
 
 # a hand-made path through the demo collection: capital -> city (-> country would loop back to the start)
-EDGES = [_edge("find_country", "results|country_code", "get_capital_city", "country_code"),
-         _edge("get_capital_city", "city_id", "get_city", "city_id"),
-         _edge("get_city", "country_code", "get_country", "country_code"),
-         _edge("get_country", "code", "get_vat_rate", "country_code"),  # echoes its input: never a hop
-         _edge("get_country", "currency", "get_exchange_rate", "from_currency"),
-         _edge("list_cities", "cities|city_id", "get_city", "city_id"),
-         _edge("time_difference", "from_city_id", "city_distance", "from_city_id")]
+EDGES = [
+    _edge("find_country", "results|country_code", "get_capital_city", "country_code"),
+    _edge("get_capital_city", "city_id", "get_city", "city_id"),
+    _edge("get_city", "country_code", "get_country", "country_code"),
+    _edge("get_country", "code", "get_vat_rate", "country_code"),  # echoes its input: never a hop
+    _edge("get_country", "currency", "get_exchange_rate", "from_currency"),
+    _edge("list_cities", "cities|city_id", "get_city", "city_id"),
+    _edge("time_difference", "from_city_id", "city_distance", "from_city_id"),
+]
 
 
 @pytest.fixture(scope="module")

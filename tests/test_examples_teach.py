@@ -1,6 +1,7 @@
 """What the examples teach: answers in sentences that state what was asked, dependencies that are
 real lookups, harder levels that need more dependent calls, ToolDial pair dialogues, and the
 abstain / ask / recover kinds. Unit cases for each piece, then the demo export measured whole."""
+
 import json
 import random
 import re
@@ -49,14 +50,17 @@ def test_an_answer_is_sentences_with_the_asked_fields_first_and_no_python_reprs(
     assert lookup == "The calling code of South Africa is +27 and its capital is Pretoria."
     assert sentence(result, "Tell me about ZA.", {"country_code": "ZA"}) == (  # asked for everything: four
         "The calling code of South Africa is +27, its capital is Pretoria, its population is 62,027,503 and it is not "
-        "landlocked.")
+        "landlocked."
+    )
     assert not FIELD_DUMP.search(lookup) and "None" not in lookup and "not known" not in lookup
     found = {"results": [{"name": "Noise-cancelling headphones", "price_eur": 279}]}
     assert sentence(found, 'Do you sell anything for "headphones"?').startswith("Yes, I found one result")
     assert sentence({"results": []}, 'Do you sell anything for "kites"?').startswith("No, I found no results")
     note = {"as_of": "2026-01-01", "note": "no single national rate", "standard_rate_percent": None}
-    assert sentence(note, "How high is VAT in US?", {"country_code": "US"}) == \
-        "No single national rate (as of 2026-01-01)."
+    assert (
+        sentence(note, "How high is VAT in US?", {"country_code": "US"})
+        == "No single national rate (as of 2026-01-01)."
+    )
     assert (
         sentence({"distance_km": 1149.4, "from_city_id": "tokyo"}, "How far?", {"from_city_id": "tokyo"})
         == "The distance is 1149.4 km."
@@ -102,8 +106,10 @@ def _steps(*specs):
 
 def test_chain_problems_fake_dependency_ambiguity_degenerate_and_circular():
     country = {"code": "IN", "name": "India"}
-    fake = _steps(("get_country", {"country_code": "IN"}, {}, country),
-                  ("get_vat_rate", {"country_code": "IN"}, {"country_code": {"step": 0, "path": "code"}}, {"rate": 18}))
+    fake = _steps(
+        ("get_country", {"country_code": "IN"}, {}, country),
+        ("get_vat_rate", {"country_code": "IN"}, {"country_code": {"step": 0, "path": "code"}}, {"rate": 18}),
+    )
     assert chain_problem(fake)[0] == "fake_dependency"
     circular = _steps(
         ("get_country", {"country_code": "IN"}, {}, country),
@@ -115,14 +121,21 @@ def test_chain_problems_fake_dependency_ambiguity_degenerate_and_circular():
         ),
     )
     assert chain_problem(circular)[0] == "circular_lookup"
-    several = _steps(("list_cities", {"country_code": "US"}, {}, {"cities": [{"city_id": "a"}, {"city_id": "b"}]}),
-                     ("get_city", {"city_id": "a"}, {"city_id": {"step": 0, "path": "cities|city_id"}}, {"name": "A"}))
+    several = _steps(
+        ("list_cities", {"country_code": "US"}, {}, {"cities": [{"city_id": "a"}, {"city_id": "b"}]}),
+        ("get_city", {"city_id": "a"}, {"city_id": {"step": 0, "path": "cities|city_id"}}, {"name": "A"}),
+    )
     assert chain_problem(several)[0] == "ambiguous_binding"
     redundant = _steps(  # 'Find headphones. Then add 3 to my cart. Then show me the product of that cart.'
         ("search_products", {"query": "headphones"}, {}, {"results": [{"product_id": "p300"}]}),
-        ("add_to_cart", {"product_id": "p300", "quantity": 3},
-         {"product_id": {"step": 0, "path": "results|product_id"}}, {"items": [{"product_id": "p300"}], "total": 8}),
-        ("get_product", {"product_id": "p300"}, {"product_id": {"step": 1, "path": "items|product_id"}}, {"stock": 9}))
+        (
+            "add_to_cart",
+            {"product_id": "p300", "quantity": 3},
+            {"product_id": {"step": 0, "path": "results|product_id"}},
+            {"items": [{"product_id": "p300"}], "total": 8},
+        ),
+        ("get_product", {"product_id": "p300"}, {"product_id": {"step": 1, "path": "items|product_id"}}, {"stock": 9}),
+    )
     assert chain_problem(redundant)[0] == "redundant_lookup" and chain_problem(redundant[:2]) is None
     same = _steps(("travel_time", {"from_city_id": "tokyo", "to_city_id": "Tokyo", "mode": "car"}, {}, {"hours": 0}))
     assert chain_problem(same)[0] == "degenerate_call"
@@ -141,19 +154,29 @@ def test_chain_problems_fake_dependency_ambiguity_degenerate_and_circular():
 @pytest.mark.parametrize("seed", range(6))
 def test_a_request_describes_a_looked_up_value_and_the_offline_assistant_resolves_it(seed):
     step0 = Step("demo.get_city", "get_city", "", {"city_id": "toronto"})
-    step1 = Step("demo.is_holiday", "is_holiday", "", {"country_code": "CA", "day": "2026-05-18"},
-                      {"country_code": {"step": 0, "path": "country_code"}})
+    step1 = Step(
+        "demo.is_holiday",
+        "is_holiday",
+        "",
+        {"country_code": "CA", "day": "2026-05-18"},
+        {"country_code": {"step": 0, "path": "country_code"}},
+    )
     meta = {"demo.is_holiday": {"utterances": ["Is {day} a public holiday in {country_code}?"]}}
     text = render_example(Task("t", "multi_hop", [step0, step1], seed, meta), random.Random(seed))
     assert "from step" not in text and " CA" not in text
     # as a person says it: where the value comes from ('the country Toronto is in'), or a reference to the
     # result of a lookup asked for first ("that city's country")
-    assert re.search(r"(country of th(at|is) city|that city's country|its country|the country Toronto is in|"
-                     r"the country of Toronto)\b", text), text
+    assert re.search(
+        r"(country of th(at|is) city|that city's country|its country|the country Toronto is in|"
+        r"the country of Toronto)\b",
+        text,
+    ), text
     tools = demo_tools("get_city", "is_holiday", "get_country")
     results = {"get_city": [{"city_id": "toronto", "country_code": "CA"}], "is_holiday": [{"is_holiday": True}]}
-    assert play(text, tools, results) == [("get_city", {"city_id": "toronto"}),
-                                          ("is_holiday", {"country_code": "CA", "day": "2026-05-18"})], text
+    assert play(text, tools, results) == [
+        ("get_city", {"city_id": "toronto"}),
+        ("is_holiday", {"country_code": "CA", "day": "2026-05-18"}),
+    ], text
     assert bound_phrase({"step": 0, "path": "city_id"}, 1, "get_city") == "that city"
 
 
@@ -213,11 +236,20 @@ def test_an_ask_example_must_ask_before_calling():
         },
         {"role": "tool", "tool_call_id": "c", "content": '{"cities": []}'},
     ]
-    traj = {"kind": "ask", "calls": json.dumps([{"name": "list_cities", "arguments": "{}", "ok": True}]),
-            "messages": messages, "final_answer": "There are no cities.", "reference_answer": None, "shape": "single"}
+    traj = {
+        "kind": "ask",
+        "calls": json.dumps([{"name": "list_cities", "arguments": "{}", "ok": True}]),
+        "messages": messages,
+        "final_answer": "There are no cities.",
+        "reference_answer": None,
+        "shape": "single",
+    }
     assert check_execution(trajectory_of(traj))[0] == "no_question"
-    asked = [messages[0], {"role": "assistant", "content": "Which country code should I use?"},
-             {"role": "user", "content": "FR."}] + messages[1:]
+    asked = [
+        messages[0],
+        {"role": "assistant", "content": "Which country code should I use?"},
+        {"role": "user", "content": "FR."},
+    ] + messages[1:]
     assert check_execution(trajectory_of({**traj, "messages": asked})) is None
 
 
@@ -251,8 +283,9 @@ def test_the_demo_export_teaches_what_the_issue_asks(demo_export):
     answered = [r for r in rows if r["reference_answer"] and r["kind"] != "abstain"]
     request = {r["id"]: " ".join(m["content"] or "" for m in r["messages"] if m["role"] == "user") for r in rows}
     assert [
-        r["id"] for r in answered if unstated(request[r["id"]], json.loads(r["reference_answer"]), r["final_answer"],
-                                              call_inputs(r["messages"]))
+        r["id"]
+        for r in answered
+        if unstated(request[r["id"]], json.loads(r["reference_answer"]), r["final_answer"], call_inputs(r["messages"]))
     ] == []
     assert report["answers"]["complete"] == report["answers"]["answers"] == len(answered)
     # dependencies: values taken from earlier results are not in the request
@@ -270,7 +303,7 @@ def test_the_demo_export_teaches_what_the_issue_asks(demo_export):
     assert len(bound) > 20 and len(absent) >= 0.8 * len(bound)
     # requests: varied wording, no pipeline words
     firsts = [next(m["content"] for m in r["messages"] if m["role"] == "user") for r in rows]
-    bigrams = [tuple(w[i:i + 2]) for w in (q.lower().split() for q in firsts) for i in range(len(w) - 1)]
+    bigrams = [tuple(w[i : i + 2]) for w in (q.lower().split() for q in firsts) for i in range(len(w) - 1)]
     # 0.45 until codes were said by name: 'the United States' repeats two bigrams where 'US' repeated none
     assert len(set(bigrams)) / len(bigrams) >= 0.44
     assert not [q for q in firsts if "from step" in q or re.search(r"\bthe the\b", q)]
@@ -291,14 +324,28 @@ def test_the_demo_export_teaches_what_the_issue_asks(demo_export):
 
 
 def test_example_quality_counts_from_rows():
-    rows = [{"kind": "single_turn", "level": 0, "tools": "[]", "final_answer": "capital: X; population: 5",
-             "reference_answer": json.dumps({"population": 5}), "actions": None,
-             "reference_chain": json.dumps([{"name": "a", "arguments": {"x": 1}, "bindings": {}}]),
-             "messages": [{"role": "user", "content": "population?"},
-                          {"role": "assistant", "tool_calls": [{"function": {"name": "a"}}]}]}]
+    rows = [
+        {
+            "kind": "single_turn",
+            "level": 0,
+            "tools": "[]",
+            "final_answer": "capital: X; population: 5",
+            "reference_answer": json.dumps({"population": 5}),
+            "actions": None,
+            "reference_chain": json.dumps([{"name": "a", "arguments": {"x": 1}, "bindings": {}}]),
+            "messages": [
+                {"role": "user", "content": "population?"},
+                {"role": "assistant", "tool_calls": [{"function": {"name": "a"}}]},
+            ],
+        }
+    ]
     q = example_quality(rows, [{"name": "a"}, {"name": "b"}], [{"src_tool": "a", "dst_tool": "b"}])
     assert {k: q["answers"][k] for k in ("answers", "complete", "field_dumps", "field_lists")} == {
-        "answers": 1, "complete": 1, "field_dumps": 1, "field_lists": 0}
+        "answers": 1,
+        "complete": 1,
+        "field_dumps": 1,
+        "field_lists": 0,
+    }
     assert q["answers"]["mean_length_by_kind"] == {"single_turn": len("capital: X; population: 5")}
     assert q["levels"]["0"]["mean_calls"] == 1 and q["call_patterns"]["distinct"] == 1
 
@@ -313,17 +360,27 @@ def test_tool_names_give_words_entities_and_plain_purposes():
     assert purpose("add_to_cart", {"required": ["product_id", "quantity"]}) == "add a product to the cart"
     assert purpose("tmdb__GET_search-movie") == "search for movies"
     # a short plain documentation sentence says it better than a name that reads as no phrase
-    assert purpose("countries_speaking", None, "List the countries where a language is official.") == \
-        "list the countries where a language is official"
-    assert purpose("days_between", None, "Number of days from one date to another.") == \
-        "count the days from one date to another"
-    assert purpose("is_holiday", None, "Whether a date is a national public holiday in a country, and which.") == \
-        "check whether a date is a national public holiday in a country"
+    assert (
+        purpose("countries_speaking", None, "List the countries where a language is official.")
+        == "list the countries where a language is official"
+    )
+    assert (
+        purpose("days_between", None, "Number of days from one date to another.")
+        == "count the days from one date to another"
+    )
+    assert (
+        purpose("is_holiday", None, "Whether a date is a national public holiday in a country, and which.")
+        == "check whether a date is a national public holiday in a country"
+    )
     assert purpose("get_vat_rate", None, "A country's standard VAT/GST rate in percent.") == "look up the VAT rate"
     assert purpose("tmdb__GET_movie-keywords", None, "Get Movie Keywords") == "look up the movie keywords"
     assert (param_phrase("from_city_id"), param_phrase("product_id")) == ("starting city", "product")
-    assert (vague("to_city_id", "x"), vague("quantity", 2), vague("country_code", "FR"), vague("product_id", "p1")) \
-        == ("a city", "some", "my country", "a product")  # a person's own country, but one of two cities
+    assert (vague("to_city_id", "x"), vague("quantity", 2), vague("country_code", "FR"), vague("product_id", "p1")) == (
+        "a city",
+        "some",
+        "my country",
+        "a product",
+    )  # a person's own country, but one of two cities
     messy = "Is today a public holiday The calculation is made on the basis of UTC time.<br />"
     assert plain_purpose(messy, "Nager_Date__PublicHolidayIsToday") == "Public holiday is today"
     assert plain_purpose("Get country info for the given country", "x") == "Get country info for the given country"
@@ -338,9 +395,15 @@ def test_a_suggestion_names_the_offered_tool_closest_to_the_request():
         "Public holidays of a country in a year.",
         {"country_code": "JP", "year": 2027},
     )
-    offered = [{"function": {"name": n, "description": d}} for n, d in (
-        ("add_to_cart", "Put a product in the cart."), ("list_holidays", "Public holidays of a country in a year."),
-        ("next_holiday", "The next public holiday of a country after a date."), ("convert_units", "Convert a length."))]
+    offered = [
+        {"function": {"name": n, "description": d}}
+        for n, d in (
+            ("add_to_cart", "Put a product in the cart."),
+            ("list_holidays", "Public holidays of a country in a year."),
+            ("next_holiday", "The next public holiday of a country after a date."),
+            ("convert_units", "Convert a length."),
+        )
+    ]
     tools = {"list_holidays": {"parameters": {"required": ["country_code", "year"]}}}
     state = Dialogue(
         Task("t", "single", [target], 1, {}), None, tools, offered, load_phrases(DEFAULT_ROOT), random.Random(0)
@@ -364,8 +427,13 @@ def test_the_model_judge_is_told_what_a_recover_example_teaches(tmp_path):
     from toolloom.spec import ModelSpec
     from toolloom.agents.judges import ModelJudge
 
-    verdict = {"reason": "ok", "calls_fit": True, "answer_responds": True, "answer_supported": True,
-               "reads_naturally": True}
+    verdict = {
+        "reason": "ok",
+        "calls_fit": True,
+        "answer_responds": True,
+        "answer_supported": True,
+        "reads_naturally": True,
+    }
     model = FakeModel(default=lambda request: {"content": json.dumps(verdict)})
     traj = {
         "tools_offered": "[]",

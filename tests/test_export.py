@@ -136,8 +136,11 @@ def test_placeholder_examples_are_labelled_left_out_by_default_and_counted_in_th
     assert ds["train"].num_rows + ds["test"].num_rows == 3 and set(ds["train"]["content"]) == {"filled"}
     card = (folder / "README.md").read_text()
     assert "3 of 5 accepted examples carry values" in card and "2 hold a placeholder" in card and "left out" in card
-    assert json.loads((folder / "manifest.json").read_text())["content"] == {"filled": 3, "placeholder": 2,
-                                                                              "included": False}
+    assert json.loads((folder / "manifest.json").read_text())["content"] == {
+        "filled": 3,
+        "placeholder": 2,
+        "included": False,
+    }
     both = export_version(tmp_path, "demo", "v2", samples, trajs, tools, {}, include_placeholders=True)
     rows = load_dataset(str(both))
     assert sorted(list(rows["train"]["content"]) + list(rows["test"]["content"])) == sorted(content)
@@ -149,8 +152,9 @@ def test_a_chat_template_renders_exported_rows_as_they_are(tmp_path):
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"])
-    env.filters["tojson"] = lambda x, indent=None, ensure_ascii=False: json.dumps(x, ensure_ascii=ensure_ascii,
-                                                                                   indent=indent)
+    env.filters["tojson"] = lambda x, indent=None, ensure_ascii=False: json.dumps(
+        x, ensure_ascii=ensure_ascii, indent=indent
+    )
     template = env.from_string((CASES / "chat_templates" / "qwen2.5.jinja").read_text())
     folder = export_version(tmp_path, "demo", "v1", *_inputs(), {"pipeline": "demo"})
     for row in load_dataset(str(folder))["train"]:

@@ -1,6 +1,7 @@
 """Each export config through the checker of the ecosystem it is named after: BFCL's own AST checker
 (bfcl-eval), the published xLAM layout, Hermes function calling; shipped documentation that is
 documentation; a split without leakage. On the demo and on tools this project never wrote."""
+
 import json
 import re
 
@@ -35,8 +36,11 @@ def test_bfcl_rows_pass_bfcls_own_checker_with_the_ground_truth_as_answer(demo_e
     for row in bfcl:  # the category is what the row is
         offered, calls = json.loads(row["function"]), calls_of(default[row["id"]])
         assert row["category"] == category(len(offered), len(calls))
-        assert all(p["type"] in ("string", "integer", "float", "boolean", "array", "dict", "tuple", "any")
-                   for f in offered for p in f["parameters"]["properties"].values())
+        assert all(
+            p["type"] in ("string", "integer", "float", "boolean", "array", "dict", "tuple", "any")
+            for f in offered
+            for p in f["parameters"]["properties"].values()
+        )
     assert {r["category"] for r in bfcl} >= {"multiple", "parallel_multiple", "irrelevance"}
     for row in (r for r in bfcl if r["category"] == "irrelevance"):  # from abstain examples: nothing offered fits
         source = default[row["id"]]
@@ -44,10 +48,11 @@ def test_bfcl_rows_pass_bfcls_own_checker_with_the_ground_truth_as_answer(demo_e
         assert "can't do that with the tools" in source["messages"][-1]["content"]  # the assistant declined
     # the checker can fail: a changed argument, or a call too many
     row = next(r for r in bfcl if r["category"] == "multiple")
-    (name, args), = calls_of(default[row["id"]])[0].items()
+    ((name, args),) = calls_of(default[row["id"]])[0].items()
     wrong = {k: (v + 1 if isinstance(v, int) else f"{v}-not") for k, v in args.items()}
-    bad = run_bfcl_checker([row, {**row, "id": "twice"}], {row["id"]: [{name: wrong}],
-                                                           "twice": [{name: args}, {name: args}]}, bfcl_checker)
+    bad = run_bfcl_checker(
+        [row, {**row, "id": "twice"}], {row["id"]: [{name: wrong}], "twice": [{name: args}, {name: args}]}, bfcl_checker
+    )
     assert [v["valid"] for v in bad] == [False, False]
 
 
@@ -153,11 +158,19 @@ def test_no_call_and_no_near_duplicate_request_on_both_sides_of_the_split(demo_e
     not (CORPORA / "toolalpaca").is_dir(), reason="../shared/corpora is not present (it is not shipped)"
 )
 def test_an_export_over_tools_never_seen_here_passes_the_same_checkers(tmp_path, bfcl_checker):
-    pipeline = Pipeline.model_validate({
-        "name": "alpaca", "collections": [{"name": "alpaca", "path": str(CORPORA / "toolalpaca" / "eval_real.json"),
-                                           "executor": "simulated"}],
-        "stages": {"tasks": {"per_tool": 2, "multi_hop": 10, "parallel": 6, "seed": 3}, "refine": {"max_rounds": 2},
-                   "export": {"test_share": 0.2, "formats": ["openai", "sharegpt", "xlam", "bfcl"]}}})
+    pipeline = Pipeline.model_validate(
+        {
+            "name": "alpaca",
+            "collections": [
+                {"name": "alpaca", "path": str(CORPORA / "toolalpaca" / "eval_real.json"), "executor": "simulated"}
+            ],
+            "stages": {
+                "tasks": {"per_tool": 2, "multi_hop": 10, "parallel": 6, "seed": 3},
+                "refine": {"max_rounds": 2},
+                "export": {"test_share": 0.2, "formats": ["openai", "sharegpt", "xlam", "bfcl"]},
+            },
+        }
+    )
     folder, checks = _export(pipeline, tmp_path)
     failed = {name: c.description for name, c in checks.items() if not c.passed}
     assert failed == {}

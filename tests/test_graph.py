@@ -1,4 +1,5 @@
 """The API graph (ToolDial): slots, the three thresholded similarities, caching, chain sampling."""
+
 import json
 from collections import Counter
 
@@ -128,7 +129,7 @@ def test_sampled_chains_are_executed_and_bound_along_edges(embedder):
     for chain in chains:
         assert len(chain) >= 2
         for k, step in enumerate(chain[1:], 1):
-            (param, binding), = step.bindings.items()
+            ((param, binding),) = step.bindings.items()
             assert binding["step"] == k - 1
             assert step.arguments[param] == value_at(chain[k - 1].result, binding["path"])
     parallel = sampler.sample("parallel", 12)
@@ -137,8 +138,9 @@ def test_sampled_chains_are_executed_and_bound_along_edges(embedder):
     # (travel.json holds one tool: its partner comes from anywhere)
     source = {r["name"]: r["source_file"] for r in rows}
     alone = {f for f in source.values() if list(source.values()).count(f) == 1}
-    assert all(source[a.name] == source[b.name] or source[a.name] in alone for a, b in parallel), \
-        [(a.name, b.name) for a, b in parallel]
+    assert all(source[a.name] == source[b.name] or source[a.name] in alone for a, b in parallel), [
+        (a.name, b.name) for a, b in parallel
+    ]
     assert sum(source[a.name] == source[b.name] for a, b in parallel) >= 8
     assert value_at({"results": [{"id": 1}, {"id": 2}]}, "results|id") == 1 and value_at({"a": {}}, "a|b") is None
     nested = sampler.sample("nested", 6)  # up to 6: some targets never give a clean chain
@@ -220,6 +222,7 @@ def test_a_chain_keeps_its_subject():
     """A text argument an earlier step took (the file a checkpoint was made for) is the one the next step names."""
     from toolloom.domain import Step
     from toolloom.graph.sampling import _same_subject
+
     chain = [Step("a", "create_checkpoint", "", {"path": "notes/todo.md"})]
     args = {"path": "data/huts.csv", "checkpoint_id": "checkpoint", "limit": 3}
     _same_subject(args, chain, "checkpoint_id")
@@ -229,12 +232,25 @@ def test_a_chain_keeps_its_subject():
 def test_a_chain_that_deletes_what_it_created_is_rejected():
     from toolloom.domain import Step
     from toolloom.graph.chains import chain_problem
+
     made = Step("a", "post__api_contents_path_checkpoints", "", {"path": "a.md"}, result={"id": "c1"})
-    gone = Step("b", "delete__api_contents_path_checkpoints_checkpoint_id", "", {"path": "a.md", "checkpoint_id": "c1"},
-                {"checkpoint_id": {"step": 0, "path": "id"}}, {})
+    gone = Step(
+        "b",
+        "delete__api_contents_path_checkpoints_checkpoint_id",
+        "",
+        {"path": "a.md", "checkpoint_id": "c1"},
+        {"checkpoint_id": {"step": 0, "path": "id"}},
+        {},
+    )
     assert chain_problem([made, gone])[0] == "undone"
-    read = Step("b", "get__api_contents_path_checkpoints_checkpoint_id", "", {"path": "a.md", "checkpoint_id": "c1"},
-                {"checkpoint_id": {"step": 0, "path": "id"}}, {"id": "c1", "size": 3})
+    read = Step(
+        "b",
+        "get__api_contents_path_checkpoints_checkpoint_id",
+        "",
+        {"path": "a.md", "checkpoint_id": "c1"},
+        {"checkpoint_id": {"step": 0, "path": "id"}},
+        {"id": "c1", "size": 3},
+    )
     assert chain_problem([made, read]) is None
 
 
@@ -245,17 +261,36 @@ def test_an_inverse_call_that_gives_back_a_stated_value_is_circular_and_a_record
     def steps(*specs):
         return [Step(f"demo.{n}", n, "", a, b, r) for n, a, b, r in specs]
 
-    back = steps(("days_between", {"start_date": "2026-03-01", "end_date": "2026-06-01"}, {}, {"days": 92}),
-                 ("add_days", {"start_date": "2026-03-01", "days": 92}, {"days": {"step": 0, "path": "days"}},
-                  {"date": "2026-06-01", "weekday": "Monday"}))
-    assert chain_problem(back) == ("circular_lookup", "the last call (add_days) gives back '2026-06-01', which the "
-                                                      "request states")
-    capital = steps(("get_capital_city", {"country_code": "FR"}, {}, {"city_id": "paris", "country_code": "FR"}),
-                    ("get_city", {"city_id": "paris"}, {"city_id": {"step": 0, "path": "city_id"}},
-                     {"city_id": "paris", "country_code": "FR", "population": 2102650}))
+    back = steps(
+        ("days_between", {"start_date": "2026-03-01", "end_date": "2026-06-01"}, {}, {"days": 92}),
+        (
+            "add_days",
+            {"start_date": "2026-03-01", "days": 92},
+            {"days": {"step": 0, "path": "days"}},
+            {"date": "2026-06-01", "weekday": "Monday"},
+        ),
+    )
+    assert chain_problem(back) == (
+        "circular_lookup",
+        "the last call (add_days) gives back '2026-06-01', which the request states",
+    )
+    capital = steps(
+        ("get_capital_city", {"country_code": "FR"}, {}, {"city_id": "paris", "country_code": "FR"}),
+        (
+            "get_city",
+            {"city_id": "paris"},
+            {"city_id": {"step": 0, "path": "city_id"}},
+            {"city_id": "paris", "country_code": "FR", "population": 2102650},
+        ),
+    )
     assert chain_problem(capital) is None  # the city's record restates its country: a fact, not a loop
-    listing = steps(("get_city", {"city_id": "tokyo"}, {}, {"country_code": "JP"}),
-                    ("list_cities", {"country_code": "JP"}, {"country_code": {"step": 0, "path": "country_code"}},
-                     [{"city_id": "tokyo"}, {"city_id": "osaka"}]))
+    listing = steps(
+        ("get_city", {"city_id": "tokyo"}, {}, {"country_code": "JP"}),
+        (
+            "list_cities",
+            {"country_code": "JP"},
+            {"country_code": {"step": 0, "path": "country_code"}},
+            [{"city_id": "tokyo"}, {"city_id": "osaka"}],
+        ),
+    )
     assert chain_problem(listing) is None  # a result that is a list
-

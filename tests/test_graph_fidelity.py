@@ -1,5 +1,6 @@
 """The API graph's edges mean something: typed slots, generic slots, fan caps, calibrated thresholds, and
 recall of RestBench's gold call paths; embeddings cached a chunk at a time."""
+
 import numpy as np
 import pytest
 
@@ -20,15 +21,30 @@ OPEN = EdgeParams(keyword_threshold=-1, description_threshold=-1)
 
 def _rows(path, collection="c"):
     tools, _ = ingest_collection(path)
-    return [{"name": t.name, "description": t.description, "parameters": t.parameters, "returns": t.returns,
-             "meta": t.meta, "collection": collection} for t in tools]
+    return [
+        {
+            "name": t.name,
+            "description": t.description,
+            "parameters": t.parameters,
+            "returns": t.returns,
+            "meta": t.meta,
+            "collection": collection,
+        }
+        for t in tools
+    ]
 
 
 def _tool(name, required=(), returns=None, service="a", path=None, props=None):
     props = props or {r: {"type": "string"} for r in required}
     meta = {"tool": service, "method": "GET", **({"path": path} if path else {})}
-    return {"name": name, "description": name.replace("_", " "), "collection": "c", "meta": meta,
-            "parameters": {"type": "object", "properties": props, "required": list(required)}, "returns": returns}
+    return {
+        "name": name,
+        "description": name.replace("_", " "),
+        "collection": "c",
+        "meta": meta,
+        "parameters": {"type": "object", "properties": props, "required": list(required)},
+        "returns": returns,
+    }
 
 
 def _obj(**fields):
@@ -65,10 +81,12 @@ def test_a_generic_slot_joins_only_its_own_api():
     from toolloom.graph.slots import GENERIC_LEAVES, GENERIC_SLOTS
 
     assert not GENERIC_SLOTS & GENERIC_LEAVES  # a `title` is qualified by its owner (movie_title), not left generic
-    tools = [_tool("get_profile", returns=_obj(email="string"), service="crm"),
-             _tool("send_newsletter", ["email"], service="crm"),
-             _tool("check_breach", ["email"], service="security"),
-             _tool("get_owner", returns=_obj(owner=_obj(email="string")), service="crm")]
+    tools = [
+        _tool("get_profile", returns=_obj(email="string"), service="crm"),
+        _tool("send_newsletter", ["email"], service="crm"),
+        _tool("check_breach", ["email"], service="security"),
+        _tool("get_owner", returns=_obj(owner=_obj(email="string")), service="crm"),
+    ]
     edges, stats = build_edges(tools, BagOfWordsEmbedder(), OPEN)
     pairs = {(e["src_tool"], e["dst_tool"]) for e in edges}
     assert ("get_profile", "send_newsletter") in pairs
@@ -111,8 +129,10 @@ def test_an_identifier_fills_only_its_own_kind():
 
 
 def test_fan_in_and_fan_out_are_capped_best_first():
-    sources = [_tool(f"list_movies_{k}", returns={"type": "array", "items": _obj(movie_id="integer", title="string")})
-               for k in range(8)]
+    sources = [
+        _tool(f"list_movies_{k}", returns={"type": "array", "items": _obj(movie_id="integer", title="string")})
+        for k in range(8)
+    ]
     search = _tool("search_movie", ["query"], returns={"type": "array", "items": _obj(movie_id="integer")})
     sinks = [_tool(f"movie_detail_{k}", ["movie_id"], props={"movie_id": {"type": "integer"}}) for k in range(6)]
     tools = sources + [search] + sinks
@@ -136,7 +156,9 @@ def test_fan_in_and_fan_out_are_capped_best_first():
 
 def test_thresholds_come_from_the_embedders_calibration(tmp_path):
     assert thresholds_for("some/other-embedder", tmp_path / "none.json") == (
-        PUBLISHED, "published (ToolDial's embedder); some/other-embedder has no calibration")
+        PUBLISHED,
+        "published (ToolDial's embedder); some/other-embedder has no calibration",
+    )
     candidates = [{"keyword_sim": 1.0, "desc_sim": d} for d in np.linspace(0.80, 0.99, 50)]
     gold = [k % 2 == 0 for k in range(50)]
     entry = calibrate(candidates, gold, "synthetic")
@@ -164,11 +186,14 @@ def test_restbench_gold_edges_are_found_with_few_edges_per_operation(collection,
 def test_published_pairs_are_gold_too(tmp_path):
     from toolloom.graph.gold_paths import gold_pairs
 
-    tools = [_tool("search_movie", ["query"], returns={"type": "array", "items": _obj(movie_id="integer")}),
-             _tool("movie_detail", ["movie_id"], props={"movie_id": {"type": "integer"}}),
-             _tool("weather", ["city"])]
-    (tmp_path / "pairs.jsonl").write_text('{"source": "search_movie", "target": "movie_detail"}\n'
-                                          '{"source": "search_movie", "target": "weather"}\n')
+    tools = [
+        _tool("search_movie", ["query"], returns={"type": "array", "items": _obj(movie_id="integer")}),
+        _tool("movie_detail", ["movie_id"], props={"movie_id": {"type": "integer"}}),
+        _tool("weather", ["city"]),
+    ]
+    (tmp_path / "pairs.jsonl").write_text(
+        '{"source": "search_movie", "target": "movie_detail"}\n{"source": "search_movie", "target": "weather"}\n'
+    )
     gold = gold_pairs(tmp_path / "pairs.jsonl", tools)
     edges, _ = build_edges(tools, BagOfWordsEmbedder(), OPEN)
     measured = fidelity(edges, gold, len(tools))

@@ -1,5 +1,6 @@
 """Hostile collection files beside a good one: each is one rejection with its reason, the good file's
 tools are ingested, and nothing hangs or crashes (bounded reads, depth and expansion)."""
+
 import gzip
 import json
 import shutil
@@ -9,7 +10,8 @@ from toolloom.ingest import collection, ingest_collection
 from .conftest import CASES
 
 LAUGHS = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
-    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8))
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8)
+)
 
 
 def _deep_schema(levels: int) -> dict:

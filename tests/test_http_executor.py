@@ -1,5 +1,6 @@
 """The `http` executor: requests built from OpenAPI operations against a local server the test
 starts (what goes where), and a real mock server (Stoplight Prism) over a spec."""
+
 import asyncio
 import json
 import os
@@ -34,8 +35,15 @@ class RecordingServer:
 
     async def _handle(self, request: web.Request) -> web.Response:
         body = await request.text()
-        self.requests.append({"method": request.method, "path": request.path, "query": dict(request.query),
-                              "headers": dict(request.headers), "body": json.loads(body) if body else None})
+        self.requests.append(
+            {
+                "method": request.method,
+                "path": request.path,
+                "query": dict(request.query),
+                "headers": dict(request.headers),
+                "body": json.loads(body) if body else None,
+            }
+        )
         if "/go/" in request.path:  # .../go/PORT/rest: a redirect to that port (another origin, or this one)
             port, _, rest = request.path.split("/go/", 1)[1].partition("/")
             raise web.HTTPFound(f"http://127.0.0.1:{port}/{rest}")
@@ -79,8 +87,11 @@ def _setup(pipeline):
 
 def test_each_argument_goes_where_the_operation_says_and_the_credential_from_the_environment(service, monkeypatch):
     monkeypatch.setenv("HUTS_KEY", "k-123-secret")
-    tools, executor, http = _setup(_collection(base_url=f"http://127.0.0.1:{service.port}/v1", auth_env="HUTS_KEY",
-                                               auth_header="X-Api-Key", auth_scheme=""))
+    tools, executor, http = _setup(
+        _collection(
+            base_url=f"http://127.0.0.1:{service.port}/v1", auth_env="HUTS_KEY", auth_header="X-Api-Key", auth_scheme=""
+        )
+    )
     assert {r["execution"] for r in tools.table.to_pylist()} == {"http"}
     service.requests.clear()
     assert executor.execute("search_huts", {"country": "Switzerland", "limit": 2}).ok
@@ -131,22 +142,33 @@ def _hop(http, path: str):
     return asyncio.run(http.call(tool, {}, None))
 
 
-@pytest.mark.parametrize("where", [{"auth_header": "X-Api-Key", "auth_scheme": ""}, {"auth_query": "key"},
-                                   {}])  # a custom header, a query parameter, the default Authorization header
+@pytest.mark.parametrize(
+    "where", [{"auth_header": "X-Api-Key", "auth_scheme": ""}, {"auth_query": "key"}, {}]
+)  # a custom header, a query parameter, the default Authorization header
 def test_the_credential_goes_to_the_configured_origin_only(service, monkeypatch, where):
     """A redirect within the origin keeps the credential; one to another origin is followed without it; a path
     that would change the host ('@host:port/...') is refused before anything is sent, as a rejection."""
     other = RecordingServer()
     monkeypatch.setenv("HUTS_KEY", "k-789-secret")
-    http = HttpExecutor(HttpConfig(base_url=f"http://127.0.0.1:{service.port}/v1", auth_env="HUTS_KEY", **where),
-                        "huts", SPEC, PROJECT, PROJECT / ".toolloom")
+    http = HttpExecutor(
+        HttpConfig(base_url=f"http://127.0.0.1:{service.port}/v1", auth_env="HUTS_KEY", **where),
+        "huts",
+        SPEC,
+        PROJECT,
+        PROJECT / ".toolloom",
+    )
     assert _hop(http, f"/go/{service.port}/home").ok
     assert "k-789-secret" in json.dumps(service.requests[-1])  # the same origin: the key goes along
     assert _hop(http, f"/go/{other.port}/away").ok
     assert other.requests[-1]["path"] == "/away" and "k-789-secret" not in json.dumps(other.requests)
     sent = len(other.requests)
-    bare = HttpExecutor(HttpConfig(base_url=f"http://127.0.0.1:{service.port}", auth_env="HUTS_KEY", **where),
-                        "huts", SPEC, PROJECT, PROJECT / ".toolloom")  # no path after the host: '@' would start one
+    bare = HttpExecutor(
+        HttpConfig(base_url=f"http://127.0.0.1:{service.port}", auth_env="HUTS_KEY", **where),
+        "huts",
+        SPEC,
+        PROJECT,
+        PROJECT / ".toolloom",
+    )  # no path after the host: '@' would start one
     refused = _hop(bare, f"@127.0.0.1:{other.port}/stolen")
     assert not refused.ok and refused.content["error"]["status"] == 400 and "refused" in refused.error
     assert len(other.requests) == sent and "k-789-secret" not in refused.to_json()
@@ -157,8 +179,11 @@ def test_ingest_rejects_a_path_that_would_change_the_host():
     from toolloom.ingest.records import Rejection
 
     ok = {"get": {"operationId": "op", "responses": {"200": {"description": "ok"}}}}
-    spec = {"openapi": "3.0.0", "info": {"title": "t", "version": "1"},
-            "paths": {"@evil.example:80/steal": ok, "//evil.example/x": ok, "/fine": ok}}
+    spec = {
+        "openapi": "3.0.0",
+        "info": {"title": "t", "version": "1"},
+        "paths": {"@evil.example:80/steal": ok, "//evil.example/x": ok, "/fine": ok},
+    }
     out = list(parse(spec, "spec.json"))
     assert [t.meta["path"] for t in out if not isinstance(t, Rejection)] == ["/fine"]
     assert [r.reason for r in out if isinstance(r, Rejection)] == ["bad_path", "bad_path"]

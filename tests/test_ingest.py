@@ -65,7 +65,6 @@ def test_missing_collection_path_is_a_rejection(tmp_path):
     assert tools == [] and rejected[0].reason == "missing_path"
 
 
-
 def _by_name(tools):
     return {t.name: t for t in tools}
 
@@ -116,9 +115,12 @@ def test_rapidapi_types_defaults_inferred_returns_and_bad_lines():
 
 CORPORA = PROJECT.parent / "shared" / "corpora"
 EXPECTED = {  # corpus -> (tools, rejected), as ingested on 2026-11-24
-    "restbench/tmdb_oas.json": (54, 0), "restbench/spotify_oas.json": (40, 0),
-    "toolalpaca/eval_real.json": (40, 0), "toolalpaca/eval_simulated.json": (54, 0),
-    "livemcpbench/tools.json": (527, 0), "bfcl/BFCL_v4_simple_python.json": (400, 0),
+    "restbench/tmdb_oas.json": (54, 0),
+    "restbench/spotify_oas.json": (40, 0),
+    "toolalpaca/eval_real.json": (40, 0),
+    "toolalpaca/eval_simulated.json": (54, 0),
+    "livemcpbench/tools.json": (527, 0),
+    "bfcl/BFCL_v4_simple_python.json": (400, 0),
     "rapidapi/tools_sample.jsonl.gz": (5126, 27),
 }
 
@@ -159,8 +161,10 @@ def test_deep_references_are_expanded_and_only_a_cycle_is_called_recursive(tmp_p
     import json
 
     # nine schemas, each holding the next: deeper than 12 levels of JSON, but no cycle (Spotify's search)
-    schemas = {f"L{k}": {"type": "object", "properties": {f"level{k}": {"$ref": f"#/components/schemas/L{k + 1}"}}}
-               for k in range(9)}
+    schemas = {
+        f"L{k}": {"type": "object", "properties": {f"level{k}": {"$ref": f"#/components/schemas/L{k + 1}"}}}
+        for k in range(9)
+    }
     schemas["L9"] = {"type": "object", "properties": {"id": {"type": "string"}}}
     schemas["Node"] = {"type": "object", "properties": {"child": {"$ref": "#/components/schemas/Node"}}}
     ok = {
@@ -169,9 +173,15 @@ def test_deep_references_are_expanded_and_only_a_cycle_is_called_recursive(tmp_p
     loop = {
         "200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Node"}}}}
     }
-    spec = {"openapi": "3.0.0", "info": {"title": "t", "version": "1"}, "components": {"schemas": schemas},
-            "paths": {"/deep": {"get": {"operationId": "deep", "responses": ok}},
-                      "/tree": {"get": {"operationId": "tree", "responses": loop}}}}
+    spec = {
+        "openapi": "3.0.0",
+        "info": {"title": "t", "version": "1"},
+        "components": {"schemas": schemas},
+        "paths": {
+            "/deep": {"get": {"operationId": "deep", "responses": ok}},
+            "/tree": {"get": {"operationId": "tree", "responses": loop}},
+        },
+    }
     (tmp_path / "spec.json").write_text(json.dumps(spec))
     tools, rejected = ingest_collection(tmp_path / "spec.json")
     returns = {t.name: json.dumps(t.returns) for t in tools}
@@ -207,14 +217,22 @@ def test_references_read_only_the_specs_own_folder_and_never_the_network(tmp_pat
     (spec_dir / "common.yaml").write_text("Id:\n  type: integer\n  description: beside the spec\n")
 
     def op(ref: str) -> dict:
-        return {"get": {"parameters": [{"name": "q", "in": "query", "required": True, "schema": {"$ref": ref}}],
-                        "responses": {"200": {"description": "ok"}}}}
+        return {
+            "get": {
+                "parameters": [{"name": "q", "in": "query", "required": True, "schema": {"$ref": ref}}],
+                "responses": {"200": {"description": "ok"}},
+            }
+        }
 
-    paths = {"/beside": op("common.yaml#/Id"), "/up": op("../outside.json#/Secret"),
-             "/absolute": op((tmp_path / "outside.json").as_uri() + "#/Secret"),
-             "/remote": op(f"http://127.0.0.1:{server.server_address[1]}/defs.json#/Leak")}
-    (spec_dir / "api.json").write_text(json.dumps({"openapi": "3.0.0", "info": {"title": "t", "version": "1"},
-                                                   "paths": paths}))
+    paths = {
+        "/beside": op("common.yaml#/Id"),
+        "/up": op("../outside.json#/Secret"),
+        "/absolute": op((tmp_path / "outside.json").as_uri() + "#/Secret"),
+        "/remote": op(f"http://127.0.0.1:{server.server_address[1]}/defs.json#/Leak"),
+    }
+    (spec_dir / "api.json").write_text(
+        json.dumps({"openapi": "3.0.0", "info": {"title": "t", "version": "1"}, "paths": paths})
+    )
     try:
         tools, rejections = ingest_collection(spec_dir / "api.json")
     finally:
@@ -230,6 +248,7 @@ def test_references_read_only_the_specs_own_folder_and_never_the_network(tmp_pat
 def test_different_tools_under_one_name_are_all_kept_even_when_their_short_hashes_collide(tmp_path):
     """Variants 1103 and 3157 share the first 6 hex digits of their content hash: the second is named by more
     of it, never dropped as 'defined again, identically'; an identical repeat still is."""
+
     def tool(i: int) -> dict:
         return {"name": "lookup", "description": f"variant {i}", "parameters": {"type": "object", "properties": {}}}
 
@@ -248,8 +267,9 @@ def test_names_keep_their_letters_and_a_collection_outside_the_project_is_named(
 
     assert [safe_name(n) for n in ("émoji", "Ärger über", "get weather")] == ["emoji", "Arger_uber", "get_weather"]
     assert safe_name("天气查询").startswith("tool_") and safe_name("天气查询") != safe_name("汇率查询")
-    (tmp_path / "tools.json").write_text(json.dumps([{"name": "ping", "description": "Ping.",
-                                                      "parameters": {"type": "object", "properties": {}}}]))
+    (tmp_path / "tools.json").write_text(
+        json.dumps([{"name": "ping", "description": "Ping.", "parameters": {"type": "object", "properties": {}}}])
+    )
     pipeline = Pipeline.model_validate({"name": "outside", "collections": [{"name": "o", "path": str(tmp_path)}]})
     with caplog.at_level("WARNING"):
         result = build_tools(pipeline, PROJECT, Sandbox(PROJECT / "sandbox"))
@@ -284,13 +304,20 @@ def test_remote_references_are_fetched_only_from_allowed_hosts_and_never_across_
     port = server.server_address[1]
 
     def op(ref: str) -> dict:
-        return {"get": {"parameters": [{"name": "q", "in": "query", "required": True, "schema": {"$ref": ref}}],
-                        "responses": {"200": {"description": "ok"}}}}
+        return {
+            "get": {
+                "parameters": [{"name": "q", "in": "query", "required": True, "schema": {"$ref": ref}}],
+                "responses": {"200": {"description": "ok"}},
+            }
+        }
 
-    paths = {"/allowed": op(f"http://127.0.0.1:{port}/defs.yaml#/Remote"),
-             "/redirected": op(f"http://127.0.0.1:{port}/away.yaml#/Remote")}
-    (tmp_path / "api.json").write_text(json.dumps({"openapi": "3.0.0", "info": {"title": "t", "version": "1"},
-                                                   "paths": paths}))
+    paths = {
+        "/allowed": op(f"http://127.0.0.1:{port}/defs.yaml#/Remote"),
+        "/redirected": op(f"http://127.0.0.1:{port}/away.yaml#/Remote"),
+    }
+    (tmp_path / "api.json").write_text(
+        json.dumps({"openapi": "3.0.0", "info": {"title": "t", "version": "1"}, "paths": paths})
+    )
     try:
         tools, rejections = ingest_collection(tmp_path / "api.json", ref_hosts=("127.0.0.1",))
         asked_with_list = list(fetched)
@@ -308,15 +335,44 @@ def test_remote_references_are_fetched_only_from_allowed_hosts_and_never_across_
 
 
 def test_a_documented_response_example_is_kept_for_the_simulator(tmp_path):
-    ok = {"description": "ok", "content": {"application/json": {
-        "schema": {"type": "object", "properties": {"id": {"type": "integer"}}},
-        "examples": {"response": {"value": {"id": 550, "title": "Fight Club"}}}}}}
-    spec = {"openapi": "3.0.0", "info": {"title": "t", "version": "1"}, "paths": {
-        "/movie/{movie_id}": {"get": {"operationId": "getMovie", "responses": {"200": ok}, "parameters": [
-            {"name": "movie_id", "in": "path", "required": True, "schema": {"type": "integer"}}]}},
-        "/genres": {"get": {"operationId": "genres", "responses": {"200": {"description": "ok", "content": {
-            "application/json": {"schema": {"type": "array", "example": [{"id": 18, "name": "Drama"}]}}}}}}},
-        "/plain": {"get": {"operationId": "plain", "responses": {"200": {"description": "ok"}}}}}}
+    ok = {
+        "description": "ok",
+        "content": {
+            "application/json": {
+                "schema": {"type": "object", "properties": {"id": {"type": "integer"}}},
+                "examples": {"response": {"value": {"id": 550, "title": "Fight Club"}}},
+            }
+        },
+    }
+    spec = {
+        "openapi": "3.0.0",
+        "info": {"title": "t", "version": "1"},
+        "paths": {
+            "/movie/{movie_id}": {
+                "get": {
+                    "operationId": "getMovie",
+                    "responses": {"200": ok},
+                    "parameters": [{"name": "movie_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                }
+            },
+            "/genres": {
+                "get": {
+                    "operationId": "genres",
+                    "responses": {
+                        "200": {
+                            "description": "ok",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"type": "array", "example": [{"id": 18, "name": "Drama"}]}
+                                }
+                            },
+                        }
+                    },
+                }
+            },
+            "/plain": {"get": {"operationId": "plain", "responses": {"200": {"description": "ok"}}}},
+        },
+    }
     (tmp_path / "api.json").write_text(json.dumps(spec))
     t = _by_name(ingest_collection(tmp_path / "api.json")[0])
     assert t["getMovie"].meta["example_response"] == {"id": 550, "title": "Fight Club"}

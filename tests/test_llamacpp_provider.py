@@ -1,6 +1,7 @@
 """The `llamacpp` provider: toolloom starts llama.cpp's server for a GGUF file with CPU defaults and
 manages it like the vllm provider. The lifecycle runs against a stand-in with llama-server's flags
 (tests/cases/fake_llamacpp.py); the xllamacpp host is run for real on a file that is not a model."""
+
 import importlib.util
 import os
 import stat
@@ -169,8 +170,10 @@ def _host_processes() -> list[int]:
     return pids
 
 
-@pytest.mark.skipif(importlib.util.find_spec("xllamacpp") is None or importlib.util.find_spec("gguf") is None,
-                    reason="needs xllamacpp and gguf (pip install -e '.[dev]')")
+@pytest.mark.skipif(
+    importlib.util.find_spec("xllamacpp") is None or importlib.util.find_spec("gguf") is None,
+    reason="needs xllamacpp and gguf (pip install -e '.[dev]')",
+)
 def test_a_pipeline_runs_against_the_real_llama_cpp_server_on_a_tiny_random_model(tmp_path, capsys):
     """Real llama.cpp (the xllamacpp package's server), a real GGUF file written here: the server
     starts, answers every request of the run (random bytes: no example survives the filter), and is
@@ -181,19 +184,38 @@ def test_a_pipeline_runs_against_the_real_llama_cpp_server_on_a_tiny_random_mode
 
     model = tmp_path / "tiny-random-llama.gguf"
     write_tiny_gguf(str(model))
-    project = make_project(tmp_path / "project", {"laptop": {
-        "collections": [{"name": "demo", "path": "api_graphs/demo"}],
-        "models": {"default": {"provider": "offline"},
-                   "assistant": {"provider": "llamacpp", "model": str(model), "max_tokens": 24,
-                                 "llamacpp": {"command": [sys.executable, "-m", "toolloom.llm.llamacpp_host"],
-                                              "threads": 1, "slots": 2, "ctx_per_slot": 2048}}},
-        "stages": {"tasks": {"per_tool": 1}, "filter": {"checks": ["format", "execution"]}}}})
+    project = make_project(
+        tmp_path / "project",
+        {
+            "laptop": {
+                "collections": [{"name": "demo", "path": "api_graphs/demo"}],
+                "models": {
+                    "default": {"provider": "offline"},
+                    "assistant": {
+                        "provider": "llamacpp",
+                        "model": str(model),
+                        "max_tokens": 24,
+                        "llamacpp": {
+                            "command": [sys.executable, "-m", "toolloom.llm.llamacpp_host"],
+                            "threads": 1,
+                            "slots": 2,
+                            "ctx_per_slot": 2048,
+                        },
+                    },
+                },
+                "stages": {"tasks": {"per_tool": 1}, "filter": {"checks": ["format", "execution"]}},
+            }
+        },
+    )
     before = set(_host_processes())
     main(["--project", str(project), "--home", str(tmp_path / "home"), "run", "laptop"])
     out = capsys.readouterr().out
     assert "laptop: " in out  # the run ended by itself (it fails: random bytes make no examples)
-    calls = Store(tmp_path / "home").query("SELECT status, cache_hit, completion_tokens FROM laptop.llm_calls "
-                                           "WHERE stage = 'simulate'").to_pylist()
+    calls = (
+        Store(tmp_path / "home")
+        .query("SELECT status, cache_hit, completion_tokens FROM laptop.llm_calls WHERE stage = 'simulate'")
+        .to_pylist()
+    )
     answered = [c for c in calls if c["status"] == "ok" and not c["cache_hit"]]
     assert len(answered) >= 31 and all(
         c["completion_tokens"] > 0 for c in answered

@@ -26,8 +26,13 @@ def _client(server, tmp_path, ledger=None, budget=None, **spec):
     spec = ModelSpec(
         provider="openai", model="fake", base_url=server.base_url, timeout_s=spec.pop("timeout_s", 5.0), **spec
     )
-    return ModelClient(spec, cache=RequestCache(tmp_path / "cache.sqlite"), ledger=ledger or UsageLedger(),
-                       budget=budget or RunBudget(None), backoff_s=0.01)
+    return ModelClient(
+        spec,
+        cache=RequestCache(tmp_path / "cache.sqlite"),
+        ledger=ledger or UsageLedger(),
+        budget=budget or RunBudget(None),
+        backoff_s=0.01,
+    )
 
 
 def _ask(client, text="hello", **kw):
@@ -81,6 +86,7 @@ def test_the_same_request_asked_twice_at_once_is_sent_once_and_shares_its_answer
                 *(c.chat([{"role": "user", "content": text}], stage="s", role="user") for _ in range(2)),
                 return_exceptions=True,
             )
+
         first, second = run_async(twice("same"))
         assert (
             server.requests == 1
@@ -117,8 +123,11 @@ def test_an_answer_cut_off_in_a_loop_is_not_given_more_room(tmp_path):
     loop = '{"overview": "A heist film. ' + "The crew plans the heist again. " * 20
     model = FakeModel()
     long = "A long answer, " + " ".join(f"w{i}" for i in range(40))
-    model.enqueue({"content": loop, "finish_reason": "length"}, {"content": long, "finish_reason": "length"},
-                  {"content": "A long answer, and its end.", "finish_reason": "stop"})
+    model.enqueue(
+        {"content": loop, "finish_reason": "length"},
+        {"content": long, "finish_reason": "length"},
+        {"content": "A long answer, and its end.", "finish_reason": "stop"},
+    )
     with FakeServer(model) as server:
         c = _client(server, tmp_path, max_tokens=100)
         assert _ask(c, "loop").finish_reason == "length" and len(model.history) == 1  # more room would loop on
@@ -133,6 +142,7 @@ def test_transient_faults_are_retried(tmp_path, kind):
     with FakeServer(faults=Faults(rate=0.5, kinds=(kind,), seed=3, hang_s=1.0)) as server:
         ledger = UsageLedger()
         c = _client(server, tmp_path, ledger=ledger, timeout_s=0.5 if kind == "timeout" else 30, max_retries=10)
+
         async def many():
             return await asyncio.gather(
                 *(c.chat([{"role": "user", "content": f"q{i}"}], stage="s", role="user") for i in range(12))
@@ -232,7 +242,6 @@ def test_limiter_halves_on_429_and_regrows_with_successes():
     run_async(scenario())
 
 
-
 def test_limiter_wakes_one_waiter_per_freed_slot_in_arrival_order_and_survives_cancellation():
     from toolloom.llm.limiter import AdaptiveLimiter
 
@@ -278,6 +287,7 @@ def test_limiter_wakes_one_waiter_per_freed_slot_in_arrival_order_and_survives_c
         assert lim.in_flight == 1
 
     run_async(scenario())
+
 
 def test_fake_server_rate_limit_answers_429_and_every_request_still_completes(tmp_path):
     with FakeServer(rate_limit=20.0) as server:
@@ -333,20 +343,27 @@ def test_a_tool_call_cut_mid_json_is_asked_again_before_it_costs_the_episode(tmp
         {"tool_calls": [{"name": "get_city", "arguments": '{"id": "c1"}'}]},
     )
     with FakeServer(model) as server:
-        turn = run_async(ModelAssistant(_client(server, tmp_path, temperature=0.7)).step(
-            [{"role": "user", "content": "city c1?"}], tools))
+        turn = run_async(
+            ModelAssistant(_client(server, tmp_path, temperature=0.7)).step(
+                [{"role": "user", "content": "city c1?"}], tools
+            )
+        )
         assert [c["function"]["arguments"] for c in turn.tool_calls] == ['{"id": "c1"}']
         assert server.requests == 3 and len({r["seed"] for r in model.history}) == 3  # each re-ask another sample
         model.enqueue(*[{"tool_calls": [{"name": "get_city", "arguments": '{"id'}]}] * (CUT_REASKS + 1))
-        turn = run_async(ModelAssistant(_client(server, tmp_path / "b", temperature=0.7)).step(
-            [{"role": "user", "content": "again?"}], tools))
+        turn = run_async(
+            ModelAssistant(_client(server, tmp_path / "b", temperature=0.7)).step(
+                [{"role": "user", "content": "again?"}], tools
+            )
+        )
         assert (
             server.requests == 3 + CUT_REASKS + 1 and turn.tool_calls
         )  # still cut: the simulator answers it with a 400
         # greedy decoding (temperature 0) would only write the same cut call again: it is not asked again
         model.enqueue({"tool_calls": [{"name": "get_city", "arguments": '{"id'}]})
-        turn = run_async(ModelAssistant(_client(server, tmp_path / "c")).step(
-            [{"role": "user", "content": "once?"}], tools))
+        turn = run_async(
+            ModelAssistant(_client(server, tmp_path / "c")).step([{"role": "user", "content": "once?"}], tools)
+        )
         assert server.requests == 3 + CUT_REASKS + 2 and turn.tool_calls
 
 

@@ -1,5 +1,6 @@
 """The `mcp` executor against real MCP servers over stdio: a probe server written with the official
 SDK (tests/cases/mcp/probe_server.py) and the reference servers pipelines/mcp_servers.yaml uses."""
+
 import json
 import os
 import sys

@@ -1,6 +1,7 @@
 """Requests that name a value by where it comes from ('Convert 250 EUR into the currency of Japan'): written by the
 offline user, read back by the offline assistant as the lookup first and the call that uses it second, answered
 with what the lookup gave."""
+
 import json
 import random
 
@@ -16,47 +17,98 @@ from .offline_episode import demo_tools, play
 COUNTRY = {"code": "JP", "name": "Japan", "capital": "Tokyo", "currency": "JPY", "population": 124500000}
 
 
-@pytest.mark.parametrize("request_text, calls", [
-    ("Convert 250 EUR into the currency of Japan.",
-     [("get_country", {"country_code": "JP"}),
-      ("convert_currency", {"amount": 250, "from_currency": "EUR", "to_currency": "JPY"})]),
-    ("Change 250 of the currency of Japan into USD.",
-     [("get_country", {"country_code": "JP"}),
-      ("convert_currency", {"amount": 250, "from_currency": "JPY", "to_currency": "USD"})]),
-    ("What is the standard VAT rate in the country of order ord_1001?",
-     [("get_order_status", {"order_id": "ord_1001"}), ("get_vat_rate", {"country_code": "DE"})]),
-    ("Is 2026-05-18 a holiday in the country Toronto is in?",
-     [("get_city", {"city_id": "toronto"}), ("is_holiday", {"country_code": "CA", "day": "2026-05-18"})]),
-    ("How much is 250 EUR in Japan's currency?",
-     [("get_country", {"country_code": "JP"}),
-      ("convert_currency", {"amount": 250, "from_currency": "EUR", "to_currency": "JPY"})]),
-    ("How far is the capital city of Germany from the capital city of Australia?",
-     [("get_capital_city", {"country_code": "DE"}), ("get_capital_city", {"country_code": "AU"}),
-      ("city_distance", {"from_city_id": "berlin", "to_city_id": "canberra"})]),
-])
+@pytest.mark.parametrize(
+    "request_text, calls",
+    [
+        (
+            "Convert 250 EUR into the currency of Japan.",
+            [
+                ("get_country", {"country_code": "JP"}),
+                ("convert_currency", {"amount": 250, "from_currency": "EUR", "to_currency": "JPY"}),
+            ],
+        ),
+        (
+            "Change 250 of the currency of Japan into USD.",
+            [
+                ("get_country", {"country_code": "JP"}),
+                ("convert_currency", {"amount": 250, "from_currency": "JPY", "to_currency": "USD"}),
+            ],
+        ),
+        (
+            "What is the standard VAT rate in the country of order ord_1001?",
+            [("get_order_status", {"order_id": "ord_1001"}), ("get_vat_rate", {"country_code": "DE"})],
+        ),
+        (
+            "Is 2026-05-18 a holiday in the country Toronto is in?",
+            [("get_city", {"city_id": "toronto"}), ("is_holiday", {"country_code": "CA", "day": "2026-05-18"})],
+        ),
+        (
+            "How much is 250 EUR in Japan's currency?",
+            [
+                ("get_country", {"country_code": "JP"}),
+                ("convert_currency", {"amount": 250, "from_currency": "EUR", "to_currency": "JPY"}),
+            ],
+        ),
+        (
+            "How far is the capital city of Germany from the capital city of Australia?",
+            [
+                ("get_capital_city", {"country_code": "DE"}),
+                ("get_capital_city", {"country_code": "AU"}),
+                ("city_distance", {"from_city_id": "berlin", "to_city_id": "canberra"}),
+            ],
+        ),
+    ],
+)
 def test_the_offline_assistant_looks_up_a_value_named_by_where_it_comes_from_first(request_text, calls):
-    tools = demo_tools("get_country", "convert_currency", "get_order_status", "get_vat_rate", "get_city",
-                       "is_holiday", "get_capital_city", "city_distance", "list_currencies", "find_country")
-    results = {"get_country": [COUNTRY], "convert_currency": [{}], "get_vat_rate": [{}], "is_holiday": [{}],
-               "city_distance": [{}],
-               "get_order_status": [{"order_id": "ord_1001", "status": "shipped", "country_code": "DE"}],
-               "get_city": [{"city_id": "toronto", "name": "Toronto", "country_code": "CA"}],
-               "get_capital_city": [{"country_code": "DE", "city_id": "berlin", "name": "Berlin"},
-                                    {"country_code": "AU", "city_id": "canberra", "name": "Canberra"}]}
+    tools = demo_tools(
+        "get_country",
+        "convert_currency",
+        "get_order_status",
+        "get_vat_rate",
+        "get_city",
+        "is_holiday",
+        "get_capital_city",
+        "city_distance",
+        "list_currencies",
+        "find_country",
+    )
+    results = {
+        "get_country": [COUNTRY],
+        "convert_currency": [{}],
+        "get_vat_rate": [{}],
+        "is_holiday": [{}],
+        "city_distance": [{}],
+        "get_order_status": [{"order_id": "ord_1001", "status": "shipped", "country_code": "DE"}],
+        "get_city": [{"city_id": "toronto", "name": "Toronto", "country_code": "CA"}],
+        "get_capital_city": [
+            {"country_code": "DE", "city_id": "berlin", "name": "Berlin"},
+            {"country_code": "AU", "city_id": "canberra", "name": "Canberra"},
+        ],
+    }
     assert play(request_text, tools, results) == calls
 
 
-@pytest.mark.parametrize("request_text", [
-    "What is the capital of France?",  # the phrase is what is asked, not an input of another call
-    "What is the population of Japan?",
-    "What is the status of order ord_1001?",
-    "Which currencies do you know?",
-    "What is Tokyo's population?",
-    "What's the exchange rate from EUR to JPY?",
-])
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        "What is the capital of France?",  # the phrase is what is asked, not an input of another call
+        "What is the population of Japan?",
+        "What is the status of order ord_1001?",
+        "Which currencies do you know?",
+        "What is Tokyo's population?",
+        "What's the exchange rate from EUR to JPY?",
+    ],
+)
 def test_a_question_about_a_thing_stays_one_call(request_text):
-    tools = demo_tools("get_country", "get_capital_city", "get_order_status", "list_currencies",
-                       "list_countries_by_region", "convert_currency", "get_vat_rate")
+    tools = demo_tools(
+        "get_country",
+        "get_capital_city",
+        "get_order_status",
+        "list_currencies",
+        "list_countries_by_region",
+        "convert_currency",
+        "get_vat_rate",
+    )
     assert plan(request_text, tools) == [[(request_text, None)]]
 
 
@@ -64,59 +116,103 @@ def _chain(*steps):
     return Task("t", "multi_hop", list(steps), 1, {f"demo.{s.name}": {"utterances": UTTER[s.name]} for s in steps})
 
 
-UTTER = {"get_country": ["Tell me about {country_code}."], "get_city": ["Look up the city {city_id}."],
-         "list_cities": ["Which cities are in {country_code}?"],
-         "convert_currency": ["Convert {amount} {from_currency} into {to_currency}."],
-         "city_distance": ["How far is {from_city_id} from {to_city_id}?"],
-         "get_capital_city": ["What is the capital of {country_code}?"]}
+UTTER = {
+    "get_country": ["Tell me about {country_code}."],
+    "get_city": ["Look up the city {city_id}."],
+    "list_cities": ["Which cities are in {country_code}?"],
+    "convert_currency": ["Convert {amount} {from_currency} into {to_currency}."],
+    "city_distance": ["How far is {from_city_id} from {to_city_id}?"],
+    "get_capital_city": ["What is the capital of {country_code}?"],
+}
 
 
 def test_only_a_lookup_of_one_stated_value_whose_one_field_is_used_is_said_inside_the_request():
     country = Step("demo.get_country", "get_country", "", {"country_code": "JP"})
-    convert = Step("demo.convert_currency", "convert_currency", "",
-                   {"amount": 250, "from_currency": "EUR", "to_currency": "JPY"},
-                   {"to_currency": {"step": 0, "path": "currency"}})
+    convert = Step(
+        "demo.convert_currency",
+        "convert_currency",
+        "",
+        {"amount": 250, "from_currency": "EUR", "to_currency": "JPY"},
+        {"to_currency": {"step": 0, "path": "currency"}},
+    )
     assert nestable(_chain(country, convert)) == {0: ("the currency of Japan", "that currency")}
     assert {nestable(_chain(country, convert), random.Random(seed))[0][0] for seed in range(12)} == {
-        "the currency of Japan", "Japan's currency"}
+        "the currency of Japan",
+        "Japan's currency",
+    }
     city = Step("demo.get_city", "get_city", "", {"city_id": "toronto"})
-    cities = Step("demo.list_cities", "list_cities", "", {"country_code": "CA"},
-                  {"country_code": {"step": 0, "path": "country_code"}})
+    cities = Step(
+        "demo.list_cities",
+        "list_cities",
+        "",
+        {"country_code": "CA"},
+        {"country_code": {"step": 0, "path": "country_code"}},
+    )
     assert nestable(_chain(city, cities))[0][0] == "the country Toronto is in"
     listing = Step("demo.list_cities", "list_cities", "", {"country_code": "US"})
     capital = Step("demo.get_capital_city", "get_capital_city", "", {"country_code": "CA"})
-    distance = Step("demo.city_distance", "city_distance", "", {"from_city_id": "ottawa", "to_city_id": "new_york"},
-                    {"from_city_id": {"step": 1, "path": "city_id"},
-                     "to_city_id": {"step": 0, "path": "cities|city_id"}})
+    distance = Step(
+        "demo.city_distance",
+        "city_distance",
+        "",
+        {"from_city_id": "ottawa", "to_city_id": "new_york"},
+        {"from_city_id": {"step": 1, "path": "city_id"}, "to_city_id": {"step": 0, "path": "cities|city_id"}},
+    )
     # one of the two values comes from a listing ('that city'): neither is named by where it comes from
     assert nestable(_chain(listing, capital, distance)) == {}
 
 
 def test_a_nested_request_is_one_sentence_and_its_answer_says_what_the_lookup_gave():
     country = Step("demo.get_country", "get_country", "", {"country_code": "JP"})
-    convert = Step("demo.convert_currency", "convert_currency", "",
-                   {"amount": 250, "from_currency": "EUR", "to_currency": "JPY"},
-                   {"to_currency": {"step": 0, "path": "currency"}})
+    convert = Step(
+        "demo.convert_currency",
+        "convert_currency",
+        "",
+        {"amount": 250, "from_currency": "EUR", "to_currency": "JPY"},
+        {"to_currency": {"step": 0, "path": "currency"}},
+    )
     texts = {render_example(_chain(country, convert), random.Random(seed)) for seed in range(40)}
     nested = [t for t in texts if len(THEN_SPLIT.split(t)) == 1]
     assert nested and all("the currency of Japan" in t or "Japan's currency" in t for t in nested), texts
     assert len(nested) < len(texts)  # the two-part form stays in the mix
     messages = [
         {"role": "user", "content": "Convert 250 EUR into the currency of Japan."},
-        {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "a", "type": "function",
-             "function": {"name": "get_country", "arguments": '{"country_code": "JP"}'}}]},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "a",
+                    "type": "function",
+                    "function": {"name": "get_country", "arguments": '{"country_code": "JP"}'},
+                }
+            ],
+        },
         {"role": "tool", "tool_call_id": "a", "content": json.dumps(COUNTRY)},
-        {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "b", "type": "function", "function": {
-                "name": "convert_currency",
-                "arguments": '{"amount": 250, "from_currency": "EUR", "to_currency": "JPY"}'}}]},
-        {"role": "tool", "tool_call_id": "b", "content": json.dumps(
-            {"amount": 45972.5, "currency": "JPY", "rate": 183.89, "as_of": "2026-01-02"})},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "b",
+                    "type": "function",
+                    "function": {
+                        "name": "convert_currency",
+                        "arguments": '{"amount": 250, "from_currency": "EUR", "to_currency": "JPY"}',
+                    },
+                }
+            ],
+        },
+        {
+            "role": "tool",
+            "tool_call_id": "b",
+            "content": json.dumps({"amount": 45972.5, "currency": "JPY", "rate": 183.89, "as_of": "2026-01-02"}),
+        },
     ]
     # the lookup says the field the next call took, not the country's capital and population
-    assert answer_from(messages).startswith("The currency of Japan is JPY. 250 EUR is 45,972.5 JPY"), \
-        answer_from(messages)
+    assert answer_from(messages).startswith("The currency of Japan is JPY. 250 EUR is 45,972.5 JPY"), answer_from(
+        messages
+    )
 
 
 def test_a_reference_fills_the_second_end_of_a_route_whatever_word_leads_it():
@@ -124,21 +220,30 @@ def test_a_reference_fills_the_second_end_of_a_route_whatever_word_leads_it():
 
     params = demo_tools("time_difference")[0]["function"]["parameters"]
     context = Results([{"city_id": "berlin", "name": "Berlin"}], ["get_capital_city"])
-    assert fill_arguments("Between Paris and that capital city, how many hours do the clocks differ on 2026-01-15?",
-                          params, context) == {"from_city_id": "paris", "to_city_id": "berlin", "day": "2026-01-15"}
+    assert fill_arguments(
+        "Between Paris and that capital city, how many hours do the clocks differ on 2026-01-15?", params, context
+    ) == {"from_city_id": "paris", "to_city_id": "berlin", "day": "2026-01-15"}
     # two references, the second after 'from': the one left takes the second end
     params = demo_tools("city_distance")[0]["function"]["parameters"]
     context = Results([{"city_id": "berlin"}, {"city_id": "canberra"}], ["get_capital_city", "get_capital_city"])
-    assert fill_arguments("Tell me how far the first capital city is from the second capital city.", params,
-                          context) == {"from_city_id": "berlin", "to_city_id": "canberra"}
+    assert fill_arguments(
+        "Tell me how far the first capital city is from the second capital city.", params, context
+    ) == {"from_city_id": "berlin", "to_city_id": "canberra"}
 
 
 def test_a_yes_no_question_is_never_joined_inline_after_another_part():
     search = Step("demo.search_products", "search_products", "", {"query": "headphones"})
-    product = Step("demo.get_product", "get_product", "", {"product_id": "p300"},
-                   {"product_id": {"step": 0, "path": "results|product_id"}})
-    meta = {"demo.search_products": {"utterances": ["Which products come up for \"{query}\"?"]},
-            "demo.get_product": {"utterances": ["Is \"{product_id}\" in stock?"]}}
+    product = Step(
+        "demo.get_product",
+        "get_product",
+        "",
+        {"product_id": "p300"},
+        {"product_id": {"step": 0, "path": "results|product_id"}},
+    )
+    meta = {
+        "demo.search_products": {"utterances": ['Which products come up for "{query}"?']},
+        "demo.get_product": {"utterances": ['Is "{product_id}" in stock?']},
+    }
     texts = {render_example(Task("t", "multi_hop", [search, product], s, meta), random.Random(s)) for s in range(12)}
     assert not any(", and then is" in t or ", and after that is" in t for t in texts), texts
     assert any(THEN_SPLIT.search(t) for t in texts)

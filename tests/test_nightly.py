@@ -1,4 +1,5 @@
 """Nightly regeneration: each partition is a new sample, and rerunning one answers from the cache."""
+
 import pytest
 import json
 
@@ -12,7 +13,10 @@ from .conftest import PROJECT, make_project
 
 
 def _project(tmp_path, base_url):
-    return make_project(tmp_path, {"nightly": f"""
+    return make_project(
+        tmp_path,
+        {
+            "nightly": f"""
 collections: [{{name: demo, path: api_graphs/demo}}]
 models:
   default: {{provider: openai, base_url: "{base_url}", model: fake, max_concurrency: 16, timeout_s: 10}}
@@ -20,7 +24,9 @@ stages:
   tasks: {{per_tool: 1, multi_hop: 4}}
 partitions: daily
 start_date: "2026-11-01"
-"""})
+"""
+        },
+    )
 
 
 def test_the_partition_key_salts_every_seed_and_the_same_night_gets_the_same_seeds():

@@ -1,4 +1,5 @@
 """Tier 2: whole pipelines through `dagster.materialize`, offline and against the fake endpoint."""
+
 import pytest
 import json
 import re
@@ -34,8 +35,10 @@ def _materialize(pipeline, home, instance=None):
 
 
 def _metadata(result):
-    return {e.asset_key.path[-1]: {k: v.value for k, v in e.materialization.metadata.items()}
-            for e in result.get_asset_materialization_events()}
+    return {
+        e.asset_key.path[-1]: {k: v.value for k, v in e.materialization.metadata.items()}
+        for e in result.get_asset_materialization_events()
+    }
 
 
 def _assert_accounted(md):
@@ -52,6 +55,7 @@ def test_offline_demo_materializes_and_exports_a_loadable_dataset(demo_run):
     ds = load_dataset(md["dataset"]["path"])
     assert ds["train"].num_rows + ds.get("test", []).__len__() == md["samples"]["accepted"]
     import yaml
+
     card = (Path(md["dataset"]["path"]) / "README.md").read_text()
     configs = [c["config_name"] for c in yaml.safe_load(card.split("---\n")[1])["configs"]]
     assert {"default", "multi_turn", "sharegpt", "xlam", "bfcl", "tools"} <= set(configs)

@@ -1,6 +1,7 @@
 """A plug-in package (tests/cases/plugin_pkg), found through the `toolloom.plugins` entry point, adds an
 ingest format, an executor, a filter check, an export format, a model provider and a stage; a pipeline
 uses all six by name, with no change to toolloom."""
+
 import importlib
 import json
 import shutil
@@ -21,8 +22,10 @@ from .conftest import CASES, PROJECT
 @pytest.fixture
 def plugin_registries(monkeypatch):
     """The example plug-in loaded for one test; every registry is as before afterwards."""
-    saved = {kind: {k: dict(v) if isinstance(v, dict) else v for k, v in reg._items.items()}  # provider role tables too
-             for kind, reg in registry.registries().items()}
+    saved = {
+        kind: {k: dict(v) if isinstance(v, dict) else v for k, v in reg._items.items()}  # provider role tables too
+        for kind, reg in registry.registries().items()
+    }
     monkeypatch.syspath_prepend(str(CASES / "plugin_pkg"))  # as if pip-installed: a dist-info with the entry point
     importlib.invalidate_caches()
     monkeypatch.setattr(registry, "_plugins_loaded", False)
@@ -46,8 +49,11 @@ def _cards(tmp_path):
 
 
 def _materialize(project, pipeline, home, selection=None):
-    result = dg.materialize(pipeline_assets(pipeline), selection=selection, resources={
-        "toolloom": ToolloomResource(project_root=str(project), home=str(home), retry_backoff_s=0.01)})
+    result = dg.materialize(
+        pipeline_assets(pipeline),
+        selection=selection,
+        resources={"toolloom": ToolloomResource(project_root=str(project), home=str(home), retry_backoff_s=0.01)},
+    )
     assert result.success
     return result, {
         e.asset_key.path[-1]: {k: v.value for k, v in e.materialization.metadata.items()}
@@ -63,7 +69,9 @@ def test_a_plugin_package_adds_six_components_that_a_pipeline_names(tmp_path, pl
     version = md["tools"]["version"]
     tools = {t["name"]: t for t in store.read("cards", "tools", version).to_pylist()}
     assert {n: (t["source_format"], t["execution"]) for n, t in tools.items()} == {
-        "bike_count": ("toolcards", "lookup"), "air_quality": ("toolcards", "lookup")}
+        "bike_count": ("toolcards", "lookup"),
+        "air_quality": ("toolcards", "lookup"),
+    }
     assert [r["reason"] for r in store.read("cards", "rejections", version).to_pylist() if r["stage"] == "ingest"] == [
         "missing_name"
     ]
@@ -83,8 +91,10 @@ def test_a_plugin_package_adds_six_components_that_a_pipeline_names(tmp_path, pl
     lengths = store.read("cards", "answer_lengths", version).to_pylist()
     answers = {t["traj_id"]: t["final_answer"] for t in trajectories}
     assert sorted(r["sample_id"] for r in lengths) == sorted(s["sample_id"] for s in samples)
-    assert all(r["answer_words"] == len(answers[s["traj_id"]].split()) for r, s in
-               zip(sorted(lengths, key=lambda r: r["sample_id"]), sorted(samples, key=lambda s: s["sample_id"])))
+    assert all(
+        r["answer_words"] == len(answers[s["traj_id"]].split())
+        for r, s in zip(sorted(lengths, key=lambda r: r["sample_id"]), sorted(samples, key=lambda s: s["sample_id"]))
+    )
     assert md["answer_lengths"]["accepted"] + md["answer_lengths"]["rejected"] == len(samples)
 
 
@@ -108,10 +118,15 @@ def test_the_plugins_command_lists_each_plugin_and_what_it_adds(plugin_registrie
 
     assert main(["plugins"]) == 0
     listing = json.loads(capsys.readouterr().out)
-    (name, plugin), = listing["plugins"].items()
-    assert plugin["adds"] == {"ingest format": ["toolcards"], "executor": ["lookup"], "model provider": ["scripted"],
-                              "filter check": ["no_shouting"], "export format": ["alpaca"],
-                              "stage": ["answer_lengths"]}, plugin
+    ((name, plugin),) = listing["plugins"].items()
+    assert plugin["adds"] == {
+        "ingest format": ["toolcards"],
+        "executor": ["lookup"],
+        "model provider": ["scripted"],
+        "filter check": ["no_shouting"],
+        "export format": ["alpaca"],
+        "stage": ["answer_lengths"],
+    }, plugin
     assert plugin["distribution"] and "components" not in listing
     assert main(["plugins", "--all"]) == 0
     components = json.loads(capsys.readouterr().out)["components"]

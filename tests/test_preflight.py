@@ -1,5 +1,6 @@
 """Pre-flight: a run against an endpoint that cannot do its work stops in seconds with one line
 naming the role, the URL, the key variable and the server's answer; nothing is written."""
+
 import socket
 
 import pytest
@@ -14,13 +15,18 @@ from .conftest import make_project
 
 
 def _project(tmp_path, model: str):
-    return make_project(tmp_path, {"remote": f"""
+    return make_project(
+        tmp_path,
+        {
+            "remote": f"""
 collections: [{{name: demo, path: api_graphs/demo}}]
 models:
   default: {{provider: openai, {model}, timeout_s: 5}}
 stages:
   tasks: {{per_tool: 1}}
-"""})
+"""
+        },
+    )
 
 
 def _run(tmp_path, model: str, capsys) -> tuple[int, str]:
@@ -101,13 +107,18 @@ def test_a_stage_started_from_the_ui_checks_its_endpoint_before_sending_work(tmp
 
 
 def test_a_missing_gguf_file_stops_the_run_before_any_stage_with_one_line(tmp_path, capsys):
-    project = make_project(tmp_path, {"local": """
+    project = make_project(
+        tmp_path,
+        {
+            "local": """
 collections: [{name: demo, path: api_graphs/demo}]
 models:
   default: {provider: llamacpp, model: ~/.cache/toolloom/models/no-such-model.gguf}
 stages:
   tasks: {per_tool: 1}
-"""})
+"""
+        },
+    )
     code = main(["--project", str(project), "--home", str(tmp_path / "home"), "run", "local"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1

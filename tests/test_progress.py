@@ -1,4 +1,5 @@
 """Progress of long stages: the CLI's listener, and the lines a step process prints for itself."""
+
 from toolloom import progress
 
 

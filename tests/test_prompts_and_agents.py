@@ -13,10 +13,22 @@ from .conftest import PROJECT
 
 SAMPLE_VARS = {
     "simulate/user.j2": {
-        "steps": [{"purpose": "Country facts", "about": "country", "stated": {"country_code": "FR"},
-                   "names": {"FR": "France"}, "from_earlier": {}},
-                  {"purpose": "List its cities", "about": "city", "stated": {}, "names": {},
-                   "from_earlier": {"country_code": "that country"}}],
+        "steps": [
+            {
+                "purpose": "Country facts",
+                "about": "country",
+                "stated": {"country_code": "FR"},
+                "names": {"FR": "France"},
+                "from_earlier": {},
+            },
+            {
+                "purpose": "List its cities",
+                "about": "city",
+                "stated": {},
+                "names": {},
+                "from_earlier": {"country_code": "that country"},
+            },
+        ],
         "example": "What is the capital of FR?",
     },
     "simulate/assistant_system.j2": {"today": "2026-11-24"},

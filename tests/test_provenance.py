@@ -1,5 +1,6 @@
 """Every call says who answered it (real, mock, simulated, none); an example's provenance is its weakest
 call's, and the card calls only `real` examples verified by execution."""
+
 import json
 
 from toolloom.card import provenance_lines
@@ -7,9 +8,14 @@ from toolloom.executor import ToolExecutor
 from toolloom.sandbox import Observation
 from toolloom.stages.samples import provenance_of
 
-TOOL = {"name": "get_movie", "collection": "tmdb", "description": "A movie", "execution": "http",
-        "parameters": {"type": "object", "properties": {"movie_id": {"type": "integer"}}, "required": ["movie_id"]},
-        "returns": {"type": "object", "properties": {"id": {"type": "integer"}, "title": {"type": "string"}}}}
+TOOL = {
+    "name": "get_movie",
+    "collection": "tmdb",
+    "description": "A movie",
+    "execution": "http",
+    "parameters": {"type": "object", "properties": {"movie_id": {"type": "integer"}}, "required": ["movie_id"]},
+    "returns": {"type": "object", "properties": {"id": {"type": "integer"}, "title": {"type": "string"}}},
+}
 
 
 class MockServerExecutor:
@@ -63,13 +69,22 @@ def test_a_result_about_another_entity_than_the_call_asked_for_is_rejected():
     def traj(result: dict) -> dict:
         args = json.dumps({"movie_id": 24428})
         call = {"id": "c", "type": "function", "function": {"name": "get_movie", "arguments": args}}
-        return {"kind": "single_turn", "shape": "single", "reference_answer": None, "final_answer": "It is Heat.",
-                "calls": json.dumps([{"name": "get_movie", "arguments": args, "ok": True, "error": None}]),
-                "messages": [{"role": "user", "content": "Movie 24428?"},
-                             {"role": "assistant", "content": None, "tool_calls": [call]},
-                             {"role": "tool", "content": json.dumps(result)},
-                             {"role": "assistant", "content": "It is Heat."}]}
+        return {
+            "kind": "single_turn",
+            "shape": "single",
+            "reference_answer": None,
+            "final_answer": "It is Heat.",
+            "calls": json.dumps([{"name": "get_movie", "arguments": args, "ok": True, "error": None}]),
+            "messages": [
+                {"role": "user", "content": "Movie 24428?"},
+                {"role": "assistant", "content": None, "tool_calls": [call]},
+                {"role": "tool", "content": json.dumps(result)},
+                {"role": "assistant", "content": "It is Heat."},
+            ],
+        }
 
     assert check_execution(trajectory_of(traj({"id": 550, "title": "Heat"}))) == (
-        "not_about_the_call", "get_movie: id is 550, the call asked for 24428")
+        "not_about_the_call",
+        "get_movie: id is 550, the call asked for 24428",
+    )
     assert check_execution(trajectory_of(traj({"id": 24428, "title": "Heat"}))) is None

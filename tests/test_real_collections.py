@@ -1,5 +1,6 @@
 """Collections with no code for their tools: tasks from synthesised arguments, a graph with no edges,
 executors chosen per collection (a plug-in one included), and the real corpora when present."""
+
 import json
 
 import pyarrow.compute as pc
@@ -73,8 +74,14 @@ def test_a_plug_in_executor_named_by_import_path_runs_its_tools(tmp_path):
     assert samples and {s["execution"] for s in samples} == {"echo"}
 
 
-CORPUS_PATHS = {"rapidapi": "rapidapi/tools_sample.jsonl.gz", "bfcl": "bfcl", "livemcpbench": "livemcpbench/tools.json",
-                "tmdb": "restbench/tmdb_oas.json", "spotify": "restbench/spotify_oas.json", "toolalpaca": "toolalpaca"}
+CORPUS_PATHS = {
+    "rapidapi": "rapidapi/tools_sample.jsonl.gz",
+    "bfcl": "bfcl",
+    "livemcpbench": "livemcpbench/tools.json",
+    "tmdb": "restbench/tmdb_oas.json",
+    "spotify": "restbench/spotify_oas.json",
+    "toolalpaca": "toolalpaca",
+}
 
 
 @pytest.mark.skipif(
@@ -82,8 +89,12 @@ CORPUS_PATHS = {"rapidapi": "rapidapi/tools_sample.jsonl.gz", "bfcl": "bfcl", "l
 )
 @pytest.mark.parametrize("corpus", sorted(CORPUS_PATHS))
 def test_every_real_corpus_gives_tasks_for_most_of_its_tools(corpus):
-    pipeline = Pipeline.model_validate({"name": corpus, "collections": [
-        {"name": corpus, "path": str(CORPORA / CORPUS_PATHS[corpus]), "executor": "simulated"}]})
+    pipeline = Pipeline.model_validate(
+        {
+            "name": corpus,
+            "collections": [{"name": corpus, "path": str(CORPORA / CORPUS_PATHS[corpus]), "executor": "simulated"}],
+        }
+    )
     sandbox = Sandbox(PROJECT / "sandbox")
     tools = build_tools(pipeline, PROJECT, sandbox)
     rows = tools.table.to_pylist()
@@ -176,9 +187,19 @@ def test_proposals_with_stand_in_ids_are_asked_again_and_defaults_are_left_out(t
     from toolloom.llm import run_async
     from toolloom.llm.fake_server import FakeModel, FakeServer
 
-    search = {"name": "search_tv", "description": "Search TV shows.", "parameters": {"type": "object", "properties": {
-        "query": {"type": "string"}, "page": {"type": "integer", "default": 1},
-        "network_id": {"type": "integer"}}, "required": ["query"]}}
+    search = {
+        "name": "search_tv",
+        "description": "Search TV shows.",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "query": {"type": "string"},
+                "page": {"type": "integer", "default": 1},
+                "network_id": {"type": "integer"},
+            },
+            "required": ["query"],
+        },
+    }
     model = FakeModel()
     fake, real = {"query": "Dark", "network_id": 12345}, {"query": "Dark", "page": 1, "network_id": 213}
     model.enqueue(*({"content": json.dumps({"calls": [{"request": "x", "arguments": a}]})} for a in (fake, real)))

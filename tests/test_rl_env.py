@@ -1,5 +1,6 @@
 """Environments over a version's tasks (toolloom/rl): rewards from execution, episodes that keep their state apart,
 and OpenEnv's own client speaking to `toolloom env serve`."""
+
 import asyncio
 import json
 import math
@@ -42,7 +43,7 @@ def _task(env, kind="single_turn", calls=1, where=lambda t: True):
 
 
 def _reference_turns(task):
-    return [m for m in task.reference[len(task.prompt):] if m["role"] == "assistant"]
+    return [m for m in task.reference[len(task.prompt) :] if m["role"] == "assistant"]
 
 
 def test_every_reference_trajectory_earns_the_full_reward(demo_env):
@@ -57,8 +58,14 @@ def test_every_reference_trajectory_earns_the_full_reward(demo_env):
 
 def test_a_call_the_schema_refuses_lowers_the_format_part(demo_env):
     env = demo_env.env
-    task = _task(env, where=lambda t: any(p.get("type") == "string" for tool in t.tools
-                                          for p in tool["function"]["parameters"].get("properties", {}).values()))
+    task = _task(
+        env,
+        where=lambda t: any(
+            p.get("type") == "string"
+            for tool in t.tools
+            for p in tool["function"]["parameters"].get("properties", {}).values()
+        ),
+    )
     step = json.loads(task.chain)[0]
     params = next(t["function"]["parameters"] for t in task.tools if t["function"]["name"] == step["name"])
     key = next(k for k, p in params["properties"].items() if p.get("type") == "string" and k in step["arguments"])
@@ -79,8 +86,13 @@ def test_an_unrelated_extra_call_lowers_efficiency_only(demo_env):
 
     def distractors(t) -> list[str]:  # offered, not in the chain, and a lookup: it cannot change what the chain returns
         chain_tools = {s["name"] for s in json.loads(t.chain)}
-        return [n for tool in t.tools if (n := tool["function"]["name"]) in made and n not in chain_tools
-                and n.startswith(("get_", "list_", "search_"))]
+        return [
+            n
+            for tool in t.tools
+            if (n := tool["function"]["name"]) in made
+            and n not in chain_tools
+            and n.startswith(("get_", "list_", "search_"))
+        ]
 
     task = _task(env, where=distractors)
     other = distractors(task)[0]
@@ -185,8 +197,13 @@ def test_results_reached_with_the_state_changed_besides_fail_the_task(demo_env):
     """The product's details come back as the reference's did, but the policy also put it in the cart: the shop's
     state ends other than the verified trajectory leaves it."""
     env = demo_env.env
-    task = _task(env, where=lambda t: [s["name"] for s in json.loads(t.chain)] == ["get_product"]
-                 and "add_to_cart" in {x["function"]["name"] for x in t.tools})
+    task = _task(
+        env,
+        where=lambda t: (
+            [s["name"] for s in json.loads(t.chain)] == ["get_product"]
+            and "add_to_cart" in {x["function"]["name"] for x in t.tools}
+        ),
+    )
     product = json.loads(task.chain)[0]["arguments"]["product_id"]
     session = env.reset(task_id=task.task_id)
     session.step({"tool_name": "add_to_cart", "arguments": {"product_id": product, "quantity": 1}})

@@ -1,6 +1,7 @@
 """The sandbox is a boundary of the operating system: tools that first switch off the in-process
 audit hook (tests/cases/sandbox_root/escape) still find nothing outside, cannot outlive their call,
 cannot forge or shift another call's answer, and cannot change what a later call runs."""
+
 import os
 import socket
 import threading
@@ -14,8 +15,9 @@ from toolloom.sandbox.confinement import NOBODY, SANDBOX_UIDS, confinement_probl
 from .conftest import CASES, PROJECT
 
 SECRET = "sk-escape-test-DO-NOT-LEAK-7731"
-pytestmark = pytest.mark.skipif(confinement_problem() is not None,
-                                reason=f"this host cannot confine tool code: {confinement_problem()}")
+pytestmark = pytest.mark.skipif(
+    confinement_problem() is not None, reason=f"this host cannot confine tool code: {confinement_problem()}"
+)
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +39,8 @@ def test_import_time_code_sees_no_secret_and_no_process_outside(sandbox):
     assert obs.ok and SECRET not in obs.to_json()
     assert "OPENAI_API_KEY" not in obs.content["mine"]
     assert set(obs.content["seen"]) <= {"1", "2", str(os.getpid())} or all(
-        "refused" in v or SECRET not in v for v in obs.content["seen"].values())
+        "refused" in v or SECRET not in v for v in obs.content["seen"].values()
+    )
 
 
 @pytest.mark.parametrize(
@@ -83,8 +86,9 @@ def test_a_collection_holding_its_processes_leaves_another_collections_calls_int
     try:
         _echo_works(other)
         held = {}
-        thread = threading.Thread(target=lambda: held.update(
-            hog.execute("escape", "hold_processes", {"seconds": 4.0}).content))
+        thread = threading.Thread(
+            target=lambda: held.update(hog.execute("escape", "hold_processes", {"seconds": 4.0}).content)
+        )
         thread.start()
         time.sleep(2.0)  # the hog is at its limit now (it forks in a few milliseconds)
         spawned = other.execute("escape", "spawn", {})
@@ -137,6 +141,7 @@ def test_no_socket_reaches_the_host(sandbox):
     port = server.getsockname()[1]
     accepted = []
     server.settimeout(3)
+
     def accept():
         try:
             accepted.append(server.accept())

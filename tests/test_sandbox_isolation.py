@@ -1,4 +1,5 @@
 """Hostile tools are contained: each yields an error observation and the next call still works."""
+
 import os
 
 import pytest
@@ -13,8 +14,17 @@ SECRET = "sk-sandbox-test-DO-NOT-LEAK-42"
 @pytest.fixture(scope="module")
 def sandbox():
     os.environ["OPENAI_API_KEY"] = SECRET
-    sb = Sandbox(CASES / "sandbox_root", Limits(cpu_s=1.0, wall_s=3.0, memory_bytes=300 * 2**20, file_bytes=4 * 2**20,
-                                                response_bytes=2**20, workers_per_collection=2))
+    sb = Sandbox(
+        CASES / "sandbox_root",
+        Limits(
+            cpu_s=1.0,
+            wall_s=3.0,
+            memory_bytes=300 * 2**20,
+            file_bytes=4 * 2**20,
+            response_bytes=2**20,
+            workers_per_collection=2,
+        ),
+    )
     yield sb
     sb.close()
     os.environ.pop("OPENAI_API_KEY", None)
@@ -25,20 +35,23 @@ def _still_works(sb):
     assert obs.ok and obs.content == {"text": "alive"}
 
 
-@pytest.mark.parametrize("name, status, words", [
-    ("sleep_forever", 504, "timed out"),
-    ("memory_bomb", 507, "out of memory"),
-    ("fork_bomb", 403, "creating processes"),
-    ("run_shell", 403, "creating processes"),
-    ("huge_result", 502, "too large"),
-    ("steal_parent_env", 403, "reading /proc"),
-    ("phone_home", 403, "network access"),
-    ("huge_file", 500, "File too large"),
-    ("crash", 500, "exit code 3"),
-    ("kill_parent", 403, "sending signals"),
-    ("bug", 500, "ZeroDivisionError"),
-    ("not_found", 404, "nothing here"),
-])
+@pytest.mark.parametrize(
+    "name, status, words",
+    [
+        ("sleep_forever", 504, "timed out"),
+        ("memory_bomb", 507, "out of memory"),
+        ("fork_bomb", 403, "creating processes"),
+        ("run_shell", 403, "creating processes"),
+        ("huge_result", 502, "too large"),
+        ("steal_parent_env", 403, "reading /proc"),
+        ("phone_home", 403, "network access"),
+        ("huge_file", 500, "File too large"),
+        ("crash", 500, "exit code 3"),
+        ("kill_parent", 403, "sending signals"),
+        ("bug", 500, "ZeroDivisionError"),
+        ("not_found", 404, "nothing here"),
+    ],
+)
 def test_hostile_tool_is_contained(sandbox, name, status, words):
     obs = sandbox.execute("hostile", name, {})
     assert not obs.ok

@@ -2,6 +2,7 @@
 (moto), a process per step (Dagster's multiprocess executor), two shards of the model-heavy stages, two model
 endpoints (fake servers) for every role. It makes what the same pipeline makes in one process, unsharded;
 two runs at once keep their versions apart."""
+
 import json
 import os
 import subprocess
@@ -26,9 +27,11 @@ def _pipeline(urls: list[str], executor: str, shards: int = 1) -> dict:
     return {
         "collections": [{"name": "demo", "path": "api_graphs/demo"}],
         "models": {"default": {"provider": "openai", "model": "fake", "base_urls": urls, "timeout_s": 10}},
-        "stages": {"tasks": {"per_tool": 1, "multi_hop": 6, "parallel": 2, "nested": 2, "seed": 3},
-                   "filter": {"checks": ["format", "execution", "dedup"]},
-                   "export": {"root": "exports", "formats": ["openai", "sharegpt"]}},
+        "stages": {
+            "tasks": {"per_tool": 1, "multi_hop": 6, "parallel": 2, "nested": 2, "seed": 3},
+            "filter": {"checks": ["format", "execution", "dedup"]},
+            "export": {"root": "exports", "formats": ["openai", "sharegpt"]},
+        },
         "execution": {"executor": executor, "max_concurrent": 4, "shards": shards},
     }
 
@@ -39,17 +42,19 @@ def _counts(store: Store, pipeline: str) -> dict:
 
 
 def _ids(store: Store, pipeline: str) -> dict:
-    return {t: sorted(store.query(f"SELECT traj_id FROM {t}", pipelines=[pipeline])["traj_id"].to_pylist())
-            for t in ("trajectories", "samples")}
+    return {
+        t: sorted(store.query(f"SELECT traj_id FROM {t}", pipelines=[pipeline])["traj_id"].to_pylist())
+        for t in ("trajectories", "samples")
+    }
 
 
-def test_postgres_s3_step_processes_and_two_endpoints_make_what_one_process_makes(scale_storage, tmp_path,
-                                                                                   monkeypatch):
+def test_postgres_s3_step_processes_and_two_endpoints_make_what_one_process_makes(scale_storage, tmp_path, monkeypatch):
     project = tmp_path / "project"
     with FakeServer() as a, FakeServer() as b:
         urls = [a.base_url, b.base_url]
-        make_project(project, {"local": _pipeline(urls, "in_process"),
-                               "scaled": _pipeline(urls, "multiprocess", shards=2)})
+        make_project(
+            project, {"local": _pipeline(urls, "in_process"), "scaled": _pipeline(urls, "multiprocess", shards=2)}
+        )
         with monkeypatch.context() as m:  # the reference: one process, file catalog, local files
             for var in STORAGE_ENV:
                 m.delenv(var)
@@ -58,13 +63,28 @@ def test_postgres_s3_step_processes_and_two_endpoints_make_what_one_process_make
             local_ids = _ids(Store(tmp_path / "local"), "local")
         before = {s.base_url: len(s.model.history) for s in (a, b)}
         # the user's command: its step processes share its stderr
-        run = subprocess.run([sys.executable, "-m", "toolloom.cli", "--project", str(project), "--home",
-                              str(tmp_path / "scaled"), "run", "scaled"], cwd=project, capture_output=True,
-                             text=True, timeout=600)
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "toolloom.cli",
+                "--project",
+                str(project),
+                "--home",
+                str(tmp_path / "scaled"),
+                "run",
+                "scaled",
+            ],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert run.returncode == 0, run.stderr[-3000:]
         # what each server was asked for the stages (the launcher's one-token pre-flight request is not a stage's)
-        served = {s.base_url: sum(r.get("max_tokens") != 1 for r in s.model.history[before[s.base_url]:])
-                  for s in (a, b)}
+        served = {
+            s.base_url: sum(r.get("max_tokens") != 1 for r in s.model.history[before[s.base_url] :]) for s in (a, b)
+        }
     out = run.stdout
     summary = [line for line in out.splitlines() if " accepted " in line]
     assert any("trajectories_shard_1" in line for line in summary)
@@ -79,34 +99,46 @@ def test_postgres_s3_step_processes_and_two_endpoints_make_what_one_process_make
     assert _ids(store, "scaled") == local_ids  # the same items, not just as many
 
     assert all(n > 0 for n in served.values())  # both endpoints did work
-    calls = store.query("SELECT endpoint, count(*) AS n FROM llm_calls WHERE NOT cache_hit GROUP BY endpoint",
-                        pipelines=["scaled"]).to_pylist()
+    calls = store.query(
+        "SELECT endpoint, count(*) AS n FROM llm_calls WHERE NOT cache_hit GROUP BY endpoint", pipelines=["scaled"]
+    ).to_pylist()
     assert {r["endpoint"]: r["n"] for r in calls} == served  # each request recorded with the endpoint it went to
 
-    files = store.query("SELECT data_file FROM ducklake_list_files('scaled', 'samples')",
-                        pipelines=["scaled"])["data_file"].to_pylist()
+    files = store.query("SELECT data_file FROM ducklake_list_files('scaled', 'samples')", pipelines=["scaled"])[
+        "data_file"
+    ].to_pylist()
     assert files and all(f.startswith(f"s3://{scale_storage['bucket']}/lake/scaled/") for f in files)
     assert not list((tmp_path / "scaled").rglob("*.parquet")) and not list((tmp_path / "scaled").rglob("*.ducklake"))
     keys = s3_keys(scale_storage["endpoint"], scale_storage["bucket"])
     assert any(k.startswith("lake/graphs/scaled/") and k.endswith(".graphml") for k in keys)
 
-    location = next(line.split("dataset: ", 1)[1] for line in reversed(out.splitlines())
-                    if line.startswith("dataset: "))
+    location = next(
+        line.split("dataset: ", 1)[1] for line in reversed(out.splitlines()) if line.startswith("dataset: ")
+    )
     assert location.startswith(f"s3://{scale_storage['bucket']}/lake/exports/scaled/")
     exported = load_export(location, cache_dir=tmp_path / "cache")
     local_export = load_export(str(next((project / "exports" / "local").glob("2*"))))
     assert {k: v.num_rows for k, v in exported.items()} == {k: v.num_rows for k, v in local_export.items()}
-    latest = load_export(f"s3://{scale_storage['bucket']}/lake/exports/scaled/latest", "sharegpt",
-                         cache_dir=tmp_path / "cache")
+    latest = load_export(
+        f"s3://{scale_storage['bucket']}/lake/exports/scaled/latest", "sharegpt", cache_dir=tmp_path / "cache"
+    )
     assert sum(v.num_rows for v in latest.values()) == sum(v.num_rows for v in exported.values())
 
 
 def test_two_runs_at_once_on_one_catalog_keep_their_versions_apart(scale_storage, tmp_path):
     project = make_project(tmp_path / "project", {"small": SMALL})
     cmd = [sys.executable, "-m", "toolloom.cli", "--project", str(project), "run", "small"]
-    runs = [subprocess.Popen(cmd, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             env={**os.environ, "TOOLLOOM_HOME": str(tmp_path / f"home{i}")})
-            for i in range(2)]
+    runs = [
+        subprocess.Popen(
+            cmd,
+            cwd=project,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "TOOLLOOM_HOME": str(tmp_path / f"home{i}")},
+        )
+        for i in range(2)
+    ]
     outputs = [r.communicate(timeout=480)[0] for r in runs]
     assert [r.returncode for r in runs] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
     store = Store(tmp_path / "home0")
@@ -115,8 +147,9 @@ def test_two_runs_at_once_on_one_catalog_keep_their_versions_apart(scale_storage
     assert len({v["runs"][0] for v in versions}) == 2 and all(len(v["runs"]) == 1 for v in versions)
     assert versions[0]["tables"] == versions[1]["tables"]  # the same pipeline, the same rows, each its own
     for table in versions[0]["tables"]:
-        mixed = store.query(f"SELECT version FROM {table} GROUP BY version HAVING count(DISTINCT run_id) > 1",
-                            pipelines=["small"])
+        mixed = store.query(
+            f"SELECT version FROM {table} GROUP BY version HAVING count(DISTINCT run_id) > 1", pipelines=["small"]
+        )
         assert mixed.num_rows == 0, f"{table}: a version holds rows of two runs"
     log = store.query("SELECT version, status, run_id FROM version_log", pipelines=["small"]).to_pylist()
     assert Counter(r["status"] for r in log) == {"complete": 2}

@@ -1,5 +1,6 @@
 """Scale-out settings without services: storage settings, the step executor, the budget across processes,
 managed model servers with step processes."""
+
 import hashlib
 import json
 import multiprocessing
@@ -19,8 +20,11 @@ from toolloom.store import Store
 
 from .conftest import PROJECT, make_project
 
-BASE = {"name": "p", "collections": [{"name": "demo", "path": "api_graphs/demo"}],
-        "models": {"default": {"provider": "offline"}}}
+BASE = {
+    "name": "p",
+    "collections": [{"name": "demo", "path": "api_graphs/demo"}],
+    "models": {"default": {"provider": "offline"}},
+}
 
 
 def test_the_environment_names_the_catalog_over_the_pipeline_file():
@@ -31,12 +35,15 @@ def test_the_environment_names_the_catalog_over_the_pipeline_file():
     assert storage_settings(spec, {}) == spec and not spec.shared and storage_settings(spec, env).shared
 
 
-@pytest.mark.parametrize("catalog, says", [
-    ("postgres://loom:hunter2@db/lakes", "must not carry a password: set PGPASSWORD"),
-    ("postgres://loom@db/lakes?sslmode=require&password=hunter2", "must not carry a password"),
-    ("mysql://db/lakes", "must be 'duckdb' or a postgres:// URL"),
-    ("postgres://loom@db:5432", "names no database"),
-])
+@pytest.mark.parametrize(
+    "catalog, says",
+    [
+        ("postgres://loom:hunter2@db/lakes", "must not carry a password: set PGPASSWORD"),
+        ("postgres://loom@db/lakes?sslmode=require&password=hunter2", "must not carry a password"),
+        ("mysql://db/lakes", "must be 'duckdb' or a postgres:// URL"),
+        ("postgres://loom@db:5432", "names no database"),
+    ],
+)
 def test_a_bad_catalog_is_refused_with_its_reason(catalog, says, tmp_path):
     (tmp_path / "p.yaml").write_text(json.dumps({**BASE, "storage": {"catalog": catalog}}))
     with pytest.raises(PipelineFileError, match=says) as e:
@@ -64,8 +71,9 @@ def test_s3_without_credentials_names_the_variables_to_set(tmp_path, monkeypatch
         catalog.setup_sql()
     monkeypatch.setenv("LOOM_KEY", "AKIA-test")
     monkeypatch.setenv("LOOM_SECRET", "s3cr3t")
-    named = catalog_for(tmp_path, StorageSpec(data_path="s3://bucket/lake", s3_key_id_env="LOOM_KEY",
-                                              s3_secret_env="LOOM_SECRET"))
+    named = catalog_for(
+        tmp_path, StorageSpec(data_path="s3://bucket/lake", s3_key_id_env="LOOM_KEY", s3_secret_env="LOOM_SECRET")
+    )
     assert "s3cr3t" in named.setup_sql()[0]  # read from the variables the settings name
     assert "s3cr3t" not in json.dumps(named.describe()) and named.data_path("demo") == "s3://bucket/lake/demo/"
 
@@ -95,8 +103,10 @@ def test_a_kubernetes_pipeline_without_dagster_k8s_is_skipped_with_its_reason(tm
     import importlib.util
 
     assert importlib.util.find_spec("dagster_k8s") is None, "this test is about a machine without dagster-k8s"
-    project = make_project(tmp_path / "p", {"k8s": {**BASE, "name": "k8s", "execution": {"executor": "k8s"}},
-                                                "local": {**BASE, "name": "local"}})
+    project = make_project(
+        tmp_path / "p",
+        {"k8s": {**BASE, "name": "k8s", "execution": {"executor": "k8s"}}, "local": {**BASE, "name": "local"}},
+    )
     defs = build_definitions(project)
     assert [j.name for j in defs.jobs] == ["local_job"]
     assert "execution.executor k8s needs dagster-k8s" in caplog.text
@@ -129,15 +139,20 @@ def test_step_processes_use_the_server_the_launcher_started(tmp_path):
     from toolloom.launch import job_for
 
     spec = {"provider": "llamacpp", "model": "tiny.gguf"}
-    pipeline = Pipeline.model_validate({**BASE, "models": {"default": spec},
-                                        "execution": {"executor": "multiprocess"}})
+    pipeline = Pipeline.model_validate({**BASE, "models": {"default": spec}, "execution": {"executor": "multiprocess"}})
     rt = Runtime(pipeline, PROJECT, tmp_path / "home")
     with pytest.raises(ValueError, match="would start a server in every step process"):
         rt.client_for("judge")
     # what a step process rebuilds: the job whose resource names the launcher's servers
     served = {server_key(pipeline.model_for("judge").resolved()): "http://127.0.0.1:9/v1"}
-    job = job_for(pipeline.model_dump(mode="json", exclude_unset=True), str(PROJECT), str(tmp_path / "home"), 1.0,
-                  served=served, progress_lines=True)
+    job = job_for(
+        pipeline.model_dump(mode="json", exclude_unset=True),
+        str(PROJECT),
+        str(tmp_path / "home"),
+        1.0,
+        served=served,
+        progress_lines=True,
+    )
     with dg.build_resources({"toolloom": job.resource_defs["toolloom"]}) as built:
         resource = built.toolloom
     assert resource.served_models == served and resource.progress_lines

@@ -1,5 +1,6 @@
 """The store on a PostgreSQL catalog with Parquet files on S3 (a real PostgreSQL server and moto, started by
 the fixtures): versions, time travel, many writing processes, one attachment per stage."""
+
 import multiprocessing
 import shutil
 from pathlib import Path
@@ -68,8 +69,7 @@ def _attach_new_lake(home, catalog, barrier):
 def test_processes_attaching_a_new_lake_at_once_all_find_it_made(scale_storage, tmp_path):
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(6)
-    procs = [ctx.Process(target=_attach_new_lake, args=(tmp_path, scale_storage["catalog"], barrier))
-             for _ in range(6)]
+    procs = [ctx.Process(target=_attach_new_lake, args=(tmp_path, scale_storage["catalog"], barrier)) for _ in range(6)]
     for p in procs:
         p.start()
     for p in procs:
@@ -136,8 +136,9 @@ def test_the_catalog_holds_one_request_cache_and_one_budget_for_every_process(sc
     with pytest.raises(BudgetExhausted):
         budget.check()
 
-    pipeline = Pipeline.model_validate({"name": "p", "collections": [{"name": "demo", "path": "api_graphs/demo"}],
-                                        "budget": {"max_tokens": 1000}})
+    pipeline = Pipeline.model_validate(
+        {"name": "p", "collections": [{"name": "demo", "path": "api_graphs/demo"}], "budget": {"max_tokens": 1000}}
+    )
     rt = Runtime(pipeline, PROJECT, tmp_path / "home", run_id="run-9")  # the catalog named by the environment
     assert isinstance(rt.cache, PostgresRequestCache) and rt.cache.get("k1") == {"answer": "again"}
     assert isinstance(rt.budget, SharedBudget) and rt.budget.used == 1320  # a step process sees the run's spending
@@ -162,8 +163,10 @@ def test_the_cache_and_the_budget_survive_the_catalog_dropping_their_connections
         cache.flush()
         budget.spend(10)
         with psycopg.connect(db, autocommit=True) as admin:
-            ended = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                                  "WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchone()[0]
+            ended = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchone()[0]
         assert ended == 3  # the cache's reader and writer, the budget's
         assert cache.get("k") == {"answer": 1}  # read from the database, on a new connection
         cache.put("k2", "m", {"answer": 2})

@@ -1,5 +1,6 @@
 """Credentials never reach the data: a run over a collection that tries to leak them writes them
 nowhere (lake, catalog, exports, logs), and the secrets check names what it finds without quoting it."""
+
 import pytest
 import json
 import os
@@ -36,38 +37,61 @@ def test_keys_detect_secrets_knows_and_encodings_of_the_environments_values_are_
     import base64
     from urllib.parse import quote
 
-    stripe, jwt = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc", (
-        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U")
+    stripe, jwt = (
+        "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc",
+        (
+            "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+        ),
+    )
     assert "Stripe" in find_credential(f'{{"key": "{stripe}"}}') and "JSON Web Token" in find_credential(jwt)
     assert find_credential("npm_" + "a1B2" * 9) == "a string shaped like an npm token"
     monkeypatch.setenv("HUTS_API_KEY", "k-123-secret-value-xyz")
     key = os.environ["HUTS_API_KEY"]
-    echoes = {"base64": base64.b64encode(key.encode()).decode(),
-              "base64 inside": base64.b64encode(b"Basic user:" + key.encode()).decode(),
-              "hex": key.encode().hex(), "URL-encoded": quote(f"k={key}&", safe=""), "reversed": key[::-1]}
+    echoes = {
+        "base64": base64.b64encode(key.encode()).decode(),
+        "base64 inside": base64.b64encode(b"Basic user:" + key.encode()).decode(),
+        "hex": key.encode().hex(),
+        "URL-encoded": quote(f"k={key}&", safe=""),
+        "reversed": key[::-1],
+    }
     for how, text in echoes.items():
         found = find_credential(f"the service said {text}")
         assert found and found.startswith("the value of the environment variable HUTS_API_KEY"), how
         assert key not in found and text not in found
-    for clean in ("The population of Tokyo is 14,094,034.", "kernel 3f2c1a9e-7b6d-4c1e-9a8f-2d4e6b8c0a1f idle",
-                  'etag "9b2cf535f27731c974343645a3985328"', "sha256 " + "ab" * 32):
+    for clean in (
+        "The population of Tokyo is 14,094,034.",
+        "kernel 3f2c1a9e-7b6d-4c1e-9a8f-2d4e6b8c0a1f idle",
+        'etag "9b2cf535f27731c974343645a3985328"',
+        "sha256 " + "ab" * 32,
+    ):
         assert find_credential(clean) is None, clean
 
 
 def test_the_secrets_check_rejects_an_example_wherever_the_credential_sits(monkeypatch):
     monkeypatch.setenv("MY_API_KEY", "abcdefgh12345678")
-    base = {"tools_offered": json.dumps([{"function": {"name": "t", "description": "d"}}]),
-            "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "ok", "tool_calls": None}]}
+    base = {
+        "tools_offered": json.dumps([{"function": {"name": "t", "description": "d"}}]),
+        "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "ok", "tool_calls": None}],
+    }
     assert check_secrets(trajectory_of(base)) is None
-    in_args = {**base, "messages": [{"role": "assistant", "content": None, "tool_calls": [
-        {"function": {"name": "t", "arguments": '{"key": "abcdefgh12345678"}'}}]}]}
+    in_args = {
+        **base,
+        "messages": [
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{"function": {"name": "t", "arguments": '{"key": "abcdefgh12345678"}'}}],
+            }
+        ],
+    }
     assert check_secrets(trajectory_of(in_args)) == (
         "credential",
         "the arguments of t contains the value of the environment variable MY_API_KEY",
     )
     in_doc = {**base, "tools_offered": json.dumps([{"function": {"name": "t", "description": "use ghp_" + "a" * 36}}])}
     assert check_secrets(trajectory_of(in_doc))[1] == (
-        "the tools offered contains a string detect-secrets recognises (GitHub Token)")
+        "the tools offered contains a string detect-secrets recognises (GitHub Token)"
+    )
 
 
 @pytest.mark.pipeline

@@ -1,5 +1,6 @@
 """The demo with its escalation and simulation in two shards makes what the unsharded demo makes: the same
 escalations, trajectories and samples (ids, not only counts), each shard accounted on its own."""
+
 import pytest
 
 from toolloom.spec import load_pipeline
@@ -28,10 +29,14 @@ def test_two_shards_make_what_one_asset_makes(demo_run, tmp_path):
     # each shard accounted for its own inputs, and the merged version adds up as the unsharded one does
     assert sum(md[f"trajectories_shard_{k}"]["inputs"] for k in (0, 1)) == demo_run.metadata["trajectories"]["inputs"]
     assert sum(md[f"escalations_shard_{k}"]["accepted"] for k in (0, 1)) == demo_run.metadata["escalations"]["accepted"]
-    accounted = {e.asset_key.path[-1]: e.passed for e in run.result.get_asset_check_evaluations()
-                 if e.check_name == "accounted"}
-    assert {k for k, ok in accounted.items() if ok} >= {f"{s}_shard_{k}" for s in ("escalations", "trajectories")
-                                                        for k in (0, 1)} and all(accounted.values())
-    splits = [sorted((r["traj_id"], r["split"]) for r in s.read("demo", "samples", v).to_pylist())
-              for s, v in ((whole_store, whole_version), (shard_store, version))]
+    accounted = {
+        e.asset_key.path[-1]: e.passed for e in run.result.get_asset_check_evaluations() if e.check_name == "accounted"
+    }
+    assert {k for k, ok in accounted.items() if ok} >= {
+        f"{s}_shard_{k}" for s in ("escalations", "trajectories") for k in (0, 1)
+    } and all(accounted.values())
+    splits = [
+        sorted((r["traj_id"], r["split"]) for r in s.read("demo", "samples", v).to_pylist())
+        for s, v in ((whole_store, whole_version), (shard_store, version))
+    ]
     assert splits[0] == splits[1]

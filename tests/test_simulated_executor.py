@@ -1,4 +1,5 @@
 """Tools with no implementation are simulated: schema-checked JSON, repair once, episode history."""
+
 import json
 
 from toolloom.agents.simulator import ModelSimulator
@@ -68,8 +69,12 @@ def test_valid_answer_and_history_and_repeat(tmp_path):
 
 def test_invalid_answer_is_repaired_once_then_reported(tmp_path):
     model = FakeModel()
-    model.enqueue({"content": "sunny, 20 degrees"}, {"content": json.dumps({"temp_c": 20, "sky": "sunny"})},
-                  {"content": json.dumps({"temp_c": "warm"})}, {"content": "still not json"})
+    model.enqueue(
+        {"content": "sunny, 20 degrees"},
+        {"content": json.dumps({"temp_c": 20, "sky": "sunny"})},
+        {"content": json.dumps({"temp_c": "warm"})},
+        {"content": "still not json"},
+    )
     with FakeServer(model) as server:
         ex = _executor(server, tmp_path)
         repaired = ex.execute("get_weather", {"city": "Rome"})
@@ -80,19 +85,29 @@ def test_invalid_answer_is_repaired_once_then_reported(tmp_path):
 
 
 def test_an_answer_about_another_entity_or_with_placeholders_is_asked_again_then_refused(tmp_path):
-    movie = {"name": "get_movie", "collection": "ext", "executable": False, "description": "A movie by its id",
-             "parameters": {"type": "object", "properties": {"movie_id": {"type": "integer"}},
-                            "required": ["movie_id"]},
-             "returns": {"type": "object", "properties": {"id": {"type": "integer"}, "title": {"type": "string"}}}}
+    movie = {
+        "name": "get_movie",
+        "collection": "ext",
+        "executable": False,
+        "description": "A movie by its id",
+        "parameters": {"type": "object", "properties": {"movie_id": {"type": "integer"}}, "required": ["movie_id"]},
+        "returns": {"type": "object", "properties": {"id": {"type": "integer"}, "title": {"type": "string"}}},
+    }
     model = FakeModel()
-    model.enqueue({"content": json.dumps({"id": 550, "title": "Fight Club"})},  # Prism's "Fight Club" for any id
-                  {"content": json.dumps({"id": 24428, "title": "The Avengers"})},
-                  {"content": json.dumps({"id": 7, "title": "title"})},
-                  {"content": json.dumps({"id": 7, "title": "string"})})
+    model.enqueue(
+        {"content": json.dumps({"id": 550, "title": "Fight Club"})},  # Prism's "Fight Club" for any id
+        {"content": json.dumps({"id": 24428, "title": "The Avengers"})},
+        {"content": json.dumps({"id": 7, "title": "title"})},
+        {"content": json.dumps({"id": 7, "title": "string"})},
+    )
     with FakeServer(model) as server:
-        client = ModelClient(ModelSpec(provider="openai", model="fake", base_url=server.base_url),
-                             cache=RequestCache(tmp_path / "c.sqlite"), ledger=UsageLedger(), budget=RunBudget(None),
-                             backoff_s=0.01)
+        client = ModelClient(
+            ModelSpec(provider="openai", model="fake", base_url=server.base_url),
+            cache=RequestCache(tmp_path / "c.sqlite"),
+            ledger=UsageLedger(),
+            budget=RunBudget(None),
+            backoff_s=0.01,
+        )
         ex = ToolExecutor(Sandbox(PROJECT / "sandbox"), [movie], simulator=ModelSimulator(client, DEFAULT_ROOT))
         repaired = ex.execute("get_movie", {"movie_id": 24428})
         refused = ex.execute("get_movie", {"movie_id": 7})
@@ -131,11 +146,13 @@ def test_a_clarifying_question_is_answered_by_the_user_agent(tmp_path):
     tasks = sample_tasks(tools.filter(pc.equal(tools["name"], "get_country")), ex, TasksStage(per_tool=1, seed=2)).table
     code = json.loads(tasks["chain"][0].as_py())[0]["arguments"]["country_code"]
     model = FakeModel()
-    model.enqueue({"content": json.dumps({"request": f"Tell me about the country {code}."})},  # the user's request
-                  {"content": "Which country do you mean?"},  # the assistant asks
-                  {"content": f"The one with code {code}."},  # the user answers (get_details)
-                  {"tool_calls": [{"name": "get_country", "arguments": {"country_code": code}}]},
-                  {"content": "Done."})
+    model.enqueue(
+        {"content": json.dumps({"request": f"Tell me about the country {code}."})},  # the user's request
+        {"content": "Which country do you mean?"},  # the assistant asks
+        {"content": f"The one with code {code}."},  # the user answers (get_details)
+        {"tool_calls": [{"name": "get_country", "arguments": {"country_code": code}}]},
+        {"content": "Done."},
+    )
     with FakeServer(model) as server:
         client = ModelClient(
             ModelSpec(provider="openai", model="fake", base_url=server.base_url),
@@ -171,47 +188,111 @@ def test_a_clarifying_question_is_answered_by_the_user_agent(tmp_path):
 def test_stand_ins_are_found_and_the_calls_own_values_are_not():
     from toolloom.values import stand_ins
 
-    answer = {"id": 12345, "results": [{"name": "John Doe", "url": "https://www.example.com/r/1",
-                                        "file_path": "/path/to/poster1.jpg", "title": "Fight Club", "year": 12345}]}
+    answer = {
+        "id": 12345,
+        "results": [
+            {
+                "name": "John Doe",
+                "url": "https://www.example.com/r/1",
+                "file_path": "/path/to/poster1.jpg",
+                "title": "Fight Club",
+                "year": 12345,
+            }
+        ],
+    }
     assert [f.split(":")[0] for f in stand_ins(answer)] == [
-        "id", "results[0].name", "results[0].url", "results[0].file_path"]
+        "id",
+        "results[0].name",
+        "results[0].url",
+        "results[0].file_path",
+    ]
     assert stand_ins({"id": 12345, "title": "Heat"}, allowed={12345}) == []  # the call asked for 12345
-    assert len(stand_ins({"name": "Example Company", "homepage": "http://www.examplecompany.com",
-                          "overview": "A thriller, for example."})) == 2
+    assert (
+        len(
+            stand_ins(
+                {
+                    "name": "Example Company",
+                    "homepage": "http://www.examplecompany.com",
+                    "overview": "A thriller, for example.",
+                }
+            )
+        )
+        == 2
+    )
 
 
 def test_a_cut_response_keeps_what_names_things_before_links_and_paths():
     from toolloom.agents.simulator import decoding_schema
 
-    fields = ["poster_path", "popularity", "id", "backdrop_path", "vote_average", "overview", "first_air_date",
-              "genre_ids", "original_language", "vote_count", "name", "original_name"]
-    schema = {"type": "object", "properties": {"results": {"type": "array", "items": {
-        "type": "object", "properties": {f: {"type": "array" if f == "genre_ids" else "string"} for f in fields}}}}}
+    fields = [
+        "poster_path",
+        "popularity",
+        "id",
+        "backdrop_path",
+        "vote_average",
+        "overview",
+        "first_air_date",
+        "genre_ids",
+        "original_language",
+        "vote_count",
+        "name",
+        "original_name",
+    ]
+    schema = {
+        "type": "object",
+        "properties": {
+            "results": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {f: {"type": "array" if f == "genre_ids" else "string"} for f in fields},
+                },
+            }
+        },
+    }
     kept = decoding_schema(schema)["properties"]["results"]["items"]["required"]
     assert kept[:3] == ["name", "original_name", "id"] and "poster_path" not in kept and "backdrop_path" not in kept
-    image = {"type": "object", "properties": {f: {"type": "number"} for f in
-                                              ("aspect_ratio", "height", "iso_639_1", "vote_average", "vote_count")}}
+    image = {
+        "type": "object",
+        "properties": {
+            f: {"type": "number"} for f in ("aspect_ratio", "height", "iso_639_1", "vote_average", "vote_count")
+        },
+    }
     image["properties"]["file_path"] = {"type": "string"}
     assert "file_path" in decoding_schema({"type": "array", "items": image})["items"]["required"]  # nothing names it
 
 
 def test_the_simulator_is_shown_what_the_documentation_says_about_the_ids_asked_for(tmp_path):
-    details = {"name": "GET_movie-movie_id", "collection": "ext", "executable": False, "description": "A movie",
-               "parameters": {"type": "object", "properties": {"movie_id": {"type": "integer"}},
-                              "required": ["movie_id"]},
-               "returns": {"type": "object", "properties": {"id": {"type": "integer"}, "title": {"type": "string"}}},
-               "meta": {"example_response": {"id": 550, "title": "Fight Club", "release_date": "1999-10-14"}}}
-    popular = {**details, "name": "GET_tv-popular", "meta": {"example_response": {"results": [
-        {"id": 551, "name": "Pretty Little Liars"}]}}}
+    details = {
+        "name": "GET_movie-movie_id",
+        "collection": "ext",
+        "executable": False,
+        "description": "A movie",
+        "parameters": {"type": "object", "properties": {"movie_id": {"type": "integer"}}, "required": ["movie_id"]},
+        "returns": {"type": "object", "properties": {"id": {"type": "integer"}, "title": {"type": "string"}}},
+        "meta": {"example_response": {"id": 550, "title": "Fight Club", "release_date": "1999-10-14"}},
+    }
+    popular = {
+        **details,
+        "name": "GET_tv-popular",
+        "meta": {"example_response": {"results": [{"id": 551, "name": "Pretty Little Liars"}]}},
+    }
     model = FakeModel()
-    model.enqueue({"content": json.dumps({"id": 550, "title": "Fight Club 2"})},
-                  {"content": json.dumps({"id": 551, "title": "Heat"})})
+    model.enqueue(
+        {"content": json.dumps({"id": 550, "title": "Fight Club 2"})},
+        {"content": json.dumps({"id": 551, "title": "Heat"})},
+    )
     with FakeServer(model) as server:
-        client = ModelClient(ModelSpec(provider="openai", model="fake", base_url=server.base_url),
-                             cache=RequestCache(tmp_path / "c.sqlite"), ledger=UsageLedger(), budget=RunBudget(None),
-                             backoff_s=0.01)
-        ex = ToolExecutor(Sandbox(PROJECT / "sandbox"), [details, popular],
-                          simulator=ModelSimulator(client, DEFAULT_ROOT))
+        client = ModelClient(
+            ModelSpec(provider="openai", model="fake", base_url=server.base_url),
+            cache=RequestCache(tmp_path / "c.sqlite"),
+            ledger=UsageLedger(),
+            budget=RunBudget(None),
+            backoff_s=0.01,
+        )
+        ex = ToolExecutor(
+            Sandbox(PROJECT / "sandbox"), [details, popular], simulator=ModelSimulator(client, DEFAULT_ROOT)
+        )
         known = ex.execute("GET_movie-movie_id", {"movie_id": 550})
         other = ex.execute("GET_movie-movie_id", {"movie_id": 551})  # a tv show's id: no movie is documented
     assert '"Fight Club"' in model.history[0]["messages"][0]["content"]
@@ -229,8 +310,12 @@ def test_the_user_is_told_the_documented_name_of_an_id_it_states():
     named = documented_names(documented_entities(tools), {"movie_id": 550, "page": 2})
     assert named == {"movie_id": "Fight Club"}
     assert documented_names(documented_entities(tools), {"movie_id": 551}) == {}
-    step = Step("c.GET_movie-movie_id-keywords", "GET_movie-movie_id-keywords", "Get the keywords of a movie.",
-                {"movie_id": 550})
+    step = Step(
+        "c.GET_movie-movie_id-keywords",
+        "GET_movie-movie_id-keywords",
+        "Get the keywords of a movie.",
+        {"movie_id": 550},
+    )
     prompt = user_prompt(Task("t1", "single", [step], 1, {step.tool_id: {"named": named}}), DEFAULT_ROOT)
     assert '550 is "Fight Club"' in prompt
 
@@ -238,19 +323,30 @@ def test_the_user_is_told_the_documented_name_of_an_id_it_states():
 def test_free_text_is_bounded_while_decoding_and_ended_at_a_sentence():
     from toolloom.agents.simulator import MAX_TEXT, decoding_schema, ended_text
 
-    schema = {"type": "object", "properties": {"overview": {"type": "string"}, "released": {"type": "string",
-                                                                                           "format": "date"}}}
+    schema = {
+        "type": "object",
+        "properties": {"overview": {"type": "string"}, "released": {"type": "string", "format": "date"}},
+    }
     decoded = decoding_schema(schema)["properties"]
     assert decoded["overview"]["maxLength"] == MAX_TEXT and "maxLength" not in decoded["released"]
     cut = ("A heist goes wrong. " * 40)[:MAX_TEXT]
-    assert ended_text({"overview": cut, "title": "Heat"}) == {"overview": cut[:cut.rfind(". ") + 1], "title": "Heat"}
+    assert ended_text({"overview": cut, "title": "Heat"}) == {"overview": cut[: cut.rfind(". ") + 1], "title": "Heat"}
 
 
 def test_a_response_that_copies_the_example_about_another_entity_or_counts_ids_cannot_stand():
     from toolloom.agents.simulator import problems
 
-    person = {"name": "GET_person-person_id", "parameters": {"type": "object"}, "meta": {"example_response": {
-        "id": 287, "name": "Brad Pitt", "biography": "William Bradley Pitt is an American actor."}}}
+    person = {
+        "name": "GET_person-person_id",
+        "parameters": {"type": "object"},
+        "meta": {
+            "example_response": {
+                "id": 287,
+                "name": "Brad Pitt",
+                "biography": "William Bradley Pitt is an American actor.",
+            }
+        },
+    }
     copied = {"id": 1223786, "name": "Brad Pitt", "biography": "William Bradley Pitt is an American actor."}
     assert "copies the documented example" in problems(person, {"person_id": 1223786}, copied)
     assert problems(person, {"person_id": 287}, {**copied, "id": 287}) == ""  # the example's own entity

@@ -1,6 +1,7 @@
 """The stage graph is described once, by each stage's `StageAsset`: what it reads, writes, asks of models
 and when a pipeline has it. Ordering, a partial run's copied tables, resume and the model roles a run
 prepares are derived from those declarations, and the stage layer runs without Dagster."""
+
 import subprocess
 import sys
 
@@ -61,8 +62,12 @@ def test_the_model_roles_a_run_prepares_are_those_its_stages_declare():
 
 
 def test_a_registered_stage_joins_the_graph_after_its_inputs(stages):
-    stages.register("scores", StageAsset("scores", "score", ("samples",), _noop, enabled=configured("scores"),
-                                         roles=lambda pipeline: ("judge",)))
+    stages.register(
+        "scores",
+        StageAsset(
+            "scores", "score", ("samples",), _noop, enabled=configured("scores"), roles=lambda pipeline: ("judge",)
+        ),
+    )
     order = [a.table for a in all_stages()]
     assert order.index("scores") > order.index("samples") and order[-1] == "dataset"
     assert upstream({"scores"}) >= {"samples", "trajectories", "tools"}
@@ -85,7 +90,9 @@ def test_plugin_stage_settings_name_a_registered_stage_and_not_a_built_in():
 
 
 def test_the_stage_layer_imports_no_dagster():
-    code = ("import sys, toolloom.stages.catalog, toolloom.runtime; "
-            "assert 'dagster' not in sys.modules, sorted(m for m in sys.modules if m.startswith('dagster'))[:3]")
+    code = (
+        "import sys, toolloom.stages.catalog, toolloom.runtime; "
+        "assert 'dagster' not in sys.modules, sorted(m for m in sys.modules if m.startswith('dagster'))[:3]"
+    )
     done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]

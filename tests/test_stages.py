@@ -40,8 +40,12 @@ def test_tasks_use_documented_or_synthesised_arguments_and_reject_only_tools_tha
         "meta": "{}",
         "returns": json.dumps(returns),
     }  # no code, no example: simulated, with synthesised arguments
-    untyped = {**ghost, "tool_id": "demo.untyped", "name": "untyped",
-               "parameters": json.dumps({"type": "object", "properties": {"blob": {}}, "required": ["blob"]})}
+    untyped = {
+        **ghost,
+        "tool_id": "demo.untyped",
+        "name": "untyped",
+        "parameters": json.dumps({"type": "object", "properties": {"blob": {}}, "required": ["blob"]}),
+    }
     table = pa.concat_tables([tools, pa.Table.from_pylist([ghost, untyped], schema=tools.schema)])
     result = sample_tasks(
         table, ToolExecutor(Sandbox(PROJECT / "sandbox"), table.to_pylist()), TasksStage(per_tool=2, seed=1)
@@ -95,10 +99,29 @@ def test_offline_simulation_answers_with_verified_calls():
     assert len(json.loads(r["tools_offered"])) == 3  # the needed tool and two distractors
 
 
-def _traj(calls_ok=True, tool_name="get_country", args='{"country_code": "FR"}', answer="The capital is Paris.",
-          result='{"capital": "Paris"}', n_calls=1, reference=None, chain=1):
-    offered = [{"type": "function", "function": {"name": "get_country", "parameters": {
-        "type": "object", "properties": {"country_code": {"type": "string"}}, "required": ["country_code"]}}}]
+def _traj(
+    calls_ok=True,
+    tool_name="get_country",
+    args='{"country_code": "FR"}',
+    answer="The capital is Paris.",
+    result='{"capital": "Paris"}',
+    n_calls=1,
+    reference=None,
+    chain=1,
+):
+    offered = [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_country",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"country_code": {"type": "string"}},
+                    "required": ["country_code"],
+                },
+            },
+        }
+    ]
     msgs = [{"role": "user", "content": "capital of FR?"}]
     calls = []
     for i in range(n_calls):
@@ -169,8 +192,10 @@ def test_exact_and_near_duplicates_are_removed_and_different_values_kept():
         t["messages"][3]["content"] = t["final_answer"]
     result = filter_samples(pa.Table.from_pylist(trajs, schema=TRAJECTORIES_SCHEMA), FilterStage(), 0.0)
     assert result.accounted and result.table["traj_id"].to_pylist() == ["tr_a", "tr_d"]
-    assert {(r.item_id, r.checker, r.reason) for r in result.rejections} == {("tr_b", "dedup", "near_duplicate"),
-                                                                             ("tr_c", "dedup", "near_duplicate")}
+    assert {(r.item_id, r.checker, r.reason) for r in result.rejections} == {
+        ("tr_b", "dedup", "near_duplicate"),
+        ("tr_c", "dedup", "near_duplicate"),
+    }
     assert result.metadata["diversity"]["tools_covered"] == 1
 
     # a nightly partition: an example an earlier night kept is a repeat too, named by its night
@@ -178,7 +203,8 @@ def test_exact_and_near_duplicates_are_removed_and_different_values_kept():
     again = filter_samples(pa.Table.from_pylist(trajs, schema=TRAJECTORIES_SCHEMA), FilterStage(), 0.0, seen=seen)
     assert again.accounted and again.table["traj_id"].to_pylist() == ["tr_a"]
     assert ("tr_d", "dedup", "repeats_earlier_night", "repeats 2026-11-22/tr_old") in {
-        (r.item_id, r.checker, r.reason, r.detail) for r in again.rejections}
+        (r.item_id, r.checker, r.reason, r.detail) for r in again.rejections
+    }
 
 
 def test_filter_rejects_each_bad_example_with_the_right_checker_and_reason():
@@ -237,8 +263,11 @@ def test_semantic_judges_offline_and_through_a_model(tmp_path):
     model = FakeModel()
     model.enqueue(
         {"content": json.dumps({"reason": "fine", **dict.fromkeys(POINTS, True)})},
-        {"content": json.dumps({"reason": "answer ignores the request", **dict.fromkeys(POINTS, True),
-                                "answer_responds": False})},
+        {
+            "content": json.dumps(
+                {"reason": "answer ignores the request", **dict.fromkeys(POINTS, True), "answer_responds": False}
+            )
+        },
         {"content": "maybe"},
         {"content": '{"reason": "x", "calls_fit": "yes"}'},  # not the schema
     )  # still unusable after the repair round
@@ -262,8 +291,10 @@ def test_semantic_judges_offline_and_through_a_model(tmp_path):
     assert result.accounted and result.table["traj_id"].to_pylist() == ["tr_0"]
     assert json.loads(result.table["checks"][0].as_py())["semantic"] == {"verdict": "pass", "reason": "fine"}
     assert sorted((r.item_id, r.reason) for r in result.rejections) == [("tr_1", "judge_fail"), ("tr_2", "judge_error")]
-    assert next(r.detail for r in result.rejections if r.item_id == "tr_1") == \
-        "rubric 2 (answer_responds): answer ignores the request"
+    assert (
+        next(r.detail for r in result.rejections if r.item_id == "tr_1")
+        == "rubric 2 (answer_responds): answer ignores the request"
+    )
     assert "does not match the schema" in next(r.detail for r in result.rejections if r.item_id == "tr_2")
     assert "answer_supported" in model.history[0]["messages"][0]["content"]
 
@@ -298,9 +329,16 @@ def test_abstain_examples_offer_only_unrelated_tools_and_any_call_rejects_them()
     tools = _tools()
     ex = ToolExecutor(Sandbox(PROJECT / "sandbox"), tools.to_pylist())
     tasks = sample_tasks(tools.slice(0, 8), ex, TasksStage(per_tool=1)).table
-    result = simulate(tasks, tools, user=TemplateUser(), assistant=RetrievalAssistant(), executor=ex,
-                      params=SimulateStage(distractors=3, abstain_share=1.0),
-                      system_prompt=render("simulate/assistant_system.j2", today=None), prompt_hash="h")
+    result = simulate(
+        tasks,
+        tools,
+        user=TemplateUser(),
+        assistant=RetrievalAssistant(),
+        executor=ex,
+        params=SimulateStage(distractors=3, abstain_share=1.0),
+        system_prompt=render("simulate/assistant_system.j2", today=None),
+        prompt_hash="h",
+    )
     assert result.accounted
     rows = result.table.to_pylist()
     abstain = [r for r in rows if r["kind"] == "abstain"]
@@ -319,12 +357,20 @@ def test_two_collections_tools_of_one_name_are_never_offered_together():
     from toolloom.stages.episodes import Distractors
 
     def tool(name, collection, description):
-        return {"name": name, "tool_id": f"{collection}.{name}", "description": description,
-                "parameters": {"type": "object"}}
+        return {
+            "name": name,
+            "tool_id": f"{collection}.{name}",
+            "description": description,
+            "parameters": {"type": "object"},
+        }
 
-    tools = [tool("get_weather", "a", "weather now in a city"), tool("get_weather", "b", "weather now in a city"),
-             tool("get_forecast", "a", "weather forecast for a city"), tool("get_forecast", "b", "weather forecast"),
-             tool("convert_units", "a", "convert a length")]
+    tools = [
+        tool("get_weather", "a", "weather now in a city"),
+        tool("get_weather", "b", "weather now in a city"),
+        tool("get_forecast", "a", "weather forecast for a city"),
+        tool("get_forecast", "b", "weather forecast"),
+        tool("convert_units", "a", "convert a length"),
+    ]
     offer = Distractors(tools).offer([tools[0]], 3)
     names = [t["function"]["name"] for t in offer]
     assert len(names) == len(set(names)) == 3 and "get_weather" in names
@@ -333,16 +379,34 @@ def test_two_collections_tools_of_one_name_are_never_offered_together():
 
 
 def test_a_tool_whose_every_argument_set_is_degenerate_is_rejected_with_its_reason():
-    same = {"name": "convert_units", "tool_id": "c.convert_units", "description": "Convert", "collection": "c",
-            "parameters": json.dumps({"type": "object", "properties": {"from_unit": {"type": "string", "enum": ["m"]},
-                                                                       "to_unit": {"type": "string", "enum": ["m"]}},
-                                      "required": ["from_unit", "to_unit"]}),
-            "returns": None, "source_format": "function_json", "source_file": "f", "spec_hash": "h",
-            "executable": False, "execution": "simulated", "meta": "{}"}
+    same = {
+        "name": "convert_units",
+        "tool_id": "c.convert_units",
+        "description": "Convert",
+        "collection": "c",
+        "parameters": json.dumps(
+            {
+                "type": "object",
+                "properties": {
+                    "from_unit": {"type": "string", "enum": ["m"]},
+                    "to_unit": {"type": "string", "enum": ["m"]},
+                },
+                "required": ["from_unit", "to_unit"],
+            }
+        ),
+        "returns": None,
+        "source_format": "function_json",
+        "source_file": "f",
+        "spec_hash": "h",
+        "executable": False,
+        "execution": "simulated",
+        "meta": "{}",
+    }
     from toolloom.stages.tools import TOOLS_SCHEMA
 
     table = pa.Table.from_pylist([same], schema=TOOLS_SCHEMA)
-    result = sample_tasks(table, ToolExecutor(None, [dict(same, parameters=json.loads(same["parameters"]))]),
-                          TasksStage(per_tool=1))
+    result = sample_tasks(
+        table, ToolExecutor(None, [dict(same, parameters=json.loads(same["parameters"]))]), TasksStage(per_tool=1)
+    )
     assert result.accounted and result.table.num_rows == 0
     assert [(r.item_id, r.reason) for r in result.rejections] == [("c.convert_units", "no_arguments")]

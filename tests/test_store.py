@@ -110,12 +110,26 @@ def test_a_commit_lands_whole_or_not_at_all(tmp_path):
     s.write("p", "samples", pa.table({"id": [1]}), version="v", run_id="r0")
     bad = pa.table({"id": pa.array([[{"x": 1}]])})  # a list of structs cannot go into the integer column
     with pytest.raises(duckdb.Error):
-        s.commit("p", [Write("rejections", pa.table({"stage": ["filter"], "reason": ["new"]}), {"stage": "filter"}),
-                       Write("samples", bad)], version="v", run_id="r1")
+        s.commit(
+            "p",
+            [
+                Write("rejections", pa.table({"stage": ["filter"], "reason": ["new"]}), {"stage": "filter"}),
+                Write("samples", bad),
+            ],
+            version="v",
+            run_id="r1",
+        )
     assert s.read("p", "rejections", "v")["reason"].to_pylist() == ["old"]
     assert s.read("p", "samples", "v")["id"].to_pylist() == [1]
-    s.commit("p", [Write("rejections", pa.table({"stage": ["filter"], "reason": ["new"]}), {"stage": "filter"}),
-                   Write("samples", pa.table({"id": [2, 3]}))], version="v", run_id="r2")
+    s.commit(
+        "p",
+        [
+            Write("rejections", pa.table({"stage": ["filter"], "reason": ["new"]}), {"stage": "filter"}),
+            Write("samples", pa.table({"id": [2, 3]})),
+        ],
+        version="v",
+        run_id="r2",
+    )
     assert s.read("p", "rejections", "v")["reason"].to_pylist() == ["new"]
     assert s.read("p", "samples", "v")["id"].to_pylist() == [2, 3]
 

@@ -1,4 +1,3 @@
-
 import pytest
 
 from toolloom.llm import ModelClient, RequestCache, RunBudget, UsageLedger, run_async

@@ -1,6 +1,7 @@
 """Requests worded from an OpenAPI operation's summary when it is a sentence (toolloom/summary_requests.py):
 the values sit on the nouns they name, the offline assistant reads them back, and a title-like summary
 leaves the wording to the tool's name."""
+
 import random
 
 from toolloom.agents.offline import fill_arguments
@@ -18,41 +19,64 @@ def requests(name: str, summary: str, arguments: dict) -> set[str]:
 
 
 def test_a_sentence_summary_puts_each_value_on_its_noun():
-    assert requests("patch__api_contents_path", "Rename a file or directory without re-uploading content",
-                    {"path": "notes/todo.md", "body_path": "notes/done.md"}) == {
-        'Rename the file "notes/todo.md" to "notes/done.md".'}
-    assert requests("post__api_contents_path_checkpoints", "Create a new checkpoint for a file",
-                    {"path": "reports/season.md"}) == {'Create a new checkpoint for the file "reports/season.md".'}
+    assert requests(
+        "patch__api_contents_path",
+        "Rename a file or directory without re-uploading content",
+        {"path": "notes/todo.md", "body_path": "notes/done.md"},
+    ) == {'Rename the file "notes/todo.md" to "notes/done.md".'}
+    assert requests(
+        "post__api_contents_path_checkpoints", "Create a new checkpoint for a file", {"path": "reports/season.md"}
+    ) == {'Create a new checkpoint for the file "reports/season.md".'}
     assert requests("get__api_contents_path", "Get contents of file or directory", {"path": "notes/todo.md"}) == {
-        'What are the contents of the file "notes/todo.md"?', 'Show me the contents of the file "notes/todo.md".'}
+        'What are the contents of the file "notes/todo.md"?',
+        'Show me the contents of the file "notes/todo.md".',
+    }
     # a value whose noun the summary lacks is said first, so values stay in argument order
-    assert requests("delete__api_contents_path_checkpoints_checkpoint_id", "Delete a checkpoint",
-                    {"path": "notes/todo.md", "checkpoint_id": "checkpoint"}) == {
-        'For the file "notes/todo.md", delete the checkpoint "checkpoint".'}
+    assert requests(
+        "delete__api_contents_path_checkpoints_checkpoint_id",
+        "Delete a checkpoint",
+        {"path": "notes/todo.md", "checkpoint_id": "checkpoint"},
+    ) == {'For the file "notes/todo.md", delete the checkpoint "checkpoint".'}
     # not inside a compound ('the kernel "k" information'): after it
     assert requests("get__api_kernels_kernel_id", "Get kernel information", {"kernel_id": "k-1"}) == {
-        'What is the kernel information for kernel "k-1"?', 'Show me the kernel information for kernel "k-1".'}
+        'What is the kernel information for kernel "k-1"?',
+        'Show me the kernel information for kernel "k-1".',
+    }
     assert requests("get__api_status", "Get the current status/activity of the server.", {}) == {
-        "What is the current status of the server?", "Show me the current status of the server."}
+        "What is the current status of the server?",
+        "Show me the current status of the server.",
+    }
 
 
 def test_the_offline_assistant_reads_the_values_back():
-    schema = {"type": "object", "properties": {"path": PATH, "checkpoint_id": {"type": "string"}},
-              "required": ["path", "checkpoint_id"]}
-    for text in requests("delete__api_contents_path_checkpoints_checkpoint_id", "Delete a checkpoint",
-                         {"path": "notes/todo.md", "checkpoint_id": "checkpoint"}):
+    schema = {
+        "type": "object",
+        "properties": {"path": PATH, "checkpoint_id": {"type": "string"}},
+        "required": ["path", "checkpoint_id"],
+    }
+    for text in requests(
+        "delete__api_contents_path_checkpoints_checkpoint_id",
+        "Delete a checkpoint",
+        {"path": "notes/todo.md", "checkpoint_id": "checkpoint"},
+    ):
         assert fill_arguments(text, schema) == {"path": "notes/todo.md", "checkpoint_id": "checkpoint"}
 
 
 def test_a_title_or_a_summary_without_a_verb_leaves_the_name_to_word_it():
     # 'Get Keywords' is a title: the path says whose keywords
     step = Step("t.get_movie_movie_id_keywords", "GET_movie-movie_id-keywords", "", {"movie_id": 914298})
-    meta = {step.tool_id: {"summary": "Get Keywords", "path": "/movie/{movie_id}/keywords",
-                           "params": {"movie_id": ["path", "movie_id"]}}}
+    meta = {
+        step.tool_id: {
+            "summary": "Get Keywords",
+            "path": "/movie/{movie_id}/keywords",
+            "params": {"movie_id": ["path", "movie_id"]},
+        }
+    }
     got = {render_example(Task("t", "single", [step], s, meta), random.Random(s)) for s in SEEDS}
     assert got == {"What are the keywords of movie 914298?", "Show me the keywords of movie 914298."}
-    assert requests("patch__api_sessions_session", "This can be used to rename the session.", {"session": "s1"}) \
-        .isdisjoint({'Rename the session "s1".'})
+    assert requests(
+        "patch__api_sessions_session", "This can be used to rename the session.", {"session": "s1"}
+    ).isdisjoint({'Rename the session "s1".'})
     for text in requests("patch__api_sessions_session", "This can be used to rename the session.", {"session": "s1"}):
         assert "This can be used" not in text  # documentation is never pasted
 
@@ -60,8 +84,11 @@ def test_a_title_or_a_summary_without_a_verb_leaves_the_name_to_word_it():
 def test_a_word_that_names_a_quoted_value_is_not_a_value_itself():
     """'the file "notes/todo.md"' names the path; 'file' must not also fill an optional `type` enum (BFCL's checker
     then finds an argument the reference does not have)."""
-    schema = {"type": "object", "required": ["path"],
-              "properties": {"path": PATH, "type": {"type": "string", "enum": ["file", "directory"]}}}
+    schema = {
+        "type": "object",
+        "required": ["path"],
+        "properties": {"path": PATH, "type": {"type": "string", "enum": ["file", "directory"]}},
+    }
     assert fill_arguments('What are the contents of the file "notes/todo.md"?', schema) == {"path": "notes/todo.md"}
     assert fill_arguments('Show "notes" with type directory.', schema) == {"path": "notes", "type": "directory"}
 
@@ -69,16 +96,32 @@ def test_a_word_that_names_a_quoted_value_is_not_a_value_itself():
 def test_the_assistant_takes_the_operation_whose_verb_the_request_uses():
     """'delete the checkpoint': the DELETE operation, though the POST's documentation says 'checkpoint' more often."""
     from toolloom.agents.offline import RetrievalAssistant
+
     path = {"type": "string", "description": "file path"}
-    tools = [{"type": "function", "function": {
-        "name": "post__api_contents_path_checkpoints", "parameters": {
-            "type": "object", "properties": {"path": path}, "required": ["path"]},
-        "description": "Create a new checkpoint for a file. Create a new checkpoint with the current state of a file. "
-                       "Only one checkpoint is supported, so creating new checkpoints clobbers existing ones."}},
-        {"type": "function", "function": {
-            "name": "delete__api_contents_path_checkpoints_checkpoint_id", "description": "Delete a checkpoint",
-            "parameters": {"type": "object", "properties": {"path": path, "checkpoint_id": {"type": "string"}},
-                           "required": ["path", "checkpoint_id"]}}}]
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "post__api_contents_path_checkpoints",
+                "parameters": {"type": "object", "properties": {"path": path}, "required": ["path"]},
+                "description": "Create a new checkpoint for a file. "
+                "Create a new checkpoint with the current state of a file. "
+                "Only one checkpoint is supported, so creating new checkpoints clobbers existing ones.",
+            },
+        },
+        {
+            "type": "function",
+            "function": {
+                "name": "delete__api_contents_path_checkpoints_checkpoint_id",
+                "description": "Delete a checkpoint",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"path": path, "checkpoint_id": {"type": "string"}},
+                    "required": ["path", "checkpoint_id"],
+                },
+            },
+        },
+    ]
     name, args = RetrievalAssistant.best_call('For the file "a.md", delete the checkpoint "c1".', tools)
     assert name == "delete__api_contents_path_checkpoints_checkpoint_id"
     assert args == {"path": "a.md", "checkpoint_id": "c1"}
@@ -86,6 +129,7 @@ def test_the_assistant_takes_the_operation_whose_verb_the_request_uses():
 
 def test_an_operation_is_about_its_paths_last_noun():
     from toolloom.wording import entity_of
+
     assert entity_of("get__api_contents_path_checkpoints") == "checkpoint"
     assert entity_of("get__api_config_section_name") == "section"
     assert entity_of("get_city_info") == "city"  # names without an HTTP method as before
@@ -93,30 +137,62 @@ def test_an_operation_is_about_its_paths_last_noun():
 
 def test_an_empty_lookup_and_a_tools_own_words_are_said_plainly():
     from toolloom.answers import sentence
-    assert sentence({}, 'Show me the configuration section "notebook".', {"section_name": "notebook"},
-                    "get__api_config_section_name") == "The section notebook is empty."
-    assert sentence({"text": "Switched to branch 'main'"}, 'Switch to "main".', {}, "git_checkout") == \
-        "Switched to branch 'main'."
-    assert sentence({"text": "On branch main\nnothing to commit\n"}, "What is the status?", {}, "git_status") == \
-        "Here it is:\n\n```\nOn branch main\nnothing to commit\n```"
-    assert sentence({"capital": "Ottawa"}, "What is the capital of CA?", {"country_code": "CA"}, "get_capital") == \
-        "The capital of Canada is Ottawa."  # a value, not a sentence of the tool's own
+
+    assert (
+        sentence(
+            {},
+            'Show me the configuration section "notebook".',
+            {"section_name": "notebook"},
+            "get__api_config_section_name",
+        )
+        == "The section notebook is empty."
+    )
+    assert (
+        sentence({"text": "Switched to branch 'main'"}, 'Switch to "main".', {}, "git_checkout")
+        == "Switched to branch 'main'."
+    )
+    assert (
+        sentence({"text": "On branch main\nnothing to commit\n"}, "What is the status?", {}, "git_status")
+        == "Here it is:\n\n```\nOn branch main\nnothing to commit\n```"
+    )
+    assert (
+        sentence({"capital": "Ottawa"}, "What is the capital of CA?", {"country_code": "CA"}, "get_capital")
+        == "The capital of Canada is Ottawa."
+    )  # a value, not a sentence of the tool's own
     # a heading over nothing says there is nothing; git's lone branch is said, not 'The text is * main.'
-    assert sentence({"text": "Staged changes:\n"}, "Show me the changes that are staged for commit.", {},
-                    "git_diff_staged") == "There are no staged changes."
-    assert sentence({"text": "* main"}, "List the Git branches.", {}, "git_branch") == \
-        "There is one branch, main, and it is checked out."
+    assert (
+        sentence(
+            {"text": "Staged changes:\n"}, "Show me the changes that are staged for commit.", {}, "git_diff_staged"
+        )
+        == "There are no staged changes."
+    )
+    assert (
+        sentence({"text": "* main"}, "List the Git branches.", {}, "git_branch")
+        == "There is one branch, main, and it is checked out."
+    )
     import json
 
     from toolloom.answers import answer_from
 
-    call = {"id": "a", "type": "function",
-            "function": {"name": "create_directory", "arguments": json.dumps({"path": "/w/photos"})}}
-    assert answer_from([{"role": "user", "content": 'Create a new directory at "/w/photos".'},
-                        {"role": "assistant", "content": None, "tool_calls": [call]},
-                        {"role": "tool", "tool_call_id": "a",
-                         "content": json.dumps({"text": "Successfully created directory /w/photos"})}]) == \
-        'I created a new directory at "/w/photos".'  # said once, not again in the tool's words
+    call = {
+        "id": "a",
+        "type": "function",
+        "function": {"name": "create_directory", "arguments": json.dumps({"path": "/w/photos"})},
+    }
+    assert (
+        answer_from(
+            [
+                {"role": "user", "content": 'Create a new directory at "/w/photos".'},
+                {"role": "assistant", "content": None, "tool_calls": [call]},
+                {
+                    "role": "tool",
+                    "tool_call_id": "a",
+                    "content": json.dumps({"text": "Successfully created directory /w/photos"}),
+                },
+            ]
+        )
+        == 'I created a new directory at "/w/photos".'
+    )  # said once, not again in the tool's words
 
 
 def test_an_mcp_tools_first_sentence_words_its_request_in_the_imperative():
@@ -126,5 +202,6 @@ def test_an_mcp_tools_first_sentence_words_its_request_in_the_imperative():
     assert first_sentence("Shows the commit logs. More text\nhere") == "Shows the commit logs"
     assert requests("git_status", "Shows the working tree status", {}) >= {"Show me the working tree status."}
     assert requests("git_reset", "Unstages all staged changes", {}) == {"Unstage all staged changes."}
-    assert requests("create_directory", "Create a new directory or ensure a directory exists",
-                    {"path": "/w/photos"}) == {'Create a new directory at "/w/photos".'}
+    assert requests(
+        "create_directory", "Create a new directory or ensure a directory exists", {"path": "/w/photos"}
+    ) == {'Create a new directory at "/w/photos".'}

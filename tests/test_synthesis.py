@@ -1,4 +1,5 @@
 """Arguments synthesised from a tool's schema and documentation, and the consistent offline simulator."""
+
 import json
 import random
 
@@ -15,9 +16,17 @@ from toolloom.values import ValueFactory, has_placeholder, is_placeholder, place
 
 
 def _tool(name, properties, required, description="", returns=None):
-    return tool_of({"name": name, "collection": "c", "description": description, "execution": "simulated", "meta": "{}",
-                    "parameters": json.dumps({"type": "object", "properties": properties, "required": required}),
-                    "returns": json.dumps(returns) if returns else None})  # as read from the store
+    return tool_of(
+        {
+            "name": name,
+            "collection": "c",
+            "description": description,
+            "execution": "simulated",
+            "meta": "{}",
+            "parameters": json.dumps({"type": "object", "properties": properties, "required": required}),
+            "returns": json.dumps(returns) if returns else None,
+        }
+    )  # as read from the store
 
 
 def test_documented_values_come_first_and_are_coerced_to_the_parameter_type():
@@ -90,11 +99,19 @@ MOVIE = {
     "type": "object",
     "properties": {"id": {"type": "integer"}, "title": {"type": "string"}, "release_date": {"type": "string"}},
 }
-SEARCH = _tool("search_movie", {"query": {"type": "string"}}, ["query"],
-               returns={"type": "object", "properties": {"results": {"type": "array", "items": MOVIE}}})
+SEARCH = _tool(
+    "search_movie",
+    {"query": {"type": "string"}},
+    ["query"],
+    returns={"type": "object", "properties": {"results": {"type": "array", "items": MOVIE}}},
+)
 DETAILS = _tool("get_movie", {"movie_id": {"type": "integer"}}, ["movie_id"], returns=MOVIE)
-RENAME = _tool("rename_movie", {"movie_id": {"type": "integer"}, "title": {"type": "string"}}, ["movie_id", "title"],
-               returns={"type": "object", "properties": {"id": {"type": "integer"}, "updated": {"type": "boolean"}}})
+RENAME = _tool(
+    "rename_movie",
+    {"movie_id": {"type": "integer"}, "title": {"type": "string"}},
+    ["movie_id", "title"],
+    returns={"type": "object", "properties": {"id": {"type": "integer"}, "updated": {"type": "boolean"}}},
+)
 
 
 def test_the_simulator_answers_fit_the_schema_and_a_repeated_call_agrees():
@@ -158,13 +175,27 @@ def test_values_fit_their_names():
 
 
 def test_a_simulated_answer_is_about_what_was_asked():
-    season = _tool("get_season", {"tv_id": {"type": "integer"}, "season_number": {"type": "integer"},
-                                   }, ["tv_id", "season_number"],
-                   returns={"type": "object", "properties": {"id": {"type": "integer"},
-                                                             "season_number": {"type": "integer"},
-                                                             "name": {"type": "string"}}})
-    page = _tool("list_movies", {"page": {"type": "integer"}}, [], returns={
-        "type": "object", "properties": {"page": {"type": "integer"}, "results": {"type": "array", "items": MOVIE}}})
+    season = _tool(
+        "get_season",
+        {
+            "tv_id": {"type": "integer"},
+            "season_number": {"type": "integer"},
+        },
+        ["tv_id", "season_number"],
+        returns={
+            "type": "object",
+            "properties": {"id": {"type": "integer"}, "season_number": {"type": "integer"}, "name": {"type": "string"}},
+        },
+    )
+    page = _tool(
+        "list_movies",
+        {"page": {"type": "integer"}},
+        [],
+        returns={
+            "type": "object",
+            "properties": {"page": {"type": "integer"}, "results": {"type": "array", "items": MOVIE}},
+        },
+    )
     executor = ToolExecutor(None, [season, page])
     for n in (1, 5, 12):
         assert executor.execute("get_season", {"tv_id": 347685, "season_number": n}).content["season_number"] == n
@@ -185,10 +216,19 @@ def test_a_string_nothing_documents_is_a_placeholder_that_says_so_never_a_random
 
 
 def test_a_generic_field_is_read_with_its_parents_name():
-    movie = {"type": "object", "properties": {"genres": {"type": "array", "items": {
-        "type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}},
-        "production_countries": {"type": "array", "items": {"type": "object", "properties": {
-            "code": {"type": "string"}}}}}}
+    movie = {
+        "type": "object",
+        "properties": {
+            "genres": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}},
+            },
+            "production_countries": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"code": {"type": "string"}}},
+            },
+        },
+    }
     value = ValueFactory().value(movie, "result", random.Random(1))
     genres = {"Drama", "Comedy", "Action", "Documentary", "Jazz", "Pop"}
     assert all(g["name"] in genres for g in value["genres"])  # a genre, never a person's name
@@ -199,13 +239,21 @@ def test_rows_holding_a_placeholder_anywhere_are_labelled():
     from toolloom.stages.samples import content_of
 
     def traj(args: str, result: str, request: str = "Find it.") -> dict:
-        return {"messages": [{"role": "user", "content": request},
-                             {"role": "assistant", "content": None, "tool_calls": [
-                                 {"id": "c", "type": "function", "function": {"name": "f", "arguments": args}}]},
-                             {"role": "tool", "content": result}, {"role": "assistant", "content": "Done."}]}
+        return {
+            "messages": [
+                {"role": "user", "content": request},
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": args}}],
+                },
+                {"role": "tool", "content": result},
+                {"role": "assistant", "content": "Done."},
+            ]
+        }
 
     assert content_of(traj('{"q": "Inception"}', '{"title": "Inception", "html": "<p>x</p>"}')) == "filled"
     assert content_of(traj('{"q": "<query>"}', '{"n": 1}')) == "placeholder"
     assert content_of(traj('{"q": "x"}', '{"results": [{"overview": "<overview>"}]}')) == "placeholder"
-    assert content_of(traj('{"q": "x"}', '{}', 'Search for "<query>".')) == "placeholder"
+    assert content_of(traj('{"q": "x"}', "{}", 'Search for "<query>".')) == "placeholder"
     assert has_placeholder({"a": ["<board visualization>"]}) and not has_placeholder({"a": "<b>bold</b>"})

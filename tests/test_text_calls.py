@@ -1,5 +1,6 @@
 """Tool calls a model wrote as text (no `tool_calls` from the endpoint) are recovered and marked;
 text that has a call's shape but cannot be read rejects the episode with that reason."""
+
 import json
 from pathlib import Path
 
@@ -69,21 +70,36 @@ def test_prose_around_hermes_tags_stays_as_the_message_content():
     assert found.content == "Let me check." and len(found.calls) == 1
 
 
-@pytest.mark.parametrize("text", ["The weather in Paris is sunny, 21 °C.", '{"name": "Paris", "population": 2148000}',
-                                  "It costs 5 (five) euros.", "```json\n{\"temperature\": 21}\n```", "print(x)", ""])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The weather in Paris is sunny, 21 °C.",
+        '{"name": "Paris", "population": 2148000}',
+        "It costs 5 (five) euros.",
+        '```json\n{"temperature": 21}\n```',
+        "print(x)",
+        "",
+    ],
+)
 def test_ordinary_answers_are_not_calls(text):
     found = recover(text, OFFERED)
     assert found.calls == [] and not found.looked_like_call
 
 
-@pytest.mark.parametrize("text, reason", [
-    ('<tool_call>{"name": "get_weather", "arguments": {"city"</tool_call>', "not JSON"),
-    ('<tool_call>{"name": "book_flight", "arguments": {}}</tool_call>', "'book_flight', which is not an offered tool"),
-    ('{"name": "get_wether", "arguments": {"city": "Paris"}}', "'get_wether', which is not an offered tool"),
-    ("get_wether(city='Paris')", "'get_wether', which is not an offered tool"),
-    ("get_weather('Paris')", "by position"),
-    ("get_weather(city=lookup('Paris'))", "not literal values"),
-])
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ('<tool_call>{"name": "get_weather", "arguments": {"city"</tool_call>', "not JSON"),
+        (
+            '<tool_call>{"name": "book_flight", "arguments": {}}</tool_call>',
+            "'book_flight', which is not an offered tool",
+        ),
+        ('{"name": "get_wether", "arguments": {"city": "Paris"}}', "'get_wether', which is not an offered tool"),
+        ("get_wether(city='Paris')", "'get_wether', which is not an offered tool"),
+        ("get_weather('Paris')", "by position"),
+        ("get_weather(city=lookup('Paris'))", "not literal values"),
+    ],
+)
 def test_a_call_shape_that_cannot_be_read_is_reported_with_why(text, reason):
     found = recover(text, OFFERED)
     assert found.calls == [] and reason in found.problem and found.looked_like_call
@@ -93,25 +109,38 @@ CALL = '{"name": "get_weather", "arguments": {"city": "Oslo"}}'
 CONVERT = '{"name": "convert_currency", "arguments": {"amount": 5}}'
 
 
-@pytest.mark.parametrize("text, expected, dropped", [
-    # one JSON object a line: a call, then a result the model made up (what Qwen2.5-Coder-0.5B wrote)
-    (CALL + '\n{"city": "Oslo", "temperature_c": 4}', [("get_weather", {"city": "Oslo"})], 1),
-    (CALL + "\n" + CONVERT, [("get_weather", {"city": "Oslo"}), ("convert_currency", {"amount": 5})], 0),
-    (CALL + CONVERT, [("get_weather", {"city": "Oslo"}), ("convert_currency", {"amount": 5})], 0),
-    # a call written after an invented result depends on it: dropped with the result
-    (CALL + '\n{"temperature_c": 4}\n' + CONVERT, [("get_weather", {"city": "Oslo"})], 1),
-    ("<tool_call>\n" + CALL + "\n</tool_call>\n<tool_response>\n{\"temperature_c\": 4}\n</tool_response>\n"
-     "The weather in Oslo is 4 °C.", [("get_weather", {"city": "Oslo"})], 1),
-    ("```json\n" + CALL + "\n```\n```json\n" + CONVERT + "\n```",
-     [("get_weather", {"city": "Oslo"}), ("convert_currency", {"amount": 5})], 0),
-    ("I will check the weather.\n" + CALL + "\nResult: sunny", [("get_weather", {"city": "Oslo"})], 1),
-    # a call to a tool nobody offered is dropped; the offered one stands
-    ('{"name": "book_flight", "arguments": {}}\n' + CALL, [("get_weather", {"city": "Oslo"})], 1),
-    # a complete call stands when a broken one follows it
-    (CALL + '\n{"name": "convert_currency", "arguments": {"amount": ', [("get_weather", {"city": "Oslo"})], 1),
-    ("get_weather(city='Oslo')\nconvert_currency(amount=5)\nThe answer is 4 degrees.",
-     [("get_weather", {"city": "Oslo"}), ("convert_currency", {"amount": 5})], 1),
-])
+@pytest.mark.parametrize(
+    "text, expected, dropped",
+    [
+        # one JSON object a line: a call, then a result the model made up (what Qwen2.5-Coder-0.5B wrote)
+        (CALL + '\n{"city": "Oslo", "temperature_c": 4}', [("get_weather", {"city": "Oslo"})], 1),
+        (CALL + "\n" + CONVERT, [("get_weather", {"city": "Oslo"}), ("convert_currency", {"amount": 5})], 0),
+        (CALL + CONVERT, [("get_weather", {"city": "Oslo"}), ("convert_currency", {"amount": 5})], 0),
+        # a call written after an invented result depends on it: dropped with the result
+        (CALL + '\n{"temperature_c": 4}\n' + CONVERT, [("get_weather", {"city": "Oslo"})], 1),
+        (
+            "<tool_call>\n" + CALL + '\n</tool_call>\n<tool_response>\n{"temperature_c": 4}\n</tool_response>\n'
+            "The weather in Oslo is 4 °C.",
+            [("get_weather", {"city": "Oslo"})],
+            1,
+        ),
+        (
+            "```json\n" + CALL + "\n```\n```json\n" + CONVERT + "\n```",
+            [("get_weather", {"city": "Oslo"}), ("convert_currency", {"amount": 5})],
+            0,
+        ),
+        ("I will check the weather.\n" + CALL + "\nResult: sunny", [("get_weather", {"city": "Oslo"})], 1),
+        # a call to a tool nobody offered is dropped; the offered one stands
+        ('{"name": "book_flight", "arguments": {}}\n' + CALL, [("get_weather", {"city": "Oslo"})], 1),
+        # a complete call stands when a broken one follows it
+        (CALL + '\n{"name": "convert_currency", "arguments": {"amount": ', [("get_weather", {"city": "Oslo"})], 1),
+        (
+            "get_weather(city='Oslo')\nconvert_currency(amount=5)\nThe answer is 4 degrees.",
+            [("get_weather", {"city": "Oslo"}), ("convert_currency", {"amount": 5})],
+            1,
+        ),
+    ],
+)
 def test_every_complete_call_is_read_and_what_the_model_invented_after_them_is_dropped(text, expected, dropped):
     found = recover(text, OFFERED)
     assert not found.problem
@@ -126,9 +155,13 @@ def test_a_model_writing_call_lines_until_the_token_limit_gets_its_first_call_wi
     model = FakeModel()
     model.enqueue({"content": loop, "finish_reason": "length"})
     with FakeServer(model) as server:
-        client = ModelClient(ModelSpec(provider="openai", model="fake", base_url=server.base_url),
-                             cache=RequestCache(tmp_path / "c.sqlite"), ledger=UsageLedger(), budget=RunBudget(None),
-                             backoff_s=0.01)
+        client = ModelClient(
+            ModelSpec(provider="openai", model="fake", base_url=server.base_url),
+            cache=RequestCache(tmp_path / "c.sqlite"),
+            ledger=UsageLedger(),
+            budget=RunBudget(None),
+            backoff_s=0.01,
+        )
         tools = [{"type": "function", "function": {"name": n, "parameters": {"type": "object"}}} for n in OFFERED]
         turn = run_async(ModelAssistant(client).step([{"role": "user", "content": "Weather in Oslo?"}], tools))
     assert len(model.history) == 1  # not asked again with twice the room, nor resampled
@@ -148,11 +181,21 @@ def _simulate(tmp_path: Path, server: FakeServer, n: int = 6):
     executor = ToolExecutor(sandbox, tools.to_pylist())
     rows = []
     for i in range(n):
-        name, args = (("add_days", {"start_date": "2026-01-01", "days": i + 1}) if i % 2 else
-                      ("convert_currency", {"amount": i + 1, "from_currency": "EUR", "to_currency": "USD"}))
+        name, args = (
+            ("add_days", {"start_date": "2026-01-01", "days": i + 1})
+            if i % 2
+            else ("convert_currency", {"amount": i + 1, "from_currency": "EUR", "to_currency": "USD"})
+        )
         chain = [{"tool_id": f"demo.{name}", "name": name, "arguments": args, "bindings": {}}]
-        rows.append({"task_id": f"t_{i:04d}", "shape": "single", "chain": json.dumps(chain),
-                     "reference_answer": executor.execute(name, args).to_json(), "seed": i})
+        rows.append(
+            {
+                "task_id": f"t_{i:04d}",
+                "shape": "single",
+                "chain": json.dumps(chain),
+                "reference_answer": executor.execute(name, args).to_json(),
+                "seed": i,
+            }
+        )
     spec = ModelSpec(provider="openai", model="fake", base_url=server.base_url, timeout_s=10)
     client = ModelClient(
         spec, cache=RequestCache(tmp_path / "c.sqlite"), ledger=UsageLedger(), budget=RunBudget(None), backoff_s=0.01
@@ -213,9 +256,13 @@ def _episode(tmp_path, *replies):
     model.enqueue(*replies)
     try:
         with FakeServer(model) as server:
-            client = ModelClient(ModelSpec(provider="openai", model="fake", base_url=server.base_url),
-                                 cache=RequestCache(tmp_path / "c.sqlite"), ledger=UsageLedger(),
-                                 budget=RunBudget(None), backoff_s=0.01)
+            client = ModelClient(
+                ModelSpec(provider="openai", model="fake", base_url=server.base_url),
+                cache=RequestCache(tmp_path / "c.sqlite"),
+                ledger=UsageLedger(),
+                budget=RunBudget(None),
+                backoff_s=0.01,
+            )
             ep = run_async(run_episode(task, TemplateUser(), ModelAssistant(client), executor, offered, "sys", 4))
     finally:
         sandbox.close()

@@ -2,6 +2,7 @@
 byte-level BPE tokenizer trained here on the export's own text (nothing downloaded), with Qwen2.5's own chat
 template. SFTTrainer takes the default config as it is (tools and arguments as objects), DPOTrainer the preference
 config, GRPOTrainer the environment's tasks with its rewards (toolloom.rl.grpo); their losses are finite."""
+
 import copy
 import json
 import math
@@ -10,8 +11,9 @@ import pytest
 
 from .conftest import CASES
 
-pytest.importorskip("trl", reason="TRL and the CPU build of torch are not installed (the README's test command "
-                                  "installs them)")
+pytest.importorskip(
+    "trl", reason="TRL and the CPU build of torch are not installed (the README's test command installs them)"
+)
 
 from types import SimpleNamespace  # noqa: E402
 
@@ -35,13 +37,29 @@ def tiny(demo_export):
     bpe = Tokenizer(models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
-    bpe.train_from_iterator((json.dumps([r["messages"], r["tools"]]) for r in rows), trainers.BpeTrainer(
-        vocab_size=600, special_tokens=["<|im_start|>", "<|im_end|>", "<|endoftext|>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<|im_end|>", pad_token="<|endoftext|>",
-                                        chat_template=(CASES / "chat_templates" / "qwen2.5.jinja").read_text())
-    config = Qwen2Config(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=4096)
+    bpe.train_from_iterator(
+        (json.dumps([r["messages"], r["tools"]]) for r in rows),
+        trainers.BpeTrainer(
+            vocab_size=600,
+            special_tokens=["<|im_start|>", "<|im_end|>", "<|endoftext|>"],
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        ),
+    )
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=bpe,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        chat_template=(CASES / "chat_templates" / "qwen2.5.jinja").read_text(),
+    )
+    config = Qwen2Config(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=4096,
+    )
     return folder, rows, tokenizer, Qwen2ForCausalLM(config)
 
 
@@ -61,10 +79,22 @@ def test_the_chat_template_takes_default_rows_as_they_are(tiny):
 
 def test_sft_trainer_runs_on_the_default_config(tiny, tmp_path):
     _, rows, tokenizer, model = tiny
-    args = SFTConfig(output_dir=str(tmp_path), max_steps=3, per_device_train_batch_size=2, logging_steps=1,
-                     report_to=[], max_length=2048, use_cpu=True, save_strategy="no")
-    trainer = SFTTrainer(model=model, args=args, processing_class=tokenizer,
-                         train_dataset=rows.select(range(8)).select_columns(["messages", "tools"]))
+    args = SFTConfig(
+        output_dir=str(tmp_path),
+        max_steps=3,
+        per_device_train_batch_size=2,
+        logging_steps=1,
+        report_to=[],
+        max_length=2048,
+        use_cpu=True,
+        save_strategy="no",
+    )
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        processing_class=tokenizer,
+        train_dataset=rows.select(range(8)).select_columns(["messages", "tools"]),
+    )
     losses = _losses(trainer)
     assert len(losses) == 3 and all(math.isfinite(x) and x > 0 for x in losses)
 
@@ -73,10 +103,23 @@ def test_dpo_trainer_runs_on_the_preference_config(tiny, tmp_path):
     folder, _, tokenizer, model = tiny
     pairs = load_dataset(folder, "preference", split="train")
     assert pairs.num_rows >= 4
-    args = DPOConfig(output_dir=str(tmp_path), max_steps=2, per_device_train_batch_size=2, logging_steps=1,
-                     report_to=[], max_length=2048, use_cpu=True, save_strategy="no")
-    trainer = DPOTrainer(model=model, ref_model=copy.deepcopy(model), args=args, processing_class=tokenizer,
-                         train_dataset=pairs.select(range(4)).select_columns(["prompt", "chosen", "rejected", "tools"]))
+    args = DPOConfig(
+        output_dir=str(tmp_path),
+        max_steps=2,
+        per_device_train_batch_size=2,
+        logging_steps=1,
+        report_to=[],
+        max_length=2048,
+        use_cpu=True,
+        save_strategy="no",
+    )
+    trainer = DPOTrainer(
+        model=model,
+        ref_model=copy.deepcopy(model),
+        args=args,
+        processing_class=tokenizer,
+        train_dataset=pairs.select(range(4)).select_columns(["prompt", "chosen", "rejected", "tools"]),
+    )
     losses = _losses(trainer)
     assert len(losses) == 2 and all(math.isfinite(x) for x in losses)
 
@@ -89,8 +132,17 @@ def demo_env(demo_run):
 
 
 def _grpo_args(tmp_path, **kw) -> GRPOConfig:
-    return GRPOConfig(output_dir=str(tmp_path), per_device_train_batch_size=4, num_generations=4, logging_steps=1,
-                      report_to=[], use_cpu=True, save_strategy="no", beta=0.0, **kw)
+    return GRPOConfig(
+        output_dir=str(tmp_path),
+        per_device_train_batch_size=4,
+        num_generations=4,
+        logging_steps=1,
+        report_to=[],
+        use_cpu=True,
+        save_strategy="no",
+        beta=0.0,
+        **kw,
+    )
 
 
 def test_rollouts_carry_the_whole_episode_with_the_environments_tokens_masked(tiny, demo_env):
@@ -121,11 +173,14 @@ def test_grpo_trainer_runs_with_the_environments_rewards(tiny, demo_env, tmp_pat
     tokenizer = copy.deepcopy(tokenizer)
     tokenizer.padding_side = "left"
     with FakeServer(faults=Faults(rate=0.5, kinds=("wrong_types", "unknown_tool"), seed=3)) as server:
-        trainer = GRPOTrainer(model=model, reward_funcs=environment_reward, processing_class=tokenizer,
-                              args=_grpo_args(tmp_path, max_steps=3, max_completion_length=2048),
-                              train_dataset=prompt_dataset(demo_env).select(range(6)),
-                              rollout_func=EnvRollouts(demo_env, tokenizer,
-                                                       EndpointTurns(tokenizer, server.base_url, "fake")))
+        trainer = GRPOTrainer(
+            model=model,
+            reward_funcs=environment_reward,
+            processing_class=tokenizer,
+            args=_grpo_args(tmp_path, max_steps=3, max_completion_length=2048),
+            train_dataset=prompt_dataset(demo_env).select(range(6)),
+            rollout_func=EnvRollouts(demo_env, tokenizer, EndpointTurns(tokenizer, server.base_url, "fake")),
+        )
         trainer.train()
     logs = [log for log in trainer.state.log_history if "loss" in log]
     assert len(logs) == 3 and all(math.isfinite(log["loss"]) for log in logs)
@@ -140,10 +195,14 @@ def test_grpo_trainer_rolls_out_with_its_own_model(tiny, demo_env, tmp_path, mon
     _, _, tokenizer, model = tiny
     tokenizer = copy.deepcopy(tokenizer)
     tokenizer.padding_side = "left"
-    trainer = GRPOTrainer(model=model, reward_funcs=environment_reward, processing_class=tokenizer,
-                          args=_grpo_args(tmp_path, max_steps=1, max_completion_length=32),
-                          train_dataset=prompt_dataset(demo_env).select(range(2)),
-                          rollout_func=EnvRollouts(demo_env, tokenizer))
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=environment_reward,
+        processing_class=tokenizer,
+        args=_grpo_args(tmp_path, max_steps=1, max_completion_length=32),
+        train_dataset=prompt_dataset(demo_env).select(range(2)),
+        rollout_func=EnvRollouts(demo_env, tokenizer),
+    )
     trainer.train()
     logs = [log for log in trainer.state.log_history if "loss" in log]
     assert len(logs) == 1 and math.isfinite(logs[0]["loss"])

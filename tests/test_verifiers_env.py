@@ -4,6 +4,7 @@ run by verifiers' own `vf-eval` against the fake endpoint, with the episodes pla
 verifiers (0.3, its classic `load_environment` API) pins `mcp<2` and toolloom needs the 2.x client, so they cannot
 share one environment: the module stands alone, and this test installs verifiers in a virtual environment of its
 own (.checkers/verifiers of the project, kept between runs), as a trainer's machine would have it."""
+
 import json
 import os
 import subprocess
@@ -25,8 +26,18 @@ def vf_eval() -> Path:
     command = venv / "bin" / "vf-eval"
     if not command.exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        done = subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check",
-                               VERIFIERS, "websockets>=13"], capture_output=True, text=True)
+        done = subprocess.run(
+            [
+                str(venv / "bin" / "pip"),
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                VERIFIERS,
+                "websockets>=13",
+            ],
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0:
             pytest.skip(f"{VERIFIERS} could not be installed (no package index?): {done.stderr[-500:]}")
     return command
@@ -35,10 +46,32 @@ def vf_eval() -> Path:
 def _evaluate(vf_eval: Path, export: Path, port: int, base_url: str, out: Path) -> list[dict]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     env |= {"PYTHONPATH": str(export / "environment"), "FAKE_ENDPOINT_KEY": "none"}
-    done = subprocess.run([str(vf_eval), "toolloom_env", "-m", "fake", "-b", base_url, "-k", "FAKE_ENDPOINT_KEY",
-                           "-a", json.dumps({"url": f"ws://127.0.0.1:{port}"}), "-n", "8", "-r", "1",
-                           "--disable-tui", "--save-results", "-o", str(out)],
-                          capture_output=True, text=True, env=env, timeout=900)
+    done = subprocess.run(
+        [
+            str(vf_eval),
+            "toolloom_env",
+            "-m",
+            "fake",
+            "-b",
+            base_url,
+            "-k",
+            "FAKE_ENDPOINT_KEY",
+            "-a",
+            json.dumps({"url": f"ws://127.0.0.1:{port}"}),
+            "-n",
+            "8",
+            "-r",
+            "1",
+            "--disable-tui",
+            "--save-results",
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     (results,) = out.rglob("results.jsonl")
     return [json.loads(line) for line in results.read_text().splitlines()]
@@ -60,5 +93,6 @@ def test_verifiers_evaluates_the_written_environment_with_rewards_from_execution
     mean = lambda rows, key: sum(r[key] for r in rows) / len(rows)  # noqa: E731
     assert mean(competent, "reward") > 0.5 > mean(faulty, "reward")
     assert mean(faulty, "format") < mean(competent, "format") == 1.0
-    assert all(r["stop_condition"] == "has_final_env_response" for r in competent), [r["stop_condition"]
-                                                                                      for r in competent]
+    assert all(r["stop_condition"] == "has_final_env_response" for r in competent), [
+        r["stop_condition"] for r in competent
+    ]

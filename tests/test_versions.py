@@ -1,5 +1,6 @@
 """Versions as transactions: every run writes its own version, listed only once its export is written;
 a partition's rerun replaces the partition only when it completes."""
+
 import signal
 import subprocess
 import sys
@@ -59,8 +60,10 @@ def test_concurrent_runs_write_distinct_versions_that_never_mix(project, tmp_pat
     assert len(versions) == 2 and all(v["status"] == "complete" for v in versions)
     for v in versions:
         assert len(v["runs"]) == 1, f"version {v['version']} has rows of runs {v['runs']}"
-        runs = store.query(f"SELECT DISTINCT run_id FROM small.rejections WHERE version = '{v['version']}' "
-                           f"UNION SELECT DISTINCT run_id FROM small.samples WHERE version = '{v['version']}'")
+        runs = store.query(
+            f"SELECT DISTINCT run_id FROM small.rejections WHERE version = '{v['version']}' "
+            f"UNION SELECT DISTINCT run_id FROM small.samples WHERE version = '{v['version']}'"
+        )
         assert runs.num_rows == 1
         _accounted(store, "small", v["version"])
         exported = load_dataset(v["export"])
@@ -125,8 +128,9 @@ def test_a_failed_rerun_of_a_night_leaves_the_night_as_it_was(project, tmp_path)
     assert len(aside) == 1 and aside[0]["version"].startswith(f"{night}.run-") and aside[0]["tables"].get("tools")
     # once its run has ended (the CLI does this) the version is listed failed, not running forever
     assert store.fail_version("nightly", failed.run_id) == [aside[0]["version"]]
-    assert [v["status"] for v in store.versions("nightly", include_incomplete=True)
-            if v["version"] == aside[0]["version"]] == ["failed"]
+    assert [
+        v["status"] for v in store.versions("nightly", include_incomplete=True) if v["version"] == aside[0]["version"]
+    ] == ["failed"]
     assert [(v["version"], v["status"]) for v in store.versions("nightly")] == [(night, "complete")]
 
     assert _materialize(project, "nightly", home, partition=night).success  # a good rerun replaces the night whole
@@ -154,6 +158,7 @@ def test_a_run_killed_midway_is_never_listed_and_the_next_run_completes(project,
     assert killed["status"] == "running" and store.versions("small") == [] and store.latest_version("small") is None
     assert not (project / "exports" / "small" / "latest").exists()
     assert unaccounted(store, "small", killed["version"]) == []
+
     def tools_runs(version):
         with store.connect("small", read_only=True) as con:
             return con.execute("SELECT DISTINCT run_id FROM small.tools WHERE version = ?", [version]).fetchall()

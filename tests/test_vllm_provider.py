@@ -1,5 +1,6 @@
 """The `vllm` provider's process management, against a stand-in that behaves like `vllm serve`
 (tests/cases/fake_vllm.py): slow start, never healthy, death mid-run, cancellation, no orphans."""
+
 import asyncio
 import json
 import os
@@ -27,8 +28,13 @@ STAND_IN = [sys.executable, str(CASES / "fake_vllm.py")]
 
 
 def _spec(**serve) -> ModelSpec:
-    return ModelSpec(provider="vllm", model="Qwen/Qwen2.5-0.5B-Instruct", timeout_s=5, max_retries=6,
-                     vllm=VLLMServe(command=STAND_IN, startup_timeout_s=serve.pop("startup_timeout_s", 30), **serve))
+    return ModelSpec(
+        provider="vllm",
+        model="Qwen/Qwen2.5-0.5B-Instruct",
+        timeout_s=5,
+        max_retries=6,
+        vllm=VLLMServe(command=STAND_IN, startup_timeout_s=serve.pop("startup_timeout_s", 30), **serve),
+    )
 
 
 def _records(path):
@@ -131,8 +137,9 @@ def test_roles_naming_one_model_share_one_server_and_a_death_mid_run_is_survived
     )
 
     async def many():
-        return await asyncio.gather(*(client.chat([{"role": "user", "content": f"hello {i}"}], stage="s", role="user")
-                                      for i in range(20)))
+        return await asyncio.gather(
+            *(client.chat([{"role": "user", "content": f"hello {i}"}], stage="s", role="user") for i in range(20))
+        )
 
     answers = run_async(many())
     assert len(answers) == 20 and all(a.message["content"] for a in answers)  # none lost to the death
@@ -168,8 +175,13 @@ def test_a_restart_that_fails_fails_the_requests_with_the_reason(tmp_path, recor
 def _vllm_pipeline(tmp_path, monkeypatch, record):
     """The demo pipeline with every role on one `vllm` model served by the stand-in."""
     demo = load_pipeline(PROJECT / "pipelines" / "demo.yaml")
-    spec = {"provider": "vllm", "model": "Qwen/Qwen2.5-0.5B-Instruct", "max_retries": 8, "timeout_s": 10,
-            "vllm": {"command": STAND_IN, "startup_timeout_s": 60}}
+    spec = {
+        "provider": "vllm",
+        "model": "Qwen/Qwen2.5-0.5B-Instruct",
+        "max_retries": 8,
+        "timeout_s": 10,
+        "vllm": {"command": STAND_IN, "startup_timeout_s": 60},
+    }
     pipelines = tmp_path / "project" / "pipelines"
     pipelines.mkdir(parents=True)
     for name in ("api_graphs", "sandbox", "prompts"):
@@ -181,8 +193,16 @@ def _vllm_pipeline(tmp_path, monkeypatch, record):
     stages["export"]["root"] = str(tmp_path / "exports")
     stages.pop("graph")
     import yaml
-    (pipelines / "gpu.yaml").write_text(yaml.safe_dump({"collections": [{"name": "demo", "path": "api_graphs/demo"}],
-                                                         "models": {"default": spec}, "stages": stages}))
+
+    (pipelines / "gpu.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "collections": [{"name": "demo", "path": "api_graphs/demo"}],
+                "models": {"default": spec},
+                "stages": stages,
+            }
+        )
+    )
     return tmp_path / "project"
 
 

@@ -41,8 +41,20 @@ def _none_said(value, text: str) -> bool:
     return value == 0 and not isinstance(value, bool) and re.search(r"\bno\b", text) is not None
 
 
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}))?")
 
 
@@ -113,7 +125,12 @@ def unstated(request: str, reference, answer: str, inputs: list = ()) -> list[st
         for record in records[:LIST_ITEMS]:
             if not isinstance(record, dict):
                 continue
-            missing += [k for k in requested_fields(request, record)
-                        if not _stated(record[k], answer) and not _stated(record[k], request) and k not in missing
-                        and json.dumps(record[k], sort_keys=True) not in given]
+            missing += [
+                k
+                for k in requested_fields(request, record)
+                if not _stated(record[k], answer)
+                and not _stated(record[k], request)
+                and k not in missing
+                and json.dumps(record[k], sort_keys=True) not in given
+            ]
     return missing

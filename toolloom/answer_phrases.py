@@ -1,5 +1,6 @@
 """How one part of a result is said in an answer: a value, a measure with its unit, a list, one field,
 and facts said of a named subject ('The population of Tokyo is 14,094,034 and its timezone is Asia/Tokyo')."""
+
 from __future__ import annotations
 
 import re
@@ -9,7 +10,7 @@ from .answer_subjects import SUBJECT_KEYS
 from .graph.slots import singular
 from .request_asks import UNITS, label, words
 
-LIST_ITEMS = 25      # items of a list an answer names (a listing request gets its list); the rest are counted
+LIST_ITEMS = 25  # items of a list an answer names (a listing request gets its list); the rest are counted
 _PROSE_KEYS = ("note", "message", "summary", "explanation", "remark")  # a sentence of its own, stated as it is
 
 
@@ -29,8 +30,6 @@ TIMESTAMP = re.compile(r"(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(?::\d{2}(?:\.\d+)?)?(
 _EVENTS = {"created", "updated", "modified", "deleted", "published", "released", "started", "finished", "closed"}
 
 
-
-
 def item_name(item) -> str:
     if not isinstance(item, dict):
         return value_text(item)
@@ -38,8 +37,11 @@ def item_name(item) -> str:
     head = next((v for k, v in scalars if k in SUBJECT_KEYS), None)
     if head is None:
         head = next((v for k, v in scalars if isinstance(v, str)), scalars[0][1] if scalars else "")
-    rest = [value_text(v) if isinstance(v, str) else " ".join(measure(k, v))
-            for k, v in scalars if v is not head and not k.endswith("_id") and k != "id"][:3]
+    rest = [
+        value_text(v) if isinstance(v, str) else " ".join(measure(k, v))
+        for k, v in scalars
+        if v is not head and not k.endswith("_id") and k != "id"
+    ][:3]
     return f"{value_text(head)} ({', '.join(rest)})" if rest else value_text(head)
 
 
@@ -52,8 +54,13 @@ def join_phrases(items: list[str]) -> str:
 def list_phrase(key: str, values: list) -> str:
     if not values:
         return f"there are no {label(key)}"
-    shown = [x for x in ((spoken.code_name(v, key) if isinstance(v, str) else None) or item_name(v)
-                         for v in values[:LIST_ITEMS]) if x.strip()]  # languages ["ja"]: Japanese
+    shown = [
+        x
+        for x in (
+            (spoken.code_name(v, key) if isinstance(v, str) else None) or item_name(v) for v in values[:LIST_ITEMS]
+        )
+        if x.strip()
+    ]  # languages ["ja"]: Japanese
     if not shown:  # items with nothing to name ([{}, {}])
         return f"there are {len(values)} {label(key)}" if len(values) > 1 else f"there is one {singular(label(key))}"
     more = f" and {len(values) - LIST_ITEMS} more" if len(values) > LIST_ITEMS else ""
@@ -67,15 +74,18 @@ def list_phrase(key: str, values: list) -> str:
 PREPOSITIONS = ("as", "at", "on", "in", "per", "from", "to", "by", "since", "until")
 
 
-
-
 def measure(key: str, value) -> tuple[str, str]:
     """(name, value with its unit) for a number whose field name ends in a unit:
     distance_km -> ('distance', '1149.4 km')."""
     ws = words(key)
     text = value_text(value)
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer() \
-            and abs(value) >= 10000 and not set(ws) & spoken.NOT_COUNTS:  # 14094034 people: '14,094,034'
+    if (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and float(value).is_integer()
+        and abs(value) >= 10000
+        and not set(ws) & spoken.NOT_COUNTS
+    ):  # 14094034 people: '14,094,034'
         text = f"{int(value):,}"
     elif isinstance(value, float) and abs(value) >= 10000 and not set(ws) & spoken.NOT_COUNTS:  # '45,972.5'
         text = f"{value:,}"
@@ -118,8 +128,11 @@ def field_phrase(key: str, value, unit: str = "", topic: str = "", pair: tuple =
         return f"it costs {text}{' ' + unit if unit and key in AMOUNTS else ''}"
     if unit and isinstance(value, (int, float)) and key in AMOUNTS:
         text = f"{text} {unit}"
-    if words(key)[:1] and words(key)[0] in ("days", "hours", "minutes", "weeks") and set(words(key)[1:]) & {
-            "until", "left", "remaining", "away", "to"}:  # days_until: 'it is 5 days away'
+    if (
+        words(key)[:1]
+        and words(key)[0] in ("days", "hours", "minutes", "weeks")
+        and set(words(key)[1:]) & {"until", "left", "remaining", "away", "to"}
+    ):  # days_until: 'it is 5 days away'
         return f"it is {value_text(value)} {words(key)[0]} away"
     if not name:  # days: 'the time difference is -5 hours' (what the tool computes), 'there are 364 days'
         if topic and words(topic)[-1:] != words(key)[-1:]:
@@ -161,15 +174,18 @@ def about(subject: str, phrases: list[str], placed: bool = False, inside: bool =
         who = subject if not out else "it"
         place = next((k for k in PLACES if p.startswith(f"the {k} is ")), None) if placed else None
         if place:
-            where = p[len(f'the {place} is '):]
+            where = p[len(f"the {place} is ") :]
             p = f"{who} is in {spoken.code_name(where) or where}"  # 'Tokyo is in Japan', not in JP
         elif p.startswith("the date is "):
-            p = f"{who} is on {p[len('the date is '):]}"
+            p = f"{who} is on {p[len('the date is ') :]}"
         elif p.startswith("the ") and (" is " in p or " is:" in p):
             name, _, rest = p[4:].partition(" is")  # ' is 5', or ' is:' and a text below
             where = "in" if inside and name.split()[-1] in _SAID_IN else "of"  # the local time in, the capital of
-            p = f"the {name} {where} {subject} is{rest}" if not out else \
-                f"{'the ' + name + ' there' if inside else 'its ' + name} is{rest}"
+            p = (
+                f"the {name} {where} {subject} is{rest}"
+                if not out
+                else f"{'the ' + name + ' there' if inside else 'its ' + name} is{rest}"
+            )
         elif p.startswith("it ") and not out:
             p = f"{subject} {p[3:]}"
         out.append(p)

@@ -1,5 +1,6 @@
 """What a result is about, from its call: the one id it was given ('order ord_1002'), a route's two ends, a
 search's bounds, a conversion's amount, and the names earlier results gave ids ('berlin' -> 'Berlin')."""
+
 from __future__ import annotations
 
 from . import spoken
@@ -10,8 +11,11 @@ SUBJECT_KEYS = ("name", "title", "label", "full_name", "display_name")
 
 
 def id_arguments(arguments: dict) -> list[tuple[str, object]]:
-    return [(k, v) for k, v in arguments.items() if isinstance(v, (str, int)) and not isinstance(v, bool)
-            and words(k)[-1:] in (["id"], ["code"])]
+    return [
+        (k, v)
+        for k, v in arguments.items()
+        if isinstance(v, (str, int)) and not isinstance(v, bool) and words(k)[-1:] in (["id"], ["code"])
+    ]
 
 
 def call_subject(arguments: dict, known: dict) -> str:
@@ -61,15 +65,23 @@ def clock_gap(result: dict, keys: list[str], tool: str, arguments: dict, known: 
     hours from the first place's clock to the second's)."""
     ends = route_ends(arguments, known)
     hours = result.get(keys[0]) if len(keys) == 1 else None
-    if not ends or "difference" not in words(tool) and "offset" not in words(tool) or \
-            words(keys[0])[-1:] != ["hours"] or not isinstance(hours, (int, float)) or isinstance(hours, bool):
+    if (
+        not ends
+        or "difference" not in words(tool)
+        and "offset" not in words(tool)
+        or words(keys[0])[-1:] != ["hours"]
+        or not isinstance(hours, (int, float))
+        or isinstance(hours, bool)
+    ):
         return ""
     a, b = ends
     if hours == 0:
         return f"{b} and {a} show the same time"
     n = abs(hours)
-    return f"{b} is {int(n) if float(n).is_integer() else n} hour{'s' if n != 1 else ''} " + \
-        f"{'ahead of' if hours > 0 else 'behind'} {a}"
+    return (
+        f"{b} is {int(n) if float(n).is_integer() else n} hour{'s' if n != 1 else ''} "
+        + f"{'ahead of' if hours > 0 else 'behind'} {a}"
+    )
 
 
 _PAGING = {"page", "limit", "offset", "cursor", "per", "size", "sort", "order"}
@@ -80,34 +92,58 @@ def limits(arguments: dict, bounds_only: bool = False) -> str:
     """What a search that found nothing was given, as a person adds it: ' with a population of at least
     3,000,000', ' in Asia with language code es'; `bounds_only`: its place and its bounds alone (what a search
     that found something says of its list: ' in Africa with a population of at least 100,000,000')."""
-    given = {k: v for k, v in arguments.items()
-             if isinstance(v, (str, int, float)) and not isinstance(v, bool) and not set(words(k)) & _PAGING}
+    given = {
+        k: v
+        for k, v in arguments.items()
+        if isinstance(v, (str, int, float)) and not isinstance(v, bool) and not set(words(k)) & _PAGING
+    }
     searched = [v for k, v in given.items() if isinstance(v, str) and set(words(k)) & _SEARCH_WORDS]
     given = {k: v for k, v in given.items() if not (isinstance(v, str) and set(words(k)) & _SEARCH_WORDS)}
-    places = [spoken.said(v, k) or str(v) for k, v in given.items()
-              if isinstance(v, str) and set(words(k)) & (PLACE_WORDS | {"region", "continent"})]
-    said = [constraint(k, f"{v:,}" if isinstance(v, int) and abs(v) >= 10000 else  # a code as it is: 'language code
-                       (None if spoken.code_name(v, k) else spoken.said(v, k)) or str(v))  # es', not 'code Spanish'
-            for k, v in given.items() if not (isinstance(v, str) and set(words(k)) & (PLACE_WORDS | {"region",
-                                                                                                     "continent"}))
-            and (not bounds_only or words(k)[0] in ("min", "max", "minimum", "maximum"))]
+    places = [
+        spoken.said(v, k) or str(v)
+        for k, v in given.items()
+        if isinstance(v, str) and set(words(k)) & (PLACE_WORDS | {"region", "continent"})
+    ]
+    said = [
+        constraint(
+            k,
+            f"{v:,}"
+            if isinstance(v, int) and abs(v) >= 10000
+            # a code as it is: 'language code
+            else (None if spoken.code_name(v, k) else spoken.said(v, k)) or str(v),
+        )  # es', not 'code Spanish'
+        for k, v in given.items()
+        if not (isinstance(v, str) and set(words(k)) & (PLACE_WORDS | {"region", "continent"}))
+        and (not bounds_only or words(k)[0] in ("min", "max", "minimum", "maximum"))
+    ]
     found = f' for "{searched[0]}"' if len(searched) == 1 and not bounds_only else ""  # 'no results for "kites"'
-    return found + (f" in {' and '.join(places)}" if len(places) == 1 else "") + \
-        (f" with {' and '.join(said)}" if said else "")
+    return (
+        found
+        + (f" in {' and '.join(places)}" if len(places) == 1 else "")
+        + (f" with {' and '.join(said)}" if said else "")
+    )
 
 
 def names_in(result, tool: str = "") -> dict[str, str]:
     """The names a result gives the ids it holds: {'berlin': 'Berlin'} from a city's record or a list of them."""
-    items = result if isinstance(result, list) else \
-        [r for v in result.values() if isinstance(v, list) for r in v] if isinstance(result, dict) else []
+    items = (
+        result
+        if isinstance(result, list)
+        else [r for v in result.values() if isinstance(v, list) for r in v]
+        if isinstance(result, dict)
+        else []
+    )
     records = ([result] if isinstance(result, dict) else []) + [r for r in items if isinstance(r, dict)]
     entity = (entity_of(tool).split() or [""])[-1] if tool else ""
     out = {}
     for record in records:
         name = next((record[k] for k in SUBJECT_KEYS if isinstance(record.get(k), str)), None)
         ids = [k for k, _ in id_arguments(record)]
-        own = ([k for k in ids if k in ("id", "code")] or [k for k in ids if words(k)[0] == entity]
-               or (ids if len(ids) == 1 else []))  # a city's city_id, not its country_code
+        own = (
+            [k for k in ids if k in ("id", "code")]
+            or [k for k in ids if words(k)[0] == entity]
+            or (ids if len(ids) == 1 else [])
+        )  # a city's city_id, not its country_code
         if name and own:
             out[str(record[own[0]])] = name
     return out

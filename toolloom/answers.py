@@ -5,6 +5,7 @@ result, its phrasing derived from the result's shape (a subject, its fields, its
 fields the request names first (`request_asks`), said of what the result is about. No field dump,
 no Python repr (True, None).
 """
+
 from __future__ import annotations
 
 import json
@@ -13,21 +14,40 @@ import re
 from .arguments import parse_arguments
 from .graph.slots import singular
 from .offline_requests import plural
-from .request_asks import (ANY_WORDS, action_said, is_action, is_yes_no, label, request_parts, requested_fields,
-                           words)
-from .answer_phrases import (AMOUNTS, PREPOSITIONS, about, capitalised, field_phrase, join_phrases, list_phrase,
-                             measure, said_text, value_text)
-from .answer_subjects import (PLACE_WORDS, SUBJECT_KEYS, call_subject, clock_gap, converted, limits, names_in,
-                              place_of, route)
+from .request_asks import ANY_WORDS, action_said, is_action, is_yes_no, label, request_parts, requested_fields, words
+from .answer_phrases import (
+    AMOUNTS,
+    PREPOSITIONS,
+    about,
+    capitalised,
+    field_phrase,
+    join_phrases,
+    list_phrase,
+    measure,
+    said_text,
+    value_text,
+)
+from .answer_subjects import (
+    PLACE_WORDS,
+    SUBJECT_KEYS,
+    call_subject,
+    clock_gap,
+    converted,
+    limits,
+    names_in,
+    place_of,
+    route,
+)
 from . import spoken
 from .wording import ENTITY_VERBS, GENERIC_WORDS, LINK_WORDS, entity_of, name_words, the_names
 
 # shapes whose reference answer is a list: one result per independent part of the request
 MULTI_ANSWER_SHAPES = ("parallel", "merged")
-OTHER_FIELDS = 2     # fields stated when the request names none (a lookup: the subject and two facts)
-OPEN_FIELDS = 4      # ... and when it asks for everything ('What can you tell me about BR?', 'Details on ...')
-_OPEN = re.compile(r"\b(tell me about|what can you tell|details|overview|describe|summari[sz]e|facts|information)\b",
-                   re.I)
+OTHER_FIELDS = 2  # fields stated when the request names none (a lookup: the subject and two facts)
+OPEN_FIELDS = 4  # ... and when it asks for everything ('What can you tell me about BR?', 'Details on ...')
+_OPEN = re.compile(
+    r"\b(tell me about|what can you tell|details|overview|describe|summari[sz]e|facts|information)\b", re.I
+)
 NOTHING = "There is nothing to report."  # a result with nothing to say ({})
 _COUNTED = {"stock", "available", "availability", "seats", "spots", "left", "remaining"}  # 'is it available?': n > 0
 _LATER = {"latitude", "longitude", "lat", "lon", "lng", "url", "href", "image", "path", "created", "updated"}
@@ -49,13 +69,19 @@ _UNDERWAY = {"shipped", "dispatched", "in_transit", "out_for_delivery", "deliver
 def on_its_way(request: str, result: dict, subject: str = "") -> str:
     """'Is my order on its way?' answered from its status: 'No, order ord_1002 is still processing'; '' when
     the request does not ask whether something shipped or the result has no status."""
-    status = next((v for k, v in result.items() if words(k)[-1:] in (["status"], ["state"]) and isinstance(v, str)),
-                  None)
+    status = next(
+        (v for k, v in result.items() if words(k)[-1:] in (["status"], ["state"]) and isinstance(v, str)), None
+    )
     if status is None or not _SHIPPING.search(request):
         return ""
     said, it = status.replace("_", " "), subject or "it"
-    return f"Yes, {it} is {said}" if status.lower() in _UNDERWAY else f"No, {it} is still {said}" \
-        if status.lower() in ("processing", "pending", "placed", "confirmed", "new") else f"No, {it} is {said}"
+    return (
+        f"Yes, {it} is {said}"
+        if status.lower() in _UNDERWAY
+        else f"No, {it} is still {said}"
+        if status.lower() in ("processing", "pending", "placed", "confirmed", "new")
+        else f"No, {it} is {said}"
+    )
 
 
 _CONSTRAINT = re.compile(r"\bwith (?:a|an) [a-z ]+? of at (?:least|most) [\d,.]+")  # a bound, not what is asked
@@ -67,9 +93,11 @@ def _one_found(items, request: str) -> str:
         return ""
     item = items[0]
     name = next((item[k] for k in SUBJECT_KEYS if isinstance(item.get(k), str)), None)
-    asked = [k for k in requested_fields(_CONSTRAINT.sub("", request), item) if k not in SUBJECT_KEYS
-             and item[k] is not None
-             and not isinstance(item[k], (list, dict))]
+    asked = [
+        k
+        for k in requested_fields(_CONSTRAINT.sub("", request), item)
+        if k not in SUBJECT_KEYS and item[k] is not None and not isinstance(item[k], (list, dict))
+    ]
     if not name or not asked:
         return ""
     phrases = [field_phrase(k, item[k]) for k in asked]
@@ -93,8 +121,12 @@ def topic_of(tool: str | None, arguments: dict) -> str:
     given = [v for v in arguments.values() if isinstance(v, (str, int, float)) and not isinstance(v, bool)]
     if ws and ws[-1] in LINK_WORDS:  # capital_of: of what the one argument names
         ws = ws + [str(given[0])] if len(given) == 1 else ws[:-1]
-    elif ws and len(arguments) == 1 and len(given) == 1 and words(key := next(iter(arguments)))[-1:] in (["code"],
-                                                                                                      ["id"]):
+    elif (
+        ws
+        and len(arguments) == 1
+        and len(given) == 1
+        and words(key := next(iter(arguments)))[-1:] in (["code"], ["id"])
+    ):
         ws = ws + ["of", spoken.code_name(given[0], key) or str(given[0])]  # 'the capital city of Australia'
     return "the " + " ".join(ws) if ws and ws[0] not in LINK_WORDS else ""
 
@@ -104,8 +136,11 @@ def _named_list(phrase: str, key: str) -> str:
     said = label(key)
     if not re.search(r"(ed|ing)$", said):
         return phrase
-    return re.sub(r"^(there is one|there are \d+) " + re.escape(said),
-                  lambda m: m.group(1) + (" result" if "one" in m.group(1) else " results"), phrase)
+    return re.sub(
+        r"^(there is one|there are \d+) " + re.escape(said),
+        lambda m: m.group(1) + (" result" if "one" in m.group(1) else " results"),
+        phrase,
+    )
 
 
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -119,12 +154,25 @@ def _inside(tool: str | None, key: str) -> str:
 
 def _count_asked(result: dict, wanted: list[str]):
     """The count a yes/no question about availability asks for (stock, seats left), if the result has one."""
-    return next((result[k] for k in wanted if set(words(k)) & _COUNTED and isinstance(result[k], (int, float))
-                 and not isinstance(result[k], bool)), None)
+    return next(
+        (
+            result[k]
+            for k in wanted
+            if set(words(k)) & _COUNTED and isinstance(result[k], (int, float)) and not isinstance(result[k], bool)
+        ),
+        None,
+    )
 
 
-def sentence(result, request: str, arguments: dict | None = None, tool: str | None = None,
-             known: dict | None = None, said_done: bool = False, feeds: tuple[str, ...] = ()) -> str:
+def sentence(
+    result,
+    request: str,
+    arguments: dict | None = None,
+    tool: str | None = None,
+    known: dict | None = None,
+    said_done: bool = False,
+    feeds: tuple[str, ...] = (),
+) -> str:
     """One sentence answering a result: yes or no first for a yes/no question; the fields the request
     names (and none other), or, when it names none, the result's name and two facts; never the
     values the call itself was given. A result with no name of its own is said of what its call named
@@ -137,10 +185,14 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
     yes_no = is_yes_no(request)
     if isinstance(result, list):
         thing = entity_of(tool or "")  # get__api_kernels -> [] : 'There are no kernels'
-        text = "I found " + re.sub(r"^there (?:is|are) ", "", list_phrase(plural(thing) if tool and thing != "result"
-                                                                      else "results", result))
-        return (("Yes, " if result else "No, ") + text[0].lower() + text[1:] if yes_no and ANY_WORDS.search(request)
-                else text) + "."
+        text = "I found " + re.sub(
+            r"^there (?:is|are) ", "", list_phrase(plural(thing) if tool and thing != "result" else "results", result)
+        )
+        return (
+            ("Yes, " if result else "No, ") + text[0].lower() + text[1:]
+            if yes_no and ANY_WORDS.search(request)
+            else text
+        ) + "."
     if not isinstance(result, dict):
         return f"The result is {value_text(result)}."
     if len(result) == 1 and isinstance(text := next(iter(result.values())), str) and (said := said_text(text)):
@@ -158,23 +210,50 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
     made = is_action(tool or "")  # what a create or update made is named by its id: the id comes first
     if made:  # 'Update content path ...' names what to change, and a field it left empty is nothing to report
         wanted = [k for k in wanted if result[k] is not None]
-    others = [k for k in result if k not in wanted and k != subject_key and result[k] is not None
-              and (made and k == "id" or not k.endswith("_id") and k != "id")
-              and json.dumps(result[k], sort_keys=True) not in given]
+    others = [
+        k
+        for k in result
+        if k not in wanted
+        and k != subject_key
+        and result[k] is not None
+        and (made and k == "id" or not k.endswith("_id") and k != "id")
+        and json.dumps(result[k], sort_keys=True) not in given
+    ]
     # a search's or a listing's items are what it was asked for; otherwise status first, coordinates and links last
     others = [k for k in others if k not in _PAGING and not (set(words(k)) & {"page", "pages"})]
     lists = [k for k in others if isinstance(result[k], list)]
     scalars = [k for k in others if k not in lists and not isinstance(result[k], dict)]
-    others = sorted(others, key=lambda k: 0 if words(k)[-1:] in (["status"], ["state"]) else
-                    2 if set(words(k)) & _LATER or isinstance(result[k], (list, dict)) else 1)
-    keys = wanted or (lists[:1] if lists and len(scalars) <= 2 else
-                      others[:OPEN_FIELDS if _OPEN.search(request) else OTHER_FIELDS])
+    others = sorted(
+        others,
+        key=lambda k: (
+            0
+            if words(k)[-1:] in (["status"], ["state"])
+            else 2
+            if set(words(k)) & _LATER or isinstance(result[k], (list, dict))
+            else 1
+        ),
+    )
+    keys = wanted or (
+        lists[:1] if lists and len(scalars) <= 2 else others[: OPEN_FIELDS if _OPEN.search(request) else OTHER_FIELDS]
+    )
     amount = next((k for k in AMOUNTS if k in result and not isinstance(result[k], bool)), None)
-    if not wanted and amount and any(isinstance(result.get(k), str) for k in ("currency", "unit")) \
-            and converted(arguments):  # 'Convert 250 EUR into JPY.': '250 EUR is 45,972.5 JPY', not the rate too
+    if (
+        not wanted
+        and amount
+        and any(isinstance(result.get(k), str) for k in ("currency", "unit"))
+        and converted(arguments)
+    ):  # 'Convert 250 EUR into JPY.': '250 EUR is 45,972.5 JPY', not the rate too
         keys = [amount]
-    set_to = [k for k in result if made and k != subject_key and not k.endswith("_id") and k != "id"
-              and result[k] is not None and json.dumps(result[k], sort_keys=True) in given]
+    set_to = [
+        k
+        for k in result
+        if made
+        and k != subject_key
+        and not k.endswith("_id")
+        and k != "id"
+        and result[k] is not None
+        and json.dumps(result[k], sort_keys=True) in given
+    ]
     # an update says what it set ('the path ... is notes/done.md'), unless `said_done` said it ('I renamed ...')
     keys = keys if wanted or not set_to else [] if said_done else set_to[:2]
     if said_done and not keys:
@@ -186,8 +265,15 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
     if yes_no and not wanted and status:
         keys = status[:1]  # 'Is my order on its way?': its status says it, and nothing else does
     flags = [k for k in wanted if isinstance(result[k], bool)]  # a yes/no the request asks for comes first
-    dated = [k for k in result if words(k)[:1] and words(k)[0] in PREPOSITIONS and k not in keys and (wanted or lists)
-             and json.dumps(result[k], sort_keys=True) not in given]  # 'as of ...' qualifies the rest: it goes last
+    dated = [
+        k
+        for k in result
+        if words(k)[:1]
+        and words(k)[0] in PREPOSITIONS
+        and k not in keys
+        and (wanted or lists)
+        and json.dumps(result[k], sort_keys=True) not in given
+    ]  # 'as of ...' qualifies the rest: it goes last
     dated += [k for k in keys if words(k)[:1] and words(k)[0] in PREPOSITIONS]
     unit_key = next(
         (k for k in ("currency", "unit") if isinstance(result.get(k), str) and any(a in result for a in AMOUNTS)), None
@@ -213,15 +299,25 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
         lead = "Yes" if _has_items(result) else "No"
     elif yes_no and (n := _count_asked(result, wanted)) is not None:
         lead = "Yes" if n > 0 else "No"  # 'Is p101 available?': 'Yes, the stock is 12'
-    elif yes_no and (said := [k for k, v in result.items() if words(k)[-1:] in (["status"], ["state"])
-                              and isinstance(v, str) and v.lower() in set(words(request))]):
+    elif yes_no and (
+        said := [
+            k
+            for k, v in result.items()
+            if words(k)[-1:] in (["status"], ["state"]) and isinstance(v, str) and v.lower() in set(words(request))
+        ]
+    ):
         lead, keys = "Yes", said[:1]  # 'Has order ord_1001 shipped yet?' and the status is shipped: that alone
     elif yes_no and (way := on_its_way(request, result, call_subject(arguments, known))):  # and it is processing
         return way + qualifier + "."
     elif subject_key:
         topic = topic_of(tool, arguments)
-        lead = result[subject_key] if keys else f"{topic} is {result[subject_key]}" if topic else \
-            f"It is {result[subject_key]}"
+        lead = (
+            result[subject_key]
+            if keys
+            else f"{topic} is {result[subject_key]}"
+            if topic
+            else f"It is {result[subject_key]}"
+        )
     if not keys:
         return capitalised(lead + qualifier) + "." if lead else NOTHING
     topic = topic_of(tool, arguments) if not lead else ""  # a nameless field (hours) is what the tool computes
@@ -229,19 +325,29 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
     pair = pair if all(isinstance(p, str) for p in pair) else ()  # an exchange rate's currencies
     named = "code" not in words(request)  # 'what is its code?' asks for MX, not Mexico
     phrases = [field_phrase(k, result[k], unit, topic, pair, names=named) for k in keys]
-    phrases = [p + (limits(arguments) or _inside(tool, k)) if isinstance(result[k], list) and not result[k] else p
-               for k, p in zip(keys, phrases)]  # 'there are no cities with a population of at least 3,000,000'
+    phrases = [
+        p + (limits(arguments) or _inside(tool, k)) if isinstance(result[k], list) and not result[k] else p
+        for k, p in zip(keys, phrases)
+    ]  # 'there are no cities with a population of at least 3,000,000'
     bounds = "" if subject_key else limits(arguments, bounds_only=True)  # 'there is one country in Africa with ...'
-    phrases = [re.sub(r"^(there (?:is|are) [^:]+):", lambda m: m.group(1) + bounds + ":", p)
-               if isinstance(result[k], list) and result[k] else p for k, p in zip(keys, phrases)]
+    phrases = [
+        re.sub(r"^(there (?:is|are) [^:]+):", lambda m: m.group(1) + bounds + ":", p)
+        if isinstance(result[k], list) and result[k]
+        else p
+        for k, p in zip(keys, phrases)
+    ]
     if not subject_key and not made:  # what a search or a listing found, not what the world holds: 'I found 4 ...'
-        phrases = [re.sub(r"^there (?:is|are) ", "I found ", _named_list(p, k)) if isinstance(result[k], list)
-                   else p for k, p in zip(keys, phrases)]
+        phrases = [
+            re.sub(r"^there (?:is|are) ", "I found ", _named_list(p, k)) if isinstance(result[k], list) else p
+            for k, p in zip(keys, phrases)
+        ]
     holder = entity_of(tool or "")
     if made and holder != "result" and " " not in holder and keys == lists[:1] and result[keys[0]]:
         total = next((k for k in scalars if set(words(k)) & {"total", "subtotal"}), None)  # what a cart holds now
-        phrases = [re.sub(r"^there (?:is|are) ", f"the {holder} now has ", phrases[0])
-                   + (f"; {field_phrase(total, result[total], unit)}" if total else "")]
+        phrases = [
+            re.sub(r"^there (?:is|are) ", f"the {holder} now has ", phrases[0])
+            + (f"; {field_phrase(total, result[total], unit)}" if total else "")
+        ]
     if not lead and not any(isinstance(result[k], (list, dict)) for k in keys):
         if subject := call_subject(arguments, known):  # 'the status of order ord_1002 is processing'
             in_place = any(set(words(k)) & PLACE_WORDS for k in arguments)  # 'the standard rate in DE is 19 percent'
@@ -261,8 +367,10 @@ def sentence(result, request: str, arguments: dict | None = None, tool: str | No
         return capitalised(text) + ("" if "\n" in text else ".")
     if not lead and len(keys) == 1 and keys[0] in AMOUNTS and unit and (given_amount := converted(arguments)):
         phrases = [f"{given_amount} is {measure(keys[0], result[keys[0]])[1]} {unit}"]  # '1200 USD is 891.54 GBP'
-    phrases = [p[7:] if i and p.startswith("it has ") and phrases[i - 1].startswith("it has ") else p
-               for i, p in enumerate(phrases)]  # 'it has no connections and no kernels'
+    phrases = [
+        p[7:] if i and p.startswith("it has ") and phrases[i - 1].startswith("it has ") else p
+        for i, p in enumerate(phrases)
+    ]  # 'it has no connections and no kernels'
     parts = join_phrases(phrases)
     joint = ", " if lead in ("Yes", "No") else ": "  # 'Yes, there is one result: ...', not two colons
     text = f"{lead}{joint}{parts}" if lead and not flags else f"{lead}; {parts}" if lead else parts
@@ -277,16 +385,25 @@ def said_before(text: str, out: list[str]) -> bool:
     Berlin is 3,878,100.' after 'There is one city: Berlin (population 3,878,100).'"""
     facts = {f for f in _FACT.findall(text) if f not in ("The", "It", "Its", "There", "Yes", "No", "I")}
     earlier = " ".join(out)
-    return bool(out) and bool(facts) and all(re.search(r"(?<![\w,.])" + re.escape(f) + r"(?![\w,])", earlier)
-                                             for f in facts)
+    return (
+        bool(out)
+        and bool(facts)
+        and all(re.search(r"(?<![\w,.])" + re.escape(f) + r"(?![\w,])", earlier) for f in facts)
+    )
 
 
 def fed(result, later_arguments: list[dict]) -> tuple[str, ...]:
     """The top-level fields of a result whose values later calls were given."""
     given = {json.dumps(v) for args in later_arguments for v in args.values() if not isinstance(v, (dict, list))}
-    return tuple(k for k, v in result.items() if not isinstance(v, (dict, list)) and json.dumps(v) in given
-                 and words(k)[-1:] != ["id"] and k != "id") \
-        if isinstance(result, dict) else ()
+    return (
+        tuple(
+            k
+            for k, v in result.items()
+            if not isinstance(v, (dict, list)) and json.dumps(v) in given and words(k)[-1:] != ["id"] and k != "id"
+        )
+        if isinstance(result, dict)
+        else ()
+    )
 
 
 def answer_from(messages: list[dict]) -> str:
@@ -316,16 +433,21 @@ def answer_from(messages: list[dict]) -> str:
         done = (action_said(part) or "Done.") if acted else ""
         # a lookup the request named by what it gives ('the currency of Japan'): what a later call took from it
         feeds = () if part is not request else fed(result, [a for c, a in arguments.items() if order[c] > i])
-        text = sentence(result, part, arguments.get(m.get("tool_call_id")), tool, known, done not in ("", "Done."),
-                        feeds)
+        text = sentence(
+            result, part, arguments.get(m.get("tool_call_id")), tool, known, done not in ("", "Done."), feeds
+        )
         known.update(names_in(result, tool))
         if acted:
             # the tool's own confirmation ('Successfully created directory ...') says again what `done` said
-            text = done if text == NOTHING or (done != "Done." and text.startswith("Successfully ")) \
-                else f"{done} {text}"
+            text = (
+                done if text == NOTHING or (done != "Done." and text.startswith("Successfully ")) else f"{done} {text}"
+            )
         text = the_names(text)  # 'in the United States'
-        if text not in out and not (text == "Done." and any(o.startswith("Done.") for o in out)) \
-                and (acted or not said_before(text, out)):  # said once; what was done is always said
+        if (
+            text not in out
+            and not (text == "Done." and any(o.startswith("Done.") for o in out))
+            and (acted or not said_before(text, out))
+        ):  # said once; what was done is always said
             out.append(text)
     if not out:
         return "I could not find anything."

@@ -1,4 +1,5 @@
 """JSON Schema checks of tool-call arguments, worded as a real API would answer."""
+
 from __future__ import annotations
 
 import json

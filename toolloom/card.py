@@ -1,4 +1,5 @@
 """The dataset card: what made the data, what is in it, what was thrown away, and plots beside it."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -59,18 +60,23 @@ def content_lines(content: dict) -> list[str]:
     filled, held = content.get("filled", 0), content.get("placeholder", 0)
     if not held:
         return [f"Content: all {filled} accepted examples carry values from tools or documentation."]
-    fate = "included, with `content: placeholder`" if content.get("included") else \
-        "left out (set `stages.export.include_placeholders: true` to export them, labelled `content: placeholder`)"
-    return [f"Content: {filled} of {filled + held} accepted examples carry values from tools or documentation; "
-            f"{held} hold a placeholder (`<field name>`) where nothing documents a value (offline, no model to "
-            f"write one) and are {fate}."]
+    fate = (
+        "included, with `content: placeholder`"
+        if content.get("included")
+        else "left out (set `stages.export.include_placeholders: true` to export them, labelled `content: placeholder`)"
+    )
+    return [
+        f"Content: {filled} of {filled + held} accepted examples carry values from tools or documentation; "
+        f"{held} hold a placeholder (`<field name>`) where nothing documents a value (offline, no model to "
+        f"write one) and are {fate}."
+    ]
 
 
 VERIFIED = {
     "real": "verified by execution: every call was answered by the tool itself (sandbox code, an MCP server, an HTTP "
-            "service) and the answer reaches the executed reference",
+    "service) and the answer reaches the executed reference",
     "mock": "executed against a mock server, which answers from the spec's examples whatever is asked: the calls "
-            "are well-formed, their results verify nothing",
+    "are well-formed, their results verify nothing",
     "simulated": "answered by a simulator (a model, or offline the schema-driven one): consistent, not verified",
     "none": "no call was answered (abstain examples, which must call nothing)",
 }
@@ -80,7 +86,8 @@ def provenance_lines(rows: list[dict]) -> list[str]:
     """How the examples' calls were answered; 'verified by execution' is said of `real` ones only."""
     counts = Counter(r.get("provenance") or "real" for r in rows)
     return ["How the calls were answered (`provenance`, by the weakest call; `answered_by` per call):", ""] + [
-        f"- {n} `{p}`: {VERIFIED[p]}." for p, n in sorted(counts.items(), key=lambda x: -x[1]) if p in VERIFIED]
+        f"- {n} `{p}`: {VERIFIED[p]}." for p, n in sorted(counts.items(), key=lambda x: -x[1]) if p in VERIFIED
+    ]
 
 
 def card(

@@ -1,4 +1,5 @@
 """`toolloom`: run pipelines, query tables, list versions, validate files, serve a fake endpoint or an env."""
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,11 @@ def _store(args, pipeline: str | None = None):
     folder = _project(args) / "pipelines"
     if pipeline and (folder / f"{pipeline}.yaml").exists():
         return Store(_home(args), load_pipeline(folder / f"{pipeline}.yaml").storage)
-    specs = {json.dumps(p.storage.model_dump(), sort_keys=True): p.storage
-             for p in load_pipelines(folder)[0].values()} if folder.is_dir() else {}
+    specs = (
+        {json.dumps(p.storage.model_dump(), sort_keys=True): p.storage for p in load_pipelines(folder)[0].values()}
+        if folder.is_dir()
+        else {}
+    )
     return Store(_home(args), next(iter(specs.values())) if len(specs) == 1 else None)
 
 
@@ -91,16 +95,27 @@ def cmd_run(args) -> int:
     signal.signal(signal.SIGTERM, _interrupt)  # a cancelled run unwinds: model servers and workers are stopped
     started = time.monotonic()
     try:
-        result = run_pipeline(pipeline, root, home, partition=args.partition, log_level=args.log_level,
-                              backoff_s=0.05 if args.fake_endpoint else 1.0, assets=assets, tags=tags)
+        result = run_pipeline(
+            pipeline,
+            root,
+            home,
+            partition=args.partition,
+            log_level=args.log_level,
+            backoff_s=0.05 if args.fake_endpoint else 1.0,
+            assets=assets,
+            tags=tags,
+        )
     except LaunchError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except Exception as e:  # the run's own records (Dagster's instance under the home) on a full disk
         if shutil.disk_usage(home).free > 2**21:
             raise
-        print(f"error: No space left on device under {home} ({type(e).__name__}); the stages that committed "
-              f"stay, `toolloom run {args.pipeline} --resume` continues once there is room", file=sys.stderr)
+        print(
+            f"error: No space left on device under {home} ({type(e).__name__}); the stages that committed "
+            f"stay, `toolloom run {args.pipeline} --resume` continues once there is room",
+            file=sys.stderr,
+        )
         return 1
     finally:
         progress.remove_listener(bar)
@@ -118,11 +133,15 @@ def _dry_run(args, pipeline):
     server = FakeServer(faults=Faults(rate=args.fault_rate, seed=args.seed, hang_s=3.0)).start()
     spec = ModelSpec(provider="openai", model="fake", base_url=server.base_url, timeout_s=2.0)
     export = pipeline.stages.export.model_copy(update={"root": f"{pipeline.stages.export.root.rstrip('/')}-dry-run"})
-    pipeline = pipeline.model_copy(update={"models": {"default": spec},
-                                           "stages": pipeline.stages.model_copy(update={"export": export})})
+    pipeline = pipeline.model_copy(
+        update={"models": {"default": spec}, "stages": pipeline.stages.model_copy(update={"export": export})}
+    )
     home = _home(args) / "dry-run"
-    print(f"dry run against a fake endpoint at {server.base_url} (fault rate {args.fault_rate}); "
-          f"store {home}, exports under {export.root}/", file=sys.stderr)
+    print(
+        f"dry run against a fake endpoint at {server.base_url} (fault rate {args.fault_rate}); "
+        f"store {home}, exports under {export.root}/",
+        file=sys.stderr,
+    )
     return pipeline, server, home
 
 
@@ -138,12 +157,15 @@ def _partition_and_resume(args, pipeline) -> tuple[list[str] | None, dict | None
         keys = partitions.get_partition_keys()
         args.partition = args.partition or (keys[-1] if keys else None)
         if args.partition not in keys:
-            raise ValueError(f"{args.partition!r} is not a partition of pipeline {pipeline.name!r} "
-                             f"(daily, {pipeline.start_date} to the last complete day)")
+            raise ValueError(
+                f"{args.partition!r} is not a partition of pipeline {pipeline.name!r} "
+                f"(daily, {pipeline.start_date} to the last complete day)"
+            )
     if not args.resume:
         return None, None
-    version, args.partition, assets = resume_plan(_store(args, args.pipeline), pipeline,
-                                                  None if args.resume == "newest" else args.resume)
+    version, args.partition, assets = resume_plan(
+        _store(args, args.pipeline), pipeline, None if args.resume == "newest" else args.resume
+    )
     print(f"resuming {version}: {', '.join(assets)}", file=sys.stderr)
     return assets, {RESUME_TAG: version}
 
@@ -207,8 +229,10 @@ def cmd_versions(args) -> int:
     for v in versions:
         tables = ", ".join(f"{t}={n}" for t, n in sorted(v["tables"].items()))
         status = f"{v['status']:<9} " if args.all else ""
-        print(f"{v['version']:<26} {status}{v['written_at']:%Y-%m-%d %H:%M:%S}  runs "
-              f"{','.join(r[:8] for r in v['runs'])}  {tables}")
+        print(
+            f"{v['version']:<26} {status}{v['written_at']:%Y-%m-%d %H:%M:%S}  runs "
+            f"{','.join(r[:8] for r in v['runs'])}  {tables}"
+        )
     return 0
 
 
@@ -236,8 +260,10 @@ def cmd_validate(args) -> int:
             )
             if not rows:  # a collection that gives no tool cannot make an example: not ok
                 errors.append(c.name)
-            print(f"{'ok' if rows else 'error'}: pipelines/{p.name}: collection {c.name}: {len(rows)} tools, "
-                  f"{len(result.rejections)} rejected" + (f" (execution: {kinds})" if kinds else ""))
+            print(
+                f"{'ok' if rows else 'error'}: pipelines/{p.name}: collection {c.name}: {len(rows)} tools, "
+                f"{len(result.rejections)} rejected" + (f" (execution: {kinds})" if kinds else "")
+            )
             for r in result.rejections:
                 print(f"  rejected: {r.detail or r.reason}")
         sandbox.close()
@@ -247,11 +273,18 @@ def cmd_validate(args) -> int:
 def cmd_fake_server(args) -> int:
     from .llm.fake_server import FakeServer, Faults
 
-    server = FakeServer(faults=Faults(rate=args.fault_rate, seed=args.seed), port=args.port, latency_s=args.latency,
-                        rate_limit=args.rate_limit, calls_as_text=args.calls_as_text)
+    server = FakeServer(
+        faults=Faults(rate=args.fault_rate, seed=args.seed),
+        port=args.port,
+        latency_s=args.latency,
+        rate_limit=args.rate_limit,
+        calls_as_text=args.calls_as_text,
+    )
     server.start()
-    print(f"fake OpenAI-compatible endpoint at {server.base_url} (fault rate {args.fault_rate}); Ctrl-C stops it",
-          flush=True)
+    print(
+        f"fake OpenAI-compatible endpoint at {server.base_url} (fault rate {args.fault_rate}); Ctrl-C stops it",
+        flush=True,
+    )
     try:
         while True:
             time.sleep(3600)
@@ -278,18 +311,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="materialize a pipeline's assets and export its dataset")
     run.add_argument("pipeline", help="name of pipelines/NAME.yaml")
-    run.add_argument("--partition",
-                     help="partition (dataset version) of a daily pipeline; default: the last complete day")
-    run.add_argument("--fake-endpoint", action="store_true",
-                     help="dry run: every model role talks to a local fake endpoint")
+    run.add_argument(
+        "--partition", help="partition (dataset version) of a daily pipeline; default: the last complete day"
+    )
+    run.add_argument(
+        "--fake-endpoint", action="store_true", help="dry run: every model role talks to a local fake endpoint"
+    )
     run.add_argument("--fault-rate", type=float, default=0.0, help="with --fake-endpoint: share of requests that fail")
     run.add_argument("--seed", type=int, default=0, help="with --fake-endpoint: seed of the fault schedule")
     run.add_argument("--log-level", default="WARNING", help="Dagster console log level (default WARNING)")
-    run.add_argument("--resume", nargs="?", const="newest", metavar="VERSION",
-                     help="continue an unfinished version (a failed or killed run's; default the newest): only the "
-                          "stages it has not committed run")
-    run.add_argument("--unsafe-sandbox", action="store_true", help="run tool code unconfined where this host cannot "
-                     "confine it (no bubblewrap): only for code you trust")
+    run.add_argument(
+        "--resume",
+        nargs="?",
+        const="newest",
+        metavar="VERSION",
+        help="continue an unfinished version (a failed or killed run's; default the newest): only the "
+        "stages it has not committed run",
+    )
+    run.add_argument(
+        "--unsafe-sandbox",
+        action="store_true",
+        help="run tool code unconfined where this host cannot confine it (no bubblewrap): only for code you trust",
+    )
     run.set_defaults(fn=cmd_run)
 
     q = sub.add_parser("query", help="SQL over every pipeline's tables (schema per pipeline: demo.tools, ...)")
@@ -299,8 +342,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(fn=cmd_query)
 
     v = sub.add_parser("versions", help="list a pipeline's complete dataset versions with time, runs and row counts")
-    v.add_argument("--all", action="store_true",
-                   help="also versions still running, or left unfinished by a failed or killed run")
+    v.add_argument(
+        "--all", action="store_true", help="also versions still running, or left unfinished by a failed or killed run"
+    )
     v.add_argument("pipeline")
     v.set_defaults(fn=cmd_versions)
 
@@ -317,8 +361,12 @@ def build_parser() -> argparse.ArgumentParser:
     fs.add_argument("--seed", type=int, default=0)
     fs.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
     fs.add_argument("--rate-limit", type=float, default=None, help="requests per second admitted; the rest get 429")
-    fs.add_argument("--calls-as-text", choices=["hermes", "json", "pythonic", "garbage"], default=None,
-                    help="write tool calls into the message text, as models without a server-side parser do")
+    fs.add_argument(
+        "--calls-as-text",
+        choices=["hermes", "json", "pythonic", "garbage"],
+        default=None,
+        help="write tool calls into the message text, as models without a server-side parser do",
+    )
     fs.set_defaults(fn=cmd_fake_server)
 
     pl = sub.add_parser("plugins", help="the installed plug-ins (toolloom.plugins entry points) and what each adds")

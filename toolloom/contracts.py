@@ -70,8 +70,9 @@ class ExportConvert(Protocol):
 class EscalationOperator(Protocol):
     """Registry `escalation operator`: a harder chain built from a seed's executed steps, or None."""
 
-    async def __call__(self, chains: Any, steps: list[Step], rng: Any, other: list[Step] | None, /) -> (
-        list[Step] | None): ...
+    async def __call__(
+        self, chains: Any, steps: list[Step], rng: Any, other: list[Step] | None, /
+    ) -> list[Step] | None: ...
 
 
 AgentFactory = Callable[["Runtime"], Any]
@@ -82,4 +83,3 @@ class StageBuild(Protocol):
     """Registry `stage` (`StageAsset.build`): one stage over the version's tables."""
 
     def __call__(self, rt: Runtime, version: str, log: Callable[[str], None]) -> StageResult: ...
-

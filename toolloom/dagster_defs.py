@@ -29,7 +29,8 @@ class ToolloomResource(dg.ConfigurableResource):
     home: str = Field(".toolloom", description="store and request cache, relative to project_root unless absolute")
     retry_backoff_s: float = 1.0
     served_models: dict[str, str] = Field(
-        default_factory=dict, description="server key -> URL of the model servers `toolloom run` started for the run")
+        default_factory=dict, description="server key -> URL of the model servers `toolloom run` started for the run"
+    )
     progress_lines: bool = Field(False, description="print each stage's progress lines to stderr (step processes)")
 
     def runtime(self, context: dg.AssetExecutionContext, pipeline: Pipeline) -> Runtime:
@@ -40,11 +41,16 @@ class ToolloomResource(dg.ConfigurableResource):
                 old.close()
             _RUNTIMES.clear()
             partition = context.partition_key if context.has_partition_key else None
-            _RUNTIMES[key] = Runtime(for_partition(pipeline, partition), root, root / self.home,
-                                     backoff_s=self.retry_backoff_s, partition=partition, run_id=context.run.run_id,
-                                     served=dict(self.served_models))
+            _RUNTIMES[key] = Runtime(
+                for_partition(pipeline, partition),
+                root,
+                root / self.home,
+                backoff_s=self.retry_backoff_s,
+                partition=partition,
+                run_id=context.run.run_id,
+                served=dict(self.served_models),
+            )
         return _RUNTIMES[key]
-
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         """The run ended (succeeded, failed or was cancelled): stop its model servers and sandbox workers."""
@@ -71,7 +77,8 @@ def pipeline_assets(pipeline: Pipeline, stages: list[StageAsset] | None = None) 
         if stage.shardable and count > 1:
             made[stage.table] = [
                 stage_asset(pipeline, stage, [d for i in stage.inputs for d in _inputs_of(made, i, k)], Shard(k, count))
-                for k in range(count)]
+                for k in range(count)
+            ]
         else:
             made[stage.table] = [stage_asset(pipeline, stage, [d for i in stage.inputs for d in made.get(i, [])])]
     return [a for assets in made.values() for a in assets]
@@ -82,13 +89,21 @@ def _inputs_of(made: dict[str, list[dg.AssetsDefinition]], table: str, shard: in
     return [assets[shard]] if len(assets) > 1 else assets
 
 
-def stage_asset(pipeline: Pipeline, stage: StageAsset, deps: list[dg.AssetsDefinition],
-                shard: Shard = WHOLE) -> dg.AssetsDefinition:
+def stage_asset(
+    pipeline: Pipeline, stage: StageAsset, deps: list[dg.AssetsDefinition], shard: Shard = WHOLE
+) -> dg.AssetsDefinition:
     key = dg.AssetKey([pipeline.name, stage.table + shard.suffix])
     description = stage.description + (f" (shard {shard.index} of {shard.count})" if shard.count > 1 else "")
 
-    @dg.asset(key=key, deps=deps, description=description, check_specs=check_specs(stage, pipeline, key),
-              group_name=pipeline.name, partitions_def=daily_partitions(pipeline), kinds={"duckdb", "parquet"})
+    @dg.asset(
+        key=key,
+        deps=deps,
+        description=description,
+        check_specs=check_specs(stage, pipeline, key),
+        group_name=pipeline.name,
+        partitions_def=daily_partitions(pipeline),
+        kinds={"duckdb", "parquet"},
+    )
     def materialize(context: dg.AssetExecutionContext, toolloom: ToolloomResource) -> dg.MaterializeResult:
         rt = toolloom.runtime(context, pipeline)
         # one catalog connection per stage where the catalog is shared; progress lines named by the asset
@@ -106,8 +121,12 @@ def daily_partitions(pipeline: Pipeline) -> dg.DailyPartitionsDefinition | None:
 
 
 def pipeline_job(pipeline: Pipeline):
-    return dg.define_asset_job(f"{pipeline.name}_job", selection=dg.AssetSelection.groups(pipeline.name),
-                               partitions_def=daily_partitions(pipeline), executor_def=step_executor(pipeline))
+    return dg.define_asset_job(
+        f"{pipeline.name}_job",
+        selection=dg.AssetSelection.groups(pipeline.name),
+        partitions_def=daily_partitions(pipeline),
+        executor_def=step_executor(pipeline),
+    )
 
 
 def step_executor(pipeline: Pipeline) -> dg.ExecutorDefinition:
@@ -118,14 +137,19 @@ def step_executor(pipeline: Pipeline) -> dg.ExecutorDefinition:
     if ex.executor == "multiprocess":
         # forkserver with toolloom preloaded: a step process is a fork of a warm one, not a fresh interpreter
         # that imports Dagster and toolloom again (~5 s a step on two cores)
-        return dg.multiprocess_executor.configured({
-            "max_concurrent": ex.max_concurrent,
-            "start_method": {"forkserver": {"preload_modules": ["toolloom.launch"]}}})
+        return dg.multiprocess_executor.configured(
+            {
+                "max_concurrent": ex.max_concurrent,
+                "start_method": {"forkserver": {"preload_modules": ["toolloom.launch"]}},
+            }
+        )
     try:
         from dagster_k8s import k8s_job_executor
     except ImportError as e:
-        raise ValueError(f"pipeline {pipeline.name!r}: execution.executor k8s needs dagster-k8s "
-                         "(pip install dagster-k8s; see README 'Running at scale')") from e
+        raise ValueError(
+            f"pipeline {pipeline.name!r}: execution.executor k8s needs dagster-k8s "
+            "(pip install dagster-k8s; see README 'Running at scale')"
+        ) from e
     return k8s_job_executor.configured({"max_concurrent": ex.max_concurrent})
 
 
@@ -146,9 +170,19 @@ def build_definitions(project_root: str | Path) -> dg.Definitions:
         jobs.append(job)
         if pipeline.schedule:
             status = dg.DefaultScheduleStatus.RUNNING if pipeline.schedule.running else dg.DefaultScheduleStatus.STOPPED
-            schedules.append(dg.build_schedule_from_partitioned_job(
-                job, name=f"{pipeline.name}_nightly", hour_of_day=pipeline.schedule.hour,
-                minute_of_hour=pipeline.schedule.minute, default_status=status))
-    return dg.Definitions(assets=assets, jobs=jobs, schedules=schedules, executor=dg.in_process_executor,
-                          resources={"toolloom": ToolloomResource(project_root=str(root))})
-
+            schedules.append(
+                dg.build_schedule_from_partitioned_job(
+                    job,
+                    name=f"{pipeline.name}_nightly",
+                    hour_of_day=pipeline.schedule.hour,
+                    minute_of_hour=pipeline.schedule.minute,
+                    default_status=status,
+                )
+            )
+    return dg.Definitions(
+        assets=assets,
+        jobs=jobs,
+        schedules=schedules,
+        executor=dg.in_process_executor,
+        resources={"toolloom": ToolloomResource(project_root=str(root))},
+    )

@@ -4,6 +4,7 @@ ecosystem's checker), train/test leakage, the documentation shipped, diversity, 
 the card, the manifest and the dataset asset's metadata; `verdicts` turns it into asset checks
 against the thresholds of `stages.export.quality`.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,12 +32,16 @@ def documentation(rows: list[dict], tools: list[dict], budget: int) -> dict:
     lengths = [len(text) for _, text in shipped]
     internals = sorted({name for name, text in shipped if INTERNALS.search(text)})
     long = [(name, text) for name, text in shipped if len(text) > budget]
-    return {"descriptions": len(shipped), "mean_chars": round(statistics.mean(lengths), 1) if lengths else 0,
-            "median_chars": statistics.median(lengths) if lengths else 0, "max_chars": max(lengths, default=0),
-            "over_budget": sorted({name for name, text in long if (name, text) not in originals}),
-            "long_originals": sorted({name for name, text in long if (name, text) in originals}),
-            "budget": budget,
-            "with_internals": internals}
+    return {
+        "descriptions": len(shipped),
+        "mean_chars": round(statistics.mean(lengths), 1) if lengths else 0,
+        "median_chars": statistics.median(lengths) if lengths else 0,
+        "max_chars": max(lengths, default=0),
+        "over_budget": sorted({name for name, text in long if (name, text) not in originals}),
+        "long_originals": sorted({name for name, text in long if (name, text) in originals}),
+        "budget": budget,
+        "with_internals": internals,
+    }
 
 
 def _gini(counts: list[int]) -> float:
@@ -49,7 +54,7 @@ def _gini(counts: list[int]) -> float:
 
 def diversity(rows: list[dict], tools: list[dict]) -> dict:
     requests = [next((m["content"] or "" for m in r["messages"] if m["role"] == "user"), "") for r in rows]
-    bigrams = [tuple(w[i:i + 2]) for w in (q.lower().split() for q in requests) for i in range(len(w) - 1)]
+    bigrams = [tuple(w[i : i + 2]) for w in (q.lower().split() for q in requests) for i in range(len(w) - 1)]
     calls = Counter(c["function"]["name"] for r in rows for m in r["messages"] for c in (m.get("tool_calls") or []))
     patterns = {
         " > ".join(c["function"]["name"] for m in r["messages"] for c in (m.get("tool_calls") or [])) for r in rows
@@ -64,8 +69,15 @@ def diversity(rows: list[dict], tools: list[dict]) -> dict:
     }
 
 
-def data_quality(rows: list[dict], subsets: dict[str, list[dict]], tools: list[dict], formats: dict,
-                 quality: ExportQuality, leakage_similarity: float, edges: list[dict] | None = None) -> dict:
+def data_quality(
+    rows: list[dict],
+    subsets: dict[str, list[dict]],
+    tools: list[dict],
+    formats: dict,
+    quality: ExportQuality,
+    leakage_similarity: float,
+    edges: list[dict] | None = None,
+) -> dict:
     return {
         "conformance": conformance(subsets, rows, formats),
         "leakage": leakage(rows, leakage_similarity),
@@ -80,8 +92,15 @@ def verdicts(report: dict, quality: ExportQuality) -> list[dict]:
     out = []
     for config, c in report["conformance"].items():
         if c["conforming"] is None:
-            out.append({"name": f"conformance_{config}", "passed": False, "severity": "WARN",
-                        "description": f"{config}: not checked: {c['checker']}", "metadata": c})
+            out.append(
+                {
+                    "name": f"conformance_{config}",
+                    "passed": False,
+                    "severity": "WARN",
+                    "description": f"{config}: not checked: {c['checker']}",
+                    "metadata": c,
+                }
+            )
         else:
             share = c["conforming"] / c["rows"] if c["rows"] else 1.0
             out.append(
@@ -116,8 +135,12 @@ def verdicts(report: dict, quality: ExportQuality) -> list[dict]:
             "severity": "ERROR" if docs["with_internals"] or docs["over_budget"] else "WARN",
             "description": f"{len(docs['with_internals'])} tools ship pipeline internals, "
             f"{len(docs['over_budget'])} refined descriptions exceed {docs['budget']} characters"
-            + (f"; {len(docs['long_originals'])} source descriptions are longer, shipped as the source has them "
-               "(stages.refine shortens them)" if docs.get("long_originals") else ""),
+            + (
+                f"; {len(docs['long_originals'])} source descriptions are longer, shipped as the source has them "
+                "(stages.refine shortens them)"
+                if docs.get("long_originals")
+                else ""
+            ),
         }
     )
     if quality.min_distinct_bigram_ratio is not None:

@@ -4,6 +4,7 @@ each a chain of steps that call one tool each.
 A step's `bindings` map a parameter to {"step": k, "path": "a|b"}: its value is taken from step k's
 result at that path, so the user does not state it and the assistant must make step k first.
 """
+
 from __future__ import annotations
 
 import copy
@@ -73,8 +74,14 @@ class Step:
 
     @classmethod
     def from_row(cls, row: dict, description: str = "") -> "Step":
-        return cls(row["tool_id"], row["name"], description, dict(row["arguments"]), dict(row.get("bindings") or {}),
-                   row.get("result"))
+        return cls(
+            row["tool_id"],
+            row["name"],
+            description,
+            dict(row["arguments"]),
+            dict(row.get("bindings") or {}),
+            row.get("result"),
+        )
 
     def planned(self) -> "Step":
         """A copy to change and run again: the same call, its result not yet known."""
@@ -140,8 +147,13 @@ def trajectory_of(row: dict) -> Trajectory:
         value = row.get(column)
         return (json.loads(value) if value else empty) if isinstance(value, str) or value is None else value
 
-    return {**row, "calls": decoded("calls", []), "tools_offered": decoded("tools_offered", []),
-            "chain": decoded("chain", None), "actions": decoded("actions", None)}  # type: ignore[typeddict-item]
+    return {
+        **row,
+        "calls": decoded("calls", []),
+        "tools_offered": decoded("tools_offered", []),
+        "chain": decoded("chain", None),
+        "actions": decoded("actions", None),
+    }  # type: ignore[typeddict-item]
 
 
 class Example(TypedDict, total=False):
@@ -167,6 +179,8 @@ class Example(TypedDict, total=False):
 
 def example_of(row: dict) -> Example:
     """An export row (the default config's, JSON columns as text) as an Example."""
-    decoded = {k: json.loads(row[k]) if isinstance(row.get(k), str) else row.get(k)
-               for k in ("tools", "actions", "answered_by", "reference_chain")}
+    decoded = {
+        k: json.loads(row[k]) if isinstance(row.get(k), str) else row.get(k)
+        for k in ("tools", "actions", "answered_by", "reference_chain")
+    }
     return {**row, **decoded, "reference_chain": decoded["reference_chain"] or []}  # type: ignore[typeddict-item]

@@ -3,6 +3,7 @@ answers that state what was asked, dependencies that are real lookups, what each
 adds, the kinds of example, ToolDial's dialogue actions, and call patterns against a random walk.
 Every figure is counted from the exported rows themselves, not taken from the stages' metadata.
 """
+
 from __future__ import annotations
 
 import json
@@ -65,20 +66,31 @@ def answers(rows: list[dict]) -> dict:
     """Final answers: field dumps or Python reprs, and completeness (every field the request names is stated)."""
     answered = [r for r in rows if r.get("reference_answer") and r.get("kind") != "abstain"]
     complete = sum(
-        1 for r in answered if not unstated(_request(r), json.loads(r["reference_answer"]), r.get("final_answer") or "",
-                                            call_inputs(r["messages"]))
+        1
+        for r in answered
+        if not unstated(
+            _request(r), json.loads(r["reference_answer"]), r.get("final_answer") or "", call_inputs(r["messages"])
+        )
     )
     lengths: dict[str, list[int]] = defaultdict(list)
     for r in rows:
         lengths[r.get("kind") or "single_turn"].append(len(r.get("final_answer") or ""))
-    unasked = [max((len(unasked_facts(_request(r), res, r.get("final_answer") or "")) for res in _results(r)),
-                   default=0) for r in answered]
-    return {"answers": len(answered), "complete": complete,
-            "field_dumps": sum(1 for r in rows if _FIELD_DUMP.search(r.get("final_answer") or "")),
-            "field_lists": sum(1 for r in rows if any(len(_CLAUSE.findall(s)) >= 3
-                                                      for s in re.split(r"(?<=\.) ", r.get("final_answer") or ""))),
-            "mean_unasked_facts": round(statistics.mean(unasked), 2) if unasked else 0.0,
-            "mean_length_by_kind": {k: round(statistics.mean(v)) for k, v in sorted(lengths.items())}}
+    unasked = [
+        max((len(unasked_facts(_request(r), res, r.get("final_answer") or "")) for res in _results(r)), default=0)
+        for r in answered
+    ]
+    return {
+        "answers": len(answered),
+        "complete": complete,
+        "field_dumps": sum(1 for r in rows if _FIELD_DUMP.search(r.get("final_answer") or "")),
+        "field_lists": sum(
+            1
+            for r in rows
+            if any(len(_CLAUSE.findall(s)) >= 3 for s in re.split(r"(?<=\.) ", r.get("final_answer") or ""))
+        ),
+        "mean_unasked_facts": round(statistics.mean(unasked), 2) if unasked else 0.0,
+        "mean_length_by_kind": {k: round(statistics.mean(v)) for k, v in sorted(lengths.items())},
+    }
 
 
 def dependencies(rows: list[dict]) -> dict:
@@ -106,14 +118,19 @@ def levels(rows: list[dict]) -> dict:
         deps, calls, constrained = [], [], 0
         for r in group:
             chain = _chain(r)
-            required = {t["function"]["name"]: set((t["function"].get("parameters") or {}).get("required") or [])
-                        for t in json.loads(r["tools"])}
+            required = {
+                t["function"]["name"]: set((t["function"].get("parameters") or {}).get("required") or [])
+                for t in json.loads(r["tools"])
+            }
             deps.append(sum(len(s.get("bindings") or {}) for s in chain))
             calls.append(len(chain))
             constrained += any(set(s.get("arguments") or {}) - required.get(s.get("name"), set()) for s in chain)
-        out[str(level)] = {"examples": len(group), "mean_calls": round(statistics.mean(calls), 2),
-                           "mean_dependent_calls": round(statistics.mean(deps), 2),
-                           "with_constraint": round(constrained / len(group), 3)}
+        out[str(level)] = {
+            "examples": len(group),
+            "mean_calls": round(statistics.mean(calls), 2),
+            "mean_dependent_calls": round(statistics.mean(deps), 2),
+            "with_constraint": round(constrained / len(group), 3),
+        }
     return out
 
 
@@ -126,8 +143,11 @@ def dialogue_actions(rows: list[dict]) -> dict:
             plan = json.loads(r["actions"])
             scenarios[plan["scenario"]] += 1
             counts.update(a[1] for a in plan["actions"])
-    return {"actions": {a: counts.get(a, 0) for a in TOOLDIAL_ACTIONS}, "scenarios": dict(scenarios),
-            "other_actions": {a: n for a, n in counts.items() if a not in TOOLDIAL_ACTIONS}}
+    return {
+        "actions": {a: counts.get(a, 0) for a in TOOLDIAL_ACTIONS},
+        "scenarios": dict(scenarios),
+        "other_actions": {a: n for a, n in counts.items() if a not in TOOLDIAL_ACTIONS},
+    }
 
 
 def _pattern(row: dict) -> tuple[str, ...]:
@@ -179,7 +199,8 @@ def card_lines(q: dict) -> list[str]:
         f"as a field dump or hold a Python repr; {a['field_lists']} have a sentence that is a field list (three or "
         f"more 'the X is Y'); on average an answer states {a['mean_unasked_facts']} facts of a result that nobody "
         "asked for. Mean answer length in characters: "
-        + ", ".join(f"{k} {n}" for k, n in a["mean_length_by_kind"].items()) + ".",
+        + ", ".join(f"{k} {n}" for k, n in a["mean_length_by_kind"].items())
+        + ".",
         "",
         f"Dependencies: {d['absent_from_request']} of {d['bound_values']} values taken from an earlier result are not "
         "stated in the request (a real lookup).",

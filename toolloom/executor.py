@@ -5,6 +5,7 @@ An `Episode` carries what one conversation needs: the state of stateful tools (f
 per-episode resources such as an MCP server (released by `close()`), and the history of calls, from
 which a simulator answers consistently (a call repeated straight away gets the same observation).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -33,8 +34,13 @@ def execution_of(tool: Tool) -> str:
 
 
 class ToolExecutor:
-    def __init__(self, sandbox: Sandbox | None, tools: list[Tool], simulator: Simulator | None = None,
-                 executors: dict | None = None):
+    def __init__(
+        self,
+        sandbox: Sandbox | None,
+        tools: list[Tool],
+        simulator: Simulator | None = None,
+        executors: dict | None = None,
+    ):
         """`tools`: rows of the tools table; `executors`: collection -> Executor (default: the python sandbox)."""
         self.sandbox = sandbox
         self.simulator = simulator or SchemaSimulator(ValueFactory())
@@ -102,12 +108,14 @@ class Episode:
         simulated = tool["execution"] == "simulated"
         problems = argument_errors(tool["parameters"], arguments) if validate or simulated else []
         if problems:
-            obs = dataclasses.replace(error_observation(400, "invalid arguments: " + "; ".join(problems)),
-                                      answered_by="none")
+            obs = dataclasses.replace(
+                error_observation(400, "invalid arguments: " + "; ".join(problems)), answered_by="none"
+            )
         elif not simulated:
             runner = self.executor.executor_for(tool)
-            obs = dataclasses.replace(await runner.call(tool, arguments, self),
-                                      answered_by=getattr(runner, "answers", "real"))
+            obs = dataclasses.replace(
+                await runner.call(tool, arguments, self), answered_by=getattr(runner, "answers", "real")
+            )
         else:
             # the same call again straight away gets the same answer; after other calls the simulator
             # answers from the history, so a change an earlier call made shows
@@ -121,7 +129,9 @@ class Episode:
             obs = dataclasses.replace(obs, answered_by="simulated")
         found = find_credential(obs.to_json())
         if found:  # withheld here, so it reaches no table, log or export
-            obs = dataclasses.replace(error_observation(502, f"the answer of {name} was withheld: it contained {found}",
-                                                        obs.state), answered_by=obs.answered_by)
+            obs = dataclasses.replace(
+                error_observation(502, f"the answer of {name} was withheld: it contained {found}", obs.state),
+                answered_by=obs.answered_by,
+            )
         self.history.append({"name": name, "arguments": arguments, "response": obs.content, "observation": obs})
         return obs

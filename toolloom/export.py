@@ -12,6 +12,7 @@ Layout (as `push_to_hub` names shards):
 On object storage (an s3:// data path or export root) the folder is uploaded whole after it is written,
 and `<pipeline>/LATEST` names the newest complete version; `load_export` reads either.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -118,8 +119,9 @@ DEFAULT_SCHEMA = pa.schema(
 
 # the default and multi_turn configs as written: tools and each call's arguments as JSON objects (datasets' Json
 # feature), so `tokenizer.apply_chat_template(row["messages"], tools=row["tools"])` needs no conversion
-TRAINER_SCHEMA = DEFAULT_SCHEMA.set(DEFAULT_SCHEMA.get_field_index("messages"), pa.field("messages", MESSAGES_JSON)) \
-    .set(DEFAULT_SCHEMA.get_field_index("tools"), pa.field("tools", pa.json_()))
+TRAINER_SCHEMA = DEFAULT_SCHEMA.set(
+    DEFAULT_SCHEMA.get_field_index("messages"), pa.field("messages", MESSAGES_JSON)
+).set(DEFAULT_SCHEMA.get_field_index("tools"), pa.field("tools", pa.json_()))
 
 
 def _front_matter(configs: list[dict]) -> str:
@@ -150,9 +152,16 @@ class Built:
     pairs: list[dict]  # preference pairs whose chosen example is exported
 
 
-def build_export(samples: pa.Table, trajectories: pa.Table, tools: pa.Table, formats: tuple[str, ...],
-                 refined_docs: dict[str, str] | None, include_placeholders: bool, preference: list[dict] | None,
-                 where: str) -> Built:
+def build_export(
+    samples: pa.Table,
+    trajectories: pa.Table,
+    tools: pa.Table,
+    formats: tuple[str, ...],
+    refined_docs: dict[str, str] | None,
+    include_placeholders: bool,
+    preference: list[dict] | None,
+    where: str,
+) -> Built:
     """Every config's rows: the examples (placeholders left out unless included), each format's conversion of
     them, preference pairs; refined documentation in every tool list and the `tools` config."""
     rows = openai_rows(samples, trajectories)
@@ -167,12 +176,14 @@ def build_export(samples: pa.Table, trajectories: pa.Table, tools: pa.Table, for
         names, docs = tools["name"].to_pylist(), tools["description"].to_pylist()
         described = [refined_docs.get(n, d) for n, d in zip(names, docs)]
         tools = tools.append_column("original_description", tools["description"]).set_column(
-            tools.schema.get_field_index("description"), "description", pa.array(described, pa.string()))
+            tools.schema.get_field_index("description"), "description", pa.array(described, pa.string())
+        )
     subsets = {"default": ("data", rows), "multi_turn": ("multi_turn", [r for r in rows if r["kind"] == "multi_turn"])}
     schemas = {"default": DEFAULT_SCHEMA, "multi_turn": DEFAULT_SCHEMA}
     kept = {r["id"] for r in rows}  # a pair whose chosen example is not exported is not either
-    pairs = [{**p, "tools": with_docs(p["tools"], refined_docs or {})} for p in preference or []
-             if p["sample_id"] in kept]
+    pairs = [
+        {**p, "tools": with_docs(p["tools"], refined_docs or {})} for p in preference or [] if p["sample_id"] in kept
+    ]
     if pairs:
         subsets["preference"], schemas["preference"] = ("preference", pairs), PREFERENCE_TEXT
     by_config = {}
@@ -232,23 +243,41 @@ def config_table(part: list[dict], schema: pa.Schema) -> pa.Table:
 def config_list(staging: Path, name: str, data_files: dict[str, list[dict]]) -> list[dict]:
     """The card's `configs`, each described by the export's content: `datasets` caches a local folder by its base
     name and configs, so `latest` of two exports would collide without it."""
-    fingerprint = hashlib.sha256(
-        "".join(_sha256(p) for p in sorted(staging.rglob("*.parquet"))).encode()
-    ).hexdigest()[:16]
+    fingerprint = hashlib.sha256("".join(_sha256(p) for p in sorted(staging.rglob("*.parquet"))).encode()).hexdigest()[
+        :16
+    ]
     tag = f"toolloom {name} {fingerprint}"
     configs = [{"config_name": "default", "description": tag, "data_files": data_files["default"], "default": True}]
-    configs += [{"config_name": c, "description": tag, "data_files": files}
-                for c, files in data_files.items() if c != "default"]
-    return configs + [{"config_name": "tools", "description": tag,
-                       "data_files": [{"split": "train", "path": "tools/train-*.parquet"}]}]
+    configs += [
+        {"config_name": c, "description": tag, "data_files": files} for c, files in data_files.items() if c != "default"
+    ]
+    return configs + [
+        {
+            "config_name": "tools",
+            "description": tag,
+            "data_files": [{"split": "train", "path": "tools/train-*.parquet"}],
+        }
+    ]
 
 
-def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Table, trajectories: pa.Table,
-                   tools: pa.Table, provenance: dict, formats: tuple[str, ...] = ("openai",),
-                   rejections: list[dict] | None = None, refined_docs: dict[str, str] | None = None,
-                   quality: ExportQuality | None = None, leakage_similarity: float = 0.9,
-                   edges: list[dict] | None = None, link_latest: bool = True,
-                   include_placeholders: bool = False, preference: list[dict] | None = None) -> Path:
+def export_version(
+    root: str | Path,
+    pipeline: str,
+    version: str,
+    samples: pa.Table,
+    trajectories: pa.Table,
+    tools: pa.Table,
+    provenance: dict,
+    formats: tuple[str, ...] = ("openai",),
+    rejections: list[dict] | None = None,
+    refined_docs: dict[str, str] | None = None,
+    quality: ExportQuality | None = None,
+    leakage_similarity: float = 0.9,
+    edges: list[dict] | None = None,
+    link_latest: bool = True,
+    include_placeholders: bool = False,
+    preference: list[dict] | None = None,
+) -> Path:
     """Write the version's folder (never overwriting an earlier export) and point `latest` at it
     (with `link_latest=False` the caller does, with `point_latest`, once the version is complete).
     `refined_docs` (tool name -> documentation) replaces the descriptions the export ships, in the
@@ -262,13 +291,29 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
     staging = base / f".staging-{uuid.uuid4().hex[:8]}"
     staging.mkdir()
     try:
-        built = build_export(samples, trajectories, tools, formats, refined_docs, include_placeholders, preference,
-                             f"{pipeline}/{version}")
+        built = build_export(
+            samples,
+            trajectories,
+            tools,
+            formats,
+            refined_docs,
+            include_placeholders,
+            preference,
+            f"{pipeline}/{version}",
+        )
         fields = {config: set(built.schemas[config].names) for config in built.formats}
-        converted = {c: [{k: v for k, v in r.items() if k in fields[c]} for r in built.subsets[c][1]]
-                     for c in built.formats}
-        report = data_quality(built.rows, converted, built.tools.to_pylist(), built.formats,
-                              quality or ExportQuality(), leakage_similarity, edges)
+        converted = {
+            c: [{k: v for k, v in r.items() if k in fields[c]} for r in built.subsets[c][1]] for c in built.formats
+        }
+        report = data_quality(
+            built.rows,
+            converted,
+            built.tools.to_pylist(),
+            built.formats,
+            quality or ExportQuality(),
+            leakage_similarity,
+            edges,
+        )
         counts, data_files = write_configs(staging, built)
         target, n = base / version, 1
         while target.exists():
@@ -276,9 +321,19 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
             target = base / f"{version}-{n}"
         configs = config_list(staging, f"{pipeline}/{target.name}", data_files)
         write_environment(staging)
-        text = card(pipeline, version, counts, built.rows, provenance, rejections or [], plots(staging, built.rows),
-                    [c["config_name"] for c in configs], refined_docs=bool(refined_docs),
-                    quality=card_section(report), content=built.content)
+        text = card(
+            pipeline,
+            version,
+            counts,
+            built.rows,
+            provenance,
+            rejections or [],
+            plots(staging, built.rows),
+            [c["config_name"] for c in configs],
+            refined_docs=bool(refined_docs),
+            quality=card_section(report),
+            content=built.content,
+        )
         text += "\n".join(preference_card(built.pairs)) + "\n" if preference is not None else ""
         (staging / "README.md").write_text(_front_matter(configs) + text, encoding="utf-8")
         write_manifest(staging, pipeline, version, counts, built.content, provenance, report)
@@ -291,14 +346,20 @@ def export_version(root: str | Path, pipeline: str, version: str, samples: pa.Ta
     return target
 
 
-def write_manifest(staging: Path, pipeline: str, version: str, counts: dict, content: dict, provenance: dict,
-                   report: dict) -> None:
+def write_manifest(
+    staging: Path, pipeline: str, version: str, counts: dict, content: dict, provenance: dict, report: dict
+) -> None:
     """`manifest.json`: counts, provenance, the quality report and every file's sha256."""
     files = sorted(p for p in staging.rglob("*") if p.is_file())
     manifest = {
-        "pipeline": pipeline, "version": version, "created": datetime.now(timezone.utc).isoformat(),
-        "counts": {f"{c}/{s}": n for (c, s), n in counts.items()}, "content": content, "provenance": provenance,
-        "quality": report, "files": {str(p.relative_to(staging)): _sha256(p) for p in files},
+        "pipeline": pipeline,
+        "version": version,
+        "created": datetime.now(timezone.utc).isoformat(),
+        "counts": {f"{c}/{s}": n for (c, s), n in counts.items()},
+        "content": content,
+        "provenance": provenance,
+        "quality": report,
+        "files": {str(p.relative_to(staging)): _sha256(p) for p in files},
     }
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
 
@@ -310,8 +371,9 @@ def point_latest(folder: Path) -> None:
     os.replace(link_tmp, folder.parent / "latest")
 
 
-def load_export(location: str, config: str = "default", storage: StorageSpec | None = None,
-                cache_dir: str | Path | None = None):
+def load_export(
+    location: str, config: str = "default", storage: StorageSpec | None = None, cache_dir: str | Path | None = None
+):
     """`datasets.load_dataset` of an export, local or on s3:// (`.../<pipeline>/latest` reads LATEST).
 
     An export on object storage is copied once into `cache_dir` (default ~/.cache/toolloom/exports; a

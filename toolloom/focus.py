@@ -6,6 +6,7 @@ the answer states the value of a result field that the request does not name, th
 not give, and that is not the result's name (the subject) or an id. The `focus` filter check
 rejects answers that state more than `stages.filter.max_unasked_fields` of them about any one result.
 """
+
 from __future__ import annotations
 
 import json
@@ -70,6 +71,9 @@ def check_focus(traj: dict, params) -> tuple[str, str] | None:
                 continue
     extra = max((unasked_facts(request, r, traj["final_answer"]) for r in results), key=len, default=[])
     if len(extra) > params.max_unasked_fields:
-        return ("unasked_facts", f"the answer states {len(extra)} facts of one result that nobody asked for "
-                                 f"({', '.join(extra[:6])}); at most {params.max_unasked_fields} a result")
+        return (
+            "unasked_facts",
+            f"the answer states {len(extra)} facts of one result that nobody asked for "
+            f"({', '.join(extra[:6])}); at most {params.max_unasked_fields} a result",
+        )
     return None

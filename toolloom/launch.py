@@ -8,6 +8,7 @@ the step processes through the job's resource, with the request to print their o
 reaches them, where an environment variable set after the forkserver started would not. Kubernetes runs
 are launched by a Dagster deployment, not here.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -28,8 +29,17 @@ class LaunchError(Exception):
     """The run cannot be launched from here (the message says how to run it instead)."""
 
 
-def run_pipeline(pipeline: Pipeline, root: Path, home: Path, *, partition: str | None, backoff_s: float,
-                 log_level: str, assets: list[str] | None = None, tags: dict[str, str] | None = None):
+def run_pipeline(
+    pipeline: Pipeline,
+    root: Path,
+    home: Path,
+    *,
+    partition: str | None,
+    backoff_s: float,
+    log_level: str,
+    assets: list[str] | None = None,
+    tags: dict[str, str] | None = None,
+):
     """Materialize the assets of `pipeline` (all, or those named); returns Dagster's result."""
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     executor = pipeline.execution.executor
@@ -40,33 +50,60 @@ def run_pipeline(pipeline: Pipeline, root: Path, home: Path, *, partition: str |
     if executor == "in_process":
         with cli_instance(home) as instance:
             return dg.materialize(
-                defs, instance=instance, partition_key=partition, raise_on_error=False, selection=keys, tags=tags,
-                resources={"toolloom": ToolloomResource(project_root=str(root), home=str(home),
-                                                        retry_backoff_s=backoff_s)},
-                run_config=run_config)
+                defs,
+                instance=instance,
+                partition_key=partition,
+                raise_on_error=False,
+                selection=keys,
+                tags=tags,
+                resources={
+                    "toolloom": ToolloomResource(project_root=str(root), home=str(home), retry_backoff_s=backoff_s)
+                },
+                run_config=run_config,
+            )
     if executor != "multiprocess":
-        raise LaunchError(f"pipeline {pipeline.name!r} runs its steps with executor {executor!r}: launch its job "
-                          f"({pipeline.name}_job) from a Dagster deployment (README: Running at scale)")
+        raise LaunchError(
+            f"pipeline {pipeline.name!r} runs its steps with executor {executor!r}: launch its job "
+            f"({pipeline.name}_job) from a Dagster deployment (README: Running at scale)"
+        )
     tags = {**(tags or {}), **({"dagster/partition": partition} if partition else {})} or None
     pool = ServerPool(home / "logs")
     with cli_instance(home) as instance:
         try:
             job = dg.build_reconstructable_job(
-                "toolloom.launch", "job_for",
-                reconstructable_kwargs={"pipeline": pipeline.model_dump(mode="json", exclude_unset=True),
-                                        "root": str(root), "home": str(home), "backoff_s": backoff_s,
-                                        "served": serve_models(pipeline, pool), "progress_lines": True})
+                "toolloom.launch",
+                "job_for",
+                reconstructable_kwargs={
+                    "pipeline": pipeline.model_dump(mode="json", exclude_unset=True),
+                    "root": str(root),
+                    "home": str(home),
+                    "backoff_s": backoff_s,
+                    "served": serve_models(pipeline, pool),
+                    "progress_lines": True,
+                },
+            )
             return dg.execute_job(job, instance=instance, run_config=run_config, tags=tags, asset_selection=keys)
         finally:
             pool.close()
 
 
-def job_for(pipeline: dict, root: str, home: str, backoff_s: float, served: dict[str, str] | None = None,
-            progress_lines: bool = False) -> dg.JobDefinition:
+def job_for(
+    pipeline: dict,
+    root: str,
+    home: str,
+    backoff_s: float,
+    served: dict[str, str] | None = None,
+    progress_lines: bool = False,
+) -> dg.JobDefinition:
     """The pipeline's job, as each step process rebuilds it (the reconstructor `run_pipeline` names)."""
     p = Pipeline.model_validate(pipeline)
-    resource = ToolloomResource(project_root=root, home=home, retry_backoff_s=backoff_s, served_models=served or {},
-                                progress_lines=progress_lines)
+    resource = ToolloomResource(
+        project_root=root,
+        home=home,
+        retry_backoff_s=backoff_s,
+        served_models=served or {},
+        progress_lines=progress_lines,
+    )
     defs = dg.Definitions(assets=pipeline_assets(p), jobs=[pipeline_job(p)], resources={"toolloom": resource})
     return defs.resolve_job_def(f"{p.name}_job")
 

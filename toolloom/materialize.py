@@ -1,6 +1,7 @@
 """Running a declared stage (`stages.asset.StageAsset`) as a Dagster asset: its checks as Dagster check specs, and
 committing its result to the store with metadata, previews and check results. The only stage code that imports
 Dagster."""
+
 from __future__ import annotations
 
 import json
@@ -17,15 +18,24 @@ from .stages import StageResult
 from .stages.asset import WHOLE, Published, Shard, StageAsset
 from .store import Write
 
-REJECTIONS_SCHEMA = pa.schema([("stage", pa.string()), ("item_id", pa.string()), ("checker", pa.string()),
-                               ("reason", pa.string()), ("detail", pa.string())])
+REJECTIONS_SCHEMA = pa.schema(
+    [
+        ("stage", pa.string()),
+        ("item_id", pa.string()),
+        ("checker", pa.string()),
+        ("reason", pa.string()),
+        ("detail", pa.string()),
+    ]
+)
 MARKDOWN = {"before_after"}  # stage metadata shown as markdown in the UI
 
 
 def check_specs(stage: StageAsset, pipeline: Pipeline, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
     """The stage's declared checks as Dagster check specs on its asset."""
-    return [dg.AssetCheckSpec(c.name, asset=key, blocking=c.blocking, description=c.description)
-            for c in stage.check_list(pipeline)]
+    return [
+        dg.AssetCheckSpec(c.name, asset=key, blocking=c.blocking, description=c.description)
+        for c in stage.check_list(pipeline)
+    ]
 
 
 def markdown_preview(table: pa.Table, columns: list[str], n: int = 5, width: int = 80) -> str:
@@ -64,18 +74,29 @@ def commit_stage(
     name = rt.pipeline.name
     rejected = pa.Table.from_pylist([r.row() for r in result.rejections], schema=REJECTIONS_SCHEMA)
     calls = rt.ledger.of_step(stage, calls_since)  # written even when empty: a rerun replaces the old records
-    writes = [Write(table, result.table, {}), Write("rejections", rejected, {"stage": stage}),
-              Write("llm_calls", UsageLedger.to_arrow(calls), {"stage": stage})]
+    writes = [
+        Write(table, result.table, {}),
+        Write("rejections", rejected, {"stage": stage}),
+        Write("llm_calls", UsageLedger.to_arrow(calls), {"stage": stage}),
+    ]
     if shard.count > 1:
-        writes = [Write(w.table, w.rows.append_column("shard", pa.array([shard.index] * w.rows.num_rows, pa.int64())),
-                        {**w.scope, "shard": shard.index}) for w in writes]
+        writes = [
+            Write(
+                w.table,
+                w.rows.append_column("shard", pa.array([shard.index] * w.rows.num_rows, pa.int64())),
+                {**w.scope, "shard": shard.index},
+            )
+            for w in writes
+        ]
     snapshot = rt.store.commit(name, writes, version=version, run_id=run_id)
     reasons = Counter(f"{r.checker}:{r.reason}" for r in result.rejections)
     for r in result.rejections[:20]:
         context.log.info(f"{stage} rejected {r.item_id}: {r.reason} ({r.detail[:200]})")
     if reasons:
-        context.log.warning(f"{stage}: {len(result.rejections)} of {result.inputs} rejected: "
-                            + ", ".join(f"{k} {v}" for k, v in reasons.most_common()))
+        context.log.warning(
+            f"{stage}: {len(result.rejections)} of {result.inputs} rejected: "
+            + ", ".join(f"{k} {v}" for k, v in reasons.most_common())
+        )
     metadata = {
         "dagster/row_count": result.table.num_rows,
         "version": version,
@@ -101,8 +122,10 @@ def commit_stage(
         metadata["model_usage"] = dg.MetadataValue.json(rt.ledger.summary(stage, calls_since))
     gaps = result.unaccounted()  # items given that neither became a row nor a rejection, or came out twice
     if gaps["missing"] or gaps["extra"]:
-        context.log.error(f"{stage}: not accounted for: {len(gaps['missing'])} missing ({gaps['missing'][:5]}), "
-                          f"{len(gaps['extra'])} extra ({gaps['extra'][:5]})")
+        context.log.error(
+            f"{stage}: not accounted for: {len(gaps['missing'])} missing ({gaps['missing'][:5]}), "
+            f"{len(gaps['extra'])} extra ({gaps['extra'][:5]})"
+        )
     checks = [
         dg.AssetCheckResult(
             check_name="non_empty",
@@ -128,28 +151,53 @@ def commit_stage(
     return dg.MaterializeResult(metadata=metadata, check_results=checks if with_checks else None)
 
 
-
-
-def materialize_stage(stage: StageAsset, rt: Runtime, context: dg.AssetExecutionContext,
-                      shard: Shard = WHOLE) -> dg.MaterializeResult:
+def materialize_stage(
+    stage: StageAsset, rt: Runtime, context: dg.AssetExecutionContext, shard: Shard = WHOLE
+) -> dg.MaterializeResult:
     """Build the stage for this run's version and commit what it made (a table, or a published export)."""
     version = begin(context, rt)
     if not stage.writes_table:
-        return report_published(stage.build(rt, version, final_name(context, version), context.run.run_id,
-                                            context.log.info))
+        return report_published(
+            stage.build(rt, version, final_name(context, version), context.run.run_id, context.log.info)
+        )
     since = len(rt.ledger.records)  # this step's model calls only (shards of a stage may share a process)
     result = stage.build(rt, version, context.log.info, **({"shard": shard} if shard.count > 1 else {}))
-    return commit_stage(rt, context, stage=stage.stage, table=stage.table, result=result, version=version,
-                        preview=list(stage.preview), with_checks=stage.checks, empty_blocks=stage.empty_blocks,
-                        shard=shard, calls_since=since)
+    return commit_stage(
+        rt,
+        context,
+        stage=stage.stage,
+        table=stage.table,
+        result=result,
+        version=version,
+        preview=list(stage.preview),
+        with_checks=stage.checks,
+        empty_blocks=stage.empty_blocks,
+        shard=shard,
+        calls_since=since,
+    )
 
 
 def report_published(out: Published) -> dg.MaterializeResult:
     """An export's location, version, card and data-quality report as metadata; its verdicts as check results."""
-    checks = [dg.AssetCheckResult(check_name=v.name, passed=v.passed, description=v.description,
-                                  severity=getattr(dg.AssetCheckSeverity, v.severity),
-                                  metadata={"report": dg.MetadataValue.json(v.metadata)}) for v in out.verdicts]
+    checks = [
+        dg.AssetCheckResult(
+            check_name=v.name,
+            passed=v.passed,
+            description=v.description,
+            severity=getattr(dg.AssetCheckSeverity, v.severity),
+            metadata={"report": dg.MetadataValue.json(v.metadata)},
+        )
+        for v in out.verdicts
+    ]
     metadata = {"path": dg.MetadataValue.path(out.location), "version": out.version}
-    metadata.update({k: dg.MetadataValue.md(v) if k == "readme" else dg.MetadataValue.json(v) if isinstance(
-        v, (dict, list)) else v for k, v in out.metadata.items()})
+    metadata.update(
+        {
+            k: dg.MetadataValue.md(v)
+            if k == "readme"
+            else dg.MetadataValue.json(v)
+            if isinstance(v, (dict, list))
+            else v
+            for k, v in out.metadata.items()
+        }
+    )
     return dg.MaterializeResult(metadata=metadata, check_results=checks)

@@ -1,14 +1,29 @@
 """OpenAI chat messages as an Arrow list of structs (the `messages` column everywhere)."""
+
 from __future__ import annotations
 
 import pyarrow as pa
 
 
 def _messages(arguments: pa.DataType) -> pa.DataType:
-    call = pa.struct([("id", pa.string()), ("type", pa.string()),
-                      ("function", pa.struct([("name", pa.string()), ("arguments", arguments)]))])
-    return pa.list_(pa.struct([("role", pa.string()), ("content", pa.string()), ("tool_calls", pa.list_(call)),
-                               ("tool_call_id", pa.string()), ("name", pa.string())]))
+    call = pa.struct(
+        [
+            ("id", pa.string()),
+            ("type", pa.string()),
+            ("function", pa.struct([("name", pa.string()), ("arguments", arguments)])),
+        ]
+    )
+    return pa.list_(
+        pa.struct(
+            [
+                ("role", pa.string()),
+                ("content", pa.string()),
+                ("tool_calls", pa.list_(call)),
+                ("tool_call_id", pa.string()),
+                ("name", pa.string()),
+            ]
+        )
+    )
 
 
 # as exported for trainers: each call's arguments are a JSON object (Arrow's json type, which `datasets` loads as
@@ -19,8 +34,13 @@ MESSAGES = _messages(pa.string())  # in the pipeline's tables: arguments as the 
 
 def normalise(message: dict) -> dict:
     """Every message with every field (None where absent), so rows share one Arrow type."""
-    return {"role": message["role"], "content": message.get("content"), "tool_calls": message.get("tool_calls") or None,
-            "tool_call_id": message.get("tool_call_id"), "name": message.get("name")}
+    return {
+        "role": message["role"],
+        "content": message.get("content"),
+        "tool_calls": message.get("tool_calls") or None,
+        "tool_call_id": message.get("tool_call_id"),
+        "name": message.get("name"),
+    }
 
 
 def to_openai(message: dict) -> dict:
@@ -36,7 +56,9 @@ def with_argument_objects(messages: list[dict]) -> list[dict]:
     """Messages for the json-typed export columns: every call's arguments JSON text of an object ({} for none)."""
     out = []
     for m in map(normalise, messages):
-        calls = [{**c, "function": {**c["function"], "arguments": c["function"]["arguments"] or "{}"}}
-                 for c in m["tool_calls"] or []]
+        calls = [
+            {**c, "function": {**c["function"], "arguments": c["function"]["arguments"] or "{}"}}
+            for c in m["tool_calls"] or []
+        ]
         out.append({**m, "tool_calls": calls or None})
     return out

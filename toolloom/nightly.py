@@ -4,6 +4,7 @@ A pipeline's seeds (task sampling, escalation, the models' request seeds) are sa
 partition key, so 2026-11-23 and 2026-11-24 sample different tasks and ask different requests,
 while a rerun of the same partition derives the same seeds and answers from the request cache.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -5,6 +5,7 @@ thing to ask for), the thing asked about and the entity an identifying argument 
 "Ann"'); the others follow as 'with <parameter words> <value>', or as a bound ('a price of at most 60 EUR'). Values
 are spelled, and ordered, as the offline assistant reads them back (agents/offline.py). A value from an earlier step
 is the reference `render_example` made ('For that movie, what are the keywords?')."""
+
 from __future__ import annotations
 
 import json
@@ -15,18 +16,47 @@ from dataclasses import dataclass
 from . import spoken
 from .graph.slots import ID_KINDS, singular, snake
 
-FAMILY = {verb: family for family, verbs in (
-    ("get", "get fetch retrieve show read view lookup obtain describe"), ("list", "list"), ("set", "set"),
-    ("search", "search find query locate discover"), ("create", "create add post new register insert make generate"),
-    ("update", "update put patch edit modify change rename"), ("delete", "delete remove cancel revoke clear del"),
-    ("compute", "convert calculate calc compute estimate predict solve")) for verb in verbs.split()}  # verb families
+FAMILY = {
+    verb: family
+    for family, verbs in (
+        ("get", "get fetch retrieve show read view lookup obtain describe"),
+        ("list", "list"),
+        ("set", "set"),
+        ("search", "search find query locate discover"),
+        ("create", "create add post new register insert make generate"),
+        ("update", "update put patch edit modify change rename"),
+        ("delete", "delete remove cancel revoke clear del"),
+        ("compute", "convert calculate calc compute estimate predict solve"),
+    )
+    for verb in verbs.split()
+}  # verb families
 HTTP_METHODS = {"get", "post", "put", "patch", "delete", "head"}  # patch__api_contents_path: an OpenAPI operation
-SAID = {"post": "create", "new": "create", "put": "update", "patch": "update", "del": "delete", "calc": "calculate",
-        "lookup": "look up", "query": "search"}
+SAID = {
+    "post": "create",
+    "new": "create",
+    "put": "update",
+    "patch": "update",
+    "del": "delete",
+    "calc": "calculate",
+    "lookup": "look up",
+    "query": "search",
+}
 # a tool named for what it is ('variant_getter', 'Distance_Calculator') does what the verb does
-AGENTS = {"getter": "get", "fetcher": "fetch", "retriever": "retrieve", "finder": "find", "searcher": "search",
-          "generator": "generate", "converter": "convert", "calculator": "calculate", "checker": "check",
-          "validator": "validate", "translator": "translate", "counter": "count", "analyzer": "analyze"}
+AGENTS = {
+    "getter": "get",
+    "fetcher": "fetch",
+    "retriever": "retrieve",
+    "finder": "find",
+    "searcher": "search",
+    "generator": "generate",
+    "converter": "convert",
+    "calculator": "calculate",
+    "checker": "check",
+    "validator": "validate",
+    "translator": "translate",
+    "counter": "count",
+    "analyzer": "analyze",
+}
 OTHER_VERBS = set(
     "send upload download save follow unfollow skip pause start stop play resume verify validate check translate "
     "parse extract analyze analyse detect count encode decode apply import export run execute open close move copy "
@@ -40,19 +70,85 @@ OTHER_VERBS = set(
 )
 VERBS = set(FAMILY) | OTHER_VERBS
 # a verb after the first word is a verb only when it cannot be a noun there ('blog_post' is not a post)
-LATER_VERBS = {"get", "fetch", "retrieve", "search", "find", "create", "add", "update", "delete", "remove", "convert",
-               "calculate", "compute", "generate", "list", "lookup", "recommend", "translate"} | set(AGENTS)
-DROPPED = {"a", "an", "the", "api", "apis", "json", "xml", "rest", "endpoint", "mcp", "http", "https", "several",
-           "multiple", "specific", "given", "single", "particular", "certain"}
+LATER_VERBS = {
+    "get",
+    "fetch",
+    "retrieve",
+    "search",
+    "find",
+    "create",
+    "add",
+    "update",
+    "delete",
+    "remove",
+    "convert",
+    "calculate",
+    "compute",
+    "generate",
+    "list",
+    "lookup",
+    "recommend",
+    "translate",
+} | set(AGENTS)
+DROPPED = {
+    "a",
+    "an",
+    "the",
+    "api",
+    "apis",
+    "json",
+    "xml",
+    "rest",
+    "endpoint",
+    "mcp",
+    "http",
+    "https",
+    "several",
+    "multiple",
+    "specific",
+    "given",
+    "single",
+    "particular",
+    "certain",
+}
 LINKS = {"by", "for", "of", "to", "from", "in", "into", "on", "at", "with", "about"}
 NAMING = {"name", "title"}
 PLACES = {"timezone", "time zone", "language", "lang", "locale", "country", "region", "market", "city", "location"}
 KINDS = ID_KINDS | {"number", "num"} | NAMING
 BARE = ID_KINDS - {"key"}  # a bare 'key' is an API key or a musical key, not whose record it is
-QUERIES = {"query", "q", "keyword", "keywords", "term", "search", "search_term", "search_query", "text", "search_text",
-           "query_text", "search_string", "query_string"}
-ADJECTIVES = {"latest", "newest", "popular", "upcoming", "similar", "recent", "random", "top", "rated", "now",
-              "playing", "nearby", "closest", "nearest", "custom", "best"}
+QUERIES = {
+    "query",
+    "q",
+    "keyword",
+    "keywords",
+    "term",
+    "search",
+    "search_term",
+    "search_query",
+    "text",
+    "search_text",
+    "query_text",
+    "search_string",
+    "query_string",
+}
+ADJECTIVES = {
+    "latest",
+    "newest",
+    "popular",
+    "upcoming",
+    "similar",
+    "recent",
+    "random",
+    "top",
+    "rated",
+    "now",
+    "playing",
+    "nearby",
+    "closest",
+    "nearest",
+    "custom",
+    "best",
+}
 ONE_OF = {"latest", "newest", "random", "current"}  # 'the latest movie', but 'the popular movies'
 UNCOUNTED = {"news", "series", "species", "information", "data", "details", "lyrics", "weather", "status", "music"}
 _HASH = re.compile(r"_(?=[0-9a-f]*\d)[0-9a-f]{6,8}$")  # ingestion's suffix for a renamed or shortened name
@@ -68,14 +164,14 @@ def words_of(name: str) -> list[str]:
         return [w for w in re.findall(r"[a-z0-9]+", text) if w not in DROPPED and not re.fullmatch(r"v?\d+", w)]
 
     ws, said = plain(base or name), plain(prefix)
-    ws = ws[len(said):] if said and ws[:len(said)] == said and len(ws) > len(said) else ws
+    ws = ws[len(said) :] if said and ws[: len(said)] == said and len(ws) > len(said) else ws
     if (method := prefix.rsplit("__", 1)[-1].lower()) in HTTP_METHODS and ws[:1] != [method]:
         ws = [method] + ws
     for n in (3, 2, 1):  # LongWeekendLongWeekend, movie-movie_id: said once
         i = 0
         while i + 2 * n <= len(ws):
-            twice = [singular(w) for w in ws[i:i + n]] == [singular(w) for w in ws[i + n:i + 2 * n]]
-            del ws[i:i + n if twice else 0]
+            twice = [singular(w) for w in ws[i : i + n]] == [singular(w) for w in ws[i + n : i + 2 * n]]
+            del ws[i : i + n if twice else 0]
             i += not twice
     return ws
 
@@ -97,7 +193,7 @@ def _split_kind(pw: list[str]) -> tuple[list[str], str]:
 def _find(seq: list[str], part: list[str]) -> int:
     """Where `part` starts in `seq` (singular and plural alike), or -1."""
     n, s, p = len(part), [singular(w) for w in seq], [singular(w) for w in part]
-    return next((i for i in range(len(seq) - n + 1) if n and s[i:i + n] == p), -1)
+    return next((i for i in range(len(seq) - n + 1) if n and s[i : i + n] == p), -1)
 
 
 def plural(word: str) -> str:
@@ -112,7 +208,7 @@ def plurals(ws: list[str]) -> list[str]:
     """The words with their head made plural: vegan restaurant nearby -> vegan restaurants nearby."""
     head = max((i for i, w in enumerate(ws) if w not in ADJECTIVES | LINKS), default=None)
     head = next((i - 1 for i, w in enumerate(ws) if i and w in LINKS), head)
-    return ws if head is None else ws[:head] + [plural(ws[head])] + ws[head + 1:]
+    return ws if head is None else ws[:head] + [plural(ws[head])] + ws[head + 1 :]
 
 
 def is_plural(phrase: str) -> bool:
@@ -140,10 +236,10 @@ def parse_name(ws: list[str]) -> tuple[str, str, list[str], list[str]]:
             continue
         if w in AGENTS or (i and i == len(ws) - 1):  # 'variant_getter', 'summoner_search': the thing comes first
             verb = AGENTS.get(w, w)
-            rest = [x for x in ws[:i] + ws[i + 1:] if x != verb]  # resistance_calculator_calculate
+            rest = [x for x in ws[:i] + ws[i + 1 :] if x != verb]  # resistance_calculator_calculate
             return FAMILY.get(verb, "other"), SAID.get(verb, verb), rest, ws
         if w in VERBS:
-            rest = ws[i + 1:]
+            rest = ws[i + 1 :]
             if w in ("get", "post") and rest and rest[0] in ("search", "find", "query", "list", "discover"):
                 w, rest = rest[0], rest[1:]  # GET_search-movie searches
             while rest[1:] and rest[0] != "new" and FAMILY.get(rest[0], "") == FAMILY.get(w):  # search_find_closest
@@ -157,6 +253,7 @@ def parse_name(ws: list[str]) -> tuple[str, str, list[str], list[str]]:
 @dataclass
 class Ident:
     """An argument that says which record the request is about: 'movie 914298' in 'the keywords of movie 914298'."""
+
     key: str
     entity: list[str]
     link: str  # the word the name puts before it (applyWatermarkOnFolder: 'on'), or ''
@@ -169,9 +266,9 @@ def _spelled_out(obj: list[str], pws: dict) -> None:
         entity, kind = _split_kind(pw)
         at = _find(obj, pw)
         if at >= 0 and len(pw) > 1:
-            obj[at:at + len(pw)] = entity if kind else []
-            if kind and at > 0 and _find(obj[at - 1:at], entity[-1:]) == 0:
-                del obj[at:at + len(entity)]  # movie movie -> movie
+            obj[at : at + len(pw)] = entity if kind else []
+            if kind and at > 0 and _find(obj[at - 1 : at], entity[-1:]) == 0:
+                del obj[at : at + len(entity)]  # movie movie -> movie
 
 
 def _bare_entity(key: str, kind: str, obj: list[str], path: str) -> list[str]:
@@ -182,13 +279,14 @@ def _bare_entity(key: str, kind: str, obj: list[str], path: str) -> list[str]:
         return [singular(w) for w in param_words(seg.group(1))]
     at = _find(obj, [kind])
     if at > 0 and obj[at - 1] not in LINKS:
-        return obj[:at + 1]
+        return obj[: at + 1]
     cut = next((i for i, w in enumerate(obj) if w in LINKS), None)
-    return obj[cut + 1:][-1:] if cut is not None else obj[:1] if len(obj) > 1 else obj[-1:]
+    return obj[cut + 1 :][-1:] if cut is not None else obj[:1] if len(obj) > 1 else obj[-1:]
 
 
-def _identifiers(step, meta: dict, family: str, obj: list[str], all_words: list[str], pws: dict,
-                 skip: str | None) -> list[Ident]:
+def _identifiers(
+    step, meta: dict, family: str, obj: list[str], all_words: list[str], pws: dict, skip: str | None
+) -> list[Ident]:
     """The identifying arguments, their entity words taken out of `obj` (the thing asked about)."""
     idents, bare_done = [], False
 
@@ -211,10 +309,10 @@ def _identifiers(step, meta: dict, family: str, obj: list[str], all_words: list[
             n = len(entity)
             if at + n == len(obj) and at and not set(obj[:at]) & LINKS:  # retention policy "1542"
                 at, n = 0, len(obj)
-            entity, link = [singular(w) for w in obj[at:at + n]], ""
+            entity, link = [singular(w) for w in obj[at : at + n]], ""
             if not (family in ("create", "search") and kind in NAMING):  # 'a role named "Ann"' keeps the role
                 link = obj[at - 1] if at > 0 and obj[at - 1] in LINKS else ""
-                del obj[at - (1 if link else 0):at + n]
+                del obj[at - (1 if link else 0) : at + n]
             idents.append(Ident(k, entity, link, bool(kind)))
         elif entity and kind and (_find(all_words, entity) >= 0 or in_path(k)):  # properties_get-tour-insights
             idents.append(Ident(k, entity, "", True))
@@ -251,8 +349,11 @@ class _Request:
         self.pws = pws = {k: param_words(k) for k in step.arguments}
         _spelled_out(obj, pws)
         named = [w for w in obj if w not in LINKS]
-        self.query = next((k for k in step.arguments if snake(k) in QUERIES and self.family == "search"), None) \
-            if promote else None
+        self.query = (
+            next((k for k in step.arguments if snake(k) in QUERIES and self.family == "search"), None)
+            if promote
+            else None
+        )
         self.idents = _identifiers(step, meta, self.family, obj, self.all_words, pws, self.query) if promote else []
         self.family, self.obj = _tidy(self.family, obj, pws, self.idents)
         self.thing = shown(self.obj)
@@ -265,8 +366,11 @@ class _Request:
         self.query = self.query if self.query not in step.bindings else None
         self.rest = [k for k in step.arguments if k not in step.bindings and k != self.query and k not in ident_keys]
         # a bound identifier that reads as the record ('that movie') is said as it is, another with its name
-        self.front = [said[k] if k in bound_idents and self.entity_form(k) else f"{self.words(k)} {said[k]}"
-                      for k in step.arguments if k in step.bindings]
+        self.front = [
+            said[k] if k in bound_idents and self.entity_form(k) else f"{self.words(k)} {said[k]}"
+            for k in step.arguments
+            if k in step.bindings
+        ]
         self.order = [e.key for e in self.unbound] + ([self.query] if self.query else []) + self.rest
 
     def entity_form(self, k: str) -> bool:
@@ -353,8 +457,9 @@ class _Request:
     def compute(self) -> tuple[str, bool]:
         """'Convert 5 from "USD" to "GBP".', 'Calculate the bmi for height 1.8 and weight 70.'"""
         sources, targets = ("from", "source", "src", "base", "input"), ("to", "target", "dest", "destination", "output")
-        roles = {k: "from" if self.pws[k][0] in sources else "to" for k in self.rest
-                 if self.pws[k][0] in sources + targets}
+        roles = {
+            k: "from" if self.pws[k][0] in sources else "to" for k in self.rest if self.pws[k][0] in sources + targets
+        }
         if self.verb == "convert" and len(self.rest) == 3 and sorted(roles.values()) == ["from", "to"]:
             value = next(k for k in self.rest if k not in roles)
             self.order = [e.key for e in self.unbound] + [value] + [k for k in self.rest if k in roles]

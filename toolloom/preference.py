@@ -6,6 +6,7 @@ chosen:   an accepted example's verified trajectory (the reference chain execute
 rejected: the frontier agent's failed attempt at that escalated level (source `escalation`), or an episode the
           filter rejected on the same prompt (source `filter`), only for a reason that is the model's fault.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,22 +17,51 @@ import pyarrow as pa
 from .messages import MESSAGES, MESSAGES_JSON, with_argument_objects
 
 # why a try failed, when it is the model's doing (not a tool's, a server's, the budget's or the split's)
-MODEL_FAULTS = frozenset({
-    "unknown_tool", "invalid_arguments_json", "schema_violation", "duplicate_tool", "called_when_nothing_fits",
-    "no_tool_call", "no_question", "not_recovered", "reference_not_reached", "reference_call_missing",
-    "answer_not_grounded", "answer_incomplete", "empty_answer", "unreadable_tool_call", "turn_limit",
-    "no_final_answer",
-})
+MODEL_FAULTS = frozenset(
+    {
+        "unknown_tool",
+        "invalid_arguments_json",
+        "schema_violation",
+        "duplicate_tool",
+        "called_when_nothing_fits",
+        "no_tool_call",
+        "no_question",
+        "not_recovered",
+        "reference_not_reached",
+        "reference_call_missing",
+        "answer_not_grounded",
+        "answer_incomplete",
+        "empty_answer",
+        "unreadable_tool_call",
+        "turn_limit",
+        "no_final_answer",
+    }
+)
 
-PREFERENCE_SCHEMA = pa.schema([("id", pa.string()), ("sample_id", pa.string()), ("prompt", MESSAGES_JSON),
-                               ("chosen", MESSAGES_JSON),
-                               ("rejected", MESSAGES_JSON), ("tools", pa.json_()), ("source", pa.string()),
-                               ("reason", pa.string()), ("level", pa.int64()), ("split", pa.string())])
+PREFERENCE_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("sample_id", pa.string()),
+        ("prompt", MESSAGES_JSON),
+        ("chosen", MESSAGES_JSON),
+        ("rejected", MESSAGES_JSON),
+        ("tools", pa.json_()),
+        ("source", pa.string()),
+        ("reason", pa.string()),
+        ("level", pa.int64()),
+        ("split", pa.string()),
+    ]
+)
 
 
-PREFERENCE_TEXT = pa.schema([f if f.type not in (MESSAGES_JSON, pa.json_()) else
-                              pa.field(f.name, MESSAGES if f.type == MESSAGES_JSON else pa.string())
-                              for f in PREFERENCE_SCHEMA])  # as built: JSON as text, cast when written
+PREFERENCE_TEXT = pa.schema(
+    [
+        f
+        if f.type not in (MESSAGES_JSON, pa.json_())
+        else pa.field(f.name, MESSAGES if f.type == MESSAGES_JSON else pa.string())
+        for f in PREFERENCE_SCHEMA
+    ]
+)  # as built: JSON as text, cast when written
 
 
 def _split_at_assistant(messages: list[dict]) -> tuple[list[dict], list[dict]]:
@@ -43,8 +73,9 @@ def _key(prompt: list[dict]) -> str:
     return json.dumps([(m["role"], m.get("content")) for m in prompt], ensure_ascii=False)
 
 
-def preference_pairs(samples: list[dict], trajectories: list[dict], rejections: list[dict],
-                     escalations: list[dict]) -> list[dict]:
+def preference_pairs(
+    samples: list[dict], trajectories: list[dict], rejections: list[dict], escalations: list[dict]
+) -> list[dict]:
     """Every pair the version holds, in the layout of PREFERENCE_SCHEMA (JSON columns as text)."""
     by_traj = {t["traj_id"]: t for t in trajectories}
     chosen = {}  # task id -> (sample, prompt, continuation, trajectory)
@@ -58,11 +89,20 @@ def preference_pairs(samples: list[dict], trajectories: list[dict], rejections: 
 
     def pair(source: str, n: int, picked, rejected: list[dict], reason: str) -> None:
         s, prompt, rest, t = picked
-        pairs.append({"id": f"{source[:2]}_{s['sample_id']}_{n}", "sample_id": s["sample_id"],
-                      "prompt": with_argument_objects(prompt),
-                      "chosen": with_argument_objects(rest), "rejected": with_argument_objects(rejected),
-                      "tools": t["tools_offered"], "source": source, "reason": reason, "level": s["level"] or 0,
-                      "split": s["split"]})
+        pairs.append(
+            {
+                "id": f"{source[:2]}_{s['sample_id']}_{n}",
+                "sample_id": s["sample_id"],
+                "prompt": with_argument_objects(prompt),
+                "chosen": with_argument_objects(rest),
+                "rejected": with_argument_objects(rejected),
+                "tools": t["tools_offered"],
+                "source": source,
+                "reason": reason,
+                "level": s["level"] or 0,
+                "split": s["split"],
+            }
+        )
 
     for e in escalations:
         if not e.get("kept") or e["task_id"] not in chosen:
@@ -86,8 +126,14 @@ def preference_pairs(samples: list[dict], trajectories: list[dict], rejections: 
 def card_lines(pairs: list[dict]) -> list[str]:
     """The card's count of pairs per source and reason."""
     counts = Counter((p["source"], p["reason"]) for p in pairs)
-    lines = ["", "## Preference pairs", "",
-             f"{len(pairs)} pairs (config `preference`): chosen is a verified trajectory, rejected a failed try on "
-             "the same prompt, failed for a reason that is the model's.", "", "| source | reason | pairs |",
-             "|---|---|---|"]
+    lines = [
+        "",
+        "## Preference pairs",
+        "",
+        f"{len(pairs)} pairs (config `preference`): chosen is a verified trajectory, rejected a failed try on "
+        "the same prompt, failed for a reason that is the model's.",
+        "",
+        "| source | reason | pairs |",
+        "|---|---|---|",
+    ]
     return lines + [f"| {s} | {r} | {n} |" for (s, r), n in sorted(counts.items())]

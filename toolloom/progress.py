@@ -3,6 +3,7 @@
 Step processes (the multiprocess executor) have no listener of the CLI's: `toolloom run` asks them
 (`ToolloomResource.progress_lines`) to print their own progress lines to the stderr they share with the
 CLI, named after their asset (two shards' lines interleave, so a redrawn bar would be unreadable)."""
+
 from __future__ import annotations
 
 import contextlib

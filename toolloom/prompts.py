@@ -3,6 +3,7 @@
 A project overrides a template by writing a file of the same name under its `prompts/`; every other
 template comes from the ones toolloom ships, so a project folder needs no `prompts/` at all.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -18,8 +19,13 @@ DEFAULT_ROOT = (Path(__file__).parent / "prompt_templates").resolve()
 @lru_cache(maxsize=8)
 def _env(root: str) -> jinja2.Environment:
     roots = [root] + ([str(DEFAULT_ROOT)] if Path(root).resolve() != DEFAULT_ROOT else [])
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(roots), undefined=jinja2.StrictUndefined,
-                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(roots),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
 
 
 def render(template: str, root: Path = DEFAULT_ROOT, /, **variables) -> str:

@@ -74,8 +74,10 @@ class Registry(Generic[T]):
         if name not in self.items():
             known = sorted([*extra, *self.names()])
             close = difflib.get_close_matches(name, known, n=1)
-            raise ValueError(f"unknown {self.kind} {name!r}{f' (did you mean {close[0]!r}?)' if close else ''}; "
-                             f"known: {', '.join(known)} (or module:attr)")
+            raise ValueError(
+                f"unknown {self.kind} {name!r}{f' (did you mean {close[0]!r}?)' if close else ''}; "
+                f"known: {', '.join(known)} (or module:attr)"
+            )
         return name
 
     def get(self, name: str) -> T:
@@ -90,8 +92,10 @@ class Registry(Generic[T]):
             except (ImportError, AttributeError) as e:
                 raise ValueError(f"{self.kind} {name!r} cannot be imported ({e})") from None
         close = difflib.get_close_matches(name, self.names(), n=1)
-        raise ValueError(f"unknown {self.kind} {name!r}{f' (did you mean {close[0]!r}?)' if close else ''}; "
-                         f"known: {', '.join(self.names())} (or module:attr)")
+        raise ValueError(
+            f"unknown {self.kind} {name!r}{f' (did you mean {close[0]!r}?)' if close else ''}; "
+            f"known: {', '.join(self.names())} (or module:attr)"
+        )
 
 
 def registries() -> dict[str, Any]:
@@ -129,8 +133,11 @@ def load_plugins() -> None:
         adds = {kind: sorted(set(reg._items) - before[kind]) for kind, reg in _REGISTRIES.items()}
         for kind, names in adds.items():
             _REGISTRIES[kind]._origins.update({n: f"entry point {ep.name} ({ep.value})" for n in names})
-        PLUGINS[ep.name] = {"value": ep.value, "distribution": ep.dist.name if ep.dist else None,
-                            "adds": {kind: names for kind, names in adds.items() if names}}
+        PLUGINS[ep.name] = {
+            "value": ep.value,
+            "distribution": ep.dist.name if ep.dist else None,
+            "adds": {kind: names for kind, names in adds.items() if names},
+        }
 
 
 def installed_plugins() -> dict[str, dict]:

@@ -1,6 +1,7 @@
 """What a request asks for: its parts, whether it is a yes/no question, which fields of a result it
 names; and whether a call changes something. Read by the offline answers and by the filter's
 answer checks (completeness, focus), for any assistant."""
+
 from __future__ import annotations
 
 import re
@@ -12,29 +13,44 @@ _WORD = re.compile(r"[a-z0-9]+")
 _YES_NO = re.compile(r"^\W*(is|are|was|were|do|does|did|can|could|has|have|will|would|should|am)\b", re.I)
 # the joining words requests are written with, and those of earlier versions
 _JOINS = THEN_WORDS + ALSO_WORDS + ("With that", "Besides that", "At the same time")
-_PARTS = re.compile(r"(?:^|\s)(?:" + "|".join(_JOINS) + r"),\s|,\s(?:" + "|".join(THEN_INLINE + ALSO_INLINE) + r")\s",
-                    re.I)
+_PARTS = re.compile(
+    r"(?:^|\s)(?:" + "|".join(_JOINS) + r"),\s|,\s(?:" + "|".join(THEN_INLINE + ALSO_INLINE) + r")\s", re.I
+)
 
 
-_ACTION = re.compile(r"(?:.*__)?(add|create|update|delete|remove|cancel|place|book|set|send|post|put|patch)(?:_|-|$)",
-                     re.I)
+_ACTION = re.compile(
+    r"(?:.*__)?(add|create|update|delete|remove|cancel|place|book|set|send|post|put|patch)(?:_|-|$)", re.I
+)
 _COMPUTED = {"vat", "tax", "taxes", "days", "hours", "minutes", "time", "duration", "interest", "margin", "fee", "fees"}
 
 
 def is_action(tool: str) -> bool:
     """A call that changes something (add_to_cart, cancel_order), not one that computes (add_vat, add_days)."""
     m = _ACTION.match(tool)
-    rest = tool[m.end():].lower().replace("-", "_").split("_") if m else []
+    rest = tool[m.end() :].lower().replace("-", "_").split("_") if m else []
     return bool(m) and not (m.group(1).lower() in ("add", "set") and rest[:1] and rest[0] in _COMPUTED)
 
 
 # verbs of a request that asks for a change, and how it is said once done
-_DOING = set("add create update delete remove cancel place book set send save rename move copy restore kill interrupt "
-             "restart start stop upload write edit change modify make clear reset enable disable archive submit "
-             "approve reject assign schedule subscribe unsubscribe follow unfollow publish share transfer buy reserve "
-             "commit push merge mark insert register replace apply put".split())
-_PAST = {"set": "set", "put": "put", "send": "sent", "make": "made", "write": "wrote", "buy": "bought",
-         "stop": "stopped", "commit": "committed", "cancel": "cancelled", "shut": "shut", "reset": "reset"}
+_DOING = set(
+    "add create update delete remove cancel place book set send save rename move copy restore kill interrupt "
+    "restart start stop upload write edit change modify make clear reset enable disable archive submit "
+    "approve reject assign schedule subscribe unsubscribe follow unfollow publish share transfer buy reserve "
+    "commit push merge mark insert register replace apply put".split()
+)
+_PAST = {
+    "set": "set",
+    "put": "put",
+    "send": "sent",
+    "make": "made",
+    "write": "wrote",
+    "buy": "bought",
+    "stop": "stopped",
+    "commit": "committed",
+    "cancel": "cancelled",
+    "shut": "shut",
+    "reset": "reset",
+}
 _STARTS = re.compile(r"(?:^|[,;:]\s+|[.?!]\s+|\b(?:then|also|and|please)\s+)(?=[A-Za-z])", re.I)
 _CLAUSE = re.compile(r"([A-Za-z]+)\s+(.+?)(?:[.?!](?=\s|$)|,\s+(?:and\s+)?(?:then|also)\b|;|$)", re.I)
 _YOURS = {"my": "your", "me": "you", "i": "you", "mine": "yours", "myself": "yourself"}
@@ -53,8 +69,12 @@ def action_said(request: str) -> str:
         m = _CLAUSE.match(request, start.end())
         if m and m.group(1).lower() in _DOING:
             verb = m.group(1).lower()
-            what = re.sub(r"\b(my|me|i|mine|myself)\b(?![^\"]*\"(?:[^\"]*\"[^\"]*\")*[^\"]*$)",
-                          lambda w: _YOURS[w.group(1).lower()], m.group(2), flags=re.I)
+            what = re.sub(
+                r"\b(my|me|i|mine|myself)\b(?![^\"]*\"(?:[^\"]*\"[^\"]*\")*[^\"]*$)",
+                lambda w: _YOURS[w.group(1).lower()],
+                m.group(2),
+                flags=re.I,
+            )
             what = what if verb in ("add", "create", "make", "book", "register") else re.sub(r"^an? ", "the ", what)
             what = re.sub(r",? please$", "", what.rstrip(" ,;"), flags=re.I)  # not 'I added it to your cart, please.'
             return f"I {past(verb)} {what}."
@@ -73,8 +93,10 @@ def request_parts(request: str) -> list[str]:
     """The parts of a request that asks several things ('..., Then, ...', '... Also, ...')."""
     parts = [p.strip() for p in _PARTS.split(request) if p.strip()]
     # a part that ended inside one sentence ('Has it shipped, and then ...?') keeps the sentence's mark: a question
-    return [p if p[-1] in ".?!" or not rest else p + next((q[-1] for q in rest if q[-1] in ".?!"), "")
-            for p, rest in ((p, parts[i + 1:]) for i, p in enumerate(parts))]
+    return [
+        p if p[-1] in ".?!" or not rest else p + next((q[-1] for q in rest if q[-1] in ".?!"), "")
+        for p, rest in ((p, parts[i + 1 :]) for i, p in enumerate(parts))
+    ]
 
 
 def words(text: str) -> list[str]:
@@ -105,22 +127,32 @@ UNITS = {
 
 
 # question words that ask for a kind of field: 'how much' asks for an amount, 'how far' for a distance
-_ASKS = {"how much": {"amount", "price", "cost", "total", "converted", "gross", "net", "value"},
-         "how many": {"count", "total", "number", "population", "speakers"},
-         "how far": {"distance"}, "how long": {"hours", "duration", "minutes", "days"},
-         "what time": {"time", "local"}, "when": {"date", "time", "day"}, "which day": {"weekday", "day", "date"},
-         "coordinates": {"latitude", "longitude", "lat", "lon", "lng"},
-         "where exactly": {"latitude", "longitude", "lat", "lon", "lng"}, "which country": {"country"},
-         "where": {"status", "location", "address"}, "available": {"stock", "available", "availability", "in"},
-         "in stock": {"stock", "in"}, "after adding": {"gross", "total"}, "once": {"gross", "total"},
-         "call their": {"native"}, "called in its own": {"native"},  # what a language is called by its speakers
-         "plus vat": {"gross", "total"}}
+_ASKS = {
+    "how much": {"amount", "price", "cost", "total", "converted", "gross", "net", "value"},
+    "how many": {"count", "total", "number", "population", "speakers"},
+    "how far": {"distance"},
+    "how long": {"hours", "duration", "minutes", "days"},
+    "what time": {"time", "local"},
+    "when": {"date", "time", "day"},
+    "which day": {"weekday", "day", "date"},
+    "coordinates": {"latitude", "longitude", "lat", "lon", "lng"},
+    "where exactly": {"latitude", "longitude", "lat", "lon", "lng"},
+    "which country": {"country"},
+    "where": {"status", "location", "address"},
+    "available": {"stock", "available", "availability", "in"},
+    "in stock": {"stock", "in"},
+    "after adding": {"gross", "total"},
+    "once": {"gross", "total"},
+    "call their": {"native"},
+    "called in its own": {"native"},  # what a language is called by its speakers
+    "plus vat": {"gross", "total"},
+}
 
 
 def _compounds(text: str) -> set[str]:
     """Two or three neighbouring words written as one: 'time zone' -> 'timezone'."""
     ws = words(text)
-    return {"".join(ws[i:i + n]) for n in (2, 3) for i in range(len(ws) - n + 1)}
+    return {"".join(ws[i : i + n]) for n in (2, 3) for i in range(len(ws) - n + 1)}
 
 
 def _named(key: str, request_words: set[str], request_squashed: str, request: str = "") -> bool:
@@ -133,8 +165,9 @@ def _named(key: str, request_words: set[str], request_squashed: str, request: st
     if len(parts) > 1 and parts[-1] in UNITS:  # 'price' names price_eur
         parts = parts[:-1]
     joined = "".join(parts)  # 'time zone' names timezone; but 'sepaRATEly' names no rate
-    if all(w in request_words for w in parts) or (joined in request_squashed if len(parts) > 1 else
-                                                  joined in _compounds(request)):
+    if all(w in request_words for w in parts) or (
+        joined in request_squashed if len(parts) > 1 else joined in _compounds(request)
+    ):
         return True
     low = request.lower()
     return any(q in low and parts[0] in kinds for q, kinds in _ASKS.items())

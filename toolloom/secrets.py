@@ -37,8 +37,7 @@ def _detectors() -> tuple:
     """detect-secrets' pattern plugins, instantiated once (their analyze_string reads no global settings)."""
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
 
-    return tuple(cls() for cls in get_mapping_from_secret_type_to_class().values()
-                 if cls.__name__ not in _NOT_PATTERNS)
+    return tuple(cls() for cls in get_mapping_from_secret_type_to_class().values() if cls.__name__ not in _NOT_PATTERNS)
 
 
 def credential_values() -> dict[str, str]:

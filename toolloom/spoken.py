@@ -4,6 +4,7 @@ A slug id is said as the name it stands for ('new_york' -> New York), a name or 
 needs no quotes; anything else keeps the quotes a template gives it (a search query, a file path). The
 assistant reads names back into the id form of an `..._id` parameter (New York -> new_york).
 """
+
 from __future__ import annotations
 
 import json
@@ -22,15 +23,77 @@ DATETIMES = re.compile(r"\b(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2})\b")
 _NAMES = re.compile(r"(?<![\w\"'])[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*(?![\w\"]|'(?!s\b))")  # "Japan's" names Japan
 _SENTENCE_START = re.compile(r"(?:^|[.?!]\s+)$")
 _ALONE = re.compile(r"^(?:[,.?!]|'s\b|$)")  # 'Tokyo, please.', "Tokyo's population?": a name, though first
-_LEADING = {"for", "in", "at", "on", "from", "to", "the", "a", "an", "and", "or", "with", "by", "of", "into", "is",
-            "what", "which", "how", "where", "when", "give", "tell", "show", "find", "get", "list", "look", "please",
-            "between", "compare", "near", "around", "via", "after", "before", "if", "but", "so", "since", "until"}
-_EXAMPLES = re.compile(r"(?:such as|e\.g\.|like|for example|example:?)\s+[\"'`]?([\w-]+)(?:\s+or\s+([\w-]+))?",
-                       re.IGNORECASE)
+_LEADING = {
+    "for",
+    "in",
+    "at",
+    "on",
+    "from",
+    "to",
+    "the",
+    "a",
+    "an",
+    "and",
+    "or",
+    "with",
+    "by",
+    "of",
+    "into",
+    "is",
+    "what",
+    "which",
+    "how",
+    "where",
+    "when",
+    "give",
+    "tell",
+    "show",
+    "find",
+    "get",
+    "list",
+    "look",
+    "please",
+    "between",
+    "compare",
+    "near",
+    "around",
+    "via",
+    "after",
+    "before",
+    "if",
+    "but",
+    "so",
+    "since",
+    "until",
+}
+_EXAMPLES = re.compile(
+    r"(?:such as|e\.g\.|like|for example|example:?)\s+[\"'`]?([\w-]+)(?:\s+or\s+([\w-]+))?", re.IGNORECASE
+)
 CODED = re.compile(r"\bcode ([a-z]{2,3})\b")  # a lowercase code where the text says it is one: 'code es'
 ID_TOKENS = re.compile(r"(?<![\w\"'])[a-z]{1,4}_?\d+(?![\w\"'])")
-NOT_NAMES = {"I", "Also", "Then", "Next", "After", "Afterwards", "Separately", "Additionally", "Please", "Thanks", "Oh",
-             "Sure", "Yes", "No", "Sorry", "Great", "Perfect", "Hi", "Hello", "Ok", "Okay"}
+NOT_NAMES = {
+    "I",
+    "Also",
+    "Then",
+    "Next",
+    "After",
+    "Afterwards",
+    "Separately",
+    "Additionally",
+    "Please",
+    "Thanks",
+    "Oh",
+    "Sure",
+    "Yes",
+    "No",
+    "Sorry",
+    "Great",
+    "Perfect",
+    "Hi",
+    "Hello",
+    "Ok",
+    "Okay",
+}
 
 
 def is_id_key(key: str) -> bool:
@@ -71,8 +134,12 @@ NOT_COUNTS = {"id", "code", "year", "zip", "postal", "phone", "number", "isbn", 
 def counted(value, key: str) -> str | None:
     """A large count as people write it (3000000 -> '3,000,000'); None for other values and for numbers that are
     names (an id, a year, a postal code)."""
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10000 \
-            and not set(re.findall(r"[a-z]+", key.lower())) & NOT_COUNTS:
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and abs(value) >= 10000
+        and not set(re.findall(r"[a-z]+", key.lower())) & NOT_COUNTS
+    ):
         return f"{value:,}"
     return None
 
@@ -108,7 +175,7 @@ def names(text: str) -> list[str]:
             run = run.split(" ", 1)[1]
         if run in NOT_NAMES or run.lower() in _LEADING:
             continue
-        if not _SENTENCE_START.search(text[:start]) or _ALONE.match(text[m.end():]):
+        if not _SENTENCE_START.search(text[:start]) or _ALONE.match(text[m.end() :]):
             found.append(run)
     return found
 
@@ -131,8 +198,19 @@ def as_argument(name: str, key: str) -> str:
 
 
 _BOUNDS = {"min": "at least", "minimum": "at least", "max": "at most", "maximum": "at most"}
-_UNIT_WORDS = {"eur": "EUR", "usd": "USD", "gbp": "GBP", "jpy": "JPY", "chf": "CHF", "km": "km", "kg": "kg", "mi": "mi",
-               "cm": "cm", "percent": "percent", "pct": "percent"}
+_UNIT_WORDS = {
+    "eur": "EUR",
+    "usd": "USD",
+    "gbp": "GBP",
+    "jpy": "JPY",
+    "chf": "CHF",
+    "km": "km",
+    "kg": "kg",
+    "mi": "mi",
+    "cm": "cm",
+    "percent": "percent",
+    "pct": "percent",
+}
 
 
 def bounded(param_words: list[str], said: str) -> str | None:
@@ -142,8 +220,9 @@ def bounded(param_words: list[str], said: str) -> str | None:
         return None
     unit = _UNIT_WORDS.get(param_words[-1]) if len(param_words) > 2 else None
     noun = param_words[1:-1] if unit else param_words[1:]
-    return f"{'an' if noun[0][:1] in 'aeiou' else 'a'} {' '.join(noun)} of {_BOUNDS[param_words[0]]} {said}" + \
-        (f" {unit}" if unit else "")
+    return f"{'an' if noun[0][:1] in 'aeiou' else 'a'} {' '.join(noun)} of {_BOUNDS[param_words[0]]} {said}" + (
+        f" {unit}" if unit else ""
+    )
 
 
 def _kind(key: str, value: str) -> str:
@@ -162,8 +241,9 @@ def code_name(value, key: str = "country_code") -> str | None:
     kind = _kind(key, value) if isinstance(value, str) else ""
     if not kind:
         return None
-    record = (pycountry.countries if kind == "country" else pycountry.languages).get(alpha_2=value.upper()
-                                                                                     if kind == "country" else value)
+    record = (pycountry.countries if kind == "country" else pycountry.languages).get(
+        alpha_2=value.upper() if kind == "country" else value
+    )
     name = record and (getattr(record, "common_name", None) or record.name)
     return name if name and "," not in name and "(" not in name else None
 
@@ -178,4 +258,3 @@ def code_for(name: str, key: str) -> str | None:
         return None
     code = getattr(record, "alpha_2", None)
     return (code.upper() if table is pycountry.countries else code.lower()) if code else None
-

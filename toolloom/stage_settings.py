@@ -118,8 +118,12 @@ class RefineStage(Strict):
         description="previous: agents see, and refinement continues from, the newest earlier version's refined docs",
     )
     use_failures: bool = Field(True, description="feed the analyzer the mistakes simulation and escalation recorded")
-    max_description_chars: int = Field(1200, ge=200, description="length budget of a refined description; the offline "
-                                                                 "rewriter drops its lowest-priority sections to fit")
+    max_description_chars: int = Field(
+        1200,
+        ge=200,
+        description="length budget of a refined description; the offline "
+        "rewriter drops its lowest-priority sections to fit",
+    )
 
 
 STEPS = ("semantic", "dedup")  # filter steps of filter_samples itself, not registered checks
@@ -131,8 +135,9 @@ class FilterStage(Strict):
         description="registered filter checks (format, execution, completeness, focus, safety, secrets, overuse, a "
         "plug-in's, module:attr) and the steps semantic and dedup, in order",
     )
-    max_unasked_fields: int = Field(3, ge=0, description="focus: facts a final answer may state that the request "
-                                                        "did not ask for")
+    max_unasked_fields: int = Field(
+        3, ge=0, description="focus: facts a final answer may state that the request did not ask for"
+    )
 
     @field_validator("checks")
     @classmethod
@@ -177,10 +182,14 @@ class ExportStage(Strict):
     @classmethod
     def _registered_formats(cls, v: list[str]) -> list[str]:
         return [EXPORT_FORMATS.check(f, extra=("openai",)) for f in v]
+
     test_share: float = Field(0.1, ge=0.0, lt=1.0)
     split_by: Literal["task", "tool"] = Field("task", description="tool: test examples use only tools unseen in train")
-    include_placeholders: bool = Field(False, description="also export examples whose content is a placeholder "
-                                                          "(offline, `<field name>` where nothing documents a value)")
+    include_placeholders: bool = Field(
+        False,
+        description="also export examples whose content is a placeholder "
+        "(offline, `<field name>` where nothing documents a value)",
+    )
     quality: ExportQuality = ExportQuality()
     root: str = "exports"
 

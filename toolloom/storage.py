@@ -8,6 +8,7 @@ a folder per pipeline, on local disk or under an s3:// prefix of any S3-compatib
 only from environment variables: PostgreSQL's from libpq's own (PGPASSWORD, ~/.pgpass), S3's from the
 variables this spec names; a URL with a password in it is refused, so none reaches a log or a table.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -47,8 +48,9 @@ def load_sql(extension: str) -> str:
     repository."""
     name = _EXTENSION_FILES.get(extension, extension)
     for root in site.getsitepackages() + [site.getusersitepackages()]:
-        found = glob.glob(os.path.join(root, "duckdb_ext", "extensions", f"v{duckdb.__version__}", "*",
-                                       f"{name}.duckdb_extension"))
+        found = glob.glob(
+            os.path.join(root, "duckdb_ext", "extensions", f"v{duckdb.__version__}", "*", f"{name}.duckdb_extension")
+        )
         if found:
             return f"LOAD '{found[0]}'"
     return f"INSTALL {extension}; LOAD {extension}"
@@ -122,8 +124,10 @@ def retried(method):
                     raise
                 why = str(e).strip().splitlines()[0]
                 if time.monotonic() - started > RECONNECT_S:
-                    raise StorageError(f"catalog {public_url(store.catalog.spec.catalog)}: connection lost for more "
-                                       f"than {RECONNECT_S:.0f} s: {why}") from e
+                    raise StorageError(
+                        f"catalog {public_url(store.catalog.spec.catalog)}: connection lost for more "
+                        f"than {RECONNECT_S:.0f} s: {why}"
+                    ) from e
                 log.warning("catalog connection lost (%s); reconnecting in %.1f s", why, pause)
                 ENGINE.reset()
                 time.sleep(pause)
@@ -139,10 +143,16 @@ class StorageError(Exception):
 class StorageSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    catalog: str = Field("duckdb", description="'duckdb' (a catalog file per lake under the home) or "
-                                               "postgres://user@host:port/database (password from PGPASSWORD)")
-    data_path: str | None = Field(None, description="where Parquet files go: a folder or s3://bucket/prefix "
-                                                    "(a sub-folder per pipeline); default <home>/lake/<pipeline>/data")
+    catalog: str = Field(
+        "duckdb",
+        description="'duckdb' (a catalog file per lake under the home) or "
+        "postgres://user@host:port/database (password from PGPASSWORD)",
+    )
+    data_path: str | None = Field(
+        None,
+        description="where Parquet files go: a folder or s3://bucket/prefix "
+        "(a sub-folder per pipeline); default <home>/lake/<pipeline>/data",
+    )
     s3_key_id_env: str = "AWS_ACCESS_KEY_ID"
     s3_secret_env: str = "AWS_SECRET_ACCESS_KEY"
     s3_endpoint_env: str = Field("AWS_ENDPOINT_URL", description="unset: AWS itself; set: e.g. MinIO or moto")
@@ -182,8 +192,13 @@ def storage_settings(spec: StorageSpec | None = None, environ=os.environ) -> Sto
     try:
         return StorageSpec(**{**spec.model_dump(), **update}) if update else spec
     except ValidationError as e:  # the message only: pydantic's own text repeats the value, password and all
-        raise StorageError("; ".join(f"${CATALOG_ENV if err['loc'][0] == 'catalog' else DATA_PATH_ENV}: "
-                                     f"{err['msg'].removeprefix('Value error, ')}" for err in e.errors())) from None
+        raise StorageError(
+            "; ".join(
+                f"${CATALOG_ENV if err['loc'][0] == 'catalog' else DATA_PATH_ENV}: "
+                f"{err['msg'].removeprefix('Value error, ')}"
+                for err in e.errors()
+            )
+        ) from None
 
 
 def public_url(url: str) -> str:
@@ -214,8 +229,11 @@ class Catalog:
         missing = [e for e in (s.s3_key_id_env, s.s3_secret_env) if not os.environ.get(e)]
         if missing:
             raise StorageError(f"data_path {s.data_path} needs S3 credentials: set {' and '.join(missing)}")
-        opts = {"KEY_ID": os.environ[s.s3_key_id_env], "SECRET": os.environ[s.s3_secret_env],
-                "REGION": os.environ.get(s.s3_region_env) or "us-east-1"}
+        opts = {
+            "KEY_ID": os.environ[s.s3_key_id_env],
+            "SECRET": os.environ[s.s3_secret_env],
+            "REGION": os.environ.get(s.s3_region_env) or "us-east-1",
+        }
         endpoint = os.environ.get(s.s3_endpoint_env)
         if endpoint:
             url = urllib.parse.urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
@@ -241,8 +259,10 @@ class Catalog:
 
     def describe(self) -> dict:
         """Catalog and data path without credentials, for metadata and messages."""
-        return {"catalog": self.spec.catalog if not self.spec.shared else public_url(self.spec.catalog),
-                "data_path": self.spec.data_path or str(self.home / "lake")}
+        return {
+            "catalog": self.spec.catalog if not self.spec.shared else public_url(self.spec.catalog),
+            "data_path": self.spec.data_path or str(self.home / "lake"),
+        }
 
 
 class FileCatalog(Catalog):
@@ -283,8 +303,10 @@ class PostgresCatalog(Catalog):
 
     def attach_sql(self, pipeline: str, read_only: bool) -> str:
         mode = ", READ_ONLY" if read_only else ""
-        return (f"ATTACH 'ducklake:postgres:{self.spec.catalog}' AS {pipeline} (METADATA_SCHEMA '{pipeline}', "
-                f"DATA_PATH '{self.data_path(pipeline)}'{mode})")
+        return (
+            f"ATTACH 'ducklake:postgres:{self.spec.catalog}' AS {pipeline} (METADATA_SCHEMA '{pipeline}', "
+            f"DATA_PATH '{self.data_path(pipeline)}'{mode})"
+        )
 
     @contextlib.contextmanager
     def _connection(self):
@@ -295,8 +317,9 @@ class PostgresCatalog(Catalog):
         try:
             con = psycopg.connect(self.spec.catalog, connect_timeout=10, autocommit=True)
         except psycopg.OperationalError as e:
-            raise StorageError(f"catalog {public_url(self.spec.catalog)} cannot be reached: "
-                               f"{str(e).strip().splitlines()[0]}") from e
+            raise StorageError(
+                f"catalog {public_url(self.spec.catalog)} cannot be reached: {str(e).strip().splitlines()[0]}"
+            ) from e
         with con:
             yield con
 
@@ -338,10 +361,13 @@ def s3_client(spec: StorageSpec):
         import boto3
     except ImportError as e:
         raise StorageError("files on s3:// need boto3: pip install 'toolloom[scale]'") from e
-    return boto3.client("s3", aws_access_key_id=os.environ.get(spec.s3_key_id_env),
-                        aws_secret_access_key=os.environ.get(spec.s3_secret_env),
-                        endpoint_url=os.environ.get(spec.s3_endpoint_env) or None,
-                        region_name=os.environ.get(spec.s3_region_env) or "us-east-1")
+    return boto3.client(
+        "s3",
+        aws_access_key_id=os.environ.get(spec.s3_key_id_env),
+        aws_secret_access_key=os.environ.get(spec.s3_secret_env),
+        endpoint_url=os.environ.get(spec.s3_endpoint_env) or None,
+        region_name=os.environ.get(spec.s3_region_env) or "us-east-1",
+    )
 
 
 def split_s3(url: str) -> tuple[str, str]:
@@ -371,7 +397,7 @@ def download_folder(remote: str, local: Path, spec: StorageSpec) -> Path:
     client, (bucket, prefix) = s3_client(spec), split_s3(remote)
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + "/"):
         for obj in page.get("Contents", []):
-            target = local / obj["Key"][len(prefix) + 1:]
+            target = local / obj["Key"][len(prefix) + 1 :]
             target.parent.mkdir(parents=True, exist_ok=True)
             client.download_file(bucket, obj["Key"], str(target))
     return local

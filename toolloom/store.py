@@ -15,6 +15,7 @@ time, so connections are short-lived and taken under an exclusive file lock per 
 processes (a UI run, a schedule, a `toolloom query`) queue instead of failing; a PostgreSQL catalog admits
 many writers, takes no lock, and a stage keeps its lake attached while it runs (`session`).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -39,7 +40,6 @@ _LOG_COLUMNS = (
 )
 
 
-
 def day_of(version: str) -> str:
     """The name a version has once complete: a partition run's staging version `<day>.run-<id>` -> `<day>`."""
     return version.split(STAGING)[0]
@@ -49,6 +49,7 @@ def day_of(version: str) -> str:
 class Write:
     """Rows replacing one version's rows of `table`; `scope` narrows what is replaced in a shared table
     (e.g. {"stage": "filter"} in `rejections`)."""
+
     table: str
     rows: pa.Table
     scope: dict[str, str | int] | None = None
@@ -148,8 +149,16 @@ class Store:
                             self._database().execute(f"DETACH {pipeline}")
 
     # -- writes -----------------------------------------------------------------------------
-    def write(self, pipeline: str, table: str, rows: pa.Table, *, version: str, run_id: str,
-              scope: dict[str, str | int] | None = None) -> int:
+    def write(
+        self,
+        pipeline: str,
+        table: str,
+        rows: pa.Table,
+        *,
+        version: str,
+        run_id: str,
+        scope: dict[str, str | int] | None = None,
+    ) -> int:
         """Replace `version`'s rows of `table` with `rows` in one commit; returns the snapshot id."""
         return self.commit(pipeline, [Write(table, rows, scope)], version=version, run_id=run_id)
 
@@ -160,10 +169,18 @@ class Store:
         now = datetime.now(timezone.utc)
         with self.connect(pipeline) as con:
             con.execute("BEGIN")
-            info = json.dumps({"tables": [w.table for w in writes], "version": version, "run_id": run_id,
-                               "rows": sum(w.rows.num_rows for w in writes)})
-            con.execute(f"CALL {pipeline}.set_commit_message('toolloom', ?, extra_info => ?)",
-                        [f"{'+'.join(w.table for w in writes)}@{version}", info])
+            info = json.dumps(
+                {
+                    "tables": [w.table for w in writes],
+                    "version": version,
+                    "run_id": run_id,
+                    "rows": sum(w.rows.num_rows for w in writes),
+                }
+            )
+            con.execute(
+                f"CALL {pipeline}.set_commit_message('toolloom', ?, extra_info => ?)",
+                [f"{'+'.join(w.table for w in writes)}@{version}", info],
+            )
             for i, w in enumerate(writes):
                 n = w.rows.num_rows
                 rows = w.rows
@@ -214,8 +231,16 @@ class Store:
 
     # -- versions ---------------------------------------------------------------------------
     @retried
-    def begin_version(self, pipeline: str, version: str, run_id: str, *, partition: str | None = None,
-                      base: str | None = None, copy: dict[str, list[str] | None] | None = None) -> bool:
+    def begin_version(
+        self,
+        pipeline: str,
+        version: str,
+        run_id: str,
+        *,
+        partition: str | None = None,
+        base: str | None = None,
+        copy: dict[str, list[str] | None] | None = None,
+    ) -> bool:
         """Log `version` as running and copy into it, from `base`, the tables a run reads but does not
         write: table -> None (all its rows) or the stages whose rows to copy (a shared table). One commit;
         False (and nothing done) when the version was begun before (a re-execution of the same run)."""
@@ -255,8 +280,10 @@ class Store:
         with self.connect(pipeline) as con:
             con.execute("BEGIN")
             con.execute(f"CREATE TABLE IF NOT EXISTS {pipeline}.{VERSION_LOG} ({_LOG_COLUMNS})")
-            con.execute(f"CALL {pipeline}.set_commit_message('toolloom', ?)",
-                        [f"complete {version}" + (f" as {promote_to}" if promote_to else "")])
+            con.execute(
+                f"CALL {pipeline}.set_commit_message('toolloom', ?)",
+                [f"complete {version}" + (f" as {promote_to}" if promote_to else "")],
+            )
             log, now = f"{pipeline}.{VERSION_LOG}", datetime.now(timezone.utc)
             if promote_to and promote_to != version:
                 for table in self._data_tables(con, pipeline):
@@ -309,8 +336,7 @@ class Store:
         """A condition on `column` keeping complete versions (versions without a log row predate the log)."""
         if not self._exists(con, pipeline, VERSION_LOG):
             return "TRUE"
-        return (f"{column} NOT IN (SELECT version FROM {pipeline}.{VERSION_LOG} WHERE status IN "
-                "('running', 'failed'))")
+        return f"{column} NOT IN (SELECT version FROM {pipeline}.{VERSION_LOG} WHERE status IN ('running', 'failed'))"
 
     @retried
     def kept_before(self, pipeline: str, version: str) -> list[dict]:
@@ -343,8 +369,10 @@ class Store:
         with self.connect(pipeline, read_only=True) as con:
             log = self._log(con, pipeline)
             for t in self._data_tables(con, pipeline):
-                q = ("SELECT version, count(*), max(written_at), string_agg(DISTINCT run_id, ',') FROM "
-                     f"{pipeline}.{t} GROUP BY version")
+                q = (
+                    "SELECT version, count(*), max(written_at), string_agg(DISTINCT run_id, ',') FROM "
+                    f"{pipeline}.{t} GROUP BY version"
+                )
                 for version, n, at, runs in con.execute(q).fetchall():
                     v = out.setdefault(version, {"version": version, "written_at": at, "runs": set(), "tables": {}})
                     v["tables"][t] = n

@@ -3,6 +3,7 @@ a file'), each value put on the noun it names: 'Create a new checkpoint for the 
 written as a title ('Get Keywords'), one that does not start with a verb, or one that would state the values in
 another order than the offline assistant reads them (argument order, per kind) leaves the request to the tool's name
 (offline_requests). Only the summary's first clause is used: a request never pastes documentation."""
+
 from __future__ import annotations
 
 import random
@@ -12,11 +13,34 @@ from . import spoken
 from .graph.slots import ID_KINDS, singular
 from .offline_requests import FAMILY, LINKS, NAMING, SAID, VERBS, in_reading_order, is_plural, join, param_words
 
-EXTRA_VERBS = {"kill", "interrupt", "restart", "rename", "return", "save", "upload", "start", "record", "unstage",
-               "switch", "stage", "show", "add", "open", "read", "ensure", "overwrite", "replace", "handle"}
+EXTRA_VERBS = {
+    "kill",
+    "interrupt",
+    "restart",
+    "rename",
+    "return",
+    "save",
+    "upload",
+    "start",
+    "record",
+    "unstage",
+    "switch",
+    "stage",
+    "show",
+    "add",
+    "open",
+    "read",
+    "ensure",
+    "overwrite",
+    "replace",
+    "handle",
+}
 # where the summary's action ends: 'Rename a file or directory without re-uploading content'
-_CUT = re.compile(r"\s*(?:[.,;:(]|\b(?:without|and|if|or return|so that|corresponding to|given by|when|"
-                  r"whose|in the (?:given|specified)|(?:an? )?optional)\b).*", re.S)
+_CUT = re.compile(
+    r"\s*(?:[.,;:(]|\b(?:without|and|if|or return|so that|corresponding to|given by|when|"
+    r"whose|in the (?:given|specified)|(?:an? )?optional)\b).*",
+    re.S,
+)
 DETERMINERS = {"a", "an", "the", "this", "some"}
 QUANTIFIERS = {"all", "every", "each", "multiple", "specific", "any", "my", "your"}  # 'unstage all staged changes'
 FILE_KEYS = {"path", "file", "filename", "filepath", "file_path"}
@@ -32,7 +56,7 @@ def summary_words(summary: str) -> list[str] | None:
     words = first.split()
     if words and words[0].lower() not in VERBS | EXTRA_VERBS:  # 'Shows the working tree status' (MCP's tools)
         base = next((b for b in (words[0][:-1], words[0][:-2]) if b.lower() in VERBS | EXTRA_VERBS), None)
-        first = f"{base} {first[len(words[0]):].lstrip()}" if base and words[0].endswith("s") else first
+        first = f"{base} {first[len(words[0]) :].lstrip()}" if base and words[0].endswith("s") else first
         words = first.split()
     if len(words) < 2 or words[0].lower() not in VERBS | EXTRA_VERBS:
         return None
@@ -132,7 +156,8 @@ def compose(step, meta: dict, said: dict, rng: random.Random) -> tuple[str, list
         main, ask = f"{SAID.get(verb, verb)} {obj}{tail}", False
     lead = [f"the {' '.join(_nouns(k)[:1])} {said[k]}" for k in front] + [
         said[k] if said[k].split()[0] in ("that", "this", "the") else f"{' '.join(param_words(k))} {said[k]}"
-        for k in bound]  # 'the id of that checkpoint' says what it is
+        for k in bound
+    ]  # 'the id of that checkpoint' says what it is
     text = f"For {join(lead)}, {main}" if lead else main[:1].upper() + main[1:]
     order = front + [placed[i] for i in sorted(placed) if placed[i] in unbound] + rest
     return re.sub(r"\s+", " ", text).strip() + ("?" if ask else "."), order

@@ -5,6 +5,7 @@ trail (caller mistakes, probe values, Python tracebacks), within a length budget
 Refinement composes documentation from prioritised sections and `fit`s it to the budget; a
 revision that breaks these rules, or loses the original description's facts, is not accepted.
 """
+
 from __future__ import annotations
 
 import re

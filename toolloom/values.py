@@ -27,8 +27,10 @@ _WORD = re.compile(r"[a-z0-9]+")
 _PLACEHOLDER = re.compile(r"<[a-z0-9]+(?: [a-z0-9]+)*>")
 _QUOTED_PLACEHOLDER = re.compile(r'"<[a-z0-9]+(?: [a-z0-9]+)*>"')  # as a JSON text or a request quotes it
 # free text no documentation can tell (a title, an overview): Faker would write random words
-_FREE_TEXT = frozenset("""title headline subject overview biography review tagline synopsis abstract description text
-content body message comment note summary bio""".split())
+_FREE_TEXT = frozenset(
+    """title headline subject overview biography review tagline synopsis abstract description text
+content body message comment note summary bio""".split()
+)
 # leaf keys that say little alone: inside `genres` items, `name` is a genre's name, not a person's
 _GENERIC_LEAVES = frozenset({"name", "code", "value", "label", "type"})
 
@@ -56,7 +58,9 @@ def has_placeholder(value) -> bool:
 # what a model writes when it has no value in mind: dummy names, reserved domains, counting ids
 _STAND_IN_TEXT = re.compile(
     r"^(john|jane) (doe|smith)$|^(string|example|sample|test|placeholder|value|todo|n/a|xxx+|foo|bar|lorem ipsum.*)$"
-    r"|^(an? )?example\b|\bexample[a-z]*\.(com|org|net)\b|/path/to/|\byour[_ -](api[_ -])?(key|token)\b", re.I)
+    r"|^(an? )?example\b|\bexample[a-z]*\.(com|org|net)\b|/path/to/|\byour[_ -](api[_ -])?(key|token)\b",
+    re.I,
+)
 _STAND_IN_NUMBERS = frozenset({123, 1234, 12345, 123456, 1234567, 67890, 54321, 98765, 11111, 99999})
 
 
@@ -216,8 +220,10 @@ class ValueFactory:
             return str(rng.randint(10_000, 999_999))
         if low.split("_")[-1] not in _FREE_TEXT:
             # a whole name or a compound ending (`production_country_code`) first, then any word of it
-            for match in (lambda keys: low in keys or any(low.endswith("_" + k) for k in keys if "_" in k),
-                          lambda keys: parts & set(keys)):
+            for match in (
+                lambda keys: low in keys or any(low.endswith("_" + k) for k in keys if "_" in k),
+                lambda keys: parts & set(keys),
+            ):
                 for keys, how in _BY_NAME:
                     if match(keys):
                         return str(how(f, rng) if callable(how) else getattr(f, how)())

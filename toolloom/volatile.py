@@ -24,4 +24,3 @@ def stable(value):
     if isinstance(value, dict):
         return {k: stable(v) for k, v in value.items()}
     return value
-

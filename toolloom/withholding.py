@@ -1,5 +1,6 @@
 """A request with one value left out, as a person who forgot it writes it ('Is 2026-05-18 a holiday in my
 country?'): what the dialogue stage's ask and recover examples open with."""
+
 from __future__ import annotations
 
 import random
@@ -11,8 +12,20 @@ from .graph.slots import snake
 from .request_asks import is_action
 from .wording import ROLES, article, entity_of, render_example, tokens
 
-_MINE = {"country", "city", "order", "language", "currency", "region", "account", "cart", "location", "address",
-         "timezone", "home"}  # what a person who leaves the value out calls their own
+_MINE = {
+    "country",
+    "city",
+    "order",
+    "language",
+    "currency",
+    "region",
+    "account",
+    "cart",
+    "location",
+    "address",
+    "timezone",
+    "home",
+}  # what a person who leaves the value out calls their own
 
 
 def vague(param: str, value, source: str = "") -> str:
@@ -31,8 +44,23 @@ def vague(param: str, value, source: str = "") -> str:
 
 # nouns that say nothing left vague ('a country named a name', 'Going by a mode, ...'): such a request drops the
 # clause that holds the value, or is worded from the tool's name without it
-_BARE_NOUNS = {"name", "value", "query", "text", "term", "keyword", "q", "input", "string", "mode", "type", "kind",
-               "method", "format", "option"}
+_BARE_NOUNS = {
+    "name",
+    "value",
+    "query",
+    "text",
+    "term",
+    "keyword",
+    "q",
+    "input",
+    "string",
+    "mode",
+    "type",
+    "kind",
+    "method",
+    "format",
+    "option",
+}
 
 
 def _without_clause(template: str, param: str) -> str | None:
@@ -75,7 +103,11 @@ def withholding_request(task: Task, withheld: str, rng: random.Random, source: s
     others = [t for t in templates if t not in needing]  # a template that needs the value cannot be used
     meta = {**task.meta, step.tool_id: {**task.meta.get(step.tool_id, {}), "utterances": others}}
     text = render_example(Task(task.task_id, "single", [rest], task.seed, meta), rng)
-    if not rest.arguments and len(text.split()) <= 3 and (thing := entity_of(step.name)) != "result" \
-            and not is_action(step.name):  # not before a delete: 'I'm looking for a content.'
+    if (
+        not rest.arguments
+        and len(text.split()) <= 3
+        and (thing := entity_of(step.name)) != "result"
+        and not is_action(step.name)
+    ):  # not before a delete: 'I'm looking for a content.'
         return f"I'm looking for {article(thing)}."  # not 'Find countries.': what a person says before naming it
     return text

@@ -1,6 +1,7 @@
 """How requests are worded from a task's chain: template phrasing, references to earlier results,
 a tool's purpose and entity from its name and documentation. Shared by the offline agents (which
 speak this way), the model agents (shown it as an example) and the dialogue scenarios."""
+
 from __future__ import annotations
 
 import json
@@ -13,9 +14,41 @@ from .domain import Task
 from .graph.slots import VERBS, singular, snake
 
 _WORD = re.compile(r"[a-z0-9]+")
-STOPWORDS = {"a", "an", "the", "of", "in", "on", "to", "for", "and", "or", "is", "it", "what", "which", "me", "my", "i",
-             "do", "does", "how", "from", "that", "this", "with", "at", "by", "be", "you", "your", "can", "get", "give",
-             "tell"}
+STOPWORDS = {
+    "a",
+    "an",
+    "the",
+    "of",
+    "in",
+    "on",
+    "to",
+    "for",
+    "and",
+    "or",
+    "is",
+    "it",
+    "what",
+    "which",
+    "me",
+    "my",
+    "i",
+    "do",
+    "does",
+    "how",
+    "from",
+    "that",
+    "this",
+    "with",
+    "at",
+    "by",
+    "be",
+    "you",
+    "your",
+    "can",
+    "get",
+    "give",
+    "tell",
+}
 
 
 def tokens(text: str) -> list[str]:
@@ -44,8 +77,23 @@ THEN_SPLIT = part_split(THEN_WORDS, THEN_INLINE)
 _JOINS_INLINE = re.compile(r"(?!i\b|i'|my\b|we\b|(?:is|are|do|does|can|has|have|will|was)\b)[a-z][^;]*[.?]$")
 ALSO_SPLIT = part_split(ALSO_WORDS, ALSO_INLINE)
 ORDINALS = ("first", "second", "third", "fourth", "fifth")
-ENTITY_VERBS = VERBS | {"look", "up", "convert", "check", "compute", "calculate", "describe", "is", "count", "resolve",
-                        "place", "cancel", "make", "view", "display"}
+ENTITY_VERBS = VERBS | {
+    "look",
+    "up",
+    "convert",
+    "check",
+    "compute",
+    "calculate",
+    "describe",
+    "is",
+    "count",
+    "resolve",
+    "place",
+    "cancel",
+    "make",
+    "view",
+    "display",
+}
 GENERIC_WORDS = {"status", "info", "details", "detail", "data", "speaking", "lookup", "result", "results"}
 LINK_WORDS = {"by", "for", "of", "to", "from", "in", "into", "between", "on", "at", "with"}
 
@@ -71,8 +119,15 @@ def entity_of(tool_name: str) -> str:
     return " ".join(ws[:-1] + [singular(ws[-1])])
 
 
-def bound_phrase(binding: dict, step: int, source_name: str, rng: random.Random | None = None,
-                 short: bool = False, names: list[str] | None = None, one_subject: bool = False) -> str:
+def bound_phrase(
+    binding: dict,
+    step: int,
+    source_name: str,
+    rng: random.Random | None = None,
+    short: bool = False,
+    names: list[str] | None = None,
+    one_subject: bool = False,
+) -> str:
     """How a request refers to a value an earlier step returns, by what it is: 'the country code of
     that city' or "that city's country code" (the step just before), 'the latitude of the first
     city' (an earlier one: the first of the chain's results about a city, agents/offline.py reads it so), 'its
@@ -82,7 +137,7 @@ def bound_phrase(binding: dict, step: int, source_name: str, rng: random.Random 
     latest = binding["step"] == step - 1 or binding["step"] >= len(ORDINALS)
     # an earlier one by its place among the results about the same thing ('the second country'), where the
     # chain's tools are known (`names`), else by its step
-    nth = sum(entity_of(n) == entity for n in names[:binding["step"]]) if names else binding["step"]
+    nth = sum(entity_of(n) == entity for n in names[: binding["step"]]) if names else binding["step"]
     which = "that" if latest else f"the {ORDINALS[min(nth, 4)]}"
     near = rng.choice(("that", "this")) if latest and rng else which  # 'the currency of this country'
     if leaf in {f"{e} {kind}" for e in (entity, entity.split()[-1]) for kind in ("id", "code")}:
@@ -117,10 +172,16 @@ def nestable(task: Task, rng: random.Random | None = None) -> dict[int, tuple[st
     out = {}
     for j, source in enumerate(task.chain[:-1]):
         (i, b), *more = uses.get(j) or [(None, None)]
-        if i is None or more or source.bindings or len(source.arguments) != 1 or "|" in b["path"] \
-                or not (task.meta.get(task.chain[i].tool_id) or {}).get("utterances"):
+        if (
+            i is None
+            or more
+            or source.bindings
+            or len(source.arguments) != 1
+            or "|" in b["path"]
+            or not (task.meta.get(task.chain[i].tool_id) or {}).get("utterances")
+        ):
             continue
-        (param, value), = source.arguments.items()
+        ((param, value),) = source.arguments.items()
         subject = spoken.said(value, param)
         if subject is None:
             continue
@@ -157,9 +218,22 @@ def render_example(task: Task, rng: random.Random) -> str:
             continue  # said where its value is used: 'Convert 250 EUR into the currency of Japan.'
         templates = task.meta.get(step.tool_id, {}).get("utterances") or []
         names = [s.name for s in task.chain]
-        args = {k: (bound_phrase(b, i, task.chain[b["step"]].name, rng, short=bool(templates), names=names,
-                                 one_subject=len(task.chain[b["step"]].arguments) == 1)
-                    if (b := step.bindings.get(k)) else v) for k, v in step.arguments.items()}
+        args = {
+            k: (
+                bound_phrase(
+                    b,
+                    i,
+                    task.chain[b["step"]].name,
+                    rng,
+                    short=bool(templates),
+                    names=names,
+                    one_subject=len(task.chain[b["step"]].arguments) == 1,
+                )
+                if (b := step.bindings.get(k))
+                else v
+            )
+            for k, v in step.arguments.items()
+        }
         heads = dict(args)  # a nested phrase reads in place where a reference by its head noun does
         for k, b in step.bindings.items():
             if b["step"] in nested:
@@ -174,11 +248,14 @@ def render_example(task: Task, rng: random.Random) -> str:
             for k in step.bindings:  # a quoted placeholder would make the phrase look like a value
                 text = text.replace(f'"{args[k]}"', args[k])
             used = {field for _, field, _, _ in string.Formatter().parse(template) if field}
-            extra = [constraint(k, args[k] if k in step.bindings else spoken.counted(v, k) or json.dumps(v))
-                     for k, v in step.arguments.items() if k not in used]
+            extra = [
+                constraint(k, args[k] if k in step.bindings else spoken.counted(v, k) or json.dumps(v))
+                for k, v in step.arguments.items()
+                if k not in used
+            ]
             if extra:  # an argument the template has no place for (an optional one, a constraint) is still said
                 end = text[-1] if text[-1] in ".?!" else ""
-                text = f"{text[:len(text) - len(end)]}, with {' and '.join(extra)}{end}"
+                text = f"{text[: len(text) - len(end)]}, with {' and '.join(extra)}{end}"
         else:  # every real collection: worded from the tool's name and arguments, never its documentation
             said = {k: args[k] if k in step.bindings else json.dumps(v) for k, v in step.arguments.items()}
             meta = task.meta.get(step.tool_id, {})
@@ -203,14 +280,18 @@ def render_example(task: Task, rng: random.Random) -> str:
 
 
 # names said with 'the' inside a sentence ('Which countries are in the Americas?', 'I'm visiting the United States')
-_THE_NAMES = re.compile(r"(?<=[a-z,;:] )(?<!the )(?<!The )(Americas|Netherlands|Philippines|United States|"
-                        r"United Kingdom|Bahamas|Maldives|Caribbean|Middle East|Balkans|Baltics|"
-                        r"United Arab Emirates|Czech Republic|Dominican Republic)\b")
+_THE_NAMES = re.compile(
+    r"(?<=[a-z,;:] )(?<!the )(?<!The )(Americas|Netherlands|Philippines|United States|"
+    r"United Kingdom|Bahamas|Maldives|Caribbean|Middle East|Balkans|Baltics|"
+    r"United Arab Emirates|Czech Republic|Dominican Republic)\b"
+)
 
 
 def the_names(text: str) -> str:
     """'in United States' -> 'in the United States'."""
     return _THE_NAMES.sub(r"the \1", text)
+
+
 def asks_known(template: str, step, task: Task) -> bool:
     """Whether a template asks for a field the record its bound value came from already shows ('Name the big cities
     of DE. Then, what's the population of that city?' when the list gave each city's population)."""
@@ -218,8 +299,11 @@ def asks_known(template: str, step, task: Task) -> bool:
     for b in step.bindings.values():
         source = task.chain[b["step"]]
         *through, leaf = b["path"].split("|")
-        fields = [k for k in source_fields(source.result, (task.meta.get(source.tool_id) or {}).get("returns"), through)
-                  if k != leaf]
+        fields = [
+            k
+            for k in source_fields(source.result, (task.meta.get(source.tool_id) or {}).get("returns"), through)
+            if k != leaf
+        ]
         # a field by its head noun: unit_price_eur is a price, country_code a country
         if any((ws := [w for w in tokens(snake(k)) if w not in _NOT_HEADS]) and ws[-1] in said for k in fields):
             return True
@@ -245,8 +329,6 @@ def source_fields(result, schema: dict | None, through: list[str]) -> list[str]:
     return list(node) if isinstance(node, dict) else []
 
 
-
-
 def constraint(param: str, said: str) -> str:
     """An argument a template has no place for, as a person adds it: min_population 3000000 -> 'a population of
     at least 3000000', max_price_eur -> 'a price of at most 50 EUR', limit -> 'limit 5'."""
@@ -257,10 +339,30 @@ def constraint(param: str, said: str) -> str:
 # where a reference to an earlier result reads as a noun phrase: not after an article or a
 # quantifier ('the that city', 'one the currency'), nor after a word it must follow ('ISO code that
 # country'); followed only by punctuation or one of these (not 'that city VAT is added')
-_NOT_BEFORE = {"a", "an", "the", "one", "many", "much", "some", "x", "per", "each", "this", "that", "code", "id",
-               "number", "named", "called", "current"}
-_AFTER = set("in into to from for and or on at by with after before between is are was were will would can could "
-             "do does did has have had right now today please come comes cost costs".split())
+_NOT_BEFORE = {
+    "a",
+    "an",
+    "the",
+    "one",
+    "many",
+    "much",
+    "some",
+    "x",
+    "per",
+    "each",
+    "this",
+    "that",
+    "code",
+    "id",
+    "number",
+    "named",
+    "called",
+    "current",
+}
+_AFTER = set(
+    "in into to from for and or on at by with after before between is are was were will would can could "
+    "do does did has have had right now today please come comes cost costs".split()
+)
 _GENERIC = {"item", "record", "entry"}  # 'details of item {product_id}': the reference names the thing itself
 
 
@@ -273,7 +375,7 @@ def fit_bound(template: str, step, phrases: dict) -> str | None:
         m = re.search(r'"?\{' + k + r'\}"?', out)
         if m is None:
             return None
-        pre, post = out[:m.start()], out[m.end():]
+        pre, post = out[: m.start()], out[m.end() :]
         b, a = re.search(r"(\S+) $", pre), re.match(r" ?([\w/{]+)", post)
         before, after = (b.group(1) if b else ""), (a.group(1) if a else "")
         head = phrases[k].split()[-1]
@@ -282,11 +384,11 @@ def fit_bound(template: str, step, phrases: dict) -> str | None:
         if before.startswith("{") and isinstance(step.arguments.get(before.strip("{}")), (int, float)):
             pre += "of "  # '250 of that country's currency'
         elif singular(before.lower()) in nouns:
-            pre = re.sub(r"\b(?:the|a|an) $", "", pre[:b.start()])  # 'about (the) product that product'
+            pre = re.sub(r"\b(?:the|a|an) $", "", pre[: b.start()])  # 'about (the) product that product'
         elif before.startswith("{") or before.lower() in _NOT_BEFORE:
             return None
         if after and singular(after.lower()) == singular(head):
-            post = post[a.end():]  # 'that many days days'
+            post = post[a.end() :]  # 'that many days days'
         elif after and (after[0] in "/{" or after.lower() not in _AFTER):
             return None
         out = pre + "{" + k + "}" + post
@@ -309,8 +411,16 @@ def first_sentence(text: str) -> str:
     return re.split(r"(?<=[.!?])\s|\n", text, maxsplit=1)[0].rstrip(". ").strip()
 
 
-ROLES = {"from": "starting", "to": "destination", "origin": "starting", "destination": "destination",
-         "source": "source", "target": "target", "start": "start", "end": "end"}
+ROLES = {
+    "from": "starting",
+    "to": "destination",
+    "origin": "starting",
+    "destination": "destination",
+    "source": "source",
+    "target": "target",
+    "start": "start",
+    "end": "end",
+}
 
 
 def param_phrase(param: str) -> str:
@@ -346,8 +456,11 @@ def _doc_purpose(description: str) -> str:
     sentence = re.sub(r"\s*\([^)]*\)", "", first_sentence(description))  # no parentheses, one clause
     sentence = re.split(r";|, and\b| and (?:its|gives?|returns?)\b", sentence)[0].strip()
     ws = sentence.split()
-    if not 3 <= len(ws) <= 12 or re.search(r"[<>{}|`:_/\\]|https?:", sentence) \
-            or sum(w[:1].isupper() and not w.isupper() for w in ws[1:]) > 1:  # 'Get Movie Keywords': a title
+    if (
+        not 3 <= len(ws) <= 12
+        or re.search(r"[<>{}|`:_/\\]|https?:", sentence)
+        or sum(w[:1].isupper() and not w.isupper() for w in ws[1:]) > 1
+    ):  # 'Get Movie Keywords': a title
         return ""
     if ws[0].lower() in _IMPERATIVES:
         return ws[0].lower() + " " + " ".join(ws[1:])
@@ -358,9 +471,39 @@ def _doc_purpose(description: str) -> str:
     return "look up the " + " ".join(ws[1:]) if ws[0] == "The" else ""
 
 
-_IMPERATIVES = {"get", "list", "search", "find", "fetch", "show", "create", "update", "delete", "add", "remove", "set",
-                "convert", "check", "compute", "calculate", "count", "cancel", "order", "put", "place", "book", "send",
-                "look", "translate", "return", "retrieve", "describe", "compare", "estimate", "track"}
+_IMPERATIVES = {
+    "get",
+    "list",
+    "search",
+    "find",
+    "fetch",
+    "show",
+    "create",
+    "update",
+    "delete",
+    "add",
+    "remove",
+    "set",
+    "convert",
+    "check",
+    "compute",
+    "calculate",
+    "count",
+    "cancel",
+    "order",
+    "put",
+    "place",
+    "book",
+    "send",
+    "look",
+    "translate",
+    "return",
+    "retrieve",
+    "describe",
+    "compare",
+    "estimate",
+    "track",
+}
 
 
 def _name_purpose(tool_name: str, parameters: dict | None = None) -> str:

@@ -1,4 +1,5 @@
 """Loads the shipped offline data once per process."""
+
 import json
 from functools import cache
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Local times and time differences between cities (IANA time zones)."""
+
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 

@@ -1,4 +1,5 @@
 """Date arithmetic."""
+
 from datetime import date, timedelta
 
 from toolloom.sandbox import ToolError, tool

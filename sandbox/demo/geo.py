@@ -1,4 +1,5 @@
 """Countries and cities."""
+
 import math
 
 from toolloom.sandbox import ToolError, tool
@@ -44,8 +45,15 @@ def list_cities(country_code: str, min_population: int = 0) -> dict:
 @tool("get_city")
 def get_city(city_id: str) -> dict:
     c = _city(city_id)
-    return {"city_id": c["city_id"], "name": c["name"], "country_code": c["country"], "latitude": c["lat"],
-            "longitude": c["lon"], "population": c["population"], "timezone": c["timezone"]}
+    return {
+        "city_id": c["city_id"],
+        "name": c["name"],
+        "country_code": c["country"],
+        "latitude": c["lat"],
+        "longitude": c["lon"],
+        "population": c["population"],
+        "timezone": c["timezone"],
+    }
 
 
 @tool("city_distance")
@@ -64,8 +72,14 @@ def list_countries_by_region(region: str, min_population: int = 0) -> dict:
     match = next((r for r in regions if r.lower() == region.lower()), None)
     if match is None:
         raise ToolError(400, f"unknown region '{region}'; regions: {', '.join(regions)}")
-    return {"region": match, "countries": [{"country_code": c["code"], "name": c["name"]} for c in load("countries")
-                                   if c["region"] == match and c["population"] >= min_population]}
+    return {
+        "region": match,
+        "countries": [
+            {"country_code": c["code"], "name": c["name"]}
+            for c in load("countries")
+            if c["region"] == match and c["population"] >= min_population
+        ],
+    }
 
 
 @tool("get_capital_city")

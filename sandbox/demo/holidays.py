@@ -1,4 +1,5 @@
 """Public holidays from rules (fixed dates, Easter offsets, n-th weekdays) for a few countries."""
+
 from datetime import date, timedelta
 
 from toolloom.sandbox import ToolError, tool
@@ -80,8 +81,11 @@ def _with_substitutes(days: list[tuple[date, str]], country: str) -> list[tuple[
             taken.add(free)
             extra.append((free, f"{name} (substitute day)"))
     if country in data.get("sandwiched", []):
-        extra += [(d + timedelta(days=1), "Citizens' Holiday") for d in sorted(taken)
-                  if d + timedelta(days=2) in taken and d + timedelta(days=1) not in taken]
+        extra += [
+            (d + timedelta(days=1), "Citizens' Holiday")
+            for d in sorted(taken)
+            if d + timedelta(days=2) in taken and d + timedelta(days=1) not in taken
+        ]
     return sorted(days + extra)
 
 

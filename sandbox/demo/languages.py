@@ -1,4 +1,5 @@
 """Languages and where they are official."""
+
 from toolloom.sandbox import ToolError, tool
 
 from ._data import load

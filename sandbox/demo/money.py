@@ -1,4 +1,5 @@
 """Currency conversion at fixed, dated reference rates, and unit conversion."""
+
 from toolloom.sandbox import ToolError, tool
 
 from ._data import load
@@ -63,9 +64,14 @@ def get_vat_rate(country_code: str) -> dict:
     if country_code.upper() not in table["rates"]:
         raise ToolError(404, f"no VAT data for '{country_code}'")
     rate = table["rates"][country_code.upper()]
-    return {"country_code": country_code.upper(), "standard_rate_percent": rate, "as_of": table["as_of"],
-            "note": None if rate is not None else
-            "there is no single national VAT rate: sales taxes vary by state or province"}
+    return {
+        "country_code": country_code.upper(),
+        "standard_rate_percent": rate,
+        "as_of": table["as_of"],
+        "note": None
+        if rate is not None
+        else "there is no single national VAT rate: sales taxes vary by state or province",
+    }
 
 
 @tool("add_vat")

@@ -1,4 +1,5 @@
 """A small stateful shop: each episode starts from the shipped catalogue and two earlier orders."""
+
 import copy
 
 from toolloom.sandbox import ToolError, tool
@@ -10,8 +11,12 @@ from .money import add_vat
 def _shop(state: dict) -> dict:
     if "orders" not in state:
         data = load("shop")
-        state.update(cart=[], orders=copy.deepcopy(data["seed_orders"]), next_order=1003,
-                     stock={p["product_id"]: p["stock"] for p in data["products"]})
+        state.update(
+            cart=[],
+            orders=copy.deepcopy(data["seed_orders"]),
+            next_order=1003,
+            stock={p["product_id"]: p["stock"] for p in data["products"]},
+        )
     return state
 
 

@@ -1,4 +1,5 @@
 """Rough door-to-door travel time estimates between cities."""
+
 from toolloom.sandbox import ToolError, tool
 
 from .geo import city_distance
@@ -15,5 +16,10 @@ def travel_time(from_city_id: str, to_city_id: str, mode: str) -> dict:
     speed, overhead, detour = _MODES[mode]
     if mode != "plane" and km > 3000:
         raise ToolError(422, f"no {mode} route over {km:.0f} km in this estimate; try plane")
-    return {"from_city_id": from_city_id, "to_city_id": to_city_id, "mode": mode, "distance_km": km,
-            "hours": round(overhead + km * detour / speed, 1)}
+    return {
+        "from_city_id": from_city_id,
+        "to_city_id": to_city_id,
+        "mode": mode,
+        "distance_km": km,
+        "hours": round(overhead + km * detour / speed, 1),
+    }

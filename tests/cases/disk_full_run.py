@@ -1,6 +1,7 @@
 """Run inside a private mount namespace (`unshare -m`, so the mount vanishes with it): the pipeline
 `small` with its home on a tmpfs too small for the run, then again after the tmpfs is given room.
 Prints, as JSON, each run's exit status and what the store holds after it."""
+
 import json
 import subprocess
 import sys
@@ -13,15 +14,29 @@ from toolloom.store import Store  # noqa: E402
 
 
 def run(project: str, home: str) -> dict:
-    done = subprocess.run([sys.executable, "-m", "toolloom.cli", "--project", project, "--home", home, "run", "small"],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "toolloom.cli", "--project", project, "--home", home, "run", "small"],
+        capture_output=True,
+        text=True,
+    )
     store = Store(home)
     versions = store.versions("small", include_incomplete=True)
     latest = Path(project) / "exports" / "small" / "latest"
-    return {"rc": done.returncode, "no_space": "No space left on device" in done.stdout + done.stderr,
-            "tail": (done.stdout + done.stderr)[-1500:], "latest": latest.resolve().name if latest.exists() else None,
-            "versions": [{"version": v["version"], "status": v["status"], "tables": v["tables"],
-                          "problems": unaccounted(store, "small", v["version"])} for v in versions]}
+    return {
+        "rc": done.returncode,
+        "no_space": "No space left on device" in done.stdout + done.stderr,
+        "tail": (done.stdout + done.stderr)[-1500:],
+        "latest": latest.resolve().name if latest.exists() else None,
+        "versions": [
+            {
+                "version": v["version"],
+                "status": v["status"],
+                "tables": v["tables"],
+                "problems": unaccounted(store, "small", v["version"]),
+            }
+            for v in versions
+        ],
+    }
 
 
 def main(project: str, home: str, size: str) -> None:

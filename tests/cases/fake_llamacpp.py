@@ -1,6 +1,7 @@
 """A stand-in for `llama-server -m MODEL.gguf ...`: the same scripted behaviour as fake_vllm.py
 (FAKE_VLLM_* variables), llama-server's flags, LLAMA_API_KEY as its key variable, and /v1/models
 listing the --alias it was given."""
+
 import argparse
 import sys
 from pathlib import Path

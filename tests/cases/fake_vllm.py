@@ -8,6 +8,7 @@ Behaviour from the environment, so tests can script it:
                         FAKE_VLLM_RECORD + ".died")
   FAKE_VLLM_LATENCY_S   per-request latency
 """
+
 import argparse
 import json
 import os

@@ -1,6 +1,7 @@
 """A tiny llama-architecture GGUF with random weights and a byte-level BPE vocabulary (~0.5 MB):
 real enough for llama.cpp to load and serve, so the llamacpp provider is tested against the real
 server without downloading a model. Its answers are random bytes."""
+
 import sys
 
 import gguf
@@ -46,7 +47,8 @@ def write_tiny_gguf(path) -> None:
     w.add_add_bos_token(False)
     w.add_chat_template(
         "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
-        "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+        "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+    )
     rng = np.random.default_rng(0)
 
     def t(*shape):

@@ -6,6 +6,7 @@ pipeline, a provider serves the judge (`judge`), the dialogue realisers (`realis
 `realiser.assistant`) and escalation's verifier (`verifier`, a factory of `structural -> verifier`),
 so no stage asks which provider it has.
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -19,6 +20,7 @@ from .simulator import ModelSimulator
 from .realisers import ModelRealiser, PhraseRealiser
 from .offline import RetrievalAssistant, TemplateEscalator, TemplateUser
 from .refinement import FactAnalyzer, ModelAnalyzer, ModelExplorer, ModelRewriter, ProbeExplorer, TemplateRewriter
+
 
 def _budget(ctx) -> int:
     """Characters a refined description may use (refine.max_description_chars)."""
@@ -54,8 +56,12 @@ _model_backed("assistant", lambda ctx: ModelAssistant(ctx.client_for("assistant"
 register("offline", "executor", lambda ctx: SchemaSimulator())
 _model_backed("executor", lambda ctx: ModelSimulator(ctx.client_for("executor"), ctx.prompts_root))
 register("offline", "frontier", lambda ctx: RetrievalAssistant())
-_model_backed("frontier", lambda ctx: ModelAssistant(ctx.client_for("frontier"), stage="escalate", role="frontier",
-                                                    prompts_root=ctx.prompts_root))
+_model_backed(
+    "frontier",
+    lambda ctx: ModelAssistant(
+        ctx.client_for("frontier"), stage="escalate", role="frontier", prompts_root=ctx.prompts_root
+    ),
+)
 register("offline", "escalator", lambda ctx: TemplateEscalator())
 _model_backed("escalator", lambda ctx: ModelEscalator(ctx.client_for("escalator"), ctx.prompts_root))
 register("offline", "explorer", lambda ctx: ProbeExplorer())
@@ -88,7 +94,7 @@ for _role in ("user", "assistant"):
     register("offline", f"realiser.{_role}", _realiser(True, _role))
     _model_backed(f"realiser.{_role}", _realiser(False, _role))
 _model_backed("validator", lambda ctx: ctx.client_for("validator"))  # the API graph's edge check (no offline one)
-register("offline", "verifier", lambda ctx: (lambda structural: structural))
+register("offline", "verifier", lambda ctx: lambda structural: structural)
 _model_backed(
     "verifier", lambda ctx: lambda structural: ModelVerifier(ctx.client_for("frontier"), ctx.prompts_root, structural)
 )

@@ -1,4 +1,5 @@
 """What every agent role is: one interface, an LLM implementation and an offline one (DESIGN 7)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

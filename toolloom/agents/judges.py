@@ -1,6 +1,7 @@
 """The semantic checker (APIGen): a judge decides whether the calls and the answer satisfy the
 request. The model judge follows the rubric in prompts/filter/judge.j2; the offline judge checks
 agreement with the executed reference answer (DESIGN section 7)."""
+
 from __future__ import annotations
 
 import json
@@ -33,10 +34,15 @@ class ReferenceJudge:
 # a checklist of yes/no questions, the reason first: a small model answers each point more reliably than it
 # weighs a whole rubric; the verdict is computed from them (prompts/filter/judge.j2)
 RUBRIC_POINTS = {1: "calls_fit", 2: "answer_responds", 3: "answer_supported", 4: "reads_naturally"}
-VERDICT_SCHEMA = {"type": "object",
-                  "properties": {"reason": {"type": "string", "minLength": 1},
-                                 **{point: {"type": "boolean"} for point in RUBRIC_POINTS.values()}},
-                  "required": ["reason", *RUBRIC_POINTS.values()], "additionalProperties": False}
+VERDICT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "reason": {"type": "string", "minLength": 1},
+        **{point: {"type": "boolean"} for point in RUBRIC_POINTS.values()},
+    },
+    "required": ["reason", *RUBRIC_POINTS.values()],
+    "additionalProperties": False,
+}
 
 
 def verdict_of(answer: dict) -> tuple[str, str]:

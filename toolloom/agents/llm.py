@@ -1,4 +1,5 @@
 """Model-backed agents: every call goes through the shared ModelClient (cache, ledger, budget)."""
+
 from __future__ import annotations
 
 import random
@@ -25,8 +26,10 @@ PROPOSALS_SCHEMA = {
             "items": {
                 "type": "object",
                 "required": ["request", "arguments"],
-                "properties": {"request": {"type": "string", "minLength": 1, "maxLength": 240},
-                               "arguments": {"type": "object"}},
+                "properties": {
+                    "request": {"type": "string", "minLength": 1, "maxLength": 240},
+                    "arguments": {"type": "object"},
+                },
             },
         }
     },
@@ -40,9 +43,16 @@ class ModelUser:
 
     async def instruction(self, task: Task) -> str:
         """The request, as JSON {"request"}: every value stated, no tool named, no documentation copied."""
-        answer = await chat_json(self.client, [{"role": "user", "content": user_prompt(task, self.prompts_root)}],
-                                 REQUEST_SCHEMA, name="request", stage=self.stage, role="user",
-                                 prompts_root=self.prompts_root, check=lambda v: request_problems(task, v["request"]))
+        answer = await chat_json(
+            self.client,
+            [{"role": "user", "content": user_prompt(task, self.prompts_root)}],
+            REQUEST_SCHEMA,
+            name="request",
+            stage=self.stage,
+            role="user",
+            prompts_root=self.prompts_root,
+            check=lambda v: request_problems(task, v["request"]),
+        )
         return answer["request"].strip()
 
     async def propose_arguments(self, tool: Tool, k: int, hints: dict) -> list[dict]:
@@ -57,8 +67,16 @@ class ModelUser:
             hints=hints,
             k=k,
         )
-        answer = await chat_json(self.client, [{"role": "user", "content": prompt}], PROPOSALS_SCHEMA, name="calls",
-                                 stage="tasks", role="user", prompts_root=self.prompts_root, check=_stand_in_arguments)
+        answer = await chat_json(
+            self.client,
+            [{"role": "user", "content": prompt}],
+            PROPOSALS_SCHEMA,
+            name="calls",
+            stage="tasks",
+            role="user",
+            prompts_root=self.prompts_root,
+            check=_stand_in_arguments,
+        )
         return [tidy_proposal(tool, c["arguments"]) for c in answer["calls"]][:k]
 
     async def details(self, task: Task, request: str, question: str) -> str:
@@ -73,8 +91,14 @@ class ModelUser:
 
 
 class ModelAssistant:
-    def __init__(self, client: ModelClient, stage: str = "simulate", role: str = "assistant", sample: int = 0,
-                 prompts_root=DEFAULT_ROOT):
+    def __init__(
+        self,
+        client: ModelClient,
+        stage: str = "simulate",
+        role: str = "assistant",
+        sample: int = 0,
+        prompts_root=DEFAULT_ROOT,
+    ):
         self.client, self.stage, self.role, self.sample = client, stage, role, sample
         self.prompts_root = prompts_root
         self.name = f"{client.spec.model}"
@@ -92,9 +116,13 @@ class ModelAssistant:
             # rest (repeats, or calls made up from results it imagined) is dropped; later turns go on from there
             found = text_calls.recover(c.message.get("content"), offered)
             if found.calls:
-                return AssistantTurn(found.content, found.calls[:1], call_source="text",
-                                     dropped=found.dropped + [f"{len(found.calls) - 1} more calls and the rest, "
-                                                              "written in a loop up to the token limit"])
+                return AssistantTurn(
+                    found.content,
+                    found.calls[:1],
+                    call_source="text",
+                    dropped=found.dropped
+                    + [f"{len(found.calls) - 1} more calls and the rest, written in a loop up to the token limit"],
+                )
         if _cut(c, tools):  # the same request again with more room (the first answer comes from the cache)
             c = await self.client.chat(messages, seed_offset=self.sample, **ask)
         # a cut answer is asked again (another sample) before it costs the episode; greedy decoding
@@ -104,8 +132,10 @@ class ModelAssistant:
                 break
             c = await self.client.chat(messages, seed_offset=self.sample + REASK_SEED_STRIDE * attempt, **ask)
         if c.finish_reason == "length":
-            raise ModelCallError("assistant output was truncated (finish_reason=length), also with more room"
-                                 + (f" and when asked {CUT_REASKS} more times" if self.client.spec.temperature else ""))
+            raise ModelCallError(
+                "assistant output was truncated (finish_reason=length), also with more room"
+                + (f" and when asked {CUT_REASKS} more times" if self.client.spec.temperature else "")
+            )
         if c.message.get("tool_calls") or not tools:
             return AssistantTurn(c.message.get("content"), c.message.get("tool_calls"))
         # no calls from the endpoint: a model that wrote them as text gets them read from it
@@ -114,13 +144,17 @@ class ModelAssistant:
             return AssistantTurn(found.content, found.calls, call_source="text", dropped=found.dropped)
         return AssistantTurn(c.message.get("content"), None, unreadable_call=found.problem)
 
-
     async def answer(self, messages: list[dict], tools: list[dict]) -> AssistantTurn:
         """The answer from the results so far: the conversation without tools, and a note asking for the
         answer (a generation aid, like the system prompt: the example keeps only the answer)."""
         note = render("simulate/answer_now.j2", self.prompts_root)
-        c = await self.client.chat(messages + [{"role": "user", "content": note}], stage=self.stage, role=self.role,
-                                   seed_offset=self.sample, retry_cut=False)
+        c = await self.client.chat(
+            messages + [{"role": "user", "content": note}],
+            stage=self.stage,
+            role=self.role,
+            seed_offset=self.sample,
+            retry_cut=False,
+        )
         if c.finish_reason == "length":
             raise ModelCallError("asked for its final answer, the assistant wrote until the token limit")
         return AssistantTurn((c.message.get("content") or "").strip() or None, None)
@@ -128,8 +162,15 @@ class ModelAssistant:
 
 def _stand_in_arguments(answer: dict) -> str:
     fake = [f for c in answer["calls"] for f in stand_ins(c["arguments"])]
-    return ("these arguments are stand-ins, not values a real user would have: " + "; ".join(fake[:4])
-            + ". Use the documented values, or real ones of the kind the tool expects.") if fake else ""
+    return (
+        (
+            "these arguments are stand-ins, not values a real user would have: "
+            + "; ".join(fake[:4])
+            + ". Use the documented values, or real ones of the kind the tool expects."
+        )
+        if fake
+        else ""
+    )
 
 
 _PAGING = re.compile(r"(page|page_?size|per_?page|limit|offset|cursor|page_?token)", re.I)
@@ -144,8 +185,11 @@ def tidy_proposal(tool: Tool, arguments: dict) -> dict:
     props, required = schema.get("properties") or {}, set(schema.get("required") or [])
     known = lambda k: k in props or not props  # noqa: E731
     default = lambda k, v: isinstance(props.get(k), dict) and "default" in props[k] and props[k]["default"] == v  # noqa: E731
-    return {k: v for k, v in arguments.items()
-            if known(k) and (k in required or not (default(k, v) or _PAGING.fullmatch(k)))}
+    return {
+        k: v
+        for k, v in arguments.items()
+        if known(k) and (k in required or not (default(k, v) or _PAGING.fullmatch(k)))
+    }
 
 
 CUT_REASKS = 2  # the client has already retried finish_reason=length with more room
@@ -165,12 +209,22 @@ def _cut(c, tools: list[dict]) -> bool:
     return "not JSON" in problem
 
 
-QUESTION_SCHEMA = {"type": "object", "properties": {"question": {"type": "string", "minLength": 1}},
-                   "required": ["question"], "additionalProperties": False}
-VERDICT_SCHEMA = {"type": "object", "properties": {"factual": {"type": "boolean"},
-                                                   "alternative_answer": {"type": ["string", "null"]},
-                                                   "reason": {"type": "string"}},
-                  "required": ["factual", "alternative_answer", "reason"], "additionalProperties": False}
+QUESTION_SCHEMA = {
+    "type": "object",
+    "properties": {"question": {"type": "string", "minLength": 1}},
+    "required": ["question"],
+    "additionalProperties": False,
+}
+VERDICT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "factual": {"type": "boolean"},
+        "alternative_answer": {"type": ["string", "null"]},
+        "reason": {"type": "string"},
+    },
+    "required": ["factual", "alternative_answer", "reason"],
+    "additionalProperties": False,
+}
 
 
 class ModelEscalator:
@@ -193,8 +247,15 @@ class ModelEscalator:
                 for s in task.chain
             ],
         )
-        answer = await chat_json(self.client, [{"role": "user", "content": prompt}], QUESTION_SCHEMA, name="question",
-                                 stage="escalate", role="escalator", prompts_root=self.prompts_root)
+        answer = await chat_json(
+            self.client,
+            [{"role": "user", "content": prompt}],
+            QUESTION_SCHEMA,
+            name="question",
+            stage="escalate",
+            role="escalator",
+            prompts_root=self.prompts_root,
+        )
         return answer["question"].strip()
 
 
@@ -209,10 +270,22 @@ class ModelVerifier:
         reason = await self.structural.verify(question, steps, reference)
         if reason:
             return reason
-        prompt = render("escalate/verify.j2", self.prompts_root, question=question, reference=reference,
-                        steps=[{"name": s.name, "arguments": s.arguments, "result": s.result} for s in steps])
-        verdict = await chat_json(self.client, [{"role": "user", "content": prompt}], VERDICT_SCHEMA, name="verdict",
-                                  stage="escalate", role="frontier", prompts_root=self.prompts_root)
+        prompt = render(
+            "escalate/verify.j2",
+            self.prompts_root,
+            question=question,
+            reference=reference,
+            steps=[{"name": s.name, "arguments": s.arguments, "result": s.result} for s in steps],
+        )
+        verdict = await chat_json(
+            self.client,
+            [{"role": "user", "content": prompt}],
+            VERDICT_SCHEMA,
+            name="verdict",
+            stage="escalate",
+            role="frontier",
+            prompts_root=self.prompts_root,
+        )
         if not verdict["factual"]:
             return f"not_factual: {verdict['reason']}"[:300]
         if verdict["alternative_answer"]:

@@ -3,6 +3,7 @@
 The user fills utterance templates from tool metadata; the assistant picks a tool by BM25 over
 the offered tools' documentation and fills arguments from values it can find in the request.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,11 +24,19 @@ from .unnest import plan
 __all__ = ["RetrievalAssistant", "Results", "TemplateEscalator", "TemplateUser", "decline", "fill_arguments"]
 
 
-
 # what a request's clause asks to do, by its first word ('For the file ..., delete ...'), and what a tool does
 _CLAUSE_VERB = re.compile(r"(?:^|[,.;?]\s+|\b(?:then|also)\s+)([a-z]+)")  # not 'and': '... and get a refund'
-_ACTS = {"get": "read", "list": "read", "search": "read", "thing": "read", "create": "create", "update": "update",
-         "set": "update", "delete": "delete", "compute": "compute"}
+_ACTS = {
+    "get": "read",
+    "list": "read",
+    "search": "read",
+    "thing": "read",
+    "create": "create",
+    "update": "update",
+    "set": "update",
+    "delete": "delete",
+    "compute": "compute",
+}
 
 
 class TemplateUser:
@@ -47,7 +56,6 @@ class TemplateUser:
             + ", ".join(f"{k.replace('_', ' ')} {json.dumps(v)}" for k, v in values.items())
             + "."
         )
-
 
 
 def decline(tools: list[dict]) -> str:
@@ -82,16 +90,31 @@ class RetrievalAssistant:
         summary = answer_from(messages)
         if turns >= len(turns_planned) or (results and '"error"' in results[-1][:20]):
             return AssistantTurn(summary, None)
-        context = Results([json.loads(r) for r in results],
-                          [m.get("name") or "" for m in messages if m["role"] == "tool"])
-        calls = [c for c in (self.best_call(text, [t for t in tools if only in (None, t["function"]["name"])], context)
-                             for text, only in turns_planned[turns]) if c]
+        context = Results(
+            [json.loads(r) for r in results], [m.get("name") or "" for m in messages if m["role"] == "tool"]
+        )
+        calls = [
+            c
+            for c in (
+                self.best_call(text, [t for t in tools if only in (None, t["function"]["name"])], context)
+                for text, only in turns_planned[turns]
+            )
+            if c
+        ]
         if not calls:
             return AssistantTurn(summary if results else decline(tools), None)
         n = sum(len(m.get("tool_calls") or []) for m in messages if m["role"] == "assistant")
-        return AssistantTurn(None, [{"id": f"call_{n + k}", "type": "function",
-                                     "function": {"name": name, "arguments": json.dumps(args, ensure_ascii=False)}}
-                                    for k, (name, args) in enumerate(calls)])
+        return AssistantTurn(
+            None,
+            [
+                {
+                    "id": f"call_{n + k}",
+                    "type": "function",
+                    "function": {"name": name, "arguments": json.dumps(args, ensure_ascii=False)},
+                }
+                for k, (name, args) in enumerate(calls)
+            ],
+        )
 
     @staticmethod
     def best_call(request: str, tools: list[dict], context=None) -> tuple[str, dict] | None:
@@ -109,8 +132,10 @@ class RetrievalAssistant:
         scores = BM25Plus(docs).get_scores(query)
         acts = {_ACTS.get(FAMILY.get(w)) for w in _CLAUSE_VERB.findall(request.lower())} - {None}
         if acts:  # 'delete the checkpoint' is the DELETE operation, not the one that mentions checkpoints most
-            scores = [s * (1.5 if _ACTS.get(parse_name(words_of(t["function"]["name"]))[0]) in acts else 1.0)
-                      for s, t in zip(scores, tools)]
+            scores = [
+                s * (1.5 if _ACTS.get(parse_name(words_of(t["function"]["name"]))[0]) in acts else 1.0)
+                for s, t in zip(scores, tools)
+            ]
         words = set(query) - STOPWORDS
         # a request that refers to an earlier result ("that country's region") wants a tool that takes it, and of
         # those the one that takes most of what it says ('1250 plus VAT of that country': add_vat, not place_order)

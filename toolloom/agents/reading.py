@@ -1,5 +1,6 @@
 """Reading a request: the values it states (quoted, dates, numbers, codes, ids, names) and its references to
 earlier results ('that city's country', 'the second country'), filled into a tool's parameters."""
+
 from __future__ import annotations
 
 import re
@@ -33,10 +34,17 @@ def _candidates(text: str) -> dict[str, list]:
     numbers = [float(n) if "." in n else int(n.replace(",", "")) for n in _NUMBER.findall(_DATE.sub(" ", unquoted))]
     labels = {w.lower() for w in _LABEL.findall(text)}  # 'the file "a.md"': 'file' names the value, it is not one
     words = [w for w in tokens(unquoted) if w not in labels]
-    return {"quoted": quoted, "datetime": datetimes, "date": dates, "number": numbers, "code": _CODE.findall(unquoted),
-            "words": words + [q.lower() for q in quoted], "ids": spoken.ID_TOKENS.findall(unquoted),
-            "coded": spoken.CODED.findall(unquoted),
-            "names": spoken.names(unquoted)}
+    return {
+        "quoted": quoted,
+        "datetime": datetimes,
+        "date": dates,
+        "number": numbers,
+        "code": _CODE.findall(unquoted),
+        "words": words + [q.lower() for q in quoted],
+        "ids": spoken.ID_TOKENS.findall(unquoted),
+        "coded": spoken.CODED.findall(unquoted),
+        "names": spoken.names(unquoted),
+    }
 
 
 def _take(pool: list, accept) -> object | None:
@@ -115,17 +123,25 @@ def references(text: str, context: list | None) -> tuple[list[tuple[str, str, st
         pos = m.end()
     for m in _POSSESSIVE.finditer(text):
         tokens_after = list(_TOKEN.finditer(text, m.end()))[:5]
-        k = next((k for k in range(len(tokens_after), 0, -1)
-                  if "_".join(t.group(0) for t in tokens_after[:k]) in keys), 1 if tokens_after else 0)
+        k = next(
+            (k for k in range(len(tokens_after), 0, -1) if "_".join(t.group(0) for t in tokens_after[:k]) in keys),
+            1 if tokens_after else 0,
+        )
         if k:
             refs.append(("_".join(t.group(0) for t in tokens_after[:k]), m.group(1), m.group(2)))
             spans.append((m.start(), tokens_after[k - 1].end()))
     for m in _ITS.finditer(text):  # 'its country' (code), 'its calling code': of the latest result holding it
         tokens_after = list(_TOKEN.finditer(text, m.end()))[:4]
-        found = next(((key, k) for k in range(len(tokens_after), 0, -1)
-                      for key in ["_".join(t.group(0) for t in tokens_after[:k])] + [
-                          "_".join(t.group(0) for t in tokens_after[:k]) + end for end in ("_code", "_id")]
-                      if key in keys), None)
+        found = next(
+            (
+                (key, k)
+                for k in range(len(tokens_after), 0, -1)
+                for key in ["_".join(t.group(0) for t in tokens_after[:k])]
+                + ["_".join(t.group(0) for t in tokens_after[:k]) + end for end in ("_code", "_id")]
+                if key in keys
+            ),
+            None,
+        )
         if found and not any(s <= m.start() < e for s, e in spans):
             refs.append((found[0], "that", ""))
             spans.append((m.start(), tokens_after[found[1] - 1].end()))
@@ -166,8 +182,9 @@ def fill_arguments(text: str, schema: dict, context: list | None = None) -> dict
     for name, prop in (schema.get("properties") or {}).items():
         typ, value = prop.get("type"), None
         # 'the city id of that city' fills city_id or from_city_id
-        ref = next((r for r in refs if (name == r[0] or name.endswith("_" + r[0])) and _end_fits(name, r[3])), None) \
-            or next((r for r in refs if r[0].endswith("_" + name)), None)
+        ref = next(
+            (r for r in refs if (name == r[0] or name.endswith("_" + r[0])) and _end_fits(name, r[3])), None
+        ) or next((r for r in refs if r[0].endswith("_" + name)), None)
         if ref is None and name in required and name.split("_", 1)[0] == "to":
             # 'how far X is from that city': the one reference left for the second end, whatever word leads it
             ref = next((r for r in refs if name.endswith("_" + r[0])), None)
@@ -187,10 +204,19 @@ def fill_arguments(text: str, schema: dict, context: list | None = None) -> dict
             value = _take(cand["date"], lambda d: True)
         elif typ == "string" and "pattern" in prop:
             pat = re.compile(prop["pattern"])
-            value = _take(cand["code"], lambda c: pat.search(c)) or _take(cand["quoted"], lambda q: pat.search(q)) \
-                or _take(cand["ids"], lambda q: pat.search(q)) or _take(cand["coded"], lambda q: pat.search(q))
-            if value is None and not re.search(r"\bcodes?\b", text, re.I) and (  # 'its code?' asks for the code
-                    said := _take(cand["names"], lambda n: pat.search(spoken.code_for(n, name) or ""))):
+            value = (
+                _take(cand["code"], lambda c: pat.search(c))
+                or _take(cand["quoted"], lambda q: pat.search(q))
+                or _take(cand["ids"], lambda q: pat.search(q))
+                or _take(cand["coded"], lambda q: pat.search(q))
+            )
+            if (
+                value is None
+                and not re.search(r"\bcodes?\b", text, re.I)
+                and (  # 'its code?' asks for the code
+                    said := _take(cand["names"], lambda n: pat.search(spoken.code_for(n, name) or ""))
+                )
+            ):
                 value = spoken.code_for(said, name)  # 'the capital of Germany': DE
         elif typ == "string":  # quoted, else an id of the documented shape (ord_1002; New York -> new_york)
             doc = str(prop.get("description") or "")
@@ -198,8 +224,11 @@ def fill_arguments(text: str, schema: dict, context: list | None = None) -> dict
             value = value or _take(cand["quoted"], lambda q: not spoken.is_id_key(name) or spoken.fits(q, doc))
             if value is None and spoken.is_id_key(name):
                 value = _take(cand["ids"], lambda q: spoken.fits(q, doc))
-            said_name = None if value is not None else _take(
-                cand["names"], lambda n: spoken.fits(spoken.as_argument(n, name), doc))
+            said_name = (
+                None
+                if value is not None
+                else _take(cand["names"], lambda n: spoken.fits(spoken.as_argument(n, name), doc))
+            )
             value = spoken.as_argument(said_name, name) if said_name is not None else value
         if value is not None:
             args[name] = value

@@ -3,6 +3,7 @@
 The offline realiser says the plain example; a model realiser rewrites it in its own words with
 the facts it may use (prompts/simulate/dialogue_turn.j2).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

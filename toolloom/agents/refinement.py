@@ -6,6 +6,7 @@ what the executions showed into facts; the rewriter merges the facts into the do
 `prompts/refine/document.j2`. With a model, each role follows its prompt in `prompts/refine/` and
 answers JSON checked against a schema.
 """
+
 from __future__ import annotations
 
 import json
@@ -51,21 +52,45 @@ def probes(tool: Tool) -> list[dict]:
     schema, name = _schema(tool), tool["name"]
     props, required = schema.get("properties") or {}, list(schema.get("required") or [])
     base = base_arguments(tool)
-    plan = [{"kind": "typical", "param": None, "arguments": base,
-             "query": f"What does {name} answer to an ordinary request, {json.dumps(base)}?"}]
+    plan = [
+        {
+            "kind": "typical",
+            "param": None,
+            "arguments": base,
+            "query": f"What does {name} answer to an ordinary request, {json.dumps(base)}?",
+        }
+    ]
     for p, prop in props.items():
         if prop.get("type") == "string" and ("enum" in prop or "pattern" in prop or "format" in prop):
-            plan.append({"kind": "invalid", "param": p, "arguments": {**base, p: INVALID},
-                         "query": f"Is {INVALID} an accepted {p}?"})
+            plan.append(
+                {
+                    "kind": "invalid",
+                    "param": p,
+                    "arguments": {**base, p: INVALID},
+                    "query": f"Is {INVALID} an accepted {p}?",
+                }
+            )
     for p in required:
-        plan.append({"kind": "missing", "param": p, "arguments": {k: v for k, v in base.items() if k != p},
-                     "query": f"Can {p} be left out?"})
+        plan.append(
+            {
+                "kind": "missing",
+                "param": p,
+                "arguments": {k: v for k, v in base.items() if k != p},
+                "query": f"Can {p} be left out?",
+            }
+        )
     rng = random.Random(name)
     for p, prop in props.items():
         if p not in required and p not in base:
             value = (prop.get("examples") or prop.get("enum") or [_SYNTH.values.value(prop, p, rng)])[0]
-            plan.append({"kind": "optional", "param": p, "arguments": {**base, p: value},
-                         "query": f"Filter by {p} = {json.dumps(value)}: how does the answer change?"})
+            plan.append(
+                {
+                    "kind": "optional",
+                    "param": p,
+                    "arguments": {**base, p: value},
+                    "query": f"Filter by {p} = {json.dumps(value)}: how does the answer change?",
+                }
+            )
     for ex in _examples(tool)[1:]:
         plan.append(
             {
@@ -85,8 +110,14 @@ class ProbeExplorer:
         self, tool: Tool, doc: str, history: list[dict], suggestion: str, rejected: list[str]
     ) -> dict | None:
         used = {h["query"] for h in history} | set(rejected)
-        return next(({"query": p["query"], "arguments": p["arguments"], "kind": p["kind"], "param": p["param"]}
-                     for p in probes(tool) if p["query"] not in used), None)
+        return next(
+            (
+                {"query": p["query"], "arguments": p["arguments"], "kind": p["kind"], "param": p["param"]}
+                for p in probes(tool)
+                if p["query"] not in used
+            ),
+            None,
+        )
 
 
 def _words(value) -> set[str]:
@@ -117,8 +148,11 @@ def _about(error: str, param: str) -> bool:
     named = set(re.findall(r"\b[a-z]+(?:_[a-z]+)+\b", text)) - {param.lower()}
     if named and param.lower() not in text:  # "utc_time must look like ..." for `day`: about another field
         return False
-    return INVALID.lower() in text or bool(set(tokens(param)) - STOPWORDS & set(tokens(text))) and \
-        all(w in tokens(text) for w in tokens(param) if w not in STOPWORDS)
+    return (
+        INVALID.lower() in text
+        or bool(set(tokens(param)) - STOPWORDS & set(tokens(text)))
+        and all(w in tokens(text) for w in tokens(param) if w not in STOPWORDS)
+    )
 
 
 class FactAnalyzer:
@@ -158,7 +192,8 @@ class FactAnalyzer:
         # executions are evidence against it and a revision may leave it out. A simulated tool's answers
         # are made from its spec, so they can never contradict its description.
         facts["description_supported"] = tool.get("execution") == "simulated" or bool(
-            (set(tokens(tool["description"] or "")) - STOPWORDS) & (known - STOPWORDS))
+            (set(tokens(tool["description"] or "")) - STOPWORDS) & (known - STOPWORDS)
+        )
         untried = [p["query"] for p in probes(tool) if p["query"] not in {h["query"] for h in history}]
         facts["suggestion"] = untried[0] if untried else ""
         return facts
@@ -200,10 +235,18 @@ class TemplateRewriter:
                 else None
             )
         purpose = original.strip() if analysis["description_supported"] else ""
-        variables = dict(name=tool["name"], purpose=purpose, params=params, returns=analysis["returns"], errors=errors,
-                         example=example)
-        sections = [(priority, render("refine/document.j2", self.prompts_root, section=section, **variables).strip())
-                    for section, priority in self.SECTIONS]
+        variables = dict(
+            name=tool["name"],
+            purpose=purpose,
+            params=params,
+            returns=analysis["returns"],
+            errors=errors,
+            example=example,
+        )
+        sections = [
+            (priority, render("refine/document.j2", self.prompts_root, section=section, **variables).strip())
+            for section, priority in self.SECTIONS
+        ]
         return {"description": fit(sections, self.budget), "suggestion": analysis["suggestion"]}
 
 
@@ -213,9 +256,12 @@ EXPLORATION_SCHEMA = {
     "required": ["query", "arguments"],
     "additionalProperties": False,
 }
-ANALYSIS_SCHEMA = {"type": "object", "properties": {"findings": {"type": "array", "items": {"type": "string"}},
-                                                    "suggestion": {"type": "string"}},
-                   "required": ["findings", "suggestion"], "additionalProperties": False}
+ANALYSIS_SCHEMA = {
+    "type": "object",
+    "properties": {"findings": {"type": "array", "items": {"type": "string"}}, "suggestion": {"type": "string"}},
+    "required": ["findings", "suggestion"],
+    "additionalProperties": False,
+}
 REWRITE_SCHEMA = {
     "type": "object",
     "properties": {"description": {"type": "string", "minLength": 1}, "suggestion": {"type": "string"}},
@@ -246,9 +292,17 @@ class ModelExplorer(_ModelRole):
     async def explore(
         self, tool: Tool, doc: str, history: list[dict], suggestion: str, rejected: list[str]
     ) -> dict | None:
-        answer = await self._ask("refine/explore.j2", EXPLORATION_SCHEMA, name=tool["name"], documentation=doc,
-                                 parameters=_schema(tool), example=base_arguments(tool), suggestion=suggestion,
-                                 earlier=[h["query"] for h in history], rejected=rejected)
+        answer = await self._ask(
+            "refine/explore.j2",
+            EXPLORATION_SCHEMA,
+            name=tool["name"],
+            documentation=doc,
+            parameters=_schema(tool),
+            example=base_arguments(tool),
+            suggestion=suggestion,
+            earlier=[h["query"] for h in history],
+            rejected=rejected,
+        )
         return {"query": answer["query"], "arguments": answer["arguments"], "kind": "model", "param": None}
 
 

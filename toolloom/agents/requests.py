@@ -4,6 +4,7 @@ The user writes from what each step is for (a short purpose, never the documenta
 values it states; the reply is JSON `{"request": ...}`. A request that leaves out a stated value,
 names a tool, or copies a run of the documentation's words is asked again once with the problem.
 """
+
 from __future__ import annotations
 
 import random
@@ -35,8 +36,7 @@ def _scalars(value):
 
 def stated_values(task: Task) -> list:
     """The values the request must state: every argument not taken from an earlier result."""
-    return [v for step in task.chain for k, a in step.arguments.items() if k not in step.bindings
-            for v in _scalars(a)]
+    return [v for step in task.chain for k, a in step.arguments.items() if k not in step.bindings for v in _scalars(a)]
 
 
 def _number_texts(value) -> set[str]:
@@ -59,15 +59,18 @@ def request_problems(task: Task, request: str) -> str:
     if missing:
         shown = ", ".join(repr(v) for v in missing[:4])
         return f"the request must state these values exactly as given: {shown}"
-    named = [s.name for s in task.chain if re.search(r"[_A-Z]", s.name.split("__")[-1])
-             and s.name.split("__")[-1].lower() in request.lower()]
+    named = [
+        s.name
+        for s in task.chain
+        if re.search(r"[_A-Z]", s.name.split("__")[-1]) and s.name.split("__")[-1].lower() in request.lower()
+    ]
     if named:
         return f"the request names a tool ({named[0]}); say what you want instead"
     words = tokens(request)
-    grams = {tuple(words[i:i + COPIED_WORDS]) for i in range(len(words) - COPIED_WORDS + 1)}
+    grams = {tuple(words[i : i + COPIED_WORDS]) for i in range(len(words) - COPIED_WORDS + 1)}
     for step in task.chain:
         doc = tokens(step.description)
-        if any(tuple(doc[i:i + COPIED_WORDS]) in grams for i in range(len(doc) - COPIED_WORDS + 1)):
+        if any(tuple(doc[i : i + COPIED_WORDS]) in grams for i in range(len(doc) - COPIED_WORDS + 1)):
             return "the request copies the tool's documentation; write what a person would ask, in your own words"
     if re.search(r"[{}]|\bvalues( the person states)?:|\b[a-z_]+=\S", request, re.I):
         return "the request holds JSON or words of these instructions; write the message a person would type"
@@ -79,20 +82,28 @@ def step_views(task: Task) -> list[dict]:
     from an earlier step (described, never stated)."""
     views = []
     for i, step in enumerate(task.chain):
-        earlier = {k: bound_phrase(b, i, task.chain[b["step"]].name, names=[s.name for s in task.chain])
-                   for k, b in step.bindings.items()}
+        earlier = {
+            k: bound_phrase(b, i, task.chain[b["step"]].name, names=[s.name for s in task.chain])
+            for k, b in step.bindings.items()
+        }
         stated = {k: v for k, v in step.arguments.items() if k not in step.bindings}
         named = (task.meta.get(step.tool_id) or {}).get("named") or {}
-        views.append({
-            "purpose": plain_purpose(step.description, step.name),
-            "about": entity_of(step.name) if name_words(step.name) else "",
-            "stated": stated,
-            "names": {stated[k]: n for k, n in named.items() if k in stated},
-            "from_earlier": earlier,
-        })
+        views.append(
+            {
+                "purpose": plain_purpose(step.description, step.name),
+                "about": entity_of(step.name) if name_words(step.name) else "",
+                "stated": stated,
+                "names": {stated[k]: n for k, n in named.items() if k in stated},
+                "from_earlier": earlier,
+            }
+        )
     return views
 
 
 def user_prompt(task: Task, prompts_root) -> str:
-    return render("simulate/user.j2", prompts_root, steps=step_views(task),
-                  example=render_example(task, random.Random(f"{task.task_id}:{task.seed}")))
+    return render(
+        "simulate/user.j2",
+        prompts_root,
+        steps=step_views(task),
+        example=render_example(task, random.Random(f"{task.task_id}:{task.seed}")),
+    )

@@ -9,6 +9,7 @@ instead of values, is asked again once with the problem; then rejected as an err
 that says why. The consistency layer of the offline simulator then
 sets the facts this episode has already seen about the same ids.
 """
+
 from __future__ import annotations
 
 import json
@@ -65,8 +66,12 @@ def decoding_schema(schema: dict | None, depth: int = 0, prefer: tuple[str, ...]
         named = any(_NAMING.search(k) for k in props)
         ranked += sorted((k for k in props if k not in ranked), key=lambda k: _field_rank(k, props[k], named))
         keep = ranked[: max(len(required), MAX_FIELDS if depth == 0 else MAX_NESTED_FIELDS)]
-        out.update(type="object", additionalProperties=False, required=keep,
-                   properties={k: decoding_schema(props[k], depth + 1) for k in keep})
+        out.update(
+            type="object",
+            additionalProperties=False,
+            required=keep,
+            properties={k: decoding_schema(props[k], depth + 1) for k in keep},
+        )
         if not props:
             out.pop("additionalProperties")
             out.pop("required")
@@ -90,7 +95,7 @@ def ended_text(value):
         return [ended_text(v) for v in value]
     if isinstance(value, str) and len(value) >= MAX_TEXT:
         end = max(value.rfind(". "), value.rfind("! "), value.rfind("? "))
-        return value[:end + 1] if end > 0 else value.rstrip(" ,;:") + "…"
+        return value[: end + 1] if end > 0 else value.rstrip(" ,;:") + "…"
     return value
 
 
@@ -133,8 +138,11 @@ def counting_ids(value) -> list[int]:
     for node in [value] + [v for v in (value.values() if isinstance(value, dict) else []) if isinstance(v, list)]:
         items = node if isinstance(node, list) else []
         ids = [i.get("id") for i in items if isinstance(i, dict)]
-        if len(ids) >= 3 and all(isinstance(i, int) and not isinstance(i, bool) for i in ids) \
-                and all(b - a == 1 for a, b in zip(ids, ids[1:])):
+        if (
+            len(ids) >= 3
+            and all(isinstance(i, int) and not isinstance(i, bool) for i in ids)
+            and all(b - a == 1 for a, b in zip(ids, ids[1:]))
+        ):
             return ids
     return []
 
@@ -144,23 +152,32 @@ def problems(tool: Tool, arguments: dict, value) -> str:
     or holds placeholders; "" when it can."""
     wrong = contradicted_ids(value, arguments)
     if wrong:
-        return (f"the response is not about the call {json.dumps(arguments, ensure_ascii=False)}: "
-                + "; ".join(wrong[:3]) + ". Answer about exactly what the call asks for.")
+        return (
+            f"the response is not about the call {json.dumps(arguments, ensure_ascii=False)}: "
+            + "; ".join(wrong[:3])
+            + ". Answer about exactly what the call asks for."
+        )
     if tool.get("returns"):
         errors = schema_errors(tool["returns"], value)
         if errors:
             return "it does not fit the response schema: " + "; ".join(errors[:3])
     copied = copied_from_example(tool, arguments, value)
     if copied:
-        return ("the response copies the documented example, which is about another entity: "
-                + "; ".join(copied[:3]) + ". Write this entity's own values.")
+        return (
+            "the response copies the documented example, which is about another entity: "
+            + "; ".join(copied[:3])
+            + ". Write this entity's own values."
+        )
     counting = counting_ids(value)
     if counting:
         return f"the ids {counting} count up by one, as no real service's ids do; give each its own id"
     fake = stand_ins(value, allowed={v for _, v in _scalars(arguments) if not isinstance(v, (dict, list))})
     if fake:
-        return ("these fields hold stand-ins, not values a real service would give: " + "; ".join(fake[:5])
-                + ". Write real-looking specific values instead (real names, real domains, ids of the service's size).")
+        return (
+            "these fields hold stand-ins, not values a real service would give: "
+            + "; ".join(fake[:5])
+            + ". Write real-looking specific values instead (real names, real domains, ids of the service's size)."
+        )
     return ""
 
 
@@ -184,11 +201,17 @@ class ModelSimulator:
             arguments=arguments,
             history=[{k: h[k] for k in ("name", "arguments", "response")} for h in history],
         )
-        ask = lambda s: chat_json(self.client, [{"role": "user", "content": prompt}], s, name="response",  # noqa: E731
-                                  stage=self.stage, role="executor", prompts_root=self.prompts_root,
-                                  check=lambda v: problems(tool, arguments, v))
         try:
-            value = await ask(schema)
+            value = await chat_json(
+                self.client,
+                [{"role": "user", "content": prompt}],
+                schema,
+                name="response",
+                stage=self.stage,
+                role="executor",
+                prompts_root=self.prompts_root,
+                check=lambda v: problems(tool, arguments, v),
+            )
         except UnusableAnswer as e:
             return error_observation(502, f"the simulated response was unusable: {e}"[:400])
         value = ended_text(value)

@@ -2,6 +2,7 @@
 time in the capital city of Australia') read as the calls it needs: first the lookup the phrase names
 (get_country for Japan), then the request with that phrase as a reference to its result ("that country's
 currency"), which `reading` resolves. The offline assistant plans its turns with it."""
+
 from __future__ import annotations
 
 import re
@@ -14,13 +15,16 @@ from ..wording import ALSO_SPLIT, ORDINALS, THEN_SPLIT, entity_of, tokens
 from .reading import fill_arguments
 
 # 'the currency of Japan', 'the country of order ord_1002', 'the capital city of the United States'
-_SUBJECT = (r'(?:the )?(?:[a-z]+ )?"[^"]+"|[a-z]+ ' + spoken.ID_TOKENS.pattern
-            + r"|(?:the )?[A-Z][a-z]+(?: [A-Z][a-z]+)*")
+_SUBJECT = (
+    r'(?:the )?(?:[a-z]+ )?"[^"]+"|[a-z]+ ' + spoken.ID_TOKENS.pattern + r"|(?:the )?[A-Z][a-z]+(?: [A-Z][a-z]+)*"
+)
 _SECOND = r"(?:code|name|rate|zone|time|number|city|date)"  # "Japan's calling code", not "currency come"
-_NESTED = re.compile(r"\bthe ((?:[a-z]+ ){0,2}?[a-z]+) of (" + _SUBJECT + r")(?![\w'])"
-                     r"|\bthe ((?:[a-z]+ )?[a-z]+) (" + _SUBJECT + r") is in\b"  # 'the country Tokyo is in'
-                     r"|\b(?!(?:What|That|It|Here|There|Let|Who|Where|How|He|She)'s)"
-                     r"((?:the )?[A-Z][a-z]+(?: [A-Z][a-z]+)*)'s ([a-z]+(?: " + _SECOND + r")?)\b")
+_NESTED = re.compile(
+    r"\bthe ((?:[a-z]+ ){0,2}?[a-z]+) of (" + _SUBJECT + r")(?![\w'])"
+    r"|\bthe ((?:[a-z]+ )?[a-z]+) (" + _SUBJECT + r") is in\b"  # 'the country Tokyo is in'
+    r"|\b(?!(?:What|That|It|Here|There|Let|Who|Where|How|He|She)'s)"
+    r"((?:the )?[A-Z][a-z]+(?: [A-Z][a-z]+)*)'s ([a-z]+(?: " + _SECOND + r")?)\b"
+)
 
 Turn = list[tuple[str, str | None]]  # the texts to read a call from, each with the one tool it must be (or None)
 
@@ -54,8 +58,9 @@ def _takes(tool: dict, head: str, taken: list[str]) -> str | None:
     """The required parameter of `tool` (not yet `taken`) a value named `head` goes into ('currency': to_currency)."""
     params = tool["function"].get("parameters") or {}
     free = [n for n in params.get("required") or [] if n not in taken]
-    return next((n for n in free if head in {singular(w) for w in tokens(snake(n))}), None) \
-        or next((n for n in free if head in _about(params, n)), None)  # by name first: not 'amount in the currency'
+    return next((n for n in free if head in {singular(w) for w in tokens(snake(n))}), None) or next(
+        (n for n in free if head in _about(params, n)), None
+    )  # by name first: not 'amount in the currency'
 
 
 def unnest(text: str, tools: list[dict]) -> tuple[Turn, str]:
@@ -76,8 +81,8 @@ def unnest(text: str, tools: list[dict]) -> tuple[Turn, str]:
         which = "that" if len(found) == 1 else f"the {ORDINALS[min(k, 4)]}"
         entity, leaf = entity_of(source["function"]["name"]), m.group(1) or m.group(3) or m.group(6)
         same = singular(leaf.split()[-1]) == singular(entity.split()[-1])  # 'the capital city of ...': that city
-        rest = rest[:m.start()] + (f"{which} {entity}" if same else f"{which} {entity}'s {leaf}") + rest[m.end():]
-        plain = plain[:m.start()] + " " + plain[m.end():]
+        rest = rest[: m.start()] + (f"{which} {entity}" if same else f"{which} {entity}'s {leaf}") + rest[m.end() :]
+        plain = plain[: m.start()] + " " + plain[m.end() :]
     heads = [singular((m.group(1) or m.group(3) or m.group(6)).split()[-1]) for m, _ in found]
     if not _served(plain, heads, tools, {s["function"]["name"] for _, s in found}):
         return [], text
@@ -117,8 +122,11 @@ def _served(plain: str, heads: list[str], tools: list[dict], sources: set[str]) 
             taken += [p] if (p := _takes(tool, h, taken)) else []
         if len(taken) != len(heads):
             continue
-        left = {**params, "properties": {k: v for k, v in (params.get("properties") or {}).items() if k not in taken},
-                "required": [k for k in params.get("required") or [] if k not in taken]}
+        left = {
+            **params,
+            "properties": {k: v for k, v in (params.get("properties") or {}).items() if k not in taken},
+            "required": [k for k in params.get("required") or [] if k not in taken],
+        }
         if fill_arguments(plain, left) is not None:
             return True
     return False

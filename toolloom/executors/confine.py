@@ -38,8 +38,13 @@ def _unconfined(source: str, target: str, network: bool) -> None:
 
 
 def main() -> None:
-    from toolloom.sandbox.confinement import (NOBODY, bwrap_command, confinement_problem, seccomp_program,
-                                              unsafe_requested)
+    from toolloom.sandbox.confinement import (
+        NOBODY,
+        bwrap_command,
+        confinement_problem,
+        seccomp_program,
+        unsafe_requested,
+    )
 
     ap = argparse.ArgumentParser(prog="toolloom-confine")
     ap.add_argument("--memory-mb", type=int, default=1024)
@@ -73,7 +78,13 @@ def main() -> None:
         os.set_inheritable(read_fd, True)
         resource.setrlimit(resource.RLIMIT_NPROC, (a.processes, a.processes))
         argv = bwrap_command(
-            command, env, read_fd, read_only=a.ro, writable={source: target}, chdir=target, network=a.network,
+            command,
+            env,
+            read_fd,
+            read_only=a.ro,
+            writable={source: target},
+            chdir=target,
+            network=a.network,
             uid=a.uid,
         )
         os.execv(argv[0], argv)

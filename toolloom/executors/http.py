@@ -111,8 +111,13 @@ class HttpExecutor:
         self.services = None
         if config.service is not None:
             svc = config.service
-            self.services = EpisodeServers(self._start_service, LocalProcess.stop, lifetime=svc.lifetime,
-                                           prestart=svc.prestart, key=("http", collection))
+            self.services = EpisodeServers(
+                self._start_service,
+                LocalProcess.stop,
+                lifetime=svc.lifetime,
+                prestart=svc.prestart,
+                key=("http", collection),
+            )
 
     @property
     def answers(self) -> str:
@@ -124,9 +129,18 @@ class HttpExecutor:
 
     def _start_service(self) -> LocalProcess:
         svc = self.config.service
-        return LocalProcess(svc.command, svc.args, project_root=self.project_root, log_dir=self.home / "logs",
-                            name=f"service-{self.collection}", env=svc.env, fixtures=svc.fixtures,
-                            spec=self.spec_path, credential=self._secret(), startup_timeout_s=svc.startup_timeout_s)
+        return LocalProcess(
+            svc.command,
+            svc.args,
+            project_root=self.project_root,
+            log_dir=self.home / "logs",
+            name=f"service-{self.collection}",
+            env=svc.env,
+            fixtures=svc.fixtures,
+            spec=self.spec_path,
+            credential=self._secret(),
+            startup_timeout_s=svc.startup_timeout_s,
+        )
 
     def base_url(self, tool: Tool, episode=None) -> str:
         if self.services is not None:
@@ -140,9 +154,15 @@ class HttpExecutor:
                             f"collection {self.collection!r}: mock: needs the collection's path to be one spec file"
                         )
                     m = self.config.mock
-                    self._mock = LocalProcess(m.command, m.args, project_root=self.project_root, name="mock",
-                                              log_dir=self.home / "logs", spec=self.spec_path,
-                                              startup_timeout_s=m.startup_timeout_s)
+                    self._mock = LocalProcess(
+                        m.command,
+                        m.args,
+                        project_root=self.project_root,
+                        name="mock",
+                        log_dir=self.home / "logs",
+                        spec=self.spec_path,
+                        startup_timeout_s=m.startup_timeout_s,
+                    )
             return self._mock.base_url
         if self.config.base_url:
             return expand_env(self.config.base_url).rstrip("/")
@@ -202,8 +222,14 @@ class HttpExecutor:
                     # credentials go to the configured origin only; a redirect elsewhere is followed without them
                     mine = url.origin() == origin
                     kwargs = {"json": body} if body is not None and method not in ("GET", "HEAD") else {}
-                    async with session.request(method, url, params=params, headers=secret_headers if mine else plain,
-                                               allow_redirects=False, **kwargs) as resp:
+                    async with session.request(
+                        method,
+                        url,
+                        params=params,
+                        headers=secret_headers if mine else plain,
+                        allow_redirects=False,
+                        **kwargs,
+                    ) as resp:
                         location = resp.headers.get("Location") if resp.status in (301, 302, 303, 307, 308) else None
                         if location is None:
                             raw = await resp.content.read(self.config.max_response_bytes + 1)

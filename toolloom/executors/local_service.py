@@ -57,16 +57,31 @@ def free_port() -> int:
 class LocalProcess:
     """One server process, listening when the constructor returns; `stop()` ends it and removes its root."""
 
-    def __init__(self, command: list[str], args: list[str], *, project_root: Path, log_dir: Path, name: str,
-                 env: dict[str, str] | None = None, fixtures: str | None = None, spec: Path | None = None,
-                 credential: str | None = None, startup_timeout_s: float = 60.0):
+    def __init__(
+        self,
+        command: list[str],
+        args: list[str],
+        *,
+        project_root: Path,
+        log_dir: Path,
+        name: str,
+        env: dict[str, str] | None = None,
+        fixtures: str | None = None,
+        spec: Path | None = None,
+        credential: str | None = None,
+        startup_timeout_s: float = 60.0,
+    ):
         executable = find_command(command[0], project_root)  # before anything is made that must be removed
         self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix=f"toolloom-{name}-"))
         if fixtures:
             shutil.copytree(Path(project_root) / fixtures, self.root, dirs_exist_ok=True)
-        values = {"{port}": str(self.port), "{root}": str(self.root), "{spec}": str(spec or ""),
-                  "{credential}": credential or ""}
+        values = {
+            "{port}": str(self.port),
+            "{root}": str(self.root),
+            "{spec}": str(spec or ""),
+            "{credential}": credential or "",
+        }
 
         def fill(text: str) -> str:
             for key, value in values.items():
@@ -81,8 +96,12 @@ class LocalProcess:
         self._mask = credential
         self.proc = subprocess.Popen(
             [executable, *command[1:], *map(fill, args)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=run_env,
-            cwd=self.root, start_new_session=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=run_env,
+            cwd=self.root,
+            start_new_session=True,
         )
         self._logger = threading.Thread(target=self._copy_log, name=f"toolloom-{name}-log", daemon=True)
         self._logger.start()

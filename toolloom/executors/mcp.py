@@ -250,8 +250,13 @@ class McpExecutor:
     def __init__(self, config: McpConfig, collection: str, project_root: Path):
         self.config, self.collection, self.project_root = config, collection, Path(project_root)
         self._names: set[str] | None = None
-        self.servers = EpisodeServers(lambda: McpServer(self.config, self.project_root), McpServer.stop,
-                                      lifetime=config.lifetime, prestart=config.prestart, key=("mcp", collection))
+        self.servers = EpisodeServers(
+            lambda: McpServer(self.config, self.project_root),
+            McpServer.stop,
+            lifetime=config.lifetime,
+            prestart=config.prestart,
+            key=("mcp", collection),
+        )
 
     def list_tools(self) -> list[dict]:
         """The live `tools/list`, limited to `tools:` when set (an unknown name there is an error)."""

@@ -13,8 +13,15 @@ S = TypeVar("S")
 
 
 class EpisodeServers(Generic[S]):
-    def __init__(self, start: Callable[[], S], stop: Callable[[S], None], *, lifetime: Literal["episode", "run"],
-                 prestart: int, key: tuple):
+    def __init__(
+        self,
+        start: Callable[[], S],
+        stop: Callable[[S], None],
+        *,
+        lifetime: Literal["episode", "run"],
+        prestart: int,
+        key: tuple,
+    ):
         self._start_fn, self._stop_fn = start, stop
         self.lifetime, self.prestart, self.key = lifetime, prestart, key
         self._lock = threading.RLock()

@@ -236,8 +236,12 @@ def documented_entities(tools) -> dict[tuple[str, str], dict]:
     for tool in tools:
         example = (tool.get("meta") or {}).get("example_response")
         tops = example if isinstance(example, list) else [example]
-        nodes = [n for t in tops if isinstance(t, dict) for n in
-                 [t, *(i for v in t.values() if isinstance(v, list) for i in v[:20] if isinstance(i, dict))]]
+        nodes = [
+            n
+            for t in tops
+            if isinstance(t, dict)
+            for n in [t, *(i for v in t.values() if isinstance(v, list) for i in v[:20] if isinstance(i, dict))]
+        ]
         for word in {singular(w) for w in words(tool["name"])}:
             for node in nodes:
                 entity = node.get("id")
@@ -266,8 +270,14 @@ def documented_names(entities: dict[tuple[str, str], dict], arguments: dict) -> 
     for seen in documented_about(entities, arguments):
         (param,) = seen["arguments"]
         facts = seen["response"]
-        name = next((facts[f] for f in ("title", "name", "original_title", "original_name")
-                     if isinstance(facts.get(f), str) and facts[f].strip()), None)
+        name = next(
+            (
+                facts[f]
+                for f in ("title", "name", "original_title", "original_name")
+                if isinstance(facts.get(f), str) and facts[f].strip()
+            ),
+            None,
+        )
         if name:
             out[param] = name
     return out

@@ -5,6 +5,7 @@ Each entry is an `ExportFormat`: a converter from a default-config row to a row 
 None to leave the row out), the Arrow schema, and a `problems` check that says where a written row
 departs from the format (what the data-quality report counts).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,8 +34,16 @@ class ExportFormat:
         return entry if isinstance(entry, cls) else cls(*entry)
 
 
-EXPORT_FORMATS.register("sharegpt", ExportFormat(to_sharegpt, SHAREGPT_SCHEMA, hermes_problems,
-                                                 "Hermes function-calling layout (vLLM hermes parser's expressions)"))
+EXPORT_FORMATS.register(
+    "sharegpt",
+    ExportFormat(
+        to_sharegpt,
+        SHAREGPT_SCHEMA,
+        hermes_problems,
+        "Hermes function-calling layout (vLLM hermes parser's expressions)",
+    ),
+)
 EXPORT_FORMATS.register("xlam", ExportFormat(to_xlam, XLAM_SCHEMA, xlam_problems, "xlam-function-calling-60k layout"))
-EXPORT_FORMATS.register("bfcl", ExportFormat(to_bfcl, BFCL_SCHEMA, native_files=native_files,
-                                             native_folder="bfcl_eval"))
+EXPORT_FORMATS.register(
+    "bfcl", ExportFormat(to_bfcl, BFCL_SCHEMA, native_files=native_files, native_folder="bfcl_eval")
+)

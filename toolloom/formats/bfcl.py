@@ -7,6 +7,7 @@ The category is what the row really is: `simple_python` (one function offered, o
 Only examples whose every call is determined by the question qualify: a call that takes a value
 from an earlier tool result cannot be answered from the question alone.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,15 @@ BFCL_SCHEMA = pa.schema(
 )
 
 # JSON Schema type -> BFCL's type names (bfcl_eval.eval_checker.ast_eval.ast_checker.PYTHON_TYPE_MAPPING)
-_TYPES = {"string": "string", "integer": "integer", "number": "float", "boolean": "boolean", "array": "array",
-          "object": "dict", "null": "any"}
+_TYPES = {
+    "string": "string",
+    "integer": "integer",
+    "number": "float",
+    "boolean": "boolean",
+    "array": "array",
+    "object": "dict",
+    "null": "any",
+}
 _OF_VALUE = {str: "string", int: "integer", float: "float", bool: "boolean", list: "array", dict: "dict"}
 
 
@@ -60,8 +68,10 @@ def bfcl_parameter(schema: dict, value=None) -> dict:
         sample = value[0] if isinstance(value, list) and value else None
         out["items"] = bfcl_parameter(items, sample)
     elif out["type"] == "dict" and isinstance(schema.get("properties"), dict):
-        out["properties"] = {k: bfcl_parameter(v, (value or {}).get(k) if isinstance(value, dict) else None)
-                             for k, v in schema["properties"].items()}
+        out["properties"] = {
+            k: bfcl_parameter(v, (value or {}).get(k) if isinstance(value, dict) else None)
+            for k, v in schema["properties"].items()
+        }
     return out
 
 
@@ -69,11 +79,18 @@ def bfcl_function(function: dict, used: dict | None = None) -> dict:
     """An OpenAI-style function as a BFCL function doc (parameters of type `dict`, BFCL type names)."""
     params = function.get("parameters") or {}
     used = used or {}
-    return {"name": function["name"], "description": function.get("description") or "",
-            "parameters": {"type": "dict",
-                           "properties": {k: bfcl_parameter(v if isinstance(v, dict) else {}, used.get(k))
-                                          for k, v in (params.get("properties") or {}).items()},
-                           "required": list(params.get("required") or [])}}
+    return {
+        "name": function["name"],
+        "description": function.get("description") or "",
+        "parameters": {
+            "type": "dict",
+            "properties": {
+                k: bfcl_parameter(v if isinstance(v, dict) else {}, used.get(k))
+                for k, v in (params.get("properties") or {}).items()
+            },
+            "required": list(params.get("required") or []),
+        },
+    }
 
 
 def _allowed(value, schema: dict) -> list:
@@ -143,7 +160,8 @@ def native_files(rows: list[dict]) -> dict[str, list[dict]]:
         )
         if cat != "irrelevance":  # BFCL has no possible answers for irrelevance: no call is the answer
             files.setdefault(f"possible_answer/BFCL_v4_{cat}.json", []).append(
-                {"id": bfcl_id, "ground_truth": json.loads(row["ground_truth"])})
+                {"id": bfcl_id, "ground_truth": json.loads(row["ground_truth"])}
+            )
     if ids:
         files["ids.json"] = [ids]
     return files

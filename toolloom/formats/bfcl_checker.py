@@ -5,6 +5,7 @@ Standalone on purpose: it runs in a separate interpreter whose path holds `bfcl-
 Input line: {"id", "category", "function": [...], "model_output": [{name: {arg: value}}], "possible_answer": [...]}.
 Output line: {"id", "valid", "error", "error_type"}.
 """
+
 import json
 import sys
 import types
@@ -43,5 +44,15 @@ if __name__ == "__main__":
         if line.strip():
             row = json.loads(line)
             verdict = check(row)
-            print(json.dumps({"id": row["id"], "valid": bool(verdict["valid"]), "error": verdict.get("error") or [],
-                              "error_type": verdict.get("error_type")}, default=str), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "id": row["id"],
+                        "valid": bool(verdict["valid"]),
+                        "error": verdict.get("error") or [],
+                        "error_type": verdict.get("error_type"),
+                    },
+                    default=str,
+                ),
+                flush=True,
+            )

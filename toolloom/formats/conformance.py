@@ -5,6 +5,7 @@ dependencies clash with ours: `toolloom checkers install`), fed each row's verif
 model's answer. `sharegpt` and `xlam`: the layout checks of their format modules. A checker that is
 not installed is reported as such, never as a pass.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,16 +33,32 @@ def install_bfcl_checker(home: Path | None = None) -> Path:
     home = home or bfcl_checker_home()
     if not bfcl_checker_installed(home):
         home.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
-                        "--target", str(home), BFCL_EVAL], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-deps",
+                "--target",
+                str(home),
+                BFCL_EVAL,
+            ],
+            check=True,
+        )
     return home
 
 
 def calls_of(row: dict) -> list[dict]:
     """A default-config row's calls as BFCL's decoded model output: [{name: {arg: value}}] (arguments as exported,
     objects, or as JSON text)."""
-    return [{c["function"]["name"]: parse_arguments(c["function"]["arguments"])[0]}
-            for m in row["messages"] for c in (m.get("tool_calls") or [])]
+    return [
+        {c["function"]["name"]: parse_arguments(c["function"]["arguments"])[0]}
+        for m in row["messages"]
+        for c in (m.get("tool_calls") or [])
+    ]
 
 
 def run_bfcl_checker(bfcl_rows: list[dict], answers: dict[str, list[dict]], home: Path | None = None) -> list[dict]:
@@ -49,12 +66,28 @@ def run_bfcl_checker(bfcl_rows: list[dict], answers: dict[str, list[dict]], home
     home = home or bfcl_checker_home()
     if not bfcl_checker_installed(home):
         raise FileNotFoundError(f"bfcl-eval is not installed in {home} (run `toolloom checkers install`)")
-    lines = [json.dumps({"id": r["id"], "category": r["category"], "function": json.loads(r["function"]),
-                         "model_output": answers.get(r["id"], []), "possible_answer": json.loads(r["ground_truth"])},
-                        ensure_ascii=False) for r in bfcl_rows]
+    lines = [
+        json.dumps(
+            {
+                "id": r["id"],
+                "category": r["category"],
+                "function": json.loads(r["function"]),
+                "model_output": answers.get(r["id"], []),
+                "possible_answer": json.loads(r["ground_truth"]),
+            },
+            ensure_ascii=False,
+        )
+        for r in bfcl_rows
+    ]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")} | {"PYTHONPATH": str(home)}
-    out = subprocess.run([sys.executable, "-S", str(RUNNER)], input="\n".join(lines), capture_output=True,
-                         text=True, env=env, timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-S", str(RUNNER)],
+        input="\n".join(lines),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     if out.returncode != 0:
         raise RuntimeError(f"BFCL checker failed: {out.stderr.strip()[-2000:]}")
     return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
@@ -89,6 +122,10 @@ def conformance(subsets: dict[str, list[dict]], default_rows: list[dict], format
             check, name = formats[config].problems, formats[config].checker or f"{config} layout"
             verdicts = [(r.get("id"), check(r)) for r in rows]
             found = [(i, p) for i, p in verdicts if p]
-            report[config] = {"checker": name, "rows": len(rows), "conforming": sum(not p for _, p in verdicts),
-                              "failures": [{"id": str(i), "error": "; ".join(p)[:300]} for i, p in found[:5]]}
+            report[config] = {
+                "checker": name,
+                "rows": len(rows),
+                "conforming": sum(not p for _, p in verdicts),
+                "failures": [{"id": str(i), "error": "; ".join(p)[:300]} for i, p in found[:5]],
+            }
     return report

@@ -6,6 +6,7 @@ The system turn states the call format and lists the tools, each wrapped as
 tools as `<tool_call>{"name": ..., "arguments": {...}}</tool_call>`; a `tool` turn answers with
 `<tool_response>{"name": ..., "content": ...}</tool_response>`.
 """
+
 from __future__ import annotations
 
 import json
@@ -84,7 +85,7 @@ def hermes_problems(row: dict) -> list[str]:
         names = {t["function"]["name"] for t in tools if t.get("type") == "function"}
         assert len(names) == len(tools)
     except (ValueError, KeyError, TypeError, AssertionError):
-        return ["<tools> is not a JSON list of {\"type\": \"function\", \"function\": {...}}"]
+        return ['<tools> is not a JSON list of {"type": "function", "function": {...}}']
     for i, t in enumerate(turns[1:], 1):
         if t["from"] == "gpt":
             for m in TOOL_CALL.finditer(t["value"]):

@@ -6,6 +6,7 @@ string: [{"name", "arguments"}]) and `tools` (a JSON string: [{"name", "descript
 xLAM rows are answered from the query alone, so only examples whose every call is determined by
 the request qualify: none takes a value from an earlier tool result.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -66,10 +67,17 @@ def to_xlam(row: Example) -> dict | None:
     chain = row["reference_chain"]
     if row["kind"] != "single_turn" or len(users) != 1 or not chain or any(s.get("bindings") for s in chain):
         return None
-    answers = [{"name": c["function"]["name"], "arguments": json.loads(c["function"]["arguments"] or "{}")}
-               for m in row["messages"] for c in (m.get("tool_calls") or [])]
-    return {"id": xlam_id(row["id"]), "query": users[0]["content"], "answers": json.dumps(answers, ensure_ascii=False),
-            "tools": json.dumps([xlam_tool(t["function"]) for t in row["tools"]], ensure_ascii=False)}
+    answers = [
+        {"name": c["function"]["name"], "arguments": json.loads(c["function"]["arguments"] or "{}")}
+        for m in row["messages"]
+        for c in (m.get("tool_calls") or [])
+    ]
+    return {
+        "id": xlam_id(row["id"]),
+        "query": users[0]["content"],
+        "answers": json.dumps(answers, ensure_ascii=False),
+        "tools": json.dumps([xlam_tool(t["function"]) for t in row["tools"]], ensure_ascii=False),
+    }
 
 
 def xlam_problems(row: dict) -> list[str]:

@@ -8,6 +8,7 @@ edge looks like. It records what it saw (how many gold and other candidates each
 `benchmarks/api_graph.py --calibrate` measures and writes `calibration.json`. An embedder without a
 calibration gets the published values, and the graph's metadata says so.
 """
+
 from __future__ import annotations
 
 import json

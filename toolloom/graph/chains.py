@@ -1,6 +1,7 @@
 """Chains over the API graph: the graph as chain builders see it (tools with example arguments, the
 edges between them), running a chain in one episode, and what makes an executed chain a bad example.
 Shared by task sampling (sampling.py) and escalation (escalation.py)."""
+
 from __future__ import annotations
 
 import re
@@ -67,7 +68,7 @@ def equal_ends(arguments: dict) -> tuple[str, str] | None:
         if _slot(k) != k.lower() and isinstance(arguments[k], str) and arguments[k].strip()
     ]
     for i, (a, slot) in enumerate(ends):
-        for b, other in ends[i + 1:]:
+        for b, other in ends[i + 1 :]:
             if slot == other and normalised(arguments[a]) == normalised(arguments[b]):
                 return a, b
     return None
@@ -113,8 +114,15 @@ def chain_problem(steps: list[Step]) -> tuple[str, str] | None:
                     f"step {i + 1} takes {param} = {s.arguments[param]!r} from step {b['step'] + 1}, "
                     "but the request already states that value"
                 )
-            earlier = next((k for k in range(b["step"]) if normalised(s.arguments[param]) in _scalars(steps[k].result)
-                            and not isinstance(s.arguments[param], bool)), None)
+            earlier = next(
+                (
+                    k
+                    for k in range(b["step"])
+                    if normalised(s.arguments[param]) in _scalars(steps[k].result)
+                    and not isinstance(s.arguments[param], bool)
+                ),
+                None,
+            )
             if earlier is not None:  # search -> add to cart -> 'the product of that cart': the search named it
                 return "redundant_lookup", (
                     f"step {i + 1} takes {param} = {s.arguments[param]!r} from step {b['step'] + 1}, "
@@ -130,11 +138,18 @@ def chain_problem(steps: list[Step]) -> tuple[str, str] | None:
         last, own = steps[-1], {normalised(v) for v in steps[-1].arguments.values()}
         source_inputs = {normalised(v) for b in last.bindings.values() for v in steps[b["step"]].arguments.values()}
         fields = last.result.items() if isinstance(last.result, dict) and own & source_inputs else []
-        back = [v for k, v in fields if k not in ("name", "title", "label") and isinstance(v, (str, int, float))
-                and not isinstance(v, bool) and normalised(v) in source_inputs - own]
+        back = [
+            v
+            for k, v in fields
+            if k not in ("name", "title", "label")
+            and isinstance(v, (str, int, float))
+            and not isinstance(v, bool)
+            and normalised(v) in source_inputs - own
+        ]
         if back:
-            return "circular_lookup", (f"the last call ({steps[-1].name}) gives back {back[0]!r}, "
-                                       "which the request states")
+            return "circular_lookup", (
+                f"the last call ({steps[-1].name}) gives back {back[0]!r}, which the request states"
+            )
     return None
 
 

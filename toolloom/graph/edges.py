@@ -17,6 +17,7 @@ each output its `max_edges_per_output` best destinations, ranked by how a conver
 The name test is cheap and runs first over unique names only (vectorised, in C, by rapidfuzz); only
 names that pass are embedded, so cost follows the number of plausible matches.
 """
+
 from __future__ import annotations
 
 import time
@@ -29,8 +30,19 @@ from rapidfuzz import fuzz, process
 from ..domain import Tool
 from .embeddings import Embedder
 from .entities import EntityIndex
-from .slots import (ID_KINDS, TEXT_KINDS, Slot, compatible, input_slots, nested_depth, output_slots, path_nouns,
-                    same_platform, service_of, split_kind)
+from .slots import (
+    ID_KINDS,
+    TEXT_KINDS,
+    Slot,
+    compatible,
+    input_slots,
+    nested_depth,
+    output_slots,
+    path_nouns,
+    same_platform,
+    service_of,
+    split_kind,
+)
 
 SCOPED_KINDS = {"id", "uuid", "guid", "key", "slug"}  # identifiers minted by one service (codes are standards)
 
@@ -57,8 +69,14 @@ def name_pairs(in_names: list[str], out_names: list[str], threshold: float) -> l
     rows = max(1, 40_000_000 // (4 * len(out_names)))  # bound the score matrix to ~40 MB at a time
     found = []
     for start in range(0, len(in_names), rows):
-        block = process.cdist(in_names[start:start + rows], out_names, scorer=fuzz.ratio, score_cutoff=threshold * 100,
-                              dtype=np.float32, workers=-1)
+        block = process.cdist(
+            in_names[start : start + rows],
+            out_names,
+            scorer=fuzz.ratio,
+            score_cutoff=threshold * 100,
+            dtype=np.float32,
+            workers=-1,
+        )
         for i, j in zip(*np.nonzero(block > threshold * 100)):
             found.append((start + int(i), int(j), float(block[i, j]) / 100))
     return found
@@ -144,6 +162,7 @@ def source_rank(ins: list[Slot], outs: list[Slot], nouns: dict[str, frozenset]):
         else:
             tier = 0 if src.tool in takes_text else 1
         return tier, entity not in nouns[src.tool], nested_depth(src)
+
     return rank
 
 
@@ -182,16 +201,19 @@ def build_edges(tools: list[Tool], embedder: Embedder, params: EdgeParams = Edge
                     generic_dropped += 1  # a bare email/url/format: the name alone says nothing across APIs
                     continue
                 if not same_platform(services[src.tool], services[dst.tool]) and (
-                        split_kind(dst.entity)[1] in SCOPED_KINDS or name_sim < 1.0):
+                    split_kind(dst.entity)[1] in SCOPED_KINDS or name_sim < 1.0
+                ):
                     scoped_dropped += 1  # one service's user id means nothing to another's; `kicker` is no `ticker`
                     continue
                 candidates[i].append((o, name_sim, kw_sim))
     for i, cands in candidates.items():  # embed descriptions only for the best few candidates of each input
         if len(cands) > params.max_candidates_per_input:
             cands.sort(key=lambda c: -(c[1] + c[2]))
-            del cands[params.max_candidates_per_input:]
-    slot_texts = sorted({_description(ins[i], descriptions) for i in candidates} |
-                        {_description(outs[o], descriptions) for c in candidates.values() for o, _, _ in c})
+            del cands[params.max_candidates_per_input :]
+    slot_texts = sorted(
+        {_description(ins[i], descriptions) for i in candidates}
+        | {_description(outs[o], descriptions) for c in candidates.values() for o, _, _ in c}
+    )
     vec = dict(zip(slot_texts, embedder.embed(slot_texts))) if slot_texts else {}
     t_desc = time.perf_counter()
 
@@ -199,16 +221,33 @@ def build_edges(tools: list[Tool], embedder: Embedder, params: EdgeParams = Edge
     for i, cands in candidates.items():
         dv = vec[_description(ins[i], descriptions)]
         desc = np.stack([vec[_description(outs[o], descriptions)] for o, _, _ in cands]) @ dv
-        scored += [(i, o, name_sim, kw_sim, float(d)) for (o, name_sim, kw_sim), d in zip(cands, desc)
-                   if d > params.description_threshold]
+        scored += [
+            (i, o, name_sim, kw_sim, float(d))
+            for (o, name_sim, kw_sim), d in zip(cands, desc)
+            if d > params.description_threshold
+        ]
+
     def per_input(i: int) -> int:  # identifiers are what chains pass; other values (a season number) need fewer
         return params.max_edges_per_input if split_kind(ins[i].entity)[1] in ID_KINDS else params.max_edges_per_value
 
-    capped = _cap(scored, per_input, params.max_edges_per_output, source_rank(ins, outs, tool_nouns),
-                  lambda e: outs[e[1]].tool)
-    edges = [{"src_tool": outs[o].tool, "src_slot": outs[o].path, "dst_tool": ins[i].tool, "dst_slot": ins[i].path,
-              "entity": ins[i].entity, "name_sim": round(name_sim, 4), "keyword_sim": round(kw_sim, 4),
-              "desc_sim": round(d, 4), "llm_verdict": None, "llm_reason": None} for i, o, name_sim, kw_sim, d in capped]
+    capped = _cap(
+        scored, per_input, params.max_edges_per_output, source_rank(ins, outs, tool_nouns), lambda e: outs[e[1]].tool
+    )
+    edges = [
+        {
+            "src_tool": outs[o].tool,
+            "src_slot": outs[o].path,
+            "dst_tool": ins[i].tool,
+            "dst_slot": ins[i].path,
+            "entity": ins[i].entity,
+            "name_sim": round(name_sim, 4),
+            "keyword_sim": round(kw_sim, 4),
+            "desc_sim": round(d, 4),
+            "llm_verdict": None,
+            "llm_reason": None,
+        }
+        for i, o, name_sim, kw_sim, d in capped
+    ]
     stats = {
         "thresholds": {
             "keyword": params.keyword_threshold,

@@ -1,6 +1,7 @@
 """Text embeddings for the graph: an offline CPU model by default, or an OpenAI-compatible endpoint,
 both behind a content-hash cache so a rebuild embeds only texts it has not seen.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -65,7 +66,7 @@ class OpenAIEmbedder:
     def embed(self, texts: list[str]) -> np.ndarray:
         rows = []
         for i in range(0, len(texts), self.batch):
-            response = self._client.embeddings.create(model=self.model, input=texts[i:i + self.batch])
+            response = self._client.embeddings.create(model=self.model, input=texts[i : i + self.batch])
             rows += [d.embedding for d in sorted(response.data, key=lambda d: d.index)]
         m = np.asarray(rows, dtype=np.float32)
         return m / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
@@ -93,19 +94,21 @@ class CachedEmbedder:
         found: dict[str, np.ndarray] = {}
         with self._lock:
             for i in range(0, len(unique), 500):
-                chunk = [keys[t] for t in unique[i:i + 500]]
+                chunk = [keys[t] for t in unique[i : i + 500]]
                 q = f"SELECT key, vec FROM vectors WHERE key IN ({','.join('?' * len(chunk))})"
                 found.update({k: np.frombuffer(v, dtype=np.float32) for k, v in self._con.execute(q, chunk)})
         missing = [t for t in unique if keys[t] not in found]
         self.hits += len(unique) - len(missing)
         self.misses += len(missing)
         for start in range(0, len(missing), self.chunk):
-            part = missing[start:start + self.chunk]
+            part = missing[start : start + self.chunk]
             vectors = self.inner.embed(part)
             with self._lock:
                 self._con.execute("BEGIN")
-                self._con.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)",
-                                      [(keys[t], v.astype(np.float32).tobytes()) for t, v in zip(part, vectors)])
+                self._con.executemany(
+                    "INSERT OR REPLACE INTO vectors VALUES (?, ?)",
+                    [(keys[t], v.astype(np.float32).tobytes()) for t, v in zip(part, vectors)],
+                )
                 self._con.execute("COMMIT")
             found.update({keys[t]: v for t, v in zip(part, vectors)})
             if self.progress is not None and len(missing) > self.chunk:  # long work only

@@ -3,6 +3,7 @@ for each entity with a detail operation (`GET /movie/{movie_id}`, or a tool whos
 keys of the record it returns. A bare `id` in a response is then typed by the record around it:
 the entity whose record shares the most (rarity-weighted) keys with it.
 """
+
 from __future__ import annotations
 
 import math

@@ -14,6 +14,7 @@ is no operator here; parallel examples come from the tasks stage (`tasks.paralle
 Steps are `domain.Step`s; bindings map a parameter to {"step": k, "path": "a|b"}, filled from step
 k's result when the chain is executed (chains.ChainGraph.execute).
 """
+
 from __future__ import annotations
 
 import json
@@ -23,6 +24,7 @@ from ..domain import Step, Tool
 from ..executor import ToolExecutor
 from ..registry import ESCALATION_OPERATORS
 from .chains import ChainGraph, chain_problem, list_width, normalised, stated_values, value_at
+
 
 def terminals(steps: list[Step]) -> list[int]:
     """Steps whose result no later step consumes: together they are the request's answer."""
@@ -50,8 +52,10 @@ def alternative_answers(steps: list[Step]) -> str | None:
         for param, b in step.bindings.items():
             width = list_width(steps[b["step"]].result, b["path"])
             if width > 1:
-                return (f"step {b['step'] + 1} returns {width} candidates for {b['path'].split('|')[-1]}; "
-                        f"the request does not say which one step {j + 1} takes as {param}")
+                return (
+                    f"step {b['step'] + 1} returns {width} candidates for {b['path'].split('|')[-1]}; "
+                    f"the request does not say which one step {j + 1} takes as {param}"
+                )
     return None
 
 
@@ -91,8 +95,11 @@ class ChainEscalator:
         rng.shuffle(options)
         stated = stated_values(steps)
         for edge in options:
-            if not looked_up(last, edge["src_slot"]) or list_width(last.result, edge["src_slot"]) > 1 \
-                    or normalised(value_at(last.result, edge["src_slot"])) in stated:
+            if (
+                not looked_up(last, edge["src_slot"])
+                or list_width(last.result, edge["src_slot"]) > 1
+                or normalised(value_at(last.result, edge["src_slot"])) in stated
+            ):
                 continue  # no lookup, one of several, or a value the request states: not worth executing
             args = dict(rng.choice(self.examples[edge["dst_tool"]]))
             new = planned(steps) + [

@@ -8,6 +8,7 @@ A few consecutive pairs take an identifier that A's response does not hold (chec
 specs, each with its reason in `NO_VALUE_FLOWS`); `gold_edges` leaves them out unless asked not to, and
 the benchmark prints the recall both ways.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,19 +21,29 @@ _IDENTIFIER = re.compile(r"(^|_)(id|ids|uri|uris)$")
 
 NO_VALUE_FLOWS = {
     ("GET /collection/{collection_id}", "GET /company/{company_id}"): "a collection's details name no company",
-    ("GET /movie/{movie_id}/credits", "GET /tv/{tv_id}/season/{season_number}/credits"):
-        "a movie's cast and crew hold no TV show or season",
+    (
+        "GET /movie/{movie_id}/credits",
+        "GET /tv/{tv_id}/season/{season_number}/credits",
+    ): "a movie's cast and crew hold no TV show or season",
     ("GET /search/movie", "GET /person/{person_id}/tv_credits"): "movie search results hold no person",
-    ("POST /playlists/{playlist_id}/tracks", "PUT /playlists/{playlist_id}"):
-        "adding tracks returns only a snapshot_id; the playlist id is the call's own input",
-    ("DELETE /playlists/{playlist_id}/tracks", "PUT /playlists/{playlist_id}"):
-        "removing tracks returns only a snapshot_id; the playlist id is the call's own input",
+    (
+        "POST /playlists/{playlist_id}/tracks",
+        "PUT /playlists/{playlist_id}",
+    ): "adding tracks returns only a snapshot_id; the playlist id is the call's own input",
+    (
+        "DELETE /playlists/{playlist_id}/tracks",
+        "PUT /playlists/{playlist_id}",
+    ): "removing tracks returns only a snapshot_id; the playlist id is the call's own input",
     ("GET /me", "GET /playlists/{playlist_id}"): "the user's profile holds no playlist",
-    ("GET /playlists/{playlist_id}/tracks", "DELETE /playlists/{playlist_id}/tracks"):
-        "the playlist id is the first call's own input, not in its result",
+    (
+        "GET /playlists/{playlist_id}/tracks",
+        "DELETE /playlists/{playlist_id}/tracks",
+    ): "the playlist id is the first call's own input, not in its result",
     ("GET /playlists/{playlist_id}", "PUT /playlists/{playlist_id}"): "the playlist id is the first call's own input",
-    ("GET /playlists/{playlist_id}", "DELETE /playlists/{playlist_id}/tracks"):
-        "the playlist id is the first call's own input",
+    (
+        "GET /playlists/{playlist_id}",
+        "DELETE /playlists/{playlist_id}/tracks",
+    ): "the playlist id is the first call's own input",
 }
 
 
@@ -77,10 +88,18 @@ def gold_pairs(path: str | Path, tools: list[Tool]) -> dict[tuple[str, str], set
 def fidelity(edges: list[dict], gold: dict[tuple[str, str], set[str]], operations: int) -> dict:
     """Recall of the gold edges (an edge A -> B into one of B's gold inputs, or any input when the gold names
     none) and edges per operation."""
-    found = {(e["src_tool"], e["dst_tool"]) for e in edges
-             if (e["src_tool"], e["dst_tool"]) in gold and (not gold[(e["src_tool"], e["dst_tool"])] or
-                                                           e["dst_slot"] in gold[(e["src_tool"], e["dst_tool"])])}
+    found = {
+        (e["src_tool"], e["dst_tool"])
+        for e in edges
+        if (e["src_tool"], e["dst_tool"]) in gold
+        and (not gold[(e["src_tool"], e["dst_tool"])] or e["dst_slot"] in gold[(e["src_tool"], e["dst_tool"])])
+    }
     hits = sorted(g for g in gold if g in found)
-    return {"gold": len(gold), "found": len(hits), "recall": round(len(hits) / len(gold), 3) if gold else None,
-            "edges": len(edges), "edges_per_operation": round(len(edges) / operations, 2) if operations else None,
-            "missed": sorted(g for g in gold if g not in found)}
+    return {
+        "gold": len(gold),
+        "found": len(hits),
+        "recall": round(len(hits) / len(gold), 3) if gold else None,
+        "edges": len(edges),
+        "edges_per_operation": round(len(edges) / operations, 2) if operations else None,
+        "missed": sorted(g for g in gold if g not in found),
+    }

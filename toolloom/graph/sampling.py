@@ -9,6 +9,7 @@ nested:    two independent calls whose results both feed a third (fan-in: the di
 Every chain is executed in one episode while it is sampled, so its reference answer is a real
 result and a walk that fails at any step is discarded with the reason counted.
 """
+
 from __future__ import annotations
 
 import random
@@ -108,10 +109,12 @@ class ChainSampler:
         if not targets:
             self.failures["no_fan_in"] += 1
             return None
+
         # the target with the fewest chains kept so far (a failed try counts a fifth of one): one easy
         # target (two currencies) must not fill the whole shape while others (two cities) need more tries
         def load(t: str) -> float:
             return self.accepted_targets[t] + 0.2 * (self.tried_targets[t] - self.accepted_targets[t])
+
         fewest = min(load(t) for t in targets)
         target = self.rng.choice([t for t in targets if load(t) == fewest])
         self.tried_targets[target] += 1
@@ -140,8 +143,11 @@ class ChainSampler:
         if not obs.ok:
             self.failures["step_failed"] += 1
             return None
-        chain.append(self.graph.step(target, args, {p: {"step": k, "path": path} for p, (k, path, _) in bound.items()},
-                                     obs.content))
+        chain.append(
+            self.graph.step(
+                target, args, {p: {"step": k, "path": path} for p, (k, path, _) in bound.items()}, obs.content
+            )
+        )
         return chain
 
     def sample(self, shape: str, count: int, max_hops: int = 2, attempts_per_task: int = 8) -> list[list[Step]]:

@@ -13,6 +13,7 @@ Generic slots (email, url, username, content type, format, language, ...) not qu
 marked `generic`: the graph never joins them on the name alone. A top-level output that repeats one of
 its own operation's inputs (`id` of `GET /movie/{movie_id}`) passes nothing new and is not a slot.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,15 +24,92 @@ from ..domain import Tool
 
 ID_KINDS = {"id", "uri", "code", "key", "uuid", "slug", "guid"}
 GENERIC_LEAVES = ID_KINDS | {"name", "title", "value", "type", "number"}
-GENERIC_SLOTS = {"email", "url", "href", "link", "username", "user_name", "content_type", "format", "language", "lang",
-                 "locale", "text", "query", "q", "keyword", "keywords", "date", "time", "timestamp", "description",
-                 "callback", "mime_type", "encoding", "country", "currency", "region", "market", "image", "file",
-                 "data", "body", "content", "src", "source", "target", "object", "item", "path", "mode", "version",
-                 "method", "style", "tag", "tags", "subject", "message", "label", "category", "size", "color",
-                 "width", "height", "amount", "quantity", "count", "result", "output", "input", "search", "team"}
+GENERIC_SLOTS = {
+    "email",
+    "url",
+    "href",
+    "link",
+    "username",
+    "user_name",
+    "content_type",
+    "format",
+    "language",
+    "lang",
+    "locale",
+    "text",
+    "query",
+    "q",
+    "keyword",
+    "keywords",
+    "date",
+    "time",
+    "timestamp",
+    "description",
+    "callback",
+    "mime_type",
+    "encoding",
+    "country",
+    "currency",
+    "region",
+    "market",
+    "image",
+    "file",
+    "data",
+    "body",
+    "content",
+    "src",
+    "source",
+    "target",
+    "object",
+    "item",
+    "path",
+    "mode",
+    "version",
+    "method",
+    "style",
+    "tag",
+    "tags",
+    "subject",
+    "message",
+    "label",
+    "category",
+    "size",
+    "color",
+    "width",
+    "height",
+    "amount",
+    "quantity",
+    "count",
+    "result",
+    "output",
+    "input",
+    "search",
+    "team",
+}
 TEXT_KINDS = {"query", "q", "name", "title", "keyword", "keywords", "text", "term", "search", "search_term"}
-CONTAINERS = {"results", "result", "data", "items", "item", "list", "response", "records", "entries", "hits", "objects",
-              "content", "payload", "body", "values", "rows", "docs", "documents", "elements", "nodes", "edges"}
+CONTAINERS = {
+    "results",
+    "result",
+    "data",
+    "items",
+    "item",
+    "list",
+    "response",
+    "records",
+    "entries",
+    "hits",
+    "objects",
+    "content",
+    "payload",
+    "body",
+    "values",
+    "rows",
+    "docs",
+    "documents",
+    "elements",
+    "nodes",
+    "edges",
+}
 VERBS = {
     "get",
     "list",
@@ -58,13 +136,33 @@ VERBS = {
     "v3",
     "v4",
 }
-_NOT_NOUNS = VERBS | {"my", "by", "all", "the", "a", "an", "of", "for", "to", "from", "with", "and", "or", "in", "on",
-                      "at"}
-DROP_INPUT = re.compile(r"^(page|pages|page_?num(ber)?|page_?size|per_?page|limit|offset|cursor|start|count|size"
-                        r"|max_?results|page_?token|after|before|since|until|fields|include_\w+|additional_types|sort(_by)?|order(_by)?)$"
-                        r"|(^|_)(access_?token|token|api_?key|apikey|secret|password|auth|authorization|credentials?)$")
-DROP_OUTPUT = re.compile(r"(^|_)(status|message|msg|error|errors|success|warning|warnings|total|next|previous|offset"
-                         r"|limit|href)(_|$)|^(page|total_pages|total_results|count)$")
+_NOT_NOUNS = VERBS | {
+    "my",
+    "by",
+    "all",
+    "the",
+    "a",
+    "an",
+    "of",
+    "for",
+    "to",
+    "from",
+    "with",
+    "and",
+    "or",
+    "in",
+    "on",
+    "at",
+}
+DROP_INPUT = re.compile(
+    r"^(page|pages|page_?num(ber)?|page_?size|per_?page|limit|offset|cursor|start|count|size"
+    r"|max_?results|page_?token|after|before|since|until|fields|include_\w+|additional_types|sort(_by)?|order(_by)?)$"
+    r"|(^|_)(access_?token|token|api_?key|apikey|secret|password|auth|authorization|credentials?)$"
+)
+DROP_OUTPUT = re.compile(
+    r"(^|_)(status|message|msg|error|errors|success|warning|warnings|total|next|previous|offset"
+    r"|limit|href)(_|$)|^(page|total_pages|total_results|count)$"
+)
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _WORD = re.compile(r"[a-z][a-z0-9]*")
 
@@ -101,8 +199,12 @@ def path_nouns(tool: Tool) -> frozenset:
     values of an enum parameter that chooses among record kinds (`media_type: movie | tv`)."""
     path = (tool.get("meta") or {}).get("path") or ""
     text = " ".join(seg for seg in path.split("/") if seg and not seg.startswith("{")) or tool["name"]
-    chosen = [singular(snake(str(v))) for schema in (tool["parameters"].get("properties") or {}).values()
-              if isinstance(schema, dict) and len(schema.get("enum") or []) >= 2 for v in schema["enum"]]
+    chosen = [
+        singular(snake(str(v)))
+        for schema in (tool["parameters"].get("properties") or {}).values()
+        if isinstance(schema, dict) and len(schema.get("enum") or []) >= 2
+        for v in schema["enum"]
+    ]
     return frozenset(_nouns(text)) | frozenset(chosen)
 
 
@@ -112,10 +214,53 @@ def service_of(tool: Tool) -> str:
     return str(meta.get("tool") or meta.get("api") or meta.get("servers") or tool.get("collection") or "")
 
 
-_SERVICE_FILLER = {"api", "apis", "data", "service", "services", "free", "the", "and", "for", "get", "v1", "v2", "v3",
-                   "rest", "official", "unofficial", "real", "time", "tool", "tools", "info", "search", "http", "https",
-                   "www", "com", "net", "org", "database", "all", "one", "online", "cloud", "web", "app", "pro",
-                   "lookup", "finder", "checker", "generator", "converter", "scraper", "scrapper", "public", "open"}
+_SERVICE_FILLER = {
+    "api",
+    "apis",
+    "data",
+    "service",
+    "services",
+    "free",
+    "the",
+    "and",
+    "for",
+    "get",
+    "v1",
+    "v2",
+    "v3",
+    "rest",
+    "official",
+    "unofficial",
+    "real",
+    "time",
+    "tool",
+    "tools",
+    "info",
+    "search",
+    "http",
+    "https",
+    "www",
+    "com",
+    "net",
+    "org",
+    "database",
+    "all",
+    "one",
+    "online",
+    "cloud",
+    "web",
+    "app",
+    "pro",
+    "lookup",
+    "finder",
+    "checker",
+    "generator",
+    "converter",
+    "scraper",
+    "scrapper",
+    "public",
+    "open",
+}
 
 
 def same_platform(a: str, b: str) -> bool:
@@ -168,8 +313,21 @@ def items_of(schema: dict) -> dict | None:
 
 
 ENDS = {"from", "to", "start", "end", "begin", "source", "target", "src", "dst", "origin", "destination"}  # of a span
-ROLES = ENDS | {"base", "quote", "first", "second", "primary", "secondary", "home", "away", "sender", "recipient",
-                "new", "old", "other"}
+ROLES = ENDS | {
+    "base",
+    "quote",
+    "first",
+    "second",
+    "primary",
+    "secondary",
+    "home",
+    "away",
+    "sender",
+    "recipient",
+    "new",
+    "old",
+    "other",
+}
 
 
 def without_role(name: str) -> str:
@@ -179,8 +337,17 @@ def without_role(name: str) -> str:
     return rest if head in ROLES and rest else name
 
 
-_PLURAL_KINDS = {"ids": "id", "uris": "uri", "codes": "code", "keys": "key", "uuids": "uuid", "slugs": "slug",
-                 "names": "name", "titles": "title", "numbers": "number"}
+_PLURAL_KINDS = {
+    "ids": "id",
+    "uris": "uri",
+    "codes": "code",
+    "keys": "key",
+    "uuids": "uuid",
+    "slugs": "slug",
+    "names": "name",
+    "titles": "title",
+    "numbers": "number",
+}
 
 
 def split_kind(entity: str) -> tuple[str, str]:
@@ -336,8 +503,18 @@ def output_slots(tool: Tool, typing: Typing = NO_TYPING, max_slots: int = 160) -
         typed = (
             [f"{e}_{kind}" for e in chosen] if chosen and kind in ID_KINDS and not owner and not parent else [entity]
         )
-        out += [Slot(tool["name"], "|".join(path), e, type_of(schema), str(schema.get("description") or ""), generic,
-                     siblings) for e in typed]
+        out += [
+            Slot(
+                tool["name"],
+                "|".join(path),
+                e,
+                type_of(schema),
+                str(schema.get("description") or ""),
+                generic,
+                siblings,
+            )
+            for e in typed
+        ]
     return out
 
 

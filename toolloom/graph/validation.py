@@ -2,6 +2,7 @@
 fills the target's other inputs, and says whether the call makes sense. Verdicts and reasons are
 stored on the edge; a failed model call is recorded as verdict `error`, never dropped.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -16,8 +17,12 @@ from ..llm import run_async
 
 EDGE_VERDICT_SCHEMA = {
     "type": "object",
-    "properties": {"value": {}, "arguments": {"type": "object"}, "reason": {"type": "string"},
-                   "makes_sense": {"type": "boolean"}},
+    "properties": {
+        "value": {},
+        "arguments": {"type": "object"},
+        "reason": {"type": "string"},
+        "makes_sense": {"type": "boolean"},
+    },
     "required": ["value", "arguments", "reason", "makes_sense"],
     "additionalProperties": False,
 }
@@ -29,11 +34,24 @@ def _slot_description(tool: Tool, path: str) -> str:
 
 async def _judge(edge: dict, tools: dict, client: ModelClient, prompts_root) -> tuple[str, str]:
     src, dst = tools[edge["src_tool"]], tools[edge["dst_tool"]]
-    prompt = render("graph/validate_edge.j2", prompts_root, edge=edge, src=src, dst=dst,
-                    src_slot_description=_slot_description(src, edge["src_slot"]))
+    prompt = render(
+        "graph/validate_edge.j2",
+        prompts_root,
+        edge=edge,
+        src=src,
+        dst=dst,
+        src_slot_description=_slot_description(src, edge["src_slot"]),
+    )
     try:
-        answer = await chat_json(client, [{"role": "user", "content": prompt}], EDGE_VERDICT_SCHEMA, name="edge",
-                                 stage="graph", role="validator", prompts_root=prompts_root)
+        answer = await chat_json(
+            client,
+            [{"role": "user", "content": prompt}],
+            EDGE_VERDICT_SCHEMA,
+            name="edge",
+            stage="graph",
+            role="validator",
+            prompts_root=prompts_root,
+        )
     except UnusableAnswer as e:
         return "error", f"unusable verdict ({e})"[:300]
     except (ModelCallError, BudgetExhausted) as e:

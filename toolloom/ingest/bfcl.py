@@ -1,4 +1,5 @@
 """Berkeley Function Calling Leaderboard rows: `{id, question, function: [...]}` per line."""
+
 from __future__ import annotations
 
 from . import function_json

@@ -1,6 +1,7 @@
 """Ingest one collection (a folder or a file): read each document, detect its format, parse it,
 and reject what is broken while the rest goes on. Accepted + rejected = every entry seen.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -112,8 +113,9 @@ def _documents(file: Path, source: str):
             )
 
 
-def ingest_collection(path: str | Path, fmt: str = "auto", *, rel_to: Path | None = None,
-                      ref_hosts: tuple[str, ...] = ()):
+def ingest_collection(
+    path: str | Path, fmt: str = "auto", *, rel_to: Path | None = None, ref_hosts: tuple[str, ...] = ()
+):
     """Returns (tools, rejections). A broken file, line or entry is rejected; the rest goes on. `ref_hosts`: hosts
     that remote `$ref`s may be fetched from (none by default)."""
     path = Path(path)
@@ -159,13 +161,18 @@ def ingest_collection(path: str | Path, fmt: str = "auto", *, rel_to: Path | Non
                     # named by as much of its content hash as makes the name free (the whole hash, at most)
                     taken = item.name
                     for n in (6, 10, 16):
-                        item.name = f"{taken[:63 - n]}_{item.spec_hash[:n]}"
+                        item.name = f"{taken[: 63 - n]}_{item.spec_hash[:n]}"
                         if seen.get(item.name, item.spec_hash) == item.spec_hash:
                             break
                     item.meta["renamed_from"] = taken
                 if isinstance(item, ToolSpec) and item.name in seen:
-                    item = Rejection("ingest", f"{where}#{item.name}", "spec", "duplicate_name",
-                                     f"{where}: tool {item.name!r} is defined again, identically; kept the first")
+                    item = Rejection(
+                        "ingest",
+                        f"{where}#{item.name}",
+                        "spec",
+                        "duplicate_name",
+                        f"{where}: tool {item.name!r} is defined again, identically; kept the first",
+                    )
                 if isinstance(item, ToolSpec):
                     seen[item.name] = item.spec_hash
                     tools.append(item)

@@ -1,4 +1,5 @@
 """OpenAI function-calling JSON and BFCL function JSON (BFCL's `dict` and Python-ish types mapped)."""
+
 from __future__ import annotations
 
 from .records import Rejection, ToolSpec, content_hash, safe_name

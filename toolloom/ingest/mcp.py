@@ -1,4 +1,5 @@
 """MCP `tools/list` results: a bare result, a JSON-RPC response, or LiveMCPBench's server records."""
+
 from __future__ import annotations
 
 from ..wording import first_sentence
@@ -58,7 +59,11 @@ def parse(doc, source: str, stage: str = "ingest"):
                 source_format=FORMAT,
                 source_file=source,
                 spec_hash=content_hash(t),
-                meta={"server": server, "mcp_name": t["name"], "annotations": t.get("annotations") or {},
-                      # its first sentence ('Shows the working tree status'): what a request may be worded from
-                      **({"summary": first} if (first := first_sentence(t.get("description") or "")) else {})},
+                meta={
+                    "server": server,
+                    "mcp_name": t["name"],
+                    "annotations": t.get("annotations") or {},
+                    # its first sentence ('Shows the working tree status'): what a request may be worded from
+                    **({"summary": first} if (first := first_sentence(t.get("description") or "")) else {}),
+                },
             )

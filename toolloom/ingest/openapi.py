@@ -6,6 +6,7 @@ to another file is read only inside the spec's own folder; a remote one is fetch
 pipeline allows (the collection's `ref_hosts`), and never through a redirect to another host. Any other
 reference is refused (`refused_ref`, naming the reference).
 """
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,20 @@ FORMAT = "openapi"
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 _MAX_DEPTH = 32  # nesting levels of the JSON (a schema level is about two)
 _MAX_NODES = 50_000  # per materialised part: shared references can multiply a spec's size
-_SWAGGER_SCHEMA_KEYS = ("type", "format", "enum", "items", "default", "minimum", "maximum", "pattern", "minLength",
-                        "maxLength", "description", "collectionFormat")
+_SWAGGER_SCHEMA_KEYS = (
+    "type",
+    "format",
+    "enum",
+    "items",
+    "default",
+    "minimum",
+    "maximum",
+    "pattern",
+    "minLength",
+    "maxLength",
+    "description",
+    "collectionFormat",
+)
 
 
 def looks_like(doc) -> bool:
@@ -68,6 +81,7 @@ def _fetch(uri: str, hosts: tuple[str, ...]):
 
 def _loader(folder: Path | None, ref_hosts: tuple[str, ...] = ()):
     """jsonref's loader, confined: files inside `folder` only (none without one); URLs only on `ref_hosts`."""
+
     def load(uri: str):
         parts = urlsplit(uri)
         if parts.scheme in ("http", "https") and _allowed(uri, ref_hosts):
@@ -79,6 +93,7 @@ def _loader(folder: Path | None, ref_hosts: tuple[str, ...] = ()):
             raise RefusedRef(f"{uri}: outside the spec's folder")
         text = path.read_text(encoding="utf-8")
         return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+
     return load
 
 
@@ -103,8 +118,11 @@ def materialize(node, stack: tuple = (), depth: int = 0, budget: list | None = N
             raise BrokenRef(f"cannot resolve $ref {ref!r}: {getattr(e, 'message', e)}") from None
         return materialize(target, stack + (ref,), depth + 1, budget)
     if isinstance(node, dict):  # vendor extensions (x-...) are not part of a tool's definition
-        return {k: materialize(v, stack, depth + 1, budget) for k, v in node.items()
-                if not (isinstance(k, str) and k.startswith("x-"))}
+        return {
+            k: materialize(v, stack, depth + 1, budget)
+            for k, v in node.items()
+            if not (isinstance(k, str) and k.startswith("x-"))
+        }
     if isinstance(node, list):
         return [materialize(v, stack, depth + 1, budget) for v in node]
     return node
@@ -220,23 +238,35 @@ def _servers(doc: dict, swagger: bool) -> list[str]:
     return [s["url"] for s in doc.get("servers") or [] if isinstance(s, dict) and isinstance(s.get("url"), str)]
 
 
-def parse(doc, source: str, stage: str = "ingest", prefix: str = "", folder: Path | None = None,
-          ref_hosts: tuple[str, ...] = ()):
+def parse(
+    doc,
+    source: str,
+    stage: str = "ingest",
+    prefix: str = "",
+    folder: Path | None = None,
+    ref_hosts: tuple[str, ...] = (),
+):
     """The operations of one spec; `folder`: where it lies, the only place other files it references are read;
     `ref_hosts`: hosts its remote references may be fetched from."""
     swagger = "swagger" in doc
     servers = _servers(doc, swagger)
     base = folder.resolve().as_uri() + "/" if folder is not None else ""
-    resolved = jsonref.replace_refs(doc, base_uri=base, loader=_loader(folder, tuple(ref_hosts)), lazy_load=True,
-                                    proxies=True, merge_props=True)
+    resolved = jsonref.replace_refs(
+        doc, base_uri=base, loader=_loader(folder, tuple(ref_hosts)), lazy_load=True, proxies=True, merge_props=True
+    )
     for path, item in (doc.get("paths") or {}).items():
         if not isinstance(item, dict):
             yield Rejection(stage, f"{source}#{path}", "spec", "bad_path_item", f"{path}: expected an object")
             continue
         if str(path).startswith("//") or not str(path).startswith("/") and re.match(r"[^/]*[@:]", str(path)):
             # '//evil/p' or 'x@evil:80/p' after the base URL would send the call, and its credential, elsewhere
-            yield Rejection(stage, f"{source}#{path}", "spec", "bad_path",
-                            f"{path}: the path would change the host of the base URL it is joined to")
+            yield Rejection(
+                stage,
+                f"{source}#{path}",
+                "spec",
+                "bad_path",
+                f"{path}: the path would change the host of the base URL it is joined to",
+            )
             continue
         wire_path = path if str(path).startswith("/") else f"/{path}"  # 'api/fruit/{name}': what its author meant
         for method in METHODS:
@@ -281,7 +311,12 @@ def parse(doc, source: str, stage: str = "ingest", prefix: str = "", folder: Pat
                 source_format=FORMAT,
                 source_file=source,
                 spec_hash=content_hash([method, path, op]),
-                meta={"method": method.upper(), "path": wire_path, "params": locations, "servers": servers,
-                      **({"summary": op["summary"].strip()} if (op.get("summary") or "").strip() else {}),
-                      **({"example_response": example} if example is not None else {})},
+                meta={
+                    "method": method.upper(),
+                    "path": wire_path,
+                    "params": locations,
+                    "servers": servers,
+                    **({"summary": op["summary"].strip()} if (op.get("summary") or "").strip() else {}),
+                    **({"example_response": example} if example is not None else {}),
+                },
             )

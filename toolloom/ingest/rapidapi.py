@@ -4,6 +4,7 @@ RapidAPI types are mapped to JSON Schema; the response schema is the given `sche
 one, else inferred from `example_response` (real responses cut to 2,000 characters, so often
 not JSON any more: then there is no response schema).
 """
+
 from __future__ import annotations
 
 import json

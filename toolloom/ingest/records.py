@@ -1,4 +1,5 @@
 """The rows adapters produce: an accepted tool, or a rejected item with its reason."""
+
 from __future__ import annotations
 
 import hashlib

@@ -4,6 +4,7 @@ Real corpora write BFCL's `dict` and Python type names, numbers as strings (`max
 Swagger's `type: file`, and boolean `required` on properties; these are mapped. What still fails
 the metaschema is rejected by the caller with the validator's message.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,17 @@ from functools import lru_cache
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import best_match
 
-_PY_TYPES = {"dict": "object", "float": "number", "int": "integer", "tuple": "array", "list": "array",
-             "str": "string", "bool": "boolean", "any": None, "file": "string"}
+_PY_TYPES = {
+    "dict": "object",
+    "float": "number",
+    "int": "integer",
+    "tuple": "array",
+    "list": "array",
+    "str": "string",
+    "bool": "boolean",
+    "any": None,
+    "file": "string",
+}
 _NUMERIC = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf")
 _COUNTS = ("minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties")
 

@@ -1,4 +1,5 @@
 """ToolAlpaca API records: an OpenAPI document (as a JSON string) per API."""
+
 from __future__ import annotations
 
 import json

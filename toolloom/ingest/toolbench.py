@@ -5,6 +5,7 @@ Unlike a RapidAPI tool record, each `api_list` entry names its own tool and API
 optional_parameters, method, template_response`). One tool per entry; the same API in several
 queries is an identical repeat (kept once). The query is kept as an example request.
 """
+
 from __future__ import annotations
 
 from .rapidapi import checked_parameters, infer_schema
@@ -16,16 +17,25 @@ FORMAT = "toolbench"
 def looks_like(doc) -> bool:
     records = doc if isinstance(doc, list) else [doc]
     return bool(records) and all(
-        isinstance(r, dict) and isinstance(r.get("api_list"), list) and r["api_list"]
-        and all(isinstance(a, dict) and "api_name" in a and "tool_name" in a for a in r["api_list"]) for r in records)
+        isinstance(r, dict)
+        and isinstance(r.get("api_list"), list)
+        and r["api_list"]
+        and all(isinstance(a, dict) and "api_name" in a and "tool_name" in a for a in r["api_list"])
+        for r in records
+    )
 
 
 def parse(doc, source: str, stage: str = "ingest"):
     for rec in doc if isinstance(doc, list) else [doc]:
         for i, api in enumerate(rec.get("api_list") or []):
             if not isinstance(api, dict):  # possible when the format is named rather than detected
-                yield Rejection(stage, f"{source}#{rec.get('query_id', '?')}/{i}", "spec", "bad_entry",
-                                f"{source}: api_list entry {i} is not an object")
+                yield Rejection(
+                    stage,
+                    f"{source}#{rec.get('query_id', '?')}/{i}",
+                    "spec",
+                    "bad_entry",
+                    f"{source}: api_list entry {i} is not an object",
+                )
                 continue
             tool_name, api_name = str(api.get("tool_name") or "").strip(), str(api.get("api_name") or "").strip()
             where = f"{source}#{rec.get('query_id', '?')}/{tool_name or i}/{api_name or i}"

@@ -1,4 +1,5 @@
 """One model client for every agent role: OpenAI-compatible endpoints, cache, ledger, budget."""
+
 from .cache import RequestCache, request_hash
 from .client import BudgetExhausted, ModelCallError, ModelClient, RunBudget, run_async
 from .ledger import UsageLedger

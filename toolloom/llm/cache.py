@@ -6,6 +6,7 @@ transaction every FLUSH_S seconds, so the model client's event loop never waits 
 hard loses at most the answers of that last window, which its resume asks again; a clean exit,
 `flush()` and `close()` write everything. A write that fails is raised by the next `put`.
 """
+
 from __future__ import annotations
 
 import atexit

@@ -4,6 +4,7 @@ Bounded, adaptive concurrency; retries with backoff that honour Retry-After; a c
 cache consulted before any request; every call recorded in the usage ledger; a run-wide token
 budget that stops cleanly.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -118,8 +119,14 @@ def _parse(raw: dict) -> Completion:
         cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens")
         if cached is None:  # llama.cpp's own timings: cache_n tokens reused, prompt_n evaluated
             cached = (raw.get("timings") or {}).get("cache_n")
-        return Completion(message, choice.get("finish_reason") or "stop", int(usage.get("prompt_tokens") or 0),
-                          int(usage.get("completion_tokens") or 0), False, int(cached or 0))
+        return Completion(
+            message,
+            choice.get("finish_reason") or "stop",
+            int(usage.get("prompt_tokens") or 0),
+            int(usage.get("completion_tokens") or 0),
+            False,
+            int(cached or 0),
+        )
     except (KeyError, IndexError, TypeError) as e:
         raise MalformedResponse(f"completion lacks {e}") from None
 
@@ -154,23 +161,34 @@ def looping(text: str) -> bool:
     tail = text[-LOOP_WINDOW:]
     for period in range(1, len(tail) // 3 + 1):
         reps = max(3, -(-LOOP_MIN_SPAN // period))
-        if reps * period <= len(tail) and tail[-reps * period:] == tail[-period:] * reps:
+        if reps * period <= len(tail) and tail[-reps * period :] == tail[-period:] * reps:
             return True
     return False
 
 
 def _text_of(message: dict) -> str:
     calls = message.get("tool_calls") or []
-    return (message.get("content") or "") + "".join(str((c.get("function") or {}).get("arguments") or "")
-                                                    for c in calls)
+    return (message.get("content") or "") + "".join(
+        str((c.get("function") or {}).get("arguments") or "") for c in calls
+    )
+
+
 TRUNCATED_RETRY_TOKENS = 4096  # the first retry's limit when the spec sets none
 
 
 class ModelClient:
     """Client for one model endpoint; shared by the roles that name the same ModelSpec."""
 
-    def __init__(self, spec: ModelSpec, *, cache: RequestCache, ledger: UsageLedger, budget: RunBudget,
-                 backoff_s: float = 1.0, supervisor=None):
+    def __init__(
+        self,
+        spec: ModelSpec,
+        *,
+        cache: RequestCache,
+        ledger: UsageLedger,
+        budget: RunBudget,
+        backoff_s: float = 1.0,
+        supervisor=None,
+    ):
         """`supervisor`: the managed server behind the endpoint (managed_server.ManagedServer), asked to
         recover after a connection failure before the request is retried."""
         self.spec = spec.resolved()
@@ -218,8 +236,13 @@ class ModelClient:
         """`seed_offset` > 0 asks for another independent sample (another seed, another cache entry);
         `retry_cut=False` returns an answer cut at the token limit as it is (the caller may use its start)."""
         seed = (self.spec.seed or 0) + seed_offset if seed_offset else self.spec.seed
-        request = {"model": self.spec.model, "messages": messages, "temperature": self.spec.temperature,
-                   "max_tokens": self.spec.max_tokens, "seed": seed}
+        request = {
+            "model": self.spec.model,
+            "messages": messages,
+            "temperature": self.spec.temperature,
+            "max_tokens": self.spec.max_tokens,
+            "seed": seed,
+        }
         if tools:
             request["tools"] = tools
             request["tool_choice"] = tool_choice or "auto"
@@ -237,8 +260,13 @@ class ModelClient:
 
     def ping(self, *, role: str) -> Completion:
         """One tiny request (max_tokens 1), for the pre-flight check; cached like any other."""
-        request = {"model": self.spec.model, "messages": [{"role": "user", "content": "Reply with OK."}],
-                   "temperature": 0.0, "max_tokens": 1, "seed": 0}
+        request = {
+            "model": self.spec.model,
+            "messages": [{"role": "user", "content": "Reply with OK."}],
+            "temperature": 0.0,
+            "max_tokens": 1,
+            "seed": 0,
+        }
         return run_async(self._complete(request, stage=PREFLIGHT, role=role))
 
     async def _complete(self, request: dict, *, stage: str, role: str) -> Completion:
@@ -289,8 +317,11 @@ class ModelClient:
         pool = self._session()
         started, attempts, answered_by = time.monotonic(), 0, [""]
         try:
-            async for attempt in AsyncRetrying(stop=stop_after_attempt(self.spec.max_retries + 1),
-                                                retry=retry_if_exception(_retryable), wait=self._wait):
+            async for attempt in AsyncRetrying(
+                stop=stop_after_attempt(self.spec.max_retries + 1),
+                retry=retry_if_exception(_retryable),
+                wait=self._wait,
+            ):
                 with attempt:
                     attempts += 1
                     raw = await self._send(pool, request, answered_by)
@@ -375,5 +406,19 @@ class ModelClient:
         return min(30.0, self.backoff_s * (2 ** (retry_state.attempt_number - 1))) * random.uniform(0.5, 1.0)
 
     def _record_error(self, stage, role, key, started, attempts, reason, endpoint: str = "") -> None:
-        self.ledger.add(CallRecord(stage, role, self.spec.model, key, 0, 0, (time.monotonic() - started) * 1000, False,
-                                   attempts, "error", reason, endpoint))
+        self.ledger.add(
+            CallRecord(
+                stage,
+                role,
+                self.spec.model,
+                key,
+                0,
+                0,
+                (time.monotonic() - started) * 1000,
+                False,
+                attempts,
+                "error",
+                reason,
+                endpoint,
+            )
+        )

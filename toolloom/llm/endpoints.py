@@ -5,6 +5,7 @@ that endpoint's own adaptive limit); an endpoint that fails to connect or times 
 while (1 s, doubling to 30 s while it keeps failing) and the retry goes elsewhere; when every endpoint
 is down, the one that comes back first is tried.
 """
+
 from __future__ import annotations
 
 import time
@@ -68,9 +69,17 @@ class EndpointPool:
 
     def __init__(self, urls: list[str], api_key: str, timeout_s: float, max_concurrency: int):
         self.endpoints = [
-            Endpoint(url, openai.AsyncOpenAI(base_url=url, api_key=api_key, max_retries=0, timeout=timeout_s,
-                                             http_client=http_client(url, max_concurrency)),
-                     AdaptiveLimiter(max_concurrency))
+            Endpoint(
+                url,
+                openai.AsyncOpenAI(
+                    base_url=url,
+                    api_key=api_key,
+                    max_retries=0,
+                    timeout=timeout_s,
+                    http_client=http_client(url, max_concurrency),
+                ),
+                AdaptiveLimiter(max_concurrency),
+            )
             for url in urls
         ]
 

@@ -5,6 +5,7 @@ with the queue empty it plays a competent model: it calls the offered tool whose
 best fits the request (the offline assistant's choice) and then answers from the tool results.
 Every request is kept in `history`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -102,8 +103,17 @@ def competent(request: dict) -> dict:
         if '"calls_fit"' in prompt:  # the semantic judge: passes an example that called tools and answered
             conversation = prompt.split("The conversation:", 1)[1].split("Questions:", 1)[0]
             ok = "Assistant calls " in conversation and "\nAssistant:" in conversation
-            return {"content": json.dumps({"reason": "scripted judge", "calls_fit": ok, "answer_responds": ok,
-                                           "answer_supported": True, "reads_naturally": True})}
+            return {
+                "content": json.dumps(
+                    {
+                        "reason": "scripted judge",
+                        "calls_fit": ok,
+                        "answer_responds": ok,
+                        "answer_supported": True,
+                        "reads_naturally": True,
+                    }
+                )
+            }
         if '"makes_sense"' in prompt:  # edge validation
             return {
                 "content": json.dumps(
@@ -127,7 +137,7 @@ def calls_as_text(calls: list[dict], form: str) -> str:
         (c["name"], json.loads(c["arguments"]) if isinstance(c["arguments"], str) else c["arguments"]) for c in calls
     ]
     if form == "hermes":
-        return "\n".join(f'<tool_call>\n{json.dumps({"name": n, "arguments": a})}\n</tool_call>' for n, a in parsed)
+        return "\n".join(f"<tool_call>\n{json.dumps({'name': n, 'arguments': a})}\n</tool_call>" for n, a in parsed)
     if form == "json":
         body = [{"name": n, "parameters": a} for n, a in parsed]
         return "```json\n" + json.dumps(body[0] if len(body) == 1 else body, indent=2) + "\n```"
@@ -158,20 +168,40 @@ def _completion(request: dict, reply: dict, finish: str | None = None) -> dict:
         ]
     prompt_tokens = sum(len(str(m.get("content") or "")) // 4 + 4 for m in request.get("messages", []))
     completion_tokens = len(reply.get("content") or "") // 4 + 8 * len(calls or [])
-    return {"id": f"chatcmpl-{uuid.uuid4().hex[:12]}", "object": "chat.completion", "created": int(time.time()),
-            "model": request.get("model", "fake"),
-            "choices": [{"index": 0, "finish_reason": finish or ("tool_calls" if calls else "stop"),
-                         "message": {"role": "assistant", "content": reply.get("content"), "tool_calls": calls}}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                      "total_tokens": prompt_tokens + completion_tokens}}
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": request.get("model", "fake"),
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": finish or ("tool_calls" if calls else "stop"),
+                "message": {"role": "assistant", "content": reply.get("content"), "tool_calls": calls},
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }
 
 
 class FakeServer:
     """Runs the fake endpoint on 127.0.0.1 in a background thread: `with FakeServer() as s: s.base_url`."""
 
-    def __init__(self, model: FakeModel | None = None, faults: Faults | None = None, port: int = 0,
-                 latency_s: float = 0.0, rate_limit: float | None = None, api_key: str | None = None,
-                 served: tuple[str, ...] | None = None, calls_as_text: str | None = None):
+    def __init__(
+        self,
+        model: FakeModel | None = None,
+        faults: Faults | None = None,
+        port: int = 0,
+        latency_s: float = 0.0,
+        rate_limit: float | None = None,
+        api_key: str | None = None,
+        served: tuple[str, ...] | None = None,
+        calls_as_text: str | None = None,
+    ):
         """`rate_limit`: requests per second admitted (a token bucket); the rest get 429 + Retry-After.
         `api_key`: requests without `Authorization: Bearer <it>` get 401. `served`: the model names
         /v1/models lists, and the only ones chat answers for (404 for others, as vLLM does); unset,
@@ -225,8 +255,16 @@ class FakeServer:
     def _refused(self, http_request: web.Request) -> web.StreamResponse | None:
         if self.api_key is None or http_request.headers.get("Authorization") == f"Bearer {self.api_key}":
             return None
-        return web.json_response({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error",
-                                            "code": "invalid_api_key"}}, status=401)
+        return web.json_response(
+            {
+                "error": {
+                    "message": "Incorrect API key provided",
+                    "type": "invalid_request_error",
+                    "code": "invalid_api_key",
+                }
+            },
+            status=401,
+        )
 
     async def _chat(self, http_request: web.Request) -> web.StreamResponse:
         refused = self._refused(http_request)
@@ -234,19 +272,33 @@ class FakeServer:
             return refused
         request = await http_request.json()
         if self.served is not None and request.get("model") not in self.served:
-            return web.json_response({"error": {"message": f"The model `{request.get('model')}` does not exist.",
-                                                "type": "NotFoundError", "code": 404}}, status=404)
+            return web.json_response(
+                {
+                    "error": {
+                        "message": f"The model `{request.get('model')}` does not exist.",
+                        "type": "NotFoundError",
+                        "code": 404,
+                    }
+                },
+                status=404,
+            )
         wait = self._admit()
         if wait is not None:
-            return web.json_response({"error": {"message": "rate limit exceeded", "type": "rate_limit"}}, status=429,
-                                     headers={"Retry-After": f"{wait:.3f}"})
+            return web.json_response(
+                {"error": {"message": "rate limit exceeded", "type": "rate_limit"}},
+                status=429,
+                headers={"Retry-After": f"{wait:.3f}"},
+            )
         self.model.history.append(request)
         if self.latency_s:
             await asyncio.sleep(self.latency_s)
         fault = self._draw_fault()
         if fault == "rate_limit":
-            return web.json_response({"error": {"message": "rate limited", "type": "rate_limit"}}, status=429,
-                                     headers={"Retry-After": str(self.faults.retry_after_s)})
+            return web.json_response(
+                {"error": {"message": "rate limited", "type": "rate_limit"}},
+                status=429,
+                headers={"Retry-After": str(self.faults.retry_after_s)},
+            )
         if fault == "server_error":
             return web.json_response({"error": {"message": "injected server error"}}, status=500)
         if fault == "timeout":
@@ -287,7 +339,7 @@ class FakeServer:
             vec = [0.0] * 64
             padded = f"  {text.lower()} "
             for k in range(len(padded) - 2):
-                vec[hash_bucket(padded[k:k + 3])] += 1.0
+                vec[hash_bucket(padded[k : k + 3])] += 1.0
             data.append({"object": "embedding", "index": i, "embedding": vec})
         return web.json_response(
             {
@@ -303,7 +355,8 @@ class FakeServer:
 
     async def _models(self, http_request: web.Request):
         return self._refused(http_request) or web.json_response(
-            {"object": "list", "data": [{"id": name, "object": "model"} for name in self.served or ("fake",)]})
+            {"object": "list", "data": [{"id": name, "object": "model"} for name in self.served or ("fake",)]}
+        )
 
     async def _health(self, _):
         return web.Response(text="ok")

@@ -1,4 +1,5 @@
 """Usage ledger: one record per model request (the `llm_calls` table)."""
+
 from __future__ import annotations
 
 import threading
@@ -47,8 +48,9 @@ class UsageLedger:
         judge another stage uses labels its requests with its own role's stage (the tasks stage executes
         its reference calls through the simulator), and they are still this step's calls."""
         with self._lock:  # a pre-flight check made in the step's process is no stage's work
-            return [r if r.stage == stage else replace(r, stage=stage) for r in self.records[since:]
-                    if r.stage != PREFLIGHT]
+            return [
+                r if r.stage == stage else replace(r, stage=stage) for r in self.records[since:] if r.stage != PREFLIGHT
+            ]
 
     def summary(self, stage: str, since: int = 0) -> dict:
         rs = self.of_step(stage, since)

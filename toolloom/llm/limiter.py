@@ -1,4 +1,5 @@
 """Adaptive concurrency: AIMD on the number of requests in flight, with a shared Retry-After pause."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,5 +1,6 @@
 """`llama-server` from the xllamacpp package, for machines without the binary: takes the flags
 LlamaCppServer passes and serves until SIGTERM (python -m toolloom.llm.llamacpp_host -m MODEL ...)."""
+
 from __future__ import annotations
 
 import argparse

@@ -6,6 +6,7 @@ package's embedded server (prebuilt CPU wheels; `pip install 'toolloom[llamacpp]
 `python -m toolloom.llm.llamacpp_host`, which takes the same flags. The key, when the role names
 one, is handed over as LLAMA_API_KEY in the environment, never on the command line.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -25,8 +26,10 @@ def llamacpp_executable(command: list[str] | None) -> list[str]:
         return ["llama-server"]
     if importlib.util.find_spec("xllamacpp") is not None:
         return [sys.executable, "-m", "toolloom.llm.llamacpp_host"]
-    raise ServerStartError("provider 'llamacpp' needs llama.cpp's server: `llama-server` on PATH, or the xllamacpp "
-                           "package (pip install 'toolloom[llamacpp]'), or llamacpp.command")
+    raise ServerStartError(
+        "provider 'llamacpp' needs llama.cpp's server: `llama-server` on PATH, or the xllamacpp "
+        "package (pip install 'toolloom[llamacpp]'), or llamacpp.command"
+    )
 
 
 class LlamaCppServer(ManagedServer):
@@ -46,11 +49,26 @@ class LlamaCppServer(ManagedServer):
     def command(self) -> list[str]:
         o = self.options
         slots = o.slots or self.spec.max_concurrency
-        cmd = [*llamacpp_executable(o.command), "-m", self.spec.model, "--host", "127.0.0.1", "--port", str(self.port),
-               "--alias", self.spec.model,  # /v1/models lists the name the client sends
-               "--jinja",  # the model's own chat template, tools included
-               "-np", str(slots), "-c", str(slots * o.ctx_per_slot), "-t", str(o.threads or os.cpu_count() or 1),
-               "--timeout", str(int(o.request_timeout_s))]
+        cmd = [
+            *llamacpp_executable(o.command),
+            "-m",
+            self.spec.model,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--alias",
+            self.spec.model,  # /v1/models lists the name the client sends
+            "--jinja",  # the model's own chat template, tools included
+            "-np",
+            str(slots),
+            "-c",
+            str(slots * o.ctx_per_slot),
+            "-t",
+            str(o.threads or os.cpu_count() or 1),
+            "--timeout",
+            str(int(o.request_timeout_s)),
+        ]
         return cmd + list(o.extra_args)
 
     def env(self) -> dict[str, str]:

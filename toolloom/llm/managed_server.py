@@ -8,6 +8,7 @@ stops the group if the toolloom process goes away without stopping it (SIGKILL, 
 server outlives its run. The kinds differ only in their command line and environment
 (vllm_server.py, llamacpp_server.py); nothing here imports an inference engine.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -93,8 +94,9 @@ class ManagedServer:
         with open(self.log_path, "ab") as out:
             out.write(f"\n== toolloom: {json.dumps(cmd)}\n".encode())
             out.flush()
-            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         env=env, start_new_session=True)
+            self.proc = subprocess.Popen(
+                cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True
+            )
         self.watchdog = subprocess.Popen(
             [sys.executable, "-m", "toolloom.llm.watchdog", str(os.getpid()), str(self.proc.pid)],
             stdin=subprocess.DEVNULL,

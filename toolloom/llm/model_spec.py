@@ -1,5 +1,6 @@
 """The `models:` section of a pipeline: one ModelSpec per role, and how toolloom serves the models
 it starts itself (`vllm` on a GPU machine, `llamacpp` on a CPU)."""
+
 from __future__ import annotations
 
 import os
@@ -66,8 +67,11 @@ class ModelSpec(Strict):
     )
     model: str = "offline"
     base_url: str | None = None  # may hold ${VAR} or ${VAR:-default}
-    base_urls: list[str] = Field([], description="several endpoints serving the same model (vLLM replicas): each "
-                                 "request goes to the least busy one that is up (instead of base_url)")
+    base_urls: list[str] = Field(
+        [],
+        description="several endpoints serving the same model (vLLM replicas): each "
+        "request goes to the least busy one that is up (instead of base_url)",
+    )
     api_key_env: str = "OPENAI_API_KEY"  # the key itself never enters a spec
     temperature: float = 0.0
     max_tokens: int = 1024
@@ -76,7 +80,8 @@ class ModelSpec(Strict):
     timeout_s: float = Field(60.0, gt=0)
     max_retries: int = Field(6, ge=0)
     structured_output: Literal["json_schema", "json_object", "none"] = Field(
-        "json_schema", description="how the endpoint is asked for JSON answers (judge, verifier, escalator)")
+        "json_schema", description="how the endpoint is asked for JSON answers (judge, verifier, escalator)"
+    )
 
     vllm: VLLMServe | None = Field(None, description="provider vllm: how to serve the model")
     llamacpp: LlamaCppServe | None = Field(None, description="provider llamacpp: how to serve the GGUF file")
@@ -136,8 +141,13 @@ class ModelSpec(Strict):
         model = expand_env(self.model)
         if self.provider == "llamacpp":
             model = os.path.expanduser(model)
-        return self.model_copy(update={"base_url": expand_env(self.base_url), "model": model,
-                                       "base_urls": [expand_env(u) for u in self.base_urls]})
+        return self.model_copy(
+            update={
+                "base_url": expand_env(self.base_url),
+                "model": model,
+                "base_urls": [expand_env(u) for u in self.base_urls],
+            }
+        )
 
 
 def expand_env(value: str | None) -> str | None:
@@ -153,5 +163,3 @@ def expand_env(value: str | None) -> str | None:
         raise KeyError(f"environment variable {name} is not set (referenced as ${{{name}}})")
 
     return _ENV_REF.sub(sub, value)
-
-

@@ -4,6 +4,7 @@ A wrong base_url, an unknown model name, an unset key variable or a refused key 
 seconds with one line naming the role, the URL, the variable and the server's answer, instead of
 minutes of retries ending in a stack trace.
 """
+
 from __future__ import annotations
 
 import logging
@@ -32,10 +33,14 @@ def managed_preflight(spec, role: str) -> None:
     from .managed_server import ServerStartError
 
     if not os.path.isfile(spec.model):
-        hint = " (TOOLLOOM_GGUF names it, or ../shared/models/small_model.sh puts one there)" \
-            if ".cache/toolloom/models" in spec.model else ""
-        raise PreflightError(f"role {role}: provider 'llamacpp': model {spec.model!r} is not a file (the path of a "
-                             f"GGUF model){hint}")
+        hint = (
+            " (TOOLLOOM_GGUF names it, or ../shared/models/small_model.sh puts one there)"
+            if ".cache/toolloom/models" in spec.model
+            else ""
+        )
+        raise PreflightError(
+            f"role {role}: provider 'llamacpp': model {spec.model!r} is not a file (the path of a GGUF model){hint}"
+        )
     try:
         llamacpp_executable(spec.llamacpp.command if spec.llamacpp else None)
     except ServerStartError as e:
@@ -52,8 +57,10 @@ def preflight(client: ModelClient, roles: list[str]) -> str | None:
     who = f"model {spec.model!r} for role{'s' if len(roles) > 1 else ''} {', '.join(roles)}"
     var = spec.api_key_env
     if "api_key_env" in spec.model_fields_set and not os.environ.get(var):
-        raise PreflightError(f"{who} at {', '.join(spec.endpoints)}: api_key_env names ${var}, which is not set "
-                             "(export it, or drop api_key_env for an endpoint without a key)")
+        raise PreflightError(
+            f"{who} at {', '.join(spec.endpoints)}: api_key_env names ${var}, which is not set "
+            "(export it, or drop api_key_env for an endpoint without a key)"
+        )
     listed, down = {}, []
     for url in spec.endpoints:
         try:
@@ -76,8 +83,10 @@ def preflight(client: ModelClient, roles: list[str]) -> str | None:
         raise PreflightError(f"{where}: a one-token request failed: {e}") from None  # a refused key names its variable
     notes = [f"endpoint skipped until it answers: {d}" for d in down]
     if unlisted:  # llama.cpp's server, for one, answers for any name: its answer decides, not the list
-        notes.append(f"{where}: not in the server's model list ({', '.join(served[:8])}), but the server answered a "
-                     "request for it")
+        notes.append(
+            f"{where}: not in the server's model list ({', '.join(served[:8])}), but the server answered a "
+            "request for it"
+        )
     for note in notes:
         if note not in _WARNED:
             _WARNED.add(note)

@@ -1,4 +1,5 @@
 """The model servers toolloom starts itself (`provider: vllm`, `provider: llamacpp`), one per model."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,7 @@ MANAGED: dict[str, type[ManagedServer]] = {"vllm": VLLMServer, "llamacpp": Llama
 
 def server_key(spec: ModelSpec) -> str:
     """What makes two roles share one server: provider, model and serve options."""
-    return json.dumps([spec.provider, spec.model, MANAGED[spec.provider].options_of(spec).model_dump()],
-                      sort_keys=True)
+    return json.dumps([spec.provider, spec.model, MANAGED[spec.provider].options_of(spec).model_dump()], sort_keys=True)
 
 
 class ServerPool:

@@ -6,6 +6,7 @@ on any host, reads the answers the others cached and spends from one budget. Wit
 SQLite file beside it. The budget is counted per Dagster run: `used` is what all of the run's processes
 reported so far, read again before each request.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -60,8 +61,12 @@ class _Pg:
         from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
         dropped = (psycopg.OperationalError, psycopg.InterfaceError, StorageError)
-        for attempt in Retrying(retry=retry_if_exception_type(dropped), wait=wait_exponential(0.2, max=5),
-                                stop=stop_after_delay(RECONNECT_S), reraise=True):
+        for attempt in Retrying(
+            retry=retry_if_exception_type(dropped),
+            wait=wait_exponential(0.2, max=5),
+            stop=stop_after_delay(RECONNECT_S),
+            reraise=True,
+        ):
             with attempt:
                 if self.con.closed or self.con.broken:
                     self.con = _pg(self.url)
@@ -87,9 +92,12 @@ class PostgresRequestCache(WriteBehindCache):
     def __init__(self, url: str):
         super().__init__()
         self._con = _Pg(url)
-        _create_pg(self._con.con, f"CREATE SCHEMA IF NOT EXISTS {_SCHEMA}",
-                   f"CREATE TABLE IF NOT EXISTS {_SCHEMA}.llm_cache (key TEXT PRIMARY KEY, model TEXT, "
-                   "response TEXT NOT NULL, created TIMESTAMPTZ DEFAULT now())")
+        _create_pg(
+            self._con.con,
+            f"CREATE SCHEMA IF NOT EXISTS {_SCHEMA}",
+            f"CREATE TABLE IF NOT EXISTS {_SCHEMA}.llm_cache (key TEXT PRIMARY KEY, model TEXT, "
+            "response TEXT NOT NULL, created TIMESTAMPTZ DEFAULT now())",
+        )
         self._reader = _Pg(url)
         self._read_lock = threading.Lock()
 
@@ -118,8 +126,9 @@ class PostgresRequestCache(WriteBehindCache):
 class SharedBudget:
     """RunBudget's interface, counted in a table every process of the run adds to (one row per run)."""
 
-    def __init__(self, max_tokens: int | None, run_id: str, *, postgres: str | None = None,
-                 sqlite: str | Path | None = None):
+    def __init__(
+        self, max_tokens: int | None, run_id: str, *, postgres: str | None = None, sqlite: str | Path | None = None
+    ):
         self.max_tokens, self.run_id = max_tokens, run_id
         self._lock = threading.Lock()
         self._table = f"{_SCHEMA}.token_budget" if postgres else "token_budget"
@@ -138,8 +147,11 @@ class SharedBudget:
     def used(self) -> int:
         with self._lock:
             sql, args = f"SELECT used FROM {self._table} WHERE run_id = {self._p}", (self.run_id,)
-            row = (self._con.execute(sql, args, fetch=True) if isinstance(self._con, _Pg)
-                   else self._con.execute(sql, args).fetchone())
+            row = (
+                self._con.execute(sql, args, fetch=True)
+                if isinstance(self._con, _Pg)
+                else self._con.execute(sql, args).fetchone()
+            )
         return row[0] if row else 0
 
     def check(self) -> None:

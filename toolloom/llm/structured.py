@@ -5,6 +5,7 @@ validated fallback (parse, repair once, then reject with the reason) where it ha
 schema constrains decoding), `json_object` (JSON mode only), or `none` (the prompt asks for JSON).
 The answer is validated against the schema in every mode.
 """
+
 from __future__ import annotations
 
 import json
@@ -62,7 +63,8 @@ def problem_with(text: str, validator: Draft7Validator) -> tuple[object, str]:
     errors = sorted(validator.iter_errors(value), key=lambda e: list(e.path))
     if errors:
         return None, "it does not match the schema: " + "; ".join(
-            f"{'/'.join(map(str, e.path)) or 'answer'}: {e.message}" for e in errors[:3])
+            f"{'/'.join(map(str, e.path)) or 'answer'}: {e.message}" for e in errors[:3]
+        )
     return value, ""
 
 
@@ -72,8 +74,17 @@ def _schema_refused(error: ModelCallError) -> bool:
     return "badrequest" in text.replace(" ", "") and any(w in text for w in ("grammar", "schema", "response_format"))
 
 
-async def chat_json(client: ModelClient, messages: list[dict], schema: dict, *, name: str, stage: str, role: str,
-                    prompts_root: Path, check: Callable[[dict], str] | None = None) -> dict:
+async def chat_json(
+    client: ModelClient,
+    messages: list[dict],
+    schema: dict,
+    *,
+    name: str,
+    stage: str,
+    role: str,
+    prompts_root: Path,
+    check: Callable[[dict], str] | None = None,
+) -> dict:
     """The model's answer as a dict valid against `schema` (and, with `check`, one in which `check`
     finds no problem: it returns "" or what is wrong); the reply is asked again once with the problem
     stated, then UnusableAnswer says why. An endpoint that refuses the schema is asked in JSON mode."""

@@ -13,6 +13,7 @@ call written after such an invented result, never reach the conversation. Calls 
 not offered are dropped and named in `dropped`; when nothing offered is left, or the text has a
 call's shape that cannot be read, `problem` says why and the episode is rejected with it.
 """
+
 from __future__ import annotations
 
 import ast
@@ -119,8 +120,9 @@ def _calls_in(value) -> list | None:
     return calls
 
 
-def _checked(parsed: list[dict | str], offered: set[str], rest: str | None, form: str, tag: str,
-             dropped: list[str]) -> TextCalls:
+def _checked(
+    parsed: list[dict | str], offered: set[str], rest: str | None, form: str, tag: str, dropped: list[str]
+) -> TextCalls:
     """Each parsed item is a {"name", "arguments"} dict or a string saying why it is unreadable."""
     calls, problems, left_out, seen = [], [], [], set()
     for item in parsed:
@@ -179,7 +181,7 @@ def _pythonic_run(text: str, offered: set[str]) -> tuple[int, list, list[str]] |
         calls = _pythonic_calls(line.strip(), offered)
         if calls is None:
             continue
-        for more in lines[n + 1:]:
+        for more in lines[n + 1 :]:
             extra = _pythonic_calls(more.strip(), offered)
             if extra is None:
                 break

@@ -3,6 +3,7 @@
 Matched on the model name, most specific pattern first; a family not listed needs the parser named
 in the pipeline YAML (`vllm.tool_call_parser`).
 """
+
 from __future__ import annotations
 
 FAMILIES = (
@@ -37,5 +38,7 @@ def tool_parser_for(model: str) -> str:
         if pattern in name:
             return parser
     families = ", ".join(sorted({p for p, _ in FAMILIES}))
-    raise ValueError(f"no tool-call parser known for model {model!r} (families: {families}); "
-                     f"set vllm.tool_call_parser (one of vLLM's --tool-call-parser names)")
+    raise ValueError(
+        f"no tool-call parser known for model {model!r} (families: {families}); "
+        f"set vllm.tool_call_parser (one of vLLM's --tool-call-parser names)"
+    )

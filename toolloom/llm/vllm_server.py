@@ -1,5 +1,6 @@
 """`vllm serve` as a managed server (managed_server.py has the lifecycle): the command line and the
 key's variable. Nothing here imports vllm: it is an executable to start."""
+
 from __future__ import annotations
 
 import os

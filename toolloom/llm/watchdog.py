@@ -4,6 +4,7 @@
 OWNER_PID has exited (killed, crashed), the server's group gets SIGTERM, then SIGKILL. Exits when
 the server is gone.
 """
+
 from __future__ import annotations
 
 import os

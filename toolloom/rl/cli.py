@@ -1,4 +1,5 @@
 """`toolloom env serve|replay`: a version's tasks as an environment (OpenEnv's server), and its self-check."""
+
 from __future__ import annotations
 
 import json
@@ -25,7 +26,7 @@ def _loaded(args):
 def replay(session) -> dict:
     """Play the task's own verified trajectory in a fresh episode; the last step's result."""
     out = None
-    for m in session.task.reference[len(session.task.prompt):]:
+    for m in session.task.reference[len(session.task.prompt) :]:
         if m["role"] == "assistant":
             out = session.step(as_action(m))
             if out["done"]:
@@ -41,18 +42,28 @@ def cmd_env(args) -> int:
         return 2
     env = loaded.env
     left = ", ".join(f"{n} {k}" for k, n in sorted(loaded.left_out.items()))
-    print(f"{args.pipeline} {loaded.version}: {len(env.tasks)} tasks" + (f" ({left} not served)" if left else ""),
-          file=sys.stderr)
+    print(
+        f"{args.pipeline} {loaded.version}: {len(env.tasks)} tasks" + (f" ({left} not served)" if left else ""),
+        file=sys.stderr,
+    )
     try:
         if args.action == "eval":
             if not args.base_url or not args.model:
-                print("error: env eval needs --base-url and --model (the policy's OpenAI-compatible endpoint)",
-                      file=sys.stderr)
+                print(
+                    "error: env eval needs --base-url and --model (the policy's OpenAI-compatible endpoint)",
+                    file=sys.stderr,
+                )
                 return 2
             from .rollout import evaluate
 
-            report = evaluate(env, args.base_url, args.model, os.environ.get(args.api_key_env or "", "none"),
-                              args.episodes, args.max_concurrent or 8)
+            report = evaluate(
+                env,
+                args.base_url,
+                args.model,
+                os.environ.get(args.api_key_env or "", "none"),
+                args.episodes,
+                args.max_concurrent or 8,
+            )
             print(json.dumps(report, indent=2))
             return 0
         if args.action == "replay":
@@ -74,13 +85,19 @@ def cmd_env(args) -> int:
 
             from .openenv_app import app_for
         except ImportError as e:
-            print(f"error: env serve needs OpenEnv's server ({e.name} is not installed): pip install "
-                  "'toolloom[rl]'", file=sys.stderr)
+            print(
+                f"error: env serve needs OpenEnv's server ({e.name} is not installed): pip install 'toolloom[rl]'",
+                file=sys.stderr,
+            )
             return 2
 
         print(f"serving at ws://{args.host}:{args.port}/ws (OpenEnv); Ctrl-C stops it", file=sys.stderr, flush=True)
-        uvicorn.run(app_for(env, args.max_concurrent or loaded.runtime.pipeline.rl.max_concurrent), host=args.host,
-                    port=args.port, log_level="warning")
+        uvicorn.run(
+            app_for(env, args.max_concurrent or loaded.runtime.pipeline.rl.max_concurrent),
+            host=args.host,
+            port=args.port,
+            log_level="warning",
+        )
         return 0
     finally:
         loaded.close()
@@ -88,9 +105,12 @@ def cmd_env(args) -> int:
 
 def add_env_parser(sub) -> None:
     env = sub.add_parser("env", help="a version's tasks as a reinforcement-learning environment (OpenEnv)")
-    env.add_argument("action", choices=["serve", "replay", "eval"],
-                     help="serve: OpenEnv's server; replay: play every task's reference and report its reward; "
-                          "eval: play the tasks with a model endpoint as the policy and report its rewards")
+    env.add_argument(
+        "action",
+        choices=["serve", "replay", "eval"],
+        help="serve: OpenEnv's server; replay: play every task's reference and report its reward; "
+        "eval: play the tasks with a model endpoint as the policy and report its rewards",
+    )
     env.add_argument("pipeline")
     env.add_argument("--version", help="dataset version; default: the newest complete one")
     env.add_argument("--split", choices=["train", "test", "all"], help="default: the pipeline's rl.split")
@@ -102,4 +122,3 @@ def add_env_parser(sub) -> None:
     env.add_argument("--api-key-env", help="eval: the environment variable holding the endpoint's key")
     env.add_argument("--episodes", type=int, help="eval: the first N tasks (default: all)")
     env.set_defaults(fn=cmd_env)
-

@@ -4,6 +4,7 @@ One event loop on its own thread runs every episode's calls, so resources an exe
 (an MCP server's session) stay on one loop while many episodes, from many client threads, run at once.
 Each episode has its own `executor.Episode`: the state of stateful tools never crosses episodes.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -68,8 +69,9 @@ def calls_of(action: dict) -> list[tuple[str, object]] | None:
     if action.get("tool_name"):  # OpenEnv's MCP CallToolAction
         return [(action["tool_name"], action.get("arguments") or {})]
     if action.get("message") is None and action.get("content") is None:
-        raise ActionError("an action is {'tool_calls': [{'name', 'arguments'}, ...]}, {'tool_name', 'arguments'} "
-                          "or {'message': text}")
+        raise ActionError(
+            "an action is {'tool_calls': [{'name', 'arguments'}, ...]}, {'tool_name', 'arguments'} or {'message': text}"
+        )
     return None
 
 
@@ -95,8 +97,13 @@ class EnvSession:
 
     def observation(self) -> dict:
         """What the policy sees first: the conversation so far and the tools offered."""
-        return {"task_id": self.task.task_id, "episode_id": self.episode_id, "kind": self.task.kind,
-                "messages": [dict(m) for m in self.messages], "tools": self.task.tools}
+        return {
+            "task_id": self.task.task_id,
+            "episode_id": self.episode_id,
+            "kind": self.task.kind,
+            "messages": [dict(m) for m in self.messages],
+            "tools": self.task.tools,
+        }
 
     def step(self, action: dict) -> dict:
         """One assistant turn (tool calls, or a message); returns the messages it added, done and the reward."""
@@ -109,15 +116,19 @@ class EnvSession:
         self.turns += 1
         before = len(self.messages)
         if calls is None:
-            await self._say((action.get("message") if action.get("message") is not None else action.get("content"))
-                            or "")
+            await self._say(
+                (action.get("message") if action.get("message") is not None else action.get("content")) or ""
+            )
         else:
             await self._call(calls)
             if self.turns >= self.env.settings.max_turns:
                 await self._finish(None)
-        return {"messages": self.messages[before + 1:],  # what the turn brought: tool results, or the user's reply
-                "done": self.done, "reward": self.reward.total if self.reward else None,
-                "breakdown": self.reward.breakdown() if self.reward else {}}
+        return {
+            "messages": self.messages[before + 1 :],  # what the turn brought: tool results, or the user's reply
+            "done": self.done,
+            "reward": self.reward.total if self.reward else None,
+            "breakdown": self.reward.breakdown() if self.reward else {},
+        }
 
     async def _say(self, text: str) -> None:
         self.messages.append({"role": "assistant", "content": text})
@@ -132,22 +143,32 @@ class EnvSession:
         for name, raw in calls:
             call_id = f"call_{len(self.calls)}"
             text = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False)
-            turn["tool_calls"].append({"id": call_id, "type": "function",
-                                       "function": {"name": name, "arguments": text}})
+            turn["tool_calls"].append(
+                {"id": call_id, "type": "function", "function": {"name": name, "arguments": text}}
+            )
             args, parse_error = parse_arguments(text)
             valid = name in self.offered and not parse_error and not argument_errors(self.offered[name], args)
             if name not in self.offered:
-                result, ok, error, by = {"error": {"status": 404, "message": f"unknown tool '{name}'"}}, False, \
-                    f"unknown tool '{name}'", "none"
+                result, ok, error, by = (
+                    {"error": {"status": 404, "message": f"unknown tool '{name}'"}},
+                    False,
+                    f"unknown tool '{name}'",
+                    "none",
+                )
                 content = json.dumps(result)
             elif parse_error:
-                content, ok, error, by = json.dumps({"error": {"status": 400, "message": parse_error}}), False, \
-                    parse_error, "none"
+                content, ok, error, by = (
+                    json.dumps({"error": {"status": 400, "message": parse_error}}),
+                    False,
+                    parse_error,
+                    "none",
+                )
             else:
                 obs = await self.episode.call(name, args)
                 content, ok, error, by = obs.to_json(), obs.ok, obs.error, obs.answered_by
-            self.calls.append({"name": name, "arguments": text, "ok": ok, "error": error, "answered_by": by,
-                               "valid": valid})
+            self.calls.append(
+                {"name": name, "arguments": text, "ok": ok, "error": error, "answered_by": by, "valid": valid}
+            )
             self.messages.append({"role": "tool", "tool_call_id": call_id, "name": name, "content": content})
 
     async def _finish(self, final: str | None) -> None:
@@ -179,14 +200,26 @@ class EnvSession:
     def trajectory(self, final: str | None) -> dict:
         """The episode as the filter reads a trajectory."""
         t = self.task
-        return {"messages": [normalise(m) for m in self.messages], "calls": json.dumps(self.calls),
-                "tools_offered": json.dumps(t.tools), "kind": t.kind, "shape": t.shape, "chain": t.chain,
-                "reference_answer": t.reference_answer, "final_answer": final}
+        return {
+            "messages": [normalise(m) for m in self.messages],
+            "calls": json.dumps(self.calls),
+            "tools_offered": json.dumps(t.tools),
+            "kind": t.kind,
+            "shape": t.shape,
+            "chain": t.chain,
+            "reference_answer": t.reference_answer,
+            "final_answer": final,
+        }
 
     def state(self) -> dict:
-        return {"episode_id": self.episode_id, "task_id": self.task.task_id, "step_count": self.turns,
-                "done": self.done, "messages": [dict(m) for m in self.messages],
-                "reward": self.reward.breakdown() if self.reward else None}
+        return {
+            "episode_id": self.episode_id,
+            "task_id": self.task.task_id,
+            "step_count": self.turns,
+            "done": self.done,
+            "messages": [dict(m) for m in self.messages],
+            "reward": self.reward.breakdown() if self.reward else None,
+        }
 
     def close(self) -> None:
         self.episode.close()

@@ -11,6 +11,7 @@ The policy is the trainer's model, generating with TRL's own single-turn generat
 its weight sync when `use_vllm` is set), or an OpenAI-compatible endpoint (`EndpointTurns`): a server the user
 keeps in step with the weights, or `toolloom fake-server` for a rollout loop that runs without a model.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -55,8 +56,19 @@ def _for_template(messages: list[dict]) -> list[dict]:
     out = []
     for m in map(to_openai, messages):
         if m.get("tool_calls"):
-            m = {**m, "tool_calls": [{**c, "function": {**c["function"], "arguments": parse_arguments(
-                c["function"]["arguments"])[0] or {}}} for c in m["tool_calls"]]}
+            m = {
+                **m,
+                "tool_calls": [
+                    {
+                        **c,
+                        "function": {
+                            **c["function"],
+                            "arguments": parse_arguments(c["function"]["arguments"])[0] or {},
+                        },
+                    }
+                    for c in m["tool_calls"]
+                ],
+            }
         out.append(m)
     return out
 
@@ -91,8 +103,9 @@ class EnvRollouts:
             self.by_prompt.setdefault(_key(task.prompt), task.task_id)
 
     def render(self, messages: list[dict], tools: list[dict], generation_prompt: bool) -> str:
-        return self.tokenizer.apply_chat_template(_for_template(messages), tools=tools, tokenize=False,
-                                                  add_generation_prompt=generation_prompt)
+        return self.tokenizer.apply_chat_template(
+            _for_template(messages), tools=tools, tokenize=False, add_generation_prompt=generation_prompt
+        )
 
     def encode(self, text: str) -> list[int]:
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
@@ -103,14 +116,15 @@ class EnvRollouts:
         for prompt in prompts:
             task_id = self.by_prompt.get(_key(prompt))
             if task_id is None:
-                raise KeyError(f"no task of this environment has the prompt {prompt[-1].get('content')!r:.200}; "
-                               "train on toolloom.rl.grpo.prompt_dataset(env)")
+                raise KeyError(
+                    f"no task of this environment has the prompt {prompt[-1].get('content')!r:.200}; "
+                    "train on toolloom.rl.grpo.prompt_dataset(env)"
+                )
             session = self.env.reset(task_id=task_id)
             episodes.append(_Episode(session, self.encode(self.render(session.messages, session.task.tools, True))))
         live = list(episodes)
         while live:
-            turns = (self.policy.turns(live, trainer) if self.policy is not None
-                     else self._model_turns(live, trainer))
+            turns = self.policy.turns(live, trainer) if self.policy is not None else self._model_turns(live, trainer)
             actions = [self._action(ep, turn) for ep, turn in zip(live, turns)]
             results = self.env.run(_steps([ep.session for ep in live], actions))
             still = []
@@ -122,18 +136,25 @@ class EnvRollouts:
                 elif self._append_environment(ep, budget):
                     still.append(ep)
             live = still
-        return {"prompt_ids": [ep.prompt_ids for ep in episodes], "completion_ids": [ep.ids for ep in episodes],
-                "logprobs": ([ep.logprobs for ep in episodes] if all(len(ep.logprobs) == len(ep.ids)
-                                                                      for ep in episodes) else None),
-                "env_mask": [ep.mask for ep in episodes], "env_reward": [ep.reward for ep in episodes],
-                "env_success": [ep.breakdown.get("success") for ep in episodes],
-                "env_reason": [ep.breakdown.get("reason") or "" for ep in episodes]}
+        return {
+            "prompt_ids": [ep.prompt_ids for ep in episodes],
+            "completion_ids": [ep.ids for ep in episodes],
+            "logprobs": (
+                [ep.logprobs for ep in episodes] if all(len(ep.logprobs) == len(ep.ids) for ep in episodes) else None
+            ),
+            "env_mask": [ep.mask for ep in episodes],
+            "env_reward": [ep.reward for ep in episodes],
+            "env_success": [ep.breakdown.get("success") for ep in episodes],
+            "env_reason": [ep.breakdown.get("reason") or "" for ep in episodes],
+        }
 
     def _model_turns(self, live: list[_Episode], trainer) -> list[Turn]:
         """The trainer's own generation of one turn per episode (its sampling settings, its vLLM if it uses one)."""
         ids, logprobs = trainer._generate_single_turn([ep.prompt_ids + ep.ids for ep in live], None, {}, 1)
-        return [Turn(list(i), list(lp) if logprobs is not None else None) for i, lp in
-                zip(ids, logprobs if logprobs is not None else [None] * len(ids))]
+        return [
+            Turn(list(i), list(lp) if logprobs is not None else None)
+            for i, lp in zip(ids, logprobs if logprobs is not None else [None] * len(ids))
+        ]
 
     def _action(self, ep: _Episode, turn: Turn) -> dict:
         ep.ids += turn.ids
@@ -153,8 +174,10 @@ class EnvRollouts:
         before = self.render(messages[:turn_end], tools, False)
         after = self.render(messages, tools, True)
         if not after.startswith(before):
-            raise ValueError("the chat template renders the conversation differently once the environment's "
-                             "reply follows it, so the reply's tokens cannot be appended")
+            raise ValueError(
+                "the chat template renders the conversation differently once the environment's "
+                "reply follows it, so the reply's tokens cannot be appended"
+            )
         eos = self.tokenizer.eos_token
         cut = before.rfind(eos) + len(eos) if eos and eos in before else len(before)
         reply = self.encode(after[cut:])
@@ -188,17 +211,29 @@ class EndpointTurns:
         out = []
         for ep in live:
             messages, tools = ep.session.messages, ep.session.task.tools
-            reply = self.client.chat.completions.create(model=self.model, max_tokens=self.max_tokens, tools=tools,
-                                                        messages=[to_openai(m) for m in messages]).choices[0].message
+            reply = (
+                self.client.chat.completions.create(
+                    model=self.model, max_tokens=self.max_tokens, tools=tools, messages=[to_openai(m) for m in messages]
+                )
+                .choices[0]
+                .message
+            )
             said = {"role": "assistant", "content": reply.content}
             if reply.tool_calls:
-                said["tool_calls"] = [{"id": c.id, "type": "function", "function": {
-                    "name": c.function.name, "arguments": c.function.arguments}} for c in reply.tool_calls]
+                said["tool_calls"] = [
+                    {
+                        "id": c.id,
+                        "type": "function",
+                        "function": {"name": c.function.name, "arguments": c.function.arguments},
+                    }
+                    for c in reply.tool_calls
+                ]
             render = lambda ms, gen: self.tokenizer.apply_chat_template(  # noqa: E731
-                _for_template(ms), tools=tools, tokenize=False, add_generation_prompt=gen)
+                _for_template(ms), tools=tools, tokenize=False, add_generation_prompt=gen
+            )
             before, after = render(messages, True), render(messages + [said], False)
             eos = self.tokenizer.eos_token
-            text = after[len(before):]
-            text = text[:text.rfind(eos) + len(eos)] if eos and eos in text else text
+            text = after[len(before) :]
+            text = text[: text.rfind(eos) + len(eos)] if eos and eos in text else text
             out.append(Turn(self.tokenizer(text, add_special_tokens=False)["input_ids"]))
         return out

@@ -3,6 +3,7 @@ sessions, one episode per session, many sessions at once. Its MCP-shaped `call_t
 
     toolloom env serve demo                    # ws://127.0.0.1:8000/ws ; openenv's GenericEnvClient speaks to it
 """
+
 from __future__ import annotations
 
 from typing import Any, Literal, Optional
@@ -50,8 +51,9 @@ class ToolloomOpenEnv(Environment):
         self.env = env
         self.session: EnvSession | None = None
 
-    def reset(self, seed: Optional[int] = None, episode_id: Optional[str] = None, task_id: Optional[str] = None,
-              **kwargs: Any) -> ToolloomObservation:
+    def reset(
+        self, seed: Optional[int] = None, episode_id: Optional[str] = None, task_id: Optional[str] = None, **kwargs: Any
+    ) -> ToolloomObservation:
         if self.session is not None:
             self.session.close()
         self.session = self.env.reset(seed=seed, task_id=task_id)
@@ -64,21 +66,34 @@ class ToolloomOpenEnv(Environment):
             raise RuntimeError("call reset() before step()")
         out = self.session.step(action.model_dump(exclude={"metadata", "type"}, exclude_none=True))
         s = self.session
-        return ToolloomObservation(task_id=s.task.task_id, episode_id=s.episode_id, kind=s.task.kind,
-                                   messages=out["messages"], done=out["done"], reward=out["reward"],
-                                   breakdown=out["breakdown"])
+        return ToolloomObservation(
+            task_id=s.task.task_id,
+            episode_id=s.episode_id,
+            kind=s.task.kind,
+            messages=out["messages"],
+            done=out["done"],
+            reward=out["reward"],
+            breakdown=out["breakdown"],
+        )
 
     @property
     def state(self) -> ToolloomState:
         if self.session is None:
             return ToolloomState()
         st = self.session.state()
-        return ToolloomState(episode_id=st["episode_id"], step_count=st["step_count"], task_id=st["task_id"],
-                             done=st["done"], messages=st["messages"])
+        return ToolloomState(
+            episode_id=st["episode_id"],
+            step_count=st["step_count"],
+            task_id=st["task_id"],
+            done=st["done"],
+            messages=st["messages"],
+        )
 
     def get_metadata(self) -> EnvironmentMetadata:
-        return EnvironmentMetadata(name="toolloom", description=f"{len(self.env.tasks)} tool-use tasks with verified "
-                                   "reference calls; rewards from execution")
+        return EnvironmentMetadata(
+            name="toolloom",
+            description=f"{len(self.env.tasks)} tool-use tasks with verified reference calls; rewards from execution",
+        )
 
     def close(self) -> None:
         if self.session is not None:
@@ -87,5 +102,10 @@ class ToolloomOpenEnv(Environment):
 
 def app_for(env: ToolEnvironment, max_concurrent: int = 64):
     """The FastAPI app OpenEnv's clients speak to (`/ws` sessions; `/reset`, `/step` stateless, `/schema`)."""
-    return create_app(lambda: ToolloomOpenEnv(env), ToolloomAction, ToolloomObservation, env_name="toolloom",
-                      max_concurrent_envs=max_concurrent)
+    return create_app(
+        lambda: ToolloomOpenEnv(env),
+        ToolloomAction,
+        ToolloomObservation,
+        env_name="toolloom",
+        max_concurrent_envs=max_concurrent,
+    )

@@ -10,6 +10,7 @@ efficiency: OTC's tool reward (Wang et al. 2025, "Acting Less is Reasoning More"
             the reference's n, less `unrelated_call_cost` per call of a tool the reference does not call; it counts
             only when the task succeeded, as OTC scales the correctness reward by it (else no call would pay).
 """
+
 from __future__ import annotations
 
 import json
@@ -72,5 +73,13 @@ def reward_of(traj: dict, settings: RLSettings, state_differs: str | None = None
     efficiency = success * max(0.0, otc_tool_reward(len(counted), needed) - settings.unrelated_call_cost * unrelated)
     w = settings.weights
     total = (w.success * success + w.format * form + w.efficiency * efficiency) / (w.success + w.format + w.efficiency)
-    return Reward(round(total, 6), success, round(form, 6), round(efficiency, 6), len(calls), needed, unrelated,
-                  f"{failed[0]}: {failed[1]}" if failed else "")
+    return Reward(
+        round(total, 6),
+        success,
+        round(form, 6),
+        round(efficiency, 6),
+        len(calls),
+        needed,
+        unrelated,
+        f"{failed[0]}: {failed[1]}" if failed else "",
+    )

@@ -4,6 +4,7 @@ This is the loop an RL trainer runs (generate a turn, step the environment, repe
 evaluation of a model on the version's tasks. Calls a model writes as text are read as the pipeline reads them
 (llm/text_calls.py).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -21,8 +22,12 @@ async def rollout(session: EnvSession, client: AsyncOpenAI, model: str, max_toke
     out: dict = {}
     offered = {t["function"]["name"] for t in session.task.tools}
     while not session.done:
-        reply = await client.chat.completions.create(model=model, max_tokens=max_tokens, tools=session.task.tools,
-                                                     messages=[to_openai(m) for m in session.messages])
+        reply = await client.chat.completions.create(
+            model=model,
+            max_tokens=max_tokens,
+            tools=session.task.tools,
+            messages=[to_openai(m) for m in session.messages],
+        )
         message = reply.choices[0].message
         calls = [{"name": c.function.name, "arguments": c.function.arguments} for c in message.tool_calls or []]
         if not calls:
@@ -32,8 +37,15 @@ async def rollout(session: EnvSession, client: AsyncOpenAI, model: str, max_toke
     return out
 
 
-def evaluate(env: ToolEnvironment, base_url: str, model: str, api_key: str = "none", episodes: int | None = None,
-             concurrency: int = 8, seed: int = 0) -> dict:
+def evaluate(
+    env: ToolEnvironment,
+    base_url: str,
+    model: str,
+    api_key: str = "none",
+    episodes: int | None = None,
+    concurrency: int = 8,
+    seed: int = 0,
+) -> dict:
     """Episodes over the first `episodes` tasks (all by default), `concurrency` at once: mean reward and parts."""
     tasks = env.tasks[:episodes] if episodes else env.tasks
 
@@ -58,7 +70,14 @@ def evaluate(env: ToolEnvironment, base_url: str, model: str, api_key: str = "no
     results = env.run(run())
     scored = [r for r in results if r.get("reward") is not None]
     mean = lambda key: round(sum(r["breakdown"][key] for r in scored) / len(scored), 4) if scored else None  # noqa: E731
-    return {"episodes": len(results), "scored": len(scored), "reward": mean("total"), "success": mean("success"),
-            "format": mean("format"), "efficiency": mean("efficiency"),
-            "failures": dict(Counter((r["breakdown"].get("reason") or "").split(":")[0]
-                                     for r in results if r.get("reward") != 1.0))}
+    return {
+        "episodes": len(results),
+        "scored": len(scored),
+        "reward": mean("total"),
+        "success": mean("success"),
+        "format": mean("format"),
+        "efficiency": mean("efficiency"),
+        "failures": dict(
+            Counter((r["breakdown"].get("reason") or "").split(":")[0] for r in results if r.get("reward") != 1.0)
+        ),
+    }

@@ -1,4 +1,5 @@
 """The `rl:` block of a pipeline file: how an environment episode is rewarded and bounded."""
+
 from __future__ import annotations
 
 from typing import Literal

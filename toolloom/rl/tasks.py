@@ -1,4 +1,5 @@
 """The tasks an environment serves: a version's accepted examples, offered as their export offers them."""
+
 from __future__ import annotations
 
 import json
@@ -35,13 +36,24 @@ def env_task(sample: dict, traj: dict, docs: dict[str, str]) -> EnvTask | None:
     first = next(i for i, m in enumerate(messages) if m["role"] == "assistant")
     first_tool = next((i for i, m in enumerate(messages) if m["role"] == "tool"), len(messages))
     replies = [m["content"] for m in messages[first:first_tool] if m["role"] == "user"]
-    return EnvTask(sample["sample_id"], kind, sample["shape"], sample["level"] or 0, sample["split"],
-                   messages[:first], replies, json.loads(with_docs(traj["tools_offered"], docs)), traj["chain"],
-                   traj["reference_answer"], messages)
+    return EnvTask(
+        sample["sample_id"],
+        kind,
+        sample["shape"],
+        sample["level"] or 0,
+        sample["split"],
+        messages[:first],
+        replies,
+        json.loads(with_docs(traj["tools_offered"], docs)),
+        traj["chain"],
+        traj["reference_answer"],
+        messages,
+    )
 
 
-def load_tasks(samples: list[dict], trajectories: list[dict], docs: dict[str, str], split: str = "all"
-               ) -> tuple[list[EnvTask], dict[str, int]]:
+def load_tasks(
+    samples: list[dict], trajectories: list[dict], docs: dict[str, str], split: str = "all"
+) -> tuple[list[EnvTask], dict[str, int]]:
     """Every servable task of the split, and how many examples were left out, by kind."""
     by_traj = {t["traj_id"]: t for t in trajectories}
     tasks, left_out = [], {}

@@ -9,6 +9,7 @@ execution, so verifiers scores exactly what the OpenEnv server and TRL do.
     toolloom env serve PIPELINE --version VERSION --split all        # ws://127.0.0.1:8000
     PYTHONPATH=EXPORT/environment vf-eval toolloom_env -m MODEL -b BASE_URL -a '{"url": "ws://127.0.0.1:8000"}'
 """
+
 from __future__ import annotations
 
 import json
@@ -31,9 +32,14 @@ def task_rows(export: Path, split: str) -> list[dict]:
             continue
         first = next(i for i, m in enumerate(r["messages"]) if m["role"] == "assistant")
         prompt = [{"role": m["role"], "content": m["content"]} for m in r["messages"][:first]]
-        tools = [{"name": t["function"]["name"], "description": t["function"].get("description") or "",
-                  "parameters": t["function"].get("parameters") or {"type": "object", "properties": {}}}
-                 for t in r["tools"]]
+        tools = [
+            {
+                "name": t["function"]["name"],
+                "description": t["function"].get("description") or "",
+                "parameters": t["function"].get("parameters") or {"type": "object", "properties": {}},
+            }
+            for t in r["tools"]
+        ]
         rows.append({"prompt": prompt, "info": json.dumps({"task_id": r["id"], "tool_defs": tools})})
     return rows
 
@@ -63,8 +69,11 @@ class ToolloomEnv(vf.MultiTurnEnv):
     async def env_response(self, messages, state, **kwargs):
         said = messages[-1]
         calls = list(getattr(said, "tool_calls", None) or [])
-        action = ({"type": "tool_calls", "tool_calls": [{"name": c.name, "arguments": c.arguments} for c in calls]}
-                  if calls else {"type": "message", "message": _text(getattr(said, "content", None))})
+        action = (
+            {"type": "tool_calls", "tool_calls": [{"name": c.name, "arguments": c.arguments} for c in calls]}
+            if calls
+            else {"type": "message", "message": _text(getattr(said, "content", None))}
+        )
         data = await self._send(state, {"type": "step", "data": action})
         added = (data.get("observation") or {}).get("messages") or []
         if data.get("done"):
@@ -106,8 +115,9 @@ def _part(name: str):
     return part
 
 
-def load_environment(url: str = "ws://127.0.0.1:8000", split: str = "train", max_turns: int = 8,
-                     export: str | None = None) -> vf.Environment:
+def load_environment(
+    url: str = "ws://127.0.0.1:8000", split: str = "train", max_turns: int = 8, export: str | None = None
+) -> vf.Environment:
     """The export's tasks of `split` ("train" or "test"), played on the toolloom server at `url`."""
     rows = task_rows(Path(export) if export else EXPORT, split)
     if not rows:
@@ -115,5 +125,6 @@ def load_environment(url: str = "ws://127.0.0.1:8000", split: str = "train", max
     from datasets import Dataset
 
     rubric = vf.Rubric(funcs=[toolloom_reward, *map(_part, PARTS)], weights=[1.0, 0.0, 0.0, 0.0])
-    return ToolloomEnv(url, dataset=Dataset.from_list(rows), eval_dataset=Dataset.from_list(rows), rubric=rubric,
-                       max_turns=max_turns)
+    return ToolloomEnv(
+        url, dataset=Dataset.from_list(rows), eval_dataset=Dataset.from_list(rows), rubric=rubric, max_turns=max_turns
+    )

@@ -2,6 +2,7 @@
 
 Tool code imports `tool` and `ToolError` from here; the pipeline uses `Sandbox`.
 """
+
 from .pool import Limits, Observation, Sandbox, error_observation
 from .registry import ToolError, tool
 

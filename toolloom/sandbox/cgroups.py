@@ -7,6 +7,7 @@ delegated subtree, or a container's root group); else cgroup v1's memory and pid
 are writable (root on a v1 or hybrid host). Where neither is, the per-process rlimits and the per-sandbox
 user ids stand alone, and `unavailable()` says why.
 """
+
 from __future__ import annotations
 
 import functools

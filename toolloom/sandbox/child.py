@@ -1,6 +1,7 @@
 """What runs in a call's child process: the collection's modules served from the worker's compiled
 code, the audit hook (the second line: it names the refused act), bounded output, and the call itself.
 """
+
 from __future__ import annotations
 
 import importlib.abc
@@ -47,6 +48,7 @@ _PATH_EVENTS = {
     "os.truncate",
     "shutil.rmtree",
 }
+
 
 class Precompiled(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Serves the collection's modules (`_toolloom_sandbox.<collection>[.<module>]`) from code the

@@ -45,6 +45,8 @@ def sandbox_uid() -> int:
     """A user id for one sandbox (a tool worker, an MCP server): drawn from SANDBOX_UIDS when running as root,
     else `nobody` (an unprivileged host can switch to no other)."""
     return secrets.choice(SANDBOX_UIDS) if os.geteuid() == 0 else NOBODY
+
+
 _DENIED = (
     "ptrace",
     "process_vm_readv",

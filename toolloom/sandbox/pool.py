@@ -1,6 +1,7 @@
 """The parent side of the sandbox: reusable worker processes per collection, and their failures
 turned into error observations (a hung, crashed or hostile tool never stops the pipeline).
 """
+
 from __future__ import annotations
 
 import functools
@@ -89,10 +90,25 @@ class _Worker:
         package_parent = str(Path(__file__).resolve().parents[2])
         scratch = "/tmp" if confined else self.tmp
         env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}
-        env.update({"HOME": scratch, "TMPDIR": scratch, "PYTHONPATH": package_parent, "PYTHONDONTWRITEBYTECODE": "1",
-                    "PYTHONHASHSEED": "0", "PATH": "/usr/bin:/bin"})
-        spec = json.dumps({"cpu_s": limits.cpu_s, "wall_s": limits.wall_s, "response_bytes": limits.response_bytes,
-                           "output_bytes": limits.output_bytes, "confined": confined})
+        env.update(
+            {
+                "HOME": scratch,
+                "TMPDIR": scratch,
+                "PYTHONPATH": package_parent,
+                "PYTHONDONTWRITEBYTECODE": "1",
+                "PYTHONHASHSEED": "0",
+                "PATH": "/usr/bin:/bin",
+            }
+        )
+        spec = json.dumps(
+            {
+                "cpu_s": limits.cpu_s,
+                "wall_s": limits.wall_s,
+                "response_bytes": limits.response_bytes,
+                "output_bytes": limits.output_bytes,
+                "confined": confined,
+            }
+        )
         argv = [sys.executable, "-s", "-m", "toolloom.sandbox.worker", str(root), collection, spec]
         pass_fds: tuple = ()
         # the worker and every call it forks share one memory budget (its /tmp included) and process count
@@ -114,9 +130,17 @@ class _Worker:
             # started from one long-lived thread: bwrap's --die-with-parent is the *thread's* death
             # signal, and calls arrive on short-lived threads (asyncio.to_thread)
             self.proc = _SPAWNER.submit(
-                subprocess.Popen, argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=_STDERR, cwd=self.tmp,
-                env={} if confined else env, pass_fds=pass_fds, start_new_session=True,
-                preexec_fn=start_limited).result()
+                subprocess.Popen,
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=_STDERR,
+                cwd=self.tmp,
+                env={} if confined else env,
+                pass_fds=pass_fds,
+                start_new_session=True,
+                preexec_fn=start_limited,
+            ).result()
         except BaseException:
             self._close_group()
             raise
@@ -260,8 +284,14 @@ class Sandbox:
             self._count[collection] -= 1
             self._cond.notify()
 
-    def execute(self, collection: str, name: str, arguments: dict, parameters: dict | str | None = None,
-                state: dict | None = None) -> Observation:
+    def execute(
+        self,
+        collection: str,
+        name: str,
+        arguments: dict,
+        parameters: dict | str | None = None,
+        state: dict | None = None,
+    ) -> Observation:
         """Check arguments against the schema, then run the tool; every failure is an observation."""
         if parameters is not None:
             problems = argument_errors(parameters, arguments)

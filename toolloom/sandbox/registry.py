@@ -1,5 +1,6 @@
 """How tool code declares itself: `@tool(name)` registers a function; the sandbox worker imports the
 collection's modules (toolloom.sandbox.worker.Precompiled) and finds them here."""
+
 from __future__ import annotations
 
 from typing import Callable

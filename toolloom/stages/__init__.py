@@ -1,4 +1,5 @@
 """The pipeline's stages: plain functions from tables to tables, runnable without Dagster."""
+
 from __future__ import annotations
 
 from collections import Counter

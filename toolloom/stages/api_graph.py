@@ -1,6 +1,7 @@
 """Stage 1a': the API graph over a pipeline's tools (ToolDial), as the versioned `api_edges` table
 plus a GraphML file for viewing in any graph tool.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -42,8 +43,14 @@ def tool_dicts(tools: pa.Table) -> list[dict]:
     return tools_of(tools)
 
 
-def build_api_graph(tools: pa.Table, embedder: Embedder, params: GraphStage, graphml: Path | None = None,
-                    validator: ModelClient | None = None, prompts_root: Path | None = None) -> StageResult:
+def build_api_graph(
+    tools: pa.Table,
+    embedder: Embedder,
+    params: GraphStage,
+    graphml: Path | None = None,
+    validator: ModelClient | None = None,
+    prompts_root: Path | None = None,
+) -> StageResult:
     rows = tool_dicts(tools)
     edges, stats = build_edges(rows, embedder, edge_params(params, embedder.name))
     if params.llm_validation and validator is not None:
@@ -68,19 +75,33 @@ def build_api_graph(tools: pa.Table, embedder: Embedder, params: GraphStage, gra
     }
     # inputs are the candidate edges the matcher proposed; the validator's `invalid` ones stay in the
     # table (with the reason, for inspection) but are rejected and never walked
-    rejections = [Rejection("api_graph", edge_id(e), "validator", "invalid_edge", e["llm_reason"] or "")
-                  for e in edges if e["llm_verdict"] == "invalid"]
-    return StageResult(table, rejections, [edge_id(e) for e in edges], lambda e: [edge_id(e)],
-                       accepted_if=lambda e: e["llm_verdict"] != "invalid", metadata=metadata)
+    rejections = [
+        Rejection("api_graph", edge_id(e), "validator", "invalid_edge", e["llm_reason"] or "")
+        for e in edges
+        if e["llm_verdict"] == "invalid"
+    ]
+    return StageResult(
+        table,
+        rejections,
+        [edge_id(e) for e in edges],
+        lambda e: [edge_id(e)],
+        accepted_if=lambda e: e["llm_verdict"] != "invalid",
+        metadata=metadata,
+    )
 
 
 def edge_params(params: GraphStage, embedder_name: str) -> EdgeParams:
     """The pipeline's values, with the embedder's calibrated cosine thresholds where it sets none."""
     calibrated, source = thresholds_for(embedder_name)
     chosen = {k: v if (v := getattr(params, k)) is not None else calibrated[k] for k in calibrated}
-    return EdgeParams(name_threshold=params.name_threshold, **chosen, max_edges_per_input=params.max_edges_per_input,
-                      max_edges_per_value=params.max_edges_per_value, max_edges_per_output=params.max_edges_per_output,
-                      thresholds_from=source if all(getattr(params, k) is None for k in calibrated) else "the pipeline")
+    return EdgeParams(
+        name_threshold=params.name_threshold,
+        **chosen,
+        max_edges_per_input=params.max_edges_per_input,
+        max_edges_per_value=params.max_edges_per_value,
+        max_edges_per_output=params.max_edges_per_output,
+        thresholds_from=source if all(getattr(params, k) is None for k in calibrated) else "the pipeline",
+    )
 
 
 def edge_id(edge: dict) -> str:
@@ -94,8 +115,14 @@ def api_edges(rt, version: str, log) -> StageResult:
     embedder = rt.embedder()
     embedder.progress = progress.reporter("graph embeddings", log)  # new texts only; cached ones are free
     try:
-        result = build_api_graph(rt.store.read(rt.pipeline.name, "tools", version), embedder, params, graphml,
-                                 rt.agent("validator") if params.llm_validation else None, rt.prompts_root)
+        result = build_api_graph(
+            rt.store.read(rt.pipeline.name, "tools", version),
+            embedder,
+            params,
+            graphml,
+            rt.agent("validator") if params.llm_validation else None,
+            rt.prompts_root,
+        )
     finally:
         embedder.progress = None
     remote = rt.store.catalog.remote("graphs", rt.pipeline.name, graphml.name)

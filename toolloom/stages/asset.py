@@ -127,6 +127,8 @@ class StageAsset:
             return []
         return [
             Check("non_empty", "the stage accepted at least one item", blocking=self.empty_blocks),
-            Check("accounted", "every input item became exactly one accepted row or one rejection, counted from "
-                  "what the stage wrote"),
+            Check(
+                "accounted",
+                "every input item became exactly one accepted row or one rejection, counted from what the stage wrote",
+            ),
         ]

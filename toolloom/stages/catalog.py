@@ -39,8 +39,9 @@ def all_stages() -> list[StageAsset]:
     registered = STAGES.items()
     for name, asset in registered.items():
         if name != asset.table:
-            raise StageGraphError(f"stage registered as {name!r} writes table {asset.table!r}: "
-                                  "register a stage by its table")
+            raise StageGraphError(
+                f"stage registered as {name!r} writes table {asset.table!r}: register a stage by its table"
+            )
     writers = [a for a in registered.values() if a.writes_table]
     return _ordered(writers) + [a for a in registered.values() if not a.writes_table]
 

@@ -3,6 +3,7 @@
 Unlike the other stages it writes no table: it exports the version's samples in every configured
 format, reports the data-quality verdicts as asset checks, and only then points `latest` at it.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,10 @@ def dataset_checks(pipeline: Pipeline) -> list[Check]:
     # an unevaluated check is not a failed one
     configs = [c for c in configs if c != "bfcl" or bfcl_checker_installed()]
     out = [Check(f"conformance_{c}", f"the {c} rows pass their format's own checker", False) for c in configs]
-    out += [Check("split_leakage", "no test call or near-duplicate request also in train", False),
-            Check("documentation", "shipped tool descriptions carry no pipeline internals and fit the budget", False)]
+    out += [
+        Check("split_leakage", "no test call or near-duplicate request also in train", False),
+        Check("documentation", "shipped tool descriptions carry no pipeline internals and fit the budget", False),
+    ]
     if pipeline.stages.export.quality.min_distinct_bigram_ratio is not None:
         out.append(Check("diversity", "distinct-bigram ratio of requests at least the threshold", False))
     return out
@@ -51,12 +54,20 @@ def provenance(rt: Runtime, name: str, run_id: str) -> dict:
     models = {
         role: f"{pipeline.model_for(role).provider}:{pipeline.model_for(role).model}" for role in ("user", "assistant")
     }
-    out = {"pipeline": pipeline.name, "version": name, "run": run_id, "models": models,
-           "collections": ", ".join(c.name for c in pipeline.collections), "toolloom": toolloom_version(),
-           "seeds": ", ".join(f"{k} {v}" for k, v in seeds_of(pipeline).items())}
+    out = {
+        "pipeline": pipeline.name,
+        "version": name,
+        "run": run_id,
+        "models": models,
+        "collections": ", ".join(c.name for c in pipeline.collections),
+        "toolloom": toolloom_version(),
+        "seeds": ", ".join(f"{k} {v}" for k, v in seeds_of(pipeline).items()),
+    }
     if rt.partition:
-        out["nightly"] = (f"partition {rt.partition}: its seeds are the pipeline's salted with the date, so each "
-                          "night samples new tasks; a rerun of this night answers from the request cache")
+        out["nightly"] = (
+            f"partition {rt.partition}: its seeds are the pipeline's salted with the date, so each "
+            "night samples new tasks; a rerun of this night answers from the request cache"
+        )
     return out
 
 
@@ -75,12 +86,24 @@ def dataset(rt: Runtime, version: str, name: str, run_id: str):
     samples, trajectories, rejections = read("samples"), read("trajectories"), read("rejections").to_pylist()
     escalations = read("escalations").to_pylist() if rt.pipeline.stages.escalate is not None else []
     pairs = preference_pairs(samples.to_pylist(), trajectories.to_pylist(), rejections, escalations)
-    return export_version(local_root, p, name, samples, trajectories, read("tools"),
-                          provenance(rt, name, run_id), tuple(export.formats), rejections,
-                          refined_docs=refined_docs(rt, version), quality=export.quality,
-                          leakage_similarity=rt.pipeline.stages.filter.leakage_similarity,
-                          edges=read("api_edges").to_pylist(), link_latest=False,
-                          include_placeholders=export.include_placeholders, preference=pairs)
+    return export_version(
+        local_root,
+        p,
+        name,
+        samples,
+        trajectories,
+        read("tools"),
+        provenance(rt, name, run_id),
+        tuple(export.formats),
+        rejections,
+        refined_docs=refined_docs(rt, version),
+        quality=export.quality,
+        leakage_similarity=rt.pipeline.stages.filter.leakage_similarity,
+        edges=read("api_edges").to_pylist(),
+        link_latest=False,
+        include_placeholders=export.include_placeholders,
+        preference=pairs,
+    )
 
 
 def newer_night(rt: Runtime, night: str) -> str | None:
@@ -115,7 +138,10 @@ def published(rt: Runtime, version: str, name: str, run_id: str, log) -> Publish
     checks = []
     for check in dataset_checks(rt.pipeline):  # exactly the declared checks; a format with no checker says so
         v = found.get(check.name) or {
-            "name": check.name, "passed": False, "severity": "WARN", "metadata": {},
+            "name": check.name,
+            "passed": False,
+            "severity": "WARN",
+            "metadata": {},
             "description": f"not checked: no checker is registered for {check.name.removeprefix('conformance_')}",
         }
         log(f"data quality {v['name']}: {v['description']}")
@@ -123,6 +149,12 @@ def published(rt: Runtime, version: str, name: str, run_id: str, log) -> Publish
     return Published(location, name, {"readme": readme, "data_quality": report}, checks)
 
 
-ASSET = StageAsset("dataset", "export", ("samples", "doc_revisions", "escalations"), published,
-                   reads=("tools", "api_edges", "trajectories", "samples", "escalations", "doc_revisions"),
-                   writes_table=False, declared_checks=lambda pipeline: dataset_checks(pipeline))
+ASSET = StageAsset(
+    "dataset",
+    "export",
+    ("samples", "doc_revisions", "escalations"),
+    published,
+    reads=("tools", "api_edges", "trajectories", "samples", "escalations", "doc_revisions"),
+    writes_table=False,
+    declared_checks=lambda pipeline: dataset_checks(pipeline),
+)

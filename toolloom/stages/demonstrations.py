@@ -6,6 +6,7 @@ assistant message per round of calls that can run together, and the generating a
 final answer from the results (sentences from the results, toolloom.answers, when it tries to call more
 tools instead). The filter then checks the replay like any episode.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,14 @@ def rounds(steps: list[Step]) -> list[list[int]]:
     return [[i for i, d in enumerate(depth) if d == r] for r in range(max(depth, default=-1) + 1)]
 
 
-async def replay(question: str, steps: list[Step], assistant: AssistantAgent, executor: ToolExecutor,
-                 offered: list[dict], system_prompt: str) -> Episode:
+async def replay(
+    question: str,
+    steps: list[Step],
+    assistant: AssistantAgent,
+    executor: ToolExecutor,
+    offered: list[dict],
+    system_prompt: str,
+) -> Episode:
     """An episode like simulate.run_episode's."""
     episode = executor.episode()
     messages: list[dict] = [{"role": "system", "content": system_prompt}, {"role": "user", "content": question}]
@@ -47,15 +54,25 @@ async def replay(question: str, steps: list[Step], assistant: AssistantAgent, ex
         for i, call in zip(group, tool_calls):
             obs = await episode.call(steps[i].name, steps[i].arguments)
             calls.append(
-                {"name": steps[i].name, "arguments": call["function"]["arguments"], "ok": obs.ok, "error": obs.error,
-                 "answered_by": obs.answered_by}
+                {
+                    "name": steps[i].name,
+                    "arguments": call["function"]["arguments"],
+                    "ok": obs.ok,
+                    "error": obs.error,
+                    "answered_by": obs.answered_by,
+                }
             )
             messages.append(
                 {"role": "tool", "tool_call_id": call["id"], "name": steps[i].name, "content": obs.to_json()}
             )
             if not obs.ok:
-                return {"messages": [normalise(m) for m in messages], "calls": calls, "final_answer": None,
-                        "outcome": "tool_error", "error": f"replayed call {steps[i].name} failed: {obs.error}"}
+                return {
+                    "messages": [normalise(m) for m in messages],
+                    "calls": calls,
+                    "final_answer": None,
+                    "outcome": "tool_error",
+                    "error": f"replayed call {steps[i].name} failed: {obs.error}",
+                }
     outcome, error = "answered", ""
     try:
         turn = await assistant.step([to_openai(m) for m in messages], offered)

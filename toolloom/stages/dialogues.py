@@ -13,6 +13,7 @@ target API, the system retrieves a source API whose output supplies it, asks for
 inputs, calls the source, then the target. It runs on two-step chains (source -> target).
 `ask` is the short form for single calls: a required value is missing, the right turn is a question.
 """
+
 from __future__ import annotations
 
 import json
@@ -101,8 +102,29 @@ SCENARIOS = {
 }
 PAIR_SCENARIOS = ("missing_parameter",)  # need a two-step chain whose target takes one value from its source
 # what a person has and can name when they cannot name the value it holds: the source of a pair scenario
-HELD = {"order", "account", "cart", "booking", "reservation", "ticket", "subscription", "invoice", "shipment", "trip",
-        "flight", "profile", "payment", "card", "device", "project", "file", "repository", "package", "parcel", "user"}
+HELD = {
+    "order",
+    "account",
+    "cart",
+    "booking",
+    "reservation",
+    "ticket",
+    "subscription",
+    "invoice",
+    "shipment",
+    "trip",
+    "flight",
+    "profile",
+    "payment",
+    "card",
+    "device",
+    "project",
+    "file",
+    "repository",
+    "package",
+    "parcel",
+    "user",
+}
 # plan items that are ToolDial actions under another name: the recorded action is the right-hand one
 RECORDED = {
     "inform_intent_missing": "inform_intent_clear",
@@ -122,13 +144,17 @@ def is_pair(task: Task) -> bool:
 def a_topic(tool_name: str) -> str:
     """'a holiday', but 'the next holiday': a thing there is one of takes 'the'."""
     entity = entity_of(tool_name)
-    return ("the " + entity) if entity.split()[0] in ("next", "upcoming", "latest", "current", "last") \
-        else article(entity)
+    return (
+        ("the " + entity) if entity.split()[0] in ("next", "upcoming", "latest", "current", "last") else article(entity)
+    )
 
 
 def stated(arguments: dict, leave_out: str | None = None) -> str:
-    said = [spoken.code_name(v, k) or f"{param_phrase(k)} {spoken.written(v, k)}"  # 'Australia', not its code
-            for k, v in arguments.items() if k != leave_out]
+    said = [
+        spoken.code_name(v, k) or f"{param_phrase(k)} {spoken.written(v, k)}"  # 'Australia', not its code
+        for k, v in arguments.items()
+        if k != leave_out
+    ]
     return " and ".join(said) if len(said) < 3 else ", ".join(said[:-1]) + " and " + said[-1]
 
 
@@ -166,8 +192,13 @@ class Dialogue:
         search_products) closest to it by word overlap: a plausible wrong guess; None if no other is."""
         want = set(tokens(f"{self.target.name} {self.target.description}"))
         topic = entity_of(self.target.name).split()[-1:]
-        others = [t["function"] for t in offered if t["function"]["name"] != self.target.name
-                  and topic and topic[0] in {singular(w) for w in tokens(t["function"]["name"])}]
+        others = [
+            t["function"]
+            for t in offered
+            if t["function"]["name"] != self.target.name
+            and topic
+            and topic[0] in {singular(w) for w in tokens(t["function"]["name"])}
+        ]
         scored = sorted(
             others, key=lambda f: (-len(want & set(tokens(f"{f['name']} {f.get('description', '')}"))), f["name"])
         )
@@ -175,8 +206,11 @@ class Dialogue:
 
     def held_source(self) -> bool:
         """Whether the request names what holds the withheld value as the user's own ('the country of my order')."""
-        return self.source is not None and entity_of(self.source.name).split()[-1:] != [] and \
-            entity_of(self.source.name).split()[-1] in HELD
+        return (
+            self.source is not None
+            and entity_of(self.source.name).split()[-1:] != []
+            and entity_of(self.source.name).split()[-1] in HELD
+        )
 
     def source_relation(self) -> str:
         """What the withheld value is to the source's one input, when a person would know that much: 'the capital
@@ -205,8 +239,9 @@ class Dialogue:
             given = {k: v for k, v in t.arguments.items() if k != self.withheld}
             source = entity_of(self.source.name) if self.scenario == "missing_parameter" else ""
             source = source if source.split()[-1:] and source.split()[-1] in HELD else ""  # not 'of my city'
-            return withholding_request(Task(self.task.task_id, "single", [t], self.task.seed, self.task.meta),
-                                       self.withheld, self.rng, source), given  # 'the country of my order'
+            return withholding_request(
+                Task(self.task.task_id, "single", [t], self.task.seed, self.task.meta), self.withheld, self.rng, source
+            ), given  # 'the country of my order'
         changes = is_action(t.name)  # a call that changes something is not opened as a question about it
         if action == "inform_intent_vague":
             return self.pick(action + "_change" * changes, a_topic=a_topic(t.name)), {}
@@ -225,8 +260,10 @@ class Dialogue:
         if action in ("request", "fail_inform", "response_fail"):
             return self.pick(action, param=param), {}
         if action == "request_source":  # 'Which country should I use?' where a person names it, not its code
-            names = " and ".join(re.sub(r" code$", "", param_phrase(k)) if spoken.code_name(v, k) else param_phrase(k)
-                                 for k, v in self.source.arguments.items())
+            names = " and ".join(
+                re.sub(r" code$", "", param_phrase(k)) if spoken.code_name(v, k) else param_phrase(k)
+                for k, v in self.source.arguments.items()
+            )
             return self.pick(action, param=param, entity=entity_of(self.source.name), source_params=names), {}
         if action == "inform_source":  # an answer to 'Which order should I use?': 'It's order ord_1001.'
             said = stated(self.source.arguments)
@@ -237,7 +274,8 @@ class Dialogue:
                 return render_example(self.current, self.rng), dict(t.arguments)
             value = t.arguments[self.withheld]
             enum = ((self.tools.get(t.name) or {}).get("parameters") or {}).get("properties", {}).get(
-                self.withheld, {}).get("enum") or []
+                self.withheld, {}
+            ).get("enum") or []
             said = str(value) if value in enum else spoken.written(value, self.withheld)  # 'It's train.', no quotes
             return self.pick(action, param=param, value=said), {self.withheld: value}
         if action == "suggest":
@@ -252,8 +290,15 @@ class DialogueRun:
     """One dialogue being played: what was said, called and returned so far. A plan item is either
     one of the system's tool actions (`do_<action>`: retrieve, call) or an utterance (`say`)."""
 
-    def __init__(self, state: Dialogue, executor: ToolExecutor, offered: list[dict], system_prompt: str,
-                 user: Realiser, system: Realiser):
+    def __init__(
+        self,
+        state: Dialogue,
+        executor: ToolExecutor,
+        offered: list[dict],
+        system_prompt: str,
+        user: Realiser,
+        system: Realiser,
+    ):
         self.state, self.offered, self.user, self.system = state, offered, user, system
         self.episode = executor.episode()
         self.messages: list[dict] = [{"role": "system", "content": system_prompt}]
@@ -291,11 +336,17 @@ class DialogueRun:
     async def call(self, name: str, arguments: dict) -> None:
         call_id = f"call_{len(self.calls)}"
         text = json.dumps(arguments, ensure_ascii=False)
-        self.messages.append({"role": "assistant", "content": None, "tool_calls": [
-            {"id": call_id, "type": "function", "function": {"name": name, "arguments": text}}]})
+        self.messages.append(
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{"id": call_id, "type": "function", "function": {"name": name, "arguments": text}}],
+            }
+        )
         obs = await self.episode.call(name, arguments)
-        self.calls.append({"name": name, "arguments": text, "ok": obs.ok, "error": obs.error,
-                           "answered_by": obs.answered_by})
+        self.calls.append(
+            {"name": name, "arguments": text, "ok": obs.ok, "error": obs.error, "answered_by": obs.answered_by}
+        )
         self.messages.append({"role": "tool", "tool_call_id": call_id, "name": name, "content": obs.to_json()})
         self.results.append(obs.content)
         self.actions.append(["system", "call", name])
@@ -313,9 +364,18 @@ class DialogueRun:
             self.final = text
 
 
-async def run_dialogue(task: Task, extra: Task | None, scenario: str, user: Realiser, system: Realiser,
-                       executor: ToolExecutor, offered: list[dict], system_prompt: str, phrases: dict,
-                       rng: random.Random) -> Episode:
+async def run_dialogue(
+    task: Task,
+    extra: Task | None,
+    scenario: str,
+    user: Realiser,
+    system: Realiser,
+    executor: ToolExecutor,
+    offered: list[dict],
+    system_prompt: str,
+    phrases: dict,
+    rng: random.Random,
+) -> Episode:
     """One dialogue; never raises for model trouble (the outcome says what happened). `scenario` is
     the one asked for; a scenario the task cannot play (scenario_for) becomes the nearest one that
     it can, and the episode says which was played."""
@@ -338,5 +398,13 @@ async def run_dialogue(task: Task, extra: Task | None, scenario: str, user: Real
         outcome, error = "model_error", str(e)
     finally:
         run.episode.close()
-    return {"messages": [normalise(m) for m in run.messages], "calls": run.calls, "final_answer": run.final,
-            "outcome": outcome, "error": error, "actions": run.actions, "scenario": scenario, "task": state.current}
+    return {
+        "messages": [normalise(m) for m in run.messages],
+        "calls": run.calls,
+        "final_answer": run.final,
+        "outcome": outcome,
+        "error": error,
+        "actions": run.actions,
+        "scenario": scenario,
+        "task": state.current,
+    }

@@ -13,6 +13,7 @@ revision that is not documentation (pipeline internals, over `max_description_ch
 original description's facts: toolloom.tool_docs) is refused: its round keeps the earlier text and
 records why in `evidence`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -128,12 +129,23 @@ class ToolRefinement:
         self.add(0, doc, {"source": source})
 
     def add(self, round_: int, text: str, evidence: dict, sims=(None, None, None)) -> None:
-        self.rows.append({
-            "tool_id": self.tool["tool_id"], "name": self.tool["name"], "spec_hash": self.tool.get("spec_hash"),
-            "round": round_, "text": text, "similarity_to_previous": sims[0], "bleu": sims[1], "cosine": sims[2],
-            "evidence": json.dumps(evidence, ensure_ascii=False, default=str), "stop_reason": "", "final": False,
-            "refiner": self.by.name, "prompt_hash": self.by.prompt_hash,
-        })
+        self.rows.append(
+            {
+                "tool_id": self.tool["tool_id"],
+                "name": self.tool["name"],
+                "spec_hash": self.tool.get("spec_hash"),
+                "round": round_,
+                "text": text,
+                "similarity_to_previous": sims[0],
+                "bleu": sims[1],
+                "cosine": sims[2],
+                "evidence": json.dumps(evidence, ensure_ascii=False, default=str),
+                "stop_reason": "",
+                "final": False,
+                "refiner": self.by.name,
+                "prompt_hash": self.by.prompt_hash,
+            }
+        )
 
     async def explore(self) -> tuple[dict | None, list[str]]:
         """A query the explorer proposes that is not too close to an earlier one (None: none left), and the
@@ -156,21 +168,33 @@ class ToolRefinement:
         exploration, rejected = await self.explore()
         if exploration is None:
             threshold = self.by.params.diversity_threshold
-            return "explorer_exhausted", (f"no query below cosine {threshold} to the earlier ones after "
-                                          f"{len(rejected)} tries: {rejected}" if rejected
-                                          else "the explorer had nothing left to try")
+            return "explorer_exhausted", (
+                f"no query below cosine {threshold} to the earlier ones after {len(rejected)} tries: {rejected}"
+                if rejected
+                else "the explorer had nothing left to try"
+            )
         obs = await self.by.executor.episode().call(self.tool["name"], exploration["arguments"], validate=False)
-        self.history.append({**exploration, "ok": obs.ok, "response": obs.content if obs.ok else None,
-                             "error": obs.error or ""})
+        self.history.append(
+            {**exploration, "ok": obs.ok, "response": obs.content if obs.ok else None, "error": obs.error or ""}
+        )
         failures = self.by.failures.get(self.tool["name"], [])
         analysis = await self.by.analyzer.analyze(self.tool, self.doc, self.history, failures)
         revision = await self.by.rewriter.rewrite(self.tool, self.doc, analysis, self.original)
-        evidence = {"query": exploration["query"], "arguments": exploration["arguments"],
-                    "observation": obs.to_json()[:1000], "rejected_queries": rejected, "analysis": analysis,
-                    "failures_used": len(failures)}
+        evidence = {
+            "query": exploration["query"],
+            "arguments": exploration["arguments"],
+            "observation": obs.to_json()[:1000],
+            "rejected_queries": rejected,
+            "analysis": analysis,
+            "failures_used": len(failures),
+        }
         text = revision["description"]
-        refused = revision_problems(text, self.original, self.by.params.max_description_chars,
-                                    original_contradicted=analysis.get("description_supported") is False)
+        refused = revision_problems(
+            text,
+            self.original,
+            self.by.params.max_description_chars,
+            original_contradicted=analysis.get("description_supported") is False,
+        )
         self.suggestion = revision.get("suggestion") or ""
         if refused:  # not documentation: the round is recorded, the documentation stays as it was
             self.add(round_, self.doc, {**evidence, "revision_refused": refused, "refused_text": text})
@@ -195,15 +219,26 @@ class ToolRefinement:
         last = self.rows[-1]
         last["stop_reason"], last["final"] = stop, stop in FINISHED
         if detail:
-            last["evidence"] = json.dumps({**json.loads(last["evidence"]), "stop_detail": detail},
-                                          ensure_ascii=False, default=str)
+            last["evidence"] = json.dumps(
+                {**json.loads(last["evidence"]), "stop_detail": detail}, ensure_ascii=False, default=str
+            )
         return self.rows, stop, detail
 
 
-def refine_docs(tools: pa.Table, *, explorer, analyzer, rewriter, executor: ToolExecutor, embedder,
-                params: RefineStage, failures: dict[str, list[dict]] | None = None,
-                start_docs: dict[str, str] | None = None, prompt_hash: str = "",
-                progress: Callable[[int, int], None] = lambda done, total: None) -> StageResult:
+def refine_docs(
+    tools: pa.Table,
+    *,
+    explorer,
+    analyzer,
+    rewriter,
+    executor: ToolExecutor,
+    embedder,
+    params: RefineStage,
+    failures: dict[str, list[dict]] | None = None,
+    start_docs: dict[str, str] | None = None,
+    prompt_hash: str = "",
+    progress: Callable[[int, int], None] = lambda done, total: None,
+) -> StageResult:
     """`start_docs`: tool_id -> documentation to start from (an earlier version's refined text)."""
     start_docs = start_docs or {}
     rows_in = [t for t in tools_of(tools) if params.tools is None or t["name"] in params.tools]
@@ -214,8 +249,12 @@ def refine_docs(tools: pa.Table, *, explorer, analyzer, rewriter, executor: Tool
     async def one(tool: Tool, gate: asyncio.Semaphore) -> tuple[list[dict], str, str]:
         nonlocal done
         earlier = tool["tool_id"] in start_docs
-        refinement = ToolRefinement(tool, start_docs.get(tool["tool_id"], tool["description"] or ""),
-                                    "earlier version" if earlier else "original", by)
+        refinement = ToolRefinement(
+            tool,
+            start_docs.get(tool["tool_id"], tool["description"] or ""),
+            "earlier version" if earlier else "original",
+            by,
+        )
         async with gate:
             out = await refinement.run()
         done += 1
@@ -228,11 +267,19 @@ def refine_docs(tools: pa.Table, *, explorer, analyzer, rewriter, executor: Tool
 
     results = run_async(run_all()) if rows_in else []
     rows = [r for tool_rows, _, _ in results for r in tool_rows]
-    rejections = [Rejection("refine", tool["tool_id"], "refinement", stop, detail[:300])
-                  for tool, (_, stop, detail) in zip(rows_in, results) if stop not in FINISHED]
-    return StageResult(pa.Table.from_pylist(rows, schema=DOC_REVISIONS_SCHEMA), rejections,
-                       [t["tool_id"] for t in rows_in], "tool_id", accepted_if=lambda r: r["final"],
-                       metadata=report(rows))
+    rejections = [
+        Rejection("refine", tool["tool_id"], "refinement", stop, detail[:300])
+        for tool, (_, stop, detail) in zip(rows_in, results)
+        if stop not in FINISHED
+    ]
+    return StageResult(
+        pa.Table.from_pylist(rows, schema=DOC_REVISIONS_SCHEMA),
+        rejections,
+        [t["tool_id"] for t in rows_in],
+        "tool_id",
+        accepted_if=lambda r: r["final"],
+        metadata=report(rows),
+    )
 
 
 def report(rows: list[dict]) -> dict:
@@ -249,8 +296,10 @@ def report(rows: list[dict]) -> dict:
         "tools_changed": f"{len(changed)} of {len(by_tool)}",
     }
     if example:
-        md["before_after"] = (f"**{example[0]['name']}**, before:\n\n> {example[0]['text'] or '(empty)'}\n\nafter "
-                              f"{example[-1]['round']} round(s):\n\n```\n{example[-1]['text']}\n```")
+        md["before_after"] = (
+            f"**{example[0]['name']}**, before:\n\n> {example[0]['text'] or '(empty)'}\n\nafter "
+            f"{example[-1]['round']} round(s):\n\n```\n{example[-1]['text']}\n```"
+        )
     return md
 
 
@@ -258,19 +307,37 @@ def doc_revisions(rt, version: str, log) -> StageResult:
     """Tool documentation refined by exploration (DRAFT): every revision, with its evidence and stop reason."""
     p, params = rt.pipeline.name, rt.pipeline.stages.refine
     tool_table = rt.store.read(p, "tools", version)
-    failures = tool_failures(rt.store.read(p, "trajectories", version).to_pylist(),
-                             kept_escalations(rt, version, all_rows=True)) if params.use_failures else {}
-    return refine_docs(tool_table, explorer=rt.agent("explorer"), analyzer=rt.agent("analyzer"),
-                       rewriter=rt.agent("rewriter"), executor=rt.executor(tools_of(tool_table)),
-                       embedder=rt.embedder(), params=params, failures=failures,
-                       start_docs=earlier_docs(rt, version) if params.start_from == "previous" else None,
-                       prompt_hash=":".join(template_hash(f"refine/{t}.j2", rt.prompts_root)
-                                            for t in ("explore", "analyze", "rewrite", "document")),
-                       progress=progress.reporter("refine", log))
+    failures = (
+        tool_failures(
+            rt.store.read(p, "trajectories", version).to_pylist(), kept_escalations(rt, version, all_rows=True)
+        )
+        if params.use_failures
+        else {}
+    )
+    return refine_docs(
+        tool_table,
+        explorer=rt.agent("explorer"),
+        analyzer=rt.agent("analyzer"),
+        rewriter=rt.agent("rewriter"),
+        executor=rt.executor(tools_of(tool_table)),
+        embedder=rt.embedder(),
+        params=params,
+        failures=failures,
+        start_docs=earlier_docs(rt, version) if params.start_from == "previous" else None,
+        prompt_hash=":".join(
+            template_hash(f"refine/{t}.j2", rt.prompts_root) for t in ("explore", "analyze", "rewrite", "document")
+        ),
+        progress=progress.reporter("refine", log),
+    )
 
 
-ASSET = StageAsset("doc_revisions", "refine", ("trajectories", "escalations"), doc_revisions,
-                   ("name", "round", "similarity_to_previous", "stop_reason", "text"),
-                   enabled=lambda pipeline: pipeline.stages.refine is not None,
-                   reads=("tools", "trajectories", "escalations"),
-                   roles=lambda pipeline: ("explorer", "analyzer", "rewriter", "executor"))
+ASSET = StageAsset(
+    "doc_revisions",
+    "refine",
+    ("trajectories", "escalations"),
+    doc_revisions,
+    ("name", "round", "similarity_to_previous", "stop_reason", "text"),
+    enabled=lambda pipeline: pipeline.stages.refine is not None,
+    reads=("tools", "trajectories", "escalations"),
+    roles=lambda pipeline: ("explorer", "analyzer", "rewriter", "executor"),
+)

@@ -29,17 +29,44 @@ def execution_label(chain_json: str, executor: ToolExecutor) -> str:
     return "simulated" if "simulated" in kinds or not kinds else "+".join(sorted(kinds))
 
 
-def trajectory_row(traj_id: str, row: dict, kind: str, ep: Episode, offered: list[dict], *, chain: str, reference,
-                   agents: tuple[str, str], prompt_hash: str, execution: str, actions: str | None = None,
-                   level: int = 0) -> dict:
+def trajectory_row(
+    traj_id: str,
+    row: dict,
+    kind: str,
+    ep: Episode,
+    offered: list[dict],
+    *,
+    chain: str,
+    reference,
+    agents: tuple[str, str],
+    prompt_hash: str,
+    execution: str,
+    actions: str | None = None,
+    level: int = 0,
+) -> dict:
     """A row of `trajectories`: the episode, the task row it came from, and how it was made
     (`agents`: the user and the assistant agent's names)."""
-    return {"traj_id": traj_id, "task_id": row["task_id"], "kind": kind, "shape": row["shape"],
-            "messages": ep["messages"], "tools_offered": json.dumps(offered, ensure_ascii=False), "chain": chain,
-            "reference_answer": reference, "final_answer": ep["final_answer"], "outcome": ep["outcome"],
-            "error": ep["error"], "calls": json.dumps(ep["calls"], ensure_ascii=False), "user_agent": agents[0],
-            "assistant_agent": agents[1], "prompt_hash": prompt_hash, "actions": actions, "level": level,
-            "execution": execution, "answer_asked": bool(ep.get("answer_asked"))}
+    return {
+        "traj_id": traj_id,
+        "task_id": row["task_id"],
+        "kind": kind,
+        "shape": row["shape"],
+        "messages": ep["messages"],
+        "tools_offered": json.dumps(offered, ensure_ascii=False),
+        "chain": chain,
+        "reference_answer": reference,
+        "final_answer": ep["final_answer"],
+        "outcome": ep["outcome"],
+        "error": ep["error"],
+        "calls": json.dumps(ep["calls"], ensure_ascii=False),
+        "user_agent": agents[0],
+        "assistant_agent": agents[1],
+        "prompt_hash": prompt_hash,
+        "actions": actions,
+        "level": level,
+        "execution": execution,
+        "answer_asked": bool(ep.get("answer_asked")),
+    }
 
 
 @dataclass
@@ -65,8 +92,13 @@ class Simulation:
 
     def as_task(self, row: dict) -> Task:
         chain = json.loads(row["chain"])
-        meta = {s["tool_id"]: {**wording_meta(self.by_id[s["tool_id"]]),
-                               "named": documented_names(self.executor.documented, s["arguments"])} for s in chain}
+        meta = {
+            s["tool_id"]: {
+                **wording_meta(self.by_id[s["tool_id"]]),
+                "named": documented_names(self.executor.documented, s["arguments"]),
+            }
+            for s in chain
+        }
         steps = [Step.from_row(s, self.by_id[s["tool_id"]]["description"]) for s in chain]
         return Task(row["task_id"], row["shape"], [s.planned() for s in steps], row["seed"], meta)
 
@@ -125,10 +157,19 @@ class Ordinary(EpisodeKind):
         task = sim.as_task(row)
         if not sim.is_dialogue(row):
             offered = sim.offer([sim.by_id[s.tool_id] for s in task.chain])
-            ep = await run_episode(task, sim.user, sim.assistant, sim.executor, offered, sim.system_prompt,
-                                   sim.params.max_turns)
-            return sim.row(self.traj_id(row), row, "single_turn", ep, offered, chain=row["chain"],
-                           reference=row["reference_answer"], execution=execution_label(row["chain"], sim.executor))
+            ep = await run_episode(
+                task, sim.user, sim.assistant, sim.executor, offered, sim.system_prompt, sim.params.max_turns
+            )
+            return sim.row(
+                self.traj_id(row),
+                row,
+                "single_turn",
+                ep,
+                offered,
+                chain=row["chain"],
+                reference=row["reference_answer"],
+                execution=execution_label(row["chain"], sim.executor),
+            )
         return await self.dialogue(row, task)
 
     async def dialogue(self, row: dict, task: Task) -> dict:
@@ -139,19 +180,38 @@ class Ordinary(EpisodeKind):
         alone = row["shape"] == "single" and len(sim.singles) > 1  # fail_inform's second request
         extra_row = sim.singles[(sim.singles.index(row) + 1) % len(sim.singles)] if alone else None
         if scenario == "fail_inform" and extra_row:  # the user's second request needs its tool offered too
-            needed += [sim.by_id[s["tool_id"]] for s in json.loads(extra_row["chain"])
-                       if sim.by_id[s["tool_id"]] not in needed]
+            needed += [
+                sim.by_id[s["tool_id"]] for s in json.loads(extra_row["chain"]) if sim.by_id[s["tool_id"]] not in needed
+            ]
         offered = sim.offer(needed)
         user_realiser, system_realiser, phrases = sim.dialogue
-        ep = await run_dialogue(task, sim.as_task(extra_row) if extra_row else None, scenario, user_realiser,
-                                system_realiser, sim.executor, offered, sim.system_prompt, phrases, rng)
+        ep = await run_dialogue(
+            task,
+            sim.as_task(extra_row) if extra_row else None,
+            scenario,
+            user_realiser,
+            system_realiser,
+            sim.executor,
+            offered,
+            sim.system_prompt,
+            phrases,
+            rng,
+        )
         reference, chain_json = row["reference_answer"], row["chain"]
         if ep["task"] is not task:  # the user changed their request (inform_intent_clear_add)
             changed = sim.by_task[ep["task"].task_id]
             reference, chain_json = changed["reference_answer"], changed["chain"]
-        return sim.row(self.traj_id(row), row, "multi_turn", ep, offered, chain=chain_json, reference=reference,
-                       execution=execution_label(chain_json, sim.executor),
-                       actions=json.dumps({"scenario": ep["scenario"], "actions": ep["actions"]}))
+        return sim.row(
+            self.traj_id(row),
+            row,
+            "multi_turn",
+            ep,
+            offered,
+            chain=chain_json,
+            reference=reference,
+            execution=execution_label(chain_json, sim.executor),
+            actions=json.dumps({"scenario": ep["scenario"], "actions": ep["actions"]}),
+        )
 
 
 class Demonstration(EpisodeKind):
@@ -165,10 +225,18 @@ class Demonstration(EpisodeKind):
         steps = [Step.from_row(s) for s in json.loads(row["chain"])]
         offered = sim.offer(list({s.tool_id: sim.by_id[s.tool_id] for s in steps}.values()))
         ep = await replay(row["question"], steps, sim.assistant, sim.executor, offered, sim.system_prompt)
-        return sim.row(self.traj_id(row), row, "single_turn", ep, offered, chain=row["chain"],
-                       reference=row["reference_answer"],
-                       agents=(row["escalator"], f"{REPLAY_AGENT}+{sim.assistant.name}"),
-                       execution=execution_label(row["chain"], sim.executor), level=row["level"])
+        return sim.row(
+            self.traj_id(row),
+            row,
+            "single_turn",
+            ep,
+            offered,
+            chain=row["chain"],
+            reference=row["reference_answer"],
+            agents=(row["escalator"], f"{REPLAY_AGENT}+{sim.assistant.name}"),
+            execution=execution_label(row["chain"], sim.executor),
+            level=row["level"],
+        )
 
 
 class Abstain(EpisodeKind):
@@ -183,8 +251,9 @@ class Abstain(EpisodeKind):
         sim = self.sim
         task = sim.as_task(row)
         offered = sim.distractors.unrelated([sim.by_id[s.tool_id] for s in task.chain], max(sim.params.distractors, 1))
-        ep = await run_episode(task, sim.user, sim.assistant, sim.executor, offered, sim.system_prompt,
-                               sim.params.max_turns)
+        ep = await run_episode(
+            task, sim.user, sim.assistant, sim.executor, offered, sim.system_prompt, sim.params.max_turns
+        )
         return sim.row(self.traj_id(row), row, "abstain", ep, offered, chain="[]", reference=None, execution="none")
 
 
@@ -208,9 +277,27 @@ class Extra(EpisodeKind):
         rng = random.Random(f"{self.kind}:{row['task_id']}")
         user_realiser, system_realiser, phrases = sim.dialogue
         if self.kind == "ask":
-            ep = await run_dialogue(task, None, "ask", user_realiser, system_realiser, sim.executor, offered,
-                                    sim.system_prompt, phrases, rng)
+            ep = await run_dialogue(
+                task,
+                None,
+                "ask",
+                user_realiser,
+                system_realiser,
+                sim.executor,
+                offered,
+                sim.system_prompt,
+                phrases,
+                rng,
+            )
         else:
             ep = await run_recovery(task, system_realiser, sim.executor, offered, sim.system_prompt, phrases, rng)
-        return sim.row(self.traj_id(row), row, self.kind, ep, offered, chain=row["chain"],
-                       reference=row["reference_answer"], execution=execution_label(row["chain"], sim.executor))
+        return sim.row(
+            self.traj_id(row),
+            row,
+            self.kind,
+            ep,
+            offered,
+            chain=row["chain"],
+            reference=row["reference_answer"],
+            execution=execution_label(row["chain"], sim.executor),
+        )

@@ -2,6 +2,7 @@
 answers, the executor answers each call; and the tools an episode offers (the needed ones among
 distractors). Shared by simulation and escalation (the frontier's attempts).
 """
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,10 @@ EPISODES_IN_FLIGHT = 1024
 
 
 def openai_tool(tool: Tool) -> dict:
-    return {"type": "function", "function": {"name": tool["name"], "description": tool["description"],
-                                             "parameters": tool["parameters"]}}
+    return {
+        "type": "function",
+        "function": {"name": tool["name"], "description": tool["description"], "parameters": tool["parameters"]},
+    }
 
 
 class Distractors:
@@ -73,8 +76,15 @@ class Distractors:
         return out
 
 
-async def run_episode(task: Task, user: UserAgent, assistant: AssistantAgent, executor: ToolExecutor,
-                      offered: list[dict], system_prompt: str, max_turns: int) -> Episode:
+async def run_episode(
+    task: Task,
+    user: UserAgent,
+    assistant: AssistantAgent,
+    executor: ToolExecutor,
+    offered: list[dict],
+    system_prompt: str,
+    max_turns: int,
+) -> Episode:
     """One single-request episode. Never raises for model or tool trouble: the outcome says what happened."""
     episode = executor.episode()
     messages: list[dict] = [{"role": "system", "content": system_prompt}]
@@ -87,9 +97,17 @@ async def run_episode(task: Task, user: UserAgent, assistant: AssistantAgent, ex
         for turn_no in range(max_turns):
             history = [to_openai(m) for m in messages]
             turn = await assistant.step(history, offered)
-            if calls and hasattr(assistant, "answer") and (
-                    turn.tool_calls and (_repeated(turn.tool_calls, messages) or turn_no == max_turns - 1)
-                    or not turn.tool_calls and not (turn.content or "").strip() and not turn.unreadable_call):
+            if (
+                calls
+                and hasattr(assistant, "answer")
+                and (
+                    turn.tool_calls
+                    and (_repeated(turn.tool_calls, messages) or turn_no == max_turns - 1)
+                    or not turn.tool_calls
+                    and not (turn.content or "").strip()
+                    and not turn.unreadable_call
+                )
+            ):
                 # the calls it makes again were answered already, or the turns are spent, or it said nothing:
                 # the answer is asked for now, without tools (a small model otherwise loops on its call)
                 turn, answer_asked = await assistant.answer(history, offered), True
@@ -130,8 +148,14 @@ async def run_episode(task: Task, user: UserAgent, assistant: AssistantAgent, ex
                 else:
                     obs = await episode.call(name, args)
                     obs_json, ok, err, by = obs.to_json(), obs.ok, obs.error, obs.answered_by
-                record = {"name": name, "arguments": call["function"].get("arguments"), "ok": ok, "error": err,
-                          "call_source": turn.call_source, "answered_by": by}
+                record = {
+                    "name": name,
+                    "arguments": call["function"].get("arguments"),
+                    "ok": ok,
+                    "error": err,
+                    "call_source": turn.call_source,
+                    "answered_by": by,
+                }
                 if turn.dropped and call is turn.tool_calls[0]:  # once a turn: what the text reader left out
                     record["dropped"] = turn.dropped
                 calls.append(record)
@@ -156,7 +180,12 @@ async def run_episode(task: Task, user: UserAgent, assistant: AssistantAgent, ex
 
 def _repeated(tool_calls: list[dict], messages: list[dict]) -> bool:
     """Every call of the turn was made before in this episode with the same arguments (and answered)."""
-    made = {(c["function"]["name"], json.dumps(parse_arguments(c["function"].get("arguments"))[0], sort_keys=True))
-            for m in messages for c in m.get("tool_calls") or []}
-    return all((c["function"]["name"], json.dumps(parse_arguments(c["function"].get("arguments"))[0],
-                                                  sort_keys=True)) in made for c in tool_calls)
+    made = {
+        (c["function"]["name"], json.dumps(parse_arguments(c["function"].get("arguments"))[0], sort_keys=True))
+        for m in messages
+        for c in m.get("tool_calls") or []
+    }
+    return all(
+        (c["function"]["name"], json.dumps(parse_arguments(c["function"].get("arguments"))[0], sort_keys=True)) in made
+        for c in tool_calls
+    )

@@ -12,6 +12,7 @@ The kept item of a seed is the first level its frontier agent failed, when that 
 the hardest level still verified, with the level below solved. Every level is a row of
 `escalations`, with its attempts and, on the seed's last row, why escalation stopped.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -40,13 +41,27 @@ from .inputs import documented_tools
 from .samples import check_execution, check_format
 from .episodes import EPISODES_IN_FLIGHT, Distractors, run_episode
 
-ESCALATIONS_SCHEMA = pa.schema([
-    ("task_id", pa.string()), ("parent_id", pa.string()), ("seed_id", pa.string()), ("level", pa.int64()),
-    ("operator", pa.string()), ("question", pa.string()), ("shape", pa.string()), ("chain", pa.string()),
-    ("reference_answer", pa.string()), ("outcome", pa.string()), ("reason", pa.string()), ("attempts", pa.string()),
-    ("stop_reason", pa.string()), ("kept", pa.bool_()), ("frontier", pa.string()), ("escalator", pa.string()),
-    ("prompt_hash", pa.string()),
-])
+ESCALATIONS_SCHEMA = pa.schema(
+    [
+        ("task_id", pa.string()),
+        ("parent_id", pa.string()),
+        ("seed_id", pa.string()),
+        ("level", pa.int64()),
+        ("operator", pa.string()),
+        ("question", pa.string()),
+        ("shape", pa.string()),
+        ("chain", pa.string()),
+        ("reference_answer", pa.string()),
+        ("outcome", pa.string()),
+        ("reason", pa.string()),
+        ("attempts", pa.string()),
+        ("stop_reason", pa.string()),
+        ("kept", pa.bool_()),
+        ("frontier", pa.string()),
+        ("escalator", pa.string()),
+        ("prompt_hash", pa.string()),
+    ]
+)
 
 
 class QuestionUser(TemplateUser):
@@ -119,9 +134,21 @@ class Escalation:
     """Escalates seed tasks one level at a time until the frontier agent fails (DESIGN 3.3): the
     agents, the API graph's operators, the verifier and the settings every seed shares."""
 
-    def __init__(self, tool_rows: list[dict], chains: ChainEscalator, verifier, *, frontier: AssistantAgent, escalator,
-                 executor, params: EscalateStage, system_prompt: str, prompt_hash: str, tokens_spent: Callable[[], int],
-                 pool: list[dict]):
+    def __init__(
+        self,
+        tool_rows: list[dict],
+        chains: ChainEscalator,
+        verifier,
+        *,
+        frontier: AssistantAgent,
+        escalator,
+        executor,
+        params: EscalateStage,
+        system_prompt: str,
+        prompt_hash: str,
+        tokens_spent: Callable[[], int],
+        pool: list[dict],
+    ):
         self.by_id = {t["tool_id"]: t for t in tool_rows}
         self.chains, self.verifier, self.distractors = chains, verifier, Distractors(tool_rows)
         self.frontier, self.escalator, self.executor, self.params = frontier, escalator, executor, params
@@ -136,28 +163,61 @@ class Escalation:
         """The frontier's k-th try at one level: solved, failed (with why) or error (not its failure)."""
         needed = list({s.tool_id: self.by_id[s.tool_id] for s in steps}.values())
         offered = self.distractors.offer(needed, self.params.distractors)
-        ep = await run_episode(task, QuestionUser(question), resample(self.frontier, k), self.executor, offered,
-                               self.system_prompt, self.params.max_turns)
-        record = {"attempt": k, "calls": [[c["name"], c["arguments"]] for c in ep["calls"]],
-                  "final_answer": ep["final_answer"], "messages": ep["messages"]}  # a failed try: a preference pair
+        ep = await run_episode(
+            task,
+            QuestionUser(question),
+            resample(self.frontier, k),
+            self.executor,
+            offered,
+            self.system_prompt,
+            self.params.max_turns,
+        )
+        record = {
+            "attempt": k,
+            "calls": [[c["name"], c["arguments"]] for c in ep["calls"]],
+            "final_answer": ep["final_answer"],
+            "messages": ep["messages"],
+        }  # a failed try: a preference pair
         if ep["outcome"] in ("budget_exhausted", "model_error"):  # not the frontier's failure: the level is undecided
             return {**record, "outcome": "error", "reason": ep["outcome"], "detail": ep["error"]}
-        traj = {"messages": ep["messages"], "calls": ep["calls"], "final_answer": ep["final_answer"],
-                "tools_offered": offered, "chain": None, "shape": task.shape,
-                "reference_answer": json.dumps(reference_answer(steps), ensure_ascii=False, sort_keys=True)}
+        traj = {
+            "messages": ep["messages"],
+            "calls": ep["calls"],
+            "final_answer": ep["final_answer"],
+            "tools_offered": offered,
+            "chain": None,
+            "shape": task.shape,
+            "reference_answer": json.dumps(reference_answer(steps), ensure_ascii=False, sort_keys=True),
+        }
         answered = ep["outcome"] == "answered"
         failure = check_format(traj) or check_execution(traj) if answered else (ep["outcome"], ep["error"])
-        return {**record, "outcome": "failed" if failure else "solved", "reason": failure[0] if failure else "",
-                "detail": failure[1][:300] if failure else ""}
+        return {
+            **record,
+            "outcome": "failed" if failure else "solved",
+            "reason": failure[0] if failure else "",
+            "detail": failure[1][:300] if failure else "",
+        }
 
     def row(self, seed_row: dict, at: Level, outcome: str, reason: str = "", attempts=()) -> dict:
-        return {"task_id": at.task_id, "parent_id": at.parent, "seed_id": seed_row["task_id"], "level": at.level,
-                "operator": at.operator, "question": at.question, "shape": shape_of(at.steps),
-                "chain": json.dumps([s.row(with_result=True) for s in at.steps], ensure_ascii=False),
-                "reference_answer": json.dumps(reference_answer(at.steps), ensure_ascii=False, sort_keys=True),
-                "outcome": outcome, "reason": reason, "attempts": json.dumps(list(attempts), ensure_ascii=False),
-                "stop_reason": "", "kept": False, "frontier": self.frontier.name, "escalator": self.escalator.name,
-                "prompt_hash": self.prompt_hash}
+        return {
+            "task_id": at.task_id,
+            "parent_id": at.parent,
+            "seed_id": seed_row["task_id"],
+            "level": at.level,
+            "operator": at.operator,
+            "question": at.question,
+            "shape": shape_of(at.steps),
+            "chain": json.dumps([s.row(with_result=True) for s in at.steps], ensure_ascii=False),
+            "reference_answer": json.dumps(reference_answer(at.steps), ensure_ascii=False, sort_keys=True),
+            "outcome": outcome,
+            "reason": reason,
+            "attempts": json.dumps(list(attempts), ensure_ascii=False),
+            "stop_reason": "",
+            "kept": False,
+            "frontier": self.frontier.name,
+            "escalator": self.escalator.name,
+            "prompt_hash": self.prompt_hash,
+        }
 
     async def seed(self, seed_row: dict) -> tuple[list[dict], str, str]:
         """The seed's level rows, and why its escalation stopped; the last level is kept when the
@@ -216,11 +276,15 @@ class Escalation:
             steps = await self.chains.apply(op, at.steps, rng, other)
             if steps is None:
                 continue
-            key = json.dumps([seed_row["task_id"], at.level + 1, op, [s.row(with_result=True) for s in steps]],
-                             sort_keys=True, default=str)
+            key = json.dumps(
+                [seed_row["task_id"], at.level + 1, op, [s.row(with_result=True) for s in steps]],
+                sort_keys=True,
+                default=str,
+            )
             task_id = "e_" + hashlib.sha256(key.encode()).hexdigest()[:12]
-            question = await self.escalator.phrase(self.as_task(task_id, steps, seed_row["seed"] + at.level + 1), op,
-                                                   at.question)
+            question = await self.escalator.phrase(
+                self.as_task(task_id, steps, seed_row["seed"] + at.level + 1), op, at.question
+            )
             new = Level(task_id, steps, question, at.level + 1, op, at.task_id)
             reason = await self.verifier.verify(question, steps, reference_answer(steps))
             if not reason:
@@ -229,11 +293,22 @@ class Escalation:
         return None
 
 
-def escalate(tasks: pa.Table, tools: pa.Table, edges: list[dict], *, frontier: AssistantAgent, escalator,
-             verifier_for: Callable[[ChainEscalator], object], executor, params: EscalateStage, system_prompt: str,
-             prompt_hash: str, tokens_spent: Callable[[], int] = lambda: 0,
-             progress: Callable[[int, int], None] = lambda done, total: None,
-             owns: Callable[[str], bool] = lambda task_id: True) -> StageResult:
+def escalate(
+    tasks: pa.Table,
+    tools: pa.Table,
+    edges: list[dict],
+    *,
+    frontier: AssistantAgent,
+    escalator,
+    verifier_for: Callable[[ChainEscalator], object],
+    executor,
+    params: EscalateStage,
+    system_prompt: str,
+    prompt_hash: str,
+    tokens_spent: Callable[[], int] = lambda: 0,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+    owns: Callable[[str], bool] = lambda task_id: True,
+) -> StageResult:
     """Inputs: the seed tasks (a seeded sample of the tasks of `params.shapes`). A seed is accepted when
     its escalation kept a level (the frontier failed it), rejected with the stop reason otherwise.
     `owns(task_id)`: the seeds this shard escalates (drawn from the whole pool first, so shards partition
@@ -245,9 +320,19 @@ def escalate(tasks: pa.Table, tools: pa.Table, edges: list[dict], *, frontier: A
     seeds = pool if params.seeds is None else random.Random(params.seed).sample(pool, k=min(params.seeds, len(pool)))
     seeds = [r for r in seeds if owns(r["task_id"])]
     verifier = verifier_for(chains)  # it re-executes chains, so it shares the operators' executor
-    escalation = Escalation(tool_rows, chains, verifier, frontier=frontier, escalator=escalator, executor=executor,
-                            params=params, system_prompt=system_prompt, prompt_hash=prompt_hash,
-                            tokens_spent=tokens_spent, pool=pool)
+    escalation = Escalation(
+        tool_rows,
+        chains,
+        verifier,
+        frontier=frontier,
+        escalator=escalator,
+        executor=executor,
+        params=params,
+        system_prompt=system_prompt,
+        prompt_hash=prompt_hash,
+        tokens_spent=tokens_spent,
+        pool=pool,
+    )
     done = 0
 
     async def one(seed_row: dict, gate: asyncio.Semaphore):
@@ -272,10 +357,17 @@ def escalate(tasks: pa.Table, tools: pa.Table, edges: list[dict], *, frontier: A
         last = seed_rows[-1]
         if not last["kept"]:
             reason = "failed_at_seed" if last["stop_reason"] == "frontier_failed" else last["stop_reason"]
-            rejections.append(Rejection("escalate", seed_row["task_id"], "escalation", reason,
-                                        (last["reason"] or "")[:300]))
-    return StageResult(pa.Table.from_pylist(rows, schema=ESCALATIONS_SCHEMA), rejections, [r["task_id"] for r in seeds],
-                       "seed_id", accepted_if=lambda r: r["kept"], metadata=_report(rows, len(pool), len(seeds)))
+            rejections.append(
+                Rejection("escalate", seed_row["task_id"], "escalation", reason, (last["reason"] or "")[:300])
+            )
+    return StageResult(
+        pa.Table.from_pylist(rows, schema=ESCALATIONS_SCHEMA),
+        rejections,
+        [r["task_id"] for r in seeds],
+        "seed_id",
+        accepted_if=lambda r: r["kept"],
+        metadata=_report(rows, len(pool), len(seeds)),
+    )
 
 
 def _report(rows: list[dict], pool: int, seeds: int) -> dict:
@@ -285,11 +377,14 @@ def _report(rows: list[dict], pool: int, seeds: int) -> dict:
         if r["outcome"] in ("solved", "failed"):
             tried[str(r["level"])][0] += r["outcome"] == "solved"
             tried[str(r["level"])][1] += 1
-    return {"seed_tasks": f"{seeds} of {pool}", "kept_levels": dict(sorted(kept.items())),
-            "stop_reasons": dict(Counter(r["stop_reason"] for r in rows if r["stop_reason"])),
-            "operators_applied": dict(Counter(r["operator"] for r in rows if r["operator"])),
-            "dropped": dict(Counter(r["reason"].split(":")[0] for r in rows if r["outcome"] == "dropped")),
-            "frontier_solved_by_level": {k: f"{v[0]}/{v[1]}" for k, v in sorted(tried.items())}}
+    return {
+        "seed_tasks": f"{seeds} of {pool}",
+        "kept_levels": dict(sorted(kept.items())),
+        "stop_reasons": dict(Counter(r["stop_reason"] for r in rows if r["stop_reason"])),
+        "operators_applied": dict(Counter(r["operator"] for r in rows if r["operator"])),
+        "dropped": dict(Counter(r["reason"].split(":")[0] for r in rows if r["outcome"] == "dropped")),
+        "frontier_solved_by_level": {k: f"{v[0]}/{v[1]}" for k, v in sorted(tried.items())},
+    }
 
 
 def escalations(rt, version: str, log, shard: Shard = WHOLE) -> StageResult:
@@ -313,8 +408,15 @@ def escalations(rt, version: str, log, shard: Shard = WHOLE) -> StageResult:
     )
 
 
-ASSET = StageAsset("escalations", "escalate", ("tasks",), escalations,
-                   ("seed_id", "level", "operator", "question", "outcome", "stop_reason"),
-                   enabled=lambda pipeline: pipeline.stages.escalate is not None, empty_blocks=False, shardable=True,
-                   reads=("tools", "tasks", "api_edges"),
-                   roles=lambda pipeline: ("frontier", "escalator", "executor"))
+ASSET = StageAsset(
+    "escalations",
+    "escalate",
+    ("tasks",),
+    escalations,
+    ("seed_id", "level", "operator", "question", "outcome", "stop_reason"),
+    enabled=lambda pipeline: pipeline.stages.escalate is not None,
+    empty_blocks=False,
+    shardable=True,
+    reads=("tools", "tasks", "api_edges"),
+    roles=lambda pipeline: ("frontier", "escalator", "executor"),
+)

@@ -1,5 +1,6 @@
 """What a stage reads from the stages before it in the same version (and, for refined documentation,
 from earlier versions)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -54,5 +55,8 @@ def earlier_docs(rt: Runtime, version: str) -> dict[str, str]:
     if not earlier:
         return {}
     specs = {t["tool_id"]: t["spec_hash"] for t in rt.store.read(p, "tools", version).to_pylist()}
-    return {r["tool_id"]: r["text"] for r in rt.store.read(p, "doc_revisions", earlier[-1]).to_pylist()
-            if r["final"] and specs.get(r["tool_id"]) == r["spec_hash"]}
+    return {
+        r["tool_id"]: r["text"]
+        for r in rt.store.read(p, "doc_revisions", earlier[-1]).to_pylist()
+        if r["final"] and specs.get(r["tool_id"]) == r["spec_hash"]
+    }

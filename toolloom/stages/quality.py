@@ -19,7 +19,9 @@ _INJECTION = re.compile(
     r"|disregard (all |any )?(the )?(previous|prior|above|your) (instructions|rules)"
     r"|you are now (a|an|in) |new instructions?:|system prompt|<\|im_start\|>|<\|system\|>"
     r"|do not (tell|inform|mention (this|it) to) the user|before using this tool,? (read|send|call)"
-    r"|exfiltrat|send (the|all|your) (conversation|api key|credentials|secrets)", re.IGNORECASE)
+    r"|exfiltrat|send (the|all|your) (conversation|api key|credentials|secrets)",
+    re.IGNORECASE,
+)
 
 
 def check_safety(traj: dict) -> tuple[str, str] | None:
@@ -108,5 +110,8 @@ def near_duplicates(trajs: list[dict], threshold: float, seen: list[dict] = ()) 
 def diversity(trajs: list[dict]) -> dict:
     patterns = Counter(call_pattern(t) for t in trajs)
     tools = {c["function"]["name"] for t in trajs for m in t["messages"] for c in (m.get("tool_calls") or [])}
-    return {"distinct_call_patterns": len(patterns), "tools_covered": len(tools),
-            "most_common_patterns": dict(patterns.most_common(5))}
+    return {
+        "distinct_call_patterns": len(patterns),
+        "tools_covered": len(tools),
+        "most_common_patterns": dict(patterns.most_common(5)),
+    }

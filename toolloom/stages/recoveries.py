@@ -7,6 +7,7 @@ the parameter's documentation, shows the accepted form (the value itself, or the
 have). A task none of whose values gives such an error yields no recover example (a rejection
 `no_recoverable_error`, counted like any).
 """
+
 from __future__ import annotations
 
 import json
@@ -47,8 +48,6 @@ def user_forms(value) -> list[str]:
     return [f for f in dict.fromkeys(forms) if f != value]
 
 
-
-
 def _case(text: str) -> str:
     return "lower" if text == text.lower() else "upper" if text == text.upper() else "mixed"
 
@@ -84,8 +83,15 @@ async def find_failure(step: Step, executor: ToolExecutor, rng: random.Random):
     return None
 
 
-async def run_recovery(task: Task, system: Realiser, executor: ToolExecutor, offered: list[dict], system_prompt: str,
-                       phrases: dict, rng: random.Random) -> Episode:
+async def run_recovery(
+    task: Task,
+    system: Realiser,
+    executor: ToolExecutor,
+    offered: list[dict],
+    system_prompt: str,
+    phrases: dict,
+    rng: random.Random,
+) -> Episode:
     """An episode like simulate.run_episode's; outcome `no_recoverable_error` when no value gives
     one. Never raises for model trouble (the outcome says what happened)."""
     step = task.chain[0]
@@ -121,10 +127,18 @@ async def run_recovery(task: Task, system: Realiser, executor: ToolExecutor, off
                 )
                 content = await system.utter("assistant", "recover", example, {"error": calls[0]["error"]}, messages)
             obs = await episode.call(step.name, arguments)
-            messages.append({"role": "assistant", "content": content, "tool_calls": [
-                {"id": f"call_{k}", "type": "function", "function": {"name": step.name, "arguments": text}}]})
-            calls.append({"name": step.name, "arguments": text, "ok": obs.ok, "error": obs.error,
-                          "answered_by": obs.answered_by})
+            messages.append(
+                {
+                    "role": "assistant",
+                    "content": content,
+                    "tool_calls": [
+                        {"id": f"call_{k}", "type": "function", "function": {"name": step.name, "arguments": text}}
+                    ],
+                }
+            )
+            calls.append(
+                {"name": step.name, "arguments": text, "ok": obs.ok, "error": obs.error, "answered_by": obs.answered_by}
+            )
             messages.append({"role": "tool", "tool_call_id": f"call_{k}", "name": step.name, "content": obs.to_json()})
         final = answer_from(messages[:2] + messages[-2:])  # the request and the corrected call's result
         messages.append({"role": "assistant", "content": final})

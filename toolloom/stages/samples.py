@@ -11,6 +11,7 @@ completeness: every field of the reference answer that the request names is stat
 safety, overuse, dedup: see quality.py; the train/test split without leakage: see splits.py.
 Every input episode ends as a sample or a rejection naming the checker and the reason.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -86,8 +87,10 @@ def skipped_reference_call(chain: list[dict] | None, calls: list[dict]) -> str |
     made = [(c["name"], parse_arguments(c["arguments"])[0] or {}) for c in calls if c["ok"]]
     for step in chain or []:
         stated = {k: v for k, v in (step.get("arguments") or {}).items() if k not in (step.get("bindings") or {})}
-        if not any(name == step["name"] and all(stable(args.get(k)) == stable(v) for k, v in stated.items())
-                   for name, args in made):
+        if not any(
+            name == step["name"] and all(stable(args.get(k)) == stable(v) for k, v in stated.items())
+            for name, args in made
+        ):
             return f"no call of {step['name']} with {json.dumps(stated, sort_keys=True)}, a step of the reference"
     return None
 
@@ -104,14 +107,18 @@ def check_execution(traj: dict) -> tuple[str, str] | None:
         return "no_question", "a required value is missing, but the assistant did not ask for it before calling"
     if traj.get("kind") == "recover":  # the failed call must be corrected: a later call of the same tool succeeds
         first_ok = next((i for i, c in enumerate(calls) if c["ok"]), None)
-        if first_ok is None or first_ok == 0 or any(not c["ok"] for c in calls[first_ok:]) \
-                or calls[first_ok]["name"] != calls[0]["name"]:
+        if (
+            first_ok is None
+            or first_ok == 0
+            or any(not c["ok"] for c in calls[first_ok:])
+            or calls[first_ok]["name"] != calls[0]["name"]
+        ):
             return "not_recovered", "a recover example needs a failed call, then the same tool called successfully"
         calls = calls[first_ok:]
     failed = [c for c in calls if not c["ok"]]
     if failed:
         return "tool_error", f"{failed[0]['name']}: {failed[0]['error']}"
-    for call, result in zip(calls, [m["content"] for m in traj["messages"] if m["role"] == "tool"][-len(calls):]):
+    for call, result in zip(calls, [m["content"] for m in traj["messages"] if m["role"] == "tool"][-len(calls) :]):
         wrong = contradicted_ids(json.loads(result), parse_arguments(call["arguments"])[0] or {})
         if wrong:  # Prism answers every movie id with Fight Club
             return "not_about_the_call", f"{call['name']}: {wrong[0]}"
@@ -141,8 +148,9 @@ def check_completeness(traj: dict) -> tuple[str, str] | None:
     if not traj.get("reference_answer") or traj.get("kind") == "abstain":
         return None
     request = " ".join(m.get("content") or "" for m in traj["messages"] if m["role"] == "user")
-    missing = unstated(request, json.loads(traj["reference_answer"]), traj["final_answer"] or "",
-                       call_inputs(traj["messages"]))
+    missing = unstated(
+        request, json.loads(traj["reference_answer"]), traj["final_answer"] or "", call_inputs(traj["messages"])
+    )
     return (
         ("answer_incomplete", f"the request asks for {', '.join(missing)}, which the answer does not state")
         if missing
@@ -152,9 +160,15 @@ def check_completeness(traj: dict) -> tuple[str, str] | None:
 
 # filter check name -> fn(trajectory_of(trajectory row)[, filter settings]) -> (reason, detail) | None; `semantic`
 # (the judge) and `dedup` (across examples) are steps of filter_samples itself
-for _name, _check in (("format", check_format), ("execution", check_execution), ("completeness", check_completeness),
-                      ("focus", check_focus), ("safety", check_safety),
-                      ("secrets", check_secrets), ("overuse", check_overuse)):
+for _name, _check in (
+    ("format", check_format),
+    ("execution", check_execution),
+    ("completeness", check_completeness),
+    ("focus", check_focus),
+    ("safety", check_safety),
+    ("secrets", check_secrets),
+    ("overuse", check_overuse),
+):
     FILTER_CHECKS.register(_name, _check)
 
 
@@ -183,6 +197,7 @@ def provenance_of(traj: dict) -> str:
 
 def judge_all(judge, trajs: list[dict]) -> list[tuple[str, str]]:
     """Every trajectory's (verdict, reason) from `judge` (agents/judges.py), asked concurrently."""
+
     async def run():
         return await asyncio.gather(*(judge.judge(t) for t in trajs))
 
@@ -195,8 +210,14 @@ def split_by_tools(traj: dict, test_share: float) -> str | None:
     return sides.pop() if len(sides) == 1 else None
 
 
-def filter_samples(trajectories: pa.Table, params: FilterStage, test_share: float, judge=None, split_by: str = "task",
-                   seen: list[dict] = ()) -> StageResult:
+def filter_samples(
+    trajectories: pa.Table,
+    params: FilterStage,
+    test_share: float,
+    judge=None,
+    split_by: str = "task",
+    seen: list[dict] = (),
+) -> StageResult:
     """Inputs: the answered episodes (others were already rejected by simulation). `judge` runs the
     semantic check (offline reference judge when none is given). `seen`: examples earlier nights
     kept; dedup rejects a repeat of one (`dedup:repeats_earlier_night`)."""
@@ -299,5 +320,11 @@ def samples(rt, version: str, log) -> StageResult:
     )
 
 
-ASSET = StageAsset("samples", "filter", ("trajectories",), samples, ("sample_id", "shape", "num_calls", "split"),
-                   roles=lambda pipeline: ("judge",) if "semantic" in pipeline.stages.filter.checks else ())
+ASSET = StageAsset(
+    "samples",
+    "filter",
+    ("trajectories",),
+    samples,
+    ("sample_id", "shape", "num_calls", "split"),
+    roles=lambda pipeline: ("judge",) if "semantic" in pipeline.stages.filter.checks else (),
+)

@@ -1,6 +1,7 @@
 """Stage 2: multi-agent simulation (ToolAlpaca): a user agent asks, an assistant agent calls tools
 with native function calling, the executor answers; every episode is kept, failed ones with why.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -51,11 +52,21 @@ TRAJECTORIES_SCHEMA = pa.schema(
 )
 
 
-def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: AssistantAgent, executor: ToolExecutor,
-             params: SimulateStage, system_prompt: str, prompt_hash: str,
-             progress: Callable[[int, int], None] = lambda done, total: None,
-             dialogue: tuple[Realiser, Realiser, dict] | None = None, escalated: list[dict] = (),
-             owns: Callable[[str], bool] = lambda task_id: True) -> StageResult:
+def simulate(
+    tasks: pa.Table,
+    tools: pa.Table,
+    *,
+    user: UserAgent,
+    assistant: AssistantAgent,
+    executor: ToolExecutor,
+    params: SimulateStage,
+    system_prompt: str,
+    prompt_hash: str,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+    dialogue: tuple[Realiser, Realiser, dict] | None = None,
+    escalated: list[dict] = (),
+    owns: Callable[[str], bool] = lambda task_id: True,
+) -> StageResult:
     """Single-request episodes, and, for `params.multi_turn_share` of the single-call and two-step
     tasks, multi-turn dialogues (ToolDial actions) when `dialogue` = (user realiser, system realiser,
     phrases) is given. Of the other single-call tasks, `params.abstain_share` also give an abstain
@@ -66,8 +77,18 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
     `owns(task_id)`: the tasks (and escalation seeds) this shard simulates; the others stay in view, since a
     dialogue may borrow a neighbour's request."""
     tool_rows = tools_of(tools)
-    sim = Simulation({t["tool_id"]: t for t in tool_rows}, Distractors(tool_rows), user, assistant, executor, params,
-                     system_prompt, prompt_hash, dialogue, tasks.to_pylist())
+    sim = Simulation(
+        {t["tool_id"]: t for t in tool_rows},
+        Distractors(tool_rows),
+        user,
+        assistant,
+        executor,
+        params,
+        system_prompt,
+        prompt_hash,
+        dialogue,
+        tasks.to_pylist(),
+    )
     task_rows = [r for r in sim.all_rows if owns(r["task_id"])]
     seeds = [r for r in escalated if owns(r["seed_id"])]
     kinds = [Ordinary(sim), Demonstration(sim), Abstain(sim), Extra(sim, "ask"), Extra(sim, "recover")]
@@ -88,11 +109,20 @@ def simulate(tasks: pa.Table, tools: pa.Table, *, user: UserAgent, assistant: As
         return await asyncio.gather(*(counted(kind, r, gate) for kind, r in planned))
 
     rows = run_async(run_all()) if planned else []
-    rejections = [Rejection("simulate", r["traj_id"], "episode", r["outcome"], r["error"])
-                  for r in rows if r["outcome"] != "answered"]
+    rejections = [
+        Rejection("simulate", r["traj_id"], "episode", r["outcome"], r["error"])
+        for r in rows
+        if r["outcome"] != "answered"
+    ]
     table = pa.Table.from_pylist(rows, schema=TRAJECTORIES_SCHEMA)
-    return StageResult(table, rejections, given, "traj_id", accepted_if=lambda r: r["outcome"] == "answered",
-                       metadata=run_metadata(rows))
+    return StageResult(
+        table,
+        rejections,
+        given,
+        "traj_id",
+        accepted_if=lambda r: r["outcome"] == "answered",
+        metadata=run_metadata(rows),
+    )
 
 
 def run_metadata(rows: list[dict]) -> dict:
@@ -114,16 +144,29 @@ def trajectories(rt, version: str, log, shard: Shard = WHOLE) -> StageResult:
     """Simulated episodes (ToolAlpaca): user, assistant and tool executor, in OpenAI message format."""
     tool_table = documented_tools(rt, version)
     templates = ("simulate/user.j2", "simulate/assistant_system.j2", "simulate/dialogue_turn.j2")
-    return simulate(rt.store.read(rt.pipeline.name, "tasks", version), tool_table, user=rt.agent("user"),
-                    assistant=rt.agent("assistant"), executor=rt.executor(tools_of(tool_table)),
-                    params=rt.pipeline.stages.simulate,
-                    system_prompt=render("simulate/assistant_system.j2", rt.prompts_root, today=None),
-                    prompt_hash=":".join(template_hash(t, rt.prompts_root) for t in templates),
-                    progress=progress.reporter("simulate", log), dialogue=rt.dialogue_realisers(),
-                    escalated=kept_escalations(rt, version), owns=shard.owns)
+    return simulate(
+        rt.store.read(rt.pipeline.name, "tasks", version),
+        tool_table,
+        user=rt.agent("user"),
+        assistant=rt.agent("assistant"),
+        executor=rt.executor(tools_of(tool_table)),
+        params=rt.pipeline.stages.simulate,
+        system_prompt=render("simulate/assistant_system.j2", rt.prompts_root, today=None),
+        prompt_hash=":".join(template_hash(t, rt.prompts_root) for t in templates),
+        progress=progress.reporter("simulate", log),
+        dialogue=rt.dialogue_realisers(),
+        escalated=kept_escalations(rt, version),
+        owns=shard.owns,
+    )
 
 
-ASSET = StageAsset("trajectories", "simulate", ("tasks", "escalations"), trajectories,
-                   ("traj_id", "outcome", "final_answer", "error"), shardable=True,
-                   reads=("tools", "tasks", "escalations"),
-                   roles=lambda pipeline: ("user", "assistant", "executor"))
+ASSET = StageAsset(
+    "trajectories",
+    "simulate",
+    ("tasks", "escalations"),
+    trajectories,
+    ("traj_id", "outcome", "final_answer", "error"),
+    shardable=True,
+    reads=("tools", "tasks", "escalations"),
+    roles=lambda pipeline: ("user", "assistant", "executor"),
+)

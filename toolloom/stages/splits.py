@@ -5,6 +5,7 @@ Near-duplicate requests are clustered first (every pair up to GLOBAL_LIMIT examp
 within the same set of tools called, to stay sub-quadratic); then examples are placed one by one in
 a stable hashed order (`assign_splits`). An example tied to both sides is left out with the reason.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -30,8 +31,14 @@ CHUNK = 512  # rows of a similarity block: CHUNK x n bytes at a time, never n x 
 def near_pairs(queries: list[str], choices: list[str], similarity: float):
     """(i, j) for every query i and choice j at least `similarity` alike, computed in row blocks."""
     for start in range(0, len(queries), CHUNK):
-        block = process.cdist(queries[start:start + CHUNK], choices, scorer=fuzz.ratio, score_cutoff=similarity * 100,
-                              dtype=np.uint8, workers=-1)
+        block = process.cdist(
+            queries[start : start + CHUNK],
+            choices,
+            scorer=fuzz.ratio,
+            score_cutoff=similarity * 100,
+            dtype=np.uint8,
+            workers=-1,
+        )
         for i, j in zip(*block.nonzero()):
             yield start + int(i), int(j)
 
@@ -61,7 +68,7 @@ def request_clusters(trajs: list[dict], similarity: float) -> list[int]:
 
 
 def assign_splits(trajs: list[dict], test_share: float, similarity: float) -> list[str | None]:
-    """"train" or "test" per trajectory, or None for one that shares a call or a near-duplicate request
+    """ "train" or "test" per trajectory, or None for one that shares a call or a near-duplicate request
     with examples already on both sides (it cannot go anywhere without leaking). Examples are placed
     in a stable hashed order: one that shares something with one side joins it; a free one goes to
     test while the test share is below `test_share`."""
@@ -96,5 +103,9 @@ def leakage(rows: list[dict], similarity: float) -> dict:
         near = len(
             {i for i, _ in near_pairs([request_text(r) for r in test], [request_text(r) for r in train], similarity)}
         )
-    return {"test_calls_seen_in_train": shared, "test_calls": len(test_calls),
-            "test_requests_near_duplicate_of_train": near, "test_examples": len(test)}
+    return {
+        "test_calls_seen_in_train": shared,
+        "test_calls": len(test_calls),
+        "test_requests_near_duplicate_of_train": near,
+        "test_examples": len(test),
+    }

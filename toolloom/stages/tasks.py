@@ -4,6 +4,7 @@ Single calls use each tool's documented example arguments, else arguments synthe
 schema and documentation; multi-hop, parallel and nested chains come from the API graph
 (toolloom.graph.sampling). Every chain was executed (or simulated) while sampled.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -25,8 +26,15 @@ from ..spec import TasksStage
 from . import StageResult
 from .asset import StageAsset
 
-TASKS_SCHEMA = pa.schema([("task_id", pa.string()), ("shape", pa.string()), ("chain", pa.string()),
-                          ("reference_answer", pa.string()), ("seed", pa.int64())])
+TASKS_SCHEMA = pa.schema(
+    [
+        ("task_id", pa.string()),
+        ("shape", pa.string()),
+        ("chain", pa.string()),
+        ("reference_answer", pa.string()),
+        ("seed", pa.int64()),
+    ]
+)
 
 
 SINGLES_IN_FLIGHT = 8  # reference calls at once (sandbox workers, MCP servers starting, HTTP requests)
@@ -36,8 +44,13 @@ def _task_id(tool_id: str, arguments: dict, seed: int) -> str:
     return "t_" + hashlib.sha256(json.dumps([tool_id, arguments, seed], sort_keys=True).encode()).hexdigest()[:12]
 
 
-def sample_tasks(tools: pa.Table, executor: ToolExecutor, params: TasksStage, edges: list[dict] | None = None,
-                 user: UserAgent | None = None) -> StageResult:
+def sample_tasks(
+    tools: pa.Table,
+    executor: ToolExecutor,
+    params: TasksStage,
+    edges: list[dict] | None = None,
+    user: UserAgent | None = None,
+) -> StageResult:
     """Inputs are candidate tasks, plus tools that cannot give any (rejected with the reason).
 
     Arguments are the spec's examples, then those a model `user` proposes from the documentation
@@ -58,25 +71,46 @@ def sample_tasks(tools: pa.Table, executor: ToolExecutor, params: TasksStage, ed
                 steps = [c.row() for c in chain]
                 given.append(tid := _task_id(shape, steps, params.seed))
                 answer = [c.result for c in chain] if shape == "parallel" else chain[-1].result
-                rows.append({"task_id": tid, "shape": shape, "chain": json.dumps(steps, ensure_ascii=False),
-                             "reference_answer": json.dumps(answer, ensure_ascii=False, sort_keys=True),
-                             "seed": params.seed})
+                rows.append(
+                    {
+                        "task_id": tid,
+                        "shape": shape,
+                        "chain": json.dumps(steps, ensure_ascii=False),
+                        "reference_answer": json.dumps(answer, ensure_ascii=False, sort_keys=True),
+                        "seed": params.seed,
+                    }
+                )
             for k in range(len(chains), count):  # each requested chain the graph could not give
                 given.append(f"{shape}#{k}")
-                rejections.append(Rejection("tasks", f"{shape}#{k}", "sampler", "graph_exhausted",
-                                            f"asked for {count} {shape} chains, the graph gave {len(chains)}"))
+                rejections.append(
+                    Rejection(
+                        "tasks",
+                        f"{shape}#{k}",
+                        "sampler",
+                        "graph_exhausted",
+                        f"asked for {count} {shape} chains, the graph gave {len(chains)}",
+                    )
+                )
         graph_failures = sampler.failures
-    metadata = {"shapes": dict(Counter(r["shape"] for r in rows)), "walk_failures": dict(graph_failures),
-                "argument_proposals": dict(singles.proposals)}
-    return StageResult(pa.Table.from_pylist(rows, schema=TASKS_SCHEMA), rejections, given, "task_id",
-                       metadata=metadata)
+    metadata = {
+        "shapes": dict(Counter(r["shape"] for r in rows)),
+        "walk_failures": dict(graph_failures),
+        "argument_proposals": dict(singles.proposals),
+    }
+    return StageResult(pa.Table.from_pylist(rows, schema=TASKS_SCHEMA), rejections, given, "task_id", metadata=metadata)
 
 
 class SingleTasks:
     """Every tool's single-call tasks: its argument sets, each executed for its reference answer."""
 
-    def __init__(self, tool_rows: list[Tool], executor: ToolExecutor, params: TasksStage, edges: list[dict] | None,
-                 user: UserAgent | None):
+    def __init__(
+        self,
+        tool_rows: list[Tool],
+        executor: ToolExecutor,
+        params: TasksStage,
+        edges: list[dict] | None,
+        user: UserAgent | None,
+    ):
         self.tool_rows, self.executor, self.params, self.user = tool_rows, executor, params, user
         self.synth = ArgumentSynthesizer(edges)
         for tool in tool_rows:  # a documented response is one the collection really gave: its ids feed the graph too
@@ -145,16 +179,24 @@ class SingleTasks:
             seed = self.params.seed * 1000 + i
             self.given.append(tid := _task_id(tool["tool_id"], arguments, seed))
             if not obs.ok:
-                self.rejections.append(Rejection("tasks", tid, "execution", "reference_call_failed",
-                                                 f"{tool['name']}: {obs.error or ''}"))
+                self.rejections.append(
+                    Rejection("tasks", tid, "execution", "reference_call_failed", f"{tool['name']}: {obs.error or ''}")
+                )
                 continue
             self.synth.observe(tool["name"], obs.content)
             step = Step(tool["tool_id"], tool["name"], tool["description"], arguments, {}, obs.content)
             if problem := chain_problem([step]):  # e.g. the travel time from Tokyo to Tokyo
                 self.rejections.append(Rejection("tasks", tid, "sampler", *problem))
                 continue
-            self.rows.append({"task_id": tid, "shape": "single", "chain": json.dumps([step.row()], ensure_ascii=False),
-                              "reference_answer": obs.to_json(), "seed": seed})
+            self.rows.append(
+                {
+                    "task_id": tid,
+                    "shape": "single",
+                    "chain": json.dumps([step.row()], ensure_ascii=False),
+                    "reference_answer": obs.to_json(),
+                    "seed": seed,
+                }
+            )
 
     def reject_tool(self, tool: Tool, detail: str) -> None:
         self.given.append(tool["tool_id"])
@@ -170,5 +212,12 @@ def tasks(rt, version: str, log) -> StageResult:
     )
 
 
-ASSET = StageAsset("tasks", "tasks", ("api_edges",), tasks, ("task_id", "shape", "chain", "reference_answer"),
-                   reads=("tools", "api_edges"), roles=lambda pipeline: ("user", "executor"))
+ASSET = StageAsset(
+    "tasks",
+    "tasks",
+    ("api_edges",),
+    tasks,
+    ("task_id", "shape", "chain", "reference_answer"),
+    reads=("tools", "api_edges"),
+    roles=lambda pipeline: ("user", "executor"),
+)

@@ -4,6 +4,7 @@ A collection's tools come from its spec files, or, for an executor that lists it
 live MCP server), from the running server. Each tool records how its calls are answered
 (`execution`: python, mcp, http, simulated or a plug-in's kind).
 """
+
 from __future__ import annotations
 
 import json
@@ -25,11 +26,22 @@ from .asset import StageAsset
 
 log = logging.getLogger(__name__)
 
-TOOLS_SCHEMA = pa.schema([
-    ("tool_id", pa.string()), ("collection", pa.string()), ("name", pa.string()), ("description", pa.string()),
-    ("parameters", pa.string()), ("returns", pa.string()), ("source_format", pa.string()), ("source_file", pa.string()),
-    ("spec_hash", pa.string()), ("executable", pa.bool_()), ("execution", pa.string()), ("meta", pa.string()),
-])
+TOOLS_SCHEMA = pa.schema(
+    [
+        ("tool_id", pa.string()),
+        ("collection", pa.string()),
+        ("name", pa.string()),
+        ("description", pa.string()),
+        ("parameters", pa.string()),
+        ("returns", pa.string()),
+        ("source_format", pa.string()),
+        ("source_file", pa.string()),
+        ("spec_hash", pa.string()),
+        ("executable", pa.bool_()),
+        ("execution", pa.string()),
+        ("meta", pa.string()),
+    ]
+)
 
 
 def _listed(coll, executor) -> tuple[list, list[Rejection]]:
@@ -85,8 +97,15 @@ def build_tools(pipeline: Pipeline, project_root: Path, sandbox: Sandbox, execut
                 json.dumps([s.description, s.parameters, s.returns, s.meta], ensure_ascii=False), secrets
             )
             if found:  # a spec that carries a credential never reaches the lake
-                rejections.append(Rejection("ingest", f"{coll.name}.{s.name}", "secrets", "credential_in_spec",
-                                            f"{s.source_file}: tool {s.name!r} contains {found}"))
+                rejections.append(
+                    Rejection(
+                        "ingest",
+                        f"{coll.name}.{s.name}",
+                        "secrets",
+                        "credential_in_spec",
+                        f"{s.source_file}: tool {s.name!r} contains {found}",
+                    )
+                )
                 if (s.meta.get("mcp_name") or s.name) in coll.examples:
                     rejections.append(
                         Rejection(

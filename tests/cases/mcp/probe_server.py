@@ -1,5 +1,6 @@
 """A real MCP server (official SDK, stdio) for the executor tests: a little state, and the
 misbehaviours an executor must survive (crash, hang), plus probes of its confinement."""
+
 import os
 import socket
 import sys

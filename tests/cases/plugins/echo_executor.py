@@ -1,4 +1,5 @@
 """A plug-in executor for the tests, named in YAML by import path: it answers every call by echoing it."""
+
 from toolloom.executors import ExecutorConfig, ExecutorPlugin
 from toolloom.sandbox import Observation
 

@@ -113,6 +113,15 @@ def plugin(registries) -> None:
     roles["user"] = lambda ctx: TemplateUser()
     roles["assistant"] = lambda ctx: RetrievalAssistant()
     roles["realiser.user"] = roles["realiser.assistant"] = lambda ctx: PhraseRealiser()  # multi-turn dialogue phrasing
-    registries["stage"].register("answer_lengths", StageAsset(
-        "answer_lengths", "lengths", ("samples",), answer_lengths, preview=("sample_id", "answer_words"),
-        reads=("samples", "trajectories"), enabled=configured("answer_lengths")))
+    registries["stage"].register(
+        "answer_lengths",
+        StageAsset(
+            "answer_lengths",
+            "lengths",
+            ("samples",),
+            answer_lengths,
+            preview=("sample_id", "answer_words"),
+            reads=("samples", "trajectories"),
+            enabled=configured("answer_lengths"),
+        ),
+    )

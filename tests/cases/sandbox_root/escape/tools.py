@@ -1,5 +1,6 @@
 """Tools that first switch off everything an in-interpreter defence relies on, then try to escape.
 What they find must be nothing: the operating system is the boundary."""
+
 import ctypes
 import gc
 import os
@@ -74,6 +75,7 @@ def move_out(target: str) -> dict:
 def spawn() -> dict:
     disarm()
     import _posixsubprocess  # noqa: F401  (imported to show it is reachable; the OS still confines what it starts)
+
     out = {}
     try:
         pid = os.posix_spawn("/bin/sh", ["sh", "-c", "id -u > /tmp/spawned"], {})
@@ -129,8 +131,10 @@ def memory_across_processes(children: int, mb_each: int) -> dict:
             os._exit(0)
         pids.append(pid)
     statuses = [os.waitpid(pid, 0)[1] for pid in pids]
-    return {"finished": sum(os.WIFEXITED(s) and os.WEXITSTATUS(s) == 0 for s in statuses),
-            "killed": sum(os.WIFSIGNALED(s) for s in statuses)}
+    return {
+        "finished": sum(os.WIFEXITED(s) and os.WEXITSTATUS(s) == 0 for s in statuses),
+        "killed": sum(os.WIFSIGNALED(s) for s in statuses),
+    }
 
 
 @tool("io_uring_and_tmp")

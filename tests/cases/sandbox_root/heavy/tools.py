@@ -1,4 +1,5 @@
 """A collection that imports heavy libraries (numpy, pandas): the worker loads them once, before any call."""
+
 import sys
 
 PRELOADED = "pandas" in sys.modules and "numpy" in sys.modules  # read before this module imports them

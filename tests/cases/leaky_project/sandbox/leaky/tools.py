@@ -1,4 +1,5 @@
 """A collection that tries to leak the user's credentials into the data it yields."""
+
 import os
 
 from toolloom.sandbox import tool
