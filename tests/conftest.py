@@ -66,13 +66,9 @@ def shared_embeddings_cache(tmp_path_factory):
     """Embeddings are keyed by model and text, so every test's pipeline may share one cache (as users'
     projects may): the CPU embedder then embeds each text once per session, not once per test."""
     path = tmp_path_factory.mktemp("embeddings") / "embeddings.sqlite"
-    old = os.environ.get("TOOLLOOM_EMBEDDINGS_CACHE")
-    os.environ["TOOLLOOM_EMBEDDINGS_CACHE"] = str(path)
-    yield path
-    if old is None:
-        os.environ.pop("TOOLLOOM_EMBEDDINGS_CACHE", None)
-    else:
-        os.environ["TOOLLOOM_EMBEDDINGS_CACHE"] = old
+    with pytest.MonkeyPatch.context() as mp:  # the environment as it was once the session ends
+        mp.setenv("TOOLLOOM_EMBEDDINGS_CACHE", str(path))
+        yield path
 
 
 @pytest.fixture(scope="session")
@@ -102,15 +98,13 @@ def bfcl_checker_home():
     from toolloom.formats.conformance import bfcl_checker_installed, install_bfcl_checker
 
     home = Path(os.environ.get("TOOLLOOM_BFCL_EVAL") or PROJECT / ".checkers" / "bfcl-eval")
-    old = os.environ.get("TOOLLOOM_BFCL_EVAL")
-    os.environ["TOOLLOOM_BFCL_EVAL"] = str(home)
-    try:
-        install_bfcl_checker(home)
-    except Exception:  # noqa: BLE001 - reported by the tests that need it
-        pass
-    yield home if bfcl_checker_installed(home) else None
-    if old is None:
-        os.environ.pop("TOOLLOOM_BFCL_EVAL", None)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TOOLLOOM_BFCL_EVAL", str(home))
+        try:
+            install_bfcl_checker(home)
+        except Exception:  # noqa: BLE001 - reported by the tests that need it
+            pass
+        yield home if bfcl_checker_installed(home) else None
 
 
 class Materialized(NamedTuple):

@@ -17,7 +17,8 @@ def tool_result(i, value):
 
 
 def test_a_shipping_question_is_answered_yes_or_no_and_a_fact_is_said_once():
-    from toolloom.answers import answer_from, said_before
+    from toolloom.answer_judging import said_before
+    from toolloom.answers import answer_from
 
     order = {"country_code": "FR", "order_id": "ord_1002", "status": "processing", "total_eur": 418.8}
     assert (

@@ -16,7 +16,7 @@ from toolloom.stages.simulate import simulate
 from toolloom.stages.tasks import sample_tasks
 from toolloom.stages.tools import build_tools
 from toolloom.agents.offline import RetrievalAssistant, TemplateUser
-from toolloom.wording import param_phrase
+from toolloom.purposes import param_phrase
 from toolloom.executor import ToolExecutor
 
 from .conftest import PROJECT

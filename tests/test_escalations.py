@@ -19,10 +19,12 @@ from toolloom.graph.escalation import (
     shape_of,
 )
 from toolloom.llm import ModelClient, RequestCache, RunBudget, UsageLedger, run_async
-from toolloom.llm.fake_server import FakeModel, FakeServer, competent
+from toolloom.llm.competent_model import competent
+from toolloom.llm.fake_server import FakeModel, FakeServer
 from toolloom.sandbox import Sandbox
 from toolloom.spec import EscalateStage, ModelSpec
-from toolloom.stages.escalations import _operator_order, escalate
+from toolloom.stages.escalation_ladder import operator_order as _operator_order
+from toolloom.stages.escalations import escalate
 from toolloom.stages.tasks import TASKS_SCHEMA
 
 from .conftest import PROJECT

@@ -1,34 +1,19 @@
-"""What the examples teach: answers in sentences that state what was asked, dependencies that are
-real lookups, harder levels that need more dependent calls, ToolDial pair dialogues, and the
-abstain / ask / recover kinds. Unit cases for each piece, then the demo export measured whole."""
+"""What the examples' answers teach: sentences that state what was asked, complete and grounded in the
+result, written offline from the conversation; example quality counted from rows; then the demo export measured
+whole (answers, real dependencies, varied requests, ToolDial pairs, harder levels, and the abstain / ask / recover
+kinds). Chains and requests are in test_examples_teach_chains.py, recover and ask examples in
+test_examples_teach_recover.py."""
 
 import json
-import random
 import re
 from pathlib import Path
 
-import pytest
-
-from toolloom.domain import Step, Task, trajectory_of
 from toolloom.agents.offline import RetrievalAssistant
-
-from .offline_episode import demo_tools, play
-from toolloom.wording import bound_phrase, render_example
 from toolloom.answer_checks import call_inputs, grounded, unstated
 from toolloom.answers import answer_from, sentence
 from toolloom.example_quality import example_quality
-from toolloom.executor import ToolExecutor
-from toolloom.graph.chains import chain_problem
-from toolloom.llm import run_async
-from toolloom.prompts import DEFAULT_ROOT
-from toolloom.sandbox import Sandbox
-from toolloom.spec import load_pipeline
-from toolloom.agents.realisers import load_phrases
-from toolloom.stages.recoveries import learnable, run_recovery, user_forms
-from toolloom.stages.samples import check_completeness, check_execution
-from toolloom.stages.tools import build_tools
+from toolloom.stages.samples import check_completeness
 
-from .conftest import PROJECT
 from .test_export_checks import _rows
 
 FIELD_DUMP = re.compile(r"\b[a-z_]+: [^;]+; [a-z_ ]+: |\b(True|False|None)\b|Here is what I found")
@@ -98,159 +83,6 @@ def test_grounding_reads_yes_no_empty_lists_and_the_answers_own_number_forms():
     assert grounded({"is_holiday": False, "name": None}, "No, it is not a holiday.")
     assert grounded({"countries": []}, "There are no countries.")
     assert not grounded({"capital": "Pretoria"}, "I could not say.")
-
-
-def _steps(*specs):
-    return [Step(f"demo.{n}", n, "", a, b, r) for n, a, b, r in specs]
-
-
-def test_chain_problems_fake_dependency_ambiguity_degenerate_and_circular():
-    country = {"code": "IN", "name": "India"}
-    fake = _steps(
-        ("get_country", {"country_code": "IN"}, {}, country),
-        ("get_vat_rate", {"country_code": "IN"}, {"country_code": {"step": 0, "path": "code"}}, {"rate": 18}),
-    )
-    assert chain_problem(fake)[0] == "fake_dependency"
-    circular = _steps(
-        ("get_country", {"country_code": "IN"}, {}, country),
-        (
-            "find_country",
-            {"name": "India"},
-            {"name": {"step": 0, "path": "name"}},
-            {"results": [{"country_code": "IN", "name": "India"}]},
-        ),
-    )
-    assert chain_problem(circular)[0] == "circular_lookup"
-    several = _steps(
-        ("list_cities", {"country_code": "US"}, {}, {"cities": [{"city_id": "a"}, {"city_id": "b"}]}),
-        ("get_city", {"city_id": "a"}, {"city_id": {"step": 0, "path": "cities|city_id"}}, {"name": "A"}),
-    )
-    assert chain_problem(several)[0] == "ambiguous_binding"
-    redundant = _steps(  # 'Find headphones. Then add 3 to my cart. Then show me the product of that cart.'
-        ("search_products", {"query": "headphones"}, {}, {"results": [{"product_id": "p300"}]}),
-        (
-            "add_to_cart",
-            {"product_id": "p300", "quantity": 3},
-            {"product_id": {"step": 0, "path": "results|product_id"}},
-            {"items": [{"product_id": "p300"}], "total": 8},
-        ),
-        ("get_product", {"product_id": "p300"}, {"product_id": {"step": 1, "path": "items|product_id"}}, {"stock": 9}),
-    )
-    assert chain_problem(redundant)[0] == "redundant_lookup" and chain_problem(redundant[:2]) is None
-    same = _steps(("travel_time", {"from_city_id": "tokyo", "to_city_id": "Tokyo", "mode": "car"}, {}, {"hours": 0}))
-    assert chain_problem(same)[0] == "degenerate_call"
-    real = _steps(
-        ("get_city", {"city_id": "toronto"}, {}, {"country_code": "CA"}),
-        (
-            "is_holiday",
-            {"country_code": "CA", "day": "2026-05-18"},
-            {"country_code": {"step": 0, "path": "country_code"}},
-            {"is_holiday": True, "name": "Victoria Day"},
-        ),
-    )
-    assert chain_problem(real) is None
-
-
-@pytest.mark.parametrize("seed", range(6))
-def test_a_request_describes_a_looked_up_value_and_the_offline_assistant_resolves_it(seed):
-    step0 = Step("demo.get_city", "get_city", "", {"city_id": "toronto"})
-    step1 = Step(
-        "demo.is_holiday",
-        "is_holiday",
-        "",
-        {"country_code": "CA", "day": "2026-05-18"},
-        {"country_code": {"step": 0, "path": "country_code"}},
-    )
-    meta = {"demo.is_holiday": {"utterances": ["Is {day} a public holiday in {country_code}?"]}}
-    text = render_example(Task("t", "multi_hop", [step0, step1], seed, meta), random.Random(seed))
-    assert "from step" not in text and " CA" not in text
-    # as a person says it: where the value comes from ('the country Toronto is in'), or a reference to the
-    # result of a lookup asked for first ("that city's country")
-    assert re.search(
-        r"(country of th(at|is) city|that city's country|its country|the country Toronto is in|"
-        r"the country of Toronto)\b",
-        text,
-    ), text
-    tools = demo_tools("get_city", "is_holiday", "get_country")
-    results = {"get_city": [{"city_id": "toronto", "country_code": "CA"}], "is_holiday": [{"is_holiday": True}]}
-    assert play(text, tools, results) == [
-        ("get_city", {"city_id": "toronto"}),
-        ("is_holiday", {"country_code": "CA", "day": "2026-05-18"}),
-    ], text
-    assert bound_phrase({"step": 0, "path": "city_id"}, 1, "get_city") == "that city"
-
-
-def test_recover_forms_and_learnable_errors():
-    assert user_forms("new_york") == ["New York"]  # as a person writes it: not NEW_YORK
-    assert user_forms("EUR") == ["eur"]
-    assert user_forms("2026-05-18") == ["18/05/2026", "May 18, 2026"]
-    assert learnable("no city with id 'Tokyo'", "tokyo", "Tokyo", "city identifier such as tokyo")
-    assert learnable("unsupported currency 'eur'; supported: EUR, USD", "EUR", "eur", "")
-    assert not learnable("no city with id 'Tokyo'", "tokyo", "Tokyo", "")
-
-
-@pytest.fixture(scope="module")
-def demo_executor():
-    tools = build_tools(load_pipeline(PROJECT / "pipelines/demo.yaml"), PROJECT, Sandbox(PROJECT / "sandbox")).table
-    return ToolExecutor(Sandbox(PROJECT / "sandbox"), tools.to_pylist())
-
-
-def test_a_recover_episode_fails_for_real_then_corrects_and_passes_the_filter(demo_executor):
-    from toolloom.agents.realisers import PhraseRealiser
-
-    task = Task("t_1", "single", [Step("demo.get_city", "get_city", "", {"city_id": "tokyo"})], 1, {})
-    ep = run_async(
-        run_recovery(task, PhraseRealiser(), demo_executor, [], "sys", load_phrases(DEFAULT_ROOT), random.Random(0))
-    )
-    assert ep["outcome"] == "answered"
-    assert [c["ok"] for c in ep["calls"]] == [False, True] and json.loads(ep["calls"][1]["arguments"]) == {
-        "city_id": "tokyo"
-    }
-    assert (
-        "no city with id" in ep["calls"][0]["error"]
-        and "tokyo" not in json.loads(ep["calls"][0]["arguments"])["city_id"]
-    )
-    reference = json.loads(ep["messages"][-2]["content"])
-    traj = {
-        "kind": "recover",
-        "calls": json.dumps(ep["calls"]),
-        "messages": ep["messages"],
-        "final_answer": ep["final_answer"],
-        "reference_answer": json.dumps(reference),
-        "shape": "single",
-    }
-    assert check_execution(trajectory_of(traj)) is None
-    assert check_execution(trajectory_of({**traj, "calls": json.dumps(ep["calls"][:1])}))[0] == "not_recovered"
-    assert (
-        check_execution(trajectory_of({**traj, "kind": "single_turn"}))[0] == "tool_error"
-    )  # elsewhere a failed call is still an error
-
-
-def test_an_ask_example_must_ask_before_calling():
-    messages = [
-        {"role": "user", "content": "Please list cities."},
-        {
-            "role": "assistant",
-            "content": None,
-            "tool_calls": [{"id": "c", "type": "function", "function": {"name": "list_cities", "arguments": "{}"}}],
-        },
-        {"role": "tool", "tool_call_id": "c", "content": '{"cities": []}'},
-    ]
-    traj = {
-        "kind": "ask",
-        "calls": json.dumps([{"name": "list_cities", "arguments": "{}", "ok": True}]),
-        "messages": messages,
-        "final_answer": "There are no cities.",
-        "reference_answer": None,
-        "shape": "single",
-    }
-    assert check_execution(trajectory_of(traj))[0] == "no_question"
-    asked = [
-        messages[0],
-        {"role": "assistant", "content": "Which country code should I use?"},
-        {"role": "user", "content": "FR."},
-    ] + messages[1:]
-    assert check_execution(trajectory_of({**traj, "messages": asked})) is None
 
 
 def test_offline_final_answer_is_written_from_the_conversation():
@@ -348,113 +180,6 @@ def test_example_quality_counts_from_rows():
     }
     assert q["answers"]["mean_length_by_kind"] == {"single_turn": len("capital: X; population: 5")}
     assert q["levels"]["0"]["mean_calls"] == 1 and q["call_patterns"]["distinct"] == 1
-
-
-def test_tool_names_give_words_entities_and_plain_purposes():
-    from toolloom.wording import entity_of, param_phrase, plain_purpose, purpose
-    from toolloom.withholding import vague
-
-    assert entity_of("Cataas__findCatByTag") == "cat" and purpose("Cataas__findCatByTag") == "find cats by tag"
-    assert entity_of("list_countries_by_region") == "country" and entity_of("get_order_status") == "order"
-    assert purpose("get_order_status") == "look up the order status" and purpose("get_city") == "look up a city"
-    assert purpose("add_to_cart", {"required": ["product_id", "quantity"]}) == "add a product to the cart"
-    assert purpose("tmdb__GET_search-movie") == "search for movies"
-    # a short plain documentation sentence says it better than a name that reads as no phrase
-    assert (
-        purpose("countries_speaking", None, "List the countries where a language is official.")
-        == "list the countries where a language is official"
-    )
-    assert (
-        purpose("days_between", None, "Number of days from one date to another.")
-        == "count the days from one date to another"
-    )
-    assert (
-        purpose("is_holiday", None, "Whether a date is a national public holiday in a country, and which.")
-        == "check whether a date is a national public holiday in a country"
-    )
-    assert purpose("get_vat_rate", None, "A country's standard VAT/GST rate in percent.") == "look up the VAT rate"
-    assert purpose("tmdb__GET_movie-keywords", None, "Get Movie Keywords") == "look up the movie keywords"
-    assert (param_phrase("from_city_id"), param_phrase("product_id")) == ("starting city", "product")
-    assert (vague("to_city_id", "x"), vague("quantity", 2), vague("country_code", "FR"), vague("product_id", "p1")) == (
-        "a city",
-        "some",
-        "my country",
-        "a product",
-    )  # a person's own country, but one of two cities
-    messy = "Is today a public holiday The calculation is made on the basis of UTC time.<br />"
-    assert plain_purpose(messy, "Nager_Date__PublicHolidayIsToday") == "Public holiday is today"
-    assert plain_purpose("Get country info for the given country", "x") == "Get country info for the given country"
-
-
-def test_a_suggestion_names_the_offered_tool_closest_to_the_request():
-    from toolloom.stages.dialogues import Dialogue
-
-    target = Step(
-        "demo.list_holidays",
-        "list_holidays",
-        "Public holidays of a country in a year.",
-        {"country_code": "JP", "year": 2027},
-    )
-    offered = [
-        {"function": {"name": n, "description": d}}
-        for n, d in (
-            ("add_to_cart", "Put a product in the cart."),
-            ("list_holidays", "Public holidays of a country in a year."),
-            ("next_holiday", "The next public holiday of a country after a date."),
-            ("convert_units", "Convert a length."),
-        )
-    ]
-    tools = {"list_holidays": {"parameters": {"required": ["country_code", "year"]}}}
-    state = Dialogue(
-        Task("t", "single", [target], 1, {}), None, tools, offered, load_phrases(DEFAULT_ROOT), random.Random(0)
-    )
-    assert state.other == "next_holiday"
-
-
-def test_a_recover_task_without_a_learnable_error_is_a_counted_rejection(demo_executor):
-    from toolloom.agents.realisers import PhraseRealiser
-
-    task = Task("t_2", "single", [Step("demo.day_of_week", "day_of_week", "", {"day": "2026-12-25"})], 1, {})
-    ep = run_async(
-        run_recovery(task, PhraseRealiser(), demo_executor, [], "sys", load_phrases(DEFAULT_ROOT), random.Random(0))
-    )
-    assert ep["outcome"] == "no_recoverable_error" and ep["calls"] == [] and "day_of_week" in ep["error"]
-
-
-def test_the_model_judge_is_told_what_a_recover_example_teaches(tmp_path):
-    from toolloom.llm import ModelClient, RequestCache, RunBudget, UsageLedger
-    from toolloom.llm.fake_server import FakeModel, FakeServer
-    from toolloom.spec import ModelSpec
-    from toolloom.agents.judges import ModelJudge
-
-    verdict = {
-        "reason": "ok",
-        "calls_fit": True,
-        "answer_responds": True,
-        "answer_supported": True,
-        "reads_naturally": True,
-    }
-    model = FakeModel(default=lambda request: {"content": json.dumps(verdict)})
-    traj = {
-        "tools_offered": "[]",
-        "messages": [{"role": "user", "content": "Tokyo?", "tool_calls": None}],
-        "kind": "recover",
-    }
-    with FakeServer(model) as server:
-        client = ModelClient(
-            ModelSpec(provider="openai", model="fake", base_url=server.base_url),
-            cache=RequestCache(tmp_path / "c"),
-            ledger=UsageLedger(),
-            budget=RunBudget(None),
-            backoff_s=0.01,
-        )
-        judge = ModelJudge(client, DEFAULT_ROOT)
-        assert (
-            run_async(judge.judge(traj))[0] == "pass"
-            and run_async(judge.judge({**traj, "kind": "single_turn"}))[0] == "pass"
-        )
-    prompts = [m["messages"][0]["content"] for m in model.history]
-    assert "then corrected, is fine" in prompts[0] and "then corrected, is fine" not in prompts[1]
 
 
 def test_an_answer_may_write_a_value_as_a_person_would():

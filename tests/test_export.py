@@ -10,7 +10,7 @@ from toolloom.stages.simulate import TRAJECTORIES_SCHEMA
 from toolloom.stages.tools import TOOLS_SCHEMA
 
 from .conftest import CASES
-from .test_stages import _traj
+from .test_stages_filter import _traj
 
 
 def _inputs():

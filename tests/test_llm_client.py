@@ -1,8 +1,10 @@
+"""The model client against the fake server: scripted answers, tool calls and history, a completion cut off by the
+token limit asked again with more room (not where it loops), transient faults retried, permanent errors recorded,
+the budget, an API key sent but never recorded, a connection failure named, and a tool call cut mid-JSON asked
+again. `_client` and `_ask` are shared with test_llm_client_limiter.py (concurrency and 429s) and
+test_llm_client_cache.py (the request cache)."""
+
 import asyncio
-import json
-import subprocess
-import sys
-import time
 
 import pytest
 
@@ -55,50 +57,6 @@ def test_scripted_answers_tool_calls_and_history(tmp_path):
     assert model.history[1]["tools"] == TOOLS
 
 
-def test_cache_answers_repeats_without_a_request_even_from_a_new_process(tmp_path):
-    with FakeServer() as server:
-        c = _client(server, tmp_path)
-        _ask(c, "same")
-        _ask(c, "same")
-        assert server.requests == 1
-        c.cache.flush()  # written behind the request (within cache.FLUSH_S); now, for the other process
-        code = (
-            "import asyncio,sys; from toolloom.llm import *; from toolloom.spec import ModelSpec;"
-            f"c=ModelClient(ModelSpec(provider='openai', model='fake', base_url='{server.base_url}'), "
-            f"cache=RequestCache(r'{tmp_path}/cache.sqlite'),"
-            " ledger=UsageLedger(), budget=RunBudget(None));"
-            "r=run_async(c.chat([{'role':'user','content':'same'}], stage='s', role='user')); sys.exit(0 if "
-            "r.cache_hit else 3)"
-        )
-        assert subprocess.run([sys.executable, "-c", code]).returncode == 0
-        assert server.requests == 1
-
-
-def test_the_same_request_asked_twice_at_once_is_sent_once_and_shares_its_answer_or_failure(tmp_path):
-    model = FakeModel()
-    model.enqueue({"content": "only answer"})
-    with FakeServer(model, latency_s=0.3) as server:
-        ledger = UsageLedger()
-        c = _client(server, tmp_path, ledger=ledger)
-
-        async def twice(text):
-            return await asyncio.gather(
-                *(c.chat([{"role": "user", "content": text}], stage="s", role="user") for _ in range(2)),
-                return_exceptions=True,
-            )
-
-        first, second = run_async(twice("same"))
-        assert (
-            server.requests == 1
-            and first.message == second.message
-            and [first.cache_hit, second.cache_hit] == [False, True]
-        )
-    with FakeServer(faults=Faults(rate=1.0, kinds=("server_error",), seed=1)) as server:
-        c = _client(server, tmp_path / "other", max_retries=1)
-        results = run_async(twice("fails"))
-        assert all(isinstance(r, ModelCallError) for r in results) and server.requests == 2  # one request, retried once
-
-
 def test_a_completion_cut_off_by_the_token_limit_is_asked_again_with_more_room(tmp_path):
     with FakeServer(faults=Faults(rate=1.0, kinds=("truncated",), seed=2)) as server:  # every answer cut off
         ledger = UsageLedger()
@@ -117,7 +75,7 @@ def test_a_completion_cut_off_by_the_token_limit_is_asked_again_with_more_room(t
 
 
 def test_an_answer_cut_off_in_a_loop_is_not_given_more_room(tmp_path):
-    from toolloom.llm.client import looping
+    from toolloom.llm.completion import looping
     from toolloom.llm.fake_server import FakeModel
 
     loop = '{"overview": "A heist film. ' + "The crew plans the heist again. " * 20
@@ -158,22 +116,6 @@ def test_transient_faults_are_retried(tmp_path, kind):
             assert attempts == server.requests > 12
 
 
-def test_rate_limit_shrinks_concurrency_and_honours_retry_after(tmp_path):
-    with FakeServer(faults=Faults(rate=1.0, kinds=("rate_limit",), retry_after_s=0.3)) as server:
-        c = _client(server, tmp_path, max_retries=2, max_concurrency=8)
-        started, limiter = run_async(_timed(c))
-        assert started >= 0.55  # two Retry-After waits of 0.3 s before giving up
-        assert limiter.limit < 8 and limiter.rate_limited >= 3
-
-
-async def _timed(c):
-    loop = asyncio.get_running_loop()
-    t0 = loop.time()
-    with pytest.raises(ModelCallError, match="gave up after 3 attempts"):
-        await c.chat([{"role": "user", "content": "x"}], stage="s", role="user")
-    return loop.time() - t0, c._session().endpoints[0].limiter  # before run_async closes the session
-
-
 def test_permanent_errors_are_recorded_not_retried(tmp_path):
     model = FakeModel()
     model.enqueue({"status": 400, "message": "bad request"})
@@ -212,97 +154,6 @@ def test_api_key_is_sent_but_never_recorded(tmp_path, monkeypatch):
     assert secret not in str(err.value)
     assert all(secret not in r.error for r in ledger.records)
     assert secret.encode() not in (tmp_path / "cache.sqlite").read_bytes()
-
-
-def test_limiter_halves_on_429_and_regrows_with_successes():
-    from toolloom.llm.limiter import AdaptiveLimiter
-
-    async def scenario():
-        lim = AdaptiveLimiter(16)
-        lim.on_rate_limited(None)
-        lim.on_rate_limited(None)
-        assert int(lim.limit) == 4
-        for _ in range(200):
-            lim.on_success()
-        assert lim.limit == 16  # recovered, capped at the configured maximum
-        lim = AdaptiveLimiter(2)
-        active, peak = 0, 0
-
-        async def job():
-            nonlocal active, peak
-            async with lim:
-                active += 1
-                peak = max(peak, active)
-                await asyncio.sleep(0.01)
-                active -= 1
-
-        await asyncio.gather(*(job() for _ in range(10)))
-        assert peak == 2
-
-    run_async(scenario())
-
-
-def test_limiter_wakes_one_waiter_per_freed_slot_in_arrival_order_and_survives_cancellation():
-    from toolloom.llm.limiter import AdaptiveLimiter
-
-    async def scenario():
-        lim = AdaptiveLimiter(1)
-        order, wakeups = [], 0
-        gate = asyncio.Event()
-
-        async def holder():
-            async with lim:
-                await gate.wait()
-
-        async def waiter(i):
-            nonlocal wakeups
-            async with lim:
-                wakeups += 1
-                order.append(i)
-
-        first = asyncio.create_task(holder())
-        await asyncio.sleep(0)
-        waiters = [asyncio.create_task(waiter(i)) for i in range(50)]
-        await asyncio.sleep(0)
-        assert len(lim._waiters) == 50 and lim.in_flight == 1
-        waiters[3].cancel()  # a cancelled waiter leaves the queue and takes no slot
-        await asyncio.sleep(0)
-        assert len(lim._waiters) == 49
-        gate.set()
-        await first
-        await asyncio.gather(*waiters, return_exceptions=True)
-        assert order == [i for i in range(50) if i != 3]  # first come, first served
-        assert wakeups == 49  # each entered exactly once: nobody woke to find the slot taken
-        assert lim.in_flight == 0 and not lim._waiters
-
-        # a slot handed to a waiter that is cancelled in the same moment passes on to the next one
-        lim = AdaptiveLimiter(1)
-        await lim.__aenter__()
-        a, b = asyncio.create_task(lim.__aenter__()), asyncio.create_task(lim.__aenter__())
-        await asyncio.sleep(0)
-        await lim.__aexit__(None, None, None)  # hands the slot to a ...
-        a.cancel()  # ... which is cancelled before it runs
-        await asyncio.gather(a, return_exceptions=True)
-        await asyncio.wait_for(b, 1)  # b got the slot a gave back
-        assert lim.in_flight == 1
-
-    run_async(scenario())
-
-
-def test_fake_server_rate_limit_answers_429_and_every_request_still_completes(tmp_path):
-    with FakeServer(rate_limit=20.0) as server:
-        ledger = UsageLedger()
-        c = _client(server, tmp_path, ledger=ledger, max_concurrency=32, max_retries=20)
-
-        async def many():
-            return await asyncio.gather(
-                *(c.chat([{"role": "user", "content": f"r{i}"}], stage="s", role="user") for i in range(40))
-            )
-
-        assert len(run_async(many())) == 40
-    assert server.rate_limited > 0  # the bucket (20 a second) refused some requests with 429
-    assert server.requests == 40  # each admitted exactly once
-    assert sum(r.attempts for r in ledger.records) == 40 + server.rate_limited
 
 
 def test_a_connection_failure_during_a_run_names_the_url_and_the_cause(tmp_path):
@@ -365,39 +216,3 @@ def test_a_tool_call_cut_mid_json_is_asked_again_before_it_costs_the_episode(tmp
             ModelAssistant(_client(server, tmp_path / "c")).step([{"role": "user", "content": "once?"}], tools)
         )
         assert server.requests == 3 + CUT_REASKS + 2 and turn.tool_calls
-
-
-def test_answers_are_written_behind_the_requests_and_all_of_them_by_close(tmp_path):
-    import sqlite3
-
-    def on_disk():
-        with sqlite3.connect(tmp_path / "c.sqlite") as con:
-            return dict(con.execute("SELECT key, response FROM responses"))
-
-    cache = RequestCache(tmp_path / "c.sqlite")
-    cache.put("a", "m", {"answer": "A"})
-    assert cache.get("a") == {"answer": "A"}  # answered from memory before it is written
-    deadline = time.monotonic() + 30
-    while "a" not in on_disk() and time.monotonic() < deadline:  # the writer thread, on its own
-        time.sleep(0.02)
-    assert json.loads(on_disk()["a"]) == {"answer": "A"}
-    for i in range(300):
-        cache.put(f"k{i}", "m", {"answer": i})
-    cache.close()  # whatever is pending is written
-    assert len(on_disk()) == 301 and json.loads(on_disk()["k299"]) == {"answer": 299}
-
-
-def test_a_cache_write_that_fails_is_raised_by_the_next_put_and_nothing_is_forgotten(tmp_path):
-    from toolloom.llm.cache import CacheWriteError
-
-    class FullDisk(RequestCache):
-        def _write(self, rows):
-            raise OSError(28, "No space left on device")
-
-    cache = FullDisk(tmp_path / "c.sqlite")
-    cache.put("a", "m", {"answer": "A"})
-    with pytest.raises(OSError):
-        cache.flush()
-    assert cache.get("a") == {"answer": "A"}  # still answered, from memory
-    with pytest.raises(CacheWriteError, match="No space left"):
-        cache.put("b", "m", {"answer": "B"})

@@ -109,8 +109,8 @@ def test_each_episode_gets_a_fresh_server_and_state_lives_within_the_episode():
     assert _servers_running() == 0
 
 
-def test_a_server_is_confined_no_network_no_secrets_and_a_private_folder():
-    os.environ["TOOLLOOM_TEST_API_KEY"] = "sk-planted-secret"
+def test_a_server_is_confined_no_network_no_secrets_and_a_private_folder(monkeypatch):
+    monkeypatch.setenv("TOOLLOOM_TEST_API_KEY", "sk-planted-secret")
     try:
         _, executor, mcp = _tools(_pipeline(fixtures="sandbox/mcp_servers/files"))
         names = executor.execute("environment", {}).content["names"]
@@ -119,7 +119,6 @@ def test_a_server_is_confined_no_network_no_secrets_and_a_private_folder():
         groups = _mcp_groups() if cgroups.unavailable() is None else None
         servers = set(_server_pids())
     finally:
-        del os.environ["TOOLLOOM_TEST_API_KEY"]
         mcp.close()
     assert "TOOLLOOM_TEST_API_KEY" not in names and "OPENAI_API_KEY" not in names
     assert where["cwd"] == "/tmp/toolloom-workspace" and where["files"] == ["data", "notes"]

@@ -9,7 +9,8 @@ import pytest
 from toolloom.agents.offline import fill_arguments
 from toolloom.domain import Step, Task
 from toolloom.request_asks import request_parts
-from toolloom.wording import THEN_SPLIT, bound_phrase, plain_purpose, render_example
+from toolloom.purposes import plain_purpose
+from toolloom.wording import THEN_SPLIT, bound_phrase, render_example
 
 # a plain short sentence: the old wording pasted it into the request as the tool's purpose
 DOCS = "Retrieves zephyr quokka manifests from the blorpington archive."

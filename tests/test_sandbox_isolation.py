@@ -13,7 +13,12 @@ SECRET = "sk-sandbox-test-DO-NOT-LEAK-42"
 
 @pytest.fixture(scope="module")
 def sandbox():
-    os.environ["OPENAI_API_KEY"] = SECRET
+    with pytest.MonkeyPatch.context() as mp:  # a key in the host's environment: the tools must not see it
+        mp.setenv("OPENAI_API_KEY", SECRET)
+        yield from _sandbox()
+
+
+def _sandbox():
     sb = Sandbox(
         CASES / "sandbox_root",
         Limits(
@@ -27,7 +32,6 @@ def sandbox():
     )
     yield sb
     sb.close()
-    os.environ.pop("OPENAI_API_KEY", None)
 
 
 def _still_works(sb):

@@ -15,7 +15,8 @@ from toolloom.llm.servers import server_key
 from toolloom.llm.shared import SharedBudget
 from toolloom.runtime import Runtime
 from toolloom.spec import Pipeline, PipelineFileError, load_pipeline
-from toolloom.storage import StorageError, StorageSpec, catalog_for, public_url, storage_settings
+from toolloom.lake_catalog import catalog_for
+from toolloom.storage import StorageError, StorageSpec, public_url, storage_settings
 from toolloom.store import Store
 
 from .conftest import PROJECT, make_project

@@ -128,7 +128,7 @@ def test_the_assistant_takes_the_operation_whose_verb_the_request_uses():
 
 
 def test_an_operation_is_about_its_paths_last_noun():
-    from toolloom.wording import entity_of
+    from toolloom.words import entity_of
 
     assert entity_of("get__api_contents_path_checkpoints") == "checkpoint"
     assert entity_of("get__api_config_section_name") == "section"
@@ -197,7 +197,7 @@ def test_an_empty_lookup_and_a_tools_own_words_are_said_plainly():
 
 def test_an_mcp_tools_first_sentence_words_its_request_in_the_imperative():
     """MCP servers describe a tool as 'Shows the working tree status': the request was 'Show me the git status.'"""
-    from toolloom.wording import first_sentence
+    from toolloom.purposes import first_sentence
 
     assert first_sentence("Shows the commit logs. More text\nhere") == "Shows the commit logs"
     assert requests("git_status", "Shows the working tree status", {}) >= {"Show me the working tree status."}

@@ -7,7 +7,7 @@ import re
 
 from . import spoken
 from .answer_subjects import SUBJECT_KEYS
-from .graph.slots import singular
+from .graph.names import singular
 from .request_asks import UNITS, label, words
 
 LIST_ITEMS = 25  # items of a list an answer names (a listing request gets its list); the rest are counted
@@ -101,16 +101,29 @@ STOCK_KEYS = ("stock", "in_stock", "quantity_available", "available_quantity", "
 def field_phrase(key: str, value, unit: str = "", topic: str = "", pair: tuple = (), names: bool = False) -> str:
     """How one field is said; `names`: a country or language code by its name ('the country is Germany')."""
     if isinstance(value, bool):
-        if key.startswith("is_"):
-            return f"it is {'' if value else 'not '}{article(label(key[3:]))}"
-        if key.startswith("has_"):
-            return f"it has {'' if value else 'no '}{label(key[4:])}"
-        return f"{label(key)}: {value_text(value)}"
+        return _flag_phrase(key, value)
     if isinstance(value, list):
         return list_phrase(key, value)
     if isinstance(value, dict):
         inner = [field_phrase(k, v) for k, v in list(value.items())[:3]]
         return f"the {label(key)}: {join_phrases(inner)}"
+    if (said := _worded_phrase(key, value, pair)) is not None:
+        return said
+    return _measured_phrase(key, value, unit, topic, names)
+
+
+def _flag_phrase(key: str, value: bool) -> str:
+    """A yes/no field: 'it is landlocked', 'it has no parking'."""
+    if key.startswith("is_"):
+        return f"it is {'' if value else 'not '}{article(label(key[3:]))}"
+    if key.startswith("has_"):
+        return f"it has {'' if value else 'no '}{label(key[4:])}"
+    return f"{label(key)}: {value_text(value)}"
+
+
+def _worded_phrase(key: str, value, pair: tuple) -> str | None:
+    """A field said in words of its own rather than as a measure (a rate, a note, a file's text, stock, a
+    category); None for any other."""
     if key == "rate" and pair and isinstance(value, (int, float)):  # 'the rate is 9.19': of what into what
         return f"1 {pair[0]} is {value_text(value)} {pair[1]}"
     if key in _PROSE_KEYS and isinstance(value, str) and value.strip():
@@ -123,6 +136,11 @@ def field_phrase(key: str, value, unit: str = "", topic: str = "", pair: tuple =
         return f"there {'is' if value == 1 else 'are'} {value} in stock"
     if key in ("category", "genre", "type") and isinstance(value, str) and len(value.split()) <= 3:
         return f"it is in the {value} {label(key)}"  # 'the category of X is sports': a field read out
+    return None
+
+
+def _measured_phrase(key: str, value, unit: str, topic: str, names: bool) -> str:
+    """A field said as its name and value with its unit: 'it costs 54.5 EUR', 'the distance is 1149.4 km'."""
     name, text = measure(key, value)
     if name in ("price", "cost") and not isinstance(value, bool) and isinstance(value, (int, float)):
         return f"it costs {text}{' ' + unit if unit and key in AMOUNTS else ''}"
@@ -140,6 +158,11 @@ def field_phrase(key: str, value, unit: str = "", topic: str = "", pair: tuple =
         return f"there are {text}" if isinstance(value, (int, float)) and value > 1 else f"it is {text}"
     if words(name)[:1] and words(name)[0] in PREPOSITIONS:  # as_of -> 'as of 2026-01-02'
         return f"{name} {text}"
+    return _named_phrase(key, value, name, text, names)
+
+
+def _named_phrase(key: str, value, name: str, text: str, names: bool) -> str:
+    """A named field read out: an event's time, a code by its name, a count of a plural, or 'the name is value'."""
     event = [w for w in words(key) if w not in ("at", "on", "date", "time", "timestamp")]
     if event and event[-1] in _EVENTS and isinstance(value, str) and TIMESTAMP.match(value):
         return f"it was {' '.join(event)} on {text}"  # last_modified: 'it was last modified on 2026-12-04 09:53 UTC'

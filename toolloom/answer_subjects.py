@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from . import spoken
 from .request_asks import words
-from .wording import constraint, entity_of
+from .wording import constraint
+from .words import entity_of
 
 SUBJECT_KEYS = ("name", "title", "label", "full_name", "display_name")
 

@@ -119,7 +119,24 @@ def card(
         "",
     ]
     lines += _table(["config", "split", "rows"], [[c, s, n] for (c, s), n in counts.items()])
-    lines += ["", *content_lines(content or {}), "", *provenance_lines(rows)]
+    lines += ["", *content_lines(content or {}), "", *provenance_lines(rows), *_shape_lines(rows, refined_docs)]
+    lines += ["", *(quality or [])]
+    lines += _left_out_lines(pipeline, version, rejections)
+    lines += ["", "## Plots", ""] + [f"![{cap}]({img})" for img, cap in images]
+    lines += ["", "## Provenance", ""] + [f"- **{k}**: {v}" for k, v in provenance.items()]
+    lines += [
+        "",
+        "`messages` is a list of OpenAI-format message structs; `tools` and each call's `arguments` are JSON objects "
+        "(the form chat templates take); `reference_chain`, `reference_answer`, `actions` and `answered_by` are JSON "
+        "strings.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _shape_lines(rows: list[dict], refined_docs: bool) -> list[str]:
+    """The shapes and difficulty levels of the examples, and what a refined documentation means."""
+    lines: list[str] = []
     shape_kind = Counter((r["shape"], r["kind"]) for r in rows)
     lines += ["", "### Shapes", ""] + _table(
         ["shape", "kind", "examples"], [[s, k, n] for (s, k), n in sorted(shape_kind.items())]
@@ -143,8 +160,11 @@ def card(
             "example's tool list carry the refined text; `original_description` in `tools` keeps the source's "
             "(`doc_revisions` table has every revision and its evidence).",
         ]
-    lines += ["", *(quality or [])]
-    lines += [
+    return lines
+
+
+def _left_out_lines(pipeline: str, version: str, rejections: list[dict]) -> list[str]:
+    lines = [
         "",
         "## What was left out",
         "",
@@ -154,14 +174,4 @@ def card(
         "",
     ]
     reasons = Counter((r["stage"], r["checker"], r["reason"]) for r in rejections)
-    lines += _table(["stage", "checker", "reason", "count"], [[*k, n] for k, n in reasons.most_common()])
-    lines += ["", "## Plots", ""] + [f"![{cap}]({img})" for img, cap in images]
-    lines += ["", "## Provenance", ""] + [f"- **{k}**: {v}" for k, v in provenance.items()]
-    lines += [
-        "",
-        "`messages` is a list of OpenAI-format message structs; `tools` and each call's `arguments` are JSON objects "
-        "(the form chat templates take); `reference_chain`, `reference_answer`, `actions` and `answered_by` are JSON "
-        "strings.",
-        "",
-    ]
-    return "\n".join(lines)
+    return lines + _table(["stage", "checker", "reason", "count"], [[*k, n] for k, n in reasons.most_common()])

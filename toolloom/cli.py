@@ -308,7 +308,13 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--project", default=".", help="project folder (holds pipelines/, prompts/, sandbox/); default: .")
     ap.add_argument("--home", default=None, help="store and cache folder; default: $TOOLLOOM_HOME or PROJECT/.toolloom")
     sub = ap.add_subparsers(dest="command", required=True)
+    _add_run_parser(sub)
+    _add_other_parsers(sub)
+    add_env_parser(sub)
+    return ap
 
+
+def _add_run_parser(sub) -> None:
     run = sub.add_parser("run", help="materialize a pipeline's assets and export its dataset")
     run.add_argument("pipeline", help="name of pipelines/NAME.yaml")
     run.add_argument(
@@ -335,6 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(fn=cmd_run)
 
+
+def _add_other_parsers(sub) -> None:
     q = sub.add_parser("query", help="SQL over every pipeline's tables (schema per pipeline: demo.tools, ...)")
     q.add_argument("sql")
     q.add_argument("--pipeline", help="attach only this pipeline and make it the default schema")
@@ -372,8 +380,6 @@ def build_parser() -> argparse.ArgumentParser:
     pl = sub.add_parser("plugins", help="the installed plug-ins (toolloom.plugins entry points) and what each adds")
     pl.add_argument("--all", action="store_true", help="also every extension point's components, built-ins included")
     pl.set_defaults(fn=cmd_plugins)
-    add_env_parser(sub)
-    return ap
 
 
 def main(argv: list[str] | None = None) -> int:

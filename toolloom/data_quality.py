@@ -87,75 +87,53 @@ def data_quality(
     }
 
 
+def _verdict(name: str, passed: bool, severity: str, description: str, metadata: dict) -> dict:
+    return {"name": name, "passed": passed, "severity": severity, "description": description, "metadata": metadata}
+
+
 def verdicts(report: dict, quality: ExportQuality) -> list[dict]:
     """Asset-check results: {"name", "passed", "severity", "description", "metadata"}."""
     out = []
     for config, c in report["conformance"].items():
         if c["conforming"] is None:
-            out.append(
-                {
-                    "name": f"conformance_{config}",
-                    "passed": False,
-                    "severity": "WARN",
-                    "description": f"{config}: not checked: {c['checker']}",
-                    "metadata": c,
-                }
-            )
+            out.append(_verdict(f"conformance_{config}", False, "WARN", f"{config}: not checked: {c['checker']}", c))
         else:
             share = c["conforming"] / c["rows"] if c["rows"] else 1.0
-            out.append(
-                {
-                    "name": f"conformance_{config}",
-                    "passed": share >= quality.min_conformance,
-                    "severity": "ERROR",
-                    "description": f"{config}: {c['conforming']} of {c['rows']} rows pass {c['checker']}",
-                    "metadata": c,
-                }
-            )
+            said = f"{config}: {c['conforming']} of {c['rows']} rows pass {c['checker']}"
+            out.append(_verdict(f"conformance_{config}", share >= quality.min_conformance, "ERROR", said, c))
     leak = report["leakage"]
-    out.append(
-        {
-            "name": "split_leakage",
-            "severity": "ERROR",
-            "metadata": leak,
-            "passed": leak["test_calls_seen_in_train"] <= quality.max_test_calls_seen_in_train
-            and leak["test_requests_near_duplicate_of_train"] <= quality.max_test_requests_near_duplicate,
-            "description": f"{leak['test_calls_seen_in_train']} test calls and "
-            f"{leak['test_requests_near_duplicate_of_train']} "
-            "test requests also in train",
-        }
+    passed = (
+        leak["test_calls_seen_in_train"] <= quality.max_test_calls_seen_in_train
+        and leak["test_requests_near_duplicate_of_train"] <= quality.max_test_requests_near_duplicate
     )
-    docs = report["documentation"]
-    out.append(
-        {
-            "name": "documentation",
-            "metadata": docs,
-            "passed": not docs["with_internals"] and not docs["over_budget"] and not docs.get("long_originals"),
-            # what toolloom wrote must fit; a source's own long description only warns (refinement shortens it)
-            "severity": "ERROR" if docs["with_internals"] or docs["over_budget"] else "WARN",
-            "description": f"{len(docs['with_internals'])} tools ship pipeline internals, "
-            f"{len(docs['over_budget'])} refined descriptions exceed {docs['budget']} characters"
-            + (
-                f"; {len(docs['long_originals'])} source descriptions are longer, shipped as the source has them "
-                "(stages.refine shortens them)"
-                if docs.get("long_originals")
-                else ""
-            ),
-        }
+    said = (
+        f"{leak['test_calls_seen_in_train']} test calls and {leak['test_requests_near_duplicate_of_train']} "
+        "test requests also in train"
     )
+    out.append(_verdict("split_leakage", passed, "ERROR", said, leak))
+    out.append(documentation_verdict(report["documentation"]))
     if quality.min_distinct_bigram_ratio is not None:
         ratio = report["diversity"]["distinct_bigram_ratio"]
-        out.append(
-            {
-                "name": "diversity",
-                "severity": "WARN",
-                "metadata": report["diversity"],
-                "passed": ratio >= quality.min_distinct_bigram_ratio,
-                "description": f"distinct-bigram ratio of requests {ratio} "
-                f"(at least {quality.min_distinct_bigram_ratio})",
-            }
-        )
+        said = f"distinct-bigram ratio of requests {ratio} (at least {quality.min_distinct_bigram_ratio})"
+        out.append(_verdict("diversity", ratio >= quality.min_distinct_bigram_ratio, "WARN", said, report["diversity"]))
     return out
+
+
+def documentation_verdict(docs: dict) -> dict:
+    """What toolloom wrote must fit; a source's own long description only warns (refinement shortens it)."""
+    said = (
+        f"{len(docs['with_internals'])} tools ship pipeline internals, "
+        f"{len(docs['over_budget'])} refined descriptions exceed {docs['budget']} characters"
+    )
+    if docs.get("long_originals"):
+        said += (
+            f"; {len(docs['long_originals'])} source descriptions are longer, shipped as the source has them "
+            "(stages.refine shortens them)"
+        )
+    passed = not docs["with_internals"] and not docs["over_budget"] and not docs.get("long_originals")
+    return _verdict(
+        "documentation", passed, "ERROR" if docs["with_internals"] or docs["over_budget"] else "WARN", said, docs
+    )
 
 
 def card_section(report: dict) -> list[str]:

@@ -20,8 +20,6 @@ import json
 import os
 import shutil
 import uuid
-from collections import Counter
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -32,22 +30,13 @@ import yaml
 from .card import card, plots
 from .storage import StorageSpec, download_folder, read_remote_text, split_s3, storage_settings
 from .data_quality import card_section, data_quality
-from .domain import example_of
-from .formats import EXPORT_FORMATS, ExportFormat
-from .messages import MESSAGES, MESSAGES_JSON, with_argument_objects
-from .preference import PREFERENCE_SCHEMA, PREFERENCE_TEXT, card_lines as preference_card
+from .export_rows import Built, build_export, config_table
+from .preference import card_lines as preference_card
 from .spec import ExportQuality
 
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def with_docs(tools_json: str, docs: dict[str, str]) -> str:
-    tools = json.loads(tools_json)
-    for t in tools:
-        t["function"]["description"] = docs.get(t["function"]["name"], t["function"]["description"])
-    return json.dumps(tools, ensure_ascii=False)
 
 
 ENVIRONMENT_PYPROJECT = """[project]
@@ -68,62 +57,6 @@ def write_environment(folder: Path) -> None:
     (folder / "environment" / "pyproject.toml").write_text(ENVIRONMENT_PYPROJECT, encoding="utf-8")
 
 
-def openai_rows(samples: pa.Table, trajectories: pa.Table) -> list[dict]:
-    by_traj = {t["traj_id"]: t for t in trajectories.to_pylist()}
-    rows = []
-    for s in samples.to_pylist():
-        t = by_traj[s["traj_id"]]
-        rows.append(
-            {
-                "id": s["sample_id"],
-                "messages": t["messages"],
-                "tools": t["tools_offered"],
-                "split": s["split"],
-                "kind": t.get("kind") or "single_turn",
-                "actions": t.get("actions"),
-                "shape": s["shape"],
-                "level": s["level"],
-                "execution": s.get("execution") or "python",
-                "num_calls": s["num_calls"],
-                "content": s.get("content") or "filled",
-                "provenance": s.get("provenance") or "real",
-                "answered_by": json.dumps([c.get("answered_by", "real") for c in json.loads(t["calls"] or "[]")]),
-                "reference_chain": t["chain"],
-                "reference_answer": t["reference_answer"],
-                "final_answer": t["final_answer"],
-            }
-        )
-    return rows
-
-
-DEFAULT_SCHEMA = pa.schema(
-    [
-        ("id", pa.string()),
-        ("messages", MESSAGES),
-        ("tools", pa.string()),
-        ("kind", pa.string()),
-        ("actions", pa.string()),
-        ("shape", pa.string()),
-        ("level", pa.int64()),
-        ("execution", pa.string()),
-        ("num_calls", pa.int64()),
-        ("content", pa.string()),
-        ("provenance", pa.string()),  # real | mock | simulated | none: how the calls were answered, by the weakest
-        ("answered_by", pa.string()),  # JSON list: how each call was answered, in order
-        ("reference_chain", pa.string()),
-        ("reference_answer", pa.string()),
-        ("final_answer", pa.string()),
-    ]
-)
-
-
-# the default and multi_turn configs as written: tools and each call's arguments as JSON objects (datasets' Json
-# feature), so `tokenizer.apply_chat_template(row["messages"], tools=row["tools"])` needs no conversion
-TRAINER_SCHEMA = DEFAULT_SCHEMA.set(
-    DEFAULT_SCHEMA.get_field_index("messages"), pa.field("messages", MESSAGES_JSON)
-).set(DEFAULT_SCHEMA.get_field_index("tools"), pa.field("tools", pa.json_()))
-
-
 def _front_matter(configs: list[dict]) -> str:
     return (
         "---\n"
@@ -137,64 +70,6 @@ def _front_matter(configs: list[dict]) -> str:
         )
         + "---\n"
     )
-
-
-@dataclass
-class Built:
-    """An export's content before it is written: the rows of every config and their schemas."""
-
-    rows: list[dict]  # the default config's rows, one per exported example
-    tools: pa.Table
-    content: dict  # filled / placeholder counts, and whether placeholders were included
-    subsets: dict[str, tuple[str, list[dict]]]  # config -> (folder, rows)
-    schemas: dict[str, pa.Schema]
-    formats: dict[str, ExportFormat]  # config -> its format (the configs other than default and multi_turn)
-    pairs: list[dict]  # preference pairs whose chosen example is exported
-
-
-def build_export(
-    samples: pa.Table,
-    trajectories: pa.Table,
-    tools: pa.Table,
-    formats: tuple[str, ...],
-    refined_docs: dict[str, str] | None,
-    include_placeholders: bool,
-    preference: list[dict] | None,
-    where: str,
-) -> Built:
-    """Every config's rows: the examples (placeholders left out unless included), each format's conversion of
-    them, preference pairs; refined documentation in every tool list and the `tools` config."""
-    rows = openai_rows(samples, trajectories)
-    content = dict(Counter(r["content"] for r in rows), included=include_placeholders)
-    if not include_placeholders:
-        rows = [r for r in rows if r["content"] != "placeholder"]
-    repeated = [i for i, n in Counter(r["id"] for r in rows).items() if n > 1]
-    if repeated:  # every config joins on id: a repeat would pair one example with another's answers
-        raise ValueError(f"sample ids repeat in samples of {where}: {repeated[:5]}")
-    if refined_docs:
-        rows = [{**r, "tools": with_docs(r["tools"], refined_docs)} for r in rows]
-        names, docs = tools["name"].to_pylist(), tools["description"].to_pylist()
-        described = [refined_docs.get(n, d) for n, d in zip(names, docs)]
-        tools = tools.append_column("original_description", tools["description"]).set_column(
-            tools.schema.get_field_index("description"), "description", pa.array(described, pa.string())
-        )
-    subsets = {"default": ("data", rows), "multi_turn": ("multi_turn", [r for r in rows if r["kind"] == "multi_turn"])}
-    schemas = {"default": DEFAULT_SCHEMA, "multi_turn": DEFAULT_SCHEMA}
-    kept = {r["id"] for r in rows}  # a pair whose chosen example is not exported is not either
-    pairs = [
-        {**p, "tools": with_docs(p["tools"], refined_docs or {})} for p in preference or [] if p["sample_id"] in kept
-    ]
-    if pairs:
-        subsets["preference"], schemas["preference"] = ("preference", pairs), PREFERENCE_TEXT
-    by_config = {}
-    examples = [example_of(r) for r in rows]  # what a format converts: JSON columns decoded once
-    for fmt in (f for f in formats if f != "openai"):
-        config = fmt.rsplit(":", 1)[-1]  # a plug-in named by module:attr is exported as config `attr`
-        by_config[config] = entry = ExportFormat.of(EXPORT_FORMATS.get(fmt))
-        schemas[config] = entry.schema
-        converted = [{**c, "split": r["split"]} for r in examples if (c := entry.convert(r)) is not None]
-        subsets[config] = (config, converted)
-    return Built(rows, tools, content, subsets, schemas, by_config, pairs)
 
 
 def write_configs(staging: Path, built: Built) -> tuple[dict[tuple[str, str], int], dict[str, list[dict]]]:
@@ -227,17 +102,6 @@ def write_configs(staging: Path, built: Built) -> tuple[dict[tuple[str, str], in
     pq.write_table(built.tools.drop_columns([c for c in ("meta",) if c in built.tools.column_names]), tools_path)
     counts[("tools", "train")] = built.tools.num_rows
     return counts, data_files
-
-
-def config_table(part: list[dict], schema: pa.Schema) -> pa.Table:
-    """One split of one config as written: the default and multi_turn configs with argument objects (trainers
-    read them as they are), preference pairs as messages."""
-    if schema is DEFAULT_SCHEMA:
-        part = [{**r, "messages": with_argument_objects(r["messages"])} for r in part]
-        return pa.Table.from_pylist(part, schema=DEFAULT_SCHEMA).cast(TRAINER_SCHEMA)
-    if schema is PREFERENCE_TEXT:
-        return pa.Table.from_pylist(part, schema=PREFERENCE_TEXT).cast(PREFERENCE_SCHEMA)
-    return pa.Table.from_pylist(part, schema=schema)
 
 
 def config_list(staging: Path, name: str, data_files: dict[str, list[dict]]) -> list[dict]:
@@ -301,41 +165,13 @@ def export_version(
             preference,
             f"{pipeline}/{version}",
         )
-        fields = {config: set(built.schemas[config].names) for config in built.formats}
-        converted = {
-            c: [{k: v for k, v in r.items() if k in fields[c]} for r in built.subsets[c][1]] for c in built.formats
-        }
-        report = data_quality(
-            built.rows,
-            converted,
-            built.tools.to_pylist(),
-            built.formats,
-            quality or ExportQuality(),
-            leakage_similarity,
-            edges,
-        )
+        report = quality_report(built, quality or ExportQuality(), leakage_similarity, edges)
         counts, data_files = write_configs(staging, built)
-        target, n = base / version, 1
-        while target.exists():
-            n += 1
-            target = base / f"{version}-{n}"
+        target = unused_folder(base, version)
         configs = config_list(staging, f"{pipeline}/{target.name}", data_files)
         write_environment(staging)
-        text = card(
-            pipeline,
-            version,
-            counts,
-            built.rows,
-            provenance,
-            rejections or [],
-            plots(staging, built.rows),
-            [c["config_name"] for c in configs],
-            refined_docs=bool(refined_docs),
-            quality=card_section(report),
-            content=built.content,
-        )
-        text += "\n".join(preference_card(built.pairs)) + "\n" if preference is not None else ""
-        (staging / "README.md").write_text(_front_matter(configs) + text, encoding="utf-8")
+        about = (pipeline, version, provenance, rejections or [], bool(refined_docs), preference is not None)
+        write_card(staging, built, counts, configs, report, *about)
         write_manifest(staging, pipeline, version, counts, built.content, provenance, report)
         staging.rename(target)
     finally:
@@ -343,6 +179,59 @@ def export_version(
             shutil.rmtree(staging)
     if link_latest:
         point_latest(target)
+    return target
+
+
+def write_card(
+    staging: Path,
+    built: Built,
+    counts: dict,
+    configs: list[dict],
+    report: dict,
+    pipeline: str,
+    version: str,
+    provenance: dict,
+    rejections: list[dict],
+    refined: bool,
+    with_pairs: bool,
+) -> None:
+    """README.md: the configs as YAML front matter, then the dataset card (with the preference pairs' section
+    when the version has preference pairs at all)."""
+    names = [c["config_name"] for c in configs]
+    text = card(
+        pipeline,
+        version,
+        counts,
+        built.rows,
+        provenance,
+        rejections,
+        plots(staging, built.rows),
+        names,
+        refined_docs=refined,
+        quality=card_section(report),
+        content=built.content,
+    )
+    text += "\n".join(preference_card(built.pairs)) + "\n" if with_pairs else ""
+    (staging / "README.md").write_text(_front_matter(configs) + text, encoding="utf-8")
+
+
+def quality_report(built: Built, quality: ExportQuality, leakage_similarity: float, edges: list[dict] | None) -> dict:
+    """The data-quality report (toolloom.data_quality) of the rows as each format wrote them."""
+    fields = {config: set(built.schemas[config].names) for config in built.formats}
+    converted = {
+        c: [{k: v for k, v in r.items() if k in fields[c]} for r in built.subsets[c][1]] for c in built.formats
+    }
+    return data_quality(
+        built.rows, converted, built.tools.to_pylist(), built.formats, quality, leakage_similarity, edges
+    )
+
+
+def unused_folder(base: Path, version: str) -> Path:
+    """`base/version`, or `version-2`, `-3` ... when an earlier export has it: an export never overwrites one."""
+    target, n = base / version, 1
+    while target.exists():
+        n += 1
+        target = base / f"{version}-{n}"
     return target
 
 

@@ -70,8 +70,6 @@ def commit_stage(
 ) -> dg.MaterializeResult:
     """Commit rows, rejections and model-call records of one stage together (one snapshot); report to Dagster.
     A shard's rows carry its `shard` and replace only that shard's rows of the version."""
-    run_id = context.run.run_id
-    name = rt.pipeline.name
     rejected = pa.Table.from_pylist([r.row() for r in result.rejections], schema=REJECTIONS_SCHEMA)
     calls = rt.ledger.of_step(stage, calls_since)  # written even when empty: a rerun replaces the old records
     writes = [
@@ -88,16 +86,44 @@ def commit_stage(
             )
             for w in writes
         ]
-    snapshot = rt.store.commit(name, writes, version=version, run_id=run_id)
+    snapshot = rt.store.commit(rt.pipeline.name, writes, version=version, run_id=context.run.run_id)
+    log_rejections(context.log, stage, result)
+    metadata = stage_metadata(result, version, snapshot, preview)
+    if calls:
+        metadata["model_usage"] = dg.MetadataValue.json(rt.ledger.summary(stage, calls_since))
+    context.log.info(
+        f"{stage}: {result.accepted} accepted, {len(result.rejections)} rejected of {result.inputs} (version {version})"
+    )
+    checks = stage_checks(result, empty_blocks) if with_checks else None
+    return dg.MaterializeResult(metadata=metadata, check_results=checks)
+
+
+def log_rejections(log, stage: str, result: StageResult) -> None:
+    """The first rejections one by one, the counts by reason, and any item neither accepted nor rejected."""
     reasons = Counter(f"{r.checker}:{r.reason}" for r in result.rejections)
     for r in result.rejections[:20]:
-        context.log.info(f"{stage} rejected {r.item_id}: {r.reason} ({r.detail[:200]})")
+        log.info(f"{stage} rejected {r.item_id}: {r.reason} ({r.detail[:200]})")
     if reasons:
-        context.log.warning(
+        log.warning(
             f"{stage}: {len(result.rejections)} of {result.inputs} rejected: "
             + ", ".join(f"{k} {v}" for k, v in reasons.most_common())
         )
-    metadata = {
+    gaps = result.unaccounted()  # items given that neither became a row nor a rejection, or came out twice
+    if gaps["missing"] or gaps["extra"]:
+        log.error(
+            f"{stage}: not accounted for: {len(gaps['missing'])} missing ({gaps['missing'][:5]}), "
+            f"{len(gaps['extra'])} extra ({gaps['extra'][:5]})"
+        )
+
+
+def stage_metadata(result: StageResult, version: str, snapshot, preview: list[str]) -> dict:
+    """What the UI shows of a stage's result: counts, rejections by reason, a preview, and the stage's own."""
+    reasons = Counter(f"{r.checker}:{r.reason}" for r in result.rejections)
+    own = {
+        k: dg.MetadataValue.json(v) if isinstance(v, (dict, list)) else dg.MetadataValue.md(v) if k in MARKDOWN else v
+        for k, v in result.metadata.items()
+    }
+    return {
         "dagster/row_count": result.table.num_rows,
         "version": version,
         "snapshot": snapshot,
@@ -107,26 +133,14 @@ def commit_stage(
         "acceptance_rate": round(result.accepted / result.inputs, 4) if result.inputs else 0.0,
         "rejections_by_reason": dg.MetadataValue.json(dict(reasons)),
         "preview": dg.MetadataValue.md(markdown_preview(result.table, preview)),
-        **{
-            k: (
-                dg.MetadataValue.json(v)
-                if isinstance(v, (dict, list))
-                else dg.MetadataValue.md(v)
-                if k in MARKDOWN
-                else v
-            )
-            for k, v in result.metadata.items()
-        },
+        **own,
     }
-    if calls:
-        metadata["model_usage"] = dg.MetadataValue.json(rt.ledger.summary(stage, calls_since))
-    gaps = result.unaccounted()  # items given that neither became a row nor a rejection, or came out twice
-    if gaps["missing"] or gaps["extra"]:
-        context.log.error(
-            f"{stage}: not accounted for: {len(gaps['missing'])} missing ({gaps['missing'][:5]}), "
-            f"{len(gaps['extra'])} extra ({gaps['extra'][:5]})"
-        )
-    checks = [
+
+
+def stage_checks(result: StageResult, empty_blocks: bool) -> list[dg.AssetCheckResult]:
+    """The `non_empty` and `accounted` checks, counted from what the stage wrote."""
+    gaps = result.unaccounted()
+    return [
         dg.AssetCheckResult(
             check_name="non_empty",
             passed=result.accepted > 0,
@@ -145,10 +159,6 @@ def commit_stage(
             },
         ),
     ]
-    context.log.info(
-        f"{stage}: {result.accepted} accepted, {len(result.rejections)} rejected of {result.inputs} (version {version})"
-    )
-    return dg.MaterializeResult(metadata=metadata, check_results=checks if with_checks else None)
 
 
 def materialize_stage(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from .graph.slots import singular
+from .graph.names import singular
 from .wording import ALSO_INLINE, ALSO_WORDS, THEN_INLINE, THEN_WORDS
 
 _WORD = re.compile(r"[a-z0-9]+")

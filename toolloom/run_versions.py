@@ -18,7 +18,7 @@ import dagster as dg
 
 from .runtime import Runtime
 from .stages.catalog import stages_of, tables_of, upstream
-from .store import STAGING, day_of
+from .version_log import STAGING, day_of
 
 BASE_TAG = "toolloom/base"
 RESUME_TAG = "toolloom/resume"  # the unfinished version a run continues (`toolloom run --resume`)

@@ -10,8 +10,10 @@ import random
 import re
 
 from . import spoken
-from .graph.slots import ID_KINDS, singular
-from .offline_requests import FAMILY, LINKS, NAMING, SAID, VERBS, in_reading_order, is_plural, join, param_words
+from .graph.names import singular
+from .graph.slots import ID_KINDS
+from .offline_requests import in_reading_order
+from .tool_names import FAMILY, LINKS, NAMING, SAID, VERBS, is_plural, join, param_words
 
 EXTRA_VERBS = {
     "kill",

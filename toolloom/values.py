@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta, timezone
 import rstr
 from faker import Faker
 
-from .graph.slots import singular
+from .graph.names import singular
 
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -295,17 +295,23 @@ class ValueFactory:
         documented = [v for v in (fitting(x, schema) for x in documented_values(schema)) if v is not None]
         if documented:
             return rng.choice(documented)
-        for key in ("anyOf", "oneOf"):
-            if isinstance(schema.get(key), list) and schema[key]:
-                options = [s for s in schema[key] if isinstance(s, dict) and s.get("type") != "null"] or schema[key]
-                return self.value(options[0], name, rng, topic, depth)
-        if isinstance(schema.get("allOf"), list):
-            merged = {}
-            for part in schema["allOf"]:
-                if isinstance(part, dict):
-                    merged.update(part)
-            return self.value(merged, name, rng, topic, depth)
+        if (combined := combined_schema(schema)) is not None:
+            return self.value(combined, name, rng, topic, depth)
         typ = schema_type(schema)
+        if typ in ("object", "array"):
+            return self._container(typ, schema, name, rng, topic, depth, all_properties)
+        if typ in ("integer", "number"):
+            return self.number_for(name, schema, rng, integer=typ == "integer")
+        if typ == "boolean":
+            return rng.random() < 0.5
+        if typ == "null":
+            return None
+        return self._string(schema, name, rng)
+
+    def _container(
+        self, typ: str, schema: dict, name: str, rng: random.Random, topic: str, depth: int, all_properties: bool
+    ):
+        """An object (every property, or the required ones) or an array of 1 to 3 items; empty past depth 4."""
         if typ == "object":
             if depth > 4:
                 return {}
@@ -313,20 +319,14 @@ class ValueFactory:
             required = set(schema.get("required") or [])
             keep = props if all_properties else {k: v for k, v in props.items() if k in required}
             return {k: self.value(v, self._qualified(name, k, topic), rng, topic, depth + 1) for k, v in keep.items()}
-        if typ == "array":
-            if depth > 4:
-                return []
-            n = max(int(schema.get("minItems") or 1), min(int(schema.get("maxItems") or 3), rng.randint(1, 3)))
-            item = singular(name)
-            return [self.value(schema.get("items"), item, rng, topic, depth + 1) for _ in range(n)]
-        if typ == "integer":
-            return self.number_for(name, schema, rng, integer=True)
-        if typ == "number":
-            return self.number_for(name, schema, rng, integer=False)
-        if typ == "boolean":
-            return rng.random() < 0.5
-        if typ == "null":
-            return None
+        if depth > 4:
+            return []
+        n = max(int(schema.get("minItems") or 1), min(int(schema.get("maxItems") or 3), rng.randint(1, 3)))
+        item = singular(name)
+        return [self.value(schema.get("items"), item, rng, topic, depth + 1) for _ in range(n)]
+
+    def _string(self, schema: dict, name: str, rng: random.Random) -> str:
+        """A string of the schema's format or pattern, else one chosen by the field's name, fitted to its length."""
         fmt = schema.get("format")
         if fmt in _FORMATS:
             return _FORMATS[fmt](self._faker(rng), rng)
@@ -343,4 +343,25 @@ class ValueFactory:
             text = text[:hi]
         if isinstance(lo, int) and len(text) < lo:
             text = text + "x" * (lo - len(text))
+        return text  # a placeholder is not padded or cut to a length: it must read as one
+        lo, hi = schema.get("minLength"), schema.get("maxLength")
+        if isinstance(hi, int) and len(text) > hi:
+            text = text[:hi]
+        if isinstance(lo, int) and len(text) < lo:
+            text = text + "x" * (lo - len(text))
         return text
+
+
+def combined_schema(schema: dict) -> dict | None:
+    """The schema a value of an anyOf/oneOf (its first non-null option) or allOf (the parts merged) follows."""
+    for key in ("anyOf", "oneOf"):
+        if isinstance(schema.get(key), list) and schema[key]:
+            options = [s for s in schema[key] if isinstance(s, dict) and s.get("type") != "null"] or schema[key]
+            return options[0]
+    if isinstance(schema.get("allOf"), list):
+        merged = {}
+        for part in schema["allOf"]:
+            if isinstance(part, dict):
+                merged.update(part)
+        return merged
+    return None

@@ -8,9 +8,11 @@ import re
 
 from . import spoken
 from .domain import Task
-from .graph.slots import snake
+from .graph.names import snake
 from .request_asks import is_action
-from .wording import ROLES, article, entity_of, render_example, tokens
+from .purposes import ROLES, article
+from .wording import render_example
+from .words import entity_of, tokens
 
 _MINE = {
     "country",

@@ -19,7 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # toolloom, without installing
 
-from toolloom.llm.fake_server import FakeModel, FakeServer, competent  # noqa: E402
+from toolloom.llm.competent_model import competent  # noqa: E402
+from toolloom.llm.fake_server import FakeModel, FakeServer  # noqa: E402
 
 
 def main() -> None:

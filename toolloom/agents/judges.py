@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from ..answer_checks import grounded
-from ..answers import MULTI_ANSWER_SHAPES
+from ..answer_judging import MULTI_ANSWER_SHAPES
 from ..llm import BudgetExhausted, ModelCallError, ModelClient
 from ..llm.structured import UnusableAnswer, chat_json
 from ..prompts import render

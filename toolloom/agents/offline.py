@@ -15,8 +15,10 @@ from rank_bm25 import BM25Plus
 from ..answers import answer_from
 from ..prompts import render
 from ..domain import Task, Tool, known_values
-from ..offline_requests import FAMILY, parse_name, words_of
-from ..wording import DANGLING, STOPWORDS, purpose, render_example, tokens
+from ..tool_names import FAMILY, parse_name, words_of
+from ..purposes import DANGLING, purpose
+from ..wording import render_example
+from ..words import STOPWORDS, tokens
 from .base import AssistantTurn
 from .reading import Results, fill_arguments, references
 from .unnest import plan

@@ -7,7 +7,8 @@ import re
 
 from .. import spoken
 from ..arguments import argument_errors
-from ..wording import ORDINALS, entity_of, tokens
+from ..wording import ORDINALS
+from ..words import entity_of, tokens
 
 _QUOTED = re.compile(r"\"([^\"]+)\"")
 _DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
@@ -180,14 +181,7 @@ def fill_arguments(text: str, schema: dict, context: list | None = None) -> dict
     required = set(schema.get("required", []))
     args: dict = {}
     for name, prop in (schema.get("properties") or {}).items():
-        typ, value = prop.get("type"), None
-        # 'the city id of that city' fills city_id or from_city_id
-        ref = next(
-            (r for r in refs if (name == r[0] or name.endswith("_" + r[0])) and _end_fits(name, r[3])), None
-        ) or next((r for r in refs if r[0].endswith("_" + name)), None)
-        if ref is None and name in required and name.split("_", 1)[0] == "to":
-            # 'how far X is from that city': the one reference left for the second end, whatever word leads it
-            ref = next((r for r in refs if name.endswith("_" + r[0])), None)
+        ref = _reference_for(name, name in required, refs)
         coded = ref is None and next((r for r in refs if name in (r[0] + "_code", r[0] + "_id")), None)
         if coded:  # "that city's country" is its country code
             refs.remove(coded)
@@ -195,43 +189,62 @@ def fill_arguments(text: str, schema: dict, context: list | None = None) -> dict
         elif ref is not None:
             refs.remove(ref)
             value = _resolve(context, ref[0] if len(ref[0]) <= len(name) else name, ref[1], ref[2])
-        elif "enum" in prop:
-            value = _take(cand["words"], lambda w: w in {str(e).lower() for e in prop["enum"]})
-            value = next((e for e in prop["enum"] if str(e).lower() == value), None) if value is not None else None
-        elif typ in ("integer", "number"):
-            value = _take(cand["number"], lambda n: typ == "number" or isinstance(n, int))
-        elif typ == "string" and prop.get("format") == "date":
-            value = _take(cand["date"], lambda d: True)
-        elif typ == "string" and "pattern" in prop:
-            pat = re.compile(prop["pattern"])
-            value = (
-                _take(cand["code"], lambda c: pat.search(c))
-                or _take(cand["quoted"], lambda q: pat.search(q))
-                or _take(cand["ids"], lambda q: pat.search(q))
-                or _take(cand["coded"], lambda q: pat.search(q))
-            )
-            if (
-                value is None
-                and not re.search(r"\bcodes?\b", text, re.I)
-                and (  # 'its code?' asks for the code
-                    said := _take(cand["names"], lambda n: pat.search(spoken.code_for(n, name) or ""))
-                )
-            ):
-                value = spoken.code_for(said, name)  # 'the capital of Germany': DE
-        elif typ == "string":  # quoted, else an id of the documented shape (ord_1002; New York -> new_york)
-            doc = str(prop.get("description") or "")
-            value = _take(cand["datetime"], lambda d: True) if spoken.takes_datetime(doc) else None
-            value = value or _take(cand["quoted"], lambda q: not spoken.is_id_key(name) or spoken.fits(q, doc))
-            if value is None and spoken.is_id_key(name):
-                value = _take(cand["ids"], lambda q: spoken.fits(q, doc))
-            said_name = (
-                None
-                if value is not None
-                else _take(cand["names"], lambda n: spoken.fits(spoken.as_argument(n, name), doc))
-            )
-            value = spoken.as_argument(said_name, name) if said_name is not None else value
+        else:
+            value = _stated(name, prop, cand, text)
         if value is not None:
             args[name] = value
         elif name in required:
             return None
     return args if not argument_errors(schema, args) else None
+
+
+def _reference_for(name: str, required: bool, refs: list) -> tuple | None:
+    """The reference to an earlier result that fills parameter `name`, if the request makes one."""
+    # 'the city id of that city' fills city_id or from_city_id
+    ref = next(
+        (r for r in refs if (name == r[0] or name.endswith("_" + r[0])) and _end_fits(name, r[3])), None
+    ) or next((r for r in refs if r[0].endswith("_" + name)), None)
+    if ref is None and required and name.split("_", 1)[0] == "to":
+        # 'how far X is from that city': the one reference left for the second end, whatever word leads it
+        ref = next((r for r in refs if name.endswith("_" + r[0])), None)
+    return ref
+
+
+def _stated(name: str, prop: dict, cand: dict, text: str):
+    """The value the request states for parameter `name` (of schema `prop`), taken from the candidates."""
+    typ = prop.get("type")
+    if "enum" in prop:
+        value = _take(cand["words"], lambda w: w in {str(e).lower() for e in prop["enum"]})
+        return next((e for e in prop["enum"] if str(e).lower() == value), None) if value is not None else None
+    if typ in ("integer", "number"):
+        return _take(cand["number"], lambda n: typ == "number" or isinstance(n, int))
+    if typ == "string" and prop.get("format") == "date":
+        return _take(cand["date"], lambda d: True)
+    if typ == "string" and "pattern" in prop:
+        pat = re.compile(prop["pattern"])
+        value = (
+            _take(cand["code"], lambda c: pat.search(c))
+            or _take(cand["quoted"], lambda q: pat.search(q))
+            or _take(cand["ids"], lambda q: pat.search(q))
+            or _take(cand["coded"], lambda q: pat.search(q))
+        )
+        if (
+            value is None
+            and not re.search(r"\bcodes?\b", text, re.I)
+            and (  # 'its code?' asks for the code
+                said := _take(cand["names"], lambda n: pat.search(spoken.code_for(n, name) or ""))
+            )
+        ):
+            value = spoken.code_for(said, name)  # 'the capital of Germany': DE
+        return value
+    if typ == "string":  # quoted, else an id of the documented shape (ord_1002; New York -> new_york)
+        doc = str(prop.get("description") or "")
+        value = _take(cand["datetime"], lambda d: True) if spoken.takes_datetime(doc) else None
+        value = value or _take(cand["quoted"], lambda q: not spoken.is_id_key(name) or spoken.fits(q, doc))
+        if value is None and spoken.is_id_key(name):
+            value = _take(cand["ids"], lambda q: spoken.fits(q, doc))
+        said_name = (
+            None if value is not None else _take(cand["names"], lambda n: spoken.fits(spoken.as_argument(n, name), doc))
+        )
+        return spoken.as_argument(said_name, name) if said_name is not None else value
+    return None

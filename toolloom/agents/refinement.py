@@ -19,7 +19,7 @@ from ..llm.client import ModelClient
 from ..llm.structured import chat_json
 from ..prompts import render
 from ..tool_docs import PROBE_VALUE, cut, fit, tool_error
-from ..wording import STOPWORDS, tokens
+from ..words import STOPWORDS, tokens
 
 INVALID = PROBE_VALUE
 

@@ -12,7 +12,9 @@ import re
 
 from ..domain import Task
 from ..prompts import render
-from ..wording import bound_phrase, entity_of, name_words, plain_purpose, render_example, tokens
+from ..purposes import plain_purpose
+from ..wording import bound_phrase, render_example
+from ..words import entity_of, name_words, tokens
 
 REQUEST_SCHEMA = {
     "type": "object",

@@ -10,8 +10,9 @@ import re
 from rank_bm25 import BM25Plus
 
 from .. import spoken
-from ..graph.slots import singular, snake
-from ..wording import ALSO_SPLIT, ORDINALS, THEN_SPLIT, entity_of, tokens
+from ..graph.names import singular, snake
+from ..wording import ALSO_SPLIT, ORDINALS, THEN_SPLIT
+from ..words import entity_of, tokens
 from .reading import fill_arguments
 
 # 'the currency of Japan', 'the country of order ord_1002', 'the capital city of the United States'

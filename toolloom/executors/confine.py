@@ -37,6 +37,20 @@ def _unconfined(source: str, target: str, network: bool) -> None:
     os.chdir(target)
 
 
+def _parser(default_uid: int) -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="toolloom-confine")
+    ap.add_argument("--memory-mb", type=int, default=1024)
+    ap.add_argument("--file-mb", type=int, default=64)
+    ap.add_argument("--processes", type=int, default=1024)
+    ap.add_argument("--network", action="store_true")
+    ap.add_argument("--uid", type=int, default=default_uid, help="the user it runs as (its own: its process budget)")
+    ap.add_argument("--ro", action="append", default=[], help="a path the command may read")
+    ap.add_argument("--cgroup", action="append", default=[], help="a control group folder to run in (its limits)")
+    ap.add_argument("--bind", required=True, help="SOURCE:TARGET: the private folder, writable, seen at TARGET")
+    ap.add_argument("command", nargs=argparse.REMAINDER)
+    return ap
+
+
 def main() -> None:
     from toolloom.sandbox.confinement import (
         NOBODY,
@@ -46,17 +60,7 @@ def main() -> None:
         unsafe_requested,
     )
 
-    ap = argparse.ArgumentParser(prog="toolloom-confine")
-    ap.add_argument("--memory-mb", type=int, default=1024)
-    ap.add_argument("--file-mb", type=int, default=64)
-    ap.add_argument("--processes", type=int, default=1024)
-    ap.add_argument("--network", action="store_true")
-    ap.add_argument("--uid", type=int, default=NOBODY, help="the user it runs as (its own: its process budget)")
-    ap.add_argument("--ro", action="append", default=[], help="a path the command may read")
-    ap.add_argument("--cgroup", action="append", default=[], help="a control group folder to run in (its limits)")
-    ap.add_argument("--bind", required=True, help="SOURCE:TARGET: the private folder, writable, seen at TARGET")
-    ap.add_argument("command", nargs=argparse.REMAINDER)
-    a = ap.parse_args()
+    a = _parser(default_uid=NOBODY).parse_args()
     command = a.command[1:] if a.command[:1] == ["--"] else a.command
     if not command:
         sys.exit("toolloom confine: no command")

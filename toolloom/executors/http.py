@@ -245,6 +245,10 @@ class HttpExecutor:
             return error_observation(504, f"{method} {path}: no answer in {self.config.timeout_s:.0f} s")
         except (aiohttp.ClientError, ValueError) as e:  # aiohttp refuses some URLs with ValueError
             return error_observation(502, f"{method} {path}: {type(e).__name__}: {e}"[:500])
+        return self._observation(method, path, status, ctype, raw)
+
+    def _observation(self, method: str, path: str, status: int, ctype: str, raw: bytes) -> Observation:
+        """The service's answer as an observation: JSON (or its text), an error with the service's message."""
         if len(raw) > self.config.max_response_bytes:
             return error_observation(
                 502, f"{method} {path}: response larger than {self.config.max_response_bytes} bytes"

@@ -106,6 +106,10 @@ class LocalProcess:
         self._logger = threading.Thread(target=self._copy_log, name=f"toolloom-{name}-log", daemon=True)
         self._logger.start()
         self.base_url = f"http://127.0.0.1:{self.port}"
+        self._await_listening(name, startup_timeout_s)
+
+    def _await_listening(self, name: str, startup_timeout_s: float) -> None:
+        """Return once the server accepts connections; stop it and raise if it exits or takes too long."""
         deadline = time.monotonic() + startup_timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

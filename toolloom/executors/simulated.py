@@ -18,9 +18,9 @@ import re
 
 from ..domain import Tool
 from ..sandbox import Observation
-from ..graph.slots import singular
+from ..graph.names import singular
 from ..values import ValueFactory, is_id_name, words
-from ..wording import entity_of
+from ..words import entity_of
 from .base import ExecutorConfig
 
 _VERBS = {

@@ -9,7 +9,7 @@ from collections import defaultdict
 
 from ..domain import Step, Tool
 from ..executor import ToolExecutor
-from ..offline_requests import parse_name, words_of
+from ..tool_names import parse_name, words_of
 from .slots import ENDS
 
 
@@ -88,6 +88,10 @@ def chain_problem(steps: list[Step]) -> tuple[str, str] | None:
     taken from a step that an earlier step's result already held), circular_lookup
     (the last call only gives back values the chain already had), undone (a call deletes what the chain
     created: nothing is left to show for it)."""
+    return _repeated_call(steps) or _binding_problem(steps, stated_values(steps)) or _circular(steps)
+
+
+def _repeated_call(steps: list[Step]) -> tuple[str, str] | None:
     calls = set()
     for i, s in enumerate(steps):
         problem = degenerate_call(s.arguments)
@@ -97,7 +101,11 @@ def chain_problem(steps: list[Step]) -> tuple[str, str] | None:
         if key in calls:
             return "degenerate_call", f"step {i + 1} repeats an earlier call of {s.name} with the same arguments"
         calls.add(key)
-    stated = stated_values(steps)
+    return None
+
+
+def _binding_problem(steps: list[Step], stated: set[str]) -> tuple[str, str] | None:
+    """ambiguous_binding, undone, fake_dependency or redundant_lookup, for the first bound value that has one."""
     for i, s in enumerate(steps):
         for param, b in s.bindings.items():
             width = list_width(steps[b["step"]].result, b["path"])
@@ -128,28 +136,32 @@ def chain_problem(steps: list[Step]) -> tuple[str, str] | None:
                     f"step {i + 1} takes {param} = {s.arguments[param]!r} from step {b['step'] + 1}, "
                     f"but step {earlier + 1} already returned it"
                 )
-    if len(steps) > 1:
-        known = stated | {normalised(v) for s in steps for v in s.arguments.values()}
-        last = _scalars(steps[-1].result)
-        if last and all(v in known for v in last):  # get_country(IN) -> find_country('India') -> IN
-            return "circular_lookup", f"the last call ({steps[-1].name}) only returns values the chain started from"
-        # an inverse: the last call takes its source's inputs with one swapped for the source's output, and gives
-        # back the other input (days_between(a, b) -> add_days(a, that many) -> b)
-        last, own = steps[-1], {normalised(v) for v in steps[-1].arguments.values()}
-        source_inputs = {normalised(v) for b in last.bindings.values() for v in steps[b["step"]].arguments.values()}
-        fields = last.result.items() if isinstance(last.result, dict) and own & source_inputs else []
-        back = [
-            v
-            for k, v in fields
-            if k not in ("name", "title", "label")
-            and isinstance(v, (str, int, float))
-            and not isinstance(v, bool)
-            and normalised(v) in source_inputs - own
-        ]
-        if back:
-            return "circular_lookup", (
-                f"the last call ({steps[-1].name}) gives back {back[0]!r}, which the request states"
-            )
+    return None
+
+
+def _circular(steps: list[Step]) -> tuple[str, str] | None:
+    """circular_lookup: the last call only gives back what the chain started from."""
+    if len(steps) < 2:
+        return None
+    known = stated_values(steps) | {normalised(v) for s in steps for v in s.arguments.values()}
+    last = _scalars(steps[-1].result)
+    if last and all(v in known for v in last):  # get_country(IN) -> find_country('India') -> IN
+        return "circular_lookup", f"the last call ({steps[-1].name}) only returns values the chain started from"
+    # an inverse: the last call takes its source's inputs with one swapped for the source's output, and gives
+    # back the other input (days_between(a, b) -> add_days(a, that many) -> b)
+    last, own = steps[-1], {normalised(v) for v in steps[-1].arguments.values()}
+    source_inputs = {normalised(v) for b in last.bindings.values() for v in steps[b["step"]].arguments.values()}
+    fields = last.result.items() if isinstance(last.result, dict) and own & source_inputs else []
+    back = [
+        v
+        for k, v in fields
+        if k not in ("name", "title", "label")
+        and isinstance(v, (str, int, float))
+        and not isinstance(v, bool)
+        and normalised(v) in source_inputs - own
+    ]
+    if back:
+        return "circular_lookup", f"the last call ({steps[-1].name}) gives back {back[0]!r}, which the request states"
     return None
 
 

@@ -30,19 +30,8 @@ from rapidfuzz import fuzz, process
 from ..domain import Tool
 from .embeddings import Embedder
 from .entities import EntityIndex
-from .slots import (
-    ID_KINDS,
-    TEXT_KINDS,
-    Slot,
-    compatible,
-    input_slots,
-    nested_depth,
-    output_slots,
-    path_nouns,
-    same_platform,
-    service_of,
-    split_kind,
-)
+from .names import path_nouns, same_platform, service_of
+from .slots import ID_KINDS, TEXT_KINDS, Slot, compatible, input_slots, nested_depth, output_slots, split_kind
 
 SCOPED_KINDS = {"id", "uuid", "guid", "key", "slug"}  # identifiers minted by one service (codes are standards)
 
@@ -177,19 +166,94 @@ def build_edges(tools: list[Tool], embedder: Embedder, params: EdgeParams = Edge
     out_names = sorted({s.entity for s in outs})
     pairs = name_pairs(in_names, out_names, params.name_threshold)
     t_names = time.perf_counter()
+    involved, kept = keyword_pairs(pairs, in_names, out_names, embedder, params.keyword_threshold)
+    t_keywords = time.perf_counter()
 
+    candidates, generic_dropped, scoped_dropped = slot_candidates(kept, ins, outs, services, params)
+    scored, slot_texts = described_pairs(candidates, ins, outs, descriptions, embedder, params.description_threshold)
+    t_desc = time.perf_counter()
+
+    def per_input(i: int) -> int:  # identifiers are what chains pass; other values (a season number) need fewer
+        return params.max_edges_per_input if split_kind(ins[i].entity)[1] in ID_KINDS else params.max_edges_per_value
+
+    capped = _cap(
+        scored, per_input, params.max_edges_per_output, source_rank(ins, outs, tool_nouns), lambda e: outs[e[1]].tool
+    )
+    edges = [edge_row(outs[o], ins[i], name_sim, kw_sim, d) for i, o, name_sim, kw_sim, d in capped]
+    counts = {
+        "tools": len(tools),
+        "input_slots": len(ins),
+        "output_slots": len(outs),
+        "unique_input_names": len(in_names),
+        "unique_output_names": len(out_names),
+        "name_pairs": len(pairs),
+        "keyword_pairs": len(kept),
+        "slot_pairs": sum(len(c) for c in candidates.values()),
+        "generic_pairs_dropped": generic_dropped,
+        "other_service_id_pairs_dropped": scoped_dropped,
+        "above_thresholds": len(scored),
+        "edges": len(edges),
+        "texts_embedded": len(involved) + len(slot_texts),
+    }
+    times = {
+        "names": round(t_names - t0, 3),
+        "keywords": round(t_keywords - t_names, 3),
+        "descriptions": round(t_desc - t_keywords, 3),
+        "total": round(time.perf_counter() - t0, 3),
+    }
+    thresholds = {
+        "keyword": params.keyword_threshold,
+        "description": params.description_threshold,
+        "from": params.thresholds_from,
+    }
+    stats = {"thresholds": thresholds, **counts, "seconds": times}
+    return edges, stats
+
+
+def described_pairs(
+    candidates: dict[int, list[tuple]],
+    ins: list[Slot],
+    outs: list[Slot],
+    descriptions: dict,
+    embedder: Embedder,
+    threshold: float,
+) -> tuple[list[tuple], list[str]]:
+    """The candidate pairs whose slot descriptions' embeddings are closer than `threshold`: (input slot, output
+    slot, name, keyword and description similarity); and the texts embedded."""
+    slot_texts = sorted(
+        {_description(ins[i], descriptions) for i in candidates}
+        | {_description(outs[o], descriptions) for c in candidates.values() for o, _, _ in c}
+    )
+    vec = dict(zip(slot_texts, embedder.embed(slot_texts))) if slot_texts else {}
+    scored = []
+    for i, cands in candidates.items():
+        dv = vec[_description(ins[i], descriptions)]
+        desc = np.stack([vec[_description(outs[o], descriptions)] for o, _, _ in cands]) @ dv
+        scored += [(i, o, n, k, float(d)) for (o, n, k), d in zip(cands, desc) if d > threshold]
+    return scored, slot_texts
+
+
+def keyword_pairs(
+    pairs: list[tuple], in_names: list[str], out_names: list[str], embedder: Embedder, threshold: float
+) -> tuple[list[str], list[tuple]]:
+    """The names the pairs involve (embedded once each), and the pairs whose names' embeddings are closer
+    than `threshold`: (input name, output name, name similarity, keyword similarity)."""
     involved = sorted({in_names[i] for i, _, _ in pairs} | {out_names[j] for _, j, _ in pairs})
     kw = dict(zip(involved, embedder.embed([_words(n) for n in involved]))) if involved else {}
     kept = [(in_names[i], out_names[j], s, float(kw[in_names[i]] @ kw[out_names[j]])) for i, j, s in pairs]
-    kept = [p for p in kept if p[3] > params.keyword_threshold]
-    t_keywords = time.perf_counter()
+    return involved, [p for p in kept if p[3] > threshold]
 
+
+def slot_candidates(kept: list[tuple], ins: list[Slot], outs: list[Slot], services: dict[str, str], params: EdgeParams):
+    """Input slot -> [(output slot, name similarity, keyword similarity)] for the name pairs kept, of compatible
+    type and kind, each input's best few only; and how many pairs were dropped as generic or as another
+    service's identifier."""
     ins_by_name, outs_by_name = defaultdict(list), defaultdict(list)
     for k, s in enumerate(ins):
         ins_by_name[s.entity].append(k)
     for k, s in enumerate(outs):
         outs_by_name[s.entity].append(k)
-    candidates: dict[int, list[tuple[int, float, float]]] = defaultdict(list)  # input slot -> (output slot, name, kw)
+    candidates: dict[int, list[tuple[int, float, float]]] = defaultdict(list)
     generic_dropped = scoped_dropped = 0
     for a, b, name_sim, kw_sim in kept:
         for i in ins_by_name[a]:
@@ -210,68 +274,20 @@ def build_edges(tools: list[Tool], embedder: Embedder, params: EdgeParams = Edge
         if len(cands) > params.max_candidates_per_input:
             cands.sort(key=lambda c: -(c[1] + c[2]))
             del cands[params.max_candidates_per_input :]
-    slot_texts = sorted(
-        {_description(ins[i], descriptions) for i in candidates}
-        | {_description(outs[o], descriptions) for c in candidates.values() for o, _, _ in c}
-    )
-    vec = dict(zip(slot_texts, embedder.embed(slot_texts))) if slot_texts else {}
-    t_desc = time.perf_counter()
+    return candidates, generic_dropped, scoped_dropped
 
-    scored = []
-    for i, cands in candidates.items():
-        dv = vec[_description(ins[i], descriptions)]
-        desc = np.stack([vec[_description(outs[o], descriptions)] for o, _, _ in cands]) @ dv
-        scored += [
-            (i, o, name_sim, kw_sim, float(d))
-            for (o, name_sim, kw_sim), d in zip(cands, desc)
-            if d > params.description_threshold
-        ]
 
-    def per_input(i: int) -> int:  # identifiers are what chains pass; other values (a season number) need fewer
-        return params.max_edges_per_input if split_kind(ins[i].entity)[1] in ID_KINDS else params.max_edges_per_value
-
-    capped = _cap(
-        scored, per_input, params.max_edges_per_output, source_rank(ins, outs, tool_nouns), lambda e: outs[e[1]].tool
-    )
-    edges = [
-        {
-            "src_tool": outs[o].tool,
-            "src_slot": outs[o].path,
-            "dst_tool": ins[i].tool,
-            "dst_slot": ins[i].path,
-            "entity": ins[i].entity,
-            "name_sim": round(name_sim, 4),
-            "keyword_sim": round(kw_sim, 4),
-            "desc_sim": round(d, 4),
-            "llm_verdict": None,
-            "llm_reason": None,
-        }
-        for i, o, name_sim, kw_sim, d in capped
-    ]
-    stats = {
-        "thresholds": {
-            "keyword": params.keyword_threshold,
-            "description": params.description_threshold,
-            "from": params.thresholds_from,
-        },
-        "tools": len(tools),
-        "input_slots": len(ins),
-        "output_slots": len(outs),
-        "unique_input_names": len(in_names),
-        "unique_output_names": len(out_names),
-        "name_pairs": len(pairs),
-        "keyword_pairs": len(kept),
-        "slot_pairs": sum(len(c) for c in candidates.values()),
-        "generic_pairs_dropped": generic_dropped,
-        "other_service_id_pairs_dropped": scoped_dropped,
-        "above_thresholds": len(scored),
-        "edges": len(edges),
-        "texts_embedded": len(involved) + len(slot_texts),
-        "seconds": {
-            "names": round(t_names - t0, 3),
-            "keywords": round(t_keywords - t_names, 3),
-            "descriptions": round(t_desc - t_keywords, 3),
-            "total": round(time.perf_counter() - t0, 3),
-        },
+def edge_row(src: Slot, dst: Slot, name_sim: float, kw_sim: float, desc_sim: float) -> dict:
+    """A row of `api_edges`: an output slot that can feed an input slot, with its similarities."""
+    return {
+        "src_tool": src.tool,
+        "src_slot": src.path,
+        "dst_tool": dst.tool,
+        "dst_slot": dst.path,
+        "entity": dst.entity,
+        "name_sim": round(name_sim, 4),
+        "keyword_sim": round(kw_sim, 4),
+        "desc_sim": round(desc_sim, 4),
+        "llm_verdict": None,
+        "llm_reason": None,
     }
-    return edges, stats

@@ -10,18 +10,9 @@ import math
 from collections import defaultdict
 
 from ..domain import Tool
-from .slots import (
-    GENERIC_LEAVES,
-    NO_TYPING,
-    Typing,
-    input_slots,
-    items_of,
-    leaves,
-    owner_of_id,
-    properties,
-    snake,
-    split_kind,
-)
+from .names import snake
+from .schemas import items_of, leaves, properties
+from .slots import GENERIC_LEAVES, NO_TYPING, Typing, input_slots, owner_of_id, split_kind
 
 _ID_LIKE = GENERIC_LEAVES - {"name", "title", "type", "value"}
 

@@ -17,10 +17,11 @@ its own operation's inputs (`id` of `GET /movie/{movie_id}`) passes nothing new 
 from __future__ import annotations
 
 import re
-from collections import deque
 from dataclasses import dataclass
 
 from ..domain import Tool
+from .names import nouns_of, resource_noun, singular, snake
+from .schemas import leaves, type_of
 
 ID_KINDS = {"id", "uri", "code", "key", "uuid", "slug", "guid"}
 GENERIC_LEAVES = ID_KINDS | {"name", "title", "value", "type", "number"}
@@ -110,50 +111,6 @@ CONTAINERS = {
     "nodes",
     "edges",
 }
-VERBS = {
-    "get",
-    "list",
-    "search",
-    "find",
-    "fetch",
-    "show",
-    "query",
-    "create",
-    "update",
-    "delete",
-    "add",
-    "remove",
-    "set",
-    "post",
-    "put",
-    "patch",
-    "retrieve",
-    "lookup",
-    "read",
-    "api",
-    "v1",
-    "v2",
-    "v3",
-    "v4",
-}
-_NOT_NOUNS = VERBS | {
-    "my",
-    "by",
-    "all",
-    "the",
-    "a",
-    "an",
-    "of",
-    "for",
-    "to",
-    "from",
-    "with",
-    "and",
-    "or",
-    "in",
-    "on",
-    "at",
-}
 DROP_INPUT = re.compile(
     r"^(page|pages|page_?num(ber)?|page_?size|per_?page|limit|offset|cursor|start|count|size"
     r"|max_?results|page_?token|after|before|since|until|fields|include_\w+|additional_types|sort(_by)?|order(_by)?)$"
@@ -163,115 +120,6 @@ DROP_OUTPUT = re.compile(
     r"(^|_)(status|message|msg|error|errors|success|warning|warnings|total|next|previous|offset"
     r"|limit|href)(_|$)|^(page|total_pages|total_results|count)$"
 )
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-_WORD = re.compile(r"[a-z][a-z0-9]*")
-
-
-def snake(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", _CAMEL.sub("_", name).lower()).strip("_")
-
-
-def singular(word: str) -> str:
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith(("sses", "xes", "ches", "shes")):
-        return word[:-2]
-    if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
-        return word[:-1]
-    return word
-
-
-def _nouns(text: str) -> list[str]:
-    return [
-        singular(w) for w in _WORD.findall(snake(text).replace("_", " ")) if w not in _NOT_NOUNS and not w.isdigit()
-    ]
-
-
-def resource_noun(tool: Tool) -> str:
-    """The entity an operation is about: the last noun of its path, else the first of its name."""
-    path = (tool.get("meta") or {}).get("path") or ""
-    nouns = [n for seg in path.split("/") if seg and not seg.startswith("{") for n in _nouns(seg)[-1:]]
-    return nouns[-1] if nouns else next(iter(_nouns(tool["name"])), "")
-
-
-def path_nouns(tool: Tool) -> frozenset:
-    """What an operation is about: every noun of its path (or of its name, without a path), and the
-    values of an enum parameter that chooses among record kinds (`media_type: movie | tv`)."""
-    path = (tool.get("meta") or {}).get("path") or ""
-    text = " ".join(seg for seg in path.split("/") if seg and not seg.startswith("{")) or tool["name"]
-    chosen = [
-        singular(snake(str(v)))
-        for schema in (tool["parameters"].get("properties") or {}).values()
-        if isinstance(schema, dict) and len(schema.get("enum") or []) >= 2
-        for v in schema["enum"]
-    ]
-    return frozenset(_nouns(text)) | frozenset(chosen)
-
-
-def service_of(tool: Tool) -> str:
-    """The API an operation belongs to: its RapidAPI tool or API name, else its servers, else its collection."""
-    meta = tool.get("meta") or {}
-    return str(meta.get("tool") or meta.get("api") or meta.get("servers") or tool.get("collection") or "")
-
-
-_SERVICE_FILLER = {
-    "api",
-    "apis",
-    "data",
-    "service",
-    "services",
-    "free",
-    "the",
-    "and",
-    "for",
-    "get",
-    "v1",
-    "v2",
-    "v3",
-    "rest",
-    "official",
-    "unofficial",
-    "real",
-    "time",
-    "tool",
-    "tools",
-    "info",
-    "search",
-    "http",
-    "https",
-    "www",
-    "com",
-    "net",
-    "org",
-    "database",
-    "all",
-    "one",
-    "online",
-    "cloud",
-    "web",
-    "app",
-    "pro",
-    "lookup",
-    "finder",
-    "checker",
-    "generator",
-    "converter",
-    "scraper",
-    "scrapper",
-    "public",
-    "open",
-}
-
-
-def same_platform(a: str, b: str) -> bool:
-    """Two services on one platform: the same service, or names sharing a word (`YouTube Search` and
-    `YouTube Downloader` both hold YouTube's video ids)."""
-    if a == b:
-        return True
-    words = [
-        {w for w in re.findall(r"[a-z]{3,}", _CAMEL.sub(" ", x).lower()) if w not in _SERVICE_FILLER} for x in (a, b)
-    ]
-    return bool(words[0] & words[1])
 
 
 @dataclass(frozen=True)
@@ -283,33 +131,6 @@ class Slot:
     description: str
     generic: bool = False  # an unqualified generic slot: never joined on its name alone
     record: frozenset = frozenset()  # an output's sibling keys (the record it identifies)
-
-
-def type_of(schema: dict) -> str:
-    t = schema.get("type", "")
-    if isinstance(t, list):
-        t = next((x for x in t if x != "null"), "")
-    return t if isinstance(t, str) else ""
-
-
-def properties(schema: dict) -> dict:
-    """Properties of an object schema, those of its allOf/anyOf/oneOf parts merged in."""
-    props = dict(schema.get("properties") or {}) if isinstance(schema.get("properties"), dict) else {}
-    for key in ("allOf", "anyOf", "oneOf"):
-        for part in schema.get(key) or []:
-            if isinstance(part, dict):
-                props.update(properties(part))
-    return props
-
-
-def items_of(schema: dict) -> dict | None:
-    if isinstance(schema.get("items"), dict):
-        return schema["items"]
-    for key in ("allOf", "anyOf", "oneOf"):
-        for part in schema.get(key) or []:
-            if isinstance(part, dict) and (found := items_of(part)) is not None:
-                return found
-    return None
 
 
 ENDS = {"from", "to", "start", "end", "begin", "source", "target", "src", "dst", "origin", "destination"}  # of a span
@@ -361,7 +182,7 @@ def split_kind(entity: str) -> tuple[str, str]:
 
 def _mentioned(description: str, typing: Typing) -> str:
     """The known entity a description names ("a track or an episode uri" -> track): one with a record first."""
-    named = [n for n in _nouns(description) if n in typing.entities]
+    named = [n for n in nouns_of(description) if n in typing.entities]
     return next((n for n in named if n in typing.records), named[0] if named else "")
 
 
@@ -399,40 +220,13 @@ def input_slots(tool: Tool, typing: Typing = NO_TYPING) -> list[Slot]:
             entity = f"{singular(owner)}_{kind}"
         elif kind in GENERIC_LEAVES:
             before = next((segments[k - 1] for k, s in enumerate(segments) if s == f"{{{name}}}" and k > 0), "")
-            noun = (_nouns(before)[-1:] or [""])[0] if before and not before.startswith("{") else ""
+            noun = (nouns_of(before)[-1:] or [""])[0] if before and not before.startswith("{") else ""
             if kind in ID_KINDS:
                 noun = noun or _mentioned(description, typing)
             noun = noun or resource_noun(tool)
             entity = f"{noun}_{kind}".strip("_")
         out.append(Slot(tool["name"], name, entity, type_of(schema), description, generic))
     return out
-
-
-def leaves(schema, max_slots: int = 160) -> list[tuple[list[str], dict, frozenset]]:
-    """(path, leaf schema, sibling keys) of a response schema's leaves, shallow ones first, arrays walked
-    through; at most `max_slots` (a search returning seven kinds of record keeps each kind's ids)."""
-    found: list = []
-    queue = deque([(schema, [])])
-    while queue and len(found) < max_slots:
-        node, path = queue.popleft()
-        if not isinstance(node, dict) or len(path) > 8:
-            continue
-        while type_of(node) == "array" or (not type_of(node) and items_of(node) is not None):
-            node = items_of(node)
-            if not isinstance(node, dict):
-                break
-        props = properties(node) if isinstance(node, dict) else {}
-        if props:
-            keys = frozenset(snake(k) for k in props)
-            for key, sub in props.items():
-                sub = sub if isinstance(sub, dict) else {}
-                if properties(sub) or items_of(sub) is not None:
-                    queue.append((sub, path + [key]))
-                elif len(found) < max_slots:
-                    found.append((path + [key], sub, keys - {snake(key)}))
-        elif path and isinstance(node, dict):
-            found.append((path, node, frozenset()))
-    return found
 
 
 def nested_depth(slot: Slot) -> int:

@@ -156,23 +156,7 @@ def ingest_collection(
             options = {"folder": file.parent, "ref_hosts": tuple(ref_hosts)}
             for item in adapter.parse(doc, where, **{k: v for k, v in options.items() if k in takes}):
                 produced += 1
-                if isinstance(item, ToolSpec) and item.name in seen and seen[item.name] != item.spec_hash:
-                    # a different tool under a taken name (common in RapidAPI and BFCL): keep both, the second
-                    # named by as much of its content hash as makes the name free (the whole hash, at most)
-                    taken = item.name
-                    for n in (6, 10, 16):
-                        item.name = f"{taken[: 63 - n]}_{item.spec_hash[:n]}"
-                        if seen.get(item.name, item.spec_hash) == item.spec_hash:
-                            break
-                    item.meta["renamed_from"] = taken
-                if isinstance(item, ToolSpec) and item.name in seen:
-                    item = Rejection(
-                        "ingest",
-                        f"{where}#{item.name}",
-                        "spec",
-                        "duplicate_name",
-                        f"{where}: tool {item.name!r} is defined again, identically; kept the first",
-                    )
+                item = _named_apart(item, seen, where)
                 if isinstance(item, ToolSpec):
                     seen[item.name] = item.spec_hash
                     tools.append(item)
@@ -185,3 +169,25 @@ def ingest_collection(
                     )
                 )
     return tools, rejections
+
+
+def _named_apart(item, seen: dict[str, str], where: str):
+    """A tool whose name is taken by a different tool, renamed; one defined again identically, rejected."""
+    if isinstance(item, ToolSpec) and item.name in seen and seen[item.name] != item.spec_hash:
+        # a different tool under a taken name (common in RapidAPI and BFCL): keep both, the second
+        # named by as much of its content hash as makes the name free (the whole hash, at most)
+        taken = item.name
+        for n in (6, 10, 16):
+            item.name = f"{taken[: 63 - n]}_{item.spec_hash[:n]}"
+            if seen.get(item.name, item.spec_hash) == item.spec_hash:
+                break
+        item.meta["renamed_from"] = taken
+    if isinstance(item, ToolSpec) and item.name in seen:
+        return Rejection(
+            "ingest",
+            f"{where}#{item.name}",
+            "spec",
+            "duplicate_name",
+            f"{where}: tool {item.name!r} is defined again, identically; kept the first",
+        )
+    return item

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..wording import first_sentence
+from ..purposes import first_sentence
 from .records import Rejection, ToolSpec, content_hash, safe_name
 from .schemas import normalise_schema, schema_problem
 

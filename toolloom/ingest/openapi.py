@@ -269,54 +269,46 @@ def parse(
             )
             continue
         wire_path = path if str(path).startswith("/") else f"/{path}"  # 'api/fruit/{name}': what its author meant
-        for method in METHODS:
-            if method not in item:
-                continue
-            where = f"{source}#{method.upper()} {path}"
-            try:
-                raw_op = resolved["paths"][path][method]
-                # only what a tool needs is resolved, so a broken error-response schema loses nothing
-                op = {k: materialize(raw_op[k]) for k in ("parameters", "requestBody") if k in raw_op}
-                op.update(
-                    {k: raw_op[k] for k in ("operationId", "summary", "description") if isinstance(raw_op.get(k), str)}
-                )
-                op["responses"] = _success_response(raw_op.get("responses") or {})
-                path_item = {"parameters": materialize(resolved["paths"][path].get("parameters") or [])}
-                params, _, locations = _parameters(path_item, op, swagger)
-                params = normalise_schema(params)
-                returns = normalise_schema(_response_schema(op, swagger))
-                example = _response_example(op, swagger)
-            except BrokenRef as e:
-                yield Rejection(stage, where, "spec", "unresolvable_ref", f"{where}: {e}")
-                continue
-            except RefusedRef as e:
-                yield Rejection(stage, where, "spec", "refused_ref", f"{where}: {e}")
-                continue
-            except (AttributeError, TypeError, KeyError) as e:
-                yield Rejection(stage, where, "spec", "malformed_operation", f"{where}: {type(e).__name__}: {e}")
-                continue
-            problem = schema_problem(params)
-            if problem:
-                yield Rejection(stage, where, "spec", "invalid_schema", f"{where}: parameters: {problem}")
-                continue
-            name = safe_name(prefix + (op.get("operationId") or f"{method}_{path}"))
-            description = " ".join(
-                x.strip() for x in (op.get("summary") or "", op.get("description") or "") if x and x.strip()
-            )
-            yield ToolSpec(
-                name=name,
-                description=description,
-                parameters=params,
-                returns=returns if isinstance(returns, dict) else None,
-                source_format=FORMAT,
-                source_file=source,
-                spec_hash=content_hash([method, path, op]),
-                meta={
-                    "method": method.upper(),
-                    "path": wire_path,
-                    "params": locations,
-                    "servers": servers,
-                    **({"summary": op["summary"].strip()} if (op.get("summary") or "").strip() else {}),
-                    **({"example_response": example} if example is not None else {}),
-                },
-            )
+        for method in (m for m in METHODS if m in item):
+            yield _operation(resolved, path, method, wire_path, swagger, servers, source, stage, prefix)
+
+
+def _operation(
+    resolved, path: str, method: str, wire_path: str, swagger: bool, servers, source: str, stage: str, prefix: str
+):
+    """One operation as a ToolSpec, or the Rejection that says why it cannot be one."""
+    where = f"{source}#{method.upper()} {path}"
+    try:
+        raw_op = resolved["paths"][path][method]
+        # only what a tool needs is resolved, so a broken error-response schema loses nothing
+        op = {k: materialize(raw_op[k]) for k in ("parameters", "requestBody") if k in raw_op}
+        op.update({k: raw_op[k] for k in ("operationId", "summary", "description") if isinstance(raw_op.get(k), str)})
+        op["responses"] = _success_response(raw_op.get("responses") or {})
+        path_item = {"parameters": materialize(resolved["paths"][path].get("parameters") or [])}
+        params, _, locations = _parameters(path_item, op, swagger)
+        params = normalise_schema(params)
+        returns = normalise_schema(_response_schema(op, swagger))
+        example = _response_example(op, swagger)
+    except BrokenRef as e:
+        return Rejection(stage, where, "spec", "unresolvable_ref", f"{where}: {e}")
+    except RefusedRef as e:
+        return Rejection(stage, where, "spec", "refused_ref", f"{where}: {e}")
+    except (AttributeError, TypeError, KeyError) as e:
+        return Rejection(stage, where, "spec", "malformed_operation", f"{where}: {type(e).__name__}: {e}")
+    problem = schema_problem(params)
+    if problem:
+        return Rejection(stage, where, "spec", "invalid_schema", f"{where}: parameters: {problem}")
+    description = " ".join(x.strip() for x in (op.get("summary") or "", op.get("description") or "") if x and x.strip())
+    meta = {"method": method.upper(), "path": wire_path, "params": locations, "servers": servers}
+    meta.update({"summary": op["summary"].strip()} if (op.get("summary") or "").strip() else {})
+    meta.update({"example_response": example} if example is not None else {})
+    return ToolSpec(
+        name=safe_name(prefix + (op.get("operationId") or f"{method}_{path}")),
+        description=description,
+        parameters=params,
+        returns=returns if isinstance(returns, dict) else None,
+        source_format=FORMAT,
+        source_file=source,
+        spec_hash=content_hash([method, path, op]),
+        meta=meta,
+    )

@@ -37,12 +37,8 @@ def _number(value):
     return value
 
 
-def normalise_schema(schema):
-    if isinstance(schema, list):
-        return [normalise_schema(s) for s in schema]
-    if not isinstance(schema, dict):
-        return schema
-    out = {k: normalise_schema(v) for k, v in schema.items()}
+def _normalise_type(out: dict) -> None:
+    """`type` as JSON Schema names it: Python's and BFCL's names mapped (`any` dropped), case and spaces fixed."""
     t = out.get("type")
     if isinstance(t, str):
         t = t.strip()
@@ -57,6 +53,24 @@ def normalise_schema(schema):
                     out.setdefault("format", "binary")
         elif low in ("string", "number", "integer", "boolean", "object", "array", "null"):
             out["type"] = low
+
+
+def _exclusive_bounds_as_numbers(out: dict) -> None:
+    for key in ("exclusiveMinimum", "exclusiveMaximum"):  # draft 4 wrote booleans beside minimum/maximum
+        if isinstance(out.get(key), bool):
+            bound = "minimum" if key == "exclusiveMinimum" else "maximum"
+            flag = out.pop(key)
+            if flag and bound in out:
+                out[key] = out.pop(bound)
+
+
+def normalise_schema(schema):
+    if isinstance(schema, list):
+        return [normalise_schema(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: normalise_schema(v) for k, v in schema.items()}
+    _normalise_type(out)
     for key in _NUMERIC + _COUNTS:
         if key in out:
             out[key] = _number(out[key])
@@ -64,12 +78,7 @@ def normalise_schema(schema):
         out.pop("required")
     elif isinstance(out.get("required"), list):
         out["required"] = list(dict.fromkeys(r for r in out["required"] if isinstance(r, str)))
-    for key in ("exclusiveMinimum", "exclusiveMaximum"):  # draft 4 wrote booleans beside minimum/maximum
-        if isinstance(out.get(key), bool):
-            bound = "minimum" if key == "exclusiveMinimum" else "maximum"
-            flag = out.pop(key)
-            if flag and bound in out:
-                out[key] = out.pop(bound)
+    _exclusive_bounds_as_numbers(out)
     if isinstance(out.get("additionalProperties"), str) and out["additionalProperties"].lower() in ("true", "false"):
         out["additionalProperties"] = out["additionalProperties"].lower() == "true"
     if isinstance(out.get("properties"), dict):

@@ -1,7 +1,8 @@
 """One model client for every agent role: OpenAI-compatible endpoints, cache, ledger, budget."""
 
 from .cache import RequestCache, request_hash
-from .client import BudgetExhausted, ModelCallError, ModelClient, RunBudget, run_async
+from .call_errors import BudgetExhausted, ModelCallError, RunBudget
+from .client import ModelClient, run_async
 from .ledger import UsageLedger
 
 __all__ = [

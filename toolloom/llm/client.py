@@ -11,10 +11,8 @@ import asyncio
 import json
 import os
 import random
-import threading
 import time
 import weakref
-from dataclasses import dataclass
 
 import openai
 from tenacity import AsyncRetrying, RetryError, retry_if_exception, stop_after_attempt
@@ -26,109 +24,20 @@ except ImportError:  # pragma: no cover - older SDKs
 
 from .model_spec import ModelSpec
 from .cache import RequestCache, request_hash
+from .call_errors import (
+    BudgetExhausted,
+    MalformedResponse,
+    ModelCallError,
+    RunBudget,
+    ServerError,
+    key_state,
+    retry_after,
+    retryable,
+    root_cause,
+)
+from .completion import TRUNCATED_RETRY_TOKENS, TRUNCATION_RETRIES, Completion, answer_text, looping, parse_completion
 from .ledger import PREFLIGHT, CallRecord, UsageLedger
 from .endpoints import Endpoint, EndpointPool, public
-
-
-class ModelCallError(Exception):
-    """A request that failed for good (after retries); carries a one-line reason."""
-
-
-class BudgetExhausted(Exception):
-    """The run's token budget is spent; callers record the remaining work as not done."""
-
-
-class ServerError(RuntimeError):
-    """A server toolloom manages could not be (re)started; managed_server.ServerStartError is one."""
-
-
-class MalformedResponse(Exception):
-    """The endpoint answered 200 with a body that is not a usable completion."""
-
-
-class RunBudget:
-    def __init__(self, max_tokens: int | None):
-        self.max_tokens = max_tokens
-        self.used = 0
-        self._lock = threading.Lock()
-
-    def check(self) -> None:
-        if self.max_tokens is not None and self.used >= self.max_tokens:
-            raise BudgetExhausted(f"token budget of {self.max_tokens} reached ({self.used} used)")
-
-    def spend(self, tokens: int) -> None:
-        with self._lock:
-            self.used += tokens
-
-
-@dataclass
-class Completion:
-    message: dict  # {"role": "assistant", "content": str|None, "tool_calls": [...]|None}
-    finish_reason: str
-    prompt_tokens: int
-    completion_tokens: int
-    cache_hit: bool
-    cached_prompt_tokens: int = 0  # of prompt_tokens, those the server's prompt cache served
-
-
-def root_cause(exc: BaseException) -> str:
-    """The innermost reason of a chained failure ("[Errno 111] Connection refused")."""
-    while exc.__cause__ is not None or exc.__context__ is not None:
-        exc = exc.__cause__ or exc.__context__
-    if isinstance(exc, OSError) and exc.errno:  # asyncio says "Connect call failed"; the errno says why
-        return f"{os.strerror(exc.errno)} ({exc})"
-    return str(exc) or type(exc).__name__
-
-
-def key_state(var: str) -> str:
-    """Where a key comes from, for messages about refused keys (never the key itself)."""
-    return f"the key is read from ${var}, which is {'set' if os.environ.get(var) else 'not set'}"
-
-
-def _retryable(exc: BaseException) -> bool:
-    if isinstance(exc, (openai.RateLimitError, openai.APITimeoutError, openai.APIConnectionError, MalformedResponse)):
-        return True
-    return isinstance(exc, openai.APIStatusError) and exc.status_code >= 500
-
-
-def _retry_after(exc: BaseException) -> float | None:
-    response = getattr(exc, "response", None)
-    value = response.headers.get("retry-after") if response is not None else None
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _parse(raw: dict) -> Completion:
-    try:
-        choice = raw["choices"][0]
-        msg = choice["message"]
-        usage = raw.get("usage") or {}
-        calls = msg.get("tool_calls") or None
-        if calls is not None:
-            calls = [
-                {
-                    "id": c["id"],
-                    "type": "function",
-                    "function": {"name": c["function"]["name"], "arguments": c["function"].get("arguments") or ""},
-                }
-                for c in calls
-            ]
-        message = {"role": "assistant", "content": msg.get("content"), "tool_calls": calls}
-        cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens")
-        if cached is None:  # llama.cpp's own timings: cache_n tokens reused, prompt_n evaluated
-            cached = (raw.get("timings") or {}).get("cache_n")
-        return Completion(
-            message,
-            choice.get("finish_reason") or "stop",
-            int(usage.get("prompt_tokens") or 0),
-            int(usage.get("completion_tokens") or 0),
-            False,
-            int(cached or 0),
-        )
-    except (KeyError, IndexError, TypeError) as e:
-        raise MalformedResponse(f"completion lacks {e}") from None
 
 
 _LIVE_CLIENTS: "weakref.WeakSet[ModelClient]" = weakref.WeakSet()
@@ -146,34 +55,6 @@ def run_async(coro):
                 await client.close_session()
 
     return asyncio.run(wrapper())
-
-
-# a completion cut off at max_tokens (finish_reason "length") is asked again with twice the limit, up
-# to this many times (each a request of its own in the cache), before the caller sees it
-TRUNCATION_RETRIES = 2
-LOOP_WINDOW = 400  # characters at the end of a cut answer in which a repeat means a loop
-LOOP_MIN_SPAN = 60
-
-
-def looping(text: str) -> bool:
-    """Whether a cut answer ends by repeating itself (the same sentence, item or whitespace over and
-    over), as a small model stuck in a loop does: at least LOOP_MIN_SPAN characters, 3 times or more."""
-    tail = text[-LOOP_WINDOW:]
-    for period in range(1, len(tail) // 3 + 1):
-        reps = max(3, -(-LOOP_MIN_SPAN // period))
-        if reps * period <= len(tail) and tail[-reps * period :] == tail[-period:] * reps:
-            return True
-    return False
-
-
-def _text_of(message: dict) -> str:
-    calls = message.get("tool_calls") or []
-    return (message.get("content") or "") + "".join(
-        str((c.get("function") or {}).get("arguments") or "") for c in calls
-    )
-
-
-TRUNCATED_RETRY_TOKENS = 4096  # the first retry's limit when the spec sets none
 
 
 class ModelClient:
@@ -251,7 +132,7 @@ class ModelClient:
         completion = await self._complete(request, stage=stage, role=role)
         limit = request["max_tokens"] or TRUNCATED_RETRY_TOKENS // 2
         for _ in range(TRUNCATION_RETRIES if retry_cut else 0):  # cut off by the token limit: twice the room
-            if completion.finish_reason != "length" or looping(_text_of(completion.message)):
+            if completion.finish_reason != "length" or looping(answer_text(completion.message)):
                 break  # a loop goes on as long as it is let: more room only costs time (minutes on a CPU)
             limit *= 2
             request = {**request, "max_tokens": limit}
@@ -274,7 +155,7 @@ class ModelClient:
         key = request_hash(request)
         cached = self.cache.get(key)
         if cached is not None:
-            c = _parse(cached)
+            c = parse_completion(cached)
             c.cache_hit = True
             self.ledger.add(
                 CallRecord(stage, role, self.spec.model, key, c.prompt_tokens, c.completion_tokens, 0.0, True, 0, "ok")
@@ -285,7 +166,7 @@ class ModelClient:
         flight = (id(asyncio.get_running_loop()), key)
         if flight in self._in_flight:
             try:
-                c = _parse(await asyncio.shield(self._in_flight[flight]))
+                c = parse_completion(await asyncio.shield(self._in_flight[flight]))
             except ModelCallError as e:
                 self._record_error(stage, role, key, time.monotonic(), 0, f"shared request: {e}"[:500])
                 raise
@@ -319,7 +200,7 @@ class ModelClient:
         try:
             async for attempt in AsyncRetrying(
                 stop=stop_after_attempt(self.spec.max_retries + 1),
-                retry=retry_if_exception(_retryable),
+                retry=retry_if_exception(retryable),
                 wait=self._wait,
             ):
                 with attempt:
@@ -338,7 +219,7 @@ class ModelClient:
             reason = self._scrub(f"{type(exc).__name__}: {exc}{self._where(exc)}")[:500]
             self._record_error(stage, role, key, started, attempts, reason, answered_by[0])
             raise ModelCallError(reason) from None
-        completion = _parse(raw)
+        completion = parse_completion(raw)
         self.cache.put(key, self.spec.model, raw)
         self.budget.spend(completion.prompt_tokens + completion.completion_tokens)
         self.ledger.add(
@@ -372,7 +253,7 @@ class ModelClient:
                 response = await endpoint.client.post("/chat/completions", body=request, cast_to=_http.Response)
                 text = response.text
             except openai.RateLimitError as e:
-                limiter.on_rate_limited(_retry_after(e) or self.backoff_s)
+                limiter.on_rate_limited(retry_after(e) or self.backoff_s)
                 raise
             except (openai.APIConnectionError, openai.APITimeoutError) as e:
                 pool.failed(endpoint)  # the retry goes to another endpoint while this one is down
@@ -385,7 +266,7 @@ class ModelClient:
             raw = json.loads(text)
         except json.JSONDecodeError as e:
             raise MalformedResponse(f"body is not JSON ({e.msg})") from None
-        _parse(raw)  # validates shape; raises MalformedResponse
+        parse_completion(raw)  # validates shape; raises MalformedResponse
         limiter.on_success()
         return raw
 
@@ -400,7 +281,7 @@ class ModelClient:
     def _wait(self, retry_state) -> float:
         """tenacity wait: the server's Retry-After when it gave one, else jittered exponential backoff."""
         exc = retry_state.outcome.exception() if retry_state.outcome else None
-        after = _retry_after(exc) if exc else None
+        after = retry_after(exc) if exc else None
         if after is not None:
             return min(after, 60.0)
         return min(30.0, self.backoff_s * (2 ** (retry_state.attempt_number - 1))) * random.uniform(0.5, 1.0)

@@ -9,7 +9,6 @@ Every request is kept in `history`.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import random
 import threading
@@ -20,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from aiohttp import web
+
+from .competent_model import competent, hash_bucket
 
 FAULT_KINDS = ("rate_limit", "server_error", "timeout", "malformed_json", "truncated", "unknown_tool", "wrong_types")
 
@@ -52,85 +53,6 @@ class FakeModel:
         return (self.default or competent)(request)
 
 
-EXPLORATIONS = (
-    "What does the tool return for a typical request?",
-    "Which values are refused, and with which error message?",
-    "What happens when a required parameter is missing?",
-    "How do the optional parameters change the result?",
-    "Does the answer change for a very different input?",
-)
-
-
-def competent(request: dict) -> dict:
-    """Plays a capable model for toolloom's own prompts."""
-    from ..agents.offline import RetrievalAssistant
-
-    messages, tools = request.get("messages", []), request.get("tools") or []
-    if not tools:
-        prompt = messages[-1].get("content") or ""
-        if "<request>" in prompt and '"question"' in prompt:  # the escalator: keeps the draft request
-            draft = prompt.split("<request>", 1)[1].split("</request>", 1)[0].strip()
-            return {"content": json.dumps({"question": draft})}
-        if '"alternative_answer"' in prompt:  # the escalation verifier: the reference stands
-            return {"content": json.dumps({"factual": True, "alternative_answer": None, "reason": "scripted verifier"})}
-        if "<args>" in prompt and '"arguments"' in prompt:  # the DRAFT explorer: a different angle each time
-            n = prompt.count("\n- ")
-            args = json.loads(prompt.split("<args>", 1)[1].split("</args>", 1)[0])
-            return {"content": json.dumps({"query": EXPLORATIONS[n % len(EXPLORATIONS)], "arguments": args})}
-        if '"findings"' in prompt:  # the DRAFT analyzer
-            return {
-                "content": json.dumps(
-                    {"findings": ["the documentation matches the responses seen"], "suggestion": "try an unknown value"}
-                )
-            }
-        if "<documentation>" in prompt and '"description"' in prompt:  # the DRAFT rewriter: keeps the documentation
-            doc = prompt.split("<documentation>", 1)[1].split("</documentation>", 1)[0].strip()
-            return {"content": json.dumps({"description": doc or "Undocumented tool.", "suggestion": ""})}
-        if "<parameters>" in prompt and '"calls"' in prompt:  # the user agent proposing arguments: schema-made ones
-            from ..synthesis import ArgumentSynthesizer, Unsynthesizable
-
-            schema = json.loads(prompt.split("<parameters>", 1)[1].split("</parameters>", 1)[0])
-            try:
-                args = ArgumentSynthesizer().arguments(
-                    {"name": "proposed", "parameters": schema}, seed=hash_bucket(prompt)
-                )
-            except Unsynthesizable:
-                args = {}
-            return {"content": json.dumps({"calls": [{"request": "A request.", "arguments": args}]})}
-        if "<example>" in prompt:  # user-agent and dialogue prompts carry a plain example
-            example = prompt.split("<example>", 1)[1].split("</example>", 1)[0].strip()
-            return {"content": json.dumps({"request": example}) if '{"request"' in prompt else example}
-        if '"calls_fit"' in prompt:  # the semantic judge: passes an example that called tools and answered
-            conversation = prompt.split("The conversation:", 1)[1].split("Questions:", 1)[0]
-            ok = "Assistant calls " in conversation and "\nAssistant:" in conversation
-            return {
-                "content": json.dumps(
-                    {
-                        "reason": "scripted judge",
-                        "calls_fit": ok,
-                        "answer_responds": ok,
-                        "answer_supported": True,
-                        "reads_naturally": True,
-                    }
-                )
-            }
-        if '"makes_sense"' in prompt:  # edge validation
-            return {
-                "content": json.dumps(
-                    {"value": "x", "arguments": {}, "makes_sense": True, "reason": "scripted validator"}
-                )
-            }
-        return {"content": "OK."}
-    turn = RetrievalAssistant().decide(messages, tools)
-    if turn.tool_calls:
-        return {
-            "tool_calls": [
-                {"name": c["function"]["name"], "arguments": c["function"]["arguments"]} for c in turn.tool_calls
-            ]
-        }
-    return {"content": turn.content}
-
-
 def calls_as_text(calls: list[dict], form: str) -> str:
     """Tool calls written into the message text, as models without a server-side parser write them."""
     parsed = [
@@ -146,10 +68,6 @@ def calls_as_text(calls: list[dict], form: str) -> str:
     if form == "garbage":
         return '<tool_call>\n{"name": "' + parsed[0][0] + '", "arguments": {"oops"\n</tool_call>'
     raise ValueError(f"unknown calls_as_text form {form!r}: hermes, json, pythonic or garbage")
-
-
-def hash_bucket(text: str, buckets: int = 64) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=4).digest(), "big") % buckets
 
 
 def _completion(request: dict, reply: dict, finish: str | None = None) -> dict:

@@ -26,7 +26,7 @@ import urllib.request
 from pathlib import Path
 
 from .model_spec import ModelSpec
-from .client import ServerError
+from .call_errors import ServerError
 
 log = logging.getLogger("toolloom")
 

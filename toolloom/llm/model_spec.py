@@ -99,6 +99,12 @@ class ModelSpec(Strict):
             raise ValueError("provider 'openai' needs base_url (an OpenAI-compatible endpoint) or base_urls")
         if self.base_urls and self.provider != "openai":
             raise ValueError(f"base_urls needs provider 'openai' (provider is {self.provider!r})")
+        self._check_vllm()
+        self._check_llamacpp()
+        return self
+
+    def _check_vllm(self) -> None:
+        """A `vllm` provider starts its own server (its block filled in); a vllm: block needs that provider."""
         if self.provider == "vllm":
             if self.base_url:
                 raise ValueError(
@@ -113,6 +119,9 @@ class ModelSpec(Strict):
                 self.vllm.parser_for(self.model)  # an unknown family is an error now, not when the GPU is up
         elif self.vllm is not None:
             raise ValueError(f"a vllm: block needs provider 'vllm' (provider is {self.provider!r})")
+
+    def _check_llamacpp(self) -> None:
+        """A `llamacpp` provider starts its own server with CPU defaults; a llamacpp: block needs that provider."""
         if self.provider == "llamacpp":
             if self.base_url:
                 raise ValueError(
@@ -128,7 +137,6 @@ class ModelSpec(Strict):
                 self.max_concurrency = self.llamacpp.slots or 4
         elif self.llamacpp is not None:
             raise ValueError(f"a llamacpp: block needs provider 'llamacpp' (provider is {self.provider!r})")
-        return self
 
     @property
     def endpoints(self) -> list[str]:

@@ -12,7 +12,8 @@ import os
 
 import openai
 
-from .client import ModelCallError, ModelClient, key_state, root_cause
+from .call_errors import ModelCallError, key_state, root_cause
+from .client import ModelClient
 
 log = logging.getLogger("toolloom")
 

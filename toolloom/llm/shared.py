@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..storage import StorageError, public_url
 from .cache import WriteBehindCache
-from .client import BudgetExhausted
+from .call_errors import BudgetExhausted
 
 _SCHEMA = "toolloom"
 

@@ -15,7 +15,8 @@ from typing import Callable
 from jsonschema import Draft7Validator
 
 from ..prompts import render
-from .client import ModelCallError, ModelClient
+from .call_errors import ModelCallError
+from .client import ModelClient
 
 
 class UnusableAnswer(ModelCallError):

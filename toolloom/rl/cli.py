@@ -40,67 +40,61 @@ def cmd_env(args) -> int:
     except (LookupError, PipelineFileError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    env = loaded.env
     left = ", ".join(f"{n} {k}" for k, n in sorted(loaded.left_out.items()))
     print(
-        f"{args.pipeline} {loaded.version}: {len(env.tasks)} tasks" + (f" ({left} not served)" if left else ""),
+        f"{args.pipeline} {loaded.version}: {len(loaded.env.tasks)} tasks" + (f" ({left} not served)" if left else ""),
         file=sys.stderr,
     )
     try:
-        if args.action == "eval":
-            if not args.base_url or not args.model:
-                print(
-                    "error: env eval needs --base-url and --model (the policy's OpenAI-compatible endpoint)",
-                    file=sys.stderr,
-                )
-                return 2
-            from .rollout import evaluate
-
-            report = evaluate(
-                env,
-                args.base_url,
-                args.model,
-                os.environ.get(args.api_key_env or "", "none"),
-                args.episodes,
-                args.max_concurrent or 8,
-            )
-            print(json.dumps(report, indent=2))
-            return 0
-        if args.action == "replay":
-            totals, reasons = [], Counter()
-            for task in env.tasks:
-                session = env.reset(task_id=task.task_id)
-                out = replay(session)
-                totals.append(out["reward"] if out and out["done"] else 0.0)
-                if totals[-1] < 1.0:
-                    reasons[(out or {}).get("breakdown", {}).get("reason", "").split(":")[0] or "no final answer"] += 1
-            full = sum(t == 1.0 for t in totals)
-            mean = sum(totals) / len(totals)
-            print(f"reference trajectories replayed: {len(totals)}; reward 1.0: {full}; mean {mean:.3f}")
-            for reason, n in reasons.most_common():
-                print(f"  below 1.0: {n} {reason}")
-            return 0 if full == len(totals) else 1
-        try:
-            import uvicorn
-
-            from .openenv_app import app_for
-        except ImportError as e:
-            print(
-                f"error: env serve needs OpenEnv's server ({e.name} is not installed): pip install 'toolloom[rl]'",
-                file=sys.stderr,
-            )
-            return 2
-
-        print(f"serving at ws://{args.host}:{args.port}/ws (OpenEnv); Ctrl-C stops it", file=sys.stderr, flush=True)
-        uvicorn.run(
-            app_for(env, args.max_concurrent or loaded.runtime.pipeline.rl.max_concurrent),
-            host=args.host,
-            port=args.port,
-            log_level="warning",
-        )
-        return 0
+        return {"eval": _eval, "replay": _replay}.get(args.action, _serve)(args, loaded)
     finally:
         loaded.close()
+
+
+def _eval(args, loaded) -> int:
+    """The policy at --base-url plays the tasks; its mean reward and parts are printed."""
+    if not args.base_url or not args.model:
+        print("error: env eval needs --base-url and --model (the policy's OpenAI-compatible endpoint)", file=sys.stderr)
+        return 2
+    from .rollout import evaluate
+
+    api_key = os.environ.get(args.api_key_env or "", "none")
+    report = evaluate(loaded.env, args.base_url, args.model, api_key, args.episodes, args.max_concurrent or 8)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def _replay(args, loaded) -> int:
+    """Every task's reference trajectory replayed; 0 when each earns reward 1.0."""
+    totals, reasons = [], Counter()
+    for task in loaded.env.tasks:
+        out = replay(loaded.env.reset(task_id=task.task_id))
+        totals.append(out["reward"] if out and out["done"] else 0.0)
+        if totals[-1] < 1.0:
+            reasons[(out or {}).get("breakdown", {}).get("reason", "").split(":")[0] or "no final answer"] += 1
+    full = sum(t == 1.0 for t in totals)
+    print(f"reference trajectories replayed: {len(totals)}; reward 1.0: {full}; mean {sum(totals) / len(totals):.3f}")
+    for reason, n in reasons.most_common():
+        print(f"  below 1.0: {n} {reason}")
+    return 0 if full == len(totals) else 1
+
+
+def _serve(args, loaded) -> int:
+    """The environment as an OpenEnv server."""
+    try:
+        import uvicorn
+
+        from .openenv_app import app_for
+    except ImportError as e:
+        print(
+            f"error: env serve needs OpenEnv's server ({e.name} is not installed): pip install 'toolloom[rl]'",
+            file=sys.stderr,
+        )
+        return 2
+    print(f"serving at ws://{args.host}:{args.port}/ws (OpenEnv); Ctrl-C stops it", file=sys.stderr, flush=True)
+    concurrent = args.max_concurrent or loaded.runtime.pipeline.rl.max_concurrent
+    uvicorn.run(app_for(loaded.env, concurrent), host=args.host, port=args.port, log_level="warning")
+    return 0
 
 
 def add_env_parser(sub) -> None:

@@ -166,7 +166,6 @@ def bwrap_command(
 ) -> list[str]:
     """The command that runs `argv` confined: it sees /usr, the interpreter and `read_only` (read-only),
     `writable` (host folder -> path inside), a private /tmp of `tmp_bytes`, and nothing else."""
-    package_root = Path(__file__).resolve().parents[2]
     cmd = [
         bwrap_binary(),
         "--unshare-pid",
@@ -187,24 +186,8 @@ def bwrap_command(
         "/usr",
     ]
     cmd += [] if network else ["--unshare-net"]
-    for link in ("bin", "lib", "lib64", "sbin"):
-        target = Path("/") / link
-        if target.is_symlink():
-            cmd += ["--symlink", os.readlink(target), str(target)]
-        elif target.exists():
-            cmd += ["--ro-bind", str(target), str(target)]
-    system = [
-        Path(sys.prefix),
-        Path(sys.base_prefix),
-        Path(sys.exec_prefix),
-        package_root / "toolloom",
-        Path("/etc/localtime"),
-        Path("/etc/ld.so.cache"),
-        Path("/etc/passwd"),
-        Path("/etc/group"),
-    ]
-    system += [Path("/etc/resolv.conf"), Path("/etc/hosts"), Path("/etc/ssl")] if network else []
-    cmd += _mounts([*system, *read_only])  # /tmp came first: what lives under it is bound on top
+    cmd += _root_links()
+    cmd += _mounts([*_system_paths(network), *read_only])  # /tmp came first: what lives under it is bound on top
     for source, target in (writable or {}).items():
         cmd += (
             ["--perms", "0755", "--dir", str(Path(target).parent)]
@@ -215,9 +198,41 @@ def bwrap_command(
     cmd += ["--proc", "/proc", "--dev", "/dev", "--chdir", chdir, "--seccomp", str(seccomp_fd)]
     for k, v in env.items():
         cmd += ["--setenv", k, v]
-    setpriv = shutil.which("setpriv")
-    return cmd + [
-        setpriv,
+    return cmd + _as_user(uid, argv)
+
+
+def _root_links() -> list[str]:
+    """/bin, /lib, /lib64 and /sbin as the host has them: links to /usr (merged /usr), or read-only folders."""
+    out = []
+    for link in ("bin", "lib", "lib64", "sbin"):
+        target = Path("/") / link
+        if target.is_symlink():
+            out += ["--symlink", os.readlink(target), str(target)]
+        elif target.exists():
+            out += ["--ro-bind", str(target), str(target)]
+    return out
+
+
+def _system_paths(network: bool) -> list[Path]:
+    """What every confined process reads: the interpreter, toolloom itself, time zone, users; DNS and
+    certificates only with the network."""
+    system = [
+        Path(sys.prefix),
+        Path(sys.base_prefix),
+        Path(sys.exec_prefix),
+        Path(__file__).resolve().parents[2] / "toolloom",
+        Path("/etc/localtime"),
+        Path("/etc/ld.so.cache"),
+        Path("/etc/passwd"),
+        Path("/etc/group"),
+    ]
+    return system + ([Path("/etc/resolv.conf"), Path("/etc/hosts"), Path("/etc/ssl")] if network else [])
+
+
+def _as_user(uid: int, argv: list[str]) -> list[str]:
+    """`argv` run as `uid` with no capabilities and no way to gain privileges (setpriv)."""
+    return [
+        shutil.which("setpriv"),
         f"--reuid={uid}",
         f"--regid={uid}",
         "--clear-groups",

@@ -81,34 +81,44 @@ class WorkerDied(Exception):
     pass
 
 
+def _worker_env(scratch: str) -> dict[str, str]:
+    """A worker's environment: the few variables it keeps, its scratch folder as home, this package importable."""
+    package_parent = str(Path(__file__).resolve().parents[2])
+    env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}
+    env.update(
+        {
+            "HOME": scratch,
+            "TMPDIR": scratch,
+            "PYTHONPATH": package_parent,
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONHASHSEED": "0",
+            "PATH": "/usr/bin:/bin",
+        }
+    )
+    return env
+
+
+def _worker_spec(limits: Limits, confined: bool) -> str:
+    """The limits a worker applies to each call, as its command line carries them (JSON)."""
+    return json.dumps(
+        {
+            "cpu_s": limits.cpu_s,
+            "wall_s": limits.wall_s,
+            "response_bytes": limits.response_bytes,
+            "output_bytes": limits.output_bytes,
+            "confined": confined,
+        }
+    )
+
+
 class _Worker:
     """One confined worker process of a collection (toolloom.sandbox.worker), started through
     `confinement.bwrap_command`, or unconfined in the unsafe mode."""
 
     def __init__(self, root: Path, collection: str, limits: Limits, confined: bool):
         self.tmp = tempfile.mkdtemp(prefix=f"toolloom-{collection}-")
-        package_parent = str(Path(__file__).resolve().parents[2])
-        scratch = "/tmp" if confined else self.tmp
-        env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}
-        env.update(
-            {
-                "HOME": scratch,
-                "TMPDIR": scratch,
-                "PYTHONPATH": package_parent,
-                "PYTHONDONTWRITEBYTECODE": "1",
-                "PYTHONHASHSEED": "0",
-                "PATH": "/usr/bin:/bin",
-            }
-        )
-        spec = json.dumps(
-            {
-                "cpu_s": limits.cpu_s,
-                "wall_s": limits.wall_s,
-                "response_bytes": limits.response_bytes,
-                "output_bytes": limits.output_bytes,
-                "confined": confined,
-            }
-        )
+        env = _worker_env(scratch="/tmp" if confined else self.tmp)
+        spec = _worker_spec(limits, confined)
         argv = [sys.executable, "-s", "-m", "toolloom.sandbox.worker", str(root), collection, spec]
         pass_fds: tuple = ()
         # the worker and every call it forks share one memory budget (its /tmp included) and process count
@@ -126,17 +136,25 @@ class _Worker:
             os.close(write_fd)
             argv = bwrap_command(argv, env, program_fd, read_only=[root / collection], uid=sandbox_uid())
             pass_fds = (program_fd,)
+        self.proc = self._spawn(argv, {} if confined else env, pass_fds, start_limited)
+        self._read_fd = self.proc.stdout.fileno()
+        hello = self.receive(timeout=30.0, max_bytes=limits.response_bytes + 64)
+        self.tools: list[str] = hello["tools"]
+        self.error: str | None = hello.get("error")
+
+    def _spawn(self, argv: list[str], env: dict, pass_fds: tuple, start_limited) -> subprocess.Popen:
+        """The worker process, its group closed if it cannot start; the passed descriptors closed here either way."""
         try:
             # started from one long-lived thread: bwrap's --die-with-parent is the *thread's* death
             # signal, and calls arrive on short-lived threads (asyncio.to_thread)
-            self.proc = _SPAWNER.submit(
+            return _SPAWNER.submit(
                 subprocess.Popen,
                 argv,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=_STDERR,
                 cwd=self.tmp,
-                env={} if confined else env,
+                env=env,
                 pass_fds=pass_fds,
                 start_new_session=True,
                 preexec_fn=start_limited,
@@ -147,10 +165,6 @@ class _Worker:
         finally:
             for fd in pass_fds:
                 os.close(fd)
-        self._read_fd = self.proc.stdout.fileno()
-        hello = self.receive(timeout=30.0, max_bytes=limits.response_bytes + 64)
-        self.tools: list[str] = hello["tools"]
-        self.error: str | None = hello.get("error")
 
     def _read(self, n: int, deadline: float) -> bytes:
         data = b""

@@ -73,16 +73,7 @@ async def replay(
                     "outcome": "tool_error",
                     "error": f"replayed call {steps[i].name} failed: {obs.error}",
                 }
-    outcome, error = "answered", ""
-    try:
-        turn = await assistant.step([to_openai(m) for m in messages], offered)
-        final = (turn.content or "").strip() if not turn.tool_calls else ""
-        if turn.unreadable_call:  # the answer turn is a call that cannot be read: not an answer
-            final, outcome, error = None, "unreadable_tool_call", turn.unreadable_call
-    except BudgetExhausted as e:
-        final, outcome, error = None, "budget_exhausted", str(e)
-    except ModelCallError as e:
-        final, outcome, error = None, "model_error", str(e)
+    final, outcome, error = await answer_turn(assistant, messages, offered)
     if outcome == "answered":
         final = final or answer_from(messages)
         messages.append({"role": "assistant", "content": final, "tool_calls": None})
@@ -93,3 +84,20 @@ async def replay(
         "outcome": outcome,
         "error": error,
     }
+
+
+async def answer_turn(
+    assistant: AssistantAgent, messages: list[dict], offered: list[dict]
+) -> tuple[str | None, str, str]:
+    """(final answer, outcome, error) of the assistant's turn after the replayed calls; "" when it called again."""
+    outcome, error = "answered", ""
+    try:
+        turn = await assistant.step([to_openai(m) for m in messages], offered)
+        final = (turn.content or "").strip() if not turn.tool_calls else ""
+        if turn.unreadable_call:  # the answer turn is a call that cannot be read: not an answer
+            final, outcome, error = None, "unreadable_tool_call", turn.unreadable_call
+    except BudgetExhausted as e:
+        final, outcome, error = None, "budget_exhausted", str(e)
+    except ModelCallError as e:
+        final, outcome, error = None, "model_error", str(e)
+    return final, outcome, error

@@ -10,12 +10,14 @@ import random
 from dataclasses import dataclass
 
 from ..agents.base import AssistantAgent, UserAgent
+from ..agents.realisers import Realiser
 from ..domain import Episode, Step, Task, Tool, wording_meta
 from ..executor import ToolExecutor
 from ..executors.simulated import documented_names
 from ..spec import SimulateStage
 from .demonstrations import REPLAY_AGENT, replay
-from .dialogues import PAIR_SCENARIOS, Realiser, is_pair, run_dialogue
+from .dialogue_play import run_dialogue
+from .dialogues import PAIR_SCENARIOS, is_pair
 from .episodes import Distractors, run_episode
 from .recoveries import run_recovery
 

@@ -16,7 +16,7 @@ from ..executor import ToolExecutor
 from ..llm import BudgetExhausted, ModelCallError, text_calls
 from ..messages import normalise, to_openai
 from ..retrieval import SparseBM25
-from ..wording import tokens
+from ..words import tokens
 
 MAX_CLARIFICATIONS = 2
 # Episodes running at once. Above any endpoint's request limit on purpose: an episode between two
@@ -86,28 +86,15 @@ async def run_episode(
     max_turns: int,
 ) -> Episode:
     """One single-request episode. Never raises for model or tool trouble: the outcome says what happened."""
-    episode = executor.episode()
-    messages: list[dict] = [{"role": "system", "content": system_prompt}]
-    calls: list[dict] = []
-    outcome, error, final = "answered", "", None
-    clarifications, answer_asked = 0, False
+    episode, messages, calls = executor.episode(), [{"role": "system", "content": system_prompt}], []
+    outcome, error, final, clarifications, answer_asked = "answered", "", None, 0, False
     offered_names = {t["function"]["name"] for t in offered}
     try:
         messages.append({"role": "user", "content": await user.instruction(task)})
         for turn_no in range(max_turns):
             history = [to_openai(m) for m in messages]
             turn = await assistant.step(history, offered)
-            if (
-                calls
-                and hasattr(assistant, "answer")
-                and (
-                    turn.tool_calls
-                    and (_repeated(turn.tool_calls, messages) or turn_no == max_turns - 1)
-                    or not turn.tool_calls
-                    and not (turn.content or "").strip()
-                    and not turn.unreadable_call
-                )
-            ):
+            if calls and hasattr(assistant, "answer") and _answer_due(turn, messages, turn_no == max_turns - 1):
                 # the calls it makes again were answered already, or the turns are spent, or it said nothing:
                 # the answer is asked for now, without tools (a small model otherwise loops on its call)
                 turn, answer_asked = await assistant.answer(history, offered), True
@@ -125,41 +112,13 @@ async def run_episode(
                     clarifications += 1  # a clarifying question before any call: the user answers it
                     messages.append({"role": "user", "content": await user.details(task, messages[1]["content"], text)})
                     continue
-                final = text
-                if not final:
+                if not (final := text):
                     outcome, error = "empty_answer", "assistant ended without calling a tool or answering"
                 break
             for call in turn.tool_calls:
-                name = call["function"]["name"]
-                args, parse_error = parse_arguments(call["function"].get("arguments"))
-                by = "none"
-                if name not in offered_names:
-                    obs_json, ok, err = (
-                        json.dumps({"error": {"status": 404, "message": f"unknown tool '{name}'"}}),
-                        False,
-                        f"unknown tool '{name}'",
-                    )
-                elif parse_error:
-                    obs_json, ok, err = (
-                        json.dumps({"error": {"status": 400, "message": parse_error}}),
-                        False,
-                        parse_error,
-                    )
-                else:
-                    obs = await episode.call(name, args)
-                    obs_json, ok, err, by = obs.to_json(), obs.ok, obs.error, obs.answered_by
-                record = {
-                    "name": name,
-                    "arguments": call["function"].get("arguments"),
-                    "ok": ok,
-                    "error": err,
-                    "call_source": turn.call_source,
-                    "answered_by": by,
-                }
-                if turn.dropped and call is turn.tool_calls[0]:  # once a turn: what the text reader left out
-                    record["dropped"] = turn.dropped
+                record, answered = await answer_call(call, turn, offered_names, episode)
                 calls.append(record)
-                messages.append({"role": "tool", "tool_call_id": call["id"], "name": name, "content": obs_json})
+                messages.append(answered)
         else:
             outcome, error = "turn_limit", f"no final answer within {max_turns} assistant turns"
     except BudgetExhausted as e:
@@ -176,6 +135,44 @@ async def run_episode(
         "error": error,
         "answer_asked": answer_asked,
     }
+
+
+def _answer_due(turn, messages: list[dict], last_turn: bool) -> bool:
+    """Whether to ask for the answer without tools: the turn repeats answered calls, the turns are spent, or the
+    assistant said nothing."""
+    if turn.tool_calls:
+        return _repeated(turn.tool_calls, messages) or last_turn
+    return not (turn.content or "").strip() and not turn.unreadable_call
+
+
+async def answer_call(call: dict, turn, offered_names: set[str], episode) -> tuple[dict, str]:
+    """One tool call of a turn answered: (its record in `calls`, the tool message). A call to a tool not offered,
+    or with arguments that are not JSON, is answered with an error and not executed."""
+    name = call["function"]["name"]
+    args, parse_error = parse_arguments(call["function"].get("arguments"))
+    by = "none"
+    if name not in offered_names:
+        content, ok, err = (
+            json.dumps({"error": {"status": 404, "message": f"unknown tool '{name}'"}}),
+            False,
+            (f"unknown tool '{name}'"),
+        )
+    elif parse_error:
+        content, ok, err = json.dumps({"error": {"status": 400, "message": parse_error}}), False, parse_error
+    else:
+        obs = await episode.call(name, args)
+        content, ok, err, by = obs.to_json(), obs.ok, obs.error, obs.answered_by
+    record = {
+        "name": name,
+        "arguments": call["function"].get("arguments"),
+        "ok": ok,
+        "error": err,
+        "call_source": turn.call_source,
+        "answered_by": by,
+    }
+    if turn.dropped and call is turn.tool_calls[0]:  # once a turn: what the text reader left out
+        record["dropped"] = turn.dropped
+    return record, {"role": "tool", "tool_call_id": call["id"], "name": name, "content": content}
 
 
 def _repeated(tool_calls: list[dict], messages: list[dict]) -> bool:

@@ -10,27 +10,25 @@ format and execution checks); a level is solved when any of its attempts succeed
 
 The kept item of a seed is the first level its frontier agent failed, when that level is 1 or more:
 the hardest level still verified, with the level below solved. Every level is a row of
-`escalations`, with its attempts and, on the seed's last row, why escalation stopped.
+`escalations`, with its attempts and, on the seed's last row, why escalation stopped. One seed's
+ladder is climbed in `escalation_ladder.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import random
 from collections import Counter, defaultdict
-from dataclasses import dataclass
 from typing import Callable
 
 import pyarrow as pa
 
 from ..agents.base import AssistantAgent
-from ..domain import Step, Task, tools_of, wording_meta
-from ..agents.offline import TemplateUser
-from ..graph.escalation import ChainEscalator, reference_answer, shape_of
+from ..domain import Step, tools_of
+from ..graph.escalation import ChainEscalator
 from ..ingest import Rejection
-from ..llm import BudgetExhausted, ModelCallError, run_async
+from ..llm import run_async
 from ..spec import EscalateStage
 from ..synthesis import ArgumentSynthesizer, Unsynthesizable
 from . import StageResult
@@ -38,8 +36,8 @@ from .. import progress
 from .asset import WHOLE, Shard, StageAsset
 from ..prompts import render, template_hash
 from .inputs import documented_tools
-from .samples import check_execution, check_format
-from .episodes import EPISODES_IN_FLIGHT, Distractors, run_episode
+from .episodes import EPISODES_IN_FLIGHT
+from .escalation_ladder import Escalation
 
 ESCALATIONS_SCHEMA = pa.schema(
     [
@@ -62,33 +60,6 @@ ESCALATIONS_SCHEMA = pa.schema(
         ("prompt_hash", pa.string()),
     ]
 )
-
-
-class QuestionUser(TemplateUser):
-    """Asks the level's fixed question; answers clarifying questions with the values it states."""
-
-    name = "escalation-question"
-
-    def __init__(self, question: str):
-        self.question = question
-
-    async def instruction(self, task: Task) -> str:
-        return self.question
-
-
-def resample(agent: AssistantAgent, k: int) -> AssistantAgent:
-    return agent.resampled(k) if k and hasattr(agent, "resampled") else agent
-
-
-def chain_steps(chain_json: str, by_id: dict[str, dict]) -> list[Step]:
-    """A tasks-table chain as steps, each with its tool's (shown) documentation."""
-    return [Step.from_row(s, by_id[s["tool_id"]]["description"]) for s in json.loads(chain_json)]
-
-
-def _operator_order(weights: dict[str, float], rng: random.Random) -> list[str]:
-    """Operators in a weighted random order without replacement (Efraimidis-Spirakis keys)."""
-    keyed = [(rng.random() ** (1.0 / w), op) for op, w in sorted(weights.items()) if w > 0]
-    return [op for _, op in sorted(keyed, reverse=True)]
 
 
 def task_arguments(tasks: pa.Table) -> dict[str, list[dict]]:
@@ -116,181 +87,6 @@ def tool_arguments(tasks: pa.Table, tool_rows: list[dict], edges: list[dict], se
                 sets = []
         out[t["name"]] = sets
     return out
-
-
-@dataclass
-class Level:
-    """One rung of a seed's ladder: the task, how it is asked, and what made it."""
-
-    task_id: str
-    steps: list[Step]
-    question: str
-    level: int = 0
-    operator: str = ""
-    parent: str = ""
-
-
-class Escalation:
-    """Escalates seed tasks one level at a time until the frontier agent fails (DESIGN 3.3): the
-    agents, the API graph's operators, the verifier and the settings every seed shares."""
-
-    def __init__(
-        self,
-        tool_rows: list[dict],
-        chains: ChainEscalator,
-        verifier,
-        *,
-        frontier: AssistantAgent,
-        escalator,
-        executor,
-        params: EscalateStage,
-        system_prompt: str,
-        prompt_hash: str,
-        tokens_spent: Callable[[], int],
-        pool: list[dict],
-    ):
-        self.by_id = {t["tool_id"]: t for t in tool_rows}
-        self.chains, self.verifier, self.distractors = chains, verifier, Distractors(tool_rows)
-        self.frontier, self.escalator, self.executor, self.params = frontier, escalator, executor, params
-        self.system_prompt, self.prompt_hash = system_prompt, prompt_hash
-        self.tokens_spent, self.pool = tokens_spent, pool
-
-    def as_task(self, task_id: str, steps: list[Step], seed: int) -> Task:
-        meta = {s.tool_id: wording_meta(self.by_id[s.tool_id]) for s in steps}
-        return Task(task_id, shape_of(steps), [s.planned() for s in steps], seed, meta)
-
-    async def attempt(self, task: Task, question: str, steps: list[Step], k: int) -> dict:
-        """The frontier's k-th try at one level: solved, failed (with why) or error (not its failure)."""
-        needed = list({s.tool_id: self.by_id[s.tool_id] for s in steps}.values())
-        offered = self.distractors.offer(needed, self.params.distractors)
-        ep = await run_episode(
-            task,
-            QuestionUser(question),
-            resample(self.frontier, k),
-            self.executor,
-            offered,
-            self.system_prompt,
-            self.params.max_turns,
-        )
-        record = {
-            "attempt": k,
-            "calls": [[c["name"], c["arguments"]] for c in ep["calls"]],
-            "final_answer": ep["final_answer"],
-            "messages": ep["messages"],
-        }  # a failed try: a preference pair
-        if ep["outcome"] in ("budget_exhausted", "model_error"):  # not the frontier's failure: the level is undecided
-            return {**record, "outcome": "error", "reason": ep["outcome"], "detail": ep["error"]}
-        traj = {
-            "messages": ep["messages"],
-            "calls": ep["calls"],
-            "final_answer": ep["final_answer"],
-            "tools_offered": offered,
-            "chain": None,
-            "shape": task.shape,
-            "reference_answer": json.dumps(reference_answer(steps), ensure_ascii=False, sort_keys=True),
-        }
-        answered = ep["outcome"] == "answered"
-        failure = check_format(traj) or check_execution(traj) if answered else (ep["outcome"], ep["error"])
-        return {
-            **record,
-            "outcome": "failed" if failure else "solved",
-            "reason": failure[0] if failure else "",
-            "detail": failure[1][:300] if failure else "",
-        }
-
-    def row(self, seed_row: dict, at: Level, outcome: str, reason: str = "", attempts=()) -> dict:
-        return {
-            "task_id": at.task_id,
-            "parent_id": at.parent,
-            "seed_id": seed_row["task_id"],
-            "level": at.level,
-            "operator": at.operator,
-            "question": at.question,
-            "shape": shape_of(at.steps),
-            "chain": json.dumps([s.row(with_result=True) for s in at.steps], ensure_ascii=False),
-            "reference_answer": json.dumps(reference_answer(at.steps), ensure_ascii=False, sort_keys=True),
-            "outcome": outcome,
-            "reason": reason,
-            "attempts": json.dumps(list(attempts), ensure_ascii=False),
-            "stop_reason": "",
-            "kept": False,
-            "frontier": self.frontier.name,
-            "escalator": self.escalator.name,
-            "prompt_hash": self.prompt_hash,
-        }
-
-    async def seed(self, seed_row: dict) -> tuple[list[dict], str, str]:
-        """The seed's level rows, and why its escalation stopped; the last level is kept when the
-        frontier failed it above the seed."""
-        rows: list[dict] = []
-        try:
-            stop, detail = await self.climb(seed_row, rows)
-        except BudgetExhausted as e:
-            stop, detail = "budget_exhausted", str(e)
-        except ModelCallError as e:
-            stop, detail = "model_error", str(e)
-        if rows:
-            rows[-1]["stop_reason"] = stop
-            rows[-1]["kept"] = stop == "frontier_failed" and rows[-1]["level"] >= 1
-        return rows, stop, detail
-
-    async def climb(self, seed_row: dict, rows: list[dict]) -> tuple[str, str]:
-        steps, error = await self.chains.execute(chain_steps(seed_row["chain"], self.by_id))
-        if steps is None:
-            return "seed_not_reproducible", error
-        rng = random.Random(f"{self.params.seed}:{seed_row['task_id']}")
-        question = await self.escalator.phrase(self.as_task(seed_row["task_id"], steps, seed_row["seed"]), None, None)
-        at = Level(seed_row["task_id"], steps, question)
-        reason = await self.verifier.verify(question, steps, reference_answer(steps))
-        if reason:
-            rows.append(self.row(seed_row, at, "dropped", reason))
-            return "seed_not_verified", reason
-        while True:
-            budget = self.params.max_tokens
-            if budget is not None and self.tokens_spent() >= budget:
-                return "budget_exhausted", f"the stage's token budget of {budget} is spent"
-            task = self.as_task(at.task_id, at.steps, seed_row["seed"] + at.level)
-            attempts = []
-            for k in range(self.params.attempts):
-                attempts.append(await self.attempt(task, at.question, at.steps, k))
-                if attempts[-1]["outcome"] != "failed":
-                    break
-            last = attempts[-1]  # solved, failed (every attempt failed) or error
-            rows.append(self.row(seed_row, at, last["outcome"], last["reason"], attempts))
-            if last["outcome"] == "error":
-                return last["reason"], last["detail"]
-            if last["outcome"] == "failed":
-                return "frontier_failed", last["detail"]
-            if at.level >= self.params.max_level:
-                return "level_cap", f"the frontier agent solved every level up to the cap ({self.params.max_level})"
-            at = await self.harder(seed_row, at, rng, rows)
-            if at is None:
-                return "no_verified_escalation", "no operator gave a harder, verified task"
-
-    async def harder(self, seed_row: dict, at: Level, rng: random.Random, rows: list[dict]) -> Level | None:
-        """The next level: the first operator (in weighted random order) whose harder chain the verifier
-        accepts; a rejected one is recorded as dropped."""
-        others = [r for r in self.pool if r["task_id"] != seed_row["task_id"]]
-        for op in _operator_order(self.params.operators, rng):
-            other = chain_steps(rng.choice(others)["chain"], self.by_id) if others else None  # for combining operators
-            steps = await self.chains.apply(op, at.steps, rng, other)
-            if steps is None:
-                continue
-            key = json.dumps(
-                [seed_row["task_id"], at.level + 1, op, [s.row(with_result=True) for s in steps]],
-                sort_keys=True,
-                default=str,
-            )
-            task_id = "e_" + hashlib.sha256(key.encode()).hexdigest()[:12]
-            question = await self.escalator.phrase(
-                self.as_task(task_id, steps, seed_row["seed"] + at.level + 1), op, at.question
-            )
-            new = Level(task_id, steps, question, at.level + 1, op, at.task_id)
-            reason = await self.verifier.verify(question, steps, reference_answer(steps))
-            if not reason:
-                return new
-            rows.append(self.row(seed_row, new, "dropped", reason))
-        return None
 
 
 def escalate(
@@ -333,6 +129,21 @@ def escalate(
         tokens_spent=tokens_spent,
         pool=pool,
     )
+    rows, rejections = _levels_and_rejections(seeds, climb_all(escalation, seeds, progress))
+    return StageResult(
+        pa.Table.from_pylist(rows, schema=ESCALATIONS_SCHEMA),
+        rejections,
+        [r["task_id"] for r in seeds],
+        "seed_id",
+        accepted_if=lambda r: r["kept"],
+        metadata=_report(rows, len(pool), len(seeds)),
+    )
+
+
+def climb_all(
+    escalation: Escalation, seeds: list[dict], progress: Callable[[int, int], None]
+) -> list[tuple[list[dict], str, str]]:
+    """Each seed's (level rows, stop reason, detail), EPISODES_IN_FLIGHT seeds at a time."""
     done = 0
 
     async def one(seed_row: dict, gate: asyncio.Semaphore):
@@ -347,7 +158,11 @@ def escalate(
         gate = asyncio.Semaphore(EPISODES_IN_FLIGHT)
         return await asyncio.gather(*(one(r, gate) for r in seeds))
 
-    per_seed = run_async(run_all()) if seeds else []
+    return run_async(run_all()) if seeds else []
+
+
+def _levels_and_rejections(seeds: list[dict], per_seed: list) -> tuple[list[dict], list[Rejection]]:
+    """Every seed's level rows, and a rejection for each seed that kept no level."""
     rows, rejections = [], []
     for seed_row, (seed_rows, stop, detail) in zip(seeds, per_seed):
         if not seed_rows:  # the seed could not be run or phrased: no level to record
@@ -360,14 +175,7 @@ def escalate(
             rejections.append(
                 Rejection("escalate", seed_row["task_id"], "escalation", reason, (last["reason"] or "")[:300])
             )
-    return StageResult(
-        pa.Table.from_pylist(rows, schema=ESCALATIONS_SCHEMA),
-        rejections,
-        [r["task_id"] for r in seeds],
-        "seed_id",
-        accepted_if=lambda r: r["kept"],
-        metadata=_report(rows, len(pool), len(seeds)),
-    )
+    return rows, rejections
 
 
 def _report(rows: list[dict], pool: int, seeds: int) -> dict:

@@ -17,13 +17,14 @@ from datetime import date
 
 from ..domain import Episode, Step, Task
 from ..spoken import documented_examples
-from ..wording import param_phrase, render_example
+from ..purposes import param_phrase
+from ..wording import render_example
 from ..answers import answer_from
 from ..arguments import argument_errors
 from ..executor import ToolExecutor
 from ..llm import BudgetExhausted, ModelCallError
 from ..messages import normalise
-from .dialogues import Realiser
+from ..agents.realisers import Realiser
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _FORMAT_HINT = re.compile(r"YYYY|must (be|look)|one of|supported|available|expected|valid", re.IGNORECASE)
@@ -99,24 +100,11 @@ async def run_recovery(
     calls: list[dict] = []
     found = await find_failure(step, executor, rng)
     if found is None:
-        return {
-            "messages": messages,
-            "calls": [],
-            "final_answer": None,
-            "outcome": "no_recoverable_error",
-            "error": f"no value of {step.name}'s call, written as a user might, gives an error that shows the "
-            "accepted form",
-        }
+        return no_recoverable_error(step, messages)
     param, form = found
     episode = executor.episode()
     try:
-        said = Task(
-            task.task_id,
-            task.shape,
-            [Step(step.tool_id, step.name, step.description, {**step.arguments, param: form})],
-            task.seed,
-            task.meta,
-        )
+        said = as_user_wrote(task, param, form)
         messages.append({"role": "user", "content": render_example(said, rng)})
         for k, arguments in enumerate((said.chain[0].arguments, step.arguments)):
             text = json.dumps(arguments, ensure_ascii=False)
@@ -127,19 +115,7 @@ async def run_recovery(
                 )
                 content = await system.utter("assistant", "recover", example, {"error": calls[0]["error"]}, messages)
             obs = await episode.call(step.name, arguments)
-            messages.append(
-                {
-                    "role": "assistant",
-                    "content": content,
-                    "tool_calls": [
-                        {"id": f"call_{k}", "type": "function", "function": {"name": step.name, "arguments": text}}
-                    ],
-                }
-            )
-            calls.append(
-                {"name": step.name, "arguments": text, "ok": obs.ok, "error": obs.error, "answered_by": obs.answered_by}
-            )
-            messages.append({"role": "tool", "tool_call_id": f"call_{k}", "name": step.name, "content": obs.to_json()})
+            _record_call(messages, calls, f"call_{k}", step.name, text, content, obs)
         final = answer_from(messages[:2] + messages[-2:])  # the request and the corrected call's result
         messages.append({"role": "assistant", "content": final})
         ok = calls[-1]["ok"]
@@ -157,3 +133,39 @@ async def run_recovery(
         "outcome": outcome,
         "error": error,
     }
+
+
+def no_recoverable_error(step: Step, messages: list[dict]) -> Episode:
+    return {
+        "messages": messages,
+        "calls": [],
+        "final_answer": None,
+        "outcome": "no_recoverable_error",
+        "error": f"no value of {step.name}'s call, written as a user might, gives an error that shows the "
+        "accepted form",
+    }
+
+
+def as_user_wrote(task: Task, param: str, form: str) -> Task:
+    """The one-step task with `param` in the user's form."""
+    step = task.chain[0]
+    return Task(
+        task.task_id,
+        task.shape,
+        [Step(step.tool_id, step.name, step.description, {**step.arguments, param: form})],
+        task.seed,
+        task.meta,
+    )
+
+
+def _record_call(messages: list[dict], calls: list[dict], call_id: str, name: str, text: str, content, obs) -> None:
+    """The assistant's call message, its record in `calls`, and the tool's reply."""
+    messages.append(
+        {
+            "role": "assistant",
+            "content": content,
+            "tool_calls": [{"id": call_id, "type": "function", "function": {"name": name, "arguments": text}}],
+        }
+    )
+    calls.append({"name": name, "arguments": text, "ok": obs.ok, "error": obs.error, "answered_by": obs.answered_by})
+    messages.append({"role": "tool", "tool_call_id": call_id, "name": name, "content": obs.to_json()})

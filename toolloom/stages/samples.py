@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from ..agents.judges import ReferenceJudge
 from ..answer_checks import call_inputs, grounded, unstated
-from ..answers import MULTI_ANSWER_SHAPES
+from ..answer_judging import MULTI_ANSWER_SHAPES
 from ..domain import trajectory_of
 from ..arguments import argument_errors, parse_arguments
 from ..executors.simulated import contradicted_ids
@@ -221,17 +221,9 @@ def filter_samples(
     """Inputs: the answered episodes (others were already rejected by simulation). `judge` runs the
     semantic check (offline reference judge when none is given). `seen`: examples earlier nights
     kept; dedup rejects a repeat of one (`dedup:repeats_earlier_night`)."""
-    rows, rejections, kept = [], [], []
+    rejections: list[Rejection] = []
     answered = [t for t in trajectories.to_pylist() if t["outcome"] == "answered"]
-    for traj in answered:
-        verdict, view = None, trajectory_of(traj)
-        for name in (c for c in params.checks if c not in STEPS):
-            verdict = run_check(FILTER_CHECKS.get(name), view, params)
-            if verdict:
-                rejections.append(Rejection("filter", traj["traj_id"], name, verdict[0], verdict[1]))
-                break
-        if not verdict:
-            kept.append(traj)
+    kept = [t for t in answered if not _checked(t, params, rejections)]
     verdicts: dict[str, tuple[str, str]] = {}
     if "semantic" in params.checks:
         verdicts = dict(zip((t["traj_id"] for t in kept), judge_all(judge or ReferenceJudge(), kept)))
@@ -253,57 +245,63 @@ def filter_samples(
         if by_task
         else [split_by_tools(t, test_share) for t in kept]
     )
-    for traj, split in zip(kept, sides):
-        if split is None:
-            rejections.append(
-                Rejection(
-                    "filter",
-                    traj["traj_id"],
-                    "split",
-                    "straddles_split",
-                    "shares a call or a near-duplicate request with both train and test examples"
-                    if by_task
-                    else "calls tools of both the train and the test side of a split by tool",
-                )
-            )
-            continue
-        num_calls = sum(len(m.get("tool_calls") or []) for m in traj["messages"])
-        # abstain, ask and recover episodes share their task with the ordinary one: their ids keep the prefix
-        sample_id = "s_" + (traj["traj_id"] if traj["traj_id"][:3] in ("ab_", "ak_", "rc_") else traj["traj_id"][3:])
-        rows.append(
-            {
-                "sample_id": sample_id,
-                "traj_id": traj["traj_id"],
-                "task_id": traj["task_id"],
-                "shape": traj["shape"],
-                "level": traj.get("level") or 0,
-                "execution": traj.get("execution") or "python",
-                "num_calls": num_calls,
-                "content": content_of(traj),
-                "provenance": provenance_of(traj),
-                "checks": json.dumps(
-                    {
-                        c: ({"verdict": "pass", "reason": verdicts[traj["traj_id"]][1]} if c == "semantic" else "pass")
-                        for c in params.checks
-                    }
-                ),
-                "split": split,
-            }
-        )
-    reasons = Counter(f"{r.checker}:{r.reason}" for r in rejections)
+    straddles = (
+        "shares a call or a near-duplicate request with both train and test examples"
+        if by_task
+        else "calls tools of both the train and the test side of a split by tool"
+    )
+    rejections += [
+        Rejection("filter", t["traj_id"], "split", "straddles_split", straddles)
+        for t, split in zip(kept, sides)
+        if split is None
+    ]
+    rows = [sample_row(t, split, params, verdicts) for t, split in zip(kept, sides) if split is not None]
     return StageResult(
         pa.Table.from_pylist(rows, schema=SAMPLES_SCHEMA),
         rejections,
         [t["traj_id"] for t in answered],
         "traj_id",
         metadata={
-            "rejected_by": dict(reasons),
+            "rejected_by": dict(Counter(f"{r.checker}:{r.reason}" for r in rejections)),
             "splits": dict(Counter(r["split"] for r in rows)),
             "content": dict(Counter(r["content"] for r in rows)),
             "provenance": dict(Counter(r["provenance"] for r in rows)),
             "diversity": diversity(kept),
         },
     )
+
+
+def _checked(traj: dict, params: FilterStage, rejections: list[Rejection]) -> bool:
+    """Whether a registered check rejects the trajectory (the first that does is added to `rejections`)."""
+    view = trajectory_of(traj)
+    for name in (c for c in params.checks if c not in STEPS):
+        if verdict := run_check(FILTER_CHECKS.get(name), view, params):
+            rejections.append(Rejection("filter", traj["traj_id"], name, verdict[0], verdict[1]))
+            return True
+    return False
+
+
+def sample_row(traj: dict, split: str, params: FilterStage, verdicts: dict[str, tuple[str, str]]) -> dict:
+    """A row of `samples`: a kept trajectory, its split, and every check it passed."""
+    # abstain, ask and recover episodes share their task with the ordinary one: their ids keep the prefix
+    sample_id = "s_" + (traj["traj_id"] if traj["traj_id"][:3] in ("ab_", "ak_", "rc_") else traj["traj_id"][3:])
+    checks = {
+        c: ({"verdict": "pass", "reason": verdicts[traj["traj_id"]][1]} if c == "semantic" else "pass")
+        for c in params.checks
+    }
+    return {
+        "sample_id": sample_id,
+        "traj_id": traj["traj_id"],
+        "task_id": traj["task_id"],
+        "shape": traj["shape"],
+        "level": traj.get("level") or 0,
+        "execution": traj.get("execution") or "python",
+        "num_calls": sum(len(m.get("tool_calls") or []) for m in traj["messages"]),
+        "content": content_of(traj),
+        "provenance": provenance_of(traj),
+        "checks": json.dumps(checks),
+        "split": split,
+    }
 
 
 def samples(rt, version: str, log) -> StageResult:

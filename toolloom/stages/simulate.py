@@ -23,7 +23,7 @@ from .asset import WHOLE, Shard, StageAsset
 from ..prompts import render, template_hash
 from .inputs import documented_tools, kept_escalations
 from .episodes import EPISODES_IN_FLIGHT, Distractors
-from .dialogues import Realiser
+from ..agents.realisers import Realiser
 from ..llm import run_async
 from .episode_kinds import Abstain, Demonstration, EpisodeKind, Extra, Ordinary, Simulation
 
@@ -94,21 +94,7 @@ def simulate(
     kinds = [Ordinary(sim), Demonstration(sim), Abstain(sim), Extra(sim, "ask"), Extra(sim, "recover")]
     planned = [(kind, r) for kind in kinds for r in kind.wanted(seeds if kind.from_escalations else task_rows)]
     given = [kind.traj_id(r) for kind, r in planned]
-    done = 0
-
-    async def counted(kind: EpisodeKind, row: dict, gate: asyncio.Semaphore) -> dict:
-        nonlocal done
-        async with gate:
-            out = await kind.run(row)
-        done += 1
-        progress(done, len(planned))
-        return out
-
-    async def run_all() -> list[dict]:
-        gate = asyncio.Semaphore(EPISODES_IN_FLIGHT)
-        return await asyncio.gather(*(counted(kind, r, gate) for kind, r in planned))
-
-    rows = run_async(run_all()) if planned else []
+    rows = play_all(planned, progress)
     rejections = [
         Rejection("simulate", r["traj_id"], "episode", r["outcome"], r["error"])
         for r in rows
@@ -123,6 +109,25 @@ def simulate(
         accepted_if=lambda r: r["outcome"] == "answered",
         metadata=run_metadata(rows),
     )
+
+
+def play_all(planned: list[tuple[EpisodeKind, dict]], progress: Callable[[int, int], None]) -> list[dict]:
+    """Every planned episode's trajectory row, in plan order; at most EPISODES_IN_FLIGHT at once."""
+    done = 0
+
+    async def counted(kind: EpisodeKind, row: dict, gate: asyncio.Semaphore) -> dict:
+        nonlocal done
+        async with gate:
+            out = await kind.run(row)
+        done += 1
+        progress(done, len(planned))
+        return out
+
+    async def run_all() -> list[dict]:
+        gate = asyncio.Semaphore(EPISODES_IN_FLIGHT)
+        return await asyncio.gather(*(counted(kind, r, gate) for kind, r in planned))
+
+    return run_async(run_all()) if planned else []
 
 
 def run_metadata(rows: list[dict]) -> dict:

@@ -69,14 +69,7 @@ def build_tools(pipeline: Pipeline, project_root: Path, sandbox: Sandbox, execut
     rejections: list[Rejection] = []
     given: list[str] = []  # every spec parsed, every spec rejected while parsing, every examples entry
     for coll in pipeline.collections:
-        executor = executors[coll.name]
-        if coll.path is None:
-            specs, rejected = _listed(coll, executor)
-        else:
-            where = (project_root / coll.path).resolve()
-            if not where.is_relative_to(project_root):  # read all the same, but said: the path may be a mistake
-                log.warning("collection %r reads %s, outside the project %s", coll.name, where, project_root)
-            specs, rejected = ingest_collection(where, coll.format, rel_to=project_root, ref_hosts=coll.ref_hosts)
+        specs, rejected = _specs_of(coll, executors[coll.name], project_root)
         rejections += rejected
         given += [r.item_id for r in rejected] + [f"{coll.name}.{s.name}" for s in specs]
         given += [f"{coll.name}#examples/{name}" for name in coll.examples]
@@ -93,52 +86,12 @@ def build_tools(pipeline: Pipeline, project_root: Path, sandbox: Sandbox, execut
             )
         secrets = credential_values()
         for s in specs:
-            found = find_credential(
-                json.dumps([s.description, s.parameters, s.returns, s.meta], ensure_ascii=False), secrets
-            )
-            if found:  # a spec that carries a credential never reaches the lake
-                rejections.append(
-                    Rejection(
-                        "ingest",
-                        f"{coll.name}.{s.name}",
-                        "secrets",
-                        "credential_in_spec",
-                        f"{s.source_file}: tool {s.name!r} contains {found}",
-                    )
-                )
-                if (s.meta.get("mcp_name") or s.name) in coll.examples:
-                    rejections.append(
-                        Rejection(
-                            "ingest",
-                            f"{coll.name}#examples/{s.meta.get('mcp_name') or s.name}",
-                            "spec",
-                            "tool_rejected",
-                            f"its tool {s.name!r} was rejected (credential_in_spec)",
-                        )
-                    )
+            if refused := _credential_rejections(coll, s, secrets):  # a spec carrying a credential never reaches
+                rejections += refused  # the lake
                 continue
             for example in coll.examples.get(s.meta.get("mcp_name") or s.name, []):
                 s.meta.setdefault("examples", []).append(example)
-            execution = executor.kind if executor.runs(s.meta.get("mcp_name") or s.name) else "simulated"
-            rows.append(
-                {
-                    "tool_id": f"{coll.name}.{s.name}",
-                    "collection": coll.name,
-                    "name": s.name,
-                    "description": s.description,
-                    "parameters": json.dumps(s.parameters, ensure_ascii=False),
-                    "returns": json.dumps(s.returns, ensure_ascii=False) if s.returns else None,
-                    "source_format": s.source_format,
-                    "source_file": s.source_file,
-                    "spec_hash": s.spec_hash,
-                    "executable": execution != "simulated",
-                    "execution": execution,
-                    "meta": json.dumps(s.meta, ensure_ascii=False),
-                }
-            )
-    table = pa.Table.from_pylist(rows, schema=TOOLS_SCHEMA)
-    by_collection = {c.name: sum(r["collection"] == c.name for r in rows) for c in pipeline.collections}
-    execution = {k: sum(r["execution"] == k for r in rows) for k in sorted({r["execution"] for r in rows})}
+            rows.append(tool_row(coll.name, s, executors[coll.name]))
     examples = {c.name: set(c.examples) for c in pipeline.collections}
 
     def accepted_as(row: dict) -> list[str]:  # a tool row, and the examples entry it took
@@ -147,17 +100,73 @@ def build_tools(pipeline: Pipeline, project_root: Path, sandbox: Sandbox, execut
             [f"{row['collection']}#examples/{name}"] if name in examples[row["collection"]] else []
         )
 
+    metadata = {
+        "tools_per_collection": {c.name: sum(r["collection"] == c.name for r in rows) for c in pipeline.collections},
+        "executable": sum(r["executable"] for r in rows),
+        "execution": {k: sum(r["execution"] == k for r in rows) for k in sorted({r["execution"] for r in rows})},
+    }
     return StageResult(
-        table,
-        rejections,
-        given,
-        accepted_as,
-        metadata={
-            "tools_per_collection": by_collection,
-            "executable": sum(r["executable"] for r in rows),
-            "execution": execution,
-        },
+        pa.Table.from_pylist(rows, schema=TOOLS_SCHEMA), rejections, given, accepted_as, metadata=metadata
     )
+
+
+def _specs_of(coll, executor, project_root: Path) -> tuple[list, list[Rejection]]:
+    """A collection's tool specs and its broken entries: listed by its executor, or read from its path."""
+    if coll.path is None:
+        return _listed(coll, executor)
+    where = (project_root / coll.path).resolve()
+    if not where.is_relative_to(project_root):  # read all the same, but said: the path may be a mistake
+        log.warning("collection %r reads %s, outside the project %s", coll.name, where, project_root)
+    return ingest_collection(where, coll.format, rel_to=project_root, ref_hosts=coll.ref_hosts)
+
+
+def _credential_rejections(coll, spec, secrets) -> list[Rejection]:
+    """The spec's rejection (and its examples entry's) when it carries a credential; none otherwise."""
+    found = find_credential(
+        json.dumps([spec.description, spec.parameters, spec.returns, spec.meta], ensure_ascii=False), secrets
+    )
+    if not found:
+        return []
+    name = spec.meta.get("mcp_name") or spec.name
+    out = [
+        Rejection(
+            "ingest",
+            f"{coll.name}.{spec.name}",
+            "secrets",
+            "credential_in_spec",
+            f"{spec.source_file}: tool {spec.name!r} contains {found}",
+        )
+    ]
+    if name in coll.examples:
+        out.append(
+            Rejection(
+                "ingest",
+                f"{coll.name}#examples/{name}",
+                "spec",
+                "tool_rejected",
+                f"its tool {spec.name!r} was rejected (credential_in_spec)",
+            )
+        )
+    return out
+
+
+def tool_row(collection: str, spec, executor) -> dict:
+    """A row of `tools`: the spec with its JSON columns encoded, and how its calls are answered."""
+    execution = executor.kind if executor.runs(spec.meta.get("mcp_name") or spec.name) else "simulated"
+    return {
+        "tool_id": f"{collection}.{spec.name}",
+        "collection": collection,
+        "name": spec.name,
+        "description": spec.description,
+        "parameters": json.dumps(spec.parameters, ensure_ascii=False),
+        "returns": json.dumps(spec.returns, ensure_ascii=False) if spec.returns else None,
+        "source_format": spec.source_format,
+        "source_file": spec.source_file,
+        "spec_hash": spec.spec_hash,
+        "executable": execution != "simulated",
+        "execution": execution,
+        "meta": json.dumps(spec.meta, ensure_ascii=False),
+    }
 
 
 def tools(rt, version: str, log) -> StageResult:

@@ -1,0 +1,233 @@
+"""Offline final answers written from a whole conversation (`answer_from`): a result said of what earlier
+results named, actions said as done in the request's words, updates, a lookup beside an action, the parts of one
+request, and a tool's own text blocks."""
+
+import json
+
+from toolloom.answers import sentence
+
+
+def test_a_result_without_a_name_is_said_of_what_its_call_named_by_the_names_earlier_results_gave():
+    from toolloom.answers import answer_from
+
+    def call(i, name, **arguments):
+        return {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": f"c{i}", "type": "function", "function": {"name": name, "arguments": json.dumps(arguments)}}
+            ],
+        }
+
+    def result(i, value):
+        return {"role": "tool", "tool_call_id": f"c{i}", "content": json.dumps(value)}
+
+    messages = [
+        {
+            "role": "user",
+            "content": "Which city is the capital of DE? Then, how far is the first capital "
+            "city from the capital city of FR?",
+        },
+        call(0, "get_capital_city", country_code="DE"),
+        result(0, {"city_id": "berlin", "name": "Berlin"}),
+        call(1, "get_capital_city", country_code="FR"),
+        result(1, {"city_id": "paris", "name": "Paris"}),
+        call(2, "city_distance", from_city_id="berlin", to_city_id="paris"),
+        result(2, {"distance_km": 877.5, "from_city_id": "berlin", "to_city_id": "paris"}),
+    ]
+    assert answer_from(messages).endswith("The distance from Berlin to Paris is 877.5 km.")
+    # an end no result named is said as a person names it (the slug id paris: Paris)
+    assert (
+        sentence(
+            {"distance_km": 877.5},
+            "How far?",
+            {"from_city_id": "paris", "to_city_id": "berlin"},
+            "city_distance",
+            {"berlin": "Berlin"},
+        )
+        == "The distance from Paris to Berlin is 877.5 km."
+    )
+    # a code beside other inputs is a parameter, not what the result is about
+    assert (
+        sentence(
+            {"gross_amount": 71.28, "vat": 11.38},
+            "Add VAT for DE to 59.90.",
+            {"country_code": "DE", "net_amount": 59.9},
+            "add_vat",
+        )
+        == "The VAT is 11.38."
+    )
+    assert (
+        sentence(
+            {"status": "processing", "total_eur": 418.8},
+            "What is the status of order ord_1002?",
+            {"order_id": "ord_1002"},
+            "get_order_status",
+        )
+        == "The status of order ord_1002 is processing."
+    )
+    # an empty search says what it searched for, not that there are none at all
+    assert (
+        sentence(
+            {"cities": []},
+            "List the big cities of FR.",
+            {"country_code": "FR", "min_population": 3000000},
+            "list_cities",
+        )
+        == "I found no cities in France with a population of at least 3,000,000."
+    )
+    assert (
+        sentence(
+            {"countries": [], "language_code": "es"},
+            "Where is language code es official, in Asia?",
+            {"language_code": "es", "region": "Asia"},
+            "countries_speaking",
+        )
+        == "I found no countries in Asia with language code es."
+    )
+
+
+def test_an_update_says_what_it_set_and_times_read_as_events_to_the_minute():
+    from toolloom.answer_phrases import value_text
+    from toolloom.answers import answer_from
+
+    renamed = {
+        "content": None,
+        "last_modified": "2026-12-04T09:53:34.858503Z",
+        "mimetype": "text/markdown",
+        "name": "done.md",
+        "path": "notes/done.md",
+        "size": 126,
+    }
+    request = 'Update content path "notes/todo.md" with body path "notes/done.md".'
+    # the request's words name what to change: 'content' is no question, and its null is nothing to report
+    assert (
+        sentence(renamed, request, {"path": "notes/todo.md", "body_path": "notes/done.md"}, "patch__api_contents_path")
+        == "The path of done.md is notes/done.md."
+    )
+    assert (
+        sentence(
+            {"id": "cp1", "last_modified": "2026-12-04T09:53:34.858503Z"},
+            "Make a checkpoint of a.md.",
+            {"path": "a.md"},
+            "post__api_contents_path_checkpoints",
+        )
+        == "The ID is cp1 and it was last modified on 2026-12-04 09:53 UTC."
+    )
+    assert value_text("2026-12-31T18:00") == "2026-12-31 18:00" and value_text("2026-12-31") == "2026-12-31"
+
+    def call(i, name, **arguments):
+        return {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": f"c{i}", "type": "function", "function": {"name": name, "arguments": json.dumps(arguments)}}
+            ],
+        }
+
+    messages = [
+        {"role": "user", "content": "Delete checkpoint cp1 of a.md. Then, delete checkpoint cp2 of b.md."},
+        call(0, "delete_checkpoint", path="a.md", checkpoint_id="cp1"),
+        {"role": "tool", "tool_call_id": "c0", "content": "{}"},
+        call(1, "delete_checkpoint", path="b.md", checkpoint_id="cp2"),
+        {"role": "tool", "tool_call_id": "c1", "content": "{}"},
+    ]
+    # each action said as done, in the request's words
+    assert answer_from(messages) == "I deleted checkpoint cp1 of a.md. I deleted checkpoint cp2 of b.md."
+    messages[0]["content"] = "I want cp1 of a.md gone. Then, cp2 of b.md as well."
+    assert answer_from(messages) == "Done."  # no verb to say it with: 'Done.' once, not 'Done. Done.'
+
+
+def test_parts_asked_in_one_sentence_keep_their_question_mark_so_a_yes_no_part_is_still_one():
+    from toolloom.request_asks import is_yes_no, request_parts
+
+    parts = request_parts('Has order "ord_1001" shipped yet, and then what is the VAT in the country of that order?')
+    assert parts == ['Has order "ord_1001" shipped yet?', "what is the VAT in the country of that order?"]
+    assert is_yes_no(parts[0])
+    assert request_parts("How much is 1 USD in GBP? Separately, how many people live in Oslo?") == [
+        "How much is 1 USD in GBP?",
+        "how many people live in Oslo?",
+    ]
+
+
+def test_an_action_is_said_as_done_in_the_requests_words():
+    from toolloom.answers import answer_from
+    from toolloom.request_asks import action_said
+
+    assert (
+        action_said('For the file "notes/todo.md", delete the checkpoint "checkpoint".')
+        == 'I deleted the checkpoint "checkpoint".'
+    )
+    got = action_said("Please cancel my order ord_1001, then what is my balance?")
+    assert got == "I cancelled your order ord_1001."
+    assert action_said('Delete a file. Oh, sorry: "notes/a.txt".') == "I deleted the file."
+    assert action_said("What is the status of my order?") == ""
+
+    def conversation(request, tool, arguments, result):
+        return [
+            {"role": "user", "content": request},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {"id": "c0", "type": "function", "function": {"name": tool, "arguments": json.dumps(arguments)}}
+                ],
+            },
+            {"role": "tool", "tool_call_id": "c0", "content": json.dumps(result)},
+        ]
+
+    # a rename says what it did, not 'The path of done.md is notes/done.md' (the value it was given)
+    got = answer_from(
+        conversation(
+            'Rename the file "notes/todo.md" to "notes/done.md".',
+            "patch__api_contents_path",
+            {"path": "notes/todo.md", "body_path": "notes/done.md"},
+            {"name": "done.md", "path": "notes/done.md", "content": None},
+        )
+    )
+    assert got == 'I renamed the file "notes/todo.md" to "notes/done.md".'
+    # where the request names no action, 'Done.' as before
+    got = answer_from(conversation("I would like ord_1001 gone.", "cancel_order", {"order_id": "ord_1001"}, {}))
+    assert got == "Done."
+
+
+def test_a_lookup_is_answered_beside_an_action():
+    from toolloom.answers import answer_from
+
+    messages = [
+        {"role": "user", "content": "I'd like to know the capital of DE."},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "c0",
+                    "type": "function",
+                    "function": {"name": "get_capital_city", "arguments": json.dumps({"country_code": "DE"})},
+                }
+            ],
+        },
+        {
+            "role": "tool",
+            "tool_call_id": "c0",
+            "content": json.dumps({"city_id": "berlin", "country_code": "DE", "name": "Berlin"}),
+        },
+    ]
+    assert "Berlin" in answer_from(messages)
+
+
+def test_two_blocks_of_a_tools_own_lines_stay_apart_so_each_fence_closes():
+    from toolloom.answers import answer_from
+
+    calls = [
+        {"id": c, "type": "function", "function": {"name": n, "arguments": "{}"}}
+        for c, n in (("a", "git_status"), ("b", "git_diff"))
+    ]
+    messages = [
+        {"role": "user", "content": "Show me the git status and the git diff."},
+        {"role": "assistant", "content": None, "tool_calls": calls},
+        {"role": "tool", "tool_call_id": "a", "content": json.dumps({"text": "On branch main\nclean"})},
+        {"role": "tool", "tool_call_id": "b", "content": json.dumps({"text": "diff --git a/x b/x\n+2"})},
+    ]
+    answer = answer_from(messages)
+    assert "```\n\nHere it is:" in answer and "``` Here" not in answer and answer.count("```") == 4

@@ -1,0 +1,158 @@
+"""What the examples' requests teach: dependencies that are real lookups (fake, ambiguous, redundant,
+degenerate and circular chains refused), a looked-up value described in the request and resolved offline, tool
+names read as words, entities and plain purposes, and the ToolDial suggestion of the closest offered tool."""
+
+import random
+import re
+
+import pytest
+
+from toolloom.domain import Step, Task
+from toolloom.wording import bound_phrase, render_example
+from toolloom.graph.chains import chain_problem
+from toolloom.prompts import DEFAULT_ROOT
+from toolloom.agents.realisers import load_phrases
+
+from .offline_episode import demo_tools, play
+
+
+def _steps(*specs):
+    return [Step(f"demo.{n}", n, "", a, b, r) for n, a, b, r in specs]
+
+
+def test_chain_problems_fake_dependency_ambiguity_degenerate_and_circular():
+    country = {"code": "IN", "name": "India"}
+    fake = _steps(
+        ("get_country", {"country_code": "IN"}, {}, country),
+        ("get_vat_rate", {"country_code": "IN"}, {"country_code": {"step": 0, "path": "code"}}, {"rate": 18}),
+    )
+    assert chain_problem(fake)[0] == "fake_dependency"
+    circular = _steps(
+        ("get_country", {"country_code": "IN"}, {}, country),
+        (
+            "find_country",
+            {"name": "India"},
+            {"name": {"step": 0, "path": "name"}},
+            {"results": [{"country_code": "IN", "name": "India"}]},
+        ),
+    )
+    assert chain_problem(circular)[0] == "circular_lookup"
+    several = _steps(
+        ("list_cities", {"country_code": "US"}, {}, {"cities": [{"city_id": "a"}, {"city_id": "b"}]}),
+        ("get_city", {"city_id": "a"}, {"city_id": {"step": 0, "path": "cities|city_id"}}, {"name": "A"}),
+    )
+    assert chain_problem(several)[0] == "ambiguous_binding"
+    redundant = _steps(  # 'Find headphones. Then add 3 to my cart. Then show me the product of that cart.'
+        ("search_products", {"query": "headphones"}, {}, {"results": [{"product_id": "p300"}]}),
+        (
+            "add_to_cart",
+            {"product_id": "p300", "quantity": 3},
+            {"product_id": {"step": 0, "path": "results|product_id"}},
+            {"items": [{"product_id": "p300"}], "total": 8},
+        ),
+        ("get_product", {"product_id": "p300"}, {"product_id": {"step": 1, "path": "items|product_id"}}, {"stock": 9}),
+    )
+    assert chain_problem(redundant)[0] == "redundant_lookup" and chain_problem(redundant[:2]) is None
+    same = _steps(("travel_time", {"from_city_id": "tokyo", "to_city_id": "Tokyo", "mode": "car"}, {}, {"hours": 0}))
+    assert chain_problem(same)[0] == "degenerate_call"
+    real = _steps(
+        ("get_city", {"city_id": "toronto"}, {}, {"country_code": "CA"}),
+        (
+            "is_holiday",
+            {"country_code": "CA", "day": "2026-05-18"},
+            {"country_code": {"step": 0, "path": "country_code"}},
+            {"is_holiday": True, "name": "Victoria Day"},
+        ),
+    )
+    assert chain_problem(real) is None
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_request_describes_a_looked_up_value_and_the_offline_assistant_resolves_it(seed):
+    step0 = Step("demo.get_city", "get_city", "", {"city_id": "toronto"})
+    step1 = Step(
+        "demo.is_holiday",
+        "is_holiday",
+        "",
+        {"country_code": "CA", "day": "2026-05-18"},
+        {"country_code": {"step": 0, "path": "country_code"}},
+    )
+    meta = {"demo.is_holiday": {"utterances": ["Is {day} a public holiday in {country_code}?"]}}
+    text = render_example(Task("t", "multi_hop", [step0, step1], seed, meta), random.Random(seed))
+    assert "from step" not in text and " CA" not in text
+    # as a person says it: where the value comes from ('the country Toronto is in'), or a reference to the
+    # result of a lookup asked for first ("that city's country")
+    assert re.search(
+        r"(country of th(at|is) city|that city's country|its country|the country Toronto is in|"
+        r"the country of Toronto)\b",
+        text,
+    ), text
+    tools = demo_tools("get_city", "is_holiday", "get_country")
+    results = {"get_city": [{"city_id": "toronto", "country_code": "CA"}], "is_holiday": [{"is_holiday": True}]}
+    assert play(text, tools, results) == [
+        ("get_city", {"city_id": "toronto"}),
+        ("is_holiday", {"country_code": "CA", "day": "2026-05-18"}),
+    ], text
+    assert bound_phrase({"step": 0, "path": "city_id"}, 1, "get_city") == "that city"
+
+
+def test_tool_names_give_words_entities_and_plain_purposes():
+    from toolloom.purposes import param_phrase, plain_purpose, purpose
+    from toolloom.words import entity_of
+    from toolloom.withholding import vague
+
+    assert entity_of("Cataas__findCatByTag") == "cat" and purpose("Cataas__findCatByTag") == "find cats by tag"
+    assert entity_of("list_countries_by_region") == "country" and entity_of("get_order_status") == "order"
+    assert purpose("get_order_status") == "look up the order status" and purpose("get_city") == "look up a city"
+    assert purpose("add_to_cart", {"required": ["product_id", "quantity"]}) == "add a product to the cart"
+    assert purpose("tmdb__GET_search-movie") == "search for movies"
+    # a short plain documentation sentence says it better than a name that reads as no phrase
+    assert (
+        purpose("countries_speaking", None, "List the countries where a language is official.")
+        == "list the countries where a language is official"
+    )
+    assert (
+        purpose("days_between", None, "Number of days from one date to another.")
+        == "count the days from one date to another"
+    )
+    assert (
+        purpose("is_holiday", None, "Whether a date is a national public holiday in a country, and which.")
+        == "check whether a date is a national public holiday in a country"
+    )
+    assert purpose("get_vat_rate", None, "A country's standard VAT/GST rate in percent.") == "look up the VAT rate"
+    assert purpose("tmdb__GET_movie-keywords", None, "Get Movie Keywords") == "look up the movie keywords"
+    assert (param_phrase("from_city_id"), param_phrase("product_id")) == ("starting city", "product")
+    assert (vague("to_city_id", "x"), vague("quantity", 2), vague("country_code", "FR"), vague("product_id", "p1")) == (
+        "a city",
+        "some",
+        "my country",
+        "a product",
+    )  # a person's own country, but one of two cities
+    messy = "Is today a public holiday The calculation is made on the basis of UTC time.<br />"
+    assert plain_purpose(messy, "Nager_Date__PublicHolidayIsToday") == "Public holiday is today"
+    assert plain_purpose("Get country info for the given country", "x") == "Get country info for the given country"
+
+
+def test_a_suggestion_names_the_offered_tool_closest_to_the_request():
+    from toolloom.stages.dialogues import Dialogue
+
+    target = Step(
+        "demo.list_holidays",
+        "list_holidays",
+        "Public holidays of a country in a year.",
+        {"country_code": "JP", "year": 2027},
+    )
+    offered = [
+        {"function": {"name": n, "description": d}}
+        for n, d in (
+            ("add_to_cart", "Put a product in the cart."),
+            ("list_holidays", "Public holidays of a country in a year."),
+            ("next_holiday", "The next public holiday of a country after a date."),
+            ("convert_units", "Convert a length."),
+        )
+    ]
+    tools = {"list_holidays": {"parameters": {"required": ["country_code", "year"]}}}
+    state = Dialogue(
+        Task("t", "single", [target], 1, {}), None, tools, offered, load_phrases(DEFAULT_ROOT), random.Random(0)
+    )
+    assert state.other == "next_holiday"

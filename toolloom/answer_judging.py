@@ -1,0 +1,22 @@
+"""Judging answers rather than writing them: whether a sentence only repeats the facts said before it, and the
+shapes whose reference answer is a list of parts (each part judged on its own)."""
+
+from __future__ import annotations
+
+import re
+
+# shapes whose reference answer is a list: one result per independent part of the request
+MULTI_ANSWER_SHAPES = ("parallel", "merged")
+_FACT = re.compile(r"\d[\d,.:-]*\d|\d|[A-Z][\w'-]*(?: [A-Z][\w'-]*)*")
+
+
+def said_before(text: str, out: list[str]) -> bool:
+    """Whether every fact of a sentence (its numbers and names) is in the sentences before it: 'The population of
+    Berlin is 3,878,100.' after 'There is one city: Berlin (population 3,878,100).'"""
+    facts = {f for f in _FACT.findall(text) if f not in ("The", "It", "Its", "There", "Yes", "No", "I")}
+    earlier = " ".join(out)
+    return (
+        bool(out)
+        and bool(facts)
+        and all(re.search(r"(?<![\w,.])" + re.escape(f) + r"(?![\w,])", earlier) for f in facts)
+    )
