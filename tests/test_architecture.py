@@ -1,5 +1,6 @@
 """The house rules that keep the code easy to live in: no import cycle inside toolloom/ (function-local
-imports included), no private name imported across modules, and no Python file over 400 lines."""
+imports included), no private name imported across modules, no function over 60 lines and no Python file
+over 400 lines (as `ruff format`, which .ci/run checks, lays them out)."""
 
 import ast
 from pathlib import Path
@@ -102,6 +103,17 @@ def test_no_private_name_is_imported_from_another_module():
                     if a.name.startswith("_") and not a.name.startswith("__")
                 ]
     assert found == []
+
+
+def test_no_function_over_60_lines():
+    """A function says one thing; complexity (at most 15) is ruff's C901, run by `ruff check .` in .ci/run."""
+    long = [
+        f"{p.relative_to(PROJECT)}:{node.lineno} {node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for p in PACKAGE.rglob("*.py")
+        for node in ast.walk(ast.parse(p.read_text()))
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno + 1 > 60
+    ]
+    assert long == []
 
 
 def test_no_python_file_over_400_lines():
