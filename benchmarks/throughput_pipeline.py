@@ -16,7 +16,7 @@ sys.path.insert(0, str(ROOT))
 
 from throughput_processes import cpu_seconds  # noqa: E402
 from toolloom.agents.llm import ModelAssistant, ModelUser  # noqa: E402
-from toolloom.executor import Episode, ToolExecutor  # noqa: E402
+from toolloom.executors.routing import Episode, ToolExecutor  # noqa: E402
 from toolloom.llm import ModelClient, RequestCache, RunBudget, UsageLedger  # noqa: E402
 from toolloom.prompts import render  # noqa: E402
 from toolloom.sandbox import Sandbox  # noqa: E402

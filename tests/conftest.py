@@ -119,7 +119,7 @@ def materialize(pipeline, tmp: Path) -> Materialized:
     """Materialize a pipeline's assets into `tmp` (home and exports)."""
     import dagster as dg
 
-    from toolloom.dagster_defs import ToolloomResource, pipeline_assets
+    from toolloom.orchestration.dagster_defs import ToolloomResource, pipeline_assets
 
     stages = pipeline.stages.model_copy(
         update={"export": pipeline.stages.export.model_copy(update={"root": str(tmp / "exports")})}

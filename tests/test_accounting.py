@@ -3,7 +3,7 @@
 import pyarrow as pa
 
 from toolloom.agents.offline import RetrievalAssistant, TemplateUser
-from toolloom.executor import ToolExecutor
+from toolloom.executors.routing import ToolExecutor
 from toolloom.ingest import Rejection
 from toolloom.prompts import render
 from toolloom.sandbox import Sandbox

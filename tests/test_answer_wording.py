@@ -5,7 +5,7 @@ test_answer_wording_conversations.py."""
 
 import re
 
-from toolloom.answers import sentence
+from toolloom.answers.sentence.sentence import sentence
 
 
 def test_a_one_value_answer_says_what_the_value_is_and_big_counts_read_as_people_write_them():
@@ -63,7 +63,7 @@ def test_a_one_value_answer_says_what_the_value_is_and_big_counts_read_as_people
         )
         == "New Year's Day is on 2027-01-01 and it is 5 days away."
     )
-    from toolloom.request_asks import is_action
+    from toolloom.text.request_asks import is_action
 
     assert [is_action(t) for t in ("add_to_cart", "cancel_order", "add_vat", "set_days")] == [True, True, False, False]
 
@@ -72,7 +72,7 @@ def test_a_field_with_a_unit_is_named_without_it_and_a_bound_entity_is_not_said_
     import random
 
     from toolloom.domain import Step, Task
-    from toolloom.wording import render_example
+    from toolloom.text.wording import render_example
 
     assert (
         sentence(
@@ -252,7 +252,7 @@ def test_a_time_difference_says_which_clock_is_ahead():
     assert gap(-9.0) == "Berlin is 9 hours behind Sydney." and gap(1.5) == "Berlin is 1.5 hours ahead of Sydney."
     assert gap(0) == "Berlin and Sydney show the same time."
     # the completeness check reads '9 hours behind' as the -9 hours asked for, and a wrong direction as missing
-    from toolloom.answer_checks import unstated
+    from toolloom.checks.answers import unstated
 
     asked, result = "How many hours apart are the clocks of Sydney and Berlin?", {"hours": -9.0}
     assert unstated(asked, result, gap(-9.0)) == [] and unstated(asked, result, gap(9.0)) == ["hours"]

@@ -3,7 +3,7 @@ request's template, is counted among results about the same thing, and the offli
 
 import re
 
-from toolloom.wording import THEN_SPLIT
+from toolloom.text.wording import THEN_SPLIT
 
 
 def _demo_meta(*names: str) -> dict:
@@ -21,7 +21,7 @@ def test_a_value_from_an_earlier_result_reads_in_the_template_and_the_offline_as
     import random
 
     from toolloom.domain import Step, Task
-    from toolloom.wording import render_example
+    from toolloom.text.wording import render_example
 
     from .offline_episode import demo_tools, play
 
@@ -109,7 +109,7 @@ def test_an_earlier_result_is_counted_among_results_about_the_same_thing():
 
     from toolloom.agents.offline import Results, fill_arguments
     from toolloom.domain import Step, Task
-    from toolloom.wording import bound_phrase, render_example
+    from toolloom.text.wording import bound_phrase, render_example
 
     meta, params = _demo_meta("get_order_status", "get_country", "get_exchange_rate")
     steps = [

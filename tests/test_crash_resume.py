@@ -11,7 +11,7 @@ import duckdb
 
 from toolloom.llm import request_hash
 from toolloom.llm.fake_server import FakeServer
-from toolloom.store import Store
+from toolloom.lake.store import Store
 
 from .conftest import PROJECT
 

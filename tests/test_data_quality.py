@@ -4,13 +4,13 @@ documentation rules, the leak-free split, the verdicts against thresholds, dupli
 import hashlib
 import json
 
-from toolloom.data_quality import verdicts
+from toolloom.reports.data_quality import verdicts
 from toolloom.spec import ExportQuality
 from toolloom.domain import trajectory_of
 from toolloom.stages.samples import check_format
 from toolloom.stages.episodes import Distractors
 from toolloom.stages.splits import assign_splits
-from toolloom.tool_docs import fit, revision_problems, tool_error
+from toolloom.reports.tool_docs import fit, revision_problems, tool_error
 
 
 def test_documentation_fits_its_budget_by_dropping_the_lowest_priority_sections():
@@ -124,7 +124,7 @@ def test_a_tool_a_chain_calls_twice_is_offered_once_and_a_repeated_offer_is_reje
 
 
 def test_the_length_budget_judges_what_toolloom_wrote_and_a_long_source_description_only_warns():
-    from toolloom.data_quality import documentation
+    from toolloom.reports.data_quality import documentation
 
     long = "Get the keywords that have been added to a movie. " * 40  # RestBench's own prose, 2,000 characters
     tools = [

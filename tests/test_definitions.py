@@ -6,7 +6,7 @@ import shutil
 
 import dagster as dg
 
-from toolloom.dagster_defs import build_definitions
+from toolloom.orchestration.dagster_defs import build_definitions
 
 from .conftest import CASES, PROJECT
 

@@ -1,6 +1,6 @@
 """The bundled demo collection: specs and implementations agree, examples run, tools connect."""
 
-from toolloom.executor import ToolExecutor
+from toolloom.executors.routing import ToolExecutor
 from toolloom.ingest import ingest_collection
 from toolloom.sandbox import Sandbox
 
@@ -22,7 +22,7 @@ def test_every_spec_has_an_implementation_and_vice_versa():
 
 
 def test_documented_examples_run_and_fit_the_response_schema():
-    from toolloom.arguments import schema_errors
+    from toolloom.checks.arguments import schema_errors
 
     tools = _specs()
     rows = [

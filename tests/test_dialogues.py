@@ -16,8 +16,8 @@ from toolloom.stages.simulate import simulate
 from toolloom.stages.tasks import sample_tasks
 from toolloom.stages.tools import build_tools
 from toolloom.agents.offline import RetrievalAssistant, TemplateUser
-from toolloom.purposes import param_phrase
-from toolloom.executor import ToolExecutor
+from toolloom.text.purposes import param_phrase
+from toolloom.executors.routing import ToolExecutor
 
 from .conftest import PROJECT
 
@@ -134,7 +134,7 @@ def test_a_left_out_value_that_a_bare_noun_would_stand_for_drops_its_clause_and_
     import random
 
     from toolloom.domain import Step, Task
-    from toolloom.withholding import withholding_request
+    from toolloom.text.withholding import withholding_request
 
     arguments = {"from_city_id": "paris", "to_city_id": "berlin", "mode": "train"}
     step = Step("travel:travel_time", "travel_time", "", arguments)

@@ -10,13 +10,13 @@ import pytest
 from datasets import load_dataset
 
 from toolloom.agents.refinement import FactAnalyzer, ProbeExplorer, TemplateRewriter
-from toolloom.dagster_defs import ToolloomResource, pipeline_assets
-from toolloom.executor import ToolExecutor
+from toolloom.orchestration.dagster_defs import ToolloomResource, pipeline_assets
+from toolloom.executors.routing import ToolExecutor
 from toolloom.graph.embeddings import BagOfWordsEmbedder
 from toolloom.sandbox import Sandbox
 from toolloom.spec import Collection, RefineStage
 from toolloom.stages.doc_revisions import refine_docs, similarity, tool_failures
-from toolloom.store import Store
+from toolloom.lake.store import Store
 
 from .conftest import PROJECT
 from .test_stages import _tools

@@ -8,9 +8,9 @@ import pytest
 
 from toolloom.agents.llm import ModelAssistant, ModelEscalator, ModelVerifier
 from toolloom.agents.offline import TemplateEscalator
-from toolloom.wording import THEN_SPLIT
+from toolloom.text.wording import THEN_SPLIT
 from toolloom.domain import tools_of
-from toolloom.executor import ToolExecutor
+from toolloom.executors.routing import ToolExecutor
 from toolloom.graph.escalation import (
     ChainEscalator,
     StructuralVerifier,

@@ -9,9 +9,9 @@ import re
 from pathlib import Path
 
 from toolloom.agents.offline import RetrievalAssistant
-from toolloom.answer_checks import call_inputs, grounded, unstated
-from toolloom.answers import answer_from, sentence
-from toolloom.example_quality import example_quality
+from toolloom.checks.answers import call_inputs, grounded, unstated
+from toolloom.answers.sentence.sentence import answer_from, sentence
+from toolloom.reports.example_quality import example_quality
 from toolloom.stages.samples import check_completeness
 
 from .test_export_checks import _rows
@@ -183,7 +183,7 @@ def test_example_quality_counts_from_rows():
 
 
 def test_an_answer_may_write_a_value_as_a_person_would():
-    from toolloom.answer_checks import forms
+    from toolloom.checks.answers import forms
 
     reference = {"as_of": "2026-01-02", "population": 14094034, "local_time": "2026-03-01T23:30"}
     answer = "As of January 2, 2026, 14,094,034 people live there; it is 11:30 PM now."

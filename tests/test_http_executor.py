@@ -9,7 +9,7 @@ import threading
 import pytest
 from aiohttp import web
 
-from toolloom.executor import ToolExecutor
+from toolloom.executors.routing import ToolExecutor
 from toolloom.executors.http import HttpConfig, HttpExecutor
 from toolloom.sandbox import Sandbox
 from toolloom.spec import Pipeline, TasksStage

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from toolloom.executor import ToolExecutor
+from toolloom.executors.routing import ToolExecutor
 from toolloom.executors.http import HttpExecutor
 from toolloom.sandbox import Sandbox
 from toolloom.spec import load_pipeline

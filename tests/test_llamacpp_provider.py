@@ -178,7 +178,7 @@ def test_a_pipeline_runs_against_the_real_llama_cpp_server_on_a_tiny_random_mode
     """Real llama.cpp (the xllamacpp package's server), a real GGUF file written here: the server
     starts, answers every request of the run (random bytes: no example survives the filter), and is
     gone when the run ends."""
-    from toolloom.store import Store
+    from toolloom.lake.store import Store
 
     from .cases.tiny_gguf import write_tiny_gguf
 

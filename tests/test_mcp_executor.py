@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from toolloom.executor import ToolExecutor
+from toolloom.executors.routing import ToolExecutor
 from toolloom.executors.mcp import McpExecutor
 from toolloom.llm import run_async
 from toolloom.sandbox import Sandbox, cgroups

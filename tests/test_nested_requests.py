@@ -8,9 +8,9 @@ import random
 import pytest
 
 from toolloom.agents.unnest import plan
-from toolloom.answers import answer_from
+from toolloom.answers.sentence.sentence import answer_from
 from toolloom.domain import Step, Task
-from toolloom.wording import THEN_SPLIT, nestable, render_example
+from toolloom.text.wording import THEN_SPLIT, nestable, render_example
 
 from .offline_episode import demo_tools, play
 

@@ -5,9 +5,9 @@ import json
 
 from toolloom.cli import main
 from toolloom.llm.fake_server import FakeServer
-from toolloom.nightly import for_partition, partition_seed
+from toolloom.orchestration.nightly import for_partition, partition_seed
 from toolloom.spec import load_pipeline
-from toolloom.store import Store
+from toolloom.lake.store import Store
 
 from .conftest import PROJECT, make_project
 

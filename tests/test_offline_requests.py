@@ -1,5 +1,5 @@
 """Requests for tools without utterance templates (every real collection) are worded from the tool's
-name and arguments, never pasted from its documentation (toolloom/offline_requests.py)."""
+name and arguments, never pasted from its documentation (toolloom/text/offline_requests.py)."""
 
 import random
 import re
@@ -8,9 +8,9 @@ import pytest
 
 from toolloom.agents.offline import fill_arguments
 from toolloom.domain import Step, Task
-from toolloom.request_asks import request_parts
-from toolloom.purposes import plain_purpose
-from toolloom.wording import THEN_SPLIT, bound_phrase, render_example
+from toolloom.text.request_asks import request_parts
+from toolloom.text.purposes import plain_purpose
+from toolloom.text.wording import THEN_SPLIT, bound_phrase, render_example
 
 # a plain short sentence: the old wording pasted it into the request as the tool's purpose
 DOCS = "Retrieves zephyr quokka manifests from the blorpington archive."

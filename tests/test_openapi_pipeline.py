@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from toolloom.cli import main
-from toolloom.executor import ToolExecutor
+from toolloom.executors.routing import ToolExecutor
 from toolloom.executors.http import HttpExecutor
 from toolloom.sandbox import Sandbox
 from toolloom.spec import load_pipeline

@@ -8,10 +8,10 @@ from pathlib import Path
 import dagster as dg
 from datasets import concatenate_datasets, load_dataset
 
-from toolloom.dagster_defs import ToolloomResource, pipeline_assets
+from toolloom.orchestration.dagster_defs import ToolloomResource, pipeline_assets
 from toolloom.llm.fake_server import FakeServer, Faults
 from toolloom.spec import Budget, ModelSpec
-from toolloom.store import Store
+from toolloom.lake.store import Store
 
 from .conftest import PROJECT
 
@@ -190,8 +190,8 @@ def test_model_backed_multi_turn_dialogues_through_real_http(tmp_path, demo_pipe
 def test_exported_calls_are_offered_valid_and_reproduce_their_results(demo_run):
     import asyncio
 
-    from toolloom.arguments import argument_errors
-    from toolloom.executor import ToolExecutor
+    from toolloom.checks.arguments import argument_errors
+    from toolloom.executors.routing import ToolExecutor
     from toolloom.sandbox import Sandbox
 
     md = demo_run.metadata

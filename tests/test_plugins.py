@@ -12,9 +12,9 @@ import pytest
 from datasets import load_dataset
 
 from toolloom import registry
-from toolloom.dagster_defs import ToolloomResource, pipeline_assets
+from toolloom.orchestration.dagster_defs import ToolloomResource, pipeline_assets
 from toolloom.spec import load_pipeline
-from toolloom.store import Store
+from toolloom.lake.store import Store
 
 from .conftest import CASES, PROJECT
 

@@ -1,11 +1,11 @@
-"""Preference pairs (toolloom/preference.py and the export's `preference` config): a verified chosen, a rejected
+"""Preference pairs (toolloom/export/preference.py and the export's `preference` config): a verified chosen, a rejected
 that failed for the model's own reason, on the same prompt; read by `datasets` and re-executed."""
 
 import json
 
 from datasets import load_dataset
 
-from toolloom.preference import MODEL_FAULTS, preference_pairs
+from toolloom.export.preference import MODEL_FAULTS, preference_pairs
 from toolloom.rl.environment import as_action
 from toolloom.rl.load import load_environment
 from toolloom.spec import load_pipeline

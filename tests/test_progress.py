@@ -1,6 +1,6 @@
 """Progress of long stages: the CLI's listener, and the lines a step process prints for itself."""
 
-from toolloom import progress
+from toolloom.orchestration import progress
 
 
 def _report(stage: str, total: int) -> list[str]:

@@ -253,7 +253,7 @@ def test_unknown_provider_is_a_clear_error():
 def test_an_argument_the_utterance_template_has_no_place_for_is_still_said():
     import random
 
-    from toolloom.wording import render_example
+    from toolloom.text.wording import render_example
 
     step = Step(
         "demo.list_cities", "list_cities", "Cities of a country", {"country_code": "US", "min_population": 3000000}

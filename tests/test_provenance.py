@@ -3,8 +3,8 @@ call's, and the card calls only `real` examples verified by execution."""
 
 import json
 
-from toolloom.card import provenance_lines
-from toolloom.executor import ToolExecutor
+from toolloom.reports.card import provenance_lines
+from toolloom.executors.routing import ToolExecutor
 from toolloom.sandbox import Observation
 from toolloom.stages.samples import provenance_of
 

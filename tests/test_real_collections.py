@@ -7,13 +7,13 @@ import pyarrow.compute as pc
 import pytest
 from datasets import load_dataset
 
-from toolloom.executor import ToolExecutor
+from toolloom.executors.routing import ToolExecutor
 from toolloom.sandbox import Sandbox
 from toolloom.spec import Pipeline, TasksStage
 from toolloom.stages.tasks import sample_tasks
 from toolloom.stages.tools import build_tools
-from toolloom.store import Store
-from toolloom.synthesis import has_source
+from toolloom.lake.store import Store
+from toolloom.text.synthesis import has_source
 
 from .conftest import PROJECT
 from .test_pipeline_materialize import _materialize, _metadata

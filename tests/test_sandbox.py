@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from toolloom.executor import ToolExecutor
+from toolloom.executors.routing import ToolExecutor
 from toolloom.sandbox import Sandbox
 
 from .conftest import PROJECT

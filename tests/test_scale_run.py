@@ -14,7 +14,7 @@ import pytest
 from toolloom.cli import main
 from toolloom.export import load_export
 from toolloom.llm.fake_server import FakeServer
-from toolloom.store import Store
+from toolloom.lake.store import Store
 
 from .conftest import SMALL, make_project
 from .scale_services import s3_keys

@@ -9,15 +9,15 @@ import dagster as dg
 import pytest
 from pydantic import ValidationError
 
-from toolloom.dagster_defs import build_definitions, step_executor
+from toolloom.orchestration.dagster_defs import build_definitions, step_executor
 from toolloom.llm import BudgetExhausted
 from toolloom.llm.servers import server_key
 from toolloom.llm.shared import SharedBudget
 from toolloom.runtime import Runtime
 from toolloom.spec import Pipeline, PipelineFileError, load_pipeline
-from toolloom.lake_catalog import catalog_for
-from toolloom.storage import StorageError, StorageSpec, public_url, storage_settings
-from toolloom.store import Store
+from toolloom.lake.catalog import catalog_for
+from toolloom.lake.storage import StorageError, StorageSpec, public_url, storage_settings
+from toolloom.lake.store import Store
 
 from .conftest import PROJECT, make_project
 
@@ -137,7 +137,7 @@ def test_the_token_budget_is_counted_across_the_runs_processes(tmp_path):
 
 
 def test_step_processes_use_the_server_the_launcher_started(tmp_path):
-    from toolloom.launch import job_for
+    from toolloom.orchestration.launch import job_for
 
     spec = {"provider": "llamacpp", "model": "tiny.gguf"}
     pipeline = Pipeline.model_validate({**BASE, "models": {"default": spec}, "execution": {"executor": "multiprocess"}})
@@ -176,7 +176,7 @@ def test_run_stops_before_any_stage_when_the_catalog_cannot_be_reached(tmp_path,
 
 
 def test_shards_make_a_sharded_stage_several_assets_that_run_side_by_side():
-    from toolloom.dagster_defs import pipeline_assets
+    from toolloom.orchestration.dagster_defs import pipeline_assets
 
     pipeline = Pipeline.model_validate({**BASE, "stages": {"escalate": {}}, "execution": {"shards": 2}})
     assets = {a.key.path[-1]: a for a in pipeline_assets(pipeline)}

@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from toolloom.store import Store, Write
+from toolloom.lake.store import Store, Write
 
 from .scale_services import s3_keys
 
@@ -79,7 +79,7 @@ def test_processes_attaching_a_new_lake_at_once_all_find_it_made(scale_storage, 
 
 
 def test_a_stage_session_keeps_one_attachment_for_its_reads_and_writes(scale_storage, tmp_path):
-    from toolloom import storage as storage_module
+    from toolloom.lake import storage as storage_module
 
     s = Store(tmp_path)
     s.write("demo", "items", _rows("a"), version="v1", run_id="r1")
@@ -186,7 +186,7 @@ def test_a_catalog_restart_while_a_stage_holds_its_lake_costs_retries_not_the_ru
     import threading
     import time
 
-    from toolloom.storage import StorageSpec
+    from toolloom.lake.storage import StorageSpec
 
     from .scale_services import PostgresCluster, create_database, postgres_bin
 

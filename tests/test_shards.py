@@ -4,7 +4,7 @@ escalations, trajectories and samples (ids, not only counts), each shard account
 import pytest
 
 from toolloom.spec import load_pipeline
-from toolloom.store import Store
+from toolloom.lake.store import Store
 
 from .conftest import PROJECT, materialize
 

@@ -3,7 +3,7 @@
 import json
 
 from toolloom.agents.simulator import ModelSimulator
-from toolloom.executor import ToolExecutor
+from toolloom.executors.routing import ToolExecutor
 from toolloom.llm import ModelClient, RequestCache, RunBudget, UsageLedger, run_async
 from toolloom.llm.fake_server import FakeModel, FakeServer
 from toolloom.prompts import DEFAULT_ROOT
@@ -186,7 +186,7 @@ def test_a_clarifying_question_is_answered_by_the_user_agent(tmp_path):
 
 
 def test_stand_ins_are_found_and_the_calls_own_values_are_not():
-    from toolloom.values import stand_ins
+    from toolloom.text.values import stand_ins
 
     answer = {
         "id": 12345,

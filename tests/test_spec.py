@@ -102,5 +102,7 @@ def test_a_misspelt_setting_or_component_names_the_one_meant_and_a_module_attr_i
         Pipeline.model_validate({**base, "collections": [{"name": "a", "path": "p", "executor": "simulatd"}]})
     assert "unknown executor 'simulatd' (did you mean 'simulated'?)" in _describe(e.value)
     with _pytest.raises(ValidationError) as e:  # a typo in module:attr fails now, not when its stage runs
-        Pipeline.model_validate({**base, "stages": {"filter": {"checks": ["format", "toolloom.focus:check_focuss"]}}})
+        Pipeline.model_validate(
+            {**base, "stages": {"filter": {"checks": ["format", "toolloom.checks.focus:check_focuss"]}}}
+        )
     assert "cannot be imported" in _describe(e.value) and "check_focuss" in _describe(e.value)

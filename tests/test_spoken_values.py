@@ -1,14 +1,14 @@
-"""Values in requests are written as people write them (toolloom/spoken.py): a slug id as the name it stands
+"""Values in requests are written as people write them (toolloom/text/spoken.py): a slug id as the name it stands
 for, a name or a short id without quotes; the offline assistant reads them back into the form the tool takes."""
 
 import json
 import random
 import re
 
-from toolloom import spoken
+from toolloom.text import spoken
 from toolloom.agents.offline import RetrievalAssistant, fill_arguments
 from toolloom.domain import Step, Task
-from toolloom.wording import THEN_SPLIT, render_example
+from toolloom.text.wording import THEN_SPLIT, render_example
 
 from .conftest import PROJECT
 
@@ -174,7 +174,7 @@ def test_an_iso_code_is_said_by_its_name_and_read_back():
 
 
 def test_a_date_keeps_the_article_after_it_when_a_value_is_left_out():
-    from toolloom.withholding import withholding_request
+    from toolloom.text.withholding import withholding_request
 
     holidays = json.loads((PROJECT / "api_graphs" / "demo" / "holidays.json").read_text())
     meta = {"demo.is_holiday": {"utterances": ["Is {day} a holiday in {country_code}?"]}}
@@ -185,7 +185,7 @@ def test_a_date_keeps_the_article_after_it_when_a_value_is_left_out():
 
 
 def test_a_request_that_leaves_out_its_only_value_says_what_the_user_is_after():
-    from toolloom.withholding import withholding_request
+    from toolloom.text.withholding import withholding_request
 
     step = Step("demo.find_country", "find_country", "", {"name": "Mexico"})
     meta = {"demo.find_country": TOOLS["find_country"]["x-toolloom"]}

@@ -8,14 +8,14 @@ import json
 import pyarrow as pa
 
 from toolloom.agents.offline import RetrievalAssistant, TemplateUser
-from toolloom.arguments import argument_errors, schema_errors
+from toolloom.checks.arguments import argument_errors, schema_errors
 from toolloom.prompts import render
 from toolloom.sandbox import Sandbox
 from toolloom.spec import SimulateStage, TasksStage, load_pipeline
 from toolloom.stages.simulate import simulate
 from toolloom.stages.tasks import sample_tasks
 from toolloom.stages.tools import build_tools
-from toolloom.executor import ToolExecutor
+from toolloom.executors.routing import ToolExecutor
 
 from .conftest import PROJECT
 

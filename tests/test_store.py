@@ -4,7 +4,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from toolloom.store import Store, Write
+from toolloom.lake.store import Store, Write
 
 
 def _rows(*ids):

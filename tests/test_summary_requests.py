@@ -1,4 +1,4 @@
-"""Requests worded from an OpenAPI operation's summary when it is a sentence (toolloom/summary_requests.py):
+"""Requests worded from an OpenAPI operation's summary when it is a sentence (toolloom/text/summary_requests.py):
 the values sit on the nouns they name, the offline assistant reads them back, and a title-like summary
 leaves the wording to the tool's name."""
 
@@ -6,7 +6,7 @@ import random
 
 from toolloom.agents.offline import fill_arguments
 from toolloom.domain import Step, Task
-from toolloom.wording import render_example
+from toolloom.text.wording import render_example
 
 SEEDS = range(8)
 PATH = {"type": "string", "description": "file path"}
@@ -128,7 +128,7 @@ def test_the_assistant_takes_the_operation_whose_verb_the_request_uses():
 
 
 def test_an_operation_is_about_its_paths_last_noun():
-    from toolloom.words import entity_of
+    from toolloom.text.words import entity_of
 
     assert entity_of("get__api_contents_path_checkpoints") == "checkpoint"
     assert entity_of("get__api_config_section_name") == "section"
@@ -136,7 +136,7 @@ def test_an_operation_is_about_its_paths_last_noun():
 
 
 def test_an_empty_lookup_and_a_tools_own_words_are_said_plainly():
-    from toolloom.answers import sentence
+    from toolloom.answers.sentence.sentence import sentence
 
     assert (
         sentence(
@@ -172,7 +172,7 @@ def test_an_empty_lookup_and_a_tools_own_words_are_said_plainly():
     )
     import json
 
-    from toolloom.answers import answer_from
+    from toolloom.answers.sentence.sentence import answer_from
 
     call = {
         "id": "a",
@@ -197,7 +197,7 @@ def test_an_empty_lookup_and_a_tools_own_words_are_said_plainly():
 
 def test_an_mcp_tools_first_sentence_words_its_request_in_the_imperative():
     """MCP servers describe a tool as 'Shows the working tree status': the request was 'Show me the git status.'"""
-    from toolloom.purposes import first_sentence
+    from toolloom.text.purposes import first_sentence
 
     assert first_sentence("Shows the commit logs. More text\nhere") == "Shows the commit logs"
     assert requests("git_status", "Shows the working tree status", {}) >= {"Show me the working tree status."}

@@ -7,12 +7,12 @@ import pytest
 
 from toolloom.domain import tool_of
 
-from toolloom.arguments import argument_errors, schema_errors
-from toolloom.executor import ToolExecutor
+from toolloom.checks.arguments import argument_errors, schema_errors
+from toolloom.executors.routing import ToolExecutor
 from toolloom.executors.simulated import SchemaSimulator, default_returns
 from toolloom.llm import run_async
-from toolloom.synthesis import ArgumentSynthesizer, Unsynthesizable, described_values
-from toolloom.values import ValueFactory, has_placeholder, is_placeholder, placeholder
+from toolloom.text.synthesis import ArgumentSynthesizer, Unsynthesizable, described_values
+from toolloom.text.values import ValueFactory, has_placeholder, is_placeholder, placeholder
 
 
 def _tool(name, properties, required, description="", returns=None):

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 
 from toolloom.agents.llm import ModelAssistant, ModelUser
-from toolloom.executor import ToolExecutor
+from toolloom.executors.routing import ToolExecutor
 from toolloom.llm import ModelClient, RequestCache, RunBudget, UsageLedger
 from toolloom.llm import run_async
 from toolloom.llm.fake_server import FakeModel, FakeServer

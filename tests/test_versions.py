@@ -11,9 +11,9 @@ import pytest
 from datasets import load_dataset
 
 from toolloom.cli import main
-from toolloom.dagster_defs import ToolloomResource, pipeline_assets
+from toolloom.orchestration.dagster_defs import ToolloomResource, pipeline_assets
 from toolloom.spec import ModelSpec, load_pipeline
-from toolloom.store import Store
+from toolloom.lake.store import Store
 
 from .conftest import SMALL, make_project, unaccounted
 

@@ -18,7 +18,7 @@ from toolloom.llm.managed_server import ServerStartError
 from toolloom.llm.servers import ServerPool
 from toolloom.llm.vllm_server import VLLMServer
 from toolloom.spec import ModelSpec, VLLMServe, load_pipeline
-from toolloom.store import Store
+from toolloom.lake.store import Store
 
 from .conftest import CASES, PROJECT
 
@@ -251,7 +251,7 @@ def test_a_failed_dagster_run_stops_its_server(tmp_path, record, monkeypatch):
     """No CLI here: the resource's teardown alone must stop the server when a run fails."""
     import dagster as dg
 
-    from toolloom.dagster_defs import ToolloomResource, pipeline_assets
+    from toolloom.orchestration.dagster_defs import ToolloomResource, pipeline_assets
 
     project = _vllm_pipeline(tmp_path, monkeypatch, record)
     pipeline = load_pipeline(project / "pipelines" / "gpu.yaml")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .rl.cli import add_env_parser
 from .spec import ModelSpec, PipelineFileError, load_pipeline, load_pipelines
-from .storage import home_of
+from .lake.storage import home_of
 
 
 def _interrupt(signum, frame):
@@ -31,7 +31,7 @@ def _home(args) -> Path:
 def _store(args, pipeline: str | None = None):
     """The store the pipeline's own `storage:` names (its catalog and data path), else the one every pipeline
     file of the project shares, else the home's default; TOOLLOOM_CATALOG / TOOLLOOM_DATA_PATH still win."""
-    from .store import Store
+    from .lake.store import Store
 
     folder = _project(args) / "pipelines"
     if pipeline and (folder / f"{pipeline}.yaml").exists():
@@ -65,12 +65,12 @@ def _print_table(table, limit: int = 200) -> None:
 
 
 def cmd_run(args) -> int:
-    from . import progress
-    from .dagster_defs import close_runtimes
-    from .launch import LaunchError, run_pipeline
+    from .orchestration import progress
+    from .orchestration.dagster_defs import close_runtimes
+    from .orchestration.launch import LaunchError, run_pipeline
     from .llm.preflight import PreflightError
-    from .run_summary import print_summary
-    from .storage import StorageError
+    from .reports.run_summary import print_summary
+    from .lake.storage import StorageError
 
     root = _project(args)
     if args.unsafe_sandbox:
@@ -149,8 +149,8 @@ def _partition_and_resume(args, pipeline) -> tuple[list[str] | None, dict | None
     """Set `args.partition` (a daily pipeline's newest day unless named) and, with `--resume`, the version to
     continue: (the assets still to run, the run's tags), or (None, None) for a whole run; ValueError if neither
     can be."""
-    from .dagster_defs import daily_partitions
-    from .run_versions import RESUME_TAG, resume_plan
+    from .orchestration.dagster_defs import daily_partitions
+    from .orchestration.run_versions import RESUME_TAG, resume_plan
 
     partitions = daily_partitions(pipeline)
     if partitions is not None:
@@ -383,7 +383,7 @@ def _add_other_parsers(sub) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .storage import StorageError
+    from .lake.storage import StorageError
 
     args = build_parser().parse_args(argv)
     try:

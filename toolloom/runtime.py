@@ -11,7 +11,7 @@ from pathlib import Path
 from .domain import Tool
 from . import agents
 from .agents.realisers import load_phrases
-from .executor import ToolExecutor
+from .executors.routing import ToolExecutor
 from .llm import ModelClient, RequestCache, RunBudget, UsageLedger
 from .llm.shared import PostgresRequestCache, SharedBudget
 from .llm.servers import MANAGED, ServerPool, server_key
@@ -19,7 +19,7 @@ from .llm.preflight import PreflightError, managed_preflight, preflight
 from .sandbox import Sandbox
 from .spec import Pipeline, expand_env
 from .stages.catalog import roles_in_use as declared_roles
-from .store import Store
+from .lake.store import Store
 
 
 @dataclass

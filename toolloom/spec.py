@@ -15,7 +15,7 @@ import yaml
 from pydantic import Field, SerializeAsAny, ValidationError, field_validator, model_validator
 
 from .executors.base import ExecutorConfig, executor_config
-from .storage import StorageSpec
+from .lake.storage import StorageSpec
 from .rl.settings import RLSettings
 from .registry import INGEST_FORMATS, PROVIDERS
 from .stage_settings import (  # noqa: F401 (part of the spec's API)

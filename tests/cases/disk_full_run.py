@@ -10,7 +10,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.conftest import unaccounted  # noqa: E402
-from toolloom.store import Store  # noqa: E402
+from toolloom.lake.store import Store  # noqa: E402
 
 
 def run(project: str, home: str) -> dict:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..answer_checks import grounded
-from ..answer_judging import MULTI_ANSWER_SHAPES
+from ..checks.answers import grounded
+from ..checks.judging import MULTI_ANSWER_SHAPES
 from ..llm import BudgetExhausted, ModelCallError, ModelClient
 from ..llm.structured import UnusableAnswer, chat_json
 from ..prompts import render

@@ -7,13 +7,13 @@ import re
 
 from ..llm import ModelCallError, ModelClient, text_calls
 from ..llm.structured import chat_json
-from ..arguments import parse_arguments
+from ..checks.arguments import parse_arguments
 from ..prompts import DEFAULT_ROOT, render
 from ..domain import Step, Task, Tool, known_values
 from .base import AssistantTurn
 from .requests import REQUEST_SCHEMA, request_problems, user_prompt
-from ..values import stand_ins
-from ..wording import render_example
+from ..text.values import stand_ins
+from ..text.wording import render_example
 
 
 PROPOSALS_SCHEMA = {

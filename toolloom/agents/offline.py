@@ -12,13 +12,13 @@ import re
 
 from rank_bm25 import BM25Plus
 
-from ..answers import answer_from
+from ..answers.sentence import answer_from
 from ..prompts import render
 from ..domain import Task, Tool, known_values
-from ..tool_names import FAMILY, parse_name, words_of
-from ..purposes import DANGLING, purpose
-from ..wording import render_example
-from ..words import STOPWORDS, tokens
+from ..text.tool_names import FAMILY, parse_name, words_of
+from ..text.purposes import DANGLING, purpose
+from ..text.wording import render_example
+from ..text.words import STOPWORDS, tokens
 from .base import AssistantTurn
 from .reading import Results, fill_arguments, references
 from .unnest import plan
@@ -48,7 +48,7 @@ class TemplateUser:
         return render_example(task, random.Random(f"{task.task_id}:{task.seed}"))
 
     async def propose_arguments(self, tool: Tool, k: int, hints: dict) -> list[dict]:
-        """Offline, arguments come from the schema (toolloom.synthesis), not from a user agent."""
+        """Offline, arguments come from the schema (toolloom.text.synthesis), not from a user agent."""
         return []
 
     async def details(self, task: Task, request: str, question: str) -> str:

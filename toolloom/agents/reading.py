@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 
-from .. import spoken
-from ..arguments import argument_errors
-from ..wording import ORDINALS
-from ..words import entity_of, tokens
+from ..text import spoken
+from ..checks.arguments import argument_errors
+from ..text.wording import ORDINALS
+from ..text.words import entity_of, tokens
 
 _QUOTED = re.compile(r"\"([^\"]+)\"")
 _DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")

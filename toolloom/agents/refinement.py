@@ -14,12 +14,12 @@ import re
 import random
 
 from ..domain import Tool
-from ..synthesis import ArgumentSynthesizer, Unsynthesizable
+from ..text.synthesis import ArgumentSynthesizer, Unsynthesizable
 from ..llm.client import ModelClient
 from ..llm.structured import chat_json
 from ..prompts import render
-from ..tool_docs import PROBE_VALUE, cut, fit, tool_error
-from ..words import STOPWORDS, tokens
+from ..reports.tool_docs import PROBE_VALUE, cut, fit, tool_error
+from ..text.words import STOPWORDS, tokens
 
 INVALID = PROBE_VALUE
 

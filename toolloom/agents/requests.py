@@ -12,9 +12,9 @@ import re
 
 from ..domain import Task
 from ..prompts import render
-from ..purposes import plain_purpose
-from ..wording import bound_phrase, render_example
-from ..words import entity_of, name_words, tokens
+from ..text.purposes import plain_purpose
+from ..text.wording import bound_phrase, render_example
+from ..text.words import entity_of, name_words, tokens
 
 REQUEST_SCHEMA = {
     "type": "object",

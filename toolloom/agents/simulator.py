@@ -16,13 +16,13 @@ import json
 import re
 
 from ..domain import Tool
-from ..arguments import schema_errors
+from ..checks.arguments import schema_errors
 from ..executors.simulated import contradicted_ids, with_episode_facts
 from ..llm import ModelClient
 from ..llm.structured import UnusableAnswer, chat_json
 from ..prompts import render
 from ..sandbox import Observation, error_observation
-from ..values import is_id_name, schema_type, stand_ins
+from ..text.values import is_id_name, schema_type, stand_ins
 
 MAX_FIELDS = 8  # properties of a top-level object a simulated answer fills (the required ones first)
 MAX_NESTED_FIELDS = 5

@@ -9,10 +9,10 @@ import re
 
 from rank_bm25 import BM25Plus
 
-from .. import spoken
+from ..text import spoken
 from ..graph.names import singular, snake
-from ..wording import ALSO_SPLIT, ORDINALS, THEN_SPLIT
-from ..words import entity_of, tokens
+from ..text.wording import ALSO_SPLIT, ORDINALS, THEN_SPLIT
+from ..text.words import entity_of, tokens
 from .reading import fill_arguments
 
 # 'the currency of Japan', 'the country of order ord_1002', 'the capital city of the United States'

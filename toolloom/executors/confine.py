@@ -52,13 +52,7 @@ def _parser(default_uid: int) -> argparse.ArgumentParser:
 
 
 def main() -> None:
-    from toolloom.sandbox.confinement import (
-        NOBODY,
-        bwrap_command,
-        confinement_problem,
-        seccomp_program,
-        unsafe_requested,
-    )
+    from ..sandbox.confinement import NOBODY, bwrap_command, confinement_problem, seccomp_program, unsafe_requested
 
     a = _parser(default_uid=NOBODY).parse_args()
     command = a.command[1:] if a.command[:1] == ["--"] else a.command

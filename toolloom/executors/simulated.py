@@ -19,8 +19,8 @@ import re
 from ..domain import Tool
 from ..sandbox import Observation
 from ..graph.names import singular
-from ..values import ValueFactory, is_id_name, words
-from ..words import entity_of
+from ..text.values import ValueFactory, is_id_name, words
+from ..text.words import entity_of
 from .base import ExecutorConfig
 
 _VERBS = {

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..arguments import parse_arguments
+from ..checks.arguments import parse_arguments
 
 BFCL_EVAL = "bfcl-eval==2026.3.23"
 RUNNER = Path(__file__).with_name("bfcl_checker.py")

@@ -8,8 +8,8 @@ import re
 from collections import defaultdict
 
 from ..domain import Step, Tool
-from ..executor import ToolExecutor
-from ..tool_names import parse_name, words_of
+from ..executors.routing import ToolExecutor
+from ..text.tool_names import parse_name, words_of
 from .slots import ENDS
 
 

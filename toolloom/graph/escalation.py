@@ -21,7 +21,7 @@ import json
 import random
 
 from ..domain import Step, Tool
-from ..executor import ToolExecutor
+from ..executors.routing import ToolExecutor
 from ..registry import ESCALATION_OPERATORS
 from .chains import ChainGraph, chain_problem, list_width, normalised, stated_values, value_at
 

@@ -16,7 +16,7 @@ import random
 from collections import Counter
 
 from ..domain import Step, Tool
-from ..executor import ToolExecutor
+from ..executors.routing import ToolExecutor
 from ..llm import run_async
 from .chains import ChainGraph, chain_problem, degenerate_call, list_width, normalised, stated_values, value_at
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..purposes import first_sentence
+from ..text.purposes import first_sentence
 from .records import Rejection, ToolSpec, content_hash, safe_name
 from .schemas import normalise_schema, schema_problem
 

@@ -64,7 +64,7 @@ def _refinement_reply(prompt: str) -> dict | None:
 def _request_reply(prompt: str) -> dict | None:
     """The user agent: proposed arguments (schema-made) or the prompt's own example; None for other prompts."""
     if "<parameters>" in prompt and '"calls"' in prompt:  # the user agent proposing arguments: schema-made ones
-        from ..synthesis import ArgumentSynthesizer, Unsynthesizable
+        from ..text.synthesis import ArgumentSynthesizer, Unsynthesizable
 
         schema = json.loads(prompt.split("<parameters>", 1)[1].split("</parameters>", 1)[0])
         try:

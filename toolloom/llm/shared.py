@@ -13,7 +13,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from ..storage import StorageError, public_url
+from ..lake.storage import StorageError, public_url
 from .cache import WriteBehindCache
 from .call_errors import BudgetExhausted
 

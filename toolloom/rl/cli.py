@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 from ..spec import PipelineFileError, load_pipeline
-from ..storage import home_of
+from ..lake.storage import home_of
 from .environment import as_action
 
 

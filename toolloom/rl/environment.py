@@ -13,8 +13,8 @@ import random
 import threading
 import uuid
 
-from ..arguments import argument_errors, parse_arguments
-from ..executor import ToolExecutor
+from ..checks.arguments import argument_errors, parse_arguments
+from ..executors.routing import ToolExecutor
 from ..messages import normalise
 from ..volatile import stable
 from .rewards import Reward, reward_of

@@ -18,7 +18,7 @@ import asyncio
 import json
 from dataclasses import dataclass, field
 
-from ..arguments import parse_arguments
+from ..checks.arguments import parse_arguments
 from ..llm.text_calls import recover
 from ..messages import to_openai
 from .environment import EnvSession, ToolEnvironment

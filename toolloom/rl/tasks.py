@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from ..export_rows import with_docs
+from ..export.rows import with_docs
 from ..messages import to_openai
 
 # kinds whose user turns do not depend on what the assistant said (a dialogue's user answers its scripted turns)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..arguments import argument_errors
+from ..checks.arguments import argument_errors
 from .cgroups import sandbox_group
 from .worker import readable
 from .confinement import (

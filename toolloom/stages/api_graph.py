@@ -19,9 +19,9 @@ from ..llm import ModelClient
 from ..spec import GraphStage
 from ..domain import tools_of
 from . import StageResult
-from .. import progress
+from ..orchestration import progress
 from .asset import StageAsset
-from ..storage import upload_file
+from ..lake.storage import upload_file
 
 EDGES_SCHEMA = pa.schema(
     [

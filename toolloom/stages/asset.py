@@ -3,7 +3,8 @@
 Each stage module ends with an `ASSET = StageAsset(...)`: the table it writes, the tables it reads, when a
 pipeline has it, which model roles it asks and how it is checked. The asset factory, a partial run's version
 copying, resume and the models a run starts are all derived from these declarations
-(`toolloom/stages/catalog.py`). Nothing here imports Dagster: the factory (`toolloom/dagster_defs.py`) does.
+(`toolloom/stages/catalog.py`). Nothing here imports Dagster: the factory
+(`toolloom/orchestration/dagster_defs.py`) does.
 """
 
 from __future__ import annotations

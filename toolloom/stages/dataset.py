@@ -11,13 +11,13 @@ import shutil
 from importlib.metadata import PackageNotFoundError, version as package_version
 from typing import TYPE_CHECKING
 
-from ..data_quality import verdicts
+from ..reports.data_quality import verdicts
 from ..export import export_version, point_latest
-from ..nightly import seeds_of
-from ..preference import preference_pairs
+from ..orchestration.nightly import seeds_of
+from ..export.preference import preference_pairs
 from ..formats.conformance import bfcl_checker_installed
 from ..spec import Pipeline
-from ..storage import upload_folder, write_remote_text
+from ..lake.storage import upload_folder, write_remote_text
 from .asset import Check, Published, StageAsset, Verdict
 from .inputs import refined_docs
 

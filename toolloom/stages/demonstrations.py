@@ -3,7 +3,7 @@
 An escalated task is kept because the frontier agent failed it, so no agent's episode is a correct
 example of it. Its reference chain is: the replay executes the chain again in a fresh episode, one
 assistant message per round of calls that can run together, and the generating assistant writes the
-final answer from the results (sentences from the results, toolloom.answers, when it tries to call more
+final answer from the results (sentences from the results, toolloom.answers.sentence, when it tries to call more
 tools instead). The filter then checks the replay like any episode.
 """
 
@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 
 from ..agents.base import AssistantAgent
-from ..answers import answer_from
+from ..answers.sentence import answer_from
 from ..domain import Episode, Step
-from ..executor import ToolExecutor
+from ..executors.routing import ToolExecutor
 from ..llm import BudgetExhausted, ModelCallError
 from ..messages import normalise, to_openai
 

@@ -10,15 +10,15 @@ import json
 import random
 
 from ..agents.realisers import Realiser
-from ..answers import answer_from
+from ..answers.sentence import answer_from
 from ..domain import Episode, Task
-from ..executor import ToolExecutor
+from ..executors.routing import ToolExecutor
 from ..graph.chains import value_at
 from ..graph.names import snake
 from ..graph.slots import ID_KINDS
 from ..llm import BudgetExhausted, ModelCallError
 from ..messages import normalise
-from ..words import tokens
+from ..text.words import tokens
 from .dialogues import RECORDED, SCENARIOS, Dialogue, scenario_for
 
 

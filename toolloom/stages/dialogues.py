@@ -22,14 +22,14 @@ import re
 
 
 from ..domain import Task
-from .. import spoken
-from ..purposes import param_phrase, purpose
-from ..wording import render_example
-from ..words import entity_of, tokens
-from ..tool_names import join
-from ..request_asks import is_action
-from ..withholding import withholding_request
-from ..answer_phrases import article
+from ..text import spoken
+from ..text.purposes import param_phrase, purpose
+from ..text.wording import render_example
+from ..text.words import entity_of, tokens
+from ..text.tool_names import join
+from ..text.request_asks import is_action
+from ..text.withholding import withholding_request
+from ..answers.phrases import article
 from ..graph.names import singular
 
 SCENARIOS = {

@@ -10,7 +10,7 @@ tool; the rewriter writes the next revision and a suggestion for the next explor
 stops early when 0.5 x (BLEU + embedding cosine) of consecutive revisions exceeds `stop_similarity`.
 Every revision, round 0 (the starting documentation) included, is a row of `doc_revisions`. A
 revision that is not documentation (pipeline internals, over `max_description_chars`, or losing the
-original description's facts: toolloom.tool_docs) is refused: its round keeps the earlier text and
+original description's facts: toolloom.reports.tool_docs) is refused: its round keeps the earlier text and
 records why in `evidence`.
 """
 
@@ -26,14 +26,14 @@ import numpy as np
 import pyarrow as pa
 from sacrebleu.metrics import BLEU
 
-from ..executor import ToolExecutor
+from ..executors.routing import ToolExecutor
 from ..ingest import Rejection
 from ..llm import BudgetExhausted, ModelCallError, run_async
 from ..spec import RefineStage
-from ..tool_docs import revision_problems
+from ..reports.tool_docs import revision_problems
 from ..domain import Tool, tools_of
 from . import StageResult
-from .. import progress
+from ..orchestration import progress
 from .asset import StageAsset
 from ..prompts import template_hash
 from .inputs import earlier_docs, kept_escalations

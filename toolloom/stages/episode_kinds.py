@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from ..agents.base import AssistantAgent, UserAgent
 from ..agents.realisers import Realiser
 from ..domain import Episode, Step, Task, Tool, wording_meta
-from ..executor import ToolExecutor
+from ..executors.routing import ToolExecutor
 from ..executors.simulated import documented_names
 from ..spec import SimulateStage
 from .demonstrations import REPLAY_AGENT, replay

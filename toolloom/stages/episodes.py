@@ -10,13 +10,13 @@ import json
 import numpy as np
 
 from ..agents.base import AssistantAgent, UserAgent
-from ..arguments import parse_arguments
+from ..checks.arguments import parse_arguments
 from ..domain import Episode, Task, Tool
-from ..executor import ToolExecutor
+from ..executors.routing import ToolExecutor
 from ..llm import BudgetExhausted, ModelCallError, text_calls
 from ..messages import normalise, to_openai
 from ..retrieval import SparseBM25
-from ..words import tokens
+from ..text.words import tokens
 
 MAX_CLARIFICATIONS = 2
 # Episodes running at once. Above any endpoint's request limit on purpose: an episode between two

@@ -30,9 +30,9 @@ from ..graph.escalation import ChainEscalator
 from ..ingest import Rejection
 from ..llm import run_async
 from ..spec import EscalateStage
-from ..synthesis import ArgumentSynthesizer, Unsynthesizable
+from ..text.synthesis import ArgumentSynthesizer, Unsynthesizable
 from . import StageResult
-from .. import progress
+from ..orchestration import progress
 from .asset import WHOLE, Shard, StageAsset
 from ..prompts import render, template_hash
 from .inputs import documented_tools

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from ..version_log import day_of
+from ..lake.version_log import day_of
 
 if TYPE_CHECKING:
     from ..runtime import Runtime

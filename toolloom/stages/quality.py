@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 
 from rapidfuzz import fuzz
 
-from ..arguments import parse_arguments
+from ..checks.arguments import parse_arguments
 from ..secrets import credential_values, find_credential
 
 # Phrases that address the model rather than describe data; seen in injection and poisoning reports.

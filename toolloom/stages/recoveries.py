@@ -16,12 +16,12 @@ import re
 from datetime import date
 
 from ..domain import Episode, Step, Task
-from ..spoken import documented_examples
-from ..purposes import param_phrase
-from ..wording import render_example
-from ..answers import answer_from
-from ..arguments import argument_errors
-from ..executor import ToolExecutor
+from ..text.spoken import documented_examples
+from ..text.purposes import param_phrase
+from ..text.wording import render_example
+from ..answers.sentence import answer_from
+from ..checks.arguments import argument_errors
+from ..executors.routing import ToolExecutor
 from ..llm import BudgetExhausted, ModelCallError
 from ..messages import normalise
 from ..agents.realisers import Realiser

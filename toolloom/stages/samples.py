@@ -7,7 +7,7 @@ execution: (abstain examples: no call was made) there was at least one call, eve
            reference answer (every result of it, for parallel tasks), and the answer states a value the last
            call returned (grounding).
 completeness: every field of the reference answer that the request names is stated in the answer
-           (toolloom.answers).
+           (toolloom.answers.sentence).
 safety, overuse, dedup: see quality.py; the train/test split without leakage: see splits.py.
 Every input episode ends as a sample or a rejection naming the checker and the reason.
 """
@@ -22,17 +22,17 @@ from collections import Counter
 import pyarrow as pa
 
 from ..agents.judges import ReferenceJudge
-from ..answer_checks import call_inputs, grounded, unstated
-from ..answer_judging import MULTI_ANSWER_SHAPES
+from ..checks.answers import call_inputs, grounded, unstated
+from ..checks.judging import MULTI_ANSWER_SHAPES
 from ..domain import trajectory_of
-from ..arguments import argument_errors, parse_arguments
+from ..checks.arguments import argument_errors, parse_arguments
 from ..executors.simulated import contradicted_ids
-from ..focus import check_focus
+from ..checks.focus import check_focus
 from ..ingest import Rejection
 from ..llm import run_async
 from ..registry import FILTER_CHECKS
 from ..spec import STEPS, FilterStage
-from ..values import has_placeholder
+from ..text.values import has_placeholder
 from ..volatile import stable
 from . import StageResult
 from .asset import StageAsset
@@ -179,7 +179,7 @@ def run_check(check, traj: dict, params: FilterStage) -> tuple[str, str] | None:
 
 def content_of(traj: dict) -> str:
     """`placeholder` when a request, an argument or a tool result holds a value nothing documented
-    (toolloom.values: offline, such a value is `<its field name>`, never a random word); else `filled`."""
+    (toolloom.text.values: offline, such a value is `<its field name>`, never a random word); else `filled`."""
     for m in traj["messages"]:
         if m["role"] in ("user", "tool") and has_placeholder(m.get("content") or ""):
             return "placeholder"

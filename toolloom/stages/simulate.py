@@ -13,12 +13,12 @@ import pyarrow as pa
 
 from ..agents.base import AssistantAgent, UserAgent
 from ..domain import tools_of
-from ..executor import ToolExecutor
+from ..executors.routing import ToolExecutor
 from ..ingest import Rejection
 from ..messages import MESSAGES
 from ..spec import SimulateStage
 from . import StageResult
-from .. import progress
+from ..orchestration import progress
 from .asset import WHOLE, Shard, StageAsset
 from ..prompts import render, template_hash
 from .inputs import documented_tools, kept_escalations

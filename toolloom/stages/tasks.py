@@ -14,14 +14,14 @@ from collections import Counter
 
 import pyarrow as pa
 
-from ..executor import ToolExecutor
+from ..executors.routing import ToolExecutor
 from ..domain import Step, Tool, tools_of
 from ..graph.chains import chain_problem
 from ..graph.sampling import ChainSampler
 from ..ingest import Rejection
 from ..agents.base import UserAgent
 from ..llm import BudgetExhausted, ModelCallError, run_async
-from ..synthesis import ArgumentSynthesizer, Unsynthesizable
+from ..text.synthesis import ArgumentSynthesizer, Unsynthesizable
 from ..spec import TasksStage
 from . import StageResult
 from .asset import StageAsset
@@ -55,7 +55,7 @@ def sample_tasks(
 
     Arguments are the spec's examples, then those a model `user` proposes from the documentation
     (ToolAlpaca; checked against the schema; offline none), then ones synthesised from the schema
-    (toolloom.synthesis). Tools whose inputs an API-graph edge feeds run after the tools that feed
+    (toolloom.text.synthesis). Tools whose inputs an API-graph edge feeds run after the tools that feed
     them, so their id parameters take ids the collection really returned.
     """
     singles = SingleTasks(tools_of(tools), executor, params, edges, user)

@@ -1,0 +1,234 @@
+"""How one part of a result is said in an answer: a value, a measure with its unit, a list, one field,
+and facts said of a named subject ('The population of Tokyo is 14,094,034 and its timezone is Asia/Tokyo')."""
+
+from __future__ import annotations
+
+import re
+
+from ..text import spoken
+from .subjects import SUBJECT_KEYS
+from ..graph.names import singular
+from ..text.request_asks import UNITS, label, words
+
+LIST_ITEMS = 25  # items of a list an answer names (a listing request gets its list); the rest are counted
+_PROSE_KEYS = ("note", "message", "summary", "explanation", "remark")  # a sentence of its own, stated as it is
+
+
+def value_text(value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None:
+        return "not known"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, str) and (m := TIMESTAMP.fullmatch(value)):  # 2026-12-04T09:53:34.858Z: to the minute
+        return f"{m.group(1)} {m.group(2)}" + (" UTC" if m.group(3) in ("Z", "+00:00") else "")
+    return str(value)
+
+
+TIMESTAMP = re.compile(r"(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2})?")
+_EVENTS = {"created", "updated", "modified", "deleted", "published", "released", "started", "finished", "closed"}
+
+
+def item_name(item) -> str:
+    if not isinstance(item, dict):
+        return value_text(item)
+    scalars = [(k, v) for k, v in item.items() if not isinstance(v, (dict, list))]
+    head = next((v for k, v in scalars if k in SUBJECT_KEYS), None)
+    if head is None:
+        head = next((v for k, v in scalars if isinstance(v, str)), scalars[0][1] if scalars else "")
+    rest = [
+        value_text(v) if isinstance(v, str) else " ".join(measure(k, v))
+        for k, v in scalars
+        if v is not head and not k.endswith("_id") and k != "id"
+    ][:3]
+    return f"{value_text(head)} ({', '.join(rest)})" if rest else value_text(head)
+
+
+def join_phrases(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def list_phrase(key: str, values: list) -> str:
+    if not values:
+        return f"there are no {label(key)}"
+    shown = [
+        x
+        for x in (
+            (spoken.code_name(v, key) if isinstance(v, str) else None) or item_name(v) for v in values[:LIST_ITEMS]
+        )
+        if x.strip()
+    ]  # languages ["ja"]: Japanese
+    if not shown:  # items with nothing to name ([{}, {}])
+        return f"there are {len(values)} {label(key)}" if len(values) > 1 else f"there is one {singular(label(key))}"
+    more = f" and {len(values) - LIST_ITEMS} more" if len(values) > LIST_ITEMS else ""
+    return (
+        f"there are {len(values)} {label(key)}: {join_phrases(shown)}{more}"
+        if len(values) > 1
+        else f"there is one {singular(label(key))}: {shown[0]}"
+    )
+
+
+PREPOSITIONS = ("as", "at", "on", "in", "per", "from", "to", "by", "since", "until")
+
+
+def measure(key: str, value) -> tuple[str, str]:
+    """(name, value with its unit) for a number whose field name ends in a unit:
+    distance_km -> ('distance', '1149.4 km')."""
+    ws = words(key)
+    text = value_text(value)
+    if (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and float(value).is_integer()
+        and abs(value) >= 10000
+        and not set(ws) & spoken.NOT_COUNTS
+    ):  # 14094034 people: '14,094,034'
+        text = f"{int(value):,}"
+    elif isinstance(value, float) and abs(value) >= 10000 and not set(ws) & spoken.NOT_COUNTS:  # '45,972.5'
+        text = f"{value:,}"
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and ws and ws[-1] in UNITS:
+        return label("_".join(ws[:-1])), f"{text} {UNITS[ws[-1]]}"
+    return label(key), text
+
+
+AMOUNTS = ("amount", "value", "total", "price", "net_amount", "gross_amount", "converted", "result")
+STOCK_KEYS = ("stock", "in_stock", "quantity_available", "available_quantity", "inventory")
+
+
+def field_phrase(key: str, value, unit: str = "", topic: str = "", pair: tuple = (), names: bool = False) -> str:
+    """How one field is said; `names`: a country or language code by its name ('the country is Germany')."""
+    if isinstance(value, bool):
+        return _flag_phrase(key, value)
+    if isinstance(value, list):
+        return list_phrase(key, value)
+    if isinstance(value, dict):
+        inner = [field_phrase(k, v) for k, v in list(value.items())[:3]]
+        return f"the {label(key)}: {join_phrases(inner)}"
+    if (said := _worded_phrase(key, value, pair)) is not None:
+        return said
+    return _measured_phrase(key, value, unit, topic, names)
+
+
+def _flag_phrase(key: str, value: bool) -> str:
+    """A yes/no field: 'it is landlocked', 'it has no parking'."""
+    if key.startswith("is_"):
+        return f"it is {'' if value else 'not '}{article(label(key[3:]))}"
+    if key.startswith("has_"):
+        return f"it has {'' if value else 'no '}{label(key[4:])}"
+    return f"{label(key)}: {value_text(value)}"
+
+
+def _worded_phrase(key: str, value, pair: tuple) -> str | None:
+    """A field said in words of its own rather than as a measure (a rate, a note, a file's text, stock, a
+    category); None for any other."""
+    if key == "rate" and pair and isinstance(value, (int, float)):  # 'the rate is 9.19': of what into what
+        return f"1 {pair[0]} is {value_text(value)} {pair[1]}"
+    if key in _PROSE_KEYS and isinstance(value, str) and value.strip():
+        return value.strip().rstrip(".")
+    if isinstance(value, str) and "\n" in value.strip():  # a file's text: shown as it is, below the sentence
+        return f"the {label(key)} is:\n\n{value.strip()}"
+    if key in STOCK_KEYS and value == 0:
+        return "it is out of stock"
+    if key in STOCK_KEYS and isinstance(value, int) and not isinstance(value, bool):
+        return f"there {'is' if value == 1 else 'are'} {value} in stock"
+    if key in ("category", "genre", "type") and isinstance(value, str) and len(value.split()) <= 3:
+        return f"it is in the {value} {label(key)}"  # 'the category of X is sports': a field read out
+    return None
+
+
+def _measured_phrase(key: str, value, unit: str, topic: str, names: bool) -> str:
+    """A field said as its name and value with its unit: 'it costs 54.5 EUR', 'the distance is 1149.4 km'."""
+    name, text = measure(key, value)
+    if name in ("price", "cost") and not isinstance(value, bool) and isinstance(value, (int, float)):
+        return f"it costs {text}{' ' + unit if unit and key in AMOUNTS else ''}"
+    if unit and isinstance(value, (int, float)) and key in AMOUNTS:
+        text = f"{text} {unit}"
+    if (
+        words(key)[:1]
+        and words(key)[0] in ("days", "hours", "minutes", "weeks")
+        and set(words(key)[1:]) & {"until", "left", "remaining", "away", "to"}
+    ):  # days_until: 'it is 5 days away'
+        return f"it is {value_text(value)} {words(key)[0]} away"
+    if not name:  # days: 'the time difference is -5 hours' (what the tool computes), 'there are 364 days'
+        if topic and words(topic)[-1:] != words(key)[-1:]:
+            return f"{topic} is {text}"
+        return f"there are {text}" if isinstance(value, (int, float)) and value > 1 else f"it is {text}"
+    if words(name)[:1] and words(name)[0] in PREPOSITIONS:  # as_of -> 'as of 2026-01-02'
+        return f"{name} {text}"
+    return _named_phrase(key, value, name, text, names)
+
+
+def _named_phrase(key: str, value, name: str, text: str, names: bool) -> str:
+    """A named field read out: an event's time, a code by its name, a count of a plural, or 'the name is value'."""
+    event = [w for w in words(key) if w not in ("at", "on", "date", "time", "timestamp")]
+    if event and event[-1] in _EVENTS and isinstance(value, str) and TIMESTAMP.match(value):
+        return f"it was {' '.join(event)} on {text}"  # last_modified: 'it was last modified on 2026-12-04 09:53 UTC'
+    if names and words(key)[-1:] == ["code"] and len(words(key)) > 1 and (said := spoken.code_name(value, key)):
+        return f"the {' '.join(words(key)[:-1])} is {said}"  # country_code DE: 'the country is Germany'
+    head = words(name)[-1]
+    if isinstance(value, (int, float)) and head.endswith("s") and singular(head) != head and len(words(name)) == 1:
+        return f"it has {text if value else 'no'} {name}"  # 'it has 13 million speakers', not 'the speakers is'
+    return f"the {name} is {text}"
+
+
+def article(word: str) -> str:
+    """'a holiday', but 'landlocked', 'open': adjectives take none."""
+    if re.search(r"(ed|ful|able|ible|al|ive|ous|ic|less|open|closed|active|valid)$", word):
+        return word
+    return ("an " if word[:1] in "aeiou" else "a ") + word
+
+
+PLACES = ("country code", "country", "region", "continent", "state", "province")  # where a named thing is
+
+
+_SAID_IN = {"time", "rate", "price", "tax", "vat", "offset", "temperature", "weather", "cost", "amount", "vat"}
+
+
+def about(subject: str, phrases: list[str], placed: bool = False, inside: bool = False) -> str:
+    """Facts about a named subject as people say them: 'The population of Tokyo is 14,094,034 and its timezone is
+    Asia/Tokyo', "New Year's Day is on 2027-01-01", 'Swedish has 13 million speakers'; `placed` (a place or a
+    thing by its name, not an order by its id): 'Tokyo is in JP', 'France is in Europe'; `inside` (facts of a
+    call about a place): 'the local time in Chicago is ...'."""
+    out: list[str] = []
+    for p in phrases:
+        who = subject if not out else "it"
+        place = next((k for k in PLACES if p.startswith(f"the {k} is ")), None) if placed else None
+        if place:
+            where = p[len(f"the {place} is ") :]
+            p = f"{who} is in {spoken.code_name(where) or where}"  # 'Tokyo is in Japan', not in JP
+        elif p.startswith("the date is "):
+            p = f"{who} is on {p[len('the date is ') :]}"
+        elif p.startswith("the ") and (" is " in p or " is:" in p):
+            name, _, rest = p[4:].partition(" is")  # ' is 5', or ' is:' and a text below
+            where = "in" if inside and name.split()[-1] in _SAID_IN else "of"  # the local time in, the capital of
+            p = (
+                f"the {name} {where} {subject} is{rest}"
+                if not out
+                else f"{'the ' + name + ' there' if inside else 'its ' + name} is{rest}"
+            )
+        elif p.startswith("it ") and not out:
+            p = f"{subject} {p[3:]}"
+        out.append(p)
+    return join_phrases(out)
+
+
+def said_text(text: str) -> str:
+    """A tool's own words as the answer: a sentence as it is, several lines below 'Here it is:'; '' for a value."""
+    text = text.strip()
+    if m := re.fullmatch(r"([A-Z][a-z]+(?: [a-z]+){0,3}):", text):  # a heading over nothing: 'Staged changes:'
+        return f"There are no {m.group(1).lower()}."
+    if m := re.fullmatch(r"\* ([\w./-]+)", text):  # git's one branch, the current one: '* main'
+        return f"There is one branch, {m.group(1)}, and it is checked out."
+    if "\n" in text:  # a tool's output (a diff, a log, a spec) as a block
+        return f"Here it is:\n\n```\n{text}\n```"
+    if re.match(r"[A-Z][a-z]+ \w", text) and len(text.split()) >= 3:  # 'No matches found', not 'Paris'
+        return text if text[-1] in ".!?" else text + "."
+    return ""
+
+
+def capitalised(text: str) -> str:
+    """The sentence's first letter in capitals, unless its first word is a name as written (todo.md, p300)."""
+    return text if re.match(r"[^\s:]*[._/@\d]", text) else text[:1].upper() + text[1:]

@@ -1,0 +1,123 @@
+"""Final answers in sentences (issue: data a model can learn from).
+
+Offline, the assistant's final answer is written here from the tool results: one sentence per
+result, its phrasing derived from the result's shape (a subject, its fields, its lists), the
+fields the request names first (`request_asks`), said of what the result is about. No field dump,
+no Python repr (True, None). The steps of a sentence: the fields it says (`answer_keys`), how it
+starts and the results said whole (`answer_leads`), the wording of its fields (`answer_composing`).
+"""
+
+from __future__ import annotations
+
+import json
+
+from .composing import composed, field_phrases, said_of_the_call
+from ..checks.judging import said_before
+from .keys import draft_of, keys_to_say, settle_keys
+from .leads import dated_answer, early_answer, one_found_answer, settle_lead
+from .phrases import capitalised
+from .subjects import names_in
+from ..checks.arguments import parse_arguments
+from ..text.request_asks import action_said, is_action, is_yes_no, request_parts, words
+from ..text.wording import the_names
+
+NOTHING = "There is nothing to report."  # a result with nothing to say ({})
+
+
+def sentence(
+    result,
+    request: str,
+    arguments: dict | None = None,
+    tool: str | None = None,
+    known: dict | None = None,
+    said_done: bool = False,
+    feeds: tuple[str, ...] = (),
+) -> str:
+    """One sentence answering a result: yes or no first for a yes/no question; the fields the request
+    names (and none other), or, when it names none, the result's name and two facts; never the
+    values the call itself was given. A result with no name of its own is said of what its call named
+    (`known`: names earlier results gave the ids and codes, 'berlin' -> 'Berlin'). A result the request asks
+    nothing of says the fields that later calls took (`feeds`): 'the currency of Japan' is 'JPY'."""
+    arguments, known = arguments or {}, known or {}
+    if isinstance(result, dict) and "error" in result:
+        err = result["error"]
+        return f"The service answered with an error: {err.get('message') if isinstance(err, dict) else err}."
+    yes_no = is_yes_no(request)
+    if text := early_answer(result, request, arguments, tool, yes_no):
+        return text
+    draft = draft_of(result, request, arguments, tool, known, yes_no, feeds)
+    draft.keys = keys_to_say(draft, said_done)
+    if said_done and not draft.keys:
+        return NOTHING
+    settle_keys(draft)
+    if text := dated_answer(draft) or one_found_answer(draft):
+        return text
+    if way := settle_lead(draft):
+        return way + draft.qualifier + "."
+    if not draft.keys:
+        return capitalised(draft.lead + draft.qualifier) + "." if draft.lead else NOTHING
+    draft.phrases = field_phrases(draft)
+    return said_of_the_call(draft) or composed(draft)
+
+
+def fed(result, later_arguments: list[dict]) -> tuple[str, ...]:
+    """The top-level fields of a result whose values later calls were given."""
+    given = {json.dumps(v) for args in later_arguments for v in args.values() if not isinstance(v, (dict, list))}
+    return (
+        tuple(
+            k
+            for k, v in result.items()
+            if not isinstance(v, (dict, list)) and json.dumps(v) in given and words(k)[-1:] != ["id"] and k != "id"
+        )
+        if isinstance(result, dict)
+        else ()
+    )
+
+
+def answer_from(messages: list[dict]) -> str:
+    """The final answer to a conversation: a sentence for each tool result, in call order."""
+    request = " ".join(m.get("content") or "" for m in messages if m["role"] == "user")
+    arguments, names = {}, {}
+    for m in messages:
+        for c in m.get("tool_calls") or []:
+            names[c.get("id")] = c["function"]["name"]
+            arguments[c.get("id")] = parse_arguments(c["function"]["arguments"])[0] or {}
+    results = [m for m in messages if m["role"] == "tool"]
+    order = {m.get("tool_call_id"): i for i, m in enumerate(results)}
+    arguments = {c: a for c, a in arguments.items() if c in order}
+    parts = request_parts(request)
+    out, known = [], {}
+    for i, m in enumerate(results):
+        part = parts[i] if len(parts) == len(results) else request  # one part of the request per result
+        try:
+            result = json.loads(m["content"])
+        except (json.JSONDecodeError, TypeError):
+            out.append(f"The service answered: {str(m['content'])[:300]}")
+            continue
+        tool = names.get(m.get("tool_call_id")) or m.get("name") or ""
+        # a call that changes something: say it was done ('I deleted the checkpoint "c".', where the request
+        # says what), then what it shows (if anything: not the values it was given, which that sentence said)
+        acted = is_action(tool) and not (isinstance(result, dict) and "error" in result)
+        done = (action_said(part) or "Done.") if acted else ""
+        # a lookup the request named by what it gives ('the currency of Japan'): what a later call took from it
+        feeds = () if part is not request else fed(result, [a for c, a in arguments.items() if order[c] > i])
+        text = sentence(
+            result, part, arguments.get(m.get("tool_call_id")), tool, known, done not in ("", "Done."), feeds
+        )
+        known.update(names_in(result, tool))
+        if acted:
+            # the tool's own confirmation ('Successfully created directory ...') says again what `done` said
+            text = (
+                done if text == NOTHING or (done != "Done." and text.startswith("Successfully ")) else f"{done} {text}"
+            )
+        text = the_names(text)  # 'in the United States'
+        if (
+            text not in out
+            and not (text == "Done." and any(o.startswith("Done.") for o in out))
+            and (acted or not said_before(text, out))
+        ):  # said once; what was done is always said
+            out.append(text)
+    if not out:
+        return "I could not find anything."
+    # a sentence ending in a block of the tool's own lines is set apart, or the next one would join its fence
+    return "".join(t if not i else ("\n\n" if "\n" in out[i - 1] or "\n" in t else " ") + t for i, t in enumerate(out))

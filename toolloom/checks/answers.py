@@ -1,0 +1,136 @@
+"""Whether an answer says what its results say: a value's written forms, grounding and completeness checks.
+
+Used by the filter (execution and completeness checks), the offline judge and the card's figures; the
+sentences themselves are written by `answers`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from ..text import spoken
+from .arguments import parse_arguments
+from ..answers.phrases import LIST_ITEMS, item_name, value_text
+from ..text.request_asks import request_parts, requested_fields
+
+
+def _stated(value, answer: str) -> bool:
+    if isinstance(value, (bool, type(None))):
+        return True  # yes/no and 'not known' are phrased, not quoted: not checkable by string
+    if isinstance(value, list):
+        return all(
+            _stated(v if not isinstance(v, dict) else item_name(v).split(" (")[0], answer) for v in value[:LIST_ITEMS]
+        )
+    if isinstance(value, dict):
+        return all(_stated(v, answer) for v in value.values())
+    text = answer.lower()
+    return any(f in text for f in forms(value)) or _none_said(value, text) or _said_as_direction(value, text)
+
+
+def _said_as_direction(value, text: str) -> bool:
+    """A signed amount said as people say it: -5 hours as '5 hours behind'."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value == 0:
+        return False
+    words = ("behind", "earlier", "less", "lower", "below") if value < 0 else ("ahead", "later", "more", "higher")
+    return any(f in text for f in forms(abs(value))) and any(re.search(rf"\b{w}\b", text) for w in words)
+
+
+def _none_said(value, text: str) -> bool:
+    """A count of 0 said as people say it: 'it has no kernels'."""
+    return value == 0 and not isinstance(value, bool) and re.search(r"\bno\b", text) is not None
+
+
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}))?")
+
+
+def forms(value) -> set[str]:
+    """How an answer may write a value, lower-cased: as given, as this module writes it, with thousands
+    separators (14,094,034), an ISO date in words (January 2, 2026; 2 January 2026) and its time of day."""
+    out = {str(value).lower(), value_text(value).lower(), str(value).strip().lower()}  # a file's text, as shown
+    out |= {n.lower() for key in ("country_code", "language_code") if (n := spoken.code_name(value, key))}  # Germany
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) >= 1000:
+        out |= {f"{value:,}".lower(), f"{int(value):,}" if float(value).is_integer() else f"{value:,}"}  # 16,108
+    m = _ISO.match(value) if isinstance(value, str) else None
+    if m and 1 <= int(m.group(2)) <= 12:
+        year, month, day = m.group(1), _MONTHS[int(m.group(2)) - 1].lower(), str(int(m.group(3)))
+        out |= {f"{month} {day}, {year}", f"{day} {month} {year}", f"{month[:3]} {day}, {year}"}
+        if m.group(4):
+            hour, minute = int(m.group(4)), m.group(5)
+            out |= {f"{hour:02d}:{minute}", f"{(hour - 1) % 12 + 1}:{minute} {'am' if hour < 12 else 'pm'}"}
+    return out
+
+
+def grounded(result, answer: str) -> bool:
+    """The answer states something the result says: one of its values (as given, or as this module
+    writes it), its yes/no, or that a list came back empty."""
+    text = answer.lower()
+    stack, said = [result], False  # said: the result says anything at all (an empty one grounds any answer)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            said = said or not node
+            if not node and re.search(r"\b(no|none|nothing)\b", text):
+                return True
+            stack.extend(node)
+        elif isinstance(node, bool):
+            said = True
+            if re.search(r"\b(yes|no|not)\b", text):
+                return True
+        elif node not in (None, ""):
+            said = True
+            if any(f in text for f in forms(node)) or _none_said(node, text):
+                return True
+    return not said
+
+
+def call_inputs(messages: list[dict]) -> list:
+    """Every argument value the conversation's calls were given (arguments as JSON text, or as exported: objects)."""
+    out = []
+    for m in messages:
+        for c in m.get("tool_calls") or []:
+            args, _ = parse_arguments(c["function"].get("arguments"))
+            out += list(args.values()) if args else []
+    return out
+
+
+def unstated(request: str, reference, answer: str, inputs: list = ()) -> list[str]:
+    """Fields of the reference answer that the request names and the answer leaves out (a field
+    whose value the request itself states is not asked for: 'the countries of Asia' gives the region;
+    nor is one whose value went into a call, `inputs`: 'the holidays in the country code of that
+    city' names the country code as what a call takes)."""
+    given = {json.dumps(v, sort_keys=True) for v in inputs}
+    results = reference if isinstance(reference, list) else [reference]
+    parts = request_parts(request)  # one part of the request per result: 'the distance' asks the first alone
+    asked = parts if isinstance(reference, list) and len(parts) == len(results) else [request] * len(results)
+    missing = []
+    for result, request in zip(results, asked):
+        records = result if isinstance(result, list) else [result]
+        for record in records[:LIST_ITEMS]:
+            if not isinstance(record, dict):
+                continue
+            missing += [
+                k
+                for k in requested_fields(request, record)
+                if not _stated(record[k], answer)
+                and not _stated(record[k], request)
+                and k not in missing
+                and json.dumps(record[k], sort_keys=True) not in given
+            ]
+    return missing

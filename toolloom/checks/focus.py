@@ -1,0 +1,79 @@
+"""Answers that answer: facts a final answer states that nobody asked for.
+
+A request names what it wants ('the population of ZA'); an answer that also recites the calling
+code, the capital and the coordinates teaches a model to dump fields. A fact counts as unasked when
+the answer states the value of a result field that the request does not name, that the user did
+not give, and that is not the result's name (the subject) or an id. The `focus` filter check
+rejects answers that state more than `stages.filter.max_unasked_fields` of them about any one result.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from ..answers.phrases import LIST_ITEMS, value_text
+from ..text.request_asks import requested_fields
+
+_SUBJECTS = ("name", "title", "label", "full_name", "display_name")
+
+
+def _records(result) -> list[dict]:
+    """The records a result holds: itself, its items, the items of its lists (a search's results)."""
+    if isinstance(result, list):
+        return [r for r in result[:LIST_ITEMS] if isinstance(r, dict)]
+    if not isinstance(result, dict):
+        return []
+    out = [result]
+    for v in result.values():
+        if isinstance(v, list):
+            out += [r for r in v[:LIST_ITEMS] if isinstance(r, dict)]
+    return out
+
+
+def _said(value, text: str) -> bool:
+    """The answer states the value (as given or as answers are written), as a word of its own."""
+    if isinstance(value, bool) or value is None:
+        return False  # yes/no and 'not known' are phrased, not quoted
+    if isinstance(value, (int, float)) and abs(value) < 10:
+        return False  # small numbers occur in any text (a date, a count)
+    forms = {str(value), value_text(value)}
+    return any(len(f) >= 2 and re.search(r"(?<![\w.-])" + re.escape(f.lower()) + r"(?![\w-])", text) for f in forms)
+
+
+def unasked_facts(request: str, result, answer: str) -> list[str]:
+    """Names of the fields of one result whose values the answer states though the request never asked for them."""
+    text, asked_text = (answer or "").lower(), request.lower()
+    found: list[str] = []
+    for record in _records(result):
+        named = set(requested_fields(request, record))
+        for key, value in record.items():
+            if isinstance(value, (dict, list)) or key in named or key in _SUBJECTS or key in found:
+                continue
+            if key == "id" or key.endswith(("_id", "Id", "_ids")) or _said(value, asked_text):
+                continue
+            if _said(value, text):
+                found.append(key)
+    return found
+
+
+def check_focus(traj: dict, params) -> tuple[str, str] | None:
+    """The final answer states at most `params.max_unasked_fields` facts the request did not ask for."""
+    if traj.get("kind") == "abstain" or not traj.get("final_answer"):
+        return None
+    request = " ".join(m.get("content") or "" for m in traj["messages"] if m["role"] == "user")
+    results = []
+    for m in traj["messages"]:
+        if m["role"] == "tool":
+            try:
+                results.append(json.loads(m["content"]))
+            except (json.JSONDecodeError, TypeError):
+                continue
+    extra = max((unasked_facts(request, r, traj["final_answer"]) for r in results), key=len, default=[])
+    if len(extra) > params.max_unasked_fields:
+        return (
+            "unasked_facts",
+            f"the answer states {len(extra)} facts of one result that nobody asked for "
+            f"({', '.join(extra[:6])}); at most {params.max_unasked_fields} a result",
+        )
+    return None

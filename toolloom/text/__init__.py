@@ -1,0 +1,1 @@
+"""How requests, arguments and values are worded and read: templates, tool names, spoken values."""

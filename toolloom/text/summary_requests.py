@@ -1,0 +1,179 @@
+"""Requests worded from an OpenAPI operation's summary where the summary is a sentence ('Create a new checkpoint for
+a file'), each value put on the noun it names: 'Create a new checkpoint for the file "notes/todo.md".' A summary
+written as a title ('Get Keywords'), one that does not start with a verb, or one that would state the values in
+another order than the offline assistant reads them (argument order, per kind) leaves the request to the tool's name
+(offline_requests). Only the summary's first clause is used: a request never pastes documentation."""
+
+from __future__ import annotations
+
+import random
+import re
+
+from . import spoken
+from ..graph.names import singular
+from ..graph.slots import ID_KINDS
+from .offline_requests import in_reading_order
+from .tool_names import FAMILY, LINKS, NAMING, SAID, VERBS, is_plural, join, param_words
+
+EXTRA_VERBS = {
+    "kill",
+    "interrupt",
+    "restart",
+    "rename",
+    "return",
+    "save",
+    "upload",
+    "start",
+    "record",
+    "unstage",
+    "switch",
+    "stage",
+    "show",
+    "add",
+    "open",
+    "read",
+    "ensure",
+    "overwrite",
+    "replace",
+    "handle",
+}
+# where the summary's action ends: 'Rename a file or directory without re-uploading content'
+_CUT = re.compile(
+    r"\s*(?:[.,;:(]|\b(?:without|and|if|or return|so that|corresponding to|given by|when|"
+    r"whose|in the (?:given|specified)|(?:an? )?optional)\b).*",
+    re.S,
+)
+DETERMINERS = {"a", "an", "the", "this", "some"}
+QUANTIFIERS = {"all", "every", "each", "multiple", "specific", "any", "my", "your"}  # 'unstage all staged changes'
+FILE_KEYS = {"path", "file", "filename", "filepath", "file_path"}
+FILE_NOUNS = ("file", "directory", "folder", "notebook", "document", "path")
+MOVES = {"rename", "move", "copy"}
+_QUOTED = re.compile(r' "[^"]*"')
+
+
+def summary_words(summary: str) -> list[str] | None:
+    """The summary's action as words ('create a new checkpoint for a file'), or None where it is a title
+    ('Get Keywords'), no action ('This can be used to ...') or too long to be one."""
+    first = (summary or "").strip().split("\n")[0]
+    words = first.split()
+    if words and words[0].lower() not in VERBS | EXTRA_VERBS:  # 'Shows the working tree status' (MCP's tools)
+        base = next((b for b in (words[0][:-1], words[0][:-2]) if b.lower() in VERBS | EXTRA_VERBS), None)
+        first = f"{base} {first[len(words[0]) :].lstrip()}" if base and words[0].endswith("s") else first
+        words = first.split()
+    if len(words) < 2 or words[0].lower() not in VERBS | EXTRA_VERBS:
+        return None
+    if all(w[:1].isupper() for w in words[1:] if w.isalpha() and w.lower() not in LINKS | DETERMINERS):
+        return None  # 'Get Artist's Top Tracks': a title, worded better from the path
+    text = _CUT.sub("", first)
+    text = re.sub(r"\s+or\s+(?:[a-z]+ly\b|(?:%s)\b).*" % "|".join(VERBS | EXTRA_VERBS), "", text)  # 'or overwrite'
+    text = re.sub(r"\b([A-Za-z]+) or [A-Za-z]+\b", r"\1", text)  # 'file or directory': the first
+    text = re.sub(r"\b([A-Za-z]+)/[A-Za-z]+\b", r"\1", text)  # 'status/activity'
+    text = re.sub(r"\s(?:by|with) (?:its |their )?(?:name|id|uuid)\b", "", text)  # the value says which
+    text = re.sub(r"^(get|show|fetch|retrieve) (?:a|the) list of\b", "list", text, flags=re.I)
+    text = re.sub(r"\b(of|list) all (?=\w+s\b)", r"\1 ", text)  # 'a listing of all files': of files
+    words = text.split()
+    while words and words[-1].lower() in LINKS | DETERMINERS:  # 'a new branch from' once 'an optional ...' is cut
+        words.pop()
+    words[:1] = [w.lower() for w in words[:1]]
+    return words if 2 <= len(words) <= 9 else None
+
+
+def _nouns(key: str) -> list[str]:
+    """The nouns an argument can stand on: checkpoint_id -> checkpoint; a path -> file, directory, ..."""
+    words = param_words(key)  # branch_type is a type, branch_name a branch
+    head = words[-2:-1] if words[-1:] and words[-1] in ID_KINDS | NAMING and len(words) > 1 else words[-1:]
+    return list(FILE_NOUNS) if key.lower() in FILE_KEYS else head
+
+
+def _place(words: list[str], key: str, taken: set) -> int | None:
+    """Where an argument's value goes: after a head noun it names (not inside 'kernel information')."""
+    for noun in _nouns(key):
+        for i, w in enumerate(words):
+            if i and i not in taken and singular(w.lower()) == noun and (i + 1 == len(words) or words[i + 1] in LINKS):
+                return i
+    return None
+
+
+def _made(words: list[str], i: int, family: str) -> bool:
+    """Whether the noun at `i` is what a create makes ('create a new file'), not what it is for ('for a file')."""
+    return family == "create" and not set(words[1:i]) & LINKS
+
+
+def _the(words: list[str], i: int, family: str) -> None:
+    """'a checkpoint for a file' -> 'the checkpoint for the file' (what a create makes keeps 'a')."""
+    j = i
+    while j > 1 and words[j - 1] not in DETERMINERS | LINKS:
+        j -= 1
+    if _made(words, i, family):
+        return
+    if words[j - 1] in DETERMINERS:
+        words[j - 1] = "the"
+    else:
+        words.insert(j, "the")
+
+
+def compose(step, meta: dict, said: dict, rng: random.Random) -> tuple[str, list[str]] | None:
+    """The request and the unbound arguments in the order it states them, or None."""
+    words = summary_words(meta.get("summary") or "")
+    if not words:
+        return None
+    verb = words[0].lower()
+    family = FAMILY.get(verb, "other")
+    bound = [k for k in step.arguments if k in step.bindings]
+    unbound = [k for k in step.arguments if k not in step.bindings]
+    placed: dict[int, str] = {}
+    for k in unbound + bound:
+        at = _place(words, k, set(placed))
+        if at is not None:
+            placed[at] = k
+    front = [k for k in unbound if k not in placed.values() and k.lower() in FILE_KEYS]
+    rest = [k for k in unbound if k not in placed.values() and k not in front]
+    for i in sorted(placed, reverse=True):
+        k = placed[i]
+        if k in unbound:  # a value from an earlier result is said up front; its noun is 'the checkpoint'
+            link = ("at " if k.lower() in FILE_KEYS else "named ") if _made(words, i, family) else ""
+            words.insert(i + 1, link + said[k])
+            words[i] = words[i] if said[k].startswith("[") else singular(words[i])  # 'switch the branch "main"'
+        _the(words, i, family)
+    obj = " ".join(words[1:])
+    if family != "create" and obj.split()[0] not in DETERMINERS | QUANTIFIERS and not obj.split()[0].endswith("'s"):
+        obj = "the " + obj
+    idents = [k for k in rest if param_words(k)[-1:] and param_words(k)[-1] in ID_KINDS and param_words(k)[:-1]]
+    if verb in MOVES and len(rest) == 1:
+        tail = f" to {said[rest[0]]}"
+    elif verb in MOVES and len(rest) == 2 and not placed:  # 'move "a" to "b"'
+        obj, tail = said[rest[0]], f" to {said[rest[1]]}"
+    else:  # 'the kernel information for kernel "k-1"', then the other values
+        tail = "".join(f" for {' '.join(param_words(k)[:-1])} {said[k]}" for k in idents)
+        others = [k for k in rest if k not in idents]
+        with_ = [spoken.bounded(param_words(k), said[k]) or f"{' '.join(param_words(k))} {said[k]}" for k in others]
+        tail += f" with {join(with_)}" if others else ""
+        rest = idents + others
+    if family == "get" and rng.random() < 0.5:
+        many = is_plural(_QUOTED.sub("", obj))  # 'the contents of the file "x"': contents
+        main, ask = f"what {'are' if many else 'is'} {obj}{tail}", True
+    elif family in ("get", "list"):
+        main, ask = f"{'list' if family == 'list' else 'show me'} {obj}{tail}", False
+    else:
+        main, ask = f"{SAID.get(verb, verb)} {obj}{tail}", False
+    lead = [f"the {' '.join(_nouns(k)[:1])} {said[k]}" for k in front] + [
+        said[k] if said[k].split()[0] in ("that", "this", "the") else f"{' '.join(param_words(k))} {said[k]}"
+        for k in bound
+    ]  # 'the id of that checkpoint' says what it is
+    text = f"For {join(lead)}, {main}" if lead else main[:1].upper() + main[1:]
+    order = front + [placed[i] for i in sorted(placed) if placed[i] in unbound] + rest
+    return re.sub(r"\s+", " ", text).strip() + ("?" if ask else "."), order
+
+
+def request(step, meta: dict, said: dict, rng: random.Random) -> str | None:
+    """The request from the summary, or None (the name words it then): a summary that would state values
+    of one kind in another order than the arguments' is not used."""
+    state = rng.getstate()
+    made = compose(step, meta, said, rng)
+    if made is None:
+        return None
+    text, order = made
+    if in_reading_order(step, order):
+        return text
+    rng.setstate(state)
+    return None

@@ -1,0 +1,106 @@
+"""Which utterance templates read well with a reference to an earlier result in place of a value, reworded
+to fit ('tell me about product {id}' -> 'about {id}'), and which ask for what that result already showed."""
+
+from __future__ import annotations
+
+import re
+
+from ..domain import Task
+from ..graph.names import singular, snake
+from .words import tokens
+
+
+def asks_known(template: str, step, task: Task) -> bool:
+    """Whether a template asks for a field the record its bound value came from already shows ('Name the big cities
+    of DE. Then, what's the population of that city?' when the list gave each city's population)."""
+    said = set(tokens(re.sub(r"\{[^}]*\}", " ", template)))
+    for b in step.bindings.values():
+        source = task.chain[b["step"]]
+        *through, leaf = b["path"].split("|")
+        fields = [
+            k
+            for k in source_fields(source.result, (task.meta.get(source.tool_id) or {}).get("returns"), through)
+            if k != leaf
+        ]
+        # a field by its head noun: unit_price_eur is a price, country_code a country
+        if any((ws := [w for w in tokens(snake(k)) if w not in _NOT_HEADS]) and ws[-1] in said for k in fields):
+            return True
+    return False
+
+
+_NOT_HEADS = {"id", "code", "unit", "eur", "usd", "gbp", "km", "mi", "kg", "percent", "pct", "ms", "utc"}
+
+
+def source_fields(result, schema: dict | None, through: list[str]) -> list[str]:
+    """The fields of the record a path's value sits in: from the result where it is known, else from the tool's
+    documented result schema ('cities|city_id': city_id, name, population)."""
+    node, kind = (result, "value") if result is not None else (schema, "schema")
+    for key in through + [None]:
+        if kind == "value":
+            node = node[0] if isinstance(node, list) and node else node
+            node = node.get(key) if key is not None and isinstance(node, dict) else node
+        else:
+            node = (node or {}).get("items", node) if (node or {}).get("type") == "array" else node
+            node = ((node or {}).get("properties") or {}).get(key) if key is not None else node
+    if kind == "schema":
+        return list(((node or {}).get("properties") or {}))
+    return list(node) if isinstance(node, dict) else []
+
+
+# where a reference to an earlier result reads as a noun phrase: not after an article or a
+# quantifier ('the that city', 'one the currency'), nor after a word it must follow ('ISO code that
+# country'); followed only by punctuation or one of these (not 'that city VAT is added')
+_NOT_BEFORE = {
+    "a",
+    "an",
+    "the",
+    "one",
+    "many",
+    "much",
+    "some",
+    "x",
+    "per",
+    "each",
+    "this",
+    "that",
+    "code",
+    "id",
+    "number",
+    "named",
+    "called",
+    "current",
+}
+_AFTER = set(
+    "in into to from for and or on at by with after before between is are was were will would can could "
+    "do does did has have had right now today please come comes cost costs".split()
+)
+_GENERIC = {"item", "record", "entry"}  # 'details of item {product_id}': the reference names the thing itself
+
+
+def fit_bound(template: str, step, phrases: dict) -> str | None:
+    """The template reworded so that each value from an earlier result reads in place ('tell me about
+    product {id}' -> 'about {id}', '{amount} {currency}' -> '{amount} of {currency}', '{days} days' ->
+    '{days}' when the reference says 'that many days'), or None where one cannot."""
+    out = template
+    for k in step.bindings:
+        m = re.search(r'"?\{' + k + r'\}"?', out)
+        if m is None:
+            return None
+        pre, post = out[: m.start()], out[m.end() :]
+        b, a = re.search(r"(\S+) $", pre), re.match(r" ?([\w/{]+)", post)
+        before, after = (b.group(1) if b else ""), (a.group(1) if a else "")
+        head = phrases[k].split()[-1]
+        entity = [w for w in tokens(snake(k)) if w not in ("id", "ids", "code", "key")][-1:]
+        nouns = {singular(head), *map(singular, entity), *_GENERIC}
+        if before.startswith("{") and isinstance(step.arguments.get(before.strip("{}")), (int, float)):
+            pre += "of "  # '250 of that country's currency'
+        elif singular(before.lower()) in nouns:
+            pre = re.sub(r"\b(?:the|a|an) $", "", pre[: b.start()])  # 'about (the) product that product'
+        elif before.startswith("{") or before.lower() in _NOT_BEFORE:
+            return None
+        if after and singular(after.lower()) == singular(head):
+            post = post[a.end() :]  # 'that many days days'
+        elif after and (after[0] in "/{" or after.lower() not in _AFTER):
+            return None
+        out = pre + "{" + k + "}" + post
+    return out

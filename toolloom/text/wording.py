@@ -1,0 +1,242 @@
+"""How requests are worded from a task's chain: template phrasing and references to earlier results (a tool's
+purpose is said by purposes.py, what its result is about by words.py). Shared by the offline agents (which
+speak this way), the model agents (shown it as an example) and the dialogue scenarios."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import string
+
+from . import offline_requests, spoken, summary_requests
+from ..domain import Task
+from ..graph.names import singular, snake
+from .purposes import param_phrase
+from .template_fit import asks_known, fit_bound
+from .words import entity_of, tokens
+
+# how a request joins its parts: a part that needs an earlier result comes after it ('Then, '), an
+# independent one beside it ('Also, '); the offline assistant splits requests on these
+THEN_WORDS = ("Then", "After that", "Next", "Afterwards")
+ALSO_WORDS = ("Also", "Separately", "Additionally")
+# ... or, where both parts are questions (or both requests), inside one sentence: 'What is the status of order
+# ord_1001, and then what is the VAT rate in the country of that order?'
+THEN_INLINE = ("and then", "and after that")
+ALSO_INLINE = ("and also",)
+
+
+def part_split(starts: tuple[str, ...], inline: tuple[str, ...]) -> re.Pattern:
+    """Where a request's parts meet: ' Then, ' starting a sentence or ', and then ' inside one."""
+    return re.compile(r" (?:" + "|".join(starts) + r"), |, (?:" + "|".join(inline) + r") ")
+
+
+THEN_SPLIT = part_split(THEN_WORDS, THEN_INLINE)
+# a part that reads on after ', and then': a question or a request of one clause ('what is ...?', 'list ...'),
+# not a statement ("I'm curious about ...; what ...?")
+# ('..., and after that is that product in stock?' reads as neither: a yes/no question stands alone)
+_JOINS_INLINE = re.compile(r"(?!i\b|i'|my\b|we\b|(?:is|are|do|does|can|has|have|will|was)\b)[a-z][^;]*[.?]$")
+ALSO_SPLIT = part_split(ALSO_WORDS, ALSO_INLINE)
+ORDINALS = ("first", "second", "third", "fourth", "fifth")
+
+
+def bound_phrase(
+    binding: dict,
+    step: int,
+    source_name: str,
+    rng: random.Random | None = None,
+    short: bool = False,
+    names: list[str] | None = None,
+    one_subject: bool = False,
+) -> str:
+    """How a request refers to a value an earlier step returns, by what it is: 'the country code of
+    that city' or "that city's country code" (the step just before), 'the latitude of the first
+    city' (an earlier one: the first of the chain's results about a city, agents/offline.py reads it so), 'its
+    country' (the step just before, where it named `one_subject`)."""
+    leaf = re.sub(r"[^a-z0-9]+", " ", binding["path"].split("|")[-1].lower()).strip()
+    entity = entity_of(source_name)
+    latest = binding["step"] == step - 1 or binding["step"] >= len(ORDINALS)
+    # an earlier one by its place among the results about the same thing ('the second country'), where the
+    # chain's tools are known (`names`), else by its step
+    nth = sum(entity_of(n) == entity for n in names[: binding["step"]]) if names else binding["step"]
+    which = "that" if latest else f"the {ORDINALS[min(nth, 4)]}"
+    near = rng.choice(("that", "this")) if latest and rng else which  # 'the currency of this country'
+    if leaf in {f"{e} {kind}" for e in (entity, entity.split()[-1]) for kind in ("id", "code")}:
+        return f"{which} {entity}"  # the city id of that (capital) city is that city; a country's code, that country
+    if latest and leaf.endswith("s") and singular(leaf) == entity.split()[-1]:
+        return f"that many {leaf}"  # days_between's days: 'add that many days', not "that day's days"
+    if short and len(leaf.split()) > 1 and leaf.split()[-1] in ("code", "id"):  # in a sentence: "that city's country"
+        leaf = " ".join(leaf.split()[:-1])
+    alone = not names or sum(entity_of(n) == entity for n in names[:step]) == 1  # no other result about it before
+    if latest and one_subject and alone and short and rng is not None and rng.random() < 0.5:  # ... named one thing
+        return f"its {leaf}"  # 'Status of ord_1001? Then, the standard VAT in its country?'
+    if rng is not None and rng.random() < 0.5:
+        return f"{which} {entity}'s {leaf}"
+    return f"the {leaf} of {near} {entity}"
+
+
+_AREAS = {"country", "region", "continent", "state", "province", "timezone", "time zone"}
+_PLACES = {"city", "country", "town", "place", "location", "airport", "address"}
+# of the chains that can, how many name an earlier step's value by where it comes from: nearly all where the whole
+# request becomes one sentence (readers found the step-by-step form template-like), some where a part stays
+NESTED_SHARE, PARTLY_NESTED_SHARE = 0.9, 0.75
+
+
+def nestable(task: Task, rng: random.Random | None = None) -> dict[int, tuple[str, str]]:
+    """The steps a request names by what they give the step that uses them ('Convert 250 EUR into the currency of
+    Japan': get_country is said inside convert_currency's request), each with its phrase and its head noun: a
+    lookup of one stated value whose one result field a templated later step takes."""
+    uses: dict[int, list] = {}
+    for i, step in enumerate(task.chain):
+        for b in step.bindings.values():
+            uses.setdefault(b["step"], []).append((i, b))
+    out = {}
+    for j, source in enumerate(task.chain[:-1]):
+        (i, b), *more = uses.get(j) or [(None, None)]
+        if (
+            i is None
+            or more
+            or source.bindings
+            or len(source.arguments) != 1
+            or "|" in b["path"]
+            or not (task.meta.get(task.chain[i].tool_id) or {}).get("utterances")
+        ):
+            continue
+        ((param, value),) = source.arguments.items()
+        subject = spoken.said(value, param)
+        if subject is None:
+            continue
+        if spoken.ID_TOKENS.fullmatch(subject):  # 'order ord_1002'
+            subject = f"{param_phrase(param)} {subject}"
+        leaf = re.sub(r"[^a-z0-9]+", " ", b["path"].lower()).strip()
+        entity = entity_of(source.name)
+        if leaf in {f"{e} {kind}" for e in (entity, entity.split()[-1]) for kind in ("id", "code")}:
+            leaf = entity  # the city id of a capital city: 'the capital city of Australia'
+        elif len(leaf.split()) > 1 and leaf.split()[-1] in ("code", "id"):
+            leaf = " ".join(leaf.split()[:-1])  # a country code: 'the country of order ord_1002'
+        within = leaf in _AREAS and entity.split()[-1] in _PLACES  # 'the country Tokyo is in'
+        owned = not within and leaf != entity and subject[:1].isupper() and rng is not None and rng.random() < 0.5
+        said = f"{subject}'s {leaf}" if owned else f"the {leaf} of {subject}"  # "Japan's currency"
+        out[j] = (f"the {leaf} {subject} is in" if within else said, f"that {leaf}")
+    # a step that also refers to a result said before it ('that city') names none by where it comes from: two
+    # references in one sentence could not be told apart
+    mixed = {i for i, step in enumerate(task.chain) if any(b["step"] not in out for b in step.bindings.values())}
+    return {j: phrase for j, phrase in out.items() if uses[j][0][0] not in mixed}
+
+
+def render_example(task: Task, rng: random.Random) -> str:
+    """A template-phrased request for the task's chain (also the example shown to model users).
+
+    A value that a step takes from an earlier result is not stated; the request says where it
+    comes from, so the assistant has to make the earlier call first.
+    """
+    text_all, said_steps = "", 0
+    nested = nestable(task, rng)
+    whole = len(nested) == len(task.chain) - 1
+    nested = nested if rng.random() < (NESTED_SHARE if whole else PARTLY_NESTED_SHARE) else {}
+    for i, step in enumerate(task.chain):
+        if i in nested:
+            continue  # said where its value is used: 'Convert 250 EUR into the currency of Japan.'
+        text = _step_request(task, i, nested, rng)
+        said_steps += 1
+        text_all = _joined(text_all, text, step, said_steps, rng) if said_steps > 1 else text
+    # not 'the city this city'
+    text_all = re.sub(r"\b(?:the|a|an) ([a-z]+) ((?:this|that) (?:[a-z]+ )?\1)\b", r"\2", text_all)
+    # 'the country Toronto is in' before 'in 2026' is 'the country of Toronto in 2026'
+    text_all = re.sub(r"\bthe (\w+) ([A-Z][\w ]*?) is in (?=(?:in|on|at|for|during)\b)", r"the \1 of \2 ", text_all)
+    text_all = the_names(text_all)  # 'in the Americas', 'visiting the United States'
+    return re.sub(r"(?<![\d.,])\b1 ([a-z]+)s\b", lambda m: f"1 {singular(m.group(1) + 's')}", text_all)  # 1 piece
+
+
+def _step_request(task: Task, i: int, nested: dict, rng: random.Random) -> str:
+    """Step i's own request: a template filled in where the tool has any, else worded from the tool."""
+    step = task.chain[i]
+    templates = task.meta.get(step.tool_id, {}).get("utterances") or []
+    args, heads = _said_arguments(task, i, nested, rng, short=bool(templates))
+    if step.bindings:  # only templates a reference to an earlier result reads well in
+        templates = [fit for t in templates if (fit := fit_bound(t, step, heads)) is not None]
+        templates = [t for t in templates if not asks_known(t, step, task)] or templates
+    if templates:
+        return _from_template(step, templates, args, rng)
+    # every real collection: worded from the tool's name and arguments, never its documentation
+    said = {k: args[k] if k in step.bindings else json.dumps(v) for k, v in step.arguments.items()}
+    meta = task.meta.get(step.tool_id, {})
+    return summary_requests.request(step, meta, said, rng) or offline_requests.request(step, meta, said, rng)
+
+
+def _said_arguments(task: Task, i: int, nested: dict, rng: random.Random, short: bool) -> tuple[dict, dict]:
+    """Step i's arguments as said (a value from an earlier result by where it comes from), and the same with a
+    nested phrase's head noun in its place."""
+    step = task.chain[i]
+    names = [s.name for s in task.chain]
+    args = {
+        k: (
+            bound_phrase(
+                b,
+                i,
+                task.chain[b["step"]].name,
+                rng,
+                short=short,
+                names=names,
+                one_subject=len(task.chain[b["step"]].arguments) == 1,
+            )
+            if (b := step.bindings.get(k))
+            else v
+        )
+        for k, v in step.arguments.items()
+    }
+    heads = dict(args)  # a nested phrase reads in place where a reference by its head noun does
+    for k, b in step.bindings.items():
+        if b["step"] in nested:
+            args[k], heads[k] = nested[b["step"]]
+    return args, heads
+
+
+def _from_template(step, templates: list[str], args: dict, rng: random.Random) -> str:
+    """One of the templates filled in; an argument it has no place for is added as a constraint."""
+    # 'the city "tokyo"' is said 'the city Tokyo'
+    template, args = spoken.unquoted(rng.choice(templates), args, skip=step.bindings)
+    text = template.format(**args)
+    for k in step.bindings:  # a quoted placeholder would make the phrase look like a value
+        text = text.replace(f'"{args[k]}"', args[k])
+    used = {field for _, field, _, _ in string.Formatter().parse(template) if field}
+    extra = [
+        constraint(k, args[k] if k in step.bindings else spoken.counted(v, k) or json.dumps(v))
+        for k, v in step.arguments.items()
+        if k not in used
+    ]
+    if extra:  # an argument the template has no place for (an optional one, a constraint) is still said
+        end = text[-1] if text[-1] in ".?!" else ""
+        text = f"{text[: len(text) - len(end)]}, with {' and '.join(extra)}{end}"
+    return text
+
+
+def _joined(text_all: str, text: str, step, said_steps: int, rng: random.Random) -> str:
+    """A later step's request added to the request so far: a step that needs an earlier result comes after it,
+    an independent one beside it."""
+    keep = text[1:2].isupper() or re.match(r"I\b", text)  # 'Then, what is ...', but 'Then, US ...', 'I'll'
+    text = text if keep else text[0].lower() + text[1:]
+    inline = THEN_INLINE if step.bindings else ALSO_INLINE
+    if said_steps == 2 and text_all[-1:] == text[-1:] and _JOINS_INLINE.match(text) and rng.random() < 0.7:
+        return f"{text_all[:-1]}, {rng.choice(inline)} {text}"  # two questions asked as one
+    return text_all + f" {rng.choice(THEN_WORDS if step.bindings else ALSO_WORDS)}, {text}"
+
+
+# names said with 'the' inside a sentence ('Which countries are in the Americas?', 'I'm visiting the United States')
+_THE_NAMES = re.compile(
+    r"(?<=[a-z,;:] )(?<!the )(?<!The )(Americas|Netherlands|Philippines|United States|"
+    r"United Kingdom|Bahamas|Maldives|Caribbean|Middle East|Balkans|Baltics|"
+    r"United Arab Emirates|Czech Republic|Dominican Republic)\b"
+)
+
+
+def the_names(text: str) -> str:
+    """'in United States' -> 'in the United States'."""
+    return _THE_NAMES.sub(r"the \1", text)
+
+
+def constraint(param: str, said: str) -> str:
+    """An argument a template has no place for, as a person adds it: min_population 3000000 -> 'a population of
+    at least 3000000', max_price_eur -> 'a price of at most 50 EUR', limit -> 'limit 5'."""
+    ws = tokens(snake(param))
+    return spoken.bounded(ws, said) or f"{' '.join(ws)} {said}"
