@@ -51,6 +51,19 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.pipeline)
 
 
+@pytest.fixture(autouse=True)
+def fast_tier_starts_no_process(request, monkeypatch):
+    """The fast tier (`-m "not pipeline and not services"`) is Python alone: a test that starts a process
+    (a sandbox worker, a server, a CLI run) is marked `services` (or `pipeline`), or it fails here."""
+    if request.node.get_closest_marker("services") or request.node.get_closest_marker("pipeline"):
+        return
+
+    def refuse(self, args, *rest, **options):
+        raise RuntimeError(f"{request.node.nodeid} starts a process ({str(args)[:120]}): mark it `services`")
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
+
+
 @pytest.fixture
 def demo_pipeline(tmp_path):
     """The shipped demo pipeline, exporting into a temporary folder."""

@@ -1,5 +1,6 @@
 """The `accounted` check counts what a stage wrote: a stage that silently loses an item fails it."""
 
+import pytest
 import pyarrow as pa
 
 from toolloom.agents.offline import RetrievalAssistant, TemplateUser
@@ -46,6 +47,7 @@ def _simulation(monkeypatch=None):
     ), tasks
 
 
+@pytest.mark.services
 def test_a_simulation_that_loses_an_episode_is_not_accounted(monkeypatch):
     result, tasks = _simulation()
     assert result.accounted and result.inputs == tasks.num_rows

@@ -2,7 +2,7 @@
 
 import json
 
-from toolloom.answers.sentence.sentence import sentence
+from toolloom.answers.sentence import sentence
 
 
 def tool_call(i, name, **arguments):
@@ -18,7 +18,7 @@ def tool_result(i, value):
 
 def test_a_shipping_question_is_answered_yes_or_no_and_a_fact_is_said_once():
     from toolloom.checks.judging import said_before
-    from toolloom.answers.sentence.sentence import answer_from
+    from toolloom.answers.sentence import answer_from
 
     order = {"country_code": "FR", "order_id": "ord_1002", "status": "processing", "total_eur": 418.8}
     assert (
@@ -60,13 +60,13 @@ def test_a_call_about_a_place_is_said_of_it():
         tool_call(0, "local_time", city_id="chicago", utc_time="2026-12-31T23:00"),
         tool_result(0, {"city_id": "chicago", "local_time": "2026-12-31T17:00", "timezone": "America/Chicago"}),
     ]
-    from toolloom.answers.sentence.sentence import answer_from
+    from toolloom.answers.sentence import answer_from
 
     assert answer_from(messages) == "The local time in Chicago is 2026-12-31 17:00."
 
 
 def test_what_an_action_left_is_said_of_what_holds_it():
-    from toolloom.answers.sentence.sentence import answer_from
+    from toolloom.answers.sentence import answer_from
 
     messages = [
         {"role": "user", "content": "Add 3 of p401 to my cart, please."},
@@ -82,7 +82,7 @@ def test_what_an_action_left_is_said_of_what_holds_it():
 
 
 def test_what_was_done_is_said_even_when_its_values_were_said_and_a_list_of_no_noun_is_results():
-    from toolloom.answers.sentence.sentence import answer_from
+    from toolloom.answers.sentence import answer_from
 
     messages = [
         {"role": "user", "content": 'List the checkpoints of "notes/todo.md". Then, delete that checkpoint.'},

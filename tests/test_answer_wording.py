@@ -5,7 +5,7 @@ test_answer_wording_conversations.py."""
 
 import re
 
-from toolloom.answers.sentence.sentence import sentence
+from toolloom.answers.sentence import sentence
 
 
 def test_a_one_value_answer_says_what_the_value_is_and_big_counts_read_as_people_write_them():

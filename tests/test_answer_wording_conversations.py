@@ -2,13 +2,14 @@
 results named, actions said as done in the request's words, updates, a lookup beside an action, the parts of one
 request, and a tool's own text blocks."""
 
+import pytest
 import json
 
-from toolloom.answers.sentence.sentence import sentence
+from toolloom.answers.sentence import sentence
 
 
 def test_a_result_without_a_name_is_said_of_what_its_call_named_by_the_names_earlier_results_gave():
-    from toolloom.answers.sentence.sentence import answer_from
+    from toolloom.answers.sentence import answer_from
 
     def call(i, name, **arguments):
         return {
@@ -87,9 +88,10 @@ def test_a_result_without_a_name_is_said_of_what_its_call_named_by_the_names_ear
     )
 
 
+@pytest.mark.services
 def test_an_update_says_what_it_set_and_times_read_as_events_to_the_minute():
     from toolloom.answers.sentence.phrases import value_text
-    from toolloom.answers.sentence.sentence import answer_from
+    from toolloom.answers.sentence import answer_from
 
     renamed = {
         "content": None,
@@ -151,7 +153,7 @@ def test_parts_asked_in_one_sentence_keep_their_question_mark_so_a_yes_no_part_i
 
 
 def test_an_action_is_said_as_done_in_the_requests_words():
-    from toolloom.answers.sentence.sentence import answer_from
+    from toolloom.answers.sentence import answer_from
     from toolloom.text.request_asks import action_said
 
     assert (
@@ -192,7 +194,7 @@ def test_an_action_is_said_as_done_in_the_requests_words():
 
 
 def test_a_lookup_is_answered_beside_an_action():
-    from toolloom.answers.sentence.sentence import answer_from
+    from toolloom.answers.sentence import answer_from
 
     messages = [
         {"role": "user", "content": "I'd like to know the capital of DE."},
@@ -217,7 +219,7 @@ def test_a_lookup_is_answered_beside_an_action():
 
 
 def test_two_blocks_of_a_tools_own_lines_stay_apart_so_each_fence_closes():
-    from toolloom.answers.sentence.sentence import answer_from
+    from toolloom.answers.sentence import answer_from
 
     calls = [
         {"id": c, "type": "function", "function": {"name": n, "arguments": "{}"}}

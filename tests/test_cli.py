@@ -38,6 +38,7 @@ def test_run_then_query_and_versions(project, capsys):
     assert err.startswith("error: ") and err.count("\n") == 1
 
 
+@pytest.mark.services
 def test_validate_names_bad_files(project, capsys):
     assert main(["--project", str(project), "validate"]) == 0
     assert re.search(r"collection demo: \d{2} tools, 0 rejected", capsys.readouterr().out)

@@ -1,10 +1,14 @@
 """The bundled demo collection: specs and implementations agree, examples run, tools connect."""
 
+import pytest
+
 from toolloom.executors.routing import ToolExecutor
 from toolloom.ingest import ingest_collection
 from toolloom.sandbox import Sandbox
 
 from .conftest import PROJECT
+
+pytestmark = pytest.mark.services  # each test runs tools in sandbox worker processes
 
 
 def _specs():

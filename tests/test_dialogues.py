@@ -64,6 +64,7 @@ def _inputs():
     return pa.concat_tables([singles, pa.Table.from_pylist([row], schema=singles.schema)]), tools, ex
 
 
+@pytest.mark.services
 @pytest.mark.parametrize("scenario", DIALOGUE_SCENARIOS)
 def test_each_scenario_gives_a_verified_dialogue(scenario):
     tasks, tools, ex = _inputs()

@@ -48,6 +48,7 @@ def _final(result, name):
     return next(r for r in result.table.to_pylist() if r["name"] == name and r["final"])
 
 
+@pytest.mark.services
 def test_refined_documentation_states_what_executions_showed():
     result = _refine(_broken_tools(), RefineStage(tools=list(WRONG)))
     assert result.accounted and result.accepted == 2
@@ -68,6 +69,7 @@ def test_refined_documentation_states_what_executions_showed():
     assert "before_after" in result.metadata and result.metadata["tools_changed"] == "2 of 2"
 
 
+@pytest.mark.services
 def test_stops_when_consecutive_revisions_are_similar_and_records_why():
     converged = _refine(_broken_tools(), RefineStage(tools=["get_vat_rate"], stop_similarity=0.5))
     fast = [r for r in converged.table.to_pylist()]
@@ -95,6 +97,7 @@ class Repetitive(ProbeExplorer):
         }
 
 
+@pytest.mark.services
 def test_a_query_too_close_to_an_earlier_one_is_rejected_and_retried_three_times():
     rows = _refine(
         _broken_tools(), RefineStage(tools=["get_vat_rate"], stop_similarity=1.0), explorer=Repetitive()
@@ -110,6 +113,7 @@ def test_a_query_too_close_to_an_earlier_one_is_rejected_and_retried_three_times
     assert [r["round"] for r in loose] == [0, 1, 2]  # 7 of 8 words in common is cosine 0.935: below a 0.99 threshold
 
 
+@pytest.mark.services
 def test_mistakes_from_simulation_and_escalation_reach_the_analyzer():
     trajectories = [
         {
@@ -244,6 +248,7 @@ class LeakyRewriter(TemplateRewriter):
         return {"description": original + "\nMistakes callers made: simulation: called with {}", "suggestion": ""}
 
 
+@pytest.mark.services
 def test_a_revision_carrying_pipeline_internals_is_refused_and_the_documentation_stays():
     tools = _tools()
     ex = ToolExecutor(Sandbox(PROJECT / "sandbox"), tools.to_pylist())

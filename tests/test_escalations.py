@@ -30,6 +30,8 @@ from toolloom.stages.tasks import TASKS_SCHEMA
 from .conftest import PROJECT
 from .test_stages import _tools
 
+pytestmark = pytest.mark.services  # each test runs tools in sandbox worker processes
+
 PROMPTS = PROJECT / "prompts"
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from toolloom.agents.offline import RetrievalAssistant
 from toolloom.checks.answers import call_inputs, grounded, unstated
-from toolloom.answers.sentence.sentence import answer_from, sentence
+from toolloom.answers.sentence import answer_from, sentence
 from toolloom.reports.example_quality import example_quality
 from toolloom.stages.samples import check_completeness
 

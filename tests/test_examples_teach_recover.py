@@ -36,6 +36,7 @@ def demo_executor():
     return ToolExecutor(Sandbox(PROJECT / "sandbox"), tools.to_pylist())
 
 
+@pytest.mark.services
 def test_a_recover_episode_fails_for_real_then_corrects_and_passes_the_filter(demo_executor):
     from toolloom.agents.realisers import PhraseRealiser
 

@@ -12,6 +12,8 @@ from toolloom.stages.tools import TOOLS_SCHEMA
 from .conftest import CASES
 from .test_stages_filter import _traj
 
+pytestmark = pytest.mark.services  # each test runs tools in sandbox worker processes
+
 
 def _inputs():
     trajs = [{**_traj(), "traj_id": f"tr_{i}", "task_id": f"t_{i}"} for i in range(5)]

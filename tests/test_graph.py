@@ -119,6 +119,7 @@ def test_tmdb_search_ids_feed_movie_and_person_inputs_and_nothing_feeds_page(emb
     assert not any(e["dst_slot"] == "page" for e in edges)
 
 
+@pytest.mark.services
 def test_sampled_chains_are_executed_and_bound_along_edges(embedder):
     rows = _rows(PROJECT / "api_graphs" / "demo")
     edges, _ = build_edges(rows, embedder)

@@ -16,6 +16,7 @@ from toolloom.llm.fake_server import FakeModel, FakeServer, Faults
 from .test_llm_client import _ask, _client
 
 
+@pytest.mark.services
 def test_cache_answers_repeats_without_a_request_even_from_a_new_process(tmp_path):
     with FakeServer() as server:
         c = _client(server, tmp_path)

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from toolloom.agents.unnest import plan
-from toolloom.answers.sentence.sentence import answer_from
+from toolloom.answers.sentence import answer_from
 from toolloom.domain import Step, Task
 from toolloom.text.wording import THEN_SPLIT, nestable, render_example
 

@@ -86,6 +86,7 @@ def test_graph_validation_needs_a_provider_that_has_a_validator():
     assert pipeline.model_for("validator").provider == "openai"
 
 
+@pytest.mark.services
 def test_validating_a_pipeline_loads_the_built_ins_it_names_through_the_registry():
     """spec.py imports no stage, agent or executor module: the registries import their built-ins when
     first asked (a fresh interpreter, so nothing is imported yet)."""

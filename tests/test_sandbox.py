@@ -15,6 +15,7 @@ SCHEMA = {
 }
 
 
+@pytest.mark.services
 def test_demo_tools_are_discovered_and_run():
     sb = Sandbox(PROJECT / "sandbox")
     impls = sb.implementations("demo")
@@ -23,6 +24,7 @@ def test_demo_tools_are_discovered_and_run():
     assert obs.ok and obs.content["capital"] == "Tokyo" and obs.content["currency"] == "JPY"
 
 
+@pytest.mark.services
 def test_bad_arguments_get_api_style_errors():
     sb = Sandbox(PROJECT / "sandbox")
     missing = sb.execute("demo", "get_country", {}, SCHEMA)
@@ -34,6 +36,7 @@ def test_bad_arguments_get_api_style_errors():
     assert not unknown.ok and "unknown argument(s): x" in unknown.error
 
 
+@pytest.mark.services
 def test_tool_errors_become_observations():
     sb = Sandbox(PROJECT / "sandbox")
     not_found = sb.execute("demo", "get_country", {"country_code": "ZZ"}, SCHEMA)
@@ -105,6 +108,7 @@ def test_without_the_memory_and_pids_controllers_no_group_is_made_and_the_reason
         cgroups.hierarchy.cache_clear()
 
 
+@pytest.mark.services
 def test_a_worker_whose_pipes_are_numbered_above_1024_still_answers():
     """A run with 1,024 model requests in flight holds over a thousand sockets: select() refused the
     worker's pipe there (ValueError: filedescriptor out of range) and the stage failed."""

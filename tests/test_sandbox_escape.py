@@ -15,9 +15,12 @@ from toolloom.sandbox.confinement import NOBODY, SANDBOX_UIDS, confinement_probl
 from .conftest import CASES, PROJECT
 
 SECRET = "sk-escape-test-DO-NOT-LEAK-7731"
-pytestmark = pytest.mark.skipif(
-    confinement_problem() is not None, reason=f"this host cannot confine tool code: {confinement_problem()}"
-)
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.skipif(
+        confinement_problem() is not None, reason=f"this host cannot confine tool code: {confinement_problem()}"
+    ),
+]
 
 
 @pytest.fixture(scope="module")

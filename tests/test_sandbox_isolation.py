@@ -8,6 +8,8 @@ from toolloom.sandbox import Limits, Sandbox
 
 from .conftest import CASES
 
+pytestmark = pytest.mark.services  # each test runs tools in sandbox worker processes
+
 SECRET = "sk-sandbox-test-DO-NOT-LEAK-42"
 
 

@@ -1,5 +1,6 @@
 """Tools with no implementation are simulated: schema-checked JSON, repair once, episode history."""
 
+import pytest
 import json
 
 from toolloom.agents.simulator import ModelSimulator
@@ -131,6 +132,7 @@ def test_a_valid_call_gets_a_result_and_bad_arguments_get_the_schemas_error(tmp_
     assert not bad.ok and bad.content["error"]["status"] == 400 and "'city' is a required property" in bad.error
 
 
+@pytest.mark.services
 def test_a_clarifying_question_is_answered_by_the_user_agent(tmp_path):
     import pyarrow.compute as pc
 

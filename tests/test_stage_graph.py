@@ -89,6 +89,7 @@ def test_plugin_stage_settings_name_a_registered_stage_and_not_a_built_in():
         _pipeline(plugins={"samples": {}})
 
 
+@pytest.mark.services
 def test_the_stage_layer_imports_no_dagster():
     code = (
         "import sys, toolloom.stages.catalog, toolloom.runtime; "

@@ -3,6 +3,7 @@ degenerate ones, rejected with its reason), offline simulation with verified cal
 distractors that never offer two tools of one name. `_tools` is the demo tool table other tests reuse; the filter
 stage is in test_stages_filter.py."""
 
+import pytest
 import json
 
 import pyarrow as pa
@@ -26,6 +27,7 @@ def _tools():
     return result.table
 
 
+@pytest.mark.services
 def test_tasks_use_documented_or_synthesised_arguments_and_reject_only_tools_that_give_none():
     tools = _tools()
     first = tools.slice(0, 1).to_pylist()[0]
@@ -75,6 +77,7 @@ def test_tasks_use_documented_or_synthesised_arguments_and_reject_only_tools_tha
     assert again.table.equals(result.table)  # seeded
 
 
+@pytest.mark.services
 def test_offline_simulation_answers_with_verified_calls():
     tools = _tools()
     ex = ToolExecutor(Sandbox(PROJECT / "sandbox"), tools.to_pylist())
@@ -102,6 +105,7 @@ def test_offline_simulation_answers_with_verified_calls():
     assert len(json.loads(r["tools_offered"])) == 3  # the needed tool and two distractors
 
 
+@pytest.mark.services
 def test_abstain_examples_offer_only_unrelated_tools_and_any_call_rejects_them():
     from toolloom.domain import trajectory_of
     from toolloom.stages.samples import check_execution

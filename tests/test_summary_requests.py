@@ -136,7 +136,7 @@ def test_an_operation_is_about_its_paths_last_noun():
 
 
 def test_an_empty_lookup_and_a_tools_own_words_are_said_plainly():
-    from toolloom.answers.sentence.sentence import sentence
+    from toolloom.answers.sentence import sentence
 
     assert (
         sentence(
@@ -172,7 +172,7 @@ def test_an_empty_lookup_and_a_tools_own_words_are_said_plainly():
     )
     import json
 
-    from toolloom.answers.sentence.sentence import answer_from
+    from toolloom.answers.sentence import answer_from
 
     call = {
         "id": "a",

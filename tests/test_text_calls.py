@@ -215,6 +215,7 @@ def _simulate(tmp_path: Path, server: FakeServer, n: int = 6):
         sandbox.close()
 
 
+@pytest.mark.services
 @pytest.mark.parametrize("form", ["hermes", "json", "pythonic"])
 def test_an_endpoint_that_writes_calls_as_text_still_yields_episodes_with_marked_calls(tmp_path, form):
     with FakeServer(calls_as_text=form) as server:
@@ -233,6 +234,7 @@ def test_an_endpoint_that_writes_calls_as_text_still_yields_episodes_with_marked
     assert result.metadata["calls_from_text"] == sum(len(json.loads(r["calls"])) for r in answered)
 
 
+@pytest.mark.services
 def test_an_endpoint_whose_written_calls_are_garbage_rejects_each_episode_with_the_reason(tmp_path):
     with FakeServer(calls_as_text="garbage") as server:
         result = _simulate(tmp_path, server)
@@ -269,6 +271,7 @@ def _episode(tmp_path, *replies):
     return ep, model.history
 
 
+@pytest.mark.services
 def test_a_model_that_repeats_an_answered_call_is_asked_for_its_answer_without_tools(tmp_path):
     call = '{"name": "get_city", "arguments": {"city_id": "tokyo"}}'
     ep, history = _episode(tmp_path, {"content": call}, {"content": call}, {"content": "Tokyo has 14 million people."})
