@@ -53,7 +53,7 @@ py-modules = ["toolloom_env"]
 def write_environment(folder: Path) -> None:
     """`environment/`: the verifiers environment over the export's tasks (toolloom/rl/verifiers_env.py, standalone)."""
     (folder / "environment").mkdir()
-    shutil.copyfile(Path(__file__).parent / "rl" / "verifiers_env.py", folder / "environment" / "toolloom_env.py")
+    shutil.copyfile(Path(__file__).parents[1] / "rl" / "verifiers_env.py", folder / "environment" / "toolloom_env.py")
     (folder / "environment" / "pyproject.toml").write_text(ENVIRONMENT_PYPROJECT, encoding="utf-8")
 
 
