@@ -216,3 +216,29 @@ def test_a_tool_call_cut_mid_json_is_asked_again_before_it_costs_the_episode(tmp
             ModelAssistant(_client(server, tmp_path / "c")).step([{"role": "user", "content": "once?"}], tools)
         )
         assert server.requests == 3 + CUT_REASKS + 2 and turn.tool_calls
+
+
+def test_every_request_names_its_role_and_stage_and_the_fake_answers_by_the_role(tmp_path):
+    """A prompt's data tags are all the fake reads: the same text asked as the rewriter keeps the documentation,
+    asked as the judge gets the judge's verdict, whatever the template's wording around them."""
+    import json as _json
+
+    seen = []
+
+    class Recording(FakeModel):
+        def respond(self, request, role=None):
+            seen.append(role)
+            return super().respond(request, role)
+
+    prompt = (
+        'Reworded freely. <documentation>Adds two numbers.</documentation> Answer {"description": ..., '
+        '"suggestion": ...}. Also {"calls_fit": ...}? The conversation: User: hi Questions: none'
+    )
+    with FakeServer(model=Recording()) as server:
+        client = _client(server, tmp_path)
+        rewritten = run_async(client.chat([{"role": "user", "content": prompt}], stage="refine", role="rewriter"))
+        again = prompt + " "  # the request cache keys the messages, not the role: another text
+        judged = run_async(client.chat([{"role": "user", "content": again}], stage="filter", role="judge"))
+    assert seen == ["rewriter", "judge"]
+    assert _json.loads(rewritten.message["content"])["description"] == "Adds two numbers."
+    assert "calls_fit" in _json.loads(judged.message["content"])

@@ -37,7 +37,7 @@ from .call_errors import (
 )
 from .completion import TRUNCATED_RETRY_TOKENS, TRUNCATION_RETRIES, Completion, answer_text, looping, parse_completion
 from .ledger import PREFLIGHT, CallRecord, UsageLedger
-from .endpoints import Endpoint, EndpointPool, public
+from .endpoints import ROLE_HEADER, STAGE_HEADER, Endpoint, EndpointPool, public
 
 
 _LIVE_CLIENTS: "weakref.WeakSet[ModelClient]" = weakref.WeakSet()
@@ -205,7 +205,7 @@ class ModelClient:
             ):
                 with attempt:
                     attempts += 1
-                    raw = await self._send(pool, request, answered_by)
+                    raw = await self._send(pool, request, answered_by, {ROLE_HEADER: role, STAGE_HEADER: stage})
         except RetryError as e:
             exc = e.last_attempt.exception()
             reason = self._scrub(f"{type(exc).__name__}: {exc}{self._where(exc)}")[:500]
@@ -240,8 +240,11 @@ class ModelClient:
         )
         return completion, raw
 
-    async def _send(self, pool: EndpointPool, request: dict, answered_by: list[str]) -> dict:
-        """One attempt at the least busy endpoint that is up; `answered_by[0]` is set to its URL."""
+    async def _send(
+        self, pool: EndpointPool, request: dict, answered_by: list[str], headers: dict[str, str] | None = None
+    ) -> dict:
+        """One attempt at the least busy endpoint that is up; `answered_by[0]` is set to its URL. `headers` say
+        which role and stage ask (a proxy can log or route by them; the fake endpoint answers by them)."""
         endpoint: Endpoint = pool.pick()
         answered_by[0] = endpoint.name
         endpoint.usage["sent"] += 1
@@ -250,7 +253,9 @@ class ModelClient:
             try:
                 # the body is already OpenAI wire format: posting it as is skips the SDK's recursive
                 # parameter transform, which walks every tool schema (~6 ms of CPU a request)
-                response = await endpoint.client.post("/chat/completions", body=request, cast_to=_http.Response)
+                response = await endpoint.client.post(
+                    "/chat/completions", body=request, cast_to=_http.Response, options={"headers": headers or {}}
+                )
                 text = response.text
             except openai.RateLimitError as e:
                 limiter.on_rate_limited(retry_after(e) or self.backoff_s)

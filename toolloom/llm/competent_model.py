@@ -16,14 +16,18 @@ EXPLORATIONS = (
 )
 
 
-def competent(request: dict) -> dict:
-    """Plays a capable model for toolloom's own prompts."""
+def competent(request: dict, role: str | None = None) -> dict:
+    """Plays a capable model for toolloom's own prompts. The reply is chosen by the `role` the client named (the
+    X-Toolloom-Role header), and made from the data between the prompt's tags (<request>, <args>, <documentation>,
+    <parameters>, <example>): rewording a template changes nothing here. A request that names no role (another
+    client) is recognised by what its prompt asks for."""
     from ..agents.offline import RetrievalAssistant
 
     messages, tools = request.get("messages", []), request.get("tools") or []
     if not tools:
         prompt = messages[-1].get("content") or ""
-        for reply in (_refinement_reply, _request_reply, _check_reply):
+        replies = ROLE_REPLIES.get(role, ALL_REPLIES) if role else ALL_REPLIES
+        for reply in replies:
             answer = reply(prompt)
             if answer is not None:
                 return answer
@@ -38,67 +42,105 @@ def competent(request: dict) -> dict:
     return {"content": turn.content}
 
 
-def _refinement_reply(prompt: str) -> dict | None:
-    """The escalator, its verifier and the DRAFT roles (explorer, analyzer, rewriter); None for other prompts."""
-    if "<request>" in prompt and '"question"' in prompt:  # the escalator: keeps the draft request
-        draft = prompt.split("<request>", 1)[1].split("</request>", 1)[0].strip()
-        return {"content": json.dumps({"question": draft})}
-    if '"alternative_answer"' in prompt:  # the escalation verifier: the reference stands
-        return {"content": json.dumps({"factual": True, "alternative_answer": None, "reason": "scripted verifier"})}
-    if "<args>" in prompt and '"arguments"' in prompt:  # the DRAFT explorer: a different angle each time
-        n = prompt.count("\n- ")
-        args = json.loads(prompt.split("<args>", 1)[1].split("</args>", 1)[0])
-        return {"content": json.dumps({"query": EXPLORATIONS[n % len(EXPLORATIONS)], "arguments": args})}
-    if '"findings"' in prompt:  # the DRAFT analyzer
-        return {
-            "content": json.dumps(
-                {"findings": ["the documentation matches the responses seen"], "suggestion": "try an unknown value"}
-            )
-        }
-    if "<documentation>" in prompt and '"description"' in prompt:  # the DRAFT rewriter: keeps the documentation
-        doc = prompt.split("<documentation>", 1)[1].split("</documentation>", 1)[0].strip()
-        return {"content": json.dumps({"description": doc or "Undocumented tool.", "suggestion": ""})}
-    return None
+def _reword(prompt: str) -> dict | None:
+    """The escalator: keeps the draft request."""
+    if "<request>" not in prompt or '"question"' not in prompt:
+        return None
+    draft = prompt.split("<request>", 1)[1].split("</request>", 1)[0].strip()
+    return {"content": json.dumps({"question": draft})}
 
 
-def _request_reply(prompt: str) -> dict | None:
-    """The user agent: proposed arguments (schema-made) or the prompt's own example; None for other prompts."""
-    if "<parameters>" in prompt and '"calls"' in prompt:  # the user agent proposing arguments: schema-made ones
-        from ..text.synthesis import ArgumentSynthesizer, Unsynthesizable
-
-        schema = json.loads(prompt.split("<parameters>", 1)[1].split("</parameters>", 1)[0])
-        try:
-            args = ArgumentSynthesizer().arguments({"name": "proposed", "parameters": schema}, seed=hash_bucket(prompt))
-        except Unsynthesizable:
-            args = {}
-        return {"content": json.dumps({"calls": [{"request": "A request.", "arguments": args}]})}
-    if "<example>" in prompt:  # user-agent and dialogue prompts carry a plain example
-        example = prompt.split("<example>", 1)[1].split("</example>", 1)[0].strip()
-        return {"content": json.dumps({"request": example}) if '{"request"' in prompt else example}
-    return None
+def _verify(prompt: str) -> dict | None:
+    """The escalation verifier (the frontier's own check): the reference stands."""
+    if '"alternative_answer"' not in prompt:
+        return None
+    return {"content": json.dumps({"factual": True, "alternative_answer": None, "reason": "scripted verifier"})}
 
 
-def _check_reply(prompt: str) -> dict | None:
-    """The semantic judge and edge validation; None for other prompts."""
-    if '"calls_fit"' in prompt:  # the semantic judge: passes an example that called tools and answered
-        conversation = prompt.split("The conversation:", 1)[1].split("Questions:", 1)[0]
-        ok = "Assistant calls " in conversation and "\nAssistant:" in conversation
-        return {
-            "content": json.dumps(
-                {
-                    "reason": "scripted judge",
-                    "calls_fit": ok,
-                    "answer_responds": ok,
-                    "answer_supported": True,
-                    "reads_naturally": True,
-                }
-            )
-        }
-    if '"makes_sense"' in prompt:  # edge validation
-        return {
-            "content": json.dumps({"value": "x", "arguments": {}, "makes_sense": True, "reason": "scripted validator"})
-        }
-    return None
+def _explore(prompt: str) -> dict | None:
+    """The DRAFT explorer: a different angle each time, with the tool's example arguments."""
+    if "<args>" not in prompt or '"arguments"' not in prompt:
+        return None
+    n = prompt.count("\n- ")
+    args = json.loads(prompt.split("<args>", 1)[1].split("</args>", 1)[0])
+    return {"content": json.dumps({"query": EXPLORATIONS[n % len(EXPLORATIONS)], "arguments": args})}
+
+
+def _analyze(prompt: str) -> dict | None:
+    """The DRAFT analyzer."""
+    if '"findings"' not in prompt:
+        return None
+    findings = {"findings": ["the documentation matches the responses seen"], "suggestion": "try an unknown value"}
+    return {"content": json.dumps(findings)}
+
+
+def _rewrite(prompt: str) -> dict | None:
+    """The DRAFT rewriter: keeps the documentation."""
+    if "<documentation>" not in prompt or '"description"' not in prompt:
+        return None
+    doc = prompt.split("<documentation>", 1)[1].split("</documentation>", 1)[0].strip()
+    return {"content": json.dumps({"description": doc or "Undocumented tool.", "suggestion": ""})}
+
+
+def _propose(prompt: str) -> dict | None:
+    """The user agent proposing arguments: schema-made ones."""
+    if "<parameters>" not in prompt or '"calls"' not in prompt:
+        return None
+    from ..text.synthesis import ArgumentSynthesizer, Unsynthesizable
+
+    schema = json.loads(prompt.split("<parameters>", 1)[1].split("</parameters>", 1)[0])
+    try:
+        args = ArgumentSynthesizer().arguments({"name": "proposed", "parameters": schema}, seed=hash_bucket(prompt))
+    except Unsynthesizable:
+        args = {}
+    return {"content": json.dumps({"calls": [{"request": "A request.", "arguments": args}]})}
+
+
+def _example(prompt: str) -> dict | None:
+    """User-agent and dialogue prompts carry a plain example: said as it is (as JSON where JSON is asked)."""
+    if "<example>" not in prompt:
+        return None
+    example = prompt.split("<example>", 1)[1].split("</example>", 1)[0].strip()
+    return {"content": json.dumps({"request": example}) if '{"request"' in prompt else example}
+
+
+def _judge(prompt: str) -> dict | None:
+    """The semantic judge: passes an example that called tools and answered."""
+    if '"calls_fit"' not in prompt:
+        return None
+    conversation = prompt.split("The conversation:", 1)[1].split("Questions:", 1)[0]
+    ok = "Assistant calls " in conversation and "\nAssistant:" in conversation
+    verdict = {
+        "reason": "scripted judge",
+        "calls_fit": ok,
+        "answer_responds": ok,
+        "answer_supported": True,
+        "reads_naturally": True,
+    }
+    return {"content": json.dumps(verdict)}
+
+
+def _validate(prompt: str) -> dict | None:
+    """Edge validation: the edge makes sense."""
+    if '"makes_sense"' not in prompt:
+        return None
+    return {"content": json.dumps({"value": "x", "arguments": {}, "makes_sense": True, "reason": "scripted validator"})}
+
+
+# role -> the replies it may need, in order (a role with several prompts tells them apart by their data's tags)
+ROLE_REPLIES = {
+    "escalator": (_reword,),
+    "frontier": (_verify,),
+    "explorer": (_explore,),
+    "analyzer": (_analyze,),
+    "rewriter": (_rewrite,),
+    "user": (_propose, _example),
+    "assistant": (_example,),
+    "judge": (_judge,),
+    "validator": (_validate,),
+}
+# a request naming no role: the order the prompts were told apart in before roles were named
+ALL_REPLIES = (_reword, _verify, _explore, _analyze, _rewrite, _propose, _example, _judge, _validate)
 
 
 def hash_bucket(text: str, buckets: int = 64) -> int:

@@ -22,6 +22,9 @@ except ImportError:  # pragma: no cover - older SDKs
 from .limiter import AdaptiveLimiter
 
 MAX_DOWN_S = 30.0
+# every request says which model role and stage ask: a proxy (LiteLLM, a vLLM router) can log or route by them,
+# and the fake endpoint answers by the role, not by the wording of a prompt
+ROLE_HEADER, STAGE_HEADER = "X-Toolloom-Role", "X-Toolloom-Stage"
 
 
 def public(url: str) -> str:

@@ -21,6 +21,7 @@ from typing import Callable
 from aiohttp import web
 
 from .competent_model import competent, hash_bucket
+from .endpoints import ROLE_HEADER
 
 FAULT_KINDS = ("rate_limit", "server_error", "timeout", "malformed_json", "truncated", "unknown_tool", "wrong_types")
 
@@ -47,10 +48,12 @@ class FakeModel:
         to override the one the server gives), or {"status": 500}."""
         self.queue.extend(responses)
 
-    def respond(self, request: dict) -> dict:
+    def respond(self, request: dict, role: str | None = None) -> dict:
+        """The next queued response; else the default responder's, or the competent model's for `role` (the role
+        the request's client named: toolloom's client always names it)."""
         if self.queue:
             return self.queue.popleft()
-        return (self.default or competent)(request)
+        return self.default(request) if self.default else competent(request, role)
 
 
 def calls_as_text(calls: list[dict], form: str) -> str:
@@ -226,7 +229,7 @@ class FakeServer:
                 text='{"id": "chatcmpl-broken", "choices": [{"message": {"content": "trunc',
                 content_type="application/json",
             )
-        reply = self.model.respond(request)
+        reply = self.model.respond(request, http_request.headers.get(ROLE_HEADER))
         if "status" in reply:
             return web.json_response(
                 {"error": {"message": reply.get("message", "scripted error")}}, status=reply["status"]
