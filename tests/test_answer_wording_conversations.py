@@ -90,7 +90,7 @@ def test_a_result_without_a_name_is_said_of_what_its_call_named_by_the_names_ear
 
 @pytest.mark.services
 def test_an_update_says_what_it_set_and_times_read_as_events_to_the_minute():
-    from toolloom.answers.sentence.phrases import value_text
+    from toolloom.answers.phrases import value_text
     from toolloom.answers.sentence import answer_from
 
     renamed = {
