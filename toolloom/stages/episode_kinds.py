@@ -123,6 +123,21 @@ class Simulation:
         how.setdefault("agents", (self.user.name, self.assistant.name))
         return trajectory_row(traj_id, row, kind, ep, offered, prompt_hash=self.prompt_hash, **how)
 
+    def referenced_row(self, traj_id: str, row: dict, kind: str, ep: Episode, offered: list[dict], **how) -> dict:
+        """A trajectory row whose reference is the task row's own chain and answer."""
+        execution = execution_label(row["chain"], self.executor)
+        return self.row(
+            traj_id,
+            row,
+            kind,
+            ep,
+            offered,
+            chain=row["chain"],
+            reference=row["reference_answer"],
+            execution=execution,
+            **how,
+        )
+
 
 def bucket(purpose: str, row: dict) -> float:
     """A task's stable draw in [0, 1] for one purpose (the same in every run and shard)."""
@@ -162,16 +177,7 @@ class Ordinary(EpisodeKind):
             ep = await run_episode(
                 task, sim.user, sim.assistant, sim.executor, offered, sim.system_prompt, sim.params.max_turns
             )
-            return sim.row(
-                self.traj_id(row),
-                row,
-                "single_turn",
-                ep,
-                offered,
-                chain=row["chain"],
-                reference=row["reference_answer"],
-                execution=execution_label(row["chain"], sim.executor),
-            )
+            return sim.referenced_row(self.traj_id(row), row, "single_turn", ep, offered)
         return await self.dialogue(row, task)
 
     async def dialogue(self, row: dict, task: Task) -> dict:
@@ -227,16 +233,13 @@ class Demonstration(EpisodeKind):
         steps = [Step.from_row(s) for s in json.loads(row["chain"])]
         offered = sim.offer(list({s.tool_id: sim.by_id[s.tool_id] for s in steps}.values()))
         ep = await replay(row["question"], steps, sim.assistant, sim.executor, offered, sim.system_prompt)
-        return sim.row(
+        return sim.referenced_row(
             self.traj_id(row),
             row,
             "single_turn",
             ep,
             offered,
-            chain=row["chain"],
-            reference=row["reference_answer"],
             agents=(row["escalator"], f"{REPLAY_AGENT}+{sim.assistant.name}"),
-            execution=execution_label(row["chain"], sim.executor),
             level=row["level"],
         )
 
@@ -293,13 +296,4 @@ class Extra(EpisodeKind):
             )
         else:
             ep = await run_recovery(task, system_realiser, sim.executor, offered, sim.system_prompt, phrases, rng)
-        return sim.row(
-            self.traj_id(row),
-            row,
-            self.kind,
-            ep,
-            offered,
-            chain=row["chain"],
-            reference=row["reference_answer"],
-            execution=execution_label(row["chain"], sim.executor),
-        )
+        return sim.referenced_row(self.traj_id(row), row, self.kind, ep, offered)
