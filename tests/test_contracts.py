@@ -16,21 +16,28 @@ def _positional(fn) -> int:
     return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty for p in params)
 
 
+def _takes(protocol) -> int:
+    """How many arguments a callable Protocol's components are given (its `__call__` without self)."""
+    return _positional(protocol.__call__) - 1
+
+
 def test_every_built_in_meets_its_contract():
     for name, fmt in registry.INGEST_FORMATS.items().items():
         assert isinstance(fmt, contracts.IngestFormat), name
     for name, plugin in registry.EXECUTORS.items().items():
         assert isinstance(plugin, ExecutorPlugin) and issubclass(plugin.config, ExecutorConfig), name
-        assert _positional(plugin.build) == 3, name
+        assert _positional(plugin.build) == _takes(contracts.ExecutorBuild), name
     for name, check in registry.FILTER_CHECKS.items().items():
-        assert _positional(check) in (1, 2), name
+        takes = {_takes(contracts.FilterCheck), _takes(contracts.FilterCheckWithSettings)}
+        assert _positional(check) in takes, name
     for name, entry in registry.EXPORT_FORMATS.items().items():
-        assert _positional(ExportFormat.of(entry).convert) == 1, name
+        assert _positional(ExportFormat.of(entry).convert) == _takes(contracts.ExportConvert), name
     for name, op in registry.ESCALATION_OPERATORS.items().items():
-        assert inspect.iscoroutinefunction(op) and _positional(op) == 4, name
+        assert inspect.iscoroutinefunction(op) and _positional(op) == _takes(contracts.EscalationOperator), name
+    stage_build = list(inspect.signature(contracts.StageBuild.__call__).parameters)[1:3]
     for name, stage in registry.STAGES.items().items():
         assert isinstance(stage, StageAsset) and stage.table == name
-        assert list(inspect.signature(stage.build).parameters)[:2] == ["rt", "version"], name
+        assert list(inspect.signature(stage.build).parameters)[:2] == stage_build, name
 
 
 def test_a_trajectory_and_an_example_are_decoded_once():

@@ -139,11 +139,3 @@ def begin(context: dg.AssetExecutionContext, rt: Runtime) -> str:
         )
     _BEGUN.add(key)
     return version
-
-
-def complete(context: dg.AssetExecutionContext, rt: Runtime, version: str, export: str) -> str:
-    """Mark the run's version complete once its export is written; a partition's takes the partition's name."""
-    name = final_name(context, version)
-    rt.store.complete_version(rt.pipeline.name, version, export=export, promote_to=name if name != version else None)
-    context.log.info(f"version {name} complete" + (f" (promoted from {version})" if name != version else ""))
-    return name
