@@ -97,3 +97,9 @@ def test_the_stage_layer_imports_no_dagster():
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_a_stage_registered_under_another_name_than_its_table_is_named(stages):
+    stages.register("scores", StageAsset("critiques", "score", ("samples",), _noop))
+    with pytest.raises(StageGraphError, match="registered as 'scores' writes table 'critiques'"):
+        all_stages()
