@@ -26,7 +26,9 @@ STORAGE_ENV = ("TOOLLOOM_CATALOG", "TOOLLOOM_DATA_PATH")
 def _pipeline(urls: list[str], executor: str, shards: int = 1) -> dict:
     return {
         "collections": [{"name": "demo", "path": "api_graphs/demo"}],
-        "models": {"default": {"provider": "openai", "model": "fake", "base_urls": urls, "timeout_s": 10}},
+        "models": {
+            "default": {"provider": "openai", "model": "fake", "base_urls": urls, "timeout_s": 10, "max_concurrency": 3}
+        },
         "stages": {
             "tasks": {"per_tool": 1, "multi_hop": 6, "parallel": 2, "nested": 2, "seed": 3},
             "filter": {"checks": ["format", "execution", "dedup"]},
@@ -62,6 +64,8 @@ def test_postgres_s3_step_processes_and_two_endpoints_make_what_one_process_make
             local = _counts(Store(tmp_path / "local"), "local")
             local_ids = _ids(Store(tmp_path / "local"), "local")
         before = {s.base_url: len(s.model.history) for s in (a, b)}
+        for s in (a, b):
+            s.peak_in_flight = 0
         # the user's command: its step processes share its stderr
         run = subprocess.run(
             [
@@ -99,6 +103,8 @@ def test_postgres_s3_step_processes_and_two_endpoints_make_what_one_process_make
     assert _ids(store, "scaled") == local_ids  # the same items, not just as many
 
     assert all(n > 0 for n in served.values())  # both endpoints did work
+    # the shards' processes kept each endpoint's max_concurrency as one limit (advisory locks in the catalog)
+    assert a.peak_in_flight <= 3 and b.peak_in_flight <= 3
     calls = store.query(
         "SELECT endpoint, count(*) AS n FROM llm_calls WHERE NOT cache_hit GROUP BY endpoint", pipelines=["scaled"]
     ).to_pylist()

@@ -13,6 +13,7 @@ from . import agents
 from .agents.realisers import load_phrases
 from .executors.routing import ToolExecutor
 from .llm import ModelClient, RequestCache, RunBudget, UsageLedger
+from .llm.endpoint_slots import FileSlotLocks, PostgresSlotLocks, SharedSlots, file_slots_folder
 from .llm.shared import PostgresRequestCache, SharedBudget
 from .llm.servers import MANAGED, ServerPool, server_key
 from .llm.preflight import PreflightError, managed_preflight, preflight
@@ -46,11 +47,29 @@ class Runtime:
         self._embedder = None
         self._servers = None
         self._executors: dict = {}
+        self._slots: dict[str, SharedSlots] = {}  # endpoint -> its limit shared with the run's other processes
 
     @property
     def shared(self) -> bool:
         """Whether the catalog (and so the cache and budget) is shared by processes on several hosts."""
         return self.store.catalog.spec.shared
+
+    @property
+    def steps_are_processes(self) -> bool:
+        """Whether other processes (this run's steps, or other hosts on the shared catalog) send requests too."""
+        return self.pipeline.execution.executor != "in_process" or self.shared
+
+    def _shared_slots(self, endpoint: str, size: int) -> SharedSlots:
+        """An endpoint's `max_concurrency` as one limit for every process: advisory locks in the shared catalog,
+        else file locks under the home (step processes on this host)."""
+        if endpoint not in self._slots:
+            locks = (
+                PostgresSlotLocks(self.store.catalog.spec.catalog, endpoint)
+                if self.shared
+                else FileSlotLocks(file_slots_folder(self.home, endpoint))
+            )
+            self._slots[endpoint] = SharedSlots(locks, size)
+        return self._slots[endpoint]
 
     @property
     def cache(self) -> RequestCache:
@@ -128,6 +147,7 @@ class Runtime:
                 budget=self.budget,
                 backoff_s=self.backoff_s,
                 supervisor=server,
+                slots_for=self._shared_slots if self.steps_are_processes else None,
             )
         return self._clients[key], key
 
@@ -179,6 +199,9 @@ class Runtime:
             self._cache = None
         if isinstance(self.budget, SharedBudget):
             self.budget.close()
+        for slots in self._slots.values():
+            slots.close()
+        self._slots = {}
         if self._embedder is not None:
             self._embedder.close()
             self._embedder = None

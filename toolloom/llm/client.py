@@ -8,6 +8,7 @@ budget that stops cleanly.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -69,11 +70,13 @@ class ModelClient:
         budget: RunBudget,
         backoff_s: float = 1.0,
         supervisor=None,
+        slots_for=None,
     ):
         """`supervisor`: the managed server behind the endpoint (managed_server.ManagedServer), asked to
-        recover after a connection failure before the request is retried."""
+        recover after a connection failure before the request is retried. `slots_for(url, size)`: each
+        endpoint's limit shared with the run's other processes (llm/endpoint_slots.py), where it has several."""
         self.spec = spec.resolved()
-        self.supervisor = supervisor
+        self.supervisor, self.slots_for = supervisor, slots_for
         self.cache, self.ledger, self.budget = cache, ledger, budget
         self.backoff_s = backoff_s
         self._per_loop: dict[int, EndpointPool] = {}
@@ -92,7 +95,9 @@ class ModelClient:
         key = id(asyncio.get_running_loop())
         if key not in self._per_loop:
             api_key = os.environ.get(self.spec.api_key_env) or "not-needed"
-            pool = EndpointPool(self.spec.endpoints, api_key, self.spec.timeout_s, self.spec.max_concurrency)
+            pool = EndpointPool(
+                self.spec.endpoints, api_key, self.spec.timeout_s, self.spec.max_concurrency, self.slots_for
+            )
             for e in pool.endpoints:  # counted per client, across the loops of a run
                 e.usage = self.endpoint_usage.setdefault(e.name, e.usage)
             self._per_loop = {key: pool}
@@ -249,7 +254,8 @@ class ModelClient:
         answered_by[0] = endpoint.name
         endpoint.usage["sent"] += 1
         limiter = endpoint.limiter
-        async with limiter:
+        shared = endpoint.slots.holding() if endpoint.slots else contextlib.nullcontext()
+        async with limiter, shared:  # this process's adaptive limit, then the run's shared one
             try:
                 # the body is already OpenAI wire format: posting it as is skips the SDK's recursive
                 # parameter transform, which walks every tool schema (~6 ms of CPU a request)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 from urllib.parse import urlsplit, urlunsplit
 
 import openai
@@ -19,6 +20,7 @@ try:  # the HTTP library the openai SDK is built on (httpx2 in openai 3.x, httpx
 except ImportError:  # pragma: no cover - older SDKs
     import httpx as _http
 
+from .endpoint_slots import SharedSlots
 from .limiter import AdaptiveLimiter
 
 MAX_DOWN_S = 30.0
@@ -40,6 +42,7 @@ class Endpoint:
     url: str  # as configured (may carry credentials): for the HTTP client only
     client: openai.AsyncOpenAI
     limiter: AdaptiveLimiter
+    slots: SharedSlots | None = None  # the limit shared with the run's other processes (endpoint_slots.py)
     down_until: float = 0.0
     failures: int = 0  # in a row
     usage: dict = field(default_factory=lambda: {"sent": 0, "answered": 0, "failed": 0})
@@ -70,7 +73,15 @@ def http_client(url: str, max_concurrency: int):
 class EndpointPool:
     """The endpoints of one model client on one event loop (httpx clients belong to one loop)."""
 
-    def __init__(self, urls: list[str], api_key: str, timeout_s: float, max_concurrency: int):
+    def __init__(
+        self,
+        urls: list[str],
+        api_key: str,
+        timeout_s: float,
+        max_concurrency: int,
+        slots_for: Callable[[str, int], SharedSlots] | None = None,
+    ):
+        """`slots_for(url, size)`: the endpoint's limit shared across processes, where the run has several."""
         self.endpoints = [
             Endpoint(
                 url,
@@ -82,6 +93,7 @@ class EndpointPool:
                     http_client=http_client(url, max_concurrency),
                 ),
                 AdaptiveLimiter(max_concurrency),
+                slots_for(public(url), max_concurrency) if slots_for else None,
             )
             for url in urls
         ]

@@ -139,6 +139,7 @@ class FakeServer:
         self.rate_limited = 0
         self.port = port
         self.requests = 0
+        self.in_flight = self.peak_in_flight = 0  # requests being answered now, and the most at any moment
         self.faults_injected: dict[str, int] = {}
         self._rng = random.Random(self.faults.seed)
         self._lock = threading.Lock()
@@ -211,6 +212,14 @@ class FakeServer:
                 headers={"Retry-After": f"{wait:.3f}"},
             )
         self.model.history.append(request)
+        self.in_flight += 1  # counted on the server's one event loop: no lock needed
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            return await self._answer(request, http_request)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, request: dict, http_request: web.Request) -> web.StreamResponse:
         if self.latency_s:
             await asyncio.sleep(self.latency_s)
         fault = self._draw_fault()

@@ -20,7 +20,7 @@ from .call_errors import BudgetExhausted
 _SCHEMA = "toolloom"
 
 
-def _pg(url: str):
+def connect_catalog(url: str):
     import psycopg  # the `scale` extra, needed only with a PostgreSQL catalog
 
     try:
@@ -38,7 +38,7 @@ class _Pg:
     with backoff, for up to RECONNECT_S. A retried `spend` may count twice; a budget errs on the safe side."""
 
     def __init__(self, url: str):
-        self.url, self.con = url, _pg(url)
+        self.url, self.con = url, connect_catalog(url)
 
     def execute(self, sql: str, params: tuple = (), fetch: bool = False):
         def run(con):
@@ -69,7 +69,7 @@ class _Pg:
         ):
             with attempt:
                 if self.con.closed or self.con.broken:
-                    self.con = _pg(self.url)
+                    self.con = connect_catalog(self.url)
                 return run(self.con)
 
     def close(self) -> None:
