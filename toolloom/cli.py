@@ -14,6 +14,7 @@ from pathlib import Path
 from .rl.cli import add_env_parser
 from .spec import ModelSpec, PipelineFileError, load_pipeline, load_pipelines
 from .lake.storage import home_of
+from .reports.table_text import print_table
 
 
 def _interrupt(signum, frame):
@@ -42,26 +43,6 @@ def _store(args, pipeline: str | None = None):
         else {}
     )
     return Store(_home(args), next(iter(specs.values())) if len(specs) == 1 else None)
-
-
-def _print_table(table, limit: int = 200) -> None:
-    out = sys.stdout
-    cols = table.column_names
-    rows = table.slice(0, limit).to_pylist()
-    cells = [
-        [
-            json.dumps(r[c], ensure_ascii=False, default=str) if isinstance(r[c], (dict, list)) else str(r[c])
-            for c in cols
-        ]
-        for r in rows
-    ]
-    widths = [min(60, max([len(c)] + [len(row[i]) for row in cells])) for i, c in enumerate(cols)]
-    print("  ".join(c.ljust(w) for c, w in zip(cols, widths)), file=out)
-    print("  ".join("-" * w for w in widths), file=out)
-    for row in cells:
-        print("  ".join((v if len(v) <= w else v[: w - 1] + "…").ljust(w) for v, w in zip(row, widths)), file=out)
-    if table.num_rows > limit:
-        print(f"... {table.num_rows - limit} more rows", file=out)
 
 
 def cmd_run(args) -> int:
@@ -210,7 +191,7 @@ def cmd_query(args) -> int:
         for row in table.to_pylist():
             print(json.dumps(row, ensure_ascii=False, default=str))
     else:
-        _print_table(table)
+        print_table(table)
     return 0
 
 
@@ -238,6 +219,7 @@ def cmd_versions(args) -> int:
 
 def cmd_validate(args) -> int:
     """Every pipeline file, and each collection ingested as its run would (live MCP listings included)."""
+    from .orchestration.dagster_defs import pipeline_job
     from .sandbox import Sandbox
     from .stages.tools import build_tools
 
@@ -267,6 +249,11 @@ def cmd_validate(args) -> int:
             for r in result.rejections:
                 print(f"  rejected: {r.detail or r.reason}")
         sandbox.close()
+        try:  # its job as Dagster will load it: the executor it names and that executor's settings
+            pipeline_job(p)
+        except ValueError as e:
+            print(f"error: pipelines/{p.name}: {e}")
+            errors.append(e)
     return 1 if errors else 0
 
 

@@ -122,6 +122,59 @@ class Budget(Strict):
     max_tokens: int | None = Field(None, ge=1, description="prompt+completion tokens across the run")
 
 
+# what the sandbox (bubblewrap: pid, mount and network namespaces, a fresh /proc) needs inside a pod: root with
+# CAP_SYS_ADMIN in the pod's container (the runtime's default seccomp profile then allows its namespace calls;
+# tool code itself runs as an unprivileged user under toolloom's own seccomp filter), and no AppArmor profile that
+# forbids mounts (the container runtime's default one does). README: Running at scale, Kubernetes.
+SANDBOX_SECURITY_CONTEXT = {
+    "run_as_user": 0,
+    "capabilities": {"add": ["SYS_ADMIN"]},
+    "seccomp_profile": {"type": "RuntimeDefault"},
+    "app_armor_profile": {"type": "Unconfined"},
+}
+RESOURCE_KEYS = {"requests", "limits"}
+
+
+def _resources(v: dict) -> dict:
+    if set(v) - RESOURCE_KEYS:
+        raise ValueError(f"resources take requests and limits, not {sorted(set(v) - RESOURCE_KEYS)}")
+    for kind, amounts in v.items():
+        if not isinstance(amounts, dict) or not all(isinstance(a, (str, int, float)) for a in amounts.values()):
+            raise ValueError(f"resources.{kind} must map a resource (cpu, memory, nvidia.com/gpu) to an amount")
+    return v
+
+
+class K8sSettings(Strict):
+    """A pod per step through dagster-k8s's job executor: what its run config carries (README: Kubernetes)."""
+
+    image: str | None = Field(None, description="the step pods' image (unset: the code location's own image)")
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = None
+    namespace: str | None = Field(None, description="unset: the run launcher's, else 'default'")
+    service_account: str | None = None
+    env_secrets: list[str] = Field([], description="Kubernetes Secrets whose keys become the pods' environment")
+    env_vars: list[str] = Field([], description="KEY=VALUE, or KEY to pass the launching process's value on")
+    resources: dict[str, dict] = Field({}, description="requests and limits of every step's container")
+    stage_resources: dict[str, dict[str, dict]] = Field(
+        {}, description="a stage's table (and its shards) -> requests and limits instead, e.g. a GPU for trajectories"
+    )
+    security_context: dict = Field(
+        default_factory=lambda: dict(SANDBOX_SECURITY_CONTEXT),
+        description="the step container's securityContext; the default is what the tool sandbox needs",
+    )
+
+    @field_validator("resources")
+    @classmethod
+    def _valid_resources(cls, v: dict) -> dict:
+        return _resources(v)
+
+    @field_validator("stage_resources")
+    @classmethod
+    def _valid_stage_resources(cls, v: dict) -> dict:
+        for stage in v.values():
+            _resources(stage)
+        return v
+
+
 class Execution(Strict):
     """How a run's steps execute (Dagster executors): one process, a process per step, or a pod per step."""
 
@@ -134,6 +187,7 @@ class Execution(Strict):
         description="the model-heavy stages (escalations, trajectories) as this "
         "many assets, each a share of the tasks; merged at samples",
     )
+    k8s: K8sSettings = K8sSettings()
 
 
 class Pipeline(Strict):

@@ -12,6 +12,7 @@ import dagster as dg
 from pydantic import Field
 
 from . import progress
+from .kubernetes import k8s_executor, run_config as k8s_run_config
 from .materialize import check_specs, materialize_stage
 from .nightly import for_partition
 from ..runtime import Runtime
@@ -121,11 +122,13 @@ def daily_partitions(pipeline: Pipeline) -> dg.DailyPartitionsDefinition | None:
 
 
 def pipeline_job(pipeline: Pipeline):
+    """The pipeline's job; with the k8s executor, its settings are the job's default run config."""
     return dg.define_asset_job(
         f"{pipeline.name}_job",
         selection=dg.AssetSelection.groups(pipeline.name),
         partitions_def=daily_partitions(pipeline),
         executor_def=step_executor(pipeline),
+        config=k8s_run_config(pipeline) if pipeline.execution.executor == "k8s" else None,
     )
 
 
@@ -143,14 +146,7 @@ def step_executor(pipeline: Pipeline) -> dg.ExecutorDefinition:
                 "start_method": {"forkserver": {"preload_modules": ["toolloom.orchestration.launch"]}},
             }
         )
-    try:
-        from dagster_k8s import k8s_job_executor
-    except ImportError as e:
-        raise ValueError(
-            f"pipeline {pipeline.name!r}: execution.executor k8s needs dagster-k8s "
-            "(pip install dagster-k8s; see README 'Running at scale')"
-        ) from e
-    return k8s_job_executor.configured({"max_concurrent": ex.max_concurrent})
+    return k8s_executor(pipeline)  # configured by the job's run config (kubernetes.py), which a launch may override
 
 
 def build_definitions(project_root: str | Path) -> dg.Definitions:
