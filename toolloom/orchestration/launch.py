@@ -40,13 +40,14 @@ def run_pipeline(
     assets: list[str] | None = None,
     tags: dict[str, str] | None = None,
 ):
-    """Materialize the assets of `pipeline` (all, or those named); returns Dagster's result."""
+    """Materialize the assets of `pipeline` (all, or those named: a stage with all its shards, or one shard);
+    returns Dagster's result."""
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     executor = pipeline.execution.executor
     defs = pipeline_assets(pipeline)
     keys = None
     if assets is not None:  # a stage and its shards: trajectories, trajectories_shard_0, ...
-        keys = [k for a in defs for k in a.keys if SHARD_SUFFIX.sub("", k.path[-1]) in assets]
+        keys = [k for a in defs for k in a.keys if {k.path[-1], SHARD_SUFFIX.sub("", k.path[-1])} & set(assets)]
     if executor == "in_process":
         with cli_instance(home) as instance:
             return dg.materialize(

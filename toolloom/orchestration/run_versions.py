@@ -29,17 +29,26 @@ _BEGUN: set[tuple[str, str, str]] = set()  # (run, pipeline, version) begun in t
 
 
 def unfinished_stages(store, pipeline, version: str) -> list[str]:
-    """The assets of `pipeline` that `version` holds no commit of (no row and no rejection), in order."""
+    """The assets of `pipeline` that `version` holds no commit of (no row and no rejection), in order; of a
+    sharded stage, the shards that committed nothing (a step process killed while the others finished)."""
 
-    def rows(table: str) -> list[dict]:
+    def column(table: str, name: str) -> list:
         try:
-            return store.read(pipeline.name, table, version).to_pylist()
+            rows = store.read(pipeline.name, table, version)
         except KeyError:  # the table was never written
             return []
+        return rows.column(name).to_pylist() if name in rows.column_names else [None] * rows.num_rows
 
-    rejected = {r["stage"] for r in rows("rejections")}
-    done = {table for table, stage in tables_of(pipeline).items() if stage in rejected or rows(table)}
-    return [a.table for a in stages_of(pipeline) if a.table not in done]
+    rejected = list(zip(column("rejections", "stage"), column("rejections", "shard")))
+    shards = pipeline.execution.shards
+    left = []
+    for asset in stages_of(pipeline):
+        if asset.shardable and shards > 1:
+            done = set(column(asset.table, "shard")) | {k for stage, k in rejected if stage == asset.stage}
+            left += [f"{asset.table}_shard_{k}" for k in range(shards) if k not in done]
+        elif not (column(asset.table, "shard") or any(stage == asset.stage for stage, _ in rejected)):
+            left.append(asset.table)
+    return left
 
 
 def resume_plan(store, pipeline, wanted: str | None) -> tuple[str, str | None, list[str]]:
