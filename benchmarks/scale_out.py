@@ -6,6 +6,12 @@ Starts its own PostgreSQL server (Debian's binaries, as the tests do) and moto's
 and ratios, asserts nothing.
 
     .venv/bin/python benchmarks/scale_out.py [--commits 40] [--pipeline-runs 1]
+    .venv/bin/python benchmarks/scale_out.py --latency-bound [--latency 0.5]
+
+`--latency-bound` instead measures what shards buy where the bound is a model endpoint's latency: the same
+pipeline with a fake endpoint answering after `--latency` seconds in every role, 1, 2 and 4 shards, at an
+endpoint limit that one process fills (16) and one it cannot (256); and the shared endpoint limit itself:
+four processes sending through one limit of 8 against one process at the same limit.
 """
 
 from __future__ import annotations
@@ -71,7 +77,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--commits", type=int, default=40)
     ap.add_argument("--pipeline-runs", type=int, default=1)
+    ap.add_argument("--latency-bound", action="store_true")
+    ap.add_argument("--latency", type=float, default=0.5)
     args = ap.parse_args()
+    if args.latency_bound:
+        from benchmarks.latency_bound import latency_bound
+
+        return latency_bound(args.latency)
     tmp = Path(tempfile.mkdtemp(prefix="toolloom-scale-bench-"))
     os.chmod(tmp, 0o755)
     with postgres_server(tmp / "pg") as server, s3_server() as endpoint:

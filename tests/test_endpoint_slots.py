@@ -94,3 +94,23 @@ def test_processes_share_the_limit_through_the_postgres_catalog(postgres, tmp_pa
     with FakeServer(latency_s=0.15) as server:
         sent = _run_processes(server, tmp_path, "postgres", catalog)
     assert sent == 4 * 24 and server.peak_in_flight <= 8
+
+
+@pytest.mark.services
+def test_a_lost_catalog_session_gives_its_slots_back_and_the_next_take_reconnects(postgres):
+    import psycopg
+
+    from toolloom.llm.endpoint_slots import PostgresSlotLocks
+
+    from .scale_services import create_database
+
+    catalog = create_database(postgres, f"lost{time.monotonic_ns() % 10**9}")
+    a, b = PostgresSlotLocks(catalog, "http://e/v1"), PostgresSlotLocks(catalog, "http://e/v1")
+    assert a.take_one([0, 1]) == 0 and b.take_one([0, 1]) == 1 and b.take_one([0]) is None
+    with psycopg.connect(catalog, autocommit=True) as admin:  # the server ends b's session (a restart, an admin)
+        admin.execute("SELECT pg_terminate_backend(%s)", (b.con.info.backend_pid,))
+    assert a.take_one([1]) == 1  # b's slot went with its session
+    assert b.take_one([0, 1]) is None  # b notices, reconnects on its next try, and finds both taken
+    a.give(0)
+    assert b.take_one([0, 1]) == 0
+    a.close(), b.close()

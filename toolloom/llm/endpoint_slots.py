@@ -76,20 +76,34 @@ class PostgresSlotLocks:
         self._lock = threading.Lock()
 
     def take_one(self, candidates: list[int]) -> int | None:
+        """None also while the catalog cannot be reached (a restart): the request waits and polls again."""
+        from psycopg import Error
+
+        from ..lake.storage import StorageError
+
         # rows are filtered one at a time and LIMIT stops at the first lock taken: one statement tries them all
         with self._lock:
-            if self.con.closed or self.con.broken:  # the catalog restarted: its locks went with the old session
-                self.con = self._connect(self.url)
-            row = self.con.execute(
-                "SELECT s FROM unnest(%s::int[]) AS s WHERE pg_try_advisory_lock(%s, s) LIMIT 1",
-                (candidates, self.key),
-            ).fetchone()
+            try:
+                if self.con.closed or self.con.broken:  # the catalog restarted: its locks went with the old session
+                    self.con = self._connect(self.url)
+                row = self.con.execute(
+                    "SELECT s FROM unnest(%s::int[]) AS s WHERE pg_try_advisory_lock(%s, s) LIMIT 1",
+                    (candidates, self.key),
+                ).fetchone()
+            except (Error, StorageError) as e:
+                log.warning("endpoint slots: the catalog cannot be reached (%s); waiting", str(e).splitlines()[0])
+                return None
         return row[0] if row else None
 
     def give(self, slot: int) -> None:
+        from psycopg import Error
+
         with self._lock:
-            released = self.con.execute("SELECT pg_advisory_unlock(%s, %s)", (self.key, slot)).fetchone()[0]
-        if not released:  # the session was lost (a catalog restart) and its locks with it
+            try:
+                released = self.con.execute("SELECT pg_advisory_unlock(%s, %s)", (self.key, slot)).fetchone()[0]
+            except Error:  # the connection is gone, and the session's locks with it
+                released = False
+        if not released:
             log.warning("endpoint slot %d was no longer held (the catalog's connection was lost)", slot)
 
     def close(self) -> None:
