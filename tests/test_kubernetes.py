@@ -48,6 +48,14 @@ def _job_of(pipeline: Pipeline) -> dg.JobDefinition:
     ).resolve_job_def("small_job")
 
 
+def _ops(job: dg.JobDefinition) -> list[str]:
+    return [node.name for node in job.graph.nodes]
+
+
+def _step(pipeline: Pipeline, stage: str, **kw):
+    return step_job(_job_of(pipeline), pipeline, stage, **kw)
+
+
 def test_the_settings_are_the_executors_run_config_and_dagster_checks_it():
     pipeline = _pipeline(**K8S)
     job = _job_of(pipeline)
@@ -61,14 +69,14 @@ def test_the_settings_are_the_executors_run_config_and_dagster_checks_it():
     gpu = checked["per_step_k8s_config"]  # both shards of the stage that asked for one
     assert sorted(gpu) == ["small__trajectories_shard_0", "small__trajectories_shard_1"]
     # a key dagster-k8s does not know is refused, not dropped
-    bogus = run_config(pipeline)
+    bogus = run_config(pipeline, _ops(job))
     bogus["execution"]["config"]["bogus_key"] = 1
     with pytest.raises(dg.DagsterInvalidConfigError, match="bogus_key"):
         dg.validate_run_config(job, bogus)
 
 
 def test_a_step_job_carries_image_secrets_resources_and_the_sandboxs_security_context():
-    job = step_job(_pipeline(**K8S), "trajectories")
+    job = _step(_pipeline(**K8S), "trajectories")
     manifest = ApiClient().sanitize_for_serialization(job)
     pod = manifest["spec"]["template"]["spec"]
     (container,) = pod["containers"]
@@ -88,24 +96,24 @@ def test_a_step_job_carries_image_secrets_resources_and_the_sandboxs_security_co
     assert isinstance(again, V1Job) and ApiClient().sanitize_for_serialization(again) == manifest
     for amounts in container["resources"].values():
         assert all(parse_quantity(v) > 0 for v in amounts.values())
-    other = ApiClient().sanitize_for_serialization(step_job(_pipeline(**K8S), "tasks"))
+    other = ApiClient().sanitize_for_serialization(_step(_pipeline(**K8S), "tasks"))
     assert "nvidia.com/gpu" not in json.dumps(other)  # only the stage that asked for a GPU gets one
 
 
 def test_a_launch_may_override_the_default_run_config():
     pipeline = _pipeline(**K8S)
-    override = run_config(pipeline)
+    override = run_config(pipeline, _ops(_job_of(pipeline)))
     override["execution"]["config"]["job_image"] = "registry.internal/toolloom:1.0"
-    job = step_job(pipeline, "samples", run=override)
+    job = step_job(_job_of(pipeline), pipeline, "samples", run=override)
     assert job.spec.template.spec.containers[0].image == "registry.internal/toolloom:1.0"
 
 
 def test_without_settings_the_job_still_asks_for_what_the_sandbox_needs_and_it_can_be_dropped():
-    plain = ApiClient().sanitize_for_serialization(step_job(_pipeline(), "tasks", image="img:1"))
+    plain = ApiClient().sanitize_for_serialization(_step(_pipeline(), "tasks", image="img:1"))
     context = plain["spec"]["template"]["spec"]["containers"][0]["securityContext"]
     assert context["runAsUser"] == 0 and context["seccompProfile"] == {"type": "RuntimeDefault"}
-    assert "securityContext" not in json.dumps(step_job(_pipeline(security_context={}), "tasks", image="i").to_dict())
-    assert executor_config(_pipeline(security_context={})) == {"max_concurrent": 6}
+    assert "securityContext" not in json.dumps(_step(_pipeline(security_context={}), "tasks", image="i").to_dict())
+    assert executor_config(_pipeline(security_context={}), []) == {"max_concurrent": 6}
 
 
 def test_bad_kubernetes_settings_are_refused_with_the_setting_named():
@@ -114,7 +122,7 @@ def test_bad_kubernetes_settings_are_refused_with_the_setting_named():
     with pytest.raises(ValidationError, match="image_pull_policy"):
         _pipeline(image_pull_policy="Sometimes")
     with pytest.raises(ValueError, match="stage_resources names trajectory, which"):
-        executor_config(_pipeline(stage_resources={"trajectory": {"limits": {"nvidia.com/gpu": 1}}}))
+        pipeline_job(_pipeline(stage_resources={"trajectory": {"limits": {"nvidia.com/gpu": 1}}}))
 
 
 def test_definitions_load_a_kubernetes_pipeline_with_its_job(tmp_path):

@@ -128,7 +128,9 @@ def pipeline_job(pipeline: Pipeline):
         selection=dg.AssetSelection.groups(pipeline.name),
         partitions_def=daily_partitions(pipeline),
         executor_def=step_executor(pipeline),
-        config=k8s_run_config(pipeline) if pipeline.execution.executor == "k8s" else None,
+        config=k8s_run_config(pipeline, [a.op.name for a in pipeline_assets(pipeline)])
+        if pipeline.execution.executor == "k8s"
+        else None,
     )
 
 

@@ -27,14 +27,12 @@ def k8s_executor(pipeline: Pipeline) -> dg.ExecutorDefinition:
     return k8s_job_executor
 
 
-def step_ops(pipeline: Pipeline) -> dict[str, list[str]]:
-    """Stage table -> the op names of its steps (a sharded stage has one per shard)."""
-    from .dagster_defs import pipeline_assets
-
+def step_ops(pipeline: Pipeline, op_names: list[str]) -> dict[str, list[str]]:
+    """Stage table -> the op names of its steps (a sharded stage has one per shard), from the job's op names
+    (`<pipeline>__<table>` or `<pipeline>__<table>_shard_<k>`)."""
     ops: dict[str, list[str]] = {}
-    for asset in pipeline_assets(pipeline):
-        for key in asset.keys:
-            ops.setdefault(SHARD_SUFFIX.sub("", key.path[-1]), []).append(asset.op.name)
+    for op in op_names:
+        ops.setdefault(SHARD_SUFFIX.sub("", op.removeprefix(f"{pipeline.name}__")), []).append(op)
     return ops
 
 
@@ -45,8 +43,9 @@ def _container(resources: dict, security_context: dict | None = None) -> dict:
     return {"container_config": container}
 
 
-def executor_config(pipeline: Pipeline) -> dict:
-    """The k8s executor's run config (`execution: config:`) from the pipeline's settings."""
+def executor_config(pipeline: Pipeline, op_names: list[str]) -> dict:
+    """The k8s executor's run config (`execution: config:`) from the pipeline's settings; `op_names`: its
+    job's steps."""
     ex, k8s = pipeline.execution, pipeline.execution.k8s
     config: dict = {"max_concurrent": ex.max_concurrent}
     optional = {
@@ -61,7 +60,7 @@ def executor_config(pipeline: Pipeline) -> dict:
     if k8s.resources or k8s.security_context:
         config["step_k8s_config"] = _container(k8s.resources, k8s.security_context)
     if k8s.stage_resources:
-        ops = step_ops(pipeline)
+        ops = step_ops(pipeline, op_names)
         unknown = sorted(set(k8s.stage_resources) - set(ops))
         if unknown:
             raise ValueError(
@@ -74,14 +73,17 @@ def executor_config(pipeline: Pipeline) -> dict:
     return config
 
 
-def run_config(pipeline: Pipeline) -> dict:
-    return {"execution": {"config": executor_config(pipeline)}}
+def run_config(pipeline: Pipeline, op_names: list[str]) -> dict:
+    return {"execution": {"config": executor_config(pipeline, op_names)}}
 
 
-def step_job(pipeline: Pipeline, stage: str, run: dict | None = None, image: str = "toolloom:local"):
-    """The Kubernetes Job (a `kubernetes.client.V1Job`) the executor would launch for `stage`'s first step, under
-    the pipeline's run config or `run` (validated by Dagster against the executor's schema first); `image` stands
-    in where the settings name none (the code location's image, known only in a deployment)."""
+def step_job(
+    job: dg.JobDefinition, pipeline: Pipeline, stage: str, run: dict | None = None, image: str = "toolloom:local"
+):
+    """The Kubernetes Job (a `kubernetes.client.V1Job`) the executor would launch for `stage`'s first step of
+    `job` (the pipeline's job, resolved), under the job's default run config or `run` (validated by Dagster
+    against the executor's schema first); `image` stands in where the settings name none (the code location's
+    image, known only in a deployment)."""
     from dagster_k8s.container_context import K8sContainerContext
     from dagster_k8s.job import (
         DagsterK8sJobConfig,
@@ -90,16 +92,10 @@ def step_job(pipeline: Pipeline, stage: str, run: dict | None = None, image: str
         get_k8s_job_name,
     )
 
-    from .dagster_defs import ToolloomResource, pipeline_assets, pipeline_job
-
-    job = dg.Definitions(
-        assets=pipeline_assets(pipeline),
-        jobs=[pipeline_job(pipeline)],
-        resources={"toolloom": ToolloomResource(project_root=".")},
-    ).resolve_job_def(f"{pipeline.name}_job")
-    checked = dg.validate_run_config(job, run if run is not None else run_config(pipeline))
+    ops = [node.name for node in job.graph.nodes]
+    checked = dg.validate_run_config(job, run if run is not None else {})
     cfg = checked["execution"]["k8s"]  # the processed config, under the executor's name
-    op = step_ops(pipeline)[stage][0]
+    op = step_ops(pipeline, ops)[stage][0]
     context = K8sContainerContext(
         image_pull_policy=cfg.get("image_pull_policy"),
         service_account_name=cfg.get("service_account_name"),
