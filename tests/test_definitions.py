@@ -68,3 +68,26 @@ def test_a_bad_pipeline_file_is_logged_and_the_rest_load(tmp_path, caplog):
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
     assert "good/tools" in keys and not any(k.startswith("typo/") for k in keys)
     assert any("typo.yaml" in r.getMessage() and "max_turn" in r.getMessage() for r in caplog.records)
+
+
+def test_the_dagster_resource_keeps_its_home_where_toolloom_home_says(tmp_path, monkeypatch):
+    """A deployment's pods name the home by TOOLLOOM_HOME, as the CLI reads it; an explicit home still wins."""
+    from types import SimpleNamespace
+
+    import yaml
+
+    from toolloom.orchestration.dagster_defs import ToolloomResource, close_runtimes
+    from toolloom.spec import Pipeline
+
+    from .conftest import SMALL
+
+    pipeline = Pipeline.model_validate({**yaml.safe_load(SMALL), "name": "small"})
+    context = SimpleNamespace(run=SimpleNamespace(run_id="r1"), has_partition_key=False, partition_key=None)
+    monkeypatch.setenv("TOOLLOOM_HOME", str(tmp_path / "pod-home"))
+    try:
+        assert ToolloomResource(project_root=str(tmp_path)).runtime(context, pipeline).home == tmp_path / "pod-home"
+        context.run.run_id = "r2"
+        named = ToolloomResource(project_root=str(tmp_path), home="mine").runtime(context, pipeline)
+        assert named.home == tmp_path / "mine"
+    finally:
+        close_runtimes()

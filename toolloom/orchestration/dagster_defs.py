@@ -16,6 +16,7 @@ from .kubernetes import k8s_executor, run_config as k8s_run_config
 from .materialize import check_specs, materialize_stage
 from .nightly import for_partition
 from ..runtime import Runtime
+from ..lake.storage import home_of
 from ..spec import Pipeline, load_pipelines
 from ..stages.asset import WHOLE, Shard, StageAsset
 from ..stages.catalog import stages_of
@@ -27,7 +28,11 @@ class ToolloomResource(dg.ConfigurableResource):
     """Where the project and its store live; builds one Runtime per (run, pipeline)."""
 
     project_root: str = Field(description="the folder holding pipelines/, prompts/, sandbox/, api_graphs/")
-    home: str = Field(".toolloom", description="store and request cache, relative to project_root unless absolute")
+    home: str | None = Field(
+        None,
+        description="store and request cache, relative to project_root unless absolute; unset: $TOOLLOOM_HOME, "
+        "else .toolloom",
+    )
     retry_backoff_s: float = 1.0
     served_models: dict[str, str] = Field(
         default_factory=dict, description="server key -> URL of the model servers `toolloom run` started for the run"
@@ -45,7 +50,7 @@ class ToolloomResource(dg.ConfigurableResource):
             _RUNTIMES[key] = Runtime(
                 for_partition(pipeline, partition),
                 root,
-                root / self.home,
+                home_of(root, self.home),
                 backoff_s=self.retry_backoff_s,
                 partition=partition,
                 run_id=context.run.run_id,
