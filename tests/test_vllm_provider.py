@@ -265,3 +265,16 @@ def test_a_failed_dagster_run_stops_its_server(tmp_path, record, monkeypatch):
     assert not result.success  # the tasks stage accepted nothing: its blocking check fails the run
     (start,) = _records(record)  # the executor role started the server during the tasks stage
     assert _gone(start["pid"])
+
+
+def test_the_log_tail_always_names_the_last_starts_command(tmp_path):
+    server = VLLMServer(_spec(), tmp_path / "logs")
+    server.log_dir.mkdir(parents=True)
+    earlier = "== toolloom: [\"vllm\", \"serve\", \"old\"]\nold output\n"
+    noise = "".join(f"INFO still loading {i}\n" for i in range(100))
+    server.log_path.write_text(earlier + '\n== toolloom: ["vllm", "serve", "new"]\n' + noise)
+    tail = server.log_tail(lines=10).splitlines()
+    assert tail[0] == '== toolloom: ["vllm", "serve", "new"]' and tail[1] == "... (90 lines)"
+    assert tail[2:] == [f"INFO still loading {i}" for i in range(90, 100)]  # the last start's last lines
+    server.log_path.write_text(earlier)
+    assert server.log_tail() == earlier.rstrip("\n")  # short: whole

@@ -29,6 +29,7 @@ from .model_spec import ModelSpec
 from .call_errors import ServerError
 
 log = logging.getLogger("toolloom")
+START_MARK = "== toolloom: "  # the line each start writes to the log before the server's own output
 
 
 class ServerStartError(ServerError):
@@ -92,7 +93,7 @@ class ManagedServer:
         env = self.env()
         cmd = self.command()
         with open(self.log_path, "ab") as out:
-            out.write(f"\n== toolloom: {json.dumps(cmd)}\n".encode())
+            out.write(f"\n{START_MARK}{json.dumps(cmd)}\n".encode())
             out.flush()
             self.proc = subprocess.Popen(
                 cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True
@@ -134,10 +135,18 @@ class ManagedServer:
         )
 
     def log_tail(self, lines: int = 30) -> str:
+        """The last start's output: its command line, then its last `lines` lines (a server that keeps writing
+        while it is stopped must not push out which command failed)."""
         try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+            logged = self.log_path.read_text(errors="replace").splitlines()
         except OSError:
             return "(no log)"
+        starts = [i for i, line in enumerate(logged) if line.startswith(START_MARK)]
+        mine = logged[starts[-1] :] if starts else logged
+        if len(mine) <= lines + 1:
+            return "\n".join(mine)
+        head = [mine[0], f"... ({len(mine) - 1 - lines} lines)"] if starts else []
+        return "\n".join(head + mine[-lines:])
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
