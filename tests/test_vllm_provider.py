@@ -270,7 +270,7 @@ def test_a_failed_dagster_run_stops_its_server(tmp_path, record, monkeypatch):
 def test_the_log_tail_always_names_the_last_starts_command(tmp_path):
     server = VLLMServer(_spec(), tmp_path / "logs")
     server.log_dir.mkdir(parents=True)
-    earlier = "== toolloom: [\"vllm\", \"serve\", \"old\"]\nold output\n"
+    earlier = '== toolloom: ["vllm", "serve", "old"]\nold output\n'
     noise = "".join(f"INFO still loading {i}\n" for i in range(100))
     server.log_path.write_text(earlier + '\n== toolloom: ["vllm", "serve", "new"]\n' + noise)
     tail = server.log_tail(lines=10).splitlines()
