@@ -152,3 +152,19 @@ def test_the_image_definition_installs_what_a_step_pod_needs():
 class _Response:  # what ApiClient.deserialize reads: a body as text
     def __init__(self, body: dict):
         self.data = json.dumps(body)
+
+
+def test_the_k8s_job_command_prints_a_steps_job_and_names_what_is_wrong(tmp_path, capsys):
+    from toolloom.cli import main
+
+    k8s = {**BASE, "execution": {"executor": "k8s", "shards": 2, "k8s": K8S}}
+    project = make_project(tmp_path / "p", {"small": k8s, "local": BASE})
+    assert main(["--project", str(project), "k8s-job", "small", "trajectories"]) == 0
+    manifest = yaml.safe_load(capsys.readouterr().out)
+    assert manifest["kind"] == "Job" and manifest["metadata"]["labels"]["dagster/op"] == "small__trajectories_shard_0"
+    (container,) = manifest["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == K8S["image"] and container["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert main(["--project", str(project), "k8s-job", "small", "trajectory"]) == 2
+    assert "has no stage 'trajectory'; its stages: tools, api_edges, tasks, trajectories" in capsys.readouterr().err
+    assert main(["--project", str(project), "k8s-job", "local", "tasks"]) == 2
+    assert "runs with executor 'in_process', not k8s" in capsys.readouterr().err

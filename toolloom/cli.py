@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from .orchestration.k8s_cli import add_k8s_parser
 from .rl.cli import add_env_parser
 from .spec import ModelSpec, PipelineFileError, load_pipeline, load_pipelines
 from .lake.storage import home_of
@@ -298,6 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_parser(sub)
     _add_other_parsers(sub)
     add_env_parser(sub)
+    add_k8s_parser(sub)
     return ap
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dagster as dg
 
 from ..spec import Pipeline
+from ..stages.catalog import stages_of
 from .run_versions import SHARD_SUFFIX
 
 
@@ -33,7 +34,9 @@ def step_ops(pipeline: Pipeline, op_names: list[str]) -> dict[str, list[str]]:
     ops: dict[str, list[str]] = {}
     for op in op_names:
         ops.setdefault(SHARD_SUFFIX.sub("", op.removeprefix(f"{pipeline.name}__")), []).append(op)
-    return ops
+    order = [a.table for a in stages_of(pipeline)]
+    by_order = sorted(ops, key=lambda t: order.index(t) if t in order else len(order))
+    return {stage: sorted(ops[stage]) for stage in by_order}  # stages in pipeline order, shard 0 first
 
 
 def _container(resources: dict, security_context: dict | None = None) -> dict:
@@ -95,7 +98,10 @@ def step_job(
     ops = [node.name for node in job.graph.nodes]
     checked = dg.validate_run_config(job, run if run is not None else {})
     cfg = checked["execution"]["k8s"]  # the processed config, under the executor's name
-    op = step_ops(pipeline, ops)[stage][0]
+    by_stage = step_ops(pipeline, ops)
+    if stage not in by_stage:
+        raise ValueError(f"pipeline {pipeline.name!r} has no stage {stage!r}; its stages: {', '.join(by_stage)}")
+    op = by_stage[stage][0]
     context = K8sContainerContext(
         image_pull_policy=cfg.get("image_pull_policy"),
         service_account_name=cfg.get("service_account_name"),
