@@ -11,7 +11,7 @@ from kubernetes.client import ApiClient, V1Job
 from kubernetes.utils import parse_quantity
 from pydantic import ValidationError
 
-from toolloom.orchestration.dagster_defs import build_definitions, pipeline_job
+from toolloom.orchestration.dagster_defs import build_definitions, pipeline_job, resolved_job
 from toolloom.orchestration.kubernetes import executor_config, run_config, step_job
 from toolloom.spec import SANDBOX_SECURITY_CONTEXT, Pipeline
 
@@ -39,13 +39,7 @@ def _pipeline(**k8s) -> Pipeline:
 
 
 def _job_of(pipeline: Pipeline) -> dg.JobDefinition:
-    from toolloom.orchestration.dagster_defs import ToolloomResource, pipeline_assets
-
-    return dg.Definitions(
-        assets=pipeline_assets(pipeline),
-        jobs=[pipeline_job(pipeline)],
-        resources={"toolloom": ToolloomResource(project_root=".")},
-    ).resolve_job_def("small_job")
+    return resolved_job(pipeline, ".")
 
 
 def _ops(job: dg.JobDefinition) -> list[str]:
@@ -168,3 +162,18 @@ def test_the_k8s_job_command_prints_a_steps_job_and_names_what_is_wrong(tmp_path
     assert "has no stage 'trajectory'; its stages: tools, api_edges, tasks, trajectories" in capsys.readouterr().err
     assert main(["--project", str(project), "k8s-job", "local", "tasks"]) == 2
     assert "runs with executor 'in_process', not k8s" in capsys.readouterr().err
+
+
+def test_validate_reports_a_kubernetes_setting_the_job_refuses(tmp_path, capsys):
+    from toolloom.cli import main
+
+    bad = {
+        **BASE,
+        "collections": [{"name": "demo", "path": "api_graphs/demo", "executor": "simulated"}],
+        "execution": {"executor": "k8s", "k8s": {"stage_resources": {"trajectory": {"limits": {"cpu": "1"}}}}},
+    }
+    project = make_project(tmp_path / "p", {"bad": bad})
+    assert main(["--project", str(project), "validate"]) == 1
+    out = capsys.readouterr().out
+    assert "ok: pipelines/bad: collection demo" in out  # its collection was still ingested and reported
+    assert "error: pipelines/bad: pipeline 'bad': execution.k8s.stage_resources names trajectory" in out

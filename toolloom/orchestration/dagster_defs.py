@@ -139,6 +139,15 @@ def pipeline_job(pipeline: Pipeline):
     )
 
 
+def resolved_job(pipeline: Pipeline, project_root: str | Path) -> dg.JobDefinition:
+    """The pipeline's job resolved with its assets and resource, as a code location would load it."""
+    return dg.Definitions(
+        assets=pipeline_assets(pipeline),
+        jobs=[pipeline_job(pipeline)],
+        resources={"toolloom": ToolloomResource(project_root=str(project_root))},
+    ).resolve_job_def(f"{pipeline.name}_job")
+
+
 def step_executor(pipeline: Pipeline) -> dg.ExecutorDefinition:
     """The pipeline's `execution.executor`: Dagster's in-process, multiprocess or Kubernetes job executor."""
     ex = pipeline.execution

@@ -23,10 +23,9 @@ def add_k8s_parser(sub) -> None:
 
 
 def cmd_k8s_job(args) -> int:
-    import dagster as dg  # here, not at the top: building the CLI's parser must not import Dagster
     from kubernetes.client import ApiClient
 
-    from .dagster_defs import ToolloomResource, pipeline_assets, pipeline_job
+    from .dagster_defs import resolved_job  # here, not at the top: building the CLI's parser must not import Dagster
     from .kubernetes import step_job
 
     root = Path(args.project).resolve()
@@ -34,12 +33,7 @@ def cmd_k8s_job(args) -> int:
         pipeline = load_pipeline(root / "pipelines" / f"{args.pipeline}.yaml")
         if pipeline.execution.executor != "k8s":
             raise ValueError(f"pipeline {pipeline.name!r} runs with executor {pipeline.execution.executor!r}, not k8s")
-        job = dg.Definitions(
-            assets=pipeline_assets(pipeline),
-            jobs=[pipeline_job(pipeline)],
-            resources={"toolloom": ToolloomResource(project_root=str(root))},
-        ).resolve_job_def(f"{pipeline.name}_job")
-        manifest = step_job(job, pipeline, args.stage, image=args.image)
+        manifest = step_job(resolved_job(pipeline, root), pipeline, args.stage, image=args.image)
     except (PipelineFileError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
