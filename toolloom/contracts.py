@@ -68,11 +68,12 @@ class ExportConvert(Protocol):
 
 
 class EscalationOperator(Protocol):
-    """Registry `escalation operator`: a harder chain built from a seed's executed steps, or None."""
+    """Registry `escalation operator`: a harder chain built from a seed's executed steps (or a
+    `graph.escalation.Harder`, which also describes values), or None."""
 
     async def __call__(
         self, chains: Any, steps: list[Step], rng: Any, other: list[Step] | None, /
-    ) -> list[Step] | None: ...
+    ) -> list[Step] | Any | None: ...
 
 
 AgentFactory = Callable[["Runtime"], Any]

@@ -6,8 +6,11 @@ episode, so the new level's reference answer is a real result; None when it does
 add_hop:        one more call through the API graph, fed by the last call's result;
 replace_value:  an explicit argument becomes a lookup: a new first call whose result supplies it
                 (a source call that gives the same value is preferred, so the request keeps its meaning);
-add_constraint: an optional parameter is set (values from the schema's enum/examples or the tool's
-                documented examples) and must change the result.
+add_constraint: an optional parameter is set (values the schema, its description or the tool's
+                examples document, else the other value of a flag) and must change the result;
+describe_value: no new call: the request describes its dates and clock times instead of stating them
+                ("the third Monday of May 2026"), so the agent must work the value out
+                (`text/descriptions.py`); it needs no graph edge.
 Putting an unrelated task beside this one (Magnet's merge) makes a request longer, not harder: it
 is no operator here; parallel examples come from the tasks stage (`tasks.parallel`).
 
@@ -17,13 +20,30 @@ k's result when the chain is executed (chains.ChainGraph.execute).
 
 from __future__ import annotations
 
+import calendar
 import json
 import random
+import re
+from dataclasses import dataclass, field
 
 from ..domain import Step, Tool
 from ..executors.routing import ToolExecutor
 from ..registry import ESCALATION_OPERATORS
+from ..text.descriptions import describe
+from ..text.synthesis import ArgumentSynthesizer
+from ..text.values import schema_type
 from .chains import ChainGraph, chain_problem, list_width, normalised, stated_values, value_at
+
+# paging and ordering say how many and in which order, not which: no constraint a person asks for
+PAGING = re.compile(r"page|page_?size|per_?page|limit|offset|cursor|page_?token|sort(_?by|_?order)?|order_?by", re.I)
+
+
+@dataclass
+class Harder:
+    """An operator's level when it changes how the request says a value, beside or instead of the chain."""
+
+    steps: list[Step]
+    described: dict[str, str] = field(default_factory=dict)  # a value as the request states it -> said instead
 
 
 def terminals(steps: list[Step]) -> list[int]:
@@ -74,6 +94,15 @@ def planned(steps: list[Step], shift: int = 0) -> list[Step]:
     return out
 
 
+def gives_away(description: str, results: str) -> bool:
+    """A description that names what a result says ('the last Friday of ...' for a weekday lookup)
+    hands over the answer: words of 6+ letters, other than month names, found in the results."""
+    return any(w in results for w in re.findall(r"[a-z]{6,}", description.lower()) if w not in MONTHS)
+
+
+MONTHS = {m.lower() for m in calendar.month_name if m}
+
+
 class ChainEscalator:
     """Harder chains from executed ones (tools: decoded rows with `examples`)."""
 
@@ -82,10 +111,11 @@ class ChainEscalator:
         self.examples, self.out_edges, self.in_edges = self.graph.examples, self.graph.out_edges, self.graph.in_edges
         self.params = {t["name"]: t["parameters"] for t in tools}
         self.execute = self.graph.execute
+        self.synthesizer = ArgumentSynthesizer(edges)
 
     async def apply(
         self, operator: str, steps: list[Step], rng: random.Random, other: list[Step] | None = None
-    ) -> list[Step] | None:
+    ) -> list[Step] | Harder | None:
         """The chain made harder by a registered operator (None when it does not apply here)."""
         return await ESCALATION_OPERATORS.get(operator)(self, steps, rng, other)
 
@@ -142,9 +172,15 @@ class ChainEscalator:
         return None
 
     def _constraint_values(self, name: str, param: str, prop: dict) -> list:
+        """Values a constraint may set: documented ones (enum, examples, the description's, the tool's
+        examples), else the flag's non-default side; never the default (it constrains nothing)."""
         values = list(prop.get("enum") or []) + list(prop.get("examples") or [])
         values += [ex[param] for ex in self.examples.get(name, []) if param in ex]
-        return list(dict.fromkeys(json.dumps(v, sort_keys=True) for v in values))
+        values += self.synthesizer.candidates(name, param, prop)
+        if not values and schema_type(prop) == "boolean":
+            values = [not prop.get("default", False)]
+        default = json.dumps(prop.get("default"), sort_keys=True)
+        return [v for v in dict.fromkeys(json.dumps(v, sort_keys=True) for v in values) if v != default]
 
     async def add_constraint(self, steps: list[Step], rng: random.Random) -> list[Step] | None:
         spots = []
@@ -152,7 +188,7 @@ class ChainEscalator:
             schema = self.params.get(s.name) or {}
             required = set(schema.get("required") or [])
             for p, prop in (schema.get("properties") or {}).items():
-                if p not in required and p not in s.arguments and p not in s.bindings:
+                if p not in required and p not in s.arguments and p not in s.bindings and not PAGING.fullmatch(p):
                     spots.append((i, p, self._constraint_values(s.name, p, prop)))
         rng.shuffle(spots)
         for i, param, values in spots:
@@ -164,6 +200,21 @@ class ChainEscalator:
                 if done and done[i].result != steps[i].result:  # a constraint that changes nothing is none
                     return done
         return None
+
+    async def describe_value(self, steps: list[Step], rng: random.Random) -> Harder | None:
+        """The same chain, run again, with every stated date and clock time described, not stated."""
+        described = {
+            v: text
+            for s in steps
+            for p, v in s.arguments.items()
+            if p not in s.bindings and (text := describe(v))
+        }
+        results = json.dumps([s.result for s in steps], ensure_ascii=False).lower()
+        described = {v: text for v, text in described.items() if not gives_away(text, results)}
+        if not described:
+            return None
+        done, _ = await self.execute(planned(steps))
+        return Harder(done, described) if done else None
 
 
 class StructuralVerifier:
@@ -193,7 +244,7 @@ class StructuralVerifier:
 def _builtin_operator(name: str):
     """The `ChainBuilder` method `name` as an operator (contracts.EscalationOperator)."""
 
-    async def operator(chains, steps: list[Step], rng: random.Random, other) -> list[Step] | None:
+    async def operator(chains, steps: list[Step], rng: random.Random, other) -> list[Step] | Harder | None:
         return await getattr(chains, name)(steps, rng)
 
     operator.__name__ = operator.__qualname__ = name
@@ -201,5 +252,5 @@ def _builtin_operator(name: str):
 
 
 # operator name -> async fn(chains, steps, rng, other task's steps) -> harder steps | None; plug-ins add theirs
-for _name in ("add_hop", "replace_value", "add_constraint"):
+for _name in ("add_hop", "replace_value", "add_constraint", "describe_value"):
     ESCALATION_OPERATORS.register(_name, _builtin_operator(_name))

@@ -8,13 +8,13 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from ..agents.base import AssistantAgent
 from ..agents.offline import TemplateUser
 from ..domain import Step, Task, wording_meta
-from ..graph.escalation import ChainEscalator, reference_answer, shape_of
+from ..graph.escalation import ChainEscalator, Harder, reference_answer, shape_of
 from ..llm import BudgetExhausted, ModelCallError
 from ..spec import EscalateStage
 from .episodes import Distractors, run_episode
@@ -22,15 +22,27 @@ from .samples import check_execution, check_format
 
 
 class QuestionUser(TemplateUser):
-    """Asks the level's fixed question; answers clarifying questions with the values it states."""
+    """Asks the level's fixed question; answers clarifying questions with the values it states, a
+    described value by its description."""
 
     name = "escalation-question"
 
-    def __init__(self, question: str):
-        self.question = question
+    def __init__(self, question: str, described: dict[str, str] | None = None):
+        self.question, self.described = question, described or {}
 
     async def instruction(self, task: Task) -> str:
         return self.question
+
+    async def details(self, task: Task, request: str, question: str) -> str:
+        return said(await super().details(task, request, question), self.described, quoted=True)
+
+
+def said(text: str, described: dict[str, str], quoted: bool = False) -> str:
+    """`text` with each described value replaced by its description."""
+    for value, description in described.items():
+        text = text.replace(f'"{value}"', description) if quoted else text
+        text = text.replace(value, description)
+    return text
 
 
 def resample(agent: AssistantAgent, k: int) -> AssistantAgent:
@@ -58,6 +70,7 @@ class Level:
     level: int = 0
     operator: str = ""
     parent: str = ""
+    described: dict[str, str] = field(default_factory=dict)  # values the request describes, not states
 
 
 class Escalation:
@@ -89,13 +102,14 @@ class Escalation:
         meta = {s.tool_id: wording_meta(self.by_id[s.tool_id]) for s in steps}
         return Task(task_id, shape_of(steps), [s.planned() for s in steps], seed, meta)
 
-    async def attempt(self, task: Task, question: str, steps: list[Step], k: int) -> dict:
+    async def attempt(self, task: Task, at: "Level", k: int) -> dict:
         """The frontier's k-th try at one level: solved, failed (with why) or error (not its failure)."""
+        steps = at.steps
         needed = list({s.tool_id: self.by_id[s.tool_id] for s in steps}.values())
         offered = self.distractors.offer(needed, self.params.distractors)
         ep = await run_episode(
             task,
-            QuestionUser(question),
+            QuestionUser(at.question, at.described),
             resample(self.frontier, k),
             self.executor,
             offered,
@@ -182,7 +196,7 @@ class Escalation:
             task = self.as_task(at.task_id, at.steps, seed_row["seed"] + at.level)
             attempts = []
             for k in range(self.params.attempts):
-                attempts.append(await self.attempt(task, at.question, at.steps, k))
+                attempts.append(await self.attempt(task, at, k))
                 if attempts[-1]["outcome"] != "failed":
                     break
             last = attempts[-1]  # solved, failed (every attempt failed) or error
@@ -203,21 +217,36 @@ class Escalation:
         others = [r for r in self.pool if r["task_id"] != seed_row["task_id"]]
         for op in operator_order(self.params.operators, rng):
             other = chain_steps(rng.choice(others)["chain"], self.by_id) if others else None  # for combining operators
-            steps = await self.chains.apply(op, at.steps, rng, other)
-            if steps is None:
+            out = await self.chains.apply(op, at.steps, rng, other)
+            if out is None:
                 continue
+            steps, offered = (out.steps, out.described) if isinstance(out, Harder) else (out, {})
+            new_descriptions = {v: d for v, d in offered.items() if v not in at.described}
+            if offered and not new_descriptions:
+                continue  # every value it would describe already is
+            described = {**at.described, **new_descriptions}
             key = json.dumps(
                 [seed_row["task_id"], at.level + 1, op, [s.row(with_result=True) for s in steps]],
                 sort_keys=True,
                 default=str,
             )
             task_id = "e_" + hashlib.sha256(key.encode()).hexdigest()[:12]
-            question = await self.escalator.phrase(
+            draft = await self.escalator.phrase(
                 self.as_task(task_id, steps, seed_row["seed"] + at.level + 1), op, at.question
             )
-            new = Level(task_id, steps, question, at.level + 1, op, at.task_id)
-            reason = await self.verifier.verify(question, steps, reference_answer(steps))
+            question = said(draft, described)
+            new = Level(task_id, steps, question, at.level + 1, op, at.task_id, described)
+            reason = not_described(draft, new_descriptions) or await self.verifier.verify(
+                question, steps, reference_answer(steps)
+            )
             if not reason:
                 return new
             rows.append(self.row(seed_row, new, "dropped", reason))
         return None
+
+
+def not_described(draft: str, new_descriptions: dict[str, str]) -> str | None:
+    """Why a level that describes values is no harder: the request states none of them."""
+    if new_descriptions and not any(v in draft for v in new_descriptions):
+        return f"not_described: the request states none of {', '.join(sorted(new_descriptions))}"
+    return None
