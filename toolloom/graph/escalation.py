@@ -204,10 +204,7 @@ class ChainEscalator:
     async def describe_value(self, steps: list[Step], rng: random.Random) -> Harder | None:
         """The same chain, run again, with every stated date and clock time described, not stated."""
         described = {
-            v: text
-            for s in steps
-            for p, v in s.arguments.items()
-            if p not in s.bindings and (text := describe(v))
+            v: text for s in steps for p, v in s.arguments.items() if p not in s.bindings and (text := describe(v))
         }
         results = json.dumps([s.result for s in steps], ensure_ascii=False).lower()
         described = {v: text for v, text in described.items() if not gives_away(text, results)}
