@@ -3,6 +3,7 @@ failures fed to the analyzer, and the export shipping the refined documentation.
 
 import json
 import shutil
+from pathlib import Path
 
 import dagster as dg
 import pyarrow as pa
@@ -239,6 +240,24 @@ def test_the_export_ships_refined_documentation_and_a_later_run_starts_from_it(t
         if t["function"]["name"] == "get_vat_rate"
     }
     assert offered == {first_final}
+    # each example says which version's documentation it was made with, and the card counts them
+    first_rows, second_rows = load_dataset(folder)["train"], load_dataset(md_of(second)["dataset"]["path"])["train"]
+    assert set(first_rows["docs_version"]) == {""}
+    refined_names = set(WRONG) | {"get_city"}
+    offers_refined = [any(t["function"]["name"] in refined_names for t in r["tools"]) for r in second_rows]
+    assert second_rows["docs_version"] == [v1 if refined else "" for refined in offers_refined]
+    assert any(offers_refined) and not all(offers_refined)
+    second_all = load_dataset(md_of(second)["dataset"]["path"])
+    shown = sum(split["docs_version"].count(v1) for split in second_all.values())
+    card = (Path(md_of(second)["dataset"]["path"]) / "README.md").read_text()
+    assert shown > 0 and f"| refined in version {v1} | {shown} |" in card
+
+
+def md_of(result) -> dict:
+    return {
+        e.asset_key.path[-1]: {k: v.value for k, v in e.materialization.metadata.items()}
+        for e in result.get_asset_materialization_events()
+    }
 
 
 class LeakyRewriter(TemplateRewriter):

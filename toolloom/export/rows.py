@@ -45,6 +45,7 @@ def openai_rows(samples: pa.Table, trajectories: pa.Table) -> list[dict]:
                 "reference_chain": t["chain"],
                 "reference_answer": t["reference_answer"],
                 "final_answer": t["final_answer"],
+                "docs_version": t.get("docs_version") or "",
             }
         )
     return rows
@@ -67,6 +68,7 @@ DEFAULT_SCHEMA = pa.schema(
         ("reference_chain", pa.string()),
         ("reference_answer", pa.string()),
         ("final_answer", pa.string()),
+        ("docs_version", pa.string()),  # the earlier version whose refined docs the agents were shown ("" = source's)
     ]
 )
 

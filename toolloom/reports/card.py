@@ -151,16 +151,27 @@ def _shape_lines(rows: list[dict], refined_docs: bool) -> list[str]:
             "the level below (`escalations` table). No agent solved it, so its trajectory is the executed reference "
             "chain replayed, with the generating assistant's final answer.",
         ]
+    return lines + _docs_lines(rows, refined_docs)
+
+
+def _docs_lines(rows: list[dict], refined_docs: bool) -> list[str]:
+    """Which documentation the agents were shown while generating each example, and which the tool lists ship."""
+    shown = Counter(r.get("docs_version") or "" for r in rows)
+    if not refined_docs and not any(shown):
+        return []
+    lines = ["", "### Tool documentation", ""]
     if refined_docs:
         lines += [
-            "",
-            "### Tool documentation",
-            "",
             "Tool descriptions were refined by exploration (DRAFT): the `tools` config and every "
             "example's tool list carry the refined text; `original_description` in `tools` keeps the source's "
             "(`doc_revisions` table has every revision and its evidence).",
+            "",
         ]
-    return lines
+    lines += ["The documentation the agents were shown while generating (`docs_version` column):", ""]
+    return lines + _table(
+        ["documentation shown", "examples"],
+        [[f"refined in version {v}" if v else "the source's", n] for v, n in sorted(shown.items())],
+    )
 
 
 def _left_out_lines(pipeline: str, version: str, rejections: list[dict]) -> list[str]:

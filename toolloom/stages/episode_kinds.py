@@ -45,6 +45,7 @@ def trajectory_row(
     execution: str,
     actions: str | None = None,
     level: int = 0,
+    docs_version: str = "",
 ) -> dict:
     """A row of `trajectories`: the episode, the task row it came from, and how it was made
     (`agents`: the user and the assistant agent's names)."""
@@ -68,7 +69,14 @@ def trajectory_row(
         "level": level,
         "execution": execution,
         "answer_asked": bool(ep.get("answer_asked")),
+        "docs_version": docs_version,
     }
+
+
+def docs_version_of(offered: list[dict], executor: ToolExecutor) -> str:
+    """The earlier version whose refined documentation an offer carried ("" when every tool had its source's)."""
+    names = [t["function"]["name"] for t in offered]
+    return max((executor.by_name[n].get("docs_version") or "" for n in names if n in executor.by_name), default="")
 
 
 @dataclass
@@ -121,6 +129,7 @@ class Simulation:
 
     def row(self, traj_id: str, row: dict, kind: str, ep: Episode, offered: list[dict], **how) -> dict:
         how.setdefault("agents", (self.user.name, self.assistant.name))
+        how.setdefault("docs_version", docs_version_of(offered, self.executor))
         return trajectory_row(traj_id, row, kind, ep, offered, prompt_hash=self.prompt_hash, **how)
 
     def referenced_row(self, traj_id: str, row: dict, kind: str, ep: Episode, offered: list[dict], **how) -> dict:

@@ -32,30 +32,39 @@ def refined_docs(rt: Runtime, version: str) -> dict[str, str] | None:
 
 
 def documented_tools(rt: Runtime, version: str) -> pa.Table:
-    """The tools agents are shown: with `refine.start_from: previous`, an earlier version's refined documentation."""
+    """The tools agents are shown: with `refine.start_from: previous`, an earlier version's refined
+    documentation; `docs_version` names that version for each tool it describes ("" = the source's)."""
     table = rt.store.read(rt.pipeline.name, "tools", version)
     refine = rt.pipeline.stages.refine
-    docs = earlier_docs(rt, version) if refine is not None and refine.start_from == "previous" else {}
-    if not docs:
-        return table
-    described = [docs.get(t, d) for t, d in zip(table["tool_id"].to_pylist(), table["description"].to_pylist())]
-    return table.set_column(
+    earlier, docs = (
+        earlier_refinement(rt, version) if refine is not None and refine.start_from == "previous" else ("", {})
+    )
+    ids = table["tool_id"].to_pylist()
+    described = [docs.get(t, d) for t, d in zip(ids, table["description"].to_pylist())]
+    table = table.set_column(
         table.schema.get_field_index("description"), "description", pa.array(described, pa.string())
     )
+    return table.append_column("docs_version", pa.array([earlier if t in docs else "" for t in ids], pa.string()))
 
 
 def earlier_docs(rt: Runtime, version: str) -> dict[str, str]:
     """tool_id -> refined documentation from the newest earlier version that has it, for tools whose spec is
     unchanged."""
+    return earlier_refinement(rt, version)[1]
+
+
+def earlier_refinement(rt: Runtime, version: str) -> tuple[str, dict[str, str]]:
+    """The newest earlier version with refined documentation, and its tool_id -> final text for tools whose
+    spec is unchanged (("", {}) when there is none)."""
     p = rt.pipeline.name
     own = {version, day_of(version)}  # a partition's rerun does not start from the partition's last run
     earlier = [
         v["version"] for v in rt.store.versions(p) if v["version"] not in own and v["tables"].get("doc_revisions")
     ]
     if not earlier:
-        return {}
+        return "", {}
     specs = {t["tool_id"]: t["spec_hash"] for t in rt.store.read(p, "tools", version).to_pylist()}
-    return {
+    return earlier[-1], {
         r["tool_id"]: r["text"]
         for r in rt.store.read(p, "doc_revisions", earlier[-1]).to_pylist()
         if r["final"] and specs.get(r["tool_id"]) == r["spec_hash"]

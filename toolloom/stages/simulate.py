@@ -48,6 +48,7 @@ TRAJECTORIES_SCHEMA = pa.schema(
         ("level", pa.int64()),
         ("execution", pa.string()),
         ("answer_asked", pa.bool_()),  # the assistant was asked for its answer without tools (it repeated its calls)
+        ("docs_version", pa.string()),  # the earlier version whose refined docs the offered tools carried ("" = source)
     ]
 )
 
