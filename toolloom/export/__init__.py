@@ -32,6 +32,7 @@ from ..lake.storage import StorageSpec, download_folder, read_remote_text, split
 from ..reports.data_quality import card_section, data_quality
 from .rows import Built, build_export, config_table
 from .preference import card_lines as preference_card
+from ..reports.escalation_report import card_lines as escalation_card
 from ..spec import ExportQuality
 
 
@@ -141,6 +142,7 @@ def export_version(
     link_latest: bool = True,
     include_placeholders: bool = False,
     preference: list[dict] | None = None,
+    escalations: list[dict] | None = None,
 ) -> Path:
     """Write the version's folder (never overwriting an earlier export) and point `latest` at it
     (with `link_latest=False` the caller does, with `point_latest`, once the version is complete).
@@ -149,7 +151,8 @@ def export_version(
     data-quality report (toolloom.reports.data_quality; `edges`, the API graph, for the random-walk baseline
     of call patterns) goes into the card and `manifest.json`. Examples whose content is a placeholder
     (toolloom.text.values) are left out unless `include_placeholders`; the card counts both. `preference`: the
-    version's preference pairs (toolloom.export.preference), written as the `preference` config when there are any."""
+    version's preference pairs (toolloom.export.preference), written as the `preference` config when there are any;
+    `escalations`: the version's escalation levels, for the card's progressive-difficulty section."""
     base = Path(root) / pipeline
     base.mkdir(parents=True, exist_ok=True)
     staging = base / f".staging-{uuid.uuid4().hex[:8]}"
@@ -171,6 +174,7 @@ def export_version(
         configs = config_list(staging, f"{pipeline}/{target.name}", data_files)
         write_environment(staging)
         about = (pipeline, version, provenance, rejections or [], bool(refined_docs), preference is not None)
+        about += (escalations or [],)
         write_card(staging, built, counts, configs, report, *about)
         write_manifest(staging, pipeline, version, counts, built.content, provenance, report)
         staging.rename(target)
@@ -194,6 +198,7 @@ def write_card(
     rejections: list[dict],
     refined: bool,
     with_pairs: bool,
+    escalations: list[dict] = (),
 ) -> None:
     """README.md: the configs as YAML front matter, then the dataset card (with the preference pairs' section
     when the version has preference pairs at all)."""
@@ -212,6 +217,8 @@ def write_card(
         content=built.content,
     )
     text += "\n".join(preference_card(built.pairs)) + "\n" if with_pairs else ""
+    frontier = escalations[0]["frontier"] if escalations else ""
+    text += "\n".join(escalation_card(escalations, frontier)) + "\n" if escalations else ""
     (staging / "README.md").write_text(_front_matter(configs) + text, encoding="utf-8")
 
 

@@ -103,6 +103,7 @@ def dataset(rt: Runtime, version: str, name: str, run_id: str):
         link_latest=False,
         include_placeholders=export.include_placeholders,
         preference=pairs,
+        escalations=escalations,
     )
 
 

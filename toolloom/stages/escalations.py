@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections import Counter, defaultdict
 from typing import Callable
 
 import pyarrow as pa
@@ -35,6 +34,7 @@ from . import StageResult
 from ..orchestration import progress
 from .asset import WHOLE, Shard, StageAsset
 from ..prompts import render, template_hash
+from ..reports.escalation_report import metadata as ladder_metadata
 from .inputs import documented_tools
 from .episodes import EPISODES_IN_FLIGHT
 from .escalation_ladder import Escalation
@@ -136,7 +136,7 @@ def escalate(
         [r["task_id"] for r in seeds],
         "seed_id",
         accepted_if=lambda r: r["kept"],
-        metadata=_report(rows, len(pool), len(seeds)),
+        metadata=ladder_metadata(rows, len(pool), len(seeds)),
     )
 
 
@@ -176,23 +176,6 @@ def _levels_and_rejections(seeds: list[dict], per_seed: list) -> tuple[list[dict
                 Rejection("escalate", seed_row["task_id"], "escalation", reason, (last["reason"] or "")[:300])
             )
     return rows, rejections
-
-
-def _report(rows: list[dict], pool: int, seeds: int) -> dict:
-    kept = Counter(str(r["level"]) for r in rows if r["kept"])
-    tried: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for r in rows:
-        if r["outcome"] in ("solved", "failed"):
-            tried[str(r["level"])][0] += r["outcome"] == "solved"
-            tried[str(r["level"])][1] += 1
-    return {
-        "seed_tasks": f"{seeds} of {pool}",
-        "kept_levels": dict(sorted(kept.items())),
-        "stop_reasons": dict(Counter(r["stop_reason"] for r in rows if r["stop_reason"])),
-        "operators_applied": dict(Counter(r["operator"] for r in rows if r["operator"])),
-        "dropped": dict(Counter(r["reason"].split(":")[0] for r in rows if r["outcome"] == "dropped")),
-        "frontier_solved_by_level": {k: f"{v[0]}/{v[1]}" for k, v in sorted(tried.items())},
-    }
 
 
 def escalations(rt, version: str, log, shard: Shard = WHOLE) -> StageResult:
