@@ -9,6 +9,7 @@ the same the dataset card shows), the frontier's requests and tokens, and the ke
   python benchmarks/escalation.py --collection demo --seeds 30
   python benchmarks/escalation.py --collection tmdb --seeds 30      # RestBench TMDB, simulated offline
   python benchmarks/escalation.py --offline                          # the BM25 assistant as the frontier
+  python benchmarks/escalation.py --structural-only                  # the model does not verify its own levels
 
 The GGUF comes from `--gguf`, else $TOOLLOOM_GGUF, else the 0.5B file ../shared/models/small_model.sh writes.
 """
@@ -66,6 +67,7 @@ def pipeline_spec(args) -> dict:
                 "distractors": 2,
                 "max_turns": 4,
                 "operators": {op: 1.0 for op in BUILTIN_OPERATORS},
+                "frontier_verifies": not args.structural_only,
             },
             "simulate": {"max_turns": 4, "distractors": 2},
             "filter": {"checks": ["format", "execution", "dedup"]},
@@ -114,6 +116,9 @@ def main() -> int:
     ap.add_argument("--seeds", type=int, default=30, help="seed tasks escalated")
     ap.add_argument("--chains", type=int, default=20, help="multi-hop tasks sampled beside one task per tool")
     ap.add_argument("--max-level", type=int, default=3)
+    ap.add_argument(
+        "--structural-only", action="store_true", help="levels verified by the executed checks alone, not the frontier"
+    )
     ap.add_argument("--keep", default=None, help="folder for the project and home (kept); default: temporary")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="toolloom-escalation-") as tmp:

@@ -236,7 +236,7 @@ def test_escalation_stops_exactly_one_level_past_what_the_frontier_can_do(demo, 
         assert len(json.loads(kept["chain"])) == max_hops + 2 and kept["parent_id"] == levels[-2]["task_id"]
         assert json.loads(kept["attempts"])[0]["reason"] == "no_tool_call"
     prompts = [m["messages"][-1]["content"] for m in model.history if not m.get("tools")]
-    assert sum("alternative_answer" in p for p in prompts) == 3 * (max_hops + 2)  # the model verified every level
+    assert sum("second_answer_exists" in p for p in prompts) == 3 * (max_hops + 2)  # the model verified every level
     assert all(m.get("response_format", {}).get("type") == "json_schema" for m in model.history if not m.get("tools"))
 
 
@@ -245,10 +245,14 @@ def test_a_verifier_that_finds_a_second_answer_drops_the_level(demo, tmp_path):
 
     def respond(request):
         prompt = request["messages"][-1]["content"] or ""
-        if '"alternative_answer"' in prompt and THEN_SPLIT.search(prompt):  # a level above the seed
-            return {
-                "content": json.dumps({"factual": True, "alternative_answer": "Lyon", "reason": "either city fits"})
+        if '"second_answer_exists"' in prompt and THEN_SPLIT.search(prompt):  # a level above the seed
+            verdict = {
+                "reason": "either city fits",
+                "factual": True,
+                "second_answer_exists": True,
+                "second_answer": "Lyon",
             }
+            return {"content": json.dumps(verdict)}
         return competent(request)
 
     model = FakeModel(default=respond)
@@ -361,3 +365,34 @@ def test_an_operator_leaves_the_chain_it_was_given_unchanged(demo):
     for op in ("add_constraint", "add_hop", "replace_value"):
         run_async(getattr(chains, op)(seed, random.Random(0)))
         assert [(s.arguments, s.bindings, s.result) for s in seed] == before, op
+
+
+def test_a_second_answer_that_restates_the_reference_or_is_empty_is_none():
+    from toolloom.agents.llm import second_answer
+
+    reference = {"name": "Paris", "population": 2102650}
+    said = {"reason": "r", "factual": True, "second_answer_exists": True}
+    assert second_answer({**said, "second_answer": "Lyon"}, reference) == "Lyon"
+    assert second_answer({**said, "second_answer": "paris"}, reference) is None  # the reference itself
+    assert second_answer({**said, "second_answer": " "}, reference) is None
+    assert second_answer({**said, "second_answer_exists": False, "second_answer": "Lyon"}, reference) is None
+
+
+def test_a_frontier_too_small_to_judge_can_leave_verification_to_the_structural_checks(tmp_path):
+    from toolloom.runtime import Runtime
+    from toolloom.spec import Collection, Pipeline
+
+    with FakeServer(FakeModel(default=competent)) as server:
+        models = {"frontier": {"provider": "openai", "model": "m", "base_url": server.base_url}}
+        for verifies, kind in ((True, ModelVerifier), (False, StructuralVerifier)):
+            pipeline = Pipeline(
+                name="p",
+                collections=[Collection(name="demo", path="api_graphs/demo")],
+                models=models,
+                stages={"escalate": {"frontier_verifies": verifies}},
+            )
+            rt = Runtime(pipeline, PROJECT, tmp_path / "home")
+            try:
+                assert isinstance(rt.verifier(None), kind)
+            finally:
+                rt.close()

@@ -227,6 +227,9 @@ class Runtime:
         check)."""
         from .graph.escalation import StructuralVerifier
 
+        escalate = self.pipeline.stages.escalate
+        if escalate is not None and not escalate.frontier_verifies:
+            return StructuralVerifier(chains)
         return agents.build(self.pipeline.model_for("frontier").provider, "verifier", self)(StructuralVerifier(chains))
 
     def tokens_sent(self, stage: str) -> int:

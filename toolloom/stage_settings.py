@@ -82,6 +82,11 @@ class EscalateStage(Strict):
     seeds: int | None = Field(None, ge=1, description="seed tasks escalated at most (a seeded sample); all when unset")
     shapes: list[Literal[TASK_SHAPES]] = Field(list(TASK_SHAPES), min_length=1, description="task shapes used as seeds")
     max_turns: int = Field(6, ge=1, description="frontier assistant turns per attempt")
+    frontier_verifies: bool = Field(
+        True,
+        description="a frontier model also checks each level (false premise, second answer); false: the executed "
+        "structural checks alone, for a frontier too small to judge",
+    )
     distractors: int = Field(3, ge=0)
     max_tokens: int | None = Field(None, ge=1, description="token budget of this stage (requests sent, not cache hits)")
     seed: int = 0

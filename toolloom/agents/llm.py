@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import re
 
@@ -215,16 +216,26 @@ QUESTION_SCHEMA = {
     "required": ["question"],
     "additionalProperties": False,
 }
-VERDICT_SCHEMA = {
+VERDICT_SCHEMA = {  # reason first, so a small model reasons before it commits; strings bounded against loops
     "type": "object",
     "properties": {
+        "reason": {"type": "string", "maxLength": 300},
         "factual": {"type": "boolean"},
-        "alternative_answer": {"type": ["string", "null"]},
-        "reason": {"type": "string"},
+        "second_answer_exists": {"type": "boolean"},
+        "second_answer": {"type": "string", "maxLength": 200},
     },
-    "required": ["factual", "alternative_answer", "reason"],
+    "required": ["reason", "factual", "second_answer_exists", "second_answer"],
     "additionalProperties": False,
 }
+
+
+def second_answer(verdict: dict, reference) -> str | None:
+    """The verdict's second answer, when it claims one that is not the reference itself (small models
+    restate the reference, or write a sentence about the question, in that field)."""
+    said = (verdict.get("second_answer") or "").strip()
+    if not verdict.get("second_answer_exists") or not said:
+        return None
+    return None if said.lower() in json.dumps(reference, ensure_ascii=False).lower() else said
 
 
 class ModelEscalator:
@@ -288,6 +299,7 @@ class ModelVerifier:
         )
         if not verdict["factual"]:
             return f"not_factual: {verdict['reason']}"[:300]
-        if verdict["alternative_answer"]:
-            return f"alternative_answer: {verdict['alternative_answer']} ({verdict['reason']})"[:300]
+        other = second_answer(verdict, reference)
+        if other:
+            return f"alternative_answer: {other} ({verdict['reason']})"[:300]
         return None

@@ -52,9 +52,10 @@ def _reword(prompt: str) -> dict | None:
 
 def _verify(prompt: str) -> dict | None:
     """The escalation verifier (the frontier's own check): the reference stands."""
-    if '"alternative_answer"' not in prompt:
+    if '"second_answer_exists"' not in prompt:
         return None
-    return {"content": json.dumps({"factual": True, "alternative_answer": None, "reason": "scripted verifier"})}
+    verdict = {"reason": "scripted verifier", "factual": True, "second_answer_exists": False, "second_answer": ""}
+    return {"content": json.dumps(verdict)}
 
 
 def _explore(prompt: str) -> dict | None:
