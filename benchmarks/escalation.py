@@ -95,10 +95,10 @@ def report(home: Path, wall_s: float) -> None:
     print("| " + " | ".join(header) + " |\n|" + "---|" * len(header))
     for line in body:
         print("| " + " | ".join(str(c) for c in line) + " |")
+    prompt, generated = sum(c["prompt_tokens"] for c in sent), sum(c["completion_tokens"] for c in sent)
     print(
         f"wall {wall_s:.0f} s; frontier requests {len(sent)} ({dict(Counter(c['role'] for c in sent))}), "
-        f"prompt tokens {sum(c['prompt_tokens'] for c in sent)}, generated {sum(c['completion_tokens'] for c in sent)}, "
-        f"errors {sum(c['status'] != 'ok' for c in sent)}"
+        f"prompt tokens {prompt}, generated {generated}, errors {sum(c['status'] != 'ok' for c in sent)}"
     )
     failed_seed = Counter(r["reason"] for r in rows if r["level"] == 0 and r["outcome"] == "failed")
     print(f"why the frontier failed seeds: {dict(failed_seed)}")
