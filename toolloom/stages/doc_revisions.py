@@ -67,13 +67,20 @@ def similarity(new: str, old: str, embed: Callable[[list[str]], np.ndarray]) -> 
     return 0.5 * (bleu + cosine), bleu, cosine
 
 
+def about_the_tool(history: list[dict]) -> list[dict]:
+    """The explorations that are evidence about the tool: an error a mock server or the simulator gave is
+    about the stand-in, not the tool, so it never reaches the documentation (the argument check's refusals,
+    `answered_by` none, follow the documented schema and stay)."""
+    return [h for h in history if h["ok"] or h.get("answered_by") not in ("mock", "simulated")]
+
+
 def tool_failures(trajectories: list[dict], escalations: list[dict]) -> dict[str, list[dict]]:
     """Mistakes with each tool seen downstream: failed calls in simulation, and in escalation calls
     that strayed from the reference chain (a wrong tool chosen, or the right one with other arguments)."""
     out: dict[str, list[dict]] = {}
     for t in trajectories:
         for c in json.loads(t["calls"] or "[]"):
-            if not c["ok"]:
+            if not c["ok"] and c.get("answered_by") not in ("mock", "simulated"):  # a stand-in's error: not the tool's
                 out.setdefault(c["name"], []).append(
                     {"source": "simulation", "problem": f"called with {c['arguments']}: {c['error']}"}
                 )
@@ -175,10 +182,16 @@ class ToolRefinement:
             )
         obs = await self.by.executor.episode().call(self.tool["name"], exploration["arguments"], validate=False)
         self.history.append(
-            {**exploration, "ok": obs.ok, "response": obs.content if obs.ok else None, "error": obs.error or ""}
+            {
+                **exploration,
+                "ok": obs.ok,
+                "response": obs.content if obs.ok else None,
+                "error": obs.error or "",
+                "answered_by": obs.answered_by,
+            }
         )
         failures = self.by.failures.get(self.tool["name"], [])
-        analysis = await self.by.analyzer.analyze(self.tool, self.doc, self.history, failures)
+        analysis = await self.by.analyzer.analyze(self.tool, self.doc, about_the_tool(self.history), failures)
         revision = await self.by.rewriter.rewrite(self.tool, self.doc, analysis, self.original)
         evidence = {
             "query": exploration["query"],

@@ -1,0 +1,79 @@
+"""Refined documentation carries what the tool did, never what a mock server or the simulator said."""
+
+import pyarrow as pa
+import pytest
+
+from toolloom.agents.refinement import FactAnalyzer, ProbeExplorer, TemplateRewriter
+from toolloom.executors.routing import ToolExecutor
+from toolloom.graph.embeddings import BagOfWordsEmbedder
+from toolloom.sandbox import Observation
+from toolloom.spec import RefineStage
+from toolloom.stages.doc_revisions import about_the_tool, refine_docs
+
+from .conftest import PROJECT
+
+ROW = {
+    "tool_id": "films.get_film",
+    "collection": "films",
+    "name": "get_film",
+    "description": "A film by its id.",
+    "parameters": '{"type": "object", "properties": {"film_id": {"type": "integer"}}, "required": ["film_id"]}',
+    "returns": None,
+    "source_format": "openapi",
+    "source_file": "films.json",
+    "spec_hash": "h",
+    "executable": True,
+    "execution": "http",
+    "meta": '{"examples": [{"film_id": 7}]}',
+}
+ERROR = "no example response for GET /films/{film_id} with these parameters"
+
+
+class Refusing:
+    """A stand-in that refuses every call with its own error."""
+
+    kind = "http"
+
+    def __init__(self, answers: str):
+        self.answers = answers
+
+    def runs(self, name):
+        return True
+
+    async def call(self, tool, arguments, episode):
+        return Observation(False, None, error=f"422 {ERROR}")
+
+    def close(self):
+        pass
+
+
+def _refined(answers: str) -> str:
+    tools = pa.Table.from_pylist([ROW])
+    executor = ToolExecutor(None, [ROW], executors={"films": Refusing(answers)})
+    result = refine_docs(
+        tools,
+        explorer=ProbeExplorer(),
+        analyzer=FactAnalyzer(),
+        rewriter=TemplateRewriter(PROJECT / "prompts"),
+        executor=executor,
+        embedder=BagOfWordsEmbedder(),
+        params=RefineStage(max_rounds=3),
+    )
+    assert result.accounted
+    return next(r["text"] for r in result.table.to_pylist() if r["final"])
+
+
+@pytest.mark.parametrize("answers, kept", [("mock", False), ("real", True)])
+def test_a_mock_servers_error_is_kept_out_and_the_real_tools_error_is_documented(answers, kept):
+    assert (ERROR in _refined(answers)) is kept
+
+
+def test_only_stand_in_errors_are_left_out_of_the_evidence():
+    history = [
+        {"ok": False, "error": "e1", "answered_by": "mock"},
+        {"ok": False, "error": "e2", "answered_by": "simulated"},
+        {"ok": False, "error": "e3", "answered_by": "none"},  # the schema check: documented
+        {"ok": False, "error": "e4", "answered_by": "real"},
+        {"ok": True, "response": {}, "answered_by": "mock"},
+    ]
+    assert [h.get("error") for h in about_the_tool(history)] == ["e3", "e4", None]
