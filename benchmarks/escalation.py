@@ -8,6 +8,7 @@ the same the dataset card shows), the frontier's requests and tokens, and the ke
 
   python benchmarks/escalation.py --collection demo --seeds 30
   python benchmarks/escalation.py --collection tmdb --seeds 30      # RestBench TMDB, simulated offline
+  python benchmarks/escalation.py --collection shipped              # demo tools, an MCP server, a live HTTP service
   python benchmarks/escalation.py --offline                          # the BM25 assistant as the frontier
   python benchmarks/escalation.py --structural-only                  # the model does not verify its own levels
 
@@ -42,6 +43,11 @@ COLLECTIONS = {
 DEFAULT_GGUF = "~/.cache/toolloom/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
 
 
+def shipped() -> list[dict]:
+    """What a fresh clone reaches: the demo tools, a real MCP server and a live Jupyter Server (local_model.yaml)."""
+    return yaml.safe_load((ROOT / "pipelines" / "local_model.yaml").read_text())["collections"]
+
+
 def pipeline_spec(args) -> dict:
     frontier = (
         {"provider": "offline"}
@@ -56,7 +62,7 @@ def pipeline_spec(args) -> dict:
     )
     return {
         "description": f"progressive difficulty on {args.collection} with a model frontier",
-        "collections": [COLLECTIONS[args.collection]],
+        "collections": shipped() if args.collection == "shipped" else [COLLECTIONS[args.collection]],
         "models": {"default": {"provider": "offline"}, "frontier": frontier},
         "stages": {
             "tasks": {"per_tool": 1, "multi_hop": args.chains, "parallel": 0, "nested": 0, "seed": 7},
@@ -112,7 +118,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--gguf", default=os.environ.get("TOOLLOOM_GGUF"), help="the frontier's GGUF model file")
     ap.add_argument("--offline", action="store_true", help="the offline BM25 assistant as the frontier")
-    ap.add_argument("--collection", choices=sorted(COLLECTIONS), default="demo")
+    ap.add_argument("--collection", choices=[*sorted(COLLECTIONS), "shipped"], default="demo")
     ap.add_argument("--seeds", type=int, default=30, help="seed tasks escalated")
     ap.add_argument("--chains", type=int, default=20, help="multi-hop tasks sampled beside one task per tool")
     ap.add_argument("--max-level", type=int, default=3)
