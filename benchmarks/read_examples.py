@@ -1,6 +1,7 @@
 """Examples of an export in full, as markdown, for a hand read (the measure that decides, not a metric).
 
   python benchmarks/read_examples.py exports/demo/latest --n 20 --seed 1 > demo_read.md
+  python benchmarks/read_examples.py exports/demo/latest --min-level 1 > escalated_read.md
 
 Each example: its id, kind, shape and how its calls were answered, the tools offered (name and
 description), then every message: the request, each call with its arguments, each tool result,
@@ -43,9 +44,10 @@ def main() -> int:
     ap.add_argument("export", help="an export folder (exports/<pipeline>/<version> or .../latest)")
     ap.add_argument("--n", type=int, default=20)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--min-level", type=int, default=0, help="only escalated examples of this level or higher")
     args = ap.parse_args()
     ds = load_dataset(args.export)
-    rows = [r for split in ds.values() for r in split]
+    rows = [r for split in ds.values() for r in split if r["level"] >= args.min_level]
     picked = random.Random(args.seed).sample(rows, min(args.n, len(rows)))
     print(f"# {len(picked)} examples of {args.export} (of {len(rows)})\n")
     for i, row in enumerate(picked, 1):
