@@ -167,3 +167,41 @@ def test_the_question_user_answers_a_clarification_with_the_description(asked):
     task = Task("t", "single", [Step("x.is_holiday", "is_holiday", "", {"country_code": "FR", "day": "2026-07-14"})], 0)
     reply = run_async(user.details(task, user.question, asked))
     assert "2026-07-14" not in reply and "the second Tuesday" in reply and "FR" in reply
+
+
+@pytest.mark.services  # runs the demo tools in sandbox worker processes
+@pytest.mark.parametrize("trouble, outcome", [({"finish_reason": "length"}, "failed"), ({"status": 500}, "error")])
+def test_a_frontier_that_writes_to_its_limit_fails_the_level_and_a_failing_endpoint_leaves_it_undecided(
+    demo,  # noqa: F811
+    tmp_path,
+    trouble,
+    outcome,
+):
+    tools, chains, executor = demo
+    escalator = RecordingEscalator()
+    right = _literal_dates_only(escalator)
+
+    def respond(request):
+        question = next((m["content"] for m in request["messages"] if m["role"] == "user"), "")
+        if request.get("tools") and not re.search(r"\d{4}-\d{2}-\d{2}", question):
+            return {"content": "Let me think. " * 40, **trouble}  # the level above the seed
+        return right(request)
+
+    with FakeServer(FakeModel(default=respond)) as server:
+        result = escalate(
+            _date_seeds(chains).slice(0, 1),
+            tools,
+            [],
+            frontier=ModelAssistant(_client(server, tmp_path), stage="escalate", role="frontier"),
+            escalator=escalator,
+            verifier_for=StructuralVerifier,
+            executor=executor,
+            params=EscalateStage(max_level=2, operators={"describe_value": 1.0}),
+            system_prompt="s",
+            prompt_hash="h",
+        )
+    rows = sorted(result.table.to_pylist(), key=lambda r: r["level"])
+    assert [(r["level"], r["outcome"]) for r in rows] == [(0, "solved"), (1, outcome)]
+    assert rows[1]["kept"] is (outcome == "failed") and result.accounted
+    reason = json.loads(rows[1]["attempts"])[-1]["reason"]
+    assert reason == ("runaway_output" if outcome == "failed" else "model_error")

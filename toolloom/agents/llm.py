@@ -6,7 +6,7 @@ import json
 import random
 import re
 
-from ..llm import ModelCallError, ModelClient, text_calls
+from ..llm import ModelCallError, ModelClient, RunawayOutput, text_calls
 from ..llm.structured import chat_json
 from ..checks.arguments import parse_arguments
 from ..prompts import DEFAULT_ROOT, render
@@ -133,7 +133,7 @@ class ModelAssistant:
                 break
             c = await self.client.chat(messages, seed_offset=self.sample + REASK_SEED_STRIDE * attempt, **ask)
         if c.finish_reason == "length":
-            raise ModelCallError(
+            raise RunawayOutput(
                 "assistant output was truncated (finish_reason=length), also with more room"
                 + (f" and when asked {CUT_REASKS} more times" if self.client.spec.temperature else "")
             )
@@ -157,7 +157,7 @@ class ModelAssistant:
             retry_cut=False,
         )
         if c.finish_reason == "length":
-            raise ModelCallError("asked for its final answer, the assistant wrote until the token limit")
+            raise RunawayOutput("asked for its final answer, the assistant wrote until the token limit")
         return AssistantTurn((c.message.get("content") or "").strip() or None, None)
 
 

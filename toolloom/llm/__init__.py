@@ -1,7 +1,7 @@
 """One model client for every agent role: OpenAI-compatible endpoints, cache, ledger, budget."""
 
 from .cache import RequestCache, request_hash
-from .call_errors import BudgetExhausted, ModelCallError, RunBudget
+from .call_errors import BudgetExhausted, ModelCallError, RunawayOutput, RunBudget
 from .client import ModelClient, run_async
 from .ledger import UsageLedger
 
@@ -9,6 +9,7 @@ __all__ = [
     "run_async",
     "ModelClient",
     "ModelCallError",
+    "RunawayOutput",
     "BudgetExhausted",
     "RunBudget",
     "RequestCache",

@@ -13,6 +13,11 @@ class ModelCallError(Exception):
     """A request that failed for good (after retries); carries a one-line reason."""
 
 
+class RunawayOutput(ModelCallError):
+    """The endpoint answered, but the model wrote until its token limit, also when asked again: the
+    model's own failure, not the endpoint's (an escalation level it happens on is failed, not undecided)."""
+
+
 class BudgetExhausted(Exception):
     """The run's token budget is spent; callers record the remaining work as not done."""
 

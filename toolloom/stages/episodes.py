@@ -13,7 +13,7 @@ from ..agents.base import AssistantAgent, UserAgent
 from ..checks.arguments import parse_arguments
 from ..domain import Episode, Task, Tool
 from ..executors.routing import ToolExecutor
-from ..llm import BudgetExhausted, ModelCallError, text_calls
+from ..llm import BudgetExhausted, ModelCallError, RunawayOutput, text_calls
 from ..messages import normalise, to_openai
 from ..retrieval import SparseBM25
 from ..text.words import tokens
@@ -123,6 +123,8 @@ async def run_episode(
             outcome, error = "turn_limit", f"no final answer within {max_turns} assistant turns"
     except BudgetExhausted as e:
         outcome, error = "budget_exhausted", str(e)
+    except RunawayOutput as e:  # the model's failure (it wrote to its limit), not the endpoint's
+        outcome, error = "runaway_output", str(e)
     except ModelCallError as e:
         outcome, error = "model_error", str(e)
     finally:
