@@ -233,3 +233,37 @@ def test_two_blocks_of_a_tools_own_lines_stay_apart_so_each_fence_closes():
     ]
     answer = answer_from(messages)
     assert "```\n\nHere it is:" in answer and "``` Here" not in answer and answer.count("```") == 4
+
+
+def test_results_of_calls_made_together_are_said_of_the_part_that_names_them_not_of_the_next_in_order():
+    """Two calls made together came back Brazil first, though the request asks about the city's country
+    first: the answer once gave Brazil's capital as Japan's and Japan's calling code as Brazil's."""
+    from toolloom.answers.sentence import answer_from
+
+    def call(i, name, arguments):
+        return {"id": f"c{i}", "type": "function", "function": {"name": name, "arguments": json.dumps(arguments)}}
+
+    def result(i, value):
+        return {"role": "tool", "tool_call_id": f"c{i}", "content": json.dumps(value)}
+
+    brazil = {"calling_code": "+55", "capital": "Brasilia", "code": "BR", "currency": "BRL", "name": "Brazil"}
+    japan = {"calling_code": "+81", "capital": "Tokyo", "code": "JP", "currency": "JPY", "name": "Japan"}
+    messages = [
+        {
+            "role": "user",
+            "content": "Which time zone is Tokyo in? Next, what are the capital and currency of the country of this "
+            "city? Also, what is the calling code of Brazil?",
+        },
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [call(1, "get_city", {"city_id": "tokyo"}), call(2, "get_country", {"country_code": "BR"})],
+        },
+        result(1, {"city_id": "tokyo", "country_code": "JP", "name": "Tokyo", "timezone": "Asia/Tokyo"}),
+        result(2, brazil),
+        {"role": "assistant", "content": None, "tool_calls": [call(3, "get_country", {"country_code": "JP"})]},
+        result(3, japan),
+    ]
+    answer = answer_from(messages)
+    assert "calling code of Brazil is +55" in answer and "+81" not in answer
+    assert "capital of Japan is Tokyo" in answer and "Brasilia" not in answer

@@ -10,6 +10,7 @@ starts and the results said whole (`answer_leads`), the wording of its fields (`
 from __future__ import annotations
 
 import json
+import re
 
 from .composing import composed, field_phrases, said_of_the_call
 from ..checks.judging import said_before
@@ -74,6 +75,34 @@ def fed(result, later_arguments: list[dict]) -> tuple[str, ...]:
     )
 
 
+def parts_of(results: list[dict], parts: list[str], names: dict, arguments: dict) -> list[str]:
+    """The request part each result answers: a part that alone names what the call was given or what the
+    result is called ('Brazil', 'tokyo') is that result's, when no other result names it; the rest pair
+    in order. Calls made together come back in any order ('the country of this city' and 'languages of
+    Brazil' asked in that order, Brazil looked up first)."""
+    mentions = []
+    for m in results:
+        try:
+            result = json.loads(m["content"])
+        except (json.JSONDecodeError, TypeError):
+            result = None
+        given = arguments.get(m.get("tool_call_id")) or {}
+        called = [v for v in given.values() if isinstance(v, (str, int, float)) and not isinstance(v, bool)]
+        called += [result.get(k) for k in ("name", "title") if isinstance(result, dict) and result.get(k)]
+        said = {" ".join(words(v)) for v in called if words(v)}
+        mentions.append([j for j, part in enumerate(parts) if any(_names(part, w) for w in said if len(w) >= 3)])
+    claimed = [
+        js[0] if len(js) == 1 and not any(js[0] in other for k, other in enumerate(mentions) if k != i) else None
+        for i, js in enumerate(mentions)
+    ]
+    free = iter(j for j in range(len(parts)) if j not in claimed)
+    return [parts[j if j is not None else next(free)] for j in claimed]
+
+
+def _names(part: str, said: str) -> bool:
+    return re.search(rf"\b{re.escape(said)}\b", " ".join(words(part))) is not None
+
+
 def answer_from(messages: list[dict]) -> str:
     """The final answer to a conversation: a sentence for each tool result, in call order."""
     request = " ".join(m.get("content") or "" for m in messages if m["role"] == "user")
@@ -86,9 +115,10 @@ def answer_from(messages: list[dict]) -> str:
     order = {m.get("tool_call_id"): i for i, m in enumerate(results)}
     arguments = {c: a for c, a in arguments.items() if c in order}
     parts = request_parts(request)
+    matched = parts_of(results, parts, names, arguments) if len(parts) == len(results) else [request] * len(results)
     out, known = [], {}
     for i, m in enumerate(results):
-        part = parts[i] if len(parts) == len(results) else request  # one part of the request per result
+        part = matched[i]  # the part of the request this result answers (the whole request when they do not pair)
         try:
             result = json.loads(m["content"])
         except (json.JSONDecodeError, TypeError):
