@@ -267,3 +267,33 @@ def test_results_of_calls_made_together_are_said_of_the_part_that_names_them_not
     answer = answer_from(messages)
     assert "calling code of Brazil is +55" in answer and "+81" not in answer
     assert "capital of Japan is Tokyo" in answer and "Brasilia" not in answer
+
+
+@pytest.mark.parametrize("holiday, lead", [(True, "Yes, it is a holiday (Victoria Day)."), (False, "No, it is not")])
+def test_a_yes_no_question_that_names_no_field_is_answered_yes_or_no_first(holiday, lead):
+    """'a day off' names no field of is_holiday's result; its one flag answers it, before the lookup's sentence."""
+    from toolloom.answers.sentence import answer_from
+
+    def call(i, name, arguments):
+        return {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": f"c{i}", "type": "function", "function": {"name": name, "arguments": json.dumps(arguments)}}
+            ],
+        }
+
+    day = {
+        "country_code": "CA",
+        "date": "2026-05-18",
+        "is_holiday": holiday,
+        "name": "Victoria Day" if holiday else None,
+    }
+    messages = [
+        {"role": "user", "content": "Is the third Monday of May 2026 a day off in the country Toronto is in?"},
+        call(1, "get_city", {"city_id": "toronto"}),
+        {"role": "tool", "tool_call_id": "c1", "content": json.dumps({"city_id": "toronto", "country_code": "CA"})},
+        call(2, "is_holiday", {"country_code": "CA", "day": "2026-05-18"}),
+        {"role": "tool", "tool_call_id": "c2", "content": json.dumps(day)},
+    ]
+    assert answer_from(messages).startswith(lead)

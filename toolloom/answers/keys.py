@@ -149,6 +149,9 @@ def settle_keys(draft: AnswerDraft) -> None:
     if draft.yes_no and not wanted and status:
         keys = status[:1]  # 'Is my order on its way?': its status says it, and nothing else does
     draft.flags = [k for k in wanted if isinstance(result[k], bool)]  # a yes/no the request asks for comes first
+    flags = [k for k in result if isinstance(result[k], bool)]
+    if draft.yes_no and not draft.flags and len(flags) == 1 and not wanted:  # 'a day off?': the one flag answers
+        draft.flags = flags
     dated = _dated(draft, keys)
     unit_key = next(
         (k for k in ("currency", "unit") if isinstance(result.get(k), str) and any(a in result for a in AMOUNTS)), None

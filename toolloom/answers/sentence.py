@@ -149,5 +149,7 @@ def answer_from(messages: list[dict]) -> str:
             out.append(text)
     if not out:
         return "I could not find anything."
+    if len(parts) == 1 and is_yes_no(request):  # one yes/no question: its yes or no comes first
+        out.sort(key=lambda t: not t.startswith(("Yes", "No")))
     # a sentence ending in a block of the tool's own lines is set apart, or the next one would join its fence
     return "".join(t if not i else ("\n\n" if "\n" in out[i - 1] or "\n" in t else " ") + t for i, t in enumerate(out))
