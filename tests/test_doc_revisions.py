@@ -294,7 +294,7 @@ def test_a_revision_carrying_pipeline_internals_is_refused_and_the_documentation
 def test_a_list_of_plain_values_is_a_returned_field_too():
     from toolloom.agents import refinement
 
-    leaves = refinement._leaf_keys({"code": "FR", "languages": ["fr"], "cities": [{"city_id": "paris"}]})
+    leaves = refinement.leaf_keys({"code": "FR", "languages": ["fr"], "cities": [{"city_id": "paris"}]})
     assert leaves == ["code", "languages", "cities[].city_id"]
 
 

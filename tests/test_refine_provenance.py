@@ -77,3 +77,30 @@ def test_only_stand_in_errors_are_left_out_of_the_evidence():
         {"ok": True, "response": {}, "answered_by": "mock"},
     ]
     assert [h.get("error") for h in about_the_tool(history)] == ["e3", "e4", None]
+
+
+class InventingRewriter(TemplateRewriter):
+    """Writes what a small model wrote for time_difference: parameters the tool does not have."""
+
+    async def rewrite(self, tool, doc, analysis, original):
+        return {"description": original + " It accepts start_date and end_date, both strings.", "suggestion": ""}
+
+
+def test_a_revision_that_names_parameters_the_tool_does_not_have_is_refused():
+    from toolloom.reports.tool_docs import unknown_names
+
+    assert unknown_names("Takes `film_id` and release_date; see get_film.", {"film_id", "get_film"}) == ["release_date"]
+    tools = pa.Table.from_pylist([ROW])
+    result = refine_docs(
+        tools,
+        explorer=ProbeExplorer(),
+        analyzer=FactAnalyzer(),
+        rewriter=InventingRewriter(PROJECT / "prompts"),
+        executor=ToolExecutor(None, [ROW], executors={"films": Refusing("real")}),
+        embedder=BagOfWordsEmbedder(),
+        params=RefineStage(max_rounds=2),
+    )
+    rows = result.table.to_pylist()
+    refused = [r for r in rows if r["round"] > 0]
+    assert refused and all("end_date, start_date" in r["evidence"] for r in refused)
+    assert next(r["text"] for r in rows if r["final"]) == ROW["description"]

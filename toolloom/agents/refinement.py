@@ -128,17 +128,18 @@ def _words(value) -> set[str]:
     return set()
 
 
-def _leaf_keys(value, prefix="") -> list[str]:
+def leaf_keys(value, prefix="") -> list[str]:
+    """The dotted paths of a response's leaf fields ('a.b', '[].name')."""
     if isinstance(value, dict):
         return [
             k
             for key, v in value.items()
-            for k in ([prefix + key] if not isinstance(v, (dict, list)) or not v else _leaf_keys(v, f"{prefix}{key}."))
+            for k in ([prefix + key] if not isinstance(v, (dict, list)) or not v else leaf_keys(v, f"{prefix}{key}."))
         ]
     if isinstance(value, list) and value and not isinstance(value[0], (dict, list)):
         return [prefix.rstrip(".")] if prefix else []  # languages: ["fr"] is a returned field too
     if isinstance(value, list) and value:
-        return _leaf_keys(value[0], prefix.rstrip(".") + "[]." if prefix else "[].")
+        return leaf_keys(value[0], prefix.rstrip(".") + "[]." if prefix else "[].")
     return []
 
 
@@ -182,7 +183,7 @@ class FactAnalyzer:
             if len(response) > 240:  # never a cut-off JSON text: the call alone (Returns lists the fields)
                 response = None
             facts["example"] = {"arguments": ok[0]["arguments"], "response": response}
-            facts["returns"] = list(dict.fromkeys(k for h in ok for k in _leaf_keys(h["response"])))[:12]
+            facts["returns"] = list(dict.fromkeys(k for h in ok for k in leaf_keys(h["response"])))[:12]
         facts["caller_mistakes"] = [
             f"{f['source']}: {f['problem']}" for f in failures[:3]
         ]  # evidence, never documentation

@@ -84,10 +84,25 @@ def _content_words(text: str) -> set[str]:
     return {w for w in _WORD.findall((text or "").lower().replace("_", " ")) if w not in _STOPWORDS and len(w) > 2}
 
 
-def revision_problems(text: str, original: str, budget: int, original_contradicted: bool = False) -> list[str]:
+IDENTIFIER = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b|`([A-Za-z_][A-Za-z0-9_]*)`")
+
+
+def unknown_names(text: str, known: set[str]) -> list[str]:
+    """Parameter-like names (snake_case, or `quoted`) a text uses that the tool does not have."""
+    found = {m.group(1) or m.group(0) for m in IDENTIFIER.finditer(text or "")}
+    return sorted(n for n in found if n not in known)
+
+
+def revision_problems(
+    text: str, original: str, budget: int, original_contradicted: bool = False, known_names: set[str] | None = None
+) -> list[str]:
     """Why a revision is not acceptable documentation (empty when it is). The original description's
-    facts may go only where the executions contradicted it (`original_contradicted`)."""
+    facts may go only where the executions contradicted it (`original_contradicted`); with `known_names` (the
+    tool's name, parameters and the fields its answers had), a name outside them is a made-up parameter."""
     problems = []
+    invented = unknown_names(text, (known_names or set()) | set(unknown_names(original, set()))) if known_names else []
+    if invented:
+        problems.append(f"names what the tool does not have ({', '.join(invented[:5])})")
     if found := INTERNALS.search(text or ""):
         problems.append(f"carries pipeline internals ({found.group(0)!r})")
     if len(text or "") > budget:

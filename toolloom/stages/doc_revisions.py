@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 from sacrebleu.metrics import BLEU
 
+from ..agents.refinement import leaf_keys
 from ..executors.routing import ToolExecutor
 from ..ingest import Rejection
 from ..llm import BudgetExhausted, ModelCallError, run_async
@@ -154,6 +155,14 @@ class ToolRefinement:
             }
         )
 
+    def known_names(self) -> set[str]:
+        """What documentation may name: the tool, its parameters and the fields its answers had."""
+        schema = self.tool["parameters"] or {}
+        names = {self.tool["name"], *(schema.get("properties") or {})}
+        for h in self.history:
+            names |= {part for key in leaf_keys(h.get("response")) for part in key.replace("[]", "").split(".")}
+        return {n for n in names if n}
+
     async def explore(self) -> tuple[dict | None, list[str]]:
         """A query the explorer proposes that is not too close to an earlier one (None: none left), and the
         queries refused as too close."""
@@ -207,6 +216,7 @@ class ToolRefinement:
             self.original,
             self.by.params.max_description_chars,
             original_contradicted=analysis.get("description_supported") is False,
+            known_names=self.known_names(),
         )
         self.suggestion = revision.get("suggestion") or ""
         if refused:  # not documentation: the round is recorded, the documentation stays as it was

@@ -123,10 +123,8 @@ async def run_episode(
             outcome, error = "turn_limit", f"no final answer within {max_turns} assistant turns"
     except BudgetExhausted as e:
         outcome, error = "budget_exhausted", str(e)
-    except RunawayOutput as e:  # the model's failure (it wrote to its limit), not the endpoint's
-        outcome, error = "runaway_output", str(e)
-    except ModelCallError as e:
-        outcome, error = "model_error", str(e)
+    except ModelCallError as e:  # runaway output: the model's failure (it wrote to its limit), not the endpoint's
+        outcome, error = "runaway_output" if isinstance(e, RunawayOutput) else "model_error", str(e)
     finally:
         episode.close()
     return {
