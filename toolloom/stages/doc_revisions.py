@@ -31,7 +31,7 @@ from ..executors.routing import ToolExecutor
 from ..ingest import Rejection
 from ..llm import BudgetExhausted, ModelCallError, run_async
 from ..spec import RefineStage
-from ..reports.tool_docs import revision_problems
+from ..reports.tool_docs import revision_problems, unknown_names
 from ..domain import Tool, tools_of
 from . import StageResult
 from ..orchestration import progress
@@ -156,11 +156,14 @@ class ToolRefinement:
         )
 
     def known_names(self) -> set[str]:
-        """What documentation may name: the tool, its parameters and the fields its answers had."""
+        """What documentation may name: the tool, its schema's names and words, and the fields and values of
+        the calls and answers seen (an id such as new_york is a value, not a made-up parameter)."""
         schema = self.tool["parameters"] or {}
-        names = {self.tool["name"], *(schema.get("properties") or {})}
+        names = {self.tool["name"], *(schema.get("properties") or {}), *unknown_names(json.dumps(schema), set())}
         for h in self.history:
             names |= {part for key in leaf_keys(h.get("response")) for part in key.replace("[]", "").split(".")}
+            seen = json.dumps([h.get("arguments"), h.get("response"), h.get("error")], ensure_ascii=False)
+            names |= set(unknown_names(seen, set()))
         return {n for n in names if n}
 
     async def explore(self) -> tuple[dict | None, list[str]]:
