@@ -17,6 +17,7 @@ The GGUF comes from `--gguf`, else $TOOLLOOM_GGUF, else the 0.5B file ../shared/
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -125,10 +126,13 @@ def main() -> int:
     ap.add_argument(
         "--structural-only", action="store_true", help="levels verified by the executed checks alone, not the frontier"
     )
-    ap.add_argument("--keep", default=None, help="folder for the project and home (kept); default: temporary")
+    ap.add_argument(
+        "--keep", default=None, help="folder for the project and home (kept; an existing home is reused, its cache too)"
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="toolloom-escalation-") as tmp:
         tmp = Path(args.keep or tmp)
+        shutil.rmtree(tmp / "project", ignore_errors=True)  # a kept home is reused: its request cache answers again
         (tmp / "project").mkdir(parents=True)
         project(tmp / "project", args)
         started = time.monotonic()
