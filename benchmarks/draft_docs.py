@@ -33,36 +33,22 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from escalation import COLLECTIONS, local_model  # noqa: E402  (benchmarks/escalation.py)
 from toolloom.agents.offline import TemplateUser  # noqa: E402
 from toolloom.checks.arguments import argument_errors  # noqa: E402
 from toolloom.domain import Task, tools_of, wording_meta  # noqa: E402
 from toolloom.export.rows import with_docs  # noqa: E402
 from toolloom.graph.chains import ChainGraph  # noqa: E402
-from toolloom.graph.escalation import reference_answer, shape_of  # noqa: E402
 from toolloom.llm import run_async  # noqa: E402
 from toolloom.prompts import render  # noqa: E402
 from toolloom.runtime import Runtime  # noqa: E402
 from toolloom.spec import load_pipeline  # noqa: E402
 from toolloom.stages.episodes import Distractors, run_episode  # noqa: E402
-from toolloom.stages.escalation_ladder import QuestionUser, chain_steps  # noqa: E402
-from toolloom.stages.samples import check_execution, check_format  # noqa: E402
-
-CORPORA = ROOT.parent / "shared" / "corpora"
-COLLECTIONS = {
-    "demo": {"name": "demo", "path": "api_graphs/demo"},
-    "tmdb": {"name": "tmdb", "path": str(CORPORA / "restbench" / "tmdb_oas.json"), "executor": "simulated"},
-}
-DEFAULT_GGUF = "~/.cache/toolloom/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
+from toolloom.stages.escalation_ladder import QuestionUser, chain_steps, missed_reference  # noqa: E402
 
 
 def pipeline_spec(args, assistant_model: bool) -> dict:
-    local = {
-        "provider": "llamacpp",
-        "model": str(Path(args.gguf or DEFAULT_GGUF).expanduser()),
-        "max_tokens": 384,
-        "temperature": 0.0,
-        "llamacpp": {"slots": 2, "ctx_per_slot": 6144},
-    }
+    local = local_model(args.gguf)
     models = {"default": {"provider": "offline"}}
     if not args.offline_refine:
         models.update(explorer=local, analyzer=local, rewriter=local)
@@ -99,16 +85,7 @@ def refine(tmp: Path, args) -> str:
 
 def correct(ep: dict, steps, offered: list[dict]) -> tuple[bool, int, int, bool]:
     """(reached the reference, calls made, schema-valid calls, first call named the reference's first tool)."""
-    traj = {
-        "messages": ep["messages"],
-        "calls": ep["calls"],
-        "final_answer": ep["final_answer"],
-        "tools_offered": offered,
-        "chain": None,
-        "shape": shape_of(steps),
-        "reference_answer": json.dumps(reference_answer(steps), ensure_ascii=False, sort_keys=True),
-    }
-    ok = ep["outcome"] == "answered" and not (check_format(traj) or check_execution(traj))
+    ok = ep["outcome"] == "answered" and not missed_reference(ep, steps, offered)
     schemas = {t["function"]["name"]: t["function"]["parameters"] for t in offered}
     valid = sum(
         c["name"] in schemas and not argument_errors(schemas[c["name"]], json.loads(c["arguments"] or "{}"))
@@ -174,7 +151,7 @@ def summary(result: dict) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--gguf", default=os.environ.get("TOOLLOOM_GGUF"), help="the model's GGUF file")
-    ap.add_argument("--collection", choices=sorted(COLLECTIONS), default="demo")
+    ap.add_argument("--collection", choices=["demo", "tmdb"], default="demo")
     ap.add_argument("--tools", type=int, default=8, help="tools refined (the collection's first N)")
     ap.add_argument("--rounds", type=int, default=3, help="refinement rounds per tool at most")
     ap.add_argument("--chains", type=int, default=10, help="multi-hop tasks sampled beside one per tool")

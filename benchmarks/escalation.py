@@ -49,18 +49,19 @@ def shipped() -> list[dict]:
     return yaml.safe_load((ROOT / "pipelines" / "local_model.yaml").read_text())["collections"]
 
 
+def local_model(gguf: str | None) -> dict:
+    """A role's settings for the GGUF file served by llama.cpp on this machine's CPU."""
+    return {
+        "provider": "llamacpp",
+        "model": str(Path(gguf or DEFAULT_GGUF).expanduser()),
+        "max_tokens": 384,
+        "temperature": 0.0,
+        "llamacpp": {"slots": 2, "ctx_per_slot": 6144},
+    }
+
+
 def pipeline_spec(args) -> dict:
-    frontier = (
-        {"provider": "offline"}
-        if args.offline
-        else {
-            "provider": "llamacpp",
-            "model": str(Path(args.gguf or DEFAULT_GGUF).expanduser()),
-            "max_tokens": 384,
-            "temperature": 0.0,
-            "llamacpp": {"slots": 2, "ctx_per_slot": 6144},
-        }
-    )
+    frontier = {"provider": "offline"} if args.offline else local_model(args.gguf)
     return {
         "description": f"progressive difficulty on {args.collection} with a model frontier",
         "collections": shipped() if args.collection == "shipped" else [COLLECTIONS[args.collection]],

@@ -110,6 +110,24 @@ def _date_seeds(chains):
     return pa.Table.from_pylist(rows, schema=TASKS_SCHEMA)
 
 
+def _escalate_dates(demo, tmp_path, model, escalator, seeds):  # noqa: F811
+    """The seeds escalated by describe_value alone, up to level 2, against the scripted frontier `model`."""
+    tools, chains, executor = demo
+    with FakeServer(model) as server:
+        return escalate(
+            seeds,
+            tools,
+            [],
+            frontier=ModelAssistant(_client(server, tmp_path), stage="escalate", role="frontier"),
+            escalator=escalator,
+            verifier_for=StructuralVerifier,
+            executor=executor,
+            params=EscalateStage(max_level=2, operators={"describe_value": 1.0}),
+            system_prompt="s",
+            prompt_hash="h",
+        )
+
+
 def _literal_dates_only(escalator):
     """A frontier that calls the right tool when the request states its date, and gives up on a described one."""
 
@@ -134,19 +152,7 @@ def test_a_frontier_that_cannot_work_out_a_described_date_fails_the_level_above(
     tools, chains, executor = demo
     escalator = RecordingEscalator()
     model = FakeModel(default=_literal_dates_only(escalator))
-    with FakeServer(model) as server:
-        result = escalate(
-            _date_seeds(chains),
-            tools,
-            [],
-            frontier=ModelAssistant(_client(server, tmp_path), stage="escalate", role="frontier"),
-            escalator=escalator,
-            verifier_for=StructuralVerifier,
-            executor=executor,
-            params=EscalateStage(max_level=2, operators={"describe_value": 1.0}),
-            system_prompt="s",
-            prompt_hash="h",
-        )
+    result = _escalate_dates(demo, tmp_path, model, escalator, _date_seeds(chains))
     assert result.accounted and result.accepted == 2
     for seed in ("t_0", "t_1"):
         levels = sorted((r for r in result.table.to_pylist() if r["seed_id"] == seed), key=lambda r: r["level"])
@@ -187,19 +193,7 @@ def test_a_frontier_that_writes_to_its_limit_fails_the_level_and_a_failing_endpo
             return {"content": "Let me think. " * 40, **trouble}  # the level above the seed
         return right(request)
 
-    with FakeServer(FakeModel(default=respond)) as server:
-        result = escalate(
-            _date_seeds(chains).slice(0, 1),
-            tools,
-            [],
-            frontier=ModelAssistant(_client(server, tmp_path), stage="escalate", role="frontier"),
-            escalator=escalator,
-            verifier_for=StructuralVerifier,
-            executor=executor,
-            params=EscalateStage(max_level=2, operators={"describe_value": 1.0}),
-            system_prompt="s",
-            prompt_hash="h",
-        )
+    result = _escalate_dates(demo, tmp_path, FakeModel(default=respond), escalator, _date_seeds(chains).slice(0, 1))
     rows = sorted(result.table.to_pylist(), key=lambda r: r["level"])
     assert [(r["level"], r["outcome"]) for r in rows] == [(0, "solved"), (1, outcome)]
     assert rows[1]["kept"] is (outcome == "failed") and result.accounted

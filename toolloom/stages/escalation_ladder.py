@@ -45,6 +45,21 @@ def said(text: str, described: dict[str, str], quoted: bool = False) -> str:
     return text
 
 
+def missed_reference(ep: dict, steps: list[Step], offered: list[dict]) -> tuple[str, str] | None:
+    """Why an answered episode did not reach the executed chain's reference (the filter's format and
+    execution checks: (reason, detail)), or None when it did."""
+    traj = {
+        "messages": ep["messages"],
+        "calls": ep["calls"],
+        "final_answer": ep["final_answer"],
+        "tools_offered": offered,
+        "chain": None,
+        "shape": shape_of(steps),
+        "reference_answer": json.dumps(reference_answer(steps), ensure_ascii=False, sort_keys=True),
+    }
+    return check_format(traj) or check_execution(traj)
+
+
 def resample(agent: AssistantAgent, k: int) -> AssistantAgent:
     return agent.resampled(k) if k and hasattr(agent, "resampled") else agent
 
@@ -124,17 +139,8 @@ class Escalation:
         }  # a failed try: a preference pair
         if ep["outcome"] in ("budget_exhausted", "model_error"):  # not the frontier's failure: the level is undecided
             return {**record, "outcome": "error", "reason": ep["outcome"], "detail": ep["error"]}
-        traj = {
-            "messages": ep["messages"],
-            "calls": ep["calls"],
-            "final_answer": ep["final_answer"],
-            "tools_offered": offered,
-            "chain": None,
-            "shape": task.shape,
-            "reference_answer": json.dumps(reference_answer(steps), ensure_ascii=False, sort_keys=True),
-        }
         answered = ep["outcome"] == "answered"
-        failure = check_format(traj) or check_execution(traj) if answered else (ep["outcome"], ep["error"])
+        failure = missed_reference(ep, steps, offered) if answered else (ep["outcome"], ep["error"])
         return {
             **record,
             "outcome": "failed" if failure else "solved",
