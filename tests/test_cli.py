@@ -48,6 +48,7 @@ def test_validate_names_bad_files(project, capsys):
     assert "typo.yaml: stages.simulate.max_turn: Extra inputs are not permitted (did you mean 'max_turns'?)" in out
 
 
+@pytest.mark.services  # validating the project's other pipelines ingests their collections in the sandbox
 def test_validate_calls_a_collection_that_gives_no_tool_an_error(project, capsys):
     (project / "empty_specs").mkdir()
     (project / "empty_specs" / "tools.json").write_text("[]")
