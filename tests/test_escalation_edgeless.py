@@ -199,3 +199,20 @@ def test_a_frontier_that_writes_to_its_limit_fails_the_level_and_a_failing_endpo
     assert rows[1]["kept"] is (outcome == "failed") and result.accounted
     reason = json.loads(rows[1]["attempts"])[-1]["reason"]
     assert reason == ("runaway_output" if outcome == "failed" else "model_error")
+
+
+def test_constraint_values_are_documented_or_a_flags_other_side_never_the_default(demo):  # noqa: F811
+    _, chains, _ = demo
+    assert chains._constraint_values("x", "adult", {"type": "boolean"}) == ["true"]
+    assert chains._constraint_values("x", "adult", {"type": "boolean", "default": True}) == ["false"]
+    sizes = {"type": "string", "enum": ["s", "m", "l"], "default": "m"}
+    assert sorted(chains._constraint_values("x", "size", sizes)) == ['"l"', '"s"']
+
+
+def test_a_level_whose_request_states_none_of_the_values_it_would_describe_is_dropped():
+    from toolloom.stages.escalation_ladder import not_described
+
+    described = {"2026-07-14": "the second Tuesday of July 2026"}
+    assert not_described("Is 2026-07-14 a holiday in France?", described) is None
+    assert not_described("Is Bastille Day a holiday in France?", described).startswith("not_described:")
+    assert not_described("Anything.", {}) is None  # an operator that describes nothing

@@ -104,3 +104,45 @@ def test_a_revision_that_names_parameters_the_tool_does_not_have_is_refused():
     refused = [r for r in rows if r["round"] > 0]
     assert refused and all("end_date, start_date" in r["evidence"] for r in refused)
     assert next(r["text"] for r in rows if r["final"]) == ROW["description"]
+
+
+class Answering(Refusing):
+    """A real service that answers every call with a slug."""
+
+    async def call(self, tool, arguments, episode):
+        return Observation(True, {"film_id": arguments.get("film_id"), "slug": "night_of_the_hunter"})
+
+
+class QuotingRewriter(TemplateRewriter):
+    async def rewrite(self, tool, doc, analysis, original):
+        return {"description": original + " Films are named by slugs such as night_of_the_hunter.", "suggestion": ""}
+
+
+@pytest.mark.parametrize("service, kept", [(Answering("real"), True), (Refusing("real"), False)])
+def test_a_value_the_tools_answers_carried_may_be_named_and_one_they_did_not_may_not(service, kept):
+    result = refine_docs(
+        pa.Table.from_pylist([ROW]),
+        explorer=ProbeExplorer(),
+        analyzer=FactAnalyzer(),
+        rewriter=QuotingRewriter(PROJECT / "prompts"),
+        executor=ToolExecutor(None, [ROW], executors={"films": service}),
+        embedder=BagOfWordsEmbedder(),
+        params=RefineStage(max_rounds=2),
+    )
+    final = next(r["text"] for r in result.table.to_pylist() if r["final"])
+    assert ("night_of_the_hunter" in final) is kept
+
+
+def test_simulation_failures_answered_by_a_stand_in_are_not_fed_to_the_analyzer():
+    import json
+
+    from toolloom.stages.doc_revisions import tool_failures
+
+    calls = [
+        {"name": "get_film", "ok": False, "arguments": "{}", "error": "a", "answered_by": "simulated"},
+        {"name": "get_film", "ok": False, "arguments": "{}", "error": "b", "answered_by": "mock"},
+        {"name": "get_film", "ok": False, "arguments": "{}", "error": "c", "answered_by": "real"},
+        {"name": "get_film", "ok": False, "arguments": "{}", "error": "d", "answered_by": "none"},
+    ]
+    failures = tool_failures([{"calls": json.dumps(calls)}], [])
+    assert [f["problem"].split(": ")[-1] for f in failures["get_film"]] == ["c", "d"]

@@ -94,13 +94,13 @@ def planned(steps: list[Step], shift: int = 0) -> list[Step]:
     return out
 
 
+MONTHS = {m.lower() for m in calendar.month_name if m}
+
+
 def gives_away(description: str, results: str) -> bool:
     """A description that names what a result says ('the last Friday of ...' for a weekday lookup)
     hands over the answer: words of 6+ letters, other than month names, found in the results."""
     return any(w in results for w in re.findall(r"[a-z]{6,}", description.lower()) if w not in MONTHS)
-
-
-MONTHS = {m.lower() for m in calendar.month_name if m}
 
 
 class ChainEscalator:
@@ -174,13 +174,15 @@ class ChainEscalator:
     def _constraint_values(self, name: str, param: str, prop: dict) -> list:
         """Values a constraint may set: documented ones (enum, examples, the description's, the tool's
         examples), else the flag's non-default side; never the default (it constrains nothing)."""
-        values = list(prop.get("enum") or []) + list(prop.get("examples") or [])
-        values += [ex[param] for ex in self.examples.get(name, []) if param in ex]
-        values += self.synthesizer.candidates(name, param, prop)
-        if not values and schema_type(prop) == "boolean":
-            values = [not prop.get("default", False)]
+        values = [ex[param] for ex in self.examples.get(name, []) if param in ex]
+        values += self.synthesizer.candidates(name, param, prop)  # enum, examples, the description's values
         default = json.dumps(prop.get("default"), sort_keys=True)
-        return [v for v in dict.fromkeys(json.dumps(v, sort_keys=True) for v in values) if v != default]
+        out = [v for v in dict.fromkeys(json.dumps(v, sort_keys=True) for v in values) if v != default]
+        if (
+            not out and schema_type(prop) == "boolean"
+        ):  # a flag's documented default is no constraint: its other side is
+            out = [json.dumps(not prop.get("default", False))]
+        return out
 
     async def add_constraint(self, steps: list[Step], rng: random.Random) -> list[Step] | None:
         spots = []
