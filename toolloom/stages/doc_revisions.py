@@ -68,11 +68,14 @@ def similarity(new: str, old: str, embed: Callable[[list[str]], np.ndarray]) -> 
     return 0.5 * (bleu + cosine), bleu, cosine
 
 
+STAND_INS = ("mock", "simulated")  # who answers a call when the tool itself does not (Observation.answered_by)
+
+
 def about_the_tool(history: list[dict]) -> list[dict]:
     """The explorations that are evidence about the tool: an error a mock server or the simulator gave is
     about the stand-in, not the tool, so it never reaches the documentation (the argument check's refusals,
     `answered_by` none, follow the documented schema and stay)."""
-    return [h for h in history if h["ok"] or h.get("answered_by") not in ("mock", "simulated")]
+    return [h for h in history if h["ok"] or h.get("answered_by") not in STAND_INS]
 
 
 def tool_failures(trajectories: list[dict], escalations: list[dict]) -> dict[str, list[dict]]:
@@ -81,7 +84,7 @@ def tool_failures(trajectories: list[dict], escalations: list[dict]) -> dict[str
     out: dict[str, list[dict]] = {}
     for t in trajectories:
         for c in json.loads(t["calls"] or "[]"):
-            if not c["ok"] and c.get("answered_by") not in ("mock", "simulated"):  # a stand-in's error: not the tool's
+            if not c["ok"] and c.get("answered_by") not in STAND_INS:  # a stand-in's error: not the tool's
                 out.setdefault(c["name"], []).append(
                     {"source": "simulation", "problem": f"called with {c['arguments']}: {c['error']}"}
                 )

@@ -40,7 +40,8 @@ class QuestionUser(TemplateUser):
 def said(text: str, described: dict[str, str], quoted: bool = False) -> str:
     """`text` with each described value replaced by its description."""
     for value, description in described.items():
-        text = text.replace(f'"{value}"', description) if quoted else text
+        if quoted:  # 'day "2026-07-14"' in a reply of details
+            text = text.replace(f'"{value}"', description)
         text = text.replace(value, description)
     return text
 
