@@ -1,8 +1,10 @@
 """Answers in plain words: yes or no to a shipping question, a fact said once, what an action left, a place's facts."""
 
 import json
+import re
 
-from toolloom.answers.sentence import sentence
+from toolloom.answers.sentence import answer_from, sentence
+from toolloom.checks.judging import said_before
 
 
 def tool_call(i, name, **arguments):
@@ -17,7 +19,6 @@ def tool_result(i, value):
 
 
 def test_a_shipping_question_is_answered_yes_or_no_and_a_fact_is_said_once():
-    from toolloom.checks.judging import said_before
     from toolloom.answers.sentence import answer_from
 
     order = {"country_code": "FR", "order_id": "ord_1002", "status": "processing", "total_eur": 418.8}
@@ -52,6 +53,47 @@ def test_a_shipping_question_is_answered_yes_or_no_and_a_fact_is_said_once():
     )
     assert said_before("The population of Berlin is 3,878,100.", ["There is one city: Berlin (population 3,878,100)."])
     assert not said_before("The population of Berlin is 3,878,100.", ["There is one city: Berlin (population 3,878)."])
+    # a name is said whole: 'Africa' is not said by 'South Africa'
+    assert not said_before("South Africa is in Africa.", ["Cape Town is in South Africa."])
+
+
+def test_a_chain_of_more_calls_than_request_parts_answers_each_part():
+    """'What region is the country of Cape Town in, and how many people live there? Next, ...': the lookups the
+    first part needs come first; that part's region and population are said of the country, said once each."""
+    request = (
+        "What region is the country of Cape Town in, and how many people live there? Next, list the countries in "
+        "its region."
+    )
+    city = {"city_id": "cape_town", "country_code": "ZA", "name": "Cape Town", "population": 4772846}
+    country = {"code": "ZA", "name": "South Africa", "population": 60410000, "region": "Africa", "currency": "ZAR"}
+    listed = {"countries": [{"country_code": "ZA", "name": "South Africa"}, {"country_code": "EG", "name": "Egypt"}]}
+    messages = [
+        {"role": "user", "content": request},
+        tool_call(0, "get_city", city_id="cape_town"),
+        tool_result(0, city),
+        tool_call(1, "get_country", country_code="ZA"),
+        tool_result(1, country),
+        tool_call(2, "list_countries_by_region", region="Africa"),
+        tool_result(2, {**listed, "region": "Africa"}),
+    ]
+    answer = answer_from(messages)
+    assert "60,410,000" in answer and re.search(r"\b(?:in|is) Africa\b", answer) and "Egypt" in answer, answer
+    assert "ZAR" not in answer and answer.count("South Africa (ZA)") == 1, answer
+
+
+def test_a_sentence_a_later_one_goes_on_from_is_said_once():
+    messages = [
+        {"role": "user", "content": "Is a product available right now?"},
+        {"role": "user", "content": "I'm not sure what the product is."},
+        {"role": "user", "content": 'It\'s query "kitchen" and max price eur 60.'},
+        tool_call(0, "search_products", query="kitchen", max_price_eur=60),
+        tool_result(0, {"results": [{"name": "Cast iron skillet", "price_eur": 54.5, "product_id": "p202"}]}),
+        tool_call(1, "get_product", product_id="p202"),
+        tool_result(1, {"name": "Cast iron skillet", "price_eur": 54.5, "product_id": "p202", "stock": 17}),
+    ]
+    sentences = re.split(r"(?<=[.!?]) ", answer_from(messages))
+    # was 'Cast iron skillet costs 54.5 EUR. Cast iron skillet costs 54.5 EUR and there are 17 in stock.'
+    assert len(sentences) == len(set(sentences)) == 1 and "17 in stock" in sentences[0], sentences
 
 
 def test_a_call_about_a_place_is_said_of_it():

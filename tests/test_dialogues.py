@@ -6,6 +6,7 @@ import re
 import pyarrow as pa
 import pytest
 
+from toolloom.messages import request_of
 from toolloom.prompts import DEFAULT_ROOT, render
 from toolloom.sandbox import Sandbox
 from toolloom.spec import DIALOGUE_SCENARIOS, FilterStage, SimulateStage, TasksStage, load_pipeline
@@ -34,26 +35,27 @@ USER_ACTIONS = {
 SYSTEM_ACTIONS = {"retriever_call", "request", "clarify", "suggest", "call", "response", "response_fail", "system_bye"}
 
 
-def _inputs():
-    """Single-call tasks, and one source -> target pair (the order's country feeds the VAT lookup)."""
+ORDER_VAT = (("get_order_status", {"order_id": "ord_1002"}), ("get_vat_rate", {"country_code": "FR"}, "country_code"))
+
+
+def _inputs(source=ORDER_VAT[0], target=ORDER_VAT[1]):
+    """Single-call tasks, and one source -> target pair (by default the order's country feeds the VAT lookup);
+    `target` is (tool, arguments, the path of the source's result its one bound value comes from)."""
     tools = build_tools(load_pipeline(PROJECT / "pipelines/demo.yaml"), PROJECT, Sandbox(PROJECT / "sandbox")).table
     ex = ToolExecutor(Sandbox(PROJECT / "sandbox"), tools.to_pylist())
     singles = sample_tasks(tools, ex, TasksStage(per_tool=2, seed=4)).table
+    (name, arguments), (target_name, target_arguments, path) = source, target
+    bound = next(iter(target_arguments))
     pair = [
+        {"tool_id": f"demo.{name}", "name": name, "arguments": arguments, "bindings": {}},
         {
-            "tool_id": "demo.get_order_status",
-            "name": "get_order_status",
-            "arguments": {"order_id": "ord_1002"},
-            "bindings": {},
-        },
-        {
-            "tool_id": "demo.get_vat_rate",
-            "name": "get_vat_rate",
-            "arguments": {"country_code": "FR"},
-            "bindings": {"country_code": {"step": 0, "path": "country_code"}},
+            "tool_id": f"demo.{target_name}",
+            "name": target_name,
+            "arguments": target_arguments,
+            "bindings": {bound: {"step": 0, "path": path}},
         },
     ]
-    reference = ex.execute("get_vat_rate", {"country_code": "FR"}).to_json()
+    reference = ex.execute(target_name, target_arguments).to_json()
     row = {
         "task_id": "t_pair00000001",
         "shape": "multi_hop",
@@ -123,6 +125,38 @@ def test_each_scenario_gives_a_verified_dialogue(scenario):
         assert [m["content"] for m in pair["messages"] if m["role"] == "assistant"][0].endswith(
             ("Which order should I use?", "What order should I use?")
         )
+
+
+@pytest.mark.services
+def test_a_pair_whose_source_is_a_search_is_asked_as_a_search_and_answers_the_request():
+    """ToolDial's pair where the source is a search: the user says what they look for, not its parameters ('It's
+    query "kitchen" and max price eur 60'); the final answer answers the first request, once."""
+    search = ("search_products", {"query": "kitchen", "max_price_eur": 60})
+    tasks, tools, ex = _inputs(search, ("get_product", {"product_id": "p202"}, "results|product_id"))
+    kinds = SimulateStage(multi_turn_share=1.0, scenarios=["missing_parameter"])
+    rows = simulate(
+        tasks,
+        tools,
+        user=TemplateUser(),
+        assistant=RetrievalAssistant(),
+        executor=ex,
+        params=kinds,
+        system_prompt=render("simulate/assistant_system.j2", today=None),
+        prompt_hash="h",
+        dialogue=(PhraseRealiser(), PhraseRealiser(), load_phrases(DEFAULT_ROOT)),
+    ).table
+    pair = next(r for r in rows.to_pylist() if r["shape"] == "multi_hop")
+    assert [c["name"] for c in json.loads(pair["calls"])] == ["search_products", "get_product"]
+    users = [m["content"] for m in pair["messages"] if m["role"] == "user"]
+    asked = [m["content"] for m in pair["messages"] if m["role"] == "assistant" and m["content"]]
+    spoken = " ".join(users + asked).lower()
+    assert "kitchen" in " ".join(users) and "query" not in spoken and "max price eur" not in spoken, (users, asked)
+    sentences = re.split(r"(?<=[.!?]) ", pair["final_answer"])
+    assert len(sentences) == len(set(sentences)) and "17 in stock" in pair["final_answer"], pair["final_answer"]
+    # the turns that only gave values are not asked of the answer: the filter's request is the first turn
+    assert request_of(pair["messages"], json.loads(pair["actions"])) == users[0]
+    kept = filter_samples(pa.Table.from_pylist([pair], schema=rows.schema), FilterStage(), 0.0)
+    assert kept.accepted == 1, [r.detail for r in kept.rejections]
 
 
 def test_every_action_of_the_inventory_is_used():

@@ -62,3 +62,16 @@ def with_argument_objects(messages: list[dict]) -> list[dict]:
         ]
         out.append({**m, "tool_calls": calls or None})
     return out
+
+
+REQUEST = "request"  # a dialogue action's detail marking the user turn that the final answer answers
+
+
+def request_of(messages: list[dict], actions=None) -> str:
+    """What the user asked: in a dialogue, the turn its plan marked as the request (not the turns that only gave a
+    value, 'It's order ord_1001.', nor a request given up on); elsewhere every user turn."""
+    plan = actions.get("actions") if isinstance(actions, dict) else actions
+    said = [a for a in plan or [] if a[0] == "user"]
+    users = [m.get("content") or "" for m in messages if m["role"] == "user"]
+    marked = [text for a, text in zip(said, users) if len(a) > 2 and a[2] == REQUEST]
+    return marked[-1] if marked and len(said) == len(users) else " ".join(users)

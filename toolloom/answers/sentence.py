@@ -19,6 +19,7 @@ from .leads import dated_answer, early_answer, one_found_answer, settle_lead
 from .phrases import capitalised
 from .subjects import names_in
 from ..checks.arguments import parse_arguments
+from ..messages import request_of
 from ..text.request_asks import action_said, is_action, is_yes_no, request_parts, words
 from ..text.wording import the_names
 
@@ -103,9 +104,10 @@ def _names(part: str, said: str) -> bool:
     return re.search(rf"\b{re.escape(said)}\b", " ".join(words(part))) is not None
 
 
-def answer_from(messages: list[dict]) -> str:
-    """The final answer to a conversation: a sentence for each tool result, in call order."""
-    request = " ".join(m.get("content") or "" for m in messages if m["role"] == "user")
+def answer_from(messages: list[dict], request: str | None = None) -> str:
+    """The final answer to a conversation: a sentence for each tool result, in call order; `request`: what the
+    user asked (`messages.request_of`; by default every user turn)."""
+    request = request_of(messages) if request is None else request
     arguments, names = {}, {}
     for m in messages:
         for c in m.get("tool_calls") or []:
@@ -115,7 +117,13 @@ def answer_from(messages: list[dict]) -> str:
     order = {m.get("tool_call_id"): i for i, m in enumerate(results)}
     arguments = {c: a for c, a in arguments.items() if c in order}
     parts = request_parts(request)
-    matched = parts_of(results, parts, names, arguments) if len(parts) == len(results) else [request] * len(results)
+    lookups = len(results) - len(parts) if 1 < len(parts) < len(results) else 0
+    if len(parts) == len(results):
+        matched = parts_of(results, parts, names, arguments)
+    elif lookups:  # 'What region is the country of Cape Town in ...? Next, ...': the first part's lookups come first
+        matched = [parts[0]] * lookups + parts
+    else:
+        matched = [request] * len(results)
     out, known = [], {}
     for i, m in enumerate(results):
         part = matched[i]  # the part of the request this result answers (the whole request when they do not pair)
@@ -130,7 +138,8 @@ def answer_from(messages: list[dict]) -> str:
         acted = is_action(tool) and not (isinstance(result, dict) and "error" in result)
         done = (action_said(part) or "Done.") if acted else ""
         # a lookup the request named by what it gives ('the currency of Japan'): what a later call took from it
-        feeds = () if part is not request else fed(result, [a for c, a in arguments.items() if order[c] > i])
+        lookup = part is request or i < lookups
+        feeds = fed(result, [a for c, a in arguments.items() if order[c] > i]) if lookup else ()
         text = sentence(
             result, part, arguments.get(m.get("tool_call_id")), tool, known, done not in ("", "Done."), feeds
         )
@@ -149,6 +158,8 @@ def answer_from(messages: list[dict]) -> str:
             out.append(text)
     if not out:
         return "I could not find anything."
+    # a sentence a later one starts with and goes on from says nothing twice ('X costs 54.5 EUR and ...')
+    out = [t for i, t in enumerate(out) if not any(o.startswith(t.rstrip(".") + " ") for o in out[i + 1 :])]
     if len(parts) == 1 and is_yes_no(request):  # one yes/no question: its yes or no comes first
         out.sort(key=lambda t: not t.startswith(("Yes", "No")))
     # a sentence ending in a block of the tool's own lines is set apart, or the next one would join its fence

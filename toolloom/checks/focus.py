@@ -13,6 +13,7 @@ import json
 import re
 
 from ..answers.phrases import LIST_ITEMS, value_text
+from ..messages import request_of
 from ..text.request_asks import requested_fields
 
 _SUBJECTS = ("name", "title", "label", "full_name", "display_name")
@@ -61,7 +62,7 @@ def check_focus(traj: dict, params) -> tuple[str, str] | None:
     """The final answer states at most `params.max_unasked_fields` facts the request did not ask for."""
     if traj.get("kind") == "abstain" or not traj.get("final_answer"):
         return None
-    request = " ".join(m.get("content") or "" for m in traj["messages"] if m["role"] == "user")
+    request = request_of(traj["messages"], traj.get("actions"))
     results = []
     for m in traj["messages"]:
         if m["role"] == "tool":

@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 
 from ..checks.answers import call_inputs, unstated
 from ..checks.focus import unasked_facts
+from ..messages import request_of
 
 # ToolDial's 16 actions (8 user, 8 system)
 TOOLDIAL_ACTIONS = (
@@ -51,7 +52,9 @@ def _results(row: dict) -> list:
 
 
 def _request(row: dict) -> str:
-    return " ".join(m.get("content") or "" for m in row["messages"] if m["role"] == "user")
+    return request_of(
+        row["messages"], json.loads(row["actions"]) if isinstance(row.get("actions"), str) else row.get("actions")
+    )
 
 
 def _chain(row: dict) -> list[dict]:

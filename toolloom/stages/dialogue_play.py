@@ -17,9 +17,11 @@ from ..graph.chains import value_at
 from ..graph.names import snake
 from ..graph.slots import ID_KINDS
 from ..llm import BudgetExhausted, ModelCallError
-from ..messages import normalise
+from ..messages import REQUEST, normalise, request_of
 from ..text.words import tokens
 from .dialogues import RECORDED, SCENARIOS, Dialogue, scenario_for
+
+ASKS = ("inform_intent_clear", "inform_intent_clear_add", "inform_intent_missing")  # user turns that ask
 
 
 class DialogueRun:
@@ -89,13 +91,15 @@ class DialogueRun:
 
     async def say(self, who: str, action: str) -> None:
         if action == "response":  # what the last call returned, in words
-            example, facts = answer_from(self.messages), json.loads(self.messages[-1]["content"])
+            asked = request_of(self.messages, self.actions)  # not the turns that only gave values
+            example, facts = answer_from(self.messages, asked), json.loads(self.messages[-1]["content"])
         else:
             example, facts = self.state.utterance(action)
         recorded = RECORDED.get(action, action)
         text = await (self.user if who == "user" else self.system).utter(who, recorded, example, facts, self.messages)
-        self.messages.append({"role": who, "content": text})
-        self.actions.append(["user" if who == "user" else "system", recorded, None])
+        asks = who == "user" and (action in ASKS or (action == "inform" and self.state.scenario == "suggest_affirm"))
+        self.messages.append({"role": who, "content": text})  # after agreeing to a suggestion: the whole request
+        self.actions.append(["user" if who == "user" else "system", recorded, REQUEST if asks else None])
         if action == "response":
             self.final = text
 

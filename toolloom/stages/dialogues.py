@@ -30,7 +30,8 @@ from ..text.tool_names import join
 from ..text.request_asks import is_action
 from ..text.withholding import withholding_request
 from ..answers.phrases import article
-from ..graph.names import singular
+from ..graph.names import singular, snake
+from ..graph.slots import ID_KINDS
 
 SCENARIOS = {
     "clear": ["U:inform_intent_clear", "S:retriever_call", "S:call", "S:response", "U:user_bye", "S:system_bye"],
@@ -219,6 +220,14 @@ class Dialogue:
             return ""
         return f"the {entity} of {article(noun)}"
 
+    def source_named(self) -> bool:
+        """Whether a person names the source's inputs as things ('order ord_1001', 'Australia'); a search's
+        words and limits are not a thing's name ('It's query "kitchen" and max price eur 60' is no answer)."""
+        return self.source is not None and all(
+            spoken.code_name(v, k) or tokens(snake(k))[-1:] in [[kind] for kind in ID_KINDS]
+            for k, v in self.source.arguments.items()
+        )
+
     def purpose_of(self, name: str) -> str:
         tool = self.tools.get(name) or {}
         return purpose(name, tool.get("parameters"), tool.get("description") or "")
@@ -262,12 +271,18 @@ class Dialogue:
             return self.pick("fail_inform_source", param=param, relation=what), {}  # it's the capital of a country
         if action in ("fail_inform", "response_fail"):
             return self.pick(action, param=param), {}
+        if action == "request_source" and not self.source_named():  # a search: the user says what they look for
+            return self.pick("request_search", entity=entity_of(self.target.name)), {}
         if action == "request_source":  # 'Which country should I use?' where a person names it, not its code
             names = " and ".join(
                 re.sub(r" code$", "", param_phrase(k)) if spoken.code_name(v, k) else param_phrase(k)
                 for k, v in self.source.arguments.items()
             )
             return self.pick(action, param=param, entity=entity_of(self.source.name), source_params=names), {}
+        if action == "inform_source" and not self.source_named():  # 'Search the shop for "kitchen".'
+            return render_example(
+                Task(self.task.task_id, "single", [self.source], self.task.seed, self.task.meta), self.rng
+            ), dict(self.source.arguments)
         if action == "inform_source":  # an answer to 'Which order should I use?': 'It's order ord_1001.'
             said = stated(self.source.arguments)
             capital = said[:1].upper() + said[1:]

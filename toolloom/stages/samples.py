@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from ..agents.judges import ReferenceJudge
 from ..checks.answers import call_inputs, grounded, unstated
+from ..messages import request_of
 from ..checks.judging import MULTI_ANSWER_SHAPES
 from ..domain import trajectory_of
 from ..checks.arguments import argument_errors, parse_arguments
@@ -147,7 +148,7 @@ def check_completeness(traj: dict) -> tuple[str, str] | None:
     """Every field of the reference answer that the request names is stated in the final answer."""
     if not traj.get("reference_answer") or traj.get("kind") == "abstain":
         return None
-    request = " ".join(m.get("content") or "" for m in traj["messages"] if m["role"] == "user")
+    request = request_of(traj["messages"], traj.get("actions"))
     missing = unstated(
         request, json.loads(traj["reference_answer"]), traj["final_answer"] or "", call_inputs(traj["messages"])
     )
