@@ -3,6 +3,7 @@ the values sit on the nouns they name, the offline assistant reads them back, an
 leaves the wording to the tool's name."""
 
 import random
+import re
 
 from toolloom.agents.offline import fill_arguments
 from toolloom.domain import Step, Task
@@ -60,6 +61,62 @@ def test_the_offline_assistant_reads_the_values_back():
         {"path": "notes/todo.md", "checkpoint_id": "checkpoint"},
     ):
         assert fill_arguments(text, schema) == {"path": "notes/todo.md", "checkpoint_id": "checkpoint"}
+
+
+def test_a_hedged_noun_and_an_object_of_settings_are_said_as_a_person_says_them():
+    """'Restore a file to a particular checkpointed state' names the checkpoint the call gives; an object argument
+    of a few plain settings is said as settings, not pasted as JSON; the offline assistant reads both back."""
+    restore = {"path": "notes/todo.md", "checkpoint_id": "checkpoint"}
+    got = requests(
+        "post__api_contents_path_checkpoints_checkpoint_id",
+        "Restore a file to a particular checkpointed state",
+        restore,
+    )
+    assert got == {'Restore the file "notes/todo.md" to the checkpoint "checkpoint".'}
+    update = {"section_name": "notebook", "body": {"autosave_interval": 120}}
+    got = requests("patch__api_config_section_name", "Update a configuration section by name", update)
+    assert got == {'Update the configuration section "notebook", setting autosave interval to 120.'}
+    schema = {
+        "type": "object",
+        "properties": {"section_name": {"type": "string"}, "body": {"type": "object"}},
+        "required": ["section_name", "body"],
+    }
+    assert fill_arguments(got.pop(), schema) == update
+    # what would not read back the same stays JSON
+    odd = {"section_name": "notebook", "body": {"autoSave": True}}
+    assert all(
+        '{"autoSave": true}' in t
+        for t in requests("patch__api_config_section_name", "Update a configuration section by name", odd)
+    )
+
+
+def test_a_value_from_an_earlier_result_is_said_on_its_noun():
+    first = Step("j.get__api_contents_path_checkpoints", "get__api_contents_path_checkpoints", "", {"path": "n.md"})
+    then = Step(
+        "j.delete__api_contents_path_checkpoints_checkpoint_id",
+        "delete__api_contents_path_checkpoints_checkpoint_id",
+        "",
+        {"path": "n.md", "checkpoint_id": "checkpoint"},
+        bindings={"checkpoint_id": {"step": 0, "path": "id"}},
+    )
+    meta = {
+        first.tool_id: {"summary": "Get a list of checkpoints for a file", "path": "/api/contents/{path}/checkpoints"},
+        then.tool_id: {"summary": "Delete a checkpoint", "path": "/api/contents/{path}/checkpoints/{checkpoint_id}"},
+    }
+    for s in SEEDS:
+        text = render_example(Task("t", "multi_hop", [first, then], s, meta), random.Random(s))
+        assert re.search(r"delete (that|this) checkpoint\.$", text) and "checkpoint's id" not in text, text
+        # the offline assistant takes 'that checkpoint' as the id of the checkpoint the first call listed
+        schema = {
+            "type": "object",
+            "properties": {"path": PATH, "checkpoint_id": {"type": "string"}},
+            "required": ["path", "checkpoint_id"],
+        }
+        listed = [[{"id": "cp-7", "last_modified": "2026-12-05T06:08:10Z"}]]
+        assert fill_arguments(text[text.rindex("for the file") :], schema, listed) == {
+            "path": "n.md",
+            "checkpoint_id": "cp-7",
+        }, text
 
 
 def test_a_title_or_a_summary_without_a_verb_leaves_the_name_to_word_it():

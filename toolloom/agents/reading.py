@@ -153,6 +153,7 @@ def references(text: str, context: list | None) -> tuple[list[tuple[str, str, st
     for m in _ENTITY.finditer(text):  # 'that city' ('that capital city') for the city id of that city
         bases = (m.group(2).replace(" ", "_"), m.group(2).split()[-1], m.group(2).split()[0])  # 'this product in'
         key = next((k for base in bases for k in (base + "_id", base + "_code") if k in keys), None)
+        key = key or ("id" if "id" in keys and " " not in m.group(2) else None)  # 'that checkpoint': {"id": ...}
         if key and not any(s <= m.start() < e for s, e in spans):
             refs.append((key, m.group(1), m.group(2)))
             spans.append(m.span())
@@ -237,6 +238,8 @@ def _stated(name: str, prop: dict, cand: dict, text: str):
         ):
             value = spoken.code_for(said, name)  # 'the capital of Germany': DE
         return value
+    if typ == "object":  # 'setting autosave interval to 120' (spoken.settings_said)
+        return spoken.settings_read(text) or None
     if typ == "string":  # quoted, else an id of the documented shape (ord_1002; New York -> new_york)
         doc = str(prop.get("description") or "")
         value = _take(cand["datetime"], lambda d: True) if spoken.takes_datetime(doc) else None

@@ -258,3 +258,28 @@ def code_for(name: str, key: str) -> str | None:
         return None
     code = getattr(record, "alpha_2", None)
     return (code.upper() if table is pycountry.countries else code.lower()) if code else None
+
+
+_SETTING = re.compile(
+    r"(?:\bsetting|\band) ((?:[a-z]+ ){0,3}?[a-z]+) to (\"[^\"]*\"|-?\d+(?:\.\d+)?(?!\w|\.\d)|[a-z][\w-]*)"
+)
+
+
+def settings_read(text: str) -> dict:
+    """The object a request states as settings: 'setting autosave interval to 120' -> {"autosave_interval": 120}."""
+    at = text.find("setting ")
+    pairs = _SETTING.findall(text[at:]) if at >= 0 else []
+    return {k.replace(" ", "_"): json.loads(v) if v[0] in '"-0123456789' else v for k, v in pairs}
+
+
+def settings_said(value) -> str | None:
+    """A small object of plain settings as a person says it ({"autosave_interval": 120} -> 'setting autosave interval
+    to 120'); None where it would not read back the same (said as JSON then)."""
+    if not isinstance(value, dict) or not 1 <= len(value) <= 3:
+        return None
+    if not all(re.fullmatch(r"[a-z]+(?:_[a-z]+){0,3}", k) and type(v) in (str, int, float) for k, v in value.items()):
+        return None
+    text = "setting " + " and ".join(
+        f"{k.replace('_', ' ')} to {json.dumps(v, ensure_ascii=False)}" for k, v in value.items()
+    )
+    return text if settings_read(text) == value else None

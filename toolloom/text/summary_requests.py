@@ -69,6 +69,9 @@ def summary_words(summary: str) -> list[str] | None:
     text = re.sub(r"\b([A-Za-z]+) or [A-Za-z]+\b", r"\1", text)  # 'file or directory': the first
     text = re.sub(r"\b([A-Za-z]+)/[A-Za-z]+\b", r"\1", text)  # 'status/activity'
     text = re.sub(r"\s(?:by|with) (?:its |their )?(?:name|id|uuid)\b", "", text)  # the value says which
+    # the value says which, too: 'to a particular checkpointed state' is 'to a checkpoint' (the id's noun)
+    text = re.sub(r"\b(an?|the) (?:particular|specific|given|certain|specified) ", r"\1 ", text)
+    text = re.sub(r"\b([a-z]{4,})ed state\b", r"\1", text)
     text = re.sub(r"^(get|show|fetch|retrieve) (?:a|the) list of\b", "list", text, flags=re.I)
     text = re.sub(r"\b(of|list) all (?=\w+s\b)", r"\1 ", text)  # 'a listing of all files': of files
     words = text.split()
@@ -128,6 +131,7 @@ def compose(step, meta: dict, said: dict, rng: random.Random) -> tuple[str, list
             placed[at] = k
     front = [k for k in unbound if k not in placed.values() and k.lower() in FILE_KEYS]
     rest = [k for k in unbound if k not in placed.values() and k not in front]
+    pointed = set()  # values from an earlier result said on their noun: 'restore the file ... to that checkpoint'
     for i in sorted(placed, reverse=True):
         k = placed[i]
         if k in unbound:  # a value from an earlier result is said up front; its noun is 'the checkpoint'
@@ -135,8 +139,13 @@ def compose(step, meta: dict, said: dict, rng: random.Random) -> tuple[str, list
             words.insert(i + 1, link + said[k])
             words[i] = words[i] if said[k].startswith("[") else singular(words[i])  # 'switch the branch "main"'
         _the(words, i, family)
+        noun = re.escape(singular(words[i].lower()))  # 'that checkpoint's id', 'the id of that checkpoint'
+        which = re.match(rf"(?:the \w+ of )?(that|this) {noun}(?:'s \w+)?$", said[k])
+        if k not in unbound and which and words[i - 1] == "the":
+            words[i - 1] = which.group(1)
+            pointed.add(k)
     obj = " ".join(words[1:])
-    if family != "create" and obj.split()[0] not in DETERMINERS | QUANTIFIERS and not obj.split()[0].endswith("'s"):
+    if family != "create" and obj.split()[0] not in DETERMINERS | QUANTIFIERS | {"that"} and "'s" not in obj.split()[0]:
         obj = "the " + obj
     idents = [k for k in rest if param_words(k)[-1:] and param_words(k)[-1] in ID_KINDS and param_words(k)[:-1]]
     if verb in MOVES and len(rest) == 1:
@@ -145,10 +154,12 @@ def compose(step, meta: dict, said: dict, rng: random.Random) -> tuple[str, list
         obj, tail = said[rest[0]], f" to {said[rest[1]]}"
     else:  # 'the kernel information for kernel "k-1"', then the other values
         tail = "".join(f" for {' '.join(param_words(k)[:-1])} {said[k]}" for k in idents)
-        others = [k for k in rest if k not in idents]
+        settings = [k for k in rest if k not in idents and spoken.settings_said(step.arguments[k])]
+        others = [k for k in rest if k not in idents and k not in settings]
         with_ = [spoken.bounded(param_words(k), said[k]) or f"{' '.join(param_words(k))} {said[k]}" for k in others]
         tail += f" with {join(with_)}" if others else ""
-        rest = idents + others
+        tail += "".join(f", {spoken.settings_said(step.arguments[k])}" for k in settings)  # not 'with body {...}'
+        rest = idents + others + settings
     if family == "get" and rng.random() < 0.5:
         many = is_plural(_QUOTED.sub("", obj))  # 'the contents of the file "x"': contents
         main, ask = f"what {'are' if many else 'is'} {obj}{tail}", True
@@ -159,6 +170,7 @@ def compose(step, meta: dict, said: dict, rng: random.Random) -> tuple[str, list
     lead = [f"the {' '.join(_nouns(k)[:1])} {said[k]}" for k in front] + [
         said[k] if said[k].split()[0] in ("that", "this", "the") else f"{' '.join(param_words(k))} {said[k]}"
         for k in bound
+        if k not in pointed
     ]  # 'the id of that checkpoint' says what it is
     text = f"For {join(lead)}, {main}" if lead else main[:1].upper() + main[1:]
     order = front + [placed[i] for i in sorted(placed) if placed[i] in unbound] + rest

@@ -200,14 +200,17 @@ def _from_template(step, templates: list[str], args: dict, rng: random.Random) -
     for k in step.bindings:  # a quoted placeholder would make the phrase look like a value
         text = text.replace(f'"{args[k]}"', args[k])
     used = {field for _, field, _, _ in string.Formatter().parse(template) if field}
+    settings = [spoken.settings_said(v) for k, v in step.arguments.items() if k not in used | set(step.bindings)]
     extra = [
         constraint(k, args[k] if k in step.bindings else spoken.counted(v, k) or json.dumps(v))
         for k, v in step.arguments.items()
-        if k not in used
+        if k not in used and (k in step.bindings or not spoken.settings_said(v))
     ]
+    end = text[-1] if text[-1] in ".?!" else ""
     if extra:  # an argument the template has no place for (an optional one, a constraint) is still said
-        end = text[-1] if text[-1] in ".?!" else ""
         text = f"{text[: len(text) - len(end)]}, with {' and '.join(extra)}{end}"
+    for said in filter(None, settings):  # an object of settings: 'setting autosave interval to 120', not its JSON
+        text = f"{text[: len(text) - len(end)]}, {said}{end}"
     return text
 
 
