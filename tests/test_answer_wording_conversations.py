@@ -235,6 +235,30 @@ def test_two_blocks_of_a_tools_own_lines_stay_apart_so_each_fence_closes():
     assert "```\n\nHere it is:" in answer and "``` Here" not in answer and answer.count("```") == 4
 
 
+def test_a_tool_text_too_long_for_an_answer_is_shown_by_its_start_and_size():
+    """Jupyter's GET /api/spec.yaml is 1,000 lines of YAML: an answer pasting it whole teaches nothing."""
+    from toolloom.answers.phrases import BLOCK_HEAD
+    from toolloom.checks.answers import grounded
+    from toolloom.answers.sentence import answer_from
+
+    spec = "\n".join(f"line {i}: value" for i in range(1, 1001))
+    messages = [
+        {"role": "user", "content": "Show me the current spec for the server's APIs."},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": "a", "type": "function", "function": {"name": "get__api_spec_yaml", "arguments": "{}"}}
+            ],
+        },
+        {"role": "tool", "tool_call_id": "a", "content": json.dumps({"text": spec})},
+    ]
+    answer = answer_from(messages)
+    assert answer.startswith("It is 1,000 lines long") and f"line {BLOCK_HEAD}: value" in answer, answer[:200]
+    assert f"line {BLOCK_HEAD + 1}:" not in answer and answer.count("```") == 2
+    assert grounded({"text": spec}, answer)  # the filter's check: its first lines are the result's
+
+
 def test_results_of_calls_made_together_are_said_of_the_part_that_names_them_not_of_the_next_in_order():
     """Two calls made together came back Brazil first, though the request asks about the city's country
     first: the answer once gave Brazil's capital as Japan's and Japan's calling code as Brazil's."""
@@ -297,3 +321,17 @@ def test_a_yes_no_question_that_names_no_field_is_answered_yes_or_no_first(holid
         {"role": "tool", "tool_call_id": "c2", "content": json.dumps(day)},
     ]
     assert answer_from(messages).startswith(lead)
+
+
+def test_a_field_that_maps_names_to_records_is_said_as_a_list_of_them():
+    """Jupyter's kernel specs come as {"default": ..., "kernelspecs": {name: record}}: the answer once read
+    'The kernelspecs: .' for an empty map, which the filter then rejected as saying nothing of the result."""
+    from toolloom.answers.sentence import sentence
+    from toolloom.checks.answers import grounded
+
+    empty = {"default": "python3", "kernelspecs": {}}
+    said = sentence(empty, "Show me the kernel specs.", {}, "get__api_kernelspecs")
+    assert said == "I found no kernelspecs." and grounded(empty, said)
+    one = {"default": "python3", "kernelspecs": {"python3": {"name": "python3", "spec": {"language": "python"}}}}
+    said = sentence(one, "Show me the kernel specs.", {}, "get__api_kernelspecs")
+    assert said.startswith("I found one kernelspec: python3") and grounded(one, said), said

@@ -215,6 +215,9 @@ def about(subject: str, phrases: list[str], placed: bool = False, inside: bool =
     return join_phrases(out)
 
 
+BLOCK_LINES, BLOCK_HEAD = 60, 25  # a tool's text longer than this is shown by its first lines
+
+
 def said_text(text: str) -> str:
     """A tool's own words as the answer: a sentence as it is, several lines below 'Here it is:'; '' for a value."""
     text = text.strip()
@@ -222,6 +225,10 @@ def said_text(text: str) -> str:
         return f"There are no {m.group(1).lower()}."
     if m := re.fullmatch(r"\* ([\w./-]+)", text):  # git's one branch, the current one: '* main'
         return f"There is one branch, {m.group(1)}, and it is checked out."
+    lines = text.split("\n")
+    if len(lines) > BLOCK_LINES:  # a whole spec or log pasted into an answer is no answer: its start, and its size
+        head = "\n".join(lines[:BLOCK_HEAD])
+        return f"It is {len(lines):,} lines long; here are the first {BLOCK_HEAD}:\n\n```\n{head}\n```"
     if "\n" in text:  # a tool's output (a diff, a log, a spec) as a block
         return f"Here it is:\n\n```\n{text}\n```"
     if re.match(r"[A-Z][a-z]+ \w", text) and len(text.split()) >= 3:  # 'No matches found', not 'Paris'

@@ -44,6 +44,7 @@ def sentence(
     if isinstance(result, dict) and "error" in result:
         err = result["error"]
         return f"The service answered with an error: {err.get('message') if isinstance(err, dict) else err}."
+    result = keyed_as_listed(result)
     yes_no = is_yes_no(request)
     if text := early_answer(result, request, arguments, tool, yes_no):
         return text
@@ -60,6 +61,21 @@ def sentence(
         return capitalised(draft.lead + draft.qualifier) + "." if draft.lead else NOTHING
     draft.phrases = field_phrases(draft)
     return said_of_the_call(draft) or composed(draft)
+
+
+def keyed_as_listed(result):
+    """A field that maps names to records ({"kernelspecs": {"python3": {...}}}) is a list of them, each with its name
+    ('I found one kernelspec: python3'); an empty map is an empty list ('I found no kernelspecs'), not 'The X: .'."""
+    if not isinstance(result, dict):
+        return result
+    return {
+        k: [{"name": name, **item} for name, item in v.items()]
+        if isinstance(v, dict)
+        and all(isinstance(item, dict) for item in v.values())
+        and all(item.get("name", name) == name for name, item in v.items())
+        else v
+        for k, v in result.items()
+    }
 
 
 def fed(result, later_arguments: list[dict]) -> tuple[str, ...]:

@@ -83,6 +83,8 @@ def grounded(result, answer: str) -> bool:
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
+            if not node and re.search(r"\b(no|none|nothing)\b", text):  # an empty map said as found empty
+                return True
             stack.extend(node.values())
         elif isinstance(node, list):
             said = said or not node
@@ -97,6 +99,8 @@ def grounded(result, answer: str) -> bool:
             said = True
             if any(f in text for f in forms(node)) or _none_said(node, text):
                 return True
+            if isinstance(node, str) and node.count("\n") >= 3 and "\n".join(node.split("\n")[:3]).lower() in text:
+                return True  # a long text shown by its first lines (answers.phrases.said_text)
     return not said
 
 
