@@ -335,3 +335,15 @@ def test_a_field_that_maps_names_to_records_is_said_as_a_list_of_them():
     one = {"default": "python3", "kernelspecs": {"python3": {"name": "python3", "spec": {"language": "python"}}}}
     said = sentence(one, "Show me the kernel specs.", {}, "get__api_kernelspecs")
     assert said.startswith("I found one kernelspec: python3") and grounded(one, said), said
+
+
+def test_a_real_services_text_said_as_the_answers_say_it_grounds_the_answer():
+    """The filter rejected right answers to MCP servers as saying nothing of the result: git's '* main', a diff's
+    'Staged changes:' over nothing, a filesystem's 'Successfully created directory /a/b'."""
+    from toolloom.checks.answers import grounded
+
+    assert grounded({"text": "* main"}, "There is one branch, main, and it is checked out.")
+    assert grounded({"text": "Staged changes:\n"}, "There are no staged changes.")
+    created = {"content": "Successfully created directory /tmp/ws/photos"}
+    assert grounded(created, 'I created a new directory at "/tmp/ws/photos".')
+    assert not grounded(created, "I created a new directory.") and not grounded({"text": "Staged changes:\n"}, "Done.")

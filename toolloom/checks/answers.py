@@ -11,7 +11,7 @@ import re
 
 from ..text import spoken
 from .arguments import parse_arguments
-from ..answers.phrases import LIST_ITEMS, item_name, value_text
+from ..answers.phrases import LIST_ITEMS, item_name, said_text, value_text
 from ..text.request_asks import request_parts, requested_fields
 
 
@@ -99,9 +99,20 @@ def grounded(result, answer: str) -> bool:
             said = True
             if any(f in text for f in forms(node)) or _none_said(node, text):
                 return True
-            if isinstance(node, str) and node.count("\n") >= 3 and "\n".join(node.split("\n")[:3]).lower() in text:
-                return True  # a long text shown by its first lines (answers.phrases.said_text)
+            if isinstance(node, str) and _text_said(node, text):
+                return True
     return not said
+
+
+def _text_said(node: str, text: str) -> bool:
+    """A tool's own text said as the answers module says it: its first lines (a long text), its sentence
+    ('There are no staged changes.' for 'Staged changes:'), or a path it names ('Successfully created /a/b')."""
+    if node.count("\n") >= 3 and "\n".join(node.split("\n")[:3]).lower() in text:
+        return True
+    own = said_text(node).lower()
+    return bool(own and own in text) or any(
+        p.lower() in text for p in re.findall(r"(?<!\S)/[\w.-]+(?:/[\w.-]+)+", node)
+    )
 
 
 def call_inputs(messages: list[dict]) -> list:
