@@ -90,6 +90,35 @@ def test_a_hedged_noun_and_an_object_of_settings_are_said_as_a_person_says_them(
     )
 
 
+def test_mcp_filesystem_summaries_read_as_requests():
+    """The filesystem MCP server's summaries: 'Move or rename files and directories' moves a file (not 'Move file
+    with source ... and destination ...'); a path names a directory or a file by its shape; where a file is read
+    from is no part of the request."""
+    moved = {"source": "/ws/notes/a.txt", "destination": "/ws/a.txt"}
+    assert requests("move_file", "Move or rename files and directories", moved) == {
+        'Move "/ws/notes/a.txt" to "/ws/a.txt".'
+    }
+    listing = requests(
+        "list_directory",
+        "Get a detailed listing of all files and directories in a specified path",
+        {"path": "/ws/notes"},
+    )
+    assert listing and all('of the directory "/ws/notes"' in t for t in listing), listing
+    read = requests(
+        "read_text_file", "Read the complete contents of a file from the file system as text", {"path": "/ws/a.md"}
+    )
+    assert read == {
+        'Show me the complete contents of the file "/ws/a.md".',
+        'What are the complete contents of the file "/ws/a.md"?',
+    }
+    schema = {
+        "type": "object",
+        "properties": {"source": PATH, "destination": PATH},
+        "required": ["source", "destination"],
+    }
+    assert fill_arguments('Move "/ws/notes/a.txt" to "/ws/a.txt".', schema) == moved
+
+
 def test_a_value_from_an_earlier_result_is_said_on_its_noun():
     first = Step("j.get__api_contents_path_checkpoints", "get__api_contents_path_checkpoints", "", {"path": "n.md"})
     then = Step(

@@ -65,7 +65,10 @@ def summary_words(summary: str) -> list[str] | None:
     if all(w[:1].isupper() for w in words[1:] if w.isalpha() and w.lower() not in LINKS | DETERMINERS):
         return None  # 'Get Artist's Top Tracks': a title, worded better from the path
     text = _CUT.sub("", first)
-    text = re.sub(r"\s+or\s+(?:[a-z]+ly\b|(?:%s)\b).*" % "|".join(VERBS | EXTRA_VERBS), "", text)  # 'or overwrite'
+    verbs = "|".join(VERBS | EXTRA_VERBS)
+    text = re.sub(r"^(\w+) or (?:%s) (?=\w)" % verbs, r"\1 ", text, flags=re.I)  # 'Move or rename files': move files
+    text = re.sub(r"\s+or\s+(?:[a-z]+ly\b|(?:%s)\b).*" % verbs, "", text)  # 'or overwrite'
+    text = re.sub(r"\s+(?:from the (?:file ?system|server|disk)|as (?:plain )?text)\b", "", text)  # where it reads
     text = re.sub(r"\b([A-Za-z]+) or [A-Za-z]+\b", r"\1", text)  # 'file or directory': the first
     text = re.sub(r"\b([A-Za-z]+)/[A-Za-z]+\b", r"\1", text)  # 'status/activity'
     text = re.sub(r"\s(?:by|with) (?:its |their )?(?:name|id|uuid)\b", "", text)  # the value says which
@@ -79,6 +82,14 @@ def summary_words(summary: str) -> list[str] | None:
         words.pop()
     words[:1] = [w.lower() for w in words[:1]]
     return words if 2 <= len(words) <= 9 else None
+
+
+def path_noun(path, noun: str) -> str:
+    """What a path names, by its shape: 'notes/todo.md' a file, '/tmp/ws/notes' a directory (else `noun`)."""
+    last = str(path).rstrip("/").rsplit("/", 1)[-1] if isinstance(path, str) else ""
+    if not last or noun not in ("file", "directory", "folder"):
+        return noun
+    return "file" if "." in last.lstrip(".") else ("directory" if noun == "file" else noun)
 
 
 def _nouns(key: str) -> list[str]:
@@ -138,6 +149,8 @@ def compose(step, meta: dict, said: dict, rng: random.Random) -> tuple[str, list
             link = ("at " if k.lower() in FILE_KEYS else "named ") if _made(words, i, family) else ""
             words.insert(i + 1, link + said[k])
             words[i] = words[i] if said[k].startswith("[") else singular(words[i])  # 'switch the branch "main"'
+            if k.lower() in FILE_KEYS and words[i].lower() in FILE_NOUNS:  # 'the directory "/ws/notes"'
+                words[i] = path_noun(step.arguments[k], words[i])
         _the(words, i, family)
         noun = re.escape(singular(words[i].lower()))  # 'that checkpoint's id', 'the id of that checkpoint'
         which = re.match(rf"(?:the \w+ of )?(that|this) {noun}(?:'s \w+)?$", said[k])
@@ -167,7 +180,7 @@ def compose(step, meta: dict, said: dict, rng: random.Random) -> tuple[str, list
         main, ask = f"{'list' if family == 'list' else 'show me'} {obj}{tail}", False
     else:
         main, ask = f"{SAID.get(verb, verb)} {obj}{tail}", False
-    lead = [f"the {' '.join(_nouns(k)[:1])} {said[k]}" for k in front] + [
+    lead = [f"the {path_noun(step.arguments[k], _nouns(k)[0])} {said[k]}" for k in front] + [
         said[k] if said[k].split()[0] in ("that", "this", "the") else f"{' '.join(param_words(k))} {said[k]}"
         for k in bound
         if k not in pointed
