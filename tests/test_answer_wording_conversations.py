@@ -347,3 +347,29 @@ def test_a_real_services_text_said_as_the_answers_say_it_grounds_the_answer():
     created = {"content": "Successfully created directory /tmp/ws/photos"}
     assert grounded(created, 'I created a new directory at "/tmp/ws/photos".')
     assert not grounded(created, "I created a new directory.") and not grounded({"text": "Staged changes:\n"}, "Done.")
+
+
+def test_a_change_whose_result_only_says_back_what_was_set_is_said_once():
+    """'I updated the configuration section "notebook", setting autosave interval to 120. The autosave interval is
+    120.' said the one fact twice (both blind readers of the Jupyter examples marked it)."""
+    from toolloom.answers.sentence import answer_from
+
+    call = {"section_name": "notebook", "body": {"autosave_interval": 120}}
+    request = 'Update the configuration section "notebook", setting autosave interval to 120.'
+    messages = [
+        {"role": "user", "content": request},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "a",
+                    "type": "function",
+                    "function": {"name": "patch__api_config_section_name", "arguments": json.dumps(call)},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "a", "content": json.dumps({"autosave_interval": 120, "theme": "dark"})},
+    ]
+    answer = answer_from(messages)
+    assert answer.count("120") == 1 and answer.startswith("I updated the configuration section"), answer

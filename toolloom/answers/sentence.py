@@ -162,9 +162,9 @@ def answer_from(messages: list[dict], request: str | None = None) -> str:
         known.update(names_in(result, tool))
         if acted:
             # the tool's own confirmation ('Successfully created directory ...') says again what `done` said
-            text = (
-                done if text == NOTHING or (done != "Done." and text.startswith("Successfully ")) else f"{done} {text}"
-            )
+            # ... and a result that only says back what was set ('The autosave interval is 120.') is said by it
+            again = done != "Done." and (text.startswith("Successfully ") or said_before(text, [done]))
+            text = done if text == NOTHING or again else f"{done} {text}"
         text = the_names(text)  # 'in the United States'
         if (
             text not in out

@@ -126,6 +126,27 @@ def _the(words: list[str], i: int, family: str) -> None:
         words.insert(j, "the")
 
 
+def _put_values(words: list[str], placed: dict[int, str], step, said: dict, family: str) -> set[str]:
+    """Each placed value said on its noun, in place; returns the values from an earlier result said by pointing at
+    their noun ('restore the file ... to that checkpoint'), which the request need not say again up front."""
+    pointed = set()
+    for i in sorted(placed, reverse=True):
+        k = placed[i]
+        if k not in step.bindings:  # a value from an earlier result is said up front; its noun is 'the checkpoint'
+            link = ("at " if k.lower() in FILE_KEYS else "named ") if _made(words, i, family) else ""
+            words.insert(i + 1, link + said[k])
+            words[i] = words[i] if said[k].startswith("[") else singular(words[i])  # 'switch the branch "main"'
+            if k.lower() in FILE_KEYS and words[i].lower() in FILE_NOUNS:  # 'the directory "/ws/notes"'
+                words[i] = path_noun(step.arguments[k], words[i])
+        _the(words, i, family)
+        noun = re.escape(singular(words[i].lower()))  # 'that checkpoint's id', 'the id of that checkpoint'
+        which = re.match(rf"(?:the \w+ of )?(that|this) {noun}(?:'s \w+)?$", said[k])
+        if k in step.bindings and which and words[i - 1] == "the":
+            words[i - 1] = which.group(1)
+            pointed.add(k)
+    return pointed
+
+
 def compose(step, meta: dict, said: dict, rng: random.Random) -> tuple[str, list[str]] | None:
     """The request and the unbound arguments in the order it states them, or None."""
     words = summary_words(meta.get("summary") or "")
@@ -142,21 +163,7 @@ def compose(step, meta: dict, said: dict, rng: random.Random) -> tuple[str, list
             placed[at] = k
     front = [k for k in unbound if k not in placed.values() and k.lower() in FILE_KEYS]
     rest = [k for k in unbound if k not in placed.values() and k not in front]
-    pointed = set()  # values from an earlier result said on their noun: 'restore the file ... to that checkpoint'
-    for i in sorted(placed, reverse=True):
-        k = placed[i]
-        if k in unbound:  # a value from an earlier result is said up front; its noun is 'the checkpoint'
-            link = ("at " if k.lower() in FILE_KEYS else "named ") if _made(words, i, family) else ""
-            words.insert(i + 1, link + said[k])
-            words[i] = words[i] if said[k].startswith("[") else singular(words[i])  # 'switch the branch "main"'
-            if k.lower() in FILE_KEYS and words[i].lower() in FILE_NOUNS:  # 'the directory "/ws/notes"'
-                words[i] = path_noun(step.arguments[k], words[i])
-        _the(words, i, family)
-        noun = re.escape(singular(words[i].lower()))  # 'that checkpoint's id', 'the id of that checkpoint'
-        which = re.match(rf"(?:the \w+ of )?(that|this) {noun}(?:'s \w+)?$", said[k])
-        if k not in unbound and which and words[i - 1] == "the":
-            words[i - 1] = which.group(1)
-            pointed.add(k)
+    pointed = _put_values(words, placed, step, said, family)
     obj = " ".join(words[1:])
     if family != "create" and obj.split()[0] not in DETERMINERS | QUANTIFIERS | {"that"} and "'s" not in obj.split()[0]:
         obj = "the " + obj
