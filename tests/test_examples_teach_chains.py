@@ -65,6 +65,28 @@ def test_chain_problems_fake_dependency_ambiguity_degenerate_and_circular():
         ),
     )
     assert chain_problem(real) is None
+    # TMDB's trending list mixes movies, shows and people: a movie's id is no person_id (kept levels did this)
+    trending = {"results": [{"id": 550, "media_type": "movie", "title": "Fight Club"}]}
+    movie_as_person = _steps(
+        ("GET_trending-media_type-time_window", {"media_type": "all", "time_window": "day"}, {}, trending),
+        ("GET_person-person_id", {"person_id": 550}, {"person_id": {"step": 0, "path": "results|id"}}, {"name": "?"}),
+    )
+    assert chain_problem(movie_as_person) == (
+        "kind_mismatch",
+        "step 2 takes person_id from an item of step 1 that is a movie, not a person",
+    )
+    movie_as_movie = [
+        movie_as_person[0],
+        Step(
+            "t.m",
+            "GET_movie-movie_id",
+            "",
+            {"movie_id": 550},
+            {"movie_id": {"step": 0, "path": "results|id"}},
+            {"title": "Fight Club"},
+        ),
+    ]
+    assert chain_problem(movie_as_movie) is None
 
 
 @pytest.mark.parametrize("seed", range(6))

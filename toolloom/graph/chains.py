@@ -10,6 +10,7 @@ from collections import defaultdict
 from ..domain import Step, Tool
 from ..executors.routing import ToolExecutor
 from ..text.tool_names import parse_name, words_of
+from .names import singular
 from .slots import ENDS
 
 
@@ -87,7 +88,8 @@ def chain_problem(steps: list[Step]) -> tuple[str, str] | None:
     an earlier result supplies is already stated in the request: no real lookup), redundant_lookup (a value
     taken from a step that an earlier step's result already held), circular_lookup
     (the last call only gives back values the chain already had), undone (a call deletes what the chain
-    created: nothing is left to show for it)."""
+    created: nothing is left to show for it), kind_mismatch (an id from an item that says it is another kind of
+    thing: a trending movie's id as a person_id)."""
     return _repeated_call(steps) or _binding_problem(steps, stated_values(steps)) or _circular(steps)
 
 
@@ -114,6 +116,9 @@ def _binding_problem(steps: list[Step], stated: set[str]) -> tuple[str, str] | N
                     f"step {b['step'] + 1} returns {width} candidates for {b['path'].split('|')[-1]}; "
                     f"the request cannot say which one step {i + 1} takes as {param}"
                 )
+            said_kind = kind_mismatch(steps[b["step"]].result, b["path"], param)
+            if said_kind:  # TMDB's trending list: a movie's id is no person_id
+                return "kind_mismatch", f"step {i + 1} takes {param} from an item of step {b['step'] + 1} {said_kind}"
             source = steps[b["step"]].name
             if _family(s.name) == "delete" and _family(source) == "create":
                 return "undone", f"step {i + 1} ({s.name}) deletes what step {b['step'] + 1} ({source}) created"
@@ -137,6 +142,28 @@ def _binding_problem(steps: list[Step], stated: set[str]) -> tuple[str, str] | N
                     f"but step {earlier + 1} already returned it"
                 )
     return None
+
+
+KIND_FIELDS = ("media_type", "entity_type", "kind", "type", "object")  # what an item of a mixed list says it is
+
+
+def kind_mismatch(result, path: str, param: str) -> str:
+    """Where the item holding the value says it is another kind of thing than the parameter names ('media_type':
+    'movie' for a person_id): 'that is a movie, not a person'; '' otherwise."""
+    words = [w for w in re.split(r"_|(?<=[a-z])(?=[A-Z])", param) if w]
+    if len(words) < 2 or words[-1].lower() not in ("id", "ids", "code", "key", "uuid"):
+        return ""
+    wanted = singular(words[-2].lower())
+    item, keys = result, path.split("|")
+    for key in keys[:-1]:
+        while isinstance(item, list) and item:
+            item = item[0]
+        item = item.get(key) if isinstance(item, dict) else None
+    while isinstance(item, list) and item:
+        item = item[0]
+    said = next((item[k] for k in KIND_FIELDS if isinstance(item, dict) and isinstance(item.get(k), str)), "")
+    said = singular(said.lower()) if re.fullmatch(r"[A-Za-z]+", said) else ""
+    return f"that is a {said}, not a {wanted}" if said and said != wanted else ""
 
 
 def _circular(steps: list[Step]) -> tuple[str, str] | None:
