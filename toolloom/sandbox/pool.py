@@ -14,6 +14,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import weakref
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -117,6 +118,8 @@ class _Worker:
 
     def __init__(self, root: Path, collection: str, limits: Limits, confined: bool):
         self.tmp = tempfile.mkdtemp(prefix=f"toolloom-{collection}-")
+        # removed however the worker ends: killed, failed to start, or left to the interpreter's exit
+        self._removal = weakref.finalize(self, shutil.rmtree, self.tmp, True)
         env = _worker_env(scratch="/tmp" if confined else self.tmp)
         spec = _worker_spec(limits, confined)
         argv = [sys.executable, "-s", "-m", "toolloom.sandbox.worker", str(root), collection, spec]
@@ -217,7 +220,7 @@ class _Worker:
                 stream.close()
             except OSError:
                 pass
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        self._removal()
         self._close_group()
 
     def _close_group(self) -> None:
