@@ -219,6 +219,42 @@ def test_an_operation_is_about_its_paths_last_noun():
     assert entity_of("get__api_contents_path_checkpoints") == "checkpoint"
     assert entity_of("get__api_config_section_name") == "section"
     assert entity_of("get_city_info") == "city"  # names without an HTTP method as before
+    # RestBench names its operations by method and path segments: the path's last noun, not its parameters
+    assert entity_of("GET_tv-tv_id-season-season_number") == "season"
+    assert entity_of("GET_person-person_id-tv_credits") == "tv credit"
+    assert entity_of("GET_tv-popular") == entity_of("GET_tv-latest") == "tv"
+    assert entity_of("GET_artists-id-related-artists") == "artist"
+
+
+def test_a_records_id_from_an_earlier_result_is_that_record():
+    """TMDB: the latest show's id for tv_id was "for tv id that tv latest's id"; it is 'that tv show', and the
+    offline assistant takes it as the earlier result's id."""
+    latest = Step("t.GET_tv-latest", "GET_tv-latest", "", {})
+    credits = Step(
+        "t.GET_tv-tv_id-credits", "GET_tv-tv_id-credits", "", {"tv_id": 1399}, {"tv_id": {"step": 0, "path": "id"}}
+    )
+    meta = {latest.tool_id: {"path": "/tv/latest"}, credits.tool_id: {"path": "/tv/{tv_id}/credits"}}
+    for s in SEEDS:
+        text = render_example(Task("t", "multi_hop", [latest, credits], s, meta), random.Random(s))
+        assert re.search(r"\bfor that tv show, (what are|show me) the credits\b", text), text
+        assert "tv id" not in text and "latest's" not in text, text
+    schema = {"type": "object", "properties": {"tv_id": {"type": "integer"}}, "required": ["tv_id"]}
+    assert fill_arguments("Next, for that tv show, show me the credits.", schema, [{"id": 1399, "name": "x"}]) == {
+        "tv_id": 1399
+    }
+
+
+def test_a_value_a_description_quotes_is_a_pair_of_one_mark():
+    """TMDB's "watch provider ID's. Combine this filter with `watch_region`" gave the value 's. Combine this filter
+    with' (an apostrophe taken for an opening quote)."""
+    from toolloom.text.synthesis import described_values
+
+    text = "A comma or pipe separated list of watch provider ID's. Combine this filter with `watch_region`."
+    assert not any("Combine" in str(v) for v in described_values(text, {"type": "string"}))
+    assert described_values("Sort by 'popularity.desc' or \"vote_average.desc\"", {"type": "string"}) == [
+        "popularity.desc",
+        "vote_average.desc",
+    ]
 
 
 def test_an_empty_lookup_and_a_tools_own_words_are_said_plainly():

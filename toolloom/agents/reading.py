@@ -152,8 +152,8 @@ def references(text: str, context: list | None) -> tuple[list[tuple[str, str, st
             spans.append(m.span())
     for m in _ENTITY.finditer(text):  # 'that city' ('that capital city') for the city id of that city
         bases = (m.group(2).replace(" ", "_"), m.group(2).split()[-1], m.group(2).split()[0])  # 'this product in'
-        key = next((k for base in bases for k in (base + "_id", base + "_code") if k in keys), None)
-        key = key or ("id" if "id" in keys and " " not in m.group(2) else None)  # 'that checkpoint': {"id": ...}
+        key = next((k for base in bases for k in (base + "_id", base + "_code", base + "_number") if k in keys), None)
+        key = key or ("id" if "id" in keys else None)  # 'that checkpoint', 'that tv show': a record's {"id": ...}
         if key and not any(s <= m.start() < e for s, e in spans):
             refs.append((key, m.group(1), m.group(2)))
             spans.append(m.span())

@@ -85,7 +85,7 @@ def step_views(task: Task) -> list[dict]:
     views = []
     for i, step in enumerate(task.chain):
         earlier = {
-            k: bound_phrase(b, i, task.chain[b["step"]].name, names=[s.name for s in task.chain])
+            k: bound_phrase(b, i, task.chain[b["step"]].name, names=[s.name for s in task.chain], param=k)
             for k, b in step.bindings.items()
         }
         stated = {k: v for k, v in step.arguments.items() if k not in step.bindings}

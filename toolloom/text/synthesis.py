@@ -33,7 +33,7 @@ _ONE_OF = re.compile(
     r"\s*(?:are|is)?\s*[:=]?\s*([^.\n]{1,200})",
     re.IGNORECASE,
 )
-_QUOTED = re.compile(r"[`'\"]([^`'\"\s][^`'\"]{0,40})[`'\"]")
+_QUOTED = re.compile(r"(?<!\w)([`'\"])([^`'\"\s][^`'\"]{0,40})\1")  # a pair of one mark; not "ID's ... `
 
 
 class Unsynthesizable(Exception):
@@ -66,7 +66,7 @@ def described_values(description: str, schema: dict) -> list:
         found += [_coerce(v, schema) for v in re.split(r",|\bor\b|/|\|", m.group(1)) if v.strip()]
     for m in _NAMED_VALUE.finditer(text):
         found.append(_coerce(m.group(1) or m.group(2), schema))
-    found += [_coerce(m.group(1), schema) for m in _QUOTED.finditer(text)]
+    found += [_coerce(m.group(2), schema) for m in _QUOTED.finditer(text)]
     out = []
     for v in found:
         if v not in (None, "") and v not in out:

@@ -14,6 +14,7 @@ from ..domain import Task
 from ..graph.names import singular, snake
 from .purposes import param_phrase
 from .template_fit import asks_known, fit_bound
+from .tool_names import shown
 from .words import entity_of, tokens
 
 # how a request joins its parts: a part that needs an earlier result comes after it ('Then, '), an
@@ -48,6 +49,7 @@ def bound_phrase(
     short: bool = False,
     names: list[str] | None = None,
     one_subject: bool = False,
+    param: str = "",
 ) -> str:
     """How a request refers to a value an earlier step returns, by what it is: 'the country code of
     that city' or "that city's country code" (the step just before), 'the latitude of the first
@@ -61,8 +63,13 @@ def bound_phrase(
     nth = sum(entity_of(n) == entity for n in names[: binding["step"]]) if names else binding["step"]
     which = "that" if latest else f"the {ORDINALS[min(nth, 4)]}"
     near = rng.choice(("that", "this")) if latest and rng else which  # 'the currency of this country'
-    if leaf in {f"{e} {kind}" for e in (entity, entity.split()[-1]) for kind in ("id", "code")}:
+    if leaf in {f"{e} {kind}" for e in (entity, entity.split()[-1]) for kind in ("id", "code", "number")}:
         return f"{which} {entity}"  # the city id of that (capital) city is that city; a country's code, that country
+    named = [w for w in tokens(snake(param)) if w not in ("id", "ids")] if param.lower().endswith("id") else []
+    if leaf == "id" and len(named) == 1:
+        # a record's bare id is that record, named by what the parameter takes: TMDB's GET_tv-latest's id for tv_id
+        # is 'that tv show', not "that tv latest's id" (nor "the id of this tv tv id")
+        return f"{which} {shown([named[0]])}"
     if latest and leaf.endswith("s") and singular(leaf) == entity.split()[-1]:
         return f"that many {leaf}"  # days_between's days: 'add that many days', not "that day's days"
     if short and len(leaf.split()) > 1 and leaf.split()[-1] in ("code", "id"):  # in a sentence: "that city's country"
@@ -110,7 +117,7 @@ def nestable(task: Task, rng: random.Random | None = None) -> dict[int, tuple[st
             subject = f"{param_phrase(param)} {subject}"
         leaf = re.sub(r"[^a-z0-9]+", " ", b["path"].lower()).strip()
         entity = entity_of(source.name)
-        if leaf in {f"{e} {kind}" for e in (entity, entity.split()[-1]) for kind in ("id", "code")}:
+        if leaf in {f"{e} {kind}" for e in (entity, entity.split()[-1]) for kind in ("id", "code", "number")}:
             leaf = entity  # the city id of a capital city: 'the capital city of Australia'
         elif len(leaf.split()) > 1 and leaf.split()[-1] in ("code", "id"):
             leaf = " ".join(leaf.split()[:-1])  # a country code: 'the country of order ord_1002'
@@ -179,6 +186,7 @@ def _said_arguments(task: Task, i: int, nested: dict, rng: random.Random, short:
                 short=short,
                 names=names,
                 one_subject=len(task.chain[b["step"]].arguments) == 1,
+                param=k,
             )
             if (b := step.bindings.get(k))
             else v

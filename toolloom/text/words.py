@@ -76,6 +76,14 @@ def name_words(tool_name: str) -> list[str]:
     return tokens(snake(tool_name.rsplit("__", 1)[-1] or tool_name))
 
 
+# an operation named by its method and its path's segments (RestBench: GET_movie-movie_id-keywords), its path
+# parameters' segments (movie_id, season_number, media_type), and the path's words that rank or act, not name a thing
+_PATH_NAME = re.compile(r"(?i)(?:get|post|put|patch|delete)_([a-z0-9_]+(?:-[a-z0-9_]+)+)")
+_PATH_PARAM = re.compile(r"_(?:id|ids|number|type|window|key|code)$")
+_RANKINGS = {"latest", "popular", "top_rated", "upcoming", "now_playing", "on_the_air", "airing_today", "list"}
+_ACTIONS = {"playing", "currently", "search"}
+
+
 def entity_of(tool_name: str) -> str:
     """What a tool's result is about, from its name: get_order_status -> 'order', list_cities -> 'city'."""
     method, _, path = tool_name.rpartition("__")
@@ -84,6 +92,13 @@ def entity_of(tool_name: str) -> str:
         while len(ws) > 1 and ws[-1] in ("path", "name", "uuid", "key"):  # the path's last noun, not a parameter
             ws = ws[:-1]
         return singular(ws[-1]) if ws else "result"
+    if m := _PATH_NAME.fullmatch(tool_name):  # RestBench's GET_tv-tv_id-season-season_number: the path's last noun
+        segments = [g for g in m.group(1).split("-") if g != "id" and not _PATH_PARAM.search(g)]
+        while len(segments) > 1 and segments[-1] in _RANKINGS | _ACTIONS:  # /tv/popular: a tv show
+            segments.pop()
+        ws = tokens(snake(segments[-1])) if segments else []
+        if ws:
+            return " ".join(ws[:-1] + [singular(ws[-1])])
     ws = [w for w in name_words(tool_name) if w not in ENTITY_VERBS and w not in GENERIC_WORDS]
     cut = next((i for i, w in enumerate(ws) if w in LINK_WORDS), None)  # list_countries_by_region -> countries
     ws = [w for w in (ws[:cut] if cut else ws) if w not in LINK_WORDS]
