@@ -119,6 +119,16 @@ def test_mcp_filesystem_summaries_read_as_requests():
     assert fill_arguments('Move "/ws/notes/a.txt" to "/ws/a.txt".', schema) == moved
 
 
+def test_a_kind_parameter_is_said_before_its_noun_and_read_back_from_the_documented_values():
+    """git's MCP server: git_branch(branch_type='local') was 'List the Git branches with branch type "local".'"""
+    doc = "Whether to list local branches ('local'), remote branches ('remote') or all branches('all')."
+    assert requests("git_branch", "List Git branches", {"branch_type": "local"}) == {"List the local Git branches."}
+    schema = {"type": "object", "properties": {"branch_type": {"type": "string", "description": doc}}}
+    assert fill_arguments("List the local Git branches.", {**schema, "required": ["branch_type"]}) == {
+        "branch_type": "local"
+    }
+
+
 def test_a_value_from_an_earlier_result_is_said_on_its_noun():
     first = Step("j.get__api_contents_path_checkpoints", "get__api_contents_path_checkpoints", "", {"path": "n.md"})
     then = Step(

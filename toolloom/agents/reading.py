@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from ..text import spoken
+from ..text.synthesis import described_values
 from ..checks.arguments import argument_errors
 from ..text.wording import ORDINALS
 from ..text.words import entity_of, tokens
@@ -246,6 +247,8 @@ def _stated(name: str, prop: dict, cand: dict, text: str):
         value = value or _take(cand["quoted"], lambda q: not spoken.is_id_key(name) or spoken.fits(q, doc))
         if value is None and spoken.is_id_key(name):
             value = _take(cand["ids"], lambda q: spoken.fits(q, doc))
+        if value is None and (named := {str(v).lower() for v in described_values(doc, prop) if isinstance(v, str)}):
+            value = _take(cand["words"], lambda w: w in named)  # 'the local Git branches': a value the doc names
         said_name = (
             None if value is not None else _take(cand["names"], lambda n: spoken.fits(spoken.as_argument(n, name), doc))
         )

@@ -126,6 +126,22 @@ def _the(words: list[str], i: int, family: str) -> None:
         words.insert(j, "the")
 
 
+def _of_kind(obj: str, key: str, value) -> str:
+    """The object with a kind parameter's value said before its noun ('the Git branches', branch_type 'local': 'the
+    local Git branches'), or '' where the parameter is no kind of that noun or the value no single word."""
+    pw = param_words(key)
+    words = obj.split()
+    if len(pw) != 2 or pw[1] not in ("type", "kind") or not re.fullmatch(r"[a-z]+", str(value)):
+        return ""
+    at = next((i for i, w in enumerate(words) if singular(w.lower()) == pw[0]), None)
+    if at is None:
+        return ""
+    start = at
+    while start > 0 and words[start - 1] not in DETERMINERS | LINKS:  # before 'Git' in 'the Git branches'
+        start -= 1
+    return " ".join(words[:start] + [str(value)] + words[start:])
+
+
 def _put_values(words: list[str], placed: dict[int, str], step, said: dict, family: str) -> set[str]:
     """Each placed value said on its noun, in place; returns the values from an earlier result said by pointing at
     their noun ('restore the file ... to that checkpoint'), which the request need not say again up front."""
@@ -175,11 +191,13 @@ def compose(step, meta: dict, said: dict, rng: random.Random) -> tuple[str, list
     else:  # 'the kernel information for kernel "k-1"', then the other values
         tail = "".join(f" for {' '.join(param_words(k)[:-1])} {said[k]}" for k in idents)
         settings = [k for k in rest if k not in idents and spoken.settings_said(step.arguments[k])]
-        others = [k for k in rest if k not in idents and k not in settings]
+        kinds = [k for k in rest if k not in idents and (kinded := _of_kind(obj, k, step.arguments[k]))]
+        obj = kinded if kinds else obj  # 'List the local Git branches', not '... with branch type "local"'
+        others = [k for k in rest if k not in idents and k not in settings and k not in kinds]
         with_ = [spoken.bounded(param_words(k), said[k]) or f"{' '.join(param_words(k))} {said[k]}" for k in others]
         tail += f" with {join(with_)}" if others else ""
         tail += "".join(f", {spoken.settings_said(step.arguments[k])}" for k in settings)  # not 'with body {...}'
-        rest = idents + others + settings
+        rest = idents + kinds + others + settings
     if family == "get" and rng.random() < 0.5:
         many = is_plural(_QUOTED.sub("", obj))  # 'the contents of the file "x"': contents
         main, ask = f"what {'are' if many else 'is'} {obj}{tail}", True
