@@ -66,11 +66,9 @@ def _inputs(source=ORDER_VAT[0], target=ORDER_VAT[1]):
     return pa.concat_tables([singles, pa.Table.from_pylist([row], schema=singles.schema)]), tools, ex
 
 
-@pytest.mark.services
-@pytest.mark.parametrize("scenario", DIALOGUE_SCENARIOS)
-def test_each_scenario_gives_a_verified_dialogue(scenario):
-    tasks, tools, ex = _inputs()
-    result = simulate(
+def _played(tasks, tools, ex, scenario: str):
+    """Every task played as a dialogue of `scenario`, offline (template user, BM25 assistant, phrase realisers)."""
+    return simulate(
         tasks,
         tools,
         user=TemplateUser(),
@@ -81,6 +79,12 @@ def test_each_scenario_gives_a_verified_dialogue(scenario):
         prompt_hash="h",
         dialogue=(PhraseRealiser(), PhraseRealiser(), load_phrases(DEFAULT_ROOT)),
     )
+
+
+@pytest.mark.services
+@pytest.mark.parametrize("scenario", DIALOGUE_SCENARIOS)
+def test_each_scenario_gives_a_verified_dialogue(scenario):
+    result = _played(*_inputs(), scenario)
     everything = result.table.to_pylist()
     rows = [r for r in everything if r["kind"] == "multi_turn"]
     # a pair scenario runs on the two-step task only; the others on every single call
@@ -132,19 +136,8 @@ def test_a_pair_whose_source_is_a_search_is_asked_as_a_search_and_answers_the_re
     """ToolDial's pair where the source is a search: the user says what they look for, not its parameters ('It's
     query "kitchen" and max price eur 60'); the final answer answers the first request, once."""
     search = ("search_products", {"query": "kitchen", "max_price_eur": 60})
-    tasks, tools, ex = _inputs(search, ("get_product", {"product_id": "p202"}, "results|product_id"))
-    kinds = SimulateStage(multi_turn_share=1.0, scenarios=["missing_parameter"])
-    rows = simulate(
-        tasks,
-        tools,
-        user=TemplateUser(),
-        assistant=RetrievalAssistant(),
-        executor=ex,
-        params=kinds,
-        system_prompt=render("simulate/assistant_system.j2", today=None),
-        prompt_hash="h",
-        dialogue=(PhraseRealiser(), PhraseRealiser(), load_phrases(DEFAULT_ROOT)),
-    ).table
+    inputs = _inputs(search, ("get_product", {"product_id": "p202"}, "results|product_id"))
+    rows = _played(*inputs, "missing_parameter").table
     pair = next(r for r in rows.to_pylist() if r["shape"] == "multi_hop")
     assert [c["name"] for c in json.loads(pair["calls"])] == ["search_products", "get_product"]
     users = [m["content"] for m in pair["messages"] if m["role"] == "user"]
