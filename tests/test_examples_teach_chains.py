@@ -178,3 +178,21 @@ def test_a_suggestion_names_the_offered_tool_closest_to_the_request():
         Task("t", "single", [target], 1, {}), None, tools, offered, load_phrases(DEFAULT_ROOT), random.Random(0)
     )
     assert state.other == "next_holiday"
+
+
+def test_an_earlier_result_alone_of_its_kind_is_that_one_not_the_first():
+    """'the exchange rate from the first country's currency' where only one country was looked up (a blind reader
+    marked it): 'that country's currency', read back from the result about the country, not the latest result."""
+    from toolloom.agents.reading import Results, fill_arguments
+
+    names = ["get_country", "convert_units", "get_exchange_rate"]
+    binding = {"step": 0, "path": "currency"}
+    phrases = {bound_phrase(binding, 2, "get_country", random.Random(s), names=names) for s in range(12)}
+    assert phrases == {"that country's currency", "the currency of that country"}, phrases
+    several = {
+        bound_phrase(binding, 3, "get_country", random.Random(s), names=["get_country", *names]) for s in range(12)
+    }
+    assert all("first country" in p for p in several), several  # among two countries the ordinal says which
+    schema = {"type": "object", "properties": {"from_currency": {"type": "string"}}, "required": ["from_currency"]}
+    context = Results([{"name": "Japan", "currency": "JPY"}, {"value": 232.78, "currency": "C"}], names[:2])
+    assert fill_arguments("What is the rate from that country's currency?", schema, context) == {"from_currency": "JPY"}

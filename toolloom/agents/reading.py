@@ -84,10 +84,11 @@ def _resolve(context: list | None, key: str, which: str, entity: str = ""):
     or, where the tools are not known, the second result."""
     if not context:
         return None
-    if which in ("that", "this"):
-        return next((v for r in reversed(context) if (v := _from_result(r, key)) is not None), None)
-    k = ORDINALS.index(which.split()[-1])
     names = getattr(context, "names", None)
+    if which in ("that", "this"):  # the latest result about that thing holding the key, else the latest holding it
+        about = [r for r, n in zip(context, names) if entity_of(n or "") == entity] if names and entity else []
+        return next((v for r in reversed(about or context) if (v := _from_result(r, key)) is not None), None)
+    k = ORDINALS.index(which.split()[-1])
     if names and entity:
         for phrase in (entity, entity.split()[0]):  # 'the second country in ...': 'country'
             about = [r for r, n in zip(context, names) if entity_of(n or "") == phrase]

@@ -61,7 +61,8 @@ def bound_phrase(
     # an earlier one by its place among the results about the same thing ('the second country'), where the
     # chain's tools are known (`names`), else by its step
     nth = sum(entity_of(n) == entity for n in names[: binding["step"]]) if names else binding["step"]
-    which = "that" if latest else f"the {ORDINALS[min(nth, 4)]}"
+    alone_before = bool(names) and sum(entity_of(n) == entity for n in names[:step]) == 1
+    which = "that" if latest or alone_before else f"the {ORDINALS[min(nth, 4)]}"  # 'the first' only among several
     near = rng.choice(("that", "this")) if latest and rng else which  # 'the currency of this country'
     if leaf in {f"{e} {kind}" for e in (entity, entity.split()[-1]) for kind in ("id", "code", "number")}:
         return f"{which} {entity}"  # the city id of that (capital) city is that city; a country's code, that country
