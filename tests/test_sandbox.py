@@ -137,3 +137,25 @@ def test_a_worker_whose_pipes_are_numbered_above_1024_still_answers():
         for fd in held:
             os.close(fd)
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+@pytest.mark.services
+def test_a_workers_scratch_folder_is_removed_when_its_process_ends_without_closing_the_sandbox(tmp_path):
+    """A run that ends with its sandbox never closed (an interpreter exit, a worker dropped) left its
+    toolloom-<collection>-* folder behind: 692 had piled up in /tmp over a day of runs."""
+    import subprocess
+    import sys
+
+    script = (
+        "import json, sys\n"
+        "from toolloom.sandbox import Sandbox\n"
+        f"sb = Sandbox({str(PROJECT / 'sandbox')!r})\n"
+        f"obs = sb.execute('demo', 'get_country', {{'country_code': 'JP'}}, {SCHEMA!r})\n"
+        "print(json.dumps([w.tmp for ws in sb._idle.values() for w in ws]))\n"
+        "KEEP = sb  # held to the end: only the interpreter's exit can remove the folders\n"
+    )
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    folders = json.loads(done.stdout.strip().splitlines()[-1])
+    assert folders and all(f.startswith(str(tmp_path)) for f in folders), (folders, done.stderr[-500:])
+    assert not any(os.path.exists(f) for f in folders), folders

@@ -19,9 +19,7 @@ from ..graph.slots import ID_KINDS
 from ..llm import BudgetExhausted, ModelCallError
 from ..messages import REQUEST, normalise, request_of
 from ..text.words import tokens
-from .dialogues import RECORDED, SCENARIOS, Dialogue, scenario_for
-
-ASKS = ("inform_intent_clear", "inform_intent_clear_add", "inform_intent_missing")  # user turns that ask
+from .dialogues import ASKS, RECORDED, SCENARIOS, Dialogue, scenario_for
 
 
 class DialogueRun:

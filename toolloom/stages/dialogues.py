@@ -122,6 +122,7 @@ HELD = {
     "parcel",
     "user",
 }
+ASKS = ("inform_intent_clear", "inform_intent_clear_add", "inform_intent_missing")  # the user turns that ask
 # plan items that are ToolDial actions under another name: the recorded action is the right-hand one
 RECORDED = {
     "inform_intent_missing": "inform_intent_clear",
