@@ -11,7 +11,7 @@ import pytest
 from toolloom.agents.llm import ModelAssistant
 from toolloom.executors.routing import ToolExecutor
 from toolloom.sandbox import Observation
-from toolloom.graph.escalation import ChainEscalator, Harder, StructuralVerifier
+from toolloom.graph.escalation import ChainEscalator, Harder, StructuralVerifier, reference_answer
 from toolloom.llm import run_async
 from toolloom.llm.competent_model import competent
 from toolloom.llm.fake_server import FakeModel, FakeServer
@@ -216,3 +216,43 @@ def test_a_level_whose_request_states_none_of_the_values_it_would_describe_is_dr
     assert not_described("Is 2026-07-14 a holiday in France?", described) is None
     assert not_described("Is Bastille Day a holiday in France?", described).startswith("not_described:")
     assert not_described("Anything.", {}) is None  # an operator that describes nothing
+
+
+def test_a_live_services_fresh_timestamps_neither_fail_verification_nor_count_as_a_constraint():
+    """A service that stamps every answer anew (a Jupyter file's last_modified, a kernel's uuid): the same
+    chain run again verifies, and a constraint whose only effect is a new stamp changes nothing."""
+    tool = {
+        "tool_id": "c.get_file",
+        "name": "get_file",
+        "collection": "c",
+        "execution": "http",
+        "description": "A file's model.",
+        "parameters": {
+            "type": "object",
+            "properties": {"path": {"type": "string"}, "format": {"type": "string", "enum": ["text", "base64"]}},
+            "required": ["path"],
+        },
+        "examples": [],
+    }
+
+    class Stamping:
+        kind, answers, calls = "http", "real", 0
+
+        def runs(self, name):
+            return True
+
+        async def call(self, tool, arguments, episode):
+            Stamping.calls += 1
+            stamp = f"2026-12-05T10:{Stamping.calls % 60:02d}:00.{Stamping.calls:06d}Z"
+            uid = f"{Stamping.calls:08x}-0000-4000-8000-000000000000"
+            return Observation(True, {"name": arguments["path"], "last_modified": stamp, "session": uid})
+
+        def close(self):
+            pass
+
+    chains = ChainEscalator([tool], [], ToolExecutor(None, [tool], executors={"c": Stamping()}))
+    seed = _run(chains, [_step(chains, "get_file", path="notes.md")])
+    again = _run(chains, [_step(chains, "get_file", path="notes.md")])
+    assert again[0].result != seed[0].result  # the raw answers differ by their stamps alone
+    assert run_async(StructuralVerifier(chains).verify("q", seed, reference_answer(seed))) is None
+    assert run_async(chains.add_constraint(seed, random.Random(0))) is None  # 'format' changes only the stamp

@@ -32,6 +32,7 @@ from ..registry import ESCALATION_OPERATORS
 from ..text.descriptions import describe
 from ..text.synthesis import ArgumentSynthesizer
 from ..text.values import schema_type
+from ..volatile import stable
 from .chains import ChainGraph, chain_problem, list_width, normalised, stated_values, value_at
 
 # paging and ordering say how many and in which order, not which: no constraint a person asks for
@@ -199,7 +200,8 @@ class ChainEscalator:
                 new = planned(steps)
                 new[i].arguments[param] = json.loads(value)
                 done, _ = await self.execute(new)
-                if done and done[i].result != steps[i].result:  # a constraint that changes nothing is none
+                # a constraint that changes nothing is none (a live service's fresh timestamps are no change)
+                if done and stable(done[i].result) != stable(steps[i].result):
                     return done
         return None
 
@@ -235,7 +237,7 @@ class StructuralVerifier:
         again, error = await self.chains.execute(steps)
         if again is None:
             return f"not_reproducible: {error}"
-        if reference_answer(again) != reference:
+        if stable(reference_answer(again)) != stable(reference):  # a live service stamps each execution anew
             return "nondeterministic: executing the chain again gave a different answer"
         return None
 
