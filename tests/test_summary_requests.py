@@ -119,6 +119,16 @@ def test_mcp_filesystem_summaries_read_as_requests():
     assert fill_arguments('Move "/ws/notes/a.txt" to "/ws/a.txt".', schema) == moved
 
 
+def test_a_search_says_where_it_looks_and_what_it_matches():
+    """'Recursively search for files ... matching a pattern' (filesystem MCP): the path is where the search looks
+    and the pattern what it matches, not 'Search for files with path ... and pattern ...'."""
+    found = {"path": "/ws", "pattern": "*.md"}
+    made = requests("search_files", "Recursively search for files and directories matching a pattern", found)
+    assert made == {'In the directory "/ws", search for files matching "*.md".'}, made
+    schema = {"type": "object", "properties": {"path": PATH, "pattern": {"type": "string"}}, "required": list(found)}
+    assert fill_arguments(made.pop(), schema) == found
+
+
 def test_a_kind_parameter_is_said_before_its_noun_and_read_back_from_the_documented_values():
     """git's MCP server: git_branch(branch_type='local') was 'List the Git branches with branch type "local".'"""
     doc = "Whether to list local branches ('local'), remote branches ('remote') or all branches('all')."

@@ -10,9 +10,9 @@ import random
 import re
 
 from . import spoken
-from ..graph.names import singular
+from ..graph.names import singular, snake
 from ..graph.slots import ID_KINDS
-from .offline_requests import in_reading_order
+from .offline_requests import QUERIES, in_reading_order
 from .tool_names import FAMILY, LINKS, NAMING, SAID, VERBS, is_plural, join, param_words
 
 EXTRA_VERBS = {
@@ -49,12 +49,14 @@ FILE_KEYS = {"path", "file", "filename", "filepath", "file_path"}
 FILE_NOUNS = ("file", "directory", "folder", "notebook", "document", "path")
 MOVES = {"rename", "move", "copy"}
 _QUOTED = re.compile(r' "[^"]*"')
+SEARCHED = QUERIES | {"pattern", "glob", "regex", "name_pattern"}  # what a search matches
 
 
 def summary_words(summary: str) -> list[str] | None:
     """The summary's action as words ('create a new checkpoint for a file'), or None where it is a title
     ('Get Keywords'), no action ('This can be used to ...') or too long to be one."""
     first = (summary or "").strip().split("\n")[0]
+    first = re.sub(r"^[A-Z][a-z]+ly (?=[a-z])", "", first)  # 'Recursively search for files': the action
     words = first.split()
     if words and words[0].lower() not in VERBS | EXTRA_VERBS:  # 'Shows the working tree status' (MCP's tools)
         base = next((b for b in (words[0][:-1], words[0][:-2]) if b.lower() in VERBS | EXTRA_VERBS), None)
@@ -174,6 +176,8 @@ def compose(step, meta: dict, said: dict, rng: random.Random) -> tuple[str, list
     unbound = [k for k in step.arguments if k not in step.bindings]
     placed: dict[int, str] = {}
     for k in unbound + bound:
+        if family == "search" and k.lower() in FILE_KEYS:
+            continue  # where a search looks, not what it finds: 'In the directory "/ws", search for files ...'
         at = _place(words, k, set(placed))
         if at is not None:
             placed[at] = k
@@ -181,7 +185,8 @@ def compose(step, meta: dict, said: dict, rng: random.Random) -> tuple[str, list
     rest = [k for k in unbound if k not in placed.values() and k not in front]
     pointed = _put_values(words, placed, step, said, family)
     obj = " ".join(words[1:])
-    if family != "create" and obj.split()[0] not in DETERMINERS | QUANTIFIERS | {"that"} and "'s" not in obj.split()[0]:
+    first = obj.split()[0]
+    if family != "create" and first not in DETERMINERS | QUANTIFIERS | LINKS | {"that"} and "'s" not in first:
         obj = "the " + obj
     idents = [k for k in rest if param_words(k)[-1:] and param_words(k)[-1] in ID_KINDS and param_words(k)[:-1]]
     if verb in MOVES and len(rest) == 1:
@@ -194,10 +199,13 @@ def compose(step, meta: dict, said: dict, rng: random.Random) -> tuple[str, list
         kinds = [k for k in rest if k not in idents and (kinded := _of_kind(obj, k, step.arguments[k]))]
         obj = kinded if kinds else obj  # 'List the local Git branches', not '... with branch type "local"'
         others = [k for k in rest if k not in idents and k not in settings and k not in kinds]
+        matching = [k for k in others if family == "search" and snake(k) in SEARCHED]  # 'files matching "*.md"'
+        others = [k for k in others if k not in matching]
+        tail += "".join(f" matching {said[k]}" for k in matching)
         with_ = [spoken.bounded(param_words(k), said[k]) or f"{' '.join(param_words(k))} {said[k]}" for k in others]
         tail += f" with {join(with_)}" if others else ""
         tail += "".join(f", {spoken.settings_said(step.arguments[k])}" for k in settings)  # not 'with body {...}'
-        rest = idents + kinds + others + settings
+        rest = idents + kinds + matching + others + settings
     if family == "get" and rng.random() < 0.5:
         many = is_plural(_QUOTED.sub("", obj))  # 'the contents of the file "x"': contents
         main, ask = f"what {'are' if many else 'is'} {obj}{tail}", True
@@ -210,7 +218,7 @@ def compose(step, meta: dict, said: dict, rng: random.Random) -> tuple[str, list
         for k in bound
         if k not in pointed
     ]  # 'the id of that checkpoint' says what it is
-    text = f"For {join(lead)}, {main}" if lead else main[:1].upper() + main[1:]
+    text = f"{'In' if family == 'search' else 'For'} {join(lead)}, {main}" if lead else main[:1].upper() + main[1:]
     order = front + [placed[i] for i in sorted(placed) if placed[i] in unbound] + rest
     return re.sub(r"\s+", " ", text).strip() + ("?" if ask else "."), order
 
