@@ -3,6 +3,7 @@ executors chosen per collection (a plug-in one included), and the real corpora w
 
 import json
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 from datasets import load_dataset
@@ -165,6 +166,23 @@ def test_a_model_user_proposes_arguments_from_the_documentation_and_invalid_ones
     assert result.metadata["argument_proposals"] == {"used": 1, "invalid": 1}
 
 
+def test_a_tool_that_takes_no_arguments_is_not_given_to_the_model_user_to_propose_for(tmp_path):
+    """A parameterless endpoint ('GET /api/kernels'): a small model asked for its arguments made up keys, its own
+    schema among them, which the request then had to state ('the kernels with properties {}')."""
+    from toolloom.llm.fake_server import FakeModel, FakeServer
+
+    sandbox = Sandbox(PROJECT / "sandbox")
+    tools = build_tools(_pipeline(tmp_path), PROJECT, sandbox)
+    rows = [dict(r, parameters=json.dumps({"type": "object", "properties": {}})) for r in tools.table.to_pylist()[:1]]
+    table = pa.Table.from_pylist(rows, schema=tools.table.schema)
+    model = FakeModel()
+    with FakeServer(model) as server:
+        user, _ = _model_user(tmp_path, server)
+        result = sample_tasks(table, ToolExecutor(sandbox, rows), TasksStage(per_tool=1, seed=1), user=user)
+    assert model.history == [] and not result.metadata.get("argument_proposals")
+    assert result.accounted
+
+
 def test_a_failing_model_user_falls_back_to_synthesis_and_the_failure_is_counted(tmp_path):
     from toolloom.llm.fake_server import FakeModel, FakeServer
 
@@ -210,3 +228,6 @@ def test_proposals_with_stand_in_ids_are_asked_again_and_defaults_are_left_out(t
     assert proposed == [{"query": "Dark", "network_id": 213}]  # page 1 is the default: nothing to say
     assert tidy_proposal(search, {"query": "Dark", "page": 2}) == {"query": "Dark"}  # paging: never asked for
     assert tidy_proposal(search, {"query": "Dark", "language": "English"}) == {"query": "Dark"}  # no such parameter
+    # a tool that takes nothing ('GET /api/kernels'): a proposal's keys are all made up, its schema among them
+    kernels = {"name": "get__api_kernels", "parameters": {"type": "object", "properties": {}}}
+    assert tidy_proposal(kernels, {"properties": {}, "required": [], "type": "object"}) == {}

@@ -184,7 +184,7 @@ def tidy_proposal(tool: Tool, arguments: dict) -> dict:
     request would have to state for nothing."""
     schema = tool.get("parameters") or {}
     props, required = schema.get("properties") or {}, set(schema.get("required") or [])
-    known = lambda k: k in props or not props  # noqa: E731
+    known = lambda k: k in props or not schema  # noqa: E731 (no schema at all: nothing is known to be extra)
     default = lambda k, v: isinstance(props.get(k), dict) and "default" in props[k] and props[k]["default"] == v  # noqa: E731
     return {
         k: v

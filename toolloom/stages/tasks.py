@@ -136,6 +136,8 @@ class SingleTasks:
         """Argument sets a model user proposes from the documentation, those the schema accepts."""
         if self.user is None or k == 0 or tool["meta"].get("examples"):
             return []
+        if not (tool.get("parameters") or {}).get("properties"):  # nothing to propose ('GET /api/kernels')
+            return []
         try:
             async with self.gate:
                 proposed = await self.user.propose_arguments(tool, k, self.synth.hints(tool))
