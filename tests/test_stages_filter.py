@@ -142,6 +142,12 @@ def test_filter_rejects_each_bad_example_with_the_right_checker_and_reason():
         ),
         "poisoned tool": (_poisoned(_traj()), ("safety", "tool_poisoning")),
         "twelve calls for a two-call task": (_traj(n_calls=12, chain=2), ("overuse", "tool_overuse")),
+        # a small model's answer that tells how it was found, by the tool's name, instead of what was asked
+        "narrated calls": (
+            _traj(answer="I called the `get_country` function with FR. The capital is Paris."),
+            ("focus", "names_tools"),
+        ),
+        "narrated without marks": (_traj(answer="Using get_country, the capital is Paris."), ("focus", "names_tools")),
     }
     for label, (traj, expected) in cases.items():
         table = pa.Table.from_pylist([traj], schema=TRAJECTORIES_SCHEMA)

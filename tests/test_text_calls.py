@@ -281,3 +281,16 @@ def test_a_model_that_repeats_an_answered_call_is_asked_for_its_answer_without_t
     assert len(ep["calls"]) == 1 and ep["messages"][-1]["content"] == "Tokyo has 14 million people."
     again, _ = _episode(tmp_path / "b", {"content": call}, {"content": call}, {"content": call})
     assert again["outcome"] == "no_final_answer" and again["final_answer"] is None
+
+
+@pytest.mark.services
+def test_an_answer_that_narrates_its_calls_by_tool_name_is_asked_for_again(tmp_path):
+    """The 1.5B model's 'To find ..., I called the `get_city` function with ...': asked once more, without tools,
+    for the answer a person reads; an answer that names no tool stands as it is."""
+    call = '{"name": "get_city", "arguments": {"city_id": "tokyo"}}'
+    narrated = {"content": "I called the `get_city` function with city id tokyo. Tokyo has 14 million people."}
+    ep, history = _episode(tmp_path, {"content": call}, narrated, {"content": "Tokyo has 14 million people."})
+    assert ep["answer_asked"] and ep["final_answer"] == "Tokyo has 14 million people."
+    assert "tools" not in history[-1] and [m["role"] for m in ep["messages"]][-2:] == ["tool", "assistant"]
+    plain, _ = _episode(tmp_path / "b", {"content": call}, {"content": "Tokyo has 14 million people."})
+    assert not plain["answer_asked"] and plain["final_answer"] == "Tokyo has 14 million people."

@@ -4,7 +4,8 @@ A request names what it wants ('the population of ZA'); an answer that also reci
 code, the capital and the coordinates teaches a model to dump fields. A fact counts as unasked when
 the answer states the value of a result field that the request does not name, that the user did
 not give, and that is not the result's name (the subject) or an id. The `focus` filter check
-rejects answers that state more than `stages.filter.max_unasked_fields` of them about any one result.
+rejects answers that state more than `stages.filter.max_unasked_fields` of them about any one result, and
+answers that narrate their calls by the tools' names (a small model's 'I called the `find_country` function').
 """
 
 from __future__ import annotations
@@ -58,10 +59,25 @@ def unasked_facts(request: str, result, answer: str) -> list[str]:
     return found
 
 
+def named_tools(answer: str, offered: list[str]) -> list[str]:
+    """The offered tools an answer names ('I called the `get_capital_city` function'): a name a person would not
+    write (snake_case, camelCase or in backticks), as a word of its own."""
+    return [
+        n
+        for n in offered
+        if f"`{n}`" in answer
+        or (re.search(r"[_A-Z]", n) and re.search(r"(?<![\w.])" + re.escape(n) + r"(?![\w])", answer))
+    ]
+
+
 def check_focus(traj: dict, params) -> tuple[str, str] | None:
-    """The final answer states at most `params.max_unasked_fields` facts the request did not ask for."""
+    """The final answer answers the request: it narrates no tool calls, and states at most
+    `params.max_unasked_fields` facts the request did not ask for."""
     if traj.get("kind") == "abstain" or not traj.get("final_answer"):
         return None
+    offered = [t["function"]["name"] for t in traj.get("tools_offered") or []]
+    if named := named_tools(traj["final_answer"], offered):
+        return "names_tools", f"the answer tells how it was found, naming {', '.join(named[:3])}, not what was asked"
     request = request_of(traj["messages"], traj.get("actions"))
     results = []
     for m in traj["messages"]:

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..agents.base import AssistantAgent, UserAgent
 from ..checks.arguments import parse_arguments
+from ..checks.focus import named_tools
 from ..domain import Episode, Task, Tool
 from ..executors.routing import ToolExecutor
 from ..llm import BudgetExhausted, ModelCallError, RunawayOutput, text_calls
@@ -94,9 +95,10 @@ async def run_episode(
         for turn_no in range(max_turns):
             history = [to_openai(m) for m in messages]
             turn = await assistant.step(history, offered)
-            if calls and hasattr(assistant, "answer") and _answer_due(turn, messages, turn_no == max_turns - 1):
-                # the calls it makes again were answered already, or the turns are spent, or it said nothing:
-                # the answer is asked for now, without tools (a small model otherwise loops on its call)
+            last_turn = turn_no == max_turns - 1
+            if calls and hasattr(assistant, "answer") and _answer_due(turn, messages, last_turn, offered):
+                # the calls it makes again were answered already, or the turns are spent, or it said nothing or
+                # narrated its calls: the answer is asked for now, without tools (a small model otherwise loops)
                 turn, answer_asked = await assistant.answer(history, offered), True
                 if text_calls.recover(turn.content, offered_names).looked_like_call:
                     messages.append(turn.message())
@@ -137,12 +139,13 @@ async def run_episode(
     }
 
 
-def _answer_due(turn, messages: list[dict], last_turn: bool) -> bool:
+def _answer_due(turn, messages: list[dict], last_turn: bool, offered: list[dict]) -> bool:
     """Whether to ask for the answer without tools: the turn repeats answered calls, the turns are spent, or the
-    assistant said nothing."""
+    assistant said nothing, or answered by naming the tools it called ('I called the `find_country` function')."""
     if turn.tool_calls:
         return _repeated(turn.tool_calls, messages) or last_turn
-    return not (turn.content or "").strip() and not turn.unreadable_call
+    text = (turn.content or "").strip()
+    return (not text and not turn.unreadable_call) or bool(named_tools(text, [t["function"]["name"] for t in offered]))
 
 
 async def answer_call(call: dict, turn, offered_names: set[str], episode) -> tuple[dict, str]:
