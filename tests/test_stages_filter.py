@@ -127,6 +127,8 @@ def test_filter_rejects_each_bad_example_with_the_right_checker_and_reason():
         "wrong type": (_traj(args='{"country_code": 33}'), ("format", "schema_violation")),
         "missing required": (_traj(args="{}"), ("format", "schema_violation")),
         "not json": (_traj(args="{country"), ("format", "invalid_arguments_json")),
+        # a parameter the tool does not have (a small model's `language`), though the schema leaves extra keys open
+        "made-up parameter": (_traj(args='{"country_code": "FR", "language": "en"}'), ("format", "unknown_parameter")),
         "tool failed": (_traj(calls_ok=False), ("execution", "tool_error")),
         "ungrounded": (_traj(answer="It is Lyon."), ("execution", "answer_not_grounded")),
         "no call": (_traj(n_calls=0), ("execution", "no_tool_call")),

@@ -73,6 +73,10 @@ def check_format(traj: dict) -> tuple[str, str] | None:
             problems = argument_errors(offered[name], args)
             if problems:
                 return "schema_violation", f"{name}: {'; '.join(problems)}"
+            documented = offered[name].get("properties")
+            if documented is not None and (made_up := sorted(set(args) - set(documented))):
+                # a schema that leaves extra keys open still documents no such parameter: the call made it up
+                return "unknown_parameter", f"{name}: {', '.join(made_up)} is no parameter of the tool"
     return None
 
 
