@@ -166,6 +166,46 @@ def test_a_model_user_proposes_arguments_from_the_documentation_and_invalid_ones
     assert result.metadata["argument_proposals"] == {"used": 1, "invalid": 1}
 
 
+def test_a_proposal_the_tool_refuses_is_followed_by_a_synthesised_set(tmp_path):
+    """A small model's made-up value that the service refuses (a session id that does not exist) is a rejected task,
+    and the tool still gets the task synthesis gives it; chains take the set that worked."""
+    from toolloom.llm.fake_server import FakeModel, FakeServer
+    from toolloom.sandbox import Observation
+
+    sandbox = Sandbox(PROJECT / "sandbox")
+    tools = build_tools(_pipeline(tmp_path), PROJECT, sandbox)
+    convert = tools.table.filter(pc.equal(tools.table["name"], "convert_length"))
+    made_up = {"value": 6.5, "from_unit": "ft", "to_unit": "m"}
+
+    class Refusing:  # a service that knows no 6.5
+        kind, answers = "http", "real"
+
+        def runs(self, name):
+            return True
+
+        async def call(self, tool, arguments, episode):
+            if arguments.get("value") == 6.5:
+                return Observation(False, None, "404: no such length")
+            return Observation(True, {"converted": arguments["value"]})
+
+        def close(self):
+            pass
+
+    model = FakeModel()
+    model.enqueue({"content": json.dumps({"calls": [{"request": "6.5 feet in metres?", "arguments": made_up}]})})
+    rows = [dict(r, execution="http") for r in convert.to_pylist()]  # answered by the service, not the simulator
+    with FakeServer(model) as server:
+        user, _ = _model_user(tmp_path, server)
+        executor = ToolExecutor(None, rows, executors={rows[0]["collection"]: Refusing()})
+        table = pa.Table.from_pylist(rows, schema=convert.schema)
+        result = sample_tasks(table, executor, TasksStage(per_tool=1, seed=1), user=user)
+    used = [json.loads(c)[0]["arguments"] for c in result.table["chain"].to_pylist()]
+    assert len(used) == 1 and used[0] != made_up and used[0]["value"] != 6.5
+    refused = [r for r in result.rejections if r.reason == "reference_call_failed"]
+    assert len(refused) == 1 and "no such length" in refused[0].detail
+    assert result.accounted
+
+
 def test_a_tool_that_takes_no_arguments_is_not_given_to_the_model_user_to_propose_for(tmp_path):
     """A parameterless endpoint ('GET /api/kernels'): a small model asked for its arguments made up keys, its own
     schema among them, which the request then had to state ('the kernels with properties {}')."""

@@ -150,22 +150,39 @@ class SingleTasks:
         return good
 
     async def run_tool(self, tool: Tool):
-        """(argument sets, observations) of one tool's single-call tasks, or the Unsynthesizable reason."""
+        """(argument sets, observations of the first ones) of one tool's single-call tasks, or the Unsynthesizable
+        reason. A proposed set the tool refuses (a small model's made-up session id) is followed by a synthesised one,
+        so a model user never costs a tool the task synthesis would have given it."""
         k = max(self.params.per_tool, 1)
         proposed = await self.propose(tool, k)
         try:
             sets = self.synth.argument_sets(tool, self.params.seed, k, proposed)
         except Unsynthesizable as e:
             return e
-        observations = []
+        spare = self.spare_sets(tool, k, sets) if proposed else []
+        tried, observations = [], []
         for arguments in sets[: self.params.per_tool]:
-            async with self.gate:
-                episode = self.executor.episode()
-                try:
-                    observations.append(await episode.call(tool["name"], arguments))
-                finally:
-                    episode.close()
-        return sets, observations
+            tried.append(arguments)
+            observations.append(await self.call(tool, arguments))
+            if not observations[-1].ok and arguments in proposed and spare:
+                tried.append(spare.pop(0))  # the refused proposal stays a rejected task; this one is another
+                observations.append(await self.call(tool, tried[-1]))
+        return tried + [s for s in sets if s not in tried], observations
+
+    def spare_sets(self, tool: Tool, k: int, taken: list[dict]) -> list[dict]:
+        """Synthesised argument sets beside the proposed ones, for a proposal the tool refuses."""
+        try:
+            return [a for a in self.synth.argument_sets(tool, self.params.seed, k) if a not in taken]
+        except Unsynthesizable:
+            return []
+
+    async def call(self, tool: Tool, arguments: dict):
+        async with self.gate:
+            episode = self.executor.episode()
+            try:
+                return await episode.call(tool["name"], arguments)
+            finally:
+                episode.close()
 
     def record(self, tool: Tool, outcome) -> None:
         """One tool's tasks, or why it gives none."""
@@ -173,7 +190,8 @@ class SingleTasks:
             self.reject_tool(tool, f"{tool['name']}: {outcome}")
             return
         sets, observations = outcome
-        self.argument_sets[tool["name"]] = sets
+        refused = [a for a, obs in zip(sets, observations) if not obs.ok]
+        self.argument_sets[tool["name"]] = [a for a in sets if a not in refused] + refused  # chains take working ones
         if self.params.per_tool and not sets:  # nothing to call it with: said, never a tool that vanishes
             self.reject_tool(tool, f"{tool['name']}: no argument set could be made or was documented")
             return
