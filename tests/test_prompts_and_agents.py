@@ -275,3 +275,23 @@ def test_an_argument_the_utterance_template_has_no_place_for_is_still_said():
         "required": ["country_code"],
     }
     assert fill_arguments(text, schema) == {"country_code": "US", "min_population": 3000000}
+
+
+def test_a_model_users_request_may_state_a_code_or_date_as_a_person_says_it():
+    """The 1.5B user wrote 'the United States', 'November 24, 2026', 'Sweden', 'US dollars': 15 of 51 episodes were
+    lost as 'must state these values exactly as given'. A name or a spoken date stands; another value does not."""
+    from toolloom.agents.requests import request_problems
+
+    def task(**arguments):
+        return Task("t", "single", [Step("d.next_holiday", "next_holiday", "", arguments)], 0, {})
+
+    holiday = task(country_code="US", day="2026-11-24")
+    assert request_problems(holiday, "What is the next holiday in the US after 2026-11-24?") == ""
+    assert request_problems(holiday, "What's the next holiday in the United States after November 24th, 2026?") == ""
+    assert request_problems(holiday, "Which holiday comes after 24 Nov 2026 in the United States?") == ""
+    wrong_day = request_problems(holiday, "What's the next holiday in the United States after November 25, 2026?")
+    assert "'2026-11-24'" in wrong_day and "'US'" not in wrong_day
+    assert "'US'" in request_problems(holiday, "What's the next holiday in Canada after November 24, 2026?")
+    money = task(amount=100, to_currency="USD", to_city_id="new_york")
+    assert request_problems(money, "Convert 100 euros to US dollars for my trip to New York.") == ""
+    assert "'USD'" in request_problems(money, "Convert 100 euros to yen for my trip to New York.")

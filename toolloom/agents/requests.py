@@ -1,17 +1,22 @@
 """What the model user is asked to write, and when its request cannot stand.
 
 The user writes from what each step is for (a short purpose, never the documentation) and the
-values it states; the reply is JSON `{"request": ...}`. A request that leaves out a stated value,
+values it states; the reply is JSON `{"request": ...}`. A request that leaves out a stated value (a code, an id
+or a date may be said as a person says it: Germany for DE, November 24, 2026 for 2026-11-24),
 names a tool, or copies a run of the documentation's words is asked again once with the problem.
 """
 
 from __future__ import annotations
 
+import calendar
 import random
 import re
 
+import pycountry
+
 from ..domain import Task
 from ..prompts import render
+from ..text import spoken
 from ..text.purposes import plain_purpose
 from ..text.wording import bound_phrase, render_example
 from ..text.words import entity_of, name_words, tokens
@@ -22,23 +27,26 @@ REQUEST_SCHEMA = {
     "required": ["request"],
     "additionalProperties": False,
 }
+_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 COPIED_WORDS = 8  # this many consecutive words of a tool's documentation in a request is copying
 
 
-def _scalars(value):
+def _scalars(key: str, value):
     if isinstance(value, dict):
-        for v in value.values():
-            yield from _scalars(v)
+        for k, v in value.items():
+            yield from _scalars(k, v)
     elif isinstance(value, list):
         for v in value:
-            yield from _scalars(v)
+            yield from _scalars(key, v)
     elif not isinstance(value, bool) and value is not None:
-        yield value
+        yield key, value
 
 
-def stated_values(task: Task) -> list:
-    """The values the request must state: every argument not taken from an earlier result."""
-    return [v for step in task.chain for k, a in step.arguments.items() if k not in step.bindings for v in _scalars(a)]
+def stated_values(task: Task) -> list[tuple[str, object]]:
+    """The values the request must state, with their parameters: every argument not taken from an earlier result."""
+    return [
+        kv for step in task.chain for k, a in step.arguments.items() if k not in step.bindings for kv in _scalars(k, a)
+    ]
 
 
 def _number_texts(value) -> set[str]:
@@ -48,16 +56,34 @@ def _number_texts(value) -> set[str]:
     return texts
 
 
-def _states(request: str, value) -> bool:
+def _spoken_forms(key: str, value: str) -> list[str]:
+    """How a person states a value instead of its code: DE as Germany, new_york as New York, USD as US dollars,
+    2026-11-24 as November 24, 2026 (the assistant then works out the value the tool takes)."""
+    forms = [f for f in (spoken.said(value, key),) if f and f != value]
+    if re.fullmatch(r"[A-Z]{3}", value) and (currency := pycountry.currencies.get(alpha_3=value)):
+        forms.append(currency.name)  # 'US Dollar' (a plural 'US dollars' contains it)
+    if day := _DAY.fullmatch(value):
+        y, m, d = int(day[1]), int(day[2]), int(day[3])
+        if 1 <= m <= 12:
+            month = rf"(?:{calendar.month_name[m]}|{calendar.month_abbr[m]}\.?)"
+            forms.append(rf"(?:{month} {d}(?:st|nd|rd|th)?,? {y}|{d}(?:st|nd|rd|th)? (?:of )?{month},? {y})")
+    return forms
+
+
+def _states(request: str, key: str, value) -> bool:
     low = request.lower()
     if isinstance(value, (int, float)):
         return any(re.search(r"(?<![\d.])" + re.escape(t) + r"(?![\d])", low) for t in _number_texts(value))
-    return str(value).strip().lower() in low
+    if str(value).strip().lower() in low:
+        return True
+    forms = _spoken_forms(key, value) if isinstance(value, str) else []
+    patterns = [f if f.startswith("(?:") else r"\b" + re.escape(f.lower()) + r"s?\b" for f in forms]  # 'US dollars'
+    return any(re.search(p, low, re.I) for p in patterns)
 
 
 def request_problems(task: Task, request: str) -> str:
     """Why a model user's request cannot stand; "" when it can."""
-    missing = [v for v in stated_values(task) if not _states(request, v)]
+    missing = [v for k, v in stated_values(task) if not _states(request, k, v)]
     if missing:
         shown = ", ".join(repr(v) for v in missing[:4])
         return f"the request must state these values exactly as given: {shown}"
