@@ -294,3 +294,8 @@ def test_an_answer_that_narrates_its_calls_by_tool_name_is_asked_for_again(tmp_p
     assert "tools" not in history[-1] and [m["role"] for m in ep["messages"]][-2:] == ["tool", "assistant"]
     plain, _ = _episode(tmp_path / "b", {"content": call}, {"content": "Tokyo has 14 million people."})
     assert not plain["answer_asked"] and plain["final_answer"] == "Tokyo has 14 million people."
+    # the same narration beside a call: the call stays, the text goes (kept in the call's record as dropped)
+    said = {"content": "I will call the `get_city` function for Tokyo.\n" + call}
+    ep, _ = _episode(tmp_path / "c", said, {"content": "Tokyo has 14 million people."})
+    turn = next(m for m in ep["messages"] if m.get("tool_calls"))
+    assert not turn.get("content") and "get_city" in " ".join(ep["calls"][0]["dropped"])

@@ -104,6 +104,10 @@ async def run_episode(
                     messages.append(turn.message())
                     outcome, error = "no_final_answer", "asked for its answer, the assistant wrote a tool call again"
                     break
+            if turn.tool_calls and named_tools(turn.content or "", list(offered_names)):
+                # 'I will call the `get_capital_city` function with ...': the call says it, the text only teaches a
+                # model to narrate its calls (the answer is asked again for the same reason)
+                turn.dropped, turn.content = [*turn.dropped, f"the turn's text: {turn.content[:200]}"], None
             messages.append(turn.message())
             if turn.unreadable_call:  # a call written as text that names no offered tool or is not JSON
                 outcome, error = "unreadable_tool_call", turn.unreadable_call
