@@ -295,3 +295,13 @@ def test_a_model_users_request_may_state_a_code_or_date_as_a_person_says_it():
     money = task(amount=100, to_currency="USD", to_city_id="new_york")
     assert request_problems(money, "Convert 100 euros to US dollars for my trip to New York.") == ""
     assert "'USD'" in request_problems(money, "Convert 100 euros to yen for my trip to New York.")
+
+
+def test_a_model_users_request_that_copies_the_prompts_rules_is_asked_again():
+    """'What are the countries of Europe? Values are the names, codes, ids, numbers, dates.' (the 1.5B user)."""
+    from toolloom.agents.requests import request_problems
+
+    task = Task("t", "single", [Step("d.countries", "list_countries_by_region", "", {"region": "Europe"})], 0, {})
+    copied = "What are the countries of Europe? Values are the names, codes, ids, numbers, dates. List them."
+    assert "words of these instructions" in request_problems(task, copied)
+    assert request_problems(task, "Which countries are in Europe? List them, please.") == ""

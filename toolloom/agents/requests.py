@@ -9,6 +9,7 @@ names a tool, or copies a run of the documentation's words is asked again once w
 from __future__ import annotations
 
 import calendar
+import functools
 import random
 import re
 
@@ -100,9 +101,24 @@ def request_problems(task: Task, request: str) -> str:
         doc = tokens(step.description)
         if any(tuple(doc[i : i + COPIED_WORDS]) in grams for i in range(len(doc) - COPIED_WORDS + 1)):
             return "the request copies the tool's documentation; write what a person would ask, in your own words"
-    if re.search(r"[{}]|\bvalues( the person states)?:|\b[a-z_]+=\S", request, re.I):
+    if re.search(r"[{}]|\bvalues( the person states)?:|\b[a-z_]+=\S", request, re.I) or _copies_instructions(words):
         return "the request holds JSON or words of these instructions; write the message a person would type"
     return ""
+
+
+INSTRUCTION_WORDS = 5  # this many consecutive words of the prompt's own instructions ('values are the names, codes')
+
+
+@functools.cache
+def _instruction_grams() -> frozenset:
+    """Runs of words of the user prompt's fixed text (its rules, not a task's purposes or values)."""
+    words = tokens(render("simulate/user.j2", steps=[], example=""))
+    return frozenset(tuple(words[i : i + INSTRUCTION_WORDS]) for i in range(len(words) - INSTRUCTION_WORDS + 1))
+
+
+def _copies_instructions(words: list[str]) -> bool:
+    grams = _instruction_grams()
+    return any(tuple(words[i : i + INSTRUCTION_WORDS]) in grams for i in range(len(words) - INSTRUCTION_WORDS + 1))
 
 
 def step_views(task: Task) -> list[dict]:
