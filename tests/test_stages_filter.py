@@ -150,6 +150,13 @@ def test_filter_rejects_each_bad_example_with_the_right_checker_and_reason():
             ("focus", "names_tools"),
         ),
         "narrated without marks": (_traj(answer="Using get_country, the capital is Paris."), ("focus", "names_tools")),
+        # a result that names the tool (an echo service): quoting it narrates nothing
+        "quoted from the result": (
+            _traj(
+                result='{"capital": "Paris", "tool": "get_country"}', answer="get_country says the capital is Paris."
+            ),
+            None,
+        ),
     }
     for label, (traj, expected) in cases.items():
         table = pa.Table.from_pylist([traj], schema=TRAJECTORIES_SCHEMA)

@@ -59,14 +59,17 @@ def unasked_facts(request: str, result, answer: str) -> list[str]:
     return found
 
 
-def named_tools(answer: str, offered: list[str]) -> list[str]:
+def named_tools(answer: str, offered: list[str], results: str = "") -> list[str]:
     """The offered tools an answer names ('I called the `get_capital_city` function'): a name a person would not
-    write (snake_case, camelCase or in backticks), as a word of its own."""
+    write (snake_case, camelCase or in backticks), as a word of its own, and that no tool result says."""
     return [
         n
         for n in offered
-        if f"`{n}`" in answer
-        or (re.search(r"[_A-Z]", n) and re.search(r"(?<![\w.])" + re.escape(n) + r"(?![\w])", answer))
+        if n not in results
+        and (
+            f"`{n}`" in answer
+            or (re.search(r"[_A-Z]", n) and re.search(r"(?<![\w.])" + re.escape(n) + r"(?![\w])", answer))
+        )
     ]
 
 
@@ -75,17 +78,17 @@ def check_focus(traj: dict, params) -> tuple[str, str] | None:
     `params.max_unasked_fields` facts the request did not ask for."""
     if traj.get("kind") == "abstain" or not traj.get("final_answer"):
         return None
+    said = [m.get("content") or "" for m in traj["messages"] if m["role"] == "tool"]
     offered = [t["function"]["name"] for t in traj.get("tools_offered") or []]
-    if named := named_tools(traj["final_answer"], offered):
+    if named := named_tools(traj["final_answer"], offered, "\n".join(said)):
         return "names_tools", f"the answer tells how it was found, naming {', '.join(named[:3])}, not what was asked"
     request = request_of(traj["messages"], traj.get("actions"))
     results = []
-    for m in traj["messages"]:
-        if m["role"] == "tool":
-            try:
-                results.append(json.loads(m["content"]))
-            except (json.JSONDecodeError, TypeError):
-                continue
+    for content in said:
+        try:
+            results.append(json.loads(content))
+        except (json.JSONDecodeError, TypeError):
+            continue
     extra = max((unasked_facts(request, r, traj["final_answer"]) for r in results), key=len, default=[])
     if len(extra) > params.max_unasked_fields:
         return (

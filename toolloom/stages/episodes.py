@@ -148,8 +148,13 @@ def _answer_due(turn, messages: list[dict], last_turn: bool, offered: list[dict]
     assistant said nothing, or answered by naming the tools it called ('I called the `find_country` function')."""
     if turn.tool_calls:
         return _repeated(turn.tool_calls, messages) or last_turn
-    text = (turn.content or "").strip()
-    return (not text and not turn.unreadable_call) or bool(named_tools(text, [t["function"]["name"] for t in offered]))
+    text, results = (
+        (turn.content or "").strip(),
+        "\n".join(m.get("content") or "" for m in messages if m["role"] == "tool"),
+    )
+    return (not text and not turn.unreadable_call) or bool(
+        named_tools(text, [t["function"]["name"] for t in offered], results)
+    )
 
 
 async def answer_call(call: dict, turn, offered_names: set[str], episode) -> tuple[dict, str]:
