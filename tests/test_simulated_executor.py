@@ -265,6 +265,8 @@ def test_a_cut_response_keeps_what_names_things_before_links_and_paths():
 
 
 def test_the_simulator_is_shown_what_the_documentation_says_about_the_ids_asked_for(tmp_path):
+    """The call a documented example answers gets that example, lists cut to their first items, with no model request;
+    another tool asked about the same id is simulated with the documented facts shown and kept."""
     details = {
         "name": "GET_movie-movie_id",
         "collection": "ext",
@@ -272,11 +274,20 @@ def test_the_simulator_is_shown_what_the_documentation_says_about_the_ids_asked_
         "description": "A movie",
         "parameters": {"type": "object", "properties": {"movie_id": {"type": "integer"}}, "required": ["movie_id"]},
         "returns": {"type": "object", "properties": {"id": {"type": "integer"}, "title": {"type": "string"}}},
-        "meta": {"example_response": {"id": 550, "title": "Fight Club", "release_date": "1999-10-14"}},
+        "meta": {
+            "example_response": {
+                "id": 550,
+                "title": "Fight Club",
+                "release_date": "1999-10-14",
+                "genres": [{"id": g, "name": f"genre {g}"} for g in range(8)],
+            }
+        },
     }
+    credits = {**details, "name": "GET_movie-movie_id-credits", "meta": {}}
     popular = {
         **details,
         "name": "GET_tv-popular",
+        "parameters": {"type": "object", "properties": {}},
         "meta": {"example_response": {"results": [{"id": 551, "name": "Pretty Little Liars"}]}},
     }
     model = FakeModel()
@@ -292,15 +303,37 @@ def test_the_simulator_is_shown_what_the_documentation_says_about_the_ids_asked_
             budget=RunBudget(None),
             backoff_s=0.01,
         )
-        ex = ToolExecutor(
-            Sandbox(PROJECT / "sandbox"), [details, popular], simulator=ModelSimulator(client, DEFAULT_ROOT)
-        )
-        known = ex.execute("GET_movie-movie_id", {"movie_id": 550})
-        other = ex.execute("GET_movie-movie_id", {"movie_id": 551})  # a tv show's id: no movie is documented
+        tools = [details, credits, popular]
+        ex = ToolExecutor(Sandbox(PROJECT / "sandbox"), tools, simulator=ModelSimulator(client, DEFAULT_ROOT))
+        documented = ex.execute("GET_movie-movie_id", {"movie_id": 550})
+        assert model.history == []  # the documentation answers its own call
+        known = ex.execute("GET_movie-movie_id-credits", {"movie_id": 550})
+        other = ex.execute("GET_movie-movie_id-credits", {"movie_id": 551})  # a tv show's id: no movie documented
+    genres = [g["id"] for g in documented.content["genres"]]
+    assert documented.content["title"] == "Fight Club" and genres == list(range(5))  # the first items
     assert '"Fight Club"' in model.history[0]["messages"][0]["content"]
     assert known.content == {"id": 550, "title": "Fight Club"}  # the documented title stands
     assert "Pretty Little Liars" not in model.history[1]["messages"][0]["content"].split("Rules:")[1]
     assert other.content == {"id": 551, "title": "Heat"}
+
+
+def test_a_documented_response_gives_its_call_to_the_tasks_and_no_other_call():
+    from toolloom.executors.simulated import documented_call, documented_response
+    from toolloom.text.synthesis import ArgumentSynthesizer
+
+    movie = {
+        "name": "GET_movie-movie_id",
+        "parameters": {"type": "object", "properties": {"movie_id": {"type": "integer"}}, "required": ["movie_id"]},
+        "meta": {"example_response": {"id": 550, "title": "Fight Club"}},
+    }
+    assert documented_call(movie) == {"movie_id": 550}
+    assert ArgumentSynthesizer([]).argument_sets(movie, 1, 1) == [{"movie_id": 550}]
+    assert documented_response(movie, {"movie_id": 551}) is None
+    assert documented_response(movie, {"movie_id": 550, "language": "fr"}) is None  # another call than documented
+    season = {**movie, "parameters": {**movie["parameters"], "required": ["movie_id", "season_number"]}}
+    latest = {**movie, "parameters": {"type": "object", "properties": {}}}
+    as_text = {**movie, "meta": {"example_response": {"id": "550", "title": "Fight Club"}}}  # no integer id
+    assert documented_call(season) is documented_call(latest) is documented_call(as_text) is None
 
 
 def test_the_user_is_told_the_documented_name_of_an_id_it_states():

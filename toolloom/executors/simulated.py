@@ -16,6 +16,7 @@ import json
 import random
 import re
 
+from ..checks.arguments import argument_errors
 from ..domain import Tool
 from ..sandbox import Observation
 from ..graph.names import singular
@@ -226,6 +227,41 @@ def _episode_entities(history: list[dict]) -> dict[str, dict]:
                     if not isinstance(v, (dict, list)):
                         facts.setdefault(k, v)
     return known
+
+
+DOCUMENTED_ITEMS = 5  # a documented list is answered by its first items (Fight Club's credits run to 33,000 characters)
+
+
+def documented_call(tool: Tool) -> dict | None:
+    """The call a tool's documented example response answers: the tool's one required parameter, an id, set to the
+    example's top-level id (`movie_id: 550` for TMDB's example about Fight Club); None where it shows no such call."""
+    meta, schema = (
+        json.loads(v) if isinstance(v, str) else v or {} for v in (tool.get("meta"), tool.get("parameters"))
+    )
+    example = meta.get("example_response")
+    required = schema.get("required") or []
+    value = example.get("id") if isinstance(example, dict) else None
+    if len(required) != 1 or not is_id_name(required[0]) or type(value) not in (int, str):
+        return None
+    call = {required[0]: value}
+    return call if not argument_errors(schema, call) else None
+
+
+def documented_response(tool: Tool, arguments: dict):
+    """The documented example response where the call is the one it answers (lists cut to their first items), else
+    None: what the documentation shows is the truth a simulator would otherwise have to make up."""
+    if documented_call(tool) != arguments:
+        return None
+    meta = tool["meta"] if isinstance(tool["meta"], dict) else json.loads(tool["meta"])
+    return _first_items(copy.deepcopy(meta["example_response"]))
+
+
+def _first_items(value):
+    if isinstance(value, list):
+        return [_first_items(v) for v in value[:DOCUMENTED_ITEMS]]
+    if isinstance(value, dict):
+        return {k: _first_items(v) for k, v in value.items()}
+    return value
 
 
 def documented_entities(tools) -> dict[tuple[str, str], dict]:

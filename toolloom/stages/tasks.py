@@ -15,6 +15,7 @@ from collections import Counter
 import pyarrow as pa
 
 from ..executors.routing import ToolExecutor
+from ..executors.simulated import documented_call
 from ..domain import Step, Tool, tools_of
 from ..graph.chains import chain_problem
 from ..graph.sampling import ChainSampler
@@ -134,8 +135,8 @@ class SingleTasks:
 
     async def propose(self, tool: Tool, k: int) -> list[dict]:
         """Argument sets a model user proposes from the documentation, those the schema accepts."""
-        if self.user is None or k == 0 or tool["meta"].get("examples"):
-            return []
+        if self.user is None or k == 0 or tool["meta"].get("examples") or documented_call(tool):
+            return []  # documented calls come first: a model's guess would stand in for the truth
         if not (tool.get("parameters") or {}).get("properties"):  # nothing to propose ('GET /api/kernels')
             return []
         try:

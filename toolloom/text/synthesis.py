@@ -19,6 +19,7 @@ from collections import defaultdict
 
 from ..checks.arguments import argument_errors, schema_errors
 from ..domain import Tool
+from ..executors.simulated import documented_call
 from ..graph.chains import degenerate_call, equal_ends, value_at
 from .values import ValueFactory, documented_values, fitting, schema_type
 
@@ -188,12 +189,14 @@ class ArgumentSynthesizer:
         return good, bad
 
     def argument_sets(self, tool: Tool, seed: int | str, k: int, proposed: list[dict] = ()) -> list[dict]:
-        """Up to k distinct argument sets: documented examples, then valid `proposed` ones (a model
-        user's), then synthesised ones; proposed and synthesised sets whose two ends are equal (from
-        and to the same unit) are passed over."""
+        """Up to k distinct argument sets: documented examples (of arguments, then the call a documented response
+        answers), then valid `proposed` ones (a model user's), then synthesised ones; proposed and synthesised sets
+        whose two ends are equal (from and to the same unit) are passed over."""
         meta = tool.get("meta") or {}
         meta = json.loads(meta) if isinstance(meta, str) else meta
         out = [dict(ex) for ex in meta.get("examples") or [] if isinstance(ex, dict)][:k]
+        shown = documented_call({**tool, "meta": meta})  # the call the documented example response answers
+        out += [shown] if shown and shown not in out and len(out) < k else []
         out += [a for a in proposed if a not in out and not degenerate_call(a)][: k - len(out)]
         for variant in range(4 * k):
             if len(out) >= k:
