@@ -169,6 +169,19 @@ def test_filter_rejects_each_bad_example_with_the_right_checker_and_reason():
             assert (result.rejections[0].checker, result.rejections[0].reason) == expected, label
 
 
+def test_a_conversion_answered_with_the_rate_alone_is_incomplete():
+    """'Convert 250 EUR to JPY.' answered 'The exchange rate is 183.89' (the 1.5B model): the converted amount is
+    what a computing request asks for, though it names no field."""
+    result = '{"amount": 45972.5, "currency": "JPY", "rate": 183.89}'
+    verdicts = []
+    for answer in ("The exchange rate between EUR and JPY is 183.89.", "250 EUR is 45,972.5 JPY (rate 183.89)."):
+        traj = _traj(result=result, answer=answer)
+        traj["messages"][0]["content"] = "Convert 250 EUR to JPY."
+        out = filter_samples(pa.Table.from_pylist([traj], schema=TRAJECTORIES_SCHEMA), FilterStage(), 0.0)
+        verdicts.append([(r.checker, r.reason) for r in out.rejections])
+    assert verdicts == [[("completeness", "answer_incomplete")], []]
+
+
 def test_failed_episodes_are_not_filter_inputs():
     bad = {**_traj(), "outcome": "turn_limit"}
     result = filter_samples(pa.Table.from_pylist([_traj(), bad], schema=TRAJECTORIES_SCHEMA), FilterStage(), 0.0)

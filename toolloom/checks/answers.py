@@ -125,6 +125,19 @@ def call_inputs(messages: list[dict]) -> list:
     return out
 
 
+_COMPUTES = re.compile(r"\s*(?:please\s+)?(?:convert|calculate|compute|work out)\b", re.I)
+_OUTPUTS = ("converted", "result", "amount", "value", "total")
+
+
+def computed_field(request: str, record: dict) -> list[str]:
+    """What a computing request asks for without naming it ('Convert 250 EUR to JPY': the converted amount): the
+    result's first numeric output field."""
+    if not _COMPUTES.match(request):
+        return []
+    found = next((k for k in _OUTPUTS if type(record.get(k)) in (int, float)), None)
+    return [found] if found else []
+
+
 def unstated(request: str, reference, answer: str, inputs: list = ()) -> list[str]:
     """Fields of the reference answer that the request names and the answer leaves out (a field
     whose value the request itself states is not asked for: 'the countries of Asia' gives the region;
@@ -142,7 +155,7 @@ def unstated(request: str, reference, answer: str, inputs: list = ()) -> list[st
                 continue
             missing += [
                 k
-                for k in requested_fields(request, record)
+                for k in dict.fromkeys(requested_fields(request, record) + computed_field(request, record))
                 if not _stated(record[k], answer)
                 and not _stated(record[k], request)
                 and k not in missing
