@@ -21,7 +21,7 @@ from ..checks.arguments import argument_errors, schema_errors
 from ..domain import Tool
 from ..executors.simulated import documented_call
 from ..graph.chains import degenerate_call, equal_ends, value_at
-from .values import ValueFactory, documented_values, fitting, schema_type
+from .values import ValueFactory, documented_values, fitting, is_id_name, schema_type
 
 # "e.g. X", "for example X", "such as X", "example: X", "default: X", "like X"; X is quoted or one token
 _NAMED_VALUE = re.compile(
@@ -177,10 +177,17 @@ class ArgumentSynthesizer:
         props = schema.get("properties") or {}
         return {p: found[:5] for p in props if (found := self.candidates(tool["name"], p, props[p]))}
 
+    def _documented_id(self, tool_name: str, param: str, value):
+        known = self.fed.get((tool_name, param), []) if is_id_name(param) else []
+        return value if not known or value in known else known[0]
+
     def valid_proposals(self, tool: Tool, proposed: list) -> tuple[list[dict], list[str]]:
-        """(proposals that validate against the tool's schema, the problems of the others)."""
+        """(proposals that validate against the tool's schema, the problems of the others). An id the model made up
+        (tv_id 12345) gives way to one the collection's results documented (1399), where there is one: a simulator
+        knows nothing of an id nobody documented, and makes its content up."""
         schema, good, bad = _schema(tool), [], []
         for args in proposed:
+            args = {k: self._documented_id(tool["name"], k, v) for k, v in args.items()}
             problems = argument_errors(schema, args)
             if problems:
                 bad.append("; ".join(problems[:2]))
