@@ -92,22 +92,17 @@ async def run_episode(
     offered_names = {t["function"]["name"] for t in offered}
     try:
         messages.append({"role": "user", "content": await user.instruction(task)})
-        for turn_no in range(max_turns):
+        for left in range(max_turns, 0, -1):
             history = [to_openai(m) for m in messages]
             turn = await assistant.step(history, offered)
-            last_turn = turn_no == max_turns - 1
-            if calls and hasattr(assistant, "answer") and _answer_due(turn, messages, last_turn, offered):
-                # the calls it makes again were answered already, or the turns are spent, or it said nothing or
-                # narrated its calls: the answer is asked for now, without tools (a small model otherwise loops)
+            if calls and hasattr(assistant, "answer") and _answer_due(turn, messages, left == 1, offered):
+                # repeated calls, turns spent, nothing said or calls narrated: asked without tools (small models loop)
                 turn, answer_asked = await assistant.answer(history, offered), True
                 if text_calls.recover(turn.content, offered_names).looked_like_call:
                     messages.append(turn.message())
                     outcome, error = "no_final_answer", "asked for its answer, the assistant wrote a tool call again"
                     break
-            if turn.tool_calls and named_tools(turn.content or "", list(offered_names)):
-                # 'I will call the `get_capital_city` function with ...': the call says it, the text only teaches a
-                # model to narrate its calls (the answer is asked again for the same reason)
-                turn.dropped, turn.content = [*turn.dropped, f"the turn's text: {turn.content[:200]}"], None
+            _drop_narration(turn, offered_names)
             messages.append(turn.message())
             if turn.unreadable_call:  # a call written as text that names no offered tool or is not JSON
                 outcome, error = "unreadable_tool_call", turn.unreadable_call
@@ -141,6 +136,13 @@ async def run_episode(
         "error": error,
         "answer_asked": answer_asked,
     }
+
+
+def _drop_narration(turn, offered_names: set[str]) -> None:
+    """'I will call the `get_capital_city` function with ...' beside the call: the call says it, the text only
+    teaches a model to narrate its calls (kept in the call's record as dropped)."""
+    if turn.tool_calls and named_tools(turn.content or "", list(offered_names)):
+        turn.dropped, turn.content = [*turn.dropped, f"the turn's text: {turn.content[:200]}"], None
 
 
 def _answer_due(turn, messages: list[dict], last_turn: bool, offered: list[dict]) -> bool:
