@@ -64,7 +64,8 @@ class SimulateStage(Strict):
     scenarios: list[Literal[DIALOGUE_SCENARIOS]] = Field(list(DIALOGUE_SCENARIOS), min_length=1)
 
 
-BUILTIN_OPERATORS = ("add_hop", "replace_value", "add_constraint", "describe_value")  # graph/escalation.py
+# graph/escalation.py
+BUILTIN_OPERATORS = ("add_hop", "replace_value", "add_constraint", "describe_value", "add_distractor")
 TASK_SHAPES = ("single", "multi_hop", "parallel", "nested")
 
 

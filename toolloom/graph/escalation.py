@@ -11,6 +11,8 @@ add_constraint: an optional parameter is set (values the schema, its description
 describe_value: no new call: the request describes its dates and clock times instead of stating them
                 ("the third Monday of May 2026"), so the agent must work the value out
                 (`text/descriptions.py`); it needs no graph edge.
+add_distractor: no new call: the same chain offered beside tools that are nearly right for one of its
+                calls (same call shape, a different result when executed; `near_tools.py`); no graph edge.
 Putting an unrelated task beside this one (Magnet's merge) makes a request longer, not harder: it
 is no operator here; parallel examples come from the tasks stage (`tasks.parallel`).
 
@@ -33,6 +35,7 @@ from ..text.descriptions import describe
 from ..text.synthesis import ArgumentSynthesizer
 from ..text.values import schema_type
 from ..volatile import stable
+from .near_tools import MAX_NEW, nearly_right
 from .chains import ChainGraph, chain_problem, list_width, normalised, stated_values, value_at
 
 # paging and ordering say how many and in which order, not which: no constraint a person asks for
@@ -45,6 +48,7 @@ class Harder:
 
     steps: list[Step]
     described: dict[str, str] = field(default_factory=dict)  # a value as the request states it -> said instead
+    distractors: list[str] = field(default_factory=list)  # nearly right tools the level must offer
 
 
 def terminals(steps: list[Step]) -> list[int]:
@@ -217,6 +221,15 @@ class ChainEscalator:
         done, _ = await self.execute(planned(steps))
         return Harder(done, described) if done else None
 
+    async def add_distractor(self, steps: list[Step], rng: random.Random) -> Harder | None:
+        """The same chain, run again, with nearly right tools to offer beside it (more than a level
+        adds: the ladder keeps those its previous level did not offer)."""
+        names = await nearly_right(self, steps, rng, set(), limit=2 * MAX_NEW)
+        if not names:
+            return None
+        done, _ = await self.execute(planned(steps))
+        return Harder(done, distractors=names) if done else None
+
 
 class StructuralVerifier:
     """The offline verifier, also the first check of the model verifier: a request whose reference
@@ -253,5 +266,5 @@ def _builtin_operator(name: str):
 
 
 # operator name -> async fn(chains, steps, rng, other task's steps) -> harder steps | None; plug-ins add theirs
-for _name in ("add_hop", "replace_value", "add_constraint", "describe_value"):
+for _name in ("add_hop", "replace_value", "add_constraint", "describe_value", "add_distractor"):
     ESCALATION_OPERATORS.register(_name, _builtin_operator(_name))

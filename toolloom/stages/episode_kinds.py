@@ -240,7 +240,9 @@ class Demonstration(EpisodeKind):
     async def run(self, row: dict) -> dict:
         sim = self.sim
         steps = [Step.from_row(s) for s in json.loads(row["chain"])]
-        offered = sim.offer(list({s.tool_id: sim.by_id[s.tool_id] for s in steps}.values()))
+        needed = list({s.tool_id: sim.by_id[s.tool_id] for s in steps}.values())
+        near = [t for t in sim.by_id.values() if t["name"] in json.loads(row.get("distractors") or "[]")]
+        offered = sim.offer(needed + near)  # a distractor level offers its nearly right tools, as its frontier saw
         ep = await replay(row["question"], steps, sim.assistant, sim.executor, offered, sim.system_prompt)
         return sim.referenced_row(
             self.traj_id(row),

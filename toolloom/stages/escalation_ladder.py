@@ -15,6 +15,7 @@ from ..agents.base import AssistantAgent
 from ..agents.offline import TemplateUser
 from ..domain import Step, Task, wording_meta
 from ..graph.escalation import ChainEscalator, Harder, reference_answer, shape_of
+from ..graph.near_tools import MAX_NEW
 from ..llm import BudgetExhausted, ModelCallError
 from ..spec import EscalateStage
 from .episodes import Distractors, run_episode
@@ -87,6 +88,7 @@ class Level:
     operator: str = ""
     parent: str = ""
     described: dict[str, str] = field(default_factory=dict)  # values the request describes, not states
+    distractors: list[str] = field(default_factory=list)  # nearly right tools offered whatever else is
 
 
 class Escalation:
@@ -109,6 +111,7 @@ class Escalation:
         pool: list[dict],
     ):
         self.by_id = {t["tool_id"]: t for t in tool_rows}
+        self.by_name = {t["name"]: t for t in tool_rows}
         self.chains, self.verifier, self.distractors = chains, verifier, Distractors(tool_rows)
         self.frontier, self.escalator, self.executor, self.params = frontier, escalator, executor, params
         self.system_prompt, self.prompt_hash = system_prompt, prompt_hash
@@ -121,8 +124,7 @@ class Escalation:
     async def attempt(self, task: Task, at: "Level", k: int) -> dict:
         """The frontier's k-th try at one level: solved, failed (with why) or error (not its failure)."""
         steps = at.steps
-        needed = list({s.tool_id: self.by_id[s.tool_id] for s in steps}.values())
-        offered = self.distractors.offer(needed, self.params.distractors)
+        offered = self.offered(at)
         ep = await run_episode(
             task,
             QuestionUser(at.question, at.described),
@@ -149,6 +151,11 @@ class Escalation:
             "detail": failure[1][:300] if failure else "",
         }
 
+    def offered(self, at: Level) -> list[dict]:
+        """The level's offer: its needed tools, its nearly right ones and the stage's distractors."""
+        needed = list({s.tool_id: self.by_id[s.tool_id] for s in at.steps}.values())
+        return self.distractors.offer(needed + [self.by_name[n] for n in at.distractors], self.params.distractors)
+
     def row(self, seed_row: dict, at: Level, outcome: str, reason: str = "", attempts=()) -> dict:
         return {
             "task_id": at.task_id,
@@ -163,6 +170,7 @@ class Escalation:
             "outcome": outcome,
             "reason": reason,
             "attempts": json.dumps(list(attempts), ensure_ascii=False),
+            "distractors": json.dumps(at.distractors),
             "stop_reason": "",
             "kept": False,
             "frontier": self.frontier.name,
@@ -232,6 +240,11 @@ class Escalation:
             if offered and not new_descriptions:
                 continue  # every value it would describe already is
             described = {**at.described, **new_descriptions}
+            near = out.distractors if isinstance(out, Harder) else []
+            already = {t["function"]["name"] for t in self.offered(at)}
+            new_near = [n for n in near if n not in already][:MAX_NEW]
+            if near and not new_near:
+                continue  # the level below offered every nearly right tool already
             key = json.dumps(
                 [seed_row["task_id"], at.level + 1, op, [s.row(with_result=True) for s in steps]],
                 sort_keys=True,
@@ -242,7 +255,7 @@ class Escalation:
                 self.as_task(task_id, steps, seed_row["seed"] + at.level + 1), op, at.question
             )
             question = said(draft, described)
-            new = Level(task_id, steps, question, at.level + 1, op, at.task_id, described)
+            new = Level(task_id, steps, question, at.level + 1, op, at.task_id, described, at.distractors + new_near)
             reason = not_described(draft, new_descriptions) or await self.verifier.verify(
                 question, steps, reference_answer(steps)
             )

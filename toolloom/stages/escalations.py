@@ -53,6 +53,7 @@ ESCALATIONS_SCHEMA = pa.schema(
         ("outcome", pa.string()),
         ("reason", pa.string()),
         ("attempts", pa.string()),
+        ("distractors", pa.string()),  # JSON list: nearly right tools the level offers (add_distractor)
         ("stop_reason", pa.string()),
         ("kept", pa.bool_()),
         ("frontier", pa.string()),
