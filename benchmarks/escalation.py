@@ -9,6 +9,7 @@ the same the dataset card shows), the frontier's requests and tokens, and the ke
   python benchmarks/escalation.py --collection demo --seeds 30
   python benchmarks/escalation.py --collection tmdb --seeds 30      # RestBench TMDB, simulated offline
   python benchmarks/escalation.py --collection shipped              # demo tools, an MCP server, a live HTTP service
+  python benchmarks/escalation.py --collection rapidapi --apis 242  # a RapidAPI slice (a sparse graph), simulated
   python benchmarks/escalation.py --offline                          # the BM25 assistant as the frontier
   python benchmarks/escalation.py --structural-only                  # the model does not verify its own levels
 
@@ -16,6 +17,7 @@ The GGUF comes from `--gguf`, else $TOOLLOOM_GGUF, else the 0.5B file ../shared/
 """
 
 import argparse
+import gzip
 import os
 import shutil
 import subprocess
@@ -40,6 +42,7 @@ COLLECTIONS = {
     "demo": {"name": "demo", "path": "api_graphs/demo"},
     "tmdb": {"name": "tmdb", "path": str(CORPORA / "restbench" / "tmdb_oas.json"), "executor": "simulated"},
     "spotify": {"name": "spotify", "path": str(CORPORA / "restbench" / "spotify_oas.json"), "executor": "simulated"},
+    "rapidapi": {"name": "rapidapi", "path": "rapidapi.jsonl", "executor": "simulated"},  # a slice, in the project
 }
 DEFAULT_GGUF = "~/.cache/toolloom/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
 
@@ -87,6 +90,9 @@ def pipeline_spec(args) -> dict:
 def project(tmp: Path, args) -> None:
     for name in ("prompts", "sandbox", "api_graphs"):
         (tmp / name).symlink_to(ROOT / name)
+    if args.collection == "rapidapi":  # the corpus's first APIs: each line is one API with its endpoints
+        with gzip.open(CORPORA / "rapidapi" / "tools_sample.jsonl.gz", "rt") as f:
+            (tmp / "rapidapi.jsonl").write_text("".join(line for _, line in zip(range(args.apis), f)))
     (tmp / "pipelines").mkdir()
     (tmp / "pipelines" / "bench.yaml").write_text(yaml.safe_dump(pipeline_spec(args), sort_keys=False))
 
@@ -124,6 +130,7 @@ def main() -> int:
     ap.add_argument("--seeds", type=int, default=30, help="seed tasks escalated")
     ap.add_argument("--chains", type=int, default=20, help="multi-hop tasks sampled beside one task per tool")
     ap.add_argument("--max-level", type=int, default=3)
+    ap.add_argument("--apis", type=int, default=242, help="with --collection rapidapi: the corpus's first N APIs")
     ap.add_argument(
         "--structural-only", action="store_true", help="levels verified by the executed checks alone, not the frontier"
     )

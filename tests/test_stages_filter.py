@@ -182,6 +182,24 @@ def test_a_conversion_answered_with_the_rate_alone_is_incomplete():
     assert verdicts == [[("completeness", "answer_incomplete")], []]
 
 
+def test_an_action_answered_without_saying_it_was_done_is_incomplete():
+    """'Cancel order ORD-3.' answered with the refund alone (the 1.5B model): a request that acts asks whether
+    it was done, so the result's 'cancelled' must be said (either spelling); a status that confirms nothing
+    ('processing') is not asked for."""
+    result = '{"order_id": "ORD-3", "status": "cancelled", "refund_eur": 42.5}'
+    verdicts = []
+    for request, answer, status in [
+        ("Cancel order ORD-3.", "You will get a refund of 42.5 EUR.", "cancelled"),
+        ("Cancel order ORD-3.", "Order ORD-3 has been canceled; 42.5 EUR will be refunded.", "cancelled"),
+        ("Please place the order for me.", "Your order ORD-3 will be refunded 42.5 EUR.", "processing"),
+    ]:
+        traj = _traj(result=result.replace("cancelled", status), answer=answer)
+        traj["messages"][0]["content"] = request
+        out = filter_samples(pa.Table.from_pylist([traj], schema=TRAJECTORIES_SCHEMA), FilterStage(), 0.0)
+        verdicts.append([(r.checker, r.reason) for r in out.rejections])
+    assert verdicts == [[("completeness", "answer_incomplete")], [], []]
+
+
 def test_failed_episodes_are_not_filter_inputs():
     bad = {**_traj(), "outcome": "turn_limit"}
     result = filter_samples(pa.Table.from_pylist([_traj(), bad], schema=TRAJECTORIES_SCHEMA), FilterStage(), 0.0)

@@ -12,7 +12,7 @@ import re
 from ..text import spoken
 from .arguments import parse_arguments
 from ..answers.phrases import LIST_ITEMS, item_name, said_text, value_text
-from ..text.request_asks import request_parts, requested_fields
+from ..text.request_asks import DOING, request_parts, requested_fields
 
 
 def _stated(value, answer: str) -> bool:
@@ -62,6 +62,8 @@ def forms(value) -> set[str]:
     """How an answer may write a value, lower-cased: as given, as this module writes it, with thousands
     separators (14,094,034), an ISO date in words (January 2, 2026; 2 January 2026) and its time of day."""
     out = {str(value).lower(), value_text(value).lower(), str(value).strip().lower()}  # a file's text, as shown
+    if isinstance(value, str) and re.fullmatch(r"[a-z]+lled", value.lower()):
+        out.add(value.lower()[:-4] + "led")  # cancelled, canceled
     out |= {n.lower() for key in ("country_code", "language_code") if (n := spoken.code_name(value, key))}  # Germany
     if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) >= 1000:
         out |= {f"{value:,}".lower(), f"{int(value):,}" if float(value).is_integer() else f"{value:,}"}  # 16,108
@@ -138,6 +140,17 @@ def computed_field(request: str, record: dict) -> list[str]:
     return [found] if found else []
 
 
+def action_status(request: str, record: dict) -> list[str]:
+    """What a request that acts asks without naming it ('Cancel order ORD-1': that it is cancelled): the
+    result's status or state when it says what was done (one word in -ed: cancelled, created, booked;
+    'ok' or 'processing' is no confirmation an answer must repeat)."""
+    first = re.match(r"\s*(?:please\s+)?([A-Za-z]+)", request)
+    if not first or first.group(1).lower() not in DOING:
+        return []
+    done = [k for k in ("status", "state") if isinstance(v := record.get(k), str) and re.fullmatch(r"[a-z]+ed", v)]
+    return done[:1]
+
+
 def unstated(request: str, reference, answer: str, inputs: list = ()) -> list[str]:
     """Fields of the reference answer that the request names and the answer leaves out (a field
     whose value the request itself states is not asked for: 'the countries of Asia' gives the region;
@@ -155,7 +168,9 @@ def unstated(request: str, reference, answer: str, inputs: list = ()) -> list[st
                 continue
             missing += [
                 k
-                for k in dict.fromkeys(requested_fields(request, record) + computed_field(request, record))
+                for k in dict.fromkeys(
+                    requested_fields(request, record) + computed_field(request, record) + action_status(request, record)
+                )
                 if not _stated(record[k], answer)
                 and not _stated(record[k], request)
                 and k not in missing

@@ -32,7 +32,7 @@ def is_action(tool: str) -> bool:
 
 
 # verbs of a request that asks for a change, and how it is said once done
-_DOING = set(
+DOING = set(
     "add create update delete remove cancel place book set send save rename move copy restore kill interrupt "
     "restart start stop upload write edit change modify make clear reset enable disable archive submit "
     "approve reject assign schedule subscribe unsubscribe follow unfollow publish share transfer buy reserve "
@@ -67,7 +67,7 @@ def action_said(request: str) -> str:
     'I deleted the checkpoint "c".'; '' when no clause of it starts with such a verb."""
     for start in _STARTS.finditer(request):
         m = _CLAUSE.match(request, start.end())
-        if m and m.group(1).lower() in _DOING:
+        if m and m.group(1).lower() in DOING:
             verb = m.group(1).lower()
             what = re.sub(
                 r"\b(my|me|i|mine|myself)\b(?![^\"]*\"(?:[^\"]*\"[^\"]*\")*[^\"]*$)",
