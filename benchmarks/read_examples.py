@@ -6,6 +6,7 @@
 Each example: its id, kind, shape and how its calls were answered, the tools offered (name and
 description), then every message: the request, each call with its arguments, each tool result,
 the final answer. Examples are drawn at random (seeded) from every split of the default config.
+Give a fresh reader the output and `benchmarks/RUBRIC.md` (good / flawed / bad), nothing else.
 """
 
 import argparse

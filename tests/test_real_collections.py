@@ -259,15 +259,52 @@ def test_proposals_with_stand_in_ids_are_asked_again_and_defaults_are_left_out(t
         },
     }
     model = FakeModel()
-    fake, real = {"query": "Dark", "network_id": 12345}, {"query": "Dark", "page": 1, "network_id": 213}
+    fake, real = {"query": "Dark", "network_id": 12345}, {"query": "Dark", "network_id": 213}
     model.enqueue(*({"content": json.dumps({"calls": [{"request": "x", "arguments": a}]})} for a in (fake, real)))
     with FakeServer(model) as server:
         user, _ = _model_user(tmp_path, server)
         proposed = run_async(user.propose_arguments(search, 1, {}))
     assert "network_id: 12345" in model.history[1]["messages"][-1]["content"]  # the stand-in is named
-    assert proposed == [{"query": "Dark", "network_id": 213}]  # page 1 is the default: nothing to say
+    assert proposed == [{"query": "Dark", "network_id": 213}]
     assert tidy_proposal(search, {"query": "Dark", "page": 2}) == {"query": "Dark"}  # paging: never asked for
     assert tidy_proposal(search, {"query": "Dark", "language": "English"}) == {"query": "Dark"}  # no such parameter
     # a tool that takes nothing ('GET /api/kernels'): a proposal's keys are all made up, its schema among them
     kernels = {"name": "get__api_kernels", "parameters": {"type": "object", "properties": {}}}
     assert tidy_proposal(kernels, {"properties": {}, "required": [], "type": "object"}) == {}
+
+
+def test_the_proposals_grammar_holds_arguments_to_the_tools_parameters(tmp_path):
+    """The 1.5B model wrote prose as argument keys ('"To search for a TV show named ...": ...') until its token
+    limit: the schema sent with the request allows the tool's own parameters only, typed, with free text bounded."""
+    from toolloom.llm import run_async
+    from toolloom.llm.fake_server import FakeModel, FakeServer
+
+    search = {
+        "name": "GET_search-tv",
+        "description": "Search TV shows.",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "query": {"type": "string"},
+                "page": {"type": "integer"},
+                "include_adult": {"type": "boolean"},
+                "sort": {"type": "string", "enum": ["popularity", "date"]},
+            },
+            "required": ["query"],
+        },
+    }
+    model = FakeModel()
+    model.enqueue(
+        {"content": json.dumps({"calls": [{"request": "x", "arguments": {"query": "Dark", "A user wants...": 1}}]})},
+        {"content": json.dumps({"calls": [{"request": "x", "arguments": {"query": "Dark", "sort": "date"}}]})},
+    )
+    with FakeServer(model) as server:
+        user, _ = _model_user(tmp_path, server)
+        proposed = run_async(user.propose_arguments(search, 1, {}))
+    sent = model.history[0]["response_format"]["json_schema"]["schema"]
+    arguments = sent["properties"]["calls"]["items"]["properties"]["arguments"]
+    assert arguments["additionalProperties"] is False and arguments["required"] == ["query"]
+    assert set(arguments["properties"]) == {"query", "include_adult", "sort"}  # optional paging: never asked for
+    assert arguments["properties"]["query"] == {"type": "string", "maxLength": 160}
+    assert arguments["properties"]["sort"]["enum"] == ["popularity", "date"]
+    assert len(model.history) == 2 and proposed == [{"query": "Dark", "sort": "date"}]  # the made-up key: asked again

@@ -37,6 +37,43 @@ PROPOSALS_SCHEMA = {
 }
 
 
+PROPOSED_TEXT_MAX = 160  # a free-text argument a user types; the grammar stops a small model's rambling
+
+
+def _plain(prop) -> dict:
+    """A parameter's schema as a grammar can enforce it: its scalar type, enum and a bound on free text."""
+    prop = prop if isinstance(prop, dict) else {}
+    out = {"type": prop["type"]} if prop.get("type") in ("string", "integer", "number", "boolean") else {}
+    if (
+        isinstance(prop.get("enum"), list)
+        and prop["enum"]
+        and all(isinstance(v, (str, int, float)) for v in prop["enum"])
+    ):
+        out["enum"] = prop["enum"]
+    elif out.get("type") == "string":
+        out["maxLength"] = min(int(prop.get("maxLength") or PROPOSED_TEXT_MAX), PROPOSED_TEXT_MAX)
+    return out
+
+
+def proposal_schema(tool: Tool) -> dict:
+    """PROPOSALS_SCHEMA with each call's arguments held to the tool's own parameters (no made-up keys,
+    optional paging left out), so grammar-constrained decoding cannot spend its tokens on prose keys."""
+    schema = tool.get("parameters") or {}
+    if not schema:
+        return PROPOSALS_SCHEMA
+    required = [k for k in schema.get("required") or [] if k in (schema.get("properties") or {})]
+    props = {
+        k: _plain(p) for k, p in (schema.get("properties") or {}).items() if k in required or not PAGING.fullmatch(k)
+    }
+    arguments = {"type": "object", "properties": props, "required": required, "additionalProperties": False}
+    item = PROPOSALS_SCHEMA["properties"]["calls"]["items"]
+    calls = {
+        **PROPOSALS_SCHEMA["properties"]["calls"],
+        "items": {**item, "properties": {**item["properties"], "arguments": arguments}},
+    }
+    return {**PROPOSALS_SCHEMA, "properties": {"calls": calls}}
+
+
 class ModelUser:
     def __init__(self, client: ModelClient, prompts_root, stage: str = "simulate"):
         self.client, self.prompts_root, self.stage = client, prompts_root, stage
@@ -71,7 +108,7 @@ class ModelUser:
         answer = await chat_json(
             self.client,
             [{"role": "user", "content": prompt}],
-            PROPOSALS_SCHEMA,
+            proposal_schema(tool),
             name="calls",
             stage="tasks",
             role="user",
@@ -174,7 +211,7 @@ def _stand_in_arguments(answer: dict) -> str:
     )
 
 
-_PAGING = re.compile(r"(page|page_?size|per_?page|limit|offset|cursor|page_?token)", re.I)
+PAGING = re.compile(r"(page|page_?size|per_?page|limit|offset|cursor|page_?token)", re.I)
 
 
 def tidy_proposal(tool: Tool, arguments: dict) -> dict:
@@ -187,9 +224,7 @@ def tidy_proposal(tool: Tool, arguments: dict) -> dict:
     known = lambda k: k in props or not schema  # noqa: E731 (no schema at all: nothing is known to be extra)
     default = lambda k, v: isinstance(props.get(k), dict) and "default" in props[k] and props[k]["default"] == v  # noqa: E731
     return {
-        k: v
-        for k, v in arguments.items()
-        if known(k) and (k in required or not (default(k, v) or _PAGING.fullmatch(k)))
+        k: v for k, v in arguments.items() if known(k) and (k in required or not (default(k, v) or PAGING.fullmatch(k)))
     }
 
 

@@ -87,6 +87,7 @@ def _propose(prompt: str) -> dict | None:
     """The user agent proposing arguments: schema-made ones."""
     if "<parameters>" not in prompt or '"calls"' not in prompt:
         return None
+    from ..agents.llm import PAGING
     from ..text.synthesis import ArgumentSynthesizer, Unsynthesizable
 
     schema = json.loads(prompt.split("<parameters>", 1)[1].split("</parameters>", 1)[0])
@@ -94,6 +95,8 @@ def _propose(prompt: str) -> dict | None:
         args = ArgumentSynthesizer().arguments({"name": "proposed", "parameters": schema}, seed=hash_bucket(prompt))
     except Unsynthesizable:
         args = {}
+    required = set(schema.get("required") or [])
+    args = {k: v for k, v in args.items() if k in required or not PAGING.fullmatch(k)}  # as the grammar allows
     return {"content": json.dumps({"calls": [{"request": "A request.", "arguments": args}]})}
 
 
