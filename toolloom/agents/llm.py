@@ -41,16 +41,11 @@ PROPOSED_TEXT_MAX = 160  # a free-text argument a user types; the grammar stops 
 
 
 def _plain(prop) -> dict:
-    """A parameter's schema as a grammar can enforce it: its scalar type, enum and a bound on free text."""
+    """A parameter's schema as a grammar can enforce it: its scalar type and a bound on free text. Enums and
+    formats stay with the caller's check, so one call outside them costs that call, not the whole reply."""
     prop = prop if isinstance(prop, dict) else {}
     out = {"type": prop["type"]} if prop.get("type") in ("string", "integer", "number", "boolean") else {}
-    if (
-        isinstance(prop.get("enum"), list)
-        and prop["enum"]
-        and all(isinstance(v, (str, int, float)) for v in prop["enum"])
-    ):
-        out["enum"] = prop["enum"]
-    elif out.get("type") == "string":
+    if out.get("type") == "string" and not prop.get("enum"):
         out["maxLength"] = min(int(prop.get("maxLength") or PROPOSED_TEXT_MAX), PROPOSED_TEXT_MAX)
     return out
 
