@@ -91,6 +91,12 @@ def _assert_kept_levels_are_first_failures(store, version, md, ds):
         below = by_task[r["parent_id"]]
         assert below["level"] == r["level"] - 1 and below["outcome"] == "solved"
         assert any(a["outcome"] == "solved" for a in json.loads(below["attempts"]))
+    offered = {t["traj_id"]: t["tools_offered"] for t in store.read("demo", "trajectories", version).to_pylist()}
+    near = [r for r in kept if r["operator"] == "add_distractor"]
+    assert near  # the demo keeps levels whose frontier took a nearly right tool
+    for r in near:  # the replayed example offers them, as the frontier's attempt did
+        names = {t["function"]["name"] for t in json.loads(offered["dm_" + r["task_id"][2:]])}
+        assert set(json.loads(r["distractors"])) <= names
     samples = store.read("demo", "samples", version).to_pylist()
     assert {(s["task_id"], s["level"]) for s in samples if s["level"] > 0} <= {(r["task_id"], r["level"]) for r in kept}
 
