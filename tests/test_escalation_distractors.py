@@ -159,5 +159,6 @@ def test_a_frontier_that_confuses_same_shaped_tools_fails_the_level_that_offers_
         kept, near = levels[1], json.loads(levels[1]["distractors"])
         assert kept["kept"] and kept["operator"] == "add_distractor" and kept["chain"] == levels[0]["chain"]
         assert near and json.loads(levels[0]["distractors"]) == []
+        assert kept["question"] == levels[0]["question"]  # only the offer changed
         called = json.loads(kept["attempts"])[0]["calls"][0][0]
         assert called in near  # the frontier took a nearly right tool, and the execution check failed it

@@ -251,9 +251,12 @@ class Escalation:
                 default=str,
             )
             task_id = "e_" + hashlib.sha256(key.encode()).hexdigest()[:12]
-            draft = await self.escalator.phrase(
-                self.as_task(task_id, steps, seed_row["seed"] + at.level + 1), op, at.question
-            )
+            if new_near and not new_descriptions:  # only the offer changed: the request stays word for word
+                draft = at.question
+            else:
+                draft = await self.escalator.phrase(
+                    self.as_task(task_id, steps, seed_row["seed"] + at.level + 1), op, at.question
+                )
             question = said(draft, described)
             new = Level(task_id, steps, question, at.level + 1, op, at.task_id, described, at.distractors + new_near)
             reason = not_described(draft, new_descriptions) or await self.verifier.verify(
