@@ -174,3 +174,21 @@ def test_a_left_out_value_that_a_bare_noun_would_stand_for_drops_its_clause_and_
     for seed in range(8):
         text = withholding_request(task, "mode", random.Random(seed))
         assert text == "How long from Paris to Berlin?", text  # not 'Going by a mode', nor the value
+
+
+@pytest.mark.parametrize(
+    "tool, topic",
+    [
+        ("git_add", "git"),  # read offline from mcp-server-git: 'Hi, I have a question about a git.'
+        ("write_file", "a file"),  # 'a write file'
+        ("read_multiple_files", "a file"),  # 'a multiple file'
+        ("open_nodes", "a node"),  # 'an open node'
+        ("git_diff_unstaged", "the unstaged git diff"),  # 'git diff unstaged'
+        ("get_next_holiday", "the next holiday"),
+        ("get_order_status", "an order"),
+    ],
+)
+def test_a_vague_opening_names_what_the_tool_is_about(tool, topic):
+    from toolloom.stages.dialogues import a_topic
+
+    assert a_topic(tool) == topic

@@ -27,7 +27,8 @@ from ..text.purposes import param_phrase, purpose
 from ..text.wording import render_example
 from ..text.words import entity_of, tokens
 from ..text.tool_names import join
-from ..text.request_asks import is_action
+from ..text.request_asks import DOING, is_action
+from ..text.tool_names import VERBS
 from ..text.withholding import withholding_request
 from ..answers.phrases import article
 from ..graph.names import singular, snake
@@ -140,8 +141,16 @@ def is_pair(task: Task) -> bool:
 
 
 def a_topic(tool_name: str) -> str:
-    """'a holiday', but 'the next holiday': a thing there is one of takes 'the'."""
-    entity = entity_of(tool_name)
+    """'a holiday', but 'the next holiday': a thing there is one of takes 'the'; 'a file' for write_file (its
+    verb is no topic); 'git' for git_add (a namespace is named, not counted); 'the unstaged git diff'."""
+    words = entity_of(tool_name).split()
+    while len(words) > 1 and (words[0] in VERBS | DOING or words[0] == "multiple"):
+        words.pop(0)  # write_file, read_multiple_files: 'a file'
+    if len(words) > 1 and re.fullmatch(r"\w+ed", words[-1]):
+        return "the " + " ".join(words[-1:] + words[:-1])  # git_diff_unstaged: 'the unstaged git diff'
+    entity = " ".join(words)
+    if len(words) == 1 and len(snake(tool_name).split("_")) > 1 and snake(tool_name).startswith(entity + "_"):
+        return entity  # git_add, git_show: a namespace, not a thing
     return (
         ("the " + entity) if entity.split()[0] in ("next", "upcoming", "latest", "current", "last") else article(entity)
     )
