@@ -347,3 +347,38 @@ def test_an_mcp_tools_first_sentence_words_its_request_in_the_imperative():
     assert requests(
         "create_directory", "Create a new directory or ensure a directory exists", {"path": "/w/photos"}
     ) == {'Create a new directory at "/w/photos".'}
+
+
+def test_mcp_git_summaries_read_as_requests_with_their_values_on_the_nouns():
+    """Read offline from mcp-server-git: 'Show me the git diff unstaged.' (the summary was one word too long, so
+    the tool's name was used) and 'Show me the contents of a commit with revision "HEAD"'."""
+    import random
+
+    from toolloom.domain import Step, Task
+    from toolloom.text.wording import render_example
+
+    def said(name, summary, args):
+        task = Task(
+            "t", "single", [Step("repo." + name, name, summary, args)], 0, {"repo." + name: {"summary": summary}}
+        )
+        return render_example(task, random.Random(0))
+
+    unstaged = said("git_diff_unstaged", "Shows changes in the working directory that are not yet staged", {})
+    assert unstaged == "Show me the changes in the working directory that are not yet staged."
+    show = said(
+        "git_show",
+        "Shows the contents of a commit, or of a file or directory given as <revision>:<path>",
+        {"revision": "HEAD"},
+    )
+    assert show.endswith('the commit "HEAD".')
+
+
+def test_a_summary_that_names_a_format_or_a_lookup_key_leaves_them_to_the_value():
+    from toolloom.text.summary_requests import summary_words
+
+    words = summary_words("List the JSON data for all kernels that are currently running")  # Jupyter Server
+    assert " ".join(words) == "list all kernels that are currently running"
+    assert " ".join(summary_words("Search for nodes in the knowledge graph based on a query")) == (
+        "search for nodes in the knowledge graph"
+    )
+    assert "names" not in summary_words("Open specific nodes in the knowledge graph by their names")

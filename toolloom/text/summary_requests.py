@@ -46,6 +46,7 @@ _CUT = re.compile(
 DETERMINERS = {"a", "an", "the", "this", "some"}
 QUANTIFIERS = {"all", "every", "each", "multiple", "specific", "any", "my", "your"}  # 'unstage all staged changes'
 FILE_KEYS = {"path", "file", "filename", "filepath", "file_path"}
+REVISION_KEYS = {"revision", "rev", "commit_sha", "sha"}  # a commit, said by what it names
 FILE_NOUNS = ("file", "directory", "folder", "notebook", "document", "path")
 MOVES = {"rename", "move", "copy"}
 _QUOTED = re.compile(r' "[^"]*"')
@@ -73,17 +74,19 @@ def summary_words(summary: str) -> list[str] | None:
     text = re.sub(r"\s+(?:from the (?:file ?system|server|disk)|as (?:plain )?text)\b", "", text)  # where it reads
     text = re.sub(r"\b([A-Za-z]+) or [A-Za-z]+\b", r"\1", text)  # 'file or directory': the first
     text = re.sub(r"\b([A-Za-z]+)/[A-Za-z]+\b", r"\1", text)  # 'status/activity'
-    text = re.sub(r"\s(?:by|with) (?:its |their )?(?:name|id|uuid)\b", "", text)  # the value says which
+    text = re.sub(r"\s(?:by|with) (?:its |their )?(?:names?|ids?|uuids?)\b", "", text)  # the value says which
     # the value says which, too: 'to a particular checkpointed state' is 'to a checkpoint' (the id's noun)
     text = re.sub(r"\b(an?|the) (?:particular|specific|given|certain|specified) ", r"\1 ", text)
     text = re.sub(r"\b([a-z]{4,})ed state\b", r"\1", text)
+    text = re.sub(r"\bthe JSON (?:data|model|representation|objects?) (?:for|of) ", "", text)  # a format, not what
+    text = re.sub(r"\s+based on (?:an?|the) \w+$", "", text)  # 'nodes ... based on a query': the value says it
     text = re.sub(r"^(get|show|fetch|retrieve) (?:a|the) list of\b", "list", text, flags=re.I)
     text = re.sub(r"\b(of|list) all (?=\w+s\b)", r"\1 ", text)  # 'a listing of all files': of files
     words = text.split()
     while words and words[-1].lower() in LINKS | DETERMINERS:  # 'a new branch from' once 'an optional ...' is cut
         words.pop()
     words[:1] = [w.lower() for w in words[:1]]
-    return words if 2 <= len(words) <= 9 else None
+    return words if 2 <= len(words) <= 11 else None  # 'show changes in the working directory that are not yet staged'
 
 
 def path_noun(path, noun: str) -> str:
@@ -98,6 +101,8 @@ def _nouns(key: str) -> list[str]:
     """The nouns an argument can stand on: checkpoint_id -> checkpoint; a path -> file, directory, ..."""
     words = param_words(key)  # branch_type is a type, branch_name a branch
     head = words[-2:-1] if words[-1:] and words[-1] in ID_KINDS | NAMING and len(words) > 1 else words[-1:]
+    if key.lower() in REVISION_KEYS:  # 'the contents of the commit "HEAD"'
+        return head + ["commit"]
     return list(FILE_NOUNS) if key.lower() in FILE_KEYS else head
 
 
