@@ -3,22 +3,19 @@
 import json
 import random
 
-import pyarrow as pa
 import pytest
 
-from toolloom.agents.llm import ModelAssistant
 from toolloom.executors.routing import ToolExecutor
-from toolloom.graph.escalation import ChainEscalator, Harder, StructuralVerifier
+from toolloom.graph.escalation import ChainEscalator, Harder
 from toolloom.graph.near_tools import takes_call
 from toolloom.llm import run_async
 from toolloom.llm.competent_model import competent
-from toolloom.llm.fake_server import FakeModel, FakeServer
+from toolloom.llm.fake_server import FakeModel
 from toolloom.sandbox import Observation
 from toolloom.spec import EscalateStage
-from toolloom.stages.escalations import escalate
-from toolloom.stages.tasks import TASKS_SCHEMA
 
-from .test_escalations import RecordingEscalator, _client, _run, _step, demo  # noqa: F401 (fixture)
+from .test_escalation_edgeless import _escalate_dates
+from .test_escalations import RecordingEscalator, _run, _step, demo, seed_table  # noqa: F401 (fixture)
 
 
 def test_a_tool_takes_a_call_when_it_has_every_argument_and_requires_no_other():
@@ -123,35 +120,11 @@ def _confusable(escalator):
 
 @pytest.mark.services  # runs the demo tools in sandbox worker processes
 def test_a_frontier_that_confuses_same_shaped_tools_fails_the_level_that_offers_one(demo, tmp_path):  # noqa: F811
-    tools, chains, executor = demo
-    steps = [chains.graph.step("get_capital_city", {"country_code": c}) for c in ("FR", "DE")]
-    seeds = pa.Table.from_pylist(
-        [
-            {
-                "task_id": f"t_{i}",
-                "shape": "single",
-                "chain": json.dumps([s.row()]),
-                "reference_answer": "{}",
-                "seed": i,
-            }
-            for i, s in enumerate(steps)
-        ],
-        schema=TASKS_SCHEMA,
-    )
+    _, chains, _ = demo
+    seeds = seed_table([chains.graph.step("get_capital_city", {"country_code": c}) for c in ("FR", "DE")])
     escalator = RecordingEscalator()
-    with FakeServer(FakeModel(default=_confusable(escalator))) as server:
-        result = escalate(
-            seeds,
-            tools,
-            [],
-            frontier=ModelAssistant(_client(server, tmp_path), stage="escalate", role="frontier"),
-            escalator=escalator,
-            verifier_for=StructuralVerifier,
-            executor=executor,
-            params=EscalateStage(max_level=2, operators={"add_distractor": 1.0}, distractors=0),
-            system_prompt="s",
-            prompt_hash="h",
-        )
+    params = EscalateStage(max_level=2, operators={"add_distractor": 1.0}, distractors=0)
+    result = _escalate_dates(demo, tmp_path, FakeModel(default=_confusable(escalator)), escalator, seeds, params)
     assert result.accounted and result.accepted == 2
     for seed in ("t_0", "t_1"):
         levels = sorted((r for r in result.table.to_pylist() if r["seed_id"] == seed), key=lambda r: r["level"])

@@ -5,7 +5,6 @@ import random
 import re
 from datetime import date, timedelta
 
-import pyarrow as pa
 import pytest
 
 from toolloom.agents.llm import ModelAssistant
@@ -17,10 +16,9 @@ from toolloom.llm.competent_model import competent
 from toolloom.llm.fake_server import FakeModel, FakeServer
 from toolloom.spec import EscalateStage
 from toolloom.stages.escalations import escalate
-from toolloom.stages.tasks import TASKS_SCHEMA
 from toolloom.text.descriptions import describe, value_of
 
-from .test_escalations import RecordingEscalator, _client, _run, _step, demo  # noqa: F401 (fixture)
+from .test_escalations import RecordingEscalator, _client, _run, _step, demo, seed_table  # noqa: F401 (fixture)
 
 
 def test_every_day_of_two_years_is_described_once_and_read_back():
@@ -99,19 +97,17 @@ def test_a_constraint_takes_a_value_the_parameter_description_names():
 
 
 def _date_seeds(chains):
-    steps = [
-        chains.graph.step("is_holiday", {"country_code": c, "day": d})
-        for c, d in (("FR", "2026-07-14"), ("DE", "2026-10-03"))
-    ]
-    rows = [
-        {"task_id": f"t_{i}", "shape": "single", "chain": json.dumps([s.row()]), "reference_answer": "{}", "seed": i}
-        for i, s in enumerate(steps)
-    ]
-    return pa.Table.from_pylist(rows, schema=TASKS_SCHEMA)
+    return seed_table(
+        [
+            chains.graph.step("is_holiday", {"country_code": c, "day": d})
+            for c, d in (("FR", "2026-07-14"), ("DE", "2026-10-03"))
+        ]
+    )
 
 
-def _escalate_dates(demo, tmp_path, model, escalator, seeds):  # noqa: F811
-    """The seeds escalated by describe_value alone, up to level 2, against the scripted frontier `model`."""
+def _escalate_dates(demo, tmp_path, model, escalator, seeds, params=None):  # noqa: F811
+    """The seeds escalated (by describe_value alone unless `params` say), up to level 2, against the scripted
+    frontier `model`."""
     tools, chains, executor = demo
     with FakeServer(model) as server:
         return escalate(
@@ -122,7 +118,7 @@ def _escalate_dates(demo, tmp_path, model, escalator, seeds):  # noqa: F811
             escalator=escalator,
             verifier_for=StructuralVerifier,
             executor=executor,
-            params=EscalateStage(max_level=2, operators={"describe_value": 1.0}),
+            params=params or EscalateStage(max_level=2, operators={"describe_value": 1.0}),
             system_prompt="s",
             prompt_hash="h",
         )

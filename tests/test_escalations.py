@@ -149,22 +149,18 @@ def test_operator_weights_order_and_exclude():
     assert sum(o[0] == "add_hop" for o in orders) > 150
 
 
+def seed_table(steps) -> pa.Table:
+    """One single-call seed task per step: t_0, t_1, ..."""
+    rows = [
+        {"task_id": f"t_{i}", "shape": "single", "chain": json.dumps([s.row()]), "reference_answer": "{}", "seed": i}
+        for i, s in enumerate(steps)
+    ]
+    return pa.Table.from_pylist(rows, schema=TASKS_SCHEMA)
+
+
 def _seed_tasks(chains):
     # every hop is a real lookup: the request names a country, never the code a later call takes
-    steps = [chains.graph.step("find_country", {"name": n}) for n in ("France", "Germany", "Japan")]
-    return pa.Table.from_pylist(
-        [
-            {
-                "task_id": f"t_{i}",
-                "shape": "single",
-                "chain": json.dumps([s.row()]),
-                "reference_answer": "{}",
-                "seed": i,
-            }
-            for i, s in enumerate(steps)
-        ],
-        schema=TASKS_SCHEMA,
-    )
+    return seed_table([chains.graph.step("find_country", {"name": n}) for n in ("France", "Germany", "Japan")])
 
 
 class RecordingEscalator(TemplateEscalator):
