@@ -33,7 +33,13 @@ def test_every_extension_point_is_one_registry_with_its_built_ins():
     assert set(registry.registries()) == KINDS
     assert {"openapi", "mcp", "bfcl"} <= set(registry.INGEST_FORMATS.names())
     assert registry.EXECUTORS.names() == ["http", "mcp", "python", "simulated"]
-    assert registry.ESCALATION_OPERATORS.names() == ["add_constraint", "add_hop", "describe_value", "replace_value"]
+    assert registry.ESCALATION_OPERATORS.names() == [
+        "add_constraint",
+        "add_distractor",
+        "add_hop",
+        "describe_value",
+        "replace_value",
+    ]
     assert {"sharegpt", "xlam", "bfcl"} == set(registry.EXPORT_FORMATS.names())
     assert registry.STAGES.names() == sorted(
         ["tools", "api_edges", "tasks", "escalations", "trajectories", "doc_revisions", "samples", "dataset"]
