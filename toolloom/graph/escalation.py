@@ -35,7 +35,7 @@ from ..text.descriptions import describe
 from ..text.synthesis import ArgumentSynthesizer
 from ..text.values import schema_type
 from ..volatile import stable
-from .near_tools import MAX_NEW, nearly_right
+from .near_tools import MAX_NEW, NearTools, nearly_right
 from .chains import ChainGraph, chain_problem, list_width, normalised, stated_values, value_at
 
 # paging and ordering say how many and in which order, not which: no constraint a person asks for
@@ -117,6 +117,7 @@ class ChainEscalator:
         self.params = {t["name"]: t["parameters"] for t in tools}
         self.execute = self.graph.execute
         self.synthesizer = ArgumentSynthesizer(edges)
+        self.near = NearTools(self.graph.tools)  # add_distractor's candidates, by retrieval
 
     async def apply(
         self, operator: str, steps: list[Step], rng: random.Random, other: list[Step] | None = None
@@ -224,7 +225,7 @@ class ChainEscalator:
     async def add_distractor(self, steps: list[Step], rng: random.Random) -> Harder | None:
         """The same chain, run again, with nearly right tools to offer beside it (more than a level
         adds: the ladder keeps those its previous level did not offer)."""
-        names = await nearly_right(self, steps, rng, set(), limit=2 * MAX_NEW)
+        names = await nearly_right(self, self.near, steps, rng, limit=2 * MAX_NEW)
         if not names:
             return None
         done, _ = await self.execute(planned(steps))

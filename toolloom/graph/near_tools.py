@@ -46,28 +46,22 @@ class NearTools:
         return [self.names[i] for i in ranked if self.names[i] not in skip and scores[i] > 0][:k]
 
 
-async def nearly_right(
-    chains, steps: list[Step], rng: random.Random, offered: set[str], limit: int = MAX_NEW
-) -> list[str]:
-    """Names of up to `limit` tools, not already used or offered, each nearly right for one step."""
-    graph = chains.graph
-    near = getattr(chains, "near_tools", None) or NearTools(graph.tools)
-    chains.near_tools = near
-    used = {s.name for s in steps} | offered
-    found: list[str] = []
+async def nearly_right(chains, near: NearTools, steps: list[Step], rng: random.Random, limit: int) -> list[str]:
+    """Names of up to `limit` tools, none of them called by the chain, each nearly right for one step."""
+    used, found = {s.name for s in steps}, []
     order = list(range(len(steps)))
     rng.shuffle(order)
     for i in order:
         step = steps[i]
         for name in near.nearest(step.name, used, NEAREST):
-            if len(found) == limit:
-                return found
-            if not takes_call(graph.tools[name].get("parameters"), step.arguments):
+            if not takes_call(chains.graph.tools[name].get("parameters"), step.arguments):
                 continue
             stated = {k: v for k, v in step.arguments.items() if k not in step.bindings}
-            stand_in = graph.step(name, stated, {k: dict(b) for k, b in step.bindings.items()})
+            stand_in = chains.graph.step(name, stated, {k: dict(b) for k, b in step.bindings.items()})
             done, _ = await chains.execute([s.planned() for s in steps[:i]] + [stand_in])
             if done and stable(done[-1].result) != stable(step.result):
                 found.append(name)
                 used.add(name)
+                if len(found) == limit:
+                    return found
     return found
