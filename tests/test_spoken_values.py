@@ -215,3 +215,33 @@ def test_a_vague_opening_of_a_change_is_no_question_and_its_clarification_asks_w
             said.add(state.utterance("inform_intent_vague")[0] + " " + state.utterance("clarify")[0])
         questions = [s for s in said if re.search(r"find something out|look something up|what .*know|look up", s)]
         assert bool(questions) == asks, said
+
+
+def test_a_list_of_strings_is_listed_in_quotes_and_read_back_as_one_list():
+    """'the paths "/ws/a.md" and "/ws/b.md"', not '["/ws/a.md", "/ws/b.md"]'; the offline assistant reads the
+    listed values back as the list, and an optional list takes only values its own noun leads."""
+    schemas = {
+        "read_multiple_files": (["paths"], {"paths": ["/ws/notes/todo.md", "/ws/README.md"]}),
+        "git_add": (["repo_path", "files"], {"repo_path": "/ws/repo", "files": ["README.md"]}),
+        "create_entities": (["names"], {"names": ["Ada Lovelace", "Alan Turing", "Grace Hopper"], "kind": "person"}),
+    }
+    for name, (required, arguments) in schemas.items():
+        props = {k: _schema_of(v) for k, v in arguments.items()}
+        schema = {"type": "object", "properties": props, "required": required}
+        step = Step(f"x.{name}", name, "", arguments)
+        for seed in range(4):
+            request = render_example(Task("t", "single", [step], seed, {step.tool_id: {}}), random.Random(seed))
+            assert "[" not in request and fill_arguments(request, schema) == arguments, request
+    assert spoken.written(["a.md", "b.md", "c.md"], "files") == '"a.md", "b.md" and "c.md"'
+    assert spoken.written([1, 2], "ids") == "[1, 2]"  # not a list of strings: as JSON
+    tagged = {"tags": _schema_of([""]), "title": {"type": "string"}}
+    schema = {"type": "object", "properties": tagged, "required": ["title"]}
+    assert fill_arguments('Create a note titled "groceries".', schema) == {"title": "groceries"}
+    assert fill_arguments('Create a note with tags "home" and "food", titled "groceries".', schema) == {
+        "tags": ["home", "food"],
+        "title": "groceries",
+    }
+
+
+def _schema_of(value) -> dict:
+    return {"type": "array", "items": {"type": "string"}} if isinstance(value, list) else {"type": "string"}

@@ -16,6 +16,7 @@ from ..answers.sentence import answer_from
 from ..prompts import render
 from ..domain import Task, Tool, known_values
 from ..text.tool_names import FAMILY, parse_name, words_of
+from ..text import spoken
 from ..text.purposes import DANGLING, purpose
 from ..text.wording import render_example
 from ..text.words import STOPWORDS, tokens
@@ -55,7 +56,7 @@ class TemplateUser:
         values = known_values(task)
         return (
             "Here are the details: "
-            + ", ".join(f"{k.replace('_', ' ')} {json.dumps(v)}" for k, v in values.items())
+            + ", ".join(f"{k.replace('_', ' ')} {spoken.listed(v) or json.dumps(v)}" for k, v in values.items())
             + "."
         )
 

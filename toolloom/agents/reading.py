@@ -10,6 +10,7 @@ from ..text.synthesis import described_values
 from ..checks.arguments import argument_errors
 from ..text.wording import ORDINALS
 from ..text.words import entity_of, tokens
+from ..graph.names import singular
 
 _QUOTED = re.compile(r"\"([^\"]+)\"")
 _DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
@@ -27,6 +28,22 @@ _LABEL = re.compile(r"\b([A-Za-z]+) \"")
 _ENTITY = re.compile(r"\b" + _WHICH + r" ([a-z]+(?: [a-z]+)?)\b(?!')")
 
 
+_LIST_JOIN = re.compile(r"\s*(?:,\s*(?:and\s+)?|and\s+)")  # '"a.md", "b.md" and "c.md"': one listed value
+
+
+def _runs(text: str) -> list[tuple[str, list[str]]]:
+    """The quoted values in `text` grouped into lists ('"a", "b" and "c"'), each with the word before it."""
+    runs: list[tuple[str, list[str]]] = []
+    end = None
+    for m in _QUOTED.finditer(text):
+        if end is not None and _LIST_JOIN.fullmatch(text[end : m.start()]):
+            runs[-1][1].append(m.group(1))
+        else:
+            runs.append(((re.findall(r"[A-Za-z]+", text[: m.start()]) or [""])[-1].lower(), [m.group(1)]))
+        end = m.end()
+    return runs
+
+
 def _candidates(text: str) -> dict[str, list]:
     quoted = _QUOTED.findall(text)
     unquoted = _QUOTED.sub(" ", text)
@@ -38,6 +55,7 @@ def _candidates(text: str) -> dict[str, list]:
     words = [w for w in tokens(unquoted) if w not in labels]
     return {
         "quoted": quoted,
+        "runs": _runs(text),
         "datetime": datetimes,
         "date": dates,
         "number": numbers,
@@ -192,6 +210,8 @@ def fill_arguments(text: str, schema: dict, context: list | None = None) -> dict
         elif ref is not None:
             refs.remove(ref)
             value = _resolve(context, ref[0] if len(ref[0]) <= len(name) else name, ref[1], ref[2])
+        elif prop.get("type") == "array":
+            value = _listed(name, prop, name in required, cand)
         else:
             value = _stated(name, prop, cand, text)
         if value is not None:
@@ -211,6 +231,22 @@ def _reference_for(name: str, required: bool, refs: list) -> tuple | None:
         # 'how far X is from that city': the one reference left for the second end, whatever word leads it
         ref = next((r for r in refs if name.endswith("_" + r[0])), None)
     return ref
+
+
+def _listed(name: str, prop: dict, required: bool, cand: dict) -> list | None:
+    """A list of strings the request states for parameter `name`: the next quoted values it lists together; an
+    optional one only where its noun leads them ('the files "a.md" and "b.md"'), so it takes no other value."""
+    if (prop.get("items") or {}).get("type", "string") != "string":
+        return None
+    noun = singular(name.split("_")[-1].lower())
+    for label, items in cand["runs"]:
+        n = len(items)
+        at = next((i for i in range(len(cand["quoted"]) - n + 1) if cand["quoted"][i : i + n] == items), None)
+        if at is not None and (required or singular(label) == noun):
+            del cand["quoted"][at : at + n]
+            cand["runs"].remove((label, items))
+            return items
+    return None
 
 
 def _stated(name: str, prop: dict, cand: dict, text: str):

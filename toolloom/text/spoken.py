@@ -117,9 +117,18 @@ def said(value, key: str) -> str | None:
     return None
 
 
+def listed(value) -> str | None:
+    """A list of strings as a person lists them ('"a.md", "b.md" and "c.md"'); None for any other value."""
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v and '"' not in v for v in value):
+        return None
+    items = [json.dumps(v, ensure_ascii=False) for v in value]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def written(value, key: str) -> str:
-    """The value in a sentence: as said (`said`), a number, date or code as it is, anything else in quotes."""
-    form = said(value, key)
+    """The value in a sentence: as said (`said`), a number, date or code as it is, a list of strings listed,
+    anything else in quotes."""
+    form = said(value, key) or listed(value)
     if form is not None:
         return form
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -156,6 +165,8 @@ def unquoted(template: str, arguments: dict, skip=()) -> tuple[str, dict]:
             template, values[k] = template.replace(f'"{{{k}}}"', f"{{{k}}}"), form
         elif k not in skip and (form := counted(v, k)) is not None:
             values[k] = form
+        elif k not in skip and (form := listed(v)) is not None:  # its items carry their own quotes
+            template, values[k] = template.replace(f'"{{{k}}}"', f"{{{k}}}"), form
     return template, values
 
 

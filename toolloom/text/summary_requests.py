@@ -158,7 +158,8 @@ def _put_values(words: list[str], placed: dict[int, str], step, said: dict, fami
         if k not in step.bindings:  # a value from an earlier result is said up front; its noun is 'the checkpoint'
             link = ("at " if k.lower() in FILE_KEYS else "named ") if _made(words, i, family) else ""
             words.insert(i + 1, link + said[k])
-            words[i] = words[i] if said[k].startswith("[") else singular(words[i])  # 'switch the branch "main"'
+            several = isinstance(step.arguments[k], list) and len(step.arguments[k]) > 1  # 'the files "a" and "b"'
+            words[i] = words[i] if several or said[k].startswith("[") else singular(words[i])  # 'the branch "main"'
             if k.lower() in FILE_KEYS and words[i].lower() in FILE_NOUNS:  # 'the directory "/ws/notes"'
                 words[i] = path_noun(step.arguments[k], words[i])
         _the(words, i, family)

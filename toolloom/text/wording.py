@@ -167,7 +167,7 @@ def _step_request(task: Task, i: int, nested: dict, rng: random.Random) -> str:
     if templates:
         return _from_template(step, templates, args, rng)
     # every real collection: worded from the tool's name and arguments, never its documentation
-    said = {k: args[k] if k in step.bindings else json.dumps(v) for k, v in step.arguments.items()}
+    said = {k: args[k] if k in step.bindings else spoken.listed(v) or json.dumps(v) for k, v in step.arguments.items()}
     meta = task.meta.get(step.tool_id, {})
     return summary_requests.request(step, meta, said, rng) or offline_requests.request(step, meta, said, rng)
 
@@ -211,7 +211,7 @@ def _from_template(step, templates: list[str], args: dict, rng: random.Random) -
     used = {field for _, field, _, _ in string.Formatter().parse(template) if field}
     settings = [spoken.settings_said(v) for k, v in step.arguments.items() if k not in used | set(step.bindings)]
     extra = [
-        constraint(k, args[k] if k in step.bindings else spoken.counted(v, k) or json.dumps(v))
+        constraint(k, args[k] if k in step.bindings else spoken.counted(v, k) or spoken.listed(v) or json.dumps(v))
         for k, v in step.arguments.items()
         if k not in used and (k in step.bindings or not spoken.settings_said(v))
     ]
