@@ -12,6 +12,7 @@ from toolloom.graph.chains import value_at
 from toolloom.graph.sampling import ChainSampler
 from toolloom.graph.slots import compatible, input_slots, output_slots
 from toolloom.ingest import ingest_collection
+from toolloom.llm import run_async
 from toolloom.sandbox import Sandbox
 
 from .conftest import PROJECT
@@ -295,3 +296,29 @@ def test_an_inverse_call_that_gives_back_a_stated_value_is_circular_and_a_record
         ),
     )
     assert chain_problem(listing) is None  # a result that is a list
+
+
+@pytest.mark.services
+def test_two_calls_of_one_turn_must_answer_the_same_in_either_order():
+    """Parallel calls that a person asks for in one breath: a change and a read of what it changed are not two
+    independent calls (the read's answer depends on which ran first), so the sampler drops them."""
+    rows = [dict(r, execution="python") for r in _rows(PROJECT / "api_graphs" / "demo")]
+    ex = ToolExecutor(Sandbox(PROJECT / "sandbox"), rows)
+    sampler = ChainSampler(rows, [], ex, seed=0)
+
+    def free(*calls) -> bool:
+        async def run():
+            episode = ex.episode()
+            chain = [sampler.graph.step(n, a, result=(await episode.call(n, a)).content) for n, a in calls]
+            episode.close()
+            return await sampler._order_free(chain)
+
+        return run_async(run())
+
+    assert not free(("cancel_order", {"order_id": "ord_1002"}), ("get_order_status", {"order_id": "ord_1002"}))
+    assert not free(("add_to_cart", {"product_id": "p102", "quantity": 2}), ("view_cart", {}))
+    assert free(("get_product", {"product_id": "p300"}), ("search_products", {"query": "travel"}))
+    assert free(("cancel_order", {"order_id": "ord_1002"}), ("get_order_status", {"order_id": "ord_1001"}))
+    parallel = sampler.sample("parallel", 12)
+    assert not any({s.name for s in c} == {"add_to_cart", "view_cart"} for c in parallel)
+    assert sampler.failures["order_dependent"] > 0, sampler.failures

@@ -18,6 +18,7 @@ from collections import Counter
 from ..domain import Step, Tool
 from ..executors.routing import ToolExecutor
 from ..llm import run_async
+from ..volatile import stable
 from .chains import ChainGraph, chain_problem, degenerate_call, list_width, normalised, stated_values, value_at
 
 
@@ -102,7 +103,25 @@ class ChainSampler:
                 self.failures["step_failed"] += 1
                 return None
             chain.append(self.graph.step(name, args, result=obs.content))
+        if not await self._order_free(chain):
+            self.failures["order_dependent"] += 1  # moving a file and listing its folder: not two parallel calls
+            return None
         return chain
+
+    async def _order_free(self, chain: list[Step]) -> bool:
+        """Whether two calls made in one turn answer the same in the other order (each in a fresh episode), so
+        that neither depends on the other's effect; a simulated call cannot tell, and passes."""
+        if any(self.graph.tools[s.name].get("execution", "simulated") == "simulated" for s in chain):
+            return True
+        episode = self.executor.episode()
+        try:
+            for step in reversed(chain):
+                obs = await episode.call(step.name, step.arguments)
+                if not obs.ok or stable(obs.content) != stable(step.result):
+                    return False
+            return True
+        finally:
+            episode.close()
 
     async def _nested(self) -> list[Step] | None:
         targets = sorted(t for t, slots in self.in_edges.items() if len(slots) >= 2)
