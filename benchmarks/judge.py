@@ -35,14 +35,15 @@ from toolloom.llm.servers import ServerPool  # noqa: E402
 from toolloom.prompts import DEFAULT_ROOT  # noqa: E402
 from toolloom.registry import FILTER_CHECKS  # noqa: E402
 from toolloom.spec import STEPS, FilterStage, ModelSpec  # noqa: E402
-from toolloom.stages.samples import check_view, run_check  # noqa: E402
+from toolloom.domain import trajectory_of  # noqa: E402
+from toolloom.stages.samples import run_check  # noqa: E402
 
 SET = ROOT / "tests" / "cases" / "judge_set.jsonl"
 
 
 def first_check(traj: dict) -> str | None:
     """The first of the filter's default checks that rejects the example ('execution:tool_error'), or None."""
-    params, view = FilterStage(), check_view(traj)
+    params, view = FilterStage(), trajectory_of(traj)
     for name in (c for c in params.checks if c not in STEPS):
         verdict = run_check(FILTER_CHECKS.get(name), view, params)
         if verdict:

@@ -6,6 +6,7 @@ import json
 
 import pyarrow as pa
 
+from toolloom.checks.invented import invented, known_text
 from toolloom.messages import normalise
 from toolloom.spec import FilterStage
 from toolloom.stages.samples import SAMPLES_SCHEMA, filter_samples
@@ -279,3 +280,25 @@ def test_split_by_tool_keeps_test_tools_out_of_train():
         called = {c["function"]["name"] for m in by_id[row["traj_id"]]["messages"] for c in (m.get("tool_calls") or [])}
         assert (row["split"] == "test") == (called <= test_tools)
         assert (row["split"] == "train") == (not called & test_tools)
+
+
+def test_an_answer_stating_names_or_years_nothing_said_is_invented():
+    """The 0.5B model on TMDB: 'The Shannara Chronicles is a TV show that aired on Netflix in 2015.' where the
+    result gives no network and no year. A name or year the user, the calls, the results or the documentation
+    say (also as people say a code: FR as France, EUR as Euro) is not invented; nor is a month, a weekday or
+    a sentence's first word."""
+    result = '{"name": "The Shannara Chronicles", "first_air_date": "2016-01-05", "origin_country": ["FR"]}'
+    verdicts = []
+    for answer in (
+        "The Shannara Chronicles is a TV show that aired on Netflix in 2015.",
+        "The Shannara Chronicles is a 2016 show directed by John Travolta.",
+        "The Shannara Chronicles first aired on Tuesday, January 5, 2016, in France.",
+        "Sure. The Shannara Chronicles, a show from France.",
+    ):
+        traj = _traj(result=result, answer=answer)
+        out = filter_samples(pa.Table.from_pylist([traj], schema=TRAJECTORIES_SCHEMA), FilterStage(), 0.0)
+        verdicts.append([(r.checker, r.reason, r.detail) for r in out.rejections])
+    assert [[v[:2] for v in vs] for vs in verdicts] == [[("execution", "invented_facts")]] * 2 + [[], []]
+    assert "Netflix, 2015" in verdicts[0][0][2] and "John Travolta" in verdicts[1][0][2]
+    assert invented("It costs 12 Euro.", known_text([], [{"currency": "EUR"}])) == []
+    assert invented("Here it is:\n\n```\nx\n```\n\nHere it is too.", known_text(["x"], [])) == []

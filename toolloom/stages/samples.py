@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from ..agents.judges import ReferenceJudge
 from ..checks.answers import call_inputs, grounded, unstated
+from ..checks.invented import conversation_known, invented
 from ..messages import request_of
 from ..checks.judging import MULTI_ANSWER_SHAPES
 from ..domain import trajectory_of
@@ -145,6 +146,8 @@ def check_execution(traj: dict) -> tuple[str, str] | None:
             )
     if results and not grounded(json.loads(results[-1]), answer):
         return "answer_not_grounded", "the final answer states none of the values the last call returned"
+    if made_up := invented(answer, conversation_known(traj)):
+        return "invented_facts", f"the final answer states {', '.join(made_up[:4])}, which nothing before it says"
     return None
 
 

@@ -1,0 +1,95 @@
+"""Names and years a final answer states that nothing in the conversation says: a model assistant's invention
+('directed by John Travolta', 'aired on Netflix in 2015' where no result names a director, a network or a year).
+
+What the conversation says: the user's messages, the calls' arguments, the tool results and the offered tools'
+documentation, each value also as people say it (DE as Germany, new_york as New York, USD as US Dollar). A name
+counts as said when each of its words (of three letters or more) is; month and weekday names are how dates are
+written, and are never invented.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import re
+
+import pycountry
+
+from ..text import spoken
+
+_YEAR = re.compile(r"(?<![\d.,-])(1[89]\d\d|20\d\d)(?![\d,])")
+_CALENDAR = {w.lower() for w in [*calendar.month_name[1:], *calendar.month_abbr[1:], *calendar.day_name]}
+
+
+def _scalars(key: str, value):
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _scalars(k, v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _scalars(key, v)
+    elif value is not None and not isinstance(value, bool):
+        yield key, value
+
+
+def _spoken_forms(key: str, value) -> list[str]:
+    """A value as the answers and requests may say it besides as given."""
+    if not isinstance(value, str):
+        return []
+    forms = [f for f in (spoken.said(value, key), spoken.code_name(value, key)) if f]
+    if re.fullmatch(r"[A-Z]{3}", value) and (currency := pycountry.currencies.get(alpha_3=value)):
+        forms.append(currency.name)
+    return forms
+
+
+def known_text(texts: list[str], values: list) -> str:
+    """Everything the conversation says, lower-cased: `texts` as written, `values` also as people say them."""
+    parts = list(texts)
+    for value in values:
+        for key, scalar in _scalars("", value):
+            parts += [str(scalar), *_spoken_forms(key, scalar)]
+    return "\n".join(parts).lower()
+
+
+_STARTS = re.compile(r"(?:^|[.?!:]\s+|\n[\s`>*-]*)$")  # a sentence's or a line's first word: capitalised anyway
+
+
+def _inside_a_sentence(name: str, answer: str) -> bool:
+    return any(
+        not _STARTS.search(answer[: m.start()]) for m in re.finditer(r"(?<!\w)" + re.escape(name) + r"(?!\w)", answer)
+    )
+
+
+def invented(answer: str, known: str) -> list[str]:
+    """The names and years `answer` states that `known` (from `known_text`) never says."""
+    out = []
+    for name in spoken.names(answer):
+        if not _inside_a_sentence(name, answer):  # 'Done.', 'Here it is:' after a block
+            continue
+        words = [w for w in re.split(r"[ -]", name) if len(w) >= 3 and w.lower() not in _CALENDAR]
+        if any(w.lower() not in known for w in words):
+            out.append(name)
+    out += [y for y in _YEAR.findall(answer) if y not in known]
+    return list(dict.fromkeys(out))
+
+
+def conversation_known(traj: dict) -> str:
+    """What a trajectory's conversation says before its final answer (see `known_text`)."""
+    texts, values = [], []
+    for m in traj["messages"]:
+        if m["role"] in ("user", "tool"):
+            content = m.get("content") or ""
+            texts.append(content)
+            try:
+                values.append(json.loads(content))
+            except (json.JSONDecodeError, TypeError):
+                pass
+        for call in m.get("tool_calls") or []:
+            arguments = call["function"].get("arguments")
+            texts.append(arguments if isinstance(arguments, str) else json.dumps(arguments))
+            try:
+                values.append(json.loads(arguments) if isinstance(arguments, str) else arguments)
+            except (json.JSONDecodeError, TypeError):
+                pass
+    texts += [t["function"].get("description") or "" for t in traj.get("tools_offered") or []]
+    return known_text(texts, values)
