@@ -32,21 +32,14 @@ _DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 COPIED_WORDS = 8  # this many consecutive words of a tool's documentation in a request is copying
 
 
-def _scalars(key: str, value):
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _scalars(k, v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _scalars(key, v)
-    elif not isinstance(value, bool) and value is not None:
-        yield key, value
-
-
 def stated_values(task: Task) -> list[tuple[str, object]]:
     """The values the request must state, with their parameters: every argument not taken from an earlier result."""
     return [
-        kv for step in task.chain for k, a in step.arguments.items() if k not in step.bindings for kv in _scalars(k, a)
+        kv
+        for step in task.chain
+        for k, a in step.arguments.items()
+        if k not in step.bindings
+        for kv in spoken.scalars(k, a)
     ]
 
 

@@ -21,17 +21,6 @@ _YEAR = re.compile(r"(?<![\d.,-])(1[89]\d\d|20\d\d)(?![\d,])")
 _CALENDAR = {w.lower() for w in [*calendar.month_name[1:], *calendar.month_abbr[1:], *calendar.day_name]}
 
 
-def _scalars(key: str, value):
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _scalars(k, v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _scalars(key, v)
-    elif value is not None and not isinstance(value, bool):
-        yield key, value
-
-
 def _spoken_forms(key: str, value) -> list[str]:
     """A value as the answers and requests may say it besides as given."""
     if not isinstance(value, str):
@@ -46,7 +35,7 @@ def known_text(texts: list[str], values: list) -> str:
     """Everything the conversation says, lower-cased: `texts` as written, `values` also as people say them."""
     parts = list(texts)
     for value in values:
-        for key, scalar in _scalars("", value):
+        for key, scalar in spoken.scalars("", value):
             parts += [str(scalar), *_spoken_forms(key, scalar)]
     return "\n".join(parts).lower()
 

@@ -96,6 +96,18 @@ NOT_NAMES = {
 }
 
 
+def scalars(key: str, value):
+    """Each (field name, value) of a nested value: a list's items under the list's name; no booleans or nulls."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from scalars(k, v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from scalars(key, v)
+    elif not isinstance(value, bool) and value is not None:
+        yield key, value
+
+
 def is_id_key(key: str) -> bool:
     return key == "id" or key.endswith("_id")
 
