@@ -188,6 +188,13 @@ def test_an_action_is_said_as_done_in_the_requests_words():
         )
     )
     assert got == 'I renamed the file "notes/todo.md" to "notes/done.md".'
+    # a result that only confirms adds nothing ('... Entities deleted successfully and success: yes.');
+    # a failure is said
+    deleted = ('Delete the entity "Champex".', "delete_entities", {"entityNames": ["Champex"]})
+    got = answer_from(conversation(*deleted, {"message": "Entities deleted successfully", "success": True}))
+    assert got == 'I deleted the entity "Champex".'
+    got = answer_from(conversation(*deleted, {"message": "Entity not found", "success": False}))
+    assert got == "That did not work: Entity not found.", got
     # where the request names no action, 'Done.' as before
     got = answer_from(conversation("I would like ord_1001 gone.", "cancel_order", {"order_id": "ord_1001"}, {}))
     assert got == "Done."
@@ -233,6 +240,11 @@ def test_two_blocks_of_a_tools_own_lines_stay_apart_so_each_fence_closes():
     ]
     answer = answer_from(messages)
     assert "```\n\nHere it is:" in answer and "``` Here" not in answer and answer.count("```") == 4
+    # asked apart, each block is headed by what its part asked to be shown (both in one phrase: 'Here it is:')
+    messages[0]["content"] = "Show me the working tree status. Separately, what are the unstaged changes?"
+    answer = answer_from(messages)
+    assert answer.startswith("Here is the working tree status:\n\n```\nOn branch main")
+    assert "```\n\nHere are the unstaged changes:\n\n```\ndiff --git" in answer
 
 
 def test_a_tool_text_too_long_for_an_answer_is_shown_by_its_start_and_size():

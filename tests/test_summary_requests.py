@@ -295,8 +295,8 @@ def test_an_empty_lookup_and_a_tools_own_words_are_said_plainly():
     )
     assert (
         sentence({"text": "On branch main\nnothing to commit\n"}, "What is the status?", {}, "git_status")
-        == "Here it is:\n\n```\nOn branch main\nnothing to commit\n```"
-    )
+        == "Here is the status:\n\n```\nOn branch main\nnothing to commit\n```"
+    )  # a block is headed by what the request asked to be shown
     assert (
         sentence({"capital": "Ottawa"}, "What is the capital of CA?", {"country_code": "CA"}, "get_capital")
         == "The capital of Canada is Ottawa."
@@ -335,50 +335,3 @@ def test_an_empty_lookup_and_a_tools_own_words_are_said_plainly():
         )
         == 'I created a new directory at "/w/photos".'
     )  # said once, not again in the tool's words
-
-
-def test_an_mcp_tools_first_sentence_words_its_request_in_the_imperative():
-    """MCP servers describe a tool as 'Shows the working tree status': the request was 'Show me the git status.'"""
-    from toolloom.text.purposes import first_sentence
-
-    assert first_sentence("Shows the commit logs. More text\nhere") == "Shows the commit logs"
-    assert requests("git_status", "Shows the working tree status", {}) >= {"Show me the working tree status."}
-    assert requests("git_reset", "Unstages all staged changes", {}) == {"Unstage all staged changes."}
-    assert requests(
-        "create_directory", "Create a new directory or ensure a directory exists", {"path": "/w/photos"}
-    ) == {'Create a new directory at "/w/photos".'}
-
-
-def test_mcp_git_summaries_read_as_requests_with_their_values_on_the_nouns():
-    """Read offline from mcp-server-git: 'Show me the git diff unstaged.' (the summary was one word too long, so
-    the tool's name was used) and 'Show me the contents of a commit with revision "HEAD"'."""
-    import random
-
-    from toolloom.domain import Step, Task
-    from toolloom.text.wording import render_example
-
-    def said(name, summary, args):
-        task = Task(
-            "t", "single", [Step("repo." + name, name, summary, args)], 0, {"repo." + name: {"summary": summary}}
-        )
-        return render_example(task, random.Random(0))
-
-    unstaged = said("git_diff_unstaged", "Shows changes in the working directory that are not yet staged", {})
-    assert unstaged == "Show me the changes in the working directory that are not yet staged."
-    show = said(
-        "git_show",
-        "Shows the contents of a commit, or of a file or directory given as <revision>:<path>",
-        {"revision": "HEAD"},
-    )
-    assert show.endswith('the commit "HEAD".')
-
-
-def test_a_summary_that_names_a_format_or_a_lookup_key_leaves_them_to_the_value():
-    from toolloom.text.summary_requests import summary_words
-
-    words = summary_words("List the JSON data for all kernels that are currently running")  # Jupyter Server
-    assert " ".join(words) == "list all kernels that are currently running"
-    assert " ".join(summary_words("Search for nodes in the knowledge graph based on a query")) == (
-        "search for nodes in the knowledge graph"
-    )
-    assert "names" not in summary_words("Open specific nodes in the knowledge graph by their names")

@@ -11,7 +11,7 @@ from .keys import AnswerDraft
 from .phrases import about, capitalised, field_phrase, join_phrases, list_phrase, said_text, value_text
 from .subjects import SUBJECT_KEYS, call_subject
 from ..text.request_asks import ANY_WORDS, is_action, requested_fields, words
-from ..text.tool_names import plural
+from ..text.tool_names import is_plural, plural
 from ..text.words import ENTITY_VERBS, GENERIC_WORDS, LINK_WORDS, entity_of, name_words
 
 _COUNTED = {"stock", "available", "availability", "seats", "spots", "left", "remaining"}  # 'is it available?': n > 0
@@ -36,11 +36,27 @@ def early_answer(result, request: str, arguments: dict, tool: str | None, yes_no
         ) + "."
     if not isinstance(result, dict):
         return f"The result is {value_text(result)}."
-    if len(result) == 1 and isinstance(text := next(iter(result.values())), str) and (said := said_text(text)):
+    one_text = len(result) == 1 and isinstance(text := next(iter(result.values())), str)
+    if one_text and (said := said_text(text, shown_as(request))):
         return said  # a tool that answers in words (MCP's text content): 'Switched to branch 'main'.'
     if not result and len(arguments) == 1 and not is_action(tool or ""):  # a settings section with none set
         return f"The {entity_of(tool or '')} {value_text(next(iter(arguments.values())))} is empty."
     return ""
+
+
+_NOT_ONE = re.compile(r'[.?!;] |"|\band (?:the|an?|my|its)\b')  # a clarification after it; two things asked
+_SHOW = re.compile(r"(?:(?:can|could) you )?(?:show me|give me|display|list|what (is|are)) (.+?)[?.!]?", re.I)
+
+
+def shown_as(request: str) -> str:
+    """What a tool's block of lines is, from the request that asked to be shown it ('Show me the working tree
+    status.': 'Here is the working tree status:'); 'Here it is:' where the request says no one thing."""
+    if not (m := _SHOW.fullmatch(request.strip())) or _NOT_ONE.search(re.sub(r'"[^"]*"', "", m.group(2))):
+        return "Here it is:"
+    thing = re.sub(r"^an? ", "the ", m.group(2))  # 'a recursive tree view of ...': the one shown
+    head = re.split(r" (?:that|which|who|with|matching)\b", re.sub(r'"[^"]*"', "", thing))[0]
+    many = m.group(1).lower() == "are" if m.group(1) else is_plural(head.strip())
+    return f"Here {'are' if many else 'is'} {thing}:"
 
 
 def _weekday_and_date(result: dict, keys: list[str]) -> str:

@@ -218,8 +218,9 @@ def about(subject: str, phrases: list[str], placed: bool = False, inside: bool =
 BLOCK_LINES, BLOCK_HEAD = 60, 25  # a tool's text longer than this is shown by its first lines
 
 
-def said_text(text: str) -> str:
-    """A tool's own words as the answer: a sentence as it is, several lines below 'Here it is:'; '' for a value."""
+def said_text(text: str, heading: str = "Here it is:") -> str:
+    """A tool's own words as the answer: a sentence as it is, several lines below `heading` (what they are:
+    'Here is the working tree status:'); '' for a value."""
     text = text.strip()
     if m := re.fullmatch(r"([A-Z][a-z]+(?: [a-z]+){0,3}):", text):  # a heading over nothing: 'Staged changes:'
         return f"There are no {m.group(1).lower()}."
@@ -230,7 +231,7 @@ def said_text(text: str) -> str:
         head = "\n".join(lines[:BLOCK_HEAD])
         return f"It is {len(lines):,} lines long; here are the first {BLOCK_HEAD}:\n\n```\n{head}\n```"
     if "\n" in text:  # a tool's output (a diff, a log, a spec) as a block
-        return f"Here it is:\n\n```\n{text}\n```"
+        return f"{heading}\n\n```\n{text}\n```".lstrip()
     if re.match(r"[A-Z][a-z]+ \w", text) and len(text.split()) >= 3:  # 'No matches found', not 'Paris'
         return text if text[-1] in ".!?" else text + "."
     return ""

@@ -44,6 +44,9 @@ def sentence(
     if isinstance(result, dict) and "error" in result:
         err = result["error"]
         return f"The service answered with an error: {err.get('message') if isinstance(err, dict) else err}."
+    if refused(result):
+        why = next((v for k, v in result.items() if isinstance(v, str) and k in _CONFIRMING), "")
+        return f"That did not work{': ' + why.rstrip('.') if why else ''}."
     result = keyed_as_listed(result)
     yes_no = is_yes_no(request)
     if text := early_answer(result, request, arguments, tool, yes_no):
@@ -76,6 +79,24 @@ def keyed_as_listed(result):
         else v
         for k, v in result.items()
     }
+
+
+_CONFIRMING = {"success", "ok", "message", "status", "detail", "result"}
+
+
+def refused(result) -> bool:
+    """A result whose own flag says the change did not happen ({"success": false, ...})."""
+    return isinstance(result, dict) and any(result.get(k) is False for k in ("success", "ok"))
+
+
+def confirms_only(result) -> bool:
+    """A result that only confirms the change ({"success": true, "message": "Entities deleted successfully"}):
+    'I deleted the entity "Champex".' says all of it."""
+    if not isinstance(result, dict) or not result or not set(result) <= _CONFIRMING:
+        return False
+    flags = [v for v in result.values() if isinstance(v, bool)]
+    texts = [v for v in result.values() if isinstance(v, str)]
+    return all(flags) and len(flags) + len(texts) == len(result) and all(len(t.split()) <= 8 for t in texts)
 
 
 def fed(result, later_arguments: list[dict]) -> tuple[str, ...]:
@@ -120,6 +141,13 @@ def _names(part: str, said: str) -> bool:
     return re.search(rf"\b{re.escape(said)}\b", " ".join(words(part))) is not None
 
 
+def after_done(done: str, text: str, result) -> str:
+    """What was done, then what the result shows, unless it only says that again: the tool's own confirmation
+    ('Successfully created directory ...'), what was set ('The autosave interval is 120.'), a bare success flag."""
+    again = done != "Done." and (text.startswith("Successfully ") or said_before(text, [done]) or confirms_only(result))
+    return done if text == NOTHING or again else f"{done} {text}"
+
+
 def answer_from(messages: list[dict], request: str | None = None) -> str:
     """The final answer to a conversation: a sentence for each tool result, in call order; `request`: what the
     user asked (`messages.request_of`; by default every user turn)."""
@@ -151,7 +179,7 @@ def answer_from(messages: list[dict], request: str | None = None) -> str:
         tool = names.get(m.get("tool_call_id")) or m.get("name") or ""
         # a call that changes something: say it was done ('I deleted the checkpoint "c".', where the request
         # says what), then what it shows (if anything: not the values it was given, which that sentence said)
-        acted = is_action(tool) and not (isinstance(result, dict) and "error" in result)
+        acted = is_action(tool) and not (isinstance(result, dict) and "error" in result) and not refused(result)
         done = (action_said(part) or "Done.") if acted else ""
         # a lookup the request named by what it gives ('the currency of Japan'): what a later call took from it
         lookup = part is request or i < lookups
@@ -160,11 +188,7 @@ def answer_from(messages: list[dict], request: str | None = None) -> str:
             result, part, arguments.get(m.get("tool_call_id")), tool, known, done not in ("", "Done."), feeds
         )
         known.update(names_in(result, tool))
-        if acted:
-            # the tool's own confirmation ('Successfully created directory ...') says again what `done` said
-            # ... and a result that only says back what was set ('The autosave interval is 120.') is said by it
-            again = done != "Done." and (text.startswith("Successfully ") or said_before(text, [done]))
-            text = done if text == NOTHING or again else f"{done} {text}"
+        text = after_done(done, text, result) if acted else text
         text = the_names(text)  # 'in the United States'
         if (
             text not in out

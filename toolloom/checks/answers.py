@@ -111,7 +111,7 @@ def _text_said(node: str, text: str) -> bool:
     ('There are no staged changes.' for 'Staged changes:'), or a path it names ('Successfully created /a/b')."""
     if node.count("\n") >= 3 and "\n".join(node.split("\n")[:3]).lower() in text:
         return True
-    own = said_text(node).lower()
+    own = said_text(node, heading="").lower()  # the block, whatever heads it
     return bool(own and own in text) or any(
         p.lower() in text for p in re.findall(r"(?<!\S)/[\w.-]+(?:/[\w.-]+)+", node)
     )

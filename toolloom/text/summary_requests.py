@@ -45,7 +45,7 @@ _CUT = re.compile(
 )
 DETERMINERS = {"a", "an", "the", "this", "some"}
 QUANTIFIERS = {"all", "every", "each", "multiple", "specific", "any", "my", "your"}  # 'unstage all staged changes'
-FILE_KEYS = {"path", "file", "filename", "filepath", "file_path"}
+FILE_KEYS = {"path", "file", "filename", "filepath", "file_path", "paths", "files"}
 REVISION_KEYS = {"revision", "rev", "commit_sha", "sha"}  # a commit, said by what it names
 FILE_NOUNS = ("file", "directory", "folder", "notebook", "document", "path")
 MOVES = {"rename", "move", "copy"}
@@ -81,6 +81,8 @@ def summary_words(summary: str) -> list[str] | None:
     text = re.sub(r"\bthe JSON (?:data|model|representation|objects?) (?:for|of) ", "", text)  # a format, not what
     text = re.sub(r"\s+based on (?:an?|the) \w+$", "", text)  # 'nodes ... based on a query': the value says it
     text = re.sub(r"^(get|show|fetch|retrieve) (?:a|the) list of\b", "list", text, flags=re.I)
+    text = re.sub(r"^add (?:the )?(?:file )?contents? to the (?:staging area|index)$", "stage files", text, flags=re.I)
+    text = re.sub(r" (?:simultaneously|at once|efficiently|directly|automatically)\b", "", text)  # how, not what
     text = re.sub(r"\b(of|list) all (?=\w+s\b)", r"\1 ", text)  # 'a listing of all files': of files
     words = text.split()
     while words and words[-1].lower() in LINKS | DETERMINERS:  # 'a new branch from' once 'an optional ...' is cut
@@ -98,16 +100,27 @@ def path_noun(path, noun: str) -> str:
 
 
 def _nouns(key: str) -> list[str]:
-    """The nouns an argument can stand on: checkpoint_id -> checkpoint; a path -> file, directory, ..."""
+    """The nouns an argument can stand on: checkpoint_id -> checkpoint; a path -> file, directory, ...; entityNames
+    -> entity."""
     words = param_words(key)  # branch_type is a type, branch_name a branch
-    head = words[-2:-1] if words[-1:] and words[-1] in ID_KINDS | NAMING and len(words) > 1 else words[-1:]
+    named = words[-1:] and singular(words[-1]) in ID_KINDS | NAMING
+    head = words[-2:-1] if named and len(words) > 1 else words[-1:]
     if key.lower() in REVISION_KEYS:  # 'the contents of the commit "HEAD"'
         return head + ["commit"]
     return list(FILE_NOUNS) if key.lower() in FILE_KEYS else head
 
 
+def _only_names(key: str) -> bool:
+    """A parameter that is names and nothing else ('names', 'title'): it names the summary's object."""
+    return [singular(w) for w in param_words(key)] in (["name"], ["title"])
+
+
 def _place(words: list[str], key: str, taken: set) -> int | None:
-    """Where an argument's value goes: after a head noun it names (not inside 'kernel information')."""
+    """Where an argument's value goes: after a head noun it names (not inside 'kernel information'); names alone
+    go after the object, the first plural noun ('open nodes in the graph': 'the nodes named ...')."""
+    if _only_names(key):
+        nouns = [w for w in words[1:] if w.isalpha() and singular(w) != w]
+        return next((i for i, w in enumerate(words) if i and i not in taken and nouns and w == nouns[0]), None)
     for noun in _nouns(key):
         for i, w in enumerate(words):
             if i and i not in taken and singular(w.lower()) == noun and (i + 1 == len(words) or words[i + 1] in LINKS):
@@ -156,12 +169,16 @@ def _put_values(words: list[str], placed: dict[int, str], step, said: dict, fami
     for i in sorted(placed, reverse=True):
         k = placed[i]
         if k not in step.bindings:  # a value from an earlier result is said up front; its noun is 'the checkpoint'
-            link = ("at " if k.lower() in FILE_KEYS else "named ") if _made(words, i, family) else ""
+            made = _made(words, i, family) or _only_names(k)
+            link = ("at " if k.lower() in FILE_KEYS else "named ") if made else ""
             words.insert(i + 1, link + said[k])
             several = isinstance(step.arguments[k], list) and len(step.arguments[k]) > 1  # 'the files "a" and "b"'
             words[i] = words[i] if several or said[k].startswith("[") else singular(words[i])  # 'the branch "main"'
             if k.lower() in FILE_KEYS and words[i].lower() in FILE_NOUNS:  # 'the directory "/ws/notes"'
                 words[i] = path_noun(step.arguments[k], words[i])
+        while words[i - 1] in QUANTIFIERS - {"my", "your"}:  # 'delete multiple entities': the one named says which
+            del words[i - 1]
+            i -= 1
         _the(words, i, family)
         noun = re.escape(singular(words[i].lower()))  # 'that checkpoint's id', 'the id of that checkpoint'
         which = re.match(rf"(?:the \w+ of )?(that|this) {noun}(?:'s \w+)?$", said[k])
@@ -169,6 +186,18 @@ def _put_values(words: list[str], placed: dict[int, str], step, said: dict, fami
             words[i - 1] = which.group(1)
             pointed.add(k)
     return pointed
+
+
+def _placements(words: list[str], keys: list[str], family: str) -> dict[int, str]:
+    """Which argument goes after which word of the summary."""
+    placed: dict[int, str] = {}
+    for k in keys:
+        if family == "search" and k.lower() in FILE_KEYS:
+            continue  # where a search looks, not what it finds: 'In the directory "/ws", search for files ...'
+        at = _place(words, k, set(placed))
+        if at is not None:
+            placed[at] = k
+    return placed
 
 
 def compose(step, meta: dict, said: dict, rng: random.Random) -> tuple[str, list[str]] | None:
@@ -180,13 +209,7 @@ def compose(step, meta: dict, said: dict, rng: random.Random) -> tuple[str, list
     family = FAMILY.get(verb, "other")
     bound = [k for k in step.arguments if k in step.bindings]
     unbound = [k for k in step.arguments if k not in step.bindings]
-    placed: dict[int, str] = {}
-    for k in unbound + bound:
-        if family == "search" and k.lower() in FILE_KEYS:
-            continue  # where a search looks, not what it finds: 'In the directory "/ws", search for files ...'
-        at = _place(words, k, set(placed))
-        if at is not None:
-            placed[at] = k
+    placed = _placements(words, unbound + bound, family)
     front = [k for k in unbound if k not in placed.values() and k.lower() in FILE_KEYS]
     rest = [k for k in unbound if k not in placed.values() and k not in front]
     pointed = _put_values(words, placed, step, said, family)
@@ -194,6 +217,7 @@ def compose(step, meta: dict, said: dict, rng: random.Random) -> tuple[str, list
     first = obj.split()[0]
     if family != "create" and first not in DETERMINERS | QUANTIFIERS | LINKS | {"that"} and "'s" not in first:
         obj = "the " + obj
+    counted = obj  # what is asked, by its head: 'the differences between branches' are many
     idents = [k for k in rest if param_words(k)[-1:] and param_words(k)[-1] in ID_KINDS and param_words(k)[:-1]]
     if verb in MOVES and len(rest) == 1:
         tail = f" to {said[rest[0]]}"
@@ -208,12 +232,16 @@ def compose(step, meta: dict, said: dict, rng: random.Random) -> tuple[str, list
         matching = [k for k in others if family == "search" and snake(k) in SEARCHED]  # 'files matching "*.md"'
         others = [k for k in others if k not in matching]
         tail += "".join(f" matching {said[k]}" for k in matching)
+        paired = others if len(others) == 1 and (pair := re.search(r"\bbetween (\w+?)e?s$", obj)) else []
+        if paired:  # one side given: the other is the current one ('between the current branch and "dev"')
+            other = f"between the current {pair.group(1)} and {said[paired[0]]}"
+            counted, obj, others = obj, obj[: pair.start()] + other, []
         with_ = [spoken.bounded(param_words(k), said[k]) or f"{' '.join(param_words(k))} {said[k]}" for k in others]
         tail += f" with {join(with_)}" if others else ""
         tail += "".join(f", {spoken.settings_said(step.arguments[k])}" for k in settings)  # not 'with body {...}'
-        rest = idents + kinds + matching + others + settings
+        rest = idents + kinds + matching + paired + others + settings
     if family == "get" and rng.random() < 0.5:
-        many = is_plural(_QUOTED.sub("", obj))  # 'the contents of the file "x"': contents
+        many = is_plural(_QUOTED.sub("", counted))  # 'the contents of the file "x"': contents
         main, ask = f"what {'are' if many else 'is'} {obj}{tail}", True
     elif family in ("get", "list"):
         main, ask = f"{'list' if family == 'list' else 'show me'} {obj}{tail}", False

@@ -1,0 +1,96 @@
+"""MCP servers' summaries (git, memory, filesystem) worded as requests: the imperative of their first sentence, each
+value on the noun it names, and read back by the offline assistant."""
+
+from toolloom.agents.offline import fill_arguments
+
+from .test_summary_requests import requests
+
+
+def test_an_mcp_tools_first_sentence_words_its_request_in_the_imperative():
+    """MCP servers describe a tool as 'Shows the working tree status': the request was 'Show me the git status.'"""
+    from toolloom.text.purposes import first_sentence
+
+    assert first_sentence("Shows the commit logs. More text\nhere") == "Shows the commit logs"
+    assert requests("git_status", "Shows the working tree status", {}) >= {"Show me the working tree status."}
+    assert requests("git_reset", "Unstages all staged changes", {}) == {"Unstage all staged changes."}
+    assert requests(
+        "create_directory", "Create a new directory or ensure a directory exists", {"path": "/w/photos"}
+    ) == {'Create a new directory at "/w/photos".'}
+
+
+def test_mcp_git_summaries_read_as_requests_with_their_values_on_the_nouns():
+    """Read offline from mcp-server-git: 'Show me the git diff unstaged.' (the summary was one word too long, so
+    the tool's name was used) and 'Show me the contents of a commit with revision "HEAD"'."""
+    import random
+
+    from toolloom.domain import Step, Task
+    from toolloom.text.wording import render_example
+
+    def said(name, summary, args):
+        task = Task(
+            "t", "single", [Step("repo." + name, name, summary, args)], 0, {"repo." + name: {"summary": summary}}
+        )
+        return render_example(task, random.Random(0))
+
+    unstaged = said("git_diff_unstaged", "Shows changes in the working directory that are not yet staged", {})
+    assert unstaged == "Show me the changes in the working directory that are not yet staged."
+    show = said(
+        "git_show",
+        "Shows the contents of a commit, or of a file or directory given as <revision>:<path>",
+        {"revision": "HEAD"},
+    )
+    assert show.endswith('the commit "HEAD".')
+
+
+def test_a_summary_that_names_a_format_or_a_lookup_key_leaves_them_to_the_value():
+    from toolloom.text.summary_requests import summary_words
+
+    words = summary_words("List the JSON data for all kernels that are currently running")  # Jupyter Server
+    assert " ".join(words) == "list all kernels that are currently running"
+    assert " ".join(summary_words("Search for nodes in the knowledge graph based on a query")) == (
+        "search for nodes in the knowledge graph"
+    )
+    assert "names" not in summary_words("Open specific nodes in the knowledge graph by their names")
+
+
+def test_mcp_memory_and_git_summaries_name_what_the_values_name():
+    """'Open specific nodes in the knowledge graph with names "Lea Favre"' and 'Add file contents to the staging
+    area with files "README.md"' were the blind reader's stiff requests: names name the object, a quantifier gives
+    way to the value, git's staging idiom is 'stage', one given side of a comparison is set against the current
+    one; the offline assistant reads every value back."""
+    names = {"type": "array", "items": {"type": "string"}}
+    cases = [
+        (
+            "open_nodes",
+            "Open specific nodes in the knowledge graph by their names",
+            {"names": ["Trient hut", "Mont Fort hut"]},
+            'the nodes named "Trient hut" and "Mont Fort hut" in the knowledge graph',
+        ),
+        (
+            "delete_entities",
+            "Delete multiple entities and their associated relations from the knowledge graph",
+            {"entityNames": ["Champex"]},
+            'Delete the entity "Champex".',
+        ),
+        ("git_add", "Adds file contents to the staging area", {"files": ["README.md"]}, 'Stage the file "README.md".'),
+        (
+            "read_multiple_files",
+            "Read the contents of multiple files simultaneously. This is more efficient",
+            {"paths": ["/ws/a.txt", "/ws/b.md"]},
+            'the contents of the files "/ws/a.txt" and "/ws/b.md"',
+        ),
+        (
+            "git_diff",
+            "Shows differences between branches or commits",
+            {"target": "origin/feature/weather"},
+            'the differences between the current branch and "origin/feature/weather"',
+        ),
+    ]
+    for name, summary, arguments, said in cases:
+        got = requests(name, summary, arguments)
+        assert got and all(said in t for t in got), (name, got)
+        key = next(iter(arguments))
+        kind = names if isinstance(arguments[key], list) else {"type": "string"}
+        schema = {"type": "object", "properties": {key: kind}, "required": [key]}
+        assert all(fill_arguments(t, schema) == arguments for t in got), (name, got)
+    assert "What are the differences" in " ".join(requests(*cases[-1][:3]))  # counted by 'differences'
