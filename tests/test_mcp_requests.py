@@ -94,3 +94,28 @@ def test_mcp_memory_and_git_summaries_name_what_the_values_name():
         schema = {"type": "object", "properties": {key: kind}, "required": [key]}
         assert all(fill_arguments(t, schema) == arguments for t in got), (name, got)
     assert "What are the differences" in " ".join(requests(*cases[-1][:3]))  # counted by 'differences'
+
+
+def test_a_few_small_records_are_said_by_their_fields_and_read_back():
+    """The memory server's add_observations takes [{"entityName": ..., "contents": [...]}]: said by its fields, not
+    pasted as JSON, and the offline assistant reads the records back; what would not read back stays JSON."""
+    from toolloom.text import records
+
+    contents = {"type": "array", "items": {"type": "string"}}
+    item = {"type": "object", "properties": {"entityName": {"type": "string"}, "contents": contents}}
+    schema = {"type": "object", "properties": {"observations": {"type": "array", "items": item}}}
+    two = [
+        {"entityName": "Lea Favre", "contents": ["Speaks French", "Has a van"]},
+        {"entityName": "Trient hut", "contents": ["Closed on Mondays"]},
+    ]
+    got = requests(
+        "add_observations", "Add new observations to existing entities in the knowledge graph", {"observations": two}
+    )
+    assert got and all(
+        '(entity name "Lea Favre", contents "Speaks French" and "Has a van"; entity name "Trient hut", contents' in t
+        and "{" not in t
+        for t in got
+    ), got
+    assert all(fill_arguments(t, schema) == {"observations": two} for t in got)
+    assert records.said([{"entityName": 'say "hi"'}]) is None  # a quote inside would not read back
+    assert records.said([{"a": {"nested": 1}}]) is None and records.said([]) is None

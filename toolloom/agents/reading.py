@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from ..text import spoken
+from ..text import records, spoken
 from ..text.synthesis import described_values
 from ..checks.arguments import argument_errors
 from ..text.wording import ORDINALS
@@ -210,6 +210,8 @@ def fill_arguments(text: str, schema: dict, context: list | None = None) -> dict
         elif ref is not None:
             refs.remove(ref)
             value = _resolve(context, ref[0] if len(ref[0]) <= len(name) else name, ref[1], ref[2])
+        elif prop.get("type") == "array" and (items := prop.get("items") or {}).get("type") == "object":
+            value = records.read(text, items.get("properties") or {})  # 'entity name "Lea Favre" and contents ...'
         elif prop.get("type") == "array":
             value = _listed(name, prop, name in required, cand)
         else:

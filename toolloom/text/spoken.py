@@ -12,6 +12,8 @@ import re
 
 import pycountry
 
+from . import records
+
 _SLUG = re.compile(r"^[a-z]+(?:_[a-z]+)*$")
 _NAME = re.compile(r"^[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*$")
 _SHORT_ID = re.compile(r"^[a-z]{1,4}_?\d+$")
@@ -138,9 +140,9 @@ def listed(value) -> str | None:
 
 
 def written(value, key: str) -> str:
-    """The value in a sentence: as said (`said`), a number, date or code as it is, a list of strings listed,
-    anything else in quotes."""
-    form = said(value, key) or listed(value)
+    """The value in a sentence: as said (`said`), a number, date or code as it is, a list of strings listed, a few
+    small records by their fields (`records`), anything else in quotes."""
+    form = said(value, key) or listed(value) or records.said(value)
     if form is not None:
         return form
     number = isinstance(value, (int, float)) and not isinstance(value, bool)

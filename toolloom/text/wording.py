@@ -9,7 +9,7 @@ import random
 import re
 import string
 
-from . import offline_requests, spoken, summary_requests
+from . import offline_requests, records, spoken, summary_requests
 from ..domain import Task
 from ..graph.names import singular, snake
 from .purposes import param_phrase
@@ -167,7 +167,10 @@ def _step_request(task: Task, i: int, nested: dict, rng: random.Random) -> str:
     if templates:
         return _from_template(step, templates, args, rng)
     # every real collection: worded from the tool's name and arguments, never its documentation
-    said = {k: args[k] if k in step.bindings else spoken.listed(v) or json.dumps(v) for k, v in step.arguments.items()}
+    said = {
+        k: args[k] if k in step.bindings else spoken.listed(v) or records.said(v) or json.dumps(v)
+        for k, v in step.arguments.items()
+    }
     meta = task.meta.get(step.tool_id, {})
     return summary_requests.request(step, meta, said, rng) or offline_requests.request(step, meta, said, rng)
 
