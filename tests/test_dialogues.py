@@ -18,6 +18,7 @@ from toolloom.stages.tasks import sample_tasks
 from toolloom.stages.tools import build_tools
 from toolloom.agents.offline import RetrievalAssistant, TemplateUser
 from toolloom.text.purposes import param_phrase
+from toolloom.text.request_asks import is_action
 from toolloom.executors.routing import ToolExecutor
 
 from .conftest import PROJECT
@@ -108,6 +109,13 @@ def test_each_scenario_gives_a_verified_dialogue(scenario):
                 if t["function"]["name"] == json.loads(r["calls"])[0]["name"]
             )
             assert all(re.sub(r" code$", "", param_phrase(k)) in asked for k in needs), asked
+        if plan["scenario"] == "suggest_affirm" and not is_action(json.loads(r["calls"])[0]["name"]):
+            # what is offered is the lookup, not its documentation's purpose, which the user's request may not be
+            offer = [m["content"] for m in r["messages"] if m["role"] == "assistant" and m["content"]][0]
+            assert " look up " in f" {offer} ", offer
+        if plan["scenario"] == "fail_inform":  # a person forgets an id, not the language or country they mean
+            said = " ".join(m["content"] for m in r["messages"] if m["role"] == "user")
+            assert not re.search(r"know the (?:language|country|currency) code|what the \w+ code is", said), said
         if plan["scenario"] == "ask":  # the user will say it: asked for as a person names it, not by its code
             question = next(m["content"] for m in r["messages"] if m["role"] == "assistant")
             assert not re.search(r"\bcode\b", question), question

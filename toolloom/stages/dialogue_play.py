@@ -14,11 +14,8 @@ from ..answers.sentence import answer_from
 from ..domain import Episode, Task
 from ..executors.routing import ToolExecutor
 from ..graph.chains import value_at
-from ..graph.names import snake
-from ..graph.slots import ID_KINDS
 from ..llm import BudgetExhausted, ModelCallError
 from ..messages import REQUEST, normalise, request_of
-from ..text.words import tokens
 from .dialogues import ASKS, RECORDED, SCENARIOS, Dialogue, scenario_for
 
 
@@ -121,8 +118,8 @@ async def run_dialogue(
     scenario = state.scenario = scenario_for(task, scenario, extra, state.required)
     if scenario == "suggest_negate" and state.other is None:  # no tool about the same thing to guess wrongly
         scenario = state.scenario = "vague_clarify"
-    if scenario == "fail_inform" and tokens(snake(state.withheld or ""))[-1:] not in [[k] for k in ID_KINDS]:
-        scenario = state.scenario = "ask"  # one can forget a code or an id, not the date of one's own question
+    if scenario == "fail_inform" and not state.forgettable():
+        scenario = state.scenario = "ask"  # one can forget an id, not the date of one's own question or one's language
     plan = SCENARIOS[scenario]
     if scenario == "missing_parameter" and state.held_source():  # 'the country of my order': ask for the order
         plan = [a for a in plan if a not in ("S:request", "U:fail_inform")]

@@ -238,6 +238,13 @@ class Dialogue:
             for k, v in self.source.arguments.items()
         )
 
+    def forgettable(self) -> bool:
+        """Whether a person may not know the withheld value: an id or a code, but not one that names a thing they
+        know by name (a language code: they know their language)."""
+        value = self.target.arguments.get(self.withheld) if self.withheld else None
+        kind = tokens(snake(self.withheld or ""))[-1:]
+        return kind in [[k] for k in ID_KINDS] and not spoken.code_name(value, self.withheld or "")
+
     def purpose_of(self, name: str) -> str:
         tool = self.tools.get(name) or {}
         return purpose(name, tool.get("parameters"), tool.get("description") or "")
@@ -306,8 +313,11 @@ class Dialogue:
             ).get("enum") or []
             said = str(value) if value in enum else spoken.written(value, self.withheld)  # 'It's train.', no quotes
             return self.pick(action, param=param, value=said), {self.withheld: value}
-        if action == "suggest":
-            return self.pick(action, tool_purpose=self.purpose_of(t.name)), {}
+        if action == "suggest":  # a lookup by its topic: its doc's purpose may not be what the user then asks
+            lookup = not is_action(t.name) and self.scenario == "suggest_affirm"
+            return self.pick(
+                action, tool_purpose=f"look up {a_topic(t.name)}" if lookup else self.purpose_of(t.name)
+            ), {}
         if action == "suggest_other":
             other = self.purpose_of(self.other) if self.other else "help with something else"
             return self.pick("suggest", tool_purpose=other), {}
