@@ -154,6 +154,7 @@ def test_parts_asked_in_one_sentence_keep_their_question_mark_so_a_yes_no_part_i
 
 def test_an_action_is_said_as_done_in_the_requests_words():
     from toolloom.answers.sentence import answer_from
+    from toolloom.checks.answers import grounded
     from toolloom.text.request_asks import action_said
 
     assert (
@@ -193,6 +194,8 @@ def test_an_action_is_said_as_done_in_the_requests_words():
     deleted = ('Delete the entity "Champex".', "delete_entities", {"entityNames": ["Champex"]})
     got = answer_from(conversation(*deleted, {"message": "Entities deleted successfully", "success": True}))
     assert got == 'I deleted the entity "Champex".'
+    assert grounded({"message": "Entities deleted successfully", "success": True}, got)  # the filter's check agrees
+    assert not grounded({"message": "Entities deleted successfully", "success": True}, "It could not be deleted.")
     got = answer_from(conversation(*deleted, {"message": "Entity not found", "success": False}))
     assert got == "That did not work: Entity not found.", got
     # where the request names no action, 'Done.' as before

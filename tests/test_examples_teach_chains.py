@@ -196,3 +196,15 @@ def test_an_earlier_result_alone_of_its_kind_is_that_one_not_the_first():
     schema = {"type": "object", "properties": {"from_currency": {"type": "string"}}, "required": ["from_currency"]}
     context = Results([{"name": "Japan", "currency": "JPY"}, {"value": 232.78, "currency": "C"}], names[:2])
     assert fill_arguments("What is the rate from that country's currency?", schema, context) == {"from_currency": "JPY"}
+
+
+def test_a_third_step_is_not_joined_by_the_word_that_joined_the_second():
+    """'... what is its country code? Next, which city is its capital? Next, ...' read as a template (blind read)."""
+    from toolloom.text.wording import THEN_WORDS, _joined
+
+    step = Step("demo.time_difference", "time_difference", "", {"to_city_id": "x"}, {"to_city_id": {"step": 1}})
+    for seed in range(12):
+        for used in THEN_WORDS:
+            so_far = f"What is the country code of Mexico? {used}, which city is the capital of that country?"
+            text = _joined(so_far, "How many hours apart are Sydney and that city?", step, 3, random.Random(seed))
+            assert text.count(f"{used},") == 1 and text.startswith(so_far), text

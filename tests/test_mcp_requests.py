@@ -117,5 +117,13 @@ def test_a_few_small_records_are_said_by_their_fields_and_read_back():
         for t in got
     ), got
     assert all(fill_arguments(t, schema) == {"observations": two} for t in got)
+    # a record on the noun the summary names: 'Delete the relation (...) from the knowledge graph'
+    relation = [{"from": "Champex", "to": "Mont Fort hut", "relationType": "is a day's walk from"}]
+    assert requests(
+        "delete_relations", "Delete multiple relations from the knowledge graph", {"relations": relation}
+    ) == {
+        'Delete the relation (from "Champex", to "Mont Fort hut", relation type "is a day\'s walk from") from the '
+        "knowledge graph."
+    }
     assert records.said([{"entityName": 'say "hi"'}]) is None  # a quote inside would not read back
     assert records.said([{"a": {"nested": 1}}]) is None and records.said([]) is None

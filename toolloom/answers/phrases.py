@@ -240,3 +240,26 @@ def said_text(text: str, heading: str = "Here it is:") -> str:
 def capitalised(text: str) -> str:
     """The sentence's first letter in capitals, unless its first word is a name as written (todo.md, p300)."""
     return text if re.match(r"[^\s:]*[._/@\d]", text) else text[:1].upper() + text[1:]
+
+
+CONFIRMING = {"success", "ok", "message", "status", "detail", "result"}
+
+
+def refused(result) -> bool:
+    """A result whose own flag says the change did not happen ({"success": false, ...})."""
+    return isinstance(result, dict) and any(result.get(k) is False for k in ("success", "ok"))
+
+
+def confirms_only(result) -> bool:
+    """A result that only confirms the change ({"success": true, "message": "Entities deleted successfully"}):
+    'I deleted the entity "Champex".' says all of it."""
+    if not isinstance(result, dict) or not result or not set(result) <= CONFIRMING:
+        return False
+    flags = [v for v in result.values() if isinstance(v, bool)]
+    texts = [v for v in result.values() if isinstance(v, str)]
+    return (
+        bool(flags)
+        and all(flags)
+        and len(flags) + len(texts) == len(result)
+        and all(len(t.split()) <= 8 for t in texts)
+    )

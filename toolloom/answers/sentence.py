@@ -16,7 +16,7 @@ from .composing import composed, field_phrases, said_of_the_call
 from ..checks.judging import said_before
 from .keys import draft_of, keys_to_say, settle_keys
 from .leads import dated_answer, early_answer, one_found_answer, settle_lead
-from .phrases import capitalised
+from .phrases import CONFIRMING, capitalised, confirms_only, refused
 from .subjects import names_in
 from ..checks.arguments import parse_arguments
 from ..messages import request_of
@@ -45,7 +45,7 @@ def sentence(
         err = result["error"]
         return f"The service answered with an error: {err.get('message') if isinstance(err, dict) else err}."
     if refused(result):
-        why = next((v for k, v in result.items() if isinstance(v, str) and k in _CONFIRMING), "")
+        why = next((v for k, v in result.items() if isinstance(v, str) and k in CONFIRMING), "")
         return f"That did not work{': ' + why.rstrip('.') if why else ''}."
     result = keyed_as_listed(result)
     yes_no = is_yes_no(request)
@@ -79,24 +79,6 @@ def keyed_as_listed(result):
         else v
         for k, v in result.items()
     }
-
-
-_CONFIRMING = {"success", "ok", "message", "status", "detail", "result"}
-
-
-def refused(result) -> bool:
-    """A result whose own flag says the change did not happen ({"success": false, ...})."""
-    return isinstance(result, dict) and any(result.get(k) is False for k in ("success", "ok"))
-
-
-def confirms_only(result) -> bool:
-    """A result that only confirms the change ({"success": true, "message": "Entities deleted successfully"}):
-    'I deleted the entity "Champex".' says all of it."""
-    if not isinstance(result, dict) or not result or not set(result) <= _CONFIRMING:
-        return False
-    flags = [v for v in result.values() if isinstance(v, bool)]
-    texts = [v for v in result.values() if isinstance(v, str)]
-    return all(flags) and len(flags) + len(texts) == len(result) and all(len(t.split()) <= 8 for t in texts)
 
 
 def fed(result, later_arguments: list[dict]) -> tuple[str, ...]:

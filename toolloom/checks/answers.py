@@ -11,7 +11,7 @@ import re
 
 from ..text import spoken
 from .arguments import parse_arguments
-from ..answers.phrases import LIST_ITEMS, item_name, said_text, value_text
+from ..answers.phrases import LIST_ITEMS, confirms_only, item_name, said_text, value_text
 from ..text.request_asks import DOING, request_parts, requested_fields
 
 
@@ -81,6 +81,8 @@ def grounded(result, answer: str) -> bool:
     """The answer states something the result says: one of its values (as given, or as this module
     writes it), its yes/no, or that a list came back empty."""
     text = answer.lower()
+    if confirms_only(result):  # {"success": true, "message": "Entities deleted"}: 'I deleted ...' is grounded
+        return not re.search(r"\b(not|error|failed|unable)\b", text)
     stack, said = [result], False  # said: the result says anything at all (an empty one grounds any answer)
     while stack:
         node = stack.pop()

@@ -104,7 +104,7 @@ def _nouns(key: str) -> list[str]:
     -> entity."""
     words = param_words(key)  # branch_type is a type, branch_name a branch
     named = words[-1:] and singular(words[-1]) in ID_KINDS | NAMING
-    head = words[-2:-1] if named and len(words) > 1 else words[-1:]
+    head = [singular(w) for w in (words[-2:-1] if named and len(words) > 1 else words[-1:])]  # relations: relation
     if key.lower() in REVISION_KEYS:  # 'the contents of the commit "HEAD"'
         return head + ["commit"]
     return list(FILE_NOUNS) if key.lower() in FILE_KEYS else head
@@ -123,7 +123,12 @@ def _place(words: list[str], key: str, taken: set) -> int | None:
         return next((i for i, w in enumerate(words) if i and i not in taken and nouns and w == nouns[0]), None)
     for noun in _nouns(key):
         for i, w in enumerate(words):
-            if i and i not in taken and singular(w.lower()) == noun and (i + 1 == len(words) or words[i + 1] in LINKS):
+            if (
+                i
+                and i not in taken
+                and singular(w.lower()) == noun
+                and (i + 1 == len(words) or words[i + 1] in LINKS | {"between"})
+            ):
                 return i
     return None
 
@@ -139,6 +144,8 @@ def _the(words: list[str], i: int, family: str) -> None:
     while j > 1 and words[j - 1] not in DETERMINERS | LINKS:
         j -= 1
     if _made(words, i, family):
+        if words[j - 1] not in DETERMINERS and singular(words[i]) == words[i]:  # 'add a new observation (...)'
+            words.insert(j, "a")
         return
     if words[j - 1] in DETERMINERS:
         words[j - 1] = "the"
@@ -170,15 +177,18 @@ def _put_values(words: list[str], placed: dict[int, str], step, said: dict, fami
         k = placed[i]
         if k not in step.bindings:  # a value from an earlier result is said up front; its noun is 'the checkpoint'
             made = _made(words, i, family) or _only_names(k)
-            link = ("at " if k.lower() in FILE_KEYS else "named ") if made else ""
+            link = ("at " if k.lower() in FILE_KEYS else "named ") if made and not said[k].startswith("(") else ""
             words.insert(i + 1, link + said[k])
             several = isinstance(step.arguments[k], list) and len(step.arguments[k]) > 1  # 'the files "a" and "b"'
             words[i] = words[i] if several or said[k].startswith("[") else singular(words[i])  # 'the branch "main"'
             if k.lower() in FILE_KEYS and words[i].lower() in FILE_NOUNS:  # 'the directory "/ws/notes"'
                 words[i] = path_noun(step.arguments[k], words[i])
-        while words[i - 1] in QUANTIFIERS - {"my", "your"}:  # 'delete multiple entities': the one named says which
-            del words[i - 1]
-            i -= 1
+        j = i - 1
+        while j > 0 and words[j] not in DETERMINERS | LINKS:  # 'delete multiple entities': the one named says which
+            if words[j] in QUANTIFIERS - {"my", "your"}:
+                del words[j]
+                i -= 1
+            j -= 1
         _the(words, i, family)
         noun = re.escape(singular(words[i].lower()))  # 'that checkpoint's id', 'the id of that checkpoint'
         which = re.match(rf"(?:the \w+ of )?(that|this) {noun}(?:'s \w+)?$", said[k])

@@ -234,7 +234,9 @@ def _joined(text_all: str, text: str, step, said_steps: int, rng: random.Random)
     inline = THEN_INLINE if step.bindings else ALSO_INLINE
     if said_steps == 2 and text_all[-1:] == text[-1:] and _JOINS_INLINE.match(text) and rng.random() < 0.7:
         return f"{text_all[:-1]}, {rng.choice(inline)} {text}"  # two questions asked as one
-    return text_all + f" {rng.choice(THEN_WORDS if step.bindings else ALSO_WORDS)}, {text}"
+    joins = THEN_WORDS if step.bindings else ALSO_WORDS
+    fresh = [w for w in joins if f" {w}," not in text_all and f"{w.lower()}," not in text_all]  # not 'Next, ... Next,'
+    return text_all + f" {rng.choice(fresh or joins)}, {text}"
 
 
 # names said with 'the' inside a sentence ('Which countries are in the Americas?', 'I'm visiting the United States')
