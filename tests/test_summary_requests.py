@@ -297,6 +297,17 @@ def test_an_empty_lookup_and_a_tools_own_words_are_said_plainly():
         sentence({"text": "On branch main\nnothing to commit\n"}, "What is the status?", {}, "git_status")
         == "Here is the status:\n\n```\nOn branch main\nnothing to commit\n```"
     )  # a block is headed by what the request asked to be shown
+    diff = sentence(
+        {"text": "diff --git a/x b/x\n+2\n"}, 'Show me the differences between main and "dev".', {}, "git_diff"
+    )
+    assert diff.startswith('Here are the differences between main and "dev":'), diff
+    shown = sentence({"text": "commit 1a2b\nAuthor: A\n"}, "Show me the contents of a commit.", {}, "git_show")
+    assert shown.startswith("Here are the contents of the commit:"), shown
+    # the tool's hint to the model that calls it ('git_status shows ...') is no part of the person's answer
+    staged = "No changes were staged: nothing new to stage. git_status shows what is modified or untracked."
+    assert sentence({"text": staged}, 'Stage the file "README.md".', {}, "git_add") == (
+        "No changes were staged: nothing new to stage."
+    )
     assert (
         sentence({"capital": "Ottawa"}, "What is the capital of CA?", {"country_code": "CA"}, "get_capital")
         == "The capital of Canada is Ottawa."

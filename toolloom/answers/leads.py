@@ -53,8 +53,11 @@ def shown_as(request: str) -> str:
     status.': 'Here is the working tree status:'); 'Here it is:' where the request says no one thing."""
     if not (m := _SHOW.fullmatch(request.strip())) or _NOT_ONE.search(re.sub(r'"[^"]*"', "", m.group(2))):
         return "Here it is:"
-    thing = re.sub(r"^an? ", "the ", m.group(2))  # 'a recursive tree view of ...': the one shown
-    head = re.split(r" (?:that|which|who|with|matching)\b", re.sub(r'"[^"]*"', "", thing))[0]
+    # 'a recursive tree view of a commit': the one shown, outside the values it quotes
+    thing = "".join(
+        p if i % 2 else re.sub(r"\b[Aa]n? ", "the ", p) for i, p in enumerate(re.split(r'("[^"]*")', m.group(2)))
+    )
+    head = re.split(r" (?:that|which|who|with|matching|between|of|in|on|for|from|to|at|and)\b", thing)[0]
     many = m.group(1).lower() == "are" if m.group(1) else is_plural(head.strip())
     return f"Here {'are' if many else 'is'} {thing}:"
 

@@ -218,10 +218,19 @@ def about(subject: str, phrases: list[str], placed: bool = False, inside: bool =
 BLOCK_LINES, BLOCK_HEAD = 60, 25  # a tool's text longer than this is shown by its first lines
 
 
+def _without_tool_hints(text: str) -> str:
+    """A sentence after the first that names a tool ('git_status shows what is modified') speaks to the model that
+    calls tools, not to the person: left out of a one-line answer."""
+    if "\n" in text:
+        return text
+    first, *rest = re.split(r"(?<=[.!?]) (?=[A-Za-z])", text)
+    return " ".join([first] + [s for s in rest if not re.search(r"\b[a-z]+_[a-z_]+\b", s)])
+
+
 def said_text(text: str, heading: str = "Here it is:") -> str:
     """A tool's own words as the answer: a sentence as it is, several lines below `heading` (what they are:
     'Here is the working tree status:'); '' for a value."""
-    text = text.strip()
+    text = _without_tool_hints(text.strip())
     if m := re.fullmatch(r"([A-Z][a-z]+(?: [a-z]+){0,3}):", text):  # a heading over nothing: 'Staged changes:'
         return f"There are no {m.group(1).lower()}."
     if m := re.fullmatch(r"\* ([\w./-]+)", text):  # git's one branch, the current one: '* main'
