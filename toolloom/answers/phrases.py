@@ -67,8 +67,23 @@ def list_phrase(key: str, values: list) -> str:
     return (
         f"there are {len(values)} {label(key)}: {join_phrases(shown)}{more}"
         if len(values) > 1
-        else f"there is one {singular(label(key))}: {shown[0]}"
+        else f"there is one {singular(label(key))}: {shown[0]}{_notes(values[0])}"
     )
+
+
+def _notes(item) -> str:
+    """What one found record notes in words ('Lea Favre (person), with observations "Mountain guide for the
+    tour" and ...'): a list of a few short sentences is its content, not codes or tags."""
+    if not isinstance(item, dict):
+        return ""
+    for k, v in item.items():
+        if (
+            isinstance(v, list)
+            and 1 <= len(v) <= 4
+            and all(isinstance(x, str) and 2 <= len(x.split()) <= 14 for x in v)
+        ):
+            return f", with {label(k)} " + join_phrases([f'"{x}"' for x in v])
+    return ""
 
 
 PREPOSITIONS = ("as", "at", "on", "in", "per", "from", "to", "by", "since", "until")
