@@ -388,19 +388,3 @@ def test_a_change_whose_result_only_says_back_what_was_set_is_said_once():
     ]
     answer = answer_from(messages)
     assert answer.count("120") == 1 and answer.startswith("I updated the configuration section"), answer
-
-
-def test_one_found_record_says_the_notes_it_holds_not_only_its_name():
-    """'Open the node named "Lea Favre"' was answered 'I found one entity: Lea Favre (person).': what the node holds
-    (the memory server's observations) is what was asked for; codes and tags are not notes."""
-    from toolloom.answers.sentence import sentence
-
-    notes = ["Mountain guide for the tour", "Reachable through the Chamonix guides office"]
-    node = {"entities": [{"entityType": "person", "name": "Lea Favre", "observations": notes}], "relations": []}
-    said = sentence(node, 'Open the node named "Lea Favre".', {"names": ["Lea Favre"]}, "open_nodes")
-    assert said == (
-        'I found one entity: Lea Favre (person), with observations "Mountain guide for the tour" and "Reachable '
-        'through the Chamonix guides office".'
-    ), said
-    country = {"countries": [{"name": "Canada", "languages": ["en", "fr"]}]}
-    assert "languages" not in sentence(country, "Which countries speak French?", {"language": "fr"}, "find_countries")

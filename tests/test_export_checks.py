@@ -45,7 +45,7 @@ def test_bfcl_rows_pass_bfcls_own_checker_with_the_ground_truth_as_answer(demo_e
     for row in (r for r in bfcl if r["category"] == "irrelevance"):  # from abstain examples: nothing offered fits
         source = default[row["id"]]
         assert source["kind"] == "abstain" and calls_of(source) == [] and json.loads(row["ground_truth"]) == []
-        assert "can't do that with the tools" in source["messages"][-1]["content"]  # the assistant declined
+        assert "can't help with that here" in source["messages"][-1]["content"]  # the assistant declined
     # the checker can fail: a changed argument, or a call too many
     row = next(r for r in bfcl if r["category"] == "multiple")
     ((name, args),) = calls_of(default[row["id"]])[0].items()

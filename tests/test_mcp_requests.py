@@ -3,7 +3,7 @@ value on the noun it names, and read back by the offline assistant."""
 
 from toolloom.agents.offline import fill_arguments
 
-from .test_summary_requests import requests
+from .test_summary_requests import PATH, requests
 
 
 def test_an_mcp_tools_first_sentence_words_its_request_in_the_imperative():
@@ -127,3 +127,21 @@ def test_a_few_small_records_are_said_by_their_fields_and_read_back():
     }
     assert records.said([{"entityName": 'say "hi"'}]) is None  # a quote inside would not read back
     assert records.said([{"a": {"nested": 1}}]) is None and records.said([]) is None
+
+
+def test_an_edit_is_asked_as_an_edit_and_its_diff_shown_as_the_change():
+    """'Make line-based edits to a text file' was worded 'Edit the file with path "..." and edits [...]', and its diff
+    answered 'Here it is:'."""
+    from toolloom.answers.sentence import sentence
+
+    edits = [{"oldText": "three weeks", "newText": "four weeks"}]
+    item = {"type": "object", "properties": {"oldText": {"type": "string"}, "newText": {"type": "string"}}}
+    schema = {"type": "object", "properties": {"path": PATH, "edits": {"type": "array", "items": item}}}
+    arguments = {"path": "/ws/notes/contacts.txt", "edits": edits}
+    got = requests("edit_file", "Make line-based edits to a text file. Each edit replaces exact lines", arguments)
+    assert got == {'Edit the file "/ws/notes/contacts.txt" with edits (old text "three weeks", new text "four weeks").'}
+    assert fill_arguments(got.pop(), schema) == arguments
+    diff = "```diff\n--- a\n+++ a\n@@ -1,2 +1,2 @@\n-three weeks\n+four weeks\n```"
+    assert sentence({"text": diff}, 'Edit the file "/ws/a.txt".', arguments, "edit_file").startswith(
+        "Here is the change:\n"
+    )

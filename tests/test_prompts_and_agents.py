@@ -1,5 +1,6 @@
 import asyncio
 import json
+import re
 
 import jinja2
 import pytest
@@ -221,8 +222,9 @@ def test_offline_assistant_calls_the_right_tool_then_answers_from_results():
 
 def test_offline_assistant_declines_when_nothing_fits():
     turn = asyncio.run(RetrievalAssistant().step([{"role": "user", "content": "Sing me a song"}], _tools()))
-    assert turn.tool_calls is None and turn.content.startswith("Sorry, I can't do that with the tools I have here.")
-    assert " They can only " in turn.content and turn.content.count(" and ") == 1  # what the offered tools do
+    assert turn.tool_calls is None and turn.content.startswith("Sorry, I can't help with that here.")
+    assert " I can only " in turn.content and turn.content.count(" and ") == 1  # what the offered tools do
+    assert not re.search(r"\btools?\b", turn.content)  # said in the person's terms
 
 
 def test_template_user_is_deterministic_and_uses_values():

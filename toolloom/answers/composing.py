@@ -58,7 +58,15 @@ def field_phrases(draft: AnswerDraft) -> list[str]:
         else p
         for k, p in zip(keys, phrases)
     ]
-    return _found_or_held(draft, phrases)
+    return _found_or_held(draft, _from_the_given_day(phrases, arguments))
+
+
+def _from_the_given_day(phrases: list[str], arguments: dict) -> list[str]:
+    """'it is 5 days away' counts from the day the call was given, not from today: 'it is 5 days after 2026-12-27'."""
+    day = next((v for v in arguments.values() if isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", v)), None)
+    if not day:
+        return phrases
+    return [re.sub(r"^it is (\S+ (?:days|weeks|hours|minutes)) away$", rf"it is \1 after {day}", p) for p in phrases]
 
 
 def _found_or_held(draft: AnswerDraft, phrases: list[str]) -> list[str]:

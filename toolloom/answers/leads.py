@@ -37,7 +37,7 @@ def early_answer(result, request: str, arguments: dict, tool: str | None, yes_no
     if not isinstance(result, dict):
         return f"The result is {value_text(result)}."
     one_text = len(result) == 1 and isinstance(text := next(iter(result.values())), str)
-    if one_text and (said := said_text(text, shown_as(request))):
+    if one_text and (said := said_text(text, shown_as(request, text))):
         return said  # a tool that answers in words (MCP's text content): 'Switched to branch 'main'.'
     if not result and len(arguments) == 1 and not is_action(tool or ""):  # a settings section with none set
         return f"The {entity_of(tool or '')} {value_text(next(iter(arguments.values())))} is empty."
@@ -48,11 +48,11 @@ _NOT_ONE = re.compile(r'[.?!;] |"|\band (?:the|an?|my|its)\b')  # a clarificatio
 _SHOW = re.compile(r"(?:(?:can|could) you )?(?:show me|give me|display|list|what (is|are)) (.+?)[?.!]?", re.I)
 
 
-def shown_as(request: str) -> str:
+def shown_as(request: str, text: str = "") -> str:
     """What a tool's block of lines is, from the request that asked to be shown it ('Show me the working tree
-    status.': 'Here is the working tree status:'); 'Here it is:' where the request says no one thing."""
+    status.': 'Here is the working tree status:'); a diff an edit gives back is the change; else 'Here it is:'."""
     if not (m := _SHOW.fullmatch(request.strip())) or _NOT_ONE.search(re.sub(r'"[^"]*"', "", m.group(2))):
-        return "Here it is:"
+        return "Here is the change:" if re.search(r"^@@ .* @@", text, re.M) else "Here it is:"
     # 'a recursive tree view of a commit': the one shown, outside the values it quotes
     thing = "".join(
         p if i % 2 else re.sub(r"\b[Aa]n? ", "the ", p) for i, p in enumerate(re.split(r'("[^"]*")', m.group(2)))

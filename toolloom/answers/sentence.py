@@ -150,13 +150,14 @@ def answer_from(messages: list[dict], request: str | None = None) -> str:
         matched = [parts[0]] * lookups + parts
     else:
         matched = [request] * len(results)
-    out, known = [], {}
+    out, known, rank = [], {}, []
     for i, m in enumerate(results):
         part = matched[i]  # the part of the request this result answers (the whole request when they do not pair)
         try:
             result = json.loads(m["content"])
         except (json.JSONDecodeError, TypeError):
             out.append(f"The service answered: {str(m['content'])[:300]}")
+            rank.append(0)
             continue
         tool = names.get(m.get("tool_call_id")) or m.get("name") or ""
         # a call that changes something: say it was done ('I deleted the checkpoint "c".', where the request
@@ -178,8 +179,11 @@ def answer_from(messages: list[dict], request: str | None = None) -> str:
             and (acted or not said_before(text, out))
         ):  # said once; what was done is always said
             out.append(text)
+            rank.append(parts.index(part) if part in parts else 0)
     if not out:
         return "I could not find anything."
+    # in the order the request asks, whatever order the calls came back in ('GBP in BRL? Also, 99.5 CHF in SEK?')
+    out = [t for _, t in sorted(zip(rank, out), key=lambda p: p[0])]
     # a sentence a later one starts with and goes on from says nothing twice ('X costs 54.5 EUR and ...')
     out = [t for i, t in enumerate(out) if not any(o.startswith(t.rstrip(".") + " ") for o in out[i + 1 :])]
     if len(parts) == 1 and is_yes_no(request):  # one yes/no question: its yes or no comes first

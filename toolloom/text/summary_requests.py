@@ -36,6 +36,7 @@ EXTRA_VERBS = {
     "overwrite",
     "replace",
     "handle",
+    "edit",
 }
 # where the summary's action ends: 'Rename a file or directory without re-uploading content'
 _CUT = re.compile(
@@ -83,6 +84,7 @@ def summary_words(summary: str) -> list[str] | None:
     text = re.sub(r"^(get|show|fetch|retrieve) (?:a|the) list of\b", "list", text, flags=re.I)
     text = re.sub(r"^add (?:the )?(?:file )?contents? to the (?:staging area|index)$", "stage files", text, flags=re.I)
     text = re.sub(r" (?:simultaneously|at once|efficiently|directly|automatically)\b", "", text)  # how, not what
+    text = re.sub(r"^make (?:[\w-]+ )?edits to (an?|the) (?:text )?file\b", r"edit \1 file", text, flags=re.I)
     text = re.sub(r"\b(of|list) all (?=\w+s\b)", r"\1 ", text)  # 'a listing of all files': of files
     words = text.split()
     while words and words[-1].lower() in LINKS | DETERMINERS:  # 'a new branch from' once 'an optional ...' is cut

@@ -1,0 +1,59 @@
+"""Answers to what results hold and in what order they are said: a found record's notes, the parts of a request
+in the order it asks them."""
+
+import json
+
+
+def _conversation(request: str, calls: list[tuple[str, dict, dict]]) -> list[dict]:
+    """A request, its calls made together, and their results in call order."""
+    made = [
+        {"id": f"c{i}", "type": "function", "function": {"name": n, "arguments": json.dumps(a)}}
+        for i, (n, a, _) in enumerate(calls)
+    ]
+    results = [{"role": "tool", "tool_call_id": f"c{i}", "content": json.dumps(r)} for i, (_, _, r) in enumerate(calls)]
+    return [{"role": "user", "content": request}, {"role": "assistant", "content": None, "tool_calls": made}, *results]
+
+
+def test_parts_are_answered_in_the_order_the_request_asks_them():
+    """'How much is one GBP worth in Brazil's currency? Additionally, I have 99.5 CHF; how many SEK is that?' was
+    answered CHF first (the order the calls came back in): a blind reader marked it."""
+    from toolloom.answers.sentence import answer_from
+
+    messages = _conversation(
+        "How much is one GBP worth in BRL? Additionally, I have 99.5 CHF; how many SEK is that?",
+        [
+            ("convert_currency", {"amount": 99.5, "from_currency": "CHF", "to_currency": "SEK"}, {"amount": 1155.27}),
+            ("get_exchange_rate", {"from_currency": "GBP", "to_currency": "BRL"}, {"rate": 7.395413}),
+        ],
+    )
+    answer = answer_from(messages)
+    assert answer.index("7.395413") < answer.index("1155.27"), answer
+
+
+def test_one_found_record_says_the_notes_it_holds_not_only_its_name():
+    """'Open the node named "Lea Favre"' was answered 'I found one entity: Lea Favre (person).': what the node holds
+    (the memory server's observations) is what was asked for; codes and tags are not notes."""
+    from toolloom.answers.sentence import sentence
+
+    notes = ["Mountain guide for the tour", "Reachable through the Chamonix guides office"]
+    node = {"entities": [{"entityType": "person", "name": "Lea Favre", "observations": notes}], "relations": []}
+    said = sentence(node, 'Open the node named "Lea Favre".', {"names": ["Lea Favre"]}, "open_nodes")
+    assert said == (
+        'I found one entity: Lea Favre (person), with observations "Mountain guide for the tour" and "Reachable '
+        'through the Chamonix guides office".'
+    ), said
+    country = {"countries": [{"name": "Canada", "languages": ["en", "fr"]}]}
+    assert "languages" not in sentence(country, "Which countries speak French?", {"language": "fr"}, "find_countries")
+
+
+def test_a_count_of_days_until_is_said_from_the_day_the_call_was_given():
+    """'New Year's Day is on 2027-01-01 and it is 5 days away' for the holiday after 2026-12-27: 5 days from that day,
+    not from today (a blind reader marked it misleading twice)."""
+    from toolloom.answers.sentence import sentence
+
+    holiday = {"country_code": "DE", "date": "2027-01-01", "days_until": 5, "name": "New Year's Day"}
+    ask = "Find the first public holiday in Germany following 2026-12-27."
+    after = sentence(holiday, ask, {"country_code": "DE", "after_date": "2026-12-27"}, "next_holiday")
+    assert "5 days after 2026-12-27" in after and "away" not in after, after
+    today = sentence(holiday, "Find the next public holiday in Germany.", {"country_code": "DE"}, "next_holiday")
+    assert "5 days away" in today, today
