@@ -57,3 +57,23 @@ def test_a_count_of_days_until_is_said_from_the_day_the_call_was_given():
     assert "5 days after 2026-12-27" in after and "away" not in after, after
     today = sentence(holiday, "Find the next public holiday in Germany.", {"country_code": "DE"}, "next_holiday")
     assert "5 days away" in today, today
+
+
+def test_a_search_beside_a_read_is_said_too_and_a_fenced_diff_is_fenced_once():
+    """Read a file and search for files, together: the search's paths were dropped as 'said before' (its only
+    capitalised word was 'Here'); an edit's diff that came fenced was fenced again (a blind reader saw both)."""
+    from toolloom.answers.sentence import answer_from, sentence
+
+    answer = answer_from(
+        _conversation(
+            'What are the complete contents of the file "/w/notes/a.md"? Also, in the directory "/w", search for '
+            'files matching "**/*.md".',
+            [
+                ("read_text_file", {"path": "/w/notes/a.md"}, {"content": "# Itinerary\n\n| day | from |\n"}),
+                ("search_files", {"path": "/w", "pattern": "**/*.md"}, {"content": "/w/notes/a.md\n/w/notes/b.md"}),
+            ],
+        )
+    )
+    assert "Here is what I found:\n\n```\n/w/notes/a.md\n/w/notes/b.md\n```" in answer, answer
+    diff = "```diff\n--- a\n+++ a\n@@ -1 +1 @@\n-x\n+y\n```"
+    assert sentence({"text": diff}, 'Edit the file "/a".', {}, "edit_file") == f"Here is the change:\n\n{diff}"

@@ -52,7 +52,9 @@ def shown_as(request: str, text: str = "") -> str:
     """What a tool's block of lines is, from the request that asked to be shown it ('Show me the working tree
     status.': 'Here is the working tree status:'); a diff an edit gives back is the change; else 'Here it is:'."""
     if not (m := _SHOW.fullmatch(request.strip())) or _NOT_ONE.search(re.sub(r'"[^"]*"', "", m.group(2))):
-        return "Here is the change:" if re.search(r"^@@ .* @@", text, re.M) else "Here it is:"
+        if re.search(r"^@@ .* @@", text, re.M):
+            return "Here is the change:"
+        return "Here is what I found:" if re.search(r"\b(?:search|find|look for)\b", request, re.I) else "Here it is:"
     # 'a recursive tree view of a commit': the one shown, outside the values it quotes
     thing = "".join(
         p if i % 2 else re.sub(r"\b[Aa]n? ", "the ", p) for i, p in enumerate(re.split(r'("[^"]*")', m.group(2)))

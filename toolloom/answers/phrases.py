@@ -254,8 +254,9 @@ def said_text(text: str, heading: str = "Here it is:") -> str:
     if len(lines) > BLOCK_LINES:  # a whole spec or log pasted into an answer is no answer: its start, and its size
         head = "\n".join(lines[:BLOCK_HEAD])
         return f"It is {len(lines):,} lines long; here are the first {BLOCK_HEAD}:\n\n```\n{head}\n```"
-    if "\n" in text:  # a tool's output (a diff, a log, a spec) as a block
-        return f"{heading}\n\n```\n{text}\n```".lstrip()
+    if "\n" in text:  # a tool's output (a diff, a log, a spec) as a block, fenced once ('```diff' comes fenced)
+        fenced = text if re.fullmatch(r"```[\w-]*\n.*\n```", text, re.S) else f"```\n{text}\n```"
+        return f"{heading}\n\n{fenced}".lstrip()
     if re.match(r"[A-Z][a-z]+ \w", text) and len(text.split()) >= 3:  # 'No matches found', not 'Paris'
         return text if text[-1] in ".!?" else text + "."
     return ""

@@ -14,6 +14,8 @@ def said_before(text: str, out: list[str]) -> bool:
     """Whether every fact of a sentence (its numbers and names) is in the sentences before it: 'The population of
     Berlin is 3,878,100.' after 'There is one city: Berlin (population 3,878,100).'; 'South Africa is in Africa.'
     after 'Cape Town is in South Africa.' says something new."""
-    facts = {f for f in _FACT.findall(text) if f not in ("The", "It", "Its", "There", "Yes", "No", "I")}
+    if "```" in text:  # a block of a tool's lines is said before only where the same block is
+        return bool(out) and text.split("```", 1)[1].strip() in " ".join(out)
+    facts = {f for f in _FACT.findall(text) if f not in ("The", "It", "Its", "There", "Here", "Yes", "No", "I")}
     earlier = set(_FACT.findall(" ".join(out)))  # whole names: 'Africa' is not said by 'South Africa'
     return bool(out) and bool(facts) and facts <= earlier
