@@ -28,6 +28,17 @@ def test_parts_are_answered_in_the_order_the_request_asks_them():
     )
     answer = answer_from(messages)
     assert answer.index("7.395413") < answer.index("1155.27"), answer
+    # the first part needed a lookup (Brazil's currency), and the calls came back lookup, second part, first part
+    messages = _conversation(
+        "How much is one GBP worth in Brazil's currency? Additionally, I have 99.5 CHF; how many SEK is that?",
+        [
+            ("get_country", {"country_code": "BR"}, {"name": "Brazil", "currency": "BRL"}),
+            ("convert_currency", {"amount": 99.5, "from_currency": "CHF", "to_currency": "SEK"}, {"amount": 1155.27}),
+            ("get_exchange_rate", {"from_currency": "GBP", "to_currency": "BRL"}, {"rate": 7.395413}),
+        ],
+    )
+    answer = answer_from(messages)
+    assert answer.index("BRL") < answer.index("7.395413") < answer.index("1155.27"), answer
 
 
 def test_one_found_record_says_the_notes_it_holds_not_only_its_name():

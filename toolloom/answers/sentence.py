@@ -100,6 +100,27 @@ def parts_of(results: list[dict], parts: list[str], names: dict, arguments: dict
     result is called ('Brazil', 'tokyo') is that result's, when no other result names it; the rest pair
     in order. Calls made together come back in any order ('the country of this city' and 'languages of
     Brazil' asked in that order, Brazil looked up first)."""
+    mentions = _mentions(results, parts, arguments)
+    claimed = [
+        js[0] if len(js) == 1 and not any(js[0] in other for k, other in enumerate(mentions) if k != i) else None
+        for i, js in enumerate(mentions)
+    ]
+    free = iter(j for j in range(len(parts)) if j not in claimed)
+    return [parts[j if j is not None else next(free)] for j in claimed]
+
+
+def with_lookups(results: list[dict], parts: list[str], arguments: dict, lookups: int) -> list[str]:
+    """The part each result answers where some parts needed a lookup first ('GBP in Brazil's currency? Also, 99.5
+    CHF in SEK?': Brazil, CHF->SEK, GBP->BRL): a result that one part alone names is that part's; else the
+    first part's lookups come first, then the parts in order."""
+    mentions = _mentions(results, parts, arguments)
+    if all(len(js) == 1 for js in mentions) and {js[0] for js in mentions} == set(range(len(parts))):
+        return [parts[js[0]] for js in mentions]
+    return [parts[0]] * lookups + parts
+
+
+def _mentions(results: list[dict], parts: list[str], arguments: dict) -> list[list[int]]:
+    """For each result, the parts that name what its call was given or what it is called."""
     mentions = []
     for m in results:
         try:
@@ -111,12 +132,7 @@ def parts_of(results: list[dict], parts: list[str], names: dict, arguments: dict
         called += [result.get(k) for k in ("name", "title") if isinstance(result, dict) and result.get(k)]
         said = {" ".join(words(v)) for v in called if words(v)}
         mentions.append([j for j, part in enumerate(parts) if any(_names(part, w) for w in said if len(w) >= 3)])
-    claimed = [
-        js[0] if len(js) == 1 and not any(js[0] in other for k, other in enumerate(mentions) if k != i) else None
-        for i, js in enumerate(mentions)
-    ]
-    free = iter(j for j in range(len(parts)) if j not in claimed)
-    return [parts[j if j is not None else next(free)] for j in claimed]
+    return mentions
 
 
 def _names(part: str, said: str) -> bool:
@@ -147,7 +163,7 @@ def answer_from(messages: list[dict], request: str | None = None) -> str:
     if len(parts) == len(results):
         matched = parts_of(results, parts, names, arguments)
     elif lookups:  # 'What region is the country of Cape Town in ...? Next, ...': the first part's lookups come first
-        matched = [parts[0]] * lookups + parts
+        matched = with_lookups(results, parts, arguments, lookups)
     else:
         matched = [request] * len(results)
     out, known, rank = [], {}, []
