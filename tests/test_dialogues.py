@@ -200,3 +200,23 @@ def test_a_vague_opening_names_what_the_tool_is_about(tool, topic):
     from toolloom.stages.dialogues import a_topic
 
     assert a_topic(tool) == topic
+
+
+def test_a_left_out_choice_is_asked_as_the_choice_it_is():
+    """'Which mode do you mean?' / 'It's train.' read as a form (blind read): a value from a few words the tool
+    accepts is asked with them."""
+    import random
+
+    from toolloom.domain import Step, Task
+    from toolloom.stages.dialogues import Dialogue
+
+    modes = {"type": "string", "enum": ["car", "train", "plane"]}
+    schema = {"type": "object", "properties": {"city_id": {"type": "string"}, "mode": modes}, "required": ["mode"]}
+    task = Task("t", "single", [Step("demo.travel_time", "travel_time", "", {"city_id": "madrid", "mode": "train"})], 1)
+    for seed in range(4):
+        state = Dialogue(
+            task, None, {"travel_time": {"parameters": schema}}, [], load_phrases(DEFAULT_ROOT), random.Random(seed)
+        )
+        state.scenario = "ask"
+        asked, _ = state.request(param_phrase("mode"))
+        assert asked.endswith("car, train or plane?"), asked

@@ -265,6 +265,10 @@ class Dialogue:
             return self.pick("request_all", params=join(list(dict.fromkeys(names)))), {}
         if isinstance(t.arguments.get(self.withheld), int) and param.endswith("s"):
             return self.pick("request_count", param=param), {}  # 'How many days?'
+        schema = ((self.tools.get(t.name) or {}).get("parameters") or {}).get("properties", {}).get(self.withheld) or {}
+        options = [str(v) for v in schema.get("enum") or []]
+        if 2 <= len(options) <= 5 and all(re.fullmatch(r"[a-z][a-z ]*", o) for o in options):  # 'car, train or plane?'
+            return self.pick("request_options", param=param, options=", ".join(options[:-1]) + " or " + options[-1]), {}
         return self.pick("request", param=param), {}
 
     def utterance(self, action: str) -> tuple[str, dict]:
