@@ -88,3 +88,22 @@ def test_a_search_beside_a_read_is_said_too_and_a_fenced_diff_is_fenced_once():
     assert "Here is what I found:\n\n```\n/w/notes/a.md\n/w/notes/b.md\n```" in answer, answer
     diff = "```diff\n--- a\n+++ a\n@@ -1 +1 @@\n-x\n+y\n```"
     assert sentence({"text": diff}, 'Edit the file "/a".', {}, "edit_file") == f"Here is the change:\n\n{diff}"
+
+
+def test_a_namespaced_change_is_said_as_done_once():
+    """git_add, git_reset and move_file change something: 'Hi, I have a question about git' opened a command, and
+    'Files staged successfully.' was the whole answer to 'Stage the file "README.md".'."""
+    from toolloom.answers.sentence import answer_from
+    from toolloom.text.request_asks import is_action
+
+    assert all(map(is_action, ["git_add", "git_commit", "git_reset", "move_file", "write_file", "edit_file"]))
+    assert not any(map(is_action, ["git_status", "read_text_file", "list_add_ons", "add_vat", "get_added_items"]))
+    said = {
+        ('Stage the file "README.md".', "git_add", "Files staged successfully."): 'I staged the file "README.md".',
+        ("Unstage all staged changes.", "git_reset", "All staged changes reset."): "I unstaged all staged changes.",
+        ('Create a new branch named "fix/a".', "git_create_branch", "Created branch 'fix/a' from 'main'."): (
+            "Created branch 'fix/a' from 'main'."
+        ),
+    }
+    for (request, tool, text), answer in said.items():
+        assert answer_from(_conversation(request, [(tool, {}, {"text": text})])) == answer

@@ -19,7 +19,10 @@ _PARTS = re.compile(
 
 
 _ACTION = re.compile(
-    r"(?:.*__)?(add|create|update|delete|remove|cancel|place|book|set|send|post|put|patch)(?:_|-|$)", re.I
+    r"(?:.*__|(?!(?:get|list|search|find|read|show|fetch)_)[a-z]+_)??"  # a namespace: git_add, git_commit
+    r"(add|create|update|delete|remove|cancel|place|book|set|send|post|put|patch|commit|stage|move|rename|write|"
+    r"edit|reset)(?:_|-|$)",
+    re.I,
 )
 _COMPUTED = {"vat", "tax", "taxes", "days", "hours", "minutes", "time", "duration", "interest", "margin", "fee", "fees"}
 
@@ -36,7 +39,7 @@ DOING = set(
     "add create update delete remove cancel place book set send save rename move copy restore kill interrupt "
     "restart start stop upload write edit change modify make clear reset enable disable archive submit "
     "approve reject assign schedule subscribe unsubscribe follow unfollow publish share transfer buy reserve "
-    "commit push merge mark insert register replace apply put".split()
+    "commit push merge mark insert register replace apply put stage unstage".split()
 )
 _PAST = {
     "set": "set",
