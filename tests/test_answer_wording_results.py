@@ -96,7 +96,9 @@ def test_a_namespaced_change_is_said_as_done_once():
     from toolloom.answers.sentence import answer_from
     from toolloom.text.request_asks import is_action
 
-    assert all(map(is_action, ["git_add", "git_commit", "git_reset", "move_file", "write_file", "edit_file"]))
+    from toolloom.checks.answers import grounded
+
+    assert all(map(is_action, ["git_add", "git_commit", "git_reset", "move_file", "edit_file"]))
     assert not any(map(is_action, ["git_status", "read_text_file", "list_add_ons", "add_vat", "get_added_items"]))
     said = {
         ('Stage the file "README.md".', "git_add", "Files staged successfully."): 'I staged the file "README.md".',
@@ -107,3 +109,5 @@ def test_a_namespaced_change_is_said_as_done_once():
     }
     for (request, tool, text), answer in said.items():
         assert answer_from(_conversation(request, [(tool, {}, {"text": text})])) == answer
+        assert grounded({"text": text}, answer)  # the filter's check agrees: saying it was done is grounded
+    assert not grounded({"text": "Paris"}, "I staged the file.")  # a value is no confirmation

@@ -275,9 +275,19 @@ def refused(result) -> bool:
     return isinstance(result, dict) and any(result.get(k) is False for k in ("success", "ok"))
 
 
+def short_confirmation(text) -> bool:
+    """A tool's few words that only say a change was made ('Files staged successfully.', 'All staged changes
+    reset.'): no number, quote, path or line of its own."""
+    if not isinstance(text, str) or not 2 <= len(text.split()) <= 6 or re.search(r"[\d/'\"\n]|:$", text):
+        return False
+    return bool(re.search(r"\b(?:\w+ed|successfully|done|reset)\b", text, re.I))
+
+
 def confirms_only(result) -> bool:
     """A result that only confirms the change ({"success": true, "message": "Entities deleted successfully"}):
     'I deleted the entity "Champex".' says all of it."""
+    if isinstance(result, dict) and len(result) == 1 and short_confirmation(next(iter(result.values()))):
+        return True  # MCP's text content: {"text": "Files staged successfully."}
     if not isinstance(result, dict) or not result or not set(result) <= CONFIRMING:
         return False
     flags = [v for v in result.values() if isinstance(v, bool)]

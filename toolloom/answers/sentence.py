@@ -142,10 +142,7 @@ def _names(part: str, said: str) -> bool:
 def after_done(done: str, text: str, result) -> str:
     """What was done, then what the result shows, unless it only says that again: the tool's own confirmation
     ('Successfully created directory ...'), what was set ('The autosave interval is 120.'), a bare success flag."""
-    short = len(text.split()) <= 6 and not re.search(r"[\d/'\"\n]", text)  # 'Files staged successfully.'
-    again = done != "Done." and (
-        text.startswith("Successfully ") or short or said_before(text, [done]) or confirms_only(result)
-    )
+    again = done != "Done." and (text.startswith("Successfully ") or said_before(text, [done]) or confirms_only(result))
     if done.startswith("I ") and text.split()[:1] == [done.split()[1].capitalize()]:  # 'Created branch ... from main'
         return text  # the tool's own sentence of the same deed says more
     return done if text == NOTHING or again else f"{done} {text}"

@@ -20,7 +20,7 @@ _PARTS = re.compile(
 
 _ACTION = re.compile(
     r"(?:.*__|(?!(?:get|list|search|find|read|show|fetch)_)[a-z]+_)??"  # a namespace: git_add, git_commit
-    r"(add|create|update|delete|remove|cancel|place|book|set|send|post|put|patch|commit|stage|move|rename|write|"
+    r"(add|create|update|delete|remove|cancel|place|book|set|send|post|put|patch|commit|stage|move|rename|"
     r"edit|reset)(?:_|-|$)",
     re.I,
 )
