@@ -39,6 +39,18 @@ def test_parts_are_answered_in_the_order_the_request_asks_them():
     )
     answer = answer_from(messages)
     assert answer.index("BRL") < answer.index("7.395413") < answer.index("1155.27"), answer
+    # a lookup named by the code it was given ('the capital city of Germany': DE) belongs to the part naming it
+    messages = _conversation(
+        "If I go from Madrid to the capital city of Germany by car, how long will it take? Separately, list the "
+        "countries in the Americas.",
+        [
+            ("get_capital_city", {"country_code": "DE"}, {"capital": "Berlin", "city_id": "berlin"}),
+            ("list_countries_by_region", {"region": "Americas"}, {"countries": [{"name": "Canada", "code": "CA"}]}),
+            ("travel_time", {"from_city_id": "madrid", "to_city_id": "berlin", "mode": "car"}, {"hours": 23.9}),
+        ],
+    )
+    answer = answer_from(messages)
+    assert answer.index("Berlin") < answer.index("23.9") < answer.index("Canada"), answer
 
 
 def test_one_found_record_says_the_notes_it_holds_not_only_its_name():

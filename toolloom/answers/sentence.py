@@ -20,6 +20,7 @@ from .phrases import CONFIRMING, capitalised, confirms_only, refused
 from .subjects import names_in
 from ..checks.arguments import parse_arguments
 from ..messages import request_of
+from ..text import spoken
 from ..text.request_asks import action_said, is_action, is_yes_no, request_parts, words
 from ..text.wording import the_names
 
@@ -129,6 +130,7 @@ def _mentions(results: list[dict], parts: list[str], arguments: dict) -> list[li
             result = None
         given = arguments.get(m.get("tool_call_id")) or {}
         called = [v for v in given.values() if isinstance(v, (str, int, float)) and not isinstance(v, bool)]
+        called += [spoken.code_name(v, k) for k, v in given.items() if isinstance(v, str) and spoken.code_name(v, k)]
         called += [result.get(k) for k in ("name", "title") if isinstance(result, dict) and result.get(k)]
         said = {" ".join(words(v)) for v in called if words(v)}
         mentions.append([j for j, part in enumerate(parts) if any(_names(part, w) for w in said if len(w) >= 3)])
