@@ -89,8 +89,14 @@ SAMPLE_VARS = {
     "escalate/reword.j2": {
         "draft": "What is the capital of FR? Then, tell me about the city id of that country.",
         "calls": [
-            {"name": "get_capital_city", "arguments": {"country_code": "FR"}},
-            {"name": "get_city", "arguments": {}},
+            {"name": "get_capital_city", "arguments": {"country_code": "FR"}, "condition": ""},
+            {"name": "get_city", "arguments": {}, "condition": ""},
+            {
+                "name": "get_vat_rate",
+                "arguments": {"country_code": "SE"},
+                "condition": "the population is above 1,000,000",
+                "branches": [{"country_code": "SE"}, {"country_code": "DE"}],
+            },
         ],
         "operator": "add_hop",
         "previous": "What is the capital of FR?",

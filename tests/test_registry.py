@@ -37,6 +37,7 @@ def test_every_extension_point_is_one_registry_with_its_built_ins():
         "add_constraint",
         "add_distractor",
         "add_hop",
+        "branch_on_result",
         "describe_value",
         "replace_value",
     ]

@@ -67,11 +67,19 @@ class Step:
     arguments: dict
     bindings: dict = field(default_factory=dict)  # parameter -> {"step": k, "path": "a|b"}: filled from step k's result
     result: Any = None
+    # the step is asked only if step k's value at path passes a test (graph/branching.py); else `otherwise`'s call
+    condition: dict | None = None
 
     def row(self, with_result: bool = False) -> dict:
         """The step as stored in a `chain` column (tasks, escalations)."""
         out = {"tool_id": self.tool_id, "name": self.name, "arguments": self.arguments, "bindings": self.bindings}
+        if self.condition:
+            out["condition"] = self.condition
         return {**out, "result": self.result} if with_result else out
+
+    def reads(self) -> set[int]:
+        """The earlier steps this one needs the results of: its bound values' sources and its condition's."""
+        return {b["step"] for b in self.bindings.values()} | ({self.condition["step"]} if self.condition else set())
 
     @classmethod
     def from_row(cls, row: dict, description: str = "") -> "Step":
@@ -82,12 +90,18 @@ class Step:
             dict(row["arguments"]),
             dict(row.get("bindings") or {}),
             row.get("result"),
+            copy.deepcopy(row.get("condition")),
         )
 
     def planned(self) -> "Step":
         """A copy to change and run again: the same call, its result not yet known."""
         return Step(
-            self.tool_id, self.name, self.description, copy.deepcopy(self.arguments), copy.deepcopy(self.bindings)
+            self.tool_id,
+            self.name,
+            self.description,
+            copy.deepcopy(self.arguments),
+            copy.deepcopy(self.bindings),
+            condition=copy.deepcopy(self.condition),
         )
 
 

@@ -65,7 +65,14 @@ class SimulateStage(Strict):
 
 
 # graph/escalation.py
-BUILTIN_OPERATORS = ("add_hop", "replace_value", "add_constraint", "describe_value", "add_distractor")
+BUILTIN_OPERATORS = (
+    "add_hop",
+    "replace_value",
+    "add_constraint",
+    "describe_value",
+    "add_distractor",
+    "branch_on_result",
+)
 TASK_SHAPES = ("single", "multi_hop", "parallel", "nested")
 
 

@@ -14,6 +14,7 @@ from ..domain import Step, Task, Tool, known_values
 from .base import AssistantTurn
 from .requests import REQUEST_SCHEMA, request_problems, user_prompt
 from ..text.values import stand_ins
+from ..graph.branching import condition_phrase
 from ..text.wording import render_example
 
 
@@ -284,7 +285,12 @@ class ModelEscalator:
             operator=operator,
             previous=previous,
             calls=[
-                {"name": s.name, "arguments": {k: v for k, v in s.arguments.items() if k not in s.bindings}}
+                {
+                    "name": s.name,
+                    "arguments": {k: v for k, v in s.arguments.items() if k not in s.bindings},
+                    "condition": condition_phrase(s.condition) if s.condition else "",
+                    "branches": [s.condition["then"], s.condition["otherwise"]] if s.condition else None,
+                }
                 for s in task.chain
             ],
         )

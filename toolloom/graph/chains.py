@@ -28,6 +28,19 @@ def value_at(result, path: str):
     return None if isinstance(node, (dict, list)) else node
 
 
+def passes(value, test: str, than: float) -> bool:
+    """Whether a branch condition's test holds for the value (graph/branching.py)."""
+    return value > than if test == "above" else value < than
+
+
+def branch_arguments(condition: dict, result) -> dict | None:
+    """The arguments of the branch the result picks, or None when the result has no number there."""
+    value = value_at(result, condition["path"])
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    return dict(condition["then"] if passes(value, condition["test"], condition["than"]) else condition["otherwise"])
+
+
 def list_width(result, path: str) -> int:
     """The most elements of any list the path passes through (1 when it passes none)."""
     node, widest = result, 1
@@ -245,6 +258,10 @@ class ChainGraph:
         try:
             for i, step in enumerate(steps):
                 args = dict(step.arguments)
+                if step.condition:  # the branch the earlier result picks (graph/branching.py)
+                    args = branch_arguments(step.condition, done[step.condition["step"]].result)
+                    if args is None:
+                        return None, f"step {i + 1}: no number at {step.condition['path']} to branch on"
                 for param, b in step.bindings.items():
                     value = value_at(done[b["step"]].result, b["path"])
                     if value is None:

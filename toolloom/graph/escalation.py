@@ -13,6 +13,9 @@ describe_value: no new call: the request describes its dates and clock times ins
                 (`text/descriptions.py`); it needs no graph edge.
 add_distractor: no new call: the same chain offered beside tools that are nearly right for one of its
                 calls (same call shape, a different result when executed; `near_tools.py`); no graph edge.
+branch_on_result: a second request, another task's call, whose arguments depend on a number in the
+                chain's result ('If the temperature is above 20, ...; otherwise, ...'; `branching.py`);
+                no graph edge.
 Putting an unrelated task beside this one (Magnet's merge) makes a request longer, not harder: it
 is no operator here; parallel examples come from the tasks stage (`tasks.parallel`).
 
@@ -35,6 +38,7 @@ from ..text.descriptions import describe
 from ..text.synthesis import ArgumentSynthesizer
 from ..text.values import schema_type
 from ..volatile import stable
+from .branching import branch_on_result
 from .near_tools import MAX_NEW, NearTools, nearly_right
 from .chains import ChainGraph, chain_problem, list_width, normalised, stated_values, value_at
 
@@ -53,7 +57,7 @@ class Harder:
 
 def terminals(steps: list[Step]) -> list[int]:
     """Steps whose result no later step consumes: together they are the request's answer."""
-    consumed = {b["step"] for s in steps for b in s.bindings.values()}
+    consumed = {k for s in steps for k in s.reads()}
     return [i for i in range(len(steps)) if i not in consumed]
 
 
@@ -66,8 +70,8 @@ def shape_of(steps: list[Step]) -> str:
     if len(steps) == 1:
         return "single"
     if len(terminals(steps)) > 1:
-        return "parallel" if not any(s.bindings for s in steps) else "merged"
-    return "nested" if any(len({b["step"] for b in s.bindings.values()}) > 1 for s in steps) else "multi_hop"
+        return "parallel" if not any(s.reads() for s in steps) else "merged"
+    return "nested" if any(len(s.reads()) > 1 for s in steps) else "multi_hop"
 
 
 def alternative_answers(steps: list[Step]) -> str | None:
@@ -94,7 +98,7 @@ def planned(steps: list[Step], shift: int = 0) -> list[Step]:
     """The chain to change and run again; `shift` moves its bindings when steps are put before it."""
     out = [s.planned() for s in steps]
     for s in out:
-        for b in s.bindings.values():
+        for b in [*s.bindings.values(), *([s.condition] if s.condition else [])]:
             b["step"] += shift
     return out
 
@@ -269,3 +273,4 @@ def _builtin_operator(name: str):
 # operator name -> async fn(chains, steps, rng, other task's steps) -> harder steps | None; plug-ins add theirs
 for _name in ("add_hop", "replace_value", "add_constraint", "describe_value", "add_distractor"):
     ESCALATION_OPERATORS.register(_name, _builtin_operator(_name))
+ESCALATION_OPERATORS.register("branch_on_result", branch_on_result)  # combines: it takes the other task's call

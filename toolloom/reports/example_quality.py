@@ -125,7 +125,7 @@ def levels(rows: list[dict]) -> dict:
                 t["function"]["name"]: set((t["function"].get("parameters") or {}).get("required") or [])
                 for t in json.loads(r["tools"])
             }
-            deps.append(sum(len(s.get("bindings") or {}) for s in chain))
+            deps.append(sum(len(s.get("bindings") or {}) + bool(s.get("condition")) for s in chain))
             calls.append(len(chain))
             constrained += any(set(s.get("arguments") or {}) - required.get(s.get("name"), set()) for s in chain)
         out[str(level)] = {

@@ -22,10 +22,11 @@ REPLAY_AGENT = "reference-chain-replay"
 
 
 def rounds(steps: list[Step]) -> list[list[int]]:
-    """Step indices grouped by dependency depth: a step runs one round after the latest step it reads."""
+    """Step indices grouped by dependency depth: a step runs one round after the latest step it reads
+    (a bound value's source or its branch condition's)."""
     depth: list[int] = []
     for s in steps:
-        depth.append(1 + max((depth[b["step"]] for b in s.bindings.values()), default=-1))
+        depth.append(1 + max((depth[k] for k in s.reads()), default=-1))
     return [[i for i, d in enumerate(depth) if d == r] for r in range(max(depth, default=-1) + 1)]
 
 

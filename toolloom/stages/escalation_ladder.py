@@ -14,6 +14,7 @@ from typing import Callable
 from ..agents.base import AssistantAgent
 from ..agents.offline import TemplateUser
 from ..domain import Step, Task, wording_meta
+from ..graph.branching import branch_problem
 from ..graph.escalation import ChainEscalator, Harder, reference_answer, shape_of
 from ..graph.near_tools import MAX_NEW
 from ..llm import BudgetExhausted, ModelCallError
@@ -49,7 +50,7 @@ def said(text: str, described: dict[str, str], quoted: bool = False) -> str:
 
 def missed_reference(ep: dict, steps: list[Step], offered: list[dict]) -> tuple[str, str] | None:
     """Why an answered episode did not reach the executed chain's reference (the filter's format and
-    execution checks: (reason, detail)), or None when it did."""
+    execution checks, and a call of a branch not taken: (reason, detail)), or None when it did."""
     traj = {
         "messages": ep["messages"],
         "calls": ep["calls"],
@@ -59,7 +60,7 @@ def missed_reference(ep: dict, steps: list[Step], offered: list[dict]) -> tuple[
         "shape": shape_of(steps),
         "reference_answer": json.dumps(reference_answer(steps), ensure_ascii=False, sort_keys=True),
     }
-    return check_format(traj) or check_execution(traj)
+    return check_format(traj) or branch_problem(steps, ep["calls"]) or check_execution(traj)
 
 
 def resample(agent: AssistantAgent, k: int) -> AssistantAgent:

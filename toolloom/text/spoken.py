@@ -223,7 +223,7 @@ def as_argument(name: str, key: str) -> str:
 
 
 _BOUNDS = {"min": "at least", "minimum": "at least", "max": "at most", "maximum": "at most"}
-_UNIT_WORDS = {
+UNIT_WORDS = {
     "eur": "EUR",
     "usd": "USD",
     "gbp": "GBP",
@@ -243,7 +243,7 @@ def bounded(param_words: list[str], said: str) -> str | None:
     -> 'a population of at least 3,000,000'; None for a parameter that is no bound."""
     if len(param_words) < 2 or param_words[0] not in _BOUNDS:
         return None
-    unit = _UNIT_WORDS.get(param_words[-1]) if len(param_words) > 2 else None
+    unit = UNIT_WORDS.get(param_words[-1]) if len(param_words) > 2 else None
     noun = param_words[1:-1] if unit else param_words[1:]
     return f"{'an' if noun[0][:1] in 'aeiou' else 'a'} {' '.join(noun)} of {_BOUNDS[param_words[0]]} {said}" + (
         f" {unit}" if unit else ""

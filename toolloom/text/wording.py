@@ -4,6 +4,7 @@ speak this way), the model agents (shown it as an example) and the dialogue scen
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import re
@@ -11,6 +12,7 @@ import string
 
 from . import offline_requests, records, spoken, summary_requests
 from ..domain import Task
+from ..graph.branching import condition_phrase
 from ..graph.names import singular, snake
 from .purposes import param_phrase
 from .template_fit import asks_known, fit_bound
@@ -145,6 +147,9 @@ def render_example(task: Task, rng: random.Random) -> str:
     for i, step in enumerate(task.chain):
         if i in nested:
             continue  # said where its value is used: 'Convert 250 EUR into the currency of Japan.'
+        if step.condition:  # a part of its own: 'If the temperature is above 20, ...; otherwise, ...'
+            text_all, said_steps = f"{text_all} {_branch_request(task, i, nested, rng)}", said_steps + 1
+            continue
         text = _step_request(task, i, nested, rng)
         said_steps += 1
         text_all = _joined(text_all, text, step, said_steps, rng) if said_steps > 1 else text
@@ -173,6 +178,26 @@ def _step_request(task: Task, i: int, nested: dict, rng: random.Random) -> str:
     }
     meta = task.meta.get(step.tool_id, {})
     return summary_requests.request(step, meta, said, rng) or offline_requests.request(step, meta, said, rng)
+
+
+def _branch_request(task: Task, i: int, nested: dict, rng: random.Random) -> str:
+    """A branched step's request: each branch's call worded as a request of its own, of one clause where the
+    tool's templates allow ('If the subtotal is above 55 EUR, what is ...? Otherwise, what is ...?')."""
+    step = task.chain[i]
+    said = []
+    for branch in ("then", "otherwise"):
+        chain = list(task.chain)
+        chain[i] = dataclasses.replace(step, arguments=dict(step.condition[branch]), condition=None)
+        texts = [_step_request(dataclasses.replace(task, chain=chain), i, nested, rng) for _ in range(BRANCH_DRAWS)]
+        text = next((t for t in texts if not _MORE_CLAUSES.search(t)), texts[0])
+        keep = text[1:2].isupper() or re.match(r"I\b", text)  # 'US ...', "I'd like ..."
+        text = text if keep else text[0].lower() + text[1:]
+        said.append(text if text[-1:] in ".?!" else text + ".")
+    return f"If {condition_phrase(step.condition)}, {said[0]} Otherwise, {said[1]}"
+
+
+BRANCH_DRAWS = 6  # template draws per branch, for one that reads as one clause after 'If ...,'
+_MORE_CLAUSES = re.compile(r";|[.?!] \S|^I'm\b")
 
 
 def _said_arguments(task: Task, i: int, nested: dict, rng: random.Random, short: bool) -> tuple[dict, dict]:

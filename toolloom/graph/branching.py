@@ -1,0 +1,129 @@
+"""The `branch_on_result` escalation operator: a second request that depends on the first's result.
+
+'What is the weather in Lisbon? If the temperature is above 20, convert 100 EUR to USD; otherwise,
+convert 100 EUR to GBP.' The second request is another task's call, with two argument sets that give
+different results; which one is right depends on a number in the first request's result, so the agent
+must read that result before it makes the second call. No graph edge is needed (sparse collections
+such as RapidAPI have few), and the level stays verifiable: the chain is executed, the condition is
+evaluated on the executed result, and calling the other branch is a failure (`wrong_branch`).
+
+A branched step carries `condition`: {"step": k, "path": "a|b", "test": "above" | "below",
+"than": T, "then": arguments, "otherwise": arguments}; its own `arguments` are the branch taken.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import re
+
+from ..domain import Step
+from ..text.spoken import UNIT_WORDS
+from ..volatile import stable
+from .chains import passes, value_at
+
+# numbers that name a thing rather than measure it: no threshold a person would ask about
+NAMING = re.compile(r"(?i)(^|_|\b)(id|ids|code|zip|postcode|phone|number|no|index|version|epoch|timestamp)$|Id$")
+MAX_PATHS = 4  # numeric fields tried per chain
+MAX_OTHERS = 6  # argument sets tried for the second request's other branch
+
+
+def numeric_paths(result, prefix: str = "") -> list[str]:
+    """Paths ('a|b') to the numbers of a result's objects (not through lists: one of several is no condition)."""
+    if not isinstance(result, dict):
+        return []
+    out = []
+    for key, value in result.items():
+        path = f"{prefix}|{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            out += numeric_paths(value, path)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and not NAMING.search(str(key)):
+            out.append(path)
+    return out
+
+
+def round_thresholds(value: float) -> list[float]:
+    """Round numbers either side of `value` (23.4 -> 20, 25, 30), never the value itself."""
+    if value == 0 or not math.isfinite(value):
+        return []
+    unit = 10 ** math.floor(math.log10(abs(value)))
+    low = math.floor(value / unit) * unit
+    out = {low, low + unit / 2, low + unit}
+    return sorted(t if t != int(t) else int(t) for t in out if t != value)
+
+
+def said_number(value: float) -> str:
+    return f"{value:,}" if abs(value) >= 10000 else str(value)
+
+
+def condition_phrase(condition: dict) -> str:
+    """'the subtotal is above 55 EUR' for the condition's path and test (a unit the field name ends in is
+    said after the number)."""
+    leaf = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", condition["path"].split("|")[-1])
+    words = re.sub(r"[_\-]+", " ", leaf).strip().lower().split()
+    unit = UNIT_WORDS.get(words[-1]) if len(words) > 1 else None
+    said = f"{condition['test']} {said_number(condition['than'])}" + (f" {unit}" if unit else "")
+    return f"the {' '.join(words[:-1] if unit else words)} is {said}"
+
+
+def branch_problem(steps: list[Step], calls: list[dict]) -> tuple[str, str] | None:
+    """('wrong_branch', detail) when an episode made the call of a branch its condition did not take."""
+    for step in steps:
+        cond = step.condition
+        if not cond:
+            continue
+        untaken = cond["otherwise"] if stable(step.arguments) == stable(cond["then"]) else cond["then"]
+        for call in calls:
+            try:
+                args = json.loads(call["arguments"]) if isinstance(call["arguments"], str) else call["arguments"]
+            except json.JSONDecodeError:
+                continue
+            if call["name"] == step.name and stable(args) == stable(untaken):
+                return "wrong_branch", f"called {step.name} as the branch that {condition_phrase(cond)} did not take"
+    return None
+
+
+async def branch_on_result(chains, steps: list[Step], rng: random.Random, other: list[Step] | None):
+    """The chain, then another task's first call whose arguments depend on a number in the chain's last
+    result (None when no such number, other call or second argument set with a different result exists)."""
+    if not other or any(s.condition for s in steps):
+        return None
+    second = other[0]
+    last = len(steps) - 1
+    if second.bindings or second.name in {s.name for s in steps} or second.name not in chains.examples:
+        return None
+    given = steps[last].arguments.values()  # an echoed argument is no result to read
+    paths = [p for p in numeric_paths(steps[last].result) if value_at(steps[last].result, p) not in given]
+    rng.shuffle(paths)
+    alternatives = [a for a in chains.examples[second.name] if stable(a) != stable(second.arguments)]
+    rng.shuffle(alternatives)
+    for path in paths[:MAX_PATHS]:
+        value = value_at(steps[last].result, path)
+        for other_args in alternatives[:MAX_OTHERS]:
+            branched = await _branched(chains, steps, second, path, value, dict(other_args), rng)
+            if branched:
+                return branched
+    return None
+
+
+async def _branched(chains, steps, second: Step, path: str, value, other_args: dict, rng: random.Random):
+    """The chain with the second call on the branch the result takes, when the other branch's call runs and
+    gives a different result."""
+    thresholds = round_thresholds(value)
+    if not thresholds:
+        return None
+    than, test = rng.choice(thresholds), rng.choice(("above", "below"))
+    taken, untaken = dict(second.arguments), other_args
+    then, otherwise = (taken, untaken) if passes(value, test, than) else (untaken, taken)
+    condition = {"step": len(steps) - 1, "path": path, "test": test, "than": than, "then": then, "otherwise": otherwise}
+    new = [s.planned() for s in steps] + [
+        Step(second.tool_id, second.name, second.description, dict(taken), condition=condition)
+    ]
+    done, _ = await chains.execute(new)
+    if not done:
+        return None
+    alone, _ = await chains.execute([chains.graph.step(second.name, dict(untaken))])
+    if not alone or stable(alone[0].result) == stable(done[-1].result):
+        return None  # the condition would change nothing the answer says
+    return done
