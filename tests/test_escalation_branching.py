@@ -37,11 +37,14 @@ def test_a_condition_is_said_with_the_unit_its_field_name_ends_in():
     assert condition_phrase({"path": "standardRatePercent", "test": "above", "than": 20}) == (
         "the standard rate is above 20 percent"
     )
+    assert condition_phrase({"path": "utc_offset_hours", "test": "below", "than": 1.5}) == (
+        "the UTC offset is below 1.5 hours"
+    )
 
 
 def test_thresholds_are_round_numbers_either_side_and_never_the_value():
     assert round_thresholds(23.4) == [20, 25, 30]
-    assert round_thresholds(20) == [25, 30]
+    assert round_thresholds(20) == [15, 25, 30] and round_thresholds(10.0) == [5, 15, 20]
     assert round_thresholds(0) == []
     assert 59.8 not in round_thresholds(59.8) and round_thresholds(59.8) == [50, 55, 60]
 

@@ -26,6 +26,9 @@ from .chains import passes, value_at
 # numbers that name a thing rather than measure it: no threshold a person would ask about
 NAMING = re.compile(r"(?i)(^|_|\b)(id|ids|code|zip|postcode|phone|number|no|index|version|epoch|timestamp)$|Id$")
 MAX_PATHS = 4  # numeric fields tried per chain
+MAX_STEPS = 2  # chains branched on at most this long: a third part under a condition reads as a puzzle, not a request
+TIME_UNITS = {"hours": "hours", "days": "days", "minutes": "minutes", "seconds": "seconds", "years": "years"}
+ACRONYMS = {"utc", "vat", "gdp", "eur", "usd"}
 MAX_OTHERS = 6  # argument sets tried for the second request's other branch
 
 
@@ -44,12 +47,13 @@ def numeric_paths(result, prefix: str = "") -> list[str]:
 
 
 def round_thresholds(value: float) -> list[float]:
-    """Round numbers either side of `value` (23.4 -> 20, 25, 30), never the value itself."""
+    """Round numbers either side of `value` (23.4 -> 20, 25, 30; 10 -> 5, 15, 20), never the value itself."""
     if value == 0 or not math.isfinite(value):
         return []
     unit = 10 ** math.floor(math.log10(abs(value)))
     low = math.floor(value / unit) * unit
-    out = {low, low + unit / 2, low + unit}
+    out = {low, low + unit / 2, low + unit} | ({low - unit / 2} if low == value else set())
+    out = {round(t, 9) for t in out}  # 0.1 * 3 is 0.30000000000000004
     return sorted(t if t != int(t) else int(t) for t in out if t != value)
 
 
@@ -62,9 +66,10 @@ def condition_phrase(condition: dict) -> str:
     said after the number)."""
     leaf = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", condition["path"].split("|")[-1])
     words = re.sub(r"[_\-]+", " ", leaf).strip().lower().split()
-    unit = UNIT_WORDS.get(words[-1]) if len(words) > 1 else None
+    unit = (UNIT_WORDS.get(words[-1]) or TIME_UNITS.get(words[-1])) if len(words) > 1 else None
     said = f"{condition['test']} {said_number(condition['than'])}" + (f" {unit}" if unit else "")
-    return f"the {' '.join(words[:-1] if unit else words)} is {said}"
+    noun = " ".join(w.upper() if w in ACRONYMS else w for w in (words[:-1] if unit else words))
+    return f"the {noun} is {said}"
 
 
 def branch_problem(steps: list[Step], calls: list[dict]) -> tuple[str, str] | None:
@@ -87,7 +92,7 @@ def branch_problem(steps: list[Step], calls: list[dict]) -> tuple[str, str] | No
 async def branch_on_result(chains, steps: list[Step], rng: random.Random, other: list[Step] | None):
     """The chain, then another task's first call whose arguments depend on a number in the chain's last
     result (None when no such number, other call or second argument set with a different result exists)."""
-    if not other or any(s.condition for s in steps):
+    if not other or len(steps) > MAX_STEPS or any(s.condition for s in steps):
         return None
     second = other[0]
     last = len(steps) - 1
