@@ -13,6 +13,7 @@ from toolloom.graph.branching import (
     condition_phrase,
     numeric_paths,
     round_thresholds,
+    sibling_unit,
 )
 from toolloom.graph.chains import branch_arguments
 from toolloom.graph.escalation import StructuralVerifier, reference_answer, shape_of, terminals
@@ -40,6 +41,10 @@ def test_a_condition_is_said_with_the_unit_its_field_name_ends_in():
     assert condition_phrase({"path": "utc_offset_hours", "test": "below", "than": 1.5}) == (
         "the UTC offset is below 1.5 hours"
     )
+    converted = {"value": 26.22, "unit": "mi", "rate": {"amount": 1155.27, "currency": "SEK"}}
+    cond = {"path": "value", "test": "above", "than": 25, "unit": sibling_unit(converted, "value")}
+    assert condition_phrase(cond) == "the result is above 25 mi"
+    assert sibling_unit(converted, "rate|amount") == "SEK" and sibling_unit({"n": 3}, "n") is None
 
 
 def test_thresholds_are_round_numbers_either_side_and_never_the_value():

@@ -29,6 +29,8 @@ MAX_PATHS = 4  # numeric fields tried per chain
 MAX_STEPS = 2  # chains branched on at most this long: a third part under a condition reads as a puzzle, not a request
 TIME_UNITS = {"hours": "hours", "days": "days", "minutes": "minutes", "seconds": "seconds", "years": "years"}
 ACRONYMS = {"utc", "vat", "gdp", "eur", "usd"}
+GENERIC = {"value": "result"}  # 'If the result is above 25 mi', not 'the value'
+UNIT_KEYS = ("unit", "units", "currency", "currency_code")
 MAX_OTHERS = 6  # argument sets tried for the second request's other branch
 
 
@@ -62,14 +64,31 @@ def said_number(value: float) -> str:
 
 
 def condition_phrase(condition: dict) -> str:
-    """'the subtotal is above 55 EUR' for the condition's path and test (a unit the field name ends in is
-    said after the number)."""
+    """'the subtotal is above 55 EUR' for the condition's path and test (a unit the field name ends in, or
+    that the result names beside the number, is said after it)."""
     leaf = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", condition["path"].split("|")[-1])
     words = re.sub(r"[_\-]+", " ", leaf).strip().lower().split()
-    unit = (UNIT_WORDS.get(words[-1]) or TIME_UNITS.get(words[-1])) if len(words) > 1 else None
+    named = (UNIT_WORDS.get(words[-1]) or TIME_UNITS.get(words[-1])) if len(words) > 1 else None
+    unit = named or condition.get("unit")  # the field's own name, else the unit beside it in the result
     said = f"{condition['test']} {said_number(condition['than'])}" + (f" {unit}" if unit else "")
-    noun = " ".join(w.upper() if w in ACRONYMS else w for w in (words[:-1] if unit else words))
-    return f"the {noun} is {said}"
+    noun = " ".join(w.upper() if w in ACRONYMS else w for w in (words[:-1] if named else words))
+    return f"the {GENERIC.get(noun, noun)} is {said}"
+
+
+def sibling_unit(result, path: str) -> str | None:
+    """The unit or currency the number's own object names beside it ({"value": 26.2, "unit": "mi"})."""
+    parent = value_at_object(result, path.split("|")[:-1])
+    for key in UNIT_KEYS:
+        if isinstance(parent, dict) and isinstance(parent.get(key), str) and 0 < len(parent[key]) <= 12:
+            return parent[key]
+    return None
+
+
+def value_at_object(result, keys: list[str]):
+    node = result
+    for key in keys:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
 
 
 def branch_problem(steps: list[Step], calls: list[dict]) -> tuple[str, str] | None:
@@ -122,6 +141,8 @@ async def _branched(chains, steps, second: Step, path: str, value, other_args: d
     taken, untaken = dict(second.arguments), other_args
     then, otherwise = (taken, untaken) if passes(value, test, than) else (untaken, taken)
     condition = {"step": len(steps) - 1, "path": path, "test": test, "than": than, "then": then, "otherwise": otherwise}
+    if unit := sibling_unit(steps[-1].result, path):
+        condition["unit"] = unit
     new = [s.planned() for s in steps] + [
         Step(second.tool_id, second.name, second.description, dict(taken), condition=condition)
     ]
