@@ -11,22 +11,22 @@ from toolloom.graph.branching import (
     branch_on_result,
     branch_problem,
     condition_phrase,
+    related_calls,
     numeric_paths,
     round_thresholds,
     sibling_unit,
 )
 from toolloom.graph.chains import branch_arguments
-from toolloom.graph.escalation import StructuralVerifier, reference_answer, shape_of, terminals
+from toolloom.graph.escalation import ChainEscalator, StructuralVerifier, reference_answer, shape_of, terminals
 from toolloom.llm import run_async
 from toolloom.llm.competent_model import competent
 from toolloom.llm.fake_server import FakeModel
 from toolloom.spec import EscalateStage
 from toolloom.stages.demonstrations import rounds
-from toolloom.text.spoken import code_name
 from toolloom.text.wording import render_example
 
 from .test_escalation_edgeless import _escalate_dates
-from .test_escalations import RecordingEscalator, _run, _step, demo, seed_table  # noqa: F401 (fixture)
+from .test_escalations import EDGES, RecordingEscalator, _edge, _run, _step, demo, seed_table  # noqa: F401
 
 
 def test_a_condition_is_said_with_the_unit_its_field_name_ends_in():
@@ -67,25 +67,30 @@ def test_the_branch_taken_is_the_one_the_result_picks():
 
 
 def _branched(chains):
-    seed = _run(chains, [_step(chains, "add_to_cart", product_id="p102", quantity=2)])
-    other = [_step(chains, "get_vat_rate", country_code="SE")]
+    seed = _run(chains, [_step(chains, "city_distance", from_city_id="paris", to_city_id="berlin")])
     for k in range(20):
-        out = run_async(branch_on_result(chains, seed, random.Random(k), other))
-        if out and out[1].condition["path"] == "subtotal_eur":
+        out = run_async(branch_on_result(chains, seed, random.Random(k)))
+        if out and out[1].condition["path"] == "distance_km":
             return seed, out
-    raise AssertionError("no branch on the subtotal")
+    raise AssertionError("no branch on the distance")
 
 
 @pytest.mark.services  # runs the demo tools in sandbox worker processes
-def test_the_second_call_depends_on_the_first_result_and_its_other_branch_answers_differently(demo):  # noqa: F811
+def test_the_second_call_is_about_what_the_first_names_and_depends_on_its_result(demo):  # noqa: F811
     _, chains, _ = demo
     seed, out = _branched(chains)
     cond = out[1].condition
-    assert cond["step"] == 0 and out[0].result["subtotal_eur"] == 59.8
-    assert out[1].arguments == branch_arguments(cond, out[0].result)  # the branch the subtotal picks
+    assert cond["step"] == 0 and out[0].result["distance_km"] == 877.5
+    assert out[1].arguments == branch_arguments(cond, out[0].result)  # the branch the distance picks
+    # about the same two cities, the branches differing in one value ('by train' or 'by car'), with other results
+    assert out[1].name == "travel_time" and {cond["then"]["from_city_id"], cond["then"]["to_city_id"]} == {
+        "paris",
+        "berlin",
+    }
+    differing = [p for p in cond["then"] if cond["then"][p] != cond["otherwise"].get(p)]
+    assert differing == ["mode"]
     untaken = cond["otherwise"] if out[1].arguments == cond["then"] else cond["then"]
-    assert untaken != out[1].arguments
-    alone = _run(chains, [_step(chains, "get_vat_rate", **untaken)])
+    alone = _run(chains, [_step(chains, "travel_time", **untaken)])
     assert alone[0].result != out[1].result
     # the branched call needs the first result: a later round, the only part of the answer, a chain of two
     assert rounds(out) == [[0], [1]] and terminals(out) == [1] and shape_of(out) == "multi_hop"
@@ -96,6 +101,40 @@ def test_the_second_call_depends_on_the_first_result_and_its_other_branch_answer
 
 
 @pytest.mark.services  # runs the demo tools in sandbox worker processes
+def test_no_other_operator_changes_a_branch_or_feeds_on_it(demo):  # noqa: F811
+    _, chains, executor = demo
+    # the VAT rate of Sweden, then 100 or 250 plus Swedish VAT; edges that could feed the branched call's amount
+    # from a product's price, or feed its gross amount to a currency conversion
+    edges = EDGES + [
+        _edge("get_product", "price_eur", "add_vat", "net_amount"),
+        _edge("add_vat", "gross_amount", "convert_currency", "amount"),
+    ]
+    wired = ChainEscalator(list(chains.graph.tools.values()), edges, executor)
+    seed = _run(wired, [_step(wired, "get_vat_rate", country_code="SE")])
+    out = next(
+        o
+        for k in range(20)
+        if (o := run_async(branch_on_result(wired, seed, random.Random(k)))) and o[1].name == "add_vat"
+    )
+    for k in range(5):
+        assert run_async(wired.add_hop(out, random.Random(k))) is None
+        for op in (wired.replace_value, wired.add_constraint):  # the first call may change, the branch may not
+            harder = run_async(op(out, random.Random(k)))
+            branched = next(s for s in harder or out if s.condition)
+            assert not branched.bindings and branched.condition == out[1].condition
+
+
+@pytest.mark.services  # runs the demo tools in sandbox worker processes
+def test_a_branch_needs_a_related_call_and_a_measure_in_the_result(demo):  # noqa: F811
+    _, chains, _ = demo
+    # a weekday says no number; a lookup of a language names nothing another tool takes with a second value
+    weekday = _run(chains, [_step(chains, "day_of_week", day="2026-12-25")])
+    assert run_async(branch_on_result(chains, weekday, random.Random(0))) is None
+    calls = related_calls(chains, _run(chains, [_step(chains, "get_product", product_id="p102")]))
+    assert calls and all("p102" in json.dumps(second.arguments) for second, _, _ in calls)
+
+
+@pytest.mark.services  # runs the demo tools in sandbox worker processes
 def test_a_branched_request_says_the_condition_and_both_branches(demo):  # noqa: F811
     tools, chains, _ = demo
     _, out = _branched(chains)
@@ -103,10 +142,10 @@ def test_a_branched_request_says_the_condition_and_both_branches(demo):  # noqa:
     task = Task("e_1", "multi_hop", [s.planned() for s in out], 0, {t: wording_meta(rows[t]) for t in rows})
     text = render_example(task, random.Random(0))
     cond = out[1].condition
-    assert f"If the subtotal is {cond['test']} {cond['than']} EUR, " in text and " Otherwise, " in text
+    assert f"If the distance is {cond['test']} {cond['than']} km, " in text and " Otherwise, " in text
     first, second = text.split(" Otherwise, ")
-    for part, branch in zip((first, second), ("then", "otherwise")):  # each branch's country, by its name
-        assert code_name(cond[branch]["country_code"]) in part
+    for part, branch in zip((first, second), ("then", "otherwise")):  # each branch's mode, in its own part
+        assert cond[branch]["mode"] in part.split("km, ")[-1]
 
 
 @pytest.mark.services  # runs the demo tools in sandbox worker processes
@@ -119,9 +158,9 @@ def test_executing_a_branch_again_takes_the_branch_its_result_picks_and_needs_a_
     again = _run(chains, flipped)
     assert again[1].arguments == branch_arguments(cond, again[0].result) != out[1].arguments
     missing = [s.planned() for s in out]
-    missing[1].condition["path"] = "items"  # a list, not a number
+    missing[1].condition["path"] = "from_city_id"  # a name, not a number
     done, error = run_async(chains.execute(missing))
-    assert done is None and "no number at items" in error
+    assert done is None and "no number at from_city_id" in error
 
 
 def test_calling_the_branch_not_taken_is_a_wrong_branch():
@@ -168,7 +207,10 @@ def test_a_frontier_that_calls_both_branches_fails_the_level_and_one_that_reads_
     _, chains, _ = demo
     escalator = RecordingEscalator()
     seeds = seed_table(
-        [_step(chains, "add_to_cart", product_id="p102", quantity=2), _step(chains, "get_vat_rate", country_code="SE")]
+        [
+            _step(chains, "city_distance", from_city_id="paris", to_city_id="berlin"),
+            _step(chains, "get_vat_rate", country_code="SE"),
+        ]
     )
     params = EscalateStage(max_level=1, operators={"branch_on_result": 1.0})
     result = _escalate_dates(demo, tmp_path, FakeModel(default=_frontier(escalator, careful)), escalator, seeds, params)

@@ -1,11 +1,12 @@
 """The `branch_on_result` escalation operator: a second request that depends on the first's result.
 
-'What is the weather in Lisbon? If the temperature is above 20, convert 100 EUR to USD; otherwise,
-convert 100 EUR to GBP.' The second request is another task's call, with two argument sets that give
-different results; which one is right depends on a number in the first request's result, so the agent
-must read that result before it makes the second call. No graph edge is needed (sparse collections
-such as RapidAPI have few), and the level stays verifiable: the chain is executed, the condition is
-evaluated on the executed result, and calling the other branch is a failure (`wrong_branch`).
+'Is p102 in stock, and what does it cost? If the price is below 50 EUR, add 2 of p102 to my cart.
+Otherwise, add 1 of p102 to my cart.' The second request is a call about something the first names,
+with two argument sets that give different results; which one is right depends on a number in the
+first request's result, so the agent must read that result before it makes the second call. No graph
+edge is needed (sparse collections such as RapidAPI have few), and the level stays verifiable: the
+chain is executed, the condition is evaluated on the executed result, and calling the other branch is
+a failure (`wrong_branch`).
 
 A branched step carries `condition`: {"step": k, "path": "a|b", "test": "above" | "below",
 "than": T, "then": arguments, "otherwise": arguments}; its own `arguments` are the branch taken.
@@ -21,16 +22,21 @@ import re
 from ..domain import Step
 from ..text.spoken import UNIT_WORDS
 from ..volatile import stable
-from .chains import passes, value_at
+from .chains import normalised, passes, value_at
 
 # numbers that name a thing rather than measure it: no threshold a person would ask about
-NAMING = re.compile(r"(?i)(^|_|\b)(id|ids|code|zip|postcode|phone|number|no|index|version|epoch|timestamp)$|Id$")
+NAMING = re.compile(
+    r"(?i)(^|_|\b)(id|ids|code|zip|postcode|phone|number|no|index|version|epoch|timestamp)$|Id$"
+    r"|^(lat|lon|lng|latitude|longitude)$"  # a place's coordinates: no threshold a person sets
+    r"|^(hours|days|minutes|seconds|years)_"  # 'days_until': no noun to say it by
+)
 MAX_PATHS = 4  # numeric fields tried per chain
 MAX_STEPS = 2  # chains branched on at most this long: a third part under a condition reads as a puzzle, not a request
 TIME_UNITS = {"hours": "hours", "days": "days", "minutes": "minutes", "seconds": "seconds", "years": "years"}
 ACRONYMS = {"utc", "vat", "gdp", "eur", "usd"}
 GENERIC = {"value": "result"}  # 'If the result is above 25 mi', not 'the value'
 UNIT_KEYS = ("unit", "units", "currency", "currency_code")
+MEASURES = {"value", "amount", "total", "price", "cost", "result", "sum"}  # said with the unit beside them
 MAX_OTHERS = 6  # argument sets tried for the second request's other branch
 
 
@@ -43,8 +49,9 @@ def numeric_paths(result, prefix: str = "") -> list[str]:
         path = f"{prefix}|{key}" if prefix else str(key)
         if isinstance(value, dict):
             out += numeric_paths(value, path)
-        elif isinstance(value, (int, float)) and not isinstance(value, bool) and not NAMING.search(str(key)):
-            out.append(path)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+            if not NAMING.search(str(key)):  # a negative offset ('below -4.5') reads as a puzzle
+                out.append(path)
     return out
 
 
@@ -69,10 +76,12 @@ def condition_phrase(condition: dict) -> str:
     leaf = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", condition["path"].split("|")[-1])
     words = re.sub(r"[_\-]+", " ", leaf).strip().lower().split()
     named = (UNIT_WORDS.get(words[-1]) or TIME_UNITS.get(words[-1])) if len(words) > 1 else None
-    unit = named or condition.get("unit")  # the field's own name, else the unit beside it in the result
+    if not named and words[-1] in TIME_UNITS:
+        named = TIME_UNITS[words[-1]]  # 'hours' alone: 'it is above 5 hours'
+    unit = named or (condition.get("unit") if words[-1] in MEASURES else None)  # else the unit beside it
     said = f"{condition['test']} {said_number(condition['than'])}" + (f" {unit}" if unit else "")
     noun = " ".join(w.upper() if w in ACRONYMS else w for w in (words[:-1] if named else words))
-    return f"the {GENERIC.get(noun, noun)} is {said}"
+    return f"the {GENERIC.get(noun, noun)} is {said}" if noun else f"it is {said}"
 
 
 def sibling_unit(result, path: str) -> str | None:
@@ -108,27 +117,53 @@ def branch_problem(steps: list[Step], calls: list[dict]) -> tuple[str, str] | No
     return None
 
 
-async def branch_on_result(chains, steps: list[Step], rng: random.Random, other: list[Step] | None):
-    """The chain, then another task's first call whose arguments depend on a number in the chain's last
-    result (None when no such number, other call or second argument set with a different result exists)."""
-    if not other or len(steps) > MAX_STEPS or any(s.condition for s in steps):
+async def branch_on_result(chains, steps: list[Step], rng: random.Random, other: list[Step] | None = None):
+    """The chain, then a call about something the chain names whose arguments depend on a number in its last
+    result (None when no such number, related call, or second argument set with a different result exists)."""
+    if len(steps) > MAX_STEPS or any(s.condition for s in steps):
         return None
-    second = other[0]
     last = len(steps) - 1
-    if second.bindings or second.name in {s.name for s in steps} or second.name not in chains.examples:
-        return None
     given = steps[last].arguments.values()  # an echoed argument is no result to read
     paths = [p for p in numeric_paths(steps[last].result) if value_at(steps[last].result, p) not in given]
     rng.shuffle(paths)
-    alternatives = [a for a in chains.examples[second.name] if stable(a) != stable(second.arguments)]
-    rng.shuffle(alternatives)
+    seconds = related_calls(chains, steps)
+    rng.shuffle(seconds)
+    seconds.sort(key=lambda c: -c[2])  # most about what the chain names first: 'by train from Paris to Berlin'
     for path in paths[:MAX_PATHS]:
-        value = value_at(steps[last].result, path)
-        for other_args in alternatives[:MAX_OTHERS]:
-            branched = await _branched(chains, steps, second, path, value, dict(other_args), rng)
+        for second, other_args, _ in seconds[:MAX_OTHERS]:
+            branched = await _branched(chains, steps, second, path, value_at(steps[last].result, path), other_args, rng)
             if branched:
                 return branched
     return None
+
+
+def related_calls(chains, steps: list[Step]) -> list[tuple[Step, dict, float]]:
+    """Calls of other tools about a thing the chain names (an argument value that the chain states or its
+    results say, such as the product or country asked about), each with a second argument set that differs
+    in one other value ('add 2 of p102 to my cart' or 'add 1'), and how well it fits: the values it shares. An unrelated
+    call under a condition reads as a puzzle nobody would set (a blind read found every one flawed)."""
+    known = {normalised(v) for v in _strings([s.arguments for s in steps] + [s.result for s in steps])}
+    used, out = {s.name for s in steps}, []
+    for name, examples in sorted(chains.examples.items()):
+        if name in used:
+            continue
+        for args in examples:
+            shared = {p for p, v in args.items() if isinstance(v, str) and len(v) > 1 and normalised(v) in known}
+            for param in sorted(set(args) - shared) if shared else ():
+                for v in dict.fromkeys(json.dumps(e[param], sort_keys=True) for e in examples if param in e):
+                    if json.loads(v) != args[param]:
+                        choice = "enum" in (chains.params.get(name) or {}).get("properties", {}).get(param, {})
+                        score = len(shared) + 0.5 * choice  # a choice between few ways ('by train') reads best
+                        out.append((chains.graph.step(name, dict(args)), {**args, param: json.loads(v)}, score))
+    return out
+
+
+def _strings(node) -> list[str]:
+    if isinstance(node, dict):
+        return [s for v in node.values() for s in _strings(v)]
+    if isinstance(node, list):
+        return [s for v in node for s in _strings(v)]
+    return [node] if isinstance(node, str) else []
 
 
 async def _branched(chains, steps, second: Step, path: str, value, other_args: dict, rng: random.Random):

@@ -131,6 +131,8 @@ class ChainEscalator:
 
     async def add_hop(self, steps: list[Step], rng: random.Random) -> list[Step] | None:
         last, used = steps[-1], {s.name for s in steps}
+        if last.condition:  # a call fed by one of two branches would be said for both
+            return None
         options = [e for e in self.out_edges[last.name] if e["dst_tool"] not in used]
         rng.shuffle(options)
         stated = stated_values(steps)
@@ -158,8 +160,8 @@ class ChainEscalator:
             (i, p)
             for i, s in enumerate(steps)
             for p in s.arguments
-            if p not in s.bindings and self.in_edges[s.name].get(p)
-        ]
+            if p not in s.bindings and not s.condition and self.in_edges[s.name].get(p)
+        ]  # a branch's values are its condition's, not a lookup's
         rng.shuffle(spots)
         for i, param in spots:
             edges = [e for e in self.in_edges[steps[i].name][param] if e["src_tool"] not in used]
@@ -197,6 +199,8 @@ class ChainEscalator:
     async def add_constraint(self, steps: list[Step], rng: random.Random) -> list[Step] | None:
         spots = []
         for i, s in enumerate(steps):
+            if s.condition:
+                continue  # a branch's arguments are its condition's to pick
             schema = self.params.get(s.name) or {}
             required = set(schema.get("required") or [])
             for p, prop in (schema.get("properties") or {}).items():

@@ -197,7 +197,7 @@ def _branch_request(task: Task, i: int, nested: dict, rng: random.Random) -> str
 
 
 BRANCH_DRAWS = 6  # template draws per branch, for one that reads as one clause after 'If ...,'
-_MORE_CLAUSES = re.compile(r";|[.?!] \S|^I'm\b")
+_MORE_CLAUSES = re.compile(r"(?i);|[.?!] \S|^I'm\b|^if\b")  # not 'If ..., if I go ...'
 
 
 def _said_arguments(task: Task, i: int, nested: dict, rng: random.Random, short: bool) -> tuple[dict, dict]:
