@@ -130,6 +130,11 @@ def test_a_branch_needs_a_related_call_and_a_measure_in_the_result(demo):  # noq
     # a weekday says no number; a lookup of a language names nothing another tool takes with a second value
     weekday = _run(chains, [_step(chains, "day_of_week", day="2026-12-25")])
     assert run_async(branch_on_result(chains, weekday, random.Random(0))) is None
+    # a request of two parts already: a condition after them reads as a third request glued on
+    two = _run(
+        chains, [_step(chains, "get_capital_city", country_code="DE"), _step(chains, "get_city", city_id="berlin")]
+    )
+    assert run_async(branch_on_result(chains, two, random.Random(0))) is None
     calls = related_calls(chains, _run(chains, [_step(chains, "get_product", product_id="p102")]))
     assert calls and all("p102" in json.dumps(second.arguments) for second, _, _ in calls)
 

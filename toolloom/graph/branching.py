@@ -31,7 +31,7 @@ NAMING = re.compile(
     r"|^(hours|days|minutes|seconds|years)_"  # 'days_until': no noun to say it by
 )
 MAX_PATHS = 4  # numeric fields tried per chain
-MAX_STEPS = 2  # chains branched on at most this long: a third part under a condition reads as a puzzle, not a request
+MAX_STEPS = 1  # chains branched on at most this long: more parts before a condition read as glued-on requests
 TIME_UNITS = {"hours": "hours", "days": "days", "minutes": "minutes", "seconds": "seconds", "years": "years"}
 ACRONYMS = {"utc", "vat", "gdp", "eur", "usd"}
 GENERIC = {"value": "result"}  # 'If the result is above 25 mi', not 'the value'
