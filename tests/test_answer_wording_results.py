@@ -123,3 +123,32 @@ def test_a_namespaced_change_is_said_as_done_once():
         assert answer_from(_conversation(request, [(tool, {}, {"text": text})])) == answer
         assert grounded({"text": text}, answer)  # the filter's check agrees: saying it was done is grounded
     assert not grounded({"text": "Paris"}, "I staged the file.")  # a value is no confirmation
+
+
+def test_a_code_a_call_was_given_and_echoes_is_no_lookup_for_a_later_call():
+    """'Standard VAT in the United States? ... the next holiday in the United States': the VAT result says 'US',
+    which the holiday call also took, from the request; the answer said 'The country of the United States is the
+    United States' instead of the VAT note (a read of a replayed escalation)."""
+    from toolloom.answers.sentence import answer_from
+
+    note = "there is no single national VAT rate: sales taxes vary by state or province"
+    messages = _conversation(
+        "Standard VAT in the United States? Additionally, express 42.195 km in mi. If the result is below 25 mi, "
+        "what is the next public holiday in the United States after 2026-12-27? Otherwise, after 2026-11-24, when do "
+        "people in the United States next get a public holiday?",
+        [
+            (
+                "get_vat_rate",
+                {"country_code": "US"},
+                {"country_code": "US", "note": note, "standard_rate_percent": None},
+            ),
+            ("convert_units", {"value": 42.195, "from_unit": "km", "to_unit": "mi"}, {"value": 26.2188, "unit": "mi"}),
+            (
+                "next_holiday",
+                {"country_code": "US", "after_date": "2026-11-24"},
+                {"country_code": "US", "date": "2026-11-26", "name": "Thanksgiving Day"},
+            ),
+        ],
+    )
+    answer = answer_from(messages)
+    assert "no single national VAT rate" in answer and "The country of" not in answer, answer

@@ -82,9 +82,13 @@ def keyed_as_listed(result):
     }
 
 
-def fed(result, later_arguments: list[dict]) -> tuple[str, ...]:
-    """The top-level fields of a result whose values later calls were given."""
-    given = {json.dumps(v) for args in later_arguments for v in args.values() if not isinstance(v, (dict, list))}
+def fed(result, later_arguments: list[dict], own: dict | None = None) -> tuple[str, ...]:
+    """The top-level fields of a result whose values later calls were given; not one that echoes the call's own
+    argument (the VAT rate of US says 'US', and a later call about the US took it from the request, not there)."""
+    echoed = {json.dumps(v) for v in (own or {}).values() if not isinstance(v, (dict, list))}
+    given = {
+        json.dumps(v) for args in later_arguments for v in args.values() if not isinstance(v, (dict, list))
+    } - echoed
     return (
         tuple(
             k
@@ -186,7 +190,8 @@ def answer_from(messages: list[dict], request: str | None = None) -> str:
         done = (action_said(part) or "Done.") if acted else ""
         # a lookup the request named by what it gives ('the currency of Japan'): what a later call took from it
         lookup = part is request or i < lookups
-        feeds = fed(result, [a for c, a in arguments.items() if order[c] > i]) if lookup else ()
+        own = arguments.get(m.get("tool_call_id"))
+        feeds = fed(result, [a for c, a in arguments.items() if order[c] > i], own) if lookup else ()
         text = sentence(
             result, part, arguments.get(m.get("tool_call_id")), tool, known, done not in ("", "Done."), feeds
         )
