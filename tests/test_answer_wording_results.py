@@ -152,3 +152,28 @@ def test_a_code_a_call_was_given_and_echoes_is_no_lookup_for_a_later_call():
     )
     answer = answer_from(messages)
     assert "no single national VAT rate" in answer and "The country of" not in answer, answer
+
+
+def test_a_branched_request_is_answered_for_the_branch_taken_not_by_the_words_of_its_condition():
+    """'What's the current GBP/USD rate? If the rate is below 1.5, what's 1200 USD worth in GBP? Otherwise, ...' was
+    answered 'The rate is 0.74295' for the conversion: the condition's 'rate' was taken for what was asked."""
+    from toolloom.answers.sentence import answer_from, taken_branch
+
+    request = (
+        "What's the current GBP/USD rate? If the rate is below 1.5, what's 1200 USD worth in GBP? "
+        "Otherwise, what's 250 USD worth in GBP?"
+    )
+    conversion = {"amount": 1200, "from_currency": "USD", "to_currency": "GBP"}
+    assert taken_branch(request, [{}, conversion]) == (
+        "What's the current GBP/USD rate? Then, what's 1200 USD worth in GBP?"
+    )
+    assert taken_branch(request, [{}, {**conversion, "amount": 250}]).endswith("Then, what's 250 USD worth in GBP?")
+    messages = _conversation(
+        request,
+        [
+            ("get_exchange_rate", {"from_currency": "GBP", "to_currency": "USD"}, {"rate": 1.345986}),
+            ("convert_currency", conversion, {"amount": 891.54, "currency": "GBP", "rate": 0.74295}),
+        ],
+    )
+    answer = answer_from(messages)
+    assert "1200 USD is 891.54 GBP" in answer and "0.74295" not in answer, answer

@@ -154,6 +154,26 @@ def after_done(done: str, text: str, result) -> str:
     return done if text == NOTHING or again else f"{done} {text}"
 
 
+# a last part that depends on the first's result (graph/branching.py): 'If the rate is below 1.5, X? Otherwise, Y?'
+_CONDITIONAL = re.compile(
+    r"\s*If (?:the [^,]+?|it) is (?:above|below) [\d,.]+(?: [A-Za-z%]+)?, "
+    r"(?P<then>.+?[.?!])\s+Otherwise, (?P<otherwise>.+)$"
+)
+
+
+def taken_branch(request: str, arguments: list[dict]) -> str:
+    """A request with a condition, as the parts the calls answered: the first, then the branch whose values the last
+    call took ('... rate? Then, what's 1200 USD worth in GBP?'); the condition's words ('the rate') and the branch
+    not taken are no part of what the answer says."""
+    m = _CONDITIONAL.search(request)
+    if not m or not arguments:
+        return request
+    values = [str(v).lower() for v in arguments[-1].values() if isinstance(v, (str, int, float))]
+    then, otherwise = (sum(v in m[b].lower() for v in values) for b in ("then", "otherwise"))
+    branch = m["then"] if then >= otherwise else m["otherwise"]
+    return f"{request[: m.start()]} Then, {branch[0].lower() + branch[1:] if branch[1:2].islower() else branch}"
+
+
 def answer_from(messages: list[dict], request: str | None = None) -> str:
     """The final answer to a conversation: a sentence for each tool result, in call order; `request`: what the
     user asked (`messages.request_of`; by default every user turn)."""
@@ -166,7 +186,7 @@ def answer_from(messages: list[dict], request: str | None = None) -> str:
     results = [m for m in messages if m["role"] == "tool"]
     order = {m.get("tool_call_id"): i for i, m in enumerate(results)}
     arguments = {c: a for c, a in arguments.items() if c in order}
-    parts = request_parts(request)
+    parts = request_parts(taken_branch(request, list(arguments.values())))
     lookups = len(results) - len(parts) if 1 < len(parts) < len(results) else 0
     if len(parts) == len(results):
         matched = parts_of(results, parts, names, arguments)
