@@ -50,7 +50,7 @@ def test_a_condition_is_said_with_the_unit_its_field_name_ends_in():
 def test_thresholds_are_round_numbers_either_side_and_never_the_value():
     assert round_thresholds(23.4) == [20, 25, 30]
     assert round_thresholds(20) == [15, 25, 30] and round_thresholds(10.0) == [5, 15, 20]
-    assert round_thresholds(0) == []
+    assert round_thresholds(0) == [] and round_thresholds(6) == [5, 7] and round_thresholds(1) == [2]
     assert 59.8 not in round_thresholds(59.8) and round_thresholds(59.8) == [50, 55, 60]
 
 
@@ -103,19 +103,16 @@ def test_the_second_call_is_about_what_the_first_names_and_depends_on_its_result
 @pytest.mark.services  # runs the demo tools in sandbox worker processes
 def test_no_other_operator_changes_a_branch_or_feeds_on_it(demo):  # noqa: F811
     _, chains, executor = demo
-    # the VAT rate of Sweden, then 100 or 250 plus Swedish VAT; edges that could feed the branched call's amount
-    # from a product's price, or feed its gross amount to a currency conversion
+    # a product, then 1 or 2 or 3 of it into the cart; edges that could feed the branched call's quantity from a
+    # day count, or feed its subtotal to a currency conversion
     edges = EDGES + [
-        _edge("get_product", "price_eur", "add_vat", "net_amount"),
-        _edge("add_vat", "gross_amount", "convert_currency", "amount"),
+        _edge("days_between", "days", "add_to_cart", "quantity"),
+        _edge("add_to_cart", "subtotal_eur", "convert_currency", "amount"),
     ]
     wired = ChainEscalator(list(chains.graph.tools.values()), edges, executor)
-    seed = _run(wired, [_step(wired, "get_vat_rate", country_code="SE")])
-    out = next(
-        o
-        for k in range(20)
-        if (o := run_async(branch_on_result(wired, seed, random.Random(k)))) and o[1].name == "add_vat"
-    )
+    seed = _run(wired, [_step(wired, "get_product", product_id="p102")])
+    tries = (run_async(branch_on_result(wired, seed, random.Random(k))) for k in range(20))
+    out = next(o for o in tries if o and o[1].name == "add_to_cart" and o[1].arguments["quantity"] > 1)
     for k in range(5):
         assert run_async(wired.add_hop(out, random.Random(k))) is None
         for op in (wired.replace_value, wired.add_constraint):  # the first call may change, the branch may not

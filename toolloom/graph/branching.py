@@ -21,8 +21,9 @@ import re
 
 from ..domain import Step
 from ..text.spoken import UNIT_WORDS
+from ..text.values import schema_type
 from ..volatile import stable
-from .chains import normalised, passes, value_at
+from .chains import passes, value_at
 
 # numbers that name a thing rather than measure it: no threshold a person would ask about
 NAMING = re.compile(
@@ -62,6 +63,8 @@ def round_thresholds(value: float) -> list[float]:
     unit = 10 ** math.floor(math.log10(abs(value)))
     low = math.floor(value / unit) * unit
     out = {low, low + unit / 2, low + unit} | ({low - unit / 2} if low == value else set())
+    if isinstance(value, int) and unit == 1:  # a count: 5 or 7 items, not 5.5
+        out = {value - 1, value + 1} - {0}
     out = {round(t, 9) for t in out}  # 0.1 * 3 is 0.30000000000000004
     return sorted(t if t != int(t) else int(t) for t in out if t != value)
 
@@ -138,24 +141,35 @@ async def branch_on_result(chains, steps: list[Step], rng: random.Random, other:
 
 
 def related_calls(chains, steps: list[Step]) -> list[tuple[Step, dict, float]]:
-    """Calls of other tools about a thing the chain names (an argument value that the chain states or its
-    results say, such as the product or country asked about), each with a second argument set that differs
-    in one other value ('add 2 of p102 to my cart' or 'add 1'), and how well it fits: the values it shares. An unrelated
-    call under a condition reads as a puzzle nobody would set (a blind read found every one flawed)."""
-    known = {normalised(v) for v in _strings([s.arguments for s in steps] + [s.result for s in steps])}
+    """Calls of other tools about what the last call was about (they take each of its names and codes, by the
+    same parameter), each with a second argument set that differs in a choice or a count ('by train' or 'by
+    car', 'add 2' or 'add 1'), and how well it fits. A condition reads as a reason only there: readers marked
+    every branch flawed where it picked another city, date or currency pair ('If the population is below
+    70,000,000, ... by train')."""
+    subject = {p: v for p, v in steps[-1].arguments.items() if isinstance(v, str)}
     used, out = {s.name for s in steps}, []
     for name, examples in sorted(chains.examples.items()):
-        if name in used:
+        props = (chains.params.get(name) or {}).get("properties") or {}
+        if name in used or not subject or not set(subject) <= set(props):
             continue
-        for args in examples:
-            shared = {p for p, v in args.items() if isinstance(v, str) and len(v) > 1 and normalised(v) in known}
-            for param in sorted(set(args) - shared) if shared else ():
+        for args in (e for e in examples if set(subject) <= set(e)):
+            args = {**args, **subject}  # the example's call, about the same thing
+            for param in sorted(p for p in set(args) - set(subject) if _choice_or_count(p, props.get(p) or {})):
                 for v in dict.fromkeys(json.dumps(e[param], sort_keys=True) for e in examples if param in e):
                     if json.loads(v) != args[param]:
-                        choice = "enum" in (chains.params.get(name) or {}).get("properties", {}).get(param, {})
-                        score = len(shared) + 0.5 * choice  # a choice between few ways ('by train') reads best
+                        score = len(subject) + 0.5 * ("enum" in props[param])  # a choice of few ways reads best
                         out.append((chains.graph.step(name, dict(args)), {**args, param: json.loads(v)}, score))
     return out
+
+
+COUNTS = re.compile(
+    r"(?i)quantity|qty|count|pieces|units|people|persons|guests|adults|children|nights|seats|tickets|rooms"
+)
+
+
+def _choice_or_count(param: str, prop: dict) -> bool:
+    """A parameter a condition can decide: one of few ways (an enum), or how many (not which year or page)."""
+    return "enum" in prop or (schema_type(prop) == "integer" and bool(COUNTS.search(param)))
 
 
 def _strings(node) -> list[str]:
