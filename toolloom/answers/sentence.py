@@ -174,6 +174,18 @@ def taken_branch(request: str, arguments: list[dict]) -> str:
     return f"{request[: m.start()]} Then, {branch[0].lower() + branch[1:] if branch[1:2].islower() else branch}"
 
 
+def matched_parts(request: str, results: list[dict], names: dict, arguments: dict) -> tuple[list, list, int]:
+    """The request's parts, the part each result answers (the whole request when they do not pair), and how many
+    results are the first part's lookups."""
+    parts = request_parts(taken_branch(request, list(arguments.values())))
+    lookups = len(results) - len(parts) if 1 < len(parts) < len(results) else 0
+    if len(parts) == len(results):
+        return parts, parts_of(results, parts, names, arguments), lookups
+    if lookups:  # 'What region is the country of Cape Town in ...? Next, ...': the first part's lookups come first
+        return parts, with_lookups(results, parts, arguments, lookups), lookups
+    return parts, [request] * len(results), lookups
+
+
 def answer_from(messages: list[dict], request: str | None = None) -> str:
     """The final answer to a conversation: a sentence for each tool result, in call order; `request`: what the
     user asked (`messages.request_of`; by default every user turn)."""
@@ -186,14 +198,7 @@ def answer_from(messages: list[dict], request: str | None = None) -> str:
     results = [m for m in messages if m["role"] == "tool"]
     order = {m.get("tool_call_id"): i for i, m in enumerate(results)}
     arguments = {c: a for c, a in arguments.items() if c in order}
-    parts = request_parts(taken_branch(request, list(arguments.values())))
-    lookups = len(results) - len(parts) if 1 < len(parts) < len(results) else 0
-    if len(parts) == len(results):
-        matched = parts_of(results, parts, names, arguments)
-    elif lookups:  # 'What region is the country of Cape Town in ...? Next, ...': the first part's lookups come first
-        matched = with_lookups(results, parts, arguments, lookups)
-    else:
-        matched = [request] * len(results)
+    parts, matched, lookups = matched_parts(request, results, names, arguments)
     out, known, rank = [], {}, []
     for i, m in enumerate(results):
         part = matched[i]  # the part of the request this result answers (the whole request when they do not pair)
