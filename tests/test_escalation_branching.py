@@ -69,7 +69,7 @@ def test_the_branch_taken_is_the_one_the_result_picks():
 def _branched(chains):
     seed = _run(chains, [_step(chains, "city_distance", from_city_id="paris", to_city_id="berlin")])
     for k in range(20):
-        out = run_async(branch_on_result(chains, seed, random.Random(k)))
+        out = run_async(branch_on_result(chains, seed, random.Random(k), None))
         if out and out[1].condition["path"] == "distance_km":
             return seed, out
     raise AssertionError("no branch on the distance")
@@ -111,12 +111,12 @@ def test_no_other_operator_changes_a_branch_or_feeds_on_it(demo):  # noqa: F811
     ]
     wired = ChainEscalator(list(chains.graph.tools.values()), edges, executor)
     seed = _run(wired, [_step(wired, "get_product", product_id="p102")])
-    tries = (run_async(branch_on_result(wired, seed, random.Random(k))) for k in range(20))
+    tries = (run_async(branch_on_result(wired, seed, random.Random(k), None)) for k in range(20))
     out = next(o for o in tries if o and o[1].name == "add_to_cart" and o[1].arguments["quantity"] > 1)
     for k in range(5):
-        assert run_async(wired.add_hop(out, random.Random(k))) is None
+        assert run_async(wired.add_hop(out, random.Random(k), None)) is None
         for op in (wired.replace_value, wired.add_constraint):  # the first call may change, the branch may not
-            harder = run_async(op(out, random.Random(k)))
+            harder = run_async(op(out, random.Random(k), None))
             branched = next(s for s in harder or out if s.condition)
             assert not branched.bindings and branched.condition == out[1].condition
 
@@ -126,12 +126,12 @@ def test_a_branch_needs_a_related_call_and_a_measure_in_the_result(demo):  # noq
     _, chains, _ = demo
     # a weekday says no number; a lookup of a language names nothing another tool takes with a second value
     weekday = _run(chains, [_step(chains, "day_of_week", day="2026-12-25")])
-    assert run_async(branch_on_result(chains, weekday, random.Random(0))) is None
+    assert run_async(branch_on_result(chains, weekday, random.Random(0), None)) is None
     # a request of two parts already: a condition after them reads as a third request glued on
     two = _run(
         chains, [_step(chains, "get_capital_city", country_code="DE"), _step(chains, "get_city", city_id="berlin")]
     )
-    assert run_async(branch_on_result(chains, two, random.Random(0))) is None
+    assert run_async(branch_on_result(chains, two, random.Random(0), None)) is None
     calls = related_calls(chains, _run(chains, [_step(chains, "get_product", product_id="p102")]))
     assert calls and all("p102" in json.dumps(second.arguments) for second, _, _ in calls)
 

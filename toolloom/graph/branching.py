@@ -120,9 +120,10 @@ def branch_problem(steps: list[Step], calls: list[dict]) -> tuple[str, str] | No
     return None
 
 
-async def branch_on_result(chains, steps: list[Step], rng: random.Random, other: list[Step] | None = None):
-    """The chain, then a call about something the chain names whose arguments depend on a number in its last
-    result (None when no such number, related call, or second argument set with a different result exists)."""
+async def branch_on_result(chains, steps: list[Step], rng: random.Random, other: list[Step] | None):
+    """The chain, then a call about what it was about whose arguments depend on a number in its last result (None
+    when no such number, related call, or second argument set with a different result exists). `other`, another
+    task's chain, is not taken: an unrelated request under a condition reads as a puzzle."""
     if len(steps) > MAX_STEPS or any(s.condition for s in steps):
         return None
     last = len(steps) - 1
