@@ -114,9 +114,9 @@ def test_no_other_operator_changes_a_branch_or_feeds_on_it(demo):  # noqa: F811
     tries = (run_async(branch_on_result(wired, seed, random.Random(k), None)) for k in range(20))
     out = next(o for o in tries if o and o[1].name == "add_to_cart" and o[1].arguments["quantity"] > 1)
     for k in range(5):
-        assert run_async(wired.add_hop(out, random.Random(k), None)) is None
+        assert run_async(wired.add_hop(out, random.Random(k))) is None
         for op in (wired.replace_value, wired.add_constraint):  # the first call may change, the branch may not
-            harder = run_async(op(out, random.Random(k), None))
+            harder = run_async(op(out, random.Random(k)))
             branched = next(s for s in harder or out if s.condition)
             assert not branched.bindings and branched.condition == out[1].condition
 
