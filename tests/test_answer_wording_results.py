@@ -177,3 +177,30 @@ def test_a_branched_request_is_answered_for_the_branch_taken_not_by_the_words_of
     )
     answer = answer_from(messages)
     assert "1200 USD is 891.54 GBP" in answer and "0.74295" not in answer, answer
+
+
+def test_a_lookup_that_no_part_names_answers_the_part_whose_result_it_took_its_value_from():
+    """'Summarise the country of order ord_1002: capital, region and currency. Additionally, which languages are
+    spoken in Brazil ...? Then, ...': the calls came back order, Brazil, France, and the answer gave Brazil's
+    capital for the order's country and France's calling code for Brazil (a read of the demo)."""
+    from toolloom.answers.sentence import answer_from
+
+    france = {"code": "FR", "name": "France", "capital": "Paris", "currency": "EUR", "region": "Europe"}
+    brazil = {"code": "BR", "name": "Brazil", "capital": "Brasilia", "currency": "BRL", "region": "Americas"}
+    messages = _conversation(
+        "Summarise the country of order ord_1002 for me: capital, region and currency. Additionally, which "
+        "languages are spoken in Brazil, and what is its calling code? Then, what do 99.5 of the first country's "
+        "currency come to in that country's currency?",
+        [
+            ("get_order_status", {"order_id": "ord_1002"}, {"order_id": "ord_1002", "country_code": "FR"}),
+            ("get_country", {"country_code": "BR"}, {**brazil, "languages": ["pt"], "calling_code": "+55"}),
+            ("get_country", {"country_code": "FR"}, {**france, "languages": ["fr"], "calling_code": "+33"}),
+            ("convert_currency", {"amount": 99.5, "from_currency": "EUR", "to_currency": "BRL"}, {"amount": 641.66}),
+        ],
+    )
+    answer = answer_from(messages)
+    assert "Paris" in answer and "+55" in answer, answer
+    assert "Brasilia" not in answer and "+33" not in answer, answer
+    assert answer.index("Paris") < answer.index("+55") < answer.index("641.66"), answer
+    # a list said of its subject: not 'There is one language: Portuguese', which says not where
+    assert "Brazil has one language: Portuguese" in answer, answer

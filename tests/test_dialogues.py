@@ -160,6 +160,19 @@ def test_a_pair_whose_source_is_a_search_is_asked_as_a_search_and_answers_the_re
     assert kept.accepted == 1, [r.detail for r in kept.rejections]
 
 
+@pytest.mark.services
+def test_a_search_for_a_left_out_value_is_offered_for_that_value_not_for_what_the_target_acts_on():
+    """'Put 2 of a product into my basket.' / 'I'm not sure what the product is.' was met with 'I can find the cart
+    for you', and answered 'I put 2 of a product into your basket' (a read of the demo)."""
+    search = ("search_products", {"query": "headphones"})
+    inputs = _inputs(search, ("add_to_cart", {"product_id": "p300", "quantity": 2}, "results|product_id"))
+    rows = _played(*inputs, "missing_parameter").table
+    pair = next(r for r in rows.to_pylist() if r["shape"] == "multi_hop")
+    asked = [m["content"] for m in pair["messages"] if m["role"] == "assistant" and m["content"]]
+    assert not any("cart" in a for a in asked if a.endswith("?")), asked
+    assert " a product" not in pair["final_answer"] and "p300" in pair["final_answer"], pair["final_answer"]
+
+
 def test_every_action_of_the_inventory_is_used():
     used = {a.split(":")[1] for plan in SCENARIOS.values() for a in plan}
     used |= {"inform_intent_clear", "suggest"}  # written as inform_intent_missing / suggest_other in plans

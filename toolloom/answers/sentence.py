@@ -121,7 +121,34 @@ def with_lookups(results: list[dict], parts: list[str], arguments: dict, lookups
     mentions = _mentions(results, parts, arguments)
     if all(len(js) == 1 for js in mentions) and {js[0] for js in mentions} == set(range(len(parts))):
         return [parts[js[0]] for js in mentions]
-    return [parts[0]] * lookups + parts
+    in_order = [parts[0]] * lookups + parts
+    # a result no part alone names is the part of the result its call took a value from ('the country of order
+    # ord_1002: capital, region ...? Also, languages of Brazil?': the order, Brazil, then France, the order's part)
+    claimed: list[int | None] = [js[0] if len(js) == 1 else None for js in mentions]
+    for i, j in enumerate(claimed):
+        if j is None and (source := _source_of(results, i, arguments)) is not None:
+            claimed[i] = claimed[source]
+    if None in claimed or sorted(set(claimed)) != list(range(len(parts))):
+        return in_order
+    return [parts[j] for j in claimed]
+
+
+def _source_of(results: list[dict], i: int, arguments: dict) -> int | None:
+    """The earlier result whose value result i's call was given (not one that echoes its own call's argument)."""
+    given = {json.dumps(v) for v in (arguments.get(results[i].get("tool_call_id")) or {}).values()}
+    for j in range(i - 1, -1, -1):
+        try:
+            result = json.loads(results[j]["content"])
+        except (json.JSONDecodeError, TypeError):
+            continue
+        own = {json.dumps(v) for v in (arguments.get(results[j].get("tool_call_id")) or {}).values()}
+        if isinstance(result, dict) and any(
+            (said := json.dumps(v)) in given and said not in own
+            for v in result.values()
+            if not isinstance(v, (dict, list))
+        ):
+            return j
+    return None
 
 
 def _mentions(results: list[dict], parts: list[str], arguments: dict) -> list[list[int]]:

@@ -79,6 +79,8 @@ def action_said(request: str) -> str:
                 flags=re.I,
             )
             what = what if verb in ("add", "create", "make", "book", "register") else re.sub(r"^an? ", "the ", what)
+            what = re.sub(r"\b(of|for|into|to) an? (?=[a-z])", r"\1 the ", what)  # 'I put 2 of the product ...'
+
             what = re.sub(r",? please$", "", what.rstrip(" ,;"), flags=re.I)  # not 'I added it to your cart, please.'
             return f"I {past(verb)} {what}."
     return ""
