@@ -226,7 +226,8 @@ def about(subject: str, phrases: list[str], placed: bool = False, inside: bool =
             )
         elif p.startswith("it ") and not out:
             p = f"{subject} {p[3:]}"
-        elif m := re.match(r"there (?:is|are) (?=(?:one|no|\d+) (?!in |left)[a-z])", p):  # 'Brazil has one language: Portuguese'
+        # 'Brazil has one language: Portuguese', not 'there is one language', which says not where
+        elif m := re.match(r"there (?:is|are) (?=(?:one|no|\d+) (?!in |left)[a-z])", p):
             p = f"{who} has {p[m.end() :]}"
         out.append(p)
     return join_phrases(out)
