@@ -233,3 +233,24 @@ def test_a_left_out_choice_is_asked_as_the_choice_it_is():
         state.scenario = "ask"
         asked, _ = state.request(param_phrase("mode"))
         assert asked.endswith("car, train or plane?"), asked
+
+
+def test_a_left_out_search_is_asked_as_a_search():
+    """'Search for products with a price of at most 60 EUR.' / 'Which product do you mean?' / 'Oh, sorry: "kitchen".'
+    (a blind read): what a search looks for is asked and given as such, not as a product the user means."""
+    import random
+
+    from toolloom.domain import Step, Task
+    from toolloom.stages.dialogues import Dialogue
+
+    schema = {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}
+    task = Task("t", "single", [Step("demo.search_products", "search_products", "", {"query": "kitchen"})], 1)
+    for seed in range(6):
+        state = Dialogue(
+            task, None, {"search_products": {"parameters": schema}}, [], load_phrases(DEFAULT_ROOT), random.Random(seed)
+        )
+        state.scenario = "ask"
+        asked, _ = state.request(param_phrase("query"))
+        told, facts = state.utterance("inform")
+        assert "search" in asked or "looking for" in asked, asked
+        assert '"kitchen"' in told and "sorry" not in told.lower() and facts == {"query": "kitchen"}, told

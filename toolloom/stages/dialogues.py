@@ -100,6 +100,7 @@ SCENARIOS = {
 }
 PAIR_SCENARIOS = ("missing_parameter",)  # need a two-step chain whose target takes one value from its source
 # what a person has and can name when they cannot name the value it holds: the source of a pair scenario
+QUERY_PARAMS = ("query", "q", "keyword", "keywords", "term", "search", "search_term", "text")
 HELD = {
     "order",
     "account",
@@ -249,6 +250,10 @@ class Dialogue:
         tool = self.tools.get(name) or {}
         return purpose(name, tool.get("parameters"), tool.get("description") or "")
 
+    def searched(self) -> bool:
+        """Whether the left-out value is the words a search looks for ('kitchen' for search_products)."""
+        return self.withheld in QUERY_PARAMS and snake(self.target.name).split("_")[0] in ("search", "find")
+
     def pick(self, key: str, **fields) -> str:
         return self.rng.choice(self.phrases[key]).format(**fields)
 
@@ -263,6 +268,8 @@ class Dialogue:
             needs = ((self.tools.get(t.name) or {}).get("parameters") or {}).get("required") or [self.withheld]
             names = [re.sub(r" code$", "", param_phrase(k)) for k in needs]
             return self.pick("request_all", params=join(list(dict.fromkeys(names)))), {}
+        if self.searched():  # 'What should I search for?', not 'Which product do you mean?'
+            return self.pick("request_query"), {}
         if isinstance(t.arguments.get(self.withheld), int) and param.endswith("s"):
             return self.pick("request_count", param=param), {}  # 'How many days?'
         schema = ((self.tools.get(t.name) or {}).get("parameters") or {}).get("properties", {}).get(self.withheld) or {}
@@ -316,7 +323,8 @@ class Dialogue:
                 self.withheld, {}
             ).get("enum") or []
             said = str(value) if value in enum else spoken.written(value, self.withheld)  # 'It's train.', no quotes
-            return self.pick(action, param=param, value=said), {self.withheld: value}
+            key = "inform_query" if self.searched() and self.scenario != "missing_parameter" else action
+            return self.pick(key, param=param, value=said), {self.withheld: value}
         if action == "suggest":  # a lookup by its topic: its doc's purpose may not be what the user then asks
             lookup = not is_action(t.name) and self.scenario == "suggest_affirm"
             return self.pick(
