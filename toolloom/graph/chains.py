@@ -9,6 +9,7 @@ from collections import defaultdict
 
 from ..domain import Step, Tool
 from ..executors.routing import ToolExecutor
+from ..text import spoken
 from ..text.tool_names import parse_name, words_of
 from .names import singular
 from .slots import ENDS
@@ -98,7 +99,8 @@ def chain_problem(steps: list[Step]) -> tuple[str, str] | None:
     """(reason, detail) when an executed chain would make a bad example, else None:
     degenerate_call (a call whose two inputs are equal, or the same call twice), ambiguous_binding
     (a value taken from a list of several: the request cannot say which), fake_dependency (a value
-    an earlier result supplies is already stated in the request: no real lookup), redundant_lookup (a value
+    an earlier result supplies is already stated in the request, or said by the name the lookup turns into it:
+    no real lookup), redundant_lookup (a value
     taken from a step that an earlier step's result already held), circular_lookup
     (the last call only gives back values the chain already had), undone (a call deletes what the chain
     created: nothing is left to show for it), kind_mismatch (an id from an item that says it is another kind of
@@ -140,6 +142,11 @@ def _binding_problem(steps: list[Step], stated: set[str]) -> tuple[str, str] | N
                     f"step {i + 1} takes {param} = {s.arguments[param]!r} from step {b['step'] + 1}, "
                     "but the request already states that value"
                 )
+            if name := said_by_name(steps[b["step"]].arguments, s.arguments[param], param):
+                return "fake_dependency", (  # find_country("Germany") for DE: a right call takes DE at once
+                    f"step {i + 1} takes {param} = {s.arguments[param]!r} from step {b['step'] + 1}, "
+                    f"but the request states it by its name, {name}"
+                )
             earlier = next(
                 (
                     k
@@ -155,6 +162,14 @@ def _binding_problem(steps: list[Step], stated: set[str]) -> tuple[str, str] | N
                     f"but step {earlier + 1} already returned it"
                 )
     return None
+
+
+def said_by_name(lookup_args: dict, value, param: str) -> str:
+    """The name a lookup was given when all it does is turn that name into the code it gives ('Germany' -> DE);
+    '' otherwise."""
+    name = spoken.code_name(value, param)
+    given = {v.strip().lower() for v in lookup_args.values() if isinstance(v, str)}
+    return name if name and name.lower() in given else ""
 
 
 KIND_FIELDS = ("media_type", "entity_type", "kind", "type", "object")  # what an item of a mixed list says it is
