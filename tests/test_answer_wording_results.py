@@ -204,3 +204,27 @@ def test_a_lookup_that_no_part_names_answers_the_part_whose_result_it_took_its_v
     assert answer.index("Paris") < answer.index("+55") < answer.index("641.66"), answer
     # a list said of its subject: not 'There is one language: Portuguese', which says not where
     assert "Brazil has one language: Portuguese" in answer, answer
+
+
+def test_what_was_done_names_the_value_its_reference_stood_for():
+    """'Is my order ord_1002 on its way? After that, please add 1 of the product of that order to the basket.' was
+    answered 'I added 1 of the product of that order to the basket.' (a read of the demo)."""
+    from toolloom.answers.sentence import answer_from
+
+    messages = _conversation(
+        "Is my order ord_1002 on its way? After that, please add 1 of the product of that order to the basket.",
+        [
+            (
+                "get_order_status",
+                {"order_id": "ord_1002"},
+                {"order_id": "ord_1002", "status": "processing", "items": [{"product_id": "p200", "quantity": 1}]},
+            ),
+            (
+                "add_to_cart",
+                {"product_id": "p200", "quantity": 1},
+                {"items": [{"product_id": "p200", "quantity": 1}], "subtotal_eur": 349.0},
+            ),
+        ],
+    )
+    answer = answer_from(messages)
+    assert "I added 1 of product p200 to the basket." in answer and "that order" not in answer, answer

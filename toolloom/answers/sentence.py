@@ -22,6 +22,7 @@ from ..checks.arguments import parse_arguments
 from ..messages import request_of
 from ..text import spoken
 from ..text.request_asks import action_said, is_action, is_yes_no, request_parts, words
+from ..text.purposes import param_phrase
 from ..text.wording import the_names
 
 NOTHING = "There is nothing to report."  # a result with nothing to say ({})
@@ -172,6 +173,24 @@ def _names(part: str, said: str) -> bool:
     return re.search(rf"\b{re.escape(said)}\b", " ".join(words(part))) is not None
 
 
+# what a request refers to by an earlier result: 'the product of that order', 'that product', 'its product'
+_REFERENCE = re.compile(r"\b(?:the ([a-z]+) of (?:that|this) [a-z]+|(?:that|this|its) ([a-z]+))\b")
+
+
+def named_done(done: str, arguments: dict, request: str) -> str:
+    """What was done with its reference to an earlier result said by the value the call took: 'I added 1 of product
+    p200 to the basket', not 'I added 1 of the product of that order'."""
+    for m in _REFERENCE.finditer(done):
+        noun = m.group(1) or m.group(2)
+        value = next(
+            (v for k, v in arguments.items() if isinstance(v, str) and v not in request and param_phrase(k) == noun),
+            None,
+        )
+        if value is not None:
+            return done[: m.start()] + f"{noun} {value}" + done[m.end() :]
+    return done
+
+
 def after_done(done: str, text: str, result) -> str:
     """What was done, then what the result shows, unless it only says that again: the tool's own confirmation
     ('Successfully created directory ...'), what was set ('The autosave interval is 120.'), a bare success flag."""
@@ -238,11 +257,11 @@ def answer_from(messages: list[dict], request: str | None = None) -> str:
         tool = names.get(m.get("tool_call_id")) or m.get("name") or ""
         # a call that changes something: say it was done ('I deleted the checkpoint "c".', where the request
         # says what), then what it shows (if anything: not the values it was given, which that sentence said)
+        own = arguments.get(m.get("tool_call_id"))
         acted = is_action(tool) and not (isinstance(result, dict) and "error" in result) and not refused(result)
-        done = (action_said(part) or "Done.") if acted else ""
+        done = named_done(action_said(part), own or {}, request) or "Done." if acted else ""
         # a lookup the request named by what it gives ('the currency of Japan'): what a later call took from it
         lookup = part is request or i < lookups
-        own = arguments.get(m.get("tool_call_id"))
         feeds = fed(result, [a for c, a in arguments.items() if order[c] > i], own) if lookup else ()
         text = sentence(
             result, part, arguments.get(m.get("tool_call_id")), tool, known, done not in ("", "Done."), feeds
