@@ -102,14 +102,6 @@ def test_replace_value_turns_a_stated_value_into_a_lookup_that_gives_it(demo):
     assert other[1].arguments["city_id"] != "paris"  # no example gives paris: another capital, a new answer
 
 
-def test_replace_value_takes_no_search_that_only_turns_the_stated_name_into_its_code(demo):
-    """'Is there a country named Germany, and what is its code? Then, ...': a right call takes DE at once (a read)."""
-    _, chains, _ = demo
-    seed = _run(chains, [_step(chains, "get_capital_city", country_code="DE")])
-    found = [run_async(chains.replace_value(seed, random.Random(i))) for i in range(6)]
-    assert all(h is None or h[0].arguments != {"name": "Germany"} for h in found), found
-
-
 def test_add_constraint_sets_an_optional_parameter_that_changes_the_result(demo):
     _, chains, _ = demo
     seed = _run(chains, [_step(chains, "list_countries_by_region", region="Europe")])
