@@ -31,6 +31,14 @@ def _same_subject(args: dict, chain: list[Step], bound: str) -> None:
             args[k] = earlier
 
 
+SAME_SUBJECT_SHARE = 0.7  # of parallel pairs where a second tool can be asked about what the first named
+
+
+def _takes_alike(example: dict, first: dict) -> bool:
+    """Whether a tool's example takes a text value under a name the first call also used (country_code)."""
+    return any(isinstance(v, str) and isinstance(first.get(k), str) for k, v in example.items())
+
+
 class ChainSampler:
     """Chains of one shape, each executed while it is sampled (tools: rows with `examples`)."""
 
@@ -96,8 +104,17 @@ class ChainSampler:
         # (the demo's money, dates, geo, ...) where it has others; one big spec (most real collections): any
         topic = self.graph.tools[first].get("source_file")
         near = [n for n in names if n != first and self.graph.tools[n].get("source_file") == topic]
-        for name in (first, self.rng.choice(near or [n for n in names if n != first])):
-            args = dict(self.rng.choice(self.examples[name]))
+        first_args = dict(self.rng.choice(self.examples[first]))
+        # ... and, where another tool takes a value of the same name, mostly about the same subject: 'What is the
+        # VAT rate in Sweden, and which languages are spoken there?', not two unrelated questions glued together
+        alike = [n for n in names if n != first and any(_takes_alike(ex, first_args) for ex in self.examples[n])]
+        second = self.rng.choice(
+            alike if alike and self.rng.random() < SAME_SUBJECT_SHARE else near or [n for n in names if n != first]
+        )
+        for name in (first, second):
+            args = first_args if name == first else dict(self.rng.choice(self.examples[name]))
+            if name != first and name in alike:
+                args = {k: first_args.get(k, v) if isinstance(v, str) else v for k, v in args.items()}
             obs = await episode.call(name, args)
             if not obs.ok:
                 self.failures["step_failed"] += 1
