@@ -106,7 +106,7 @@ def test_offline_final_answer_is_written_from_the_conversation():
     assert turn.content == "The capital city of Canada is Ottawa." and not turn.tool_calls
 
 
-SAMPLE_BIGRAMS = 2500  # the requests' first bigrams whose distinct share is measured
+SAMPLE_BIGRAMS = 2000  # the requests' first bigrams whose distinct share is measured
 
 
 def test_the_demo_export_teaches_what_the_issue_asks(demo_export):
@@ -139,11 +139,11 @@ def test_the_demo_export_teaches_what_the_issue_asks(demo_export):
     # requests: varied wording, no pipeline words
     firsts = [next(m["content"] for m in r["messages"] if m["role"] == "user") for r in rows]
     bigrams = [tuple(w[i : i + 2]) for w in (q.lower().split() for q in firsts) for i in range(len(w) - 1)]
-    # the share of distinct bigrams falls as a sample grows: more, longer escalated requests read 0.434 of 2,958
-    # where the export before read 0.450 of 2,649, yet on 2,500 shuffled bigrams of each (20 draws) 0.465 against
-    # 0.461; so it is taken of a fixed number (0.450 at d60ae86)
+    # the share of distinct bigrams falls as a sample grows, so it is taken of a fixed number; fewer stitched
+    # many-part requests made the export shorter (2,427 bigrams) and more varied: of the first 2,000, 0.514 where
+    # the export at 53f80c4 read 0.502 (shuffled, 20 draws: 0.524 against 0.510)
     assert len(bigrams) >= SAMPLE_BIGRAMS
-    assert len(set(bigrams[:SAMPLE_BIGRAMS])) / SAMPLE_BIGRAMS >= 0.44
+    assert len(set(bigrams[:SAMPLE_BIGRAMS])) / SAMPLE_BIGRAMS >= 0.48
     assert not [q for q in firsts if "from step" in q or re.search(r"\bthe the\b", q)]
     # ToolDial pairs: the source is called before the target
     pairs = [r for r in rows if r["actions"] and json.loads(r["actions"])["scenario"] == "missing_parameter"]
