@@ -162,7 +162,7 @@ def test_only_a_lookup_of_one_stated_value_whose_one_field_is_used_is_said_insid
     assert nestable(_chain(listing, capital, distance)) == {}
 
 
-def test_a_nested_request_is_one_sentence_and_its_answer_says_what_the_lookup_gave():
+def test_a_nested_request_is_one_sentence_and_its_answer_says_what_the_lookup_gave_where_it_names_it_not():
     country = Step("demo.get_country", "get_country", "", {"country_code": "JP"})
     convert = Step(
         "demo.convert_currency",
@@ -209,10 +209,14 @@ def test_a_nested_request_is_one_sentence_and_its_answer_says_what_the_lookup_ga
             "content": json.dumps({"amount": 45972.5, "currency": "JPY", "rate": 183.89, "as_of": "2026-01-02"}),
         },
     ]
-    # the lookup says the field the next call took, not the country's capital and population
-    assert answer_from(messages).startswith("The currency of Japan is JPY. 250 EUR is 45,972.5 JPY"), answer_from(
-        messages
-    )
+    # what was asked comes first, and alone: 'JPY' says what the lookup gave ('The currency of Japan is JPY. 250 EUR
+    # is ...' opened with the in-between step, a blind reader found)
+    assert answer_from(messages) == "250 EUR is 45,972.5 JPY.", answer_from(messages)
+    # a lookup whose value the answer does not name is said: the field the next call took, not capital and population
+    messages[0]["content"] = "Convert 250 EUR into the currency of Japan, and give me the rate only."
+    messages[-1]["content"] = json.dumps({"rate": 183.89, "as_of": "2026-01-02"})
+    answer = answer_from(messages)
+    assert answer.startswith("The currency of Japan is JPY.") and "Tokyo" not in answer, answer
 
 
 def test_a_reference_fills_the_second_end_of_a_route_whatever_word_leads_it():

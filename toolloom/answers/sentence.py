@@ -191,6 +191,15 @@ def named_done(done: str, arguments: dict, request: str) -> str:
     return done
 
 
+def said_later(values: list[str], sentences: list[str]) -> bool:
+    """Whether every value a lookup gave is named by the answer's other sentences ('EUR' in '99.5 EUR is ...',
+    'berlin' in 'Berlin and Paris ...'): then the lookup's own sentence says nothing the answer does not."""
+    text = " ".join(sentences).lower()
+    return bool(values) and all(
+        re.search(rf"(?<!\w){re.escape(v.lower().replace('_', ' '))}(?!\w)", text) for v in values
+    )
+
+
 def after_done(done: str, text: str, result) -> str:
     """What was done, then what the result shows, unless it only says that again: the tool's own confirmation
     ('Successfully created directory ...'), what was set ('The autosave interval is 120.'), a bare success flag."""
@@ -245,7 +254,7 @@ def answer_from(messages: list[dict], request: str | None = None) -> str:
     order = {m.get("tool_call_id"): i for i, m in enumerate(results)}
     arguments = {c: a for c, a in arguments.items() if c in order}
     parts, matched, lookups = matched_parts(request, results, names, arguments)
-    out, known, rank = [], {}, []
+    out, known, rank, gave = [], {}, [], {}
     for i, m in enumerate(results):
         part = matched[i]  # the part of the request this result answers (the whole request when they do not pair)
         try:
@@ -276,6 +285,10 @@ def answer_from(messages: list[dict], request: str | None = None) -> str:
         ):  # said once; what was done is always said
             out.append(text)
             rank.append(parts.index(part) if part in parts else 0)
+            if feeds and isinstance(result, dict):
+                gave[text] = [str(result[k]) for k in feeds]
+    if len(parts) == 1:  # 'Convert 99.5 of the currency of France into BRL': not 'The currency of France is EUR.' first
+        out = [t for t in out if not (t in gave and said_later(gave[t], [o for o in out if o not in gave]))] or out
     if not out:
         return "I could not find anything."
     # in the order the request asks, whatever order the calls came back in ('GBP in BRL? Also, 99.5 CHF in SEK?')
