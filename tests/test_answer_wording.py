@@ -20,7 +20,7 @@ def test_a_one_value_answer_says_what_the_value_is_and_big_counts_read_as_people
             start="2026-01-01",
             end="2026-12-31",
         )
-        == "There are 364 days."
+        == "There are 364 days from 2026-01-01 to 2026-12-31."
     )
     assert (
         one(
@@ -213,7 +213,7 @@ def test_a_date_with_its_weekday_a_product_out_of_stock_and_one_record_found_rea
             {"start_date": "2025-12-24", "days": 10},
             "add_days",
         )
-        == "That is Saturday, 2026-01-03."
+        == "10 days after 2025-12-24 is Saturday, 2026-01-03."
     )
     holiday = {"country_code": "DE", "date": "2026-10-03", "name": "German Unity Day", "weekday": "Saturday"}
     assert "German Unity Day" in sentence(

@@ -228,3 +228,26 @@ def test_what_was_done_names_the_value_its_reference_stood_for():
     )
     answer = answer_from(messages)
     assert "I added 1 of product p200 to the basket." in answer and "that order" not in answer, answer
+
+
+def test_a_date_calculation_says_what_it_counted_from_and_an_action_needs_no_bare_done():
+    """'There are 82 days. That is Wednesday, 2027-03-24.' never said which date is which, and 'Next, I want 2 of its
+    product in my cart' was answered 'Done. The cart now has ...' (a blind read)."""
+    from toolloom.answers.sentence import answer_from, sentence
+
+    span = {"start_date": "2026-11-24", "end_date": "2027-02-14"}
+    assert sentence({"days": 82}, "How many days?", span, "days_between") == (
+        "There are 82 days from 2026-11-24 to 2027-02-14."
+    )
+    later = {"date": "2027-03-24", "weekday": "Wednesday"}
+    assert sentence(
+        later, "What is the date 120 days later?", {"start_date": "2026-11-24", "days": 120}, "add_days"
+    ) == ("120 days after 2026-11-24 is Wednesday, 2027-03-24.")
+    assert sentence({"days": 1}, "How many days?", {**span, "end_date": "2026-11-25"}, "days_between").startswith(
+        "It is 1 day "
+    )
+    messages = _conversation(
+        "I want 2 of product p200 in my cart.",
+        [("add_to_cart", {"product_id": "p200", "quantity": 2}, {"items": [{"product_id": "p200", "quantity": 2}]})],
+    )
+    assert not answer_from(messages).startswith("Done."), answer_from(messages)

@@ -254,3 +254,15 @@ def test_a_left_out_search_is_asked_as_a_search():
         told, facts = state.utterance("inform")
         assert "search" in asked or "looking for" in asked, asked
         assert '"kitchen"' in told and "sorry" not in told.lower() and facts == {"query": "kitchen"}, told
+
+
+def test_a_search_by_its_one_value_is_not_played_with_that_value_left_out():
+    """'I'm looking for a country.' / 'Could you tell me the country?' / 'Germany, please.' asked nothing (a blind
+    read): a search whose one value is left out is played as a clear request."""
+    from toolloom.domain import Step, Task
+    from toolloom.stages.dialogues import scenario_for
+
+    search = Task("t", "single", [Step("demo.find_country", "find_country", "", {"name": "Germany"})], 1)
+    lookup = Task("t", "single", [Step("demo.get_capital_city", "get_capital_city", "", {"country_code": "DE"})], 1)
+    assert [scenario_for(search, s, None, ["name"]) for s in ("ask", "fail_inform")] == ["clear", "clear"]
+    assert scenario_for(lookup, "ask", None, ["country_code"]) == "ask"

@@ -88,6 +88,17 @@ def _found_or_held(draft: AnswerDraft, phrases: list[str]) -> list[str]:
     return phrases
 
 
+_COUNT_OF_TIME = re.compile(r"(?:there (?:is|are)|it is) [\d,.-]+ (?:days?|weeks?|months?|years?)")
+
+
+def _between_dates(phrase: str, arguments: dict) -> str:
+    """A count of days said with the two dates the call was given: 'there are 82 days from 2026-11-24 to ...'."""
+    dates = [v for v in arguments.values() if isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", v)]
+    if len(dates) != 2 or not _COUNT_OF_TIME.fullmatch(phrase):
+        return phrase
+    return f"{phrase} from {dates[0]} to {dates[1]}"
+
+
 def said_of_the_call(draft: AnswerDraft) -> str:
     """The facts of a result with no lead said of what its call named: its id ('the status of order ord_1002 is
     processing'), a clock gap, a place; '' otherwise. A route is put into the first fact that reads with it."""
@@ -120,6 +131,7 @@ def composed(draft: AnswerDraft) -> str:
         p[7:] if i and p.startswith("it has ") and phrases[i - 1].startswith("it has ") else p
         for i, p in enumerate(phrases)
     ]  # 'it has no connections and no kernels'
+    phrases = [_between_dates(p, draft.arguments) for p in phrases]  # 'there are 82 days from ... to ...'
     parts = join_phrases(phrases)
     joint = ", " if lead in ("Yes", "No") else ": "  # 'Yes, there is one result: ...', not two colons
     text = f"{lead}{joint}{parts}" if lead and not draft.flags else f"{lead}; {parts}" if lead else parts

@@ -72,12 +72,25 @@ def _weekday_and_date(result: dict, keys: list[str]) -> str:
     return f"{weekday}, {result[date_key]}" if date_key and weekday and not rest else ""
 
 
+def _days_from(arguments: dict) -> str:
+    """'120 days after 2026-11-24' for a call given one date and a number of days; '' otherwise."""
+    dates = [v for v in arguments.values() if isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", v)]
+    days = [
+        v for k, v in arguments.items() if words(k)[-1:] == ["days"] and isinstance(v, int) and not isinstance(v, bool)
+    ]
+    if len(dates) != 1 or len(days) != 1 or len(arguments) != 2:
+        return ""
+    n = days[0]
+    return f"{abs(n)} day{'s' * (abs(n) != 1)} {'after' if n >= 0 else 'before'} {dates[0]}"
+
+
 def dated_answer(draft: AnswerDraft) -> str:
     """A date and its weekday said whole: 'That is Saturday, 2026-01-03.', '2026-12-25 is a Friday.'; '' for
     any other result."""
     result, keys, qualifier, yes_no = draft.result, draft.keys, draft.qualifier, draft.yes_no
     if (day := _weekday_and_date(result, keys)) and not yes_no and not draft.subject_key:
-        return f"That is {day}{qualifier}."  # 'That is Saturday, 2026-01-03.'
+        counted = _days_from(draft.arguments)  # '120 days after 2026-11-24 is Wednesday, 2027-03-24.'
+        return f"{counted} is {day}{qualifier}." if counted else f"That is {day}{qualifier}."
     dated_as = next((v for k, v in result.items() if words(k)[-1:] == ["date"] and isinstance(v, str)), None)
     if keys and keys == [k for k in keys if k in ("weekday", "day_of_week")] and dated_as:
         # 'Is it a Friday?', not 'a Monday, a Friday or'

@@ -170,6 +170,8 @@ def _measured_phrase(key: str, value, unit: str, topic: str, names: bool) -> str
     if not name:  # days: 'the time difference is -5 hours' (what the tool computes), 'there are 364 days'
         if topic and words(topic)[-1:] != words(key)[-1:]:
             return f"{topic} is {text}"
+        if isinstance(value, (int, float)) and value == 1 and text.endswith("s"):
+            text = f"{value_text(value)} {singular(text.split(' ', 1)[1])}" if " " in text else text  # '1 day'
         return f"there are {text}" if isinstance(value, (int, float)) and value > 1 else f"it is {text}"
     if words(name)[:1] and words(name)[0] in PREPOSITIONS:  # as_of -> 'as of 2026-01-02'
         return f"{name} {text}"

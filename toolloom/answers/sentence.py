@@ -206,6 +206,8 @@ def after_done(done: str, text: str, result) -> str:
     again = done != "Done." and (text.startswith("Successfully ") or said_before(text, [done]) or confirms_only(result))
     if done.startswith("I ") and text.split()[:1] == [done.split()[1].capitalize()]:  # 'Created branch ... from main'
         return text  # the tool's own sentence of the same deed says more
+    if done == "Done." and text != NOTHING:  # what the result shows says it was done ('The cart now has ...')
+        return text
     return done if text == NOTHING or again else f"{done} {text}"
 
 

@@ -100,6 +100,7 @@ SCENARIOS = {
 }
 PAIR_SCENARIOS = ("missing_parameter",)  # need a two-step chain whose target takes one value from its source
 # what a person has and can name when they cannot name the value it holds: the source of a pair scenario
+SEARCHES = ("search_", "find_")  # tools whose input is what to look for
 QUERY_PARAMS = ("query", "q", "keyword", "keywords", "term", "search", "search_term", "text")
 HELD = {
     "order",
@@ -174,6 +175,9 @@ def scenario_for(task: Task, scenario: str, extra: Task | None, required: list[s
         scenario = "ask"
     if scenario in ("ask", "fail_inform", "suggest_affirm") and not required:
         scenario = "clear"
+    target = task.chain[-1]
+    if scenario in ("ask", "fail_inform") and len(target.arguments) == 1 and snake(target.name).startswith(SEARCHES):
+        scenario = "clear"  # a search by its one value left out asks nothing: 'I'm looking for a country.'
     return scenario
 
 
@@ -252,7 +256,7 @@ class Dialogue:
 
     def searched(self) -> bool:
         """Whether the left-out value is the words a search looks for ('kitchen' for search_products)."""
-        return self.withheld in QUERY_PARAMS and snake(self.target.name).split("_")[0] in ("search", "find")
+        return self.withheld in QUERY_PARAMS and snake(self.target.name).startswith(SEARCHES)
 
     def pick(self, key: str, **fields) -> str:
         return self.rng.choice(self.phrases[key]).format(**fields)
