@@ -251,3 +251,12 @@ def test_a_date_calculation_says_what_it_counted_from_and_an_action_needs_no_bar
         [("add_to_cart", {"product_id": "p200", "quantity": 2}, {"items": [{"product_id": "p200", "quantity": 2}]})],
     )
     assert not answer_from(messages).startswith("Done."), answer_from(messages)
+
+
+def test_a_name_said_with_the_takes_it_at_the_start_of_a_sentence_too():
+    """'United States has no single national VAT rate' (a read of the demo)."""
+    from toolloom.text.wording import the_names
+
+    assert the_names("United States has no single VAT rate. I live in United States.") == (
+        "The United States has no single VAT rate. I live in the United States."
+    )

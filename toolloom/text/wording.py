@@ -265,16 +265,17 @@ def _joined(text_all: str, text: str, step, said_steps: int, rng: random.Random)
 
 
 # names said with 'the' inside a sentence ('Which countries are in the Americas?', 'I'm visiting the United States')
-_THE_NAMES = re.compile(
-    r"(?<=[a-z,;:] )(?<!the )(?<!The )(Americas|Netherlands|Philippines|United States|"
-    r"United Kingdom|Bahamas|Maldives|Caribbean|Middle East|Balkans|Baltics|"
-    r"United Arab Emirates|Czech Republic|Dominican Republic)\b"
+_NAMES_WITH_THE = (
+    r"(Americas|Netherlands|Philippines|United States|United Kingdom|Bahamas|Maldives|Caribbean|Middle East|Balkans|"
+    r"Baltics|United Arab Emirates|Czech Republic|Dominican Republic)\b"
 )
+_THE_NAMES = re.compile(r"(?<=[a-z,;:] )(?<!the )(?<!The )" + _NAMES_WITH_THE)
+_THE_NAMES_FIRST = re.compile(r"(^|[.!?] )" + _NAMES_WITH_THE)  # 'United States has ...' starting a sentence
 
 
 def the_names(text: str) -> str:
-    """'in United States' -> 'in the United States'."""
-    return _THE_NAMES.sub(r"the \1", text)
+    """'in United States' -> 'in the United States'; a sentence's first word too: 'The United States has ...'."""
+    return _THE_NAMES_FIRST.sub(r"\1The \2", _THE_NAMES.sub(r"the \1", text))
 
 
 def constraint(param: str, said: str) -> str:
