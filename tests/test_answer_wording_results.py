@@ -260,3 +260,13 @@ def test_a_name_said_with_the_takes_it_at_the_start_of_a_sentence_too():
     assert the_names("United States has no single VAT rate. I live in United States.") == (
         "The United States has no single VAT rate. I live in the United States."
     )
+
+
+def test_an_open_question_about_a_country_says_its_capital_before_its_calling_code():
+    """'I'm curious about Brazil; what can you tell me?' was answered with the calling code first (a blind read)."""
+    from toolloom.answers.sentence import sentence
+
+    brazil = {"calling_code": "+55", "capital": "Brasilia", "code": "BR", "currency": "BRL", "name": "Brazil"}
+    brazil |= {"languages": ["pt"], "population": 216400000, "region": "Americas"}
+    said = sentence(brazil, "I'm curious about Brazil; what can you tell me?", {"country_code": "BR"}, "get_country")
+    assert said.startswith("The capital of Brazil is Brasilia") and "+55" not in said, said

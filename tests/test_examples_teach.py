@@ -32,10 +32,10 @@ def test_an_answer_is_sentences_with_the_asked_fields_first_and_no_python_reprs(
     text = sentence(result, "What is the population of ZA?", {"country_code": "ZA"})
     assert text == "The population of South Africa is 62,027,503."  # what was asked, and nothing nobody asked for
     lookup = sentence(result, "Look up ZA.", {"country_code": "ZA"})  # nothing named: the subject, two facts
-    assert lookup == "The calling code of South Africa is +27 and its capital is Pretoria."
+    assert lookup == "The capital of South Africa is Pretoria and its population is 62,027,503."  # a code last
     assert sentence(result, "Tell me about ZA.", {"country_code": "ZA"}) == (  # asked for everything: four
-        "The calling code of South Africa is +27, its capital is Pretoria, its population is 62,027,503 and it is not "
-        "landlocked."
+        "The capital of South Africa is Pretoria, its population is 62,027,503, it is not landlocked and its calling "
+        "code is +27."
     )
     assert not FIELD_DUMP.search(lookup) and "None" not in lookup and "not known" not in lookup
     found = {"results": [{"name": "Noise-cancelling headphones", "price_eur": 279}]}

@@ -101,6 +101,8 @@ def _others(draft: AnswerDraft) -> tuple[list[str], list[str], list[str]]:
             if words(k)[-1:] in (["status"], ["state"])
             else 2
             if set(words(k)) & _LATER or isinstance(result[k], (list, dict))
+            else 1.5
+            if words(k)[-1:] == ["code"] and "country" not in words(k)  # Brazil's capital before its calling code
             else 1
         ),
     )
