@@ -107,10 +107,9 @@ class ChainSampler:
         first_args = dict(self.rng.choice(self.examples[first]))
         # ... and, where another tool takes a value of the same name, mostly about the same subject: 'What is the
         # VAT rate in Sweden, and which languages are spoken there?', not two unrelated questions glued together
-        alike = [n for n in names if n != first and any(_takes_alike(ex, first_args) for ex in self.examples[n])]
-        second = self.rng.choice(
-            alike if alike and self.rng.random() < SAME_SUBJECT_SHARE else near or [n for n in names if n != first]
-        )
+        pool = near or [n for n in names if n != first]
+        alike = [n for n in pool if any(_takes_alike(ex, first_args) for ex in self.examples[n])]
+        second = self.rng.choice(alike if alike and self.rng.random() < SAME_SUBJECT_SHARE else pool)
         for name in (first, second):
             args = first_args if name == first else dict(self.rng.choice(self.examples[name]))
             if name != first and name in alike:
