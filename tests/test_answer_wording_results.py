@@ -270,3 +270,19 @@ def test_an_open_question_about_a_country_says_its_capital_before_its_calling_co
     brazil |= {"languages": ["pt"], "population": 216400000, "region": "Americas"}
     said = sentence(brazil, "I'm curious about Brazil; what can you tell me?", {"country_code": "BR"}, "get_country")
     assert said.startswith("The capital of Brazil is Brasilia") and "+55" not in said, said
+
+
+def test_a_lookup_whose_code_the_answer_names_by_its_name_is_not_said_first():
+    """'What is the standard VAT rate in the country of order ord_1001?' was answered 'The country of order ord_1001
+    is Germany. The standard rate in Germany is 19 percent.': the lookup step first (a blind read)."""
+    from toolloom.answers.sentence import answer_from
+
+    messages = _conversation(
+        "What is the standard VAT rate in the country of order ord_1001?",
+        [
+            ("get_order_status", {"order_id": "ord_1001"}, {"order_id": "ord_1001", "country_code": "DE"}),
+            ("get_vat_rate", {"country_code": "DE"}, {"country_code": "DE", "standard_rate_percent": 19.0}),
+        ],
+    )
+    answer = answer_from(messages)
+    assert answer.startswith("The standard rate in Germany is 19") and "order" not in answer, answer

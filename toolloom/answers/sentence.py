@@ -191,12 +191,14 @@ def named_done(done: str, arguments: dict, request: str) -> str:
     return done
 
 
-def said_later(values: list[str], sentences: list[str]) -> bool:
-    """Whether every value a lookup gave is named by the answer's other sentences ('EUR' in '99.5 EUR is ...',
-    'berlin' in 'Berlin and Paris ...'): then the lookup's own sentence says nothing the answer does not."""
+def said_later(values: list[tuple[str, ...]], sentences: list[str]) -> bool:
+    """Whether every value a lookup gave is named, by itself or as a person says it, by the answer's other sentences
+    ('EUR' in '99.5 EUR is ...', 'berlin' in 'Berlin and Paris ...', DE in 'The standard rate in Germany is ...'):
+    then the lookup's own sentence says nothing the answer does not."""
     text = " ".join(sentences).lower()
     return bool(values) and all(
-        re.search(rf"(?<!\w){re.escape(v.lower().replace('_', ' '))}(?!\w)", text) for v in values
+        any(re.search(rf"(?<!\w){re.escape(v.lower().replace('_', ' '))}(?!\w)", text) for v in ways if v)
+        for ways in values
     )
 
 
@@ -288,7 +290,7 @@ def answer_from(messages: list[dict], request: str | None = None) -> str:
             out.append(text)
             rank.append(parts.index(part) if part in parts else 0)
             if feeds and isinstance(result, dict):
-                gave[text] = [str(result[k]) for k in feeds]
+                gave[text] = [(str(result[k]), spoken.code_name(result[k], k) or "") for k in feeds]
     if len(parts) == 1:  # 'Convert 99.5 of the currency of France into BRL': not 'The currency of France is EUR.' first
         out = [t for t in out if not (t in gave and said_later(gave[t], [o for o in out if o not in gave]))] or out
     if not out:
