@@ -9,7 +9,7 @@ import re
 from .keys import AnswerDraft
 from .leads import topic_of
 from .phrases import AMOUNTS, about, capitalised, field_phrase, join_phrases, measure
-from .subjects import PLACE_WORDS, call_subject, clock_gap, converted, limits, place_of, route
+from .subjects import PLACE_WORDS, call_subject, clock_gap, converted, given_dates, limits, place_of, route
 from ..graph.names import singular
 from ..text.request_asks import label, words
 from ..text.words import entity_of
@@ -63,7 +63,7 @@ def field_phrases(draft: AnswerDraft) -> list[str]:
 
 def _from_the_given_day(phrases: list[str], arguments: dict) -> list[str]:
     """'it is 5 days away' counts from the day the call was given, not from today: 'it is 5 days after 2026-12-27'."""
-    day = next((v for v in arguments.values() if isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", v)), None)
+    day = next(iter(given_dates(arguments)), None)
     if not day:
         return phrases
     return [re.sub(r"^it is (\S+ (?:days|weeks|hours|minutes)) away$", rf"it is \1 after {day}", p) for p in phrases]
@@ -93,7 +93,7 @@ _COUNT_OF_TIME = re.compile(r"(?:there (?:is|are)|it is) [\d,.-]+ (?:days?|weeks
 
 def _between_dates(phrase: str, arguments: dict) -> str:
     """A count of days said with the two dates the call was given: 'there are 82 days from 2026-11-24 to ...'."""
-    dates = [v for v in arguments.values() if isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", v)]
+    dates = given_dates(arguments)
     if len(dates) != 2 or not _COUNT_OF_TIME.fullmatch(phrase):
         return phrase
     return f"{phrase} from {dates[0]} to {dates[1]}"

@@ -9,7 +9,7 @@ import re
 from ..text import spoken
 from .keys import AnswerDraft
 from .phrases import about, capitalised, field_phrase, join_phrases, list_phrase, said_text, value_text
-from .subjects import SUBJECT_KEYS, call_subject
+from .subjects import SUBJECT_KEYS, call_subject, given_dates
 from ..text.request_asks import ANY_WORDS, is_action, requested_fields, words
 from ..text.tool_names import is_plural, plural
 from ..text.words import ENTITY_VERBS, GENERIC_WORDS, LINK_WORDS, entity_of, name_words
@@ -74,7 +74,7 @@ def _weekday_and_date(result: dict, keys: list[str]) -> str:
 
 def _days_from(arguments: dict) -> str:
     """'120 days after 2026-11-24' for a call given one date and a number of days; '' otherwise."""
-    dates = [v for v in arguments.values() if isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", v)]
+    dates = given_dates(arguments)
     days = [
         v for k, v in arguments.items() if words(k)[-1:] == ["days"] and isinstance(v, int) and not isinstance(v, bool)
     ]

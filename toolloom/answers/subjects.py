@@ -3,6 +3,8 @@ search's bounds, a conversion's amount, and the names earlier results gave ids (
 
 from __future__ import annotations
 
+import re
+
 from ..text import spoken
 from ..text.request_asks import words
 from ..text.wording import constraint
@@ -157,3 +159,8 @@ def converted(arguments: dict) -> str:
     if len(amounts) != 1 or len(units) != 1:
         return ""
     return f"{int(amounts[0]) if float(amounts[0]).is_integer() else amounts[0]} {units[0]}"
+
+
+def given_dates(arguments: dict) -> list[str]:
+    """The calendar dates (YYYY-MM-DD) a call was given, in argument order."""
+    return [v for v in arguments.values() if isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", v)]

@@ -266,7 +266,7 @@ class Dialogue:
         t = self.target
         if self.scenario not in ("fail_inform", "missing_parameter"):
             param = re.sub(r" code$", "", param)  # 'Which language do you mean?': a person names it, not its code
-            if param in ("name", "query", "q", "keyword", "term", "text") and entity_of(t.name) != "result":
+            if param in ("name", *QUERY_PARAMS) and entity_of(t.name) != "result":
                 param = entity_of(t.name)  # find_country(name): 'Which country do you mean?', not 'Which name
         if self.scenario == "suggest_affirm":  # 'What product and quantity should I use?'
             needs = ((self.tools.get(t.name) or {}).get("parameters") or {}).get("required") or [self.withheld]
