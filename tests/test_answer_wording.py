@@ -232,6 +232,9 @@ def test_a_date_with_its_weekday_a_product_out_of_stock_and_one_record_found_rea
         sentence(found, "Is there a country named Mexico, and what is its code?", {"name": "Mexico"}, "find_country")
         == "Yes, Mexico's country code is MX."
     )
+    # 'ISO code' and 'two-letter code' ask for the country code too, not for the search's list (a blind read)
+    for asked in ("What's the ISO code for Mexico?", "What two-letter code does Mexico use?"):
+        assert sentence(found, asked, {"name": "Mexico"}, "find_country") == "Mexico's country code is MX."
     # a search the request names no field of is still listed
     skillet = {"results": [{"product_id": "p202", "name": "Cast iron skillet", "price_eur": 54.5}]}
     assert (

@@ -268,6 +268,8 @@ class Dialogue:
             param = re.sub(r" code$", "", param)  # 'Which language do you mean?': a person names it, not its code
             if param in ("name", *QUERY_PARAMS) and entity_of(t.name) != "result":
                 param = entity_of(t.name)  # find_country(name): 'Which country do you mean?', not 'Which name
+        if self.scenario == "suggest_affirm" and not is_action(t.name):  # the user then asks the question whole
+            return self.pick("request_open"), {}  # 'What would you like to know?', not 'What language should I use?'
         if self.scenario == "suggest_affirm":  # 'What product and quantity should I use?'
             needs = ((self.tools.get(t.name) or {}).get("parameters") or {}).get("required") or [self.withheld]
             names = [re.sub(r" code$", "", param_phrase(k)) for k in needs]

@@ -151,6 +151,8 @@ _ASKS = {
     "call their": {"native"},
     "called in its own": {"native"},  # what a language is called by its speakers
     "plus vat": {"gross", "total"},
+    "iso code": {"country", "currency", "language", "code"},  # 'the ISO code for Germany' asks for country_code
+    "letter code": {"country", "currency", "language", "code"},  # 'What two-letter code does Korea use?'
 }
 
 
