@@ -282,8 +282,9 @@ def _stated(name: str, prop: dict, cand: dict, text: str):
         return spoken.settings_read(text) or None
     if typ == "string":  # quoted, else an id of the documented shape (ord_1002; New York -> new_york)
         doc = str(prop.get("description") or "")
-        value = _take(cand["datetime"], lambda d: True) if spoken.takes_datetime(doc) else None
-        value = value or _take(cand["quoted"], lambda q: not spoken.is_id_key(name) or spoken.fits(q, doc))
+        if spoken.takes_datetime(doc):  # a time is no name: 'How far is Tokyo from ...' gives local_time no time
+            return _take(cand["datetime"], lambda d: True)
+        value = _take(cand["quoted"], lambda q: not spoken.is_id_key(name) or spoken.fits(q, doc))
         if value is None and spoken.is_id_key(name):
             value = _take(cand["ids"], lambda q: spoken.fits(q, doc))
         if value is None and (named := {str(v).lower() for v in described_values(doc, prop) if isinstance(v, str)}):

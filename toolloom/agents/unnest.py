@@ -5,13 +5,14 @@ currency"), which `reading` resolves. The offline assistant plans its turns with
 
 from __future__ import annotations
 
+import functools
 import re
 
 from rank_bm25 import BM25Plus
 
 from ..text import spoken
 from ..graph.names import singular, snake
-from ..text.wording import ALSO_SPLIT, ORDINALS, THEN_SPLIT
+from ..text.wording import ALSO_SPLIT, ORDINALS, QUERY_PARAMS, SEARCHES, THEN_SPLIT
 from ..text.words import entity_of, tokens
 from .reading import fill_arguments
 
@@ -20,12 +21,20 @@ _SUBJECT = (
     r'(?:the )?(?:[a-z]+ )?"[^"]+"|[a-z]+ ' + spoken.ID_TOKENS.pattern + r"|(?:the )?[A-Z][a-z]+(?: [A-Z][a-z]+)*"
 )
 _SECOND = r"(?:code|name|rate|zone|time|number|city|date)"  # "Japan's calling code", not "currency come"
-_NESTED = re.compile(
-    r"\bthe ((?:[a-z]+ ){0,2}?[a-z]+) of (" + _SUBJECT + r")(?![\w'])"
-    r"|\bthe ((?:[a-z]+ )?[a-z]+) (" + _SUBJECT + r") is in\b"  # 'the country Tokyo is in'
-    r"|\b(?!(?:What|That|It|Here|There|Let|Who|Where|How|He|She)'s)"
-    r"((?:the )?[A-Z][a-z]+(?: [A-Z][a-z]+)*)'s ([a-z]+(?: " + _SECOND + r")?)\b"
-)
+
+
+@functools.cache
+def _nested(searched: str = "") -> re.Pattern:
+    """Nested phrases; with `searched` (an entity a name search finds first) also 'the capital city of that
+    country'."""
+    subject = _SUBJECT + (f"|that {re.escape(searched)}" if searched else "")
+    return re.compile(
+        r"\bthe ((?:[a-z]+ ){0,2}?[a-z]+) of (" + subject + r")(?![\w'])"
+        r"|\bthe ((?:[a-z]+ )?[a-z]+) (" + _SUBJECT + r") is in\b"  # 'the country Tokyo is in'
+        r"|\b(?!(?:What|That|It|Here|There|Let|Who|Where|How|He|She)'s)"
+        r"((?:the )?[A-Z][a-z]+(?: [A-Z][a-z]+)*)'s ([a-z]+(?: " + _SECOND + r")?)\b"
+    )
+
 
 Turn = list[tuple[str, str | None]]  # the texts to read a call from, each with the one tool it must be (or None)
 
@@ -36,12 +45,49 @@ def plan(request: str, tools: list[dict]) -> list[Turn]:
     turns: list[Turn] = []
     for group in THEN_SPLIT.split(request):
         parts = ALSO_SPLIT.split(group)
-        lookups, rest = unnest(group, tools) if len(parts) == 1 else ([], group)
+        searched = searched_name(group, tools) if len(parts) == 1 else None
+        if searched:  # 'the capital of Korea': which country Korea is, first; then 'the capital of that country'
+            name, search, entity = searched
+            turns.append([(f'"{name}"', search)])
+            group = re.sub(rf"(?<![\w\"]){re.escape(name)}(?![\w\"])", f"that {entity}", group)
+            parts = [group]
+        lookups, rest = unnest(group, tools, searched[2] if searched else "") if len(parts) == 1 else ([], group)
         if lookups:
             turns += [lookups, [(rest, None)]]
         else:
             turns.append([(p, None) for p in parts])
     return turns
+
+
+NAME_PARAMS = ("name", *QUERY_PARAMS)
+_ASKS_SEARCH = re.compile(r"\b(?:codes?|named|called)\b", re.I)  # 'What's the ISO code for Korea?': the search itself
+
+
+def searched_name(text: str, tools: list[dict]) -> tuple[str, str, str] | None:
+    """(name, search tool, what it finds) for a part of a name that a name search must resolve before another tool
+    can take its code ('the capital of Korea': find_country first); None where the text asks the search itself
+    ('What is the ISO code for Korea?')."""
+    for search in tools:
+        f = search["function"]
+        required = (f.get("parameters") or {}).get("required") or []
+        if not (snake(f["name"]).startswith(SEARCHES) and len(required) == 1 and required[0] in NAME_PARAMS):
+            continue
+        entity = entity_of(f["name"]).replace(" ", "_")
+        keys = {
+            k
+            for t in tools
+            if t is not search
+            for k in (t["function"].get("parameters") or {}).get("required") or []
+            if k in (f"{entity}_code", f"{entity}_id")
+        }
+        name = next((n for n in spoken.names(text) for k in keys if spoken.partial_name(n, k)), None)
+        if name is None or _ASKS_SEARCH.search(text):
+            continue
+        docs = [tokens(f"{t['function']['name']} {t['function'].get('description') or ''}") or ["_"] for t in tools]
+        scores = BM25Plus(docs).get_scores(tokens(text))
+        if max(range(len(tools)), key=lambda i: scores[i]) != tools.index(search):
+            return name, f["name"], entity.replace("_", " ")
+    return None
 
 
 def _docs(tool: dict) -> set[str]:
@@ -64,15 +110,15 @@ def _takes(tool: dict, head: str, taken: list[str]) -> str | None:
     )  # by name first: not 'amount in the currency'
 
 
-def unnest(text: str, tools: list[dict]) -> tuple[Turn, str]:
+def unnest(text: str, tools: list[dict], searched: str = "") -> tuple[Turn, str]:
     """The lookups a text's nested phrases need, and the text with each phrase said as a reference to the lookup's
     result; ([], text) where it names no value that way. A phrase is nested only where a tool finds it from its
     subject alone and another tool (the one the rest of the text asks for) needs it: 'What is the capital of
     France?' is one call."""
     found = []
-    for m in _NESTED.finditer(text):
+    for m in _nested(searched).finditer(text):
         leaf = m.group(1) or m.group(3) or m.group(6)
-        source = _lookup(m.group(0), leaf, tools)
+        source = _lookup(m.group(0), leaf, tools, searched)
         if source is not None:
             found.append((m, source))
     if not found:
@@ -90,8 +136,10 @@ def unnest(text: str, tools: list[dict]) -> tuple[Turn, str]:
     return [(m.group(0), s["function"]["name"]) for m, s in found], rest
 
 
-def _lookup(phrase: str, leaf: str, tools: list[dict]) -> dict | None:
-    """The tool that finds `leaf` of `subject` ('the currency of Japan': get_country), ranked by the phrase."""
+def _lookup(phrase: str, leaf: str, tools: list[dict], searched: str = "") -> dict | None:
+    """The tool that finds `leaf` of `subject` ('the currency of Japan': get_country), ranked by the phrase; of
+    'that country' (`searched`, found by a name search first), one that takes that country's code."""
+    found = f"that {searched}" if searched and phrase.endswith(f" of that {searched}") else ""
     head = singular(leaf.split()[-1])
     docs = [tokens(f"{t['function']['name']} {t['function'].get('description') or ''}") or ["_"] for t in tools]
     scores = BM25Plus(docs).get_scores(tokens(phrase))
@@ -99,13 +147,20 @@ def _lookup(phrase: str, leaf: str, tools: list[dict]) -> dict | None:
         tool = tools[i]
         names = {singular(w) for w in _docs(tool)} | {singular(w) for w in entity_of(tool["function"]["name"]).split()}
         params = tool["function"].get("parameters") or {}
-        args = fill_arguments(phrase, params)
+        if found:  # the code the search will find fills its parameter; the phrase states the rest
+            key = f"{searched.replace(' ', '_')}_"
+            taken = [k for k in params.get("required") or [] if k in (key + "code", key + "id")]
+            if len(taken) != 1:
+                continue
+            params = {**params, "required": [k for k in params["required"] if k not in taken]}
+            params["properties"] = {k: v for k, v in (params.get("properties") or {}).items() if k not in taken}
+        args = fill_arguments(phrase.replace(found, " ") if found else phrase, params)
         # a lookup of the subject: not a tool that needs no input (list_currencies), nor one whose input is the
         # thing asked for ('the country Cape Town is in' is no country's name for find_country)
         # ... where its documentation names what is asked for, or the phrase names what the tool looks up ('the
         # country of order ord_1001': get_order_status, though its documentation does not say it has a country)
         named = head in names or entity_of(tool["function"]["name"]).split()[-1] in tokens(phrase.split(" of ")[-1])
-        if named and args and not any(head in _about(params, k) for k in args):
+        if named and (args or (found and args is not None)) and not any(head in _about(params, k) for k in args):
             return tool
     return None
 

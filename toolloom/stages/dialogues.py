@@ -24,7 +24,7 @@ import re
 from ..domain import Task
 from ..text import spoken
 from ..text.purposes import param_phrase, purpose
-from ..text.wording import render_example
+from ..text.wording import QUERY_PARAMS, SEARCHES, render_example
 from ..text.words import entity_of, tokens
 from ..text.tool_names import join
 from ..text.request_asks import DOING, is_action
@@ -100,8 +100,6 @@ SCENARIOS = {
 }
 PAIR_SCENARIOS = ("missing_parameter",)  # need a two-step chain whose target takes one value from its source
 # what a person has and can name when they cannot name the value it holds: the source of a pair scenario
-SEARCHES = ("search_", "find_")  # tools whose input is what to look for
-QUERY_PARAMS = ("query", "q", "keyword", "keywords", "term", "search", "search_term", "text")
 HELD = {
     "order",
     "account",

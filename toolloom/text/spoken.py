@@ -285,6 +285,19 @@ def code_for(name: str, key: str) -> str | None:
     return (code.upper() if table is pycountry.countries else code.lower()) if code else None
 
 
+def partial_name(name: str, key: str) -> bool:
+    """Whether a name is part of a country's name but no whole one (Korea, Kingdom), so a search finds which
+    country it means before its code can be taken (`key`: the code parameter, country_code)."""
+    if "country" not in re.findall(r"[a-z]+", key.lower()) or code_for(name, key):
+        return False
+    said = set(name.lower().split())
+    return any(
+        said <= set(re.findall(r"[a-z]+", str(getattr(c, attr, "")).lower()))
+        for c in pycountry.countries
+        for attr in ("name", "common_name", "official_name")
+    )
+
+
 _SETTING = re.compile(
     r"(?:\bsetting|\band) ((?:[a-z]+ ){0,3}?[a-z]+) to (\"[^\"]*\"|-?\d+(?:\.\d+)?(?!\w|\.\d)|[a-z][\w-]*)"
 )

@@ -100,20 +100,24 @@ def nestable(task: Task, rng: random.Random | None = None) -> dict[int, tuple[st
     for i, step in enumerate(task.chain):
         for b in step.bindings.values():
             uses.setdefault(b["step"], []).append((i, b))
-    out = {}
+    out, searched = {}, set()
     for j, source in enumerate(task.chain[:-1]):
         (i, b), *more = uses.get(j) or [(None, None)]
         if (
             i is None
             or more
-            or source.bindings
             or len(source.arguments) != 1
-            or "|" in b["path"]
             or not (task.meta.get(task.chain[i].tool_id) or {}).get("utterances")
         ):
             continue
         ((param, value),) = source.arguments.items()
-        subject = spoken.said(value, param)
+        if not source.bindings and _name_search(source.name, param, value, b["path"]):
+            out[j], searched = (value, f"that {entity_of(source.name)}"), searched | {j}  # 'the capital of Korea'
+            continue
+        inner = source.bindings.get(param)
+        if "|" in b["path"] or (source.bindings and (inner is None or inner["step"] not in searched)):
+            continue  # one lookup inside another only where the inner one is a name ('the capital city of Korea')
+        subject = out[inner["step"]][0] if source.bindings else spoken.said(value, param)
         if subject is None:
             continue
         if spoken.ID_TOKENS.fullmatch(subject):  # 'order ord_1002'
@@ -126,12 +130,31 @@ def nestable(task: Task, rng: random.Random | None = None) -> dict[int, tuple[st
             leaf = " ".join(leaf.split()[:-1])  # a country code: 'the country of order ord_1002'
         within = leaf in _AREAS and entity.split()[-1] in _PLACES  # 'the country Tokyo is in'
         owned = not within and leaf != entity and subject[:1].isupper() and rng is not None and rng.random() < 0.5
+        owned = owned and not source.bindings  # 'the capital city of Korea': the search's name is read back by 'of'
         said = f"{subject}'s {leaf}" if owned else f"the {leaf} of {subject}"  # "Japan's currency"
         out[j] = (f"the {leaf} {subject} is in" if within else said, f"that {leaf}")
     # a step that also refers to a result said before it ('that city') names none by where it comes from: two
     # references in one sentence could not be told apart
     mixed = {i for i, step in enumerate(task.chain) if any(b["step"] not in out for b in step.bindings.values())}
     return {j: phrase for j, phrase in out.items() if uses[j][0][0] not in mixed}
+
+
+SEARCHES = ("search_", "find_")  # tools whose input is what to look for
+QUERY_PARAMS = ("query", "q", "keyword", "keywords", "term", "search", "search_term", "text")
+
+
+def _name_search(tool: str, param: str, value, path: str) -> bool:
+    """Whether a step searches a thing by (part of) its name for the code or id a later step takes
+    (find_country("Korea") for KR): the request names the thing ('the capital of Korea'), not the search."""
+    leaf = path.split("|")[-1]
+    entity = entity_of(tool).replace(" ", "_")
+    return (
+        snake(tool).startswith(SEARCHES)
+        and param in ("name", *QUERY_PARAMS)
+        and isinstance(value, str)
+        and leaf in (f"{entity}_code", f"{entity}_id")
+        and bool(spoken.names(f"of {value}"))
+    )
 
 
 def render_example(task: Task, rng: random.Random) -> str:
