@@ -89,3 +89,30 @@ def test_a_request_for_the_code_itself_is_the_search_and_a_whole_name_needs_none
     assert plan("What is the capital of Japan?", tools) == [[("What is the capital of Japan?", None)]]
     assert spoken.partial_name("Korea", "country_code") and spoken.partial_name("Kingdom", "country_code")
     assert not spoken.partial_name("Germany", "country_code") and not spoken.partial_name("London", "country_code")
+
+
+def test_the_answer_does_not_open_with_the_search_a_later_sentence_names():
+    import json
+
+    from toolloom.answers.sentence import answer_from
+
+    def turn(call_id, name, args, result):
+        call = {"id": call_id, "type": "function", "function": {"name": name, "arguments": json.dumps(args)}}
+        return [
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": call_id, "name": name, "content": json.dumps(result)},
+        ]
+
+    messages = [{"role": "user", "content": "What is the time gap between Sydney and the capital city of Korea?"}]
+    messages += turn(
+        "a", "find_country", {"name": "Korea"}, {"results": [{"country_code": "KR", "name": "South Korea"}]}
+    )
+    messages += turn(
+        "b", "get_capital_city", {"country_code": "KR"}, {"country_code": "KR", "city_id": "seoul", "name": "Seoul"}
+    )
+    gap = {"date": "2026-10-10", "from_city_id": "sydney", "hours": -2.0, "to_city_id": "seoul"}
+    messages += turn(
+        "c", "time_difference", {"from_city_id": "sydney", "to_city_id": "seoul", "day": "2026-10-10"}, gap
+    )
+    # not 'I found one result: South Korea (KR).' first: the next sentence names South Korea
+    assert answer_from(messages) == "The capital city of South Korea is Seoul. Seoul is 2 hours behind Sydney."

@@ -101,6 +101,12 @@ def fed(result, later_arguments: list[dict], own: dict | None = None) -> tuple[s
     )
 
 
+def _one_record(result) -> dict | None:
+    """The one record a search found ({"results": [{...}]}), or None."""
+    lists = [v for v in result.values() if isinstance(v, list)] if isinstance(result, dict) else []
+    return lists[0][0] if len(lists) == 1 and len(lists[0]) == 1 and isinstance(lists[0][0], dict) else None
+
+
 def parts_of(results: list[dict], parts: list[str], names: dict, arguments: dict) -> list[str]:
     """The request part each result answers: a part that alone names what the call was given or what the
     result is called ('Brazil', 'tokyo') is that result's, when no other result names it; the rest pair
@@ -289,8 +295,11 @@ def answer_from(messages: list[dict], request: str | None = None) -> str:
         ):  # said once; what was done is always said
             out.append(text)
             rank.append(parts.index(part) if part in parts else 0)
-            if feeds and isinstance(result, dict):
-                gave[text] = [(str(result[k]), spoken.code_name(result[k], k) or "") for k in feeds]
+            # a search's one find fed a later call too ('the capital city of Korea': South Korea's code KR)
+            record = result if feeds else _one_record(result) if lookup else None
+            later = [a for c, a in arguments.items() if order[c] > i]
+            if isinstance(record, dict) and (keys := feeds or fed(record, later, own)):
+                gave[text] = [(str(record[k]), spoken.code_name(record[k], k) or "") for k in keys]
     if len(parts) == 1:  # 'Convert 99.5 of the currency of France into BRL': not 'The currency of France is EUR.' first
         out = [t for t in out if not (t in gave and said_later(gave[t], [o for o in out if o not in gave]))] or out
     if not out:
