@@ -251,3 +251,45 @@ def test_a_yes_no_question_is_never_joined_inline_after_another_part():
     texts = {render_example(Task("t", "multi_hop", [search, product], s, meta), random.Random(s)) for s in range(12)}
     assert not any(", and then is" in t or ", and after that is" in t for t in texts), texts
     assert any(THEN_SPLIT.search(t) for t in texts)
+
+
+def test_a_nested_phrase_is_not_said_inside_its_own_head_noun():
+    capital = Step("demo.get_capital_city", "get_capital_city", "", {"country_code": "DE"})
+    city = Step("demo.get_city", "get_city", "", {"city_id": "berlin"}, {"city_id": {"step": 0, "path": "city_id"}})
+    task = Task(
+        "t",
+        "multi_hop",
+        [capital, city],
+        1,
+        {"demo.get_city": {"utterances": ["Tell me about the city of {city_id}."]}},
+    )
+    texts = {render_example(task, random.Random(seed)) for seed in range(12)}
+    # 'Tell me about the city of the capital city of Germany' read as garbled to a blind reader
+    assert "Tell me about the capital city of Germany." in texts and not any("city of the" in t for t in texts), texts
+
+
+def test_a_later_question_may_start_with_and_and_is_still_read_as_its_own_part():
+    from toolloom.text.request_asks import request_parts
+
+    city = Step("demo.get_city", "get_city", "", {"city_id": "tokyo"})
+    vat = Step(
+        "demo.get_vat_rate",
+        "get_vat_rate",
+        "",
+        {"country_code": "JP"},
+        {"country_code": {"step": 0, "path": "country_code"}},
+    )
+    meta = {
+        "demo.get_city": {"utterances": ["Tell me about the city of {city_id}."]},
+        "demo.get_vat_rate": {
+            "utterances": ["What is the standard VAT rate in {country_code}?", "VAT in {country_code}?"]
+        },
+    }
+    texts = {render_example(Task("t", "multi_hop", [city, vat], s, meta), random.Random(s)) for s in range(40)}
+    anded = [t for t in texts if ". And what" in t]
+    assert anded and not any(" Next, " in t or " Afterwards, " in t for t in texts), texts
+    tools = demo_tools("get_city", "get_vat_rate")
+    for t in anded:
+        assert len(plan(t, tools)) == 2 and len(request_parts(t)) == 2, t
+        results = {"get_city": [{"city_id": "tokyo", "country_code": "JP"}], "get_vat_rate": [{}]}
+        assert play(t, tools, results) == [("get_city", {"city_id": "tokyo"}), ("get_vat_rate", {"country_code": "JP"})]

@@ -283,7 +283,7 @@ def _stated(name: str, prop: dict, cand: dict, text: str):
     if typ == "string":  # quoted, else an id of the documented shape (ord_1002; New York -> new_york)
         doc = str(prop.get("description") or "")
         if spoken.takes_datetime(doc):  # a time is no name: 'How far is Tokyo from ...' gives local_time no time
-            return _take(cand["datetime"], lambda d: True)
+            return _take(cand["datetime"], lambda d: True) or _take(cand["quoted"], spoken.DATETIMES.fullmatch)
         value = _take(cand["quoted"], lambda q: not spoken.is_id_key(name) or spoken.fits(q, doc))
         if value is None and spoken.is_id_key(name):
             value = _take(cand["ids"], lambda q: spoken.fits(q, doc))

@@ -101,6 +101,14 @@ def fed(result, later_arguments: list[dict], own: dict | None = None) -> tuple[s
     )
 
 
+def _fed_values(result, feeds: tuple, lookup: bool, later: list[dict], own) -> list[tuple[str, str]]:
+    """The values a lookup's result gave later calls, each with the name of a code it is (DE: Germany); a search's
+    one find counts ('the capital city of Korea': South Korea's code KR)."""
+    record = result if feeds else _one_record(result) if lookup else None
+    keys = (feeds or fed(record, later, own)) if isinstance(record, dict) else ()
+    return [(str(record[k]), spoken.code_name(record[k], k) or "") for k in keys]
+
+
 def _one_record(result) -> dict | None:
     """The one record a search found ({"results": [{...}]}), or None."""
     lists = [v for v in result.values() if isinstance(v, list)] if isinstance(result, dict) else []
@@ -281,7 +289,8 @@ def answer_from(messages: list[dict], request: str | None = None) -> str:
         done = named_done(action_said(part), own or {}, request) or "Done." if acted else ""
         # a lookup the request named by what it gives ('the currency of Japan'): what a later call took from it
         lookup = part is request or i < lookups
-        feeds = fed(result, [a for c, a in arguments.items() if order[c] > i], own) if lookup else ()
+        later = [a for c, a in arguments.items() if order[c] > i]
+        feeds = fed(result, later, own) if lookup else ()
         text = sentence(
             result, part, arguments.get(m.get("tool_call_id")), tool, known, done not in ("", "Done."), feeds
         )
@@ -295,11 +304,8 @@ def answer_from(messages: list[dict], request: str | None = None) -> str:
         ):  # said once; what was done is always said
             out.append(text)
             rank.append(parts.index(part) if part in parts else 0)
-            # a search's one find fed a later call too ('the capital city of Korea': South Korea's code KR)
-            record = result if feeds else _one_record(result) if lookup else None
-            later = [a for c, a in arguments.items() if order[c] > i]
-            if isinstance(record, dict) and (keys := feeds or fed(record, later, own)):
-                gave[text] = [(str(record[k]), spoken.code_name(record[k], k) or "") for k in keys]
+            if given := _fed_values(result, feeds, lookup, later, own):
+                gave[text] = given
     if len(parts) == 1:  # 'Convert 99.5 of the currency of France into BRL': not 'The currency of France is EUR.' first
         out = [t for t in out if not (t in gave and said_later(gave[t], [o for o in out if o not in gave]))] or out
     if not out:

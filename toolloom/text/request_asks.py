@@ -14,7 +14,9 @@ _YES_NO = re.compile(r"^\W*(is|are|was|were|do|does|did|can|could|has|have|will|
 # the joining words requests are written with, and those of earlier versions
 _JOINS = THEN_WORDS + ALSO_WORDS + ("With that", "Besides that", "At the same time")
 _PARTS = re.compile(
-    r"(?:^|\s)(?:" + "|".join(_JOINS) + r"),\s|,\s(?:" + "|".join(THEN_INLINE + ALSO_INLINE) + r")\s", re.I
+    r"(?:^|\s)(?:" + "|".join(_JOINS) + r"),\s|,\s(?:" + "|".join(THEN_INLINE + ALSO_INLINE) + r")\s"
+    r"|(?-i:(?<=[.?!])\sAnd\s(?=[a-z]))",  # '... Tokyo. And what is ...?' (wording.THEN_SPLIT)
+    re.I,
 )
 
 

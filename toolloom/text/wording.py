@@ -22,19 +22,25 @@ from .words import entity_of, tokens
 # how a request joins its parts: a part that needs an earlier result comes after it ('Then, '), an
 # independent one beside it ('Also, '); the offline assistant splits requests on these
 THEN_WORDS = ("Then", "After that", "Next", "Afterwards")
+THEN_CHOSEN = THEN_WORDS[:2]  # written: 'Next, ... Afterwards, ...' read as a template (a blind read); all are read
 ALSO_WORDS = ("Also", "Separately", "Additionally")
+# ... or, as people chain questions, a question of its own that starts with 'And' (no comma): 'Tell me about
+# Tokyo. And what is the VAT rate in that city's country?'
+AND_START = re.compile(r"(?:what|which|how|where|when|who|is|are|does|do|can|will)\b")
 # ... or, where both parts are questions (or both requests), inside one sentence: 'What is the status of order
 # ord_1001, and then what is the VAT rate in the country of that order?'
 THEN_INLINE = ("and then", "and after that")
 ALSO_INLINE = ("and also",)
 
 
-def part_split(starts: tuple[str, ...], inline: tuple[str, ...]) -> re.Pattern:
-    """Where a request's parts meet: ' Then, ' starting a sentence or ', and then ' inside one."""
-    return re.compile(r" (?:" + "|".join(starts) + r"), |, (?:" + "|".join(inline) + r") ")
+def part_split(starts: tuple[str, ...], inline: tuple[str, ...], bare: str = "") -> re.Pattern:
+    """Where a request's parts meet: ' Then, ' starting a sentence or ', and then ' inside one (`bare`: a word
+    that starts a part's sentence without a comma, 'And')."""
+    started = rf"|(?<=[.?!]) {bare} (?=[a-z])" if bare else ""
+    return re.compile(r" (?:" + "|".join(starts) + r"), |, (?:" + "|".join(inline) + r") " + started)
 
 
-THEN_SPLIT = part_split(THEN_WORDS, THEN_INLINE)
+THEN_SPLIT = part_split(THEN_WORDS, THEN_INLINE, "And")
 # a part that reads on after ', and then': a question or a request of one clause ('what is ...?', 'list ...'),
 # not a statement ("I'm curious about ...; what ...?")
 # ('..., and after that is that product in stock?' reads as neither: a yes/no question stands alone)
@@ -153,7 +159,7 @@ def _name_search(tool: str, param: str, value, path: str) -> bool:
         and param in ("name", *QUERY_PARAMS)
         and isinstance(value, str)
         and leaf in (f"{entity}_code", f"{entity}_id")
-        and bool(spoken.names(f"of {value}"))
+        and spoken.partial_name(value, leaf)  # a whole name needs no search: the chain is not worded as one
     )
 
 
@@ -176,8 +182,9 @@ def render_example(task: Task, rng: random.Random) -> str:
         text = _step_request(task, i, nested, rng)
         said_steps += 1
         text_all = _joined(text_all, text, step, said_steps, rng) if said_steps > 1 else text
-    # not 'the city this city'
+    # not 'the city this city', nor 'the city of the capital city of Germany' (a blind read)
     text_all = re.sub(r"\b(?:the|a|an) ([a-z]+) ((?:this|that) (?:[a-z]+ )?\1)\b", r"\2", text_all)
+    text_all = re.sub(r"\bthe ([a-z]+) of (the (?:[a-z]+ )?\1 of )", r"\2", text_all)
     # 'the country Toronto is in' before 'in 2026' is 'the country of Toronto in 2026'
     text_all = re.sub(r"\bthe (\w+) ([A-Z][\w ]*?) is in (?=(?:in|on|at|for|during)\b)", r"the \1 of \2 ", text_all)
     text_all = the_names(text_all)  # 'in the Americas', 'visiting the United States'
@@ -282,8 +289,10 @@ def _joined(text_all: str, text: str, step, said_steps: int, rng: random.Random)
     inline = THEN_INLINE if step.bindings else ALSO_INLINE
     if said_steps == 2 and text_all[-1:] == text[-1:] and _JOINS_INLINE.match(text) and rng.random() < 0.7:
         return f"{text_all[:-1]}, {rng.choice(inline)} {text}"  # two questions asked as one
-    joins = THEN_WORDS if step.bindings else ALSO_WORDS
-    fresh = [w for w in joins if f" {w}," not in text_all and f"{w.lower()}," not in text_all]  # not 'Next, ... Next,'
+    if step.bindings and said_steps == 2 and text_all[-1:] in ".?" and AND_START.match(text) and rng.random() < 0.5:
+        return f"{text_all} And {text}"  # 'Tell me about Tokyo. And what is the VAT rate in that city's country?'
+    joins = THEN_CHOSEN if step.bindings else ALSO_WORDS
+    fresh = [w for w in joins if f" {w}," not in text_all and f"{w.lower()}," not in text_all]  # not 'Then, ... Then,'
     return text_all + f" {rng.choice(fresh or joins)}, {text}"
 
 
