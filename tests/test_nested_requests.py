@@ -293,3 +293,25 @@ def test_a_later_question_may_start_with_and_and_is_still_read_as_its_own_part()
         assert len(plan(t, tools)) == 2 and len(request_parts(t)) == 2, t
         results = {"get_city": [{"city_id": "tokyo", "country_code": "JP"}], "get_vat_rate": [{}]}
         assert play(t, tools, results) == [("get_city", {"city_id": "tokyo"}), ("get_vat_rate", {"country_code": "JP"})]
+
+
+def test_a_count_from_two_steps_back_is_still_that_many_days_and_read_back():
+    between = Step("demo.days_between", "days_between", "", {"start_date": "2026-11-24", "end_date": "2027-02-14"})
+    weekday = Step("demo.day_of_week", "day_of_week", "", {"day": "2026-02-28"})
+    later = Step(
+        "demo.add_days", "add_days", "", {"start_date": "2026-03-14", "days": 82}, {"days": {"step": 0, "path": "days"}}
+    )
+    meta = {
+        "demo.days_between": {"utterances": ["How many days from {start_date} to {end_date}?"]},
+        "demo.day_of_week": {"utterances": ["What weekday is {day}?"], "returns": {"properties": {"weekday": {}}}},
+        "demo.add_days": {"utterances": ["Which date comes {days} after {start_date}?"]},
+    }
+    text = render_example(Task("t", "merged", [between, weekday, later], 1, meta), random.Random(1))
+    assert "that many days after 2026-03-14" in text and "day's days" not in text, text  # not 'the first day's days'
+    results = {"days_between": [{"days": 82}], "day_of_week": [{"weekday": "Saturday"}], "add_days": [{}]}
+    calls = play(text, demo_tools("days_between", "day_of_week", "add_days"), results)
+    assert calls[-1] == ("add_days", {"start_date": "2026-03-14", "days": 82}), (text, calls)
+    # where a result since could hold days too, or says nothing of what it holds, the count is named by its place
+    meta["demo.day_of_week"]["returns"] = None
+    text = render_example(Task("t", "merged", [between, weekday, later], 1, meta), random.Random(1))
+    assert "that many" not in text, text

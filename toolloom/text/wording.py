@@ -58,6 +58,7 @@ def bound_phrase(
     names: list[str] | None = None,
     one_subject: bool = False,
     param: str = "",
+    held_since: set[str] | None = None,
 ) -> str:
     """How a request refers to a value an earlier step returns, by what it is: 'the country code of
     that city' or "that city's country code" (the step just before), 'the latitude of the first
@@ -79,7 +80,9 @@ def bound_phrase(
         # a record's bare id is that record, named by what the parameter takes: TMDB's GET_tv-latest's id for tv_id
         # is 'that tv show', not "that tv latest's id" (nor "the id of this tv tv id")
         return f"{which} {shown([named[0]])}"
-    if latest and leaf.endswith("s") and singular(leaf) == entity.split()[-1]:
+    # no result since holds the same field (`held_since`: their fields, None where unknown): still 'that many'
+    fresh = latest or (held_since is not None and binding["path"].split("|")[-1] not in held_since)
+    if fresh and leaf.endswith("s") and singular(leaf) == entity.split()[-1]:
         return f"that many {leaf}"  # days_between's days: 'add that many days', not "that day's days"
     if short and len(leaf.split()) > 1 and leaf.split()[-1] in ("code", "id"):  # in a sentence: "that city's country"
         leaf = " ".join(leaf.split()[:-1])
@@ -246,6 +249,7 @@ def _said_arguments(task: Task, i: int, nested: dict, rng: random.Random, short:
                 names=names,
                 one_subject=len(task.chain[b["step"]].arguments) == 1,
                 param=k,
+                held_since=_fields_between(task, b["step"], i),
             )
             if (b := step.bindings.get(k))
             else v
@@ -257,6 +261,22 @@ def _said_arguments(task: Task, i: int, nested: dict, rng: random.Random, short:
         if b["step"] in nested:
             args[k], heads[k] = nested[b["step"]]
     return args, heads
+
+
+def _fields_between(task: Task, source: int, step: int) -> set[str] | None:
+    """The result fields the steps between `source` and `step` return (their documented result schemas); None
+    where one has none."""
+    fields: set[str] = set()
+    for s in task.chain[source + 1 : step]:
+        returns = (task.meta.get(s.tool_id) or {}).get("returns")
+        try:
+            schema = json.loads(returns) if isinstance(returns, str) else returns
+        except json.JSONDecodeError:
+            return None
+        if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
+            return None
+        fields |= set(schema["properties"])
+    return fields
 
 
 def _from_template(step, templates: list[str], args: dict, rng: random.Random) -> str:
