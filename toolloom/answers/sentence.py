@@ -308,6 +308,7 @@ def answer_from(messages: list[dict], request: str | None = None) -> str:
                 gave[text] = given
     if len(parts) == 1:  # 'Convert 99.5 of the currency of France into BRL': not 'The currency of France is EUR.' first
         out = [t for t in out if not (t in gave and said_later(gave[t], [o for o in out if o not in gave]))] or out
+        out = [t for t in out if t not in gave] + [t for t in out if t in gave]  # what was asked, then the lookup
     if not out:
         return "I could not find anything."
     # in the order the request asks, whatever order the calls came back in ('GBP in BRL? Also, 99.5 CHF in SEK?')
