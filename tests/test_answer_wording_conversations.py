@@ -165,6 +165,8 @@ def test_an_action_is_said_as_done_in_the_requests_words():
     assert got == "I cancelled your order ord_1001."
     assert action_said('Delete a file. Oh, sorry: "notes/a.txt".') == "I deleted the file."
     assert action_said("What is the status of my order?") == ""
+    # the request's 'before it ships' is no part of what was done (a blind read: 'I stopped ... before it ships')
+    assert action_said("Stop order ord_1002 before it ships.") == "I stopped order ord_1002."
 
     def conversation(request, tool, arguments, result):
         return [

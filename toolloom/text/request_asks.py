@@ -58,6 +58,7 @@ _PAST = {
 }
 _STARTS = re.compile(r"(?:^|[,;:]\s+|[.?!]\s+|\b(?:then|also|and|please)\s+)(?=[A-Za-z])", re.I)
 _CLAUSE = re.compile(r"([A-Za-z]+)\s+(.+?)(?:[.?!](?=\s|$)|,\s+(?:and\s+)?(?:then|also)\b|;|$)", re.I)
+_WHEN_CLAUSE = re.compile(r" (?:before|after|when|while|once|so that|because|since) (?:it|they|you|I)\b[^\"]*$")
 _YOURS = {"my": "your", "me": "you", "i": "you", "mine": "yours", "myself": "yourself"}
 
 
@@ -84,6 +85,8 @@ def action_said(request: str) -> str:
             what = re.sub(r"\b(of|for|into|to) an? (?=[a-z])", r"\1 the ", what)  # 'I put 2 of the product ...'
 
             what = re.sub(r",? please$", "", what.rstrip(" ,;"), flags=re.I)  # not 'I added it to your cart, please.'
+            # 'Stop order ord_1002 before it ships': 'I stopped order ord_1002.', not '... before it ships.'
+            what = _WHEN_CLAUSE.sub("", what)
             return f"I {past(verb)} {what}."
     return ""
 
