@@ -19,6 +19,7 @@ The GGUF comes from `--gguf`, else $TOOLLOOM_GGUF, else the 0.5B file ../shared/
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -139,6 +140,9 @@ def main() -> int:
         help="folder for the project and home (kept, to query afterwards); default: a temporary one, removed",
     )
     args = ap.parse_args()
+    # a stop (SIGTERM) ends the run too: subprocess.run kills its child on the exit this raises, and the child's
+    # watchdog then stops the llama.cpp host (without it the run went on, restarting a host that was killed)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with tempfile.TemporaryDirectory(prefix="toolloom-local-model-") as tmp:
         tmp = Path(args.keep or tmp)
         (tmp / "project").mkdir(parents=True)
