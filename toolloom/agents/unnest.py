@@ -12,7 +12,7 @@ from rank_bm25 import BM25Plus
 
 from ..text import spoken
 from ..graph.names import singular, snake
-from ..text.wording import ALSO_SPLIT, ORDINALS, QUERY_PARAMS, SEARCHES, THEN_SPLIT
+from ..text.wording import ALSO_SPLIT, NAME_PARAMS, ORDINALS, SEARCHES, THEN_SPLIT
 from ..text.words import entity_of, tokens
 from .reading import fill_arguments
 
@@ -59,7 +59,6 @@ def plan(request: str, tools: list[dict]) -> list[Turn]:
     return turns
 
 
-NAME_PARAMS = ("name", *QUERY_PARAMS)
 _ASKS_SEARCH = re.compile(r"\b(?:codes?|named|called)\b", re.I)  # 'What's the ISO code for Korea?': the search itself
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from ..graph.names import singular
-from .wording import ALSO_INLINE, ALSO_WORDS, THEN_INLINE, THEN_WORDS
+from .wording import ALSO_INLINE, ALSO_WORDS, AND_WORD, THEN_INLINE, THEN_WORDS
 
 _WORD = re.compile(r"[a-z0-9]+")
 _YES_NO = re.compile(r"^\W*(is|are|was|were|do|does|did|can|could|has|have|will|would|should|am)\b", re.I)
@@ -15,7 +15,7 @@ _YES_NO = re.compile(r"^\W*(is|are|was|were|do|does|did|can|could|has|have|will|
 _JOINS = THEN_WORDS + ALSO_WORDS + ("With that", "Besides that", "At the same time")
 _PARTS = re.compile(
     r"(?:^|\s)(?:" + "|".join(_JOINS) + r"),\s|,\s(?:" + "|".join(THEN_INLINE + ALSO_INLINE) + r")\s"
-    r"|(?-i:(?<=[.?!])\sAnd\s(?=[a-z]))",  # '... Tokyo. And what is ...?' (wording.THEN_SPLIT)
+    rf"|(?-i:(?<=[.?!])\s{AND_WORD}\s(?=[a-z]))",  # '... Tokyo. And what is ...?' (wording.THEN_SPLIT)
     re.I,
 )
 

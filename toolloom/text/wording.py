@@ -40,7 +40,8 @@ def part_split(starts: tuple[str, ...], inline: tuple[str, ...], bare: str = "")
     return re.compile(r" (?:" + "|".join(starts) + r"), |, (?:" + "|".join(inline) + r") " + started)
 
 
-THEN_SPLIT = part_split(THEN_WORDS, THEN_INLINE, "And")
+AND_WORD = "And"
+THEN_SPLIT = part_split(THEN_WORDS, THEN_INLINE, AND_WORD)
 # a part that reads on after ', and then': a question or a request of one clause ('what is ...?', 'list ...'),
 # not a statement ("I'm curious about ...; what ...?")
 # ('..., and after that is that product in stock?' reads as neither: a yes/no question stands alone)
@@ -150,6 +151,7 @@ def nestable(task: Task, rng: random.Random | None = None) -> dict[int, tuple[st
 
 SEARCHES = ("search_", "find_")  # tools whose input is what to look for
 QUERY_PARAMS = ("query", "q", "keyword", "keywords", "term", "search", "search_term", "text")
+NAME_PARAMS = ("name", *QUERY_PARAMS)  # a search by (part of) a thing's name
 
 
 def _name_search(tool: str, param: str, value, path: str) -> bool:
@@ -159,7 +161,7 @@ def _name_search(tool: str, param: str, value, path: str) -> bool:
     entity = entity_of(tool).replace(" ", "_")
     return (
         snake(tool).startswith(SEARCHES)
-        and param in ("name", *QUERY_PARAMS)
+        and param in NAME_PARAMS
         and isinstance(value, str)
         and leaf in (f"{entity}_code", f"{entity}_id")
         and spoken.partial_name(value, leaf)  # a whole name needs no search: the chain is not worded as one
@@ -310,7 +312,7 @@ def _joined(text_all: str, text: str, step, said_steps: int, rng: random.Random)
     if said_steps == 2 and text_all[-1:] == text[-1:] and _JOINS_INLINE.match(text) and rng.random() < 0.7:
         return f"{text_all[:-1]}, {rng.choice(inline)} {text}"  # two questions asked as one
     if step.bindings and said_steps == 2 and text_all[-1:] in ".?" and AND_START.match(text) and rng.random() < 0.5:
-        return f"{text_all} And {text}"  # 'Tell me about Tokyo. And what is the VAT rate in that city's country?'
+        return f"{text_all} {AND_WORD} {text}"  # 'Tell me about Tokyo. And what is ...?'
     joins = THEN_CHOSEN if step.bindings else ALSO_WORDS
     fresh = [w for w in joins if f" {w}," not in text_all and f"{w.lower()}," not in text_all]  # not 'Then, ... Then,'
     return text_all + f" {rng.choice(fresh or joins)}, {text}"
