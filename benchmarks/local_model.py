@@ -4,7 +4,8 @@ Runs a pipeline with `provider: llamacpp` (toolloom starts llama.cpp's server fo
 throwaway project and home, then reads its tables and prints:
 - requests sent, prompt and generated tokens, the share of prompt tokens the server's prompt cache
   served, generated tokens a second (over the model stages' wall time), per role;
-- examples accepted (and exported: placeholders excluded) and accepted examples an hour;
+- examples accepted (and exported: placeholders excluded) and accepted examples an hour; the requests
+  that are the plain wording because the model's was refused twice, and the exported examples among them;
 - rejection reasons by stage, the episodes whose tool call could not be read, and the share of
   assistant turns with calls whose calls were read from text;
 - the accepted examples in full, written to a markdown file for the hand read.
@@ -34,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from toolloom.spec import load_pipeline  # noqa: E402
 from toolloom.lake.store import Store  # noqa: E402
+from toolloom.stages.episodes import PLAIN_FALLBACK  # noqa: E402
 
 CORPORA = ROOT.parent / "shared" / "corpora"
 SIMULATED = {"tmdb": "restbench/tmdb_oas.json", "spotify": "restbench/spotify_oas.json"}
@@ -88,6 +90,7 @@ def report(home: Path, wall_s: float, out: Path) -> dict:
     text_calls = sum(1 for t in trajs for c in json.loads(t["calls"]) if c.get("call_source") == "text")
     unreadable = sum(1 for t in trajs if t["outcome"] == "unreadable_tool_call")
     exported = [s for s in samples if s["content"] != "placeholder"]
+    by_traj = {t["traj_id"]: t for t in trajs}
     figures = {
         "requests_sent": len(calls),
         "by_role": dict(by_role),
@@ -105,12 +108,16 @@ def report(home: Path, wall_s: float, out: Path) -> dict:
         "unreadable_tool_call_episodes": unreadable,
         "answers_asked_for": sum(bool(t.get("answer_asked")) for t in trajs),
         "unreadable_share": round(unreadable / max(len(turns) + unreadable, 1), 3),
+        "requests_in_plain_wording": sum(t["user_agent"] == PLAIN_FALLBACK for t in trajs),
         "accepted": len(samples),
         "exported": len(exported),
+        # exported examples whose request is the plain wording (the model's was refused twice), by id
+        "exported_in_plain_wording": [
+            s["sample_id"] for s in exported if by_traj[s["traj_id"]]["user_agent"] == PLAIN_FALLBACK
+        ],
         "accepted_per_hour": round(len(exported) / (wall_s / 3600), 1),
         "rejections": dict(Counter(f"{r['stage']}:{r['checker']}:{r['reason']}" for r in rejections).most_common()),
     }
-    by_traj = {t["traj_id"]: t for t in trajs}
     lines = [f"# accepted examples ({len(exported)})", ""]
     for s in exported:
         t = by_traj[s["traj_id"]]

@@ -127,6 +127,7 @@ class Episode(TypedDict, total=False):
     scenario: str  # multi-turn dialogues: the scenario played
     task: Task  # multi-turn dialogues: the task the final call answered
     answer_asked: bool  # the assistant was asked for its answer without tools (it repeated answered calls)
+    user_agent: str  # who wrote the request, where not the run's user agent (a refused model request's plain wording)
 
 
 def known_values(task: Task) -> dict:

@@ -62,6 +62,11 @@ class SimulateStage(Strict):
     )
     recover_share: float = Field(0.0, ge=0, le=1, description="... as recover (the tool's real error, then the fix)")
     scenarios: list[Literal[DIALOGUE_SCENARIOS]] = Field(list(DIALOGUE_SCENARIOS), min_length=1)
+    plain_request_fallback: bool = Field(
+        True,
+        description="a model user's request refused twice (a value left out, documentation copied) is the plain "
+        "wording it was shown, its user_agent saying so; false: the episode is a model_error",
+    )
 
 
 # graph/escalation.py

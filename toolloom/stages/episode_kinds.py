@@ -128,7 +128,7 @@ class Simulation:
         return self.distractors.offer(needed, self.params.distractors)
 
     def row(self, traj_id: str, row: dict, kind: str, ep: Episode, offered: list[dict], **how) -> dict:
-        how.setdefault("agents", (self.user.name, self.assistant.name))
+        how.setdefault("agents", (ep.get("user_agent") or self.user.name, self.assistant.name))
         how.setdefault("docs_version", docs_version_of(offered, self.executor))
         return trajectory_row(traj_id, row, kind, ep, offered, prompt_hash=self.prompt_hash, **how)
 
@@ -184,7 +184,14 @@ class Ordinary(EpisodeKind):
         if not sim.is_dialogue(row):
             offered = sim.offer([sim.by_id[s.tool_id] for s in task.chain])
             ep = await run_episode(
-                task, sim.user, sim.assistant, sim.executor, offered, sim.system_prompt, sim.params.max_turns
+                task,
+                sim.user,
+                sim.assistant,
+                sim.executor,
+                offered,
+                sim.system_prompt,
+                sim.params.max_turns,
+                sim.params.plain_request_fallback,
             )
             return sim.referenced_row(self.traj_id(row), row, "single_turn", ep, offered)
         return await self.dialogue(row, task)
@@ -268,7 +275,14 @@ class Abstain(EpisodeKind):
         task = sim.as_task(row)
         offered = sim.distractors.unrelated([sim.by_id[s.tool_id] for s in task.chain], max(sim.params.distractors, 1))
         ep = await run_episode(
-            task, sim.user, sim.assistant, sim.executor, offered, sim.system_prompt, sim.params.max_turns
+            task,
+            sim.user,
+            sim.assistant,
+            sim.executor,
+            offered,
+            sim.system_prompt,
+            sim.params.max_turns,
+            sim.params.plain_request_fallback,
         )
         return sim.row(self.traj_id(row), row, "abstain", ep, offered, chain="[]", reference=None, execution="none")
 

@@ -15,11 +15,15 @@ from ..checks.focus import named_tools
 from ..domain import Episode, Task, Tool
 from ..executors.routing import ToolExecutor
 from ..llm import BudgetExhausted, ModelCallError, RunawayOutput, text_calls
+from ..llm.structured import UnusableAnswer
 from ..messages import normalise, to_openai
 from ..retrieval import SparseBM25
+from ..agents.offline import TemplateUser
 from ..text.words import tokens
 
 MAX_CLARIFICATIONS = 2
+# Who wrote a request in the plain wording after the model user's request was refused twice (DESIGN 3.2)
+PLAIN_FALLBACK = f"{TemplateUser.name} (the model's request was refused)"
 # Episodes running at once. Above any endpoint's request limit on purpose: an episode between two
 # requests (executing a tool, rendering a prompt) must not leave a request slot idle.
 EPISODES_IN_FLIGHT = 1024
@@ -85,13 +89,22 @@ async def run_episode(
     offered: list[dict],
     system_prompt: str,
     max_turns: int,
+    plain_fallback: bool = False,
 ) -> Episode:
-    """One single-request episode. Never raises for model or tool trouble: the outcome says what happened."""
+    """One single-request episode. Never raises for model or tool trouble: the outcome says what happened.
+    With `plain_fallback`, a request the user agent could not word acceptably (asked again once) is the
+    plain wording it was shown, and the episode says so (`user_agent`)."""
     episode, messages, calls = executor.episode(), [{"role": "system", "content": system_prompt}], []
     outcome, error, final, clarifications, answer_asked = "answered", "", None, 0, False
-    offered_names = {t["function"]["name"] for t in offered}
+    offered_names, wrote = {t["function"]["name"] for t in offered}, {}
     try:
-        messages.append({"role": "user", "content": await user.instruction(task)})
+        try:
+            request = await user.instruction(task)
+        except UnusableAnswer:
+            if not plain_fallback:
+                raise
+            request, wrote = await TemplateUser().instruction(task), {"user_agent": PLAIN_FALLBACK}
+        messages.append({"role": "user", "content": request})
         for left in range(max_turns, 0, -1):
             history = [to_openai(m) for m in messages]
             turn = await assistant.step(history, offered)
@@ -135,6 +148,7 @@ async def run_episode(
         "outcome": outcome,
         "error": error,
         "answer_asked": answer_asked,
+        **wrote,
     }
 
 

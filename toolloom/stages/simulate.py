@@ -22,7 +22,7 @@ from ..orchestration import progress
 from .asset import WHOLE, Shard, StageAsset
 from ..prompts import render, template_hash
 from .inputs import documented_tools, kept_escalations
-from .episodes import EPISODES_IN_FLIGHT, Distractors
+from .episodes import EPISODES_IN_FLIGHT, PLAIN_FALLBACK, Distractors
 from ..agents.realisers import Realiser
 from ..llm import run_async
 from .episode_kinds import Abstain, Demonstration, EpisodeKind, Extra, Ordinary, Simulation
@@ -142,6 +142,7 @@ def run_metadata(rows: list[dict]) -> dict:
         # text after calls written as text (a result the model invented, a call to a tool not offered): not kept
         "text_dropped": sum(len(c.get("dropped") or []) for c in calls),
         "answers_asked_for": sum(bool(r["answer_asked"]) for r in rows),
+        "requests_in_plain_wording": sum(r["user_agent"] == PLAIN_FALLBACK for r in rows),
         "scenarios": dict(Counter(json.loads(r["actions"])["scenario"] for r in rows if r["actions"])),
     }
 
