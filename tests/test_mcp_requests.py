@@ -97,8 +97,9 @@ def test_mcp_memory_and_git_summaries_name_what_the_values_name():
 
 
 def test_a_few_small_records_are_said_by_their_fields_and_read_back():
-    """The memory server's add_observations takes [{"entityName": ..., "contents": [...]}]: said by its fields, not
-    pasted as JSON, and the offline assistant reads the records back; what would not read back stays JSON."""
+    """The memory server's add_observations takes [{"entityName": ..., "contents": [...]}]: said as a sentence, not
+    pasted as JSON (test_record_requests.py); records of no shape a sentence says are said by their fields, and the
+    offline assistant reads both back; what would not read back stays JSON."""
     from toolloom.text import records
 
     contents = {"type": "array", "items": {"type": "string"}}
@@ -111,20 +112,19 @@ def test_a_few_small_records_are_said_by_their_fields_and_read_back():
     got = requests(
         "add_observations", "Add new observations to existing entities in the knowledge graph", {"observations": two}
     )
-    assert got and all(
-        '(entity name "Lea Favre", contents "Speaks French" and "Has a van"; entity name "Trient hut", contents' in t
-        and "{" not in t
-        for t in got
-    ), got
-    assert all(fill_arguments(t, schema) == {"observations": two} for t in got)
-    # a record on the noun the summary names: 'Delete the relation (...) from the knowledge graph'
-    relation = [{"from": "Champex", "to": "Mont Fort hut", "relationType": "is a day's walk from"}]
-    assert requests(
-        "delete_relations", "Delete multiple relations from the knowledge graph", {"relations": relation}
-    ) == {
-        'Delete the relation (from "Champex", to "Mont Fort hut", relation type "is a day\'s walk from") from the '
-        "knowledge graph."
+    assert got == {
+        'Add the observations "Speaks French" and "Has a van" to "Lea Favre", and the observation "Closed on Mondays" '
+        'to "Trient hut".'
     }
+    assert all(fill_arguments(t, schema) == {"observations": two} for t in got)
+    # records no sentence says: by their fields, on the noun the summary names
+    tickets = [{"title": "Broken lamp", "owner": "Ana"}]
+    fields = {"title": {"type": "string"}, "owner": {"type": "string"}}
+    ticket_schema = {"type": "object", "properties": {"tickets": {"type": "array", "items": {"properties": fields}}}}
+    ticket_schema["properties"]["tickets"]["items"]["type"] = "object"
+    got = requests("create_tickets", "Create new tickets in the tracker", {"tickets": tickets})
+    assert got and all('(title "Broken lamp", owner "Ana")' in t for t in got), got
+    assert all(fill_arguments(t, ticket_schema) == {"tickets": tickets} for t in got)
     assert records.said([{"entityName": 'say "hi"'}]) is None  # a quote inside would not read back
     assert records.said([{"a": {"nested": 1}}]) is None and records.said([]) is None
 
@@ -139,7 +139,7 @@ def test_an_edit_is_asked_as_an_edit_and_its_diff_shown_as_the_change():
     schema = {"type": "object", "properties": {"path": PATH, "edits": {"type": "array", "items": item}}}
     arguments = {"path": "/ws/notes/contacts.txt", "edits": edits}
     got = requests("edit_file", "Make line-based edits to a text file. Each edit replaces exact lines", arguments)
-    assert got == {'Edit the file "/ws/notes/contacts.txt" with edits (old text "three weeks", new text "four weeks").'}
+    assert got == {'Change "three weeks" to "four weeks" in the file "/ws/notes/contacts.txt".'}
     assert fill_arguments(got.pop(), schema) == arguments
     diff = "```diff\n--- a\n+++ a\n@@ -1,2 +1,2 @@\n-three weeks\n+four weeks\n```"
     assert sentence({"text": diff}, 'Edit the file "/ws/a.txt".', arguments, "edit_file").startswith(

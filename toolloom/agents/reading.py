@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from ..text import records, spoken
+from ..text import record_requests, records, spoken
 from ..text.synthesis import described_values
 from ..checks.arguments import argument_errors
 from ..text.wording import ORDINALS
@@ -201,7 +201,9 @@ def fill_arguments(text: str, schema: dict, context: list | None = None) -> dict
     cand = _candidates(text)
     required = set(schema.get("required", []))
     args: dict = {}
-    for name, prop in (schema.get("properties") or {}).items():
+    props = schema.get("properties") or {}
+    # records first: they take their quoted values ('Change "a" to "b" in the file "x"': the path is "x")
+    for name, prop in sorted(props.items(), key=lambda kv: not _records_param(kv[1])):
         ref = _reference_for(name, name in required, refs)
         coded = ref is None and next((r for r in refs if name in (r[0] + "_code", r[0] + "_id")), None)
         if coded:  # "that city's country" is its country code
@@ -210,8 +212,11 @@ def fill_arguments(text: str, schema: dict, context: list | None = None) -> dict
         elif ref is not None:
             refs.remove(ref)
             value = _resolve(context, ref[0] if len(ref[0]) <= len(name) else name, ref[1], ref[2])
-        elif prop.get("type") == "array" and (items := prop.get("items") or {}).get("type") == "object":
-            value = records.read(text, items.get("properties") or {})  # 'entity name "Lea Favre" and contents ...'
+        elif _records_param(prop):
+            fields = prop["items"].get("properties") or {}  # said as a sentence, else by field labels
+            value = record_requests.read(text, fields) or records.read(text, fields)
+            for said in {v for r in value or [] for f in r.values() for v in (f if isinstance(f, list) else [f])}:
+                cand["quoted"] = [q for q in cand["quoted"] if q != said]
         elif prop.get("type") == "array":
             value = _listed(name, prop, name in required, cand)
         else:
@@ -220,7 +225,12 @@ def fill_arguments(text: str, schema: dict, context: list | None = None) -> dict
             args[name] = value
         elif name in required:
             return None
+    args = {k: args[k] for k in props if k in args}
     return args if not argument_errors(schema, args) else None
+
+
+def _records_param(prop: dict) -> bool:
+    return prop.get("type") == "array" and (prop.get("items") or {}).get("type") == "object"
 
 
 def _reference_for(name: str, required: bool, refs: list) -> tuple | None:

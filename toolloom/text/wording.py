@@ -10,7 +10,7 @@ import random
 import re
 import string
 
-from . import offline_requests, records, spoken, summary_requests
+from . import offline_requests, record_requests, records, spoken, summary_requests
 from ..domain import Task
 from ..graph.branching import condition_phrase
 from ..graph.names import singular, snake
@@ -212,7 +212,11 @@ def _step_request(task: Task, i: int, nested: dict, rng: random.Random) -> str:
         for k, v in step.arguments.items()
     }
     meta = task.meta.get(step.tool_id, {})
-    return summary_requests.request(step, meta, said, rng) or offline_requests.request(step, meta, said, rng)
+    return (
+        record_requests.request(step, meta, rng)
+        or summary_requests.request(step, meta, said, rng)
+        or offline_requests.request(step, meta, said, rng)
+    )
 
 
 def _branch_request(task: Task, i: int, nested: dict, rng: random.Random) -> str:
