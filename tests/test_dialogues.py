@@ -270,3 +270,22 @@ def test_a_search_by_its_one_value_is_not_played_with_that_value_left_out():
     lookup = Task("t", "single", [Step("demo.get_capital_city", "get_capital_city", "", {"country_code": "DE"})], 1)
     assert [scenario_for(search, s, None, ["name"]) for s in ("ask", "fail_inform")] == ["clear", "clear"]
     assert scenario_for(lookup, "ask", None, ["country_code"]) == "ask"
+
+
+def test_a_pair_is_played_only_where_the_source_is_what_a_person_has_instead_of_the_value():
+    """'I'm visiting my country; which cities should I know?' / 'Sorry, I don't know the country code.' (get_city
+    -> list_cities, a blind read's bad example): a person who names a city knows its country."""
+    from toolloom.domain import Step, Task
+    from toolloom.stages.dialogues import is_pair
+
+    def pair(source: str, arguments: dict, target: str, param: str) -> Task:
+        steps = [
+            Step(f"t:{source}", source, "", arguments),
+            Step(f"t:{target}", target, "", {param: None}, bindings={param: {"step": 0, "path": param}}),
+        ]
+        return Task("t_1", "multi_hop", steps, 1, {})
+
+    assert is_pair(pair("get_order_status", {"order_id": "ord_1001"}, "get_vat_rate", "country_code"))
+    assert is_pair(pair("shop__search_products", {"query": "kitchen"}, "get_product", "product_id"))
+    assert not is_pair(pair("get_city", {"city": "tokyo"}, "list_cities", "country_code"))
+    assert not is_pair(pair("get_capital_city", {"country_code": "AU"}, "city_distance", "from_city"))

@@ -136,8 +136,14 @@ RECORDED = {
 
 
 def is_pair(task: Task) -> bool:
-    """A source -> target chain where the target takes exactly one value from the source."""
-    return len(task.chain) == 2 and len(task.chain[1].bindings) == 1 and not task.chain[0].bindings
+    """A source -> target chain where the target takes exactly one value from the source, and the source is what a
+    person has instead of that value: a record of theirs by its id (their order) or a search. A lookup by a name
+    is not ('I'm visiting my country' for get_city("tokyo"), 'a city; it's the capital city of a country'): the
+    person knows the answer, or would have asked for it."""
+    if not (len(task.chain) == 2 and len(task.chain[1].bindings) == 1 and not task.chain[0].bindings):
+        return False
+    source = task.chain[0]
+    return snake(source.name.split("__")[-1]).startswith(SEARCHES) or all(map(spoken.is_id_key, source.arguments))
 
 
 def a_topic(tool_name: str) -> str:
