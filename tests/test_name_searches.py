@@ -114,5 +114,5 @@ def test_the_answer_does_not_open_with_the_search_a_later_sentence_names():
     messages += turn(
         "c", "time_difference", {"from_city_id": "sydney", "to_city_id": "seoul", "day": "2026-10-10"}, gap
     )
-    # not 'I found one result: South Korea (KR).' first: the next sentence names South Korea
-    assert answer_from(messages) == "The capital city of South Korea is Seoul. Seoul is 2 hours behind Sydney."
+    # not 'I found one result: South Korea (KR).': a later sentence names South Korea; what was asked comes first
+    assert answer_from(messages) == "Seoul is 2 hours behind Sydney. The capital city of South Korea is Seoul."

@@ -83,9 +83,10 @@ def keyed_as_listed(result):
     }
 
 
-def fed(result, later_arguments: list[dict], own: dict | None = None) -> tuple[str, ...]:
-    """The top-level fields of a result whose values later calls were given; not one that echoes the call's own
-    argument (the VAT rate of US says 'US', and a later call about the US took it from the request, not there)."""
+def fed(result, later_arguments: list[dict], own: dict | None = None, ids: bool = False) -> tuple[str, ...]:
+    """The top-level fields of a result whose values later calls were given (`ids`: an id field too); not one that
+    echoes the call's own argument (the VAT rate of US says 'US', and a later call about the US took it from the
+    request, not there)."""
     echoed = {json.dumps(v) for v in (own or {}).values() if not isinstance(v, (dict, list))}
     given = {
         json.dumps(v) for args in later_arguments for v in args.values() if not isinstance(v, (dict, list))
@@ -94,18 +95,22 @@ def fed(result, later_arguments: list[dict], own: dict | None = None) -> tuple[s
         tuple(
             k
             for k, v in result.items()
-            if not isinstance(v, (dict, list)) and json.dumps(v) in given and words(k)[-1:] != ["id"] and k != "id"
+            if not isinstance(v, (dict, list))
+            and json.dumps(v) in given
+            and (ids or words(k)[-1:] != ["id"] and k != "id")
         )
         if isinstance(result, dict)
         else ()
     )
 
 
-def _fed_values(result, feeds: tuple, lookup: bool, later: list[dict], own) -> list[tuple[str, str]]:
+def _fed_values(result, feeds: tuple, lookup: bool, later: list[dict], own, ids: bool = False) -> list[tuple]:
     """The values a lookup's result gave later calls, each with the name of a code it is (DE: Germany); a search's
-    one find counts ('the capital city of Korea': South Korea's code KR)."""
-    record = result if feeds else _one_record(result) if lookup else None
-    keys = (feeds or fed(record, later, own)) if isinstance(record, dict) else ()
+    one find counts ('the capital city of Korea': South Korea's code KR); `ids`: an id it gave too (canberra)."""
+    if not lookup:
+        return []
+    record = result if feeds or fed(result, later, own, ids) else _one_record(result)
+    keys = fed(record, later, own, ids) if isinstance(record, dict) else ()
     return [(str(record[k]), spoken.code_name(record[k], k) or "") for k in keys]
 
 
@@ -272,7 +277,7 @@ def answer_from(messages: list[dict], request: str | None = None) -> str:
     order = {m.get("tool_call_id"): i for i, m in enumerate(results)}
     arguments = {c: a for c, a in arguments.items() if c in order}
     parts, matched, lookups = matched_parts(request, results, names, arguments)
-    out, known, rank, gave = [], {}, [], {}
+    out, known, rank, gave, fed_on = [], {}, [], {}, set()
     for i, m in enumerate(results):
         part = matched[i]  # the part of the request this result answers (the whole request when they do not pair)
         try:
@@ -306,9 +311,15 @@ def answer_from(messages: list[dict], request: str | None = None) -> str:
             rank.append(parts.index(part) if part in parts else 0)
             if given := _fed_values(result, feeds, lookup, later, own):
                 gave[text] = given
-    if len(parts) == 1:  # 'Convert 99.5 of the currency of France into BRL': not 'The currency of France is EUR.' first
+            if _fed_values(result, feeds, lookup, later, own, ids=True):  # 'the capital city of Australia': canberra
+                fed_on.add(text)
+    if len(parts) == 1 or lookups:  # 'Convert 99.5 of the currency of France into BRL': not 'The currency of France
+        # is EUR.' first; a lookup whose codes the answer names anyway ('the capital city of Germany') is not said
         out = [t for t in out if not (t in gave and said_later(gave[t], [o for o in out if o not in gave]))] or out
-        out = [t for t in out if t not in gave] + [t for t in out if t in gave]  # what was asked, then the lookup
+    if (
+        len(parts) == 1
+    ):  # what was asked, then the lookups ('... from Canberra to Ottawa is 25.6 hours. The capital ...')
+        out = [t for t in out if t not in fed_on] + [t for t in out if t in fed_on]
     if not out:
         return "I could not find anything."
     # in the order the request asks, whatever order the calls came back in ('GBP in BRL? Also, 99.5 CHF in SEK?')
