@@ -115,3 +115,28 @@ def test_records_no_sentence_says_keep_their_field_labels():
     assert (
         record_requests.request(step, {"summary": "Create relations in the knowledge graph"}, random.Random(0)) is None
     )
+
+
+def test_the_whole_graph_is_answered_with_every_list_and_relations_said_as_facts():
+    """'Show me the entire knowledge graph' was answered with the entity names alone (an MCP blind read)."""
+    import json
+
+    from toolloom.answers.sentence import answer_from
+
+    graph = {
+        "entities": [
+            {"name": "Lea Favre", "entityType": "person", "observations": ["Mountain guide for the tour"]},
+            {"name": "Trient hut", "entityType": "hut", "observations": ["In Switzerland"]},
+        ],
+        "relations": [{"from": "Lea Favre", "relationType": "guides the route to", "to": "Trient hut"}],
+    }
+    call = {"id": "a", "type": "function", "function": {"name": "read_graph", "arguments": "{}"}}
+    messages = [
+        {"role": "user", "content": "Show me the entire knowledge graph."},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "a", "content": json.dumps(graph)},
+    ]
+    answer = answer_from(messages)
+    assert "Lea Favre (person)" in answer and "Lea Favre guides the route to Trient hut" in answer, answer
+    messages[0]["content"] = 'Search for nodes in the knowledge graph matching "hut".'  # asks for the nodes only
+    assert "relation" not in answer_from(messages)

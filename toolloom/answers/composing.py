@@ -132,7 +132,10 @@ def composed(draft: AnswerDraft) -> str:
         for i, p in enumerate(phrases)
     ]  # 'it has no connections and no kernels'
     phrases = [_between_dates(p, draft.arguments) for p in phrases]  # 'there are 82 days from ... to ...'
-    parts = join_phrases(phrases)
+    listed = [i for i, p in enumerate(phrases) if ": " in p]  # lists of their own: 'I found 3 entities: ...; and 2 ...'
+    if len(listed) > 1:
+        phrases = [re.sub(r"^I found ", "", p) if i in listed[1:] else p for i, p in enumerate(phrases)]
+    parts = "; ".join(phrases[:-1]) + "; and " + phrases[-1] if len(listed) > 1 else join_phrases(phrases)
     joint = ", " if lead in ("Yes", "No") else ": "  # 'Yes, there is one result: ...', not two colons
     text = f"{lead}{joint}{parts}" if lead and not draft.flags else f"{lead}; {parts}" if lead else parts
     return capitalised(text + draft.qualifier) + ("" if "\n" in text else ".")

@@ -19,6 +19,7 @@ OPEN_FIELDS = 4  # ... and when it asks for everything ('What can you tell me ab
 _OPEN = re.compile(
     r"\b(tell me about|what can you tell|details|overview|describe|summari[sz]e|facts|information)\b", re.I
 )
+_WHOLE = re.compile(r"\b(entire|whole|everything|all of (?:it|them|the))\b", re.I)
 _LATER = {"latitude", "longitude", "lat", "lon", "lng", "url", "href", "image", "path", "created", "updated"}
 _PAGING = {"page", "pages", "offset", "limit", "cursor", "next", "previous", "total_pages", "total_results"}
 _COORDINATES = (("latitude", "longitude"), ("lat", "lon"), ("lat", "lng"))
@@ -113,10 +114,13 @@ def keys_to_say(draft: AnswerDraft, said_done: bool) -> list[str]:
     """The fields a sentence says: those the request names, else a listing's list or the first others; an
     update's values it set, unless `said_done` said them."""
     result, wanted = draft.result, draft.wanted
-    keys = wanted or (
-        draft.lists[:1]
-        if draft.lists and len(draft.scalars) <= 2
-        else draft.others[: OPEN_FIELDS if _OPEN.search(draft.request) else OTHER_FIELDS]
+    keys = (
+        wanted
+        or (
+            draft.lists[: None if _WHOLE.search(draft.request) else 1]  # 'the entire knowledge graph': every list
+            if draft.lists and len(draft.scalars) <= 2
+            else draft.others[: OPEN_FIELDS if _OPEN.search(draft.request) else OTHER_FIELDS]
+        )
     )
     amount = next((k for k in AMOUNTS if k in result and not isinstance(result[k], bool)), None)
     if (

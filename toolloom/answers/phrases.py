@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from ..text import spoken
+from ..text import record_requests, spoken
 from .subjects import SUBJECT_KEYS
 from ..graph.names import singular
 from ..text.request_asks import UNITS, label, words
@@ -45,6 +45,15 @@ def item_name(item) -> str:
     return f"{value_text(head)} ({', '.join(rest)})" if rest else value_text(head)
 
 
+def relation(item) -> str:
+    """A relation record said as the fact it is ('Lea Favre works with Chamonix guides office'), or ''."""
+    found = record_requests.shape({k: {} for k in item}) if isinstance(item, dict) else None
+    if not found or found[0] != "relation" or not all(isinstance(item[k], str) for k in found[1].values()):
+        return ""
+    roles = found[1]
+    return f"{item[roles['from']]} {item[roles['rel']]} {item[roles['to']]}"
+
+
 def join_phrases(items: list[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
@@ -57,7 +66,8 @@ def list_phrase(key: str, values: list) -> str:
     shown = [
         x
         for x in (
-            (spoken.code_name(v, key) if isinstance(v, str) else None) or item_name(v) for v in values[:LIST_ITEMS]
+            (spoken.code_name(v, key) if isinstance(v, str) else None) or relation(v) or item_name(v)
+            for v in values[:LIST_ITEMS]
         )
         if x.strip()
     ]  # languages ["ja"]: Japanese
