@@ -317,3 +317,32 @@ def test_a_count_from_two_steps_back_is_still_that_many_days_and_read_back():
     meta["demo.day_of_week"]["returns"] = None
     text = render_example(Task("t", "merged", [between, weekday, later], 1, meta), random.Random(1))
     assert "that many" not in text, text
+
+
+def test_a_field_documented_as_a_relation_is_said_that_way_and_read_back():
+    """'the country of order ord_1002' (a blind read: a template hop) is 'the country order ord_1002 ships to' where
+    the order's result documents its country_code as 'the country the order ships to'."""
+    spec = {t["function"]["name"]: t for t in json.loads(open("api_graphs/demo/shop.json").read())}
+    returns = spec["get_order_status"]["returns"]
+    assert returns["properties"]["country_code"]["description"] == "the country the order ships to"
+    order = Step("demo.get_order_status", "get_order_status", "", {"order_id": "ord_1002"})
+    cities = Step(
+        "demo.list_cities",
+        "list_cities",
+        "",
+        {"country_code": "FR"},
+        {"country_code": {"step": 0, "path": "country_code"}},
+    )
+    task = _chain(Step("demo.get_country", "get_country", "", {}), cities)
+    task = Task("t", "multi_hop", [order, cities], 1, {**task.meta, "demo.get_order_status": {"returns": returns}})
+    assert nestable(task)[0][0] == "the country order ord_1002 ships to"
+    request = render_example(task, random.Random(1))
+    assert request == "Which cities are in the country order ord_1002 ships to?", request
+    calls = play(
+        request,
+        demo_tools("get_order_status", "list_cities", "get_country"),
+        {"get_order_status": [{"order_id": "ord_1002", "status": "processing", "country_code": "FR"}]},
+    )
+    assert calls == [("get_order_status", {"order_id": "ord_1002"}), ("list_cities", {"country_code": "FR"})]
+    undocumented = Task("t", "multi_hop", [order, cities], 1, _chain(cities).meta)
+    assert nestable(undocumented)[0][0] == "the country of order ord_1002"

@@ -21,6 +21,7 @@ _SUBJECT = (
     r'(?:the )?(?:[a-z]+ )?"[^"]+"|[a-z]+ ' + spoken.ID_TOKENS.pattern + r"|(?:the )?[A-Z][a-z]+(?: [A-Z][a-z]+)*"
 )
 _SECOND = r"(?:code|name|rate|zone|time|number|city|date)"  # "Japan's calling code", not "currency come"
+_RELATES = r"[a-z]+s (?:to|from|in|at|for|with)"  # 'ships to', 'belongs to', 'lives in'
 
 
 @functools.cache
@@ -33,7 +34,13 @@ def _nested(searched: str = "") -> re.Pattern:
         r"|\bthe ((?:[a-z]+ )?[a-z]+) (" + _SUBJECT + r") is in\b"  # 'the country Tokyo is in'
         r"|\b(?!(?:What|That|It|Here|There|Let|Who|Where|How|He|She)'s)"
         r"((?:the )?[A-Z][a-z]+(?: [A-Z][a-z]+)*)'s ([a-z]+(?: " + _SECOND + r")?)\b"
-    )
+        r"|\bthe ((?:[a-z]+ )?[a-z]+) ([a-z]+ " + spoken.ID_TOKENS.pattern + r") " + _RELATES + r"\b"
+    )  # 'the country order ord_1002 ships to' (wording.nestable, from the result field's documentation)
+
+
+def _leaf(m: re.Match) -> str:
+    """What a nested phrase asks of its subject: 'currency' in 'the currency of Japan'."""
+    return m.group(1) or m.group(3) or m.group(6) or m.group(7)
 
 
 Turn = list[tuple[str, str | None]]  # the texts to read a call from, each with the one tool it must be (or None)
@@ -116,7 +123,7 @@ def unnest(text: str, tools: list[dict], searched: str = "") -> tuple[Turn, str]
     France?' is one call."""
     found = []
     for m in _nested(searched).finditer(text):
-        leaf = m.group(1) or m.group(3) or m.group(6)
+        leaf = _leaf(m)
         source = _lookup(m.group(0), leaf, tools, searched)
         if source is not None:
             found.append((m, source))
@@ -125,11 +132,11 @@ def unnest(text: str, tools: list[dict], searched: str = "") -> tuple[Turn, str]
     rest, plain = text, text
     for k, (m, source) in sorted(enumerate(found), key=lambda p: -p[1][0].start()):
         which = "that" if len(found) == 1 else f"the {ORDINALS[min(k, 4)]}"
-        entity, leaf = entity_of(source["function"]["name"]), m.group(1) or m.group(3) or m.group(6)
+        entity, leaf = entity_of(source["function"]["name"]), _leaf(m)
         same = singular(leaf.split()[-1]) == singular(entity.split()[-1])  # 'the capital city of ...': that city
         rest = rest[: m.start()] + (f"{which} {entity}" if same else f"{which} {entity}'s {leaf}") + rest[m.end() :]
         plain = plain[: m.start()] + " " + plain[m.end() :]
-    heads = [singular((m.group(1) or m.group(3) or m.group(6)).split()[-1]) for m, _ in found]
+    heads = [singular(_leaf(m).split()[-1]) for m, _ in found]
     if not _served(plain, heads, tools, {s["function"]["name"] for _, s in found}):
         return [], text
     return [(m.group(0), s["function"]["name"]) for m, s in found], rest

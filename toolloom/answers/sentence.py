@@ -264,6 +264,25 @@ def matched_parts(request: str, results: list[dict], names: dict, arguments: dic
     return parts, [request] * len(results), lookups
 
 
+def _ordered(out: list, rank: list, parts: list, lookups: int, gave: dict, fed_on: set, request: str) -> list[str]:
+    """The answer's sentences in the order the request asks, what was asked before the lookups that fed it."""
+    if len(parts) == 1 or lookups:  # 'Convert 99.5 of the currency of France into BRL': not 'The currency of France
+        # is EUR.' first; a lookup whose codes the answer names anyway ('the capital city of Germany') is not said
+        keep = [not (t in gave and said_later(gave[t], [o for o in out if o not in gave])) for t in out]
+        out, rank = (
+            ([t for t, k in zip(out, keep) if k], [r for r, k in zip(rank, keep) if k]) if any(keep) else (out, rank)
+        )
+    if len(parts) == 1:  # what was asked, then the lookups ('... from Canberra to Ottawa is 25.6 hours. The capital')
+        out = [t for t in out if t not in fed_on] + [t for t in out if t in fed_on]
+    # in the order the request asks, whatever order the calls came back in ('GBP in BRL? Also, 99.5 CHF in SEK?')
+    out = [t for _, t in sorted(zip(rank, out), key=lambda p: p[0])]
+    # a sentence a later one starts with and goes on from says nothing twice ('X costs 54.5 EUR and ...')
+    out = [t for i, t in enumerate(out) if not any(o.startswith(t.rstrip(".") + " ") for o in out[i + 1 :])]
+    if len(parts) == 1 and is_yes_no(request):  # one yes/no question: its yes or no comes first
+        out.sort(key=lambda t: not t.startswith(("Yes", "No")))
+    return out
+
+
 def answer_from(messages: list[dict], request: str | None = None) -> str:
     """The final answer to a conversation: a sentence for each tool result, in call order; `request`: what the
     user asked (`messages.request_of`; by default every user turn)."""
@@ -313,20 +332,8 @@ def answer_from(messages: list[dict], request: str | None = None) -> str:
                 gave[text] = given
             if _fed_values(result, feeds, lookup, later, own, ids=True):  # 'the capital city of Australia': canberra
                 fed_on.add(text)
-    if len(parts) == 1 or lookups:  # 'Convert 99.5 of the currency of France into BRL': not 'The currency of France
-        # is EUR.' first; a lookup whose codes the answer names anyway ('the capital city of Germany') is not said
-        out = [t for t in out if not (t in gave and said_later(gave[t], [o for o in out if o not in gave]))] or out
-    if (
-        len(parts) == 1
-    ):  # what was asked, then the lookups ('... from Canberra to Ottawa is 25.6 hours. The capital ...')
-        out = [t for t in out if t not in fed_on] + [t for t in out if t in fed_on]
+    out = _ordered(out, rank, parts, lookups, gave, fed_on, request)
     if not out:
         return "I could not find anything."
-    # in the order the request asks, whatever order the calls came back in ('GBP in BRL? Also, 99.5 CHF in SEK?')
-    out = [t for _, t in sorted(zip(rank, out), key=lambda p: p[0])]
-    # a sentence a later one starts with and goes on from says nothing twice ('X costs 54.5 EUR and ...')
-    out = [t for i, t in enumerate(out) if not any(o.startswith(t.rstrip(".") + " ") for o in out[i + 1 :])]
-    if len(parts) == 1 and is_yes_no(request):  # one yes/no question: its yes or no comes first
-        out.sort(key=lambda t: not t.startswith(("Yes", "No")))
     # a sentence ending in a block of the tool's own lines is set apart, or the next one would join its fence
     return "".join(t if not i else ("\n\n" if "\n" in out[i - 1] or "\n" in t else " ") + t for i, t in enumerate(out))

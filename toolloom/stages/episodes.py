@@ -81,6 +81,16 @@ class Distractors:
         return out
 
 
+async def _request(task: Task, user: UserAgent, plain_fallback: bool) -> tuple[str, dict]:
+    """The user's request, and who wrote it where not the user agent (the plain wording after a refused one)."""
+    try:
+        return await user.instruction(task), {}
+    except UnusableAnswer:
+        if not plain_fallback:
+            raise
+        return await TemplateUser().instruction(task), {"user_agent": PLAIN_FALLBACK}
+
+
 async def run_episode(
     task: Task,
     user: UserAgent,
@@ -92,18 +102,12 @@ async def run_episode(
     plain_fallback: bool = False,
 ) -> Episode:
     """One single-request episode. Never raises for model or tool trouble: the outcome says what happened.
-    With `plain_fallback`, a request the user agent could not word acceptably (asked again once) is the
-    plain wording it was shown, and the episode says so (`user_agent`)."""
+    `plain_fallback`: a request refused twice is the plain wording shown to the user (`_request`)."""
     episode, messages, calls = executor.episode(), [{"role": "system", "content": system_prompt}], []
     outcome, error, final, clarifications, answer_asked = "answered", "", None, 0, False
     offered_names, wrote = {t["function"]["name"] for t in offered}, {}
     try:
-        try:
-            request = await user.instruction(task)
-        except UnusableAnswer:
-            if not plain_fallback:
-                raise
-            request, wrote = await TemplateUser().instruction(task), {"user_agent": PLAIN_FALLBACK}
+        request, wrote = await _request(task, user, plain_fallback)
         messages.append({"role": "user", "content": request})
         for left in range(max_turns, 0, -1):
             history = [to_openai(m) for m in messages]
@@ -129,10 +133,7 @@ async def run_episode(
                 if not (final := text):
                     outcome, error = "empty_answer", "assistant ended without calling a tool or answering"
                 break
-            for call in turn.tool_calls:
-                record, answered = await answer_call(call, turn, offered_names, episode)
-                calls.append(record)
-                messages.append(answered)
+            await _answer_calls(turn, offered_names, episode, calls, messages)
         else:
             outcome, error = "turn_limit", f"no final answer within {max_turns} assistant turns"
     except BudgetExhausted as e:
@@ -150,6 +151,14 @@ async def run_episode(
         "answer_asked": answer_asked,
         **wrote,
     }
+
+
+async def _answer_calls(turn, offered_names: set[str], episode, calls: list, messages: list) -> None:
+    """Each call of the turn executed, recorded in `calls`, its result appended to `messages`."""
+    for call in turn.tool_calls:
+        record, answered = await answer_call(call, turn, offered_names, episode)
+        calls.append(record)
+        messages.append(answered)
 
 
 def _drop_narration(turn, offered_names: set[str]) -> None:

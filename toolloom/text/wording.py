@@ -142,11 +142,29 @@ def nestable(task: Task, rng: random.Random | None = None) -> dict[int, tuple[st
         owned = not within and leaf != entity and subject[:1].isupper() and rng is not None and rng.random() < 0.5
         owned = owned and not source.bindings  # 'the capital city of Korea': the search's name is read back by 'of'
         said = f"{subject}'s {leaf}" if owned else f"the {leaf} of {subject}"  # "Japan's currency"
-        out[j] = (f"the {leaf} {subject} is in" if within else said, f"that {leaf}")
+        said = f"the {leaf} {subject} is in" if within else said
+        out[j] = (documented_relation(task.meta.get(source.tool_id), b["path"], leaf, subject) or said, f"that {leaf}")
     # a step that also refers to a result said before it ('that city') names none by where it comes from: two
     # references in one sentence could not be told apart
     mixed = {i for i, step in enumerate(task.chain) if any(b["step"] not in out for b in step.bindings.values())}
     return {j: phrase for j, phrase in out.items() if uses[j][0][0] not in mixed}
+
+
+# a result field documented as a relation to its record: 'the country the order ships to'
+_RELATION_DOC = re.compile(
+    r"(?:the )?([a-z]+(?: [a-z]+)?) (?:the|this|that) ([a-z]+) ([a-z]+s (?:to|from|in|at|for|with))"
+)
+
+
+def documented_relation(meta: dict | None, path: str, leaf: str, subject: str) -> str:
+    """The field's relation to the record, where its documentation says one ('the country order ord_1002 ships
+    to'), else ''; read back by `agents.unnest`."""
+    if "|" in path or not spoken.ID_TOKENS.search(subject):
+        return ""
+    prop = (((meta or {}).get("returns") or {}).get("properties") or {}).get(path) or {}
+    m = _RELATION_DOC.fullmatch(str(prop.get("description") or "").strip().rstrip(".").lower())
+    fits = m and m[1].split()[-1] == leaf.split()[-1] and m[2] == subject.split()[0]
+    return f"the {m[1]} {subject} {m[3]}" if fits else ""
 
 
 SEARCHES = ("search_", "find_")  # tools whose input is what to look for
