@@ -313,3 +313,40 @@ def test_a_model_users_request_that_copies_the_prompts_rules_is_asked_again():
     copied = "What are the countries of Europe? Values are the names, codes, ids, numbers, dates. List them."
     assert "words of these instructions" in request_problems(task, copied)
     assert request_problems(task, "Which countries are in Europe? List them, please.") == ""
+
+
+def test_a_model_users_request_that_copies_the_tools_title_is_asked_again():
+    """'Get Reviews Get the user reviews for movie 297761.' (the 0.5B user on TMDB; a blind read: bad)."""
+    from toolloom.agents.requests import request_problems
+
+    step = Step("t.reviews", "GET_movie-movie_id-reviews", "Get the user reviews for a movie.", {"movie_id": 297761})
+    task = Task("t", "single", [step], 0, {"t.reviews": {"summary": "Get Reviews"}})
+    assert "copies the tool's title" in request_problems(task, "Get Reviews Get the user reviews for movie 297761.")
+    assert request_problems(task, "What do people say about movie 297761 in their reviews?") == ""
+    sentence = Task("t", "single", [step], 0, {"t.reviews": {"summary": "get the reviews"}})  # no title: a phrase
+    assert request_problems(sentence, "Can you get the reviews of movie 297761?") == ""
+
+
+def test_an_answer_that_talks_about_the_exchange_is_rejected():
+    """'The answer to your request is: Suicide Squad. This answer is provided by the tool response you provided.'
+    (the 0.5B assistant on TMDB; a blind read)."""
+    from toolloom.checks.focus import check_focus
+    from toolloom.spec import FilterStage
+
+    def traj(answer: str) -> dict:
+        return {
+            "kind": "single_turn",
+            "final_answer": answer,
+            "messages": [
+                {"role": "user", "content": "Show me the now playing movies."},
+                {"role": "tool", "content": '{"results": [{"title": "Suicide Squad"}]}'},
+                {"role": "assistant", "content": answer},
+            ],
+            "tools_offered": [],
+        }
+
+    talk = (
+        "The answer to your request is:\n\nSuicide Squad\n\nThis answer is provided by the tool response you provided."
+    )
+    assert check_focus(traj(talk), FilterStage())[0] == "talks_about_the_exchange"
+    assert check_focus(traj("Suicide Squad is now playing."), FilterStage()) is None

@@ -29,6 +29,7 @@ REQUEST_SCHEMA = {
     "additionalProperties": False,
 }
 _DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_TITLE = re.compile(r"[A-Z][\w']*(?: (?:[A-Z][\w']*|a|an|the|of|for|to|by|in|on|and))+")  # 'Get Movie Keywords'
 COPIED_WORDS = 8  # this many consecutive words of a tool's documentation in a request is copying
 
 
@@ -88,6 +89,11 @@ def request_problems(task: Task, request: str) -> str:
     ]
     if named:
         return f"the request names a tool ({named[0]}); say what you want instead"
+    titles = [
+        t for s in task.chain if _TITLE.fullmatch(t := str((task.meta.get(s.tool_id) or {}).get("summary") or ""))
+    ]
+    if any(t in request for t in titles):  # 'Get Reviews Get the user reviews for movie 297761.' (a 0.5B model)
+        return "the request copies the tool's title; write what a person would ask, in your own words"
     words = tokens(request)
     grams = {tuple(words[i : i + COPIED_WORDS]) for i in range(len(words) - COPIED_WORDS + 1)}
     for step in task.chain:

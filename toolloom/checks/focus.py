@@ -73,6 +73,16 @@ def named_tools(answer: str, offered: list[str], results: str = "") -> list[str]
     ]
 
 
+# an answer about the exchange rather than the facts (Qwen2.5-Coder-0.5B: 'The answer to your request is: ...
+# This answer is provided by the tool response you provided.')
+ABOUT_THE_EXCHANGE = re.compile(
+    r"\bthe answer (?:to (?:your|the) (?:request|question)\b[^.:\n]*?)?is:"
+    r"|\bthe tool(?:'s)? (?:response|output|result)s?\b"
+    r"|\bthe (?:response|result|output) (?:you|the tool) (?:provided|returned|gave)\b",
+    re.I,
+)
+
+
 def check_focus(traj: dict, params) -> tuple[str, str] | None:
     """The final answer answers the request: it narrates no tool calls, and states at most
     `params.max_unasked_fields` facts the request did not ask for."""
@@ -82,6 +92,8 @@ def check_focus(traj: dict, params) -> tuple[str, str] | None:
     offered = [t["function"]["name"] for t in traj.get("tools_offered") or []]
     if named := named_tools(traj["final_answer"], offered, "\n".join(said)):
         return "names_tools", f"the answer tells how it was found, naming {', '.join(named[:3])}, not what was asked"
+    if talk := ABOUT_THE_EXCHANGE.search(traj["final_answer"]):
+        return "talks_about_the_exchange", f"the answer talks about the exchange ('{talk.group(0)}'), not the facts"
     request = request_of(traj["messages"], traj.get("actions"))
     results = []
     for content in said:
