@@ -276,8 +276,8 @@ def _ordered(out: list, rank: list, parts: list, lookups: int, gave: dict, fed_o
         out = [t for t in out if t not in fed_on] + [t for t in out if t in fed_on]
     # in the order the request asks, whatever order the calls came back in ('GBP in BRL? Also, 99.5 CHF in SEK?')
     out = [t for _, t in sorted(zip(rank, out), key=lambda p: p[0])]
-    # a sentence a later one starts with and goes on from says nothing twice ('X costs 54.5 EUR and ...')
-    out = [t for i, t in enumerate(out) if not any(o.startswith(t.rstrip(".") + " ") for o in out[i + 1 :])]
+    # a sentence another starts with and goes on from says nothing twice ('X costs 54.5 EUR and ...')
+    out = [t for t in out if not any(o.startswith(t.rstrip(".") + " ") for o in out if o != t)]
     if len(parts) == 1 and is_yes_no(request):  # one yes/no question: its yes or no comes first
         out.sort(key=lambda t: not t.startswith(("Yes", "No")))
     return out
