@@ -42,3 +42,12 @@ def test_a_first_parts_lookup_the_answer_names_anyway_is_not_said():
     # not 'The country of order ord_1001 is Germany.' first: the capital's sentence names Germany
     assert answer.startswith("The capital city of Germany is Berlin."), answer
     assert "order ord_1001" not in answer and "15:30" in answer
+
+
+def test_how_many_are_left_asks_for_the_stock():
+    """'How many of p101 are left, and at what price?' was answered with the price alone (a blind read)."""
+    messages = [{"role": "user", "content": "How many of p101 are left, and at what price?"}]
+    product = {"category": "sports", "name": "Waterproof hiking jacket", "price_eur": 189.5, "stock": 6}
+    messages += _turn("a", "get_product", {"product_id": "p101"}, {**product, "product_id": "p101"})
+    answer = answer_from(messages)
+    assert "6 in stock" in answer and "189.5 EUR" in answer, answer

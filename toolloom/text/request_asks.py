@@ -151,6 +151,8 @@ _ASKS = {
     "where": {"status", "location", "address"},
     "available": {"stock", "available", "availability", "in"},
     "in stock": {"stock", "in"},
+    "are left": {"stock", "remaining", "left"},  # 'How many of p101 are left?' (a blind read: the stock unsaid)
+    "is left": {"stock", "remaining", "left"},
     "after adding": {"gross", "total"},
     "once": {"gross", "total"},
     "call their": {"native"},
