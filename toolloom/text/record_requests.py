@@ -94,12 +94,10 @@ def said(records: list, verb: str, context: str, rng: random.Random, noun: str =
         many = "relations" if len(records) > 1 else "relation"
         facts = " and that ".join(clauses)
         if family == "create":
-            return rng.choice(
-                [f"Add to {context} the {many} that {facts}", f"In {context}, add the {many} that {facts}"]
-            )
+            return f"In {context}, add the {many} that {facts}"
         return rng.choice([f"Remove the {many} that {facts}", f"Delete the {many} that {facts}"])
     if kind == "entity":
-        return f"Add to {context} {', and '.join(clauses)}" if context else None
+        return f"In {context}, add {', and '.join(clauses)}" if context else None
     link = "to" if family == "create" else "from"
     start = "Add" if family == "create" else rng.choice(["Remove", "Delete"])
     return start + " " + ", and ".join(c.replace("{link}", link) for c in clauses)
