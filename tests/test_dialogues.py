@@ -289,3 +289,21 @@ def test_a_pair_is_played_only_where_the_source_is_what_a_person_has_instead_of_
     assert is_pair(pair("shop__search_products", {"query": "kitchen"}, "get_product", "product_id"))
     assert not is_pair(pair("get_city", {"city": "tokyo"}, "list_cities", "country_code"))
     assert not is_pair(pair("get_capital_city", {"country_code": "AU"}, "city_distance", "from_city"))
+
+
+def test_a_suggested_change_is_said_from_the_tools_name_not_recited_from_its_documentation():
+    """'Shall I put a quantity of a product in the cart?' read as reciting the tool's description (two blind reads)."""
+    import random
+
+    from toolloom.domain import Step, Task
+    from toolloom.stages.dialogues import Dialogue
+
+    from .offline_episode import demo_tools
+
+    cart, lookup = (t["function"] for t in demo_tools("add_to_cart", "get_country"))
+    assert cart["description"].startswith("Put a quantity of a product in the cart")
+    tools = {t["name"]: t for t in (cart, lookup)}
+    task = Task("t", "single", [Step("d.add_to_cart", "add_to_cart", cart["description"], {"quantity": 2})], 0, {})
+    dialogue = Dialogue(task, None, tools, [], {}, random.Random(0))
+    assert dialogue.purpose_of("add_to_cart") == "add a product to the cart"
+    assert dialogue.purpose_of("get_country") == "look up a country"  # a lookup keeps its purpose

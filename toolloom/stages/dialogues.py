@@ -23,7 +23,7 @@ import re
 
 from ..domain import Task
 from ..text import spoken
-from ..text.purposes import param_phrase, purpose
+from ..text.purposes import DANGLING, param_phrase, purpose
 from ..text.wording import QUERY_PARAMS, SEARCHES, render_example
 from ..text.words import entity_of, tokens
 from ..text.tool_names import join
@@ -255,7 +255,12 @@ class Dialogue:
         return kind in [[k] for k in ID_KINDS] and not spoken.code_name(value, self.withheld or "")
 
     def purpose_of(self, name: str) -> str:
+        """What a tool does, for a suggestion: a change said from its name where that reads as one ('add a product
+        to the cart'; 'put a quantity of a product in the cart', its documentation, read as recited)."""
         tool = self.tools.get(name) or {}
+        said = purpose(name, tool.get("parameters"))
+        if is_action(name) and not said.startswith("look up") and not DANGLING.search(said):
+            return said
         return purpose(name, tool.get("parameters"), tool.get("description") or "")
 
     def searched(self) -> bool:
