@@ -253,3 +253,13 @@ def test_a_second_host_embeds_nothing_the_first_embedded_through_the_shared_cata
     assert first_inner.embedded == 200 and second_inner.embedded == 100  # only the texts the first never saw
     assert np.array_equal(again[:200], vectors) and second.hits == 200 and second.misses == 100
     first.close(), second.close()
+
+
+def test_a_commit_the_catalog_restart_cut_is_a_lost_connection_not_a_failure():
+    """CI under load: 'Failed to commit: Failed to execute query "ROLLBACK":' (the restart cut the COMMIT and its
+    ROLLBACK) was raised, not retried; a commit run again replaces the same rows, so it is retried like the others."""
+    from toolloom.lake.storage import _CONNECTION_LOST
+
+    cut = 'TransactionContext Error: Failed to commit: Failed to execute query "ROLLBACK": '
+    assert _CONNECTION_LOST.search(cut)
+    assert not _CONNECTION_LOST.search("TransactionContext Error: Transaction conflict: cannot update a table")

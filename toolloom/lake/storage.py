@@ -94,7 +94,8 @@ RECONNECT_S = 60.0
 _CONNECTION_LOST = re.compile(
     r"server closed the connection|connection refused|could not connect|terminating connection|no connection to the "
     r"server|the database system is (?:shutting down|starting up|in recovery mode)|connection has been closed|"
-    r"connection to server .* failed|current transaction is aborted",  # the last: a state a lost connection left
+    r"connection to server .* failed|current transaction is aborted"  # a state a lost connection left
+    r'|Failed to commit: Failed to execute query "ROLLBACK"',  # a COMMIT the restart cut, whose ROLLBACK failed too
     re.IGNORECASE,
 )
 
