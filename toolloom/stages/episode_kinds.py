@@ -124,6 +124,20 @@ class Simulation:
         """Single-call tasks that also give an example of another kind (abstain, ask, recover)."""
         return row["shape"] == "single" and not self.is_dialogue(row) and bucket(kind, row) < share
 
+    async def episode(self, task: Task, offered: list[dict]) -> Episode:
+        """One single-request episode of the task with these tools offered, by this run's agents and settings."""
+        p = self.params
+        return await run_episode(
+            task,
+            self.user,
+            self.assistant,
+            self.executor,
+            offered,
+            self.system_prompt,
+            p.max_turns,
+            p.plain_request_fallback,
+        )
+
     def offer(self, needed: list[Tool]) -> list[dict]:
         return self.distractors.offer(needed, self.params.distractors)
 
@@ -183,16 +197,7 @@ class Ordinary(EpisodeKind):
         task = sim.as_task(row)
         if not sim.is_dialogue(row):
             offered = sim.offer([sim.by_id[s.tool_id] for s in task.chain])
-            ep = await run_episode(
-                task,
-                sim.user,
-                sim.assistant,
-                sim.executor,
-                offered,
-                sim.system_prompt,
-                sim.params.max_turns,
-                sim.params.plain_request_fallback,
-            )
+            ep = await sim.episode(task, offered)
             return sim.referenced_row(self.traj_id(row), row, "single_turn", ep, offered)
         return await self.dialogue(row, task)
 
@@ -274,16 +279,7 @@ class Abstain(EpisodeKind):
         sim = self.sim
         task = sim.as_task(row)
         offered = sim.distractors.unrelated([sim.by_id[s.tool_id] for s in task.chain], max(sim.params.distractors, 1))
-        ep = await run_episode(
-            task,
-            sim.user,
-            sim.assistant,
-            sim.executor,
-            offered,
-            sim.system_prompt,
-            sim.params.max_turns,
-            sim.params.plain_request_fallback,
-        )
+        ep = await sim.episode(task, offered)
         return sim.row(self.traj_id(row), row, "abstain", ep, offered, chain="[]", reference=None, execution="none")
 
 
