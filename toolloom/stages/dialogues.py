@@ -180,6 +180,10 @@ def scenario_for(task: Task, scenario: str, extra: Task | None, required: list[s
     if scenario in ("ask", "fail_inform", "suggest_affirm") and not required:
         scenario = "clear"
     target = task.chain[-1]
+    if scenario == "suggest_affirm" and not is_action(target.name):
+        # 'a question about a language' / 'Shall I look up a language?' / 'Yes, exactly that.' offers nothing the
+        # user did not say (blind reads marked it scripted): a lookup is clarified instead
+        scenario = "vague_clarify"
     if scenario in ("ask", "fail_inform") and len(target.arguments) == 1 and snake(target.name).startswith(SEARCHES):
         scenario = "clear"  # a search by its one value left out asks nothing: 'I'm looking for a country.'
     return scenario
@@ -277,8 +281,6 @@ class Dialogue:
             param = re.sub(r" code$", "", param)  # 'Which language do you mean?': a person names it, not its code
             if param in ("name", *QUERY_PARAMS) and entity_of(t.name) != "result":
                 param = entity_of(t.name)  # find_country(name): 'Which country do you mean?', not 'Which name
-        if self.scenario == "suggest_affirm" and not is_action(t.name):  # the user then asks the question whole
-            return self.pick("request_open"), {}  # 'What would you like to know?', not 'What language should I use?'
         if self.scenario == "suggest_affirm":  # 'What product and quantity should I use?'
             needs = ((self.tools.get(t.name) or {}).get("parameters") or {}).get("required") or [self.withheld]
             names = [re.sub(r" code$", "", param_phrase(k)) for k in needs]
@@ -312,6 +314,8 @@ class Dialogue:
             return self.request(param)
         if action == "fail_inform" and self.scenario == "missing_parameter" and (what := self.source_relation()):
             return self.pick("fail_inform_source", param=param, relation=what), {}  # it's the capital of a country
+        if action == "fail_inform" and self.scenario == "missing_parameter" and not self.source_named():
+            return self.pick("fail_inform_search", param=param), {}  # not 'I'm not sure what the product is.'
         if action in ("fail_inform", "response_fail"):
             return self.pick(action, param=param), {}
         if action == "request_source" and not self.source_named():  # a search: the user says what they look for
@@ -340,11 +344,8 @@ class Dialogue:
             said = str(value) if value in enum else spoken.written(value, self.withheld)  # 'It's train.', no quotes
             key = "inform_query" if self.searched() and self.scenario != "missing_parameter" else action
             return self.pick(key, param=param, value=said), {self.withheld: value}
-        if action == "suggest":  # a lookup by its topic: its doc's purpose may not be what the user then asks
-            lookup = not is_action(t.name) and self.scenario == "suggest_affirm"
-            return self.pick(
-                action, tool_purpose=f"look up {a_topic(t.name)}" if lookup else self.purpose_of(t.name)
-            ), {}
+        if action == "suggest":  # only a change is suggested (scenario_for): 'Shall I add a product to the cart?'
+            return self.pick(action, tool_purpose=self.purpose_of(t.name)), {}
         if action == "suggest_other":
             other = self.purpose_of(self.other) if self.other else "help with something else"
             return self.pick("suggest", tool_purpose=other), {}
