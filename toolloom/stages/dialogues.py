@@ -295,6 +295,15 @@ class Dialogue:
             return self.pick("request_options", param=param, options=", ".join(options[:-1]) + " or " + options[-1]), {}
         return self.pick("request", param=param), {}
 
+    def fail_inform(self, param: str) -> str:
+        """The user cannot give the value: they say what it is to something they name, that they would have to
+        find it (a search: not 'I'm not sure what the product is'), or that they do not know it."""
+        if self.scenario == "missing_parameter" and (what := self.source_relation()):
+            return self.pick("fail_inform_source", param=param, relation=what)  # it's the capital of a country
+        if self.scenario == "missing_parameter" and not self.source_named():
+            return self.pick("fail_inform_search", param=param)
+        return self.pick("fail_inform", param=param)
+
     def utterance(self, action: str) -> tuple[str, dict]:
         t, param = self.target, param_phrase(self.withheld or "")
         if action in ("inform_intent_clear", "inform_intent_clear_add"):
@@ -312,11 +321,9 @@ class Dialogue:
             return self.pick(action + "_change" * changes, a_topic=a_topic(t.name)), {}
         if action == "request":
             return self.request(param)
-        if action == "fail_inform" and self.scenario == "missing_parameter" and (what := self.source_relation()):
-            return self.pick("fail_inform_source", param=param, relation=what), {}  # it's the capital of a country
-        if action == "fail_inform" and self.scenario == "missing_parameter" and not self.source_named():
-            return self.pick("fail_inform_search", param=param), {}  # not 'I'm not sure what the product is.'
-        if action in ("fail_inform", "response_fail"):
+        if action == "fail_inform":
+            return self.fail_inform(param), {}
+        if action == "response_fail":
             return self.pick(action, param=param), {}
         if action == "request_source" and not self.source_named():  # a search: the user says what they look for
             return self.pick("request_search", entity=param), {}  # 'find the product', not the cart it goes in
