@@ -51,3 +51,40 @@ def test_how_many_are_left_asks_for_the_stock():
     messages += _turn("a", "get_product", {"product_id": "p101"}, {**product, "product_id": "p101"})
     answer = answer_from(messages)
     assert "6 in stock" in answer and "189.5 EUR" in answer, answer
+
+
+def test_a_lookup_that_says_none_of_what_it_gave_is_not_said():
+    """'Price of the product of my order?' was answered '... costs 39.9 EUR. The status of order ord_1001 is shipped
+    and its country is Germany.' (a blind read): the order's sentence named neither its product nor anything asked."""
+    messages = [{"role": "user", "content": "Price of the product of my order ord_1001?"}]
+    order = {"order_id": "ord_1001", "status": "shipped", "items": [{"product_id": "p301", "quantity": 2}]}
+    order |= {"country_code": "DE", "total_eur": 94.96}
+    messages += _turn("a", "get_order_status", {"order_id": "ord_1001"}, order)
+    product = {"product_id": "p301", "name": "USB-C charger 65 W", "category": "electronics", "price_eur": 39.9}
+    product |= {"stock": 60}
+    messages += _turn("b", "get_product", {"product_id": "p301"}, product)
+    answer = answer_from(messages)
+    assert "39.9 EUR" in answer and "shipped" not in answer and "Germany" not in answer, answer
+
+
+def test_a_search_that_only_found_the_thing_the_user_named_is_not_said_unless_asked():
+    """'What's the rate from the currency of Korea to the currency of Japan?' ended 'I found one result: South
+    Korea (KR).' (a demo read); asked for its code, the search is the answer."""
+    request = "What's the rate from the currency of Korea to the currency of Japan today?"
+    found = {"results": [{"country_code": "KR", "name": "South Korea"}]}
+    korea = {"code": "KR", "name": "South Korea", "currency": "KRW"}
+    japan = {"code": "JP", "name": "Japan", "currency": "JPY"}
+    rate = {"from_currency": "KRW", "to_currency": "JPY", "rate": 0.108778, "as_of": "2026-01-02"}
+    calls = [
+        ("a", "find_country", {"name": "Korea"}, found),
+        ("b", "get_country", {"country_code": "KR"}, korea),
+        ("c", "get_country", {"country_code": "JP"}, japan),
+        ("d", "get_exchange_rate", {"from_currency": "KRW", "to_currency": "JPY"}, rate),
+    ]
+    messages = [{"role": "user", "content": request}] + [m for c in calls for m in _turn(*c)]
+    answer = answer_from(messages)
+    assert "0.108778" in answer and "found" not in answer, answer
+    asked = "Is there a country named Korea, and what's the capital of that country?"
+    messages = [{"role": "user", "content": asked}] + _turn(*calls[0])
+    messages += _turn("b", "get_capital_city", {"country_code": "KR"}, {"city_id": "seoul", "name": "Seoul"})
+    assert "South Korea" in answer_from(messages)

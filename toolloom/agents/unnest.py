@@ -12,7 +12,7 @@ from rank_bm25 import BM25Plus
 
 from ..text import spoken
 from ..graph.names import singular, snake
-from ..text.wording import ALSO_SPLIT, NAME_PARAMS, ORDINALS, SEARCHES, THEN_SPLIT
+from ..text.wording import ALSO_SPLIT, ASKS_SEARCH, NAME_PARAMS, ORDINALS, SEARCHES, THEN_SPLIT
 from ..text.words import entity_of, tokens
 from .reading import fill_arguments
 
@@ -66,9 +66,6 @@ def plan(request: str, tools: list[dict]) -> list[Turn]:
     return turns
 
 
-_ASKS_SEARCH = re.compile(r"\b(?:codes?|named|called)\b", re.I)  # 'What's the ISO code for Korea?': the search itself
-
-
 def searched_name(text: str, tools: list[dict]) -> tuple[str, str, str] | None:
     """(name, search tool, what it finds) for a part of a name that a name search must resolve before another tool
     can take its code ('the capital of Korea': find_country first); None where the text asks the search itself
@@ -87,7 +84,7 @@ def searched_name(text: str, tools: list[dict]) -> tuple[str, str, str] | None:
             if k in (f"{entity}_code", f"{entity}_id")
         }
         name = next((n for n in spoken.names(text) for k in keys if spoken.partial_name(n, k)), None)
-        if name is None or _ASKS_SEARCH.search(text):
+        if name is None or ASKS_SEARCH.search(text):
             continue
         docs = [tokens(f"{t['function']['name']} {t['function'].get('description') or ''}") or ["_"] for t in tools]
         scores = BM25Plus(docs).get_scores(tokens(text))

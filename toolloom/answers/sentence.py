@@ -23,7 +23,7 @@ from ..messages import request_of
 from ..text import spoken
 from ..text.request_asks import action_said, is_action, is_yes_no, request_parts, words
 from ..text.purposes import param_phrase
-from ..text.wording import the_names
+from ..text.wording import ASKS_SEARCH, NAME_PARAMS, the_names
 
 NOTHING = "There is nothing to report."  # a result with nothing to say ({})
 
@@ -221,6 +221,19 @@ def said_later(values: list[tuple[str, ...]], sentences: list[str]) -> bool:
     )
 
 
+def idle_lookup(text: str, found: dict | None, given: list[tuple], own: dict, request: str) -> bool:
+    """Whether a lookup's sentence says nothing the user asked: it names none of what it gave the later calls ('The
+    status of order ord_1001 is shipped and its country is Germany.' for its product p301), or it only found the
+    thing the user named ('I found one result: South Korea (KR).' for 'the currency of Korea')."""
+    if not any(said_later([ways], [text]) for ways in given):
+        return True
+    name = str((found or {}).get("name") or "").lower()
+    asked = [str(v).lower() for k, v in own.items() if k in NAME_PARAMS and isinstance(v, str)]
+    return (
+        bool(asked) and all(re.search(rf"\b{re.escape(a)}\b", name) for a in asked) and not ASKS_SEARCH.search(request)
+    )
+
+
 def after_done(done: str, text: str, result) -> str:
     """What was done, then what the result shows, unless it only says that again: the tool's own confirmation
     ('Successfully created directory ...'), what was set ('The autosave interval is 120.'), a bare success flag."""
@@ -296,7 +309,7 @@ def answer_from(messages: list[dict], request: str | None = None) -> str:
     order = {m.get("tool_call_id"): i for i, m in enumerate(results)}
     arguments = {c: a for c, a in arguments.items() if c in order}
     parts, matched, lookups = matched_parts(request, results, names, arguments)
-    out, known, rank, gave, fed_on = [], {}, [], {}, set()
+    out, known, rank, gave, fed_on, idle = [], {}, [], {}, set(), set()
     for i, m in enumerate(results):
         part = matched[i]  # the part of the request this result answers (the whole request when they do not pair)
         try:
@@ -330,8 +343,11 @@ def answer_from(messages: list[dict], request: str | None = None) -> str:
             rank.append(parts.index(part) if part in parts else 0)
             if given := _fed_values(result, feeds, lookup, later, own):
                 gave[text] = given
-            if _fed_values(result, feeds, lookup, later, own, ids=True):  # 'the capital city of Australia': canberra
+            if fed_ids := _fed_values(result, feeds, lookup, later, own, ids=True):  # the capital city: canberra
                 fed_on.add(text)
+                idle |= {text} if idle_lookup(text, _one_record(result), fed_ids, own or {}, request) else set()
+    if any(t not in idle for t in out):
+        out, rank = [t for t in out if t not in idle], [r for t, r in zip(out, rank) if t not in idle]
     out = _ordered(out, rank, parts, lookups, gave, fed_on, request)
     if not out:
         return "I could not find anything."

@@ -170,6 +170,7 @@ def documented_relation(meta: dict | None, path: str, leaf: str, subject: str) -
 SEARCHES = ("search_", "find_")  # tools whose input is what to look for
 QUERY_PARAMS = ("query", "q", "keyword", "keywords", "term", "search", "search_term", "text")
 NAME_PARAMS = ("name", *QUERY_PARAMS)  # a search by (part of) a thing's name
+ASKS_SEARCH = re.compile(r"\b(?:codes?|named|called)\b", re.I)  # 'What's the ISO code for Korea?': the search itself
 
 
 def _name_search(tool: str, param: str, value, path: str) -> bool:
