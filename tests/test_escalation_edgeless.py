@@ -56,6 +56,12 @@ def test_describe_value_keeps_the_chain_and_describes_its_dates(demo):  # noqa: 
     weekday = _run(chains, [_step(chains, "day_of_week", day="2026-12-25")])
     assert weekday[0].result["weekday"] == "Friday"
     assert run_async(chains.describe_value(weekday, random.Random(0))) is None
+    # a span's two ends described ('from the first Thursday of January to the last Thursday of December') and
+    # New Year's Day as 'the first Thursday of January 2026' read as puzzles: they stay stated
+    span = _run(chains, [_step(chains, "days_between", start_date="2026-03-10", end_date="2026-05-19")])
+    assert run_async(chains.describe_value(span, random.Random(0))) is None
+    new_year = _run(chains, [_step(chains, "is_holiday", country_code="FR", day="2026-01-01")])
+    assert run_async(chains.describe_value(new_year, random.Random(0))) is None
 
 
 def test_a_constraint_takes_a_value_the_parameter_description_names():

@@ -94,6 +94,21 @@ def test_a_generic_slot_joins_only_its_own_api():
     assert not any(e["src_slot"] == "owner|email" for e in edges)  # an owner's email is not any email
 
 
+def test_a_measured_amount_is_no_edges_source_but_a_year_or_a_number_is():
+    """days_between's `days` fed add_days ('my trip lasts that many days', a blind read's bad example): a person
+    says the amount they want; a year or a season number is passed on."""
+    tools = [
+        _tool("days_between", returns=_obj(days="integer")),
+        _tool("add_days", ["days"], props={"days": {"type": "integer"}}),
+        _tool("get_show", returns=_obj(first_air_year="integer", season_number="integer")),
+        _tool("get_season", ["season_number"], props={"season_number": {"type": "integer"}}),
+    ]
+    edges, stats = build_edges(tools, BagOfWordsEmbedder(), OPEN)
+    pairs = {(e["src_tool"], e["dst_tool"]) for e in edges}
+    assert ("days_between", "add_days") not in pairs and stats["measure_pairs_dropped"] == 1, (pairs, stats)
+    assert ("get_show", "get_season") in pairs
+
+
 def test_across_platforms_ids_never_join_and_names_must_be_equal():
     tools = [
         _tool("signnow_user", returns=_obj(user_id="string", ticker="string"), service="SignNow"),

@@ -8,7 +8,8 @@ and the types are compatible. Slots are typed by the entity they identify (`slot
 `cast|id` of a movie's credits meets `person_id`, not `movie_id`. A generic slot (email, url, format, ...)
 left unqualified joins only slots of its own API, never across services on its name alone, and an id
 (`user_id`, `pet_id`) joins only its own platform: one service's user id means nothing to another's;
-across platforms the typed names must be equal, not only close. The cosine
+across platforms the typed names must be equal, not only close. A measured amount (a count of days, a
+quantity) is no edge's source: a person says the amount they want. The cosine
 thresholds belong to an embedder: `calibration.py` holds them per embedder, measured on gold call paths.
 Each identifier input keeps its `max_edges_per_input` best sources (other inputs `max_edges_per_value`) and
 each output its `max_edges_per_output` best destinations, ranked by how a conversation reaches a source
@@ -31,7 +32,7 @@ from ..domain import Tool
 from .embeddings import Embedder
 from .entities import EntityIndex
 from .names import path_nouns, same_platform, service_of
-from .slots import ID_KINDS, TEXT_KINDS, Slot, compatible, input_slots, nested_depth, output_slots, split_kind
+from .slots import ID_KINDS, TEXT_KINDS, Slot, compatible, input_slots, measured, nested_depth, output_slots, split_kind
 
 SCOPED_KINDS = {"id", "uuid", "guid", "key", "slug"}  # identifiers minted by one service (codes are standards)
 
@@ -169,7 +170,7 @@ def build_edges(tools: list[Tool], embedder: Embedder, params: EdgeParams = Edge
     involved, kept = keyword_pairs(pairs, in_names, out_names, embedder, params.keyword_threshold)
     t_keywords = time.perf_counter()
 
-    candidates, generic_dropped, scoped_dropped = slot_candidates(kept, ins, outs, services, params)
+    candidates, generic_dropped, scoped_dropped, measures_dropped = slot_candidates(kept, ins, outs, services, params)
     scored, slot_texts = described_pairs(candidates, ins, outs, descriptions, embedder, params.description_threshold)
     t_desc = time.perf_counter()
 
@@ -190,6 +191,7 @@ def build_edges(tools: list[Tool], embedder: Embedder, params: EdgeParams = Edge
         "keyword_pairs": len(kept),
         "slot_pairs": sum(len(c) for c in candidates.values()),
         "generic_pairs_dropped": generic_dropped,
+        "measure_pairs_dropped": measures_dropped,
         "other_service_id_pairs_dropped": scoped_dropped,
         "above_thresholds": len(scored),
         "edges": len(edges),
@@ -246,20 +248,23 @@ def keyword_pairs(
 
 def slot_candidates(kept: list[tuple], ins: list[Slot], outs: list[Slot], services: dict[str, str], params: EdgeParams):
     """Input slot -> [(output slot, name similarity, keyword similarity)] for the name pairs kept, of compatible
-    type and kind, each input's best few only; and how many pairs were dropped as generic or as another
-    service's identifier."""
+    type and kind, each input's best few only; and how many pairs were dropped as generic, as another service's
+    identifier or as a measured amount."""
     ins_by_name, outs_by_name = defaultdict(list), defaultdict(list)
     for k, s in enumerate(ins):
         ins_by_name[s.entity].append(k)
     for k, s in enumerate(outs):
         outs_by_name[s.entity].append(k)
     candidates: dict[int, list[tuple[int, float, float]]] = defaultdict(list)
-    generic_dropped = scoped_dropped = 0
+    generic_dropped = scoped_dropped = measures_dropped = 0
     for a, b, name_sim, kw_sim in kept:
         for i in ins_by_name[a]:
             for o in outs_by_name[b]:
                 src, dst = outs[o], ins[i]
                 if src.tool == dst.tool or not compatible(src.type, dst.type) or not same_kind(src, dst):
+                    continue
+                if measured(src):
+                    measures_dropped += 1  # an amount is said by the person who wants it, not carried on
                     continue
                 if (src.generic or dst.generic) and services[src.tool] != services[dst.tool]:
                     generic_dropped += 1  # a bare email/url/format: the name alone says nothing across APIs
@@ -274,7 +279,7 @@ def slot_candidates(kept: list[tuple], ins: list[Slot], outs: list[Slot], servic
         if len(cands) > params.max_candidates_per_input:
             cands.sort(key=lambda c: -(c[1] + c[2]))
             del cands[params.max_candidates_per_input :]
-    return candidates, generic_dropped, scoped_dropped
+    return candidates, generic_dropped, scoped_dropped, measures_dropped
 
 
 def edge_row(src: Slot, dst: Slot, name_sim: float, kw_sim: float, desc_sim: float) -> dict:

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from ..domain import Step, Tool
 from ..executors.routing import ToolExecutor
 from ..registry import ESCALATION_OPERATORS
-from ..text.descriptions import describe
+from ..text.descriptions import describe, named_by_date
 from ..text.synthesis import ArgumentSynthesizer
 from ..text.values import schema_type
 from ..volatile import stable
@@ -219,14 +219,21 @@ class ChainEscalator:
         return None
 
     async def describe_value(self, steps: list[Step], rng: random.Random) -> Harder | None:
-        """The same chain, run again, with every stated date and clock time described, not stated."""
-        described = {
-            v: text for s in steps for p, v in s.arguments.items() if p not in s.bindings and (text := describe(v))
-        }
+        """The same chain, run again, with one stated date or clock time described, not stated: one a person would
+        describe (not a span's ends, not the first or last of a month: readers called those puzzles)."""
         results = json.dumps([s.result for s in steps], ensure_ascii=False).lower()
-        described = {v: text for v, text in described.items() if not gives_away(text, results)}
+        said = [{v: describe(v) for p, v in s.arguments.items() if p not in s.bindings and describe(v)} for s in steps]
+        described = {
+            v: text
+            for one in said
+            if len(one) == 1  # a step taking two dates (days_between) keeps both stated
+            for v, text in one.items()
+            if not gives_away(text, results) and not named_by_date(v)
+        }
         if not described:
             return None
+        value = rng.choice(sorted(described))
+        described = {value: described[value]}
         done, _ = await self.execute(planned(steps))
         return Harder(done, described) if done else None
 

@@ -180,6 +180,16 @@ def split_kind(entity: str) -> tuple[str, str]:
     return "_".join(head), last
 
 
+# what a number measures rather than names: a count of days or a quantity is said by the person who wants it, not
+# passed on (readers called 'my trip lasts that many days' a puzzle); a year, a season number or an id is passed on
+MEASURES = {"quantity", "amount", "count", "total", "price", "rate", "percent", "days", "hours", "minutes", "weeks"}
+
+
+def measured(slot: Slot) -> bool:
+    """Whether an output is a measured amount (`days` of days_between, a cart item's `quantity`)."""
+    return slot.type in ("number", "integer") and slot.entity.split("_")[-1] in MEASURES
+
+
 def _mentioned(description: str, typing: Typing) -> str:
     """The known entity a description names ("a track or an episode uri" -> track): one with a record first."""
     named = [n for n in nouns_of(description) if n in typing.entities]

@@ -52,6 +52,15 @@ def describe(value) -> str | None:
     return None
 
 
+def named_by_date(value) -> bool:
+    """Whether a person names the day by its date, not its weekday: the first or last of a month (January 1)."""
+    m = ISO_DATE.match(value) if isinstance(value, str) else None
+    if not m:
+        return False
+    year, month, day = int(m[1]), int(m[2]), int(m[3])
+    return day == 1 or (1 <= month <= 12 and day == calendar.monthrange(year, month)[1])
+
+
 def _date_of(text: str) -> date | None:
     m = re.fullmatch(r"the (\w+) (\w+) of (\w+) (\d{4})", text)
     if not m or m[2] not in calendar.day_name or m[3] not in calendar.month_name:
