@@ -5,6 +5,7 @@ currency"), which `reading` resolves. The offline assistant plans its turns with
 
 from __future__ import annotations
 
+import calendar
 import functools
 import re
 
@@ -12,8 +13,9 @@ from rank_bm25 import BM25Plus
 
 from ..text import spoken
 from ..graph.names import singular, snake
+from ..text.tool_names import VERBS
 from ..text.wording import ALSO_SPLIT, ASKS_SEARCH, NAME_PARAMS, ORDINALS, SEARCHES, THEN_SPLIT
-from ..text.words import entity_of, tokens
+from ..text.words import STOPWORDS, entity_of, tokens
 from .reading import fill_arguments
 
 # 'the currency of Japan', 'the country of order ord_1002', 'the capital city of the United States'
@@ -52,6 +54,7 @@ def plan(request: str, tools: list[dict]) -> list[Turn]:
     turns: list[Turn] = []
     for group in THEN_SPLIT.split(request):
         parts = ALSO_SPLIT.split(group)
+        group = placed(group, tools) if len(parts) == 1 else group
         searched = searched_name(group, tools) if len(parts) == 1 else None
         if searched:  # 'the capital of Korea': which country Korea is, first; then 'the capital of that country'
             name, search, entity = searched
@@ -64,6 +67,41 @@ def plan(request: str, tools: list[dict]) -> list[Turn]:
         else:
             turns.append([(p, None) for p in parts])
     return turns
+
+
+_CALENDAR = {*calendar.day_name, *calendar.month_name} - {""}
+_PLACE_KINDS = ("city", "town", "place", "location", "airport")
+
+
+def placed(text: str, tools: list[dict]) -> str:
+    """A place named where its country is meant, said as such: 'Which holidays does Toronto have in 2027?' reads
+    'the country Toronto is in' where the text names no country (a city is none: pycountry), asks what a tool
+    that takes a country code is named for (holidays, VAT, an order) and not the place's own facts, and another
+    tool finds a place's country."""
+    finder = next(
+        (
+            t
+            for t in tools
+            if len(req := (t["function"].get("parameters") or {}).get("required") or []) == 1
+            and req[0].split("_")[0] in _PLACE_KINDS
+            and "country" in _docs(t)
+        ),
+        None,
+    )
+    names = [n for n in spoken.names(text) if not spoken.code_for(n, "country_code") and n not in _CALENDAR]
+    if finder is None or len(names) != 1 or spoken.partial_name(names[0], "country_code"):
+        return text
+    own = {singular(w) for w in tokens(text)} - STOPWORDS - {singular(w) for w in _docs(finder)}
+    wanted = any(
+        "country_code" in ((t["function"].get("parameters") or {}).get("required") or [])
+        and own & {singular(w) for w in tokens(snake(t["function"]["name"]))} - VERBS
+        for t in tools
+    )
+    return (
+        re.sub(rf"(?<![\w\"]){re.escape(names[0])}(?![\w\"])", f"the country {names[0]} is in", text, 1)
+        if wanted
+        else text
+    )
 
 
 def searched_name(text: str, tools: list[dict]) -> tuple[str, str, str] | None:

@@ -16,7 +16,7 @@ from ..graph.branching import condition_phrase
 from ..graph.names import singular, snake
 from .purposes import param_phrase
 from .template_fit import asks_known, fit_bound
-from .tool_names import shown
+from .tool_names import VERBS, shown
 from .words import entity_of, tokens
 
 # how a request joins its parts: a part that needs an earlier result comes after it ('Then, '), an
@@ -102,7 +102,7 @@ _PLACES = {"city", "country", "town", "place", "location", "airport", "address"}
 NESTED_SHARE, PARTLY_NESTED_SHARE = 0.9, 0.75
 
 
-def nestable(task: Task, rng: random.Random | None = None) -> dict[int, tuple[str, str]]:
+def nestable(task: Task, rng: random.Random | None = None, places: bool = True) -> dict[int, tuple[str, str]]:
     """The steps a request names by what they give the step that uses them ('Convert 250 EUR into the currency of
     Japan': get_country is said inside convert_currency's request), each with its phrase and its head noun: a
     lookup of one stated value whose one result field a templated later step takes."""
@@ -143,11 +143,21 @@ def nestable(task: Task, rng: random.Random | None = None) -> dict[int, tuple[st
         owned = owned and not source.bindings  # 'the capital city of Korea': the search's name is read back by 'of'
         said = f"{subject}'s {leaf}" if owned else f"the {leaf} of {subject}"  # "Japan's currency"
         said = f"the {leaf} {subject} is in" if within else said
+        short = places and within and _stands_for_its_country(leaf, subject, entity, task.chain[i].name)
+        said = subject if short else said
         out[j] = (documented_relation(task.meta.get(source.tool_id), b["path"], leaf, subject) or said, f"that {leaf}")
     # a step that also refers to a result said before it ('that city') names none by where it comes from: two
     # references in one sentence could not be told apart
     mixed = {i for i, step in enumerate(task.chain) if any(b["step"] not in out for b in step.bindings.values())}
     return {j: phrase for j, phrase in out.items() if uses[j][0][0] not in mixed}
+
+
+def _stands_for_its_country(leaf: str, subject: str, entity: str, user: str) -> bool:
+    """Whether a place said by its name reads as its country for the call that takes the country: 'Which holidays
+    does Toronto have in 2027?', 'the VAT rate in Toronto' (readers called 'the country Toronto is in' contrived);
+    not where the call is about a country or that kind of place ('Summarise Toronto', 'the cities in Tokyo')."""
+    about = {singular(w) for w in entity_of(user).split()}
+    return leaf == "country" and subject[:1].isupper() and not about & {"country", "capital", entity.split()[-1]}
 
 
 # a result field documented as a relation to its record: 'the country the order ships to'
@@ -193,8 +203,25 @@ def render_example(task: Task, rng: random.Random) -> str:
     A value that a step takes from an earlier result is not stated; the request says where it
     comes from, so the assistant has to make the earlier call first.
     """
+    state = rng.getstate()
+    text = _rendered(task, rng, nestable(task, rng))
+    if nestable(task, None) != nestable(task, None, places=False) and not _names_its_use(task, text):
+        # 'What days off does Toronto have?' would not be read as Toronto's country: 'the country Toronto is in'
+        rng.setstate(state)
+        text = _rendered(task, rng, nestable(task, rng, places=False))
+    return text
+
+
+def _names_its_use(task: Task, text: str) -> bool:
+    """Whether a request names what a call that takes a place's country is for, by a word of the tool's name
+    ('holidays', 'VAT', 'order'): how `agents.unnest.placed` tells Toronto's holidays from Toronto's population."""
+    users = {step.name for step in task.chain if step.bindings}
+    named = {singular(w) for name in users for w in tokens(snake(name))} - VERBS
+    return bool(named & {singular(w) for w in tokens(text)})
+
+
+def _rendered(task: Task, rng: random.Random, nested: dict) -> str:
     text_all, said_steps = "", 0
-    nested = nestable(task, rng)
     whole = len(nested) == len(task.chain) - 1
     nested = nested if rng.random() < (NESTED_SHARE if whole else PARTLY_NESTED_SHARE) else {}
     for i, step in enumerate(task.chain):
