@@ -88,8 +88,10 @@ def placed(text: str, tools: list[dict]) -> str:
         ),
         None,
     )
-    names = [n for n in spoken.names(text) if not spoken.code_for(n, "country_code") and n not in _CALENDAR]
-    if finder is None or len(names) != 1 or spoken.partial_name(names[0], "country_code"):
+    names = [n for n in spoken.names(text) if n not in _CALENDAR]
+    if finder is None or len(names) != 1 or spoken.code_for(names[0], "country_code"):
+        return text  # 'from Madrid to the capital city of Germany': the country is named
+    if spoken.partial_name(names[0], "country_code"):  # 'the capital of Korea': a search finds it
         return text
     own = {singular(w) for w in tokens(text)} - STOPWORDS - {singular(w) for w in _docs(finder)}
     wanted = any(
