@@ -102,11 +102,11 @@ def test_a_request_describes_a_looked_up_value_and_the_offline_assistant_resolve
     meta = {"demo.is_holiday": {"utterances": ["Is {day} a public holiday in {country_code}?"]}}
     text = render_example(Task("t", "multi_hop", [step0, step1], seed, meta), random.Random(seed))
     assert "from step" not in text and " CA" not in text
-    # as a person says it: where the value comes from ('the country Toronto is in'), or a reference to the
-    # result of a lookup asked for first ("that city's country")
+    # as a person says it: where the value comes from ('a public holiday in Toronto', 'the country Toronto is
+    # in'), or a reference to the result of a lookup asked for first ("that city's country")
     assert re.search(
         r"(country of th(at|is) city|that city's country|its country|the country Toronto is in|"
-        r"the country of Toronto)\b",
+        r"the country of Toronto|holiday in Toronto\?)",
         text,
     ), text
     tools = demo_tools("get_city", "is_holiday", "get_country")

@@ -346,3 +346,34 @@ def test_a_field_documented_as_a_relation_is_said_that_way_and_read_back():
     assert calls == [("get_order_status", {"order_id": "ord_1002"}), ("list_cities", {"country_code": "FR"})]
     undocumented = Task("t", "multi_hop", [order, cities], 1, _chain(cities).meta)
     assert nestable(undocumented)[0][0] == "the country of order ord_1002"
+
+
+def test_a_place_is_said_for_its_country_where_the_request_names_what_the_country_is_for():
+    """'Which public holidays does the country Toronto is in have?' read as contrived to every reader: a person asks
+    for Toronto's holidays, and the offline assistant reads the city's country first. Where the request would not
+    say what the country is for ('What days off does Toronto have?'), and for a question about the country or its
+    cities themselves, the place stays 'the country Toronto is in'."""
+    city = Step("demo.get_city", "get_city", "", {"city_id": "toronto"})
+    holidays = Step(
+        "demo.list_holidays",
+        "list_holidays",
+        "",
+        {"country_code": "CA", "year": 2027},
+        {"country_code": {"step": 0, "path": "country_code"}},
+    )
+    said = {**UTTER, "list_holidays": ["Which public holidays does {country_code} have in {year}?"]}
+    task = Task("t", "multi_hop", [city, holidays], 1, {f"demo.{s}": {"utterances": u} for s, u in said.items()})
+    request = render_example(task, random.Random(3))
+    assert request == "Which public holidays does Toronto have in 2027?", request
+    tools = demo_tools("get_city", "list_holidays", "get_country", "list_cities")
+    city_result = {"city_id": "toronto", "name": "Toronto", "country_code": "CA", "population": 2794356}
+    calls = play(request, tools, {"get_city": [city_result], "list_holidays": [{}]})
+    assert calls == [("get_city", {"city_id": "toronto"}), ("list_holidays", {"country_code": "CA", "year": 2027})]
+    # nothing in the request says the country is meant: the long form, still read back
+    vague = {**said, "list_holidays": ["What days off does {country_code} have in {year}?"]}
+    task = Task("t", "multi_hop", [city, holidays], 1, {f"demo.{s}": {"utterances": u} for s, u in vague.items()})
+    assert "the country Toronto is in" in render_example(task, random.Random(3))
+    cities = Step("demo.list_cities", "list_cities", "", {"country_code": "CA"}, holidays.bindings)
+    assert "the country Toronto is in" in render_example(_chain(city, cities), random.Random(3))
+    # a question about the place itself is one call, though a tool for its country's holidays is offered
+    assert plan("How many people live in Toronto?", tools) == [[("How many people live in Toronto?", None)]]
