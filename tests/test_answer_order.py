@@ -88,3 +88,15 @@ def test_a_search_that_only_found_the_thing_the_user_named_is_not_said_unless_as
     messages = [{"role": "user", "content": asked}] + _turn(*calls[0])
     messages += _turn("b", "get_capital_city", {"country_code": "KR"}, {"city_id": "seoul", "name": "Seoul"})
     assert "South Korea" in answer_from(messages)
+
+
+def test_a_search_that_found_what_the_user_could_not_name_is_said_by_its_name():
+    """'Is a product available right now?' / ... / 'Something for the kitchen under 60 EUR': the answer says which
+    product it found, though its sentence names the product, not the id it gave the stock lookup."""
+    messages = [{"role": "user", "content": "Is a product available right now?"}]
+    found = {"results": [{"name": "Cast iron skillet", "price_eur": 54.5, "product_id": "p202"}]}
+    messages += _turn("a", "search_products", {"query": "kitchen", "max_price_eur": 60}, found)
+    product = {"product_id": "p202", "name": "Cast iron skillet", "category": "kitchen", "price_eur": 54.5}
+    messages += _turn("b", "get_product", {"product_id": "p202"}, {**product, "stock": 17})
+    answer = answer_from(messages)
+    assert "17 in stock" in answer and "Cast iron skillet" in answer, answer

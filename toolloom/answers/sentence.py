@@ -225,9 +225,9 @@ def idle_lookup(text: str, found: dict | None, given: list[tuple], own: dict, re
     """Whether a lookup's sentence says nothing the user asked: it names none of what it gave the later calls ('The
     status of order ord_1001 is shipped and its country is Germany.' for its product p301), or it only found the
     thing the user named ('I found one result: South Korea (KR).' for 'the currency of Korea')."""
-    if not any(said_later([ways], [text]) for ways in given):
-        return True
     name = str((found or {}).get("name") or "").lower()
+    if not any(said_later([ways], [text]) for ways in [*given, (name,)]):  # a search's find is said by its name
+        return True
     asked = [str(v).lower() for k, v in own.items() if k in NAME_PARAMS and isinstance(v, str)]
     return (
         bool(asked) and all(re.search(rf"\b{re.escape(a)}\b", name) for a in asked) and not ASKS_SEARCH.search(request)

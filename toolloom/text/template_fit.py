@@ -7,7 +7,8 @@ import re
 
 from ..domain import Task
 from ..graph.names import singular, snake
-from .words import tokens
+from . import spoken
+from .words import entity_of, tokens
 
 
 def asks_known(template: str, step, task: Task) -> bool:
@@ -104,3 +105,21 @@ def fit_bound(template: str, step, phrases: dict) -> str | None:
             return None
         out = pre + "{" + k + "}" + post
     return out
+
+
+_PART_OF = re.compile(
+    r"\bin (?:its|their) names?\b|\bcontains?\b|\bmatching\b"
+)  # 'countries with "South" in their name'
+_NAMES = ("name", "query", "q", "keyword", "term", "search", "text")
+
+
+def fit_name(templates: list[str], step) -> list[str]:
+    """The templates that read well with the name a search is given: for part of a name, those that ask for names
+    containing it ('Is there a country named "South"?' read as nonsense), for a whole name the others."""
+    code = f"{entity_of(step.name).replace(' ', '_')}_code"
+    if code != "country_code":  # only a country's names are known (pycountry): other searches keep every template
+        return templates
+    partial = any(
+        k in _NAMES and isinstance(v, str) and spoken.partial_name(v, code) for k, v in step.arguments.items()
+    )
+    return [t for t in templates if bool(_PART_OF.search(t)) == partial] or templates

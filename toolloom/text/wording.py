@@ -15,7 +15,7 @@ from ..domain import Task
 from ..graph.branching import condition_phrase
 from ..graph.names import singular, snake
 from .purposes import param_phrase
-from .template_fit import asks_known, fit_bound
+from .template_fit import asks_known, fit_bound, fit_name
 from .tool_names import VERBS, shown
 from .words import entity_of, tokens
 
@@ -251,7 +251,7 @@ def _step_request(task: Task, i: int, nested: dict, rng: random.Random) -> str:
         templates = [fit for t in templates if (fit := fit_bound(t, step, heads)) is not None]
         templates = [t for t in templates if not asks_known(t, step, task)] or templates
     if templates:
-        return _from_template(step, templates, args, rng)
+        return _from_template(step, fit_name(templates, step), args, rng)
     # every real collection: worded from the tool's name and arguments, never its documentation
     said = {
         k: args[k] if k in step.bindings else spoken.listed(v) or records.said(v) or json.dumps(v)
