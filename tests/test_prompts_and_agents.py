@@ -350,3 +350,15 @@ def test_an_answer_that_talks_about_the_exchange_is_rejected():
     )
     assert check_focus(traj(talk), FilterStage())[0] == "talks_about_the_exchange"
     assert check_focus(traj("Suicide Squad is now playing."), FilterStage()) is None
+
+
+def test_the_offline_assistant_deletes_only_when_asked_to():
+    """'Any update on order ord_1002?' cancelled the order (a demo run: cancel_order's documentation shares more
+    words with 'has it shipped' than the status lookup's); a cancellation asked in any words still cancels."""
+    from .offline_episode import demo_tools
+
+    tools = demo_tools("cancel_order", "get_order_status", "get_product")
+    for question in ("Any update on order ord_1002?", "I ordered a while ago (ord_1002); has it shipped?"):
+        assert RetrievalAssistant.best_call(question, tools)[0] == "get_order_status", question
+    for asked in ("Could you call off order ord_1002?", "Stop order ord_1002 before it ships.", "Cancel ord_1002."):
+        assert RetrievalAssistant.best_call(asked, tools)[0] == "cancel_order", asked

@@ -42,6 +42,14 @@ _ACTS = {
 }
 
 
+_REMOVAL = re.compile(r"\b(?:stop|drop|discard|erase|purge|undo|withdraw|terminate|abort|trash|call (?:it )?off)\b")
+
+
+def _asks_removal(request: str) -> bool:
+    """Whether a request asks to delete, cancel or remove something ('Could you call off order ...?')."""
+    return any(FAMILY.get(w) == "delete" for w in tokens(request)) or bool(_REMOVAL.search(request.lower()))
+
+
 class TemplateUser:
     name = "offline-template-user"
 
@@ -146,6 +154,8 @@ class RetrievalAssistant:
         fitting = []
         for i in sorted(range(len(tools)), key=lambda i: -scores[i]):
             f = tools[i]["function"]
+            if parse_name(words_of(f["name"]))[0] == "delete" and not _asks_removal(request):
+                continue  # 'Has my order shipped?' never cancels it: a deletion is made only when asked for
             args = fill_arguments(request, f.get("parameters") or {}, context)
             if args is None:
                 continue
