@@ -100,3 +100,25 @@ def test_a_search_that_found_what_the_user_could_not_name_is_said_by_its_name():
     messages += _turn("b", "get_product", {"product_id": "p202"}, {**product, "stock": 17})
     answer = answer_from(messages)
     assert "17 in stock" in answer and "Cast iron skillet" in answer, answer
+
+
+def test_a_call_that_took_values_from_two_results_answers_the_part_no_other_result_does():
+    """'Tell me the population of the country order ord_1002 ships to. Also, what currency is used in Brazil? After
+    that, what's the rate from the currency of this country to the first country's currency?' was answered with
+    Brazil's population and France's currency (a blind read): the rate, taken from both, was paired first."""
+    request = (
+        "Tell me the population of the country order ord_1002 ships to. Also, what currency is used in Brazil? "
+        "After that, what's the rate from the currency of this country to the first country's currency today?"
+    )
+    order = {"country_code": "FR", "order_id": "ord_1002", "status": "processing", "total_eur": 418.8}
+    brazil = {"code": "BR", "name": "Brazil", "currency": "BRL", "population": 216400000, "region": "Americas"}
+    france = {"code": "FR", "name": "France", "currency": "EUR", "population": 68170000, "region": "Europe"}
+    rate = {"as_of": "2026-01-02", "from_currency": "BRL", "rate": 0.155068, "to_currency": "EUR"}
+    messages = [{"role": "user", "content": request}]
+    messages += _turn("a", "get_order_status", {"order_id": "ord_1002"}, order)
+    messages += _turn("b", "get_country", {"country_code": "BR"}, brazil)
+    messages += _turn("c", "get_country", {"country_code": "FR"}, france)
+    messages += _turn("d", "get_exchange_rate", {"from_currency": "BRL", "to_currency": "EUR"}, rate)
+    answer = answer_from(messages)
+    assert "population of France is 68,170,000" in answer and "216,400,000" not in answer, answer
+    assert "BRL" in answer and "0.155068" in answer, answer

@@ -146,16 +146,21 @@ def with_lookups(results: list[dict], parts: list[str], arguments: dict, lookups
     # ord_1002: capital, region ...? Also, languages of Brazil?': the order, Brazil, then France, the order's part)
     claimed: list[int | None] = [js[0] if len(js) == 1 else None for js in mentions]
     for i, j in enumerate(claimed):
-        if j is None and (source := _source_of(results, i, arguments)) is not None:
-            claimed[i] = claimed[source]
+        if j is None and len(sources := _sources_of(results, i, arguments)) == 1:
+            claimed[i] = claimed[sources[0]]
+    # a call that took values from several results ('the rate from this country's currency to the first one's')
+    # answers the part nothing else does
+    free = iter(j for j in range(len(parts)) if j not in claimed)
+    claimed = [j if j is not None else next(free, None) for j in claimed]
     if None in claimed or sorted(set(claimed)) != list(range(len(parts))):
         return in_order
     return [parts[j] for j in claimed]
 
 
-def _source_of(results: list[dict], i: int, arguments: dict) -> int | None:
-    """The earlier result whose value result i's call was given (not one that echoes its own call's argument)."""
+def _sources_of(results: list[dict], i: int, arguments: dict) -> list[int]:
+    """The earlier results whose values result i's call was given (not one that echoes its own call's argument)."""
     given = {json.dumps(v) for v in (arguments.get(results[i].get("tool_call_id")) or {}).values()}
+    found = []
     for j in range(i - 1, -1, -1):
         try:
             result = json.loads(results[j]["content"])
@@ -167,8 +172,8 @@ def _source_of(results: list[dict], i: int, arguments: dict) -> int | None:
             for v in result.values()
             if not isinstance(v, (dict, list))
         ):
-            return j
-    return None
+            found.append(j)
+    return found
 
 
 def _mentions(results: list[dict], parts: list[str], arguments: dict) -> list[list[int]]:

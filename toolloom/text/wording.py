@@ -269,9 +269,10 @@ def _branch_request(task: Task, i: int, nested: dict, rng: random.Random) -> str
     """A branched step's request: each branch's call worded as a request of its own, of one clause where the
     tool's templates allow ('If the subtotal is above 55 EUR, what is ...? Otherwise, what is ...?')."""
     step = task.chain[i]
-    said = []
+    said, state = [], rng.getstate()
     for branch in ("then", "otherwise"):
-        chain = list(task.chain)
+        rng.setstate(state)  # both branches in the same words: not 'add 1 piece to my cart. Otherwise, add 3 units
+        chain = list(task.chain)  # to the basket' (a blind read: template-like)
         chain[i] = dataclasses.replace(step, arguments=dict(step.condition[branch]), condition=None)
         texts = [_step_request(dataclasses.replace(task, chain=chain), i, nested, rng) for _ in range(BRANCH_DRAWS)]
         text = next((t for t in texts if not _MORE_CLAUSES.search(t)), texts[0])
