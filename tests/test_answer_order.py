@@ -122,3 +122,12 @@ def test_a_call_that_took_values_from_two_results_answers_the_part_no_other_resu
     answer = answer_from(messages)
     assert "population of France is 68,170,000" in answer and "216,400,000" not in answer, answer
     assert "BRL" in answer and "0.155068" in answer, answer
+
+
+def test_a_yes_no_question_after_what_the_person_says_first_is_answered_yes_or_no():
+    """'I ordered a while ago (ord_1002); has it shipped?' was answered 'The status of order ord_1002 is processing'
+    (a blind read: not 'No' first)."""
+    messages = [{"role": "user", "content": "I ordered a while ago (ord_1002); has it shipped?"}]
+    order = {"country_code": "FR", "order_id": "ord_1002", "status": "processing", "total_eur": 418.8}
+    messages += _turn("a", "get_order_status", {"order_id": "ord_1002"}, order)
+    assert answer_from(messages).startswith("No, "), answer_from(messages)

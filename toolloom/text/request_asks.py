@@ -95,8 +95,10 @@ ANY_WORDS = re.compile(r"\b(any|anything|anyone|anywhere|there)\b", re.I)
 
 
 def is_yes_no(request: str) -> bool:
-    """A question answered by yes or no: 'Is p300 in stock?', 'Do you sell anything for "kitchen"?'."""
-    return bool(_YES_NO.match(request)) and request.rstrip().endswith("?")
+    """A question answered by yes or no: 'Is p300 in stock?', 'Do you sell anything for "kitchen"?', 'I ordered a
+    while ago (ord_1002); has it shipped?' (its question after what the person says first)."""
+    asked = request.split(";")[-1] if ";" in request else request
+    return bool(_YES_NO.match(asked) or _YES_NO.match(request)) and request.rstrip().endswith("?")
 
 
 def request_parts(request: str) -> list[str]:
