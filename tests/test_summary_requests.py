@@ -104,6 +104,7 @@ def test_mcp_filesystem_summaries_read_as_requests():
         {"path": "/ws/notes"},
     )
     assert listing and all('of the directory "/ws/notes"' in t for t in listing), listing
+    assert not any(t.startswith("What is a ") for t in listing), listing  # 'What is a detailed listing of ...?'
     read = requests(
         "read_text_file", "Read the complete contents of a file from the file system as text", {"path": "/ws/a.md"}
     )

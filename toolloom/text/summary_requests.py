@@ -252,7 +252,7 @@ def compose(step, meta: dict, said: dict, rng: random.Random) -> tuple[str, list
         tail += f" with {join(with_)}" if others else ""
         tail += "".join(f", {spoken.settings_said(step.arguments[k])}" for k in settings)  # not 'with body {...}'
         rest = idents + kinds + matching + paired + others + settings
-    if family == "get" and rng.random() < 0.5:
+    if family == "get" and rng.random() < 0.5 and obj.split()[0] not in ("a", "an"):  # not 'What is a listing of'
         many = is_plural(_QUOTED.sub("", counted))  # 'the contents of the file "x"': contents
         main, ask = f"what {'are' if many else 'is'} {obj}{tail}", True
     elif family in ("get", "list"):
