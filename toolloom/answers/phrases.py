@@ -270,11 +270,37 @@ def said_text(text: str, heading: str = "Here it is:") -> str:
         head = "\n".join(lines[:BLOCK_HEAD])
         return f"It is {len(lines):,} lines long; here are the first {BLOCK_HEAD}:\n\n```\n{head}\n```"
     if "\n" in text:  # a tool's output (a diff, a log, a spec) as a block, fenced once ('```diff' comes fenced)
+        if re.match(r"[A-Z][\w ./'-]{0,60}:\n", text):  # the server's own heading ('Unstaged changes:') says again
+            text = text.split("\n", 1)[1]  # what the sentence above the block says
         fenced = text if re.fullmatch(r"```[\w-]*\n.*\n```", text, re.S) else f"```\n{text}\n```"
+        heading = f"{changed} Here is the diff:" if (changed := diff_summary(text)) else heading
         return f"{heading}\n\n{fenced}".lstrip()
     if re.match(r"[A-Z][a-z]+ \w", text) and len(text.split()) >= 3:  # 'No matches found', not 'Paris'
         return text if text[-1] in ".!?" else text + "."
     return ""
+
+
+def diff_summary(text: str) -> str:
+    """What a unified diff changes, file by file ('One file changed, README.md: 2 lines added.'), or ''."""
+    files: dict[str, list[int]] = {}
+    current = None
+    for line in text.split("\n"):
+        if m := re.match(r"\+\+\+ (?:b/)?(\S+)", line):
+            current = files.setdefault(m.group(1), [0, 0])
+        elif current is not None and line[:1] in "+-" and not line.startswith(("---", "+++")):
+            current[line[:1] == "-"] += 1
+    said = {
+        name: ", ".join(f"{n} line{'s' * (n != 1)} {how}" for n, how in zip(counts, ("added", "removed")) if n)
+        for name, counts in files.items()
+        if any(counts)
+    }
+    if not said:
+        return ""
+    if len(said) == 1:
+        ((name, what),) = said.items()
+        return f"One file changed, {name}: {what}."
+    listed = [f"{name} ({what})" for name, what in said.items()]
+    return f"{len(said)} files changed: {', '.join(listed[:-1])} and {listed[-1]}."
 
 
 def capitalised(text: str) -> str:
