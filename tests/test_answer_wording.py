@@ -63,7 +63,7 @@ def test_a_one_value_answer_says_what_the_value_is_and_big_counts_read_as_people
         )
         == "New Year's Day is on 2027-01-01 and it is 5 days away."
     )
-    from toolloom.text.request_asks import is_action
+    from toolloom.text.tool_names import is_action
 
     assert [is_action(t) for t in ("add_to_cart", "cancel_order", "add_vat", "set_days")] == [True, True, False, False]
 

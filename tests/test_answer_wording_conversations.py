@@ -390,23 +390,3 @@ def test_a_change_whose_result_only_says_back_what_was_set_is_said_once():
     ]
     answer = answer_from(messages)
     assert answer.count("120") == 1 and answer.startswith("I updated the configuration section"), answer
-
-
-def test_a_diff_is_answered_with_what_it_changes_and_without_the_servers_heading():
-    """The git server's 'Unstaged changes:' pasted under 'Here are the unstaged changes:' (an MCP read: raw output
-    without a summary): the answer says which files changed and by how many lines, then the diff."""
-    from toolloom.answers.sentence import answer_from
-
-    diff = (
-        "Unstaged changes:\ndiff --git a/README.md b/README.md\n--- a/README.md\n+++ b/README.md\n@@ -1,3 +1,4 @@\n"
-        " # trailmap\n+The 2026 season: huts open in mid-June.\n--- a/huts.py\n+++ b/huts.py\n@@ -1 +1 @@\n-a = 1\n+a = 2"
-    )
-    call = {"id": "a", "type": "function", "function": {"name": "git_diff_unstaged", "arguments": "{}"}}
-    messages = [
-        {"role": "user", "content": "Show me the changes in the working directory that are not yet staged."},
-        {"role": "assistant", "content": None, "tool_calls": [call]},
-        {"role": "tool", "tool_call_id": "a", "content": json.dumps({"text": diff})},
-    ]
-    answer = answer_from(messages)
-    assert answer.startswith("2 files changed: README.md (1 line added) and huts.py (1 line added, 1 line removed)")
-    assert "Unstaged changes:" not in answer and "```\ndiff --git a/README.md" in answer, answer

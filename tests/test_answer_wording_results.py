@@ -106,7 +106,7 @@ def test_a_namespaced_change_is_said_as_done_once():
     """git_add, git_reset and move_file change something: 'Hi, I have a question about git' opened a command, and
     'Files staged successfully.' was the whole answer to 'Stage the file "README.md".'."""
     from toolloom.answers.sentence import answer_from
-    from toolloom.text.request_asks import is_action
+    from toolloom.text.tool_names import is_action
 
     from toolloom.checks.answers import grounded
 

@@ -18,7 +18,7 @@ from toolloom.stages.tasks import sample_tasks
 from toolloom.stages.tools import build_tools
 from toolloom.agents.offline import RetrievalAssistant, TemplateUser
 from toolloom.text.purposes import param_phrase
-from toolloom.text.request_asks import is_action
+from toolloom.text.tool_names import is_action
 from toolloom.executors.routing import ToolExecutor
 
 from .conftest import PROJECT

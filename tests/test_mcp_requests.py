@@ -7,11 +7,15 @@ from .test_summary_requests import PATH, requests
 
 
 def test_an_mcp_tools_first_sentence_words_its_request_in_the_imperative():
-    """MCP servers describe a tool as 'Shows the working tree status': the request was 'Show me the git status.'"""
+    """MCP servers describe a tool as 'Shows the working tree status'; an argument-less tool whose name says what it
+    shows is asked by its name ('Show me the git status.': a blind read called the summary copied documentation)."""
     from toolloom.text.purposes import first_sentence
 
     assert first_sentence("Shows the commit logs. More text\nhere") == "Shows the commit logs"
-    assert requests("git_status", "Shows the working tree status", {}) >= {"Show me the working tree status."}
+    assert requests("git_status", "Shows the working tree status", {}) <= {
+        "Show me the git status.",
+        "What is the git status?",
+    }
     assert requests("git_reset", "Unstages all staged changes", {}) == {"Unstage all staged changes."}
     assert requests(
         "create_directory", "Create a new directory or ensure a directory exists", {"path": "/w/photos"}
@@ -19,8 +23,9 @@ def test_an_mcp_tools_first_sentence_words_its_request_in_the_imperative():
 
 
 def test_mcp_git_summaries_read_as_requests_with_their_values_on_the_nouns():
-    """Read offline from mcp-server-git: 'Show me the git diff unstaged.' (the summary was one word too long, so
-    the tool's name was used) and 'Show me the contents of a commit with revision "HEAD"'."""
+    """Read offline from mcp-server-git: 'Show me the git diff unstaged.' and 'Show me the contents of a commit with
+    revision "HEAD"'; then 'Show me the changes in the working directory that are not yet staged.', the summary
+    recited (a blind read): the name says it, its participle first."""
     import random
 
     from toolloom.domain import Step, Task
@@ -33,7 +38,7 @@ def test_mcp_git_summaries_read_as_requests_with_their_values_on_the_nouns():
         return render_example(task, random.Random(0))
 
     unstaged = said("git_diff_unstaged", "Shows changes in the working directory that are not yet staged", {})
-    assert unstaged == "Show me the changes in the working directory that are not yet staged."
+    assert unstaged == "Show me the unstaged git diff."
     show = said(
         "git_show",
         "Shows the contents of a commit, or of a file or directory given as <revision>:<path>",
@@ -145,3 +150,26 @@ def test_an_edit_is_asked_as_an_edit_and_its_diff_shown_as_the_change():
     assert sentence({"text": diff}, 'Edit the file "/ws/a.txt".', arguments, "edit_file").startswith(
         "Here is the change:\n"
     )
+
+
+def test_a_diff_is_answered_with_what_it_changes_and_without_the_servers_heading():
+    """The git server's 'Unstaged changes:' pasted under 'Here are the unstaged changes:' (an MCP read: raw output
+    without a summary): the answer says which files changed and by how many lines, then the diff."""
+    import json
+
+    from toolloom.answers.sentence import answer_from
+
+    diff = (
+        "Unstaged changes:\ndiff --git a/README.md b/README.md\n--- a/README.md\n+++ b/README.md\n@@ -1,3 +1,4 @@\n"
+        " # trailmap\n+The 2026 season: huts open in mid-June.\n"
+        "--- a/huts.py\n+++ b/huts.py\n@@ -1 +1 @@\n-a = 1\n+a = 2"
+    )
+    call = {"id": "a", "type": "function", "function": {"name": "git_diff_unstaged", "arguments": "{}"}}
+    messages = [
+        {"role": "user", "content": "Show me the changes in the working directory that are not yet staged."},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "a", "content": json.dumps({"text": diff})},
+    ]
+    answer = answer_from(messages)
+    assert answer.startswith("2 files changed: README.md (1 line added) and huts.py (1 line added, 1 line removed)")
+    assert "Unstaged changes:" not in answer and "```\ndiff --git a/README.md" in answer, answer

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from .phrases import AMOUNTS, PREPOSITIONS, field_phrase
 from .subjects import SUBJECT_KEYS, converted
-from ..text.request_asks import is_action, requested_fields, words
+from ..text.request_asks import requested_fields, words
+from ..text.tool_names import is_action
 
 OTHER_FIELDS = 2  # fields stated when the request names none (a lookup: the subject and two facts)
 OPEN_FIELDS = 4  # ... and when it asks for everything ('What can you tell me about BR?', 'Details on ...')

@@ -8,9 +8,10 @@ import re
 
 from ..text import spoken
 from .keys import AnswerDraft
-from .phrases import about, capitalised, field_phrase, join_phrases, list_phrase, said_text, value_text
+from .phrases import CHANGE, about, capitalised, field_phrase, join_phrases, list_phrase, said_text, value_text
 from .subjects import SUBJECT_KEYS, call_subject, given_dates
-from ..text.request_asks import ANY_WORDS, is_action, requested_fields, words
+from ..text.request_asks import ANY_WORDS, requested_fields, words
+from ..text.tool_names import is_action
 from ..text.tool_names import is_plural, plural
 from ..text.words import ENTITY_VERBS, GENERIC_WORDS, LINK_WORDS, entity_of, name_words
 
@@ -53,7 +54,7 @@ def shown_as(request: str, text: str = "") -> str:
     status.': 'Here is the working tree status:'); a diff an edit gives back is the change; else 'Here it is:'."""
     if not (m := _SHOW.fullmatch(request.strip())) or _NOT_ONE.search(re.sub(r'"[^"]*"', "", m.group(2))):
         if re.search(r"^@@ .* @@", text, re.M):
-            return "Here is the change:"
+            return CHANGE
         return "Here is what I found:" if re.search(r"\b(?:search|find|look for)\b", request, re.I) else "Here it is:"
     # 'a recursive tree view of a commit': the one shown, outside the values it quotes
     thing = "".join(

@@ -245,6 +245,7 @@ def about(subject: str, phrases: list[str], placed: bool = False, inside: bool =
     return join_phrases(out)
 
 
+CHANGE = "Here is the change:"  # the heading of the diff an edit gives back
 BLOCK_LINES, BLOCK_HEAD = 60, 25  # a tool's text longer than this is shown by its first lines
 
 
@@ -273,7 +274,8 @@ def said_text(text: str, heading: str = "Here it is:") -> str:
         if re.match(r"[A-Z][\w ./'-]{0,60}:\n", text):  # the server's own heading ('Unstaged changes:') says again
             text = text.split("\n", 1)[1]  # what the sentence above the block says
         fenced = text if re.fullmatch(r"```[\w-]*\n.*\n```", text, re.S) else f"```\n{text}\n```"
-        heading = f"{changed} Here is the diff:" if (changed := diff_summary(text)) else heading
+        # an edit's own diff is 'the change' its sentence already said; another diff is said by what it changes
+        heading = f"{changed} Here is the diff:" if heading != CHANGE and (changed := diff_summary(text)) else heading
         return f"{heading}\n\n{fenced}".lstrip()
     if re.match(r"[A-Z][a-z]+ \w", text) and len(text.split()) >= 3:  # 'No matches found', not 'Paris'
         return text if text[-1] in ".!?" else text + "."

@@ -27,7 +27,8 @@ from ..text.purposes import DANGLING, param_phrase, purpose
 from ..text.wording import QUERY_PARAMS, SEARCHES, render_example
 from ..text.words import entity_of, tokens
 from ..text.tool_names import join
-from ..text.request_asks import DOING, is_action
+from ..text.request_asks import DOING
+from ..text.tool_names import is_action
 from ..text.tool_names import VERBS
 from ..text.withholding import withholding_request
 from ..answers.phrases import article

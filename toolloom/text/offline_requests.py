@@ -21,6 +21,7 @@ from .tool_names import (
     LINKS,
     NAMING,
     UNCOUNTED,
+    is_action,
     is_plural,
     join,
     param_words,
@@ -136,6 +137,11 @@ def _identifiers(
     return idents
 
 
+def _adjective(word: str) -> bool:
+    """A word said before its noun: 'top rated movies', 'the unstaged git diff' (git_diff_unstaged)."""
+    return word in ADJECTIVES or bool(re.fullmatch(r"[a-z]{3,}ed", word))
+
+
 def _tidy(family: str, obj: list[str], pws: dict, idents: list[Ident]) -> tuple[str, list[str]]:
     """The thing's words as said: 'my' for the asking user, no dangling link words, adjectives first
     (movie top rated -> top rated movies), 'all fruits' listed."""
@@ -144,10 +150,10 @@ def _tidy(family: str, obj: list[str], pws: dict, idents: list[Ident]) -> tuple[
         obj = re.sub(r"\b(current )?users?\b(?= \w)", "my", text).split()  # get-users-saved-tracks: my saved tracks
     while obj and (obj[-1] in LINKS or obj[0] in LINKS):  # 'countries by' once the region is said apart
         obj = obj[:-1] if obj[-1] in LINKS else obj[1:]
-    if obj and obj[-1] in ADJECTIVES:
-        cut = max(i for i, w in enumerate(obj) if w not in ADJECTIVES) + 1 if set(obj) - ADJECTIVES else 0
+    if obj and _adjective(obj[-1]):
+        cut = max((i for i, w in enumerate(obj) if not _adjective(w)), default=-1) + 1
         adj, head = obj[cut:], obj[:cut] or [singular(w) for e in idents[:1] for w in e.entity]
-        if head and adj[0] not in ONE_OF and family in ("get", "list", "thing"):
+        if head and adj[0] not in ONE_OF and adj[0] in ADJECTIVES and family in ("get", "list", "thing"):
             head[-1] = plural(singular(head[-1]))
         obj = adj + head
     if obj[:1] == ["all"] and family in ("get", "thing", "list"):  # getAllFruits: all fruits
@@ -297,6 +303,16 @@ def compose(step, meta: dict, said: dict, rng: random.Random, promote: bool = Tr
     main = re.sub(r"\s+", " ", main).strip()
     text = f"For {', '.join(r.front)}, {main}" if r.front else main[:1].upper() + main[1:]
     return text + ("?" if ask else "."), r.order
+
+
+def names_a_thing(step, meta: dict) -> bool:
+    """Whether the tool's name alone says what an argument-less call shows, in two words or more ('the unstaged git
+    diff', 'the allowed directories'): then the request is worded from the name, not recited from a summary ('Show
+    me the changes in the working directory that are not yet staged', read as copied documentation)."""
+    if step.arguments or is_action(step.name):  # not 'Show me the git reset.'
+        return False
+    named = _Request(step, meta, {}, random.Random(0), True)
+    return named.family in ("get", "list", "thing") and len(named.obj) >= 2
 
 
 def value_classes(value) -> set:

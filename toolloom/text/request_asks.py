@@ -20,22 +20,6 @@ _PARTS = re.compile(
 )
 
 
-_ACTION = re.compile(
-    r"(?:.*__|(?!(?:get|list|search|find|read|show|fetch)_)[a-z]+_)??"  # a namespace: git_add, git_commit
-    r"(add|create|update|delete|remove|cancel|place|book|set|send|post|put|patch|commit|stage|move|rename|"
-    r"edit|reset)(?:_|-|$)",
-    re.I,
-)
-_COMPUTED = {"vat", "tax", "taxes", "days", "hours", "minutes", "time", "duration", "interest", "margin", "fee", "fees"}
-
-
-def is_action(tool: str) -> bool:
-    """A call that changes something (add_to_cart, cancel_order), not one that computes (add_vat, add_days)."""
-    m = _ACTION.match(tool)
-    rest = tool[m.end() :].lower().replace("-", "_").split("_") if m else []
-    return bool(m) and not (m.group(1).lower() in ("add", "set") and rest[:1] and rest[0] in _COMPUTED)
-
-
 # verbs of a request that asks for a change, and how it is said once done
 DOING = set(
     "add create update delete remove cancel place book set send save rename move copy restore kill interrupt "

@@ -205,3 +205,19 @@ def parse_name(ws: list[str]) -> tuple[str, str, list[str], list[str]]:
                 rest = ws[:i] + rest
             return FAMILY.get(w, "other"), SAID.get(w, w), rest, ws
     return "thing", "", ws, ws
+
+
+_ACTION = re.compile(
+    r"(?:.*__|(?!(?:get|list|search|find|read|show|fetch)_)[a-z]+_)??"  # a namespace: git_add, git_commit
+    r"(add|create|update|delete|remove|cancel|place|book|set|send|post|put|patch|commit|stage|move|rename|"
+    r"edit|reset)(?:_|-|$)",
+    re.I,
+)
+_COMPUTED = {"vat", "tax", "taxes", "days", "hours", "minutes", "time", "duration", "interest", "margin", "fee", "fees"}
+
+
+def is_action(tool: str) -> bool:
+    """A call that changes something (add_to_cart, cancel_order), not one that computes (add_vat, add_days)."""
+    m = _ACTION.match(tool)
+    rest = tool[m.end() :].lower().replace("-", "_").split("_") if m else []
+    return bool(m) and not (m.group(1).lower() in ("add", "set") and rest[:1] and rest[0] in _COMPUTED)

@@ -9,7 +9,7 @@ import re
 from . import spoken
 from ..domain import Task
 from ..graph.names import snake
-from .request_asks import is_action
+from .tool_names import is_action
 from .purposes import ROLES, article
 from .wording import render_example
 from .words import entity_of, tokens

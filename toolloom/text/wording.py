@@ -258,11 +258,8 @@ def _step_request(task: Task, i: int, nested: dict, rng: random.Random) -> str:
         for k, v in step.arguments.items()
     }
     meta = task.meta.get(step.tool_id, {})
-    return (
-        record_requests.request(step, meta, rng)
-        or summary_requests.request(step, meta, said, rng)
-        or offline_requests.request(step, meta, said, rng)
-    )
+    summary = None if offline_requests.names_a_thing(step, meta) else summary_requests.request(step, meta, said, rng)
+    return record_requests.request(step, meta, rng) or summary or offline_requests.request(step, meta, said, rng)
 
 
 def _branch_request(task: Task, i: int, nested: dict, rng: random.Random) -> str:
