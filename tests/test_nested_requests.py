@@ -377,16 +377,3 @@ def test_a_place_is_said_for_its_country_where_the_request_names_what_the_countr
     assert "the country Toronto is in" in render_example(_chain(city, cities), random.Random(3))
     # a question about the place itself is one call, though a tool for its country's holidays is offered
     assert plan("How many people live in Toronto?", tools) == [[("How many people live in Toronto?", None)]]
-
-
-def test_part_of_a_name_is_searched_as_part_of_one():
-    """'Is there a country named South, and what is its code?' (a demo read): a part of a name is asked as what
-    names contain; a whole name keeps the other templates; a product search keeps all of its own."""
-    from toolloom.text.template_fit import fit_name
-
-    templates = ['Is there a country named "{name}"?', 'Which countries have "{name}" in their name?']
-    part, whole = ({"name": v} for v in ("South", "Germany"))
-    assert fit_name(templates, Step("demo.find_country", "find_country", "", part)) == templates[1:]
-    assert fit_name(templates, Step("demo.find_country", "find_country", "", whole)) == templates[:1]
-    shop = ['Do you sell anything matching "{query}"?', 'Search the shop for "{query}".']
-    assert fit_name(shop, Step("demo.search_products", "search_products", "", {"query": "kitchen"})) == shop

@@ -31,7 +31,7 @@ def _same_subject(args: dict, chain: list[Step], bound: str) -> None:
             args[k] = earlier
 
 
-SAME_SUBJECT_SHARE = 0.7  # of parallel pairs where a second tool can be asked about what the first named
+SAME_SUBJECT_SHARE = 0.9  # of parallel pairs where a second tool can be asked about what the first named
 
 
 def _takes_alike(example: dict, first: dict) -> bool:

@@ -24,6 +24,7 @@ from .words import entity_of, tokens
 THEN_WORDS = ("Then", "After that", "Next", "Afterwards")
 THEN_CHOSEN = THEN_WORDS[:2]  # written: 'Next, ... Afterwards, ...' read as a template (a blind read); all are read
 ALSO_WORDS = ("Also", "Separately", "Additionally")
+ALSO_CHOSEN = ("Also", "Additionally")  # written: 'Separately, show me ...' read as two tasks glued (blind reads)
 # ... or, as people chain questions, a question of its own that starts with 'And' (no comma): 'Tell me about
 # Tokyo. And what is the VAT rate in that city's country?'
 AND_START = re.compile(r"(?:what|which|how|where|when|who|is|are|does|do|can|will)\b")
@@ -361,7 +362,7 @@ def _joined(text_all: str, text: str, step, said_steps: int, rng: random.Random)
         return f"{text_all[:-1]}, {rng.choice(inline)} {text}"  # two questions asked as one
     if step.bindings and said_steps == 2 and text_all[-1:] in ".?" and AND_START.match(text) and rng.random() < 0.5:
         return f"{text_all} {AND_WORD} {text}"  # 'Tell me about Tokyo. And what is ...?'
-    joins = THEN_CHOSEN if step.bindings else ALSO_WORDS
+    joins = THEN_CHOSEN if step.bindings else ALSO_CHOSEN
     fresh = [w for w in joins if f" {w}," not in text_all and f"{w.lower()}," not in text_all]  # not 'Then, ... Then,'
     return text_all + f" {rng.choice(fresh or joins)}, {text}"
 

@@ -1,0 +1,39 @@
+"""Requests as a person words them: a part of a name searched as a part, two independent requests joined as a
+person joins them (blind reads of the demo and the MCP servers)."""
+
+import random
+
+from toolloom.agents.unnest import plan
+from toolloom.domain import Step, Task
+from toolloom.text.wording import render_example
+
+from .offline_episode import demo_tools
+from .test_nested_requests import _chain
+
+
+def test_part_of_a_name_is_searched_as_part_of_one():
+    """'Is there a country named South, and what is its code?' (a demo read): a part of a name is asked as what
+    names contain; a whole name keeps the other templates; a product search keeps all of its own."""
+    from toolloom.text.template_fit import fit_name
+
+    templates = ['Is there a country named "{name}"?', 'Which countries have "{name}" in their name?']
+    part, whole = ({"name": v} for v in ("South", "Germany"))
+    assert fit_name(templates, Step("demo.find_country", "find_country", "", part)) == templates[1:]
+    assert fit_name(templates, Step("demo.find_country", "find_country", "", whole)) == templates[:1]
+    shop = ['Do you sell anything matching "{query}"?', 'Search the shop for "{query}".']
+    assert fit_name(shop, Step("demo.search_products", "search_products", "", {"query": "kitchen"})) == shop
+
+
+def test_two_independent_requests_are_never_joined_by_separately():
+    """'Show me the differences ... Separately, show me the working tree status.' read as two tasks glued together
+    (blind reads); 'Also' and 'Additionally' are written, 'Separately' is still read."""
+    country = Step("demo.get_country", "get_country", "", {"country_code": "JP"})
+    city = Step("demo.get_city", "get_city", "", {"city_id": "paris"})
+    said = {
+        render_example(Task("t", "parallel", [country, city], s, _chain(country, city).meta), random.Random(s))
+        for s in range(40)
+    }
+    assert not any("Separately" in t for t in said) and any("Also, " in t for t in said), said
+    assert plan("Tell me about Japan. Separately, look up the city paris.", demo_tools("get_country", "get_city")) == [
+        [("Tell me about Japan.", None), ("look up the city paris.", None)]
+    ]
