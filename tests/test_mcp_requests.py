@@ -173,3 +173,19 @@ def test_a_diff_is_answered_with_what_it_changes_and_without_the_servers_heading
     answer = answer_from(messages)
     assert answer.startswith("2 files changed: README.md (1 line added) and huts.py (1 line added, 1 line removed)")
     assert "Unstaged changes:" not in answer and "```\ndiff --git a/README.md" in answer, answer
+
+
+def test_a_deleted_file_is_said_by_its_name_and_a_verb_name_is_no_thing_to_show():
+    """A blind read: 'One file changed, /dev/null: 2 lines removed.' for a deleted file (the diff's new side), and
+    'Show me the git show.' for git_show asked without its revision."""
+    import random
+
+    from toolloom.answers.phrases import diff_summary
+    from toolloom.domain import Step, Task
+    from toolloom.text.wording import render_example
+
+    deleted = "--- a/trailmap/weather.py\n+++ /dev/null\n@@ -1,2 +0,0 @@\n-a\n-b"
+    assert diff_summary(deleted) == "One file changed, trailmap/weather.py: 2 lines removed."
+    step = Step("repo.git_show", "git_show", "", {})
+    task = Task("t", "single", [step], 0, {step.tool_id: {"summary": "Shows the contents of a commit"}})
+    assert render_example(task, random.Random(0)) == "Show me the contents of a commit."

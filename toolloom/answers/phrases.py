@@ -285,10 +285,12 @@ def said_text(text: str, heading: str = "Here it is:") -> str:
 def diff_summary(text: str) -> str:
     """What a unified diff changes, file by file ('One file changed, README.md: 2 lines added.'), or ''."""
     files: dict[str, list[int]] = {}
-    current = None
+    current, old = None, None
     for line in text.split("\n"):
-        if m := re.match(r"\+\+\+ (?:b/)?(\S+)", line):
-            current = files.setdefault(m.group(1), [0, 0])
+        if m := re.match(r"--- (?:a/)?(\S+)", line):
+            old = m.group(1)
+        elif m := re.match(r"\+\+\+ (?:b/)?(\S+)", line):  # a deleted file is new as /dev/null: its old name
+            current = files.setdefault(old if m.group(1) == "/dev/null" and old else m.group(1), [0, 0])
         elif current is not None and line[:1] in "+-" and not line.startswith(("---", "+++")):
             current[line[:1] == "-"] += 1
     said = {

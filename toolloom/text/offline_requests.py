@@ -17,6 +17,7 @@ from . import spoken
 from ..graph.names import singular, snake
 from ..graph.slots import ID_KINDS
 from .tool_names import (
+    FAMILY,
     ADJECTIVES,
     LINKS,
     NAMING,
@@ -312,7 +313,8 @@ def names_a_thing(step, meta: dict) -> bool:
     if step.arguments or is_action(step.name):  # not 'Show me the git reset.'
         return False
     named = _Request(step, meta, {}, random.Random(0), True)
-    return named.family in ("get", "list", "thing") and len(named.obj) >= 2
+    # not 'Show me the git show.': a name that is a verb says no thing
+    return named.family in ("get", "list", "thing") and len(named.obj) >= 2 and not set(named.obj) & set(FAMILY)
 
 
 def value_classes(value) -> set:
