@@ -13,8 +13,8 @@ from rank_bm25 import BM25Plus
 
 from ..text import spoken
 from ..graph.names import singular, snake
-from ..text.tool_names import VERBS
-from ..text.wording import ALSO_SPLIT, ASKS_SEARCH, NAME_PARAMS, ORDINALS, SEARCHES, THEN_SPLIT
+from ..text.tool_names import NAME_PARAMS
+from ..text.wording import ALSO_SPLIT, ASKS_SEARCH, ORDINALS, SEARCHES, THEN_SPLIT, name_nouns
 from ..text.words import STOPWORDS, entity_of, tokens
 from .reading import fill_arguments
 
@@ -96,7 +96,7 @@ def placed(text: str, tools: list[dict]) -> str:
     own = {singular(w) for w in tokens(text)} - STOPWORDS - {singular(w) for w in _docs(finder)}
     wanted = any(
         "country_code" in ((t["function"].get("parameters") or {}).get("required") or [])
-        and own & {singular(w) for w in tokens(snake(t["function"]["name"]))} - VERBS
+        and own & name_nouns(t["function"]["name"])
         for t in tools
     )
     return (

@@ -11,8 +11,7 @@ from .keys import AnswerDraft
 from .phrases import CHANGE, about, capitalised, field_phrase, join_phrases, list_phrase, said_text, value_text
 from .subjects import SUBJECT_KEYS, call_subject, given_dates
 from ..text.request_asks import ANY_WORDS, requested_fields, words
-from ..text.tool_names import is_action
-from ..text.tool_names import is_plural, plural
+from ..text.tool_names import is_action, is_plural, plural
 from ..text.words import ENTITY_VERBS, GENERIC_WORDS, LINK_WORDS, entity_of, name_words
 
 _COUNTED = {"stock", "available", "availability", "seats", "spots", "left", "remaining"}  # 'is it available?': n > 0

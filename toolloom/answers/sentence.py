@@ -22,9 +22,9 @@ from ..checks.arguments import parse_arguments
 from ..messages import request_of
 from ..text import spoken
 from ..text.request_asks import action_said, is_yes_no, request_parts, words
-from ..text.tool_names import is_action
+from ..text.tool_names import NAME_PARAMS, is_action
 from ..text.purposes import param_phrase
-from ..text.wording import ASKS_SEARCH, NAME_PARAMS, the_names
+from ..text.wording import ASKS_SEARCH, the_names
 
 NOTHING = "There is nothing to report."  # a result with nothing to say ({})
 

@@ -24,7 +24,8 @@ import re
 from ..domain import Task
 from ..text import spoken
 from ..text.purposes import DANGLING, param_phrase, purpose
-from ..text.wording import QUERY_PARAMS, SEARCHES, render_example
+from ..text.tool_names import QUERY_PARAMS
+from ..text.wording import SEARCHES, render_example
 from ..text.words import entity_of, tokens
 from ..text.tool_names import join
 from ..text.request_asks import DOING

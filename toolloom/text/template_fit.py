@@ -8,6 +8,7 @@ import re
 from ..domain import Task
 from ..graph.names import singular, snake
 from . import spoken
+from .tool_names import NAME_PARAMS
 from .words import entity_of, tokens
 
 
@@ -110,7 +111,6 @@ def fit_bound(template: str, step, phrases: dict) -> str | None:
 _PART_OF = re.compile(
     r"\bin (?:its|their) names?\b|\bcontains?\b|\bmatching\b"
 )  # 'countries with "South" in their name'
-_NAMES = ("name", "query", "q", "keyword", "term", "search", "text")
 
 
 def fit_name(templates: list[str], step) -> list[str]:
@@ -120,6 +120,6 @@ def fit_name(templates: list[str], step) -> list[str]:
     if code != "country_code":  # only a country's names are known (pycountry): other searches keep every template
         return templates
     partial = any(
-        k in _NAMES and isinstance(v, str) and spoken.partial_name(v, code) for k, v in step.arguments.items()
+        k in NAME_PARAMS and isinstance(v, str) and spoken.partial_name(v, code) for k, v in step.arguments.items()
     )
     return [t for t in templates if bool(_PART_OF.search(t)) == partial] or templates

@@ -221,3 +221,7 @@ def is_action(tool: str) -> bool:
     m = _ACTION.match(tool)
     rest = tool[m.end() :].lower().replace("-", "_").split("_") if m else []
     return bool(m) and not (m.group(1).lower() in ("add", "set") and rest[:1] and rest[0] in _COMPUTED)
+
+
+QUERY_PARAMS = ("query", "q", "keyword", "keywords", "term", "search", "search_term", "text")  # what a search looks for
+NAME_PARAMS = ("name", *QUERY_PARAMS)  # a search by (part of) a thing's name

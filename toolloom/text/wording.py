@@ -16,7 +16,7 @@ from ..graph.branching import condition_phrase
 from ..graph.names import singular, snake
 from .purposes import param_phrase
 from .template_fit import asks_known, fit_bound, fit_name
-from .tool_names import VERBS, shown
+from .tool_names import NAME_PARAMS, VERBS, shown
 from .words import entity_of, tokens
 
 # how a request joins its parts: a part that needs an earlier result comes after it ('Then, '), an
@@ -179,8 +179,6 @@ def documented_relation(meta: dict | None, path: str, leaf: str, subject: str) -
 
 
 SEARCHES = ("search_", "find_")  # tools whose input is what to look for
-QUERY_PARAMS = ("query", "q", "keyword", "keywords", "term", "search", "search_term", "text")
-NAME_PARAMS = ("name", *QUERY_PARAMS)  # a search by (part of) a thing's name
 ASKS_SEARCH = re.compile(r"\b(?:codes?|named|called)\b", re.I)  # 'What's the ISO code for Korea?': the search itself
 
 
@@ -216,9 +214,13 @@ def render_example(task: Task, rng: random.Random) -> str:
 def _names_its_use(task: Task, text: str) -> bool:
     """Whether a request names what a call that takes a place's country is for, by a word of the tool's name
     ('holidays', 'VAT', 'order'): how `agents.unnest.placed` tells Toronto's holidays from Toronto's population."""
-    users = {step.name for step in task.chain if step.bindings}
-    named = {singular(w) for name in users for w in tokens(snake(name))} - VERBS
+    named = set().union(*(name_nouns(step.name) for step in task.chain if step.bindings))
     return bool(named & {singular(w) for w in tokens(text)})
+
+
+def name_nouns(tool: str) -> set[str]:
+    """The words of a tool's name but its verbs, singular: list_holidays -> {holiday}."""
+    return {singular(w) for w in tokens(snake(tool))} - VERBS
 
 
 def _rendered(task: Task, rng: random.Random, nested: dict) -> str:
