@@ -184,6 +184,15 @@ def test_a_date_keeps_the_article_after_it_when_a_value_is_left_out():
     assert text == "Is 2026-05-18 a holiday in my country?", text
 
 
+def test_a_withheld_city_is_my_city_not_the_city_of_my_city():
+    from toolloom.text.withholding import withholding_request
+
+    step = Step("demo.get_city", "get_city", "", {"city_id": "tokyo"})
+    meta = {"demo.get_city": {"utterances": ["Tell me about the city of {city_id}."]}}
+    text = withholding_request(Task("t", "single", [step], 1, meta), "city_id", random.Random(1))
+    assert text == "Tell me about my city.", text  # a blind reader: 'Tell me about the city of my city.'
+
+
 def test_a_request_that_leaves_out_its_only_value_says_what_the_user_is_after():
     from toolloom.text.withholding import withholding_request
 

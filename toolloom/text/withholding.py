@@ -94,6 +94,7 @@ def withholding_request(task: Task, withheld: str, rng: random.Random, source: s
             return text
         noun = said.split()[1] if said.startswith("the ") else said.split()[-1]
         text = text.replace(f'"{said}"', said).replace(f"{noun} {said}", said)  # not 'country a country'
+        text = re.sub(rf"\bthe {noun} (?:of|named|called) {re.escape(said)}", said, text)  # not 'the city of my city'
         # not 'the language with code my language', 'language code my language'
         text = re.sub(r"\b(?:the )?[a-z]+ (?:with (?:ISO )?)?code " + re.escape(said), said, text)
         text = re.sub(r"\b(?:the|this|that) the ", "the ", text)  # not 'in the the country of my order'
