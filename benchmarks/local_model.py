@@ -106,6 +106,14 @@ def report(home: Path, wall_s: float, out: Path) -> dict:
         "assistant_turns_with_calls": len(turns),
         "calls_read_from_text": text_calls,
         "unreadable_tool_call_episodes": unreadable,
+        # calls refused with the API's 400 before they counted (a made-up parameter), then corrected (agents/refusals)
+        "calls_corrected_after_a_400": sum(
+            1
+            for t in trajs
+            for c in json.loads(t["calls"])
+            for d in c.get("dropped") or []
+            if d.startswith("refused before it was made")
+        ),
         "answers_asked_for": sum(bool(t.get("answer_asked")) for t in trajs),
         "unreadable_share": round(unreadable / max(len(turns) + unreadable, 1), 3),
         "requests_in_plain_wording": sum(t["user_agent"] == PLAIN_FALLBACK for t in trajs),

@@ -131,3 +131,36 @@ def test_a_yes_no_question_after_what_the_person_says_first_is_answered_yes_or_n
     order = {"country_code": "FR", "order_id": "ord_1002", "status": "processing", "total_eur": 418.8}
     messages += _turn("a", "get_order_status", {"order_id": "ord_1002"}, order)
     assert answer_from(messages).startswith("No, "), answer_from(messages)
+
+
+def test_a_place_said_for_its_country_is_linked_to_the_country_first():
+    """'Tell me the VAT rate of Toronto.': a reader marked 'The standard rate in Canada is 5 percent.' flawed, the
+    answer never saying that Toronto is in Canada."""
+
+    def call(i, name, args, result):
+        return [
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{"id": i, "function": {"name": name, "arguments": json.dumps(args)}}],
+            },
+            {"role": "tool", "tool_call_id": i, "name": name, "content": json.dumps(result)},
+        ]
+
+    city = {"city_id": "toronto", "country_code": "CA", "name": "Toronto", "population": 2794356}
+    vat = {"as_of": "2026-01-01", "country_code": "CA", "note": None, "standard_rate_percent": 5.0}
+    messages = [
+        {"role": "user", "content": "Tell me the VAT rate of Toronto."},
+        *call("a", "get_city", {"city_id": "toronto"}, city),
+        *call("b", "get_vat_rate", {"country_code": "CA"}, vat),
+    ]
+    answer = answer_from(messages)
+    assert answer.startswith("Toronto is in Canada.") and "5 percent" in answer, answer
+    # a lookup of what the user did not name stays after what was asked
+    capital = {"country_code": "DE", "city_id": "berlin", "name": "Berlin"}
+    messages = [
+        {"role": "user", "content": "What is the population of the capital city of Germany?"},
+        *call("a", "get_capital_city", {"country_code": "DE"}, capital),
+        *call("b", "get_city", {"city_id": "berlin"}, {**city, "city_id": "berlin", "name": "Berlin"}),
+    ]
+    assert answer_from(messages).startswith("The population of Berlin"), answer_from(messages)

@@ -302,3 +302,30 @@ def test_an_answer_stating_names_or_years_nothing_said_is_invented():
     assert "Netflix, 2015" in verdicts[0][0][2] and "John Travolta" in verdicts[1][0][2]
     assert invented("It costs 12 Euro.", known_text([], [{"currency": "EUR"}])) == []
     assert invented("Here it is:\n\n```\nx\n```\n\nHere it is too.", known_text(["x"], [])) == []
+
+
+def test_an_id_that_neither_the_user_nor_an_earlier_result_says_is_an_invented_argument():
+    """The 0.5B model on TMDB called a show's credits with tv_id 1234567890 and the simulator answered it as a real
+    show. An id the user says (as people say it: 'New York' for new_york), or that an earlier result returned,
+    is not invented; a refused call is the execution check's business."""
+    from toolloom.checks.invented import invented_ids
+
+    def traj(request, calls):
+        msgs = [{"role": "user", "content": request}]
+        for i, (name, args, result) in enumerate(calls):
+            call = {"id": f"c{i}", "type": "function", "function": {"name": name, "arguments": json.dumps(args)}}
+            msgs += [
+                {"role": "assistant", "tool_calls": [call]},
+                {"role": "tool", "tool_call_id": f"c{i}", "name": name, "content": json.dumps(result)},
+            ]
+        return {"messages": [normalise(m) for m in msgs]}
+
+    latest = ("get_tv_latest", {}, {"id": 94997, "name": "House of the Dragon"})
+    found = traj("Who is in the cast of the latest show?", [latest, ("credits", {"tv_id": 94997}, {})])
+    assert invented_ids(found) == []
+    made_up = traj("Who is in the cast of the latest show?", [latest, ("credits", {"tv_id": 1234567890}, {})])
+    assert invented_ids(made_up) == ["credits: tv_id 1234567890"]
+    assert invented_ids(traj("How far is New York from Paris?", [("dist", {"from_city_id": "new_york"}, {})])) == []
+    assert invented_ids(traj("Cast of show 9499?", [("credits", {"tv_id": 94997}, {})])) == ["credits: tv_id 94997"]
+    refused = ("credits", {"tv_id": 1}, {"error": {"status": 404, "message": "no show 1"}})
+    assert invented_ids(traj("Cast of show 5?", [refused])) == []

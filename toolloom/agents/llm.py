@@ -12,6 +12,7 @@ from ..checks.arguments import parse_arguments
 from ..prompts import DEFAULT_ROOT, render
 from ..domain import Step, Task, Tool, known_values
 from .base import AssistantTurn
+from .refusals import refusal_messages, refusal_notes, refused_calls
 from .requests import REQUEST_SCHEMA, request_problems, user_prompt
 from ..text.values import stand_ins
 from ..graph.branching import condition_phrase
@@ -142,6 +143,22 @@ class ModelAssistant:
         return ModelAssistant(self.client, self.stage, self.role, sample, self.prompts_root)
 
     async def step(self, messages: list[dict], tools: list[dict]) -> AssistantTurn:
+        """The next turn; a call the API would refuse for its arguments is answered with that 400 once first
+        (agents/refusals.py): the corrected turn stands where its calls are valid, else the turn as written."""
+        turn = await self._turn(messages, tools)
+        refused = refused_calls(turn.tool_calls, tools)
+        if not refused:
+            return turn
+        try:
+            again = await self._turn(messages + refusal_messages(turn, refused), tools)
+        except ModelCallError:  # the correction ran away: the episode goes on with the refused call
+            return turn
+        if not again.tool_calls or refused_calls(again.tool_calls, tools):
+            return turn
+        again.dropped = [*refusal_notes(turn, refused), *again.dropped]
+        return again
+
+    async def _turn(self, messages: list[dict], tools: list[dict]) -> AssistantTurn:
         offered = {t["function"]["name"] for t in tools}
         ask = dict(tools=tools, tool_choice="auto", stage=self.stage, role=self.role)
         c = await self.client.chat(messages, seed_offset=self.sample, retry_cut=False, **ask)

@@ -283,16 +283,22 @@ def matched_parts(request: str, results: list[dict], names: dict, arguments: dic
     return parts, [request] * len(results), lookups
 
 
+_PLACED = re.compile(r"(?P<place>[A-Z][\w .'-]*?) is in (?P<country>[A-Z][\w .'-]*)\.$")
+
+
 def _ordered(out: list, rank: list, parts: list, lookups: int, gave: dict, fed_on: set, request: str) -> list[str]:
     """The answer's sentences in the order the request asks, what was asked before the lookups that fed it."""
+    # 'Toronto is in Canada.' for 'the VAT rate of Toronto': the place the user named for its country is linked to
+    # it, first (a reader: 'gives Canada's 5% without linking it to Toronto')
+    placed = [t for t in out if t in fed_on and (m := _PLACED.match(t)) and m["place"].lower() in request.lower()]
     if len(parts) == 1 or lookups:  # 'Convert 99.5 of the currency of France into BRL': not 'The currency of France
         # is EUR.' first; a lookup whose codes the answer names anyway ('the capital city of Germany') is not said
-        keep = [not (t in gave and said_later(gave[t], [o for o in out if o not in gave])) for t in out]
+        keep = [t in placed or not (t in gave and said_later(gave[t], [o for o in out if o not in gave])) for t in out]
         out, rank = (
             ([t for t, k in zip(out, keep) if k], [r for r, k in zip(rank, keep) if k]) if any(keep) else (out, rank)
         )
     if len(parts) == 1:  # what was asked, then the lookups ('... from Canberra to Ottawa is 25.6 hours. The capital')
-        out = [t for t in out if t not in fed_on] + [t for t in out if t in fed_on]
+        out = placed + [t for t in out if t not in fed_on] + [t for t in out if t in fed_on and t not in placed]
     # in the order the request asks, whatever order the calls came back in ('GBP in BRL? Also, 99.5 CHF in SEK?')
     out = [t for _, t in sorted(zip(rank, out), key=lambda p: p[0])]
     # a sentence another starts with and goes on from says nothing twice ('X costs 54.5 EUR and ...')

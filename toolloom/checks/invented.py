@@ -16,6 +16,7 @@ import re
 import pycountry
 
 from ..text import spoken
+from ..text.values import is_id_name
 
 _YEAR = re.compile(r"(?<![\d.,-])(1[89]\d\d|20\d\d)(?![\d,])")
 _CALENDAR = {w.lower() for w in [*calendar.month_name[1:], *calendar.month_abbr[1:], *calendar.day_name]}
@@ -82,3 +83,36 @@ def conversation_known(traj: dict) -> str:
                 pass
     texts += [t["function"].get("description") or "" for t in traj.get("tools_offered") or []]
     return known_text(texts, values)
+
+
+def invented_ids(traj: dict) -> list[str]:
+    """The ids a successful call took that nothing before it says: not the user's messages, not an earlier
+    result (a small model calls a show's credits with tv_id 1234567890, and the simulator answers about it)."""
+    seen, out = [], []
+    results = {m.get("tool_call_id"): m for m in traj["messages"] if m["role"] == "tool"}
+    for m in traj["messages"]:
+        if m["role"] == "user":
+            seen.append(m.get("content") or "")
+        for call in m.get("tool_calls") or []:
+            answered = results.get(call.get("id")) or {}
+            if '"error"' in (answered.get("content") or "")[:40]:  # a refused call is the execution check's business
+                continue
+            known = known_text(seen, [])
+            arguments = call["function"].get("arguments")
+            try:
+                args = json.loads(arguments) if isinstance(arguments, str) else arguments or {}
+            except json.JSONDecodeError:
+                continue
+            for key, value in spoken.scalars("", args):
+                if not is_id_name(key) or isinstance(value, float):
+                    continue
+                forms = [str(value), *_spoken_forms(key, value)]
+                if not any(re.search(rf"(?<![\w.-]){re.escape(f.lower())}(?![\w-])", known) for f in forms):
+                    out.append(f"{call['function']['name']}: {key} {value}")
+        if m["role"] == "tool":
+            content = m.get("content") or ""
+            try:
+                seen.append(known_text([content], [json.loads(content)]))
+            except json.JSONDecodeError:
+                seen.append(content)
+    return out

@@ -29,6 +29,7 @@ MODEL_FAULTS = frozenset(
         "not_recovered",
         "reference_not_reached",
         "reference_call_missing",
+        "invented_argument",
         "answer_not_grounded",
         "answer_incomplete",
         "empty_answer",

@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from ..agents.judges import ReferenceJudge
 from ..checks.answers import call_inputs, grounded, unstated
-from ..checks.invented import conversation_known, invented
+from ..checks.invented import conversation_known, invented, invented_ids
 from ..messages import request_of
 from ..checks.judging import MULTI_ANSWER_SHAPES
 from ..domain import trajectory_of
@@ -128,6 +128,8 @@ def check_execution(traj: dict) -> tuple[str, str] | None:
         wrong = contradicted_ids(json.loads(result), parse_arguments(call["arguments"])[0] or {})
         if wrong:  # Prism answers every movie id with Fight Club
             return "not_about_the_call", f"{call['name']}: {wrong[0]}"
+    if made_up := invented_ids(traj):  # a small model's tv_id 1234567890, answered by the simulator as if real
+        return "invented_argument", f"{made_up[0]}, which neither the user nor an earlier result says"
     skipped = skipped_reference_call(traj.get("chain"), calls)
     if skipped:  # the last result can come back with an action skipped ('add to my cart', then the product)
         return "reference_call_missing", skipped

@@ -22,7 +22,7 @@ from .words import entity_of, tokens
 # how a request joins its parts: a part that needs an earlier result comes after it ('Then, '), an
 # independent one beside it ('Also, '); the offline assistant splits requests on these
 THEN_WORDS = ("Then", "After that", "Next", "Afterwards")
-THEN_CHOSEN = THEN_WORDS[:2]  # written: 'Next, ... Afterwards, ...' read as a template (a blind read); all are read
+THEN_CHOSEN = THEN_WORDS[:1]  # written: 'Next, ...', 'After that, ... that capital city' read as templates (blind reads)
 ALSO_WORDS = ("Also", "Separately", "Additionally")
 ALSO_CHOSEN = ("Also", "Additionally")  # written: 'Separately, show me ...' read as two tasks glued (blind reads)
 # ... or, as people chain questions, a question of its own that starts with 'And' (no comma): 'Tell me about
@@ -31,6 +31,7 @@ AND_START = re.compile(r"(?:what|which|how|where|when|who|is|are|does|do|can|wil
 # ... or, where both parts are questions (or both requests), inside one sentence: 'What is the status of order
 # ord_1001, and then what is the VAT rate in the country of that order?'
 THEN_INLINE = ("and then", "and after that")
+THEN_INLINE_CHOSEN = THEN_INLINE[:1]  # written; both are read
 ALSO_INLINE = ("and also",)
 
 
@@ -49,6 +50,7 @@ THEN_SPLIT = part_split(THEN_WORDS, THEN_INLINE, AND_WORD)
 _JOINS_INLINE = re.compile(r"(?!i\b|i'|my\b|we\b|(?:is|are|do|does|can|has|have|will|was)\b)[a-z][^;]*[.?]$")
 ALSO_SPLIT = part_split(ALSO_WORDS, ALSO_INLINE)
 ORDINALS = ("first", "second", "third", "fourth", "fifth")
+ITS_SHARE = 0.75  # 'its country' where the step before named one thing ("that city's country" read as a template)
 
 
 def bound_phrase(
@@ -89,7 +91,7 @@ def bound_phrase(
     if short and len(leaf.split()) > 1 and leaf.split()[-1] in ("code", "id"):  # in a sentence: "that city's country"
         leaf = " ".join(leaf.split()[:-1])
     alone = not names or sum(entity_of(n) == entity for n in names[:step]) == 1  # no other result about it before
-    if latest and one_subject and alone and short and rng is not None and rng.random() < 0.5:  # ... named one thing
+    if latest and one_subject and alone and short and rng is not None and rng.random() < ITS_SHARE:  # named one thing
         return f"its {leaf}"  # 'Status of ord_1001? Then, the standard VAT in its country?'
     if rng is not None and rng.random() < 0.5:
         return f"{which} {entity}'s {leaf}"
@@ -359,7 +361,7 @@ def _joined(text_all: str, text: str, step, said_steps: int, rng: random.Random)
     an independent one beside it."""
     keep = text[1:2].isupper() or re.match(r"I\b", text)  # 'Then, what is ...', but 'Then, US ...', 'I'll'
     text = text if keep else text[0].lower() + text[1:]
-    inline = THEN_INLINE if step.bindings else ALSO_INLINE
+    inline = THEN_INLINE_CHOSEN if step.bindings else ALSO_INLINE
     if said_steps == 2 and text_all[-1:] == text[-1:] and _JOINS_INLINE.match(text) and rng.random() < 0.7:
         return f"{text_all[:-1]}, {rng.choice(inline)} {text}"  # two questions asked as one
     if step.bindings and said_steps == 2 and text_all[-1:] in ".?" and AND_START.match(text) and rng.random() < 0.5:
