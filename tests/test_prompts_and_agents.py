@@ -350,6 +350,12 @@ def test_an_answer_that_talks_about_the_exchange_is_rejected():
     )
     assert check_focus(traj(talk), FilterStage())[0] == "talks_about_the_exchange"
     assert check_focus(traj("Suicide Squad is now playing."), FilterStage()) is None
+    # the 0.5B model in every role on the shipped tools, accepted before: a quoted question, a pasted result
+    quoted = 'The answer to the question "Which movies are playing now?" is Suicide Squad.'
+    assert check_focus(traj(quoted), FilterStage())[0] == "talks_about_the_exchange"
+    for pasted in ('{"results": [{"title": "Suicide Squad"}]}', '```json\n[{"title": "Suicide Squad"}]\n```'):
+        assert check_focus(traj(pasted), FilterStage())[0] == "raw_result", pasted
+    assert check_focus(traj("{Suicide Squad} is playing."), FilterStage()) is None
 
 
 def test_the_offline_assistant_deletes_only_when_asked_to():

@@ -77,10 +77,16 @@ def forms(value) -> set[str]:
     return out
 
 
-def grounded(result, answer: str) -> bool:
+def _says(text: str, form: str) -> bool:
+    """A short value stated as a word ('DE', not the 'de' of 'code'); a longer one anywhere."""
+    return re.search(rf"(?<!\w){re.escape(form)}(?!\w)", text) is not None if len(form) <= 3 else form in text
+
+
+def grounded(result, answer: str, request: str = "") -> bool:
     """The answer states something the result says: one of its values (as given, or as this module
-    writes it), its yes/no, or that a list came back empty."""
-    text = answer.lower()
+    writes it, and not as the `request` already says it: 'Germany is the ISO code for Germany.' states no
+    code), its yes/no, or that a list came back empty."""
+    text, asked = answer.lower(), request.lower()
     if confirms_only(result):  # {"success": true, "message": "Entities deleted"}: 'I deleted ...' is grounded
         return not re.search(r"\b(not|error|failed|unable)\b", text)
     stack, said = [result], False  # said: the result says anything at all (an empty one grounds any answer)
@@ -101,7 +107,7 @@ def grounded(result, answer: str) -> bool:
                 return True
         elif node not in (None, ""):
             said = True
-            if any(f in text for f in forms(node)) or _none_said(node, text):
+            if any(_says(text, f) and not _says(asked, f) for f in forms(node) if f) or _none_said(node, text):
                 return True
             if isinstance(node, str) and _text_said(node, text):
                 return True

@@ -77,10 +77,22 @@ def named_tools(answer: str, offered: list[str], results: str = "") -> list[str]
 # This answer is provided by the tool response you provided.')
 ABOUT_THE_EXCHANGE = re.compile(
     r"\bthe answer (?:to (?:your|the) (?:request|question)\b[^.:\n]*?)?is:"
+    r"|\bthe answer to (?:your|the|this) (?:request|question)\b"  # 'The answer to the question "..." is 25.0%.'
     r"|\bthe tool(?:'s)? (?:response|output|result)s?\b"
     r"|\bthe (?:response|result|output) (?:you|the tool) (?:provided|returned|gave)\b",
     re.I,
 )
+
+
+def raw_result(answer: str) -> bool:
+    """The answer is a JSON object or list, fenced or not (the 0.5B model answers with the result it got)."""
+    text = re.sub(r"^```\w*\s*|\s*```$", "", answer.strip())
+    if not text.startswith(("{", "[")):
+        return False
+    try:
+        return isinstance(json.loads(text), (dict, list))
+    except json.JSONDecodeError:
+        return False
 
 
 def check_focus(traj: dict, params) -> tuple[str, str] | None:
@@ -92,6 +104,8 @@ def check_focus(traj: dict, params) -> tuple[str, str] | None:
     offered = [t["function"]["name"] for t in traj.get("tools_offered") or []]
     if named := named_tools(traj["final_answer"], offered, "\n".join(said)):
         return "names_tools", f"the answer tells how it was found, naming {', '.join(named[:3])}, not what was asked"
+    if raw_result(traj["final_answer"]):
+        return "raw_result", "the answer is a JSON value (the result pasted back), not sentences for a person"
     if talk := ABOUT_THE_EXCHANGE.search(traj["final_answer"]):
         return "talks_about_the_exchange", f"the answer talks about the exchange ('{talk.group(0)}'), not the facts"
     request = request_of(traj["messages"], traj.get("actions"))

@@ -146,8 +146,16 @@ def check_execution(traj: dict) -> tuple[str, str] | None:
                 "reference_not_reached",
                 f"{missing} of {len(expected)} reference result(s) never came back from the calls made",
             )
-    if results and not grounded(json.loads(results[-1]), answer):
-        return "answer_not_grounded", "the final answer states none of the values the last call returned"
+    return _answer_problem(traj, answer, results)
+
+
+def _answer_problem(traj: dict, answer: str, results: list[str]) -> tuple[str, str] | None:
+    """The final answer states what the last call returned (beyond what the request says), and nothing made up."""
+    if results and not grounded(json.loads(results[-1]), answer, request_of(traj["messages"], traj.get("actions"))):
+        return (
+            "answer_not_grounded",
+            "the final answer states none of the values the last call returned, beyond what the request says",
+        )
     if made_up := invented(answer, conversation_known(traj)):
         return "invented_facts", f"the final answer states {', '.join(made_up[:4])}, which nothing before it says"
     return None

@@ -22,7 +22,9 @@ from .words import entity_of, tokens
 # how a request joins its parts: a part that needs an earlier result comes after it ('Then, '), an
 # independent one beside it ('Also, '); the offline assistant splits requests on these
 THEN_WORDS = ("Then", "After that", "Next", "Afterwards")
-THEN_CHOSEN = THEN_WORDS[:1]  # written: 'Next, ...', 'After that, ... that capital city' read as templates (blind reads)
+THEN_CHOSEN = THEN_WORDS[
+    :1
+]  # written: 'Next, ...', 'After that, ... that capital city' read as templates (blind reads)
 ALSO_WORDS = ("Also", "Separately", "Additionally")
 ALSO_CHOSEN = ("Also", "Additionally")  # written: 'Separately, show me ...' read as two tasks glued (blind reads)
 # ... or, as people chain questions, a question of its own that starts with 'And' (no comma): 'Tell me about
@@ -366,9 +368,9 @@ def _joined(text_all: str, text: str, step, said_steps: int, rng: random.Random)
         return f"{text_all[:-1]}, {rng.choice(inline)} {text}"  # two questions asked as one
     if step.bindings and said_steps == 2 and text_all[-1:] in ".?" and AND_START.match(text) and rng.random() < 0.5:
         return f"{text_all} {AND_WORD} {text}"  # 'Tell me about Tokyo. And what is ...?'
-    joins = THEN_CHOSEN if step.bindings else ALSO_CHOSEN
-    fresh = [w for w in joins if f" {w}," not in text_all and f"{w.lower()}," not in text_all]  # not 'Then, ... Then,'
-    return text_all + f" {rng.choice(fresh or joins)}, {text}"
+    joins, every = (THEN_CHOSEN, THEN_WORDS) if step.bindings else (ALSO_CHOSEN, ALSO_WORDS)
+    fresh = [w for w in every if f" {w}," not in text_all and f"{w.lower()}," not in text_all]  # not 'Then, ... Then,'
+    return text_all + f" {rng.choice([w for w in fresh if w in joins] or fresh or joins)}, {text}"
 
 
 # names said with 'the' inside a sentence ('Which countries are in the Americas?', 'I'm visiting the United States')
