@@ -65,6 +65,8 @@ def forms(value) -> set[str]:
     if isinstance(value, str) and re.fullmatch(r"[a-z]+lled", value.lower()):
         out.add(value.lower()[:-4] + "led")  # cancelled, canceled
     out |= {n.lower() for key in ("country_code", "language_code") if (n := spoken.code_name(value, key))}  # Germany
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:  # -5.0: '5 hours behind'
+        out |= forms(-value)
     if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) >= 1000:
         out |= {f"{value:,}".lower(), f"{int(value):,}" if float(value).is_integer() else f"{value:,}"}  # 16,108
     m = _ISO.match(value) if isinstance(value, str) else None
