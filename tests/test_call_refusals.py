@@ -3,11 +3,23 @@ before it counts: the corrected call stands in the example and the refused one i
 
 import json
 
-from toolloom.agents.llm import ModelAssistant
+import pyarrow.compute as pc
+import pytest
+
+from toolloom.agents.llm import ModelAssistant, ModelUser
+from toolloom.executors.routing import ToolExecutor
+from toolloom.prompts import DEFAULT_ROOT, render
+from toolloom.sandbox import Sandbox
+from toolloom.spec import SimulateStage, TasksStage, load_pipeline
+from toolloom.stages.simulate import simulate
+from toolloom.stages.tasks import sample_tasks
+from toolloom.stages.tools import build_tools
 from toolloom.agents.refusals import refused_calls
 from toolloom.llm import ModelClient, RequestCache, RunBudget, UsageLedger, run_async
 from toolloom.llm.fake_server import FakeModel, FakeServer
 from toolloom.spec import ModelSpec
+
+from .conftest import PROJECT
 
 MOVIE = {
     "type": "function",
@@ -55,12 +67,13 @@ def test_a_schema_violation_is_refused_too_and_a_correction_that_is_still_wrong_
     turn, history = _step(tmp_path, _call(movie_id="fight club"), _call(movie_id="550", lang="en"))
     assert len(history) == 2  # asked once, not again and again
     assert [json.loads(c["function"]["arguments"]) for c in turn.tool_calls] == [{"movie_id": "fight club"}]
-    assert not turn.dropped  # the example is what the model wrote: the filter rejects it with its reason
+    assert not turn.dropped  # the example is what the model wrote, marked: the episode ends on it
+    assert "'fight club' is not of type 'integer'" in turn.refused, turn.refused
 
 
 def test_a_valid_call_is_not_asked_again(tmp_path):
     turn, history = _step(tmp_path, _call(movie_id=550, page=1))
-    assert len(history) == 1 and not turn.dropped
+    assert len(history) == 1 and not turn.dropped and not turn.refused
 
 
 def test_what_counts_as_refused_matches_the_filter():
@@ -74,3 +87,50 @@ def test_what_counts_as_refused_matches_the_filter():
     refused = refused_calls(calls, [MOVIE])
     assert set(refused) == {"b", "c"}
     assert "'sort' is no parameter" in refused["b"] and "movie_id" in refused["c"]
+
+
+@pytest.mark.services
+def test_an_episode_ends_on_a_call_still_refused_and_goes_on_after_a_corrected_one(tmp_path):
+    """No request more is spent on an example the format check would reject; a corrected call is executed and
+    the example holds only it (the refused one in the call's record)."""
+    tools = build_tools(load_pipeline(PROJECT / "pipelines/demo.yaml"), PROJECT, Sandbox(PROJECT / "sandbox")).table
+    ex = ToolExecutor(Sandbox(PROJECT / "sandbox"), tools.to_pylist())
+    tasks = sample_tasks(tools.filter(pc.equal(tools["name"], "get_country")), ex, TasksStage(per_tool=1, seed=2)).table
+    code = json.loads(tasks["chain"][0].as_py())[0]["arguments"]["country_code"]
+    request = {"content": json.dumps({"request": f"Tell me about the country with code {code}."})}
+    wrong = {"tool_calls": [{"name": "get_country", "arguments": {"country_code": code, "verbose_mode": "yes"}}]}
+    right = {"tool_calls": [{"name": "get_country", "arguments": {"country_code": code}}]}
+    rows = {}
+    for name, script in (
+        ("kept", [request, wrong, wrong]),
+        ("corrected", [request, wrong, right, {"content": "Done."}]),
+    ):
+        model = FakeModel()
+        model.enqueue(*script)
+        with FakeServer(model) as server:
+            client = ModelClient(
+                ModelSpec(provider="openai", model="fake", base_url=server.base_url),
+                cache=RequestCache(tmp_path / f"{name}.sqlite"),
+                ledger=UsageLedger(),
+                budget=RunBudget(None),
+                backoff_s=0.01,
+            )
+            (rows[name],) = simulate(
+                tasks,
+                tools,
+                user=ModelUser(client, DEFAULT_ROOT),
+                assistant=ModelAssistant(client),
+                executor=ex,
+                params=SimulateStage(distractors=0),
+                system_prompt=render("simulate/assistant_system.j2", today=None),
+                prompt_hash="h",
+            ).table.to_pylist()
+        assert len(model.history) == len(script), name  # nothing asked after the refused turn
+    kept, corrected = rows["kept"], rows["corrected"]
+    assert kept["outcome"] == "refused_call" and "'verbose_mode' is no parameter of get_country" in kept["error"]
+    assert json.loads(kept["calls"]) == []  # never executed
+    assert corrected["outcome"] == "answered"
+    calls = json.loads(corrected["calls"])
+    assert [json.loads(c["arguments"]) for c in calls] == [{"country_code": code}]
+    assert "refused before it was made" in calls[0]["dropped"][0]
+    assert "verbose_mode" not in json.dumps(corrected["messages"])

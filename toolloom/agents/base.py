@@ -17,6 +17,7 @@ class AssistantTurn:
     call_source: str = "native"  # "text": the calls were recovered from the message text (llm/text_calls.py)
     unreadable_call: str = ""  # the text has a call's shape, but no offered call could be read from it
     dropped: list[str] = field(default_factory=list)  # read from the text but not kept (llm/text_calls.py)
+    refused: str = ""  # a call the API refuses for its arguments, also after its 400 (agents/refusals.py)
 
     def message(self) -> dict:
         return {"role": "assistant", "content": self.content, "tool_calls": self.tool_calls}

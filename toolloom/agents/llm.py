@@ -144,14 +144,16 @@ class ModelAssistant:
 
     async def step(self, messages: list[dict], tools: list[dict]) -> AssistantTurn:
         """The next turn; a call the API would refuse for its arguments is answered with that 400 once first
-        (agents/refusals.py): the corrected turn stands where its calls are valid, else the turn as written."""
+        (agents/refusals.py): the corrected turn stands where its calls are valid, else the turn as written,
+        marked `refused` (the format check would reject the example: the episode ends there)."""
         turn = await self._turn(messages, tools)
         refused = refused_calls(turn.tool_calls, tools)
         if not refused:
             return turn
+        turn.refused = "; ".join(dict.fromkeys(refused.values())) + ", also when told so"
         try:
             again = await self._turn(messages + refusal_messages(turn, refused), tools)
-        except ModelCallError:  # the correction ran away: the episode goes on with the refused call
+        except ModelCallError:  # the correction ran away
             return turn
         if not again.tool_calls or refused_calls(again.tool_calls, tools):
             return turn

@@ -65,8 +65,6 @@ def forms(value) -> set[str]:
     if isinstance(value, str) and re.fullmatch(r"[a-z]+lled", value.lower()):
         out.add(value.lower()[:-4] + "led")  # cancelled, canceled
     out |= {n.lower() for key in ("country_code", "language_code") if (n := spoken.code_name(value, key))}  # Germany
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:  # -5.0: '5 hours behind'
-        out |= forms(-value)
     if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) >= 1000:
         out |= {f"{value:,}".lower(), f"{int(value):,}" if float(value).is_integer() else f"{value:,}"}  # 16,108
     m = _ISO.match(value) if isinstance(value, str) else None
@@ -82,6 +80,13 @@ def forms(value) -> set[str]:
 def _says(text: str, form: str) -> bool:
     """A short value stated as a word ('DE', not the 'de' of 'code'); a longer one anywhere."""
     return re.search(rf"(?<!\w){re.escape(form)}(?!\w)", text) is not None if len(form) <= 3 else form in text
+
+
+def _grounding_forms(value) -> set[str]:
+    """A value's forms, and a negative number's size ('-5.0' hours: '5 hours behind'; whether behind or ahead is
+    the completeness check's business)."""
+    negative = isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0
+    return forms(value) | (forms(-value) if negative else set())
 
 
 def grounded(result, answer: str, request: str = "") -> bool:
@@ -109,7 +114,9 @@ def grounded(result, answer: str, request: str = "") -> bool:
                 return True
         elif node not in (None, ""):
             said = True
-            if any(_says(text, f) and not _says(asked, f) for f in forms(node) if f) or _none_said(node, text):
+            if any(_says(text, f) and not _says(asked, f) for f in _grounding_forms(node) if f) or _none_said(
+                node, text
+            ):
                 return True
             if isinstance(node, str) and _text_said(node, text):
                 return True

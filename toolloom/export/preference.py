@@ -34,6 +34,7 @@ MODEL_FAULTS = frozenset(
         "answer_incomplete",
         "empty_answer",
         "unreadable_tool_call",
+        "refused_call",
         "turn_limit",
         "no_final_answer",
     }

@@ -121,8 +121,8 @@ async def run_episode(
                     break
             _drop_narration(turn, offered_names)
             messages.append(turn.message())
-            if turn.unreadable_call:  # a call written as text that names no offered tool or is not JSON
-                outcome, error = "unreadable_tool_call", turn.unreadable_call
+            if ended := _ended(turn):
+                outcome, error = ended
                 break
             if not turn.tool_calls:
                 text = (turn.content or "").strip()
@@ -159,6 +159,14 @@ async def _answer_calls(turn, offered_names: set[str], episode, calls: list, mes
         record, answered = await answer_call(call, turn, offered_names, episode)
         calls.append(record)
         messages.append(answered)
+
+
+def _ended(turn) -> tuple[str, str] | None:
+    """A turn the episode ends on: a call written as text that names no offered tool or is not JSON; a made-up
+    parameter kept after the API's 400 (no request more for an example the format check rejects)."""
+    if turn.unreadable_call:
+        return "unreadable_tool_call", turn.unreadable_call
+    return ("refused_call", turn.refused) if turn.refused else None
 
 
 def _drop_narration(turn, offered_names: set[str]) -> None:
