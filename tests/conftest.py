@@ -29,6 +29,20 @@ stages:
 """
 
 
+def fake_client(server, cache_path: Path):
+    """A ModelClient for a FakeServer's endpoint (a model named 'fake'), its cache at `cache_path`, fast retries."""
+    from toolloom.llm import ModelClient, RequestCache, RunBudget, UsageLedger
+    from toolloom.spec import ModelSpec
+
+    return ModelClient(
+        ModelSpec(provider="openai", model="fake", base_url=server.base_url),
+        cache=RequestCache(cache_path),
+        ledger=UsageLedger(),
+        budget=RunBudget(None),
+        backoff_s=0.01,
+    )
+
+
 def make_project(root: Path, pipelines: dict[str, str | dict]) -> Path:
     """A throwaway project at `root`: the real prompts, sandbox and collections (linked), and the
     given pipeline files (name -> YAML text, or a dict written as JSON, which YAML reads)."""

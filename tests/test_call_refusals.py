@@ -15,11 +15,10 @@ from toolloom.stages.simulate import simulate
 from toolloom.stages.tasks import sample_tasks
 from toolloom.stages.tools import build_tools
 from toolloom.agents.refusals import refused_calls
-from toolloom.llm import ModelClient, RequestCache, RunBudget, UsageLedger, run_async
+from toolloom.llm import run_async
 from toolloom.llm.fake_server import FakeModel, FakeServer
-from toolloom.spec import ModelSpec
 
-from .conftest import PROJECT
+from .conftest import PROJECT, fake_client
 
 MOVIE = {
     "type": "function",
@@ -39,13 +38,7 @@ def _step(tmp_path, *responses):
     model = FakeModel()
     model.enqueue(*responses)
     with FakeServer(model) as server:
-        client = ModelClient(
-            ModelSpec(provider="openai", model="fake", base_url=server.base_url),
-            cache=RequestCache(tmp_path / "c.sqlite"),
-            ledger=UsageLedger(),
-            budget=RunBudget(None),
-            backoff_s=0.01,
-        )
+        client = fake_client(server, tmp_path / "c.sqlite")
         return run_async(ModelAssistant(client).step(ASKED, [MOVIE])), model.history
 
 
@@ -108,13 +101,7 @@ def test_an_episode_ends_on_a_call_still_refused_and_goes_on_after_a_corrected_o
         model = FakeModel()
         model.enqueue(*script)
         with FakeServer(model) as server:
-            client = ModelClient(
-                ModelSpec(provider="openai", model="fake", base_url=server.base_url),
-                cache=RequestCache(tmp_path / f"{name}.sqlite"),
-                ledger=UsageLedger(),
-                budget=RunBudget(None),
-                backoff_s=0.01,
-            )
+            client = fake_client(server, tmp_path / f"{name}.sqlite")
             (rows[name],) = simulate(
                 tasks,
                 tools,

@@ -18,7 +18,7 @@ from toolloom.stages.recoveries import learnable, run_recovery, user_forms
 from toolloom.stages.samples import check_execution
 from toolloom.stages.tools import build_tools
 
-from .conftest import PROJECT
+from .conftest import PROJECT, fake_client
 
 
 def test_recover_forms_and_learnable_errors():
@@ -106,9 +106,7 @@ def test_a_recover_task_without_a_learnable_error_is_a_counted_rejection(demo_ex
 
 
 def test_the_model_judge_is_told_what_a_recover_example_teaches(tmp_path):
-    from toolloom.llm import ModelClient, RequestCache, RunBudget, UsageLedger
     from toolloom.llm.fake_server import FakeModel, FakeServer
-    from toolloom.spec import ModelSpec
     from toolloom.agents.judges import ModelJudge
 
     verdict = {
@@ -125,13 +123,7 @@ def test_the_model_judge_is_told_what_a_recover_example_teaches(tmp_path):
         "kind": "recover",
     }
     with FakeServer(model) as server:
-        client = ModelClient(
-            ModelSpec(provider="openai", model="fake", base_url=server.base_url),
-            cache=RequestCache(tmp_path / "c"),
-            ledger=UsageLedger(),
-            budget=RunBudget(None),
-            backoff_s=0.01,
-        )
+        client = fake_client(server, tmp_path / "c")
         judge = ModelJudge(client, DEFAULT_ROOT)
         assert (
             run_async(judge.judge(traj))[0] == "pass"

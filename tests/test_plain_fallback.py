@@ -8,17 +8,16 @@ import pytest
 
 from toolloom.agents.llm import ModelAssistant, ModelUser
 from toolloom.executors.routing import ToolExecutor
-from toolloom.llm import ModelClient, RequestCache, RunBudget, UsageLedger
 from toolloom.llm.fake_server import FakeModel, FakeServer
 from toolloom.prompts import DEFAULT_ROOT, render
 from toolloom.sandbox import Sandbox
-from toolloom.spec import ModelSpec, SimulateStage, TasksStage, load_pipeline
+from toolloom.spec import SimulateStage, TasksStage, load_pipeline
 from toolloom.stages.episodes import PLAIN_FALLBACK
 from toolloom.stages.simulate import run_metadata, simulate
 from toolloom.stages.tasks import sample_tasks
 from toolloom.stages.tools import build_tools
 
-from .conftest import PROJECT
+from .conftest import PROJECT, fake_client
 
 pytestmark = pytest.mark.services
 
@@ -36,13 +35,7 @@ def _run(tmp_path, fallback: bool):
         {"content": "Done."},
     )
     with FakeServer(model) as server:
-        client = ModelClient(
-            ModelSpec(provider="openai", model="fake", base_url=server.base_url),
-            cache=RequestCache(tmp_path / "c.sqlite"),
-            ledger=UsageLedger(),
-            budget=RunBudget(None),
-            backoff_s=0.01,
-        )
+        client = fake_client(server, tmp_path / "c.sqlite")
         result = simulate(
             tasks,
             tools,

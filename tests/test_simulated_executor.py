@@ -5,13 +5,12 @@ import json
 
 from toolloom.agents.simulator import ModelSimulator
 from toolloom.executors.routing import ToolExecutor
-from toolloom.llm import ModelClient, RequestCache, RunBudget, UsageLedger, run_async
+from toolloom.llm import run_async
 from toolloom.llm.fake_server import FakeModel, FakeServer
 from toolloom.prompts import DEFAULT_ROOT
 from toolloom.sandbox import Sandbox
-from toolloom.spec import ModelSpec
 
-from .conftest import PROJECT
+from .conftest import PROJECT, fake_client
 
 WEATHER = {
     "name": "get_weather",
@@ -28,13 +27,7 @@ WEATHER = {
 
 
 def _executor(server, tmp_path):
-    client = ModelClient(
-        ModelSpec(provider="openai", model="fake", base_url=server.base_url),
-        cache=RequestCache(tmp_path / "c.sqlite"),
-        ledger=UsageLedger(),
-        budget=RunBudget(None),
-        backoff_s=0.01,
-    )
+    client = fake_client(server, tmp_path / "c.sqlite")
     return ToolExecutor(Sandbox(PROJECT / "sandbox"), [WEATHER], simulator=ModelSimulator(client, DEFAULT_ROOT))
 
 
@@ -102,13 +95,7 @@ def test_an_answer_about_another_entity_or_with_placeholders_is_asked_again_then
         {"content": json.dumps({"id": 7, "title": "string"})},
     )
     with FakeServer(model) as server:
-        client = ModelClient(
-            ModelSpec(provider="openai", model="fake", base_url=server.base_url),
-            cache=RequestCache(tmp_path / "c.sqlite"),
-            ledger=UsageLedger(),
-            budget=RunBudget(None),
-            backoff_s=0.01,
-        )
+        client = fake_client(server, tmp_path / "c.sqlite")
         ex = ToolExecutor(Sandbox(PROJECT / "sandbox"), [movie], simulator=ModelSimulator(client, DEFAULT_ROOT))
         repaired = ex.execute("get_movie", {"movie_id": 24428})
         refused = ex.execute("get_movie", {"movie_id": 7})
@@ -156,13 +143,7 @@ def test_a_clarifying_question_is_answered_by_the_user_agent(tmp_path):
         {"content": "Done."},
     )
     with FakeServer(model) as server:
-        client = ModelClient(
-            ModelSpec(provider="openai", model="fake", base_url=server.base_url),
-            cache=RequestCache(tmp_path / "c.sqlite"),
-            ledger=UsageLedger(),
-            budget=RunBudget(None),
-            backoff_s=0.01,
-        )
+        client = fake_client(server, tmp_path / "c.sqlite")
         result = simulate(
             tasks,
             tools,
@@ -296,13 +277,7 @@ def test_the_simulator_is_shown_what_the_documentation_says_about_the_ids_asked_
         {"content": json.dumps({"id": 551, "title": "Heat"})},
     )
     with FakeServer(model) as server:
-        client = ModelClient(
-            ModelSpec(provider="openai", model="fake", base_url=server.base_url),
-            cache=RequestCache(tmp_path / "c.sqlite"),
-            ledger=UsageLedger(),
-            budget=RunBudget(None),
-            backoff_s=0.01,
-        )
+        client = fake_client(server, tmp_path / "c.sqlite")
         tools = [details, credits, popular]
         ex = ToolExecutor(Sandbox(PROJECT / "sandbox"), tools, simulator=ModelSimulator(client, DEFAULT_ROOT))
         documented = ex.execute("GET_movie-movie_id", {"movie_id": 550})

@@ -20,7 +20,7 @@ from toolloom.stages.simulate import simulate
 from toolloom.stages.tasks import TASKS_SCHEMA
 from toolloom.stages.tools import build_tools
 
-from .conftest import PROJECT
+from .conftest import PROJECT, fake_client
 
 OFFERED = {"get_weather", "convert_currency"}
 
@@ -155,13 +155,7 @@ def test_a_model_writing_call_lines_until_the_token_limit_gets_its_first_call_wi
     model = FakeModel()
     model.enqueue({"content": loop, "finish_reason": "length"})
     with FakeServer(model) as server:
-        client = ModelClient(
-            ModelSpec(provider="openai", model="fake", base_url=server.base_url),
-            cache=RequestCache(tmp_path / "c.sqlite"),
-            ledger=UsageLedger(),
-            budget=RunBudget(None),
-            backoff_s=0.01,
-        )
+        client = fake_client(server, tmp_path / "c.sqlite")
         tools = [{"type": "function", "function": {"name": n, "parameters": {"type": "object"}}} for n in OFFERED]
         turn = run_async(ModelAssistant(client).step([{"role": "user", "content": "Weather in Oslo?"}], tools))
     assert len(model.history) == 1  # not asked again with twice the room, nor resampled
@@ -258,13 +252,7 @@ def _episode(tmp_path, *replies):
     model.enqueue(*replies)
     try:
         with FakeServer(model) as server:
-            client = ModelClient(
-                ModelSpec(provider="openai", model="fake", base_url=server.base_url),
-                cache=RequestCache(tmp_path / "c.sqlite"),
-                ledger=UsageLedger(),
-                budget=RunBudget(None),
-                backoff_s=0.01,
-            )
+            client = fake_client(server, tmp_path / "c.sqlite")
             ep = run_async(run_episode(task, TemplateUser(), ModelAssistant(client), executor, offered, "sys", 4))
     finally:
         sandbox.close()
