@@ -368,3 +368,29 @@ def test_the_offline_assistant_deletes_only_when_asked_to():
         assert RetrievalAssistant.best_call(question, tools)[0] == "get_order_status", question
     for asked in ("Could you call off order ord_1002?", "Stop order ord_1002 before it ships.", "Cancel ord_1002."):
         assert RetrievalAssistant.best_call(asked, tools)[0] == "cancel_order", asked
+
+
+def test_a_yes_no_question_is_answered_yes_or_no_first():
+    """'Is 2026-05-18 a holiday in Canada?' answered 'Victoria Day is a holiday in Canada.' (the 0.5B model; a blind
+    reader: flawed); a polite request ('Can you express ...?') and a question of several parts are not held to it."""
+    from toolloom.checks.focus import check_focus
+    from toolloom.spec import FilterStage
+
+    def verdict(request: str, answer: str):
+        traj = {
+            "kind": "single_turn",
+            "final_answer": answer,
+            "messages": [
+                {"role": "user", "content": request},
+                {"role": "tool", "content": '{"is_holiday": true, "name": "Victoria Day"}'},
+                {"role": "assistant", "content": answer},
+            ],
+            "tools_offered": [],
+        }
+        return (check_focus(traj, FilterStage()) or ("",))[0]
+
+    asked = "Is 2026-05-18 a holiday in Canada?"
+    assert verdict(asked, "Victoria Day is a holiday in Canada.") == "yes_no_unsaid"
+    assert verdict(asked, "Yes, 2026-05-18 is Victoria Day, a holiday in Canada.") == ""
+    assert verdict("Can you express 42.195 km as mi?", "42.195 km is 26.2188 mi.") == ""
+    assert verdict(asked + " Also, what is the next one?", "Victoria Day is a holiday in Canada.") == ""

@@ -15,7 +15,7 @@ import re
 
 from ..answers.phrases import LIST_ITEMS, value_text
 from ..messages import request_of
-from ..text.request_asks import requested_fields
+from ..text.request_asks import is_yes_no, request_parts, requested_fields
 
 _SUBJECTS = ("name", "title", "label", "full_name", "display_name")
 
@@ -84,6 +84,10 @@ ABOUT_THE_EXCHANGE = re.compile(
 )
 
 
+_POLITE = re.compile(r"\W*(?:can|could|would|will) you\b", re.I)  # 'Can you express 42.195 km as mi?': a request
+_YES_OR_NO = re.compile(r"\W*(?:yes|no)\b", re.I)  # 'Yes, ...', 'No. ...' ('Victoria Day is ...' was read flawed)
+
+
 def raw_result(answer: str) -> bool:
     """The answer is a JSON object or list, fenced or not (the 0.5B model answers with the result it got)."""
     text = re.sub(r"^```\w*\s*|\s*```$", "", answer.strip())
@@ -109,6 +113,9 @@ def check_focus(traj: dict, params) -> tuple[str, str] | None:
     if talk := ABOUT_THE_EXCHANGE.search(traj["final_answer"]):
         return "talks_about_the_exchange", f"the answer talks about the exchange ('{talk.group(0)}'), not the facts"
     request = request_of(traj["messages"], traj.get("actions"))
+    yes_no = is_yes_no(request) and not _POLITE.match(request) and len(request_parts(request)) == 1
+    if yes_no and not _YES_OR_NO.match(traj["final_answer"]):
+        return "yes_no_unsaid", "a yes/no question whose answer does not start with yes or no"
     results = []
     for content in said:
         try:
