@@ -393,4 +393,7 @@ def test_a_yes_no_question_is_answered_yes_or_no_first():
     assert verdict(asked, "Victoria Day is a holiday in Canada.") == "yes_no_unsaid"
     assert verdict(asked, "Yes, 2026-05-18 is Victoria Day, a holiday in Canada.") == ""
     assert verdict("Can you express 42.195 km as mi?", "42.195 km is 26.2188 mi.") == ""
+    assert verdict("Do you know the capital of Australia?", "The capital city of Australia is Canberra.") == ""
+    assert verdict("Is 2026-12-25 a Monday, a Friday, or something else?", "2026-12-25 is a Friday.") == ""
+    assert verdict("Is 2026-05-18 a holiday in Canada or not?", "Victoria Day is a holiday in Canada.") != ""
     assert verdict(asked + " Also, what is the next one?", "Victoria Day is a holiday in Canada.") == ""

@@ -331,16 +331,20 @@ def test_an_id_that_neither_the_user_nor_an_earlier_result_says_is_an_invented_a
     assert invented_ids(traj("Cast of show 5?", [refused])) == []
 
 
-def test_an_answer_that_only_says_again_what_the_request_says_is_not_grounded():
+def test_an_answer_that_only_says_again_what_the_call_was_given_is_not_grounded():
     """The 0.5B model on the demo tools: 'Germany is the ISO code for Germany.' (the 'de' of 'code' is no DE) and
-    'The product ID of item p300 is p300.' were accepted; a value said as people say it still grounds."""
-    from toolloom.checks.answers import grounded
+    'The product ID of item p300 is p300.' were accepted; a value said as people say it still grounds, and so
+    does one the request offered as a choice ('a Monday, a Friday, or something else?')."""
+    from toolloom.checks.answers import given_text, grounded
 
     country = {"results": [{"country_code": "DE", "name": "Germany"}]}
-    asked = "What's the ISO code for Germany?"
+    asked = given_text({"name": "Germany"})
     assert not grounded(country, "Germany is the ISO code for Germany.", asked)
     assert grounded(country, "Germany's ISO code is DE.", asked)
     product = {"name": "Noise-cancelling headphones", "product_id": "p300", "stock": 9}
-    assert not grounded(product, "The product ID of item p300 is p300.", "What is the product ID of item p300?")
+    assert not grounded(product, "The product ID of item p300 is p300.", given_text({"product_id": "p300"}))
     gap = {"date": "2026-10-10", "from_city_id": "sydney", "hours": -9.0, "to_city_id": "berlin"}
-    assert grounded(gap, "Berlin is 9 hours behind Sydney.", "On 2026-10-10, how far apart are Sydney and Berlin?")
+    given = given_text({"from_city_id": "sydney", "to_city_id": "berlin", "day": "2026-10-10"})
+    assert grounded(gap, "Berlin is 9 hours behind Sydney.", given)
+    day = {"date": "2026-12-25", "weekday": "Friday"}
+    assert grounded(day, "2026-12-25 is a Friday.", given_text({"day": "2026-12-25"}))

@@ -89,11 +89,16 @@ def _grounding_forms(value) -> set[str]:
     return forms(value) | (forms(-value) if negative else set())
 
 
-def grounded(result, answer: str, request: str = "") -> bool:
+def given_text(arguments: dict) -> str:
+    """A call's argument values as the answers may write them: what the call was given, not what it found."""
+    return " | ".join(f for _, value in spoken.scalars("", arguments or {}) for f in forms(value))
+
+
+def grounded(result, answer: str, given: str = "") -> bool:
     """The answer states something the result says: one of its values (as given, or as this module
-    writes it, and not as the `request` already says it: 'Germany is the ISO code for Germany.' states no
-    code), its yes/no, or that a list came back empty."""
-    text, asked = answer.lower(), request.lower()
+    writes it, and not as the call's arguments say it, `given_text`: 'Germany is the ISO code for Germany.'
+    states no code), its yes/no, or that a list came back empty."""
+    text, asked = answer.lower(), given.lower()
     if confirms_only(result):  # {"success": true, "message": "Entities deleted"}: 'I deleted ...' is grounded
         return not re.search(r"\b(not|error|failed|unable)\b", text)
     stack, said = [result], False  # said: the result says anything at all (an empty one grounds any answer)

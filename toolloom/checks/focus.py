@@ -84,7 +84,9 @@ ABOUT_THE_EXCHANGE = re.compile(
 )
 
 
-_POLITE = re.compile(r"\W*(?:can|could|would|will) you\b", re.I)  # 'Can you express 42.195 km as mi?': a request
+# 'Can you express 42.195 km as mi?', 'Do you know the capital of Australia?': a request, not a yes/no question
+_POLITE = re.compile(r"\W*(?:(?:can|could|would|will) you\b|do you (?:know|happen to know)\b)", re.I)
+_CHOICE = re.compile(r"\bor (?!not\b)", re.I)  # 'Is it a Monday, a Friday, or something else?' asks which
 _YES_OR_NO = re.compile(r"\W*(?:yes|no)\b", re.I)  # 'Yes, ...', 'No. ...' ('Victoria Day is ...' was read flawed)
 
 
@@ -113,7 +115,8 @@ def check_focus(traj: dict, params) -> tuple[str, str] | None:
     if talk := ABOUT_THE_EXCHANGE.search(traj["final_answer"]):
         return "talks_about_the_exchange", f"the answer talks about the exchange ('{talk.group(0)}'), not the facts"
     request = request_of(traj["messages"], traj.get("actions"))
-    yes_no = is_yes_no(request) and not _POLITE.match(request) and len(request_parts(request)) == 1
+    yes_no = is_yes_no(request) and not (_POLITE.match(request) or _CHOICE.search(request))
+    yes_no = yes_no and len(request_parts(request)) == 1
     if yes_no and not _YES_OR_NO.match(traj["final_answer"]):
         return "yes_no_unsaid", "a yes/no question whose answer does not start with yes or no"
     results = []
