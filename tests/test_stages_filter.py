@@ -335,16 +335,19 @@ def test_an_answer_that_only_says_again_what_the_call_was_given_is_not_grounded(
     """The 0.5B model on the demo tools: 'Germany is the ISO code for Germany.' (the 'de' of 'code' is no DE) and
     'The product ID of item p300 is p300.' were accepted; a value said as people say it still grounds, and so
     does one the request offered as a choice ('a Monday, a Friday, or something else?')."""
-    from toolloom.checks.answers import given_text, grounded
+    from toolloom.checks.answers import given_forms, grounded
 
     country = {"results": [{"country_code": "DE", "name": "Germany"}]}
-    asked = given_text({"name": "Germany"})
+    asked = given_forms({"name": "Germany"})
     assert not grounded(country, "Germany is the ISO code for Germany.", asked)
     assert grounded(country, "Germany's ISO code is DE.", asked)
     product = {"name": "Noise-cancelling headphones", "product_id": "p300", "stock": 9}
-    assert not grounded(product, "The product ID of item p300 is p300.", given_text({"product_id": "p300"}))
+    assert not grounded(product, "The product ID of item p300 is p300.", given_forms({"product_id": "p300"}))
     gap = {"date": "2026-10-10", "from_city_id": "sydney", "hours": -9.0, "to_city_id": "berlin"}
-    given = given_text({"from_city_id": "sydney", "to_city_id": "berlin", "day": "2026-10-10"})
+    given = given_forms({"from_city_id": "sydney", "to_city_id": "berlin", "day": "2026-10-10"})
     assert grounded(gap, "Berlin is 9 hours behind Sydney.", given)
+    gap = {**gap, "hours": 1.0}  # '1' is a word of 'July 1, 2026' (the day given), but not a value given
+    assert grounded(gap, "Pretoria is 1 hour ahead of London.", given_forms({"day": "2026-07-01"}))
+    assert grounded({**gap, "hours": 0.0}, "New York and Ottawa show the same time.", given_forms({"to": "new_york"}))
     day = {"date": "2026-12-25", "weekday": "Friday"}
-    assert grounded(day, "2026-12-25 is a Friday.", given_text({"day": "2026-12-25"}))
+    assert grounded(day, "2026-12-25 is a Friday.", given_forms({"day": "2026-12-25"}))

@@ -85,20 +85,23 @@ def _says(text: str, form: str) -> bool:
 def _grounding_forms(value) -> set[str]:
     """A value's forms, and a negative number's size ('-5.0' hours: '5 hours behind'; whether behind or ahead is
     the completeness check's business)."""
-    negative = isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0
-    return forms(value) | (forms(-value) if negative else set())
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    zero = (
+        {"same", "no difference", "zero"} if number and value == 0 else set()
+    )  # 'New York and Ottawa show the same time'
+    return forms(value) | (forms(-value) if number and value < 0 else set()) | zero
 
 
-def given_text(arguments: dict) -> str:
+def given_forms(arguments: dict) -> set[str]:
     """A call's argument values as the answers may write them: what the call was given, not what it found."""
-    return " | ".join(f for _, value in spoken.scalars("", arguments or {}) for f in forms(value))
+    return {f for _, value in spoken.scalars("", arguments or {}) for f in forms(value)}
 
 
-def grounded(result, answer: str, given: str = "") -> bool:
+def grounded(result, answer: str, given: set[str] | None = None) -> bool:
     """The answer states something the result says: one of its values (as given, or as this module
-    writes it, and not as the call's arguments say it, `given_text`: 'Germany is the ISO code for Germany.'
-    states no code), its yes/no, or that a list came back empty."""
-    text, asked = answer.lower(), given.lower()
+    writes it, and not a form of a value the call was given, `given_forms`: 'Germany is the ISO code for
+    Germany.' states no code), its yes/no, or that a list came back empty."""
+    text, given = answer.lower(), given or set()
     if confirms_only(result):  # {"success": true, "message": "Entities deleted"}: 'I deleted ...' is grounded
         return not re.search(r"\b(not|error|failed|unable)\b", text)
     stack, said = [result], False  # said: the result says anything at all (an empty one grounds any answer)
@@ -119,9 +122,7 @@ def grounded(result, answer: str, given: str = "") -> bool:
                 return True
         elif node not in (None, ""):
             said = True
-            if any(_says(text, f) and not _says(asked, f) for f in _grounding_forms(node) if f) or _none_said(
-                node, text
-            ):
+            if any(_says(text, f) for f in _grounding_forms(node) - given if f) or _none_said(node, text):
                 return True
             if isinstance(node, str) and _text_said(node, text):
                 return True

@@ -22,7 +22,7 @@ from collections import Counter
 import pyarrow as pa
 
 from ..agents.judges import ReferenceJudge
-from ..checks.answers import call_inputs, given_text, grounded, unstated
+from ..checks.answers import call_inputs, given_forms, grounded, unstated
 from ..checks.invented import conversation_known, invented, invented_ids
 from ..messages import request_of
 from ..checks.judging import MULTI_ANSWER_SHAPES
@@ -151,11 +151,11 @@ def check_execution(traj: dict) -> tuple[str, str] | None:
 
 def _answer_problem(traj: dict, answer: str, results: list[str]) -> tuple[str, str] | None:
     """The final answer states what the last call returned (beyond what the request says), and nothing made up."""
-    given = given_text(parse_arguments(traj["calls"][-1]["arguments"])[0] or {}) if traj["calls"] else ""
+    given = given_forms(parse_arguments(traj["calls"][-1]["arguments"])[0] or {}) if traj["calls"] else set()
     if results and not grounded(json.loads(results[-1]), answer, given):
         return (
             "answer_not_grounded",
-            "the final answer states none of the values the last call returned, beyond the values it was given",
+            "the final answer states none of the values the last call returned, besides the values it was given",
         )
     if made_up := invented(answer, conversation_known(traj)):
         return "invented_facts", f"the final answer states {', '.join(made_up[:4])}, which nothing before it says"
