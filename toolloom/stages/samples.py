@@ -150,7 +150,7 @@ def check_execution(traj: dict) -> tuple[str, str] | None:
 
 
 def _answer_problem(traj: dict, answer: str, results: list[str]) -> tuple[str, str] | None:
-    """The final answer states what the last call returned (beyond what the request says), and nothing made up."""
+    """The final answer states what the last call returned (besides the values it was given), and nothing made up."""
     given = given_forms(parse_arguments(traj["calls"][-1]["arguments"])[0] or {}) if traj["calls"] else set()
     if results and not grounded(json.loads(results[-1]), answer, given):
         return (
