@@ -108,7 +108,14 @@ def test_a_lost_catalog_session_gives_its_slots_back_and_the_next_take_reconnect
     a, b = PostgresSlotLocks(catalog, "http://e/v1"), PostgresSlotLocks(catalog, "http://e/v1")
     assert a.take_one([0, 1]) == 0 and b.take_one([0, 1]) == 1 and b.take_one([0]) is None
     with psycopg.connect(catalog, autocommit=True) as admin:  # the server ends b's session (a restart, an admin)
-        admin.execute("SELECT pg_terminate_backend(%s)", (b.con.info.backend_pid,))
+        pid = b.con.info.backend_pid
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        # the termination is a signal: wait until the backend has gone and its locks with it (a loaded machine
+        # took longer than the next statement once), within a deadline that is no claim about speed
+        gone = "SELECT 1 FROM pg_locks WHERE pid = %s UNION ALL SELECT 1 FROM pg_stat_activity WHERE pid = %s"
+        deadline = time.monotonic() + 60
+        while admin.execute(gone, (pid, pid)).fetchone() and time.monotonic() < deadline:
+            time.sleep(0.05)
     assert a.take_one([1]) == 1  # b's slot went with its session
     assert b.take_one([0, 1]) is None  # b notices, reconnects on its next try, and finds both taken
     a.give(0)
