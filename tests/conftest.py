@@ -43,6 +43,24 @@ def fake_client(server, cache_path: Path):
     )
 
 
+def simulated_by(client, tasks, tools, executor, params):
+    """The simulation stage with `client`'s model as the user and the assistant (the shipped prompts)."""
+    from toolloom.agents.llm import ModelAssistant, ModelUser
+    from toolloom.prompts import DEFAULT_ROOT, render
+    from toolloom.stages.simulate import simulate
+
+    return simulate(
+        tasks,
+        tools,
+        user=ModelUser(client, DEFAULT_ROOT),
+        assistant=ModelAssistant(client),
+        executor=executor,
+        params=params,
+        system_prompt=render("simulate/assistant_system.j2", today=None),
+        prompt_hash="h",
+    )
+
+
 def make_project(root: Path, pipelines: dict[str, str | dict]) -> Path:
     """A throwaway project at `root`: the real prompts, sandbox and collections (linked), and the
     given pipeline files (name -> YAML text, or a dict written as JSON, which YAML reads)."""

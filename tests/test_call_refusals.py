@@ -6,19 +6,17 @@ import json
 import pyarrow.compute as pc
 import pytest
 
-from toolloom.agents.llm import ModelAssistant, ModelUser
+from toolloom.agents.llm import ModelAssistant
 from toolloom.executors.routing import ToolExecutor
-from toolloom.prompts import DEFAULT_ROOT, render
 from toolloom.sandbox import Sandbox
 from toolloom.spec import SimulateStage, TasksStage, load_pipeline
-from toolloom.stages.simulate import simulate
 from toolloom.stages.tasks import sample_tasks
 from toolloom.stages.tools import build_tools
 from toolloom.agents.refusals import refused_calls
 from toolloom.llm import run_async
 from toolloom.llm.fake_server import FakeModel, FakeServer
 
-from .conftest import PROJECT, fake_client
+from .conftest import PROJECT, fake_client, simulated_by
 
 MOVIE = {
     "type": "function",
@@ -102,16 +100,7 @@ def test_an_episode_ends_on_a_call_still_refused_and_goes_on_after_a_corrected_o
         model.enqueue(*script)
         with FakeServer(model) as server:
             client = fake_client(server, tmp_path / f"{name}.sqlite")
-            (rows[name],) = simulate(
-                tasks,
-                tools,
-                user=ModelUser(client, DEFAULT_ROOT),
-                assistant=ModelAssistant(client),
-                executor=ex,
-                params=SimulateStage(distractors=0),
-                system_prompt=render("simulate/assistant_system.j2", today=None),
-                prompt_hash="h",
-            ).table.to_pylist()
+            (rows[name],) = simulated_by(client, tasks, tools, ex, SimulateStage(distractors=0)).table.to_pylist()
         assert len(model.history) == len(script), name  # nothing asked after the refused turn
     kept, corrected = rows["kept"], rows["corrected"]
     assert kept["outcome"] == "refused_call" and "'verbose_mode' is no parameter of get_country" in kept["error"]

@@ -6,18 +6,16 @@ import pyarrow.compute as pc
 import pycountry
 import pytest
 
-from toolloom.agents.llm import ModelAssistant, ModelUser
 from toolloom.executors.routing import ToolExecutor
 from toolloom.llm.fake_server import FakeModel, FakeServer
-from toolloom.prompts import DEFAULT_ROOT, render
 from toolloom.sandbox import Sandbox
 from toolloom.spec import SimulateStage, TasksStage, load_pipeline
 from toolloom.stages.episodes import PLAIN_FALLBACK
-from toolloom.stages.simulate import run_metadata, simulate
+from toolloom.stages.simulate import run_metadata
 from toolloom.stages.tasks import sample_tasks
 from toolloom.stages.tools import build_tools
 
-from .conftest import PROJECT, fake_client
+from .conftest import PROJECT, fake_client, simulated_by
 
 pytestmark = pytest.mark.services
 
@@ -36,16 +34,7 @@ def _run(tmp_path, fallback: bool):
     )
     with FakeServer(model) as server:
         client = fake_client(server, tmp_path / "c.sqlite")
-        result = simulate(
-            tasks,
-            tools,
-            user=ModelUser(client, DEFAULT_ROOT),
-            assistant=ModelAssistant(client),
-            executor=ex,
-            params=SimulateStage(distractors=0, plain_request_fallback=fallback),
-            system_prompt=render("simulate/assistant_system.j2", today=None),
-            prompt_hash="h",
-        )
+        result = simulated_by(client, tasks, tools, ex, SimulateStage(distractors=0, plain_request_fallback=fallback))
     return result.table.to_pylist(), model, code
 
 

@@ -10,7 +10,7 @@ from toolloom.llm.fake_server import FakeModel, FakeServer
 from toolloom.prompts import DEFAULT_ROOT
 from toolloom.sandbox import Sandbox
 
-from .conftest import PROJECT, fake_client
+from .conftest import PROJECT, fake_client, simulated_by
 
 WEATHER = {
     "name": "get_weather",
@@ -123,10 +123,7 @@ def test_a_valid_call_gets_a_result_and_bad_arguments_get_the_schemas_error(tmp_
 def test_a_clarifying_question_is_answered_by_the_user_agent(tmp_path):
     import pyarrow.compute as pc
 
-    from toolloom.agents.llm import ModelAssistant, ModelUser
-    from toolloom.prompts import render
     from toolloom.spec import SimulateStage, TasksStage, load_pipeline
-    from toolloom.stages.simulate import simulate
     from toolloom.stages.tasks import sample_tasks
     from toolloom.stages.tools import build_tools
 
@@ -144,16 +141,7 @@ def test_a_clarifying_question_is_answered_by_the_user_agent(tmp_path):
     )
     with FakeServer(model) as server:
         client = fake_client(server, tmp_path / "c.sqlite")
-        result = simulate(
-            tasks,
-            tools,
-            user=ModelUser(client, DEFAULT_ROOT),
-            assistant=ModelAssistant(client),
-            executor=ex,
-            params=SimulateStage(distractors=0),
-            system_prompt=render("simulate/assistant_system.j2", today=None),
-            prompt_hash="h",
-        )
+        result = simulated_by(client, tasks, tools, ex, SimulateStage(distractors=0))
     (row,) = result.table.to_pylist()
     assert [m["role"] for m in row["messages"]] == [
         "system",
