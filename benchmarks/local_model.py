@@ -13,6 +13,7 @@ throwaway project and home, then reads its tables and prints:
   python benchmarks/local_model.py                                   # pipelines/local_model.yaml
   python benchmarks/local_model.py --gguf ~/.cache/toolloom/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
   python benchmarks/local_model.py --collection tmdb --tools 16      # RestBench TMDB, simulated by the model
+  python benchmarks/local_model.py --collection shipped --per-tool 3 # every collection, 3 single-call tasks a tool
 
 The GGUF comes from `--gguf`, else $TOOLLOOM_GGUF, else the 0.5B file ../shared/models/small_model.sh writes.
 """
@@ -56,6 +57,8 @@ def project(tmp: Path, args) -> str:
         spec["collections"] = [{"name": args.collection, "path": f"{args.collection}.json", "executor": "simulated"}]
         spec["stages"]["tasks"].update(per_tool=1, multi_hop=args.chains, parallel=0)
         spec["description"] = f"RestBench {args.collection} simulated by a small local model"
+    if args.per_tool is not None:
+        spec["stages"]["tasks"]["per_tool"] = args.per_tool
     if args.gguf:
         for role in spec["models"].values():
             role["model"] = str(Path(args.gguf).expanduser())
@@ -148,6 +151,7 @@ def main() -> int:
     ap.add_argument("--collection", choices=["demo", "shipped", *SIMULATED], default="demo")
     ap.add_argument("--tools", type=int, default=16, help="with a RestBench collection: its first N paths")
     ap.add_argument("--chains", type=int, default=4, help="with a RestBench collection: multi-hop chains")
+    ap.add_argument("--per-tool", type=int, default=None, help="single-call tasks a tool (default: the pipeline's)")
     ap.add_argument("--out", default="local_model_examples.md", help="where the accepted examples are written")
     ap.add_argument(
         "--keep",

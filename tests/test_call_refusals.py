@@ -32,12 +32,33 @@ MOVIE = {
 ASKED = [{"role": "user", "content": "What is movie 550 about?"}]
 
 
-def _step(tmp_path, *responses):
+def _step(tmp_path, *responses, messages=ASKED):
     model = FakeModel()
     model.enqueue(*responses)
     with FakeServer(model) as server:
         client = fake_client(server, tmp_path / "c.sqlite")
-        return run_async(ModelAssistant(client).step(ASKED, [MOVIE])), model.history
+        return run_async(ModelAssistant(client).step(messages, [MOVIE])), model.history
+
+
+ANSWERED = [
+    *ASKED,
+    {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            _tool_call := {
+                "id": "c1",
+                "type": "function",
+                "function": {"name": "get_movie", "arguments": '{"movie_id": 550}'},
+            }
+        ],
+    },
+    {
+        "role": "tool",
+        "tool_call_id": "c1",
+        "content": '{"movie_id": 550, "title": "Fight Club", "cast": [{"name": "Brad Pitt", "character": "Tyler"}]}',
+    },
+]
 
 
 def _call(**arguments):
@@ -60,6 +81,29 @@ def test_a_schema_violation_is_refused_too_and_a_correction_that_is_still_wrong_
     assert [json.loads(c["function"]["arguments"]) for c in turn.tool_calls] == [{"movie_id": "fight club"}]
     assert not turn.dropped  # the example is what the model wrote, marked: the episode ends on it
     assert "'fight club' is not of type 'integer'" in turn.refused, turn.refused
+
+
+def test_a_call_made_again_with_a_result_s_fields_is_told_so_and_the_answer_that_follows_stands(tmp_path):
+    """The 0.5B model calls again with the fields of the result it has (`title`, a nested `character`)."""
+    turn, history = _step(
+        tmp_path,
+        _call(movie_id=550, title="Fight Club", character="Tyler"),
+        {"content": "Fight Club."},
+        messages=ANSWERED,
+    )
+    told = history[1]["messages"][-1]["content"]
+    assert "'character', 'title': a field of a result above, not a parameter" in told, told
+    assert turn.content == "Fight Club." and not turn.tool_calls and not turn.refused
+    assert any("refused before it was made" in d for d in turn.dropped)
+
+
+def test_an_answer_in_place_of_the_first_call_does_not_stand_and_a_schema_as_arguments_is_told_so(tmp_path):
+    turn, history = _step(
+        tmp_path, _call(type="object", properties={"movie_id": {"type": "integer"}}), {"content": "It is good."}
+    )
+    told = history[1]["messages"][-1]["content"]
+    assert "The arguments are values, not a schema" in told and "field of a result" not in told, told
+    assert turn.refused and json.loads(turn.tool_calls[0]["function"]["arguments"])["type"] == "object"
 
 
 def test_a_valid_call_is_not_asked_again(tmp_path):

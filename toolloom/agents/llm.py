@@ -147,7 +147,7 @@ class ModelAssistant:
         (agents/refusals.py): the corrected turn stands where its calls are valid, else the turn as written,
         marked `refused` (the format check would reject the example: the episode ends there)."""
         turn = await self._turn(messages, tools)
-        refused = refused_calls(turn.tool_calls, tools)
+        refused = refused_calls(turn.tool_calls, tools, messages)
         if not refused:
             return turn
         turn.refused = "; ".join(dict.fromkeys(refused.values())) + ", also when told so"
@@ -155,7 +155,10 @@ class ModelAssistant:
             again = await self._turn(messages + refusal_messages(turn, refused), tools)
         except ModelCallError:  # the correction ran away
             return turn
-        if not again.tool_calls or refused_calls(again.tool_calls, tools):
+        # valid calls stand, and so does an answer where a result came before (a call made again with the
+        # result's fields, then the answer); an answer in place of the first call would only be no_tool_call
+        answered = not again.tool_calls and (again.content or "").strip() and any(m["role"] == "tool" for m in messages)
+        if not (again.tool_calls or answered) or refused_calls(again.tool_calls, tools):
             return turn
         again.dropped = [*refusal_notes(turn, refused), *again.dropped]
         return again

@@ -12,9 +12,10 @@ from ..checks.arguments import argument_errors, parse_arguments
 NOT_RUN = "not run: another call of this turn was refused"
 
 
-def refused_calls(calls: list[dict] | None, tools: list[dict]) -> dict[str, str]:
+def refused_calls(calls: list[dict] | None, tools: list[dict], messages: list[dict] = ()) -> dict[str, str]:
     """Call id -> the 400 a strict API answers, for each call to an offered tool whose arguments its schema
-    refuses or name a parameter it does not document (the filter's `schema_violation`, `unknown_parameter`)."""
+    refuses or name a parameter it does not document (the filter's `schema_violation`, `unknown_parameter`).
+    With the conversation so far, the 400 also says where a made-up parameter came from (`_hint`)."""
     schemas = {t["function"]["name"]: t["function"].get("parameters") or {} for t in tools}
     out = {}
     for call in calls or []:
@@ -24,12 +25,41 @@ def refused_calls(calls: list[dict] | None, tools: list[dict]) -> dict[str, str]
             continue
         documented = schemas[name].get("properties")
         problems = argument_errors(schemas[name], args)
-        if documented is not None:
-            problems += [f"'{k}' is no parameter of {name}" for k in sorted(set(args) - set(documented))]
+        unknown = sorted(set(args) - set(documented)) if documented is not None else []
+        problems += [f"'{k}' is no parameter of {name}" for k in unknown]
         if problems:
             listed = ", ".join(documented or {}) or "none"
-            out[call["id"]] = f"invalid arguments: {'; '.join(problems)} (the parameters of {name}: {listed})"
+            said = f"invalid arguments: {'; '.join(problems)} (the parameters of {name}: {listed})"
+            out[call["id"]] = said + _hint(name, unknown, documented or {}, messages)
     return out
+
+
+def _hint(name: str, unknown: list[str], documented: dict, messages) -> str:
+    """Where the 0.5B model's made-up parameters come from, said with the 400 (the example never shows it): it
+    writes the parameters' schema as the arguments, or calls again with the fields of a result it already has."""
+    if unknown and set(unknown) <= SCHEMA_WORDS:
+        return f". The arguments are values, not a schema: {name}({{}}) where it takes no parameter"
+    fields = set()
+    for m in messages:
+        content, _ = parse_arguments(m.get("content")) if m.get("role") == "tool" else ({}, None)
+        if isinstance(content, dict) and "error" not in content:
+            fields |= _keys(content)
+    if unknown and set(unknown) <= fields:
+        said = ", ".join(f"'{k}'" for k in unknown)
+        return f". {said}: a field of a result above, not a parameter; where the results answer the request, answer it"
+    return ""
+
+
+def _keys(value) -> set[str]:
+    """Every key of a JSON value, nested ones too (`items[].unit_price_eur`)."""
+    if isinstance(value, dict):
+        return set(value).union(*(_keys(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_keys(v) for v in value))
+    return set()
+
+
+SCHEMA_WORDS = {"type", "properties", "required", "description", "additionalProperties", "items"}
 
 
 def refusal_messages(turn, refused: dict[str, str]) -> list[dict]:
