@@ -35,6 +35,13 @@ COUNTRY = {"code": "JP", "name": "Japan", "capital": "Tokyo", "currency": "JPY",
             ],
         ),
         (
+            "Change 250 of Japan's currency into USD.",
+            [
+                ("get_country", {"country_code": "JP"}),
+                ("convert_currency", {"amount": 250, "from_currency": "JPY", "to_currency": "USD"}),
+            ],
+        ),
+        (
             "What is the standard VAT rate in the country of order ord_1001?",
             [("get_order_status", {"order_id": "ord_1001"}), ("get_vat_rate", {"country_code": "DE"})],
         ),

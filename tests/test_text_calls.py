@@ -287,3 +287,32 @@ def test_an_answer_that_narrates_its_calls_by_tool_name_is_asked_for_again(tmp_p
     ep, _ = _episode(tmp_path / "c", said, {"content": "Tokyo has 14 million people."})
     turn = next(m for m in ep["messages"] if m.get("tool_calls"))
     assert not turn.get("content") and "get_city" in " ".join(ep["calls"][0]["dropped"])
+
+
+@pytest.mark.services
+def test_an_answer_that_is_the_result_s_json_is_asked_for_again_in_plain_language(tmp_path):
+    call = '{"name": "get_city", "arguments": {"city_id": "tokyo"}}'
+    pasted = {"content": '{"name": "Tokyo", "population": 14094034}'}
+    ep, history = _episode(tmp_path, {"content": call}, pasted, {"content": "Tokyo has 14 million people."})
+    assert ep["answer_asked"] and ep["final_answer"] == "Tokyo has 14 million people."
+    assert "plain language" in history[-1]["messages"][-1]["content"]
+
+
+def test_a_call_fed_its_own_result_back_is_a_loop_and_other_second_calls_are_not():
+    """The 0.5B model converts 42.195 km to 26.2188 mi, then converts 26.2188 'km' again."""
+    from toolloom.stages.episodes import _fed_back
+
+    def call(i, name, args):
+        return {"id": i, "type": "function", "function": {"name": name, "arguments": json.dumps(args)}}
+
+    first = call("a", "convert_units", {"value": 42.195, "from_unit": "km", "to_unit": "mi"})
+    so_far = [
+        {"role": "user", "content": "Can you express 42.195 km as mi?"},
+        {"role": "assistant", "content": None, "tool_calls": [first]},
+        {"role": "tool", "tool_call_id": "a", "content": '{"unit": "mi", "value": 26.2188}'},
+    ]
+    assert _fed_back([call("b", "convert_units", {"value": 26.2188, "from_unit": "km", "to_unit": "mi"})], so_far)
+    assert not _fed_back([call("b", "convert_units", {"value": 42.195, "from_unit": "km", "to_unit": "yd"})], so_far)
+    assert not _fed_back([call("b", "convert_currency", {"value": 26.2188})], so_far)  # another tool
+    paged = [*so_far[:2], {"role": "tool", "tool_call_id": "a", "content": '{"items": [], "cursor": "c2"}'}]
+    assert not _fed_back([call("b", "convert_units", {"cursor": "c2"})], paged)  # a cursor passed on: paging

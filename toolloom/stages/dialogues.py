@@ -164,13 +164,20 @@ def a_topic(tool_name: str) -> str:
     )
 
 
-def stated(arguments: dict, leave_out: str | None = None) -> str:
+def stated(arguments: dict, leave_out: str | None = None, asked: bool = False) -> str:
+    """The values as a person says them; `asked`: an answer to 'Which city should I use?', where a name is said
+    alone ('Toronto, please.', not 'City Toronto, please.': a blind read)."""
     said = [
-        spoken.code_name(v, k) or f"{param_phrase(k)} {spoken.written(v, k)}"  # 'Australia', not its code
+        spoken.code_name(v, k)  # 'Australia', not its code
+        or _value_said(k, spoken.written(v, k), asked)
         for k, v in arguments.items()
         if k != leave_out
     ]
     return " and ".join(said) if len(said) < 3 else ", ".join(said[:-1]) + " and " + said[-1]
+
+
+def _value_said(key: str, written: str, asked: bool) -> str:
+    return written if asked and spoken.names(written) == [written] else f"{param_phrase(key)} {written}"
 
 
 def scenario_for(task: Task, scenario: str, extra: Task | None, required: list[str]) -> str:
@@ -340,7 +347,7 @@ class Dialogue:
                 Task(self.task.task_id, "single", [self.source], self.task.seed, self.task.meta), self.rng
             ), dict(self.source.arguments)
         if action == "inform_source":  # an answer to 'Which order should I use?': 'It's order ord_1001.'
-            said = stated(self.source.arguments)
+            said = stated(self.source.arguments, asked=True)
             capital = said[:1].upper() + said[1:]
             return self.pick(action, stated=said, stated_capital=capital), dict(self.source.arguments)
         if action == "inform":

@@ -6,12 +6,13 @@ distractors). Shared by simulation and escalation (the frontier's attempts).
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 
 from ..agents.base import AssistantAgent, UserAgent
 from ..checks.arguments import parse_arguments
-from ..checks.focus import named_tools
+from ..checks.focus import named_tools, raw_result
 from ..domain import Episode, Task, Tool
 from ..executors.routing import ToolExecutor
 from ..llm import BudgetExhausted, ModelCallError, RunawayOutput, text_calls
@@ -180,7 +181,9 @@ def _answer_due(turn, messages: list[dict], last_turn: bool, offered: list[dict]
     """Whether to ask for the answer without tools: the turn repeats answered calls, the turns are spent, or the
     assistant said nothing, or answered by naming the tools it called ('I called the `find_country` function')."""
     if turn.tool_calls:
-        return _repeated(turn.tool_calls, messages) or last_turn
+        return _repeated(turn.tool_calls, messages) or _fed_back(turn.tool_calls, messages) or last_turn
+    if raw_result(turn.content or ""):  # the result's JSON pasted back: asked for the answer in plain language
+        return True
     text, results = (
         (turn.content or "").strip(),
         "\n".join(m.get("content") or "" for m in messages if m["role"] == "tool"),
@@ -231,3 +234,30 @@ def _repeated(tool_calls: list[dict], messages: list[dict]) -> bool:
         (c["function"]["name"], json.dumps(parse_arguments(c["function"].get("arguments"))[0], sort_keys=True)) in made
         for c in tool_calls
     )
+
+
+_PAGING = re.compile(r"cursor|page|token|offset|next", re.I)
+
+
+def _fed_back(tool_calls: list[dict], messages: list[dict]) -> bool:
+    """Every call of the turn calls a tool again with a field of its own last result as the argument of that name,
+    changed: 42.195 km -> {"value": 26.2188}, then value 26.2188 converted again (the 0.5B model loops so). A page
+    cursor passed on is not this."""
+    made, results = {}, {}
+    for m in messages:
+        for c in m.get("tool_calls") or []:
+            made[c.get("id")] = (c["function"]["name"], parse_arguments(c["function"].get("arguments"))[0] or {})
+        if m["role"] == "tool" and m.get("tool_call_id") in made:
+            name, args = made[m["tool_call_id"]]
+            result, _ = parse_arguments(m.get("content"))
+            results[name] = (args, result if isinstance(result, dict) and "error" not in result else {})
+
+    def fed(call: dict) -> bool:
+        args, _ = parse_arguments(call["function"].get("arguments"))
+        before, result = results.get(call["function"]["name"], ({}, {}))
+        return any(
+            k in result and v == result[k] and v != before.get(k) and not _PAGING.search(k)
+            for k, v in (args or {}).items()
+        )
+
+    return bool(tool_calls) and all(fed(c) for c in tool_calls)

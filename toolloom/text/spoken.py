@@ -321,3 +321,11 @@ def settings_said(value) -> str | None:
         f"{k.replace('_', ' ')} to {json.dumps(v, ensure_ascii=False)}" for k, v in value.items()
     )
     return text if settings_read(text) == value else None
+
+
+_AMOUNT_OF = re.compile(r"\b(\d[\d.,]*) of the ([a-z]+) of ((?:the )?[A-Z][\w.-]*(?: [A-Z][\w.-]*)*)")
+
+
+def amounts_owned(text: str) -> str:
+    """'250 of the currency of Brazil' said as a person does: '250 of Brazil's currency' (a blind read: stiff)."""
+    return _AMOUNT_OF.sub(lambda m: f"{m[1]} of {m[3]}{chr(39) if m[3].endswith('s') else chr(39) + 's'} {m[2]}", text)

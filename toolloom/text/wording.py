@@ -49,7 +49,10 @@ THEN_SPLIT = part_split(THEN_WORDS, THEN_INLINE, AND_WORD)
 # a part that reads on after ', and then': a question or a request of one clause ('what is ...?', 'list ...'),
 # not a statement ("I'm curious about ...; what ...?")
 # ('..., and after that is that product in stock?' reads as neither: a yes/no question stands alone)
-_JOINS_INLINE = re.compile(r"(?!i\b|i'|my\b|we\b|(?:is|are|do|does|can|has|have|will|was)\b)[a-z][^;]*[.?]$")
+# one sentence: not 'Is it a Friday, and also a deadline is 90 days after X. Which date is that?' (a blind read)
+_JOINS_INLINE = re.compile(
+    r"(?!i\b|i'|my\b|we\b|(?:is|are|do|does|can|has|have|will|was)\b)[a-z](?:[^;.?!]|\.\d)*[.?]$"
+)
 ALSO_SPLIT = part_split(ALSO_WORDS, ALSO_INLINE)
 ORDINALS = ("first", "second", "third", "fourth", "fifth")
 ITS_SHARE = 0.75  # 'its country' where the step before named one thing ("that city's country" read as a template)
@@ -340,7 +343,7 @@ def _from_template(step, templates: list[str], args: dict, rng: random.Random) -
     """One of the templates filled in; an argument it has no place for is added as a constraint."""
     # 'the city "tokyo"' is said 'the city Tokyo'
     template, args = spoken.unquoted(rng.choice(templates), args, skip=step.bindings)
-    text = template.format(**args)
+    text = spoken.amounts_owned(template.format(**args))
     for k in step.bindings:  # a quoted placeholder would make the phrase look like a value
         text = text.replace(f'"{args[k]}"', args[k])
     used = {field for _, field, _, _ in string.Formatter().parse(template) if field}
