@@ -53,6 +53,20 @@ def test_how_many_are_left_asks_for_the_stock():
     assert "6 in stock" in answer and "189.5 EUR" in answer, answer
 
 
+def test_which_part_of_the_world_asks_for_the_region():
+    """'Which part of the world is that country in?' was answered with Japan's capital and currency (a blind read);
+    the completeness check holds an answer without the region to it."""
+    from toolloom.checks.answers import unstated
+
+    asked = "Which part of the world is Japan in?"
+    japan = {"country_code": "JP", "name": "Japan", "capital": "Tokyo", "currency": "JPY", "region": "Asia"}
+    answer = answer_from(
+        [{"role": "user", "content": asked}, *_turn("a", "get_country", {"country_code": "JP"}, japan)]
+    )
+    assert "Asia" in answer, answer
+    assert unstated(asked, japan, "The capital of Japan is Tokyo.") == ["region"]
+
+
 def test_a_lookup_that_says_none_of_what_it_gave_is_not_said():
     """'Price of the product of my order?' was answered '... costs 39.9 EUR. The status of order ord_1001 is shipped
     and its country is Germany.' (a blind read): the order's sentence named neither its product nor anything asked."""

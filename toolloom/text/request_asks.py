@@ -134,6 +134,8 @@ _ASKS = {
     "coordinates": {"latitude", "longitude", "lat", "lon", "lng"},
     "where exactly": {"latitude", "longitude", "lat", "lon", "lng"},
     "which country": {"country"},
+    "part of the world": {"region", "continent"},  # 'Which part of the world is JP in?' (a blind read: unsaid)
+    "what continent": {"region", "continent"},
     "where": {"status", "location", "address"},
     "available": {"stock", "available", "availability", "in"},
     "in stock": {"stock", "in"},
