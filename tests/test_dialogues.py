@@ -316,3 +316,12 @@ def test_a_suggested_change_is_said_from_the_tools_name_not_recited_from_its_doc
     dialogue = Dialogue(task, None, tools, [], {}, random.Random(0))
     assert dialogue.purpose_of("add_to_cart") == "add a product to the cart"
     assert dialogue.purpose_of("get_country") == "look up a country"  # a lookup keeps its purpose
+
+
+def test_an_answer_to_which_city_says_the_name_alone_and_an_id_with_its_kind():
+    """'Which city should I use?' answered 'City Toronto, please.' was read as stiff (blind read)."""
+    from toolloom.stages.dialogues import stated
+
+    assert stated({"city_id": "toronto"}, asked=True) == "Toronto"
+    assert stated({"order_id": "ord_1001"}, asked=True) == "order ord_1001"  # an id is said with what it is
+    assert stated({"city_id": "toronto"}) == "city Toronto"  # said unasked, the kind stays

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from toolloom.text import spoken
 from toolloom.domain import Step, Task
 from toolloom.text.wording import bound_phrase, render_example
 from toolloom.graph.chains import chain_problem
@@ -208,3 +209,21 @@ def test_a_third_step_is_not_joined_by_the_word_that_joined_the_second():
             so_far = f"What is the country code of Mexico? {used}, which city is the capital of that country?"
             text = _joined(so_far, "How many hours apart are Sydney and that city?", step, 3, random.Random(seed))
             assert text.count(f"{used},") == 1 and text.startswith(so_far), text
+
+
+def test_a_step_of_two_sentences_is_not_joined_inline_and_an_amount_of_a_currency_is_said_as_its_owner_s():
+    """'Is it a Friday, or something else, and also a deadline is 90 days after X. Which date is that?' and '250 of
+    the currency of Brazil' were read as spliced templates (blind read)."""
+    from toolloom.text.wording import _joined
+
+    step = Step("demo.add_days", "add_days", "", {"days": 90})
+    two = "A deadline is 90 days after 2026-03-14. Which date is that?"
+    for seed in range(12):
+        text = _joined("Is 2026-12-25 a Friday?", two, step, 2, random.Random(seed))
+        assert text.startswith("Is 2026-12-25 a Friday? ") and ", and also" not in text, text
+    assert spoken.amounts_owned("How much is 250 of the currency of Brazil in JPY?") == (
+        "How much is 250 of Brazil's currency in JPY?"
+    )
+    assert "99.5 of the United States' currency" in spoken.amounts_owned(
+        "Change 99.5 of the currency of the United States"
+    )
