@@ -65,6 +65,11 @@ def test_which_part_of_the_world_asks_for_the_region():
     )
     assert "Asia" in answer, answer
     assert unstated(asked, japan, "The capital of Japan is Tokyo.") == ["region"]
+    # 'the next holiday' asks when it is (the 0.5B model's 'Bastille Day, which is a Tuesday' was read flawed)
+    holiday = {"country_code": "FR", "date": "2026-07-14", "days_until": 43, "name": "Bastille Day"}
+    asked = "What is the next public holiday in France after 2026-06-01?"
+    assert unstated(asked, holiday, "The next public holiday is Bastille Day, which is a Tuesday.") == ["date"]
+    assert unstated(asked, holiday, "The next public holiday is Bastille Day, on 2026-07-14.") == []
 
 
 def test_a_lookup_that_says_none_of_what_it_gave_is_not_said():

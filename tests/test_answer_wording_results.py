@@ -78,8 +78,11 @@ def test_a_count_of_days_until_is_said_from_the_day_the_call_was_given():
     ask = "Find the first public holiday in Germany following 2026-12-27."
     after = sentence(holiday, ask, {"country_code": "DE", "after_date": "2026-12-27"}, "next_holiday")
     assert "5 days after 2026-12-27" in after and "away" not in after, after
-    today = sentence(holiday, "Find the next public holiday in Germany.", {"country_code": "DE"}, "next_holiday")
+    today = sentence(holiday, "Which public holiday comes up in Germany?", {"country_code": "DE"}, "next_holiday")
     assert "5 days away" in today, today
+    # 'the next holiday' asks for its date: said, the count of days is not needed
+    asked = sentence(holiday, "Find the next public holiday in Germany.", {"country_code": "DE"}, "next_holiday")
+    assert "2027-01-01" in asked, asked
 
 
 def test_a_search_beside_a_read_is_said_too_and_a_fenced_diff_is_fenced_once():

@@ -302,6 +302,10 @@ def test_an_answer_stating_names_or_years_nothing_said_is_invented():
     assert "Netflix, 2015" in verdicts[0][0][2] and "John Travolta" in verdicts[1][0][2]
     assert invented("It costs 12 Euro.", known_text([], [{"currency": "EUR"}])) == []
     assert invented("Here it is:\n\n```\nx\n```\n\nHere it is too.", known_text(["x"], [])) == []
+    # a rank no result gives is a claim too (the 0.5B model: 'Munich is the second-largest city'), one said is not
+    cities = known_text(["List the cities of a country, largest first."], [{"cities": [{"name": "Munich"}]}])
+    assert invented("Munich is the second-largest city.", cities) == ["second-largest"]
+    assert invented("Munich is the largest city listed.", cities) == []
 
 
 def test_an_id_that_neither_the_user_nor_an_earlier_result_says_is_an_invented_argument():

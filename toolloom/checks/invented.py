@@ -1,5 +1,6 @@
-"""Names and years a final answer states that nothing in the conversation says: a model assistant's invention
-('directed by John Travolta', 'aired on Netflix in 2015' where no result names a director, a network or a year).
+"""Names, years and ranks a final answer states that nothing in the conversation says: a model assistant's
+invention ('directed by John Travolta', 'aired on Netflix in 2015' where no result names a director, a network or a
+year; 'the second-largest city' where no result ranks it).
 
 What the conversation says: the user's messages, the calls' arguments, the tool results and the offered tools'
 documentation, each value also as people say it (DE as Germany, new_york as New York, USD as US Dollar). A name
@@ -51,7 +52,7 @@ def _inside_a_sentence(name: str, answer: str) -> bool:
 
 
 def invented(answer: str, known: str) -> list[str]:
-    """The names and years `answer` states that `known` (from `known_text`) never says."""
+    """The names, years and ranks `answer` states that `known` (from `known_text`) never says."""
     out = []
     for name in spoken.names(answer):
         if not _inside_a_sentence(name, answer):  # 'Done.', 'Here it is:' after a block
@@ -60,7 +61,15 @@ def invented(answer: str, known: str) -> list[str]:
         if any(w.lower() not in known for w in words):
             out.append(name)
     out += [y for y in _YEAR.findall(answer) if y not in known]
+    out += [m[0] for m in _RANK.finditer(answer) if m[0].lower() not in known]
     return list(dict.fromkeys(out))
+
+
+# a rank is a claim too: 'Munich is the second-largest city' where the result lists Berlin and Munich (a blind read)
+_RANK = re.compile(
+    r"(?i)\b(?:(?:second|third|fourth|fifth)[- ])?(?:largest|biggest|smallest|highest|lowest|oldest|newest|"
+    r"most (?:populous|popular|visited)|least populous)\b"
+)
 
 
 def conversation_known(traj: dict) -> str:

@@ -131,6 +131,7 @@ _ASKS = {
     "what time": {"time", "local"},
     "when": {"date", "time", "day"},
     "which day": {"weekday", "day", "date"},
+    "the next": {"date"},  # 'What is the next public holiday in France?' answered without its date (a blind read)
     "coordinates": {"latitude", "longitude", "lat", "lon", "lng"},
     "where exactly": {"latitude", "longitude", "lat", "lon", "lng"},
     "which country": {"country"},
