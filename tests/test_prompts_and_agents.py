@@ -313,6 +313,11 @@ def test_a_model_users_request_that_copies_the_prompts_rules_is_asked_again():
     copied = "What are the countries of Europe? Values are the names, codes, ids, numbers, dates. List them."
     assert "words of these instructions" in request_problems(task, copied)
     assert request_problems(task, "Which countries are in Europe? List them, please.") == ""
+    # the 0.5B user: 'List cities in Germany. Values the country code as 'DE'.' (a blind read: garbled)
+    assert "words of these instructions" in request_problems(
+        task, "Countries in Europe. Values the region as 'Europe'."
+    )
+    assert request_problems(task, "Which values does Europe hold? The countries, please.") == ""
 
 
 def test_a_model_users_request_that_copies_the_tools_title_is_asked_again():

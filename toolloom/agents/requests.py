@@ -100,7 +100,10 @@ def request_problems(task: Task, request: str) -> str:
         doc = tokens(step.description)
         if any(tuple(doc[i : i + COPIED_WORDS]) in grams for i in range(len(doc) - COPIED_WORDS + 1)):
             return "the request copies the tool's documentation; write what a person would ask, in your own words"
-    if re.search(r"[{}]|\bvalues( the person states)?:|\b[a-z_]+=\S", request, re.I) or _copies_instructions(words):
+    # 'Values the person states: ...', 'List cities in Germany. Values the country code as 'DE'.' (the 0.5B model)
+    if re.search(
+        r"[{}]|\bvalues( the person states)?:|(?:^|[.?!]\s)(?-i:Values)\b|\b[a-z_]+=\S", request, re.I
+    ) or _copies_instructions(words):
         return "the request holds JSON or words of these instructions; write the message a person would type"
     return ""
 
