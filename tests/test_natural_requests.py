@@ -37,3 +37,18 @@ def test_two_independent_requests_are_never_joined_by_separately():
     assert plan("Tell me about Japan. Separately, look up the city paris.", demo_tools("get_country", "get_city")) == [
         [("Tell me about Japan.", None), ("look up the city paris.", None)]
     ]
+
+
+def test_a_model_users_request_that_copies_the_prompts_rules_is_asked_again():
+    """'What are the countries of Europe? Values are the names, codes, ids, numbers, dates.' (the 1.5B user)."""
+    from toolloom.agents.requests import request_problems
+
+    task = Task("t", "single", [Step("d.countries", "list_countries_by_region", "", {"region": "Europe"})], 0, {})
+    copied = "What are the countries of Europe? Values are the names, codes, ids, numbers, dates. List them."
+    assert "words of these instructions" in request_problems(task, copied)
+    assert request_problems(task, "Which countries are in Europe? List them, please.") == ""
+    # the 0.5B user: 'List cities in Germany. Values the country code as 'DE'.' (a blind read: garbled)
+    assert "words of these instructions" in request_problems(
+        task, "Countries in Europe. Values the region as 'Europe'."
+    )
+    assert request_problems(task, "Which values does Europe hold? The countries, please.") == ""

@@ -305,21 +305,6 @@ def test_a_model_users_request_may_state_a_code_or_date_as_a_person_says_it():
     assert "'USD'" in request_problems(money, "Convert 100 euros to yen for my trip to New York.")
 
 
-def test_a_model_users_request_that_copies_the_prompts_rules_is_asked_again():
-    """'What are the countries of Europe? Values are the names, codes, ids, numbers, dates.' (the 1.5B user)."""
-    from toolloom.agents.requests import request_problems
-
-    task = Task("t", "single", [Step("d.countries", "list_countries_by_region", "", {"region": "Europe"})], 0, {})
-    copied = "What are the countries of Europe? Values are the names, codes, ids, numbers, dates. List them."
-    assert "words of these instructions" in request_problems(task, copied)
-    assert request_problems(task, "Which countries are in Europe? List them, please.") == ""
-    # the 0.5B user: 'List cities in Germany. Values the country code as 'DE'.' (a blind read: garbled)
-    assert "words of these instructions" in request_problems(
-        task, "Countries in Europe. Values the region as 'Europe'."
-    )
-    assert request_problems(task, "Which values does Europe hold? The countries, please.") == ""
-
-
 def test_a_model_users_request_that_copies_the_tools_title_is_asked_again():
     """'Get Reviews Get the user reviews for movie 297761.' (the 0.5B user on TMDB; a blind read: bad)."""
     from toolloom.agents.requests import request_problems
