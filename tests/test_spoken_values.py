@@ -193,6 +193,27 @@ def test_a_withheld_city_is_my_city_not_the_city_of_my_city():
     assert text == "Tell me about my city.", text  # a blind reader: 'Tell me about the city of my city.'
 
 
+def test_a_withheld_day_drops_the_clause_that_held_it_and_a_city_said_for_its_country_is_in_it():
+    """'Compare the clocks of Sydney and Berlin on a certain day.' and 'the VAT of Cape Town' (a blind read)."""
+    from toolloom.text.withholding import withholding_request
+
+    step = Step(
+        "demo.time_difference",
+        "time_difference",
+        "",
+        {"from_city_id": "sydney", "to_city_id": "berlin", "day": "2026-10-10"},
+    )
+    meta = {"demo.time_difference": {"utterances": ["Compare the clocks of {from_city_id} and {to_city_id} on {day}."]}}
+    text = withholding_request(Task("t", "single", [step], 1, meta), "day", random.Random(1))
+    assert text == "Compare the clocks of Sydney and Berlin.", text
+    city = Step("demo.get_city", "get_city", "", {"city_id": "cape_town"})
+    vat = Step("demo.add_vat", "add_vat", "", {"net_amount": 1250, "country_code": "ZA"})
+    vat.bindings = {"country_code": {"step": 0, "path": "country_code"}}
+    meta = {"demo.add_vat": {"utterances": ["What's {net_amount} after adding the VAT of {country_code}?"]}}
+    said = {render_example(Task("t", "multi_hop", [city, vat], s, meta), random.Random(s)) for s in range(20)}
+    assert "What's 1250 after adding the VAT in Cape Town?" in said and not any("of Cape Town" in t for t in said), said
+
+
 def test_a_request_that_leaves_out_its_only_value_says_what_the_user_is_after():
     from toolloom.text.withholding import withholding_request
 

@@ -87,6 +87,10 @@ def withholding_request(task: Task, withheld: str, rng: random.Random, source: s
     said, usable = vague(withheld, value, source), needing
     if said.split()[-1] in _BARE_NOUNS:  # 'Going by a mode, how long ...': the clause that would say it goes
         said, usable = "", [c for t in needing if (c := _without_clause(t, withheld))]
+    on_a_day = re.compile(r"\s+(?:on|for|at)\s+\{" + re.escape(withheld) + r"\}")
+    if said.startswith("a certain") and any(on_a_day.search(t) for t in needing):
+        # 'Compare the clocks of Sydney and Berlin.', not '... on a certain day' (a blind read: contrived)
+        said, usable = "", [on_a_day.sub("", t) for t in needing if on_a_day.search(t)]
     if usable:
         template, args = spoken.unquoted(rng.choice(usable), step.arguments, skip=(withheld,))
         text = template.format(**{**args, withheld: said})

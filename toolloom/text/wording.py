@@ -346,6 +346,8 @@ def _from_template(step, templates: list[str], args: dict, rng: random.Random) -
     text = spoken.amounts_owned(template.format(**args))
     for k in step.bindings:  # a quoted placeholder would make the phrase look like a value
         text = text.replace(f'"{args[k]}"', args[k])
+        if "country" in k and spoken.names(args[k]) == [args[k]]:  # a city said for its country: 'the VAT in
+            text = text.replace(f" of {args[k]}", f" in {args[k]}")  # Cape Town', not 'of Cape Town' (a blind read)
     used = {field for _, field, _, _ in string.Formatter().parse(template) if field}
     settings = [spoken.settings_said(v) for k, v in step.arguments.items() if k not in used | set(step.bindings)]
     extra = [
