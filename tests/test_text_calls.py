@@ -265,7 +265,7 @@ def test_a_model_that_repeats_an_answered_call_is_asked_for_its_answer_without_t
     ep, history = _episode(tmp_path, {"content": call}, {"content": call}, {"content": "Tokyo has 14 million people."})
     assert ep["outcome"] == "answered" and ep["answer_asked"] and ep["final_answer"] == "Tokyo has 14 million people."
     assert [m["role"] for m in ep["messages"]] == ["system", "user", "assistant", "tool", "assistant"]  # no repeat
-    assert "tools" not in history[-1] and "do not call any tool" in history[-1]["messages"][-1]["content"]
+    assert "tools" not in history[-1] and "Do not call any tool" in history[-1]["messages"][-1]["content"]
     assert len(ep["calls"]) == 1 and ep["messages"][-1]["content"] == "Tokyo has 14 million people."
     again, _ = _episode(tmp_path / "b", {"content": call}, {"content": call}, {"content": call})
     assert again["outcome"] == "no_final_answer" and again["final_answer"] is None
