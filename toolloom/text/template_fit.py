@@ -123,3 +123,14 @@ def fit_name(templates: list[str], step) -> list[str]:
         k in NAME_PARAMS and isinstance(v, str) and spoken.partial_name(v, code) for k, v in step.arguments.items()
     )
     return [t for t in templates if bool(_PART_OF.search(t)) == partial] or templates
+
+
+def in_its_place(text: str, task: Task, step, args: dict) -> str:
+    """A place said for its country is 'in' it: 'the VAT in Cape Town', not 'the VAT of Cape Town' (a blind read);
+    a country found by its name stays 'the capital of Korea'."""
+    for k, b in step.bindings.items():
+        said = args.get(k)
+        place = entity_of(task.chain[b["step"]].name).split()[-1]
+        if "country" in k and place != "country" and isinstance(said, str) and spoken.names(said) == [said]:
+            text = text.replace(f" of {said}", f" in {said}")
+    return text

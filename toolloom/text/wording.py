@@ -15,7 +15,7 @@ from ..domain import Task
 from ..graph.branching import condition_phrase
 from ..graph.names import singular, snake
 from .purposes import param_phrase
-from .template_fit import asks_known, fit_bound, fit_name
+from .template_fit import asks_known, fit_bound, fit_name, in_its_place
 from .tool_names import NAME_PARAMS, VERBS, shown
 from .words import entity_of, tokens
 
@@ -261,7 +261,7 @@ def _step_request(task: Task, i: int, nested: dict, rng: random.Random) -> str:
         templates = [fit for t in templates if (fit := fit_bound(t, step, heads)) is not None]
         templates = [t for t in templates if not asks_known(t, step, task)] or templates
     if templates:
-        return _from_template(step, fit_name(templates, step), args, rng)
+        return in_its_place(_from_template(step, fit_name(templates, step), args, rng), task, step, args)
     # every real collection: worded from the tool's name and arguments, never its documentation
     said = {
         k: args[k] if k in step.bindings else spoken.listed(v) or records.said(v) or json.dumps(v)
@@ -346,8 +346,6 @@ def _from_template(step, templates: list[str], args: dict, rng: random.Random) -
     text = spoken.amounts_owned(template.format(**args))
     for k in step.bindings:  # a quoted placeholder would make the phrase look like a value
         text = text.replace(f'"{args[k]}"', args[k])
-        if "country" in k and spoken.names(args[k]) == [args[k]]:  # a city said for its country: 'the VAT in
-            text = text.replace(f" of {args[k]}", f" in {args[k]}")  # Cape Town', not 'of Cape Town' (a blind read)
     used = {field for _, field, _, _ in string.Formatter().parse(template) if field}
     settings = [spoken.settings_said(v) for k, v in step.arguments.items() if k not in used | set(step.bindings)]
     extra = [
