@@ -134,7 +134,7 @@ def test_each_scenario_gives_a_verified_dialogue(scenario):
             m["content"] or "" for m in pair["messages"] if m["role"] == "user"
         )
         assert [m["content"] for m in pair["messages"] if m["role"] == "assistant"][0].endswith(
-            ("Which order should I use?", "What order should I use?")
+            ("from your order. Which order is it?", "from your order. What order is it?")
         )
 
 

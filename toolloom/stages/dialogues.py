@@ -336,7 +336,7 @@ class Dialogue:
             return self.pick(action, param=param), {}
         if action == "request_source" and not self.source_named():  # a search: the user says what they look for
             return self.pick("request_search", entity=param), {}  # 'find the product', not the cart it goes in
-        if action == "request_source":  # 'Which country should I use?' where a person names it, not its code
+        if action == "request_source":  # 'Which country is it?' where a person names it, not its code
             names = " and ".join(
                 re.sub(r" code$", "", param_phrase(k)) if spoken.code_name(v, k) else param_phrase(k)
                 for k, v in self.source.arguments.items()
