@@ -30,11 +30,11 @@ def refused_calls(calls: list[dict] | None, tools: list[dict], messages: list[di
         if problems:
             listed = ", ".join(documented or {}) or "none"
             said = f"invalid arguments: {'; '.join(problems)} (the parameters of {name}: {listed})"
-            out[call["id"]] = said + _hint(name, unknown, documented or {}, messages)
+            out[call["id"]] = said + _hint(name, unknown, messages)
     return out
 
 
-def _hint(name: str, unknown: list[str], documented: dict, messages) -> str:
+def _hint(name: str, unknown: list[str], messages) -> str:
     """Where the 0.5B model's made-up parameters come from, said with the 400 (the example never shows it): it
     writes the parameters' schema as the arguments, or calls again with the fields of a result it already has."""
     if unknown and set(unknown) <= SCHEMA_WORDS:

@@ -165,7 +165,7 @@ def a_topic(tool_name: str) -> str:
 
 
 def stated(arguments: dict, leave_out: str | None = None, asked: bool = False) -> str:
-    """The values as a person says them; `asked`: an answer to 'Which city should I use?', where a name is said
+    """The values as a person says them; `asked`: an answer to 'Which city is it?', where a name is said
     alone ('Toronto, please.', not 'City Toronto, please.': a blind read)."""
     said = [
         spoken.code_name(v, k)  # 'Australia', not its code
