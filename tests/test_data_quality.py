@@ -60,7 +60,8 @@ def test_the_split_keeps_shared_calls_and_near_duplicate_requests_on_one_side_an
     assert sides[40] == sides[3] and sides[41] == sides[5]
     assert 0.15 <= sides.count("test") / len(sides) <= 0.45
     # an example placed after examples of both sides whose calls it repeats can go nowhere
-    a, b = sides.index("train"), sides.index("test")
+    # (of the examples whose call nothing else makes: a third example with one call would make it widely shared)
+    a, b = (next(i for i in range(40) if sides[i] == side and i not in (3, 5)) for side in ("train", "test"))
     order = {t["task_id"]: hashlib.sha256(t["task_id"].encode()).hexdigest() for t in trajs}
     late = next(
         f"t_late{k}"
@@ -183,3 +184,16 @@ def test_a_filter_check_is_given_calls_tools_and_chain_as_lists(monkeypatch):
     )
     assert seen == [(list, list, list, 1), (list, list, list, 3)]
     assert [r.item_id for r in result.rejections] == ["tr_2"]
+
+
+def test_an_example_with_a_widely_shared_call_never_opens_the_test_side_so_fewer_are_left_out():
+    words = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(60)]
+    # 20 examples with one unique call; 40 that also make a call 20 others make ('the capital of Australia')
+    trajs = [_traj(i, f'get_city("id": "c{i}")', words[i]) for i in range(20)]
+    trajs += [_traj(i, f'get_capital("id": "{"AU" if i % 2 else "DE"}")', words[i]) for i in range(20, 60)]
+    sides = assign_splits(trajs, 0.3, 0.9)
+    assert None not in sides  # each hub stays on one side: nothing ties both
+    assert {sides[i] for i in range(20, 60)} == {"train"}
+    assert sides[:20].count("test") >= 5
+    hubs_only = assign_splits(trajs[20:], 0.3, 0.9)  # where every example shares widely, test still gets its share
+    assert None not in hubs_only and hubs_only.count("test") == 20

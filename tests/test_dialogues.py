@@ -75,7 +75,7 @@ def _played(tasks, tools, ex, scenario: str):
         user=TemplateUser(),
         assistant=RetrievalAssistant(),
         executor=ex,
-        params=SimulateStage(multi_turn_share=1.0, scenarios=[scenario]),
+        params=SimulateStage(multi_turn_share=1.0, follow_up_share=1.0, scenarios=[scenario]),
         system_prompt=render("simulate/assistant_system.j2", today=None),
         prompt_hash="h",
         dialogue=(PhraseRealiser(), PhraseRealiser(), load_phrases(DEFAULT_ROOT)),
@@ -88,8 +88,10 @@ def test_each_scenario_gives_a_verified_dialogue(scenario):
     result = _played(*_inputs(), scenario)
     everything = result.table.to_pylist()
     rows = [r for r in everything if r["kind"] == "multi_turn"]
-    # a pair scenario runs on the two-step task only; the others on every single call
-    expected = [r for r in everything if (r["shape"] == "multi_hop") == (scenario == "missing_parameter")]
+    # a pair scenario and follow-up questions run on the two-step task only; the others on every single call
+    expected = [
+        r for r in everything if (r["shape"] == "multi_hop") == (scenario in ("missing_parameter", "follow_up"))
+    ]
     assert result.accounted and rows == expected
     assert all(r["outcome"] == "answered" for r in rows)
     for r in rows:

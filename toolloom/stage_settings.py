@@ -45,7 +45,15 @@ class GraphStage(Strict):
     llm_validation_max_edges: int = Field(500, ge=1)
 
 
-DIALOGUE_SCENARIOS = ("clear", "vague_clarify", "suggest_affirm", "suggest_negate", "missing_parameter", "fail_inform")
+DIALOGUE_SCENARIOS = (
+    "clear",
+    "vague_clarify",
+    "suggest_affirm",
+    "suggest_negate",
+    "missing_parameter",
+    "fail_inform",
+    "follow_up",
+)
 
 
 class SimulateStage(Strict):
@@ -53,6 +61,14 @@ class SimulateStage(Strict):
     distractors: int = Field(3, ge=0, description="extra tools offered, chosen by retrieval")
     multi_turn_share: float = Field(
         0.0, ge=0, le=1, description="share of one- and two-step tasks made ToolDial dialogues"
+    )
+    follow_up_share: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="the multi-hop chains played as follow-up questions, one step a turn (the follow_up scenario): "
+        "those one request would say only by joining parts ('Then, ...') first: up to 0.5 a share 2x of them, "
+        "above 0.5 all of them and a share 2x - 1 of the others",
     )
     abstain_share: float = Field(
         0.0, ge=0, le=1, description="share of single calls also given as abstain (no tool fits)"

@@ -24,7 +24,8 @@ from ..text import spoken
 from ..text.request_asks import action_said, is_yes_no, request_parts, words
 from ..text.tool_names import NAME_PARAMS, is_action
 from ..text.purposes import param_phrase
-from ..text.wording import ASKS_SEARCH, the_names
+from ..text.spoken import the_names
+from ..text.wording import ASKS_SEARCH
 
 NOTHING = "There is nothing to report."  # a result with nothing to say ({})
 

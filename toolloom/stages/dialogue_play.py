@@ -17,6 +17,7 @@ from ..graph.chains import value_at
 from ..llm import BudgetExhausted, ModelCallError
 from ..messages import REQUEST, normalise, request_of
 from .dialogues import ASKS, RECORDED, SCENARIOS, Dialogue, scenario_for
+from .follow_ups import FOLLOW_UP, follow_up_plan
 
 
 class DialogueRun:
@@ -66,6 +67,15 @@ class DialogueRun:
             arguments[state.withheld] = value_at(self.results[-1], step.bindings[state.withheld]["path"])
         await self.call(step.name, arguments)
 
+    async def do_call_step(self) -> None:
+        """A follow-up dialogue's next step, its bound values taken from the results of the steps before."""
+        step = self.state.task.chain[self.state.step]
+        arguments = dict(step.arguments)
+        for k, b in step.bindings.items():
+            arguments[k] = value_at(self.results[b["step"]], b["path"])
+        self.state.step += 1
+        await self.call(step.name, arguments)
+
     async def call(self, name: str, arguments: dict) -> None:
         call_id = f"call_{len(self.calls)}"
         text = json.dumps(arguments, ensure_ascii=False)
@@ -87,7 +97,9 @@ class DialogueRun:
     async def say(self, who: str, action: str) -> None:
         if action == "response":  # what the last call returned, in words
             asked = request_of(self.messages, self.actions)  # not the turns that only gave values
-            example, facts = answer_from(self.messages, asked), json.loads(self.messages[-1]["content"])
+            # a follow-up is answered from its own turn's results: the earlier ones were answered already
+            since = self.last_request() if self.state.scenario == FOLLOW_UP else 0
+            example, facts = answer_from(self.messages[since:], asked), json.loads(self.messages[-1]["content"])
         else:
             example, facts = self.state.utterance(action)
         recorded = RECORDED.get(action, action)
@@ -97,6 +109,9 @@ class DialogueRun:
         self.actions.append(["user" if who == "user" else "system", recorded, REQUEST if asks else None])
         if action == "response":
             self.final = text
+
+    def last_request(self) -> int:
+        return max(i for i, m in enumerate(self.messages) if m["role"] == "user")
 
 
 async def run_dialogue(
@@ -120,7 +135,7 @@ async def run_dialogue(
         scenario = state.scenario = "vague_clarify"
     if scenario == "fail_inform" and not state.forgettable():
         scenario = state.scenario = "ask"  # one can forget an id, not the date of one's own question or one's language
-    plan = SCENARIOS[scenario]
+    plan = follow_up_plan(len(task.chain)) if scenario == FOLLOW_UP else SCENARIOS[scenario]
     if scenario == "missing_parameter" and state.held_source():  # 'the country of my order': ask for the order
         plan = [a for a in plan if a not in ("S:request", "U:fail_inform")]
     run = DialogueRun(state, executor, offered, system_prompt, user, system)

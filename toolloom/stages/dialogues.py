@@ -25,7 +25,8 @@ from ..domain import Task
 from ..text import spoken
 from ..text.purposes import DANGLING, param_phrase, purpose
 from ..text.tool_names import QUERY_PARAMS
-from ..text.wording import SEARCHES, render_example
+from ..text.wording import SEARCHES, follow_up_request, render_example
+from .follow_ups import FOLLOW_UP
 from ..text.words import entity_of, tokens
 from ..text.tool_names import join
 from ..text.request_asks import DOING
@@ -125,7 +126,12 @@ HELD = {
     "parcel",
     "user",
 }
-ASKS = ("inform_intent_clear", "inform_intent_clear_add", "inform_intent_missing")  # the user turns that ask
+ASKS = (
+    "inform_intent_clear",
+    "inform_intent_clear_add",
+    "inform_intent_missing",
+    "inform_intent_followup",
+)  # the user turns that ask
 # plan items that are ToolDial actions under another name: the recorded action is the right-hand one
 RECORDED = {
     "inform_intent_missing": "inform_intent_clear",
@@ -134,6 +140,7 @@ RECORDED = {
     "request_source": "request",
     "inform_source": "inform",
     "call_source": "call",
+    "inform_intent_followup": "inform_intent_clear",
 }
 
 
@@ -215,6 +222,7 @@ class Dialogue:
         self.tools = tools
         self.other = self._relevant_other(offered)
         self.scenario = ""
+        self.step = 0  # a follow-up dialogue's next step to ask and call
 
     def _relevant_other(self, offered: list[dict]) -> str | None:
         """The offered tool (not the target) about the same thing as the target ('a product': get_product,
@@ -314,6 +322,11 @@ class Dialogue:
         return self.pick("fail_inform", param=param)
 
     def utterance(self, action: str) -> tuple[str, dict]:
+        if self.scenario == FOLLOW_UP and action in ("inform_intent_clear", "inform_intent_followup"):
+            return follow_up_request(self.task, self.step, self.rng), self.task.chain[self.step].arguments
+        return self._utterance(action)
+
+    def _utterance(self, action: str) -> tuple[str, dict]:
         t, param = self.target, param_phrase(self.withheld or "")
         if action in ("inform_intent_clear", "inform_intent_clear_add"):
             self.current = self.extra if action == "inform_intent_clear_add" else self.current

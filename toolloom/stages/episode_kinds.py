@@ -18,6 +18,7 @@ from ..spec import SimulateStage
 from .demonstrations import REPLAY_AGENT, replay
 from .dialogue_play import run_dialogue
 from .dialogues import PAIR_SCENARIOS, is_pair
+from .follow_ups import FOLLOW_UP, can_follow_up, stitched
 from .episodes import Distractors, run_episode
 from .recoveries import run_recovery
 
@@ -97,7 +98,7 @@ class Simulation:
     def __post_init__(self):
         self.singles = [r for r in self.all_rows if r["shape"] == "single"]
         self.by_task = {r["task_id"]: r for r in self.all_rows}
-        self.single_scenarios = [sc for sc in self.params.scenarios if sc not in PAIR_SCENARIOS]
+        self.single_scenarios = [sc for sc in self.params.scenarios if sc not in (*PAIR_SCENARIOS, FOLLOW_UP)]
         self.pair_scenarios = [sc for sc in self.params.scenarios if sc in PAIR_SCENARIOS]
 
     def as_task(self, row: dict) -> Task:
@@ -114,11 +115,22 @@ class Simulation:
 
     def is_dialogue(self, row: dict) -> bool:
         """Single calls (the scenarios for one tool) and source -> target pairs (ToolDial's missing_parameter)."""
+        if self.dialogue is not None and self.follows_up(row):
+            return True
         if self.dialogue is None or bucket("dialogue", row) >= self.params.multi_turn_share:
             return False
         if row["shape"] == "single":
             return bool(self.single_scenarios)
         return row["shape"] == "multi_hop" and bool(self.pair_scenarios) and is_pair(self.as_task(row))
+
+    def follows_up(self, row: dict) -> bool:
+        """The multi-hop chains played as follow-up questions, one step a turn (`params.follow_up_share`)."""
+        if row["shape"] != "multi_hop" or FOLLOW_UP not in self.params.scenarios or not self.params.follow_up_share:
+            return False
+        task = self.as_task(row)
+        share = self.params.follow_up_share
+        share = min(1.0, 2 * share) if stitched(task) else max(0.0, 2 * share - 1)  # the stitched ones first
+        return can_follow_up(task) and bucket(FOLLOW_UP, row) < share
 
     def is_extra(self, kind: str, share: float, row: dict) -> bool:
         """Single-call tasks that also give an example of another kind (abstain, ask, recover)."""
@@ -205,7 +217,10 @@ class Ordinary(EpisodeKind):
         sim = self.sim
         needed = [sim.by_id[s.tool_id] for s in task.chain]
         rng = random.Random(f"dialogue:{row['task_id']}")
-        scenario = rng.choice(sim.single_scenarios if row["shape"] == "single" else sim.pair_scenarios)
+        if sim.follows_up(row):
+            scenario = FOLLOW_UP
+        else:
+            scenario = rng.choice(sim.single_scenarios if row["shape"] == "single" else sim.pair_scenarios)
         alone = row["shape"] == "single" and len(sim.singles) > 1  # fail_inform's second request
         extra_row = sim.singles[(sim.singles.index(row) + 1) % len(sim.singles)] if alone else None
         if scenario == "fail_inform" and extra_row:  # the user's second request needs its tool offered too

@@ -329,3 +329,17 @@ _AMOUNT_OF = re.compile(r"\b(\d[\d.,]*) of the ([a-z]+) of ((?:the )?[A-Z][\w.-]
 def amounts_owned(text: str) -> str:
     """'250 of the currency of Brazil' said as a person does: '250 of Brazil's currency' (a blind read: stiff)."""
     return _AMOUNT_OF.sub(lambda m: f"{m[1]} of {m[3]}{chr(39) if m[3].endswith('s') else chr(39) + 's'} {m[2]}", text)
+
+
+# names said with 'the' inside a sentence ('Which countries are in the Americas?', 'I'm visiting the United States')
+_NAMES_WITH_THE = (
+    r"(Americas|Netherlands|Philippines|United States|United Kingdom|Bahamas|Maldives|Caribbean|Middle East|Balkans|"
+    r"Baltics|United Arab Emirates|Czech Republic|Dominican Republic)\b"
+)
+_THE_NAMES = re.compile(r"(?<=[a-z,;:] )(?<!the )(?<!The )" + _NAMES_WITH_THE)
+_THE_NAMES_FIRST = re.compile(r"(^|[.!?] )" + _NAMES_WITH_THE)  # 'United States has ...' starting a sentence
+
+
+def the_names(text: str) -> str:
+    """'in United States' -> 'in the United States'; a sentence's first word too: 'The United States has ...'."""
+    return _THE_NAMES_FIRST.sub(r"\1The \2", _THE_NAMES.sub(r"the \1", text))

@@ -15,6 +15,7 @@ from ..domain import Task
 from ..graph.branching import condition_phrase
 from ..graph.names import singular, snake
 from .purposes import param_phrase
+from .spoken import the_names
 from .template_fit import asks_known, fit_bound, fit_name, in_its_place
 from .tool_names import NAME_PARAMS, VERBS, shown
 from .words import entity_of, tokens
@@ -22,9 +23,8 @@ from .words import entity_of, tokens
 # how a request joins its parts: a part that needs an earlier result comes after it ('Then, '), an
 # independent one beside it ('Also, '); the offline assistant splits requests on these
 THEN_WORDS = ("Then", "After that", "Next", "Afterwards")
-THEN_CHOSEN = THEN_WORDS[
-    :1
-]  # written: 'Next, ...', 'After that, ... that capital city' read as templates (blind reads)
+# written: 'Next, ...', 'After that, ... that capital city' read as templates (blind reads)
+THEN_CHOSEN = THEN_WORDS[:1]
 ALSO_WORDS = ("Also", "Separately", "Additionally")
 ALSO_CHOSEN = ("Also", "Additionally")  # written: 'Separately, show me ...' read as two tasks glued (blind reads)
 # ... or, as people chain questions, a question of its own that starts with 'And' (no comma): 'Tell me about
@@ -68,11 +68,13 @@ def bound_phrase(
     one_subject: bool = False,
     param: str = "",
     held_since: set[str] | None = None,
+    after_answer: bool = False,
 ) -> str:
     """How a request refers to a value an earlier step returns, by what it is: 'the country code of
     that city' or "that city's country code" (the step just before), 'the latitude of the first
     city' (an earlier one: the first of the chain's results about a city, agents/offline.py reads it so), 'its
-    country' (the step just before, where it named `one_subject`)."""
+    country' (the step just before, where it named `one_subject`); `after_answer` (a follow-up question after the
+    answer named it): 'that city', 'its country'."""
     leaf = re.sub(r"[^a-z0-9]+", " ", binding["path"].split("|")[-1].lower()).strip()
     entity = entity_of(source_name)
     latest = binding["step"] == step - 1 or binding["step"] >= len(ORDINALS)
@@ -83,7 +85,8 @@ def bound_phrase(
     which = "that" if latest or alone_before else f"the {ORDINALS[min(nth, 4)]}"  # 'the first' only among several
     near = rng.choice(("that", "this")) if latest and rng else which  # 'the currency of this country'
     if leaf in {f"{e} {kind}" for e in (entity, entity.split()[-1]) for kind in ("id", "code", "number")}:
-        return f"{which} {entity}"  # the city id of that (capital) city is that city; a country's code, that country
+        said = entity.split()[-1] if after_answer else entity  # after 'The capital of Germany is Berlin.': 'that city'
+        return f"{which} {said}"  # the city id of that (capital) city is that city; a country's code, that country
     named = [w for w in tokens(snake(param)) if w not in ("id", "ids")] if param.lower().endswith("id") else []
     if leaf == "id" and len(named) == 1:
         # a record's bare id is that record, named by what the parameter takes: TMDB's GET_tv-latest's id for tv_id
@@ -96,7 +99,7 @@ def bound_phrase(
     if short and len(leaf.split()) > 1 and leaf.split()[-1] in ("code", "id"):  # in a sentence: "that city's country"
         leaf = " ".join(leaf.split()[:-1])
     alone = not names or sum(entity_of(n) == entity for n in names[:step]) == 1  # no other result about it before
-    if latest and one_subject and alone and short and rng is not None and rng.random() < ITS_SHARE:  # named one thing
+    if latest and one_subject and alone and short and (after_answer or (rng is not None and rng.random() < ITS_SHARE)):
         return f"its {leaf}"  # 'Status of ord_1001? Then, the standard VAT in its country?'
     if rng is not None and rng.random() < 0.5:
         return f"{which} {entity}'s {leaf}"
@@ -243,20 +246,31 @@ def _rendered(task: Task, rng: random.Random, nested: dict) -> str:
         text = _step_request(task, i, nested, rng)
         said_steps += 1
         text_all = _joined(text_all, text, step, said_steps, rng) if said_steps > 1 else text
+    return _tidied(text_all)
+
+
+def follow_up_request(task: Task, i: int, rng: random.Random) -> str:
+    """Step i's request said alone, as a turn of its own after the steps before it were answered: 'What is the
+    standard VAT rate in its country?' (a dialogue's follow-up question; its references are to the last answer)."""
+    text = _tidied(_step_request(task, i, {}, rng, after_answer=True))
+    return text[:1].upper() + text[1:]
+
+
+def _tidied(text: str) -> str:
     # not 'the city this city', nor 'the city of the capital city of Germany' (a blind read)
-    text_all = re.sub(r"\b(?:the|a|an) ([a-z]+) ((?:this|that) (?:[a-z]+ )?\1)\b", r"\2", text_all)
-    text_all = re.sub(r"\bthe ([a-z]+) of (the (?:[a-z]+ )?\1 of )", r"\2", text_all)
+    text = re.sub(r"\b(?:the|a|an) ([a-z]+) ((?:this|that) (?:[a-z]+ )?\1)\b", r"\2", text)
+    text = re.sub(r"\bthe ([a-z]+) of (the (?:[a-z]+ )?\1 of )", r"\2", text)
     # 'the country Toronto is in' before 'in 2026' is 'the country of Toronto in 2026'
-    text_all = re.sub(r"\bthe (\w+) ([A-Z][\w ]*?) is in (?=(?:in|on|at|for|during)\b)", r"the \1 of \2 ", text_all)
-    text_all = the_names(text_all)  # 'in the Americas', 'visiting the United States'
-    return re.sub(r"(?<![\d.,])\b1 ([a-z]+)s\b", lambda m: f"1 {singular(m.group(1) + 's')}", text_all)  # 1 piece
+    text = re.sub(r"\bthe (\w+) ([A-Z][\w ]*?) is in (?=(?:in|on|at|for|during)\b)", r"the \1 of \2 ", text)
+    text = the_names(text)  # 'in the Americas', 'visiting the United States'
+    return re.sub(r"(?<![\d.,])\b1 ([a-z]+)s\b", lambda m: f"1 {singular(m.group(1) + 's')}", text)  # 1 piece
 
 
-def _step_request(task: Task, i: int, nested: dict, rng: random.Random) -> str:
+def _step_request(task: Task, i: int, nested: dict, rng: random.Random, after_answer: bool = False) -> str:
     """Step i's own request: a template filled in where the tool has any, else worded from the tool."""
     step = task.chain[i]
     templates = task.meta.get(step.tool_id, {}).get("utterances") or []
-    args, heads = _said_arguments(task, i, nested, rng, short=bool(templates))
+    args, heads = _said_arguments(task, i, nested, rng, short=bool(templates), after_answer=after_answer)
     if step.bindings:  # only templates a reference to an earlier result reads well in
         templates = [fit for t in templates if (fit := fit_bound(t, step, heads)) is not None]
         templates = [t for t in templates if not asks_known(t, step, task)] or templates
@@ -293,7 +307,9 @@ BRANCH_DRAWS = 6  # template draws per branch, for one that reads as one clause 
 _MORE_CLAUSES = re.compile(r"(?i);|[.?!] \S|^I'm\b|^if\b")  # not 'If ..., if I go ...'
 
 
-def _said_arguments(task: Task, i: int, nested: dict, rng: random.Random, short: bool) -> tuple[dict, dict]:
+def _said_arguments(
+    task: Task, i: int, nested: dict, rng: random.Random, short: bool, after_answer: bool = False
+) -> tuple[dict, dict]:
     """Step i's arguments as said (a value from an earlier result by where it comes from), and the same with a
     nested phrase's head noun in its place."""
     step = task.chain[i]
@@ -310,6 +326,7 @@ def _said_arguments(task: Task, i: int, nested: dict, rng: random.Random, short:
                 one_subject=len(task.chain[b["step"]].arguments) == 1,
                 param=k,
                 held_since=_fields_between(task, b["step"], i),
+                after_answer=after_answer,
             )
             if (b := step.bindings.get(k))
             else v
@@ -374,20 +391,6 @@ def _joined(text_all: str, text: str, step, said_steps: int, rng: random.Random)
     joins, every = (THEN_CHOSEN, THEN_WORDS) if step.bindings else (ALSO_CHOSEN, ALSO_WORDS)
     fresh = [w for w in every if f" {w}," not in text_all and f"{w.lower()}," not in text_all]  # not 'Then, ... Then,'
     return text_all + f" {rng.choice([w for w in fresh if w in joins] or fresh or joins)}, {text}"
-
-
-# names said with 'the' inside a sentence ('Which countries are in the Americas?', 'I'm visiting the United States')
-_NAMES_WITH_THE = (
-    r"(Americas|Netherlands|Philippines|United States|United Kingdom|Bahamas|Maldives|Caribbean|Middle East|Balkans|"
-    r"Baltics|United Arab Emirates|Czech Republic|Dominican Republic)\b"
-)
-_THE_NAMES = re.compile(r"(?<=[a-z,;:] )(?<!the )(?<!The )" + _NAMES_WITH_THE)
-_THE_NAMES_FIRST = re.compile(r"(^|[.!?] )" + _NAMES_WITH_THE)  # 'United States has ...' starting a sentence
-
-
-def the_names(text: str) -> str:
-    """'in United States' -> 'in the United States'; a sentence's first word too: 'The United States has ...'."""
-    return _THE_NAMES_FIRST.sub(r"\1The \2", _THE_NAMES.sub(r"the \1", text))
 
 
 def constraint(param: str, said: str) -> str:
