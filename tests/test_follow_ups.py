@@ -5,17 +5,13 @@ import json
 import pyarrow as pa
 import pytest
 
-from toolloom.agents.offline import RetrievalAssistant, TemplateUser
-from toolloom.agents.realisers import PhraseRealiser, load_phrases
 from toolloom.domain import Step, Task
 from toolloom.messages import request_of
-from toolloom.prompts import DEFAULT_ROOT, render
-from toolloom.spec import FilterStage, SimulateStage
+from toolloom.spec import FilterStage
 from toolloom.stages.follow_ups import can_follow_up, follow_up_plan
 from toolloom.stages.samples import filter_samples
-from toolloom.stages.simulate import simulate
 
-from .test_dialogues import _inputs
+from .test_dialogues import _inputs, _played
 
 CAPITAL_DISTANCE = (
     ("get_capital_city", {"country_code": "AU"}),
@@ -43,17 +39,7 @@ def test_a_chain_of_bound_single_calls_can_be_followed_up_and_its_plan_asks_call
 @pytest.mark.parametrize("chain", [None, CAPITAL_DISTANCE])
 def test_each_step_is_asked_called_and_answered_in_its_own_turn_and_the_episode_passes_the_filter(chain):
     tasks, tools, ex = _inputs(*chain) if chain else _inputs()
-    result = simulate(
-        tasks,
-        tools,
-        user=TemplateUser(),
-        assistant=RetrievalAssistant(),
-        executor=ex,
-        params=SimulateStage(follow_up_share=1.0, scenarios=["follow_up"]),
-        system_prompt=render("simulate/assistant_system.j2", today=None),
-        prompt_hash="h",
-        dialogue=(PhraseRealiser(), PhraseRealiser(), load_phrases(DEFAULT_ROOT)),
-    )
+    result = _played(tasks, tools, ex, "follow_up")
     (row,) = [r for r in result.table.to_pylist() if r["kind"] == "multi_turn"]
     assert row["outcome"] == "answered" and json.loads(row["actions"])["scenario"] == "follow_up"
     msgs = [m for m in row["messages"] if m["role"] != "system"]
