@@ -193,6 +193,17 @@ def test_a_withheld_city_is_my_city_not_the_city_of_my_city():
     assert text == "Tell me about my city.", text  # a blind reader: 'Tell me about the city of my city.'
 
 
+def test_a_request_with_a_value_left_out_still_says_the_constraint_its_template_has_no_place_for():
+    from toolloom.text.withholding import withholding_request
+
+    args = {"country_code": "FR", "min_population": 3000000}
+    step = Step("demo.list_cities", "list_cities", "", args, {"country_code": {"step": 0, "path": "country_code"}})
+    meta = {"demo.list_cities": {"utterances": ["Which cities in {country_code} do you know about?"]}}
+    text = withholding_request(Task("t", "single", [step], 1, meta), "country_code", random.Random(1), "order")
+    # a blind read: the call's filter of 3,000,000 came from nowhere
+    assert text == "Which cities in the country of my order do you know about, with a population of at least 3,000,000?"
+
+
 def test_a_withheld_day_drops_the_clause_that_held_it_and_a_city_said_for_its_country_is_in_it():
     """'Compare the clocks of Sydney and Berlin on a certain day.' and 'the VAT of Cape Town' (a blind read)."""
     from toolloom.text.withholding import withholding_request

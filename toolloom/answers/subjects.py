@@ -7,7 +7,7 @@ import re
 
 from ..text import spoken
 from ..text.request_asks import words
-from ..text.wording import constraint
+from ..text.template_fit import constraint
 from ..text.words import entity_of
 
 SUBJECT_KEYS = ("name", "title", "label", "full_name", "display_name")

@@ -3,7 +3,9 @@ to fit ('tell me about product {id}' -> 'about {id}'), and which ask for what th
 
 from __future__ import annotations
 
+import json
 import re
+import string
 
 from ..domain import Task
 from ..graph.names import singular, snake
@@ -134,3 +136,28 @@ def in_its_place(text: str, task: Task, step, args: dict) -> str:
         if "country" in k and place != "country" and isinstance(said, str) and spoken.names(said) == [said]:
             text = text.replace(f" of {said}", f" in {said}")
     return text
+
+
+def with_unslotted(text: str, template: str, step, args: dict, skip: tuple[str, ...] = ()) -> str:
+    """A filled-in template with each argument it has no place for (an optional one, a constraint) said after it:
+    '..., with a population of at least 3,000,000'; `skip`: arguments left unsaid (a value the user withholds)."""
+    used = {field for _, field, _, _ in string.Formatter().parse(template) if field} | set(skip)
+    settings = [spoken.settings_said(v) for k, v in step.arguments.items() if k not in used | set(step.bindings)]
+    extra = [
+        constraint(k, args[k] if k in step.bindings else spoken.counted(v, k) or spoken.listed(v) or json.dumps(v))
+        for k, v in step.arguments.items()
+        if k not in used and (k in step.bindings or not spoken.settings_said(v))
+    ]
+    end = text[-1] if text[-1] in ".?!" else ""
+    if extra:
+        text = f"{text[: len(text) - len(end)]}, with {' and '.join(extra)}{end}"
+    for said in filter(None, settings):  # an object of settings: 'setting autosave interval to 120', not its JSON
+        text = f"{text[: len(text) - len(end)]}, {said}{end}"
+    return text
+
+
+def constraint(param: str, said: str) -> str:
+    """An argument a template has no place for, as a person adds it: min_population 3000000 -> 'a population of
+    at least 3000000', max_price_eur -> 'a price of at most 50 EUR', limit -> 'limit 5'."""
+    ws = tokens(snake(param))
+    return spoken.bounded(ws, said) or f"{' '.join(ws)} {said}"

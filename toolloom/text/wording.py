@@ -8,7 +8,6 @@ import dataclasses
 import json
 import random
 import re
-import string
 
 from . import offline_requests, record_requests, records, spoken, summary_requests
 from ..domain import Task
@@ -16,7 +15,7 @@ from ..graph.branching import condition_phrase
 from ..graph.names import singular, snake
 from .purposes import param_phrase
 from .spoken import the_names
-from .template_fit import asks_known, fit_bound, fit_name, in_its_place
+from .template_fit import asks_known, fit_bound, fit_name, in_its_place, with_unslotted
 from .tool_names import NAME_PARAMS, VERBS, shown
 from .words import entity_of, tokens
 
@@ -363,19 +362,7 @@ def _from_template(step, templates: list[str], args: dict, rng: random.Random) -
     text = spoken.amounts_owned(template.format(**args))
     for k in step.bindings:  # a quoted placeholder would make the phrase look like a value
         text = text.replace(f'"{args[k]}"', args[k])
-    used = {field for _, field, _, _ in string.Formatter().parse(template) if field}
-    settings = [spoken.settings_said(v) for k, v in step.arguments.items() if k not in used | set(step.bindings)]
-    extra = [
-        constraint(k, args[k] if k in step.bindings else spoken.counted(v, k) or spoken.listed(v) or json.dumps(v))
-        for k, v in step.arguments.items()
-        if k not in used and (k in step.bindings or not spoken.settings_said(v))
-    ]
-    end = text[-1] if text[-1] in ".?!" else ""
-    if extra:  # an argument the template has no place for (an optional one, a constraint) is still said
-        text = f"{text[: len(text) - len(end)]}, with {' and '.join(extra)}{end}"
-    for said in filter(None, settings):  # an object of settings: 'setting autosave interval to 120', not its JSON
-        text = f"{text[: len(text) - len(end)]}, {said}{end}"
-    return text
+    return with_unslotted(text, template, step, args)
 
 
 def _joined(text_all: str, text: str, step, said_steps: int, rng: random.Random) -> str:
@@ -391,10 +378,3 @@ def _joined(text_all: str, text: str, step, said_steps: int, rng: random.Random)
     joins, every = (THEN_CHOSEN, THEN_WORDS) if step.bindings else (ALSO_CHOSEN, ALSO_WORDS)
     fresh = [w for w in every if f" {w}," not in text_all and f"{w.lower()}," not in text_all]  # not 'Then, ... Then,'
     return text_all + f" {rng.choice([w for w in fresh if w in joins] or fresh or joins)}, {text}"
-
-
-def constraint(param: str, said: str) -> str:
-    """An argument a template has no place for, as a person adds it: min_population 3000000 -> 'a population of
-    at least 3000000', max_price_eur -> 'a price of at most 50 EUR', limit -> 'limit 5'."""
-    ws = tokens(snake(param))
-    return spoken.bounded(ws, said) or f"{' '.join(ws)} {said}"
