@@ -299,6 +299,9 @@ def test_a_pair_is_played_only_where_the_source_is_what_a_person_has_instead_of_
     assert is_pair(pair("get_order_status", {"order_id": "ord_1001"}, "get_vat_rate", "country_code"))
     assert is_pair(pair("shop__search_products", {"query": "kitchen"}, "get_product", "product_id"))
     assert not is_pair(pair("get_city", {"city": "tokyo"}, "list_cities", "country_code"))
+    # an id that is a name too: 'the capital of my country' ... 'Which city is it?' 'Toronto.' (two blind reads)
+    assert not is_pair(pair("get_city", {"city_id": "toronto"}, "get_capital_city", "country_code"))
+    assert is_pair(pair("get_product", {"product_id": "p200"}, "add_to_cart", "product_id"))
     assert not is_pair(pair("get_capital_city", {"country_code": "AU"}, "city_distance", "from_city"))
 
 

@@ -306,6 +306,11 @@ def test_an_answer_stating_names_or_years_nothing_said_is_invented():
     cities = known_text(["List the cities of a country, largest first."], [{"cities": [{"name": "Munich"}]}])
     assert invented("Munich is the second-largest city.", cities) == ["second-largest"]
     assert invented("Munich is the largest city listed.", cities) == []
+    # so is a time zone: the 0.5B model said Tokyo's local 23:30 as '23:30 UTC'; a UTC time said before is not
+    tokyo = known_text(["What time is it in Tokyo at 2026-03-01 14:30 UTC?"], [{"local_time": "2026-03-01T23:30"}])
+    assert invented("The current time in Tokyo is 23:30 UTC.", tokyo) == ["23:30 UTC"]
+    assert invented("At 14:30 UTC it is 23:30 in Tokyo.", tokyo) == []
+    assert invented("It was 09:15 UTC.", known_text([], [{"utc": "2026-03-01T09:15:00Z"}])) == []
 
 
 def test_an_id_that_neither_the_user_nor_an_earlier_result_says_is_an_invented_argument():

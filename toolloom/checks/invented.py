@@ -1,4 +1,4 @@
-"""Names, years and ranks a final answer states that nothing in the conversation says: a model assistant's
+"""Names, years, ranks and UTC times a final answer states that nothing in the conversation says: a model assistant's
 invention ('directed by John Travolta', 'aired on Netflix in 2015' where no result names a director, a network or a
 year; 'the second-largest city' where no result ranks it).
 
@@ -52,7 +52,7 @@ def _inside_a_sentence(name: str, answer: str) -> bool:
 
 
 def invented(answer: str, known: str) -> list[str]:
-    """The names, years and ranks `answer` states that `known` (from `known_text`) never says."""
+    """The names, years, ranks and UTC times `answer` states that `known` (from `known_text`) never says."""
     out = []
     for name in spoken.names(answer):
         if not _inside_a_sentence(name, answer):  # 'Done.', 'Here it is:' after a block
@@ -62,6 +62,7 @@ def invented(answer: str, known: str) -> list[str]:
             out.append(name)
     out += [y for y in _YEAR.findall(answer) if y not in known]
     out += [m[0] for m in _RANK.finditer(answer) if m[0].lower() not in known]
+    out += [m[0] for m in _UTC_TIME.finditer(answer) if not re.search(re.escape(m[1]) + _SAID_UTC, known)]
     return list(dict.fromkeys(out))
 
 
@@ -70,6 +71,12 @@ _RANK = re.compile(
     r"(?i)\b(?:(?:second|third|fourth|fifth)[- ])?(?:largest|biggest|smallest|highest|lowest|oldest|newest|"
     r"most (?:populous|popular|visited)|least populous)\b"
 )
+
+
+# a time zone is a claim too: '23:30 UTC' where the result gave 23:30 as Tokyo's local time (a blind read); a time
+# is UTC where something before the answer says it so ('14:30 UTC', '...T14:30:00Z', '14:30+00:00')
+_UTC_TIME = re.compile(r"\b(\d{1,2}:\d\d)(?::\d\d)? ?(?:UTC|GMT)\b")
+_SAID_UTC = r"(?::\d\d)?(?:\.\d+)? ?(?:utc|gmt|z\b|\+00:?00)"
 
 
 def conversation_known(traj: dict) -> str:

@@ -152,7 +152,12 @@ def is_pair(task: Task) -> bool:
     if not (len(task.chain) == 2 and len(task.chain[1].bindings) == 1 and not task.chain[0].bindings):
         return False
     source = task.chain[0]
-    return snake(source.name.split("__")[-1]).startswith(SEARCHES) or all(map(spoken.is_id_key, source.arguments))
+    if snake(source.name.split("__")[-1]).startswith(SEARCHES):
+        return True
+    # an id that is a name ('toronto') is a lookup by a name: 'the capital of my country' ... 'Which city is it?'
+    # 'Toronto.' (blind reads: a person in Toronto knows their country); a record's id ('ord_1001') is theirs
+    named = any(spoken.names(w := spoken.written(v, k)) == [w] for k, v in source.arguments.items())
+    return all(map(spoken.is_id_key, source.arguments)) and not named
 
 
 def a_topic(tool_name: str) -> str:
