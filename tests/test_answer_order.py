@@ -70,6 +70,11 @@ def test_which_part_of_the_world_asks_for_the_region():
     asked = "What is the next public holiday in France after 2026-06-01?"
     assert unstated(asked, holiday, "The next public holiday is Bastille Day, which is a Tuesday.") == ["date"]
     assert unstated(asked, holiday, "The next public holiday is Bastille Day, on 2026-07-14.") == []
+    # a list of dated things is said with its dates (the 0.5B model listed Italy's holidays by name alone)
+    days = {"country_code": "IT", "holidays": [{"date": "2026-01-01", "name": "New Year's Day"}]}
+    asked = "List the bank holidays of Italy for 2026."
+    assert unstated(asked, days, "The bank holidays of Italy for 2026 are: New Year's Day.") == ["holidays"]
+    assert unstated(asked, days, "Italy has one in 2026: New Year's Day (2026-01-01).") == []
 
 
 def test_a_lookup_that_says_none_of_what_it_gave_is_not_said():
