@@ -58,3 +58,42 @@ def test_each_step_is_asked_called_and_answered_in_its_own_turn_and_the_episode_
     assert second  # a real result came back
     kept = filter_samples(pa.Table.from_pylist([row], schema=result.table.schema), FilterStage(), 0.0)
     assert kept.accepted == 1, [r.detail for r in kept.rejections]
+
+
+class _Recorder:
+    """A user realiser that says the plain example and records the facts it was given for each act."""
+
+    name = "recorder"
+
+    def __init__(self):
+        self.given: list[tuple[str, dict]] = []
+
+    async def utter(self, speaker, action, example, facts, history) -> str:
+        self.given.append((action, dict(facts)))
+        return example
+
+
+@pytest.mark.services
+def test_a_model_user_is_not_given_the_value_a_follow_up_takes_from_the_last_answer():
+    from toolloom.agents.offline import RetrievalAssistant, TemplateUser
+    from toolloom.agents.realisers import PhraseRealiser, load_phrases
+    from toolloom.prompts import DEFAULT_ROOT, render
+    from toolloom.spec import SimulateStage
+    from toolloom.stages.simulate import simulate
+
+    tasks, tools, ex = _inputs(*CAPITAL_DISTANCE)
+    user = _Recorder()
+    simulate(
+        tasks.slice(tasks.num_rows - 1),  # the two-step chain alone
+        tools,
+        user=TemplateUser(),
+        assistant=RetrievalAssistant(),
+        executor=ex,
+        params=SimulateStage(follow_up_share=1.0, scenarios=["follow_up"]),
+        system_prompt=render("simulate/assistant_system.j2", today=None),
+        prompt_hash="h",
+        dialogue=(user, PhraseRealiser(), load_phrases(DEFAULT_ROOT)),
+    )
+    asks = [facts for action, facts in user.given if action == "inform_intent_clear"]
+    # the first asks about Australia; the follow-up names London, and 'that city' for Canberra
+    assert asks == [{"country_code": "AU"}, {"from_city_id": "london"}]

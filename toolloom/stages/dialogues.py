@@ -328,7 +328,10 @@ class Dialogue:
 
     def utterance(self, action: str) -> tuple[str, dict]:
         if self.scenario == FOLLOW_UP and action in ("inform_intent_clear", "inform_intent_followup"):
-            return follow_up_request(self.task, self.step, self.rng), self.task.chain[self.step].arguments
+            step = self.task.chain[self.step]  # a value from the last answer is referred to, not a fact to spell
+            return follow_up_request(self.task, self.step, self.rng), {
+                k: v for k, v in step.arguments.items() if k not in step.bindings
+            }
         return self._utterance(action)
 
     def _utterance(self, action: str) -> tuple[str, dict]:
