@@ -70,6 +70,14 @@ def test_which_part_of_the_world_asks_for_the_region():
     asked = "What is the next public holiday in France after 2026-06-01?"
     assert unstated(asked, holiday, "The next public holiday is Bastille Day, which is a Tuesday.") == ["date"]
     assert unstated(asked, holiday, "The next public holiday is Bastille Day, on 2026-07-14.") == []
+    # 'what does it cost' asks for the price ('Yes, there are 60 in stock.' alone was read flawed)
+    product = {"product_id": "p301", "name": "USB-C charger", "price_eur": 39.9, "stock": 60}
+    asked = "Is p301 in stock, and what does it cost?"
+    answer = answer_from(
+        [{"role": "user", "content": asked}, *_turn("b", "get_product", {"product_id": "p301"}, product)]
+    )
+    assert "39.9" in answer and "60" in answer, answer
+    assert unstated(asked, product, "Yes, there are 60 in stock.") == ["price_eur"]
     # a list of dated things is said with its dates (the 0.5B model listed Italy's holidays by name alone)
     days = {"country_code": "IT", "holidays": [{"date": "2026-01-01", "name": "New Year's Day"}]}
     asked = "List the bank holidays of Italy for 2026."

@@ -126,6 +126,7 @@ UNITS = {
 _ASKS = {
     "how much": {"amount", "price", "cost", "total", "converted", "gross", "net", "value"},
     "how many": {"count", "total", "number", "population", "speakers"},
+    "cost": {"price", "cost"},  # 'is it in stock, and what does it cost?' answered with the stock alone (a blind read)
     "how far": {"distance"},
     "how long": {"hours", "duration", "minutes", "days"},
     "what time": {"time", "local"},
