@@ -70,6 +70,13 @@ def test_which_part_of_the_world_asks_for_the_region():
     asked = "What is the next public holiday in France after 2026-06-01?"
     assert unstated(asked, holiday, "The next public holiday is Bastille Day, which is a Tuesday.") == ["date"]
     assert unstated(asked, holiday, "The next public holiday is Bastille Day, on 2026-07-14.") == []
+    # a change's status is not said again after the deed ('I cancelled it. The status ... is cancelled' was read flawed)
+    cancelled = {"order_id": "ord_1002", "status": "cancelled", "refund_eur": 418.8}
+    asked = "Cancel order ord_1002."
+    answer = answer_from(
+        [{"role": "user", "content": asked}, *_turn("c", "cancel_order", {"order_id": "ord_1002"}, cancelled)]
+    )
+    assert answer == "I cancelled order ord_1002. The refund is 418.8 EUR.", answer
     # 'what does it cost' asks for the price ('Yes, there are 60 in stock.' alone was read flawed)
     product = {"product_id": "p301", "name": "USB-C charger", "price_eur": 39.9, "stock": 60}
     asked = "Is p301 in stock, and what does it cost?"

@@ -249,6 +249,11 @@ def after_done(done: str, text: str, result) -> str:
         return text  # the tool's own sentence of the same deed says more
     if done == "Done." and text != NOTHING:  # what the result shows says it was done ('The cart now has ...')
         return text
+    deed = done.split()[1] if done.startswith("I ") and len(done.split()) > 1 else ""
+    if deed and (m := re.match(rf"The status of .+? is {re.escape(deed)}(?: and its (.+)|\.)$", text)):
+        # 'I cancelled it. The refund is 418.8 EUR.', not '... The status of order ord_1002 is cancelled and its
+        # refund is ...' (a blind read: repeats itself)
+        text, again = (f"The {m[1]}", again) if m[1] else (text, True)
     return done if text == NOTHING or again else f"{done} {text}"
 
 
