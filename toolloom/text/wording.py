@@ -377,4 +377,12 @@ def _joined(text_all: str, text: str, step, said_steps: int, rng: random.Random)
         return f"{text_all} {AND_WORD} {text}"  # 'Tell me about Tokyo. And what is ...?'
     joins, every = (THEN_CHOSEN, THEN_WORDS) if step.bindings else (ALSO_CHOSEN, ALSO_WORDS)
     fresh = [w for w in every if f" {w}," not in text_all and f"{w.lower()}," not in text_all]  # not 'Then, ... Then,'
+    if (
+        step.bindings
+        and not set(fresh) & set(joins)
+        and text_all[-1:] in ".?"
+        and AND_START.match(text)
+        and f" {AND_WORD} " not in text_all
+    ):
+        return f"{text_all} {AND_WORD} {text}"  # a third question: '... Then, ...? And how far ...?', not 'Next, '
     return text_all + f" {rng.choice([w for w in fresh if w in joins] or fresh or joins)}, {text}"
