@@ -147,3 +147,48 @@ def test_an_earlier_result_is_counted_among_results_about_the_same_thing():
         text = render_example(Task("t", "multi_hop", steps, seed, meta), random.Random(seed))
         last = THEN_SPLIT.split(text)[-1]
         assert fill_arguments(last, params["get_exchange_rate"], results) == steps[3].arguments, text
+
+
+def test_a_third_stitched_question_joins_with_and_and_the_offline_assistant_still_reads_every_part():
+    """'Next, ...' and 'After that, ...' after 'Then, ...' read as templates (blind reads)."""
+    import random
+
+    from toolloom.domain import Step, Task
+    from toolloom.text.wording import render_example
+
+    from .offline_episode import demo_tools, play
+
+    meta, _ = _demo_meta("get_city", "get_capital_city", "city_distance")
+    steps = [
+        Step("d.get_city", "get_city", "", {"city_id": "cape_town"}),
+        Step(
+            "d.get_capital_city",
+            "get_capital_city",
+            "",
+            {"country_code": "ZA"},
+            {"country_code": {"step": 0, "path": "country_code"}},
+        ),
+        Step(
+            "d.city_distance",
+            "city_distance",
+            "",
+            {"to_city_id": "pretoria", "from_city_id": "paris"},
+            {"to_city_id": {"step": 1, "path": "city_id"}},
+        ),
+    ]
+    tools = demo_tools("get_city", "get_capital_city", "city_distance")
+    results = {
+        "get_city": [{"country_code": "ZA"}],
+        "get_capital_city": [{"city_id": "pretoria"}],
+        "city_distance": [{}],
+    }
+    anded = 0
+    for seed in range(30):
+        text = render_example(Task("t", "multi_hop", steps, seed, meta), random.Random(seed))
+        assert not re.search(r"\b(?:Next|After that|Afterwards), (?!I\b|I')", text), text  # 'Next, I'm ...' stands
+        if " Then, " in text and " And " in text:
+            anded += 1  # read as the same parts as with 'Next, '
+            third = text.split(" And ", 1)[1]
+            assert play(text, tools, results) == play(text.replace(" And " + third, " Next, " + third), tools, results)
+            assert len(play(text, tools, results)) == 3, text
+    assert anded  # some draws stitch all three parts, the third with 'And'

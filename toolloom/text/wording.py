@@ -381,7 +381,7 @@ def _joined(text_all: str, text: str, step, said_steps: int, rng: random.Random)
         step.bindings
         and not set(fresh) & set(joins)
         and text_all[-1:] in ".?"
-        and AND_START.match(text)
+        and text[:1].islower()  # a question or a request: 'And tell me how far ...' (the assistant splits on it)
         and f" {AND_WORD} " not in text_all
     ):
         return f"{text_all} {AND_WORD} {text}"  # a third question: '... Then, ...? And how far ...?', not 'Next, '
