@@ -70,6 +70,14 @@ def test_which_part_of_the_world_asks_for_the_region():
     asked = "What is the next public holiday in France after 2026-06-01?"
     assert unstated(asked, holiday, "The next public holiday is Bastille Day, which is a Tuesday.") == ["date"]
     assert unstated(asked, holiday, "The next public holiday is Bastille Day, on 2026-07-14.") == []
+    # 'the details' of a record ask for more than one of its values (the 0.5B on TMDB: the birthday alone)
+    from toolloom.checks.answers import details_unsaid
+
+    person = {"id": 287, "name": "Brad Pitt", "birthday": "1963-12-18", "place_of_birth": "Shawnee, Oklahoma"}
+    asked = "Show me the details of person 287."
+    assert details_unsaid(asked, person, "Brad Pitt was born on 1963-12-18.") == 1
+    assert details_unsaid(asked, person, "Brad Pitt was born on 1963-12-18 in Shawnee, Oklahoma.") is None
+    assert details_unsaid("When was person 287 born?", person, "On 1963-12-18.") is None  # not a details request
     # a change's status is not said again after the deed ('I cancelled it. The status ... is cancelled' was read flawed)
     cancelled = {"order_id": "ord_1002", "status": "cancelled", "refund_eur": 418.8}
     asked = "Cancel order ord_1002."

@@ -206,3 +206,29 @@ def unstated(request: str, reference, answer: str, inputs: list = ()) -> list[st
                 and json.dumps(record[k], sort_keys=True) not in given
             ]
     return missing
+
+
+# 'What are the details of person 287?' answered with the birthday alone (blind reads of the 0.5B on TMDB, twice)
+_DETAILS = re.compile(r"(?i)\b(?:details|overview|(?:more |some )?information)\b|\btell me (?:all |more )?about\b")
+DETAILS_AT_LEAST = 2  # of a record's plain values, for a request that asks for its details
+
+
+def details_unsaid(request: str, result, answer: str, inputs: list = ()) -> int | None:
+    """For a request that asks for a record's details ('the details of movie 550', 'tell me about ...'): how many
+    of the record's plain values (text and numbers; not ids, its name nor the call's own) the answer states, where
+    that is fewer than DETAILS_AT_LEAST (or than all it has); None otherwise."""
+    if not _DETAILS.search(request) or not isinstance(result, dict) or len(request_parts(request)) > 1:
+        return None  # (a request of several parts: its details may be an earlier call's)
+    given = {json.dumps(v, sort_keys=True) for v in inputs}
+    plain = [
+        v
+        for k, v in result.items()
+        if isinstance(v, (str, int, float))
+        and not isinstance(v, bool)
+        and not k.lower().endswith("id")
+        and k not in ("name", "title", "label", "full_name", "display_name")  # the subject: what it is, not a detail
+        and json.dumps(v, sort_keys=True) not in given
+        and str(v).strip()
+    ]
+    said = sum(_stated(v, answer) for v in plain)
+    return said if said < min(DETAILS_AT_LEAST, len(plain)) else None

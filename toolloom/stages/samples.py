@@ -22,7 +22,7 @@ from collections import Counter
 import pyarrow as pa
 
 from ..agents.judges import ReferenceJudge
-from ..checks.answers import call_inputs, given_forms, grounded, unstated
+from ..checks.answers import call_inputs, details_unsaid, given_forms, grounded, unstated
 from ..checks.invented import conversation_known, invented, invented_ids
 from ..messages import request_of
 from ..checks.judging import MULTI_ANSWER_SHAPES
@@ -170,11 +170,14 @@ def check_completeness(traj: dict) -> tuple[str, str] | None:
     missing = unstated(
         request, json.loads(traj["reference_answer"]), traj["final_answer"] or "", call_inputs(traj["messages"])
     )
-    return (
-        ("answer_incomplete", f"the request asks for {', '.join(missing)}, which the answer does not state")
-        if missing
-        else None
-    )
+    if missing:
+        return "answer_incomplete", f"the request asks for {', '.join(missing)}, which the answer does not state"
+    results = [m["content"] for m in traj["messages"] if m["role"] == "tool"]
+    last = json.loads(results[-1]) if results else None
+    said = details_unsaid(request, last, traj["final_answer"] or "", call_inputs(traj["messages"]))
+    if said is not None:
+        return "answer_incomplete", f"the request asks for details; the answer states {said} of the result's values"
+    return None
 
 
 # filter check name -> fn(trajectory_of(trajectory row)[, filter settings]) -> (reason, detail) | None; `semantic`
