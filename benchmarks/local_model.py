@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from toolloom.spec import load_pipeline  # noqa: E402
 from toolloom.lake.store import Store  # noqa: E402
 from toolloom.stages.episodes import PLAIN_FALLBACK  # noqa: E402
+from toolloom.agents.refusals import NORMALISED  # noqa: E402
 
 CORPORA = ROOT.parent / "shared" / "corpora"
 SIMULATED = {"tmdb": "restbench/tmdb_oas.json", "spotify": "restbench/spotify_oas.json"}
@@ -116,6 +117,10 @@ def report(home: Path, wall_s: float, out: Path) -> dict:
             for c in json.loads(t["calls"])
             for d in c.get("dropped") or []
             if d.startswith("refused before it was made")
+        ),
+        # a number written as a string, a schema as the arguments of a tool without any: read as meant (refusals)
+        "calls_read_as_meant": sum(
+            1 for t in trajs for c in json.loads(t["calls"]) for d in c.get("dropped") or [] if d.startswith(NORMALISED)
         ),
         "answers_asked_for": sum(bool(t.get("answer_asked")) for t in trajs),
         "unreadable_share": round(unreadable / max(len(turns) + unreadable, 1), 3),

@@ -106,6 +106,26 @@ def test_an_answer_in_place_of_the_first_call_does_not_stand_and_a_schema_as_arg
     assert turn.refused and json.loads(turn.tool_calls[0]["function"]["arguments"])["type"] == "object"
 
 
+def test_a_number_written_as_a_string_and_a_schema_as_the_arguments_of_a_tool_without_any_are_read_as_meant(tmp_path):
+    """The 0.5B model on TMDB kept `person_id: "17419"` and `GET_tv-latest({"type": "object", ...})` after the 400."""
+    from toolloom.agents.refusals import NORMALISED
+
+    turn, history = _step(tmp_path, _call(movie_id="550"))
+    assert len(history) == 1 and not turn.refused  # no 400: read as 550
+    assert json.loads(turn.tool_calls[0]["function"]["arguments"]) == {"movie_id": 550}
+    assert turn.dropped == [f'{NORMALISED}: get_movie({{"movie_id": "550"}})']
+    latest = {
+        "type": "function",
+        "function": {"name": "get_latest", "parameters": {"type": "object", "properties": {}}},
+    }
+    model = FakeModel()
+    model.enqueue({"tool_calls": [{"name": "get_latest", "arguments": {"type": "object", "properties": {}}}]})
+    with FakeServer(model) as server:
+        turn = run_async(ModelAssistant(fake_client(server, tmp_path / "d.sqlite")).step(ASKED, [latest]))
+    assert json.loads(turn.tool_calls[0]["function"]["arguments"]) == {} and not turn.refused
+    assert turn.dropped and turn.dropped[0].startswith(NORMALISED)
+
+
 def test_a_valid_call_is_not_asked_again(tmp_path):
     turn, history = _step(tmp_path, _call(movie_id=550, page=1))
     assert len(history) == 1 and not turn.dropped and not turn.refused

@@ -12,7 +12,7 @@ from ..checks.arguments import parse_arguments
 from ..prompts import DEFAULT_ROOT, render
 from ..domain import Step, Task, Tool, known_values
 from .base import AssistantTurn
-from .refusals import refusal_messages, refusal_notes, refused_calls
+from .refusals import normalise_arguments, refusal_messages, refusal_notes, refused_calls
 from .requests import REQUEST_SCHEMA, request_problems, user_prompt
 from ..text.values import stand_ins
 from ..graph.branching import condition_phrase
@@ -147,6 +147,7 @@ class ModelAssistant:
         (agents/refusals.py): the corrected turn stands where its calls are valid, else the turn as written,
         marked `refused` (the format check would reject the example: the episode ends there)."""
         turn = await self._turn(messages, tools)
+        normalise_arguments(turn, tools)
         refused = refused_calls(turn.tool_calls, tools, messages)
         if not refused:
             return turn
@@ -158,6 +159,7 @@ class ModelAssistant:
         # valid calls stand, and so does an answer where a result came before (a call made again with the
         # result's fields, then the answer); an answer in place of the first call would only be no_tool_call
         answered = not again.tool_calls and (again.content or "").strip() and any(m["role"] == "tool" for m in messages)
+        normalise_arguments(again, tools)
         if not (again.tool_calls or answered) or refused_calls(again.tool_calls, tools):
             return turn
         again.dropped = [*refusal_notes(turn, refused), *again.dropped]
