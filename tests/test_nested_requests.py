@@ -218,7 +218,8 @@ def test_a_nested_request_is_one_sentence_and_its_answer_says_what_the_lookup_ga
     ]
     # what was asked comes first, and alone: 'JPY' says what the lookup gave ('The currency of Japan is JPY. 250 EUR
     # is ...' opened with the in-between step, a blind reader found)
-    assert answer_from(messages) == "250 EUR is 45,972.5 JPY.", answer_from(messages)
+    # (with the date the reference rate holds on: 'today's rate' without it was read bad)
+    assert answer_from(messages) == "250 EUR is 45,972.5 JPY (as of 2026-01-02).", answer_from(messages)
     # a lookup whose value the answer does not name is said: the field the next call took, not capital and population
     messages[0]["content"] = "Convert 250 EUR into the currency of Japan, and give me the rate only."
     messages[-1]["content"] = json.dumps({"rate": 183.89, "as_of": "2026-01-02"})

@@ -306,6 +306,17 @@ def test_an_answer_stating_names_or_years_nothing_said_is_invented():
     cities = known_text(["List the cities of a country, largest first."], [{"cities": [{"name": "Munich"}]}])
     assert invented("Munich is the second-largest city.", cities) == ["second-largest"]
     assert invented("Munich is the largest city listed.", cities) == []
+    # 'The answer is 81.6466 kg.' is a template, not a reply (a blind read: 6 of 20 model answers flawed for it)
+    from toolloom.checks.focus import ABOUT_THE_EXCHANGE
+
+    assert ABOUT_THE_EXCHANGE.search("The answer is 81.6466 kg.")
+    assert not ABOUT_THE_EXCHANGE.search("180 lb is 81.6466 kg; the answer is in kilograms.")
+    # a reference rate is said with the day it holds on (the 0.5B model: 'today's rate' for one of 2026-01-02)
+    from toolloom.checks.answers import undated
+
+    rate = {"from_currency": "EUR", "to_currency": "BRL", "rate": 6.4488, "as_of": "2026-01-02"}
+    assert undated(rate, "Today's rate from EUR to BRL is 6.4488.") == "2026-01-02"
+    assert undated(rate, "1 EUR is 6.4488 BRL (as of 2026-01-02).") is None
     # so is a time zone: the 0.5B model said Tokyo's local 23:30 as '23:30 UTC'; a UTC time said before is not
     tokyo = known_text(["What time is it in Tokyo at 2026-03-01 14:30 UTC?"], [{"local_time": "2026-03-01T23:30"}])
     assert invented("The current time in Tokyo is 23:30 UTC.", tokyo) == ["23:30 UTC"]

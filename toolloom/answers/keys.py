@@ -168,6 +168,9 @@ def settle_keys(draft: AnswerDraft) -> None:
     draft.qualifier = f" ({', '.join(field_phrase(k, result[k]) for k in dated)})" if dated else ""
 
 
+AS_OF = ("as_of", "as_of_date")  # a result's values hold on that date (a reference rate): always said
+
+
 def _dated(draft: AnswerDraft, keys: list[str]) -> list[str]:
     """The fields that qualify the rest ('as of ...'), said last."""
     result = draft.result
@@ -177,7 +180,7 @@ def _dated(draft: AnswerDraft, keys: list[str]) -> list[str]:
         if words(k)[:1]
         and words(k)[0] in PREPOSITIONS
         and k not in keys
-        and (draft.wanted or draft.lists)
+        and (draft.wanted or draft.lists or k in AS_OF)  # a conversion too: '250 EUR is 45,972.5 JPY (as of ...)'
         and not draft.gave(k)
     ]  # 'as of ...' qualifies the rest: it goes last
     return dated + [k for k in keys if words(k)[:1] and words(k)[0] in PREPOSITIONS]

@@ -232,3 +232,17 @@ def details_unsaid(request: str, result, answer: str, inputs: list = ()) -> int 
     ]
     said = sum(_stated(v, answer) for v in plain)
     return said if said < min(DETAILS_AT_LEAST, len(plain)) else None
+
+
+_AS_OF = ("as_of", "as_of_date", "rate_date")  # a result's values hold on that date, not today
+
+
+def undated(result, answer: str) -> str | None:
+    """The date a result's values hold on (`as_of`), where the answer states one of its values but not that date:
+    the 0.5B model called a reference rate of 2026-01-02 'today's rate' (two blind reads)."""
+    if not isinstance(result, dict) or not (key := next((k for k in _AS_OF if result.get(k)), None)):
+        return None
+    values = [v for k, v in result.items() if k != key and isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if any(_stated(v, answer) for v in values) and not _stated(result[key], answer):
+        return str(result[key])
+    return None

@@ -76,7 +76,8 @@ def named_tools(answer: str, offered: list[str], results: str = "") -> list[str]
 # an answer about the exchange rather than the facts (Qwen2.5-Coder-0.5B: 'The answer to your request is: ...
 # This answer is provided by the tool response you provided.')
 ABOUT_THE_EXCHANGE = re.compile(
-    r"\bthe answer (?:to (?:your|the) (?:request|question)\b[^.:\n]*?)?is:"
+    r"^\W*the answer is\b"  # 'The answer is 81.6466 kg.': a template, not a reply (a blind read: 6 of 20 flawed)
+    r"|\bthe answer (?:to (?:your|the) (?:request|question)\b[^.:\n]*?)?is:"
     r"|\bthe answer to (?:your|the|this) (?:request|question)\b"  # 'The answer to the question "..." is 25.0%.'
     r"|\bthe tool(?:'s)? (?:response|output|result)s?\b"
     r"|\bthe (?:response|result|output) (?:you|the tool) (?:provided|returned|gave)\b",
