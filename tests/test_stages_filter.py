@@ -311,6 +311,13 @@ def test_an_answer_stating_names_or_years_nothing_said_is_invented():
 
     assert ABOUT_THE_EXCHANGE.search("The answer is 81.6466 kg.")
     assert not ABOUT_THE_EXCHANGE.search("180 lb is 81.6466 kg; the answer is in kilograms.")
+    # a search's answer names what it found (the 0.5B model: 'South Korea' alone where South Africa was found too)
+    from toolloom.checks.answers import unlisted
+
+    found = {"results": [{"country_code": "KR", "name": "South Korea"}, {"country_code": "ZA", "name": "South Africa"}]}
+    assert unlisted("find_country", found, "South Korea") == ["South Africa"]
+    assert unlisted("find_country", found, "I found South Korea (KR) and South Africa (ZA).") == []
+    assert unlisted("get_country", found, "South Korea") == []  # not a search
     # a reference rate is said with the day it holds on (the 0.5B model: 'today's rate' for one of 2026-01-02)
     from toolloom.checks.answers import undated
 

@@ -12,6 +12,7 @@ import re
 from ..text import spoken
 from .arguments import parse_arguments
 from ..answers.phrases import LIST_ITEMS, confirms_only, item_name, said_text, value_text
+from ..graph.names import snake
 from ..text.request_asks import DOING, request_parts, requested_fields
 
 
@@ -246,3 +247,14 @@ def undated(result, answer: str) -> str | None:
     if any(_stated(v, answer) for v in values) and not _stated(result[key], answer):
         return str(result[key])
     return None
+
+
+def unlisted(tool: str, result, answer: str) -> list[str]:
+    """The found items a search's answer leaves out (up to LIST_ITEMS, by name): 'Find the countries whose name
+    contains South' answered 'South Korea' where South Africa was found too (a blind read: misreports the result)."""
+    if not snake(tool.split("__")[-1]).startswith(("search_", "find_")) or not isinstance(result, dict):
+        return []
+    lists = [v for v in result.values() if isinstance(v, list) and v and all(isinstance(i, dict) for i in v)]
+    if len(lists) != 1:
+        return []
+    return [item_name(i).split(" (")[0] for i in lists[0][:LIST_ITEMS] if not _item_stated(i, answer)]

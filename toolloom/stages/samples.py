@@ -22,7 +22,7 @@ from collections import Counter
 import pyarrow as pa
 
 from ..agents.judges import ReferenceJudge
-from ..checks.answers import call_inputs, details_unsaid, given_forms, grounded, undated, unstated
+from ..checks.answers import call_inputs, details_unsaid, given_forms, grounded, undated, unlisted, unstated
 from ..checks.invented import conversation_known, invented, invented_ids
 from ..messages import request_of
 from ..checks.judging import MULTI_ANSWER_SHAPES
@@ -177,6 +177,9 @@ def check_completeness(traj: dict) -> tuple[str, str] | None:
     said = details_unsaid(request, last, traj["final_answer"] or "", call_inputs(traj["messages"]))
     if said is not None:
         return "answer_incomplete", f"the request asks for details; the answer states {said} of the result's values"
+    calls = [c for m in traj["messages"] for c in m.get("tool_calls") or []]
+    if calls and (left := unlisted(calls[-1]["function"]["name"], last, traj["final_answer"] or "")):
+        return "answer_incomplete", f"the search found {', '.join(left[:3])} too, which the answer leaves out"
     if day := undated(last, traj["final_answer"] or ""):
         return "answer_incomplete", f"the result's values hold as of {day}, which the answer does not say"
     return None
