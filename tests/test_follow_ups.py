@@ -35,6 +35,13 @@ def test_a_chain_of_bound_single_calls_can_be_followed_up_and_its_plan_asks_call
     assert plan.count("U:inform_intent_followup") == 2 and plan[-2:] == ["U:user_bye", "S:system_bye"]
 
 
+def test_the_chains_one_request_would_stitch_are_followed_up_first():
+    from toolloom.stages.follow_ups import chance
+
+    assert [chance(x, True) for x in (0.0, 0.25, 0.5, 1.0)] == [0.0, 0.5, 1.0, 1.0]
+    assert [chance(x, False) for x in (0.0, 0.5, 0.75, 1.0)] == [0.0, 0.0, 0.5, 1.0]
+
+
 @pytest.mark.services
 @pytest.mark.parametrize("chain", [None, CAPITAL_DISTANCE])
 def test_each_step_is_asked_called_and_answered_in_its_own_turn_and_the_episode_passes_the_filter(chain):

@@ -11,6 +11,8 @@ import re
 
 from ..text import spoken
 from .arguments import parse_arguments
+from ..answers.keys import AS_OF
+from ..answers.subjects import SUBJECT_KEYS
 from ..answers.phrases import LIST_ITEMS, confirms_only, item_name, said_text, value_text
 from ..graph.names import snake
 from ..text.request_asks import DOING, request_parts, requested_fields
@@ -227,7 +229,7 @@ def details_unsaid(request: str, result, answer: str, inputs: list = ()) -> int 
         if isinstance(v, (str, int, float))
         and not isinstance(v, bool)
         and not k.lower().endswith("id")
-        and k not in ("name", "title", "label", "full_name", "display_name")  # the subject: what it is, not a detail
+        and k not in SUBJECT_KEYS  # the subject: what it is, not a detail
         and json.dumps(v, sort_keys=True) not in given
         and str(v).strip()
     ]
@@ -235,13 +237,10 @@ def details_unsaid(request: str, result, answer: str, inputs: list = ()) -> int 
     return said if said < min(DETAILS_AT_LEAST, len(plain)) else None
 
 
-_AS_OF = ("as_of", "as_of_date", "rate_date")  # a result's values hold on that date, not today
-
-
 def undated(result, answer: str) -> str | None:
     """The date a result's values hold on (`as_of`), where the answer states one of its values but not that date:
     the 0.5B model called a reference rate of 2026-01-02 'today's rate' (two blind reads)."""
-    if not isinstance(result, dict) or not (key := next((k for k in _AS_OF if result.get(k)), None)):
+    if not isinstance(result, dict) or not (key := next((k for k in AS_OF if result.get(k)), None)):
         return None
     values = [v for k, v in result.items() if k != key and isinstance(v, (int, float)) and not isinstance(v, bool)]
     if any(_stated(v, answer) for v in values) and not _stated(result[key], answer):

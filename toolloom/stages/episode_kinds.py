@@ -18,7 +18,7 @@ from ..spec import SimulateStage
 from .demonstrations import REPLAY_AGENT, replay
 from .dialogue_play import run_dialogue
 from .dialogues import PAIR_SCENARIOS, is_pair
-from .follow_ups import FOLLOW_UP, can_follow_up, stitched
+from .follow_ups import FOLLOW_UP, can_follow_up, chance, stitched
 from .episodes import Distractors, run_episode
 from .recoveries import run_recovery
 
@@ -128,9 +128,7 @@ class Simulation:
         if row["shape"] != "multi_hop" or FOLLOW_UP not in self.params.scenarios or not self.params.follow_up_share:
             return False
         task = self.as_task(row)
-        share = self.params.follow_up_share
-        share = min(1.0, 2 * share) if stitched(task) else max(0.0, 2 * share - 1)  # the stitched ones first
-        return can_follow_up(task) and bucket(FOLLOW_UP, row) < share
+        return can_follow_up(task) and bucket(FOLLOW_UP, row) < chance(self.params.follow_up_share, stitched(task))
 
     def is_extra(self, kind: str, share: float, row: dict) -> bool:
         """Single-call tasks that also give an example of another kind (abstain, ask, recover)."""

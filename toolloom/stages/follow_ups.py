@@ -34,3 +34,9 @@ def can_follow_up(task: Task) -> bool:
 def stitched(task: Task) -> bool:
     """Whether one request would say the chain only by joining parts: some step does not nest into the next."""
     return len(nestable(task, None)) < len(task.chain) - 1
+
+
+def chance(share: float, stitched_chain: bool) -> float:
+    """A chain's chance of being followed up at `follow_up_share` = share: the stitched ones first (all of them
+    from 0.5), the others only above 0.5 (all at 1.0)."""
+    return min(1.0, 2 * share) if stitched_chain else max(0.0, 2 * share - 1)
