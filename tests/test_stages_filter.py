@@ -311,6 +311,8 @@ def test_an_answer_stating_names_or_years_nothing_said_is_invented():
 
     assert ABOUT_THE_EXCHANGE.search("The answer is 81.6466 kg.")
     assert not ABOUT_THE_EXCHANGE.search("180 lb is 81.6466 kg; the answer is in kilograms.")
+    assert ABOUT_THE_EXCHANGE.search("The tool returned 82 days between 2026-11-24 and 2027-02-14.")
+    assert not ABOUT_THE_EXCHANGE.search("There are 82 days from 2026-11-24 until 2027-02-14.")
     # a search's answer names what it found (the 0.5B model: 'South Korea' alone where South Africa was found too)
     from toolloom.checks.answers import unlisted
 

@@ -265,9 +265,15 @@ def test_a_model_that_repeats_an_answered_call_is_asked_for_its_answer_without_t
     ep, history = _episode(tmp_path, {"content": call}, {"content": call}, {"content": "Tokyo has 14 million people."})
     assert ep["outcome"] == "answered" and ep["answer_asked"] and ep["final_answer"] == "Tokyo has 14 million people."
     assert [m["role"] for m in ep["messages"]] == ["system", "user", "assistant", "tool", "assistant"]  # no repeat
-    assert "tools" not in history[-1] and "Do not call any tool" in history[-1]["messages"][-1]["content"]
+    # asked as the conversation stands, without tools: no note the model could echo ('The answer to your request is:')
+    assert "tools" not in history[-1] and history[-1]["messages"][-1]["role"] == "tool"
     assert len(ep["calls"]) == 1 and ep["messages"][-1]["content"] == "Tokyo has 14 million people."
-    again, _ = _episode(tmp_path / "b", {"content": call}, {"content": call}, {"content": call})
+    # a call again, asked so: asked once more with a note; a call then too ends the episode
+    noted, history = _episode(tmp_path / "n", *[{"content": call}] * 3, {"content": "Tokyo has 14 million people."})
+    assert noted["answer_asked"] and noted["final_answer"] == "Tokyo has 14 million people."
+    assert "tools" not in history[-1] and "answer my question" in history[-1]["messages"][-1]["content"]
+    assert [m["role"] for m in noted["messages"]] == ["system", "user", "assistant", "tool", "assistant"]
+    again, _ = _episode(tmp_path / "b", *[{"content": call}] * 4)
     assert again["outcome"] == "no_final_answer" and again["final_answer"] is None
 
 
@@ -295,7 +301,15 @@ def test_an_answer_that_is_the_result_s_json_is_asked_for_again_in_plain_languag
     pasted = {"content": '{"name": "Tokyo", "population": 14094034}'}
     ep, history = _episode(tmp_path, {"content": call}, pasted, {"content": "Tokyo has 14 million people."})
     assert ep["answer_asked"] and ep["final_answer"] == "Tokyo has 14 million people."
-    assert "plain language" in history[-1]["messages"][-1]["content"]
+    assert "tools" not in history[-1] and history[-1]["messages"][-1]["role"] == "tool"
+    # asked so, the result's JSON again: asked with the note
+    ep, history = _episode(
+        tmp_path / "b", {"content": call}, pasted, pasted, {"content": "Tokyo has 14 million people."}
+    )
+    assert (
+        ep["final_answer"] == "Tokyo has 14 million people."
+        and "answer my question" in history[-1]["messages"][-1]["content"]
+    )
 
 
 def test_a_call_fed_its_own_result_back_is_a_loop_and_other_second_calls_are_not():

@@ -203,19 +203,29 @@ class ModelAssistant:
         return AssistantTurn(c.message.get("content"), None, unreadable_call=found.problem)
 
     async def answer(self, messages: list[dict], tools: list[dict]) -> AssistantTurn:
-        """The answer from the results so far: the conversation without tools, and a note asking for the
-        answer (a generation aid, like the system prompt: the example keeps only the answer)."""
-        note = render("simulate/answer_now.j2", self.prompts_root)
-        c = await self.client.chat(
-            messages + [{"role": "user", "content": note}],
-            stage=self.stage,
-            role=self.role,
-            seed_offset=self.sample,
-            retry_cut=False,
-        )
-        if c.finish_reason == "length":
-            raise RunawayOutput("asked for its final answer, the assistant wrote until the token limit")
+        """The answer from the results so far, asked without tools: first the conversation as it stands (a
+        chat model's trained turn after tool results), then, when that reply is a call again, with a note
+        asking for the answer (a generation aid, like the system prompt: the example keeps only the answer).
+        A note first was measured worse: the 0.5B model echoed it ('The answer to your request is: ...')."""
+        offered = {t["function"]["name"] for t in tools}
+        c = await self._answer_reply(messages, "")
+        if _call_again(c.message.get("content"), offered):
+            note = render("simulate/answer_now.j2", self.prompts_root)
+            c = await self._answer_reply(messages + [{"role": "user", "content": note}], "with the note")
         return AssistantTurn((c.message.get("content") or "").strip() or None, None)
+
+    async def _answer_reply(self, messages: list[dict], asked: str):
+        c = await self.client.chat(messages, stage=self.stage, role=self.role, seed_offset=self.sample, retry_cut=False)
+        if c.finish_reason == "length":
+            raise RunawayOutput(
+                f"asked for its final answer{' ' + asked if asked else ''}, the assistant wrote until the token limit"
+            )
+        return c
+
+
+def _call_again(text: str | None, offered: set[str]) -> bool:
+    """Asked for its answer, the model wrote a call (or a JSON object, a result it imagined) instead."""
+    return text_calls.recover(text, offered).looked_like_call or (text or "").lstrip().startswith(("{", "["))
 
 
 def _stand_in_arguments(answer: dict) -> str:

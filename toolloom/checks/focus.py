@@ -80,6 +80,7 @@ ABOUT_THE_EXCHANGE = re.compile(
     r"|\bthe answer (?:to (?:your|the) (?:request|question)\b[^.:\n]*?)?is:"
     r"|\bthe answer to (?:your|the|this) (?:request|question)\b"  # 'The answer to the question "..." is 25.0%.'
     r"|\bthe tool(?:'s)? (?:response|output|result)s?\b"
+    r"|\bthe tools? (?:returned|gave|says|said|shows?|showed)\b"  # 'The tool returned 82 days between ...'
     r"|\bthe (?:response|result|output) (?:you|the tool) (?:provided|returned|gave)\b",
     re.I,
 )
