@@ -178,6 +178,10 @@ def test_stand_ins_are_found_and_the_calls_own_values_are_not():
         "results[0].file_path",
     ]
     assert stand_ins({"id": 12345, "title": "Heat"}, allowed={12345}) == []  # the call asked for 12345
+    # ids counted out (the 0.5B user proposed tv show 123456789), not ids records have
+    counted = {"tv_id": 123456789, "movie_id": 1234567890, "person_id": 98765, "season_id": 11111}
+    assert [f.split(":")[0] for f in stand_ins(counted)] == ["tv_id", "movie_id", "person_id", "season_id"]
+    assert stand_ins({"tv_id": 1399, "movie_id": 550, "person_id": 287, "id": 1111, "page": 12345}) == []
     assert (
         len(
             stand_ins(
