@@ -6,13 +6,17 @@ the facts it may use (prompts/simulate/dialogue_turn.j2).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Protocol
 
 import yaml
 
+from ..checks.answers import grounded
 from ..llm import ModelCallError, ModelClient
 from ..prompts import prompt_file, render
+from ..text.spoken import scalars
+from .llm import _call_again
 
 MEANINGS = {
     "inform_intent_clear": "ask for what is needed, stating every value",
@@ -47,11 +51,41 @@ class PhraseRealiser:
 
 
 class ModelRealiser:
+    """A model says each act. The assistant's answer (`response`) is the model's own turn after the tool
+    results, as in a single-request episode (ToolAlpaca); any other act is the plain example reworded
+    (prompts/simulate/dialogue_turn.j2). A wording that leaves out a value the example states, repeats
+    the last message, or (an answer) is a call or states nothing the result says is not used: the plain
+    example is said instead, counted in `fallbacks` (the 0.5B model wrapped its turns in the prompt's
+    markup and answered 'Showing me the now playing movies.')."""
+
     def __init__(self, client: ModelClient, prompts_root: Path, role: str):
         self.client, self.prompts_root, self.role = client, prompts_root, role
         self.name = client.spec.model
+        self.fallbacks = 0
 
     async def utter(self, speaker, action, example, facts, history) -> str:
+        if speaker == "assistant" and action == "response":
+            text = await self._answer(history)
+            usable = text and grounded(facts, text) and not _call_again(text, set())
+        else:
+            text = _unwrapped(await self._reworded(speaker, action, example, facts, history))
+            usable = text and not _drops_values(text, example, facts)
+        said = [m.get("content") for m in history if m.get("content") and m["role"] in ("user", "assistant")]
+        if not usable or (said and _same(text, said[-1])):
+            self.fallbacks += 1
+            return example
+        return text
+
+    async def _answer(self, history: list[dict]) -> str:
+        """The conversation as it stands, without tools; with the answer note if that is a call again."""
+        messages = [m for m in history if m["role"] != "system" or m is history[0]]
+        text = await self._say(messages, "answer")
+        if _call_again(text, set()):
+            note = render("simulate/answer_now.j2", self.prompts_root)
+            text = await self._say(messages + [{"role": "user", "content": note}], "answer")
+        return text
+
+    async def _reworded(self, speaker, action, example, facts, history) -> str:
         prompt = render(
             "simulate/dialogue_turn.j2",
             self.prompts_root,
@@ -62,11 +96,34 @@ class ModelRealiser:
             example=example,
             history=[m for m in history if m["role"] in ("user", "assistant") and m.get("content")],
         )
-        c = await self.client.chat([{"role": "user", "content": prompt}], stage="simulate", role=self.role)
+        return await self._say([{"role": "user", "content": prompt}], f"{speaker} utterance for {action}")
+
+    async def _say(self, messages: list[dict], what: str) -> str:
+        c = await self.client.chat(messages, stage="simulate", role=self.role)
         text = (c.message.get("content") or "").strip()
         if c.finish_reason == "length" or not text:
-            raise ModelCallError(f"{speaker} utterance for {action} was empty or truncated")
+            raise ModelCallError(f"{what} was empty or truncated")
         return text
+
+
+_WRAP = re.compile(r"^\s*(?:(?:user|assistant)\s*:\s*)?(?:<example>\s*)?(.*?)(?:\s*</example>)?\s*$", re.S | re.I)
+
+
+def _unwrapped(text: str) -> str:
+    """The message without the prompt's markup or a speaker label the model copied ('<example>...</example>')."""
+    inner = _WRAP.match(text).group(1).strip()
+    return inner[1:-1].strip() if len(inner) > 1 and inner[0] == inner[-1] == '"' else inner
+
+
+def _drops_values(text: str, example: str, facts: dict) -> bool:
+    """A value the plain example states, left out of the wording (the prompt asks for each, spelled as given)."""
+    values = [str(v) for _, v in scalars("", facts) if len(str(v)) > 1]
+    return any(v.lower() in example.lower() and v.lower() not in text.lower() for v in values)
+
+
+def _same(a: str, b: str) -> bool:
+    squash = lambda t: re.sub(r"\W+", " ", t).strip().lower()  # noqa: E731
+    return squash(a) == squash(b)
 
 
 def load_phrases(prompts_root: Path) -> dict[str, list[str]]:

@@ -108,7 +108,8 @@ def simulate(
         given,
         "traj_id",
         accepted_if=lambda r: r["outcome"] == "answered",
-        metadata=run_metadata(rows),
+        metadata=run_metadata(rows)
+        | {"turns_said_plainly": sum(getattr(r, "fallbacks", 0) for r in (dialogue or ())[:2])},
     )
 
 
