@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from openai import OpenAI  # noqa: E402
 
-from toolloom.agents.llm import _call_again  # noqa: E402
+from toolloom.agents.llm import reply_is_a_call  # noqa: E402
 from toolloom.checks.focus import check_focus  # noqa: E402
 from toolloom.domain import trajectory_of  # noqa: E402
 from toolloom.lake.store import Store  # noqa: E402
@@ -111,7 +111,7 @@ def main() -> int:
         bare = ask(conversation)  # first: a prefix of the note's prompt, so the server's cache serves it
         noted = ask(conversation + [{"role": "user", "content": note}])
         offered = {t.get("function", t).get("name") for t in json.loads(row["tools_offered"] or "[]")}
-        both = noted if _call_again(bare, offered) else bare
+        both = noted if reply_is_a_call(bare, offered) else bare
         return {"home": home.parent.name, "row": row, "note": noted, "bare": bare, "bare_then_note": both}
 
     tally: dict[tuple, Counter] = defaultdict(Counter)

@@ -170,14 +170,29 @@ def test_filter_rejects_each_bad_example_with_the_right_checker_and_reason():
             assert (result.rejections[0].checker, result.rejections[0].reason) == expected, label
 
 
+def _said(request: str, arguments: dict, result: str, answer: str) -> dict:
+    """_traj's episode with `request` and one call of get_country with `arguments`, all of them said."""
+    traj = _traj(result=result, answer=answer, args=json.dumps(arguments))
+    traj["messages"][0]["content"] = request
+    props = {k: {"type": "number" if isinstance(v, (int, float)) else "string"} for k, v in arguments.items()}
+    traj["tools_offered"] = json.dumps(
+        [
+            {
+                "type": "function",
+                "function": {"name": "get_country", "parameters": {"type": "object", "properties": props}},
+            }
+        ]
+    )
+    return traj
+
+
 def test_a_conversion_answered_with_the_rate_alone_is_incomplete():
     """'Convert 250 EUR to JPY.' answered 'The exchange rate is 183.89' (the 1.5B model): the converted amount is
     what a computing request asks for, though it names no field."""
     result = '{"amount": 45972.5, "currency": "JPY", "rate": 183.89}'
     verdicts = []
     for answer in ("The exchange rate between EUR and JPY is 183.89.", "250 EUR is 45,972.5 JPY (rate 183.89)."):
-        traj = _traj(result=result, answer=answer)
-        traj["messages"][0]["content"] = "Convert 250 EUR to JPY."
+        traj = _said("Convert 250 EUR to JPY.", {"amount": 250, "to_currency": "JPY"}, result, answer)
         out = filter_samples(pa.Table.from_pylist([traj], schema=TRAJECTORIES_SCHEMA), FilterStage(), 0.0)
         verdicts.append([(r.checker, r.reason) for r in out.rejections])
     assert verdicts == [[("completeness", "answer_incomplete")], []]
@@ -194,8 +209,9 @@ def test_an_action_answered_without_saying_it_was_done_is_incomplete():
         ("Cancel order ORD-3.", "Order ORD-3 has been canceled; 42.5 EUR will be refunded.", "cancelled"),
         ("Please place the order for me.", "Your order ORD-3 will be refunded 42.5 EUR.", "processing"),
     ]:
-        traj = _traj(result=result.replace("cancelled", status), answer=answer)
-        traj["messages"][0]["content"] = request
+        traj = _said(
+            request, {"order": "ORD-3"} if "ORD-3" in request else {}, result.replace("cancelled", status), answer
+        )
         out = filter_samples(pa.Table.from_pylist([traj], schema=TRAJECTORIES_SCHEMA), FilterStage(), 0.0)
         verdicts.append([(r.checker, r.reason) for r in out.rejections])
     assert verdicts == [[("completeness", "answer_incomplete")], [], []]

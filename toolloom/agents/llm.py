@@ -209,7 +209,7 @@ class ModelAssistant:
         A note first was measured worse: the 0.5B model echoed it ('The answer to your request is: ...')."""
         offered = {t["function"]["name"] for t in tools}
         c = await self._answer_reply(messages, "")
-        if _call_again(c.message.get("content"), offered):
+        if reply_is_a_call(c.message.get("content"), offered):
             note = render("simulate/answer_now.j2", self.prompts_root)
             c = await self._answer_reply(messages + [{"role": "user", "content": note}], "with the note")
         return AssistantTurn((c.message.get("content") or "").strip() or None, None)
@@ -223,7 +223,7 @@ class ModelAssistant:
         return c
 
 
-def _call_again(text: str | None, offered: set[str]) -> bool:
+def reply_is_a_call(text: str | None, offered: set[str]) -> bool:
     """Asked for its answer, the model wrote a call (or a JSON object, a result it imagined) instead."""
     return text_calls.recover(text, offered).looked_like_call or (text or "").lstrip().startswith(("{", "["))
 

@@ -16,7 +16,7 @@ from ..checks.answers import grounded
 from ..llm import ModelCallError, ModelClient
 from ..prompts import prompt_file, render
 from ..text.spoken import scalars
-from .llm import _call_again
+from .llm import reply_is_a_call
 
 MEANINGS = {
     "inform_intent_clear": "ask for what is needed, stating every value",
@@ -66,7 +66,7 @@ class ModelRealiser:
     async def utter(self, speaker, action, example, facts, history) -> str:
         if speaker == "assistant" and action == "response":
             text = await self._answer(history)
-            usable = text and grounded(facts, text) and not _call_again(text, set())
+            usable = text and grounded(facts, text) and not reply_is_a_call(text, set())
         else:
             text = _unwrapped(await self._reworded(speaker, action, example, facts, history))
             usable = text and not _drops_values(text, example, facts)
@@ -80,7 +80,7 @@ class ModelRealiser:
         """The conversation as it stands, without tools; with the answer note if that is a call again."""
         messages = [m for m in history if m["role"] != "system" or m is history[0]]
         text = await self._say(messages, "answer")
-        if _call_again(text, set()):
+        if reply_is_a_call(text, set()):
             note = render("simulate/answer_now.j2", self.prompts_root)
             text = await self._say(messages + [{"role": "user", "content": note}], "answer")
         return text

@@ -257,3 +257,26 @@ def unlisted(tool: str, result, answer: str) -> list[str]:
     if len(lists) != 1:
         return []
     return [item_name(i).split(" (")[0] for i in lists[0][:LIST_ITEMS] if not _item_stated(i, answer)]
+
+
+_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+(.+?)\s*$", re.M)
+
+
+def listed_twice(result, answer: str) -> str | None:
+    """An item the answer's list names twice where the result names it once (the 0.5B model listed a show's
+    `name` and its `original_name` as two recommendations)."""
+    names = [re.sub(r"\s*\([^)]*\)\s*$", "", m.group(1)).strip(" *\"'.").lower() for m in _ITEM.finditer(answer)]
+    for name in {n for n in names if n and names.count(n) > 1}:
+        if _records_named(result, name) < names.count(name):
+            return name
+    return None
+
+
+def _records_named(node, name: str) -> int:
+    """How many records (objects) of a result have `name` as one of their own values."""
+    if isinstance(node, list):
+        return sum(_records_named(v, name) for v in node)
+    if not isinstance(node, dict):
+        return 0
+    own = any(isinstance(v, str) and v.strip().lower() == name for v in node.values())
+    return own + sum(_records_named(v, name) for v in node.values() if isinstance(v, (dict, list)))

@@ -19,6 +19,7 @@ import pycountry
 from ..text import spoken
 from ..text.values import is_id_name
 
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _YEAR = re.compile(r"(?<![\d.,-])(1[89]\d\d|20\d\d)(?![\d,])")
 _CALENDAR = {w.lower() for w in [*calendar.month_name[1:], *calendar.month_abbr[1:], *calendar.day_name]}
 
@@ -104,8 +105,35 @@ def conversation_known(traj: dict) -> str:
 def invented_ids(traj: dict) -> list[str]:
     """The ids a successful call took that nothing before it says: not the user's messages, not an earlier
     result (a small model calls a show's credits with tv_id 1234567890, and the simulator answers about it)."""
+    return _unsaid_arguments(traj, lambda key, value, default: is_id_name(key) and not isinstance(value, float))
+
+
+def unasked_values(traj: dict) -> list[str]:
+    """The text values a successful call took that nothing before it says and that are not the parameter's
+    default: the 0.5B model adds `region: "US"` to 'Show me the upcoming movies.', which narrows the answer."""
+    return _unsaid_arguments(
+        traj,
+        lambda key, value, default: (
+            isinstance(value, str)
+            and len(value) > 1
+            and value != default
+            and not is_id_name(key)
+            and not _DATE.match(value)  # 'the second Tuesday of July 2026' says 2026-07-14
+        ),
+    )
+
+
+def _unsaid_arguments(traj: dict, checked) -> list[str]:
+    """`name: key value` for each argument of a successful call that `checked(key, value, default)` picks and that
+    neither the user's messages nor an earlier result says, as given or as people say it."""
     seen, out = [], []
     results = {m.get("tool_call_id"): m for m in traj["messages"] if m["role"] == "tool"}
+    defaults = {
+        (t.get("function", t).get("name"), k): p.get("default")
+        for t in traj.get("tools_offered") or []
+        for k, p in ((t.get("function", t).get("parameters") or {}).get("properties") or {}).items()
+        if isinstance(p, dict)
+    }
     for m in traj["messages"]:
         if m["role"] == "user":
             seen.append(m.get("content") or "")
@@ -113,18 +141,18 @@ def invented_ids(traj: dict) -> list[str]:
             answered = results.get(call.get("id")) or {}
             if '"error"' in (answered.get("content") or "")[:40]:  # a refused call is the execution check's business
                 continue
-            known = known_text(seen, [])
+            known, name = known_text(seen, []), call["function"]["name"]
             arguments = call["function"].get("arguments")
             try:
                 args = json.loads(arguments) if isinstance(arguments, str) else arguments or {}
             except json.JSONDecodeError:
                 continue
             for key, value in spoken.scalars("", args):
-                if not is_id_name(key) or isinstance(value, float):
+                if not checked(key, value, defaults.get((name, key))):
                     continue
                 forms = [str(value), *_spoken_forms(key, value)]
                 if not any(re.search(rf"(?<![\w.-]){re.escape(f.lower())}(?![\w-])", known) for f in forms):
-                    out.append(f"{call['function']['name']}: {key} {value}")
+                    out.append(f"{name}: {key} {value}")
         if m["role"] == "tool":
             content = m.get("content") or ""
             try:

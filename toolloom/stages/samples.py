@@ -22,8 +22,17 @@ from collections import Counter
 import pyarrow as pa
 
 from ..agents.judges import ReferenceJudge
-from ..checks.answers import call_inputs, details_unsaid, given_forms, grounded, undated, unlisted, unstated
-from ..checks.invented import conversation_known, invented, invented_ids
+from ..checks.answers import (
+    call_inputs,
+    details_unsaid,
+    given_forms,
+    grounded,
+    listed_twice,
+    undated,
+    unlisted,
+    unstated,
+)
+from ..checks.invented import conversation_known, invented, invented_ids, unasked_values
 from ..messages import request_of
 from ..checks.judging import MULTI_ANSWER_SHAPES
 from ..domain import trajectory_of
@@ -130,6 +139,8 @@ def check_execution(traj: dict) -> tuple[str, str] | None:
             return "not_about_the_call", f"{call['name']}: {wrong[0]}"
     if made_up := invented_ids(traj):  # a small model's tv_id 1234567890, answered by the simulator as if real
         return "invented_argument", f"{made_up[0]}, which neither the user nor an earlier result says"
+    if unasked := unasked_values(traj):  # the 0.5B model's region "US" on 'Show me the upcoming movies.'
+        return "invented_argument", f"{unasked[0]}, which the user did not ask for and is not the default"
     skipped = skipped_reference_call(traj.get("chain"), calls)
     if skipped:  # the last result can come back with an action skipped ('add to my cart', then the product)
         return "reference_call_missing", skipped
@@ -159,6 +170,8 @@ def _answer_problem(traj: dict, answer: str, results: list[str]) -> tuple[str, s
         )
     if made_up := invented(answer, conversation_known(traj)):
         return "invented_facts", f"the final answer states {', '.join(made_up[:4])}, which nothing before it says"
+    if results and (twice := listed_twice(json.loads(results[-1]), answer)):
+        return "invented_facts", f"the final answer lists '{twice}' more often than the last result names it"
     return None
 
 

@@ -1,0 +1,36 @@
+"""Checks added from blind reads of the 0.5B model's TMDB examples: an answer that lists an item twice, a call
+with a text value nobody asked for."""
+
+import json
+
+from toolloom.checks.answers import listed_twice
+from toolloom.checks.invented import unasked_values
+
+
+def test_an_item_listed_twice_where_the_result_names_it_once_is_invented():
+    """A show's name and its original_name listed as two recommendations (the 0.5B model)."""
+    show = {"results": [{"id": 64122, "name": "The Shannara Chronicles", "original_name": "The Shannara Chronicles"}]}
+    assert listed_twice(show, "1. The Shannara Chronicles\n2. The Shannara Chronicles (original name)")
+    assert listed_twice(show, "1. The Shannara Chronicles") is None
+    assert listed_twice({"results": [{"title": "Heat"}, {"title": "Heat"}]}, "- Heat (1995)\n- Heat (1986)") is None
+
+
+def test_a_text_value_nobody_asked_for_is_an_invented_argument():
+    """The 0.5B model's region "US" on 'Show me the upcoming movies.'; a default or a date said in words is fine."""
+
+    def played(request, arguments, result=None, default=None):
+        tool = {"name": "upcoming", "parameters": {"properties": {"region": {"type": "string", "default": default}}}}
+        call = {"id": "c0", "function": {"name": "upcoming", "arguments": json.dumps(arguments)}}
+        return {
+            "tools_offered": [{"type": "function", "function": tool}],
+            "messages": [
+                {"role": "user", "content": request},
+                {"role": "assistant", "content": None, "tool_calls": [call]},
+                {"role": "tool", "tool_call_id": "c0", "content": json.dumps(result or {"results": []})},
+            ],
+        }
+
+    assert unasked_values(played("Show me the upcoming movies.", {"region": "US"})) == ["upcoming: region US"]
+    assert unasked_values(played("Show me the upcoming movies in the US.", {"region": "US"})) == []
+    assert unasked_values(played("Show me the upcoming movies.", {"region": "US"}, default="US")) == []
+    assert unasked_values(played("Is the second Tuesday of July 2026 a holiday?", {"day": "2026-07-14"})) == []
