@@ -3,7 +3,7 @@ with a text value nobody asked for."""
 
 import json
 
-from toolloom.checks.answers import listed_twice
+from toolloom.checks.answers import listed_twice, wrong_size
 from toolloom.checks.invented import unasked_values
 
 
@@ -34,3 +34,12 @@ def test_a_text_value_nobody_asked_for_is_an_invented_argument():
     assert unasked_values(played("Show me the upcoming movies in the US.", {"region": "US"})) == []
     assert unasked_values(played("Show me the upcoming movies.", {"region": "US"}, default="US")) == []
     assert unasked_values(played("Is the second Tuesday of July 2026 a holiday?", {"day": "2026-07-14"})) == []
+
+
+def test_a_size_no_record_has_is_invented():
+    """The 0.5B model said a 1000 x 268 logo as '268x268 pixel', and an aspect ratio as a width."""
+    logos = {"logos": [{"aspect_ratio": 3.73, "file_path": "/w.png", "height": 268, "width": 1000}]}
+    assert wrong_size(logos, "The logo is a 268x268 pixel SVG file.") == "268x268"
+    assert wrong_size(logos, "The logo is 3.73x268px.") == "3.73x268"
+    assert wrong_size(logos, "The logo is 1000 x 268 pixels.") is None
+    assert wrong_size({"name": "Berlin"}, "A 2x3 grid.") is None  # a result without sizes says nothing about them

@@ -280,3 +280,23 @@ def _records_named(node, name: str) -> int:
         return 0
     own = any(isinstance(v, str) and v.strip().lower() == name for v in node.values())
     return own + sum(_records_named(v, name) for v in node.values() if isinstance(v, (dict, list)))
+
+
+_SIZE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(?:x|×|by)\s*(\d+(?:\.\d+)?)(?![\d.])", re.I)
+
+
+def wrong_size(result, answer: str) -> str | None:
+    """A size 'W x H' the answer states that no record of the result has as its width and height (the 0.5B model
+    said a 1000 x 268 logo as '268x268 pixel', and an aspect ratio as a width)."""
+    sizes, stack = set(), [result]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            w, h = node.get("width"), node.get("height")
+            if isinstance(w, (int, float)) and isinstance(h, (int, float)):
+                sizes.add((float(w), float(h)))
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    said = [m for m in _SIZE.finditer(answer)] if sizes else []
+    return next((m.group(0) for m in said if (float(m[1]), float(m[2])) not in sizes), None)
