@@ -52,3 +52,14 @@ def test_a_model_users_request_that_copies_the_prompts_rules_is_asked_again():
         task, "Countries in Europe. Values the region as 'Europe'."
     )
     assert request_problems(task, "Which values does Europe hold? The countries, please.") == ""
+
+
+def test_a_model_users_request_that_is_a_sentence_of_the_documentation_is_asked_again():
+    """'Get the most newly created TV show.' (the 0.5B user on TMDB's GET /tv/latest): seven words, all the doc's."""
+    from toolloom.agents.requests import request_problems
+
+    doc = "Get the most newly created TV show. This is a live response and will continuously change."
+    task = Task("t", "single", [Step("tmdb.GET_tv-latest", "GET_tv-latest", doc, {})], 0, {})
+    assert "copies the tool's documentation" in request_problems(task, "Get the most newly created TV show.")
+    assert request_problems(task, "Which TV show was added most recently?") == ""
+    assert request_problems(task, "What is the newest TV show?") == ""

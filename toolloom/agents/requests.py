@@ -96,9 +96,12 @@ def request_problems(task: Task, request: str) -> str:
         return "the request copies the tool's title; write what a person would ask, in your own words"
     words = tokens(request)
     grams = {tuple(words[i : i + COPIED_WORDS]) for i in range(len(words) - COPIED_WORDS + 1)}
+    whole = len(words)  # a short request that is a run of the documentation ('Get the most newly created TV show.')
     for step in task.chain:
         doc = tokens(step.description)
-        if any(tuple(doc[i : i + COPIED_WORDS]) in grams for i in range(len(doc) - COPIED_WORDS + 1)):
+        if any(tuple(doc[i : i + COPIED_WORDS]) in grams for i in range(len(doc) - COPIED_WORDS + 1)) or (
+            4 <= whole < COPIED_WORDS and any(tuple(doc[i : i + whole]) == tuple(words) for i in range(len(doc)))
+        ):
             return "the request copies the tool's documentation; write what a person would ask, in your own words"
     # 'Values the person states: ...', 'List cities in Germany. Values the country code as 'DE'.' (the 0.5B model)
     if re.search(
