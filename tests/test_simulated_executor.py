@@ -338,3 +338,18 @@ def test_a_response_that_copies_the_example_about_another_entity_or_counts_ids_c
     assert "count up by one" in problems({"name": "GET_tv-popular"}, {}, shows)
     shows["results"][1]["id"] = 66732
     assert problems({"name": "GET_tv-popular"}, {}, shows) == ""
+
+
+def test_a_response_with_values_in_the_example_s_other_fields_cannot_stand():
+    """The 0.5B simulator gave a season's cast as name "Jon Snow", character "Kit Harington" (a blind read: bad)."""
+    from toolloom.agents.simulator import problems
+
+    credits = {
+        "name": "GET_tv-tv_id-season-season_number-credits",
+        "parameters": {"type": "object"},
+        "meta": {"example_response": {"cast": [{"character": "Jon Snow", "name": "Kit Harington"}]}},
+    }
+    swapped = {"cast": [{"character": "Kit Harington", "name": "Jon Snow"}]}
+    assert "in the wrong fields" in problems(credits, {"tv_id": 1399, "season_number": 1}, swapped)
+    right = {"cast": [{"character": "Jon Snow", "name": "Kit Harington"}, {"character": "Arya", "name": "Maisie"}]}
+    assert problems(credits, {"tv_id": 1399, "season_number": 1}, right) == ""

@@ -133,6 +133,31 @@ def copied_from_example(tool: Tool, arguments: dict, value) -> list[str]:
     return [f"{k}: {v[:60]!r}" for k, v in value.items() if isinstance(v, str) and v in theirs]
 
 
+def moved_values(tool: Tool, value) -> list[str]:
+    """Values of a response that sit in another field than the documented example has them in: the 0.5B model
+    gave a season's cast as name "Jon Snow", character "Kit Harington" where the example says the reverse."""
+    fields: dict[str, set[str]] = {}
+    for key, v in _string_fields((tool.get("meta") or {}).get("example_response")):
+        fields.setdefault(v, set()).add(key)
+    return [
+        f"{key}: {v[:40]!r} (the example has it as {sorted(fields[v])[0]})"
+        for key, v in _string_fields(value)
+        if v in fields and key not in fields[v]
+    ]
+
+
+def _string_fields(node, key: str = ""):
+    """(field, text) for each text value of a nested value of three characters or more."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _string_fields(v, k)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _string_fields(v, key)
+    elif isinstance(node, str) and len(node) >= 3 and key:
+        yield key, node
+
+
 def counting_ids(value) -> list[int]:
     """The ids of a list's items when they count up by one (1000, 1001, 1002): a model's invention."""
     for node in [value] + [v for v in (value.values() if isinstance(value, dict) else []) if isinstance(v, list)]:
@@ -168,6 +193,9 @@ def problems(tool: Tool, arguments: dict, value) -> str:
             + "; ".join(copied[:3])
             + ". Write this entity's own values."
         )
+    moved = moved_values(tool, value)
+    if moved:
+        return "these values are in the wrong fields: " + "; ".join(moved[:3]) + ". Put each value in its own field."
     counting = counting_ids(value)
     if counting:
         return f"the ids {counting} count up by one, as no real service's ids do; give each its own id"
