@@ -88,3 +88,13 @@ def test_a_turn_that_repeats_the_last_message_is_not_used(tmp_path):
         tmp_path, ["Which city do you mean?"], "user", "inform", "Cape Town.", {"city_id": "cape_town"}, history
     )
     assert text == "Cape Town." and fallbacks == 1
+
+
+def test_an_answer_written_to_the_token_limit_is_asked_with_the_note(tmp_path):
+    model = FakeModel()
+    model.enqueue({"content": "Cape " * 40, "finish_reason": "length"}, {"content": "Cape Town has 4,772,846 people."})
+    with FakeServer(model) as server:
+        realiser = ModelRealiser(fake_client(server, tmp_path / "c.sqlite"), DEFAULT_ROOT, "assistant")
+        text = run_async(realiser.utter("assistant", "response", EXAMPLE, RESULT, HISTORY))
+    assert text == "Cape Town has 4,772,846 people." and realiser.fallbacks == 0
+    assert "answer my question" in model.history[-1]["messages"][-1]["content"]

@@ -273,6 +273,13 @@ def test_a_model_that_repeats_an_answered_call_is_asked_for_its_answer_without_t
     assert noted["answer_asked"] and noted["final_answer"] == "Tokyo has 14 million people."
     assert "tools" not in history[-1] and "answer my question" in history[-1]["messages"][-1]["content"]
     assert [m["role"] for m in noted["messages"]] == ["system", "user", "assistant", "tool", "assistant"]
+    # written to the token limit, asked so (the 0.5B model looped in 10 of 111 episodes): asked with the note too
+    loop = {"content": "Tokyo " * 50, "finish_reason": "length"}
+    looped, history = _episode(
+        tmp_path / "l", {"content": call}, {"content": call}, loop, {"content": "Tokyo has 14 million people."}
+    )
+    assert looped["outcome"] == "answered" and looped["final_answer"] == "Tokyo has 14 million people."
+    assert "answer my question" in history[-1]["messages"][-1]["content"]
     again, _ = _episode(tmp_path / "b", *[{"content": call}] * 4)
     assert again["outcome"] == "no_final_answer" and again["final_answer"] is None
 

@@ -208,19 +208,21 @@ class ModelAssistant:
         asking for the answer (a generation aid, like the system prompt: the example keeps only the answer).
         A note first was measured worse: the 0.5B model echoed it ('The answer to your request is: ...')."""
         offered = {t["function"]["name"] for t in tools}
-        c = await self._answer_reply(messages, "")
-        if reply_is_a_call(c.message.get("content"), offered):
+        c = await self._answer_reply(messages)
+        if c.finish_reason == "length" or reply_is_a_call(c.message.get("content"), offered):
+            # a call again, or a loop to the token limit (10 of 111 shipped 0.5B episodes): once more with the note
             note = render("simulate/answer_now.j2", self.prompts_root)
-            c = await self._answer_reply(messages + [{"role": "user", "content": note}], "with the note")
+            c = await self._answer_reply(messages + [{"role": "user", "content": note}])
+            if c.finish_reason == "length":
+                raise RunawayOutput(
+                    "asked for its final answer, also with the note, the assistant wrote until the token limit"
+                )
         return AssistantTurn((c.message.get("content") or "").strip() or None, None)
 
-    async def _answer_reply(self, messages: list[dict], asked: str):
-        c = await self.client.chat(messages, stage=self.stage, role=self.role, seed_offset=self.sample, retry_cut=False)
-        if c.finish_reason == "length":
-            raise RunawayOutput(
-                f"asked for its final answer{' ' + asked if asked else ''}, the assistant wrote until the token limit"
-            )
-        return c
+    async def _answer_reply(self, messages: list[dict]):
+        return await self.client.chat(
+            messages, stage=self.stage, role=self.role, seed_offset=self.sample, retry_cut=False
+        )
 
 
 def reply_is_a_call(text: str | None, offered: set[str]) -> bool:

@@ -79,7 +79,10 @@ class ModelRealiser:
     async def _answer(self, history: list[dict]) -> str:
         """The conversation as it stands, without tools; with the answer note if that is a call again."""
         messages = [m for m in history if m["role"] != "system" or m is history[0]]
-        text = await self._say(messages, "answer")
+        try:
+            text = await self._say(messages, "answer")
+        except ModelCallError:  # written to the token limit: asked with the note, as a call again is
+            text = "{}"
         if reply_is_a_call(text, set()):
             note = render("simulate/answer_now.j2", self.prompts_root)
             text = await self._say(messages + [{"role": "user", "content": note}], "answer")
