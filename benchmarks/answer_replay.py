@@ -17,7 +17,6 @@ import argparse
 import concurrent.futures as cf
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -34,6 +33,7 @@ from toolloom.checks.focus import check_focus  # noqa: E402
 from toolloom.domain import trajectory_of  # noqa: E402
 from toolloom.lake.store import Store  # noqa: E402
 from toolloom.llm.llamacpp_server import llamacpp_executable  # noqa: E402
+from toolloom.llm.managed_server import free_port  # noqa: E402
 from toolloom.prompts import render  # noqa: E402
 from toolloom.spec import FilterStage, load_pipeline  # noqa: E402
 from toolloom.stages.samples import check_completeness, check_execution, check_format, run_check  # noqa: E402
@@ -76,12 +76,6 @@ def serve(gguf: Path, port: int) -> subprocess.Popen:
     cmd = [*llamacpp_executable(None), "-m", str(gguf), "--port", str(port), "--alias", "m", "--jinja"]
     cmd += ["-np", "2", "-c", "12288", "-t", str(os.cpu_count() or 1)]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def main() -> int:

@@ -22,6 +22,7 @@ from ..llm import ModelClient
 from ..llm.structured import UnusableAnswer, chat_json
 from ..prompts import render
 from ..sandbox import Observation, error_observation
+from ..text import spoken
 from ..text.values import is_id_name, schema_type, stand_ins
 
 MAX_FIELDS = 8  # properties of a top-level object a simulated answer fills (the required ones first)
@@ -137,25 +138,18 @@ def moved_values(tool: Tool, value) -> list[str]:
     """Values of a response that sit in another field than the documented example has them in: the 0.5B model
     gave a season's cast as name "Jon Snow", character "Kit Harington" where the example says the reverse."""
     fields: dict[str, set[str]] = {}
-    for key, v in _string_fields((tool.get("meta") or {}).get("example_response")):
+    for key, v in _texts((tool.get("meta") or {}).get("example_response")):
         fields.setdefault(v, set()).add(key)
     return [
         f"{key}: {v[:40]!r} (the example has it as {sorted(fields[v])[0]})"
-        for key, v in _string_fields(value)
+        for key, v in _texts(value)
         if v in fields and key not in fields[v]
     ]
 
 
-def _string_fields(node, key: str = ""):
-    """(field, text) for each text value of a nested value of three characters or more."""
-    if isinstance(node, dict):
-        for k, v in node.items():
-            yield from _string_fields(v, k)
-    elif isinstance(node, list):
-        for v in node:
-            yield from _string_fields(v, key)
-    elif isinstance(node, str) and len(node) >= 3 and key:
-        yield key, node
+def _texts(value):
+    """(field, text) for each text of three characters or more in a nested value."""
+    return [(k, v) for k, v in spoken.scalars("", value) if k and isinstance(v, str) and len(v) >= 3]
 
 
 def counting_ids(value) -> list[int]:
