@@ -43,3 +43,31 @@ def test_a_size_no_record_has_is_invented():
     assert wrong_size(logos, "The logo is 3.73x268px.") == "3.73x268"
     assert wrong_size(logos, "The logo is 1000 x 268 pixels.") is None
     assert wrong_size({"name": "Berlin"}, "A 2x3 grid.") is None  # a result without sizes says nothing about them
+
+
+def test_a_dialogue_s_earlier_answers_are_checked_for_invented_facts_too():
+    """The 0.5B model's first answer in a follow-up: 'The Dark Knight is a TV show that aired on Netflix in 2012.'"""
+    from toolloom.checks.invented import conversation_known, invented
+    from toolloom.stages.samples import earlier_answers
+
+    found = '{"results": [{"id": 1399, "name": "The Dark Knight", "vote_average": 7.91}]}'
+    reviews = '{"results": [{"author": "Frank Ochieng"}]}'
+    first = "The Dark Knight is a TV show that aired on Netflix in 2012."
+    final = "Frank Ochieng wrote the review."
+    call = [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}]
+    traj = {
+        "final_answer": final,
+        "tools_offered": [],
+        "messages": [
+            {"role": "user", "content": 'Search for TV shows matching "The Dark Knight".'},
+            {"role": "assistant", "content": None, "tool_calls": call},
+            {"role": "tool", "tool_call_id": "c", "content": found},
+            {"role": "assistant", "content": first},
+            {"role": "user", "content": "What are its reviews?"},
+            {"role": "assistant", "content": None, "tool_calls": call},
+            {"role": "tool", "tool_call_id": "c", "content": reviews},
+            {"role": "assistant", "content": final},
+        ],
+    }
+    assert earlier_answers(traj) == [first]
+    assert invented(first, conversation_known(traj)) == ["Netflix", "2012"]

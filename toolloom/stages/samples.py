@@ -161,6 +161,18 @@ def check_execution(traj: dict) -> tuple[str, str] | None:
     return _answer_problem(traj, answer, results)
 
 
+def earlier_answers(traj: dict) -> list[str]:
+    """The assistant's answers before the final one that follow a tool result (a dialogue's answer to each turn)."""
+    said, after_result = [], False
+    for m in traj["messages"]:
+        if m["role"] == "tool":
+            after_result = True
+        elif m["role"] == "assistant" and m.get("content") and not m.get("tool_calls") and after_result:
+            said.append(m["content"])
+            after_result = False
+    return said[:-1] if said and said[-1] == traj.get("final_answer") else said
+
+
 def _answer_problem(traj: dict, answer: str, results: list[str]) -> tuple[str, str] | None:
     """The final answer states what the last call returned (besides the values it was given), and nothing made up."""
     given = given_forms(parse_arguments(traj["calls"][-1]["arguments"])[0] or {}) if traj["calls"] else set()
@@ -169,8 +181,12 @@ def _answer_problem(traj: dict, answer: str, results: list[str]) -> tuple[str, s
             "answer_not_grounded",
             "the final answer states none of the values the last call returned, besides the values it was given",
         )
-    if made_up := invented(answer, conversation_known(traj)):
+    known = conversation_known(traj)
+    if made_up := invented(answer, known):
         return "invented_facts", f"the final answer states {', '.join(made_up[:4])}, which nothing before it says"
+    for said in earlier_answers(traj):  # a follow-up's first answer: 'The Dark Knight ... aired on Netflix in 2012.'
+        if made_up := invented(said, known):
+            return "invented_facts", f"an earlier answer states {', '.join(made_up[:4])}, which nothing before it says"
     if results and (twice := listed_twice(json.loads(results[-1]), answer)):
         return "invented_facts", f"the final answer lists '{twice}' more often than the last result names it"
     if results and (size := wrong_size(json.loads(results[-1]), answer)):
