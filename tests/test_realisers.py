@@ -98,3 +98,16 @@ def test_an_answer_written_to_the_token_limit_is_asked_with_the_note(tmp_path):
         text = run_async(realiser.utter("assistant", "response", EXAMPLE, RESULT, HISTORY))
     assert text == "Cape Town has 4,772,846 people." and realiser.fallbacks == 0
     assert "answer my question" in model.history[-1]["messages"][-1]["content"]
+
+
+def test_a_turn_that_says_the_act_s_instruction_or_an_earlier_message_is_not_used(tmp_path):
+    """The 0.5B user: 'Tell me what is needed, stating every value ...', and the assistant's answer pasted back."""
+    example, facts = "Which cities does ZA have?", {"country_code": "ZA"}
+    told = "Tell me what is needed, stating every value: ZA."
+    text, fallbacks, _ = _said(tmp_path, [told], "user", "inform_intent_clear", example, facts, HISTORY[:1])
+    assert text == example and fallbacks == 1
+    history = HISTORY + [{"role": "assistant", "content": EXAMPLE}, {"role": "user", "content": "Thanks."}]
+    text, fallbacks, _ = _said(
+        tmp_path / "b", [EXAMPLE], "user", "inform_intent_clear", "What about ZA?", facts, history
+    )
+    assert text == "What about ZA?" and fallbacks == 1

@@ -16,6 +16,7 @@ from ..checks.answers import grounded
 from ..llm import ModelCallError, ModelClient
 from ..prompts import prompt_file, render
 from ..text.spoken import scalars
+from ..text.words import tokens
 from .llm import reply_is_a_call
 
 MEANINGS = {
@@ -69,9 +70,9 @@ class ModelRealiser:
             usable = text and grounded(facts, text) and not reply_is_a_call(text, set())
         else:
             text = _unwrapped(await self._reworded(speaker, action, example, facts, history))
-            usable = text and not _drops_values(text, example, facts)
+            usable = text and not _drops_values(text, example, facts) and not _copies_the_act(text, action)
         said = [m.get("content") for m in history if m.get("content") and m["role"] in ("user", "assistant")]
-        if not usable or (said and _same(text, said[-1])):
+        if not usable or any(_same(text, s) for s in said):  # the 0.5B user pasted the assistant's answer back
             self.fallbacks += 1
             return example
         return text
@@ -122,6 +123,16 @@ def _drops_values(text: str, example: str, facts: dict) -> bool:
     """A value the plain example states, left out of the wording (the prompt asks for each, spelled as given)."""
     values = [str(v) for _, v in scalars("", facts) if len(str(v)) > 1]
     return any(v.lower() in example.lower() and v.lower() not in text.lower() for v in values)
+
+
+COPIED = 4  # this many consecutive words of an act's meaning in a turn: the instruction said back
+
+
+def _copies_the_act(text: str, action: str) -> bool:
+    """The turn says the act's instruction ('Tell me what is needed, stating every value ...', the 0.5B user)."""
+    meaning, words = tokens(MEANINGS[action]), tokens(text)
+    runs = {tuple(meaning[i : i + COPIED]) for i in range(len(meaning) - COPIED + 1)}
+    return any(tuple(words[i : i + COPIED]) in runs for i in range(len(words) - COPIED + 1))
 
 
 def _same(a: str, b: str) -> bool:
