@@ -34,6 +34,10 @@ def test_a_text_value_nobody_asked_for_is_an_invented_argument():
     assert unasked_values(played("Show me the upcoming movies in the US.", {"region": "US"})) == []
     assert unasked_values(played("Show me the upcoming movies.", {"region": "US"}, default="US")) == []
     assert unasked_values(played("Is the second Tuesday of July 2026 a holiday?", {"day": "2026-07-14"})) == []
+    # a call the request does not ask for (a distractor looked up on the side) is overuse's business, not this rule's
+    aside = {**played("Show me the upcoming movies.", {"region": "US"}), "chain": '[{"name": "now_playing"}]'}
+    assert unasked_values(aside) == []
+    assert unasked_values({**aside, "chain": '[{"name": "upcoming"}]'}) == ["upcoming: region US"]
 
 
 def test_a_size_no_record_has_is_invented():

@@ -111,19 +111,22 @@ def invented_ids(traj: dict) -> list[str]:
 def unasked_values(traj: dict) -> list[str]:
     """The text values a successful call took that nothing before it says and that are not the parameter's
     default: the 0.5B model adds `region: "US"` to 'Show me the upcoming movies.', which narrows the answer."""
+    chain = traj.get("chain") or []
+    asked = {s.get("name") for s in (json.loads(chain) if isinstance(chain, str) else chain)}
     return _unsaid_arguments(
         traj,
-        lambda key, value, default: (
+        lambda key, value, default: (  # the calls the request asks for: an unrelated one is overuse's business
             isinstance(value, str)
             and len(value) > 1
             and value != default
             and not is_id_name(key)
             and not _DATE.match(value)  # 'the second Tuesday of July 2026' says 2026-07-14
         ),
+        asked if asked - {None} else None,
     )
 
 
-def _unsaid_arguments(traj: dict, checked) -> list[str]:
+def _unsaid_arguments(traj: dict, checked, tools: set | None = None) -> list[str]:
     """`name: key value` for each argument of a successful call that `checked(key, value, default)` picks and that
     neither the user's messages nor an earlier result says, as given or as people say it."""
     seen, out = [], []
@@ -142,6 +145,8 @@ def _unsaid_arguments(traj: dict, checked) -> list[str]:
             if '"error"' in (answered.get("content") or "")[:40]:  # a refused call is the execution check's business
                 continue
             known, name = known_text(seen, []), call["function"]["name"]
+            if tools is not None and name not in tools:
+                continue
             arguments = call["function"].get("arguments")
             try:
                 args = json.loads(arguments) if isinstance(arguments, str) else arguments or {}
