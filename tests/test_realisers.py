@@ -111,3 +111,13 @@ def test_a_turn_that_says_the_act_s_instruction_or_an_earlier_message_is_not_use
         tmp_path / "b", [EXAMPLE], "user", "inform_intent_clear", "What about ZA?", facts, history
     )
     assert text == "What about ZA?" and fallbacks == 1
+
+
+def test_the_simulate_asset_counts_the_turns_said_plainly():
+    from types import SimpleNamespace
+
+    from toolloom.agents.realisers import PhraseRealiser
+    from toolloom.stages.simulate import said_plainly
+
+    assert said_plainly((SimpleNamespace(fallbacks=2), SimpleNamespace(fallbacks=3), {})) == 5
+    assert said_plainly((PhraseRealiser(), PhraseRealiser(), {})) == 0 and said_plainly(None) == 0

@@ -108,8 +108,7 @@ def simulate(
         given,
         "traj_id",
         accepted_if=lambda r: r["outcome"] == "answered",
-        metadata=run_metadata(rows)
-        | {"turns_said_plainly": sum(getattr(r, "fallbacks", 0) for r in (dialogue or ())[:2])},
+        metadata=run_metadata(rows) | {"turns_said_plainly": said_plainly(dialogue)},
     )
 
 
@@ -130,6 +129,11 @@ def play_all(planned: list[tuple[EpisodeKind, dict]], progress: Callable[[int, i
         return await asyncio.gather(*(counted(kind, r, gate) for kind, r in planned))
 
     return run_async(run_all()) if planned else []
+
+
+def said_plainly(dialogue: tuple | None) -> int:
+    """Dialogue turns a model realiser left to the plain wording (offline realisers have no `fallbacks`)."""
+    return sum(getattr(r, "fallbacks", 0) for r in (dialogue or ())[:2])
 
 
 def run_metadata(rows: list[dict]) -> dict:
