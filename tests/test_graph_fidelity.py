@@ -77,6 +77,32 @@ def test_slots_are_typed_by_the_entity_they_identify():
     assert any(s.tool == "search" and s.path == "tracks|items|id" and s.entity == "track_id" for s in outs)
 
 
+def test_a_show_is_not_typed_as_a_movie_when_only_movies_have_a_detail_record():
+    # TMDB's first 30 operations: a movie detail record, but none for a TV show; search-tv's items share
+    # overview, poster_path and vote_average with the movie record, yet name themselves by `name`, not `title`
+    movie = _obj(id="integer", title="string", overview="string", poster_path="string", vote_average="number")
+    show = _obj(id="integer", name="string", overview="string", poster_path="string", vote_average="number")
+    listing = {"type": "object", "properties": {"results": {"type": "array", "items": show}}}
+    tools = [
+        _tool("GET_movie-movie_id", ["movie_id"], movie, path="/movie/{movie_id}"),
+        _tool("GET_movie-movie_id-reviews", ["movie_id"], _obj(id="integer"), path="/movie/{movie_id}/reviews"),
+        _tool("GET_tv-tv_id-images", ["tv_id"], _obj(id="integer"), path="/tv/{tv_id}/images"),
+        _tool("GET_search-tv", ["query"], listing, path="/search/tv"),
+        _tool("GET_tv-popular", [], listing, path="/tv/popular"),
+        _tool(
+            "GET_search-movie",
+            ["query"],
+            {"type": "object", "properties": {"results": {"type": "array", "items": movie}}},
+            path="/search/movie",
+        ),
+    ]
+    _, outs = typed_slots(tools)
+    out = {(s.tool, s.path): s.entity for s in outs}
+    assert out[("GET_search-tv", "results|id")] == "tv_id"
+    assert out[("GET_tv-popular", "results|id")] == "tv_id"  # the path's entity, not its last word
+    assert out[("GET_search-movie", "results|id")] == "movie_id"
+
+
 def test_a_generic_slot_joins_only_its_own_api():
     from toolloom.graph.slots import GENERIC_LEAVES, GENERIC_SLOTS
 

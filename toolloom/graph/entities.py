@@ -15,6 +15,13 @@ from .schemas import items_of, leaves, properties
 from .slots import GENERIC_LEAVES, NO_TYPING, Typing, input_slots, owner_of_id, split_kind
 
 _ID_LIKE = GENERIC_LEAVES - {"name", "title", "type", "value"}
+_NAMING = frozenset({"name", "title"})
+
+
+def names_apart(record: frozenset, keys: frozenset) -> bool:
+    """A record and an item that name their thing by different keys (a movie's `title`, a show's `name`) are not
+    the same kind of thing, however many other keys they share (overview, poster_path, vote_average)."""
+    return bool(record & _NAMING) and bool(keys & _NAMING) and not record & keys & _NAMING
 
 
 class EntityIndex(Typing):
@@ -52,6 +59,8 @@ class EntityIndex(Typing):
         shared: dict[str, int] = defaultdict(int)
         for k in keys:
             for entity in self._holders.get(k, ()):
+                if names_apart(self.records[entity], keys):
+                    continue
                 scores[entity] += self._weight[k] / total
                 shared[entity] += 1
         ranked = sorted(((s, e) for e, s in scores.items() if shared[e] >= 2), reverse=True)

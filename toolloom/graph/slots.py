@@ -278,8 +278,16 @@ def enum_entities(tool: Tool, typing: Typing) -> list[str]:
     return found
 
 
+def entity_noun(tool: Tool, typing: Typing) -> str:
+    """The last noun of an operation's path that is one of the collection's entities (`tv` of `/tv/popular`)."""
+    path = (tool.get("meta") or {}).get("path") or ""
+    nouns = [n for seg in path.split("/") if seg and not seg.startswith("{") for n in nouns_of(seg)]
+    return next((n for n in reversed(nouns) if n in typing.entities), "")
+
+
 def output_slots(tool: Tool, typing: Typing = NO_TYPING, max_slots: int = 160) -> list[Slot]:
     noun = resource_noun(tool)
+    id_noun = entity_noun(tool, typing) or noun
     own_inputs = {s.entity for s in input_slots(tool)}
     chosen = enum_entities(tool, typing)
     out = []
@@ -297,7 +305,7 @@ def output_slots(tool: Tool, typing: Typing = NO_TYPING, max_slots: int = 160) -
         elif kind in ID_KINDS:
             named = owner_of_id(path, siblings, typing)
             named = named or (_mentioned(str(schema.get("description") or ""), typing) if len(path) == 1 else "")
-            entity = f"{named or noun}_{kind}".strip("_")
+            entity = f"{named or id_noun}_{kind}".strip("_")
         elif kind in GENERIC_LEAVES:
             entity = f"{parent or noun}_{kind}".strip("_")
         else:
