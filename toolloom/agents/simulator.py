@@ -28,6 +28,7 @@ from ..text.values import is_id_name, schema_type, stand_ins
 MAX_FIELDS = 8  # properties of a top-level object a simulated answer fills (the required ones first)
 MAX_NESTED_FIELDS = 5
 MAX_ITEMS = 3  # items of a simulated list
+MIN_ITEMS = 2  # items of a simulated list whose documented example shows several
 MAX_TEXT = 320  # characters of a simulated string: a small model's overview otherwise rambles for minutes
 _KEEP = ("type", "enum", "const", "format")
 
@@ -49,10 +50,12 @@ def _field_rank(key: str, schema, named: bool) -> int:
     return 3 if schema_type(schema if isinstance(schema, dict) else {}) in ("object", "array") else 2
 
 
-def decoding_schema(schema: dict | None, depth: int = 0, prefer: tuple[str, ...] = ()) -> dict:
+def decoding_schema(schema: dict | None, depth: int = 0, prefer: tuple[str, ...] = (), example=None) -> dict:
     """The response schema as a constraint for decoding: each object's properties all present and no
     others (its required ones and those named like `prefer` first, at most MAX_FIELDS), short lists;
-    descriptions, examples and patterns left to the prompt. Whatever fits it fits the original."""
+    descriptions, examples and patterns left to the prompt. Whatever fits it fits the original.
+    `example` (the documented response): a list it shows with several items gets at least MIN_ITEMS,
+    since the 0.5B model closed 36 of 44 lists after one item (a list of popular shows holding one show)."""
     if not isinstance(schema, dict) or not schema:
         return {}
     for key in ("anyOf", "oneOf"):
@@ -71,7 +74,7 @@ def decoding_schema(schema: dict | None, depth: int = 0, prefer: tuple[str, ...]
             type="object",
             additionalProperties=False,
             required=keep,
-            properties={k: decoding_schema(props[k], depth + 1) for k in keep},
+            properties={k: decoding_schema(props[k], depth + 1, example=_at(example, k)) for k in keep},
         )
         if not props:
             out.pop("additionalProperties")
@@ -79,13 +82,19 @@ def decoding_schema(schema: dict | None, depth: int = 0, prefer: tuple[str, ...]
             out.pop("properties")
     elif typ == "array":
         out["type"] = "array"
-        out["items"] = decoding_schema(schema.get("items"), depth + 1, prefer)
+        shown = example if isinstance(example, list) else []
+        out["items"] = decoding_schema(schema.get("items"), depth + 1, prefer, shown[0] if shown else None)
         out["maxItems"] = min(int(schema.get("maxItems") or MAX_ITEMS), MAX_ITEMS)
-        if schema.get("minItems"):
-            out["minItems"] = min(int(schema["minItems"]), out["maxItems"])
+        least = max(int(schema.get("minItems") or 0), MIN_ITEMS if len(shown) >= MIN_ITEMS else 0)
+        if least:
+            out["minItems"] = min(least, out["maxItems"])
     elif typ == "string" and not ({"enum", "const", "format"} & set(out)):
         out["maxLength"] = min(int(schema.get("maxLength") or MAX_TEXT), MAX_TEXT)
     return out
+
+
+def _at(example, key: str):
+    return example.get(key) if isinstance(example, dict) else None
 
 
 def ended_text(value):
@@ -104,7 +113,8 @@ def response_schema(tool: Tool, arguments: dict) -> dict:
     """What a simulated answer may be: the tool's result (its response schema, or any object when it
     documents none). Never an error: the call has passed the schema check, and a small model asked
     to judge a valid call refuses it with made-up errors (6 of the first 11 TMDB calls in one run)."""
-    return decoding_schema(tool.get("returns"), prefer=tuple(arguments)) or {"type": "object"}
+    example = (tool.get("meta") or {}).get("example_response")
+    return decoding_schema(tool.get("returns"), prefer=tuple(arguments), example=example) or {"type": "object"}
 
 
 def _scalars(value, path: str = ""):
@@ -131,7 +141,37 @@ def copied_from_example(tool: Tool, arguments: dict, value) -> list[str]:
     if not asked or str(example["id"]) in {str(v) for v in asked}:
         return []
     theirs = {v for k, v in example.items() if isinstance(v, str) and len(v) >= COPY_MIN}
-    return [f"{k}: {v[:60]!r}" for k, v in value.items() if isinstance(v, str) and v in theirs]
+    copied = [f"{k}: {v[:60]!r}" for k, v in value.items() if isinstance(v, str) and v in theirs]
+    said = [(k, v) for k, v in _texts(value) if len(v) >= COPY_MIN]
+    documented = {v for _, v in _texts(example)}
+    if not copied and said and all(v in documented for _, v in said):  # all it says is the example's: its keywords
+        copied = [f"{k}: {v[:60]!r}" for k, v in said]
+    return copied
+
+
+def renamed_records(tool: Tool, value) -> list[str]:
+    """Records of a response that carry the id of a record of the documented example under another name: the
+    0.5B model's TV search for "The Dark Knight" gave back Game of Thrones' id 1399 named "The Dark Knight"."""
+    names = {str(r["id"]): n for r, n in _named_records((tool.get("meta") or {}).get("example_response"))}
+    return [
+        f"id {r['id']} is {names[str(r['id'])]!r} in the documentation, not {n!r}"
+        for r, n in _named_records(value)
+        if str(r["id"]) in names and names[str(r["id"])] != n
+    ]
+
+
+def _named_records(value):
+    """(record, its name) for each record with an id and a name or title in a nested value."""
+    if isinstance(value, list):
+        for v in value:
+            yield from _named_records(v)
+    elif isinstance(value, dict):
+        name = next((value[k] for k in ("name", "title") if isinstance(value.get(k), str)), None)
+        if name and isinstance(value.get("id"), (int, str)) and not isinstance(value.get("id"), bool):
+            yield value, name
+        for v in value.values():
+            if isinstance(v, (dict, list)):
+                yield from _named_records(v)
 
 
 def moved_values(tool: Tool, value) -> list[str]:
@@ -187,6 +227,9 @@ def problems(tool: Tool, arguments: dict, value) -> str:
             + "; ".join(copied[:3])
             + ". Write this entity's own values."
         )
+    renamed = renamed_records(tool, value)
+    if renamed:
+        return "; ".join(renamed[:3]) + ". Give each record its own id."
     moved = moved_values(tool, value)
     if moved:
         return "these values are in the wrong fields: " + "; ".join(moved[:3]) + ". Put each value in its own field."

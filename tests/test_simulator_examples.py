@@ -1,0 +1,38 @@
+"""The model simulator held to the tool's documented example (agents/simulator.py): lists as long as a real
+service's, and no example's facts passed off as another entity's. Each case is from a TMDB blind read."""
+
+from toolloom.agents.simulator import MIN_ITEMS, decoding_schema, problems, response_schema
+
+SHOW = {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}
+LISTING = {"type": "object", "properties": {"results": {"type": "array", "items": SHOW}}}
+
+
+def _tool(name: str, example, returns=None) -> dict:
+    return {"name": name, "parameters": {"type": "object"}, "returns": returns, "meta": {"example_response": example}}
+
+
+def test_a_list_the_example_shows_with_several_items_is_never_decoded_as_one():
+    popular = {"results": [{"id": 31917, "name": "Pretty Little Liars"}, {"id": 62560, "name": "Mr. Robot"}]}
+    decoded = response_schema(_tool("GET_tv-popular", popular, LISTING), {})
+    assert decoded["properties"]["results"]["minItems"] == MIN_ITEMS
+    one = {"results": [{"id": 18, "name": "Drama"}]}  # a movie's genres may be one
+    assert "minItems" not in response_schema(_tool("GET_genres", one, LISTING), {})["properties"]["results"]
+    assert "minItems" not in decoding_schema(LISTING)["properties"]["results"]  # no example, no floor
+
+
+def test_a_response_that_says_only_what_the_example_says_about_another_entity_cannot_stand():
+    keywords = _tool("GET_movie-movie_id-keywords", {"id": 550, "keywords": [{"id": 825, "name": "support group"}]})
+    copied = {"id": 297761, "keywords": [{"id": 825, "name": "support group"}]}  # Fight Club's, for Suicide Squad
+    assert "copies the documented example" in problems(keywords, {"movie_id": 297761}, copied)
+    assert problems(keywords, {"movie_id": 550}, {**copied, "id": 550}) == ""  # the example's own movie
+    own = {"id": 297761, "keywords": [{"id": 825, "name": "support group"}, {"id": 9715, "name": "superhero"}]}
+    assert problems(keywords, {"movie_id": 297761}, own) == ""  # shares a keyword and says its own
+
+
+def test_a_documented_id_under_another_name_cannot_stand():
+    search = _tool("GET_search-tv", {"results": [{"id": 1399, "name": "Game of Thrones"}]})
+    renamed = {"results": [{"id": 1399, "name": "The Dark Knight"}]}
+    said = problems(search, {"query": "The Dark Knight"}, renamed)
+    assert "id 1399 is 'Game of Thrones' in the documentation, not 'The Dark Knight'" in said
+    assert problems(search, {"query": "Game of Thrones"}, {"results": [{"id": 1399, "name": "Game of Thrones"}]}) == ""
+    assert problems(search, {"query": "Dark"}, {"results": [{"id": 70523, "name": "Dark"}]}) == ""
