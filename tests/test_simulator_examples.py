@@ -18,6 +18,8 @@ def test_a_list_the_example_shows_with_several_items_is_never_decoded_as_one():
     one = {"results": [{"id": 18, "name": "Drama"}]}  # a movie's genres may be one
     assert "minItems" not in response_schema(_tool("GET_genres", one, LISTING), {})["properties"]["results"]
     assert "minItems" not in decoding_schema(LISTING)["properties"]["results"]  # no example, no floor
+    search = response_schema(_tool("GET_search-tv", popular, LISTING), {"query": "Mr. Robot"})
+    assert "minItems" not in search["properties"]["results"]  # a search may find the one show it names
 
 
 def test_a_response_that_says_only_what_the_example_says_about_another_entity_cannot_stand():

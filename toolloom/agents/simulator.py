@@ -18,6 +18,7 @@ import re
 from ..domain import Tool
 from ..checks.arguments import schema_errors
 from ..executors.simulated import contradicted_ids, with_episode_facts
+from ..graph.slots import TEXT_KINDS
 from ..llm import ModelClient
 from ..llm.structured import UnusableAnswer, chat_json
 from ..prompts import render
@@ -114,6 +115,8 @@ def response_schema(tool: Tool, arguments: dict) -> dict:
     documents none). Never an error: the call has passed the schema check, and a small model asked
     to judge a valid call refuses it with made-up errors (6 of the first 11 TMDB calls in one run)."""
     example = (tool.get("meta") or {}).get("example_response")
+    if any(k.lower() in TEXT_KINDS for k in arguments):
+        example = None  # a search may find one match; a listing's one item answers nothing, and a chain cannot go on
     return decoding_schema(tool.get("returns"), prefer=tuple(arguments), example=example) or {"type": "object"}
 
 
