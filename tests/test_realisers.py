@@ -113,6 +113,20 @@ def test_a_turn_that_says_the_act_s_instruction_or_an_earlier_message_is_not_use
     assert text == "What about ZA?" and fallbacks == 1
 
 
+def test_a_goodbye_is_the_plain_phrase_and_a_user_turn_in_the_assistant_s_voice_is_not_used(tmp_path):
+    """The 0.5B user: 'I'm glad you found the movies interesting. Have you seen ...?' for a goodbye, and
+    'Would you like me to provide you with a brief overview ...? Please provide the name of the movie.'"""
+    text, fallbacks, asked = _said(tmp_path, [], "user", "user_bye", "Thanks, that's all I needed.", {}, HISTORY)
+    assert text == "Thanks, that's all I needed." and fallbacks == 0 and asked == []  # the model is not asked
+    offer = "Would you like me to provide you with the population? Please provide the name of the city."
+    example = "For that city, how many people live there?"
+    text, fallbacks, _ = _said(tmp_path / "b", [offer], "user", "inform_intent_clear", example, {}, HISTORY)
+    assert text == example and fallbacks == 1
+    ask = "And how many people live in that city?"
+    text, fallbacks, _ = _said(tmp_path / "c", [ask], "user", "inform_intent_clear", example, {}, HISTORY)
+    assert text == ask and fallbacks == 0
+
+
 def test_the_simulate_asset_counts_the_turns_said_plainly():
     from types import SimpleNamespace
 

@@ -38,6 +38,17 @@ MEANINGS = {
 }
 
 
+# acts a phrase says whole ('Thanks, that's all I needed.'): a model adds nothing but risk (the 0.5B user's goodbye
+# was "I'm glad you found the movies interesting. Have you seen ...?")
+PLAIN_ACTS = frozenset({"user_bye", "system_bye", "affirm", "negate"})
+# what an assistant says, in a user's turn ('Would you like me to provide you with ...? Please provide the name')
+_ASSISTANT_VOICE = re.compile(
+    r"\b(would you like me to|shall i|how (?:can|may) i (?:help|assist)|i (?:can|could) help|let me know if"
+    r"|i(?:'m| am) glad (?:i|you)|i (?:found|have found|retrieved)|here (?:is|are) (?:the|your))\b",
+    re.I,
+)
+
+
 class Realiser(Protocol):
     async def utter(self, speaker: str, action: str, example: str, facts: dict, history: list[dict]) -> str: ...
 
@@ -53,9 +64,10 @@ class PhraseRealiser:
 
 class ModelRealiser:
     """A model says each act. The assistant's answer (`response`) is the model's own turn after the tool
-    results, as in a single-request episode (ToolAlpaca); any other act is the plain example reworded
-    (prompts/simulate/dialogue_turn.j2). A wording that leaves out a value the example states, repeats
-    the last message, or (an answer) is a call or states nothing the result says is not used: the plain
+    results, as in a single-request episode (ToolAlpaca); a goodbye, yes or no is the plain phrase; any other
+    act is the plain example reworded (prompts/simulate/dialogue_turn.j2). A wording that leaves out a value
+    the example states, says the act's instruction, repeats an earlier message, is a user's turn in the
+    assistant's voice, or (an answer) is a call or states nothing the result says is not used: the plain
     example is said instead, counted in `fallbacks` (the 0.5B model wrapped its turns in the prompt's
     markup and answered 'Showing me the now playing movies.')."""
 
@@ -65,12 +77,15 @@ class ModelRealiser:
         self.fallbacks = 0
 
     async def utter(self, speaker, action, example, facts, history) -> str:
+        if action in PLAIN_ACTS:
+            return example
         if speaker == "assistant" and action == "response":
             text = await self._answer(history)
             usable = text and grounded(facts, text) and not reply_is_a_call(text, set())
         else:
             text = _unwrapped(await self._reworded(speaker, action, example, facts, history))
             usable = text and not _drops_values(text, example, facts) and not _copies_the_act(text, action)
+            usable = usable and not (speaker == "user" and _ASSISTANT_VOICE.search(text))
         said = [m.get("content") for m in history if m.get("content") and m["role"] in ("user", "assistant")]
         if not usable or any(_same(text, s) for s in said):  # the 0.5B user pasted the assistant's answer back
             self.fallbacks += 1
