@@ -3,7 +3,7 @@ with a text value nobody asked for."""
 
 import json
 
-from toolloom.checks.answers import listed_twice, wrong_size
+from toolloom.checks.answers import listed_twice, lists_unsaid, wrong_size
 from toolloom.checks.invented import unasked_values
 
 
@@ -75,3 +75,19 @@ def test_a_dialogue_s_earlier_answers_are_checked_for_invented_facts_too():
     }
     assert earlier_answers(traj) == [first]
     assert invented(first, conversation_known(traj)) == ["Netflix", "2012"]
+
+
+def test_an_answer_that_says_nothing_of_one_of_a_result_s_lists_leaves_it_out():
+    """A show's images answered with its posters alone, its backdrops left out (a blind read: flawed)."""
+    images = {
+        "id": 1399,
+        "backdrops": [{"file_path": "/mUkuc2wyV9dHLG0D0Loaw5pO2s8.jpg", "height": 1080, "width": 1920}],
+        "posters": [{"file_path": "/jIhL6mlT7AblhbHJgEoiBIOUVl1.jpg", "height": 1500, "width": 1000}],
+    }
+    request = "Show me the images of TV show 1399."
+    assert lists_unsaid(request, images, "Its poster is /jIhL6mlT7AblhbHJgEoiBIOUVl1.jpg.") == ["backdrops"]
+    both = "It has one backdrop (/mUkuc2wyV9dHLG0D0Loaw5pO2s8.jpg) and one poster (/jIhL6mlT7AblhbHJgEoiBIOUVl1.jpg)."
+    assert lists_unsaid(request, images, both) == []
+    assert lists_unsaid("Which posters does show 1399 have?", images, "/jIhL6mlT7AblhbHJgEoiBIOUVl1.jpg") == []
+    movie = {"id": 550, "title": "Fight Club", "genres": [{"name": "Drama"}], "spoken_languages": [{"name": "English"}]}
+    assert lists_unsaid("Tell me about movie 550.", movie, "Fight Club is a drama.") == []  # a record, not lists

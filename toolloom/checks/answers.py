@@ -259,6 +259,29 @@ def unlisted(tool: str, result, answer: str) -> list[str]:
     return [item_name(i).split(" (")[0] for i in lists[0][:LIST_ITEMS] if not _item_stated(i, answer)]
 
 
+_COUNTS = frozenset({"page", "total_pages", "total_results", "count", "total"})
+
+
+def lists_unsaid(request: str, result, answer: str) -> list[str]:
+    """The lists of a result made of lists (a show's images: backdrops and posters; credits: cast and crew) that
+    the answer says nothing of, by their name or an item, among those the request names (all where it names
+    none): the 0.5B model gave five posters as a show's images and left out its backdrops (a blind read)."""
+    if not isinstance(result, dict):
+        return []
+    lists = {k: v for k, v in result.items() if isinstance(v, list) and v and all(isinstance(i, dict) for i in v)}
+    rest = [k for k in result if k not in lists]
+    if len(lists) < 2 or not all(k.lower() in _COUNTS or k.lower() == "id" or k.lower().endswith("_id") for k in rest):
+        return []
+    words = lambda k: {snake(k).replace("_", " "), snake(k).replace("_", " ").rstrip("s")}  # noqa: E731
+    asked = [k for k in lists if any(re.search(rf"(?i)\b{re.escape(w)}", request) for w in words(k))] or list(lists)
+    return [
+        k
+        for k in asked
+        if not any(re.search(rf"(?i)\b{re.escape(w)}", answer) for w in words(k))
+        and not any(_item_stated(i, answer) for i in lists[k][:LIST_ITEMS])
+    ]
+
+
 _ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+(.+?)\s*$", re.M)
 
 

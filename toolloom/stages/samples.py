@@ -28,6 +28,7 @@ from ..checks.answers import (
     given_forms,
     grounded,
     listed_twice,
+    lists_unsaid,
     wrong_size,
     undated,
     unlisted,
@@ -212,6 +213,8 @@ def check_completeness(traj: dict) -> tuple[str, str] | None:
     calls = [c for m in traj["messages"] for c in m.get("tool_calls") or []]
     if calls and (left := unlisted(calls[-1]["function"]["name"], last, traj["final_answer"] or "")):
         return "answer_incomplete", f"the search found {', '.join(left[:3])} too, which the answer leaves out"
+    if left := lists_unsaid(request, last, traj["final_answer"] or ""):
+        return "answer_incomplete", f"the result also holds {', '.join(left)}, which the answer says nothing of"
     if day := undated(last, traj["final_answer"] or ""):
         return "answer_incomplete", f"the result's values hold as of {day}, which the answer does not say"
     return None
