@@ -203,26 +203,34 @@ class ModelAssistant:
         return AssistantTurn(c.message.get("content"), None, unreadable_call=found.problem)
 
     async def answer(self, messages: list[dict], tools: list[dict]) -> AssistantTurn:
-        """The answer from the results so far, asked without tools: first the conversation as it stands (a
-        chat model's trained turn after tool results), then, when that reply is a call again, with a note
-        asking for the answer (a generation aid, like the system prompt: the example keeps only the answer).
-        A note first was measured worse: the 0.5B model echoed it ('The answer to your request is: ...')."""
+        """The answer from the results so far (`answer_asked`), without tools; a loop to the token limit also
+        with the note is a runaway."""
         offered = {t["function"]["name"] for t in tools}
-        c = await self._answer_reply(messages)
-        if c.finish_reason == "length" or reply_is_a_call(c.message.get("content"), offered):
-            # a call again, or a loop to the token limit (10 of 111 shipped 0.5B episodes): once more with the note
-            note = render("simulate/answer_now.j2", self.prompts_root)
-            c = await self._answer_reply(messages + [{"role": "user", "content": note}])
-            if c.finish_reason == "length":
-                raise RunawayOutput(
-                    "asked for its final answer, also with the note, the assistant wrote until the token limit"
-                )
+        c = await answer_asked(self._answer_reply, messages, offered, self.prompts_root)
+        if c.finish_reason == "length":
+            raise RunawayOutput(
+                "asked for its final answer, also with the note, the assistant wrote until the token limit"
+            )
         return AssistantTurn((c.message.get("content") or "").strip() or None, None)
 
     async def _answer_reply(self, messages: list[dict]):
         return await self.client.chat(
             messages, stage=self.stage, role=self.role, seed_offset=self.sample, retry_cut=False
         )
+
+
+async def answer_asked(reply, messages: list[dict], offered: set[str], prompts_root):
+    """A model's answer from the results so far, asked without tools: first the conversation as it stands (a
+    chat model's trained turn after tool results), then, when that reply is a call again, nothing, or a loop to
+    the token limit (10 of 111 shipped 0.5B episodes), with a note asking for the answer (a generation aid,
+    like the system prompt: the example keeps only the answer). A note first was measured worse: the 0.5B
+    model echoed it ('The answer to your request is: ...'). `reply(messages)` -> the endpoint's completion."""
+    c = await reply(messages)
+    text = c.message.get("content")
+    if c.finish_reason == "length" or not (text or "").strip() or reply_is_a_call(text, offered):
+        note = render("simulate/answer_now.j2", prompts_root)
+        c = await reply(messages + [{"role": "user", "content": note}])
+    return c
 
 
 def reply_is_a_call(text: str | None, offered: set[str]) -> bool:

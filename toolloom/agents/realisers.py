@@ -17,7 +17,7 @@ from ..llm import ModelCallError, ModelClient
 from ..prompts import prompt_file, render
 from ..text.spoken import scalars
 from ..text.words import tokens
-from .llm import reply_is_a_call
+from .llm import answer_asked, reply_is_a_call
 
 MEANINGS = {
     "inform_intent_clear": "ask for what is needed, stating every value",
@@ -93,16 +93,12 @@ class ModelRealiser:
         return text
 
     async def _answer(self, history: list[dict]) -> str:
-        """The conversation as it stands, without tools; with the answer note if that is a call again."""
+        """The conversation as it stands, asked as a single-request episode asks (`answer_asked`); "" where the
+        answer ran to the token limit."""
         messages = [m for m in history if m["role"] != "system" or m is history[0]]
-        try:
-            text = await self._say(messages, "answer")
-        except ModelCallError:  # written to the token limit: asked with the note, as a call again is
-            text = "{}"
-        if reply_is_a_call(text, set()):
-            note = render("simulate/answer_now.j2", self.prompts_root)
-            text = await self._say(messages + [{"role": "user", "content": note}], "answer")
-        return text
+        reply = lambda m: self.client.chat(m, stage="simulate", role=self.role)  # noqa: E731
+        c = await answer_asked(reply, messages, set(), self.prompts_root)
+        return "" if c.finish_reason == "length" else (c.message.get("content") or "").strip()
 
     async def _reworded(self, speaker, action, example, facts, history) -> str:
         prompt = render(
