@@ -127,6 +127,16 @@ def test_a_goodbye_is_the_plain_phrase_and_a_user_turn_in_the_assistant_s_voice_
     assert text == ask and fallbacks == 0
 
 
+def test_a_follow_up_request_that_keeps_none_of_the_ask_is_not_used(tmp_path):
+    """The 0.5B user's follow-up was 'You Can Do Better', the show the last answer named."""
+    example = "For that tv show, what are the similar tv shows?"
+    text, fallbacks, _ = _said(tmp_path, ["You Can Do Better"], "user", "inform_intent_clear", example, {}, HISTORY)
+    assert text == example and fallbacks == 1
+    own = "Which shows are similar to that one?"
+    text, fallbacks, _ = _said(tmp_path / "b", [own], "user", "inform_intent_clear", example, {}, HISTORY)
+    assert text == own and fallbacks == 0
+
+
 def test_the_simulate_asset_counts_the_turns_said_plainly():
     from types import SimpleNamespace
 

@@ -38,3 +38,28 @@ def test_a_documented_id_under_another_name_cannot_stand():
     assert "id 1399 is 'Game of Thrones' in the documentation, not 'The Dark Knight'" in said
     assert problems(search, {"query": "Game of Thrones"}, {"results": [{"id": 1399, "name": "Game of Thrones"}]}) == ""
     assert problems(search, {"query": "Dark"}, {"results": [{"id": 70523, "name": "Dark"}]}) == ""
+
+
+def test_a_list_that_repeats_a_record_or_holds_the_asked_one_cannot_stand():
+    similar = _tool("GET_tv-tv_id-similar", None)
+    show = {"id": 67625, "name": "You Can Do Better"}
+    said = problems(similar, {"tv_id": 67625}, {"results": [show, dict(show)]})
+    assert "holds the record with id 67625 twice" in said
+    assert "the asked tv_id 67625 itself" in problems(similar, {"tv_id": 67625}, {"results": [show]})
+    other = {"results": [{"id": 1396, "name": "Breaking Bad"}, {"id": 60059, "name": "Better Call Saul"}]}
+    assert problems(similar, {"tv_id": 67625}, other) == ""
+
+
+def test_a_search_whose_results_match_nothing_it_searched_for_cannot_stand():
+    search = _tool("GET_search-tv", None)
+    found = {"results": [{"id": 1399, "name": "Game of Thrones"}]}
+    assert "matches the search for 'The Dark Knight'" in problems(search, {"query": "The Dark Knight"}, found)
+    assert problems(search, {"query": "thrones"}, found) == ""
+
+
+def test_a_total_below_the_items_listed_is_raised_to_them():
+    from toolloom.agents.simulator import counted_totals
+
+    page = {"results": [{"id": 31917}, {"id": 62560}], "total_results": 1, "total_pages": 1}
+    counted_totals(page)
+    assert page["total_results"] == 2 and page["total_pages"] == 1

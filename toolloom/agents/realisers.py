@@ -86,6 +86,7 @@ class ModelRealiser:
             text = _unwrapped(await self._reworded(speaker, action, example, facts, history))
             usable = text and not _drops_values(text, example, facts) and not _copies_the_act(text, action)
             usable = usable and not (speaker == "user" and _ASSISTANT_VOICE.search(text))
+            usable = usable and not (action.startswith("inform_intent_clear") and _drops_the_ask(text, example))
         said = [m.get("content") for m in history if m.get("content") and m["role"] in ("user", "assistant")]
         if not usable or any(_same(text, s) for s in said):  # the 0.5B user pasted the assistant's answer back
             self.fallbacks += 1
@@ -134,6 +135,13 @@ def _drops_values(text: str, example: str, facts: dict) -> bool:
     """A value the plain example states, left out of the wording (the prompt asks for each, spelled as given)."""
     values = [str(v) for _, v in scalars("", facts) if len(str(v)) > 1]
     return any(v.lower() in example.lower() and v.lower() not in text.lower() for v in values)
+
+
+def _drops_the_ask(text: str, example: str) -> bool:
+    """A request that keeps none of the plain example's longer words: the 0.5B user's follow-up 'You Can Do
+    Better' (a name from the last answer) for 'For that tv show, what are the similar tv shows?'."""
+    asked = {w for w in tokens(example) if len(w) >= 5}
+    return bool(asked) and not asked & set(tokens(text))
 
 
 COPIED = 4  # this many consecutive words of an act's meaning in a turn: the instruction said back

@@ -195,6 +195,49 @@ def _texts(value):
     return [(k, v) for k, v in spoken.scalars("", value) if k and isinstance(v, str) and len(v) >= 3]
 
 
+def repeated_records(arguments: dict, value) -> str:
+    """A list that holds one record twice, or the asked record itself (the 0.5B model's shows similar to a show
+    were that show, twice, once lists had to hold two items)."""
+    asked = {str(v): k for k, v in arguments.items() if is_id_name(k) and isinstance(v, (int, str))}
+    for items in _lists(value):
+        ids = [str(i["id"]) for i in items if isinstance(i, dict) and isinstance(i.get("id"), (int, str))]
+        if twice := next((i for i in ids if ids.count(i) > 1), None):
+            return f"the list holds the record with id {twice} twice; give each item its own record"
+        if mine := next((i for i in ids if i in asked), None):
+            return f"the list holds the asked {asked[mine]} {mine} itself; list other records"
+    return ""
+
+
+def _lists(value):
+    """The lists of records of a response (top level and one level down)."""
+    for v in [value] + (list(value.values()) if isinstance(value, dict) else []):
+        if isinstance(v, list) and v and all(isinstance(i, dict) for i in v):
+            yield v
+
+
+def unmatched_search(arguments: dict, value) -> str:
+    """A search's named results of which none shares a word with what it searched for ('The Dark Knight' answered
+    with Game of Thrones, once the documented id had to keep its documented name)."""
+    query = next((v for k, v in arguments.items() if k.lower() in TEXT_KINDS and isinstance(v, str)), "")
+    wanted = {w for w in re.findall(r"\w+", query.lower()) if len(w) > 2 and w not in _SMALL_WORDS}
+    names = [n for items in _lists(value) for _, n in _named_records(items)]
+    if not wanted or not names or any(wanted & set(re.findall(r"\w+", n.lower())) for n in names):
+        return ""
+    return f"none of the results ({', '.join(names[:3])}) matches the search for {query!r}; give results that match it"
+
+
+_SMALL_WORDS = frozenset({"the", "and", "for", "with", "from", "that", "this", "about", "what", "which"})
+
+
+def counted_totals(value) -> None:
+    """A total count below the items listed is raised to them (a page of 2 shows with `total_results: 1`)."""
+    if isinstance(value, dict):
+        listed = max((len(v) for v in value.values() if isinstance(v, list)), default=0)
+        for key in ("total_results", "total", "count"):
+            if isinstance(value.get(key), int) and not isinstance(value[key], bool) and value[key] < listed:
+                value[key] = listed
+
+
 def counting_ids(value) -> list[int]:
     """The ids of a list's items when they count up by one (1000, 1001, 1002): a model's invention."""
     for node in [value] + [v for v in (value.values() if isinstance(value, dict) else []) if isinstance(v, list)]:
@@ -236,6 +279,9 @@ def problems(tool: Tool, arguments: dict, value) -> str:
     moved = moved_values(tool, value)
     if moved:
         return "these values are in the wrong fields: " + "; ".join(moved[:3]) + ". Put each value in its own field."
+    repeated = repeated_records(arguments, value) or unmatched_search(arguments, value)
+    if repeated:
+        return repeated
     counting = counting_ids(value)
     if counting:
         return f"the ids {counting} count up by one, as no real service's ids do; give each its own id"
@@ -283,5 +329,6 @@ class ModelSimulator:
         except UnusableAnswer as e:
             return error_observation(502, f"the simulated response was unusable: {e}"[:400])
         value = ended_text(value)
+        counted_totals(value)
         with_episode_facts(value, history)
         return Observation(True, value)
