@@ -3,7 +3,7 @@ with a text value nobody asked for."""
 
 import json
 
-from toolloom.checks.answers import listed_twice, lists_unsaid, wrong_size
+from toolloom.checks.answers import listed_twice, lists_unsaid, unnamed_pick, wrong_size
 from toolloom.checks.invented import unasked_values
 
 
@@ -91,3 +91,18 @@ def test_an_answer_that_says_nothing_of_one_of_a_result_s_lists_leaves_it_out():
     assert lists_unsaid("Which posters does show 1399 have?", images, "/jIhL6mlT7AblhbHJgEoiBIOUVl1.jpg") == []
     movie = {"id": 550, "title": "Fight Club", "genres": [{"name": "Drama"}], "spoken_languages": [{"name": "English"}]}
     assert lists_unsaid("Tell me about movie 550.", movie, "Fight Club is a drama.") == []  # a record, not lists
+
+
+def test_one_of_several_records_said_as_the_only_one_is_a_misreport():
+    """'What is the release date of movie 550?' answered with Egypt's date of five countries' (two blind reads)."""
+    dates = {
+        "id": 550,
+        "results": [
+            {"iso_3166_1": "EG", "release_dates": [{"release_date": "2000-03-01T00:00:00.000Z", "type": 3}]},
+            {"iso_3166_1": "HU", "release_dates": [{"release_date": "2000-01-27T00:00:00.000Z", "type": 3}]},
+        ],
+    }
+    said = unnamed_pick(dates, "The release date of the movie with id 550 is 2000-03-01T00:00:00.000Z.")
+    assert said and "EG's, one of 2 records" in said
+    assert unnamed_pick(dates, "It came out in EG on 2000-03-01 and in HU on 2000-01-27.") is None
+    assert unnamed_pick(dates, "There are release dates for 2 countries.") is None  # no record's value said

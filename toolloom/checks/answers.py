@@ -259,6 +259,30 @@ def unlisted(tool: str, result, answer: str) -> list[str]:
     return [item_name(i).split(" (")[0] for i in lists[0][:LIST_ITEMS] if not _item_stated(i, answer)]
 
 
+def unnamed_pick(result, answer: str) -> str | None:
+    """A value that only one of a result's several records has, said without that record's name, as if it were the
+    only one: 'the release date of movie 550' answered with Egypt's date of five countries' (two blind reads: bad)."""
+    lists = [
+        v
+        for v in (result.values() if isinstance(result, dict) else [result])
+        if isinstance(v, list) and len(v) >= 2 and all(isinstance(i, dict) for i in v)
+    ]
+    if len(lists) != 1:
+        return None
+    own = [[v for _, v in spoken.scalars("", i) if _telling(v)] for i in lists[0]]
+    for item, values in zip(lists[0], own):
+        name = item_name(item).split(" (")[0]
+        alone = [v for v in values if sum(v in others for others in own) == 1 and _stated(v, answer)]
+        if alone and name and not _stated(name, answer):
+            return f"{value_text(alone[0])} is {name}'s, one of {len(lists[0])} records, and the answer does not say so"
+    return None
+
+
+def _telling(value) -> bool:
+    """A value that tells its record apart: a text of six characters or more, or a fraction."""
+    return (isinstance(value, str) and len(value) >= 6) or (isinstance(value, float) and not value.is_integer())
+
+
 _COUNTS = frozenset({"page", "total_pages", "total_results", "count", "total"})
 
 

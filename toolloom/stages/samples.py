@@ -29,6 +29,7 @@ from ..checks.answers import (
     grounded,
     listed_twice,
     lists_unsaid,
+    unnamed_pick,
     wrong_size,
     undated,
     unlisted,
@@ -190,6 +191,8 @@ def _answer_problem(traj: dict, answer: str, results: list[str]) -> tuple[str, s
             return "invented_facts", f"an earlier answer states {', '.join(made_up[:4])}, which nothing before it says"
     if results and (twice := listed_twice(json.loads(results[-1]), answer)):
         return "invented_facts", f"the final answer lists '{twice}' more often than the last result names it"
+    if results and (pick := unnamed_pick(json.loads(results[-1]), answer)):
+        return "invented_facts", f"the final answer states {pick}"
     if results and (size := wrong_size(json.loads(results[-1]), answer)):
         return "invented_facts", f"the final answer states the size {size}, which no record of the last result has"
     return None
