@@ -1,7 +1,14 @@
 """The model simulator held to the tool's documented example (agents/simulator.py): lists as long as a real
 service's, and no example's facts passed off as another entity's. Each case is from a TMDB blind read."""
 
-from toolloom.agents.simulator import MIN_ITEMS, decoding_schema, problems, response_schema
+import json
+
+from toolloom.agents.simulator import MIN_ITEMS, ModelSimulator, decoding_schema, problems, response_schema
+from toolloom.llm import run_async
+from toolloom.llm.fake_server import FakeModel, FakeServer
+from toolloom.prompts import DEFAULT_ROOT
+
+from .conftest import fake_client
 
 SHOW = {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}
 LISTING = {"type": "object", "properties": {"results": {"type": "array", "items": SHOW}}}
@@ -50,11 +57,23 @@ def test_a_list_that_repeats_a_record_or_holds_the_asked_one_cannot_stand():
     assert problems(similar, {"tv_id": 67625}, other) == ""
 
 
+def test_repeated_records_and_the_asked_one_are_dropped_where_others_remain_without_asking_again(tmp_path):
+    tool = _tool("GET_tv-tv_id-similar", None, LISTING)
+    show, other = {"id": 67625, "name": "You Can Do Better"}, {"id": 1396, "name": "Breaking Bad"}
+    model = FakeModel()
+    model.enqueue({"content": json.dumps({"results": [show, other, dict(other)]})})
+    with FakeServer(model) as server:
+        simulator = ModelSimulator(fake_client(server, tmp_path / "c.sqlite"), DEFAULT_ROOT)
+        seen = run_async(simulator.respond(tool, {"tv_id": 67625}, []))
+    assert seen.ok and seen.content == {"results": [other]} and len(model.history) == 1
+
+
 def test_a_search_whose_results_match_nothing_it_searched_for_cannot_stand():
     search = _tool("GET_search-tv", None)
     found = {"results": [{"id": 1399, "name": "Game of Thrones"}]}
     assert "matches the search for 'The Dark Knight'" in problems(search, {"query": "The Dark Knight"}, found)
     assert problems(search, {"query": "thrones"}, found) == ""
+    assert problems(search, {"query": "<query>"}, found) == ""  # a placeholder query has no words to match
 
 
 def test_a_total_below_the_items_listed_is_raised_to_them():

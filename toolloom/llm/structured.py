@@ -85,10 +85,12 @@ async def chat_json(
     role: str,
     prompts_root: Path,
     check: Callable[[dict], str] | None = None,
+    tidy: Callable[[dict], dict] | None = None,
 ) -> dict:
     """The model's answer as a dict valid against `schema` (and, with `check`, one in which `check`
     finds no problem: it returns "" or what is wrong); the reply is asked again once with the problem
-    stated, then UnusableAnswer says why. An endpoint that refuses the schema is asked in JSON mode."""
+    stated, then UnusableAnswer says why. An endpoint that refuses the schema is asked in JSON mode.
+    `tidy`: what is set right without asking again (a repeated list item dropped), before the check."""
     validator = Draft7Validator(schema)
     fmt = response_format(client.spec.structured_output, name, schema)
     messages = list(messages)
@@ -106,6 +108,8 @@ async def chat_json(
             problem = "the answer was cut off (finish_reason=length)"
         else:
             value, problem = problem_with(text, validator)
+            if not problem and tidy is not None:
+                value = tidy(value)
             if not problem and check is not None:
                 problem = check(value)
             if not problem:
