@@ -41,6 +41,7 @@ SAMPLE_VARS = {
         "returns": {"type": "object"},
         "arguments": {"city": "Oslo"},
         "example": {"temp_c": 3},
+        "chosen": True,
         "history": [{"name": "get_weather", "arguments": {"city": "Bergen"}, "response": {"temp_c": 7}}],
     },
     "simulate/dialogue_turn.j2": {

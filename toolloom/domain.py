@@ -30,6 +30,7 @@ class Tool(TypedDict, total=False):
     executable: bool
     execution: str  # how calls are answered: python, simulated, mcp, http, or a plug-in's executor
     meta: dict  # examples, utterance templates, HTTP method and path, ...
+    documented_records: list[dict]  # given to a simulator: the records its collection's examples show
     docs_version: str  # as agents are shown it: the earlier version whose refined text `description` is ("" = source)
 
 

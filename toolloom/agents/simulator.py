@@ -17,6 +17,7 @@ import re
 
 from ..domain import Tool
 from ..checks.arguments import schema_errors
+from ..executors.catalogue import chosen_item, choices, filled
 from ..executors.simulated import contradicted_ids, with_episode_facts
 from ..graph.slots import TEXT_KINDS
 from ..llm import ModelClient
@@ -118,6 +119,39 @@ def response_schema(tool: Tool, arguments: dict) -> dict:
     if any(k.lower() in TEXT_KINDS for k in arguments):
         example = None  # a search may find one match; a listing's one item answers nothing, and a chain cannot go on
     return decoding_schema(tool.get("returns"), prefer=tuple(arguments), example=example) or {"type": "object"}
+
+
+def documented_lists(schema: dict, tool: Tool, arguments: dict) -> dict:
+    """Where the collection's documentation holds records of the kind a list of the response holds (the top
+    level, or a field of the top object): the list's items become a choice among them by name (`catalogue`),
+    in `schema`, and the returned `{field or "": (item, offered)}` fills the choices in afterwards."""
+    records = tool.get("documented_records") or []
+    query = next((v for k, v in arguments.items() if k.lower() in TEXT_KINDS and isinstance(v, str)), "")
+    returns = tool.get("returns") or {}
+    spots = [("", schema, returns)] + [
+        (k, s, (returns.get("properties") or {}).get(k) or {}) for k, s in (schema.get("properties") or {}).items()
+    ]
+    found = {}
+    for key, node, documented in spots:
+        if not records or not isinstance(node, dict) or node.get("type") != "array":
+            continue
+        item = node.get("items") or {}
+        offered = choices(item, documented.get("items") or {}, key, records, arguments, query)
+        if len(offered) >= (1 if query else max(MIN_ITEMS, int(node.get("minItems") or 0))):
+            found[key] = (item, offered)
+            node["items"] = chosen_item(item, offered)
+            node["maxItems"] = min(node.get("maxItems") or MAX_ITEMS, len(offered))
+            node["minItems"] = min(node.get("minItems") or 0, node["maxItems"])
+    return found
+
+
+def with_documented(value, lists: dict):
+    """`value` with the chosen items of each documented list filled from the documentation."""
+    for key, (item, offered) in lists.items():
+        holder = value if key == "" else value.get(key) if isinstance(value, dict) else None
+        if isinstance(holder, list):
+            holder[:] = filled(holder, item, offered)
+    return value
 
 
 def _scalars(value, path: str = ""):
@@ -322,6 +356,7 @@ class ModelSimulator:
 
     async def respond(self, tool: Tool, arguments: dict, history: list[dict]) -> Observation:
         schema = response_schema(tool, arguments)
+        lists = documented_lists(schema, tool, arguments)
         prompt = render(
             "simulate/executor.j2",
             self.prompts_root,
@@ -329,6 +364,7 @@ class ModelSimulator:
             description=tool.get("description") or "",
             parameters=tool["parameters"],
             returns=schema,
+            chosen=bool(lists),
             example=(tool.get("meta") or {}).get("example_response"),
             arguments=arguments,
             history=[{k: h[k] for k in ("name", "arguments", "response")} for h in history],
@@ -343,7 +379,7 @@ class ModelSimulator:
                 role="executor",
                 prompts_root=self.prompts_root,
                 check=lambda v: problems(tool, arguments, v),
-                tidy=lambda v: without_repeats(arguments, v),
+                tidy=lambda v: without_repeats(arguments, with_documented(v, lists)),
             )
         except UnusableAnswer as e:
             return error_observation(502, f"the simulated response was unusable: {e}"[:400])

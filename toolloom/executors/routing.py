@@ -15,6 +15,7 @@ from typing import Callable, Protocol
 from ..checks.arguments import argument_errors
 from ..domain import Tool, tool_of
 from .python import PythonExecutor
+from .catalogue import documented_records
 from .simulated import SchemaSimulator, documented_about, documented_entities, documented_response
 from ..llm import run_async
 from ..sandbox import Observation, Sandbox, error_observation
@@ -47,6 +48,7 @@ class ToolExecutor:
         self.executors = dict(executors or {})
         self.by_name = {t["name"]: {**tool_of(t), "execution": execution_of(t)} for t in tools}
         self._documented: dict | None = None
+        self._records: dict | None = None
 
     @property
     def documented(self) -> dict:
@@ -54,6 +56,12 @@ class ToolExecutor:
         if self._documented is None:
             self._documented = documented_entities(self.by_name.values())
         return self._documented
+
+    def records_for(self, tool: Tool) -> list[dict]:
+        """The records the documented example responses of the tool's collection show (executors/catalogue.py)."""
+        if self._records is None:
+            self._records = documented_records(self.by_name.values())
+        return self._records.get(tool.get("collection") or "", [])
 
     def executor_for(self, tool: Tool):
         coll = tool["collection"]
@@ -127,7 +135,8 @@ class Episode:
                 obs = Observation(True, documented)  # the call its documented example answers
             else:  # what the documentation shows about the ids asked for comes first, as if seen earlier
                 known = documented_about(self.executor.documented, arguments)
-                obs = await self.executor.simulator.respond(tool, arguments, known + self.history)
+                shown = {**tool, "documented_records": self.executor.records_for(tool)}
+                obs = await self.executor.simulator.respond(shown, arguments, known + self.history)
             obs = dataclasses.replace(obs, answered_by="simulated")
         found = find_credential(obs.to_json())
         if found:  # withheld here, so it reaches no table, log or export

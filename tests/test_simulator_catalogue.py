@@ -1,0 +1,101 @@
+"""A model simulator's lists are chosen among the records the collection's documentation shows
+(executors/catalogue.py): real, distinct things of the list's kind, filled from the documentation."""
+
+import json
+
+from toolloom.agents.simulator import ModelSimulator, documented_lists, response_schema
+from toolloom.executors.catalogue import choices, documented_records
+from toolloom.llm import run_async
+from toolloom.llm.fake_server import FakeModel, FakeServer
+from toolloom.prompts import DEFAULT_ROOT
+
+from .conftest import fake_client
+
+SHOW = {
+    "type": "object",
+    "properties": {k: {"type": "string"} for k in ("name", "overview", "first_air_date", "original_name")}
+    | {"id": {"type": "integer"}, "vote_average": {"type": "number"}},
+}
+MOVIE = {
+    "type": "object",
+    "properties": {k: {"type": "string"} for k in ("title", "overview", "release_date", "original_title")}
+    | {"id": {"type": "integer"}},
+}
+GENRE = {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}
+
+
+def _listing(item) -> dict:
+    return {"type": "object", "properties": {"results": {"type": "array", "items": item}}}
+
+
+def _show(i, name):
+    return {"id": i, "name": name, "original_name": name, "overview": f"{name}'s story.", "first_air_date": "2011"}
+
+
+POPULAR = [_show(1399, "Game of Thrones"), _show(1396, "Breaking Bad"), _show(60059, "Better Call Saul")]
+FILMS = [{"id": 550, "title": "Fight Club", "original_title": "Fight Club", "overview": "A ticking bomb."}]
+
+
+def _tool(name, returns, example=None, required=(), collection="tmdb") -> dict:
+    params = {"type": "object", "properties": {k: {"type": "integer"} for k in required}, "required": list(required)}
+    meta = {"example_response": example} if example is not None else {}
+    return {"name": name, "collection": collection, "parameters": params, "returns": returns, "meta": meta}
+
+
+TOOLS = [
+    _tool("GET_tv-popular", _listing(SHOW), {"page": 1, "results": POPULAR}),
+    _tool("GET_movie-now_playing", _listing(MOVIE), {"results": FILMS}),
+    _tool("GET_genre-tv-list", {"type": "object", "properties": {"genres": {"type": "array", "items": GENRE}}},
+          {"genres": [{"id": 18, "name": "Drama"}, {"id": 35, "name": "Comedy"}]}),
+    # a record in the example of a tool about one thing belongs to it: Brad Pitt's character is not another's
+    _tool("GET_person-person_id-tv_credits", _listing(SHOW | {"character": {"type": "string"}}),
+          {"id": 287, "cast": [{**_show(1668, "Friends"), "character": "Will Colbert"}]}, required=("person_id",)),
+    _tool("GET_keywords", {"type": "object", "properties": {"keywords": {"type": "array", "items": GENRE}}},
+          {"keywords": [{"id": 825, "name": "support group"}]}, collection="other"),
+]  # fmt: skip
+
+
+def _offered(item, field="results", arguments=None, query=""):
+    records = documented_records(TOOLS)["tmdb"]
+    return [r.get("name") or r.get("title") for r in choices(item, item, field, records, arguments or {}, query)]
+
+
+def test_a_list_is_offered_the_documented_records_of_its_own_kind_only():
+    assert sorted(_offered(SHOW)) == ["Better Call Saul", "Breaking Bad", "Game of Thrones"]  # not Friends
+    assert _offered(MOVIE) == ["Fight Club"]
+    assert sorted(_offered(GENRE, "genres")) == ["Comedy", "Drama"]
+    assert _offered(GENRE, "keywords") == []  # id and name alone do not tell a keyword from a genre
+    assert _offered(GENRE, "results") == []  # nor does a list called results
+    assert "support group" not in str(documented_records(TOOLS)["tmdb"])  # another collection's
+
+
+def test_the_asked_record_is_never_offered_and_a_search_is_offered_what_it_names():
+    assert "Game of Thrones" not in _offered(SHOW, arguments={"tv_id": 1399})
+    assert _offered(SHOW, arguments={"query": "breaking"}, query="breaking") == ["Breaking Bad"]
+    assert _offered(SHOW, arguments={"query": "The Wire"}, query="The Wire") == []
+
+
+def test_the_model_chooses_by_name_and_the_documentation_fills_the_record(tmp_path):
+    similar = _tool("GET_tv-tv_id-similar", _listing(SHOW), None, required=("tv_id",))
+    similar["documented_records"] = documented_records(TOOLS)["tmdb"]
+    schema = response_schema(similar, {"tv_id": 1399})
+    documented_lists(schema, similar, {"tv_id": 1399})
+    chosen = schema["properties"]["results"]["items"]
+    assert sorted(chosen["properties"]["name"]["enum"]) == ["Better Call Saul", "Breaking Bad"]
+    model = FakeModel()
+    model.enqueue({"content": json.dumps({"results": [{"name": "Breaking Bad"}, {"name": "Better Call Saul"}]})})
+    with FakeServer(model) as server:
+        simulator = ModelSimulator(fake_client(server, tmp_path / "c.sqlite"), DEFAULT_ROOT)
+        seen = run_async(simulator.respond(similar, {"tv_id": 1399}, []))
+    assert seen.ok and [r["id"] for r in seen.content["results"]] == [1396, 60059]
+    assert seen.content["results"][0]["overview"] == "Breaking Bad's story."
+    sent = model.history[0]["response_format"]["json_schema"]["schema"]
+    assert sent["properties"]["results"]["items"]["properties"]["name"]["enum"]  # decoding held to the names
+
+
+def test_without_documented_records_of_the_kind_the_model_writes_the_list():
+    similar = _tool("GET_movie-movie_id-keywords", _listing(GENRE), None, required=("movie_id",))
+    similar["documented_records"] = documented_records(TOOLS)["tmdb"]
+    schema = response_schema(similar, {"movie_id": 550})
+    assert documented_lists(schema, similar, {"movie_id": 550}) == {}
+    assert "enum" not in schema["properties"]["results"]["items"]["properties"]["name"]
