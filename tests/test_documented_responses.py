@@ -18,7 +18,9 @@ def test_a_documented_response_gives_its_call_to_the_tasks_and_no_other_call():
     season = {**movie, "parameters": {**movie["parameters"], "required": ["movie_id", "season_number"]}}
     latest = {**movie, "parameters": {"type": "object", "properties": {}}}
     as_text = {**movie, "meta": {"example_response": {"id": "550", "title": "Fight Club"}}}  # no integer id
-    assert documented_call(season) is documented_call(latest) is documented_call(as_text) is None
+    assert documented_call(season) is documented_call(as_text) is None
+    assert documented_call(latest) == {} and documented_response(latest, {}) == {"id": 550, "title": "Fight Club"}
+    assert ArgumentSynthesizer([]).argument_sets(latest, 1, 1) == [{}]  # the latest show: the documented one
 
 
 def test_a_proposed_id_nobody_documented_gives_way_to_one_the_collection_returned():

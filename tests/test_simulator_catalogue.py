@@ -99,3 +99,53 @@ def test_without_documented_records_of_the_kind_the_model_writes_the_list():
     schema = response_schema(similar, {"movie_id": 550})
     assert documented_lists(schema, similar, {"movie_id": 550}) == {}
     assert "enum" not in schema["properties"]["results"]["items"]["properties"]["name"]
+
+
+def test_offline_a_list_of_a_documented_kind_holds_documented_records_the_same_each_time():
+    from toolloom.executors.simulated import SchemaSimulator
+
+    similar = _tool("GET_tv-tv_id-similar", _listing(SHOW), None, required=("tv_id",))
+    similar["documented_records"] = documented_records(TOOLS)["tmdb"]
+    first, again = (run_async(SchemaSimulator().respond(similar, {"tv_id": 1399}, [])) for _ in range(2))
+    shows = first.content["results"]
+    assert shows and all(s["id"] in (1396, 60059) and s["overview"] == f"{s['name']}'s story." for s in shows)
+    assert again.content == first.content
+    keywords = _tool("GET_movie-movie_id-keywords", _listing(GENRE), None, required=("movie_id",))
+    keywords["documented_records"] = similar["documented_records"]
+    made = run_async(SchemaSimulator().respond(keywords, {"movie_id": 550}, [])).content["results"]
+    assert not {k["name"] for k in made} & {"Drama", "Comedy"}  # no documented keywords: generated ones
+
+
+def test_a_numbered_part_of_a_thing_has_its_own_id():
+    from toolloom.executors.simulated import contradicted_ids
+
+    season = {"id": 3624, "cast": []}  # TMDB: season 1 of show 1399 is 3624
+    assert contradicted_ids(season, {"tv_id": 1399, "season_number": 1}) == []
+    assert contradicted_ids({"id": 3624}, {"tv_id": 1399}) == ["id is 3624, the call asked for 1399"]
+
+
+def test_a_call_that_says_a_documented_default_is_answered_as_the_call_without_it():
+    from toolloom.executors.routing import ToolExecutor
+
+    similar = _tool("GET_tv-tv_id-similar", _listing(SHOW), None, required=("tv_id",))
+    similar["parameters"]["properties"]["page"] = {"type": "integer", "default": 1}
+    ex = ToolExecutor(None, [{**similar, "executable": False}, *TOOLS])
+    plain, paged = ex.execute("GET_tv-tv_id-similar", {"tv_id": 1399}), ex.execute(
+        "GET_tv-tv_id-similar", {"tv_id": 1399, "page": 1}
+    )
+    assert plain.ok and paged.content == plain.content  # the reference answer a task made is reached
+    assert ex.execute("GET_tv-tv_id-similar", {"tv_id": 1399, "page": 2}).content != plain.content
+
+
+def test_a_search_is_for_a_name_the_documentation_holds_and_finds_all_of_its_words():
+    from toolloom.executors.catalogue import searched_names
+    from toolloom.text.synthesis import ArgumentSynthesizer
+
+    search = _tool("GET_search-tv", _listing(SHOW), None)
+    search["parameters"] = {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}
+    names = searched_names(search, documented_records(TOOLS)["tmdb"])
+    assert sorted(names["query"]) == ["Better Call Saul", "Breaking Bad", "Game of Thrones"]
+    synth = ArgumentSynthesizer([])
+    synth.offer(search["name"], "query", names["query"])
+    assert synth.argument_sets(search, 1, 1)[0]["query"] in names["query"]  # not a placeholder
+    assert _offered(SHOW, arguments={"query": "Better Days"}, query="Better Days") == []  # not Better Call Saul

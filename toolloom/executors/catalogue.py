@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 import re
 
-from ..graph.slots import CONTAINERS
+from ..graph.slots import CONTAINERS, TEXT_KINDS
 from ..text.values import is_id_name
 
 THIN = 3  # fields of a record too few to tell its kind by (genres, keywords and companies are all id and name)
@@ -69,7 +69,7 @@ def choices(
     """The documented records a list `field` with items of decoding schema `item` (`documented`: the item's
     schema in the tool's response schema) may hold for this call: records of the item's kind (its naming
     field, mostly its fields, and where it has THIN fields or fewer a list of the same name), not the record
-    the call asks about, and for a search (`query`) only those whose name shares a word with it; in an order
+    the call asks about, and for a search (`query`) only those whose name holds its words; in an order
     seeded by the call."""
     props = item.get("properties") or {} if isinstance(item, dict) else {}
     name = naming_key(props)
@@ -86,9 +86,9 @@ def choices(
         and str(r.get("id")) not in asked
         and len(kind & set(r)) >= SAME_KIND * len(kind | set(r))
     ]
-    if query:
+    if query:  # every word of it: a search for "The Dark Knight" does not find "Dark Matter"
         wanted = _words(query)
-        fit = [r for r in fit if wanted & _words(r[name])]
+        fit = [r for r in fit if wanted and wanted <= _words(r[name])]
     unique = list({r[name]: r for r in fit}.values())  # one record a name: the model chooses by name
     random.Random(repr(sorted(arguments.items(), key=str))).shuffle(unique)
     return unique[:MAX_CHOICES]
@@ -126,3 +126,42 @@ def filled(items: list, item: dict, offered: list[dict]) -> list:
             continue
         out.append({k: record[k] if k in record else chosen.get(k) for k in props if k in record or k in chosen})
     return out
+
+
+def with_documented_items(value, returns: dict | None, records: list[tuple[str, dict]], arguments: dict) -> None:
+    """Offline: each list of a generated response (the top level, or a field of the top object) whose kind the
+    documentation shows holds documented records instead of generated ones, in the call's seeded order, each
+    keeping a generated value only for a field its record lacks."""
+    if not records or not isinstance(returns, dict):
+        return
+    query = next((v for k, v in arguments.items() if k.lower() in TEXT_KINDS and isinstance(v, str)), "")
+    props = returns.get("properties") or {}
+    spots = [("", value, returns)] + [
+        (k, v, props.get(k) or {}) for k, v in (value.items() if isinstance(value, dict) else [])
+    ]
+    for field, items, schema in spots:
+        item = schema.get("items") if isinstance(schema, dict) else None
+        if not isinstance(items, list) or not items or not isinstance(item, dict):
+            continue
+        offered = choices(item, item, field, records, arguments, query)
+        keys = set(item.get("properties") or {})
+        items[:] = [
+            {**made, **{k: v for k, v in record.items() if k in keys}} if isinstance(made, dict) else made
+            for made, record in zip(items, offered)
+        ] or items
+
+
+def searched_names(tool, records: list[tuple[str, dict]]) -> dict[str, list[str]]:
+    """Required search parameter (`query`) -> the names of documented records of the kind the tool's results
+    list: what a person searches for is something the service holds ("Fight Club", not a made-up title)."""
+    params = tool.get("parameters") or {}
+    text = [k for k in params.get("required") or [] if k.lower() in TEXT_KINDS]
+    returns = tool.get("returns") or {}
+    spots = [("", returns)] + list((returns.get("properties") or {}).items()) if text else []
+    for field, schema in spots:
+        item = schema.get("items") if isinstance(schema, dict) else None
+        found = choices(item, item, field, records, {}) if isinstance(item, dict) else []
+        if found:
+            name = naming_key(item["properties"])
+            return {k: [r[name] for r in found[:8]] for k in text}
+    return {}

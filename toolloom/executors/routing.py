@@ -16,7 +16,7 @@ from ..checks.arguments import argument_errors
 from ..domain import Tool, tool_of
 from .python import PythonExecutor
 from .catalogue import documented_records
-from .simulated import SchemaSimulator, documented_about, documented_entities, documented_response
+from .simulated import SchemaSimulator, without_defaults, documented_about, documented_entities, documented_response
 from ..llm import run_async
 from ..sandbox import Observation, Sandbox, error_observation
 from ..secrets import find_credential
@@ -127,16 +127,18 @@ class Episode:
         else:
             # the same call again straight away gets the same answer; after other calls the simulator
             # answers from the history, so a change an earlier call made shows
+            asked = without_defaults(tool["parameters"], arguments)
             last = self.history[-1] if self.history else None
-            repeat = last is not None and last["name"] == name and last["arguments"] == arguments
+            repeat = last is not None and last["name"] == name and last["asked"] == asked
             if repeat:
                 obs = last["observation"]
-            elif (documented := documented_response(tool, arguments)) is not None:
+            elif (documented := documented_response(tool, asked)) is not None:
                 obs = Observation(True, documented)  # the call its documented example answers
             else:  # what the documentation shows about the ids asked for comes first, as if seen earlier
-                known = documented_about(self.executor.documented, arguments)
+                known = documented_about(self.executor.documented, asked)
                 shown = {**tool, "documented_records": self.executor.records_for(tool)}
-                obs = await self.executor.simulator.respond(shown, arguments, known + self.history)
+                seen = [{**h, "arguments": h["asked"]} for h in self.history]  # as the service saw them
+                obs = await self.executor.simulator.respond(shown, asked, known + seen)
             obs = dataclasses.replace(obs, answered_by="simulated")
         found = find_credential(obs.to_json())
         if found:  # withheld here, so it reaches no table, log or export
@@ -144,5 +146,6 @@ class Episode:
                 error_observation(502, f"the answer of {name} was withheld: it contained {found}", obs.state),
                 answered_by=obs.answered_by,
             )
-        self.history.append({"name": name, "arguments": arguments, "response": obs.content, "observation": obs})
+        entry = {"name": name, "arguments": arguments, "response": obs.content, "observation": obs}
+        self.history.append({**entry, "asked": without_defaults(tool["parameters"], arguments)})
         return obs

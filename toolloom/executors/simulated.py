@@ -23,6 +23,7 @@ from ..graph.names import singular
 from ..text.values import ValueFactory, is_id_name, words
 from ..text.words import entity_of
 from .base import ExecutorConfig
+from .catalogue import with_documented_items
 
 _VERBS = {
     "get",
@@ -144,6 +145,7 @@ class SchemaSimulator:
         about_the_asked_entity(value, arguments)
         for node in _walk_objects(value):
             self._same_entity_everywhere(node)
+        with_documented_items(value, tool.get("returns"), tool.get("documented_records") or [], arguments)
         as_asked(value, arguments)
         with_episode_facts(value, history)
         return Observation(True, value)
@@ -167,8 +169,10 @@ def about_the_asked_entity(value, arguments: dict) -> None:
     top = value[0] if isinstance(value, list) and value and isinstance(value[0], dict) else value
     if not asked or not isinstance(top, dict):
         return
+    # a season of show 1399 has its own id: a call that also names a numbered part is about that part
+    part = any(re.search(r"(^|_)number$", k.lower()) for k in arguments)
     for key in list(top):
-        if not is_id_name(key):
+        if not is_id_name(key) or (key == "id" and part):
             continue
         same = next(
             (v for k, v in asked if k == key or re.sub(r"[_-]?id$", "", k.lower()) in key.lower() or key == "id"),
@@ -199,6 +203,17 @@ def as_asked(value, arguments: dict) -> None:
     for k, v in arguments.items():
         if not is_id_name(k) and k in top and type(v) is type(top[k]) and not isinstance(v, (dict, list)):
             top[k] = v
+
+
+def without_defaults(parameters: dict, arguments: dict) -> dict:
+    """The call without the arguments that say their parameter's documented default (`page: 1`): the same
+    call to the service, so a simulator answers it as it answered the call without them."""
+    props = (parameters or {}).get("properties") or {}
+    return {
+        k: v
+        for k, v in arguments.items()
+        if not (isinstance(props.get(k), dict) and "default" in props[k] and props[k]["default"] == v)
+    }
 
 
 def with_episode_facts(value, history: list[dict]) -> None:
@@ -234,12 +249,15 @@ DOCUMENTED_ITEMS = 5  # a documented list is answered by its first items (Fight 
 
 def documented_call(tool: Tool) -> dict | None:
     """The call a tool's documented example response answers: the tool's one required parameter, an id, set to the
-    example's top-level id (`movie_id: 550` for TMDB's example about Fight Club); None where it shows no such call."""
+    example's top-level id (`movie_id: 550` for TMDB's example about Fight Club), or no arguments where it requires
+    none; None where it shows no such call."""
     meta, schema = (
         json.loads(v) if isinstance(v, str) else v or {} for v in (tool.get("meta"), tool.get("parameters"))
     )
     example = meta.get("example_response")
     required = schema.get("required") or []
+    if not required and example is not None:
+        return {}  # a tool about nothing in particular (popular shows): its example answers the call naming nothing
     value = example.get("id") if isinstance(example, dict) else None
     if len(required) != 1 or not is_id_name(required[0]) or type(value) not in (int, str):
         return None

@@ -15,6 +15,7 @@ from collections import Counter
 import pyarrow as pa
 
 from ..executors.routing import ToolExecutor
+from ..executors.catalogue import documented_records, searched_names
 from ..executors.simulated import documented_call
 from ..domain import Step, Tool, tools_of
 from ..graph.chains import chain_problem
@@ -117,6 +118,12 @@ class SingleTasks:
         for tool in tool_rows:  # a documented response is one the collection really gave: its ids feed the graph too
             if (tool["meta"] or {}).get("example_response") is not None:
                 self.synth.observe(tool["name"], tool["meta"]["example_response"])
+        records = documented_records(tool_rows)
+        self.searches = set()  # tools whose search parameter takes a documented name
+        for tool in tool_rows:
+            for param, names in searched_names(tool, records.get(tool.get("collection") or "", [])).items():
+                self.synth.offer(tool["name"], param, names)
+                self.searches.add(tool["name"])
         self.rows: list[dict] = []
         self.rejections: list[Rejection] = []
         self.given: list[str] = []  # every candidate task, and every tool that could give none
@@ -135,8 +142,10 @@ class SingleTasks:
 
     async def propose(self, tool: Tool, k: int) -> list[dict]:
         """Argument sets a model user proposes from the documentation, those the schema accepts."""
-        if self.user is None or k == 0 or tool["meta"].get("examples") or documented_call(tool):
+        if self.user is None or k == 0 or tool["meta"].get("examples") or documented_call(tool) is not None:
             return []  # documented calls come first: a model's guess would stand in for the truth
+        if tool["name"] in self.searches:
+            return []  # a search for what the documentation holds, not for a title the model made up
         if not (tool.get("parameters") or {}).get("properties"):  # nothing to propose ('GET /api/kernels')
             return []
         try:

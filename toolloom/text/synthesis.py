@@ -124,6 +124,11 @@ class ArgumentSynthesizer:
             if value is not None and value not in bucket and len(bucket) < 32:
                 bucket.append(value)
 
+    def offer(self, tool_name: str, param: str, values: list) -> None:
+        """Values the documentation shows for a parameter (the titles a search finds), taken like fed ones."""
+        bucket = self.fed[(tool_name, param)]
+        bucket += [v for v in values if v not in bucket]
+
     def candidates(self, tool_name: str, param: str, schema: dict) -> list:
         """Documented and graph-fed values of a parameter, best first (each validates)."""
         pool = list(self.fed.get((tool_name, param), []))
@@ -203,7 +208,7 @@ class ArgumentSynthesizer:
         meta = json.loads(meta) if isinstance(meta, str) else meta
         out = [dict(ex) for ex in meta.get("examples") or [] if isinstance(ex, dict)][:k]
         shown = documented_call({**tool, "meta": meta})  # the call the documented example response answers
-        out += [shown] if shown and shown not in out and len(out) < k else []
+        out += [shown] if shown is not None and shown not in out and len(out) < k else []
         out += [a for a in proposed if a not in out and not degenerate_call(a)][: k - len(out)]
         for variant in range(4 * k):
             if len(out) >= k:
