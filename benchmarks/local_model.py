@@ -123,6 +123,7 @@ def report(home: Path, wall_s: float, out: Path) -> dict:
             1 for t in trajs for c in json.loads(t["calls"]) for d in c.get("dropped") or [] if d.startswith(NORMALISED)
         ),
         "answers_asked_for": sum(bool(t.get("answer_asked")) for t in trajs),
+        "answers_asked_again_and_mended": sum(bool(t.get("answer_repaired")) for t in trajs),
         "unreadable_share": round(unreadable / max(len(turns) + unreadable, 1), 3),
         "requests_in_plain_wording": sum(t["user_agent"] == PLAIN_FALLBACK for t in trajs),
         "accepted": len(samples),

@@ -34,6 +34,7 @@ SAMPLE_VARS = {
     },
     "simulate/assistant_system.j2": {"today": "2026-11-24"},
     "simulate/answer_now.j2": {},
+    "simulate/answer_again.j2": {"problem": "the final answer states 1871, which nothing before it says"},
     "simulate/executor.j2": {
         "name": "get_weather",
         "description": "Weather now",

@@ -145,3 +145,10 @@ def test_the_simulate_asset_counts_the_turns_said_plainly():
 
     assert said_plainly((SimpleNamespace(fallbacks=2), SimpleNamespace(fallbacks=3), {})) == 5
     assert said_plainly((PhraseRealiser(), PhraseRealiser(), {})) == 0 and said_plainly(None) == 0
+
+
+def test_an_answer_that_invents_a_fact_is_not_used(tmp_path):
+    """'The Doctor Who show is available on Netflix.': a follow-up dialogue's first answer (a TMDB run)."""
+    said = "Cape Town has 4,772,846 people and hosted the 2010 World Cup final."
+    text, fallbacks, _ = _said(tmp_path, [said], "assistant", "response", EXAMPLE, RESULT, HISTORY)
+    assert text == EXAMPLE and fallbacks == 1

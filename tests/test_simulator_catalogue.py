@@ -130,8 +130,9 @@ def test_a_call_that_says_a_documented_default_is_answered_as_the_call_without_i
     similar = _tool("GET_tv-tv_id-similar", _listing(SHOW), None, required=("tv_id",))
     similar["parameters"]["properties"]["page"] = {"type": "integer", "default": 1}
     ex = ToolExecutor(None, [{**similar, "executable": False}, *TOOLS])
-    plain, paged = ex.execute("GET_tv-tv_id-similar", {"tv_id": 1399}), ex.execute(
-        "GET_tv-tv_id-similar", {"tv_id": 1399, "page": 1}
+    plain, paged = (
+        ex.execute("GET_tv-tv_id-similar", {"tv_id": 1399}),
+        ex.execute("GET_tv-tv_id-similar", {"tv_id": 1399, "page": 1}),
     )
     assert plain.ok and paged.content == plain.content  # the reference answer a task made is reached
     assert ex.execute("GET_tv-tv_id-similar", {"tv_id": 1399, "page": 2}).content != plain.content

@@ -3,7 +3,7 @@ with a text value nobody asked for."""
 
 import json
 
-from toolloom.checks.answers import listed_twice, lists_unsaid, unnamed_pick, wrong_size
+from toolloom.checks.answers import listed_as_subject, listed_twice, lists_unsaid, unnamed_pick, wrong_size
 from toolloom.checks.invented import unasked_values
 
 
@@ -52,7 +52,7 @@ def test_a_size_no_record_has_is_invented():
 def test_a_dialogue_s_earlier_answers_are_checked_for_invented_facts_too():
     """The 0.5B model's first answer in a follow-up: 'The Dark Knight is a TV show that aired on Netflix in 2012.'"""
     from toolloom.checks.invented import conversation_known, invented
-    from toolloom.stages.samples import earlier_answers
+    from toolloom.checks.misreports import earlier_answers
 
     found = '{"results": [{"id": 1399, "name": "The Dark Knight", "vote_average": 7.91}]}'
     reviews = '{"results": [{"author": "Frank Ochieng"}]}'
@@ -106,3 +106,13 @@ def test_one_of_several_records_said_as_the_only_one_is_a_misreport():
     assert said and "EG's, one of 2 records" in said
     assert unnamed_pick(dates, "It came out in EG on 2000-03-01 and in HU on 2000-01-27.") is None
     assert unnamed_pick(dates, "There are release dates for 2 countries.") is None  # no record's value said
+
+
+def test_a_listed_record_named_as_what_the_list_is_for_is_a_misreport():
+    """A follow-up's recommendations for 'You Can Do Better' said to be for their first show (a TMDB run)."""
+    recs = {"results": [{"id": 1418, "name": "The Big Bang Theory"}, {"id": 60802, "name": "The Last Ship"}]}
+    said = 'The recommendations for "The Big Bang Theory" are:\n1. "The Big Bang Theory"\n2. "The Last Ship"'
+    assert listed_as_subject(recs, said) == "The Big Bang Theory"
+    fine = 'The recommendations for "You Can Do Better" are:\n1. The Big Bang Theory\n2. The Last Ship'
+    assert listed_as_subject(recs, fine) is None
+    assert listed_as_subject({"id": 1418, "name": "The Big Bang Theory"}, "The name of The Big Bang Theory is") is None

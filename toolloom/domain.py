@@ -128,6 +128,7 @@ class Episode(TypedDict, total=False):
     scenario: str  # multi-turn dialogues: the scenario played
     task: Task  # multi-turn dialogues: the task the final call answered
     answer_asked: bool  # the assistant was asked for its answer without tools (it repeated answered calls)
+    answer_repaired: bool  # its answer misreported the results; asked again, the new one does not
     user_agent: str  # who wrote the request, where not the run's user agent (a refused model request's plain wording)
 
 
@@ -155,6 +156,7 @@ class Trajectory(TypedDict, total=False):
     level: int
     execution: str
     answer_asked: bool
+    answer_repaired: bool
 
 
 def trajectory_of(row: dict) -> Trajectory:

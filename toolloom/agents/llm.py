@@ -213,6 +213,11 @@ class ModelAssistant:
             )
         return AssistantTurn((c.message.get("content") or "").strip() or None, None)
 
+    async def answer_again(self, messages: list[dict], tools: list[dict], problem: str) -> AssistantTurn:
+        """Its answer (the last message) asked again once, with what the answer says that the results do not."""
+        note = render("simulate/answer_again.j2", self.prompts_root, problem=problem)
+        return await self.answer(messages + [{"role": "user", "content": note}], tools)
+
     async def _answer_reply(self, messages: list[dict]):
         return await self.client.chat(
             messages, stage=self.stage, role=self.role, seed_offset=self.sample, retry_cut=False

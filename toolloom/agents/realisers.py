@@ -17,6 +17,7 @@ from ..llm import ModelCallError, ModelClient
 from ..prompts import prompt_file, render
 from ..text.spoken import scalars
 from ..text.words import tokens
+from ..checks.invented import conversation_known, invented
 from .llm import answer_asked, reply_is_a_call
 
 MEANINGS = {
@@ -82,6 +83,7 @@ class ModelRealiser:
         if speaker == "assistant" and action == "response":
             text = await self._answer(history)
             usable = text and grounded(facts, text) and not reply_is_a_call(text, set())
+            usable = usable and not invented(text, conversation_known({"messages": history}))  # 'on Netflix'
         else:
             text = _unwrapped(await self._reworded(speaker, action, example, facts, history))
             usable = text and not _drops_values(text, example, facts) and not _copies_the_act(text, action)

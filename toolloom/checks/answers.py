@@ -347,3 +347,26 @@ def wrong_size(result, answer: str) -> str | None:
             stack.extend(node)
     said = [m for m in _SIZE.finditer(answer)] if sizes else []
     return next((m.group(0) for m in said if (float(m[1]), float(m[2])) not in sizes), None)
+
+
+def listed_as_subject(result, answer: str) -> str | None:
+    """A record of a result's list named as what the list is for ('The recommendations for "The Big Bang Theory"
+    are: 1. The Big Bang Theory', a follow-up's shows recommended for You Can Do Better)."""
+    for name in _listed_names(result):
+        subject = rf"\b(?:for|of|to|like)\s+[\"'“]?{re.escape(name)}[\"'”]?\s*(?:are|is|include|:)"
+        if re.search(subject, answer, re.I):
+            return name
+    return None
+
+
+def _listed_names(node, in_list: bool = False):
+    if isinstance(node, list):
+        for v in node:
+            yield from _listed_names(v, True)
+    elif isinstance(node, dict):
+        name = next((node[k] for k in ("title", "name") if isinstance(node.get(k), str) and node[k].strip()), None)
+        if in_list and name:
+            yield name
+        for v in node.values():
+            if isinstance(v, (dict, list)):
+                yield from _listed_names(v)

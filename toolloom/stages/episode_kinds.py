@@ -70,6 +70,7 @@ def trajectory_row(
         "level": level,
         "execution": execution,
         "answer_asked": bool(ep.get("answer_asked")),
+        "answer_repaired": bool(ep.get("answer_repaired")),
         "docs_version": docs_version,
     }
 

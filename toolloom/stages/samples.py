@@ -25,17 +25,13 @@ from ..agents.judges import ReferenceJudge
 from ..checks.answers import (
     call_inputs,
     details_unsaid,
-    given_forms,
-    grounded,
-    listed_twice,
     lists_unsaid,
-    unnamed_pick,
-    wrong_size,
     undated,
     unlisted,
     unstated,
 )
-from ..checks.invented import conversation_known, invented, invented_ids, unasked_values
+from ..checks.invented import invented_ids, unasked_values
+from ..checks.misreports import answer_problem
 from ..messages import request_of
 from ..checks.judging import MULTI_ANSWER_SHAPES
 from ..domain import trajectory_of
@@ -160,42 +156,7 @@ def check_execution(traj: dict) -> tuple[str, str] | None:
                 "reference_not_reached",
                 f"{missing} of {len(expected)} reference result(s) never came back from the calls made",
             )
-    return _answer_problem(traj, answer, results)
-
-
-def earlier_answers(traj: dict) -> list[str]:
-    """The assistant's answers before the final one that follow a tool result (a dialogue's answer to each turn)."""
-    said, after_result = [], False
-    for m in traj["messages"]:
-        if m["role"] == "tool":
-            after_result = True
-        elif m["role"] == "assistant" and m.get("content") and not m.get("tool_calls") and after_result:
-            said.append(m["content"])
-            after_result = False
-    return said[:-1] if said and said[-1] == traj.get("final_answer") else said
-
-
-def _answer_problem(traj: dict, answer: str, results: list[str]) -> tuple[str, str] | None:
-    """The final answer states what the last call returned (besides the values it was given), and nothing made up."""
-    given = given_forms(parse_arguments(traj["calls"][-1]["arguments"])[0] or {}) if traj["calls"] else set()
-    if results and not grounded(json.loads(results[-1]), answer, given):
-        return (
-            "answer_not_grounded",
-            "the final answer states none of the values the last call returned, besides the values it was given",
-        )
-    known = conversation_known(traj)
-    if made_up := invented(answer, known):
-        return "invented_facts", f"the final answer states {', '.join(made_up[:4])}, which nothing before it says"
-    for said in earlier_answers(traj):  # a follow-up's first answer: 'The Dark Knight ... aired on Netflix in 2012.'
-        if made_up := invented(said, known):
-            return "invented_facts", f"an earlier answer states {', '.join(made_up[:4])}, which nothing before it says"
-    if results and (twice := listed_twice(json.loads(results[-1]), answer)):
-        return "invented_facts", f"the final answer lists '{twice}' more often than the last result names it"
-    if results and (pick := unnamed_pick(json.loads(results[-1]), answer)):
-        return "invented_facts", f"the final answer states {pick}"
-    if results and (size := wrong_size(json.loads(results[-1]), answer)):
-        return "invented_facts", f"the final answer states the size {size}, which no record of the last result has"
-    return None
+    return answer_problem(traj, answer, results)
 
 
 def check_completeness(traj: dict) -> tuple[str, str] | None:

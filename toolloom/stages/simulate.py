@@ -48,6 +48,7 @@ TRAJECTORIES_SCHEMA = pa.schema(
         ("level", pa.int64()),
         ("execution", pa.string()),
         ("answer_asked", pa.bool_()),  # the assistant was asked for its answer without tools (it repeated its calls)
+        ("answer_repaired", pa.bool_()),  # its answer misreported the results and was asked again, and mended
         ("docs_version", pa.string()),  # the earlier version whose refined docs the offered tools carried ("" = source)
     ]
 )
@@ -147,6 +148,7 @@ def run_metadata(rows: list[dict]) -> dict:
         # text after calls written as text (a result the model invented, a call to a tool not offered): not kept
         "text_dropped": sum(len(c.get("dropped") or []) for c in calls),
         "answers_asked_for": sum(bool(r["answer_asked"]) for r in rows),
+        "answers_mended": sum(bool(r.get("answer_repaired")) for r in rows),
         "requests_in_plain_wording": sum(r["user_agent"] == PLAIN_FALLBACK for r in rows),
         "scenarios": dict(Counter(json.loads(r["actions"])["scenario"] for r in rows if r["actions"])),
     }

@@ -1,0 +1,55 @@
+"""A model assistant's answer that misreports its results is asked again once (stages/episodes.py), and a
+dialogue's model answer that invents is said plainly (agents/realisers.py)."""
+
+import json
+
+import pyarrow.compute as pc
+import pytest
+
+from toolloom.executors.routing import ToolExecutor
+from toolloom.llm.fake_server import FakeModel, FakeServer
+from toolloom.sandbox import Sandbox
+from toolloom.spec import SimulateStage, TasksStage, load_pipeline
+from toolloom.stages.simulate import run_metadata
+from toolloom.stages.tasks import sample_tasks
+from toolloom.stages.tools import build_tools
+
+from .conftest import PROJECT, fake_client, simulated_by
+
+pytestmark = pytest.mark.services
+
+
+def _run(tmp_path, second: str | None):
+    tools = build_tools(load_pipeline(PROJECT / "pipelines/demo.yaml"), PROJECT, Sandbox(PROJECT / "sandbox")).table
+    ex = ToolExecutor(Sandbox(PROJECT / "sandbox"), tools.to_pylist())
+    tasks = sample_tasks(tools.filter(pc.equal(tools["name"], "get_country")), ex, TasksStage(per_tool=1, seed=2)).table
+    code = json.loads(tasks["chain"][0].as_py())[0]["arguments"]["country_code"]
+    country = ex.execute("get_country", {"country_code": code}).content
+    made_up = f"Its capital is {country['capital']}; it was founded in 1871 by Otto von Bismarck."  # half invented
+    model = FakeModel()
+    model.enqueue(
+        {"content": json.dumps({"request": f"Tell me about the country {code}."})},
+        {"tool_calls": [{"name": "get_country", "arguments": {"country_code": code}}]},
+        {"content": made_up},
+        {"content": second or made_up},
+    )
+    with FakeServer(model) as server:
+        client = fake_client(server, tmp_path / "c.sqlite")
+        (row,) = simulated_by(client, tasks, tools, ex, SimulateStage(distractors=0)).table.to_pylist()
+    return row, model, country, made_up
+
+
+def test_an_answer_that_invents_is_asked_again_and_the_mended_one_kept(tmp_path):
+    row, model, country, made_up = _run(tmp_path, second=None)
+    assert row["final_answer"] == made_up and not row["answer_repaired"]  # asked again, it said the same: kept
+    asked = model.history[3]["messages"][-1]["content"]
+    assert "That answer has a problem" in asked and "1871" in asked
+
+
+def test_a_mended_answer_replaces_the_one_that_invented(tmp_path):
+    good = "The country's name is {name} and its capital is {capital}."
+    first, _, country, _ = _run(tmp_path / "a", second=None)
+    row, model, country, made_up = _run(tmp_path / "b", second=good.format(**country))
+    assert row["final_answer"] == good.format(**country) and row["answer_repaired"]
+    assert made_up not in json.dumps(row["messages"])  # the example keeps only the mended answer
+    assert run_metadata([row])["answers_mended"] == 1 and run_metadata([first])["answers_mended"] == 0
