@@ -1,5 +1,5 @@
-"""A model assistant's answer that misreports its results is asked again once (stages/episodes.py), and a
-dialogue's model answer that invents is said plainly (agents/realisers.py)."""
+"""A model assistant's answer that misreports its results is asked again, greedily then sampled
+(stages/episodes.py), and a dialogue's model answer that invents is said plainly (agents/realisers.py)."""
 
 import json
 
@@ -19,7 +19,7 @@ from .conftest import PROJECT, fake_client, simulated_by
 pytestmark = pytest.mark.services
 
 
-def _run(tmp_path, second: str | None):
+def _run(tmp_path, second: str | None, third: str | None = None):
     tools = build_tools(load_pipeline(PROJECT / "pipelines/demo.yaml"), PROJECT, Sandbox(PROJECT / "sandbox")).table
     ex = ToolExecutor(Sandbox(PROJECT / "sandbox"), tools.to_pylist())
     tasks = sample_tasks(tools.filter(pc.equal(tools["name"], "get_country")), ex, TasksStage(per_tool=1, seed=2)).table
@@ -32,6 +32,7 @@ def _run(tmp_path, second: str | None):
         {"tool_calls": [{"name": "get_country", "arguments": {"country_code": code}}]},
         {"content": made_up},
         {"content": second or made_up},
+        {"content": third or made_up},
     )
     with FakeServer(model) as server:
         client = fake_client(server, tmp_path / "c.sqlite")
@@ -41,9 +42,20 @@ def _run(tmp_path, second: str | None):
 
 def test_an_answer_that_invents_is_asked_again_and_the_mended_one_kept(tmp_path):
     row, model, country, made_up = _run(tmp_path, second=None)
-    assert row["final_answer"] == made_up and not row["answer_repaired"]  # asked again, it said the same: kept
+    assert row["final_answer"] == made_up and not row["answer_repaired"]  # asked twice, it said the same: kept
     asked = model.history[3]["messages"][-1]["content"]
     assert "That answer has a problem" in asked and "1871" in asked
+    greedy, sampled = model.history[3], model.history[4]
+    assert sampled["messages"] == greedy["messages"] and len(model.history) == 5
+    assert sampled["temperature"] > 0 and sampled["seed"] != greedy["seed"]  # greedy would say it again
+
+
+def test_a_sampled_answer_mends_what_the_greedy_one_said_again(tmp_path):
+    good = "The country's name is {name} and its capital is {capital}."
+    _, _, country, _ = _run(tmp_path / "a", second=None)
+    row, model, country, made_up = _run(tmp_path / "b", second=None, third=good.format(**country))
+    assert row["final_answer"] == good.format(**country) and row["answer_repaired"]
+    assert made_up not in json.dumps(row["messages"])
 
 
 def test_a_mended_answer_replaces_the_one_that_invented(tmp_path):

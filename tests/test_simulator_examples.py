@@ -82,3 +82,33 @@ def test_a_total_below_the_items_listed_is_raised_to_them():
     page = {"results": [{"id": 31917}, {"id": 62560}], "total_results": 1, "total_pages": 1}
     counted_totals(page)
     assert page["total_results"] == 2 and page["total_pages"] == 1
+    only = {"page": 1, "results": [{"id": 31917}, {"id": 62560}], "total_results": 133, "total_pages": 1}
+    counted_totals(only)
+    assert only["total_results"] == 2  # the only page holds the whole list
+    first = {"page": 1, "results": [{"id": 31917}, {"id": 62560}], "total_results": 133, "total_pages": 67}
+    counted_totals(first)
+    assert first["total_results"] == 133
+
+
+def test_a_record_s_two_values_the_example_has_the_other_way_round_are_swapped_back_without_asking_again(tmp_path):
+    """The 0.5B simulator wrote a cast as name "Daenerys Targaryen", character "Emilia Clarke", and wrote it
+    again the same way when told: the task was lost (reference_call_failed)."""
+    cast = {"type": "object", "properties": {"name": {"type": "string"}, "character": {"type": "string"}}}
+    returns = {"type": "object", "properties": {"cast": {"type": "array", "items": cast}}}
+    documented = {"cast": [{"character": "Daenerys Targaryen", "name": "Emilia Clarke"}, {"character": "Jon Snow"}]}
+    documented["cast"][1]["name"] = "Kit Harington"
+    tool = _tool("GET_tv-tv_id-season-season_number-credits", documented, returns)
+    swapped = [
+        {"name": "Daenerys Targaryen", "character": "Emilia Clarke"},
+        {"name": "Kit Harington", "character": "Jon Snow"},
+    ]
+    model = FakeModel()
+    model.enqueue({"content": json.dumps({"cast": swapped})})
+    with FakeServer(model) as server:
+        simulator = ModelSimulator(fake_client(server, tmp_path / "c.sqlite"), DEFAULT_ROOT)
+        seen = run_async(simulator.respond(tool, {"tv_id": 1399, "season_number": 1}, []))
+    assert seen.ok and seen.content["cast"][0] == {"name": "Emilia Clarke", "character": "Daenerys Targaryen"}
+    assert len(model.history) == 1
+    # a value alone in another field has nothing to swap with: it is still refused
+    lone = {"cast": [{"name": "Jon Snow", "character": "Ygritte"}]}
+    assert "in the wrong fields" in problems(tool, {"tv_id": 1399, "season_number": 1}, lone)

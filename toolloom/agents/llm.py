@@ -213,10 +213,17 @@ class ModelAssistant:
             )
         return AssistantTurn((c.message.get("content") or "").strip() or None, None)
 
-    async def answer_again(self, messages: list[dict], tools: list[dict], problem: str) -> AssistantTurn:
-        """Its answer (the last message) asked again once, with what the answer says that the results do not."""
-        note = render("simulate/answer_again.j2", self.prompts_root, problem=problem)
-        return await self.answer(messages + [{"role": "user", "content": note}], tools)
+    async def answer_again(self, messages: list[dict], tools: list[dict], problem: str, attempt: int = 0):
+        """Its answer (the last message) asked again with what it says that the results do not; from attempt 1
+        sampled, as greedy decoding mostly wrote the same misreport again (1 of 13 TMDB answers mended)."""
+        asked = messages + [
+            {"role": "user", "content": render("simulate/answer_again.j2", self.prompts_root, problem=problem)}
+        ]
+        if not attempt:
+            return await self.answer(asked, tools)
+        seed = self.sample + REASK_SEED_STRIDE * attempt
+        c = await self.client.chat(asked, stage=self.stage, role=self.role, seed_offset=seed, temperature=RESAMPLED)
+        return AssistantTurn(None if c.finish_reason == "length" else (c.message.get("content") or "").strip(), None)
 
     async def _answer_reply(self, messages: list[dict]):
         return await self.client.chat(
@@ -275,6 +282,7 @@ def tidy_proposal(tool: Tool, arguments: dict) -> dict:
 
 CUT_REASKS = 2  # the client has already retried finish_reason=length with more room
 REASK_SEED_STRIDE = 1000  # re-asks draw seeds far from those of resampled() agents
+RESAMPLED = 0.7  # the temperature of an answer asked again after a greedy one repeated its misreport
 
 
 def _cut(c, tools: list[dict]) -> bool:

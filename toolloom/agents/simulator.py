@@ -24,8 +24,8 @@ from ..llm import ModelClient
 from ..llm.structured import UnusableAnswer, chat_json
 from ..prompts import render
 from ..sandbox import Observation, error_observation
-from ..text import spoken
 from ..text.values import is_id_name, schema_type, stand_ins
+from .example_fields import copied_from_example, moved_values, named_records, renamed_records, scalars, unmoved
 
 MAX_FIELDS = 8  # properties of a top-level object a simulated answer fills (the required ones first)
 MAX_NESTED_FIELDS = 5
@@ -154,81 +154,6 @@ def with_documented(value, lists: dict):
     return value
 
 
-def _scalars(value, path: str = ""):
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _scalars(v, f"{path}.{k}" if path else k)
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _scalars(v, f"{path}[{i}]")
-    else:
-        yield path, value
-
-
-COPY_MIN = 8  # characters of a string that, repeated from the example about another entity, is a copy
-
-
-def copied_from_example(tool: Tool, arguments: dict, value) -> list[str]:
-    """Fields of a response about the id a call names that repeat what the tool's documented example
-    says about its own, other entity (Brad Pitt's biography for person 1223786)."""
-    example = (tool.get("meta") or {}).get("example_response")
-    if not isinstance(example, dict) or not isinstance(value, dict) or "id" not in example:
-        return []
-    asked = [v for k, v in arguments.items() if is_id_name(k) and not isinstance(v, (dict, list))]
-    if not asked or str(example["id"]) in {str(v) for v in asked}:
-        return []
-    theirs = {v for k, v in example.items() if isinstance(v, str) and len(v) >= COPY_MIN}
-    copied = [f"{k}: {v[:60]!r}" for k, v in value.items() if isinstance(v, str) and v in theirs]
-    said = [(k, v) for k, v in _texts(value) if len(v) >= COPY_MIN]
-    documented = {v for _, v in _texts(example)}
-    if not copied and said and all(v in documented for _, v in said):  # all it says is the example's: its keywords
-        copied = [f"{k}: {v[:60]!r}" for k, v in said]
-    return copied
-
-
-def renamed_records(tool: Tool, value) -> list[str]:
-    """Records of a response that carry the id of a record of the documented example under another name: the
-    0.5B model's TV search for "The Dark Knight" gave back Game of Thrones' id 1399 named "The Dark Knight"."""
-    names = {str(r["id"]): n for r, n in _named_records((tool.get("meta") or {}).get("example_response"))}
-    return [
-        f"id {r['id']} is {names[str(r['id'])]!r} in the documentation, not {n!r}"
-        for r, n in _named_records(value)
-        if str(r["id"]) in names and names[str(r["id"])] != n
-    ]
-
-
-def _named_records(value):
-    """(record, its name) for each record with an id and a name or title in a nested value."""
-    if isinstance(value, list):
-        for v in value:
-            yield from _named_records(v)
-    elif isinstance(value, dict):
-        name = next((value[k] for k in ("name", "title") if isinstance(value.get(k), str)), None)
-        if name and isinstance(value.get("id"), (int, str)) and not isinstance(value.get("id"), bool):
-            yield value, name
-        for v in value.values():
-            if isinstance(v, (dict, list)):
-                yield from _named_records(v)
-
-
-def moved_values(tool: Tool, value) -> list[str]:
-    """Values of a response that sit in another field than the documented example has them in: the 0.5B model
-    gave a season's cast as name "Jon Snow", character "Kit Harington" where the example says the reverse."""
-    fields: dict[str, set[str]] = {}
-    for key, v in _texts((tool.get("meta") or {}).get("example_response")):
-        fields.setdefault(v, set()).add(key)
-    return [
-        f"{key}: {v[:40]!r} (the example has it as {sorted(fields[v])[0]})"
-        for key, v in _texts(value)
-        if v in fields and key not in fields[v]
-    ]
-
-
-def _texts(value):
-    """(field, text) for each text of three characters or more in a nested value."""
-    return [(k, v) for k, v in spoken.scalars("", value) if k and isinstance(v, str) and len(v) >= 3]
-
-
 def without_repeats(arguments: dict, value):
     """`value` with each list's repeated records and the asked record itself dropped, where others remain (the
     0.5B model's shows similar to a show were that show, twice, once lists had to hold two items; asked again,
@@ -272,7 +197,7 @@ def unmatched_search(arguments: dict, value) -> str:
     if query.startswith("<") and query.endswith(">"):
         return ""  # a placeholder query (offline, nothing documented it): no words to match
     wanted = {w for w in re.findall(r"\w+", query.lower()) if len(w) > 2 and w not in _SMALL_WORDS}
-    names = [n for items in _lists(value) for _, n in _named_records(items)]
+    names = [n for items in _lists(value) for _, n in named_records(items)]
     if not wanted or not names or any(wanted & set(re.findall(r"\w+", n.lower())) for n in names):
         return ""
     return f"none of the results ({', '.join(names[:3])}) matches the search for {query!r}; give results that match it"
@@ -282,11 +207,13 @@ _SMALL_WORDS = frozenset({"the", "and", "for", "with", "from", "that", "this", "
 
 
 def counted_totals(value) -> None:
-    """A total count below the items listed is raised to them (a page of 2 shows with `total_results: 1`)."""
+    """A total count below the items listed is raised to them (a page of 2 shows with `total_results: 1`); the
+    only page of a list holds all of it (`total_pages: 1` with 2 shows listed is 2 results, not 133)."""
     if isinstance(value, dict):
         listed = max((len(v) for v in value.values() if isinstance(v, list)), default=0)
+        whole = value.get("total_pages") == 1 and value.get("page", 1) == 1
         for key in ("total_results", "total", "count"):
-            if isinstance(value.get(key), int) and not isinstance(value[key], bool) and value[key] < listed:
+            if isinstance(value.get(key), int) and not isinstance(value[key], bool) and (value[key] < listed or whole):
                 value[key] = listed
 
 
@@ -337,7 +264,7 @@ def problems(tool: Tool, arguments: dict, value) -> str:
     counting = counting_ids(value)
     if counting:
         return f"the ids {counting} count up by one, as no real service's ids do; give each its own id"
-    fake = stand_ins(value, allowed={v for _, v in _scalars(arguments) if not isinstance(v, (dict, list))})
+    fake = stand_ins(value, allowed={v for _, v in scalars(arguments) if not isinstance(v, (dict, list))})
     if fake:
         return (
             "these fields hold stand-ins, not values a real service would give: "
@@ -379,7 +306,7 @@ class ModelSimulator:
                 role="executor",
                 prompts_root=self.prompts_root,
                 check=lambda v: problems(tool, arguments, v),
-                tidy=lambda v: without_repeats(arguments, with_documented(v, lists)),
+                tidy=lambda v: without_repeats(arguments, with_documented(unmoved(tool, v), lists)),
             )
         except UnusableAnswer as e:
             return error_observation(502, f"the simulated response was unusable: {e}"[:400])

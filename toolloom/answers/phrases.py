@@ -40,9 +40,21 @@ def item_name(item) -> str:
     rest = [
         value_text(v) if isinstance(v, str) else " ".join(measure(k, v))
         for k, v in scalars
-        if v is not head and not k.endswith("_id") and k != "id"
+        if v is not head and not k.endswith("_id") and k != "id" and _aside(v, head)
     ][:3]
     return f"{value_text(head)} ({', '.join(rest)})" if rest else value_text(head)
+
+
+def _aside(value, head) -> bool:
+    """Worth saying beside an item's name: not the name again (a show's `original_name`), not a text or a link
+    too long for a parenthesis, not a score to six decimals ("Doctor Who (Doctor Who, popularity 22.509632)")."""
+    if isinstance(value, str):
+        return value.casefold() != str(head).casefold() and len(value) <= ASIDE_CHARS and not _LINK.match(value)
+    return not (isinstance(value, float) and len(repr(value).split(".")[-1]) > 2)
+
+
+ASIDE_CHARS = 60
+_LINK = re.compile(r"(https?://|/)\S*$")
 
 
 def relation(item) -> str:

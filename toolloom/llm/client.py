@@ -118,14 +118,16 @@ class ModelClient:
         response_format: dict | None = None,
         seed_offset: int = 0,
         retry_cut: bool = True,
+        temperature: float | None = None,
     ) -> Completion:
         """`seed_offset` > 0 asks for another independent sample (another seed, another cache entry);
-        `retry_cut=False` returns an answer cut at the token limit as it is (the caller may use its start)."""
+        `retry_cut=False` returns an answer cut at the token limit as it is (the caller may use its start);
+        `temperature` samples where the role's own decoding is greedy (an answer asked again)."""
         seed = (self.spec.seed or 0) + seed_offset if seed_offset else self.spec.seed
         request = {
             "model": self.spec.model,
             "messages": messages,
-            "temperature": self.spec.temperature,
+            "temperature": self.spec.temperature if temperature is None else temperature,
             "max_tokens": self.spec.max_tokens,
             "seed": seed,
         }

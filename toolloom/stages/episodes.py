@@ -25,6 +25,7 @@ from ..text.words import tokens
 
 MAX_CLARIFICATIONS = 2
 # Who wrote a request in the plain wording after the model user's request was refused twice (DESIGN 3.2)
+ANSWER_ASKS = 2  # a misreporting answer asked again: greedily, then one sample
 PLAIN_FALLBACK = f"{TemplateUser.name} (the model's request was refused)"
 # Episodes running at once. Above any endpoint's request limit on purpose: an episode between two
 # requests (executing a tool, rendering a prompt) must not leave a request slot idle.
@@ -152,18 +153,18 @@ async def run_episode(
 
 async def _checked_answer(assistant, messages: list, calls: list, offered: list[dict], answer: str):
     """(the final answer, whether it was asked again): an answer that misreports the results (`answer_problem`:
-    'Doctor Who is available on Netflix') is asked again once; the new one replaces it where it has no such
+    'Doctor Who is available on Netflix') is asked again (twice at most); a new one replaces it where it has no such
     problem and is no call (the 0.5B model's misreports were 10 of the 20 TMDB rejections in one run)."""
     problem = misreport(messages[:-1], calls, answer)
-    if not problem:
-        return answer, False
-    again = await assistant.answer_again([to_openai(m) for m in messages], offered, problem)
-    better = (again.content or "").strip()
     names = {t["function"]["name"] for t in offered}
-    if not better or text_calls.recover(better, names).looked_like_call or misreport(messages[:-1], calls, better):
-        return answer, False
-    messages[-1] = {"role": "assistant", "content": better}
-    return better, True
+    for attempt in range(ANSWER_ASKS if problem else 0):
+        again = await assistant.answer_again([to_openai(m) for m in messages], offered, problem, attempt)
+        better = (again.content or "").strip()
+        if better and not text_calls.recover(better, names).looked_like_call:
+            if not misreport(messages[:-1], calls, better):
+                messages[-1] = {"role": "assistant", "content": better}
+                return better, True
+    return answer, False
 
 
 def misreport(before: list, calls: list, answer: str) -> str:
