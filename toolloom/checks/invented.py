@@ -113,17 +113,39 @@ def unasked_values(traj: dict) -> list[str]:
     default: the 0.5B model adds `region: "US"` to 'Show me the upcoming movies.', which narrows the answer."""
     chain = traj.get("chain") or []
     asked = {s.get("name") for s in (json.loads(chain) if isinstance(chain, str) else chain)}
-    return _unsaid_arguments(
-        traj,
-        lambda key, value, default: (  # the calls the request asks for: an unrelated one is overuse's business
-            isinstance(value, str)
-            and len(value) > 1
-            and value != default
-            and not is_id_name(key)
-            and not _DATE.match(value)  # 'the second Tuesday of July 2026' says 2026-07-14
-        ),
-        asked if asked - {None} else None,
+    # the calls the request asks for: an unrelated one is overuse's business
+    return _unsaid_arguments(traj, _checked_text, asked if asked - {None} else None)
+
+
+def _checked_text(key: str, value, default) -> bool:
+    """A text argument that the conversation must have said: not an id, a date or the default."""
+    return (
+        isinstance(value, str)
+        and len(value) > 1
+        and value != default
+        and not is_id_name(key)
+        and not _DATE.match(value)  # 'the second Tuesday of July 2026' says 2026-07-14
     )
+
+
+def unstated_optional(arguments: dict, parameters: dict, known: str) -> list[str]:
+    """The optional parameters of a call whose text value nothing in `known` (`known_text` of the conversation so
+    far) says, as `unasked_values` finds them afterwards: the 0.5B model's `region: "US"` on a plain search."""
+    props, required = parameters.get("properties") or {}, set(parameters.get("required") or [])
+    return [
+        key
+        for key, value in arguments.items()
+        if key not in required
+        and _checked_text(
+            key, value, (props.get(key) or {}).get("default") if isinstance(props.get(key), dict) else None
+        )
+        and not _said(key, value, known)
+    ]
+
+
+def _said(key: str, value, known: str) -> bool:
+    forms = [str(value), *_spoken_forms(key, value)]
+    return any(re.search(rf"(?<![\w.-]){re.escape(f.lower())}(?![\w-])", known) for f in forms)
 
 
 def _unsaid_arguments(traj: dict, checked, tools: set | None = None) -> list[str]:
@@ -155,8 +177,7 @@ def _unsaid_arguments(traj: dict, checked, tools: set | None = None) -> list[str
             for key, value in spoken.scalars("", args):
                 if not checked(key, value, defaults.get((name, key))):
                     continue
-                forms = [str(value), *_spoken_forms(key, value)]
-                if not any(re.search(rf"(?<![\w.-]){re.escape(f.lower())}(?![\w-])", known) for f in forms):
+                if not _said(key, value, known):
                     out.append(f"{name}: {key} {value}")
         if m["role"] == "tool":
             content = m.get("content") or ""

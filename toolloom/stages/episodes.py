@@ -13,6 +13,7 @@ import numpy as np
 from ..agents.base import AssistantAgent, UserAgent
 from ..checks.arguments import parse_arguments
 from ..checks.focus import named_tools, raw_result
+from ..checks.invented import known_text, unstated_optional
 from ..checks.misreports import answer_problem
 from ..domain import Episode, Task, Tool
 from ..executors.routing import ToolExecutor
@@ -122,7 +123,7 @@ async def run_episode(
                     messages.append(turn.message())
                     outcome, error = "no_final_answer", "asked for its answer, the assistant wrote a tool call again"
                     break
-            _drop_narration(turn, offered_names)
+            _drop_narration(turn, offered_names), _drop_unstated(turn, messages, offered)
             messages.append(turn.message())
             if ended := _ended(turn):
                 outcome, error = ended
@@ -198,11 +199,38 @@ def _drop_narration(turn, offered_names: set[str]) -> None:
         turn.dropped, turn.content = [*turn.dropped, f"the turn's text: {turn.content[:200]}"], None
 
 
+def _drop_unstated(turn, messages: list[dict], offered: list[dict]) -> None:
+    """An optional text argument that nothing said, removed before the call runs (kept in the call's record as
+    dropped): the 0.5B model's `region: "US"` on 'Show me the upcoming movies.' narrowed the answer, and the
+    filter refused 3 of 28 TMDB examples for it (`unasked_values`)."""
+    parameters = {t["function"]["name"]: t["function"].get("parameters") or {} for t in offered}
+    said = [m.get("content") or "" for m in messages if m["role"] in ("user", "tool")]
+    known = known_text(said, [v for v in (_json(t) for t in said) if v is not None])
+    for call in turn.tool_calls or []:
+        name, written = call["function"]["name"], call["function"].get("arguments")
+        args, problem = parse_arguments(written)
+        unstated = (
+            [] if problem or not isinstance(args, dict) else unstated_optional(args, parameters.get(name, {}), known)
+        )
+        if unstated:
+            turn.dropped = [*turn.dropped, f"unstated: {name}({', '.join(f'{k}={args[k]!r}' for k in unstated)})"]
+            kept = {k: v for k, v in args.items() if k not in unstated}
+            call["function"]["arguments"] = json.dumps(kept, ensure_ascii=False) if isinstance(written, str) else kept
+
+
+def _json(text: str):
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, TypeError):
+        return None
+
+
 def _answer_due(turn, messages: list[dict], last_turn: bool, offered: list[dict]) -> bool:
     """Whether to ask for the answer without tools: the turn repeats answered calls, the turns are spent, or the
     assistant said nothing, or answered by naming the tools it called ('I called the `find_country` function')."""
     if turn.tool_calls:
-        return _repeated(turn.tool_calls, messages) or _fed_back(turn.tool_calls, messages) or last_turn
+        again = _repeated(turn.tool_calls, messages) or _paged_on(turn.tool_calls, messages)
+        return again or _fed_back(turn.tool_calls, messages) or last_turn
     if raw_result(turn.content or ""):  # the result's JSON pasted back: asked for the answer in plain language
         return True
     text, results = (
@@ -258,6 +286,28 @@ def _repeated(tool_calls: list[dict], messages: list[dict]) -> bool:
 
 
 _PAGING = re.compile(r"cursor|page|token|offset|next", re.I)
+
+
+def _paged_on(tool_calls: list[dict], messages: list[dict]) -> bool:
+    """Every call of the turn is an earlier call with only its paging changed, where the user asked for no page
+    or more results: the 0.5B model called pages 1, 2 and 3 of similar shows once page 1 had answered."""
+    unpaged = lambda c: (  # noqa: E731
+        c["function"]["name"],
+        json.dumps(
+            {
+                k: v
+                for k, v in (parse_arguments(c["function"].get("arguments"))[0] or {}).items()
+                if not _PAGING.search(k)
+            },
+            sort_keys=True,
+        ),
+    )
+    made = {unpaged(c) for m in messages for c in m.get("tool_calls") or []}
+    asked = " ".join(m.get("content") or "" for m in messages if m["role"] == "user")
+    return not _MORE.search(asked) and all(unpaged(c) in made for c in tool_calls)
+
+
+_MORE = re.compile(r"\b(page|pages|more|next|all|every)\b", re.I)
 
 
 def _fed_back(tool_calls: list[dict], messages: list[dict]) -> bool:
