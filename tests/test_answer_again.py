@@ -19,7 +19,7 @@ from .conftest import PROJECT, fake_client, simulated_by
 pytestmark = pytest.mark.services
 
 
-def _run(tmp_path, second: str | None, third: str | None = None):
+def _run(tmp_path, second: str | None, third: str | None = None, first: str | None = None):
     tools = build_tools(load_pipeline(PROJECT / "pipelines/demo.yaml"), PROJECT, Sandbox(PROJECT / "sandbox")).table
     ex = ToolExecutor(Sandbox(PROJECT / "sandbox"), tools.to_pylist())
     tasks = sample_tasks(tools.filter(pc.equal(tools["name"], "get_country")), ex, TasksStage(per_tool=1, seed=2)).table
@@ -30,7 +30,7 @@ def _run(tmp_path, second: str | None, third: str | None = None):
     model.enqueue(
         {"content": json.dumps({"request": f"Tell me about the country {code}."})},
         {"tool_calls": [{"name": "get_country", "arguments": {"country_code": code}}]},
-        {"content": made_up},
+        {"content": first or made_up},
         {"content": second or made_up},
         {"content": third or made_up},
     )
@@ -50,8 +50,21 @@ def test_an_answer_that_invents_is_asked_again_and_the_mended_one_kept(tmp_path)
     assert sampled["temperature"] > 0 and sampled["seed"] != greedy["seed"]  # greedy would say it again
 
 
+def test_an_answer_that_leaves_out_the_details_asked_for_is_asked_again(tmp_path):
+    """The 0.5B model answered 'Show me the details of person 287.' with 'Brad Pitt is an American actor and film
+    producer.' (answer_incomplete: the filter's completeness check, asked in the episode)."""
+    _, _, country, _ = _run(tmp_path / "a", second=None)
+    thin, full = (
+        "Its capital is {capital}.".format(**country),
+        "Its capital is {capital}, in {region}.".format(**country),
+    )
+    row, model, _, _ = _run(tmp_path / "b", first=thin, second=full)
+    assert "the request asks for details" in model.history[3]["messages"][-1]["content"]
+    assert row["final_answer"] == full and row["answer_repaired"]
+
+
 def test_a_sampled_answer_mends_what_the_greedy_one_said_again(tmp_path):
-    good = "The country's name is {name} and its capital is {capital}."
+    good = "The country's name is {name}; its capital is {capital}, in {region}."
     _, _, country, _ = _run(tmp_path / "a", second=None)
     row, model, country, made_up = _run(tmp_path / "b", second=None, third=good.format(**country))
     assert row["final_answer"] == good.format(**country) and row["answer_repaired"]
@@ -59,7 +72,7 @@ def test_a_sampled_answer_mends_what_the_greedy_one_said_again(tmp_path):
 
 
 def test_a_mended_answer_replaces_the_one_that_invented(tmp_path):
-    good = "The country's name is {name} and its capital is {capital}."
+    good = "The country's name is {name}; its capital is {capital}, in {region}."
     first, _, country, _ = _run(tmp_path / "a", second=None)
     row, model, country, made_up = _run(tmp_path / "b", second=good.format(**country))
     assert row["final_answer"] == good.format(**country) and row["answer_repaired"]

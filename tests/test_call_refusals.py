@@ -155,11 +155,14 @@ def test_an_episode_ends_on_a_call_still_refused_and_goes_on_after_a_corrected_o
     request = {"content": json.dumps({"request": f"Tell me about the country with code {code}."})}
     wrong = {"tool_calls": [{"name": "get_country", "arguments": {"country_code": code, "verbose_mode": "yes"}}]}
     right = {"tool_calls": [{"name": "get_country", "arguments": {"country_code": code}}]}
-    capital = ex.execute("get_country", {"country_code": code}).content["capital"]  # an answer that is grounded
+    country = ex.execute("get_country", {"country_code": code}).content  # an answer that is grounded and complete
     rows = {}
     for name, script in (
         ("kept", [request, wrong, wrong]),
-        ("corrected", [request, wrong, right, {"content": f"Its capital is {capital}."}]),
+        (
+            "corrected",
+            [request, wrong, right, {"content": f"Its capital is {country['capital']}, in {country['region']}."}],
+        ),
     ):
         model = FakeModel()
         model.enqueue(*script)

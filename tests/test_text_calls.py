@@ -262,24 +262,49 @@ def _episode(tmp_path, *replies):
 @pytest.mark.services
 def test_a_model_that_repeats_an_answered_call_is_asked_for_its_answer_without_tools(tmp_path):
     call = '{"name": "get_city", "arguments": {"city_id": "tokyo"}}'
-    ep, history = _episode(tmp_path, {"content": call}, {"content": call}, {"content": "Tokyo has 14,094,034 people."})
-    assert ep["outcome"] == "answered" and ep["answer_asked"] and ep["final_answer"] == "Tokyo has 14,094,034 people."
+    ep, history = _episode(
+        tmp_path,
+        {"content": call},
+        {"content": call},
+        {"content": "Tokyo, in the Asia/Tokyo time zone, has 14,094,034 people."},
+    )
+    assert (
+        ep["outcome"] == "answered"
+        and ep["answer_asked"]
+        and ep["final_answer"] == "Tokyo, in the Asia/Tokyo time zone, has 14,094,034 people."
+    )
     assert [m["role"] for m in ep["messages"]] == ["system", "user", "assistant", "tool", "assistant"]  # no repeat
     # asked as the conversation stands, without tools: no note the model could echo ('The answer to your request is:')
     asked = next(h for h in history if "tools" not in h)  # the answer, asked without tools (before any ask again)
     assert asked["messages"][-1]["role"] == "tool"
-    assert len(ep["calls"]) == 1 and ep["messages"][-1]["content"] == "Tokyo has 14,094,034 people."
+    assert (
+        len(ep["calls"]) == 1
+        and ep["messages"][-1]["content"] == "Tokyo, in the Asia/Tokyo time zone, has 14,094,034 people."
+    )
     # a call again, asked so: asked once more with a note; a call then too ends the episode
-    noted, history = _episode(tmp_path / "n", *[{"content": call}] * 3, {"content": "Tokyo has 14,094,034 people."})
-    assert noted["answer_asked"] and noted["final_answer"] == "Tokyo has 14,094,034 people."
+    noted, history = _episode(
+        tmp_path / "n",
+        *[{"content": call}] * 3,
+        {"content": "Tokyo, in the Asia/Tokyo time zone, has 14,094,034 people."},
+    )
+    assert (
+        noted["answer_asked"] and noted["final_answer"] == "Tokyo, in the Asia/Tokyo time zone, has 14,094,034 people."
+    )
     assert "tools" not in history[-1] and "answer my question" in history[-1]["messages"][-1]["content"]
     assert [m["role"] for m in noted["messages"]] == ["system", "user", "assistant", "tool", "assistant"]
     # written to the token limit, asked so (the 0.5B model looped in 10 of 111 episodes): asked with the note too
     loop = {"content": "Tokyo " * 50, "finish_reason": "length"}
     looped, history = _episode(
-        tmp_path / "l", {"content": call}, {"content": call}, loop, {"content": "Tokyo has 14,094,034 people."}
+        tmp_path / "l",
+        {"content": call},
+        {"content": call},
+        loop,
+        {"content": "Tokyo, in the Asia/Tokyo time zone, has 14,094,034 people."},
     )
-    assert looped["outcome"] == "answered" and looped["final_answer"] == "Tokyo has 14,094,034 people."
+    assert (
+        looped["outcome"] == "answered"
+        and looped["final_answer"] == "Tokyo, in the Asia/Tokyo time zone, has 14,094,034 people."
+    )
     assert "answer my question" in history[-1]["messages"][-1]["content"]
     again, _ = _episode(tmp_path / "b", *[{"content": call}] * 4)
     assert again["outcome"] == "no_final_answer" and again["final_answer"] is None
@@ -290,15 +315,25 @@ def test_an_answer_that_narrates_its_calls_by_tool_name_is_asked_for_again(tmp_p
     """The 1.5B model's 'To find ..., I called the `get_city` function with ...': asked once more, without tools,
     for the answer a person reads; an answer that names no tool stands as it is."""
     call = '{"name": "get_city", "arguments": {"city_id": "tokyo"}}'
-    narrated = {"content": "I called the `get_city` function with city id tokyo. Tokyo has 14,094,034 people."}
-    ep, history = _episode(tmp_path, {"content": call}, narrated, {"content": "Tokyo has 14,094,034 people."})
-    assert ep["answer_asked"] and ep["final_answer"] == "Tokyo has 14,094,034 people."
+    narrated = {
+        "content": "I called the `get_city` function with city id tokyo. "
+        "Tokyo, in the Asia/Tokyo time zone, has 14,094,034 people."
+    }
+    ep, history = _episode(
+        tmp_path, {"content": call}, narrated, {"content": "Tokyo, in the Asia/Tokyo time zone, has 14,094,034 people."}
+    )
+    assert ep["answer_asked"] and ep["final_answer"] == "Tokyo, in the Asia/Tokyo time zone, has 14,094,034 people."
     assert "tools" not in history[-1] and [m["role"] for m in ep["messages"]][-2:] == ["tool", "assistant"]
-    plain, _ = _episode(tmp_path / "b", {"content": call}, {"content": "Tokyo has 14,094,034 people."})
-    assert not plain["answer_asked"] and plain["final_answer"] == "Tokyo has 14,094,034 people."
+    plain, _ = _episode(
+        tmp_path / "b", {"content": call}, {"content": "Tokyo, in the Asia/Tokyo time zone, has 14,094,034 people."}
+    )
+    assert (
+        not plain["answer_asked"]
+        and plain["final_answer"] == "Tokyo, in the Asia/Tokyo time zone, has 14,094,034 people."
+    )
     # the same narration beside a call: the call stays, the text goes (kept in the call's record as dropped)
     said = {"content": "I will call the `get_city` function for Tokyo.\n" + call}
-    ep, _ = _episode(tmp_path / "c", said, {"content": "Tokyo has 14,094,034 people."})
+    ep, _ = _episode(tmp_path / "c", said, {"content": "Tokyo, in the Asia/Tokyo time zone, has 14,094,034 people."})
     turn = next(m for m in ep["messages"] if m.get("tool_calls"))
     assert not turn.get("content") and "get_city" in " ".join(ep["calls"][0]["dropped"])
 
@@ -307,16 +342,22 @@ def test_an_answer_that_narrates_its_calls_by_tool_name_is_asked_for_again(tmp_p
 def test_an_answer_that_is_the_result_s_json_is_asked_for_again_in_plain_language(tmp_path):
     call = '{"name": "get_city", "arguments": {"city_id": "tokyo"}}'
     pasted = {"content": '{"name": "Tokyo", "population": 14094034}'}
-    ep, history = _episode(tmp_path, {"content": call}, pasted, {"content": "Tokyo has 14,094,034 people."})
-    assert ep["answer_asked"] and ep["final_answer"] == "Tokyo has 14,094,034 people."
+    ep, history = _episode(
+        tmp_path, {"content": call}, pasted, {"content": "Tokyo, in the Asia/Tokyo time zone, has 14,094,034 people."}
+    )
+    assert ep["answer_asked"] and ep["final_answer"] == "Tokyo, in the Asia/Tokyo time zone, has 14,094,034 people."
     asked = next(h for h in history if "tools" not in h)  # the answer, asked without tools (before any ask again)
     assert asked["messages"][-1]["role"] == "tool"
     # asked so, the result's JSON again: asked with the note
     ep, history = _episode(
-        tmp_path / "b", {"content": call}, pasted, pasted, {"content": "Tokyo has 14,094,034 people."}
+        tmp_path / "b",
+        {"content": call},
+        pasted,
+        pasted,
+        {"content": "Tokyo, in the Asia/Tokyo time zone, has 14,094,034 people."},
     )
     assert (
-        ep["final_answer"] == "Tokyo has 14,094,034 people."
+        ep["final_answer"] == "Tokyo, in the Asia/Tokyo time zone, has 14,094,034 people."
         and "answer my question" in history[-1]["messages"][-1]["content"]
     )
 

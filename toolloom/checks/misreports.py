@@ -1,15 +1,18 @@
 """What an answer says that its conversation does not: values none of the last result's, names and years nobody
 gave, a pick of one record said as the only one, a listed item counted twice or named as what the list is for,
-a size no record has. The filter rejects an example for them (stages/samples.py); a model's episode asks its
-assistant again once where its answer has one (stages/episodes.py)."""
+a size no record has; and what it leaves out of what the request asks (`check_completeness`). The filter rejects
+an example for them (stages/samples.py); a model's episode asks its assistant again where its answer has one
+(stages/episodes.py)."""
 
 from __future__ import annotations
 
 import json
 
-from ..checks.answers import given_forms, grounded, listed_as_subject, listed_twice, unnamed_pick, wrong_size
+from ..checks.answers import call_inputs, details_unsaid, given_forms, grounded, listed_as_subject, listed_twice
+from ..checks.answers import lists_unsaid, undated, unlisted, unnamed_pick, unstated, wrong_size
 from ..checks.arguments import parse_arguments
 from ..checks.invented import conversation_known, invented
+from ..messages import request_of
 
 
 def earlier_answers(traj: dict) -> list[str]:
@@ -46,4 +49,29 @@ def answer_problem(traj: dict, answer: str, results: list[str]) -> tuple[str, st
         return "invented_facts", f"the final answer names {subject}, one of the results, as what they are for"
     if results and (size := wrong_size(json.loads(results[-1]), answer)):
         return "invented_facts", f"the final answer states the size {size}, which no record of the last result has"
+    return None
+
+
+def check_completeness(traj: dict) -> tuple[str, str] | None:
+    """Every field of the reference answer that the request names is stated in the final answer."""
+    if not traj.get("reference_answer") or traj.get("kind") == "abstain":
+        return None
+    request = request_of(traj["messages"], traj.get("actions"))
+    missing = unstated(
+        request, json.loads(traj["reference_answer"]), traj["final_answer"] or "", call_inputs(traj["messages"])
+    )
+    if missing:
+        return "answer_incomplete", f"the request asks for {', '.join(missing)}, which the answer does not state"
+    results = [m["content"] for m in traj["messages"] if m["role"] == "tool"]
+    last = json.loads(results[-1]) if results else None
+    said = details_unsaid(request, last, traj["final_answer"] or "", call_inputs(traj["messages"]))
+    if said is not None:
+        return "answer_incomplete", f"the request asks for details; the answer states {said} of the result's values"
+    calls = [c for m in traj["messages"] for c in m.get("tool_calls") or []]
+    if calls and (left := unlisted(calls[-1]["function"]["name"], last, traj["final_answer"] or "")):
+        return "answer_incomplete", f"the search found {', '.join(left[:3])} too, which the answer leaves out"
+    if left := lists_unsaid(request, last, traj["final_answer"] or ""):
+        return "answer_incomplete", f"the result also holds {', '.join(left)}, which the answer says nothing of"
+    if day := undated(last, traj["final_answer"] or ""):
+        return "answer_incomplete", f"the result's values hold as of {day}, which the answer does not say"
     return None

@@ -14,7 +14,7 @@ from ..agents.base import AssistantAgent, UserAgent
 from ..checks.arguments import parse_arguments
 from ..checks.focus import named_tools, raw_result
 from ..checks.invented import known_text, unstated_optional
-from ..checks.misreports import answer_problem
+from ..checks.misreports import answer_problem, check_completeness
 from ..domain import Episode, Task, Tool
 from ..executors.routing import ToolExecutor
 from ..llm import BudgetExhausted, ModelCallError, RunawayOutput, text_calls
@@ -169,10 +169,14 @@ async def _checked_answer(assistant, messages: list, calls: list, offered: list[
 
 
 def misreport(before: list, calls: list, answer: str) -> str:
-    """What an answer after the conversation `before` says that the results do not (the filter's checks), or ""."""
+    """What an answer after the conversation `before` says that the results do not, or leaves out of what the
+    request asks ('Brad Pitt is an American actor.' for his details), by the filter's checks (the last result
+    standing in for the reference answer), or ""."""
     traj = {"messages": [normalise(m) for m in before], "calls": calls}
     results = [m["content"] for m in traj["messages"] if m["role"] == "tool"]
     found = answer_problem(traj, answer, results)
+    if not found and results:
+        found = check_completeness(traj | {"reference_answer": results[-1], "final_answer": answer})
     return found[1] if found else ""
 
 

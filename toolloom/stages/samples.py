@@ -22,17 +22,8 @@ from collections import Counter
 import pyarrow as pa
 
 from ..agents.judges import ReferenceJudge
-from ..checks.answers import (
-    call_inputs,
-    details_unsaid,
-    lists_unsaid,
-    undated,
-    unlisted,
-    unstated,
-)
 from ..checks.invented import invented_ids, unasked_values
-from ..checks.misreports import answer_problem
-from ..messages import request_of
+from ..checks.misreports import answer_problem, check_completeness
 from ..checks.judging import MULTI_ANSWER_SHAPES
 from ..domain import trajectory_of
 from ..checks.arguments import argument_errors, parse_arguments
@@ -157,31 +148,6 @@ def check_execution(traj: dict) -> tuple[str, str] | None:
                 f"{missing} of {len(expected)} reference result(s) never came back from the calls made",
             )
     return answer_problem(traj, answer, results)
-
-
-def check_completeness(traj: dict) -> tuple[str, str] | None:
-    """Every field of the reference answer that the request names is stated in the final answer."""
-    if not traj.get("reference_answer") or traj.get("kind") == "abstain":
-        return None
-    request = request_of(traj["messages"], traj.get("actions"))
-    missing = unstated(
-        request, json.loads(traj["reference_answer"]), traj["final_answer"] or "", call_inputs(traj["messages"])
-    )
-    if missing:
-        return "answer_incomplete", f"the request asks for {', '.join(missing)}, which the answer does not state"
-    results = [m["content"] for m in traj["messages"] if m["role"] == "tool"]
-    last = json.loads(results[-1]) if results else None
-    said = details_unsaid(request, last, traj["final_answer"] or "", call_inputs(traj["messages"]))
-    if said is not None:
-        return "answer_incomplete", f"the request asks for details; the answer states {said} of the result's values"
-    calls = [c for m in traj["messages"] for c in m.get("tool_calls") or []]
-    if calls and (left := unlisted(calls[-1]["function"]["name"], last, traj["final_answer"] or "")):
-        return "answer_incomplete", f"the search found {', '.join(left[:3])} too, which the answer leaves out"
-    if left := lists_unsaid(request, last, traj["final_answer"] or ""):
-        return "answer_incomplete", f"the result also holds {', '.join(left)}, which the answer says nothing of"
-    if day := undated(last, traj["final_answer"] or ""):
-        return "answer_incomplete", f"the result's values hold as of {day}, which the answer does not say"
-    return None
 
 
 # filter check name -> fn(trajectory_of(trajectory row)[, filter settings]) -> (reason, detail) | None; `semantic`
