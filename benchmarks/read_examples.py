@@ -30,9 +30,9 @@ def example_markdown(row: dict, number: int) -> str:
     for m in row["messages"]:
         if m["role"] == "system":
             continue
-        if m.get("content"):  # a message's text comes before its calls
-            who = {"tool": "tool result"}.get(m["role"], m["role"])
-            lines.append(f"- **{who}**: {m['content'][:3000]}")
+        if m.get("content"):  # a message's text comes before its calls; whole: a reader shown a cut result
+            who = {"tool": "tool result"}.get(m["role"], m["role"])  # called a right answer wrong
+            lines.append(f"- **{who}**: {m['content']}")
         for c in m.get("tool_calls") or []:
             args = c["function"]["arguments"]  # an object in exports, JSON text in older ones
             args = args if isinstance(args, str) else json.dumps(args, ensure_ascii=False)
