@@ -14,6 +14,7 @@ throwaway project and home, then reads its tables and prints:
   python benchmarks/local_model.py --gguf ~/.cache/toolloom/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
   python benchmarks/local_model.py --collection tmdb --tools 16      # RestBench TMDB, simulated by the model
   python benchmarks/local_model.py --collection shipped --per-tool 3 # every collection, 3 single-call tasks a tool
+  python benchmarks/local_model.py --collection tmdb --cache KEPT/home/llm_cache.sqlite  # a replay of a kept run
 
 The GGUF comes from `--gguf`, else $TOOLLOOM_GGUF, else the 0.5B file ../shared/models/small_model.sh writes.
 """
@@ -21,6 +22,7 @@ The GGUF comes from `--gguf`, else $TOOLLOOM_GGUF, else the 0.5B file ../shared/
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -36,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from toolloom.spec import load_pipeline  # noqa: E402
 from toolloom.lake.store import Store  # noqa: E402
-from toolloom.stages.episodes import PLAIN_FALLBACK  # noqa: E402
+from toolloom.stages.episodes import PLAIN_ANSWER, PLAIN_FALLBACK  # noqa: E402
 from toolloom.agents.refusals import NORMALISED  # noqa: E402
 
 CORPORA = ROOT.parent / "shared" / "corpora"
@@ -126,11 +128,16 @@ def report(home: Path, wall_s: float, out: Path) -> dict:
         "answers_asked_again_and_mended": sum(bool(t.get("answer_repaired")) for t in trajs),
         "unreadable_share": round(unreadable / max(len(turns) + unreadable, 1), 3),
         "requests_in_plain_wording": sum(t["user_agent"] == PLAIN_FALLBACK for t in trajs),
+        "answers_in_plain_wording": sum(t["assistant_agent"].endswith(PLAIN_ANSWER) for t in trajs),
         "accepted": len(samples),
         "exported": len(exported),
         # exported examples whose request is the plain wording (the model's was refused twice), by id
         "exported_in_plain_wording": [
             s["sample_id"] for s in exported if by_traj[s["traj_id"]]["user_agent"] == PLAIN_FALLBACK
+        ],
+        # exported examples whose final answer is the plain one composed from the results, by id
+        "exported_with_plain_answers": [
+            s["sample_id"] for s in exported if by_traj[s["traj_id"]]["assistant_agent"].endswith(PLAIN_ANSWER)
         ],
         "accepted_per_hour": round(len(exported) / (wall_s / 3600), 1),
         "rejections": dict(Counter(f"{r['stage']}:{r['checker']}:{r['reason']}" for r in rejections).most_common()),
@@ -160,6 +167,12 @@ def main() -> int:
     ap.add_argument("--per-tool", type=int, default=None, help="single-call tasks a tool (default: the pipeline's)")
     ap.add_argument("--out", default="local_model_examples.md", help="where the accepted examples are written")
     ap.add_argument(
+        "--cache",
+        default=None,
+        help="a replay: start from this llm_cache.sqlite (a kept run's home); requests it holds are not sent, so the "
+        "wall time and the rate an hour are not the model's",
+    )
+    ap.add_argument(
         "--keep",
         default=None,
         help="folder for the project and home (kept, to query afterwards); default: a temporary one, removed",
@@ -171,6 +184,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="toolloom-local-model-") as tmp:
         tmp = Path(args.keep or tmp)
         (tmp / "project").mkdir(parents=True)
+        if args.cache:
+            (tmp / "home").mkdir()
+            shutil.copyfile(args.cache, tmp / "home" / "llm_cache.sqlite")
         name = project(tmp / "project", args)
         started = time.monotonic()
         run = subprocess.run(

@@ -10,6 +10,7 @@ from toolloom.executors.routing import ToolExecutor
 from toolloom.llm.fake_server import FakeModel, FakeServer
 from toolloom.sandbox import Sandbox
 from toolloom.spec import SimulateStage, TasksStage, load_pipeline
+from toolloom.stages.episodes import PLAIN_ANSWER
 from toolloom.stages.simulate import run_metadata
 from toolloom.stages.tasks import sample_tasks
 from toolloom.stages.tools import build_tools
@@ -19,7 +20,7 @@ from .conftest import PROJECT, fake_client, simulated_by
 pytestmark = pytest.mark.services
 
 
-def _run(tmp_path, second: str | None, third: str | None = None, first: str | None = None):
+def _run(tmp_path, second: str | None, third: str | None = None, first: str | None = None, plain: bool = False):
     tools = build_tools(load_pipeline(PROJECT / "pipelines/demo.yaml"), PROJECT, Sandbox(PROJECT / "sandbox")).table
     ex = ToolExecutor(Sandbox(PROJECT / "sandbox"), tools.to_pylist())
     tasks = sample_tasks(tools.filter(pc.equal(tools["name"], "get_country")), ex, TasksStage(per_tool=1, seed=2)).table
@@ -36,7 +37,8 @@ def _run(tmp_path, second: str | None, third: str | None = None, first: str | No
     )
     with FakeServer(model) as server:
         client = fake_client(server, tmp_path / "c.sqlite")
-        (row,) = simulated_by(client, tasks, tools, ex, SimulateStage(distractors=0)).table.to_pylist()
+        settings = SimulateStage(distractors=0, plain_answer_fallback=plain)
+        (row,) = simulated_by(client, tasks, tools, ex, settings).table.to_pylist()
     return row, model, country, made_up
 
 
@@ -61,6 +63,16 @@ def test_an_answer_that_leaves_out_the_details_asked_for_is_asked_again(tmp_path
     row, model, _, _ = _run(tmp_path / "b", first=thin, second=full)
     assert "the request asks for details" in model.history[3]["messages"][-1]["content"]
     assert row["final_answer"] == full and row["answer_repaired"]
+
+
+def test_an_answer_still_misreporting_when_asked_again_is_the_plain_one_composed_from_the_results(tmp_path):
+    row, model, country, made_up = _run(tmp_path, second=None, plain=True)
+    assert len(model.history) == 5  # asked twice first
+    assert made_up not in json.dumps(row["messages"]) and "1871" not in row["final_answer"]
+    assert country["capital"] in row["final_answer"] and row["messages"][-1]["content"] == row["final_answer"]
+    assert row["assistant_agent"].endswith(PLAIN_ANSWER) and not row["answer_repaired"]
+    assert run_metadata([row])["answers_in_plain_wording"] == 1
+    assert SimulateStage().plain_answer_fallback  # the default
 
 
 def test_a_sampled_answer_mends_what_the_greedy_one_said_again(tmp_path):

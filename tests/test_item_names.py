@@ -23,3 +23,9 @@ def test_a_record_is_named_without_its_name_again_its_long_texts_links_or_six_de
 def test_short_facts_beside_a_name_are_kept():
     assert item_name({"id": 1, "name": "Lea Favre", "role": "guide", "rating": 4.5}) == "Lea Favre (guide, rating 4.5)"
     assert list_phrase("results", [SHOW, {"id": 1396, "name": "Breaking Bad"}]).endswith("and Breaking Bad")
+
+
+def test_nothing_empty_unknown_or_a_flag_is_said_beside_a_name():
+    """A person's TV credits: "Growing Pains (, episode count 2, 1985-09-24)", "Pet Star (backdrop path not known)"."""
+    credit = {"id": 54, "name": "Growing Pains", "character": "", "backdrop_path": None, "adult": False}
+    assert item_name(credit | {"episode_count": 2}) == "Growing Pains (episode count 2)"

@@ -34,7 +34,13 @@ def _run(tmp_path, fallback: bool):
     )
     with FakeServer(model) as server:
         client = fake_client(server, tmp_path / "c.sqlite")
-        result = simulated_by(client, tasks, tools, ex, SimulateStage(distractors=0, plain_request_fallback=fallback))
+        result = simulated_by(
+            client,
+            tasks,
+            tools,
+            ex,
+            SimulateStage(distractors=0, plain_request_fallback=fallback, plain_answer_fallback=False),
+        )
     return result.table.to_pylist(), model, code
 
 

@@ -130,6 +130,7 @@ class Episode(TypedDict, total=False):
     answer_asked: bool  # the assistant was asked for its answer without tools (it repeated answered calls)
     answer_repaired: bool  # its answer misreported the results; asked again, the new one does not
     user_agent: str  # who wrote the request, where not the run's user agent (a refused model request's plain wording)
+    assistant_agent: str  # who answered, where not the run's assistant alone (a misreporting answer's plain wording)
 
 
 def known_values(task: Task) -> dict:

@@ -83,6 +83,12 @@ class SimulateStage(Strict):
         description="a model user's request refused twice (a value left out, documentation copied) is the plain "
         "wording it was shown, its user_agent saying so; false: the episode is a model_error",
     )
+    plain_answer_fallback: bool = Field(
+        True,
+        description="a model assistant's final answer that still misreports its results when asked again is the "
+        "plain answer composed from them, where that has no such problem, its assistant_agent saying so; false: "
+        "the first answer stays (and the filter rejects it)",
+    )
 
 
 # graph/escalation.py

@@ -89,6 +89,7 @@ def _others(draft: AnswerDraft) -> tuple[list[str], list[str], list[str]]:
         if k not in draft.wanted
         and k != draft.subject_key
         and result[k] is not None
+        and result[k] != ""  # "its homepage is ." (Fight Club's documented homepage is "")
         and (draft.made and k == "id" or not k.endswith("_id") and k != "id")
         and not draft.gave(k)
     ]

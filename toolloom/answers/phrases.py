@@ -46,10 +46,19 @@ def item_name(item) -> str:
 
 
 def _aside(value, head) -> bool:
-    """Worth saying beside an item's name: not the name again (a show's `original_name`), not a text or a link
-    too long for a parenthesis, not a score to six decimals ("Doctor Who (Doctor Who, popularity 22.509632)")."""
+    """Worth saying beside an item's name: not the name again (a show's `original_name`), nothing empty, unknown
+    or a flag ("Growing Pains (, episode count 2)", "(adult no)"), not a text or a link too long for a
+    parenthesis, not a score to six decimals ("Doctor Who (Doctor Who, popularity 22.509632)")."""
     if isinstance(value, str):
-        return value.casefold() != str(head).casefold() and len(value) <= ASIDE_CHARS and not _LINK.match(value)
+        said = value.strip()
+        return (
+            bool(said)
+            and said.casefold() != str(head).casefold()
+            and len(said) <= ASIDE_CHARS
+            and not _LINK.match(said)
+        )
+    if value is None or isinstance(value, bool):
+        return False
     return not (isinstance(value, float) and len(repr(value).split(".")[-1]) > 2)
 
 

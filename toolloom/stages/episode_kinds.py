@@ -147,13 +147,16 @@ class Simulation:
             self.system_prompt,
             p.max_turns,
             p.plain_request_fallback,
+            p.plain_answer_fallback,
         )
 
     def offer(self, needed: list[Tool]) -> list[dict]:
         return self.distractors.offer(needed, self.params.distractors)
 
     def row(self, traj_id: str, row: dict, kind: str, ep: Episode, offered: list[dict], **how) -> dict:
-        how.setdefault("agents", (ep.get("user_agent") or self.user.name, self.assistant.name))
+        how.setdefault(
+            "agents", (ep.get("user_agent") or self.user.name, ep.get("assistant_agent") or self.assistant.name)
+        )
         how.setdefault("docs_version", docs_version_of(offered, self.executor))
         return trajectory_row(traj_id, row, kind, ep, offered, prompt_hash=self.prompt_hash, **how)
 

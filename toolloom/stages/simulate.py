@@ -22,7 +22,7 @@ from ..orchestration import progress
 from .asset import WHOLE, Shard, StageAsset
 from ..prompts import render, template_hash
 from .inputs import documented_tools, kept_escalations
-from .episodes import EPISODES_IN_FLIGHT, PLAIN_FALLBACK, Distractors
+from .episodes import EPISODES_IN_FLIGHT, PLAIN_ANSWER, PLAIN_FALLBACK, Distractors
 from ..agents.realisers import Realiser
 from ..llm import run_async
 from .episode_kinds import Abstain, Demonstration, EpisodeKind, Extra, Ordinary, Simulation
@@ -150,6 +150,7 @@ def run_metadata(rows: list[dict]) -> dict:
         "answers_asked_for": sum(bool(r["answer_asked"]) for r in rows),
         "answers_mended": sum(bool(r.get("answer_repaired")) for r in rows),
         "requests_in_plain_wording": sum(r["user_agent"] == PLAIN_FALLBACK for r in rows),
+        "answers_in_plain_wording": sum((r.get("assistant_agent") or "").endswith(PLAIN_ANSWER) for r in rows),
         "scenarios": dict(Counter(json.loads(r["actions"])["scenario"] for r in rows if r["actions"])),
     }
 
