@@ -90,3 +90,17 @@ def test_a_mended_answer_replaces_the_one_that_invented(tmp_path):
     assert row["final_answer"] == good.format(**country) and row["answer_repaired"]
     assert made_up not in json.dumps(row["messages"])  # the example keeps only the mended answer
     assert run_metadata([row])["answers_mended"] == 1 and run_metadata([first])["answers_mended"] == 0
+
+
+def test_an_answer_asked_again_that_says_the_problem_back_does_not_mend_it(tmp_path):
+    """The 0.5B model, told its answer had a problem, answered 'The final answer states Guernika is Guernica's,
+    one of 5 records.' (a blind read: kept as mended)."""
+    from toolloom.stages.episodes import echoes
+
+    problem = "the final answer states Guernika is Guernica's, one of 5 records, and the answer does not say so"
+    assert echoes("The final answer states Guernika is Guernica's, one of 5 records.", problem)
+    assert not echoes("Guernika is one of the five upcoming films; Guernica is its English title.", problem)
+    _, _, country, made_up = _run(tmp_path / "a", second=None)
+    row, model, _, _ = _run(tmp_path / "b", second="The final answer states Its capital is " + country["capital"])
+    asked = model.history[3]["messages"][-1]["content"]
+    assert "the final answer states" in asked and not row["answer_repaired"] and row["final_answer"] == made_up
