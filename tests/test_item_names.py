@@ -16,8 +16,9 @@ SHOW = {
 
 
 def test_a_record_is_named_without_its_name_again_its_long_texts_links_or_six_decimal_scores():
-    """A blind read of TMDB: "Doctor Who (Doctor Who, popularity 22.509632, vote average 7.16)" read as stiff."""
-    assert item_name(SHOW) == "Doctor Who (vote average 7.16, 2005-03-26)"
+    """Blind reads of TMDB: "Doctor Who (Doctor Who, popularity 22.509632, vote average 7.16)", "The Sopranos
+    (vote average 7.87)" and "(.svg, height 268, vote average 0)" read as stiff."""
+    assert item_name(SHOW) == "Doctor Who (2005-03-26)"  # nor a poll's figures: "(vote average 7.16)"
 
 
 def test_short_facts_beside_a_name_are_kept():

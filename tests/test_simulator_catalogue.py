@@ -150,3 +150,16 @@ def test_a_search_is_for_a_name_the_documentation_holds_and_finds_all_of_its_wor
     synth.offer(search["name"], "query", names["query"])
     assert synth.argument_sets(search, 1, 1)[0]["query"] in names["query"]  # not a placeholder
     assert _offered(SHOW, arguments={"query": "Better Days"}, query="Better Days") == []  # not Better Call Saul
+
+
+def test_two_tools_answering_the_same_call_are_offered_the_records_in_their_own_orders():
+    """A show's similar shows and its recommendations were offered in one order, and the 0.5B model gave the same
+    first three for both (a blind read: 'The Sopranos, Supernatural, The Strain' twice for Pretty Little Liars)."""
+    shows = [("results", _show(i, f"Show {i}")) for i in range(100, 108)]
+    call = {"tv_id": 31917}
+    similar, recommended = (
+        [r["name"] for r in choices(SHOW, SHOW, "results", shows, call, salt=name)]
+        for name in ("GET_tv-tv_id-similar", "GET_tv-tv_id-recommendations")
+    )
+    assert sorted(similar) == sorted(recommended) and similar != recommended
+    assert similar == [r["name"] for r in choices(SHOW, SHOW, "results", shows, call, salt="GET_tv-tv_id-similar")]

@@ -136,7 +136,7 @@ def documented_lists(schema: dict, tool: Tool, arguments: dict) -> dict:
         if not records or not isinstance(node, dict) or node.get("type") != "array":
             continue
         item = node.get("items") or {}
-        offered = choices(item, documented.get("items") or {}, key, records, arguments, query)
+        offered = choices(item, documented.get("items") or {}, key, records, arguments, query, salt=tool["name"])
         if len(offered) >= (1 if query else max(MIN_ITEMS, int(node.get("minItems") or 0))):
             found[key] = (item, offered)
             node["items"] = chosen_item(item, offered)

@@ -40,7 +40,7 @@ def item_name(item) -> str:
     rest = [
         value_text(v) if isinstance(v, str) else " ".join(measure(k, v))
         for k, v in scalars
-        if v is not head and not k.endswith("_id") and k != "id" and _aside(v, head)
+        if v is not head and not k.endswith("_id") and k != "id" and _aside(v, head) and not _POLL.search(k)
     ][:3]
     return f"{value_text(head)} ({', '.join(rest)})" if rest else value_text(head)
 
@@ -63,6 +63,7 @@ def _aside(value, head) -> bool:
 
 
 ASIDE_CHARS = 60
+_POLL = re.compile(r"(^|_)(popularity|votes?|vote_(count|average))$")  # "The Sopranos (vote average 7.87)"
 _LINK = re.compile(r"(https?://|/)\S*$")
 
 

@@ -64,13 +64,20 @@ def _plain_id(value) -> bool:
 
 
 def choices(
-    item: dict, documented: dict, field: str, records: list[tuple[str, dict]], arguments: dict, query: str = ""
+    item: dict,
+    documented: dict,
+    field: str,
+    records: list[tuple[str, dict]],
+    arguments: dict,
+    query: str = "",
+    salt: str = "",
 ) -> list[dict]:
     """The documented records a list `field` with items of decoding schema `item` (`documented`: the item's
     schema in the tool's response schema) may hold for this call: records of the item's kind (its naming
     field, mostly its fields, and where it has THIN fields or fewer a list of the same name), not the record
     the call asks about, and for a search (`query`) only those whose name holds its words; in an order
-    seeded by the call."""
+    seeded by the call (and `salt`: the model simulator's tool name, so that a show's similar shows and its
+    recommendations are not offered in one order, which the 0.5B model answered with the same first three)."""
     props = item.get("properties") or {} if isinstance(item, dict) else {}
     name = naming_key(props)
     kind = set((documented.get("properties") or {}) if isinstance(documented, dict) else {})
@@ -90,7 +97,8 @@ def choices(
         wanted = _words(query)
         fit = [r for r in fit if wanted and wanted <= _words(r[name])]
     unique = list({r[name]: r for r in fit}.values())  # one record a name: the model chooses by name
-    random.Random(repr(sorted(arguments.items(), key=str))).shuffle(unique)
+    order = sorted(arguments.items(), key=str)
+    random.Random(repr((salt, order) if salt else order)).shuffle(unique)
     return unique[:MAX_CHOICES]
 
 
