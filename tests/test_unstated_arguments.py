@@ -33,27 +33,24 @@ def _episode(tmp_path, request: str, *turns: dict) -> tuple[dict, FakeModel]:
     return row, model
 
 
-def test_an_optional_value_nobody_stated_is_dropped_before_the_call_runs(tmp_path):
-    row, _ = _episode(
-        tmp_path,
-        "Which countries speak French?",
-        {"tool_calls": [{"name": "countries_speaking", "arguments": {"language_code": "fr", "region": "Europe"}}]},
-        {"content": "French is spoken in France, Belgium and Switzerland, among others."},
-    )
+FRENCH = {"tool_calls": [{"name": "countries_speaking", "arguments": {"language_code": "fr", "region": "Europe"}}]}
+
+
+def _call(tmp_path, request: str) -> tuple[dict, dict]:
+    row, _ = _episode(tmp_path, request, FRENCH, {"content": "French is spoken in France, Belgium and Switzerland."})
     (call,) = json.loads(row["calls"]) if isinstance(row["calls"], str) else row["calls"]
+    return row, call
+
+
+def test_an_optional_value_nobody_stated_is_dropped_before_the_call_runs(tmp_path):
+    row, call = _call(tmp_path, "Which countries speak French?")
     assert json.loads(call["arguments"]) == {"language_code": "fr"}  # all of them, not Europe's alone
     assert any("unstated: countries_speaking(region='Europe')" in d for d in call["dropped"])
     assert "Europe" not in json.dumps(row["messages"])
 
 
 def test_an_optional_value_the_user_stated_is_kept(tmp_path):
-    row, _ = _episode(
-        tmp_path,
-        "Which countries in Europe speak French?",
-        {"tool_calls": [{"name": "countries_speaking", "arguments": {"language_code": "fr", "region": "Europe"}}]},
-        {"content": "In Europe, French is spoken in France, Belgium and Switzerland, among others."},
-    )
-    (call,) = json.loads(row["calls"]) if isinstance(row["calls"], str) else row["calls"]
+    _, call = _call(tmp_path, "Which countries in Europe speak French?")
     assert json.loads(call["arguments"]) == {"language_code": "fr", "region": "Europe"} and not call.get("dropped")
 
 
