@@ -26,8 +26,8 @@ from ..answers.sentence import answer_from
 from ..text.words import tokens
 
 MAX_CLARIFICATIONS = 2
-# Who wrote a request in the plain wording after the model user's request was refused twice (DESIGN 3.2)
 ANSWER_ASKS = 2  # a misreporting answer asked again: greedily, then one sample
+# Who wrote a request in the plain wording after the model user's request was refused twice (DESIGN 3.2)
 PLAIN_FALLBACK = f"{TemplateUser.name} (the model's request was refused)"
 PLAIN_ANSWER = "(the final answer in plain wording: the model's misreported the results)"
 # Episodes running at once. Above any endpoint's request limit on purpose: an episode between two
@@ -127,7 +127,8 @@ async def run_episode(
                     messages.append(turn.message())
                     outcome, error = "no_final_answer", "asked for its answer, the assistant wrote a tool call again"
                     break
-            _drop_narration(turn, offered_names), _drop_unstated(turn, messages, offered)
+            _drop_narration(turn, offered_names)
+            _drop_unstated(turn, messages, offered)
             messages.append(turn.message())
             if ended := _ended(turn):
                 outcome, error = ended
