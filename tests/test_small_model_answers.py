@@ -103,7 +103,7 @@ def test_one_of_several_records_said_as_the_only_one_is_a_misreport():
         ],
     }
     said = unnamed_pick(dates, "The release date of the movie with id 550 is 2000-03-01T00:00:00.000Z.")
-    assert said and "EG's, one of 2 records" in said
+    assert said and "Egypt's, one of 2 records" in said
     assert unnamed_pick(dates, "It came out in EG on 2000-03-01 and in HU on 2000-01-27.") is None
     assert unnamed_pick(dates, "There are release dates for 2 countries.") is None  # no record's value said
 

@@ -8,6 +8,7 @@ import re
 
 from .keys import AnswerDraft
 from .leads import topic_of
+from .listed import listed_noun, named_count, whole_count
 from .phrases import AMOUNTS, about, capitalised, field_phrase, join_phrases, measure
 from .subjects import PLACE_WORDS, call_subject, clock_gap, converted, given_dates, limits, place_of, route
 from ..graph.names import singular
@@ -58,6 +59,11 @@ def field_phrases(draft: AnswerDraft) -> list[str]:
         else p
         for k, p in zip(keys, phrases)
     ]
+    noun = listed_noun(draft.request, draft.tool)
+    phrases = [
+        whole_count(named_count(p, k, noun), result, k) if isinstance(result[k], list) else p
+        for k, p in zip(keys, phrases)
+    ]  # 'there are 649 now playing movies; the first 5: ...', not '5 results'
     return _found_or_held(draft, _from_the_given_day(phrases, arguments))
 
 

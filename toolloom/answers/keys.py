@@ -10,7 +10,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from .phrases import AMOUNTS, PREPOSITIONS, field_phrase
+from .phrases import AMOUNTS, CODED, PREPOSITIONS, field_phrase
 from .subjects import SUBJECT_KEYS, converted
 from ..text.request_asks import requested_fields, words
 from ..text.tool_names import is_action
@@ -92,6 +92,7 @@ def _others(draft: AnswerDraft) -> tuple[list[str], list[str], list[str]]:
         and result[k] != ""  # "its homepage is ." (Fight Club's documented homepage is "")
         and (draft.made and k == "id" or not k.endswith("_id") and k != "id")
         and not draft.gave(k)
+        and not _unsaid(k, result[k])
     ]
     # a search's or a listing's items are what it was asked for; otherwise status first, coordinates and links last
     others = [k for k in others if k not in _PAGING and not (set(words(k)) & {"page", "pages"})]
@@ -110,6 +111,19 @@ def _others(draft: AnswerDraft) -> tuple[list[str], list[str], list[str]]:
         ),
     )
     return others, lists, scalars
+
+
+_IMAGE = re.compile(r"\.(?:png|jpe?g|gif|svg|webp)$", re.I)
+
+
+def _unsaid(key: str, value) -> bool:
+    """Not worth saying unasked: a bare flag ('Adult: no'; `is_`/`has_` flags read as sentences) or a category
+    given as a number code."""
+    if isinstance(value, bool):
+        return not key.startswith(("is_", "has_"))
+    if isinstance(value, str) and words(key)[-1:] == ["path"] and len(words(key)) > 1 and _IMAGE.search(value):
+        return True  # an image's file path ('its logo path is /o86Db.png')
+    return isinstance(value, int) and bool(words(key)[-1:]) and words(key)[-1] in CODED
 
 
 def keys_to_say(draft: AnswerDraft, said_done: bool) -> list[str]:
@@ -181,6 +195,7 @@ def _dated(draft: AnswerDraft, keys: list[str]) -> list[str]:
         if words(k)[:1]
         and words(k)[0] in PREPOSITIONS
         and k not in keys
+        and not isinstance(result[k], bool)  # in_production is no 'as of': '(in production: yes)'
         and (draft.wanted or draft.lists or k in AS_OF)  # a conversion too: '250 EUR is 45,972.5 JPY (as of ...)'
         and not draft.gave(k)
     ]  # 'as of ...' qualifies the rest: it goes last

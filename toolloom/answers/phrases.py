@@ -7,6 +7,7 @@ import re
 
 from ..text import record_requests, spoken
 from .subjects import SUBJECT_KEYS
+from .texts import long_prose, opening, quoted
 from ..graph.names import singular
 from ..text.request_asks import UNITS, label, words
 
@@ -22,6 +23,8 @@ def value_text(value) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, str) and (m := TIMESTAMP.fullmatch(value)):  # 2026-12-04T09:53:34.858Z: to the minute
+        if m.group(2) == "00:00" and m.group(3) in (None, "Z", "+00:00"):  # a day given as a timestamp: the day
+            return m.group(1)
         return f"{m.group(1)} {m.group(2)}" + (" UTC" if m.group(3) in ("Z", "+00:00") else "")
     return str(value)
 
@@ -34,15 +37,29 @@ def item_name(item) -> str:
     if not isinstance(item, dict):
         return value_text(item)
     scalars = [(k, v) for k, v in item.items() if not isinstance(v, (dict, list))]
+    inner = [v[0] for v in item.values() if isinstance(v, list) and len(v) == 1 and isinstance(v[0], dict)]
+    scalars += [(k, v) for one in inner for k, v in one.items() if not isinstance(v, (dict, list))]
     head = next((v for k, v in scalars if k in SUBJECT_KEYS), None)
     if head is None:
         head = next((v for k, v in scalars if isinstance(v, str)), scalars[0][1] if scalars else "")
+    if (said := quoted(scalars, head)) is not None:
+        return said
+    head_key = next((k for k, v in scalars if v is head), "")
+    said = spoken.code_name(head, head_key) or head  # release dates by country: 'Egypt', not 'EG'
     rest = [
         value_text(v) if isinstance(v, str) else " ".join(measure(k, v))
         for k, v in scalars
-        if v is not head and not k.endswith("_id") and k != "id" and _aside(v, head) and not _POLL.search(k)
+        if v is not head
+        and not k.endswith("_id")
+        and k != "id"
+        and _aside(v, head)
+        and not _QUIET.search(k)
+        and not (words(k)[-1:] and words(k)[-1] in CODED and isinstance(v, int))
     ][:3]
-    return f"{value_text(head)} ({', '.join(rest)})" if rest else value_text(head)
+    return f"{value_text(said)} ({', '.join(rest)})" if rest else value_text(said)
+
+
+CODED = {"gender", "type", "kind", "category", "status", "role"}  # a number there is a code: 'its gender is 2'
 
 
 def _aside(value, head) -> bool:
@@ -63,7 +80,8 @@ def _aside(value, head) -> bool:
 
 
 ASIDE_CHARS = 60
-_POLL = re.compile(r"(^|_)(popularity|votes?|vote_(count|average))$")  # "The Sopranos (vote average 7.87)"
+# a poll's figures and a language code: "The Sopranos (vote average 7.87)", "Keanu (en, 2016-09-14)"
+_QUIET = re.compile(r"(^|_)(popularity|votes?|vote_(count|average)|language|iso_639_1)$")
 _LINK = re.compile(r"(https?://|/)\S*$")
 
 
@@ -175,6 +193,8 @@ def _worded_phrase(key: str, value, pair: tuple) -> str | None:
         return f"1 {pair[0]} is {value_text(value)} {pair[1]}"
     if key in _PROSE_KEYS and isinstance(value, str) and value.strip():
         return value.strip().rstrip(".")
+    if isinstance(value, str) and long_prose(key, value):  # a biography: its first sentence
+        return f'the {label(key)} is "{opening(value)}"'
     if isinstance(value, str) and "\n" in value.strip():  # a file's text: shown as it is, below the sentence
         return f"the {label(key)} is:\n\n{value.strip()}"
     if key in STOCK_KEYS and value == 0:
@@ -217,6 +237,8 @@ def _named_phrase(key: str, value, name: str, text: str, names: bool) -> str:
         return f"it was {' '.join(event)} on {text}"  # last_modified: 'it was last modified on 2026-12-04 09:53 UTC'
     if names and words(key)[-1:] == ["code"] and len(words(key)) > 1 and (said := spoken.code_name(value, key)):
         return f"the {' '.join(words(key)[:-1])} is {said}"  # country_code DE: 'the country is Germany'
+    if names and words(key)[-1:] == ["country"] and (said := spoken.code_name(value, key)):
+        return spoken.the_names(f"the {name} is {said}")  # origin_country US: 'the origin country is the United States'
     head = words(name)[-1]
     if isinstance(value, (int, float)) and head.endswith("s") and singular(head) != head and len(words(name)) == 1:
         return f"it has {text if value else 'no'} {name}"  # 'it has 13 million speakers', not 'the speakers is'

@@ -272,8 +272,9 @@ def unnamed_pick(result, answer: str) -> str | None:
     own = [[v for _, v in spoken.scalars("", i) if _telling(v)] for i in lists[0]]
     for item, values in zip(lists[0], own):
         name = item_name(item).split(" (")[0]
+        codes = [v for k, v in item.items() if isinstance(v, str) and spoken.code_name(v, k) == name]  # EG: Egypt
         alone = [v for v in values if sum(v in others for others in own) == 1 and _stated(v, answer)]
-        if alone and name and not _stated(name, answer):
+        if alone and name and not any(_stated(n, answer) for n in [name, *codes]):
             return f"{value_text(alone[0])} is {name}'s, one of {len(lists[0])} records, and the answer does not say so"
     return None
 

@@ -251,7 +251,8 @@ def bounded(param_words: list[str], said: str) -> str | None:
 
 
 def _kind(key: str, value: str) -> str:
-    ws = set(re.findall(r"[a-z]+", key.lower()))
+    ws = set(re.findall(r"[a-z]+", key.lower())) | ({"country"} if "3166" in key else set())  # iso_3166_1: US
+    ws |= {"language"} if "639" in key else set()  # iso_639_1: en
     if re.fullmatch(r"[A-Z]{2}", value) and ("country" in ws or not ws - {"code"}):
         return "country"
     if re.fullmatch(r"[a-z]{2}", value) and ws & {"language", "languages", "lang", "locale"}:
