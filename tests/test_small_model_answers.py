@@ -40,6 +40,20 @@ def test_a_text_value_nobody_asked_for_is_an_invented_argument():
     assert unasked_values({**aside, "chain": '[{"name": "upcoming"}]'}) == ["upcoming: region US"]
 
 
+def test_a_year_nobody_gave_is_an_unstated_argument():
+    """The 0.5B model's `year: 2023, primary_release_year: 2023` on a search for 'The Day Will Dawn' (a 1942 film)."""
+    from toolloom.checks.invented import unstated_optional
+
+    params = {
+        "properties": {"query": {"type": "string"}, "year": {"type": "integer"}, "page": {"type": "integer"}},
+        "required": ["query"],
+    }
+    args = {"query": "The Day Will Dawn", "year": 2023, "primary_release_year": 2023, "page": 2}
+    known = "search for movies matching 'the day will dawn'"
+    assert unstated_optional(args, params, known) == ["year", "primary_release_year"]  # a page is no year
+    assert unstated_optional(args, params, known + " from 2023") == []
+
+
 def test_a_size_no_record_has_is_invented():
     """The 0.5B model said a 1000 x 268 logo as '268x268 pixel', and an aspect ratio as a width."""
     logos = {"logos": [{"aspect_ratio": 3.73, "file_path": "/w.png", "height": 268, "width": 1000}]}

@@ -18,6 +18,7 @@ import pycountry
 
 from ..text import spoken
 from ..text.values import is_id_name
+from ..text.words import tokens
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _YEAR = re.compile(r"(?<![\d.,-])(1[89]\d\d|20\d\d)(?![\d,])")
@@ -118,7 +119,10 @@ def unasked_values(traj: dict) -> list[str]:
 
 
 def _checked_text(key: str, value, default) -> bool:
-    """A text argument that the conversation must have said: not an id, a date or the default."""
+    """A text argument that the conversation must have said: not an id, a date or the default; or a year (people
+    write years in digits): the 0.5B model's `year: 2023` on a search for a 1942 film."""
+    if isinstance(value, int) and not isinstance(value, bool) and "year" in tokens(key) and value != default:
+        return 1000 <= value <= 2999
     return (
         isinstance(value, str)
         and len(value) > 1
