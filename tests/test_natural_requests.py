@@ -63,3 +63,16 @@ def test_a_model_users_request_that_is_a_sentence_of_the_documentation_is_asked_
     assert "copies the tool's documentation" in request_problems(task, "Get the most newly created TV show.")
     assert request_problems(task, "Which TV show was added most recently?") == ""
     assert request_problems(task, "What is the newest TV show?") == ""
+
+
+def test_a_request_in_the_assistants_voice_is_refused():
+    """The 0.5B user's 'Sure! Please provide the information you need to inform me about similar TV shows of TV show
+    31917.' (a blind read: bad), asked again and else replaced by the plain request."""
+    from toolloom.agents.requests import request_problems
+
+    task = Task("t", "single", [Step("d.countries", "list_countries_by_region", "", {"region": "Europe"})], 0, {})
+    assert "speaks as the assistant" in request_problems(
+        task, "Sure! Please provide the information you need about Europe."
+    )
+    assert "speaks as the assistant" in request_problems(task, "Certainly, I'd be happy to help with Europe.")
+    assert request_problems(task, "Which countries are in Europe? List them, please.") == ""

@@ -19,6 +19,7 @@ from ..text.spoken import scalars
 from ..text.words import tokens
 from ..checks.invented import conversation_known, invented
 from .llm import answer_asked, reply_is_a_call
+from .requests import ASSISTANT_VOICE
 
 MEANINGS = {
     "inform_intent_clear": "ask for what is needed, stating every value",
@@ -42,12 +43,6 @@ MEANINGS = {
 # acts a phrase says whole ('Thanks, that's all I needed.'): a model adds nothing but risk (the 0.5B user's goodbye
 # was "I'm glad you found the movies interesting. Have you seen ...?")
 PLAIN_ACTS = frozenset({"user_bye", "system_bye", "affirm", "negate"})
-# what an assistant says, in a user's turn ('Would you like me to provide you with ...? Please provide the name')
-_ASSISTANT_VOICE = re.compile(
-    r"\b(would you like me to|shall i|how (?:can|may) i (?:help|assist)|i (?:can|could) help|let me know if"
-    r"|i(?:'m| am) glad (?:i|you)|i (?:found|have found|retrieved)|here (?:is|are) (?:the|your))\b",
-    re.I,
-)
 
 
 class Realiser(Protocol):
@@ -87,7 +82,7 @@ class ModelRealiser:
         else:
             text = _unwrapped(await self._reworded(speaker, action, example, facts, history))
             usable = text and not _drops_values(text, example, facts) and not _copies_the_act(text, action)
-            usable = usable and not (speaker == "user" and _ASSISTANT_VOICE.search(text))
+            usable = usable and not (speaker == "user" and ASSISTANT_VOICE.search(text))
             usable = usable and not (action.startswith("inform_intent_clear") and _drops_the_ask(text, example))
         said = [m.get("content") for m in history if m.get("content") and m["role"] in ("user", "assistant")]
         if not usable or any(_same(text, s) for s in said):  # the 0.5B user pasted the assistant's answer back

@@ -76,8 +76,19 @@ def _states(request: str, key: str, value) -> bool:
     return any(re.search(p, low, re.I) for p in patterns)
 
 
+# the assistant's voice in a user's message: 'Sure! Please provide the information you need to inform me about ...'
+ASSISTANT_VOICE = re.compile(
+    r"\b(would you like me to|shall i|how (?:can|may) i (?:help|assist)|i (?:can|could) help|let me know if"
+    r"|i(?:'m| am) glad (?:i|you)|i (?:found|have found|retrieved)|here (?:is|are) (?:the|your)"
+    r"|(?:information|details) you need|i(?: can|'d| would) be happy to)\b|^\W*(?:sure|certainly|of course)\s*[!,.]",
+    re.I,
+)
+
+
 def request_problems(task: Task, request: str) -> str:
     """Why a model user's request cannot stand; "" when it can."""
+    if ASSISTANT_VOICE.search(request):
+        return "the request speaks as the assistant; write the message the person sends, asking for what they want"
     missing = [v for k, v in stated_values(task) if not _states(request, k, v)]
     if missing:
         shown = ", ".join(repr(v) for v in missing[:4])
