@@ -44,6 +44,16 @@ def test_a_get_tool_asks_for_the_thing_of_the_identified_record():
     }
 
 
+def test_an_id_with_a_documented_name_is_said_with_it():
+    """'What are the reviews of movie 297761?' (a blind read: stiff); a person knows Suicide Squad by its name."""
+    meta = {"path": "/movie/{movie_id}/keywords", "params": {"movie_id": ["path", "movie_id"]}}
+    said = requests("GET_movie-movie_id-keywords", {"movie_id": 550}, {**meta, "named": {"movie_id": "Fight Club"}})
+    assert said == {
+        "What are the keywords of Fight Club (movie 550)?",
+        "Show me the keywords of Fight Club (movie 550).",
+    }
+
+
 def test_a_list_tool_lists():
     assert requests("list_countries_by_region", {"region": "Europe"}) == {
         'List the countries by region "Europe".',

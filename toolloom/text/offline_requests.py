@@ -168,6 +168,7 @@ class _Request:
 
     def __init__(self, step, meta: dict, said: dict, rng: random.Random, promote: bool):
         self.rng, self.said = rng, said
+        self.named = meta.get("named") or {}  # movie_id 550 -> "Fight Club": what a person knows it by
         self.family, self.verb, obj, self.all_words = parse_name(words_of(meta.get("renamed_from") or step.name))
         obj = list(obj)
         self.pws = pws = {k: param_words(k) for k in step.arguments}
@@ -215,7 +216,9 @@ class _Request:
                 continue
             link = e.link or (link_default if e.is_id else "for") if self.thing else e.link
             link = "" if link_default is None or n else link
-            parts.append(f"{link + ' ' if link else ''}{shown(e.entity)} {self.said[e.key]}")
+            which = f"{shown(e.entity)} {self.said[e.key]}"
+            which = f"{self.named[e.key]} ({which})" if e.is_id and self.named.get(e.key) else which
+            parts.append(f"{link + ' ' if link else ''}{which}")  # 'of Fight Club (movie 550)'
         return " " + join(parts) if parts else ""
 
     def with_text(self, word: str = "with") -> str:
