@@ -12,6 +12,7 @@ import re
 from ..text import spoken
 from .arguments import parse_arguments
 from ..answers.keys import AS_OF
+from ..answers.listed import listed_noun
 from ..answers.subjects import SUBJECT_KEYS
 from ..answers.phrases import LIST_ITEMS, confirms_only, item_name, said_text, value_text
 from ..graph.names import snake
@@ -248,15 +249,22 @@ def undated(result, answer: str) -> str | None:
     return None
 
 
-def unlisted(tool: str, result, answer: str) -> list[str]:
-    """The found items a search's answer leaves out (up to LIST_ITEMS, by name): 'Find the countries whose name
-    contains South' answered 'South Korea' where South Africa was found too (a blind read: misreports the result)."""
-    if not snake(tool.split("__")[-1]).startswith(("search_", "find_")) or not isinstance(result, dict):
+def unlisted(tool: str, result, answer: str, request: str = "") -> list[str]:
+    """The found items a search's answer, or a listing request's ('Show me the popular TV shows'), leaves out (up to
+    LIST_ITEMS, by name): 'Find the countries whose name contains South' answered 'South Korea' where South Africa
+    was found too; three of five popular shows said as the list (blind reads: misreports the result)."""
+    name = snake(tool.split("__")[-1])
+    searched = name.startswith(("search_", "find_")) or re.match(r"get_search_", name)  # RestBench GET_search-tv
+    listing = bool(request) and bool(_LISTING.match(request)) and bool(listed_noun(request, tool))
+    if not (searched or listing) or not isinstance(result, dict):
         return []
     lists = [v for v in result.values() if isinstance(v, list) and v and all(isinstance(i, dict) for i in v)]
     if len(lists) != 1:
         return []
     return [item_name(i).split(" (")[0] for i in lists[0][:LIST_ITEMS] if not _item_stated(i, answer)]
+
+
+_LISTING = re.compile(r"\W*(?:please\s+)?(?:show|list|get|give|find|search|what are|tell me|i want|i'd like)\b", re.I)
 
 
 def unnamed_pick(result, answer: str) -> str | None:

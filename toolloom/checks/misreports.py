@@ -68,8 +68,8 @@ def check_completeness(traj: dict) -> tuple[str, str] | None:
     if said is not None:
         return "answer_incomplete", f"the request asks for details; the answer states {said} of the result's values"
     calls = [c for m in traj["messages"] for c in m.get("tool_calls") or []]
-    if calls and (left := unlisted(calls[-1]["function"]["name"], last, traj["final_answer"] or "")):
-        return "answer_incomplete", f"the search found {', '.join(left[:3])} too, which the answer leaves out"
+    if calls and (left := unlisted(calls[-1]["function"]["name"], last, traj["final_answer"] or "", request)):
+        return "answer_incomplete", f"the result lists {', '.join(left[:3])} too, which the answer leaves out"
     if left := lists_unsaid(request, last, traj["final_answer"] or ""):
         return "answer_incomplete", f"the result also holds {', '.join(left)}, which the answer says nothing of"
     if day := undated(last, traj["final_answer"] or ""):
