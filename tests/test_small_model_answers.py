@@ -130,3 +130,14 @@ def test_a_listed_record_named_as_what_the_list_is_for_is_a_misreport():
     fine = 'The recommendations for "You Can Do Better" are:\n1. The Big Bang Theory\n2. The Last Ship'
     assert listed_as_subject(recs, fine) is None
     assert listed_as_subject({"id": 1418, "name": "The Big Bang Theory"}, "The name of The Big Bang Theory is") is None
+
+
+def test_a_listing_requests_answer_names_every_listed_item():
+    """The 0.5B model said three of five popular shows as the list (a blind read of TMDB: drops what it found)."""
+    from toolloom.checks.answers import unlisted
+
+    shows = {"results": [{"id": i, "name": n} for i, n in enumerate(["Suits", "Mr. Robot", "Lost"])]}
+    said = "The popular TV shows include Suits and Mr. Robot."
+    assert unlisted("GET_tv-popular", shows, said, "Show me the popular tv shows.") == ["Lost"]
+    assert unlisted("GET_tv-popular", shows, said, "Which popular tv show is the oldest?") == []  # not a listing
+    assert unlisted("GET_search-tv", shows, said) == ["Lost"]  # RestBench's searches
