@@ -222,3 +222,8 @@ def test_no_request_copies_the_tools_documentation():
         assert plain_purpose(DOCS, name).startswith("Retrieves zephyr")
         for text in requests(name, arguments):
             assert not set(re.findall(r"[a-z]+", text.lower())) & distinctive, (name, text)
+
+
+def test_a_list_of_a_kind_is_asked_for_as_its_things():
+    """TMDB's GET_genre-tv-list was 'Show me the genre tv list.' (a blind read: stiff)."""
+    assert requests("GET_genre-tv-list", {}) == {"Show me the tv genres.", "List the tv genres."}

@@ -157,6 +157,8 @@ def _tidy(family: str, obj: list[str], pws: dict, idents: list[Ident]) -> tuple[
         if head and adj[0] not in ONE_OF and adj[0] in ADJECTIVES and family in ("get", "list", "thing"):
             head[-1] = plural(singular(head[-1]))
         obj = adj + head
+    if len(obj) == 3 and obj[-1] == "list" and family in ("get", "thing"):  # genre tv list: tv genres
+        family, obj = "list", obj[1:-1] + [plural(singular(obj[0]))]
     if obj[:1] == ["all"] and family in ("get", "thing", "list"):  # getAllFruits: all fruits
         family, obj = "list", obj[1:]
     return family, obj
