@@ -1,7 +1,8 @@
 """A listed record said by its name with a few short facts beside it (answers/phrases.py): the plain answer a
 dialogue falls back to must read as a person's, not as the record's fields."""
 
-from toolloom.answers.phrases import item_name, list_phrase
+from toolloom.answers.phrases import list_phrase
+from toolloom.answers.values import item_name
 
 SHOW = {
     "id": 57243,

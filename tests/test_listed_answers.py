@@ -101,3 +101,35 @@ def test_a_flag_named_with_a_preposition_is_no_qualifier():
     show = {"name": "You Can Do Better", "in_production": True, "status": "Returning Series"}
     said = sentence(show, "Show me the latest tv show.", {}, "GET_tv-latest")
     assert "(in production" not in said and "Returning Series" in said
+
+
+def test_a_record_is_found_in_an_answer_by_its_name_or_its_code_and_a_review_by_its_author():
+    from toolloom.answers.values import item_name, record_names
+    from toolloom.checks.answers import unlisted
+
+    assert record_names({"iso_3166_1": "EG", "release_dates": [{"type": 3}]}) == ["Egypt", "EG"]
+    review = {"author": "lmao7", "content": "I started watching when it came out as I heard that fans liked it."}
+    assert record_names(review) == ["lmao7"]
+    found = {
+        "results": [
+            review,
+            {"author": "Vlad", "content": "Cruel, bloody, vulgar, Machiavellian and unrepentant, truly."},
+        ]
+    }
+    assert unlisted("GET_tv-tv_id-reviews", found, "lmao7 liked it.", "What are the reviews of tv show 1399?") == [
+        "Vlad"
+    ]
+    # an image is said by its path: its shape is no fact a person asked for
+    poster = {"aspect_ratio": 0.68, "file_path": "/9Pf7.jpg", "height": 1500, "iso_639_1": "hu", "width": 1020}
+    assert item_name(poster) == "/9Pf7.jpg"
+
+
+def test_a_result_made_of_lists_of_like_records_says_each():
+    """'For that TV show, show me the images.' answered with the backdrops alone (a blind read: the posters left out)."""
+    images = {
+        "backdrops": [{"file_path": "/b1.jpg", "height": 1080}, {"file_path": "/b2.jpg", "height": 1080}],
+        "id": 60802,
+        "posters": [{"file_path": "/p1.jpg", "height": 1688}],
+    }
+    said = sentence(images, "For that TV show, show me the images.", {"tv_id": 60802}, "GET_tv-tv_id-images")
+    assert said == "I found 2 backdrops: /b1.jpg and /b2.jpg; and one poster: /p1.jpg."

@@ -10,7 +10,8 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from .phrases import AMOUNTS, CODED, PREPOSITIONS, field_phrase
+from .phrases import AMOUNTS, PREPOSITIONS, field_phrase
+from .values import CODED
 from .subjects import SUBJECT_KEYS, converted
 from ..text.request_asks import requested_fields, words
 from ..text.tool_names import is_action
@@ -126,6 +127,14 @@ def _unsaid(key: str, value) -> bool:
     return isinstance(value, int) and bool(words(key)[-1:]) and words(key)[-1] in CODED
 
 
+def _alike_lists(draft: AnswerDraft) -> list[str]:
+    """A listing's list, and the other lists of records like its own: a show's images are its backdrops and its
+    posters (a blind read: 'show me the images' answered with the backdrops alone)."""
+    first, result = draft.lists[0], draft.result
+    shape = lambda k: set(result[k][0]) if result[k] and isinstance(result[k][0], dict) else None  # noqa: E731
+    return [first] + [k for k in draft.lists[1:] if shape(first) and shape(k) == shape(first) and not draft.scalars]
+
+
 def keys_to_say(draft: AnswerDraft, said_done: bool) -> list[str]:
     """The fields a sentence says: those the request names, else a listing's list or the first others; an
     update's values it set, unless `said_done` said them."""
@@ -133,7 +142,7 @@ def keys_to_say(draft: AnswerDraft, said_done: bool) -> list[str]:
     keys = (
         wanted
         or (
-            draft.lists[: None if _WHOLE.search(draft.request) else 1]  # 'the entire knowledge graph': every list
+            (draft.lists if _WHOLE.search(draft.request) else _alike_lists(draft))  # 'the entire knowledge graph'
             if draft.lists and len(draft.scalars) <= 2
             else draft.others[: OPEN_FIELDS if _OPEN.search(draft.request) else OTHER_FIELDS]
         )

@@ -14,7 +14,8 @@ from .arguments import parse_arguments
 from ..answers.keys import AS_OF
 from ..answers.listed import listed_noun
 from ..answers.subjects import SUBJECT_KEYS
-from ..answers.phrases import LIST_ITEMS, confirms_only, item_name, said_text, value_text
+from ..answers.phrases import LIST_ITEMS, confirms_only, said_text
+from ..answers.values import record_names, value_text
 from ..graph.names import snake
 from ..text.request_asks import DOING, request_parts, requested_fields
 
@@ -35,7 +36,8 @@ def _item_stated(item, answer: str) -> bool:
     listed 17 holidays by name alone (a blind read: it drops the key values)."""
     if not isinstance(item, dict):
         return _stated(item, answer)
-    return _stated(item_name(item).split(" (")[0], answer) and ("date" not in item or _stated(item["date"], answer))
+    named = any(_stated(n, answer) for n in record_names(item))  # 'Egypt' or 'EG'; a review by its author
+    return named and ("date" not in item or _stated(item["date"], answer))
 
 
 def _said_as_direction(value, text: str) -> bool:
@@ -261,7 +263,7 @@ def unlisted(tool: str, result, answer: str, request: str = "") -> list[str]:
     lists = [v for v in result.values() if isinstance(v, list) and v and all(isinstance(i, dict) for i in v)]
     if len(lists) != 1:
         return []
-    return [item_name(i).split(" (")[0] for i in lists[0][:LIST_ITEMS] if not _item_stated(i, answer)]
+    return [record_names(i)[0] for i in lists[0][:LIST_ITEMS] if not _item_stated(i, answer)]
 
 
 _LISTING = re.compile(r"\W*(?:please\s+)?(?:show|list|get|give|find|search|what are|tell me|i want|i'd like)\b", re.I)
@@ -279,10 +281,10 @@ def unnamed_pick(result, answer: str) -> str | None:
         return None
     own = [[v for _, v in spoken.scalars("", i) if _telling(v)] for i in lists[0]]
     for item, values in zip(lists[0], own):
-        name = item_name(item).split(" (")[0]
-        codes = [v for k, v in item.items() if isinstance(v, str) and spoken.code_name(v, k) == name]  # EG: Egypt
+        names = record_names(item)  # 'Egypt' or 'EG'
+        name = names[0]
         alone = [v for v in values if sum(v in others for others in own) == 1 and _stated(v, answer)]
-        if alone and name and not any(_stated(n, answer) for n in [name, *codes]):
+        if alone and name and not any(_stated(n, answer) for n in names):
             return f"{value_text(alone[0])} is {name}'s, one of {len(lists[0])} records, and the answer does not say so"
     return None
 
