@@ -125,7 +125,7 @@ def test_a_record_is_found_in_an_answer_by_its_name_or_its_code_and_a_review_by_
 
 
 def test_a_result_made_of_lists_of_like_records_says_each():
-    """'For that TV show, show me the images.' answered with the backdrops alone (a blind read: the posters left out)."""
+    """'For that TV show, show me the images.' answered with the backdrops alone (a blind read: posters left out)."""
     images = {
         "backdrops": [{"file_path": "/b1.jpg", "height": 1080}, {"file_path": "/b2.jpg", "height": 1080}],
         "id": 60802,

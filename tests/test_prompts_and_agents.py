@@ -315,6 +315,9 @@ def test_a_model_users_request_that_copies_the_tools_title_is_asked_again():
     task = Task("t", "single", [step], 0, {"t.reviews": {"summary": "Get Reviews"}})
     assert "copies the tool's title" in request_problems(task, "Get Reviews Get the user reviews for movie 297761.")
     assert request_problems(task, "What do people say about movie 297761 in their reviews?") == ""
+    # a request that opens with the title in other case: 'Get recommendations of TV show 31917?' (a blind read)
+    assert "copies the tool's title" in request_problems(task, "Get reviews of movie 297761?")
+    assert request_problems(task, "Can you get reviews of movie 297761?") == ""
     sentence = Task("t", "single", [step], 0, {"t.reviews": {"summary": "get the reviews"}})  # no title: a phrase
     assert request_problems(sentence, "Can you get the reviews of movie 297761?") == ""
 

@@ -103,7 +103,8 @@ def request_problems(task: Task, request: str) -> str:
     titles = [
         t for s in task.chain if _TITLE.fullmatch(t := str((task.meta.get(s.tool_id) or {}).get("summary") or ""))
     ]
-    if any(t in request for t in titles):  # 'Get Reviews Get the user reviews for movie 297761.' (a 0.5B model)
+    opens = [t for t in titles if len(t.split()) > 1 and request.lower().startswith(t.lower())]  # 'Get similar TV ...'
+    if any(t in request for t in titles) or opens:  # 'Get Reviews Get the user reviews for movie 297761.' (0.5B)
         return "the request copies the tool's title; write what a person would ask, in your own words"
     words = tokens(request)
     grams = {tuple(words[i : i + COPIED_WORDS]) for i in range(len(words) - COPIED_WORDS + 1)}
