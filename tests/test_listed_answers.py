@@ -133,3 +133,27 @@ def test_a_result_made_of_lists_of_like_records_says_each():
     }
     said = sentence(images, "For that TV show, show me the images.", {"tv_id": 60802}, "GET_tv-tv_id-images")
     assert said == "I found 2 backdrops: /b1.jpg and /b2.jpg; and one poster: /p1.jpg."
+
+
+def test_a_dialogues_later_list_is_named_by_its_own_tools_noun():
+    """'For that tv show, what are the recommendations?' was answered 'I found one similar TV show: ...' (the first
+    turn's noun)."""
+    turns = "What are the similar tv shows of Pretty Little Liars (tv show 31917)?\nFor that tv show, what are the recommendations?"
+    assert listed_noun(turns, "GET_tv-tv_id-recommendations") == "recommendations"
+    assert listed_noun(turns, "GET_tv-tv_id-similar") == "similar TV shows"
+
+
+def test_a_language_code_is_said_by_its_language_and_a_title_the_same_as_the_name_is_not_said_again():
+    """'its original language is en and its original title is Fight Club' (a blind read of TMDB)."""
+    movie = {
+        "id": 550,
+        "title": "Fight Club",
+        "original_title": "Fight Club",
+        "original_language": "en",
+        "status": "Released",
+        "budget": 63000000,
+    }
+    said = sentence(movie, "What are the details of Fight Club (movie 550)?", {"movie_id": 550}, "GET_movie-movie_id")
+    assert (
+        said == "The status of Fight Club is Released, its original language is English and its budget is 63,000,000."
+    )

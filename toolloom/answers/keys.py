@@ -94,6 +94,7 @@ def _others(draft: AnswerDraft) -> tuple[list[str], list[str], list[str]]:
         and (draft.made and k == "id" or not k.endswith("_id") and k != "id")
         and not draft.gave(k)
         and not _unsaid(k, result[k])
+        and not (draft.subject_key and result[k] == result[draft.subject_key])  # an original title the same
     ]
     # a search's or a listing's items are what it was asked for; otherwise status first, coordinates and links last
     others = [k for k in others if k not in _PAGING and not (set(words(k)) & {"page", "pages"})]

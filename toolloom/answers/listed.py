@@ -22,19 +22,26 @@ _ACRONYMS = {"tv": "TV", "usa": "USA", "uk": "UK", "id": "ID", "api": "API"}
 MODIFIERS = 2  # words before the noun kept with it: 'now playing movies', 'similar tv shows'
 
 
-def _nouns(tool: str | None) -> set[str]:
-    """The singular nouns a tool's list may be called by: its entity's last word ('tv' stands for a TV show)."""
+def _nouns(tool: str | None) -> list[set[str]]:
+    """The singular nouns a tool's list may be called by, its entity's first: GET_tv-tv_id-recommendations lists
+    recommendations before TV shows ('tv' stands for a TV show)."""
     entity = entity_of(tool or "")
     last = entity.split()[-1] if entity and entity != "result" else ""
     words = {singular(w) for w in tokens(tool or "")} | ({last} if last else set())
-    return words | ({"show", "series", "program"} if "tv" in words else set())
+    words |= {"show", "series", "program"} if "tv" in words else set()
+    return [{last} - {"tv"}, words]
 
 
 def listed_noun(request: str, tool: str | None) -> str:
-    """The plural noun phrase the request calls the tool's list by ('similar TV shows', 'reviews'), or ''."""
+    """The plural noun phrase the request calls the tool's list by ('similar TV shows', 'reviews'), or ''; the last
+    one a dialogue's turns say ('For that tv show, what are the recommendations?')."""
     ws = re.findall(r"[A-Za-z][A-Za-z'-]*", request)
-    plurals = {plural(n) for n in _nouns(tool)} - _nouns(tool)  # 'movies', not 'series' said of one
-    at = next((i for i, w in enumerate(ws) if w.lower() in plurals), None)
+    at = None
+    for nouns in _nouns(tool):
+        plurals = {plural(n) for n in nouns} - nouns  # 'movies', not 'series' said of one
+        at = next((i for i in reversed(range(len(ws))) if ws[i].lower() in plurals), None)
+        if at is not None:
+            break
     if at is None:
         return ""
     start = at

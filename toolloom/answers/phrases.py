@@ -150,8 +150,8 @@ def _named_phrase(key: str, value, name: str, text: str, names: bool) -> str:
         return f"it was {' '.join(event)} on {text}"  # last_modified: 'it was last modified on 2026-12-04 09:53 UTC'
     if names and words(key)[-1:] == ["code"] and len(words(key)) > 1 and (said := spoken.code_name(value, key)):
         return f"the {' '.join(words(key)[:-1])} is {said}"  # country_code DE: 'the country is Germany'
-    if names and words(key)[-1:] == ["country"] and (said := spoken.code_name(value, key)):
-        return spoken.the_names(f"the {name} is {said}")  # origin_country US: 'the origin country is the United States'
+    if names and words(key)[-1:] in (["country"], ["language"]) and (said := spoken.code_name(value, key)):
+        return spoken.the_names(f"the {name} is {said}")  # 'the origin country is the United States'
     head = words(name)[-1]
     if isinstance(value, (int, float)) and head.endswith("s") and singular(head) != head and len(words(name)) == 1:
         return f"it has {text if value else 'no'} {name}"  # 'it has 13 million speakers', not 'the speakers is'
