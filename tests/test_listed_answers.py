@@ -157,3 +157,21 @@ def test_a_language_code_is_said_by_its_language_and_a_title_the_same_as_the_nam
     assert (
         said == "The status of Fight Club is Released, its original language is English and its budget is 63,000,000."
     )
+
+
+def test_a_records_details_open_with_its_overview_and_when_it_came_out():
+    """Fight Club's details were 'its status is Released, its budget is 63,000,000, ...' (a blind read: arbitrary
+    fields, not its overview or release date)."""
+    movie = {
+        "budget": 63000000,
+        "id": 550,
+        "overview": "An insomniac meets a soap salesman. They start a club.",
+        "release_date": "1999-10-12",
+        "status": "Released",
+        "title": "Fight Club",
+    }
+    said = sentence(movie, "What are the details of Fight Club (movie 550)?", {"movie_id": 550}, "GET_movie-movie_id")
+    assert said == (
+        'The overview of Fight Club is "An insomniac meets a soap salesman. ...", its status is Released, '
+        "its release date is 1999-10-12 and its budget is 63,000,000."
+    )

@@ -61,6 +61,8 @@ def test_a_size_no_record_has_is_invented():
     assert wrong_size(logos, "The logo is 3.73x268px.") == "3.73x268"
     assert wrong_size(logos, "The logo is 1000 x 268 pixels.") is None
     assert wrong_size({"name": "Berlin"}, "A 2x3 grid.") is None  # a result without sizes says nothing about them
+    # ... but a size in pixels there is made up: 'Its logo is a 86x64 pixel image.' (a blind read of TMDB: bad)
+    assert wrong_size({"logo_path": "/o86D.png"}, "Its logo is a 86x64 pixel image.") == "86x64"
 
 
 def test_a_dialogue_s_earlier_answers_are_checked_for_invented_facts_too():

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from .phrases import AMOUNTS, PREPOSITIONS, field_phrase
 from .values import CODED
 from .subjects import SUBJECT_KEYS, converted
+from .texts import ABOUT_KEYS
 from ..text.request_asks import requested_fields, words
 from ..text.tool_names import is_action
 
@@ -24,6 +25,7 @@ _OPEN = re.compile(
 _WHOLE = re.compile(r"\b(entire|whole|everything|all of (?:it|them|the))\b", re.I)
 _LATER = {"latitude", "longitude", "lat", "lon", "lng", "url", "href", "image", "path", "created", "updated"}
 _PAGING = {"page", "pages", "offset", "limit", "cursor", "next", "previous", "total_pages", "total_results"}
+_WHEN = {"release", "released", "air", "birthday", "birth", "founded", "premiere"}
 _COORDINATES = (("latitude", "longitude"), ("lat", "lon"), ("lat", "lng"))
 
 
@@ -100,11 +102,16 @@ def _others(draft: AnswerDraft) -> tuple[list[str], list[str], list[str]]:
     others = [k for k in others if k not in _PAGING and not (set(words(k)) & {"page", "pages"})]
     lists = [k for k in others if isinstance(result[k], list)]
     scalars = [k for k in others if k not in lists and not isinstance(result[k], dict)]
+    prose = next((k for k in others if k in ABOUT_KEYS and isinstance(result[k], str) and ". " in result[k]), None)
     others = sorted(
         others,
         key=lambda k: (
-            0
+            -1  # what the record is: a movie's overview, a person's biography (a blind read: 'its budget is ...')
+            if k == prose
+            else 0
             if words(k)[-1:] in (["status"], ["state"])
+            else 0.5
+            if set(words(k)) & _WHEN and isinstance(result[k], str)  # when it came out, when they were born
             else 2
             if set(words(k)) & _LATER or isinstance(result[k], (list, dict))
             else 1.5

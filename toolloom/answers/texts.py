@@ -32,9 +32,13 @@ _PROSE = re.compile(r"[a-z)]\. [A-Z]")
 _FILE_TEXTS = {"content", "contents", "text", "body", "source", "code", "data", "diff", "patch", "output", "stdout"}
 
 
+ABOUT_KEYS = ("overview", "biography", "bio", "description", "summary", "plot", "about")  # what a record is
+
+
 def long_prose(key: str, value: str) -> bool:
-    """A long text in sentences (a biography), not a file's or a tool's own text."""
-    return len(value) > LONG_PROSE and key not in _FILE_TEXTS and bool(_PROSE.search(value))
+    """A long text in sentences (a biography), or a record's overview in sentences, not a file's or a tool's own
+    text: said by its first sentence."""
+    return (len(value) > LONG_PROSE or key in ABOUT_KEYS) and key not in _FILE_TEXTS and bool(_PROSE.search(value))
 
 
 def opening(text: str) -> str:

@@ -356,8 +356,12 @@ def wrong_size(result, answer: str) -> str | None:
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
-    said = [m for m in _SIZE.finditer(answer)] if sizes else []
+    # a size in pixels where no record has one: Lucasfilm's 'logo is a 86x64 pixel image' (a blind read: bad)
+    said = [m for m in _SIZE.finditer(answer) if sizes or _PIXELS.match(answer, m.end())]
     return next((m.group(0) for m in said if (float(m[1]), float(m[2])) not in sizes), None)
+
+
+_PIXELS = re.compile(r"[\s-]*(?:px|pixels?)\b", re.I)
 
 
 def listed_as_subject(result, answer: str) -> str | None:

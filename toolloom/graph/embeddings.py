@@ -14,6 +14,8 @@ from typing import Protocol
 
 import numpy as np
 
+from ..llm.cache import set_up_sqlite
+
 
 class Embedder(Protocol):
     name: str
@@ -79,8 +81,11 @@ class SqliteVectors:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._con = sqlite3.connect(path, check_same_thread=False, timeout=30, isolation_level=None)
-        self._con.execute("PRAGMA journal_mode=WAL")
-        self._con.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB NOT NULL)")
+        set_up_sqlite(
+            self._con,
+            "PRAGMA journal_mode=WAL",
+            "CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB NOT NULL)",
+        )
 
     def get(self, keys: list[str]) -> dict[str, bytes]:
         found = {}

@@ -141,11 +141,12 @@ class RequestCache(WriteBehindCache):
         # a writer connection for the background thread and a reader for the event loop: WAL lets the
         # reader go on while a batch commits
         self._con = self._connect()
-        self._con.execute("PRAGMA journal_mode=WAL")
-        self._con.execute("PRAGMA synchronous=NORMAL")
-        self._con.execute(
+        set_up_sqlite(
+            self._con,
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA synchronous=NORMAL",
             "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, model TEXT, response TEXT NOT NULL, created "
-            "REAL DEFAULT (unixepoch('subsec')))"
+            "REAL DEFAULT (unixepoch('subsec')))",
         )
         self._reader = self._connect()
         self._read_lock = threading.Lock()
@@ -171,3 +172,20 @@ class RequestCache(WriteBehindCache):
         with self._read_lock:
             self._reader.close()
         self._con.close()
+
+
+def set_up_sqlite(con: sqlite3.Connection, *statements: str) -> None:
+    """A shared SQLite file's set-up (WAL, its tables), tried again while the run's other processes set it up:
+    switching to WAL can be refused as 'database is locked' at once, without the busy timeout, when processes
+    start together (a loaded machine)."""
+    from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
+
+    for attempt in Retrying(
+        retry=retry_if_exception_type(sqlite3.OperationalError),
+        wait=wait_exponential(0.05, max=2),
+        stop=stop_after_delay(60),
+        reraise=True,
+    ):
+        with attempt:
+            for statement in statements:
+                con.execute(statement)

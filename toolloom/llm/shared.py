@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 
 from ..lake.storage import StorageError, public_url
-from .cache import WriteBehindCache
+from .cache import WriteBehindCache, set_up_sqlite
 from .call_errors import BudgetExhausted
 
 _SCHEMA = "toolloom"
@@ -176,9 +176,8 @@ class SharedBudget:
         else:
             Path(sqlite).parent.mkdir(parents=True, exist_ok=True)
             self._con = sqlite3.connect(sqlite, check_same_thread=False, timeout=30, isolation_level=None)
-            self._con.execute("PRAGMA journal_mode=WAL")
             self._p = "?"
-            self._con.execute(table)
+            set_up_sqlite(self._con, "PRAGMA journal_mode=WAL", table)
 
     @property
     def used(self) -> int:
