@@ -138,7 +138,10 @@ def test_a_result_made_of_lists_of_like_records_says_each():
 def test_a_dialogues_later_list_is_named_by_its_own_tools_noun():
     """'For that tv show, what are the recommendations?' was answered 'I found one similar TV show: ...' (the first
     turn's noun)."""
-    turns = "What are the similar tv shows of Pretty Little Liars (tv show 31917)?\nFor that tv show, what are the recommendations?"
+    turns = (
+        "What are the similar tv shows of Pretty Little Liars (tv show 31917)?\n"
+        "For that tv show, what are the recommendations?"
+    )
     assert listed_noun(turns, "GET_tv-tv_id-recommendations") == "recommendations"
     assert listed_noun(turns, "GET_tv-tv_id-similar") == "similar TV shows"
 
